@@ -1,0 +1,116 @@
+/**
+ * Addresses and networks in meter matches: strict parsing of IPv4 and IPv6
+ * addresses and CIDRs, optionally negated with `!`, into the canonical text
+ * iptables-save prints (network address, explicit prefix).
+ *
+ * @module
+ */
+
+/** A parsed address match. */
+export interface AddressMatch {
+  /** True when written with a leading `!`: everything but this network. */
+  negated: boolean;
+  /** 4 or 6. */
+  family: 4 | 6;
+  /** Canonical network text, e.g. `192.168.1.0/24`, `2001:db8::/32`. */
+  cidr: string;
+}
+
+const V4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+function parseV4(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || !parts.every((p) => V4_OCTET.test(p))) return undefined;
+  return parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
+}
+
+function parseV6(text: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length > 45) return undefined;
+  let head = text;
+  let tailV4: bigint | undefined;
+  const lastColon = text.lastIndexOf(":");
+  if (text.includes(".")) {
+    tailV4 = parseV4(text.slice(lastColon + 1));
+    if (tailV4 === undefined) return undefined;
+    head = text.slice(0, lastColon + 1) + "0:0";
+  }
+  const halves = head.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (s: string) => (s === "" ? [] : s.split(":"));
+  const left = groups(halves[0] ?? "");
+  const right = halves.length === 2 ? groups(halves[1] ?? "") : [];
+  const total = left.length + right.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
+  const all = [...left, ...Array(8 - total).fill("0"), ...right];
+  if (!all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  let value = all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  if (tailV4 !== undefined) value = (value & ~0xffffffffn) | tailV4;
+  return value;
+}
+
+function formatV4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
+}
+
+/** RFC 5952 text: lower case, the longest run of two or more zero groups as `::`. */
+function formatV6(value: bigint): string {
+  const g = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((n) => n.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}
+
+/**
+ * Parses `192.0.2.1`, `!192.0.2.0/24`, `2001:db8::/32` and the like. Host
+ * bits under the prefix are cleared, as iptables does. Returns a reason
+ * string when the text is not an address.
+ *
+ * @example
+ * ```ts
+ * parseAddressMatch("!192.168.1.7/24"); // { negated: true, family: 4, cidr: "192.168.1.0/24" }
+ * ```
+ */
+export function parseAddressMatch(text: string): AddressMatch | string {
+  if (text.length > 64) return "is too long for an address or CIDR";
+  let rest = text.trim();
+  if (rest !== text) return "has spaces around it";
+  const negated = rest.startsWith("!");
+  if (negated) rest = rest.slice(1).trimStart();
+  const slash = rest.indexOf("/");
+  const addr = slash < 0 ? rest : rest.slice(0, slash);
+  const prefixText = slash < 0 ? undefined : rest.slice(slash + 1);
+  const v4 = parseV4(addr);
+  const family: 4 | 6 | undefined = v4 !== undefined ? 4 : parseV6(addr) !== undefined ? 6 : undefined;
+  if (family === undefined) return "is not an IPv4 or IPv6 address or CIDR";
+  const bits = family === 4 ? 32 : 128;
+  let prefix = bits;
+  if (prefixText !== undefined) {
+    if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > bits) {
+      return `has a prefix length that is not 0 to ${bits}`;
+    }
+    prefix = Number(prefixText);
+  }
+  const value = (family === 4 ? v4 : parseV6(addr)) as bigint;
+  const hostBits = BigInt(bits - prefix);
+  const network = (value >> hostBits) << hostBits;
+  const text2 = family === 4 ? formatV4(network) : formatV6(network);
+  return { negated, family, cidr: `${text2}/${prefix}` };
+}
+
+/** The text iptables -L -n prints for a match: `/32` and `/128` dropped, `!` glued on. */
+export function listedAddress(m: AddressMatch): string {
+  const host = m.family === 4 ? "/32" : "/128";
+  const shown = m.cidr.endsWith(host) ? m.cidr.slice(0, -host.length) : m.cidr;
+  return (m.negated ? "!" : "") + shown;
+}

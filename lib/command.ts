@@ -1,0 +1,108 @@
+/**
+ * The one adapter through which netmon runs other programs: always an
+ * argument array, never a shell, with failures turned into one-line errors.
+ *
+ * @module
+ */
+
+import { denoPermissionError, EX, NetmonError } from "./errors.ts";
+
+/** What a finished command printed. */
+export interface CommandOutput {
+  /** Standard output, decoded as UTF-8. */
+  stdout: string;
+  /** Standard error, decoded as UTF-8 (warnings of a successful run). */
+  stderr: string;
+}
+
+/** Runs a program; the seam tests and sources share. */
+export type Runner = (path: string, args: readonly string[], stdin?: string) => Promise<CommandOutput>;
+
+/** A command that ran and failed. */
+export class CommandError extends NetmonError {
+  /** The program's exit code. */
+  readonly code: number;
+  /** What it printed on stderr. */
+  readonly stderr: string;
+  constructor(message: string, exitCode: number, code: number, stderr: string) {
+    super(message, exitCode);
+    this.name = "CommandError";
+    this.code = code;
+    this.stderr = stderr;
+  }
+}
+
+const decoder = new TextDecoder();
+
+function tail(text: string): string {
+  const lines = text.trim().split("\n").filter((l) => l.trim() !== "");
+  return lines.slice(-2).join(" / ").slice(0, 300);
+}
+
+/**
+ * Classifies a failed firewall or system command: not root, a held lock and
+ * everything else get their own status.
+ */
+export function commandFailure(path: string, code: number, stderr: string): CommandError {
+  const name = path.split("/").pop() ?? path;
+  const said = tail(stderr);
+  if (/Permission denied|must be root|Operation not permitted/i.test(stderr)) {
+    return new CommandError(
+      `${name} needs root or CAP_NET_ADMIN (exited with code ${code}: ${said})`,
+      EX.NOPERM,
+      code,
+      stderr,
+    );
+  }
+  if (/xtables lock|holding the .*lock|Resource temporarily unavailable/i.test(stderr)) {
+    return new CommandError(
+      `${name} could not take the xtables lock, try again later (exited with code ${code}: ${said})`,
+      EX.TEMPFAIL,
+      code,
+      stderr,
+    );
+  }
+  return new CommandError(`${path} exited with code ${code}: ${said || "no message"}`, EX.UNAVAILABLE, code, stderr);
+}
+
+/** Runs `path` with `args` (and optional stdin), resolving to its output or throwing a NetmonError. */
+export const runCommand: Runner = async (path, args, stdin) => {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, {
+      args: [...args],
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    }).spawn();
+  } catch (err) {
+    const denied = denoPermissionError(err);
+    if (denied) throw denied;
+    if (err instanceof Deno.errors.NotFound) {
+      throw new NetmonError(
+        `${path} not found: install it or set its path under [binaries] in the config`,
+        EX.UNAVAILABLE,
+      );
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new NetmonError(`${path} is not executable by this user`, EX.NOPERM);
+    }
+    throw new NetmonError(`Cannot run ${path}: ${err instanceof Error ? err.message : err}`, EX.UNAVAILABLE);
+  }
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(stdin));
+      await writer.close();
+    } catch {
+      // The program exited before reading all input; its status says why.
+    }
+  }
+  const out = await child.output();
+  const stdout = decoder.decode(out.stdout);
+  const stderr = decoder.decode(out.stderr);
+  if (!out.success) throw commandFailure(path, out.code, stderr);
+  return { stdout, stderr };
+};

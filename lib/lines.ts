@@ -1,0 +1,37 @@
+/**
+ * Streams a text file line by line in constant memory.
+ *
+ * @module
+ */
+
+/**
+ * Yields the lines of the file at `path` without their LF. A final line with
+ * no LF is yielded too.
+ *
+ * @example
+ * ```ts
+ * for await (const line of readLines("netmon.log")) console.log(line);
+ * ```
+ */
+export async function* readLines(path: string): AsyncGenerator<string> {
+  const file = await Deno.open(path, { read: true });
+  const decoder = new TextDecoder();
+  let rest = "";
+  try {
+    for await (const chunk of file.readable) {
+      const text = rest + decoder.decode(chunk, { stream: true });
+      let start = 0;
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+        yield text.slice(start, nl);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+    }
+    rest += decoder.decode();
+    if (rest !== "") yield rest;
+  } finally {
+    try {
+      file.close();
+    } catch { /* already closed by the stream */ }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Parser for `iptables-save` output (with or without `-c`), and the quoting
+ * rules of `iptables-restore` input.
+ *
+ * @module
+ */
+
+import { DataError } from "../errors.ts";
+
+/** One `-A` rule as saved. */
+export interface SavedRule {
+  /** Chain the rule is appended to. */
+  chain: string;
+  /** The rule's arguments after `-A CHAIN`, exactly as printed. */
+  spec: string;
+  /** The arguments split as iptables-restore would. */
+  args: string[];
+  /** `-j` or `-g` target, "" if none. */
+  target: string;
+  /** The `--comment` value, if any. */
+  comment?: string;
+  /** `[packets:bytes]` when saved with `-c`. */
+  counters?: { packets: bigint; bytes: bigint };
+}
+
+/** One table as saved. */
+export interface SavedTable {
+  /** Table name, e.g. `filter`. */
+  name: string;
+  /** Chains declared by `:NAME POLICY [p:b]` lines, in order. */
+  chains: string[];
+  /** Rules in order. */
+  rules: SavedRule[];
+}
+
+/**
+ * Splits a rule as iptables-restore does: on blanks, with double quotes
+ * grouping and `\"` / `\\` escapes inside them.
+ */
+export function splitArgs(text: string, where: string): string[] {
+  const args: string[] = [];
+  let cur = "";
+  let inArg = false;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === "\\" && (text[i + 1] === '"' || text[i + 1] === "\\")) cur += text[++i];
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === " " || c === "\t") {
+      if (inArg) args.push(cur);
+      cur = "";
+      inArg = false;
+    } else if (c === '"') {
+      quoted = true;
+      inArg = true;
+    } else {
+      cur += c;
+      inArg = true;
+    }
+  }
+  if (quoted) throw new DataError(`${where}: unterminated quote`);
+  if (inArg) args.push(cur);
+  return args;
+}
+
+/** Quotes a value for iptables-restore input. */
+export function quoteArg(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => "\\" + c)}"`;
+}
+
+/**
+ * Parses `iptables-save [-c]` output into tables.
+ *
+ * @example
+ * ```ts
+ * const [t] = parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 192.0.2.1/32 -m comment --comment "netmon:a" -j X\nCOMMIT\n');
+ * t?.rules[0]?.comment; // "netmon:a"
+ * ```
+ */
+export function parseIptablesSave(text: string, where = "iptables-save output"): SavedTable[] {
+  const tables: SavedTable[] = [];
+  let table: SavedTable | undefined;
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    const at = `${where} line ${i + 1}`;
+    if (line === "" || line.startsWith("#")) return;
+    if (line.startsWith("*")) {
+      table = { name: line.slice(1), chains: [], rules: [] };
+      tables.push(table);
+      return;
+    }
+    if (!table) throw new DataError(`${at}: ${JSON.stringify(line.slice(0, 40))} outside a *table`);
+    if (line === "COMMIT") {
+      table = undefined;
+      return;
+    }
+    if (line.startsWith(":")) {
+      table.chains.push(line.slice(1).split(" ")[0] as string);
+      return;
+    }
+    let rest = line;
+    let counters: SavedRule["counters"];
+    const c = /^\[(\d+):(\d+)\]\s+/.exec(rest);
+    if (c) {
+      counters = { packets: BigInt(c[1] as string), bytes: BigInt(c[2] as string) };
+      rest = rest.slice(c[0].length);
+    }
+    const a = /^-A (\S+) ?(.*)$/.exec(rest);
+    if (!a) throw new DataError(`${at}: expected "-A CHAIN …" but got ${JSON.stringify(rest.slice(0, 40))}`);
+    const spec = a[2] as string;
+    const args = splitArgs(spec, at);
+    const rule: SavedRule = { chain: a[1] as string, spec, args, target: "" };
+    for (let k = 0; k < args.length; k++) {
+      const value = args[k + 1];
+      if (args[k] === "-j" || args[k] === "-g") rule.target = value ?? "";
+      if (args[k] === "--comment" && value !== undefined) rule.comment = value;
+    }
+    if (counters) rule.counters = counters;
+    table.rules.push(rule);
+  });
+  return tables;
+}

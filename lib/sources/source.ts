@@ -1,0 +1,55 @@
+/**
+ * The one small interface every counter source implements: plan the
+ * firewall changes `start` and `stop` make, read every meter's counter, and
+ * describe what is installed.
+ *
+ * @module
+ */
+
+/** A program to run, as an argument array, with optional standard input. */
+export interface PlannedCommand {
+  /** Absolute path of the program. */
+  path: string;
+  /** Its arguments. */
+  args: string[];
+  /** What it reads on stdin, if anything. */
+  stdin?: string;
+}
+
+/** What `start` or `stop` would do. */
+export interface Plan {
+  /** Plain-words lines about the change, for the user. */
+  notes: string[];
+  /** Commands that carry it out, in order; empty when nothing is to change. */
+  commands: PlannedCommand[];
+}
+
+/** One meter's state as `status` shows it. */
+export interface MeterStatus {
+  /** Meter name. */
+  meter: string;
+  /** Where its counter lives, e.g. `INPUT` or `eth0 rx`. */
+  where: string;
+  /** False when its rule is missing. */
+  installed: boolean;
+  /** Packet counter, when the source has one. */
+  packets?: bigint;
+  /** Byte counter. */
+  bytes?: bigint;
+}
+
+/** A counter source: iptables, the kernel's interface counters, … */
+export interface CounterSource {
+  /** Name as in the config's `source`. */
+  readonly name: string;
+  /** Plans installing the meters' rules; reads the current ruleset. */
+  planStart(): Promise<Plan>;
+  /** Plans removing exactly netmon's rules. */
+  planStop(): Promise<Plan>;
+  /** Reads every meter's byte counter, in column order, with one command. */
+  read(): Promise<Map<string, bigint>>;
+  /** Reads what is installed and its counters, without logging. */
+  status(): Promise<MeterStatus[]>;
+  /** Non-fatal things noticed while reading, for stderr. */
+  readonly warnings: string[];
+}

@@ -1,0 +1,364 @@
+/**
+ * The state directory and the one transaction that records a sample:
+ * lock, read the last state, read the counters, append the log line, replace
+ * the last file. A crash at any instant leaves both files parseable, and the
+ * log never loses a completed sample.
+ *
+ * @module
+ */
+
+import { EX, fileError, NetmonError } from "./errors.ts";
+import {
+  formatHeader,
+  formatLast,
+  formatLogLine,
+  isOriginal,
+  type LastState,
+  ORIGINAL_METERS,
+  parseHeader,
+  parseLast,
+  parseLogLine,
+  sameColumns,
+  type Sample,
+} from "./log_format.ts";
+import { readLines } from "./lines.ts";
+import { computeUsage, type UsageResult } from "./usage.ts";
+
+/** Paths of the files in a state directory. */
+export interface StateFiles {
+  /** The directory. */
+  dir: string;
+  /** `netmon.log`: one line per sample, append-only. */
+  log: string;
+  /** `netmon.last`: the previous sample and the total-start stamp. */
+  last: string;
+  /** `netmon.lock`: held while a run records its sample. */
+  lock: string;
+}
+
+/** The files of state directory `dir`. */
+export function stateFiles(dir: string): StateFiles {
+  const d = dir.replace(/\/+$/, "") || "/";
+  return { dir: d, log: `${d}/netmon.log`, last: `${d}/netmon.last`, lock: `${d}/netmon.lock` };
+}
+
+/** Where the state directory is, from the first of these that is set. */
+export interface StateDirInputs {
+  /** `--state-dir`. */
+  flag?: string | undefined;
+  /** `NETMON_STATE_DIR`. */
+  env?: string | undefined;
+  /** `state_dir` in the config. */
+  config?: string | undefined;
+  /** The user id, for the default. */
+  uid: () => number | null;
+  /** `XDG_STATE_HOME`. */
+  xdgStateHome: () => string | undefined;
+  /** `HOME`. */
+  home: () => string | undefined;
+}
+
+/**
+ * Resolves the state directory: flag, env, config, then `/var/lib/netmon` for
+ * root and `$XDG_STATE_HOME/netmon` or `~/.local/state/netmon` for others.
+ */
+export function resolveStateDir(i: StateDirInputs): string {
+  const chosen = i.flag ?? i.env ?? i.config;
+  if (chosen !== undefined && chosen !== "") return chosen;
+  if (i.uid() === 0) return "/var/lib/netmon";
+  const xdg = i.xdgStateHome();
+  if (xdg) return `${xdg}/netmon`;
+  const home = i.home();
+  if (!home) {
+    throw new NetmonError("No state directory: set --state-dir, NETMON_STATE_DIR or HOME", EX.CONFIG);
+  }
+  return `${home}/.local/state/netmon`;
+}
+
+/** Creates the state directory (mode 0750) if it is missing. */
+export async function ensureStateDir(files: StateFiles): Promise<void> {
+  try {
+    await Deno.mkdir(files.dir, { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw fileError(err, "create state directory", files.dir);
+  }
+}
+
+/**
+ * Runs `fn` holding the state directory's lock, so overlapping runs (cron
+ * firing while a slow run goes on) queue instead of interleaving. Gives up
+ * with exit 75 after `timeoutMs`.
+ */
+export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  let lockFile: Deno.FsFile;
+  try {
+    lockFile = await Deno.open(files.lock, { write: true, create: true, mode: 0o640 });
+  } catch (err) {
+    throw fileError(err, "create lock file", files.lock);
+  }
+  try {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new NetmonError(
+            `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
+            EX.TEMPFAIL,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([lockFile.lock(true), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return await fn();
+  } finally {
+    // Closing the file releases the lock, even if lock() is still pending.
+    lockFile.close();
+  }
+}
+
+/** Reads the last file, or undefined if there is none. */
+export async function readLast(path: string): Promise<LastState | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fileError(err, "read last file", path);
+  }
+  return parseLast(text, path);
+}
+
+/** The end of the log: its last complete line, and any torn fragment after it. */
+export interface LogTail {
+  /** File size in bytes (0 when missing). */
+  size: number;
+  /** The last complete line without its LF, if any. */
+  lastLine?: string;
+  /** Offset where an incomplete final line (no LF) starts, if there is one. */
+  tornAt?: number;
+}
+
+/** Reads just the end of the log, however long it is. */
+export async function readLogTail(path: string): Promise<LogTail> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { size: 0 };
+    throw fileError(err, "read log", path);
+  }
+  try {
+    const size = (await file.stat()).size;
+    let chunk = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunk);
+      const buf = new Uint8Array(size - start);
+      await file.seek(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      const end = buf.lastIndexOf(10);
+      const tail: LogTail = { size };
+      if (end < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      if (end + 1 < got) tail.tornAt = start + end + 1;
+      if (end < 0) return tail;
+      const prev = buf.lastIndexOf(10, end - 1);
+      if (prev < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      tail.lastLine = new TextDecoder().decode(buf.subarray(prev + 1, end));
+      return tail;
+    }
+  } catch (err) {
+    throw fileError(err, "read log", path);
+  } finally {
+    file.close();
+  }
+}
+
+/** What the log ends with, found by reading it whole. */
+export interface LogScan {
+  /** The meters of the last header (the original two when there is none). */
+  columns: readonly string[];
+  /** The last data line's sample, if any. */
+  last?: Sample;
+}
+
+/** Reads the whole log to find its current columns and last sample. */
+export async function scanLog(path: string): Promise<LogScan> {
+  const scan: LogScan = { columns: ORIGINAL_METERS };
+  let lineNo = 0;
+  try {
+    for await (const line of readLines(path)) {
+      lineNo++;
+      const header = parseHeader(line);
+      if (header) scan.columns = header;
+      else if (line.startsWith("#") || line === "") continue;
+      else scan.last = parseLogLine(line, scan.columns, `${path}:${lineNo}`);
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return scan;
+    throw err instanceof NetmonError ? err : fileError(err, "read log", path);
+  }
+  return scan;
+}
+
+function sameSample(a: Sample, b: Sample): boolean {
+  if (a.timestamp !== b.timestamp || a.counters.size !== b.counters.size) return false;
+  for (const [m, v] of a.counters) if (b.counters.get(m) !== v) return false;
+  return true;
+}
+
+/** The previous state and what the log's current columns are. */
+interface Previous {
+  last: LastState | undefined;
+  logColumns: readonly string[] | undefined;
+}
+
+/**
+ * Reconciles the last file with the log's end. Normally they agree; after an
+ * interrupted run the log may be one sample ahead (rebuild the last state
+ * from it) or end in a torn line (cut it off: that run never completed).
+ */
+async function previousState(files: StateFiles, warnings: string[]): Promise<Previous> {
+  const last = await readLast(files.last);
+  const tail = await readLogTail(files.log);
+  if (tail.tornAt !== undefined) {
+    try {
+      await Deno.truncate(files.log, tail.tornAt);
+    } catch (err) {
+      throw fileError(err, "repair log", files.log);
+    }
+    warnings.push(
+      `${files.log}: removed ${tail.size - tail.tornAt} bytes of an incomplete last line left by an interrupted run`,
+    );
+  }
+  if (tail.lastLine === undefined) return { last, logColumns: undefined };
+  if (last) {
+    const columns = [...last.sample.counters.keys()];
+    try {
+      const fromLog = parseLogLine(tail.lastLine, columns, files.log);
+      if (sameSample(fromLog, last.sample)) return { last, logColumns: columns };
+    } catch {
+      // Not the last file's sample: fall through and read the log.
+    }
+  }
+  const scan = await scanLog(files.log);
+  if (!scan.last) return { last, logColumns: scan.columns };
+  warnings.push(
+    `${files.last} ${last ? "was behind" : "was missing; rebuilt from"} ${files.log}${
+      last ? " (an interrupted run?); rebuilt from its last line" : ""
+    }`,
+  );
+  return {
+    last: { sample: scan.last, totalStart: last?.totalStart ?? scan.last.timestamp },
+    logColumns: scan.columns,
+  };
+}
+
+const encoder = new TextEncoder();
+
+async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) done += await file.write(data.subarray(done));
+}
+
+/** Appends `text` to the log whole, or not at all. */
+async function appendLog(path: string, text: string): Promise<void> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { append: true, create: true, mode: 0o640 });
+  } catch (err) {
+    throw fileError(err, "create log", path);
+  }
+  let size = 0;
+  try {
+    size = (await file.stat()).size;
+    await writeAll(file, encoder.encode(text));
+    await file.syncData();
+  } catch (err) {
+    // Leave no partial line behind (e.g. the disk filled up mid-write).
+    try {
+      await file.truncate(size);
+    } catch { /* the next run cuts a torn line off anyway */ }
+    throw fileError(err, "append to log", path);
+  } finally {
+    file.close();
+  }
+}
+
+/** Replaces `path` atomically: write a temporary file, sync it, rename it over. */
+export async function replaceFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  try {
+    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o640 });
+    try {
+      await writeAll(file, encoder.encode(text));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    try {
+      await Deno.remove(tmp);
+    } catch { /* nothing to clean */ }
+    throw fileError(err, "write", path);
+  }
+}
+
+/** The outcome of one recorded sample. */
+export interface Recorded {
+  /** The state before this sample (undefined on a first run). */
+  previous: LastState | undefined;
+  /** The sample now in the log. */
+  sample: Sample;
+  /** Usage and resets since the previous sample. */
+  usage: UsageResult;
+  /** Repairs made on the way, for stderr. */
+  warnings: string[];
+}
+
+/** Options of {@linkcode recordSample}. */
+export interface RecordOptions {
+  /** Reads every meter's counter; called with the lock held. */
+  readCounters: () => Promise<Map<string, bigint>>;
+  /** The local timestamp for the sample. */
+  now: () => string;
+  /** How long to wait for another run's lock. */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * Records one sample: with the lock held, reads the counters, appends the
+ * log line (after a header when the meters changed), and replaces the last
+ * file. The log line is written and synced before the last file, so a crash
+ * in between leaves the log one sample ahead, which the next run repairs.
+ */
+export async function recordSample(files: StateFiles, opts: RecordOptions): Promise<Recorded> {
+  await ensureStateDir(files);
+  return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
+    const warnings: string[] = [];
+    const { last, logColumns } = await previousState(files, warnings);
+    const counters = await opts.readCounters();
+    const sample: Sample = { timestamp: opts.now(), counters };
+    const usage = computeUsage(last, sample);
+    const meters = [...counters.keys()];
+    const current = logColumns ?? (isOriginal(meters) ? ORIGINAL_METERS : undefined);
+    const header = current && sameColumns(current, meters) ? "" : formatHeader(meters);
+    await appendLog(files.log, header + formatLogLine(sample));
+    await replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
+    return { previous: last, sample, usage, warnings };
+  });
+}

@@ -1,0 +1,287 @@
+#!/usr/bin/env -S deno run -q -P=netmon-admin
+/**
+ * netmon: meters network traffic from firewall and kernel counters, from
+ * cron. Parses arguments, loads the config, calls lib/, prints, exits with a
+ * sysexits status.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { runCommand } from "./lib/command.ts";
+import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, ORIGINAL_LABELS } from "./lib/config.ts";
+import { exists, getEnv, getUid } from "./lib/env.ts";
+import { EX, NetmonError, UsageError } from "./lib/errors.ts";
+import { formatReport } from "./lib/report.ts";
+import { selectSource } from "./lib/sources/select.ts";
+import type { Plan } from "./lib/sources/source.ts";
+import { recordSample, resolveStateDir, stateFiles } from "./lib/state.ts";
+import { formatTimestamp } from "./lib/timestamp.ts";
+import { humanReadable } from "./lib/units.ts";
+
+const VERSION = "0.1.0";
+
+const COMMON = `Options:
+  -c, --config FILE     config file (env NETMON_CONFIG; default ${DEFAULT_CONFIG_PATH} if present,
+                        otherwise every non-loopback interface is metered)
+  -s, --state-dir DIR   where netmon.log and netmon.last live (env NETMON_STATE_DIR; default
+                        /var/lib/netmon for root, $XDG_STATE_HOME/netmon or ~/.local/state/netmon)
+  -h, --help            this help
+  -V, --version         print the version`;
+
+const HELP: Record<string, string> = {
+  main: `Usage: netmon [COMMAND] [OPTIONS]
+
+Meters network traffic from firewall and kernel counters. Run 'report' from cron.
+
+Commands (case-insensitive):
+  report                      read the counters, append to the log, print usage (the default)
+  start, initiate, initialise install the meters' firewall rules (idempotent)
+  stop, clear, flush          remove netmon's firewall rules and chain
+  status                      show installed rules and their counters now, without logging
+  help [COMMAND]              help for a command
+
+${COMMON}
+
+Exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 73/74 cannot write,
+75 try again later, 77 permission, 78 bad config.`,
+  report: `Usage: netmon [report] [OPTIONS]
+
+Reads every meter's counter with one command, appends one line to netmon.log,
+replaces netmon.last, and prints usage since the last run:
+  Last Total - Timestamp: … <meter>: …
+  New Total - …
+  New Usage - …
+A counter that went down (rules reloaded, iptables -Z, reboot) is a reset for
+that meter: its usage is its new value, and a fourth line says so.
+
+${COMMON}`,
+  start: `Usage: netmon start [--dry-run] [OPTIONS]   (also: initiate, initialise)
+
+Installs one rule per meter, tagged with a 'netmon:METER' comment, and netmon's
+chain, in one iptables-restore transaction. Rules already installed are kept
+with their counters; stale netmon rules are removed; other rules are never touched.
+
+  -n, --dry-run         print the exact firewall change, change nothing
+${COMMON}`,
+  stop: `Usage: netmon stop [--dry-run] [OPTIONS]   (also: clear, flush)
+
+Removes exactly netmon's rules (found by their comment) and its chain, in one
+iptables-restore transaction. The log and last file are kept.
+
+  -n, --dry-run         print the exact firewall change, change nothing
+${COMMON}`,
+  status: `Usage: netmon status [OPTIONS]
+
+Shows each meter's rule (or interface) and its counters now. Logs nothing.
+
+${COMMON}`,
+};
+
+const COMMANDS: Record<string, string> = {
+  report: "report",
+  start: "start",
+  initiate: "start",
+  initialise: "start",
+  initialize: "start",
+  stop: "stop",
+  clear: "stop",
+  flush: "stop",
+  status: "status",
+  help: "help",
+};
+
+const encoder = new TextEncoder();
+
+function write(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
+  const data = encoder.encode(text);
+  let done = 0;
+  while (done < data.length) done += stream.writeSync(data.subarray(done));
+}
+
+const out = (text: string) => write(Deno.stdout, text);
+const err = (text: string) => write(Deno.stderr, text);
+
+interface Options {
+  command: string;
+  topic?: string;
+  config?: string;
+  stateDir?: string;
+  dryRun: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** Parses the command line; throws UsageError on any mistake. */
+export function parseCommandLine(args: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        "state-dir": { type: "string", short: "s" },
+        "dry-run": { type: "boolean", short: "n" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "V" },
+      },
+    });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const opt = /'(-[^']*)'/.exec((e as Error).message)?.[1] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${opt}`);
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      throw new UsageError(`option ${opt.split(",")[0]} needs a value`);
+    }
+    throw new UsageError((e as Error).message.split(".")[0] ?? "bad arguments");
+  }
+  const { values, positionals } = parsed;
+  const word = positionals[0]?.toLowerCase() ?? "report";
+  const command = COMMANDS[word];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
+  const extra = command === "help" ? positionals.slice(2) : positionals.slice(1);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const opts: Options = {
+    command,
+    dryRun: values["dry-run"] ?? false,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+  if (command === "help" && positionals[1] !== undefined) {
+    const topic = COMMANDS[positionals[1].toLowerCase()];
+    if (!topic || topic === "help") throw new UsageError(`no help for ${JSON.stringify(positionals[1])}`);
+    opts.topic = topic;
+  }
+  for (const [key, value] of [["config", values.config], ["stateDir", values["state-dir"]]] as const) {
+    if (value === undefined) continue;
+    if (value === "" || value.startsWith("-")) {
+      throw new UsageError(`--${key === "stateDir" ? "state-dir" : key} needs a path`);
+    }
+    opts[key] = value;
+  }
+  if (opts.dryRun && command !== "start" && command !== "stop") {
+    throw new UsageError("--dry-run only applies to start and stop");
+  }
+  return opts;
+}
+
+async function configFor(opts: Options): Promise<Config> {
+  const path = opts.config ?? getEnv("NETMON_CONFIG") ??
+    (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  return path === undefined || path === "" ? defaultConfig() : await loadConfig(path);
+}
+
+function stateDirFor(opts: Options, config: Config): string {
+  return resolveStateDir({
+    flag: opts.stateDir,
+    env: opts.stateDir === undefined ? getEnv("NETMON_STATE_DIR") : undefined,
+    config: config.stateDir,
+    uid: getUid,
+    xdgStateHome: () => getEnv("XDG_STATE_HOME"),
+    home: () => getEnv("HOME"),
+  });
+}
+
+async function report(opts: Options): Promise<void> {
+  const config = await configFor(opts);
+  const files = stateFiles(stateDirFor(opts, config));
+  const source = selectSource(config, runCommand);
+  const recorded = await recordSample(files, {
+    readCounters: () => source.read(),
+    now: () => formatTimestamp(new Date()),
+  });
+  for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
+  const labels = new Map(config.meters.map((m) => [m.name, m.label]));
+  const meters = [...recorded.sample.counters.keys()].map((name) => ({
+    name,
+    label: labels.get(name) ?? ORIGINAL_LABELS[name] ?? name,
+  }));
+  out(formatReport(meters, recorded.previous, recorded.sample, recorded.usage));
+}
+
+function describePlan(plan: Plan, dryRun: boolean): string {
+  let text = plan.notes.map((n) => `${dryRun && plan.commands.length > 0 ? "would " : ""}${n}\n`).join("");
+  if (dryRun) {
+    for (const c of plan.commands) {
+      text += `would run: ${[c.path, ...c.args].join(" ")}\n`;
+      if (c.stdin !== undefined) text += `with input:\n${c.stdin}`;
+    }
+    if (plan.commands.length > 0) text += "(dry run: nothing was changed)\n";
+  }
+  return text;
+}
+
+async function change(opts: Options): Promise<void> {
+  const config = await configFor(opts);
+  const source = selectSource(config, runCommand);
+  const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
+  if (!opts.dryRun) {
+    for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
+  }
+  out(describePlan(plan, opts.dryRun));
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ") + "\n")
+    .join("");
+}
+
+async function status(opts: Options): Promise<number> {
+  const config = await configFor(opts);
+  const source = selectSource(config, runCommand);
+  const rows = await source.status();
+  for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
+  const where = config.source === "iptables" ? ` (chain ${config.chain})` : "";
+  let text = `source: ${config.source}${where}${config.file ? `, config ${config.file}` : ""}\n`;
+  text += table([
+    ["meter", "where", "installed", "packets", "bytes"],
+    ...rows.map((r) => [
+      r.meter,
+      r.where,
+      r.installed ? "yes" : "NO",
+      r.packets === undefined ? "-" : String(r.packets),
+      r.bytes === undefined ? "-" : `${r.bytes} (${humanReadable(r.bytes)})`,
+    ]),
+  ]);
+  const missing = rows.filter((r) => !r.installed).length;
+  if (missing > 0) text += `${missing} meter(s) have no rule: run 'netmon start'\n`;
+  out(text);
+  return missing > 0 ? EX.UNAVAILABLE : EX.OK;
+}
+
+/** Runs netmon with `args`; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const opts = parseCommandLine(args);
+    if (opts.version) {
+      out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);
+      return EX.OK;
+    }
+    if (opts.help || opts.command === "help") {
+      out(HELP[opts.topic ?? (opts.command === "help" ? "main" : opts.command)] + "\n");
+      return EX.OK;
+    }
+    switch (opts.command) {
+      case "report":
+        await report(opts);
+        return EX.OK;
+      case "status":
+        return await status(opts);
+      default:
+        await change(opts);
+        return EX.OK;
+    }
+  } catch (e) {
+    if (e instanceof NetmonError) {
+      for (const line of e.message.split("\n")) err(`netmon: ${line}\n`);
+      if (e instanceof UsageError) err("Try 'netmon --help'.\n");
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
