@@ -1,0 +1,239 @@
+/**
+ * Test helpers: network namespaces the test makes and deletes itself, traffic
+ * between them on documentation addresses only, and netmon run as a
+ * subprocess with scoped permissions.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+const ROOT = new URL("..", import.meta.url).pathname;
+/** The netmon CLI script. */
+export const NETMON = `${ROOT}netmon.ts`;
+const decoder = new TextDecoder();
+
+/** What a finished subprocess printed and how it exited. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program directly (no shell) and captures its output. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Result> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    ...(opts.env ? { env: opts.env } : {}),
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs a program and throws unless it exits 0. */
+export async function must(cmd: string, args: string[], opts: { stdin?: string } = {}): Promise<string> {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+let whyNot: string | undefined | null = null;
+
+/**
+ * Why namespace tests cannot run here (not root, no `ip netns`), or
+ * undefined when they can. CI runs as root, so there they always run.
+ */
+export async function netnsUnavailable(): Promise<string | undefined> {
+  if (whyNot !== null) return whyNot;
+  whyNot = undefined;
+  if (Deno.uid() !== 0) whyNot = "not running as root: network namespaces need root";
+  else {
+    const probe = `nmprobe${Deno.pid}`;
+    const r = await run("ip", ["netns", "add", probe]).catch((e) => ({ code: -1, stderr: String(e) }) as Result);
+    if (r.code !== 0) whyNot = `cannot create a network namespace: ${r.stderr.trim()}`;
+    else await run("ip", ["netns", "del", probe]);
+  }
+  return whyNot;
+}
+
+const skipReason = await netnsUnavailable();
+if (skipReason) console.log(`netmon tests that need namespaces are IGNORED (not passed): ${skipReason}`);
+
+/**
+ * Registers a test that needs root and namespaces. Where they are missing it
+ * is reported as ignored, never as passed, and the reason is printed.
+ */
+export function netnsTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: skipReason !== undefined, fn });
+}
+
+let counter = 0;
+
+/** A pair of namespaces joined by a veth: `a` is metered, `b` is its peer. */
+export interface Pair {
+  a: string;
+  b: string;
+  /** veth names in a and b. */
+  va: string;
+  vb: string;
+}
+
+/**
+ * Creates two namespaces joined by a veth pair, with addresses
+ * a = 192.0.2.1/24, 198.51.100.1/24, 2001:db8::1/64 and
+ * b = 192.0.2.2/24, 198.51.100.10/24, 2001:db8::2/64, runs `fn`, and deletes
+ * them whatever happens.
+ */
+export async function withPair(fn: (p: Pair) => Promise<void>): Promise<void> {
+  const id = `${Deno.pid % 100000}x${counter++}`;
+  const p: Pair = { a: `nma${id}`, b: `nmb${id}`, va: `va${id}`, vb: `vb${id}` };
+  try {
+    await must("ip", ["netns", "add", p.a]);
+    await must("ip", ["netns", "add", p.b]);
+    await must("ip", ["link", "add", p.va, "netns", p.a, "type", "veth", "peer", "name", p.vb, "netns", p.b]);
+    for (
+      const [ns, dev, addrs] of [[p.a, p.va, ["192.0.2.1/24", "198.51.100.1/24"]], [p.b, p.vb, [
+        "192.0.2.2/24",
+        "198.51.100.10/24",
+      ]]] as const
+    ) {
+      for (const addr of addrs) await must("ip", ["-n", ns, "addr", "add", addr, "dev", dev]);
+      await must("ip", ["-n", ns, "link", "set", dev, "up"]);
+      await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    }
+    await fn(p);
+  } finally {
+    await run("ip", ["netns", "del", p.a]);
+    await run("ip", ["netns", "del", p.b]);
+  }
+}
+
+const SENDER = `
+import dgram from "node:dgram";
+const [host, n, size] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
+const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+const buf = new Uint8Array(size);
+for (let i = 0; i < n; i++) await new Promise((ok, fail) => s.send(buf, 9, host, (e) => (e ? fail(e) : ok())));
+s.close();
+`;
+
+/**
+ * Sends `count` UDP datagrams of `size` payload bytes from namespace `ns` to
+ * `host` (a documentation address in the peer namespace). Nothing listens:
+ * each datagram still crosses the peer's INPUT chain. Returns the bytes sent
+ * as IPv4 counts them (payload + 28 bytes of headers).
+ */
+export async function sendUdp(ns: string, host: string, count: number, size: number): Promise<number> {
+  if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
+    throw new Error(`${host} is not a documentation address: tests send nowhere else`);
+  }
+  await must("ip", [
+    "netns",
+    "exec",
+    ns,
+    Deno.execPath(),
+    "eval",
+    "--ext=ts",
+    SENDER,
+    host,
+    String(count),
+    String(size),
+  ]);
+  return count * (size + 28);
+}
+
+/** A temporary directory removed after `fn`. */
+export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "netmon-test-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Options for running netmon as a subprocess. */
+export interface NetmonRun {
+  /** Namespace to run it in. */
+  ns?: string;
+  /** Directories it may read and write (config and state). */
+  dirs?: string[];
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /** A frozen local time, through libfaketime. */
+  fakeTime?: string;
+  /** Deno permission flags instead of the default scoped set. */
+  permissions?: string[];
+  /** Programs to run it under before deno (e.g. setpriv to drop capabilities). */
+  wrap?: string[];
+}
+
+/** The run permissions netmon needs with the default binaries. */
+export const RUN_ALLOW =
+  "--allow-run=/usr/sbin/iptables,/usr/sbin/iptables-save,/usr/sbin/iptables-restore,/usr/sbin/ip";
+
+/** Runs `netmon.ts args` as a subprocess with only the permissions it needs. */
+export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
+  const dirs = o.dirs ?? [];
+  const perms = o.permissions ?? [
+    RUN_ALLOW,
+    ...(dirs.length ? [`--allow-read=${dirs.join(",")}`, `--allow-write=${dirs.join(",")}`] : []),
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+    "--allow-sys=uid",
+  ];
+  const deno = [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
+  let argv = [...(o.wrap ?? []), ...deno];
+  if (o.fakeTime) argv = ["faketime", o.fakeTime, ...argv];
+  if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    NO_COLOR: "1",
+    DONT_FAKE_MONOTONIC: "1",
+    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+    ...o.env,
+  };
+  return run(argv[0] as string, argv.slice(1), { env });
+}
+
+/** Writes a config file and returns its path. */
+export async function writeConfig(dir: string, text: string, name = "netmon.toml"): Promise<string> {
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+/** The original 2010 setup on documentation addresses: the proxy is b's 198.51.100.10. */
+export const ORIGINAL_DOC_CONFIG = `source = "iptables"
+chain = "DOWNLOADED"
+
+[[meter]]
+name = "proxy"
+from = "198.51.100.10"
+
+[[meter]]
+name = "non-network"
+from = "!198.51.100.0/24"
+`;
+
+/** Byte counters of netmon's rules as `iptables-save -c` (not netmon's reader) shows them, per meter. */
+export async function iptablesCounters(ns: string, binary = "iptables-save"): Promise<Map<string, bigint>> {
+  const text = await must("ip", ["netns", "exec", ns, binary, "-c", "-t", "filter"]);
+  const counters = new Map<string, bigint>();
+  for (const line of text.split("\n")) {
+    const m = /^\[(\d+):(\d+)\] -A \S+ .*--comment "?netmon:([^" ]+)"?/.exec(line);
+    if (m) counters.set(m[3] as string, (counters.get(m[3] as string) ?? 0n) + BigInt(m[2] as string));
+  }
+  return counters;
+}

@@ -1,0 +1,250 @@
+/**
+ * End to end against the real iptables, in namespaces the tests create and
+ * delete: start, traffic, report, stop, resets.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { humanReadable } from "../lib/units.ts";
+import {
+  iptablesCounters,
+  must,
+  netmon,
+  netnsTest,
+  ORIGINAL_DOC_CONFIG,
+  sendUdp,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
+
+function lastLogLine(log: string): string[] {
+  const lines = log.trimEnd().split("\n").filter((l) => !l.startsWith("#"));
+  return (lines.at(-1) ?? "").split("\t");
+}
+
+for (const backend of ["nft", "legacy"] as const) {
+  const binaries = backend === "nft" ? "" : `
+[binaries]
+iptables = "/usr/sbin/iptables-legacy"
+iptables_save = "/usr/sbin/iptables-legacy-save"
+iptables_restore = "/usr/sbin/iptables-legacy-restore"
+`;
+  const save = backend === "nft" ? "iptables-save" : "iptables-legacy-save";
+  const perms = (dir: string) => [
+    `--allow-run=/usr/sbin/iptables${backend === "nft" ? "" : "-legacy"},/usr/sbin/${save},/usr/sbin/iptables${
+      backend === "nft" ? "" : "-legacy"
+    }-restore`,
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+    "--allow-sys=uid",
+  ];
+
+  netnsTest(
+    `[${backend}] start, traffic, report: the log holds exactly what iptables counted`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
+          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const start = await netmon(["start", "-c", config], o);
+          assertEquals([start.code, start.stderr], [0, ""]);
+          const proxySent = await sendUdp(p.b, "198.51.100.1", 200, 1000);
+          const otherSent = await sendUdp(p.b, "192.0.2.1", 300, 500);
+          const r = await netmon(["report", "-c", config, "-s", `${dir}/state`], o);
+          assertEquals([r.code, r.stderr], [0, ""]);
+          const kernel = await iptablesCounters(p.a, save);
+          const [, proxy, other] = lastLogLine(await Deno.readTextFile(`${dir}/state/netmon.log`));
+          assertEquals([BigInt(proxy!), BigInt(other!)], [kernel.get("proxy"), kernel.get("non-network")]);
+          ok(BigInt(proxy!) >= BigInt(proxySent), `proxy ${proxy} < ${proxySent} sent`);
+          ok(BigInt(other!) >= BigInt(otherSent), `non-network ${other} < ${otherSent} sent`);
+          // Nothing else crossed INPUT from those sources, so IPv4 counts them exactly.
+          assertEquals([Number(proxy), Number(other)], [proxySent, otherSent]);
+          const usage = `Proxied: ${humanReadable(BigInt(proxySent))} Off Network: ${
+            humanReadable(BigInt(otherSent))
+          }\n`;
+          ok(r.stdout.split("\n")[2]?.startsWith("New Usage - Timestamp: ") && r.stdout.endsWith(usage), r.stdout);
+        })
+      ),
+  );
+
+  netnsTest(
+    `[${backend}] start twice leaves one copy of each rule and keeps its counters`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
+          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+          await sendUdp(p.b, "198.51.100.1", 10, 100);
+          const before = await iptablesCounters(p.a, save);
+          const again = await netmon(["INITIALISE", "-c", config], o);
+          assertEquals(again.code, 0);
+          assertEquals(again.stdout, "all 2 meters' rules are installed: nothing to change\n");
+          const rules = (await must("ip", ["netns", "exec", p.a, save, "-t", "filter"])).split("\n");
+          assertEquals(rules.filter((l) => l.includes("netmon:")).length, 2);
+          assertEquals(await iptablesCounters(p.a, save), before);
+          ok((before.get("proxy") ?? 0n) > 0n);
+        })
+      ),
+  );
+
+  netnsTest(
+    `[${backend}] stop removes exactly netmon's rules and chain, never a foreign rule`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const ipt = backend === "nft" ? "iptables" : "iptables-legacy";
+          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
+          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          await must("ip", ["netns", "exec", p.a, ipt, "-A", "INPUT", "-s", "203.0.113.7", "-j", "ACCEPT"]);
+          await must("ip", [
+            "netns",
+            "exec",
+            p.a,
+            ipt,
+            "-A",
+            "OUTPUT",
+            "-d",
+            "192.0.2.2",
+            "-m",
+            "comment",
+            "--comment",
+            "netmon-like but not ours",
+            "-j",
+            "ACCEPT",
+          ]);
+          const foreignBefore = (await must("ip", ["netns", "exec", p.a, save, "-t", "filter"])).split("\n").filter((
+            l,
+          ) => l.startsWith("-A"));
+          assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+          const dry = await netmon(["stop", "--dry-run", "-c", config], o);
+          assertEquals(dry.code, 0);
+          ok(
+            dry.stdout.includes("would run: /usr/sbin/") && dry.stdout.includes("-X DOWNLOADED\nCOMMIT\n"),
+            dry.stdout,
+          );
+          assertEquals((await iptablesCounters(p.a, save)).size, 2, "dry run changed nothing");
+          const stop = await netmon(["flush", "-c", config], o);
+          assertEquals([stop.code, stop.stderr], [0, ""]);
+          const after = await must("ip", ["netns", "exec", p.a, save, "-t", "filter"]);
+          assertEquals(after.split("\n").filter((l) => l.startsWith("-A")), foreignBefore);
+          ok(!after.includes(":DOWNLOADED"), after);
+          const again = await netmon(["stop", "-c", config], o);
+          assertEquals(again.stdout, "no netmon rules are installed: nothing to change\n");
+        })
+      ),
+  );
+
+  netnsTest(
+    `[${backend}] iptables -Z between two reports is a reset, never negative usage`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const ipt = backend === "nft" ? "iptables" : "iptables-legacy";
+          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
+          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const args = ["report", "-c", config, "-s", dir];
+          assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+          await sendUdp(p.b, "198.51.100.1", 50, 1000);
+          await sendUdp(p.b, "192.0.2.1", 50, 1000);
+          assertEquals((await netmon(args, o)).code, 0);
+          await must("ip", ["netns", "exec", p.a, ipt, "-Z"]);
+          const small = await sendUdp(p.b, "192.0.2.1", 3, 100);
+          const r = await netmon(args, o);
+          assertEquals([r.code, r.stderr], [0, ""]);
+          const lines = r.stdout.split("\n");
+          assertEquals(
+            lines[2]?.replace(/Timestamp: \S+/, "Timestamp: T"),
+            `New Usage - Timestamp: T Proxied: 0 Off Network: ${small}`,
+          );
+          ok(lines[3]?.startsWith("== RESET DETECTED! == counters went down for: Proxied, Off Network;"), r.stdout);
+          const last = (await Deno.readTextFile(`${dir}/netmon.last`)).trimEnd().split("\t");
+          assertEquals(last[3], last[0], "the total-start stamp moved to the reset");
+        })
+      ),
+  );
+}
+
+netnsTest(
+  "meters on OUTPUT and FORWARD with interfaces, and a meter removed from the config",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const three = await writeConfig(
+          dir,
+          `[[meter]]
+name = "in-b"
+in = "${p.va}"
+from = "192.0.2.2"
+[[meter]]
+name = "out-b"
+hook = "output"
+out = "${p.va}"
+to = "192.0.2.0/24"
+[[meter]]
+name = "forwarded"
+hook = "FORWARD"
+in = "!${p.va}"
+`,
+          "three.toml",
+        );
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", three], o)).code, 0);
+        await sendUdp(p.b, "192.0.2.1", 20, 100);
+        const r = await netmon(["report", "-c", three, "-s", dir], o);
+        assertEquals([r.code, r.stderr], [0, ""]);
+        const log = await Deno.readTextFile(`${dir}/netmon.log`);
+        assertEquals(log.split("\n")[0], "# netmon meters:\tin-b\tout-b\tforwarded");
+        const kernel = await iptablesCounters(p.a);
+        const [, inB, outB, fwd] = lastLogLine(log);
+        assertEquals([inB, outB, fwd], [kernel.get("in-b"), kernel.get("out-b"), kernel.get("forwarded")].map(String));
+        assertEquals(inB, String(20 * 128));
+        ok(Number(outB) > 0, "ICMP port-unreachable replies went out");
+        // Drop a meter: start removes its rule, keeps the others, and the log gets a new header.
+        const two = await writeConfig(
+          dir,
+          (await Deno.readTextFile(three)).split('[[meter]]\nname = "forwarded"')[0]!,
+          "two.toml",
+        );
+        const s = await netmon(["start", "-c", two], o);
+        ok(
+          s.stdout.includes("remove stale rule of forwarded from FORWARD") &&
+            s.stdout.includes("keep 2 installed rules"),
+          s.stdout,
+        );
+        assertEquals((await netmon(["report", "-c", two, "-s", dir], o)).code, 0);
+        const lines = (await Deno.readTextFile(`${dir}/netmon.log`)).trimEnd().split("\n");
+        assertEquals(lines.length, 4);
+        assertEquals(lines[2], "# netmon meters:\tin-b\tout-b");
+        assertEquals(lastLogLine(lines.join("\n")).slice(1), [inB, lastLogLine(lines.join("\n"))[2]]);
+      })
+    ),
+);
+
+netnsTest(
+  "no config: the interface source reports a veth's bytes as the kernel counts them",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const o = { ns: p.a, dirs: [dir], env: { NETMON_CONFIG: "" } };
+        const sent = await sendUdp(p.b, "192.0.2.1", 100, 1000);
+        const sysfs = async () =>
+          BigInt(
+            (await must("ip", ["netns", "exec", p.a, "cat", `/sys/class/net/${p.va}/statistics/rx_bytes`])).trim(),
+          );
+        const before = await sysfs();
+        const r = await netmon(["-s", dir], o);
+        const after = await sysfs();
+        assertEquals([r.code, r.stderr], [0, ""]);
+        const log = (await Deno.readTextFile(`${dir}/netmon.log`)).split("\n");
+        assertEquals(log[0], `# netmon meters:\t${p.va}:rx\t${p.va}:tx`);
+        const rx = BigInt(log[1]!.split("\t")[1]!);
+        ok(rx >= before && rx <= after, `${rx} not within ${before}..${after}`);
+        ok(rx >= BigInt(sent), `${rx} < ${sent} sent`);
+        ok(r.stdout.startsWith(`Last Total - Timestamp: `) && r.stdout.includes(` ${p.va}:rx: `), r.stdout);
+        const st = await netmon(["status", "-s", dir], o);
+        assertEquals(st.code, 0);
+        ok(st.stdout.includes(`${p.va}:rx  ${p.va} received`), st.stdout);
+      })
+    ),
+);

@@ -1,0 +1,40 @@
+import { deepEqual as assertEquals } from "node:assert/strict";
+import { humanReadable } from "../lib/units.ts";
+
+// Expected strings are what the original human_readable() printed, computed
+// with Python's "%.2f" (python3 gives the same as python2 here), extended
+// past G to T and P where the original printed "None" or stayed on G.
+const CASES: [bigint, string][] = [
+  [0n, "0"],
+  [1n, "1"],
+  [1023n, "1023"],
+  [1024n, "1.00K"],
+  [1152n, "1.12K"], // exact tie 1.125: Python rounds half to even, JS toFixed gives 1.13
+  [1153n, "1.13K"],
+  [1535n, "1.50K"],
+  [1536n, "1.50K"],
+  [1184n, "1.16K"],
+  [1048570n, "1023.99K"],
+  [1048575n, "1024.00K"], // the original checked < 1024 before rounding
+  [1048576n, "1.00M"],
+  [1073741823n, "1024.00M"],
+  [3221225477n, "3.00G"],
+  [1099511627776n, "1.00T"], // exactly 1024 G: the original printed None
+  [9007199254740993n, "8.00P"], // above 2^53: rounded to a double first, as Python did
+  [9223372036854775808n, "8192.00P"],
+  [18446744073709551615n, "16384.00P"],
+];
+
+Deno.test("humanReadable matches the original's output and fixes its gaps", () => {
+  for (const [bytes, text] of CASES) assertEquals(humanReadable(bytes), text, `for ${bytes}`);
+});
+
+Deno.test("humanReadable never returns an empty or undefined value around unit boundaries", () => {
+  for (let shift = 10n; shift <= 60n; shift += 10n) {
+    for (const delta of [-1n, 0n, 1n]) {
+      const v = (1024n << shift) + delta;
+      const text = humanReadable(v);
+      if (!/^\d+(\.\d\d[KMGTP])?$/.test(text)) throw new Error(`${v} gave ${JSON.stringify(text)}`);
+    }
+  }
+});

@@ -1,0 +1,55 @@
+import { deepEqual as assertEquals } from "node:assert/strict";
+import type { LastState, Sample } from "../lib/log_format.ts";
+import { computeUsage } from "../lib/usage.ts";
+
+const sample = (timestamp: string, values: [string, bigint][]): Sample => ({ timestamp, counters: new Map(values) });
+const last = (s: Sample, totalStart: string): LastState => ({ sample: s, totalStart });
+const MAX = (1n << 64n) - 1n;
+
+Deno.test("first run: usage is the counters, totals start now", () => {
+  const r = computeUsage(undefined, sample("2010/02/25-10:00:00", [["proxy", 10n], ["non-network", 20n]]));
+  assertEquals(r.meters.map((m) => m.usage), [10n, 20n]);
+  assertEquals(r.resets, []);
+  assertEquals(r.totalStart, "2010/02/25-10:00:00");
+});
+
+Deno.test("usage is the difference, exact above 2^53 and near 2^64", () => {
+  const before = last(sample("t1", [["a", MAX - 1000n], ["b", 2n ** 53n + 1n]]), "t0");
+  const r = computeUsage(before, sample("2010/02/25-10:05:00", [["a", MAX], ["b", 2n ** 53n + 3n]]));
+  assertEquals(r.meters.map((m) => m.usage), [1000n, 2n]);
+  assertEquals(r.totalStart, "t0");
+});
+
+Deno.test("a counter that went down is a reset for that meter alone", () => {
+  const before = last(sample("t1", [["proxy", 5000n], ["non-network", 100n]]), "t0");
+  const r = computeUsage(before, sample("2010/02/25-10:05:00", [["proxy", 300n], ["non-network", 150n]]));
+  assertEquals(r.resets, ["proxy"]);
+  assertEquals(r.meters.map((m) => [m.meter, m.usage, m.reset]), [["proxy", 300n, true], ["non-network", 50n, false]]);
+  assertEquals(r.totalStart, "2010/02/25-10:05:00");
+});
+
+Deno.test("the original looked at the proxy counter only: a reset of the other meter is still seen", () => {
+  const before = last(sample("t1", [["proxy", 0n], ["non-network", MAX]]), "t0");
+  const r = computeUsage(before, sample("t2", [["proxy", 0n], ["non-network", 7n]]));
+  assertEquals(r.resets, ["non-network"]);
+  assertEquals(r.meters[1]?.usage, 7n);
+});
+
+Deno.test("a meter new to the config starts from zero, without a reset", () => {
+  const before = last(sample("t1", [["a", 5n]]), "t0");
+  const r = computeUsage(before, sample("t2", [["a", 6n], ["b", 40n]]));
+  assertEquals(r.meters.map((m) => m.usage), [1n, 40n]);
+  assertEquals(r.resets, []);
+  assertEquals(r.totalStart, "t0");
+});
+
+Deno.test("usage is never negative, whatever the counters do", () => {
+  const values = [0n, 1n, 2n ** 32n, 2n ** 53n, 2n ** 63n, MAX - 1n, MAX];
+  for (const a of values) {
+    for (const b of values) {
+      const r = computeUsage(last(sample("t1", [["m", a]]), "t0"), sample("t2", [["m", b]]));
+      const u = r.meters[0]?.usage ?? -1n;
+      if (u < 0n || u > b) throw new Error(`${a} -> ${b} gave usage ${u}`);
+    }
+  }
+});
