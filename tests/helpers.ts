@@ -23,7 +23,7 @@ export interface Result {
 export async function run(
   cmd: string,
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Result> {
   const child = new Deno.Command(cmd, {
     args,
@@ -31,6 +31,7 @@ export async function run(
     stdout: "piped",
     stderr: "piped",
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   }).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
@@ -194,7 +195,7 @@ export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
   ];
   const deno = [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
   let argv = [...(o.wrap ?? []), ...deno];
-  if (o.fakeTime) argv = ["faketime", o.fakeTime, ...argv];
+  if (o.fakeTime) argv = ["faketime", "-f", o.fakeTime, ...argv];
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

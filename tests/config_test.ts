@@ -1,0 +1,146 @@
+import { deepEqual as assertEquals, throws } from "node:assert/strict";
+import { parseConfig } from "../lib/config.ts";
+import { ConfigError } from "../lib/errors.ts";
+
+const original = Deno.readTextFileSync(new URL("../examples/original.toml", import.meta.url));
+
+Deno.test("examples/original.toml is the 2010 setup", () => {
+  const c = parseConfig(original, "original.toml");
+  assertEquals([c.source, c.chain], ["iptables", "DOWNLOADED"]);
+  assertEquals(
+    c.meters.map((m) => [m.name, m.label, m.hook, m.from]),
+    [
+      ["proxy", "Proxied", "INPUT", { negated: false, family: 4, cidr: "192.168.1.10/32" }],
+      ["non-network", "Off Network", "INPUT", { negated: true, family: 4, cidr: "192.168.1.0/24" }],
+    ],
+  );
+  assertEquals(c.binaries.iptables, "/usr/sbin/iptables");
+});
+
+Deno.test("every field is read, defaults fill the rest", () => {
+  const c = parseConfig(
+    `chain = "NETMON"
+state_dir = "/srv/netmon"
+wait = 3
+[binaries]
+iptables = "/sbin/iptables-legacy"
+[[meter]]
+name = "acme-out"
+label = "ACME upload"
+hook = "forward"
+to = "!203.0.113.0/24"
+in = "eth+"
+out = "!eth0"
+`,
+    "f.toml",
+  );
+  assertEquals([c.chain, c.stateDir, c.wait, c.binaries.iptables, c.binaries.ip], [
+    "NETMON",
+    "/srv/netmon",
+    3,
+    "/sbin/iptables-legacy",
+    "/usr/sbin/ip",
+  ]);
+  const m = c.meters[0]!;
+  assertEquals([m.label, m.hook, m.to?.cidr, m.in, m.out], [
+    "ACME upload",
+    "FORWARD",
+    "203.0.113.0/24",
+    { negated: false, name: "eth+" },
+    { negated: true, name: "eth0" },
+  ]);
+});
+
+/** Each bad config gives exactly these lines. */
+const BAD: [string, string, RegExp][] = [
+  ["TOML syntax", 'source = "iptables\n', /^c\.toml:1:\d+: invalid TOML: /],
+  ["unknown key", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(known keys: source, /],
+  ["unknown source", 'source = "ipfw"\n', /^c\.toml: source: "ipfw" is not a known source \(iptables, interface\)$/],
+  ["wrong type", "source = 3\n", /^c\.toml: source: must be a string, not 3$/],
+  ["no meters", 'source = "iptables"\n', /^c\.toml: meter: source = "iptables" needs at least one \[\[meter\]\]/],
+  [
+    "injection in an address",
+    '[[meter]]\nname = "a"\nfrom = "192.0.2.1; reboot"\n',
+    /^c\.toml: meter\[1\]\.from: "192\.0\.2\.1; reboot" is not an IPv4/,
+  ],
+  [
+    "command substitution",
+    '[[meter]]\nname = "a"\nto = "$(id)"\n',
+    /^c\.toml: meter\[1\]\.to: "\$\(id\)" is not an IPv4/,
+  ],
+  [
+    "backticks in a name",
+    '[[meter]]\nname = "`id`"\n',
+    /^c\.toml: meter\[1\]\.name: "`id`" is not a usable meter name/,
+  ],
+  [
+    "newline in a name",
+    '[[meter]]\nname = "a\\n-j ACCEPT"\n',
+    /^c\.toml: meter\[1\]\.name: "a\\n-j ACCEPT" contains a control character/,
+  ],
+  [
+    "bad interface",
+    '[[meter]]\nname = "a"\nin = "eth0 -j DROP"\n',
+    /^c\.toml: meter\[1\]\.in: "eth0 -j DROP" is not an interface name/,
+  ],
+  [
+    "overlong interface",
+    '[[meter]]\nname = "a"\nin = "abcdefghijklmnop"\n',
+    /^c\.toml: meter\[1\]\.in: .* is not an interface name/,
+  ],
+  ["bad chain", 'chain = "ACCEPT"\n[[meter]]\nname = "a"\n', /^c\.toml: chain: "ACCEPT" is not a usable chain name/],
+  [
+    "overlong chain",
+    `chain = "${"C".repeat(29)}"\n[[meter]]\nname = "a"\n`,
+    /^c\.toml: chain: .* is not a usable chain name/,
+  ],
+  [
+    "bad hook",
+    '[[meter]]\nname = "a"\nhook = "PREROUTING"\n',
+    /^c\.toml: meter\[1\]\.hook: "PREROUTING" is not one of INPUT, OUTPUT, FORWARD$/,
+  ],
+  [
+    "duplicate meter",
+    '[[meter]]\nname = "a"\n[[meter]]\nname = "A"\n',
+    /^c\.toml: meter\[2\]\.name: "A" is already the name of meter\[1\]$/,
+  ],
+  [
+    "relative binary",
+    '[binaries]\niptables = "iptables"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: binaries\.iptables: "iptables" must be an absolute path/,
+  ],
+  [
+    "out on INPUT",
+    '[[meter]]\nname = "a"\nout = "eth0"\n',
+    /^c\.toml: meter\[1\]\.out: an INPUT rule has no output interface$/,
+  ],
+  [
+    "IPv6 for iptables",
+    '[[meter]]\nname = "a"\nfrom = "2001:db8::1"\n',
+    /^c\.toml: meter\[1\]\.from: "2001:db8::1" is IPv6/,
+  ],
+  [
+    "meters on the interface source",
+    'source = "interface"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: meter: meters need a firewall source/,
+  ],
+  ["bad wait", 'wait = -1\n[[meter]]\nname = "a"\n', /^c\.toml: wait: -1 must be a whole number/],
+];
+
+for (const [what, text, line] of BAD) {
+  Deno.test(`bad config: ${what} is one clear line naming the key`, () => {
+    throws(() => parseConfig(text, "c.toml"), (e: unknown) => {
+      if (!(e instanceof ConfigError)) return false;
+      if (e.exitCode !== 78) return false;
+      if (!line.test(e.message)) throw new Error(`message was ${JSON.stringify(e.message)}`);
+      return true;
+    });
+  });
+}
+
+Deno.test("several problems give one line each", () => {
+  throws(
+    () => parseConfig('[[meter]]\nname = "a"\nfrom = "x"\nto = "y"\n[[meter]]\nnom = "b"\n', "c.toml"),
+    (e: unknown) => (e as Error).message.split("\n").length === 4,
+  );
+});

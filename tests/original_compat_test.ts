@@ -1,0 +1,102 @@
+/**
+ * Byte-for-byte compatibility with the 2010 scripts themselves (ported to
+ * Python 3 in tests/original/), run side by side with netmon on the same
+ * real iptables counters at the same frozen instants (libfaketime).
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { netmon, netnsTest, ORIGINAL_DOC_CONFIG, run, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+
+const ORIGINAL = new URL("./original/network_monitor.py", import.meta.url).pathname;
+const GRAPH = new URL("./original/netmon_graph.py", import.meta.url).pathname;
+
+/** Runs the original report in namespace `ns` at a frozen time. */
+async function original(ns: string, stateDir: string, when: string): Promise<string> {
+  const r = await run("ip", ["netns", "exec", ns, "faketime", "-f", when, "python3", ORIGINAL, "report"], {
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
+      ORIG_STATE_DIR: stateDir,
+      ORIG_PROXY: "198.51.100.10",
+      ORIG_NETWORK: "198.51.100.0/24",
+      DONT_FAKE_MONOTONIC: "1",
+    },
+  });
+  if (r.code !== 0) throw new Error(`original exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const read = (path: string) => Deno.readTextFile(path);
+
+/** Runs the original graph script on `log` in `dir`; returns the netmon_graph.dat it wrote. */
+async function originalGraph(log: string, dir: string): Promise<string> {
+  const r = await run("python3", [GRAPH, log], { cwd: dir });
+  assertEquals(r.code, 0, r.stderr);
+  return await read(`${dir}/netmon_graph.dat`);
+}
+
+netnsTest(
+  "netmon writes the original's log, last file and report byte for byte, and continues its files",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const [orig, mine, mixed] = [`${dir}/orig`, `${dir}/netmon`, `${dir}/mixed`];
+        for (const d of [orig, mine, mixed]) await Deno.mkdir(d);
+        const o = { ns: p.a, dirs: [dir] };
+        // netmon installs the rules: the original finds them as rules 1 and 2.
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await sendUdp(p.b, "198.51.100.1", 40, 1000);
+        await sendUdp(p.b, "192.0.2.1", 1100, 1000);
+
+        const t1 = "2010-02-25 10:00:00";
+        const out1 = await original(p.a, orig, t1);
+        await original(p.a, mixed, t1);
+        const n1 = await netmon(["report", "-c", config, "-s", mine], { ...o, fakeTime: t1 });
+        assertEquals([n1.code, n1.stderr], [0, ""]);
+        assertEquals(n1.stdout, out1);
+        ok(out1.includes("Proxied: 40.16K Off Network: 1.08M"), out1);
+
+        await sendUdp(p.b, "198.51.100.1", 7, 1200);
+        const t2 = "2010-02-26 00:05:09";
+        const out2 = await original(p.a, orig, t2);
+        const n2 = await netmon(["report", "-c", config, "-s", mine], { ...o, fakeTime: t2 });
+        // netmon picks up the original's own files where it left off.
+        const c2 = await netmon(["report", "-c", config, "-s", mixed], { ...o, fakeTime: t2 });
+        assertEquals([n2.code, c2.code], [0, 0]);
+        assertEquals(n2.stdout, out2);
+        assertEquals(c2.stdout, out2);
+        for (const f of ["netmon.log", "netmon.last"]) {
+          assertEquals(await read(`${mine}/${f}`), await read(`${orig}/${f}`), f);
+          assertEquals(await read(`${mixed}/${f}`), await read(`${orig}/${f}`), f);
+        }
+        assertEquals((await read(`${mine}/netmon.log`)).split("\n").length, 3);
+
+        // The original graph script reads netmon's log and gives what it gives on its own log.
+        assertEquals(await originalGraph(`${mine}/netmon.log`, dir), await originalGraph(`${orig}/netmon.log`, dir));
+      })
+    ),
+);
+
+netnsTest(
+  "the original graph script still reads a two-meter log with other meter names (header skipped)",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(
+          dir,
+          ORIGINAL_DOC_CONFIG.replace('"proxy"', '"acme-in"').replace('"non-network"', '"acme-out"'),
+        );
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        for (const when of ["2010-03-01 00:00:00", "2010-03-02 00:00:00"]) {
+          await sendUdp(p.b, "198.51.100.1", 10, 1000);
+          assertEquals((await netmon(["-c", config, "-s", dir], { ...o, fakeTime: when })).code, 0);
+        }
+        const log = await read(`${dir}/netmon.log`);
+        assertEquals(log.split("\n")[0], "# netmon meters:\tacme-in\tacme-out");
+        const dat = (await originalGraph(`${dir}/netmon.log`, dir)).split("\n");
+        assertEquals(dat[0], "Date\tProxy\tNon-Network");
+        assertEquals(dat.slice(1, 3).map((l) => l.split("\t")[0]), ["2010/03/01-00:00:00", "2010/03/02-00:00:00"]);
+        assertEquals(dat[2]?.split("\t")[1], "0.01");
+      })
+    ),
+);

@@ -1,0 +1,133 @@
+import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import { NetmonError } from "../lib/errors.ts";
+import { readLogTail, recordSample, resolveStateDir, stateFiles } from "../lib/state.ts";
+import { withTempDir } from "./helpers.ts";
+
+const ORIG = ["proxy", "non-network"];
+let tick = 0;
+const clock = () =>
+  `2026/11/21-10:${String(Math.floor(tick / 60) % 60).padStart(2, "0")}:${String(tick++ % 60).padStart(2, "0")}`;
+const counters = (meters: string[], values: bigint[]) => () =>
+  Promise.resolve(new Map(meters.map((m, i) => [m, values[i]!])));
+
+Deno.test("first and second run: log lines, last file, usage", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(`${dir}/state`);
+    const r1 = await recordSample(files, { readCounters: counters(ORIG, [100n, 200n]), now: clock });
+    assertEquals(r1.previous, undefined);
+    const r2 = await recordSample(files, { readCounters: counters(ORIG, [150n, 260n]), now: clock });
+    assertEquals(r2.usage.meters.map((m) => m.usage), [50n, 60n]);
+    assertEquals(r2.usage.totalStart, r1.sample.timestamp);
+    const log = await Deno.readTextFile(files.log);
+    assertEquals(log, `${r1.sample.timestamp}\t100\t200\n${r2.sample.timestamp}\t150\t260\n`);
+    assertEquals(await Deno.readTextFile(files.last), `${r2.sample.timestamp}\t150\t260\t${r1.sample.timestamp}\n`);
+    for (const f of [files.log, files.last, files.lock]) assertEquals((await Deno.stat(f)).mode! & 0o777, 0o640, f);
+    assertEquals((await Deno.stat(files.dir)).mode! & 0o777, 0o750);
+  }));
+
+Deno.test("a torn last line (crash mid-append) is cut off; completed samples stay", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const r1 = await recordSample(files, { readCounters: counters(ORIG, [1n, 2n]), now: clock });
+    await Deno.writeTextFile(files.log, "2026/11/21-1", { append: true });
+    const r2 = await recordSample(files, { readCounters: counters(ORIG, [5n, 5n]), now: clock });
+    ok(r2.warnings[0]?.includes("removed 12 bytes of an incomplete last line"), r2.warnings.join());
+    assertEquals(r2.usage.meters.map((m) => m.usage), [4n, 3n]);
+    assertEquals(await Deno.readTextFile(files.log), `${r1.sample.timestamp}\t1\t2\n${r2.sample.timestamp}\t5\t5\n`);
+  }));
+
+Deno.test("a last file behind the log (crash between the two writes) is rebuilt from the log", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await recordSample(files, { readCounters: counters(ORIG, [10n, 10n]), now: clock });
+    // The log got the next sample, the last file did not.
+    await Deno.writeTextFile(files.log, "2026/11/21-11:00:00\t30\t40\n", { append: true });
+    const r = await recordSample(files, { readCounters: counters(ORIG, [35n, 41n]), now: clock });
+    ok(r.warnings[0]?.includes("was behind"), r.warnings.join());
+    assertEquals(r.previous?.sample.timestamp, "2026/11/21-11:00:00");
+    assertEquals(r.usage.meters.map((m) => m.usage), [5n, 1n]);
+    assertEquals((await Deno.readTextFile(files.log)).trimEnd().split("\n").length, 3);
+  }));
+
+Deno.test("a missing last file is rebuilt from the log, under the log's latest header", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await Deno.writeTextFile(
+      files.log,
+      "2026/11/20-00:00:00\t1\t2\n# netmon meters:\ta\tb\tc\n2026/11/20-00:05:00\t5\t6\t7\n",
+    );
+    const r = await recordSample(files, { readCounters: counters(["a", "b", "c"], [6n, 6n, 9n]), now: clock });
+    ok(r.warnings[0]?.includes("was missing"), r.warnings.join());
+    assertEquals(r.usage.meters.map((m) => m.usage), [1n, 0n, 2n]);
+    const lines = (await Deno.readTextFile(files.log)).trimEnd().split("\n");
+    assertEquals(lines.length, 4, "no second header for the same meters");
+  }));
+
+Deno.test("changing meters writes a new header; old lines keep theirs", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await recordSample(files, { readCounters: counters(ORIG, [1n, 2n]), now: clock });
+    await recordSample(files, { readCounters: counters(["proxy", "non-network", "x"], [3n, 4n, 5n]), now: clock });
+    await recordSample(files, { readCounters: counters(["x"], [6n]), now: clock });
+    const lines = (await Deno.readTextFile(files.log)).trimEnd().split("\n");
+    assertEquals(lines.map((l) => l.split("\t").length), [3, 4, 4, 2, 2]);
+    assertEquals([lines[1], lines[3]], ["# netmon meters:\tproxy\tnon-network\tx", "# netmon meters:\tx"]);
+    assertEquals((await Deno.readTextFile(files.last)).split("\n")[0], "# netmon meters:\tx");
+  }));
+
+Deno.test("a failed counter read writes nothing", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await recordSample(files, { readCounters: counters(ORIG, [1n, 2n]), now: clock });
+    const [log, last] = [await Deno.readTextFile(files.log), await Deno.readTextFile(files.last)];
+    await rejects(
+      recordSample(files, { readCounters: () => Promise.reject(new NetmonError("boom", 69)), now: clock }),
+      /boom/,
+    );
+    assertEquals([await Deno.readTextFile(files.log), await Deno.readTextFile(files.last)], [log, last]);
+  }));
+
+Deno.test("overlapping runs queue on the lock: whole lines, in order", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    let value = 0n;
+    const read = () =>
+      new Promise<Map<string, bigint>>((ok) => setTimeout(() => ok(new Map([["m", ++value * 1000n]])), 5));
+    await Promise.all(Array.from({ length: 8 }, () => recordSample(files, { readCounters: read, now: clock })));
+    const lines = (await Deno.readTextFile(files.log)).trimEnd().split("\n").slice(1);
+    assertEquals(lines.map((l) => l.split("\t")[1]), Array.from({ length: 8 }, (_, i) => String((i + 1) * 1000)));
+  }));
+
+Deno.test("a lock held too long gives up with exit 75 and writes nothing", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const holder = await Deno.open(files.lock, { write: true, create: true });
+    await holder.lock(true);
+    try {
+      await rejects(
+        recordSample(files, { readCounters: counters(["m"], [1n]), now: clock, lockTimeoutMs: 300 }),
+        (e: unknown) => e instanceof NetmonError && e.exitCode === 75 && /try again later/.test(e.message),
+      );
+    } finally {
+      holder.close();
+    }
+    assertEquals((await readLogTail(files.log)).size, 0);
+  }));
+
+Deno.test("the state directory comes from flag, env, config, then the user's default", () => {
+  const base = { uid: () => 1000, xdgStateHome: () => undefined, home: () => "/home/u" };
+  assertEquals(resolveStateDir({ ...base, flag: "/f", env: "/e", config: "/c" }), "/f");
+  assertEquals(resolveStateDir({ ...base, env: "/e", config: "/c" }), "/e");
+  assertEquals(resolveStateDir({ ...base, config: "/c" }), "/c");
+  assertEquals(resolveStateDir(base), "/home/u/.local/state/netmon");
+  assertEquals(resolveStateDir({ ...base, xdgStateHome: () => "/x" }), "/x/netmon");
+  assertEquals(resolveStateDir({ ...base, uid: () => 0 }), "/var/lib/netmon");
+});
+
+Deno.test("the log tail is found however long the last line is", () =>
+  withTempDir(async (dir) => {
+    const line = "2026/11/21-10:00:00" + "\t123456789".repeat(20000);
+    await Deno.writeTextFile(`${dir}/log`, `a\n${line}\n`);
+    const tail = await readLogTail(`${dir}/log`);
+    assertEquals([tail.lastLine?.length, tail.tornAt], [line.length, undefined]);
+  }));
