@@ -130,15 +130,17 @@ export function parseCommandLine(args: string[]): Options {
     });
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const opt = /'(-[^']*)'/.exec((e as Error).message)?.[1] ?? "";
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown option ${opt}`);
+    const message = (e as Error).message;
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new UsageError(`unknown option ${/'(-[^']*)'/.exec(message)?.[1] ?? ""}`);
+    }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new UsageError(`option ${opt.split(",")[0]} needs a value`);
+      throw new UsageError(`option ${/--[\w-]+/.exec(message)?.[0] ?? ""} needs a value`);
     }
     throw new UsageError((e as Error).message.split(".")[0] ?? "bad arguments");
   }
   const { values, positionals } = parsed;
-  const word = positionals[0]?.toLowerCase() ?? "report";
+  const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
   const command = COMMANDS[word];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
   const extra = command === "help" ? positionals.slice(2) : positionals.slice(1);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EX, fileError, NetmonError } from "./errors.ts";
+import { DataError, EX, fileError, NetmonError } from "./errors.ts";
 import {
   formatHeader,
   formatLast,
@@ -209,6 +209,7 @@ export async function scanLog(path: string): Promise<LogScan> {
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return scan;
+    if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
     throw err instanceof NetmonError ? err : fileError(err, "read log", path);
   }
   return scan;

@@ -1,0 +1,246 @@
+/**
+ * Golden tests of the CLI: netmon.ts run as a subprocess, its stdout, stderr
+ * and exit status checked for success and for every error class.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import {
+  must,
+  netmon,
+  netnsTest,
+  ORIGINAL_DOC_CONFIG,
+  RUN_ALLOW,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
+
+const TRY = "Try 'netmon --help'.\n";
+
+/** Runs netmon with no config (interface source) and full access to `dir`. */
+const plain = (args: string[], dir: string) => netmon(args, { dirs: [dir], env: { NETMON_CONFIG: "" } });
+
+Deno.test("--help, help COMMAND and --version", () =>
+  withTempDir(async (dir) => {
+    const h = await plain(["--help"], dir);
+    assertEquals([h.code, h.stderr], [0, ""]);
+    ok(h.stdout.startsWith("Usage: netmon [COMMAND] [OPTIONS]\n"));
+    for (
+      const word of ["report", "start, initiate, initialise", "stop, clear, flush", "status", "--dry-run"].slice(0, 4)
+    ) {
+      ok(h.stdout.includes(word), word);
+    }
+    for (
+      const [cmd, first] of [["start", "Usage: netmon start"], ["CLEAR", "Usage: netmon stop"], [
+        "status",
+        "Usage: netmon status",
+      ]]
+    ) {
+      const r = await plain(["help", cmd!], dir);
+      assertEquals([r.code, r.stdout.split("\n")[0]?.startsWith(first!)], [0, true]);
+      const r2 = await plain([cmd!, "--help"], dir);
+      assertEquals(r2.stdout, r.stdout);
+    }
+    const v = await plain(["--version"], dir);
+    assertEquals(v.stdout, `netmon 0.1.0 (deno ${Deno.version.deno})\n`);
+  }));
+
+const USAGE_ERRORS: [string[], string][] = [
+  [["bogus"], 'netmon: unknown command "bogus"\n'],
+  [["--bogus"], "netmon: unknown option --bogus\n"],
+  [["report", "--config"], "netmon: option --config needs a value\n"],
+  [["report", "--state-dir"], "netmon: option --state-dir needs a value\n"],
+  [["status", "--dry-run"], "netmon: --dry-run only applies to start and stop\n"],
+  [["report", "extra"], 'netmon: unexpected argument "extra"\n'],
+  [["help", "nope"], 'netmon: no help for "nope"\n'],
+];
+
+for (const [args, stderr] of USAGE_ERRORS) {
+  Deno.test(`usage error: netmon ${args.join(" ")} exits 64 with one line`, () =>
+    withTempDir(async (dir) => {
+      const r = await plain(args, dir);
+      assertEquals([r.code, r.stdout, r.stderr], [64, "", stderr + TRY]);
+    }));
+}
+
+Deno.test("bad config: exit 78, one line per problem naming file and key, nothing written", () =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, '[[meter]]\nname = "a"\nfrom = "192.0.2.1; reboot"\nhook = "nat"\n');
+    const r = await netmon(["-c", config, "-s", `${dir}/state`], { dirs: [dir] });
+    assertEquals([r.code, r.stdout], [78, ""]);
+    assertEquals(
+      r.stderr,
+      [
+        `netmon: ${config}: meter[1].hook: "nat" is not one of INPUT, OUTPUT, FORWARD\n`,
+        `netmon: ${config}: meter[1].from: "192.0.2.1; reboot" is not an IPv4 or IPv6 address or CIDR\n`,
+      ].join(""),
+    );
+    const missing = await netmon(["-c", `${dir}/nope.toml`], { dirs: [dir] });
+    assertEquals([missing.code, missing.stderr], [
+      78,
+      `netmon: ${dir}/nope.toml: config file not found (check --config or NETMON_CONFIG)\n`,
+    ]);
+    const envMissing = await netmon(["status"], { dirs: [dir], env: { NETMON_CONFIG: `${dir}/env.toml` } });
+    assertEquals(envMissing.code, 78);
+    await Deno.stat(`${dir}/state`).then(() => Promise.reject(new Error("state dir was created")), () => undefined);
+  }));
+
+Deno.test("missing binary: exit 69 naming it and the config key", () =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, '[binaries]\niptables = "/nonexistent/iptables"\n[[meter]]\nname = "a"\n');
+    const r = await netmon(["-c", config, "-s", dir], {
+      dirs: [dir],
+      permissions: [
+        `--allow-run=/nonexistent/iptables`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env",
+        "--allow-sys=uid",
+      ],
+    });
+    assertEquals([r.code, r.stderr], [
+      69,
+      "netmon: /nonexistent/iptables not found: install it or set its path under [binaries] in the config\n",
+    ]);
+    assertEquals((await Deno.stat(`${dir}/netmon.log`).catch(() => undefined))?.size ?? 0, 0);
+  }));
+
+Deno.test("unreadable log: exit 65 with file:line, the log untouched", () =>
+  withTempDir(async (dir) => {
+    const log = "2026/11/21-10:00:00\t1\t2\ngarbage here\n";
+    await Deno.writeTextFile(`${dir}/netmon.log`, log);
+    const r = await plain(["-s", dir], dir);
+    assertEquals([r.code, r.stdout], [65, ""]);
+    assertEquals(
+      r.stderr,
+      `netmon: ${dir}/netmon.log:2: expected 3 fields (timestamp and proxy, non-network) but got 2 (correct or delete that line)\n`,
+    );
+    assertEquals(await Deno.readTextFile(`${dir}/netmon.log`), log);
+    await Deno.writeTextFile(`${dir}/netmon.last`, "2026/11/21-10:00:00\t1\n");
+    const bad = await plain(["-s", dir], dir);
+    assertEquals([bad.code, bad.stderr], [
+      65,
+      `netmon: ${dir}/netmon.last:1: expected 4 fields (timestamp, proxy, non-network, total start) but got 2\n`,
+    ]);
+  }));
+
+Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
+  withTempDir(async (dir) => {
+    const r = await netmon(["-s", dir], {
+      env: { NETMON_CONFIG: "" },
+      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"],
+    });
+    assertEquals([r.code, r.stderr], [
+      77,
+      "netmon: Deno denied run access to /usr/sbin/ip: run netmon with --allow-run=/usr/sbin/ip (or a permission set from deno.json)\n",
+    ]);
+    const env = await netmon(["-s", dir], { permissions: [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`] });
+    assertEquals([env.code, env.stderr.includes("--allow-env=NETMON_CONFIG")], [77, true]);
+  }));
+
+Deno.test("a state directory that cannot be created: exit 73", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/file`, "");
+    const r = await plain(["-s", `${dir}/file/state`], dir);
+    assertEquals([r.code, r.stderr], [
+      73,
+      `netmon: Cannot create state directory ${dir}/file/state: Not a directory (os error 20)\n`,
+    ]);
+  }));
+
+netnsTest(
+  "not root (no CAP_NET_ADMIN): exit 77 saying so, nothing logged",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        for (const args of [["start", "-c", config], ["-c", config, "-s", dir], ["stop", "--dry-run", "-c", config]]) {
+          const r = await netmon(args, {
+            ns: p.a,
+            dirs: [dir],
+            wrap: ["setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-all"],
+          });
+          assertEquals(r.code, 77, r.stderr);
+          ok(
+            /^netmon: iptables(-save)? needs root or CAP_NET_ADMIN \(exited with code 4: .*Permission denied.*\)\n$/
+              .test(r.stderr),
+            r.stderr,
+          );
+        }
+        assertEquals(await Deno.readTextFile(`${dir}/netmon.log`).catch(() => ""), "");
+      })
+    ),
+);
+
+netnsTest(
+  "start --dry-run prints the exact transaction and changes nothing; status and report without rules",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const o = { ns: p.a, dirs: [dir] };
+        const dry = await netmon(["start", "-n", "-c", config], o);
+        assertEquals([dry.code, dry.stderr], [0, ""]);
+        assertEquals(
+          dry.stdout,
+          `would create chain DOWNLOADED
+would add rule for meter proxy to INPUT
+would add rule for meter non-network to INPUT
+would run: /usr/sbin/iptables-restore --noflush --wait=10
+with input:
+*filter
+:DOWNLOADED - [0:0]
+-I INPUT 1 ! -s 198.51.100.0/24 -m comment --comment "netmon:non-network" -j DOWNLOADED
+-I INPUT 1 -s 198.51.100.10/32 -m comment --comment "netmon:proxy" -j DOWNLOADED
+COMMIT
+(dry run: nothing was changed)
+`,
+        );
+        assertEquals((await must("ip", ["netns", "exec", p.a, "iptables-save"])).includes("netmon"), false);
+        const st = await netmon(["status", "-c", config], o);
+        assertEquals(st.code, 69);
+        assertEquals(
+          st.stdout,
+          `source: iptables (chain DOWNLOADED), config ${config}
+meter        where  installed  packets  bytes
+proxy        INPUT  NO         -        -
+non-network  INPUT  NO         -        -
+2 meter(s) have no rule: run 'netmon start'
+`,
+        );
+        const r = await netmon(["-c", config, "-s", dir], o);
+        assertEquals([r.code, r.stdout, r.stderr], [
+          69,
+          "",
+          "netmon: netmon's rules are not installed for meters proxy, non-network: run 'netmon start'\n",
+        ]);
+        assertEquals(await Deno.readTextFile(`${dir}/netmon.log`).catch(() => ""), "");
+      })
+    ),
+);
+
+netnsTest(
+  "a rule changed behind netmon's back is refused until start repairs it",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const moved = ORIGINAL_DOC_CONFIG.replace("198.51.100.10", "198.51.100.11");
+        await writeConfig(dir, moved);
+        const r = await netmon(["-c", config, "-s", dir], o);
+        assertEquals([r.code, r.stderr], [
+          69,
+          "netmon: meter proxy: the installed rule matches source 198.51.100.10 but the config says 198.51.100.11: run 'netmon start' to update the rules\n",
+        ]);
+        const s = await netmon(["start", "-c", config], o);
+        ok(
+          s.stdout.includes(
+            "remove stale rule of proxy from INPUT\nadd rule for meter proxy to INPUT\nkeep 1 installed rule",
+          ),
+          s.stdout,
+        );
+        assertEquals((await netmon(["-c", config, "-s", dir], o)).code, 0);
+      })
+    ),
+);
