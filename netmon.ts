@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
 import { runCommand } from "./lib/command.ts";
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, ORIGINAL_LABELS } from "./lib/config.ts";
 import { exists, getEnv, getUid } from "./lib/env.ts";
@@ -112,34 +112,17 @@ interface Options {
   version: boolean;
 }
 
+const OPTIONS: OptionSpec[] = [
+  { name: "config", short: "c", type: "string" },
+  { name: "state-dir", short: "s", type: "string" },
+  { name: "dry-run", short: "n", type: "boolean" },
+  { name: "help", short: "h", type: "boolean" },
+  { name: "version", short: "V", type: "boolean" },
+];
+
 /** Parses the command line; throws UsageError on any mistake. */
 export function parseCommandLine(args: string[]): Options {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: "string", short: "c" },
-        "state-dir": { type: "string", short: "s" },
-        "dry-run": { type: "boolean", short: "n" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-    });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    const message = (e as Error).message;
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      throw new UsageError(`unknown option ${/'(-[^']*)'/.exec(message)?.[1] ?? ""}`);
-    }
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new UsageError(`option ${/--[\w-]+/.exec(message)?.[0] ?? ""} needs a value`);
-    }
-    throw new UsageError((e as Error).message.split(".")[0] ?? "bad arguments");
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
   const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
   const command = COMMANDS[word];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
@@ -147,9 +130,9 @@ export function parseCommandLine(args: string[]): Options {
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const opts: Options = {
     command,
-    dryRun: values["dry-run"] ?? false,
-    help: values.help ?? false,
-    version: values.version ?? false,
+    dryRun: values["dry-run"] === true,
+    help: values.help === true,
+    version: values.version === true,
   };
   if (command === "help" && positionals[1] !== undefined) {
     const topic = COMMANDS[positionals[1].toLowerCase()];
@@ -157,7 +140,7 @@ export function parseCommandLine(args: string[]): Options {
     opts.topic = topic;
   }
   for (const [key, value] of [["config", values.config], ["stateDir", values["state-dir"]]] as const) {
-    if (value === undefined) continue;
+    if (typeof value !== "string") continue;
     if (value === "" || value.startsWith("-")) {
       throw new UsageError(`--${key === "stateDir" ? "state-dir" : key} needs a path`);
     }

@@ -65,44 +65,62 @@ export function commandFailure(path: string, code: number, stderr: string): Comm
   return new CommandError(`${path} exited with code ${code}: ${said || "no message"}`, EX.UNAVAILABLE, code, stderr);
 }
 
-/** Runs `path` with `args` (and optional stdin), resolving to its output or throwing a NetmonError. */
-export const runCommand: Runner = async (path, args, stdin) => {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(path, {
-      args: [...args],
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      clearEnv: true,
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
-    }).spawn();
-  } catch (err) {
-    const denied = denoPermissionError(err);
-    if (denied) throw denied;
-    if (err instanceof Deno.errors.NotFound) {
-      throw new NetmonError(
-        `${path} not found: install it or set its path under [binaries] in the config`,
-        EX.UNAVAILABLE,
-      );
-    }
-    if (err instanceof Deno.errors.PermissionDenied) {
-      throw new NetmonError(`${path} is not executable by this user`, EX.NOPERM);
-    }
-    throw new NetmonError(`Cannot run ${path}: ${err instanceof Error ? err.message : err}`, EX.UNAVAILABLE);
+function spawnError(path: string, err: unknown): NetmonError {
+  const denied = denoPermissionError(err);
+  if (denied) return denied;
+  if (err instanceof Deno.errors.NotFound) {
+    return new NetmonError(
+      `${path} not found: install it or set its path under [binaries] in the config`,
+      EX.UNAVAILABLE,
+    );
   }
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    try {
-      await writer.write(new TextEncoder().encode(stdin));
-      await writer.close();
-    } catch {
-      // The program exited before reading all input; its status says why.
-    }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new NetmonError(`${path} is not executable by this user`, EX.NOPERM);
   }
-  const out = await child.output();
+  return new NetmonError(`Cannot run ${path}: ${err instanceof Error ? err.message : err}`, EX.UNAVAILABLE);
+}
+
+function finish(path: string, out: Deno.CommandOutput): CommandOutput {
   const stdout = decoder.decode(out.stdout);
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw commandFailure(path, out.code, stderr);
   return { stdout, stderr };
+}
+
+/**
+ * Runs `path` with `args` (and optional stdin), resolving to its output or
+ * throwing a NetmonError. The environment is cleared but for PATH and a C
+ * locale, so output parses the same everywhere. Without stdin the command
+ * runs synchronously: cheaper, and netmon has nothing else to do meanwhile.
+ */
+export const runCommand: Runner = async (path, args, stdin) => {
+  const command = new Deno.Command(path, {
+    args: [...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    clearEnv: true,
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+  });
+  if (stdin === undefined) {
+    try {
+      return finish(path, command.outputSync());
+    } catch (err) {
+      throw err instanceof NetmonError ? err : spawnError(path, err);
+    }
+  }
+  let child: Deno.ChildProcess;
+  try {
+    child = command.spawn();
+  } catch (err) {
+    throw spawnError(path, err);
+  }
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  } catch {
+    // The program exited before reading all input; its status says why.
+  }
+  return finish(path, await child.output());
 };

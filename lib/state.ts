@@ -76,9 +76,9 @@ export function resolveStateDir(i: StateDirInputs): string {
 }
 
 /** Creates the state directory (mode 0750) if it is missing. */
-export async function ensureStateDir(files: StateFiles): Promise<void> {
+export function ensureStateDir(files: StateFiles): void {
   try {
-    await Deno.mkdir(files.dir, { recursive: true, mode: 0o750 });
+    Deno.mkdirSync(files.dir, { recursive: true, mode: 0o750 });
   } catch (err) {
     throw fileError(err, "create state directory", files.dir);
   }
@@ -92,27 +92,25 @@ export async function ensureStateDir(files: StateFiles): Promise<void> {
 export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   let lockFile: Deno.FsFile;
   try {
-    lockFile = await Deno.open(files.lock, { write: true, create: true, mode: 0o640 });
+    lockFile = Deno.openSync(files.lock, { write: true, create: true, mode: 0o640 });
   } catch (err) {
     throw fileError(err, "create lock file", files.lock);
   }
   try {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    // AbortSignal.timeout, unlike setTimeout, costs nothing at start-up and
+    // does not keep the process alive.
+    const signal = AbortSignal.timeout(timeoutMs);
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      signal.addEventListener("abort", () => {
         reject(
           new NetmonError(
             `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
             EX.TEMPFAIL,
           ),
         );
-      }, timeoutMs);
+      });
     });
-    try {
-      await Promise.race([lockFile.lock(true), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await Promise.race([lockFile.lock(true), timeout]);
     return await fn();
   } finally {
     // Closing the file releases the lock, even if lock() is still pending.
@@ -121,10 +119,10 @@ export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () =
 }
 
 /** Reads the last file, or undefined if there is none. */
-export async function readLast(path: string): Promise<LastState | undefined> {
+export function readLast(path: string): LastState | undefined {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fileError(err, "read last file", path);
@@ -143,24 +141,24 @@ export interface LogTail {
 }
 
 /** Reads just the end of the log, however long it is. */
-export async function readLogTail(path: string): Promise<LogTail> {
+export function readLogTail(path: string): LogTail {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return { size: 0 };
     throw fileError(err, "read log", path);
   }
   try {
-    const size = (await file.stat()).size;
+    const size = file.statSync().size;
     let chunk = 64 * 1024;
     for (;;) {
       const start = Math.max(0, size - chunk);
       const buf = new Uint8Array(size - start);
-      await file.seek(start, Deno.SeekMode.Start);
+      file.seekSync(start, Deno.SeekMode.Start);
       let got = 0;
       while (got < buf.length) {
-        const n = await file.read(buf.subarray(got));
+        const n = file.readSync(buf.subarray(got));
         if (n === null) break;
         got += n;
       }
@@ -233,11 +231,11 @@ interface Previous {
  * from it) or end in a torn line (cut it off: that run never completed).
  */
 async function previousState(files: StateFiles, warnings: string[]): Promise<Previous> {
-  const last = await readLast(files.last);
-  const tail = await readLogTail(files.log);
+  const last = readLast(files.last);
+  const tail = readLogTail(files.log);
   if (tail.tornAt !== undefined) {
     try {
-      await Deno.truncate(files.log, tail.tornAt);
+      Deno.truncateSync(files.log, tail.tornAt);
     } catch (err) {
       throw fileError(err, "repair log", files.log);
     }
@@ -270,28 +268,28 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
 
 const encoder = new TextEncoder();
 
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+function writeAll(file: Deno.FsFile, data: Uint8Array): void {
   let done = 0;
-  while (done < data.length) done += await file.write(data.subarray(done));
+  while (done < data.length) done += file.writeSync(data.subarray(done));
 }
 
 /** Appends `text` to the log whole, or not at all. */
-async function appendLog(path: string, text: string): Promise<void> {
+function appendLog(path: string, text: string): void {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { append: true, create: true, mode: 0o640 });
+    file = Deno.openSync(path, { append: true, create: true, mode: 0o640 });
   } catch (err) {
     throw fileError(err, "create log", path);
   }
   let size = 0;
   try {
-    size = (await file.stat()).size;
-    await writeAll(file, encoder.encode(text));
-    await file.syncData();
+    size = file.statSync().size;
+    writeAll(file, encoder.encode(text));
+    file.syncDataSync();
   } catch (err) {
     // Leave no partial line behind (e.g. the disk filled up mid-write).
     try {
-      await file.truncate(size);
+      file.truncateSync(size);
     } catch { /* the next run cuts a torn line off anyway */ }
     throw fileError(err, "append to log", path);
   } finally {
@@ -300,20 +298,20 @@ async function appendLog(path: string, text: string): Promise<void> {
 }
 
 /** Replaces `path` atomically: write a temporary file, sync it, rename it over. */
-export async function replaceFile(path: string, text: string): Promise<void> {
+export function replaceFile(path: string, text: string): void {
   const tmp = `${path}.tmp`;
   try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o640 });
+    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o640 });
     try {
-      await writeAll(file, encoder.encode(text));
-      await file.syncData();
+      writeAll(file, encoder.encode(text));
+      file.syncDataSync();
     } finally {
       file.close();
     }
-    await Deno.rename(tmp, path);
+    Deno.renameSync(tmp, path);
   } catch (err) {
     try {
-      await Deno.remove(tmp);
+      Deno.removeSync(tmp);
     } catch { /* nothing to clean */ }
     throw fileError(err, "write", path);
   }
@@ -348,7 +346,7 @@ export interface RecordOptions {
  * in between leaves the log one sample ahead, which the next run repairs.
  */
 export async function recordSample(files: StateFiles, opts: RecordOptions): Promise<Recorded> {
-  await ensureStateDir(files);
+  ensureStateDir(files);
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     const warnings: string[] = [];
     const { last, logColumns } = await previousState(files, warnings);
@@ -358,8 +356,8 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const meters = [...counters.keys()];
     const current = logColumns ?? (isOriginal(meters) ? ORIGINAL_METERS : undefined);
     const header = current && sameColumns(current, meters) ? "" : formatHeader(meters);
-    await appendLog(files.log, header + formatLogLine(sample));
-    await replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
+    appendLog(files.log, header + formatLogLine(sample));
+    replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
     return { previous: last, sample, usage, warnings };
   });
 }

@@ -1,0 +1,76 @@
+/**
+ * Benchmark: `netmon report` with the two original meters against its floor,
+ * an empty `deno run` plus the one counter read (`iptables -L -n -v -x`),
+ * all run side by side, interleaved, in one namespace. Goal: at most 1.3x.
+ *
+ * Two floors are printed. The strict one adds an empty `deno run` to
+ * iptables run on its own. The like-for-like one is a Deno program that does
+ * nothing but that counter read: Deno's first subprocess spawn costs it about
+ * 7 ms that no Deno program can avoid.
+ *
+ * Run as root: deno run -A bench/report_bench.ts [ROUNDS]
+ */
+// deno-lint-ignore-file no-console
+import { must, ORIGINAL_DOC_CONFIG, RUN_ALLOW, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
+
+const rounds = Number(Deno.args[0] ?? 40);
+const NETMON = new URL("../netmon.ts", import.meta.url).pathname;
+
+async function time(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "null", stderr: "piped" }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+await withPair((p) =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+    const empty = `${dir}/empty.ts`;
+    await Deno.writeTextFile(empty, "");
+    const readOnly = `${dir}/read_only.ts`;
+    await Deno.writeTextFile(
+      readOnly,
+      'new Deno.Command("/usr/sbin/iptables", { args: ["-w", "10", "-t", "filter", "-L", "-n", "-v", "-x"], stdout: "piped" }).outputSync();\n',
+    );
+    const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
+    await must("ip", inNs([Deno.execPath(), "run", "-A", NETMON, "start", "-c", config]).slice(1));
+    const perms = [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"];
+    const cases: Record<string, string[]> = {
+      "empty deno run": inNs([Deno.execPath(), "run", "-q", empty]),
+      "iptables -L -n -v -x": inNs(["/usr/sbin/iptables", "-w", "10", "-t", "filter", "-L", "-n", "-v", "-x"]),
+      "netmon report": inNs([
+        Deno.execPath(),
+        "run",
+        "-q",
+        ...perms,
+        NETMON,
+        "report",
+        "-c",
+        config,
+        "-s",
+        `${dir}/state`,
+      ]),
+      "ip netns exec true": inNs(["/bin/true"]),
+      "deno: only the counter read": inNs([Deno.execPath(), "run", "-q", "--allow-run=/usr/sbin/iptables", readOnly]),
+    };
+    const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    for (const argv of Object.values(cases)) await time(argv); // warm caches
+    for (let i = 0; i < rounds; i++) {
+      for (const [name, argv] of Object.entries(cases)) samples[name]!.push(await time(argv));
+    }
+    const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+    // Each case pays `ip netns exec` once; the floor runs two programs, so take one exec off it.
+    const exec = m["ip netns exec true"]!;
+    const floor = m["empty deno run"]! + m["iptables -L -n -v -x"]! - exec;
+    console.log(`rounds: ${rounds} (median wall time of each, interleaved)`);
+    for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(22)} ${v.toFixed(1)} ms`);
+    const denoFloor = m["deno: only the counter read"]!;
+    console.log(`strict floor (empty deno run + iptables alone): ${floor.toFixed(1)} ms`);
+    console.log(`netmon report / strict floor: ${(m["netmon report"]! / floor).toFixed(2)}x (goal <= 1.30x)`);
+    console.log(`netmon report / deno program doing only the read: ${(m["netmon report"]! / denoFloor).toFixed(2)}x`);
+  })
+);
