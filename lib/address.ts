@@ -16,12 +16,24 @@ export interface AddressMatch {
   cidr: string;
 }
 
-const V4_OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
-function parseV4(text: string): bigint | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4 || !parts.every((p) => V4_OCTET.test(p))) return undefined;
-  return parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
+/** An IPv4 address as an unsigned 32-bit number (plain numbers: BigInt here made 10,000 meters slow). */
+function parseV4(text: string): number | undefined {
+  let value = 0, octet = 0, digits = 0, dots = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      // No empty octet, no leading zero (iptables would read 010 as octal), at most 255.
+      if (digits === 0 || octet > 255 || (digits > 1 && text.charCodeAt(i - digits) === 48)) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      if (i < text.length && ++dots > 3) return undefined;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      octet = octet * 10 + (c - 48);
+      digits++;
+    } else return undefined;
+  }
+  return dots === 3 ? value : undefined;
 }
 
 function parseV6(text: string): bigint | undefined {
@@ -30,8 +42,9 @@ function parseV6(text: string): bigint | undefined {
   let tailV4: bigint | undefined;
   const lastColon = text.lastIndexOf(":");
   if (text.includes(".")) {
-    tailV4 = parseV4(text.slice(lastColon + 1));
-    if (tailV4 === undefined) return undefined;
+    const v4 = parseV4(text.slice(lastColon + 1));
+    if (v4 === undefined) return undefined;
+    tailV4 = BigInt(v4);
     head = text.slice(0, lastColon + 1) + "0:0";
   }
   const halves = head.split("::");
@@ -48,8 +61,8 @@ function parseV6(text: string): bigint | undefined {
   return value;
 }
 
-function formatV4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join(".");
+function formatV4(value: number): string {
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
 /** RFC 5952 text: lower case, the longest run of two or more zero groups as `::`. */
@@ -91,8 +104,9 @@ export function parseAddressMatch(text: string): AddressMatch | string {
   const addr = slash < 0 ? rest : rest.slice(0, slash);
   const prefixText = slash < 0 ? undefined : rest.slice(slash + 1);
   const v4 = parseV4(addr);
-  const family: 4 | 6 | undefined = v4 !== undefined ? 4 : parseV6(addr) !== undefined ? 6 : undefined;
-  if (family === undefined) return "is not an IPv4 or IPv6 address or CIDR";
+  const v6 = v4 === undefined ? parseV6(addr) : undefined;
+  if (v4 === undefined && v6 === undefined) return "is not an IPv4 or IPv6 address or CIDR";
+  const family: 4 | 6 = v4 !== undefined ? 4 : 6;
   const bits = family === 4 ? 32 : 128;
   let prefix = bits;
   if (prefixText !== undefined) {
@@ -101,10 +115,14 @@ export function parseAddressMatch(text: string): AddressMatch | string {
     }
     prefix = Number(prefixText);
   }
-  const value = (family === 4 ? v4 : parseV6(addr)) as bigint;
-  const hostBits = BigInt(bits - prefix);
-  const network = (value >> hostBits) << hostBits;
-  const text2 = family === 4 ? formatV4(network) : formatV6(network);
+  let text2: string;
+  if (v4 !== undefined) {
+    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+    text2 = formatV4((v4 & mask) >>> 0);
+  } else {
+    const hostBits = BigInt(128 - prefix);
+    text2 = formatV6(((v6 as bigint) >> hostBits) << hostBits);
+  }
   return { negated, family, cidr: `${text2}/${prefix}` };
 }
 

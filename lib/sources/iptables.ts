@@ -9,9 +9,9 @@
 
 import { listedAddress } from "../address.ts";
 import type { Runner } from "../command.ts";
-import type { Config, InterfaceMatch, Meter } from "../config.ts";
+import { type Config, HOOKS, type InterfaceMatch, type Meter } from "../config.ts";
 import { EX, NetmonError } from "../errors.ts";
-import { type ListedRule, parseIptablesList } from "./iptables_list.ts";
+import { type ListedChain, type ListedRule, parseIptablesList } from "./iptables_list.ts";
 import { parseIptablesSave, quoteArg, type SavedRule } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan } from "./source.ts";
 
@@ -49,9 +49,6 @@ function restoreScript(lines: string[]): string {
   return `*filter\n${lines.join("\n")}\nCOMMIT\n`;
 }
 
-/** A listed rule with the chain it is in. */
-type ChainRule = ListedRule & { chain: string };
-
 /** The iptables counter source. */
 export class IptablesSource implements CounterSource {
   readonly name = "iptables";
@@ -78,13 +75,11 @@ export class IptablesSource implements CounterSource {
     const { rules, chains } = await this.saved();
     const installed = rules.filter(isOurs).map((r) => ({ key: `${r.chain} ${r.spec}`, rule: r }));
     const wanted = meters.map((m) => ({ key: `${m.hook} ${ruleSpec(m, chain)}`, meter: m }));
-    const unmatched = [...installed];
-    const toAdd = wanted.filter((w) => {
-      const i = unmatched.findIndex((r) => r.key === w.key);
-      if (i < 0) return true;
-      unmatched.splice(i, 1);
-      return false;
-    });
+    // A multiset of installed rules by their text: each wanted rule keeps one.
+    const pool = new Map<string, typeof installed>();
+    for (const r of installed) pool.set(r.key, [...(pool.get(r.key) ?? []), r]);
+    const toAdd = wanted.filter((w) => !pool.get(w.key)?.pop());
+    const unmatched = [...pool.values()].flat();
     const lines: string[] = [];
     const notes: string[] = [];
     if (!chains.includes(chain)) {
@@ -131,7 +126,7 @@ export class IptablesSource implements CounterSource {
     return { notes, commands: this.restore(lines) };
   }
 
-  private async listed(): Promise<ChainRule[]> {
+  private async listed(): Promise<ListedChain[]> {
     const { stdout } = await this.run(this.config.binaries.iptables, [
       "-w",
       String(this.config.wait),
@@ -142,19 +137,29 @@ export class IptablesSource implements CounterSource {
       "-v",
       "-x",
     ]);
-    return parseIptablesList(stdout, `${this.config.binaries.iptables} -L`).flatMap((c) =>
-      c.rules.map((r) => ({ ...r, chain: c.name }))
-    );
+    return parseIptablesList(stdout, `${this.config.binaries.iptables} -L`);
   }
 
   /** Finds each meter's rule by its comment; several rules with one comment are reported. */
-  private async find(): Promise<Map<string, ChainRule | undefined>> {
-    const rules = await this.listed();
-    const found = new Map<string, ChainRule | undefined>();
+  private async find(): Promise<Map<string, ListedRule | undefined>> {
+    // Only the hook chains can hold meters' rules; key them by chain and comment.
+    const byComment = new Map<string, ListedRule[]>();
+    for (const chain of await this.listed()) {
+      if (!(HOOKS as readonly string[]).includes(chain.name)) continue;
+      for (const r of chain.rules) {
+        if (r.target !== this.config.chain) continue;
+        for (const c of r.comments) {
+          if (!c.startsWith(COMMENT_PREFIX)) continue;
+          const key = `${chain.name} ${c}`;
+          const list = byComment.get(key);
+          if (list) list.push(r);
+          else byComment.set(key, [r]);
+        }
+      }
+    }
+    const found = new Map<string, ListedRule | undefined>();
     for (const m of this.config.meters) {
-      const mine = rules.filter((r) =>
-        r.chain === m.hook && r.target === this.config.chain && r.comments.includes(meterComment(m.name))
-      );
+      const mine = byComment.get(`${m.hook} ${meterComment(m.name)}`) ?? [];
       if (mine.length > 1) {
         this.warnings.push(
           `meter ${m.name} has ${mine.length} rules in ${m.hook}; using the first, run 'netmon start' to repair`,

@@ -1,0 +1,65 @@
+/**
+ * Benchmark: 10,000 meters. Times `netmon start` (one iptables-restore
+ * transaction), a second `start` (nothing to change), and `netmon report`,
+ * in a namespace. Goals: start under 1 s, report under 0.3 s. For scale, it
+ * also times a one-iptables-call-per-rule loop over a sample of the rules.
+ *
+ * Run as root: deno run -A bench/scale_bench.ts [METERS]
+ */
+// deno-lint-ignore-file no-console
+import { must, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
+
+const meters = Number(Deno.args[0] ?? 10000);
+const NETMON = new URL("../netmon.ts", import.meta.url).pathname;
+const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
+
+async function timed(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(argv[0]!, { args: argv.slice(1), stdout: "null", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return performance.now() - t0;
+}
+
+await withPair((p) =>
+  withTempDir(async (dir) => {
+    let text = 'source = "iptables"\n';
+    for (let i = 0; i < meters; i++) {
+      text += `[[meter]]\nname = "m${i}"\nfrom = "${RANGES[i % 3]}.${Math.floor(i / 3) % 256}"\n`;
+    }
+    const config = await writeConfig(dir, text);
+    const inNs = (args: string[]) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", NETMON, ...args];
+    const start = await timed(inNs(["start", "-c", config]));
+    const again = await timed(inNs(["start", "-c", config]));
+    const report1 = await timed(inNs(["report", "-c", config, "-s", dir]));
+    const report2 = await timed(inNs(["report", "-c", config, "-s", dir]));
+    const rules = (await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"])).split("\n")
+      .filter((l) => l.includes("netmon:")).length;
+    const sample = 300;
+    const t0 = performance.now();
+    for (let i = 0; i < sample; i++) {
+      await must("ip", [
+        "netns",
+        "exec",
+        p.a,
+        "iptables",
+        "-A",
+        "FORWARD",
+        "-s",
+        `203.0.113.${i % 256}`,
+        "-j",
+        "ACCEPT",
+      ]);
+    }
+    const perRule = (performance.now() - t0) / sample;
+    console.log(`meters: ${meters}, rules installed: ${rules}`);
+    console.log(`  netmon start (install):         ${start.toFixed(0)} ms (goal < 1000 ms)`);
+    console.log(`  netmon start (nothing to do):   ${again.toFixed(0)} ms`);
+    console.log(`  netmon report (first run):      ${report1.toFixed(0)} ms`);
+    console.log(`  netmon report (second run):     ${report2.toFixed(0)} ms (goal < 300 ms)`);
+    console.log(
+      `  one iptables call per rule:     ${perRule.toFixed(1)} ms a rule, ${
+        (perRule * meters / 1000).toFixed(1)
+      } s for ${meters}`,
+    );
+  })
+);
