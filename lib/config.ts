@@ -6,9 +6,9 @@
  * @module
  */
 
-import { parse, TomlError } from "smol-toml";
 import { type AddressMatch, parseAddressMatch } from "./address.ts";
 import { ConfigError, fileError } from "./errors.ts";
+import { parseToml, TomlSyntaxError } from "./toml.ts";
 
 /** The built-in chains a meter's rule can hook. */
 export const HOOKS = ["INPUT", "OUTPUT", "FORWARD"] as const;
@@ -151,11 +151,10 @@ export function checkInterface(text: string): InterfaceMatch | string {
 export function parseConfig(text: string, file: string): Config {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parseToml(text);
   } catch (err) {
-    if (err instanceof TomlError) {
-      const reason = err.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "";
-      throw new ConfigError(`${file}:${err.line}:${err.column}: invalid TOML: ${reason}`);
+    if (err instanceof TomlSyntaxError) {
+      throw new ConfigError(`${file}:${err.line}:${err.column}: invalid TOML: ${err.message}`);
     }
     throw err;
   }
