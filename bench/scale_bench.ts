@@ -57,7 +57,11 @@ await withPair((p) =>
     console.log(`  netmon start (install):         ${start.toFixed(0)} ms (goal < 1000 ms)`);
     console.log(`  netmon start (nothing to do):   ${again.toFixed(0)} ms`);
     console.log(`  netmon report (first run):      ${report1.toFixed(0)} ms`);
-    console.log(`  netmon report (median of 9):    ${report2.toFixed(0)} ms (goal < 300 ms; ${runs[0]!.toFixed(0)}..${runs[8]!.toFixed(0)})`);
+    console.log(
+      `  netmon report (median of 9):    ${report2.toFixed(0)} ms (goal < 300 ms; ${runs[0]!.toFixed(0)}..${
+        runs[8]!.toFixed(0)
+      })`,
+    );
     console.log(
       `  one iptables call per rule:     ${perRule.toFixed(1)} ms a rule, ${
         (perRule * meters / 1000).toFixed(1)

@@ -123,6 +123,10 @@ const BINARY_KEYS: Record<string, keyof Binaries> = {
 const TOP_KEYS = ["source", "chain", "state_dir", "wait", "binaries", "interfaces", "meter"];
 const METER_KEYS = ["name", "label", "hook", "from", "to", "in", "out"];
 
+/** A config key's name, or a function making it (so the hot path builds no strings). */
+type Key = string | (() => string);
+const keyName = (k: Key) => (typeof k === "string" ? k : k());
+
 /** Quotes a value for an error message, showing control characters. */
 export function show(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
@@ -166,15 +170,16 @@ export function parseConfig(text: string, file: string): Config {
   for (const key of Object.keys(doc)) {
     if (!TOP_KEYS.includes(key)) bad(key, `unknown key (known keys: ${TOP_KEYS.join(", ")})`);
   }
-  const str = (key: string, value: unknown): string | undefined => {
+  /** A string value, or undefined after reporting why not; the key's name is built only for a report. */
+  const str = (keyOf: Key, value: unknown): string | undefined => {
     if (value === undefined) return undefined;
     if (typeof value !== "string") {
-      bad(key, `must be a string, not ${show(value)}`);
+      bad(keyName(keyOf), `must be a string, not ${show(value)}`);
       return undefined;
     }
     // deno-lint-ignore no-control-regex
     if (/[\0-\x1f\x7f]/.test(value)) {
-      bad(key, `${show(value)} contains a control character (newline, tab, NUL…)`);
+      bad(keyName(keyOf), `${show(value)} contains a control character (newline, tab, NUL…)`);
       return undefined;
     }
     return value;
@@ -275,12 +280,12 @@ function parseMeter(
   raw: Record<string, unknown>,
   at: string,
   bad: (key: string, what: string) => void,
-  str: (key: string, value: unknown) => string | undefined,
+  str: (key: Key, value: unknown) => string | undefined,
 ): Meter | undefined {
   for (const key of Object.keys(raw)) {
     if (!METER_KEYS.includes(key)) bad(`${at}.${key}`, `unknown key (known keys: ${METER_KEYS.join(", ")})`);
   }
-  const name = str(`${at}.name`, raw.name);
+  const name = str(() => `${at}.name`, raw.name);
   if (name === undefined) {
     if (raw.name === undefined) bad(`${at}.name`, "is missing: every meter needs a name");
     return undefined;
@@ -290,19 +295,19 @@ function parseMeter(
     return undefined;
   }
   const meter: Meter = { name, label: ORIGINAL_LABELS[name] ?? name, hook: "INPUT" };
-  const label = str(`${at}.label`, raw.label);
+  const label = str(() => `${at}.label`, raw.label);
   if (label !== undefined) {
     if (label.trim() === "" || label.length > 64) bad(`${at}.label`, `${show(label)} must be 1 to 64 characters`);
     else meter.label = label;
   }
-  const hook = str(`${at}.hook`, raw.hook);
+  const hook = str(() => `${at}.hook`, raw.hook);
   if (hook !== undefined) {
     const upper = hook.toUpperCase();
     if ((HOOKS as readonly string[]).includes(upper)) meter.hook = upper as Hook;
     else bad(`${at}.hook`, `${show(hook)} is not one of ${HOOKS.join(", ")}`);
   }
   for (const key of ["from", "to"] as const) {
-    const text = str(`${at}.${key}`, raw[key]);
+    const text = str(() => `${at}.${key}`, raw[key]);
     if (text === undefined) continue;
     const m = parseAddressMatch(text);
     if (typeof m === "string") bad(`${at}.${key}`, `${show(text)} ${m}`);
@@ -310,7 +315,7 @@ function parseMeter(
     else meter[key] = m;
   }
   for (const key of ["in", "out"] as const) {
-    const text = str(`${at}.${key}`, raw[key]);
+    const text = str(() => `${at}.${key}`, raw[key]);
     if (text === undefined) continue;
     const m = checkInterface(text);
     if (typeof m === "string") bad(`${at}.${key}`, `${show(text)} ${m}`);

@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { humanReadable } from "../lib/units.ts";
+import { humanReadable, humanReadableExact } from "../lib/units.ts";
 
 // Expected strings are what the original human_readable() printed, computed
 // with Python's "%.2f" (python3 gives the same as python2 here), extended
@@ -37,4 +37,15 @@ Deno.test("humanReadable never returns an empty or undefined value around unit b
       if (!/^\d+(\.\d\d[KMGTP])?$/.test(text)) throw new Error(`${v} gave ${JSON.stringify(text)}`);
     }
   }
+});
+
+Deno.test("the fast path for counts below 2^46 agrees with the BigInt reference", () => {
+  const values: bigint[] = [];
+  for (let shift = 10n; shift <= 47n; shift++) {
+    // Around every power of two, and exact ties (x.xx5 at each unit) just above it.
+    for (const delta of [-3n, -1n, 0n, 1n, 5n]) values.push((1n << shift) + delta);
+    for (let k = 1n; k < 40n; k += 3n) values.push((k << (shift - 3n)) + (1n << shift));
+  }
+  for (let i = 0; i < 20000; i++) values.push(BigInt(Math.floor(Math.random() * 2 ** 46)));
+  for (const v of values) assertEquals(humanReadable(v), humanReadableExact(v), `for ${v}`);
 });

@@ -142,24 +142,24 @@ export class IptablesSource implements CounterSource {
 
   /** Finds each meter's rule by its comment; several rules with one comment are reported. */
   private async find(): Promise<Map<string, ListedRule | undefined>> {
-    // Only the hook chains can hold meters' rules; key them by chain and comment.
-    const byComment = new Map<string, ListedRule[]>();
+    // Only the hook chains can hold meters' rules; index them by chain, then comment.
+    const index = new Map<string, Map<string, ListedRule[]>>();
     for (const chain of await this.listed()) {
       if (!(HOOKS as readonly string[]).includes(chain.name)) continue;
+      const byComment = new Map<string, ListedRule[]>();
+      index.set(chain.name, byComment);
       for (const r of chain.rules) {
         if (r.target !== this.config.chain) continue;
         for (const c of r.comments) {
-          if (!c.startsWith(COMMENT_PREFIX)) continue;
-          const key = `${chain.name} ${c}`;
-          const list = byComment.get(key);
+          const list = byComment.get(c);
           if (list) list.push(r);
-          else byComment.set(key, [r]);
+          else byComment.set(c, [r]);
         }
       }
     }
     const found = new Map<string, ListedRule | undefined>();
     for (const m of this.config.meters) {
-      const mine = byComment.get(`${m.hook} ${meterComment(m.name)}`) ?? [];
+      const mine = index.get(m.hook)?.get(meterComment(m.name)) ?? [];
       if (mine.length > 1) {
         this.warnings.push(
           `meter ${m.name} has ${mine.length} rules in ${m.hook}; using the first, run 'netmon start' to repair`,
