@@ -10,6 +10,7 @@ import {
   netmon,
   netnsTest,
   ORIGINAL_DOC_CONFIG,
+  type Pair,
   sendUdp,
   withPair,
   withTempDir,
@@ -22,30 +23,35 @@ function lastLogLine(log: string): string[] {
 }
 
 for (const backend of ["nft", "legacy"] as const) {
-  const binaries = backend === "nft" ? "" : `
-[binaries]
-iptables = "/usr/sbin/iptables-legacy"
-iptables_save = "/usr/sbin/iptables-legacy-save"
-iptables_restore = "/usr/sbin/iptables-legacy-restore"
+  const suffix = backend === "nft" ? "" : "-legacy";
+  const ipt = `iptables${suffix}`;
+  const save = `iptables${suffix}-save`;
+  const binaries = `[binaries]
+iptables = "/usr/sbin/${ipt}"
+iptables_save = "/usr/sbin/${save}"
+iptables_restore = "/usr/sbin/iptables${suffix}-restore"
 `;
-  const save = backend === "nft" ? "iptables-save" : "iptables-legacy-save";
-  const perms = (dir: string) => [
-    `--allow-run=/usr/sbin/iptables${backend === "nft" ? "" : "-legacy"},/usr/sbin/${save},/usr/sbin/iptables${
-      backend === "nft" ? "" : "-legacy"
-    }-restore`,
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ];
+  /** The original setup on this backend, and netmon's run options with only its permissions. */
+  const setup = async (p: Pair, dir: string) => ({
+    config: await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]")),
+    o: {
+      ns: p.a,
+      permissions: [
+        `--allow-run=/usr/sbin/${ipt},/usr/sbin/${save},/usr/sbin/iptables${suffix}-restore`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+        "--allow-sys=uid",
+      ],
+    },
+  });
 
   netnsTest(
     `[${backend}] start, traffic, report: the log holds exactly what iptables counted`,
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
-          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const { config, o } = await setup(p, dir);
           const start = await netmon(["start", "-c", config], o);
           assertEquals([start.code, start.stderr], [0, ""]);
           const proxySent = await sendUdp(p.b, "198.51.100.1", 200, 1000);
@@ -72,8 +78,7 @@ iptables_restore = "/usr/sbin/iptables-legacy-restore"
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
-          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const { config, o } = await setup(p, dir);
           assertEquals((await netmon(["start", "-c", config], o)).code, 0);
           await sendUdp(p.b, "198.51.100.1", 10, 100);
           const before = await iptablesCounters(p.a, save);
@@ -93,9 +98,7 @@ iptables_restore = "/usr/sbin/iptables-legacy-restore"
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const ipt = backend === "nft" ? "iptables" : "iptables-legacy";
-          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
-          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const { config, o } = await setup(p, dir);
           await must("ip", ["netns", "exec", p.a, ipt, "-A", "INPUT", "-s", "203.0.113.7", "-j", "ACCEPT"]);
           await must("ip", [
             "netns",
@@ -140,9 +143,7 @@ iptables_restore = "/usr/sbin/iptables-legacy-restore"
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const ipt = backend === "nft" ? "iptables" : "iptables-legacy";
-          const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG.replace("[[meter]]", binaries + "\n[[meter]]"));
-          const o = { ns: p.a, dirs: [dir], permissions: perms(dir) };
+          const { config, o } = await setup(p, dir);
           const args = ["report", "-c", config, "-s", dir];
           assertEquals((await netmon(["start", "-c", config], o)).code, 0);
           await sendUdp(p.b, "198.51.100.1", 50, 1000);
