@@ -9,7 +9,7 @@
 
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
 import { runCommand } from "./lib/command.ts";
-import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig, ORIGINAL_LABELS } from "./lib/config.ts";
+import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "./lib/config.ts";
 import { exists, getEnv, getUid } from "./lib/env.ts";
 import { EX, NetmonError, UsageError } from "./lib/errors.ts";
 import { formatReport } from "./lib/report.ts";
@@ -178,11 +178,9 @@ async function report(opts: Options): Promise<void> {
     now: () => formatTimestamp(new Date()),
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
+  // Configured meters carry their label; the interface source's are their names.
   const labels = new Map(config.meters.map((m) => [m.name, m.label]));
-  const meters = [...recorded.sample.counters.keys()].map((name) => ({
-    name,
-    label: labels.get(name) ?? ORIGINAL_LABELS[name] ?? name,
-  }));
+  const meters = [...recorded.sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   out(formatReport(meters, recorded.previous, recorded.sample, recorded.usage));
 }
 

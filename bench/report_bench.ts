@@ -37,7 +37,8 @@ await withPair((p) =>
       'new Deno.Command("/usr/sbin/iptables", { args: ["-w", "10", "-t", "filter", "-L", "-n", "-v", "-x"], stdout: "piped" }).outputSync();\n',
     );
     const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
-    await must("ip", inNs([Deno.execPath(), "run", "-A", NETMON, "start", "-c", config]).slice(1));
+    const [ip, ...startArgs] = inNs([Deno.execPath(), "run", "-A", NETMON, "start", "-c", config]);
+    await must(ip!, startArgs);
     const perms = [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"];
     const cases: Record<string, string[]> = {
       "empty deno run": inNs([Deno.execPath(), "run", "-q", empty]),

@@ -12,7 +12,6 @@ import {
   formatHeader,
   formatLast,
   formatLogLine,
-  isOriginal,
   type LastState,
   ORIGINAL_METERS,
   parseHeader,
@@ -222,7 +221,8 @@ function sameSample(a: Sample, b: Sample): boolean {
 /** The previous state and what the log's current columns are. */
 interface Previous {
   last: LastState | undefined;
-  logColumns: readonly string[] | undefined;
+  /** The meters of the log's last header; a log without one has the original two. */
+  logColumns: readonly string[];
 }
 
 /**
@@ -243,7 +243,7 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
       `${files.log}: removed ${tail.size - tail.tornAt} bytes of an incomplete last line left by an interrupted run`,
     );
   }
-  if (tail.lastLine === undefined) return { last, logColumns: undefined };
+  if (tail.lastLine === undefined) return { last, logColumns: ORIGINAL_METERS };
   if (last) {
     const columns = [...last.sample.counters.keys()];
     try {
@@ -256,9 +256,9 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   const scan = await scanLog(files.log);
   if (!scan.last) return { last, logColumns: scan.columns };
   warnings.push(
-    `${files.last} ${last ? "was behind" : "was missing; rebuilt from"} ${files.log}${
-      last ? " (an interrupted run?); rebuilt from its last line" : ""
-    }`,
+    last
+      ? `${files.last} was behind ${files.log} (an interrupted run?); rebuilt from its last line`
+      : `${files.last} was missing; rebuilt from ${files.log}`,
   );
   return {
     last: { sample: scan.last, totalStart: last?.totalStart ?? scan.last.timestamp },
@@ -354,8 +354,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const sample: Sample = { timestamp: opts.now(), counters };
     const usage = computeUsage(last, sample);
     const meters = [...counters.keys()];
-    const current = logColumns ?? (isOriginal(meters) ? ORIGINAL_METERS : undefined);
-    const header = current && sameColumns(current, meters) ? "" : formatHeader(meters);
+    const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     appendLog(files.log, header + formatLogLine(sample));
     replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
     return { previous: last, sample, usage, warnings };

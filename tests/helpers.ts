@@ -49,23 +49,17 @@ export async function must(cmd: string, args: string[], opts: { stdin?: string }
   return r.stdout;
 }
 
-let whyNot: string | undefined | null = null;
-
 /**
  * Why namespace tests cannot run here (not root, no `ip netns`), or
  * undefined when they can. CI runs as root, so there they always run.
  */
-export async function netnsUnavailable(): Promise<string | undefined> {
-  if (whyNot !== null) return whyNot;
-  whyNot = undefined;
-  if (Deno.uid() !== 0) whyNot = "not running as root: network namespaces need root";
-  else {
-    const probe = `nmprobe${Deno.pid}`;
-    const r = await run("ip", ["netns", "add", probe]).catch((e) => ({ code: -1, stderr: String(e) }) as Result);
-    if (r.code !== 0) whyNot = `cannot create a network namespace: ${r.stderr.trim()}`;
-    else await run("ip", ["netns", "del", probe]);
-  }
-  return whyNot;
+async function netnsUnavailable(): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not running as root: network namespaces need root";
+  const probe = `nmprobe${Deno.pid}`;
+  const r = await run("ip", ["netns", "add", probe]).catch((e) => ({ code: -1, stdout: "", stderr: String(e) }));
+  if (r.code !== 0) return `cannot create a network namespace: ${r.stderr.trim()}`;
+  await run("ip", ["netns", "del", probe]);
+  return undefined;
 }
 
 const skipReason = await netnsUnavailable();

@@ -77,7 +77,11 @@ export class IptablesSource implements CounterSource {
     const wanted = meters.map((m) => ({ key: `${m.hook} ${ruleSpec(m, chain)}`, meter: m }));
     // A multiset of installed rules by their text: each wanted rule keeps one.
     const pool = new Map<string, typeof installed>();
-    for (const r of installed) pool.set(r.key, [...(pool.get(r.key) ?? []), r]);
+    for (const r of installed) {
+      const same = pool.get(r.key);
+      if (same) same.push(r);
+      else pool.set(r.key, [r]);
+    }
     const toAdd = wanted.filter((w) => !pool.get(w.key)?.pop());
     const unmatched = [...pool.values()].flat();
     const lines: string[] = [];
