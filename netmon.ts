@@ -9,13 +9,13 @@
 
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
 import { runCommand } from "./lib/command.ts";
-import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "./lib/config.ts";
-import { exists, getEnv, getUid } from "./lib/env.ts";
+import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
+import { DEFAULT_CONFIG_PATH } from "./lib/config.ts";
 import { EX, NetmonError, UsageError } from "./lib/errors.ts";
 import { formatReport } from "./lib/report.ts";
 import { selectSource } from "./lib/sources/select.ts";
 import type { Plan } from "./lib/sources/source.ts";
-import { recordSample, resolveStateDir, stateFiles } from "./lib/state.ts";
+import { recordSample, stateFiles } from "./lib/state.ts";
 import { formatTimestamp } from "./lib/timestamp.ts";
 import { humanReadable } from "./lib/units.ts";
 
@@ -91,17 +91,6 @@ const COMMANDS: Record<string, string> = {
   help: "help",
 };
 
-const encoder = new TextEncoder();
-
-function write(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
-  const data = encoder.encode(text);
-  let done = 0;
-  while (done < data.length) done += stream.writeSync(data.subarray(done));
-}
-
-const out = (text: string) => write(Deno.stdout, text);
-const err = (text: string) => write(Deno.stderr, text);
-
 interface Options {
   command: string;
   topic?: string;
@@ -152,26 +141,9 @@ export function parseCommandLine(args: string[]): Options {
   return opts;
 }
 
-async function configFor(opts: Options): Promise<Config> {
-  const path = opts.config ?? getEnv("NETMON_CONFIG") ??
-    (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
-  return path === undefined || path === "" ? defaultConfig() : await loadConfig(path);
-}
-
-function stateDirFor(opts: Options, config: Config): string {
-  return resolveStateDir({
-    flag: opts.stateDir,
-    env: opts.stateDir === undefined ? getEnv("NETMON_STATE_DIR") : undefined,
-    config: config.stateDir,
-    uid: getUid,
-    xdgStateHome: () => getEnv("XDG_STATE_HOME"),
-    home: () => getEnv("HOME"),
-  });
-}
-
 async function report(opts: Options): Promise<void> {
-  const config = await configFor(opts);
-  const files = stateFiles(stateDirFor(opts, config));
+  const config = await findConfig(opts.config);
+  const files = stateFiles(findStateDir(opts.stateDir, config));
   const source = selectSource(config, runCommand);
   const recorded = await recordSample(files, {
     readCounters: () => source.read(),
@@ -197,7 +169,7 @@ function describePlan(plan: Plan, dryRun: boolean): string {
 }
 
 async function change(opts: Options): Promise<void> {
-  const config = await configFor(opts);
+  const config = await findConfig(opts.config);
   const source = selectSource(config, runCommand);
   const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
   if (!opts.dryRun) {
@@ -213,7 +185,7 @@ function table(rows: string[][]): string {
 }
 
 async function status(opts: Options): Promise<number> {
-  const config = await configFor(opts);
+  const config = await findConfig(opts.config);
   const source = selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);

@@ -56,6 +56,8 @@ export interface Binaries {
   iptablesRestore: string;
   /** `ip` from iproute2, for interface counters. */
   ip: string;
+  /** `gnuplot`, for graph.ts --plot. */
+  gnuplot: string;
 }
 
 /** A validated configuration. */
@@ -84,6 +86,7 @@ export const DEFAULT_BINARIES: Binaries = {
   iptablesSave: "/usr/sbin/iptables-save",
   iptablesRestore: "/usr/sbin/iptables-restore",
   ip: "/usr/sbin/ip",
+  gnuplot: "/usr/bin/gnuplot",
 };
 
 /** Where netmon looks for a config when none is named. */
@@ -119,6 +122,7 @@ const BINARY_KEYS: Record<string, keyof Binaries> = {
   iptables_save: "iptablesSave",
   iptables_restore: "iptablesRestore",
   ip: "ip",
+  gnuplot: "gnuplot",
 };
 const TOP_KEYS = ["source", "chain", "state_dir", "wait", "binaries", "interfaces", "meter"];
 const METER_KEYS = ["name", "label", "hook", "from", "to", "in", "out"];

@@ -35,3 +35,26 @@ export async function* readLines(path: string): AsyncGenerator<string> {
     } catch { /* already closed by the stream */ }
   }
 }
+
+/**
+ * Calls `fn` with each line of the open file `file` (without its LF) and its
+ * 1-based number, reading 1 MiB at a time: constant memory, and no promise per
+ * line, for logs of millions of lines. A final line with no LF is passed too.
+ */
+export function forEachLineSync(file: Deno.FsFile, fn: (line: string, lineNo: number) => void): void {
+  const buffer = new Uint8Array(1 << 20);
+  const decoder = new TextDecoder();
+  let rest = "";
+  let lineNo = 0;
+  for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
+    const text = rest + decoder.decode(buffer.subarray(0, n), { stream: true });
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      fn(text.slice(start, nl), ++lineNo);
+      start = nl + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.decode();
+  if (rest !== "") fn(rest, ++lineNo);
+}

@@ -24,6 +24,17 @@ function fixed2(numerator: bigint, shift: bigint): string {
   return `${whole}.${cents}`;
 }
 
+/** `n / 2^shift` to two decimals, ties to even, in exact double arithmetic (n below 2^46). */
+function fixed2Number(n: number, shift: number): string {
+  const scaled = n * 100; // exact: below 2^53
+  const divisor = 2 ** shift;
+  let q = Math.floor(scaled / divisor);
+  const twice = (scaled - q * divisor) * 2;
+  if (twice > divisor || (twice === divisor && q % 2 === 1)) q += 1;
+  const cents = q % 100;
+  return `${(q - cents) / 100}.${cents < 10 ? "0" : ""}${cents}`;
+}
+
 /** {@linkcode humanReadable} for counts below 2^46, in exact double arithmetic. */
 function fixed2Small(n: number): string {
   let shift = 10;
@@ -32,13 +43,23 @@ function fixed2Small(n: number): string {
     shift += 10;
     unit++;
   }
-  const scaled = n * 100; // exact: below 2^53
-  const divisor = 2 ** shift;
-  let q = Math.floor(scaled / divisor);
-  const twice = (scaled - q * divisor) * 2;
-  if (twice > divisor || (twice === divisor && q % 2 === 1)) q += 1;
-  const cents = q % 100;
-  return `${(q - cents) / 100}.${cents < 10 ? "0" : ""}${cents}${UNITS[unit]}`;
+  return fixed2Number(n, shift) + UNITS[unit];
+}
+
+/**
+ * `bytes / 2^shift` with two decimals, rounded exactly (ties to even, as
+ * Python's `"%.2f"` rounds an exact binary value); shift 0 gives the whole
+ * number. Used for the graph's fixed units.
+ *
+ * @example
+ * ```ts
+ * fixedScaled(1572864n, 20); // "1.50"
+ * ```
+ */
+export function fixedScaled(bytes: bigint, shift: number): string {
+  if (shift === 0) return String(bytes);
+  if (bytes >= 0n && bytes < SMALL) return fixed2Number(Number(bytes), shift);
+  return fixed2(bytes, BigInt(shift));
 }
 
 /**

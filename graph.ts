@@ -1,0 +1,341 @@
+#!/usr/bin/env -S deno run -q -P=graph
+/**
+ * graph.ts: netmon's cumulative log as usage per day (or per entry, hour,
+ * week, month) for gnuplot, and the picture through gnuplot.
+ *
+ * @module
+ */
+
+import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
+import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
+import { runCommand } from "./lib/command.ts";
+import { type Config, defaultConfig } from "./lib/config.ts";
+import { EX, fileError, NetmonError, UsageError } from "./lib/errors.ts";
+import { gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/gnuplot.ts";
+import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/graph.ts";
+import { stateFiles } from "./lib/state.ts";
+
+const VERSION = "0.1.0";
+
+const HELP = `Usage: graph.ts [OPTIONS] [LOG]
+
+Turns netmon's cumulative log into usage per day (or per entry, hour, week or
+month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
+
+  LOG                     the log (default: netmon.log in the state directory)
+  -o, --output FILE       where the data goes (default ./netmon_graph.dat, as the
+                          original; - for standard output); replaced atomically
+  -b, --by WHEN           day (the default), hour, week (Monday to Sunday), month,
+                          or entry (one row per log line, as the original script)
+  -u, --unit UNIT         B, KB, MB (the default) GB or TB: 1024-based, two decimals
+  -r, --rate UNIT         average rate over each bucket instead of its total: bit/s,
+                          kbit/s, Mbit/s, Gbit/s (1000-based), B/s, KB/s, MB/s,
+                          GB/day, GB/month or TB/month (a month is 30 days)
+  -g, --group NAME=METER,METER
+                          one column NAME summing those meters (repeatable), as a
+                          customer roll-up; meters in no group are summed into a
+                          column 'other'
+      --no-other          with --group, leave meters that are in no group out
+      --gnuplot FILE      also write a gnuplot script that draws the data into
+                          the --plot picture (default: FILE with .png)
+  -p, --plot FILE         draw the graph with gnuplot into FILE (.png or .svg),
+                          written to a temporary file and renamed into place
+      --size WxH          picture size in pixels (default 1024x480)
+      --strict            a malformed log line is an error (exit 65) instead of a
+                          warning naming file:line
+  -c, --config FILE       netmon's config, for its state_dir and binaries.gnuplot
+  -s, --state-dir DIR     where netmon.log is (env NETMON_STATE_DIR)
+  -h, --help              this help
+  -V, --version           print the version
+
+How a bucket's usage is counted:
+  In local time, as the log's stamps are. A bucket's usage is each counter's
+  growth from the bucket's start to its end, the counter being read between
+  two samples by linear interpolation: usage between samples either side of
+  midnight is shared between the two days in proportion to the time on each
+  side, and the buckets add up exactly to the counters' total growth, as a
+  bill would. A counter that went down was reset (rules reloaded, iptables -Z,
+  reboot): that meter alone counts its new value for the interval. The first
+  sample of each meter is its starting point: what it had counted before is
+  in no bucket. A stamp earlier than the one before (clock stepped back, or
+  the hour repeated when daylight saving ends) puts its usage in its own
+  bucket.
+  Gaps: every bucket from the first sample's to the last's has a row; a bucket
+  inside a gap in the log gets its share of the usage across the gap, and a
+  bucket with no traffic shows 0. An hour skipped by daylight saving has no row.
+  --by entry: one row per log line. An original two-column log (no meters
+  header) gives the original script's output byte for byte, its rules
+  included: the first line counts from zero, and when either counter went
+  down both count from zero. Other logs count each meter from zero at its
+  first line, with resets per meter.
+  Columns: the original two meters are 'Proxy' and 'Non-Network' as the
+  original wrote them, others are their meter names, in order of first
+  appearance (a log whose meters changed has every meter it ever had).
+
+Exit status: 0 ok, 64 usage, 65 bad log line with --strict, 66 no log, 69 gnuplot
+missing, 70 gnuplot failed, 73/74 cannot write, 77 permission, 78 bad config.`;
+
+const OPTIONS: OptionSpec[] = [
+  { name: "output", short: "o", type: "string" },
+  { name: "by", short: "b", type: "string" },
+  { name: "unit", short: "u", type: "string" },
+  { name: "rate", short: "r", type: "string" },
+  { name: "group", short: "g", type: "string", multiple: true },
+  { name: "no-other", type: "boolean" },
+  { name: "gnuplot", type: "string" },
+  { name: "plot", short: "p", type: "string" },
+  { name: "size", type: "string" },
+  { name: "strict", type: "boolean" },
+  { name: "config", short: "c", type: "string" },
+  { name: "state-dir", short: "s", type: "string" },
+  { name: "help", short: "h", type: "boolean" },
+  { name: "version", short: "V", type: "boolean" },
+];
+
+const BY: readonly By[] = ["entry", "hour", "day", "week", "month"];
+
+/** What the command line asks for. */
+export interface GraphArgs {
+  log?: string;
+  output: string;
+  options: Omit<GraphOptions, "warn">;
+  gnuplot?: string;
+  plot?: string;
+  width: number;
+  height: number;
+  config?: string;
+  stateDir?: string;
+  help: boolean;
+  version: boolean;
+}
+
+function oneOf(flag: string, value: string, allowed: readonly string[]): string {
+  const found = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  if (found === undefined) throw new UsageError(`--${flag} ${value}: must be one of ${allowed.join(", ")}`);
+  return found;
+}
+
+function parseGroups(specs: string[]): Group[] {
+  const groups: Group[] = [];
+  const owner = new Map<string, string>();
+  for (const spec of specs) {
+    const m = /^([^=,\s]+)=([^=\s]+)$/.exec(spec);
+    const meters = m?.[2]?.split(",") ?? [];
+    if (!m || meters.some((x) => x === "")) {
+      throw new UsageError(`--group ${spec}: write it as NAME=METER,METER (e.g. acme=acme-in,acme-out)`);
+    }
+    const name = m[1] as string;
+    if (name === "Date" || name === "other" || groups.some((g) => g.name === name)) {
+      throw new UsageError(`--group ${spec}: the column name ${name} is already taken`);
+    }
+    for (const meter of meters) {
+      const before = owner.get(meter);
+      if (before !== undefined) throw new UsageError(`--group ${spec}: meter ${meter} is already in group ${before}`);
+      owner.set(meter, name);
+    }
+    groups.push({ name, meters });
+  }
+  return groups;
+}
+
+/** Parses graph.ts's command line; throws UsageError on any mistake. */
+export function parseGraphArgs(args: string[]): GraphArgs {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
+  const str = (name: string) => {
+    const v = values[name];
+    if (typeof v !== "string") return undefined;
+    if (v === "") throw new UsageError(`--${name} needs a value`);
+    return v;
+  };
+  const rate = str("rate");
+  const unit = str("unit");
+  if (rate !== undefined && unit !== undefined) throw new UsageError("--rate and --unit cannot be used together");
+  const size = str("size") ?? "1024x480";
+  const sm = /^(\d{2,5})x(\d{2,5})$/.exec(size);
+  if (
+    !sm || +(sm[1] as string) < 16 || +(sm[2] as string) < 16 || +(sm[1] as string) > 10000 ||
+    +(sm[2] as string) > 10000
+  ) {
+    throw new UsageError(`--size ${size}: write it as WIDTHxHEIGHT in pixels, from 16 to 10000 (e.g. 1024x480)`);
+  }
+  const parsed: GraphArgs = {
+    output: str("output") ?? "netmon_graph.dat",
+    options: {
+      by: oneOf("by", str("by") ?? "day", BY) as By,
+      unit: oneOf("unit", unit ?? "MB", Object.keys(UNITS)),
+      rate: rate === undefined ? undefined : oneOf("rate", rate, Object.keys(RATES)),
+      groups: parseGroups(Array.isArray(values.group) ? values.group : []),
+      other: values["no-other"] !== true,
+      strict: values.strict === true,
+    },
+    width: +(sm[1] as string),
+    height: +(sm[2] as string),
+    help: values.help === true,
+    version: values.version === true,
+  };
+  if (parsed.options.rate !== undefined && parsed.options.by === "entry") {
+    throw new UsageError("--rate needs time buckets: use --by hour, day, week or month");
+  }
+  if (values["no-other"] === true && parsed.options.groups.length === 0) {
+    throw new UsageError("--no-other only applies with --group");
+  }
+  for (
+    const [key, name] of [["log", undefined], ["gnuplot", "gnuplot"], ["plot", "plot"], [
+      "config",
+      "config",
+    ], ["stateDir", "state-dir"]] as const
+  ) {
+    const v = name === undefined ? positionals[0] : str(name);
+    if (v !== undefined) parsed[key] = v;
+  }
+  if (parsed.plot !== undefined) pictureKind(parsed.plot);
+  return parsed;
+}
+
+/** A file written beside its final path and renamed over it when complete. */
+class AtomicFile {
+  readonly tmp: string;
+  readonly #file: Deno.FsFile;
+  readonly #final: string;
+  readonly #encoder = new TextEncoder();
+
+  constructor(final: string) {
+    this.#final = final;
+    const slash = final.lastIndexOf("/");
+    this.tmp = `${final.slice(0, slash + 1)}.${final.slice(slash + 1)}.${Deno.pid}.tmp`;
+    try {
+      this.#file = Deno.openSync(this.tmp, { write: true, createNew: true, mode: 0o644 });
+    } catch (e) {
+      throw fileError(e, "create", final);
+    }
+  }
+
+  write(text: string): void {
+    const data = this.#encoder.encode(text);
+    try {
+      for (let done = 0; done < data.length;) done += this.#file.writeSync(data.subarray(done));
+    } catch (e) {
+      throw fileError(e, "write", this.#final);
+    }
+  }
+
+  commit(): void {
+    try {
+      this.#file.syncSync();
+      this.#file.close();
+      Deno.renameSync(this.tmp, this.#final);
+    } catch (e) {
+      this.abandon();
+      throw fileError(e, "write", this.#final);
+    }
+  }
+
+  abandon(): void {
+    try {
+      this.#file.close();
+    } catch { /* closed */ }
+    try {
+      Deno.removeSync(this.tmp);
+    } catch { /* gone */ }
+  }
+}
+
+function absolute(path: string): string {
+  if (path.startsWith("/")) return path;
+  try {
+    return `${Deno.cwd()}/${path}`;
+  } catch {
+    return path; // no read access to the working directory: keep it relative
+  }
+}
+
+function openLog(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new NetmonError(`${path}: no such log (run 'netmon report' first, or name the log)`, EX.NOINPUT);
+    }
+    throw fileError(e, "read", path);
+  }
+}
+
+async function graph(a: GraphArgs): Promise<void> {
+  let config: Config = defaultConfig();
+  if (a.log === undefined || a.plot !== undefined) config = await findConfig(a.config);
+  const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
+  const log = openLog(logPath);
+  const toStdout = a.output === "-";
+  const plotting = a.plot !== undefined || a.gnuplot !== undefined;
+  const data = toStdout ? undefined : new AtomicFile(a.output);
+  const inline: string[] = [];
+  let series = 0;
+  try {
+    graphLog(log, logPath, { ...a.options, warn: (m) => err(`graph: warning: ${m}\n`) }, (text) => {
+      if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
+      if (data) data.write(text);
+      else out(text);
+      if (toStdout && plotting) inline.push(text);
+    });
+    data?.commit();
+  } catch (e) {
+    data?.abandon();
+    throw e;
+  } finally {
+    log.close();
+  }
+  if (!plotting) return;
+  const picture = a.plot ?? `${(a.gnuplot as string).replace(/\.gp$/, "")}.png`;
+  const kind = pictureKind(picture);
+  const spec = (path: string): PlotSpec => ({
+    data: toStdout ? { inline: inline.join("") } : { path: absolute(a.output) },
+    series,
+    by: a.options.by,
+    unit: a.options.rate ?? a.options.unit,
+    rate: a.options.rate !== undefined,
+    picture: { path, kind, width: a.width, height: a.height },
+  });
+  if (a.gnuplot !== undefined) {
+    const script = new AtomicFile(a.gnuplot);
+    try {
+      script.write(gnuplotScript(spec(absolute(picture))));
+      script.commit();
+    } catch (e) {
+      script.abandon();
+      throw e;
+    }
+  }
+  if (a.plot !== undefined) {
+    if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
+    const slash = a.plot.lastIndexOf("/");
+    const tmp = `${a.plot.slice(0, slash + 1)}.${a.plot.slice(slash + 1)}.${Deno.pid}.tmp`;
+    await render(runCommand, config.binaries.gnuplot, gnuplotScript(spec(absolute(tmp))), tmp, a.plot);
+  }
+}
+
+/** Runs graph.ts with `args`; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const a = parseGraphArgs(args);
+    if (a.version) {
+      out(`graph.ts (netmon) ${VERSION} (deno ${Deno.version.deno})\n`);
+      return EX.OK;
+    }
+    if (a.help) {
+      out(HELP + "\n");
+      return EX.OK;
+    }
+    await graph(a);
+    return EX.OK;
+  } catch (e) {
+    if (e instanceof NetmonError) {
+      for (const line of e.message.split("\n")) err(`graph: ${line}\n`);
+      if (e instanceof UsageError) err("Try 'graph.ts --help'.\n");
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
