@@ -26,6 +26,8 @@ export interface PlotSpec {
   data: { path: string } | { inline: string };
   /** Number of data columns after the date. */
   series: number;
+  /** Number of data rows: with none, the picture says there is no data yet. */
+  rows: number;
   /** How rows were made (for the time format and the labels). */
   by: By;
   /** What a value is, e.g. `MB` or `Mbit/s`. */
@@ -92,6 +94,12 @@ export function gnuplotScript(spec: PlotSpec): string {
     "set key outside right top",
     "set title 'netmon: network usage'",
   ];
+  if (spec.rows === 0) {
+    // An empty log (a fresh install): a picture that says so, not an error from cron every run.
+    lines.push("unset xdata", "set xrange [0:1]", "set yrange [0:1]", "set format x ''");
+    lines.push("set label 1 'no data yet' at graph 0.5, graph 0.5 center", "plot NaN notitle");
+    return lines.join("\n") + "\n";
+  }
   let source: string;
   if ("path" in spec.data) source = gnuplotString(spec.data.path, "-o");
   else {
@@ -121,7 +129,7 @@ export async function render(run: Runner, gnuplot: string, script: string, tmp: 
       Deno.removeSync(tmp);
     } catch { /* never created */ }
     if (err instanceof CommandError) {
-      const said = err.stderr.trim().split("\n").filter((l) => l.trim() !== "").slice(-2).join(" / ");
+      const said = err.stderr.split("\n").map((l) => l.trim()).filter((l) => !/^\^?$/.test(l)).slice(-2).join(" / ");
       throw new NetmonError(`gnuplot failed (exit ${err.code}): ${said}`, EX.SOFTWARE);
     }
     if (err instanceof NetmonError) throw err;

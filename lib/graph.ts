@@ -107,17 +107,25 @@ class LineReader {
     this.#bad = bad;
   }
 
+  /** Registers `meter` (in order) and returns its index. */
+  meterIndex(meter: string): number {
+    let i = this.#index.get(meter);
+    if (i === undefined) {
+      i = this.meters.length;
+      this.meters.push(meter);
+      this.#index.set(meter, i);
+    }
+    return i;
+  }
+
+  /** The meters of the columns: all with data, else those the log names for its next line. */
+  names(): readonly string[] {
+    return this.meters.length > 0 ? this.meters : this.#pending ?? [];
+  }
+
   #setColumns(): number[] {
     if (this.#pending !== undefined) {
-      this.columns = this.#pending.map((meter) => {
-        let i = this.#index.get(meter);
-        if (i === undefined) {
-          i = this.meters.length;
-          this.meters.push(meter);
-          this.#index.set(meter, i);
-        }
-        return i;
-      });
+      this.columns = this.#pending.map((meter) => this.meterIndex(meter));
       this.#pending = undefined;
     }
     return this.columns;
@@ -211,21 +219,32 @@ class LineReader {
 
 /** Bytes per meter index: plain numbers while exact, bigints beyond. */
 class Sums {
-  readonly small: number[] = [];
-  readonly big: bigint[] = [];
+  // Sized to the meters when made: a bucket costs little more than its
+  // numbers, which matters for decades of hourly buckets.
+  small: number[];
+  big: bigint[] | undefined;
+
+  constructor(meters: number) {
+    this.small = Array.from({ length: meters }, () => 0);
+  }
 
   add(i: number, d: Value): void {
     if (typeof d === "number") {
       const s = (this.small[i] ?? 0) + d;
       if (s > FLUSH) {
-        this.big[i] = (this.big[i] ?? 0n) + BigInt(s);
+        this.#addBig(i, BigInt(s));
         this.small[i] = 0;
       } else this.small[i] = s;
-    } else this.big[i] = (this.big[i] ?? 0n) + d;
+    } else this.#addBig(i, d);
+  }
+
+  #addBig(i: number, d: bigint): void {
+    this.big ??= [];
+    this.big[i] = (this.big[i] ?? 0n) + d;
   }
 
   get(i: number): bigint {
-    return (this.big[i] ?? 0n) + BigInt(this.small[i] ?? 0);
+    return (this.big?.[i] ?? 0n) + BigInt(this.small[i] ?? 0);
   }
 }
 
@@ -293,35 +312,47 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   if (opts.rate !== undefined) throw new UsageError("--rate needs time buckets: use --by hour, day, week or month");
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
-  const scan = new LineReader(path, () => {});
-  forEachLineSync(file, (line, lineNo) => scan.read(line, lineNo));
+  const names: string[] = [];
+  let sawHeader = false;
+  forEachLineSync(file, (line) => {
+    if (line.charCodeAt(0) === 35 /* # */) {
+      const meters = parseHeader(line);
+      if (meters === undefined || meters.length === 0) return;
+      sawHeader = true;
+      for (const m of meters) if (!names.includes(m)) names.push(m);
+    } else if (!sawHeader && names.length === 0 && line.trim() !== "") names.push(...ORIGINAL_METERS);
+  });
   file.seekSync(0, Deno.SeekMode.Start);
-  const original = !scan.sawHeader;
-  const cols = columnsFor(original ? ORIGINAL_METERS : scan.meters, opts);
-  write(`Date\t${cols.names.join("\t")}\n`);
+  const original = !sawHeader;
   const lines = badLines(path, opts);
   const reader = new LineReader(path, lines.bad);
+  // Meter indexes in the order the first pass found them.
+  for (const m of original ? ORIGINAL_METERS : names) reader.meterIndex(m);
+  const cols = columnsFor(original ? ORIGINAL_METERS : names, opts);
+  write(`Date\t${cols.names.join("\t")}\n`);
   const prev: (Value | undefined)[] = [];
   const deltas: Value[] = [];
   let out = "";
   forEachLineSync(file, (line, lineNo) => {
     const stamp = reader.read(line, lineNo);
     if (stamp === undefined) return;
-    deltas.fill(0);
+    for (let i = 0; i < deltas.length; i++) deltas[i] = 0;
     const n = reader.columns.length;
-    const wentDown = original && reader.values.some((v, j) => v < (prev[j] ?? 0));
+    let wentDown = false;
+    for (let j = 0; original && j < n; j++) if ((reader.values[j] as Value) < (prev[j] ?? 0)) wentDown = true;
     for (let j = 0; j < n; j++) {
       const i = reader.columns[j] as number;
       const v = reader.values[j] as Value;
-      deltas[i] = delta(wentDown ? 0 : prev[i] ?? 0, v);
+      const p = wentDown ? 0 : prev[i] ?? 0;
+      deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
       prev[i] = v;
     }
     out += stamp;
     for (const members of cols.members) {
-      let sum: Value = 0;
-      for (const i of members) sum = add(sum, deltas[i] ?? 0);
+      let sum = deltas[members[0] as number] ?? 0;
+      for (let m = 1; m < members.length; m++) sum = add(sum, deltas[members[m] as number] ?? 0);
       // The original divided a Python float: round to a double first, as it did.
-      out += `\t${fixedScaled(original ? BigInt(Number(sum)) : BigInt(sum), shift)}`;
+      out += "\t" + fixedScaled(original && typeof sum === "bigint" ? BigInt(Number(sum)) : sum, shift);
     }
     out += "\n";
     if (out.length > 65536) {
@@ -439,7 +470,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   const sums = new Map<string, Sums>();
   const bucket = (key: string) => {
     let s = sums.get(key);
-    if (s === undefined) sums.set(key, s = new Sums());
+    if (s === undefined) sums.set(key, s = new Sums(reader.meters.length));
     return s;
   };
   const prev: (Value | undefined)[] = [];
@@ -449,7 +480,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   // The last instant resolved, so that a repeated hour reads forward.
   let hint: Hint | undefined;
   const resolve = (naive: number) => (hint = resolveWall(naive, hint)).epoch;
-  let current = new Sums();
+  let current = new Sums(0);
   let minStamp = "";
   let maxStamp = "";
 
@@ -515,7 +546,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   });
   lines.end();
 
-  const cols = columnsFor(reader.meters, opts);
+  const cols = columnsFor(reader.names(), opts);
   write(`Date\t${cols.names.join("\t")}\n`);
   if (minStamp === "") return;
   const shift = UNITS[opts.unit] ?? 20;

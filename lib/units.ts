@@ -56,7 +56,13 @@ function fixed2Small(n: number): string {
  * fixedScaled(1572864n, 20); // "1.50"
  * ```
  */
-export function fixedScaled(bytes: bigint, shift: number): string {
+export function fixedScaled(bytes: bigint | number, shift: number): string {
+  if (typeof bytes === "number") {
+    if (bytes < 2 ** 46 && Number.isInteger(bytes) && bytes >= 0) {
+      return shift === 0 ? String(bytes) : fixed2Number(bytes, shift);
+    }
+    bytes = BigInt(bytes);
+  }
   if (shift === 0) return String(bytes);
   if (bytes >= 0n && bytes < SMALL) return fixed2Number(Number(bytes), shift);
   return fixed2(bytes, BigInt(shift));

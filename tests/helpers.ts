@@ -202,6 +202,36 @@ export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
   return run(argv[0] as string, argv.slice(1), { env });
 }
 
+/** The graph CLI script. */
+export const GRAPH = `${ROOT}graph.ts`;
+
+/**
+ * Runs `graph.ts args` as a subprocess with its permission set from
+ * deno.json plus read and write access to `dirs`, in `cwd`.
+ */
+export function graph(
+  args: string[],
+  o: { cwd?: string; dirs?: string[]; env?: Record<string, string>; extra?: string[] } = {},
+): Promise<Result> {
+  // A flag replaces the set's list for its kind, so the set's own paths are repeated.
+  const dirs = o.dirs ?? (o.cwd ? [o.cwd] : []);
+  const perms = dirs.length
+    ? [`--allow-read=/etc/netmon,/var/lib/netmon,${dirs.join(",")}`, `--allow-write=/var/lib/netmon,${dirs.join(",")}`]
+    : [];
+  perms.push(...(o.extra ?? []));
+  return run(Deno.execPath(), ["run", "-q", "--no-prompt", "-P=graph", ...perms, GRAPH, ...args], {
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      NO_COLOR: "1",
+      TZ: "UTC",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+      ...o.env,
+    },
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+  });
+}
+
 /** Writes a config file and returns its path. */
 export async function writeConfig(dir: string, text: string, name = "netmon.toml"): Promise<string> {
   const path = `${dir}/${name}`;
