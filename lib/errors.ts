@@ -94,7 +94,7 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
   }
   const [, kind, what, flag] = m;
   return new NetmonError(
-    `Deno denied ${kind} access to ${what}: run netmon with ${flag}=${what} (or a permission set from deno.json)`,
+    `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
     EX.NOPERM,
     { cause: err },
   );

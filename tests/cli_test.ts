@@ -131,7 +131,7 @@ Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
     });
     assertEquals([r.code, r.stderr], [
       77,
-      "netmon: Deno denied run access to /usr/sbin/ip: run netmon with --allow-run=/usr/sbin/ip (or a permission set from deno.json)\n",
+      "netmon: Deno denied run access to /usr/sbin/ip: run it with --allow-run=/usr/sbin/ip (or a permission set from deno.json)\n",
     ]);
     const env = await netmon(["-s", dir], { permissions: [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`] });
     assertEquals([env.code, env.stderr.includes("--allow-env=NETMON_CONFIG")], [77, true]);
