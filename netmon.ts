@@ -10,12 +10,16 @@
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
 import { runCommand } from "./lib/command.ts";
 import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
-import { DEFAULT_CONFIG_PATH } from "./lib/config.ts";
+import { type Config, DEFAULT_CONFIG_PATH } from "./lib/config.ts";
+import { getEnv } from "./lib/env.ts";
+import type { Sample } from "./lib/log_format.ts";
+import { deliverSpool, mailBody, Mailer, reportMessage, smtpPassword, spool, spoolDir } from "./lib/mail.ts";
+import type { MailConfig } from "./lib/mail_config.ts";
 import { EX, NetmonError, UsageError } from "./lib/errors.ts";
 import { formatReport } from "./lib/report.ts";
 import { selectSource } from "./lib/sources/select.ts";
 import type { Plan } from "./lib/sources/source.ts";
-import { recordSample, stateFiles } from "./lib/state.ts";
+import { recordSample, type StateFiles, stateFiles, withLock } from "./lib/state.ts";
 import { formatTimestamp } from "./lib/timestamp.ts";
 import { humanReadable } from "./lib/units.ts";
 
@@ -45,7 +49,7 @@ ${COMMON}
 
 Exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 73/74 cannot write,
 75 try again later, 77 permission, 78 bad config.`,
-  report: `Usage: netmon [report] [OPTIONS]
+  report: `Usage: netmon [report] [--no-mail | --mail-test] [OPTIONS]
 
 Reads every meter's counter with one command, appends one line to netmon.log,
 replaces netmon.last, and prints usage since the last run:
@@ -55,6 +59,13 @@ replaces netmon.last, and prints usage since the last run:
 A counter that went down (rules reloaded, iptables -Z, reboot) is a reset for
 that meter: its usage is its new value, and a fourth line says so.
 
+With [mail] in the config the report is also mailed, as the original did. It
+goes into the spool in the state directory with its sample, then the spool is
+delivered oldest first; if the server is down or refuses, the report stays
+spooled for the next run and netmon exits 75.
+
+      --no-mail         do not mail this report (reports already spooled stay spooled)
+      --mail-test       send a test message and print what the server said; records nothing
 ${COMMON}`,
   start: `Usage: netmon start [--dry-run] [OPTIONS]   (also: initiate, initialise)
 
@@ -97,6 +108,8 @@ interface Options {
   config?: string;
   stateDir?: string;
   dryRun: boolean;
+  noMail: boolean;
+  mailTest: boolean;
   help: boolean;
   version: boolean;
 }
@@ -105,6 +118,8 @@ const OPTIONS: OptionSpec[] = [
   { name: "config", short: "c", type: "string" },
   { name: "state-dir", short: "s", type: "string" },
   { name: "dry-run", short: "n", type: "boolean" },
+  { name: "no-mail", type: "boolean" },
+  { name: "mail-test", type: "boolean" },
   { name: "help", short: "h", type: "boolean" },
   { name: "version", short: "V", type: "boolean" },
 ];
@@ -120,6 +135,8 @@ export function parseCommandLine(args: string[]): Options {
   const opts: Options = {
     command,
     dryRun: values["dry-run"] === true,
+    noMail: values["no-mail"] === true,
+    mailTest: values["mail-test"] === true,
     help: values.help === true,
     version: values.version === true,
   };
@@ -138,22 +155,69 @@ export function parseCommandLine(args: string[]): Options {
   if (opts.dryRun && command !== "start" && command !== "stop") {
     throw new UsageError("--dry-run only applies to start and stop");
   }
+  if ((opts.noMail || opts.mailTest) && command !== "report") {
+    throw new UsageError(`--${opts.noMail ? "no-mail" : "mail-test"} only applies to report`);
+  }
+  if (opts.noMail && opts.mailTest) throw new UsageError("--no-mail and --mail-test cannot be used together");
   return opts;
 }
 
-async function report(opts: Options): Promise<void> {
+async function report(opts: Options): Promise<number> {
   const config = await findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
+  const mail = opts.noMail ? undefined : config.mail;
+  if (opts.mailTest) return await mailTest(config);
   const source = selectSource(config, runCommand);
+  // Configured meters carry their label; the interface source's are their names.
+  const labels = new Map(config.meters.map((m) => [m.name, m.label]));
+  const metersOf = (sample: Sample) =>
+    [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   const recorded = await recordSample(files, {
     readCounters: () => source.read(),
     now: () => formatTimestamp(new Date()),
+    // The report's mail is spooled with its sample, under the same lock: a
+    // crash after this cannot lose it.
+    onRecorded: mail && ((r) => {
+      const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
+      spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+    }),
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
-  // Configured meters carry their label; the interface source's are their names.
-  const labels = new Map(config.meters.map((m) => [m.name, m.label]));
-  const meters = [...recorded.sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
-  out(formatReport(meters, recorded.previous, recorded.sample, recorded.usage));
+  out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
+  if (mail) await deliver(mail, files);
+  return EX.OK;
+}
+
+/** Delivers the spool, one run at a time (others leave their report spooled for it). */
+async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
+  const dir = spoolDir(files.dir);
+  await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
+    const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+    try {
+      await deliverSpool(dir, mailer);
+    } finally {
+      mailer.close();
+      for (const w of mailer.warnings) err(`netmon: warning: ${w}\n`);
+    }
+  });
+}
+
+async function mailTest(config: Config): Promise<number> {
+  const mail = config.mail;
+  if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
+  const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+  try {
+    const now = new Date();
+    const stamp = formatTimestamp(now);
+    const message = reportMessage(mail, stamp, now, `This is a test message from netmon, sent at ${stamp}.\n`);
+    message.subject = `netmon mail test - ${stamp}`;
+    const said = await mailer.send(message, false);
+    const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
+    out(`mail test: ${where} accepted the message for ${mail.to.join(", ")}: ${said}\n`);
+    return EX.OK;
+  } finally {
+    mailer.close();
+  }
 }
 
 function describePlan(plan: Plan, dryRun: boolean): string {
@@ -221,8 +285,7 @@ export async function main(args: string[]): Promise<number> {
     }
     switch (opts.command) {
       case "report":
-        await report(opts);
-        return EX.OK;
+        return await report(opts);
       case "status":
         return await status(opts);
       default:

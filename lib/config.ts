@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type MailConfig, parseMail } from "./mail_config.ts";
 import { type AddressMatch, parseAddressMatch } from "./address.ts";
 import { ConfigError, fileError } from "./errors.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
@@ -78,6 +79,8 @@ export interface Config {
   meters: Meter[];
   /** Interfaces the interface source meters; all but loopback when absent. */
   interfaces?: string[];
+  /** Where reports are mailed, if anywhere. */
+  mail?: MailConfig;
 }
 
 /** Paths used when the config names none: absolute, since cron's PATH is short. */
@@ -124,7 +127,7 @@ const BINARY_KEYS: Record<string, keyof Binaries> = {
   ip: "ip",
   gnuplot: "gnuplot",
 };
-const TOP_KEYS = ["source", "chain", "state_dir", "wait", "binaries", "interfaces", "meter"];
+const TOP_KEYS = ["source", "chain", "state_dir", "wait", "binaries", "interfaces", "meter", "mail"];
 const METER_KEYS = ["name", "label", "hook", "from", "to", "in", "out"];
 
 /** A config key's name, or a function making it (so the hot path builds no strings). */
@@ -234,6 +237,11 @@ export function parseConfig(text: string, file: string): Config {
         } else config.binaries[field] = path;
       }
     }
+  }
+
+  if (doc.mail !== undefined) {
+    const mail = parseMail(doc.mail, bad, str, show);
+    if (mail) config.mail = mail;
   }
 
   if (doc.interfaces !== undefined) {

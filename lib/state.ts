@@ -337,6 +337,8 @@ export interface RecordOptions {
   now: () => string;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
+  /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
+  onRecorded?: ((recorded: Recorded) => void) | undefined;
 }
 
 /**
@@ -357,6 +359,8 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     appendLog(files.log, header + formatLogLine(sample));
     replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
-    return { previous: last, sample, usage, warnings };
+    const recorded = { previous: last, sample, usage, warnings };
+    opts.onRecorded?.(recorded);
+    return recorded;
   });
 }

@@ -1,0 +1,310 @@
+/**
+ * Mailed reports against a real SMTP server on 127.0.0.1: plain, STARTTLS
+ * and implicit TLS with a self-signed certificate, AUTH accepted and refused,
+ * several recipients, an attachment, and a server that is down, refusing or
+ * hung, with the spool delivering later, each report once.
+ *
+ * netmon runs as a subprocess with the interface source on `lo` (no root
+ * needed) and only the permissions mail adds: the server's address and port.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseConfig } from "../lib/config.ts";
+import { parseLast } from "../lib/log_format.ts";
+import { mailBody } from "../lib/mail.ts";
+import { humanReadable } from "../lib/units.ts";
+import { computeUsage } from "../lib/usage.ts";
+import { netmon, type Result, withTempDir } from "./helpers.ts";
+import { deadPort, parseMessage, type Server, startSmtp } from "./smtp_server.ts";
+
+const PASSWORD = "s3cret-Pa55word-7f3a";
+
+/** Runs netmon with the interface source's permissions plus the mail server's address. */
+function run(dir: string, args: string[], port: number, env: Record<string, string> = {}): Promise<Result> {
+  return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
+    permissions: [
+      "--allow-run=/usr/sbin/ip",
+      `--allow-read=${dir},/tmp`,
+      `--allow-write=${dir}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+      "--allow-sys=uid",
+      `--allow-net=127.0.0.1:${port}`,
+    ],
+    env,
+  });
+}
+
+/** Writes a config metering `lo` that mails to the server on `port`. */
+async function config(dir: string, port: number, mail: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${dir}/netmon.toml`,
+    `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\nserver = "127.0.0.1"\nport = ${port}\nfrom = "netmon@example.org"\n` +
+      `to = ["ops@example.org", "billing@example.net"]\ntimeout = 5\n${mail}`,
+  );
+}
+
+async function withServer(opts: Parameters<typeof startSmtp>[0], fn: (s: Server) => Promise<void>): Promise<void> {
+  const server = await startSmtp(opts);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const spoolOf = (dir: string) => {
+  try {
+    return [...Deno.readDirSync(`${dir}/state/spool`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+};
+
+/** Every file netmon wrote, and what it printed, must not hold the password. */
+async function assertNoPassword(dir: string, ...outputs: Result[]): Promise<void> {
+  for (const r of outputs) ok(!`${r.stdout}${r.stderr}`.includes(PASSWORD), "password in output");
+  for await (const path of walk(`${dir}/state`)) {
+    ok(!(await Deno.readTextFile(path)).includes(PASSWORD), `password in ${path}`);
+  }
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory) yield* walk(`${dir}/${e.name}`);
+    else yield `${dir}/${e.name}`;
+  }
+}
+
+Deno.test("mail body: the original's for its two meters, with the reset marker", () => {
+  const previous = {
+    sample: {
+      timestamp: "2010/02/25-10:00:00",
+      counters: new Map([["proxy", 1024n], ["non-network", 2048n]]),
+    },
+    totalStart: "2010/02/20-00:00:00",
+  };
+  const sample = { timestamp: "2010/02/25-10:05:00", counters: new Map([["proxy", 1536n], ["non-network", 3072n]]) };
+  const meters = [{ name: "proxy", label: "Proxied" }, { name: "non-network", label: "Off Network" }];
+  // The original's EMAIL_MSG, filled in by hand.
+  assertEquals(
+    mailBody(meters, previous, sample, computeUsage(previous, sample)),
+    "Network usage between: 2010/02/25-10:00:00 and 2010/02/25-10:05:00\n\nProxy Traffic:\n  Usage: 512\n" +
+      "  Current Total: 1.50K\n\nNon Network Traffic:\n  Usage: 1.00K\n  Current Total: 3.00K\n\n" +
+      "Total since: 2010/02/20-00:00:00\n",
+  );
+  const reset = { timestamp: "2010/02/25-10:10:00", counters: new Map([["proxy", 10n], ["non-network", 4096n]]) };
+  const body = mailBody(meters, { sample, totalStart: previous.totalStart }, reset, computeUsage(previous, reset));
+  ok(body.startsWith(" == RESET DETECTED! == \nNetwork usage between: 2010/02/25-10:05:00 and 2010/02/25-10:10:00\n"));
+  ok(body.endsWith("\nTotal since: 2010/02/25-10:10:00\n"), body);
+});
+
+Deno.test("[mail] is validated: one line per problem naming the key; nothing reaches a header", () => {
+  const problems = (mail: string) => {
+    try {
+      parseConfig(`[mail]\n${mail}`, "n.toml");
+      return [];
+    } catch (e) {
+      return (e as Error).message.split("\n");
+    }
+  };
+  assertEquals(problems(`from = "a@example.org"`), ["n.toml: mail.to: is missing: name at least one recipient"]);
+  assertEquals(problems(`to = "x@example.org\\nBcc: victim@example.net"\nfrom = "a@example.org"`), [
+    'n.toml: mail.to: "x@example.org\\nBcc: victim@example.net" contains a control character (newline, tab, NUL…)',
+  ]);
+  assertEquals(problems(`to = ["a@example.org", "$(id)@example.org>"]\nfrom = "root"\nsecurity = "ssl"\nport = 0`), [
+    'n.toml: mail.to[2]: "$(id)@example.org>" is not a mail address like netmon@example.org',
+    'n.toml: mail.from: "root" is not a mail address like netmon@example.org',
+    "n.toml: mail.port: 0 must be a port number from 1 to 65535",
+    'n.toml: mail.security: "ssl" must be "none", "starttls" or "tls"',
+  ]);
+  assertEquals(problems(`to = "a@example.org"\nfrom = "a@example.org"\nserver = "mail;reboot"\npassword = "x"`), [
+    "n.toml: mail.password: unknown key (known keys: to, from, transport, server, port, security, user, password_file, ca_file, subject, attach, sendmail, helo, timeout)",
+    'n.toml: mail.server: "mail;reboot" is not a host name or IP address',
+  ]);
+  const ok587 = parseConfig(`[mail]\nto = "a@example.org"\nfrom = "n@example.org"\nserver = "smtp.example.org"`, "n");
+  assertEquals([ok587.mail?.security, ok587.mail?.port], ["starttls", 587]);
+});
+
+Deno.test("report mails over plain SMTP to several recipients, with the right headers and body", async () => {
+  await withServer({ tls: "none" }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "none"\n`);
+      const before = Date.now();
+      const r = await run(dir, ["report"], server.port);
+      assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.length, 1);
+      const m = server.messages[0]!;
+      assertEquals([m.from, m.to], ["netmon@example.org", ["ops@example.org", "billing@example.net"]]);
+      const { headers, body } = parseMessage(m.raw);
+      const last = parseLast(await Deno.readTextFile(`${dir}/state/netmon.last`), "netmon.last");
+      const stamp = last.sample.timestamp;
+      assertEquals(headers.get("subject"), `Network Usage Report - ${stamp}`);
+      assertEquals(headers.get("from"), "netmon@example.org");
+      assertEquals(headers.get("to"), "ops@example.org, billing@example.net");
+      ok(
+        /^<netmon\.\d{14}\.[0-9a-f]{12}@example\.org>$/.test(headers.get("message-id") ?? ""),
+        headers.get("message-id"),
+      );
+      const date = Date.parse(headers.get("date") ?? "");
+      ok(date >= before - 1000 && date <= Date.now() + 1000, `Date header ${headers.get("date")}`);
+      ok((headers.get("content-type") ?? "").startsWith("text/plain; charset=utf-8"));
+      // First run: usage is each counter's value, totals count from now.
+      let expected = `Network usage between: ${stamp} and ${stamp}\n`;
+      for (const [name, v] of last.sample.counters) {
+        expected += `\n${name} Traffic:\n  Usage: ${humanReadable(v)}\n  Current Total: ${humanReadable(v)}\n`;
+      }
+      expected += `\nTotal since: ${stamp}\n`;
+      assertEquals(body.replaceAll("\r\n", "\n"), expected);
+      assertEquals(spoolOf(dir), []);
+    }));
+});
+
+Deno.test("STARTTLS with a self-signed certificate trusted through ca_file, and AUTH from password_file", async () => {
+  await withServer(
+    { tls: "starttls", auth: { user: "netmon", pass: PASSWORD } },
+    (server) =>
+      withTempDir(async (dir) => {
+        await Deno.writeTextFile(`${dir}/password`, `${PASSWORD}\n`, { mode: 0o600 });
+        await config(
+          dir,
+          server.port,
+          `security = "starttls"\nuser = "netmon"\npassword_file = "${dir}/password"\nca_file = "${server.certFile}"\n`,
+        );
+        const r = await run(dir, ["report"], server.port);
+        assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+        assertEquals(server.messages.map((m) => [m.user, m.secure]), [["netmon", true]]);
+        await assertNoPassword(dir, r);
+      }),
+  );
+});
+
+Deno.test("the server's certificate not trusted: exit 75, the report spooled", async () => {
+  await withServer({ tls: "starttls" }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "starttls"\n`);
+      const r = await run(dir, ["report"], server.port);
+      assertEquals(r.code, 75, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, r.stderr);
+      ok(
+        /^netmon: mail to 127\.0\.0\.1:\d+ failed: .*certificate.*; 1 report\(s\) kept in .*spool for the next run$/i
+          .test(lines[0]!),
+        lines[0],
+      );
+      assertEquals(server.messages.length, 0);
+      assertEquals(spoolOf(dir).length, 1);
+    }));
+});
+
+Deno.test("implicit TLS, with the password from NETMON_SMTP_PASSWORD", async () => {
+  await withServer({ tls: "tls", auth: { user: "netmon", pass: PASSWORD } }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "tls"\nuser = "netmon"\nca_file = "${server.certFile}"\n`);
+      const r = await run(dir, ["report"], server.port, { NETMON_SMTP_PASSWORD: PASSWORD });
+      assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => [m.user, m.secure]), [["netmon", true]]);
+      await assertNoPassword(dir, r);
+    }));
+});
+
+Deno.test("AUTH refused: one line with what the server said, exit 75, sample logged, report spooled, no password anywhere", async () => {
+  await withServer(
+    { tls: "starttls", auth: { user: "netmon", pass: "the-right-one" } },
+    (server) =>
+      withTempDir(async (dir) => {
+        await config(dir, server.port, `security = "starttls"\nuser = "netmon"\nca_file = "${server.certFile}"\n`);
+        const r = await run(dir, ["report"], server.port, { NETMON_SMTP_PASSWORD: PASSWORD });
+        assertEquals(r.code, 75);
+        ok(r.stdout.startsWith("Last Total - "), "the report is still printed");
+        assertEquals(
+          r.stderr.replace(/:\d+ /, ":PORT ").replace(/ in \S+ for/, " in SPOOL for"),
+          'netmon: mail to 127.0.0.1:PORT failed: authentication as netmon refused: the server said "535 Authentication credentials invalid"; 1 report(s) kept in SPOOL for the next run\n',
+        );
+        assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2); // header + sample
+        assertEquals(spoolOf(dir).length, 1);
+        const spooled = await Deno.readTextFile(`${dir}/state/spool/${spoolOf(dir)[0]}`);
+        ok(spooled.includes("Network Usage Report - "), spooled);
+        assertEquals(((await Deno.stat(`${dir}/state/spool/${spoolOf(dir)[0]}`)).mode ?? 0) & 0o777, 0o640);
+        await assertNoPassword(dir, r);
+      }),
+  );
+});
+
+Deno.test("server down: exit 75 and the report spooled; server up: both reports delivered oldest first, once", async () => {
+  await withTempDir(async (dir) => {
+    const port = deadPort();
+    await config(dir, port, `security = "none"\n`);
+    const down = await run(dir, ["report"], port);
+    assertEquals(down.code, 75);
+    ok(/failed: could not connect \(.*ECONNREFUSED.*\); 1 report\(s\) kept/.test(down.stderr), down.stderr);
+    assertEquals(spoolOf(dir).length, 1);
+    const firstSubject = JSON.parse(await Deno.readTextFile(`${dir}/state/spool/${spoolOf(dir)[0]}`)).subject;
+    await new Promise((r) => setTimeout(r, 1100)); // a later stamp for the second report
+    await withServer({ tls: "none", port }, async (server) => {
+      const up = await run(dir, ["report"], port);
+      assertEquals({ code: up.code, stderr: up.stderr }, { code: 0, stderr: "" });
+      const subjects = server.messages.map((m) => parseMessage(m.raw).headers.get("subject"));
+      assertEquals(subjects.length, 2);
+      assertEquals(subjects[0], firstSubject);
+      ok((subjects[0] ?? "") < (subjects[1] ?? ""), `oldest first: ${subjects}`);
+      const ids = new Set(server.messages.map((m) => parseMessage(m.raw).headers.get("message-id")));
+      assertEquals(ids.size, 2);
+      assertEquals(spoolOf(dir), []);
+      // A third run sends its own report only.
+      const again = await run(dir, ["report"], port);
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals(server.messages.length, 3);
+    });
+  });
+});
+
+Deno.test("a hung server is given up on after the timeout, the report spooled", async () => {
+  await withServer({ tls: "none", silent: true }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "none"\n`);
+      await Deno.writeTextFile(
+        `${dir}/netmon.toml`,
+        (await Deno.readTextFile(`${dir}/netmon.toml`)).replace("timeout = 5", "timeout = 2"),
+      );
+      const start = Date.now();
+      const r = await run(dir, ["report"], server.port);
+      const took = Date.now() - start;
+      assertEquals(r.code, 75);
+      ok(/no answer within 2 s/.test(r.stderr), r.stderr);
+      ok(took < 15_000, `gave up after ${took} ms`);
+      assertEquals(spoolOf(dir).length, 1);
+    }));
+});
+
+Deno.test("an attachment arrives whole; --no-mail sends nothing; --mail-test says what the server said", async () => {
+  await withServer({ tls: "none" }, (server) =>
+    withTempDir(async (dir) => {
+      const png = crypto.getRandomValues(new Uint8Array(3000));
+      await Deno.writeFile(`${dir}/usage.png`, png);
+      await config(dir, server.port, `security = "none"\nattach = "${dir}/usage.png"\n`);
+      const r = await run(dir, ["report"], server.port);
+      assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+      const raw = server.messages[0]!.raw;
+      ok(/^Content-Type: multipart\/mixed;/m.test(raw), "multipart");
+      const part = raw.split(/\r\n--/).find((p) =>
+        p.includes("filename=usage.png") || p.includes('filename="usage.png"')
+      );
+      ok(part, "the attachment part names the file");
+      const b64 = (part ?? "").split("\r\n\r\n")[1]?.replace(/\s+/g, "") ?? "";
+      assertEquals(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)), png);
+
+      const quiet = await run(dir, ["report", "--no-mail"], server.port);
+      assertEquals(quiet.code, 0, quiet.stderr);
+      assertEquals(server.messages.length, 1);
+      assertEquals(spoolOf(dir), []);
+
+      const lines = (await Deno.readTextFile(`${dir}/state/netmon.log`)).split("\n").length;
+      const test = await run(dir, ["--mail-test"], server.port);
+      assertEquals(test.code, 0, test.stderr);
+      assertEquals(
+        test.stdout.replace(/:\d+ /, ":PORT "),
+        "mail test: 127.0.0.1:PORT accepted the message for ops@example.org, billing@example.net: 250 queued as N2\n",
+      );
+      assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).split("\n").length, lines, "nothing logged");
+      ok((parseMessage(server.messages[1]!.raw).headers.get("subject") ?? "").startsWith("netmon mail test - "));
+    }));
+});
