@@ -183,7 +183,7 @@ export class Mailer {
     }
     const ms = mail.timeout * 1000;
     const options: Record<string, unknown> = mail.transport === "sendmail"
-      ? { sendmail: true, path: mail.sendmail, newline: "unix", args: ["-i"] }
+      ? { sendmail: true, path: mail.sendmail, newline: "unix" }
       : {
         host: mail.server,
         port: mail.port,

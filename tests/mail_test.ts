@@ -308,3 +308,38 @@ Deno.test("an attachment arrives whole; --no-mail sends nothing; --mail-test say
       ok((parseMessage(server.messages[1]!.raw).headers.get("subject") ?? "").startsWith("netmon mail test - "));
     }));
 });
+
+Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relaying to the test server)', async () => {
+  await withServer({ tls: "none" }, (server) =>
+    withTempDir(async (dir) => {
+      // msmtp is a real sendmail-compatible MTA; its own config relays to the server.
+      await Deno.writeTextFile(
+        `${dir}/.msmtprc`,
+        `account default\nhost 127.0.0.1\nport ${server.port}\nfrom netmon@example.org\ntls off\nauth off\n`,
+        { mode: 0o600 },
+      );
+      await Deno.writeTextFile(
+        `${dir}/netmon.toml`,
+        `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\ntransport = "sendmail"\nsendmail = "/usr/bin/msmtp"\n` +
+          `from = "netmon@example.org"\nto = ["ops@example.org", "billing@example.net"]\n`,
+      );
+      const r = await netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
+        permissions: [
+          "--allow-run=/usr/sbin/ip,/usr/bin/msmtp",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          // nodemailer starts sendmail through node:child_process, which copies the whole environment.
+          "--allow-env",
+          "--allow-sys=uid",
+        ],
+        env: { HOME: dir },
+      });
+      assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => [m.from, m.to]), [[
+        "netmon@example.org",
+        ["ops@example.org", "billing@example.net"],
+      ]]);
+      ok((parseMessage(server.messages[0]!.raw).headers.get("subject") ?? "").startsWith("Network Usage Report - "));
+      assertEquals(spoolOf(dir), []);
+    }));
+});
