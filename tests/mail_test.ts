@@ -257,21 +257,38 @@ Deno.test("server down: exit 75 and the report spooled; server up: both reports 
   });
 });
 
-Deno.test("a hung server is given up on after the timeout, the report spooled", async () => {
+Deno.test("a hung server is given up on after the timeout, the report spooled; the password is in no process's argv", async () => {
   await withServer({ tls: "none", silent: true }, (server) =>
     withTempDir(async (dir) => {
-      await config(dir, server.port, `security = "none"\n`);
+      await config(dir, server.port, `security = "none"\nuser = "netmon"\n`);
       await Deno.writeTextFile(
         `${dir}/netmon.toml`,
         (await Deno.readTextFile(`${dir}/netmon.toml`)).replace("timeout = 5", "timeout = 2"),
       );
       const start = Date.now();
-      const r = await run(dir, ["report"], server.port);
+      const running = run(dir, ["report"], server.port, { NETMON_SMTP_PASSWORD: PASSWORD });
+      // While netmon waits on the server, look at every process's command line.
+      let sawNetmon = false;
+      while (Date.now() - start < 1500) {
+        for (const e of Deno.readDirSync("/proc")) {
+          if (!/^\d+$/.test(e.name)) continue;
+          let argv = "";
+          try {
+            argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+          } catch { /* gone */ }
+          if (argv.includes("netmon.ts")) sawNetmon = true;
+          ok(!argv.includes(PASSWORD), `password in the argv of process ${e.name}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      ok(sawNetmon, "netmon was running while the process list was read");
+      const r = await running;
       const took = Date.now() - start;
       assertEquals(r.code, 75);
       ok(/no answer within 2 s/.test(r.stderr), r.stderr);
       ok(took < 15_000, `gave up after ${took} ms`);
       assertEquals(spoolOf(dir).length, 1);
+      await assertNoPassword(dir, r);
     }));
 });
 
