@@ -184,15 +184,16 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   if (values["no-other"] === true && parsed.options.groups.length === 0) {
     throw new UsageError("--no-other only applies with --group");
   }
-  for (
-    const [key, name] of [["log", undefined], ["gnuplot", "gnuplot"], ["plot", "plot"], [
-      "config",
-      "config",
-    ], ["stateDir", "state-dir"]] as const
-  ) {
-    const v = name === undefined ? positionals[0] : str(name);
-    if (v !== undefined) parsed[key] = v;
-  }
+  const log = positionals[0];
+  const gnuplot = str("gnuplot");
+  const plot = str("plot");
+  const config = str("config");
+  const stateDir = str("state-dir");
+  if (log !== undefined) parsed.log = log;
+  if (gnuplot !== undefined) parsed.gnuplot = gnuplot;
+  if (plot !== undefined) parsed.plot = plot;
+  if (config !== undefined) parsed.config = config;
+  if (stateDir !== undefined) parsed.stateDir = stateDir;
   if (parsed.plot !== undefined) pictureKind(parsed.plot);
   return parsed;
 }

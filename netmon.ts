@@ -13,7 +13,6 @@ import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
 import { type Config, DEFAULT_CONFIG_PATH } from "./lib/config.ts";
 import { getEnv } from "./lib/env.ts";
 import type { Sample } from "./lib/log_format.ts";
-import { deliverSpool, mailBody, Mailer, reportMessage, smtpPassword, spool, spoolDir } from "./lib/mail.ts";
 import type { MailConfig } from "./lib/mail_config.ts";
 import { EX, NetmonError, UsageError } from "./lib/errors.ts";
 import { formatReport } from "./lib/report.ts";
@@ -167,6 +166,8 @@ async function report(opts: Options): Promise<number> {
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const mail = opts.noMail ? undefined : config.mail;
   if (opts.mailTest) return await mailTest(config);
+  // Loaded only when there is mail: a report without it pays nothing for it.
+  const mailLib = mail ? await import("./lib/mail.ts") : undefined;
   const source = selectSource(config, runCommand);
   // Configured meters carry their label; the interface source's are their names.
   const labels = new Map(config.meters.map((m) => [m.name, m.label]));
@@ -177,7 +178,8 @@ async function report(opts: Options): Promise<number> {
     now: () => formatTimestamp(new Date()),
     // The report's mail is spooled with its sample, under the same lock: a
     // crash after this cannot lose it.
-    onRecorded: mail && ((r) => {
+    onRecorded: mail && mailLib && ((r) => {
+      const { mailBody, reportMessage, spool, spoolDir } = mailLib;
       const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
       spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
     }),
@@ -190,6 +192,7 @@ async function report(opts: Options): Promise<number> {
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
 async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
+  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("./lib/mail.ts");
   const dir = spoolDir(files.dir);
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
     const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
@@ -205,6 +208,7 @@ async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
 async function mailTest(config: Config): Promise<number> {
   const mail = config.mail;
   if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
+  const { Mailer, reportMessage, smtpPassword } = await import("./lib/mail.ts");
   const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
   try {
     const now = new Date();
