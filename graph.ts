@@ -11,7 +11,7 @@
  */
 
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
-import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
+import { err, findConfig, findStateDir, out, reportFailure, tempBeside } from "./lib/cli.ts";
 import { runCommand } from "./lib/command.ts";
 import { type Config, defaultConfig } from "./lib/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/errors.ts";
@@ -207,8 +207,7 @@ class AtomicFile {
 
   constructor(final: string) {
     this.#final = final;
-    const slash = final.lastIndexOf("/");
-    this.tmp = `${final.slice(0, slash + 1)}.${final.slice(slash + 1)}.${Deno.pid}.tmp`;
+    this.tmp = tempBeside(final);
     try {
       this.#file = Deno.openSync(this.tmp, { write: true, createNew: true, mode: 0o644 });
     } catch (e) {
@@ -316,34 +315,20 @@ async function graph(a: GraphArgs): Promise<void> {
   }
   if (a.plot !== undefined) {
     if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
-    const slash = a.plot.lastIndexOf("/");
-    const tmp = `${a.plot.slice(0, slash + 1)}.${a.plot.slice(slash + 1)}.${Deno.pid}.tmp`;
+    const tmp = tempBeside(a.plot);
     await render(runCommand, config.binaries.gnuplot, gnuplotScript(spec(absolute(tmp))), tmp, a.plot);
   }
 }
 
 /** Runs graph.ts with `args`; returns the exit status. */
-export async function main(args: string[]): Promise<number> {
-  try {
+export function main(args: string[]): Promise<number> {
+  return reportFailure("graph", "graph.ts", async () => {
     const a = parseGraphArgs(args);
-    if (a.version) {
-      out(`graph.ts (netmon) ${VERSION} (deno ${Deno.version.deno})\n`);
-      return EX.OK;
-    }
-    if (a.help) {
-      out(HELP + "\n");
-      return EX.OK;
-    }
-    await graph(a);
+    if (a.version) out(`graph.ts (netmon) ${VERSION} (deno ${Deno.version.deno})\n`);
+    else if (a.help) out(HELP + "\n");
+    else await graph(a);
     return EX.OK;
-  } catch (e) {
-    if (e instanceof NetmonError) {
-      for (const line of e.message.split("\n")) err(`graph: ${line}\n`);
-      if (e instanceof UsageError) err("Try 'graph.ts --help'.\n");
-      return e.exitCode;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

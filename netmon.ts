@@ -9,7 +9,7 @@
 
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
 import { runCommand } from "./lib/command.ts";
-import { err, findConfig, findStateDir, out } from "./lib/cli.ts";
+import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli.ts";
 import { type Config, DEFAULT_CONFIG_PATH } from "./lib/config.ts";
 import { getEnv } from "./lib/env.ts";
 import type { Sample } from "./lib/log_format.ts";
@@ -276,8 +276,8 @@ async function status(opts: Options): Promise<number> {
 }
 
 /** Runs netmon with `args`; returns the exit status. */
-export async function main(args: string[]): Promise<number> {
-  try {
+export function main(args: string[]): Promise<number> {
+  return reportFailure("netmon", "netmon", async () => {
     const opts = parseCommandLine(args);
     if (opts.version) {
       out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);
@@ -296,14 +296,7 @@ export async function main(args: string[]): Promise<number> {
         await change(opts);
         return EX.OK;
     }
-  } catch (e) {
-    if (e instanceof NetmonError) {
-      for (const line of e.message.split("\n")) err(`netmon: ${line}\n`);
-      if (e instanceof UsageError) err("Try 'netmon --help'.\n");
-      return e.exitCode;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

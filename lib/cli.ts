@@ -7,6 +7,7 @@
 
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "./config.ts";
 import { exists, getEnv, getUid } from "./env.ts";
+import { NetmonError, UsageError } from "./errors.ts";
 import { resolveStateDir } from "./state.ts";
 
 const encoder = new TextEncoder();
@@ -41,4 +42,26 @@ export function findStateDir(flag: string | undefined, config: Config): string {
     xdgStateHome: () => getEnv("XDG_STATE_HOME"),
     home: () => getEnv("HOME"),
   });
+}
+
+/**
+ * Runs a CLI body; a NetmonError becomes its one-line message on stderr
+ * (prefixed with `prog`, plus a hint to run `command --help` for usage
+ * errors) and its status.
+ */
+export async function reportFailure(prog: string, command: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof NetmonError)) throw e;
+    for (const line of e.message.split("\n")) err(`${prog}: ${line}\n`);
+    if (e instanceof UsageError) err(`Try '${command} --help'.\n`);
+    return e.exitCode;
+  }
+}
+
+/** A hidden temporary name beside `path`, in the same directory so a rename replaces it atomically. */
+export function tempBeside(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${Deno.pid}.tmp`;
 }

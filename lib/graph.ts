@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DataError, UsageError } from "./errors.ts";
+import { DataError } from "./errors.ts";
 import { forEachLineSync } from "./lines.ts";
 import { type Hint, naiveDate, resolveWall, stampToNaive, wallToEpoch } from "./local_time.ts";
 import { HEADER_PREFIX, ORIGINAL_METERS, parseCounter, parseHeader } from "./log_format.ts";
@@ -49,7 +49,7 @@ export interface GraphOptions {
   by: By;
   /** Key of {@linkcode UNITS}; ignored when `rate` is set. */
   unit: string;
-  /** Key of {@linkcode RATES}: average rate per bucket instead of a total. */
+  /** Key of {@linkcode RATES}: average rate per bucket instead of a total (not with `by: "entry"`). */
   rate?: string | undefined;
   /** Columns rolling meters up; empty for one column per meter. */
   groups: Group[];
@@ -309,7 +309,6 @@ export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, wr
  * zero on its first line.
  */
 function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
-  if (opts.rate !== undefined) throw new UsageError("--rate needs time buckets: use --by hour, day, week or month");
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
   const names: string[] = [];
