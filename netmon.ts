@@ -18,7 +18,8 @@ import { EX, NetmonError, UsageError } from "./lib/errors.ts";
 import { formatReport } from "./lib/report.ts";
 import { selectSource } from "./lib/sources/select.ts";
 import type { Plan } from "./lib/sources/source.ts";
-import { recordSample, type StateFiles, stateFiles, withLock } from "./lib/state.ts";
+import { ensureStateDir, recordSample, type StateFiles, stateFiles, withLock } from "./lib/state.ts";
+import { allColumns } from "./lib/meters.ts";
 import { formatTimestamp } from "./lib/timestamp.ts";
 import { humanReadable } from "./lib/units.ts";
 
@@ -42,6 +43,8 @@ Commands (case-insensitive):
   start, initiate, initialise install the meters' firewall rules (idempotent)
   stop, clear, flush          remove netmon's firewall rules and chain
   status                      show installed rules and their counters now, without logging
+  pf-conf                     print the labelled pf.conf rules for the meters (source = "pf")
+  import [LOG]                load a log into the SQLite store (store = "sqlite:FILE")
   help [COMMAND]              help for a command
 
 ${COMMON}
@@ -81,6 +84,22 @@ iptables-restore transaction. The log and last file are kept.
 
   -n, --dry-run         print the exact firewall change, change nothing
 ${COMMON}`,
+  "pf-conf": `Usage: netmon pf-conf [OPTIONS]
+
+Prints the pf.conf lines that count the configured meters: a table per list
+of networks, and one 'pass' rule per direction and address family labelled
+with its log column. On pf the ruleset is yours: add them at the end of the
+filter rules in /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'.
+
+${COMMON}`,
+  import: `Usage: netmon import [LOG] [OPTIONS]
+
+Loads every sample of LOG (default: the state directory's netmon.log) into the
+SQLite store the config names (store = "sqlite:FILE"), in one transaction.
+Rows already there are replaced, so importing twice changes nothing. Reports
+keep the store up to date by themselves; this is for a store added later.
+
+${COMMON}`,
   status: `Usage: netmon status [OPTIONS]
 
 Shows each meter's rule (or interface) and its counters now. Logs nothing.
@@ -98,6 +117,8 @@ const COMMANDS: Record<string, string> = {
   clear: "stop",
   flush: "stop",
   status: "status",
+  "pf-conf": "pf-conf",
+  import: "import",
   help: "help",
 };
 
@@ -129,7 +150,7 @@ export function parseCommandLine(args: string[]): Options {
   const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
   const command = COMMANDS[word];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
-  const extra = command === "help" ? positionals.slice(2) : positionals.slice(1);
+  const extra = command === "help" || command === "import" ? positionals.slice(2) : positionals.slice(1);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   const opts: Options = {
     command,
@@ -139,6 +160,7 @@ export function parseCommandLine(args: string[]): Options {
     help: values.help === true,
     version: values.version === true,
   };
+  if (command === "import" && positionals[1] !== undefined) opts.topic = positionals[1];
   if (command === "help" && positionals[1] !== undefined) {
     const topic = COMMANDS[positionals[1].toLowerCase()];
     if (!topic || topic === "help") throw new UsageError(`no help for ${JSON.stringify(positionals[1])}`);
@@ -169,24 +191,78 @@ async function report(opts: Options): Promise<number> {
   // Loaded only when there is mail: a report without it pays nothing for it.
   const mailLib = mail ? await import("./lib/mail.ts") : undefined;
   const source = selectSource(config, runCommand);
-  // Configured meters carry their label; the interface source's are their names.
-  const labels = new Map(config.meters.map((m) => [m.name, m.label]));
+  // Configured meters' columns carry their label; the interface source's are their names.
+  const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
+  const store = config.sqlite ? await openStore(config, files) : undefined;
+  let storeFailure: unknown;
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   const recorded = await recordSample(files, {
-    readCounters: () => source.read(),
+    readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
     // The report's mail is spooled with its sample, under the same lock: a
     // crash after this cannot lose it.
-    onRecorded: mail && mailLib && ((r) => {
-      const { mailBody, reportMessage, spool, spoolDir } = mailLib;
-      const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
-      spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+    onRecorded: (mail || store) && (async (r) => {
+      if (mail && mailLib) {
+        const { mailBody, reportMessage, spool, spoolDir } = mailLib;
+        const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
+        spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+      }
+      if (store) {
+        // A store that cannot be written fails the run after the report; the next run catches it up.
+        try {
+          await store.lib.storeSample(store.db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
+        } catch (e) {
+          storeFailure = e;
+        }
+      }
     }),
-  });
+  }).finally(() => store?.db.close());
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
   out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
   if (mail) await deliver(mail, files);
+  if (storeFailure) throw storeFailure;
+  return EX.OK;
+}
+
+/** The SQLite store of the config, opened (its module loaded only when there is one). */
+async function openStore(config: Config, files: StateFiles) {
+  const lib = await import("./lib/store.ts");
+  const path = (config.sqlite as string).startsWith("/") ? config.sqlite as string : `${files.dir}/${config.sqlite}`;
+  ensureStateDir(files);
+  return { lib, db: lib.SqliteStore.open(path), path };
+}
+
+async function importCommand(opts: Options): Promise<number> {
+  const config = await findConfig(opts.config);
+  const files = stateFiles(findStateDir(opts.stateDir, config));
+  if (!config.sqlite) {
+    throw new NetmonError(
+      `${config.file ?? "the default config"}: store: no SQLite store configured (add store = "sqlite:netmon.sqlite")`,
+      EX.CONFIG,
+    );
+  }
+  const log = opts.topic ?? files.log;
+  const store = await openStore(config, files);
+  try {
+    const n = await withLock(files, 60_000, () => store.lib.importLog(store.db, log));
+    out(`imported ${n.samples} samples (${n.rows} rows) from ${log} into ${store.path}\n`);
+  } finally {
+    store.db.close();
+  }
+  return EX.OK;
+}
+
+async function pfConfCommand(opts: Options): Promise<number> {
+  const config = await findConfig(opts.config);
+  if (config.source !== "pf") {
+    throw new NetmonError(
+      `pf-conf: the config's source is ${JSON.stringify(config.source)}; set source = "pf" and its meters`,
+      EX.CONFIG,
+    );
+  }
+  const { pfConf } = await import("./lib/sources/pf.ts");
+  out(pfConf(config));
   return EX.OK;
 }
 
@@ -257,7 +333,11 @@ async function status(opts: Options): Promise<number> {
   const source = selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
-  const where = config.source === "iptables" ? ` (chain ${config.chain})` : "";
+  const where = config.source === "iptables"
+    ? ` (chain ${config.chain})`
+    : config.source === "nftables"
+    ? ` (table inet ${config.table})`
+    : "";
   let text = `source: ${config.source}${where}${config.file ? `, config ${config.file}` : ""}\n`;
   text += table([
     ["meter", "where", "installed", "packets", "bytes"],
@@ -292,6 +372,10 @@ export function main(args: string[]): Promise<number> {
         return await report(opts);
       case "status":
         return await status(opts);
+      case "pf-conf":
+        return await pfConfCommand(opts);
+      case "import":
+        return await importCommand(opts);
       default:
         await change(opts);
         return EX.OK;

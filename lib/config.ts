@@ -7,17 +7,13 @@
  */
 
 import { type MailConfig, parseMail } from "./mail_config.ts";
-import { type AddressMatch, parseAddressMatch } from "./address.ts";
+import { parseAddressMatch } from "./address.ts";
+import { type AddressList, allColumns, type Direction, type Family, type Hook, HOOKS, type Meter } from "./meters.ts";
 import { ConfigError, fileError } from "./errors.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 
-/** The built-in chains a meter's rule can hook. */
-export const HOOKS = ["INPUT", "OUTPUT", "FORWARD"] as const;
-/** A built-in chain a meter's rule hooks. */
-export type Hook = typeof HOOKS[number];
-
 /** The counter sources netmon can read. */
-export const SOURCES = ["iptables", "interface"] as const;
+export const SOURCES = ["iptables", "interface", "nftables", "pf"] as const;
 /** A counter source. */
 export type SourceName = typeof SOURCES[number];
 
@@ -29,23 +25,8 @@ export interface InterfaceMatch {
   name: string;
 }
 
-/** One thing to count: a name plus what it matches. */
-export interface Meter {
-  /** Unique name, the log column and rule comment. */
-  name: string;
-  /** Word used for it in the report (the original's "Proxied", "Off Network"). */
-  label: string;
-  /** Built-in chain its rule hooks. */
-  hook: Hook;
-  /** Source address match. */
-  from?: AddressMatch;
-  /** Destination address match. */
-  to?: AddressMatch;
-  /** Input interface match. */
-  in?: InterfaceMatch;
-  /** Output interface match. */
-  out?: InterfaceMatch;
-}
+export { HOOKS };
+export type { Hook, Meter };
 
 /** Absolute paths of the programs netmon runs. */
 export interface Binaries {
@@ -55,6 +36,16 @@ export interface Binaries {
   iptablesSave: string;
   /** `iptables-restore`, for changing them in one transaction. */
   iptablesRestore: string;
+  /** `ip6tables`, for reading IPv6 counters. */
+  ip6tables: string;
+  /** `ip6tables-save`. */
+  ip6tablesSave: string;
+  /** `ip6tables-restore`. */
+  ip6tablesRestore: string;
+  /** `nft`, for the nftables source. */
+  nft: string;
+  /** `pfctl`, for the pf source. */
+  pfctl: string;
   /** `ip` from iproute2, for interface counters. */
   ip: string;
   /** `gnuplot`, for graph.ts --plot. */
@@ -81,6 +72,12 @@ export interface Config {
   interfaces?: string[];
   /** Where reports are mailed, if anywhere. */
   mail?: MailConfig;
+  /** nftables: the name of netmon's `inet` table. */
+  table: string;
+  /** pf: read with `pfctl -zvsl` (read and clear) and keep the log cumulative. */
+  pfZero: boolean;
+  /** Also store every sample in this SQLite database. */
+  sqlite?: string;
 }
 
 /** Paths used when the config names none: absolute, since cron's PATH is short. */
@@ -88,6 +85,11 @@ export const DEFAULT_BINARIES: Binaries = {
   iptables: "/usr/sbin/iptables",
   iptablesSave: "/usr/sbin/iptables-save",
   iptablesRestore: "/usr/sbin/iptables-restore",
+  ip6tables: "/usr/sbin/ip6tables",
+  ip6tablesSave: "/usr/sbin/ip6tables-save",
+  ip6tablesRestore: "/usr/sbin/ip6tables-restore",
+  nft: "/usr/sbin/nft",
+  pfctl: "/sbin/pfctl",
   ip: "/usr/sbin/ip",
   gnuplot: "/usr/bin/gnuplot",
 };
@@ -103,7 +105,15 @@ export const ORIGINAL_LABELS: Readonly<Record<string, string>> = {
 
 /** The configuration used when there is no config file: every interface. */
 export function defaultConfig(): Config {
-  return { source: "interface", chain: "DOWNLOADED", wait: 10, binaries: { ...DEFAULT_BINARIES }, meters: [] };
+  return {
+    source: "interface",
+    chain: "DOWNLOADED",
+    wait: 10,
+    binaries: { ...DEFAULT_BINARIES },
+    meters: [],
+    table: "netmon",
+    pfZero: false,
+  };
 }
 
 const METER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
@@ -124,11 +134,29 @@ const BINARY_KEYS: Record<string, keyof Binaries> = {
   iptables: "iptables",
   iptables_save: "iptablesSave",
   iptables_restore: "iptablesRestore",
+  ip6tables: "ip6tables",
+  ip6tables_save: "ip6tablesSave",
+  ip6tables_restore: "ip6tablesRestore",
+  nft: "nft",
+  pfctl: "pfctl",
   ip: "ip",
   gnuplot: "gnuplot",
 };
-const TOP_KEYS = ["source", "chain", "state_dir", "wait", "binaries", "interfaces", "meter", "mail"];
-const METER_KEYS = ["name", "label", "hook", "from", "to", "in", "out"];
+const TOP_KEYS = [
+  "source",
+  "chain",
+  "table",
+  "state_dir",
+  "wait",
+  "pf_zero",
+  "store",
+  "binaries",
+  "interfaces",
+  "meter",
+  "mail",
+];
+const METER_KEYS = ["name", "label", "hook", "from", "to", "address", "direction", "in", "out", "family", "split"];
+const FIREWALLS: readonly SourceName[] = ["iptables", "nftables", "pf"];
 
 /** A config key's name, or a function making it (so the hot path builds no strings). */
 type Key = string | (() => string);
@@ -220,6 +248,25 @@ export function parseConfig(text: string, file: string): Config {
     } else config.wait = w;
   }
 
+  const table = str("table", doc.table);
+  if (table !== undefined) {
+    if (!CHAIN_NAME.test(table)) {
+      bad("table", `${show(table)} is not a usable nftables table name (a letter then up to 27 of A-Z a-z 0-9 _ -)`);
+    } else config.table = table;
+    if (config.source !== "nftables") bad("table", `only applies to source = "nftables"`);
+  }
+  if (doc.pf_zero !== undefined) {
+    if (typeof doc.pf_zero !== "boolean") bad("pf_zero", `must be true or false, not ${show(doc.pf_zero)}`);
+    else config.pfZero = doc.pf_zero;
+    if (config.source !== "pf") bad("pf_zero", `only applies to source = "pf"`);
+  }
+  const store = str("store", doc.store);
+  if (store !== undefined) {
+    const path = store.startsWith("sqlite:") ? store.slice(7) : undefined;
+    if (path === undefined || path === "" || path.includes("..") || path.endsWith("/")) {
+      bad("store", `${show(store)} must be "sqlite:FILE" (FILE absolute, or relative to the state directory)`);
+    } else config.sqlite = path;
+  }
   if (doc.binaries !== undefined) {
     if (typeof doc.binaries !== "object" || doc.binaries === null || Array.isArray(doc.binaries)) {
       bad("binaries", "must be a table ([binaries])");
@@ -271,26 +318,146 @@ export function parseConfig(text: string, file: string): Config {
           bad(at, "must be a table ([[meter]])");
           return;
         }
-        const m = parseMeter(raw as Record<string, unknown>, at, bad, str);
+        const m = parseMeter(raw as Record<string, unknown>, at, config.source, bad, str);
         if (!m) return;
         const first = seen.get(m.name.toLowerCase());
         if (first !== undefined) bad(`${at}.name`, `${show(m.name)} is already the name of meter[${first}]`);
         else seen.set(m.name.toLowerCase(), i + 1);
         config.meters.push(m);
       });
+      checkColumns(config, bad);
     }
-    if (config.source === "interface") bad("meter", `meters need a firewall source (source = "iptables")`);
+    if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
   }
-  if (config.source === "iptables" && config.meters.length === 0 && problems.length === 0) {
-    bad("meter", `source = "iptables" needs at least one [[meter]] with a name and a match`);
+  if (FIREWALLS.includes(config.source) && config.meters.length === 0 && problems.length === 0) {
+    bad("meter", `source = ${show(config.source)} needs at least one [[meter]] with a name and a match`);
   }
   if (problems.length > 0) throw new ConfigError(problems.join("\n"));
   return config;
 }
 
+/** Split meters make columns like `NAME-inbound`: none may be another meter's name, and pf labels are short. */
+function checkColumns(config: Config, bad: (key: string, what: string) => void): void {
+  if (!config.meters.some((m) => m.split.direction || m.split.family) && config.source !== "pf") return;
+  const owner = new Map<string, string>();
+  for (const m of config.meters) {
+    for (const c of allColumns([m])) {
+      const key = c.name.toLowerCase();
+      const other = owner.get(key);
+      if (other !== undefined && other !== m.name) {
+        bad(`meter ${m.name}`, `its column ${show(c.name)} is also a column of meter ${show(other)}: rename one`);
+      }
+      owner.set(key, m.name);
+      if (config.source === "pf" && c.name.length > 63) {
+        bad(`meter ${m.name}`, `its pf label ${show(c.name)} is longer than pf's 63 characters`);
+      }
+    }
+  }
+}
+
+/** Bits of a canonical CIDR as a start and end number, for overlap checks. */
+function cidrRange(cidr: string): [bigint, bigint] {
+  const [addr, len] = cidr.split("/") as [string, string];
+  const bits = addr.includes(":") ? 128 : 32;
+  let value = 0n;
+  if (bits === 32) { for (const o of addr.split(".")) value = (value << 8n) | BigInt(o); }
+  else {
+    const [l = "", r = ""] = addr.split("::");
+    const left = l ? l.split(":") : [];
+    const right = r ? r.split(":") : [];
+    const groups = addr.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
+    for (const g of groups) value = (value << 16n) | BigInt(parseInt(g, 16));
+  }
+  const size = 1n << BigInt(bits - Number(len));
+  return [value, value + size - 1n];
+}
+
+/** The first two networks in `cidrs` that overlap, if any. */
+function overlap(cidrs: string[]): [string, string] | undefined {
+  if (cidrs.length < 2) return undefined;
+  const ranges = cidrs.map((c) => ({ c, r: cidrRange(c) })).sort((a, b) => (a.r[0] < b.r[0] ? -1 : 1));
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!, cur = ranges[i]!;
+    if (cur.r[0] <= prev.r[1]) return [prev.c, cur.c];
+  }
+  return undefined;
+}
+
+/** A string or an array of strings, as an array; undefined after reporting a wrong type. */
+function list(
+  keyOf: string,
+  value: unknown,
+  bad: (key: string, what: string) => void,
+  str: (key: Key, value: unknown) => string | undefined,
+): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      bad(keyOf, "is an empty list: leave the key out instead");
+      return undefined;
+    }
+    const items = value.map((v, i) => str(`${keyOf}[${i + 1}]`, v));
+    return items.every((v) => v !== undefined) ? items as string[] : undefined;
+  }
+  const one = str(keyOf, value);
+  return one === undefined ? undefined : [one];
+}
+
+function parseAddressList(
+  keyOf: string,
+  value: unknown,
+  source: SourceName,
+  bad: (key: string, what: string) => void,
+  str: (key: Key, value: unknown) => string | undefined,
+): AddressList | undefined {
+  const texts = list(keyOf, value, bad, str);
+  if (!texts) return undefined;
+  if (texts.length > 4096) {
+    bad(keyOf, `has ${texts.length} networks; at most 4096 (use fewer, wider CIDRs)`);
+    return undefined;
+  }
+  const out: AddressList = { negated: false, v4: [], v6: [] };
+  let ok = true;
+  texts.forEach((text, i) => {
+    const m = parseAddressMatch(text);
+    const where = texts.length > 1 || Array.isArray(value) ? `${keyOf}[${i + 1}]` : keyOf;
+    if (typeof m === "string") {
+      bad(where, `${show(text)} ${m}`);
+      ok = false;
+      return;
+    }
+    if (i === 0) out.negated = m.negated;
+    else if (m.negated !== out.negated) {
+      bad(keyOf, `mixes negated (!) and plain networks: a list is either "any of these" or "none of these"`);
+      ok = false;
+      return;
+    }
+    (m.family === 4 ? out.v4 : out.v6).push(m.cidr);
+  });
+  if (!ok) return undefined;
+  for (const fam of [out.v4, out.v6]) {
+    const o = overlap(fam);
+    if (o) {
+      bad(keyOf, `${o[0]} and ${o[1]} overlap: traffic in both would be counted twice; list each network once`);
+      return undefined;
+    }
+    if (out.negated && fam.length > 1 && source === "iptables") {
+      bad(
+        keyOf,
+        `an iptables rule can exclude one network per family, not ${fam.length}: use one wider CIDR or source = "nftables"`,
+      );
+      return undefined;
+    }
+  }
+  return out;
+}
+
+const FAMILY_WORDS: Record<string, Family[]> = { ipv4: [4], ipv6: [6], both: [4, 6] };
+
 function parseMeter(
   raw: Record<string, unknown>,
   at: string,
+  source: SourceName,
   bad: (key: string, what: string) => void,
   str: (key: Key, value: unknown) => string | undefined,
 ): Meter | undefined {
@@ -306,35 +473,110 @@ function parseMeter(
     bad(`${at}.name`, `${show(name)} is not a usable meter name (1 to 64 of A-Z a-z 0-9 _ . @ + -)`);
     return undefined;
   }
-  const meter: Meter = { name, label: ORIGINAL_LABELS[name] ?? name, hook: "INPUT" };
+  const meter: Meter = {
+    name,
+    label: ORIGINAL_LABELS[name] ?? name,
+    hooks: [],
+    families: [],
+    split: { direction: false, family: false },
+  };
   const label = str(() => `${at}.label`, raw.label);
   if (label !== undefined) {
     if (label.trim() === "" || label.length > 64) bad(`${at}.label`, `${show(label)} must be 1 to 64 characters`);
     else meter.label = label;
   }
-  const hook = str(() => `${at}.hook`, raw.hook);
-  if (hook !== undefined) {
+  // The common case (one string per key) stays on a fast path: 10,000 meters must load quickly.
+  const simple = raw.hook === undefined || typeof raw.hook === "string";
+  const hooks = simple ? (raw.hook === undefined ? [] : [str(() => `${at}.hook`, raw.hook)]) : list(
+    `${at}.hook`,
+    raw.hook,
+    bad,
+    str,
+  ) ?? [];
+  for (const hook of hooks) {
+    if (hook === undefined) continue;
     const upper = hook.toUpperCase();
-    if ((HOOKS as readonly string[]).includes(upper)) meter.hook = upper as Hook;
-    else bad(`${at}.hook`, `${show(hook)} is not one of ${HOOKS.join(", ")}`);
+    if (!(HOOKS as readonly string[]).includes(upper)) {
+      bad(`${at}.hook`, `${show(hook)} is not one of ${HOOKS.join(", ")}`);
+    } else if (source === "pf" && upper === "FORWARD") {
+      bad(`${at}.hook`, `pf has no FORWARD: a pf rule passes "in" (INPUT) or "out" (OUTPUT)`);
+    } else if (!meter.hooks.includes(upper as Hook)) meter.hooks.push(upper as Hook);
   }
-  for (const key of ["from", "to"] as const) {
-    const text = str(() => `${at}.${key}`, raw[key]);
-    if (text === undefined) continue;
-    const m = parseAddressMatch(text);
-    if (typeof m === "string") bad(`${at}.${key}`, `${show(text)} ${m}`);
-    else if (m.family === 6) bad(`${at}.${key}`, `${show(text)} is IPv6, which source = "iptables" does not meter`);
-    else meter[key] = m;
+  for (const key of ["from", "to", "address"] as const) {
+    if (raw[key] === undefined) continue;
+    const l = parseAddressList(`${at}.${key}`, raw[key], source, bad, str);
+    if (l) meter[key] = l;
   }
+  if (meter.address && (meter.from || meter.to)) {
+    bad(
+      `${at}.address`,
+      "counts traffic to and from the address, so from and to do not go with it: use one or the other",
+    );
+  }
+  const direction = str(() => `${at}.direction`, raw.direction);
+  if (direction !== undefined) {
+    const dirs: Record<string, Direction[]> = { in: ["in"], out: ["out"], both: ["in", "out"] };
+    const d = dirs[direction.toLowerCase()];
+    if (!d) bad(`${at}.direction`, `${show(direction)} is not one of in, out, both`);
+    else if (!meter.address) {
+      bad(`${at}.direction`, "needs address: the networks whose inbound and outbound traffic count");
+    } else meter.directions = d;
+  } else if (meter.address) meter.directions = ["in", "out"];
+
   for (const key of ["in", "out"] as const) {
     const text = str(() => `${at}.${key}`, raw[key]);
     if (text === undefined) continue;
     const m = checkInterface(text);
     if (typeof m === "string") bad(`${at}.${key}`, `${show(text)} ${m}`);
-    else meter[key] = m;
+    else if (source === "pf" && m.name.endsWith("+")) {
+      bad(`${at}.${key}`, `${show(text)}: pf has no + wildcard; name the interface or an interface group`);
+    } else meter[key] = m;
   }
-  if (meter.in && meter.hook === "OUTPUT") bad(`${at}.in`, "an OUTPUT rule has no input interface");
-  if (meter.out && meter.hook === "INPUT") bad(`${at}.out`, "an INPUT rule has no output interface");
+  if (meter.in && meter.hooks.length === 1 && meter.hooks[0] === "OUTPUT") {
+    bad(`${at}.in`, "an OUTPUT rule has no input interface");
+  }
+  if (
+    meter.out && (meter.hooks.length === 0 && !meter.address || meter.hooks.length === 1 && meter.hooks[0] === "INPUT")
+  ) {
+    bad(`${at}.out`, "an INPUT rule has no output interface");
+  }
+
+  const present = new Set<Family>();
+  for (const l of [meter.from, meter.to, meter.address]) {
+    if (l?.v4.length) present.add(4);
+    if (l?.v6.length) present.add(6);
+  }
+  const familyText = str(() => `${at}.family`, raw.family);
+  if (familyText !== undefined) {
+    const f = FAMILY_WORDS[familyText.toLowerCase()];
+    if (!f) bad(`${at}.family`, `${show(familyText)} is not one of ipv4, ipv6, both`);
+    else meter.families = f;
+  } else if (present.size > 0) meter.families = [...present].sort();
+  // With no network to say which, iptables meters IPv4 as the original did; the others both.
+  else meter.families = source === "iptables" ? [4] : [4, 6];
+  for (const key of ["from", "to", "address"] as const) {
+    const l = meter[key];
+    if (!l || l.negated) continue;
+    for (const f of meter.families) {
+      if ((f === 4 ? l.v4 : l.v6).length === 0) {
+        bad(
+          `${at}.${key}`,
+          `has no IPv${f} network but the meter counts IPv${f}${
+            familyText === undefined ? " (another key has one)" : ""
+          }: add one, or set family`,
+        );
+      }
+    }
+  }
+
+  const splits = list(`${at}.split`, raw.split, bad, str) ?? [];
+  for (const s of splits) {
+    if (s === "direction") {
+      if (!meter.address) bad(`${at}.split`, `"direction" needs address and direction`);
+      meter.split.direction = true;
+    } else if (s === "family") meter.split.family = true;
+    else bad(`${at}.split`, `${show(s)} is not one of direction, family`);
+  }
   return meter;
 }
 

@@ -34,6 +34,8 @@ export interface Sample {
   timestamp: string;
   /** Cumulative byte counter per meter, in column order. */
   counters: Map<string, bigint>;
+  /** Cumulative packet counters, where the source has them (not logged; for the SQLite store). */
+  packets?: Map<string, bigint>;
 }
 
 /** The last file: the previous sample and since when totals count. */

@@ -21,6 +21,7 @@ import {
   type Sample,
 } from "./log_format.ts";
 import { readLines } from "./lines.ts";
+import type { Reading } from "./sources/source.ts";
 import { computeUsage, type UsageResult } from "./usage.ts";
 
 /** Paths of the files in a state directory. */
@@ -327,18 +328,20 @@ export interface Recorded {
   usage: UsageResult;
   /** Repairs made on the way, for stderr. */
   warnings: string[];
+  /** Packets since the last reading, from sources that clear on reading. */
+  intervalPackets?: Map<string, bigint>;
 }
 
 /** Options of {@linkcode recordSample}. */
 export interface RecordOptions {
-  /** Reads every meter's counter; called with the lock held. */
-  readCounters: () => Promise<Map<string, bigint>>;
+  /** Reads every column's counters; called with the lock held, given the last logged sample. */
+  readCounters: (previous: Sample | undefined) => Promise<Reading>;
   /** The local timestamp for the sample. */
   now: () => string;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
   /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
-  onRecorded?: ((recorded: Recorded) => void) | undefined;
+  onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -352,15 +355,18 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     const warnings: string[] = [];
     const { last, logColumns } = await previousState(files, warnings);
-    const counters = await opts.readCounters();
+    const reading = await opts.readCounters(last?.sample);
+    const counters = reading.bytes;
     const sample: Sample = { timestamp: opts.now(), counters };
+    if (reading.packets) sample.packets = reading.packets;
     const usage = computeUsage(last, sample);
     const meters = [...counters.keys()];
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     appendLog(files.log, header + formatLogLine(sample));
     replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
-    const recorded = { previous: last, sample, usage, warnings };
-    opts.onRecorded?.(recorded);
+    const recorded: Recorded = { previous: last, sample, usage, warnings };
+    if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
+    await opts.onRecorded?.(recorded);
     return recorded;
   });
 }

@@ -231,7 +231,7 @@ netnsTest(
         const r = await netmon(["-c", config, "-s", dir], o);
         assertEquals([r.code, r.stderr], [
           69,
-          "netmon: meter proxy: the installed rule matches source 198.51.100.10 but the config says 198.51.100.11: run 'netmon start' to update the rules\n",
+          "netmon: meter proxy: the installed rule in INPUT matches source 198.51.100.10 but the config says 198.51.100.11: run 'netmon start' to update the rules\n",
         ]);
         const s = await netmon(["start", "-c", config], o);
         ok(

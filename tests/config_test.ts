@@ -8,10 +8,10 @@ Deno.test("examples/original.toml is the 2010 setup", () => {
   const c = parseConfig(original, "original.toml");
   assertEquals([c.source, c.chain], ["iptables", "DOWNLOADED"]);
   assertEquals(
-    c.meters.map((m) => [m.name, m.label, m.hook, m.from]),
+    c.meters.map((m) => [m.name, m.label, m.hooks, m.from, m.families]),
     [
-      ["proxy", "Proxied", "INPUT", { negated: false, family: 4, cidr: "192.168.1.10/32" }],
-      ["non-network", "Off Network", "INPUT", { negated: true, family: 4, cidr: "192.168.1.0/24" }],
+      ["proxy", "Proxied", ["INPUT"], { negated: false, v4: ["192.168.1.10/32"], v6: [] }, [4]],
+      ["non-network", "Off Network", ["INPUT"], { negated: true, v4: ["192.168.1.0/24"], v6: [] }, [4]],
     ],
   );
   assertEquals(c.binaries.iptables, "/usr/sbin/iptables");
@@ -42,10 +42,10 @@ out = "!eth0"
     "/usr/sbin/ip",
   ]);
   const m = c.meters[0]!;
-  assertEquals([m.label, m.hook, m.to?.cidr, m.in, m.out], [
+  assertEquals([m.label, m.hooks, m.to, m.in, m.out], [
     "ACME upload",
-    "FORWARD",
-    "203.0.113.0/24",
+    ["FORWARD"],
+    { negated: true, v4: ["203.0.113.0/24"], v6: [] },
     { negated: false, name: "eth+" },
     { negated: true, name: "eth0" },
   ]);
@@ -55,7 +55,11 @@ out = "!eth0"
 const BAD: [string, string, RegExp][] = [
   ["TOML syntax", 'source = "iptables\n', /^c\.toml:1:\d+: invalid TOML: /],
   ["unknown key", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(known keys: source, /],
-  ["unknown source", 'source = "ipfw"\n', /^c\.toml: source: "ipfw" is not a known source \(iptables, interface\)$/],
+  [
+    "unknown source",
+    'source = "ipfw"\n',
+    /^c\.toml: source: "ipfw" is not a known source \(iptables, interface, nftables, pf\)$/,
+  ],
   ["wrong type", "source = 3\n", /^c\.toml: source: must be a string, not 3$/],
   ["no meters", 'source = "iptables"\n', /^c\.toml: meter: source = "iptables" needs at least one \[\[meter\]\]/],
   [
@@ -115,9 +119,9 @@ const BAD: [string, string, RegExp][] = [
     /^c\.toml: meter\[1\]\.out: an INPUT rule has no output interface$/,
   ],
   [
-    "IPv6 for iptables",
-    '[[meter]]\nname = "a"\nfrom = "2001:db8::1"\n',
-    /^c\.toml: meter\[1\]\.from: "2001:db8::1" is IPv6/,
+    "two networks excluded in one iptables rule",
+    '[[meter]]\nname = "a"\nfrom = ["!192.0.2.0/25", "!192.0.2.128/26"]\n',
+    /^c\.toml: meter\[1\]\.from: an iptables rule can exclude one network per family, not 2: use one wider CIDR or source = "nftables"$/,
   ],
   [
     "meters on the interface source",

@@ -8,7 +8,7 @@ let tick = 0;
 const clock = () =>
   `2026/11/21-10:${String(Math.floor(tick / 60) % 60).padStart(2, "0")}:${String(tick++ % 60).padStart(2, "0")}`;
 const counters = (meters: string[], values: bigint[]) => () =>
-  Promise.resolve(new Map(meters.map((m, i) => [m, values[i]!])));
+  Promise.resolve({ bytes: new Map(meters.map((m, i) => [m, values[i]!])) });
 
 Deno.test("first and second run: log lines, last file, usage", () =>
   withTempDir(async (dir) => {
@@ -92,7 +92,9 @@ Deno.test("overlapping runs queue on the lock: whole lines, in order", () =>
     const files = stateFiles(dir);
     let value = 0n;
     const read = () =>
-      new Promise<Map<string, bigint>>((ok) => setTimeout(() => ok(new Map([["m", ++value * 1000n]])), 5));
+      new Promise<{ bytes: Map<string, bigint> }>((ok) =>
+        setTimeout(() => ok({ bytes: new Map([["m", ++value * 1000n]]) }), 5)
+      );
     await Promise.all(Array.from({ length: 8 }, () => recordSample(files, { readCounters: read, now: clock })));
     const lines = (await Deno.readTextFile(files.log)).trimEnd().split("\n").slice(1);
     assertEquals(lines.map((l) => l.split("\t")[1]), Array.from({ length: 8 }, (_, i) => String((i + 1) * 1000)));

@@ -10,7 +10,8 @@
 import type { Runner } from "../command.ts";
 import type { Config } from "../config.ts";
 import { DataError, EX, NetmonError } from "../errors.ts";
-import type { CounterSource, MeterStatus, Plan } from "./source.ts";
+import { parseExactJson } from "../json.ts";
+import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** One interface's counters. */
 export interface LinkCounters {
@@ -22,20 +23,6 @@ export interface LinkCounters {
   rx: { bytes: bigint; packets: bigint };
   /** Bytes and packets transmitted. */
   tx: { bytes: bigint; packets: bigint };
-}
-
-/**
- * JSON.parse that keeps every integer exact as a bigint (counters pass 2^53
- * in days on fast links).
- */
-function parseExactJson(text: string): unknown {
-  // deno-lint-ignore no-explicit-any
-  return JSON.parse(text, (_key, value, context?: any) => {
-    if (typeof value === "number" && typeof context?.source === "string" && /^-?\d+$/.test(context.source)) {
-      return BigInt(context.source);
-    }
-    return value;
-  });
 }
 
 function counter(obj: unknown, key: string, where: string): bigint {
@@ -112,13 +99,16 @@ export class InterfaceSource implements CounterSource {
     return Promise.resolve({ notes: ["the interface source installs nothing: nothing to remove"], commands: [] });
   }
 
-  async read(): Promise<Map<string, bigint>> {
-    const counters = new Map<string, bigint>();
+  async read(): Promise<Reading> {
+    const bytes = new Map<string, bigint>();
+    const packets = new Map<string, bigint>();
     for (const l of await this.links()) {
-      counters.set(`${l.name}:rx`, l.rx.bytes);
-      counters.set(`${l.name}:tx`, l.tx.bytes);
+      bytes.set(`${l.name}:rx`, l.rx.bytes);
+      bytes.set(`${l.name}:tx`, l.tx.bytes);
+      packets.set(`${l.name}:rx`, l.rx.packets);
+      packets.set(`${l.name}:tx`, l.tx.packets);
     }
-    return counters;
+    return { bytes, packets };
   }
 
   async status(): Promise<MeterStatus[]> {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Sample } from "../log_format.ts";
+
 /** A program to run, as an argument array, with optional standard input. */
 export interface PlannedCommand {
   /** Absolute path of the program. */
@@ -38,6 +40,16 @@ export interface MeterStatus {
   bytes?: bigint;
 }
 
+/** Counters read at one instant, per log column. */
+export interface Reading {
+  /** Cumulative bytes per column, in column order. */
+  bytes: Map<string, bigint>;
+  /** Cumulative packets per column, where the source counts them. */
+  packets?: Map<string, bigint>;
+  /** Packets since the last reading, from sources that clear on reading (pf -z). */
+  intervalPackets?: Map<string, bigint>;
+}
+
 /** A counter source: iptables, the kernel's interface counters, … */
 export interface CounterSource {
   /** Name as in the config's `source`. */
@@ -46,8 +58,12 @@ export interface CounterSource {
   planStart(): Promise<Plan>;
   /** Plans removing exactly netmon's rules. */
   planStop(): Promise<Plan>;
-  /** Reads every meter's byte counter, in column order, with one command. */
-  read(): Promise<Map<string, bigint>>;
+  /**
+   * Reads every column's counters, in column order, with one command per
+   * address family. `previous` is the last logged sample, for sources that
+   * clear their counters on reading (pf -z) and keep the log cumulative.
+   */
+  read(previous?: Sample): Promise<Reading>;
   /** Reads what is installed and its counters, without logging. */
   status(): Promise<MeterStatus[]>;
   /** Non-fatal things noticed while reading, for stderr. */

@@ -1,0 +1,324 @@
+/**
+ * The nftables source: netmon's own `inet` table (one table for IPv4 and
+ * IPv6) with one named counter per log column and base chains on the hooks
+ * the meters use, whose rules feed the counters. Changed in one `nft -j -f -`
+ * transaction written as JSON (so no config value is ever parsed as nft
+ * syntax), read with one `nft -j list table`. Other tables are never touched.
+ *
+ * @module
+ */
+
+import type { Runner } from "../command.ts";
+import { CommandError } from "../command.ts";
+import type { Config, InterfaceMatch } from "../config.ts";
+import { DataError, EX, NetmonError } from "../errors.ts";
+import { parseExactJson } from "../json.ts";
+import { allColumns, type Hook, type MeterRule, meterRules } from "../meters.ts";
+import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
+
+/** Comment prefix of netmon's rules. */
+const PREFIX = "netmon:";
+/** Just before iptables' and most nftables filter chains (priority 0), as the original's rule at position 1. */
+const PRIORITY = -1;
+const TWO64 = 1n << 64n;
+
+/** What `nft -j list table` shows of netmon's table. */
+export interface NftTable {
+  /** Named counters by name. */
+  counters: Map<string, { packets: bigint; bytes: bigint }>;
+  /** Chains by name, with their hook and priority ("" for a regular chain). */
+  chains: Map<string, { hook: string; prio: bigint | undefined }>;
+  /** Rules: chain, comment (may be ""), and the counter each references. */
+  rules: { chain: string; comment: string; counter?: string }[];
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Parses `nft -j list table FAMILY NAME` output for that table. Counter
+ * values above 2^63-1 come back negative from nft's JSON (2^64-1 as `-1`);
+ * they are mapped back to the unsigned value the kernel holds.
+ */
+export function parseNftTable(text: string, family: string, table: string, where = "nft -j"): NftTable {
+  let doc: unknown;
+  try {
+    doc = parseExactJson(text);
+  } catch (err) {
+    throw new DataError(`${where}: not JSON: ${err instanceof Error ? err.message : err}`);
+  }
+  const items = (doc as Json | undefined)?.nftables;
+  if (!Array.isArray(items)) throw new DataError(`${where}: expected {"nftables": [...]}`);
+  const out: NftTable = { counters: new Map(), chains: new Map(), rules: [] };
+  const unsigned = (v: unknown, what: string): bigint => {
+    if (typeof v !== "bigint") throw new DataError(`${where}: ${what} is not a whole number`);
+    return v < 0n ? v + TWO64 : v;
+  };
+  for (const item of items as Json[]) {
+    const [kind, body] = Object.entries(item)[0] ?? [];
+    const o = body as Json | undefined;
+    if (!o || o.family !== family || o.table !== table) continue;
+    if (kind === "counter" && typeof o.name === "string") {
+      out.counters.set(o.name, {
+        packets: unsigned(o.packets, `counter ${o.name} packets`),
+        bytes: unsigned(o.bytes, `counter ${o.name} bytes`),
+      });
+    } else if (kind === "chain" && typeof o.name === "string") {
+      out.chains.set(o.name, { hook: typeof o.hook === "string" ? o.hook : "", prio: o.prio as bigint | undefined });
+    } else if (kind === "rule" && typeof o.chain === "string") {
+      const rule: NftTable["rules"][number] = {
+        chain: o.chain,
+        comment: typeof o.comment === "string" ? o.comment : "",
+      };
+      for (const e of Array.isArray(o.expr) ? o.expr as Json[] : []) {
+        if (typeof e.counter === "string") rule.counter = e.counter;
+      }
+      out.rules.push(rule);
+    }
+  }
+  return out;
+}
+
+const HOOK_CHAIN: Record<Hook, string> = { INPUT: "input", OUTPUT: "output", FORWARD: "forward" };
+
+/** The right-hand side of an address match: one address, one prefix, or an anonymous set. */
+function addressValue(cidrs: string[]): unknown {
+  const one = (cidr: string) => {
+    const [addr, len] = cidr.split("/") as [string, string];
+    return len === (addr.includes(":") ? "128" : "32") ? addr : { prefix: { addr, len: Number(len) } };
+  };
+  return cidrs.length === 1 ? one(cidrs[0] as string) : { set: cidrs.map(one) };
+}
+
+function ifaceMatch(key: "iifname" | "oifname", m: InterfaceMatch): Json {
+  // iptables' trailing + wildcard is nft's trailing *.
+  const name = m.name.endsWith("+") ? `${m.name.slice(0, -1)}*` : m.name;
+  return { match: { op: m.negated ? "!=" : "==", left: { meta: { key } }, right: name } };
+}
+
+/** The expressions of one rule, ending in its named counter. */
+function ruleExpr(r: MeterRule): Json[] {
+  const expr: Json[] = [];
+  const proto = r.family === 4 ? "ip" : "ip6";
+  if (!r.from && !r.to) {
+    expr.push({ match: { op: "==", left: { meta: { key: "nfproto" } }, right: r.family === 4 ? "ipv4" : "ipv6" } });
+  }
+  for (const [field, m] of [["saddr", r.from], ["daddr", r.to]] as const) {
+    if (!m) continue;
+    expr.push({
+      match: {
+        op: m.negated ? "!=" : "==",
+        left: { payload: { protocol: proto, field } },
+        right: addressValue(m.cidrs),
+      },
+    });
+  }
+  if (r.in) expr.push(ifaceMatch("iifname", r.in));
+  if (r.out) expr.push(ifaceMatch("oifname", r.out));
+  expr.push({ counter: r.column });
+  return expr;
+}
+
+/** A short fingerprint of a rule's match, so an installed rule is known current by its comment alone. */
+function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** A wanted rule: its chain, comment and JSON. */
+interface Wanted {
+  rule: MeterRule;
+  chain: string;
+  comment: string;
+  expr: Json[];
+}
+
+/** The nftables counter source. */
+export class NftablesSource implements CounterSource {
+  readonly name = "nftables";
+  readonly warnings: string[] = [];
+  private readonly wanted: Wanted[];
+  private readonly columns: string[];
+  constructor(private readonly config: Config, private readonly run: Runner) {
+    this.columns = allColumns(config.meters).map((c) => c.name);
+    this.wanted = config.meters.flatMap((m) => meterRules(m, false)).map((rule) => {
+      const expr = ruleExpr(rule);
+      const chain = HOOK_CHAIN[rule.hook];
+      return { rule, chain, expr, comment: `${PREFIX}${rule.column} ${fingerprint(chain + JSON.stringify(expr))}` };
+    });
+  }
+
+  private get table(): Json {
+    return { family: "inet", name: this.config.table };
+  }
+
+  private describe(): string {
+    return `table inet ${this.config.table}`;
+  }
+
+  /** The installed table, or undefined when there is none. */
+  private async installed(): Promise<NftTable | undefined> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.run(this.config.binaries.nft, ["-j", "list", "table", "inet", this.config.table]));
+    } catch (err) {
+      if (err instanceof CommandError && /No such file or directory/.test(err.stderr)) return undefined;
+      throw err;
+    }
+    const t = parseNftTable(stdout, "inet", this.config.table, `${this.config.binaries.nft} -j list table`);
+    const foreign = t.rules.find((r) => !r.comment.startsWith(PREFIX));
+    const hookChains = new Set(Object.values(HOOK_CHAIN));
+    const strange = [...t.chains.keys()].find((c) => !hookChains.has(c));
+    if (foreign || strange) {
+      throw new NetmonError(
+        `${this.describe()} holds ${
+          foreign
+            ? `a rule netmon did not make (in chain ${foreign.chain})`
+            : `a chain netmon did not make (${strange})`
+        }: it is not netmon's; set table = "..." in the config to another name`,
+        EX.CONFIG,
+      );
+    }
+    return t;
+  }
+
+  private command(ops: Json[]): Plan["commands"][number] {
+    // One operation per line: readable in --dry-run, and still one transaction.
+    const body = ops.map((o) => `  ${JSON.stringify(o)}`).join(",\n");
+    return { path: this.config.binaries.nft, args: ["-j", "-f", "-"], stdin: `{"nftables": [\n${body}\n]}\n` };
+  }
+
+  /**
+   * Brings the table to the config in one transaction: counters are kept
+   * (with their values) or added, chains flushed and refilled, stale
+   * counters and chains deleted. Nothing changes when all is current.
+   */
+  async planStart(): Promise<Plan> {
+    const t = await this.installed();
+    const chains = [...new Set(this.wanted.map((w) => w.chain))];
+    const current = t !== undefined &&
+      this.columns.every((c) => t.counters.has(c)) && t.counters.size === this.columns.length &&
+      chains.every((c) => t.chains.get(c)?.hook === c && t.chains.get(c)?.prio === BigInt(PRIORITY)) &&
+      t.chains.size === chains.length && sameRules(t.rules, this.wanted);
+    if (current) {
+      return {
+        notes: [
+          `all ${this.wanted.length} of the meters' rules are installed in ${this.describe()}: nothing to change`,
+        ],
+        commands: [],
+      };
+    }
+    const notes: string[] = [];
+    const ops: Json[] = [{ add: { table: this.table } }];
+    if (!t) notes.push(`create ${this.describe()}`);
+    const base = { family: "inet", table: this.config.table };
+    for (const c of this.columns) {
+      ops.push({ add: { counter: { ...base, name: c } } });
+      if (!t?.counters.has(c)) notes.push(`add counter ${c}`);
+    }
+    const kept = this.columns.filter((c) => t?.counters.has(c)).length;
+    for (const [name, info] of t?.chains ?? []) {
+      const keep = chains.includes(name) && info.hook === name && info.prio === BigInt(PRIORITY);
+      ops.push({ flush: { chain: { ...base, name } } });
+      if (!keep) {
+        ops.push({ delete: { chain: { ...base, name } } });
+        if (!chains.includes(name)) notes.push(`delete chain ${name}`);
+      }
+    }
+    for (const name of chains) {
+      ops.push({ add: { chain: { ...base, name, type: "filter", hook: name, prio: PRIORITY, policy: "accept" } } });
+    }
+    for (const w of this.wanted) {
+      ops.push({ add: { rule: { ...base, chain: w.chain, comment: w.comment, expr: w.expr } } });
+    }
+    notes.push(
+      `write ${this.wanted.length} rule${this.wanted.length === 1 ? "" : "s"} in chain${
+        chains.length === 1 ? "" : "s"
+      } ${chains.join(", ")}`,
+    );
+    for (const name of t?.counters.keys() ?? []) {
+      if (this.columns.includes(name)) continue;
+      ops.push({ delete: { counter: { ...base, name } } });
+      notes.push(`delete counter ${name} (no meter uses it)`);
+    }
+    if (kept > 0) notes.push(`keep ${kept} counter${kept === 1 ? "" : "s"} and their values`);
+    return { notes, commands: [this.command(ops)] };
+  }
+
+  async planStop(): Promise<Plan> {
+    const t = await this.installed();
+    if (!t) return { notes: [`${this.describe()} is not installed: nothing to change`], commands: [] };
+    return {
+      notes: [`delete ${this.describe()} with its ${t.counters.size} counter(s) and ${t.rules.length} rule(s)`],
+      commands: [this.command([{ delete: { table: this.table } }])],
+    };
+  }
+
+  /** Reads the table; complains when a column's counter or any of its rules is missing. */
+  private async current(strict: boolean): Promise<{ t: NftTable | undefined; missing: Set<string> }> {
+    const t = await this.installed();
+    const missing = new Set<string>();
+    const have = new Set(t?.rules.map((r) => `${r.chain} ${r.comment}`));
+    for (const w of this.wanted) {
+      if (!t?.counters.has(w.rule.column) || !have.has(`${w.chain} ${w.comment}`)) missing.add(w.rule.column);
+    }
+    if (strict && missing.size > 0) {
+      throw new NetmonError(
+        t
+          ? `${this.describe()} lacks the counter or rules of meter${missing.size === 1 ? "" : "s"} ${
+            [...missing].join(", ")
+          }: run 'netmon start'`
+          : `${this.describe()} is not installed: run 'netmon start'`,
+        EX.UNAVAILABLE,
+      );
+    }
+    return { t, missing };
+  }
+
+  async read(): Promise<Reading> {
+    const { t } = await this.current(true);
+    const bytes = new Map<string, bigint>();
+    const packets = new Map<string, bigint>();
+    for (const c of this.columns) {
+      const v = t?.counters.get(c) as { packets: bigint; bytes: bigint };
+      bytes.set(c, v.bytes);
+      packets.set(c, v.packets);
+    }
+    return { bytes, packets };
+  }
+
+  async status(): Promise<MeterStatus[]> {
+    const { t, missing } = await this.current(false);
+    return this.columns.map((c) => {
+      const hooks = [...new Set(this.wanted.filter((w) => w.rule.column === c).map((w) => w.chain))];
+      const row: MeterStatus = {
+        meter: c,
+        where: `inet ${this.config.table} ${hooks.join("+")}`,
+        installed: !missing.has(c),
+      };
+      const v = t?.counters.get(c);
+      if (v) {
+        row.packets = v.packets;
+        row.bytes = v.bytes;
+      }
+      return row;
+    });
+  }
+}
+
+/** True when the installed rules are exactly the wanted ones (as a multiset of chain and comment). */
+function sameRules(installed: NftTable["rules"], wanted: Wanted[]): boolean {
+  if (installed.length !== wanted.length) return false;
+  const count = new Map<string, number>();
+  for (const r of installed) count.set(`${r.chain} ${r.comment}`, (count.get(`${r.chain} ${r.comment}`) ?? 0) + 1);
+  for (const w of wanted) {
+    const k = `${w.chain} ${w.comment}`;
+    const n = count.get(k) ?? 0;
+    if (n === 0) return false;
+    count.set(k, n - 1);
+  }
+  return true;
+}
