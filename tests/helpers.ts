@@ -104,6 +104,9 @@ export async function withPair(fn: (p: Pair) => Promise<void>): Promise<void> {
       ]]] as const
     ) {
       for (const addr of addrs) await must("ip", ["-n", ns, "addr", "add", addr, "dev", dev]);
+      // nodad: the address is usable at once, not after duplicate address detection.
+      const v6 = ns === p.a ? "2001:db8::1/64" : "2001:db8::2/64";
+      await must("ip", ["-n", ns, "addr", "add", v6, "dev", dev, "nodad"]);
       await must("ip", ["-n", ns, "link", "set", dev, "up"]);
       await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
     }
@@ -127,7 +130,8 @@ s.close();
  * Sends `count` UDP datagrams of `size` payload bytes from namespace `ns` to
  * `host` (a documentation address in the peer namespace). Nothing listens:
  * each datagram still crosses the peer's INPUT chain. Returns the bytes sent
- * as IPv4 counts them (payload + 28 bytes of headers).
+ * as the firewall counts them: payload plus 28 bytes of IPv4 and UDP headers,
+ * or 48 of IPv6 and UDP.
  */
 export async function sendUdp(ns: string, host: string, count: number, size: number): Promise<number> {
   if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
@@ -145,7 +149,7 @@ export async function sendUdp(ns: string, host: string, count: number, size: num
     String(count),
     String(size),
   ]);
-  return count * (size + 28);
+  return count * (size + (host.includes(":") ? 48 : 28));
 }
 
 /** A temporary directory removed after `fn`. */
@@ -175,8 +179,16 @@ export interface NetmonRun {
 }
 
 /** The run permissions netmon needs with the default binaries. */
-export const RUN_ALLOW =
-  "--allow-run=/usr/sbin/iptables,/usr/sbin/iptables-save,/usr/sbin/iptables-restore,/usr/sbin/ip";
+export const RUN_ALLOW = "--allow-run=" + [
+  "/usr/sbin/iptables",
+  "/usr/sbin/iptables-save",
+  "/usr/sbin/iptables-restore",
+  "/usr/sbin/ip6tables",
+  "/usr/sbin/ip6tables-save",
+  "/usr/sbin/ip6tables-restore",
+  "/usr/sbin/nft",
+  "/usr/sbin/ip",
+].join(",");
 
 /** Runs `netmon.ts args` as a subprocess with only the permissions it needs. */
 export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
@@ -259,6 +271,16 @@ export async function iptablesCounters(ns: string, binary = "iptables-save"): Pr
   for (const line of text.split("\n")) {
     const m = /^\[(\d+):(\d+)\] -A \S+ .*--comment "?netmon:([^" ]+)"?/.exec(line);
     if (m) counters.set(m[3] as string, (counters.get(m[3] as string) ?? 0n) + BigInt(m[2] as string));
+  }
+  return counters;
+}
+
+/** The named counters of an nftables table as `nft list counters` prints them in text (not netmon's JSON reader). */
+export async function nftCounters(ns: string, table = "netmon"): Promise<Map<string, bigint>> {
+  const text = await must("ip", ["netns", "exec", ns, "nft", "list", "counters", "table", "inet", table]);
+  const counters = new Map<string, bigint>();
+  for (const m of text.matchAll(/counter (\S+) \{\s+packets \d+ bytes (\d+)/g)) {
+    counters.set(m[1] as string, BigInt(m[2] as string));
   }
   return counters;
 }

@@ -136,7 +136,7 @@ export class IptablesSource implements CounterSource {
     }
     if (plan.commands.length === 0) {
       return {
-        notes: [`all ${this.rules.length} of the meters' rules are installed: nothing to change`],
+        notes: [`all ${this.config.meters.length} meters' rules are installed: nothing to change`],
         commands: [],
       };
     }
