@@ -10,7 +10,6 @@ import {
   netnsTest,
   nftCounters,
   type Pair,
-  run,
   sendUdp,
   withPair,
   withTempDir,
