@@ -139,6 +139,91 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
   );
 
   netnsTest(
+    `[${backend}] dual stack: IPv4 rules in iptables, IPv6 in ip6tables, a meter's value their sum`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const save6 = `ip6tables${suffix}-save`;
+          const config = await writeConfig(
+            dir,
+            `${binaries}ip6tables = "/usr/sbin/ip6tables${suffix}"
+ip6tables_save = "/usr/sbin/${save6}"
+ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
+
+[[meter]]
+name = "dual"
+from = ["192.0.2.2", "2001:db8::2"]
+
+[[meter]]
+name = "cust"
+address = ["192.0.2.1", "2001:db8::1"]
+direction = "in"
+split = ["direction", "family"]
+`,
+          );
+          const o = {
+            ns: p.a,
+            permissions: [
+              `--allow-run=${
+                [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
+                  .map((b) => `/usr/sbin/${b}`).join(",")
+              }`,
+              `--allow-read=${dir}`,
+              `--allow-write=${dir}`,
+              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+              "--allow-sys=uid",
+            ],
+          };
+          await must("ip", [
+            "netns",
+            "exec",
+            p.a,
+            `ip6tables${suffix}`,
+            "-A",
+            "INPUT",
+            "-s",
+            "2001:db8::99",
+            "-j",
+            "ACCEPT",
+          ]);
+          for (let i = 0; i < 2; i++) {
+            const s = await netmon(["start", "-c", config], o);
+            assertEquals([s.code, s.stderr], [0, ""]);
+          }
+          const ours = async (b: string) =>
+            (await must("ip", ["netns", "exec", p.a, b, "-t", "filter"])).split("\n").filter((l) =>
+              l.includes("netmon:")
+            );
+          // dual: one rule per family; cust-inbound-*: INPUT and FORWARD per family.
+          assertEquals((await ours(save)).length, 3, "IPv4 rules, once each after two starts");
+          assertEquals((await ours(save6)).length, 3, "IPv6 rules, once each after two starts");
+          ok((await ours(save6)).some((l) => l.includes("-s 2001:db8::2/128") && l.includes('"netmon:dual"')));
+          const v4 = await sendUdp(p.b, "192.0.2.1", 25, 400);
+          const v6 = await sendUdp(p.b, "2001:db8::1", 15, 300);
+          const r = await netmon(["report", "-c", config, "-s", dir], o);
+          assertEquals([r.code, r.stderr], [0, ""]);
+          const k4 = await iptablesCounters(p.a, save);
+          const k6 = await iptablesCounters(p.a, save6);
+          const log = await Deno.readTextFile(`${dir}/netmon.log`);
+          assertEquals(log.split("\n")[0], "# netmon meters:\tdual\tcust-inbound-v4\tcust-inbound-v6");
+          const [, dual, c4, c6] = lastLogLine(log).map((x) => x && /^\d+$/.test(x) ? BigInt(x) : x);
+          assertEquals(dual, k4.get("dual")! + k6.get("dual")!, "the sum of both families' rules");
+          assertEquals([c4, c6], [k4.get("cust-inbound-v4"), k6.get("cust-inbound-v6")]);
+          assertEquals(k4.get("dual"), BigInt(v4), "IPv4 from b is exactly the datagrams");
+          ok(k6.get("dual")! >= BigInt(v6), "IPv6 adds neighbour discovery, never less");
+          const stop = await netmon(["stop", "-c", config], o);
+          assertEquals([stop.code, stop.stderr], [0, ""]);
+          assertEquals([(await ours(save)).length, (await ours(save6)).length], [0, 0]);
+          ok(
+            (await must("ip", ["netns", "exec", p.a, save6, "-t", "filter"])).includes(
+              "-A INPUT -s 2001:db8::99/128 -j ACCEPT",
+            ),
+          );
+        })
+      ),
+  );
+
+  netnsTest(
     `[${backend}] iptables -Z between two reports is a reset, never negative usage`,
     () =>
       withPair((p) =>
