@@ -8,7 +8,16 @@
 
 import { type MailConfig, parseMail } from "./mail_config.ts";
 import { parseAddressMatch } from "./address.ts";
-import { type AddressList, allColumns, type Direction, type Family, type Hook, HOOKS, type Meter } from "./meters.ts";
+import {
+  type AddressList,
+  allColumns,
+  type Direction,
+  type Family,
+  type Hook,
+  HOOKS,
+  type Meter,
+  meterHooks,
+} from "./meters.ts";
 import { ConfigError, fileError } from "./errors.ts";
 import { parseToml, TomlSyntaxError } from "./toml.ts";
 
@@ -518,8 +527,8 @@ function parseMeter(
     const dirs: Record<string, Direction[]> = { in: ["in"], out: ["out"], both: ["in", "out"] };
     const d = dirs[direction.toLowerCase()];
     if (!d) bad(`${at}.direction`, `${show(direction)} is not one of in, out, both`);
-    else if (!meter.address) {
-      bad(`${at}.direction`, "needs address: the networks whose inbound and outbound traffic count");
+    else if (meter.from || meter.to) {
+      bad(`${at}.direction`, "goes with address (or nothing), not from and to, which already say which way");
     } else meter.directions = d;
   } else if (meter.address) meter.directions = ["in", "out"];
 
@@ -531,14 +540,6 @@ function parseMeter(
     else if (source === "pf" && m.name.endsWith("+")) {
       bad(`${at}.${key}`, `${show(text)}: pf has no + wildcard; name the interface or an interface group`);
     } else meter[key] = m;
-  }
-  if (meter.in && meter.hooks.length === 1 && meter.hooks[0] === "OUTPUT") {
-    bad(`${at}.in`, "an OUTPUT rule has no input interface");
-  }
-  if (
-    meter.out && (meter.hooks.length === 0 && !meter.address || meter.hooks.length === 1 && meter.hooks[0] === "INPUT")
-  ) {
-    bad(`${at}.out`, "an INPUT rule has no output interface");
   }
 
   const present = new Set<Family>();
@@ -569,10 +570,18 @@ function parseMeter(
     }
   }
 
+  // Interfaces must fit the hooks: no packet in OUTPUT has an input interface, none in INPUT an output one.
+  const hooksUsed = new Set(meterHooks(meter));
+  if (meter.in && !meter.in.negated && hooksUsed.size > 0 && [...hooksUsed].every((h) => h === "OUTPUT")) {
+    bad(`${at}.in`, "an OUTPUT rule has no input interface");
+  }
+  if (meter.out && !meter.out.negated && hooksUsed.size > 0 && [...hooksUsed].every((h) => h === "INPUT")) {
+    bad(`${at}.out`, "an INPUT rule has no output interface");
+  }
   const splits = list(`${at}.split`, raw.split, bad, str) ?? [];
   for (const s of splits) {
     if (s === "direction") {
-      if (!meter.address) bad(`${at}.split`, `"direction" needs address and direction`);
+      if (!meter.directions) bad(`${at}.split`, `"direction" needs direction (or address)`);
       meter.split.direction = true;
     } else if (s === "family") meter.split.family = true;
     else bad(`${at}.split`, `${show(s)} is not one of direction, family`);

@@ -47,9 +47,9 @@ export interface Meter {
   from?: AddressList;
   /** Destination networks. */
   to?: AddressList;
-  /** The metered party's networks: `to` for inbound, `from` for outbound. */
+  /** The metered party's networks: `to` for inbound, `from` for outbound (none: the machine itself). */
   address?: AddressList;
-  /** Directions counted, with `address`. */
+  /** Directions counted: `address` as destination and/or source, or the machine's own in and out. */
   directions?: Direction[];
   /** Input interface match. */
   in?: InterfaceMatch;
@@ -95,8 +95,20 @@ export interface MeterRule {
 const DIRECTION_SUFFIX: Record<Direction, string> = { in: "-inbound", out: "-outbound" };
 const DIRECTION_LABEL: Record<Direction, string> = { in: " in", out: " out" };
 
-/** The hooks inbound or outbound traffic of an address passes: INPUT or FORWARD, OUTPUT or FORWARD, never both. */
+/**
+ * The hooks inbound or outbound traffic of an address passes: INPUT or
+ * FORWARD, OUTPUT or FORWARD, never both. Without an address, inbound and
+ * outbound are the machine's own: INPUT and OUTPUT.
+ */
 export const DIRECTION_HOOKS: Record<Direction, Hook[]> = { in: ["INPUT", "FORWARD"], out: ["OUTPUT", "FORWARD"] };
+
+/** The hooks a meter's rules for `direction` hook: as configured, else by direction, else INPUT. */
+export function meterHooks(m: Meter, direction?: Direction): Hook[] {
+  if (m.hooks.length > 0) return m.hooks;
+  if (!direction) return m.directions ? m.directions.flatMap((d) => meterHooks(m, d)) : ["INPUT"];
+  if (m.address) return DIRECTION_HOOKS[direction];
+  return [direction === "in" ? "INPUT" : "OUTPUT"];
+}
 
 interface Variant {
   column: string;
@@ -162,7 +174,7 @@ export function meterRules(m: Meter, oneAddressPerRule: boolean): MeterRule[] {
   for (const v of variants(m)) {
     const from = ofFamily(v.direction === "out" ? m.address : m.from, v.family);
     const to = ofFamily(v.direction === "in" ? m.address : m.to, v.family);
-    const hooks = m.hooks.length > 0 ? m.hooks : v.direction ? DIRECTION_HOOKS[v.direction] : ["INPUT" as const];
+    const hooks = meterHooks(m, v.direction);
     const split = (x: typeof from) =>
       x && oneAddressPerRule && !x.negated ? x.cidrs.map((c) => ({ negated: false, cidrs: [c] })) : [x];
     for (const hook of hooks) {
