@@ -193,7 +193,7 @@ async function report(opts: Options): Promise<number> {
   const source = selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
-  const store = config.sqlite ? await openStore(config, files) : undefined;
+  const storeLib = config.sqlite ? await import("./lib/store.ts") : undefined;
   let storeFailure: unknown;
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
@@ -202,22 +202,26 @@ async function report(opts: Options): Promise<number> {
     now: () => formatTimestamp(new Date()),
     // The report's mail is spooled with its sample, under the same lock: a
     // crash after this cannot lose it.
-    onRecorded: (mail || store) && (async (r) => {
+    onRecorded: (mail || storeLib) && (async (r) => {
       if (mail && mailLib) {
         const { mailBody, reportMessage, spool, spoolDir } = mailLib;
         const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
         spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
       }
-      if (store) {
+      if (storeLib) {
         // A store that cannot be written fails the run after the report; the next run catches it up.
+        let db: import("./lib/store.ts").SqliteStore | undefined;
         try {
-          await store.lib.storeSample(store.db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
+          db = storeLib.SqliteStore.open(storePath(config, files));
+          await storeLib.storeSample(db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
         } catch (e) {
           storeFailure = e;
+        } finally {
+          db?.close();
         }
       }
     }),
-  }).finally(() => store?.db.close());
+  });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
   out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
   if (mail) await deliver(mail, files);
@@ -225,12 +229,10 @@ async function report(opts: Options): Promise<number> {
   return EX.OK;
 }
 
-/** The SQLite store of the config, opened (its module loaded only when there is one). */
-async function openStore(config: Config, files: StateFiles) {
-  const lib = await import("./lib/store.ts");
-  const path = (config.sqlite as string).startsWith("/") ? config.sqlite as string : `${files.dir}/${config.sqlite}`;
-  ensureStateDir(files);
-  return { lib, db: lib.SqliteStore.open(path), path };
+/** Where the config's SQLite store is: an absolute path, or relative to the state directory. */
+function storePath(config: Config, files: StateFiles): string {
+  const path = config.sqlite as string;
+  return path.startsWith("/") ? path : `${files.dir}/${path}`;
 }
 
 async function importCommand(opts: Options): Promise<number> {
@@ -243,12 +245,15 @@ async function importCommand(opts: Options): Promise<number> {
     );
   }
   const log = opts.topic ?? files.log;
-  const store = await openStore(config, files);
+  const { importLog, SqliteStore } = await import("./lib/store.ts");
+  ensureStateDir(files);
+  const path = storePath(config, files);
+  const db = SqliteStore.open(path);
   try {
-    const n = await withLock(files, 60_000, () => store.lib.importLog(store.db, log));
-    out(`imported ${n.samples} samples (${n.rows} rows) from ${log} into ${store.path}\n`);
+    const n = await withLock(files, 60_000, () => importLog(db, log));
+    out(`imported ${n.samples} samples (${n.rows} rows) from ${log} into ${path}\n`);
   } finally {
-    store.db.close();
+    db.close();
   }
   return EX.OK;
 }
