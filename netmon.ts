@@ -53,7 +53,8 @@ Exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 73/74 cannot write,
 75 try again later, 77 permission, 78 bad config.`,
   report: `Usage: netmon [report] [--no-mail | --mail-test] [OPTIONS]
 
-Reads every meter's counter with one command, appends one line to netmon.log,
+Reads every meter's counter with one command (per address family under
+iptables), appends one line to netmon.log,
 replaces netmon.last, and prints usage since the last run:
   Last Total - Timestamp: … <meter>: …
   New Total - …
@@ -71,16 +72,20 @@ spooled for the next run and netmon exits 75.
 ${COMMON}`,
   start: `Usage: netmon start [--dry-run] [OPTIONS]   (also: initiate, initialise)
 
-Installs one rule per meter, tagged with a 'netmon:METER' comment, and netmon's
-chain, in one iptables-restore transaction. Rules already installed are kept
-with their counters; stale netmon rules are removed; other rules are never touched.
+Installs the meters' rules in one transaction per firewall. iptables: one rule
+per meter, hook, family and network, tagged 'netmon:COLUMN', jumping to netmon's
+chain, through iptables-restore (ip6tables-restore for IPv6). nftables: netmon's
+inet table with a named counter per column, through one 'nft -j -f -'. Rules
+already installed are kept with their counters; stale netmon rules are removed;
+other rules and tables are never touched. pf: changes nothing (see pf-conf).
 
   -n, --dry-run         print the exact firewall change, change nothing
 ${COMMON}`,
   stop: `Usage: netmon stop [--dry-run] [OPTIONS]   (also: clear, flush)
 
 Removes exactly netmon's rules (found by their comment) and its chain, in one
-iptables-restore transaction. The log and last file are kept.
+iptables-restore transaction per family, or deletes netmon's nftables table.
+The log and last file are kept.
 
   -n, --dry-run         print the exact firewall change, change nothing
 ${COMMON}`,

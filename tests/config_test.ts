@@ -129,6 +129,78 @@ const BAD: [string, string, RegExp][] = [
     /^c\.toml: meter: meters need a firewall source/,
   ],
   ["bad wait", 'wait = -1\n[[meter]]\nname = "a"\n', /^c\.toml: wait: -1 must be a whole number/],
+  [
+    "mixed negation in a list",
+    '[[meter]]\nname = "a"\nfrom = ["192.0.2.1", "!192.0.2.2"]\n',
+    /^c\.toml: meter\[1\]\.from: mixes negated \(!\) and plain networks/,
+  ],
+  [
+    "overlapping networks",
+    '[[meter]]\nname = "a"\nto = ["192.0.2.0/24", "192.0.2.128/25"]\n',
+    /^c\.toml: meter\[1\]\.to: 192\.0\.2\.0\/24 and 192\.0\.2\.128\/25 overlap: traffic in both would be counted twice/,
+  ],
+  [
+    "a family with no network on one side",
+    '[[meter]]\nname = "a"\nfrom = ["192.0.2.1", "2001:db8::1"]\nto = "198.51.100.0/24"\n',
+    /^c\.toml: meter\[1\]\.to: has no IPv6 network but the meter counts IPv6 \(another key has one\): add one, or set family$/,
+  ],
+  [
+    "address with from",
+    '[[meter]]\nname = "a"\naddress = "192.0.2.1"\nfrom = "192.0.2.2"\n',
+    /^c\.toml: meter\[1\]\.address: counts traffic to and from the address, so from and to do not go with it/,
+  ],
+  [
+    "bad direction",
+    '[[meter]]\nname = "a"\naddress = "192.0.2.1"\ndirection = "up"\n',
+    /meter\[1\]\.direction: "up" is not one of in, out, both$/,
+  ],
+  [
+    "bad family",
+    '[[meter]]\nname = "a"\nfamily = "ipv5"\n',
+    /meter\[1\]\.family: "ipv5" is not one of ipv4, ipv6, both$/,
+  ],
+  [
+    "bad split",
+    '[[meter]]\nname = "a"\nsplit = ["colour"]\n',
+    /meter\[1\]\.split: "colour" is not one of direction, family$/,
+  ],
+  [
+    "split direction with no direction",
+    '[[meter]]\nname = "a"\nsplit = "direction"\n',
+    /meter\[1\]\.split: "direction" needs direction/,
+  ],
+  [
+    "a split column that is another meter's name",
+    '[[meter]]\nname = "a"\nfrom = ["192.0.2.1", "2001:db8::1"]\nsplit = "family"\n[[meter]]\nname = "a-v6"\n',
+    /^c\.toml: meter a-v6: its column "a-v6" is also a column of meter "a": rename one$/,
+  ],
+  ["empty list", '[[meter]]\nname = "a"\nfrom = []\n', /^c\.toml: meter\[1\]\.from: is an empty list/],
+  [
+    "injection in a list",
+    '[[meter]]\nname = "a"\nto = ["192.0.2.1", "$(reboot)"]\n',
+    /^c\.toml: meter\[1\]\.to\[2\]: "\$\(reboot\)" is not an IPv4/,
+  ],
+  [
+    "bad nft table",
+    'source = "nftables"\ntable = "a b"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: table: "a b" is not a usable nftables table name/,
+  ],
+  [
+    "table without nftables",
+    'table = "x"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: table: only applies to source = "nftables"$/,
+  ],
+  [
+    "pf_zero not a boolean",
+    'source = "pf"\npf_zero = "yes"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: pf_zero: must be true or false, not "yes"$/,
+  ],
+  ["bad store", 'store = "mysql://x"\n[[meter]]\nname = "a"\n', /^c\.toml: store: "mysql:\/\/x" must be "sqlite:FILE"/],
+  [
+    "store path escaping",
+    'store = "sqlite:../../etc/x"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: store: .* must be "sqlite:FILE"/,
+  ],
 ];
 
 for (const [what, text, line] of BAD) {
@@ -147,4 +219,60 @@ Deno.test("several problems give one line each", () => {
     () => parseConfig('[[meter]]\nname = "a"\nfrom = "x"\nto = "y"\n[[meter]]\nnom = "b"\n', "c.toml"),
     (e: unknown) => (e as Error).message.split("\n").length === 4,
   );
+});
+
+Deno.test("address, direction, family and split make the columns and rules a sysadmin expects", async () => {
+  const { allColumns, meterRules } = await import("../lib/meters.ts");
+  const c = parseConfig(
+    `source = "nftables"
+[[meter]]
+name = "cust"
+address = ["192.0.2.0/28", "2001:db8:1::/48"]
+split = ["direction", "family"]
+[[meter]]
+name = "box"
+direction = "both"
+[[meter]]
+name = "web"
+from = "198.51.100.7"
+hook = ["input", "FORWARD"]
+`,
+    "c.toml",
+  );
+  assertEquals(allColumns(c.meters).map((x) => [x.name, x.label]), [
+    ["cust-inbound-v4", "cust in IPv4"],
+    ["cust-inbound-v6", "cust in IPv6"],
+    ["cust-outbound-v4", "cust out IPv4"],
+    ["cust-outbound-v6", "cust out IPv6"],
+    ["box", "box"],
+    ["web", "web"],
+  ]);
+  const [cust, box, web] = c.meters.map((m) => meterRules(m, false));
+  assertEquals(cust!.map((r) => [r.column, r.hook, r.to?.cidrs, r.from?.cidrs]), [
+    ["cust-inbound-v4", "INPUT", ["192.0.2.0/28"], undefined],
+    ["cust-inbound-v4", "FORWARD", ["192.0.2.0/28"], undefined],
+    ["cust-inbound-v6", "INPUT", ["2001:db8:1::/48"], undefined],
+    ["cust-inbound-v6", "FORWARD", ["2001:db8:1::/48"], undefined],
+    ["cust-outbound-v4", "OUTPUT", undefined, ["192.0.2.0/28"]],
+    ["cust-outbound-v4", "FORWARD", undefined, ["192.0.2.0/28"]],
+    ["cust-outbound-v6", "OUTPUT", undefined, ["2001:db8:1::/48"]],
+    ["cust-outbound-v6", "FORWARD", undefined, ["2001:db8:1::/48"]],
+  ]);
+  // No address: the machine's own traffic in (INPUT) and out (OUTPUT), both families under nftables.
+  assertEquals(box!.map((r) => [r.hook, r.family]), [["INPUT", 4], ["INPUT", 6], ["OUTPUT", 4], ["OUTPUT", 6]]);
+  assertEquals(web!.map((r) => [r.hook, r.family]), [["INPUT", 4], ["FORWARD", 4]]);
+  // iptables has no sets: a rule per network, and no address means IPv4 only, as the original.
+  const ipt = parseConfig(
+    '[[meter]]\nname = "a"\nfrom = ["192.0.2.1", "192.0.2.9"]\n[[meter]]\nname = "b"\nin = "eth0"\n',
+    "c.toml",
+  );
+  assertEquals(meterRules(ipt.meters[0]!, true).map((r) => r.from?.cidrs), [["192.0.2.1/32"], ["192.0.2.9/32"]]);
+  assertEquals(ipt.meters[1]!.families, [4]);
+});
+
+Deno.test("every example config is valid", async () => {
+  for await (const e of Deno.readDir(new URL("../examples/", import.meta.url))) {
+    if (!e.name.endsWith(".toml")) continue;
+    parseConfig(await Deno.readTextFile(new URL(`../examples/${e.name}`, import.meta.url)), e.name);
+  }
 });
