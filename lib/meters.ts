@@ -119,6 +119,10 @@ interface Variant {
 
 /** The (direction, family) combinations of a meter, each with its column. */
 function variants(m: Meter): Variant[] {
+  // The common meter (one family, no direction, no split) has one column: its name.
+  if (!m.directions && m.families.length === 1 && !m.split.family) {
+    return [{ column: m.name, label: m.label, family: m.families[0] as Family }];
+  }
   const out: Variant[] = [];
   const dirs: (Direction | undefined)[] = m.directions ?? [undefined];
   for (const d of dirs) {
@@ -141,6 +145,7 @@ function variants(m: Meter): Variant[] {
 
 /** The meter's log columns, in order. */
 export function meterColumns(m: Meter): Column[] {
+  if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }];
   const seen = new Set<string>();
   const cols: Column[] = [];
   for (const v of variants(m)) {
@@ -170,6 +175,19 @@ function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean;
  * each rule matches its whole lists (nftables sets, pf tables).
  */
 export function meterRules(m: Meter, oneAddressPerRule: boolean): MeterRule[] {
+  // The common meter: one family, no direction, one hook, at most one network a side. 10,000 of them must be quick.
+  if (!m.directions && m.families.length === 1 && !m.split.family && m.hooks.length <= 1 && !m.address) {
+    const family = m.families[0] as Family;
+    const from = ofFamily(m.from, family), to = ofFamily(m.to, family);
+    if ((!from || from.cidrs.length === 1) && (!to || to.cidrs.length === 1)) {
+      const r: MeterRule = { column: m.name, meter: m.name, hook: m.hooks[0] ?? "INPUT", family };
+      if (from) r.from = from;
+      if (to) r.to = to;
+      if (m.in && r.hook !== "OUTPUT") r.in = m.in;
+      if (m.out && r.hook !== "INPUT") r.out = m.out;
+      return [r];
+    }
+  }
   const rules: MeterRule[] = [];
   for (const v of variants(m)) {
     const from = ofFamily(v.direction === "out" ? m.address : m.from, v.family);

@@ -214,14 +214,16 @@ export class IptablesSource implements CounterSource {
           found.set(rule, "");
           continue;
         }
-        const at = candidates.findIndex((c) => describeMismatch(rule, c, t.any) === "");
+        const at = candidates.findIndex((c) => same(rule, c, t.any));
         if (at < 0) found.set(rule, describeMismatch(rule, candidates[0] as ListedRule, t.any));
         else found.set(rule, candidates.splice(at, 1)[0] as ListedRule);
       }
+      // Rules left over under a comment every wanted rule of which was found: duplicates.
+      const served = new Set<string>();
+      for (const [rule, r] of found) if (rule.family === t.family && typeof r !== "string") served.add(rule.column);
       for (const [hook, byComment] of index) {
         for (const [comment, left] of byComment) {
-          const wanted = this.rules.some((r) => r.family === t.family && meterComment(r.column) === comment);
-          if (left.length > 0 && wanted && [...found.values()].every((v) => typeof v !== "string")) {
+          if (left.length > 0 && served.has(comment.slice(COMMENT_PREFIX.length))) {
             this.warnings.push(
               `${comment.slice(COMMENT_PREFIX.length)} has ${left.length} extra rule(s) in ${hook}${
                 t.family === 6 ? " (IPv6)" : ""
@@ -289,6 +291,21 @@ export class IptablesSource implements CounterSource {
 function listed(m: MeterRule["from"], any: string): string {
   if (!m) return any;
   return listedAddress({ negated: m.negated, family: any === "::/0" ? 6 : 4, cidr: m.cidrs[0] as string });
+}
+
+/** True when a listed rule matches the wanted one (the fast check; describeMismatch says how not). */
+function same(rule: MeterRule, r: ListedRule, any: string): boolean {
+  const iface = (i: InterfaceMatch | undefined, got: string | undefined) =>
+    i
+      ? got !== undefined && got.length === i.name.length + (i.negated ? 1 : 0) && got.endsWith(i.name) &&
+        (!i.negated || got[0] === "!")
+      : got === undefined || got === "*";
+  const net = (m: MeterRule["from"], got: string) => {
+    if (!m) return got === any;
+    const want = listed(m, any);
+    return want === got || sameNetwork(want, got);
+  };
+  return net(rule.from, r.source) && net(rule.to, r.destination) && iface(rule.in, r.in) && iface(rule.out, r.out);
 }
 
 /** Says how a listed rule differs from the wanted one, or "" when it is the same. */
