@@ -298,8 +298,12 @@ function appendLog(path: string, text: string): void {
   }
 }
 
-/** Replaces `path` atomically: write a temporary file, sync it, rename it over. */
-export function replaceFile(path: string, text: string): void {
+/**
+ * Writes and syncs `text` to a temporary file beside `path`, to be renamed
+ * over it by {@linkcode commitReplace}. A full disk fails here, before
+ * anything else has changed.
+ */
+export function prepareReplace(path: string, text: string): string {
   const tmp = `${path}.tmp`;
   try {
     const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o640 });
@@ -309,13 +313,42 @@ export function replaceFile(path: string, text: string): void {
     } finally {
       file.close();
     }
-    Deno.renameSync(tmp, path);
+    return tmp;
   } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* nothing to clean */ }
+    discard(tmp);
     throw fileError(err, "write", path);
   }
+}
+
+/** Removes a temporary file, if it is there. */
+function discard(tmp: string): void {
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* nothing to clean */ }
+}
+
+/** Renames a prepared temporary file over `path` (atomic), then syncs the directory so the rename survives a crash. */
+export function commitReplace(tmp: string, path: string): void {
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    discard(tmp);
+    throw fileError(err, "write", path);
+  }
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  try {
+    const d = Deno.openSync(dir, { read: true });
+    try {
+      d.syncSync();
+    } finally {
+      d.close();
+    }
+  } catch { /* the rename is done; a directory that cannot be synced only weakens durability */ }
+}
+
+/** Replaces `path` atomically: write a temporary file, sync it, rename it over. */
+export function replaceFile(path: string, text: string): void {
+  commitReplace(prepareReplace(path, text), path);
 }
 
 /** The outcome of one recorded sample. */
@@ -345,10 +378,11 @@ export interface RecordOptions {
 }
 
 /**
- * Records one sample: with the lock held, reads the counters, appends the
- * log line (after a header when the meters changed), and replaces the last
- * file. The log line is written and synced before the last file, so a crash
- * in between leaves the log one sample ahead, which the next run repairs.
+ * Records one sample: with the lock held, reads the counters, writes the new
+ * last file beside the old one, appends the log line (after a header when the
+ * meters changed), and renames the new last file into place. A full disk
+ * fails before the log changes; a crash after the append leaves the log one
+ * sample ahead, which the next run repairs.
  */
 export async function recordSample(files: StateFiles, opts: RecordOptions): Promise<Recorded> {
   ensureStateDir(files);
@@ -362,8 +396,15 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const usage = computeUsage(last, sample);
     const meters = [...counters.keys()];
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
-    appendLog(files.log, header + formatLogLine(sample));
-    replaceFile(files.last, formatLast({ sample, totalStart: usage.totalStart }));
+    // The new last file is written first: a full disk then fails before the log changes.
+    const tmp = prepareReplace(files.last, formatLast({ sample, totalStart: usage.totalStart }));
+    try {
+      appendLog(files.log, header + formatLogLine(sample));
+    } catch (err) {
+      discard(tmp);
+      throw err;
+    }
+    commitReplace(tmp, files.last);
     const recorded: Recorded = { previous: last, sample, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     await opts.onRecorded?.(recorded);

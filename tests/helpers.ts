@@ -284,3 +284,75 @@ export async function nftCounters(ns: string, table = "netmon"): Promise<Map<str
   }
   return counters;
 }
+
+const TRAFFIC = `
+import dgram from "node:dgram";
+const [host, every, size, max] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2]), Number(Deno.args[3])];
+const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
+const buf = new Uint8Array(size);
+for (let i = 0; i < max; i++) {
+  await new Promise((ok, fail) => s.send(buf, 9, host, (e) => (e ? fail(e) : ok())));
+  await new Promise((ok) => setTimeout(ok, every));
+}
+s.close();
+`;
+
+/** Background traffic: a datagram of `size` bytes every `everyMs` from `ns` to `host`, at most `max`. */
+export function startTraffic(ns: string, host: string, everyMs: number, size: number, max = 1e9) {
+  if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
+    throw new Error(`${host} is not a documentation address: tests send nowhere else`);
+  }
+  const child = new Deno.Command("ip", {
+    args: [
+      "netns",
+      "exec",
+      ns,
+      Deno.execPath(),
+      "eval",
+      "--ext=ts",
+      TRAFFIC,
+      host,
+      String(everyMs),
+      String(size),
+      String(max),
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    /** Resolves when it has sent `max` datagrams. */
+    done: child.status,
+    /** Stops it now. */
+    async stop() {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await child.status;
+    },
+  };
+}
+
+/** Starts `netmon.ts args` like {@linkcode netmon} but returns the child, to be killed. */
+export function spawnNetmon(args: string[], o: NetmonRun = {}): Deno.ChildProcess {
+  const dirs = o.dirs ?? [];
+  const perms = o.permissions ?? [
+    RUN_ALLOW,
+    ...(dirs.length ? [`--allow-read=${dirs.join(",")}`, `--allow-write=${dirs.join(",")}`] : []),
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+    "--allow-sys=uid",
+  ];
+  let argv = [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
+  if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
+  return new Deno.Command(argv[0] as string, {
+    args: argv.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+      ...o.env,
+    },
+    clearEnv: true,
+  }).spawn();
+}

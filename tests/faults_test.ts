@@ -1,0 +1,243 @@
+/**
+ * Faults: netmon killed at random instants, runs piling up, a full disk and
+ * a read-only state directory, counters misbehaving. Real nft and iptables in
+ * namespaces the tests make and delete; real tmpfs mounts.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseHeader, parseLast, parseLogLine } from "../lib/log_format.ts";
+import { humanReadable } from "../lib/units.ts";
+import {
+  must,
+  netmon,
+  netnsTest,
+  type Pair,
+  run,
+  sendUdp,
+  spawnNetmon,
+  startTraffic,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
+
+const NFT_CONFIG =
+  'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n[[meter]]\nname = "b6"\nfrom = "2001:db8::2"\n';
+
+const nftOpts = (p: Pair, dirs: string[]) => ({
+  ns: p.a,
+  permissions: [
+    "--allow-run=/usr/sbin/nft",
+    `--allow-read=${dirs.join(",")}`,
+    `--allow-write=${dirs.join(",")}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+    "--allow-sys=uid",
+  ],
+});
+
+/** Every line of the log parsed, or a thrown error naming the bad line. */
+function parseLog(text: string): { stamp: string; counters: Map<string, bigint>; line: string }[] {
+  let columns: readonly string[] = ["proxy", "non-network"];
+  const out: { stamp: string; counters: Map<string, bigint>; line: string }[] = [];
+  ok(text === "" || text.endsWith("\n"), "the log ends with a whole line");
+  text.split("\n").slice(0, -1).forEach((line, i) => {
+    const h = parseHeader(line);
+    if (h) columns = h;
+    else {
+      const s = parseLogLine(line, columns, `netmon.log:${i + 1}`);
+      out.push({ stamp: s.timestamp, counters: s.counters, line });
+    }
+  });
+  return out;
+}
+
+netnsTest(
+  "[faults] SIGKILL at random instants over 300 runs: no sample lost or doubled, files always parse",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        // Traffic all along, so every sample's counters differ from the one before.
+        const traffic = startTraffic(p.b, "192.0.2.1", 2, 60);
+        try {
+          const args = ["report", "-c", config, "-s", `${dir}/state`];
+          const durations: number[] = [];
+          for (let i = 0; i < 3; i++) {
+            const t0 = performance.now();
+            assertEquals((await netmon(args, o)).code, 0);
+            durations.push(performance.now() - t0);
+          }
+          const span = 1.3 * durations.sort((a, b) => a - b)[1]!;
+          const completed: string[] = [];
+          let killed = 0;
+          for (let i = 0; i < 300; i++) {
+            const child = spawnNetmon(args, o);
+            const delay = Math.random() * span;
+            const timer = setTimeout(() => {
+              try {
+                child.kill("SIGKILL");
+              } catch { /* it finished */ }
+            }, delay);
+            const out = await child.output();
+            clearTimeout(timer);
+            if (out.success) {
+              // Runs are one after another, so the log's last line is this run's sample.
+              const log = await Deno.readTextFile(`${dir}/state/netmon.log`);
+              completed.push(log.trimEnd().split("\n").at(-1)!);
+            } else if (out.signal === "SIGKILL") killed++;
+            else throw new Error(`run ${i} failed: ${new TextDecoder().decode(out.stderr)}`);
+          }
+          ok(
+            killed >= 100 && completed.length >= 20,
+            `killed ${killed}, completed ${completed.length}: kills spread over runs`,
+          );
+          // One more run, completed: it repairs whatever the last kill left.
+          const final = await netmon(args, o);
+          assertEquals(final.code, 0);
+          const text = await Deno.readTextFile(`${dir}/state/netmon.log`);
+          const samples = parseLog(text);
+          const lines = samples.map((s) => s.line);
+          for (const c of completed) assertEquals(lines.filter((l) => l === c).length, 1, `completed sample ${c}`);
+          for (let i = 1; i < samples.length; i++) {
+            ok(samples[i]!.stamp >= samples[i - 1]!.stamp, "timestamps in order");
+            ok(samples[i]!.counters.get("b")! > samples[i - 1]!.counters.get("b")!, `sample ${i} is new, not a repeat`);
+          }
+          // The last file agrees with the log's last line, and the final report's usage is the last step.
+          const last = parseLast(await Deno.readTextFile(`${dir}/state/netmon.last`), "netmon.last");
+          const [prev, now] = samples.slice(-2);
+          assertEquals([last.sample.timestamp, last.sample.counters], [now!.stamp, now!.counters]);
+          const usage = now!.counters.get("b")! - prev!.counters.get("b")!;
+          ok(final.stdout.split("\n")[2]!.includes(` b: ${humanReadable(usage)} `), final.stdout);
+          ok(final.stdout.startsWith(`Last Total - Timestamp: ${prev!.stamp} `), final.stdout);
+          // deno-lint-ignore no-console
+          console.log(`    ${killed} runs killed, ${completed.length} completed, ${samples.length} samples logged`);
+        } finally {
+          await traffic.stop();
+        }
+      })
+    ),
+);
+
+netnsTest(
+  "[faults] 30 reports at once: 30 whole lines in order, and the usages add up to the counter's change",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const args = ["report", "-c", config, "-s", `${dir}/state`];
+        assertEquals((await netmon(args, o)).code, 0);
+        // At most 30 datagrams of 1 byte (29 counted) in all: every total stays under 1024, printed exactly.
+        const traffic = startTraffic(p.b, "192.0.2.1", 40, 1, 30);
+        const runs = await Promise.all(Array.from({ length: 30 }, () => netmon(args, o)));
+        await traffic.done;
+        for (const r of runs) assertEquals([r.code, r.stderr], [0, ""]);
+        const samples = parseLog(await Deno.readTextFile(`${dir}/state/netmon.log`));
+        assertEquals(samples.length, 31);
+        for (let i = 1; i < samples.length; i++) ok(samples[i]!.stamp >= samples[i - 1]!.stamp, "in order");
+        const b = (line: string | undefined) => BigInt(/ b: (\d+) /.exec(line ?? "")?.[1] ?? "x");
+        const reported = runs.map((r) => r.stdout.split("\n")).map((l) => ({
+          last: b(l[0]),
+          now: b(l[1]),
+          use: b(l[2]),
+        }));
+        for (const r of reported) assertEquals(r.use, r.now - r.last);
+        const first = samples[0]!.counters.get("b")!, end = samples.at(-1)!.counters.get("b")!;
+        assertEquals(reported.reduce((sum, r) => sum + r.use, 0n), end - first, "no interval counted twice or missed");
+        // Each run started from the sample the one before it logged.
+        assertEquals(
+          reported.map((r) => r.last).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)),
+          samples.slice(0, -1).map((s) => s.counters.get("b")!),
+        );
+      })
+    ),
+);
+
+/** Mounts a tmpfs of `size` on `dir` for `fn`, and unmounts it whatever happens. */
+async function withTmpfs(dir: string, size: string, fn: () => Promise<void>): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await must("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0750`, "tmpfs", dir]);
+  try {
+    await fn();
+  } finally {
+    await run("umount", ["-l", dir]);
+  }
+}
+
+netnsTest(
+  "[faults] a full disk: one clear line, exit 73 or 74, the log and last file as they were",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const state = `${dir}/state`;
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await withTmpfs(state, "64k", async () => {
+          const args = ["report", "-c", config, "-s", state];
+          for (let i = 0; i < 2; i++) assertEquals((await netmon(args, o)).code, 0);
+          const log = await Deno.readTextFile(`${state}/netmon.log`);
+          const last = await Deno.readTextFile(`${state}/netmon.last`);
+          // Fill every free block.
+          const filler = await Deno.open(`${state}/filler`, { write: true, create: true });
+          try {
+            const block = new Uint8Array(4096);
+            for (;;) await filler.write(block);
+          } catch (e) {
+            ok(/No space left/.test(String(e)), String(e));
+          } finally {
+            filler.close();
+          }
+          await sendUdp(p.b, "192.0.2.1", 3, 100);
+          for (let i = 0; i < 3; i++) {
+            const r = await netmon(args, o);
+            ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
+            assertEquals(r.stderr.split("\n").length, 2, "one line");
+            ok(/^netmon: Cannot .*netmon\.(log|last).*No space left on device/.test(r.stderr), r.stderr);
+            assertEquals(await Deno.readTextFile(`${state}/netmon.log`), log, "the log is as it was");
+            assertEquals(await Deno.readTextFile(`${state}/netmon.last`), last, "the last file is as it was");
+          }
+          await Deno.remove(`${state}/filler`);
+          const r = await netmon(args, o);
+          assertEquals([r.code, r.stderr], [0, ""]);
+          const samples = parseLog(await Deno.readTextFile(`${state}/netmon.log`));
+          assertEquals(samples.length, 3);
+          ok(
+            samples[2]!.counters.get("b")! - samples[1]!.counters.get("b")! >= 384n,
+            "the traffic in the full-disk time is counted",
+          );
+        });
+      })
+    ),
+);
+
+netnsTest(
+  "[faults] a read-only state directory: one clear line, exit 73 or 74, files untouched",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const state = `${dir}/state`;
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await withTmpfs(state, "1m", async () => {
+          const args = ["report", "-c", config, "-s", state];
+          assertEquals((await netmon(args, o)).code, 0);
+          const before = await Deno.readTextFile(`${state}/netmon.log`) +
+            await Deno.readTextFile(`${state}/netmon.last`);
+          await must("mount", ["-o", "remount,ro", state]);
+          const r = await netmon(args, o);
+          ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
+          assertEquals(r.stderr.split("\n").length, 2, "one line");
+          ok(/^netmon: Cannot .*Read-only file system/.test(r.stderr), r.stderr);
+          const after = await Deno.readTextFile(`${state}/netmon.log`) +
+            await Deno.readTextFile(`${state}/netmon.last`);
+          assertEquals(after, before);
+          await must("mount", ["-o", "remount,rw", state]);
+          assertEquals((await netmon(args, o)).code, 0);
+        });
+      })
+    ),
+);
