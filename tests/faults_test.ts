@@ -7,6 +7,7 @@ import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseHeader, parseLast, parseLogLine } from "../lib/log_format.ts";
 import { humanReadable } from "../lib/units.ts";
 import {
+  graph,
   must,
   netmon,
   netnsTest,
@@ -238,6 +239,152 @@ netnsTest(
           await must("mount", ["-o", "remount,rw", state]);
           assertEquals((await netmon(args, o)).code, 0);
         });
+      })
+    ),
+);
+
+/** The New Usage line's value for `label`, exactly (values under 1024 print as whole bytes). */
+function usageOf(stdout: string, label: string): string {
+  const line = stdout.split("\n")[2] ?? "";
+  return new RegExp(` ${label}: (\\S+)`).exec(line)?.[1] ?? `(no ${label} in ${JSON.stringify(line)})`;
+}
+
+netnsTest(
+  "[faults] iptables rules removed and re-added: a reset for each meter, never negative usage",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(
+          dir,
+          '[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n[[meter]]\nname = "c"\nfrom = "198.51.100.10"\n',
+        );
+        const o = { ns: p.a, dirs: [dir] };
+        const args = ["report", "-c", config, "-s", dir];
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await sendUdp(p.b, "192.0.2.1", 20, 500);
+        await sendUdp(p.b, "198.51.100.1", 20, 500);
+        assertEquals((await netmon(args, o)).code, 0);
+        assertEquals((await netmon(["stop", "-c", config], o)).code, 0);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const small = await sendUdp(p.b, "192.0.2.1", 2, 100);
+        const r = await netmon(args, o);
+        assertEquals([r.code, r.stderr], [0, ""]);
+        assertEquals([usageOf(r.stdout, "b"), usageOf(r.stdout, "c")], [String(small), "0"]);
+        ok(/^== RESET DETECTED! == counters went down for: b, c;/m.test(r.stdout), r.stdout);
+      })
+    ),
+);
+
+netnsTest(
+  "[faults] one meter's counter going down is a reset for it alone, not for the other",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const o = nftOpts(p, [dir]);
+        const args = ["report", "-c", config, "-s", dir];
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await sendUdp(p.b, "192.0.2.1", 5, 100);
+        await sendUdp(p.b, "2001:db8::1", 5, 100);
+        assertEquals((await netmon(args, o)).code, 0);
+        await must("ip", ["netns", "exec", p.a, "nft", "reset", "counter", "inet", "netmon", "b"]);
+        const v4 = await sendUdp(p.b, "192.0.2.1", 2, 100);
+        const r = await netmon(args, o);
+        assertEquals([r.code, r.stderr], [0, ""]);
+        ok(/^== RESET DETECTED! == counters went down for: b;/m.test(r.stdout), r.stdout);
+        assertEquals(usageOf(r.stdout, "b"), String(v4));
+        ok(/^\d+$/.test(usageOf(r.stdout, "b6")), "b6 is no reset: its usage is its growth (neighbour discovery only)");
+      })
+    ),
+);
+
+netnsTest(
+  "[faults] a reboot (the namespace deleted and made again): counters from zero are a reset, totals exact",
+  async () => {
+    await withTempDir(async (dir) => {
+      const config = await writeConfig(dir, NFT_CONFIG);
+      const args = ["report", "-c", config, "-s", dir];
+      let before = 0;
+      await withPair(async (p) => {
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        before = await sendUdp(p.b, "192.0.2.1", 30, 400);
+        assertEquals((await netmon(args, o)).code, 0);
+      });
+      // The same machine after a reboot: new namespaces, empty firewall, same state directory.
+      await withPair(async (p) => {
+        const o = nftOpts(p, [dir]);
+        const down = await netmon(args, o);
+        assertEquals([down.code, down.stderr], [
+          69,
+          "netmon: table inet netmon is not installed: run 'netmon start'\n",
+        ]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const after = await sendUdp(p.b, "192.0.2.1", 3, 100);
+        const r = await netmon(args, o);
+        assertEquals([r.code, r.stderr], [0, ""]);
+        ok(/^== RESET DETECTED! == counters went down for: b\b/m.test(r.stdout), r.stdout);
+        assertEquals(usageOf(r.stdout, "b"), String(after));
+        const samples = parseLog(await Deno.readTextFile(`${dir}/netmon.log`));
+        assertEquals(samples.map((s) => s.counters.get("b")), [BigInt(before), BigInt(after)]);
+        const last = parseLast(await Deno.readTextFile(`${dir}/netmon.last`), "netmon.last");
+        assertEquals(last.totalStart, samples[1]!.stamp, "totals count from the reset");
+      });
+    });
+  },
+);
+
+netnsTest(
+  "[faults] the clock across the autumn DST change and stepping back: no crash, no negative usage, days right",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n');
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const env = { TZ: "Europe/London", FAKETIME_FMT: "%s", DONT_FAKE_MONOTONIC: "1" };
+        const report = (epoch: number) =>
+          netmon(["report", "-c", config, "-s", dir], { ...o, env, fakeTime: `@${epoch}` });
+        const bst0130 = 1792888200; // 2026-10-25 01:30 BST; an hour later the clocks go back to 01:00 GMT
+        const steps = [
+          [bst0130 - 3600, 0], // 00:30 BST
+          [bst0130, 10], // 01:30 BST
+          [bst0130 + 3600 - 1200, 20], // 01:10 GMT: later, though the wall clock reads earlier
+          [bst0130 + 3600 - 1500, 5], // 01:05 GMT: the clock stepped back five minutes
+          [bst0130 + 3600 + 10.5 * 3600, 7], // 12:00 GMT
+        ] as const;
+        let total = 0;
+        const stamps: string[] = [];
+        for (const [epoch, datagrams] of steps) {
+          const sent = datagrams ? await sendUdp(p.b, "192.0.2.1", datagrams, 100) : 0;
+          total += sent;
+          const r = await report(epoch);
+          assertEquals([r.code, r.stderr], [0, ""]);
+          if (stamps.length > 0) assertEquals(usageOf(r.stdout, "b"), humanReadable(BigInt(sent)));
+          ok(!/RESET/.test(r.stdout), "a clock change is not a counter reset");
+          stamps.push(/New Total - Timestamp: (\S+)/.exec(r.stdout)![1]!);
+        }
+        assertEquals(stamps, [
+          "2026/10/25-00:30:00",
+          "2026/10/25-01:30:00",
+          "2026/10/25-01:10:00",
+          "2026/10/25-01:05:00",
+          "2026/10/25-12:00:00",
+        ]);
+        // The 25-hour day holds every byte; no hour is negative.
+        const day = await graph(["--by", "day", "--unit", "B", "-o", "-", `${dir}/netmon.log`], {
+          cwd: dir,
+          env: { TZ: "Europe/London" },
+        });
+        assertEquals([day.code, day.stderr, day.stdout], [0, "", `Date\tb\n2026/10/25\t${total}\n`]);
+        const hours = await graph(["--by", "hour", "--unit", "B", "-o", "-", `${dir}/netmon.log`], {
+          cwd: dir,
+          env: { TZ: "Europe/London" },
+        });
+        assertEquals(hours.code, 0);
+        const values = hours.stdout.trimEnd().split("\n").slice(1).map((l) => Number(l.split("\t").at(-1)));
+        ok(values.every((v) => v >= 0), hours.stdout);
+        assertEquals(values.reduce((a, b) => a + b, 0), total);
       })
     ),
 );
