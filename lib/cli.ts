@@ -46,16 +46,16 @@ export function findStateDir(flag: string | undefined, config: Config): string {
 
 /**
  * Runs a CLI body; a NetmonError becomes its one-line message on stderr
- * (prefixed with `prog`, plus a hint to run `command --help` for usage
- * errors) and its status.
+ * (prefixed with `prog`; a usage error ends by pointing at `command --help`)
+ * and its status.
  */
 export async function reportFailure(prog: string, command: string, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
-    for (const line of e.message.split("\n")) err(`${prog}: ${line}\n`);
-    if (e instanceof UsageError) err(`Try '${command} --help'.\n`);
+    const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
+    for (const line of e.message.split("\n")) err(`${prog}: ${line}${hint}\n`);
     return e.exitCode;
   }
 }

@@ -8,6 +8,7 @@
 
 import { type MailConfig, parseMail } from "./mail_config.ts";
 import { parseAddressMatch } from "./address.ts";
+import { pathProblem } from "./paths.ts";
 import {
   type AddressList,
   allColumns,
@@ -247,7 +248,8 @@ export function parseConfig(text: string, file: string): Config {
   }
   const stateDir = str("state_dir", doc.state_dir);
   if (stateDir !== undefined) {
-    if (!stateDir.startsWith("/")) bad("state_dir", `${show(stateDir)} must be an absolute path`);
+    const problem = pathProblem(stateDir);
+    if (problem) bad("state_dir", `${show(stateDir)} ${problem}`);
     else config.stateDir = stateDir;
   }
   if (doc.wait !== undefined) {
@@ -272,9 +274,15 @@ export function parseConfig(text: string, file: string): Config {
   const store = str("store", doc.store);
   if (store !== undefined) {
     const path = store.startsWith("sqlite:") ? store.slice(7) : undefined;
-    if (path === undefined || path === "" || path.includes("..") || path.endsWith("/")) {
-      bad("store", `${show(store)} must be "sqlite:FILE" (FILE absolute, or relative to the state directory)`);
-    } else config.sqlite = path;
+    const problem = path === undefined || path === "" || path.endsWith("/")
+      ? "is not a file"
+      : pathProblem(path.startsWith("/") ? path : `/${path}`);
+    if (problem) {
+      bad(
+        "store",
+        `${show(store)} must be "sqlite:FILE" (FILE absolute, or relative to the state directory): ${problem}`,
+      );
+    } else config.sqlite = path as string;
   }
   if (doc.binaries !== undefined) {
     if (typeof doc.binaries !== "object" || doc.binaries === null || Array.isArray(doc.binaries)) {
@@ -288,9 +296,9 @@ export function parseConfig(text: string, file: string): Config {
         }
         const path = str(`binaries.${key}`, value);
         if (path === undefined) continue;
-        if (!path.startsWith("/") || path.includes("..")) {
-          bad(`binaries.${key}`, `${show(path)} must be an absolute path (cron's PATH is short)`);
-        } else config.binaries[field] = path;
+        const problem = pathProblem(path);
+        if (problem) bad(`binaries.${key}`, `${show(path)} ${problem}`);
+        else config.binaries[field] = path;
       }
     }
   }

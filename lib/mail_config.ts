@@ -5,6 +5,7 @@
  */
 
 import { parseAddressMatch } from "./address.ts";
+import { pathProblem } from "./paths.ts";
 
 /** How the connection to the SMTP server is secured. */
 export type Security = "none" | "starttls" | "tls";
@@ -164,7 +165,8 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
   ) {
     const path = str(`mail.${key}`, doc[key]);
     if (path === undefined) continue;
-    if (!path.startsWith("/")) bad(`mail.${key}`, `${show(path)} must be an absolute path`);
+    const problem = pathProblem(path);
+    if (problem) bad(`mail.${key}`, `${show(path)} ${problem}`);
     else mail[field] = path;
   }
   if (mail.passwordFile !== undefined && mail.user === undefined) {
@@ -177,12 +179,9 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
   }
   const attach = list("attach") ?? [];
   attach.forEach((path, i) => {
-    if (!path.startsWith("/")) {
-      bad(
-        Array.isArray(doc.attach) ? `mail.attach[${i + 1}]` : "mail.attach",
-        `${show(path)} must be an absolute path`,
-      );
-    } else mail.attach.push(path);
+    const problem = pathProblem(path);
+    if (problem) bad(Array.isArray(doc.attach) ? `mail.attach[${i + 1}]` : "mail.attach", `${show(path)} ${problem}`);
+    else mail.attach.push(path);
   });
   const helo = str("mail.helo", doc.helo);
   if (helo !== undefined) {

@@ -21,6 +21,7 @@ import {
   type Sample,
 } from "./log_format.ts";
 import { readLines } from "./lines.ts";
+import { stampToNaive, wallToEpoch } from "./local_time.ts";
 import type { Reading } from "./sources/source.ts";
 import { computeUsage, type UsageResult } from "./usage.ts";
 
@@ -351,6 +352,15 @@ export function replaceFile(path: string, text: string): void {
   commitReplace(prepareReplace(path, text), path);
 }
 
+/**
+ * True when even the earliest instant local stamp `previous` can name is
+ * after now: the clock was stepped back, not just put back an hour for
+ * winter time (where the wall clock repeats an hour).
+ */
+function clockWentBack(previous: string): boolean {
+  return wallToEpoch(stampToNaive(previous)) > Date.now() + 1000;
+}
+
 /** The outcome of one recorded sample. */
 export interface Recorded {
   /** The state before this sample (undefined on a first run). */
@@ -392,6 +402,12 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const reading = await opts.readCounters(last?.sample);
     const counters = reading.bytes;
     const sample: Sample = { timestamp: opts.now(), counters };
+    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(last.sample.timestamp)) {
+      warnings.push(
+        `the clock (${sample.timestamp}) is before the last sample (${last.sample.timestamp}): ` +
+          "recorded anyway, as a step back; check the system clock (NTP)",
+      );
+    }
     if (reading.packets) sample.packets = reading.packets;
     const usage = computeUsage(last, sample);
     const meters = [...counters.keys()];

@@ -14,7 +14,7 @@ import {
   writeConfig,
 } from "./helpers.ts";
 
-const TRY = "Try 'netmon --help'.\n";
+const TRY = " (see 'netmon --help')\n";
 
 /** Runs netmon with no config (interface source) and full access to `dir`. */
 const plain = (args: string[], dir: string) => netmon(args, { dirs: [dir], env: { NETMON_CONFIG: "" } });
@@ -58,7 +58,7 @@ for (const [args, stderr] of USAGE_ERRORS) {
   Deno.test(`usage error: netmon ${args.join(" ")} exits 64 with one line`, () =>
     withTempDir(async (dir) => {
       const r = await plain(args, dir);
-      assertEquals([r.code, r.stdout, r.stderr], [64, "", stderr + TRY]);
+      assertEquals([r.code, r.stdout, r.stderr], [64, "", stderr.replace(/\n$/, TRY)]);
     }));
 }
 
