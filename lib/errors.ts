@@ -92,7 +92,10 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
   if (!m) {
     return new NetmonError(`Deno denied a permission: ${err.message.split("\n")[0]}`, EX.NOPERM, { cause: err });
   }
-  const [, kind, what, flag] = m;
+  const [, kind, denied, flag] = m;
+  // A temporary file beside an output (".NAME.PID.tmp") needs its directory allowed, not itself.
+  const temp = /^(.*)\/\.[^/]+\.\d+\.tmp$/.exec(denied as string);
+  const what = temp ? temp[1] || "/" : denied;
   return new NetmonError(
     `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
     EX.NOPERM,
