@@ -257,6 +257,28 @@ Deno.test("server down: exit 75 and the report spooled; server up: both reports 
   });
 });
 
+Deno.test("a server refusing for now (451): exit 75, sample logged, report spooled; accepted later, once", async () => {
+  await withServer({ tls: "none" }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "none"\n`);
+      server.refuse = 451;
+      const refused = await run(dir, ["report"], server.port);
+      assertEquals(refused.code, 75);
+      ok(/451/.test(refused.stderr) && refused.stderr.split("\n").length === 2, refused.stderr);
+      assertEquals(spoolOf(dir).length, 1);
+      assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).trimEnd().split("\n").length, 2);
+      assertEquals(server.messages.length, 0);
+      delete server.refuse;
+      await new Promise((r) => setTimeout(r, 1100));
+      const later = await run(dir, ["report"], server.port);
+      assertEquals([later.code, later.stderr], [0, ""]);
+      assertEquals(server.messages.length, 2, "the refused report, then this one");
+      assertEquals(spoolOf(dir), []);
+      const again = await run(dir, ["report"], server.port);
+      assertEquals([again.code, server.messages.length], [0, 3], "nothing sent twice");
+    }));
+});
+
 Deno.test("a hung server is given up on after the timeout, the report spooled; the password is in no process's argv", async () => {
   await withServer({ tls: "none", silent: true }, (server) =>
     withTempDir(async (dir) => {

@@ -41,6 +41,8 @@ export interface Server {
   certFile: string;
   /** Messages received so far. */
   messages: Received[];
+  /** While set, every message is refused at DATA with this reply code (e.g. 451: try later). */
+  refuse?: number;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,12 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
       },
     };
   }
+  const handle: Server = {
+    port: 0,
+    certFile,
+    messages,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
   const server = new SMTPServer({
     secure: opts.tls === "tls",
     key,
@@ -115,6 +123,14 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
       } else cb(Object.assign(new Error("Authentication credentials invalid"), { responseCode: 535 }));
     },
     onData(stream: Any, session: Any, cb: Any) {
+      if (handle.refuse) {
+        stream.on(
+          "end",
+          () => cb(Object.assign(new Error("Mailbox busy, try again later"), { responseCode: handle.refuse })),
+        );
+        stream.resume();
+        return;
+      }
       const chunks: Uint8Array[] = [];
       stream.on("data", (c: Uint8Array) => chunks.push(c));
       stream.on("end", () => {
@@ -134,12 +150,8 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
     server.on("error", reject);
     server.listen(opts.port ?? 0, "127.0.0.1", () => resolve((server.server.address() as { port: number }).port));
   });
-  return {
-    port,
-    certFile,
-    messages,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  handle.port = port;
+  return handle;
 }
 
 /** A port on 127.0.0.1 where nothing listens (a server that is down). */
