@@ -418,7 +418,9 @@ Deno.test("graph.ts errors: one line and a sysexits status", async () => {
     ];
     for (const [args, code, message] of cases) {
       const r = await graph(args, { cwd: dir });
-      assertEquals({ code: r.code, first: r.stderr.split("\n")[0] }, { code, first: message }, args.join(" "));
+      // A usage error ends by pointing at --help, on the same line.
+      const line = code === 64 ? `${message} (see 'graph.ts --help')` : message;
+      assertEquals({ code: r.code, stderr: r.stderr }, { code, stderr: `${line}\n` }, args.join(" "));
     }
   });
 });
