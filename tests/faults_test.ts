@@ -11,6 +11,7 @@ import {
   must,
   netmon,
   netnsTest,
+  nftOnly,
   type Pair,
   run,
   sendUdp,
@@ -24,16 +25,7 @@ import {
 const NFT_CONFIG =
   'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n[[meter]]\nname = "b6"\nfrom = "2001:db8::2"\n';
 
-const nftOpts = (p: Pair, dirs: string[]) => ({
-  ns: p.a,
-  permissions: [
-    "--allow-run=/usr/sbin/nft",
-    `--allow-read=${dirs.join(",")}`,
-    `--allow-write=${dirs.join(",")}`,
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ],
-});
+const nftOpts = (p: Pair, dirs: string[]) => nftOnly(p.a, dirs);
 
 /** Every line of the log parsed, or a thrown error naming the bad line. */
 function parseLog(text: string): { stamp: string; counters: Map<string, bigint>; line: string }[] {

@@ -117,6 +117,13 @@ export async function withPair(fn: (p: Pair) => Promise<void>): Promise<void> {
   }
 }
 
+/** Throws unless `host` is a documentation address: tests send nowhere else. */
+function checkDocAddress(host: string): void {
+  if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
+    throw new Error(`${host} is not a documentation address: tests send nowhere else`);
+  }
+}
+
 const SENDER = `
 import dgram from "node:dgram";
 const [host, n, size] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
@@ -134,9 +141,7 @@ s.close();
  * or 48 of IPv6 and UDP.
  */
 export async function sendUdp(ns: string, host: string, count: number, size: number): Promise<number> {
-  if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
-    throw new Error(`${host} is not a documentation address: tests send nowhere else`);
-  }
+  checkDocAddress(host);
   await must("ip", [
     "netns",
     "exec",
@@ -190,8 +195,8 @@ export const RUN_ALLOW = "--allow-run=" + [
   "/usr/sbin/ip",
 ].join(",");
 
-/** Runs `netmon.ts args` as a subprocess with only the permissions it needs. */
-export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
+/** `deno run` of netmon.ts with `args` and the run's permissions. */
+function netmonArgv(args: string[], o: NetmonRun): string[] {
   const dirs = o.dirs ?? [];
   const perms = o.permissions ?? [
     RUN_ALLOW,
@@ -199,7 +204,26 @@ export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
     "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
     "--allow-sys=uid",
   ];
-  const deno = [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
+  return [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
+}
+
+/** netmon's run options in namespace `ns` with only what the nftables source needs, and `dirs`. */
+export function nftOnly(ns: string, dirs: string[]): NetmonRun {
+  return {
+    ns,
+    permissions: [
+      "--allow-run=/usr/sbin/nft",
+      `--allow-read=${dirs.join(",")}`,
+      `--allow-write=${dirs.join(",")}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+      "--allow-sys=uid",
+    ],
+  };
+}
+
+/** Runs `netmon.ts args` as a subprocess with only the permissions it needs. */
+export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
+  const deno = netmonArgv(args, o);
   let argv = [...(o.wrap ?? []), ...deno];
   if (o.fakeTime) argv = ["faketime", "-f", o.fakeTime, ...argv];
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
@@ -299,9 +323,7 @@ s.close();
 
 /** Background traffic: a datagram of `size` bytes every `everyMs` from `ns` to `host`, at most `max`. */
 export function startTraffic(ns: string, host: string, everyMs: number, size: number, max = 1e9) {
-  if (!/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$|^2001:db8:/.test(host)) {
-    throw new Error(`${host} is not a documentation address: tests send nowhere else`);
-  }
+  checkDocAddress(host);
   const child = new Deno.Command("ip", {
     args: [
       "netns",
@@ -334,14 +356,7 @@ export function startTraffic(ns: string, host: string, everyMs: number, size: nu
 
 /** Starts `netmon.ts args` like {@linkcode netmon} but returns the child, to be killed. */
 export function spawnNetmon(args: string[], o: NetmonRun = {}): Deno.ChildProcess {
-  const dirs = o.dirs ?? [];
-  const perms = o.permissions ?? [
-    RUN_ALLOW,
-    ...(dirs.length ? [`--allow-read=${dirs.join(",")}`, `--allow-write=${dirs.join(",")}`] : []),
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ];
-  let argv = [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
+  let argv = netmonArgv(args, o);
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
   return new Deno.Command(argv[0] as string, {
     args: argv.slice(1),

@@ -9,6 +9,7 @@ import {
   netmon,
   netnsTest,
   nftCounters,
+  nftOnly,
   type Pair,
   sendUdp,
   withPair,
@@ -41,16 +42,7 @@ in = "${p.va}"
 const nft = (p: Pair, ...args: string[]) => must("ip", ["netns", "exec", p.a, "nft", ...args]);
 
 /** netmon in a's namespace with only what the nftables source needs. */
-const opts = (p: Pair, dir: string) => ({
-  ns: p.a,
-  permissions: [
-    "--allow-run=/usr/sbin/nft",
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ],
-});
+const opts = (p: Pair, dir: string) => nftOnly(p.a, [dir]);
 
 function lastSample(log: string): Map<string, bigint> {
   const lines = log.trimEnd().split("\n");

@@ -5,7 +5,7 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { fromSigned, SqliteStore, stampEpoch, toSigned } from "../lib/store.ts";
-import { must, netmon, netnsTest, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { must, netmon, netnsTest, nftOnly, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
 
 /** The log's samples as rows (stamp, type, bytes), for comparing with the store. */
 function logRows(log: string): { stamp: number; type: string; bytes: bigint }[] {
@@ -31,16 +31,7 @@ function storeRows(path: string) {
   }
 }
 
-const opts = (p: Pair, dir: string) => ({
-  ns: p.a,
-  permissions: [
-    "--allow-run=/usr/sbin/nft",
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ],
-});
+const opts = (p: Pair, dir: string) => nftOnly(p.a, [dir]);
 
 netnsTest(
   "[sqlite] after a series of runs with resets, the store's rows are the log's samples, with packets",
