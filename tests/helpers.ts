@@ -223,8 +223,13 @@ export function nftOnly(ns: string, dirs: string[]): NetmonRun {
 
 /** Runs `netmon.ts args` as a subprocess with only the permissions it needs. */
 export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
-  const deno = netmonArgv(args, o);
-  let argv = [...(o.wrap ?? []), ...deno];
+  const { argv, env } = netmonCommand(args, o);
+  return run(argv[0] as string, argv.slice(1), { env });
+}
+
+/** The full command line (namespace, faketime, wrappers, deno) and environment of a netmon run. */
+function netmonCommand(args: string[], o: NetmonRun): { argv: string[]; env: Record<string, string> } {
+  let argv = [...(o.wrap ?? []), ...netmonArgv(args, o)];
   if (o.fakeTime) argv = ["faketime", "-f", o.fakeTime, ...argv];
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
   const env: Record<string, string> = {
@@ -235,7 +240,7 @@ export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
     ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
     ...o.env,
   };
-  return run(argv[0] as string, argv.slice(1), { env });
+  return { argv, env };
 }
 
 /** The graph CLI script. */
@@ -356,18 +361,12 @@ export function startTraffic(ns: string, host: string, everyMs: number, size: nu
 
 /** Starts `netmon.ts args` like {@linkcode netmon} but returns the child, to be killed. */
 export function spawnNetmon(args: string[], o: NetmonRun = {}): Deno.ChildProcess {
-  let argv = netmonArgv(args, o);
-  if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
+  const { argv, env } = netmonCommand(args, o);
   return new Deno.Command(argv[0] as string, {
     args: argv.slice(1),
     stdout: "piped",
     stderr: "piped",
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
-      ...o.env,
-    },
+    env,
     clearEnv: true,
   }).spawn();
 }
