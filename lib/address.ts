@@ -126,6 +126,27 @@ export function parseAddressMatch(text: string): AddressMatch | string {
   return { negated, family, cidr: `${text2}/${prefix}` };
 }
 
+/** The first and last address of a canonical CIDR (as parseAddressMatch gives), as numbers. */
+function networkRange(cidr: string): [bigint, bigint] {
+  const slash = cidr.indexOf("/");
+  const addr = cidr.slice(0, slash);
+  const v4 = parseV4(addr);
+  const start = v4 !== undefined ? BigInt(v4) : parseV6(addr) as bigint;
+  const size = 1n << BigInt((v4 !== undefined ? 32 : 128) - Number(cidr.slice(slash + 1)));
+  return [start, start + size - 1n];
+}
+
+/** The first two of `cidrs` (canonical, one family) that overlap, if any. */
+export function overlappingNetworks(cidrs: string[]): [string, string] | undefined {
+  if (cidrs.length < 2) return undefined;
+  const ranges = cidrs.map((c) => ({ c, r: networkRange(c) })).sort((a, b) => (a.r[0] < b.r[0] ? -1 : 1));
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!, cur = ranges[i]!;
+    if (cur.r[0] <= prev.r[1]) return [prev.c, cur.c];
+  }
+  return undefined;
+}
+
 /** The text iptables -L -n prints for a match: `/32` and `/128` dropped, `!` glued on. */
 export function listedAddress(m: AddressMatch): string {
   const host = m.family === 4 ? "/32" : "/128";

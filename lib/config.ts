@@ -7,7 +7,7 @@
  */
 
 import { type MailConfig, parseMail } from "./mail_config.ts";
-import { parseAddressMatch } from "./address.ts";
+import { overlappingNetworks, parseAddressMatch } from "./address.ts";
 import { pathProblem } from "./paths.ts";
 import {
   type AddressList,
@@ -372,34 +372,6 @@ function checkColumns(config: Config, bad: (key: string, what: string) => void):
   }
 }
 
-/** Bits of a canonical CIDR as a start and end number, for overlap checks. */
-function cidrRange(cidr: string): [bigint, bigint] {
-  const [addr, len] = cidr.split("/") as [string, string];
-  const bits = addr.includes(":") ? 128 : 32;
-  let value = 0n;
-  if (bits === 32) { for (const o of addr.split(".")) value = (value << 8n) | BigInt(o); }
-  else {
-    const [l = "", r = ""] = addr.split("::");
-    const left = l ? l.split(":") : [];
-    const right = r ? r.split(":") : [];
-    const groups = addr.includes("::") ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right] : left;
-    for (const g of groups) value = (value << 16n) | BigInt(parseInt(g, 16));
-  }
-  const size = 1n << BigInt(bits - Number(len));
-  return [value, value + size - 1n];
-}
-
-/** The first two networks in `cidrs` that overlap, if any. */
-function overlap(cidrs: string[]): [string, string] | undefined {
-  if (cidrs.length < 2) return undefined;
-  const ranges = cidrs.map((c) => ({ c, r: cidrRange(c) })).sort((a, b) => (a.r[0] < b.r[0] ? -1 : 1));
-  for (let i = 1; i < ranges.length; i++) {
-    const prev = ranges[i - 1]!, cur = ranges[i]!;
-    if (cur.r[0] <= prev.r[1]) return [prev.c, cur.c];
-  }
-  return undefined;
-}
-
 /** A string or an array of strings, as an array; undefined after reporting a wrong type. */
 function list(
   keyOf: string,
@@ -453,7 +425,7 @@ function parseAddressList(
   });
   if (!ok) return undefined;
   for (const fam of [out.v4, out.v6]) {
-    const o = overlap(fam);
+    const o = overlappingNetworks(fam);
     if (o) {
       bad(keyOf, `${o[0]} and ${o[1]} overlap: traffic in both would be counted twice; list each network once`);
       return undefined;

@@ -194,22 +194,42 @@ export interface LogScan {
   last?: Sample;
 }
 
-/** Reads the whole log to find its current columns and last sample. */
-export async function scanLog(path: string): Promise<LogScan> {
-  const scan: LogScan = { columns: ORIGINAL_METERS };
+/**
+ * Calls `each` with every sample of the log in order, under the columns of
+ * the header before it (the original two when there is none). A bad line
+ * is a DataError naming file:line; a missing log is Deno's NotFound.
+ */
+export async function forEachLogSample(
+  path: string,
+  each: (sample: Sample) => void,
+  onHeader?: (columns: readonly string[]) => void,
+): Promise<void> {
+  let columns: readonly string[] = ORIGINAL_METERS;
   let lineNo = 0;
   try {
     for await (const line of readLines(path)) {
       lineNo++;
       const header = parseHeader(line);
-      if (header) scan.columns = header;
-      else if (line.startsWith("#") || line === "") continue;
-      else scan.last = parseLogLine(line, scan.columns, `${path}:${lineNo}`);
+      if (header) {
+        columns = header;
+        onHeader?.(header);
+      } else if (line.startsWith("#") || line === "") continue;
+      else each(parseLogLine(line, columns, `${path}:${lineNo}`));
     }
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return scan;
+    if (err instanceof Deno.errors.NotFound) throw err;
     if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
     throw err instanceof NetmonError ? err : fileError(err, "read log", path);
+  }
+}
+
+/** Reads the whole log to find its current columns and last sample. */
+export async function scanLog(path: string): Promise<LogScan> {
+  const scan: LogScan = { columns: ORIGINAL_METERS };
+  try {
+    await forEachLogSample(path, (sample) => (scan.last = sample), (columns) => (scan.columns = columns));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   return scan;
 }

@@ -21,10 +21,10 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { DataError, EX, NetmonError } from "./errors.ts";
-import { readLines } from "./lines.ts";
+import { EX, NetmonError } from "./errors.ts";
 import { type Hint, resolveWall, stampToNaive } from "./local_time.ts";
-import { ORIGINAL_METERS, parseHeader, parseLogLine, type Sample } from "./log_format.ts";
+import type { Sample } from "./log_format.ts";
+import { forEachLogSample } from "./state.ts";
 
 const TWO63 = 1n << 63n;
 const TWO64 = 1n << 64n;
@@ -143,29 +143,17 @@ export class SqliteStore {
 }
 
 /** Reads every sample of a log, with its Unix time, in order. */
-export async function logSamples(
-  path: string,
-  each: (epoch: number, sample: Sample) => void,
-): Promise<number> {
-  let columns: readonly string[] = ORIGINAL_METERS;
+export async function logSamples(path: string, each: (epoch: number, sample: Sample) => void): Promise<number> {
   let hint: Hint | undefined;
-  let lineNo = 0, count = 0;
+  let count = 0;
   try {
-    for await (const line of readLines(path)) {
-      lineNo++;
-      const header = parseHeader(line);
-      if (header) columns = header;
-      else if (line.startsWith("#") || line === "") continue;
-      else {
-        const sample = parseLogLine(line, columns, `${path}:${lineNo}`);
-        const e = stampEpoch(sample.timestamp, hint);
-        hint = e.hint;
-        each(e.epoch, sample);
-        count++;
-      }
-    }
+    await forEachLogSample(path, (sample) => {
+      const e = stampEpoch(sample.timestamp, hint);
+      hint = e.hint;
+      each(e.epoch, sample);
+      count++;
+    });
   } catch (err) {
-    if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
     if (err instanceof Deno.errors.NotFound) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
     throw err;
   }
