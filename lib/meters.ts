@@ -117,10 +117,14 @@ interface Variant {
   direction?: Direction;
 }
 
+/** The common meter: one family, no direction, no split; one column, its name. 10,000 of them must be quick. */
+function isPlain(m: Meter): boolean {
+  return !m.directions && m.families.length === 1 && !m.split.family;
+}
+
 /** The (direction, family) combinations of a meter, each with its column. */
 function variants(m: Meter): Variant[] {
-  // The common meter (one family, no direction, no split) has one column: its name.
-  if (!m.directions && m.families.length === 1 && !m.split.family) {
+  if (isPlain(m)) {
     return [{ column: m.name, label: m.label, family: m.families[0] as Family }];
   }
   const out: Variant[] = [];
@@ -145,7 +149,7 @@ function variants(m: Meter): Variant[] {
 
 /** The meter's log columns, in order. */
 export function meterColumns(m: Meter): Column[] {
-  if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }];
+  if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }]; // one column whatever the families
   const seen = new Set<string>();
   const cols: Column[] = [];
   for (const v of variants(m)) {
@@ -175,8 +179,8 @@ function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean;
  * each rule matches its whole lists (nftables sets, pf tables).
  */
 export function meterRules(m: Meter, oneAddressPerRule: boolean): MeterRule[] {
-  // The common meter: one family, no direction, one hook, at most one network a side. 10,000 of them must be quick.
-  if (!m.directions && m.families.length === 1 && !m.split.family && m.hooks.length <= 1 && !m.address) {
+  // A plain meter with one hook and at most one network a side is one rule.
+  if (isPlain(m) && m.hooks.length <= 1 && !m.address) {
     const family = m.families[0] as Family;
     const from = ofFamily(m.from, family), to = ofFamily(m.to, family);
     if ((!from || from.cidrs.length === 1) && (!to || to.cidrs.length === 1)) {

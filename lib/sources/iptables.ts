@@ -214,7 +214,7 @@ export class IptablesSource implements CounterSource {
           found.set(rule, "");
           continue;
         }
-        const at = candidates.findIndex((c) => same(rule, c, t.any));
+        const at = candidates.findIndex((c) => describeMismatch(rule, c, t.any) === "");
         if (at < 0) found.set(rule, describeMismatch(rule, candidates[0] as ListedRule, t.any));
         else found.set(rule, candidates.splice(at, 1)[0] as ListedRule);
       }
@@ -293,32 +293,19 @@ function listed(m: MeterRule["from"], any: string): string {
   return listedAddress({ negated: m.negated, family: any === "::/0" ? 6 : 4, cidr: m.cidrs[0] as string });
 }
 
-/** True when a listed rule matches the wanted one (the fast check; describeMismatch says how not). */
-function same(rule: MeterRule, r: ListedRule, any: string): boolean {
-  const iface = (i: InterfaceMatch | undefined, got: string | undefined) =>
-    i
-      ? got !== undefined && got.length === i.name.length + (i.negated ? 1 : 0) && got.endsWith(i.name) &&
-        (!i.negated || got[0] === "!")
-      : got === undefined || got === "*";
-  const net = (m: MeterRule["from"], got: string) => {
-    if (!m) return got === any;
-    const want = listed(m, any);
-    return want === got || sameNetwork(want, got);
-  };
-  return net(rule.from, r.source) && net(rule.to, r.destination) && iface(rule.in, r.in) && iface(rule.out, r.out);
-}
-
-/** Says how a listed rule differs from the wanted one, or "" when it is the same. */
+/**
+ * Says how a listed rule differs from the wanted one, or "" when it is the
+ * same. Checked field by field, stopping at the first difference: it runs
+ * once per rule on every report.
+ */
 function describeMismatch(rule: MeterRule, r: ListedRule, any: string): string {
   const wantIface = (i: InterfaceMatch | undefined) => (i ? (i.negated ? "!" : "") + i.name : "*");
-  const checks: [string, string, string][] = [
-    ["source", listed(rule.from, any), r.source],
-    ["destination", listed(rule.to, any), r.destination],
-    ["input interface", wantIface(rule.in), r.in ?? "*"],
-    ["output interface", wantIface(rule.out), r.out ?? "*"],
-  ];
-  const bad = checks.find(([, want, got]) => want !== got && !sameNetwork(want, got));
-  return bad ? `matches ${bad[0]} ${bad[2]} but the config says ${bad[1]}` : "";
+  const differs = (what: string, want: string, got: string) =>
+    want === got || sameNetwork(want, got) ? "" : `matches ${what} ${got} but the config says ${want}`;
+  return differs("source", listed(rule.from, any), r.source) ||
+    differs("destination", listed(rule.to, any), r.destination) ||
+    differs("input interface", wantIface(rule.in), r.in ?? "*") ||
+    differs("output interface", wantIface(rule.out), r.out ?? "*");
 }
 
 /** True when two listed networks are the same written differently (e.g. IPv6 zero runs). */
