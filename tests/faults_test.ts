@@ -27,6 +27,27 @@ const NFT_CONFIG =
 
 const nftOpts = (p: Pair, dirs: string[]) => nftOnly(p.a, dirs);
 
+/** Where Debian's libfaketime is, for this machine's architecture. */
+/** How many sample lines a log has now. */
+function sampleLines(path: string): number {
+  return Deno.readTextFileSync(path).split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
+}
+
+function libfaketime(): string {
+  for (
+    const dir of [
+      "/usr/lib/faketime",
+      ...[...Deno.readDirSync("/usr/lib")].map((e) => `/usr/lib/${e.name}/faketime`),
+    ]
+  ) {
+    try {
+      Deno.statSync(`${dir}/libfaketime.so.1`);
+      return `${dir}/libfaketime.so.1`;
+    } catch { /* not here */ }
+  }
+  throw new Error("libfaketime.so.1 not found: install the faketime package");
+}
+
 /** Every line of the log parsed, or a thrown error naming the bad line. */
 function parseLog(text: string): { stamp: string; counters: Map<string, bigint>; line: string }[] {
   let columns: readonly string[] = ["proxy", "non-network"];
@@ -51,21 +72,28 @@ netnsTest(
         const config = await writeConfig(dir, NFT_CONFIG);
         const o = nftOpts(p, [dir]);
         assertEquals((await netmon(["start", "-c", config], o)).code, 0);
-        // Traffic all along, so every sample's counters differ from the one before.
+        // Traffic all along, so the samples' counters move.
         const traffic = startTraffic(p.b, "192.0.2.1", 2, 60);
         try {
           const args = ["report", "-c", config, "-s", `${dir}/state`];
+          // Each run its own second, in the past: every sample line is unique, so "exactly once" is exact.
+          const base = Math.floor(Date.now() / 1000) - 400;
+          // libfaketime preloaded into deno itself: the faketime wrapper forks, and a SIGKILL would miss the run.
+          const at = (i: number) => ({
+            ...o,
+            env: { LD_PRELOAD: libfaketime(), FAKETIME: `@${base + i}`, FAKETIME_FMT: "%s", DONT_FAKE_MONOTONIC: "1" },
+          });
           const durations: number[] = [];
           for (let i = 0; i < 3; i++) {
             const t0 = performance.now();
-            assertEquals((await netmon(args, o)).code, 0);
+            assertEquals((await netmon(args, at(i - 3))).code, 0);
             durations.push(performance.now() - t0);
           }
           const span = 1.3 * durations.sort((a, b) => a - b)[1]!;
           const completed: string[] = [];
           let killed = 0;
           for (let i = 0; i < 300; i++) {
-            const child = spawnNetmon(args, o);
+            const child = spawnNetmon(args, at(i));
             const delay = Math.random() * span;
             const timer = setTimeout(() => {
               try {
@@ -85,6 +113,10 @@ netnsTest(
             killed >= 100 && completed.length >= 20,
             `killed ${killed}, completed ${completed.length}: kills spread over runs`,
           );
+          ok(
+            sampleLines(`${dir}/state/netmon.log`) < 3 + 300,
+            "some killed runs never logged: the kills reached netmon",
+          );
           // One more run, completed: it repairs whatever the last kill left.
           const final = await netmon(args, o);
           assertEquals(final.code, 0);
@@ -93,8 +125,8 @@ netnsTest(
           const lines = samples.map((s) => s.line);
           for (const c of completed) assertEquals(lines.filter((l) => l === c).length, 1, `completed sample ${c}`);
           for (let i = 1; i < samples.length; i++) {
-            ok(samples[i]!.stamp >= samples[i - 1]!.stamp, "timestamps in order");
-            ok(samples[i]!.counters.get("b")! > samples[i - 1]!.counters.get("b")!, `sample ${i} is new, not a repeat`);
+            ok(samples[i]!.stamp > samples[i - 1]!.stamp, `sample ${i} is new, not a repeat, and in order`);
+            ok(samples[i]!.counters.get("b")! >= samples[i - 1]!.counters.get("b")!, "counters never go back");
           }
           // The last file agrees with the log's last line, and the final report's usage is the last step.
           const last = parseLast(await Deno.readTextFile(`${dir}/state/netmon.last`), "netmon.last");
@@ -148,6 +180,26 @@ netnsTest(
     ),
 );
 
+/**
+ * A test body: nftables meters started in a fresh namespace pair, the state
+ * directory on a tmpfs of `size`; `fn` gets the report arguments.
+ */
+function onTmpfs(
+  size: string,
+  fn: (p: Pair, args: string[], state: string, o: ReturnType<typeof nftOpts>) => Promise<void>,
+): () => Promise<void> {
+  return () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT_CONFIG);
+        const state = `${dir}/state`;
+        const o = nftOpts(p, [dir]);
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        await withTmpfs(state, size, () => fn(p, ["report", "-c", config, "-s", state], state, o));
+      })
+    );
+}
+
 /** Mounts a tmpfs of `size` on `dir` for `fn`, and unmounts it whatever happens. */
 async function withTmpfs(dir: string, size: string, fn: () => Promise<void>): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
@@ -161,78 +213,58 @@ async function withTmpfs(dir: string, size: string, fn: () => Promise<void>): Pr
 
 netnsTest(
   "[faults] a full disk: one clear line, exit 73 or 74, the log and last file as they were",
-  () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const config = await writeConfig(dir, NFT_CONFIG);
-        const state = `${dir}/state`;
-        const o = nftOpts(p, [dir]);
-        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
-        await withTmpfs(state, "64k", async () => {
-          const args = ["report", "-c", config, "-s", state];
-          for (let i = 0; i < 2; i++) assertEquals((await netmon(args, o)).code, 0);
-          const log = await Deno.readTextFile(`${state}/netmon.log`);
-          const last = await Deno.readTextFile(`${state}/netmon.last`);
-          // Fill every free block.
-          const filler = await Deno.open(`${state}/filler`, { write: true, create: true });
-          try {
-            const block = new Uint8Array(4096);
-            for (;;) await filler.write(block);
-          } catch (e) {
-            ok(/No space left/.test(String(e)), String(e));
-          } finally {
-            filler.close();
-          }
-          await sendUdp(p.b, "192.0.2.1", 3, 100);
-          for (let i = 0; i < 3; i++) {
-            const r = await netmon(args, o);
-            ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
-            assertEquals(r.stderr.split("\n").length, 2, "one line");
-            ok(/^netmon: Cannot .*netmon\.(log|last).*No space left on device/.test(r.stderr), r.stderr);
-            assertEquals(await Deno.readTextFile(`${state}/netmon.log`), log, "the log is as it was");
-            assertEquals(await Deno.readTextFile(`${state}/netmon.last`), last, "the last file is as it was");
-          }
-          await Deno.remove(`${state}/filler`);
-          const r = await netmon(args, o);
-          assertEquals([r.code, r.stderr], [0, ""]);
-          const samples = parseLog(await Deno.readTextFile(`${state}/netmon.log`));
-          assertEquals(samples.length, 3);
-          ok(
-            samples[2]!.counters.get("b")! - samples[1]!.counters.get("b")! >= 384n,
-            "the traffic in the full-disk time is counted",
-          );
-        });
-      })
-    ),
+  onTmpfs("64k", async (p, args, state, o) => {
+    for (let i = 0; i < 2; i++) assertEquals((await netmon(args, o)).code, 0);
+    const log = await Deno.readTextFile(`${state}/netmon.log`);
+    const last = await Deno.readTextFile(`${state}/netmon.last`);
+    // Fill every free block.
+    const filler = await Deno.open(`${state}/filler`, { write: true, create: true });
+    try {
+      const block = new Uint8Array(4096);
+      for (;;) await filler.write(block);
+    } catch (e) {
+      ok(/No space left/.test(String(e)), String(e));
+    } finally {
+      filler.close();
+    }
+    await sendUdp(p.b, "192.0.2.1", 3, 100);
+    for (let i = 0; i < 3; i++) {
+      const r = await netmon(args, o);
+      ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
+      assertEquals(r.stderr.split("\n").length, 2, "one line");
+      ok(/^netmon: Cannot .*netmon\.(log|last).*No space left on device/.test(r.stderr), r.stderr);
+      assertEquals(await Deno.readTextFile(`${state}/netmon.log`), log, "the log is as it was");
+      assertEquals(await Deno.readTextFile(`${state}/netmon.last`), last, "the last file is as it was");
+    }
+    await Deno.remove(`${state}/filler`);
+    const r = await netmon(args, o);
+    assertEquals([r.code, r.stderr], [0, ""]);
+    const samples = parseLog(await Deno.readTextFile(`${state}/netmon.log`));
+    assertEquals(samples.length, 3);
+    ok(
+      samples[2]!.counters.get("b")! - samples[1]!.counters.get("b")! >= 384n,
+      "the traffic in the full-disk time is counted",
+    );
+  }),
 );
 
 netnsTest(
   "[faults] a read-only state directory: one clear line, exit 73 or 74, files untouched",
-  () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const config = await writeConfig(dir, NFT_CONFIG);
-        const state = `${dir}/state`;
-        const o = nftOpts(p, [dir]);
-        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
-        await withTmpfs(state, "1m", async () => {
-          const args = ["report", "-c", config, "-s", state];
-          assertEquals((await netmon(args, o)).code, 0);
-          const before = await Deno.readTextFile(`${state}/netmon.log`) +
-            await Deno.readTextFile(`${state}/netmon.last`);
-          await must("mount", ["-o", "remount,ro", state]);
-          const r = await netmon(args, o);
-          ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
-          assertEquals(r.stderr.split("\n").length, 2, "one line");
-          ok(/^netmon: Cannot .*Read-only file system/.test(r.stderr), r.stderr);
-          const after = await Deno.readTextFile(`${state}/netmon.log`) +
-            await Deno.readTextFile(`${state}/netmon.last`);
-          assertEquals(after, before);
-          await must("mount", ["-o", "remount,rw", state]);
-          assertEquals((await netmon(args, o)).code, 0);
-        });
-      })
-    ),
+  onTmpfs("1m", async (_p, args, state, o) => {
+    assertEquals((await netmon(args, o)).code, 0);
+    const before = await Deno.readTextFile(`${state}/netmon.log`) +
+      await Deno.readTextFile(`${state}/netmon.last`);
+    await must("mount", ["-o", "remount,ro", state]);
+    const r = await netmon(args, o);
+    ok(r.code === 73 || r.code === 74, `exit ${r.code}: ${r.stderr}`);
+    assertEquals(r.stderr.split("\n").length, 2, "one line");
+    ok(/^netmon: Cannot .*Read-only file system/.test(r.stderr), r.stderr);
+    const after = await Deno.readTextFile(`${state}/netmon.log`) +
+      await Deno.readTextFile(`${state}/netmon.last`);
+    assertEquals(after, before);
+    await must("mount", ["-o", "remount,rw", state]);
+    assertEquals((await netmon(args, o)).code, 0);
+  }),
 );
 
 /** The New Usage line's value for `label`, exactly (values under 1024 print as whole bytes). */

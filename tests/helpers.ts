@@ -124,14 +124,36 @@ function checkDocAddress(host: string): void {
   }
 }
 
+/** Sends MAX datagrams of SIZE bytes to HOST port 9, EVERY ms apart (0: back to back). */
 const SENDER = `
 import dgram from "node:dgram";
-const [host, n, size] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
+const [host, every, size, max] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2]), Number(Deno.args[3])];
 const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
 const buf = new Uint8Array(size);
-for (let i = 0; i < n; i++) await new Promise((ok, fail) => s.send(buf, 9, host, (e) => (e ? fail(e) : ok())));
+for (let i = 0; i < max; i++) {
+  await new Promise((ok, fail) => s.send(buf, 9, host, (e) => (e ? fail(e) : ok())));
+  if (every > 0) await new Promise((ok) => setTimeout(ok, every));
+}
 s.close();
 `;
+
+/** The sender run in namespace `ns`. */
+function senderArgs(ns: string, host: string, everyMs: number, size: number, max: number): string[] {
+  checkDocAddress(host);
+  return [
+    "netns",
+    "exec",
+    ns,
+    Deno.execPath(),
+    "eval",
+    "--ext=ts",
+    SENDER,
+    host,
+    String(everyMs),
+    String(size),
+    String(max),
+  ];
+}
 
 /**
  * Sends `count` UDP datagrams of `size` payload bytes from namespace `ns` to
@@ -141,19 +163,7 @@ s.close();
  * or 48 of IPv6 and UDP.
  */
 export async function sendUdp(ns: string, host: string, count: number, size: number): Promise<number> {
-  checkDocAddress(host);
-  await must("ip", [
-    "netns",
-    "exec",
-    ns,
-    Deno.execPath(),
-    "eval",
-    "--ext=ts",
-    SENDER,
-    host,
-    String(count),
-    String(size),
-  ]);
+  await must("ip", senderArgs(ns, host, 0, size, count));
   return count * (size + (host.includes(":") ? 48 : 28));
 }
 
@@ -314,35 +324,10 @@ export async function nftCounters(ns: string, table = "netmon"): Promise<Map<str
   return counters;
 }
 
-const TRAFFIC = `
-import dgram from "node:dgram";
-const [host, every, size, max] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2]), Number(Deno.args[3])];
-const s = dgram.createSocket(host.includes(":") ? "udp6" : "udp4");
-const buf = new Uint8Array(size);
-for (let i = 0; i < max; i++) {
-  await new Promise((ok, fail) => s.send(buf, 9, host, (e) => (e ? fail(e) : ok())));
-  await new Promise((ok) => setTimeout(ok, every));
-}
-s.close();
-`;
-
 /** Background traffic: a datagram of `size` bytes every `everyMs` from `ns` to `host`, at most `max`. */
 export function startTraffic(ns: string, host: string, everyMs: number, size: number, max = 1e9) {
-  checkDocAddress(host);
   const child = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      ns,
-      Deno.execPath(),
-      "eval",
-      "--ext=ts",
-      TRAFFIC,
-      host,
-      String(everyMs),
-      String(size),
-      String(max),
-    ],
+    args: senderArgs(ns, host, everyMs, size, max),
     stdout: "null",
     stderr: "null",
   }).spawn();
