@@ -7,12 +7,14 @@ import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseHeader, parseLast, parseLogLine } from "../lib/log_format.ts";
 import { humanReadable } from "../lib/units.ts";
 import {
+  fakeTimeEnv,
   graph,
   must,
   netmon,
   netnsTest,
   nftOnly,
   type Pair,
+  removeFaketimeLeftovers,
   run,
   sendUdp,
   spawnNetmon,
@@ -27,25 +29,9 @@ const NFT_CONFIG =
 
 const nftOpts = (p: Pair, dirs: string[]) => nftOnly(p.a, dirs);
 
-/** Where Debian's libfaketime is, for this machine's architecture. */
 /** How many sample lines a log has now. */
 function sampleLines(path: string): number {
   return Deno.readTextFileSync(path).split("\n").filter((l) => l !== "" && !l.startsWith("#")).length;
-}
-
-function libfaketime(): string {
-  for (
-    const dir of [
-      "/usr/lib/faketime",
-      ...[...Deno.readDirSync("/usr/lib")].map((e) => `/usr/lib/${e.name}/faketime`),
-    ]
-  ) {
-    try {
-      Deno.statSync(`${dir}/libfaketime.so.1`);
-      return `${dir}/libfaketime.so.1`;
-    } catch { /* not here */ }
-  }
-  throw new Error("libfaketime.so.1 not found: install the faketime package");
 }
 
 /** Every line of the log parsed, or a thrown error naming the bad line. */
@@ -81,7 +67,7 @@ netnsTest(
           // libfaketime preloaded into deno itself: the faketime wrapper forks, and a SIGKILL would miss the run.
           const at = (i: number) => ({
             ...o,
-            env: { LD_PRELOAD: libfaketime(), FAKETIME: `@${base + i}`, FAKETIME_FMT: "%s", DONT_FAKE_MONOTONIC: "1" },
+            env: { ...fakeTimeEnv(`@${base + i}`), FAKETIME_FMT: "%s" },
           });
           const durations: number[] = [];
           for (let i = 0; i < 3; i++) {
@@ -139,6 +125,7 @@ netnsTest(
           console.log(`    ${killed} runs killed, ${completed.length} completed, ${samples.length} samples logged`);
         } finally {
           await traffic.stop();
+          removeFaketimeLeftovers();
         }
       })
     ),

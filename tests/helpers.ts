@@ -205,8 +205,16 @@ export const RUN_ALLOW = "--allow-run=" + [
   "/usr/sbin/ip",
 ].join(",");
 
-/** `deno run` of netmon.ts with `args` and the run's permissions. */
+/**
+ * A compiled netmon to test instead of `deno run netmon.ts` (set by
+ * tests/compile_test.ts). Its permissions are baked in, so runs that ask for
+ * particular permissions still go through `deno run`.
+ */
+const NETMON_BIN = Deno.env.get("NETMON_BIN");
+
+/** `deno run` of netmon.ts (or the compiled binary) with `args` and the run's permissions. */
 function netmonArgv(args: string[], o: NetmonRun): string[] {
+  if (NETMON_BIN && !o.permissions) return [NETMON_BIN, ...args];
   const dirs = o.dirs ?? [];
   const perms = o.permissions ?? [
     RUN_ALLOW,
@@ -237,18 +245,71 @@ export function netmon(args: string[], o: NetmonRun = {}): Promise<Result> {
   return run(argv[0] as string, argv.slice(1), { env });
 }
 
-/** The full command line (namespace, faketime, wrappers, deno) and environment of a netmon run. */
+/** Where Debian's libfaketime is, for this machine's architecture. */
+export function libfaketime(): string {
+  for (
+    const dir of [
+      "/usr/lib/faketime",
+      ...[...Deno.readDirSync("/usr/lib")].map((e) => `/usr/lib/${e.name}/faketime`),
+    ]
+  ) {
+    try {
+      Deno.statSync(`${dir}/libfaketime.so.1`);
+      return `${dir}/libfaketime.so.1`;
+    } catch { /* not here */ }
+  }
+  throw new Error("libfaketime.so.1 not found: install the faketime package");
+}
+
+/**
+ * The environment that runs a program at the frozen time `spec` (faketime's
+ * -f format). libfaketime is preloaded directly rather than through the
+ * `faketime` wrapper, which forks (a signal would miss the program) and
+ * leaves a semaphore behind whenever it is killed.
+ */
+export function fakeTimeEnv(spec: string): Record<string, string> {
+  return { LD_PRELOAD: libfaketime(), FAKETIME: spec, DONT_FAKE_MONOTONIC: "1" };
+}
+
+/**
+ * Removes the shared memory libfaketime leaves in /dev/shm, named by the
+ * process that made it, for processes no longer alive: a process killed, or
+ * one that exec'd, never removes its own, and a later process given the same
+ * id would then fail to start under faketime.
+ */
+export function removeFaketimeLeftovers(): void {
+  for (const e of Deno.readDirSync("/dev/shm")) {
+    const pid = /^(?:faketime_shm_|sem\.faketime_sem_)(\d+)$/.exec(e.name)?.[1];
+    if (pid === undefined) continue;
+    try {
+      Deno.statSync(`/proc/${pid}`);
+    } catch {
+      Deno.removeSync(`/dev/shm/${e.name}`);
+    }
+  }
+}
+
+/**
+ * `argv` run through `env` with the faked-time variables of `vars`, so that
+ * only that program (and what it starts) has libfaketime: preloaded into
+ * `ip netns exec`, which execs, it would leave shared memory behind.
+ */
+export function withFakedTime(argv: string[], vars: Record<string, string>): string[] {
+  const faked = Object.entries(vars).filter(([k]) => /^(LD_PRELOAD|FAKETIME\w*|DONT_FAKE_MONOTONIC)$/.test(k));
+  return faked.length > 0 ? ["env", ...faked.map(([k, v]) => `${k}=${v}`), ...argv] : argv;
+}
+
+/** The full command line (namespace, wrappers, faked time, deno) and environment of a netmon run. */
 function netmonCommand(args: string[], o: NetmonRun): { argv: string[]; env: Record<string, string> } {
-  let argv = [...(o.wrap ?? []), ...netmonArgv(args, o)];
-  if (o.fakeTime) argv = ["faketime", "-f", o.fakeTime, ...argv];
+  const vars = { ...(o.fakeTime ? fakeTimeEnv(o.fakeTime) : {}), ...o.env };
+  let argv = withFakedTime([...(o.wrap ?? []), ...netmonArgv(args, o)], vars);
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/root",
     NO_COLOR: "1",
-    DONT_FAKE_MONOTONIC: "1",
     ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
-    ...o.env,
+    ...Object.fromEntries(Object.entries(vars).filter(([k]) => withFakedTime([], { [k]: "" }).length === 0)),
   };
   return { argv, env };
 }

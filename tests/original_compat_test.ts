@@ -4,22 +4,38 @@
  * real iptables counters at the same frozen instants (libfaketime).
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { netmon, netnsTest, ORIGINAL_DOC_CONFIG, run, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  fakeTimeEnv,
+  netmon,
+  netnsTest,
+  ORIGINAL_DOC_CONFIG,
+  removeFaketimeLeftovers,
+  run,
+  sendUdp,
+  withFakedTime,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
 
 const ORIGINAL = new URL("./original/network_monitor.py", import.meta.url).pathname;
 const GRAPH = new URL("./original/netmon_graph.py", import.meta.url).pathname;
 
 /** Runs the original report in namespace `ns` at a frozen time. */
 async function original(ns: string, stateDir: string, when: string): Promise<string> {
-  const r = await run("ip", ["netns", "exec", ns, "faketime", "-f", when, "python3", ORIGINAL, "report"], {
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
-      ORIG_STATE_DIR: stateDir,
-      ORIG_PROXY: "198.51.100.10",
-      ORIG_NETWORK: "198.51.100.0/24",
-      DONT_FAKE_MONOTONIC: "1",
+  const r = await run(
+    "ip",
+    ["netns", "exec", ns, ...withFakedTime(["python3", ORIGINAL, "report"], fakeTimeEnv(when))],
+    {
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
+        ORIG_STATE_DIR: stateDir,
+        ORIG_PROXY: "198.51.100.10",
+        ORIG_NETWORK: "198.51.100.0/24",
+      },
     },
-  });
+  );
+  removeFaketimeLeftovers();
   if (r.code !== 0) throw new Error(`original exited ${r.code}: ${r.stderr}`);
   return r.stdout;
 }
