@@ -137,6 +137,7 @@ export function smtpPassword(mail: MailConfig, env: (name: string) => string | u
 /** What nodemailer's transport offers us. */
 interface Transport {
   sendMail(message: Record<string, unknown>): Promise<{ response?: string; accepted?: unknown[] }>;
+  verify(): Promise<unknown>;
   close(): void;
 }
 
@@ -234,6 +235,36 @@ export class Mailer {
     } catch (err) {
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     }
+  }
+
+  /**
+   * Checks the way to the server without sending anything: connects, greets,
+   * negotiates TLS and logs in as a send would. Resolves to what happened in
+   * plain words, or throws a one-line NetmonError.
+   */
+  async verify(): Promise<string> {
+    const mail = this.#mail;
+    if (mail.transport === "sendmail") {
+      try {
+        const info = Deno.statSync(mail.sendmail);
+        if (!info.isFile || ((info.mode ?? 0) & 0o111) === 0) {
+          throw new NetmonError(`${mail.sendmail} is not an executable file`, EX.UNAVAILABLE);
+        }
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) {
+          throw new NetmonError(`${mail.sendmail} not found: no local mail transfer agent`, EX.UNAVAILABLE);
+        }
+        throw fileError(err, "look at", mail.sendmail);
+      }
+      return "is there (doctor does not hand it a message: 'netmon report --mail-test' does)";
+    }
+    try {
+      await this.#transport.verify();
+    } catch (err) {
+      throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
+    }
+    const tls = mail.security === "none" ? "without TLS" : mail.security === "tls" ? "over TLS" : "with STARTTLS";
+    return `answered ${tls}${mail.user !== undefined ? ` and accepted the login as ${mail.user}` : ""}`;
   }
 
   /** One line saying what went wrong, with what the server said. */

@@ -1,0 +1,322 @@
+/**
+ * `netmon doctor` against real firewalls in network namespaces and real
+ * system files in a sandbox (overlays over /etc, /var and /usr/sbin): a
+ * healthy setup, then each broken state it checks, with its verdict and
+ * advice asserted. doctor runs under the netmon-admin permission set, so the
+ * set is shown to be enough.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
+import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor.ts";
+import { netnsTest, ORIGINAL_DOC_CONFIG, withPair } from "./helpers.ts";
+import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
+import { deadPort, startSmtp } from "./smtp_server.ts";
+
+const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
+const example = (name: string) => Deno.readTextFileSync(`${EXAMPLES}${name}`);
+
+interface Verdict {
+  code: number;
+  ok: boolean;
+  checks: Map<string, Finding>;
+}
+
+function verdict(r: StepResult): Verdict {
+  assertEquals(r.stderr, "", "doctor prints its findings on stdout only");
+  const parsed = JSON.parse(r.stdout) as { ok: boolean; checks: Finding[] };
+  return { code: r.code, ok: parsed.ok, checks: new Map(parsed.checks.map((c) => [c.check, c])) };
+}
+
+/** Asserts every check but `except` is ok, and those are problems whose text matches. */
+function expect(v: Verdict, problems: Record<string, RegExp>, fixes: Record<string, RegExp> = {}): void {
+  for (const [name, c] of v.checks) {
+    const want = problems[name];
+    if (want) {
+      assertEquals(c.verdict, "problem", `${name}: ${JSON.stringify(c)}`);
+      match(c.said, want, name);
+      ok(c.fix && c.fix.length > 10, `${name} says how to fix it: ${JSON.stringify(c)}`);
+      if (fixes[name]) match(c.fix, fixes[name] as RegExp, `${name} fix`);
+    } else {
+      ok(c.verdict !== "problem", `${name} should not be a problem: ${JSON.stringify(c)}`);
+    }
+    ok(!/Deno denied/.test(c.said), `the netmon-admin set allows what doctor reads: ${c.said}`);
+  }
+  for (const name of Object.keys(problems)) ok(v.checks.has(name), `check ${name} ran`);
+  const any = Object.keys(problems).length > 0;
+  assertEquals([v.code, v.ok], any ? [1, false] : [0, true]);
+}
+
+const CONFIG = "/etc/netmon/netmon.toml";
+const LOG = "/var/lib/netmon/netmon.log";
+const DOCTOR: SandboxStep = { netmon: ["doctor", "--json"] };
+
+/** A working iptables setup: config, rules, two reports, the example cron file installed. */
+function healthy(config = ORIGINAL_DOC_CONFIG): SandboxStep[] {
+  return [
+    { write: CONFIG, text: config },
+    { netmon: ["start"] },
+    { netmon: ["report"], set: "netmon" },
+    { netmon: ["report"], set: "netmon" },
+    { write: "/etc/cron.d/netmon", text: example("netmon.cron") },
+  ];
+}
+
+netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", () =>
+  withPair(async (p) => {
+    const r = await sandbox([...healthy(), DOCTOR, { netmon: ["doctor"] }], p.a);
+    for (const step of r.slice(0, 3)) assertEquals([step.code, step.stderr], [0, ""]);
+    const v = verdict(r[3] as StepResult);
+    expect(v, {});
+    match(v.checks.get("backend")?.said ?? "", /iptables drives nf_tables; the legacy backend holds no rules/);
+    match(v.checks.get("rules")?.said ?? "", /all 2 rules for 2 log columns installed \(chain DOWNLOADED\)/);
+    match(v.checks.get("log")?.said ?? "", /netmon\.log: 2 samples from /);
+    match(v.checks.get("schedule")?.said ?? "", /cron \/etc\/cron\.d\/netmon:9/);
+    match(v.checks.get("state-dir")?.said ?? "", /writable and on persistent storage/);
+    const text = r[4] as StepResult;
+    assertEquals(text.code, 0);
+    ok(text.stdout.endsWith("netmon doctor: all is well\n"), text.stdout);
+    for (const name of v.checks.keys()) match(text.stdout, new RegExp(`^ok +${name} `, "m"));
+  }));
+
+netnsTest("doctor: rules removed by hand, then repaired by start", () =>
+  withPair(async (p) => {
+    const r = await sandbox([
+      ...healthy(),
+      {
+        run: [
+          "iptables",
+          "-D",
+          "INPUT",
+          "-s",
+          "198.51.100.10/32",
+          "-m",
+          "comment",
+          "--comment",
+          "netmon:proxy",
+          "-j",
+          "DOWNLOADED",
+        ],
+      },
+      DOCTOR,
+      { netmon: ["start"] },
+      DOCTOR,
+    ], p.a);
+    expect(verdict(r[3] as StepResult), { rules: /1 of 2 rules missing .*: proxy \(INPUT\)/ }, {
+      rules: /netmon start/,
+    });
+    expect(verdict(r[5] as StepResult), {});
+  }));
+
+netnsTest("doctor: a missing binary, a second backend holding rules, a held xtables lock", () =>
+  withPair(async (p) => {
+    const legacy = ORIGINAL_DOC_CONFIG +
+      `[binaries]\niptables = "/usr/sbin/iptables-legacy"\niptables_save = "/usr/sbin/iptables-legacy-save"\n` +
+      `iptables_restore = "/usr/sbin/iptables-legacy-restore"\n`;
+    const r = await sandbox([
+      ...healthy(),
+      // A foreign rule in the other backend: both apply, neither iptables shows the other's.
+      { run: ["iptables-legacy", "-A", "INPUT", "-s", "203.0.113.7", "-j", "ACCEPT"] },
+      DOCTOR,
+      { run: ["iptables-legacy", "-D", "INPUT", "-s", "203.0.113.7", "-j", "ACCEPT"] },
+      // The package half removed: iptables-restore gone.
+      { remove: "/usr/sbin/iptables-restore" },
+      DOCTOR,
+      // The same meters on the legacy backend, with another process holding the xtables lock.
+      { run: ["iptables", "-F", "INPUT"] },
+      { write: CONFIG, text: legacy },
+      {
+        netmon: ["start"],
+        permissions: [
+          "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save,/usr/sbin/iptables-legacy-restore,/usr/sbin/iptables-nft-save",
+        ],
+      },
+      { lock: "/run/xtables.lock" },
+      {
+        netmon: ["doctor", "--json"],
+        permissions: [
+          "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save,/usr/sbin/iptables-legacy-restore,/usr/sbin/iptables-nft-save",
+        ],
+      },
+    ], p.a);
+    expect(
+      verdict(r[3] as StepResult),
+      {
+        backend:
+          /drives nf_tables, but the legacy backend holds rules too: .*iptables-legacy-save lists 1 rule \(table filter\)/,
+      },
+      { backend: /iptables-legacy-save \| iptables-restore/ },
+    );
+    const missing = verdict(r[4] as StepResult);
+    expect(missing, { binaries: /\/usr\/sbin\/iptables-restore not found/ }, { binaries: /\[binaries\]/ });
+    assertEquals(missing.checks.get("rules")?.verdict, "skipped");
+    assertEquals((r[5] as StepResult).code, 0, (r[5] as StepResult).stderr);
+    const locked = verdict(r[6] as StepResult);
+    expect(locked, { "xtables-lock": /\/run\/xtables\.lock is held by another process: legacy iptables waits/ }, {
+      "xtables-lock": /fuser/,
+    });
+    match(locked.checks.get("backend")?.said ?? "", /iptables drives legacy; the nft backend holds no rules/);
+  }));
+
+netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted by hand", () =>
+  withPair(async (p) => {
+    const nft = `source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`;
+    const r = await sandbox([
+      ...healthy(),
+      { lock: "/run/xtables.lock" },
+      DOCTOR,
+      { write: CONFIG, text: nft },
+      { remove: LOG },
+      { remove: "/var/lib/netmon/netmon.last" },
+      { netmon: ["start"] },
+      DOCTOR,
+      { run: ["nft", "delete", "table", "inet", "netmon"] },
+      DOCTOR,
+    ], p.a);
+    const v = verdict(r[3] as StepResult);
+    expect(v, {});
+    match(
+      v.checks.get("xtables-lock")?.said ?? "",
+      /held by another process, but the nf_tables backend does not use it/,
+    );
+    const nftOk = verdict(r[5] as StepResult);
+    expect(nftOk, {});
+    ok(!nftOk.checks.has("backend") && !nftOk.checks.has("xtables-lock"), "iptables checks only for iptables");
+    match(nftOk.checks.get("rules")?.said ?? "", /table inet netmon/);
+    expect(verdict(r[6] as StepResult), { rules: /1 of 1 rules missing/ }, { rules: /netmon start/ });
+  }));
+
+netnsTest(
+  "doctor: read-only and tmpfs state directories, a corrupt log, a corrupt last file",
+  () =>
+    withPair(async (p) => {
+      const r = await sandbox([
+        ...healthy(),
+        { run: ["mount", "--bind", "/var/lib/netmon", "/var/lib/netmon"] },
+        { run: ["mount", "-o", "remount,bind,ro", "/var/lib/netmon"] },
+        DOCTOR,
+        { run: ["umount", "/var/lib/netmon"] },
+        { write: LOG, text: "2026/11/21-10:00:00\tnot-a-number\t5\n", append: true },
+        DOCTOR,
+        { write: LOG, text: "" },
+        { write: "/var/lib/netmon/netmon.last", text: "garbage\n" },
+        DOCTOR,
+        { run: ["mount", "-t", "tmpfs", "tmpfs", "/var/lib/netmon"] },
+        DOCTOR,
+      ], p.a);
+      expect(verdict(r[3] as StepResult), { "state-dir": /\/var\/lib\/netmon is on a read-only file system/ }, {
+        "state-dir": /remount it read-write/,
+      });
+      expect(verdict(r[4] as StepResult), { log: /netmon\.log:3/ }, { log: /correct or delete that line/ });
+      expect(verdict(r[5] as StepResult), { log: /netmon\.last/ }, { log: /delete \/var\/lib\/netmon\/netmon\.last/ });
+      expect(verdict(r[6] as StepResult), { "state-dir": /on tmpfs: the log and the last file vanish at reboot/ });
+    }),
+);
+
+netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last sample", () =>
+  withPair(async (p) => {
+    const base = healthy().filter((s) => !("write" in s && s.write.startsWith("/etc/cron.d")));
+    const r = await sandbox([
+      ...base,
+      DOCTOR,
+      { write: "/etc/systemd/system/netmon.service", text: example("netmon.service") },
+      { write: "/etc/systemd/system/netmon.timer", text: example("netmon.timer") },
+      DOCTOR,
+      { symlink: "/etc/systemd/system/timers.target.wants/netmon.timer", target: "/etc/systemd/system/netmon.timer" },
+      DOCTOR,
+      // A crontab line that is commented out, and one for another command, do not count.
+      { remove: "/etc/systemd/system/timers.target.wants/netmon.timer" },
+      { write: "/etc/crontab", text: "#*/5 * * * * root /usr/local/bin/netmon report\n0 3 * * * root netmon start\n" },
+      DOCTOR,
+      { write: "/var/spool/cron/crontabs/root", text: "*/5 * * * * cd /opt/netmon && deno task -q report\n" },
+      { write: LOG, text: "2020/01/01-00:00:00\t1\t2\n" },
+      { write: "/var/lib/netmon/netmon.last", text: "2020/01/01-00:00:00\t1\t2\t2020/01/01-00:00:00\n" },
+      DOCTOR,
+    ], p.a);
+    expect(verdict(r[3] as StepResult), { schedule: /nothing runs 'netmon report' on a schedule/ }, {
+      schedule: /examples\/netmon\.cron/,
+    });
+    expect(verdict(r[4] as StepResult), { schedule: /netmon\.timer runs the report but is not enabled/ }, {
+      schedule: /systemctl enable --now netmon\.timer/,
+    });
+    const enabled = verdict(r[5] as StepResult);
+    expect(enabled, {});
+    match(enabled.checks.get("schedule")?.said ?? "", /systemd netmon\.timer \(enabled\)/);
+    expect(verdict(r[6] as StepResult), { schedule: /^netmon\.timer runs the report but is not enabled$/ });
+    expect(verdict(r[7] as StepResult), {
+      schedule: /cron \/var\/spool\/cron\/crontabs\/root:1 should run the report, but the last sample is \d+ hours old/,
+    });
+  }));
+
+netnsTest(
+  "doctor: a config that does not load is one problem; the other checks say why they did not run",
+  () =>
+    withPair(async (p) => {
+      const r = await sandbox([{
+        write: CONFIG,
+        text: 'source = "iptables"\n[[meter]]\nname = "x"\nfrom = "300.1.1.1"\n',
+      }, DOCTOR], p.a);
+      const v = verdict(r[0] as StepResult);
+      assertEquals([v.code, v.ok], [1, false]);
+      assertEquals(v.checks.get("config")?.verdict, "problem");
+      match(v.checks.get("config")?.said ?? "", /netmon\.toml.*300\.1\.1\.1/);
+      for (const [name, c] of v.checks) if (name !== "config") assertEquals(c.verdict, "skipped", name);
+    }),
+);
+
+netnsTest("doctor: mail server reachable, down, and reports waiting in the spool", async () => {
+  const server = await startSmtp({ tls: "none" });
+  const dead = deadPort();
+  try {
+    const mail = (port: number) =>
+      `source = "interface"\n[mail]\nto = ["ops@example.net"]\nfrom = "netmon@example.net"\nserver = "127.0.0.1"\n` +
+      `port = ${port}\nsecurity = "none"\ntimeout = 5\n`;
+    const net = (port: number) => ({ netmon: ["doctor", "--json"], permissions: [`--allow-net=127.0.0.1:${port}`] });
+    const r = await sandbox([
+      { write: CONFIG, text: mail(server.port) },
+      { write: "/etc/cron.d/netmon", text: example("netmon.cron") },
+      net(server.port),
+      { write: CONFIG, text: mail(dead) },
+      net(dead),
+      { write: CONFIG, text: mail(server.port) },
+      { write: "/var/lib/netmon/spool/20261121100000000-abcd.json", text: "{}\n" },
+      net(server.port),
+    ]);
+    const up = verdict(r[0] as StepResult);
+    expect(up, {});
+    match(up.checks.get("mail")?.said ?? "", new RegExp(`127\\.0\\.0\\.1:${server.port} answered without TLS`));
+    assertEquals(server.messages.length, 0, "doctor sends no mail");
+    expect(verdict(r[1] as StepResult), { mail: /could not connect/ }, { mail: /mail\.server/ });
+    expect(verdict(r[2] as StepResult), { mail: /1 report wait in the spool/ });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("doctor: which cron and ExecStart commands run the report", () => {
+  for (
+    const [command, yes] of [
+      ["/usr/local/bin/netmon report >/dev/null", true],
+      ["/usr/local/bin/netmon", true],
+      ["cd /opt/netmon && deno task -q report", true],
+      ["/usr/bin/deno run -q --frozen --config /opt/netmon/deno.json -P=netmon /opt/netmon/netmon.ts report", true],
+      ["/usr/local/bin/netmon REPORT -c /etc/netmon/other.toml", true],
+      ["/usr/local/bin/netmon start", false],
+      ["/usr/local/bin/netmon doctor", false],
+      ["/usr/local/bin/netmon-graph -o /var/lib/netmon/usage.dat", false],
+      ["/usr/bin/deno run -P=graph /opt/netmon/graph.ts -o x", false],
+      ["/usr/bin/vnstat -u", false],
+    ] as const
+  ) assertEquals(runsReport(command), yes, command);
+});
+
+Deno.test("doctor: backend from the version line, rules from iptables-save output", () => {
+  assertEquals(backendOf("iptables v1.8.9 (nf_tables)"), "nf_tables");
+  assertEquals(backendOf("iptables v1.8.9 (legacy)"), "legacy");
+  assertEquals(backendOf("iptables v1.4.21"), undefined);
+  const saved = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n-A INPUT -s 192.0.2.1/32 -j ACCEPT\nCOMMIT\n" +
+    "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
+  assertEquals(savedRules(saved), { rules: 1, tables: ["filter"], policies: ["filter INPUT DROP"] });
+  assertEquals(savedRules("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), { rules: 0, tables: [], policies: [] });
+});
