@@ -1,0 +1,151 @@
+/**
+ * The examples a sysadmin installs: the systemd service and timer checked
+ * by `systemd-analyze verify` (with /usr/local/bin/netmon in place in a
+ * sandbox, as the unit expects), the timer's calendar checked by systemd's
+ * own parser, and the service's capability bounding set shown to be enough
+ * for a report on iptables (both backends) and nftables, and not one
+ * capability less (legacy iptables needs CAP_NET_RAW too).
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
+import { must, netmon, netnsTest, ORIGINAL_DOC_CONFIG, run, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { sandbox } from "./sandbox.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const EXAMPLES = `${ROOT}examples/`;
+const service = Deno.readTextFileSync(`${EXAMPLES}netmon.service`);
+const timer = Deno.readTextFileSync(`${EXAMPLES}netmon.timer`);
+
+/** The values of `key` in a unit file. */
+function values(unit: string, key: string): string[] {
+  return [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1] as string);
+}
+
+/** What /usr/local/bin/netmon is in the sandbox: the compiled binary when built, else the executable script. */
+function launcher(): string {
+  try {
+    Deno.statSync(`${ROOT}dist/netmon`);
+    return `${ROOT}dist/netmon`;
+  } catch {
+    return `${ROOT}netmon.ts`;
+  }
+}
+
+netnsTest("examples/netmon.service and netmon.timer pass systemd-analyze verify with no warning", async () => {
+  const [good, broken] = await sandbox([
+    { symlink: "/usr/local/bin/netmon", target: launcher() },
+    {
+      run: ["systemd-analyze", "verify", "--man=no", `${EXAMPLES}netmon.service`, `${EXAMPLES}netmon.timer`],
+      keep: true,
+    },
+    // The check can fail: a misspelt key in a copy of the timer is reported.
+    { write: "/etc/systemd/system/netmon.timer", text: timer.replace("Persistent=", "Persistant=") },
+    { write: "/etc/systemd/system/netmon.service", text: service },
+    {
+      run: [
+        "systemd-analyze",
+        "verify",
+        "--man=no",
+        "/etc/systemd/system/netmon.service",
+        "/etc/systemd/system/netmon.timer",
+      ],
+      keep: true,
+    },
+  ]);
+  assertEquals([good?.code, good?.stdout, good?.stderr], [0, "", ""]);
+  match(broken?.stderr ?? "", /Unknown key 'Persistant' in section \[Timer\]/);
+});
+
+Deno.test("netmon.timer fires every 5 minutes on the clock, catches up after downtime, starts netmon.service", async () => {
+  assertEquals(values(timer, "Persistent"), ["true"]);
+  assertEquals(values(timer, "Unit"), ["netmon.service"]);
+  assertEquals(values(timer, "WantedBy"), ["timers.target"]);
+  const [calendar] = values(timer, "OnCalendar");
+  const r = await run("systemd-analyze", ["calendar", "--iterations=4", calendar as string], {
+    env: { TZ: "UTC", PATH: "/usr/bin:/bin", SYSTEMD_COLORS: "0" },
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const next = [...r.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)]
+    .map((m) => Date.parse(`${(m[1] as string).replace(" ", "T")}Z`));
+  assertEquals(next.length, 4, r.stdout);
+  for (let i = 1; i < next.length; i++) assertEquals((next[i] as number) - (next[i - 1] as number), 5 * 60_000);
+  for (const t of next) assertEquals(new Date(t).getUTCMinutes() % 5, 0);
+});
+
+Deno.test("netmon.service: the hardening the README promises", () => {
+  assertEquals(values(service, "ExecStart"), ["/usr/local/bin/netmon report"]);
+  assertEquals(values(service, "CapabilityBoundingSet"), ["CAP_NET_ADMIN CAP_NET_RAW"]);
+  assertEquals(values(service, "NoNewPrivileges"), ["yes"]);
+  assertEquals(values(service, "ProtectSystem"), ["strict"]);
+  assertEquals(values(service, "ReadWritePaths"), ["/var/lib/netmon"]);
+  assertEquals(values(service, "StateDirectory"), ["netmon"]);
+  // The JavaScript engine writes code it runs: this one would kill netmon at start.
+  assertEquals(values(service, "MemoryDenyWriteExecute"), []);
+  const families = values(service, "RestrictAddressFamilies")[0]?.split(" ") ?? [];
+  for (const f of ["AF_NETLINK", "AF_INET", "AF_INET6", "AF_UNIX"]) ok(families.includes(f), f);
+});
+
+/** setpriv with the service's bounding set (or `caps`) and no new privileges, as systemd would start netmon. */
+const bounded = (caps: string) => ["setpriv", `--bounding-set=-all${caps}`, "--no-new-privs", "--"];
+
+netnsTest(
+  "the service's capabilities are enough to read counters, and CAP_NET_ADMIN is needed",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const caps = values(service, "CapabilityBoundingSet")[0]?.split(" ").map((c) =>
+          `,+${c.replace(/^CAP_/, "").toLowerCase()}`
+        ).join("") ?? "";
+        const legacy = ORIGINAL_DOC_CONFIG + `[binaries]\niptables = "/usr/sbin/iptables-legacy"\n` +
+          `iptables_save = "/usr/sbin/iptables-legacy-save"\niptables_restore = "/usr/sbin/iptables-legacy-restore"\n`;
+        const nft = `source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`;
+        const legacyRun = "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save," +
+          "/usr/sbin/iptables-legacy-restore";
+        for (
+          const [name, text, extra] of [["nf", ORIGINAL_DOC_CONFIG, []], ["legacy", legacy, [legacyRun]], [
+            "nft",
+            nft,
+            [],
+          ]] as const
+        ) {
+          const sub = `${dir}/${name}`;
+          await Deno.mkdir(sub);
+          const config = await writeConfig(sub, text);
+          const o = {
+            ns: p.a,
+            dirs: [sub],
+            env: { NETMON_CONFIG: config, NETMON_STATE_DIR: sub },
+            ...(extra.length ? { permissions: permissionsWith(sub, extra) } : {}),
+          };
+          const start = await netmon(["start"], o);
+          assertEquals([start.code, start.stderr], [0, ""], name);
+          const r = await netmon(["report"], { ...o, wrap: bounded(caps) });
+          assertEquals([r.code, r.stderr], [0, ""], `${name} with ${caps}`);
+          ok(r.stdout.startsWith("Last Total - Timestamp: "), r.stdout);
+          const none = await netmon(["report"], { ...o, wrap: bounded(caps.replace(",+net_admin", "")) });
+          assertEquals(none.code, 77, `${name} without CAP_NET_ADMIN: ${none.stderr}`);
+          match(none.stderr, /needs root or CAP_NET_ADMIN/);
+          if (name === "legacy") {
+            // Legacy iptables reads its table through a raw socket: CAP_NET_RAW is why the service keeps it.
+            const noRaw = await netmon(["report"], { ...o, wrap: bounded(caps.replace(",+net_raw", "")) });
+            assertEquals(noRaw.code, 77, `legacy without CAP_NET_RAW: ${noRaw.stderr}`);
+          }
+          await netmon(["stop"], o);
+        }
+        await must("ip", ["netns", "exec", p.a, "iptables-legacy", "-F"]);
+      })
+    ),
+);
+
+/** The default scoped permissions plus `extra` run flags, for a config that names other binaries. */
+function permissionsWith(dir: string, extra: readonly string[]): string[] {
+  return [
+    ...extra,
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+    "--allow-sys=uid",
+  ];
+}
