@@ -1,0 +1,56 @@
+/**
+ * Each command's --help is complete (every option the command accepts is
+ * in it, and every option in it is accepted) and printed verbatim in the
+ * README's command reference.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
+import { parseCommandLine } from "../netmon.ts";
+import { graph, netmon, withTempDir } from "./helpers.ts";
+
+const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
+const TOPICS = ["report", "start", "stop", "status", "doctor", "pf-conf", "import", "completions"];
+const ALL_OPTIONS = ["config", "state-dir", "dry-run", "no-mail", "mail-test", "json", "help", "version"];
+const VALUED = new Set(["config", "state-dir"]);
+
+function accepts(command: string, option: string): boolean {
+  try {
+    const shell = command === "completions" ? ["bash"] : [];
+    parseCommandLine([command, ...shell, `--${option}`, ...(VALUED.has(option) ? ["x"] : [])]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("every command's help names exactly the options it accepts", () =>
+  withTempDir(async (dir) => {
+    for (const command of TOPICS) {
+      const r = await netmon(["help", command], { dirs: [dir] });
+      assertEquals([r.code, r.stderr], [0, ""], command);
+      const options = r.stdout.slice(r.stdout.indexOf("\nOptions:\n"));
+      ok(options.length > 10, `${command} has an Options section`);
+      const listed = new Set([...options.matchAll(/^ {2}(?:-\w, )? *--([\w-]+)/gm)].map((m) => m[1] as string));
+      for (const option of ALL_OPTIONS) {
+        assertEquals(listed.has(option), accepts(command, option), `${command} --${option}`);
+      }
+      const usage = r.stdout.split("\n")[0] ?? "";
+      ok(usage.startsWith(`Usage: netmon ${command === "report" ? "[report]" : command}`), usage);
+    }
+    throws(() => parseCommandLine(["status", "--json"]), /--json only applies to doctor/);
+  }));
+
+Deno.test("the README's command reference is each help, verbatim", () =>
+  withTempDir(async (dir) => {
+    const block = (text: string) => "```\n" + text + "```\n";
+    const main = await netmon(["--help"], { dirs: [dir] });
+    ok(README.includes(block(main.stdout)), "README has 'netmon --help' verbatim");
+    for (const command of TOPICS) {
+      const r = await netmon([command, "--help"], { dirs: [dir] });
+      ok(README.includes(block(r.stdout)), `README has 'netmon ${command} --help' verbatim`);
+    }
+    const g = await graph(["--help"]);
+    ok(README.includes(block(g.stdout)), "README has 'graph.ts --help' verbatim");
+  }));
