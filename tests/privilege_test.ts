@@ -3,99 +3,88 @@
  * does its job, and with that same set everything else (reading outside its
  * config and state, writing elsewhere, running other programs, opening
  * network connections, other environment variables, FFI) is denied. Runs in
- * a network namespace and a private mount namespace with tmpfs over
- * /etc/netmon and /var/lib/netmon, so the machine's own are never touched.
+ * the sandbox (a network namespace and a private mount namespace with
+ * overlays over /etc and /var), so the machine's own files are never touched.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { must, netnsTest, run, sendUdp, withPair } from "./helpers.ts";
+import { netnsTest, sendUdp, withPair } from "./helpers.ts";
+import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 
-const DRIVER = new URL("./privilege_driver.ts", import.meta.url).pathname;
+const STATE = ["/var/lib/netmon/netmon.log", "/var/lib/netmon/netmon.last", "/var/lib/netmon/netmon.lock"];
+const SETS = ["netmon", "netmon-admin", "graph"];
 
 netnsTest(
   "each permission set allows its job and nothing else; state files are 0640 or tighter",
   () =>
     withPair(async (p) => {
-      // Mount points must exist; make them if this machine has none, and remove only what was made here.
-      const made: string[] = [];
-      for (const dir of ["/etc/netmon", "/var/lib/netmon"]) {
-        try {
-          await Deno.mkdir(dir);
-          made.push(dir);
-        } catch (e) {
-          if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-        }
+      await sendUdp(p.b, "192.0.2.1", 1, 10);
+      const graph = (args: string[]): SandboxStep => ({ netmon: args, script: "graph.ts", set: "graph" });
+      const steps: SandboxStep[] = [
+        { write: "/etc/netmon/netmon.toml", text: 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n' },
+        { netmon: ["start"] },
+        { netmon: ["report"], set: "netmon" },
+        { netmon: ["report"], set: "netmon" },
+        { netmon: ["start"], set: "netmon" },
+        graph(["-o", "/var/lib/netmon/usage.dat", "--plot", "/var/lib/netmon/usage.png"]),
+        graph(["-o", "/tmp/netmon-usage.dat"]),
+        { run: ["stat", "-c", "%a %n", ...STATE], keep: true },
+        ...SETS.map((set): SandboxStep => ({
+          netmon: [],
+          script: "tests/privilege_probe.ts",
+          set,
+          env: { NETMON_SMTP_PASSWORD: "probe-secret" },
+        })),
+        { netmon: ["stop"] },
+      ];
+      const [start, report, report2, startUnderReportSet, drawn, graphElsewhere, modes, ...rest] = await sandbox(
+        steps,
+        p.a,
+      ) as StepResult[];
+      const probes = rest.slice(0, SETS.length).map((r) => JSON.parse(r.stdout) as Record<string, string>);
+      const stop = rest[SETS.length] as StepResult;
+      for (const [name, r] of Object.entries({ start, report, report2, drawn, stop })) {
+        assertEquals([r?.code, r?.stderr], [0, ""], `${name}: ${JSON.stringify(r)}`);
       }
-      try {
-        await sendUdp(p.b, "192.0.2.1", 1, 10);
-        const r = await run("ip", [
-          "netns",
-          "exec",
-          p.a,
-          "unshare",
-          "--mount",
-          "--propagation",
-          "private",
-          Deno.execPath(),
-          "run",
-          "-A",
-          DRIVER,
-        ], {
-          env: {
-            PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
-            ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-          },
-        });
-        assertEquals(r.code, 0, r.stderr);
-        const res = JSON.parse(r.stdout);
-        for (const step of ["start", "report", "report2", "graph", "stop"]) {
-          assertEquals([res[step].code, res[step].stderr], [0, ""], `${step}: ${JSON.stringify(res[step])}`);
-        }
-        ok(res.report2.stdout.startsWith("Last Total - Timestamp: "), res.report2.stdout);
-        // The report set cannot change the firewall: it may not run iptables-save/-restore... nor nft? It may run nft (to read).
-        assertEquals(
-          res.startUnderReportSet.code,
-          0,
-          "nft is in the report set to read; start then finds nothing to change",
+      ok(report2?.stdout.startsWith("Last Total - Timestamp: "), report2?.stdout);
+      // The report set may run nft (to read); start then finds nothing to change.
+      assertEquals(startUnderReportSet?.code, 0, JSON.stringify(startUnderReportSet));
+      assertEquals(
+        [graphElsewhere?.code, graphElsewhere?.stderr],
+        [
+          77,
+          "graph: Deno denied write access to /tmp: run it with --allow-write=/tmp (or a permission set from deno.json)\n",
+        ],
+      );
+      const lines = modes?.stdout.trim().split("\n") ?? [];
+      assertEquals(lines.length, STATE.length, modes?.stderr);
+      for (const line of lines) {
+        const [mode, path] = line.split(" ");
+        ok(
+          (parseInt(mode as string, 8) & 0o027) === 0,
+          `${path} has mode ${mode}: group may not write, others nothing`,
         );
-        assertEquals(
-          [res.graphElsewhere.code, res.graphElsewhere.stderr],
-          [
-            77,
-            "graph: Deno denied write access to /tmp: run it with --allow-write=/tmp (or a permission set from deno.json)\n",
-          ],
-        );
-        for (const [path, mode] of Object.entries(res.modes as Record<string, number>)) {
-          ok((mode & 0o027) === 0, `${path} has mode ${mode.toString(8)}: group may not write, others nothing`);
-        }
-        const denied = [
-          "read /etc/shadow",
-          "read /root",
-          "write /tmp",
-          "run /bin/sh",
-          "run /usr/bin/env",
-          "connect 127.0.0.1:25",
-          "connect 192.0.2.2:80",
-          "env PATH",
-          "ffi",
-        ];
-        const want = {
-          netmon: {
-            denied: [...denied, "write /etc/netmon", "run /usr/sbin/iptables-restore", "run /usr/bin/gnuplot"],
-          },
-          "netmon-admin": { denied: [...denied, "write /etc/netmon", "run /usr/bin/gnuplot"] },
-          graph: {
-            denied: [...denied, "write /etc/netmon", "run /usr/sbin/iptables-restore", "env NETMON_SMTP_PASSWORD"],
-          },
-        };
-        for (const [set, { denied: list }] of Object.entries(want)) {
-          const got = res.probes[set] as Record<string, string>;
-          for (const op of list) assertEquals(got[op], "denied", `${set}: ${op} should be denied`);
-          assertEquals(got["read /etc/netmon/netmon.toml"], "ok", `${set} reads its config`);
-          assertEquals(got["write /var/lib/netmon"], "ok", `${set} writes its state`);
-        }
-      } finally {
-        for (const dir of made.reverse()) await Deno.remove(dir).catch(() => {});
       }
-      await must("true", []);
+      const denied = [
+        "read /etc/shadow",
+        "read /root",
+        "write /tmp",
+        "run /bin/sh",
+        "run /usr/bin/env",
+        "connect 127.0.0.1:25",
+        "connect 192.0.2.2:80",
+        "env PATH",
+        "ffi",
+      ];
+      const want: Record<string, string[]> = {
+        netmon: [...denied, "write /etc/netmon", "run /usr/sbin/iptables-restore", "run /usr/bin/gnuplot"],
+        "netmon-admin": [...denied, "write /etc/netmon", "run /usr/bin/gnuplot"],
+        graph: [...denied, "write /etc/netmon", "run /usr/sbin/iptables-restore", "env NETMON_SMTP_PASSWORD"],
+      };
+      SETS.forEach((set, i) => {
+        const got = probes[i] as Record<string, string>;
+        for (const op of want[set] ?? []) assertEquals(got[op], "denied", `${set}: ${op} should be denied`);
+        assertEquals(got["read /etc/netmon/netmon.toml"], "ok", `${set} reads its config`);
+        assertEquals(got["write /var/lib/netmon"], "ok", `${set} writes its state`);
+      });
     }),
 );

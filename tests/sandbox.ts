@@ -24,8 +24,11 @@ export type SandboxStep =
   | { lock: string }
   /** Run a program; it must succeed, unless `keep` asks for its result to be returned. */
   | { run: string[]; keep?: boolean }
-  /** Run netmon.ts under a permission set (default netmon-admin), plus extra flags; its result is returned. */
-  | { netmon: string[]; set?: string; permissions?: string[] };
+  /**
+   * Run netmon.ts (or another `script` of the project) with arguments `netmon` under a permission set
+   * (default netmon-admin) plus extra flags and environment; its result is returned.
+   */
+  | { netmon: string[]; script?: string; set?: string; permissions?: string[]; env?: Record<string, string> };
 
 /** What a netmon step printed and how it exited. */
 export interface StepResult {

@@ -72,9 +72,12 @@ for (const step of JSON.parse(stepsJson) as SandboxStep[]) {
       `${ROOT}deno.json`,
       `-P=${step.set ?? "netmon-admin"}`,
       ...(step.permissions ?? []),
-      `${ROOT}netmon.ts`,
+      `${ROOT}${step.script ?? "netmon.ts"}`,
       ...step.netmon,
-    ], Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}));
+    ], {
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+      ...step.env,
+    }));
   }
 }
 for (const f of held) f.close();
