@@ -25,7 +25,16 @@ const env = {
   ...(DENORT ? { DENORT_BIN: DENORT } : {}),
 };
 
-const build = await run(Deno.execPath(), ["task", "-q", "compile"], { cwd: ROOT, env });
+/** Runs `deno task compile` as a user would, with `runtime` as DENORT_BIN if given. */
+const compile = (runtime?: string) =>
+  run(Deno.execPath(), ["task", "-q", "compile"], {
+    cwd: ROOT,
+    env: { ...env, ...(runtime ? { DENORT_BIN: runtime } : {}) },
+  });
+const removeBuilt = () =>
+  Promise.all(["netmon", "netmon-graph"].map((f) => Deno.remove(`${ROOT}dist/${f}`).catch(() => undefined)));
+
+const build = await compile();
 let notRun: string | undefined;
 if (build.code !== 0) {
   const line = build.stderr.split("\n").find((l) => /denort|dl\.deno\.land/.test(l)) ?? build.stderr.trim();
@@ -34,7 +43,7 @@ if (build.code !== 0) {
   const v = await run(`${ROOT}dist/netmon`, ["--version"], { env });
   if (!v.stdout.startsWith("netmon ")) {
     notRun = `DENORT_BIN=${DENORT} is not a denort runtime: the built binary printed "${v.stdout.split("\n")[0]}"`;
-    for (const f of ["netmon", "netmon-graph"]) await Deno.remove(`${ROOT}dist/${f}`).catch(() => undefined);
+    await removeBuilt();
   }
 }
 if (notRun) {
@@ -52,8 +61,64 @@ Deno.test("deno task compile builds both binaries, or fails only for want of den
   assertEquals(build.stderr.includes("error: Type"), false, build.stderr);
 });
 
+/**
+ * The runtime options deno compile embedded in `binary`: its permissions and
+ * V8 flags, read from the JSON metadata it appends.
+ */
+function embedded(binary: string): { permissions: Record<string, unknown>; v8_flags: string[] } {
+  const bytes = Deno.readFileSync(binary);
+  const key = new TextEncoder().encode('"permissions":{');
+  let at = bytes.indexOf(key[0] as number);
+  while (at >= 0 && !key.every((b, i) => bytes[at + i] === b)) at = bytes.indexOf(key[0] as number, at + 1);
+  ok(at >= 0, `${binary} has no embedded permissions`);
+  // The object from its opening brace to the matching close, strings skipped.
+  const text = new TextDecoder("latin1").decode(bytes.subarray(at + key.length - 1, at + 20_000));
+  let depth = 0;
+  let inString = false;
+  let end = 0;
+  for (let i = 0; i < text.length && end === 0; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{") depth++;
+    else if (c === "}" && --depth === 0) end = i + 1;
+  }
+  const permissions = JSON.parse(text.slice(0, end));
+  const flags = /^,"location":[^,]*,"v8_flags":(\[[^\]]*\])/.exec(text.slice(end))?.[1] ?? "[]";
+  return { permissions, v8_flags: JSON.parse(flags) };
+}
+
+Deno.test("the binaries carry their permission set from deno.json and nothing else, and never prompt", async () => {
+  // Where no runtime is at hand the task builds on deno's own binary: the embedded options are the same, and
+  // those binaries (which would run as plain deno) are inspected, never run, and removed.
+  if (notRun) {
+    const b = await compile(Deno.execPath());
+    assertEquals(b.code, 0, b.stderr);
+  }
+  try {
+    const sets = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions;
+    for (
+      const [binary, set, v8] of [["netmon", "netmon-admin", []], ["netmon-graph", "graph", [
+        "--max-semi-space-size=2",
+      ]]] as const
+    ) {
+      const { permissions: p, v8_flags } = embedded(`${ROOT}dist/${binary}`);
+      const want = sets[set];
+      for (const kind of ["read", "write", "run", "env", "sys", "net", "ffi"]) {
+        assertEquals(p[`allow_${kind}`], want[kind] ?? null, `${binary}: ${kind}`);
+      }
+      assertEquals(p.prompt, false, `${binary} must fail, not wait for an answer, when a permission is missing`);
+      for (const flag of v8) ok(v8_flags.includes(flag), `${binary} runs with ${flag}: ${v8_flags}`);
+    }
+  } finally {
+    if (notRun) await removeBuilt();
+  }
+});
+
 Deno.test({
-  name: "compiled netmon and netmon-graph: version, help, the permission set baked in and nothing else",
+  name: "compiled netmon and netmon-graph run: version, help, a state directory outside the set refused by Deno",
   ignore: notRun !== undefined,
   fn: () =>
     withTempDir(async (dir) => {
