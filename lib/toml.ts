@@ -28,7 +28,9 @@ export class TomlSyntaxError extends SyntaxError {
 
 type Table = Record<string, unknown>;
 
-const BARE_KEY = /[A-Za-z0-9_-]/;
+/** A-Z a-z 0-9 _ -: the characters of a bare key (NaN, past the end, is not). */
+const isBareKeyChar = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 const ESCAPES: Record<string, string> = { b: "\b", t: "\t", n: "\n", f: "\f", r: "\r", '"': '"', "\\": "\\" };
 
 /**
@@ -57,7 +59,8 @@ export function parseToml(text: string): Table {
   };
   const peek = () => text[pos] ?? "";
   const skipBlank = () => {
-    while (peek() === " " || peek() === "\t") pos++;
+    let c = text.charCodeAt(pos);
+    while (c === 32 || c === 9) c = text.charCodeAt(++pos);
   };
   const skipComment = () => {
     if (peek() !== "#") return;
@@ -89,13 +92,17 @@ export function parseToml(text: string): Table {
     pos++;
     let out = "";
     for (;;) {
+      // Plain characters up to the next quote, escape or control character are taken in one slice.
+      const start = pos;
+      let code = text.charCodeAt(pos);
+      while (code > 31 && code !== 34 && code !== 92 && code !== 127) code = text.charCodeAt(++pos);
+      if (pos > start) out += text.slice(start, pos);
       const c = peek();
       if (c === "") fail("unterminated string");
       if (c === '"') {
         pos++;
         return out;
       }
-      const code = c.charCodeAt(0);
       if ((code < 32 && c !== "\t") || code === 127) fail("control character in a string (write it as an escape)");
       if (c === "\\") {
         const e = text[pos + 1] ?? "";
@@ -137,7 +144,7 @@ export function parseToml(text: string): Table {
       else if (c === "'") parts.push(literalString());
       else {
         const start = pos;
-        while (BARE_KEY.test(peek())) pos++;
+        while (isBareKeyChar(text.charCodeAt(pos))) pos++;
         if (pos === start) fail(c === "" || c === "\n" ? "expected a key" : `unexpected ${JSON.stringify(c)} in a key`);
         parts.push(text.slice(start, pos));
       }
