@@ -11,7 +11,7 @@
 import { statfsSync } from "node:fs";
 import type { Runner } from "./command.ts";
 import type { Config } from "./config.ts";
-import { denoPermissionError, NetmonError } from "./errors.ts";
+import { denoPermissionError, EX, NetmonError } from "./errors.ts";
 import { stampToNaive, wallToEpoch } from "./local_time.ts";
 import { allColumns, meterRules } from "./meters.ts";
 import { selectSource } from "./sources/select.ts";
@@ -199,7 +199,11 @@ async function checkBackend(config: Config, versions: Versions, run: Runner): Pr
       text = (await run(save, [])).stdout;
     } catch (err) {
       if (/not found/.test(message(err))) continue;
-      return problem("backend", `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`, "");
+      return problem(
+        "backend",
+        `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
+        "run 'netmon doctor' as root",
+      );
     }
     const s = savedRules(text);
     if (s.rules > 0 || s.policies.length > 0) {
@@ -263,7 +267,8 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   );
 }
 
-function checkLock(config: Config, versions: Versions): Finding {
+/** The lock's finding, and whether legacy iptables would have to wait for it now. */
+function checkLock(config: Config, versions: Versions): Finding & { blocks?: boolean } {
   const legacy = [...versions.ran.values()].some((v) => backendOf(v) === "legacy");
   let file: Deno.FsFile;
   try {
@@ -282,12 +287,15 @@ function checkLock(config: Config, versions: Versions): Finding {
   if (!legacy) {
     return ok("xtables-lock", `${XTABLES_LOCK} is held by another process, but the nf_tables backend does not use it`);
   }
-  return problem(
-    "xtables-lock",
-    `${XTABLES_LOCK} is held by another process: legacy iptables waits for it (up to wait = ${config.wait} s), ` +
-      `then netmon gives up with exit 75`,
-    `if it stays held, find the holder with 'fuser -v ${XTABLES_LOCK}' and see why it does not finish`,
-  );
+  return {
+    ...problem(
+      "xtables-lock",
+      `${XTABLES_LOCK} is held by another process: legacy iptables waits for it (up to wait = ${config.wait} s), ` +
+        `then netmon gives up with exit 75`,
+      `if it stays held, find the holder with 'fuser -v ${XTABLES_LOCK}' and see why it does not finish`,
+    ),
+    blocks: true,
+  };
 }
 
 function checkStateDir(files: StateFiles): Finding {
@@ -533,7 +541,13 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const { config } = input;
   if (config instanceof NetmonError) {
     return [
-      problem("config", config.message, "correct the config (see the README's Config section)"),
+      problem(
+        "config",
+        config.message,
+        config.exitCode === EX.NOPERM
+          ? "keep the config in /etc/netmon, which the permission sets read, or add the flag the line names"
+          : "correct the config (see the README's Config section)",
+      ),
       ...["binaries", "rules", "state-dir", "log", "schedule", "mail"].map((c) =>
         skipped(c, "needs a config that loads")
       ),
@@ -556,9 +570,12 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   // The lock first: with it held, legacy iptables would wait for it before listing the rules.
   const lock = config.source === "iptables" ? checkLock(config, versions) : undefined;
   if (!binariesOk) findings.push(skipped("rules", "needs the binaries"));
-  else if (lock?.verdict === "problem") findings.push(skipped("rules", "cannot list the rules while the lock is held"));
+  else if (lock?.blocks) findings.push(skipped("rules", "cannot list the rules while the lock is held"));
   else findings.push(await checkRules(config, input.run));
-  if (lock) findings.push(lock);
+  if (lock) {
+    const { blocks: _, ...finding } = lock;
+    findings.push(finding);
+  }
   let log: LogFacts = { findings: [] };
   if (input.files) {
     findings.push(checkStateDir(input.files));

@@ -10,7 +10,7 @@
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor.ts";
-import { netnsTest, ORIGINAL_DOC_CONFIG, withPair } from "./helpers.ts";
+import { netmon, netnsTest, ORIGINAL_DOC_CONFIG, RUN_ALLOW, withPair, withTempDir, writeConfig } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
 
@@ -293,6 +293,39 @@ netnsTest("doctor: mail server reachable, down, and reports waiting in the spool
     await server.close();
   }
 });
+
+netnsTest(
+  "doctor without CAP_NET_ADMIN: the rules check says it needs root, and the rest still run",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const r = await netmon(["doctor", "--json", "-c", config, "-s", dir], {
+          ns: p.a,
+          permissions: [
+            `${RUN_ALLOW},/usr/sbin/iptables-legacy-save,/usr/sbin/iptables-nft-save`,
+            `--allow-read=${dir},/run/xtables.lock`,
+            `--allow-write=${dir}`,
+            "--allow-env",
+            "--allow-sys=uid,statfs",
+          ],
+          wrap: ["setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-all"],
+        });
+        const v = verdict(r);
+        assertEquals([v.code, v.ok], [1, false]);
+        for (const name of ["rules"]) {
+          const c = v.checks.get(name);
+          assertEquals(c?.verdict, "problem", name);
+          match(c?.said ?? "", /needs root or CAP_NET_ADMIN/, `${name}: ${c?.said}`);
+          match(c?.fix ?? "", /as root/, name);
+        }
+        // The fresh namespace has no legacy tables, so listing them needs no capability: backend is ok.
+        for (const name of ["config", "binaries", "backend", "xtables-lock", "state-dir", "log"]) {
+          assertEquals(v.checks.get(name)?.verdict, "ok", `${name}: ${JSON.stringify(v.checks.get(name))}`);
+        }
+      })
+    ),
+);
 
 Deno.test("doctor: which cron and ExecStart commands run the report", () => {
   for (
