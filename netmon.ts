@@ -8,6 +8,7 @@
  */
 
 import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
+import type { CompletionCommand, CompletionOption } from "./lib/completions.ts";
 import { runCommand } from "./lib/command.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli.ts";
 import { type Config, DEFAULT_CONFIG_PATH } from "./lib/config.ts";
@@ -33,22 +34,8 @@ const COMMON = `  -c, --config FILE     config file (env NETMON_CONFIG; default 
   -h, --help            this help
   -V, --version         print the version`;
 
-/** A command: the words that name it, what it does, the options it takes, its argument. */
-interface CommandInfo {
-  /** The names shown in help, first the main one. */
-  words: string[];
-  /** Names accepted but not shown. */
-  hidden?: string[];
-  /** One line for the command list. */
-  summary: string;
-  /** Long options it takes besides the common ones. */
-  options: string[];
-  /** Its one optional argument: a name for help, and what completes it. */
-  argument?: { name: string; complete: "file" | "commands" | string[] };
-}
-
 /** Every command, in help order: the one table help, parsing and shell completion read. */
-const COMMAND_INFO: Record<string, CommandInfo> = {
+const COMMAND_INFO: Record<string, CompletionCommand> = {
   report: {
     words: ["report"],
     summary: "read the counters, append to the log, print usage (the default)",
@@ -96,7 +83,7 @@ const COMMAND_INFO: Record<string, CommandInfo> = {
   },
 };
 
-const OPTIONS: (OptionSpec & { help: string; value?: "file" | "dir" })[] = [
+const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "config", short: "c", type: "string", value: "file", help: "config file" },
   { name: "state-dir", short: "s", type: "string", value: "dir", help: "state directory" },
   { name: "dry-run", short: "n", type: "boolean", help: "print the exact firewall change, change nothing" },
@@ -253,7 +240,7 @@ export function parseCommandLine(args: string[]): Options {
   const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
   const command = COMMANDS[word];
   if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
-  const info = COMMAND_INFO[command] as CommandInfo;
+  const info = COMMAND_INFO[command] as CompletionCommand;
   const extra = positionals.slice(info.argument ? 2 : 1);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   for (const name of Object.keys(values)) {

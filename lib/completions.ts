@@ -19,7 +19,7 @@ export interface CompletionOption {
   value?: "file" | "dir";
 }
 
-/** A command as the completion sees it. */
+/** A command as help, parsing and completion see it. */
 export interface CompletionCommand {
   /** Names shown, the first the main one. */
   words: string[];
