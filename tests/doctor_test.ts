@@ -10,7 +10,18 @@
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor.ts";
-import { netmon, netnsTest, ORIGINAL_DOC_CONFIG, RUN_ALLOW, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  LEGACY_BINARIES,
+  LEGACY_DOC_CONFIG,
+  netmon,
+  netnsTest,
+  NFT_ONE_METER_CONFIG,
+  ORIGINAL_DOC_CONFIG,
+  RUN_ALLOW,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
 
@@ -111,9 +122,8 @@ netnsTest("doctor: rules removed by hand, then repaired by start", () =>
 
 netnsTest("doctor: a missing binary, a second backend holding rules, a held xtables lock", () =>
   withPair(async (p) => {
-    const legacy = ORIGINAL_DOC_CONFIG +
-      `[binaries]\niptables = "/usr/sbin/iptables-legacy"\niptables_save = "/usr/sbin/iptables-legacy-save"\n` +
-      `iptables_restore = "/usr/sbin/iptables-legacy-restore"\n`;
+    // A flag replaces the set's run list: the legacy tools, and the nft one doctor lists the other backend with.
+    const legacyRun = [`--allow-run=${[...LEGACY_BINARIES, "/usr/sbin/iptables-nft-save"].join(",")}`];
     const r = await sandbox([
       ...healthy(),
       // A foreign rule in the other backend: both apply, neither iptables shows the other's.
@@ -125,20 +135,10 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
       DOCTOR,
       // The same meters on the legacy backend, with another process holding the xtables lock.
       { run: ["iptables", "-F", "INPUT"] },
-      { write: CONFIG, text: legacy },
-      {
-        netmon: ["start"],
-        permissions: [
-          "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save,/usr/sbin/iptables-legacy-restore,/usr/sbin/iptables-nft-save",
-        ],
-      },
+      { write: CONFIG, text: LEGACY_DOC_CONFIG },
+      { netmon: ["start"], permissions: legacyRun },
       { lock: "/run/xtables.lock" },
-      {
-        netmon: ["doctor", "--json"],
-        permissions: [
-          "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save,/usr/sbin/iptables-legacy-restore,/usr/sbin/iptables-nft-save",
-        ],
-      },
+      { netmon: ["doctor", "--json"], permissions: legacyRun },
     ], p.a);
     expect(
       verdict(r[3] as StepResult),
@@ -161,12 +161,11 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
 
 netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted by hand", () =>
   withPair(async (p) => {
-    const nft = `source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`;
     const r = await sandbox([
       ...healthy(),
       { lock: "/run/xtables.lock" },
       DOCTOR,
-      { write: CONFIG, text: nft },
+      { write: CONFIG, text: NFT_ONE_METER_CONFIG },
       { remove: LOG },
       { remove: "/var/lib/netmon/netmon.last" },
       { netmon: ["start"] },

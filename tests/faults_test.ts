@@ -12,6 +12,7 @@ import {
   must,
   netmon,
   netnsTest,
+  NFT_ONE_METER_CONFIG,
   nftOnly,
   type Pair,
   removeFaketimeLeftovers,
@@ -350,7 +351,7 @@ netnsTest(
   () =>
     withPair((p) =>
       withTempDir(async (dir) => {
-        const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n');
+        const config = await writeConfig(dir, NFT_ONE_METER_CONFIG);
         const o = nftOpts(p, [dir]);
         assertEquals((await netmon(["start", "-c", config], o)).code, 0);
         const env = { TZ: "Europe/London", FAKETIME_FMT: "%s", DONT_FAKE_MONOTONIC: "1" };

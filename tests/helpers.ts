@@ -189,6 +189,8 @@ export interface NetmonRun {
   fakeTime?: string;
   /** Deno permission flags instead of the default scoped set. */
   permissions?: string[];
+  /** Programs it may run besides the default binaries (e.g. a config's iptables-legacy). */
+  run?: readonly string[];
   /** Programs to run it under before deno (e.g. setpriv to drop capabilities). */
   wrap?: string[];
 }
@@ -214,10 +216,10 @@ const NETMON_BIN = Deno.env.get("NETMON_BIN");
 
 /** `deno run` of netmon.ts (or the compiled binary) with `args` and the run's permissions. */
 function netmonArgv(args: string[], o: NetmonRun): string[] {
-  if (NETMON_BIN && !o.permissions) return [NETMON_BIN, ...args];
+  if (NETMON_BIN && !o.permissions && !o.run) return [NETMON_BIN, ...args];
   const dirs = o.dirs ?? [];
   const perms = o.permissions ?? [
-    RUN_ALLOW,
+    [RUN_ALLOW, ...(o.run ?? [])].join(","),
     ...(dirs.length ? [`--allow-read=${dirs.join(",")}`, `--allow-write=${dirs.join(",")}`] : []),
     "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
     "--allow-sys=uid",
@@ -363,6 +365,21 @@ from = "198.51.100.10"
 name = "non-network"
 from = "!198.51.100.0/24"
 `;
+
+/** The legacy backend's programs, as a config names them under [binaries]. */
+export const LEGACY_BINARIES = [
+  "/usr/sbin/iptables-legacy",
+  "/usr/sbin/iptables-legacy-save",
+  "/usr/sbin/iptables-legacy-restore",
+] as const;
+
+/** The original setup on documentation addresses, on the legacy iptables backend. */
+export const LEGACY_DOC_CONFIG = ORIGINAL_DOC_CONFIG +
+  `[binaries]\niptables = "${LEGACY_BINARIES[0]}"\niptables_save = "${LEGACY_BINARIES[1]}"\n` +
+  `iptables_restore = "${LEGACY_BINARIES[2]}"\n`;
+
+/** One nftables meter: what b (192.0.2.2) sends. */
+export const NFT_ONE_METER_CONFIG = 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n';
 
 /** Byte counters of netmon's rules as `iptables-save -c` (not netmon's reader) shows them, per meter. */
 export async function iptablesCounters(ns: string, binary = "iptables-save"): Promise<Map<string, bigint>> {

@@ -7,7 +7,7 @@
  * overlays over /etc and /var), so the machine's own files are never touched.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { netnsTest, sendUdp, withPair } from "./helpers.ts";
+import { netnsTest, NFT_ONE_METER_CONFIG, sendUdp, withPair } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 
 const STATE = ["/var/lib/netmon/netmon.log", "/var/lib/netmon/netmon.last", "/var/lib/netmon/netmon.lock"];
@@ -20,7 +20,7 @@ netnsTest(
       await sendUdp(p.b, "192.0.2.1", 1, 10);
       const graph = (args: string[]): SandboxStep => ({ netmon: args, script: "graph.ts", set: "graph" });
       const steps: SandboxStep[] = [
-        { write: "/etc/netmon/netmon.toml", text: 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n' },
+        { write: "/etc/netmon/netmon.toml", text: NFT_ONE_METER_CONFIG },
         { netmon: ["start"] },
         { netmon: ["report"], set: "netmon" },
         { netmon: ["report"], set: "netmon" },

@@ -10,7 +10,19 @@
  */
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { must, netmon, netnsTest, ORIGINAL_DOC_CONFIG, run, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  LEGACY_BINARIES,
+  LEGACY_DOC_CONFIG,
+  must,
+  netmon,
+  netnsTest,
+  NFT_ONE_METER_CONFIG,
+  ORIGINAL_DOC_CONFIG,
+  run,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
 import { sandbox } from "./sandbox.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -98,18 +110,12 @@ netnsTest(
         const caps = values(service, "CapabilityBoundingSet")[0]?.split(" ").map((c) =>
           `,+${c.replace(/^CAP_/, "").toLowerCase()}`
         ).join("") ?? "";
-        const legacy = ORIGINAL_DOC_CONFIG + `[binaries]\niptables = "/usr/sbin/iptables-legacy"\n` +
-          `iptables_save = "/usr/sbin/iptables-legacy-save"\niptables_restore = "/usr/sbin/iptables-legacy-restore"\n`;
-        const nft = `source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`;
-        const legacyRun = "--allow-run=/usr/sbin/iptables-legacy,/usr/sbin/iptables-legacy-save," +
-          "/usr/sbin/iptables-legacy-restore";
-        for (
-          const [name, text, extra] of [["nf", ORIGINAL_DOC_CONFIG, []], ["legacy", legacy, [legacyRun]], [
-            "nft",
-            nft,
-            [],
-          ]] as const
-        ) {
+        const backends = [
+          ["nf", ORIGINAL_DOC_CONFIG, []],
+          ["legacy", LEGACY_DOC_CONFIG, LEGACY_BINARIES],
+          ["nft", NFT_ONE_METER_CONFIG, []],
+        ] as const;
+        for (const [name, text, programs] of backends) {
           const sub = `${dir}/${name}`;
           await Deno.mkdir(sub);
           const config = await writeConfig(sub, text);
@@ -117,7 +123,7 @@ netnsTest(
             ns: p.a,
             dirs: [sub],
             env: { NETMON_CONFIG: config, NETMON_STATE_DIR: sub },
-            ...(extra.length ? { permissions: permissionsWith(sub, extra) } : {}),
+            run: programs,
           };
           const start = await netmon(["start"], o);
           assertEquals([start.code, start.stderr], [0, ""], name);
@@ -138,14 +144,3 @@ netnsTest(
       })
     ),
 );
-
-/** The default scoped permissions plus `extra` run flags, for a config that names other binaries. */
-function permissionsWith(dir: string, extra: readonly string[]): string[] {
-  return [
-    ...extra,
-    `--allow-read=${dir}`,
-    `--allow-write=${dir}`,
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
-  ];
-}
