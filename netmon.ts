@@ -288,7 +288,7 @@ async function report(opts: Options): Promise<number> {
   if (opts.mailTest) return await mailTest(config);
   // Loaded only when there is mail: a report without it pays nothing for it.
   const mailLib = mail ? await import("./lib/mail.ts") : undefined;
-  const source = selectSource(config, runCommand);
+  const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const storeLib = config.sqlite ? await import("./lib/store.ts") : undefined;
@@ -417,7 +417,7 @@ function describePlan(plan: Plan, dryRun: boolean): string {
 
 async function change(opts: Options): Promise<void> {
   const config = await findConfig(opts.config);
-  const source = selectSource(config, runCommand);
+  const source = await selectSource(config, runCommand);
   const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
   if (!opts.dryRun) {
     for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
@@ -433,7 +433,7 @@ function table(rows: string[][]): string {
 
 async function status(opts: Options): Promise<number> {
   const config = await findConfig(opts.config);
-  const source = selectSource(config, runCommand);
+  const source = await selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
   const where = config.source === "iptables"

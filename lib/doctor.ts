@@ -234,7 +234,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   if (config.source === "interface") {
     return ok("rules", "the interface source reads the kernel's counters: no rules needed");
   }
-  const source = selectSource(config, run);
+  const source = await selectSource(config, run);
   let rows;
   try {
     rows = await source.status();

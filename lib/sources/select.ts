@@ -1,27 +1,25 @@
 /**
- * Picks the counter source a config names.
+ * Picks the counter source a config names. Each source's module is loaded
+ * only when the config names it: a report pays for one source's code, not
+ * four.
  *
  * @module
  */
 
 import type { Runner } from "../command.ts";
 import type { Config } from "../config.ts";
-import { InterfaceSource } from "./interface.ts";
-import { IptablesSource } from "./iptables.ts";
-import { NftablesSource } from "./nftables.ts";
-import { PfSource } from "./pf.ts";
 import type { CounterSource } from "./source.ts";
 
 /** The source for `config`, running programs through `run`. */
-export function selectSource(config: Config, run: Runner): CounterSource {
+export async function selectSource(config: Config, run: Runner): Promise<CounterSource> {
   switch (config.source) {
     case "iptables":
-      return new IptablesSource(config, run);
+      return new (await import("./iptables.ts")).IptablesSource(config, run);
     case "interface":
-      return new InterfaceSource(config, run);
+      return new (await import("./interface.ts")).InterfaceSource(config, run);
     case "nftables":
-      return new NftablesSource(config, run);
+      return new (await import("./nftables.ts")).NftablesSource(config, run);
     case "pf":
-      return new PfSource(config, run);
+      return new (await import("./pf.ts")).PfSource(config, run);
   }
 }
