@@ -1,6 +1,6 @@
 /**
  * Benchmark: `netmon report` with the two original meters against its floor,
- * an empty `deno run` plus the one counter read (`iptables -L -n -v -x`),
+ * an empty `deno run` plus the one counter read (`iptables-save -c -t filter`),
  * all run side by side, interleaved, in one namespace. Goal: at most 1.3x.
  *
  * Two floors are printed. The strict one adds an empty `deno run` to
@@ -34,7 +34,7 @@ await withPair((p) =>
     const readOnly = `${dir}/read_only.ts`;
     await Deno.writeTextFile(
       readOnly,
-      'new Deno.Command("/usr/sbin/iptables", { args: ["-w", "10", "-t", "filter", "-L", "-n", "-v", "-x"], stdout: "piped" }).outputSync();\n',
+      'new Deno.Command("/usr/sbin/iptables-save", { args: ["-c", "-t", "filter"], stdout: "piped" }).outputSync();\n',
     );
     const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
     const [ip, ...startArgs] = inNs([Deno.execPath(), "run", "-A", NETMON, "start", "-c", config]);
@@ -42,7 +42,7 @@ await withPair((p) =>
     const perms = [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"];
     const cases: Record<string, string[]> = {
       "empty deno run": inNs([Deno.execPath(), "run", "-q", empty]),
-      "iptables -L -n -v -x": inNs(["/usr/sbin/iptables", "-w", "10", "-t", "filter", "-L", "-n", "-v", "-x"]),
+      "iptables-save -c": inNs(["/usr/sbin/iptables-save", "-c", "-t", "filter"]),
       "netmon report": inNs([
         Deno.execPath(),
         "run",
@@ -56,7 +56,13 @@ await withPair((p) =>
         `${dir}/state`,
       ]),
       "ip netns exec true": inNs(["/bin/true"]),
-      "deno: only the counter read": inNs([Deno.execPath(), "run", "-q", "--allow-run=/usr/sbin/iptables", readOnly]),
+      "deno: only the counter read": inNs([
+        Deno.execPath(),
+        "run",
+        "-q",
+        "--allow-run=/usr/sbin/iptables-save",
+        readOnly,
+      ]),
     };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
     for (const argv of Object.values(cases)) await time(argv); // warm caches
@@ -66,7 +72,7 @@ await withPair((p) =>
     const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
     // Each case pays `ip netns exec` once; the floor runs two programs, so take one exec off it.
     const exec = m["ip netns exec true"]!;
-    const floor = m["empty deno run"]! + m["iptables -L -n -v -x"]! - exec;
+    const floor = m["empty deno run"]! + m["iptables-save -c"]! - exec;
     console.log(`rounds: ${rounds} (median wall time of each, interleaved)`);
     for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(22)} ${v.toFixed(1)} ms`);
     const denoFloor = m["deno: only the counter read"]!;

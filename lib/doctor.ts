@@ -267,8 +267,8 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   );
 }
 
-/** The lock's finding, and whether legacy iptables would have to wait for it now. */
-function checkLock(config: Config, versions: Versions): Finding & { blocks?: boolean } {
+/** The lock's finding: held matters to legacy iptables-restore, which start and stop run. */
+function checkLock(config: Config, versions: Versions): Finding {
   const legacy = [...versions.ran.values()].some((v) => backendOf(v) === "legacy");
   let file: Deno.FsFile;
   try {
@@ -287,15 +287,12 @@ function checkLock(config: Config, versions: Versions): Finding & { blocks?: boo
   if (!legacy) {
     return ok("xtables-lock", `${XTABLES_LOCK} is held by another process, but the nf_tables backend does not use it`);
   }
-  return {
-    ...problem(
-      "xtables-lock",
-      `${XTABLES_LOCK} is held by another process: legacy iptables waits for it (up to wait = ${config.wait} s), ` +
-        `then netmon gives up with exit 75`,
-      `if it stays held, find the holder with 'fuser -v ${XTABLES_LOCK}' and see why it does not finish`,
-    ),
-    blocks: true,
-  };
+  return problem(
+    "xtables-lock",
+    `${XTABLES_LOCK} is held by another process: legacy iptables-restore waits for it (up to wait = ${config.wait} s), ` +
+      `so 'netmon start' and 'stop' would wait, then give up with exit 75 (the report does not need it)`,
+    `if it stays held, find the holder with 'fuser -v ${XTABLES_LOCK}' and see why it does not finish`,
+  );
 }
 
 function checkStateDir(files: StateFiles): Finding {
@@ -567,15 +564,8 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       binariesOk ? await checkBackend(config, versions, input.run) : skipped("backend", "needs the binaries"),
     );
   }
-  // The lock first: with it held, legacy iptables would wait for it before listing the rules.
-  const lock = config.source === "iptables" ? checkLock(config, versions) : undefined;
-  if (!binariesOk) findings.push(skipped("rules", "needs the binaries"));
-  else if (lock?.blocks) findings.push(skipped("rules", "cannot list the rules while the lock is held"));
-  else findings.push(await checkRules(config, input.run));
-  if (lock) {
-    const { blocks: _, ...finding } = lock;
-    findings.push(finding);
-  }
+  findings.push(binariesOk ? await checkRules(config, input.run) : skipped("rules", "needs the binaries"));
+  if (config.source === "iptables") findings.push(checkLock(config, versions));
   let log: LogFacts = { findings: [] };
   if (input.files) {
     findings.push(checkStateDir(input.files));

@@ -86,11 +86,14 @@ Deno.test("bad config: exit 78, one line per problem naming file and key, nothin
 
 Deno.test("missing binary: exit 69 naming it and the config key", () =>
   withTempDir(async (dir) => {
-    const config = await writeConfig(dir, '[binaries]\niptables = "/nonexistent/iptables"\n[[meter]]\nname = "a"\n');
+    const config = await writeConfig(
+      dir,
+      '[binaries]\niptables_save = "/nonexistent/iptables-save"\n[[meter]]\nname = "a"\n',
+    );
     const r = await netmon(["-c", config, "-s", dir], {
       dirs: [dir],
       permissions: [
-        `--allow-run=/nonexistent/iptables`,
+        `--allow-run=/nonexistent/iptables-save`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "--allow-env",
@@ -99,7 +102,7 @@ Deno.test("missing binary: exit 69 naming it and the config key", () =>
     });
     assertEquals([r.code, r.stderr], [
       69,
-      "netmon: /nonexistent/iptables not found: install it or set its path under [binaries] in the config\n",
+      "netmon: /nonexistent/iptables-save not found: install it or set its path under [binaries] in the config\n",
     ]);
     assertEquals((await Deno.stat(`${dir}/netmon.log`).catch(() => undefined))?.size ?? 0, 0);
   }));
@@ -161,7 +164,7 @@ netnsTest(
           });
           assertEquals(r.code, 77, r.stderr);
           ok(
-            /^netmon: iptables(-save)? needs root or CAP_NET_ADMIN \(exited with code 4: .*Permission denied.*\)\n$/
+            /^netmon: iptables-save needs root or CAP_NET_ADMIN \(exited with code 4: .*Permission denied.*\)\n$/
               .test(r.stderr),
             r.stderr,
           );

@@ -139,6 +139,8 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
       { netmon: ["start"], permissions: legacyRun },
       { lock: "/run/xtables.lock" },
       { netmon: ["doctor", "--json"], permissions: legacyRun },
+      // The report reads with iptables-legacy-save, which never waits for the lock.
+      { netmon: ["report"], permissions: legacyRun },
     ], p.a);
     expect(
       verdict(r[3] as StepResult),
@@ -153,9 +155,13 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
     assertEquals(missing.checks.get("rules")?.verdict, "skipped");
     assertEquals((r[5] as StepResult).code, 0, (r[5] as StepResult).stderr);
     const locked = verdict(r[6] as StepResult);
-    expect(locked, { "xtables-lock": /\/run\/xtables\.lock is held by another process: legacy iptables waits/ }, {
-      "xtables-lock": /fuser/,
-    });
+    expect(locked, {
+      "xtables-lock": /\/run\/xtables\.lock is held by another process: legacy iptables-restore waits .*start/,
+    }, { "xtables-lock": /fuser/ });
+    match(locked.checks.get("rules")?.said ?? "", /all 2 rules for 2 log columns installed/);
+    const report = r[7] as StepResult;
+    assertEquals([report.code, report.stderr], [0, ""]);
+    match(report.stdout, /New Total/);
     match(locked.checks.get("backend")?.said ?? "", /iptables drives legacy; the nft backend holds no rules/);
   }));
 
@@ -314,7 +320,7 @@ netnsTest(
         assertEquals([v.code, v.ok], [1, false]);
         const rules = v.checks.get("rules");
         assertEquals(rules?.verdict, "problem", JSON.stringify(rules));
-        match(rules?.said ?? "", /cannot read the firewall: iptables needs root or CAP_NET_ADMIN/);
+        match(rules?.said ?? "", /cannot read the firewall: iptables-save needs root or CAP_NET_ADMIN/);
         match(rules?.fix ?? "", /as root/);
         // The fresh namespace has no legacy tables, so listing them needs no capability: backend is ok.
         for (const name of ["config", "binaries", "backend", "xtables-lock", "state-dir", "log"]) {

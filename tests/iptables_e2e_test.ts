@@ -94,6 +94,45 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
   );
 
   netnsTest(
+    `[${backend}] a rule copied by hand is counted once and reported; one narrowed by hand is refused`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const { config, o } = await setup(p, dir);
+          assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+          const ns = ["netns", "exec", p.a, ipt];
+          const spec = ["-s", "198.51.100.10/32", "-m", "comment", "--comment", "netmon:proxy", "-j", "DOWNLOADED"];
+          await sendUdp(p.b, "198.51.100.1", 10, 100);
+          await must("ip", [...ns, "-A", "INPUT", ...spec]);
+          await sendUdp(p.b, "198.51.100.1", 5, 100);
+          // netmon's rule saw all 15 datagrams, the copy the last 5: the report counts netmon's alone.
+          const r = await netmon(["-c", config, "-s", dir], o);
+          assertEquals(r.code, 0, r.stderr);
+          assertEquals(
+            r.stderr,
+            "netmon: warning: proxy has 1 extra rule(s) in INPUT, not counted: run 'netmon start' to repair\n",
+          );
+          const [, proxy] = lastLogLine(await Deno.readTextFile(`${dir}/netmon.log`));
+          assertEquals(proxy, String(15 * (100 + 28)));
+          // Both copies replaced by one that also matches the protocol: not netmon's rule any more.
+          await must("ip", [...ns, "-D", "INPUT", ...spec]);
+          await must("ip", [...ns, "-D", "INPUT", ...spec]);
+          await must("ip", [...ns, "-I", "INPUT", "1", "-p", "udp", ...spec]);
+          const narrowed = await netmon(["-c", config, "-s", dir], o);
+          assertEquals(narrowed.code, 69, narrowed.stderr);
+          ok(
+            /^netmon: meter proxy: the installed rule in INPUT also matches -p udp.*, which netmon's rules never do: run 'netmon start' to update the rules\n$/
+              .test(narrowed.stderr),
+            narrowed.stderr,
+          );
+          assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+          const repaired = await netmon(["-c", config, "-s", dir], o);
+          assertEquals([repaired.code, repaired.stderr], [0, ""]);
+        })
+      ),
+  );
+
+  netnsTest(
     `[${backend}] stop removes exactly netmon's rules and chain, never a foreign rule`,
     () =>
       withPair((p) =>

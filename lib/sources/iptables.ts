@@ -3,7 +3,7 @@
  * netmon's empty chain and tagged `netmon:COLUMN` in a comment; IPv6 rules
  * the same through ip6tables. Rules are found by that comment and their
  * match, never by position, changed in one `iptables-restore --noflush`
- * transaction per family, and read with one `iptables -L` per family.
+ * transaction per family, and read with one `iptables-save -c` per family.
  *
  * @module
  */
@@ -11,10 +11,9 @@
 import { listedAddress, parseAddressMatch } from "../address.ts";
 import type { Runner } from "../command.ts";
 import type { Config, InterfaceMatch } from "../config.ts";
-import { allColumns, type Family, HOOKS, type MeterRule, meterRules } from "../meters.ts";
+import { allColumns, type Family, type MeterRule, meterRules } from "../meters.ts";
 import { EX, NetmonError } from "../errors.ts";
-import { type ListedChain, type ListedRule, parseIptablesList } from "./iptables_list.ts";
-import { parseIptablesSave, quoteArg, type SavedRule } from "./iptables_save.ts";
+import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** Comment prefix that marks a rule as netmon's. */
@@ -57,13 +56,12 @@ function restoreScript(lines: string[]): string {
   return `*filter\n${lines.join("\n")}\nCOMMIT\n`;
 }
 
-/** The programs for one address family: iptables or ip6tables. */
+/** The programs for one address family: iptables-save and -restore, or the ip6tables ones. */
 interface Tools {
   family: Family;
-  list: string;
   save: string;
   restore: string;
-  /** How -L -n prints "any address". */
+  /** "Any address" of the family, as messages show it. */
   any: string;
 }
 
@@ -81,8 +79,8 @@ export class IptablesSource implements CounterSource {
     const b = config.binaries;
     const families = new Set(this.rules.map((r) => r.family));
     this.tools = [
-      { family: 4 as const, list: b.iptables, save: b.iptablesSave, restore: b.iptablesRestore, any: "0.0.0.0/0" },
-      { family: 6 as const, list: b.ip6tables, save: b.ip6tablesSave, restore: b.ip6tablesRestore, any: "::/0" },
+      { family: 4 as const, save: b.iptablesSave, restore: b.iptablesRestore, any: "0.0.0.0/0" },
+      { family: 6 as const, save: b.ip6tablesSave, restore: b.ip6tablesRestore, any: "::/0" },
     ].filter((t) => families.has(t.family));
   }
 
@@ -179,58 +177,63 @@ export class IptablesSource implements CounterSource {
     return plan;
   }
 
-  private async listed(t: Tools): Promise<ListedChain[]> {
-    const { stdout } = await this.run(t.list, ["-w", String(this.config.wait), "-t", "filter", "-L", "-n", "-v", "-x"]);
-    return parseIptablesList(stdout, `${t.list} -L`);
-  }
-
   /**
-   * Finds every rule's installed counterpart by its comment and match. Each
-   * installed rule serves one wanted rule; leftovers with our comments are
-   * duplicates, reported.
+   * Finds every wanted rule among the installed ones, with its counters, from
+   * one `iptables-save -c` per family. A rule is found by its exact text as
+   * iptables-save prints it, the text `start` compares too, so report, status
+   * and start agree on what is installed; a netmon rule whose text differs is
+   * compared by its match (the same rule written differently counts), and
+   * otherwise says how it differs. Each installed rule serves one wanted
+   * rule; leftovers with our comments are duplicates, reported.
    */
-  private async find(): Promise<Map<MeterRule, ListedRule | string>> {
-    const found = new Map<MeterRule, ListedRule | string>();
+  private async find(): Promise<Map<MeterRule, Counters | string>> {
+    const found = new Map<MeterRule, Counters | string>();
+    const { chain } = this.config;
     for (const t of this.tools) {
-      // Only the hook chains can hold meters' rules; index them by chain, then comment.
-      const index = new Map<string, Map<string, ListedRule[]>>();
-      for (const chain of await this.listed(t)) {
-        if (!(HOOKS as readonly string[]).includes(chain.name)) continue;
-        const byComment = new Map<string, ListedRule[]>();
-        index.set(chain.name, byComment);
-        for (const r of chain.rules) {
-          if (r.target !== this.config.chain) continue;
-          for (const c of r.comments) {
-            const list = byComment.get(c);
-            if (list) list.push(r);
-            else byComment.set(c, [r]);
-          }
-        }
-      }
+      const v6 = t.family === 6 ? " (IPv6)" : "";
+      const where = `${t.save} -c`;
+      const wanted = new Map<string, MeterRule>();
       for (const rule of this.rules) {
-        if (rule.family !== t.family) continue;
-        const candidates = index.get(rule.hook)?.get(meterComment(rule.column));
-        if (!candidates || candidates.length === 0) {
-          found.set(rule, "");
-          continue;
-        }
-        const at = candidates.findIndex((c) => describeMismatch(rule, c, t.any) === "");
-        if (at < 0) found.set(rule, describeMismatch(rule, candidates[0] as ListedRule, t.any));
-        else found.set(rule, candidates.splice(at, 1)[0] as ListedRule);
+        if (rule.family === t.family) wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
       }
-      // Rules left over under a comment every wanted rule of which was found: duplicates.
-      const served = new Set<string>();
-      for (const [rule, r] of found) if (rule.family === t.family && typeof r !== "string") served.add(rule.column);
-      for (const [hook, byComment] of index) {
-        for (const [comment, left] of byComment) {
-          if (left.length > 0 && served.has(comment.slice(COMMENT_PREFIX.length))) {
-            this.warnings.push(
-              `${comment.slice(COMMENT_PREFIX.length)} has ${left.length} extra rule(s) in ${hook}${
-                t.family === 6 ? " (IPv6)" : ""
-              }, not counted: run 'netmon start' to repair`,
-            );
+      const strays: { chain: string; match: SavedMatch; counters: Counters }[] = [];
+      const { stdout } = await this.run(t.save, ["-c", "-t", "filter"]);
+      forEachCountedRule(stdout, where, (r) => {
+        const rule = wanted.get(r.key);
+        if (rule && !found.has(rule)) found.set(rule, { packets: r.packets, bytes: r.bytes });
+        else if (rule || r.key.includes(COMMENT_PREFIX)) {
+          const space = r.key.indexOf(" ");
+          const match = savedMatch(splitArgs(r.key.slice(space + 1), `${where} line ${r.line}`));
+          if (match.comment?.startsWith(COMMENT_PREFIX)) {
+            strays.push({ chain: r.key.slice(0, space), match, counters: { packets: r.packets, bytes: r.bytes } });
           }
         }
+      });
+      for (const rule of this.rules) {
+        if (rule.family !== t.family || found.has(rule)) continue;
+        const comment = meterComment(rule.column);
+        const mine = strays.filter((s) => s.chain === rule.hook && s.match.comment === comment);
+        const same = mine.find((s) => describeMismatch(rule, s.match, chain, t.any) === "");
+        if (same) {
+          found.set(rule, same.counters);
+          strays.splice(strays.indexOf(same), 1);
+        } else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+      }
+      // Rules left over under the comment of a rule that was found: duplicates, by hook and column.
+      const extra = new Map<string, number>();
+      for (const s of strays) {
+        const column = (s.match.comment as string).slice(COMMENT_PREFIX.length);
+        const served = this.rules.some((rule) =>
+          rule.family === t.family && rule.column === column && rule.hook === s.chain &&
+          typeof found.get(rule) === "object"
+        );
+        if (served) extra.set(`${s.chain} ${column}`, (extra.get(`${s.chain} ${column}`) ?? 0) + 1);
+      }
+      for (const [key, n] of extra) {
+        const [hook, column] = key.split(" ");
+        this.warnings.push(
+          `${column} has ${n} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
+        );
       }
     }
     return found;
@@ -263,12 +266,9 @@ export class IptablesSource implements CounterSource {
       packets.set(c.name, 0n);
     }
     for (const [rule, r] of found) {
-      const l = r as ListedRule;
-      if (!l.exact || l.bytes === undefined) {
-        throw new NetmonError(`meter ${rule.column}: iptables printed no exact byte counter`, EX.DATAERR);
-      }
-      bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + l.bytes);
-      packets.set(rule.column, (packets.get(rule.column) ?? 0n) + (l.packets ?? 0n));
+      const c = r as Counters;
+      bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + c.bytes);
+      packets.set(rule.column, (packets.get(rule.column) ?? 0n) + c.packets);
     }
     return { bytes, packets };
   }
@@ -279,37 +279,92 @@ export class IptablesSource implements CounterSource {
       const where = `${rule.hook}${rule.family === 6 ? " IPv6" : ""}`;
       const row: MeterStatus = { meter: rule.column, where, installed: typeof r !== "string" };
       if (typeof r !== "string") {
-        if (r.packets !== undefined) row.packets = r.packets;
-        if (r.bytes !== undefined) row.bytes = r.bytes;
+        row.packets = r.packets;
+        row.bytes = r.bytes;
       }
       return row;
     });
   }
 }
 
-/** The text iptables -L -n prints for a match of one network. */
-function listed(m: MeterRule["from"], any: string): string {
+/** A rule's exact counters. */
+interface Counters {
+  packets: bigint;
+  bytes: bigint;
+}
+
+/** What a saved netmon rule matches, from its arguments. */
+interface SavedMatch {
+  source?: string;
+  destination?: string;
+  in?: string;
+  out?: string;
+  comment?: string;
+  target?: string;
+  /** Any other arguments (`-p udp`, `-m tcp --dport 22`, …): netmon's rules have none. */
+  other: string[];
+}
+
+const MATCH_FLAGS: Record<string, "source" | "destination" | "in" | "out"> = {
+  "-s": "source",
+  "--source": "source",
+  "-d": "destination",
+  "--destination": "destination",
+  "-i": "in",
+  "--in-interface": "in",
+  "-o": "out",
+  "--out-interface": "out",
+};
+
+/** The source, destination, interfaces (`!`-prefixed when negated), comment and target of saved rule arguments. */
+function savedMatch(args: string[]): SavedMatch {
+  const m: SavedMatch = { other: [] };
+  for (let k = 0; k < args.length; k++) {
+    const negated = args[k] === "!";
+    const flag = args[negated ? k + 1 : k] as string;
+    const value = args[negated ? k + 2 : k + 1];
+    const field = MATCH_FLAGS[flag];
+    if (field && value !== undefined) {
+      m[field] = (negated ? "!" : "") + value;
+      k += negated ? 2 : 1;
+    } else if (flag === "--comment" && value !== undefined && !negated) {
+      m.comment = value;
+      k++;
+    } else if ((flag === "-j" || flag === "-g") && value !== undefined && !negated) {
+      m.target = `${flag} ${value}`;
+      k++;
+    } else if (!(flag === "-m" && value === "comment" && !negated)) m.other.push(args[k] as string);
+    else k++;
+  }
+  return m;
+}
+
+/** A network as the config has it, shown the way `iptables -L -n` would: `/32` dropped, `!` glued on. */
+function shownNetwork(m: MeterRule["from"], any: string): string {
   if (!m) return any;
   return listedAddress({ negated: m.negated, family: any === "::/0" ? 6 : 4, cidr: m.cidrs[0] as string });
 }
 
-/**
- * Says how a listed rule differs from the wanted one, or "" when it is the
- * same. Checked field by field, stopping at the first difference: it runs
- * once per rule on every report.
- */
-function describeMismatch(rule: MeterRule, r: ListedRule, any: string): string {
-  const wantIface = (i: InterfaceMatch | undefined) => (i ? (i.negated ? "!" : "") + i.name : "*");
-  const differs = (what: string, want: string, got: string) =>
-    want === got || sameNetwork(want, got) ? "" : `matches ${what} ${got} but the config says ${want}`;
-  return differs("source", listed(rule.from, any), r.source) ||
-    differs("destination", listed(rule.to, any), r.destination) ||
-    differs("input interface", wantIface(rule.in), r.in ?? "*") ||
-    differs("output interface", wantIface(rule.out), r.out ?? "*");
+/** A saved network, shown the same way; unparsable text as it is. */
+function shownSaved(text: string | undefined, any: string): string {
+  if (text === undefined) return any;
+  const m = parseAddressMatch(text);
+  return typeof m === "string" ? text : listedAddress(m);
 }
 
-/** True when two listed networks are the same written differently (e.g. IPv6 zero runs). */
-function sameNetwork(a: string, b: string): boolean {
-  const pa = parseAddressMatch(a), pb = parseAddressMatch(b);
-  return typeof pa !== "string" && typeof pb !== "string" && pa.cidr === pb.cidr && pa.negated === pb.negated;
+/**
+ * Says how an installed rule differs from the wanted one, or "" when it
+ * matches the same traffic into the same chain. Only rules whose text is
+ * not the one `start` writes get here.
+ */
+function describeMismatch(rule: MeterRule, got: SavedMatch, chain: string, any: string): string {
+  const iface = (i: InterfaceMatch | undefined) => (i ? (i.negated ? "!" : "") + i.name : "*");
+  const differs = (what: string, want: string, have: string) =>
+    want === have ? "" : `matches ${what} ${have} but the config says ${want}`;
+  return differs("source", shownNetwork(rule.from, any), shownSaved(got.source, any)) ||
+    differs("destination", shownNetwork(rule.to, any), shownSaved(got.destination, any)) ||
+    differs("input interface", iface(rule.in), got.in ?? "*") ||
+    differs("output interface", iface(rule.out), got.out ?? "*") ||
+    (got.target === `-j ${chain}` ? "" : `has target ${got.target ?? "none"} but the config's chain is ${chain}`) ||
+    (got.other.length === 0 ? "" : `also matches ${got.other.join(" ")}, which netmon's rules never do`);
 }

@@ -122,3 +122,47 @@ export function parseIptablesSave(text: string, where = "iptables-save output"):
   });
   return tables;
 }
+
+/** One `-A` line of `iptables-save -c` output, as the counter read sees it. */
+export interface CountedLine {
+  /** `CHAIN SPEC`: the text after `-A `, exactly as printed. */
+  key: string;
+  /** Its packet counter. */
+  packets: bigint;
+  /** Its byte counter. */
+  bytes: bigint;
+  /** Line number in the output, for messages. */
+  line: number;
+}
+
+const DIGITS = /^\d+$/;
+
+/**
+ * Calls `fn` for every rule of `iptables-save -c` output with its exact
+ * counters, without splitting the rule into arguments: the report looks
+ * each rule up by its text, so at 10,000 rules this is one slice and two
+ * numbers a line. Other lines (tables, chains, COMMIT, comments) are skipped;
+ * a rule without counters is bad data.
+ */
+export function forEachCountedRule(text: string, where: string, fn: (rule: CountedLine) => void): void {
+  let line = 0;
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    line++;
+    const first = text.charCodeAt(start);
+    if (first === 0x5b /* [ */ || first === 0x2d /* - */) {
+      const raw = text.slice(start, end);
+      const close = raw.indexOf("] -A ");
+      const colon = raw.indexOf(":");
+      const packets = raw.slice(1, colon), bytes = raw.slice(colon + 1, close);
+      if (first !== 0x5b || close < 0 || colon < 0 || colon > close || !DIGITS.test(packets) || !DIGITS.test(bytes)) {
+        throw new DataError(
+          `${where} line ${line}: expected "[packets:bytes] -A CHAIN …" but got ${JSON.stringify(raw.slice(0, 40))}`,
+        );
+      }
+      fn({ key: raw.slice(close + 5), packets: BigInt(packets), bytes: BigInt(bytes), line });
+    }
+    start = end + 1;
+  }
+}
