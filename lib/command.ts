@@ -90,8 +90,8 @@ function finish(path: string, out: Deno.CommandOutput): CommandOutput {
 /**
  * Runs `path` with `args` (and optional stdin), resolving to its output or
  * throwing a NetmonError. The environment is cleared but for PATH and a C
- * locale, so output parses the same everywhere. Without stdin the command
- * runs synchronously: cheaper, and netmon has nothing else to do meanwhile.
+ * locale, so output parses the same everywhere. The program is started
+ * before this returns, so the caller can work while it runs.
  */
 export const runCommand: Runner = async (path, args, stdin) => {
   const command = new Deno.Command(path, {
@@ -103,11 +103,13 @@ export const runCommand: Runner = async (path, args, stdin) => {
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
   });
   if (stdin === undefined) {
+    let out: Deno.CommandOutput;
     try {
-      return finish(path, command.outputSync());
+      out = await command.output();
     } catch (err) {
-      throw err instanceof NetmonError ? err : spawnError(path, err);
+      throw spawnError(path, err);
     }
+    return finish(path, out);
   }
   let child: Deno.ChildProcess;
   try {

@@ -398,8 +398,13 @@ export interface Recorded {
 
 /** Options of {@linkcode recordSample}. */
 export interface RecordOptions {
-  /** Reads every column's counters; called with the lock held, given the last logged sample. */
-  readCounters: (previous: Sample | undefined) => Promise<Reading>;
+  /**
+   * Reads every column's counters; called with the lock held, before the last
+   * logged sample is known: a source may start its command at once and only
+   * then wait for `previous` (which rejects if the previous state cannot be
+   * read). A source that clears counters on reading must wait for it first.
+   */
+  readCounters: (previous: Promise<Sample | undefined>) => Promise<Reading>;
   /** The local timestamp for the sample. */
   now: () => string;
   /** How long to wait for another run's lock. */
@@ -419,8 +424,21 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
   ensureStateDir(files);
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     const warnings: string[] = [];
-    const { last, logColumns } = await previousState(files, warnings);
-    const reading = await opts.readCounters(last?.sample);
+    // The read starts first: its command runs while the previous state is read.
+    const previous = Promise.withResolvers<Sample | undefined>();
+    previous.promise.catch(() => {}); // a source need not wait for it
+    const pending = opts.readCounters(previous.promise);
+    pending.catch(() => {}); // awaited below, after the previous state
+    let state: Previous;
+    try {
+      state = await previousState(files, warnings);
+    } catch (err) {
+      previous.reject(err);
+      throw err;
+    }
+    const { last, logColumns } = state;
+    previous.resolve(last?.sample);
+    const reading = await pending;
     const counters = reading.bytes;
     const sample: Sample = { timestamp: opts.now(), counters };
     if (last && sample.timestamp < last.sample.timestamp && clockWentBack(last.sample.timestamp)) {

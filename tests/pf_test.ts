@@ -10,6 +10,7 @@ import type { CommandOutput } from "../lib/command.ts";
 import { parseConfig } from "../lib/config.ts";
 import { DataError } from "../lib/errors.ts";
 import { parsePfLabels, pfConf, PfSource } from "../lib/sources/pf.ts";
+import { recordSample, stateFiles } from "../lib/state.ts";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 
 const fixture = (name: string) => Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));
@@ -124,6 +125,20 @@ Deno.test("pf -z: each interval is added to the last logged value, so the log st
   assertEquals([...r.bytes.values()], [7n, 14n, 21n, 28n, 35n, 42n]);
   assertEquals(calls.at(-1), ["/sbin/pfctl", "-v", "-s", "labels"]);
 });
+
+Deno.test("pf -z clears nothing when the previous state cannot be read", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await Deno.writeTextFile(files.log, "2026/11/21-10:00:00\tnot-a-number\n");
+    const calls: string[][] = [];
+    const source = new PfSource(parseConfig(ARTICLE, "pf.toml"), pfctl(["other-inbound 1 2 3\n"], calls));
+    await recordSample(files, { readCounters: (previous) => source.read(previous), now: () => "2026/11/21-10:05:00" })
+      .then(
+        () => ok(false, "should fail"),
+        (e) => assertEquals(e.exitCode, 65),
+      );
+    assertEquals(calls, [], "pfctl -z never ran, so no interval was cleared unlogged");
+  }));
 
 Deno.test("pf: a label missing from pf's rules is one clear line, exit 69", async () => {
   const source = new PfSource(parseConfig(ARTICLE, "pf.toml"), pfctl(["other-inbound 1 2 3\n"], []));

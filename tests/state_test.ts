@@ -87,6 +87,34 @@ Deno.test("a failed counter read writes nothing", () =>
     assertEquals([await Deno.readTextFile(files.log), await Deno.readTextFile(files.last)], [log, last]);
   }));
 
+Deno.test("the read starts before the previous state is read, and learns of an unreadable one", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await Deno.writeTextFile(files.last, "garbage\n");
+    const events: string[] = [];
+    await rejects(
+      recordSample(files, {
+        readCounters: async (previous) => {
+          events.push("read started");
+          try {
+            await previous;
+          } catch (e) {
+            events.push(`previous rejected: ${(e as Error).message}`);
+            throw e;
+          }
+          events.push("previous known");
+          return { bytes: new Map([["m", 1n]]) };
+        },
+        now: clock,
+      }),
+      (e: NetmonError) => e.exitCode === 65,
+    );
+    assertEquals(events.length, 2, events.join("; "));
+    assertEquals(events[0], "read started");
+    ok(events[1]?.startsWith(`previous rejected: ${files.last}:1:`), events[1]);
+    assertEquals(await Deno.readTextFile(files.last), "garbage\n");
+  }));
+
 Deno.test("overlapping runs queue on the lock: whole lines, in order", () =>
   withTempDir(async (dir) => {
     const files = stateFiles(dir);

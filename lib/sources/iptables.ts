@@ -189,7 +189,10 @@ export class IptablesSource implements CounterSource {
   private async find(): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
     const { chain } = this.config;
-    for (const t of this.tools) {
+    // Every family's read starts now; the rules' texts are worked out while the programs run.
+    const saves = this.tools.map((t) => this.run(t.save, ["-c", "-t", "filter"]));
+    for (const s of saves) s.catch(() => {}); // each is awaited below, unless an earlier one fails
+    for (const [i, t] of this.tools.entries()) {
       const v6 = t.family === 6 ? " (IPv6)" : "";
       const where = `${t.save} -c`;
       const wanted = new Map<string, MeterRule>();
@@ -197,7 +200,7 @@ export class IptablesSource implements CounterSource {
         if (rule.family === t.family) wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
       }
       const strays: { chain: string; match: SavedMatch; counters: Counters }[] = [];
-      const { stdout } = await this.run(t.save, ["-c", "-t", "filter"]);
+      const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
         if (rule && !found.has(rule)) found.set(rule, { packets: r.packets, bytes: r.bytes });

@@ -197,7 +197,9 @@ export class PfSource implements CounterSource {
     return parsePfLabels(stdout, new Set(this.labels), `${this.config.binaries.pfctl} -${clear ? "z" : ""}vsl`);
   }
 
-  async read(previous?: Sample): Promise<Reading> {
+  async read(previousSample?: Sample | Promise<Sample | undefined>): Promise<Reading> {
+    // Before pfctl -z clears anything: a previous state that cannot be read stops the run with the counters intact.
+    const previous = await previousSample;
     const found = await this.labelCounters(this.config.pfZero);
     const missing = this.labels.filter((l) => !found.has(l));
     if (missing.length > 0) {

@@ -60,10 +60,12 @@ export interface CounterSource {
   planStop(): Promise<Plan>;
   /**
    * Reads every column's counters, in column order, with one command per
-   * address family. `previous` is the last logged sample, for sources that
-   * clear their counters on reading (pf -z) and keep the log cumulative.
+   * address family. `previous` is the last logged sample (or a promise of it:
+   * a read may start its command before it is known), for sources that clear
+   * their counters on reading (pf -z) and keep the log cumulative; those wait
+   * for it before clearing anything.
    */
-  read(previous?: Sample): Promise<Reading>;
+  read(previous?: Sample | Promise<Sample | undefined>): Promise<Reading>;
   /** Reads what is installed and its counters, without logging. */
   status(): Promise<MeterStatus[]>;
   /** Non-fatal things noticed while reading, for stderr. */
