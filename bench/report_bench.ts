@@ -11,7 +11,15 @@
  * Run as root: deno run -A bench/report_bench.ts [ROUNDS]
  */
 // deno-lint-ignore-file no-console
-import { must, ORIGINAL_DOC_CONFIG, RUN_ALLOW, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
+import {
+  must,
+  ORIGINAL_DOC_CONFIG,
+  REPORT_V8_FLAGS,
+  RUN_ALLOW,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "../tests/helpers.ts";
 
 const rounds = Number(Deno.args[0] ?? 40);
 const NETMON = new URL("../netmon.ts", import.meta.url).pathname;
@@ -47,6 +55,7 @@ await withPair((p) =>
         Deno.execPath(),
         "run",
         "-q",
+        ...REPORT_V8_FLAGS,
         ...perms,
         NETMON,
         "report",
@@ -73,7 +82,9 @@ await withPair((p) =>
     // Each case pays `ip netns exec` once; the floor runs two programs, so take one exec off it.
     const exec = m["ip netns exec true"]!;
     const floor = m["empty deno run"]! + m["iptables-save -c"]! - exec;
-    console.log(`rounds: ${rounds} (median wall time of each, interleaved)`);
+    console.log(
+      `rounds: ${rounds} (median wall time of each, interleaved); netmon runs with ${REPORT_V8_FLAGS.join(" ")}`,
+    );
     for (const [k, v] of Object.entries(m)) console.log(`  ${k.padEnd(22)} ${v.toFixed(1)} ms`);
     const denoFloor = m["deno: only the counter read"]!;
     console.log(`strict floor (empty deno run + iptables alone): ${floor.toFixed(1)} ms`);

@@ -100,9 +100,13 @@ Deno.test("the binaries carry their permission set from deno.json and nothing el
   try {
     const sets = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions;
     for (
-      const [binary, set, v8] of [["netmon", "netmon-admin", []], ["netmon-graph", "graph", [
-        "--max-semi-space-size=2",
-      ]]] as const
+      const [binary, set, v8] of [["netmon", "netmon-admin", ["--initial-old-space-size=128"]], [
+        "netmon-graph",
+        "graph",
+        [
+          "--max-semi-space-size=2",
+        ],
+      ]] as const
     ) {
       const { permissions: p, v8_flags } = embedded(`${ROOT}dist/${binary}`);
       const want = sets[set];

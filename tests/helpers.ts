@@ -10,6 +10,9 @@
 const ROOT = new URL("..", import.meta.url).pathname;
 /** The netmon CLI script. */
 export const NETMON = `${ROOT}netmon.ts`;
+/** The V8 flags `deno task report` gives netmon (from deno.json), so benchmarks time netmon as it is run. */
+export const REPORT_V8_FLAGS: string[] = (JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.report as string)
+  .split(" ").filter((a) => a.startsWith("--v8-flags="));
 const decoder = new TextDecoder();
 
 /** What a finished subprocess printed and how it exited. */
