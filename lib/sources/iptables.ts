@@ -199,7 +199,8 @@ export class IptablesSource implements CounterSource {
       for (const rule of this.rules) {
         if (rule.family === t.family) wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
       }
-      const strays: { chain: string; match: SavedMatch; counters: Counters }[] = [];
+      // netmon rules whose text is not a wanted rule's (or repeats one), by `HOOK COLUMN`.
+      const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
@@ -207,35 +208,31 @@ export class IptablesSource implements CounterSource {
         else if (rule || r.key.includes(COMMENT_PREFIX)) {
           const space = r.key.indexOf(" ");
           const match = savedMatch(splitArgs(r.key.slice(space + 1), `${where} line ${r.line}`));
-          if (match.comment?.startsWith(COMMENT_PREFIX)) {
-            strays.push({ chain: r.key.slice(0, space), match, counters: { packets: r.packets, bytes: r.bytes } });
-          }
+          if (!match.comment?.startsWith(COMMENT_PREFIX)) return;
+          const key = `${r.key.slice(0, space)} ${match.comment.slice(COMMENT_PREFIX.length)}`;
+          let list = strays.get(key);
+          if (!list) strays.set(key, list = []);
+          list.push({ match, counters: { packets: r.packets, bytes: r.bytes } });
         }
       });
+      const served = new Set<string>();
       for (const rule of this.rules) {
-        if (rule.family !== t.family || found.has(rule)) continue;
-        const comment = meterComment(rule.column);
-        const mine = strays.filter((s) => s.chain === rule.hook && s.match.comment === comment);
-        const same = mine.find((s) => describeMismatch(rule, s.match, chain, t.any) === "");
-        if (same) {
-          found.set(rule, same.counters);
-          strays.splice(strays.indexOf(same), 1);
-        } else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+        if (rule.family !== t.family) continue;
+        const key = `${rule.hook} ${rule.column}`;
+        if (!found.has(rule)) {
+          const mine = strays.get(key) ?? [];
+          const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
+          if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
+          else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+        }
+        if (typeof found.get(rule) === "object") served.add(key);
       }
       // Rules left over under the comment of a rule that was found: duplicates, by hook and column.
-      const extra = new Map<string, number>();
-      for (const s of strays) {
-        const column = (s.match.comment as string).slice(COMMENT_PREFIX.length);
-        const served = this.rules.some((rule) =>
-          rule.family === t.family && rule.column === column && rule.hook === s.chain &&
-          typeof found.get(rule) === "object"
-        );
-        if (served) extra.set(`${s.chain} ${column}`, (extra.get(`${s.chain} ${column}`) ?? 0) + 1);
-      }
-      for (const [key, n] of extra) {
+      for (const [key, left] of strays) {
+        if (left.length === 0 || !served.has(key)) continue;
         const [hook, column] = key.split(" ");
         this.warnings.push(
-          `${column} has ${n} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
+          `${column} has ${left.length} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
         );
       }
     }
