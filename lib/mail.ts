@@ -155,6 +155,16 @@ interface Attachment {
   content: Uint8Array;
 }
 
+/**
+ * nodemailer's specifier, held in a variable on purpose. Deno sets up every
+ * npm package that an import names literally when netmon starts, mail or
+ * not: about 5 ms of every report (bench/report_bench.ts). Named this way it
+ * is resolved, through deno.json's import map and lockfile, only when a report
+ * is mailed; `deno compile` is told to include it (the compile task's
+ * `--include`).
+ */
+const NODEMAILER: string = "nodemailer";
+
 /** Sends messages to the configured server; one connection for the whole spool. */
 export class Mailer {
   readonly #mail: MailConfig;
@@ -171,7 +181,7 @@ export class Mailer {
 
   /** Connects lazily: nothing goes over the network until the first send. */
   static async open(mail: MailConfig, password: string | undefined): Promise<Mailer> {
-    const nodemailer = (await import("nodemailer")).default as {
+    const nodemailer = (await import(NODEMAILER)).default as {
       createTransport(options: Record<string, unknown>): Transport;
     };
     let ca: string | undefined;
