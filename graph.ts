@@ -267,7 +267,7 @@ function openLog(path: string): Deno.FsFile {
 
 async function graph(a: GraphArgs): Promise<void> {
   let config: Config = defaultConfig();
-  if (a.log === undefined || a.plot !== undefined) config = await findConfig(a.config);
+  if (a.log === undefined || a.plot !== undefined) config = findConfig(a.config);
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
   const log = openLog(logPath);
   const toStdout = a.output === "-";

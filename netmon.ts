@@ -282,7 +282,7 @@ export function parseCommandLine(args: string[]): Options {
 }
 
 async function report(opts: Options): Promise<number> {
-  const config = await findConfig(opts.config);
+  const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const mail = opts.noMail ? undefined : config.mail;
   if (opts.mailTest) return await mailTest(config);
@@ -334,7 +334,7 @@ function storePath(config: Config, files: StateFiles): string {
 }
 
 async function importCommand(opts: Options): Promise<number> {
-  const config = await findConfig(opts.config);
+  const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   if (!config.sqlite) {
     throw new NetmonError(
@@ -357,7 +357,7 @@ async function importCommand(opts: Options): Promise<number> {
 }
 
 async function pfConfCommand(opts: Options): Promise<number> {
-  const config = await findConfig(opts.config);
+  const config = findConfig(opts.config);
   if (config.source !== "pf") {
     throw new NetmonError(
       `pf-conf: the config's source is ${JSON.stringify(config.source)}; set source = "pf" and its meters`,
@@ -416,7 +416,7 @@ function describePlan(plan: Plan, dryRun: boolean): string {
 }
 
 async function change(opts: Options): Promise<void> {
-  const config = await findConfig(opts.config);
+  const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
   const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
   if (!opts.dryRun) {
@@ -432,7 +432,7 @@ function table(rows: string[][]): string {
 }
 
 async function status(opts: Options): Promise<number> {
-  const config = await findConfig(opts.config);
+  const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
@@ -465,7 +465,7 @@ async function doctor(opts: Options): Promise<number> {
   const { diagnose, formatFindings } = await import("./lib/doctor.ts");
   let config: Config | NetmonError;
   try {
-    config = await findConfig(opts.config);
+    config = findConfig(opts.config);
   } catch (err) {
     if (!(err instanceof NetmonError)) throw err;
     config = err;

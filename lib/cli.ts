@@ -27,9 +27,9 @@ export const err = (text: string): void => write(Deno.stderr, text);
  * The config named by `--config`, else `NETMON_CONFIG` (empty: none), else
  * the default file if present, else the built-in every-interface default.
  */
-export async function findConfig(flag: string | undefined): Promise<Config> {
+export function findConfig(flag: string | undefined): Config {
   const path = flag ?? getEnv("NETMON_CONFIG") ?? (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
-  return path === undefined || path === "" ? defaultConfig() : await loadConfig(path);
+  return path === undefined || path === "" ? defaultConfig() : loadConfig(path);
 }
 
 /** The state directory from `--state-dir`, `NETMON_STATE_DIR`, the config, or the default for this user. */

@@ -569,11 +569,11 @@ function parseMeter(
   return meter;
 }
 
-/** Reads and validates a config file. */
-export async function loadConfig(path: string): Promise<Config> {
+/** Reads and validates a config file (synchronously: a few kilobytes, and no thread hand-off on a report's path). */
+export function loadConfig(path: string): Config {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
