@@ -7,10 +7,9 @@
  * Run as root: deno run -A bench/scale_bench.ts [METERS]
  */
 // deno-lint-ignore-file no-console
-import { must, REPORT_V8_FLAGS, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
+import { must, REPORT_SCRIPT, REPORT_V8_FLAGS, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
 
 const meters = Number(Deno.args[0] ?? 10000);
-const NETMON = new URL("../netmon.ts", import.meta.url).pathname;
 const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
 
 async function timed(argv: string[]): Promise<number> {
@@ -29,7 +28,7 @@ await withPair((p) =>
     const config = await writeConfig(dir, text);
     const inNs = (
       args: string[],
-    ) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", ...REPORT_V8_FLAGS, NETMON, ...args];
+    ) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", ...REPORT_V8_FLAGS, REPORT_SCRIPT, ...args];
     const start = await timed(inNs(["start", "-c", config]));
     const again = await timed(inNs(["start", "-c", config]));
     const report1 = await timed(inNs(["report", "-c", config, "-s", dir]));
@@ -55,7 +54,9 @@ await withPair((p) =>
       ]);
     }
     const perRule = (performance.now() - t0) / sample;
-    console.log(`meters: ${meters}, rules installed: ${rules}; netmon runs with ${REPORT_V8_FLAGS.join(" ")}`);
+    console.log(
+      `meters: ${meters}, rules installed: ${rules}; runs ${REPORT_SCRIPT} with ${REPORT_V8_FLAGS.join(" ")}`,
+    );
     console.log(`  netmon start (install):         ${start.toFixed(0)} ms (goal < 1000 ms)`);
     console.log(`  netmon start (nothing to do):   ${again.toFixed(0)} ms`);
     console.log(`  netmon report (first run):      ${report1.toFixed(0)} ms`);

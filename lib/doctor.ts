@@ -392,7 +392,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
 /** True when a crontab or ExecStart command line runs netmon's report. */
 export function runsReport(command: string): boolean {
   const words = command.split(/[\s;&|()'"]+/).filter((w) => w !== "");
-  const at = words.findIndex((w) => /(^|\/)netmon(\.ts)?$/.test(w) || w === "netmon.ts");
+  const at = words.findIndex((w) => /(^|\/)netmon(\.ts|\.js)?$/.test(w));
   const task = words.findIndex((w) => w === "task");
   if (at < 0 && !(task >= 0 && words.includes("report") && /netmon/.test(command))) return false;
   if (/(^|\/)(netmon-graph|graph\.ts)\b/.test(command) && !words.includes("report")) return false;

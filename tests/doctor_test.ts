@@ -337,6 +337,11 @@ Deno.test("doctor: which cron and ExecStart commands run the report", () => {
       ["/usr/local/bin/netmon", true],
       ["cd /opt/netmon && deno task -q report", true],
       ["/usr/bin/deno run -q --frozen --config /opt/netmon/deno.json -P=netmon /opt/netmon/netmon.ts report", true],
+      [
+        "/usr/bin/deno run -q --frozen --config /opt/netmon/deno.json -P=netmon /opt/netmon/bundle/netmon.js report",
+        true,
+      ],
+      ["cd /opt/netmon && deno run -P=netmon-admin bundle/netmon.js status", false],
       ["/usr/local/bin/netmon REPORT -c /etc/netmon/other.toml", true],
       ["/usr/local/bin/netmon start", false],
       ["/usr/local/bin/netmon doctor", false],

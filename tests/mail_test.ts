@@ -13,7 +13,7 @@ import { parseLast } from "../lib/log_format.ts";
 import { mailBody } from "../lib/mail.ts";
 import { humanReadable } from "../lib/units.ts";
 import { computeUsage } from "../lib/usage.ts";
-import { netmon, type Result, withTempDir } from "./helpers.ts";
+import { NETMON, netmon, type Result, withTempDir } from "./helpers.ts";
 import { deadPort, parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 
 const PASSWORD = "s3cret-Pa55word-7f3a";
@@ -298,7 +298,7 @@ Deno.test("a hung server is given up on after the timeout, the report spooled; t
           try {
             argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
           } catch { /* gone */ }
-          if (argv.includes("netmon.ts")) sawNetmon = true;
+          if (argv.includes(NETMON)) sawNetmon = true;
           ok(!argv.includes(PASSWORD), `password in the argv of process ${e.name}`);
         }
         await new Promise((r) => setTimeout(r, 100));

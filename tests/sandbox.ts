@@ -25,8 +25,8 @@ export type SandboxStep =
   /** Run a program; it must succeed, unless `keep` asks for its result to be returned. */
   | { run: string[]; keep?: boolean }
   /**
-   * Run netmon.ts (or another `script` of the project) with arguments `netmon` under a permission set
-   * (default netmon-admin) plus extra flags and environment; its result is returned.
+   * Run netmon.ts (or NETMON_SCRIPT, or another `script` of the project) with arguments `netmon` under a
+   * permission set (default netmon-admin) plus extra flags and environment; its result is returned.
    */
   | { netmon: string[]; script?: string; set?: string; permissions?: string[]; env?: Record<string, string> };
 

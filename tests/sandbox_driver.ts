@@ -72,7 +72,7 @@ for (const step of JSON.parse(stepsJson) as SandboxStep[]) {
       `${ROOT}deno.json`,
       `-P=${step.set ?? "netmon-admin"}`,
       ...(step.permissions ?? []),
-      `${ROOT}${step.script ?? "netmon.ts"}`,
+      step.script ? `${ROOT}${step.script}` : Deno.env.get("NETMON_SCRIPT") ?? `${ROOT}netmon.ts`,
       ...step.netmon,
     ], {
       ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
