@@ -111,7 +111,7 @@ Deno.test("the binaries carry their permission set from deno.json and nothing el
   try {
     const sets = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions;
     for (
-      const [binary, set, v8] of [["netmon", "netmon-admin", ["--initial-old-space-size=128"]], [
+      const [binary, set, v8] of [["netmon", "netmon-admin", ["--initial-old-space-size=128", "--no-lazy"]], [
         "netmon-graph",
         "graph",
         [
