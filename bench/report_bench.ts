@@ -5,8 +5,9 @@
  *
  * Two floors are printed. The strict one adds an empty `deno run` to
  * iptables run on its own. The like-for-like one is a Deno program that does
- * nothing but that counter read: Deno's first subprocess spawn costs it about
- * 7 ms that no Deno program can avoid.
+ * nothing but that counter read: Deno's first subprocess costs it ~5 ms
+ * (printed) that no Deno program can avoid. netmon runs as `deno task report`
+ * runs it (bundle/netmon.js, the task's V8 flags); netmon.ts is timed too.
  *
  * Run as root: deno run -A bench/report_bench.ts [ROUNDS]
  */
