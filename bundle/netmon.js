@@ -12,7 +12,7 @@ import {
 } from "./chunk-T7UGWWQE.js";
 import {
   selectSource
-} from "./chunk-PKAZ3MFK.js";
+} from "./chunk-WDBI43AY.js";
 import {
   HOOKS,
   allColumns,
@@ -1596,7 +1596,7 @@ async function status(opts) {
 }
 var DOCTOR_PROBLEM = 1;
 async function doctor(opts) {
-  const { diagnose, formatFindings } = await import("./doctor-P2FODNER.js");
+  const { diagnose, formatFindings } = await import("./doctor-MNLPQLTO.js");
   let config;
   try {
     config = findConfig(opts.config);

@@ -263,6 +263,69 @@ split = ["direction", "family"]
   );
 
   netnsTest(
+    `[${backend}] IPv6 leaves the config: start clears its rules and chain from ip6tables; stop clears them too`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const save6 = `ip6tables${suffix}-save`;
+          const families = `${binaries}ip6tables = "/usr/sbin/ip6tables${suffix}"
+ip6tables_save = "/usr/sbin/${save6}"
+ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
+`;
+          const dual = await writeConfig(
+            dir,
+            `${families}\n[[meter]]\nname = "b"\nfrom = ["192.0.2.2", "2001:db8::2"]\n`,
+          );
+          const v4 = `${dir}/v4.toml`;
+          await Deno.writeTextFile(v4, `${families}\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`);
+          const o = {
+            ns: p.a,
+            permissions: [
+              `--allow-run=${
+                [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
+                  .map((b) => `/usr/sbin/${b}`).join(",")
+              }`,
+              `--allow-read=${dir}`,
+              `--allow-write=${dir}`,
+              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+              "--allow-sys=uid",
+            ],
+          };
+          const rulesOf = async (b: string) => await must("ip", ["netns", "exec", p.a, b, "-t", "filter"]);
+          const ours = async (b: string) => (await rulesOf(b)).split("\n").filter((l) => l.includes("netmon:"));
+          for (const [step, config] of [["start", dual], ["start", v4], ["start", dual], ["stop", v4]] as const) {
+            const r = await netmon([step, "-c", config], o);
+            assertEquals([r.code, r.stderr], [0, ""], `${step} ${config}`);
+            const v6Left = await ours(save6);
+            if (config === dual) {
+              assertEquals(v6Left.length, 1, "the IPv6 rule is installed");
+              continue;
+            }
+            assertEquals(v6Left, [], `${step} with IPv4 meters only leaves no netmon rule in ip6tables`);
+            ok(
+              r.stdout.includes(`remove ${step === "start" ? "stale rule" : "rule"} of b from INPUT (IPv6)`),
+              r.stdout,
+            );
+            ok(r.stdout.includes("delete chain DOWNLOADED (IPv6)"), r.stdout);
+            ok(!(await rulesOf(save6)).includes(":DOWNLOADED"), "the IPv6 chain is gone");
+            // start keeps the IPv4 rule (and its counter); stop removes it.
+            assertEquals((await ours(save)).length, step === "start" ? 1 : 0);
+          }
+          // A family whose program netmon may not run, or that fails, is left alone, silently.
+          await netmon(["start", "-c", dual], o);
+          const denied = { ...o, permissions: o.permissions.map((f) => f.replace(`,/usr/sbin/${save6}`, "")) };
+          const r = await netmon(["start", "-c", v4], denied);
+          assertEquals([r.code, r.stderr, r.stdout], [0, "", "all 1 meters' rules are installed: nothing to change\n"]);
+          assertEquals((await ours(save6)).length, 1, "not allowed to read ip6tables: not touched");
+          await Deno.writeTextFile(v4, (await Deno.readTextFile(v4)).replace(`/usr/sbin/${save6}`, "/bin/false"));
+          const f = await netmon(["start", "-c", v4], { ...o, permissions: [...o.permissions, "--allow-run"] });
+          assertEquals([f.code, f.stderr], [0, ""]);
+          assertEquals((await ours(save6)).length, 1, "ip6tables-save failing: not touched");
+        })
+      ),
+  );
+
+  netnsTest(
     `[${backend}] iptables -Z between two reports is a reset, never negative usage`,
     () =>
       withPair((p) =>

@@ -2,7 +2,7 @@
 async function selectSource(config, run) {
   switch (config.source) {
     case "iptables":
-      return new (await import("./iptables-MHYLYFXC.js")).IptablesSource(config, run);
+      return new (await import("./iptables-YW4S4L6X.js")).IptablesSource(config, run);
     case "interface":
       return new (await import("./interface-CPB6LF2W.js")).InterfaceSource(config, run);
     case "nftables":

@@ -165,6 +165,9 @@ var IptablesSource = class {
   name;
   warnings;
   rules;
+  /** Both families' programs. */
+  allTools;
+  /** The programs of the families the meters use. */
   tools;
   constructor(config, run) {
     this.config = config;
@@ -174,7 +177,7 @@ var IptablesSource = class {
     this.rules = config.meters.flatMap((m) => meterRules(m, true));
     const b = config.binaries;
     const families = new Set(this.rules.map((r) => r.family));
-    this.tools = [
+    this.allTools = [
       {
         family: 4,
         save: b.iptablesSave,
@@ -187,7 +190,8 @@ var IptablesSource = class {
         restore: b.ip6tablesRestore,
         any: "::/0"
       }
-    ].filter((t) => families.has(t.family));
+    ];
+    this.tools = this.allTools.filter((t) => families.has(t.family));
   }
   async saved(t) {
     const { stdout } = await this.run(t.save, [
@@ -198,6 +202,51 @@ var IptablesSource = class {
     return {
       rules: table?.rules ?? [],
       chains: table?.chains ?? []
+    };
+  }
+  /**
+   * The ruleset of a family no meter uses, to clear netmon's rules left there
+   * by an earlier config; undefined where it cannot be read (the program is
+   * not allowed, not installed, or the family is not in the kernel), which
+   * also means netmon cannot have put rules there.
+   */
+  async savedIfReadable(t) {
+    if (Deno.permissions.querySync({
+      name: "run",
+      command: t.save
+    }).state !== "granted") return void 0;
+    try {
+      return await this.saved(t);
+    } catch (err) {
+      if (err instanceof NetmonError) return void 0;
+      throw err;
+    }
+  }
+  /** Removing netmon's rules from a family, and its chain when nothing else uses it; `what` names the rules. */
+  removal(t, saved, what) {
+    const { chain } = this.config;
+    const v6 = t.family === 6 ? " (IPv6)" : "";
+    const { rules, chains } = saved;
+    const ours = rules.filter(isOurs);
+    const lines = ours.map((r) => `-D ${r.chain} ${r.spec}`);
+    const notes = ours.map((r) => `remove ${what} of ${r.comment?.slice(COMMENT_PREFIX.length)} from ${r.chain}${v6}`);
+    if (chains.includes(chain)) {
+      const foreign = rules.filter((r) => !isOurs(r) && r.target === chain);
+      const inside = rules.filter((r) => r.chain === chain);
+      if (foreign.length > 0) {
+        notes.push(`keep chain ${chain}${v6}: ${foreign.length} rule(s) not made by netmon jump to it (${foreign[0]?.chain} ${foreign[0]?.spec})`);
+      } else if (inside.length > 0) {
+        notes.push(`keep chain ${chain}${v6}: it holds ${inside.length} rule(s) not made by netmon`);
+      } else {
+        lines.push(`-X ${chain}`);
+        notes.push(`delete chain ${chain}${v6}`);
+      }
+    }
+    return {
+      notes,
+      commands: lines.length > 0 ? [
+        this.restore(t, lines)
+      ] : []
     };
   }
   restore(t, lines) {
@@ -217,7 +266,16 @@ var IptablesSource = class {
       commands: []
     };
     let kept = 0;
-    for (const t of this.tools) {
+    for (const t of this.allTools) {
+      if (!this.tools.includes(t)) {
+        const saved = await this.savedIfReadable(t);
+        const gone = saved && this.removal(t, saved, "stale rule");
+        if (gone?.commands.length) {
+          plan.notes.push(...gone.notes);
+          plan.commands.push(...gone.commands);
+        }
+        continue;
+      }
       const { chain } = this.config;
       const v6 = t.family === 6 ? " (IPv6)" : "";
       const { rules, chains } = await this.saved(t);
@@ -273,26 +331,14 @@ var IptablesSource = class {
       notes: [],
       commands: []
     };
-    for (const t of this.tools) {
-      const { chain } = this.config;
-      const v6 = t.family === 6 ? " (IPv6)" : "";
-      const { rules, chains } = await this.saved(t);
-      const ours = rules.filter(isOurs);
-      const lines = ours.map((r) => `-D ${r.chain} ${r.spec}`);
-      plan.notes.push(...ours.map((r) => `remove rule of ${r.comment?.slice(COMMENT_PREFIX.length)} from ${r.chain}${v6}`));
-      if (chains.includes(chain)) {
-        const foreign = rules.filter((r) => !isOurs(r) && r.target === chain);
-        const inside = rules.filter((r) => r.chain === chain);
-        if (foreign.length > 0) {
-          plan.notes.push(`keep chain ${chain}${v6}: ${foreign.length} rule(s) not made by netmon jump to it (${foreign[0]?.chain} ${foreign[0]?.spec})`);
-        } else if (inside.length > 0) {
-          plan.notes.push(`keep chain ${chain}${v6}: it holds ${inside.length} rule(s) not made by netmon`);
-        } else {
-          lines.push(`-X ${chain}`);
-          plan.notes.push(`delete chain ${chain}${v6}`);
-        }
-      }
-      if (lines.length > 0) plan.commands.push(this.restore(t, lines));
+    for (const t of this.allTools) {
+      const used = this.tools.includes(t);
+      const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
+      if (!saved) continue;
+      const gone = this.removal(t, saved, "rule");
+      if (!used && gone.commands.length === 0) continue;
+      plan.notes.push(...gone.notes);
+      plan.commands.push(...gone.commands);
     }
     if (plan.commands.length === 0) {
       return {

@@ -1,6 +1,6 @@
 import {
   selectSource
-} from "./chunk-PKAZ3MFK.js";
+} from "./chunk-WDBI43AY.js";
 import {
   allColumns,
   meterRules
