@@ -132,8 +132,10 @@ that meter: its usage is its new value, and a fourth line says so.
 
 With [mail] in the config the report is also mailed, as the original did. It
 goes into the spool in the state directory with its sample, then the spool is
-delivered oldest first; if the server is down or refuses, the report stays
-spooled for the next run and netmon exits 75.
+delivered oldest first; if the server is down or refuses for now, the report
+stays spooled for the next run and netmon exits 75. A report refused for good
+(a 5xx reply to the message) is moved aside as spool/*.refused, the later ones
+are still sent, and netmon exits 69.
 
 Options:
       --no-mail         do not mail this report (reports already spooled stay spooled)

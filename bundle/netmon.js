@@ -1263,8 +1263,10 @@ that meter: its usage is its new value, and a fourth line says so.
 
 With [mail] in the config the report is also mailed, as the original did. It
 goes into the spool in the state directory with its sample, then the spool is
-delivered oldest first; if the server is down or refuses, the report stays
-spooled for the next run and netmon exits 75.
+delivered oldest first; if the server is down or refuses for now, the report
+stays spooled for the next run and netmon exits 75. A report refused for good
+(a 5xx reply to the message) is moved aside as spool/*.refused, the later ones
+are still sent, and netmon exits 69.
 
 Options:
       --no-mail         do not mail this report (reports already spooled stay spooled)
@@ -1415,7 +1417,7 @@ async function report(opts) {
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const mail = opts.noMail ? void 0 : config.mail;
   if (opts.mailTest) return await mailTest(config);
-  const mailLib = mail ? await import("./mail-P2M5RN7L.js") : void 0;
+  const mailLib = mail ? await import("./mail-37VZBFD7.js") : void 0;
   const source = await selectSource(config, runCommand);
   const labels = new Map(allColumns(config.meters).map((c) => [
     c.name,
@@ -1497,7 +1499,7 @@ async function pfConfCommand(opts) {
   return EX.OK;
 }
 async function deliver(mail, files) {
-  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("./mail-P2M5RN7L.js");
+  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("./mail-37VZBFD7.js");
   const dir = spoolDir(files.dir);
   await withLock({
     ...files,
@@ -1516,7 +1518,7 @@ async function deliver(mail, files) {
 async function mailTest(config) {
   const mail = config.mail;
   if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
-  const { Mailer, reportMessage, smtpPassword } = await import("./mail-P2M5RN7L.js");
+  const { Mailer, reportMessage, smtpPassword } = await import("./mail-37VZBFD7.js");
   const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
   try {
     const now = /* @__PURE__ */ new Date();
@@ -1596,7 +1598,7 @@ async function status(opts) {
 }
 var DOCTOR_PROBLEM = 1;
 async function doctor(opts) {
-  const { diagnose, formatFindings } = await import("./doctor-MNLPQLTO.js");
+  const { diagnose, formatFindings } = await import("./doctor-KMVYB7JQ.js");
   let config;
   try {
     config = findConfig(opts.config);
@@ -1614,7 +1616,7 @@ async function doctor(opts) {
     now: /* @__PURE__ */ new Date(),
     verifyMail: async (c) => {
       const mail = c.mail;
-      const { Mailer, smtpPassword } = await import("./mail-P2M5RN7L.js");
+      const { Mailer, smtpPassword } = await import("./mail-37VZBFD7.js");
       const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
       try {
         return await mailer.verify();

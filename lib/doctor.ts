@@ -500,10 +500,12 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   const mail = config.mail;
   if (!mail) return ok("mail", "no [mail] section: reports are not mailed");
   let waiting: string[] = [];
+  let refused: string[] = [];
   if (files) {
-    const { spooled, spoolDir } = await import("./mail.ts");
+    const { refusedReports, spooled, spoolDir } = await import("./mail.ts");
     try {
       waiting = spooled(spoolDir(files.dir));
+      refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
       return problem("mail", message(err), "run 'netmon doctor' as root");
     }
@@ -528,6 +530,14 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
         `(oldest ${oldest})`,
       "the next report delivers them; 'netmon report --mail-test' shows what the server says",
+    );
+  }
+  if (refused.length > 0) {
+    return problem(
+      "mail",
+      `${where} ${said}, but it refused ${refused.length} report${refused.length === 1 ? "" : "s"} for good: ` +
+        refused.join(", "),
+      "read them (the run that moved them aside said why in its warning) and delete them: netmon never resends them",
     );
   }
   return ok("mail", `${where} ${said}`);

@@ -113,6 +113,19 @@ export function spooled(dir: string): string[] {
   }
 }
 
+/** Reports the server refused for good, moved aside in the spool (`*.refused`), oldest first. */
+export function refusedReports(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(".refused"))
+      .map((e) => `${dir}/${e.name}`)
+      .sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw fileError(err, "read spool directory", dir);
+  }
+}
+
 /** The SMTP password: `password_file`'s first line, else `NETMON_SMTP_PASSWORD`. */
 export function smtpPassword(mail: MailConfig, env: (name: string) => string | undefined): string | undefined {
   if (mail.user === undefined) return undefined;
@@ -314,12 +327,25 @@ export interface Delivery {
 }
 
 /**
+ * True when the server refused this message for good (a 5xx reply to its
+ * content): sending it again would be refused again, and every report
+ * after it would wait behind it.
+ */
+function refusedForGood(err: unknown): boolean {
+  const failure = (err instanceof NetmonError ? err.cause : err) as MailFailure | undefined;
+  return failure?.code === "EMESSAGE" && (failure.responseCode ?? 0) >= 500;
+}
+
+/**
  * Delivers the spool oldest first, removing each message once accepted. On
  * the first failure stops and throws (exit 75), leaving that message and
- * the later ones for the next run.
+ * the later ones for the next run; except that a message the server refuses
+ * for good (5xx to its content) is moved aside as `*.refused`, with a
+ * warning, and the later ones are still sent (then exit 69).
  */
 export async function deliverSpool(dir: string, mailer: Mailer): Promise<Delivery> {
   const sent: string[] = [];
+  const refused: string[] = [];
   const files = spooled(dir);
   for (const [i, path] of files.entries()) {
     let message: SpooledMessage;
@@ -338,6 +364,20 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
     try {
       sent.push(await mailer.send(message));
     } catch (err) {
+      if (refusedForGood(err)) {
+        const aside = `${path.slice(0, -".json".length)}.refused`;
+        try {
+          Deno.renameSync(path, aside);
+        } catch (e) {
+          throw fileError(e, "move aside refused report", path);
+        }
+        refused.push(aside);
+        mailer.warnings.push(
+          `${err instanceof NetmonError ? err.message : err}; moved to ${aside} (it would be refused again), ` +
+            "the reports after it are still sent",
+        );
+        continue;
+      }
       const left = files.length - i;
       const what = err instanceof NetmonError ? err.message : String(err);
       throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, EX.TEMPFAIL, {
@@ -349,6 +389,13 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
     } catch (err) {
       throw fileError(err, "remove sent report", path);
     }
+  }
+  if (refused.length > 0) {
+    throw new NetmonError(
+      `${refused.length} report(s) refused for good by the mail server (see the warning above), kept as ` +
+        `${refused.join(", ")}; ${sent.length} sent`,
+      EX.UNAVAILABLE,
+    );
   }
   return { sent };
 }

@@ -270,7 +270,7 @@ netnsTest(
     }),
 );
 
-netnsTest("doctor: mail server reachable, down, and reports waiting in the spool", async () => {
+netnsTest("doctor: mail server reachable, down, reports waiting in the spool, and one refused for good", async () => {
   const server = await startSmtp({ tls: "none" });
   const dead = deadPort();
   try {
@@ -287,6 +287,9 @@ netnsTest("doctor: mail server reachable, down, and reports waiting in the spool
       { write: CONFIG, text: mail(server.port) },
       { write: "/var/lib/netmon/spool/20261121100000000-abcd.json", text: "{}\n" },
       net(server.port),
+      { remove: "/var/lib/netmon/spool/20261121100000000-abcd.json" },
+      { write: "/var/lib/netmon/spool/20261121100500000-ef01.refused", text: "{}\n" },
+      net(server.port),
     ]);
     const up = verdict(r[0] as StepResult);
     expect(up, {});
@@ -294,6 +297,11 @@ netnsTest("doctor: mail server reachable, down, and reports waiting in the spool
     assertEquals(server.messages.length, 0, "doctor sends no mail");
     expect(verdict(r[1] as StepResult), { mail: /could not connect/ }, { mail: /mail\.server/ });
     expect(verdict(r[2] as StepResult), { mail: /1 report wait in the spool/ });
+    expect(
+      verdict(r[3] as StepResult),
+      { mail: /refused 1 report for good: \/var\/lib\/netmon\/spool\/20261121100500000-ef01\.refused$/ },
+      { mail: /never resends them/ },
+    );
   } finally {
     await server.close();
   }

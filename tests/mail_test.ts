@@ -279,6 +279,39 @@ Deno.test("a server refusing for now (451): exit 75, sample logged, report spool
     }));
 });
 
+Deno.test("a report refused for good (554) is moved aside and the later ones still go: exit 69, then 0", async () => {
+  await withServer({ tls: "none" }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `security = "none"\n`);
+      server.refuse = 451;
+      assertEquals((await run(dir, ["report"], server.port)).code, 75);
+      const [first] = spoolOf(dir);
+      const { messageId } = JSON.parse(await Deno.readTextFile(`${dir}/state/spool/${first}`));
+      // The server now takes mail again, but never that message.
+      delete server.refuse;
+      server.refuseIf = { code: 554, when: (raw) => raw.includes(messageId) };
+      await new Promise((r) => setTimeout(r, 1100));
+      const r = await run(dir, ["report"], server.port);
+      const spool = `${dir}/state/spool`;
+      const aside = `${spool}/${first?.replace(/\.json$/, ".refused")}`;
+      assertEquals(r.code, 69, r.stderr);
+      const lines = r.stderr.split("\n");
+      ok(lines[0]?.startsWith("netmon: warning: mail to 127.0.0.1:") && lines[0].includes("554"), r.stderr);
+      ok(lines[0]?.includes(`moved to ${aside} (it would be refused again)`), r.stderr);
+      assertEquals(
+        lines[1],
+        `netmon: 1 report(s) refused for good by the mail server (see the warning above), kept as ${aside}; 1 sent`,
+      );
+      assertEquals(lines.length, 3, r.stderr);
+      assertEquals(server.messages.length, 1, "the report after the refused one was sent");
+      assertEquals(spoolOf(dir), [aside.slice(spool.length + 1)], "only the refused report is left, aside");
+      ok(JSON.parse(await Deno.readTextFile(aside)).messageId === messageId, "the refused report is kept whole");
+      await new Promise((r) => setTimeout(r, 1100));
+      const next = await run(dir, ["report"], server.port);
+      assertEquals([next.code, next.stderr, server.messages.length], [0, "", 2], "never retried, nothing stuck");
+    }));
+});
+
 Deno.test("a hung server is given up on after the timeout, the report spooled; the password is in no process's argv", async () => {
   await withServer({ tls: "none", silent: true }, (server) =>
     withTempDir(async (dir) => {

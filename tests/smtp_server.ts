@@ -43,6 +43,8 @@ export interface Server {
   messages: Received[];
   /** While set, every message is refused at DATA with this reply code (e.g. 451: try later). */
   refuse?: number;
+  /** While set, a message whose text `when` picks is refused at DATA with `code` (e.g. 554: never). */
+  refuseIf?: { code: number; when: (raw: string) => boolean };
   close(): Promise<void>;
 }
 
@@ -135,6 +137,10 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
       stream.on("data", (c: Uint8Array) => chunks.push(c));
       stream.on("end", () => {
         const raw = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+        if (handle.refuseIf?.when(raw)) {
+          cb(Object.assign(new Error("Message content rejected"), { responseCode: handle.refuseIf.code }));
+          return;
+        }
         messages.push({
           from: session.envelope.mailFrom.address,
           to: session.envelope.rcptTo.map((r: Any) => r.address),

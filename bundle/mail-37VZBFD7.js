@@ -89,6 +89,16 @@ function spooled(dir) {
     throw fileError(err, "read spool directory", dir);
   }
 }
+function refusedReports(dir) {
+  try {
+    return [
+      ...Deno.readDirSync(dir)
+    ].filter((e) => e.isFile && e.name.endsWith(".refused")).map((e) => `${dir}/${e.name}`).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw fileError(err, "read spool directory", dir);
+  }
+}
 function smtpPassword(mail, env) {
   if (mail.user === void 0) return void 0;
   if (mail.passwordFile !== void 0) {
@@ -261,8 +271,13 @@ var Mailer = class _Mailer {
     this.#transport.close();
   }
 };
+function refusedForGood(err) {
+  const failure = err instanceof NetmonError ? err.cause : err;
+  return failure?.code === "EMESSAGE" && (failure.responseCode ?? 0) >= 500;
+}
 async function deliverSpool(dir, mailer) {
   const sent = [];
+  const refused = [];
   const files = spooled(dir);
   for (const [i, path] of files.entries()) {
     let message;
@@ -280,6 +295,17 @@ async function deliverSpool(dir, mailer) {
     try {
       sent.push(await mailer.send(message));
     } catch (err) {
+      if (refusedForGood(err)) {
+        const aside = `${path.slice(0, -".json".length)}.refused`;
+        try {
+          Deno.renameSync(path, aside);
+        } catch (e) {
+          throw fileError(e, "move aside refused report", path);
+        }
+        refused.push(aside);
+        mailer.warnings.push(`${err instanceof NetmonError ? err.message : err}; moved to ${aside} (it would be refused again), the reports after it are still sent`);
+        continue;
+      }
       const left = files.length - i;
       const what = err instanceof NetmonError ? err.message : String(err);
       throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, EX.TEMPFAIL, {
@@ -292,6 +318,9 @@ async function deliverSpool(dir, mailer) {
       throw fileError(err, "remove sent report", path);
     }
   }
+  if (refused.length > 0) {
+    throw new NetmonError(`${refused.length} report(s) refused for good by the mail server (see the warning above), kept as ${refused.join(", ")}; ${sent.length} sent`, EX.UNAVAILABLE);
+  }
   return {
     sent
   };
@@ -300,6 +329,7 @@ export {
   Mailer,
   deliverSpool,
   mailBody,
+  refusedReports,
   reportMessage,
   smtpPassword,
   spool,

@@ -496,10 +496,12 @@ async function checkMail(config, files, input) {
   const mail = config.mail;
   if (!mail) return ok("mail", "no [mail] section: reports are not mailed");
   let waiting = [];
+  let refused = [];
   if (files) {
-    const { spooled, spoolDir } = await import("./mail-P2M5RN7L.js");
+    const { refusedReports, spooled, spoolDir } = await import("./mail-37VZBFD7.js");
     try {
       waiting = spooled(spoolDir(files.dir));
+      refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
       return problem("mail", message(err), "run 'netmon doctor' as root");
     }
@@ -514,6 +516,9 @@ async function checkMail(config, files, input) {
   if (waiting.length > 0) {
     const oldest = waiting[0]?.slice(waiting[0].lastIndexOf("/") + 1);
     return problem("mail", `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool (oldest ${oldest})`, "the next report delivers them; 'netmon report --mail-test' shows what the server says");
+  }
+  if (refused.length > 0) {
+    return problem("mail", `${where} ${said}, but it refused ${refused.length} report${refused.length === 1 ? "" : "s"} for good: ` + refused.join(", "), "read them (the run that moved them aside said why in its warning) and delete them: netmon never resends them");
   }
   return ok("mail", `${where} ${said}`);
 }
