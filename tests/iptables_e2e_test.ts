@@ -46,6 +46,27 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
     },
   });
 
+  const save6 = `ip6tables${suffix}-save`;
+  /** [binaries] for both families on this backend. */
+  const dualBinaries = `${binaries}ip6tables = "/usr/sbin/ip6tables${suffix}"
+ip6tables_save = "/usr/sbin/${save6}"
+ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
+`;
+  /** netmon's run options in namespace a with both families' programs of this backend. */
+  const dualOptions = (p: Pair, dir: string) => ({
+    ns: p.a,
+    permissions: [
+      `--allow-run=${
+        [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
+          .map((b) => `/usr/sbin/${b}`).join(",")
+      }`,
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+      "--allow-sys=uid",
+    ],
+  });
+
   netnsTest(
     `[${backend}] start, traffic, report: the log holds exactly what iptables counted`,
     () =>
@@ -182,13 +203,9 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const save6 = `ip6tables${suffix}-save`;
           const config = await writeConfig(
             dir,
-            `${binaries}ip6tables = "/usr/sbin/ip6tables${suffix}"
-ip6tables_save = "/usr/sbin/${save6}"
-ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
-
+            `${dualBinaries}
 [[meter]]
 name = "dual"
 from = ["192.0.2.2", "2001:db8::2"]
@@ -200,19 +217,7 @@ direction = "in"
 split = ["direction", "family"]
 `,
           );
-          const o = {
-            ns: p.a,
-            permissions: [
-              `--allow-run=${
-                [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
-                  .map((b) => `/usr/sbin/${b}`).join(",")
-              }`,
-              `--allow-read=${dir}`,
-              `--allow-write=${dir}`,
-              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-              "--allow-sys=uid",
-            ],
-          };
+          const o = dualOptions(p, dir);
           await must("ip", [
             "netns",
             "exec",
@@ -267,30 +272,14 @@ split = ["direction", "family"]
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const save6 = `ip6tables${suffix}-save`;
-          const families = `${binaries}ip6tables = "/usr/sbin/ip6tables${suffix}"
-ip6tables_save = "/usr/sbin/${save6}"
-ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
-`;
+          const families = dualBinaries;
           const dual = await writeConfig(
             dir,
             `${families}\n[[meter]]\nname = "b"\nfrom = ["192.0.2.2", "2001:db8::2"]\n`,
           );
           const v4 = `${dir}/v4.toml`;
           await Deno.writeTextFile(v4, `${families}\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`);
-          const o = {
-            ns: p.a,
-            permissions: [
-              `--allow-run=${
-                [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
-                  .map((b) => `/usr/sbin/${b}`).join(",")
-              }`,
-              `--allow-read=${dir}`,
-              `--allow-write=${dir}`,
-              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-              "--allow-sys=uid",
-            ],
-          };
+          const o = dualOptions(p, dir);
           const rulesOf = async (b: string) => await must("ip", ["netns", "exec", p.a, b, "-t", "filter"]);
           const ours = async (b: string) => (await rulesOf(b)).split("\n").filter((l) => l.includes("netmon:"));
           for (const [step, config] of [["start", dual], ["start", v4], ["start", dual], ["stop", v4]] as const) {
