@@ -1417,7 +1417,7 @@ async function report(opts) {
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const mail = opts.noMail ? void 0 : config.mail;
   if (opts.mailTest) return await mailTest(config);
-  const mailLib = mail ? await import("./mail-37VZBFD7.js") : void 0;
+  const mailLib = mail ? await import("./mail-MGBT2ILY.js") : void 0;
   const source = await selectSource(config, runCommand);
   const labels = new Map(allColumns(config.meters).map((c) => [
     c.name,
@@ -1499,7 +1499,7 @@ async function pfConfCommand(opts) {
   return EX.OK;
 }
 async function deliver(mail, files) {
-  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("./mail-37VZBFD7.js");
+  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("./mail-MGBT2ILY.js");
   const dir = spoolDir(files.dir);
   await withLock({
     ...files,
@@ -1518,7 +1518,7 @@ async function deliver(mail, files) {
 async function mailTest(config) {
   const mail = config.mail;
   if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
-  const { Mailer, reportMessage, smtpPassword } = await import("./mail-37VZBFD7.js");
+  const { Mailer, reportMessage, smtpPassword } = await import("./mail-MGBT2ILY.js");
   const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
   try {
     const now = /* @__PURE__ */ new Date();
@@ -1598,7 +1598,7 @@ async function status(opts) {
 }
 var DOCTOR_PROBLEM = 1;
 async function doctor(opts) {
-  const { diagnose, formatFindings } = await import("./doctor-KMVYB7JQ.js");
+  const { diagnose, formatFindings } = await import("./doctor-3Q7Z66YL.js");
   let config;
   try {
     config = findConfig(opts.config);
@@ -1616,7 +1616,7 @@ async function doctor(opts) {
     now: /* @__PURE__ */ new Date(),
     verifyMail: async (c) => {
       const mail = c.mail;
-      const { Mailer, smtpPassword } = await import("./mail-37VZBFD7.js");
+      const { Mailer, smtpPassword } = await import("./mail-MGBT2ILY.js");
       const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
       try {
         return await mailer.verify();

@@ -99,11 +99,11 @@ export function spool(dir: string, message: SpooledMessage): string {
   return path;
 }
 
-/** The spooled files, oldest first. */
-export function spooled(dir: string): string[] {
+/** The spool's files whose names end in `suffix`, oldest first. */
+function spoolFiles(dir: string, suffix: string): string[] {
   try {
     return [...Deno.readDirSync(dir)]
-      .filter((e) => e.isFile && e.name.endsWith(".json"))
+      .filter((e) => e.isFile && e.name.endsWith(suffix))
       .map((e) => e.name)
       .sort()
       .map((n) => `${dir}/${n}`);
@@ -113,17 +113,14 @@ export function spooled(dir: string): string[] {
   }
 }
 
+/** The spooled files, oldest first. */
+export function spooled(dir: string): string[] {
+  return spoolFiles(dir, ".json");
+}
+
 /** Reports the server refused for good, moved aside in the spool (`*.refused`), oldest first. */
 export function refusedReports(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)]
-      .filter((e) => e.isFile && e.name.endsWith(".refused"))
-      .map((e) => `${dir}/${e.name}`)
-      .sort();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw fileError(err, "read spool directory", dir);
-  }
+  return spoolFiles(dir, ".refused");
 }
 
 /** The SMTP password: `password_file`'s first line, else `NETMON_SMTP_PASSWORD`. */
