@@ -101,6 +101,7 @@ export class IptablesSource implements CounterSource {
    * also means netmon cannot have put rules there.
    */
   private async savedIfReadable(t: Tools): Promise<{ rules: SavedRule[]; chains: string[] } | undefined> {
+    // Asked first, not just caught below: run from a terminal without the permission, Deno would prompt for it.
     if (Deno.permissions.querySync({ name: "run", command: t.save }).state !== "granted") return undefined;
     try {
       return await this.saved(t);
