@@ -10,14 +10,15 @@
  * @module
  */
 
-import { type OptionSpec, parseCommandArgs } from "./lib/args.ts";
-import { err, findConfig, findStateDir, out, reportFailure, tempBeside } from "./lib/cli.ts";
-import { runCommand } from "./lib/command.ts";
-import { type Config, defaultConfig } from "./lib/config.ts";
-import { EX, fileError, NetmonError, UsageError } from "./lib/errors.ts";
-import { gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/gnuplot.ts";
-import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/graph.ts";
-import { stateFiles } from "./lib/state.ts";
+import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
+import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
+import { AtomicFile, tempBeside } from "./lib/host/files.ts";
+import { runCommand } from "./lib/host/run.ts";
+import { type Config, defaultConfig } from "./lib/config/config.ts";
+import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
+import { gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
+import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
+import { stateFiles } from "./lib/state/files.ts";
 
 const VERSION = "0.1.0";
 
@@ -198,52 +199,8 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   return parsed;
 }
 
-/** A file written beside its final path and renamed over it when complete. */
-class AtomicFile {
-  readonly tmp: string;
-  readonly #file: Deno.FsFile;
-  readonly #final: string;
-  readonly #encoder = new TextEncoder();
-
-  constructor(final: string) {
-    this.#final = final;
-    this.tmp = tempBeside(final);
-    try {
-      this.#file = Deno.openSync(this.tmp, { write: true, createNew: true, mode: 0o644 });
-    } catch (e) {
-      throw fileError(e, "create", final);
-    }
-  }
-
-  write(text: string): void {
-    const data = this.#encoder.encode(text);
-    try {
-      for (let done = 0; done < data.length;) done += this.#file.writeSync(data.subarray(done));
-    } catch (e) {
-      throw fileError(e, "write", this.#final);
-    }
-  }
-
-  commit(): void {
-    try {
-      this.#file.syncSync();
-      this.#file.close();
-      Deno.renameSync(this.tmp, this.#final);
-    } catch (e) {
-      this.abandon();
-      throw fileError(e, "write", this.#final);
-    }
-  }
-
-  abandon(): void {
-    try {
-      this.#file.close();
-    } catch { /* closed */ }
-    try {
-      Deno.removeSync(this.tmp);
-    } catch { /* gone */ }
-  }
-}
+/** Mode of graph outputs, meant for a web server to read whatever the umask. */
+const GRAPH_MODE = 0o644;
 
 function absolute(path: string): string {
   if (path.startsWith("/")) return path;
@@ -272,7 +229,7 @@ async function graph(a: GraphArgs): Promise<void> {
   const log = openLog(logPath);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;
-  const data = toStdout ? undefined : new AtomicFile(a.output);
+  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE);
   const inline: string[] = [];
   let series = 0;
   let rows = -1;
@@ -304,7 +261,7 @@ async function graph(a: GraphArgs): Promise<void> {
     picture: { path, kind, width: a.width, height: a.height },
   });
   if (a.gnuplot !== undefined) {
-    const script = new AtomicFile(a.gnuplot);
+    const script = new AtomicFile(a.gnuplot, GRAPH_MODE);
     try {
       script.write(gnuplotScript(spec(absolute(picture))));
       script.commit();

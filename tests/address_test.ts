@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { listedAddress, parseAddressMatch } from "../lib/address.ts";
+import { listedAddress, parseAddressMatch } from "../lib/config/address.ts";
 
 Deno.test("IPv4 addresses and CIDRs become iptables-save's canonical text", () => {
   assertEquals(parseAddressMatch("192.168.1.10"), { negated: false, family: 4, cidr: "192.168.1.10/32" });

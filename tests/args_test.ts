@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
-import { type OptionSpec, parseCommandArgs } from "../lib/args.ts";
+import { type OptionSpec, parseCommandArgs } from "../lib/cli/args.ts";
 
 const SPECS: OptionSpec[] = [
   { name: "config", short: "c", type: "string" },

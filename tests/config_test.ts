@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
-import { parseConfig } from "../lib/config.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { ConfigError } from "../lib/host/errors.ts";
 
 const original = Deno.readTextFileSync(new URL("../examples/original.toml", import.meta.url));
 
@@ -53,7 +53,13 @@ out = "!eth0"
 
 /** Each bad config gives exactly these lines. */
 const BAD: [string, string, RegExp][] = [
-  ["TOML syntax", 'source = "iptables\n', /^c\.toml:1:\d+: invalid TOML: /],
+  [
+    "TOML syntax",
+    'source = "iptables\n',
+    /^c\.toml:1:18: invalid TOML: unterminated string \(the closing quote is missing\)$/,
+  ],
+  ["TOML nested too deep", `a = ${"[".repeat(10000)}${"]".repeat(10000)}\n`, /^c\.toml:1:\d+: invalid TOML: .*nested/],
+  ["TOML defined twice", 'chain = "A"\nchain = "B"\n', /^c\.toml:2:1: invalid TOML: .*already defined/],
   ["unknown key", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(known keys: source, /],
   [
     "unknown source",
@@ -222,7 +228,7 @@ Deno.test("several problems give one line each", () => {
 });
 
 Deno.test("address, direction, family and split make the columns and rules a sysadmin expects", async () => {
-  const { allColumns, meterRules } = await import("../lib/meters.ts");
+  const { allColumns, meterRules } = await import("../lib/config/meters.ts");
   const c = parseConfig(
     `source = "nftables"
 [[meter]]

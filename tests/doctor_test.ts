@@ -9,7 +9,7 @@
  */
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor.ts";
+import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
 import {
   LEGACY_BINARIES,
   LEGACY_DOC_CONFIG,
@@ -345,13 +345,18 @@ Deno.test("doctor: which cron and ExecStart commands run the report", () => {
       ["/usr/local/bin/netmon", true],
       ["cd /opt/netmon && deno task -q report", true],
       ["/usr/bin/deno run -q --frozen --config /opt/netmon/deno.json -P=netmon /opt/netmon/netmon.ts report", true],
-      [
-        "/usr/bin/deno run -q --frozen --config /opt/netmon/deno.json -P=netmon /opt/netmon/bundle/netmon.js report",
-        true,
-      ],
-      ["cd /opt/netmon && deno run -P=netmon-admin bundle/netmon.js status", false],
+      ["cd /opt/netmon && deno run -P=netmon-admin netmon.ts status", false],
       ["/usr/local/bin/netmon REPORT -c /etc/netmon/other.toml", true],
       ["/usr/local/bin/netmon start", false],
+      ["/usr/local/bin/netmon initialize", false],
+      ["/usr/local/bin/netmon pf-conf", false],
+      ["/usr/local/bin/netmon completions bash", false],
+      ["/usr/local/bin/netmon help", false],
+      ["/usr/local/bin/netmon report --help", false],
+      ["/usr/local/bin/netmon --mail-test", false],
+      ["/usr/local/bin/netmon -s /srv/netmon 2>&1 | logger -t netmon", true],
+      ["cd /opt/netmon && deno task netmon status", false],
+      ["cd /opt/netmon && deno task netmon report -c /etc/netmon/netmon.toml", true],
       ["/usr/local/bin/netmon doctor", false],
       ["/usr/local/bin/netmon-graph -o /var/lib/netmon/usage.dat", false],
       ["/usr/bin/deno run -P=graph /opt/netmon/graph.ts -o x", false],

@@ -4,8 +4,9 @@
  * namespaces the tests make and delete; real tmpfs mounts.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { parseHeader, parseLast, parseLogLine } from "../lib/log_format.ts";
-import { humanReadable } from "../lib/units.ts";
+import { parseHeader, parseLast, parseLogLine } from "../lib/state/log_format.ts";
+import { humanReadable } from "../lib/usage/units.ts";
+import { seededRandom } from "./random.ts";
 import {
   fakeTimeEnv,
   graph,
@@ -75,9 +76,10 @@ netnsTest(
         const span = 1.3 * durations.sort((a, b) => a - b)[1]!;
         const completed: string[] = [];
         let killed = 0;
+        const random = seededRandom("SIGKILL instants");
         for (let i = 0; i < 300; i++) {
           const child = spawnNetmon(args, at(i));
-          const delay = Math.random() * span;
+          const delay = random() * span;
           const timer = setTimeout(() => {
             try {
               child.kill("SIGKILL");

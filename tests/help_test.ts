@@ -7,13 +7,14 @@
  */
 
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
-import { parseCommandLine } from "../netmon.ts";
+import { COMMAND_INFO, OPTIONS, parseCommandLine } from "../lib/cli/commands.ts";
 import { graph, netmon, withTempDir } from "./helpers.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
-const TOPICS = ["report", "start", "stop", "status", "doctor", "pf-conf", "import", "completions"];
-const ALL_OPTIONS = ["config", "state-dir", "dry-run", "no-mail", "mail-test", "json", "help", "version"];
-const VALUED = new Set(["config", "state-dir"]);
+/** Every command with a help page: all of the command table but help itself. */
+const TOPICS = Object.keys(COMMAND_INFO).filter((c) => c !== "help");
+const ALL_OPTIONS = OPTIONS.map((o) => o.name);
+const VALUED = new Set(OPTIONS.filter((o) => o.type === "string").map((o) => o.name));
 
 function accepts(command: string, option: string): boolean {
   try {

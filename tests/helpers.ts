@@ -8,15 +8,12 @@
 // deno-lint-ignore-file no-console
 
 const ROOT = new URL("..", import.meta.url).pathname;
-/**
- * The netmon CLI script the tests run: netmon.ts, or the script NETMON_SCRIPT
- * names (tests/bundle_test.ts runs suites against bundle/netmon.js).
- */
+/** The netmon CLI script the tests run: netmon.ts, or the script NETMON_SCRIPT names. */
 export const NETMON = Deno.env.get("NETMON_SCRIPT") ?? `${ROOT}netmon.ts`;
 const REPORT_TASK = (JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.report as string).split(" ");
 /** The V8 flags `deno task report` gives netmon (from deno.json), so benchmarks time netmon as it is run. */
 export const REPORT_V8_FLAGS: string[] = REPORT_TASK.filter((a) => a.startsWith("--v8-flags="));
-/** The script `deno task report` runs (bundle/netmon.js), so benchmarks time what cron runs. */
+/** The script `deno task report` runs, so benchmarks time what cron runs. */
 export const REPORT_SCRIPT = `${ROOT}${REPORT_TASK.find((a) => /\.[jt]s$/.test(a))}`;
 const decoder = new TextDecoder();
 

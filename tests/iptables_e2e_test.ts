@@ -3,7 +3,7 @@
  * delete: start, traffic, report, stop, resets.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { humanReadable } from "../lib/units.ts";
+import { humanReadable } from "../lib/usage/units.ts";
 import {
   iptablesCounters,
   must,

@@ -1,5 +1,12 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
-import { formatHeader, formatLast, formatLogLine, parseHeader, parseLast, parseLogLine } from "../lib/log_format.ts";
+import {
+  formatHeader,
+  formatLast,
+  formatLogLine,
+  parseHeader,
+  parseLast,
+  parseLogLine,
+} from "../lib/state/log_format.ts";
 
 const counters = (pairs: [string, bigint][]) => new Map(pairs);
 

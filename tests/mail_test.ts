@@ -8,11 +8,11 @@
  * needed) and only the permissions mail adds: the server's address and port.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { parseConfig } from "../lib/config.ts";
-import { parseLast } from "../lib/log_format.ts";
-import { mailBody } from "../lib/mail.ts";
-import { humanReadable } from "../lib/units.ts";
-import { computeUsage } from "../lib/usage.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { parseLast } from "../lib/state/log_format.ts";
+import { mailBody } from "../lib/outputs/mail.ts";
+import { humanReadable } from "../lib/usage/units.ts";
+import { computeUsage } from "../lib/usage/deltas.ts";
 import { NETMON, netmon, type Result, withTempDir } from "./helpers.ts";
 import { deadPort, parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 

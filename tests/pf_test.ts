@@ -5,12 +5,13 @@
  * `-z` accumulation and `pf-conf` are tested through the real CLI paths.
  */
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
-import { parseAddressMatch } from "../lib/address.ts";
-import type { CommandOutput } from "../lib/command.ts";
-import { parseConfig } from "../lib/config.ts";
-import { DataError } from "../lib/errors.ts";
+import { parseAddressMatch } from "../lib/config/address.ts";
+import type { CommandOutput } from "../lib/host/run.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { DataError } from "../lib/host/errors.ts";
 import { parsePfLabels, pfConf, PfSource } from "../lib/sources/pf.ts";
-import { recordSample, stateFiles } from "../lib/state.ts";
+import { recordSample } from "../lib/state/record.ts";
+import { stateFiles } from "../lib/state/files.ts";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 
 const fixture = (name: string) => Deno.readTextFileSync(new URL(`./fixtures/${name}`, import.meta.url));

@@ -2,7 +2,8 @@
  * Runs as root inside a private mount namespace made by tests/sandbox.ts
  * (and usually a network namespace): lays an overlay over /etc, /var,
  * /usr/sbin and /usr/local/bin, whose changes go to a test directory and never reach the host,
- * and a fresh tmpfs on /run, then carries out the steps it is given (write or
+ * a fresh tmpfs on /run, and empty ones over every place the host keeps netmon's config, state or
+ * schedule, then carries out the steps it is given (write or
  * remove files, run programs, hold a lock, run netmon under its permission
  * set) and prints every step's outcome as JSON.
  *
@@ -41,7 +42,15 @@ for (const [i, dir] of ["/etc", "/var", "/usr/sbin", "/usr/local/bin"].entries()
   ]);
 }
 must("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run"]);
-Deno.mkdirSync("/etc/netmon", { recursive: true });
+// What the host itself has of netmon (a config, a state directory after 'deno task report', a cron line or a
+// timer) must not reach a test: each starts empty, and the crontab is removed (in the overlay only).
+for (const dir of ["/etc/netmon", "/var/lib/netmon", "/etc/cron.d", "/var/spool/cron", "/etc/systemd/system"]) {
+  Deno.mkdirSync(dir, { recursive: true });
+  must("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", dir]);
+}
+try {
+  Deno.removeSync("/etc/crontab");
+} catch { /* none */ }
 
 const held: Deno.FsFile[] = [];
 const results: unknown[] = [];

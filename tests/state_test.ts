@@ -1,6 +1,8 @@
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
-import { NetmonError } from "../lib/errors.ts";
-import { readLogTail, recordSample, resolveStateDir, stateFiles } from "../lib/state.ts";
+import { NetmonError } from "../lib/host/errors.ts";
+import { readLogTail } from "../lib/state/log_reader.ts";
+import { recordSample } from "../lib/state/record.ts";
+import { resolveStateDir, stateFiles } from "../lib/state/files.ts";
 import { withTempDir } from "./helpers.ts";
 
 const ORIG = ["proxy", "non-network"];

@@ -4,7 +4,7 @@
  * `netmon import` loads a 100,000-line log.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { fromSigned, SqliteStore, stampEpoch, toSigned } from "../lib/store.ts";
+import { fromSigned, SqliteStore, stampEpoch, toSigned } from "../lib/outputs/sqlite.ts";
 import { must, netmon, netnsTest, nftOnly, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
 
 /** The log's samples as rows (stamp, type, bytes), for comparing with the store. */

@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { humanReadable, humanReadableExact } from "../lib/units.ts";
+import { humanReadable, humanReadableExact } from "../lib/usage/units.ts";
+import { seededRandom } from "./random.ts";
 
 // Expected strings are what the original human_readable() printed, computed
 // with Python's "%.2f" (python3 gives the same as python2 here), extended
@@ -46,6 +47,7 @@ Deno.test("the fast path for counts below 2^46 agrees with the BigInt reference"
     for (const delta of [-3n, -1n, 0n, 1n, 5n]) values.push((1n << shift) + delta);
     for (let k = 1n; k < 40n; k += 3n) values.push((k << (shift - 3n)) + (1n << shift));
   }
-  for (let i = 0; i < 20000; i++) values.push(BigInt(Math.floor(Math.random() * 2 ** 46)));
+  const random = seededRandom("humanReadable fast path");
+  for (let i = 0; i < 20000; i++) values.push(BigInt(Math.floor(random() * 2 ** 46)));
   for (const v of values) assertEquals(humanReadable(v), humanReadableExact(v), `for ${v}`);
 });

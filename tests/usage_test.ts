@@ -1,6 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import type { LastState, Sample } from "../lib/log_format.ts";
-import { computeUsage } from "../lib/usage.ts";
+import type { LastState, Sample } from "../lib/state/log_format.ts";
+import { computeUsage } from "../lib/usage/deltas.ts";
 
 const sample = (timestamp: string, values: [string, bigint][]): Sample => ({ timestamp, counters: new Map(values) });
 const last = (s: Sample, totalStart: string): LastState => ({ sample: s, totalStart });

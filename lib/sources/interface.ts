@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { Runner } from "../command.ts";
-import type { Config } from "../config.ts";
-import { DataError, EX, NetmonError } from "../errors.ts";
-import { parseExactJson } from "../json.ts";
+import type { Runner } from "../host/run.ts";
+import type { Config } from "../config/config.ts";
+import { DataError, EX, NetmonError } from "../host/errors.ts";
+import { parseExactJson } from "../host/json.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** One interface's counters. */

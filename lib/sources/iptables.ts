@@ -8,11 +8,11 @@
  * @module
  */
 
-import { listedAddress, parseAddressMatch } from "../address.ts";
-import type { Runner } from "../command.ts";
-import type { Config, InterfaceMatch } from "../config.ts";
-import { allColumns, type Family, type MeterRule, meterRules } from "../meters.ts";
-import { EX, NetmonError } from "../errors.ts";
+import { listedAddress, parseAddressMatch } from "../config/address.ts";
+import type { Runner } from "../host/run.ts";
+import type { Config, InterfaceMatch } from "../config/config.ts";
+import { allColumns, type Family, type MeterRule, meterRules } from "../config/meters.ts";
+import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 

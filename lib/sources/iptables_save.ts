@@ -5,7 +5,7 @@
  * @module
  */
 
-import { DataError } from "../errors.ts";
+import { DataError } from "../host/errors.ts";
 
 /** One `-A` rule as saved. */
 export interface SavedRule {

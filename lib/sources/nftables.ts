@@ -8,12 +8,12 @@
  * @module
  */
 
-import type { Runner } from "../command.ts";
-import { CommandError } from "../command.ts";
-import type { Config, InterfaceMatch } from "../config.ts";
-import { DataError, EX, NetmonError } from "../errors.ts";
-import { parseExactJson } from "../json.ts";
-import { allColumns, type Hook, type MeterRule, meterRules } from "../meters.ts";
+import type { Runner } from "../host/run.ts";
+import { CommandError } from "../host/run.ts";
+import type { Config, InterfaceMatch } from "../config/config.ts";
+import { DataError, EX, NetmonError } from "../host/errors.ts";
+import { parseExactJson } from "../host/json.ts";
+import { allColumns, type Hook, type MeterRule, meterRules } from "../config/meters.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** Comment prefix of netmon's rules. */

@@ -9,11 +9,11 @@
  * @module
  */
 
-import type { Runner } from "../command.ts";
-import type { Config } from "../config.ts";
-import { DataError, EX, NetmonError } from "../errors.ts";
-import type { Sample } from "../log_format.ts";
-import { allColumns, type Meter, type MeterRule, meterRules } from "../meters.ts";
+import type { Runner } from "../host/run.ts";
+import type { Config } from "../config/config.ts";
+import { DataError, EX, NetmonError } from "../host/errors.ts";
+import type { Sample } from "../state/log_format.ts";
+import { allColumns, type Meter, type MeterRule, meterRules } from "../config/meters.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** One label's counters, summed over every rule that carries it. */

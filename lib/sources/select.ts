@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Runner } from "../command.ts";
-import type { Config } from "../config.ts";
+import type { Runner } from "../host/run.ts";
+import type { Config } from "../config/config.ts";
 import type { CounterSource } from "./source.ts";
 
 /** The source for `config`, running programs through `run`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Sample } from "../log_format.ts";
+import type { Sample } from "../state/log_format.ts";
 
 /** A program to run, as an argument array, with optional standard input. */
 export interface PlannedCommand {

@@ -1,0 +1,272 @@
+/**
+ * netmon's commands: the one table that parsing, help, shell completion and
+doctor's "does this line run the report" read, and the parser of the
+command line. Library code: it throws, the entry point prints and exits.
+ *
+ * @module
+ */
+
+import { type OptionSpec, parseCommandArgs } from "./args.ts";
+import type { CompletionCommand, CompletionOption } from "./completions.ts";
+import { DEFAULT_CONFIG_PATH } from "../config/config.ts";
+import { UsageError } from "../host/errors.ts";
+
+export const VERSION = "0.1.0";
+
+/** The option lines every command's help ends with. */
+const COMMON = `  -c, --config FILE     config file (env NETMON_CONFIG; default ${DEFAULT_CONFIG_PATH} if present,
+                        otherwise every non-loopback interface is metered)
+  -s, --state-dir DIR   where netmon.log and netmon.last live (env NETMON_STATE_DIR; default
+                        /var/lib/netmon for root, $XDG_STATE_HOME/netmon or ~/.local/state/netmon)
+  -h, --help            this help
+  -V, --version         print the version`;
+
+/** Every command, in help order: the one table help, parsing and shell completion read. */
+export const COMMAND_INFO: Record<string, CompletionCommand> = {
+  report: {
+    words: ["report"],
+    summary: "read the counters, append to the log, print usage (the default)",
+    options: ["no-mail", "mail-test"],
+  },
+  start: {
+    words: ["start", "initiate", "initialise"],
+    hidden: ["initialize"],
+    summary: "install the meters' firewall rules (idempotent)",
+    options: ["dry-run"],
+  },
+  stop: {
+    words: ["stop", "clear", "flush"],
+    summary: "remove netmon's firewall rules and chain",
+    options: ["dry-run"],
+  },
+  status: { words: ["status"], summary: "show installed rules and their counters now, without logging", options: [] },
+  doctor: {
+    words: ["doctor"],
+    summary: "check everything netmon depends on and say how to fix what is wrong",
+    options: ["json"],
+  },
+  "pf-conf": {
+    words: ["pf-conf"],
+    summary: 'print the labelled pf.conf rules for the meters (source = "pf")',
+    options: [],
+  },
+  import: {
+    words: ["import"],
+    summary: 'load a log into the SQLite store (store = "sqlite:FILE")',
+    options: [],
+    argument: { name: "LOG", complete: "file" },
+  },
+  completions: {
+    words: ["completions"],
+    summary: "print shell completion for bash or zsh",
+    options: [],
+    argument: { name: "SHELL", complete: ["bash", "zsh"] },
+  },
+  help: {
+    words: ["help"],
+    summary: "help for a command",
+    options: [],
+    argument: { name: "COMMAND", complete: "commands" },
+  },
+};
+
+export const OPTIONS: (OptionSpec & CompletionOption)[] = [
+  { name: "config", short: "c", type: "string", value: "file", help: "config file" },
+  { name: "state-dir", short: "s", type: "string", value: "dir", help: "state directory" },
+  { name: "dry-run", short: "n", type: "boolean", help: "print the exact firewall change, change nothing" },
+  { name: "no-mail", type: "boolean", help: "do not mail this report" },
+  { name: "mail-test", type: "boolean", help: "send a test message and print what the server said" },
+  { name: "json", type: "boolean", help: "print the findings as JSON" },
+  { name: "help", short: "h", type: "boolean", help: "help" },
+  { name: "version", short: "V", type: "boolean", help: "print the version" },
+];
+
+/** Options every command takes. */
+export const COMMON_OPTIONS = ["config", "state-dir", "help", "version"];
+
+function commandList(): string {
+  const rows = Object.values(COMMAND_INFO).map((c) => [
+    c.words.join(", ") + (c.argument ? ` [${c.argument.name}]` : ""),
+    c.summary,
+  ]);
+  const width = Math.max(...rows.map(([w]) => (w as string).length)) + 2;
+  return rows.map(([w, s]) => `  ${(w as string).padEnd(width)}${s}`).join("\n");
+}
+
+export const HELP: Record<string, string> = {
+  main: `Usage: netmon [COMMAND] [OPTIONS]
+
+Meters network traffic from firewall and kernel counters. Run 'report' from cron.
+
+Commands (case-insensitive):
+${commandList()}
+
+Options:
+${COMMON}
+
+Exit status: 0 ok, 64 usage, 65 bad data, 69 unavailable, 73/74 cannot write,
+75 try again later, 77 permission, 78 bad config (doctor: 1 when it finds a problem).`,
+  report: `Usage: netmon [report] [--no-mail | --mail-test] [OPTIONS]
+
+Reads every meter's counter with one command (per address family under
+iptables), appends one line to netmon.log, replaces netmon.last, and prints
+usage since the last run:
+  Last Total - Timestamp: … <meter>: …
+  New Total - …
+  New Usage - …
+A counter that went down (rules reloaded, iptables -Z, reboot) is a reset for
+that meter: its usage is its new value, and a fourth line says so.
+
+With [mail] in the config the report is also mailed, as the original did. It
+goes into the spool in the state directory with its sample, then the spool is
+delivered oldest first; if the server is down or refuses for now, the report
+stays spooled for the next run and netmon exits 75. A report refused for good
+(a 5xx reply to the message) is moved aside as spool/*.refused, the later ones
+are still sent, and netmon exits 69.
+
+Options:
+      --no-mail         do not mail this report (reports already spooled stay spooled)
+      --mail-test       send a test message and print what the server said; records nothing
+${COMMON}`,
+  start: `Usage: netmon start [--dry-run] [OPTIONS]   (also: initiate, initialise)
+
+Installs the meters' rules in one transaction per firewall. iptables: one rule
+per meter, hook, family and network, tagged 'netmon:COLUMN', jumping to netmon's
+chain, through iptables-restore (ip6tables-restore for IPv6). nftables: netmon's
+inet table with a named counter per column, through one 'nft -j -f -'. Rules
+already installed are kept with their counters; stale netmon rules are removed;
+other rules and tables are never touched. pf: changes nothing (see pf-conf).
+
+Options:
+  -n, --dry-run         print the exact firewall change, change nothing
+${COMMON}`,
+  stop: `Usage: netmon stop [--dry-run] [OPTIONS]   (also: clear, flush)
+
+Removes exactly netmon's rules (found by their comment) and its chain, in one
+iptables-restore transaction per family, or deletes netmon's nftables table.
+The log and last file are kept.
+
+Options:
+  -n, --dry-run         print the exact firewall change, change nothing
+${COMMON}`,
+  "pf-conf": `Usage: netmon pf-conf [OPTIONS]
+
+Prints the pf.conf lines that count the configured meters: a table per list
+of networks, and one 'pass' rule per direction and address family labelled
+with its log column. On pf the ruleset is yours: add them at the end of the
+filter rules in /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'.
+
+Options:
+${COMMON}`,
+  import: `Usage: netmon import [LOG] [OPTIONS]
+
+Loads every sample of LOG (default: the state directory's netmon.log) into the
+SQLite store the config names (store = "sqlite:FILE"), in one transaction.
+Rows already there are replaced, so importing twice changes nothing. Reports
+keep the store up to date by themselves; this is for a store added later.
+
+Options:
+${COMMON}`,
+  status: `Usage: netmon status [OPTIONS]
+
+Shows each meter's rule (or interface) and its counters now. Logs nothing.
+
+Options:
+${COMMON}`,
+  doctor: `Usage: netmon doctor [--json] [OPTIONS]
+
+Checks, and says in plain words with the fix for each:
+  config        the config loads
+  binaries      the source's programs exist and run (their versions)
+  backend       iptables: which backend it drives (nf_tables or legacy), and
+                whether the other backend holds rules too
+  rules         netmon's rules (or nftables table) are installed and match the config
+  xtables-lock  iptables: whether /run/xtables.lock is held right now
+  state-dir     the state directory is writable and not on tmpfs
+  log           netmon.log and netmon.last parse
+  schedule      cron (/etc/crontab, /etc/cron.d, user crontabs) or an enabled
+                systemd timer runs the report, and the last sample is recent
+  mail          with [mail], the server answers and accepts the login (nothing
+                is sent), and no reports wait in the spool
+Only reads: the firewall is listed, not changed. Run it as root, as netmon runs.
+Exit status 0 when all is well, 1 when any check found a problem.
+
+Options:
+      --json            print the findings as JSON: {"ok": BOOL, "checks": [{"check",
+                        "verdict": "ok"|"problem"|"skipped", "said", "fix"}]}
+${COMMON}`,
+  completions: `Usage: netmon completions bash|zsh
+
+Prints a completion script for commands, options and their values.
+  bash: netmon completions bash > /etc/bash_completion.d/netmon
+  zsh:  netmon completions zsh > "\${fpath[1]}/_netmon"   (then restart zsh)
+
+Options:
+${COMMON}`,
+};
+
+/** Every accepted command word (help and hidden), lowercased, to its command. */
+export const COMMANDS: Record<string, string> = Object.fromEntries(
+  Object.entries(COMMAND_INFO).flatMap(([name, c]) => [...c.words, ...(c.hidden ?? [])].map((w) => [w, name])),
+);
+
+/** A parsed command line. */
+export interface Options {
+  command: string;
+  topic?: string;
+  config?: string;
+  stateDir?: string;
+  dryRun: boolean;
+  noMail: boolean;
+  mailTest: boolean;
+  json: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** Parses the command line; throws UsageError on any mistake. */
+export function parseCommandLine(args: string[]): Options {
+  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
+  const command = COMMANDS[word];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
+  const info = COMMAND_INFO[command] as CompletionCommand;
+  const extra = positionals.slice(info.argument ? 2 : 1);
+  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  for (const name of Object.keys(values)) {
+    if (COMMON_OPTIONS.includes(name) || info.options.includes(name)) continue;
+    const takers = Object.entries(COMMAND_INFO).filter(([, c]) => c.options.includes(name)).map(([n]) => n);
+    throw new UsageError(`--${name} only applies to ${takers.join(" and ")}`);
+  }
+  const opts: Options = {
+    command,
+    dryRun: values["dry-run"] === true,
+    noMail: values["no-mail"] === true,
+    mailTest: values["mail-test"] === true,
+    json: values.json === true,
+    help: values.help === true,
+    version: values.version === true,
+  };
+  const argument = positionals[1];
+  if (argument !== undefined) {
+    if (command === "help") {
+      const topic = COMMANDS[argument.toLowerCase()];
+      if (!topic || topic === "help") throw new UsageError(`no help for ${JSON.stringify(argument)}`);
+      opts.topic = topic;
+    } else if (command === "completions" && !["bash", "zsh"].includes(argument)) {
+      throw new UsageError(`no completion for shell ${JSON.stringify(argument)}: bash or zsh`);
+    } else opts.topic = argument;
+  }
+  if (command === "completions" && argument === undefined && !opts.help) {
+    throw new UsageError("completions needs a shell: bash or zsh");
+  }
+  for (const [key, value] of [["config", values.config], ["stateDir", values["state-dir"]]] as const) {
+    if (typeof value !== "string") continue;
+    if (value === "" || value.startsWith("-")) {
+      throw new UsageError(`--${key === "stateDir" ? "state-dir" : key} needs a path`);
+    }
+    opts[key] = value;
+  }
+  if (opts.noMail && opts.mailTest) throw new UsageError("--no-mail and --mail-test cannot be used together");
+  return opts;
+}

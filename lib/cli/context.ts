@@ -1,0 +1,61 @@
+/**
+ * What both command-line programs (netmon.ts and graph.ts) share: finding the
+ * config and the state directory the same way, and writing whole output.
+ *
+ * @module
+ */
+
+import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "../config/config.ts";
+import { exists, getEnv, getUid } from "../host/env.ts";
+import { NetmonError, UsageError } from "../host/errors.ts";
+import { resolveStateDir } from "../state/files.ts";
+
+const encoder = new TextEncoder();
+
+function write(stream: typeof Deno.stdout | typeof Deno.stderr, text: string): void {
+  const data = encoder.encode(text);
+  let done = 0;
+  while (done < data.length) done += stream.writeSync(data.subarray(done));
+}
+
+/** Writes all of `text` to stdout. */
+export const out = (text: string): void => write(Deno.stdout, text);
+/** Writes all of `text` to stderr. */
+export const err = (text: string): void => write(Deno.stderr, text);
+
+/**
+ * The config named by `--config`, else `NETMON_CONFIG` (empty: none), else
+ * the default file if present, else the built-in every-interface default.
+ */
+export function findConfig(flag: string | undefined): Config {
+  const path = flag ?? getEnv("NETMON_CONFIG") ?? (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  return path === undefined || path === "" ? defaultConfig() : loadConfig(path);
+}
+
+/** The state directory from `--state-dir`, `NETMON_STATE_DIR`, the config, or the default for this user. */
+export function findStateDir(flag: string | undefined, config: Config): string {
+  return resolveStateDir({
+    flag,
+    env: flag === undefined ? getEnv("NETMON_STATE_DIR") : undefined,
+    config: config.stateDir,
+    uid: getUid,
+    xdgStateHome: () => getEnv("XDG_STATE_HOME"),
+    home: () => getEnv("HOME"),
+  });
+}
+
+/**
+ * Runs a CLI body; a NetmonError becomes its one-line message on stderr
+ * (prefixed with `prog`; a usage error ends by pointing at `command --help`)
+ * and its status.
+ */
+export async function reportFailure(prog: string, command: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (!(e instanceof NetmonError)) throw e;
+    const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
+    for (const line of e.message.split("\n")) err(`${prog}: ${line}${hint}\n`);
+    return e.exitCode;
+  }
+}

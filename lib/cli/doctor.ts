@@ -1,0 +1,49 @@
+/**
+ * `netmon doctor`: runs the checks of lib/doctor/ with this host's adapters and prints the findings.
+ *
+ * @module
+ */
+
+import { runCommand } from "../host/run.ts";
+import { findConfig, findStateDir, out } from "./context.ts";
+import type { Config } from "../config/config.ts";
+import { getEnv } from "../host/env.ts";
+import type { MailConfig } from "../config/mail.ts";
+import { EX, NetmonError } from "../host/errors.ts";
+import { stateFiles } from "../state/files.ts";
+import type { Options } from "./commands.ts";
+
+/** doctor's status when a check found a problem (a verdict, not a failure: sysexits does not apply). */
+const DOCTOR_PROBLEM = 1;
+
+/** `netmon doctor`: every check, as text or JSON; exit 1 when one found a problem. */
+export async function doctor(opts: Options): Promise<number> {
+  const { diagnose, formatFindings } = await import("../doctor/diagnose.ts");
+  let config: Config | NetmonError;
+  try {
+    config = findConfig(opts.config);
+  } catch (err) {
+    if (!(err instanceof NetmonError)) throw err;
+    config = err;
+  }
+  const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));
+  const findings = await diagnose({
+    config,
+    ...(files ? { files } : {}),
+    run: runCommand,
+    now: new Date(),
+    verifyMail: async (c) => {
+      const mail = c.mail as MailConfig;
+      const { Mailer, smtpPassword } = await import("../outputs/mail.ts");
+      const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+      try {
+        return await mailer.verify();
+      } finally {
+        mailer.close();
+      }
+    },
+  });
+  const healthy = findings.every((f) => f.verdict !== "problem");
+  out(opts.json ? JSON.stringify({ ok: healthy, checks: findings }, null, 2) + "\n" : formatFindings(findings));
+  return healthy ? EX.OK : DOCTOR_PROBLEM;
+}

@@ -1,0 +1,58 @@
+/**
+ * netmon's command line: parse, then hand each command to its module. Only the entry point (netmon.ts) exits.
+ *
+ * @module
+ */
+
+import { out, reportFailure } from "./context.ts";
+import { EX } from "../host/errors.ts";
+import { COMMAND_INFO, COMMON_OPTIONS, HELP, OPTIONS, type Options, parseCommandLine, VERSION } from "./commands.ts";
+import { report } from "./report.ts";
+import { change, pfConfCommand, status } from "./firewall.ts";
+import { importCommand } from "./import.ts";
+import { doctor } from "./doctor.ts";
+
+/** `netmon completions bash|zsh`. */
+export async function completions(opts: Options): Promise<number> {
+  const { bashCompletion, zshCompletion } = await import("./completions.ts");
+  const spec = {
+    program: "netmon",
+    commands: Object.values(COMMAND_INFO),
+    common: COMMON_OPTIONS,
+    options: OPTIONS,
+  };
+  out(opts.topic === "zsh" ? zshCompletion(spec) : bashCompletion(spec));
+  return EX.OK;
+}
+
+/** Runs netmon with `args`; returns the exit status. */
+export function main(args: string[]): Promise<number> {
+  return reportFailure("netmon", "netmon", async () => {
+    const opts = parseCommandLine(args);
+    if (opts.version) {
+      out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);
+      return EX.OK;
+    }
+    if (opts.help || opts.command === "help") {
+      out(HELP[opts.topic ?? (opts.command === "help" ? "main" : opts.command)] + "\n");
+      return EX.OK;
+    }
+    switch (opts.command) {
+      case "report":
+        return await report(opts);
+      case "status":
+        return await status(opts);
+      case "pf-conf":
+        return await pfConfCommand(opts);
+      case "import":
+        return await importCommand(opts);
+      case "doctor":
+        return await doctor(opts);
+      case "completions":
+        return await completions(opts);
+      default:
+        await change(opts);
+        return EX.OK;
+    }
+  });
+}

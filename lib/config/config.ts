@@ -1,0 +1,590 @@
+/**
+ * netmon's configuration: TOML text in, a validated {@linkcode Config} out.
+ * Every problem is reported as its own line naming the file and the key, and
+ * every value that later reaches a firewall command is checked here first.
+ *
+ * @module
+ */
+
+import { type MailConfig, parseMail } from "./mail.ts";
+import { overlappingNetworks, parseAddressMatch } from "./address.ts";
+import { pathProblem } from "./paths.ts";
+import {
+  type AddressList,
+  allColumns,
+  type Direction,
+  type Family,
+  type Hook,
+  HOOKS,
+  type InterfaceMatch,
+  type Meter,
+  meterHooks,
+} from "./meters.ts";
+import { ConfigError, fileError } from "../host/errors.ts";
+import { parse as parseToml, TomlError } from "smol-toml";
+
+/** The counter sources netmon can read. */
+export const SOURCES = ["iptables", "interface", "nftables", "pf"] as const;
+/** A counter source. */
+export type SourceName = typeof SOURCES[number];
+
+export { HOOKS };
+export type { Hook, InterfaceMatch, Meter };
+
+/** Absolute paths of the programs netmon runs. */
+export interface Binaries {
+  /** `iptables`, for reading counters. */
+  iptables: string;
+  /** `iptables-save`, for finding netmon's rules. */
+  iptablesSave: string;
+  /** `iptables-restore`, for changing them in one transaction. */
+  iptablesRestore: string;
+  /** `ip6tables`, for reading IPv6 counters. */
+  ip6tables: string;
+  /** `ip6tables-save`. */
+  ip6tablesSave: string;
+  /** `ip6tables-restore`. */
+  ip6tablesRestore: string;
+  /** `nft`, for the nftables source. */
+  nft: string;
+  /** `pfctl`, for the pf source. */
+  pfctl: string;
+  /** `ip` from iproute2, for interface counters. */
+  ip: string;
+  /** `gnuplot`, for graph.ts --plot. */
+  gnuplot: string;
+}
+
+/** A validated configuration. */
+export interface Config {
+  /** The file it was read from; undefined for the built-in default. */
+  file?: string;
+  /** Where counters come from. */
+  source: SourceName;
+  /** The chain netmon's rules jump to. */
+  chain: string;
+  /** State directory from the config, if set. */
+  stateDir?: string;
+  /** Seconds to wait for the xtables lock. */
+  wait: number;
+  /** Programs run, by absolute path. */
+  binaries: Binaries;
+  /** Meters of a firewall source, in config order. */
+  meters: Meter[];
+  /** Interfaces the interface source meters; all but loopback when absent. */
+  interfaces?: string[];
+  /** Where reports are mailed, if anywhere. */
+  mail?: MailConfig;
+  /** nftables: the name of netmon's `inet` table. */
+  table: string;
+  /** pf: read with `pfctl -zvsl` (read and clear) and keep the log cumulative. */
+  pfZero: boolean;
+  /** Also store every sample in this SQLite database. */
+  sqlite?: string;
+}
+
+/** Paths used when the config names none: absolute, since cron's PATH is short. */
+export const DEFAULT_BINARIES: Binaries = {
+  iptables: "/usr/sbin/iptables",
+  iptablesSave: "/usr/sbin/iptables-save",
+  iptablesRestore: "/usr/sbin/iptables-restore",
+  ip6tables: "/usr/sbin/ip6tables",
+  ip6tablesSave: "/usr/sbin/ip6tables-save",
+  ip6tablesRestore: "/usr/sbin/ip6tables-restore",
+  nft: "/usr/sbin/nft",
+  pfctl: "/sbin/pfctl",
+  ip: "/usr/sbin/ip",
+  gnuplot: "/usr/bin/gnuplot",
+};
+
+/** Where netmon looks for a config when none is named. */
+export const DEFAULT_CONFIG_PATH = "/etc/netmon/netmon.toml";
+
+/** The report words of the original script's two meters. */
+export const ORIGINAL_LABELS: Readonly<Record<string, string>> = {
+  proxy: "Proxied",
+  "non-network": "Off Network",
+};
+
+/** The configuration used when there is no config file: every interface. */
+export function defaultConfig(): Config {
+  return {
+    source: "interface",
+    chain: "DOWNLOADED",
+    wait: 10,
+    binaries: { ...DEFAULT_BINARIES },
+    meters: [],
+    table: "netmon",
+    pfZero: false,
+  };
+}
+
+const METER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
+const IFACE = /^[A-Za-z0-9_.@-]{1,15}\+?$|^\+$/;
+const RESERVED_CHAINS = new Set([
+  ...HOOKS,
+  "PREROUTING",
+  "POSTROUTING",
+  "ACCEPT",
+  "DROP",
+  "REJECT",
+  "RETURN",
+  "QUEUE",
+  "LOG",
+]);
+const BINARY_KEYS: Record<string, keyof Binaries> = {
+  iptables: "iptables",
+  iptables_save: "iptablesSave",
+  iptables_restore: "iptablesRestore",
+  ip6tables: "ip6tables",
+  ip6tables_save: "ip6tablesSave",
+  ip6tables_restore: "ip6tablesRestore",
+  nft: "nft",
+  pfctl: "pfctl",
+  ip: "ip",
+  gnuplot: "gnuplot",
+};
+const TOP_KEYS = [
+  "source",
+  "chain",
+  "table",
+  "state_dir",
+  "wait",
+  "pf_zero",
+  "store",
+  "binaries",
+  "interfaces",
+  "meter",
+  "mail",
+];
+const METER_KEYS = ["name", "label", "hook", "from", "to", "address", "direction", "in", "out", "family", "split"];
+const FIREWALLS: readonly SourceName[] = ["iptables", "nftables", "pf"];
+
+/** A config key's name, or a function making it (so the hot path builds no strings). */
+type Key = string | (() => string);
+const keyName = (k: Key) => (typeof k === "string" ? k : k());
+
+/** Quotes a value for an error message, showing control characters. */
+export function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** Checks an interface name or match; returns a reason on failure. */
+export function checkInterface(text: string): InterfaceMatch | string {
+  const negated = text.startsWith("!");
+  const name = negated ? text.slice(1) : text;
+  if (!IFACE.test(name) || name === "." || name === "..") {
+    return "is not an interface name (1 to 15 of A-Z a-z 0-9 _ . @ -, optionally ending in +)";
+  }
+  return { negated, name };
+}
+
+/**
+ * Parses and validates config text. Throws a ConfigError whose message has
+ * one line per problem, each naming `file` and the key.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig('source = "iptables"\n[[meter]]\nname = "proxy"\nfrom = "192.0.2.10"\n', "netmon.toml");
+ * config.meters[0]?.from?.cidr; // "192.0.2.10/32"
+ * ```
+ */
+export function parseConfig(text: string, file: string): Config {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parseToml(text);
+  } catch (err) {
+    if (err instanceof TomlError) throw new ConfigError(`${file}:${err.line}:${err.column}: ${tomlReason(err, text)}`);
+    throw err;
+  }
+  const problems: string[] = [];
+  const bad = (key: string, what: string) => problems.push(`${file}: ${key}: ${what}`);
+  const config = defaultConfig();
+  config.file = file;
+
+  for (const key of Object.keys(doc)) {
+    if (!TOP_KEYS.includes(key)) bad(key, `unknown key (known keys: ${TOP_KEYS.join(", ")})`);
+  }
+  /** A string value, or undefined after reporting why not; the key's name is built only for a report. */
+  const str = (keyOf: Key, value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "string") {
+      bad(keyName(keyOf), `must be a string, not ${show(value)}`);
+      return undefined;
+    }
+    // deno-lint-ignore no-control-regex
+    if (/[\0-\x1f\x7f]/.test(value)) {
+      bad(keyName(keyOf), `${show(value)} contains a control character (newline, tab, NUL…)`);
+      return undefined;
+    }
+    return value;
+  };
+
+  const source = str("source", doc.source);
+  if (source !== undefined) {
+    if ((SOURCES as readonly string[]).includes(source)) config.source = source as SourceName;
+    else bad("source", `${show(source)} is not a known source (${SOURCES.join(", ")})`);
+  } else if (doc.meter !== undefined) {
+    config.source = "iptables";
+  }
+  const chain = str("chain", doc.chain);
+  if (chain !== undefined) {
+    if (!CHAIN_NAME.test(chain) || RESERVED_CHAINS.has(chain.toUpperCase())) {
+      bad(
+        "chain",
+        `${show(chain)} is not a usable chain name (a letter then up to 27 of A-Z a-z 0-9 _ -, not a built-in)`,
+      );
+    } else config.chain = chain;
+  }
+  const stateDir = str("state_dir", doc.state_dir);
+  if (stateDir !== undefined) {
+    const problem = pathProblem(stateDir);
+    if (problem) bad("state_dir", `${show(stateDir)} ${problem}`);
+    else config.stateDir = stateDir;
+  }
+  if (doc.wait !== undefined) {
+    const w = doc.wait;
+    if (typeof w !== "number" || !Number.isInteger(w) || w < 0 || w > 3600) {
+      bad("wait", `${show(w)} must be a whole number of seconds from 0 to 3600`);
+    } else config.wait = w;
+  }
+
+  const table = str("table", doc.table);
+  if (table !== undefined) {
+    if (!CHAIN_NAME.test(table)) {
+      bad("table", `${show(table)} is not a usable nftables table name (a letter then up to 27 of A-Z a-z 0-9 _ -)`);
+    } else config.table = table;
+    if (config.source !== "nftables") bad("table", `only applies to source = "nftables"`);
+  }
+  if (doc.pf_zero !== undefined) {
+    if (typeof doc.pf_zero !== "boolean") bad("pf_zero", `must be true or false, not ${show(doc.pf_zero)}`);
+    else config.pfZero = doc.pf_zero;
+    if (config.source !== "pf") bad("pf_zero", `only applies to source = "pf"`);
+  }
+  const store = str("store", doc.store);
+  if (store !== undefined) {
+    const path = store.startsWith("sqlite:") ? store.slice(7) : undefined;
+    const problem = path === undefined || path === "" || path.endsWith("/")
+      ? "is not a file"
+      : pathProblem(path.startsWith("/") ? path : `/${path}`);
+    if (problem) {
+      bad(
+        "store",
+        `${show(store)} must be "sqlite:FILE" (FILE absolute, or relative to the state directory): ${problem}`,
+      );
+    } else config.sqlite = path as string;
+  }
+  if (doc.binaries !== undefined) {
+    if (typeof doc.binaries !== "object" || doc.binaries === null || Array.isArray(doc.binaries)) {
+      bad("binaries", "must be a table ([binaries])");
+    } else {
+      for (const [key, value] of Object.entries(doc.binaries)) {
+        const field = BINARY_KEYS[key];
+        if (!field) {
+          bad(`binaries.${key}`, `unknown key (known keys: ${Object.keys(BINARY_KEYS).join(", ")})`);
+          continue;
+        }
+        const path = str(`binaries.${key}`, value);
+        if (path === undefined) continue;
+        const problem = pathProblem(path);
+        if (problem) bad(`binaries.${key}`, `${show(path)} ${problem}`);
+        else config.binaries[field] = path;
+      }
+    }
+  }
+
+  if (doc.mail !== undefined) {
+    const mail = parseMail(doc.mail, bad, str, show);
+    if (mail) config.mail = mail;
+  }
+
+  if (doc.interfaces !== undefined) {
+    if (!Array.isArray(doc.interfaces)) bad("interfaces", "must be an array of interface names");
+    else {
+      const names: string[] = [];
+      doc.interfaces.forEach((v, i) => {
+        const name = str(`interfaces[${i + 1}]`, v);
+        if (name === undefined) return;
+        const m = checkInterface(name);
+        if (typeof m === "string" || m.negated || m.name.endsWith("+")) {
+          bad(`interfaces[${i + 1}]`, `${show(name)} is not an interface name`);
+        } else names.push(name);
+      });
+      config.interfaces = names;
+    }
+    if (config.source !== "interface") bad("interfaces", `only applies to source = "interface"`);
+  }
+
+  if (doc.meter !== undefined) {
+    if (!Array.isArray(doc.meter)) bad("meter", "must be an array of tables ([[meter]])");
+    else {
+      const seen = new Map<string, number>();
+      doc.meter.forEach((raw, i) => {
+        const at = `meter[${i + 1}]`;
+        if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+          bad(at, "must be a table ([[meter]])");
+          return;
+        }
+        const m = parseMeter(raw as Record<string, unknown>, at, config.source, bad, str);
+        if (!m) return;
+        const first = seen.get(m.name.toLowerCase());
+        if (first !== undefined) bad(`${at}.name`, `${show(m.name)} is already the name of meter[${first}]`);
+        else seen.set(m.name.toLowerCase(), i + 1);
+        config.meters.push(m);
+      });
+      checkColumns(config, bad);
+    }
+    if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
+  }
+  if (FIREWALLS.includes(config.source) && config.meters.length === 0 && problems.length === 0) {
+    bad("meter", `source = ${show(config.source)} needs at least one [[meter]] with a name and a match`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join("\n"));
+  return config;
+}
+
+/** Split meters make columns like `NAME-inbound`: none may be another meter's name, and pf labels are short. */
+function checkColumns(config: Config, bad: (key: string, what: string) => void): void {
+  if (!config.meters.some((m) => m.split.direction || m.split.family) && config.source !== "pf") return;
+  const owner = new Map<string, string>();
+  for (const m of config.meters) {
+    for (const c of allColumns([m])) {
+      const key = c.name.toLowerCase();
+      const other = owner.get(key);
+      if (other !== undefined && other !== m.name) {
+        bad(`meter ${m.name}`, `its column ${show(c.name)} is also a column of meter ${show(other)}: rename one`);
+      }
+      owner.set(key, m.name);
+      if (config.source === "pf" && c.name.length > 63) {
+        bad(`meter ${m.name}`, `its pf label ${show(c.name)} is longer than pf's 63 characters`);
+      }
+    }
+  }
+}
+
+/** A string or an array of strings, as an array; undefined after reporting a wrong type. */
+function list(
+  keyOf: string,
+  value: unknown,
+  bad: (key: string, what: string) => void,
+  str: (key: Key, value: unknown) => string | undefined,
+): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      bad(keyOf, "is an empty list: leave the key out instead");
+      return undefined;
+    }
+    const items = value.map((v, i) => str(`${keyOf}[${i + 1}]`, v));
+    return items.every((v) => v !== undefined) ? items as string[] : undefined;
+  }
+  const one = str(keyOf, value);
+  return one === undefined ? undefined : [one];
+}
+
+function parseAddressList(
+  keyOf: string,
+  value: unknown,
+  source: SourceName,
+  bad: (key: string, what: string) => void,
+  str: (key: Key, value: unknown) => string | undefined,
+): AddressList | undefined {
+  const texts = list(keyOf, value, bad, str);
+  if (!texts) return undefined;
+  if (texts.length > 4096) {
+    bad(keyOf, `has ${texts.length} networks; at most 4096 (use fewer, wider CIDRs)`);
+    return undefined;
+  }
+  const out: AddressList = { negated: false, v4: [], v6: [] };
+  let ok = true;
+  texts.forEach((text, i) => {
+    const m = parseAddressMatch(text);
+    const where = texts.length > 1 || Array.isArray(value) ? `${keyOf}[${i + 1}]` : keyOf;
+    if (typeof m === "string") {
+      bad(where, `${show(text)} ${m}`);
+      ok = false;
+      return;
+    }
+    if (i === 0) out.negated = m.negated;
+    else if (m.negated !== out.negated) {
+      bad(keyOf, `mixes negated (!) and plain networks: a list is either "any of these" or "none of these"`);
+      ok = false;
+      return;
+    }
+    (m.family === 4 ? out.v4 : out.v6).push(m.cidr);
+  });
+  if (!ok) return undefined;
+  for (const fam of [out.v4, out.v6]) {
+    const o = overlappingNetworks(fam);
+    if (o) {
+      bad(keyOf, `${o[0]} and ${o[1]} overlap: traffic in both would be counted twice; list each network once`);
+      return undefined;
+    }
+    if (out.negated && fam.length > 1 && source === "iptables") {
+      bad(
+        keyOf,
+        `an iptables rule can exclude one network per family, not ${fam.length}: use one wider CIDR or source = "nftables"`,
+      );
+      return undefined;
+    }
+  }
+  return out;
+}
+
+const FAMILY_WORDS: Record<string, Family[]> = { ipv4: [4], ipv6: [6], both: [4, 6] };
+
+function parseMeter(
+  raw: Record<string, unknown>,
+  at: string,
+  source: SourceName,
+  bad: (key: string, what: string) => void,
+  str: (key: Key, value: unknown) => string | undefined,
+): Meter | undefined {
+  for (const key of Object.keys(raw)) {
+    if (!METER_KEYS.includes(key)) bad(`${at}.${key}`, `unknown key (known keys: ${METER_KEYS.join(", ")})`);
+  }
+  const name = str(() => `${at}.name`, raw.name);
+  if (name === undefined) {
+    if (raw.name === undefined) bad(`${at}.name`, "is missing: every meter needs a name");
+    return undefined;
+  }
+  if (!METER_NAME.test(name)) {
+    bad(`${at}.name`, `${show(name)} is not a usable meter name (1 to 64 of A-Z a-z 0-9 _ . @ + -)`);
+    return undefined;
+  }
+  const meter: Meter = {
+    name,
+    label: ORIGINAL_LABELS[name] ?? name,
+    hooks: [],
+    families: [],
+    split: { direction: false, family: false },
+  };
+  const label = str(() => `${at}.label`, raw.label);
+  if (label !== undefined) {
+    if (label.trim() === "" || label.length > 64) bad(`${at}.label`, `${show(label)} must be 1 to 64 characters`);
+    else meter.label = label;
+  }
+  // The common case (one string per key) stays on a fast path: 10,000 meters must load quickly.
+  const simple = raw.hook === undefined || typeof raw.hook === "string";
+  const hooks = simple ? (raw.hook === undefined ? [] : [str(() => `${at}.hook`, raw.hook)]) : list(
+    `${at}.hook`,
+    raw.hook,
+    bad,
+    str,
+  ) ?? [];
+  for (const hook of hooks) {
+    if (hook === undefined) continue;
+    const upper = hook.toUpperCase();
+    if (!(HOOKS as readonly string[]).includes(upper)) {
+      bad(`${at}.hook`, `${show(hook)} is not one of ${HOOKS.join(", ")}`);
+    } else if (source === "pf" && upper === "FORWARD") {
+      bad(`${at}.hook`, `pf has no FORWARD: a pf rule passes "in" (INPUT) or "out" (OUTPUT)`);
+    } else if (!meter.hooks.includes(upper as Hook)) meter.hooks.push(upper as Hook);
+  }
+  for (const key of ["from", "to", "address"] as const) {
+    if (raw[key] === undefined) continue;
+    const l = parseAddressList(`${at}.${key}`, raw[key], source, bad, str);
+    if (l) meter[key] = l;
+  }
+  if (meter.address && (meter.from || meter.to)) {
+    bad(
+      `${at}.address`,
+      "counts traffic to and from the address, so from and to do not go with it: use one or the other",
+    );
+  }
+  const direction = str(() => `${at}.direction`, raw.direction);
+  if (direction !== undefined) {
+    const dirs: Record<string, Direction[]> = { in: ["in"], out: ["out"], both: ["in", "out"] };
+    const d = dirs[direction.toLowerCase()];
+    if (!d) bad(`${at}.direction`, `${show(direction)} is not one of in, out, both`);
+    else if (meter.from || meter.to) {
+      bad(`${at}.direction`, "goes with address (or nothing), not from and to, which already say which way");
+    } else meter.directions = d;
+  } else if (meter.address) meter.directions = ["in", "out"];
+
+  for (const key of ["in", "out"] as const) {
+    const text = str(() => `${at}.${key}`, raw[key]);
+    if (text === undefined) continue;
+    const m = checkInterface(text);
+    if (typeof m === "string") bad(`${at}.${key}`, `${show(text)} ${m}`);
+    else if (source === "pf" && m.name.endsWith("+")) {
+      bad(`${at}.${key}`, `${show(text)}: pf has no + wildcard; name the interface or an interface group`);
+    } else meter[key] = m;
+  }
+
+  const present = new Set<Family>();
+  for (const l of [meter.from, meter.to, meter.address]) {
+    if (l?.v4.length) present.add(4);
+    if (l?.v6.length) present.add(6);
+  }
+  const familyText = str(() => `${at}.family`, raw.family);
+  if (familyText !== undefined) {
+    const f = FAMILY_WORDS[familyText.toLowerCase()];
+    if (!f) bad(`${at}.family`, `${show(familyText)} is not one of ipv4, ipv6, both`);
+    else meter.families = f;
+  } else if (present.size > 0) meter.families = [...present].sort();
+  // With no network to say which, iptables meters IPv4 as the original did; the others both.
+  else meter.families = source === "iptables" ? [4] : [4, 6];
+  for (const key of ["from", "to", "address"] as const) {
+    const l = meter[key];
+    if (!l || l.negated) continue;
+    for (const f of meter.families) {
+      if ((f === 4 ? l.v4 : l.v6).length === 0) {
+        bad(
+          `${at}.${key}`,
+          `has no IPv${f} network but the meter counts IPv${f}${
+            familyText === undefined ? " (another key has one)" : ""
+          }: add one, or set family`,
+        );
+      }
+    }
+  }
+
+  // Interfaces must fit the hooks: no packet in OUTPUT has an input interface, none in INPUT an output one.
+  const hooksUsed = new Set(meterHooks(meter));
+  if (meter.in && !meter.in.negated && hooksUsed.size > 0 && [...hooksUsed].every((h) => h === "OUTPUT")) {
+    bad(`${at}.in`, "an OUTPUT rule has no input interface");
+  }
+  if (meter.out && !meter.out.negated && hooksUsed.size > 0 && [...hooksUsed].every((h) => h === "INPUT")) {
+    bad(`${at}.out`, "an INPUT rule has no output interface");
+  }
+  const splits = list(`${at}.split`, raw.split, bad, str) ?? [];
+  for (const s of splits) {
+    if (s === "direction") {
+      if (!meter.directions) bad(`${at}.split`, `"direction" needs direction (or address)`);
+      meter.split.direction = true;
+    } else if (s === "family") meter.split.family = true;
+    else bad(`${at}.split`, `${show(s)} is not one of direction, family`);
+  }
+  return meter;
+}
+
+/**
+ * smol-toml's reason in one line: its message goes on with an excerpt of the
+ * document, and an unterminated string is reported as the line end it ran
+ * into, which points nobody at the missing quote.
+ */
+function tomlReason(err: InstanceType<typeof TomlError>, text: string): string {
+  const reason = (err.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+  const line = text.split("\n")[err.line - 1] ?? "";
+  const atEnd = err.column > line.replace(/\r$/, "").length;
+  if (atEnd && /control character/.test(reason)) {
+    return "invalid TOML: unterminated string (the closing quote is missing)";
+  }
+  return `invalid TOML: ${reason}`;
+}
+
+/** Reads and validates a config file (synchronously: a few kilobytes, and no thread hand-off on a report's path). */
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
+    }
+    throw fileError(err, "read config file", path);
+  }
+  return parseConfig(text, path);
+}

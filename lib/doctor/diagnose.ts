@@ -1,0 +1,641 @@
+/**
+ * `netmon doctor`: looks at everything a cron-driven netmon depends on and
+ * says, in plain words with the fix, what is wrong. Every check only reads:
+ * the firewall is listed, never changed; the state directory gets one
+ * temporary file, removed at once; mail is a connection and a login, never
+ * a message.
+ *
+ * @module
+ */
+
+import { statfsSync } from "node:fs";
+import type { Runner } from "../host/run.ts";
+import type { Config } from "../config/config.ts";
+import { denoPermissionError, EX, NetmonError } from "../host/errors.ts";
+import { parseCommandLine } from "../cli/commands.ts";
+import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
+import { allColumns, meterRules } from "../config/meters.ts";
+import { selectSource } from "../sources/select.ts";
+import { forEachLogSample, readLast } from "../state/log_reader.ts";
+import type { StateFiles } from "../state/files.ts";
+
+/** What one check found. */
+export interface Finding {
+  /** Short name of the check, e.g. `rules`. */
+  check: string;
+  /** `ok`, `problem`, or `skipped` when an earlier problem makes it meaningless. */
+  verdict: "ok" | "problem" | "skipped";
+  /** What was found, in plain words. */
+  said: string;
+  /** What to do about a problem. */
+  fix?: string;
+}
+
+/** Where the xtables lock lives (iptables' default; netmon runs iptables with a clean environment). */
+export const XTABLES_LOCK = "/run/xtables.lock";
+/** Cron tables: system-wide files with a user field, then per-user directories without one. */
+export const CRON_FILES = ["/etc/crontab"];
+/** Directories of system cron tables (with a user field). */
+export const CRON_DIRS = ["/etc/cron.d"];
+/** Directories of per-user crontabs (Debian's, then Red Hat's). */
+export const USER_CRON_DIRS = ["/var/spool/cron/crontabs", "/var/spool/cron"];
+/** Where an administrator's systemd units live. */
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/** A sample older than this means nothing is running the report. */
+export const STALE_MS = 2 * 3600_000;
+
+const TMPFS_MAGIC = 0x01021994;
+const RAMFS_MAGIC = 0x858458f6;
+
+/** What doctor looks at. */
+export interface DoctorInput {
+  /** The loaded config, or the error loading it gave. */
+  config: Config | NetmonError;
+  /** Where the config came from, for messages. */
+  configPath?: string;
+  /** The state directory's files, when the config allowed finding them. */
+  files?: StateFiles;
+  /** Runs the firewall programs. */
+  run: Runner;
+  /** Tries the mail server: resolves to what it said, or throws. */
+  verifyMail?: (config: Config) => Promise<string>;
+  /** The current time. */
+  now: Date;
+}
+
+const ok = (check: string, said: string): Finding => ({ check, verdict: "ok", said });
+const problem = (check: string, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
+const skipped = (check: string, said: string): Finding => ({ check, verdict: "skipped", said });
+
+function message(err: unknown): string {
+  if (err instanceof NetmonError) return err.message;
+  const denied = denoPermissionError(err);
+  if (denied) return denied.message;
+  return err instanceof Error ? err.message.split("\n")[0] ?? String(err) : String(err);
+}
+
+/** The firewall programs the config's source runs, each with the argument that prints its version. */
+function programs(config: Config): { role: string; path: string; args: string[] }[] {
+  const b = config.binaries;
+  switch (config.source) {
+    case "iptables": {
+      const families = new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
+      const list = [];
+      if (families.has(4)) {
+        list.push({ role: "iptables", path: b.iptables, args: ["--version"] });
+        list.push({ role: "iptables-save", path: b.iptablesSave, args: ["--version"] });
+        list.push({ role: "iptables-restore", path: b.iptablesRestore, args: ["--version"] });
+      }
+      if (families.has(6)) {
+        list.push({ role: "ip6tables", path: b.ip6tables, args: ["--version"] });
+        list.push({ role: "ip6tables-save", path: b.ip6tablesSave, args: ["--version"] });
+        list.push({ role: "ip6tables-restore", path: b.ip6tablesRestore, args: ["--version"] });
+      }
+      return list;
+    }
+    case "nftables":
+      return [{ role: "nft", path: b.nft, args: ["--version"] }];
+    case "interface":
+      return [{ role: "ip", path: b.ip, args: ["-V"] }];
+    case "pf":
+      return [{ role: "pfctl", path: b.pfctl, args: ["-s", "Running"] }];
+  }
+}
+
+/** iptables' backend from its version line: `iptables v1.8.9 (nf_tables)`. */
+export function backendOf(versionLine: string): "nf_tables" | "legacy" | undefined {
+  const m = /\((nf_tables|legacy)\)/.exec(versionLine);
+  return m ? m[1] as "nf_tables" | "legacy" : undefined;
+}
+
+/** Rules and non-ACCEPT policies in iptables-save output: what makes a backend "hold rules". */
+export function savedRules(text: string): { rules: number; tables: string[]; policies: string[] } {
+  let table = "";
+  const tables = new Set<string>();
+  const policies: string[] = [];
+  let rules = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("*")) table = line.slice(1).trim();
+    else if (line.startsWith("-A ")) {
+      rules++;
+      tables.add(table);
+    } else if (line.startsWith(":")) {
+      const [chain, policy] = line.slice(1).split(/\s+/);
+      if (policy && policy !== "ACCEPT" && policy !== "-") {
+        policies.push(`${table} ${chain} ${policy}`);
+        tables.add(table);
+      }
+    }
+  }
+  return { rules, tables: [...tables], policies };
+}
+
+interface Versions {
+  findings: Finding[];
+  /** Each program that ran, with the first line of what it printed. */
+  ran: Map<string, string>;
+}
+
+async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
+  const ran = new Map<string, string>();
+  // Paths by the version they print, without the program's own name: iptables' three tools say it once.
+  const byVersion = new Map<string, string[]>();
+  const missing: string[] = [];
+  for (const p of programs(config)) {
+    let first = "";
+    try {
+      const out = await run(p.path, p.args);
+      first = (out.stdout || out.stderr).trim().split("\n")[0] ?? "";
+    } catch (err) {
+      // pfctl -s Running fails without /dev/pf access, but it ran: it exists.
+      if (!(p.role === "pfctl" && err instanceof NetmonError && "code" in err)) {
+        missing.push(message(err));
+        continue;
+      }
+    }
+    ran.set(p.role, first);
+    const version = first.replace(/^\S+ (utility, )?/, "");
+    byVersion.set(version, [...(byVersion.get(version) ?? []), p.path]);
+  }
+  const said = [...byVersion].map(([version, paths]) => `${paths.join(", ")}${version ? ` (${version})` : ""}`);
+  if (missing.length > 0) {
+    return {
+      ran,
+      findings: [problem(
+        "binaries",
+        missing.join("; "),
+        `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`,
+      )],
+    };
+  }
+  return { ran, findings: [ok("binaries", said.join(", "))] };
+}
+
+/** Which backend iptables drives, and whether the other one holds rules too. */
+async function checkBackend(config: Config, versions: Versions, run: Runner): Promise<Finding> {
+  const families: [string, string][] = [];
+  if (versions.ran.has("iptables")) families.push(["iptables", config.binaries.iptables]);
+  if (versions.ran.has("ip6tables")) families.push(["ip6tables", config.binaries.ip6tables]);
+  const backends = new Map<string, string>();
+  for (const role of versions.ran.keys()) {
+    const b = backendOf(versions.ran.get(role) ?? "");
+    if (b) backends.set(role, b);
+  }
+  const kinds = new Set(backends.values());
+  if (kinds.size > 1) {
+    return problem(
+      "backend",
+      `the configured programs drive different backends: ${[...backends].map(([r, b]) => `${r} ${b}`).join(", ")}`,
+      "set every iptables path under [binaries] to the same variant (all -nft or all -legacy)",
+    );
+  }
+  const backend = [...kinds][0];
+  if (!backend) return ok("backend", "iptables did not say which backend it drives (before 1.8): legacy");
+  const other = backend === "nf_tables" ? "legacy" : "nft";
+  const held: string[] = [];
+  for (const [name, path] of families) {
+    const dir = path.slice(0, path.lastIndexOf("/") + 1);
+    const save = `${dir}${name}-${other}-save`;
+    let text: string;
+    try {
+      text = (await run(save, [])).stdout;
+    } catch (err) {
+      if (/not found/.test(message(err))) continue;
+      return problem(
+        "backend",
+        `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
+        "run 'netmon doctor' as root",
+      );
+    }
+    const s = savedRules(text);
+    if (s.rules > 0 || s.policies.length > 0) {
+      const what = [
+        s.rules > 0 ? `${s.rules} rule${s.rules === 1 ? "" : "s"}` : "",
+        s.policies.length > 0 ? `policy ${s.policies.join(", ")}` : "",
+      ].filter((x) => x).join(" and ");
+      held.push(`${save} lists ${what} (table${s.tables.length === 1 ? "" : "s"} ${s.tables.join(", ")})`);
+    }
+  }
+  if (held.length > 0) {
+    return problem(
+      "backend",
+      `netmon's ${families.map(([n]) => n).join(" and ")} drive${
+        families.length === 1 ? "s" : ""
+      } ${backend}, but the ${other} backend holds rules too: ${held.join("; ")}. Both apply to every packet and ` +
+        `neither iptables shows the other's`,
+      `move the ${other} rules to one backend (e.g. '${
+        other === "legacy" ? "iptables-legacy-save" : "iptables-nft-save"
+      }` +
+        ` | iptables-restore'), or point [binaries] at the ${other} programs`,
+    );
+  }
+  return ok("backend", `iptables drives ${backend}; the ${other} backend holds no rules`);
+}
+
+async function checkRules(config: Config, run: Runner): Promise<Finding> {
+  if (config.source === "interface") {
+    return ok("rules", "the interface source reads the kernel's counters: no rules needed");
+  }
+  const source = await selectSource(config, run);
+  let rows;
+  try {
+    rows = await source.status();
+  } catch (err) {
+    return problem("rules", `cannot read the firewall: ${message(err)}`, "run 'netmon doctor' as root");
+  }
+  const where = config.source === "iptables"
+    ? `chain ${config.chain}`
+    : config.source === "nftables"
+    ? `table inet ${config.table}`
+    : "pf labels";
+  const missing = [...new Set(rows.filter((r) => !r.installed).map((r) => `${r.meter} (${r.where})`))];
+  if (missing.length > 0) {
+    const fix = config.source === "pf"
+      ? "add the rules 'netmon pf-conf' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'"
+      : "run 'netmon start' (it keeps the rules already there and their counters)";
+    return problem(
+      "rules",
+      `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
+      fix,
+    );
+  }
+  if (source.warnings.length > 0) {
+    return problem("rules", source.warnings.join("; "), "run 'netmon start' to repair");
+  }
+  const columns = allColumns(config.meters).length;
+  return ok(
+    "rules",
+    `all ${rows.length} rules for ${columns} log column${columns === 1 ? "" : "s"} installed (${where})`,
+  );
+}
+
+/** The lock's finding: held matters to legacy iptables-restore, which start and stop run. */
+function checkLock(config: Config, versions: Versions): Finding {
+  const legacy = [...versions.ran.values()].some((v) => backendOf(v) === "legacy");
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(XTABLES_LOCK, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return ok("xtables-lock", `${XTABLES_LOCK} does not exist: nobody holds it`);
+    }
+    return problem("xtables-lock", `cannot open ${XTABLES_LOCK}: ${message(err)}`, "run 'netmon doctor' as root");
+  }
+  try {
+    if (file.tryLockSync(true)) return ok("xtables-lock", `${XTABLES_LOCK} is free`);
+  } finally {
+    file.close();
+  }
+  if (!legacy) {
+    return ok("xtables-lock", `${XTABLES_LOCK} is held by another process, but the nf_tables backend does not use it`);
+  }
+  return problem(
+    "xtables-lock",
+    `${XTABLES_LOCK} is held by another process: legacy iptables-restore waits for it (up to wait = ${config.wait} s), ` +
+      `so 'netmon start' and 'stop' would wait, then give up with exit 75 (the report does not need it)`,
+    `if it stays held, find the holder with 'fuser -v ${XTABLES_LOCK}' and see why it does not finish`,
+  );
+}
+
+function checkStateDir(files: StateFiles): Finding {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(files.dir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return ok("state-dir", `${files.dir} does not exist yet: the first report creates it`);
+    }
+    return problem("state-dir", `cannot look at ${files.dir}: ${message(err)}`, "run 'netmon doctor' as root");
+  }
+  if (!info.isDirectory) {
+    return problem("state-dir", `${files.dir} is not a directory`, "move it away or set state_dir to a directory");
+  }
+  const probe = `${files.dir}/.netmon-doctor.${Deno.pid}.tmp`;
+  try {
+    Deno.writeTextFileSync(probe, "netmon doctor\n", { createNew: true, mode: 0o600 });
+    Deno.removeSync(probe);
+  } catch (err) {
+    const ro = err instanceof Error && /read-only|os error 30/i.test(err.message);
+    return problem(
+      "state-dir",
+      ro ? `${files.dir} is on a read-only file system` : `cannot write in ${files.dir}: ${message(err)}`,
+      ro
+        ? `remount it read-write, or set state_dir to a writable directory`
+        : `run netmon as root, or make ${files.dir} writable by the user it runs as`,
+    );
+  }
+  let type: number | undefined;
+  try {
+    type = Number(statfsSync(files.dir).type);
+  } catch (err) {
+    return ok("state-dir", `${files.dir} is writable (file system type not checked: ${message(err)})`);
+  }
+  if (type === TMPFS_MAGIC || type === RAMFS_MAGIC) {
+    return problem(
+      "state-dir",
+      `${files.dir} is on ${type === TMPFS_MAGIC ? "tmpfs" : "ramfs"}: the log and the last file vanish at reboot`,
+      "set state_dir (or --state-dir) to a directory on a disk, such as /var/lib/netmon",
+    );
+  }
+  return ok("state-dir", `${files.dir} is writable and on persistent storage`);
+}
+
+interface LogFacts {
+  findings: Finding[];
+  /** The last sample's instant (ms), if any. */
+  lastAt?: number;
+}
+
+async function checkLog(files: StateFiles): Promise<LogFacts> {
+  let count = 0;
+  let first = "";
+  let last = "";
+  try {
+    await forEachLogSample(files.log, (s) => {
+      if (count++ === 0) first = s.timestamp;
+      last = s.timestamp;
+    });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      return {
+        findings: [problem(
+          "log",
+          message(err),
+          "keep a copy, then correct or delete that line: netmon will not append to a log it cannot read",
+        )],
+      };
+    }
+  }
+  let lastFile;
+  try {
+    lastFile = readLast(files.last);
+  } catch (err) {
+    return {
+      findings: [problem(
+        "log",
+        message(err),
+        `delete ${files.last}: the next report rebuilds it from the log's last line`,
+      )],
+    };
+  }
+  if (count === 0 && !lastFile) return { findings: [ok("log", "no samples yet: the first report writes them")] };
+  const facts: LogFacts = {
+    findings: [ok(
+      "log",
+      `${files.log}: ${count} sample${count === 1 ? "" : "s"}${count > 0 ? ` from ${first} to ${last}` : ""}; ` +
+        `${files.last}: ${lastFile ? `${lastFile.sample.timestamp}, totals since ${lastFile.totalStart}` : "none"}`,
+    )],
+  };
+  const stamp = last || lastFile?.sample.timestamp;
+  if (stamp) facts.lastAt = wallToEpoch(stampToNaive(stamp));
+  return facts;
+}
+
+/**
+ * True when a crontab or ExecStart command line runs netmon's report: the
+ * words after netmon's program parse, by the command table itself, as the
+ * report (or no command), not as help or another command.
+ */
+export function runsReport(command: string): boolean {
+  const words = command.split(/[\s;&|()'"]+/).filter((w) => w !== "");
+  const task = words.findIndex((w, i) => w === "task" && /(^|\/)deno$/.test(words[i - 1] ?? ""));
+  let args: string[];
+  if (task >= 0) {
+    // `deno task report`, or `deno task netmon ARGS`, from netmon's directory.
+    const name = words.slice(task + 1).find((w) => !w.startsWith("-"));
+    if (name === "report") return true;
+    if (name !== "netmon") return false;
+    args = words.slice(words.indexOf("netmon", task) + 1);
+  } else {
+    const at = words.findIndex((w, i) => /(^|\/)netmon(\.ts|\.js)?$/.test(w) && words[i - 1] !== "cd");
+    if (at < 0) return false;
+    args = words.slice(at + 1);
+  }
+  // Shell redirections and what follows a separator are not netmon's arguments.
+  const end = args.findIndex((w) => /^\d*[<>]/.test(w));
+  try {
+    const opts = parseCommandLine(end < 0 ? args : args.slice(0, end));
+    return opts.command === "report" && !opts.help && !opts.version && !opts.mailTest;
+  } catch {
+    return false;
+  }
+}
+
+function readDir(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => `${dir}/${e.name}`).sort();
+  } catch {
+    return [];
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `FILE:LINE` of every cron entry that runs the report. */
+export function cronEntries(): string[] {
+  const found: string[] = [];
+  const scan = (path: string, userField: boolean) => {
+    const text = readText(path);
+    if (text === undefined) return;
+    text.split("\n").forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#") || /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(line)) return;
+      const fields = line.split(/\s+/);
+      const timeFields = line.startsWith("@") ? 1 : 5;
+      const command = fields.slice(timeFields + (userField ? 1 : 0)).join(" ");
+      if (runsReport(command)) found.push(`${path}:${i + 1}`);
+    });
+  };
+  for (const f of CRON_FILES) scan(f, true);
+  for (const d of CRON_DIRS) for (const f of readDir(d)) scan(f, true);
+  for (const d of USER_CRON_DIRS) for (const f of readDir(d)) scan(f, false);
+  return found;
+}
+
+/** Timers in /etc/systemd/system whose service runs the report, and whether each is enabled. */
+export function timers(): { timer: string; enabled: boolean }[] {
+  const found = [];
+  for (const path of readDir(SYSTEMD_DIR)) {
+    if (!path.endsWith(".timer")) continue;
+    const text = readText(path) ?? "";
+    const name = path.slice(SYSTEMD_DIR.length + 1);
+    const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(text)?.[1] ?? name.replace(/\.timer$/, ".service");
+    const service = readText(`${SYSTEMD_DIR}/${unit}`) ?? "";
+    const exec = [...service.matchAll(/^\s*ExecStart\s*=\s*[-@:+!]*(.*)$/gm)].map((m) => m[1] ?? "");
+    if (!exec.some(runsReport)) continue;
+    let enabled = false;
+    try {
+      Deno.lstatSync(`${SYSTEMD_DIR}/timers.target.wants/${name}`);
+      enabled = true;
+    } catch {
+      // not enabled
+    }
+    found.push({ timer: name, enabled });
+  }
+  return found;
+}
+
+function checkSchedule(log: LogFacts, now: Date): Finding {
+  const cron = cronEntries();
+  const units = timers();
+  const enabled = units.filter((t) => t.enabled);
+  const where = [
+    ...cron.map((c) => `cron ${c}`),
+    ...enabled.map((t) => `systemd ${t.timer} (enabled)`),
+  ];
+  if (where.length === 0) {
+    const disabled = units.filter((t) => !t.enabled);
+    if (disabled.length > 0) {
+      return problem(
+        "schedule",
+        `${disabled.map((t) => t.timer).join(", ")} runs the report but is not enabled`,
+        `systemctl enable --now ${disabled[0]?.timer}`,
+      );
+    }
+    return problem(
+      "schedule",
+      "nothing runs 'netmon report' on a schedule: no cron entry and no systemd timer mentions it",
+      "copy examples/netmon.cron to /etc/cron.d/netmon, or install examples/netmon.service and netmon.timer in " +
+        "/etc/systemd/system and run 'systemctl enable --now netmon.timer'",
+    );
+  }
+  if (log.lastAt !== undefined && now.getTime() - log.lastAt > STALE_MS) {
+    const hours = Math.floor((now.getTime() - log.lastAt) / 3600_000);
+    return problem(
+      "schedule",
+      `${where.join(", ")} should run the report, but the last sample is ${hours} hours old`,
+      "check that cron (or systemd) is running and what the job prints: 'journalctl -u netmon' or the cron mail",
+    );
+  }
+  return ok("schedule", `the report runs from ${where.join(", ")}`);
+}
+
+async function checkMail(config: Config, files: StateFiles | undefined, input: DoctorInput): Promise<Finding> {
+  const mail = config.mail;
+  if (!mail) return ok("mail", "no [mail] section: reports are not mailed");
+  let waiting: string[] = [];
+  let refused: string[] = [];
+  if (files) {
+    const { refusedReports, spooled, spoolDir } = await import("../outputs/mail.ts");
+    try {
+      waiting = spooled(spoolDir(files.dir));
+      refused = refusedReports(spoolDir(files.dir));
+    } catch (err) {
+      return problem("mail", message(err), "run 'netmon doctor' as root");
+    }
+  }
+  const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
+  let said: string;
+  try {
+    said = input.verifyMail ? await input.verifyMail(config) : "not tried";
+  } catch (err) {
+    return problem(
+      "mail",
+      message(err),
+      mail.transport === "sendmail"
+        ? `install a mail transfer agent providing ${mail.sendmail}, or set mail.sendmail`
+        : `check mail.server, mail.port and mail.security, and that this machine may connect to ${where}`,
+    );
+  }
+  if (waiting.length > 0) {
+    const oldest = waiting[0]?.slice(waiting[0].lastIndexOf("/") + 1);
+    return problem(
+      "mail",
+      `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
+        `(oldest ${oldest})`,
+      "the next report delivers them; 'netmon report --mail-test' shows what the server says",
+    );
+  }
+  if (refused.length > 0) {
+    return problem(
+      "mail",
+      `${where} ${said}, but it refused ${refused.length} report${refused.length === 1 ? "" : "s"} for good: ` +
+        refused.join(", "),
+      "read them (the run that moved them aside said why in its warning) and delete them: netmon never resends them",
+    );
+  }
+  return ok("mail", `${where} ${said}`);
+}
+
+/** Runs every check, in order; later checks are skipped when what they need is broken. */
+export async function diagnose(input: DoctorInput): Promise<Finding[]> {
+  const { config } = input;
+  if (config instanceof NetmonError) {
+    return [
+      problem(
+        "config",
+        config.message,
+        config.exitCode === EX.NOPERM
+          ? "keep the config in /etc/netmon, which the permission sets read, or add the flag the line names"
+          : "correct the config (see the README's Config section)",
+      ),
+      ...["binaries", "rules", "state-dir", "log", "schedule", "mail"].map((c) =>
+        skipped(c, "needs a config that loads")
+      ),
+    ];
+  }
+  const meters = config.source === "interface"
+    ? `interfaces ${config.interfaces?.join(", ") ?? "all but loopback"}`
+    : `${config.meters.length} meter${config.meters.length === 1 ? "" : "s"}`;
+  const findings = [
+    ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
+  ];
+  const versions = await checkBinaries(config, input.run);
+  findings.push(...versions.findings);
+  const binariesOk = versions.findings.every((f) => f.verdict === "ok");
+  if (config.source === "iptables") {
+    findings.push(
+      binariesOk ? await checkBackend(config, versions, input.run) : skipped("backend", "needs the binaries"),
+    );
+  }
+  findings.push(binariesOk ? await checkRules(config, input.run) : skipped("rules", "needs the binaries"));
+  if (config.source === "iptables") findings.push(checkLock(config, versions));
+  let log: LogFacts = { findings: [] };
+  if (input.files) {
+    findings.push(checkStateDir(input.files));
+    log = await checkLog(input.files);
+    findings.push(...log.findings);
+  } else {
+    findings.push(skipped("state-dir", "no state directory"), skipped("log", "no state directory"));
+  }
+  findings.push(checkSchedule(log, input.now));
+  findings.push(await checkMail(config, input.files, input));
+  return findings;
+}
+
+/** `text` broken at spaces into lines of at most `width` characters, all but the first indented. */
+function wrap(text: string, indent: number, width = 110): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line === "" ? word : `${line} ${word}`;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(indent)}`);
+}
+
+/** The findings as text: a line or a few each, the fix under each problem, a verdict at the end. */
+export function formatFindings(findings: Finding[]): string {
+  const width = Math.max(...findings.map((f) => f.check.length));
+  const indent = 9 + width + 2;
+  let text = "";
+  for (const f of findings) {
+    const mark = f.verdict === "ok" ? "ok     " : f.verdict === "problem" ? "PROBLEM" : "skipped";
+    text += `${mark}  ${f.check.padEnd(width)}  ${wrap(f.said, indent)}\n`;
+    if (f.fix) text += `${" ".repeat(indent)}${wrap(`fix: ${f.fix}`, indent)}\n`;
+  }
+  const problems = findings.filter((f) => f.verdict === "problem").length;
+  text += problems === 0
+    ? "netmon doctor: all is well\n"
+    : `netmon doctor: ${problems} problem${problems === 1 ? "" : "s"} found\n`;
+  return text;
+}

@@ -1,0 +1,104 @@
+/**
+ * Errors that carry a sysexits(3) status, so that library code can throw and
+ * only the CLI entry point prints one line and exits.
+ *
+ * @module
+ */
+
+/** sysexits(3) statuses netmon exits with. */
+export const EX = {
+  OK: 0,
+  USAGE: 64,
+  DATAERR: 65,
+  NOINPUT: 66,
+  UNAVAILABLE: 69,
+  SOFTWARE: 70,
+  CANTCREAT: 73,
+  IOERR: 74,
+  TEMPFAIL: 75,
+  NOPERM: 77,
+  CONFIG: 78,
+} as const;
+
+/** A failure with a one-line message and the status to exit with. */
+export class NetmonError extends Error {
+  /** sysexits status for this failure. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NetmonError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** The user's mistake on the command line: exit 64. */
+export class UsageError extends NetmonError {
+  constructor(message: string) {
+    super(message, EX.USAGE);
+    this.name = "UsageError";
+  }
+}
+
+/** A bad config file or value: exit 78. */
+export class ConfigError extends NetmonError {
+  constructor(message: string) {
+    super(message, EX.CONFIG);
+    this.name = "ConfigError";
+  }
+}
+
+/** Unparseable data (log, last file, command output): exit 65. */
+export class DataError extends NetmonError {
+  constructor(message: string) {
+    super(message, EX.DATAERR);
+    this.name = "DataError";
+  }
+}
+
+/**
+ * Turns an error thrown by a Deno file operation on `path` into a NetmonError
+ * that says what failed, where, and which status fits.
+ */
+export function fileError(err: unknown, action: string, path: string): NetmonError {
+  if (err instanceof NetmonError) return err;
+  const denied = denoPermissionError(err);
+  if (denied) return denied;
+  const detail = err instanceof Error
+    ? err.message.replace(/[:,] (open|write|rename|mkdir|read)[^]*$/, "")
+    : String(err);
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new NetmonError(`Cannot ${action} ${path}: permission denied by the file system`, EX.NOPERM, { cause: err });
+  }
+  if (err instanceof Deno.errors.NotFound && action.startsWith("create")) {
+    return new NetmonError(`Cannot ${action} ${path}: a parent directory does not exist`, EX.CANTCREAT, {
+      cause: err,
+    });
+  }
+  if (action.startsWith("create")) {
+    return new NetmonError(`Cannot ${action} ${path}: ${detail}`, EX.CANTCREAT, { cause: err });
+  }
+  return new NetmonError(`Cannot ${action} ${path}: ${detail}`, EX.IOERR, { cause: err });
+}
+
+const NOT_CAPABLE = /Requires (\w+) access to "?([^",]+?)"?, (?:run again with|specify) (?:the )?(--allow-[\w-]+)/;
+
+/**
+ * If `err` is Deno refusing a permission, returns the one-line error that
+ * names the exact flag to add; otherwise undefined.
+ */
+export function denoPermissionError(err: unknown): NetmonError | undefined {
+  if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
+  const m = NOT_CAPABLE.exec(err.message);
+  if (!m) {
+    return new NetmonError(`Deno denied a permission: ${err.message.split("\n")[0]}`, EX.NOPERM, { cause: err });
+  }
+  const [, kind, denied, flag] = m;
+  // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself.
+  const temp = /^(.*)\/\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied as string);
+  const what = temp ? temp[1] || "/" : denied;
+  return new NetmonError(
+    `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
+    EX.NOPERM,
+    { cause: err },
+  );
+}

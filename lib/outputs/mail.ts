@@ -1,0 +1,399 @@
+/**
+ * Mailed reports that are never lost: each report is written to a spool in
+ * the state directory (with the state lock held, right after its sample),
+ * then the spool is delivered oldest first, each message removed once the
+ * server has accepted it. A server that is down, refuses, or fails TLS or
+ * authentication leaves the spool for the next run.
+ *
+ * nodemailer is loaded only when there is mail to send, so a report without
+ * `[mail]` pays nothing for it.
+ *
+ * @module
+ */
+
+import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
+import type { LastState, Sample } from "../state/log_format.ts";
+import type { MailConfig } from "../config/mail.ts";
+import { type ReportMeter, RESET_MARK } from "./report_text.ts";
+import { replaceFile } from "../host/files.ts";
+import { STATE_MODE } from "../state/files.ts";
+import { humanReadable } from "../usage/units.ts";
+import type { UsageResult } from "../usage/deltas.ts";
+
+/** A report waiting in the spool: everything but the addresses, which come from the config at delivery. */
+export interface SpooledMessage {
+  /** Subject line. */
+  subject: string;
+  /** Plain-text body. */
+  text: string;
+  /** When the report was made (ISO 8601): the Date header, the same on every attempt. */
+  date: string;
+  /** Message-ID, the same on every attempt. */
+  messageId: string;
+}
+
+/** The mail words of the original's two meters (its report said Proxied and Off Network). */
+const ORIGINAL_MAIL_LABELS: Readonly<Record<string, string>> = { proxy: "Proxy", "non-network": "Non Network" };
+
+/**
+ * The mail body: the original's for its two meters, one block per meter
+ * otherwise. Sizes as in the report.
+ */
+export function mailBody(
+  meters: readonly ReportMeter[],
+  previous: LastState | undefined,
+  sample: Sample,
+  usage: UsageResult,
+): string {
+  const byMeter = new Map(usage.meters.map((u) => [u.meter, u]));
+  const original = meters.length === 2 && meters[0]?.name === "proxy" && meters[1]?.name === "non-network";
+  let text = "";
+  if (usage.resets.length > 0) {
+    text += ` ${RESET_MARK} \n`;
+    if (!original) {
+      const labels = meters.filter((m) => usage.resets.includes(m.name)).map((m) => m.label);
+      text += `Counters went down for: ${labels.join(", ")}\n`;
+    }
+  }
+  text += `Network usage between: ${previous?.sample.timestamp ?? sample.timestamp} and ${sample.timestamp}\n`;
+  for (const m of meters) {
+    const label = original ? ORIGINAL_MAIL_LABELS[m.name] : m.label;
+    text += `\n${label} Traffic:\n  Usage: ${humanReadable(byMeter.get(m.name)?.usage ?? 0n)}\n`;
+    text += `  Current Total: ${humanReadable(sample.counters.get(m.name) ?? 0n)}\n`;
+  }
+  return `${text}\nTotal since: ${usage.totalStart}\n`;
+}
+
+/** The spool directory of a state directory. */
+export function spoolDir(stateDir: string): string {
+  return `${stateDir}/spool`;
+}
+
+function randomHex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A report message for `stamp` (the sample's local timestamp) made at `date`. */
+export function reportMessage(mail: MailConfig, stamp: string, date: Date, text: string): SpooledMessage {
+  const digits = stamp.replace(/\D/g, "");
+  return {
+    subject: mail.subject.replace("%s", stamp),
+    text,
+    date: date.toISOString(),
+    messageId: `<netmon.${digits}.${randomHex(6)}@${mail.helo}>`,
+  };
+}
+
+/**
+ * Writes `message` into the spool, whole or not at all (written, synced,
+ * renamed). Names sort oldest first.
+ */
+export function spool(dir: string, message: SpooledMessage): string {
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw fileError(err, "create spool directory", dir);
+  }
+  const name = `${message.date.replace(/\D/g, "").slice(0, 17)}-${randomHex(4)}.json`;
+  const path = `${dir}/${name}`;
+  replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled report");
+  return path;
+}
+
+/** The spool's files whose names end in `suffix`, oldest first. */
+function spoolFiles(dir: string, suffix: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(suffix))
+      .map((e) => e.name)
+      .sort()
+      .map((n) => `${dir}/${n}`);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw fileError(err, "read spool directory", dir);
+  }
+}
+
+/** The spooled files, oldest first. */
+export function spooled(dir: string): string[] {
+  return spoolFiles(dir, ".json");
+}
+
+/** Reports the server refused for good, moved aside in the spool (`*.refused`), oldest first. */
+export function refusedReports(dir: string): string[] {
+  return spoolFiles(dir, ".refused");
+}
+
+/** The SMTP password: `password_file`'s first line, else `NETMON_SMTP_PASSWORD`. */
+export function smtpPassword(mail: MailConfig, env: (name: string) => string | undefined): string | undefined {
+  if (mail.user === undefined) return undefined;
+  if (mail.passwordFile !== undefined) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(mail.passwordFile);
+    } catch (err) {
+      throw fileError(err, "read mail.password_file", mail.passwordFile);
+    }
+    const password = text.split("\n")[0] ?? "";
+    if (password === "") throw new ConfigError(`${mail.passwordFile}: mail.password_file is empty`);
+    return password;
+  }
+  const password = env("NETMON_SMTP_PASSWORD");
+  if (password === undefined || password === "") {
+    throw new ConfigError("mail.user is set but there is no password: set mail.password_file or NETMON_SMTP_PASSWORD");
+  }
+  return password;
+}
+
+/** What nodemailer's transport offers us. */
+interface Transport {
+  sendMail(message: Record<string, unknown>): Promise<{ response?: string; accepted?: unknown[] }>;
+  verify(): Promise<unknown>;
+  close(): void;
+}
+
+/** What a server's refusal or a connection failure looks like from nodemailer. */
+interface MailFailure {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  message?: string;
+}
+
+/** A file attached to every report. */
+interface Attachment {
+  filename: string;
+  content: Uint8Array;
+}
+
+/**
+ * nodemailer's specifier, held in a variable on purpose. Deno sets up every
+ * npm package that an import names literally when netmon starts, mail or
+ * not: about 5 ms of every report (bench/report_bench.ts). Named this way it
+ * is resolved, through deno.json's import map and lockfile, only when a report
+ * is mailed; `deno compile` is told to include it (the compile task's
+ * `--include`).
+ */
+const NODEMAILER: string = "nodemailer";
+
+/** Sends messages to the configured server; one connection for the whole spool. */
+export class Mailer {
+  readonly #mail: MailConfig;
+  readonly #transport: Transport;
+  readonly #attachments: Attachment[];
+  /** Warnings for stderr (an attachment missing). */
+  readonly warnings: string[] = [];
+
+  private constructor(mail: MailConfig, transport: Transport, attachments: Attachment[]) {
+    this.#mail = mail;
+    this.#transport = transport;
+    this.#attachments = attachments;
+  }
+
+  /** Connects lazily: nothing goes over the network until the first send. */
+  static async open(mail: MailConfig, password: string | undefined): Promise<Mailer> {
+    const nodemailer = (await import(NODEMAILER)).default as {
+      createTransport(options: Record<string, unknown>): Transport;
+    };
+    let ca: string | undefined;
+    if (mail.caFile !== undefined) {
+      try {
+        ca = Deno.readTextFileSync(mail.caFile);
+      } catch (err) {
+        throw fileError(err, "read mail.ca_file", mail.caFile);
+      }
+    }
+    const ms = mail.timeout * 1000;
+    const options: Record<string, unknown> = mail.transport === "sendmail"
+      ? { sendmail: true, path: mail.sendmail, newline: "unix" }
+      : {
+        host: mail.server,
+        port: mail.port,
+        secure: mail.security === "tls",
+        requireTLS: mail.security === "starttls",
+        ignoreTLS: mail.security === "none",
+        // Set, so that nodemailer does not ask the system for the host name.
+        name: mail.helo,
+        ...(mail.user !== undefined ? { auth: { user: mail.user, pass: password } } : {}),
+        tls: {
+          minVersion: "TLSv1.2",
+          ...(ca !== undefined ? { ca } : {}),
+          ...(/^[\d.]+$|:/.test(mail.server) ? {} : { servername: mail.server }),
+        },
+        connectionTimeout: ms,
+        greetingTimeout: ms,
+        socketTimeout: ms,
+        dnsTimeout: ms,
+        logger: false,
+        debug: false,
+      };
+    const mailer = new Mailer(mail, nodemailer.createTransport(options), []);
+    for (const path of mail.attach) {
+      try {
+        mailer.#attachments.push({ filename: path.slice(path.lastIndexOf("/") + 1), content: Deno.readFileSync(path) });
+      } catch (err) {
+        mailer.warnings.push(`mail.attach: cannot read ${path} (${(err as Error).name}); sent without it`);
+      }
+    }
+    return mailer;
+  }
+
+  /** Sends one message; resolves to what the server said, or throws a one-line NetmonError. */
+  async send(message: SpooledMessage, attach = true): Promise<string> {
+    try {
+      const info = await this.#transport.sendMail({
+        from: this.#mail.from,
+        to: this.#mail.to,
+        subject: message.subject,
+        text: message.text,
+        date: new Date(message.date),
+        messageId: message.messageId,
+        ...(attach && this.#attachments.length > 0 ? { attachments: this.#attachments } : {}),
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      });
+      return (info.response ?? "accepted").trim();
+    } catch (err) {
+      throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
+    }
+  }
+
+  /**
+   * Checks the way to the server without sending anything: connects, greets,
+   * negotiates TLS and logs in as a send would. Resolves to what happened in
+   * plain words, or throws a one-line NetmonError.
+   */
+  async verify(): Promise<string> {
+    const mail = this.#mail;
+    if (mail.transport === "sendmail") {
+      try {
+        const info = Deno.statSync(mail.sendmail);
+        if (!info.isFile || ((info.mode ?? 0) & 0o111) === 0) {
+          throw new NetmonError(`${mail.sendmail} is not an executable file`, EX.UNAVAILABLE);
+        }
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) {
+          throw new NetmonError(`${mail.sendmail} not found: no local mail transfer agent`, EX.UNAVAILABLE);
+        }
+        throw fileError(err, "look at", mail.sendmail);
+      }
+      return "is there (doctor does not hand it a message: 'netmon report --mail-test' does)";
+    }
+    try {
+      await this.#transport.verify();
+    } catch (err) {
+      throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
+    }
+    const tls = mail.security === "none" ? "without TLS" : mail.security === "tls" ? "over TLS" : "with STARTTLS";
+    return `answered ${tls}${mail.user !== undefined ? ` and accepted the login as ${mail.user}` : ""}`;
+  }
+
+  /** One line saying what went wrong, with what the server said. */
+  describe(err: unknown): string {
+    const e = err as MailFailure;
+    const where = this.#mail.transport === "sendmail" ? this.#mail.sendmail : `${this.#mail.server}:${this.#mail.port}`;
+    const said = e.response ? `: the server said "${e.response.trim()}"` : "";
+    const detail = (e.message ?? String(err)).split("\n")[0]?.replace(/^\w+ \w+: /, "");
+    const code = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(detail ?? "") ? "ECONNECTION" : e.code;
+    switch (code) {
+      case "ECONNECTION":
+        return `mail to ${where} failed: could not connect (${detail})`;
+      case "ETIMEDOUT":
+        return `mail to ${where} failed: no answer within ${this.#mail.timeout} s (${detail})`;
+      case "EAUTH":
+        return `mail to ${where} failed: authentication as ${this.#mail.user} refused${said}`;
+      case "ETLS":
+        return `mail to ${where} failed: TLS failed (${detail})`;
+      case "EENVELOPE":
+        return `mail to ${where} failed: recipients or sender refused${said}`;
+      case "EMESSAGE":
+        return `mail to ${where} failed: message refused${said}`;
+      default:
+        return `mail to ${where} failed: ${detail}${said}`;
+    }
+  }
+
+  close(): void {
+    this.#transport.close();
+  }
+}
+
+/** What a delivery run did. */
+export interface Delivery {
+  /** Server responses of the messages sent, oldest first. */
+  sent: string[];
+}
+
+/**
+ * True when the server refused this message for good (a 5xx reply to its
+ * content): sending it again would be refused again, and every report
+ * after it would wait behind it.
+ */
+function refusedForGood(err: unknown): boolean {
+  const failure = (err instanceof NetmonError ? err.cause : err) as MailFailure | undefined;
+  return failure?.code === "EMESSAGE" && (failure.responseCode ?? 0) >= 500;
+}
+
+/**
+ * Delivers the spool oldest first, removing each message once accepted. On
+ * the first failure stops and throws (exit 75), leaving that message and
+ * the later ones for the next run; except that a message the server refuses
+ * for good (5xx to its content) is moved aside as `*.refused`, with a
+ * warning, and the later ones are still sent (then exit 69).
+ */
+export async function deliverSpool(dir: string, mailer: Mailer): Promise<Delivery> {
+  const sent: string[] = [];
+  const refused: string[] = [];
+  const files = spooled(dir);
+  for (const [i, path] of files.entries()) {
+    let message: SpooledMessage;
+    try {
+      message = JSON.parse(Deno.readTextFileSync(path));
+    } catch (err) {
+      if (err instanceof SyntaxError) {
+        // A file that is not whole was never renamed into place: only damage makes one.
+        const aside = `${path}.damaged`;
+        Deno.renameSync(path, aside);
+        mailer.warnings.push(`${path}: not a spooled report (${err.message}); moved to ${aside}`);
+        continue;
+      }
+      throw fileError(err, "read spooled report", path);
+    }
+    try {
+      sent.push(await mailer.send(message));
+    } catch (err) {
+      if (refusedForGood(err)) {
+        const aside = `${path.slice(0, -".json".length)}.refused`;
+        try {
+          Deno.renameSync(path, aside);
+        } catch (e) {
+          throw fileError(e, "move aside refused report", path);
+        }
+        refused.push(aside);
+        mailer.warnings.push(
+          `${err instanceof NetmonError ? err.message : err}; moved to ${aside} (it would be refused again), ` +
+            "the reports after it are still sent",
+        );
+        continue;
+      }
+      const left = files.length - i;
+      const what = err instanceof NetmonError ? err.message : String(err);
+      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, EX.TEMPFAIL, {
+        cause: err,
+      });
+    }
+    try {
+      Deno.removeSync(path);
+    } catch (err) {
+      throw fileError(err, "remove sent report", path);
+    }
+  }
+  if (refused.length > 0) {
+    throw new NetmonError(
+      `${refused.length} report(s) refused for good by the mail server (see the warning above), kept as ` +
+        `${refused.join(", ")}; ${sent.length} sent`,
+      EX.UNAVAILABLE,
+    );
+  }
+  return { sent };
+}

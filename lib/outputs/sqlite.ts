@@ -1,0 +1,189 @@
+/**
+ * The optional SQLite store (`store = "sqlite:FILE"`), through Deno's built-in
+ * `node:sqlite`: every sample also goes into a table shaped like the 2004
+ * article's,
+ *
+ *     stats(stamp INTEGER, type TEXT, packets INTEGER, bytes INTEGER,
+ *           PRIMARY KEY (stamp, type))
+ *
+ * one row per column per sample: `stamp` the sample's Unix time, `type` the
+ * log column (a pf label), `bytes` the cumulative counter as logged and
+ * `packets` where the source counts them (else NULL).
+ *
+ * The log stays the source of truth. The store is written after the log,
+ * under the same lock, and catches up from the log whenever it is behind
+ * (a run that failed to write it, a store added later), so after a completed
+ * run every logged sample is in it. SQLite's INTEGER is signed: counters of
+ * 2^63 and above (23 years at 100 Gbit/s) are stored as their 64-bit two's
+ * complement, negative, as nft's JSON prints them; add 2^64 to read them.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { EX, NetmonError } from "../host/errors.ts";
+import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
+import type { Sample } from "../state/log_format.ts";
+import { forEachLogSample } from "../state/log_reader.ts";
+
+const TWO63 = 1n << 63n;
+const TWO64 = 1n << 64n;
+
+/** A counter as SQLite's signed INTEGER holds it. */
+export function toSigned(v: bigint): bigint {
+  return v >= TWO63 ? v - TWO64 : v;
+}
+
+/** A stored INTEGER back to the counter. */
+export function fromSigned(v: bigint): bigint {
+  return v < 0n ? v + TWO64 : v;
+}
+
+/** The Unix time (seconds) of a log stamp in local time; `hint` orders a repeated autumn hour. */
+export function stampEpoch(stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
+  const h = resolveWall(stampToNaive(stamp), hint);
+  return { epoch: Math.floor(h.epoch / 1000), hint: h };
+}
+
+function storeError(err: unknown, path: string): NetmonError {
+  if (err instanceof NetmonError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof Deno.errors.NotCapable || /NotCapable|Requires (read|write) access/.test(msg)) {
+    return new NetmonError(`SQLite store ${path}: ${msg}`, EX.NOPERM);
+  }
+  return new NetmonError(`SQLite store ${path}: ${msg} (the log has the sample; the next run catches up)`, EX.IOERR);
+}
+
+/** An open store. */
+export class SqliteStore {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #max: StatementSync;
+  readonly #packets: StatementSync;
+
+  private constructor(readonly path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA busy_timeout = 30000");
+    this.#db.exec(
+      "CREATE TABLE IF NOT EXISTS stats (stamp INTEGER, type TEXT, packets INTEGER, bytes INTEGER, PRIMARY KEY (stamp, type))",
+    );
+    this.#insert = this.#db.prepare("INSERT OR REPLACE INTO stats (stamp, type, packets, bytes) VALUES (?, ?, ?, ?)");
+    this.#max = this.#db.prepare("SELECT max(stamp) AS stamp FROM stats");
+    this.#packets = this.#db.prepare("SELECT packets FROM stats WHERE type = ? ORDER BY stamp DESC LIMIT 1");
+    this.#max.setReadBigInts(true);
+    this.#packets.setReadBigInts(true);
+  }
+
+  /** Opens (creating if need be, mode 0640) the store at `path`. */
+  static open(path: string): SqliteStore {
+    try {
+      try {
+        Deno.lstatSync(path);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        Deno.writeFileSync(path, new Uint8Array(), { mode: 0o640, createNew: true });
+      }
+      return new SqliteStore(path);
+    } catch (err) {
+      throw storeError(err, path);
+    }
+  }
+
+  /** The newest stamp stored, if any. */
+  lastStamp(): number | undefined {
+    const row = this.#max.get() as { stamp: bigint | null } | undefined;
+    return row?.stamp === null || row?.stamp === undefined ? undefined : Number(row.stamp);
+  }
+
+  /** The newest packet count stored for `type`, or 0. */
+  lastPackets(type: string): bigint {
+    const row = this.#packets.get(type) as { packets: bigint | null } | undefined;
+    return row?.packets ?? 0n;
+  }
+
+  /** Stores samples in one transaction: all or none. */
+  insert(rows: { epoch: number; sample: Sample }[]): number {
+    let n = 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const { epoch, sample } of rows) {
+          for (const [type, bytes] of sample.counters) {
+            const packets = sample.packets?.get(type);
+            this.#insert.run(epoch, type, packets === undefined ? null : toSigned(packets), toSigned(bytes));
+            n++;
+          }
+        }
+        this.#db.exec("COMMIT");
+      } catch (err) {
+        this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    } catch (err) {
+      throw storeError(err, this.path);
+    }
+    return n;
+  }
+
+  /** Every row, oldest first, as stored counters (for tests and checks). */
+  rows(): { stamp: number; type: string; packets: bigint | null; bytes: bigint }[] {
+    const q = this.#db.prepare("SELECT stamp, type, packets, bytes FROM stats ORDER BY stamp, rowid");
+    q.setReadBigInts(true);
+    return (q.all() as { stamp: bigint; type: string; packets: bigint | null; bytes: bigint }[]).map((r) => ({
+      stamp: Number(r.stamp),
+      type: r.type,
+      packets: r.packets === null ? null : fromSigned(r.packets),
+      bytes: fromSigned(r.bytes),
+    }));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+/** Reads every sample of a log, with its Unix time, in order. */
+export async function logSamples(path: string, each: (epoch: number, sample: Sample) => void): Promise<number> {
+  let hint: Hint | undefined;
+  let count = 0;
+  try {
+    await forEachLogSample(path, (sample) => {
+      const e = stampEpoch(sample.timestamp, hint);
+      hint = e.hint;
+      each(e.epoch, sample);
+      count++;
+    });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
+    throw err;
+  }
+  return count;
+}
+
+/** Loads a whole log into the store in one transaction; returns samples and rows. */
+export async function importLog(store: SqliteStore, log: string): Promise<{ samples: number; rows: number }> {
+  const batch: { epoch: number; sample: Sample }[] = [];
+  const samples = await logSamples(log, (epoch, sample) => batch.push({ epoch, sample }));
+  return { samples, rows: store.insert(batch) };
+}
+
+/**
+ * Stores a just-recorded sample, first catching up from the log when the
+ * store lacks the sample before it.
+ */
+export async function storeSample(
+  store: SqliteStore,
+  log: string,
+  previous: Sample | undefined,
+  sample: Sample,
+  intervalPackets?: Map<string, bigint>,
+): Promise<void> {
+  const prev = previous ? stampEpoch(previous.timestamp) : undefined;
+  const now = stampEpoch(sample.timestamp, prev?.hint);
+  if (intervalPackets) {
+    sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, store.lastPackets(t) + p]));
+  }
+  const last = store.lastStamp();
+  if (prev && (last === undefined || last < prev.epoch)) await importLog(store, log);
+  store.insert([{ epoch: now.epoch, sample }]);
+}

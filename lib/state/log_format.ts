@@ -1,0 +1,165 @@
+/**
+ * The log line and last-file formats, original-compatible.
+ *
+ * A log line is `TIMESTAMP<TAB>counter<TAB>counter…<LF>`: cumulative counter
+ * values, one column per meter. Which column is which is said by a header
+ * line `# netmon meters:<TAB>name<TAB>name…` written before the first line
+ * under a new set of meters; a log with no header has the original script's
+ * two columns, proxy and non-network, and with those two meters netmon writes
+ * no header, so its files stay byte-for-byte the original's. The header
+ * splits into at least four whitespace fields, so the original graph script
+ * (which keeps only three-field lines) skips it.
+ *
+ * The last file is one data line with the total-start stamp appended,
+ * preceded by the same header line when the meters are not the original two.
+ *
+ * @module
+ */
+
+import { DataError } from "../host/errors.ts";
+import { isTimestamp } from "../usage/local_time.ts";
+
+/** The original script's meters, in its column order. */
+export const ORIGINAL_METERS: readonly string[] = ["proxy", "non-network"];
+
+/** How a meters header line starts. */
+export const HEADER_PREFIX = "# netmon meters:";
+
+/** Largest value a 64-bit counter holds. */
+export const MAX_COUNTER = (1n << 64n) - 1n;
+
+/** Counter values of every meter at one instant. */
+export interface Sample {
+  /** Local time, `YYYY/MM/DD-HH:MM:SS`. */
+  timestamp: string;
+  /** Cumulative byte counter per meter, in column order. */
+  counters: Map<string, bigint>;
+  /** Cumulative packet counters, where the source has them (not logged; for the SQLite store). */
+  packets?: Map<string, bigint>;
+}
+
+/** The last file: the previous sample and since when totals count. */
+export interface LastState {
+  /** The previous sample. */
+  sample: Sample;
+  /** Stamp since which the totals count (the last reset). */
+  totalStart: string;
+}
+
+/** True when `meters` are the original script's two, in its order. */
+export function isOriginal(meters: readonly string[]): boolean {
+  return meters.length === 2 && meters[0] === ORIGINAL_METERS[0] && meters[1] === ORIGINAL_METERS[1];
+}
+
+/** True when two meter lists name the same columns in the same order. */
+export function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((m, i) => m === b[i]);
+}
+
+/** The header line (with LF) for `meters`. */
+export function formatHeader(meters: readonly string[]): string {
+  return `${HEADER_PREFIX}\t${meters.join("\t")}\n`;
+}
+
+/** The meters a header line names, or undefined if `line` is not one. */
+export function parseHeader(line: string): string[] | undefined {
+  if (!line.startsWith(HEADER_PREFIX)) return undefined;
+  return line.slice(HEADER_PREFIX.length).split(/[\t ]+/).filter((s) => s !== "");
+}
+
+/** A log line (with LF) for `sample`. */
+export function formatLogLine(sample: Sample): string {
+  return `${sample.timestamp}\t${[...sample.counters.values()].join("\t")}\n`;
+}
+
+/**
+ * Parses a decimal counter of at most 64 bits; returns a reason on failure.
+ */
+export function parseCounter(text: string): bigint | string {
+  if (!/^\d{1,20}$/.test(text)) {
+    return text.startsWith("-")
+      ? `counter ${JSON.stringify(text)} is negative`
+      : `counter ${JSON.stringify(text)} is not a whole number`;
+  }
+  const value = BigInt(text);
+  return value > MAX_COUNTER ? `counter ${text} is larger than 2^64-1` : value;
+}
+
+/** Splits a data line into fields, rejecting the damage a text editor or a crash leaves. */
+function fields(line: string, where: string): string[] {
+  if (line.includes("\r")) {
+    throw new DataError(`${where}: line ends in CR (DOS line ending): convert the file with dos2unix`);
+  }
+  if (/[^\t\x20-\x7e]/.test(line)) throw new DataError(`${where}: line has bytes that are not printable ASCII`);
+  return line.trim().split(/[\t ]+/);
+}
+
+/**
+ * Parses one log data line whose columns are `meters`.
+ *
+ * @param where `file:line`, for the error message
+ */
+export function parseLogLine(line: string, meters: readonly string[], where: string): Sample {
+  const f = fields(line, where);
+  if (f.length !== meters.length + 1) {
+    throw new DataError(
+      `${where}: expected ${meters.length + 1} fields (timestamp and ${meters.join(", ")}) but got ${f.length}`,
+    );
+  }
+  return { timestamp: checkStamp(f[0] ?? "", where), counters: countersOf(f.slice(1), meters, where) };
+}
+
+function checkStamp(text: string, where: string): string {
+  if (!isTimestamp(text)) {
+    throw new DataError(`${where}: ${JSON.stringify(text)} is not a timestamp YYYY/MM/DD-HH:MM:SS`);
+  }
+  return text;
+}
+
+function countersOf(values: string[], meters: readonly string[], where: string): Map<string, bigint> {
+  const counters = new Map<string, bigint>();
+  values.forEach((text, i) => {
+    const v = parseCounter(text);
+    if (typeof v === "string") throw new DataError(`${where}: ${meters[i]}: ${v}`);
+    counters.set(meters[i] as string, v);
+  });
+  return counters;
+}
+
+/** The last file's text for `state`. */
+export function formatLast(state: LastState): string {
+  const meters = [...state.sample.counters.keys()];
+  const header = isOriginal(meters) ? "" : formatHeader(meters);
+  return `${header}${state.sample.timestamp}\t${[...state.sample.counters.values()].join("\t")}\t${state.totalStart}\n`;
+}
+
+/** Parses the last file's text; `path` names it in errors. */
+export function parseLast(text: string, path: string): LastState {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  let meters: readonly string[] = ORIGINAL_METERS;
+  let lineNo = 1;
+  const header = parseHeader(lines[0] ?? "");
+  if (header) {
+    meters = header;
+    lineNo = 2;
+  }
+  const where = `${path}:${lineNo}`;
+  const line = lines[lineNo - 1];
+  if (line === undefined || line.trim() === "") {
+    throw new DataError(`${where}: the last file has no data line: delete it to start afresh`);
+  }
+  if (lines.length > lineNo) throw new DataError(`${path}:${lineNo + 1}: unexpected extra line in the last file`);
+  const f = fields(line, where);
+  if (f.length !== meters.length + 2) {
+    throw new DataError(
+      `${where}: expected ${meters.length + 2} fields (timestamp, ${
+        meters.join(", ")
+      }, total start) but got ${f.length}`,
+    );
+  }
+  return {
+    sample: { timestamp: checkStamp(f[0] ?? "", where), counters: countersOf(f.slice(1, -1), meters, where) },
+    totalStart: checkStamp(f.at(-1) ?? "", where),
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Reading the state files back: the last file, the log's end without reading
+ * it whole, and every sample of the log in order under its header's columns.
+ *
+ * @module
+ */
+
+import { DataError, fileError, NetmonError } from "../host/errors.ts";
+import { readLines } from "../host/lines.ts";
+import { type LastState, ORIGINAL_METERS, parseHeader, parseLast, parseLogLine, type Sample } from "./log_format.ts";
+
+/** Reads the last file, or undefined if there is none. */
+export function readLast(path: string): LastState | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fileError(err, "read last file", path);
+  }
+  return parseLast(text, path);
+}
+
+/** The end of the log: its last complete line, and any torn fragment after it. */
+export interface LogTail {
+  /** File size in bytes (0 when missing). */
+  size: number;
+  /** The last complete line without its LF, if any. */
+  lastLine?: string;
+  /** Offset where an incomplete final line (no LF) starts, if there is one. */
+  tornAt?: number;
+}
+
+/** Reads just the end of the log, however long it is. */
+export function readLogTail(path: string): LogTail {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return { size: 0 };
+    throw fileError(err, "read log", path);
+  }
+  try {
+    const size = file.statSync().size;
+    let chunk = 64 * 1024;
+    for (;;) {
+      const start = Math.max(0, size - chunk);
+      const buf = new Uint8Array(size - start);
+      file.seekSync(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = file.readSync(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      const end = buf.lastIndexOf(10);
+      const tail: LogTail = { size };
+      if (end < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      if (end + 1 < got) tail.tornAt = start + end + 1;
+      if (end < 0) return tail;
+      const prev = buf.lastIndexOf(10, end - 1);
+      if (prev < 0 && start > 0) {
+        chunk *= 4;
+        continue;
+      }
+      tail.lastLine = new TextDecoder().decode(buf.subarray(prev + 1, end));
+      return tail;
+    }
+  } catch (err) {
+    throw fileError(err, "read log", path);
+  } finally {
+    file.close();
+  }
+}
+
+/** What the log ends with, found by reading it whole. */
+export interface LogScan {
+  /** The meters of the last header (the original two when there is none). */
+  columns: readonly string[];
+  /** The last data line's sample, if any. */
+  last?: Sample;
+}
+
+/**
+ * Calls `each` with every sample of the log in order, under the columns of
+ * the header before it (the original two when there is none). A bad line
+ * is a DataError naming file:line; a missing log is Deno's NotFound.
+ */
+export async function forEachLogSample(
+  path: string,
+  each: (sample: Sample) => void,
+  onHeader?: (columns: readonly string[]) => void,
+): Promise<void> {
+  let columns: readonly string[] = ORIGINAL_METERS;
+  let lineNo = 0;
+  try {
+    for await (const line of readLines(path)) {
+      lineNo++;
+      const header = parseHeader(line);
+      if (header) {
+        columns = header;
+        onHeader?.(header);
+      } else if (line.startsWith("#") || line === "") continue;
+      else each(parseLogLine(line, columns, `${path}:${lineNo}`));
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw err;
+    if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
+    throw err instanceof NetmonError ? err : fileError(err, "read log", path);
+  }
+}
+
+/** Reads the whole log to find its current columns and last sample. */
+export async function scanLog(path: string): Promise<LogScan> {
+  const scan: LogScan = { columns: ORIGINAL_METERS };
+  try {
+    await forEachLogSample(path, (sample) => (scan.last = sample), (columns) => (scan.columns = columns));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return scan;
+}

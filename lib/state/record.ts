@@ -1,0 +1,177 @@
+/**
+ * The one transaction that records a sample: lock, read the previous state,
+ * read the counters, append the log line, replace the last file. A crash at
+ * any instant leaves both files parseable, and the log never loses a
+ * completed sample.
+ *
+ * @module
+ */
+
+import { fileError } from "../host/errors.ts";
+import { appendWhole, AtomicFile } from "../host/files.ts";
+import type { Reading } from "../sources/source.ts";
+import { computeUsage, type UsageResult } from "../usage/deltas.ts";
+import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
+import { ensureStateDir, STATE_MODE, type StateFiles } from "./files.ts";
+import { withLock } from "./lock.ts";
+import {
+  formatHeader,
+  formatLast,
+  formatLogLine,
+  type LastState,
+  ORIGINAL_METERS,
+  parseLogLine,
+  sameColumns,
+  type Sample,
+} from "./log_format.ts";
+import { readLast, readLogTail, scanLog } from "./log_reader.ts";
+
+function sameSample(a: Sample, b: Sample): boolean {
+  if (a.timestamp !== b.timestamp || a.counters.size !== b.counters.size) return false;
+  for (const [m, v] of a.counters) if (b.counters.get(m) !== v) return false;
+  return true;
+}
+
+/** The previous state and what the log's current columns are. */
+interface Previous {
+  last: LastState | undefined;
+  /** The meters of the log's last header; a log without one has the original two. */
+  logColumns: readonly string[];
+}
+
+/**
+ * Reconciles the last file with the log's end. Normally they agree; after an
+ * interrupted run the log may be one sample ahead (rebuild the last state
+ * from it) or end in a torn line (cut it off: that run never completed).
+ */
+async function previousState(files: StateFiles, warnings: string[]): Promise<Previous> {
+  const last = readLast(files.last);
+  const tail = readLogTail(files.log);
+  if (tail.tornAt !== undefined) {
+    try {
+      Deno.truncateSync(files.log, tail.tornAt);
+    } catch (err) {
+      throw fileError(err, "repair log", files.log);
+    }
+    warnings.push(
+      `${files.log}: removed ${tail.size - tail.tornAt} bytes of an incomplete last line left by an interrupted run`,
+    );
+  }
+  if (tail.lastLine === undefined) return { last, logColumns: ORIGINAL_METERS };
+  if (last) {
+    const columns = [...last.sample.counters.keys()];
+    try {
+      const fromLog = parseLogLine(tail.lastLine, columns, files.log);
+      if (sameSample(fromLog, last.sample)) return { last, logColumns: columns };
+    } catch {
+      // Not the last file's sample: fall through and read the log.
+    }
+  }
+  const scan = await scanLog(files.log);
+  if (!scan.last) return { last, logColumns: scan.columns };
+  warnings.push(
+    last
+      ? `${files.last} was behind ${files.log} (an interrupted run?); rebuilt from its last line`
+      : `${files.last} was missing; rebuilt from ${files.log}`,
+  );
+  return {
+    last: { sample: scan.last, totalStart: last?.totalStart ?? scan.last.timestamp },
+    logColumns: scan.columns,
+  };
+}
+
+/**
+ * True when even the earliest instant local stamp `previous` can name is
+ * after now: the clock was stepped back, not just put back an hour for
+ * winter time (where the wall clock repeats an hour).
+ */
+function clockWentBack(previous: string): boolean {
+  return wallToEpoch(stampToNaive(previous)) > Date.now() + 1000;
+}
+
+/** The outcome of one recorded sample. */
+export interface Recorded {
+  /** The state before this sample (undefined on a first run). */
+  previous: LastState | undefined;
+  /** The sample now in the log. */
+  sample: Sample;
+  /** Usage and resets since the previous sample. */
+  usage: UsageResult;
+  /** Repairs made on the way, for stderr. */
+  warnings: string[];
+  /** Packets since the last reading, from sources that clear on reading. */
+  intervalPackets?: Map<string, bigint>;
+}
+
+/** Options of {@linkcode recordSample}. */
+export interface RecordOptions {
+  /**
+   * Reads every column's counters; called with the lock held, before the last
+   * logged sample is known: a source may start its command at once and only
+   * then wait for `previous` (which rejects if the previous state cannot be
+   * read). A source that clears counters on reading must wait for it first.
+   */
+  readCounters: (previous: Promise<Sample | undefined>) => Promise<Reading>;
+  /** The local timestamp for the sample. */
+  now: () => string;
+  /** How long to wait for another run's lock. */
+  lockTimeoutMs?: number;
+  /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
+  onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
+}
+
+/**
+ * Records one sample: with the lock held, reads the counters, writes the new
+ * last file beside the old one, appends the log line (after a header when the
+ * meters changed), and renames the new last file into place. A full disk
+ * fails before the log changes; a crash after the append leaves the log one
+ * sample ahead, which the next run repairs.
+ */
+export async function recordSample(files: StateFiles, opts: RecordOptions): Promise<Recorded> {
+  ensureStateDir(files);
+  return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
+    const warnings: string[] = [];
+    // The read starts first: its command runs while the previous state is read.
+    const previous = Promise.withResolvers<Sample | undefined>();
+    previous.promise.catch(() => {}); // a source need not wait for it
+    const pending = opts.readCounters(previous.promise);
+    pending.catch(() => {}); // awaited below, after the previous state
+    let state: Previous;
+    try {
+      state = await previousState(files, warnings);
+    } catch (err) {
+      previous.reject(err);
+      throw err;
+    }
+    const { last, logColumns } = state;
+    previous.resolve(last?.sample);
+    const reading = await pending;
+    const counters = reading.bytes;
+    const sample: Sample = { timestamp: opts.now(), counters };
+    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(last.sample.timestamp)) {
+      warnings.push(
+        `the clock (${sample.timestamp}) is before the last sample (${last.sample.timestamp}): ` +
+          "recorded anyway, as a step back; check the system clock (NTP)",
+      );
+    }
+    if (reading.packets) sample.packets = reading.packets;
+    const usage = computeUsage(last, sample);
+    const meters = [...counters.keys()];
+    const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
+    // The new last file is written first: a full disk then fails before the log changes.
+    const next = new AtomicFile(files.last, STATE_MODE, "last file");
+    next.write(formatLast({ sample, totalStart: usage.totalStart }));
+    next.sync();
+    try {
+      appendWhole(files.log, header + formatLogLine(sample), STATE_MODE, "log");
+    } catch (err) {
+      next.abandon();
+      throw err;
+    }
+    next.commit();
+    const recorded: Recorded = { previous: last, sample, usage, warnings };
+    if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
+    await opts.onRecorded?.(recorded);
+    return recorded;
+  });
+}

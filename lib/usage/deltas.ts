@@ -1,0 +1,59 @@
+/**
+ * Usage since the last sample, per meter, with resets detected per meter.
+ *
+ * @module
+ */
+
+import type { LastState, Sample } from "../state/log_format.ts";
+
+/** One meter's usage over an interval. */
+export interface MeterUsage {
+  /** Meter name. */
+  meter: string;
+  /** Counter at the previous sample (0 when the meter is new). */
+  before: bigint;
+  /** Counter now. */
+  after: bigint;
+  /** Bytes counted in the interval: never negative. */
+  usage: bigint;
+  /** The counter went down: it was zeroed (rules reloaded, `iptables -Z`, reboot). */
+  reset: boolean;
+}
+
+/** The outcome of comparing a sample with the last state. */
+export interface UsageResult {
+  /** Per meter, in the sample's order. */
+  meters: MeterUsage[];
+  /** Names of the meters whose counter went down. */
+  resets: string[];
+  /** Since when the totals count after this sample. */
+  totalStart: string;
+}
+
+/**
+ * Computes usage from `last` (undefined on the first run) to `now`.
+ *
+ * A counter below its previous value was zeroed in between: that meter's
+ * usage is its new value (what it counted since the reset; anything counted
+ * between the previous sample and the reset is unknowable). Other meters are
+ * unaffected. As in the original, the total-start stamp moves to now when a
+ * reset is seen, and is now on the first run.
+ *
+ * @example
+ * ```ts
+ * const r = computeUsage(undefined, { timestamp: "2010/02/25-10:00:00", counters: new Map([["proxy", 5n]]) });
+ * r.meters[0]?.usage; // 5n
+ * ```
+ */
+export function computeUsage(last: LastState | undefined, now: Sample): UsageResult {
+  const meters: MeterUsage[] = [];
+  const resets: string[] = [];
+  for (const [meter, after] of now.counters) {
+    const before = last?.sample.counters.get(meter) ?? 0n;
+    const reset = after < before;
+    if (reset) resets.push(meter);
+    meters.push({ meter, before, after, usage: reset ? after : after - before, reset });
+  }
+  const totalStart = last === undefined || resets.length > 0 ? now.timestamp : last.totalStart;
+  return { meters, resets, totalStart };
+}
