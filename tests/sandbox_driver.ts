@@ -2,8 +2,8 @@
  * Runs as root inside a private mount namespace made by tests/sandbox.ts
  * (and usually a network namespace): lays an overlay over /etc, /var,
  * /usr/sbin and /usr/local/bin, whose changes go to a test directory and never reach the host,
- * a fresh tmpfs on /run, and empty ones over every place the host keeps netmon's config, state or
- * schedule, then carries out the steps it is given (write or
+ * a fresh tmpfs on /run, and removes (in the overlay only) every place the host keeps netmon's config,
+ * state or schedule, then carries out the steps it is given (write or
  * remove files, run programs, hold a lock, run netmon under its permission
  * set) and prints every step's outcome as JSON.
  *
@@ -43,14 +43,30 @@ for (const [i, dir] of ["/etc", "/var", "/usr/sbin", "/usr/local/bin"].entries()
 }
 must("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run"]);
 // What the host itself has of netmon (a config, a state directory after 'deno task report', a cron line or a
-// timer) must not reach a test: each starts empty, and the crontab is removed (in the overlay only).
-for (const dir of ["/etc/netmon", "/var/lib/netmon", "/etc/cron.d", "/var/spool/cron", "/etc/systemd/system"]) {
-  Deno.mkdirSync(dir, { recursive: true });
-  must("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", dir]);
+// timer) must not reach a test: each is removed from the overlay (a whiteout in the test's upper directory; the
+// host's files stay as they are), after checking that /etc and /var really are the overlays.
+const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n").map((l) => l.split(" "));
+for (const top of ["/etc", "/var"]) {
+  const mine = mounts.filter((f) => f[4] === top).at(-1);
+  if (!mine || mine[mine.indexOf("-") + 1] !== "overlay") throw new Error(`${top} is not the sandbox's overlay`);
 }
-try {
-  Deno.removeSync("/etc/crontab");
-} catch { /* none */ }
+for (
+  const path of [
+    "/etc/netmon",
+    "/var/lib/netmon",
+    "/etc/cron.d",
+    "/var/spool/cron",
+    "/etc/systemd/system",
+    "/etc/crontab",
+  ]
+) {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+for (const dir of ["/etc/netmon", "/etc/cron.d", "/etc/systemd/system"]) Deno.mkdirSync(dir, { recursive: true });
 
 const held: Deno.FsFile[] = [];
 const results: unknown[] = [];
