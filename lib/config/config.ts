@@ -21,6 +21,14 @@ import {
   meterHooks,
 } from "./meters.ts";
 import { ConfigError, fileError } from "../host/errors.ts";
+import {
+  type Billing,
+  customerColumns,
+  CustomerMatchError,
+  type CustomerSpec,
+  parseBilling,
+  parseCustomers,
+} from "./customers.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 
 /** The counter sources netmon can read. */
@@ -81,6 +89,10 @@ export interface Config {
   pfZero: boolean;
   /** Also store every sample in this SQLite database. */
   sqlite?: string;
+  /** When billing cycles start (`[billing]`). */
+  billing: Billing;
+  /** Customers: names over meters or columns, with quotas (`[[customer]]`). */
+  customers: CustomerSpec[];
 }
 
 /** Paths used when the config names none: absolute, since cron's PATH is short. */
@@ -116,6 +128,8 @@ export function defaultConfig(): Config {
     meters: [],
     table: "netmon",
     pfZero: false,
+    billing: { cycleDay: 1 },
+    customers: [],
   };
 }
 
@@ -157,6 +171,8 @@ const TOP_KEYS = [
   "interfaces",
   "meter",
   "mail",
+  "billing",
+  "customer",
 ];
 const METER_KEYS = ["name", "label", "hook", "from", "to", "address", "direction", "in", "out", "family", "split"];
 const FIREWALLS: readonly SourceName[] = ["iptables", "nftables", "pf"];
@@ -336,6 +352,17 @@ export function parseConfig(text: string, file: string): Config {
       checkColumns(config, bad);
     }
     if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
+  }
+  config.billing = parseBilling(doc.billing, bad);
+  config.customers = parseCustomers(doc.customer, config.billing, bad);
+  // A firewall's columns are known now; the interface source's only from the log (checked where it is read).
+  if (FIREWALLS.includes(config.source) && config.customers.length > 0 && problems.length === 0) {
+    try {
+      customerColumns(config.customers, allColumns(config.meters), file);
+    } catch (e) {
+      if (!(e instanceof CustomerMatchError)) throw e;
+      problems.push(...e.message.split("\n"));
+    }
   }
   if (FIREWALLS.includes(config.source) && config.meters.length === 0 && problems.length === 0) {
     bad("meter", `source = ${show(config.source)} needs at least one [[meter]] with a name and a match`);

@@ -73,6 +73,8 @@ export interface Column {
   name: string;
   /** Word for it in the report. */
   label: string;
+  /** The one direction it counts, when it counts one (an `address` meter split by direction, or with one). */
+  direction?: Direction;
 }
 
 /** One firewall rule feeding a column: a match on one family in one hook. */
@@ -158,10 +160,12 @@ export function meterColumns(m: Meter): Column[] {
   if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }]; // one column whatever the families
   const seen = new Set<string>();
   const cols: Column[] = [];
+  const one = m.directions?.length === 1 ? m.directions[0] : undefined;
   for (const v of variants(m)) {
     if (seen.has(v.column)) continue;
     seen.add(v.column);
-    cols.push({ name: v.column, label: v.label });
+    const direction = m.split.direction ? v.direction : one;
+    cols.push(direction ? { name: v.column, label: v.label, direction } : { name: v.column, label: v.label });
   }
   return cols;
 }

@@ -1,0 +1,364 @@
+/**
+ * Who the traffic belongs to and when it is billed: `[billing]` (the cycle's
+ * first day and the zone whose midnight starts it), `[[customer]]` (a name,
+ * the meters or log columns it sums, its quota and who is told), and the
+ * roll-up of log columns into a customer's in and out. Every view (summary,
+ * alerts, statements, the page, the exports) reads customers from here.
+ *
+ * @module
+ */
+
+import type { Column, Direction } from "./meters.ts";
+
+/** What a quota counts. */
+export type Count = "in" | "out" | "total";
+
+/** When a billing cycle starts. */
+export interface Billing {
+  /** Day of the month a cycle starts (1-31; in shorter months, the month's last day). */
+  cycleDay: number;
+  /** IANA zone whose midnight starts a day; undefined: the machine's local time. */
+  timeZone?: string;
+}
+
+/** A byte allowance per billing cycle, with the thresholds that alert. */
+export interface Quota {
+  /** Bytes allowed per cycle. */
+  bytes: bigint;
+  /** What counts against it: inbound, outbound, or both added up (the default). */
+  count: Count;
+  /** Percentages of the quota that alert once per cycle, ascending. */
+  alertAt: number[];
+  /** Also alert (once per cycle) when the linear estimate for the cycle passes the quota. */
+  alertProjected: boolean;
+}
+
+/** A committed 95th-percentile rate, checked like a quota on the cycle's 95th percentile so far. */
+export interface Commit {
+  /** Bits per second. */
+  bps: number;
+  /** Percentages of the commit that alert once per cycle, ascending. */
+  alertAt: number[];
+}
+
+/** A customer as the config names it, before its meters are matched to log columns. */
+export interface CustomerSpec {
+  /** Its name in every view. */
+  name: string;
+  /** Meter names or log column names it sums; `*` is every column (the whole box). */
+  meters: string[];
+  /** Its billing cycle, the config's `[billing]` unless overridden. */
+  billing: Billing;
+  /** Its allowance per cycle, if any. */
+  quota?: Quota;
+  /** Its committed rate, if any. */
+  commit?: Commit;
+  /** Who gets its alerts (default: `[mail] to`). */
+  alertTo?: string[];
+  /** Who gets its cycle statement (default: `[mail] to`). */
+  statementTo?: string[];
+}
+
+/** A customer's log columns by direction; undirected columns count in its total only. */
+export interface CustomerColumns {
+  /** Its name. */
+  name: string;
+  /** Columns of traffic to it. */
+  in: string[];
+  /** Columns of traffic from it. */
+  out: string[];
+  /** Columns with both directions in one counter. */
+  both: string[];
+}
+
+type Bad = (key: string, what: string) => void;
+
+const IEC: Record<string, bigint> = {
+  B: 1n,
+  KiB: 1n << 10n,
+  MiB: 1n << 20n,
+  GiB: 1n << 30n,
+  TiB: 1n << 40n,
+  PiB: 1n << 50n,
+  kB: 1000n,
+  KB: 1000n,
+  MB: 1000n ** 2n,
+  GB: 1000n ** 3n,
+  TB: 1000n ** 4n,
+  PB: 1000n ** 5n,
+};
+const RATE: Record<string, number> = { "bit/s": 1, "kbit/s": 1e3, "Mbit/s": 1e6, "Gbit/s": 1e9, "Tbit/s": 1e12 };
+
+/**
+ * Bytes from a size with its unit: `500 GiB` (1024-based), `2 TB` (1000-based), `1.5 TiB`.
+ *
+ * @example
+ * ```ts
+ * parseBytes("500 GiB"); // 536870912000n
+ * ```
+ */
+export function parseBytes(text: string): bigint | string {
+  const m = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-z]+)\s*$/.exec(text);
+  const unit = m ? IEC[m[3] as string] : undefined;
+  if (!m || unit === undefined) {
+    return `${JSON.stringify(text)} is not a size with a unit, like "500 GiB" (B, KiB, MiB, GiB, TiB, PiB; ` +
+      "kB, MB, GB, TB, PB are powers of 1000)";
+  }
+  const frac = m[2] ?? "";
+  const scale = 10n ** BigInt(frac.length);
+  return (BigInt(m[1] as string) * scale + BigInt(frac || "0")) * unit / scale;
+}
+
+/** Bits per second from a rate with its unit: `100 Mbit/s`. */
+export function parseRate(text: string): number | string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+\/s)\s*$/.exec(text);
+  const unit = m ? RATE[m[2] as string] : undefined;
+  if (!m || unit === undefined) {
+    return `${
+      JSON.stringify(text)
+    } is not a rate with a unit, like "100 Mbit/s" (bit/s, kbit/s, Mbit/s, Gbit/s, Tbit/s)`;
+  }
+  return Number(m[1]) * unit;
+}
+
+/** True when `zone` is an IANA time zone this runtime knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return zone !== "" && !/^[+-]/.test(zone);
+  } catch {
+    return false;
+  }
+}
+
+function table(raw: unknown, key: string, bad: Bad): Record<string, unknown> | undefined {
+  if (typeof raw === "object" && raw !== null && !Array.isArray(raw) && !(raw instanceof Date)) {
+    return raw as Record<string, unknown>;
+  }
+  bad(key, "must be a table");
+  return undefined;
+}
+
+function unknownKeys(doc: Record<string, unknown>, known: readonly string[], at: string, bad: Bad): void {
+  for (const k of Object.keys(doc)) {
+    if (!known.includes(k)) bad(`${at}.${k}`, `unknown key (known keys: ${known.join(", ")})`);
+  }
+}
+
+/** Reads `cycle_day` and `timezone` from `doc` over `base`. */
+function billingOf(doc: Record<string, unknown>, at: string, base: Billing, bad: Bad): Billing {
+  const out: Billing = { ...base };
+  if (doc.cycle_day !== undefined) {
+    const d = doc.cycle_day;
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > 31) {
+      bad(`${at}cycle_day`, `${JSON.stringify(d)} must be a day of the month, 1 to 31`);
+    } else out.cycleDay = d;
+  }
+  if (doc.timezone !== undefined) {
+    const z = doc.timezone;
+    if (typeof z !== "string" || !isTimeZone(z)) {
+      bad(`${at}timezone`, `${JSON.stringify(z)} is not a time zone name like "Europe/Berlin" or "UTC"`);
+    } else out.timeZone = z;
+  }
+  return out;
+}
+
+/** Validates `[billing]`; the default is cycles from the 1st, in the machine's local time. */
+export function parseBilling(raw: unknown, bad: Bad): Billing {
+  const base: Billing = { cycleDay: 1 };
+  if (raw === undefined) return base;
+  const doc = table(raw, "billing", bad);
+  if (!doc) return base;
+  unknownKeys(doc, ["cycle_day", "timezone"], "billing", bad);
+  return billingOf(doc, "billing.", base, bad);
+}
+
+const CUSTOMER_KEYS = [
+  "name",
+  "meters",
+  "quota",
+  "count",
+  "alert_at",
+  "alert_projected",
+  "commit",
+  "alert_to",
+  "statement_to",
+  "cycle_day",
+  "timezone",
+];
+const NAME = /^[^\0-\x1f\x7f]{1,64}$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$/;
+
+function thresholds(raw: unknown, key: string, bad: Bad): number[] | undefined {
+  if (raw === undefined) return undefined;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    bad(key, "must be a list of percentages, like [80, 100]");
+    return undefined;
+  }
+  const out: number[] = [];
+  for (const [i, v] of raw.entries()) {
+    if (typeof v !== "number" || !(v > 0) || v > 1000) {
+      bad(`${key}[${i + 1}]`, `${JSON.stringify(v)} must be a percentage above 0 and at most 1000`);
+    } else out.push(v);
+  }
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+function recipients(raw: unknown, key: string, bad: Bad): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const items = Array.isArray(raw) ? raw : [raw];
+  const out: string[] = [];
+  for (const [i, v] of items.entries()) {
+    const at = Array.isArray(raw) ? `${key}[${i + 1}]` : key;
+    if (typeof v !== "string" || !EMAIL.test(v) || v.length > 254) {
+      bad(at, `${JSON.stringify(v)} is not a mail address like billing@example.org`);
+    } else out.push(v);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** Validates the `[[customer]]` tables; their meters are matched to columns by {@linkcode customerColumns}. */
+export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): CustomerSpec[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    bad("customer", "must be an array of tables ([[customer]])");
+    return [];
+  }
+  const out: CustomerSpec[] = [];
+  const seen = new Map<string, number>();
+  raw.forEach((item, i) => {
+    const at = `customer[${i + 1}]`;
+    const doc = table(item, at, bad);
+    if (!doc) return;
+    unknownKeys(doc, CUSTOMER_KEYS, at, bad);
+    const name = doc.name;
+    if (typeof name !== "string" || !NAME.test(name)) {
+      bad(`${at}.name`, `${JSON.stringify(name)} must be a name of 1 to 64 characters, no control characters`);
+      return;
+    }
+    const first = seen.get(name.toLowerCase());
+    if (first !== undefined) bad(`${at}.name`, `${JSON.stringify(name)} is already the name of customer[${first}]`);
+    seen.set(name.toLowerCase(), i + 1);
+    const meters = Array.isArray(doc.meters) ? doc.meters : doc.meters === undefined ? [name] : [doc.meters];
+    if (meters.length === 0 || meters.some((m) => typeof m !== "string" || m === "")) {
+      bad(`${at}.meters`, 'must be a list of meter or log column names (or "*" for all)');
+      return;
+    }
+    const spec: CustomerSpec = { name, meters: meters as string[], billing: billingOf(doc, `${at}.`, billing, bad) };
+    let count: Count = "total";
+    if (doc.count !== undefined) {
+      if (doc.count === "in" || doc.count === "out" || doc.count === "total") count = doc.count;
+      else bad(`${at}.count`, `${JSON.stringify(doc.count)} is not one of in, out, total`);
+    }
+    const alertAt = thresholds(doc.alert_at, `${at}.alert_at`, bad);
+    if (doc.alert_projected !== undefined && typeof doc.alert_projected !== "boolean") {
+      bad(`${at}.alert_projected`, `must be true or false, not ${JSON.stringify(doc.alert_projected)}`);
+    }
+    if (doc.quota !== undefined) {
+      const bytes = typeof doc.quota === "string"
+        ? parseBytes(doc.quota)
+        : `${JSON.stringify(doc.quota)} is not a size with a unit, like "500 GiB"`;
+      if (typeof bytes === "string") bad(`${at}.quota`, bytes);
+      else if (bytes <= 0n) bad(`${at}.quota`, "must be more than 0 bytes");
+      else {
+        spec.quota = { bytes, count, alertAt: alertAt ?? [80, 100], alertProjected: doc.alert_projected === true };
+      }
+    } else if (doc.count !== undefined || doc.alert_projected !== undefined) {
+      bad(`${at}.quota`, "count and alert_projected need a quota");
+    }
+    if (doc.commit !== undefined) {
+      const bps = typeof doc.commit === "string"
+        ? parseRate(doc.commit)
+        : `${JSON.stringify(doc.commit)} is not a rate with a unit, like "100 Mbit/s"`;
+      if (typeof bps === "string") bad(`${at}.commit`, bps);
+      else if (!(bps > 0)) bad(`${at}.commit`, "must be more than 0 bit/s");
+      else spec.commit = { bps, alertAt: alertAt ?? [80, 100] };
+    }
+    if (alertAt && doc.quota === undefined && doc.commit === undefined) {
+      bad(`${at}.alert_at`, "needs a quota or a commit");
+    }
+    const alertTo = recipients(doc.alert_to, `${at}.alert_to`, bad);
+    if (alertTo) spec.alertTo = alertTo;
+    const statementTo = recipients(doc.statement_to, `${at}.statement_to`, bad);
+    if (statementTo) spec.statementTo = statementTo;
+    out.push(spec);
+  });
+  return out;
+}
+
+/** The direction a log column counts: from its meter, else from its name (`-inbound`, `:rx`, …). */
+export function columnDirection(column: string, known?: Direction): Direction | undefined {
+  if (known) return known;
+  if (/-inbound(-v[46])?$|:rx$/.test(column)) return "in";
+  if (/-outbound(-v[46])?$|:tx$/.test(column)) return "out";
+  return undefined;
+}
+
+/** The columns a meter named NAME writes: NAME itself, or NAME with these (split meters, interfaces). */
+const SUFFIXES = [
+  "-inbound",
+  "-outbound",
+  "-v4",
+  "-v6",
+  "-inbound-v4",
+  "-inbound-v6",
+  "-outbound-v4",
+  "-outbound-v6",
+  ":rx",
+  ":tx",
+];
+
+/**
+ * Matches each customer's meters to log columns: a name is a column, or the
+ * meter (or interface) whose columns are the name with a split's suffix
+ * (`acme-inbound`, `acme-v6`, `eth0:rx`). A name matching nothing is an
+ * error naming the key; several meters add up, a column counting once.
+ *
+ * @example
+ * ```ts
+ * customerColumns([{ name: "acme", meters: ["acme"], billing: { cycleDay: 1 } }],
+ *   [{ name: "acme-inbound", label: "", direction: "in" }, { name: "acme-outbound", label: "", direction: "out" }]);
+ * // [{ name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] }]
+ * ```
+ */
+export function customerColumns(
+  specs: readonly CustomerSpec[],
+  columns: readonly Column[],
+  where = "config",
+): CustomerColumns[] {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const problems: string[] = [];
+  const out = specs.map((spec, i) => {
+    const c: CustomerColumns = { name: spec.name, in: [], out: [], both: [] };
+    const taken = new Set<string>();
+    for (const [j, m] of spec.meters.entries()) {
+      const own = byName.get(m);
+      const matched = m === "*"
+        ? [...columns]
+        : own
+        ? [own]
+        : SUFFIXES.map((s) => byName.get(m + s)).filter((col): col is Column => col !== undefined);
+      if (matched.length === 0) {
+        problems.push(
+          `${where}: customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)} matches no meter or column ` +
+            `(columns: ${columns.map((col) => col.name).join(", ") || "none"})`,
+        );
+      }
+      for (const col of matched) {
+        if (taken.has(col.name)) continue;
+        taken.add(col.name);
+        const d = columnDirection(col.name, col.direction);
+        (d === "in" ? c.in : d === "out" ? c.out : c.both).push(col.name);
+      }
+    }
+    return c;
+  });
+  if (problems.length > 0) throw new CustomerMatchError(problems.join("\n"));
+  return out;
+}
+
+/** A customer naming a meter or column there is none of. */
+export class CustomerMatchError extends Error {
+  override name = "CustomerMatchError";
+}

@@ -1,0 +1,160 @@
+/**
+ * `[billing]` and `[[customer]]`: sizes and rates with units, thresholds,
+ * recipients, time zones, and the roll-up of meters into a customer's in and
+ * out columns. In-process; the CLI's exit status for a bad config is in
+ * bad_input_test.ts.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, throws } from "node:assert/strict";
+import { parseConfig } from "../lib/config/config.ts";
+import { customerColumns, parseBytes, parseRate } from "../lib/config/customers.ts";
+import { allColumns } from "../lib/config/meters.ts";
+
+const THREE = `source = "nftables"
+[[meter]]
+name = "acme"
+address = ["192.0.2.0/28", "2001:db8:1::/48"]
+split = "direction"
+[[meter]]
+name = "globex"
+address = "198.51.100.0/28"
+split = "direction"
+[[meter]]
+name = "initech"
+address = "203.0.113.0/28"
+direction = "in"
+[[meter]]
+name = "box"
+direction = "in"
+split = "family"
+`;
+
+Deno.test("sizes: 1024-based with KiB..PiB, 1000-based with kB..PB, decimals exact; a size needs its unit", () => {
+  assertEquals(parseBytes("500 GiB"), 500n << 30n);
+  assertEquals(parseBytes("2TB"), 2_000_000_000_000n);
+  assertEquals(parseBytes("1.5 TiB"), 3n << 39n);
+  assertEquals(parseBytes("16 EiB").toString().startsWith('"16 EiB" is not a size'), true);
+  for (const bad of ["500", "500 G", "GiB", "-1 GiB", "1e3 GiB"]) {
+    assertEquals(typeof parseBytes(bad), "string", bad);
+  }
+  assertEquals(parseRate("100 Mbit/s"), 100e6);
+  assertEquals(parseRate("2.5 Gbit/s"), 2.5e9);
+  assertEquals(typeof parseRate("100 Mbps"), "string");
+});
+
+Deno.test("customers: a split meter gives in and out, one-direction meters count that way, several add up", () => {
+  const c = parseConfig(
+    THREE + `[billing]
+cycle_day = 15
+timezone = "Europe/Berlin"
+[[customer]]
+name = "acme"
+quota = "500 GiB"
+alert_at = [100, 80]
+alert_to = "noc@acme.example"
+[[customer]]
+name = "rest"
+meters = ["globex", "initech"]
+cycle_day = 31
+timezone = "UTC"
+commit = "100 Mbit/s"
+[[customer]]
+name = "box"
+meters = ["box"]
+`,
+    "c.toml",
+  );
+  assertEquals(c.billing, { cycleDay: 15, timeZone: "Europe/Berlin" });
+  assertEquals(c.customers[0], {
+    name: "acme",
+    meters: ["acme"],
+    billing: { cycleDay: 15, timeZone: "Europe/Berlin" },
+    quota: { bytes: 500n << 30n, count: "total", alertAt: [80, 100], alertProjected: false },
+    alertTo: ["noc@acme.example"],
+  });
+  assertEquals(c.customers[1]?.billing, { cycleDay: 31, timeZone: "UTC" });
+  assertEquals(c.customers[1]?.commit, { bps: 100e6, alertAt: [80, 100] });
+  assertEquals(customerColumns(c.customers, allColumns(c.meters)), [
+    { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] },
+    { name: "rest", in: ["globex-inbound", "initech"], out: ["globex-outbound"], both: [] },
+    { name: "box", in: ["box-v4", "box-v6"], out: [], both: [] },
+  ]);
+});
+
+Deno.test("customers over log columns alone: interfaces' rx and tx, the original's columns, and * for all", () => {
+  const cols = ["eth0:rx", "eth0:tx", "proxy", "non-network"].map((name) => ({ name, label: name }));
+  assertEquals(
+    customerColumns([
+      { name: "uplink", meters: ["eth0"], billing: { cycleDay: 1 } },
+      { name: "all", meters: ["*"], billing: { cycleDay: 1 } },
+    ], cols),
+    [
+      { name: "uplink", in: ["eth0:rx"], out: ["eth0:tx"], both: [] },
+      { name: "all", in: ["eth0:rx"], out: ["eth0:tx"], both: ["proxy", "non-network"] },
+    ],
+  );
+  throws(
+    () => customerColumns([{ name: "acme", meters: ["acme-in"], billing: { cycleDay: 1 } }], cols, "netmon.log"),
+    /^CustomerMatchError: netmon\.log: customer\[1\]\.meters\[1\]: "acme-in" matches no meter or column/,
+  );
+});
+
+/** Each mistake that costs money is one line naming the key. */
+const BAD: [string, string, RegExp][] = [
+  [
+    "a quota without a unit",
+    '[[customer]]\nname = "acme"\nquota = "500"\n',
+    /customer\[1\]\.quota: "500" is not a size/,
+  ],
+  [
+    "a threshold of 0",
+    '[[customer]]\nname = "acme"\nquota = "1 GiB"\nalert_at = [0]\n',
+    /customer\[1\]\.alert_at\[1\]: 0 must be a percentage above 0/,
+  ],
+  [
+    "a threshold above 1000",
+    '[[customer]]\nname = "acme"\nquota = "1 GiB"\nalert_at = [80, 1001]\n',
+    /customer\[1\]\.alert_at\[2\]: 1001 must be/,
+  ],
+  [
+    "alert_to not an address",
+    '[[customer]]\nname = "acme"\nquota = "1 GiB"\nalert_to = "-oQ/tmp/x"\n',
+    /customer\[1\]\.alert_to: "-oQ\/tmp\/x" is not a mail address/,
+  ],
+  ["a cycle day of 0", "[billing]\ncycle_day = 0\n", /billing\.cycle_day: 0 must be a day of the month, 1 to 31/],
+  ["a cycle day of 32", '[[customer]]\nname = "acme"\ncycle_day = 32\n', /customer\[1\]\.cycle_day: 32 must be a day/],
+  [
+    "an unknown time zone",
+    '[billing]\ntimezone = "Mars/Olympus"\n',
+    /billing\.timezone: "Mars\/Olympus" is not a time zone/,
+  ],
+  [
+    "a customer of no meter",
+    '[[customer]]\nname = "acme"\nmeters = ["acme-in"]\n',
+    /customer\[1\]\.meters\[1\]: "acme-in" matches no meter or column \(columns: acme-inbound, acme-outbound/,
+  ],
+  [
+    "two customers of one name",
+    '[[customer]]\nname = "acme"\n[[customer]]\nname = "ACME"\nmeters = ["globex"]\n',
+    /customer\[2\]\.name: "ACME" is already the name of customer\[1\]/,
+  ],
+  [
+    "alert_at without a quota",
+    '[[customer]]\nname = "acme"\nalert_at = [50]\n',
+    /customer\[1\]\.alert_at: needs a quota or a commit/,
+  ],
+];
+
+for (const [what, text, line] of BAD) {
+  Deno.test(`bad customer config: ${what} is one line naming the key`, () => {
+    throws(() => parseConfig(THREE + text, "c.toml"), (e: Error) => {
+      const lines = e.message.split("\n");
+      if (lines.length !== 1 || !line.test(lines[0] as string) || !lines[0]!.startsWith("c.toml")) {
+        throw new Error(`got ${JSON.stringify(e.message)}`);
+      }
+      return e.name === "ConfigError";
+    });
+  });
+}
