@@ -2,8 +2,7 @@
  * A small strict command-line parser: long and short options, `--opt=value`,
  * grouped short booleans, repeated options, `--` to end options. Kept instead
  * of `node:util`'s `parseArgs` because loading that costs about 6 ms on every
- * run (measured against an empty `deno run` on an idle machine); a report
- * with the two original meters takes about 45 ms in all.
+ * run (measured against an empty `deno run`).
  *
  * @module
  */
