@@ -104,7 +104,10 @@ export async function withBrowser<T>(fn: (browser: Browser) => Promise<T>, budge
   }
 }
 
-/** What happened while a page was open. */
+/**
+ * What happened while a page was open. The page is loaded once per viewport
+ * (switching to a phone viewport reloads it), so an event may be seen twice.
+ */
 export interface Visit {
   /** Every request the page made, in order (the page itself first). */
   requests: string[];
@@ -121,8 +124,9 @@ export interface Visit {
 }
 
 /**
- * Opens `url` (a `file://` URL) in a new tab, looks at it at both viewports,
- * runs `inspect` on it (at the desktop viewport) and closes the tab.
+ * Opens `url` (a `file://` URL) in a new tab, looks at it at the desktop
+ * viewport, runs `inspect` on it, then looks at it at the phone viewport (a
+ * reload) and closes the tab.
  */
 export async function visit<T = undefined>(
   browser: Browser,
