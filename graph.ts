@@ -16,7 +16,14 @@ import { AtomicFile, tempBeside } from "./lib/host/files.ts";
 import { runCommand } from "./lib/host/run.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
-import { gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
+import {
+  type Extent,
+  gnuplotScript,
+  gnuplotString,
+  pictureKind,
+  type PlotSpec,
+  render,
+} from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
 import { stateFiles } from "./lib/state/files.ts";
 
@@ -46,6 +53,11 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
   -p, --plot FILE         draw the graph with gnuplot into FILE (.png or .svg),
                           written to a temporary file and renamed into place
       --size WxH          picture size in pixels (default 1024x480)
+      --title TEXT        the picture's title (default 'netmon: network usage')
+      --log               a log scale for the values, so that small series show
+      --from DATE         only rows from DATE on: YYYY-MM-DD or 'YYYY-MM-DD HH:MM',
+                          local time; a bucket is kept when it starts at or after it
+      --to DATE           only rows before DATE (exclusive), same syntax
       --strict            a malformed log line is an error (exit 65) instead of a
                           warning naming file:line
   -c, --config FILE       netmon's config, for its state_dir and binaries.gnuplot
@@ -90,6 +102,10 @@ const OPTIONS: OptionSpec[] = [
   { name: "gnuplot", type: "string" },
   { name: "plot", short: "p", type: "string" },
   { name: "size", type: "string" },
+  { name: "title", type: "string" },
+  { name: "log", type: "boolean" },
+  { name: "from", type: "string" },
+  { name: "to", type: "string" },
   { name: "strict", type: "boolean" },
   { name: "config", short: "c", type: "string" },
   { name: "state-dir", short: "s", type: "string" },
@@ -108,6 +124,8 @@ export interface GraphArgs {
   plot?: string;
   width: number;
   height: number;
+  title?: string;
+  logScale: boolean;
   config?: string;
   stateDir?: string;
   help: boolean;
@@ -143,6 +161,20 @@ function parseGroups(specs: string[]): Group[] {
   return groups;
 }
 
+/** `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (local wall clock) as naive ms (its fields read as UTC). */
+export function parseDate(flag: string, text: string): number {
+  const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d))?$/.exec(text);
+  const t = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)) : NaN;
+  const back = new Date(t);
+  if (
+    !m || Number.isNaN(t) || back.getUTCMonth() !== +m[2]! - 1 || back.getUTCDate() !== +m[3]! ||
+    back.getUTCHours() !== +(m[4] ?? 0) || back.getUTCMinutes() !== +(m[5] ?? 0)
+  ) {
+    throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)`);
+  }
+  return t;
+}
+
 /** Parses graph.ts's command line; throws UsageError on any mistake. */
 export function parseGraphArgs(args: string[]): GraphArgs {
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
@@ -176,9 +208,22 @@ export function parseGraphArgs(args: string[]): GraphArgs {
     },
     width: +(sm[1] as string),
     height: +(sm[2] as string),
+    logScale: values.log === true,
     help: values.help === true,
     version: values.version === true,
   };
+  const from = str("from");
+  const to = str("to");
+  if (from !== undefined) parsed.options.from = parseDate("from", from);
+  if (to !== undefined) parsed.options.to = parseDate("to", to);
+  if (from !== undefined && to !== undefined && (parsed.options.from as number) >= (parsed.options.to as number)) {
+    throw new UsageError(`--from ${from} is not before --to ${to}`);
+  }
+  const title = str("title");
+  if (title !== undefined) {
+    gnuplotString(title, "--title");
+    parsed.title = title;
+  }
   if (parsed.options.rate !== undefined && parsed.options.by === "entry") {
     throw new UsageError("--rate needs time buckets: use --by hour, day, week or month");
   }
@@ -201,6 +246,53 @@ export function parseGraphArgs(args: string[]): GraphArgs {
 
 /** Mode of graph outputs, meant for a web server to read whatever the umask. */
 const GRAPH_MODE = 0o644;
+
+/** The span and values of the data rows, gathered from the text as it is written. */
+class RowExtent {
+  firstSample?: string;
+  lastSample?: string;
+  #first?: string;
+  #last = "";
+  #lastRow: number[] = [];
+  #minPositive = Infinity;
+  #max = 0;
+  #header = true;
+  #rest = "";
+
+  add(text: string): void {
+    const lines = (this.#rest + text).split("\n");
+    this.#rest = lines.pop() as string;
+    for (const line of lines) {
+      if (this.#header) {
+        this.#header = false;
+        continue;
+      }
+      const fields = line.split("\t");
+      const values = fields.slice(1).map(Number);
+      this.#first ??= fields[0] as string;
+      this.#last = fields[0] as string;
+      this.#lastRow = values;
+      for (const v of values) {
+        if (v > 0 && v < this.#minPositive) this.#minPositive = v;
+        if (v > this.#max) this.#max = v;
+      }
+    }
+  }
+
+  extent(): Extent | undefined {
+    if (this.#first === undefined) return undefined;
+    const e: Extent = {
+      first: this.#first,
+      last: this.#last,
+      lastRow: this.#lastRow,
+      minPositive: this.#minPositive,
+      max: this.#max,
+    };
+    if (this.firstSample !== undefined) e.firstSample = this.firstSample;
+    if (this.lastSample !== undefined) e.lastSample = this.lastSample;
+    return e;
+  }
+}
 
 function absolute(path: string): string {
   if (path.startsWith("/")) return path;
@@ -233,10 +325,18 @@ async function graph(a: GraphArgs): Promise<void> {
   const inline: string[] = [];
   let series = 0;
   let rows = -1;
+  const rowsSeen = new RowExtent();
+  const samples = (first: string, last: string) => {
+    rowsSeen.firstSample = first;
+    rowsSeen.lastSample = last;
+  };
   try {
-    graphLog(log, logPath, { ...a.options, warn: (m) => err(`graph: warning: ${m}\n`) }, (text) => {
+    graphLog(log, logPath, { ...a.options, warn: (m) => err(`graph: warning: ${m}\n`), samples }, (text) => {
       if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
-      if (plotting) { for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) rows++; }
+      if (plotting) {
+        for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) rows++;
+        rowsSeen.add(text);
+      }
       if (data) data.write(text);
       else out(text);
       if (toStdout && plotting) inline.push(text);
@@ -259,6 +359,9 @@ async function graph(a: GraphArgs): Promise<void> {
     unit: a.options.rate ?? a.options.unit,
     rate: a.options.rate !== undefined,
     picture: { path, kind, width: a.width, height: a.height },
+    log: a.logScale,
+    ...(a.title === undefined ? {} : { title: a.title }),
+    ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
   });
   if (a.gnuplot !== undefined) {
     const script = new AtomicFile(a.gnuplot, GRAPH_MODE);

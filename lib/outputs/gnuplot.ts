@@ -36,7 +36,43 @@ export interface PlotSpec {
   rate: boolean;
   /** Where the picture goes; without one the script writes FILE.png beside itself. */
   picture: Picture;
+  /** What the rows span and hold (needed when there are rows). */
+  extent?: Extent;
+  /** The picture's title (default `netmon: network usage`). */
+  title?: string;
+  /** A log scale on the y axis. */
+  log?: boolean;
 }
+
+/** What the data rows span and hold, gathered as they are written. */
+export interface Extent {
+  /** Date text of the first and of the last row. */
+  first: string;
+  last: string;
+  /** Stamps of the first and last sample, for buckets: a bucket they do not cover whole is incomplete. */
+  firstSample?: string;
+  lastSample?: string;
+  /** The last row's values, per series. */
+  lastRow: number[];
+  /** The smallest value above zero (Infinity if none) and the largest, over every series. */
+  minPositive: number;
+  max: number;
+}
+
+/**
+ * Okabe & Ito's colour-blind-safe palette (the one netmon's SVG charts use);
+ * series past it repeat the colours with dashes.
+ */
+export const GNUPLOT_PALETTE: readonly string[] = [
+  "#0072B2",
+  "#E69F00",
+  "#009E73",
+  "#CC79A7",
+  "#56B4E9",
+  "#D55E00",
+  "#000000",
+  "#F0E442",
+];
 
 /** The picture kind a path's extension asks for. */
 export function pictureKind(path: string): "png" | "svg" {
@@ -74,6 +110,92 @@ const PER: Readonly<Record<By, string>> = {
   month: "per month",
 };
 
+/** Naive milliseconds (wall-clock fields read as UTC) of a row's date text or a log stamp. */
+export function naiveOf(text: string): number {
+  const m = /^(\d{4})\/(\d\d)(?:\/(\d\d)(?:-(\d\d):(\d\d)(?::(\d\d))?)?)?$/.exec(text);
+  if (!m) throw new RangeError(`Cannot read the date ${JSON.stringify(text)}`);
+  return Date.UTC(+m[1]!, +m[2]! - 1, +(m[3] ?? 1), +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0));
+}
+
+/** The end (naive ms) of the bucket starting at naive `start`. */
+export function bucketEnd(start: number, by: By): number {
+  const d = new Date(start);
+  switch (by) {
+    case "entry":
+      return start;
+    case "hour":
+      return start + 3_600_000;
+    case "day":
+      return start + 86_400_000;
+    case "week":
+      return start + 7 * 86_400_000;
+    case "month":
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  }
+}
+
+const p2 = (n: number) => String(n).padStart(2, "0");
+
+/** Naive ms in a strftime-like format (only %Y %m %d %H %M %S). */
+function strf(naive: number, format: string): string {
+  const d = new Date(naive);
+  const f: Record<string, string> = {
+    Y: String(d.getUTCFullYear()),
+    m: p2(d.getUTCMonth() + 1),
+    d: p2(d.getUTCDate()),
+    H: p2(d.getUTCHours()),
+    M: p2(d.getUTCMinutes()),
+    S: p2(d.getUTCSeconds()),
+  };
+  return format.replace(/%([YmdHMS])/g, (_, c: string) => f[c] as string);
+}
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+/** Tick steps: fixed lengths, or months. */
+const STEPS: { ms?: number; months?: number; format: string }[] = [
+  ...[1, 2, 5, 10, 15, 30].map((n) => ({ ms: n * SEC, format: "%H:%M:%S" })),
+  ...[1, 2, 5, 10, 15, 30].map((n) => ({ ms: n * MIN, format: "%m/%d %H:%M" })),
+  ...[1, 2, 3, 6, 12].map((n) => ({ ms: n * HOUR, format: "%m/%d %H:%M" })),
+  ...[1, 2, 7, 14].map((n) => ({ ms: n * DAY, format: "%Y/%m/%d" })),
+  ...[1, 2, 3, 6].map((n) => ({ months: n, format: "%Y/%m" })),
+  ...[12, 24, 60, 120, 240].map((n) => ({ months: n, format: "%Y" })),
+];
+
+/**
+ * Ticks for the span `start`..`end` (naive ms), at most `most` of them, at
+ * round times, each label distinct (the step is never finer than what the
+ * label shows).
+ */
+export function timeTicks(start: number, end: number, most: number): { at: number; label: string }[] {
+  for (const step of STEPS) {
+    const ticks: number[] = [];
+    if (step.ms !== undefined) {
+      // Weeks start on Monday: the naive epoch, 1970-01-01, was a Thursday.
+      const offset = step.ms === 7 * DAY || step.ms === 14 * DAY ? 4 * DAY : 0;
+      for (let t = Math.ceil((start - offset) / step.ms) * step.ms + offset; t <= end; t += step.ms) {
+        ticks.push(t);
+        if (ticks.length > most) break;
+      }
+    } else {
+      const months = step.months as number;
+      const s = new Date(start);
+      let m = s.getUTCFullYear() * 12 + s.getUTCMonth();
+      if (Date.UTC(Math.floor(m / 12), m % 12, 1) < start) m++;
+      m = Math.ceil(m / months) * months;
+      for (let t = Date.UTC(Math.floor(m / 12), m % 12, 1); t <= end; t = Date.UTC(Math.floor(m / 12), m % 12, 1)) {
+        ticks.push(t);
+        if (ticks.length > most) break;
+        m += months;
+      }
+    }
+    if (ticks.length <= most) return ticks.map((at) => ({ at, label: strf(at, step.format) }));
+  }
+  return [{ at: start, label: strf(start, "%Y") }];
+}
+
 /** The gnuplot script for `spec`. */
 export function gnuplotScript(spec: PlotSpec): string {
   const terminal = spec.picture.kind === "png" ? "pngcairo" : "svg";
@@ -90,9 +212,11 @@ export function gnuplotScript(spec: PlotSpec): string {
     `set xlabel '${spec.by === "entry" || spec.by === "hour" ? "Time" : "Date"}'`,
     `set ylabel '${yLabel}'`,
     "set yrange [0:*]",
+    // Room above the highest step, so that it does not run along the frame.
+    "set offsets 0, 0, graph 0.05, 0",
     "set grid",
     "set key outside right top",
-    "set title 'netmon: network usage'",
+    `set title ${gnuplotString(spec.title ?? "netmon: network usage", "--title")}`,
   ];
   if (spec.rows === 0) {
     // An empty log (a fresh install): a picture that says so, not an error from cron every run.
@@ -106,9 +230,68 @@ export function gnuplotScript(spec: PlotSpec): string {
     lines.push("$netmon << EOD", spec.data.inline.replace(/\n$/, ""), "EOD");
     source = "$netmon";
   }
-  lines.push(
-    `plot for [i=2:${spec.series + 1}] ${source} using 1:i with linespoints pointsize 0.5 title columnheader(i)`,
-  );
+  // Colour-blind-safe colours; past the palette, the colours again with dashes.
+  for (let s = 0; s < spec.series; s++) {
+    const colour = GNUPLOT_PALETTE[s % GNUPLOT_PALETTE.length];
+    lines.push(`set style line ${s + 1} lc rgb '${colour}' lw 2 dt ${Math.floor(s / GNUPLOT_PALETTE.length) % 5 + 1}`);
+  }
+  const ext = spec.extent;
+  let y = "i";
+  if (spec.log) {
+    // Zero has no place on a log scale: it is drawn on the axis's floor, below every value.
+    const floor = Number.isFinite(ext?.minPositive) ? 10 ** Math.floor(Math.log10(ext?.minPositive as number)) : 1;
+    const top = (ext?.max ?? 0) > floor ? "*" : String(floor * 10);
+    lines.push("set logscale y 10", `set yrange [${floor}:${top}]`);
+    y = `(column(i) > 0 ? column(i) : ${floor})`;
+  }
+  if (ext !== undefined) {
+    // Positions in seconds, as gnuplot keeps times (its times are wall-clock, as the rows' dates).
+    const at = (naive: number) => String(naive / 1000);
+    let start = naiveOf(ext.first);
+    const lastStart = naiveOf(ext.last);
+    let end = spec.by === "entry" ? lastStart : bucketEnd(lastStart, spec.by);
+    if (end === start) [start, end] = [start - 30 * SEC, end + 30 * SEC]; // one log entry: a minute around it
+    // The axis spans exactly the data: no padding, no autoscaling to round dates.
+    lines.push(`set xrange [${at(start)}:${at(end)}]`);
+    const ticks = timeTicks(start, end, Math.max(2, Math.floor(spec.picture.width / 100)));
+    lines.push(`set xtics rotate by -30 (${ticks.map((t) => `'${t.label}' ${at(t.at)}`).join(", ")})`);
+    if (spec.by !== "entry") {
+      // Buckets the samples do not cover whole (the current day, the first day of the log) are marked incomplete.
+      const partial: [number, number][] = [];
+      const firstSample = ext.firstSample === undefined ? undefined : naiveOf(ext.firstSample);
+      const lastSample = ext.lastSample === undefined ? undefined : naiveOf(ext.lastSample);
+      if (firstSample !== undefined && firstSample > start) partial.push([start, bucketEnd(start, spec.by)]);
+      if (lastSample !== undefined && lastSample < end && !(partial.length > 0 && lastStart === start)) {
+        partial.push([lastStart, end]);
+      }
+      partial.forEach(([a, b], k) => {
+        lines.push(
+          `set object ${k + 1} rect from ${at(a)}, graph 0 to ${
+            at(b)
+          }, graph 1 behind fc rgb '#bbbbbb' fs transparent pattern 4 noborder`,
+          `set label ${k + 2} 'incomplete' at ${at(a)}, graph 1 left offset 0.3,-0.8 tc rgb '#444444'`,
+        );
+      });
+      if (partial.length > 0) {
+        lines.push(
+          `set xlabel '${
+            spec.by === "hour" ? "Time" : "Date"
+          } (hatched: incomplete ${spec.by}, not over or not fully sampled)'`,
+        );
+      }
+      // Steps end at the last row; its bucket is drawn on to the bucket's end.
+      ext.lastRow.forEach((v, s) => {
+        const value = spec.log && !(v > 0) ? y.replace(/.*: (.*)\)$/, "$1") : String(v);
+        lines.push(
+          `set arrow ${s + 1} from ${at(lastStart)}, ${value} to ${at(end)}, ${value} nohead ls ${s + 1} front`,
+        );
+      });
+    }
+  }
+  // A total per period is a step over the period, not a line between points:
+  // a bucket's row is its start, an entry's row is the end of its interval.
+  const style = spec.by === "entry" ? "fsteps" : "steps";
+  lines.push(`plot for [i=2:${spec.series + 1}] ${source} using 1:${y} with ${style} ls (i-1) title columnheader(i)`);
   return lines.join("\n") + "\n";
 }
 

@@ -59,6 +59,17 @@ export interface GraphOptions {
   strict: boolean;
   /** Told about each skipped line. */
   warn: (message: string) => void;
+  /** Only rows from here on (naive ms: wall-clock fields as UTC): buckets starting here or later, entries stamped so. */
+  from?: number | undefined;
+  /** Only rows before here (exclusive), as `from`. */
+  to?: number | undefined;
+  /** Told the first and last sample's stamps once the log is read (buckets only). */
+  samples?: ((first: string, last: string) => void) | undefined;
+}
+
+/** Whether naive time `t` is inside the rows asked for. */
+function inRange(t: number, opts: GraphOptions): boolean {
+  return (opts.from === undefined || t >= opts.from) && (opts.to === undefined || t < opts.to);
 }
 
 /** Column headers of the original two meters, as the original graph script wrote them. */
@@ -346,6 +357,7 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
       deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
       prev[i] = v;
     }
+    if ((opts.from !== undefined || opts.to !== undefined) && !inRange(stampToNaive(stamp), opts)) return;
     out += stamp;
     for (const members of cols.members) {
       let sum = deltas[members[0] as number] ?? 0;
@@ -548,6 +560,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   const cols = columnsFor(reader.names(), opts);
   write(`Date\t${cols.names.join("\t")}\n`);
   if (minStamp === "") return;
+  opts.samples?.(minStamp, maxStamp);
   const shift = UNITS[opts.unit] ?? 20;
   const factor = opts.rate === undefined ? undefined : RATES[opts.rate];
   const firstEpoch = wallToEpoch(stampToNaive(minStamp));
@@ -560,7 +573,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
     const next = cal.next(key);
     const endEpoch = wallToEpoch(cal.start(next), { epoch: startEpoch, offset: NaN });
     // An hour the clock skipped has no length and no row.
-    if (endEpoch > startEpoch || key === lastKey) {
+    if ((endEpoch > startEpoch || key === lastKey) && inRange(cal.start(key), opts)) {
       const s = sums.get(key);
       out += cal.label(key);
       for (const members of cols.members) {
