@@ -139,7 +139,7 @@ export async function runBounded(
  * it and remove its directory.
  */
 export async function startPostgresCluster(
-  opts: { user?: string; database?: string } = {},
+  opts: { user?: string; database?: string; settings?: Record<string, string | number> } = {},
 ): Promise<PostgresCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error(postgresUnavailable());
@@ -177,7 +177,8 @@ export async function startPostgresCluster(
     await Deno.remove(pwfile);
     const conf = (p: number) =>
       `\n# netmon test cluster\nlisten_addresses = '127.0.0.1'\nport = ${p}\n` +
-      `unix_socket_directories = '${dir}'\nlogging_collector = off\n`;
+      `unix_socket_directories = '${dir}'\nlogging_collector = off\n` +
+      Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${typeof v === "number" ? v : `'${v}'`}\n`).join("");
     const confPath = `${data}/postgresql.conf`;
     const base = await Deno.readTextFile(confPath);
     const start = async () => {
