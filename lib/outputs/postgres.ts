@@ -1,0 +1,456 @@
+/**
+ * The PostgreSQL store for a fleet (`store = "postgresql://USER@HOST:PORT/DB"`):
+ * every host's samples in one table shaped like the 2004 article's, with a
+ * host column,
+ *
+ *     stats(host text, stamp bigint, type text, packets numeric(20,0), bytes numeric(20,0),
+ *           PRIMARY KEY (host, stamp, type))
+ *
+ * one row per column per sample: `stamp` the sample's Unix time (seconds, as
+ * in the SQLite store), `type` the log column, `bytes` the cumulative counter
+ * as logged, `packets` where the source counts them (else NULL). PostgreSQL's
+ * `bigint` is signed and stops at 2^63-1, so counters are `numeric(20,0)`:
+ * exact for every 64-bit value up to 2^64-1, no two's-complement trick for
+ * readers to undo; it costs a few bytes a row more than bigint.
+ *
+ * Rows go in with `ON CONFLICT DO NOTHING`: a (host, stamp, type) row is a
+ * fact from the log that never changes, so a batch sent twice (a run killed
+ * after its commit, a catch-up overlapping what is there) must change
+ * nothing, and duplicates then cost no rewritten row, dead tuple or WAL. The
+ * first write of a key wins: two samples in one second (a clock stepped back)
+ * keep the first in the store, both in the log.
+ *
+ * The log stays the source of truth: when the store lacks the previous
+ * sample (the database was down, a store added later), the samples after the
+ * newest one it holds for this host are loaded first. The client
+ * (`npm:postgres`) is imported only when a store is opened, so a report
+ * without one starts as fast as before.
+ *
+ * @module
+ */
+
+import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
+import type { Sample } from "../state/log_format.ts";
+
+/** How the connection is secured (libpq's names). */
+export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+
+/** Where the store is and how to reach it. */
+export interface PostgresOptions {
+  /** `postgresql://USER@HOST:PORT/DB` (or `postgres://`); a password in it is refused. */
+  url: string;
+  /** This machine's name in the `host` column (the config's `host`, else the host name). */
+  host: string;
+  /** From {@linkcode dbPassword}. */
+  password?: string | undefined;
+  /** Default `verify-full` for a remote server, `disable` for 127.0.0.1, ::1 and localhost. */
+  sslmode?: SslMode | undefined;
+  /** PEM file of the CA to trust (verify-ca, verify-full); default: the system's. */
+  caFile?: string | undefined;
+  /** Seconds to wait for the connection (default 10). */
+  connectTimeoutSeconds?: number | undefined;
+  /** Milliseconds any one statement may take, on the server and on the client (default 30000). */
+  statementTimeoutMs?: number | undefined;
+}
+
+/** A sample with its Unix time, as stored. */
+export interface TimedSample {
+  /** Unix time, seconds. */
+  epoch: number;
+  /** The sample (counters, and packets where known). */
+  sample: Sample;
+}
+
+/** A sample read back from the store. */
+export interface StoredSample {
+  /** The host that logged it. */
+  host: string;
+  /** Unix time, seconds. */
+  epoch: number;
+  /** Bytes per column. */
+  counters: Map<string, bigint>;
+  /** Packets per column, where stored. */
+  packets: Map<string, bigint>;
+}
+
+/** Rows per INSERT: 5 parameters a row, under the protocol's 65535. */
+const BATCH_ROWS = 10_000;
+
+/** The password: `passwordFile`'s first line, else `NETMON_DB_PASSWORD`, else none (trust or peer auth). */
+export function dbPassword(
+  passwordFile: string | undefined,
+  env: (name: string) => string | undefined,
+): string | undefined {
+  if (passwordFile !== undefined) {
+    let text: string;
+    try {
+      const st = Deno.statSync(passwordFile);
+      if (!st.isFile) throw new ConfigError(`${passwordFile}: store password_file is not a regular file`);
+      text = Deno.readTextFileSync(passwordFile);
+    } catch (err) {
+      throw err instanceof NetmonError ? err : fileError(err, "read the store's password_file", passwordFile);
+    }
+    const password = (text.split("\n")[0] ?? "").replace(/\r$/, "");
+    if (password === "") throw new ConfigError(`${passwordFile}: the store's password_file is empty`);
+    return password;
+  }
+  const password = env("NETMON_DB_PASSWORD");
+  return password === "" ? undefined : password;
+}
+
+/** The parts of a store URL, checked. */
+export interface StoreUrl {
+  user: string;
+  host: string;
+  port: number;
+  database: string;
+}
+
+/** Parses `postgresql://USER@HOST:PORT/DB`; a ConfigError (78) names what is wrong. */
+export function parseStoreUrl(url: string): StoreUrl {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`store: not a URL like postgresql://netmon@db.example.org:5432/traffic`);
+  }
+  if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
+    throw new ConfigError(`store: ${u.protocol} is not postgresql:`);
+  }
+  if (u.password !== "") {
+    throw new ConfigError(
+      "store: the URL holds a password: remove it, and put it in password_file or NETMON_DB_PASSWORD",
+    );
+  }
+  if (u.search !== "" || u.hash !== "") {
+    throw new ConfigError("store: options in the URL are not read: use sslmode and ca_file in the config");
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
+  if (u.username === "" || u.hostname === "" || database === "" || database.includes("/")) {
+    throw new ConfigError("store: name user, host and database: postgresql://netmon@db.example.org:5432/traffic");
+  }
+  return {
+    user: decodeURIComponent(u.username),
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: u.port === "" ? 5432 : Number(u.port),
+    database,
+  };
+}
+
+const LOCAL = ["127.0.0.1", "::1", "localhost"];
+
+// postgres.js error codes for a server that cannot be reached or went away.
+const DOWN = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now (starting up, shutting down)
+  "53300", // too_many_connections
+  "57014", // query_canceled (statement_timeout)
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
+
+/**
+ * One line for a failure of the store at `where` (user@host:port/db), never
+ * holding the password, with the status: 75 when the server is down or slow
+ * (the log has the sample, the next run catches up), 77 for a refused login
+ * or a Deno permission, 78 for a missing database or an untrusted
+ * certificate, 75 otherwise.
+ */
+export function storeError(err: unknown, where: string, password?: string): NetmonError {
+  if (err instanceof NetmonError) return err;
+  const denied = denoPermissionError(err);
+  if (denied) return denied;
+  const e = err as { code?: unknown; message?: unknown; errno?: unknown };
+  const code = typeof e?.code === "string" ? e.code : "";
+  let msg = (typeof e?.message === "string" ? e.message : String(err)).split("\n")[0] ?? "";
+  if (password) msg = msg.split(password).join("***");
+  const head = `PostgreSQL store ${where}`;
+  const later = "(the log has the sample; the next run catches up)";
+  if (code === "28P01" || code === "28000") {
+    return new NetmonError(`${head}: login refused: ${msg} (check the user and the password_file)`, EX.NOPERM, {
+      cause: err,
+    });
+  }
+  if (code === "3D000") {
+    return new NetmonError(`${head}: ${msg}: create it (CREATE DATABASE) or fix the store URL`, EX.CONFIG, {
+      cause: err,
+    });
+  }
+  if (/certificate|self[- ]signed|CERT_|altnames|Hostname\/IP does not match/i.test(msg + code)) {
+    return new NetmonError(`${head}: TLS: ${msg} (check ca_file and sslmode)`, EX.CONFIG, { cause: err });
+  }
+  if (DOWN.has(code) || /timeout|timed out|refused|reset|closed|unreachable/i.test(msg)) {
+    return new NetmonError(`${head}: unavailable: ${msg} ${later}`, EX.TEMPFAIL, { cause: err });
+  }
+  return new NetmonError(`${head}: ${msg}${code ? ` (${code})` : ""} ${later}`, EX.TEMPFAIL, { cause: err });
+}
+
+// deno-lint-ignore no-explicit-any
+type Sql = any;
+
+/** The TLS option postgres.js takes for `mode`. */
+async function sslOption(mode: SslMode, caFile: string | undefined): Promise<false | Record<string, unknown>> {
+  if (mode === "disable") return false;
+  if (mode === "require") return { rejectUnauthorized: false };
+  const tls: Record<string, unknown> = { rejectUnauthorized: true };
+  if (caFile !== undefined) {
+    try {
+      tls.ca = await Deno.readTextFile(caFile);
+    } catch (err) {
+      throw fileError(err, "read the store's ca_file", caFile);
+    }
+  }
+  // verify-ca trusts the chain but not the name, as libpq does.
+  if (mode === "verify-ca") tls.checkServerIdentity = () => undefined;
+  return tls;
+}
+
+/** An open connection to the store, for one host's samples. */
+export class PostgresStore {
+  readonly #sql: Sql;
+  readonly #where: string;
+  readonly #password: string | undefined;
+  readonly #timeoutMs: number;
+  /** This machine's name in the host column. */
+  readonly host: string;
+
+  private constructor(sql: Sql, where: string, host: string, password: string | undefined, timeoutMs: number) {
+    this.#sql = sql;
+    this.#where = where;
+    this.host = host;
+    this.#password = password;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * Connects (loading the client now), and creates the table if it is
+   * missing. Throws a NetmonError (see {@linkcode storeError}).
+   */
+  static async open(opts: PostgresOptions, retried = false): Promise<PostgresStore> {
+    const url = parseStoreUrl(opts.url);
+    if (opts.host === "" || opts.host.length > 255) throw new ConfigError("host: must be 1 to 255 characters");
+    const where = `${url.user}@${url.host.includes(":") ? `[${url.host}]` : url.host}:${url.port}/${url.database}`;
+    const mode = opts.sslmode ?? (LOCAL.includes(url.host) ? "disable" : "verify-full");
+    const timeoutMs = opts.statementTimeoutMs ?? 30_000;
+    const ssl = await sslOption(mode, opts.caFile);
+    let postgres: Sql;
+    try {
+      postgres = (await import("postgres")).default;
+    } catch (err) {
+      throw new NetmonError(`PostgreSQL store: cannot load the client (npm:postgres): ${err}`, EX.UNAVAILABLE);
+    }
+    const sql = postgres({
+      host: url.host,
+      port: url.port,
+      user: url.user,
+      database: url.database,
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ssl,
+      max: 4,
+      connect_timeout: opts.connectTimeoutSeconds ?? 10,
+      idle_timeout: 5,
+      max_lifetime: 60 * 30,
+      prepare: true,
+      onnotice: () => {},
+      connection: { application_name: "netmon", statement_timeout: timeoutMs, lock_timeout: timeoutMs },
+    });
+    const store = new PostgresStore(sql, where, opts.host, opts.password, timeoutMs);
+    try {
+      await store.#bounded(() =>
+        sql`CREATE TABLE IF NOT EXISTS stats (
+          host text NOT NULL,
+          stamp bigint NOT NULL,
+          type text NOT NULL,
+          packets numeric(20,0),
+          bytes numeric(20,0) NOT NULL,
+          PRIMARY KEY (host, stamp, type)
+        )`
+      );
+    } catch (err) {
+      await store.close();
+      // Two hosts creating the table at once: one wins, the other sees it exists.
+      if (!retried && /duplicate key|already exists/.test(String((err as NetmonError).cause))) {
+        return await PostgresStore.open(opts, true);
+      }
+      throw err;
+    }
+    return store;
+  }
+
+  /** Runs `fn` against the database with a client-side time limit too (a server that stops answering). */
+  async #bounded<T>(fn: () => Promise<T>, ms = this.#timeoutMs + 5000): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = Object.assign(new Error(`no answer within ${ms / 1000} s`), { code: "ETIMEDOUT" });
+        this.#sql.end({ timeout: 0 }).catch(() => {});
+        reject(e);
+      }, ms);
+    });
+    try {
+      return await Promise.race([fn(), limit]);
+    } catch (err) {
+      throw storeError(err, this.#where, this.#password);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The newest stamp stored for this host, if any. */
+  async lastStamp(): Promise<number | undefined> {
+    const rows: { stamp: string | null }[] = await this.#bounded(() =>
+      this.#sql`SELECT max(stamp) AS stamp FROM stats WHERE host = ${this.host}`
+    );
+    const v = rows[0]?.stamp;
+    return v === null || v === undefined ? undefined : Number(v);
+  }
+
+  /** The newest packet count stored for this host's column `type`, or 0. */
+  async lastPackets(type: string): Promise<bigint> {
+    const rows: { p: string | null }[] = await this.#bounded(() =>
+      this
+        .#sql`SELECT packets::text AS p FROM stats WHERE host = ${this.host} AND type = ${type} AND packets IS NOT NULL ORDER BY stamp DESC LIMIT 1`
+    );
+    return rows[0]?.p ? BigInt(rows[0].p) : 0n;
+  }
+
+  /**
+   * Stores samples in one transaction (all or none), in batches of 10,000
+   * rows; rows already there are left as they are. Returns the rows sent.
+   */
+  async insert(samples: Iterable<TimedSample>): Promise<number> {
+    const rows: { host: string; stamp: number; type: string; packets: string | null; bytes: string }[] = [];
+    for (const { epoch, sample } of samples) {
+      for (const [type, bytes] of sample.counters) {
+        const packets = sample.packets?.get(type);
+        rows.push({
+          host: this.host,
+          stamp: epoch,
+          type,
+          packets: packets === undefined ? null : packets.toString(),
+          bytes: bytes.toString(),
+        });
+      }
+    }
+    if (rows.length === 0) return 0;
+    const batches = Math.ceil(rows.length / BATCH_ROWS);
+    await this.#bounded(
+      () =>
+        this.#sql.begin(async (tx: Sql) => {
+          for (let i = 0; i < rows.length; i += BATCH_ROWS) {
+            const batch = rows.slice(i, i + BATCH_ROWS);
+            await tx`INSERT INTO stats ${
+              tx(batch, "host", "stamp", "type", "packets", "bytes")
+            } ON CONFLICT (host, stamp, type) DO NOTHING`;
+          }
+        }),
+      (this.#timeoutMs + 5000) * batches,
+    );
+    return rows.length;
+  }
+
+  /** Closes the connections (waits at most 5 s for queries in flight). */
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 }).catch(() => {});
+  }
+
+  /**
+   * Samples of `hosts` (all hosts when empty or undefined) with stamps in
+   * [from, to) (Unix seconds; unbounded when undefined), per host in time
+   * order, hosts in name order; read with a cursor, 2,000 rows at a time, so
+   * memory does not grow with the table.
+   */
+  async *samples(range: { hosts?: readonly string[]; from?: number; to?: number } = {}): AsyncIterable<StoredSample> {
+    const sql = this.#sql;
+    const hosts = range.hosts && range.hosts.length ? [...range.hosts] : undefined;
+    const from = range.from ?? Number.MIN_SAFE_INTEGER;
+    const to = range.to ?? Number.MAX_SAFE_INTEGER;
+    const q = sql`SELECT host, stamp, type, packets::text AS packets, bytes::text AS bytes FROM stats
+      WHERE ${hosts ? sql`host = ANY(${hosts})` : sql`TRUE`} AND stamp >= ${from} AND stamp < ${to}
+      ORDER BY host, stamp, type`;
+    let current: StoredSample | undefined;
+    try {
+      for await (const rows of q.cursor(2000)) {
+        for (const r of rows) {
+          const epoch = Number(r.stamp);
+          if (!current || current.host !== r.host || current.epoch !== epoch) {
+            if (current) yield current;
+            current = { host: r.host, epoch, counters: new Map(), packets: new Map() };
+          }
+          current.counters.set(r.type, BigInt(r.bytes));
+          if (r.packets !== null) current.packets.set(r.type, BigInt(r.packets));
+        }
+      }
+    } catch (err) {
+      throw storeError(err, this.#where, this.#password);
+    }
+    if (current) yield current;
+  }
+}
+
+/**
+ * Loads samples (e.g. a whole log, oldest first) into the store: those after
+ * the newest stamp it holds for this host, in transactions of `chunk`
+ * samples, so a run killed midway keeps what it committed and the next one
+ * goes on from there. With `all`, every sample is sent (rows already there
+ * are left alone): `netmon import` after a clock stepped back.
+ */
+export async function importSamples(
+  store: PostgresStore,
+  samples: Iterable<TimedSample> | AsyncIterable<TimedSample>,
+  opts: { all?: boolean; chunk?: number } = {},
+): Promise<{ samples: number; rows: number }> {
+  const after = opts.all ? undefined : await store.lastStamp();
+  const chunk = opts.chunk ?? 500;
+  let batch: TimedSample[] = [];
+  let n = 0;
+  let rows = 0;
+  for await (const s of samples) {
+    if (after !== undefined && s.epoch <= after) continue;
+    batch.push(s);
+    n++;
+    if (batch.length >= chunk) {
+      rows += await store.insert(batch);
+      batch = [];
+    }
+  }
+  rows += await store.insert(batch);
+  return { samples: n, rows };
+}
+
+/**
+ * Stores a just-recorded sample, first loading from `logSamples` (the log,
+ * oldest first) whatever the store lacks when it does not hold the sample
+ * before it (`previousEpoch`). Mirrors the SQLite store's `storeSample`.
+ */
+export async function storeSample(
+  store: PostgresStore,
+  logSamples: () => Iterable<TimedSample> | AsyncIterable<TimedSample>,
+  previousEpoch: number | undefined,
+  now: TimedSample,
+  intervalPackets?: Map<string, bigint>,
+): Promise<void> {
+  if (intervalPackets) {
+    const packets = new Map<string, bigint>();
+    for (const [t, p] of intervalPackets) packets.set(t, (await store.lastPackets(t)) + p);
+    now.sample.packets = packets;
+  }
+  const last = await store.lastStamp();
+  if (previousEpoch !== undefined && (last === undefined || last < previousEpoch)) {
+    await importSamples(store, logSamples());
+  }
+  await store.insert([now]);
+}

@@ -1,0 +1,214 @@
+/**
+ * The Prometheus text exposition of a report, for node_exporter's textfile
+ * collector: data in, text out (the caller writes the file atomically).
+ *
+ * Each metric family appears once, `# HELP` and `# TYPE` first, then its
+ * series; label values are escaped (backslash, double quote, newline) as the
+ * format requires; byte counts are written as exact decimal integers from
+ * bigints (Prometheus keeps float64, exact to 2^53: 8 PB, and the relative
+ * error above that is 1e-16).
+ *
+ * The raw counter is `netmon_raw_bytes`, not `netmon_counter_bytes` as issue
+ * 22 first named it: `promtool check metrics` rejects a gauge whose name
+ * contains `_counter_` ("metric name should not include type 'counter'").
+ *
+ * @module
+ */
+
+/** One log column's figures. */
+export interface ColumnFigures {
+  /** The log column (a meter name, or a pf label). */
+  column: string;
+  /** The meter the column belongs to, where the config knows it. */
+  meter?: string;
+  /** `in`, `out` (or whatever the config says), where known. */
+  direction?: string;
+  /** `ipv4`, `ipv6`, where known. */
+  family?: string;
+  /** The reset-corrected running total (never goes down). */
+  total: bigint;
+  /** The raw counter as read. */
+  counter: bigint;
+}
+
+/** How many resets a column has seen for one reason. */
+export interface ResetFigure {
+  /** The log column. */
+  column: string;
+  /** Why it counted as a reset (e.g. `counter_went_down`). */
+  reason: string;
+  /** Resets so far (a counter). */
+  count: bigint;
+}
+
+/** One customer's current billing cycle in one direction. */
+export interface CycleFigure {
+  /** The customer's name. */
+  customer: string;
+  /** `in`, `out` or `total`. */
+  direction: string;
+  /** Bytes used in the current cycle. */
+  usage: bigint;
+  /** The quota for this cycle and direction, if one is set. */
+  quota?: bigint;
+  /** When the current cycle started, Unix seconds. */
+  cycleStart: number;
+}
+
+/** Everything the textfile shows after one report. */
+export interface TextfileInput {
+  /** Per column, in log order. */
+  columns: readonly ColumnFigures[];
+  /** Reset counts per column and reason; a column with none may be left out. */
+  resets: readonly ResetFigure[];
+  /** The sample's time, Unix seconds. */
+  lastSampleSeconds: number;
+  /** How long the report took, seconds. */
+  reportDurationSeconds: number;
+  /** Customers' current cycles, when billing cycles are configured. */
+  cycles?: readonly CycleFigure[];
+}
+
+/** Escapes a label value: backslash, double quote and newline. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
+}
+
+/** Escapes HELP text: backslash and newline. */
+function escapeHelp(text: string): string {
+  return text.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"));
+}
+
+type Labels = readonly (readonly [string, string | undefined])[];
+
+function series(name: string, labels: Labels, value: string): string {
+  const set = labels.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}="${escapeLabelValue(v as string)}"`);
+  return `${name}${set.length ? `{${set.join(",")}}` : ""} ${value}\n`;
+}
+
+function family(name: string, type: "counter" | "gauge", help: string, lines: string[]): string {
+  if (lines.length === 0) return "";
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines.join("")}`;
+}
+
+function seconds(what: string, v: number): string {
+  if (!Number.isFinite(v)) throw new RangeError(`Cannot write ${what}: ${v} is not a finite number`);
+  return String(v);
+}
+
+function count(what: string, v: bigint): string {
+  if (v < 0n) throw new RangeError(`Cannot write ${what}: ${v} is negative`);
+  return v.toString();
+}
+
+function unique(what: string, keys: string[]): void {
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (seen.has(k)) throw new RangeError(`Cannot write the textfile: ${what} ${k} appears twice`);
+    seen.add(k);
+  }
+}
+
+/**
+ * The textfile for one report.
+ *
+ * @example
+ * ```ts
+ * formatTextfile({
+ *   columns: [{ column: "proxy", total: 1500n, counter: 500n }],
+ *   resets: [{ column: "proxy", reason: "counter_went_down", count: 1n }],
+ *   lastSampleSeconds: 1267088400,
+ *   reportDurationSeconds: 0.021,
+ * });
+ * // # HELP netmon_traffic_bytes_total …\n# TYPE netmon_traffic_bytes_total counter\n
+ * // netmon_traffic_bytes_total{column="proxy"} 1500\n…
+ * ```
+ */
+export function formatTextfile(input: TextfileInput): string {
+  unique("column", input.columns.map((c) => JSON.stringify(c.column)));
+  unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
+  unique("cycle", (input.cycles ?? []).map((c) => JSON.stringify([c.customer, c.direction])));
+  const col = (c: ColumnFigures): Labels => [
+    ["column", c.column],
+    ["meter", c.meter],
+    ["direction", c.direction],
+    ["family", c.family],
+  ];
+  const cycles = input.cycles ?? [];
+  const starts = new Map<string, number>();
+  for (const c of cycles) {
+    const before = starts.get(c.customer);
+    if (before !== undefined && before !== c.cycleStart) {
+      throw new RangeError(`Cannot write the textfile: customer ${JSON.stringify(c.customer)} has two cycle starts`);
+    }
+    starts.set(c.customer, c.cycleStart);
+  }
+  return [
+    family(
+      "netmon_traffic_bytes_total",
+      "counter",
+      "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
+      input.columns.map((c) => series("netmon_traffic_bytes_total", col(c), count(`${c.column} total`, c.total))),
+    ),
+    family(
+      "netmon_raw_bytes",
+      "gauge",
+      "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
+      input.columns.map((c) => series("netmon_raw_bytes", [["column", c.column]], count(`${c.column}`, c.counter))),
+    ),
+    family(
+      "netmon_resets_total",
+      "counter",
+      "Counter resets seen in the column (rules reloaded, counters zeroed, reboot), by reason.",
+      input.resets.map((r) =>
+        series(
+          "netmon_resets_total",
+          [["column", r.column], ["reason", r.reason]],
+          count(`${r.column} resets`, r.count),
+        )
+      ),
+    ),
+    family("netmon_last_sample_timestamp_seconds", "gauge", "When the last sample was taken (Unix time).", [
+      series("netmon_last_sample_timestamp_seconds", [], seconds("the sample time", input.lastSampleSeconds)),
+    ]),
+    family("netmon_report_duration_seconds", "gauge", "How long the last report took.", [
+      series("netmon_report_duration_seconds", [], seconds("the report duration", input.reportDurationSeconds)),
+    ]),
+    family(
+      "netmon_cycle_usage_bytes",
+      "gauge",
+      "Bytes the customer used in the current billing cycle, by direction.",
+      cycles.map((c) =>
+        series(
+          "netmon_cycle_usage_bytes",
+          [["customer", c.customer], ["direction", c.direction]],
+          count(`${c.customer} usage`, c.usage),
+        )
+      ),
+    ),
+    family(
+      "netmon_quota_bytes",
+      "gauge",
+      "The customer's quota for the current billing cycle, by direction.",
+      cycles.filter((c) => c.quota !== undefined).map((c) =>
+        series(
+          "netmon_quota_bytes",
+          [["customer", c.customer], ["direction", c.direction]],
+          count(`${c.customer} quota`, c.quota as bigint),
+        )
+      ),
+    ),
+    family(
+      "netmon_cycle_start_timestamp_seconds",
+      "gauge",
+      "When the customer's current billing cycle started (Unix time).",
+      [...starts].map(([customer, start]) =>
+        series(
+          "netmon_cycle_start_timestamp_seconds",
+          [["customer", customer]],
+          seconds(`${customer} cycle start`, start),
+        )
+      ),
+    ),
+  ].join("");
+}

@@ -1,0 +1,251 @@
+/**
+ * The PostgreSQL store against a real throwaway cluster: two hosts in one
+ * database, the database stopped mid-series and caught up from the log,
+ * a loader SIGKILLed mid-import, exact 64-bit counters, reading back per host
+ * and time range, and errors as one line with the right status and no password.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { ConfigError, EX, NetmonError } from "../lib/host/errors.ts";
+import {
+  dbPassword,
+  parseStoreUrl,
+  PostgresStore,
+  type StoredSample,
+  storeError,
+  storeSample,
+  type TimedSample,
+} from "../lib/outputs/postgres.ts";
+import { type PostgresCluster, postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
+import { series } from "./postgres_import_driver.ts";
+
+const unavailable = postgresUnavailable();
+
+Deno.test("postgres: store URL: user, host, port, database; a password or options in it are refused", () => {
+  assert.deepEqual(parseStoreUrl("postgresql://netmon@db.example.org:6432/traffic"), {
+    user: "netmon",
+    host: "db.example.org",
+    port: 6432,
+    database: "traffic",
+  });
+  assert.equal(parseStoreUrl("postgres://n@[2001:db8::1]/t").host, "2001:db8::1");
+  assert.equal(parseStoreUrl("postgres://n@h/t").port, 5432);
+  assert.throws(
+    () => parseStoreUrl("postgresql://u:secret@h/t"),
+    (e) => e instanceof ConfigError && /holds a password/.test(e.message) && !e.message.includes("secret"),
+  );
+  assert.throws(() => parseStoreUrl("postgresql://u@h/t?sslmode=disable"), /use sslmode and ca_file in the config/);
+  assert.throws(() => parseStoreUrl("postgresql://h/t"), /name user, host and database/);
+  assert.throws(() => parseStoreUrl("mysql://u@h/t"), /is not postgresql:/);
+});
+
+Deno.test("postgres: the password comes from password_file's first line, else NETMON_DB_PASSWORD", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netmon-pgpw-" });
+  try {
+    const f = `${dir}/pw`;
+    await Deno.writeTextFile(f, "s3cret\nignored\n", { createNew: true, mode: 0o600 });
+    assert.equal(dbPassword(f, () => "env"), "s3cret");
+    assert.equal(dbPassword(undefined, (k) => (k === "NETMON_DB_PASSWORD" ? "env" : undefined)), "env");
+    assert.equal(dbPassword(undefined, () => undefined), undefined);
+    await Deno.writeTextFile(`${dir}/empty`, "\n", { createNew: true, mode: 0o600 });
+    assert.throws(() => dbPassword(`${dir}/empty`, () => undefined), /password_file is empty/);
+    assert.throws(() => dbPassword(dir, () => undefined), /not a regular file/);
+    assert.throws(() => dbPassword(`${dir}/missing`, () => undefined), (e) => e instanceof NetmonError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("postgres: errors map to one line and a status, with the password blanked", () => {
+  const where = "netmon@db:5432/traffic";
+  const down = storeError(
+    Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }),
+    where,
+  );
+  assert.equal(down.exitCode, EX.TEMPFAIL);
+  assert.match(down.message, /^PostgreSQL store netmon@db:5432\/traffic: unavailable: .*next run catches up\)$/);
+  const auth = storeError(Object.assign(new Error('password "hunter2" rejected'), { code: "28P01" }), where, "hunter2");
+  assert.equal(auth.exitCode, EX.NOPERM);
+  assert.ok(!auth.message.includes("hunter2"), auth.message);
+  assert.equal(storeError(Object.assign(new Error("x"), { code: "3D000" }), where).exitCode, EX.CONFIG);
+  assert.equal(storeError(new Error("self-signed certificate in certificate chain"), where).exitCode, EX.CONFIG);
+  assert.ok(!storeError(new Error("a\nb"), where).message.includes("\n"));
+});
+
+/** Every row of the table as text lines, sorted, for exact comparison. */
+async function dump(c: PostgresCluster): Promise<string[]> {
+  const out = await c.psql(
+    "SELECT host, stamp, type, coalesce(packets::text, 'NULL'), bytes FROM stats ORDER BY 1, 2, 3",
+  );
+  return out.split("\n").filter((l) => l !== "").sort();
+}
+
+/** What the table must hold for `host`'s log. */
+function expected(host: string, log: Iterable<TimedSample>): string[] {
+  const out: string[] = [];
+  for (const { epoch, sample } of log) {
+    for (const [type, bytes] of sample.counters) {
+      out.push(`${host}|${epoch}|${type}|${sample.packets?.get(type) ?? "NULL"}|${bytes}`);
+    }
+  }
+  return out;
+}
+
+const sorted = (a: string[]) => [...a].sort();
+
+Deno.test({
+  name: "postgres: against a real cluster",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await using cluster = await startPostgresCluster();
+    const opts = (host: string) => ({ url: cluster.url, host, password: cluster.password, statementTimeoutMs: 10_000 });
+
+    await t.step(
+      "two hosts write into one table, created if missing; exact to 2^64-1; read back per host",
+      async () => {
+        const a = await PostgresStore.open(opts("alpha"));
+        const b = await PostgresStore.open(opts("beta"));
+        try {
+          const max = (1n << 64n) - 1n;
+          const logA: TimedSample[] = [];
+          const logB: TimedSample[] = [];
+          for (let i = 0; i < 6; i++) {
+            const sa: TimedSample = {
+              epoch: 1_000 + i * 300,
+              sample: { timestamp: `a${i}`, counters: new Map([["in", max - 10n + BigInt(i)], ["out", BigInt(i)]]) },
+            };
+            const sb: TimedSample = {
+              epoch: 1_000 + i * 300,
+              sample: {
+                timestamp: `b${i}`,
+                counters: new Map([["in", BigInt(i * 7)]]),
+                packets: new Map([["in", BigInt(i)]]),
+              },
+            };
+            logA.push(sa);
+            logB.push(sb);
+            await Promise.all([
+              storeSample(a, () => logA, logA.at(-2)?.epoch, sa),
+              storeSample(b, () => logB, logB.at(-2)?.epoch, sb),
+            ]);
+          }
+          assert.deepEqual(await dump(cluster), sorted([...expected("alpha", logA), ...expected("beta", logB)]));
+          assert.match(
+            await cluster.psql(
+              "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'stats'::regclass AND attname = 'bytes'",
+            ),
+            /numeric\(20,0\)/,
+          );
+          // Read back: one host, a time range, all hosts.
+          const got: StoredSample[] = [];
+          for await (const s of a.samples({ hosts: ["alpha"], from: 1_300, to: 1_900 })) got.push(s);
+          assert.deepEqual(got.map((s) => s.epoch), [1_300, 1_600]);
+          assert.equal(got[0]!.counters.get("in"), max - 9n);
+          let all = 0;
+          const hosts = new Set<string>();
+          for await (const s of b.samples()) {
+            all++;
+            hosts.add(s.host);
+            if (s.host === "beta") assert.equal(s.packets.get("in"), BigInt((s.epoch - 1_000) / 300));
+          }
+          assert.equal(all, 12);
+          assert.deepEqual([...hosts], ["alpha", "beta"]);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      },
+    );
+
+    await t.step(
+      "database stopped mid-series: exit 75, one line, no password; restarted: the store equals the log",
+      async () => {
+        await cluster.psql("TRUNCATE stats");
+        const log: TimedSample[] = [];
+        const all = [...series(12, 3, 50_000)];
+        let store = await PostgresStore.open(opts("gamma"));
+        try {
+          for (let i = 0; i < 4; i++) {
+            log.push(all[i]!);
+            await storeSample(store, () => log, log.at(-2)?.epoch, all[i]!);
+          }
+          await cluster.stop();
+          for (let i = 4; i < 8; i++) {
+            log.push(all[i]!); // the run logs its sample, then fails to store it
+            const err = await storeSample(store, () => log, log.at(-2)?.epoch, all[i]!).then(() => undefined, (e) => e);
+            assert.ok(err instanceof NetmonError, String(err));
+            assert.equal(err.exitCode, EX.TEMPFAIL, err.message);
+            assert.ok(!err.message.includes("\n") && !err.message.includes(cluster.password), err.message);
+            assert.match(err.message, /^PostgreSQL store netmon@127\.0\.0\.1:\d+\/traffic: /);
+            await store.close();
+            const reopened = await PostgresStore.open(opts("gamma")).then(() => undefined, (e) => e);
+            assert.ok(reopened instanceof NetmonError && reopened.exitCode === EX.TEMPFAIL, String(reopened));
+          }
+          await cluster.start();
+          store = await PostgresStore.open(opts("gamma"));
+          for (let i = 8; i < 12; i++) {
+            log.push(all[i]!);
+            await storeSample(store, () => log, log.at(-2)?.epoch, all[i]!);
+          }
+          assert.deepEqual(await dump(cluster), sorted(expected("gamma", log)));
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+    await t.step("a loader SIGKILLed mid-import, then run again: no row lost or doubled", async () => {
+      await cluster.psql("TRUNCATE stats");
+      const n = 400;
+      const columns = 20;
+      const driver = new URL("./postgres_import_driver.ts", import.meta.url).pathname;
+      const spawn = () =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["run", "--frozen", "-A", driver, cluster.url, "delta", String(n), String(columns)],
+          env: { NETMON_DB_PASSWORD: cluster.password, PATH: "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+      const child = spawn();
+      // Wait (bounded) until some transactions are committed, then kill it mid-series.
+      const deadline = Date.now() + 60_000;
+      let rows = 0;
+      while (rows < 1_000) {
+        if (Date.now() > deadline) throw new Error(`no rows after 60 s (${rows})`);
+        rows = Number(await cluster.psql("SELECT count(*) FROM stats"));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assert.equal(status.signal, "SIGKILL");
+      const partial = Number(await cluster.psql("SELECT count(*) FROM stats"));
+      assert.ok(partial > 0 && partial < n * columns, `killed at ${partial} rows`);
+      assert.equal(partial % (5 * columns), 0, "whole transactions only");
+      const again = await spawn().output();
+      assert.equal(again.code, 0, new TextDecoder().decode(again.stderr));
+      const [samples] = new TextDecoder().decode(again.stdout).trim().split(" ");
+      assert.equal(Number(samples), n - partial / columns, "the second run loads only what is missing");
+      assert.deepEqual(await dump(cluster), sorted(expected("delta", series(n, columns))));
+    });
+
+    await t.step("a wrong password: exit 77, the password not in the message", async () => {
+      const err = await PostgresStore.open({ ...opts("x"), password: "wrong-pw-123" }).then(() => undefined, (e) => e);
+      assert.ok(err instanceof NetmonError, String(err));
+      assert.equal(err.exitCode, EX.NOPERM, err.message);
+      assert.ok(!err.message.includes("wrong-pw-123"), err.message);
+    });
+
+    await t.step("a missing database: exit 78 naming it", async () => {
+      const err = await PostgresStore.open({ ...opts("x"), url: cluster.url.replace(/traffic$/, "nosuchdb") })
+        .then(() => undefined, (e) => e);
+      assert.ok(err instanceof NetmonError, String(err));
+      assert.equal(err.exitCode, EX.CONFIG, err.message);
+      assert.match(err.message, /nosuchdb/);
+    });
+  },
+});
