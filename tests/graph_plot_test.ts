@@ -1,0 +1,191 @@
+/**
+ * graph.ts's pictures do not mislead: each fix checked on the gnuplot script
+ * and on what the real gnuplot draws from it (SVG text and paths, PNG pixels).
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { decode } from "fast-png";
+import { GNUPLOT_PALETTE, timeTicks } from "../lib/gnuplot.ts";
+import { graph, withTempDir } from "./helpers.ts";
+
+async function log(dir: string, lines: string[], name = "netmon.log"): Promise<string> {
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, lines.map((l) => `${l}\n`).join(""));
+  return path;
+}
+
+/** Runs graph.ts writing data, script and picture; returns the script and the picture's path. */
+async function plot(dir: string, args: string[], picture = "g.svg"): Promise<{ script: string; picture: string }> {
+  const r = await graph([...args, "-o", `${dir}/g.dat`, "--gnuplot", `${dir}/g.gp`, "--plot", `${dir}/${picture}`], {
+    cwd: dir,
+  });
+  assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" }, args.join(" "));
+  return { script: await Deno.readTextFile(`${dir}/g.gp`), picture: `${dir}/${picture}` };
+}
+
+/** The tick labels gnuplot drew on the x axis (the rotated texts). */
+function xLabels(svg: string): string[] {
+  return [...svg.matchAll(/rotate\(30\)"[^>]*>\s*<text>([^<]*)<\/text>/g)].map((m) => m[1] as string);
+}
+
+const sec = (iso: string) => Date.parse(`${iso}Z`) / 1000;
+
+/** A day of two meters, one sample an hour, from 00:00 to 18:00 (the day not over). */
+const DAY_LOG = [
+  "# netmon meters:\tbig\tsmall",
+  ...Array.from({ length: 19 }, (_, h) => `2026/01/05-${String(h).padStart(2, "0")}:00:00\t${h * 1e9}\t${h * 1e4}`),
+];
+
+Deno.test("one hourly bucket spans its hour, not 14 months; ticks at round times, each label distinct", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, ["# netmon meters:\tm", "2026/01/05-10:00:00\t0", "2026/01/05-10:30:00\t1048576"]);
+    const { script, picture } = await plot(dir, ["--by", "hour", path]);
+    ok(script.includes(`set xrange [${sec("2026-01-05T10:00")}:${sec("2026-01-05T11:00")}]`), script);
+    const labels = xLabels(await Deno.readTextFile(picture));
+    assertEquals(labels[0], "01/05 10:00");
+    assertEquals(labels.at(-1), "01/05 11:00");
+    assertEquals(new Set(labels).size, labels.length);
+  });
+});
+
+Deno.test("--by entry over a minute: the axis is the entries' span and no label repeats", async () => {
+  await withTempDir(async (dir) => {
+    const lines = ["# netmon meters:\tm"];
+    for (let s = 0; s <= 60; s += 10) lines.push(`2026/01/05-10:00:${String(s % 60).padStart(2, "0")}\t${s * 1000}`);
+    lines[7] = "2026/01/05-10:01:00\t60000";
+    const path = await log(dir, lines);
+    const { script, picture } = await plot(dir, ["--by", "entry", path]);
+    ok(script.includes(`set xrange [${sec("2026-01-05T10:00")}:${sec("2026-01-05T10:01")}]`), script);
+    ok(script.includes("with fsteps"), "an entry's usage is a step over its interval");
+    const labels = xLabels(await Deno.readTextFile(picture));
+    ok(labels.length >= 3, labels.join());
+    assertEquals(new Set(labels).size, labels.length, labels.join());
+    assertEquals(labels[0], "10:00:00");
+  });
+  // And for any span, the labels are distinct.
+  for (const [span, most] of [[45_000, 10], [86_400_000 * 3, 10], [86_400_000 * 400, 12], [3_600_000 * 7, 4]]) {
+    const start = Date.UTC(2026, 0, 5, 10, 0, 7);
+    const ticks = timeTicks(start, start + (span as number), most as number);
+    ok(ticks.length >= 1 && ticks.length <= (most as number));
+    assertEquals(new Set(ticks.map((t) => t.label)).size, ticks.length, ticks.map((t) => t.label).join());
+    ok(ticks.every((t) => t.at >= start && t.at <= start + (span as number)));
+  }
+});
+
+Deno.test("buckets are steps; today's bucket is hatched as incomplete and drawn on to its end", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, DAY_LOG);
+    const { script, picture } = await plot(dir, ["--by", "day", "--unit", "B", path]);
+    ok(script.includes("with steps"));
+    ok(script.includes(`set xrange [${sec("2026-01-05T00:00")}:${sec("2026-01-06T00:00")}]`), script);
+    ok(script.includes(`set object 1 rect from ${sec("2026-01-05T00:00")}, graph 0 to ${sec("2026-01-06T00:00")}`));
+    ok(script.includes("set xlabel 'Date (hatched: incomplete day"));
+    ok(script.includes(`set arrow 1 from ${sec("2026-01-05T00:00")}, 18000000000 to ${sec("2026-01-06T00:00")}`));
+    const svg = await Deno.readTextFile(picture);
+    ok(/fill = 'url\(#gpPat\d+\)'/.test(svg), "the hatch is drawn");
+    ok(svg.includes("<text>incomplete</text>"));
+    // Cut before the last day with --to: nothing is incomplete any more.
+    const lines = [...DAY_LOG, "2026/01/06-06:00:00\t20000000000\t200000"];
+    const path2 = await log(dir, lines, "two.log");
+    const cut = await plot(dir, ["--by", "day", "--to", "2026-01-06", path2]);
+    ok(!cut.script.includes("set object"), cut.script);
+    assertEquals((await Deno.readTextFile(`${dir}/g.dat`)).split("\n")[1]?.split("\t")[0], "2026/01/05");
+  });
+});
+
+Deno.test("colours: Okabe-Ito, each series its own; past eight, dashes; the PNG has the palette's pixels", async () => {
+  await withTempDir(async (dir) => {
+    const meters = Array.from({ length: 10 }, (_, i) => `m${i}`);
+    const lines = [`# netmon meters:\t${meters.join("\t")}`];
+    for (let h = 0; h < 6; h++) {
+      lines.push(
+        `2026/01/05-${String(h).padStart(2, "0")}:00:00\t${meters.map((_, i) => h * (i + 1) * 2 ** 21).join("\t")}`,
+      );
+    }
+    const path = await log(dir, lines);
+    const { script, picture } = await plot(dir, ["--by", "hour", path]);
+    GNUPLOT_PALETTE.forEach((c, i) => ok(script.includes(`set style line ${i + 1} lc rgb '${c}' lw 2 dt 1`), c));
+    ok(script.includes(`set style line 9 lc rgb '${GNUPLOT_PALETTE[0]}' lw 2 dt 2`));
+    const svg = await Deno.readTextFile(picture);
+    const plots = svg.split('<g id="gnuplot_plot_').slice(1);
+    assertEquals(plots.length, 10);
+    const strokes = plots.map((p) => /<path stroke='([^']*)'( stroke-dasharray)?/.exec(p)?.slice(1, 3).join(""));
+    assertEquals(new Set(strokes).size, 10, strokes.join(" | "));
+    ok(plots.slice(8).every((p) => p.includes("stroke-dasharray")), "series 9 and 10 are dashed");
+
+    // The PNG: pixels of the first colours exactly, and of the hatch.
+    const png = await plot(dir, ["--by", "hour", path], "g.png");
+    const image = decode(await Deno.readFile(png.picture));
+    const seen = new Set<string>();
+    for (let i = 0; i < image.data.length; i += image.channels) {
+      seen.add(
+        [0, 1, 2].map((c) => (image.data[i + c] as number).toString(16).padStart(2, "0")).join("").toUpperCase(),
+      );
+    }
+    for (const c of GNUPLOT_PALETTE.slice(0, 6)) ok(seen.has(c.slice(1)), `${c} is drawn`);
+    ok(seen.has("BBBBBB"), "the incomplete hour's hatch is drawn");
+  });
+});
+
+Deno.test("--log: a log axis whose floor is below the smallest value; zeros sit on the floor", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, DAY_LOG);
+    const { script, picture } = await plot(dir, ["--by", "hour", "--unit", "KB", "--log", path]);
+    ok(script.includes("set logscale y 10"));
+    // small: 10^4 B an hour = 9.77 KB; the floor is 1 KB.
+    ok(script.includes("set yrange [1:*]"), script);
+    ok(script.includes("using 1:(column(i) > 0 ? column(i) : 1)"));
+    const svg = await Deno.readTextFile(picture);
+    for (const t of ["1", "10", "100", "1000"]) {
+      ok(svg.includes(`<text> ${t}</text>`), `y tick ${t}`);
+    }
+    assertEquals((await graph(["--log", "--by", "hour", path, "-o", "-"], { cwd: dir })).code, 0);
+  });
+});
+
+Deno.test("--title is the picture's title, and stays text", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, DAY_LOG);
+    const title = "gw1 `touch pwned` it's & <b>";
+    const { script, picture } = await plot(dir, ["--title", title, path]);
+    ok(script.includes("set title 'gw1 `touch pwned` it''s & <b>'"));
+    ok((await Deno.readTextFile(picture)).includes("<text>gw1 `touch pwned` it's &amp; &lt;b></text>"));
+    ok(!(await Deno.stat(`${dir}/pwned`).then(() => true, () => false)), "no command ran");
+  });
+});
+
+Deno.test("--from/--to keep the buckets starting in the range, --to exclusive; bad dates are one line, exit 64", async () => {
+  await withTempDir(async (dir) => {
+    const lines = ["# netmon meters:\tm"];
+    for (let d = 1; d <= 9; d++) lines.push(`2026/01/0${d}-12:00:00\t${d * 1024 * 1024}`);
+    const path = await log(dir, lines);
+    const days = async (args: string[]) => {
+      const r = await graph([...args, path, "-o", "-"], { cwd: dir });
+      assertEquals(r.code, 0, r.stderr);
+      return r.stdout.trim().split("\n").slice(1).map((l) => l.split("\t")[0]);
+    };
+    assertEquals(await days(["--from", "2026-01-03", "--to", "2026-01-05"]), ["2026/01/03", "2026/01/04"]);
+    assertEquals(await days(["--from", "2026-01-08 06:00"]), ["2026/01/09"]);
+    assertEquals(await days(["--by", "entry", "--from", "2026-01-08 12:00", "--to", "2026-01-09 12:00"]), [
+      "2026/01/08-12:00:00",
+    ]);
+    const { script } = await plot(dir, ["--from", "2026-01-03", "--to", "2026-01-05", path]);
+    ok(script.includes(`set xrange [${sec("2026-01-03T00:00")}:${sec("2026-01-05T00:00")}]`), script);
+    for (
+      const [args, message] of [
+        [["--from", "2026-02-30"], "--from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)"],
+        [
+          ["--to", "2026-01-05 24:00"],
+          "--to 2026-01-05 24:00: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)",
+        ],
+        [["--from", "2026-01-05", "--to", "2026-01-05"], "--from 2026-01-05 is not before --to 2026-01-05"],
+        [["--title", "a\tb"], '--title "a\\tb" has a control character and cannot go into a gnuplot script'],
+      ] as const
+    ) {
+      const r = await graph([...args, path, "-o", "-"], { cwd: dir });
+      assertEquals({ code: r.code, stderr: r.stderr }, {
+        code: 64,
+        stderr: `graph: ${message} (see 'graph.ts --help')\n`,
+      });
+    }
+  });
+});
