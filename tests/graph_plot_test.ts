@@ -4,7 +4,7 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { decode } from "fast-png";
-import { GNUPLOT_PALETTE, timeTicks } from "../lib/gnuplot.ts";
+import { GNUPLOT_PALETTE, timeTicks } from "../lib/outputs/gnuplot.ts";
 import { graph, withTempDir } from "./helpers.ts";
 
 async function log(dir: string, lines: string[], name = "netmon.log"): Promise<string> {
