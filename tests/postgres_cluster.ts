@@ -24,6 +24,8 @@ export interface PostgresCluster {
   readonly url: string;
   /** The temporary directory holding everything (data, socket, log). */
   readonly dir: string;
+  /** With `tls`: the server's self-signed certificate, to trust as the CA. */
+  readonly caFile: string | undefined;
   /** Starts the server again after {@linkcode PostgresCluster.stop}. */
   start(): Promise<void>;
   /** Stops the server (`pg_ctl stop -m fast`): clients are disconnected. */
@@ -139,7 +141,13 @@ export async function runBounded(
  * it and remove its directory.
  */
 export async function startPostgresCluster(
-  opts: { user?: string; database?: string; settings?: Record<string, string | number> } = {},
+  opts: {
+    user?: string;
+    database?: string;
+    settings?: Record<string, string | number>;
+    /** Serve TLS with a self-signed certificate for 127.0.0.1 (its PEM at `caFile`). */
+    tls?: boolean;
+  } = {},
 ): Promise<PostgresCluster> {
   const bin = postgresBin();
   if (!bin) throw new Error(postgresUnavailable());
@@ -177,8 +185,41 @@ export async function startPostgresCluster(
     await Deno.remove(pwfile);
     const conf = (p: number) =>
       `\n# netmon test cluster\nlisten_addresses = '127.0.0.1'\nport = ${p}\n` +
-      `unix_socket_directories = '${dir}'\nlogging_collector = off\n` +
+      `unix_socket_directories = '${dir}'\nlogging_collector = off\n` + tlsConf +
       Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = ${typeof v === "number" ? v : `'${v}'`}\n`).join("");
+    let caFile: string | undefined;
+    let tlsConf = "";
+    if (opts.tls) {
+      caFile = `${dir}/server.crt`;
+      const key = `${data}/server.key`;
+      await runBounded(
+        [
+          "openssl",
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-days",
+          "2",
+          "-subj",
+          "/CN=127.0.0.1",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+          "-keyout",
+          key,
+          "-out",
+          caFile,
+        ],
+        60_000,
+      );
+      await Deno.chmod(key, 0o600);
+      await Deno.chown(key, as.uid, as.gid);
+      await Deno.chmod(caFile, 0o644);
+      tlsConf = `ssl = on\nssl_cert_file = '${caFile}'\nssl_key_file = '${key}'\n`;
+    }
     const confPath = `${data}/postgresql.conf`;
     const base = await Deno.readTextFile(confPath);
     const start = async () => {
@@ -238,6 +279,7 @@ export async function startPostgresCluster(
         return `postgresql://${user}@127.0.0.1:${port}/${database}`;
       },
       dir,
+      caFile,
       start,
       stop,
       psql: (sql) => psql(sql),

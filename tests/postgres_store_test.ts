@@ -249,3 +249,34 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "postgres: TLS: verify-full with ca_file connects; without it the certificate is refused (78); require connects",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgresCluster({ tls: true });
+    const base = { url: cluster.url, host: "tls", password: cluster.password };
+    const full = await PostgresStore.open({ ...base, sslmode: "verify-full", caFile: cluster.caFile });
+    try {
+      await full.insert([{ epoch: 1, sample: { timestamp: "t", counters: new Map([["in", 1n]]) } }]);
+      assert.equal(await full.lastStamp(), 1);
+      // netmon's connection is encrypted (psql's, over the Unix socket, is not).
+      assert.ok(Number(await cluster.psql("SELECT count(*) FROM pg_stat_ssl WHERE ssl")) >= 1);
+    } finally {
+      await full.close();
+    }
+    const untrusted = await PostgresStore.open({ ...base, sslmode: "verify-full" }).then(() => undefined, (e) => e);
+    assert.ok(untrusted instanceof NetmonError, String(untrusted));
+    assert.equal(untrusted.exitCode, EX.CONFIG, untrusted.message);
+    assert.match(untrusted.message, /TLS: .*check ca_file and sslmode/);
+    const require = await PostgresStore.open({ ...base, sslmode: "require" });
+    try {
+      assert.equal(await require.lastStamp(), 1);
+    } finally {
+      await require.close();
+    }
+  },
+});

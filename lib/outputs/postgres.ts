@@ -201,8 +201,16 @@ export function storeError(err: unknown, where: string, password?: string): Netm
 // deno-lint-ignore no-explicit-any
 type Sql = any;
 
-/** The TLS option postgres.js takes for `mode`. */
-async function sslOption(mode: SslMode, caFile: string | undefined): Promise<false | Record<string, unknown>> {
+/**
+ * The TLS option postgres.js takes for `mode`. The server's name is checked
+ * against `host` by us: postgres.js gives Node's TLS no name for an IP
+ * address, which then checks the certificate against "localhost".
+ */
+async function sslOption(
+  mode: SslMode,
+  caFile: string | undefined,
+  host: string,
+): Promise<false | Record<string, unknown>> {
   if (mode === "disable") return false;
   if (mode === "require") return { rejectUnauthorized: false };
   const tls: Record<string, unknown> = { rejectUnauthorized: true };
@@ -215,6 +223,11 @@ async function sslOption(mode: SslMode, caFile: string | undefined): Promise<fal
   }
   // verify-ca trusts the chain but not the name, as libpq does.
   if (mode === "verify-ca") tls.checkServerIdentity = () => undefined;
+  else {
+    const { checkServerIdentity } = await import("node:tls");
+    tls.checkServerIdentity = (_name: string, cert: Parameters<typeof checkServerIdentity>[1]) =>
+      checkServerIdentity(host, cert);
+  }
   return tls;
 }
 
@@ -245,7 +258,7 @@ export class PostgresStore {
     const where = `${url.user}@${url.host.includes(":") ? `[${url.host}]` : url.host}:${url.port}/${url.database}`;
     const mode = opts.sslmode ?? (LOCAL.includes(url.host) ? "disable" : "verify-full");
     const timeoutMs = opts.statementTimeoutMs ?? 30_000;
-    const ssl = await sslOption(mode, opts.caFile);
+    const ssl = await sslOption(mode, opts.caFile, url.host);
     let postgres: Sql;
     try {
       postgres = (await import("postgres")).default;
