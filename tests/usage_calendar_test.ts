@@ -5,7 +5,7 @@
  */
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { type Bucket, calendar, checkCycleDay, type Unit, UNITS } from "../lib/usage/calendar.ts";
-import { firstInstant, ianaZone, isoWithOffset, localZone, wallOf, zoneNamed } from "../lib/usage/zone.ts";
+import { firstInstant, ianaZone, isoWithOffset, wallOf, type Zone, zoneNamed } from "../lib/usage/zone.ts";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -56,7 +56,11 @@ Deno.test("days, weeks, months and years in Berlin start at local midnight and l
     Date.UTC(2026, 9, 25, 23),
   ]);
   const month = calendar("month", berlin).bucketAt(Date.UTC(2026, 2, 15));
-  assertEquals([month.label, month.start, month.end], ["2026-03", Date.UTC(2026, 1, 28, 23), Date.UTC(2026, 2, 31, 22)]);
+  assertEquals([month.label, month.start, month.end], [
+    "2026-03",
+    Date.UTC(2026, 1, 28, 23),
+    Date.UTC(2026, 2, 31, 22),
+  ]);
   const year = calendar("year", berlin).bucketAt(Date.UTC(2026, 11, 31, 23, 30)); // already 2027 in Berlin
   assertEquals([year.label, year.start], ["2027", Date.UTC(2026, 11, 31, 23)]);
 });
@@ -116,7 +120,7 @@ Deno.test("every cycle day 1-31 over 2023-2029: cycles start on min(day, month l
 });
 
 /** The buckets of instants, as text, for comparing zones. */
-function describe(zone: ReturnType<typeof localZone>, instants: number[]): string[] {
+function describe(zone: Zone, instants: number[]): string[] {
   const out: string[] = [];
   for (const unit of UNITS) {
     const cal = calendar(unit, zone, 31);
@@ -188,7 +192,10 @@ Deno.test("in several zones, every bucket holds its instants, follows the one be
         assertEquals(n.start, b.end);
         ok(n.end > n.start);
         // The wall clock at the start reads the wall start, or later after a jump over it.
-        ok(wallOf(zone, b.start) >= b.wallStart && wallOf(zone, b.start - 1) < b.wallStart, `${name} ${unit} ${b.label}`);
+        ok(
+          wallOf(zone, b.start) >= b.wallStart && wallOf(zone, b.start - 1) < b.wallStart,
+          `${name} ${unit} ${b.label}`,
+        );
       }
     }
   }
@@ -204,10 +211,16 @@ Deno.test("an unknown time zone, a cycle day of 0 or 32 and an unknown unit are 
   throws(() => ianaZone(""), /Unknown time zone ""/);
   throws(() => ianaZone("+01:00"), /Unknown time zone "\+01:00"/);
   for (const day of [0, 32, 1.5, NaN]) {
-    throws(() => checkCycleDay(day), new RegExp(`^RangeError: Cycle day ${day} is out of range: use a day of the month from 1 to 31$`));
+    throws(
+      () => checkCycleDay(day),
+      new RegExp(`^RangeError: Cycle day ${day} is out of range: use a day of the month from 1 to 31$`),
+    );
     throws(() => calendar("cycle", berlin, day), /out of range/);
   }
-  throws(() => calendar("fortnight" as Unit, berlin), /^RangeError: Unknown bucket "fortnight": use one of hour, day, week/);
+  throws(
+    () => calendar("fortnight" as Unit, berlin),
+    /^RangeError: Unknown bucket "fortnight": use one of hour, day, week/,
+  );
   assertEquals(zoneNamed("Europe/Berlin").name, "Europe/Berlin");
   assertEquals(zoneNamed().name, "local");
 });

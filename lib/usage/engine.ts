@@ -23,6 +23,12 @@
  *   usage in the open bucket; it has no rate and covers nothing. (`graph.ts`
  *   puts it in the bucket its end's wall time names, which can be one it has
  *   already closed; a streaming engine cannot reopen it.)
+ * - The hour the clock repeats when daylight saving ends is one bucket (see
+ *   lib/usage/calendar.ts). `graph.ts --by hour` agrees when samples fall in
+ *   that hour; for an interval that jumps over the repeat's start it resolves
+ *   the boundary with the interval end's offset and gives the first pass to
+ *   the hour before: the only difference, and the engine's rule is the
+ *   consistent one.
  *
  * Coverage of a column in a bucket is the time in intervals that the column
  * has at both ends and that are at most three times the usual interval (the

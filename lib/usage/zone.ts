@@ -64,7 +64,14 @@ export function ianaZone(name: string): Zone {
       const second = Math.floor(epoch / 1000) * 1000;
       const f: Record<string, string> = {};
       for (const p of format.formatToParts(second)) f[p.type] = p.value;
-      const wall = Date.UTC(+(f.year ?? 0), +(f.month ?? 1) - 1, +(f.day ?? 1), +(f.hour ?? 0), +(f.minute ?? 0), +(f.second ?? 0));
+      const wall = Date.UTC(
+        +(f.year ?? 0),
+        +(f.month ?? 1) - 1,
+        +(f.day ?? 1),
+        +(f.hour ?? 0),
+        +(f.minute ?? 0),
+        +(f.second ?? 0),
+      );
       return wall - second;
     },
   };
@@ -102,7 +109,9 @@ export function wallOf(zone: Zone, epoch: number): number {
 export function firstInstant(zone: Zone, naive: number): number {
   const before = zone.offsetAt(naive - DAY);
   const after = zone.offsetAt(naive + DAY);
-  const candidates = before === after ? [naive - before] : [naive - Math.max(before, after), naive - Math.min(before, after)];
+  const candidates = before === after
+    ? [naive - before]
+    : [naive - Math.max(before, after), naive - Math.min(before, after)];
   for (const t of candidates) if (zone.offsetAt(t) === naive - t) return t;
   // In a gap: the transition lies between reading the wall time with the
   // larger offset (too early) and with the smaller (too late).
