@@ -246,6 +246,18 @@ export class UsageEngine {
     this.#p95 = options.p95 === true;
   }
 
+  #firstEpoch = NaN;
+
+  /** The first sample's instant (NaN before any). */
+  get firstEpoch(): number {
+    return this.#firstEpoch;
+  }
+
+  /** The last sample's instant (NaN before any). */
+  get lastEpoch(): number {
+    return this.#prevEpoch;
+  }
+
   /** Every column seen so far, in order of first appearance. */
   get columns(): readonly string[] {
     return this.#names;
@@ -307,7 +319,7 @@ export class UsageEngine {
         this.#seenAt[i] = seq;
         acc.present[i] = 1;
       }
-      this.#prevEpoch = e1;
+      this.#prevEpoch = this.#firstEpoch = e1;
       return [];
     }
     let acc: Acc = this.#acc;
