@@ -31,6 +31,7 @@ function direct(rates: number[], weights: number[]): number | undefined {
 
 Deno.test("with N equal intervals the 95th percentile is the ceil(0.95 N)-th smallest rate", () => {
   const seed = Number(Deno.env.get("SEED") ?? Date.now() % 100_000);
+  // deno-lint-ignore no-console
   console.log(`seed ${seed}`);
   const rand = prng(seed);
   for (let round = 0; round < 300; round++) {
@@ -51,6 +52,7 @@ Deno.test("with N equal intervals the 95th percentile is the ceil(0.95 N)-th sma
 
 Deno.test("unequal intervals count in proportion to their length (direct computation, seeded)", () => {
   const seed = Number(Deno.env.get("SEED") ?? (Date.now() * 7) % 100_000);
+  // deno-lint-ignore no-console
   console.log(`seed ${seed}`);
   const rand = prng(seed);
   for (let round = 0; round < 300; round++) {
