@@ -5,6 +5,7 @@
  * @module
  */
 
+import { iecBytes, siRate } from "../usage/units.ts";
 const ESCAPES: Readonly<Record<string, string>> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -28,51 +29,14 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c] as string).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "\ufffd");
 }
 
-const IEC = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-
-/**
- * Bytes in IEC units with two decimals (bytes below 1 KiB as a whole number).
- *
- * @example
- * ```ts
- * formatBytes(1536n); // "1.50 KiB"
- * ```
- */
+/** Bytes in IEC units with two decimals, as the summary prints them (one home: lib/usage/units.ts). */
 export function formatBytes(bytes: bigint | number): string {
-  const n = Number(bytes);
-  if (Math.abs(n) < 1024) return `${Math.round(n)} B`;
-  let i = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && i < IEC.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  // 1023.996 KiB rounds to 1024.00 KiB: show it as 1.00 MiB.
-  if (Math.abs(v) >= 1023.995 && i < IEC.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(2)} ${IEC[i]}`;
+  return iecBytes(typeof bytes === "bigint" ? bytes : BigInt(Math.round(bytes)));
 }
 
-const SI = ["bit/s", "kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
-
-/**
- * A rate in bit/s with an SI prefix and two decimals.
- *
- * @example
- * ```ts
- * formatRate(12_345_678); // "12.35 Mbit/s"
- * ```
- */
+/** A rate in bit/s with an SI prefix and two decimals, as the summary prints it. */
 export function formatRate(bps: number): string {
-  let i = 0;
-  let v = bps;
-  while (Math.abs(v) >= 999.995 && i < SI.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v.toFixed(i === 0 ? 0 : 2)} ${SI[i]}`;
+  return siRate(bps);
 }
 
 /**

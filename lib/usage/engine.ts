@@ -1,0 +1,511 @@
+/**
+ * The usage engine: samples in time order in, usage per calendar bucket and
+ * column out, with the reset rules, intervals across a boundary shared by
+ * time, coverage, and (when asked) the 95th percentile of interval rates.
+ * `netmon summary`, alerts, the page and the exports all build on it.
+ *
+ * Streaming: memory grows with the columns (and, with percentiles, columns
+ * times intervals of one bucket), never with the number of samples.
+ *
+ * The rules, the same as `graph.ts` (lib/graph.ts):
+ * - The first sample is the starting point: nothing before it counts. A
+ *   column that appears later starts from its first value.
+ * - A counter that went down was reset: the column's usage over that
+ *   interval is its new value; other columns are unaffected. A reset the log
+ *   records (`Sample.resets`, from a `# netmon reset:` line) is counted the
+ *   same way whatever the value; on a column's first sample after the log's
+ *   first, such a reset counts the value too (the counter was created within
+ *   the interval).
+ * - An interval whose end is in a later bucket than its start is shared out
+ *   in proportion to the time on each side (floor of the cumulative share, in
+ *   exact integers), so buckets add up exactly to the counters' growth.
+ * - An interval that does not go forward (the clock stepped back) puts its
+ *   usage in the open bucket; it has no rate and covers nothing. (`graph.ts`
+ *   puts it in the bucket its end's wall time names, which can be one it has
+ *   already closed; a streaming engine cannot reopen it.)
+ * - The hour the clock repeats when daylight saving ends is one bucket (see
+ *   lib/usage/calendar.ts). `graph.ts --by hour` agrees when samples fall in
+ *   that hour; for an interval that jumps over the repeat's start it resolves
+ *   the boundary with the interval end's offset and gives the first pass to
+ *   the hour before: the only difference, and the engine's rule is the
+ *   consistent one.
+ *
+ * Coverage of a column in a bucket is the time in intervals that the column
+ * has at both ends and that are at most three times the usual interval (the
+ * median of the last 99 intervals, this one included), as a fraction of the
+ * bucket: of the whole bucket for the first (the time before the log began is
+ * not covered), and up to `until` (default: the last sample) for the last, so
+ * that a bucket in progress reads "so far".
+ *
+ * @module
+ */
+
+import type { Bucket, Calendar } from "./calendar.ts";
+import { weightedPercentile } from "./percentile.ts";
+
+/** A counter value: a number while exact (up to 2^53-1), a bigint beyond. */
+export type Counter = number | bigint;
+
+/** Counter values of every column at one instant. */
+export interface Sample {
+  /** The instant, epoch ms. */
+  epoch: number;
+  /** Column names; pass the same array object while they do not change (it is the engine's fast path). */
+  columns: readonly string[];
+  /** Cumulative counter of each column, in the order of `columns`. */
+  counters: ArrayLike<Counter>;
+  /** Columns the log says were reset before this sample (`# netmon reset:` lines). */
+  resets?: readonly string[] | undefined;
+}
+
+/** One column's usage in one bucket. */
+export interface ColumnUsage {
+  /** Column name. */
+  name: string;
+  /** Bytes counted in the bucket. */
+  usage: bigint;
+  /** Resets seen in the bucket (counter went down, or recorded by the log). */
+  resets: number;
+  /** Milliseconds of the bucket in covered intervals. */
+  coveredMs: number;
+  /** `coveredMs` as a fraction (0 to 1) of the bucket's span. */
+  coverage: number;
+  /** 95th percentile of interval rates in bit/s, when asked and the bucket has an interval of this column. */
+  p95?: number;
+}
+
+/**
+ * The interval rates of a bucket, for percentiles of sums of columns
+ * (customers): entry k of each column's rates and of `weights` is the k-th
+ * interval touching the bucket; NaN where the column was not in it.
+ */
+export interface IntervalRates {
+  /** Number of intervals. */
+  length: number;
+  /** Milliseconds of each interval inside the bucket. */
+  weights: Float64Array;
+  /** Rate in bit/s of each column in each interval. */
+  rates: ReadonlyMap<string, Float64Array>;
+}
+
+/** Usage of every column present in one bucket. */
+export interface BucketUsage {
+  /** The bucket. */
+  bucket: Bucket;
+  /** Milliseconds that coverage is a fraction of. */
+  spanMs: number;
+  /** Columns present in the bucket, in order of first appearance in the log. */
+  columns: ColumnUsage[];
+  /** Interval rates, when percentiles were asked for. */
+  intervals?: IntervalRates;
+}
+
+/** What to compute. */
+export interface EngineOptions {
+  /** Compute the 95th percentile of each column (and keep interval rates for roll-ups). */
+  p95?: boolean;
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Number sums are moved into a bigint before they could lose a unit. */
+const FLUSH = 2 ** 52;
+/** How many intervals the usual interval is the median of. */
+const WINDOW = 99;
+/** An interval longer than this many usual intervals is a gap. */
+const GAP_FACTOR = 3;
+
+const normal = (d: bigint): Counter => (d <= SAFE ? Number(d) : d);
+
+/** A counter's growth from `p` to `v`: when it went down it was reset and counted `v` since. */
+function delta(p: Counter, v: Counter): Counter {
+  if (typeof v === "number" && typeof p === "number") return v >= p ? v - p : v;
+  const bv = BigInt(v);
+  const bp = BigInt(p);
+  return normal(bv >= bp ? bv - bp : bv);
+}
+
+/** The sums of one bucket, per column index. */
+class Acc {
+  readonly bucket: Bucket;
+  small: Float64Array;
+  big: (bigint | undefined)[] | undefined;
+  resets: Uint32Array;
+  covered: Float64Array;
+  present: Uint8Array;
+  // Percentile data.
+  n = 0;
+  weights: Float64Array;
+  rates: (Float64Array | undefined)[] = [];
+
+  constructor(bucket: Bucket, columns: number, p95: boolean) {
+    this.bucket = bucket;
+    const cap = Math.max(columns, 4);
+    this.small = new Float64Array(cap);
+    this.resets = new Uint32Array(cap);
+    this.covered = new Float64Array(cap);
+    this.present = new Uint8Array(cap);
+    this.weights = new Float64Array(p95 ? 64 : 0);
+  }
+
+  grow(columns: number): void {
+    if (columns <= this.small.length) return;
+    const cap = Math.max(columns, this.small.length * 2);
+    const more = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.small = more(this.small, (n) => new Float64Array(n));
+    this.resets = more(this.resets, (n) => new Uint32Array(n));
+    this.covered = more(this.covered, (n) => new Float64Array(n));
+    this.present = more(this.present, (n) => new Uint8Array(n));
+  }
+
+  add(i: number, d: Counter): void {
+    if (typeof d === "number") {
+      const s = (this.small[i] as number) + d;
+      if (s > FLUSH) {
+        this.addBig(i, BigInt(s));
+        this.small[i] = 0;
+      } else this.small[i] = s;
+    } else this.addBig(i, d);
+  }
+
+  addBig(i: number, d: bigint): void {
+    this.big ??= [];
+    this.big[i] = (this.big[i] ?? 0n) + d;
+  }
+
+  usage(i: number): bigint {
+    return (this.big?.[i] ?? 0n) + BigInt(this.small[i] as number);
+  }
+
+  /** Starts the next interval entry with weight `w`; returns its index. */
+  interval(w: number): number {
+    if (this.n === this.weights.length) {
+      const b = new Float64Array(this.n * 2);
+      b.set(this.weights);
+      this.weights = b;
+      for (let i = 0; i < this.rates.length; i++) {
+        const r = this.rates[i];
+        if (r === undefined) continue;
+        const c = new Float64Array(this.n * 2).fill(NaN);
+        c.set(r);
+        this.rates[i] = c;
+      }
+    }
+    this.weights[this.n] = w;
+    return this.n++;
+  }
+
+  setRate(i: number, k: number, rate: number): void {
+    let r = this.rates[i];
+    if (r === undefined) this.rates[i] = r = new Float64Array(this.weights.length).fill(NaN);
+    r[k] = rate;
+  }
+}
+
+/**
+ * Turns samples into usage per bucket. Push samples in time order; each
+ * push returns the buckets it closed; {@linkcode UsageEngine.finish} returns
+ * the last. See the module documentation for the rules.
+ *
+ * @example
+ * ```ts
+ * const engine = new UsageEngine(calendar("day", localZone()));
+ * const columns = ["acme"];
+ * engine.push({ epoch: Date.UTC(2026, 0, 1, 23), columns, counters: [0] });
+ * engine.push({ epoch: Date.UTC(2026, 0, 2, 1), columns, counters: [2000] });
+ * const buckets = engine.finish(); // two days of 1000 bytes each, in UTC
+ * ```
+ */
+export class UsageEngine {
+  readonly #cal: Calendar;
+  readonly #p95: boolean;
+  readonly #names: string[] = [];
+  readonly #index = new Map<string, number>();
+  #lastColumns: readonly string[] | undefined;
+  #map = new Int32Array(0);
+  #prev: (Counter | undefined)[] = [];
+  /** Sample number at which each column was last seen. */
+  #seenAt: number[] = [];
+  #seq = 0;
+  #prevEpoch = NaN;
+  #acc: Acc | undefined;
+  // The usual interval: a ring of the last WINDOW lengths and a sorted copy.
+  readonly #ring: number[] = [];
+  #ringAt = 0;
+  readonly #sorted: number[] = [];
+  // Scratch, per column of the current sample.
+  readonly #deltas: Counter[] = [];
+  readonly #forced = new Set<number>();
+
+  /** Buckets from `cal`; `options.p95` to compute percentiles. */
+  constructor(cal: Calendar, options: EngineOptions = {}) {
+    this.#cal = cal;
+    this.#p95 = options.p95 === true;
+  }
+
+  #firstEpoch = NaN;
+
+  /** The first sample's instant (NaN before any). */
+  get firstEpoch(): number {
+    return this.#firstEpoch;
+  }
+
+  /** The last sample's instant (NaN before any). */
+  get lastEpoch(): number {
+    return this.#prevEpoch;
+  }
+
+  /** Every column seen so far, in order of first appearance. */
+  get columns(): readonly string[] {
+    return this.#names;
+  }
+
+  #columnIndexes(columns: readonly string[]): Int32Array {
+    if (columns === this.#lastColumns) return this.#map;
+    const map = new Int32Array(columns.length);
+    columns.forEach((name, j) => {
+      let i = this.#index.get(name);
+      if (i === undefined) {
+        i = this.#names.length;
+        this.#names.push(name);
+        this.#index.set(name, i);
+        this.#seenAt.push(-2);
+      }
+      map[j] = i;
+    });
+    this.#lastColumns = columns;
+    this.#map = map;
+    this.#acc?.grow(this.#names.length);
+    return map;
+  }
+
+  /** The usual interval after adding `length` to the window. */
+  #usual(length: number): number {
+    const sorted = this.#sorted;
+    if (this.#ring.length === WINDOW) {
+      const old = this.#ring[this.#ringAt] as number;
+      sorted.splice(lowerBound(sorted, old), 1);
+      this.#ring[this.#ringAt] = length;
+      this.#ringAt = (this.#ringAt + 1) % WINDOW;
+    } else this.#ring.push(length);
+    sorted.splice(lowerBound(sorted, length), 0, length);
+    return sorted[(sorted.length - 1) >> 1] as number;
+  }
+
+  /** Adds the next sample; returns the buckets it closed, oldest first. */
+  push(sample: Sample): BucketUsage[] {
+    const map = this.#columnIndexes(sample.columns);
+    const counters = sample.counters;
+    const n = map.length;
+    const e1 = sample.epoch;
+    const seq = this.#seq++;
+    const prev = this.#prev;
+    const forced = this.#forced;
+    forced.clear();
+    if (sample.resets) {
+      for (const name of sample.resets) {
+        const j = sample.columns.indexOf(name);
+        if (j >= 0) forced.add(map[j] as number);
+      }
+    }
+    if (this.#acc === undefined) {
+      const acc = this.#acc = new Acc(this.#cal.bucketAt(e1), this.#names.length, this.#p95);
+      for (let j = 0; j < n; j++) {
+        const i = map[j] as number;
+        prev[i] = counters[j] as Counter;
+        this.#seenAt[i] = seq;
+        acc.present[i] = 1;
+      }
+      this.#prevEpoch = this.#firstEpoch = e1;
+      return [];
+    }
+    let acc: Acc = this.#acc;
+    // Growth of each column over the interval.
+    const deltas = this.#deltas;
+    const counted = this.#counted.length >= n ? this.#counted : (this.#counted = new Uint8Array(n * 2));
+    const resets = this.#resets;
+    resets.length = 0;
+    let any = false;
+    for (let j = 0; j < n; j++) {
+      const i = map[j] as number;
+      const v = counters[j] as Counter;
+      const p = prev[i];
+      let d: Counter;
+      counted[j] = 1;
+      if (forced.size > 0 && forced.has(i)) {
+        d = v;
+        resets.push(i);
+      } else if (p === undefined) {
+        d = 0;
+        counted[j] = 0;
+      } else if (typeof v === "number" && typeof p === "number") {
+        if (v >= p) d = v - p;
+        else {
+          d = v;
+          resets.push(i);
+        }
+      } else {
+        d = delta(p, v);
+        if (BigInt(v) < BigInt(p)) resets.push(i);
+      }
+      prev[i] = v;
+      deltas[j] = d;
+      if (d !== 0) any = true;
+    }
+    const closed: BucketUsage[] = [];
+    const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
+    const total = e1 - e0;
+    const covers = total > 0 && total <= GAP_FACTOR * this.#usual(total);
+    if (e1 < acc.bucket.end) {
+      // Within the open bucket: the common case.
+      if (any) {
+        for (let j = 0; j < n; j++) {
+          const d = deltas[j] as Counter;
+          if (d !== 0) acc.add(map[j] as number, d);
+        }
+      }
+      if (total > 0) this.#note(acc, map, seq, total, total, covers);
+      for (let j = 0; j < n; j++) acc.present[map[j] as number] = 1;
+    } else {
+      // Across one boundary or more: each bucket takes the floor of its
+      // cumulative share, in exact integers.
+      const given: Counter[] = new Array(n).fill(0);
+      let cum = 0;
+      let from = e0;
+      for (;;) {
+        const last = e1 < acc.bucket.end;
+        const to = last ? e1 : acc.bucket.end;
+        cum += to - from;
+        for (let j = 0; any && j < n; j++) {
+          const d = deltas[j] as Counter;
+          if (d === 0) continue;
+          let upTo: Counter;
+          if (last) upTo = d;
+          else if (typeof d === "number" && d * total < 2 ** 53) upTo = Math.floor((d * cum) / total);
+          else upTo = normal((BigInt(d) * BigInt(cum)) / BigInt(total));
+          const g = given[j] as Counter;
+          const part = typeof upTo === "number" && typeof g === "number" ? upTo - g : normal(BigInt(upTo) - BigInt(g));
+          given[j] = upTo;
+          if (part !== 0) acc.add(map[j] as number, part);
+        }
+        if (to > from) this.#note(acc, map, seq, to - from, total, covers);
+        for (let j = 0; j < n; j++) acc.present[map[j] as number] = 1;
+        from = to;
+        if (last) break;
+        const next: Acc = new Acc(this.#cal.next(acc.bucket), this.#names.length, this.#p95);
+        closed.push(this.#result(acc, acc.bucket.end - acc.bucket.start));
+        this.#acc = acc = next;
+      }
+    }
+    // Resets belong to the bucket the interval ends in.
+    for (const i of resets) acc.resets[i]!++;
+    for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
+    this.#prevEpoch = e1;
+    return closed;
+  }
+
+  /** Per column of the current sample: 1 when its delta is usage of this interval. */
+  #counted = new Uint8Array(0);
+  /** Column indexes reset at the current sample. */
+  readonly #resets: number[] = [];
+
+  /** Records an interval's piece of `w` ms (of `length`) in `acc`: coverage and rates. */
+  #note(acc: Acc, map: Int32Array, seq: number, w: number, length: number, covers: boolean): void {
+    const seenAt = this.#seenAt;
+    const n = map.length;
+    if (covers) {
+      for (let j = 0; j < n; j++) {
+        const i = map[j] as number;
+        if (seenAt[i] === seq - 1) acc.covered[i] = (acc.covered[i] as number) + w;
+      }
+    }
+    if (!this.#p95) return;
+    const k = acc.interval(w);
+    const deltas = this.#deltas;
+    const counted = this.#counted;
+    for (let j = 0; j < n; j++) {
+      if (counted[j] === 1) acc.setRate(map[j] as number, k, (Number(deltas[j]) * 8000) / length);
+    }
+  }
+
+  /** The result of a closed bucket whose coverage is over `spanMs`. */
+  #result(acc: Acc, spanMs: number): BucketUsage {
+    const columns: ColumnUsage[] = [];
+    const rates = new Map<string, Float64Array>();
+    for (let i = 0; i < this.#names.length; i++) {
+      if (acc.present[i] !== 1) continue;
+      const name = this.#names[i] as string;
+      const covered = acc.covered[i] as number;
+      const row: ColumnUsage = {
+        name,
+        usage: acc.usage(i),
+        resets: acc.resets[i] as number,
+        coveredMs: covered,
+        coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
+      };
+      const r = acc.rates[i];
+      if (this.#p95 && r !== undefined) {
+        const p = weightedPercentile(r, acc.weights, acc.n);
+        if (p !== undefined) row.p95 = p;
+        rates.set(name, r.subarray(0, acc.n));
+      }
+      columns.push(row);
+    }
+    const out: BucketUsage = { bucket: acc.bucket, spanMs, columns };
+    if (this.#p95) out.intervals = { length: acc.n, weights: acc.weights.subarray(0, acc.n), rates };
+    return out;
+  }
+
+  /**
+   * Closes the open bucket and returns it (none before the first sample).
+   * Its coverage counts up to `until` (epoch ms; default the last sample).
+   */
+  finish(until?: number): BucketUsage[] {
+    const acc = this.#acc;
+    if (acc === undefined) return [];
+    this.#acc = undefined;
+    const b = acc.bucket;
+    const to = Math.min(b.end, Math.max(until ?? this.#prevEpoch, b.start));
+    return [this.#result(acc, to - b.start)];
+  }
+}
+
+/** Index of the first element of sorted `a` not below `x`. */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((a[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Runs `samples` through a {@linkcode UsageEngine}, yielding each bucket as
+ * it closes.
+ */
+export function* usageByBucket(
+  samples: Iterable<Sample>,
+  cal: Calendar,
+  options: EngineOptions & { until?: number } = {},
+): Generator<BucketUsage> {
+  const engine = new UsageEngine(cal, options);
+  for (const s of samples) yield* engine.push(s);
+  yield* engine.finish(options.until);
+}
+
+/** {@linkcode usageByBucket} for an async source of samples. */
+export async function* usageByBucketAsync(
+  samples: AsyncIterable<Sample> | Iterable<Sample>,
+  cal: Calendar,
+  options: EngineOptions & { until?: number } = {},
+): AsyncGenerator<BucketUsage> {
+  const engine = new UsageEngine(cal, options);
+  for await (const s of samples) yield* engine.push(s);
+  yield* engine.finish(options.until);
+}

@@ -1,0 +1,172 @@
+/**
+ * Time zones as offsets at instants, and wall-clock times back to instants:
+ * the machine's local zone (what the log's stamps are written in) or an IANA
+ * zone (a billing cycle's cut-off at midnight in Berlin, whatever the
+ * machine's zone).
+ *
+ * A wall time is handled as a "naive" number: its fields read as if UTC
+ * (`Date.UTC(2026, 9, 25, 2, 30)` for 02:30 on 25 October 2026).
+ *
+ * @module
+ */
+
+const DAY = 86_400_000;
+
+/** A time zone: the offset it has at each instant. */
+export interface Zone {
+  /** The IANA name, or `local` for the machine's zone. */
+  readonly name: string;
+  /** Offset (wall time minus UTC) in ms at instant `epoch`. */
+  offsetAt(epoch: number): number;
+}
+
+/** The machine's zone (the `TZ` environment variable, else the system's), through `Date`. */
+export function localZone(): Zone {
+  return { name: "local", offsetAt: (epoch) => -new Date(epoch).getTimezoneOffset() * 60_000 };
+}
+
+const zones = new Map<string, Zone>();
+
+/**
+ * The IANA zone `name` (e.g. `Europe/Berlin`, `UTC`), offsets from
+ * `Intl.DateTimeFormat`. Throws a RangeError naming the zone when the
+ * runtime does not know it.
+ *
+ * @example
+ * ```ts
+ * ianaZone("Europe/Berlin").offsetAt(Date.UTC(2026, 6, 1)); // 7200000
+ * ```
+ */
+export function ianaZone(name: string): Zone {
+  const known = zones.get(name);
+  if (known) return known;
+  let format: Intl.DateTimeFormat;
+  try {
+    if (name.trim() === "" || /^[+-]/.test(name)) throw new RangeError("not a name");
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: name,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+  } catch {
+    throw new RangeError(
+      `Unknown time zone ${JSON.stringify(name)}: use an IANA name such as "Europe/Berlin" or "UTC"`,
+    );
+  }
+  const zone: Zone = {
+    name: format.resolvedOptions().timeZone,
+    offsetAt(epoch) {
+      const second = Math.floor(epoch / 1000) * 1000;
+      const f: Record<string, string> = {};
+      for (const p of format.formatToParts(second)) f[p.type] = p.value;
+      const wall = Date.UTC(
+        +(f.year ?? 0),
+        +(f.month ?? 1) - 1,
+        +(f.day ?? 1),
+        +(f.hour ?? 0),
+        +(f.minute ?? 0),
+        +(f.second ?? 0),
+      );
+      return wall - second;
+    },
+  };
+  zones.set(name, zone);
+  return zone;
+}
+
+/**
+ * The zone named `name`, or the machine's local zone when `name` is
+ * undefined or `local`.
+ */
+export function zoneNamed(name?: string): Zone {
+  return name === undefined || name === "local" ? localZone() : ianaZone(name);
+}
+
+/** The naive wall time (fields as if UTC) of instant `epoch` in `zone`. */
+export function wallOf(zone: Zone, epoch: number): number {
+  return epoch + zone.offsetAt(epoch);
+}
+
+/**
+ * The first instant at which the wall clock of `zone` reads `naive` or
+ * later: for a wall time that happened once, that instant; for one that
+ * happened twice (the hour repeated when daylight saving ends), the earlier;
+ * for one that never happened (the hour skipped in spring), the instant the
+ * clock jumped over it. Bucket starts are defined by this, so buckets
+ * partition time: a skipped hour is a bucket of no length, a repeated hour
+ * one bucket twice as long.
+ *
+ * @example
+ * ```ts
+ * firstInstant(ianaZone("Europe/Berlin"), Date.UTC(2026, 2, 29, 2)); // the instant of 03:00 CEST
+ * ```
+ */
+export function firstInstant(zone: Zone, naive: number): number {
+  const before = zone.offsetAt(naive - DAY);
+  const after = zone.offsetAt(naive + DAY);
+  const candidates = before === after
+    ? [naive - before]
+    : [naive - Math.max(before, after), naive - Math.min(before, after)];
+  for (const t of candidates) if (zone.offsetAt(t) === naive - t) return t;
+  // In a gap: the transition lies between reading the wall time with the
+  // larger offset (too early) and with the smaller (too late).
+  let lo = naive - Math.max(before, after);
+  let hi = naive - Math.min(before, after);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (mid + zone.offsetAt(mid) >= naive) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** A resolved instant and the offset it had, to resolve the next wall time near it. */
+export interface Hint {
+  /** An instant already passed. */
+  epoch: number;
+  /** Offset (wall minus UTC, ms) at that instant. */
+  offset: number;
+}
+
+/**
+ * The instant of wall time `naive` in `zone` read forward from `hint`, as
+ * lib/local_time.ts's `wallToEpoch` does for the local zone (the rule the
+ * log's stamps are read by): a wall time that happened twice is, of the
+ * instants not before `hint.epoch`, the one with the hint's offset, else the
+ * earlier; a wall time that never happened is read with the offset from
+ * before the change.
+ */
+export function wallToInstant(zone: Zone, naive: number, hint?: Hint): number {
+  const before = zone.offsetAt(naive - DAY);
+  const after = zone.offsetAt(naive + DAY);
+  const early = naive - Math.max(before, after);
+  const late = naive - Math.min(before, after);
+  const earlyOk = zone.offsetAt(early) === naive - early;
+  const lateOk = zone.offsetAt(late) === naive - late;
+  if (earlyOk && lateOk && early !== late && hint !== undefined) {
+    const open = [early, late].filter((e) => e >= hint.epoch);
+    const choices = open.length > 0 ? open : [early, late];
+    return choices.find((e) => naive - e === hint.offset) ?? (choices[0] as number);
+  }
+  if (earlyOk) return early;
+  if (lateOk) return late;
+  return naive - before;
+}
+
+const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
+
+/**
+ * ISO 8601 with the zone's offset at that instant, to the second:
+ * `2026-10-15T00:00:00+02:00`.
+ */
+export function isoWithOffset(zone: Zone, epoch: number): string {
+  const offset = zone.offsetAt(epoch);
+  const wall = new Date(epoch + offset).toISOString().slice(0, 19);
+  const minutes = Math.round(Math.abs(offset) / 60_000);
+  return `${wall}${offset < 0 ? "-" : "+"}${pad2(Math.floor(minutes / 60))}:${pad2(minutes % 60)}`;
+}

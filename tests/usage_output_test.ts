@@ -1,0 +1,226 @@
+/**
+ * Customers, rows and the formatters over the engine's real output: CSV
+ * header and fields, JSON exact beyond 2^53 and read back, IEC and SI units,
+ * the overview's periods and estimate, and totals that add up across views.
+ */
+import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
+import { parseExactJson } from "../lib/host/json.ts";
+import { calendar } from "../lib/usage/calendar.ts";
+import { resolveCustomers, rollUp } from "../lib/usage/customers.ts";
+import { CSV_HEADER, csvChunks } from "../lib/usage/csv.ts";
+import { type BucketUsage, type Sample, usageByBucket } from "../lib/usage/engine.ts";
+import { jsonChunks } from "../lib/usage/json.ts";
+import { OverviewBuilder, periodsAt } from "../lib/usage/overview.ts";
+import { weightedPercentile } from "../lib/usage/percentile.ts";
+import { rowsOf } from "../lib/usage/rows.ts";
+import { formatTable } from "../lib/usage/table.ts";
+import { iecBytes, siRate } from "../lib/usage/units.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
+
+const berlin = ianaZone("Europe/Berlin");
+const COLUMNS = ["acme-inbound", "acme-outbound", "beta"] as const;
+
+/** Ten days of 5-minute samples from 10 Oct 2026 (Berlin), in bursts that differ between the two acme columns. */
+function samples(): Sample[] {
+  const out: Sample[] = [];
+  const c: [number, number, number] = [0, 0, 0];
+  const columns = [...COLUMNS];
+  for (let i = 0; i <= 10 * 288; i++) {
+    // In bursts at even hours, out at odd hours: the p95 of the sum differs from the sum of p95s.
+    const hour = Math.floor(i / 12);
+    c[0] += hour % 2 === 0 ? 3_000_000 : 1000;
+    c[1] += hour % 2 === 1 ? 2_000_000 : 1000;
+    c[2] += 5000;
+    out.push({ epoch: Date.UTC(2026, 9, 9, 22) + i * 300_000, columns, counters: [...c] });
+  }
+  return out;
+}
+
+Deno.test("customers resolve meter names to their direction columns; a name matching nothing is one clear error", () => {
+  assertEquals(
+    resolveCustomers([{ name: "acme", meters: ["acme"] }, { name: "b", meters: ["beta", "acme-inbound"] }], COLUMNS),
+    [
+      { name: "acme", inbound: ["acme-inbound"], outbound: ["acme-outbound"], other: [] },
+      { name: "b", inbound: ["acme-inbound"], outbound: [], other: ["beta"] },
+    ],
+  );
+  // graph.ts's --group acme=acme-in,acme-out silently billed zero; here it is an error.
+  throws(
+    () => resolveCustomers([{ name: "acme", meters: ["acme-in"] }], COLUMNS),
+    /^RangeError: Customer "acme": "acme-in" names no meter or log column \(the log has acme-inbound, acme-outbound, beta\)$/,
+  );
+});
+
+Deno.test("a customer's p95 is over the summed rates of its columns, the billable one the larger direction", () => {
+  const cycles = [...usageByBucket(samples(), calendar("cycle", berlin, 15), { p95: true })];
+  const [acme, both] = resolveCustomers([{ name: "acme", meters: ["acme"] }, {
+    name: "both",
+    meters: ["acme-inbound", "acme-outbound", "beta"],
+  }], COLUMNS);
+  const b = cycles[0] as BucketUsage;
+  const [ra, rb] = rollUp(b, [acme!, both!]);
+  const col = (n: string) => b.columns.find((c) => c.name === n)!;
+  assertEquals(ra?.inBytes, col("acme-inbound").usage);
+  assertEquals(ra?.outBytes, col("acme-outbound").usage);
+  assertEquals(ra?.totalBytes, col("acme-inbound").usage + col("acme-outbound").usage);
+  assertEquals(ra?.p95In, col("acme-inbound").p95);
+  assertEquals(ra?.p95, Math.max(col("acme-inbound").p95!, col("acme-outbound").p95!));
+  // "both" has a column with no direction: its billable p95 is that of the summed rates.
+  const iv = b.intervals!;
+  const a = iv.rates.get("acme-inbound")!;
+  const o = iv.rates.get("acme-outbound")!;
+  const z = iv.rates.get("beta")!;
+  const sum = a.map((x, k) => x + (o[k] as number) + (z[k] as number));
+  assertEquals(rb?.p95, weightedPercentile(sum, iv.weights, iv.length));
+  const sumOfP95s = col("acme-inbound").p95! + col("acme-outbound").p95! + col("beta").p95!;
+  ok((rb?.p95 as number) < sumOfP95s * 0.9, `${rb?.p95} is not the sum of the percentiles ${sumOfP95s}`);
+  assertEquals(rb?.inBytes, col("acme-inbound").usage);
+  assertEquals(rb?.outBytes, col("acme-outbound").usage);
+});
+
+Deno.test("CSV: the exact header, ISO times with offset, empty fields where not computed, days adding up to the cycle", () => {
+  const customers = resolveCustomers([{ name: "acme", meters: ["acme"] }], COLUMNS);
+  const cycleRows = [...usageByBucket(samples(), calendar("cycle", berlin, 15), { p95: true })].flatMap((b) =>
+    rowsOf(b, { customers })
+  );
+  const text = [...csvChunks(cycleRows, berlin)].join("");
+  const [header, ...lines] = text.trimEnd().split("\n");
+  assertEquals(header, CSV_HEADER);
+  assertEquals(
+    header,
+    "start,end,name,kind,in_bytes,out_bytes,total_bytes,p95_in_bps,p95_out_bps,p95_bps,coverage,resets",
+  );
+  const first = (lines[0] as string).split(",");
+  assertEquals(first.slice(0, 7), [
+    "2026-09-15T00:00:00+02:00",
+    "2026-10-15T00:00:00+02:00",
+    "acme-inbound",
+    "column",
+    "",
+    "",
+    first[6],
+  ]);
+  assertEquals(first.slice(7, 9), ["", ""]);
+  ok(Number(first[9]) > 0);
+  const customer = lines.find((l) => l.includes(",customer,"))!.split(",");
+  assertEquals(customer.length, 12);
+  assertEquals(BigInt(customer[4]!) + BigInt(customer[5]!), BigInt(customer[6]!));
+  // Days add up to the cycles, and the cycles to the counters' growth.
+  const days = [...usageByBucket(samples(), calendar("day", berlin))].flatMap((b) => rowsOf(b, { customers }));
+  const total = (rows: typeof days, name: string) =>
+    rows.filter((r) => r.name === name).reduce((s, r) => s + r.totalBytes, 0n);
+  const initial = samples()[0]!.counters;
+  const last = samples().at(-1)!.counters;
+  for (const [k, name] of COLUMNS.entries()) {
+    assertEquals(total(days, name), total(cycleRows, name));
+    assertEquals(total(cycleRows, name), BigInt((last[k] as number) - (initial[k] as number)));
+  }
+  assertEquals(total(days, "acme"), total(cycleRows, "acme"));
+});
+
+Deno.test("JSON: version 1, bytes exact beyond 2^53 as integers, rates as numbers, read back exactly", () => {
+  const big = (1n << 62n) + 7n;
+  const columns = ["x"];
+  const rows = [
+    ...usageByBucket(
+      [
+        { epoch: Date.UTC(2026, 0, 1), columns, counters: [0] },
+        { epoch: Date.UTC(2026, 0, 1, 0, 5), columns, counters: [big] },
+      ],
+      calendar("day", berlin),
+      { p95: true },
+    ),
+  ].flatMap((b) => rowsOf(b));
+  const text = [...jsonChunks(rows, { by: "day", zone: berlin })].join("");
+  ok(text.includes(`"total_bytes":${big}`), text);
+  const doc = parseExactJson(text) as {
+    version: bigint;
+    by: string;
+    timezone: string;
+    rows: Record<string, unknown>[];
+  };
+  assertEquals([doc.version, doc.by, doc.timezone], [1n, "day", "Europe/Berlin"]);
+  assertEquals(doc.rows[0]?.total_bytes, big);
+  assertEquals(doc.rows[0]?.start, "2026-01-01T00:00:00+01:00");
+  assertEquals(typeof JSON.parse(text).rows[0].p95_bps, "number");
+  assertEquals(doc.rows[0]?.in_bytes, undefined);
+});
+
+Deno.test("IEC sizes and SI rates with two decimals; the table aligns them", () => {
+  assertEquals(
+    [0n, 1023n, 1024n, 1536n, (1n << 20n) - 1n, 5n << 30n, 3n << 40n, (1n << 64n) - 1n].map(iecBytes),
+    ["0 B", "1023 B", "1.00 KiB", "1.50 KiB", "1.00 MiB", "5.00 GiB", "3.00 TiB", "16.00 EiB"],
+  );
+  assertEquals([0, 950, 999.999, 1_250_000, 9.5e9, 1.2e13].map(siRate), [
+    "0.00 bit/s",
+    "950.00 bit/s",
+    "1.00 kbit/s",
+    "1.25 Mbit/s",
+    "9.50 Gbit/s",
+    "12.00 Tbit/s",
+  ]);
+  const table = formatTable([
+    {
+      start: 0,
+      end: 1,
+      label: "2026-10-01",
+      name: "acme",
+      kind: "customer",
+      inBytes: 1024n,
+      outBytes: 5n,
+      totalBytes: 1029n,
+      coverage: 1,
+      resets: 0,
+    },
+    {
+      start: 0,
+      end: 1,
+      label: "2026-10-01",
+      name: "b",
+      kind: "column",
+      totalBytes: 3n << 30n,
+      coverage: 0.5,
+      resets: 2,
+    },
+  ]);
+  assertEquals(table.split("\n"), [
+    "period      name        in  out     total  coverage  resets",
+    "2026-10-01  acme  1.00 KiB  5 B  1.00 KiB    100.0%       0",
+    "2026-10-01  b                    3.00 GiB     50.0%       2",
+    "",
+  ]);
+});
+
+Deno.test("overview: today, yesterday, this cycle with its linear estimate, the previous cycle and the year", () => {
+  const all = samples();
+  const now = all.at(-1)!.epoch; // 20 Oct 2026, 00:00 Berlin
+  const periods = periodsAt(now, berlin, 15);
+  assertEquals([
+    periods.today.label,
+    periods.yesterday.label,
+    periods.cycle.label,
+    periods.previousCycle.label,
+    periods.year.label,
+  ], [
+    "2026-10-20",
+    "2026-10-19",
+    "2026-10-15 .. 2026-11-14",
+    "2026-09-15 .. 2026-10-14",
+    "2026",
+  ]);
+  const customers = resolveCustomers([{ name: "acme", meters: ["acme"] }], COLUMNS);
+  const ov = new OverviewBuilder(periods, customers);
+  for (const d of usageByBucket(all, calendar("day", berlin))) ov.add(d);
+  const lines = ov.result(all[0]!.epoch, now, now);
+  const beta = lines.find((l) => l.name === "beta")!;
+  const perDay = 288n * 5000n;
+  assertEquals([beta.today.totalBytes, beta.yesterday.totalBytes, beta.cycle.totalBytes], [0n, perDay, 5n * perDay]);
+  assertEquals(beta.previousCycle.totalBytes, 5n * perDay);
+  assertEquals(beta.year.totalBytes, 10n * perDay);
+  // Five days (120 hours) of a cycle of 31 days and the hour summer time gives back: 745 hours' worth.
+  assertEquals(beta.estimate?.totalBytes, (5n * perDay * 745n) / 120n);
+  assertEquals(beta.cycleCoverage, 1);
+  const acme = lines.find((l) => l.name === "acme")!;
+  assertEquals(acme.kind, "customer");
+  assertEquals(acme.cycle.totalBytes, (acme.cycle.inBytes ?? 0n) + (acme.cycle.outBytes ?? 0n));
+});
