@@ -19,52 +19,76 @@ import { recordSample } from "../state/record.ts";
 import { allColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import type { Options } from "./commands.ts";
+import { runOutputs, type SampleOutput } from "../outputs/output.ts";
 
-/** `netmon report`: records a sample, prints the report, spools and delivers its mail, stores it. */
+/** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
-  const mail = opts.noMail ? undefined : config.mail;
   if (opts.mailTest) return await mailTest(config);
-  // Loaded only when there is mail: a report without it pays nothing for it.
-  const mailLib = mail ? await import("../outputs/mail.ts") : undefined;
   const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
-  const storeLib = config.sqlite ? await import("../outputs/sqlite.ts") : undefined;
-  let storeFailure: unknown;
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
+  const outputs = await reportOutputs(config, files, opts, metersOf);
+  let failure: unknown;
   const recorded = await recordSample(files, {
     readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
-    // The report's mail is spooled with its sample, under the same lock: a
-    // crash after this cannot lose it.
-    onRecorded: (mail || storeLib) && (async (r) => {
-      if (mail && mailLib) {
-        const { mailBody, reportMessage, spool, spoolDir } = mailLib;
-        const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
-        spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+    // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
+    onRecorded: outputs.length > 0
+      ? async (r) => {
+        failure = await runOutputs(outputs, (o) => o.recorded?.(r));
       }
-      if (storeLib) {
-        // A store that cannot be written fails the run after the report; the next run catches it up.
-        let db: import("../outputs/sqlite.ts").SqliteStore | undefined;
-        try {
-          db = storeLib.SqliteStore.open(storePath(config, files));
-          await storeLib.storeSample(db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
-        } catch (e) {
-          storeFailure = e;
-        } finally {
-          db?.close();
-        }
-      }
-    }),
+      : undefined,
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
   out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
-  if (mail) await deliver(mail, files);
-  if (storeFailure) throw storeFailure;
+  const later = await runOutputs(outputs, (o) => o.after?.());
+  if (failure ?? later) throw failure ?? later;
   return EX.OK;
+}
+
+/**
+ * The outputs this config names, each loaded only when named: a report
+ * without mail or a store pays nothing for them.
+ */
+async function reportOutputs(
+  config: Config,
+  files: StateFiles,
+  opts: Options,
+  metersOf: (sample: Sample) => { name: string; label: string }[],
+): Promise<SampleOutput[]> {
+  const outputs: SampleOutput[] = [];
+  const mail = opts.noMail ? undefined : config.mail;
+  if (mail) {
+    const { mailBody, reportMessage, spool, spoolDir } = await import("../outputs/mail.ts");
+    outputs.push({
+      name: "mail",
+      recorded(r) {
+        const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
+        spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+      },
+      after: () => deliver(mail, files),
+    });
+  }
+  if (config.sqlite) {
+    const { SqliteStore, storeSample } = await import("../outputs/sqlite.ts");
+    outputs.push({
+      name: "store",
+      // A store that cannot be written fails the run after the report; the next run catches it up.
+      async recorded(r) {
+        const db = SqliteStore.open(storePath(config, files));
+        try {
+          await storeSample(db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
+        } finally {
+          db.close();
+        }
+      },
+    });
+  }
+  return outputs;
 }
 
 /** Where the config's SQLite store is: an absolute path, or relative to the state directory. */
