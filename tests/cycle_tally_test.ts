@@ -1,0 +1,112 @@
+/**
+ * The cycle tally kept sample by sample equals the usage engine's open cycle
+ * for the same log: the quota check a report makes agrees with the summary.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { calendar } from "../lib/usage/calendar.ts";
+import { usageByBucket } from "../lib/usage/engine.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
+import {
+  advanceTally,
+  counted,
+  type CustomerTally,
+  p95SoFar,
+  projection,
+  type Tally,
+  type TallyCustomer,
+} from "../lib/usage/cycle_tally.ts";
+import { weightedPercentile } from "../lib/usage/percentile.ts";
+import type { CustomerColumns } from "../lib/config/customers.ts";
+import { seededRandom } from "./random.ts";
+
+const COLUMNS = ["acme-inbound", "acme-outbound", "globex", "box-v4", "late"];
+const CUSTOMERS: CustomerColumns[] = [
+  { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] },
+  { name: "globex", in: [], out: [], both: ["globex", "late"] },
+  { name: "all", in: ["acme-inbound", "box-v4"], out: ["acme-outbound"], both: ["globex"] },
+];
+
+interface LogSample {
+  epoch: number;
+  counters: Map<string, bigint>;
+  resets?: string[];
+}
+
+/** A random log across cycle starts in Berlin: resets, a recorded reset, a gap, a column that comes late, 64-bit values. */
+function randomLog(random: () => number): LogSample[] {
+  const out: LogSample[] = [];
+  let epoch = Date.UTC(2026, 9, 13, 20); // two days before a 15th, across the October DST change
+  const counters = new Map(COLUMNS.filter((c) => c !== "late").map((c) => [c, c === "box-v4" ? (1n << 62n) : 0n]));
+  for (let i = 0; i < 2500; i++) {
+    const gap = random() < 0.01
+      ? 86_400_000 * (1 + Math.floor(random() * 20))
+      : 300_000 + Math.floor(random() * 30_000);
+    epoch += gap;
+    if (i === 900) counters.set("late", 0n);
+    const s: LogSample = { epoch, counters: new Map() };
+    for (const [c, v] of counters) {
+      let next = v + BigInt(Math.floor(random() * 5e7));
+      if (random() < 0.004) next = BigInt(Math.floor(random() * 1e6)); // the counter went down
+      counters.set(c, next);
+      s.counters.set(c, next);
+    }
+    if (random() < 0.004) s.resets = ["globex"]; // a reset the counter cannot show, recorded in the log
+    out.push(s);
+  }
+  return out;
+}
+
+Deno.test("the tally equals the engine's open cycle after every few samples, in and out, p95 and projection", () => {
+  const random = seededRandom("cycle tally vs engine");
+  const log = randomLog(random);
+  const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
+  const setup: TallyCustomer[] = CUSTOMERS.map((columns) => ({ columns, cycles, rates: true }));
+  let tally: Tally | undefined;
+  for (const [k, s] of log.entries()) {
+    tally = advanceTally(tally, setup, s);
+    if (k % 97 !== 0 && k !== log.length - 1) continue;
+    const samples = log.slice(0, k + 1).map((x) => {
+      const columns = [...x.counters.keys()];
+      return { epoch: x.epoch, columns, counters: columns.map((c) => x.counters.get(c) as bigint), resets: x.resets };
+    });
+    const buckets = [...usageByBucket(samples, cycles, { p95: true, until: s.epoch })];
+    const open = buckets.at(-1)!;
+    const usage = (cols: string[]) =>
+      cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
+    for (const c of CUSTOMERS) {
+      const t: CustomerTally = tally.customers.get(c.name)!;
+      assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
+      assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
+      assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
+      // The percentile of the summed rates, as the summary bills a customer.
+      const iv = open.intervals!;
+      const summed = (cols: string[]) =>
+        Float64Array.from(
+          { length: iv.length },
+          (_, i) => cols.reduce((a, col) => a + (iv.rates.get(col)?.[i] || 0), 0),
+        );
+      const want = iv.length === 0
+        ? undefined
+        : c.both.length > 0
+        ? weightedPercentile(summed([...c.in, ...c.out, ...c.both]), iv.weights, iv.length)
+        : Math.max(
+          weightedPercentile(summed(c.in), iv.weights, iv.length) ?? 0,
+          weightedPercentile(summed(c.out), iv.weights, iv.length) ?? 0,
+        );
+      const got = p95SoFar(t, c);
+      if (want === undefined) assertEquals(got, undefined);
+      else ok(Math.abs((got ?? -1) - want) <= 1e-6 * Math.max(1, want), `${c.name} p95 ${got} vs ${want} at ${k}`);
+    }
+  }
+  ok(tally && tally.intervals.length === 12);
+});
+
+Deno.test("a projection carries the rate so far to the cycle's end; nothing elapsed projects what there is", () => {
+  const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n, resets: 0 };
+  assertEquals(projection(t, 100n, 3 * 86_400_000), 1000n);
+  assertEquals(projection(t, 100n, 0), 100n);
+  assertEquals(projection(t, 100n, 20 * 86_400_000, 10 * 86_400_000), 200n);
+});
