@@ -117,7 +117,7 @@ Deno.test("[mail] is validated: one line per problem naming the key; nothing rea
     'n.toml: mail.security: "ssl" must be "none", "starttls" or "tls"',
   ]);
   assertEquals(problems(`to = "a@example.org"\nfrom = "a@example.org"\nserver = "mail;reboot"\npassword = "x"`), [
-    "n.toml: mail.password: unknown key (known keys: to, from, transport, server, port, security, user, password_file, ca_file, subject, attach, sendmail, helo, timeout)",
+    "n.toml: mail.password: unknown key (known keys: to, from, transport, server, port, security, user, password_file, ca_file, subject, attach, sendmail, helo, timeout, send)",
     'n.toml: mail.server: "mail;reboot" is not a host name or IP address',
   ]);
   const ok587 = parseConfig(`[mail]\nto = "a@example.org"\nfrom = "n@example.org"\nserver = "smtp.example.org"`, "n");

@@ -50,6 +50,11 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
     summary: 'print the labelled pf.conf rules for the meters (source = "pf")',
     options: [],
   },
+  check: {
+    words: ["check"],
+    summary: "a monitoring check (Nagios/Icinga plugin): quotas, the last sample's age, the last report",
+    options: [],
+  },
   import: {
     words: ["import"],
     summary: 'load a log into the SQLite store (store = "sqlite:FILE")',
@@ -148,6 +153,20 @@ The log and last file are kept.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
+${COMMON}`,
+  check: `Usage: netmon check [OPTIONS]
+
+A monitoring check for Icinga, Nagios, Zabbix or a cron mail, following the
+Monitoring Plugins conventions: one line of text, performance data after '|'
+('acme'=123B;WARN;CRIT;0;QUOTA for each customer with a quota), and
+  exit 0 OK        every quota below its first alert threshold
+  exit 1 WARNING   a quota past its first threshold, or the last report failed
+  exit 2 CRITICAL  a quota past its last threshold, the last sample older than
+                   three intervals, or the last report found rules missing
+  exit 3 UNKNOWN   the state or config cannot be read
+Reads only the config and the state directory: never the firewall.
+
+Options:
 ${COMMON}`,
   "pf-conf": `Usage: netmon pf-conf [OPTIONS]
 

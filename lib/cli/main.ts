@@ -46,6 +46,8 @@ export function main(args: string[]): Promise<number> {
         return await pfConfCommand(opts);
       case "import":
         return await importCommand(opts);
+      case "check":
+        return await (await import("./check.ts")).check(opts);
       case "doctor":
         return await doctor(opts);
       case "completions":

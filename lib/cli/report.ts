@@ -15,6 +15,7 @@ import { formatReport } from "../outputs/report_text.ts";
 import { selectSource } from "../sources/select.ts";
 import { type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
+import { writeStatus } from "../state/status.ts";
 import { recordSample } from "../state/record.ts";
 import { allColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
@@ -26,6 +27,20 @@ export async function report(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   if (opts.mailTest) return await mailTest(config);
+  // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
+  try {
+    const code = await recordAndReport(config, files, opts);
+    writeStatus(files, code, "ok");
+    return code;
+  } catch (e) {
+    if (e instanceof NetmonError && !(e.exitCode === EX.CANTCREAT || e.exitCode === EX.NOPERM)) {
+      writeStatus(files, e.exitCode, e.message);
+    }
+    throw e;
+  }
+}
+
+async function recordAndReport(config: Config, files: StateFiles, opts: Options): Promise<number> {
   const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
@@ -62,7 +77,7 @@ async function reportOutputs(
 ): Promise<SampleOutput[]> {
   const outputs: SampleOutput[] = [];
   const mail = opts.noMail ? undefined : config.mail;
-  if (mail) {
+  if (mail && mail.send.includes("report")) {
     const { mailBody, reportMessage, spool, spoolDir } = await import("../outputs/mail.ts");
     outputs.push({
       name: "mail",
@@ -70,8 +85,11 @@ async function reportOutputs(
         const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
         spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
       },
-      after: () => deliver(mail, files),
     });
+  }
+  if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report")) {
+    const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail);
+    if (alerts) outputs.push(alerts);
   }
   if (config.sqlite) {
     const { SqliteStore, storeSample } = await import("../outputs/sqlite.ts");
@@ -88,6 +106,8 @@ async function reportOutputs(
       },
     });
   }
+  // Whatever went into the spool (reports, alerts, digests), and whatever an earlier run left there.
+  if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files) });
   return outputs;
 }
 

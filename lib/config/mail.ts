@@ -40,7 +40,18 @@ export interface MailConfig {
   helo: string;
   /** Seconds before a silent server is given up on. */
   timeout: number;
+  /**
+   * What is mailed: `report` (every report, as the original did: the
+   * default), `daily` (one digest a day), `cycle` (each customer's statement
+   * when a billing cycle closes). Quota alerts go whatever this says.
+   */
+  send: Send[];
 }
+
+/** What `[mail] send` may name. */
+export const SENDS = ["report", "daily", "cycle"] as const;
+/** One of {@linkcode SENDS}. */
+export type Send = typeof SENDS[number];
 
 /** The original's subject. */
 export const DEFAULT_SUBJECT = "Network Usage Report - %s";
@@ -60,6 +71,7 @@ const MAIL_KEYS = [
   "sendmail",
   "helo",
   "timeout",
+  "send",
 ];
 
 /** An address netmon puts in a header: local@domain, nothing that could start another header. */
@@ -154,6 +166,7 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
     sendmail: "/usr/sbin/sendmail",
     helo: from?.split("@")[1] ?? "localhost",
     timeout: 30,
+    send: ["report"],
   };
   const user = str("mail.user", doc.user);
   if (user !== undefined) {
@@ -193,6 +206,15 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
     if (typeof t !== "number" || !Number.isInteger(t) || t < 1 || t > 600) {
       bad("mail.timeout", `${show(t)} must be a whole number of seconds from 1 to 600`);
     } else mail.timeout = t;
+  }
+  if (doc.send !== undefined) {
+    const words = list("send") ?? [];
+    const known = words.filter((w): w is Send => (SENDS as readonly string[]).includes(w));
+    words.filter((w) => !known.includes(w as Send)).forEach((w) =>
+      bad("mail.send", `${show(w)} is not one of ${SENDS.join(", ")}`)
+    );
+    if (words.length === 0) bad("mail.send", `names nothing: use one or more of ${SENDS.join(", ")}`);
+    else mail.send = [...new Set(known)];
   }
   if (mail.transport === "sendmail" && (doc.server !== undefined || doc.user !== undefined)) {
     bad("mail.transport", `"sendmail" hands mail to the local MTA: server, port and user do not apply`);

@@ -30,6 +30,12 @@ export interface SpooledMessage {
   date: string;
   /** Message-ID, the same on every attempt. */
   messageId: string;
+  /** Recipients, when not `[mail] to` (a customer's alert_to or statement_to). */
+  to?: string[];
+  /** False: without `[mail] attach` (alerts, digests). */
+  attach?: boolean;
+  /** Files made for this message (a statement's CSV). */
+  attachments?: { filename: string; content: string }[];
 }
 
 /** The mail words of the original's two meters (its report said Proxied and Off Network). */
@@ -98,6 +104,26 @@ export function spool(dir: string, message: SpooledMessage): string {
   const path = `${dir}/${name}`;
   replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled report");
   return path;
+}
+
+/**
+ * Spools `message` unless a message named by `id` is already in the spool
+ * (waiting, or refused for good): a run that died after spooling it and
+ * before recording it does not spool it twice.
+ */
+export function spoolOnce(dir: string, message: SpooledMessage, id: string): void {
+  const tail = `-${id}`;
+  const there = [...spooled(dir), ...refusedReports(dir)].some((p) =>
+    p.replace(/\.(json|refused)$/, "").endsWith(tail)
+  );
+  if (there) return;
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  } catch (err) {
+    throw fileError(err, "create spool directory", dir);
+  }
+  const path = `${dir}/${message.date.replace(/\D/g, "").slice(0, 17)}${tail}.json`;
+  replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled message");
 }
 
 /** The spool's files whose names end in `suffix`, oldest first. */
@@ -243,12 +269,12 @@ export class Mailer {
     try {
       const info = await this.#transport.sendMail({
         from: this.#mail.from,
-        to: this.#mail.to,
+        to: message.to ?? this.#mail.to,
         subject: message.subject,
         text: message.text,
         date: new Date(message.date),
         messageId: message.messageId,
-        ...(attach && this.#attachments.length > 0 ? { attachments: this.#attachments } : {}),
+        ...(attachmentsOf(message, attach ? this.#attachments : [])),
         disableFileAccess: true,
         disableUrlAccess: true,
       });
@@ -316,6 +342,16 @@ export class Mailer {
   close(): void {
     this.#transport.close();
   }
+}
+
+/** The attachments of `message`: its own, and the config's unless it says otherwise. */
+function attachmentsOf(message: SpooledMessage, configured: Attachment[]): { attachments?: Attachment[] } {
+  const own = (message.attachments ?? []).map((a) => ({
+    filename: a.filename,
+    content: new TextEncoder().encode(a.content),
+  }));
+  const all = [...(message.attach === false ? [] : configured), ...own];
+  return all.length > 0 ? { attachments: all } : {};
 }
 
 /** What a delivery run did. */

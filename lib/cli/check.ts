@@ -1,0 +1,142 @@
+/**
+ * `netmon check`: a monitoring plugin (Monitoring Plugins guidelines): one
+ * line, performance data after `|`, exit 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN. It reads the config and the state directory only.
+ *
+ * @module
+ */
+
+import { allColumns } from "../config/meters.ts";
+import { NetmonError } from "../host/errors.ts";
+import { fingerprint, tallyFromLog, watchedCustomers } from "../outputs/alerts.ts";
+import { stateFiles } from "../state/files.ts";
+import { readLast } from "../state/log_reader.ts";
+import { readStatus } from "../state/status.ts";
+import { readTally, tallyPath } from "../state/tally_file.ts";
+import { counted, type Tally, usualInterval } from "../usage/cycle_tally.ts";
+import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { iecBytes } from "../usage/units.ts";
+import type { Options } from "./commands.ts";
+import { findConfig, findStateDir, out } from "./context.ts";
+
+/** The plugin statuses, in order of severity. */
+export const OK = 0, WARNING = 1, CRITICAL = 2, UNKNOWN = 3;
+const WORDS = ["OK", "WARNING", "CRITICAL", "UNKNOWN"];
+
+/** A quoted perfdata label: single quotes doubled, as the guidelines say. */
+function label(name: string): string {
+  return `'${name.replace(/'/g, "''")}'`;
+}
+
+/** The usual interval (ms) from the log's last lines, when there is no tally to say it. */
+function intervalFromLog(log: string): number | undefined {
+  let text: string;
+  try {
+    const f = Deno.openSync(log, { read: true });
+    try {
+      const size = f.statSync().size;
+      const start = Math.max(0, size - 16384);
+      const buf = new Uint8Array(size - start);
+      f.seekSync(start, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = f.readSync(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      text = new TextDecoder().decode(buf.subarray(0, got));
+    } finally {
+      f.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const stamps = text.split("\n").map((l) => l.slice(0, 19)).filter((s) =>
+    /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/.test(s)
+  );
+  const epochs = stamps.slice(-13).map((s) => resolveWall(stampToNaive(s)).epoch);
+  const gaps = epochs.slice(1).map((e, i) => e - (epochs[i] as number)).filter((g) => g > 0).sort((a, b) => a - b);
+  return gaps.length === 0 ? undefined : gaps[Math.floor((gaps.length - 1) / 2)];
+}
+
+function minutes(ms: number): string {
+  return ms < 120_000
+    ? `${Math.round(ms / 1000)} s`
+    : ms < 7_200_000
+    ? `${Math.round(ms / 60_000)} min`
+    : `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/** The check's status, its line and its perfdata, from the state and config. */
+function evaluate(opts: Options, now: number): { status: number; text: string; perf: string[] } {
+  const config = findConfig(opts.config);
+  const files = stateFiles(findStateDir(opts.stateDir, config));
+  const last = readLast(files.last);
+  if (!last) return { status: UNKNOWN, text: `no sample yet in ${files.dir} (run 'netmon report')`, perf: [] };
+  const problems: [number, string][] = [];
+  const perf: string[] = [];
+  const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
+
+  const columns = config.meters.length > 0
+    ? allColumns(config.meters).map((c) => c.name)
+    : [...last.sample.counters.keys()];
+  const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
+  let tally: Tally | undefined;
+  if (watched.length > 0) {
+    const cached = readTally(tallyPath(files), fingerprint(watched));
+    // Behind the log (a run died after logging): recount from the log, reading only.
+    tally = cached && cached.stamp === last.sample.timestamp ? cached.tally : tallyFromLog(files.log, watched);
+  }
+  const interval = (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000;
+  const age = now - lastEpoch;
+  if (age > 3 * interval) {
+    problems.push([CRITICAL, `last sample ${minutes(age)} old (more than three intervals of ${minutes(interval)})`]);
+  }
+  const status = readStatus(files);
+  if (status && status.exit !== 0) {
+    problems.push([
+      status.exit === 69 ? CRITICAL : WARNING,
+      `the last report (${status.stamp}) failed with exit ${status.exit}: ${status.message}`,
+    ]);
+  }
+  let within = 0;
+  for (const w of watched) {
+    const quota = w.spec.quota;
+    const t = tally?.customers.get(w.spec.name);
+    if (!quota) continue;
+    const used = t ? counted(t, quota.count) : 0n;
+    const at = (pct: number) => quota.bytes * BigInt(Math.round(pct * 1000)) / 100_000n;
+    const warn = at(quota.alertAt[0] as number);
+    const crit = at(quota.alertAt.at(-1) as number);
+    perf.push(`${label(w.spec.name)}=${used}B;${warn};${crit};0;${quota.bytes}`);
+    const share = `${w.spec.name} ${iecBytes(used)} of ${iecBytes(quota.bytes)} (${
+      (100 * Number(used) / Number(quota.bytes)).toFixed(1)
+    }%)`;
+    if (used >= crit) problems.push([CRITICAL, share]);
+    else if (used >= warn) problems.push([WARNING, share]);
+    else within++;
+  }
+  perf.push(`'age'=${Math.round(age / 1000)}s;;${Math.round(3 * interval / 1000)};0;`);
+  const worst = problems.reduce((m, [s]) => Math.max(m, s), OK);
+  const ordered = problems.sort((a, b) => b[0] - a[0]).map(([, t]) => t);
+  const quotas = watched.filter((w) => w.spec.quota).length;
+  const fine = `${quotas > 0 ? `${within} of ${quotas} quotas below their first threshold, ` : ""}last sample ${
+    minutes(age)
+  } ago`;
+  return { status: worst, text: ordered.length > 0 ? ordered.join("; ") : fine, perf };
+}
+
+/** `netmon check`: prints one line and returns the plugin status (never a sysexits one). */
+export function check(opts: Options): Promise<number> {
+  let r: { status: number; text: string; perf: string[] };
+  try {
+    r = evaluate(opts, Date.now());
+  } catch (e) {
+    const message = e instanceof NetmonError || e instanceof Error ? e.message.split("\n")[0] : String(e);
+    r = { status: UNKNOWN, text: message ?? "unknown failure", perf: [] };
+  }
+  out(
+    `NETMON ${WORDS[r.status]} - ${r.text.replace(/\|/g, "/")}${r.perf.length > 0 ? ` | ${r.perf.join(" ")}` : ""}\n`,
+  );
+  return Promise.resolve(r.status);
+}

@@ -1,0 +1,288 @@
+/**
+ * Telling people when it matters: a quota's thresholds passed (once per
+ * threshold and cycle), the projection passing a quota, a 95th-percentile
+ * commit passed, and (with `[mail] send`) a daily digest and each customer's
+ * statement when a cycle closes.
+ *
+ * All of it runs as one report output, with the state lock held once the
+ * sample is logged: the cycle tally is brought up to the new sample (from
+ * the log when it is not at the previous one), what is due and not in the
+ * sent ledger is written to the mail spool, and only then recorded in the
+ * ledger. A crash between the two leaves a spooled message that the next run
+ * finds by its name (derived from what it is about) instead of spooling it
+ * again; a crash before the spool write leaves it due for the next run. So a
+ * SIGKILL at any instant neither loses an alert nor sends it twice, but for
+ * the one recognisable repeat (same Message-ID) a crash between the server's
+ * acceptance and the spool removal can give, as for reports.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import { allColumns } from "../config/meters.ts";
+import type { MailConfig } from "../config/mail.ts";
+import { ConfigError, fileError } from "../host/errors.ts";
+import type { StateFiles } from "../state/files.ts";
+import type { Recorded } from "../state/record.ts";
+import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
+import { calendar } from "../usage/calendar.ts";
+import {
+  advanceTally,
+  counted,
+  type CustomerTally,
+  p95SoFar,
+  projection,
+  type Tally,
+  type TallyCustomer,
+  type TallySample,
+} from "../usage/cycle_tally.ts";
+import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
+import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { iecBytes, siRate } from "../usage/units.ts";
+import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
+import type { SampleOutput } from "./output.ts";
+import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
+import { dueDigests } from "./digests.ts";
+
+/** A customer the tally is kept for, with what the config says of it. */
+export interface Watched extends TallyCustomer {
+  /** The config's customer. */
+  spec: CustomerSpec;
+}
+
+/** One message that is due, with the ledger key that makes it happen once. */
+export interface Due {
+  /** Ledger key: what the message is about, unique per customer, cycle and threshold. */
+  key: string;
+  /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
+  message?: SpooledMessage;
+}
+
+/** The customers with a quota or a commit, matched to `columns`. */
+export function watchedCustomers(specs: readonly CustomerSpec[], columns: readonly string[], where: string): Watched[] {
+  const wanted = specs.filter((s) => s.quota !== undefined || s.commit !== undefined);
+  if (wanted.length === 0) return [];
+  let matched: CustomerColumns[];
+  try {
+    matched = customerColumns(wanted, columns.map((name) => ({ name, label: name })), where);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  return wanted.map((spec, i) => ({
+    spec,
+    columns: matched[i] as CustomerColumns,
+    cycles: calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay),
+    rates: spec.commit !== undefined,
+  }));
+}
+
+/** What the tally was made for: a different config makes it stale. */
+export function fingerprint(watched: readonly Watched[]): string {
+  return JSON.stringify(watched.map((w) => [w.columns, w.spec.billing, w.rates]));
+}
+
+/** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */
+export function tallyFromLog(log: string, watched: readonly Watched[]): Tally | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(log, { read: true });
+  } catch (err) {
+    throw fileError(err, "read log", log);
+  }
+  let tally: Tally | undefined;
+  try {
+    for (const s of samplesOf(linesOfFile(file), log, () => {})) {
+      const counters = new Map<string, bigint>();
+      s.columns.forEach((c, i) => counters.set(c, BigInt(s.counters[i] as number | bigint)));
+      tally = advanceTally(tally, watched, { epoch: s.epoch, counters, resets: s.resets });
+    }
+  } finally {
+    file.close();
+  }
+  return tally;
+}
+
+/** A percentage of `whole`, exactly in bytes (thresholds may have decimals). */
+function percentOf(whole: bigint, percent: number): bigint {
+  return whole * BigInt(Math.round(percent * 1000)) / 100_000n;
+}
+
+function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): string {
+  const day = (epoch: number) => isoWithOffset(zone, epoch).slice(0, 10);
+  return `${day(t.start)} .. ${day(t.end - 1)}`;
+}
+
+/**
+ * The alerts due after `tally`'s sample (its local stamp `stamp`), not yet
+ * in `sent`: each quota threshold passed, the projection passing the quota,
+ * each commit threshold passed.
+ */
+export function dueAlerts(
+  tally: Tally,
+  watched: readonly Watched[],
+  sent: ReadonlySet<string>,
+  mail: MailConfig,
+  stamp: string,
+  now: Date,
+): Due[] {
+  const due: Due[] = [];
+  for (const w of watched) {
+    const t = tally.customers.get(w.spec.name);
+    if (!t) continue;
+    const zone = zoneNamed(w.spec.billing.timeZone);
+    const cycle = cycleLabel(t, zone);
+    const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
+    const to = w.spec.alertTo ?? mail.to;
+    const quota = w.spec.quota;
+    if (quota) {
+      const used = counted(t, quota.count);
+      const projected = projection(t, used, tally.epoch);
+      const figures = [
+        `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
+        `${
+          quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
+        })`,
+        `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
+        `Projected for the whole cycle: ${iecBytes(projected)}`,
+        `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
+        `As of the sample of ${stamp}`,
+      ];
+      const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
+      for (const pct of quota.alertAt) {
+        const key = `quota\t${base}\t${pct}`;
+        if (sent.has(key) || used < percentOf(quota.bytes, pct)) continue;
+        due.push({
+          key,
+          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
+            `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+            "",
+            ...figures,
+          ]),
+        });
+      }
+      const key = `projected\t${base}`;
+      if (quota.alertProjected && !sent.has(key) && projected > quota.bytes) {
+        due.push({
+          key,
+          message: alertMessage(
+            mail,
+            to,
+            key,
+            now,
+            `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
+            [
+              `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
+              `more than its quota of ${iecBytes(quota.bytes)}.`,
+              "",
+              ...figures,
+            ],
+          ),
+        });
+      }
+    }
+    const commit = w.spec.commit;
+    const p95 = commit ? p95SoFar(t, w.columns) : undefined;
+    if (commit && p95 !== undefined) {
+      for (const pct of commit.alertAt) {
+        const key = `commit\t${base}\t${pct}`;
+        if (sent.has(key) || p95 < commit.bps * pct / 100) continue;
+        due.push({
+          key,
+          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
+            `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
+            `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
+            "",
+            `Billing cycle: ${cycle}`,
+            `As of the sample of ${stamp}`,
+          ]),
+        });
+      }
+    }
+  }
+  return due;
+}
+
+/** An alert's message: its Message-ID comes from its key, so a repeat is recognisable as one. */
+function alertMessage(
+  mail: MailConfig,
+  to: readonly string[],
+  key: string,
+  now: Date,
+  subject: string,
+  lines: string[],
+): SpooledMessage {
+  return {
+    subject,
+    text: lines.join("\n") + "\n",
+    date: now.toISOString(),
+    messageId: `<netmon.${keyId(key)}@${mail.helo}>`,
+    to: [...to],
+    attach: false,
+  };
+}
+
+/** A short stable name for a ledger key (FNV-1a, 64 bits, in hex). */
+export function keyId(key: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of new TextEncoder().encode(key)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h.toString(16).padStart(16, "0");
+}
+
+/** The epoch of the recorded sample, resolved near the tally's last one (daylight saving's repeated hour). */
+function epochOf(stamp: string, near: number | undefined): number {
+  const naive = stampToNaive(stamp);
+  const hint = near === undefined ? undefined : { epoch: near, offset: -new Date(near).getTimezoneOffset() * 60_000 };
+  return resolveWall(naive, hint).epoch;
+}
+
+/**
+ * The output that keeps the tally and spools what is due: quota and commit
+ * alerts for customers with a quota or commit, and with `[mail] send` the
+ * daily digest and cycle statements. Undefined when the config asks for none
+ * of it.
+ */
+export function alertsOutput(
+  config: Config,
+  files: StateFiles,
+  mail: MailConfig | undefined,
+): SampleOutput | undefined {
+  const digests = mail?.send.some((s) => s !== "report") ?? false;
+  if (!config.customers.some((c) => c.quota || c.commit) && !digests) return undefined;
+  return {
+    name: "alerts",
+    recorded(r: Recorded) {
+      const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
+        ...r.sample.counters.keys(),
+      ];
+      const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
+      const print = fingerprint(watched);
+      const path = tallyPath(files);
+      const cached = readTally(path, print);
+      const stampOf = cached?.stamp;
+      let tally: Tally | undefined;
+      if (cached && r.previous && stampOf === r.previous.sample.timestamp) {
+        const sample: TallySample = {
+          epoch: epochOf(r.sample.timestamp, cached.tally.epoch),
+          counters: r.sample.counters,
+        };
+        tally = advanceTally(cached.tally, watched, sample);
+      } else {
+        tally = tallyFromLog(files.log, watched);
+      }
+      if (!tally) return;
+      writeTally(path, tally, print, r.sample.timestamp);
+      if (!mail) return;
+      const ledger = sentPath(files);
+      const sent = readSent(ledger);
+      const now = new Date();
+      const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
+      if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
+      const dir = spoolDir(files.dir);
+      for (const d of due) {
+        if (d.message) spoolOnce(dir, d.message, keyId(d.key));
+        recordSent(ledger, d.key);
+      }
+    },
+  };
+}

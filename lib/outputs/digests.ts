@@ -1,0 +1,247 @@
+/**
+ * Mail that sums up instead of a mail every run (`[mail] send`): `daily`, one
+ * digest after each midnight in the billing zone (the day before per
+ * customer and column, the cycle so far with its estimate, quota use), and
+ * `cycle`, each customer's statement when its billing cycle closes (its
+ * dates, in, out, total, 95th percentile, coverage, resets, quota use, as
+ * text and as the summary's CSV). A digest or statement missed while the
+ * machine was off is sent at the next run, once: the sent ledger says what
+ * went.
+ *
+ * Computed from the log with the usage engine: once a day, not every run.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import type { MailConfig } from "../config/mail.ts";
+import { ConfigError, fileError } from "../host/errors.ts";
+import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
+import { csvChunks } from "../usage/csv.ts";
+import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
+import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
+import { type Row, rowsOf } from "../usage/rows.ts";
+import { formatTable } from "../usage/table.ts";
+import { iecBytes, siRate } from "../usage/units.ts";
+import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
+import type { Due } from "./alerts.ts";
+import type { SpooledMessage } from "./mail.ts";
+
+/** How many missed days a late run still sends digests for. */
+const MISSED_DAYS = 7;
+
+/** The log's samples, read again for each pass (a digest's passes are a few a day). */
+function logSamples(log: string): Sample[] {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(log, { read: true });
+  } catch (err) {
+    throw fileError(err, "read log", log);
+  }
+  try {
+    return [...samplesOf(linesOfFile(file), log, () => {})];
+  } finally {
+    file.close();
+  }
+}
+
+/** The buckets of `cal` from the log, up to `until`, by start. */
+function bucketsOf(samples: readonly Sample[], cal: Calendar, until: number, p95: boolean): Map<number, BucketUsage> {
+  return new Map([...usageByBucket(samples, cal, { p95, until })].map((b) => [b.bucket.start, b]));
+}
+
+/** The customers matched to the log's columns (the summary's roll-up). */
+function customersOf(specs: readonly CustomerSpec[], samples: readonly Sample[], where: string): CustomerColumns[] {
+  const columns = [...new Set(samples.flatMap((s) => s.columns))].map((name) => ({ name, label: name }));
+  try {
+    return customerColumns(specs, columns, where);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/** The roll-up shape rows.ts takes. */
+function asRollUp(c: CustomerColumns) {
+  return { name: c.name, inbound: c.in, outbound: c.out, other: c.both };
+}
+
+function message(
+  mail: MailConfig,
+  key: string,
+  now: Date,
+  subject: string,
+  text: string,
+  to?: string[],
+): SpooledMessage {
+  const m: SpooledMessage = {
+    subject,
+    text,
+    date: now.toISOString(),
+    messageId: `<netmon.${key.replace(/[^A-Za-z0-9.-]+/g, ".")}.${now.getTime()}@${mail.helo}>`,
+    attach: false,
+  };
+  if (to) m.to = to;
+  return m;
+}
+
+function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): string[] {
+  const lines: string[] = [];
+  for (const s of specs) {
+    const row = rows.find((r) => r.kind === "customer" && r.name === s.name);
+    if (!s.quota || !row) continue;
+    const used = s.quota.count === "in"
+      ? row.inBytes ?? 0n
+      : s.quota.count === "out"
+      ? row.outBytes ?? 0n
+      : row.totalBytes;
+    const pct = (100 * Number(used) / Number(s.quota.bytes)).toFixed(1);
+    lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}%, counting ${s.quota.count})`);
+  }
+  return lines;
+}
+
+/** The daily digests due at `epoch` (the recorded sample), oldest first. */
+function dueDaily(
+  config: Config,
+  mail: MailConfig,
+  samples: readonly Sample[],
+  epoch: number,
+  sent: ReadonlySet<string>,
+  now: Date,
+): Due[] {
+  const zone = zoneNamed(config.billing.timeZone);
+  const days = calendar("day", zone);
+  const today = days.bucketAt(epoch);
+  const lastSent = [...sent].filter((k) => k.startsWith("daily\t")).sort().at(-1)?.slice(6);
+  const wanted: Bucket[] = [];
+  for (let d = days.bucketAt(today.start - 1); wanted.length < MISSED_DAYS; d = days.bucketAt(d.start - 1)) {
+    if (lastSent !== undefined ? d.label <= lastSent : wanted.length === 1) break;
+    wanted.unshift(d);
+  }
+  const first = samples[0]?.epoch;
+  const todo = wanted.filter((d) => !sent.has(`daily\t${d.label}`));
+  if (todo.length === 0) return [];
+  // A day before the log began has nothing to tell: recorded, so the log is not read for it again.
+  if (first === undefined || todo.every((d) => first >= d.end)) return todo.map((d) => ({ key: `daily\t${d.label}` }));
+  const customers = customersOf(config.customers, samples, config.file ?? "config").map(asRollUp);
+  const byDay = bucketsOf(samples, days, epoch, false);
+  const cycles = calendar("cycle", zone, config.billing.cycleDay);
+  const cycle = [...bucketsOf(samples, cycles, epoch, false).values()].at(-1);
+  const cycleRows = cycle ? rowsOf(cycle, { customers }) : [];
+  return todo.flatMap((d) => {
+    const key = `daily\t${d.label}`;
+    const bucket = byDay.get(d.start);
+    if (!bucket) return [{ key }];
+    let text = `Network usage on ${d.label} (${zone.name === "local" ? "local time" : zone.name}):\n\n`;
+    text += formatTable(rowsOf(bucket, { customers }));
+    if (cycle) {
+      const elapsed = epoch - cycle.bucket.start;
+      const whole = cycle.bucket.end - cycle.bucket.start;
+      text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
+      text += formatTable(cycleRows);
+      for (const r of cycleRows) {
+        if (elapsed > 0) text += `  ${r.name}: estimate ${iecBytes(r.totalBytes * BigInt(whole) / BigInt(elapsed))}\n`;
+      }
+      const quotas = quotaLines(config.customers, cycleRows);
+      if (quotas.length > 0) text += `\nQuota use this cycle:\n${quotas.map((l) => `  ${l}\n`).join("")}`;
+    }
+    return [{ key, message: message(mail, key, now, `netmon daily usage - ${d.label}`, text) }];
+  });
+}
+
+/** The statements due at `epoch`: each customer whose previous billing cycle closed and was not stated. */
+function dueStatements(
+  config: Config,
+  mail: MailConfig,
+  samples: readonly Sample[],
+  epoch: number,
+  sent: ReadonlySet<string>,
+  now: Date,
+): Due[] {
+  const first = samples[0]?.epoch ?? Infinity;
+  const due: Due[] = [];
+  const matched = customersOf(config.customers, samples, config.file ?? "config");
+  const passes = new Map<string, { cal: Calendar; zone: Zone; buckets?: Map<number, BucketUsage> }>();
+  config.customers.forEach((spec, i) => {
+    const billingKey = JSON.stringify(spec.billing);
+    let pass = passes.get(billingKey);
+    if (!pass) {
+      const zone = zoneNamed(spec.billing.timeZone);
+      pass = { cal: calendar("cycle", zone, spec.billing.cycleDay), zone };
+      passes.set(billingKey, pass);
+    }
+    const closed = pass.cal.bucketAt(pass.cal.bucketAt(epoch).start - 1);
+    const key = `statement\t${spec.name}\t${closed.label}`;
+    if (sent.has(key)) return;
+    if (first >= closed.end) {
+      due.push({ key }); // the cycle closed before the log began: nothing to state
+      return;
+    }
+    pass.buckets ??= bucketsOf(samples, pass.cal, epoch, true);
+    const bucket = pass.buckets.get(closed.start);
+    if (!bucket) return;
+    const customer = asRollUp(matched[i] as CustomerColumns);
+    const rows = rowsOf(bucket, { customers: [customer], customersOnly: true });
+    const row = rows[0];
+    if (!row) return;
+    const csv = [...csvChunks(rows, pass.zone)].join("");
+    const lines = [
+      `Statement for ${spec.name}, billing cycle ${closed.label}`,
+      `(${isoWithOffset(pass.zone, closed.start)} to ${isoWithOffset(pass.zone, closed.end)}, end exclusive)`,
+      "",
+      ...(row.inBytes !== undefined ? [`In:    ${iecBytes(row.inBytes)} (${row.inBytes} bytes)`] : []),
+      ...(row.outBytes !== undefined ? [`Out:   ${iecBytes(row.outBytes)} (${row.outBytes} bytes)`] : []),
+      `Total: ${iecBytes(row.totalBytes)} (${row.totalBytes} bytes)`,
+      `95th percentile: ${row.p95 === undefined ? "not computed" : siRate(row.p95)}` +
+      (row.p95In !== undefined ? ` (in ${siRate(row.p95In)}, out ${siRate(row.p95Out ?? 0)})` : ""),
+      `Coverage: ${(row.coverage * 100).toFixed(1)}% of the cycle; resets: ${row.resets}`,
+      ...quotaLines([spec], rows).map((l) => `Quota: ${l}`),
+      "",
+      "The attached CSV is this cycle's row as 'netmon summary --by cycle --csv' gives it.",
+    ];
+    const m = message(
+      mail,
+      key,
+      now,
+      `netmon statement for ${spec.name} - ${closed.label}`,
+      lines.join("\n") + "\n",
+      spec.statementTo ?? mail.to,
+    );
+    m.attachments = [{
+      filename: `netmon-${spec.name.replace(/[^A-Za-z0-9._-]+/g, "_")}-${closed.label.slice(0, 10)}.csv`,
+      content: csv,
+    }];
+    due.push({ key, message: m });
+  });
+  return due;
+}
+
+/** The digests and statements `[mail] send` asks for that are due at `epoch` and not in `sent`. */
+export function dueDigests(
+  config: Config,
+  mail: MailConfig,
+  log: string,
+  epoch: number,
+  sent: ReadonlySet<string>,
+  now: Date,
+): Due[] {
+  const daily = mail.send.includes("daily");
+  const cycle = mail.send.includes("cycle") && config.customers.length > 0;
+  if (!daily && !cycle) return [];
+  // Read the log only when something may be due: once a day, not every run.
+  const zone = zoneNamed(config.billing.timeZone);
+  const days = calendar("day", zone);
+  const yesterday = days.bucketAt(days.bucketAt(epoch).start - 1).label;
+  const dailyMaybe = daily && !sent.has(`daily\t${yesterday}`);
+  const cycleMaybe = cycle && config.customers.some((spec) => {
+    const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
+    return !sent.has(`statement\t${spec.name}\t${cal.bucketAt(cal.bucketAt(epoch).start - 1).label}`);
+  });
+  if (!dailyMaybe && !cycleMaybe) return [];
+  const samples = logSamples(log);
+  return [
+    ...(dailyMaybe ? dueDaily(config, mail, samples, epoch, sent, now) : []),
+    ...(cycleMaybe ? dueStatements(config, mail, samples, epoch, sent, now) : []),
+  ];
+}

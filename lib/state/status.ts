@@ -1,0 +1,46 @@
+/**
+ * `netmon.status`: how the last report ended (its stamp, exit status and
+ * message), written at the end of every report whether it succeeded or not,
+ * so that `netmon check` can say "rules missing" without touching the
+ * firewall.
+ *
+ * @module
+ */
+
+import { replaceFile } from "../host/files.ts";
+import { STATE_MODE, type StateFiles } from "./files.ts";
+
+/** How a report ended. */
+export interface ReportStatus {
+  /** When (ISO 8601). */
+  stamp: string;
+  /** Its exit status. */
+  exit: number;
+  /** Its one-line message ("ok" when it succeeded). */
+  message: string;
+}
+
+function statusPath(files: StateFiles): string {
+  return `${files.dir}/netmon.status`;
+}
+
+/** Records how this report ended; a state directory that cannot take it only loses this note. */
+export function writeStatus(files: StateFiles, exit: number, message: string): void {
+  const line = `${new Date().toISOString()}\t${exit}\t${message.split("\n")[0]?.replace(/\t/g, " ") ?? ""}\n`;
+  try {
+    replaceFile(statusPath(files), line, STATE_MODE, "status");
+  } catch { /* the report's own outcome is what matters: it is printed and returned */ }
+}
+
+/** How the last report ended, if it said. */
+export function readStatus(files: StateFiles): ReportStatus | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(statusPath(files));
+  } catch {
+    return undefined;
+  }
+  const [stamp, exit, message] = text.replace(/\n$/, "").split("\t");
+  if (stamp === undefined || exit === undefined || !/^\d+$/.test(exit)) return undefined;
+  return { stamp, exit: Number(exit), message: message ?? "" };
+}
