@@ -46,12 +46,16 @@ export function pageDirectory(dir: string): void {
 
 /**
  * Writes `csv` and `pages` into `dir` (made if missing), each replaced
- * atomically with mode 0644; `index.html` last.
+ * atomically with mode 0644; `index.html` last. A CSV is written only beside
+ * its page (`NAME.csv` beside `NAME.html`): none while there is no data yet.
  */
 export function writePages(dir: string, pages: readonly PageFile[], csv: readonly NamedText[]): void {
   pageDirectory(dir);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
-  for (const f of csv) replaceFile(base + f.name, f.text, PAGE_MODE, "CSV");
+  const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
+  for (const f of csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")))) {
+    replaceFile(base + f.name, f.text, PAGE_MODE, "CSV");
+  }
   const index = pages.filter((p) => p.name === "index.html");
   for (const p of [...pages.filter((p) => p.name !== "index.html"), ...index]) {
     replaceFile(base + p.name, p.html, PAGE_MODE, "page");
