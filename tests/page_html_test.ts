@@ -15,7 +15,9 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { formatBytes, formatPercent, formatRate } from "../lib/outputs/html_text.ts";
-import { customerFile, customerStem } from "../lib/outputs/page.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { customerFile, customerStem, type CycleRow } from "../lib/outputs/page.ts";
+import { buildPageData } from "../lib/outputs/page_data.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { resolveCustomers } from "../lib/usage/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
@@ -374,5 +376,40 @@ Deno.test("graph.ts --html: a customer naming no column is a config error; a fil
     const inTheWay = await graphHtml(dir, ["-c", `${dir}/ok.toml`, "--html", `${dir}/file`, log]);
     assertEquals(inTheWay.code, 73, inTheWay.stderr);
     ok(inTheWay.stderr.includes("is not a directory"), inTheWay.stderr);
+  });
+});
+
+Deno.test("page data: the days of this cycle and the last add up to their cycles, exactly", async () => {
+  await withTempDir(async (dir) => {
+    const now = Date.now();
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, makeLog(seededRandom("page data days"), now));
+    const file = Deno.openSync(log);
+    try {
+      const config = parseConfig(CONFIG, "netmon.toml");
+      const { data } = buildPageData({
+        samples: samplesOf(linesOfFile(file), log, (w, why) => {
+          throw new Error(`${w}: ${why}`);
+        }, ianaZone("UTC")),
+        customers: config.customers,
+        billing: config.billing,
+        now,
+        title: "t",
+      });
+      assertEquals(data.customers.map((c) => c.name), SPECS.map((s) => s.name));
+      for (const c of data.customers.slice(0, 3)) {
+        const sum = (rows: readonly { total: bigint }[]) => rows.reduce((n, r) => n + r.total, 0n);
+        const [previous, current] = c.cycles.slice(-2) as [CycleRow, CycleRow];
+        assertEquals(sum(c.daily.current), c.cycle.soFar.total, c.name);
+        assertEquals(current.total, c.cycle.soFar.total, c.name);
+        assertEquals(sum(c.daily.previous), previous.total, c.name);
+        assertEquals(c.daily.current.at(-1)?.partial, true, "today is not over");
+        ok(c.daily.previous.length >= 28, `${c.daily.previous.length} days in the previous cycle`);
+        ok(c.cycle.projection >= c.cycle.soFar.total);
+        assertEquals(c.interval, 300);
+      }
+    } finally {
+      file.close();
+    }
   });
 });

@@ -61,6 +61,9 @@ interface Group {
   day: UsageEngine;
   cycles: Map<string, Row[]>;
   days: Map<string, Row[]>;
+  /** The day engine starts at the last sample before the previous cycle: the days before are not shown. */
+  dayStarted: boolean;
+  held?: Sample;
 }
 
 const toUsage = (c: { name: string; in: string[]; out: string[]; both: string[] }): Customer => ({
@@ -126,6 +129,7 @@ export function buildPageData(input: PageInput): PageBuild {
         day: new UsageEngine(calendar("day", zone)),
         cycles: new Map(),
         days: new Map(),
+        dayStarted: false,
       };
       groups.set(key, g);
     }
@@ -184,10 +188,19 @@ export function buildPageData(input: PageInput): PageBuild {
     prev = s.epoch;
     for (const g of groups.values()) {
       keepCycles(g, g.cycle.push(s));
+      if (!g.dayStarted) {
+        if (s.epoch < g.periods.previousCycle.start) {
+          g.held = s;
+          continue;
+        }
+        g.dayStarted = true;
+        if (g.held) g.day.push(g.held);
+      }
       keepDays(g, g.day.push(s));
     }
   }
   for (const g of groups.values()) {
+    if (!g.dayStarted && g.held) g.day.push(g.held);
     keepCycles(g, g.cycle.finish());
     keepDays(g, g.day.finish());
   }
