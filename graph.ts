@@ -26,6 +26,12 @@ import {
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
 import { stateFiles } from "./lib/state/files.ts";
+import { CustomerMatchError } from "./lib/config/customers.ts";
+import { allColumns } from "./lib/config/meters.ts";
+import { pageFiles } from "./lib/outputs/page.ts";
+import { buildPageData } from "./lib/outputs/page_data.ts";
+import { writePages } from "./lib/outputs/page_write.ts";
+import { linesOfFile, samplesOf } from "./lib/usage/log_samples.ts";
 
 const VERSION = "0.1.0";
 
@@ -58,6 +64,13 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
       --from DATE         only rows from DATE on: YYYY-MM-DD or 'YYYY-MM-DD HH:MM',
                           local time; a bucket is kept when it starts at or after it
       --to DATE           only rows before DATE (exclusive), same syntax
+      --html DIR          write the usage pages into DIR (made 0755 if missing):
+                          index.html, an overview of every customer's billing
+                          cycle so far, and per customer a page and its cycles
+                          as CSV; customers from the config's [[customer]] (else
+                          each log column), cycles from [billing]; --title and
+                          --log apply, other options only to the data and plot
+                          (written too only when -o, --plot or --gnuplot is given)
       --strict            a malformed log line is an error (exit 65) instead of a
                           warning naming file:line
   -c, --config FILE       netmon's config, for its state_dir and binaries.gnuplot
@@ -106,6 +119,7 @@ const OPTIONS: OptionSpec[] = [
   { name: "log", type: "boolean" },
   { name: "from", type: "string" },
   { name: "to", type: "string" },
+  { name: "html", type: "string" },
   { name: "strict", type: "boolean" },
   { name: "config", short: "c", type: "string" },
   { name: "state-dir", short: "s", type: "string" },
@@ -122,6 +136,10 @@ export interface GraphArgs {
   options: Omit<GraphOptions, "warn">;
   gnuplot?: string;
   plot?: string;
+  /** Directory for the usage pages. */
+  html?: string;
+  /** Whether -o was given (with --html, the data is written only then). */
+  outputGiven: boolean;
   width: number;
   height: number;
   title?: string;
@@ -198,6 +216,7 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   }
   const parsed: GraphArgs = {
     output: str("output") ?? "netmon_graph.dat",
+    outputGiven: str("output") !== undefined,
     options: {
       by: oneOf("by", str("by") ?? "day", BY) as By,
       unit: oneOf("unit", unit ?? "MB", Object.keys(UNITS)),
@@ -238,6 +257,8 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   if (log !== undefined) parsed.log = log;
   if (gnuplot !== undefined) parsed.gnuplot = gnuplot;
   if (plot !== undefined) parsed.plot = plot;
+  const html = str("html");
+  if (html !== undefined) parsed.html = html;
   if (config !== undefined) parsed.config = config;
   if (stateDir !== undefined) parsed.stateDir = stateDir;
   if (parsed.plot !== undefined) pictureKind(parsed.plot);
@@ -314,7 +335,46 @@ function openLog(path: string): Deno.FsFile {
   }
 }
 
+/** Writes the usage pages into `a.html`; an empty or missing log gives a "no data yet" page. */
+function htmlPages(a: GraphArgs & { html: string }): void {
+  const config = findConfig(a.config);
+  const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
+  let log: Deno.FsFile | undefined;
+  try {
+    log = openLog(logPath);
+  } catch (e) {
+    if (!(e instanceof NetmonError && e.exitCode === EX.NOINPUT)) throw e;
+  }
+  let bad = 0;
+  const malformed = (where: string, why: string) => {
+    if (a.options.strict) throw new NetmonError(`${where}: ${why} (--strict)`, EX.DATAERR);
+    if (++bad <= 20) err(`graph: warning: ${where}: ${why}; line skipped\n`);
+  };
+  try {
+    const build = buildPageData({
+      samples: log ? samplesOf(linesOfFile(log), logPath, malformed) : [],
+      customers: config.customers,
+      columns: allColumns(config.meters),
+      billing: config.billing,
+      now: Date.now(),
+      title: a.title ?? "netmon: network usage",
+      log: a.logScale,
+    });
+    if (bad > 20) err(`graph: warning: ${logPath}: ${bad - 20} more malformed lines skipped\n`);
+    writePages(a.html, pageFiles(build.data), build.csv);
+  } catch (e) {
+    if (e instanceof CustomerMatchError) throw new NetmonError(e.message, EX.CONFIG);
+    throw e;
+  } finally {
+    log?.close();
+  }
+}
+
 async function graph(a: GraphArgs): Promise<void> {
+  if (a.html !== undefined) {
+    htmlPages({ ...a, html: a.html });
+    if (!a.outputGiven && a.plot === undefined && a.gnuplot === undefined) return;
+  }
   let config: Config = defaultConfig();
   if (a.log === undefined || a.plot !== undefined) config = findConfig(a.config);
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;

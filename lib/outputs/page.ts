@@ -66,6 +66,8 @@ export interface CustomerData {
   };
   /** Bytes allowed per cycle, where a quota is set. */
   quota?: bigint;
+  /** What counts against the quota: in, out, or the total (the default). */
+  quotaCount?: "in" | "out" | "total";
   /** The last sample's time, ISO 8601 with offset; absent when the log has none for this customer. */
   lastSample?: string;
   /** The usual interval between samples, in seconds. */
@@ -200,12 +202,13 @@ const bytesOr = (b: bigint | undefined) => (b === undefined ? dash : formatBytes
 
 function quotaCell(c: CustomerData): string {
   if (c.quota === undefined || c.quota <= 0n) return dash;
-  const used = Number(c.cycle.soFar.total) / Number(c.quota);
+  const count = c.quotaCount ?? "total";
+  const used = Number(c.cycle.soFar[count] ?? c.cycle.soFar.total) / Number(c.quota);
   const over = used > 1;
   const width = Math.min(used, 1) * 100;
   return `<span class="quota${over ? " over" : ""}" aria-hidden="true"><span style="width:${
     width.toFixed(1)
-  }%"></span></span>${formatPercent(used)} of ${formatBytes(c.quota)}${
+  }%"></span></span>${formatPercent(used)} of ${formatBytes(c.quota)}${count === "total" ? "" : ` (${count})`}${
     over ? ' <span class="warn">over quota</span>' : ""
   }`;
 }

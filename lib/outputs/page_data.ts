@@ -1,0 +1,325 @@
+/**
+ * The figures of the usage pages from the usage engine: one pass over the
+ * log's samples into, per billing calendar, a cycle engine (with the 95th
+ * percentile) and a day engine, rolled up per customer into
+ * {@linkcode PageData} and, per customer, the CSV of its cycles: exactly
+ * `netmon summary --by cycle --csv --meter NAME` (lib/usage/csv.ts rows).
+ *
+ * Customers are the config's `[[customer]]`, each with its own billing cycle
+ * and zone; with none, each log column is its own customer (its rows are of
+ * kind `column`, as the summary prints them).
+ *
+ * @module
+ */
+
+import type { Column } from "../config/meters.ts";
+import { type Billing, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import { calendar } from "../usage/calendar.ts";
+import type { Customer } from "../usage/customers.ts";
+import { csvChunks } from "../usage/csv.ts";
+import { type BucketUsage, type Sample, UsageEngine } from "../usage/engine.ts";
+import { type Periods, periodsAt } from "../usage/overview.ts";
+import { type Row, rowsOf } from "../usage/rows.ts";
+import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
+import { type CustomerData, customerStem, type CycleRow, type DailyRow, type PageData } from "./page.ts";
+
+/** What the pages are made of. */
+export interface PageInput {
+  /** The log's samples in time order (none for an empty or missing log). */
+  samples: Iterable<Sample>;
+  /** The config's customers; empty: each log column is one. */
+  customers: readonly CustomerSpec[];
+  /** Columns the config's meters write, matched before the log names them. */
+  columns?: readonly Column[];
+  /** The config's `[billing]`: for column customers, and the time of `generated`. */
+  billing: Billing;
+  /** When the pages are made, epoch ms. */
+  now: number;
+  /** The overview's heading. */
+  title: string;
+  /** Log scale in the charts. */
+  log?: boolean;
+}
+
+/** The pages' figures and, per customer, its CSV (file name and text). */
+export interface PageBuild {
+  data: PageData;
+  csv: { name: string; text: string }[];
+}
+
+/** How many cycles a customer page shows. */
+const CYCLES_SHOWN = 12;
+/** How many intervals the usual interval is the median of (as the engine's). */
+const WINDOW = 99;
+
+/** One billing calendar's engines and what they gave, per customer name. */
+interface Group {
+  zone: Zone;
+  periods: Periods;
+  specs: CustomerSpec[];
+  cycle: UsageEngine;
+  day: UsageEngine;
+  cycles: Map<string, Row[]>;
+  days: Map<string, Row[]>;
+  /** The day engine starts at the last sample before the previous cycle: the days before are not shown. */
+  dayStarted: boolean;
+  held?: Sample;
+}
+
+const toUsage = (c: { name: string; in: string[]; out: string[]; both: string[] }): Customer => ({
+  name: c.name,
+  inbound: c.in,
+  outbound: c.out,
+  other: c.both,
+});
+
+/**
+ * Matches `specs` to `columns`. Not `strict` (while the log is read): a meter
+ * that matches nothing yet is left out; `strict` (at its end): an error, as
+ * {@linkcode customerColumns} says it.
+ */
+function match(specs: readonly CustomerSpec[], columns: readonly Column[], strict: boolean): Customer[] {
+  if (strict) return customerColumns(specs, columns, "the log and config").map(toUsage);
+  return specs.map((spec) => {
+    const meters = spec.meters.filter((m) => {
+      try {
+        customerColumns([{ ...spec, meters: [m] }], columns);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return meters.length === 0
+      ? { name: spec.name, inbound: [], outbound: [], other: [] }
+      : toUsage(customerColumns([{ ...spec, meters }], columns)[0] as Parameters<typeof toUsage>[0]);
+  });
+}
+
+const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+};
+
+/** The row of `rows` a page shows for a name: its customer row, else its column row. */
+const pick = (rows: readonly Row[]): Row => rows.find((r) => r.kind === "customer") ?? rows[0] as Row;
+
+/**
+ * The pages' figures from the log's samples. Throws a CustomerMatchError
+ * when a customer's meter matches no column of the config or the log.
+ */
+export function buildPageData(input: PageInput): PageBuild {
+  const byColumn = input.customers.length === 0;
+  const configColumns = input.columns ?? [];
+  const groups = new Map<string, Group>();
+  const billings = byColumn ? [{ billing: input.billing, spec: undefined }] : input.customers.map((spec) => ({
+    billing: spec.billing,
+    spec,
+  }));
+  for (const { billing, spec } of billings) {
+    const key = `${billing.cycleDay}\0${billing.timeZone ?? "local"}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      const zone = zoneNamed(billing.timeZone);
+      g = {
+        zone,
+        periods: periodsAt(input.now, zone, billing.cycleDay),
+        specs: [],
+        cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true }),
+        day: new UsageEngine(calendar("day", zone)),
+        cycles: new Map(),
+        days: new Map(),
+        dayStarted: false,
+      };
+      groups.set(key, g);
+    }
+    if (spec) g.specs.push(spec);
+  }
+
+  // Customers are matched against the columns known so far, again when the log names more.
+  let known = -1;
+  const logColumns: string[] = [];
+  const logSet = new Set<string>();
+  const matched = new Map<Group, Customer[]>();
+  const allColumns = (): Column[] => {
+    const names = new Set(configColumns.map((c) => c.name));
+    return [...configColumns, ...logColumns.filter((n) => !names.has(n)).map((name) => ({ name, label: name }))];
+  };
+  const customersOf = (g: Group): Customer[] => {
+    if (known !== logColumns.length) {
+      known = logColumns.length;
+      matched.clear();
+    }
+    let cs = matched.get(g);
+    if (cs === undefined) matched.set(g, cs = match(g.specs, allColumns(), false));
+    return cs;
+  };
+  const rows = (g: Group, b: BucketUsage): Row[] =>
+    byColumn ? rowsOf(b) : rowsOf(b, { customers: customersOf(g), only: new Set(g.specs.map((s) => s.name)) });
+  const keepDays = (g: Group, days: BucketUsage[]) => {
+    for (const b of days) {
+      if (b.bucket.end <= g.periods.previousCycle.start || b.bucket.start >= g.periods.cycle.end) continue;
+      for (const r of rows(g, b)) push(g.days, r.name, r);
+    }
+  };
+  const keepCycles = (g: Group, cycles: BucketUsage[]) => {
+    for (const b of cycles) for (const r of rows(g, b)) push(g.cycles, r.name, r);
+  };
+
+  // One pass over the samples; per columns array, the last instant it was seen; the last intervals.
+  const lastSeen = new Map<readonly string[], number>();
+  const intervals: number[] = [];
+  let prev = NaN;
+  let first = NaN;
+  for (const s of input.samples) {
+    if (!lastSeen.has(s.columns)) {
+      for (const n of s.columns) {
+        if (logSet.has(n)) continue;
+        logSet.add(n);
+        logColumns.push(n);
+      }
+    }
+    lastSeen.set(s.columns, s.epoch);
+    if (s.epoch > prev) {
+      intervals.push(s.epoch - prev);
+      if (intervals.length > WINDOW) intervals.shift();
+    }
+    if (Number.isNaN(first)) first = s.epoch;
+    prev = s.epoch;
+    for (const g of groups.values()) {
+      keepCycles(g, g.cycle.push(s));
+      if (!g.dayStarted) {
+        if (s.epoch < g.periods.previousCycle.start) {
+          g.held = s;
+          continue;
+        }
+        g.dayStarted = true;
+        if (g.held) g.day.push(g.held);
+      }
+      keepDays(g, g.day.push(s));
+    }
+  }
+  for (const g of groups.values()) {
+    if (!g.dayStarted && g.held) g.day.push(g.held);
+    keepCycles(g, g.cycle.finish());
+    keepDays(g, g.day.finish());
+  }
+  const last = prev;
+
+  // The customers, in the config's order (or the log's).
+  if (!byColumn && lastSeen.size > 0) match(input.customers, [...allColumns()], true);
+  const people: { name: string; group: Group; spec?: CustomerSpec; columns: readonly string[] }[] = [];
+  for (const g of groups.values()) {
+    if (byColumn) {
+      for (const name of logColumns) people.push({ name, group: g, columns: [name] });
+    } else {
+      const cs = match(g.specs, allColumns(), false);
+      g.specs.forEach((spec, i) => {
+        const c = cs[i] as Customer;
+        people.push({ name: spec.name, group: g, spec, columns: [...c.inbound, ...c.outbound, ...c.other] });
+      });
+    }
+  }
+  if (!byColumn) {
+    const order = new Map(input.customers.map((s, i) => [s.name, i]));
+    people.sort((a, b) => (order.get(a.name) as number) - (order.get(b.name) as number));
+  }
+  const sorted = [...intervals].sort((a, b) => a - b);
+  const interval = sorted.length > 0 ? (sorted[(sorted.length - 1) >> 1] as number) / 1000 : 300;
+
+  const customers: CustomerData[] = [];
+  const csv: PageBuild["csv"] = [];
+  for (const p of people) {
+    const g = p.group;
+    const cycleRows = g.cycles.get(p.name) ?? [];
+    const cycleBuckets = groupByStart(cycleRows);
+    const c = g.periods.cycle;
+    const current = cycleBuckets.find((rs) => (rs[0] as Row).start === c.start);
+    const cur = current ? pick(current) : undefined;
+    let seen = NaN;
+    for (const [cols, at] of lastSeen) {
+      if (p.columns.some((n) => cols.includes(n))) seen = Number.isNaN(seen) ? at : Math.max(seen, at);
+    }
+    const file = `${customerStem(p.name)}.csv`;
+    const d: CustomerData = {
+      name: p.name,
+      cycle: {
+        start: c.label.split(" .. ")[0] as string,
+        end: c.label.split(" .. ")[1] as string,
+        soFar: traffic(cur),
+        projection: projection(cur?.totalBytes ?? 0n, c, first, last, input.now),
+        coverage: cur?.coverage ?? 0,
+        resets: cur?.resets ?? 0,
+      },
+      interval,
+      daily: {
+        current: daily(g.days.get(p.name) ?? [], c, Math.min(last, input.now)),
+        previous: daily(g.days.get(p.name) ?? [], g.periods.previousCycle, Math.min(last, input.now)),
+      },
+      cycles: cycleBuckets.slice(-CYCLES_SHOWN).map((rs) => cycleRow(pick(rs), input.now)),
+      csv: file,
+    };
+    if (cur?.p95 !== undefined) {
+      d.cycle.p95 = { billable: cur.p95 };
+      if (cur.p95In !== undefined) d.cycle.p95.in = cur.p95In;
+      if (cur.p95Out !== undefined) d.cycle.p95.out = cur.p95Out;
+    }
+    if (p.spec?.quota) {
+      d.quota = p.spec.quota.bytes;
+      d.quotaCount = p.spec.quota.count;
+    }
+    if (!Number.isNaN(seen)) d.lastSample = isoWithOffset(g.zone, seen);
+    customers.push(d);
+    csv.push({ name: file, text: [...csvChunks(cycleRows, g.zone)].join("") });
+  }
+  const data: PageData = {
+    title: input.title,
+    generated: isoWithOffset(zoneNamed(input.billing.timeZone), input.now),
+    customers,
+  };
+  if (input.log === true) data.log = true;
+  return { data, csv };
+}
+
+/** Rows of the same bucket together, in order. */
+function groupByStart(rows: readonly Row[]): Row[][] {
+  const out: Row[][] = [];
+  for (const r of rows) {
+    const lastGroup = out[out.length - 1];
+    if (lastGroup && (lastGroup[0] as Row).start === r.start) lastGroup.push(r);
+    else out.push([r]);
+  }
+  return out;
+}
+
+function traffic(r: Row | undefined): CustomerData["cycle"]["soFar"] {
+  const t: CustomerData["cycle"]["soFar"] = { total: r?.totalBytes ?? 0n };
+  if (r?.inBytes !== undefined) t.in = r.inBytes;
+  if (r?.outBytes !== undefined) t.out = r.outBytes;
+  return t;
+}
+
+/**
+ * The linear estimate for the whole cycle `c`, as `netmon summary`'s overview
+ * makes it (lib/usage/overview.ts): so far, over the time from the cycle's
+ * start (or the first sample) to now (or the last sample), times its length.
+ */
+export function projection(soFar: bigint, c: { start: number; end: number }, first: number, last: number, now: number) {
+  const elapsed = Math.min(now, last, c.end) - Math.max(c.start, first);
+  return elapsed > 0 ? (soFar * BigInt(c.end - c.start)) / BigInt(elapsed) : soFar;
+}
+
+/** The day rows of cycle `c`; a day is partial when not over by `until` or not covered whole. */
+function daily(rows: readonly Row[], c: { start: number; end: number }, until: number): DailyRow[] {
+  return groupByStart(rows.filter((r) => r.start >= c.start && r.start < c.end)).map((rs) => {
+    const r = pick(rs);
+    return { date: r.label, ...traffic(r), partial: r.end > until || r.coverage < 1 };
+  });
+}
+
+function cycleRow(r: Row, now: number): CycleRow {
+  const [start, end] = r.label.split(" .. ") as [string, string];
+  const row: CycleRow = { start, end, ...traffic(r), coverage: r.coverage, resets: r.resets, partial: r.end > now };
+  if (r.p95 !== undefined) row.p95 = r.p95;
+  return row;
+}

@@ -1,0 +1,415 @@
+/**
+ * `graph.ts --html DIR` end to end: a seeded log (customers split by
+ * direction, a counter reset and a recorded one, a gap, a customer whose
+ * meter was removed) and a config, graph.ts run as a subprocess under umask
+ * 077, each page opened from file:// in a real chromium. The figures the
+ * pages show equal the summary CSV's, computed here in-process with the
+ * usage engine and lib/usage/csv.ts; the CSV files beside the pages equal it
+ * byte for byte. Nothing leaves a page, nothing errs, nothing is blank, a
+ * hostile name is text, an empty or missing log says "no data yet", and the
+ * modes are 0644 and 0755.
+ *
+ * TODO(summary): when `netmon summary` is on main, take the expected CSV from
+ * `netmon summary --by cycle --csv --meter NAME` instead of the in-process
+ * pipeline below.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { formatBytes, formatPercent, formatRate } from "../lib/outputs/html_text.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { customerFile, customerStem, type CycleRow } from "../lib/outputs/page.ts";
+import { buildPageData } from "../lib/outputs/page_data.ts";
+import { calendar } from "../lib/usage/calendar.ts";
+import { resolveCustomers } from "../lib/usage/customers.ts";
+import { csvChunks } from "../lib/usage/csv.ts";
+import { UsageEngine } from "../lib/usage/engine.ts";
+import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
+import { rowsOf } from "../lib/usage/rows.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
+import { browserTest, distinctColours, visit } from "./browser.ts";
+import { GRAPH, type Result, run, withTempDir } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
+
+const XSS = "<img src=x onerror=alert(1)>";
+const DASH = "\u2013";
+const CONFIG = `source = "interface"
+[billing]
+cycle_day = 15
+timezone = "Europe/Berlin"
+
+[[customer]]
+name = "acme"
+meters = ["acme"]
+quota = "2 TiB"
+
+[[customer]]
+name = "globex"
+meters = ["globex"]
+
+[[customer]]
+name = "${XSS}"
+meters = ["xss"]
+
+[[customer]]
+name = "gone"
+meters = ["gone"]
+`;
+const COLUMNS = ["acme-inbound", "acme-outbound", "globex-inbound", "globex-outbound", "xss", "gone"];
+const SPECS = [
+  { name: "acme", meters: ["acme"] },
+  { name: "globex", meters: ["globex"] },
+  { name: XSS, meters: ["xss"] },
+  { name: "gone", meters: ["gone"] },
+];
+const STEP = 300_000;
+const DAY = 86_400_000;
+
+/** A log stamp `YYYY/MM/DD-HH:MM:SS` of instant `t` in UTC. */
+const stamp = (t: number) => {
+  const iso = new Date(t).toISOString();
+  return `${iso.slice(0, 10).replaceAll("-", "/")}-${iso.slice(11, 19)}`;
+};
+
+/**
+ * A log of 5-minute samples (UTC stamps) over the last 75 days up to a minute
+ * ago: a gap of two days, acme-inbound reset by the counter going down,
+ * globex-outbound reset by a reset line, `gone` removed two days ago.
+ */
+function makeLog(rand: () => number, now: number): string {
+  const end = now - 60_000;
+  let t = end - 75 * DAY;
+  t -= t % STEP;
+  const scale = [4e7, 1e7, 2e7, 3e7, 1e5, 5e6];
+  const c = COLUMNS.map(() => Math.floor(rand() * 1e9));
+  const gapFrom = t + 30 * DAY;
+  const gapTo = gapFrom + 2 * DAY;
+  const resetAt = t + 40 * DAY;
+  const lineResetAt = t + 50 * DAY;
+  const goneAt = end - 2 * DAY;
+  let text = `# netmon meters:\t${COLUMNS.join("\t")}\n`;
+  let header = true;
+  for (; t <= end; t += STEP) {
+    if (t >= gapFrom && t < gapTo) continue;
+    for (let i = 0; i < c.length; i++) c[i] = (c[i] as number) + Math.floor(rand() * (scale[i] as number));
+    if (t === resetAt) c[0] = Math.floor(rand() * 1e6);
+    if (t === lineResetAt) text += "# netmon reset:\tglobex-outbound\trules reloaded\n";
+    if (t >= goneAt && header) {
+      header = false;
+      text += `# netmon meters:\t${COLUMNS.slice(0, 5).join("\t")}\n`;
+    }
+    text += `${stamp(t)}\t${(header ? c : c.slice(0, 5)).join("\t")}\n`;
+  }
+  return text;
+}
+
+/** `netmon summary --by cycle --csv --meter NAME` for each customer, computed in-process (see the TODO above). */
+function summaryCsv(logPath: string): Map<string, string> {
+  const zone = ianaZone("Europe/Berlin");
+  const file = Deno.openSync(logPath);
+  try {
+    const engine = new UsageEngine(calendar("cycle", zone, 15), { p95: true });
+    const rows = SPECS.map(() => [] as ReturnType<typeof rowsOf>);
+    const keep = (buckets: ReturnType<UsageEngine["push"]>) => {
+      for (const b of buckets) {
+        const customers = resolveCustomers(SPECS, engine.columns);
+        SPECS.forEach((s, i) => rows[i]?.push(...rowsOf(b, { customers, only: new Set([s.name]) })));
+      }
+    };
+    for (
+      const s of samplesOf(linesOfFile(file), logPath, (w, why) => {
+        throw new Error(`${w}: ${why}`);
+      }, ianaZone("UTC"))
+    ) {
+      keep(engine.push(s));
+    }
+    keep(engine.finish());
+    return new Map(SPECS.map((s, i) => [s.name, [...csvChunks(rows[i] ?? [], zone)].join("")]));
+  } finally {
+    file.close();
+  }
+}
+
+/** Runs graph.ts under umask 077 (so that modes must be set explicitly), TZ=UTC, with access to `dir` only. */
+function graphHtml(dir: string, args: string[]): Promise<Result> {
+  return run("/bin/sh", [
+    "-c",
+    'umask 077 && exec "$@"',
+    "sh",
+    Deno.execPath(),
+    "run",
+    "-q",
+    "--no-prompt",
+    "-P=graph",
+    `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
+    `--allow-write=/var/lib/netmon,${dir}`,
+    GRAPH,
+    ...args,
+  ], {
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: dir,
+      TZ: "UTC",
+      NO_COLOR: "1",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+    },
+  });
+}
+
+const mode = (path: string) => (Deno.statSync(path).mode as number) & 0o777;
+
+interface CsvRow {
+  start: string;
+  end: string;
+  name: string;
+  kind: string;
+  in_bytes: string;
+  out_bytes: string;
+  total_bytes: string;
+  p95_in_bps: string;
+  p95_out_bps: string;
+  p95_bps: string;
+  coverage: string;
+  resets: string;
+}
+
+/**
+ * The CSV's customer rows (names here have no comma or quote, so a plain
+ * split is exact). A customer named as its column (`gone`) also has the
+ * column's rows, as `--meter gone` selects both: the page shows the customer's.
+ */
+function parseCsv(text: string): CsvRow[] {
+  const [head, ...lines] = text.trimEnd().split("\n");
+  const keys = (head as string).split(",");
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [keys[i], v])) as unknown as CsvRow)
+    .filter((r) => r.kind === "customer");
+}
+
+/** The last day of a cycle whose exclusive end is `iso`: the day before. */
+const dayBefore = (iso: string) => {
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d - 1)).toISOString().slice(0, 10);
+};
+const bytesOr = (s: string) => (s === "" ? DASH : formatBytes(BigInt(s)));
+
+interface Table {
+  rows: Record<string, string>[];
+  imgs: number;
+  text: string;
+}
+const TABLE = (selector: string) =>
+  `(() => {
+  const t = [...document.querySelectorAll(${JSON.stringify(selector)})].pop();
+  const rows = t ? [...t.querySelectorAll("tbody tr")].map((tr) =>
+    Object.fromEntries([...tr.querySelectorAll("td")].map((td) => [td.dataset.label, td.textContent.trim()]))) : [];
+  const facts = Object.fromEntries([...document.querySelectorAll("dt")].map((dt) =>
+    [dt.textContent.trim(), dt.nextElementSibling.textContent.trim()]));
+  if (Object.keys(facts).length) rows.push(facts);
+  const csv = document.querySelector("a[download]");
+  if (csv) rows.push({ csv: csv.getAttribute("href") });
+  return { rows, imgs: document.querySelectorAll("img, script, [onerror]").length, text: document.body.innerText };
+})()`;
+
+browserTest(
+  "graph.ts --html: the pages show the summary's figures, in chromium, nothing leaves, names are text",
+  async (b) => {
+    await withTempDir(async (dir) => {
+      const rand = seededRandom("page html");
+      const now = Date.now();
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, makeLog(rand, now));
+      await Deno.writeTextFile(`${dir}/netmon.toml`, CONFIG);
+      const www = `${dir}/www`;
+      const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--title", "gw1 <netmon>", "--html", www, log]);
+      assertEquals([r.code, r.stderr], [0, ""]);
+      assertEquals(mode(www), 0o755);
+      const names = [...Deno.readDirSync(www)].map((e) => e.name).sort();
+      const stems = SPECS.map((s) => customerStem(s.name));
+      assertEquals(names, ["index.html", ...stems.flatMap((s) => [`${s}.csv`, `${s}.html`])].sort());
+      for (const n of names) assertEquals(mode(`${www}/${n}`), 0o644, n);
+      // Nothing but the -o/--plot outputs: no data file in the working directory or beside the log.
+      ok(!names.includes("netmon_graph.dat"));
+
+      // The CSV beside each page is the summary's, byte for byte.
+      const expected = summaryCsv(log);
+      for (const s of SPECS) {
+        assertEquals(Deno.readTextFileSync(`${www}/${customerStem(s.name)}.csv`), expected.get(s.name));
+      }
+
+      // The overview: this cycle so far per customer, as the CSV's current cycle row says.
+      const overview = await visit(
+        b,
+        `file://${www}/index.html`,
+        (page) => page.evaluate(TABLE("table")) as Promise<Table>,
+      );
+      assertEquals([overview.leaving, overview.errors, overview.dialogs, overview.phoneOverflow], [[], [], [], 0]);
+      for (const shot of [overview.shots.desktop, overview.shots.phone]) {
+        ok(distinctColours(shot) > 16, "overview not blank");
+      }
+      const seen = overview.inspected as Table;
+      assertEquals(seen.imgs, 0);
+      ok(seen.text.includes("gw1 <netmon>"));
+      assertEquals(
+        seen.rows.map((row) => row["Customer"]),
+        SPECS.map((s) => s.name),
+      );
+      const current = (rows: CsvRow[]) => {
+        const last = rows[rows.length - 1] as CsvRow;
+        return Date.parse(last.end) > now ? last : undefined;
+      };
+      const acmeRows = parseCsv(expected.get("acme") as string);
+      const cycle = current(acmeRows) as CsvRow;
+      ok(cycle !== undefined, "the log reaches into the current cycle");
+      SPECS.forEach((s, i) => {
+        const row = seen.rows[i] as Record<string, string>;
+        const c = current(parseCsv(expected.get(s.name) as string));
+        const what = `overview: ${s.name}`;
+        assertEquals(row["Cycle"], `${cycle.start.slice(0, 10)} ..${dayBefore(cycle.end)}`, what);
+        if (c === undefined) {
+          assertEquals(row["Total so far"], formatBytes(0n), what);
+          return;
+        }
+        assertEquals(row["In"], bytesOr(c.in_bytes), what);
+        assertEquals(row["Out"], bytesOr(c.out_bytes), what);
+        assertEquals(row["Total so far"], formatBytes(BigInt(c.total_bytes)), what);
+        ok(row["95th percentile"]?.startsWith(formatRate(Number(c.p95_bps))), `${what}: ${row["95th percentile"]}`);
+        if (c.p95_in_bps !== "") ok(row["95th percentile"]?.includes(`in ${formatRate(Number(c.p95_in_bps))}`), what);
+        if (c.p95_out_bps !== "") {
+          ok(row["95th percentile"]?.includes(`out ${formatRate(Number(c.p95_out_bps))}`), what);
+        }
+        assertEquals(row["Coverage"], formatPercent(Number(c.coverage)), what);
+        assertEquals(row["Resets"], c.resets, what);
+      });
+      // The projection is at least what was used so far; the quota bar where a quota is set.
+      ok(seen.rows[0]?.["Quota"]?.includes("of 2.00 TiB"), seen.rows[0]?.["Quota"]);
+      assertEquals(seen.rows[1]?.["Quota"], DASH);
+      // Only the customer whose meter was removed two days ago is flagged as stale.
+      ok(seen.rows[3]?.["Last sample"]?.includes("no sample for 2 days"), seen.rows[3]?.["Last sample"]);
+      for (const i of [0, 1, 2]) {
+        ok(!seen.rows[i]?.["Last sample"]?.includes("no sample"), seen.rows[i]?.["Last sample"]);
+      }
+      // The resets the log holds are in the cycles they happened in.
+      const resets = (name: string) => parseCsv(expected.get(name) as string).reduce((n, r) => n + Number(r.resets), 0);
+      assertEquals([resets("acme"), resets("globex")], [1, 1]);
+
+      // Each customer's page: the facts of this cycle, the last cycles as the CSV has them, the CSV link.
+      for (const s of SPECS) {
+        const v = await visit(
+          b,
+          `file://${www}/${customerFile(s.name)}`,
+          (page) => page.evaluate(TABLE("table")) as Promise<Table>,
+        );
+        assertEquals([v.leaving, v.errors, v.dialogs, v.phoneOverflow], [[], [], [], 0], s.name);
+        for (const shot of [v.shots.desktop, v.shots.phone]) ok(distinctColours(shot) > 16, `${s.name}: not blank`);
+        const got = v.inspected as Table;
+        assertEquals(got.imgs, 0, s.name);
+        ok(got.text.includes(s.name), `${s.name} shows as text`);
+        const link = got.rows.pop() as Record<string, string>;
+        const facts = got.rows.pop() as Record<string, string>;
+        assertEquals(decodeURIComponent(link.csv as string), `${customerStem(s.name)}.csv`);
+        const rows = parseCsv(expected.get(s.name) as string);
+        const c = current(rows);
+        assertEquals(facts["Total so far"], formatBytes(BigInt(c?.total_bytes ?? 0)), s.name);
+        assertEquals(facts["Coverage"], formatPercent(Number(c?.coverage ?? 0)), s.name);
+        // The last cycles, newest first.
+        const want = rows.slice(-12).reverse();
+        assertEquals(
+          got.rows.map((row) => row["Cycle"]?.slice(0, 10)),
+          want.map((w) => w.start.slice(0, 10)),
+          `${s.name}: ${JSON.stringify(got.rows)}`,
+        );
+        want.forEach((w, i) => {
+          const row = got.rows[i] as Record<string, string>;
+          const what = `${s.name}: cycle ${w.start}`;
+          ok(row["Cycle"]?.startsWith(`${w.start.slice(0, 10)} .. ${dayBefore(w.end)}`), `${what}: ${row["Cycle"]}`);
+          assertEquals(row["In"], bytesOr(w.in_bytes), what);
+          assertEquals(row["Out"], bytesOr(w.out_bytes), what);
+          assertEquals(row["Total"], formatBytes(BigInt(w.total_bytes)), what);
+          assertEquals(row["95th percentile"], w.p95_bps === "" ? DASH : formatRate(Number(w.p95_bps)), what);
+          assertEquals(row["Coverage"], formatPercent(Number(w.coverage)), what);
+          assertEquals(row["Resets"], w.resets, what);
+        });
+      }
+    });
+  },
+  180_000,
+);
+
+browserTest("graph.ts --html on an empty or missing log: a page saying no data yet, exit 0", async (b) => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/netmon.toml`, CONFIG);
+    await Deno.writeTextFile(`${dir}/empty.log`, "");
+    for (const log of ["empty.log", "missing.log"]) {
+      const www = `${dir}/www-${log}`;
+      const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, `${dir}/${log}`]);
+      assertEquals([r.code, r.stderr], [0, ""], log);
+      assertEquals([...Deno.readDirSync(www)].map((e) => e.name), ["index.html"], log);
+      assertEquals([mode(www), mode(`${www}/index.html`)], [0o755, 0o644], log);
+      const v = await visit(
+        b,
+        `file://${www}/index.html`,
+        (page) => page.evaluate("document.body.innerText") as Promise<string>,
+      );
+      assertEquals([v.leaving, v.errors, v.dialogs], [[], [], []], log);
+      ok((v.inspected as string).includes("No data yet."), log);
+      ok((v.inspected as string).includes(XSS), `${log}: the configured customers are listed, as text`);
+      ok(distinctColours(v.shots.desktop) > 8 && distinctColours(v.shots.phone) > 8, `${log}: not blank`);
+    }
+  });
+});
+
+Deno.test("graph.ts --html: a customer naming no column is a config error; a file in the way is refused", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(
+      log,
+      makeLog(seededRandom("page html errors"), Date.now()).split("\n").slice(0, 50).join("\n") + "\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/bad.toml`,
+      'source = "interface"\n[[customer]]\nname = "acme"\nmeters = ["nope"]\n',
+    );
+    const bad = await graphHtml(dir, ["-c", `${dir}/bad.toml`, "--html", `${dir}/www`, log]);
+    assertEquals(bad.code, 78, bad.stderr);
+    ok(/customer\[1\]\.meters\[1\]: "nope" matches no meter or column/.test(bad.stderr), bad.stderr);
+    assertEquals(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+    await Deno.writeTextFile(`${dir}/file`, "x");
+    await Deno.writeTextFile(`${dir}/ok.toml`, CONFIG);
+    const inTheWay = await graphHtml(dir, ["-c", `${dir}/ok.toml`, "--html", `${dir}/file`, log]);
+    assertEquals(inTheWay.code, 73, inTheWay.stderr);
+    ok(inTheWay.stderr.includes("is not a directory"), inTheWay.stderr);
+  });
+});
+
+Deno.test("page data: the days of this cycle and the last add up to their cycles, exactly", async () => {
+  await withTempDir(async (dir) => {
+    const now = Date.now();
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, makeLog(seededRandom("page data days"), now));
+    const file = Deno.openSync(log);
+    try {
+      const config = parseConfig(CONFIG, "netmon.toml");
+      const { data } = buildPageData({
+        samples: samplesOf(linesOfFile(file), log, (w, why) => {
+          throw new Error(`${w}: ${why}`);
+        }, ianaZone("UTC")),
+        customers: config.customers,
+        billing: config.billing,
+        now,
+        title: "t",
+      });
+      assertEquals(data.customers.map((c) => c.name), SPECS.map((s) => s.name));
+      for (const c of data.customers.slice(0, 3)) {
+        const sum = (rows: readonly { total: bigint }[]) => rows.reduce((n, r) => n + r.total, 0n);
+        const [previous, current] = c.cycles.slice(-2) as [CycleRow, CycleRow];
+        assertEquals(sum(c.daily.current), c.cycle.soFar.total, c.name);
+        assertEquals(current.total, c.cycle.soFar.total, c.name);
+        assertEquals(sum(c.daily.previous), previous.total, c.name);
+        assertEquals(c.daily.current.at(-1)?.partial, true, "today is not over");
+        ok(c.daily.previous.length >= 28, `${c.daily.previous.length} days in the previous cycle`);
+        ok(c.cycle.projection >= c.cycle.soFar.total);
+        assertEquals(c.interval, 300);
+      }
+    } finally {
+      file.close();
+    }
+  });
+});
