@@ -67,7 +67,7 @@ await withPair((p) =>
     const [ip, ...startArgs] = inNs([Deno.execPath(), "run", "-A", REPORT_SCRIPT, "start", "-c", config]);
     await must(ip!, startArgs);
     const reportArgs = ["report", "-c", config, "-s", `${dir}/state`];
-    const perms = [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"];
+    const perms = [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid,osUptime"];
     const emptyRun = (flags: string[]) => inNs([Deno.execPath(), "run", "-q", ...flags, empty]);
     const readOnlyRun = (flags: string[]) =>
       inNs([Deno.execPath(), "run", "-q", ...flags, "--allow-run=/usr/sbin/iptables-save", readOnly]);

@@ -40,8 +40,8 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
         `--allow-run=/usr/sbin/${ipt},/usr/sbin/${save},/usr/sbin/iptables${suffix}-restore`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-        "--allow-sys=uid",
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",
+        "--allow-sys=uid,osUptime",
       ],
     },
   });
@@ -62,8 +62,8 @@ ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
       }`,
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
-      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-      "--allow-sys=uid",
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",
+      "--allow-sys=uid,osUptime",
     ],
   });
 
