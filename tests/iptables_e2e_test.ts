@@ -334,7 +334,7 @@ split = ["direction", "family"]
             lines[2]?.replace(/Timestamp: \S+/, "Timestamp: T"),
             `New Usage - Timestamp: T Proxied: 0 Off Network: ${small}`,
           );
-          ok(lines[3]?.startsWith("== RESET DETECTED! == counters went down for: Proxied, Off Network;"), r.stdout);
+          ok(lines[3]?.startsWith("== RESET DETECTED! == counter went down: Proxied, Off Network;"), r.stdout);
           const last = (await Deno.readTextFile(`${dir}/netmon.last`)).trimEnd().split("\t");
           assertEquals(last[3], last[0], "the total-start stamp moved to the reset");
         })

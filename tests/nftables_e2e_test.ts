@@ -189,7 +189,7 @@ netnsTest(
         const small = await sendUdp(p.b, "192.0.2.1", 2, 100);
         const r = await netmon(args, o);
         assertEquals([r.code, r.stderr], [0, ""]);
-        ok(/^== RESET DETECTED! == counters went down for: cust in, cust out, web IPv4;/m.test(r.stdout), r.stdout);
+        ok(/^== RESET DETECTED! == counter went down: cust in, cust out, web IPv4;/m.test(r.stdout), r.stdout);
         ok(r.stdout.split("\n")[2]!.includes(` web IPv4: ${small} `), r.stdout);
         // A reload from a saved ruleset puts the counters back to what was saved.
         const saved = `${dir}/saved.nft`;
