@@ -253,7 +253,7 @@ Deno.test("parseNftTable maps nft's negative JSON counters back to unsigned 64-b
     "inet",
     "netmon",
   );
-  assertEquals(t.counters.get("a"), { packets: 5n, bytes: (1n << 64n) - 1n });
-  assertEquals(t.counters.get("b"), { packets: 9007199254740993n, bytes: (1n << 63n) - 1n });
+  assertEquals(t.counters.get("a"), { packets: 5n, bytes: (1n << 64n) - 1n, handle: 1n });
+  assertEquals(t.counters.get("b"), { packets: 9007199254740993n, bytes: (1n << 63n) - 1n, handle: 3n });
   assertEquals(t.counters.size, 2, "the ip family's counter of the same name is another table's");
 });

@@ -11,6 +11,7 @@ import { seededRandom } from "./random.ts";
 import {
   fakeTimeEnv,
   graph,
+  iptablesCounters,
   must,
   netmon,
   type NetmonRun,
@@ -235,6 +236,92 @@ netnsTest(
         removeFaketimeLeftovers();
         assertEquals(moved.code, 0, moved.stderr);
         ok(/^== RESET DETECTED! == reboot: /m.test(moved.stdout), moved.stdout);
+      })
+    ),
+);
+
+netnsTest(
+  "[resets] SIGKILL at random instants through reports, stops, starts and reboots: no reset false, missed or doubled",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, '[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n');
+        let boot = Math.floor(Date.now() / 1000) - 3600;
+        const o = () => ({ ns: p.a, dirs: [dir], env: { NETMON_TEST_BOOT_TIME: String(boot) } });
+        const report = ["report", "-c", config, "-s", dir];
+        const random = seededRandom("reset SIGKILL sweep");
+        const durations: number[] = [];
+        for (const args of [["start", "-c", config, "-s", dir], report, report, report]) {
+          const t0 = performance.now();
+          const r = await netmon(args, o());
+          assertEquals([r.code, r.stderr], [0, ""]);
+          durations.push(performance.now() - t0);
+        }
+        // Kills land over the whole run, but mostly in its second half, where it reads, decides and writes.
+        const median = durations.sort((a, b) => a - b)[2]!;
+        let kills = 0;
+        /** Runs netmon, killing it at a random instant more often than not, until a run completes. */
+        const untilDone = async (args: string[]) => {
+          for (;;) {
+            const child = spawnNetmon(args, o());
+            const timer = random() < 0.75
+              ? setTimeout(() => {
+                try {
+                  child.kill("SIGKILL");
+                } catch { /* it finished */ }
+              }, median * (random() < 0.2 ? random() : 0.5 + 0.7 * random()))
+              : undefined;
+            const out = await child.output();
+            clearTimeout(timer);
+            if (out.success) return;
+            if (out.signal !== "SIGKILL") {
+              throw new Error(`netmon ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+            }
+            kills++;
+          }
+        };
+        const samplesNow = async () => logResets(await Deno.readTextFile(`${dir}/netmon.log`)).samples.length;
+        const rounds: { action: string; sent: bigint; end: number }[] = [];
+        let end = await samplesNow();
+        for (let round = 0; round < 24; round++) {
+          const roll = random();
+          const action = round % 8 === 5 ? "reboot" : roll < 0.35 ? "restart" : "none";
+          let sent = 0n;
+          if (action !== "none") {
+            const old = (await iptablesCounters(p.a)).get("b") ?? 0n;
+            await untilDone(["stop", "-c", config, "-s", dir]);
+            if (action === "reboot") {
+              // The machine comes back up after the last sample: the boot time moves past it.
+              boot = Math.ceil(Date.now() / 1000) + 6;
+              await new Promise((r) => setTimeout(r, (boot + 1) * 1000 - Date.now()));
+            }
+            await untilDone(["start", "-c", config, "-s", dir]);
+            // More than the old counter held: the counter alone cannot show this reset.
+            sent = BigInt(await sendUdp(p.b, "192.0.2.1", Number(old / 528n) + 2, 500));
+          } else if (random() < 0.7) sent = BigInt(await sendUdp(p.b, "192.0.2.1", 1 + Math.floor(random() * 4), 500));
+          await untilDone(report);
+          end = await samplesNow();
+          rounds.push({ action, sent, end });
+        }
+        const log = logResets(await Deno.readTextFile(`${dir}/netmon.log`));
+        const rows = await entryRows(dir);
+        assertEquals(rows.length, log.samples.length);
+        let from = 3;
+        for (const [k, r] of rounds.entries()) {
+          const used = rows.slice(from, r.end).reduce((sum, row) => sum + row.get("b")!, 0n);
+          const resets = log.resets.slice(from, r.end).flat();
+          const want = r.action === "none" ? [] : [["b", r.action === "reboot" ? "reboot" : "rules re-created"]];
+          assertEquals(resets, want, `round ${k} (${r.action}): its reset logged once, with its reason`);
+          assertEquals(used, r.sent, `round ${k} (${r.action}): usage is exactly what was sent`);
+          from = r.end;
+        }
+        ok(kills >= 10, `only ${kills} runs killed`);
+        ok(rounds.some((r) => r.action === "restart"), "some rules were re-created");
+        // deno-lint-ignore no-console
+        console.log(
+          `    ${kills} runs killed over ${rounds.length} rounds; ${log.samples.length} samples logged, ` +
+            `${log.samples.length - 3 - rounds.length} of them by runs killed after logging`,
+        );
       })
     ),
 );

@@ -48,6 +48,14 @@ Deno.test("findResets: each sign gives its reason, whatever the counter's value"
     ids: ids(1300, 0, { a: { evaluations: 2n } as never }),
   });
   assertEquals(pf.get("a"), "rules re-created", "pf: fewer rule evaluations than before is a ruleset reload");
+  const restored = findResets({
+    previous: prev,
+    previousIds: before,
+    sample: sample("2026/01/01-00:05:00", { a: 100n }),
+    ids: ids(1300, 0, { a: { id: "2.1", packets: 10n } }),
+    identityReason: REASONS.counterRecreated,
+  });
+  assertEquals(restored.size, 0, "another counter holding exactly the old bytes and packets: a restored ruleset");
 });
 
 Deno.test("findResets: a boot after the previous sample is a reboot for every column; clock steps are not", () => {

@@ -105,15 +105,19 @@ export function findResets(i: ResetInputs): Map<string, string> {
 /** Why `column` was reset though its counter may have grown, or undefined. */
 function why(i: ResetInputs, column: string, was: ColumnIdentity | undefined): string | undefined {
   const now = i.ids.columns.get(column);
-  if (was?.id !== undefined && now?.id !== undefined && was.id !== now.id) {
+  const old = i.previous?.counters.get(column) ?? 0n;
+  const value = i.sample.counters.get(column) ?? 0n;
+  // Bytes and packets both exactly as before on another counter: a ruleset restored with its saved counters
+  // (nft -f of a saved ruleset) for an idle meter, not a counter made afresh.
+  const restored = value === old && was?.packets !== undefined && was.packets === now?.packets;
+  if (was?.id !== undefined && now?.id !== undefined && was.id !== now.id && !restored) {
     return i.identityReason ?? REASONS.counterRecreated;
   }
   if (was?.evaluations !== undefined && now?.evaluations !== undefined && now.evaluations < was.evaluations) {
     return REASONS.rulesRecreated;
   }
   if (i.started?.has(column)) return REASONS.rulesRecreated;
-  const old = i.previous?.counters.get(column) ?? 0n;
-  if ((i.sample.counters.get(column) ?? 0n) < old) return REASONS.wentDown;
+  if (value < old) return REASONS.wentDown;
   if (was?.packets !== undefined && now?.packets !== undefined && now.packets < was.packets) {
     return REASONS.packetsWentDown;
   }
