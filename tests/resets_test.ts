@@ -14,7 +14,7 @@ import { forEachLogSample } from "../lib/state/log_reader.ts";
 import { dropStarts, readStarts, recordingStart } from "../lib/state/started.ts";
 import { graphLog } from "../lib/usage/buckets.ts";
 import type { Reading } from "../lib/sources/source.ts";
-import { run, withTempDir } from "./helpers.ts";
+import { netmon, run, RUN_ALLOW, withTempDir } from "./helpers.ts";
 
 const sample = (stamp: string, values: Record<string, bigint>): Sample => ({
   timestamp: stamp,
@@ -272,4 +272,18 @@ Deno.test("the original graph script reads a log with reset lines as if they wer
     const withResets = await dat(lines[0] + formatResetLine("proxy", "rules re-created") + lines[1]);
     assertEquals(withResets, plain);
     assertEquals(plain.split("\n").length, 4);
+  }));
+
+Deno.test("without --allow-sys=osUptime a report stops before reading a counter, naming the flag", () =>
+  withTempDir(async (dir) => {
+    const r = await netmon(["-s", dir], {
+      env: { NETMON_CONFIG: "" },
+      permissions: [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"],
+    });
+    assertEquals([r.code, r.stdout, r.stderr], [
+      77,
+      "",
+      "netmon: Deno denied sys access to osUptime: run it with --allow-sys=osUptime (or a permission set from deno.json)\n",
+    ]);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("netmon.log")), []);
   }));
