@@ -20,11 +20,21 @@ const sample = (stamp: string, values: Record<string, bigint>): Sample => ({
   timestamp: stamp,
   counters: new Map(Object.entries(values)),
 });
-const ids = (at: number, boot: number, cols: Record<string, { id?: string; packets?: bigint }>): Identities => ({
-  at,
-  boot,
-  columns: new Map(Object.entries(cols)),
-});
+const ids = (
+  at: number,
+  boot: number,
+  cols: Record<string, { id?: string; packets?: bigint; evaluations?: bigint }>,
+): Identities => {
+  const entries = Object.entries(cols);
+  return {
+    at,
+    boot,
+    columns: entries.map(([c]) => c),
+    ids: entries.map(([, v]) => v.id ?? ""),
+    packets: entries.map(([, v]) => (v.packets === undefined ? "" : String(v.packets))),
+    evaluations: entries.map(([, v]) => (v.evaluations === undefined ? "" : String(v.evaluations))),
+  };
+};
 
 Deno.test("findResets: each sign gives its reason, whatever the counter's value", () => {
   const prev = sample("2026/01/01-00:00:00", { a: 100n, b: 100n, c: 100n, d: 100n });
@@ -43,9 +53,9 @@ Deno.test("findResets: each sign gives its reason, whatever the counter's value"
   assertEquals(started.get("d"), "rules re-created");
   const pf = findResets({
     previous: prev,
-    previousIds: ids(1000, 0, { a: { evaluations: 9n } as never }),
+    previousIds: ids(1000, 0, { a: { evaluations: 9n } }),
     sample: now,
-    ids: ids(1300, 0, { a: { evaluations: 2n } as never }),
+    ids: ids(1300, 0, { a: { evaluations: 2n } }),
   });
   assertEquals(pf.get("a"), "rules re-created", "pf: fewer rule evaluations than before is a ruleset reload");
   const restored = findResets({

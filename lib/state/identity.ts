@@ -29,10 +29,19 @@
  * and carried into the next generation while the record exists, so a record
  * is applied once whether or not step 5 ran.
  *
+ * The replacement in step 3 is not synced by itself, which would double the
+ * cost of a report on a disk (a sync takes milliseconds): a killed process
+ * loses nothing that is in the page cache, and against a power cut the log
+ * append's sync in step 4 carries it (on ext4 and XFS a sync commits the
+ * journal with every rename and, for a renamed file, its data, issued
+ * before). Where it does not, a power cut loses at most that generation: the
+ * next run finds no tag matching and treats the identities as unknown for
+ * one interval, never as a false reset.
+ *
  * When no generation matches (no file yet, a log rotated or edited by hand),
  * the identities are unknown for that one interval: only a counter that went
  * down is a reset then. A log moved away and started afresh (size 0) is
- * matched by the hash of the last file's sample alone.
+ * matched by the last file's sample's timestamp alone.
  *
  * @module
  */
@@ -41,9 +50,9 @@ import { fileError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import type { BootClock } from "../host/boot.ts";
 import type { Reading } from "../sources/source.ts";
-import { type ColumnIdentity, findResets, type Identities } from "../usage/resets.ts";
+import { findResets, type Identities } from "../usage/resets.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
-import { formatLogLine, formatResetLine, type Sample } from "./log_format.ts";
+import { formatResetLine, type Sample } from "./log_format.ts";
 import { dropStarts, readStarts, type StartRecord } from "./started.ts";
 
 /** The identity file of a state directory. */
@@ -52,75 +61,83 @@ export function identityPath(files: StateFiles): string {
 }
 
 const HEADER = "# netmon identities of the last samples' counters (lib/state/identity.ts): do not edit\n";
-const encoder = new TextEncoder();
-
-/** FNV-1a of a string's UTF-16 units: a tag, not a defence. */
-function hash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
+const GEN = "\nsample\t";
 
 /** One generation: its tag, and its text (parsed only when it is the one needed). */
 interface Generation {
   size: number;
-  hash: string;
+  stamp: string;
   text: string;
 }
 
 function generations(text: string): Generation[] {
+  const starts: number[] = text.startsWith("sample\t") ? [0] : [];
+  for (let i = text.indexOf(GEN); i >= 0; i = text.indexOf(GEN, i + 1)) starts.push(i + 1);
   const gens: Generation[] = [];
-  for (const part of text.split(/^(?=sample\t)/m)) {
-    const m = /^sample\t(\d+)\t([0-9a-f]{8})\n/.exec(part);
-    if (m) gens.push({ size: Number(m[1]), hash: m[2] as string, text: part.endsWith("\n") ? part : `${part}\n` });
-  }
+  starts.forEach((start, k) => {
+    const part = text.slice(start, starts[k + 1] ?? text.length);
+    const m = /^sample\t(\d+)\t(\S+)\n/.exec(part);
+    if (m) gens.push({ size: Number(m[1]), stamp: m[2] as string, text: part.endsWith("\n") ? part : `${part}\n` });
+  });
   return gens;
 }
 
-const value = (text: string | undefined): bigint | undefined =>
-  text === undefined || text === "-" || !/^\d{1,20}$/.test(text) ? undefined : BigInt(text);
-
 /** The identities and applied start records a generation holds; undefined if it does not parse. */
 function parseGeneration(gen: Generation): { ids: Identities; started: string[] } | undefined {
-  const rows = new Map<string, string[]>();
-  for (const line of gen.text.split("\n")) {
-    const [key, ...rest] = line.split("\t");
-    if (key) rows.set(key, rest);
-  }
-  const boot = rows.get("boot");
-  const columns = rows.get("columns");
+  const row = (key: string): string[] | undefined => {
+    const start = gen.text.indexOf(`\n${key}\t`);
+    if (start < 0) return undefined;
+    const end = gen.text.indexOf("\n", start + 1);
+    return gen.text.slice(start + key.length + 2, end < 0 ? undefined : end).split("\t");
+  };
+  const boot = row("boot");
+  const columns = row("columns");
   if (!boot || !columns || !/^\d+$/.test(boot[0] ?? "") || !/^\d+$/.test(boot[1] ?? "")) return undefined;
-  const id = rows.get("id") ?? [];
-  const packets = rows.get("packets") ?? [];
-  const evaluations = rows.get("evaluations") ?? [];
-  const map = new Map<string, ColumnIdentity>();
-  columns.forEach((c, i) => {
-    const one: ColumnIdentity = {};
-    const theId = id[i];
-    if (theId !== undefined && theId !== "-") one.id = theId;
-    const p = value(packets[i]);
-    if (p !== undefined) one.packets = p;
-    const e = value(evaluations[i]);
-    if (e !== undefined) one.evaluations = e;
-    map.set(c, one);
-  });
+  const none = (r: string[] | undefined) => r?.map((v) => (v === "-" ? "" : v));
   return {
-    ids: { boot: Number(boot[0]), at: Number(boot[1]), columns: map },
-    started: (rows.get("started") ?? []).filter((s) => s !== ""),
+    ids: {
+      boot: Number(boot[0]),
+      at: Number(boot[1]),
+      columns,
+      ids: none(row("id")),
+      packets: none(row("packets")),
+      evaluations: none(row("evaluations")),
+    },
+    started: (row("started") ?? []).filter((x) => x !== ""),
   };
 }
 
-function formatGeneration(size: number, line: string, ids: Identities, started: readonly string[]): string {
-  const cols = [...ids.columns];
-  const row = (key: string, f: (c: ColumnIdentity) => string | bigint | undefined) =>
-    cols.some(([, c]) => f(c) !== undefined) ? `${key}\t${cols.map(([, c]) => f(c) ?? "-").join("\t")}\n` : "";
-  return `sample\t${size}\t${hash(line)}\n` +
+/** The identities of `reading` at `clock`, in its column order. */
+export function identitiesOf(reading: Reading, clock: BootClock): Identities {
+  const columns = [...reading.bytes.keys()];
+  const of = (m: Map<string, unknown> | undefined) =>
+    m && m.size > 0 ? columns.map((c) => (m.has(c) ? String(m.get(c)) : "")) : undefined;
+  return {
+    at: clock.at,
+    boot: clock.boot,
+    columns,
+    ids: of(reading.identities),
+    packets: of(reading.packets),
+    evaluations: of(reading.evaluations),
+  };
+}
+
+function formatGeneration(size: number, stamp: string, ids: Identities, started: readonly string[]): string {
+  const row = (key: string, values: readonly string[] | undefined) =>
+    values ? `${key}\t${values.map((v) => v || "-").join("\t")}\n` : "";
+  return `sample\t${size}\t${stamp}\n` +
     `boot\t${ids.boot}\t${ids.at}\n` +
-    `columns\t${cols.map(([name]) => name).join("\t")}\n` +
-    row("id", (c) => c.id) +
-    row("packets", (c) => c.packets) +
-    row("evaluations", (c) => c.evaluations) +
+    `columns\t${ids.columns.join("\t")}\n` +
+    row("id", ids.ids) +
+    row("packets", ids.packets) +
+    row("evaluations", ids.evaluations) +
     (started.length > 0 ? `started\t${started.join("\t")}\n` : "");
+}
+
+/** Bytes `text` takes in UTF-8. */
+function utf8Length(text: string): number {
+  // deno-lint-ignore no-control-regex
+  return /[^\x00-\x7f]/.test(text) ? new TextEncoder().encode(text).length : text.length;
 }
 
 /** A report's reset check, from reading the previous identities to dropping the start records it applied. */
@@ -133,22 +150,6 @@ export interface ResetCheck {
   commit(appended: string): void;
   /** Once the sample is in the log and last file: removes the start records applied. */
   cleanup(): void;
-}
-
-/** The identities of `reading` at `clock`. */
-export function identitiesOf(reading: Reading, clock: BootClock): Identities {
-  const columns = new Map<string, ColumnIdentity>();
-  for (const name of reading.bytes.keys()) {
-    const c: ColumnIdentity = {};
-    const id = reading.identities?.get(name);
-    if (id !== undefined) c.id = id;
-    const p = reading.packets?.get(name);
-    if (p !== undefined) c.packets = p;
-    const e = reading.evaluations?.get(name);
-    if (e !== undefined) c.evaluations = e;
-    columns.set(name, c);
-  }
-  return { at: clock.at, boot: clock.boot, columns };
 }
 
 /**
@@ -180,9 +181,7 @@ export function checkResets(
   let matched: Generation | undefined;
   let parsed: ReturnType<typeof parseGeneration>;
   if (previous && text !== "") {
-    const tag = hash(formatLogLine(previous));
-    const gens = generations(text);
-    matched = gens.find((g) => g.hash === tag && (g.size === logSize || logSize === 0));
+    matched = generations(text).find((g) => g.stamp === previous.timestamp && (g.size === logSize || logSize === 0));
     parsed = matched && parseGeneration(matched);
     if (matched && !parsed) {
       warnings.push(`${path} does not parse: counter identities are unknown for this interval`);
@@ -219,12 +218,13 @@ export function checkResets(
     resets,
     lines,
     commit(appended) {
-      const size = logSize + encoder.encode(appended).length;
       replaceFile(
         path,
-        HEADER + formatGeneration(size, formatLogLine(sample), ids, nowApplied) + (matched?.text ?? ""),
+        HEADER + formatGeneration(logSize + utf8Length(appended), sample.timestamp, ids, nowApplied) +
+          (matched?.text ?? ""),
         STATE_MODE,
         "identity file",
+        false, // made durable by the log append's sync that follows: see the module header
       );
     },
     cleanup() {

@@ -28,24 +28,24 @@ export const REASONS = {
 /** Seconds the boot time, worked out from the wall clock and the uptime, may be off by. */
 export const BOOT_JITTER = 5;
 
-/** What is known of one column at a sample besides its byte counter. */
-export interface ColumnIdentity {
-  /** The counter's identity, where the source has one: another one is another counter. */
-  id?: string;
-  /** Cumulative packets. */
-  packets?: bigint;
-  /** pf: rule evaluations. */
-  evaluations?: bigint;
-}
-
-/** What is known of one sample besides its counters. */
+/**
+ * What is known of one sample besides its counters, column by column in the
+ * order of `columns` (arrays rather than objects: a report of 10,000 meters
+ * makes and reads them on every run). Decimal strings, as stored.
+ */
 export interface Identities {
   /** The sample's instant, seconds since the epoch. */
   at: number;
   /** The boot time then, seconds since the epoch. */
   boot: number;
-  /** Per column. */
-  columns: Map<string, ColumnIdentity>;
+  /** The columns, in order. */
+  columns: readonly string[];
+  /** Each column's counter identity ("" where the source has none): another one is another counter. */
+  ids?: readonly string[] | undefined;
+  /** Cumulative packets per column, decimal ("" where unknown). */
+  packets?: readonly string[] | undefined;
+  /** pf: rule evaluations per column, decimal ("" where unknown). */
+  evaluations?: readonly string[] | undefined;
 }
 
 /** What {@linkcode findResets} compares. */
@@ -54,16 +54,22 @@ export interface ResetInputs {
   previous: Sample | undefined;
   /** Its identities, if they are known. */
   previousIds: Identities | undefined;
-  /** The sample now. */
+  /** The sample now, its counters in the order of `ids.columns`. */
   sample: Sample;
   /** Its identities. */
   ids: Identities;
-  /** What a changed `id` means, e.g. `interface re-created`. */
+  /** What a changed identity means, e.g. `interface re-created`. */
   identityReason?: string | undefined;
   /** Columns `netmon start` made afresh since the previous sample. */
   started?: ReadonlySet<string>;
   /** The logged values are netmon's own running sums (pf -z): nothing resets them. */
   carried?: boolean | undefined;
+}
+
+/** True when decimal `a` is below decimal `b` (both without leading zeros); false when either is unknown. */
+export function decimalBelow(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
 
 /**
@@ -77,10 +83,14 @@ export interface ResetInputs {
  * could make it look later than that sample (a smaller step, or one back,
  * never does).
  *
+ * Another identity with bytes and packets exactly as before is no reset: an
+ * idle meter's counter restored with its saved value (a saved nftables
+ * ruleset loaded again), not one made afresh.
+ *
  * @example
  * ```ts
  * const s = (v: bigint) => ({ timestamp: "2026/01/01-00:00:00", counters: new Map([["eth0:rx", v]]) });
- * const ids = (id: string) => ({ at: 100, boot: 0, columns: new Map([["eth0:rx", { id }]]) });
+ * const ids = (id: string) => ({ at: 100, boot: 0, columns: ["eth0:rx"], ids: [id] });
  * findResets({
  *   previous: s(5n), previousIds: ids("3"), sample: s(9n), ids: ids("7"), identityReason: "interface re-created",
  * }); // Map { "eth0:rx" => "interface re-created" }
@@ -90,36 +100,39 @@ export function findResets(i: ResetInputs): Map<string, string> {
   const resets = new Map<string, string>();
   const before = i.previous?.counters;
   if (!before) return resets;
-  const prev = i.previousIds;
-  const rebooted = !i.carried && prev !== undefined && i.ids.boot > prev.at + BOOT_JITTER;
+  const was = i.previousIds;
+  const now = i.ids;
+  if (was !== undefined && !i.carried && now.boot > was.at + BOOT_JITTER) {
+    for (const column of i.sample.counters.keys()) if (before.has(column)) resets.set(column, REASONS.reboot);
+    return resets;
+  }
+  // The previous identities by this sample's column index: the same order (the usual case) or looked up by name.
+  let at: (j: number) => number = (j) => j;
+  if (was && (was.columns.length !== now.columns.length || was.columns.some((c, j) => c !== now.columns[j]))) {
+    const index = new Map(was.columns.map((c, j) => [c, j]));
+    at = (j) => index.get(now.columns[j] as string) ?? -1;
+  }
+  let j = -1;
   for (const [column, after] of i.sample.counters) {
+    j++;
     const old = before.get(column);
     if (old === undefined) continue;
-    const reason = rebooted ? REASONS.reboot : i.carried ? undefined : why(i, column, prev?.columns.get(column));
-    if (reason) resets.set(column, reason);
+    if (i.carried) {
+      if (after < old) resets.set(column, REASONS.wentDown);
+      continue;
+    }
+    const k = was ? at(j) : -1;
+    const idWas = k >= 0 ? was?.ids?.[k] : undefined;
+    const idNow = now.ids?.[j];
+    const pWas = k >= 0 ? was?.packets?.[k] : undefined;
+    const pNow = now.packets?.[j];
+    if (idWas && idNow && idWas !== idNow && !(after === old && pWas && pWas === pNow)) {
+      resets.set(column, i.identityReason ?? REASONS.counterRecreated);
+    } else if (k >= 0 && decimalBelow(now.evaluations?.[j], was?.evaluations?.[k])) {
+      resets.set(column, REASONS.rulesRecreated);
+    } else if (i.started?.has(column)) resets.set(column, REASONS.rulesRecreated);
     else if (after < old) resets.set(column, REASONS.wentDown);
+    else if (decimalBelow(pNow, pWas)) resets.set(column, REASONS.packetsWentDown);
   }
   return resets;
-}
-
-/** Why `column` was reset though its counter may have grown, or undefined. */
-function why(i: ResetInputs, column: string, was: ColumnIdentity | undefined): string | undefined {
-  const now = i.ids.columns.get(column);
-  const old = i.previous?.counters.get(column) ?? 0n;
-  const value = i.sample.counters.get(column) ?? 0n;
-  // Bytes and packets both exactly as before on another counter: a ruleset restored with its saved counters
-  // (nft -f of a saved ruleset) for an idle meter, not a counter made afresh.
-  const restored = value === old && was?.packets !== undefined && was.packets === now?.packets;
-  if (was?.id !== undefined && now?.id !== undefined && was.id !== now.id && !restored) {
-    return i.identityReason ?? REASONS.counterRecreated;
-  }
-  if (was?.evaluations !== undefined && now?.evaluations !== undefined && now.evaluations < was.evaluations) {
-    return REASONS.rulesRecreated;
-  }
-  if (i.started?.has(column)) return REASONS.rulesRecreated;
-  if (value < old) return REASONS.wentDown;
-  if (was?.packets !== undefined && now?.packets !== undefined && now.packets < was.packets) {
-    return REASONS.packetsWentDown;
-  }
-  return undefined;
 }
