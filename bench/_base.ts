@@ -54,10 +54,18 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 /**
  * Times `rounds` recorded samples of `meters` iptables-like columns (bytes,
  * packets) with the current and the base `recordSample`, interleaved, after a
- * warm-up; prints the medians side by side and returns the extra cost in ms.
+ * warm-up, in a directory under `under` (default: the temporary directory);
+ * prints the medians side by side and returns the extra cost in ms. On a disk
+ * that includes the syncs' extra work (netmon.ident rides on the log's sync);
+ * under /dev/shm (no syncs) it is the computation alone.
  */
-export async function compareRecord(baseRoot: string, meters: number, rounds: number): Promise<number> {
-  const work = await Deno.makeTempDir({ prefix: "netmon-record-bench-" });
+export async function compareRecord(
+  baseRoot: string,
+  meters: number,
+  rounds: number,
+  under?: string,
+): Promise<number> {
+  const work = await Deno.makeTempDir({ prefix: "netmon-record-bench-", ...(under ? { dir: under } : {}) });
   try {
     const cases = { current: await impl(ROOT, `${work}/current`), base: await impl(baseRoot, `${work}/base`) };
     const names = Array.from({ length: meters }, (_, i) => `m${i}`);
@@ -89,7 +97,12 @@ export async function compareRecord(baseRoot: string, meters: number, rounds: nu
     const cur = quantile(times.current!, 0.5);
     const base = quantile(times.base!, 0.5);
     const spread = (xs: number[]) => `p10 ${quantile(xs, 0.1).toFixed(2)}, p90 ${quantile(xs, 0.9).toFixed(2)}`;
-    console.log(`recording one sample of ${meters} meters, in-process, median of ${rounds} interleaved:`);
+    const fs = new TextDecoder().decode(
+      (await new Deno.Command("stat", { args: ["-f", "-c", "%T", work], stdout: "piped" }).output()).stdout,
+    ).trim();
+    console.log(
+      `recording one sample of ${meters} meters in ${work} (${fs}), in-process, median of ${rounds} interleaved:`,
+    );
     console.log(`  with the reset checks:            ${cur.toFixed(2).padStart(7)} ms (${spread(times.current!)})`);
     console.log(`  base ${BASE_COMMIT} (no reset checks): ${base.toFixed(2).padStart(7)} ms (${spread(times.base!)})`);
     return cur - base;
