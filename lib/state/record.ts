@@ -1,6 +1,7 @@
 /**
  * The one transaction that records a sample: lock, read the previous state,
- * read the counters, append the log line, replace the last file. A crash at
+ * read the counters, find the resets (lib/state/identity.ts), append the
+ * reset lines and the log line, replace the last file. A crash at
  * any instant leaves both files parseable, and the log never loses a
  * completed sample.
  *
