@@ -85,7 +85,8 @@ How a bucket's usage is counted:
   midnight is shared between the two days in proportion to the time on each
   side, and the buckets add up exactly to the counters' total growth, as a
   bill would. A counter that went down was reset (rules reloaded, iptables -Z,
-  reboot): that meter alone counts its new value for the interval. The first
+  reboot), and so was one a '# netmon reset:' line names: that meter alone
+  counts its new value for the interval. The first
   sample of each meter is its starting point: what it had counted before is
   in no bucket. A stamp earlier than the one before (clock stepped back, or
   the hour repeated when daylight saving ends) puts its usage in its own

@@ -4,10 +4,16 @@
  * in a namespace. Goals: start under 1 s, report under 0.3 s. For scale, it
  * also times a one-iptables-call-per-rule loop over a sample of the rules.
  *
+ * It also prints what the reset checks of issue 17 add to that report, goal
+ * at most 10 ms: the base commit's report (bench/_base.ts checks it out in a
+ * git worktree) timed the same way in the same namespace, then one recorded
+ * sample in-process with each, and the checks alone.
+ *
  * Run as root: deno run -A bench/scale_bench.ts [METERS]
  */
 // deno-lint-ignore-file no-console
 import { must, REPORT_SCRIPT, REPORT_V8_FLAGS, withPair, withTempDir, writeConfig } from "../tests/helpers.ts";
+import { BASE_COMMIT, compareRecord, timeChecks, withBaseWorktree } from "./_base.ts";
 
 const meters = Number(Deno.args[0] ?? 10000);
 const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
@@ -19,56 +25,78 @@ async function timed(argv: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-await withPair((p) =>
-  withTempDir(async (dir) => {
-    let text = 'source = "iptables"\n';
-    for (let i = 0; i < meters; i++) {
-      text += `[[meter]]\nname = "m${i}"\nfrom = "${RANGES[i % 3]}.${Math.floor(i / 3) % 256}"\n`;
-    }
-    const config = await writeConfig(dir, text);
-    const inNs = (
-      args: string[],
-    ) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", ...REPORT_V8_FLAGS, REPORT_SCRIPT, ...args];
-    const start = await timed(inNs(["start", "-c", config]));
-    const again = await timed(inNs(["start", "-c", config]));
-    const report1 = await timed(inNs(["report", "-c", config, "-s", dir]));
-    const runs: number[] = [];
-    for (let i = 0; i < 9; i++) runs.push(await timed(inNs(["report", "-c", config, "-s", dir])));
-    const report2 = runs.sort((a, b) => a - b)[4]!;
-    const rules = (await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"])).split("\n")
-      .filter((l) => l.includes("netmon:")).length;
-    const sample = 300;
-    const t0 = performance.now();
-    for (let i = 0; i < sample; i++) {
-      await must("ip", [
-        "netns",
-        "exec",
-        p.a,
-        "iptables",
-        "-A",
-        "FORWARD",
-        "-s",
-        `203.0.113.${i % 256}`,
-        "-j",
-        "ACCEPT",
-      ]);
-    }
-    const perRule = (performance.now() - t0) / sample;
-    console.log(
-      `meters: ${meters}, rules installed: ${rules}; runs ${REPORT_SCRIPT} with ${REPORT_V8_FLAGS.join(" ")}`,
-    );
-    console.log(`  netmon start (install):         ${start.toFixed(0)} ms (goal < 1000 ms)`);
-    console.log(`  netmon start (nothing to do):   ${again.toFixed(0)} ms`);
-    console.log(`  netmon report (first run):      ${report1.toFixed(0)} ms`);
-    console.log(
-      `  netmon report (median of 9):    ${report2.toFixed(0)} ms (goal < 300 ms; ${runs[0]!.toFixed(0)}..${
-        runs[8]!.toFixed(0)
-      })`,
-    );
-    console.log(
-      `  one iptables call per rule:     ${perRule.toFixed(1)} ms a rule, ${
-        (perRule * meters / 1000).toFixed(1)
-      } s for ${meters}`,
-    );
-  })
+await withBaseWorktree((base) =>
+  withPair((p) =>
+    withTempDir(async (dir) => {
+      let text = 'source = "iptables"\n';
+      for (let i = 0; i < meters; i++) {
+        text += `[[meter]]\nname = "m${i}"\nfrom = "${RANGES[i % 3]}.${Math.floor(i / 3) % 256}"\n`;
+      }
+      const config = await writeConfig(dir, text);
+      const inNs = (
+        args: string[],
+      ) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", ...REPORT_V8_FLAGS, REPORT_SCRIPT, ...args];
+      const start = await timed(inNs(["start", "-c", config]));
+      const again = await timed(inNs(["start", "-c", config]));
+      const report1 = await timed(inNs(["report", "-c", config, "-s", dir]));
+      const baseRun = (args: string[]) => [...inNs(args).slice(0, -args.length - 1), `${base}/netmon.ts`, ...args];
+      const baseArgs = ["report", "-c", config, "-s", `${dir}/base`];
+      await timed(baseRun(baseArgs));
+      // Interleaved with the base commit's report on the same rules, each with its own state directory.
+      const runs: number[] = [];
+      const baseRuns: number[] = [];
+      for (let i = 0; i < 9; i++) {
+        runs.push(await timed(inNs(["report", "-c", config, "-s", dir])));
+        baseRuns.push(await timed(baseRun(baseArgs)));
+      }
+      const report2 = runs.sort((a, b) => a - b)[4]!;
+      const base2 = baseRuns.sort((a, b) => a - b)[4]!;
+      const rules = (await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"])).split("\n")
+        .filter((l) => l.includes("netmon:")).length;
+      const sample = 300;
+      const t0 = performance.now();
+      for (let i = 0; i < sample; i++) {
+        await must("ip", [
+          "netns",
+          "exec",
+          p.a,
+          "iptables",
+          "-A",
+          "FORWARD",
+          "-s",
+          `203.0.113.${i % 256}`,
+          "-j",
+          "ACCEPT",
+        ]);
+      }
+      const perRule = (performance.now() - t0) / sample;
+      console.log(
+        `meters: ${meters}, rules installed: ${rules}; runs ${REPORT_SCRIPT} with ${REPORT_V8_FLAGS.join(" ")}`,
+      );
+      console.log(`  netmon start (install):         ${start.toFixed(0)} ms (goal < 1000 ms)`);
+      console.log(`  netmon start (nothing to do):   ${again.toFixed(0)} ms`);
+      console.log(`  netmon report (first run):      ${report1.toFixed(0)} ms`);
+      console.log(
+        `  netmon report (median of 9):    ${report2.toFixed(0)} ms (goal < 300 ms; ${runs[0]!.toFixed(0)}..${
+          runs[8]!.toFixed(0)
+        })`,
+      );
+      console.log(
+        `  one iptables call per rule:     ${perRule.toFixed(1)} ms a rule, ${
+          (perRule * meters / 1000).toFixed(1)
+        } s for ${meters}`,
+      );
+      console.log(`  base ${BASE_COMMIT} report (median of 9, interleaved): ${base2.toFixed(0)} ms`);
+      const extra = await compareRecord(base, meters, 30);
+      const inMemory = await compareRecord(base, meters, 30, "/dev/shm");
+      const checks = await timeChecks(meters, 30);
+      console.log(
+        `reset checks' extra cost on a ${meters}-meter report: whole runs ${(report2 - base2).toFixed(0)} ms, ` +
+          `${extra.toFixed(2)} ms recorded in-process beside the base on disk (${
+            inMemory.toFixed(2)
+          } ms on tmpfs, without syncs), ${checks.median.toFixed(2)} ms measured alone ` +
+          `(goal <= 10 ms)`,
+      );
+    })
+  )
 );

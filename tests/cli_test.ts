@@ -97,7 +97,7 @@ Deno.test("missing binary: exit 69 naming it and the config key", () =>
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "--allow-env",
-        "--allow-sys=uid",
+        "--allow-sys=uid,osUptime",
       ],
     });
     assertEquals([r.code, r.stderr], [
@@ -130,7 +130,7 @@ Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
   withTempDir(async (dir) => {
     const r = await netmon(["-s", dir], {
       env: { NETMON_CONFIG: "" },
-      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"],
+      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid,osUptime"],
     });
     assertEquals([r.code, r.stderr], [
       77,

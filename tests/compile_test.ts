@@ -198,7 +198,7 @@ Deno.test("compiled binaries, where deno's runtime is at hand", async (t) => {
           `--allow-read=${tmp}`,
           `--allow-write=${tmp}`,
           "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-          "--allow-sys=uid",
+          "--allow-sys=uid,osUptime",
           "-o",
           bin,
           `${ROOT}netmon.ts`,

@@ -7,6 +7,8 @@
  */
 // deno-lint-ignore-file no-console
 
+import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
+
 const ROOT = new URL("..", import.meta.url).pathname;
 /** The netmon CLI script the tests run: netmon.ts, or the script NETMON_SCRIPT names. */
 export const NETMON = Deno.env.get("NETMON_SCRIPT") ?? `${ROOT}netmon.ts`;
@@ -226,8 +228,8 @@ function netmonArgv(args: string[], o: NetmonRun): string[] {
   const perms = o.permissions ?? [
     [RUN_ALLOW, ...(o.run ?? [])].join(","),
     ...(dirs.length ? [`--allow-read=${dirs.join(",")}`, `--allow-write=${dirs.join(",")}`] : []),
-    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-    "--allow-sys=uid",
+    `--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,${TEST_BOOT_TIME}`,
+    "--allow-sys=uid,osUptime",
   ];
   return [Deno.execPath(), "run", "-q", "--no-prompt", ...perms, NETMON, ...args];
 }
@@ -240,8 +242,8 @@ export function nftOnly(ns: string, dirs: string[]): NetmonRun {
       "--allow-run=/usr/sbin/nft",
       `--allow-read=${dirs.join(",")}`,
       `--allow-write=${dirs.join(",")}`,
-      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-      "--allow-sys=uid",
+      `--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,${TEST_BOOT_TIME}`,
+      "--allow-sys=uid,osUptime",
     ],
   };
 }
@@ -306,9 +308,27 @@ export function withFakedTime(argv: string[], vars: Record<string, string>): str
   return faked.length > 0 ? ["env", ...faked.map(([k, v]) => `${k}=${v}`), ...argv] : argv;
 }
 
+/**
+ * The state directory a `start` without `-s` records re-created rules in: the
+ * run's first writable directory, never the host's /var/lib/netmon.
+ */
+function startStateDir(args: string[], o: NetmonRun): Record<string, string> {
+  const command = args.find((a) => !a.startsWith("-"))?.toLowerCase() ?? "";
+  if (!["start", "initiate", "initialise", "initialize"].includes(command)) return {};
+  if (args.some((a) => a === "-s" || a.startsWith("--state-dir")) || o.env?.NETMON_STATE_DIR !== undefined) return {};
+  const writable = o.dirs?.[0] ??
+    o.permissions?.find((f) => f.startsWith("--allow-write="))?.slice("--allow-write=".length).split(",")[0];
+  return writable ? { NETMON_STATE_DIR: writable } : {};
+}
+
 /** The full command line (namespace, wrappers, faked time, deno) and environment of a netmon run. */
 function netmonCommand(args: string[], o: NetmonRun): { argv: string[]; env: Record<string, string> } {
-  const vars = { ...(o.fakeTime ? fakeTimeEnv(o.fakeTime) : {}), ...o.env };
+  const vars = {
+    // libfaketime moves the wall clock but not the uptime: pin the boot time, or every jump looks like a reboot.
+    ...(o.fakeTime ? { ...fakeTimeEnv(o.fakeTime), [TEST_BOOT_TIME]: "0" } : {}),
+    ...startStateDir(args, o),
+    ...o.env,
+  };
   let argv = withFakedTime([...(o.wrap ?? []), ...netmonArgv(args, o)], vars);
   if (o.ns) argv = ["ip", "netns", "exec", o.ns, ...argv];
   const env: Record<string, string> = {

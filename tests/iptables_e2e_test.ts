@@ -40,8 +40,8 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
         `--allow-run=/usr/sbin/${ipt},/usr/sbin/${save},/usr/sbin/iptables${suffix}-restore`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-        "--allow-sys=uid",
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",
+        "--allow-sys=uid,osUptime",
       ],
     },
   });
@@ -62,8 +62,8 @@ ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
       }`,
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
-      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-      "--allow-sys=uid",
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",
+      "--allow-sys=uid,osUptime",
     ],
   });
 
@@ -334,7 +334,7 @@ split = ["direction", "family"]
             lines[2]?.replace(/Timestamp: \S+/, "Timestamp: T"),
             `New Usage - Timestamp: T Proxied: 0 Off Network: ${small}`,
           );
-          ok(lines[3]?.startsWith("== RESET DETECTED! == counters went down for: Proxied, Off Network;"), r.stdout);
+          ok(lines[3]?.startsWith("== RESET DETECTED! == counter went down: Proxied, Off Network;"), r.stdout);
           const last = (await Deno.readTextFile(`${dir}/netmon.last`)).trimEnd().split("\t");
           assertEquals(last[3], last[0], "the total-start stamp moved to the reset");
         })

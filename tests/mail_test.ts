@@ -26,7 +26,7 @@ function run(dir: string, args: string[], port: number, env: Record<string, stri
       `--allow-read=${dir},/tmp`,
       `--allow-write=${dir}`,
       "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-      "--allow-sys=uid",
+      "--allow-sys=uid,osUptime",
       `--allow-net=127.0.0.1:${port}`,
     ],
     env,
@@ -93,7 +93,20 @@ Deno.test("mail body: the original's for its two meters, with the reset marker",
   );
   const reset = { timestamp: "2010/02/25-10:10:00", counters: new Map([["proxy", 10n], ["non-network", 4096n]]) };
   const body = mailBody(meters, { sample, totalStart: previous.totalStart }, reset, computeUsage(previous, reset));
-  ok(body.startsWith(" == RESET DETECTED! == \nNetwork usage between: 2010/02/25-10:05:00 and 2010/02/25-10:10:00\n"));
+  ok(
+    body.startsWith(
+      " == RESET DETECTED! == \nReset: counter went down: Proxy\n" +
+        "Network usage between: 2010/02/25-10:05:00 and 2010/02/25-10:10:00\n",
+    ),
+    body,
+  );
+  const rebooted = mailBody(
+    meters,
+    { sample, totalStart: previous.totalStart },
+    reset,
+    computeUsage(previous, reset, new Map([["proxy", "reboot"], ["non-network", "reboot"]])),
+  );
+  ok(rebooted.startsWith(" == RESET DETECTED! == \nReset: reboot: Proxy, Non Network\n"), rebooted);
   ok(body.endsWith("\nTotal since: 2010/02/25-10:10:00\n"), body);
 });
 
@@ -402,7 +415,7 @@ Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relayin
           `--allow-write=${dir}`,
           // nodemailer starts sendmail through node:child_process, which copies the whole environment.
           "--allow-env",
-          "--allow-sys=uid",
+          "--allow-sys=uid,osUptime",
         ],
         env: { HOME: dir },
       });

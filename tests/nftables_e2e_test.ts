@@ -189,7 +189,7 @@ netnsTest(
         const small = await sendUdp(p.b, "192.0.2.1", 2, 100);
         const r = await netmon(args, o);
         assertEquals([r.code, r.stderr], [0, ""]);
-        ok(/^== RESET DETECTED! == counters went down for: cust in, cust out, web IPv4;/m.test(r.stdout), r.stdout);
+        ok(/^== RESET DETECTED! == counter went down: cust in, cust out, web IPv4;/m.test(r.stdout), r.stdout);
         ok(r.stdout.split("\n")[2]!.includes(` web IPv4: ${small} `), r.stdout);
         // A reload from a saved ruleset puts the counters back to what was saved.
         const saved = `${dir}/saved.nft`;
@@ -253,7 +253,7 @@ Deno.test("parseNftTable maps nft's negative JSON counters back to unsigned 64-b
     "inet",
     "netmon",
   );
-  assertEquals(t.counters.get("a"), { packets: 5n, bytes: (1n << 64n) - 1n });
-  assertEquals(t.counters.get("b"), { packets: 9007199254740993n, bytes: (1n << 63n) - 1n });
+  assertEquals(t.counters.get("a"), { packets: 5n, bytes: (1n << 64n) - 1n, handle: 1n });
+  assertEquals(t.counters.get("b"), { packets: 9007199254740993n, bytes: (1n << 63n) - 1n, handle: 3n });
   assertEquals(t.counters.size, 2, "the ip family's counter of the same name is another table's");
 });

@@ -26,7 +26,7 @@ Deno.test("pf labels, 3 numbers (2002-era pfctl, the 2004 article's own output)"
     "stonehenge-inbound": 132237n,
     "stonehenge-outbound": 69223n,
   });
-  assertEquals(m.get("stonehenge-outbound"), { packets: 619n, bytes: 69223n, rules: 1 });
+  assertEquals(m.get("stonehenge-outbound"), { evaluations: 421n, packets: 619n, bytes: 69223n, rules: 1 });
 });
 
 Deno.test("pf labels, 7 numbers (2007): a label on several lines (a rule expanded from a list) is summed", () => {
@@ -34,8 +34,8 @@ Deno.test("pf labels, 7 numbers (2007): a label on several lines (a rule expande
     fixture("pf-2007-vsl-7-numbers.txt"),
     new Set(["geekcruises-inbound", "geekcruises-outbound", "stonehenge-inbound"]),
   );
-  assertEquals(m.get("stonehenge-inbound"), { packets: 910n, bytes: 152237n, rules: 2 });
-  assertEquals(m.get("geekcruises-inbound"), { packets: 5000n, bytes: 2010000n, rules: 1 });
+  assertEquals(m.get("stonehenge-inbound"), { evaluations: 2400n, packets: 910n, bytes: 152237n, rules: 2 });
+  assertEquals(m.get("geekcruises-inbound"), { evaluations: 1200n, packets: 5000n, bytes: 2010000n, rules: 1 });
   assertEquals(m.has("ssh"), false, "labels netmon does not meter are skipped");
 });
 

@@ -119,8 +119,11 @@ usage since the last run:
   Last Total - Timestamp: … <meter>: …
   New Total - …
   New Usage - …
-A counter that went down (rules reloaded, iptables -Z, reboot) is a reset for
-that meter: its usage is its new value, and a fourth line says so.
+A meter whose counter was reset is counted from zero: its usage is its new
+value, and a fourth line names the meters and why: counter went down, reboot,
+interface re-created, counter re-created (nftables), rules re-created ('netmon
+start', or a pf ruleset reload) or packets went down. A reset the counter
+cannot show (it has passed its old value) is recorded in the log too.
 
 With [mail] in the config the report is also mailed, as the original did. It
 goes into the spool in the state directory with its sample, then the spool is
@@ -141,6 +144,8 @@ chain, through iptables-restore (ip6tables-restore for IPv6). nftables: netmon's
 inet table with a named counter per column, through one 'nft -j -f -'. Rules
 already installed are kept with their counters; stale netmon rules are removed;
 other rules and tables are never touched. pf: changes nothing (see pf-conf).
+Under iptables, meters whose rules it makes afresh are recorded in the state
+directory (use the report's), so the next report counts them from zero.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing

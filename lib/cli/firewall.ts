@@ -5,7 +5,9 @@
  */
 
 import { runCommand } from "../host/run.ts";
-import { err, findConfig, out } from "./context.ts";
+import { err, findConfig, findStateDir, out } from "./context.ts";
+import { stateFiles } from "../state/files.ts";
+import { recordingStart } from "../state/started.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
 import type { Plan } from "../sources/source.ts";
@@ -30,7 +32,13 @@ export async function change(opts: Options): Promise<void> {
   const source = await selectSource(config, runCommand);
   const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
   if (!opts.dryRun) {
-    for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
+    const run = async () => {
+      for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
+    };
+    // Rules made afresh count from zero: the next report must know, whatever their counters say.
+    if (plan.recreates?.length) {
+      await recordingStart(stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
+    } else await run();
   }
   out(describePlan(plan, opts.dryRun));
 }

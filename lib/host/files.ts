@@ -93,17 +93,22 @@ export class AtomicFile {
     }
   }
 
-  /** Renames the replacement over the target and syncs the directory. */
-  commit(): void {
+  /**
+   * Renames the replacement over the target and syncs the directory. With
+   * `durable` false nothing is synced: readers and a killed process still see
+   * the old file or the new one whole, but after a power cut only as far as a
+   * later sync in the same file system carried it.
+   */
+  commit(durable = true): void {
     try {
-      this.#file.syncDataSync();
+      if (durable) this.#file.syncDataSync();
       this.#close();
       Deno.renameSync(this.tmp, this.#final);
     } catch (e) {
       this.abandon();
       throw fileError(e, `write${this.#what}`, this.#final);
     }
-    syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
+    if (durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
   }
 
   /** Removes the replacement; the target stays as it was. */
@@ -127,11 +132,11 @@ export class AtomicFile {
   }
 }
 
-/** Replaces `path` with `text` atomically, the new file having `mode`. */
-export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = ""): void {
+/** Replaces `path` with `text` atomically, the new file having `mode`; `durable` as in {@linkcode AtomicFile.commit}. */
+export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = "", durable = true): void {
   const f = new AtomicFile(path, mode, what);
   f.write(text);
-  f.commit();
+  f.commit(durable);
 }
 
 /** Appends `text` to `path` whole or not at all (a failed write is cut off again), creating it with `mode`. */

@@ -14,7 +14,7 @@
 import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
-import { type ReportMeter, RESET_MARK } from "./report_text.ts";
+import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { humanReadable } from "../usage/units.ts";
@@ -56,10 +56,8 @@ export function mailBody(
   let text = "";
   if (usage.resets.length > 0) {
     text += ` ${RESET_MARK} \n`;
-    if (!original) {
-      const labels = meters.filter((m) => usage.resets.includes(m.name)).map((m) => m.label);
-      text += `Counters went down for: ${labels.join(", ")}\n`;
-    }
+    const named = original ? meters.map((m) => ({ ...m, label: ORIGINAL_MAIL_LABELS[m.name] ?? m.label })) : meters;
+    text += `Reset: ${describeResets(named, usage)}\n`;
   }
   text += `Network usage between: ${previous?.sample.timestamp ?? sample.timestamp} and ${sample.timestamp}\n`;
   for (const m of meters) {

@@ -26,9 +26,26 @@ function line(title: string, timestamp: string, meters: readonly ReportMeter[], 
 }
 
 /**
+ * The resets of `usage` by reason, in the meters' order: `counter went down:
+ * Proxied, Off Network; reboot: eth0 rx`.
+ */
+export function describeResets(meters: readonly ReportMeter[], usage: UsageResult): string {
+  const byReason = new Map<string, string[]>();
+  const reasons = new Map(usage.meters.map((u) => [u.meter, u.reason ?? "counter went down"]));
+  for (const m of meters) {
+    if (!usage.resets.includes(m.name)) continue;
+    const reason = reasons.get(m.name) as string;
+    const labels = byReason.get(reason);
+    if (labels) labels.push(m.label);
+    else byReason.set(reason, [m.label]);
+  }
+  return [...byReason].map(([reason, labels]) => `${reason}: ${labels.join(", ")}`).join("; ");
+}
+
+/**
  * The report text. With the original meters (labels "Proxied" and "Off
  * Network") the three lines are byte-for-byte the original's; a fourth line
- * names the meters whose counters were reset, when any were.
+ * names the meters that were reset and why, when any were.
  *
  * @param previous the last state before this sample; undefined on a first run
  */
@@ -44,8 +61,7 @@ export function formatReport(
     line("New Total", sample.timestamp, meters, (m) => sample.counters.get(m) ?? 0n) +
     line("New Usage", sample.timestamp, meters, (m) => byMeter.get(m)?.usage ?? 0n);
   if (usage.resets.length > 0) {
-    const labels = meters.filter((m) => usage.resets.includes(m.name)).map((m) => m.label);
-    text += `${RESET_MARK} counters went down for: ${labels.join(", ")}; totals now count from ${usage.totalStart}\n`;
+    text += `${RESET_MARK} ${describeResets(meters, usage)}; totals now count from ${usage.totalStart}\n`;
   }
   return text;
 }

@@ -19,6 +19,8 @@ export interface LinkCounters {
   name: string;
   /** True for the loopback device. */
   loopback: boolean;
+  /** The kernel's index of the device: a device deleted and made again gets a new one. */
+  ifindex?: number;
   /** Bytes and packets received. */
   rx: { bytes: bigint; packets: bigint };
   /** Bytes and packets transmitted. */
@@ -56,8 +58,10 @@ export function parseIpLinkJson(text: string, where = "ip -json -statistics link
     const stats = (link.stats64 ?? link.stats) as Record<string, unknown> | undefined;
     if (!stats) throw new DataError(`${at} (${name}): no statistics; was -statistics given?`);
     const flags = Array.isArray(link.flags) ? link.flags : [];
+    const ifindex = link.ifindex;
     return {
       name,
+      ...(typeof ifindex === "bigint" ? { ifindex: Number(ifindex) } : {}),
       loopback: link.link_type === "loopback" || flags.includes("LOOPBACK"),
       rx: { bytes: counter(stats.rx, "bytes", `${at} rx`), packets: counter(stats.rx, "packets", `${at} rx`) },
       tx: { bytes: counter(stats.tx, "bytes", `${at} tx`), packets: counter(stats.tx, "packets", `${at} tx`) },
@@ -102,13 +106,18 @@ export class InterfaceSource implements CounterSource {
   async read(): Promise<Reading> {
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
+    const identities = new Map<string, string>();
     for (const l of await this.links()) {
       bytes.set(`${l.name}:rx`, l.rx.bytes);
       bytes.set(`${l.name}:tx`, l.tx.bytes);
       packets.set(`${l.name}:rx`, l.rx.packets);
       packets.set(`${l.name}:tx`, l.tx.packets);
+      if (l.ifindex !== undefined) {
+        identities.set(`${l.name}:rx`, String(l.ifindex));
+        identities.set(`${l.name}:tx`, String(l.ifindex));
+      }
     }
-    return { bytes, packets };
+    return { bytes, packets, identities, identityReason: "interface re-created" };
   }
 
   async status(): Promise<MeterStatus[]> {

@@ -146,6 +146,8 @@ export class IptablesSource implements CounterSource {
   async planStart(): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [] };
     let kept = 0;
+    // Per column, how many of its rules this start adds: a column all of whose rules are new counts from zero.
+    const added = new Map<string, number>();
     for (const t of this.allTools) {
       if (!this.tools.includes(t)) {
         // No meter uses this family now: what an earlier config put there goes.
@@ -186,7 +188,10 @@ export class IptablesSource implements CounterSource {
         );
       }
       for (const w of [...toAdd].reverse()) lines.push(`-I ${w.rule.hook} 1 ${ruleSpec(w.rule, chain)}`);
-      for (const w of toAdd) plan.notes.push(`add rule for meter ${w.rule.column} to ${w.rule.hook}${v6}`);
+      for (const w of toAdd) {
+        plan.notes.push(`add rule for meter ${w.rule.column} to ${w.rule.hook}${v6}`);
+        added.set(w.rule.column, (added.get(w.rule.column) ?? 0) + 1);
+      }
       kept += wanted.length - toAdd.length;
       if (lines.length > 0) plan.commands.push(this.restore(t, lines));
     }
@@ -197,6 +202,8 @@ export class IptablesSource implements CounterSource {
       };
     }
     if (kept > 0) plan.notes.push(`keep ${kept} installed rule${kept === 1 ? "" : "s"} and their counters`);
+    const recreates = [...added].filter(([c, n]) => n === this.rules.filter((r) => r.column === c).length);
+    if (recreates.length > 0) plan.recreates = recreates.map(([c]) => c);
     return plan;
   }
 
@@ -227,7 +234,7 @@ export class IptablesSource implements CounterSource {
    * otherwise says how it differs. Each installed rule serves one wanted
    * rule; leftovers with our comments are duplicates, reported.
    */
-  private async find(): Promise<Map<MeterRule, Counters | string>> {
+  private async find(asWritten?: Set<string>): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
     const { chain } = this.config;
     // Every family's read starts now; the rules' texts are worked out while the programs run.
@@ -245,8 +252,10 @@ export class IptablesSource implements CounterSource {
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
-        if (rule && !found.has(rule)) found.set(rule, { packets: r.packets, bytes: r.bytes });
-        else if (rule || r.key.includes(COMMENT_PREFIX)) {
+        if (rule && !found.has(rule)) {
+          found.set(rule, { packets: r.packets, bytes: r.bytes });
+          asWritten?.add(rule.column);
+        } else if (rule || r.key.includes(COMMENT_PREFIX)) {
           const space = r.key.indexOf(" ");
           const match = savedMatch(splitArgs(r.key.slice(space + 1), `${where} line ${r.line}`));
           if (!match.comment?.startsWith(COMMENT_PREFIX)) return;
@@ -281,7 +290,8 @@ export class IptablesSource implements CounterSource {
   }
 
   async read(): Promise<Reading> {
-    const found = await this.find();
+    const asWritten = new Set<string>();
+    const found = await this.find(asWritten);
     const missing = new Set<string>();
     for (const [rule, r] of found) {
       if (r === "") missing.add(rule.column);
@@ -311,7 +321,7 @@ export class IptablesSource implements CounterSource {
       bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + c.bytes);
       packets.set(rule.column, (packets.get(rule.column) ?? 0n) + c.packets);
     }
-    return { bytes, packets };
+    return { bytes, packets, asWritten };
   }
 
   async status(): Promise<MeterStatus[]> {

@@ -24,8 +24,10 @@ const TWO64 = 1n << 64n;
 
 /** What `nft -j list table` shows of netmon's table. */
 export interface NftTable {
-  /** Named counters by name. */
-  counters: Map<string, { packets: bigint; bytes: bigint }>;
+  /** The table's handle: a table deleted and made again gets a new one. */
+  handle?: bigint;
+  /** Named counters by name, with their handle (new for a counter made again) where nft gives it. */
+  counters: Map<string, { packets: bigint; bytes: bigint; handle?: bigint }>;
   /** Chains by name, with their hook and priority ("" for a regular chain). */
   chains: Map<string, { hook: string; prio: bigint | undefined }>;
   /** Rules: chain, comment (may be ""), and the counter each references. */
@@ -56,11 +58,13 @@ export function parseNftTable(text: string, family: string, table: string, where
   for (const item of items as Json[]) {
     const [kind, body] = Object.entries(item)[0] ?? [];
     const o = body as Json | undefined;
-    if (!o || o.family !== family || o.table !== table) continue;
-    if (kind === "counter" && typeof o.name === "string") {
+    if (!o || o.family !== family || (kind === "table" ? o.name : o.table) !== table) continue;
+    if (kind === "table" && typeof o.handle === "bigint") out.handle = o.handle;
+    else if (kind === "counter" && typeof o.name === "string") {
       out.counters.set(o.name, {
         packets: unsigned(o.packets, `counter ${o.name} packets`),
         bytes: unsigned(o.bytes, `counter ${o.name} bytes`),
+        ...(typeof o.handle === "bigint" ? { handle: o.handle } : {}),
       });
     } else if (kind === "chain" && typeof o.name === "string") {
       out.chains.set(o.name, { hook: typeof o.hook === "string" ? o.hook : "", prio: o.prio as bigint | undefined });
@@ -282,12 +286,15 @@ export class NftablesSource implements CounterSource {
     const { t } = await this.current(true);
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
+    // Counter handles restart at 1 in a table made again, table handles do not: together they name one counter's life.
+    const identities = new Map<string, string>();
     for (const c of this.columns) {
-      const v = t?.counters.get(c) as { packets: bigint; bytes: bigint };
+      const v = t?.counters.get(c) as { packets: bigint; bytes: bigint; handle?: bigint };
       bytes.set(c, v.bytes);
       packets.set(c, v.packets);
+      if (t?.handle !== undefined && v.handle !== undefined) identities.set(c, `${t.handle}.${v.handle}`);
     }
-    return { bytes, packets };
+    return { bytes, packets, identities, identityReason: "counter re-created" };
   }
 
   async status(): Promise<MeterStatus[]> {

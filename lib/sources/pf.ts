@@ -18,6 +18,8 @@ import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** One label's counters, summed over every rule that carries it. */
 export interface LabelCounters {
+  /** Times the rules were evaluated: counted since the ruleset was loaded, so it goes down only on a reload. */
+  evaluations: bigint;
   /** Packets, both directions. */
   packets: bigint;
   /** Bytes, both directions. */
@@ -84,14 +86,15 @@ export function parsePfLabels(
       const labels = splitLabels(words.slice(0, words.length - width), known);
       if (!labels) continue;
       const nums = words.slice(words.length - width).map((w) => BigInt(w));
-      const [packets, bytes] = [nums[1] as bigint, nums[2] as bigint];
+      const [evaluations, packets, bytes] = [nums[0] as bigint, nums[1] as bigint, nums[2] as bigint];
       if (width > 3 && (nums[3] as bigint) + (nums[5] as bigint) !== packets) {
         throw new DataError(
           `${where} line ${i + 1}: in and out packets do not add up to the total; is this pfctl -sl?`,
         );
       }
       for (const l of labels) {
-        const c = out.get(l) ?? { packets: 0n, bytes: 0n, rules: 0 };
+        const c = out.get(l) ?? { evaluations: 0n, packets: 0n, bytes: 0n, rules: 0 };
+        c.evaluations += evaluations;
         c.packets += packets;
         c.bytes += bytes;
         c.rules++;
@@ -211,15 +214,21 @@ export class PfSource implements CounterSource {
     }
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
+    const evaluations = new Map<string, bigint>();
     for (const l of this.labels) {
       const c = found.get(l) as LabelCounters;
       // pfctl -z has just cleared the counters: what it printed is this interval's traffic.
       bytes.set(l, c.bytes + (this.config.pfZero ? previous?.counters.get(l) ?? 0n : 0n));
       packets.set(l, c.packets);
+      evaluations.set(l, c.evaluations);
     }
-    if (!this.config.pfZero) return { bytes, packets };
+    if (!this.config.pfZero) return { bytes, packets, evaluations };
     // The log keeps no packet counts to add to: the store adds these to its own.
-    return { bytes, intervalPackets: new Map(this.labels.map((l) => [l, (found.get(l) as LabelCounters).packets])) };
+    return {
+      bytes,
+      intervalPackets: new Map(this.labels.map((l) => [l, (found.get(l) as LabelCounters).packets])),
+      carried: true,
+    };
   }
 
   async status(): Promise<MeterStatus[]> {

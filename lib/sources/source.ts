@@ -24,6 +24,12 @@ export interface Plan {
   notes: string[];
   /** Commands that carry it out, in order; empty when nothing is to change. */
   commands: PlannedCommand[];
+  /**
+   * Columns whose counters the commands create afresh (every rule of the
+   * column new), where the source has no identity to show it (iptables):
+   * `start` records them for the next report.
+   */
+  recreates?: string[];
 }
 
 /** One meter's state as `status` shows it. */
@@ -48,6 +54,25 @@ export interface Reading {
   packets?: Map<string, bigint>;
   /** Packets since the last reading, from sources that clear on reading (pf -z). */
   intervalPackets?: Map<string, bigint>;
+  /**
+   * What each column's counter is, where the source can tell (an interface's
+   * ifindex, an nftables counter's table and counter handles): a different
+   * identity than at the previous sample means the counter was re-created
+   * and counts from zero, whatever its value.
+   */
+  identities?: Map<string, string>;
+  /** The reset reason a changed identity means, e.g. `interface re-created`. */
+  identityReason?: string;
+  /** pf: rule evaluations per label, which only a ruleset reload takes down. */
+  evaluations?: Map<string, bigint>;
+  /**
+   * iptables: the columns with a rule in the exact text `netmon start` writes,
+   * so a start that recorded it would re-create a column's rules is known to
+   * have done so.
+   */
+  asWritten?: Set<string>;
+  /** The logged values are netmon's own running sums (pf -z), which no reset or reboot takes down. */
+  carried?: boolean;
 }
 
 /** A counter source: iptables, the kernel's interface counters, … */

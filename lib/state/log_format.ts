@@ -10,6 +10,15 @@
  * splits into at least four whitespace fields, so the original graph script
  * (which keeps only three-field lines) skips it.
  *
+ * A reset the counter cannot show (it restarted from zero and passed its old
+ * value before the next sample: an interface or nftables counter re-created,
+ * rules re-created by `netmon start`, a reboot) is written just before the
+ * sample it applies to, in the same append, as
+ * `# netmon reset:<TAB>COLUMN<TAB>REASON`: that column's usage over the
+ * interval is its new value, not its growth. The line splits into at least
+ * five whitespace fields, so the original graph script skips it too. A reset
+ * the counter shows (it went down) gets no line: readers see it themselves.
+ *
  * The last file is one data line with the total-start stamp appended,
  * preceded by the same header line when the meters are not the original two.
  *
@@ -25,6 +34,9 @@ export const ORIGINAL_METERS: readonly string[] = ["proxy", "non-network"];
 /** How a meters header line starts. */
 export const HEADER_PREFIX = "# netmon meters:";
 
+/** How a reset line starts. */
+export const RESET_PREFIX = "# netmon reset:";
+
 /** Largest value a 64-bit counter holds. */
 export const MAX_COUNTER = (1n << 64n) - 1n;
 
@@ -36,6 +48,8 @@ export interface Sample {
   counters: Map<string, bigint>;
   /** Cumulative packet counters, where the source has them (not logged; for the SQLite store). */
   packets?: Map<string, bigint>;
+  /** Resets the log records just before this sample: column to reason (see {@linkcode formatResetLine}). */
+  resets?: Map<string, string>;
 }
 
 /** The last file: the previous sample and since when totals count. */
@@ -65,6 +79,49 @@ export function formatHeader(meters: readonly string[]): string {
 export function parseHeader(line: string): string[] | undefined {
   if (!line.startsWith(HEADER_PREFIX)) return undefined;
   return line.slice(HEADER_PREFIX.length).split(/[\t ]+/).filter((s) => s !== "");
+}
+
+/** A reset of one column, as a reset line records it. */
+export interface ResetLine {
+  /** The log column that was reset. */
+  column: string;
+  /** Why, e.g. `interface re-created`. */
+  reason: string;
+}
+
+/**
+ * The reset line (with LF) saying `column` was reset for `reason`; it goes
+ * just before the sample line it applies to.
+ *
+ * @example
+ * ```ts
+ * formatResetLine("eth0:rx", "interface re-created"); // "# netmon reset:\teth0:rx\tinterface re-created\n"
+ * ```
+ */
+export function formatResetLine(column: string, reason: string): string {
+  return `${RESET_PREFIX}\t${column}\t${reason}\n`;
+}
+
+/**
+ * The column and reason of a reset line (without its LF), or undefined if
+ * `line` is not one. Fields are tab-separated: the reason may hold spaces.
+ * A line that starts like one but lacks its column or reason is a DataError
+ * (without a location: the caller adds file:line).
+ *
+ * @example
+ * ```ts
+ * parseResetLine("# netmon reset:\teth0:rx\treboot"); // { column: "eth0:rx", reason: "reboot" }
+ * ```
+ */
+export function parseResetLine(line: string): ResetLine | undefined {
+  if (!line.startsWith(RESET_PREFIX)) return undefined;
+  const f = line.slice(RESET_PREFIX.length).split("\t");
+  const column = f[1]?.trim() ?? "";
+  const reason = f.slice(2).join(" ").trim();
+  if (f[0]?.trim() !== "" || column === "" || /\s/.test(column) || reason === "") {
+    throw new DataError(`reset line ${JSON.stringify(line)}: expected "${RESET_PREFIX}<TAB>COLUMN<TAB>REASON"`);
+  }
+  return { column, reason };
 }
 
 /** A log line (with LF) for `sample`. */

@@ -7,7 +7,17 @@
 
 import { DataError, fileError, NetmonError } from "../host/errors.ts";
 import { readLines } from "../host/lines.ts";
-import { type LastState, ORIGINAL_METERS, parseHeader, parseLast, parseLogLine, type Sample } from "./log_format.ts";
+import {
+  type LastState,
+  ORIGINAL_METERS,
+  parseHeader,
+  parseLast,
+  parseLogLine,
+  parseResetLine,
+  RESET_PREFIX,
+  type ResetLine,
+  type Sample,
+} from "./log_format.ts";
 
 /** Reads the last file, or undefined if there is none. */
 export function readLast(path: string): LastState | undefined {
@@ -86,8 +96,9 @@ export interface LogScan {
 
 /**
  * Calls `each` with every sample of the log in order, under the columns of
- * the header before it (the original two when there is none). A bad line
- * is a DataError naming file:line; a missing log is Deno's NotFound.
+ * the header before it (the original two when there is none), with the
+ * resets its reset lines record in `resets`. A bad line is a DataError
+ * naming file:line; a missing log is Deno's NotFound.
  */
 export async function forEachLogSample(
   path: string,
@@ -96,6 +107,7 @@ export async function forEachLogSample(
 ): Promise<void> {
   let columns: readonly string[] = ORIGINAL_METERS;
   let lineNo = 0;
+  let resets: Map<string, string> | undefined;
   try {
     for await (const line of readLines(path)) {
       lineNo++;
@@ -103,14 +115,36 @@ export async function forEachLogSample(
       if (header) {
         columns = header;
         onHeader?.(header);
+      } else if (line.startsWith(RESET_PREFIX)) {
+        const r = resetOf(line, columns, `${path}:${lineNo}`);
+        (resets ??= new Map()).set(r.column, r.reason);
       } else if (line.startsWith("#") || line === "") continue;
-      else each(parseLogLine(line, columns, `${path}:${lineNo}`));
+      else {
+        const sample = parseLogLine(line, columns, `${path}:${lineNo}`);
+        if (resets) sample.resets = resets;
+        resets = undefined;
+        each(sample);
+      }
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw err;
     if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
     throw err instanceof NetmonError ? err : fileError(err, "read log", path);
   }
+}
+
+/** A reset line's column and reason, checked against the columns of the samples it can apply to. */
+function resetOf(line: string, columns: readonly string[], where: string): ResetLine {
+  let r: ResetLine | undefined;
+  try {
+    r = parseResetLine(line) as ResetLine;
+  } catch (err) {
+    throw new DataError(`${where}: ${err instanceof Error ? err.message : err}`);
+  }
+  if (!columns.includes(r.column)) {
+    throw new DataError(`${where}: reset line names ${JSON.stringify(r.column)}, not a column of the log here`);
+  }
+  return r;
 }
 
 /** Reads the whole log to find its current columns and last sample. */

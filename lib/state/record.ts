@@ -1,6 +1,7 @@
 /**
  * The one transaction that records a sample: lock, read the previous state,
- * read the counters, append the log line, replace the last file. A crash at
+ * read the counters, find the resets (lib/state/identity.ts), append the
+ * reset lines and the log line, replace the last file. A crash at
  * any instant leaves both files parseable, and the log never loses a
  * completed sample.
  *
@@ -25,6 +26,8 @@ import {
   type Sample,
 } from "./log_format.ts";
 import { readLast, readLogTail, scanLog } from "./log_reader.ts";
+import { type BootClock, bootClock } from "../host/boot.ts";
+import { checkResets } from "./identity.ts";
 
 function sameSample(a: Sample, b: Sample): boolean {
   if (a.timestamp !== b.timestamp || a.counters.size !== b.counters.size) return false;
@@ -116,6 +119,8 @@ export interface RecordOptions {
   now: () => string;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
+  /** The boot time now (default: from the uptime): a test moves it to stand for a reboot. */
+  clock?: () => BootClock;
   /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
   onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
 }
@@ -129,6 +134,8 @@ export interface RecordOptions {
  */
 export async function recordSample(files: StateFiles, opts: RecordOptions): Promise<Recorded> {
   ensureStateDir(files);
+  // Before any counter is read (pf -z clears them): a missing --allow-sys=osUptime stops the run here.
+  const clock = (opts.clock ?? bootClock)();
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     const warnings: string[] = [];
     // The read starts first: its command runs while the previous state is read.
@@ -155,20 +162,24 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
       );
     }
     if (reading.packets) sample.packets = reading.packets;
-    const usage = computeUsage(last, sample);
+    const resets = checkResets(files, last?.sample, sample, reading, clock, warnings);
+    const usage = computeUsage(last, sample, resets.resets);
     const meters = [...counters.keys()];
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
+    const text = header + resets.lines + formatLogLine(sample);
     // The new last file is written first: a full disk then fails before the log changes.
     const next = new AtomicFile(files.last, STATE_MODE, "last file");
     next.write(formatLast({ sample, totalStart: usage.totalStart }));
     next.sync();
     try {
-      appendWhole(files.log, header + formatLogLine(sample), STATE_MODE, "log");
+      resets.commit(text); // before the append: see lib/state/identity.ts
+      appendWhole(files.log, text, STATE_MODE, "log");
     } catch (err) {
       next.abandon();
       throw err;
     }
     next.commit();
+    resets.cleanup();
     const recorded: Recorded = { previous: last, sample, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     await opts.onRecorded?.(recorded);

@@ -11,7 +11,14 @@
 import { DataError } from "../host/errors.ts";
 import { forEachLineSync } from "../host/lines.ts";
 import { type Hint, naiveDate, resolveWall, stampToNaive, wallToEpoch } from "./local_time.ts";
-import { HEADER_PREFIX, ORIGINAL_METERS, parseCounter, parseHeader } from "../state/log_format.ts";
+import {
+  HEADER_PREFIX,
+  ORIGINAL_METERS,
+  parseCounter,
+  parseHeader,
+  parseResetLine,
+  RESET_PREFIX,
+} from "../state/log_format.ts";
 import { isTimestamp } from "./local_time.ts";
 import { fixedScaled } from "./units.ts";
 
@@ -106,6 +113,10 @@ class LineReader {
   columns: number[] = [];
   /** Parsed counters of the last data line, by column. */
   readonly values: Value[] = [];
+  /** Columns of the last data line that a reset line said were reset (their usage is their value), if any. */
+  resets: Set<number> | undefined;
+  /** Meters named by reset lines since the last data line. */
+  #pendingResets: string[] | undefined;
   readonly #index = new Map<string, number>();
   /** Meters named by the last header, registered at their first data line. */
   #pending: readonly string[] | undefined = ORIGINAL_METERS;
@@ -154,14 +165,39 @@ class LineReader {
         if (meters.length === 0) return this.#fail(lineNo, "meters header names no meter");
         this.sawHeader = true;
         this.#pending = meters;
-      }
+      } else if (line.startsWith(RESET_PREFIX)) this.#reset(line, lineNo);
       return undefined;
     }
     if (line === "") return undefined;
     const n = (this.#pending ?? this.columns).length;
     const stamp = this.#fast(line, n) ?? this.#slow(line, n, lineNo);
-    if (stamp !== undefined) this.#setColumns();
+    if (stamp !== undefined) {
+      this.#setColumns();
+      this.resets = undefined;
+      if (this.#pendingResets) {
+        this.resets = new Set();
+        for (const meter of this.#pendingResets) this.resets.add(this.columns.indexOf(this.#index.get(meter) ?? -1));
+        this.#pendingResets = undefined;
+      }
+    }
     return stamp;
+  }
+
+  /** Notes a reset line's meter for the next data line: one of the columns that line will have. */
+  #reset(line: string, lineNo: number): void {
+    let column: string;
+    try {
+      column = (parseResetLine(line) as { column: string }).column;
+    } catch (err) {
+      this.#fail(lineNo, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const upcoming = this.#pending ?? this.meters.filter((_, i) => this.columns.includes(i));
+    if (!upcoming.includes(column)) {
+      this.#fail(lineNo, `reset line names ${JSON.stringify(column)}, not a column of the log here`);
+      return;
+    }
+    (this.#pendingResets ??= []).push(column);
   }
 
   /**
@@ -317,7 +353,8 @@ export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, wr
  * line, and when either counter went down both count again from zero, sizes
  * through a double as Python's were. Other logs get per-meter resets (a meter
  * that went down counted its new value) and exact sizes; a meter counts from
- * zero on its first line.
+ * zero on its first line. In both, a meter a reset line names counts its new
+ * value on the line that follows (the reset its counter could not show).
  */
 function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
@@ -350,10 +387,11 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
     const n = reader.columns.length;
     let wentDown = false;
     for (let j = 0; original && j < n; j++) if ((reader.values[j] as Value) < (prev[j] ?? 0)) wentDown = true;
+    const resets = reader.resets;
     for (let j = 0; j < n; j++) {
       const i = reader.columns[j] as number;
       const v = reader.values[j] as Value;
-      const p = wentDown ? 0 : prev[i] ?? 0;
+      const p = wentDown || resets?.has(j) ? 0 : prev[i] ?? 0;
       deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
       prev[i] = v;
     }
@@ -470,7 +508,8 @@ function split(d: Value, weights: number[], total: number): bigint[] {
  * interpolation: an interval between two samples that crosses bucket
  * boundaries is shared out in proportion to the time on each side, so the
  * buckets add up exactly to the counters' total growth. The first sample of
- * each meter is its starting point. A stamp earlier than the one before
+ * each meter is its starting point. A meter that went down, or that a reset
+ * line names, counted its new value over the interval. A stamp earlier than the one before
  * (clock stepped back, or the hour repeated when daylight saving ends) puts
  * the interval's usage in its own bucket: never a negative interval.
  */
@@ -500,12 +539,13 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
     if (stamp === undefined) return;
     const n = reader.columns.length;
     let any = false;
+    const resets = reader.resets;
     for (let j = 0; j < n; j++) {
       const i = reader.columns[j] as number;
       const v = reader.values[j] as Value;
       const p = prev[i];
       prev[i] = v;
-      const d = p === undefined ? 0 : delta(p, v);
+      const d = p === undefined ? 0 : resets?.has(j) ? v : delta(p, v);
       deltas[j] = d;
       if (d !== 0 && d !== 0n) any = true;
     }

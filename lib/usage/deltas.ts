@@ -16,15 +16,17 @@ export interface MeterUsage {
   after: bigint;
   /** Bytes counted in the interval: never negative. */
   usage: bigint;
-  /** The counter went down: it was zeroed (rules reloaded, `iptables -Z`, reboot). */
+  /** The counter was reset: it went down, or one of the signs in lib/usage/resets.ts says it restarted. */
   reset: boolean;
+  /** Why, when reset (e.g. `counter went down`, `reboot`). */
+  reason?: string;
 }
 
 /** The outcome of comparing a sample with the last state. */
 export interface UsageResult {
   /** Per meter, in the sample's order. */
   meters: MeterUsage[];
-  /** Names of the meters whose counter went down. */
+  /** Names of the meters that were reset. */
   resets: string[];
   /** Since when the totals count after this sample. */
   totalStart: string;
@@ -33,11 +35,13 @@ export interface UsageResult {
 /**
  * Computes usage from `last` (undefined on the first run) to `now`.
  *
- * A counter below its previous value was zeroed in between: that meter's
- * usage is its new value (what it counted since the reset; anything counted
- * between the previous sample and the reset is unknowable). Other meters are
- * unaffected. As in the original, the total-start stamp moves to now when a
- * reset is seen, and is now on the first run.
+ * A counter below its previous value was zeroed in between, and so was one
+ * named in `resets` (column to reason, from lib/usage/resets.ts) whatever its
+ * value: that meter's usage is its new value (what it counted since the
+ * reset; anything counted between the previous sample and the reset is
+ * unknowable). Other meters are unaffected. As in the original, the
+ * total-start stamp moves to now when a reset is seen, and is now on the
+ * first run.
  *
  * @example
  * ```ts
@@ -45,14 +49,22 @@ export interface UsageResult {
  * r.meters[0]?.usage; // 5n
  * ```
  */
-export function computeUsage(last: LastState | undefined, now: Sample): UsageResult {
+export function computeUsage(
+  last: LastState | undefined,
+  now: Sample,
+  resetReasons?: ReadonlyMap<string, string>,
+): UsageResult {
   const meters: MeterUsage[] = [];
   const resets: string[] = [];
   for (const [meter, after] of now.counters) {
     const before = last?.sample.counters.get(meter) ?? 0n;
-    const reset = after < before;
-    if (reset) resets.push(meter);
-    meters.push({ meter, before, after, usage: reset ? after : after - before, reset });
+    const reason = resetReasons?.get(meter) ?? (after < before ? "counter went down" : undefined);
+    if (reason === undefined) {
+      meters.push({ meter, before, after, usage: after - before, reset: false });
+      continue;
+    }
+    resets.push(meter);
+    meters.push({ meter, before, after, usage: after, reset: true, reason });
   }
   const totalStart = last === undefined || resets.length > 0 ? now.timestamp : last.totalStart;
   return { meters, resets, totalStart };

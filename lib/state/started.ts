@@ -1,0 +1,111 @@
+/**
+ * `netmon start`'s record of the columns whose rules it made afresh
+ * (`netmon.started` in the state directory), for sources whose counters have
+ * no identity of their own (iptables): the next report treats those columns
+ * as reset whatever their counters say, since rules made afresh count from
+ * zero and may have passed the old value already.
+ *
+ * `start` holds the state directory's lock from before it writes the record
+ * until its firewall commands have run, so a report's counters are read
+ * either wholly before the change (and that report does not see the record)
+ * or wholly after it. The record is written before the commands: a start
+ * killed between the two leaves a record of a change that may not have
+ * happened, so a report applies a record only to columns whose rules it finds
+ * in the exact text start writes (which, for those columns, were not
+ * installed when the record was made). Each record has an id; a report lists
+ * the ids it applied in netmon.ident with its sample (lib/state/identity.ts),
+ * and removes the records only once its sample is in the log: a report
+ * killed at any instant leaves each record applied exactly once.
+ *
+ * @module
+ */
+
+import { fileError } from "../host/errors.ts";
+import { replaceFile } from "../host/files.ts";
+import { STATE_MODE, type StateFiles } from "./files.ts";
+import { withLock } from "./lock.ts";
+
+/** One `netmon start` that made columns' rules afresh. */
+export interface StartRecord {
+  /** Unique id of the record. */
+  id: string;
+  /** The columns whose every rule it made. */
+  columns: string[];
+}
+
+/** The record file of a state directory. */
+export function startedPath(files: StateFiles): string {
+  return `${files.dir}/netmon.started`;
+}
+
+const HEADER = "# netmon start made these columns' rules afresh: id, columns (lib/state/started.ts)\n";
+
+/** Reads the records; none when the file is missing. Lines that are not records are ignored. */
+export function readStarts(files: StateFiles): StartRecord[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(startedPath(files));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw fileError(err, "read", startedPath(files));
+  }
+  const records: StartRecord[] = [];
+  for (const line of text.split("\n")) {
+    const [id, ...columns] = line.split("\t");
+    if (id && /^[0-9a-f]{16}$/.test(id) && columns.length > 0) records.push({ id, columns });
+  }
+  return records;
+}
+
+function writeStarts(files: StateFiles, records: StartRecord[]): void {
+  const path = startedPath(files);
+  if (records.length === 0) {
+    try {
+      Deno.removeSync(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove", path);
+    }
+    return;
+  }
+  replaceFile(path, HEADER + records.map((r) => `${r.id}\t${r.columns.join("\t")}\n`).join(""), STATE_MODE, "");
+}
+
+/** Removes the records with the given ids (a report does so once its sample is logged). */
+export function dropStarts(files: StateFiles, ids: ReadonlySet<string>): void {
+  if (ids.size === 0) return;
+  const records = readStarts(files);
+  const kept = records.filter((r) => !ids.has(r.id));
+  if (kept.length !== records.length) writeStarts(files, kept);
+}
+
+/** True when the state directory holds a sample (a log or last file) that a later one is compared with. */
+function hasSample(files: StateFiles): boolean {
+  for (const path of [files.last, files.log]) {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "read", path);
+    }
+  }
+  return false;
+}
+
+/**
+ * Runs `change` (start's firewall commands) with the state directory's lock
+ * held, having first recorded that it makes `columns` afresh. With no
+ * columns, or no sample yet to compare with, it just runs `change`.
+ */
+export async function recordingStart(
+  files: StateFiles,
+  columns: readonly string[],
+  change: () => Promise<void>,
+  lockTimeoutMs = 60_000,
+): Promise<void> {
+  if (columns.length === 0 || !hasSample(files)) return await change();
+  await withLock(files, lockTimeoutMs, async () => {
+    const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    writeStarts(files, [...readStarts(files), { id, columns: [...columns] }]);
+    await change();
+  });
+}
