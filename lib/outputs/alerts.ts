@@ -262,9 +262,11 @@ export function alertsOutput(
       const stampOf = cached?.stamp;
       let tally: Tally | undefined;
       if (cached && r.previous && stampOf === r.previous.sample.timestamp) {
+        // Every reset the report saw, those the counter shows and those only their identity shows.
         const sample: TallySample = {
           epoch: epochOf(r.sample.timestamp, cached.tally.epoch),
           counters: r.sample.counters,
+          resets: r.usage.resets,
         };
         tally = advanceTally(cached.tally, watched, sample);
       } else {
