@@ -11,6 +11,7 @@
  */
 
 import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
+import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
 import { AtomicFile, tempBeside } from "./lib/host/files.ts";
 import { runCommand } from "./lib/host/run.ts";
@@ -159,20 +160,6 @@ function parseGroups(specs: string[]): Group[] {
     groups.push({ name, meters });
   }
   return groups;
-}
-
-/** `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (local wall clock) as naive ms (its fields read as UTC). */
-export function parseDate(flag: string, text: string): number {
-  const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d))?$/.exec(text);
-  const t = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)) : NaN;
-  const back = new Date(t);
-  if (
-    !m || Number.isNaN(t) || back.getUTCMonth() !== +m[2]! - 1 || back.getUTCDate() !== +m[3]! ||
-    back.getUTCHours() !== +(m[4] ?? 0) || back.getUTCMinutes() !== +(m[5] ?? 0)
-  ) {
-    throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)`);
-  }
-  return t;
 }
 
 /** Parses graph.ts's command line; throws UsageError on any mistake. */
