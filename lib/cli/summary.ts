@@ -157,7 +157,7 @@ export function summary(opts: Options): Promise<number> {
 }
 
 function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFile): void {
-  const columns = asColumns(logColumns(file), config);
+  const columns = asColumns(logColumns(file).columns, config);
   file.seekSync(0, Deno.SeekMode.Start);
   let customers: CustomerColumns[];
   let passes: Pass[];

@@ -87,6 +87,9 @@ export class LogReader {
   #h = 0;
   #mi = 0;
   #s = 0;
+  /** The fields of the last good data line's stamp, and its naive time. */
+  readonly #good = new Int32Array(6);
+  #goodNaive = NaN;
   // Stamp to instant: the day last seen (y*10000+m*100+d), its naive start, and its offset when constant.
   #day = -1;
   #dayNaive = 0;
@@ -147,6 +150,13 @@ export class LogReader {
     if (!this.#fast(buf, start, end, n, counters) && !this.#slow(buf, start, end, n, counters, lineNo)) {
       return undefined;
     }
+    const g = this.#good;
+    g[0] = this.#y;
+    g[1] = this.#mo;
+    g[2] = this.#d;
+    g[3] = this.#h;
+    g[4] = this.#mi;
+    g[5] = this.#s;
     const sample: Sample = { epoch: this.#epoch(), columns: this.#columns, counters };
     if (this.#resets !== undefined) {
       sample.resets = this.#resets;
@@ -267,7 +277,7 @@ export class LogReader {
   }
 
   #epoch(): number {
-    const naive = this.naive;
+    const naive = this.#goodNaive = this.#dayNaive + this.#h * 3_600_000 + this.#mi * 60_000 + this.#s * 1000;
     if (this.#dayOffset !== undefined) {
       const epoch = naive - this.#dayOffset;
       this.#hint = { epoch, offset: this.#dayOffset };
@@ -374,14 +384,22 @@ export function* samplesOf(
   }
 }
 
+/** What {@linkcode logColumns} found. */
+export interface LogColumns {
+  /** Every column, in order of first appearance. */
+  columns: string[];
+  /** Whether the log has a `# netmon meters:` header (false: the original's two-column log). */
+  header: boolean;
+}
+
 /**
  * The log's columns: every `# netmon meters:` header's, in order of first
- * appearance (the original's two when a data line comes before any header).
- * A fast pass over the bytes, looking only at lines that start with `#` and
- * the first data line: what customers are matched against before the log
- * is read.
+ * appearance (the original's two when a data line comes before any header,
+ * or the log is empty). A fast pass over the bytes, looking only at lines
+ * that start with `#` and the first data line: what customers and groups
+ * are matched against before the log is read.
  */
-export function logColumns(file: Deno.FsFile): string[] {
+export function logColumns(file: Deno.FsFile): LogColumns {
   const seen = new Set<string>();
   let header = false;
   let data = false;
@@ -397,5 +415,5 @@ export function logColumns(file: Deno.FsFile): string[] {
       for (const m of ORIGINAL_METERS) seen.add(m);
     }
   }
-  return [...seen];
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
 }
