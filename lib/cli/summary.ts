@@ -87,7 +87,7 @@ function asColumns(names: readonly string[], config: Config): Column[] {
   return names.map((name) => known.get(name) ?? { name, label: name });
 }
 
-/** The names `--meter` keeps: customers by name, columns by name or by their meter's name. */
+/** The names `--meter` keeps: a customer by its name, else columns by name or by their meter's name. */
 export function meterFilter(
   names: readonly string[],
   columns: readonly Column[],
@@ -96,17 +96,17 @@ export function meterFilter(
   if (names.length === 0) return undefined;
   const keep = new Set<string>();
   for (const name of names) {
-    let found = false;
-    if (customers.some((c) => c.name === name)) {
-      keep.add(name);
-      found = true;
-    }
-    try {
-      const [c] = customerColumns([{ name, meters: [name], billing: { cycleDay: 1 } }], columns);
-      for (const col of [...(c?.in ?? []), ...(c?.out ?? []), ...(c?.both ?? [])]) keep.add(col);
-      found = true;
-    } catch (e) {
-      if (!(e instanceof CustomerMatchError)) throw e;
+    // A customer's name means the customer; otherwise a column, or a meter's columns.
+    let found = customers.some((c) => c.name === name);
+    if (found) keep.add(name);
+    else {
+      try {
+        const [c] = customerColumns([{ name, meters: [name], billing: { cycleDay: 1 } }], columns);
+        for (const col of [...(c?.in ?? []), ...(c?.out ?? []), ...(c?.both ?? [])]) keep.add(col);
+        found = true;
+      } catch (e) {
+        if (!(e instanceof CustomerMatchError)) throw e;
+      }
     }
     if (!found) {
       const all = [...columns.map((c) => c.name), ...customers.map((c) => c.name)];
