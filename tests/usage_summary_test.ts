@@ -9,7 +9,6 @@ import type { Sample } from "../lib/usage/engine.ts";
 import type { Row } from "../lib/usage/rows.ts";
 import { billingHistory, billingPasses, OverviewSummarizer, Summarizer, topRows } from "../lib/usage/summary.ts";
 
-const DAY = 86_400_000;
 const acme: CustomerColumns = { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] };
 const beta: CustomerColumns = { name: "b", in: [], out: [], both: ["beta"] };
 

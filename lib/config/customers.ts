@@ -186,6 +186,7 @@ const CUSTOMER_KEYS = [
   "cycle_day",
   "timezone",
 ];
+// deno-lint-ignore no-control-regex
 const NAME = /^[^\0-\x1f\x7f]{1,64}$/;
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$/;
