@@ -383,6 +383,15 @@ export function* samplesOfFile(
 }
 
 /**
+ * The lines of the open file `file` as text without their LF, with their
+ * 1-based numbers: for callers that want strings (small logs, tests). The
+ * usage views read bytes through {@linkcode samplesOfFile}.
+ */
+export function* linesOfFile(file: Deno.FsFile): Generator<[string, number]> {
+  for (const { buf, start, end, lineNo } of lineSpans(file)) yield [decoder.decode(buf.subarray(start, end)), lineNo];
+}
+
+/**
  * The samples of `lines` (each with its line number), read by a
  * {@linkcode LogReader}: for tests and small inputs.
  */
