@@ -11,6 +11,7 @@
  */
 
 import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
+import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
 import { AtomicFile, tempBeside } from "./lib/host/files.ts";
 import { runCommand } from "./lib/host/run.ts";
@@ -52,8 +53,11 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
   -g, --group NAME=METER,METER
                           one column NAME summing those meters (repeatable), as a
                           customer roll-up; meters in no group are summed into a
-                          column 'other'
-      --no-other          with --group, leave meters that are in no group out
+                          column 'other'. A METER is a log column or a meter whose
+                          columns it split (acme: acme-inbound, acme-outbound);
+                          one matching nothing in the log is an error
+      --customers         one column per [[customer]] of the config, as --group
+      --no-other          with --group or --customers, leave meters in none out
       --gnuplot FILE      also write a gnuplot script that draws the data into
                           the --plot picture (default: FILE with .png)
   -p, --plot FILE         draw the graph with gnuplot into FILE (.png or .svg),
@@ -85,12 +89,12 @@ How a bucket's usage is counted:
   midnight is shared between the two days in proportion to the time on each
   side, and the buckets add up exactly to the counters' total growth, as a
   bill would. A counter that went down was reset (rules reloaded, iptables -Z,
-  reboot), and so was one a '# netmon reset:' line names: that meter alone
-  counts its new value for the interval. The first
-  sample of each meter is its starting point: what it had counted before is
-  in no bucket. A stamp earlier than the one before (clock stepped back, or
-  the hour repeated when daylight saving ends) puts its usage in its own
-  bucket.
+  reboot), as is one a '# netmon reset:' line names: that meter alone counts
+  its new value for the interval. The first sample of each meter is its
+  starting point: what it had counted before is in no bucket. The hour
+  repeated when daylight saving ends is one bucket, two hours long. A stamp
+  earlier than the one before (the clock stepped back) puts its usage in the
+  bucket open then. The same rules as 'netmon summary' (one engine).
   Gaps: every bucket from the first sample's to the last's has a row; a bucket
   inside a gap in the log gets its share of the usage across the gap, and a
   bucket with no traffic shows 0. An hour skipped by daylight saving has no row.
@@ -112,6 +116,7 @@ const OPTIONS: OptionSpec[] = [
   { name: "unit", short: "u", type: "string" },
   { name: "rate", short: "r", type: "string" },
   { name: "group", short: "g", type: "string", multiple: true },
+  { name: "customers", type: "boolean" },
   { name: "no-other", type: "boolean" },
   { name: "gnuplot", type: "string" },
   { name: "plot", short: "p", type: "string" },
@@ -145,6 +150,8 @@ export interface GraphArgs {
   height: number;
   title?: string;
   logScale: boolean;
+  /** --customers: the config's customers as columns. */
+  customers?: boolean;
   config?: string;
   stateDir?: string;
   help: boolean;
@@ -178,20 +185,6 @@ function parseGroups(specs: string[]): Group[] {
     groups.push({ name, meters });
   }
   return groups;
-}
-
-/** `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (local wall clock) as naive ms (its fields read as UTC). */
-export function parseDate(flag: string, text: string): number {
-  const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d))?$/.exec(text);
-  const t = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)) : NaN;
-  const back = new Date(t);
-  if (
-    !m || Number.isNaN(t) || back.getUTCMonth() !== +m[2]! - 1 || back.getUTCDate() !== +m[3]! ||
-    back.getUTCHours() !== +(m[4] ?? 0) || back.getUTCMinutes() !== +(m[5] ?? 0)
-  ) {
-    throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)`);
-  }
-  return t;
 }
 
 /** Parses graph.ts's command line; throws UsageError on any mistake. */
@@ -247,8 +240,12 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   if (parsed.options.rate !== undefined && parsed.options.by === "entry") {
     throw new UsageError("--rate needs time buckets: use --by hour, day, week or month");
   }
-  if (values["no-other"] === true && parsed.options.groups.length === 0) {
-    throw new UsageError("--no-other only applies with --group");
+  if (values.customers === true) {
+    if (parsed.options.groups.length > 0) throw new UsageError("--customers and --group cannot be used together");
+    parsed.customers = true;
+  }
+  if (values["no-other"] === true && parsed.options.groups.length === 0 && !parsed.customers) {
+    throw new UsageError("--no-other only applies with --group or --customers");
   }
   const log = positionals[0];
   const gnuplot = str("gnuplot");
@@ -377,7 +374,13 @@ async function graph(a: GraphArgs): Promise<void> {
     if (!a.outputGiven && a.plot === undefined && a.gnuplot === undefined) return;
   }
   let config: Config = defaultConfig();
-  if (a.log === undefined || a.plot !== undefined) config = findConfig(a.config);
+  if (a.log === undefined || a.plot !== undefined || a.customers) config = findConfig(a.config);
+  if (a.customers && config.customers.length === 0) {
+    throw new NetmonError(
+      `${config.file ?? "the default config"}: --customers: the config has no [[customer]]`,
+      EX.CONFIG,
+    );
+  }
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
   const log = openLog(logPath);
   const toStdout = a.output === "-";
@@ -392,7 +395,9 @@ async function graph(a: GraphArgs): Promise<void> {
     rowsSeen.lastSample = last;
   };
   try {
-    graphLog(log, logPath, { ...a.options, warn: (m) => err(`graph: warning: ${m}\n`), samples }, (text) => {
+    const customers = a.customers ? { specs: config.customers, file: config.file ?? "config" } : undefined;
+    const options = { ...a.options, customers, warn: (m: string) => err(`graph: warning: ${m}\n`), samples };
+    graphLog(log, logPath, options, (text) => {
       if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
       if (plotting) {
         for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) rows++;

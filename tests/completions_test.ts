@@ -45,6 +45,7 @@ const COMMANDS = [
   "start",
   "status",
   "stop",
+  "summary",
 ];
 
 Deno.test("bash completion: commands, each command's options, option values, arguments", () =>

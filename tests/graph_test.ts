@@ -259,11 +259,14 @@ Deno.test("a clock stepped back: no negative usage, every byte in a bucket", asy
       "2026/01/09-10:00:00\t1600",
       "2026/01/11-10:00:00\t2600",
     ]);
-    // The step back puts 500 on the 9th; the last 1000 spreads over 48 hours
-    // from the 9th 10:00: 14 h (291), 24 h (500), 10 h (209).
+    // The usage engine's rule (lib/usage/engine.ts): an interval that goes
+    // back in time stays in the bucket open then, the 10th (500, then 100);
+    // a streaming engine never reopens the 9th, which it has not even begun.
+    // The last 1000 runs from the open bucket's start to the 11th 10:00, 34
+    // hours: 24 h on the 10th (705), 10 h on the 11th (295).
     assertEquals(
       await dat(dir, ["--unit", "B", path]),
-      table([["Date", "m"], ["2026/01/09", "891"], ["2026/01/10", "1500"], ["2026/01/11", "209"]]),
+      table([["Date", "m"], ["2026/01/10", "2305"], ["2026/01/11", "295"]]),
     );
   });
 });
@@ -516,5 +519,45 @@ Deno.test("gnuplot missing: one line, exit 69, the data file still written", asy
       "netmon.toml",
       "netmon_graph.dat",
     ]);
+  });
+});
+
+Deno.test("--group and --customers match meters as the config does; a name matching nothing is an error, not zeros", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, [
+      "# netmon meters:\tacme-inbound\tacme-outbound\tbeta",
+      "2026/01/05-10:00:00\t0\t0\t0",
+      "2026/01/05-11:00:00\t1024\t2048\t4096",
+    ]);
+    // The bug of issue 18: these columns do not exist; it used to print a column of zeros and exit 0.
+    const r = await graph(["--unit", "B", "-g", "acme=acme-in,acme-out", path, "-o", "-"], { cwd: dir });
+    assertEquals({ code: r.code, stdout: r.stdout, stderr: r.stderr }, {
+      code: 64,
+      stdout: "",
+      stderr: `graph: --group acme=acme-in,acme-out: acme-in matches no meter or column (columns of ${path}: ` +
+        "acme-inbound, acme-outbound, beta) (see 'graph.ts --help')\n",
+    });
+    // The split meter's name stands for both its columns.
+    assertEquals(
+      await dat(dir, ["--unit", "B", "-g", "acme=acme", path]),
+      table([["Date", "acme", "other"], ["2026/01/05", "3072", "4096"]]),
+    );
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(
+      config,
+      '[[customer]]\nname = "acme"\nmeters = ["acme"]\n[[customer]]\nname = "b"\nmeters = ["beta"]\n',
+    );
+    assertEquals(
+      await dat(dir, ["--unit", "B", "--customers", "-c", config, path]),
+      table([["Date", "acme", "b"], ["2026/01/05", "3072", "4096"]]),
+    );
+    await Deno.writeTextFile(config, '[[customer]]\nname = "acme"\nmeters = ["acme-in"]\n');
+    const bad = await graph(["--customers", "-c", config, path, "-o", "-"], { cwd: dir });
+    assertEquals({ code: bad.code, stdout: bad.stdout }, { code: 78, stdout: "" });
+    assertEquals(
+      bad.stderr,
+      `graph: ${config}: customer[1].meters[1]: "acme-in" matches no meter or column (columns of ${path}: ` +
+        "acme-inbound, acme-outbound, beta)\n",
+    );
   });
 });

@@ -40,7 +40,7 @@ Deno.test("every command's help names exactly the options it accepts", () =>
       const usage = r.stdout.split("\n")[0] ?? "";
       ok(usage.startsWith(`Usage: netmon ${command === "report" ? "[report]" : command}`), usage);
     }
-    throws(() => parseCommandLine(["status", "--json"]), /--json only applies to doctor/);
+    throws(() => parseCommandLine(["status", "--json"]), /--json only applies to summary and doctor/);
   }));
 
 Deno.test("the README's command reference is each help, verbatim", () =>

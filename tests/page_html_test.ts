@@ -19,7 +19,7 @@ import { parseConfig } from "../lib/config/config.ts";
 import { customerFile, customerStem, type CycleRow } from "../lib/outputs/page.ts";
 import { buildPageData } from "../lib/outputs/page_data.ts";
 import { calendar } from "../lib/usage/calendar.ts";
-import { resolveCustomers } from "../lib/usage/customers.ts";
+import { customerColumns } from "../lib/config/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
 import { UsageEngine } from "../lib/usage/engine.ts";
 import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
@@ -110,7 +110,10 @@ function summaryCsv(logPath: string): Map<string, string> {
     const rows = SPECS.map(() => [] as ReturnType<typeof rowsOf>);
     const keep = (buckets: ReturnType<UsageEngine["push"]>) => {
       for (const b of buckets) {
-        const customers = resolveCustomers(SPECS, engine.columns);
+        const customers = customerColumns(
+          SPECS.map((spec) => ({ ...spec, billing: { cycleDay: 15 } })),
+          engine.columns.map((name) => ({ name, label: name })),
+        );
         SPECS.forEach((s, i) => rows[i]?.push(...rowsOf(b, { customers, only: new Set([s.name]) })));
       }
     };

@@ -28,6 +28,7 @@ netnsTest(
         graph(["-o", "/var/lib/netmon/usage.dat", "--plot", "/var/lib/netmon/usage.png"]),
         graph(["-o", "/tmp/netmon-usage.dat"]),
         { run: ["stat", "-c", "%a %n", ...STATE], keep: true },
+        { netmon: ["summary", "--by", "day", "--csv"], set: "netmon" },
         ...SETS.map((set): SandboxStep => ({
           netmon: [],
           script: "tests/privilege_probe.ts",
@@ -36,16 +37,19 @@ netnsTest(
         })),
         { netmon: ["stop"] },
       ];
-      const [start, report, report2, startUnderReportSet, drawn, graphElsewhere, modes, ...rest] = await sandbox(
-        steps,
-        p.a,
-      ) as StepResult[];
+      const [start, report, report2, startUnderReportSet, drawn, graphElsewhere, modes, summarized, ...rest] =
+        await sandbox(
+          steps,
+          p.a,
+        ) as StepResult[];
       const probes = rest.slice(0, SETS.length).map((r) => JSON.parse(r.stdout) as Record<string, string>);
       const stop = rest[SETS.length] as StepResult;
-      for (const [name, r] of Object.entries({ start, report, report2, drawn, stop })) {
+      for (const [name, r] of Object.entries({ start, report, report2, drawn, summarized, stop })) {
         assertEquals([r?.code, r?.stderr], [0, ""], `${name}: ${JSON.stringify(r)}`);
       }
       ok(report2?.stdout.startsWith("Last Total - Timestamp: "), report2?.stdout);
+      // netmon summary reads the log under the report's own set.
+      ok(summarized?.stdout.includes(",b,column,"), summarized?.stdout);
       // The report set may run nft (to read); start then finds nothing to change.
       assertEquals(startUnderReportSet?.code, 0, JSON.stringify(startUnderReportSet));
       assertEquals(

@@ -6,7 +6,8 @@
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { calendar } from "../lib/usage/calendar.ts";
-import { resolveCustomers, rollUp } from "../lib/usage/customers.ts";
+import { customerColumns, CustomerMatchError } from "../lib/config/customers.ts";
+import { rollUp } from "../lib/usage/customers.ts";
 import { CSV_HEADER, csvChunks } from "../lib/usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../lib/usage/engine.ts";
 import { jsonChunks } from "../lib/usage/json.ts";
@@ -19,6 +20,15 @@ import { ianaZone } from "../lib/usage/zone.ts";
 
 const berlin = ianaZone("Europe/Berlin");
 const COLUMNS = ["acme-inbound", "acme-outbound", "beta"] as const;
+
+/** Customers matched to the log's columns by the config's one matcher. */
+function resolveCustomers(specs: { name: string; meters: string[] }[], columns: readonly string[]) {
+  return customerColumns(
+    specs.map((s) => ({ ...s, billing: { cycleDay: 1 } })),
+    columns.map((name) => ({ name, label: name })),
+    "netmon.log",
+  );
+}
 
 /** Ten days of 5-minute samples from 10 Oct 2026 (Berlin), in bursts that differ between the two acme columns. */
 function samples(): Sample[] {
@@ -40,14 +50,17 @@ Deno.test("customers resolve meter names to their direction columns; a name matc
   assertEquals(
     resolveCustomers([{ name: "acme", meters: ["acme"] }, { name: "b", meters: ["beta", "acme-inbound"] }], COLUMNS),
     [
-      { name: "acme", inbound: ["acme-inbound"], outbound: ["acme-outbound"], other: [] },
-      { name: "b", inbound: ["acme-inbound"], outbound: [], other: ["beta"] },
+      { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] },
+      { name: "b", in: ["acme-inbound"], out: [], both: ["beta"] },
     ],
   );
   // graph.ts's --group acme=acme-in,acme-out silently billed zero; here it is an error.
   throws(
     () => resolveCustomers([{ name: "acme", meters: ["acme-in"] }], COLUMNS),
-    /^RangeError: Customer "acme": "acme-in" names no meter or log column \(the log has acme-inbound, acme-outbound, beta\)$/,
+    (e: unknown) =>
+      e instanceof CustomerMatchError &&
+      e.message ===
+        'netmon.log: customer[1].meters[1]: "acme-in" matches no meter or column (columns: acme-inbound, acme-outbound, beta)',
   );
 });
 

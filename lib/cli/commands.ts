@@ -40,6 +40,11 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
     options: ["dry-run"],
   },
   status: { words: ["status"], summary: "show installed rules and their counters now, without logging", options: [] },
+  summary: {
+    words: ["summary"],
+    summary: "usage per day, month, year or billing cycle, top days, 95th percentile (reads the log only)",
+    options: ["by", "top", "from", "to", "meter", "json", "csv", "strict"],
+  },
   doctor: {
     words: ["doctor"],
     summary: "check everything netmon depends on and say how to fix what is wrong",
@@ -81,7 +86,14 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "dry-run", short: "n", type: "boolean", help: "print the exact firewall change, change nothing" },
   { name: "no-mail", type: "boolean", help: "do not mail this report" },
   { name: "mail-test", type: "boolean", help: "send a test message and print what the server said" },
-  { name: "json", type: "boolean", help: "print the findings as JSON" },
+  { name: "json", type: "boolean", help: "print as JSON" },
+  { name: "by", type: "string", help: "one row per hour, day, week, month, year or cycle" },
+  { name: "top", type: "string", help: "the N days with most traffic" },
+  { name: "from", type: "string", help: "from this date (YYYY-MM-DD [HH:MM], local time)" },
+  { name: "to", type: "string", help: "before this date (YYYY-MM-DD [HH:MM], local time)" },
+  { name: "meter", type: "string", multiple: true, help: "only this column or customer (repeatable)" },
+  { name: "csv", type: "boolean", help: "print as CSV" },
+  { name: "strict", type: "boolean", help: "a malformed log line is an error" },
   { name: "help", short: "h", type: "boolean", help: "help" },
   { name: "version", short: "V", type: "boolean", help: "print the version" },
 ];
@@ -219,6 +231,38 @@ Options:
       --json            print the findings as JSON: {"ok": BOOL, "checks": [{"check",
                         "verdict": "ok"|"problem"|"skipped", "said", "fix"}]}
 ${COMMON}`,
+  summary: `Usage: netmon summary [--by UNIT | --top N] [--from DATE] [--to DATE] [--meter NAME]...
+                      [--json | --csv] [--strict] [OPTIONS]
+
+Answers the billing questions from the log alone (never the firewall). With no
+--by or --top, an overview for every column and customer: today, yesterday,
+this billing cycle so far with a linear estimate for the whole cycle, the
+previous cycle, this year, and how much of this cycle the samples cover.
+
+Usage per bucket is each counter's growth in it: an interval across a boundary
+is shared by time, a counter that went down (or a '# netmon reset:' line) was
+reset and counts its new value, the log's first sample is the starting point.
+Coverage is the time in intervals no longer than three usual ones. The 95th
+percentile (buckets of a day or longer) is of the interval rates weighted by
+length: with N equal intervals the ceil(0.95*N)-th smallest, in bit/s; for a
+customer split by direction, in and out and the billable larger of the two.
+Days, cycles and years start at midnight in the billing zone ([billing]
+timezone, per customer if set; default local time); a cycle starts on
+cycle_day (in shorter months, the month's last day).
+
+Options:
+      --by UNIT         one row per hour, day, week, month, year or cycle
+      --top N           the N days with the most traffic, per column and customer
+      --from DATE       only buckets starting at or after DATE: YYYY-MM-DD or
+                        'YYYY-MM-DD HH:MM', local time (overview: days from then)
+      --to DATE         only buckets starting before DATE (exclusive), same syntax
+                        (overview: as it was at DATE)
+      --meter NAME      only this log column, meter or customer (repeatable)
+      --json            one JSON document: {"version": 1, "by", "timezone", "rows": [...]}
+      --csv             CSV with the header start,end,name,kind,in_bytes,out_bytes,
+                        total_bytes,p95_in_bps,p95_out_bps,p95_bps,coverage,resets
+      --strict          a malformed log line is an error (exit 65), not a warning
+${COMMON}`,
   completions: `Usage: netmon completions bash|zsh
 
 Prints a completion script for commands, options and their values.
@@ -246,6 +290,20 @@ export interface Options {
   json: boolean;
   help: boolean;
   version: boolean;
+  /** summary: --by UNIT. */
+  by?: string;
+  /** summary: --top N. */
+  top?: string;
+  /** summary: --from DATE. */
+  from?: string;
+  /** summary: --to DATE. */
+  to?: string;
+  /** summary: --meter NAME, each time given. */
+  meter: string[];
+  /** summary: --csv. */
+  csv: boolean;
+  /** summary: --strict. */
+  strict: boolean;
 }
 
 /** Parses the command line; throws UsageError on any mistake. */
@@ -270,7 +328,14 @@ export function parseCommandLine(args: string[]): Options {
     json: values.json === true,
     help: values.help === true,
     version: values.version === true,
+    meter: Array.isArray(values.meter) ? values.meter : [],
+    csv: values.csv === true,
+    strict: values.strict === true,
   };
+  for (const key of ["by", "top", "from", "to"] as const) {
+    const v = values[key];
+    if (typeof v === "string") opts[key] = v;
+  }
   const argument = positionals[1];
   if (argument !== undefined) {
     if (command === "help") {

@@ -50,6 +50,10 @@ export function main(args: string[]): Promise<number> {
         return await (await import("./check.ts")).check(opts);
       case "doctor":
         return await doctor(opts);
+      case "summary": {
+        const { summary } = await import("./summary.ts");
+        return await summary(opts);
+      }
       case "completions":
         return await completions(opts);
       default:

@@ -61,11 +61,6 @@ function customersOf(specs: readonly CustomerSpec[], samples: readonly Sample[],
   }
 }
 
-/** The roll-up shape rows.ts takes. */
-function asRollUp(c: CustomerColumns) {
-  return { name: c.name, inbound: c.in, outbound: c.out, other: c.both };
-}
-
 function message(
   mail: MailConfig,
   key: string,
@@ -124,7 +119,7 @@ function dueDaily(
   if (todo.length === 0) return [];
   // A day before the log began has nothing to tell: recorded, so the log is not read for it again.
   if (first === undefined || todo.every((d) => first >= d.end)) return todo.map((d) => ({ key: `daily\t${d.label}` }));
-  const customers = customersOf(config.customers, samples, config.file ?? "config").map(asRollUp);
+  const customers = customersOf(config.customers, samples, config.file ?? "config");
   const byDay = bucketsOf(samples, days, epoch, false);
   const cycles = calendar("cycle", zone, config.billing.cycleDay);
   const cycle = [...bucketsOf(samples, cycles, epoch, false).values()].at(-1);
@@ -181,7 +176,7 @@ function dueStatements(
     pass.buckets ??= bucketsOf(samples, pass.cal, epoch, true);
     const bucket = pass.buckets.get(closed.start);
     if (!bucket) return;
-    const customer = asRollUp(matched[i] as CustomerColumns);
+    const customer = matched[i] as CustomerColumns;
     const rows = rowsOf(bucket, { customers: [customer], customersOnly: true });
     const row = rows[0];
     if (!row) return;

@@ -13,9 +13,8 @@
  */
 
 import type { Column } from "../config/meters.ts";
-import { type Billing, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import { calendar } from "../usage/calendar.ts";
-import type { Customer } from "../usage/customers.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "../usage/engine.ts";
 import { type Periods, periodsAt } from "../usage/overview.ts";
@@ -66,20 +65,13 @@ interface Group {
   held?: Sample;
 }
 
-const toUsage = (c: { name: string; in: string[]; out: string[]; both: string[] }): Customer => ({
-  name: c.name,
-  inbound: c.in,
-  outbound: c.out,
-  other: c.both,
-});
-
 /**
  * Matches `specs` to `columns`. Not `strict` (while the log is read): a meter
  * that matches nothing yet is left out; `strict` (at its end): an error, as
  * {@linkcode customerColumns} says it.
  */
-function match(specs: readonly CustomerSpec[], columns: readonly Column[], strict: boolean): Customer[] {
-  if (strict) return customerColumns(specs, columns, "the log and config").map(toUsage);
+function match(specs: readonly CustomerSpec[], columns: readonly Column[], strict: boolean): CustomerColumns[] {
+  if (strict) return customerColumns(specs, columns, "the log and config");
   return specs.map((spec) => {
     const meters = spec.meters.filter((m) => {
       try {
@@ -90,8 +82,8 @@ function match(specs: readonly CustomerSpec[], columns: readonly Column[], stric
       }
     });
     return meters.length === 0
-      ? { name: spec.name, inbound: [], outbound: [], other: [] }
-      : toUsage(customerColumns([{ ...spec, meters }], columns)[0] as Parameters<typeof toUsage>[0]);
+      ? { name: spec.name, in: [], out: [], both: [] }
+      : customerColumns([{ ...spec, meters }], columns)[0] as CustomerColumns;
   });
 }
 
@@ -140,12 +132,12 @@ export function buildPageData(input: PageInput): PageBuild {
   let known = -1;
   const logColumns: string[] = [];
   const logSet = new Set<string>();
-  const matched = new Map<Group, Customer[]>();
+  const matched = new Map<Group, CustomerColumns[]>();
   const allColumns = (): Column[] => {
     const names = new Set(configColumns.map((c) => c.name));
     return [...configColumns, ...logColumns.filter((n) => !names.has(n)).map((name) => ({ name, label: name }))];
   };
-  const customersOf = (g: Group): Customer[] => {
+  const customersOf = (g: Group): CustomerColumns[] => {
     if (known !== logColumns.length) {
       known = logColumns.length;
       matched.clear();
@@ -215,8 +207,8 @@ export function buildPageData(input: PageInput): PageBuild {
     } else {
       const cs = match(g.specs, allColumns(), false);
       g.specs.forEach((spec, i) => {
-        const c = cs[i] as Customer;
-        people.push({ name: spec.name, group: g, spec, columns: [...c.inbound, ...c.outbound, ...c.other] });
+        const c = cs[i] as CustomerColumns;
+        people.push({ name: spec.name, group: g, spec, columns: [...c.in, ...c.out, ...c.both] });
       });
     }
   }

@@ -1,26 +1,25 @@
 /**
  * The cumulative log turned into usage per time bucket (or per log entry), as
  * a tab-separated data file for gnuplot: the 2010 graph script done right.
+ * Buckets come from the one usage engine (lib/usage/engine.ts) and lines
+ * from the one log parser (lib/usage/log_samples.ts); what is left here is
+ * graph's own: the original's per-entry rules, its units and rates, its
+ * column names and its text format.
  *
- * The log is streamed: memory grows with the number of buckets and meters,
- * never with the number of lines.
+ * The log is streamed: memory grows with the meters, never with the number
+ * of lines or buckets.
  *
  * @module
  */
 
-import { DataError } from "../host/errors.ts";
-import { forEachLineSync } from "../host/lines.ts";
-import { type Hint, naiveDate, resolveWall, stampToNaive, wallToEpoch } from "./local_time.ts";
-import {
-  HEADER_PREFIX,
-  ORIGINAL_METERS,
-  parseCounter,
-  parseHeader,
-  parseResetLine,
-  RESET_PREFIX,
-} from "../state/log_format.ts";
-import { isTimestamp } from "./local_time.ts";
+import { customerColumns, CustomerMatchError, type CustomerSpec } from "../config/customers.ts";
+import { ConfigError, DataError, UsageError } from "../host/errors.ts";
+import { ORIGINAL_METERS } from "../state/log_format.ts";
+import { calendar } from "./calendar.ts";
+import { type BucketUsage, type Counter, UsageEngine } from "./engine.ts";
+import { logColumns, LogReader, samplesOfFile } from "./log_samples.ts";
 import { fixedScaled } from "./units.ts";
+import { localZone } from "./zone.ts";
 
 /** How rows are made: one per log entry or one per calendar bucket. */
 export type By = "entry" | "hour" | "day" | "week" | "month";
@@ -60,7 +59,9 @@ export interface GraphOptions {
   rate?: string | undefined;
   /** Columns rolling meters up; empty for one column per meter. */
   groups: Group[];
-  /** With groups: keep meters in no group as an `other` column. */
+  /** The config's customers as columns (instead of groups), and the config file they are from. */
+  customers?: { specs: readonly CustomerSpec[]; file: string } | undefined;
+  /** With groups or customers: keep meters in none as an `other` column. */
   other: boolean;
   /** A malformed line is an error instead of a warning. */
   strict: boolean;
@@ -91,209 +92,8 @@ export const TIMEFMT: Readonly<Record<By, string>> = {
   month: "%Y/%m",
 };
 
-type Value = number | bigint;
-
-const STAMP_SHAPE = /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/;
-/** Counters up to here are plain numbers; beyond, bigints. */
-const MAX_SAFE = 999_999_999_999_999n;
-const NOT_PRINTABLE = /[^\t\x20-\x7e]/;
 /** Number sums are flushed into a bigint before they could lose a unit. */
 const FLUSH = 2 ** 52;
-
-/**
- * Reads log lines: headers switch the columns, data lines are checked and
- * parsed; bad lines are reported through `bad`.
- */
-class LineReader {
-  /** Every meter that has data, in order of first appearance. */
-  readonly meters: string[] = [];
-  /** True once a header line has been seen. */
-  sawHeader = false;
-  /** Meter index of each column of the current data lines. */
-  columns: number[] = [];
-  /** Parsed counters of the last data line, by column. */
-  readonly values: Value[] = [];
-  /** Columns of the last data line that a reset line said were reset (their usage is their value), if any. */
-  resets: Set<number> | undefined;
-  /** Meters named by reset lines since the last data line. */
-  #pendingResets: string[] | undefined;
-  readonly #index = new Map<string, number>();
-  /** Meters named by the last header, registered at their first data line. */
-  #pending: readonly string[] | undefined = ORIGINAL_METERS;
-  #checkedDate = "";
-  readonly #path: string;
-  readonly #bad: (where: string, reason: string) => void;
-
-  constructor(path: string, bad: (where: string, reason: string) => void) {
-    this.#path = path;
-    this.#bad = bad;
-  }
-
-  /** Registers `meter` (in order) and returns its index. */
-  meterIndex(meter: string): number {
-    let i = this.#index.get(meter);
-    if (i === undefined) {
-      i = this.meters.length;
-      this.meters.push(meter);
-      this.#index.set(meter, i);
-    }
-    return i;
-  }
-
-  /** The meters of the columns: all with data, else those the log names for its next line. */
-  names(): readonly string[] {
-    return this.meters.length > 0 ? this.meters : this.#pending ?? [];
-  }
-
-  #setColumns(): number[] {
-    if (this.#pending !== undefined) {
-      this.columns = this.#pending.map((meter) => this.meterIndex(meter));
-      this.#pending = undefined;
-    }
-    return this.columns;
-  }
-
-  /**
-   * Returns the stamp of a good data line (its counters in `values`), or
-   * undefined for a header, comment, blank or bad line.
-   */
-  read(line: string, lineNo: number): string | undefined {
-    const first = line.charCodeAt(0);
-    if (first === 35 /* # */) {
-      if (line.startsWith(HEADER_PREFIX)) {
-        const meters = parseHeader(line) ?? [];
-        if (meters.length === 0) return this.#fail(lineNo, "meters header names no meter");
-        this.sawHeader = true;
-        this.#pending = meters;
-      } else if (line.startsWith(RESET_PREFIX)) this.#reset(line, lineNo);
-      return undefined;
-    }
-    if (line === "") return undefined;
-    const n = (this.#pending ?? this.columns).length;
-    const stamp = this.#fast(line, n) ?? this.#slow(line, n, lineNo);
-    if (stamp !== undefined) {
-      this.#setColumns();
-      this.resets = undefined;
-      if (this.#pendingResets) {
-        this.resets = new Set();
-        for (const meter of this.#pendingResets) this.resets.add(this.columns.indexOf(this.#index.get(meter) ?? -1));
-        this.#pendingResets = undefined;
-      }
-    }
-    return stamp;
-  }
-
-  /** Notes a reset line's meter for the next data line: one of the columns that line will have. */
-  #reset(line: string, lineNo: number): void {
-    let column: string;
-    try {
-      column = (parseResetLine(line) as { column: string }).column;
-    } catch (err) {
-      this.#fail(lineNo, err instanceof Error ? err.message : String(err));
-      return;
-    }
-    const upcoming = this.#pending ?? this.meters.filter((_, i) => this.columns.includes(i));
-    if (!upcoming.includes(column)) {
-      this.#fail(lineNo, `reset line names ${JSON.stringify(column)}, not a column of the log here`);
-      return;
-    }
-    (this.#pendingResets ??= []).push(column);
-  }
-
-  /**
-   * The common case in one pass over the characters, no allocation but the
-   * stamp: `STAMP<TAB>digits<TAB>digits…` with counters below 10^15.
-   * Anything else is left to {@linkcode #slow}, which says what is wrong.
-   */
-  #fast(line: string, n: number): string | undefined {
-    const len = line.length;
-    if (len < 21 || line.charCodeAt(19) !== 9) return undefined;
-    let pos = 20;
-    for (let j = 0; j < n; j++) {
-      const start = pos;
-      let v = 0;
-      for (let c = line.charCodeAt(pos); c >= 48 && c <= 57; c = line.charCodeAt(++pos)) v = v * 10 + c - 48;
-      const digits = pos - start;
-      if (digits === 0 || digits > 15) return undefined;
-      if (pos < len ? line.charCodeAt(pos) !== 9 || j === n - 1 : j !== n - 1) return undefined;
-      this.values[j] = v;
-      pos++;
-    }
-    const stamp = line.slice(0, 19);
-    return this.#stampOk(stamp) ? stamp : undefined;
-  }
-
-  #slow(line: string, n: number, lineNo: number): string | undefined {
-    if (NOT_PRINTABLE.test(line)) {
-      return this.#fail(
-        lineNo,
-        line.includes("\r") ? "line ends in CR (DOS line ending)" : "line has bytes that are not printable ASCII",
-      );
-    }
-    const f = line.trim().split(/[\t ]+/);
-    if (f.length !== n + 1) return this.#fail(lineNo, `expected ${n + 1} fields but got ${f.length}`);
-    const stamp = f[0] as string;
-    if (!this.#stampOk(stamp)) {
-      return this.#fail(lineNo, `${JSON.stringify(stamp)} is not a timestamp YYYY/MM/DD-HH:MM:SS`);
-    }
-    for (let j = 0; j < n; j++) {
-      const v = parseCounter(f[j + 1] as string);
-      if (typeof v === "string") return this.#fail(lineNo, v);
-      this.values[j] = v <= MAX_SAFE ? Number(v) : v;
-    }
-    return stamp;
-  }
-
-  #stampOk(stamp: string): boolean {
-    if (!STAMP_SHAPE.test(stamp)) return false;
-    // Full calendar check once per day; the time of day on every line.
-    if (stamp.startsWith(this.#checkedDate) && this.#checkedDate !== "") {
-      const h = (stamp.charCodeAt(11) - 48) * 10 + stamp.charCodeAt(12) - 48;
-      const m = (stamp.charCodeAt(14) - 48) * 10 + stamp.charCodeAt(15) - 48;
-      const s = (stamp.charCodeAt(17) - 48) * 10 + stamp.charCodeAt(18) - 48;
-      return h < 24 && m < 60 && s <= 60;
-    }
-    if (!isTimestamp(stamp)) return false;
-    this.#checkedDate = stamp.slice(0, 10);
-    return true;
-  }
-
-  #fail(lineNo: number, reason: string): undefined {
-    this.#bad(`${this.#path}:${lineNo}`, reason);
-    return undefined;
-  }
-}
-
-/** Bytes per meter index: plain numbers while exact, bigints beyond. */
-class Sums {
-  // Sized to the meters when made: a bucket costs little more than its
-  // numbers, which matters for decades of hourly buckets.
-  small: number[];
-  big: bigint[] | undefined;
-
-  constructor(meters: number) {
-    this.small = Array.from({ length: meters }, () => 0);
-  }
-
-  add(i: number, d: Value): void {
-    if (typeof d === "number") {
-      const s = (this.small[i] ?? 0) + d;
-      if (s > FLUSH) {
-        this.#addBig(i, BigInt(s));
-        this.small[i] = 0;
-      } else this.small[i] = s;
-    } else this.#addBig(i, d);
-  }
-
-  #addBig(i: number, d: bigint): void {
-    this.big ??= [];
-    this.big[i] = (this.big[i] ?? 0n) + d;
-  }
-
-  get(i: number): bigint {
-    return (this.big?.[i] ?? 0n) + BigInt(this.small[i] ?? 0);
-  }
-}
 
 /** Output columns: names and which meter indexes each sums. */
 interface Columns {
@@ -301,14 +101,48 @@ interface Columns {
   members: number[][];
 }
 
-function columnsFor(meters: readonly string[], opts: GraphOptions): Columns {
-  if (opts.groups.length === 0) {
+/**
+ * The output columns over the log's `meters`: one per meter, or one per
+ * group or customer (matched by lib/config/customers.ts, the one matcher)
+ * and `other`. A group naming nothing in the log is a usage error, a
+ * customer a config error: never a column of zeros.
+ */
+function columnsFor(meters: readonly string[], opts: GraphOptions, path: string): Columns {
+  if (opts.groups.length === 0 && opts.customers === undefined) {
     return { names: meters.map((m) => ORIGINAL_HEADERS[m] ?? m), members: meters.map((_, i) => [i]) };
   }
-  const names = opts.groups.map((g) => g.name);
-  const members = opts.groups.map((g) => g.meters.map((m) => meters.indexOf(m)).filter((i) => i >= 0));
-  const grouped = new Set(opts.groups.flatMap((g) => g.meters));
-  const rest = meters.map((m, i) => (grouped.has(m) ? -1 : i)).filter((i) => i >= 0);
+  const cols = meters.map((name) => ({ name, label: name }));
+  const index = new Map(meters.map((m, i) => [m, i]));
+  const listed = `(columns of ${path}: ${meters.join(", ") || "none"})`;
+  let matched: { name: string; in: string[]; out: string[]; both: string[] }[];
+  if (opts.customers !== undefined) {
+    try {
+      matched = customerColumns(opts.customers.specs, cols, opts.customers.file);
+    } catch (e) {
+      if (e instanceof CustomerMatchError) {
+        throw new ConfigError(e.message.replaceAll("(columns: ", `(columns of ${path}: `));
+      }
+      throw e;
+    }
+  } else {
+    matched = opts.groups.map((g) => {
+      const all = { name: g.name, in: [] as string[], out: [] as string[], both: [] as string[] };
+      for (const m of g.meters) {
+        try {
+          const [c] = customerColumns([{ name: g.name, meters: [m], billing: { cycleDay: 1 } }], cols);
+          all.both.push(...(c?.in ?? []), ...(c?.out ?? []), ...(c?.both ?? []));
+        } catch (e) {
+          if (!(e instanceof CustomerMatchError)) throw e;
+          throw new UsageError(`--group ${g.name}=${g.meters.join(",")}: ${m} matches no meter or column ${listed}`);
+        }
+      }
+      return all;
+    });
+  }
+  const names = matched.map((g) => g.name);
+  const members = matched.map((g) => [...new Set([...g.in, ...g.out, ...g.both])].map((c) => index.get(c) as number));
+  const grouped = new Set(members.flat());
+  const rest = meters.map((_, i) => i).filter((i) => !grouped.has(i));
   if (opts.other && rest.length > 0) {
     names.push("other");
     members.push(rest);
@@ -331,7 +165,7 @@ function badLines(path: string, opts: GraphOptions): { bad: (where: string, reas
 }
 
 /** Delta of a counter from `p` to `v`: a counter that went down was reset and counted `v` since. */
-function delta(p: Value, v: Value): Value {
+function delta(p: Counter, v: Counter): Counter {
   if (typeof v === "number" && typeof p === "number") return v >= p ? v - p : v;
   const bv = BigInt(v);
   const bp = BigInt(p);
@@ -353,50 +187,46 @@ export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, wr
  * line, and when either counter went down both count again from zero, sizes
  * through a double as Python's were. Other logs get per-meter resets (a meter
  * that went down counted its new value) and exact sizes; a meter counts from
- * zero on its first line. In both, a meter a reset line names counts its new
- * value on the line that follows (the reset its counter could not show).
+ * zero on its first line.
  */
 function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
-  const names: string[] = [];
-  let sawHeader = false;
-  forEachLineSync(file, (line) => {
-    if (line.charCodeAt(0) === 35 /* # */) {
-      const meters = parseHeader(line);
-      if (meters === undefined || meters.length === 0) return;
-      sawHeader = true;
-      for (const m of meters) if (!names.includes(m)) names.push(m);
-    } else if (!sawHeader && names.length === 0 && line.trim() !== "") names.push(...ORIGINAL_METERS);
-  });
+  const { columns: names, header } = logColumns(file);
   file.seekSync(0, Deno.SeekMode.Start);
-  const original = !sawHeader;
+  const original = !header;
   const lines = badLines(path, opts);
-  const reader = new LineReader(path, lines.bad);
-  // Meter indexes in the order the first pass found them.
-  for (const m of original ? ORIGINAL_METERS : names) reader.meterIndex(m);
-  const cols = columnsFor(original ? ORIGINAL_METERS : names, opts);
+  const meters = original ? ORIGINAL_METERS : names;
+  const index = new Map(meters.map((m, i) => [m, i]));
+  const cols = columnsFor(meters, opts, path);
   write(`Date\t${cols.names.join("\t")}\n`);
-  const prev: (Value | undefined)[] = [];
-  const deltas: Value[] = [];
+  const prev: (Counter | undefined)[] = [];
+  const deltas: Counter[] = [];
+  let lastColumns: readonly string[] | undefined;
+  let map: number[] = [];
   let out = "";
-  forEachLineSync(file, (line, lineNo) => {
-    const stamp = reader.read(line, lineNo);
-    if (stamp === undefined) return;
+  const reader = new LogReader(path, lines.bad, localZone(), { reuse: true });
+  for (const s of samplesOfFile(file, path, lines.bad, reader)) {
+    if (s.columns !== lastColumns) {
+      lastColumns = s.columns;
+      map = s.columns.map((c) => index.get(c) ?? -1);
+    }
     for (let i = 0; i < deltas.length; i++) deltas[i] = 0;
-    const n = reader.columns.length;
+    const n = map.length;
     let wentDown = false;
-    for (let j = 0; original && j < n; j++) if ((reader.values[j] as Value) < (prev[j] ?? 0)) wentDown = true;
-    const resets = reader.resets;
+    for (let j = 0; original && j < n; j++) if ((s.counters[j] as Counter) < (prev[j] ?? 0)) wentDown = true;
+    // A meter a reset line names counted its new value, whatever it is (its counter was re-created).
+    const forced = s.resets;
     for (let j = 0; j < n; j++) {
-      const i = reader.columns[j] as number;
-      const v = reader.values[j] as Value;
-      const p = wentDown || resets?.has(j) ? 0 : prev[i] ?? 0;
+      const i = map[j] as number;
+      if (i < 0) continue;
+      const v = s.counters[j] as Counter;
+      const p = wentDown || (forced !== undefined && forced.includes(s.columns[j] as string)) ? 0 : prev[i] ?? 0;
       deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
       prev[i] = v;
     }
-    if ((opts.from !== undefined || opts.to !== undefined) && !inRange(stampToNaive(stamp), opts)) return;
-    out += stamp;
+    if ((opts.from !== undefined || opts.to !== undefined) && !inRange(reader.naive, opts)) continue;
+    out += reader.stamp;
     for (const members of cols.members) {
       let sum = deltas[members[0] as number] ?? 0;
       for (let m = 1; m < members.length; m++) sum = add(sum, deltas[members[m] as number] ?? 0);
@@ -408,222 +238,63 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
       write(out);
       out = "";
     }
-  });
+  }
   write(out);
   lines.end();
 }
 
-function add(a: Value, b: Value): Value {
+function add(a: Counter, b: Counter): Counter {
   if (typeof a === "number" && typeof b === "number" && a + b <= FLUSH) return a + b;
   return BigInt(a) + BigInt(b);
 }
 
-/** The calendar buckets of one unit, keyed by strings that sort in time order. */
-interface Calendar {
-  /** Key of the bucket holding a log stamp. */
-  key(stamp: string): string;
-  /** Naive start (wall fields as if UTC) of a bucket. */
-  start(key: string): number;
-  /** Key of the next bucket. */
-  next(key: string): string;
-  /** The date column text for a bucket. */
-  label(key: string): string;
-}
-
 const pad = (n: number) => (n < 10 ? "0" : "") + n;
 
-function calendar(by: Exclude<By, "entry">): Calendar {
-  const dayStart = (key: string) => Date.UTC(+key.slice(0, 4), +key.slice(5, 7) - 1, +key.slice(8, 10));
-  switch (by) {
-    case "hour": {
-      const start = (key: string) => dayStart(key) + +key.slice(11, 13) * 3_600_000;
-      return {
-        key: (s) => s.slice(0, 13),
-        start,
-        next(key) {
-          const d = new Date(start(key) + 3_600_000);
-          return `${naiveDate(d.getTime())}-${pad(d.getUTCHours())}`;
-        },
-        label: (key) => `${key}:00`,
-      };
-    }
-    case "day":
-      return {
-        key: (s) => s.slice(0, 10),
-        start: dayStart,
-        next: (key) => naiveDate(dayStart(key) + 86_400_000),
-        label: (key) => key,
-      };
-    case "week": {
-      const mondays = new Map<string, string>();
-      return {
-        key(s) {
-          const date = s.slice(0, 10);
-          let monday = mondays.get(date);
-          if (monday === undefined) {
-            const t = dayStart(date);
-            monday = naiveDate(t - ((new Date(t).getUTCDay() + 6) % 7) * 86_400_000);
-            mondays.set(date, monday);
-          }
-          return monday;
-        },
-        start: dayStart,
-        next: (key) => naiveDate(dayStart(key) + 7 * 86_400_000),
-        label: (key) => key,
-      };
-    }
-    case "month":
-      return {
-        key: (s) => s.slice(0, 7),
-        start: (key) => Date.UTC(+key.slice(0, 4), +key.slice(5, 7) - 1, 1),
-        next(key) {
-          const d = new Date(Date.UTC(+key.slice(0, 4), +key.slice(5, 7), 1));
-          return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}`;
-        },
-        label: (key) => key,
-      };
-  }
-}
-
-/** Splits `d` into parts proportional to `weights`, summing exactly to `d`. */
-function split(d: Value, weights: number[], total: number): bigint[] {
-  const big = BigInt(d);
-  const t = BigInt(total);
-  const parts: bigint[] = [];
-  let cum = 0n;
-  let given = 0n;
-  for (const w of weights) {
-    cum += BigInt(w);
-    const upTo = big * cum / t;
-    parts.push(upTo - given);
-    given = upTo;
-  }
-  return parts;
+/** The date column text of a bucket starting at naive wall time `naive`. */
+function label(by: Exclude<By, "entry">, naive: number): string {
+  const d = new Date(naive);
+  const day = `${String(d.getUTCFullYear()).padStart(4, "0")}/${pad(d.getUTCMonth() + 1)}`;
+  if (by === "month") return day;
+  if (by === "hour") return `${day}/${pad(d.getUTCDate())}-${pad(d.getUTCHours())}:00`;
+  return `${day}/${pad(d.getUTCDate())}`;
 }
 
 /**
  * One row per calendar bucket (local time), from the first sample's bucket to
- * the last's, every bucket present. A bucket's usage is each counter's growth
- * from its start to its end, the counter read between samples by linear
- * interpolation: an interval between two samples that crosses bucket
- * boundaries is shared out in proportion to the time on each side, so the
- * buckets add up exactly to the counters' total growth. The first sample of
- * each meter is its starting point. A meter that went down, or that a reset
- * line names, counted its new value over the interval. A stamp earlier than the one before
- * (clock stepped back, or the hour repeated when daylight saving ends) puts
- * the interval's usage in its own bucket: never a negative interval.
+ * the last's, every bucket present, from the usage engine and its rules:
+ * an interval across a boundary is shared by time, a counter that went down
+ * (or a reset line) counts its new value, the first sample of each meter is
+ * its starting point, the hour repeated when daylight saving ends is one
+ * bucket, and an interval that goes back in time stays in the open bucket.
  */
 function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
-  const cal = calendar(opts.by as Exclude<By, "entry">);
-  const lines = badLines(path, opts);
-  const reader = new LineReader(path, lines.bad);
-  const sums = new Map<string, Sums>();
-  const bucket = (key: string) => {
-    let s = sums.get(key);
-    if (s === undefined) sums.set(key, s = new Sums(reader.meters.length));
-    return s;
-  };
-  const prev: (Value | undefined)[] = [];
-  const deltas: Value[] = [];
-  let prevStamp = "";
-  let prevKey = "";
-  // The last instant resolved, so that a repeated hour reads forward.
-  let hint: Hint | undefined;
-  const resolve = (naive: number) => (hint = resolveWall(naive, hint)).epoch;
-  let current = new Sums(0);
-  let minStamp = "";
-  let maxStamp = "";
-
-  forEachLineSync(file, (line, lineNo) => {
-    const stamp = reader.read(line, lineNo);
-    if (stamp === undefined) return;
-    const n = reader.columns.length;
-    let any = false;
-    const resets = reader.resets;
-    for (let j = 0; j < n; j++) {
-      const i = reader.columns[j] as number;
-      const v = reader.values[j] as Value;
-      const p = prev[i];
-      prev[i] = v;
-      const d = p === undefined ? 0 : resets?.has(j) ? v : delta(p, v);
-      deltas[j] = d;
-      if (d !== 0 && d !== 0n) any = true;
-    }
-    const key = cal.key(stamp);
-    if (minStamp === "" || stamp < minStamp) minStamp = stamp;
-    if (stamp > maxStamp) maxStamp = stamp;
-    if (prevStamp !== "" && stamp < prevStamp) {
-      // The wall clock went back (stepped, or the hour repeated as daylight
-      // saving ends): the usage goes in this line's bucket.
-      resolve(stampToNaive(prevStamp));
-      resolve(stampToNaive(stamp));
-      current = bucket(key);
-      if (any) { for (let j = 0; j < n; j++) current.add(reader.columns[j] as number, deltas[j] as Value); }
-    } else if (key === prevKey) {
-      if (any) { for (let j = 0; j < n; j++) current.add(reader.columns[j] as number, deltas[j] as Value); }
-    } else if (prevStamp === "") {
-      resolve(stampToNaive(stamp));
-      current = bucket(key);
-    } else {
-      const e0 = resolve(stampToNaive(prevStamp));
-      const targets = [current];
-      const starts: number[] = [];
-      for (let k = prevKey; k !== key;) {
-        k = cal.next(k);
-        starts.push(cal.start(k));
-        targets.push(bucket(k));
-      }
-      const e1 = resolve(stampToNaive(stamp));
-      const weights: number[] = [];
-      let from = e0;
-      for (const start of starts) {
-        const boundary = Math.min(Math.max(wallToEpoch(start, { epoch: from, offset: hint?.offset ?? 0 }), from), e1);
-        weights.push(boundary - from);
-        from = boundary;
-      }
-      weights.push(e1 - from);
-      const total = e1 - e0;
-      current = targets.at(-1) as Sums;
-      for (let j = 0; any && j < n; j++) {
-        const d = deltas[j] as Value;
-        const i = reader.columns[j] as number;
-        if (d === 0 || d === 0n) continue;
-        if (total <= 0) current.add(i, d);
-        else split(d, weights, total).forEach((part, t) => part > 0n && (targets[t] as Sums).add(i, part));
-      }
-    }
-    prevKey = key;
-    prevStamp = stamp;
-  });
-  lines.end();
-
-  const cols = columnsFor(reader.names(), opts);
+  const by = opts.by as Exclude<By, "entry">;
+  const zone = localZone();
+  const { columns: meters } = logColumns(file);
+  file.seekSync(0, Deno.SeekMode.Start);
+  const cols = columnsFor(meters, opts, path);
+  const index = new Map(meters.map((m, i) => [m, i]));
   write(`Date\t${cols.names.join("\t")}\n`);
-  if (minStamp === "") return;
-  opts.samples?.(minStamp, maxStamp);
   const shift = UNITS[opts.unit] ?? 20;
   const factor = opts.rate === undefined ? undefined : RATES[opts.rate];
-  const firstEpoch = wallToEpoch(stampToNaive(minStamp));
-  const lastEpoch = wallToEpoch(stampToNaive(maxStamp), { epoch: firstEpoch, offset: NaN });
-  const lastKey = cal.key(maxStamp);
+  const lines = badLines(path, opts);
+  const reader = new LogReader(path, lines.bad, zone, { reuse: true });
+  const engine = new UsageEngine(calendar(by, zone));
+  const usage: bigint[] = new Array(meters.length).fill(0n);
   let out = "";
-  let key = cal.key(minStamp);
-  let startEpoch = wallToEpoch(cal.start(key));
-  for (;;) {
-    const next = cal.next(key);
-    const endEpoch = wallToEpoch(cal.start(next), { epoch: startEpoch, offset: NaN });
-    // An hour the clock skipped has no length and no row.
-    if ((endEpoch > startEpoch || key === lastKey) && inRange(cal.start(key), opts)) {
-      const s = sums.get(key);
-      out += cal.label(key);
+  let firstStamp = "";
+  const rows = (closed: BucketUsage[], lastEpoch: number) => {
+    for (const b of closed) {
+      if (!inRange(b.bucket.wallStart, opts)) continue;
+      usage.fill(0n);
+      for (const c of b.columns) usage[index.get(c.name) as number] = c.usage;
+      out += label(by, b.bucket.wallStart);
+      const seconds = (Math.min(b.bucket.end, lastEpoch) - Math.max(b.bucket.start, engine.firstEpoch)) / 1000;
       for (const members of cols.members) {
         let total = 0n;
-        if (s) { for (const i of members) total += s.get(i); }
+        for (const i of members) total += usage[i] as bigint;
         if (factor === undefined) out += `\t${fixedScaled(total, shift)}`;
-        else {
-          const seconds = (Math.min(endEpoch, lastEpoch) - Math.max(startEpoch, firstEpoch)) / 1000;
-          out += `\t${(seconds > 0 ? Number(total) / seconds * factor : 0).toFixed(2)}`;
-        }
+        else out += `\t${(seconds > 0 ? Number(total) / seconds * factor : 0).toFixed(2)}`;
       }
       out += "\n";
       if (out.length > 65536) {
@@ -631,9 +302,15 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
         out = "";
       }
     }
-    if (key >= lastKey) break;
-    key = next;
-    startEpoch = endEpoch;
+  };
+  for (const s of samplesOfFile(file, path, lines.bad, reader)) {
+    if (firstStamp === "") firstStamp = reader.stamp;
+    const closed = engine.push(s);
+    if (closed.length > 0) rows(closed, Infinity);
   }
+  lines.end();
+  if (firstStamp === "") return;
+  opts.samples?.(firstStamp, reader.stamp);
+  rows(engine.finish(), engine.lastEpoch);
   write(out);
 }

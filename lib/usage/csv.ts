@@ -27,7 +27,7 @@ export function coverageText(fraction: number): string {
 }
 
 /**
- * One CSV line (with LF) for `row`, times in `zone`.
+ * One CSV line (with LF) for `row`, times in its own zone, else in `zone`.
  *
  * @example
  * ```ts
@@ -36,9 +36,10 @@ export function coverageText(fraction: number): string {
  * ```
  */
 export function csvLine(row: Row, zone: Zone): string {
+  const z = row.zone ?? zone;
   return [
-    isoWithOffset(zone, row.start),
-    isoWithOffset(zone, row.end),
+    isoWithOffset(z, row.start),
+    isoWithOffset(z, row.end),
     field(row.name),
     row.kind,
     row.inBytes ?? "",

@@ -1,7 +1,8 @@
 /**
  * Customers: log columns rolled up into one figure per customer, with in and
- * out where its meters are split by direction (columns `NAME-inbound` and
- * `NAME-outbound`), and the billable 95th percentile, the larger of the two.
+ * out where its meters are split by direction, and the billable 95th
+ * percentile, the larger of the two. Which columns a customer has is
+ * decided in one place, lib/config/customers.ts (`customerColumns`).
  *
  * A pure function over the engine's output: the usage of a customer is the
  * sum of its columns' usage, and its percentile is taken over the summed
@@ -10,28 +11,9 @@
  * @module
  */
 
+import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage, ColumnUsage } from "./engine.ts";
 import { weightedPercentile } from "./percentile.ts";
-
-/** A customer as the config names it. */
-export interface CustomerSpec {
-  /** Customer name. */
-  name: string;
-  /** Meter names or log column names; a meter split by direction stands for its two columns. */
-  meters: readonly string[];
-}
-
-/** A customer's log columns by direction. */
-export interface Customer {
-  /** Customer name. */
-  name: string;
-  /** Columns counting traffic to the customer (`…-inbound`). */
-  inbound: string[];
-  /** Columns counting traffic from the customer (`…-outbound`). */
-  outbound: string[];
-  /** Columns with no direction. */
-  other: string[];
-}
 
 /** One customer's figures in one bucket. */
 export interface CustomerUsage {
@@ -53,46 +35,6 @@ export interface CustomerUsage {
   coverage: number;
   /** Resets of its columns. */
   resets: number;
-}
-
-const IN = "-inbound";
-const OUT = "-outbound";
-
-/**
- * Resolves each customer's meters against the log's `columns`: a name that
- * is a column is that column; else `NAME-inbound` and `NAME-outbound`. A
- * name matching neither throws a RangeError naming it (a config error for
- * the caller).
- *
- * @example
- * ```ts
- * resolveCustomers([{ name: "acme", meters: ["acme"] }], ["acme-inbound", "acme-outbound"]);
- * // [{ name: "acme", inbound: ["acme-inbound"], outbound: ["acme-outbound"], other: [] }]
- * ```
- */
-export function resolveCustomers(specs: readonly CustomerSpec[], columns: readonly string[]): Customer[] {
-  const known = new Set(columns);
-  return specs.map((spec) => {
-    const c: Customer = { name: spec.name, inbound: [], outbound: [], other: [] };
-    const add = (column: string) => {
-      const list = column.endsWith(IN) ? c.inbound : column.endsWith(OUT) ? c.outbound : c.other;
-      if (!list.includes(column)) list.push(column);
-    };
-    for (const m of spec.meters) {
-      if (known.has(m)) add(m);
-      else if (known.has(m + IN) || known.has(m + OUT)) {
-        if (known.has(m + IN)) add(m + IN);
-        if (known.has(m + OUT)) add(m + OUT);
-      } else {
-        throw new RangeError(
-          `Customer ${JSON.stringify(spec.name)}: ${JSON.stringify(m)} names no meter or log column (the log has ${
-            columns.length === 0 ? "none" : columns.join(", ")
-          })`,
-        );
-      }
-    }
-    return c;
-  });
 }
 
 /** Sums the rates of `names` interval by interval; NaN where none of them was there. */
@@ -123,11 +65,11 @@ function p95Of(bucket: BucketUsage, names: readonly string[]): number | undefine
  * Each customer's figures in `bucket`. Percentiles are computed where the
  * engine kept interval rates (`p95: true`).
  */
-export function rollUp(bucket: BucketUsage, customers: readonly Customer[]): CustomerUsage[] {
+export function rollUp(bucket: BucketUsage, customers: readonly CustomerColumns[]): CustomerUsage[] {
   const byName = new Map<string, ColumnUsage>(bucket.columns.map((c) => [c.name, c]));
   return customers.map((c) => {
     const sum = (names: readonly string[]) => names.reduce((s, n) => s + (byName.get(n)?.usage ?? 0n), 0n);
-    const members = [...c.inbound, ...c.outbound, ...c.other];
+    const members = [...c.in, ...c.out, ...c.both];
     const present = members.map((n) => byName.get(n)).filter((u) => u !== undefined);
     const out: CustomerUsage = {
       name: c.name,
@@ -135,17 +77,17 @@ export function rollUp(bucket: BucketUsage, customers: readonly Customer[]): Cus
       coverage: present.length === 0 ? 0 : Math.min(...present.map((u) => u.coverage)),
       resets: present.reduce((s, u) => s + u.resets, 0),
     };
-    const directed = c.inbound.length + c.outbound.length > 0;
+    const directed = c.in.length + c.out.length > 0;
     if (directed) {
-      out.inBytes = sum(c.inbound);
-      out.outBytes = sum(c.outbound);
+      out.inBytes = sum(c.in);
+      out.outBytes = sum(c.out);
     }
     if (bucket.intervals !== undefined) {
-      const pin = p95Of(bucket, c.inbound);
-      const pout = p95Of(bucket, c.outbound);
+      const pin = p95Of(bucket, c.in);
+      const pout = p95Of(bucket, c.out);
       if (pin !== undefined) out.p95In = pin;
       if (pout !== undefined) out.p95Out = pout;
-      const billable = c.other.length > 0 ? p95Of(bucket, members) : Math.max(pin ?? -Infinity, pout ?? -Infinity);
+      const billable = c.both.length > 0 ? p95Of(bucket, members) : Math.max(pin ?? -Infinity, pout ?? -Infinity);
       if (billable !== undefined && billable !== -Infinity) out.p95 = billable;
     }
     return out;

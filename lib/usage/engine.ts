@@ -287,11 +287,23 @@ export class UsageEngine {
     const sorted = this.#sorted;
     if (this.#ring.length === WINDOW) {
       const old = this.#ring[this.#ringAt] as number;
-      sorted.splice(lowerBound(sorted, old), 1);
       this.#ring[this.#ringAt] = length;
       this.#ringAt = (this.#ringAt + 1) % WINDOW;
-    } else this.#ring.push(length);
-    sorted.splice(lowerBound(sorted, length), 0, length);
+      // Replace old by length in place, keeping the order: nothing moves in
+      // the common case of equal intervals, and nothing is allocated.
+      if (old !== length) {
+        let i = lowerBound(sorted, old);
+        if (length > old) {
+          for (; i + 1 < WINDOW && (sorted[i + 1] as number) < length; i++) sorted[i] = sorted[i + 1] as number;
+        } else {
+          for (; i > 0 && (sorted[i - 1] as number) > length; i--) sorted[i] = sorted[i - 1] as number;
+        }
+        sorted[i] = length;
+      }
+    } else {
+      this.#ring.push(length);
+      sorted.splice(lowerBound(sorted, length), 0, length);
+    }
     return sorted[(sorted.length - 1) >> 1] as number;
   }
 

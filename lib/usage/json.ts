@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Figures, OverviewLine, Periods } from "./overview.ts";
 import type { Row } from "./rows.ts";
 import { isoWithOffset, type Zone } from "./zone.ts";
 
@@ -13,17 +14,24 @@ import { isoWithOffset, type Zone } from "./zone.ts";
 export interface JsonMeta {
   /** The kind of bucket (`day`, `cycle`, …). */
   by: string;
-  /** The zone bucket boundaries follow. */
+  /** The zone bucket boundaries follow (a row of a customer billed in another zone follows its own). */
   zone: Zone;
 }
 
-const raw = (n: bigint) => (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(String(n));
+/** A zone's name for people and scripts: the IANA name, or the machine's (from `TZ` or the system) for `local`. */
+export function zoneName(zone: Zone): string {
+  return zone.name === "local" ? Intl.DateTimeFormat().resolvedOptions().timeZone : zone.name;
+}
+
+/** A bigint written into JSON as an exact integer. */
+export const raw = (n: bigint) => (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(String(n));
 
 /** The JSON object of one row. */
-function rowObject(row: Row, zone: Zone): Record<string, unknown> {
+export function rowObject(row: Row, zone: Zone): Record<string, unknown> {
+  const z = row.zone ?? zone;
   const o: Record<string, unknown> = {
-    start: isoWithOffset(zone, row.start),
-    end: isoWithOffset(zone, row.end),
+    start: isoWithOffset(z, row.start),
+    end: isoWithOffset(z, row.end),
     label: row.label,
     name: row.name,
     kind: row.kind,
@@ -44,7 +52,7 @@ function rowObject(row: Row, zone: Zone): Record<string, unknown> {
  * one row a line, for streaming.
  */
 export function* jsonChunks(rows: Iterable<Row>, meta: JsonMeta): Generator<string> {
-  let out = `{"version":1,"by":${JSON.stringify(meta.by)},"timezone":${JSON.stringify(meta.zone.name)},"rows":[`;
+  let out = `{"version":1,"by":${JSON.stringify(meta.by)},"timezone":${JSON.stringify(zoneName(meta.zone))},"rows":[`;
   let first = true;
   for (const row of rows) {
     out += (first ? "\n" : ",\n") + JSON.stringify(rowObject(row, meta.zone));
@@ -55,4 +63,67 @@ export function* jsonChunks(rows: Iterable<Row>, meta: JsonMeta): Generator<stri
     }
   }
   yield out + "\n]}\n";
+}
+
+/** One overview figure as JSON: `{"in_bytes"?, "out_bytes"?, "total_bytes"}`. */
+function figures(f: Figures): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  if (f.inBytes !== undefined) o.in_bytes = raw(f.inBytes);
+  if (f.outBytes !== undefined) o.out_bytes = raw(f.outBytes);
+  o.total_bytes = raw(f.totalBytes);
+  return o;
+}
+
+/** One overview: the periods of one billing and its lines. */
+export interface OverviewJsonPart {
+  /** Its periods. */
+  periods: Periods;
+  /** The zone they are in. */
+  zone: Zone;
+  /** Its billing cycle's first day. */
+  cycleDay: number;
+  /** Its lines. */
+  lines: readonly OverviewLine[];
+}
+
+/**
+ * The overview as one JSON document: `{"version":1,"view":"overview","now",
+ * "billings":[{"timezone","cycle_day","periods":{today,…},"lines":[…]}]}`,
+ * a period `{"start","end","label"}`, a line's periods each
+ * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` and its `cycle_coverage`.
+ */
+export function overviewJson(parts: readonly OverviewJsonPart[], now: number): string {
+  const doc = {
+    version: 1,
+    view: "overview",
+    now: isoWithOffset(parts[0]?.zone ?? { name: "UTC", offsetAt: () => 0 }, now),
+    billings: parts.map((p) => ({
+      timezone: zoneName(p.zone),
+      cycle_day: p.cycleDay,
+      periods: Object.fromEntries(
+        Object.entries(p.periods).map((
+          [k, b],
+        ) => [k === "previousCycle" ? "previous_cycle" : k, {
+          start: isoWithOffset(p.zone, b.start),
+          end: isoWithOffset(p.zone, b.end),
+          label: b.label,
+        }]),
+      ),
+      lines: p.lines.map((l) => {
+        const o: Record<string, unknown> = {
+          name: l.name,
+          kind: l.kind,
+          today: figures(l.today),
+          yesterday: figures(l.yesterday),
+          cycle: figures(l.cycle),
+        };
+        if (l.estimate) o.estimate = figures(l.estimate);
+        o.previous_cycle = figures(l.previousCycle);
+        o.year = figures(l.year);
+        o.cycle_coverage = l.cycleCoverage;
+        return o;
+      }),
+    })),
+  };
+  return JSON.stringify(doc) + "\n";
 }

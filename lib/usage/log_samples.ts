@@ -1,29 +1,34 @@
 /**
  * The log's lines as samples for the usage engine: headers switch the
  * columns, reset lines mark the next sample's resets, data lines become
- * instants and counters. Malformed lines are reported, never guessed at.
+ * instants and counters. Malformed lines are reported, never guessed at. The
+ * one log-line parser of every usage view (`netmon summary`, `graph.ts`, the
+ * page).
+ *
+ * Data lines are parsed from the file's bytes, never decoded into strings:
+ * on a log of 200 columns that is three times faster than splitting text.
+ * Anything the fast path does not take (a counter of 16 digits or more, a
+ * space, a CR) goes through a text path that accepts what the log format
+ * allows and says what is wrong with the rest.
  *
  * The stamps are wall-clock times in the zone the log was written in (the
- * machine's), read forward through daylight-saving changes as
- * lib/local_time.ts reads them for `graph.ts`.
+ * machine's), read forward through daylight-saving changes: in the hour the
+ * clock repeats, a stamp earlier than the one before is the second pass.
  *
  * @module
  */
 
-import { HEADER_PREFIX, ORIGINAL_METERS, parseCounter, parseHeader } from "../state/log_format.ts";
+import {
+  HEADER_PREFIX,
+  ORIGINAL_METERS,
+  parseCounter,
+  parseHeader,
+  parseResetLine,
+  RESET_PREFIX,
+} from "../state/log_format.ts";
 import { isTimestamp } from "./local_time.ts";
 import type { Counter, Sample } from "./engine.ts";
 import { type Hint, localZone, wallToInstant, type Zone } from "./zone.ts";
-
-/** How a reset line starts: `# netmon reset:<TAB>COLUMN<TAB>REASON` (issue 17). */
-export const RESET_PREFIX = "# netmon reset:";
-
-/** A reset line's column and reason, or undefined if `line` is not one. */
-export function parseResetLine(line: string): { column: string; reason: string } | undefined {
-  if (!line.startsWith(RESET_PREFIX)) return undefined;
-  const [column = "", ...reason] = line.slice(RESET_PREFIX.length).replace(/^\t/, "").split("\t");
-  return { column: column.trim(), reason: reason.join("\t").trim() };
-}
 
 const STAMP_SHAPE = /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/;
 const NOT_PRINTABLE = /[^\t\x20-\x7e]/;
@@ -31,11 +36,31 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const DAY = 86_400_000;
 /** Offsets lie within ±14 h (Kiribati, Baker Island): margins for "no change on this day". */
 const MARGIN = 15 * 3_600_000;
+const TAB = 9;
+const HASH = 35;
+/** The longest line read: far beyond any log's (a thousand 64-bit counters are 21 KiB). */
+const MAX_LINE = 1 << 24;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Options of a {@linkcode LogReader}. */
+export interface ReaderOptions {
+  /**
+   * Hand out the same counters array for every sample (valid until the next
+   * line is read), so that streaming a long log allocates nothing per line.
+   */
+  reuse?: boolean;
+}
+
+/** What is wrong with a line: called with `file:line` and the reason. */
+export type BadLine = (where: string, reason: string) => void;
 
 /**
- * Reads log lines one at a time. {@linkcode LogReader.line} returns the
- * sample of a good data line and undefined for anything else; a malformed
- * line goes to `bad` with its `file:line`.
+ * Reads log lines one at a time. {@linkcode LogReader.bytes} (or
+ * {@linkcode LogReader.line}) returns the sample of a good data line and
+ * undefined for anything else; a malformed line goes to `bad` with its
+ * `file:line`.
  *
  * @example
  * ```ts
@@ -45,21 +70,36 @@ const MARGIN = 15 * 3_600_000;
  */
 export class LogReader {
   readonly #path: string;
-  readonly #bad: (where: string, reason: string) => void;
+  readonly #bad: BadLine;
   readonly #zone: Zone;
+  readonly #reuse: boolean;
   #columns: readonly string[] = ORIGINAL_METERS;
+  #sawHeader = false;
   #resets: string[] | undefined;
-  // Stamp to instant: the day last seen, its naive start, and its offset when constant.
-  #day = "";
+  #counters: Counter[] = [];
+  #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  // The last good stamp's fields.
+  #y = 0;
+  #mo = 0;
+  #d = 0;
+  #h = 0;
+  #mi = 0;
+  #s = 0;
+  /** The fields of the last good data line's stamp, and its naive time. */
+  readonly #good = new Int32Array(6);
+  #goodNaive = NaN;
+  // Stamp to instant: the day last seen (y*10000+m*100+d), its naive start, and its offset when constant.
+  #day = -1;
   #dayNaive = 0;
   #dayOffset: number | undefined;
   #hint: Hint | undefined;
 
   /** Reads the log `path` (for messages) written in `zone` (default the machine's). */
-  constructor(path: string, bad: (where: string, reason: string) => void, zone: Zone = localZone()) {
+  constructor(path: string, bad: BadLine, zone: Zone = localZone(), options: ReaderOptions = {}) {
     this.#path = path;
     this.#bad = bad;
     this.#zone = zone;
+    this.#reuse = options.reuse === true;
   }
 
   /** The columns of the next data line. */
@@ -67,27 +107,55 @@ export class LogReader {
     return this.#columns;
   }
 
-  /** The sample of line `lineNo`, or undefined for a header, reset, comment, blank or bad line. */
+  /** True once a `# netmon meters:` header was read (false: the original's two-column log so far). */
+  get sawHeader(): boolean {
+    return this.#sawHeader;
+  }
+
+  /** The last good data line's stamp, as written (`YYYY/MM/DD-HH:MM:SS`). */
+  get stamp(): string {
+    const p = (n: number) => (n < 10 ? "0" : "") + n;
+    return `${String(this.#y).padStart(4, "0")}/${p(this.#mo)}/${p(this.#d)}-${p(this.#h)}:${p(this.#mi)}:${
+      p(this.#s)
+    }`;
+  }
+
+  /** The last good data line's wall time as a naive number (its fields read as UTC). */
+  get naive(): number {
+    return this.#dayNaive + this.#h * 3_600_000 + this.#mi * 60_000 + this.#s * 1000;
+  }
+
+  /** The sample of line `lineNo` given as text (without its LF). */
   line(line: string, lineNo: number): Sample | undefined {
-    const first = line.charCodeAt(0);
-    if (first === 35 /* # */) {
-      if (line.startsWith(HEADER_PREFIX)) {
-        const meters = parseHeader(line) ?? [];
-        if (meters.length === 0) return this.#fail(lineNo, "meters header names no meter");
-        this.#columns = meters;
-      } else if (line.startsWith(RESET_PREFIX)) {
-        const reset = parseResetLine(line);
-        if (reset === undefined || reset.column === "") return this.#fail(lineNo, "reset line names no column");
-        (this.#resets ??= []).push(reset.column);
-      }
+    const bytes = encoder.encode(line);
+    return this.bytes(bytes, 0, bytes.length, lineNo);
+  }
+
+  /**
+   * The sample of line `lineNo`, the bytes `buf[start, end)` without the LF,
+   * or undefined for a header, reset, comment, blank or bad line.
+   */
+  bytes(buf: Uint8Array, start: number, end: number, lineNo: number): Sample | undefined {
+    if (end === start) return undefined;
+    if (buf[start] === HASH) {
+      this.#comment(decoder.decode(buf.subarray(start, end)), lineNo);
       return undefined;
     }
-    if (line === "") return undefined;
     const n = this.#columns.length;
-    const counters: Counter[] = new Array(n);
-    const stamp = this.#fast(line, n, counters) ?? this.#slow(line, n, counters, lineNo);
-    if (stamp === undefined) return undefined;
-    const sample: Sample = { epoch: this.#epoch(stamp), columns: this.#columns, counters };
+    let counters = this.#counters;
+    if (!this.#reuse) counters = new Array(n);
+    else if (counters.length !== n) counters = this.#counters = new Array(n).fill(0);
+    if (!this.#fast(buf, start, end, n, counters) && !this.#slow(buf, start, end, n, counters, lineNo)) {
+      return undefined;
+    }
+    const g = this.#good;
+    g[0] = this.#y;
+    g[1] = this.#mo;
+    g[2] = this.#d;
+    g[3] = this.#h;
+    g[4] = this.#mi;
+    g[5] = this.#s;
+    const sample: Sample = { epoch: this.#epoch(), columns: this.#columns, counters };
     if (this.#resets !== undefined) {
       sample.resets = this.#resets;
       this.#resets = undefined;
@@ -95,30 +163,101 @@ export class LogReader {
     return sample;
   }
 
+  #comment(line: string, lineNo: number): void {
+    if (line.startsWith(HEADER_PREFIX)) {
+      const meters = parseHeader(line) ?? [];
+      if (meters.length === 0) {
+        this.#fail(lineNo, "meters header names no meter");
+        return;
+      }
+      this.#sawHeader = true;
+      this.#columns = meters;
+    } else if (line.startsWith(RESET_PREFIX)) {
+      try {
+        (this.#resets ??= []).push((parseResetLine(line) as { column: string }).column);
+      } catch (e) {
+        this.#fail(lineNo, (e as Error).message);
+      }
+    }
+  }
+
   /**
-   * The common case in one pass over the characters: `STAMP<TAB>digits…`
-   * with counters below 10^15. Anything else is left to {@linkcode #slow},
+   * The common case in one pass over the bytes: `STAMP<TAB>digits…` with
+   * counters below 10^15. False for anything else, left to {@linkcode #slow},
    * which says what is wrong.
    */
-  #fast(line: string, n: number, out: Counter[]): string | undefined {
-    const len = line.length;
-    if (len < 21 || line.charCodeAt(19) !== 9) return undefined;
-    let pos = 20;
+  #fast(buf: Uint8Array, start: number, end: number, n: number, out: Counter[]): boolean {
+    if (end - start < 21 || buf[start + 19] !== TAB) return false;
+    if (!this.#stampBytes(buf, start)) return false;
+    let pos = start + 20;
+    let dv = this.#view;
+    if (dv.buffer !== buf.buffer || dv.byteOffset !== buf.byteOffset) {
+      dv = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const last4 = end - 4;
+    // buf[end] is never a digit or a tab (an LF, a sentinel, or past the array's end).
     for (let j = 0; j < n; j++) {
-      const start = pos;
+      const from = pos;
       let v = 0;
-      for (let c = line.charCodeAt(pos); c >= 48 && c <= 57; c = line.charCodeAt(++pos)) v = v * 10 + c - 48;
-      const digits = pos - start;
-      if (digits === 0 || digits > 15) return undefined;
-      if (pos < len ? line.charCodeAt(pos) !== 9 || j === n - 1 : j !== n - 1) return undefined;
+      // Four digits at a time (little-endian: the first digit in the low byte).
+      while (pos <= last4) {
+        const x = dv.getUint32(pos, true);
+        if ((x & 0xf0f0f0f0) !== 0x30303030 || ((x + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) break;
+        const d = x - 0x30303030;
+        const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+        v = v * 10000 + (pairs & 0xffff) * 100 + (pairs >>> 16);
+        pos += 4;
+      }
+      let c = buf[pos] as number;
+      while (c >= 48 && c <= 57) {
+        v = v * 10 + c - 48;
+        c = buf[++pos] as number;
+      }
+      const digits = pos - from;
+      if (digits === 0 || digits > 15) return false;
+      if (j === n - 1 ? pos !== end : c !== TAB) return false;
       out[j] = v;
       pos++;
     }
-    const stamp = line.slice(0, 19);
-    return this.#stampOk(stamp) ? stamp : undefined;
+    return true;
   }
 
-  #slow(line: string, n: number, out: Counter[], lineNo: number): string | undefined {
+  /** Reads and checks the stamp at `buf[at, at+19)`; false if it is not one. */
+  #stampBytes(buf: Uint8Array, at: number): boolean {
+    const d2 = (i: number) => {
+      const a = (buf[at + i] as number) - 48;
+      const b = (buf[at + i + 1] as number) - 48;
+      return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+    };
+    if (buf[at + 4] !== 47 || buf[at + 7] !== 47 || buf[at + 10] !== 45 || buf[at + 13] !== 58 || buf[at + 16] !== 58) {
+      return false;
+    }
+    const c1 = d2(0);
+    const c2 = d2(2);
+    const mo = d2(5);
+    const d = d2(8);
+    const h = d2(11);
+    const mi = d2(14);
+    const s = d2(17);
+    if ((c1 | c2 | mo | d | h | mi | s) < 0 || h > 23 || mi > 59 || s > 60) return false;
+    const y = c1 * 100 + c2;
+    const day = y * 10000 + mo * 100 + d;
+    if (day !== this.#day) {
+      // The calendar check once per day.
+      if (!isTimestamp(decoder.decode(buf.subarray(at, at + 19)))) return false;
+      this.#newDay(day, y, mo, d);
+    }
+    this.#y = y;
+    this.#mo = mo;
+    this.#d = d;
+    this.#h = h;
+    this.#mi = mi;
+    this.#s = s;
+    return true;
+  }
+
+  #slow(buf: Uint8Array, start: number, end: number, n: number, out: Counter[], lineNo: number): boolean {
+    const line = decoder.decode(buf.subarray(start, end));
     if (NOT_PRINTABLE.test(line)) {
       return this.#fail(
         lineNo,
@@ -128,7 +267,7 @@ export class LogReader {
     const f = line.trim().split(/[\t ]+/);
     if (f.length !== n + 1) return this.#fail(lineNo, `expected ${n + 1} fields but got ${f.length}`);
     const stamp = f[0] as string;
-    if (!this.#stampOk(stamp)) {
+    if (!STAMP_SHAPE.test(stamp) || !this.#stampBytes(encoder.encode(stamp), 0)) {
       return this.#fail(lineNo, `${JSON.stringify(stamp)} is not a timestamp YYYY/MM/DD-HH:MM:SS`);
     }
     for (let j = 0; j < n; j++) {
@@ -136,26 +275,13 @@ export class LogReader {
       if (typeof v === "string") return this.#fail(lineNo, v);
       out[j] = v <= SAFE ? Number(v) : v;
     }
-    return stamp;
-  }
-
-  #stampOk(stamp: string): boolean {
-    if (!STAMP_SHAPE.test(stamp)) return false;
-    // Full calendar check once per day; the time of day on every line.
-    if (this.#day !== "" && stamp.startsWith(this.#day)) {
-      const h = (stamp.charCodeAt(11) - 48) * 10 + stamp.charCodeAt(12) - 48;
-      const m = (stamp.charCodeAt(14) - 48) * 10 + stamp.charCodeAt(15) - 48;
-      const s = (stamp.charCodeAt(17) - 48) * 10 + stamp.charCodeAt(18) - 48;
-      return h < 24 && m < 60 && s <= 60;
-    }
-    if (!isTimestamp(stamp)) return false;
-    this.#newDay(stamp.slice(0, 10));
     return true;
   }
 
-  #newDay(day: string): void {
+  #newDay(day: number, y: number, mo: number, d: number): void {
     this.#day = day;
-    this.#dayNaive = Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10));
+    this.#dayNaive = Date.UTC(y, mo - 1, d);
+    if (y < 100) this.#dayNaive = new Date(this.#dayNaive).setUTCFullYear(y);
     // Instants whose wall time can fall on this day lie within the margins:
     // the same offset at both ends means no change on this day.
     const zone = this.#zone;
@@ -164,11 +290,8 @@ export class LogReader {
     this.#dayOffset = before === after ? before : undefined;
   }
 
-  #epoch(stamp: string): number {
-    const naive = this.#dayNaive +
-      ((stamp.charCodeAt(11) - 48) * 10 + stamp.charCodeAt(12) - 48) * 3_600_000 +
-      ((stamp.charCodeAt(14) - 48) * 10 + stamp.charCodeAt(15) - 48) * 60_000 +
-      ((stamp.charCodeAt(17) - 48) * 10 + stamp.charCodeAt(18) - 48) * 1000;
+  #epoch(): number {
+    const naive = this.#goodNaive = this.#dayNaive + this.#h * 3_600_000 + this.#mi * 60_000 + this.#s * 1000;
     if (this.#dayOffset !== undefined) {
       const epoch = naive - this.#dayOffset;
       this.#hint = { epoch, offset: this.#dayOffset };
@@ -179,42 +302,102 @@ export class LogReader {
     return epoch;
   }
 
-  #fail(lineNo: number, reason: string): undefined {
+  #fail(lineNo: number, reason: string): false {
     this.#bad(`${this.#path}:${lineNo}`, reason);
-    return undefined;
+    return false;
+  }
+}
+
+/** One line of a file as bytes: `buf[start, end)`, without the LF; `buf[end]` is never a digit. */
+export interface LineSpan {
+  /** The buffer holding it (reused: valid until the next line). */
+  buf: Uint8Array;
+  /** Its first byte. */
+  start: number;
+  /** The byte after its last (its LF, or a sentinel). */
+  end: number;
+  /** Its 1-based number. */
+  lineNo: number;
+}
+
+/**
+ * The lines of the open file `file` as bytes, reading 1 MiB at a time:
+ * constant memory. The span yielded is the same object each time, valid
+ * until the next. A last line without LF counts; a line longer than 16 MiB
+ * is an error.
+ */
+export function* lineSpans(file: Deno.FsFile): Generator<LineSpan> {
+  let buf = new Uint8Array(1 << 20);
+  let filled = 0;
+  const span: LineSpan = { buf, start: 0, end: 0, lineNo: 0 };
+  for (;;) {
+    // One byte stays free for the sentinel after a last line without LF.
+    if (filled >= buf.length - 1) {
+      if (buf.length >= MAX_LINE) throw new RangeError(`Line ${span.lineNo + 1} is longer than ${MAX_LINE} bytes`);
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      span.buf = buf = bigger;
+    }
+    const n = file.readSync(buf.subarray(filled, buf.length - 1));
+    if (n === null) break;
+    const end = filled + n;
+    const view = buf.subarray(0, end);
+    let start = 0;
+    // The bytes carried over hold no LF: search the new ones.
+    for (let nl = view.indexOf(10, filled); nl >= 0; nl = view.indexOf(10, start)) {
+      span.start = start;
+      span.end = nl;
+      span.lineNo++;
+      yield span;
+      start = nl + 1;
+    }
+    buf.copyWithin(0, start, end);
+    filled = end - start;
+  }
+  if (filled > 0) {
+    buf[filled] = 10;
+    span.start = 0;
+    span.end = filled;
+    span.lineNo++;
+    yield span;
   }
 }
 
 /**
- * Yields the lines of the open file `file` without their LF, with their
- * 1-based numbers, reading 64 KiB at a time: constant memory.
+ * The samples of the log in the open file `file` (named `path` in
+ * messages), read by `reader` (default: a new one in the machine's zone).
+ * With a reader made with `reuse`, a sample's counters are valid only until
+ * the next is taken.
+ */
+export function* samplesOfFile(
+  file: Deno.FsFile,
+  path: string,
+  bad: BadLine,
+  reader: LogReader = new LogReader(path, bad),
+): Generator<Sample> {
+  for (const { buf, start, end, lineNo } of lineSpans(file)) {
+    const s = reader.bytes(buf, start, end, lineNo);
+    if (s !== undefined) yield s;
+  }
+}
+
+/**
+ * The lines of the open file `file` as text without their LF, with their
+ * 1-based numbers: for callers that want strings (small logs, tests). The
+ * usage views read bytes through {@linkcode samplesOfFile}.
  */
 export function* linesOfFile(file: Deno.FsFile): Generator<[string, number]> {
-  const buffer = new Uint8Array(1 << 16);
-  const decoder = new TextDecoder();
-  let rest = "";
-  let lineNo = 0;
-  for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
-    const text = rest + decoder.decode(buffer.subarray(0, n), { stream: true });
-    let start = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      yield [text.slice(start, nl), ++lineNo];
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield [rest, ++lineNo];
+  for (const { buf, start, end, lineNo } of lineSpans(file)) yield [decoder.decode(buf.subarray(start, end)), lineNo];
 }
 
 /**
  * The samples of `lines` (each with its line number), read by a
- * {@linkcode LogReader}.
+ * {@linkcode LogReader}: for tests and small inputs.
  */
 export function* samplesOf(
   lines: Iterable<[string, number]>,
   path: string,
-  bad: (where: string, reason: string) => void,
+  bad: BadLine,
   zone?: Zone,
 ): Generator<Sample> {
   const reader = new LogReader(path, bad, zone);
@@ -222,4 +405,38 @@ export function* samplesOf(
     const s = reader.line(line, lineNo);
     if (s !== undefined) yield s;
   }
+}
+
+/** What {@linkcode logColumns} found. */
+export interface LogColumns {
+  /** Every column, in order of first appearance. */
+  columns: string[];
+  /** Whether the log has a `# netmon meters:` header (false: the original's two-column log). */
+  header: boolean;
+}
+
+/**
+ * The log's columns: every `# netmon meters:` header's, in order of first
+ * appearance (the original's two when a data line comes before any header,
+ * or the log is empty). A fast pass over the bytes, looking only at lines
+ * that start with `#` and the first data line: what customers and groups
+ * are matched against before the log is read.
+ */
+export function logColumns(file: Deno.FsFile): LogColumns {
+  const seen = new Set<string>();
+  let header = false;
+  let data = false;
+  for (const { buf, start, end } of lineSpans(file)) {
+    if (end === start) continue;
+    if (buf[start] === HASH) {
+      const meters = parseHeader(decoder.decode(buf.subarray(start, end)));
+      if (meters === undefined || meters.length === 0) continue;
+      header = true;
+      for (const m of meters) seen.add(m);
+    } else if (!header && !data) {
+      data = true;
+      for (const m of ORIGINAL_METERS) seen.add(m);
+    }
+  }
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
 }

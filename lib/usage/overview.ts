@@ -11,7 +11,7 @@
  */
 
 import { type Bucket, calendar } from "./calendar.ts";
-import type { Customer } from "./customers.ts";
+import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage } from "./engine.ts";
 import { type Row, rowsOf } from "./rows.ts";
 import { aligned } from "./table.ts";
@@ -93,13 +93,30 @@ function add(f: Figures, r: Row): void {
  */
 export class OverviewBuilder {
   readonly #periods: Periods;
-  readonly #customers: readonly Customer[];
+  readonly #customers: readonly CustomerColumns[];
+  readonly #columns: boolean;
+  readonly #only: ReadonlySet<string> | undefined;
   readonly #lines = new Map<string, OverviewLine & { covered: number }>();
 
-  /** An overview of `periods` for the log's columns and `customers`. */
-  constructor(periods: Periods, customers: readonly Customer[] = []) {
+  /**
+   * An overview of `periods` for the log's columns (unless `options.columns`
+   * is false: customers billed differently from the columns) and
+   * `customers`; `options.only` keeps those names.
+   */
+  constructor(
+    periods: Periods,
+    customers: readonly CustomerColumns[] = [],
+    options: { columns?: boolean; only?: ReadonlySet<string> | undefined } = {},
+  ) {
     this.#periods = periods;
     this.#customers = customers;
+    this.#columns = options.columns !== false;
+    this.#only = options.only;
+  }
+
+  /** The periods it covers. */
+  get periods(): Periods {
+    return this.#periods;
   }
 
   /** Adds one day bucket (from an engine with a `day` calendar in the periods' zone). */
@@ -107,7 +124,12 @@ export class OverviewBuilder {
     const start = day.bucket.start;
     const hit = PERIODS.filter((p) => this.#periods[p].start <= start && start < this.#periods[p].end);
     if (hit.length === 0) return;
-    for (const r of rowsOf(day, { customers: this.#customers })) {
+    const options = {
+      customers: this.#customers,
+      customersOnly: !this.#columns,
+      ...(this.#only ? { only: this.#only } : {}),
+    };
+    for (const r of rowsOf(day, options)) {
       const key = `${r.kind}\0${r.name}`;
       let line = this.#lines.get(key);
       if (line === undefined) {
@@ -138,23 +160,47 @@ export class OverviewBuilder {
    */
   result(firstEpoch: number, lastEpoch: number, now: number): OverviewLine[] {
     const c = this.#periods.cycle;
-    const from = Math.max(c.start, firstEpoch);
-    const to = Math.min(now, lastEpoch, c.end);
-    const elapsed = to - from;
     const sofar = Math.min(now, c.end) - c.start;
     const lines = [...this.#lines.values()].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "column" ? -1 : 1));
     return lines.map(({ covered, ...line }) => {
       line.cycleCoverage = sofar > 0 ? Math.min(1, covered / sofar) : 0;
-      if (elapsed > 0) {
-        const scale = (b: bigint) => (b * BigInt(c.end - c.start)) / BigInt(elapsed);
-        const e: Figures = { totalBytes: scale(line.cycle.totalBytes) };
-        if (line.cycle.inBytes !== undefined) e.inBytes = scale(line.cycle.inBytes);
-        if (line.cycle.outBytes !== undefined) e.outBytes = scale(line.cycle.outBytes);
+      const scale = (b: bigint) => linearEstimate(b, c, firstEpoch, lastEpoch, now);
+      const total = scale(line.cycle.totalBytes);
+      if (total !== undefined) {
+        const e: Figures = { totalBytes: total };
+        if (line.cycle.inBytes !== undefined) e.inBytes = scale(line.cycle.inBytes) as bigint;
+        if (line.cycle.outBytes !== undefined) e.outBytes = scale(line.cycle.outBytes) as bigint;
         line.estimate = e;
       }
       return line;
     });
   }
+}
+
+/**
+ * The linear estimate for a whole cycle from `soFar` bytes: scaled by the
+ * cycle's length over the time from its start (or the first sample, if
+ * later) to `now` (or the last sample, if earlier). Undefined when no time
+ * of the cycle is covered yet.
+ *
+ * @example
+ * ```ts
+ * // 10 GiB in the first 10 of 30 days: 30 GiB.
+ * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 0, 10 * DAY, 10 * DAY);
+ * ```
+ */
+export function linearEstimate(
+  soFar: bigint,
+  cycle: Bucket,
+  firstEpoch: number,
+  lastEpoch: number,
+  now: number,
+): bigint | undefined {
+  const from = Math.max(cycle.start, firstEpoch);
+  const to = Math.min(now, lastEpoch, cycle.end);
+  const elapsed = to - from;
+  if (!(elapsed > 0)) return undefined;
+  return (soFar * BigInt(cycle.end - cycle.start)) / BigInt(elapsed);
 }
 
 /** The overview as an aligned table: in, out and total lines where a customer is split by direction. */

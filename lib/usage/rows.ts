@@ -6,8 +6,10 @@
  * @module
  */
 
-import { type Customer, rollUp } from "./customers.ts";
+import type { CustomerColumns } from "../config/customers.ts";
+import { rollUp } from "./customers.ts";
 import type { BucketUsage } from "./engine.ts";
+import type { Zone } from "./zone.ts";
 
 /** One row: a column's or a customer's figures in one bucket. */
 export interface Row {
@@ -37,12 +39,14 @@ export interface Row {
   coverage: number;
   /** Resets. */
   resets: number;
+  /** The zone of the calendar the bucket is from (its times are printed with its offsets), when not the view's. */
+  zone?: Zone | undefined;
 }
 
 /** What rows to make. */
 export interface RowOptions {
   /** Customers to add after the columns. */
-  customers?: readonly Customer[];
+  customers?: readonly CustomerColumns[];
   /** Leave the columns out (customers only). */
   customersOnly?: boolean;
   /** Keep only these columns and customers (names); all when undefined. */

@@ -1,0 +1,314 @@
+/**
+ * The figures of `netmon summary` (and of the page, alerts and statements
+ * that build on them), as pure functions over samples and the engine's
+ * output: one engine pass per distinct billing (cycle day and zone), rows per
+ * bucket, the N days with most traffic, the overview, and a customer's
+ * billing history (this cycle so far with its estimate, the cycles before,
+ * the days of this cycle).
+ *
+ * Nothing here reads a file: the caller streams samples in.
+ *
+ * @module
+ */
+
+import type { Billing, CustomerColumns } from "../config/customers.ts";
+import { calendar, type Unit } from "./calendar.ts";
+import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
+import { linearEstimate, OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
+import { type Row, rowsOf } from "./rows.ts";
+import { type Zone, zoneNamed } from "./zone.ts";
+
+/** One engine pass: a billing, its zone, and whom it bills. */
+export interface Pass {
+  /** Cycle day and zone name. */
+  billing: Billing;
+  /** The zone its calendar follows. */
+  zone: Zone;
+  /** The log's columns are in this pass (the config's `[billing]`). */
+  columns: boolean;
+  /** Customers billed this way. */
+  customers: CustomerColumns[];
+}
+
+/** A customer's columns with its billing. */
+export interface BilledCustomer {
+  /** Its columns (from lib/config/customers.ts `customerColumns`). */
+  columns: CustomerColumns;
+  /** Its billing (`[billing]`, or its own cycle_day/timezone). */
+  billing: Billing;
+}
+
+const billingKey = (b: Billing) => `${b.timeZone ?? "local"}\0${b.cycleDay}`;
+
+/**
+ * The passes for columns billed as `billing` and `customers` each billed
+ * their own way: the columns' pass first, then one per other billing, in
+ * the order customers name them.
+ *
+ * @example
+ * ```ts
+ * billingPasses({ cycleDay: 1 }, [{ columns: acme, billing: { cycleDay: 15, timeZone: "Europe/Berlin" } }]);
+ * // [{ columns: true, customers: [] … }, { columns: false, customers: [acme] … }]
+ * ```
+ */
+export function billingPasses(
+  billing: Billing,
+  customers: readonly BilledCustomer[],
+  zoneOf: (name?: string) => Zone = zoneNamed,
+): Pass[] {
+  const passes = new Map<string, Pass>();
+  passes.set(billingKey(billing), { billing, zone: zoneOf(billing.timeZone), columns: true, customers: [] });
+  for (const c of customers) {
+    const key = billingKey(c.billing);
+    let pass = passes.get(key);
+    if (pass === undefined) {
+      passes.set(key, pass = { billing: c.billing, zone: zoneOf(c.billing.timeZone), columns: false, customers: [] });
+    }
+    pass.customers.push(c.columns);
+  }
+  return [...passes.values()];
+}
+
+/** What rows a {@linkcode Summarizer} makes. */
+export interface SummaryOptions {
+  /** The kind of bucket. */
+  unit: Unit;
+  /** Compute 95th percentiles (of columns and customers). */
+  p95?: boolean;
+  /** Keep only buckets starting at or after this instant. */
+  from?: number | undefined;
+  /** Keep only buckets starting before this instant. */
+  to?: number | undefined;
+  /** Keep only these columns and customers (names); all when undefined. */
+  only?: ReadonlySet<string> | undefined;
+}
+
+/** Whether a unit's buckets are a day or longer (those get the 95th percentile). */
+export function dayOrLonger(unit: Unit): boolean {
+  return unit !== "hour";
+}
+
+/**
+ * Rows per bucket from samples, through one engine per pass. Push samples
+ * in time order; each push returns the rows of the buckets it closed (in
+ * order of bucket end; a bucket's columns, then its customers), and
+ * {@linkcode Summarizer.finish} the rest. Every row carries its pass's zone.
+ *
+ * @example
+ * ```ts
+ * const s = new Summarizer(billingPasses({ cycleDay: 15 }, []), { unit: "cycle", p95: true });
+ * for (const sample of samples) print(s.push(sample));
+ * print(s.finish());
+ * ```
+ */
+export class Summarizer {
+  readonly #passes: Pass[];
+  readonly #engines: UsageEngine[];
+  readonly #options: SummaryOptions;
+
+  /** Rows of `options.unit` buckets for `passes`. */
+  constructor(passes: readonly Pass[], options: SummaryOptions) {
+    this.#passes = [...passes];
+    this.#options = options;
+    this.#engines = passes.map((p) =>
+      new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), { p95: options.p95 === true })
+    );
+  }
+
+  /** The first sample's instant (NaN before any). */
+  get firstEpoch(): number {
+    return this.#engines[0]?.firstEpoch ?? NaN;
+  }
+
+  /** The last sample's instant (NaN before any). */
+  get lastEpoch(): number {
+    return this.#engines[0]?.lastEpoch ?? NaN;
+  }
+
+  /** Every column seen so far, in order of first appearance. */
+  get columns(): readonly string[] {
+    return this.#engines[0]?.columns ?? [];
+  }
+
+  #rows(k: number, buckets: BucketUsage[], out: Row[]): void {
+    const pass = this.#passes[k] as Pass;
+    const { from, to, only } = this.#options;
+    for (const b of buckets) {
+      if ((from !== undefined && b.bucket.start < from) || (to !== undefined && b.bucket.start >= to)) continue;
+      const rows = rowsOf(b, { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) });
+      for (const r of rows) {
+        r.zone = pass.zone;
+        out.push(r);
+      }
+    }
+  }
+
+  /** Adds the next sample; returns the rows of the buckets it closed. */
+  push(sample: Sample): Row[] {
+    const out: Row[] = [];
+    for (let k = 0; k < this.#engines.length; k++) {
+      const closed = (this.#engines[k] as UsageEngine).push(sample);
+      if (closed.length > 0) this.#rows(k, closed, out);
+    }
+    return out;
+  }
+
+  /** Closes the open buckets (coverage counted up to `until`, default the last sample) and returns their rows. */
+  finish(until?: number): Row[] {
+    const out: Row[] = [];
+    this.#engines.forEach((e, k) => this.#rows(k, e.finish(until), out));
+    return out;
+  }
+}
+
+/**
+ * Each name's `n` rows with the most traffic (`totalBytes`; ties: the
+ * earlier first), names in order of first appearance, each name's rows
+ * largest first. Streams: memory grows with names times `n`.
+ *
+ * @example
+ * ```ts
+ * topRows(dayRows, 3); // each column's and customer's three busiest days
+ * ```
+ */
+export function topRows(rows: Iterable<Row>, n: number): Row[] {
+  const best = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${r.kind}\0${r.name}`;
+    let list = best.get(key);
+    if (list === undefined) best.set(key, list = []);
+    if (list.length === n && (list[n - 1] as Row).totalBytes >= r.totalBytes) continue;
+    let i = list.length;
+    while (i > 0 && (list[i - 1] as Row).totalBytes < r.totalBytes) i--;
+    list.splice(i, 0, r);
+    if (list.length > n) list.pop();
+  }
+  return [...best.values()].flat();
+}
+
+/** The overview of one pass: its periods (its cycle) and its lines. */
+export interface OverviewPart {
+  /** The pass. */
+  pass: Pass;
+  /** The builder, for its periods. */
+  builder: OverviewBuilder;
+}
+
+/**
+ * The vnStat-like overview for every pass: today, yesterday, this cycle so
+ * far with its estimate, the previous cycle and this year, around `now`.
+ * Push samples in time order, then {@linkcode OverviewSummarizer.result}.
+ */
+export class OverviewSummarizer {
+  readonly #parts: OverviewPart[];
+  readonly #engines: UsageEngine[];
+  readonly #from: number;
+  readonly #to: number;
+
+  /**
+   * An overview around instant `now` of `passes`, keeping the names in
+   * `options.only` (all when undefined) and the days starting from
+   * `options.from` and before `options.to`.
+   */
+  constructor(
+    passes: readonly Pass[],
+    now: number,
+    options: { only?: ReadonlySet<string> | undefined; from?: number | undefined; to?: number | undefined } = {},
+  ) {
+    const only = options.only;
+    this.#from = options.from ?? -Infinity;
+    this.#to = options.to ?? Infinity;
+    this.#parts = passes.map((pass) => ({
+      pass,
+      builder: new OverviewBuilder(periodsAt(now, pass.zone, pass.billing.cycleDay), pass.customers, {
+        columns: pass.columns,
+        only,
+      }),
+    }));
+    this.#engines = passes.map((p) => new UsageEngine(calendar("day", p.zone)));
+  }
+
+  /** Adds the next sample. */
+  push(sample: Sample): void {
+    for (let k = 0; k < this.#engines.length; k++) {
+      const closed = (this.#engines[k] as UsageEngine).push(sample);
+      for (const d of closed) this.#add(k, d);
+    }
+  }
+
+  #add(k: number, day: BucketUsage): void {
+    if (day.bucket.start >= this.#from && day.bucket.start < this.#to) {
+      (this.#parts[k] as OverviewPart).builder.add(day);
+    }
+  }
+
+  /** The overview of each pass, as of `now`. */
+  result(now: number): { part: OverviewPart; lines: OverviewLine[] }[] {
+    return this.#parts.map((part, k) => {
+      const engine = this.#engines[k] as UsageEngine;
+      for (const d of engine.finish()) this.#add(k, d);
+      const first = Math.max(engine.firstEpoch, this.#from);
+      const last = Math.min(engine.lastEpoch, this.#to);
+      return { part, lines: part.builder.result(first, last, now) };
+    });
+  }
+}
+
+/** A cycle row with its linear estimate for the whole cycle. */
+export interface CycleSoFar {
+  /** This cycle's row so far (usage, p95 so far, coverage so far, resets). */
+  row: Row;
+  /** The linear estimate of `totalBytes` (and in, out) for the whole cycle, when any of it is covered. */
+  estimate?: { totalBytes: bigint; inBytes?: bigint; outBytes?: bigint };
+}
+
+/** One name's billing history: this cycle so far, the cycles before, the days of this cycle. */
+export interface BillingHistory {
+  /** The cycle holding `now`, if the log reaches into it. */
+  current?: CycleSoFar;
+  /** Up to `keep` cycles before it, oldest first. */
+  past: Row[];
+  /** The days of the current cycle, oldest first. */
+  days: Row[];
+}
+
+/**
+ * The billing history of `name` (a column or a customer) from the rows of
+ * a cycle {@linkcode Summarizer} and of a day one over the same log and
+ * pass: what the page shows and a statement sums. `firstEpoch` and
+ * `lastEpoch` are the log's first and last samples.
+ *
+ * @example
+ * ```ts
+ * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), s.firstEpoch, s.lastEpoch);
+ * h.current?.estimate?.totalBytes; // the projection for this cycle
+ * ```
+ */
+export function billingHistory(
+  cycleRows: readonly Row[],
+  dayRows: readonly Row[],
+  name: string,
+  now: number,
+  firstEpoch: number,
+  lastEpoch: number,
+  keep = 12,
+): BillingHistory {
+  const mine = cycleRows.filter((r) => r.name === name);
+  const currentRow = mine.find((r) => r.start <= now && now < r.end);
+  const past = mine.filter((r) => r.end <= now).slice(-keep);
+  const out: BillingHistory = { past, days: [] };
+  if (currentRow !== undefined) {
+    const cycle = { start: currentRow.start, end: currentRow.end, wallStart: 0, label: currentRow.label };
+    const scale = (b: bigint) => linearEstimate(b, cycle, firstEpoch, lastEpoch, now);
+    const current: CycleSoFar = { row: currentRow };
+    const total = scale(currentRow.totalBytes);
+    if (total !== undefined) {
+      current.estimate = { totalBytes: total };
+      if (currentRow.inBytes !== undefined) current.estimate.inBytes = scale(currentRow.inBytes) as bigint;
+      if (currentRow.outBytes !== undefined) current.estimate.outBytes = scale(currentRow.outBytes) as bigint;
+    }
+    out.current = current;
+    out.days = dayRows.filter((r) => r.name === name && r.start >= currentRow.start && r.start < currentRow.end);
+  }
+  return out;
+}

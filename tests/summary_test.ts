@@ -1,0 +1,407 @@
+/**
+ * `netmon summary` end to end, as a subprocess: golden outputs worked out by
+ * hand on logs whose traffic is a constant 1 (or 2) bytes a second, so that
+ * every bucket's usage is its length in seconds; across a leap day, a cycle
+ * day of 31 across February, a reset line, daylight-saving changes in the
+ * machine's zone and in a billing zone, the original's two-column log; CSV
+ * and JSON read back and added up; exit statuses and message shapes.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseExactJson } from "../lib/host/json.ts";
+import { CSV_HEADER } from "../lib/usage/csv.ts";
+import { netmon, type Result, withTempDir } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
+
+/** A log stamp of instant `epoch` in `zone`, as the report writes it in that local time. */
+function stamp(epoch: number, zone: string): string {
+  const f: Record<string, string> = {};
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  for (const p of format.formatToParts(epoch)) f[p.type] = p.value;
+  return `${f.year}/${f.month}/${f.day}-${f.hour}:${f.minute}:${f.second}`;
+}
+
+/** Samples every `stepS` seconds from `from` to `to` (instants) of columns counting `rates` bytes a second. */
+function steady(from: number, to: number, stepS: number, rates: number[], zone: string, base: number[] = []): string[] {
+  const lines: string[] = [];
+  for (let t = from; t <= to; t += stepS * 1000) {
+    const s = (t - from) / 1000;
+    lines.push([stamp(t, zone), ...rates.map((r, j) => (base[j] ?? 0) + r * s)].join("\t"));
+  }
+  return lines;
+}
+
+interface Setup {
+  log: string[];
+  config?: string;
+  tz?: string;
+}
+
+/** Runs `netmon summary ARGS` on a state directory holding `setup.log` (and the config, if any). */
+async function summary(dir: string, setup: Setup, args: string[]): Promise<Result> {
+  await Deno.writeTextFile(`${dir}/netmon.log`, setup.log.map((l) => l + "\n").join(""));
+  const config = `${dir}/netmon.toml`;
+  await Deno.writeTextFile(config, setup.config ?? "");
+  return await netmon(["summary", "-c", config, "-s", dir, ...args], {
+    dirs: [dir],
+    env: { TZ: setup.tz ?? "UTC" },
+  });
+}
+
+/** The output of a successful run with no warnings. */
+async function ok0(dir: string, setup: Setup, args: string[]): Promise<string> {
+  const r = await summary(dir, setup, args);
+  assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" }, args.join(" "));
+  return r.stdout;
+}
+
+/** CSV lines as records of the header's fields. */
+function csv(text: string): Record<string, string>[] {
+  const [header, ...lines] = text.trimEnd().split("\n");
+  assertEquals(header, CSV_HEADER);
+  const keys = CSV_HEADER.split(",");
+  return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [keys[i], v])));
+}
+
+const DAY = 86_400;
+const ACME = '[[customer]]\nname = "acme"\nmeters = ["acme"]\n';
+
+/**
+ * 1 B/s in and 2 B/s out, every 6 hours from 30 January to 2 March 2024 (a
+ * leap year), the inbound counter reset on 10 February with a reset line.
+ */
+function leapLog(): string[] {
+  const from = Date.UTC(2024, 0, 30);
+  const resetAt = Date.UTC(2024, 1, 10, 6);
+  const lines = ["# netmon meters:\tacme-inbound\tacme-outbound"];
+  for (let t = from; t <= Date.UTC(2024, 2, 2); t += 6 * 3_600_000) {
+    const s = (t - from) / 1000;
+    const inbound = t < resetAt ? s : (t - resetAt) / 1000 + 21_600;
+    if (t === resetAt) lines.push("# netmon reset:\tacme-inbound\treboot");
+    lines.push(`${stamp(t, "UTC")}\t${inbound}\t${2 * s}`);
+  }
+  return lines;
+}
+
+Deno.test("--by cycle --csv: cycle day 31 across a leap February, a reset line, coverage and p95 (golden)", async () => {
+  await withTempDir(async (dir) => {
+    const setup = { log: leapLog(), config: `[billing]\ncycle_day = 31\ntimezone = "UTC"\n${ACME}` };
+    const out = await ok0(dir, setup, ["--by", "cycle", "--csv"]);
+    // Cycles start on the 31st, in February on its last day, the 29th:
+    // 31 Dec - 30 Jan (1 day of samples, coverage 1/31), 31 Jan - 28 Feb
+    // (29 days, the reset), 29 Feb - 30 Mar (2 days so far, covered).
+    const c1 = "2023-12-31T00:00:00+00:00,2024-01-31T00:00:00+00:00";
+    const c2 = "2024-01-31T00:00:00+00:00,2024-02-29T00:00:00+00:00";
+    const c3 = "2024-02-29T00:00:00+00:00,2024-03-31T00:00:00+00:00";
+    const days = [1, 29, 2];
+    const expected = [c1, c2, c3].flatMap((c, k) => {
+      const s = (days[k] as number) * DAY;
+      const cov = k === 0 ? "0.032258" : "1";
+      const resets = k === 1 ? 1 : 0;
+      return [
+        `${c},acme-inbound,column,,,${s},,,8,${cov},${resets}`,
+        `${c},acme-outbound,column,,,${2 * s},,,16,${cov},0`,
+        `${c},acme,customer,${s},${2 * s},${3 * s},8,16,16,${cov},${resets}`,
+      ];
+    });
+    assertEquals(out, [CSV_HEADER, ...expected].join("\n") + "\n");
+  });
+});
+
+Deno.test("every --by unit on a steady log across a leap day (golden sizes)", async () => {
+  await withTempDir(async (dir) => {
+    // 1 B/s, hourly, Monday 26 February to Monday 4 March 2024, UTC.
+    const log = ["# netmon meters:\tm", ...steady(Date.UTC(2024, 1, 26), Date.UTC(2024, 2, 4), 3600, [1], "UTC")];
+    const totals = async (by: string) =>
+      csv(await ok0(dir, { log }, ["--by", by, "--csv"])).map((r) => [r.start?.slice(0, 16), Number(r.total_bytes)]);
+    const hours = await totals("hour");
+    assertEquals(hours.length, 7 * 24 + 1);
+    ok(hours.slice(0, -1).every(([, b]) => b === 3600), "every hour 3600 B");
+    assertEquals(await totals("day"), [
+      ...["26", "27", "28", "29"].map((d) => [`2024-02-${d}T00:00`, DAY]),
+      ...["01", "02", "03"].map((d) => [`2024-03-${d}T00:00`, DAY]),
+      ["2024-03-04T00:00", 0],
+    ]);
+    assertEquals(await totals("week"), [["2024-02-26T00:00", 7 * DAY], ["2024-03-04T00:00", 0]]);
+    assertEquals(await totals("month"), [["2024-02-01T00:00", 4 * DAY], ["2024-03-01T00:00", 3 * DAY]]);
+    assertEquals(await totals("cycle"), [["2024-02-01T00:00", 4 * DAY], ["2024-03-01T00:00", 3 * DAY]]);
+    assertEquals(await totals("year"), [["2024-01-01T00:00", 7 * DAY]]);
+    // The table for people: IEC units, the p95 in SI bit/s, coverage in percent.
+    assertEquals(
+      await ok0(dir, { log }, ["--by", "month"]),
+      [
+        "period   name       total         p95  coverage  resets",
+        "2024-02  m     337.50 KiB  8.00 bit/s     13.8%       0",
+        "2024-03  m     253.12 KiB  8.00 bit/s    100.0%       0",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+Deno.test("daylight saving in the machine's zone (the log's stamps) and in a billing zone: days of 23 hours", async () => {
+  await withTempDir(async (dir) => {
+    // Hourly, 1 B/s, from Saturday 28 March 2026 00:00 GMT, written in
+    // London time: the clocks go forward at 01:00 GMT on the 29th.
+    const from = Date.UTC(2026, 2, 28);
+    const log = ["# netmon meters:\tm", ...steady(from, from + 47 * 3_600_000, 3600, [1], "Europe/London")];
+    ok(log.includes("2026/03/29-00:00:00\t86400") && log.includes("2026/03/29-02:00:00\t90000"), "no 01:00 stamp");
+    const rows = async (config: string) =>
+      csv(await ok0(dir, { log, config, tz: "Europe/London" }, ["--by", "day", "--csv"])).map((
+        r,
+      ) => [r.start, r.end, Number(r.total_bytes)]);
+    // Local days: the 29th has 23 hours; the last sample opens the 30th.
+    assertEquals(await rows(""), [
+      ["2026-03-28T00:00:00+00:00", "2026-03-29T00:00:00+00:00", DAY],
+      ["2026-03-29T00:00:00+00:00", "2026-03-30T00:00:00+01:00", 23 * 3600],
+      ["2026-03-30T00:00:00+01:00", "2026-03-31T00:00:00+01:00", 0],
+    ]);
+    // Days at midnight in New York (summer time there since 8 March): the
+    // same 47 hours fall as 4, 24 and 19 hours.
+    assertEquals(await rows('[billing]\ntimezone = "America/New_York"\n'), [
+      ["2026-03-27T00:00:00-04:00", "2026-03-28T00:00:00-04:00", 4 * 3600],
+      ["2026-03-28T00:00:00-04:00", "2026-03-29T00:00:00-04:00", DAY],
+      ["2026-03-29T00:00:00-04:00", "2026-03-30T00:00:00-04:00", 19 * 3600],
+    ]);
+  });
+});
+
+/** The original two-column log, as the 2010 script wrote it: a midnight crossing, one counter's reset, a gap. */
+const ORIGINAL_LOG = [
+  "2010/02/25-22:00:00\t0\t0",
+  "2010/02/25-23:00:00\t1048576\t2097152",
+  "2010/02/26-01:00:00\t3145728\t2097152",
+  "2010/02/26-12:00:00\t524288\t4194304",
+  "2010/02/28-12:00:00\t524288\t7340032",
+];
+
+Deno.test("the original's log (no header) reads as proxy and non-network, with graph.ts's numbers", async () => {
+  await withTempDir(async (dir) => {
+    const rows = csv(await ok0(dir, { log: ORIGINAL_LOG }, ["--by", "day", "--csv"]));
+    const got = rows.map((r) => [r.start?.slice(0, 10), r.name, Number(r.total_bytes), r.resets]);
+    // The same figures as tests/graph_test.ts's worked example, in bytes.
+    const MiB = 1048576;
+    assertEquals(got, [
+      ["2010-02-25", "proxy", 2 * MiB, "0"],
+      ["2010-02-25", "non-network", 2 * MiB, "0"],
+      ["2010-02-26", "proxy", 1.5 * MiB, "1"],
+      ["2010-02-26", "non-network", 2.75 * MiB, "0"],
+      ["2010-02-27", "proxy", 0, "0"],
+      ["2010-02-27", "non-network", 1.5 * MiB, "0"],
+      ["2010-02-28", "proxy", 0, "0"],
+      ["2010-02-28", "non-network", 0.75 * MiB, "0"],
+    ]);
+    // The two-day gap is not covered: a day inside it says so.
+    assertEquals(rows.find((r) => r.start?.startsWith("2010-02-27"))?.coverage, "0");
+  });
+});
+
+Deno.test("--top N, --from/--to and --meter restrict the rows", async () => {
+  await withTempDir(async (dir) => {
+    // Three days of 1 B/s, then a day of 3 B/s, then a day of 2 B/s; beta steady.
+    const day = (d: number) => Date.UTC(2026, 0, d);
+    const rates = [1, 1, 1, 3, 2];
+    const lines = ["# netmon meters:\tacme-inbound\tacme-outbound\tbeta"];
+    let a = 0;
+    for (let k = 0; k <= 5 * 24; k++) {
+      const t = day(5) + k * 3_600_000;
+      lines.push(`${stamp(t, "UTC")}\t${a}\t${a}\t${k * 3600}`);
+      a += (rates[Math.floor(k / 24)] ?? 0) * 3600;
+    }
+    const setup = { log: lines, config: ACME };
+    const top = csv(await ok0(dir, setup, ["--top", "2", "--csv", "--meter", "acme"]));
+    assertEquals(top.map((r) => [r.name, r.start?.slice(0, 10), Number(r.total_bytes)]), [
+      ["acme", "2026-01-08", 6 * DAY],
+      ["acme", "2026-01-09", 4 * DAY],
+    ]);
+    const ranged = csv(
+      await ok0(dir, setup, ["--by", "day", "--csv", "--from", "2026-01-06", "--to", "2026-01-08", "--meter", "beta"]),
+    );
+    assertEquals(ranged.map((r) => [r.name, r.start?.slice(0, 10), r.total_bytes]), [
+      ["beta", "2026-01-06", String(DAY)],
+      ["beta", "2026-01-07", String(DAY)],
+    ]);
+    // A column's name keeps that column.
+    const split = csv(await ok0(dir, setup, ["--by", "year", "--csv", "--meter", "acme-inbound"]));
+    assertEquals(split.map((r) => r.name), ["acme-inbound"]);
+  });
+});
+
+Deno.test("CSV and JSON read back: days add up to cycles and to the counters' growth (seeded random log)", async () => {
+  await withTempDir(async (dir) => {
+    const rand = seededRandom("summary round trip");
+    // Irregular samples with gaps, resets (with and without a reset line) and a meter added midway.
+    let t = Date.UTC(2026, 0, 20);
+    const c = [0, 0, 0];
+    let columns = 2;
+    const lines = ["# netmon meters:\tacme-inbound\tacme-outbound"];
+    const growth = [0n, 0n, 0n];
+    let first = true;
+    for (let i = 0; i < 600; i++) {
+      t += (rand() < 0.05 ? 86_400 : 300 + Math.floor(rand() * 900)) * 1000;
+      if (i === 300) {
+        columns = 3;
+        lines.push("# netmon meters:\tacme-inbound\tacme-outbound\tbeta");
+      }
+      for (let j = 0; j < columns; j++) {
+        const add = Math.floor(rand() * 1e9);
+        if (rand() < 0.01) {
+          // Without a reset line the counter must go down to be seen as reset.
+          if (rand() < 0.5 || add >= (c[j] as number)) {
+            lines.push(`# netmon reset:\t${["acme-inbound", "acme-outbound", "beta"][j]}\ttest`);
+          }
+          c[j] = add;
+        } else c[j] = (c[j] as number) + add;
+        // The first sample of a column is its starting point.
+        if (!first && !(j === 2 && i === 300)) growth[j] = (growth[j] as bigint) + BigInt(add);
+      }
+      first = false;
+      lines.push([stamp(t, "UTC"), ...c.slice(0, columns)].join("\t"));
+    }
+    const setup = { log: lines, config: `[billing]\ncycle_day = 7\ntimezone = "Europe/Berlin"\n${ACME}` };
+    const sums = (rows: { name: string; total: bigint }[]) => {
+      const m = new Map<string, bigint>();
+      for (const r of rows) m.set(r.name, (m.get(r.name) ?? 0n) + r.total);
+      return m;
+    };
+    const fromCsv = (text: string) =>
+      csv(text).map((r) => ({ name: r.name as string, total: BigInt(r.total_bytes ?? "") }));
+    const fromJson = (text: string) => {
+      const doc = parseExactJson(text) as { version: number; rows: { name: string; total_bytes: bigint | number }[] };
+      assertEquals(doc.version, 1);
+      return doc.rows.map((r) => ({ name: r.name, total: BigInt(r.total_bytes) }));
+    };
+    const byDay = sums(fromCsv(await ok0(dir, setup, ["--by", "day", "--csv"])));
+    const byCycle = sums(fromCsv(await ok0(dir, setup, ["--by", "cycle", "--csv"])));
+    const byDayJson = sums(fromJson(await ok0(dir, setup, ["--by", "day", "--json"])));
+    const byCycleJson = sums(fromJson(await ok0(dir, setup, ["--by", "cycle", "--json"])));
+    const expected = new Map([
+      ["acme-inbound", growth[0] as bigint],
+      ["acme-outbound", growth[1] as bigint],
+      ["beta", growth[2] as bigint],
+      ["acme", (growth[0] as bigint) + (growth[1] as bigint)],
+    ]);
+    for (const got of [byDay, byCycle, byDayJson, byCycleJson]) {
+      assertEquals(got, expected, "see the seed printed above");
+    }
+  });
+});
+
+Deno.test("the overview: every column and customer, in, out and total where split by direction", async () => {
+  await withTempDir(async (dir) => {
+    // Samples up to now, so that today, this cycle and this year hold data.
+    const now = Date.now();
+    const from = now - 3 * DAY * 1000;
+    const log = ["# netmon meters:\tacme-inbound\tacme-outbound\tbeta", ...steady(from, now, 600, [1, 2, 4], "UTC")];
+    const out = await ok0(dir, { log, config: ACME }, []);
+    const lines = out.trimEnd().split("\n");
+    ok(
+      /^name +today +yesterday +cycle \d{4}-\d\d-01 \.\. \d{4}-\d\d-\d\d +estimate +cycle .* +\d{4} +coverage$/.test(
+        lines[0] as string,
+      ),
+      lines[0],
+    );
+    assertEquals(
+      lines.map((l) => l.split(/\s{2,}/)[0]),
+      ["name", "acme-inbound", "acme-outbound", "beta", "acme", ""]
+        .concat([""]),
+    );
+    assertEquals(lines.slice(4).map((l) => l.trim().split(/\s{2,}/)[l.startsWith("acme") ? 1 : 0]), [
+      "in",
+      "out",
+      "total",
+    ]);
+    // Yesterday was a whole day of 1 B/s: 84.38 KiB.
+    ok((lines[1] as string).includes("84.38 KiB"), lines[1]);
+    const doc = parseExactJson(await ok0(dir, { log, config: ACME }, ["--json"])) as {
+      version: number;
+      billings: { lines: { name: string; yesterday: { total_bytes: number; in_bytes?: number } }[] }[];
+    };
+    assertEquals(doc.version, 1);
+    const acme = doc.billings[0]?.lines.find((l) => l.name === "acme");
+    assertEquals(acme?.yesterday, { in_bytes: DAY, out_bytes: 2 * DAY, total_bytes: 3 * DAY });
+  });
+});
+
+Deno.test("summary errors: one line and a sysexits status", async () => {
+  await withTempDir(async (dir) => {
+    const log = ["# netmon meters:\tacme-inbound\tacme-outbound", "2026/01/05-10:00:00\t0\t0"];
+    const hint = " (see 'netmon --help')";
+    const cases: [string[], string, number, string][] = [
+      [
+        ["--by", "fortnight"],
+        "",
+        64,
+        "netmon: --by fortnight: must be one of hour, day, week, month, year, cycle" + hint,
+      ],
+      [
+        ["--from", "2026-02-30"],
+        "",
+        64,
+        "netmon: --from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)" + hint,
+      ],
+      [
+        ["--from", "2026-02-02", "--to", "2026-02-01"],
+        "",
+        64,
+        "netmon: --from 2026-02-02 is not before --to 2026-02-01" + hint,
+      ],
+      [["--csv"], "", 64, "netmon: --csv needs --by or --top (the overview is a table, or JSON with --json)" + hint],
+      [["--top", "0"], "", 64, "netmon: --top 0: must be a number of days, 1 or more" + hint],
+      [
+        ["--meter", "nobody"],
+        "",
+        64,
+        "netmon: --meter nobody: no column, meter or customer of that name (there are: acme-inbound, acme-outbound)" +
+        hint,
+      ],
+      [["--json"], "[billing]\ncycle_day = 32\n", 78, "billing.cycle_day: 32 must be a day of the month, 1 to 31"],
+      [["--json"], "[billing]\ncycle_day = 0\n", 78, "billing.cycle_day: 0 must be a day of the month, 1 to 31"],
+      [
+        ["--json"],
+        '[billing]\ntimezone = "Mars/Olympus"\n',
+        78,
+        'billing.timezone: "Mars/Olympus" is not a time zone name',
+      ],
+      [
+        ["--by", "day"],
+        '[[customer]]\nname = "acme"\nmeters = ["acme-in", "acme-out"]\n',
+        78,
+        `customer[1].meters[1]: "acme-in" matches no meter or column (columns of ${dir}/netmon.log: acme-inbound, acme-outbound)`,
+      ],
+    ];
+    for (const [args, config, code, message] of cases) {
+      const r = await summary(dir, { log, config }, args);
+      assertEquals([r.code, r.stdout], [code, ""], args.join(" "));
+      const errLines = r.stderr.trimEnd().split("\n");
+      ok(errLines[0]?.includes(message) && errLines[0].startsWith("netmon: "), `${args.join(" ")}: ${r.stderr}`);
+      if (!message.includes("acme-in")) assertEquals(errLines.length, 1, r.stderr);
+    }
+    // A malformed line: a warning naming file:line, the rest still summed; --strict makes it exit 65.
+    const bad = [...log, "2026/01/05-11:00:00\t10", "2026/01/05-12:00:00\t20\t20"];
+    const warned = await summary(dir, { log: bad }, ["--by", "day", "--csv"]);
+    assertEquals(warned.code, 0);
+    assertEquals(
+      warned.stderr,
+      `netmon: warning: ${dir}/netmon.log:3: expected 3 fields but got 2; line skipped\n`,
+    );
+    assertEquals(csv(warned.stdout).map((r) => r.total_bytes), ["20", "20"]);
+    const strict = await summary(dir, { log: bad }, ["--by", "day", "--strict"]);
+    assertEquals([strict.code, strict.stdout], [65, ""]);
+    assertEquals(strict.stderr, `netmon: ${dir}/netmon.log:3: expected 3 fields but got 2 (--strict)\n`);
+    await Deno.remove(`${dir}/netmon.log`);
+    const none = await netmon(["summary", "-c", `${dir}/netmon.toml`, "-s", dir], { dirs: [dir] });
+    assertEquals([none.code, none.stderr], [
+      66,
+      `netmon: ${dir}/netmon.log: no such log (run 'netmon report' first)\n`,
+    ]);
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * lib/usage/summary.ts in-process: a pass per distinct billing, rows from
+ * each pass in its own zone and cycle, each name's top days, the overview's
+ * parts, and a name's billing history (what the page shows).
+ */
+import { deepEqual as assertEquals } from "node:assert/strict";
+import type { CustomerColumns } from "../lib/config/customers.ts";
+import type { Sample } from "../lib/usage/engine.ts";
+import type { Row } from "../lib/usage/rows.ts";
+import { billingHistory, billingPasses, OverviewSummarizer, Summarizer, topRows } from "../lib/usage/summary.ts";
+
+const acme: CustomerColumns = { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] };
+const beta: CustomerColumns = { name: "b", in: [], out: [], both: ["beta"] };
+
+/** Hourly samples of 1, 2 and 4 B/s from `from` for `days` days. */
+function samples(from: number, days: number): Sample[] {
+  const columns = ["acme-inbound", "acme-outbound", "beta"];
+  return Array.from({ length: days * 24 + 1 }, (_, k) => {
+    const s = k * 3600;
+    return { epoch: from + k * 3_600_000, columns, counters: [s, 2 * s, 4 * s] };
+  });
+}
+
+function run(s: Summarizer, list: Sample[]): Row[] {
+  return [...list.flatMap((x) => s.push(x)), ...s.finish()];
+}
+
+Deno.test("a pass per distinct billing: the columns' first, customers sharing a billing share a pass", () => {
+  const passes = billingPasses({ cycleDay: 1 }, [
+    { columns: acme, billing: { cycleDay: 15, timeZone: "Europe/Berlin" } },
+    { columns: beta, billing: { cycleDay: 1 } },
+    { columns: { ...acme, name: "acme2" }, billing: { cycleDay: 15, timeZone: "Europe/Berlin" } },
+  ]);
+  assertEquals(
+    passes.map((p) => [p.billing, p.zone.name, p.columns, p.customers.map((c) => c.name)]),
+    [
+      [{ cycleDay: 1 }, "local", true, ["b"]],
+      [{ cycleDay: 15, timeZone: "Europe/Berlin" }, "Europe/Berlin", false, ["acme", "acme2"]],
+    ],
+  );
+});
+
+Deno.test("rows of each pass in its own cycle and zone; --from/--to and --meter by bucket start and name", () => {
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [
+    { columns: acme, billing: { cycleDay: 15, timeZone: "Europe/Berlin" } },
+  ]);
+  const rows = run(new Summarizer(passes, { unit: "cycle", p95: true }), samples(Date.UTC(2026, 9, 10), 10));
+  assertEquals(rows.map((r) => [r.label, r.name, r.zone?.name, r.totalBytes]), [
+    // Berlin's cycle ends on 15 October at midnight there (22:00 UTC on the 14th): 4 days and 22 hours of 3 B/s.
+    ["2026-09-15 .. 2026-10-14", "acme", "Europe/Berlin", 3n * (4n * 86_400n + 22n * 3600n)],
+    ["2026-10-01 .. 2026-10-31", "acme-inbound", "UTC", 10n * 86_400n],
+    ["2026-10-01 .. 2026-10-31", "acme-outbound", "UTC", 20n * 86_400n],
+    ["2026-10-01 .. 2026-10-31", "beta", "UTC", 40n * 86_400n],
+    ["2026-10-15 .. 2026-11-14", "acme", "Europe/Berlin", 3n * (5n * 86_400n + 2n * 3600n)],
+  ]);
+  const acmeRow = rows.find((r) => r.name === "acme") as Row;
+  assertEquals([acmeRow.p95In, acmeRow.p95Out, acmeRow.p95], [8, 16, 16]);
+  const some = run(
+    new Summarizer(passes, {
+      unit: "day",
+      from: Date.UTC(2026, 9, 12),
+      to: Date.UTC(2026, 9, 14),
+      only: new Set(["beta"]),
+    }),
+    samples(Date.UTC(2026, 9, 10), 10),
+  );
+  assertEquals(some.map((r) => [r.label, r.name]), [["2026-10-12", "beta"], ["2026-10-13", "beta"]]);
+});
+
+Deno.test("top rows: each name's N largest, ties to the earlier, names in order of appearance", () => {
+  const row = (name: string, day: number, total: bigint): Row => ({
+    start: day,
+    end: day + 1,
+    label: String(day),
+    name,
+    kind: "column",
+    totalBytes: total,
+    coverage: 1,
+    resets: 0,
+  });
+  const rows = [row("a", 1, 5n), row("b", 1, 1n), row("a", 2, 7n), row("a", 3, 5n), row("b", 2, 9n), row("a", 4, 6n)];
+  assertEquals(topRows(rows, 2).map((r) => [r.name, r.start]), [["a", 2], ["a", 4], ["b", 2], ["b", 1]]);
+  assertEquals(topRows(rows, 3).map((r) => [r.name, r.start]), [["a", 2], ["a", 4], ["a", 1], ["b", 2], ["b", 1]]);
+});
+
+Deno.test("billing history: this cycle so far with its linear estimate, the cycles before, this cycle's days", () => {
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [{
+    columns: acme,
+    billing: { cycleDay: 1, timeZone: "UTC" },
+  }]);
+  // 1 March to 11 March 2026 (10 days), then now is 11 March 00:00.
+  const list = samples(Date.UTC(2026, 0, 21), 49);
+  const cycles = new Summarizer(passes, { unit: "cycle", p95: true });
+  const days = new Summarizer(passes, { unit: "day", p95: true });
+  const cycleRows = run(cycles, list);
+  const dayRows = run(days, list);
+  const now = Date.UTC(2026, 2, 11);
+  const h = billingHistory(cycleRows, dayRows, "acme", now, cycles.firstEpoch, cycles.lastEpoch, 12);
+  assertEquals(h.past.map((r) => [r.label, r.totalBytes, r.coverage]), [
+    ["2026-01-01 .. 2026-01-31", 3n * 11n * 86_400n, 11 / 31],
+    ["2026-02-01 .. 2026-02-28", 3n * 28n * 86_400n, 1],
+  ]);
+  assertEquals(h.current?.row.label, "2026-03-01 .. 2026-03-31");
+  assertEquals(h.current?.row.totalBytes, 3n * 10n * 86_400n);
+  // 10 days of 31: the estimate is 31 days' worth.
+  assertEquals(h.current?.estimate, {
+    totalBytes: 3n * 31n * 86_400n,
+    inBytes: 31n * 86_400n,
+    outBytes: 62n * 86_400n,
+  });
+  assertEquals(
+    h.days.map((r) => r.label),
+    [...Array(11).keys()].map((k) => `2026-03-${String(k + 1).padStart(2, "0")}`),
+  );
+  assertEquals(billingHistory(cycleRows, dayRows, "acme", now, cycles.firstEpoch, cycles.lastEpoch, 1).past.length, 1);
+});
+
+Deno.test("the overview: one part per billing, days restricted by --from/--to, now at --to", () => {
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [{
+    columns: beta,
+    billing: { cycleDay: 15, timeZone: "UTC" },
+  }]);
+  const to = Date.UTC(2026, 9, 20);
+  const ov = new OverviewSummarizer(passes, to - 1, { to });
+  for (const s of samples(Date.UTC(2026, 9, 10), 20)) ov.push(s);
+  const parts = ov.result(to - 1);
+  assertEquals(parts.map((p) => p.lines.map((l) => l.name)), [["acme-inbound", "acme-outbound", "beta"], ["b"]]);
+  const b = parts[1]?.lines[0];
+  assertEquals([b?.today.totalBytes, b?.yesterday.totalBytes], [4n * 86_400n, 4n * 86_400n]);
+  // The cycle from 15 October: five days so far, nothing after --to counted.
+  assertEquals(b?.cycle.totalBytes, 5n * 4n * 86_400n);
+  assertEquals(parts[1]?.part.builder.periods.cycle.label, "2026-10-15 .. 2026-11-14");
+});
