@@ -50,6 +50,8 @@ export function main(args: string[]): Promise<number> {
         return await doctor(opts);
       case "completions":
         return await completions(opts);
+      case "schedule":
+        return await (await import("./schedule.ts")).schedule(opts);
       default:
         await change(opts);
         return EX.OK;
