@@ -215,7 +215,7 @@ Deno.test("schedule: the pf line (pf cannot run here) has exactly the permission
       "--allow-sys=osUptime",
     ]);
     // Each permission is explained: the config, the state directory (with the relative SQLite store in it), pfctl.
-    match(r.stdout, /#   --allow-run=\/sbin\/pfctl: reading the pf counters/);
+    match(r.stdout, /# {3}--allow-run=\/sbin\/pfctl: reading the pf counters/);
     match(r.stdout, new RegExp(`#   --allow-read=${config}: the config file`));
     match(r.stdout, new RegExp(`#   --allow-write=${dir}/state: the state directory`));
   }));
