@@ -288,7 +288,8 @@ export function parseCommandLine(args: string[]): Options {
   for (const name of Object.keys(values)) {
     if (COMMON_OPTIONS.includes(name) || info.options.includes(name)) continue;
     const takers = Object.entries(COMMAND_INFO).filter(([, c]) => c.options.includes(name)).map(([n]) => n);
-    throw new UsageError(`--${name} only applies to ${takers.join(" and ")}`);
+    const list = takers.length > 1 ? `${takers.slice(0, -1).join(", ")} and ${takers.at(-1)}` : takers[0];
+    throw new UsageError(`--${name} only applies to ${list}`);
   }
   const opts: Options = {
     command,

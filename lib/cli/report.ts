@@ -7,7 +7,7 @@
 import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import type { Config } from "../config/config.ts";
-import { getEnv } from "../host/env.ts";
+import { getEnv, getUid } from "../host/env.ts";
 import type { Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -23,6 +23,10 @@ import type { Options } from "./commands.ts";
 /** `netmon report`: records a sample, prints the report, spools and delivers its mail, stores it. */
 export async function report(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
+  const stateGiven = opts.stateDir !== undefined || config.stateDir !== undefined ||
+    getEnv("NETMON_STATE_DIR") !== undefined;
+  const root = rootNeeded(config, stateGiven, getUid);
+  if (root) throw new NetmonError(root, EX.NOPERM);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const mail = opts.noMail ? undefined : config.mail;
   if (opts.mailTest) return await mailTest(config);
@@ -65,6 +69,16 @@ export async function report(opts: Options): Promise<number> {
   if (mail) await deliver(mail, files);
   if (storeFailure) throw storeFailure;
   return EX.OK;
+}
+
+/**
+ * Why this run cannot work, when a firewall source is read by a user who is
+ * not root and no state directory is given: said first, since otherwise the
+ * first complaint would be about a state directory under the user's home.
+ */
+export function rootNeeded(config: Config, stateDirGiven: boolean, uid: () => number | null): string | undefined {
+  if (config.source === "interface" || stateDirGiven || uid() === 0) return undefined;
+  return `netmon report reads the ${config.source} counters, which needs root (or CAP_NET_ADMIN): run it as root`;
 }
 
 /** Where the config's SQLite store is: an absolute path, or relative to the state directory. */

@@ -45,7 +45,7 @@ export interface PermissionInputs {
   explicitStateDir: boolean;
   /** The run line runs as root (the default state directory is then /var/lib/netmon, found without HOME). */
   asRoot?: boolean;
-  /** mail.server's addresses, when it is a host name (resolved by the caller, as nodemailer will). */
+  /** mail.server's addresses, when it is a host name (resolved by the caller, as nodemailer will; without them only the name's lookup is needed). */
   mailAddresses?: readonly string[];
   /** graph: the files it writes (data, picture). */
   graphOutputs?: readonly string[];
@@ -80,8 +80,12 @@ function readPrograms(config: Config): Need[] {
     case "iptables": {
       const families = new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
       return [
-        ...(families.has(4) ? [{ kind: "run" as const, value: b.iptablesSave, why: `${why} (IPv4)` }] : []),
-        ...(families.has(6) ? [{ kind: "run" as const, value: b.ip6tablesSave, why: `${why} (IPv6)` }] : []),
+        ...(families.has(4)
+          ? [{ kind: "run" as const, value: b.iptablesSave, why: "reading the iptables IPv4 counters" }]
+          : []),
+        ...(families.has(6)
+          ? [{ kind: "run" as const, value: b.ip6tablesSave, why: "reading the ip6tables IPv6 counters" }]
+          : []),
       ];
     }
     case "nftables":
@@ -126,11 +130,9 @@ function mailing(i: PermissionInputs): Need[] {
   } else if (isAddress(mail.server)) {
     needs.push({ kind: "net", value: netTarget(mail.server, mail.port), why: "the mail server" });
   } else {
-    if (i.mailAddresses === undefined || i.mailAddresses.length === 0) {
-      throw new TypeError(`mail.server ${JSON.stringify(mail.server)} is a host name: its addresses are needed`);
-    }
     needs.push({ kind: "net", value: mail.server, why: "looking up the mail server's name (getaddrinfo)" });
-    for (const a of i.mailAddresses) {
+    // Without its addresses (the caller could not look the name up) only the lookup is named.
+    for (const a of i.mailAddresses ?? []) {
       needs.push({ kind: "net", value: netTarget(a, mail.port), why: `the mail server (${mail.server})` });
     }
   }
