@@ -42,6 +42,7 @@ const COMMANDS = [
   "initiate",
   "pf-conf",
   "report",
+  "schedule",
   "start",
   "status",
   "stop",

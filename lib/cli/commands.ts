@@ -48,7 +48,7 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
   },
   schedule: {
     words: ["schedule"],
-    summary: "print (or install in cron or systemd) the run line with exactly this config's permissions",
+    summary: "the cron or systemd run line with exactly the permissions this config needs",
     options: ["compile", "cron", "systemd", "force", "dry-run", "into"],
   },
   "pf-conf": {
@@ -221,8 +221,10 @@ Checks, and says in plain words with the fix for each:
   xtables-lock  iptables: whether /run/xtables.lock is held right now
   state-dir     the state directory is writable and not on tmpfs
   log           netmon.log and netmon.last parse
-  schedule      cron (/etc/crontab, /etc/cron.d, user crontabs) or an enabled
-                systemd timer runs the report, and the last sample is recent
+  schedule      a cron line (/etc/crontab, /etc/cron.d, user crontabs) or an
+                enabled systemd timer runs this config's report (same config
+                and state directory), its program exists, its permissions
+                cover what the config needs, and the last sample is recent
   mail          with [mail], the server answers and accepts the login (nothing
                 is sent), and no reports wait in the spool
 Only reads: the firewall is listed, not changed. Run it as root, as netmon runs.
@@ -328,12 +330,6 @@ export function parseCommandLine(args: string[]): Options {
   if ([opts.compile, opts.cron, opts.systemd].filter((x) => x).length > 1) {
     throw new UsageError("--compile, --cron and --systemd: one at a time");
   }
-  if (typeof values.into === "string") {
-    if (!values.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
-    opts.into = values.into;
-  }
-  if ((opts.into !== undefined || opts.force) && !opts.cron && !opts.systemd) {
-    throw new UsageError(`--${opts.force ? "force" : "into"} goes with --cron or --systemd`);
-  }
+  if (typeof values.into === "string") opts.into = values.into;
   return opts;
 }

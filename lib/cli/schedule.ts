@@ -268,7 +268,9 @@ export async function schedule(opts: Options): Promise<number> {
       EX.UNAVAILABLE,
     );
   }
-  if (opts.dryRun && !opts.cron && !opts.systemd) throw new UsageError("--dry-run goes with --cron or --systemd");
+  const alone = opts.dryRun ? "dry-run" : opts.force ? "force" : opts.into !== undefined ? "into" : undefined;
+  if (alone && !opts.cron && !opts.systemd) throw new UsageError(`--${alone} goes with --cron or --systemd`);
+  if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
   const config = findConfig(opts.config);
   const stateDir = findStateDir(opts.stateDir, config);
   for (const [what, path] of [["config", config.file], ["state directory", stateDir]] as const) {

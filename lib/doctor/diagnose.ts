@@ -15,23 +15,14 @@ import { denoPermissionError, EX, NetmonError } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkSchedule } from "./schedule_check.ts";
+import type { Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
 import type { StateFiles } from "../state/files.ts";
 
-/** What one check found. */
-export interface Finding {
-  /** Short name of the check, e.g. `rules`. */
-  check: string;
-  /** `ok`, `problem`, or `skipped` when an earlier problem makes it meaningless. */
-  verdict: "ok" | "problem" | "skipped";
-  /** What was found, in plain words. */
-  said: string;
-  /** What to do about a problem. */
-  fix?: string;
-}
+export type { Finding } from "./finding.ts";
 
 /** Where the xtables lock lives (iptables' default; netmon runs iptables with a clean environment). */
 export const XTABLES_LOCK = "/run/xtables.lock";

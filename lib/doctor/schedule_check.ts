@@ -21,7 +21,7 @@ import {
   parseRunLine,
   type RunLine,
 } from "./run_lines.ts";
-import type { Finding } from "./diagnose.ts";
+import type { Finding } from "./finding.ts";
 
 /** Cron tables: system-wide files with a user field, then per-user directories without one. */
 export const CRON_FILES = ["/etc/crontab"];
