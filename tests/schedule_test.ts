@@ -334,3 +334,31 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     );
     match(compile.stdout, /^# \S+\/dist\/netmon-report report -c /m);
   }));
+
+netnsTest("schedule --systemd writes units that systemd-analyze verify accepts, into /etc/systemd/system", async () => {
+  const r = await sandbox([
+    { write: CONFIG, text: example("mail-store.toml") },
+    { netmon: ["schedule", "--systemd"] },
+    {
+      run: [
+        "systemd-analyze",
+        "verify",
+        "--man=no",
+        "/etc/systemd/system/netmon.service",
+        "/etc/systemd/system/netmon.timer",
+      ],
+      keep: true,
+    },
+    { run: ["cat", "/etc/systemd/system/netmon.service"], keep: true },
+  ]);
+  const [wrote, verify, service] = r as StepResult[];
+  assertEquals([wrote?.code, wrote?.stderr], [0, ""]);
+  match(
+    wrote?.stdout ?? "",
+    /^wrote \/etc\/systemd\/system\/netmon\.service, \/etc\/systemd\/system\/netmon\.timer; now: systemctl daemon-reload/,
+  );
+  assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""]);
+  // A state directory elsewhere: no StateDirectory=, and exactly what the report writes is writable.
+  match(service?.stdout ?? "", /^ReadWritePaths=\/var\/local\/netmon \/var\/local\/netmon-db\/netmon\.sqlite$/m);
+  ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
+});
