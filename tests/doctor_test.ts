@@ -25,8 +25,6 @@ import {
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
 
-const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
-const example = (name: string) => Deno.readTextFileSync(`${EXAMPLES}${name}`);
 
 interface Verdict {
   code: number;
