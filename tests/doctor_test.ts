@@ -25,7 +25,6 @@ import {
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
 
-
 interface Verdict {
   code: number;
   ok: boolean;
