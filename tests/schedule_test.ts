@@ -362,3 +362,15 @@ netnsTest("schedule --systemd writes units that systemd-analyze verify accepts, 
   match(service?.stdout ?? "", /^ReadWritePaths=\/var\/local\/netmon \/var\/local\/netmon-db\/netmon\.sqlite$/m);
   ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
 });
+
+Deno.test("schedule: a password from the environment is named, and where it had better be", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(
+      config,
+      'source = "interface"\n[mail]\nto = "ops@example.org"\nfrom = "netmon@example.org"\nserver = "192.0.2.25"\nuser = "netmon"\n',
+    );
+    const r = await netmon(["schedule", "-c", config, "-s", `${dir}/state`], { dirs: [dir] });
+    match(lineOf(r), / --allow-net=192\.0\.2\.25:587 --allow-env=NETMON_SMTP_PASSWORD /);
+    match(r.stdout, /^# mail\.user without mail\.password_file: the run reads NETMON_SMTP_PASSWORD/m);
+  }));

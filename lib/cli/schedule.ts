@@ -141,6 +141,10 @@ function heading(i: ScheduleInputs): string {
     text += `# mail.server ${mail.server} resolved to ${i.mailAddresses.join(", ")}: ` +
       `run 'netmon schedule' again if that changes\n`;
   }
+  if (mail?.user !== undefined && mail.passwordFile === undefined) {
+    text += "# mail.user without mail.password_file: the run reads NETMON_SMTP_PASSWORD, which cron and systemd do " +
+      "not set; a password_file (mode 0600) keeps the password out of world-readable files\n";
+  }
   return text;
 }
 
