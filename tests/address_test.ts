@@ -4,14 +4,21 @@ import { listedAddress, parseAddressMatch } from "../lib/config/address.ts";
 Deno.test("IPv4 addresses and CIDRs become iptables-save's canonical text", () => {
   assertEquals(parseAddressMatch("192.168.1.10"), { negated: false, family: 4, cidr: "192.168.1.10/32" });
   assertEquals(parseAddressMatch("!192.168.1.0/24"), { negated: true, family: 4, cidr: "192.168.1.0/24" });
-  assertEquals(parseAddressMatch("192.168.1.77/24"), { negated: false, family: 4, cidr: "192.168.1.0/24" });
+  assertEquals(
+    parseAddressMatch("192.168.1.77/24"),
+    "has host bits set under its /24: did you mean the network 192.168.1.0/24, or the one address 192.168.1.77?",
+  );
   assertEquals(parseAddressMatch("0.0.0.0/0"), { negated: false, family: 4, cidr: "0.0.0.0/0" });
 });
 
 Deno.test("IPv6 addresses are parsed and printed per RFC 5952", () => {
   assertEquals(parseAddressMatch("2001:DB8:0:0:0:0:0:1"), { negated: false, family: 6, cidr: "2001:db8::1/128" });
   assertEquals(parseAddressMatch("2001:db8::/32"), { negated: false, family: 6, cidr: "2001:db8::/32" });
-  assertEquals(parseAddressMatch("!2001:db8:1:2::5/64"), { negated: true, family: 6, cidr: "2001:db8:1:2::/64" });
+  assertEquals(parseAddressMatch("!2001:db8:1:2::/64"), { negated: true, family: 6, cidr: "2001:db8:1:2::/64" });
+  assertEquals(
+    parseAddressMatch("!2001:db8:1:2::5/64"),
+    "has host bits set under its /64: did you mean the network !2001:db8:1:2::/64, or the one address !2001:db8:1:2::5?",
+  );
   assertEquals(parseAddressMatch("::ffff:192.0.2.1"), { negated: false, family: 6, cidr: "::ffff:c000:201/128" });
 });
 

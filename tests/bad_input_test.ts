@@ -296,7 +296,7 @@ const CASES: Case[] = [
     name: "a flag for another command",
     args: ["status", "--dry-run", "-c", "CONFIG", "-s", "STATE"],
     code: 64,
-    line: /^--dry-run only applies to start and stop/,
+    line: /^--dry-run only applies to start, stop and schedule/,
   },
   {
     name: "an extra argument",

@@ -3,6 +3,8 @@
  * and exit status checked for success and for every error class.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { rootNeeded } from "../lib/cli/report.ts";
+import { parseConfig } from "../lib/config/config.ts";
 import {
   must,
   netmon,
@@ -49,7 +51,7 @@ const USAGE_ERRORS: [string[], string][] = [
   [["--bogus"], "netmon: unknown option --bogus\n"],
   [["report", "--config"], "netmon: option --config needs a value\n"],
   [["report", "--state-dir"], "netmon: option --state-dir needs a value\n"],
-  [["status", "--dry-run"], "netmon: --dry-run only applies to start and stop\n"],
+  [["status", "--dry-run"], "netmon: --dry-run only applies to start, stop and schedule\n"],
   [["report", "extra"], 'netmon: unexpected argument "extra"\n'],
   [["help", "nope"], 'netmon: no help for "nope"\n'],
 ];
@@ -247,3 +249,15 @@ netnsTest(
       })
     ),
 );
+
+Deno.test("report by a user who is not root says first that reading a firewall needs root", () => {
+  const iptables = parseConfig(ORIGINAL_DOC_CONFIG, "/etc/netmon/netmon.toml");
+  assertEquals(
+    rootNeeded(iptables, false, () => 1000),
+    "netmon report reads the iptables counters, which needs root (or CAP_NET_ADMIN): run it as root",
+  );
+  assertEquals(rootNeeded(iptables, false, () => 0), undefined);
+  // With a state directory given, the firewall program's own refusal says it ("needs root or CAP_NET_ADMIN").
+  assertEquals(rootNeeded(iptables, true, () => 1000), undefined);
+  assertEquals(rootNeeded(parseConfig('source = "interface"\n', "c.toml"), false, () => 1000), undefined);
+});

@@ -32,6 +32,7 @@ async function bashOffers(path: string, words: string[]): Promise<string[]> {
 }
 
 const COMMANDS = [
+  "check",
   "clear",
   "completions",
   "doctor",
@@ -42,6 +43,7 @@ const COMMANDS = [
   "initiate",
   "pf-conf",
   "report",
+  "schedule",
   "start",
   "status",
   "stop",

@@ -1,6 +1,7 @@
 import { deepEqual as assertEquals, throws } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
-import { ConfigError } from "../lib/host/errors.ts";
+import { ConfigError, UsageError } from "../lib/host/errors.ts";
+import { parseCommandLine } from "../lib/cli/commands.ts";
 
 const original = Deno.readTextFileSync(new URL("../examples/original.toml", import.meta.url));
 
@@ -60,7 +61,39 @@ const BAD: [string, string, RegExp][] = [
   ],
   ["TOML nested too deep", `a = ${"[".repeat(10000)}${"]".repeat(10000)}\n`, /^c\.toml:1:\d+: invalid TOML: .*nested/],
   ["TOML defined twice", 'chain = "A"\nchain = "B"\n', /^c\.toml:2:1: invalid TOML: .*already defined/],
-  ["unknown key", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(known keys: source, /],
+  ["unknown key close to one", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(did you mean "source"\?\)$/],
+  ["unknown key far from all", "colour = 3\n", /^c\.toml: colour: unknown key \(known keys: source, .*, customer\)$/],
+  [
+    "unknown meter key",
+    'source = "nftables"\n[[meter]]\nname = "a"\nadress = "192.0.2.0/28"\n',
+    /^c\.toml: meter\[1\]\.adress: unknown key \(did you mean "address"\?\)$/,
+  ],
+  [
+    "unknown mail key",
+    'source = "interface"\n[mail]\nto = "a@example.org"\nfrom = "b@example.org"\nsever = "192.0.2.25"\n',
+    /^c\.toml: mail\.sever: unknown key \(did you mean "server"\?\)$/,
+  ],
+  [
+    "unknown binaries key",
+    '[binaries]\niptables_sav = "/sbin/x"\n[[meter]]\nname = "a"\n',
+    /^c\.toml: binaries\.iptables_sav: unknown key \(did you mean "iptables_save"\?\)$/,
+  ],
+  [
+    "an address with host bits",
+    '[[meter]]\nname = "a"\nfrom = "203.0.113.5/28"\n',
+    /^c\.toml: meter\[1\]\.from: "203\.0\.113\.5\/28" has host bits set under its \/28: did you mean the network 203\.0\.113\.0\/28, or the one address 203\.0\.113\.5\?$/,
+  ],
+  [
+    "two customers sharing a network",
+    'source = "nftables"\n[[meter]]\nname = "a"\naddress = ["192.0.2.0/28", "2001:db8:1::/48"]\n' +
+    '[[meter]]\nname = "b"\naddress = ["198.51.100.0/24", "192.0.2.8/29"]\n',
+    /^c\.toml: meter\[2\]\.address: 192\.0\.2\.8\/29 overlaps 192\.0\.2\.0\/28 of meter "a": traffic in both would be counted \(and billed\) twice; correct the networks, or set overlap = true on one of the two meters if that is intended$/,
+  ],
+  [
+    "overlap not a boolean",
+    'source = "nftables"\n[[meter]]\nname = "a"\naddress = "192.0.2.0/28"\noverlap = "yes"\n',
+    /^c\.toml: meter\[1\]\.overlap: must be true or false, not yes$/,
+  ],
   [
     "unknown source",
     'source = "ipfw"\n',
@@ -220,6 +253,24 @@ for (const [what, text, line] of BAD) {
   });
 }
 
+Deno.test("customers' networks may overlap when a meter says so, or when they count different directions", () => {
+  const two = (extra: string, dirB = "both") =>
+    parseConfig(
+      `source = "nftables"\n[[meter]]\nname = "reseller"\naddress = "192.0.2.0/24"\n${extra}` +
+        `[[meter]]\nname = "client"\naddress = "192.0.2.16/28"\ndirection = "${dirB}"\n`,
+      "c.toml",
+    );
+  assertEquals(two("overlap = true\n").meters.map((m) => m.name), ["reseller", "client"]);
+  assertEquals(two('direction = "in"\n', "out").meters.length, 2);
+  throws(() => two(""), /meter\[2\]\.address: 192\.0\.2\.16\/28 overlaps 192\.0\.2\.0\/24 of meter "reseller"/);
+  // Meters without address (the machine's own traffic, from/to matches) may overlap: they are not customers.
+  assertEquals(
+    parseConfig('[[meter]]\nname = "a"\nfrom = "192.0.2.0/24"\n[[meter]]\nname = "b"\nfrom = "192.0.2.7"\n', "c.toml")
+      .meters.length,
+    2,
+  );
+});
+
 Deno.test("several problems give one line each", () => {
   throws(
     () => parseConfig('[[meter]]\nname = "a"\nfrom = "x"\nto = "y"\n[[meter]]\nnom = "b"\n', "c.toml"),
@@ -231,5 +282,21 @@ Deno.test("every example config is valid", async () => {
   for await (const e of Deno.readDir(new URL("../examples/", import.meta.url))) {
     if (!e.name.endsWith(".toml")) continue;
     parseConfig(await Deno.readTextFile(new URL(`../examples/${e.name}`, import.meta.url)), e.name);
+  }
+});
+
+Deno.test("an unknown command gets a did-you-mean when one is close, exit 64", () => {
+  for (
+    const [word, line] of [
+      ["reprot", /^unknown command "reprot" \(did you mean "report"\?\)$/],
+      ["shedule", /^unknown command "shedule" \(did you mean "schedule"\?\)$/],
+      ["STAUTS", /^unknown command "STAUTS" \(did you mean "status"\?\)$/],
+      ["frobnicate", /^unknown command "frobnicate"$/],
+    ] as const
+  ) {
+    throws(
+      () => parseCommandLine([word]),
+      (e: unknown) => e instanceof UsageError && e.exitCode === 64 && line.test(e.message),
+    );
   }
 });

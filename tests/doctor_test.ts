@@ -25,9 +25,6 @@ import {
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
 
-const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
-const example = (name: string) => Deno.readTextFileSync(`${EXAMPLES}${name}`);
-
 interface Verdict {
   code: number;
   ok: boolean;
@@ -46,7 +43,7 @@ function expect(v: Verdict, problems: Record<string, RegExp>, fixes: Record<stri
     const want = problems[name];
     if (want) {
       assertEquals(c.verdict, "problem", `${name}: ${JSON.stringify(c)}`);
-      match(c.said, want, name);
+      match(c.said, want, `${name}: ${c.said}`);
       ok(c.fix && c.fix.length > 10, `${name} says how to fix it: ${JSON.stringify(c)}`);
       if (fixes[name]) match(c.fix, fixes[name] as RegExp, `${name} fix`);
     } else {
@@ -60,17 +57,33 @@ function expect(v: Verdict, problems: Record<string, RegExp>, fixes: Record<stri
 }
 
 const CONFIG = "/etc/netmon/netmon.toml";
+const ROOT = new URL("..", import.meta.url).pathname;
+/** Installs the schedule 'netmon schedule' writes for the config in the sandbox (a step that returns nothing). */
+const SCHEDULE = (how: "--cron" | "--systemd"): SandboxStep => ({
+  run: [
+    Deno.execPath(),
+    "run",
+    "-q",
+    "--frozen",
+    "-P=netmon-admin",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}netmon.ts`,
+    "schedule",
+    how,
+  ],
+});
 const LOG = "/var/lib/netmon/netmon.log";
 const DOCTOR: SandboxStep = { netmon: ["doctor", "--json"] };
 
-/** A working iptables setup: config, rules, two reports, the example cron file installed. */
+/** A working iptables setup: config, rules, two reports, the cron file 'netmon schedule --cron' writes. */
 function healthy(config = ORIGINAL_DOC_CONFIG): SandboxStep[] {
   return [
     { write: CONFIG, text: config },
     { netmon: ["start"] },
     { netmon: ["report"], set: "netmon" },
     { netmon: ["report"], set: "netmon" },
-    { write: "/etc/cron.d/netmon", text: example("netmon.cron") },
+    SCHEDULE("--cron"),
   ];
 }
 
@@ -83,7 +96,7 @@ netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", (
     match(v.checks.get("backend")?.said ?? "", /iptables drives nf_tables; the legacy backend holds no rules/);
     match(v.checks.get("rules")?.said ?? "", /all 2 rules for 2 log columns installed \(chain DOWNLOADED\)/);
     match(v.checks.get("log")?.said ?? "", /netmon\.log: 2 samples from /);
-    match(v.checks.get("schedule")?.said ?? "", /cron \/etc\/cron\.d\/netmon:9/);
+    match(v.checks.get("schedule")?.said ?? "", /^the report runs from cron \/etc\/cron\.d\/netmon:8$/);
     match(v.checks.get("state-dir")?.said ?? "", /writable and on persistent storage/);
     const text = r[4] as StepResult;
     assertEquals(text.code, 0);
@@ -136,6 +149,7 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
       // The same meters on the legacy backend, with another process holding the xtables lock.
       { run: ["iptables", "-F", "INPUT"] },
       { write: CONFIG, text: LEGACY_DOC_CONFIG },
+      SCHEDULE("--cron"),
       { netmon: ["start"], permissions: legacyRun },
       { lock: "/run/xtables.lock" },
       { netmon: ["doctor", "--json"], permissions: legacyRun },
@@ -172,6 +186,7 @@ netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted
       { lock: "/run/xtables.lock" },
       DOCTOR,
       { write: CONFIG, text: NFT_ONE_METER_CONFIG },
+      SCHEDULE("--cron"),
       { remove: LOG },
       { remove: "/var/lib/netmon/netmon.last" },
       { netmon: ["start"] },
@@ -221,12 +236,11 @@ netnsTest(
 
 netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last sample", () =>
   withPair(async (p) => {
-    const base = healthy().filter((s) => !("write" in s && s.write.startsWith("/etc/cron.d")));
+    const base = healthy().filter((s) => !("run" in s && s.run.includes("--cron")));
     const r = await sandbox([
       ...base,
       DOCTOR,
-      { write: "/etc/systemd/system/netmon.service", text: example("netmon.service") },
-      { write: "/etc/systemd/system/netmon.timer", text: example("netmon.timer") },
+      SCHEDULE("--systemd"),
       DOCTOR,
       { symlink: "/etc/systemd/system/timers.target.wants/netmon.timer", target: "/etc/systemd/system/netmon.timer" },
       DOCTOR,
@@ -240,7 +254,7 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
       DOCTOR,
     ], p.a);
     expect(verdict(r[3] as StepResult), { schedule: /nothing runs 'netmon report' on a schedule/ }, {
-      schedule: /examples\/netmon\.cron/,
+      schedule: /netmon schedule --cron/,
     });
     expect(verdict(r[4] as StepResult), { schedule: /netmon\.timer runs the report but is not enabled/ }, {
       schedule: /systemctl enable --now netmon\.timer/,
@@ -252,6 +266,64 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
     expect(verdict(r[7] as StepResult), {
       schedule: /cron \/var\/spool\/cron\/crontabs\/root:1 should run the report, but the last sample is \d+ hours old/,
     });
+  }));
+
+netnsTest(
+  "doctor: a schedule running a missing program, another config or state directory, another command, too few permissions",
+  () =>
+    withPair(async (p) => {
+      const deno = `${Deno.execPath()} run -q --frozen --config ${ROOT}deno.json`;
+      const cron = (command: string): SandboxStep[] => [
+        { write: "/etc/cron.d/netmon", text: `PATH=/usr/sbin:/usr/bin:/sbin:/bin\n*/5 * * * * root ${command}\n` },
+        DOCTOR,
+      ];
+      const r = await sandbox([
+        ...healthy(),
+        ...cron("/usr/local/bin/netmon report >/dev/null"),
+        ...cron(`${deno} -P=netmon ${ROOT}netmon.ts report -c /etc/netmon/other.toml`),
+        ...cron(`NETMON_CONFIG=${CONFIG} ${deno} -P=netmon ${ROOT}netmon.ts -s /srv/netmon`),
+        ...cron("/usr/local/bin/netmon pf-conf"),
+        ...cron(`${deno} -P=netmon --allow-run=/usr/sbin/nft ${ROOT}netmon.ts report -c ${CONFIG} -s /var/lib/netmon`),
+        ...cron(`cd ${ROOT} && deno task -q report 2>&1 | logger -t netmon`),
+      ], p.a);
+      const fix = { schedule: /netmon schedule --cron/ };
+      expect(verdict(r[3] as StepResult), {
+        schedule: /^cron \/etc\/cron\.d\/netmon:2 runs \/usr\/local\/bin\/netmon, which does not exist/,
+      }, { schedule: /install it/ });
+      const others =
+        `^nothing runs the report of ${CONFIG} with state directory /var/lib/netmon: cron /etc/cron\\.d/netmon:2 runs`;
+      expect(
+        verdict(r[4] as StepResult),
+        { schedule: new RegExp(`${others} the report of /etc/netmon/other\\.toml$`) },
+        fix,
+      );
+      expect(verdict(r[5] as StepResult), {
+        schedule: new RegExp(`${others} the report with state directory /srv/netmon$`),
+      }, fix);
+      expect(verdict(r[6] as StepResult), { schedule: new RegExp(`${others} netmon pf-conf$`) }, fix);
+      expect(verdict(r[7] as StepResult), {
+        schedule:
+          /^cron \/etc\/cron\.d\/netmon:2 runs the report without --allow-run=\/usr\/sbin\/iptables-save \(reading the iptables IPv4 counters\)/,
+      }, fix);
+      // deno task report, found through the cron PATH, with deno.json's permission set: all well.
+      expect(verdict(r[8] as StepResult), {});
+    }),
+);
+
+netnsTest("doctor: a log it may not read says so, and does not advise deleting a line", () =>
+  withPair(async (p) => {
+    const r = await sandbox([
+      ...healthy(),
+      {
+        netmon: ["doctor", "--json"],
+        permissions: [`--allow-read=/etc/netmon,/run/xtables.lock,/etc/cron.d,/var/lib/netmon/netmon.last,/usr/bin`],
+      },
+    ], p.a);
+    const v = verdict(r[3] as StepResult);
+    const log = v.checks.get("log");
+    assertEquals(log?.verdict, "problem", JSON.stringify(log));
+    match(log?.said ?? "", /Deno denied read access to \/var\/lib\/netmon\/netmon\.log/);
+    match(log?.fix ?? "", /^nothing is wrong with the file: doctor may not read it/);
   }));
 
 netnsTest(
@@ -280,17 +352,34 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
     const net = (port: number) => ({ netmon: ["doctor", "--json"], permissions: [`--allow-net=127.0.0.1:${port}`] });
     const r = await sandbox([
       { write: CONFIG, text: mail(server.port) },
-      { write: "/etc/cron.d/netmon", text: example("netmon.cron") },
+      SCHEDULE("--cron"),
       net(server.port),
       { write: CONFIG, text: mail(dead) },
+      SCHEDULE("--cron"),
       net(dead),
       { write: CONFIG, text: mail(server.port) },
+      SCHEDULE("--cron"),
       { write: "/var/lib/netmon/spool/20261121100000000-abcd.json", text: "{}\n" },
       net(server.port),
       { remove: "/var/lib/netmon/spool/20261121100000000-abcd.json" },
       { write: "/var/lib/netmon/spool/20261121100500000-ef01.refused", text: "{}\n" },
       net(server.port),
+      // doctor itself without the server's --allow-net: the flag is named, not the server settings.
+      { netmon: ["doctor", "--json"] },
+      // The installed line without it: the schedule check names the missing flag.
+      { remove: "/var/lib/netmon/spool/20261121100500000-ef01.refused" },
+      { run: ["sed", "-i", "s/ --allow-net=[^ ]*//", "/etc/cron.d/netmon"] },
+      net(server.port),
     ]);
+    const noNet = verdict(r[4] as StepResult).checks.get("mail");
+    assertEquals(noNet?.verdict, "problem");
+    match(noNet?.said ?? "", /Deno denied net access to 127\.0\.0\.1:\d+/);
+    match(noNet?.fix ?? "", new RegExp(`^run doctor with --allow-net=127\\.0\\.0\\.1:${server.port}, and give`));
+    expect(verdict(r[5] as StepResult), {
+      schedule: new RegExp(
+        `^cron /etc/cron\\.d/netmon:8 runs the report without --allow-net=127\\.0\\.0\\.1:${server.port} \\(the mail server\\)`,
+      ),
+    }, { schedule: /netmon schedule --cron/ });
     const up = verdict(r[0] as StepResult);
     expect(up, {});
     match(up.checks.get("mail")?.said ?? "", new RegExp(`127\\.0\\.0\\.1:${server.port} answered without TLS`));

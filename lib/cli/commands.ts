@@ -10,6 +10,7 @@ import { type OptionSpec, parseCommandArgs } from "./args.ts";
 import type { CompletionCommand, CompletionOption } from "./completions.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/config.ts";
 import { UsageError } from "../host/errors.ts";
+import { closest } from "../config/suggest.ts";
 
 export const VERSION = "0.1.0";
 
@@ -49,6 +50,11 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
     words: ["doctor"],
     summary: "check everything netmon depends on and say how to fix what is wrong",
     options: ["json"],
+  },
+  schedule: {
+    words: ["schedule"],
+    summary: "the cron or systemd run line with exactly the permissions this config needs",
+    options: ["compile", "cron", "systemd", "force", "dry-run", "into"],
   },
   "pf-conf": {
     words: ["pf-conf"],
@@ -94,6 +100,11 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "meter", type: "string", multiple: true, help: "only this column or customer (repeatable)" },
   { name: "csv", type: "boolean", help: "print as CSV" },
   { name: "strict", type: "boolean", help: "a malformed log line is an error" },
+  { name: "compile", type: "boolean", help: "print the deno compile line with this config's permissions" },
+  { name: "cron", type: "boolean", help: "write /etc/cron.d/netmon" },
+  { name: "systemd", type: "boolean", help: "write netmon.service and netmon.timer in /etc/systemd/system" },
+  { name: "force", type: "boolean", help: "replace a file netmon did not write" },
+  { name: "into", type: "string", value: "dir", help: "write the files into DIR instead (tests, staging)" },
   { name: "help", short: "h", type: "boolean", help: "help" },
   { name: "version", short: "V", type: "boolean", help: "print the version" },
 ];
@@ -185,6 +196,32 @@ Reads only the config and the state directory: never the firewall.
 
 Options:
 ${COMMON}`,
+  schedule: `Usage: netmon schedule [--compile | --cron | --systemd [--force] [--dry-run]] [OPTIONS]
+
+Prints the line that runs the report for the config and state directory in
+effect, with exactly the Deno permissions this config needs and no more:
+read the config and the state directory, write the state directory (and a
+store kept elsewhere), run the source's programs, connect to the mail
+server's addresses and port (a host name is looked up now, and the addresses
+it resolved to are said: run schedule again when they change), read only the
+environment variables and system facts it uses. Deno is named by its
+absolute path and netmon by its deno.json, so the line runs from anywhere.
+Run schedule again after changing the config's source, programs, paths or
+mail server.
+
+Options:
+      --compile         print the 'deno compile' line building a binary with these
+                        permissions, and the line that runs it
+      --cron            write /etc/cron.d/netmon: the report every 5 minutes and the
+                        graph each night, each with its own permissions
+      --systemd         write netmon.service (hardened) and netmon.timer (every 5
+                        minutes) in /etc/systemd/system; then: systemctl daemon-reload
+                        && systemctl enable --now netmon.timer
+      --force           replace a file netmon did not write (it marks its own)
+  -n, --dry-run         print the file(s) --cron or --systemd would write, write nothing
+      --into DIR        write into DIR instead of /etc/cron.d or /etc/systemd/system
+                        (for tests and staging)
+${COMMON}`,
   "pf-conf": `Usage: netmon pf-conf [OPTIONS]
 
 Prints the pf.conf lines that count the configured meters: a table per list
@@ -220,8 +257,10 @@ Checks, and says in plain words with the fix for each:
   xtables-lock  iptables: whether /run/xtables.lock is held right now
   state-dir     the state directory is writable and not on tmpfs
   log           netmon.log and netmon.last parse
-  schedule      cron (/etc/crontab, /etc/cron.d, user crontabs) or an enabled
-                systemd timer runs the report, and the last sample is recent
+  schedule      a cron line (/etc/crontab, /etc/cron.d, user crontabs) or an
+                enabled systemd timer runs this config's report (same config
+                and state directory), its program exists, its permissions
+                cover what the config needs, and the last sample is recent
   mail          with [mail], the server answers and accepts the login (nothing
                 is sent), and no reports wait in the spool
 Only reads: the firewall is listed, not changed. Run it as root, as netmon runs.
@@ -288,6 +327,16 @@ export interface Options {
   noMail: boolean;
   mailTest: boolean;
   json: boolean;
+  /** schedule: print the deno compile line. */
+  compile: boolean;
+  /** schedule: write the cron file. */
+  cron: boolean;
+  /** schedule: write the systemd units. */
+  systemd: boolean;
+  /** schedule: replace a file netmon did not write. */
+  force: boolean;
+  /** schedule: the directory written instead of /etc/cron.d or /etc/systemd/system. */
+  into?: string;
   help: boolean;
   version: boolean;
   /** summary: --by UNIT. */
@@ -311,14 +360,20 @@ export function parseCommandLine(args: string[]): Options {
   const { values, positionals } = parseCommandArgs(args, OPTIONS);
   const word = positionals[0]?.toLowerCase() ?? (values.help ? "help" : "report");
   const command = COMMANDS[word];
-  if (!command) throw new UsageError(`unknown command ${JSON.stringify(positionals[0])}`);
+  if (!command) {
+    const near = closest(word, Object.keys(COMMANDS));
+    throw new UsageError(
+      `unknown command ${JSON.stringify(positionals[0])}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ""}`,
+    );
+  }
   const info = COMMAND_INFO[command] as CompletionCommand;
   const extra = positionals.slice(info.argument ? 2 : 1);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
   for (const name of Object.keys(values)) {
     if (COMMON_OPTIONS.includes(name) || info.options.includes(name)) continue;
     const takers = Object.entries(COMMAND_INFO).filter(([, c]) => c.options.includes(name)).map(([n]) => n);
-    throw new UsageError(`--${name} only applies to ${takers.join(" and ")}`);
+    const list = takers.length > 1 ? `${takers.slice(0, -1).join(", ")} and ${takers.at(-1)}` : takers[0];
+    throw new UsageError(`--${name} only applies to ${list}`);
   }
   const opts: Options = {
     command,
@@ -326,6 +381,10 @@ export function parseCommandLine(args: string[]): Options {
     noMail: values["no-mail"] === true,
     mailTest: values["mail-test"] === true,
     json: values.json === true,
+    compile: values.compile === true,
+    cron: values.cron === true,
+    systemd: values.systemd === true,
+    force: values.force === true,
     help: values.help === true,
     version: values.version === true,
     meter: Array.isArray(values.meter) ? values.meter : [],
@@ -357,5 +416,9 @@ export function parseCommandLine(args: string[]): Options {
     opts[key] = value;
   }
   if (opts.noMail && opts.mailTest) throw new UsageError("--no-mail and --mail-test cannot be used together");
+  if ([opts.compile, opts.cron, opts.systemd].filter((x) => x).length > 1) {
+    throw new UsageError("--compile, --cron and --systemd: one at a time");
+  }
+  if (typeof values.into === "string") opts.into = values.into;
   return opts;
 }

@@ -56,6 +56,8 @@ export function main(args: string[]): Promise<number> {
       }
       case "completions":
         return await completions(opts);
+      case "schedule":
+        return await (await import("./schedule.ts")).schedule(opts);
       default:
         await change(opts);
         return EX.OK;

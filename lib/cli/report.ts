@@ -7,7 +7,7 @@
 import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import type { Config } from "../config/config.ts";
-import { getEnv } from "../host/env.ts";
+import { getEnv, getUid } from "../host/env.ts";
 import type { Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -25,6 +25,10 @@ import { runOutputs, type SampleOutput } from "../outputs/output.ts";
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
+  const stateGiven = opts.stateDir !== undefined || config.stateDir !== undefined ||
+    getEnv("NETMON_STATE_DIR") !== undefined;
+  const root = rootNeeded(config, stateGiven, getUid);
+  if (root) throw new NetmonError(root, EX.NOPERM);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   if (opts.mailTest) return await mailTest(config);
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
@@ -109,6 +113,16 @@ async function reportOutputs(
   // Whatever went into the spool (reports, alerts, digests), and whatever an earlier run left there.
   if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files) });
   return outputs;
+}
+
+/**
+ * Why this run cannot work, when a firewall source is read by a user who is
+ * not root and no state directory is given: said first, since otherwise the
+ * first complaint would be about a state directory under the user's home.
+ */
+export function rootNeeded(config: Config, stateDirGiven: boolean, uid: () => number | null): string | undefined {
+  if (config.source === "interface" || stateDirGiven || uid() === 0) return undefined;
+  return `netmon report reads the ${config.source} counters, which needs root (or CAP_NET_ADMIN): run it as root`;
 }
 
 /** Where the config's SQLite store is: an absolute path, or relative to the state directory. */

@@ -85,13 +85,15 @@ function formatV6(value: bigint): string {
 }
 
 /**
- * Parses `192.0.2.1`, `!192.0.2.0/24`, `2001:db8::/32` and the like. Host
- * bits under the prefix are cleared, as iptables does. Returns a reason
- * string when the text is not an address.
+ * Parses `192.0.2.1`, `!192.0.2.0/24`, `2001:db8::/32` and the like into
+ * canonical text. Returns a reason string when the text is not an address,
+ * or when it has host bits under its prefix (`203.0.113.5/28`): iptables
+ * would clear them, but the writer meant one address or the network, and
+ * which one decides who is billed.
  *
  * @example
  * ```ts
- * parseAddressMatch("!192.168.1.7/24"); // { negated: true, family: 4, cidr: "192.168.1.0/24" }
+ * parseAddressMatch("!192.168.1.0/24"); // { negated: true, family: 4, cidr: "192.168.1.0/24" }
  * ```
  */
 export function parseAddressMatch(text: string): AddressMatch | string {
@@ -116,12 +118,22 @@ export function parseAddressMatch(text: string): AddressMatch | string {
     prefix = Number(prefixText);
   }
   let text2: string;
+  let hostBitsSet: boolean;
   if (v4 !== undefined) {
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
     text2 = formatV4((v4 & mask) >>> 0);
+    hostBitsSet = ((v4 & mask) >>> 0) !== v4;
   } else {
     const hostBits = BigInt(128 - prefix);
-    text2 = formatV6(((v6 as bigint) >> hostBits) << hostBits);
+    const network = ((v6 as bigint) >> hostBits) << hostBits;
+    text2 = formatV6(network);
+    hostBitsSet = network !== v6;
+  }
+  // iptables would quietly clear them; but 203.0.113.5/28 meant either one address or the network, and a
+  // meter of the wrong one bills the wrong party.
+  if (hostBitsSet) {
+    const not = negated ? "!" : "";
+    return `has host bits set under its /${prefix}: did you mean the network ${not}${text2}/${prefix}, or the one address ${not}${addr}?`;
   }
   return { negated, family, cidr: `${text2}/${prefix}` };
 }

@@ -9,6 +9,8 @@
 import { type MailConfig, parseMail } from "./mail.ts";
 import { overlappingNetworks, parseAddressMatch } from "./address.ts";
 import { pathProblem } from "./paths.ts";
+import { unknownKey } from "./suggest.ts";
+import { checkCustomerOverlap } from "./overlap.ts";
 import {
   type AddressList,
   allColumns,
@@ -174,7 +176,20 @@ const TOP_KEYS = [
   "billing",
   "customer",
 ];
-const METER_KEYS = ["name", "label", "hook", "from", "to", "address", "direction", "in", "out", "family", "split"];
+const METER_KEYS = [
+  "name",
+  "label",
+  "hook",
+  "from",
+  "to",
+  "address",
+  "direction",
+  "in",
+  "out",
+  "family",
+  "split",
+  "overlap",
+];
 const FIREWALLS: readonly SourceName[] = ["iptables", "nftables", "pf"];
 
 /** A config key's name, or a function making it (so the hot path builds no strings). */
@@ -220,7 +235,7 @@ export function parseConfig(text: string, file: string): Config {
   config.file = file;
 
   for (const key of Object.keys(doc)) {
-    if (!TOP_KEYS.includes(key)) bad(key, `unknown key (known keys: ${TOP_KEYS.join(", ")})`);
+    if (!TOP_KEYS.includes(key)) bad(key, unknownKey(key, TOP_KEYS));
   }
   /** A string value, or undefined after reporting why not; the key's name is built only for a report. */
   const str = (keyOf: Key, value: unknown): string | undefined => {
@@ -298,7 +313,7 @@ export function parseConfig(text: string, file: string): Config {
       for (const [key, value] of Object.entries(doc.binaries)) {
         const field = BINARY_KEYS[key];
         if (!field) {
-          bad(`binaries.${key}`, `unknown key (known keys: ${Object.keys(BINARY_KEYS).join(", ")})`);
+          bad(`binaries.${key}`, unknownKey(key, Object.keys(BINARY_KEYS)));
           continue;
         }
         const path = str(`binaries.${key}`, value);
@@ -350,6 +365,7 @@ export function parseConfig(text: string, file: string): Config {
         config.meters.push(m);
       });
       checkColumns(config, bad);
+      checkCustomerOverlap(doc.meter, config.meters, bad);
     }
     if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
   }
@@ -469,7 +485,7 @@ function parseMeter(
   str: (key: Key, value: unknown) => string | undefined,
 ): Meter | undefined {
   for (const key of Object.keys(raw)) {
-    if (!METER_KEYS.includes(key)) bad(`${at}.${key}`, `unknown key (known keys: ${METER_KEYS.join(", ")})`);
+    if (!METER_KEYS.includes(key)) bad(`${at}.${key}`, unknownKey(key, METER_KEYS));
   }
   const name = str(() => `${at}.name`, raw.name);
   if (name === undefined) {

@@ -6,6 +6,7 @@
 
 import { parseAddressMatch } from "./address.ts";
 import { pathProblem } from "./paths.ts";
+import { unknownKey } from "./suggest.ts";
 
 /** How the connection to the SMTP server is secured. */
 export type Security = "none" | "starttls" | "tls";
@@ -97,7 +98,7 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
   }
   const doc = raw as Record<string, unknown>;
   for (const key of Object.keys(doc)) {
-    if (!MAIL_KEYS.includes(key)) bad(`mail.${key}`, `unknown key (known keys: ${MAIL_KEYS.join(", ")})`);
+    if (!MAIL_KEYS.includes(key)) bad(`mail.${key}`, unknownKey(key, MAIL_KEYS));
   }
   const list = (key: string): string[] | undefined => {
     const v = doc[key];

@@ -12,37 +12,21 @@ import { statfsSync } from "node:fs";
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
 import { denoPermissionError, EX, NetmonError } from "../host/errors.ts";
-import { parseCommandLine } from "../cli/commands.ts";
+import denoJson from "../../deno.json" with { type: "json" };
+import { isReport, parseRunLine } from "./run_lines.ts";
+import { checkSchedule } from "./schedule_check.ts";
+import type { Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
 import type { StateFiles } from "../state/files.ts";
 
-/** What one check found. */
-export interface Finding {
-  /** Short name of the check, e.g. `rules`. */
-  check: string;
-  /** `ok`, `problem`, or `skipped` when an earlier problem makes it meaningless. */
-  verdict: "ok" | "problem" | "skipped";
-  /** What was found, in plain words. */
-  said: string;
-  /** What to do about a problem. */
-  fix?: string;
-}
+export type { Finding } from "./finding.ts";
 
 /** Where the xtables lock lives (iptables' default; netmon runs iptables with a clean environment). */
 export const XTABLES_LOCK = "/run/xtables.lock";
-/** Cron tables: system-wide files with a user field, then per-user directories without one. */
-export const CRON_FILES = ["/etc/crontab"];
-/** Directories of system cron tables (with a user field). */
-export const CRON_DIRS = ["/etc/cron.d"];
-/** Directories of per-user crontabs (Debian's, then Red Hat's). */
-export const USER_CRON_DIRS = ["/var/spool/cron/crontabs", "/var/spool/cron"];
-/** Where an administrator's systemd units live. */
-export const SYSTEMD_DIR = "/etc/systemd/system";
-/** A sample older than this means nothing is running the report. */
-export const STALE_MS = 2 * 3600_000;
+export { CRON_DIRS, CRON_FILES, STALE_MS, SYSTEMD_DIR, USER_CRON_DIRS } from "./schedule_check.ts";
 
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
@@ -346,6 +330,15 @@ interface LogFacts {
   lastAt?: number;
 }
 
+/** True when a file could not be read for lack of permission (the file system's or Deno's), not for its content. */
+function unreadable(err: unknown): boolean {
+  return err instanceof Deno.errors.PermissionDenied || (err instanceof Error && err.name === "NotCapable") ||
+    (err instanceof NetmonError && err.exitCode === EX.NOPERM);
+}
+
+const NOT_ALLOWED = "nothing is wrong with the file: doctor may not read it. Run 'netmon doctor' as root, as the " +
+  "report runs, with the permission the line above names";
+
 async function checkLog(files: StateFiles): Promise<LogFacts> {
   let count = 0;
   let first = "";
@@ -361,7 +354,9 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
         findings: [problem(
           "log",
           message(err),
-          "keep a copy, then correct or delete that line: netmon will not append to a log it cannot read",
+          unreadable(err)
+            ? NOT_ALLOWED
+            : "keep a copy, then correct or delete that line: netmon will not append to a log it cannot read",
         )],
       };
     }
@@ -374,7 +369,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
       findings: [problem(
         "log",
         message(err),
-        `delete ${files.last}: the next report rebuilds it from the log's last line`,
+        unreadable(err) ? NOT_ALLOWED : `delete ${files.last}: the next report rebuilds it from the log's last line`,
       )],
     };
   }
@@ -397,123 +392,8 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
  * report (or no command), not as help or another command.
  */
 export function runsReport(command: string): boolean {
-  const words = command.split(/[\s;&|()'"]+/).filter((w) => w !== "");
-  const task = words.findIndex((w, i) => w === "task" && /(^|\/)deno$/.test(words[i - 1] ?? ""));
-  let args: string[];
-  if (task >= 0) {
-    // `deno task report`, or `deno task netmon ARGS`, from netmon's directory.
-    const name = words.slice(task + 1).find((w) => !w.startsWith("-"));
-    if (name === "report") return true;
-    if (name !== "netmon") return false;
-    args = words.slice(words.indexOf("netmon", task) + 1);
-  } else {
-    const at = words.findIndex((w, i) => /(^|\/)netmon(\.ts|\.js)?$/.test(w) && words[i - 1] !== "cd");
-    if (at < 0) return false;
-    args = words.slice(at + 1);
-  }
-  // Shell redirections and what follows a separator are not netmon's arguments.
-  const end = args.findIndex((w) => /^\d*[<>]/.test(w));
-  try {
-    const opts = parseCommandLine(end < 0 ? args : args.slice(0, end));
-    return opts.command === "report" && !opts.help && !opts.version && !opts.mailTest;
-  } catch {
-    return false;
-  }
-}
-
-function readDir(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => `${dir}/${e.name}`).sort();
-  } catch {
-    return [];
-  }
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** `FILE:LINE` of every cron entry that runs the report. */
-export function cronEntries(): string[] {
-  const found: string[] = [];
-  const scan = (path: string, userField: boolean) => {
-    const text = readText(path);
-    if (text === undefined) return;
-    text.split("\n").forEach((raw, i) => {
-      const line = raw.trim();
-      if (line === "" || line.startsWith("#") || /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(line)) return;
-      const fields = line.split(/\s+/);
-      const timeFields = line.startsWith("@") ? 1 : 5;
-      const command = fields.slice(timeFields + (userField ? 1 : 0)).join(" ");
-      if (runsReport(command)) found.push(`${path}:${i + 1}`);
-    });
-  };
-  for (const f of CRON_FILES) scan(f, true);
-  for (const d of CRON_DIRS) for (const f of readDir(d)) scan(f, true);
-  for (const d of USER_CRON_DIRS) for (const f of readDir(d)) scan(f, false);
-  return found;
-}
-
-/** Timers in /etc/systemd/system whose service runs the report, and whether each is enabled. */
-export function timers(): { timer: string; enabled: boolean }[] {
-  const found = [];
-  for (const path of readDir(SYSTEMD_DIR)) {
-    if (!path.endsWith(".timer")) continue;
-    const text = readText(path) ?? "";
-    const name = path.slice(SYSTEMD_DIR.length + 1);
-    const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(text)?.[1] ?? name.replace(/\.timer$/, ".service");
-    const service = readText(`${SYSTEMD_DIR}/${unit}`) ?? "";
-    const exec = [...service.matchAll(/^\s*ExecStart\s*=\s*[-@:+!]*(.*)$/gm)].map((m) => m[1] ?? "");
-    if (!exec.some(runsReport)) continue;
-    let enabled = false;
-    try {
-      Deno.lstatSync(`${SYSTEMD_DIR}/timers.target.wants/${name}`);
-      enabled = true;
-    } catch {
-      // not enabled
-    }
-    found.push({ timer: name, enabled });
-  }
-  return found;
-}
-
-function checkSchedule(log: LogFacts, now: Date): Finding {
-  const cron = cronEntries();
-  const units = timers();
-  const enabled = units.filter((t) => t.enabled);
-  const where = [
-    ...cron.map((c) => `cron ${c}`),
-    ...enabled.map((t) => `systemd ${t.timer} (enabled)`),
-  ];
-  if (where.length === 0) {
-    const disabled = units.filter((t) => !t.enabled);
-    if (disabled.length > 0) {
-      return problem(
-        "schedule",
-        `${disabled.map((t) => t.timer).join(", ")} runs the report but is not enabled`,
-        `systemctl enable --now ${disabled[0]?.timer}`,
-      );
-    }
-    return problem(
-      "schedule",
-      "nothing runs 'netmon report' on a schedule: no cron entry and no systemd timer mentions it",
-      "copy examples/netmon.cron to /etc/cron.d/netmon, or install examples/netmon.service and netmon.timer in " +
-        "/etc/systemd/system and run 'systemctl enable --now netmon.timer'",
-    );
-  }
-  if (log.lastAt !== undefined && now.getTime() - log.lastAt > STALE_MS) {
-    const hours = Math.floor((now.getTime() - log.lastAt) / 3600_000);
-    return problem(
-      "schedule",
-      `${where.join(", ")} should run the report, but the last sample is ${hours} hours old`,
-      "check that cron (or systemd) is running and what the job prints: 'journalctl -u netmon' or the cron mail",
-    );
-  }
-  return ok("schedule", `the report runs from ${where.join(", ")}`);
+  const line = parseRunLine(command, denoJson.tasks as Record<string, string>);
+  return line !== undefined && isReport(line);
 }
 
 async function checkMail(config: Config, files: StateFiles | undefined, input: DoctorInput): Promise<Finding> {
@@ -535,6 +415,14 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   try {
     said = input.verifyMail ? await input.verifyMail(config) : "not tried";
   } catch (err) {
+    const denied = /Deno denied net access to (\S+?):? run it with (--allow-net=\S+)/.exec(message(err));
+    if (denied) {
+      return problem(
+        "mail",
+        message(err),
+        `run doctor with ${denied[2]}, and give the report's line the same ('netmon schedule' prints it whole)`,
+      );
+    }
     return problem(
       "mail",
       message(err),
@@ -604,7 +492,17 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   } else {
     findings.push(skipped("state-dir", "no state directory"), skipped("log", "no state directory"));
   }
-  findings.push(checkSchedule(log, input.now));
+  findings.push(
+    input.files
+      ? checkSchedule({
+        config,
+        configFile: config.file,
+        stateDir: input.files.dir,
+        lastAt: log.lastAt,
+        now: input.now,
+      })
+      : skipped("schedule", "no state directory"),
+  );
   findings.push(await checkMail(config, input.files, input));
   return findings;
 }

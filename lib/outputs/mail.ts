@@ -319,6 +319,13 @@ export class Mailer {
     const said = e.response ? `: the server said "${e.response.trim()}"` : "";
     const detail = (e.message ?? String(err)).split("\n")[0]?.replace(/^\w+ \w+: /, "");
     const code = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(detail ?? "") ? "ECONNECTION" : e.code;
+    // Deno refusing the connection (or, for a host name, the lookup: getaddrinfo EPERM) is no server's fault.
+    const denied = /Requires net access to "([^"]+)"/.exec(detail ?? "")?.[1] ??
+      (/getaddrinfo EPERM/.test(detail ?? "") ? this.#mail.server : undefined);
+    if (denied !== undefined) {
+      return `mail to ${where} failed: Deno denied net access to ${denied}: run it with --allow-net=${denied} ` +
+        `('netmon schedule' prints the whole line)`;
+    }
     switch (code) {
       case "ECONNECTION":
         return `mail to ${where} failed: could not connect (${detail})`;

@@ -49,7 +49,10 @@ function storeError(err: unknown, path: string): NetmonError {
   if (err instanceof NetmonError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof Deno.errors.NotCapable || /NotCapable|Requires (read|write) access/.test(msg)) {
-    return new NetmonError(`SQLite store ${path}: ${msg}`, EX.NOPERM);
+    // node:sqlite's refusal names no flag: name it, as every other refusal does.
+    const kind = /Requires (read|write) access/.exec(msg)?.[1];
+    const said = kind ? `Deno denied ${kind} access: run it with --allow-${kind}=${path}` : msg;
+    return new NetmonError(`SQLite store ${path}: ${said}`, EX.NOPERM);
   }
   return new NetmonError(`SQLite store ${path}: ${msg} (the log has the sample; the next run catches up)`, EX.IOERR);
 }

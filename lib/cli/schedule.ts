@@ -1,0 +1,323 @@
+/**
+ * `netmon schedule`: the line that runs this config's report, with exactly
+ * the permissions lib/config/permissions.ts works out for it, printed, as a
+ * `deno compile` line, or installed as /etc/cron.d/netmon or as systemd
+ * units. Files are written atomically (lib/host/files.ts) and carry a marker
+ * line, so netmon replaces what it wrote and nothing else.
+ *
+ * @module
+ */
+
+import { lookup } from "node:dns/promises";
+import denoJson from "../../deno.json" with { type: "json" };
+import type { Config } from "../config/config.ts";
+import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
+import { EX, NetmonError, UsageError } from "../host/errors.ts";
+import { replaceFile } from "../host/files.ts";
+import { findConfig, findStateDir, out } from "./context.ts";
+import type { Options } from "./commands.ts";
+
+/** The first line of every file netmon schedule writes: how it knows a file is its own. */
+export const MARKER = "# Written by 'netmon schedule': run it again to change this file (edits here are replaced).";
+
+/** Where --cron and --systemd write. */
+export const CRON_FILE = "/etc/cron.d/netmon";
+/** Where --systemd writes its units. */
+export const UNIT_DIR = "/etc/systemd/system";
+
+/** netmon's own directory (deno.json, netmon.ts, graph.ts). */
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** The V8 flag the graph runs with (deno.json's graph task): a bounded young generation keeps memory flat. */
+const GRAPH_V8 = "--v8-flags=--max-semi-space-size=2";
+/** nodemailer as deno.json pins it, for `deno compile --include`. */
+const NODEMAILER = (denoJson.imports as Record<string, string>).nodemailer as string;
+
+/** Everything the lines are made from. */
+export interface ScheduleInputs {
+  /** The validated config. */
+  config: Config;
+  /** The config file, absolute; undefined for none. */
+  configFile?: string | undefined;
+  /** The state directory, absolute. */
+  stateDir: string;
+  /** mail.server's addresses when it is a host name. */
+  mailAddresses?: string[];
+  /** Deno, by absolute path. */
+  deno: string;
+  /** netmon's directory. */
+  root: string;
+}
+
+/** The report's and the nightly graph's command lines (argument arrays) and what their permissions are for. */
+export interface Schedule {
+  report: string[];
+  reportNeeds: Need[];
+  graph: string[];
+  graphNeeds: Need[];
+  /** The `deno compile` line for a report binary with the report's permissions, and the binary's run line. */
+  compile: string[];
+  compiled: string[];
+}
+
+/** The lines for `i`, each with exactly the permissions its run needs. */
+export function scheduleLines(i: ScheduleInputs): Schedule {
+  const where = { config: i.config, configFile: i.configFile, stateDir: i.stateDir, explicitStateDir: true };
+  const configArgs = i.configFile !== undefined ? ["-c", i.configFile] : [];
+  const reportNeeds = permissionNeeds("report", {
+    ...where,
+    explicitConfig: i.configFile !== undefined,
+    ...(i.mailAddresses ? { mailAddresses: i.mailAddresses } : {}),
+  });
+  const dir = i.stateDir.replace(/\/+$/, "") || "/";
+  const outputs = [`${dir}/usage.dat`, `${dir}/usage.png`];
+  const graphNeeds = permissionNeeds("graph", {
+    ...where,
+    explicitConfig: i.configFile !== undefined,
+    graphOutputs: outputs,
+  });
+  const deno = [i.deno, "run", "-q", "--frozen", "--no-prompt", "--config", `${i.root}/deno.json`];
+  const reportArgs = ["report", ...configArgs, "-s", i.stateDir];
+  const binary = `${i.root}/dist/netmon-report`;
+  return {
+    report: [...deno, ...permissionFlags(reportNeeds), `${i.root}/netmon.ts`, ...reportArgs],
+    reportNeeds,
+    graph: [
+      ...deno,
+      GRAPH_V8,
+      ...permissionFlags(graphNeeds),
+      `${i.root}/graph.ts`,
+      ...configArgs,
+      "-s",
+      i.stateDir,
+      "-o",
+      outputs[0] as string,
+      "--plot",
+      outputs[1] as string,
+    ],
+    graphNeeds,
+    compile: [
+      i.deno,
+      "compile",
+      "-q",
+      "--frozen",
+      "--no-prompt",
+      "--config",
+      `${i.root}/deno.json`,
+      ...permissionFlags(reportNeeds),
+      ...(i.config.mail ? ["--include", NODEMAILER] : []),
+      "-o",
+      binary,
+      `${i.root}/netmon.ts`,
+    ],
+    compiled: [binary, ...reportArgs],
+  };
+}
+
+/** A word for sh: as is when plain, else in single quotes. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command line for a crontab: sh words, and `%` (a newline to cron) escaped. */
+export function cronCommand(argv: readonly string[]): string {
+  return argv.map(shellWord).join(" ").replaceAll("%", "\\%");
+}
+
+/** A command line for ExecStart: systemd reads sh-like quotes, and `%` starts a specifier. */
+export function unitCommand(argv: readonly string[]): string {
+  return argv.map(shellWord).join(" ").replaceAll("%", "%%");
+}
+
+/** `# --allow-…  why` lines saying what each permission is for. */
+function explain(needs: readonly Need[]): string {
+  return needs.map((n) => `#   --allow-${n.kind}=${n.value}: ${n.why}\n`).join("");
+}
+
+/** The comment lines heading every output: which config and state directory, and what a host name resolved to. */
+function heading(i: ScheduleInputs): string {
+  let text = `# netmon report for ${i.configFile ?? "no config file (every interface)"}, state in ${i.stateDir}\n`;
+  const mail = i.config.mail;
+  if (mail && i.mailAddresses) {
+    text += `# mail.server ${mail.server} resolved to ${i.mailAddresses.join(", ")}: ` +
+      `run 'netmon schedule' again if that changes\n`;
+  }
+  if (mail?.user !== undefined && mail.passwordFile === undefined) {
+    text += "# mail.user without mail.password_file: the run reads NETMON_SMTP_PASSWORD, which cron and systemd do " +
+      "not set; a password_file (mode 0600) keeps the password out of world-readable files\n";
+  }
+  return text;
+}
+
+/** The text of /etc/cron.d/netmon. */
+export function cronFile(i: ScheduleInputs, s: Schedule): string {
+  return `${MARKER}
+${
+    heading(i)
+  }# The report every 5 minutes (its output goes to /dev/null: errors still reach MAILTO), the graph each night.
+SHELL=/bin/sh
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
+MAILTO=root
+
+*/5 * * * * root ${cronCommand(s.report)} >/dev/null
+10 0 * * * root ${cronCommand(s.graph)}
+`;
+}
+
+/** The texts of netmon.service and netmon.timer, hardened as examples/netmon.service. */
+export function unitFiles(i: ScheduleInputs, s: Schedule): { service: string; timer: string } {
+  const writes = s.reportNeeds.filter((n) => n.kind === "write").map((n) => n.value);
+  const state = i.stateDir === "/var/lib/netmon" ? "StateDirectory=netmon\nStateDirectoryMode=0750\n" : "";
+  const service = `${MARKER}
+${heading(i)}# netmon.service: one netmon report, started by netmon.timer. 'netmon start' (the rules) is not run here.
+[Unit]
+Description=netmon traffic report (firewall and kernel counters to ${i.stateDir})
+Documentation=https://github.com/netmon/netmon#readme
+After=network-online.target nftables.service netfilter-persistent.service
+
+[Service]
+Type=oneshot
+ExecStart=${unitCommand(s.report)}
+# Reading counters needs CAP_NET_ADMIN (iptables, nft) and CAP_NET_RAW (legacy iptables' socket); nothing else.
+User=root
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
+NoNewPrivileges=yes
+# The whole file system read-only but for what the report writes.
+ProtectSystem=strict
+${state}ReadWritePaths=${writes.map((w) => unitCommand([w])).join(" ")}
+# Read-only, not hidden: deno run reads its module cache (DENO_DIR, by default ~/.cache/deno).
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+UMask=0027
+# No MemoryDenyWriteExecute: the JavaScript engine compiles code at run time.
+TimeoutStartSec=2min
+`;
+  const timer = `${MARKER}
+# netmon.timer: netmon's report every 5 minutes.
+# Persistent: a run missed while the machine was off happens at boot, so no interval goes unlogged.
+[Unit]
+Description=netmon traffic report every 5 minutes
+
+[Timer]
+OnCalendar=*:0/5
+AccuracySec=1s
+Persistent=true
+Unit=netmon.service
+
+[Install]
+WantedBy=timers.target
+`;
+  return { service, timer };
+}
+
+/**
+ * mail.server's addresses, looked up as nodemailer will look them up under
+ * the run line: the line does not allow the DNS servers, so nodemailer's
+ * own resolver fails and it falls back to the system's (getaddrinfo: the
+ * hosts file, then DNS), which is what is asked here (Deno.resolveDns would
+ * ask only the DNS servers, and miss the hosts file).
+ */
+async function resolveMailServer(server: string): Promise<string[]> {
+  if (Deno.permissions.querySync({ name: "net", host: server }).state !== "granted") {
+    throw new NetmonError(
+      `looking up mail.server ${server} needs --allow-net=${server}: run schedule with it`,
+      EX.NOPERM,
+    );
+  }
+  try {
+    const found = await lookup(server, { all: true });
+    return [...new Set(found.map((a) => a.address))];
+  } catch (err) {
+    throw new NetmonError(
+      `mail.server ${server} does not resolve (${(err as Error).message}): correct it, or use its address`,
+      EX.UNAVAILABLE,
+    );
+  }
+}
+
+/** Writes `text` to `path` atomically, unless a file netmon did not write is there (then only with `force`). */
+function install(path: string, text: string, force: boolean): void {
+  let current: string | undefined;
+  try {
+    current = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  if (current !== undefined && !current.startsWith(MARKER) && !force) {
+    throw new NetmonError(
+      `${path} exists and netmon did not write it: move it away, or run again with --force to replace it`,
+      EX.CANTCREAT,
+    );
+  }
+  replaceFile(path, text, 0o644, "schedule file");
+}
+
+/** `netmon schedule`. */
+export async function schedule(opts: Options): Promise<number> {
+  if (/\/deno-compile-/.test(import.meta.url)) {
+    throw new NetmonError(
+      "schedule works from netmon's sources ('deno task netmon schedule'): a compiled binary has the permissions it " +
+        "was built with, and 'schedule --compile' prints the line that builds one for this config",
+      EX.UNAVAILABLE,
+    );
+  }
+  const alone = opts.dryRun ? "dry-run" : opts.force ? "force" : opts.into !== undefined ? "into" : undefined;
+  if (alone && !opts.cron && !opts.systemd) throw new UsageError(`--${alone} goes with --cron or --systemd`);
+  if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
+  const config = findConfig(opts.config);
+  const stateDir = findStateDir(opts.stateDir, config);
+  for (const [what, path] of [["config", config.file], ["state directory", stateDir]] as const) {
+    if (path !== undefined && !path.startsWith("/")) {
+      throw new UsageError(`the ${what} ${JSON.stringify(path)} must be an absolute path: cron runs elsewhere`);
+    }
+  }
+  const mail = config.mail;
+  const inputs: ScheduleInputs = { config, configFile: config.file, stateDir, deno: Deno.execPath(), root: ROOT };
+  if (mail && mail.transport === "smtp" && !isAddress(mail.server)) {
+    inputs.mailAddresses = await resolveMailServer(mail.server);
+  }
+  const s = scheduleLines(inputs);
+  if (opts.compile) {
+    out(
+      `${heading(inputs)}# Build (again after changing the config's source, programs, paths or mail server):\n` +
+        `${s.compile.map(shellWord).join(" ")}\n# Then run it (e.g. from cron) as:\n# ${
+          s.compiled.map(shellWord).join(" ")
+        }\n`,
+    );
+    return EX.OK;
+  }
+  const files: [string, string][] = [];
+  if (opts.cron) files.push([`${opts.into ?? "/etc/cron.d"}/netmon`, cronFile(inputs, s)]);
+  if (opts.systemd) {
+    const units = unitFiles(inputs, s);
+    const dir = opts.into ?? UNIT_DIR;
+    files.push([`${dir}/netmon.service`, units.service], [`${dir}/netmon.timer`, units.timer]);
+  }
+  if (files.length === 0) {
+    out(
+      `${heading(inputs)}# Each permission and what it is for:\n${explain(s.reportNeeds)}${
+        s.report.map(shellWord).join(" ")
+      }\n`,
+    );
+    return EX.OK;
+  }
+  if (opts.dryRun) {
+    for (const [path, text] of files) out(`==> ${path} (not written: --dry-run) <==\n${text}`);
+    return EX.OK;
+  }
+  for (const [path, text] of files) install(path, text, opts.force);
+  const next = opts.systemd ? "; now: systemctl daemon-reload && systemctl enable --now netmon.timer" : "";
+  out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
+  return EX.OK;
+}

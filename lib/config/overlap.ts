@@ -1,0 +1,59 @@
+/**
+ * Customers must not share networks: two meters with `address` (each a
+ * metered party) whose networks overlap would both count the traffic of the
+ * shared part, and a bill built from them charges it twice. Such a config
+ * is refused, not warned about: a warning from a cron job goes to a mailbox
+ * nobody reads while the bills go out, whereas a refused config is seen at
+ * the first `netmon start`. Where the overlap is meant (a reseller's block
+ * and one of its customers', both metered), `overlap = true` on either meter
+ * says so.
+ *
+ * @module
+ */
+
+import { overlappingNetworks } from "./address.ts";
+import type { Meter } from "./meters.ts";
+
+/**
+ * Reports (to `bad`, naming the key) every pair of `address` meters whose
+ * networks overlap in a direction both count, unless one says `overlap = true`;
+ * also a non-boolean `overlap`. `raw` is the config's `[[meter]]` array.
+ */
+export function checkCustomerOverlap(
+  raw: unknown[],
+  meters: Meter[],
+  bad: (key: string, what: string) => void,
+): void {
+  const index = new Map<string, number>();
+  const intended = new Set<string>();
+  raw.forEach((r, i) => {
+    if (typeof r !== "object" || r === null) return;
+    const { name, overlap } = r as Record<string, unknown>;
+    if (typeof name === "string") index.set(name, i + 1);
+    if (overlap === undefined) return;
+    if (typeof overlap !== "boolean") bad(`meter[${i + 1}].overlap`, `must be true or false, not ${String(overlap)}`);
+    else if (overlap && typeof name === "string") intended.add(name);
+  });
+  const customers = meters.filter((m) => m.address && !m.address.negated);
+  for (const [k, b] of customers.entries()) {
+    for (const a of customers.slice(0, k)) {
+      if (intended.has(a.name) || intended.has(b.name)) continue;
+      if (!(a.directions ?? []).some((d) => (b.directions ?? []).includes(d))) continue;
+      for (const family of ["v4", "v6"] as const) {
+        const ours = b.address?.[family] ?? [];
+        const theirs = a.address?.[family] ?? [];
+        const o = overlappingNetworks([...theirs, ...ours]);
+        if (!o) continue;
+        const [mine, other] = ours.includes(o[1]) ? [o[1], o[0]] : [o[0], o[1]];
+        bad(
+          `meter[${index.get(b.name)}].address`,
+          `${mine} overlaps ${other} of meter ${
+            JSON.stringify(a.name)
+          }: traffic in both would be counted (and billed) ` +
+            `twice; correct the networks, or set overlap = true on one of the two meters if that is intended`,
+        );
+        break;
+      }
+    }
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * The exact Deno permissions a netmon run needs for a given config: worked
+ * out from the config's own fields, so a config with a state directory
+ * elsewhere, a mail server or a store outside the state directory gets the
+ * flags it needs and nothing more. `netmon schedule` writes them into the run
+ * line it installs, and `doctor` checks an installed line against them: one
+ * computation for both. Pure: a host name is resolved by the caller.
+ *
+ * @module
+ */
+
+import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
+import { meterRules } from "./meters.ts";
+
+/** A kind of Deno permission, as in `--allow-KIND`. */
+export type PermissionKind = "read" | "write" | "run" | "net" | "env" | "sys";
+
+/** The kinds in the order flags are written. */
+export const PERMISSION_KINDS: readonly PermissionKind[] = ["read", "write", "run", "net", "env", "sys"];
+
+/** One thing a run needs, and why. */
+export interface Need {
+  /** Which `--allow-KIND`. */
+  kind: PermissionKind;
+  /** What is allowed: a path, a `host:port`, a variable, a system call name. */
+  value: string;
+  /** Why, in a few words (shown by `schedule`, named by `doctor`). */
+  why: string;
+}
+
+/** What a run is for: the report every 5 minutes, or the nightly graph. */
+export type Role = "report" | "graph";
+
+/** What the permissions follow. */
+export interface PermissionInputs {
+  /** The validated config. */
+  config: Config;
+  /** The config file in effect; undefined when there is none (the built-in default). */
+  configFile?: string | undefined;
+  /** The state directory in effect. */
+  stateDir: string;
+  /** The run line passes `-c` (so NETMON_CONFIG is not read). */
+  explicitConfig: boolean;
+  /** The run line passes `-s` (so NETMON_STATE_DIR, and for the default the user id, are not read). */
+  explicitStateDir: boolean;
+  /** The run line runs as root (the default state directory is then /var/lib/netmon, found without HOME). */
+  asRoot?: boolean;
+  /** mail.server's addresses, when it is a host name (resolved by the caller, as nodemailer will; without them only the name's lookup is needed). */
+  mailAddresses?: readonly string[];
+  /** graph: the files it writes (data, picture). */
+  graphOutputs?: readonly string[];
+}
+
+/** True when `text` is an IPv4 or IPv6 address rather than a host name. */
+export function isAddress(text: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(text) || text.includes(":");
+}
+
+/** `host:port` as `--allow-net` takes it (an IPv6 address in brackets). */
+export function netTarget(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Files and directories the report writes, each from a config field: the state
+ * directory (log, last file, lock, mail spool) and every output kept elsewhere.
+ * A new output adds one line here.
+ */
+export function reportWrites(config: Config, stateDir: string): Need[] {
+  const writes: Need[] = [{ kind: "write", value: stateDir, why: "the state directory: log, last file, lock, spool" }];
+  if (config.sqlite?.startsWith("/")) writes.push({ kind: "write", value: config.sqlite, why: "the SQLite store" });
+  return writes;
+}
+
+/** The programs the config's source runs to read its counters. */
+function readPrograms(config: Config): Need[] {
+  const b = config.binaries;
+  const why = `reading the ${config.source} counters`;
+  switch (config.source) {
+    case "iptables": {
+      const families = new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
+      return [
+        ...(families.has(4)
+          ? [{ kind: "run" as const, value: b.iptablesSave, why: "reading the iptables IPv4 counters" }]
+          : []),
+        ...(families.has(6)
+          ? [{ kind: "run" as const, value: b.ip6tablesSave, why: "reading the ip6tables IPv6 counters" }]
+          : []),
+      ];
+    }
+    case "nftables":
+      return [{ kind: "run", value: b.nft, why }];
+    case "pf":
+      return [{ kind: "run", value: b.pfctl, why }];
+    case "interface":
+      return [{ kind: "run", value: b.ip, why }];
+  }
+}
+
+/** What finding the config file and the state directory reads (the environment, the user id, the default file). */
+function locating(i: PermissionInputs): Need[] {
+  const needs: Need[] = [];
+  if (!i.explicitConfig) {
+    needs.push({ kind: "env", value: "NETMON_CONFIG", why: "no -c: the config may come from NETMON_CONFIG" });
+    if (i.configFile === undefined) {
+      needs.push({ kind: "read", value: DEFAULT_CONFIG_PATH, why: "no config: seeing that the default is absent" });
+    }
+  }
+  if (i.configFile !== undefined) needs.push({ kind: "read", value: i.configFile, why: "the config file" });
+  if (!i.explicitStateDir) {
+    needs.push({ kind: "env", value: "NETMON_STATE_DIR", why: "no -s: the state directory may come from it" });
+    if (i.config.stateDir === undefined) {
+      needs.push({ kind: "sys", value: "uid", why: "no -s nor state_dir: the default depends on the user" });
+      if (i.asRoot === false) {
+        needs.push({ kind: "env", value: "XDG_STATE_HOME", why: "the default state directory of a user" });
+        needs.push({ kind: "env", value: "HOME", why: "the default state directory of a user" });
+      }
+    }
+  }
+  return needs;
+}
+
+/** What mailing the report needs: the server's addresses and port, the password, the files it reads. */
+function mailing(i: PermissionInputs): Need[] {
+  const mail = i.config.mail;
+  if (!mail) return [];
+  const needs: Need[] = [];
+  if (mail.transport === "sendmail") {
+    needs.push({ kind: "run", value: mail.sendmail, why: "handing the report to the local mail transfer agent" });
+  } else if (isAddress(mail.server)) {
+    needs.push({ kind: "net", value: netTarget(mail.server, mail.port), why: "the mail server" });
+  } else {
+    needs.push({ kind: "net", value: mail.server, why: "looking up the mail server's name (getaddrinfo)" });
+    // Without its addresses (the caller could not look the name up) only the lookup is named.
+    for (const a of i.mailAddresses ?? []) {
+      needs.push({ kind: "net", value: netTarget(a, mail.port), why: `the mail server (${mail.server})` });
+    }
+  }
+  if (mail.user !== undefined && mail.passwordFile === undefined) {
+    needs.push({ kind: "env", value: "NETMON_SMTP_PASSWORD", why: "the SMTP password" });
+  }
+  if (mail.passwordFile !== undefined) {
+    needs.push({ kind: "read", value: mail.passwordFile, why: "the SMTP password file" });
+  }
+  if (mail.caFile !== undefined) needs.push({ kind: "read", value: mail.caFile, why: "the mail server's CA" });
+  for (const path of mail.attach) needs.push({ kind: "read", value: path, why: "a file attached to the report" });
+  // No --allow-sys=hostname: netmon always names itself to the server (mail.helo, by default the From domain),
+  // and only without a name does nodemailer ask the system for one.
+  return needs;
+}
+
+/** The directory part of an absolute path. */
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+/** True when `path` is `dir` or inside it. */
+export function pathCovers(dir: string, path: string): boolean {
+  const d = dir.replace(/\/+$/, "");
+  return path === dir || path === d || path.startsWith(`${d}/`);
+}
+
+/** Needs without repeats, and without a path another need of the same kind already covers. */
+function minimal(needs: Need[]): Need[] {
+  const out: Need[] = [];
+  for (const n of needs) {
+    const paths = n.kind === "read" || n.kind === "write";
+    const covered = out.some((o) =>
+      o.kind === n.kind && (o.value === n.value || (paths && pathCovers(o.value, n.value)))
+    );
+    if (covered) continue;
+    // A wider path replaces the narrower ones already listed.
+    for (let k = out.length - 1; k >= 0; k--) {
+      const o = out[k] as Need;
+      if (paths && o.kind === n.kind && pathCovers(n.value, o.value)) out.splice(k, 1);
+    }
+    out.push(n);
+  }
+  return out;
+}
+
+/**
+ * Everything a run of `role` needs for this config, each with why: the
+ * config file, the state directory, exactly the source's programs, the mail
+ * server's addresses and port, exactly the environment variables and system
+ * information it reads.
+ *
+ * @example
+ * ```ts
+ * const needs = permissionNeeds("report", {
+ *   config: parseConfig('source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n', "/etc/netmon/netmon.toml"),
+ *   configFile: "/etc/netmon/netmon.toml", stateDir: "/var/lib/netmon", explicitConfig: true, explicitStateDir: true,
+ * });
+ * permissionFlags(needs); // ["--allow-read=/etc/netmon/netmon.toml,/var/lib/netmon", "--allow-write=/var/lib/netmon", ...]
+ * ```
+ */
+export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
+  const needs = locating(i);
+  if (role === "report") {
+    needs.push({ kind: "read", value: i.stateDir, why: "the state directory" });
+    const writes = reportWrites(i.config, i.stateDir);
+    // Everything written is read back too (the log's last line, the store's last sample).
+    needs.push(...writes.map((w) => ({ ...w, kind: "read" as const })), ...writes);
+    needs.push(...readPrograms(i.config), ...mailing(i));
+    needs.push({ kind: "sys", value: "osUptime", why: "telling a reboot from a counter reset" });
+  } else {
+    const outputs = i.graphOutputs ?? [];
+    needs.push({ kind: "read", value: `${i.stateDir.replace(/\/+$/, "")}/netmon.log`, why: "the log" });
+    // Each output is written beside itself and renamed into place: its directory is read and written.
+    for (const o of outputs) needs.push({ kind: "read", value: dirOf(o), why: "an output's directory" });
+    for (const o of outputs) needs.push({ kind: "write", value: dirOf(o), why: "an output's directory" });
+    if (outputs.some((o) => /\.(png|svg)$/.test(o))) {
+      needs.push({ kind: "run", value: i.config.binaries.gnuplot, why: "drawing the picture" });
+    }
+  }
+  return minimal(needs);
+}
+
+/** The `--allow-KIND=a,b` flags for `needs`, in a fixed order; a kind nothing needs gets no flag. */
+export function permissionFlags(needs: readonly Need[]): string[] {
+  return PERMISSION_KINDS.flatMap((kind) => {
+    const values = needs.filter((n) => n.kind === kind).map((n) => n.value);
+    return values.length > 0 ? [`--allow-${kind}=${values.join(",")}`] : [];
+  });
+}
+
+/** What a run line grants, kind by kind: `true` for everything of that kind, else the values listed. */
+export type Granted = Partial<Record<PermissionKind, true | string[]>>;
+
+/** True when `granted` allows `need`, by Deno's rules (a path allows what is under it; a host, any port). */
+export function grants(granted: Granted, need: Need): boolean {
+  const g = granted[need.kind];
+  if (g === true) return true;
+  if (!g) return false;
+  switch (need.kind) {
+    case "read":
+    case "write":
+      return g.some((p) => pathCovers(p, need.value));
+    case "run":
+      return g.some((p) => p === need.value || (!p.includes("/") && need.value.endsWith(`/${p}`)));
+    case "net": {
+      const host = need.value.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+      return g.some((v) => v === need.value || v === host || v === `[${host}]`);
+    }
+    default:
+      return g.includes(need.value);
+  }
+}
+
+/**
+ * What the Deno flags of a run line grant: `--allow-KIND[=LIST]`, `-A`, and
+ * a permission set (`-P=NAME`, from `sets`), a flag of a kind replacing the
+ * set's list, as Deno does. Returns undefined for a set not in `sets`.
+ */
+export function grantedBy(
+  flags: readonly string[],
+  sets: Record<string, Record<string, unknown>>,
+): Granted | undefined {
+  const granted: Granted = {};
+  const explicit: Granted = {};
+  for (const f of flags) {
+    if (f === "-A" || f === "--allow-all") {
+      for (const k of PERMISSION_KINDS) explicit[k] = true;
+      continue;
+    }
+    const set = /^(?:-P|--permission-set)(?:=(.*))?$/.exec(f);
+    if (set) {
+      const entry = sets[set[1] ?? "default"];
+      if (!entry) return undefined;
+      for (const k of PERMISSION_KINDS) {
+        const v = entry[k];
+        if (v === true) granted[k] = true;
+        else if (Array.isArray(v)) granted[k] = v.map(String);
+      }
+      continue;
+    }
+    const allow = /^--allow-(read|write|run|net|env|sys)(?:=(.*))?$/.exec(f);
+    if (allow) {
+      const kind = allow[1] as PermissionKind;
+      explicit[kind] = allow[2] === undefined ? true : allow[2].split(",").filter((v) => v !== "");
+    }
+  }
+  return { ...granted, ...explicit };
+}

@@ -1,0 +1,169 @@
+/**
+ * What a cron or systemd line really runs: its program, the netmon command
+ * and options (parsed by the command table), the config file and state
+ * directory it works on, and the Deno permissions it grants. Pure: text in,
+ * data out; doctor's schedule check reads the files and compares.
+ *
+ * @module
+ */
+
+import { parseCommandLine } from "../cli/commands.ts";
+import { type Granted, grantedBy } from "../config/permissions.ts";
+import type { Options } from "../cli/commands.ts";
+
+/** A scheduled command as found: where, as whom, with which environment. */
+export interface Entry {
+  /** `cron FILE:LINE` or `systemd UNIT`. */
+  where: string;
+  /** The command line. */
+  command: string;
+  /** Variables set for it (crontab assignments, systemd Environment=). */
+  env: Record<string, string>;
+  /** The user it runs as. */
+  user: string;
+  /** systemd: whether its timer is enabled. */
+  enabled?: boolean;
+}
+
+/** A line that runs netmon, parsed. */
+export interface RunLine {
+  /** The program as written (absolute, or a name found through PATH). */
+  program: string;
+  /** How netmon is started: `deno run`, `deno task`, or a compiled binary. */
+  kind: "deno-run" | "deno-task" | "binary";
+  /** The directory it changes to first (`cd DIR && …`). */
+  cwd?: string;
+  /** Deno's flags (for a task, those of the task's command in deno.json). */
+  denoFlags: string[];
+  /** netmon's own arguments. */
+  args: string[];
+  /** The parsed netmon command line, or why it does not parse. */
+  opts: Options | string;
+  /** Variables set on the line itself or for it. */
+  env: Record<string, string>;
+}
+
+/** Words of one shell command line, split at `;`, `&&`, `||` and `|` into simple commands; quotes honoured. */
+export function shellCommands(line: string): string[][] {
+  const commands: string[][] = [[]];
+  let word: string | undefined;
+  const end = () => {
+    if (word !== undefined) commands.at(-1)?.push(word);
+    word = undefined;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (c === "'") {
+      const close = line.indexOf("'", i + 1);
+      word = (word ?? "") + line.slice(i + 1, close < 0 ? line.length : close);
+      i = close < 0 ? line.length : close;
+    } else if (c === '"') {
+      let j = i + 1;
+      let text = "";
+      for (; j < line.length && line[j] !== '"'; j++) text += line[j] === "\\" ? line[++j] ?? "" : line[j];
+      word = (word ?? "") + text;
+      i = j;
+    } else if (c === "\\") word = (word ?? "") + (line[++i] ?? "");
+    else if (/\s/.test(c)) end();
+    else if (c === ";" || c === "&" || c === "|") {
+      end();
+      if (line[i + 1] === c) i++;
+      if ((commands.at(-1)?.length ?? 0) > 0) commands.push([]);
+    } else if ((c === ">" || c === "<") || (/\d/.test(c) && word === undefined && /^\d+[<>]/.test(line.slice(i)))) {
+      // A redirection and its target are no one's argument.
+      end();
+      const m = /^\d*[<>]+&?\s*(\S+)?/.exec(line.slice(i)) as RegExpExecArray;
+      i += m[0].length - 1;
+    } else word = (word ?? "") + c;
+  }
+  end();
+  return commands.filter((c) => c.length > 0);
+}
+
+/** deno run options that take their value as the next word. */
+const SEPARATE_VALUE = new Set(["--config", "-c", "--lock", "--import-map", "--cert", "--location", "--seed", "--ext"]);
+const NETMON_SCRIPT = /(^|\/)netmon(\.ts|\.js)?$/;
+
+/**
+ * Parses a scheduled command: the netmon it runs and how, or undefined when
+ * it runs no netmon. `tasks` are netmon's deno.json tasks (for `deno task`).
+ */
+export function parseRunLine(command: string, tasks: Record<string, string>): RunLine | undefined {
+  let cwd: string | undefined;
+  for (const words of shellCommands(command)) {
+    if (words[0] === "cd" && words[1] !== undefined) {
+      cwd = words[1];
+      continue;
+    }
+    const env: Record<string, string> = {};
+    let at = 0;
+    if (words[0] === "env") at++;
+    for (; at < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[at] as string); at++) {
+      const w = words[at] as string;
+      env[w.slice(0, w.indexOf("="))] = w.slice(w.indexOf("=") + 1);
+    }
+    const program = words[at];
+    if (program === undefined) continue;
+    const rest = words.slice(at + 1);
+    const base = { program, env, ...(cwd !== undefined ? { cwd } : {}) };
+    if (/(^|\/)deno$/.test(program) && rest[0] === "task") {
+      const name = rest.slice(1).find((w) => !w.startsWith("-"));
+      const task = name === undefined ? undefined : tasks[name];
+      if (name === undefined || task === undefined) continue;
+      const taskWords = task.split(" ");
+      const script = taskWords.findIndex((w) => NETMON_SCRIPT.test(w));
+      if (script < 0) continue;
+      const args = [...taskWords.slice(script + 1), ...rest.slice(rest.indexOf(name) + 1)];
+      return { ...base, kind: "deno-task", denoFlags: taskWords.slice(2, script), args, opts: parse(args) };
+    }
+    if (/(^|\/)deno$/.test(program) && rest[0] === "run") {
+      const flags: string[] = [];
+      let i = 1;
+      for (; i < rest.length && (rest[i] as string).startsWith("-"); i++) {
+        flags.push(rest[i] as string);
+        if (SEPARATE_VALUE.has(rest[i] as string) && rest[i + 1] !== undefined) flags.push(rest[++i] as string);
+      }
+      if (!NETMON_SCRIPT.test(rest[i] ?? "")) continue;
+      const args = rest.slice(i + 1);
+      return { ...base, kind: "deno-run", denoFlags: flags, args, opts: parse(args) };
+    }
+    if (NETMON_SCRIPT.test(program)) return { ...base, kind: "binary", denoFlags: [], args: rest, opts: parse(rest) };
+  }
+  return undefined;
+}
+
+function parse(args: string[]): Options | string {
+  try {
+    return parseCommandLine(args);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** True when the parsed line runs the report (not help, a version, a mail test or another command). */
+export function isReport(line: RunLine): boolean {
+  const o = line.opts;
+  return typeof o !== "string" && o.command === "report" && !o.help && !o.version && !o.mailTest;
+}
+
+/** What a line's command is, in words: `netmon pf-conf`, or why its arguments do not parse. */
+export function describeCommand(line: RunLine): string {
+  const o = line.opts;
+  if (typeof o === "string") return `netmon with arguments it refuses (${o})`;
+  if (o.help || o.command === "help") return "netmon's help";
+  if (o.version) return "netmon --version";
+  if (o.mailTest) return "netmon --mail-test";
+  return `netmon ${o.command}`;
+}
+
+/** The Deno permissions a `deno run` or `deno task` line grants (undefined: a set not in `sets`, or a binary). */
+export function lineGrants(line: RunLine, sets: Record<string, Record<string, unknown>>): Granted | undefined {
+  if (line.kind === "binary") return undefined;
+  return grantedBy(line.denoFlags, sets);
+}
+
+/** `path` made absolute against `cwd` (a cron job starts in the user's home: unknown, so left relative). */
+export function absoluteFrom(path: string, cwd: string | undefined): string {
+  if (path.startsWith("/") || cwd === undefined) return path;
+  return `${cwd.replace(/\/+$/, "")}/${path}`;
+}

@@ -1,0 +1,280 @@
+/**
+ * doctor's schedule check: finds the cron line or systemd timer that runs
+ * THIS config's report (same config file, same state directory), checks that
+ * its program exists and that its Deno permissions cover what the config
+ * needs (the computation `netmon schedule` uses), and that the last sample
+ * is recent. Lines running another config, another state directory or
+ * another netmon command are named for what they are.
+ *
+ * @module
+ */
+
+import denoJson from "../../deno.json" with { type: "json" };
+import { type Config, DEFAULT_CONFIG_PATH } from "../config/config.ts";
+import { grants, type Need, permissionNeeds } from "../config/permissions.ts";
+import {
+  absoluteFrom,
+  describeCommand,
+  type Entry,
+  isReport,
+  lineGrants,
+  parseRunLine,
+  type RunLine,
+} from "./run_lines.ts";
+import type { Finding } from "./finding.ts";
+
+/** Cron tables: system-wide files with a user field, then per-user directories without one. */
+export const CRON_FILES = ["/etc/crontab"];
+/** Directories of system cron tables (with a user field). */
+export const CRON_DIRS = ["/etc/cron.d"];
+/** Directories of per-user crontabs (Debian's, then Red Hat's). */
+export const USER_CRON_DIRS = ["/var/spool/cron/crontabs", "/var/spool/cron"];
+/** Where an administrator's systemd units live. */
+export const SYSTEMD_DIR = "/etc/systemd/system";
+/** A sample older than this means nothing is running the report. */
+export const STALE_MS = 2 * 3600_000;
+
+const TASKS = denoJson.tasks as Record<string, string>;
+const SETS = denoJson.permissions as Record<string, Record<string, unknown>>;
+const FIX = "run 'netmon schedule --cron' (or --systemd): it writes the line with exactly the permissions this " +
+  "config needs";
+
+function readDir(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => `${dir}/${e.name}`).sort();
+  } catch {
+    return [];
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every cron line, with the variables the table set before it and the user it runs as. */
+export function cronLines(): Entry[] {
+  const found: Entry[] = [];
+  const scan = (path: string, userField: boolean) => {
+    const text = readText(path);
+    if (text === undefined) return;
+    const env: Record<string, string> = {};
+    text.split("\n").forEach((raw, i) => {
+      const line = raw.trim();
+      if (line === "" || line.startsWith("#")) return;
+      const assign = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+      if (assign) {
+        env[assign[1] as string] = (assign[2] as string).replace(/^(["'])(.*)\1$/, "$2");
+        return;
+      }
+      const user = userField
+        ? line.split(/\s+/)[line.startsWith("@") ? 1 : 5] ?? ""
+        : path.slice(path.lastIndexOf("/") + 1);
+      // The command is the rest of the line, quotes kept; cron turns an unescaped % into a newline, the start of
+      // the command's input.
+      const command = line.replace(line.startsWith("@") ? /^\S+\s+/ : /^(\S+\s+){5}/, "")
+        .replace(userField ? /^\S+\s+/ : /^/, "").replace(/(^|[^\\])%.*$/, "$1").replaceAll("\\%", "%");
+      found.push({ where: `cron ${path}:${i + 1}`, command, env: { ...env }, user });
+    });
+  };
+  for (const f of CRON_FILES) scan(f, true);
+  for (const d of CRON_DIRS) for (const f of readDir(d)) scan(f, true);
+  for (const d of USER_CRON_DIRS) for (const f of readDir(d)) scan(f, false);
+  return found;
+}
+
+/** Every timer in /etc/systemd/system with its service's ExecStart lines, environment, user, and whether enabled. */
+export function timerLines(): Entry[] {
+  const found: Entry[] = [];
+  for (const path of readDir(SYSTEMD_DIR)) {
+    if (!path.endsWith(".timer")) continue;
+    const text = readText(path) ?? "";
+    const name = path.slice(SYSTEMD_DIR.length + 1);
+    const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(text)?.[1] ?? name.replace(/\.timer$/, ".service");
+    const service = readText(`${SYSTEMD_DIR}/${unit}`) ?? "";
+    const env: Record<string, string> = {};
+    for (const m of service.matchAll(/^\s*Environment\s*=\s*(.*)$/gm)) {
+      for (const a of (m[1] ?? "").matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)=([^"\s]*)"?/g)) {
+        env[a[1] as string] = a[2] ?? "";
+      }
+    }
+    const user = /^\s*User\s*=\s*(\S+)/m.exec(service)?.[1] ?? "root";
+    let enabled = false;
+    try {
+      Deno.lstatSync(`${SYSTEMD_DIR}/timers.target.wants/${name}`);
+      enabled = true;
+    } catch {
+      // not enabled
+    }
+    for (const m of service.matchAll(/^\s*ExecStart\s*=\s*[-@:+!]*(.*)$/gm)) {
+      found.push({ where: `systemd ${name}`, command: (m[1] ?? "").replaceAll("%%", "%"), env, user, enabled });
+    }
+  }
+  return found;
+}
+
+/** What doctor knows of the config it checks. */
+export interface ScheduleContext {
+  config: Config;
+  /** The config file in effect (undefined: none). */
+  configFile?: string | undefined;
+  /** The state directory in effect. */
+  stateDir: string;
+  /** The last sample's instant (ms), if any. */
+  lastAt?: number | undefined;
+  now: Date;
+}
+
+/** The config file a line works on (undefined: none), as netmon would find it. */
+function lineConfig(line: RunLine, opts: { config?: string }, entryEnv: Record<string, string>): string | undefined {
+  if (opts.config !== undefined) return absoluteFrom(opts.config, line.cwd);
+  const env = line.env.NETMON_CONFIG ?? entryEnv.NETMON_CONFIG;
+  if (env !== undefined) return env === "" ? undefined : absoluteFrom(env, line.cwd);
+  try {
+    Deno.statSync(DEFAULT_CONFIG_PATH);
+    return DEFAULT_CONFIG_PATH;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the line's program is there: "yes", "no", or why doctor cannot tell. */
+function programThere(line: RunLine, entry: Entry): "yes" | "no" | string {
+  const candidates = line.program.includes("/") ? [absoluteFrom(line.program, line.cwd)] : (entry.env.PATH ??
+    (entry.where.startsWith("cron") ? "/usr/bin:/bin" : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"))
+    .split(":").map((d) => `${d}/${line.program}`);
+  for (const path of candidates) {
+    if (path === Deno.execPath()) return "yes";
+    try {
+      Deno.statSync(path);
+      return "yes";
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) continue;
+      return `doctor may not look at ${path}: run it with --allow-read=${path}`;
+    }
+  }
+  return "no";
+}
+
+const flagOf = (n: Need) => `--allow-${n.kind}=${n.value} (${n.why})`;
+
+/** The schedule finding. */
+export function checkSchedule(ctx: ScheduleContext): Finding {
+  const entries = [...cronLines(), ...timerLines()];
+  const lines = entries.flatMap((e) => {
+    const line = parseRunLine(e.command, TASKS);
+    return line ? [{ entry: e, line }] : [];
+  });
+  const reports = lines.filter((l) => isReport(l.line));
+  const others = lines.filter((l) => !isReport(l.line)).map((l) => `${l.entry.where} runs ${describeCommand(l.line)}`);
+  const here = `${ctx.configFile ?? "no config file"} with state directory ${ctx.stateDir}`;
+  const mismatches: string[] = [];
+  const ours = reports.filter(({ entry, line }) => {
+    const opts = line.opts as { config?: string; stateDir?: string };
+    const config = lineConfig(line, opts, entry.env);
+    if (config !== ctx.configFile) {
+      mismatches.push(`${entry.where} runs the report of ${config ?? "no config file"}`);
+      return false;
+    }
+    const state = opts.stateDir !== undefined
+      ? absoluteFrom(opts.stateDir, line.cwd)
+      : line.env.NETMON_STATE_DIR ?? entry.env.NETMON_STATE_DIR ?? ctx.config.stateDir ??
+        (entry.user === "root" ? "/var/lib/netmon" : `~${entry.user}/.local/state/netmon`);
+    if (state.replace(/\/+$/, "") !== ctx.stateDir.replace(/\/+$/, "")) {
+      mismatches.push(`${entry.where} runs the report with state directory ${state}`);
+      return false;
+    }
+    return true;
+  });
+  if (ours.length === 0) {
+    const disabled = reports.filter((r) => r.entry.enabled === false);
+    if (disabled.length > 0 && mismatches.length === 0) {
+      const timer = disabled[0]?.entry.where.replace(/^systemd /, "");
+      return {
+        check: "schedule",
+        verdict: "problem",
+        said: `${timer} runs the report but is not enabled`,
+        fix: `systemctl enable --now ${timer}`,
+      };
+    }
+    const found = [...mismatches, ...others];
+    return {
+      check: "schedule",
+      verdict: "problem",
+      said: found.length === 0
+        ? "nothing runs 'netmon report' on a schedule: no cron entry and no systemd timer mentions it"
+        : `nothing runs the report of ${here}: ${found.join("; ")}`,
+      fix: FIX,
+    };
+  }
+  const enabled = ours.filter((o) => o.entry.enabled !== false);
+  if (enabled.length === 0) {
+    const timer = ours[0]?.entry.where.replace(/^systemd /, "");
+    return {
+      check: "schedule",
+      verdict: "problem",
+      said: `${timer} runs the report but is not enabled`,
+      fix: `systemctl enable --now ${timer}`,
+    };
+  }
+  const notes: string[] = [];
+  for (const { entry, line } of enabled) {
+    const there = programThere(line, entry);
+    if (there === "no") {
+      return {
+        check: "schedule",
+        verdict: "problem",
+        said: `${entry.where} runs ${line.program}, which does not exist: the report never runs`,
+        fix: line.kind === "binary"
+          ? `install it (deno task compile && install -m 0755 dist/netmon ${line.program}), or ${FIX}`
+          : FIX,
+      };
+    }
+    if (there !== "yes") notes.push(there);
+    const granted = lineGrants(line, SETS);
+    if (granted === undefined) {
+      notes.push(
+        line.kind === "binary"
+          ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('netmon schedule --compile' prints the build line for this config)`
+          : `${entry.where} uses a permission set this deno.json does not have: its permissions were not checked`,
+      );
+      continue;
+    }
+    const opts = line.opts as { config?: string; stateDir?: string };
+    const needs = permissionNeeds("report", {
+      config: ctx.config,
+      configFile: ctx.configFile,
+      stateDir: ctx.stateDir,
+      explicitConfig: opts.config !== undefined,
+      explicitStateDir: opts.stateDir !== undefined,
+      asRoot: entry.user === "root",
+    });
+    const missing = needs.filter((n) => !grants(granted, n));
+    if (missing.length > 0) {
+      return {
+        check: "schedule",
+        verdict: "problem",
+        said: `${entry.where} runs the report without ${missing.map(flagOf).join(", ")}: Deno refuses it every run`,
+        fix: FIX,
+      };
+    }
+  }
+  const where = enabled.map((o) => o.entry.where + (o.entry.enabled ? " (enabled)" : ""));
+  if (ctx.lastAt !== undefined && ctx.now.getTime() - ctx.lastAt > STALE_MS) {
+    const hours = Math.floor((ctx.now.getTime() - ctx.lastAt) / 3600_000);
+    return {
+      check: "schedule",
+      verdict: "problem",
+      said: `${where.join(", ")} should run the report, but the last sample is ${hours} hours old`,
+      fix: "check that cron (or systemd) is running and what the job prints: 'journalctl -u netmon' or the cron mail",
+    };
+  }
+  return {
+    check: "schedule",
+    verdict: "ok",
+    said: `the report runs from ${where.join(", ")}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * `netmon schedule`: for every example config, the run line it prints,
+ * executed exactly as printed in the test sandbox (a private mount namespace
+ * over /etc and /var, inside a network namespace with real iptables and nft,
+ * or with a real SMTP server on 127.0.0.1), does its job; the same line with
+ * any one of its permissions taken away fails, naming that permission: none
+ * is superfluous. pf cannot run here: its line is checked for its shape and
+ * each permission for the need it serves. Also --cron, --systemd, --compile,
+ * the marker that keeps netmon off files it did not write, and --dry-run.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
+import { parseConfig } from "../lib/config/config.ts";
+import { grantedBy, grants, type Need, permissionFlags, permissionNeeds } from "../lib/config/permissions.ts";
+import { MARKER } from "../lib/cli/schedule.ts";
+import { netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
+import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
+import { startSmtp } from "./smtp_server.ts";
+
+const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
+const example = (name: string) => Deno.readTextFileSync(`${EXAMPLES}${name}`);
+const CONFIG = "/etc/netmon/netmon.toml";
+
+/** The run line from schedule's output: its one line that is not a comment. */
+function lineOf(r: StepResult): string {
+  assertEquals([r.code, r.stderr], [0, ""], r.stdout);
+  const lines = r.stdout.trim().split("\n").filter((l) => !l.startsWith("#"));
+  assertEquals(lines.length, 1, r.stdout);
+  return lines[0] as string;
+}
+
+/** Each permission value in `line`, and the line without it (its flag dropped when it was the flag's only value). */
+function withoutEach(line: string): { kind: string; value: string; line: string }[] {
+  const words = line.split(" ");
+  const out = [];
+  for (const [i, w] of words.entries()) {
+    const m = /^--allow-(\w+)=(.*)$/.exec(w);
+    if (!m) continue;
+    const values = (m[2] as string).split(",");
+    for (const v of values) {
+      const rest = values.filter((x) => x !== v);
+      const replaced = [...words];
+      if (rest.length > 0) replaced[i] = `--allow-${m[1]}=${rest.join(",")}`;
+      else replaced.splice(i, 1);
+      out.push({ kind: m[1] as string, value: v, line: replaced.join(" ") });
+    }
+  }
+  return out;
+}
+
+/** Runs `line` through sh in the sandbox, as cron would. */
+const sh = (line: string): SandboxStep => ({ run: ["sh", "-c", line], keep: true });
+
+/**
+ * In the sandbox: set-up steps, then the line as printed (must do its job), then the line without each of its
+ * permissions (each must fail, naming it).
+ */
+async function checkLine(
+  name: string,
+  setup: SandboxStep[],
+  schedule: SandboxStep,
+  ns: string | undefined,
+  job: (r: StepResult) => void,
+): Promise<string> {
+  const printed = (await sandbox([...setup, schedule], ns)).at(-1) as StepResult;
+  const line = lineOf(printed);
+  const removals = withoutEach(line);
+  ok(removals.length >= 3, `${name}: ${line}`);
+  const all = await sandbox([...setup, sh(line), ...removals.map((r) => sh(r.line))], ns);
+  const results = all.slice(all.length - removals.length - 1);
+  job(results[0] as StepResult);
+  removals.forEach((r, i) => {
+    const got = results[i + 1] as StepResult;
+    const what = `${name} without --allow-${r.kind}=${r.value}`;
+    ok(got.code !== 0, `${what} should fail: ${got.stdout}`);
+    // The one line names the permission: the flag, and the value or a path under it.
+    const denied = new RegExp(`--allow-${r.kind}=(\\S*,)?${r.value.replace(/[.[\]]/g, "\\$&")}`);
+    match(got.stderr, denied, `${what}: ${got.stderr}`);
+  });
+  return line;
+}
+
+netnsTest(
+  "schedule: the original iptables setup's line reports as printed, and needs each of its permissions",
+  () =>
+    withPair(async (p) => {
+      const setup: SandboxStep[] = [{ write: CONFIG, text: example("original.toml") }, { netmon: ["start"] }];
+      const line = await checkLine("original", setup, { netmon: ["schedule"] }, p.a, (r) => {
+        assertEquals([r.code, r.stderr], [0, ""]);
+        ok(r.stdout.startsWith("Last Total - Timestamp: "), r.stdout);
+      });
+      match(line, / --allow-run=\/usr\/sbin\/iptables-save /);
+      ok(!line.includes("ip6tables"), "IPv4 meters only: no ip6tables-save");
+      ok(!/--allow-(env|net)/.test(line), "-c and -s are given, nothing is mailed: no environment, no network");
+      ok(line.endsWith(`/netmon.ts report -c ${CONFIG} -s /var/lib/netmon`), line);
+      ok(line.startsWith(`${Deno.execPath()} run -q --frozen --no-prompt --config `), line);
+    }),
+);
+
+netnsTest(
+  "schedule: the nftables customers' line, and the nightly graph line of the cron file",
+  () =>
+    withPair(async (p) => {
+      const setup: SandboxStep[] = [{ write: CONFIG, text: example("nftables.toml") }, { netmon: ["start"] }];
+      await checkLine("nftables", setup, { netmon: ["schedule"] }, p.a, (r) => {
+        assertEquals([r.code, r.stderr], [0, ""]);
+        match(r.stdout, /^Last Total - Timestamp: .* Customer in: \d+ Customer out: /);
+      });
+      // The cron file's graph line, run after two reports, draws; without any one permission it fails.
+      const cron = (await sandbox([...setup, { netmon: ["schedule", "--cron", "--dry-run"] }], p.a)).at(-1);
+      const cronLine = (prefix: string) =>
+        (cron?.stdout.split("\n").find((l) => l.startsWith(prefix)) ?? "").replace(/^(\S+\s+){5}root /, "");
+      const graphLine = cronLine("10 0 ");
+      ok(graphLine.includes("/graph.ts "), cron?.stdout);
+      const reportLine = cronLine("*/5 ");
+      const removals = withoutEach(graphLine);
+      const r = (await sandbox([
+        ...setup,
+        sh(reportLine),
+        sh(reportLine),
+        sh(graphLine),
+        { run: ["sh", "-c", "head -c 4 /var/lib/netmon/usage.png | tail -c 3"], keep: true },
+        ...removals.map((x) => sh(x.line)),
+      ], p.a)).slice(1);
+      for (const step of r.slice(0, 3)) assertEquals([step.code, step.stderr], [0, ""]);
+      assertEquals((r[3] as StepResult).stdout, "PNG", "the picture is a PNG");
+      removals.forEach((x, i) => {
+        const got = r[i + 4] as StepResult;
+        ok(got.code !== 0, `graph without --allow-${x.kind}=${x.value} should fail`);
+        match(got.stderr, new RegExp(`--allow-${x.kind}=`), `graph without --allow-${x.kind}=${x.value}`);
+      });
+    }),
+);
+
+netnsTest(
+  "schedule: the interface default (no config file) reads NETMON_CONFIG and the default's absence",
+  () =>
+    withPair(async (p) => {
+      const line = await checkLine("interface default", [], { netmon: ["schedule"] }, p.a, (r) => {
+        assertEquals([r.code, r.stderr], [0, ""]);
+        match(r.stdout, new RegExp(`\nNew Total - .* ${p.va}:rx: \\d+ ${p.va}:tx: `));
+      });
+      ok(!line.includes(" -c "), line);
+      match(line, / --allow-read=\/etc\/netmon\/netmon\.toml,\/var\/lib\/netmon /);
+      match(line, / --allow-env=NETMON_CONFIG /);
+    }),
+);
+
+netnsTest("schedule: mail (by address and by host name), a store and a state directory elsewhere", async () => {
+  const server = await startSmtp({ tls: "starttls", auth: { user: "netmon", pass: "s3cret" } });
+  try {
+    const text = (host: string) =>
+      example("mail-store.toml").replace('"192.0.2.25"', `"${host}"`).replace("port = 587", `port = ${server.port}`);
+    const setup = (host: string): SandboxStep[] => [
+      { write: CONFIG, text: text(host) },
+      { write: "/etc/netmon/smtp.password", text: "s3cret\n" },
+      { write: "/etc/netmon/smtp-ca.pem", text: Deno.readTextFileSync(server.certFile) },
+      { run: ["mkdir", "-p", "/var/local/netmon-db"] },
+    ];
+    let before = server.messages.length;
+    const line = await checkLine("mail by address", setup("127.0.0.1"), { netmon: ["schedule"] }, undefined, (r) => {
+      assertEquals([r.code, r.stderr], [0, ""]);
+      // Exit 0 means the spool was delivered; later runs may deliver what runs without a permission spooled.
+      ok(server.messages.length > before, "the report was mailed");
+    });
+    match(line, / --allow-net=127\.0\.0\.1:\d+ /);
+    match(line, / --allow-write=\/var\/local\/netmon,\/var\/local\/netmon-db\/netmon\.sqlite /);
+    match(line, / --allow-read=\/etc\/netmon\/netmon\.toml,\/var\/local\/netmon,.*smtp\.password,.*smtp-ca\.pem /);
+    ok(!line.includes("--allow-env"), "the password comes from password_file: no environment");
+
+    // A host name: looked up when the line is made (schedule needs --allow-net=NAME for that) and by the line.
+    before = server.messages.length;
+    const schedule: SandboxStep = { netmon: ["schedule"], permissions: ["--allow-net=localhost"] };
+    const named = await checkLine("mail by name", setup("localhost"), schedule, undefined, (r) => {
+      assertEquals([r.code, r.stderr], [0, ""]);
+      // Exit 0 means the spool was delivered; later runs may deliver what runs without a permission spooled.
+      ok(server.messages.length > before, "the report was mailed");
+    });
+    match(named, new RegExp(` --allow-net=localhost,127\\.0\\.0\\.1:${server.port}[ ,]`));
+    const said = (await sandbox([...setup("localhost"), schedule])).at(-1);
+    match(said?.stdout ?? "", /^# mail\.server localhost resolved to 127\.0\.0\.1/m);
+    const refused = (await sandbox([...setup("localhost"), { netmon: ["schedule"] }])).at(-1);
+    assertEquals(
+      [refused?.code, refused?.stderr],
+      [77, "netmon: looking up mail.server localhost needs --allow-net=localhost: run schedule with it\n"],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("schedule: the pf line (pf cannot run here) has exactly the permissions pf needs, each for a reason", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/pf.toml`;
+    await Deno.writeTextFile(config, example("pf-2004.toml"));
+    const r = await netmon(["schedule", "-c", config, "-s", `${dir}/state`], { dirs: [dir] });
+    const line = lineOf(r);
+    const flags = line.split(" ").filter((w) => w.startsWith("--allow-"));
+    assertEquals(flags, [
+      `--allow-read=${config},${dir}/state`,
+      `--allow-write=${dir}/state`,
+      "--allow-run=/sbin/pfctl",
+      "--allow-sys=osUptime",
+    ]);
+    // Each permission is explained: the config, the state directory (with the relative SQLite store in it), pfctl.
+    match(r.stdout, /# {3}--allow-run=\/sbin\/pfctl: reading the pf counters/);
+    match(r.stdout, new RegExp(`#   --allow-read=${config}: the config file`));
+    match(r.stdout, new RegExp(`#   --allow-write=${dir}/state: the state directory`));
+  }));
+
+Deno.test("permissions follow the config: environment, user id, mail, store, sendmail, IPv6", () => {
+  const needs = (text: string, o: Partial<Parameters<typeof permissionNeeds>[1]> = {}) =>
+    permissionFlags(permissionNeeds("report", {
+      config: parseConfig(text, "/c.toml"),
+      configFile: "/c.toml",
+      stateDir: "/s",
+      explicitConfig: true,
+      explicitStateDir: true,
+      ...o,
+    }));
+  const v6 = 'source = "iptables"\n[[meter]]\nname = "a"\nfrom = ["192.0.2.0/24", "2001:db8::/32"]\n';
+  assertEquals(needs(v6), [
+    "--allow-read=/c.toml,/s",
+    "--allow-write=/s",
+    "--allow-run=/usr/sbin/iptables-save,/usr/sbin/ip6tables-save",
+    "--allow-sys=osUptime",
+  ]);
+  // Without -s: NETMON_STATE_DIR; without state_dir too, the user id (and for a user, XDG_STATE_HOME and HOME).
+  assertEquals(needs(v6, { explicitStateDir: false }).slice(-2), [
+    "--allow-env=NETMON_STATE_DIR",
+    "--allow-sys=uid,osUptime",
+  ]);
+  assertEquals(
+    needs(v6, { explicitStateDir: false, explicitConfig: false, asRoot: false }).at(-2),
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+  );
+  assertEquals(needs(`state_dir = "/x"\n${v6}`, { explicitStateDir: false }).slice(-2), [
+    "--allow-env=NETMON_STATE_DIR",
+    "--allow-sys=osUptime",
+  ]);
+  const mail = '[mail]\nto = "a@example.org"\nfrom = "b@example.org"\n';
+  assertEquals(
+    needs(`${mail}server = "2001:db8::25"\nuser = "u"\n`).filter((f) => /net|env/.test(f)),
+    ["--allow-net=[2001:db8::25]:587", "--allow-env=NETMON_SMTP_PASSWORD"],
+  );
+  assertEquals(
+    needs(`${mail}server = "mx.example.org"\nport = 25\n`, { mailAddresses: ["192.0.2.25", "2001:db8::25"] })
+      .find((f) => f.startsWith("--allow-net")),
+    "--allow-net=mx.example.org,192.0.2.25:25,[2001:db8::25]:25",
+  );
+  assertEquals(
+    needs(`${mail}transport = "sendmail"\nsendmail = "/usr/lib/sendmail"\n`).find((f) => f.startsWith("--allow-run")),
+    "--allow-run=/usr/sbin/ip,/usr/lib/sendmail",
+  );
+  assertEquals(
+    needs(`${mail}server = "192.0.2.25"\nattach = ["/s/usage.png"]\n`)[0],
+    "--allow-read=/c.toml,/s",
+    "inside the state dir",
+  );
+});
+
+Deno.test("what a run line grants: sets, flags replacing a set's list, -A, hosts and paths", () => {
+  const sets = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).permissions;
+  const need = (kind: Need["kind"], value: string): Need => ({ kind, value, why: "" });
+  const set = grantedBy(["-P=netmon"], sets);
+  ok(set && grants(set, need("read", "/var/lib/netmon/x")) && !grants(set, need("net", "192.0.2.25:587")));
+  const replaced = grantedBy(["-P=netmon", "--allow-read=/srv"], sets);
+  ok(replaced && !grants(replaced, need("read", "/etc/netmon/netmon.toml")) && grants(replaced, need("read", "/srv")));
+  const net = grantedBy(["--allow-net=mx.example.org,192.0.2.25:587"], sets);
+  ok(net && grants(net, need("net", "192.0.2.25:587")) && !grants(net, need("net", "192.0.2.25:25")));
+  ok(net && grants(net, need("net", "mx.example.org")) && !grants(net, need("env", "HOME")));
+  const all = grantedBy(["-A"], sets);
+  ok(all && grants(all, need("sys", "uid")));
+  assertEquals(grantedBy(["-P=nosuchset"], sets), undefined);
+});
+
+Deno.test("schedule --cron and --systemd: written with a marker, replacing only netmon's own files; --dry-run", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const into = `${dir}/etc`;
+    await Deno.mkdir(into);
+    const run = (...args: string[]) =>
+      netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args], { dirs: [dir] });
+    const dry = await run("--cron", "--dry-run", "--into", into);
+    assertEquals(dry.code, 0, dry.stderr);
+    ok(dry.stdout.startsWith(`==> ${into}/netmon (not written: --dry-run) <==\n${MARKER}\n`), dry.stdout);
+    assertEquals([...Deno.readDirSync(into)].length, 0, "--dry-run writes nothing");
+    await Deno.writeTextFile(`${into}/netmon`, "*/5 * * * * root /usr/local/bin/netmon report\n");
+    const refused = await run("--cron", "--into", into);
+    assertEquals(
+      [refused.code, refused.stderr],
+      [
+        73,
+        `netmon: ${into}/netmon exists and netmon did not write it: move it away, or run again with --force to replace it\n`,
+      ],
+    );
+    assertEquals(Deno.readTextFileSync(`${into}/netmon`), "*/5 * * * * root /usr/local/bin/netmon report\n");
+    assertEquals((await run("--cron", "--into", into, "--force")).code, 0);
+    const cron = Deno.readTextFileSync(`${into}/netmon`);
+    ok(cron.startsWith(MARKER) && /^\*\/5 \* \* \* \* root \S+ run .* report -c /m.test(cron), cron);
+    assertEquals(Deno.statSync(`${into}/netmon`).mode! & 0o777, 0o644);
+    assertEquals((await run("--cron", "--into", into)).code, 0, "its own file is replaced without --force");
+    const units = await run("--systemd", "--into", into);
+    assertEquals(units.code, 0, units.stderr);
+    const service = Deno.readTextFileSync(`${into}/netmon.service`);
+    // The example's hardening, every line of it but the paths and the home directory, which follow the config.
+    const hardening = example("netmon.service").split("\n")
+      .filter((l) =>
+        /^[A-Z]\w+=/.test(l) &&
+        !/^(ExecStart|StateDirectory|StateDirectoryMode|ReadWritePaths|ProtectHome|Description)=/.test(l)
+      );
+    for (const l of hardening) ok(service.split("\n").includes(l), `service has ${l}`);
+    match(service, new RegExp(`^ReadWritePaths=${dir}/state$`, "m"));
+    match(service, /^ExecStart=\S+ run -q --frozen --no-prompt .* report -c /m);
+    ok(Deno.readTextFileSync(`${into}/netmon.timer`).includes("OnCalendar=*:0/5"));
+    const compile = await run("--compile");
+    assertEquals(compile.code, 0, compile.stderr);
+    match(
+      compile.stdout,
+      /^\S+ compile -q --frozen --no-prompt --config \S+\/deno\.json --allow-read=.* -o \S+\/dist\/netmon-report \S+\/netmon\.ts$/m,
+    );
+    match(compile.stdout, /^# \S+\/dist\/netmon-report report -c /m);
+  }));
+
+netnsTest("schedule --systemd writes units that systemd-analyze verify accepts, into /etc/systemd/system", async () => {
+  const r = await sandbox([
+    { write: CONFIG, text: example("mail-store.toml") },
+    { netmon: ["schedule", "--systemd"] },
+    {
+      run: [
+        "systemd-analyze",
+        "verify",
+        "--man=no",
+        "/etc/systemd/system/netmon.service",
+        "/etc/systemd/system/netmon.timer",
+      ],
+      keep: true,
+    },
+    { run: ["cat", "/etc/systemd/system/netmon.service"], keep: true },
+  ]);
+  const [wrote, verify, service] = r as StepResult[];
+  assertEquals([wrote?.code, wrote?.stderr], [0, ""]);
+  match(
+    wrote?.stdout ?? "",
+    /^wrote \/etc\/systemd\/system\/netmon\.service, \/etc\/systemd\/system\/netmon\.timer; now: systemctl daemon-reload/,
+  );
+  assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""]);
+  // A state directory elsewhere: no StateDirectory=, and exactly what the report writes is writable.
+  match(service?.stdout ?? "", /^ReadWritePaths=\/var\/local\/netmon \/var\/local\/netmon-db\/netmon\.sqlite$/m);
+  ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
+});
+
+Deno.test("schedule: a password from the environment is named, and where it had better be", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(
+      config,
+      'source = "interface"\n[mail]\nto = "ops@example.org"\nfrom = "netmon@example.org"\nserver = "192.0.2.25"\nuser = "netmon"\n',
+    );
+    const r = await netmon(["schedule", "-c", config, "-s", `${dir}/state`], { dirs: [dir] });
+    match(lineOf(r), / --allow-net=192\.0\.2\.25:587 --allow-env=NETMON_SMTP_PASSWORD /);
+    match(r.stdout, /^# mail\.user without mail\.password_file: the run reads NETMON_SMTP_PASSWORD/m);
+  }));
