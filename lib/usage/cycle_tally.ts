@@ -35,6 +35,11 @@ export interface CustomerTally {
   /** Resets of its columns in the cycle. */
   resets: number;
   /**
+   * The first instant counted, when later than the cycle's start: the log
+   * began within this cycle, and what came before it is not known.
+   */
+  since?: number;
+  /**
    * With a commit: per interval, the inbound, outbound and all-columns rate
    * (bit/s) and the interval's milliseconds in the cycle, four numbers each.
    */
@@ -133,6 +138,8 @@ export function advanceTally(
     const t: CustomerTally = old && old.start === here.start
       ? { ...old, ...(old.rates ? { rates: [...old.rates] } : {}) }
       : emptyCycle(c.cycles, sample.epoch, c.rates);
+    // Counted from its start (an interval across it is split), or from the log's first sample within it.
+    if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
     after.customers.set(name, t);
     if (!before || prevEpoch === undefined) continue;
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.
@@ -195,9 +202,10 @@ export function usualInterval(tally: Tally): number | undefined {
 /**
  * The linear estimate for the whole cycle from `bytes` so far at `now`: the
  * rate so far over the time covered since the cycle's start (or since the
- * tally began, if later), carried to the cycle's end.
+ * tally began, if later: what came before is not counted, so not projected
+ * either), carried to the cycle's end.
  */
-export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.start): bigint {
+export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
   const from = Math.max(t.start, since);
   const elapsed = now - from;
   if (elapsed <= 0) return bytes;

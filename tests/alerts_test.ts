@@ -1,0 +1,143 @@
+/**
+ * Quota alerts end to end: the interface source metering a veth in
+ * namespaces the test makes, exact traffic from the peer, a real SMTP server,
+ * and the clock faked (libfaketime) across days and billing cycles. What is
+ * mailed is read back from the server and decoded as a mail client would.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseHeader, parseLogLine } from "../lib/state/log_format.ts";
+import { iecBytes } from "../lib/usage/units.ts";
+import { netnsTest, sendUdp } from "./helpers.ts";
+import { decodeMail, type Mail, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
+
+/** The log's samples: stamp, epoch (the test runs netmon in UTC) and counters. */
+export function logSamples(e: QuotaEnv): { stamp: string; epoch: number; counters: Map<string, bigint> }[] {
+  let columns: string[] = [];
+  const out: { stamp: string; epoch: number; counters: Map<string, bigint> }[] = [];
+  for (const line of Deno.readTextFileSync(`${e.dir}/state/netmon.log`).split("\n")) {
+    if (line === "") continue;
+    const h = parseHeader(line);
+    if (h) columns = h;
+    if (line.startsWith("#")) continue;
+    const s = parseLogLine(line, columns, "netmon.log");
+    const [d, t] = s.timestamp.split("-") as [string, string];
+    out.push({ stamp: s.timestamp, epoch: Date.parse(`${d.replaceAll("/", "-")}T${t}Z`), counters: s.counters });
+  }
+  return out;
+}
+
+/** The alert mails received so far (the reports, mailed every run by default, left out). */
+function alerts(e: QuotaEnv): Mail[] {
+  return e.smtp.messages().map(decodeMail).filter((m) => (m.headers.get("subject") ?? "").startsWith("netmon: "));
+}
+
+const MiB = 1n << 20n;
+
+function quotaConfig(veth: string, port: number, customer = ""): string {
+  return `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+    `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [80, 100]\n` +
+    `alert_to = "noc@example.com"\n${customer}\n${mailSection(port)}`;
+}
+
+/** 1000-byte datagrams from the peer to the metered side: about `bytes` on the veth. */
+async function traffic(e: QuotaEnv, bytes: number): Promise<void> {
+  await sendUdp(e.p.b, "192.0.2.1", Math.ceil(bytes / 1042), 1000);
+}
+
+/** What the alert for `pct` must say, from the log (in = rx, out = tx since the cycle's first sample). */
+function expectedAlert(e: QuotaEnv, pct: number, from: number, cycle: [string, string, string, string]): string {
+  const samples = logSamples(e);
+  const first = samples[from]!;
+  const last = samples.at(-1)!;
+  const rx = `${e.p.va}:rx`, tx = `${e.p.va}:tx`;
+  const inB = last.counters.get(rx)! - first.counters.get(rx)!;
+  const outB = last.counters.get(tx)! - first.counters.get(tx)!;
+  const used = inB + outB;
+  const [startDay, lastDay, start, end] = cycle;
+  const startMs = Date.parse(start), endMs = Date.parse(end);
+  const since = Math.max(startMs, first.epoch);
+  const projected = used * BigInt(endMs - since) / BigInt(last.epoch - since);
+  return `acme has passed ${pct}% of its quota in the billing cycle ${startDay} .. ${lastDay}: ` +
+    `${(100 * Number(used) / Number(MiB)).toFixed(1)}% used.\n\n` +
+    `Used so far: ${iecBytes(used)} (in and out: in ${iecBytes(inB)}, out ${iecBytes(outB)})\n` +
+    `Quota: ${iecBytes(MiB)} per billing cycle\n` +
+    `Projected for the whole cycle: ${iecBytes(projected)}\n` +
+    `Billing cycle: ${startDay} .. ${lastDay} (${start.replace(".000Z", "+00:00")} to ${
+      end.replace(".000Z", "+00:00")
+    })\n` +
+    `As of the sample of ${last.stamp}\n`;
+}
+
+netnsTest(
+  "quota crossed at 80% then 100%: two alerts with the right figures, none after, the next cycle again",
+  () =>
+    withQuotaEnv((veth, port) => quotaConfig(veth, port), async (e) => {
+      const ok0 = async (at: string) => {
+        const r = await netmonAt(e, at);
+        assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr: "" });
+      };
+      const march: [string, string, string, string] = [
+        "2025-03-01",
+        "2025-03-31",
+        "2025-03-01T00:00:00.000Z",
+        "2025-04-01T00:00:00.000Z",
+      ];
+      await ok0("2025-03-10 00:00:00"); // the log begins mid-cycle
+      await traffic(e, 500_000);
+      await ok0("2025-03-10 06:00:00");
+      assertEquals(alerts(e).length, 0, "48%: no alert yet");
+      await traffic(e, 350_000);
+      await ok0("2025-03-11 00:00:00");
+      const first = alerts(e);
+      assertEquals(first.map((m) => [m.headers.get("subject"), m.to]), [[
+        "netmon: acme passed 80% of its quota (2025-03-01 .. 2025-03-31)",
+        ["noc@example.com"],
+      ]]);
+      assertEquals(first[0]!.text, expectedAlert(e, 80, 0, march));
+      await ok0("2025-03-12 00:00:00");
+      assertEquals(alerts(e).length, 1, "still over 80%, under 100%: nothing new");
+      await traffic(e, 250_000);
+      await ok0("2025-03-13 00:00:00");
+      const second = alerts(e).slice(1);
+      assertEquals(second.map((m) => m.headers.get("subject")), [
+        "netmon: acme passed 100% of its quota (2025-03-01 .. 2025-03-31)",
+      ]);
+      assertEquals(second[0]!.text, expectedAlert(e, 100, 0, march));
+      await traffic(e, 100_000);
+      await ok0("2025-03-14 00:00:00");
+      await ok0("2025-03-20 00:00:00");
+      assertEquals(alerts(e).length, 2, "over 100%: nothing more this cycle");
+      // The next cycle: its first sample (the interval across midnight split by time), then its own thresholds.
+      await ok0("2025-04-01 00:00:00");
+      assertEquals(alerts(e).length, 2);
+      const aprilFirst = logSamples(e).length - 1;
+      await traffic(e, 900_000);
+      await ok0("2025-04-02 00:00:00");
+      await traffic(e, 200_000);
+      await ok0("2025-04-03 00:00:00");
+      const april = alerts(e).slice(2);
+      assertEquals(april.map((m) => m.headers.get("subject")), [
+        "netmon: acme passed 80% of its quota (2025-04-01 .. 2025-04-30)",
+        "netmon: acme passed 100% of its quota (2025-04-01 .. 2025-04-30)",
+      ]);
+      const ids = alerts(e).map((m) => m.headers.get("message-id"));
+      assertEquals(new Set(ids).size, 4, "each alert its own Message-ID");
+      ok(
+        april[1]!.text.includes(
+          expectedAlert(e, 100, aprilFirst, [
+            "2025-04-01",
+            "2025-04-30",
+            "2025-04-01T00:00:00.000Z",
+            "2025-05-01T00:00:00.000Z",
+          ])
+            .split("\n")[2]!,
+        ),
+        april[1]!.text,
+      );
+      assertEquals(spoolOf(e), []);
+      // Every report still mailed as the original did ([mail] send defaults to "report"), to [mail] to.
+      const reports = e.smtp.messages().map(decodeMail).filter((m) => !alerts(e).some((a) => a.raw === m.raw));
+      assertEquals(reports.length, 10, "ten reports, ten report mails");
+      ok(reports.every((m) => m.to.join() === "ops@example.org"));
+    }),
+);
