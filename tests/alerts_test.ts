@@ -7,8 +7,21 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseHeader, parseLogLine } from "../lib/state/log_format.ts";
 import { iecBytes } from "../lib/usage/units.ts";
-import { netnsTest, sendUdp } from "./helpers.ts";
-import { decodeMail, type Mail, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
+import { calendar } from "../lib/usage/calendar.ts";
+import { usageByBucket } from "../lib/usage/engine.ts";
+import { zoneNamed } from "../lib/usage/zone.ts";
+import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
+import {
+  decodeMail,
+  type Mail,
+  mailSection,
+  netmonAt,
+  type QuotaEnv,
+  runOpts,
+  spoolOf,
+  withQuotaEnv,
+} from "./quota_env.ts";
 
 /** The log's samples: stamp, epoch (the test runs netmon in UTC) and counters. */
 export function logSamples(e: QuotaEnv): { stamp: string; epoch: number; counters: Map<string, bigint> }[] {
@@ -139,5 +152,98 @@ netnsTest(
       const reports = e.smtp.messages().map(decodeMail).filter((m) => !alerts(e).some((a) => a.raw === m.raw));
       assertEquals(reports.length, 10, "ten reports, ten report mails");
       ok(reports.every((m) => m.to.join() === "ops@example.org"));
+    }),
+);
+
+netnsTest(
+  "SIGKILL at random instants over 120 runs across both thresholds in 12 cycles: each alerted once",
+  () =>
+    withQuotaEnv((veth, port) => quotaConfig(veth, port), async (e) => {
+      const random = seededRandom("alert SIGKILL instants");
+      // Each month: ten runs an hour apart from its 1st, 300 kB before each of runs 1 to 4 (80% at the 3rd,
+      // 100% at the 4th, if all are logged).
+      const at = (m: number, k: number) => `2024-${String(m + 1).padStart(2, "0")}-01 0${k}:00:00`;
+      const args = ["report"];
+      const durations: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        const r = await netmonAt(e, `2023-12-31 0${k}:00:00`, args);
+        assertEquals(r.code, 0, r.stderr);
+        durations.push(performance.now() - t0);
+      }
+      // Kill instants uniform over 1.4 times the median run so far (completed runs update it): most runs are hit.
+      const span = () => 1.4 * [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
+      let killed = 0, completed = 0;
+      try {
+        for (let m = 0; m < 12; m++) {
+          for (let k = 0; k < 10; k++) {
+            if (k >= 1 && k <= 4) await traffic(e, 300_000);
+            const t0 = performance.now();
+            const child = spawnNetmon(["-c", e.config, "-s", `${e.dir}/state`, ...args], runOpts(e, at(m, k)));
+            const timer = setTimeout(() => {
+              try {
+                child.kill("SIGKILL");
+              } catch { /* it finished */ }
+            }, random() * span());
+            const out = await child.output();
+            clearTimeout(timer);
+            if (out.signal === "SIGKILL") killed++;
+            else {
+              assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+              completed++;
+              durations.push(performance.now() - t0);
+            }
+          }
+        }
+      } finally {
+        removeFaketimeLeftovers();
+      }
+      // One run more, not killed, delivers whatever the last kills left in the spool.
+      const final = await netmonAt(e, "2024-12-01 12:00:00");
+      assertEquals(final.code, 0, final.stderr);
+      assertEquals(spoolOf(e), []);
+      ok(killed >= 50 && completed >= 15, `killed ${killed}, completed ${completed}: kills spread over runs`);
+
+      // What the log says each cycle used (the engine, as the summary and the statements count it).
+      const samples = logSamples(e);
+      const cycles = calendar("cycle", zoneNamed("UTC"), 1);
+      const engineSamples = samples.map((s) => ({
+        epoch: s.epoch,
+        columns: [...s.counters.keys()],
+        counters: [...s.counters.values()],
+      }));
+      const want = new Map<string, number>();
+      for (const b of usageByBucket(engineSamples, cycles, { until: samples.at(-1)!.epoch })) {
+        const used = b.columns.reduce((a: bigint, c) => a + BigInt(c.usage), 0n);
+        const label = b.bucket.label;
+        for (const pct of [80, 100]) {
+          if (used * 100n >= MiB * BigInt(pct)) want.set(`netmon: acme passed ${pct}% of its quota (${label})`, 0);
+        }
+      }
+      ok(want.size >= 20, `${want.size} thresholds passed in the log`);
+      // What came: each threshold once, but for a repeat with the same Message-ID (a kill between the server's
+      // acceptance and the spool removal).
+      const byId = new Map<string, string>();
+      let repeats = 0;
+      for (const m of alerts(e)) {
+        const subject = m.headers.get("subject")!;
+        const id = m.headers.get("message-id")!;
+        ok(want.has(subject), `an alert the log does not call for: ${subject}`);
+        if (byId.has(id)) {
+          assertEquals(byId.get(id), subject);
+          repeats++;
+        } else byId.set(id, subject);
+      }
+      const counts = new Map<string, number>();
+      for (const subject of byId.values()) counts.set(subject, (counts.get(subject) ?? 0) + 1);
+      for (const subject of want.keys()) assertEquals([subject, counts.get(subject)], [subject, 1]);
+      ok(repeats <= killed, "a repeat only where a run was killed");
+      // deno-lint-ignore no-console
+      console.log(
+        `    ${killed} runs killed, ${completed} completed (median run ${
+          Math.round(span() / 1.4)
+        } ms); ${want.size} thresholds passed, each alerted once; ` +
+          `${repeats} recognisable repeat(s) (same Message-ID)`,
+      );
     }),
 );

@@ -44,6 +44,7 @@ import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
 import { dueDigests } from "./digests.ts";
+import { tidySpool } from "./spool_tidy.ts";
 
 /** A customer the tally is kept for, with what the config says of it. */
 export interface Watched extends TallyCustomer {
@@ -116,7 +117,9 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
 /**
  * The alerts due after `tally`'s sample (its local stamp `stamp`), not yet
  * in `sent`: each quota threshold passed, the projection passing the quota,
- * each commit threshold passed.
+ * each commit threshold passed; in each customer's current cycle, and in the
+ * cycle that closed before it (a run that closed it may have died before
+ * alerting, or the interval across the boundary passed a threshold).
  */
 export function dueAlerts(
   tally: Tally,
@@ -128,76 +131,101 @@ export function dueAlerts(
 ): Due[] {
   const due: Due[] = [];
   for (const w of watched) {
+    const closed = tally.closed.get(w.spec.name);
+    if (closed) due.push(...dueFor(w, closed, undefined, sent, mail, stamp, now));
     const t = tally.customers.get(w.spec.name);
-    if (!t) continue;
-    const zone = zoneNamed(w.spec.billing.timeZone);
-    const cycle = cycleLabel(t, zone);
-    const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
-    const to = w.spec.alertTo ?? mail.to;
-    const quota = w.spec.quota;
-    if (quota) {
-      const used = counted(t, quota.count);
-      const projected = projection(t, used, tally.epoch);
-      const figures = [
-        `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
-        `${
-          quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
-        })`,
-        `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
-        `Projected for the whole cycle: ${iecBytes(projected)}`,
-        `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
-        `As of the sample of ${stamp}`,
-      ];
-      const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
-      for (const pct of quota.alertAt) {
-        const key = `quota\t${base}\t${pct}`;
-        if (sent.has(key) || used < percentOf(quota.bytes, pct)) continue;
-        due.push({
-          key,
-          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
-            `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+    if (t) due.push(...dueFor(w, t, tally.epoch, sent, mail, stamp, now));
+  }
+  return due;
+}
+
+/** What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed. */
+function dueFor(
+  w: Watched,
+  t: CustomerTally,
+  epoch: number | undefined,
+  sent: ReadonlySet<string>,
+  mail: MailConfig,
+  stamp: string,
+  now: Date,
+): Due[] {
+  const quota = w.spec.quota;
+  const commit = w.spec.commit;
+  // The common case, with no message to write, is kept cheap: one report checks every customer.
+  const used = quota ? counted(t, quota.count) : 0n;
+  const projected = quota && epoch !== undefined ? projection(t, used, epoch) : used;
+  const p95 = commit && epoch !== undefined ? p95SoFar(t, w.columns) : undefined;
+  const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
+  const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
+  const projDue = quota?.alertProjected === true && epoch !== undefined && projected > quota.bytes;
+  if (quotaDue.length === 0 && commitDue.length === 0 && !projDue) return [];
+  const zone = zoneNamed(w.spec.billing.timeZone);
+  const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
+  const keys = {
+    quota: quotaDue.map((pct) => [pct, `quota\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
+    commit: commitDue.map((pct) => [pct, `commit\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
+    projected: projDue && !sent.has(`projected\t${base}`) ? `projected\t${base}` : undefined,
+  };
+  if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return [];
+  const due: Due[] = [];
+  const cycle = cycleLabel(t, zone);
+  const to = w.spec.alertTo ?? mail.to;
+  const asOf = epoch === undefined
+    ? `As of the cycle's close (the sample of ${stamp} is the first after it)`
+    : `As of the sample of ${stamp}`;
+  if (quota) {
+    const figures = [
+      `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
+      `${
+        quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
+      })`,
+      `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
+      ...(epoch === undefined ? [] : [`Projected for the whole cycle: ${iecBytes(projected)}`]),
+      `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
+      asOf,
+    ];
+    const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
+    for (const [pct, key] of keys.quota) {
+      due.push({
+        key,
+        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
+          `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+          "",
+          ...figures,
+        ]),
+      });
+    }
+    if (keys.projected !== undefined) {
+      due.push({
+        key: keys.projected,
+        message: alertMessage(
+          mail,
+          to,
+          keys.projected,
+          now,
+          `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
+          [
+            `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
+            `more than its quota of ${iecBytes(quota.bytes)}.`,
             "",
             ...figures,
-          ]),
-        });
-      }
-      const key = `projected\t${base}`;
-      if (quota.alertProjected && !sent.has(key) && projected > quota.bytes) {
-        due.push({
-          key,
-          message: alertMessage(
-            mail,
-            to,
-            key,
-            now,
-            `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
-            [
-              `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
-              `more than its quota of ${iecBytes(quota.bytes)}.`,
-              "",
-              ...figures,
-            ],
-          ),
-        });
-      }
+          ],
+        ),
+      });
     }
-    const commit = w.spec.commit;
-    const p95 = commit ? p95SoFar(t, w.columns) : undefined;
-    if (commit && p95 !== undefined) {
-      for (const pct of commit.alertAt) {
-        const key = `commit\t${base}\t${pct}`;
-        if (sent.has(key) || p95 < commit.bps * pct / 100) continue;
-        due.push({
-          key,
-          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
-            `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
-            `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
-            "",
-            `Billing cycle: ${cycle}`,
-            `As of the sample of ${stamp}`,
-          ]),
-        });
-      }
+  }
+  if (commit && p95 !== undefined) {
+    for (const [pct, key] of keys.commit) {
+      due.push({
+        key,
+        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
+          `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
+          `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
+          "",
+          `Billing cycle: ${cycle}`,
+          asOf,
+        ]),
+      });
     }
   }
   return due;
@@ -271,6 +299,7 @@ export function alertsOutput(
         tally = tallyFromLog(files.log, watched);
       }
       if (!tally) return;
+      tidySpool(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
       if (!mail) return;
       const ledger = sentPath(files);
@@ -279,6 +308,7 @@ export function alertsOutput(
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
       if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
       const dir = spoolDir(files.dir);
+      if (due.length > 0) tidySpool(dir);
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));
         recordSent(ledger, d.key);

@@ -35,8 +35,17 @@ interface TallyJson {
   epoch: number;
   counters: Record<string, string>;
   intervals: number[];
-  customers: Record<string, Omit<CustomerTally, "in" | "out" | "both"> & { in: string; out: string; both: string }>;
+  customers: Record<string, CustomerJson>;
+  closed?: Record<string, CustomerJson>;
 }
+
+type CustomerJson = Omit<CustomerTally, "in" | "out" | "both"> & { in: string; out: string; both: string };
+
+const toJson = (m: Map<string, CustomerTally>): Record<string, CustomerJson> =>
+  Object.fromEntries([...m].map(([k, t]) => [k, { ...t, in: String(t.in), out: String(t.out), both: String(t.both) }]));
+
+const fromJson = (r: Record<string, CustomerJson>): Map<string, CustomerTally> =>
+  new Map(Object.entries(r).map(([k, t]) => [k, { ...t, in: BigInt(t.in), out: BigInt(t.out), both: BigInt(t.both) }]));
 
 /** The tally as file text, with the fingerprint of the config it was made for and its sample's log stamp. */
 export function formatTally(tally: Tally, fingerprint: string, stamp: string): string {
@@ -47,9 +56,8 @@ export function formatTally(tally: Tally, fingerprint: string, stamp: string): s
     epoch: tally.epoch,
     counters: Object.fromEntries([...tally.counters].map(([k, v]) => [k, String(v)])),
     intervals: tally.intervals,
-    customers: Object.fromEntries(
-      [...tally.customers].map(([k, t]) => [k, { ...t, in: String(t.in), out: String(t.out), both: String(t.both) }]),
-    ),
+    customers: toJson(tally.customers),
+    closed: toJson(tally.closed),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -74,15 +82,12 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   try {
     const j = JSON.parse(text) as TallyJson;
     if (j.version !== 1 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
-    const customers = new Map<string, CustomerTally>();
-    for (const [name, t] of Object.entries(j.customers)) {
-      customers.set(name, { ...t, in: BigInt(t.in), out: BigInt(t.out), both: BigInt(t.both) });
-    }
     const tally: Tally = {
       epoch: j.epoch,
       counters: new Map(Object.entries(j.counters).map(([k, v]) => [k, BigInt(v)])),
       intervals: j.intervals,
-      customers,
+      customers: fromJson(j.customers),
+      closed: fromJson(j.closed ?? {}),
     };
     return { tally, stamp: String(j.stamp) };
   } catch {

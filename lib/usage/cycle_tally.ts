@@ -56,6 +56,13 @@ export interface Tally {
   intervals: number[];
   /** By customer name. */
   customers: Map<string, CustomerTally>;
+  /**
+   * By customer name, its previous cycle as it closed (with its share of the
+   * interval across the boundary), kept through the cycle after it: the
+   * thresholds a closing cycle passed are still alerted if the run that
+   * closed it died before alerting, or if only that last interval passed them.
+   */
+  closed: Map<string, CustomerTally>;
 }
 
 /** What the tally is kept for: a customer's columns and billing cycle calendar. */
@@ -117,6 +124,7 @@ export function advanceTally(
     counters: new Map(sample.counters),
     intervals: before ? [...before.intervals] : [],
     customers: new Map(),
+    closed: new Map(before?.closed ?? []),
   };
   const prevEpoch = before?.epoch;
   const length = prevEpoch === undefined ? 0 : sample.epoch - prevEpoch;
@@ -142,6 +150,19 @@ export function advanceTally(
     if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
     after.customers.set(name, t);
     if (!before || prevEpoch === undefined) continue;
+    if (old && old !== t && old.start !== t.start && length > 0 && prevEpoch < old.end) {
+      // The cycle closed in this interval: it takes the floor of its share of it, as the engine gives it.
+      const upTo = Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start);
+      const part = (cols: readonly string[]) =>
+        cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n) * BigInt(upTo) / BigInt(length), 0n);
+      const { rates: _, ...rest } = old;
+      after.closed.set(name, {
+        ...rest,
+        in: old.in + part(c.columns.in),
+        out: old.out + part(c.columns.out),
+        both: old.both + part(c.columns.both),
+      });
+    }
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.
     const share = (bytes: bigint): bigint => {
       if (length <= 0 || prevEpoch >= t.start) return bytes;
