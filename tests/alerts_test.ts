@@ -5,7 +5,6 @@
  * mailed is read back from the server and decoded as a mail client would.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { parseHeader, parseLogLine } from "../lib/state/log_format.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
@@ -14,6 +13,7 @@ import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon } from "./help
 import { seededRandom } from "./random.ts";
 import {
   decodeMail,
+  logSamples,
   type Mail,
   mailSection,
   netmonAt,
@@ -22,22 +22,6 @@ import {
   spoolOf,
   withQuotaEnv,
 } from "./quota_env.ts";
-
-/** The log's samples: stamp, epoch (the test runs netmon in UTC) and counters. */
-export function logSamples(e: QuotaEnv): { stamp: string; epoch: number; counters: Map<string, bigint> }[] {
-  let columns: string[] = [];
-  const out: { stamp: string; epoch: number; counters: Map<string, bigint> }[] = [];
-  for (const line of Deno.readTextFileSync(`${e.dir}/state/netmon.log`).split("\n")) {
-    if (line === "") continue;
-    const h = parseHeader(line);
-    if (h) columns = h;
-    if (line.startsWith("#")) continue;
-    const s = parseLogLine(line, columns, "netmon.log");
-    const [d, t] = s.timestamp.split("-") as [string, string];
-    out.push({ stamp: s.timestamp, epoch: Date.parse(`${d.replaceAll("/", "-")}T${t}Z`), counters: s.counters });
-  }
-  return out;
-}
 
 /** The alert mails received so far (the reports, mailed every run by default, left out). */
 function alerts(e: QuotaEnv): Mail[] {

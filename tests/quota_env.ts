@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { parseHeader, parseLogLine } from "../lib/state/log_format.ts";
 import { netmon, type NetmonRun, type Pair, type Result, withPair, withTempDir } from "./helpers.ts";
 import { type NsSmtp, startSmtpIn } from "./smtp_in_netns.ts";
 import { parseMessage, type Received } from "./smtp_server.ts";
@@ -126,4 +127,20 @@ export function spoolOf(e: QuotaEnv): string[] {
   } catch {
     return [];
   }
+}
+
+/** The log's samples: stamp, epoch (the test runs netmon in UTC) and counters. */
+export function logSamples(e: QuotaEnv): { stamp: string; epoch: number; counters: Map<string, bigint> }[] {
+  let columns: string[] = [];
+  const out: { stamp: string; epoch: number; counters: Map<string, bigint> }[] = [];
+  for (const line of Deno.readTextFileSync(`${e.dir}/state/netmon.log`).split("\n")) {
+    if (line === "") continue;
+    const h = parseHeader(line);
+    if (h) columns = h;
+    if (line.startsWith("#")) continue;
+    const s = parseLogLine(line, columns, "netmon.log");
+    const [d, t] = s.timestamp.split("-") as [string, string];
+    out.push({ stamp: s.timestamp, epoch: Date.parse(`${d.replaceAll("/", "-")}T${t}Z`), counters: s.counters });
+  }
+  return out;
 }
