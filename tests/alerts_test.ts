@@ -231,3 +231,37 @@ netnsTest(
       );
     }),
 );
+
+netnsTest(
+  "mail server down during an alert: exit 75, the alert spooled, delivered once when the server is back",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        quotaConfig(veth, port).replace('to = "ops@example.org"', 'to = "ops@example.org"\nsend = "cycle"'),
+      async (e) => {
+        assertEquals((await netmonAt(e, "2025-03-10 00:00:00")).code, 0);
+        await traffic(e, 900_000);
+        await e.smtp.stop();
+        const down = await netmonAt(e, "2025-03-10 01:00:00");
+        assertEquals(down.code, 75, down.stderr);
+        ok(/could not connect .*; 1 report\(s\) kept in .*spool for the next run\n$/.test(down.stderr), down.stderr);
+        const spooled = spoolOf(e);
+        assertEquals(spooled.length, 1);
+        const message = JSON.parse(Deno.readTextFileSync(`${e.dir}/state/spool/${spooled[0]}`));
+        assertEquals([message.subject, message.to], [
+          "netmon: acme passed 80% of its quota (2025-03-01 .. 2025-03-31)",
+          ["noc@example.com"],
+        ]);
+        // Still down: the alert waits, and is not spooled again.
+        assertEquals((await netmonAt(e, "2025-03-10 02:00:00")).code, 75);
+        assertEquals(spoolOf(e), spooled);
+        await e.smtp.start();
+        const up = await netmonAt(e, "2025-03-10 03:00:00");
+        assertEquals([up.code, up.stderr], [0, ""]);
+        assertEquals(alerts(e).map((m) => m.headers.get("message-id")), [message.messageId]);
+        assertEquals((await netmonAt(e, "2025-03-10 04:00:00")).code, 0);
+        assertEquals(alerts(e).length, 1, "delivered once");
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
