@@ -26,7 +26,7 @@ import { ConfigError, fileError } from "../host/errors.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
-import { calendar } from "../usage/calendar.ts";
+import { type Calendar, calendar } from "../usage/calendar.ts";
 import {
   advanceTally,
   counted,
@@ -70,17 +70,43 @@ export function watchedCustomers(specs: readonly CustomerSpec[], columns: readon
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  return wanted.map((spec, i) => ({
-    spec,
-    columns: matched[i] as CustomerColumns,
-    cycles: calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay),
-    rates: spec.commit !== undefined,
-  }));
+  // One calendar per billing, shared by its customers (the tally looks each one's cycle up once).
+  const calendars = new Map<string, Calendar>();
+  return wanted.map((spec, i) => {
+    const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
+    let cycles = calendars.get(billing);
+    if (!cycles) {
+      calendars.set(billing, cycles = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay));
+    }
+    return { spec, columns: matched[i] as CustomerColumns, cycles, rates: spec.commit !== undefined };
+  });
 }
 
-/** What the tally was made for: a different config makes it stale. */
+/**
+ * What the tally was made for, as a short hash: a different config (another
+ * customer, column or billing) makes it stale. Two 32-bit FNV-1a hashes of
+ * the customers' columns and billing, so the tally file does not carry the
+ * whole config.
+ */
 export function fingerprint(watched: readonly Watched[]): string {
-  return JSON.stringify(watched.map((w) => [w.columns, w.spec.billing, w.rates]));
+  let a = 0x811c9dc5, b = 0x01000193 ^ watched.length;
+  const add = (text: string) => {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ 0x1f, 0x01000193); // a separator no name holds
+    b = Math.imul(b ^ 0x1f, 0x5bd1e995);
+  };
+  for (const w of watched) {
+    add(w.columns.name);
+    for (const cols of [w.columns.in, w.columns.out, w.columns.both]) {
+      add(cols.join("\u001e"));
+    }
+    add(`${w.spec.billing.cycleDay} ${w.spec.billing.timeZone ?? ""} ${w.rates}`);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}:${watched.length}`;
 }
 
 /** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */

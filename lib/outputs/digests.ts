@@ -234,9 +234,16 @@ export function dueDigests(
   const days = calendar("day", zone);
   const yesterday = days.bucketAt(days.bucketAt(epoch).start - 1).label;
   const dailyMaybe = daily && !sent.has(`daily\t${yesterday}`);
+  // The cycle that closed last, once per billing (a thousand customers share a few).
+  const closedLabels = new Map<string, string>();
   const cycleMaybe = cycle && config.customers.some((spec) => {
-    const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
-    return !sent.has(`statement\t${spec.name}\t${cal.bucketAt(cal.bucketAt(epoch).start - 1).label}`);
+    const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
+    let label = closedLabels.get(billing);
+    if (label === undefined) {
+      const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
+      closedLabels.set(billing, label = cal.bucketAt(cal.bucketAt(epoch).start - 1).label);
+    }
+    return !sent.has(`statement\t${spec.name}\t${label}`);
   });
   if (!dailyMaybe && !cycleMaybe) return [];
   const samples = logSamples(log);

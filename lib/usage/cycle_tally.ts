@@ -95,8 +95,7 @@ function growth(prev: bigint | undefined, now: bigint, forced: boolean): { bytes
   return { bytes: now - prev, reset: false };
 }
 
-function emptyCycle(cycles: Calendar, epoch: number, rates: boolean): CustomerTally {
-  const b = cycles.bucketAt(epoch);
+function emptyCycle(b: { start: number; end: number }, rates: boolean): CustomerTally {
   const t: CustomerTally = { start: b.start, end: b.end, in: 0n, out: 0n, both: 0n, resets: 0 };
   if (rates) t.rates = [];
   return t;
@@ -139,13 +138,16 @@ export function advanceTally(
       grown.set(name, growth(before.counters.get(name), now, forced.has(name)));
     }
   }
+  // Customers of one billing share a calendar: each calendar's cycle is looked up once.
+  const buckets = new Map<Calendar, { start: number; end: number }>();
   for (const c of customers) {
     const name = c.columns.name;
     const old = before?.customers.get(name);
-    const here = c.cycles.bucketAt(sample.epoch);
+    let here = buckets.get(c.cycles);
+    if (!here) buckets.set(c.cycles, here = c.cycles.bucketAt(sample.epoch));
     const t: CustomerTally = old && old.start === here.start
       ? { ...old, ...(old.rates ? { rates: [...old.rates] } : {}) }
-      : emptyCycle(c.cycles, sample.epoch, c.rates);
+      : emptyCycle(here, c.rates);
     // Counted from its start (an interval across it is split), or from the log's first sample within it.
     if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
     after.customers.set(name, t);
