@@ -32,6 +32,7 @@ async function bashOffers(path: string, words: string[]): Promise<string[]> {
 }
 
 const COMMANDS = [
+  "check",
   "clear",
   "completions",
   "doctor",

@@ -43,21 +43,15 @@ import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
-import { dueDigests } from "./digests.ts";
+import { type Due, dueDigests } from "./digests.ts";
 import { tidySpool } from "./spool_tidy.ts";
+
+export type { Due };
 
 /** A customer the tally is kept for, with what the config says of it. */
 export interface Watched extends TallyCustomer {
   /** The config's customer. */
   spec: CustomerSpec;
-}
-
-/** One message that is due, with the ledger key that makes it happen once. */
-export interface Due {
-  /** Ledger key: what the message is about, unique per customer, cycle and threshold. */
-  key: string;
-  /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
-  message?: SpooledMessage;
 }
 
 /** The customers with a quota or a commit, matched to `columns`. */

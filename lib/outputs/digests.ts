@@ -25,8 +25,15 @@ import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable } from "../usage/table.ts";
 import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
-import type { Due } from "./alerts.ts";
 import type { SpooledMessage } from "./mail.ts";
+
+/** One message that is due, with the ledger key that makes it happen once. */
+export interface Due {
+  /** Ledger key: what the message is about, unique per customer, cycle and threshold. */
+  key: string;
+  /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
+  message?: SpooledMessage;
+}
 
 /** How many missed days a late run still sends digests for. */
 const MISSED_DAYS = 7;
