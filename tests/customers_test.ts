@@ -7,10 +7,11 @@
  * @module
  */
 
-import { deepEqual as assertEquals, throws } from "node:assert/strict";
+import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { customerColumns, parseBytes, parseRate } from "../lib/config/customers.ts";
 import { allColumns } from "../lib/config/meters.ts";
+import { netmon, withTempDir } from "./helpers.ts";
 
 const THREE = `source = "nftables"
 [[meter]]
@@ -157,4 +158,53 @@ for (const [what, text, line] of BAD) {
       return e.name === "ConfigError";
     });
   });
+}
+
+Deno.test("[mail] send with an unknown word is one line naming the key", () => {
+  throws(
+    () => parseConfig('[mail]\nto = "a@example.org"\nfrom = "n@example.org"\nsend = ["daily", "weekly"]\n', "c.toml"),
+    (e: Error) => {
+      if (e.message !== 'c.toml: mail.send: "weekly" is not one of report, daily, cycle') throw new Error(e.message);
+      return e.name === "ConfigError";
+    },
+  );
+});
+
+Deno.test("bad quota config from the command line: exit 78, one line per problem naming the key, nothing done", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/netmon.toml`,
+      'source = "interface"\n[[customer]]\nname = "acme"\nmeters = ["*"]\nquota = "500"\nalert_at = [0, 80, 1001]\n' +
+        'alert_to = "noc"\n[mail]\nto = "ops@example.org"\nfrom = "n@example.org"\nsend = "hourly"\n',
+    );
+    for (const command of ["report", "check"]) {
+      const r = await netmon([command, "-c", `${dir}/netmon.toml`, "-s", `${dir}/state`], { dirs: [dir] });
+      const lines = r.stderr.trimEnd().split("\n");
+      // check is a monitoring plugin: a config it cannot read is UNKNOWN (3) on stdout, the first problem named.
+      if (command === "check") {
+        assertEquals([r.code, r.stdout.split(" - ")[0]], [3, "NETMON UNKNOWN"]);
+        continue;
+      }
+      assertEquals(r.code, 78, r.stderr);
+      assertEquals(lines.map((l) => l.replace(`${dir}/`, "")), [
+        'netmon: netmon.toml: mail.send: "hourly" is not one of report, daily, cycle',
+        "netmon: netmon.toml: customer[1].alert_at[1]: 0 must be a percentage above 0 and at most 1000",
+        "netmon: netmon.toml: customer[1].alert_at[3]: 1001 must be a percentage above 0 and at most 1000",
+        'netmon: netmon.toml: customer[1].quota: "500" is not a size with a unit, like "500 GiB" (B, KiB, MiB, GiB, ' +
+        "TiB, PiB; kB, MB, GB, TB, PB are powers of 1000)",
+        'netmon: netmon.toml: customer[1].alert_to: "noc" is not a mail address like billing@example.org',
+      ]);
+      assertEquals(r.stdout, "");
+      ok(!existsSync(`${dir}/state`), "nothing done");
+    }
+  });
+});
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -81,6 +81,15 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
+      // The cycle before, as it closed (with its share of the interval across the boundary).
+      const closed = tally.closed.get(c.name);
+      if (buckets.length >= 2) {
+        const prev = buckets.at(-2)!;
+        const used = (cols: string[]) =>
+          cols.reduce((a, col) => a + (prev.columns.find((u) => u.name === col)?.usage ?? 0n), 0n);
+        assertEquals([closed?.start, closed?.end], [prev.bucket.start, prev.bucket.end], `${c.name} closed at ${k}`);
+        assertEquals([closed?.in, closed?.out, closed?.both], [used(c.in), used(c.out), used(c.both)]);
+      } else assertEquals(closed, undefined);
       // The percentile of the summed rates, as the summary bills a customer.
       const iv = open.intervals!;
       const summed = (cols: string[]) =>

@@ -104,7 +104,8 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
     const quota = w.spec.quota;
     const t = tally?.customers.get(w.spec.name);
     if (!quota) continue;
-    const used = t ? counted(t, quota.count) : 0n;
+    // A cycle that ended before now (no report since) used nothing of the cycle that holds now.
+    const used = t && now < t.end ? counted(t, quota.count) : 0n;
     const at = (pct: number) => quota.bytes * BigInt(Math.round(pct * 1000)) / 100_000n;
     const warn = at(quota.alertAt[0] as number);
     const crit = at(quota.alertAt.at(-1) as number);

@@ -83,10 +83,12 @@ async function reportOutputs(
   const mail = opts.noMail ? undefined : config.mail;
   if (mail && mail.send.includes("report")) {
     const { mailBody, reportMessage, spool, spoolDir } = await import("../outputs/mail.ts");
+    const { tidySpool } = await import("../outputs/spool_tidy.ts");
     outputs.push({
       name: "mail",
       recorded(r) {
         const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
+        tidySpool(spoolDir(files.dir)); // what killed runs left half-written
         spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
       },
     });

@@ -26,7 +26,7 @@ import { ConfigError, fileError } from "../host/errors.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
-import { calendar } from "../usage/calendar.ts";
+import { type Calendar, calendar } from "../usage/calendar.ts";
 import {
   advanceTally,
   counted,
@@ -43,20 +43,15 @@ import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
-import { dueDigests } from "./digests.ts";
+import { type Due, dueDigests } from "./digests.ts";
+import { tidySpool } from "./spool_tidy.ts";
+
+export type { Due };
 
 /** A customer the tally is kept for, with what the config says of it. */
 export interface Watched extends TallyCustomer {
   /** The config's customer. */
   spec: CustomerSpec;
-}
-
-/** One message that is due, with the ledger key that makes it happen once. */
-export interface Due {
-  /** Ledger key: what the message is about, unique per customer, cycle and threshold. */
-  key: string;
-  /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
-  message?: SpooledMessage;
 }
 
 /** The customers with a quota or a commit, matched to `columns`. */
@@ -69,17 +64,43 @@ export function watchedCustomers(specs: readonly CustomerSpec[], columns: readon
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  return wanted.map((spec, i) => ({
-    spec,
-    columns: matched[i] as CustomerColumns,
-    cycles: calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay),
-    rates: spec.commit !== undefined,
-  }));
+  // One calendar per billing, shared by its customers (the tally looks each one's cycle up once).
+  const calendars = new Map<string, Calendar>();
+  return wanted.map((spec, i) => {
+    const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
+    let cycles = calendars.get(billing);
+    if (!cycles) {
+      calendars.set(billing, cycles = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay));
+    }
+    return { spec, columns: matched[i] as CustomerColumns, cycles, rates: spec.commit !== undefined };
+  });
 }
 
-/** What the tally was made for: a different config makes it stale. */
+/**
+ * What the tally was made for, as a short hash: a different config (another
+ * customer, column or billing) makes it stale. Two 32-bit FNV-1a hashes of
+ * the customers' columns and billing, so the tally file does not carry the
+ * whole config.
+ */
 export function fingerprint(watched: readonly Watched[]): string {
-  return JSON.stringify(watched.map((w) => [w.columns, w.spec.billing, w.rates]));
+  let a = 0x811c9dc5, b = 0x01000193 ^ watched.length;
+  const add = (text: string) => {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+    }
+    a = Math.imul(a ^ 0x1f, 0x01000193); // a separator no name holds
+    b = Math.imul(b ^ 0x1f, 0x5bd1e995);
+  };
+  for (const w of watched) {
+    add(w.columns.name);
+    for (const cols of [w.columns.in, w.columns.out, w.columns.both]) {
+      add(cols.join("\u001e"));
+    }
+    add(`${w.spec.billing.cycleDay} ${w.spec.billing.timeZone ?? ""} ${w.rates}`);
+  }
+  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}:${watched.length}`;
 }
 
 /** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */
@@ -116,7 +137,9 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
 /**
  * The alerts due after `tally`'s sample (its local stamp `stamp`), not yet
  * in `sent`: each quota threshold passed, the projection passing the quota,
- * each commit threshold passed.
+ * each commit threshold passed; in each customer's current cycle, and in the
+ * cycle that closed before it (a run that closed it may have died before
+ * alerting, or the interval across the boundary passed a threshold).
  */
 export function dueAlerts(
   tally: Tally,
@@ -128,76 +151,101 @@ export function dueAlerts(
 ): Due[] {
   const due: Due[] = [];
   for (const w of watched) {
+    const closed = tally.closed.get(w.spec.name);
+    if (closed) due.push(...dueFor(w, closed, undefined, sent, mail, stamp, now));
     const t = tally.customers.get(w.spec.name);
-    if (!t) continue;
-    const zone = zoneNamed(w.spec.billing.timeZone);
-    const cycle = cycleLabel(t, zone);
-    const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
-    const to = w.spec.alertTo ?? mail.to;
-    const quota = w.spec.quota;
-    if (quota) {
-      const used = counted(t, quota.count);
-      const projected = projection(t, used, tally.epoch);
-      const figures = [
-        `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
-        `${
-          quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
-        })`,
-        `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
-        `Projected for the whole cycle: ${iecBytes(projected)}`,
-        `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
-        `As of the sample of ${stamp}`,
-      ];
-      const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
-      for (const pct of quota.alertAt) {
-        const key = `quota\t${base}\t${pct}`;
-        if (sent.has(key) || used < percentOf(quota.bytes, pct)) continue;
-        due.push({
-          key,
-          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
-            `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+    if (t) due.push(...dueFor(w, t, tally.epoch, sent, mail, stamp, now));
+  }
+  return due;
+}
+
+/** What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed. */
+function dueFor(
+  w: Watched,
+  t: CustomerTally,
+  epoch: number | undefined,
+  sent: ReadonlySet<string>,
+  mail: MailConfig,
+  stamp: string,
+  now: Date,
+): Due[] {
+  const quota = w.spec.quota;
+  const commit = w.spec.commit;
+  // The common case, with no message to write, is kept cheap: one report checks every customer.
+  const used = quota ? counted(t, quota.count) : 0n;
+  const projected = quota && epoch !== undefined ? projection(t, used, epoch) : used;
+  const p95 = commit && epoch !== undefined ? p95SoFar(t, w.columns) : undefined;
+  const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
+  const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
+  const projDue = quota?.alertProjected === true && epoch !== undefined && projected > quota.bytes;
+  if (quotaDue.length === 0 && commitDue.length === 0 && !projDue) return [];
+  const zone = zoneNamed(w.spec.billing.timeZone);
+  const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
+  const keys = {
+    quota: quotaDue.map((pct) => [pct, `quota\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
+    commit: commitDue.map((pct) => [pct, `commit\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
+    projected: projDue && !sent.has(`projected\t${base}`) ? `projected\t${base}` : undefined,
+  };
+  if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return [];
+  const due: Due[] = [];
+  const cycle = cycleLabel(t, zone);
+  const to = w.spec.alertTo ?? mail.to;
+  const asOf = epoch === undefined
+    ? `As of the cycle's close (the sample of ${stamp} is the first after it)`
+    : `As of the sample of ${stamp}`;
+  if (quota) {
+    const figures = [
+      `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
+      `${
+        quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
+      })`,
+      `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
+      ...(epoch === undefined ? [] : [`Projected for the whole cycle: ${iecBytes(projected)}`]),
+      `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
+      asOf,
+    ];
+    const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
+    for (const [pct, key] of keys.quota) {
+      due.push({
+        key,
+        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
+          `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+          "",
+          ...figures,
+        ]),
+      });
+    }
+    if (keys.projected !== undefined) {
+      due.push({
+        key: keys.projected,
+        message: alertMessage(
+          mail,
+          to,
+          keys.projected,
+          now,
+          `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
+          [
+            `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
+            `more than its quota of ${iecBytes(quota.bytes)}.`,
             "",
             ...figures,
-          ]),
-        });
-      }
-      const key = `projected\t${base}`;
-      if (quota.alertProjected && !sent.has(key) && projected > quota.bytes) {
-        due.push({
-          key,
-          message: alertMessage(
-            mail,
-            to,
-            key,
-            now,
-            `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
-            [
-              `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
-              `more than its quota of ${iecBytes(quota.bytes)}.`,
-              "",
-              ...figures,
-            ],
-          ),
-        });
-      }
+          ],
+        ),
+      });
     }
-    const commit = w.spec.commit;
-    const p95 = commit ? p95SoFar(t, w.columns) : undefined;
-    if (commit && p95 !== undefined) {
-      for (const pct of commit.alertAt) {
-        const key = `commit\t${base}\t${pct}`;
-        if (sent.has(key) || p95 < commit.bps * pct / 100) continue;
-        due.push({
-          key,
-          message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
-            `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
-            `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
-            "",
-            `Billing cycle: ${cycle}`,
-            `As of the sample of ${stamp}`,
-          ]),
-        });
-      }
+  }
+  if (commit && p95 !== undefined) {
+    for (const [pct, key] of keys.commit) {
+      due.push({
+        key,
+        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
+          `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
+          `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
+          "",
+          `Billing cycle: ${cycle}`,
+          asOf,
+        ]),
+      });
     }
   }
   return due;
@@ -273,6 +321,7 @@ export function alertsOutput(
         tally = tallyFromLog(files.log, watched);
       }
       if (!tally) return;
+      tidySpool(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
       if (!mail) return;
       const ledger = sentPath(files);
@@ -281,6 +330,7 @@ export function alertsOutput(
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
       if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
       const dir = spoolDir(files.dir);
+      if (due.length > 0) tidySpool(dir);
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));
         recordSent(ledger, d.key);

@@ -25,8 +25,15 @@ import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable } from "../usage/table.ts";
 import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
-import type { Due } from "./alerts.ts";
 import type { SpooledMessage } from "./mail.ts";
+
+/** One message that is due, with the ledger key that makes it happen once. */
+export interface Due {
+  /** Ledger key: what the message is about, unique per customer, cycle and threshold. */
+  key: string;
+  /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
+  message?: SpooledMessage;
+}
 
 /** How many missed days a late run still sends digests for. */
 const MISSED_DAYS = 7;
@@ -229,9 +236,16 @@ export function dueDigests(
   const days = calendar("day", zone);
   const yesterday = days.bucketAt(days.bucketAt(epoch).start - 1).label;
   const dailyMaybe = daily && !sent.has(`daily\t${yesterday}`);
+  // The cycle that closed last, once per billing (a thousand customers share a few).
+  const closedLabels = new Map<string, string>();
   const cycleMaybe = cycle && config.customers.some((spec) => {
-    const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
-    return !sent.has(`statement\t${spec.name}\t${cal.bucketAt(cal.bucketAt(epoch).start - 1).label}`);
+    const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
+    let label = closedLabels.get(billing);
+    if (label === undefined) {
+      const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
+      closedLabels.set(billing, label = cal.bucketAt(cal.bucketAt(epoch).start - 1).label);
+    }
+    return !sent.has(`statement\t${spec.name}\t${label}`);
   });
   if (!dailyMaybe && !cycleMaybe) return [];
   const samples = logSamples(log);

@@ -14,7 +14,7 @@
  */
 
 import { fileError } from "../host/errors.ts";
-import { appendWhole, replaceFile } from "../host/files.ts";
+import { appendWhole, tempBeside, writeAll } from "../host/files.ts";
 import type { CustomerTally, Tally } from "../usage/cycle_tally.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
@@ -28,28 +28,59 @@ export function sentPath(files: StateFiles): string {
   return `${files.dir}/netmon.sent`;
 }
 
+/**
+ * A customer's cycle as one array, `[start, end, in, out, both, resets,
+ * since, rates]` (since 0 when none, rates only with a commit): a thousand
+ * customers are read and written every run, and arrays are the cheapest JSON
+ * to parse.
+ */
+type CustomerRow = [number, number, string, string, string, number, number, number[]?];
+
 interface TallyJson {
-  version: 1;
+  version: 2;
   fingerprint: string;
   stamp: string;
   epoch: number;
   counters: Record<string, string>;
   intervals: number[];
-  customers: Record<string, Omit<CustomerTally, "in" | "out" | "both"> & { in: string; out: string; both: string }>;
+  customers: Record<string, CustomerRow>;
+  closed: Record<string, CustomerRow>;
 }
+
+const toJson = (m: Map<string, CustomerTally>): Record<string, CustomerRow> => {
+  const out: Record<string, CustomerRow> = {};
+  for (const [k, t] of m) {
+    const row: CustomerRow = [t.start, t.end, String(t.in), String(t.out), String(t.both), t.resets, t.since ?? 0];
+    if (t.rates) row.push(t.rates);
+    out[k] = row;
+  }
+  return out;
+};
+
+const fromJson = (r: Record<string, CustomerRow>): Map<string, CustomerTally> => {
+  const out = new Map<string, CustomerTally>();
+  for (const k in r) {
+    const [start, end, i, o, b, resets, since, rates] = r[k] as CustomerRow;
+    if (typeof start !== "number" || typeof end !== "number" || typeof resets !== "number") throw new Error("bad row");
+    const t: CustomerTally = { start, end, in: BigInt(i), out: BigInt(o), both: BigInt(b), resets };
+    if (since) t.since = since;
+    if (rates) t.rates = rates;
+    out.set(k, t);
+  }
+  return out;
+};
 
 /** The tally as file text, with the fingerprint of the config it was made for and its sample's log stamp. */
 export function formatTally(tally: Tally, fingerprint: string, stamp: string): string {
   const json: TallyJson = {
-    version: 1,
+    version: 2,
     fingerprint,
     stamp,
     epoch: tally.epoch,
     counters: Object.fromEntries([...tally.counters].map(([k, v]) => [k, String(v)])),
     intervals: tally.intervals,
-    customers: Object.fromEntries(
-      [...tally.customers].map(([k, t]) => [k, { ...t, in: String(t.in), out: String(t.out), both: String(t.both) }]),
-    ),
+    customers: toJson(tally.customers),
+    closed: toJson(tally.closed),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -73,16 +104,13 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   }
   try {
     const j = JSON.parse(text) as TallyJson;
-    if (j.version !== 1 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
-    const customers = new Map<string, CustomerTally>();
-    for (const [name, t] of Object.entries(j.customers)) {
-      customers.set(name, { ...t, in: BigInt(t.in), out: BigInt(t.out), both: BigInt(t.both) });
-    }
+    if (j.version !== 2 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
     const tally: Tally = {
       epoch: j.epoch,
       counters: new Map(Object.entries(j.counters).map(([k, v]) => [k, BigInt(v)])),
       intervals: j.intervals,
-      customers,
+      customers: fromJson(j.customers),
+      closed: fromJson(j.closed),
     };
     return { tally, stamp: String(j.stamp) };
   } catch {
@@ -90,9 +118,30 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   }
 }
 
-/** Replaces the tally file atomically. */
+/**
+ * Replaces the tally file atomically (a new file renamed over it), without
+ * syncing: it is a cache, checked against the log on every read, so a file
+ * a power cut left empty, torn or old is rebuilt, never believed; and syncing
+ * a thousand customers' file every run would cost more than the rest of the
+ * quota check.
+ */
 export function writeTally(path: string, tally: Tally, fingerprint: string, stamp: string): void {
-  replaceFile(path, formatTally(tally, fingerprint, stamp), STATE_MODE, "cycle tally");
+  const tmp = tempBeside(path);
+  try {
+    const f = Deno.openSync(tmp, { write: true, createNew: true, mode: STATE_MODE });
+    try {
+      Deno.chmodSync(tmp, STATE_MODE); // the umask narrowed what open set
+      writeAll(f, new TextEncoder().encode(formatTally(tally, fingerprint, stamp)));
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never made, or renamed */ }
+    throw fileError(err, "write cycle tally", path);
+  }
 }
 
 /** The keys in the sent ledger (empty when there is none). */

@@ -35,6 +35,11 @@ export interface CustomerTally {
   /** Resets of its columns in the cycle. */
   resets: number;
   /**
+   * The first instant counted, when later than the cycle's start: the log
+   * began within this cycle, and what came before it is not known.
+   */
+  since?: number;
+  /**
    * With a commit: per interval, the inbound, outbound and all-columns rate
    * (bit/s) and the interval's milliseconds in the cycle, four numbers each.
    */
@@ -51,6 +56,13 @@ export interface Tally {
   intervals: number[];
   /** By customer name. */
   customers: Map<string, CustomerTally>;
+  /**
+   * By customer name, its previous cycle as it closed (with its share of the
+   * interval across the boundary), kept through the cycle after it: the
+   * thresholds a closing cycle passed are still alerted if the run that
+   * closed it died before alerting, or if only that last interval passed them.
+   */
+  closed: Map<string, CustomerTally>;
 }
 
 /** What the tally is kept for: a customer's columns and billing cycle calendar. */
@@ -83,8 +95,7 @@ function growth(prev: bigint | undefined, now: bigint, forced: boolean): { bytes
   return { bytes: now - prev, reset: false };
 }
 
-function emptyCycle(cycles: Calendar, epoch: number, rates: boolean): CustomerTally {
-  const b = cycles.bucketAt(epoch);
+function emptyCycle(b: { start: number; end: number }, rates: boolean): CustomerTally {
   const t: CustomerTally = { start: b.start, end: b.end, in: 0n, out: 0n, both: 0n, resets: 0 };
   if (rates) t.rates = [];
   return t;
@@ -112,6 +123,7 @@ export function advanceTally(
     counters: new Map(sample.counters),
     intervals: before ? [...before.intervals] : [],
     customers: new Map(),
+    closed: new Map(before?.closed ?? []),
   };
   const prevEpoch = before?.epoch;
   const length = prevEpoch === undefined ? 0 : sample.epoch - prevEpoch;
@@ -126,15 +138,33 @@ export function advanceTally(
       grown.set(name, growth(before.counters.get(name), now, forced.has(name)));
     }
   }
+  // Customers of one billing share a calendar: each calendar's cycle is looked up once.
+  const buckets = new Map<Calendar, { start: number; end: number }>();
   for (const c of customers) {
     const name = c.columns.name;
     const old = before?.customers.get(name);
-    const here = c.cycles.bucketAt(sample.epoch);
+    let here = buckets.get(c.cycles);
+    if (!here) buckets.set(c.cycles, here = c.cycles.bucketAt(sample.epoch));
     const t: CustomerTally = old && old.start === here.start
       ? { ...old, ...(old.rates ? { rates: [...old.rates] } : {}) }
-      : emptyCycle(c.cycles, sample.epoch, c.rates);
+      : emptyCycle(here, c.rates);
+    // Counted from its start (an interval across it is split), or from the log's first sample within it.
+    if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
     after.customers.set(name, t);
     if (!before || prevEpoch === undefined) continue;
+    if (old && old !== t && old.start !== t.start && length > 0 && prevEpoch < old.end) {
+      // The cycle closed in this interval: it takes the floor of its share of it, as the engine gives it.
+      const upTo = Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start);
+      const part = (cols: readonly string[]) =>
+        cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n) * BigInt(upTo) / BigInt(length), 0n);
+      const { rates: _, ...rest } = old;
+      after.closed.set(name, {
+        ...rest,
+        in: old.in + part(c.columns.in),
+        out: old.out + part(c.columns.out),
+        both: old.both + part(c.columns.both),
+      });
+    }
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.
     const share = (bytes: bigint): bigint => {
       if (length <= 0 || prevEpoch >= t.start) return bytes;
@@ -195,9 +225,10 @@ export function usualInterval(tally: Tally): number | undefined {
 /**
  * The linear estimate for the whole cycle from `bytes` so far at `now`: the
  * rate so far over the time covered since the cycle's start (or since the
- * tally began, if later), carried to the cycle's end.
+ * tally began, if later: what came before is not counted, so not projected
+ * either), carried to the cycle's end.
  */
-export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.start): bigint {
+export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
   const from = Math.max(t.start, since);
   const elapsed = now - from;
   if (elapsed <= 0) return bytes;

@@ -1,0 +1,271 @@
+/**
+ * Quota alerts end to end: the interface source metering a veth in
+ * namespaces the test makes, exact traffic from the peer, a real SMTP server,
+ * and the clock faked (libfaketime) across days and billing cycles. What is
+ * mailed is read back from the server and decoded as a mail client would.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { iecBytes } from "../lib/usage/units.ts";
+import { calendar } from "../lib/usage/calendar.ts";
+import { usageByBucket } from "../lib/usage/engine.ts";
+import { zoneNamed } from "../lib/usage/zone.ts";
+import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
+import {
+  decodeMail,
+  logSamples,
+  type Mail,
+  mailSection,
+  netmonAt,
+  type QuotaEnv,
+  runOpts,
+  spoolOf,
+  withQuotaEnv,
+} from "./quota_env.ts";
+
+/** The alert mails received so far (the reports, mailed every run by default, left out). */
+function alerts(e: QuotaEnv): Mail[] {
+  return e.smtp.messages().map(decodeMail).filter((m) => (m.headers.get("subject") ?? "").startsWith("netmon: "));
+}
+
+const MiB = 1n << 20n;
+
+function quotaConfig(veth: string, port: number, customer = ""): string {
+  return `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+    `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [80, 100]\n` +
+    `alert_to = "noc@example.com"\n${customer}\n${mailSection(port)}`;
+}
+
+/** 1000-byte datagrams from the peer to the metered side: about `bytes` on the veth. */
+async function traffic(e: QuotaEnv, bytes: number): Promise<void> {
+  await sendUdp(e.p.b, "192.0.2.1", Math.ceil(bytes / 1042), 1000);
+}
+
+/** What the alert for `pct` must say, from the log (in = rx, out = tx since the cycle's first sample). */
+function expectedAlert(e: QuotaEnv, pct: number, from: number, cycle: [string, string, string, string]): string {
+  const samples = logSamples(e);
+  const first = samples[from]!;
+  const last = samples.at(-1)!;
+  const rx = `${e.p.va}:rx`, tx = `${e.p.va}:tx`;
+  const inB = last.counters.get(rx)! - first.counters.get(rx)!;
+  const outB = last.counters.get(tx)! - first.counters.get(tx)!;
+  const used = inB + outB;
+  const [startDay, lastDay, start, end] = cycle;
+  const startMs = Date.parse(start), endMs = Date.parse(end);
+  const since = Math.max(startMs, first.epoch);
+  const projected = used * BigInt(endMs - since) / BigInt(last.epoch - since);
+  return `acme has passed ${pct}% of its quota in the billing cycle ${startDay} .. ${lastDay}: ` +
+    `${(100 * Number(used) / Number(MiB)).toFixed(1)}% used.\n\n` +
+    `Used so far: ${iecBytes(used)} (in and out: in ${iecBytes(inB)}, out ${iecBytes(outB)})\n` +
+    `Quota: ${iecBytes(MiB)} per billing cycle\n` +
+    `Projected for the whole cycle: ${iecBytes(projected)}\n` +
+    `Billing cycle: ${startDay} .. ${lastDay} (${start.replace(".000Z", "+00:00")} to ${
+      end.replace(".000Z", "+00:00")
+    })\n` +
+    `As of the sample of ${last.stamp}\n`;
+}
+
+netnsTest(
+  "quota crossed at 80% then 100%: two alerts with the right figures, none after, the next cycle again",
+  () =>
+    withQuotaEnv((veth, port) => quotaConfig(veth, port), async (e) => {
+      const ok0 = async (at: string) => {
+        const r = await netmonAt(e, at);
+        assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr: "" });
+      };
+      const march: [string, string, string, string] = [
+        "2025-03-01",
+        "2025-03-31",
+        "2025-03-01T00:00:00.000Z",
+        "2025-04-01T00:00:00.000Z",
+      ];
+      await ok0("2025-03-10 00:00:00"); // the log begins mid-cycle
+      await traffic(e, 500_000);
+      await ok0("2025-03-10 06:00:00");
+      assertEquals(alerts(e).length, 0, "48%: no alert yet");
+      await traffic(e, 350_000);
+      await ok0("2025-03-11 00:00:00");
+      const first = alerts(e);
+      assertEquals(first.map((m) => [m.headers.get("subject"), m.to]), [[
+        "netmon: acme passed 80% of its quota (2025-03-01 .. 2025-03-31)",
+        ["noc@example.com"],
+      ]]);
+      assertEquals(first[0]!.text, expectedAlert(e, 80, 0, march));
+      await ok0("2025-03-12 00:00:00");
+      assertEquals(alerts(e).length, 1, "still over 80%, under 100%: nothing new");
+      await traffic(e, 250_000);
+      await ok0("2025-03-13 00:00:00");
+      const second = alerts(e).slice(1);
+      assertEquals(second.map((m) => m.headers.get("subject")), [
+        "netmon: acme passed 100% of its quota (2025-03-01 .. 2025-03-31)",
+      ]);
+      assertEquals(second[0]!.text, expectedAlert(e, 100, 0, march));
+      await traffic(e, 100_000);
+      await ok0("2025-03-14 00:00:00");
+      await ok0("2025-03-20 00:00:00");
+      assertEquals(alerts(e).length, 2, "over 100%: nothing more this cycle");
+      // The next cycle: its first sample (the interval across midnight split by time), then its own thresholds.
+      await ok0("2025-04-01 00:00:00");
+      assertEquals(alerts(e).length, 2);
+      const aprilFirst = logSamples(e).length - 1;
+      await traffic(e, 900_000);
+      await ok0("2025-04-02 00:00:00");
+      await traffic(e, 200_000);
+      await ok0("2025-04-03 00:00:00");
+      const april = alerts(e).slice(2);
+      assertEquals(april.map((m) => m.headers.get("subject")), [
+        "netmon: acme passed 80% of its quota (2025-04-01 .. 2025-04-30)",
+        "netmon: acme passed 100% of its quota (2025-04-01 .. 2025-04-30)",
+      ]);
+      const ids = alerts(e).map((m) => m.headers.get("message-id"));
+      assertEquals(new Set(ids).size, 4, "each alert its own Message-ID");
+      ok(
+        april[1]!.text.includes(
+          expectedAlert(e, 100, aprilFirst, [
+            "2025-04-01",
+            "2025-04-30",
+            "2025-04-01T00:00:00.000Z",
+            "2025-05-01T00:00:00.000Z",
+          ])
+            .split("\n")[2]!,
+        ),
+        april[1]!.text,
+      );
+      assertEquals(spoolOf(e), []);
+      // Every report still mailed as the original did ([mail] send defaults to "report"), to [mail] to.
+      const reports = e.smtp.messages().map(decodeMail).filter((m) => !alerts(e).some((a) => a.raw === m.raw));
+      assertEquals(reports.length, 10, "ten reports, ten report mails");
+      ok(reports.every((m) => m.to.join() === "ops@example.org"));
+    }),
+);
+
+netnsTest(
+  "SIGKILL at random instants over 120 runs across both thresholds in 12 cycles: each alerted once",
+  () =>
+    withQuotaEnv((veth, port) => quotaConfig(veth, port), async (e) => {
+      const random = seededRandom("alert SIGKILL instants");
+      // Each month: ten runs an hour apart from its 1st, 300 kB before each of runs 1 to 4 (80% at the 3rd,
+      // 100% at the 4th, if all are logged).
+      const at = (m: number, k: number) => `2024-${String(m + 1).padStart(2, "0")}-01 0${k}:00:00`;
+      const args = ["report"];
+      const durations: number[] = [];
+      for (let k = 0; k < 3; k++) {
+        const t0 = performance.now();
+        const r = await netmonAt(e, `2023-12-31 0${k}:00:00`, args);
+        assertEquals(r.code, 0, r.stderr);
+        durations.push(performance.now() - t0);
+      }
+      // Kill instants uniform over a span that follows the runs: 1.4 times the median of the warm-up runs at first,
+      // then longer after each kill and drawn toward 1.4 times each completed run, so most runs are hit whatever the
+      // machine's load (a span too short would kill every run before it logs anything).
+      let span = 1.4 * durations.sort((a, b) => a - b)[1]!;
+      let killed = 0, completed = 0;
+      try {
+        for (let m = 0; m < 12; m++) {
+          for (let k = 0; k < 10; k++) {
+            if (k >= 1 && k <= 4) await traffic(e, 300_000);
+            const t0 = performance.now();
+            const child = spawnNetmon(["-c", e.config, "-s", `${e.dir}/state`, ...args], runOpts(e, at(m, k)));
+            const timer = setTimeout(() => {
+              try {
+                child.kill("SIGKILL");
+              } catch { /* it finished */ }
+            }, random() * span);
+            const out = await child.output();
+            clearTimeout(timer);
+            if (out.signal === "SIGKILL") {
+              killed++;
+              span *= 1.1;
+            } else {
+              assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+              completed++;
+              span = 0.7 * span + 0.3 * 1.4 * (performance.now() - t0);
+            }
+          }
+        }
+      } finally {
+        removeFaketimeLeftovers();
+      }
+      // One run more, not killed, delivers whatever the last kills left in the spool.
+      const final = await netmonAt(e, "2024-12-01 12:00:00");
+      assertEquals(final.code, 0, final.stderr);
+      assertEquals(spoolOf(e), []);
+      ok(killed >= 50 && completed >= 15, `killed ${killed}, completed ${completed}: kills spread over runs`);
+
+      // What the log says each cycle used (the engine, as the summary and the statements count it).
+      const samples = logSamples(e);
+      const cycles = calendar("cycle", zoneNamed("UTC"), 1);
+      const engineSamples = samples.map((s) => ({
+        epoch: s.epoch,
+        columns: [...s.counters.keys()],
+        counters: [...s.counters.values()],
+      }));
+      const want = new Map<string, number>();
+      for (const b of usageByBucket(engineSamples, cycles, { until: samples.at(-1)!.epoch })) {
+        const used = b.columns.reduce((a: bigint, c) => a + BigInt(c.usage), 0n);
+        const label = b.bucket.label;
+        for (const pct of [80, 100]) {
+          if (used * 100n >= MiB * BigInt(pct)) want.set(`netmon: acme passed ${pct}% of its quota (${label})`, 0);
+        }
+      }
+      ok(want.size >= 20, `${want.size} thresholds passed in the log`);
+      // What came: each threshold once, but for a repeat with the same Message-ID (a kill between the server's
+      // acceptance and the spool removal).
+      const byId = new Map<string, string>();
+      let repeats = 0;
+      for (const m of alerts(e)) {
+        const subject = m.headers.get("subject")!;
+        const id = m.headers.get("message-id")!;
+        ok(want.has(subject), `an alert the log does not call for: ${subject}`);
+        if (byId.has(id)) {
+          assertEquals(byId.get(id), subject);
+          repeats++;
+        } else byId.set(id, subject);
+      }
+      const counts = new Map<string, number>();
+      for (const subject of byId.values()) counts.set(subject, (counts.get(subject) ?? 0) + 1);
+      for (const subject of want.keys()) assertEquals([subject, counts.get(subject)], [subject, 1]);
+      ok(repeats <= killed, "a repeat only where a run was killed");
+      // deno-lint-ignore no-console
+      console.log(
+        `    ${killed} runs killed, ${completed} completed (kill span at the end ${
+          Math.round(span)
+        } ms); ${want.size} thresholds passed, each alerted once; ` +
+          `${repeats} recognisable repeat(s) (same Message-ID)`,
+      );
+    }),
+);
+
+netnsTest(
+  "mail server down during an alert: exit 75, the alert spooled, delivered once when the server is back",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        quotaConfig(veth, port).replace('to = "ops@example.org"', 'to = "ops@example.org"\nsend = "cycle"'),
+      async (e) => {
+        assertEquals((await netmonAt(e, "2025-03-10 00:00:00")).code, 0);
+        await traffic(e, 900_000);
+        await e.smtp.stop();
+        const down = await netmonAt(e, "2025-03-10 01:00:00");
+        assertEquals(down.code, 75, down.stderr);
+        ok(/could not connect .*; 1 report\(s\) kept in .*spool for the next run\n$/.test(down.stderr), down.stderr);
+        const spooled = spoolOf(e);
+        assertEquals(spooled.length, 1);
+        const message = JSON.parse(Deno.readTextFileSync(`${e.dir}/state/spool/${spooled[0]}`));
+        assertEquals([message.subject, message.to], [
+          "netmon: acme passed 80% of its quota (2025-03-01 .. 2025-03-31)",
+          ["noc@example.com"],
+        ]);
+        // Still down: the alert waits, and is not spooled again.
+        assertEquals((await netmonAt(e, "2025-03-10 02:00:00")).code, 75);
+        assertEquals(spoolOf(e), spooled);
+        await e.smtp.start();
+        const up = await netmonAt(e, "2025-03-10 03:00:00");
+        assertEquals([up.code, up.stderr], [0, ""]);
+        assertEquals(alerts(e).map((m) => m.headers.get("message-id")), [message.messageId]);
+        assertEquals((await netmonAt(e, "2025-03-10 04:00:00")).code, 0);
+        assertEquals(alerts(e).length, 1, "delivered once");
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);

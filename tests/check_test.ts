@@ -1,0 +1,159 @@
+/**
+ * `netmon check` as a monitoring system runs it: its exit status and its one
+ * line parsed by the Monitoring Plugins guidelines (text, then `|` and
+ * `'label'=value[UOM];[warn];[crit];[min];[max]` items), for each state: OK,
+ * WARNING at a first threshold, CRITICAL at the last, CRITICAL for a stale
+ * sample and for a report that found the rules missing, UNKNOWN when the
+ * state cannot be read. Real sources in namespaces the tests make, the clock
+ * faked (libfaketime).
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import {
+  netmon,
+  netnsTest,
+  NFT_ONE_METER_CONFIG,
+  nftOnly,
+  type Result,
+  sendUdp,
+  withPair,
+  withTempDir,
+} from "./helpers.ts";
+import { logSamples, mailSection, netmonAt, type QuotaEnv, withQuotaEnv } from "./quota_env.ts";
+
+/** One performance data item. */
+interface Perf {
+  label: string;
+  value: number;
+  uom: string;
+  warn?: number;
+  crit?: number;
+  min?: number;
+  max?: number;
+}
+
+/** A plugin's output as a monitoring system reads it: status, text, and perfdata by label. */
+function parsePlugin(r: Result): { status: string; code: number; text: string; perf: Map<string, Perf> } {
+  const lines = r.stdout.split("\n");
+  assertEquals(lines.length, 2, `one line: ${r.stdout}`);
+  assertEquals(lines[1], "");
+  const [text, perfText = ""] = (lines[0] as string).split(" | ") as [string, string?];
+  ok(!text.includes("|"), "a | only before the performance data");
+  const perf = new Map<string, Perf>();
+  // Items are separated by spaces; a label with spaces is in single quotes ('' inside is a quote).
+  for (const m of perfText.matchAll(/('(?:[^']|'')+'|[^ '=]+)=([^ ]*)/g)) {
+    const label = (m[1] as string).replace(/^'|'$/g, "").replaceAll("''", "'");
+    const [v = "", warn, crit, min, max] = (m[2] as string).split(";");
+    const vm = /^(-?\d+(?:\.\d+)?)([a-zA-Z%]*)$/.exec(v);
+    ok(vm, `value of ${label}: ${v}`);
+    ok(["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"].includes(vm[2] as string), `UOM ${vm[2]}`);
+    const num = (x: string | undefined) => (x === undefined || x === "" ? undefined : Number(x));
+    for (const x of [warn, crit, min, max]) ok(x === undefined || /^(-?\d+(\.\d+)?)?$/.test(x), `threshold ${x}`);
+    const item: Perf = { label, value: Number(vm[1]), uom: vm[2] as string };
+    for (const [k, x] of [["warn", warn], ["crit", crit], ["min", min], ["max", max]] as const) {
+      const n = num(x);
+      if (n !== undefined) item[k] = n;
+    }
+    perf.set(label, item);
+  }
+  const status = /^NETMON (OK|WARNING|CRITICAL|UNKNOWN) - /.exec(text)?.[1];
+  ok(status, text);
+  assertEquals(r.code, ["OK", "WARNING", "CRITICAL", "UNKNOWN"].indexOf(status), `exit status for ${status}`);
+  return { status, code: r.code, text, perf };
+}
+
+const QUOTA = 1 << 20;
+
+function usedSoFar(e: QuotaEnv): number {
+  const s = logSamples(e);
+  const [a, b] = [s[0]!, s.at(-1)!];
+  return [":rx", ":tx"].reduce((x, d) => x + Number(b.counters.get(e.p.va + d)! - a.counters.get(e.p.va + d)!), 0);
+}
+
+netnsTest(
+  "check: OK, WARNING at the first threshold, CRITICAL at the last and for a stale sample, UNKNOWN",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme's"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [80, 100]\n\n` +
+        mailSection(port, 'send = "cycle"\n'),
+      async (e) => {
+        const check = async (at: string) => parsePlugin(await netmonAt(e, at, ["check"]));
+        const none = await check("2025-03-10 00:00:00");
+        assertEquals([none.status, none.perf.size], ["UNKNOWN", 0]);
+        ok(none.text.includes("no sample yet"), none.text);
+        for (const at of ["2025-03-10 00:00:00", "2025-03-10 00:05:00"]) assertEquals((await netmonAt(e, at)).code, 0);
+        const fine = await check("2025-03-10 00:06:00");
+        assertEquals(fine.status, "OK", fine.text);
+        ok(fine.text.startsWith("NETMON OK - 1 of 1 quotas below their first threshold, last sample "), fine.text);
+        const acme = (r: typeof fine) => r.perf.get("acme's")!;
+        const warn = Math.floor(QUOTA * 0.8);
+        assertEquals(acme(fine), {
+          label: "acme's",
+          value: usedSoFar(e),
+          uom: "B",
+          warn,
+          crit: QUOTA,
+          min: 0,
+          max: QUOTA,
+        });
+        const age = fine.perf.get("age")!;
+        ok(age.uom === "s" && age.value >= 55 && age.value <= 70 && age.crit === 900 && age.min === 0, `${age.value}`);
+
+        await sendUdp(e.p.b, "192.0.2.1", 850, 1000);
+        assertEquals((await netmonAt(e, "2025-03-10 00:10:00")).code, 0);
+        const w = await check("2025-03-10 00:11:00");
+        assertEquals(w.status, "WARNING", w.text);
+        ok(acme(w).value >= warn && acme(w).value < QUOTA && acme(w).value === usedSoFar(e));
+        ok(/^NETMON WARNING - acme's \d+\.\d\d KiB of 1\.00 MiB \(\d+\.\d%\)$/.test(w.text), w.text);
+
+        await sendUdp(e.p.b, "192.0.2.1", 250, 1000);
+        assertEquals((await netmonAt(e, "2025-03-10 00:15:00")).code, 0);
+        const c = await check("2025-03-10 00:16:00");
+        assertEquals([c.status, acme(c).value >= QUOTA], ["CRITICAL", true], c.text);
+
+        // Three intervals (5 min) without a sample: stale, whatever the quotas say.
+        const stale = await check("2025-03-10 00:31:00");
+        assertEquals(stale.status, "CRITICAL");
+        ok(
+          stale.text.startsWith("NETMON CRITICAL - last sample 16 min old (more than three intervals of 5 min)"),
+          stale.text,
+        );
+        // The next cycle: no sample in it yet, so nothing used in it; stale still.
+        const april = await check("2025-04-01 00:01:00");
+        assertEquals([april.status, acme(april).value], ["CRITICAL", 0], april.text);
+
+        // State that cannot be read: a damaged last file.
+        Deno.writeTextFileSync(`${e.dir}/state/netmon.last`, "garbage\n");
+        const bad = await check("2025-03-10 00:16:00");
+        assertEquals(bad.status, "UNKNOWN", bad.text);
+        ok(bad.text.includes("netmon.last"), bad.text);
+      },
+    ),
+);
+
+netnsTest(
+  "check: CRITICAL when the last report found the rules missing (exit 69), OK again once they are back",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = `${dir}/netmon.toml`;
+        await Deno.writeTextFile(config, NFT_ONE_METER_CONFIG + '[[customer]]\nname = "b"\nquota = "1 GiB"\n');
+        const o = nftOnly(p.a, [dir]);
+        const cmd = (args: string[]) => netmon([...args, "-c", config, "-s", `${dir}/state`], o);
+        assertEquals((await cmd(["start"])).code, 0);
+        assertEquals((await cmd(["report"])).code, 0);
+        assertEquals(parsePlugin(await cmd(["check"])).status, "OK");
+        assertEquals((await cmd(["stop"])).code, 0);
+        const failed = await cmd(["report"]);
+        assertEquals(failed.code, 69, failed.stderr);
+        const c = parsePlugin(await cmd(["check"]));
+        assertEquals(c.status, "CRITICAL", c.text);
+        ok(c.text.includes("failed with exit 69"), c.text);
+        ok(c.perf.has("b"), "the quota's perfdata is still there");
+        assertEquals((await cmd(["start"])).code, 0);
+        assertEquals((await cmd(["report"])).code, 0);
+        assertEquals(parsePlugin(await cmd(["check"])).status, "OK");
+      })
+    ),
+);

@@ -1,0 +1,134 @@
+/**
+ * `[mail] send = "daily"` and `"cycle"` end to end: the interface source on a
+ * veth in namespaces the test makes, a real SMTP server, the clock faked
+ * across days and billing cycles (libfaketime). Digests come once a day, a
+ * day the machine was off still gets its own at the next run, once;
+ * statements come once per customer and cycle, only to that customer, with
+ * the CSV the summary gives for that customer and cycle.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { iecBytes } from "../lib/usage/units.ts";
+import { netnsTest, sendUdp } from "./helpers.ts";
+import { decodeMail, logSamples, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
+
+async function ok0(e: QuotaEnv, at: string): Promise<void> {
+  const r = await netmonAt(e, at);
+  assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr: "" });
+}
+
+const subjects = (e: QuotaEnv) => e.smtp.messages().map((m) => decodeMail(m).headers.get("subject"));
+
+netnsTest(
+  'send = "daily": one digest a day, none twice; a day the machine was off gets its own at the next run',
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\n\n${
+          mailSection(port, 'send = "daily"\n')
+        }`,
+      async (e) => {
+        await ok0(e, "2025-05-10 08:00:00"); // the log begins: the day before has nothing to tell
+        await sendUdp(e.p.b, "192.0.2.1", 100, 1000);
+        await ok0(e, "2025-05-10 20:00:00");
+        assertEquals(subjects(e), [], "no report mails with send = daily, no digest before midnight");
+        await ok0(e, "2025-05-11 00:10:00");
+        assertEquals(subjects(e), ["netmon daily usage - 2025-05-10"]);
+        const first = decodeMail(e.smtp.messages()[0]!);
+        assertEquals(first.to, ["ops@example.org"]);
+        ok(first.text.startsWith("Network usage on 2025-05-10 (UTC):\n"), first.text);
+        // The quota line: the cycle so far as of the run that sent it (in and out since the log began).
+        const [s0, , s2] = logSamples(e);
+        const used = [":rx", ":tx"].reduce(
+          (a, d) => a + s2!.counters.get(e.p.va + d)! - s0!.counters.get(e.p.va + d)!,
+          0n,
+        );
+        ok(
+          first.text.includes(
+            `  acme: ${iecBytes(used)} of 10.00 MiB (${
+              (100 * Number(used) / 10 / 2 ** 20).toFixed(1)
+            }%, counting total)\n`,
+          ),
+          first.text,
+        );
+        await sendUdp(e.p.b, "192.0.2.1", 50, 1000);
+        await ok0(e, "2025-05-11 12:00:00");
+        await ok0(e, "2025-05-11 23:00:00");
+        assertEquals(subjects(e).length, 1, "one digest for the 10th, not one per run");
+        // The machine is off from the 11th at 23:00 to the 13th at 09:00: no run after either midnight.
+        await ok0(e, "2025-05-13 09:00:00");
+        await ok0(e, "2025-05-13 10:00:00");
+        assertEquals(subjects(e), [
+          "netmon daily usage - 2025-05-10",
+          "netmon daily usage - 2025-05-11",
+          "netmon daily usage - 2025-05-12",
+        ]);
+        const ids = e.smtp.messages().map((m) => decodeMail(m).headers.get("message-id"));
+        assertEquals(new Set(ids).size, 3);
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
+
+netnsTest(
+  'send = "cycle": one statement per customer and cycle, only to its statement_to, with the summary\'s CSV row',
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nstatement_to = "billing@acme.example"\n` +
+        `[[customer]]\nname = "globex"\nmeters = ["${veth}:rx"]\nstatement_to = ["a@globex.example", "b@globex.example"]\n\n` +
+        mailSection(port, 'send = "cycle"\n'),
+      async (e) => {
+        await ok0(e, "2025-05-30 12:00:00"); // April closed before the log began: nothing to state
+        for (const h of ["18", "23"]) {
+          await sendUdp(e.p.b, "192.0.2.1", 200, 1000);
+          await ok0(e, `2025-05-30 ${h}:00:00`);
+        }
+        await sendUdp(e.p.b, "192.0.2.1", 300, 1000);
+        await ok0(e, "2025-05-31 12:00:00");
+        assertEquals(subjects(e), []);
+        await ok0(e, "2025-06-01 00:30:00");
+        await ok0(e, "2025-06-01 02:00:00");
+        await sendUdp(e.p.b, "192.0.2.1", 100, 1000);
+        await ok0(e, "2025-06-15 00:00:00");
+        await ok0(e, "2025-07-01 01:00:00");
+        await ok0(e, "2025-07-01 02:00:00");
+        const mails = e.smtp.messages().map(decodeMail);
+        // One run spools both customers' statements: their order between them is not kept.
+        assertEquals(mails.map((m) => [m.headers.get("subject"), m.to]).sort(), [
+          ["netmon statement for acme - 2025-05-01 .. 2025-05-31", ["billing@acme.example"]],
+          ["netmon statement for acme - 2025-06-01 .. 2025-06-30", ["billing@acme.example"]],
+          ["netmon statement for globex - 2025-05-01 .. 2025-05-31", ["a@globex.example", "b@globex.example"]],
+          ["netmon statement for globex - 2025-06-01 .. 2025-06-30", ["a@globex.example", "b@globex.example"]],
+        ]);
+        // Each statement's CSV is the customer's row of `netmon summary --by cycle --csv`, run on this state.
+        for (const m of mails) {
+          const [, name, label] = /statement for (\S+) - (.*)$/.exec(m.headers.get("subject")!)! as unknown as [
+            string,
+            string,
+            string,
+          ];
+          const summary = await netmonAt(e, "2025-07-01 03:00:00", [
+            "summary",
+            "--by",
+            "cycle",
+            "--csv",
+            "--meter",
+            name,
+          ]);
+          assertEquals([summary.code, summary.stderr], [0, ""], summary.stdout);
+          const [header, ...rows] = summary.stdout.trimEnd().split("\n");
+          const start = `${label.slice(0, 10)}T00:00:00+00:00`;
+          const row = rows.find((r) => r.startsWith(`${start},`) && r.includes(`,${name},customer,`));
+          ok(row, `summary has ${name}'s cycle ${label}: ${summary.stdout}`);
+          assertEquals([...m.attachments.values()], [`${header}\n${row}\n`], `${name} ${label}`);
+          assertEquals([...m.attachments.keys()], [`netmon-${name}-${label.slice(0, 10)}.csv`]);
+          const total = BigInt((row as string).split(",")[6] as string);
+          ok(m.text.includes(`Total: ${iecBytes(total)} (${total} bytes)\n`), m.text);
+          ok(total > 0n);
+        }
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
