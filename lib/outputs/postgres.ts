@@ -31,9 +31,9 @@
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { Sample } from "../state/log_format.ts";
+import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
 
-/** How the connection is secured (libpq's names). */
-export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+export { parseStoreUrl, type SslMode, type StoreUrl };
 
 /** Where the store is and how to reach it. */
 export interface PostgresOptions {
@@ -96,45 +96,6 @@ export function dbPassword(
   }
   const password = env("NETMON_DB_PASSWORD");
   return password === "" ? undefined : password;
-}
-
-/** The parts of a store URL, checked. */
-export interface StoreUrl {
-  user: string;
-  host: string;
-  port: number;
-  database: string;
-}
-
-/** Parses `postgresql://USER@HOST:PORT/DB`; a ConfigError (78) names what is wrong. */
-export function parseStoreUrl(url: string): StoreUrl {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`store: not a URL like postgresql://netmon@db.example.org:5432/traffic`);
-  }
-  if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
-    throw new ConfigError(`store: ${u.protocol} is not postgresql:`);
-  }
-  if (u.password !== "") {
-    throw new ConfigError(
-      "store: the URL holds a password: remove it, and put it in password_file or NETMON_DB_PASSWORD",
-    );
-  }
-  if (u.search !== "" || u.hash !== "") {
-    throw new ConfigError("store: options in the URL are not read: use sslmode and ca_file in the config");
-  }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-  if (u.username === "" || u.hostname === "" || database === "" || database.includes("/")) {
-    throw new ConfigError("store: name user, host and database: postgresql://netmon@db.example.org:5432/traffic");
-  }
-  return {
-    user: decodeURIComponent(u.username),
-    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: u.port === "" ? 5432 : Number(u.port),
-    database,
-  };
 }
 
 const LOCAL = ["127.0.0.1", "::1", "localhost"];

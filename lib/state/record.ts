@@ -103,6 +103,9 @@ export interface Recorded {
   intervalPackets?: Map<string, bigint>;
 }
 
+/** A file's replacement, ready to be renamed into place (an AtomicFile, or a wrapper that reports instead of throwing). */
+export type Replacement = Pick<AtomicFile, "commit" | "abandon">;
+
 /** Options of {@linkcode recordSample}. */
 export interface RecordOptions {
   /**
@@ -116,6 +119,14 @@ export interface RecordOptions {
   now: () => string;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
+  /**
+   * Files kept in step with the last file (e.g. `netmon.totals`): called with the lock held before the log append,
+   * returns their replacements written and synced; committed (renamed) after the append, or abandoned if it fails.
+   * A commit must not throw: the sample is in the log by then.
+   */
+  besideLast?:
+    | ((step: { previous: Sample | undefined; sample: Sample; warnings: string[] }) => Promise<Replacement[]>)
+    | undefined;
   /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
   onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
 }
@@ -162,13 +173,17 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const next = new AtomicFile(files.last, STATE_MODE, "last file");
     next.write(formatLast({ sample, totalStart: usage.totalStart }));
     next.sync();
+    const beside = await opts.besideLast?.({ previous: last?.sample, sample, warnings }).catch((err) => {
+      next.abandon();
+      throw err;
+    }) ?? [];
     try {
       appendWhole(files.log, header + formatLogLine(sample), STATE_MODE, "log");
     } catch (err) {
-      next.abandon();
+      for (const f of [next, ...beside]) f.abandon();
       throw err;
     }
-    next.commit();
+    for (const f of [next, ...beside]) f.commit();
     const recorded: Recorded = { previous: last, sample, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     await opts.onRecorded?.(recorded);
