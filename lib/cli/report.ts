@@ -36,6 +36,9 @@ export async function report(opts: Options): Promise<number> {
   const recorded = await recordSample(files, {
     readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
+    besideLast: outputs.some((o) => o.beforeAppend)
+      ? async (step) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(step) ?? []))).flat()
+      : undefined,
     // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
     onRecorded: outputs.length > 0
       ? async (r) => {
@@ -87,6 +90,13 @@ async function reportOutputs(
         }
       },
     });
+  }
+  const textfile = config.fleet.textfile;
+  if (textfile) {
+    outputs.push((await import("../outputs/textfile_output.ts")).textfileOutput(textfile, files, config.meters));
+  }
+  if (config.fleet.postgres) {
+    outputs.push((await import("../outputs/postgres_output.ts")).postgresOutput(config, files));
   }
   return outputs;
 }

@@ -30,10 +30,10 @@
  */
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
-import type { Sample } from "../state/log_format.ts";
 import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
+import type { TimedSample } from "../state/log_timed.ts";
 
-export { parseStoreUrl, type SslMode, type StoreUrl };
+export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
 
 /** Where the store is and how to reach it. */
 export interface PostgresOptions {
@@ -51,14 +51,6 @@ export interface PostgresOptions {
   connectTimeoutSeconds?: number | undefined;
   /** Milliseconds any one statement may take, on the server and on the client (default 30000). */
   statementTimeoutMs?: number | undefined;
-}
-
-/** A sample with its Unix time, as stored. */
-export interface TimedSample {
-  /** Unix time, seconds. */
-  epoch: number;
-  /** The sample (counters, and packets where known). */
-  sample: Sample;
 }
 
 /** A sample read back from the store. */
@@ -226,21 +218,37 @@ export class PostgresStore {
     } catch (err) {
       throw new NetmonError(`PostgreSQL store: cannot load the client (npm:postgres): ${err}`, EX.UNAVAILABLE);
     }
-    const sql = postgres({
-      host: url.host,
-      port: url.port,
-      user: url.user,
-      database: url.database,
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
-      ssl,
-      max: 4,
-      connect_timeout: opts.connectTimeoutSeconds ?? 10,
-      idle_timeout: 5,
-      max_lifetime: 60 * 30,
-      prepare: true,
-      onnotice: () => {},
-      connection: { application_name: "netmon", statement_timeout: timeoutMs, lock_timeout: timeoutMs },
-    });
+    let sql: Sql;
+    try {
+      // Every option postgres.js would otherwise look up in PG* environment variables is given, so a report needs
+      // no --allow-env beyond the two it reads unconditionally (PGAPPNAME, PGTARGETSESSIONATTRS); the password
+      // is a function so that no password (trust, peer) does not read PGPASSWORD.
+      sql = postgres({
+        host: url.host,
+        port: url.port,
+        user: url.user,
+        database: url.database,
+        pass: () => opts.password ?? "",
+        ssl,
+        sslnegotiation: null,
+        max: 4,
+        connect_timeout: opts.connectTimeoutSeconds ?? 10,
+        idle_timeout: 5,
+        max_lifetime: 60 * 30,
+        max_pipeline: 100,
+        backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 20),
+        keep_alive: 60,
+        prepare: true,
+        debug: false,
+        fetch_types: true,
+        publications: "alltables",
+        target_session_attrs: null,
+        onnotice: () => {},
+        connection: { application_name: "netmon", statement_timeout: timeoutMs, lock_timeout: timeoutMs },
+      });
+    } catch (err) {
+      throw storeError(err, where, opts.password);
+    }
     const store = new PostgresStore(sql, where, opts.host, opts.password, timeoutMs);
     try {
       await store.#bounded(() =>
@@ -334,6 +342,14 @@ export class PostgresStore {
       (this.#timeoutMs + 5000) * batches,
     );
     return rows.length;
+  }
+
+  /** The hosts that have samples in the store, in name order. */
+  async hosts(): Promise<string[]> {
+    const rows: { host: string }[] = await this.#bounded(() =>
+      this.#sql`SELECT DISTINCT host FROM stats ORDER BY host`
+    );
+    return rows.map((r) => r.host);
   }
 
   /** Closes the connections (waits at most 5 s for queries in flight). */
