@@ -57,11 +57,17 @@ export class AtomicFile {
   readonly #file: Deno.FsFile;
   readonly #final: string;
   readonly #what: string;
+  readonly #durable: boolean;
   #open = true;
 
-  /** Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors. */
-  constructor(final: string, mode: number, what = "") {
+  /**
+   * Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors.
+   * With `durable` false nothing is synced: still atomic for readers, but after a power loss the file may be the
+   * old one or empty; for files rebuilt from the log or rewritten by every run (netmon.totals, the textfile).
+   */
+  constructor(final: string, mode: number, what = "", durable = true) {
     this.#final = final;
+    this.#durable = durable;
     this.#what = what ? ` ${what}` : "";
     this.tmp = tempBeside(final);
     try {
@@ -85,6 +91,7 @@ export class AtomicFile {
 
   /** Syncs the replacement's data: after this a full disk can no longer fail the commit. */
   sync(): void {
+    if (!this.#durable) return;
     try {
       this.#file.syncDataSync();
     } catch (e) {
@@ -96,14 +103,14 @@ export class AtomicFile {
   /** Renames the replacement over the target and syncs the directory. */
   commit(): void {
     try {
-      this.#file.syncDataSync();
+      if (this.#durable) this.#file.syncDataSync();
       this.#close();
       Deno.renameSync(this.tmp, this.#final);
     } catch (e) {
       this.abandon();
       throw fileError(e, `write${this.#what}`, this.#final);
     }
-    syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
+    if (this.#durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
   }
 
   /** Removes the replacement; the target stays as it was. */
@@ -127,9 +134,9 @@ export class AtomicFile {
   }
 }
 
-/** Replaces `path` with `text` atomically, the new file having `mode`. */
-export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = ""): void {
-  const f = new AtomicFile(path, mode, what);
+/** Replaces `path` with `text` atomically, the new file having `mode` (see AtomicFile for `durable`). */
+export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = "", durable = true): void {
+  const f = new AtomicFile(path, mode, what, durable);
   f.write(text);
   f.commit();
 }
