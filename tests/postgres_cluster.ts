@@ -230,7 +230,10 @@ export async function startPostgresCluster(
       for (let attempt = 0;; attempt++) {
         await Deno.writeTextFile(confPath, base + conf(port));
         try {
-          await runBounded(inNetns(asUser([`${bin}/pg_ctl`, "-D", data, "-l", log, "-w", "-t", "60", "start"])), 90_000);
+          await runBounded(
+            inNetns(asUser([`${bin}/pg_ctl`, "-D", data, "-l", log, "-w", "-t", "60", "start"])),
+            90_000,
+          );
           running = true;
           return;
         } catch (err) {
