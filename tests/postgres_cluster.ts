@@ -147,6 +147,8 @@ export async function startPostgresCluster(
     settings?: Record<string, string | number>;
     /** Serve TLS with a self-signed certificate for 127.0.0.1 (its PEM at `caFile`). */
     tls?: boolean;
+    /** Run the server in this network namespace (its 127.0.0.1); psql still reaches it by its Unix socket. */
+    netns?: string;
   } = {},
 ): Promise<PostgresCluster> {
   const bin = postgresBin();
@@ -161,6 +163,7 @@ export async function startPostgresCluster(
   let port = freePort();
   let running = false;
   const asUser = (argv: string[]) => [...as.prefix, ...argv];
+  const inNetns = (argv: string[]) => (opts.netns ? ["/usr/sbin/ip", "netns", "exec", opts.netns, ...argv] : argv);
   try {
     await Deno.chmod(dir, 0o700);
     await Deno.chown(dir, as.uid, as.gid);
@@ -227,7 +230,10 @@ export async function startPostgresCluster(
       for (let attempt = 0;; attempt++) {
         await Deno.writeTextFile(confPath, base + conf(port));
         try {
-          await runBounded(asUser([`${bin}/pg_ctl`, "-D", data, "-l", log, "-w", "-t", "60", "start"]), 90_000);
+          await runBounded(
+            inNetns(asUser([`${bin}/pg_ctl`, "-D", data, "-l", log, "-w", "-t", "60", "start"])),
+            90_000,
+          );
           running = true;
           return;
         } catch (err) {

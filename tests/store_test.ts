@@ -148,7 +148,7 @@ Deno.test("[sqlite] import needs a store in the config and a log that parses", (
     const r = await netmon(["import", "-c", none, "-s", dir], { dirs: [dir] });
     assertEquals([r.code, r.stderr], [
       78,
-      `netmon: ${none}: store: no SQLite store configured (add store = "sqlite:netmon.sqlite")\n`,
+      `netmon: ${none}: store: no store configured (add store = "sqlite:netmon.sqlite" or "postgresql://USER@HOST:PORT/DB")\n`,
     ]);
     const config = await writeConfig(dir, 'source = "interface"\nstore = "sqlite:s.db"\n');
     await Deno.writeTextFile(`${dir}/netmon.log`, "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t1\tx\n");

@@ -6,22 +6,26 @@
 
 import { findConfig, findStateDir, out } from "./context.ts";
 import { EX, NetmonError } from "../host/errors.ts";
-import { ensureStateDir, stateFiles } from "../state/files.ts";
+import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
+import type { Config } from "../config/config.ts";
 import { withLock } from "../state/lock.ts";
 import type { Options } from "./commands.ts";
 import { storePath } from "./report.ts";
 
-/** `netmon import [LOG]`: loads a log into the SQLite store. */
+/** `netmon import [LOG]`: loads a log into the store the config names (SQLite or PostgreSQL). */
 export async function importCommand(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
+  const log = opts.topic ?? files.log;
+  if (config.fleet.postgres) return await importPostgres(config, files, log);
   if (!config.sqlite) {
     throw new NetmonError(
-      `${config.file ?? "the default config"}: store: no SQLite store configured (add store = "sqlite:netmon.sqlite")`,
+      `${
+        config.file ?? "the default config"
+      }: store: no store configured (add store = "sqlite:netmon.sqlite" or "postgresql://USER@HOST:PORT/DB")`,
       EX.CONFIG,
     );
   }
-  const log = opts.topic ?? files.log;
   const { importLog, SqliteStore } = await import("../outputs/sqlite.ts");
   ensureStateDir(files);
   const path = storePath(config, files);
@@ -31,6 +35,29 @@ export async function importCommand(opts: Options): Promise<number> {
     out(`imported ${n.samples} samples (${n.rows} rows) from ${log} into ${path}\n`);
   } finally {
     db.close();
+  }
+  return EX.OK;
+}
+
+/**
+ * Loads a whole log into the PostgreSQL store, every sample (rows already
+ * there are left alone, so importing twice changes nothing), in
+ * transactions of 500 samples: an import killed midway keeps what it
+ * committed.
+ */
+async function importPostgres(config: Config, files: StateFiles, log: string): Promise<number> {
+  const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
+  const { importSamples } = await import("../outputs/postgres.ts");
+  const { timedLogSamples } = await import("../state/log_timed.ts");
+  const store = await openConfiguredStore(config);
+  try {
+    ensureStateDir(files);
+    const n = await withLock(files, 60_000, () => importSamples(store, timedLogSamples(log), { all: true }));
+    out(
+      `imported ${n.samples} samples (${n.rows} rows) from ${log} into ${config.fleet.postgres?.url} as host ${store.host}\n`,
+    );
+  } finally {
+    await store.close();
   }
   return EX.OK;
 }

@@ -55,6 +55,9 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const recorded = await recordSample(files, {
     readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
+    besideLast: outputs.some((o) => o.beforeAppend)
+      ? async (step) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(step) ?? []))).flat()
+      : undefined,
     // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
     onRecorded: outputs.length > 0
       ? async (r) => {
@@ -111,6 +114,13 @@ async function reportOutputs(
         }
       },
     });
+  }
+  const textfile = config.fleet.textfile;
+  if (textfile) {
+    outputs.push((await import("../outputs/textfile_output.ts")).textfileOutput(textfile, files, config.meters));
+  }
+  if (config.fleet.postgres) {
+    outputs.push((await import("../outputs/postgres_output.ts")).postgresOutput(config, files));
   }
   // Whatever went into the spool (reports, alerts, digests), and whatever an earlier run left there.
   if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files) });

@@ -31,6 +31,7 @@ import {
   parseBilling,
   parseCustomers,
 } from "./customers.ts";
+import { FLEET_KEYS, type FleetConfig, isPostgresStore, parseFleet } from "./fleet.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
 
 /** The counter sources netmon can read. */
@@ -95,6 +96,8 @@ export interface Config {
   billing: Billing;
   /** Customers: names over meters or columns, with quotas (`[[customer]]`). */
   customers: CustomerSpec[];
+  /** `host`, `[prometheus]` and the PostgreSQL store (lib/config/fleet.ts). */
+  fleet: FleetConfig;
 }
 
 /** Paths used when the config names none: absolute, since cron's PATH is short. */
@@ -132,6 +135,7 @@ export function defaultConfig(): Config {
     pfZero: false,
     billing: { cycleDay: 1 },
     customers: [],
+    fleet: {},
   };
 }
 
@@ -175,6 +179,7 @@ const TOP_KEYS = [
   "mail",
   "billing",
   "customer",
+  ...FLEET_KEYS,
 ];
 const METER_KEYS = [
   "name",
@@ -294,7 +299,7 @@ export function parseConfig(text: string, file: string): Config {
     if (config.source !== "pf") bad("pf_zero", `only applies to source = "pf"`);
   }
   const store = str("store", doc.store);
-  if (store !== undefined) {
+  if (store !== undefined && !isPostgresStore(store)) {
     const path = store.startsWith("sqlite:") ? store.slice(7) : undefined;
     const problem = path === undefined || path === "" || path.endsWith("/")
       ? "is not a file"
@@ -302,7 +307,9 @@ export function parseConfig(text: string, file: string): Config {
     if (problem) {
       bad(
         "store",
-        `${show(store)} must be "sqlite:FILE" (FILE absolute, or relative to the state directory): ${problem}`,
+        `${
+          show(store)
+        } must be "sqlite:FILE" (FILE absolute, or relative to the state directory) or "postgresql://USER@HOST:PORT/DB": ${problem}`,
       );
     } else config.sqlite = path as string;
   }
@@ -369,6 +376,7 @@ export function parseConfig(text: string, file: string): Config {
     }
     if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
   }
+  config.fleet = parseFleet(doc, store !== undefined && isPostgresStore(store) ? store : undefined, bad, str);
   config.billing = parseBilling(doc.billing, bad);
   config.customers = parseCustomers(doc.customer, config.billing, bad);
   // A firewall's columns are known now; the interface source's only from the log (checked where it is read).

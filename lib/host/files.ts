@@ -57,11 +57,17 @@ export class AtomicFile {
   readonly #file: Deno.FsFile;
   readonly #final: string;
   readonly #what: string;
+  readonly #durable: boolean;
   #open = true;
 
-  /** Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors. */
-  constructor(final: string, mode: number, what = "") {
+  /**
+   * Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors.
+   * With `durable` false nothing is synced: still atomic for readers, but after a power loss the file may be the
+   * old one or empty; for files rebuilt from the log or rewritten by every run (netmon.totals, the textfile).
+   */
+  constructor(final: string, mode: number, what = "", durable = true) {
     this.#final = final;
+    this.#durable = durable;
     this.#what = what ? ` ${what}` : "";
     this.tmp = tempBeside(final);
     try {
@@ -85,6 +91,7 @@ export class AtomicFile {
 
   /** Syncs the replacement's data: after this a full disk can no longer fail the commit. */
   sync(): void {
+    if (!this.#durable) return;
     try {
       this.#file.syncDataSync();
     } catch (e) {
@@ -95,11 +102,11 @@ export class AtomicFile {
 
   /**
    * Renames the replacement over the target and syncs the directory. With
-   * `durable` false nothing is synced: readers and a killed process still see
-   * the old file or the new one whole, but after a power cut only as far as a
-   * later sync in the same file system carried it.
+   * `durable` false (default: as constructed) nothing is synced: readers and a
+   * killed process still see the old file or the new one whole, but after a
+   * power cut only as far as a later sync in the same file system carried it.
    */
-  commit(durable = true): void {
+  commit(durable = this.#durable): void {
     try {
       if (durable) this.#file.syncDataSync();
       this.#close();
@@ -134,7 +141,7 @@ export class AtomicFile {
 
 /** Replaces `path` with `text` atomically, the new file having `mode`; `durable` as in {@linkcode AtomicFile.commit}. */
 export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = "", durable = true): void {
-  const f = new AtomicFile(path, mode, what);
+  const f = new AtomicFile(path, mode, what, durable);
   f.write(text);
   f.commit(durable);
 }

@@ -7,12 +7,18 @@
  * @module
  */
 
-import type { Recorded } from "../state/record.ts";
+import type { BesideStep, Recorded, Replacement } from "../state/record.ts";
 
 /** Something a report writes from its sample. */
 export interface SampleOutput {
   /** Its name in messages. */
   readonly name: string;
+  /**
+   * Called with the state lock held before the sample is appended to the log: state files kept in step with
+   * `netmon.last` (the running totals), written and synced, to be renamed after the append. Must not throw:
+   * a failure here is kept and reported by `recorded`, so that it never costs the sample.
+   */
+  beforeAppend?(step: BesideStep): Promise<Replacement[]>;
   /**
    * Called with the state lock held, once the sample is in the log and the
    * last file: what must be consistent with the log (a spooled mail, a

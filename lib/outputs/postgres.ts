@@ -30,10 +30,10 @@
  */
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
-import type { Sample } from "../state/log_format.ts";
+import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
+import type { TimedSample } from "../state/log_timed.ts";
 
-/** How the connection is secured (libpq's names). */
-export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
+export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
 
 /** Where the store is and how to reach it. */
 export interface PostgresOptions {
@@ -51,14 +51,6 @@ export interface PostgresOptions {
   connectTimeoutSeconds?: number | undefined;
   /** Milliseconds any one statement may take, on the server and on the client (default 30000). */
   statementTimeoutMs?: number | undefined;
-}
-
-/** A sample with its Unix time, as stored. */
-export interface TimedSample {
-  /** Unix time, seconds. */
-  epoch: number;
-  /** The sample (counters, and packets where known). */
-  sample: Sample;
 }
 
 /** A sample read back from the store. */
@@ -96,45 +88,6 @@ export function dbPassword(
   }
   const password = env("NETMON_DB_PASSWORD");
   return password === "" ? undefined : password;
-}
-
-/** The parts of a store URL, checked. */
-export interface StoreUrl {
-  user: string;
-  host: string;
-  port: number;
-  database: string;
-}
-
-/** Parses `postgresql://USER@HOST:PORT/DB`; a ConfigError (78) names what is wrong. */
-export function parseStoreUrl(url: string): StoreUrl {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new ConfigError(`store: not a URL like postgresql://netmon@db.example.org:5432/traffic`);
-  }
-  if (u.protocol !== "postgresql:" && u.protocol !== "postgres:") {
-    throw new ConfigError(`store: ${u.protocol} is not postgresql:`);
-  }
-  if (u.password !== "") {
-    throw new ConfigError(
-      "store: the URL holds a password: remove it, and put it in password_file or NETMON_DB_PASSWORD",
-    );
-  }
-  if (u.search !== "" || u.hash !== "") {
-    throw new ConfigError("store: options in the URL are not read: use sslmode and ca_file in the config");
-  }
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
-  if (u.username === "" || u.hostname === "" || database === "" || database.includes("/")) {
-    throw new ConfigError("store: name user, host and database: postgresql://netmon@db.example.org:5432/traffic");
-  }
-  return {
-    user: decodeURIComponent(u.username),
-    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: u.port === "" ? 5432 : Number(u.port),
-    database,
-  };
 }
 
 const LOCAL = ["127.0.0.1", "::1", "localhost"];
@@ -265,21 +218,37 @@ export class PostgresStore {
     } catch (err) {
       throw new NetmonError(`PostgreSQL store: cannot load the client (npm:postgres): ${err}`, EX.UNAVAILABLE);
     }
-    const sql = postgres({
-      host: url.host,
-      port: url.port,
-      user: url.user,
-      database: url.database,
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
-      ssl,
-      max: 4,
-      connect_timeout: opts.connectTimeoutSeconds ?? 10,
-      idle_timeout: 5,
-      max_lifetime: 60 * 30,
-      prepare: true,
-      onnotice: () => {},
-      connection: { application_name: "netmon", statement_timeout: timeoutMs, lock_timeout: timeoutMs },
-    });
+    let sql: Sql;
+    try {
+      // Every option postgres.js would otherwise look up in PG* environment variables is given, so a report needs
+      // no --allow-env beyond the two it reads unconditionally (PGAPPNAME, PGTARGETSESSIONATTRS); the password
+      // is a function so that no password (trust, peer) does not read PGPASSWORD.
+      sql = postgres({
+        host: url.host,
+        port: url.port,
+        user: url.user,
+        database: url.database,
+        pass: () => opts.password ?? "",
+        ssl,
+        sslnegotiation: null,
+        max: 4,
+        connect_timeout: opts.connectTimeoutSeconds ?? 10,
+        idle_timeout: 5,
+        max_lifetime: 60 * 30,
+        max_pipeline: 100,
+        backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 20),
+        keep_alive: 60,
+        prepare: true,
+        debug: false,
+        fetch_types: true,
+        publications: "alltables",
+        target_session_attrs: null,
+        onnotice: () => {},
+        connection: { application_name: "netmon", statement_timeout: timeoutMs, lock_timeout: timeoutMs },
+      });
+    } catch (err) {
+      throw storeError(err, where, opts.password);
+    }
     const store = new PostgresStore(sql, where, opts.host, opts.password, timeoutMs);
     try {
       await store.#bounded(() =>
@@ -373,6 +342,14 @@ export class PostgresStore {
       (this.#timeoutMs + 5000) * batches,
     );
     return rows.length;
+  }
+
+  /** The hosts that have samples in the store, in name order. */
+  async hosts(): Promise<string[]> {
+    const rows: { host: string }[] = await this.#bounded(() =>
+      this.#sql`SELECT DISTINCT host FROM stats ORDER BY host`
+    );
+    return rows.map((r) => r.host);
   }
 
   /** Closes the connections (waits at most 5 s for queries in flight). */

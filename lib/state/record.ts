@@ -106,6 +106,21 @@ export interface Recorded {
   intervalPackets?: Map<string, bigint>;
 }
 
+/** A file's replacement, ready to be renamed into place (an AtomicFile, or a wrapper that reports instead of throwing). */
+export type Replacement = Pick<AtomicFile, "commit" | "abandon">;
+
+/** What a file kept beside the last file is made from (see {@linkcode RecordOptions.besideLast}). */
+export interface BesideStep {
+  /** The sample before this one, if any. */
+  previous: Sample | undefined;
+  /** The sample being recorded. */
+  sample: Sample;
+  /** Warnings for stderr. */
+  warnings: string[];
+  /** The columns reset since the previous sample, with their reasons (those the counter shows and those it cannot). */
+  resets: ReadonlyMap<string, string>;
+}
+
 /** Options of {@linkcode recordSample}. */
 export interface RecordOptions {
   /**
@@ -121,6 +136,14 @@ export interface RecordOptions {
   lockTimeoutMs?: number;
   /** The boot time now (default: from the uptime): a test moves it to stand for a reboot. */
   clock?: () => BootClock;
+  /**
+   * Files kept in step with the last file (e.g. `netmon.totals`): called with the lock held before the log append,
+   * returns their replacements written and synced; committed (renamed) after the append, or abandoned if it fails.
+   * A commit must not throw: the sample is in the log by then.
+   */
+  besideLast?:
+    | ((step: BesideStep) => Promise<Replacement[]>)
+    | undefined;
   /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
   onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
 }
@@ -171,14 +194,20 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const next = new AtomicFile(files.last, STATE_MODE, "last file");
     next.write(formatLast({ sample, totalStart: usage.totalStart }));
     next.sync();
+    const beside = await opts.besideLast?.({ previous: last?.sample, sample, warnings, resets: resets.resets }).catch(
+      (err) => {
+        next.abandon();
+        throw err;
+      },
+    ) ?? [];
     try {
       resets.commit(text); // before the append: see lib/state/identity.ts
       appendWhole(files.log, text, STATE_MODE, "log");
     } catch (err) {
-      next.abandon();
+      for (const f of [next, ...beside]) f.abandon();
       throw err;
     }
-    next.commit();
+    for (const f of [next, ...beside]) f.commit();
     resets.cleanup();
     const recorded: Recorded = { previous: last, sample, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;

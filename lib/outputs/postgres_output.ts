@@ -1,0 +1,59 @@
+/**
+ * The PostgreSQL store as a report output (`store = "postgresql://…"`):
+ * with the state lock held, once the sample is logged, it connects, loads
+ * from the log whatever the store lacks before this sample, and inserts it.
+ * The database down or unreachable: the report is printed, then one line
+ * and exit 75; the next run catches up. The client (`npm:postgres`) is
+ * loaded only here.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { getEnv } from "../host/env.ts";
+import { denoPermissionError } from "../host/errors.ts";
+import type { StateFiles } from "../state/files.ts";
+import { stampSeconds, timedLogSamples } from "../state/log_timed.ts";
+import type { SampleOutput } from "./output.ts";
+
+/** This machine's name in the store: the config's `host`, else the host name (needs `--allow-sys=hostname`). */
+export function storeHost(config: Config): string {
+  if (config.fleet.host !== undefined) return config.fleet.host;
+  try {
+    return Deno.hostname();
+  } catch (err) {
+    throw denoPermissionError(err) ?? err;
+  }
+}
+
+/** Opens the configured store (the password from password_file or NETMON_DB_PASSWORD). */
+export async function openConfiguredStore(config: Config) {
+  const pg = config.fleet.postgres;
+  if (!pg) throw new Error("no PostgreSQL store configured");
+  const { dbPassword, PostgresStore } = await import("./postgres.ts");
+  return await PostgresStore.open({
+    url: pg.url,
+    host: storeHost(config),
+    password: dbPassword(pg.passwordFile, getEnv),
+    sslmode: pg.sslmode,
+    caFile: pg.caFile,
+  });
+}
+
+/** The PostgreSQL store output of a report. */
+export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
+  return {
+    name: "PostgreSQL store",
+    async recorded(r) {
+      const { storeSample } = await import("./postgres.ts");
+      const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
+      const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
+      const store = await openConfiguredStore(config);
+      try {
+        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The PostgreSQL store read back for the usage engine: one host's samples as
+ * engine samples (lib/usage/engine.ts), and a fleet total made by adding up
+ * each host's buckets. A fleet is added up bucket by bucket, after each
+ * host's own engine, not by mixing hosts' samples into one stream: hosts
+ * sample at different instants, and the engine shares an interval across a
+ * bucket boundary by the time on each side, which only each host's own
+ * intervals say.
+ *
+ * What the store does not hold: packets aside, the reasons of resets the log
+ * records (`# netmon reset:` lines, issue 17). A counter that went down is a
+ * reset in both; a reset the log flags without the counter going down is
+ * seen from the log only.
+ *
+ * @module
+ */
+
+import type { BucketUsage, ColumnUsage, Counter, Sample } from "../usage/engine.ts";
+import type { PostgresStore } from "./postgres.ts";
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Which samples to read: Unix seconds, [from, to); unbounded when undefined. */
+export interface StoreRange {
+  from?: number;
+  to?: number;
+}
+
+/**
+ * One host's samples from the store, oldest first, as engine samples (the
+ * same `columns` array while the host's columns do not change, the engine's
+ * fast path). Read with a cursor: memory does not grow with the table.
+ *
+ * @example
+ * ```ts
+ * for await (const b of usageByBucketAsync(hostSamples(store, "edge1"), calendar("day", localZone()))) {
+ *   // b.columns[i].usage …
+ * }
+ * ```
+ */
+export async function* hostSamples(store: PostgresStore, host: string, range: StoreRange = {}): AsyncGenerator<Sample> {
+  let columns: string[] = [];
+  for await (const s of store.samples({ hosts: [host], ...range })) {
+    if (s.host !== host) continue;
+    const names = [...s.counters.keys()];
+    if (names.length !== columns.length || names.some((n, i) => n !== columns[i])) columns = names;
+    const counters: Counter[] = new Array(names.length);
+    let i = 0;
+    for (const v of s.counters.values()) counters[i++] = v <= SAFE ? Number(v) : v;
+    yield { epoch: s.epoch * 1000, columns, counters };
+  }
+}
+
+/**
+ * A fleet's buckets: the buckets of each host's engine run (e.g.
+ * `usageByBucketAsync(hostSamples(store, host), cal)` per host, with the same
+ * calendar), added up per bucket and column name: usage and resets are
+ * sums; a column's coverage is the lowest of the hosts that have it in the
+ * bucket (the fleet is known as well as its least covered host); the 95th
+ * percentile is left out (the hosts' interval rates are not on one time
+ * line). Buckets come out oldest first, columns in order of first appearance.
+ */
+export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>>): AsyncGenerator<BucketUsage> {
+  const buckets = new Map<
+    number,
+    { bucket: BucketUsage["bucket"]; spanMs: number; columns: Map<string, ColumnUsage> }
+  >();
+  for (const host of perHost) {
+    for await (const b of host) {
+      let acc = buckets.get(b.bucket.start);
+      if (!acc) buckets.set(b.bucket.start, acc = { bucket: b.bucket, spanMs: b.spanMs, columns: new Map() });
+      acc.spanMs = Math.max(acc.spanMs, b.spanMs);
+      for (const c of b.columns) {
+        const have = acc.columns.get(c.name);
+        if (!have) {
+          acc.columns.set(c.name, {
+            name: c.name,
+            usage: c.usage,
+            resets: c.resets,
+            coveredMs: c.coveredMs,
+            coverage: c.coverage,
+          });
+        } else {
+          have.usage += c.usage;
+          have.resets += c.resets;
+          if (c.coverage < have.coverage) {
+            have.coverage = c.coverage;
+            have.coveredMs = c.coveredMs;
+          }
+        }
+      }
+    }
+  }
+  for (const start of [...buckets.keys()].sort((a, b) => a - b)) {
+    const acc = buckets.get(start)!;
+    yield { bucket: acc.bucket, spanMs: acc.spanMs, columns: [...acc.columns.values()] };
+  }
+}

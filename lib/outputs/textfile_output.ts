@@ -1,0 +1,144 @@
+/**
+ * The Prometheus textfile as a report output (`[prometheus] textfile`): keeps
+ * `netmon.totals` in step with the log (prepared before the log append,
+ * renamed after it, like `netmon.last`) and, once the sample is logged,
+ * rewrites the textfile from those totals. A side output: a textfile that
+ * cannot be written is a warning and exit 74 after the report (77 naming the
+ * Deno flag when a permission is missing); the sample is never lost for it.
+ *
+ * Per-customer cycle metrics (netmon_cycle_usage_bytes, netmon_quota_bytes,
+ * netmon_cycle_start_timestamp_seconds) are not written yet: the cycle's
+ * usage needs each column's total at the cycle start, which the totals file
+ * does not keep, and reading the whole log on every report is too slow for
+ * a 5-minute cron. The cheap way, for a later step: keep, per cycle, the
+ * totals at the cycle's start in the totals file, split at the boundary by
+ * the engine's rule (time share, floor of the cumulative share).
+ *
+ * @module
+ */
+
+import { denoPermissionError, EX, NetmonError } from "../host/errors.ts";
+import type { Meter } from "../config/meters.ts";
+import { meterColumns } from "../config/meters.ts";
+import type { StateFiles } from "../state/files.ts";
+import { prepareTotals } from "../state/totals.ts";
+import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import type { Totals } from "../usage/running_totals.ts";
+import { RESET_REASONS } from "../usage/running_totals.ts";
+import { type ColumnFigures, formatTextfile, type ResetFigure, type TextfileInput } from "./textfile.ts";
+import { writeTextfile } from "./textfile_write.ts";
+import type { SampleOutput } from "./output.ts";
+
+/** The labels the config knows for a column. */
+export type ColumnLabels = Pick<ColumnFigures, "meter" | "direction" | "family">;
+
+/** The meter, direction and family labels of every configured column (none for the interface source's). */
+export function columnLabels(meters: readonly Meter[]): Map<string, ColumnLabels> {
+  const out = new Map<string, ColumnLabels>();
+  for (const m of meters) {
+    for (const c of meterColumns(m)) {
+      const l: ColumnLabels = { meter: m.name };
+      if (c.direction) l.direction = c.direction;
+      const v = /-v([46])$/.exec(c.name);
+      if (m.split.family && v) l.family = `ipv${v[1]}`;
+      else if (m.families.length === 1) l.family = `ipv${m.families[0]}`;
+      out.set(c.name, l);
+    }
+  }
+  return out;
+}
+
+/**
+ * The textfile's figures: every column of `totals` (those of the sample
+ * first, in its order; then removed columns, kept for their total), their
+ * reset counts by reason where any, the sample time and the run's duration.
+ */
+export function textfileInput(
+  totals: Totals,
+  labels: ReadonlyMap<string, ColumnLabels>,
+  sampleSeconds: number,
+  durationSeconds: number,
+): TextfileInput {
+  const columns: ColumnFigures[] = [];
+  const resets: ResetFigure[] = [];
+  for (const [column, t] of totals.columns) {
+    // A column no longer read has no raw counter: its total stays, the gauge goes.
+    if (t.counter === undefined) continue;
+    columns.push({ column, ...labels.get(column), total: t.total, counter: t.counter });
+    for (const reason of RESET_REASONS) {
+      if (t.resets[reason] > 0n) resets.push({ column, reason, count: t.resets[reason] });
+    }
+  }
+  return { columns, resets, lastSampleSeconds: sampleSeconds, reportDurationSeconds: durationSeconds };
+}
+
+/** A failure of this output as the report's one line: a warning, exit 74 (or 77 naming the Deno flag). */
+function textfileError(err: unknown, path: string): NetmonError {
+  const denied = denoPermissionError(err) ??
+    (err instanceof NetmonError && err.exitCode === EX.NOPERM ? err : undefined);
+  if (denied) return denied;
+  const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return new NetmonError(
+    `warning: Prometheus textfile ${path} not written: ${why} (the sample is logged; the next report writes it)`,
+    EX.IOERR,
+    { cause: err },
+  );
+}
+
+/**
+ * The textfile output for `path`. `clock` gives the seconds since the run
+ * started (for netmon_report_duration_seconds).
+ */
+export function textfileOutput(
+  path: string,
+  files: StateFiles,
+  meters: readonly Meter[],
+  clock: () => number = () => performance.now() / 1000,
+): SampleOutput {
+  let totals: Totals | undefined;
+  let failure: unknown;
+  return {
+    name: "Prometheus textfile",
+    async beforeAppend(step) {
+      try {
+        const prepared = await prepareTotals(
+          files.dir,
+          files.log,
+          step.previous,
+          step.sample,
+          step.warnings,
+          step.resets.keys(),
+        );
+        totals = prepared.totals;
+        return [{
+          commit() {
+            try {
+              prepared.file.commit();
+            } catch (err) {
+              failure ??= err;
+            }
+          },
+          abandon: () => prepared.file.abandon(),
+        }];
+      } catch (err) {
+        failure = err;
+        return [];
+      }
+    },
+    recorded(r) {
+      try {
+        if (failure !== undefined) throw failure;
+        if (totals === undefined) throw new Error("the running totals were not computed");
+        const input = textfileInput(
+          totals,
+          columnLabels(meters),
+          Math.floor(resolveWall(stampToNaive(r.sample.timestamp)).epoch / 1000),
+          clock(),
+        );
+        writeTextfile(path, formatTextfile(input));
+      } catch (err) {
+        throw textfileError(err, path);
+      }
+    },
+  };
+}

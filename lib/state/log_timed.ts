@@ -1,0 +1,66 @@
+/**
+ * The log's samples with their Unix time, streamed in constant memory: what
+ * a store loads when it catches up from the log (`netmon import`, a run after
+ * the database was away). Stamps are local wall times, read forward through
+ * daylight-saving changes (a repeated autumn hour is ordered by the hint).
+ *
+ * @module
+ */
+
+import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { readLines } from "../host/lines.ts";
+import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { ORIGINAL_METERS, parseHeader, parseLogLine, type Sample } from "./log_format.ts";
+
+/** A sample with its Unix time. */
+export interface TimedSample {
+  /** Unix time, seconds. */
+  epoch: number;
+  /** The sample as logged. */
+  sample: Sample;
+}
+
+/** The Unix time (seconds) of log stamp `stamp`; `hint` (the previous stamp's) orders a repeated autumn hour. */
+export function stampSeconds(stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
+  const h = resolveWall(stampToNaive(stamp), hint);
+  return { epoch: Math.floor(h.epoch / 1000), hint: h };
+}
+
+/**
+ * Yields every sample of the log at `path`, oldest first, with its Unix
+ * time. A bad line is a DataError naming file:line; a missing log is
+ * NOINPUT (66).
+ */
+export async function* timedLogSamples(path: string): AsyncGenerator<TimedSample> {
+  let columns: readonly string[] = ORIGINAL_METERS;
+  let hint: Hint | undefined;
+  let lineNo = 0;
+  const lines = readLines(path);
+  for (;;) {
+    let next: IteratorResult<string>;
+    try {
+      next = await lines.next();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
+      throw fileError(err, "read log", path);
+    }
+    if (next.done) return;
+    const line = next.value;
+    lineNo++;
+    const header = parseHeader(line);
+    if (header) columns = header;
+    else if (line.startsWith("#") || line === "") continue;
+    else {
+      let sample: Sample;
+      try {
+        sample = parseLogLine(line, columns, `${path}:${lineNo}`);
+      } catch (err) {
+        if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
+        throw err;
+      }
+      const e = stampSeconds(sample.timestamp, hint);
+      hint = e.hint;
+      yield { epoch: e.epoch, sample };
+    }
+  }
+}
