@@ -12,11 +12,12 @@
 
 import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
-import { AtomicFile, tempBeside } from "./lib/host/files.ts";
-import { runCommand } from "./lib/host/run.ts";
+import { AtomicFile } from "./lib/host/files.ts";
+import { runForBytes } from "./lib/host/run.ts";
+import { SafeFile } from "./lib/host/safe_open.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
-import { gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
+import { GRAPH_MODE, gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
 import { stateFiles } from "./lib/state/files.ts";
 
@@ -199,9 +200,6 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   return parsed;
 }
 
-/** Mode of graph outputs, meant for a web server to read whatever the umask. */
-const GRAPH_MODE = 0o644;
-
 function absolute(path: string): string {
   if (path.startsWith("/")) return path;
   try {
@@ -211,25 +209,29 @@ function absolute(path: string): string {
   }
 }
 
-function openLog(path: string): Deno.FsFile {
+/**
+ * Opens the log: a regular file (never a FIFO or device, never blocking),
+ * through a link only when the user named the log.
+ */
+function openLog(path: string, named: boolean): SafeFile {
+  let file: SafeFile | undefined;
   try {
-    return Deno.openSync(path, { read: true });
+    file = SafeFile.open(path, { what: "log", follow: named });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NetmonError(`${path}: no such log (run 'netmon report' first, or name the log)`, EX.NOINPUT);
-    }
     throw fileError(e, "read", path);
   }
+  if (!file) throw new NetmonError(`${path}: no such log (run 'netmon report' first, or name the log)`, EX.NOINPUT);
+  return file;
 }
 
 async function graph(a: GraphArgs): Promise<void> {
   let config: Config = defaultConfig();
   if (a.log === undefined || a.plot !== undefined) config = findConfig(a.config);
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
-  const log = openLog(logPath);
+  const log = openLog(logPath, a.log !== undefined);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;
-  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE);
+  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE, "", { named: true });
   const inline: string[] = [];
   let series = 0;
   let rows = -1;
@@ -251,17 +253,17 @@ async function graph(a: GraphArgs): Promise<void> {
   if (!plotting) return;
   const picture = a.plot ?? `${(a.gnuplot as string).replace(/\.gp$/, "")}.png`;
   const kind = pictureKind(picture);
-  const spec = (path: string): PlotSpec => ({
+  const spec = (path: string | undefined): PlotSpec => ({
     data: toStdout ? { inline: inline.join("") } : { path: absolute(a.output) },
     series,
     rows,
     by: a.options.by,
     unit: a.options.rate ?? a.options.unit,
     rate: a.options.rate !== undefined,
-    picture: { path, kind, width: a.width, height: a.height },
+    picture: { ...(path === undefined ? {} : { path }), kind, width: a.width, height: a.height },
   });
   if (a.gnuplot !== undefined) {
-    const script = new AtomicFile(a.gnuplot, GRAPH_MODE);
+    const script = new AtomicFile(a.gnuplot, GRAPH_MODE, "", { named: true });
     try {
       script.write(gnuplotScript(spec(absolute(picture))));
       script.commit();
@@ -272,8 +274,7 @@ async function graph(a: GraphArgs): Promise<void> {
   }
   if (a.plot !== undefined) {
     if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
-    const tmp = tempBeside(a.plot);
-    await render(runCommand, config.binaries.gnuplot, gnuplotScript(spec(absolute(tmp))), tmp, a.plot);
+    await render(runForBytes, config.binaries.gnuplot, gnuplotScript(spec(undefined)), a.plot);
   }
 }
 

@@ -9,7 +9,7 @@
  */
 
 import { DataError } from "../host/errors.ts";
-import { forEachLineSync } from "../host/lines.ts";
+import { forEachLineSync, type LineOptions, type LineSource } from "../host/lines.ts";
 import { type Hint, naiveDate, resolveWall, stampToNaive, wallToEpoch } from "./local_time.ts";
 import { HEADER_PREFIX, ORIGINAL_METERS, parseCounter, parseHeader } from "../state/log_format.ts";
 import { isTimestamp } from "./local_time.ts";
@@ -139,7 +139,7 @@ class LineReader {
     const first = line.charCodeAt(0);
     if (first === 35 /* # */) {
       if (line.startsWith(HEADER_PREFIX)) {
-        const meters = parseHeader(line) ?? [];
+        const meters = parseHeader(line, `${this.#path}:${lineNo}`) ?? [];
         if (meters.length === 0) return this.#fail(lineNo, "meters header names no meter");
         this.sawHeader = true;
         this.#pending = meters;
@@ -291,11 +291,22 @@ function delta(p: Value, v: Value): Value {
   return bv >= bp ? bv - bp : bv;
 }
 
+/** An open log: read line by line, and read again from the start. */
+export type GraphFile = LineSource & { seekSync(offset: number): number };
+
+/** A final line with no LF is a sample still being written (or torn by a crash): skipped, with a warning. */
+function tornWarning(path: string, opts: GraphOptions): LineOptions {
+  return {
+    onTorn: (_line, lineNo) =>
+      opts.warn(`${path}:${lineNo}: incomplete last line (no newline: a run still writing it, or interrupted) skipped`),
+  };
+}
+
 /**
  * Writes the graph data of the log in `file` (named `path` in messages) to
  * `write`, header first.
  */
-export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+export function graphLog(file: GraphFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   if (opts.by === "entry") entries(file, path, opts, write);
   else buckets(file, path, opts, write);
 }
@@ -308,20 +319,20 @@ export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, wr
  * that went down counted its new value) and exact sizes; a meter counts from
  * zero on its first line.
  */
-function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+function entries(file: GraphFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
   const names: string[] = [];
   let sawHeader = false;
-  forEachLineSync(file, (line) => {
+  forEachLineSync(file, path, (line, lineNo) => {
     if (line.charCodeAt(0) === 35 /* # */) {
-      const meters = parseHeader(line);
+      const meters = parseHeader(line, `${path}:${lineNo}`);
       if (meters === undefined || meters.length === 0) return;
       sawHeader = true;
       for (const m of meters) if (!names.includes(m)) names.push(m);
     } else if (!sawHeader && names.length === 0 && line.trim() !== "") names.push(...ORIGINAL_METERS);
-  });
-  file.seekSync(0, Deno.SeekMode.Start);
+  }, { onTorn: () => {} });
+  file.seekSync(0);
   const original = !sawHeader;
   const lines = badLines(path, opts);
   const reader = new LineReader(path, lines.bad);
@@ -332,7 +343,7 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   const prev: (Value | undefined)[] = [];
   const deltas: Value[] = [];
   let out = "";
-  forEachLineSync(file, (line, lineNo) => {
+  forEachLineSync(file, path, (line, lineNo) => {
     const stamp = reader.read(line, lineNo);
     if (stamp === undefined) return;
     for (let i = 0; i < deltas.length; i++) deltas[i] = 0;
@@ -358,7 +369,7 @@ function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
       write(out);
       out = "";
     }
-  });
+  }, tornWarning(path, opts));
   write(out);
   lines.end();
 }
@@ -462,7 +473,7 @@ function split(d: Value, weights: number[], total: number): bigint[] {
  * (clock stepped back, or the hour repeated when daylight saving ends) puts
  * the interval's usage in its own bucket: never a negative interval.
  */
-function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+function buckets(file: GraphFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const cal = calendar(opts.by as Exclude<By, "entry">);
   const lines = badLines(path, opts);
   const reader = new LineReader(path, lines.bad);
@@ -483,7 +494,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
   let minStamp = "";
   let maxStamp = "";
 
-  forEachLineSync(file, (line, lineNo) => {
+  forEachLineSync(file, path, (line, lineNo) => {
     const stamp = reader.read(line, lineNo);
     if (stamp === undefined) return;
     const n = reader.columns.length;
@@ -542,7 +553,7 @@ function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (te
     }
     prevKey = key;
     prevStamp = stamp;
-  });
+  }, tornWarning(path, opts));
   lines.end();
 
   const cols = columnsFor(reader.names(), opts);
