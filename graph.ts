@@ -17,9 +17,10 @@ import { runForBytes } from "./lib/host/run.ts";
 import { SafeFile } from "./lib/host/safe_open.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
-import { GRAPH_MODE, gnuplotScript, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
+import { gnuplotScript, GRAPH_MODE, pictureKind, type PlotSpec, render } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
 import { stateFiles } from "./lib/state/files.ts";
+import { stateDirWarnings } from "./lib/host/dir_trust.ts";
 
 const VERSION = "0.1.0";
 
@@ -227,7 +228,17 @@ function openLog(path: string, named: boolean): SafeFile {
 async function graph(a: GraphArgs): Promise<void> {
   let config: Config = defaultConfig();
   if (a.log === undefined || a.plot !== undefined) config = findConfig(a.config);
-  const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
+  const stateDir = a.log === undefined ? findStateDir(a.stateDir, config) : undefined;
+  // Checked while the graph is made (stat runs as a child), said at the end, whatever the outcome.
+  const trust = stateDir === undefined ? Promise.resolve([]) : stateDirWarnings(stateDir);
+  try {
+    await draw(a, config, a.log ?? stateFiles(stateDir as string).log);
+  } finally {
+    for (const w of await trust) err(`graph: warning: ${w}\n`);
+  }
+}
+
+async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {
   const log = openLog(logPath, a.log !== undefined);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;

@@ -93,7 +93,7 @@ Deno.test("missing binary: exit 69 naming it and the config key", () =>
     const r = await netmon(["-c", config, "-s", dir], {
       dirs: [dir],
       permissions: [
-        `--allow-run=/nonexistent/iptables-save`,
+        `--allow-run=/nonexistent/iptables-save,/usr/bin/stat`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "--allow-env",
@@ -130,7 +130,13 @@ Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
   withTempDir(async (dir) => {
     const r = await netmon(["-s", dir], {
       env: { NETMON_CONFIG: "" },
-      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid"],
+      permissions: [
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env",
+        "--allow-sys=uid",
+        "--allow-run=/usr/bin/stat",
+      ],
     });
     assertEquals([r.code, r.stderr], [
       77,

@@ -18,6 +18,7 @@ import { withLock } from "../state/lock.ts";
 import { recordSample } from "../state/record.ts";
 import { allColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
+import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 
 /** `netmon report`: records a sample, prints the report, spools and delivers its mail, stores it. */
@@ -32,20 +33,41 @@ export async function report(opts: Options): Promise<number> {
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const storeLib = config.sqlite ? await import("../outputs/sqlite.ts") : undefined;
-  let storeFailure: unknown;
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
+  // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
+  const trust = stateDirWarnings(files.dir);
+  try {
+    return await recordAndReport(config, files, mail, mailLib, storeLib, source, metersOf);
+  } finally {
+    for (const w of await trust) err(`netmon: warning: ${w}\n`);
+  }
+}
+
+async function recordAndReport(
+  config: Config,
+  files: StateFiles,
+  mail: MailConfig | undefined,
+  mailLib: typeof import("../outputs/mail.ts") | undefined,
+  storeLib: typeof import("../outputs/sqlite.ts") | undefined,
+  source: Awaited<ReturnType<typeof selectSource>>,
+  metersOf: (sample: Sample) => { name: string; label: string }[],
+): Promise<number> {
+  let storeFailure: unknown;
   const recorded = await recordSample(files, {
     readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
-    // The report's mail is spooled with its sample, under the same lock: a
-    // crash after this cannot lose it.
-    onRecorded: (mail || storeLib) && (async (r) => {
-      if (mail && mailLib) {
-        const { mailBody, reportMessage, spool, spoolDir } = mailLib;
-        const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
-        spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
-      }
+    // The report's mail is spooled as pending before its sample is logged,
+    // under the same lock, and made deliverable once the sample is in the log:
+    // a run killed at any instant leaves either both or neither, and the next
+    // run settles a report left pending (see spoolPending).
+    onPrepare: mail && mailLib && ((r) => {
+      const { mailBody, reportMessage, settlePending, spoolDir, spoolPending } = mailLib;
+      settlePending(spoolDir(files.dir), r.previous?.sample);
+      const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
+      return spoolPending(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body), r.sample);
+    }),
+    onRecorded: storeLib && (async (r) => {
       if (storeLib) {
         // A store that cannot be written fails the run after the report; the next run catches it up.
         let db: import("../outputs/sqlite.ts").SqliteStore | undefined;

@@ -55,7 +55,9 @@ export function forEachLineSync(
   let lineNo = 0;
   const tooLong = () =>
     new DataError(
-      `${where}:${lineNo + 1}: line longer than ${MAX_LINE} characters: not a line netmon wrote (is this netmon's file?)`,
+      `${where}:${
+        lineNo + 1
+      }: line longer than ${MAX_LINE} characters: not a line netmon wrote (is this netmon's file?)`,
     );
   for (let n = file.readSync(buffer); n !== null; n = file.readSync(buffer)) {
     const text = decoder.decode(buffer.subarray(0, n), { stream: true });

@@ -50,7 +50,17 @@ export interface OpenSpec {
 }
 
 /** The kind of a file as words, from a stat. */
-export function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
+export function kindOf(
+  s: {
+    isFile(): boolean;
+    isDirectory(): boolean;
+    isSymbolicLink(): boolean;
+    isFIFO(): boolean;
+    isCharacterDevice(): boolean;
+    isBlockDevice(): boolean;
+    isSocket(): boolean;
+  },
+): string {
   if (s.isFile()) return "regular file";
   if (s.isDirectory()) return "directory";
   if (s.isSymbolicLink()) return "symbolic link";
@@ -175,7 +185,12 @@ export class SafeFile {
       const opened = fs.fstatSync(fd);
       if (opened.dev !== s.dev || opened.ino !== s.ino || !opened.isFile()) {
         fs.closeSync(fd);
-        throw refuse(path, spec.what, "changed while netmon opened it (another user is tampering with it?): refused", spec);
+        throw refuse(
+          path,
+          spec.what,
+          "changed while netmon opened it (another user is tampering with it?): refused",
+          spec,
+        );
       }
       return new SafeFile(fd, path, spec.what);
     }

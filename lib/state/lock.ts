@@ -29,7 +29,10 @@ async function openLockFile(path: string, deadline: Promise<never>): Promise<Den
   const got = file.statSync();
   if (got.dev !== want.dev || got.ino !== want.ino || !got.isFile) {
     file.close();
-    throw new NetmonError(`${path}: the lock file changed while netmon opened it (another user is tampering?)`, EX.CANTCREAT);
+    throw new NetmonError(
+      `${path}: the lock file changed while netmon opened it (another user is tampering?)`,
+      EX.CANTCREAT,
+    );
   }
   return file;
 }

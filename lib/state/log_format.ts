@@ -72,7 +72,9 @@ export function parseHeader(line: string, where = "meters header"): string[] | u
   const seen = new Set<string>();
   for (const m of meters) {
     if (seen.has(m)) {
-      throw new DataError(`${where}: the meters header names ${JSON.stringify(m)} twice: each column needs its own name`);
+      throw new DataError(
+        `${where}: the meters header names ${JSON.stringify(m)} twice: each column needs its own name`,
+      );
     }
     seen.add(m);
   }
