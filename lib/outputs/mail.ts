@@ -357,6 +357,8 @@ export class Mailer {
     });
     try {
       return await Promise.race([this.#send(message, attach), deadline]);
+    } catch (err) {
+      throw err instanceof NetmonError ? err : new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     } finally {
       clearTimeout(timer);
     }
@@ -549,7 +551,9 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
       }
       const left = files.length - i;
       const what = err instanceof NetmonError ? err.message : String(err);
-      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, EX.TEMPFAIL, {
+      // A permission to grant stays exit 77: waiting will not help.
+      const status = err instanceof NetmonError && err.exitCode === EX.NOPERM ? EX.NOPERM : EX.TEMPFAIL;
+      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, status, {
         cause: err,
       });
     }
