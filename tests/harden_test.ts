@@ -504,3 +504,39 @@ rootTest(
     }
   },
 );
+
+const HEADER = "# netmon meters:\tlo:rx\tlo:tx\n";
+
+Deno.test("a complete last line without its newline, matched by the last file, is kept and the newline added", () =>
+  withTempDir(async (dir) => {
+    const state = `${dir}/state`;
+    await Deno.mkdir(state);
+    const lines = [`2026/11/20-10:00:00\t100\t200`, `2026/11/20-10:05:00\t150\t260`];
+    await Deno.writeTextFile(`${state}/netmon.log`, `${HEADER}${lines.join("\n")}`);
+    await Deno.writeTextFile(`${state}/netmon.last`, `${HEADER}${lines[1]}\t2026/11/20-10:00:00\n`);
+    await Deno.writeTextFile(`${dir}/netmon.toml`, LO);
+    const run = await netmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir] });
+    assertEquals(run.code, 0, run.stderr);
+    ok(run.stderr.includes("its last line, the sample of 2026/11/20-10:05:00, had no newline"), run.stderr);
+    ok(!run.stderr.includes("was behind"), run.stderr);
+    const log = (await Deno.readTextFile(`${state}/netmon.log`)).split("\n");
+    assertEquals(log.slice(0, 3), [HEADER.trimEnd(), lines[0], lines[1]]);
+    assertEquals(log.length, 5, "one new sample, every line ended");
+    ok(run.stdout.startsWith("Last Total - Timestamp: 2026/11/20-10:05:00"), run.stdout);
+  }));
+
+Deno.test("graph.ts skips a torn last line (no newline) with a warning, rather than read it as a reset", () =>
+  withTempDir(async (dir) => {
+    const complete = "2026/11/20-10:00:00\t1000000\t2000000\n2026/11/21-10:00:00\t3000000\t4000000\n";
+    await Deno.writeTextFile(`${dir}/whole.log`, complete);
+    // The third sample was being written: its counters are cut short, so it reads as a reset on a new day.
+    await Deno.writeTextFile(`${dir}/torn.log`, `${complete}2026/11/22-10:00:00\t3000100\t40`);
+    const whole = await graph([`${dir}/whole.log`, "-o", "-"], { dirs: [dir] });
+    const torn = await graph([`${dir}/torn.log`, "-o", "-"], { dirs: [dir] });
+    assertEquals(torn.stdout, whole.stdout);
+    assertEquals(
+      torn.stderr,
+      `graph: warning: ${dir}/torn.log:3: incomplete last line (no newline: a run still writing it, or interrupted) ` +
+        "skipped\n",
+    );
+  }));
