@@ -8,11 +8,10 @@
 import { DataError } from "./errors.ts";
 
 /**
- * The longest line read, in characters: 16 times netmon's longest (a meters
- * header of 1,000 meters of 64-character names is 65 KB; the widest config
- * measured, 10,000 meters, writes 210 KB data lines and a 650 KB header).
- * A longer line is not netmon's, and reading it on would cost memory and time
- * for nothing.
+ * The longest line read, in characters (4 Mi): six times the longest line
+ * netmon writes with 10,000 meters of 64-character names (a 650 KB meters
+ * header). A longer line is not netmon's, and reading on would cost memory
+ * and time for nothing.
  */
 export const MAX_LINE = 1 << 22;
 
