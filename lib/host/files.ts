@@ -120,7 +120,13 @@ export class AtomicFile {
   constructor(final: string, mode: number, what = "", opts: TargetOptions = {}) {
     this.#what = what ? ` ${what}` : "";
     let target = final;
-    let s = lstatOrUndefined(final);
+    let s: fs.Stats | undefined;
+    try {
+      s = lstatOrUndefined(final);
+    } catch (e) {
+      // No read permission for the path: Deno will refuse the write too, and that is the flag to name.
+      if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
+    }
     if (s?.isSymbolicLink() && opts.named) {
       if (!ownerAllowed(s.uid, "self-or-root")) {
         throw new NetmonError(

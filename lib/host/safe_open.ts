@@ -148,14 +148,17 @@ export class SafeFile {
       try {
         s = spec.follow ? fs.statSync(path) : fs.lstatSync(path);
       } catch (err) {
-        if (errnoCode(err) !== "ENOENT" && !(err instanceof Deno.errors.NotFound)) {
+        // Without read permission a new file can still be made: O_EXCL needs no look first, and Deno then names
+        // the write permission that is missing, if it is.
+        const unreadable = (err as Error).name === "NotCapable" && spec.create !== undefined;
+        if (errnoCode(err) !== "ENOENT" && !(err instanceof Deno.errors.NotFound) && !unreadable) {
           throw nodeError(err, `read ${spec.what}`, path);
         }
       }
       if (s === undefined) {
         if (spec.create === undefined) return undefined;
-        const flags = C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK |
-          (spec.append ? C.O_APPEND | C.O_WRONLY : C.O_RDWR);
+        // Write-only: a file made here is only written (and so needs no read permission).
+        const flags = C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_WRONLY | (spec.append ? C.O_APPEND : 0);
         let fd: number;
         try {
           fd = fs.openSync(path, flags, spec.create);
