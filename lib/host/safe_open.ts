@@ -102,7 +102,10 @@ function nodeError(err: unknown, action: string, path: string): NetmonError {
     EACCES: () => new Deno.errors.PermissionDenied(String(err)),
     EPERM: () => new Deno.errors.PermissionDenied(String(err)),
   };
-  const mapped = code && map[code] ? map[code]() : err;
+  let mapped = code && map[code] ? map[code]() : err;
+  // node:fs says "EROFS: read-only file system, open '…'": keep the words, as Deno's own errors read.
+  const said = /^E[A-Z]+: ([^,]+)/.exec((err as Error)?.message ?? "")?.[1];
+  if (mapped === err && said) mapped = new Error(`${said[0]?.toUpperCase()}${said.slice(1)} (${code})`);
   return fileError(mapped, action, path);
 }
 

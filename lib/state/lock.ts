@@ -17,12 +17,13 @@ import type { StateFiles } from "./files.ts";
  * unless Deno opened that same file.
  */
 async function openLockFile(path: string, deadline: Promise<never>): Promise<Deno.FsFile> {
-  const checked = SafeFile.must(path, { what: "lock file", write: true, create: 0o640 });
+  // flock needs no write access: a lock file on a read-only file system still works, and the run fails where it writes.
+  const checked = SafeFile.must(path, { what: "lock file", owners: "self", create: 0o640 });
   const want = checked.statSync();
   checked.close();
   let file: Deno.FsFile;
   try {
-    file = await Promise.race([Deno.open(path, { read: true, write: true }), deadline]);
+    file = await Promise.race([Deno.open(path, { read: true }), deadline]);
   } catch (err) {
     throw fileError(err, "open lock file", path);
   }
