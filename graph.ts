@@ -13,14 +13,17 @@
 import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
 import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
-import { AtomicFile, tempBeside } from "./lib/host/files.ts";
-import { runCommand } from "./lib/host/run.ts";
+import { AtomicFile } from "./lib/host/files.ts";
+import { runForBytes } from "./lib/host/run.ts";
+import { SafeFile } from "./lib/host/safe_open.ts";
+import { stateDirWarnings } from "./lib/host/dir_trust.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
 import {
   type Extent,
   gnuplotScript,
   gnuplotString,
+  GRAPH_MODE,
   pictureKind,
   type PlotSpec,
   render,
@@ -263,9 +266,6 @@ export function parseGraphArgs(args: string[]): GraphArgs {
   return parsed;
 }
 
-/** Mode of graph outputs, meant for a web server to read whatever the umask. */
-const GRAPH_MODE = 0o644;
-
 /** The span and values of the data rows, gathered from the text as it is written. */
 class RowExtent {
   firstSample?: string;
@@ -322,24 +322,28 @@ function absolute(path: string): string {
   }
 }
 
-function openLog(path: string): Deno.FsFile {
+/**
+ * Opens the log: a regular file (never a FIFO or device, never blocking),
+ * through a link only when the user named the log.
+ */
+function openLog(path: string, named: boolean): SafeFile {
+  let file: SafeFile | undefined;
   try {
-    return Deno.openSync(path, { read: true });
+    file = SafeFile.open(path, { what: "log", follow: named });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NetmonError(`${path}: no such log (run 'netmon report' first, or name the log)`, EX.NOINPUT);
-    }
     throw fileError(e, "read", path);
   }
+  if (!file) throw new NetmonError(`${path}: no such log (run 'netmon report' first, or name the log)`, EX.NOINPUT);
+  return file;
 }
 
 /** Writes the usage pages into `a.html`; an empty or missing log gives a "no data yet" page. */
 function htmlPages(a: GraphArgs & { html: string }): void {
   const config = findConfig(a.config);
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
-  let log: Deno.FsFile | undefined;
+  let log: SafeFile | undefined;
   try {
-    log = openLog(logPath);
+    log = openLog(logPath, a.log !== undefined);
   } catch (e) {
     if (!(e instanceof NetmonError && e.exitCode === EX.NOINPUT)) throw e;
   }
@@ -381,11 +385,21 @@ async function graph(a: GraphArgs): Promise<void> {
       EX.CONFIG,
     );
   }
-  const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
-  const log = openLog(logPath);
+  const stateDir = a.log === undefined ? findStateDir(a.stateDir, config) : undefined;
+  // Checked while the graph is made (stat runs as a child), said at the end, whatever the outcome.
+  const trust = stateDir === undefined ? Promise.resolve([]) : stateDirWarnings(stateDir);
+  try {
+    await draw(a, config, a.log ?? stateFiles(stateDir as string).log);
+  } finally {
+    for (const w of await trust) err(`graph: warning: ${w}\n`);
+  }
+}
+
+async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {
+  const log = openLog(logPath, a.log !== undefined);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;
-  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE);
+  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE, "", { named: true });
   const inline: string[] = [];
   let series = 0;
   let rows = -1;
@@ -417,20 +431,20 @@ async function graph(a: GraphArgs): Promise<void> {
   if (!plotting) return;
   const picture = a.plot ?? `${(a.gnuplot as string).replace(/\.gp$/, "")}.png`;
   const kind = pictureKind(picture);
-  const spec = (path: string): PlotSpec => ({
+  const spec = (path: string | undefined): PlotSpec => ({
     data: toStdout ? { inline: inline.join("") } : { path: absolute(a.output) },
     series,
     rows,
     by: a.options.by,
     unit: a.options.rate ?? a.options.unit,
     rate: a.options.rate !== undefined,
-    picture: { path, kind, width: a.width, height: a.height },
+    picture: { ...(path === undefined ? {} : { path }), kind, width: a.width, height: a.height },
     log: a.logScale,
     ...(a.title === undefined ? {} : { title: a.title }),
     ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
   });
   if (a.gnuplot !== undefined) {
-    const script = new AtomicFile(a.gnuplot, GRAPH_MODE);
+    const script = new AtomicFile(a.gnuplot, GRAPH_MODE, "", { named: true });
     try {
       script.write(gnuplotScript(spec(absolute(picture))));
       script.commit();
@@ -441,8 +455,7 @@ async function graph(a: GraphArgs): Promise<void> {
   }
   if (a.plot !== undefined) {
     if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
-    const tmp = tempBeside(a.plot);
-    await render(runCommand, config.binaries.gnuplot, gnuplotScript(spec(absolute(tmp))), tmp, a.plot);
+    await render(runForBytes, config.binaries.gnuplot, gnuplotScript(spec(undefined)), a.plot);
   }
 }
 

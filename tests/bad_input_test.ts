@@ -282,6 +282,26 @@ const CASES: Case[] = [
     code: 65,
     line: /^STATE\/netmon\.log:2: lo:tx: counter 99999999999999999999 is larger than 2\^64-1/,
   },
+  {
+    name: "log: a meters header naming a column twice",
+    log: "# netmon meters:\tlo:rx\tlo:rx\n2026/11/20-10:00:00\t100\t200\n",
+    last: null,
+    code: 65,
+    line: /^STATE\/netmon\.log:1: the meters header names "lo:rx" twice/,
+  },
+  {
+    // A torn last line after it would be cut off by a good run: not by one that fails.
+    name: "log: garbage at its end, then a torn line",
+    log: `${GOOD_LOG}this is not a sample\n2026/11/20-10:1`,
+    code: 65,
+    line: /^STATE\/netmon\.log:4: expected 3 fields/,
+  },
+  {
+    name: "TOML arrays nested 10,000 deep",
+    config: `a = ${"[".repeat(10_000)}${"]".repeat(10_000)}\n`,
+    code: 78,
+    line: /^CONFIG/,
+  },
   // The command line: exit 64.
   { name: "unknown command", args: ["reprot"], code: 64, line: /^unknown command "reprot"/ },
   { name: "unknown flag", args: ["report", "--frobnicate"], code: 64, line: /--frobnicate/ },

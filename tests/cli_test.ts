@@ -95,7 +95,7 @@ Deno.test("missing binary: exit 69 naming it and the config key", () =>
     const r = await netmon(["-c", config, "-s", dir], {
       dirs: [dir],
       permissions: [
-        `--allow-run=/nonexistent/iptables-save`,
+        `--allow-run=/nonexistent/iptables-save,/usr/bin/stat`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "--allow-env",
@@ -132,7 +132,13 @@ Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
   withTempDir(async (dir) => {
     const r = await netmon(["-s", dir], {
       env: { NETMON_CONFIG: "" },
-      permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-env", "--allow-sys=uid,osUptime"],
+      permissions: [
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env",
+        "--allow-sys=uid,osUptime",
+        "--allow-run=/usr/bin/stat",
+      ],
     });
     assertEquals([r.code, r.stderr], [
       77,

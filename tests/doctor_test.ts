@@ -136,7 +136,7 @@ netnsTest("doctor: rules removed by hand, then repaired by start", () =>
 netnsTest("doctor: a missing binary, a second backend holding rules, a held xtables lock", () =>
   withPair(async (p) => {
     // A flag replaces the set's run list: the legacy tools, and the nft one doctor lists the other backend with.
-    const legacyRun = [`--allow-run=${[...LEGACY_BINARIES, "/usr/sbin/iptables-nft-save"].join(",")}`];
+    const legacyRun = [`--allow-run=${[...LEGACY_BINARIES, "/usr/sbin/iptables-nft-save", "/usr/bin/stat"].join(",")}`];
     const r = await sandbox([
       ...healthy(),
       // A foreign rule in the other backend: both apply, neither iptables shows the other's.

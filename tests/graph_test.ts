@@ -506,7 +506,7 @@ Deno.test("gnuplot missing: one line, exit 69, the data file still written", asy
     await Deno.writeTextFile(config, `[binaries]\ngnuplot = "${dir}/bin/gnuplot"\n`);
     const r = await graph([path, "-c", config, "--plot", `${dir}/p.png`], {
       cwd: dir,
-      extra: [`--allow-run=${dir}/bin/gnuplot`],
+      extra: [`--allow-run=${dir}/bin/gnuplot,/usr/bin/stat`],
     });
     assertEquals(r.code, 69);
     assertEquals(

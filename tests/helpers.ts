@@ -212,6 +212,7 @@ export const RUN_ALLOW = "--allow-run=" + [
   "/usr/sbin/ip6tables-restore",
   "/usr/sbin/nft",
   "/usr/sbin/ip",
+  "/usr/bin/stat",
 ].join(",");
 
 /**
@@ -239,7 +240,7 @@ export function nftOnly(ns: string, dirs: string[]): NetmonRun {
   return {
     ns,
     permissions: [
-      "--allow-run=/usr/sbin/nft",
+      "--allow-run=/usr/sbin/nft,/usr/bin/stat",
       `--allow-read=${dirs.join(",")}`,
       `--allow-write=${dirs.join(",")}`,
       `--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,${TEST_BOOT_TIME}`,

@@ -37,7 +37,7 @@ iptables_restore = "/usr/sbin/iptables${suffix}-restore"
     o: {
       ns: p.a,
       permissions: [
-        `--allow-run=/usr/sbin/${ipt},/usr/sbin/${save},/usr/sbin/iptables${suffix}-restore`,
+        `--allow-run=/usr/sbin/${ipt},/usr/sbin/${save},/usr/sbin/iptables${suffix}-restore,/usr/bin/stat`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",
@@ -59,7 +59,7 @@ ip6tables_restore = "/usr/sbin/ip6tables${suffix}-restore"
       `--allow-run=${
         [ipt, save, `iptables${suffix}-restore`, `ip6tables${suffix}`, save6, `ip6tables${suffix}-restore`]
           .map((b) => `/usr/sbin/${b}`).join(",")
-      }`,
+      },/usr/bin/stat`,
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
       "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_TEST_BOOT_TIME",

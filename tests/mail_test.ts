@@ -22,7 +22,7 @@ const PASSWORD = "s3cret-Pa55word-7f3a";
 function run(dir: string, args: string[], port: number, env: Record<string, string> = {}): Promise<Result> {
   return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
     permissions: [
-      "--allow-run=/usr/sbin/ip",
+      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
       `--allow-read=${dir},/tmp`,
       `--allow-write=${dir}`,
       "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
@@ -405,19 +405,25 @@ Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relayin
       );
       await Deno.writeTextFile(
         `${dir}/netmon.toml`,
-        `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\ntransport = "sendmail"\nsendmail = "/usr/bin/msmtp"\n` +
+        `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\ntransport = "sendmail"\nsendmail = "${dir}/sendmail"\n` +
           `from = "netmon@example.org"\nto = ["ops@example.org", "billing@example.net"]\n`,
+      );
+      // sendmail gets only PATH and LC_ALL (no HOME): msmtp is told where its config is by a wrapper.
+      await Deno.writeTextFile(
+        `${dir}/sendmail`,
+        `#!/bin/sh\nenv > ${dir}/sendmail.env\nexec /usr/bin/msmtp -C ${dir}/.msmtprc "$@"\n`,
+        { mode: 0o755 },
       );
       const r = await netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
         permissions: [
-          "--allow-run=/usr/sbin/ip,/usr/bin/msmtp",
+          `--allow-run=/usr/sbin/ip,/usr/bin/stat,${dir}/sendmail`,
           `--allow-read=${dir}`,
           `--allow-write=${dir}`,
-          // nodemailer starts sendmail through node:child_process, which copies the whole environment.
-          "--allow-env",
+          // Exactly the netmon set's variables: sendmail needs no more (it used to need --allow-env).
+          "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
           "--allow-sys=uid,osUptime",
         ],
-        env: { HOME: dir },
+        env: { HOME: dir, NETMON_SMTP_PASSWORD: PASSWORD },
       });
       assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
       assertEquals(server.messages.map((m) => [m.from, m.to]), [[
@@ -426,5 +432,8 @@ Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relayin
       ]]);
       ok((parseMessage(server.messages[0]!.raw).headers.get("subject") ?? "").startsWith("Network Usage Report - "));
       assertEquals(spoolOf(dir), []);
+      // The child's whole environment: no password, no HOME, nothing of netmon's.
+      const env = (await Deno.readTextFile(`${dir}/sendmail.env`)).split("\n").filter((l) => l !== "").sort();
+      assertEquals(env.filter((l) => !/^(PWD|SHLVL|_)=/.test(l)), ["LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
     }));
 });

@@ -16,9 +16,10 @@ import { selectSource } from "../sources/select.ts";
 import { type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
 import { writeStatus } from "../state/status.ts";
-import { recordSample } from "../state/record.ts";
+import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
+import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
 
@@ -51,10 +52,27 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   const outputs = await reportOutputs(config, files, opts, metersOf);
+  // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
+  const trust = stateDirWarnings(files.dir);
+  try {
+    return await recordWithOutputs(files, source, outputs, metersOf);
+  } finally {
+    for (const w of await trust) err(`netmon: warning: ${w}\n`);
+  }
+}
+
+async function recordWithOutputs(
+  files: StateFiles,
+  source: Awaited<ReturnType<typeof selectSource>>,
+  outputs: SampleOutput[],
+  metersOf: (sample: Sample) => { name: string; label: string }[],
+): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
     readCounters: (previous) => source.read(previous),
     now: () => formatTimestamp(new Date()),
+    // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is.
+    onPrepare: outputs.some((o) => o.prepare) ? (r) => preparedAll(outputs, r) : undefined,
     besideLast: outputs.some((o) => o.beforeAppend)
       ? async (step) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(step) ?? []))).flat()
       : undefined,
@@ -72,6 +90,24 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   return EX.OK;
 }
 
+/** Every output's `prepare`, as one: committed or abandoned together. */
+async function preparedAll(outputs: readonly SampleOutput[], r: Recorded): Promise<Prepared> {
+  const made: Prepared[] = [];
+  try {
+    for (const o of outputs) {
+      const p = await o.prepare?.(r);
+      if (p) made.push(p);
+    }
+  } catch (e) {
+    for (const p of made) p.abandon();
+    throw e;
+  }
+  return {
+    commit: () => made.forEach((p) => p.commit()),
+    abandon: () => made.forEach((p) => p.abandon()),
+  };
+}
+
 /**
  * The outputs this config names, each loaded only when named: a report
  * without mail or a store pays nothing for them.
@@ -85,14 +121,19 @@ async function reportOutputs(
   const outputs: SampleOutput[] = [];
   const mail = opts.noMail ? undefined : config.mail;
   if (mail && mail.send.includes("report")) {
-    const { mailBody, reportMessage, spool, spoolDir } = await import("../outputs/mail.ts");
+    const { mailBody, reportMessage, settlePending, spoolDir, spoolPending } = await import("../outputs/mail.ts");
     const { tidySpool } = await import("../outputs/spool_tidy.ts");
     outputs.push({
       name: "mail",
-      recorded(r) {
+      // The report is spooled as pending before its sample is logged, under the same lock, and made deliverable
+      // once the sample is in the log: a run killed at any instant leaves both or neither, and the next run settles
+      // a report left pending (see spoolPending).
+      prepare(r) {
+        const dir = spoolDir(files.dir);
+        tidySpool(dir); // what killed runs left half-written
+        settlePending(dir, r.previous?.sample);
         const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
-        tidySpool(spoolDir(files.dir)); // what killed runs left half-written
-        spool(spoolDir(files.dir), reportMessage(mail, r.sample.timestamp, new Date(), body));
+        return spoolPending(dir, reportMessage(mail, r.sample.timestamp, new Date(), body), r.sample);
       },
     });
   }

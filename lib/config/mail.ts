@@ -112,6 +112,10 @@ export function parseMail(raw: unknown, bad: Bad, str: Str, show: (v: unknown) =
     return out;
   };
   const address = (key: string, text: string) => {
+    if (text.startsWith("-") || text.startsWith('"-')) {
+      bad(key, `${show(text)} starts with "-": sendmail would read it as an option, and nodemailer refuses it`);
+      return false;
+    }
     if (!EMAIL.test(text) || text.length > 254) {
       bad(key, `${show(text)} is not a mail address like netmon@example.org`);
       return false;

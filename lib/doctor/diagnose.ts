@@ -45,6 +45,8 @@ export interface DoctorInput {
   verifyMail?: (config: Config) => Promise<string>;
   /** The current time. */
   now: Date;
+  /** What is wrong with who can write the state directory and those above it (lib/host/dir_trust.ts). */
+  stateDirTrust?: (dir: string) => Promise<string[]>;
 }
 
 const ok = (check: string, said: string): Finding => ({ check, verdict: "ok", said });
@@ -486,7 +488,15 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   if (config.source === "iptables") findings.push(checkLock(config, versions));
   let log: LogFacts = { findings: [] };
   if (input.files) {
-    findings.push(checkStateDir(input.files));
+    const dir = checkStateDir(input.files);
+    const trust = input.stateDirTrust ? await input.stateDirTrust(input.files.dir) : [];
+    findings.push(
+      dir.verdict !== "ok" || trust.length === 0 ? dir : problem(
+        "state-dir",
+        trust.map((t) => t.replace(/ \(netmon refuses them, but fix it: (.*)\)$/, "")).join("; "),
+        trust.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; "),
+      ),
+    );
     log = await checkLog(input.files);
     findings.push(...log.findings);
   } else {

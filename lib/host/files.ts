@@ -5,20 +5,42 @@
  *
  * A replacement is written to a hidden temporary file beside its target,
  * created exclusively (so nothing planted at that name is followed or
- * reused), with its mode set explicitly, synced, then renamed over the target
- * and the directory synced.
+ * reused), with its mode set on the descriptor (never through the path),
+ * synced, checked to be still the file written, then renamed over the target
+ * and the directory synced. What is already at the target decides the rest:
+ * see {@linkcode TargetOptions}. Opening goes through `safe_open.ts`.
  *
  * @module
  */
 
-import { fileError } from "./errors.ts";
+import fs from "node:fs";
+import { EX, fileError, NetmonError } from "./errors.ts";
+import { kindOf, lstatOrUndefined, nodeError, ownerAllowed, SafeFile } from "./safe_open.ts";
 
 const encoder = new TextEncoder();
 
-/** Writes all of `data` (a single write may take only part of it). */
+/** Sleeps `ms` milliseconds without the event loop (a full pipe, written in place). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Writes all of `data` (a single write may take only part of it). A
+ * non-blocking descriptor that is full (a FIFO or terminal written in place)
+ * is waited for, at most 60 s in all.
+ */
 export function writeAll(file: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let done = 0;
-  while (done < data.length) done += file.writeSync(data.subarray(done));
+  let waited = 0;
+  while (done < data.length) {
+    try {
+      done += file.writeSync(data.subarray(done));
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EAGAIN" || waited >= 60_000) throw err;
+      pause(10);
+      waited += 10;
+    }
+  }
 }
 
 /** A hidden temporary name beside `path` (same directory, so a rename replaces it atomically), unique to this call. */
@@ -40,9 +62,50 @@ function syncDir(dir: string): void {
   } catch { /* see above */ }
 }
 
+/** How {@linkcode AtomicFile} treats what is at the target path already. */
+export interface TargetOptions {
+  /**
+   * The user named this path on the command line (an output such as
+   * `graph.ts -o FILE`): a link there owned by the running user or root is
+   * followed and its target replaced (a link owned by anyone else is
+   * refused), and a device, FIFO or terminal is written in place. Without
+   * it (netmon's own files) a link there is replaced, never followed, and
+   * anything but a regular file is refused.
+   */
+  named?: boolean;
+  /**
+   * False: nothing is synced. Still atomic for readers and a killed process,
+   * but after a power loss the file may be the old one or empty: for files
+   * rebuilt from the log when they do not match it (netmon.totals, the
+   * textfile) or made durable by a sync that follows (netmon.ident).
+   */
+  durable?: boolean;
+}
+
+/** Opens a device, FIFO or terminal at `path` (lstat `s`) for writing in place, without blocking or creating. */
+function openInPlace(path: string, s: fs.Stats, what: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENXIO") {
+      throw new NetmonError(`Cannot write${what} ${path}: it is a FIFO no process reads`, EX.CANTCREAT);
+    }
+    throw nodeError(err, `write${what}`, path);
+  }
+  const o = fs.fstatSync(fd);
+  if (o.dev !== s.dev || o.ino !== s.ino || o.isFile() || o.isDirectory()) {
+    fs.closeSync(fd);
+    throw new NetmonError(`Cannot write${what} ${path}: it changed while netmon opened it`, EX.CANTCREAT);
+  }
+  return fd;
+}
+
 /**
  * A replacement of `final` being written: {@linkcode AtomicFile.commit}
- * renames it into place, {@linkcode AtomicFile.abandon} removes it.
+ * renames it into place, {@linkcode AtomicFile.abandon} removes it. A
+ * target that is a device, FIFO or terminal the user named is written in
+ * place instead (renaming over `/dev/null` would replace the device).
  *
  * @example
  * ```ts
@@ -52,30 +115,67 @@ function syncDir(dir: string): void {
  * ```
  */
 export class AtomicFile {
-  /** The temporary file's path. */
+  /** The temporary file's path (the target itself when written in place). */
   readonly tmp: string;
-  readonly #file: Deno.FsFile;
+  readonly #file: SafeFile | { fd: number; writeSync(p: Uint8Array): number; close(): void };
   readonly #final: string;
   readonly #what: string;
+  readonly #inPlace: boolean;
   readonly #durable: boolean;
   #open = true;
 
-  /**
-   * Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors.
-   * With `durable` false nothing is synced: still atomic for readers, but after a power loss the file may be the
-   * old one or empty; for files rebuilt from the log or rewritten by every run (netmon.totals, the textfile).
-   */
-  constructor(final: string, mode: number, what = "", durable = true) {
-    this.#final = final;
-    this.#durable = durable;
+  /** Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors. */
+  constructor(final: string, mode: number, what = "", opts: TargetOptions = {}) {
     this.#what = what ? ` ${what}` : "";
-    this.tmp = tempBeside(final);
+    this.#durable = opts.durable ?? true;
+    let target = final;
+    let s: fs.Stats | undefined;
     try {
-      this.#file = Deno.openSync(this.tmp, { write: true, createNew: true, mode });
-      Deno.chmodSync(this.tmp, mode); // the umask narrowed what open set
+      s = lstatOrUndefined(final);
     } catch (e) {
-      this.#discard();
-      throw fileError(e, `create${this.#what}`, final);
+      // No read permission for the path: Deno will refuse the write too, and that is the flag to name.
+      if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
+    }
+    if (s?.isSymbolicLink() && opts.named) {
+      if (!ownerAllowed(s.uid, "self-or-root")) {
+        throw new NetmonError(
+          `Cannot write${this.#what} ${final}: it is a symbolic link owned by uid ${s.uid}, not by this user or ` +
+            "root: netmon does not write through another user's link (remove it, or name its target)",
+          EX.CANTCREAT,
+        );
+      }
+      try {
+        target = Deno.realPathSync(final);
+      } catch (e) {
+        throw fileError(e, `follow the link${this.#what}`, final);
+      }
+      s = lstatOrUndefined(target);
+    }
+    this.#final = target;
+    if (s && !s.isFile() && !s.isSymbolicLink()) {
+      if (!opts.named || s.isDirectory()) {
+        throw new NetmonError(
+          `Cannot write${this.#what} ${final}: it is a ${kindOf(s)}, not a regular file (remove it)`,
+          EX.CANTCREAT,
+        );
+      }
+      const fd = openInPlace(target, s, this.#what);
+      this.#file = {
+        fd,
+        writeSync: (p: Uint8Array) => fs.writeSync(fd, p),
+        close: () => fs.closeSync(fd),
+      };
+      this.#inPlace = true;
+      this.tmp = target;
+      return;
+    }
+    this.#inPlace = false;
+    this.tmp = tempBeside(target);
+    try {
+      this.#file = SafeFile.open(this.tmp, { what: what || "file", write: true, create: mode }) as SafeFile;
+    } catch (e) {
+      // Name the file the user knows, not its temporary name.
+      throw fileError(e instanceof NetmonError && e.cause ? e.cause : e, `create${this.#what}`, final);
     }
   }
 
@@ -85,43 +185,52 @@ export class AtomicFile {
       writeAll(this.#file, typeof text === "string" ? encoder.encode(text) : text);
     } catch (e) {
       this.abandon();
-      throw fileError(e, `write${this.#what}`, this.#final);
+      throw nodeError(e, `write${this.#what}`, this.#final);
     }
   }
 
   /** Syncs the replacement's data: after this a full disk can no longer fail the commit. */
   sync(): void {
-    if (!this.#durable) return;
+    if (this.#inPlace || !this.#durable) return;
     try {
-      this.#file.syncDataSync();
+      (this.#file as SafeFile).syncDataSync();
     } catch (e) {
       this.abandon();
-      throw fileError(e, `write${this.#what}`, this.#final);
+      throw nodeError(e, `write${this.#what}`, this.#final);
     }
   }
 
-  /**
-   * Renames the replacement over the target and syncs the directory. With
-   * `durable` false (default: as constructed) nothing is synced: readers and a
-   * killed process still see the old file or the new one whole, but after a
-   * power cut only as far as a later sync in the same file system carried it.
-   */
-  commit(durable = this.#durable): void {
+  /** Renames the replacement over the target and syncs the directory. */
+  commit(): void {
+    if (this.#inPlace) {
+      this.#close();
+      return;
+    }
     try {
-      if (durable) this.#file.syncDataSync();
+      const file = this.#file as SafeFile;
+      if (this.#durable) file.syncDataSync();
+      // Another user who can write the directory may have swapped the temporary name meanwhile.
+      const now = lstatOrUndefined(this.tmp);
+      const mine = file.statSync();
+      if (!now || now.ino !== mine.ino || now.dev !== mine.dev) {
+        throw new NetmonError(
+          `Cannot write${this.#what} ${this.#final}: its temporary file ${this.tmp} was replaced by someone else`,
+          EX.CANTCREAT,
+        );
+      }
       this.#close();
       Deno.renameSync(this.tmp, this.#final);
     } catch (e) {
       this.abandon();
-      throw fileError(e, `write${this.#what}`, this.#final);
+      throw e instanceof NetmonError ? e : nodeError(e, `write${this.#what}`, this.#final);
     }
-    if (durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
+    if (this.#durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
   }
 
   /** Removes the replacement; the target stays as it was. */
   abandon(): void {
     this.#close();
-    this.#discard();
+    if (!this.#inPlace) this.#discard();
   }
 
   #close(): void {
@@ -139,22 +248,23 @@ export class AtomicFile {
   }
 }
 
-/** Replaces `path` with `text` atomically, the new file having `mode`; `durable` as in {@linkcode AtomicFile.commit}. */
-export function replaceFile(path: string, text: string | Uint8Array, mode: number, what = "", durable = true): void {
-  const f = new AtomicFile(path, mode, what, durable);
+/** Replaces `path` with `text` atomically, the new file having `mode`. */
+export function replaceFile(
+  path: string,
+  text: string | Uint8Array,
+  mode: number,
+  what = "",
+  opts: TargetOptions = {},
+): void {
+  const f = new AtomicFile(path, mode, what, opts);
   f.write(text);
-  f.commit(durable);
+  f.commit();
 }
 
 /** Appends `text` to `path` whole or not at all (a failed write is cut off again), creating it with `mode`. */
 export function appendWhole(path: string, text: string, mode: number, what = ""): void {
   const noun = what ? ` ${what}` : "";
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { append: true, create: true, mode });
-  } catch (err) {
-    throw fileError(err, `create${noun}`, path);
-  }
+  const file = SafeFile.must(path, { what: what || "file", write: true, append: true, create: mode });
   let size = 0;
   try {
     size = file.statSync().size;
@@ -165,7 +275,7 @@ export function appendWhole(path: string, text: string, mode: number, what = "")
     try {
       file.truncateSync(size);
     } catch { /* a reader cuts a torn line off anyway */ }
-    throw fileError(err, `append to${noun}`, path);
+    throw nodeError(err, `append to${noun}`, path);
   } finally {
     file.close();
   }

@@ -87,6 +87,48 @@ function finish(path: string, out: Deno.CommandOutput): CommandOutput {
   return { stdout, stderr };
 }
 
+/** What a finished command printed, its standard output as bytes (a picture). */
+export interface BytesOutput {
+  /** Standard output, as written. */
+  stdout: Uint8Array;
+  /** Standard error, decoded as UTF-8. */
+  stderr: string;
+}
+
+/**
+ * Runs `path` with `stdin` like {@linkcode runCommand}, resolving to its
+ * standard output as bytes.
+ */
+export async function runForBytes(path: string, args: readonly string[], stdin: string): Promise<BytesOutput> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, {
+      args: [...args],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+      env: CHILD_ENV,
+    }).spawn();
+  } catch (err) {
+    throw spawnError(path, err);
+  }
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  } catch {
+    // The program exited before reading all input; its status says why.
+  }
+  const out = await child.output();
+  const stderr = decoder.decode(out.stderr);
+  if (!out.success) throw commandFailure(path, out.code, stderr);
+  return { stdout: out.stdout, stderr };
+}
+
+/** The whole environment of a program netmon runs: a short PATH and the C locale, nothing of netmon's own. */
+export const CHILD_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
 /**
  * Runs `path` with `args` (and optional stdin), resolving to its output or
  * throwing a NetmonError. The environment is cleared but for PATH and a C
@@ -100,7 +142,7 @@ export const runCommand: Runner = async (path, args, stdin) => {
     stdout: "piped",
     stderr: "piped",
     clearEnv: true,
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    env: { ...CHILD_ENV },
   });
   if (stdin === undefined) {
     let out: Deno.CommandOutput;

@@ -5,14 +5,15 @@
  * @module
  */
 
-import { CommandError, type Runner } from "../host/run.ts";
+import { type BytesOutput, CommandError } from "../host/run.ts";
+import { replaceFile } from "../host/files.ts";
 import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
 import { type By, TIMEFMT } from "../usage/buckets.ts";
 
 /** A picture to render. */
 export interface Picture {
-  /** Where gnuplot writes it. */
-  path: string;
+  /** Where gnuplot writes it; without, to its standard output. */
+  path?: string;
   /** PNG or SVG. */
   kind: "png" | "svg";
   /** Size in pixels. */
@@ -203,7 +204,7 @@ export function gnuplotScript(spec: PlotSpec): string {
   const lines = [
     "# netmon traffic graph, written by graph.ts: run it with gnuplot",
     `set terminal ${terminal} size ${spec.picture.width},${spec.picture.height} noenhanced`,
-    `set output ${gnuplotString(spec.picture.path, "--plot")}`,
+    ...(spec.picture.path === undefined ? [] : [`set output ${gnuplotString(spec.picture.path, "--plot")}`]),
     "set datafile separator tab",
     "set xdata time",
     `set timefmt '${TIMEFMT[spec.by]}'`,
@@ -295,22 +296,26 @@ export function gnuplotScript(spec: PlotSpec): string {
   return lines.join("\n") + "\n";
 }
 
+/** Runs gnuplot with a script on its standard input; resolves to what it wrote on stdout and stderr. */
+export type BytesRunner = (path: string, args: readonly string[], stdin: string) => Promise<BytesOutput>;
+
 /**
- * Renders `script` (whose output is `tmp`) with gnuplot at `gnuplot`, then
- * renames `tmp` to `picture.path`: a web page never sees half a picture.
+ * Renders `script` (which sets no output: gnuplot writes the picture to its
+ * standard output) with gnuplot at `gnuplot`, and writes the picture to
+ * `final` through the one atomic module: gnuplot, a child Deno's permissions
+ * do not confine, never opens a file by name, so nothing planted at any name
+ * can be followed, and a web page never sees half a picture.
  */
-export async function render(run: Runner, gnuplot: string, script: string, tmp: string, final: string): Promise<void> {
+export async function render(run: BytesRunner, gnuplot: string, script: string, final: string): Promise<void> {
+  let picture: Uint8Array;
   try {
-    const { stderr } = await run(gnuplot, [], script);
+    const { stdout, stderr } = await run(gnuplot, [], script);
     const said = stderr.split("\n").find((l) => /error|warning/i.test(l));
-    const size = Deno.statSync(tmp).size;
-    if (size === 0) {
+    if (stdout.length === 0) {
       throw new NetmonError(`gnuplot wrote an empty picture${said ? `: ${said.trim()}` : ""}`, EX.SOFTWARE);
     }
+    picture = stdout;
   } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never created */ }
     if (err instanceof CommandError) {
       const said = err.stderr.split("\n").map((l) => l.trim()).filter((l) => !/^\^?$/.test(l)).slice(-2).join(" / ");
       throw new NetmonError(`gnuplot failed (exit ${err.code}): ${said}`, EX.SOFTWARE);
@@ -318,9 +323,8 @@ export async function render(run: Runner, gnuplot: string, script: string, tmp: 
     if (err instanceof NetmonError) throw err;
     throw fileError(err, "render", final);
   }
-  try {
-    Deno.renameSync(tmp, final);
-  } catch (err) {
-    throw fileError(err, "create", final);
-  }
+  replaceFile(final, picture, GRAPH_MODE, "picture", { named: true });
 }
+
+/** Mode of graph outputs, meant for a web server to read whatever the umask. */
+export const GRAPH_MODE = 0o644;

@@ -11,12 +11,15 @@
  * @module
  */
 
-import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
+import { checkDir, readWhole, readWholeText } from "../host/safe_open.ts";
+import { runCommand } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
+import { formatLogLine } from "../state/log_format.ts";
 import { humanReadable } from "../usage/units.ts";
 import type { UsageResult } from "../usage/deltas.ts";
 
@@ -36,6 +39,8 @@ export interface SpooledMessage {
   attach?: boolean;
   /** Files made for this message (a statement's CSV). */
   attachments?: { filename: string; content: string }[];
+  /** The sample's log line (without LF): which logged sample this report is of. */
+  sample?: string;
 }
 
 /** The mail words of the original's two meters (its report said Proxied and Off Network). */
@@ -89,17 +94,31 @@ export function reportMessage(mail: MailConfig, stamp: string, date: Date, text:
 }
 
 /**
+ * Makes sure the spool directory is there and netmon's: a directory, not a
+ * link, of this user or root (a link planted there would have root delete
+ * and mail the files of another directory).
+ */
+export function ensureSpoolDir(dir: string): void {
+  if (checkDir(dir, "spool directory")) return;
+  try {
+    Deno.mkdirSync(dir, { mode: 0o750 });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw fileError(err, "create spool directory", dir);
+  }
+  checkDir(dir, "spool directory");
+}
+
+function spoolName(message: SpooledMessage): string {
+  return `${message.date.replace(/\D/g, "").slice(0, 17)}-${randomHex(4)}`;
+}
+
+/**
  * Writes `message` into the spool, whole or not at all (written, synced,
  * renamed). Names sort oldest first.
  */
 export function spool(dir: string, message: SpooledMessage): string {
-  try {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o750 });
-  } catch (err) {
-    throw fileError(err, "create spool directory", dir);
-  }
-  const name = `${message.date.replace(/\D/g, "").slice(0, 17)}-${randomHex(4)}.json`;
-  const path = `${dir}/${name}`;
+  ensureSpoolDir(dir);
+  const path = `${dir}/${spoolName(message)}.json`;
   replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled report");
   return path;
 }
@@ -115,18 +134,84 @@ export function spoolOnce(dir: string, message: SpooledMessage, id: string): voi
     p.replace(/\.(json|refused)$/, "").endsWith(tail)
   );
   if (there) return;
-  try {
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o750 });
-  } catch (err) {
-    throw fileError(err, "create spool directory", dir);
-  }
+  ensureSpoolDir(dir);
   const path = `${dir}/${message.date.replace(/\D/g, "").slice(0, 17)}${tail}.json`;
   replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled message");
 }
 
-/** The spool's files whose names end in `suffix`, oldest first. */
+/** A report spooled as pending: {@linkcode PendingReport.commit} makes it deliverable. */
+export interface PendingReport {
+  /** Its path while pending. */
+  path: string;
+  /** Renames it to `.json`: it is delivered from now on. */
+  commit(): void;
+  /** Removes it: its sample was never logged. */
+  abandon(): void;
+}
+
+/**
+ * Writes the report of `sample` into the spool as `*.pending`, before its
+ * sample is logged: a run killed after the log line then leaves the report
+ * behind, and the next run delivers it ({@linkcode settlePending}). A spool
+ * that cannot be written (full disk, no inodes) fails the run before the log
+ * changes.
+ */
+export function spoolPending(dir: string, message: SpooledMessage, sample: Sample): PendingReport {
+  ensureSpoolDir(dir);
+  const base = `${dir}/${spoolName(message)}`;
+  const path = `${base}.pending`;
+  const body = { ...message, sample: formatLogLine(sample).slice(0, -1) };
+  replaceFile(path, JSON.stringify(body) + "\n", STATE_MODE, "spooled report");
+  return {
+    path,
+    commit() {
+      try {
+        Deno.renameSync(path, `${base}.json`);
+      } catch (err) {
+        throw fileError(err, "spool report", path);
+      }
+    },
+    abandon() {
+      try {
+        Deno.removeSync(path);
+      } catch { /* the next run removes it */ }
+    },
+  };
+}
+
+/**
+ * Settles reports a killed run left pending: one whose sample is the log's
+ * last (`logged`) was logged, so it is delivered; any other never was, and is
+ * removed. Called with the state lock held, before this run's own report.
+ */
+export function settlePending(dir: string, logged: Sample | undefined): string[] {
+  const settled: string[] = [];
+  if (!checkDir(dir, "spool directory")) return settled;
+  const line = logged ? formatLogLine(logged).slice(0, -1) : undefined;
+  for (const path of spoolFiles(dir, ".pending")) {
+    let message: SpooledMessage | undefined;
+    try {
+      message = JSON.parse(readWholeText(path, { what: "spooled report", write: true }, MAX_SPOOLED) ?? "null");
+    } catch { /* torn or not netmon's: removed below */ }
+    try {
+      if (message && line !== undefined && message.sample === line) {
+        Deno.renameSync(path, `${path.slice(0, -".pending".length)}.json`);
+        settled.push(path);
+      } else Deno.removeSync(path);
+    } catch (err) {
+      throw fileError(err, "settle spooled report", path);
+    }
+  }
+  return settled;
+}
+
+/** The largest spooled report read back (a report is a few KB; 10,000 meters make about 1 MB). */
+const MAX_SPOOLED = 16 << 20;
+
+/** The spool's regular files (never links: a directory entry's own type) whose names end in `suffix`, oldest first. */
 function spoolFiles(dir: string, suffix: string): string[] {
   try {
+    if (!checkDir(dir, "spool directory")) return [];
     return [...Deno.readDirSync(dir)]
       .filter((e) => e.isFile && e.name.endsWith(suffix))
       .map((e) => e.name)
@@ -134,7 +219,7 @@ function spoolFiles(dir: string, suffix: string): string[] {
       .map((n) => `${dir}/${n}`);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return [];
-    throw fileError(err, "read spool directory", dir);
+    throw err instanceof NetmonError ? err : fileError(err, "read spool directory", dir);
   }
 }
 
@@ -154,7 +239,10 @@ export function smtpPassword(mail: MailConfig, env: (name: string) => string | u
   if (mail.passwordFile !== undefined) {
     let text: string;
     try {
-      text = Deno.readTextFileSync(mail.passwordFile);
+      text = readWholeText(mail.passwordFile, { what: "mail.password_file", follow: true }, 1 << 16) ??
+        (() => {
+          throw new Deno.errors.NotFound(mail.passwordFile as string);
+        })();
     } catch (err) {
       throw fileError(err, "read mail.password_file", mail.passwordFile);
     }
@@ -222,14 +310,18 @@ export class Mailer {
     let ca: string | undefined;
     if (mail.caFile !== undefined) {
       try {
-        ca = Deno.readTextFileSync(mail.caFile);
+        ca = readWholeText(mail.caFile, { what: "mail.ca_file", follow: true }, 1 << 20) ??
+          (() => {
+            throw new Deno.errors.NotFound(mail.caFile as string);
+          })();
       } catch (err) {
         throw fileError(err, "read mail.ca_file", mail.caFile);
       }
     }
     const ms = mail.timeout * 1000;
     const options: Record<string, unknown> = mail.transport === "sendmail"
-      ? { sendmail: true, path: mail.sendmail, newline: "unix" }
+      // nodemailer only builds the message; netmon runs sendmail itself, with only PATH and LC_ALL.
+      ? { streamTransport: true, buffer: true, newline: "unix" }
       : {
         host: mail.server,
         port: mail.port,
@@ -253,17 +345,46 @@ export class Mailer {
       };
     const mailer = new Mailer(mail, nodemailer.createTransport(options), []);
     for (const path of mail.attach) {
+      // A regular file, not through a link, of this user or root: a user who can write the attachment's
+      // directory must not get another file mailed (nor block the run with a FIFO).
       try {
-        mailer.#attachments.push({ filename: path.slice(path.lastIndexOf("/") + 1), content: Deno.readFileSync(path) });
+        const content = readWhole(path, { what: "attachment" }, MAX_ATTACHMENT);
+        if (content === undefined) throw new Deno.errors.NotFound(path);
+        mailer.#attachments.push({ filename: path.slice(path.lastIndexOf("/") + 1), content });
       } catch (err) {
-        mailer.warnings.push(`mail.attach: cannot read ${path} (${(err as Error).name}); sent without it`);
+        const why = err instanceof NetmonError ? err.message : `cannot read ${path} (${(err as Error).name})`;
+        mailer.warnings.push(`mail.attach: ${why}; sent without it`);
       }
     }
     return mailer;
   }
 
-  /** Sends one message; resolves to what the server said, or throws a one-line NetmonError. */
+  /**
+   * Sends one message; resolves to what the server said, or throws a
+   * one-line NetmonError. Besides the per-read timeout, the whole delivery of
+   * the message (connect, TLS, login, every reply) must end within
+   * {@linkcode deliveryDeadline}: a server that trickles replies forever
+   * would otherwise hold the report and the spool lock forever.
+   */
   async send(message: SpooledMessage, attach = true): Promise<string> {
+    const seconds = deliveryDeadline(this.#mail);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#transport.close();
+        reject(Object.assign(new Error(`no delivery within ${seconds} s overall`), { code: "EDEADLINE" }));
+      }, seconds * 1000);
+    });
+    try {
+      return await Promise.race([this.#send(message, attach), deadline]);
+    } catch (err) {
+      throw err instanceof NetmonError ? err : new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(message: SpooledMessage, attach: boolean): Promise<string> {
     try {
       const info = await this.#transport.sendMail({
         from: this.#mail.from,
@@ -276,8 +397,17 @@ export class Mailer {
         disableFileAccess: true,
         disableUrlAccess: true,
       });
+      if (this.#mail.transport === "sendmail") {
+        const raw = (info as { message?: Uint8Array }).message ?? new Uint8Array();
+        const args = ["-i", "-f", this.#mail.from, ...this.#mail.to];
+        await runCommand(this.#mail.sendmail, args, new TextDecoder().decode(raw));
+        return `${this.#mail.sendmail} accepted it`;
+      }
       return (info.response ?? "accepted").trim();
     } catch (err) {
+      if (err instanceof NetmonError && err.exitCode === EX.NOPERM) throw err;
+      const denied = netDenied(err);
+      if (denied) throw denied;
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     }
   }
@@ -306,6 +436,8 @@ export class Mailer {
     try {
       await this.#transport.verify();
     } catch (err) {
+      const denied = netDenied(err);
+      if (denied) throw denied;
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     }
     const tls = mail.security === "none" ? "without TLS" : mail.security === "tls" ? "over TLS" : "with STARTTLS";
@@ -331,6 +463,9 @@ export class Mailer {
         return `mail to ${where} failed: could not connect (${detail})`;
       case "ETIMEDOUT":
         return `mail to ${where} failed: no answer within ${this.#mail.timeout} s (${detail})`;
+      case "EDEADLINE":
+        return `mail to ${where} failed: not delivered within ${deliveryDeadline(this.#mail)} s overall ` +
+          `(the server answers, but too slowly; mail.timeout is ${this.#mail.timeout} s per reply)`;
       case "EAUTH":
         return `mail to ${where} failed: authentication as ${this.#mail.user} refused${said}`;
       case "ETLS":
@@ -357,6 +492,35 @@ function attachmentsOf(message: SpooledMessage, configured: Attachment[]): { att
   }));
   const all = [...(message.attach === false ? [] : configured), ...own];
   return all.length > 0 ? { attachments: all } : {};
+}
+
+/**
+ * Deno refusing the connection (no `--allow-net` for the server), however
+ * nodemailer wrapped it: a permission to grant (exit 77 naming the flag), not
+ * a server to wait for.
+ */
+function netDenied(err: unknown): NetmonError | undefined {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const denied = denoPermissionError(e);
+    if (denied) return denied;
+    const m = /Requires net access to "?([^",]+)"?/.exec(e.message);
+    if (m) {
+      return new NetmonError(
+        `Deno denied net access to ${m[1]}: run it with --allow-net=${m[1]} (the mail server's address and port)`,
+        EX.NOPERM,
+        { cause: err },
+      );
+    }
+  }
+  return undefined;
+}
+
+/** The largest attachment read (a graph picture is a few hundred KB). */
+const MAX_ATTACHMENT = 64 << 20;
+
+/** Seconds a message's whole delivery may take: four times mail.timeout (connect, greeting, TLS and login, data). */
+export function deliveryDeadline(mail: MailConfig): number {
+  return 4 * mail.timeout;
 }
 
 /** What a delivery run did. */
@@ -389,8 +553,13 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
   for (const [i, path] of files.entries()) {
     let message: SpooledMessage;
     try {
-      message = JSON.parse(Deno.readTextFileSync(path));
+      message = JSON.parse(readWholeText(path, { what: "spooled report", write: true }, MAX_SPOOLED) ?? "");
     } catch (err) {
+      if (err instanceof NetmonError) {
+        // Not netmon's (a link, another user's file): left alone, and said.
+        mailer.warnings.push(`${err.message}; not sent`);
+        continue;
+      }
       if (err instanceof SyntaxError) {
         // A file that is not whole was never renamed into place: only damage makes one.
         const aside = `${path}.damaged`;
@@ -419,7 +588,9 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
       }
       const left = files.length - i;
       const what = err instanceof NetmonError ? err.message : String(err);
-      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, EX.TEMPFAIL, {
+      // A permission to grant stays exit 77: waiting will not help.
+      const status = err instanceof NetmonError && err.exitCode === EX.NOPERM ? EX.NOPERM : EX.TEMPFAIL;
+      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, status, {
         cause: err,
       });
     }

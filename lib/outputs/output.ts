@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { BesideStep, Recorded, Replacement } from "../state/record.ts";
+import type { BesideStep, Prepared, Recorded, Replacement } from "../state/record.ts";
 
 /** Something a report writes from its sample. */
 export interface SampleOutput {
@@ -19,6 +19,12 @@ export interface SampleOutput {
    * a failure here is kept and reported by `recorded`, so that it never costs the sample.
    */
   beforeAppend?(step: BesideStep): Promise<Replacement[]>;
+  /**
+   * Called with the state lock held before the sample is logged, to make what
+   * must not be lost with it (the report's mail): committed once the sample
+   * is in the log, abandoned if it never gets there.
+   */
+  prepare?(r: Recorded): Prepared | void | Promise<Prepared | void>;
   /**
    * Called with the state lock held, once the sample is in the log and the
    * last file: what must be consistent with the log (a spooled mail, a

@@ -25,6 +25,7 @@ import { EX, NetmonError } from "../host/errors.ts";
 import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
+import { lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
 
 const TWO63 = 1n << 63n;
 const TWO64 = 1n << 64n;
@@ -46,7 +47,12 @@ export function stampEpoch(stamp: string, hint?: Hint): { epoch: number; hint: H
 }
 
 function storeError(err: unknown, path: string): NetmonError {
-  if (err instanceof NetmonError) return err;
+  if (err instanceof NetmonError && err.exitCode === EX.NOPERM) return err;
+  if (err instanceof NetmonError) {
+    // A store netmon refuses to open (a link, a FIFO, a directory): the sample is logged all the same.
+    const said = err.message.replace(`${path}: the SQLite store `, "").replace(/^SQLite store \S+: /, "");
+    return new NetmonError(`SQLite store ${path}: ${said} (the log has the sample; the next run catches up)`, EX.IOERR);
+  }
   const msg = err instanceof Error ? err.message : String(err);
   if (err instanceof Deno.errors.NotCapable || /NotCapable|Requires (read|write) access/.test(msg)) {
     // node:sqlite's refusal names no flag: name it, as every other refusal does.
@@ -77,16 +83,31 @@ export class SqliteStore {
     this.#packets.setReadBigInts(true);
   }
 
-  /** Opens (creating if need be, mode 0640) the store at `path`. */
+  /**
+   * Opens (creating if need be, mode 0640) the store at `path`. SQLite opens
+   * files by name, following links, so the store and its journal, WAL and
+   * shared-memory files are first checked through safe_open (a regular file
+   * of this user, or missing: a link planted there would have root create a
+   * database anywhere), and the store is checked again once open.
+   */
   static open(path: string): SqliteStore {
     try {
-      try {
-        Deno.lstatSync(path);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-        Deno.writeFileSync(path, new Uint8Array(), { mode: 0o640, createNew: true });
+      const made = SafeFile.must(path, { what: "SQLite store", write: true, create: 0o640 });
+      const want = made.statSync();
+      made.close();
+      for (const suffix of ["-journal", "-wal", "-shm"]) {
+        SafeFile.open(`${path}${suffix}`, { what: "SQLite store's journal", write: true })?.close();
       }
-      return new SqliteStore(path);
+      const store = new SqliteStore(path);
+      const now = lstatOrUndefined(path);
+      if (!now || now.ino !== want.ino || now.dev !== want.dev) {
+        store.close();
+        throw new NetmonError(
+          `SQLite store ${path}: it changed while netmon opened it (another user tampering?)`,
+          EX.CANTCREAT,
+        );
+      }
+      return store;
     } catch (err) {
       throw storeError(err, path);
     }

@@ -27,5 +27,5 @@ export function writeTextfile(path: string, text: string, mode = 0o644): void {
     if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "write", path);
   }
   // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
-  replaceFile(path, text, mode, "Prometheus textfile", false);
+  replaceFile(path, text, mode, "Prometheus textfile", { durable: false });
 }

@@ -46,7 +46,14 @@ function counter(obj: unknown, key: string, where: string): bigint {
 export function parseIpLinkJson(text: string, where = "ip -json -statistics link"): LinkCounters[] {
   let doc: unknown;
   try {
-    doc = parseExactJson(text);
+    // ip prints a control character in an interface name raw, which JSON does not allow in a string: escape it
+    // (names hold no tab, LF or CR, and outside strings ip writes only spaces and LFs).
+    const escaped = text.replace(
+      // deno-lint-ignore no-control-regex
+      /[\x00-\x08\x0b\x0c\x0e-\x1f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    doc = parseExactJson(escaped);
   } catch (err) {
     throw new DataError(`${where}: not JSON: ${err instanceof Error ? err.message : err}`);
   }
@@ -78,7 +85,17 @@ export class InterfaceSource implements CounterSource {
   /** The metered links, in name order. */
   private async links(): Promise<LinkCounters[]> {
     const { stdout } = await this.run(this.config.binaries.ip, ["-json", "-statistics", "link", "show"]);
-    const all = parseIpLinkJson(stdout, `${this.config.binaries.ip} -json -statistics link`);
+    const listed = parseIpLinkJson(stdout, `${this.config.binaries.ip} -json -statistics link`);
+    // A name with a control character cannot be a log column: that interface alone is left out, and said.
+    // deno-lint-ignore no-control-regex
+    const unusable = (l: LinkCounters) => /[\x00-\x1f\x7f]/.test(l.name);
+    for (const l of listed.filter(unusable)) {
+      this.warnings.push(
+        `interface ${JSON.stringify(l.name)} has a control character in its name: not metered ` +
+          "(rename it with 'ip link set dev OLD name NEW')",
+      );
+    }
+    const all = listed.filter((l) => !unusable(l));
     const wanted = this.config.interfaces;
     let links = all.filter((l) => !l.loopback);
     if (wanted) {

@@ -224,7 +224,7 @@ export function checkResets(
           (matched?.text ?? ""),
         STATE_MODE,
         "identity file",
-        false, // made durable by the log append's sync that follows: see the module header
+        { durable: false }, // made durable by the log append's sync that follows: see the module header
       );
     },
     cleanup() {

@@ -6,7 +6,37 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
+import { SafeFile } from "../host/safe_open.ts";
 import type { StateFiles } from "./files.ts";
+
+/**
+ * Opens the lock file for Deno's flock without following a planted link or
+ * blocking on a planted FIFO: it is first created or checked through
+ * safe_open (a regular file of this user), then opened by Deno, within the
+ * deadline (an open that blocks never holds the run past it), and refused
+ * unless Deno opened that same file.
+ */
+async function openLockFile(path: string, deadline: Promise<never>): Promise<Deno.FsFile> {
+  // flock needs no write access: a lock file on a read-only file system still works, and the run fails where it writes.
+  const checked = SafeFile.must(path, { what: "lock file", owners: "self", create: 0o640 });
+  const want = checked.statSync();
+  checked.close();
+  let file: Deno.FsFile;
+  try {
+    file = await Promise.race([Deno.open(path, { read: true }), deadline]);
+  } catch (err) {
+    throw fileError(err, "open lock file", path);
+  }
+  const got = file.statSync();
+  if (got.dev !== want.dev || got.ino !== want.ino || !got.isFile) {
+    file.close();
+    throw new NetmonError(
+      `${path}: the lock file changed while netmon opened it (another user is tampering?)`,
+      EX.CANTCREAT,
+    );
+  }
+  return file;
+}
 
 /**
  * Runs `fn` holding the state directory's lock, so overlapping runs (cron
@@ -14,27 +44,23 @@ import type { StateFiles } from "./files.ts";
  * with exit 75 after `timeoutMs`.
  */
 export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  let lockFile: Deno.FsFile;
-  try {
-    lockFile = Deno.openSync(files.lock, { write: true, create: true, mode: 0o640 });
-  } catch (err) {
-    throw fileError(err, "create lock file", files.lock);
-  }
-  try {
-    // Usually nobody holds it: take it at once, without timers or promises.
-    if (lockFile.tryLockSync(true)) return await fn();
-    // AbortSignal.timeout, unlike setTimeout, does not keep the process alive.
-    const signal = AbortSignal.timeout(timeoutMs);
-    const timeout = new Promise<never>((_, reject) => {
-      signal.addEventListener("abort", () => {
-        reject(
-          new NetmonError(
-            `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
-            EX.TEMPFAIL,
-          ),
-        );
-      });
+  // AbortSignal.timeout, unlike setTimeout, does not keep the process alive.
+  const signal = AbortSignal.timeout(timeoutMs);
+  const timeout = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => {
+      reject(
+        new NetmonError(
+          `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
+          EX.TEMPFAIL,
+        ),
+      );
     });
+  });
+  timeout.catch(() => {}); // raced below; unobserved when the lock comes at once
+  const lockFile = await openLockFile(files.lock, timeout);
+  try {
+    // Usually nobody holds it: take it at once.
+    if (lockFile.tryLockSync(true)) return await fn();
     await Promise.race([lockFile.lock(true), timeout]);
     return await fn();
   } finally {

@@ -75,10 +75,24 @@ export function formatHeader(meters: readonly string[]): string {
   return `${HEADER_PREFIX}\t${meters.join("\t")}\n`;
 }
 
-/** The meters a header line names, or undefined if `line` is not one. */
-export function parseHeader(line: string): string[] | undefined {
+/**
+ * The meters a header line names, or undefined if `line` is not one. A
+ * header naming a meter twice would put two counters under one name: a
+ * DataError naming `where` (file:line).
+ */
+export function parseHeader(line: string, where = "meters header"): string[] | undefined {
   if (!line.startsWith(HEADER_PREFIX)) return undefined;
-  return line.slice(HEADER_PREFIX.length).split(/[\t ]+/).filter((s) => s !== "");
+  const meters = line.slice(HEADER_PREFIX.length).split(/[\t ]+/).filter((s) => s !== "");
+  const seen = new Set<string>();
+  for (const m of meters) {
+    if (seen.has(m)) {
+      throw new DataError(
+        `${where}: the meters header names ${JSON.stringify(m)} twice: each column needs its own name`,
+      );
+    }
+    seen.add(m);
+  }
+  return meters;
 }
 
 /** A reset of one column, as a reset line records it. */
@@ -196,7 +210,7 @@ export function parseLast(text: string, path: string): LastState {
   if (lines.at(-1) === "") lines.pop();
   let meters: readonly string[] = ORIGINAL_METERS;
   let lineNo = 1;
-  const header = parseHeader(lines[0] ?? "");
+  const header = parseHeader(lines[0] ?? "", `${path}:1`);
   if (header) {
     meters = header;
     lineNo = 2;

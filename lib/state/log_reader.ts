@@ -6,7 +6,8 @@
  */
 
 import { DataError, fileError, NetmonError } from "../host/errors.ts";
-import { readLines } from "../host/lines.ts";
+import { forEachLineSync, MAX_LINE } from "../host/lines.ts";
+import { readWholeText, SafeFile } from "../host/safe_open.ts";
 import {
   type LastState,
   ORIGINAL_METERS,
@@ -19,16 +20,10 @@ import {
   type Sample,
 } from "./log_format.ts";
 
-/** Reads the last file, or undefined if there is none. */
+/** Reads the last file (a regular file, not through a link, never blocking), or undefined if there is none. */
 export function readLast(path: string): LastState | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw fileError(err, "read last file", path);
-  }
-  return parseLast(text, path);
+  const text = readWholeText(path, { what: "last file" }, 2 * MAX_LINE + 2);
+  return text === undefined ? undefined : parseLast(text, path);
 }
 
 /** The end of the log: its last complete line, and any torn fragment after it. */
@@ -39,24 +34,38 @@ export interface LogTail {
   lastLine?: string;
   /** Offset where an incomplete final line (no LF) starts, if there is one. */
   tornAt?: number;
+  /** That final line's text. */
+  torn?: string;
 }
 
-/** Reads just the end of the log, however long it is. */
-export function readLogTail(path: string): LogTail {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return { size: 0 };
-    throw fileError(err, "read log", path);
+/** The 1-based number of the line at byte `offset` of the open file (read up to there): for messages only. */
+function lineAt(file: SafeFile, offset: number): number {
+  const buf = new Uint8Array(1 << 16);
+  let line = 1;
+  file.seekSync(0);
+  for (let done = 0; done < offset;) {
+    const n = file.readSync(buf.subarray(0, Math.min(buf.length, offset - done)));
+    if (n === null) break;
+    for (let i = 0; i < n; i++) if (buf[i] === 10) line++;
+    done += n;
   }
+  return line;
+}
+
+/**
+ * Reads just the end of the log, however long it is: at most its last two
+ * lines, each refused (DataError with file:line) beyond what netmon writes.
+ */
+export function readLogTail(path: string): LogTail {
+  const file = SafeFile.open(path, { what: "log" });
+  if (!file) return { size: 0 };
   try {
     const size = file.statSync().size;
     let chunk = 64 * 1024;
     for (;;) {
       const start = Math.max(0, size - chunk);
       const buf = new Uint8Array(size - start);
-      file.seekSync(start, Deno.SeekMode.Start);
+      file.seekSync(start);
       let got = 0;
       while (got < buf.length) {
         const n = file.readSync(buf.subarray(got));
@@ -65,11 +74,21 @@ export function readLogTail(path: string): LogTail {
       }
       const end = buf.lastIndexOf(10);
       const tail: LogTail = { size };
+      if (chunk > 4 * MAX_LINE + 2) {
+        const from = end < 0 ? start : start + end + 1;
+        throw new DataError(
+          `${path}:${lineAt(file, from)}: line longer than ${MAX_LINE} characters: not a line netmon wrote ` +
+            "(is this netmon's log?)",
+        );
+      }
       if (end < 0 && start > 0) {
         chunk *= 4;
         continue;
       }
-      if (end + 1 < got) tail.tornAt = start + end + 1;
+      if (end + 1 < got) {
+        tail.tornAt = start + end + 1;
+        tail.torn = new TextDecoder().decode(buf.subarray(end + 1, got));
+      }
       if (end < 0) return tail;
       const prev = buf.lastIndexOf(10, end - 1);
       if (prev < 0 && start > 0) {
@@ -80,7 +99,7 @@ export function readLogTail(path: string): LogTail {
       return tail;
     }
   } catch (err) {
-    throw fileError(err, "read log", path);
+    throw err instanceof NetmonError ? err : fileError(err, "read log", path);
   } finally {
     file.close();
   }
@@ -98,39 +117,47 @@ export interface LogScan {
  * Calls `each` with every sample of the log in order, under the columns of
  * the header before it (the original two when there is none), with the
  * resets its reset lines record in `resets`. A bad line is a DataError
- * naming file:line; a missing log is Deno's NotFound.
+ * naming file:line; a missing log is Deno's NotFound. The log is opened as a
+ * regular file not through a link, unless `opts.follow` (a log the user
+ * named); `opts.skipTorn` skips a last line with no newline.
  */
-export async function forEachLogSample(
+export function forEachLogSample(
   path: string,
   each: (sample: Sample) => void,
   onHeader?: (columns: readonly string[]) => void,
+  opts: { follow?: boolean; skipTorn?: boolean } = {},
 ): Promise<void> {
+  const follow = opts.follow ?? false;
   let columns: readonly string[] = ORIGINAL_METERS;
-  let lineNo = 0;
   let resets: Map<string, string> | undefined;
   try {
-    for await (const line of readLines(path)) {
-      lineNo++;
-      const header = parseHeader(line);
-      if (header) {
-        columns = header;
-        onHeader?.(header);
-      } else if (line.startsWith(RESET_PREFIX)) {
-        const r = resetOf(line, columns, `${path}:${lineNo}`);
-        (resets ??= new Map()).set(r.column, r.reason);
-      } else if (line.startsWith("#") || line === "") continue;
-      else {
-        const sample = parseLogLine(line, columns, `${path}:${lineNo}`);
-        if (resets) sample.resets = resets;
-        resets = undefined;
-        each(sample);
-      }
+    const file = SafeFile.must(path, { what: "log", follow });
+    try {
+      forEachLineSync(file, path, (line, lineNo) => {
+        const header = parseHeader(line, `${path}:${lineNo}`);
+        if (header) {
+          columns = header;
+          onHeader?.(header);
+        } else if (line.startsWith(RESET_PREFIX)) {
+          const r = resetOf(line, columns, `${path}:${lineNo}`);
+          (resets ??= new Map()).set(r.column, r.reason);
+        } else if (line.startsWith("#") || line === "") return;
+        else {
+          const sample = parseLogLine(line, columns, `${path}:${lineNo}`);
+          if (resets) sample.resets = resets;
+          resets = undefined;
+          each(sample);
+        }
+      }, opts.skipTorn ? { onTorn: () => {} } : {});
+    } finally {
+      file.close();
     }
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw err;
     if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
     throw err instanceof NetmonError ? err : fileError(err, "read log", path);
   }
+  return Promise.resolve();
 }
 
 /** A reset line's column and reason, checked against the columns of the samples it can apply to. */
@@ -151,7 +178,10 @@ function resetOf(line: string, columns: readonly string[], where: string): Reset
 export async function scanLog(path: string): Promise<LogScan> {
   const scan: LogScan = { columns: ORIGINAL_METERS };
   try {
-    await forEachLogSample(path, (sample) => (scan.last = sample), (columns) => (scan.columns = columns));
+    // A torn last line is the record step's to repair: not a sample.
+    await forEachLogSample(path, (sample) => (scan.last = sample), (columns) => (scan.columns = columns), {
+      skipTorn: true,
+    });
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }

@@ -8,7 +8,8 @@
  */
 
 import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
-import { readLines } from "../host/lines.ts";
+import { SafeFile } from "../host/safe_open.ts";
+import { linesOfFile } from "../usage/log_samples.ts";
 import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { ORIGINAL_METERS, parseHeader, parseLogLine, type Sample } from "./log_format.ts";
 
@@ -34,33 +35,32 @@ export function stampSeconds(stamp: string, hint?: Hint): { epoch: number; hint:
 export async function* timedLogSamples(path: string): AsyncGenerator<TimedSample> {
   let columns: readonly string[] = ORIGINAL_METERS;
   let hint: Hint | undefined;
-  let lineNo = 0;
-  const lines = readLines(path);
-  for (;;) {
-    let next: IteratorResult<string>;
-    try {
-      next = await lines.next();
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
-      throw fileError(err, "read log", path);
-    }
-    if (next.done) return;
-    const line = next.value;
-    lineNo++;
-    const header = parseHeader(line);
-    if (header) columns = header;
-    else if (line.startsWith("#") || line === "") continue;
-    else {
-      let sample: Sample;
-      try {
-        sample = parseLogLine(line, columns, `${path}:${lineNo}`);
-      } catch (err) {
-        if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
-        throw err;
+  let file: SafeFile | undefined;
+  try {
+    file = SafeFile.open(path, { what: "log" });
+  } catch (err) {
+    throw fileError(err, "read log", path);
+  }
+  if (!file) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
+  try {
+    for (const [line, lineNo] of linesOfFile(file)) {
+      const header = parseHeader(line, `${path}:${lineNo}`);
+      if (header) columns = header;
+      else if (line.startsWith("#") || line === "") continue;
+      else {
+        let sample: Sample;
+        try {
+          sample = parseLogLine(line, columns, `${path}:${lineNo}`);
+        } catch (err) {
+          if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
+          throw err;
+        }
+        const e = stampSeconds(sample.timestamp, hint);
+        hint = e.hint;
+        yield { epoch: e.epoch, sample };
       }
-      const e = stampSeconds(sample.timestamp, hint);
-      hint = e.hint;
-      yield { epoch: e.epoch, sample };
     }
+  } finally {
+    file.close();
   }
 }

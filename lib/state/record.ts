@@ -8,7 +8,6 @@
  * @module
  */
 
-import { fileError } from "../host/errors.ts";
 import { appendWhole, AtomicFile } from "../host/files.ts";
 import type { Reading } from "../sources/source.ts";
 import { computeUsage, type UsageResult } from "../usage/deltas.ts";
@@ -28,6 +27,7 @@ import {
 import { readLast, readLogTail, scanLog } from "./log_reader.ts";
 import { type BootClock, bootClock } from "../host/boot.ts";
 import { checkResets } from "./identity.ts";
+import { logEndRepair } from "./log_end.ts";
 
 function sameSample(a: Sample, b: Sample): boolean {
   if (a.timestamp !== b.timestamp || a.counters.size !== b.counters.size) return false;
@@ -40,38 +40,33 @@ interface Previous {
   last: LastState | undefined;
   /** The meters of the log's last header; a log without one has the original two. */
   logColumns: readonly string[];
+  /** A repair of the log's end, made only once the new sample is ready to append (bad data leaves it unchanged). */
+  repair?: () => void;
 }
 
 /**
  * Reconciles the last file with the log's end. Normally they agree; after an
  * interrupted run the log may be one sample ahead (rebuild the last state
- * from it) or end in a torn line (cut it off: that run never completed).
+ * from it) or end in a torn line (cut it off: that run never completed). A
+ * last line that lacks only its newline is kept (see {@linkcode logEndRepair}).
  */
 async function previousState(files: StateFiles, warnings: string[]): Promise<Previous> {
   const last = readLast(files.last);
   const tail = readLogTail(files.log);
-  if (tail.tornAt !== undefined) {
-    try {
-      Deno.truncateSync(files.log, tail.tornAt);
-    } catch (err) {
-      throw fileError(err, "repair log", files.log);
-    }
-    warnings.push(
-      `${files.log}: removed ${tail.size - tail.tornAt} bytes of an incomplete last line left by an interrupted run`,
-    );
-  }
-  if (tail.lastLine === undefined) return { last, logColumns: ORIGINAL_METERS };
+  const end = logEndRepair(files, tail, last, warnings);
+  const lastLine = end.complete ?? tail.lastLine;
+  if (lastLine === undefined) return { last, logColumns: ORIGINAL_METERS, ...end };
   if (last) {
     const columns = [...last.sample.counters.keys()];
     try {
-      const fromLog = parseLogLine(tail.lastLine, columns, files.log);
-      if (sameSample(fromLog, last.sample)) return { last, logColumns: columns };
+      const fromLog = parseLogLine(lastLine, columns, files.log);
+      if (sameSample(fromLog, last.sample)) return { last, logColumns: columns, ...end };
     } catch {
       // Not the last file's sample: fall through and read the log.
     }
   }
   const scan = await scanLog(files.log);
-  if (!scan.last) return { last, logColumns: scan.columns };
+  if (!scan.last) return { last, logColumns: scan.columns, ...end };
   warnings.push(
     last
       ? `${files.last} was behind ${files.log} (an interrupted run?); rebuilt from its last line`
@@ -80,6 +75,7 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   return {
     last: { sample: scan.last, totalStart: last?.totalStart ?? scan.last.timestamp },
     logColumns: scan.columns,
+    ...end,
   };
 }
 
@@ -144,8 +140,20 @@ export interface RecordOptions {
   besideLast?:
     | ((step: BesideStep) => Promise<Replacement[]>)
     | undefined;
-  /** Called with the lock still held once the sample is in both files (e.g. to spool its mail). */
+  /**
+   * Called with the lock held before the sample is appended, to make what
+   * must not be lost with it (the mailed report): committed once the sample
+   * is in the log, abandoned if it never gets there.
+   */
+  onPrepare?: ((recorded: Recorded) => Prepared | void | Promise<Prepared | void>) | undefined;
+  /** Called with the lock still held once the sample is in both files (e.g. to store it). */
   onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
+}
+
+/** What {@linkcode RecordOptions.onPrepare} made, to keep or drop with the sample. */
+export interface Prepared {
+  commit(): void;
+  abandon(): void;
 }
 
 /**
@@ -173,7 +181,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
       previous.reject(err);
       throw err;
     }
-    const { last, logColumns } = state;
+    const { last, logColumns, repair } = state;
     previous.resolve(last?.sample);
     const reading = await pending;
     const counters = reading.bytes;
@@ -190,6 +198,8 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const meters = [...counters.keys()];
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     const text = header + resets.lines + formatLogLine(sample);
+    const recorded: Recorded = { previous: last, sample, usage, warnings };
+    if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     // The new last file is written first: a full disk then fails before the log changes.
     const next = new AtomicFile(files.last, STATE_MODE, "last file");
     next.write(formatLast({ sample, totalStart: usage.totalStart }));
@@ -200,17 +210,20 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
         throw err;
       },
     ) ?? [];
+    let prepared: Prepared | void = undefined;
     try {
+      prepared = await opts.onPrepare?.(recorded);
+      repair?.();
       resets.commit(text); // before the append: see lib/state/identity.ts
       appendWhole(files.log, text, STATE_MODE, "log");
     } catch (err) {
       for (const f of [next, ...beside]) f.abandon();
+      prepared?.abandon();
       throw err;
     }
+    prepared?.commit();
     for (const f of [next, ...beside]) f.commit();
     resets.cleanup();
-    const recorded: Recorded = { previous: last, sample, usage, warnings };
-    if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     await opts.onRecorded?.(recorded);
     return recorded;
   });

@@ -90,7 +90,7 @@ export async function prepareTotals(
   const totals = nextTotals(before, sample, resets);
   // Not synced: whatever a power loss leaves (the old file, an empty one) fails the stamp check or the parse, and
   // the next run rebuilds it from the log, whose append is synced; so no fsync is added to a report.
-  const file = new AtomicFile(path, STATE_MODE, "totals file", false);
+  const file = new AtomicFile(path, STATE_MODE, "totals file", { durable: false });
   file.write(formatTotals(totals));
   file.sync();
   return { totals, file };

@@ -17,7 +17,7 @@ import { ConfigError, DataError, UsageError } from "../host/errors.ts";
 import { ORIGINAL_METERS } from "../state/log_format.ts";
 import { calendar } from "./calendar.ts";
 import { type BucketUsage, type Counter, UsageEngine } from "./engine.ts";
-import { logColumns, LogReader, samplesOfFile } from "./log_samples.ts";
+import { logColumns, type LogFile, LogReader, samplesOfFile } from "./log_samples.ts";
 import { fixedScaled } from "./units.ts";
 import { localZone } from "./zone.ts";
 
@@ -176,7 +176,7 @@ function delta(p: Counter, v: Counter): Counter {
  * Writes the graph data of the log in `file` (named `path` in messages) to
  * `write`, header first.
  */
-export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+export function graphLog(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   if (opts.by === "entry") entries(file, path, opts, write);
   else buckets(file, path, opts, write);
 }
@@ -189,7 +189,7 @@ export function graphLog(file: Deno.FsFile, path: string, opts: GraphOptions, wr
  * that went down counted its new value) and exact sizes; a meter counts from
  * zero on its first line.
  */
-function entries(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
   const { columns: names, header } = logColumns(file);
@@ -267,7 +267,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
  * its starting point, the hour repeated when daylight saving ends is one
  * bucket, and an interval that goes back in time stays in the open bucket.
  */
-function buckets(file: Deno.FsFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
+function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
   const zone = localZone();
   const { columns: meters } = logColumns(file);

@@ -30,6 +30,14 @@ import { isTimestamp } from "./local_time.ts";
 import type { Counter, Sample } from "./engine.ts";
 import { type Hint, localZone, wallToInstant, type Zone } from "./zone.ts";
 
+/** An open log, as the readers here need it: a Deno file, or netmon's safe open of one. */
+export interface LogFile {
+  /** Reads into `p`; null at the end. */
+  readSync(p: Uint8Array): number | null;
+  /** Moves to `offset` from the start. */
+  seekSync(offset: number, whence?: Deno.SeekMode): number;
+}
+
 const STAMP_SHAPE = /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/;
 const NOT_PRINTABLE = /[^\t\x20-\x7e]/;
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -326,7 +334,7 @@ export interface LineSpan {
  * until the next. A last line without LF counts; a line longer than 16 MiB
  * is an error.
  */
-export function* lineSpans(file: Deno.FsFile): Generator<LineSpan> {
+export function* lineSpans(file: LogFile): Generator<LineSpan> {
   let buf = new Uint8Array(1 << 20);
   let filled = 0;
   const span: LineSpan = { buf, start: 0, end: 0, lineNo: 0 };
@@ -370,7 +378,7 @@ export function* lineSpans(file: Deno.FsFile): Generator<LineSpan> {
  * the next is taken.
  */
 export function* samplesOfFile(
-  file: Deno.FsFile,
+  file: LogFile,
   path: string,
   bad: BadLine,
   reader: LogReader = new LogReader(path, bad),
@@ -386,7 +394,7 @@ export function* samplesOfFile(
  * 1-based numbers: for callers that want strings (small logs, tests). The
  * usage views read bytes through {@linkcode samplesOfFile}.
  */
-export function* linesOfFile(file: Deno.FsFile): Generator<[string, number]> {
+export function* linesOfFile(file: LogFile): Generator<[string, number]> {
   for (const { buf, start, end, lineNo } of lineSpans(file)) yield [decoder.decode(buf.subarray(start, end)), lineNo];
 }
 
@@ -422,7 +430,7 @@ export interface LogColumns {
  * that start with `#` and the first data line: what customers and groups
  * are matched against before the log is read.
  */
-export function logColumns(file: Deno.FsFile): LogColumns {
+export function logColumns(file: LogFile): LogColumns {
   const seen = new Set<string>();
   let header = false;
   let data = false;

@@ -1,0 +1,569 @@
+/**
+ * netmon run as root where other users can write (issue 15): links and
+ * FIFOs planted by a real unprivileged user (setpriv to nobody) in real
+ * directories without the sticky bit, so nothing depends on
+ * fs.protected_symlinks; special files as outputs; unbounded input; a mail
+ * server that never finishes; SIGKILL at every rename (strace) and at random
+ * instants, with every interval counted in exactly one mail.
+ *
+ * @module
+ */
+// deno-lint-ignore-file no-console
+
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseConfig } from "../lib/config/config.ts";
+import { graph, must, netmon, type NetmonRun, type Result, run, spawnNetmon, withTempDir } from "./helpers.ts";
+import { parseMessage, type Server, startSmtp } from "./smtp_server.ts";
+import { seededRandom } from "./random.ts";
+
+const root = Deno.uid() === 0;
+const rootTest = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore: !root, fn, sanitizeOps: false, sanitizeResources: false });
+if (!root) console.log("harden_test: IGNORED (not passed): the attacks need root and setpriv to nobody");
+
+/** Runs `argv` as nobody (no groups): the other user who plants things. */
+async function asNobody(argv: string[]): Promise<void> {
+  await must("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", ...argv]);
+}
+
+/** A directory every user can write, without the sticky bit (a state directory someone loosened). */
+async function looseDir(parent: string, name: string): Promise<string> {
+  const dir = `${parent}/${name}`;
+  await Deno.mkdir(dir);
+  await Deno.chmod(dir, 0o777);
+  return dir;
+}
+
+/** A temporary directory other users can traverse (the test's own is 0700). */
+async function withOpenTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    await Deno.chmod(dir, 0o755);
+    await fn(dir);
+  });
+}
+
+const LO = 'source = "interface"\ninterfaces = ["lo"]\n';
+
+/** Runs the report with the config `text` and state `state`, killed if it takes longer than `seconds`. */
+function report(dir: string, state: string, text = LO, o: NetmonRun = {}, seconds = 60): Promise<Result> {
+  Deno.writeTextFileSync(`${dir}/netmon.toml`, text);
+  return netmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], {
+    dirs: [dir],
+    wrap: ["timeout", "-s", "KILL", String(seconds)],
+    ...o,
+  });
+}
+
+/** graph.ts under its permission set plus `dirs`, killed if it takes longer than `seconds`. */
+function boundedGraph(args: string[], dirs: string[], seconds: number): Promise<Result> {
+  return run("timeout", [
+    "-s",
+    "KILL",
+    String(seconds),
+    Deno.execPath(),
+    "run",
+    "-q",
+    "--no-prompt",
+    "-P=graph",
+    `--allow-read=/etc/netmon,/var/lib/netmon,${dirs.join(",")}`,
+    `--allow-write=/var/lib/netmon,${dirs.join(",")}`,
+    new URL("../graph.ts", import.meta.url).pathname,
+    ...args,
+  ], {
+    env: {
+      NETMON_CONFIG: "",
+      PATH: "/usr/bin:/bin",
+      HOME: "/root",
+      TZ: "UTC",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+    },
+  });
+}
+
+const exists = (path: string) => {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+rootTest(
+  "links another user planted in the state directory are never followed; every run says the directory is loose",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const victim = `${dir}/victim`; // root's, empty: a log netmon would happily append to
+      await Deno.writeTextFile(victim, "", { mode: 0o600 });
+      const cases: [string, string, string][] = [
+        ["netmon.log", victim, LO],
+        ["netmon.last", victim, LO],
+        ["netmon.lock", `${dir}/made-by-lock`, LO],
+        ["netmon.sqlite", `${dir}/made-by-sqlite.db`, `${LO}store = "sqlite:netmon.sqlite"\n`],
+      ];
+      for (const [name, target, config] of cases) {
+        const state = await looseDir(dir, `state-${name}`);
+        await asNobody(["ln", "-s", target, `${state}/${name}`]);
+        const r = await report(dir, state, config);
+        const errors = r.stderr.split("\n").filter((l) => l !== "" && !l.includes("warning:"));
+        ok(r.code !== 0 || name === "netmon.sqlite", `${name}: ${r.code} ${r.stderr}`);
+        assertEquals(errors.length, 1, `${name}: one line: ${r.stderr}`);
+        ok(/symbolic link/.test(errors[0] as string), `${name}: ${r.stderr}`);
+        ok(r.stderr.includes(`${state} is writable by every user (mode 0777)`), `${name}: warns: ${r.stderr}`);
+        ok(r.stderr.includes(`chmod go-w ${state}`), `${name}: says the fix: ${r.stderr}`);
+        assertEquals(Deno.readTextFileSync(victim), "", `${name}: the victim is unchanged`);
+        ok(!exists(`${dir}/made-by-lock`) && !exists(`${dir}/made-by-sqlite.db`), `${name}: nothing made`);
+      }
+      // graph.ts and doctor say it too.
+      const state = `${dir}/state-netmon.log`;
+      const g = await graph(["-s", state, "-o", "-"], { dirs: [dir] });
+      ok(g.stderr.includes(`graph: warning: ${state} is writable by every user`), g.stderr);
+      ok(/symbolic link/.test(g.stderr), g.stderr);
+      const d = await netmon(["doctor", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir] });
+      ok(/state-dir[^\n]*\n?[^\n]*writable by every user/.test(d.stdout), d.stdout);
+      ok(d.stdout.replace(/\s+/g, " ").includes(`chmod go-w ${state}`), d.stdout);
+    }),
+);
+
+rootTest(
+  "a spool directory that is another user's link is refused: no file there deleted or mailed",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const server = await startSmtp({ tls: "none" });
+      try {
+        const other = `${dir}/someapp`;
+        await Deno.mkdir(other);
+        const theirs = {
+          subject: "SOMEAPP SECRET",
+          text: "secret\n",
+          date: new Date().toISOString(),
+          messageId: "<x@y>",
+        };
+        await Deno.writeTextFile(`${other}/a.json`, JSON.stringify(theirs));
+        const state = await looseDir(dir, "state");
+        await asNobody(["ln", "-s", other, `${state}/spool`]);
+        const r = await report(dir, state, mailConfig(server.port), { permissions: mailPermissions(dir, server.port) });
+        ok(r.code !== 0, r.stderr);
+        ok(/spool directory is a symbolic link/.test(r.stderr), r.stderr);
+        ok(exists(`${other}/a.json`), "their file is still there");
+        assertEquals(server.messages.filter((m) => m.raw.includes("SOMEAPP SECRET")).length, 0);
+        assertEquals([...Deno.readDirSync(other)].map((e) => e.name), ["a.json"]);
+      } finally {
+        await server.close();
+      }
+    }),
+);
+
+rootTest(
+  "a FIFO at netmon.last, netmon.log or netmon.lock is refused at once, never waited on",
+  () =>
+    withOpenTempDir(async (dir) => {
+      for (const name of ["netmon.last", "netmon.log", "netmon.lock"]) {
+        const state = await looseDir(dir, `state-${name}`);
+        await asNobody(["mkfifo", `${state}/${name}`]);
+        const started = Date.now();
+        const r = await report(dir, state, LO, {}, 30);
+        ok(r.code !== 137, `${name}: killed after 30 s: it blocked`);
+        ok(Date.now() - started < 20_000, `${name}: took ${Date.now() - started} ms`);
+        ok(/is a FIFO, not a regular file/.test(r.stderr), `${name}: ${r.code} ${r.stderr}`);
+      }
+    }),
+);
+
+rootTest(
+  "graph.ts refuses a log that is a device: netmon.log -> /dev/zero, or /dev/zero named",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await looseDir(dir, "state");
+      await asNobody(["ln", "-s", "/dev/zero", `${state}/netmon.log`]);
+      for (const args of [["-s", state], ["/dev/zero"]]) {
+        const r = await boundedGraph([...args, "-o", "-"], [dir, "/dev/zero"], 20);
+        ok(r.code !== 137, `${args}: killed after 20 s: it read on`);
+        ok(r.code !== 0, `${args}: ${r.code}`);
+        ok(/symbolic link|character device, not a regular file/.test(r.stderr), r.stderr);
+      }
+    }),
+);
+
+rootTest(
+  "a 100 MB line without a newline is refused early with file:line, the log untouched",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = `${dir}/state`;
+      await Deno.mkdir(state);
+      const log = `${state}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/20-10:00:00\t1\t2\n");
+      const f = await Deno.open(log, { append: true });
+      const chunk = new Uint8Array(1 << 20).fill(0x31);
+      for (let i = 0; i < 100; i++) await f.write(chunk);
+      f.close();
+      const size = (await Deno.stat(log)).size;
+      for (const which of ["report", "graph"]) {
+        const started = Date.now();
+        const r = which === "report"
+          ? await report(dir, state, LO, {}, 30)
+          : await boundedGraph([log, "-o", "-"], [dir], 30);
+        const ms = Date.now() - started;
+        ok(ms < 10_000, `${which}: ${ms} ms`);
+        assertEquals(r.code, 65, `${which}: ${r.stderr}`);
+        ok(r.stderr.includes(`${log}:2: line longer than`), `${which}: ${r.stderr}`);
+      }
+      assertEquals((await Deno.stat(log)).size, size);
+    }),
+);
+
+/** A mail server that greets, then answers EHLO with "250-" every second, forever. */
+function tricklingServer(): { port: number; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const timers: ReturnType<typeof setInterval>[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      const enc = new TextEncoder();
+      await conn.write(enc.encode("220 trickle ESMTP\r\n")).catch(() => {});
+      conn.read(new Uint8Array(1024)).then(() => {
+        timers.push(setInterval(() => conn.write(enc.encode("250-still thinking\r\n")).catch(() => {}), 1000));
+      }).catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    close() {
+      for (const t of timers) clearInterval(t);
+      for (const c of conns) c.close();
+      listener.close();
+    },
+  };
+}
+
+function mailConfig(port: number, extra = ""): string {
+  return `${LO}\n[mail]\nserver = "127.0.0.1"\nport = ${port}\nfrom = "netmon@example.org"\n` +
+    `to = ["ops@example.org"]\ntimeout = 2\n${extra}`;
+}
+
+function mailPermissions(dir: string, port: number): string[] {
+  return [
+    "--allow-run=/usr/sbin/ip,/usr/bin/stat",
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+    "--allow-sys=uid",
+    `--allow-net=127.0.0.1:${port}`,
+  ];
+}
+
+rootTest(
+  "a mail server that answers '250-' every second forever is given up on at the overall deadline",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const server = tricklingServer();
+      try {
+        const started = Date.now();
+        const r = await report(dir, `${dir}/state`, mailConfig(server.port), {
+          permissions: mailPermissions(dir, server.port),
+        }, 60);
+        ok(r.code !== 137, "killed after 60 s: the delivery never ended");
+        assertEquals(r.code, 75, r.stderr);
+        ok(r.stderr.includes("not delivered within 8 s overall"), r.stderr);
+        ok(Date.now() - started < 30_000);
+        assertEquals([...Deno.readDirSync(`${dir}/state/spool`)].filter((e) => e.name.endsWith(".json")).length, 1);
+      } finally {
+        server.close();
+      }
+    }),
+);
+
+rootTest(
+  "mail without --allow-net is a permission to grant: exit 77 naming the flag",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const r = await report(dir, `${dir}/state`, mailConfig(2525), {
+        permissions: mailPermissions(dir, 2525).filter((p) => !p.startsWith("--allow-net")),
+      });
+      assertEquals(r.code, 77, r.stderr);
+      ok(r.stderr.includes("--allow-net=127.0.0.1:2525"), r.stderr);
+    }),
+);
+
+rootTest(
+  "mail.attach: a link another user planted is not followed; the report goes without it",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const server = await startSmtp({ tls: "none" });
+      try {
+        const secret = `${dir}/root-only`;
+        await Deno.writeTextFile(secret, "TOPSECRET\n", { mode: 0o600 });
+        const web = await looseDir(dir, "web");
+        await asNobody(["ln", "-s", secret, `${web}/usage.png`]);
+        const r = await report(dir, `${dir}/state`, mailConfig(server.port, `attach = ["${web}/usage.png"]\n`), {
+          permissions: mailPermissions(dir, server.port),
+        });
+        assertEquals(r.code, 0, r.stderr);
+        ok(/mail\.attach: .*usage\.png: the attachment is a symbolic link/.test(r.stderr), r.stderr);
+        assertEquals(server.messages.length, 1);
+        const raw = server.messages[0]!.raw;
+        ok(!raw.includes("usage.png") && !raw.includes(btoa("TOPSECRET\n").slice(0, 8)), "nothing attached");
+      } finally {
+        await server.close();
+      }
+    }),
+);
+
+/** The intervals ("A and B") of the distinct reports the server received. */
+function mailedIntervals(server: Server): string[] {
+  const byId = new Map<string, string>();
+  for (const m of server.messages) {
+    const { headers, body } = parseMessage(m.raw);
+    const between = /Network usage between: (\S+) and (\S+)/.exec(body.replace(/=\r\n/g, ""));
+    ok(between, body);
+    const id = headers.get("message-id") as string;
+    const interval = `${between[1]} ${between[2]}`;
+    // The one repeat the README allows: the same report (same Message-ID) after a kill between acceptance and removal.
+    if (byId.has(id)) assertEquals(byId.get(id), interval);
+    byId.set(id, interval);
+  }
+  return [...byId.values()].sort();
+}
+
+/** The intervals the log says were reported: each sample with the one before it (the first with itself). */
+function loggedIntervals(log: string): string[] {
+  const stamps = log.split("\n").filter((l) => /^\d{4}\//.test(l)).map((l) => l.split("\t")[0] as string);
+  return stamps.map((s, i) => `${stamps[i - 1] ?? s} ${s}`).sort();
+}
+
+rootTest(
+  "SIGKILL at every rename (strace) and at random instants: every interval in exactly one mail",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const server = await startSmtp({ tls: "none" });
+      const random = seededRandom("SIGKILL sweep");
+      const state = `${dir}/state`;
+      const perms = mailPermissions(dir, server.port);
+      Deno.writeTextFileSync(`${dir}/netmon.toml`, mailConfig(server.port));
+      try {
+        let killed = 0;
+        // Deterministic: the Nth rename of a run (spool entry, its commit, the last file) kills it.
+        for (let when = 1; when <= 4; when++) {
+          const r = await report(dir, state, mailConfig(server.port), {
+            permissions: perms,
+            wrap: [
+              "strace",
+              "-f",
+              "-qq",
+              "-o",
+              "/dev/null",
+              "-e",
+              `inject=rename,renameat,renameat2:signal=SIGKILL:when=${when}`,
+            ],
+          });
+          if (r.code === 137 || r.code === -9 || r.code === 128 + 9) killed++;
+          await new Promise((ok) => setTimeout(ok, 1000)); // distinct stamps
+        }
+        ok(killed >= 2, `strace killed ${killed} runs`);
+        // Random instants.
+        for (let i = 0; i < 30; i++) {
+          const child = spawnNetmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], {
+            permissions: perms,
+            dirs: [dir],
+          });
+          await new Promise((ok) => setTimeout(ok, 150 + random() * 900));
+          try {
+            child.kill("SIGKILL");
+          } catch { /* finished */ }
+          await child.output();
+          await new Promise((ok) => setTimeout(ok, 1000 - new Date().getMilliseconds()));
+        }
+        const last = await report(dir, state, mailConfig(server.port), { permissions: perms });
+        assertEquals(last.code, 0, last.stderr);
+        const log = await Deno.readTextFile(`${state}/netmon.log`);
+        assertEquals(mailedIntervals(server), loggedIntervals(log));
+      } finally {
+        await server.close();
+      }
+    }),
+);
+
+rootTest(
+  "an output that is a device or a FIFO is written in place, never renamed over",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t3\t4\n");
+      await must("mknod", ["-m", "0666", `${dir}/null`, "c", "1", "3"]);
+      const r = await graph([log, "-o", `${dir}/null`], { dirs: [dir] });
+      assertEquals([r.code, r.stderr], [0, ""]);
+      ok(Deno.lstatSync(`${dir}/null`).isCharDevice, "still the device");
+      await must("mkfifo", [`${dir}/fifo`]);
+      const reader = new Deno.Command("cat", { args: [`${dir}/fifo`], stdout: "piped" }).spawn();
+      await new Promise((ok) => setTimeout(ok, 300));
+      const f = await graph([log, "-o", `${dir}/fifo`], { dirs: [dir] });
+      assertEquals([f.code, f.stderr], [0, ""]);
+      const got = new TextDecoder().decode((await reader.output()).stdout);
+      ok(got.startsWith("Date\t"), got);
+      ok(Deno.lstatSync(`${dir}/fifo`).isFifo, "still the FIFO");
+    }),
+);
+
+rootTest(
+  "graph.ts --plot as root in another user's directory: no file opened by name without O_EXCL, no chmod by path",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const web = await looseDir(dir, "web");
+      await Deno.chown(web, 33, 33); // www-data's, as a web directory is
+      await Deno.chmod(web, 0o755);
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/20-10:00:00\t1\t2\n2026/11/21-10:05:00\t3000000\t4000000\n");
+      const trace = `${dir}/trace`;
+      const r = await run("strace", [
+        "-f",
+        "-qq",
+        "-e",
+        "trace=open,openat,creat,chmod,fchmodat,rename,renameat,renameat2",
+        "-o",
+        trace,
+        Deno.execPath(),
+        "run",
+        "-q",
+        "-P=graph",
+        `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
+        `--allow-write=${dir}`,
+        new URL("../graph.ts", import.meta.url).pathname,
+        log,
+        "-o",
+        `${web}/usage.dat`,
+        "--plot",
+        `${web}/usage.png`,
+      ], {
+        env: {
+          NETMON_CONFIG: "",
+          PATH: "/usr/bin:/bin",
+          HOME: "/root",
+          ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+        },
+      });
+      assertEquals([r.code, r.stderr], [0, ""]);
+      const lines = (await Deno.readTextFile(trace)).split("\n").filter((l) => l.includes(web));
+      ok(lines.length > 0, "traced");
+      for (const l of lines) {
+        if (/open(at)?\(|creat\(/.test(l) && /O_CREAT|creat\(/.test(l)) {
+          ok(/O_EXCL/.test(l), `created without O_EXCL: ${l}`);
+        }
+        ok(!/\b(chmod|fchmodat)\(/.test(l), `chmod by path: ${l}`);
+      }
+      const png = await Deno.readFile(`${web}/usage.png`);
+      assertEquals([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+    }),
+);
+
+rootTest(
+  "explicit modes: graph outputs 0644 and state files 0640 under umask 000 and 077",
+  () =>
+    withOpenTempDir(async (dir) => {
+      for (const umask of ["000", "077"]) {
+        const sh = ["sh", "-c", `umask ${umask}; exec "$@"`, "sh"];
+        const state = `${dir}/state-${umask}`;
+        await Deno.mkdir(state);
+        Deno.writeTextFileSync(`${dir}/netmon.toml`, LO);
+        for (let i = 0; i < 2; i++) {
+          const r = await netmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir], wrap: sh });
+          assertEquals(r.code, 0, r.stderr);
+        }
+        const g = await run(sh[0]!, [
+          ...sh.slice(1),
+          Deno.execPath(),
+          "run",
+          "-q",
+          "-P=graph",
+          `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
+          `--allow-write=${dir}`,
+          new URL("../graph.ts", import.meta.url).pathname,
+          `${state}/netmon.log`,
+          "-o",
+          `${dir}/usage-${umask}.dat`,
+          "--plot",
+          `${dir}/usage-${umask}.png`,
+        ], { env: { NETMON_CONFIG: "" } });
+        assertEquals(g.code, 0, g.stderr);
+        const mode = (p: string) => ((Deno.statSync(p).mode ?? 0) & 0o777).toString(8);
+        assertEquals(
+          [mode(`${dir}/usage-${umask}.dat`), mode(`${dir}/usage-${umask}.png`)],
+          ["644", "644"],
+          `umask ${umask}`,
+        );
+        assertEquals(
+          ["netmon.log", "netmon.last", "netmon.lock"].map((f) => mode(`${state}/${f}`)),
+          ["640", "640", "640"],
+          `umask ${umask}`,
+        );
+      }
+    }),
+);
+
+Deno.test("a mail recipient or sender starting with '-' is refused in the config", () => {
+  const r = (() => {
+    try {
+      parseConfig(`[mail]\nto = ["-oQ/tmp/x@example.org"]\nfrom = "netmon@example.org"\n`, "c.toml");
+      return "accepted";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  })();
+  ok(/mail\.to.*starts with "-"/.test(r), r);
+});
+
+rootTest(
+  "an interface whose name has a control character is left out with a warning; the others are metered",
+  async () => {
+    const ns = `nmctl${Deno.pid}`;
+    await must("ip", ["netns", "add", ns]);
+    try {
+      await must("ip", ["-n", ns, "link", "add", "ab\x01c", "type", "veth", "peer", "name", "good0"]);
+      await withOpenTempDir(async (dir) => {
+        Deno.writeTextFileSync(`${dir}/netmon.toml`, 'source = "interface"\n');
+        const r = await netmon(["report", "-c", `${dir}/netmon.toml`, "-s", `${dir}/state`], { dirs: [dir], ns });
+        assertEquals(r.code, 0, r.stderr);
+        ok(r.stderr.includes('interface "ab\\u0001c" has a control character in its name: not metered'), r.stderr);
+        ok((await Deno.readTextFile(`${dir}/state/netmon.log`)).includes("good0:rx"));
+      });
+    } finally {
+      await run("ip", ["netns", "del", ns]);
+    }
+  },
+);
+
+const HEADER = "# netmon meters:\tlo:rx\tlo:tx\n";
+
+Deno.test("a complete last line without its newline, matched by the last file, is kept and the newline added", () =>
+  withTempDir(async (dir) => {
+    const state = `${dir}/state`;
+    await Deno.mkdir(state);
+    const lines = [`2026/11/20-10:00:00\t100\t200`, `2026/11/20-10:05:00\t150\t260`];
+    await Deno.writeTextFile(`${state}/netmon.log`, `${HEADER}${lines.join("\n")}`);
+    await Deno.writeTextFile(`${state}/netmon.last`, `${HEADER}${lines[1]}\t2026/11/20-10:00:00\n`);
+    await Deno.writeTextFile(`${dir}/netmon.toml`, LO);
+    const run = await netmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir] });
+    assertEquals(run.code, 0, run.stderr);
+    ok(run.stderr.includes("its last line, the sample of 2026/11/20-10:05:00, had no newline"), run.stderr);
+    ok(!run.stderr.includes("was behind"), run.stderr);
+    const log = (await Deno.readTextFile(`${state}/netmon.log`)).split("\n");
+    assertEquals(log.slice(0, 3), [HEADER.trimEnd(), lines[0], lines[1]]);
+    assertEquals(log.length, 5, "one new sample, every line ended");
+    ok(run.stdout.startsWith("Last Total - Timestamp: 2026/11/20-10:05:00"), run.stdout);
+  }));
+
+Deno.test("graph.ts skips a torn last line (no newline) with a warning, rather than read it as a reset", () =>
+  withTempDir(async (dir) => {
+    const complete = "2026/11/20-10:00:00\t1000000\t2000000\n2026/11/21-10:00:00\t3000000\t4000000\n";
+    await Deno.writeTextFile(`${dir}/whole.log`, complete);
+    // The third sample was being written: its counters are cut short, so it reads as a reset on a new day.
+    await Deno.writeTextFile(`${dir}/torn.log`, `${complete}2026/11/22-10:00:00\t3000100\t40`);
+    const whole = await graph([`${dir}/whole.log`, "-o", "-"], { dirs: [dir] });
+    const torn = await graph([`${dir}/torn.log`, "-o", "-"], { dirs: [dir] });
+    assertEquals(torn.stdout, whole.stdout);
+    assertEquals(
+      torn.stderr,
+      `graph: warning: ${dir}/torn.log:3: incomplete last line (no newline: a run still writing it, or interrupted) ` +
+        "skipped\n",
+    );
+  }));
