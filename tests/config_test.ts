@@ -62,7 +62,7 @@ const BAD: [string, string, RegExp][] = [
   ["TOML nested too deep", `a = ${"[".repeat(10000)}${"]".repeat(10000)}\n`, /^c\.toml:1:\d+: invalid TOML: .*nested/],
   ["TOML defined twice", 'chain = "A"\nchain = "B"\n', /^c\.toml:2:1: invalid TOML: .*already defined/],
   ["unknown key close to one", 'sorce = "iptables"\n', /^c\.toml: sorce: unknown key \(did you mean "source"\?\)$/],
-  ["unknown key far from all", "colour = 3\n", /^c\.toml: colour: unknown key \(known keys: source, .*, customer\)$/],
+  ["unknown key far from all", "colour = 3\n", /^c\.toml: colour: unknown key \(known keys: source, .*, postgresql\)$/],
   [
     "unknown meter key",
     'source = "nftables"\n[[meter]]\nname = "a"\nadress = "192.0.2.0/28"\n',

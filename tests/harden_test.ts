@@ -248,7 +248,7 @@ function mailPermissions(dir: string, port: number): string[] {
     `--allow-read=${dir}`,
     `--allow-write=${dir}`,
     "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-    "--allow-sys=uid",
+    "--allow-sys=uid,osUptime",
     `--allow-net=127.0.0.1:${port}`,
   ];
 }

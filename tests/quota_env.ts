@@ -53,7 +53,7 @@ export function runOpts(e: QuotaEnv, at: string | undefined): NetmonRun {
   return {
     ns: e.p.a,
     permissions: [
-      "--allow-run=/usr/sbin/ip",
+      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
       `--allow-read=${e.dir}`,
       `--allow-write=${e.dir}`,
       `--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD,${TEST_BOOT_TIME}`,

@@ -11,6 +11,7 @@
 
 import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
 import { meterRules } from "./meters.ts";
+import { STAT } from "../host/dir_trust.ts";
 
 /** A kind of Deno permission, as in `--allow-KIND`. */
 export type PermissionKind = "read" | "write" | "run" | "net" | "env" | "sys";
@@ -68,7 +69,13 @@ export function netTarget(host: string, port: number): string {
  */
 export function reportWrites(config: Config, stateDir: string): Need[] {
   const writes: Need[] = [{ kind: "write", value: stateDir, why: "the state directory: log, last file, lock, spool" }];
-  if (config.sqlite?.startsWith("/")) writes.push({ kind: "write", value: config.sqlite, why: "the SQLite store" });
+  if (config.sqlite?.startsWith("/")) {
+    writes.push({ kind: "write", value: config.sqlite, why: "the SQLite store" });
+    // Looked at before SQLite opens them (a link planted there is refused): SQLite's own journal files.
+    for (const suffix of ["-journal", "-wal", "-shm"]) {
+      writes.push({ kind: "write", value: `${config.sqlite}${suffix}`, why: "the SQLite store's journal" });
+    }
+  }
   return writes;
 }
 
@@ -196,6 +203,11 @@ function minimal(needs: Need[]): Need[] {
  */
 export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
   const needs = locating(i);
+  // Without it the run goes on, but says it could not check: a warning on every run is no way to run.
+  needs.push(
+    { kind: "run", value: STAT, why: "warning when other users can write the state directory or above it" },
+    { kind: "sys", value: "uid", why: "whose the state directory should be (the same warning)" },
+  );
   if (role === "report") {
     needs.push({ kind: "read", value: i.stateDir, why: "the state directory" });
     const writes = reportWrites(i.config, i.stateDir);

@@ -148,12 +148,14 @@ export class SafeFile {
   static open(path: string, spec: OpenSpec): SafeFile | undefined {
     for (let attempt = 0; attempt < 3; attempt++) {
       let s: fs.Stats | undefined;
+      let denied: unknown;
       try {
         s = spec.follow ? fs.statSync(path) : fs.lstatSync(path);
       } catch (err) {
         // Without read permission a new file can still be made: O_EXCL needs no look first, and Deno then names
         // the write permission that is missing, if it is.
         const unreadable = (err as Error).name === "NotCapable" && spec.create !== undefined;
+        if (unreadable) denied = err;
         if (errnoCode(err) !== "ENOENT" && !(err instanceof Deno.errors.NotFound) && !unreadable) {
           throw nodeError(err, `read ${spec.what}`, path);
         }
@@ -166,6 +168,8 @@ export class SafeFile {
         try {
           fd = fs.openSync(path, flags, spec.create);
         } catch (err) {
+          // There already, and Deno would not let us look: that is the permission to name, not a race.
+          if (errnoCode(err) === "EEXIST" && denied !== undefined) throw nodeError(denied, `read ${spec.what}`, path);
           if (errnoCode(err) === "EEXIST") continue; // made meanwhile: look at it again
           throw nodeError(err, `create ${spec.what}`, path);
         }

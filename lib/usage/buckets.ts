@@ -172,6 +172,12 @@ function delta(p: Counter, v: Counter): Counter {
   return bv >= bp ? bv - bp : bv;
 }
 
+/** Says, through `opts.warn`, that a last line with no LF was skipped. */
+function tornWarning(opts: GraphOptions): (where: string) => void {
+  return (where) =>
+    opts.warn(`${where}: incomplete last line (no newline: a run still writing it, or interrupted) skipped`);
+}
+
 /**
  * Writes the graph data of the log in `file` (named `path` in messages) to
  * `write`, header first.
@@ -206,7 +212,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   let map: number[] = [];
   let out = "";
   const reader = new LogReader(path, lines.bad, localZone(), { reuse: true });
-  for (const s of samplesOfFile(file, path, lines.bad, reader)) {
+  for (const s of samplesOfFile(file, path, lines.bad, reader, tornWarning(opts))) {
     if (s.columns !== lastColumns) {
       lastColumns = s.columns;
       map = s.columns.map((c) => index.get(c) ?? -1);
@@ -303,7 +309,7 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       }
     }
   };
-  for (const s of samplesOfFile(file, path, lines.bad, reader)) {
+  for (const s of samplesOfFile(file, path, lines.bad, reader, tornWarning(opts))) {
     if (firstStamp === "") firstStamp = reader.stamp;
     const closed = engine.push(s);
     if (closed.length > 0) rows(closed, Infinity);

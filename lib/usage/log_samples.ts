@@ -326,6 +326,8 @@ export interface LineSpan {
   end: number;
   /** Its 1-based number. */
   lineNo: number;
+  /** It is the file's last and has no LF: a sample still being written, or torn by a crash. */
+  torn?: boolean;
 }
 
 /**
@@ -367,6 +369,7 @@ export function* lineSpans(file: LogFile): Generator<LineSpan> {
     span.start = 0;
     span.end = filled;
     span.lineNo++;
+    span.torn = true;
     yield span;
   }
 }
@@ -382,8 +385,14 @@ export function* samplesOfFile(
   path: string,
   bad: BadLine,
   reader: LogReader = new LogReader(path, bad),
+  onTorn?: (where: string) => void,
 ): Generator<Sample> {
-  for (const { buf, start, end, lineNo } of lineSpans(file)) {
+  for (const { buf, start, end, lineNo, torn } of lineSpans(file)) {
+    // A last line without its LF is a sample still being written (or torn by a crash): never data.
+    if (torn) {
+      onTorn?.(`${path}:${lineNo}`);
+      continue;
+    }
     const s = reader.bytes(buf, start, end, lineNo);
     if (s !== undefined) yield s;
   }
@@ -391,11 +400,13 @@ export function* samplesOfFile(
 
 /**
  * The lines of the open file `file` as text without their LF, with their
- * 1-based numbers: for callers that want strings (small logs, tests). The
+ * 1-based numbers, but a last line with no LF (still being written): for callers that want strings. The
  * usage views read bytes through {@linkcode samplesOfFile}.
  */
 export function* linesOfFile(file: LogFile): Generator<[string, number]> {
-  for (const { buf, start, end, lineNo } of lineSpans(file)) yield [decoder.decode(buf.subarray(start, end)), lineNo];
+  for (const { buf, start, end, lineNo, torn } of lineSpans(file)) {
+    if (!torn) yield [decoder.decode(buf.subarray(start, end)), lineNo]; // a last line without LF is not whole
+  }
 }
 
 /**
