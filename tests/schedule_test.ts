@@ -17,6 +17,7 @@ import { grantedBy, grants, type Need, permissionFlags, permissionNeeds } from "
 import { MARKER } from "../lib/cli/schedule.ts";
 import { netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
+import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { startSmtp } from "./smtp_server.ts";
 
 const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
@@ -63,10 +64,11 @@ async function checkLine(
   schedule: SandboxStep,
   ns: string | undefined,
   job: (r: StepResult) => void,
+  only: (kind: string, value: string) => boolean = () => true,
 ): Promise<string> {
   const printed = (await sandbox([...setup, schedule], ns)).at(-1) as StepResult;
   const line = lineOf(printed);
-  const removals = withoutEach(line);
+  const removals = withoutEach(line).filter((r) => only(r.kind, r.value));
   ok(removals.length >= 3, `${name}: ${line}`);
   const all = await sandbox([...setup, sh(line), ...removals.map((r) => sh(r.line))], ns);
   const results = all.slice(all.length - removals.length - 1);
@@ -191,6 +193,40 @@ netnsTest("schedule: mail (by address and by host name), a store and a state dir
   }
 });
 
+netnsTest("schedule: the Prometheus textfile and the PostgreSQL store, each with exactly its permissions", async () => {
+  const why = postgresUnavailable();
+  // deno-lint-ignore no-console
+  if (why) return console.warn(`skipped: ${why}`);
+  await using cluster = await startPostgresCluster();
+  const textfile = "/var/lib/prometheus/node-exporter/netmon.prom";
+  // No host: the store names this machine by its host name (--allow-sys=hostname).
+  const config = `source = "interface"\nstore = "${cluster.url}"\n\n[prometheus]\ntextfile = "${textfile}"\n\n` +
+    `[postgresql]\npassword_file = "/etc/netmon/db.password"\n`;
+  const setup: SandboxStep[] = [
+    { write: CONFIG, text: config },
+    { write: "/etc/netmon/db.password", text: `${cluster.password}\n` },
+    { run: ["mkdir", "-p", "/var/lib/prometheus/node-exporter"] },
+  ];
+  // Each permission the textfile and the store add is checked by taking it away (the others are the report's own).
+  const fleetOnly = (kind: string, value: string) =>
+    value.startsWith("/var/lib/prometheus") || value.startsWith("/etc/netmon/db") || kind === "net" ||
+    value.startsWith("PG") || value === "hostname";
+  const line = await checkLine("textfile and store", setup, { netmon: ["schedule"] }, undefined, (r) => {
+    assertEquals([r.code, r.stderr], [0, ""]);
+    ok(r.stdout.startsWith("Last Total - Timestamp: "), r.stdout);
+  }, fleetOnly);
+  assertEquals(withoutEach(line).filter((r) => fleetOnly(r.kind, r.value)).length, 7, line);
+  match(line, /--allow-read=\/etc\/netmon\/netmon\.toml,\/var\/lib\/netmon,\/var\/lib\/prometheus\/node-exporter,/);
+  match(line, / --allow-read=\S*,\/etc\/netmon\/db\.password /);
+  match(line, / --allow-write=\/var\/lib\/netmon,\/var\/lib\/prometheus\/node-exporter /);
+  match(line, new RegExp(` --allow-net=127\\.0\\.0\\.1:${cluster.port} `));
+  match(line, / --allow-env=PGAPPNAME,PGTARGETSESSIONATTRS /);
+  match(line, / --allow-sys=hostname,osUptime,uid /);
+  // The line as printed stored its samples under this machine's name.
+  const stored = await cluster.psql(`SELECT count(DISTINCT stamp) FROM stats WHERE host = '${Deno.hostname()}'`);
+  ok(Number(stored) >= 1, `samples stored: ${stored}`);
+});
+
 Deno.test("schedule: the pf line (pf cannot run here) has exactly the permissions pf needs, each for a reason", () =>
   withTempDir(async (dir) => {
     const config = `${dir}/pf.toml`;
@@ -201,8 +237,8 @@ Deno.test("schedule: the pf line (pf cannot run here) has exactly the permission
     assertEquals(flags, [
       `--allow-read=${config},${dir}/state`,
       `--allow-write=${dir}/state`,
-      "--allow-run=/sbin/pfctl",
-      "--allow-sys=osUptime",
+      "--allow-run=/sbin/pfctl,/usr/bin/stat",
+      "--allow-sys=osUptime,uid",
     ]);
     // Each permission is explained: the config, the state directory (with the relative SQLite store in it), pfctl.
     match(r.stdout, /# {3}--allow-run=\/sbin\/pfctl: reading the pf counters/);
@@ -224,8 +260,8 @@ Deno.test("permissions follow the config: environment, user id, mail, store, sen
   assertEquals(needs(v6), [
     "--allow-read=/c.toml,/s",
     "--allow-write=/s",
-    "--allow-run=/usr/sbin/iptables-save,/usr/sbin/ip6tables-save",
-    "--allow-sys=osUptime",
+    "--allow-run=/usr/sbin/iptables-save,/usr/sbin/ip6tables-save,/usr/bin/stat",
+    "--allow-sys=osUptime,uid",
   ]);
   // Without -s: NETMON_STATE_DIR; without state_dir too, the user id (and for a user, XDG_STATE_HOME and HOME).
   assertEquals(needs(v6, { explicitStateDir: false }).slice(-2), [
@@ -238,7 +274,7 @@ Deno.test("permissions follow the config: environment, user id, mail, store, sen
   );
   assertEquals(needs(`state_dir = "/x"\n${v6}`, { explicitStateDir: false }).slice(-2), [
     "--allow-env=NETMON_STATE_DIR",
-    "--allow-sys=osUptime",
+    "--allow-sys=osUptime,uid",
   ]);
   const mail = '[mail]\nto = "a@example.org"\nfrom = "b@example.org"\n';
   assertEquals(
@@ -252,7 +288,7 @@ Deno.test("permissions follow the config: environment, user id, mail, store, sen
   );
   assertEquals(
     needs(`${mail}transport = "sendmail"\nsendmail = "/usr/lib/sendmail"\n`).find((f) => f.startsWith("--allow-run")),
-    "--allow-run=/usr/sbin/ip,/usr/lib/sendmail",
+    "--allow-run=/usr/sbin/ip,/usr/lib/sendmail,/usr/bin/stat",
   );
   assertEquals(
     needs(`${mail}server = "192.0.2.25"\nattach = ["/s/usage.png"]\n`)[0],

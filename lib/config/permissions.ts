@@ -10,6 +10,8 @@
  */
 
 import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
+import { parseStoreUrl } from "./fleet.ts";
+import { STAT } from "../host/dir_trust.ts";
 import { meterRules } from "./meters.ts";
 
 /** A kind of Deno permission, as in `--allow-KIND`. */
@@ -149,6 +151,40 @@ function mailing(i: PermissionInputs): Need[] {
   return needs;
 }
 
+/**
+ * What the fleet outputs need: the Prometheus textfile's directory (read and
+ * written: a temporary file beside the target, renamed over it after the
+ * target is checked to be a regular file), and for the PostgreSQL store its
+ * address as in the URL (postgres.js connects to the name given), the two
+ * variables npm:postgres reads whatever it is given, the password file or
+ * NETMON_DB_PASSWORD, the CA file, and the host name when the config does
+ * not name this machine (`host`).
+ */
+function fleetOutputs(config: Config): Need[] {
+  const needs: Need[] = [];
+  const textfile = config.fleet.textfile;
+  if (textfile !== undefined) {
+    needs.push({ kind: "read", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
+    needs.push({ kind: "write", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
+  }
+  const pg = config.fleet.postgres;
+  if (pg !== undefined) {
+    const url = parseStoreUrl(pg.url);
+    needs.push({ kind: "net", value: netTarget(url.host, url.port), why: "the PostgreSQL store" });
+    for (const name of ["PGAPPNAME", "PGTARGETSESSIONATTRS"]) {
+      needs.push({ kind: "env", value: name, why: "npm:postgres reads it whatever it is given" });
+    }
+    if (pg.passwordFile !== undefined) {
+      needs.push({ kind: "read", value: pg.passwordFile, why: "the store's password file" });
+    } else needs.push({ kind: "env", value: "NETMON_DB_PASSWORD", why: "the store's password" });
+    if (pg.caFile !== undefined) needs.push({ kind: "read", value: pg.caFile, why: "the store's CA" });
+    if (config.fleet.host === undefined) {
+      needs.push({ kind: "sys", value: "hostname", why: "no host in the config: the store names this machine by it" });
+    }
+  }
+  return needs;
+}
+
 /** The directory part of an absolute path. */
 function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/")) || "/";
@@ -182,8 +218,9 @@ function minimal(needs: Need[]): Need[] {
 /**
  * Everything a run of `role` needs for this config, each with why: the
  * config file, the state directory, exactly the source's programs, the mail
- * server's addresses and port, exactly the environment variables and system
- * information it reads.
+ * server's addresses and port, the Prometheus textfile's directory, the
+ * PostgreSQL store's address and password, exactly the environment
+ * variables and system information it reads.
  *
  * @example
  * ```ts
@@ -201,8 +238,11 @@ export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
     const writes = reportWrites(i.config, i.stateDir);
     // Everything written is read back too (the log's last line, the store's last sample).
     needs.push(...writes.map((w) => ({ ...w, kind: "read" as const })), ...writes);
-    needs.push(...readPrograms(i.config), ...mailing(i));
+    needs.push(...readPrograms(i.config), ...mailing(i), ...fleetOutputs(i.config));
     needs.push({ kind: "sys", value: "osUptime", why: "telling a reboot from a counter reset" });
+    // lib/host/dir_trust.ts, on every report: who can write the state directory and the directories above it.
+    needs.push({ kind: "run", value: STAT, why: "checking that no other user can write the state directory" });
+    needs.push({ kind: "sys", value: "uid", why: "the same check: which owners are trusted" });
   } else {
     const outputs = i.graphOutputs ?? [];
     needs.push({ kind: "read", value: `${i.stateDir.replace(/\/+$/, "")}/netmon.log`, why: "the log" });
