@@ -68,7 +68,7 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
   },
   import: {
     words: ["import"],
-    summary: 'load a log into the SQLite store (store = "sqlite:FILE")',
+    summary: "load a log into the configured store, SQLite or PostgreSQL",
     options: [],
     argument: { name: "LOG", complete: "file" },
   },
@@ -236,9 +236,11 @@ ${COMMON}`,
   import: `Usage: netmon import [LOG] [OPTIONS]
 
 Loads every sample of LOG (default: the state directory's netmon.log) into the
-SQLite store the config names (store = "sqlite:FILE"), in one transaction.
-Rows already there are replaced, so importing twice changes nothing. Reports
-keep the store up to date by themselves; this is for a store added later.
+store the config names: SQLite (store = "sqlite:FILE", in one transaction,
+rows already there replaced) or PostgreSQL (store = "postgresql://…", as this
+machine's host, in transactions of 500 samples, rows already there kept).
+Importing twice changes nothing. Reports keep the store up to date by
+themselves; this is for a store added later.
 
 Options:
 ${COMMON}`,
