@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { DataError } from "../lib/host/errors.ts";
 import type { Sample } from "../lib/state/log_format.ts";
 import { formatTotals, parseTotals } from "../lib/state/totals_file.ts";
-import { advanceTotals, nextTotals, totalsOfSamples } from "../lib/usage/running_totals.ts";
+import { advanceTotals, nextTotals, RESET_LABELS, resetLabel, totalsOfSamples } from "../lib/usage/running_totals.ts";
+import { REASONS } from "../lib/usage/resets.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";
 
 const sample = (timestamp: string, counters: [string, bigint][]): Sample => ({
@@ -38,11 +39,11 @@ Deno.test("totals: a column removed keeps its total; added back, its counter cou
   assert.deepEqual(s.columns.get("b"), {
     total: 4n,
     counter: undefined,
-    resets: { counter_went_down: 0n, flagged: 0n },
+    resets: new Map(),
   });
   s = nextTotals(s, sample("2024/03/01-10:15:00", [["a", 4n], ["b", 7n]]));
   assert.equal(s.columns.get("b")!.total, 11n);
-  assert.equal(s.columns.get("b")!.resets.counter_went_down, 0n);
+  assert.deepEqual(s.columns.get("b")!.resets, new Map());
 });
 
 Deno.test("totals: exact far above 2^53, a wrap from 2^64-1 to 0 counts as a reset", () => {
@@ -51,7 +52,7 @@ Deno.test("totals: exact far above 2^53, a wrap from 2^64-1 to 0 counts as a res
   s = nextTotals(s, sample("2024/03/01-10:05:00", [["a", max]]));
   s = nextTotals(s, sample("2024/03/01-10:10:00", [["a", 3n]]));
   assert.equal(s.columns.get("a")!.total, 13n);
-  assert.equal(s.columns.get("a")!.resets.counter_went_down, 1n);
+  assert.deepEqual(s.columns.get("a")!.resets, new Map([["counter_went_down", 1n]]));
 });
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */
@@ -93,7 +94,7 @@ Deno.test("totals: over random series with resets the total never goes down and 
       }
       last = s;
     }
-    const r = [...totals!.columns.values()].reduce((n, c) => n + c.resets.counter_went_down, 0n);
+    const r = [...totals!.columns.values()].reduce((n, c) => n + (c.resets.get("counter_went_down") ?? 0n), 0n);
     assert.equal(r, downs, `seed ${seed}: reset counts`);
     summed = new Map();
   }
@@ -114,20 +115,23 @@ Deno.test("totals: totalsOfSamples over a log equals stepping, and resumes from 
 
 Deno.test("totals file: round-trips exactly, removed columns included", () => {
   let s = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 1n], ["b-v6", (1n << 64n) - 1n]]));
-  s = nextTotals(s, sample("2024/03/01-10:05:00", [["a", 0n]]), ["a"]);
+  s = nextTotals(s, sample("2024/03/01-10:05:00", [["a", 0n]]), new Map([["a", "reboot"]]));
+  s = nextTotals(s, sample("2024/03/01-10:10:00", [["a", 5n]]), new Map([["a", "rules re-created"]]));
+  s = nextTotals(s, sample("2024/03/01-10:15:00", [["a", 1n]]));
   const text = formatTotals(s);
   assert.equal(
     text,
-    "# netmon totals 1\nstamp\t2024/03/01-10:05:00\ncolumn\ta\t0\t0\t1\t0\ncolumn\tb-v6\t0\t-\t0\t0\n",
+    "# netmon totals 2\nstamp\t2024/03/01-10:15:00\n" +
+      "column\ta\t6\t1\treboot=1,rules_recreated=1,counter_went_down=1\ncolumn\tb-v6\t0\t-\t-\n",
   );
   assert.deepEqual(parseTotals(text, "netmon.totals"), s);
 });
 
 Deno.test("totals file: damage is a DataError naming file:line and the fix", () => {
-  const ok = "# netmon totals 1\nstamp\t2024/03/01-10:05:00\ncolumn\ta\t5\t7\t0\t0\n";
+  const ok = "# netmon totals 2\nstamp\t2024/03/01-10:05:00\ncolumn\ta\t5\t7\treboot=1\n";
   assert.throws(() => parseTotals(ok.slice(0, -1), "T"), /^DataError: T: the last line is incomplete/);
   assert.throws(
-    () => parseTotals("# netmon totals 2\n", "T"),
+    () => parseTotals("# netmon totals 3\n", "T"),
     (e) => e instanceof DataError && /^T:1:/.test(e.message),
   );
   assert.throws(() => parseTotals(ok.replace("stamp", "stmp"), "T"), /^DataError: T:2:/);
@@ -135,5 +139,50 @@ Deno.test("totals file: damage is a DataError naming file:line and the fix", () 
     () => parseTotals(ok.replace("\t5\t", "\t-5\t"), "T"),
     /T:3: total "-5" is not a whole number .*rebuilds it/,
   );
-  assert.throws(() => parseTotals(ok + "column\ta\t1\t1\t0\t0\n", "T"), /T:4: column a appears twice/);
+  assert.throws(() => parseTotals(ok + "column\ta\t1\t1\t-\n", "T"), /T:4: column a appears twice/);
+  assert.throws(() => parseTotals(ok.replace("reboot=1", "Reboot=1"), "T"), /T:3: resets "Reboot=1" must be/);
+  assert.throws(() => parseTotals(ok.replace("reboot=1", "reboot=1,reboot=2"), "T"), /T:3: resets .* must be/);
+  assert.throws(() => parseTotals(ok.replace("reboot=1", "reboot=x"), "T"), /T:3: reset count "x"/);
+  assert.throws(() => parseTotals(ok.replace("\treboot=1", "\t0\t0"), "T"), /T:3: expected "column" and 4/);
+});
+
+Deno.test("totals: resets counted by issue 17's reason, a counter that went down unflagged as counter_went_down", () => {
+  // Every reason the record step gives has its label, in the order the textfile lists them.
+  assert.deepEqual(
+    [
+      REASONS.wentDown,
+      REASONS.reboot,
+      REASONS.interfaceRecreated,
+      REASONS.counterRecreated,
+      REASONS.rulesRecreated,
+      REASONS.packetsWentDown,
+    ].map(resetLabel),
+    RESET_LABELS,
+  );
+  assert.equal(resetLabel("Odd -- reason!"), "odd_reason");
+  assert.equal(resetLabel("!!"), "unknown");
+  let s = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 100n], ["b", 100n]]));
+  // A reboot where a's counter went down is a reboot; b's went up, though re-created: counted whole.
+  s = nextTotals(
+    s,
+    sample("2024/03/01-10:05:00", [["a", 7n], ["b", 150n]]),
+    new Map([["a", "reboot"], ["b", "interface re-created"]]),
+  );
+  s = nextTotals(s, sample("2024/03/01-10:10:00", [["a", 3n], ["b", 160n]]));
+  assert.deepEqual(s.columns.get("a"), {
+    total: 10n,
+    counter: 3n,
+    resets: new Map([["reboot", 1n], ["counter_went_down", 1n]]),
+  });
+  assert.deepEqual(s.columns.get("b"), { total: 160n, counter: 160n, resets: new Map([["interface_recreated", 1n]]) });
+  // Rebuilt from samples as the log reader gives them (sample.resets from '# netmon reset:' lines): the same.
+  const samples: Sample[] = [
+    sample("2024/03/01-10:00:00", [["a", 100n], ["b", 100n]]),
+    {
+      ...sample("2024/03/01-10:05:00", [["a", 7n], ["b", 150n]]),
+      resets: new Map([["a", "reboot"], ["b", "interface re-created"]]),
+    },
+    sample("2024/03/01-10:10:00", [["a", 3n], ["b", 160n]]),
+  ];
+  assert.deepEqual(totalsOfSamples(samples), s);
 });

@@ -17,6 +17,7 @@ import { grantedBy, grants, type Need, permissionFlags, permissionNeeds } from "
 import { MARKER } from "../lib/cli/schedule.ts";
 import { netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
+import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { startSmtp } from "./smtp_server.ts";
 import { STAT } from "../lib/host/dir_trust.ts";
 
@@ -64,10 +65,11 @@ async function checkLine(
   schedule: SandboxStep,
   ns: string | undefined,
   job: (r: StepResult) => void,
+  only: (kind: string, value: string) => boolean = () => true,
 ): Promise<string> {
   const printed = (await sandbox([...setup, schedule], ns)).at(-1) as StepResult;
   const line = lineOf(printed);
-  const removals = withoutEach(line);
+  const removals = withoutEach(line).filter((r) => only(r.kind, r.value));
   ok(removals.length >= 3, `${name}: ${line}`);
   const all = await sandbox([...setup, sh(line), ...removals.map((r) => sh(r.line))], ns);
   const results = all.slice(all.length - removals.length - 1);
@@ -168,7 +170,7 @@ netnsTest("schedule: mail (by address and by host name), a store and a state dir
       { write: CONFIG, text: text(host) },
       { write: "/etc/netmon/smtp.password", text: "s3cret\n" },
       { write: "/etc/netmon/smtp-ca.pem", text: Deno.readTextFileSync(server.certFile) },
-      { run: ["mkdir", "-p", "/var/local/netmon-db"] },
+      { run: ["mkdir", "-p", "/var/lib/traffic-db"] },
     ];
     let before = server.messages.length;
     const line = await checkLine("mail by address", setup("127.0.0.1"), { netmon: ["schedule"] }, undefined, (r) => {
@@ -177,8 +179,8 @@ netnsTest("schedule: mail (by address and by host name), a store and a state dir
       ok(server.messages.length > before, "the report was mailed");
     });
     match(line, / --allow-net=127\.0\.0\.1:\d+ /);
-    match(line, / --allow-write=\/var\/local\/netmon,\/var\/local\/netmon-db\/netmon\.sqlite /);
-    match(line, / --allow-read=\/etc\/netmon\/netmon\.toml,\/var\/local\/netmon,.*smtp\.password,.*smtp-ca\.pem /);
+    match(line, / --allow-write=\/var\/lib\/traffic,\/var\/lib\/traffic-db\/netmon\.sqlite /);
+    match(line, / --allow-read=\/etc\/netmon\/netmon\.toml,\/var\/lib\/traffic,.*smtp\.password,.*smtp-ca\.pem /);
     ok(!line.includes("--allow-env"), "the password comes from password_file: no environment");
 
     // A host name: looked up when the line is made (schedule needs --allow-net=NAME for that) and by the line.
@@ -200,6 +202,40 @@ netnsTest("schedule: mail (by address and by host name), a store and a state dir
   } finally {
     await server.close();
   }
+});
+
+netnsTest("schedule: the Prometheus textfile and the PostgreSQL store, each with exactly its permissions", async () => {
+  const why = postgresUnavailable();
+  // deno-lint-ignore no-console
+  if (why) return console.warn(`skipped: ${why}`);
+  await using cluster = await startPostgresCluster();
+  const textfile = "/var/lib/prometheus/node-exporter/netmon.prom";
+  // No host: the store names this machine by its host name (--allow-sys=hostname).
+  const config = `source = "interface"\nstore = "${cluster.url}"\n\n[prometheus]\ntextfile = "${textfile}"\n\n` +
+    `[postgresql]\npassword_file = "/etc/netmon/db.password"\n`;
+  const setup: SandboxStep[] = [
+    { write: CONFIG, text: config },
+    { write: "/etc/netmon/db.password", text: `${cluster.password}\n` },
+    { run: ["mkdir", "-p", "/var/lib/prometheus/node-exporter"] },
+  ];
+  // Each permission the textfile and the store add is checked by taking it away (the others are the report's own).
+  const fleetOnly = (kind: string, value: string) =>
+    value.startsWith("/var/lib/prometheus") || value.startsWith("/etc/netmon/db") || kind === "net" ||
+    value.startsWith("PG") || value === "hostname";
+  const line = await checkLine("textfile and store", setup, { netmon: ["schedule"] }, undefined, (r) => {
+    assertEquals([r.code, r.stderr], [0, ""]);
+    ok(r.stdout.startsWith("Last Total - Timestamp: "), r.stdout);
+  }, fleetOnly);
+  assertEquals(withoutEach(line).filter((r) => fleetOnly(r.kind, r.value)).length, 7, line);
+  match(line, /--allow-read=\/etc\/netmon\/netmon\.toml,\/var\/lib\/netmon,\/var\/lib\/prometheus\/node-exporter,/);
+  match(line, / --allow-read=\S*,\/etc\/netmon\/db\.password /);
+  match(line, / --allow-write=\/var\/lib\/netmon,\/var\/lib\/prometheus\/node-exporter /);
+  match(line, new RegExp(` --allow-net=127\\.0\\.0\\.1:${cluster.port} `));
+  match(line, / --allow-env=PGAPPNAME,PGTARGETSESSIONATTRS /);
+  match(line, / --allow-sys=uid,hostname,osUptime /);
+  // The line as printed stored its samples under this machine's name.
+  const stored = await cluster.psql(`SELECT count(DISTINCT stamp) FROM stats WHERE host = '${Deno.hostname()}'`);
+  ok(Number(stored) >= 1, `samples stored: ${stored}`);
 });
 
 Deno.test("schedule: the pf line (pf cannot run here) has exactly the permissions pf needs, each for a reason", () =>
@@ -360,7 +396,7 @@ netnsTest("schedule --systemd writes units that systemd-analyze verify accepts, 
   );
   assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""]);
   // A state directory elsewhere: no StateDirectory=, and exactly what the report writes is writable.
-  match(service?.stdout ?? "", /^ReadWritePaths=\/var\/local\/netmon \/var\/local\/netmon-db\/netmon\.sqlite$/m);
+  match(service?.stdout ?? "", /^ReadWritePaths=\/var\/lib\/traffic \/var\/lib\/traffic-db$/m);
   ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
 });
 

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { escapeLabelValue, formatTextfile, type TextfileInput } from "../lib/outputs/textfile.ts";
 import { writeTextfile } from "../lib/outputs/textfile_write.ts";
+import { textfileInput } from "../lib/outputs/textfile_output.ts";
 import { nextTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
   listeningAddresses,
@@ -92,6 +93,29 @@ Deno.test({
     const r = await promtoolCheckMetrics(formatTextfile(input()));
     assert.equal(r.output, "");
     assert.equal(r.code, 0);
+    // With every reason of issue 17 as netmon labels them, from the running totals.
+    let t = nextTotals(undefined, { timestamp: "2024/03/01-10:00:00", counters: new Map([["a", 9n], ["b", 9n]]) });
+    const reasons = ["reboot", "interface re-created", "counter re-created", "rules re-created", "packets went down"];
+    for (const [i, why] of reasons.entries()) {
+      const counters = new Map([["a", BigInt(10 + i)], ["b", BigInt(8 - i)]]);
+      t = nextTotals(t, { timestamp: `2024/03/01-10:0${i + 1}:00`, counters }, new Map([["a", why]]));
+    }
+    const text = formatTextfile(textfileInput(t, new Map(), 1709287500, 0.01));
+    assert.deepEqual(
+      [...text.matchAll(/^netmon_resets_total\{column="(\w)",reason="(\w+)"\} (\d+)$/gm)].map((m) =>
+        m.slice(1).join(" ")
+      ),
+      [
+        "a reboot 1",
+        "a interface_recreated 1",
+        "a counter_recreated 1",
+        "a rules_recreated 1",
+        "a packets_went_down 1",
+        "b counter_went_down 5",
+      ],
+    );
+    const withReasons = await promtoolCheckMetrics(text);
+    assert.deepEqual([withReasons.code, withReasons.output], [0, ""]);
     // The check can fail: a counter without _total is reported.
     const bad = await promtoolCheckMetrics("# HELP x_bytes a\n# TYPE x_bytes counter\nx_bytes 1\n");
     assert.notEqual(bad.code, 0);
@@ -141,14 +165,14 @@ Deno.test({
       totals = nextTotals(
         totals,
         { timestamp: `2024/03/01-10:0${i}:00`, counters: new Map([["proxy", STEPS[i]!]]) },
-        i === RESET_AT ? ["proxy"] : [],
+        i === RESET_AT ? new Map([["proxy", "rules re-created"]]) : new Map(),
       );
       const col = totals.columns.get("proxy")!;
       writeTextfile(
         path,
         formatTextfile({
           columns: [{ column: "proxy", total: col.total, counter: col.counter! }],
-          resets: [{ column: "proxy", reason: "flagged", count: col.resets.flagged }],
+          resets: [{ column: "proxy", reason: "rules_recreated", count: col.resets.get("rules_recreated") ?? 0n }],
           lastSampleSeconds: Date.now() / 1000,
           reportDurationSeconds: 0.01,
         }),
@@ -162,6 +186,8 @@ Deno.test({
       if (seen.length) assert.ok(served >= seen.at(-1)!);
       seen.push(served);
       assert.match(scraped, /^node_textfile_scrape_error 0$/m);
+      const resets = /^netmon_resets_total\{column="proxy",reason="rules_recreated"\} (\S+)$/m.exec(scraped);
+      assert.equal(resets?.[1], i >= RESET_AT ? "1" : "0", "the reset served with its reason");
       // Hold each value for several scrapes, so every step is in Prometheus.
       await prom.waitFor(`netmon_traffic_bytes_total{column="proxy"}`, (r) => r[0]?.value[1] === String(col.total));
       times.push(Date.now() / 1000);

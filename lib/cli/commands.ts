@@ -43,8 +43,8 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
   status: { words: ["status"], summary: "show installed rules and their counters now, without logging", options: [] },
   summary: {
     words: ["summary"],
-    summary: "usage per day, month, year or billing cycle, top days, 95th percentile (reads the log only)",
-    options: ["by", "top", "from", "to", "meter", "json", "csv", "strict"],
+    summary: "usage per day, month, year or billing cycle, top days, 95th percentile (the log, or --store)",
+    options: ["by", "top", "from", "to", "meter", "json", "csv", "strict", "store", "host"],
   },
   doctor: {
     words: ["doctor"],
@@ -68,7 +68,7 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
   },
   import: {
     words: ["import"],
-    summary: 'load a log into the SQLite store (store = "sqlite:FILE")',
+    summary: "load a log into the configured store, SQLite or PostgreSQL",
     options: [],
     argument: { name: "LOG", complete: "file" },
   },
@@ -100,6 +100,8 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "meter", type: "string", multiple: true, help: "only this column or customer (repeatable)" },
   { name: "csv", type: "boolean", help: "print as CSV" },
   { name: "strict", type: "boolean", help: "a malformed log line is an error" },
+  { name: "store", type: "boolean", help: "read the PostgreSQL store (every host's samples), not the log" },
+  { name: "host", type: "string", multiple: true, help: "with --store: only this host (repeatable)" },
   { name: "compile", type: "boolean", help: "print the deno compile line with this config's permissions" },
   { name: "cron", type: "boolean", help: "write /etc/cron.d/netmon" },
   { name: "systemd", type: "boolean", help: "write netmon.service and netmon.timer in /etc/systemd/system" },
@@ -234,9 +236,11 @@ ${COMMON}`,
   import: `Usage: netmon import [LOG] [OPTIONS]
 
 Loads every sample of LOG (default: the state directory's netmon.log) into the
-SQLite store the config names (store = "sqlite:FILE"), in one transaction.
-Rows already there are replaced, so importing twice changes nothing. Reports
-keep the store up to date by themselves; this is for a store added later.
+store the config names: SQLite (store = "sqlite:FILE", in one transaction,
+rows already there replaced) or PostgreSQL (store = "postgresql://…", as this
+machine's host, in transactions of 500 samples, rows already there kept).
+Importing twice changes nothing. Reports keep the store up to date by
+themselves; this is for a store added later.
 
 Options:
 ${COMMON}`,
@@ -271,12 +275,13 @@ Options:
                         "verdict": "ok"|"problem"|"skipped", "said", "fix"}]}
 ${COMMON}`,
   summary: `Usage: netmon summary [--by UNIT | --top N] [--from DATE] [--to DATE] [--meter NAME]...
-                      [--json | --csv] [--strict] [OPTIONS]
+                      [--json | --csv] [--strict] [--store [--host NAME]...] [OPTIONS]
 
-Answers the billing questions from the log alone (never the firewall). With no
---by or --top, an overview for every column and customer: today, yesterday,
-this billing cycle so far with a linear estimate for the whole cycle, the
-previous cycle, this year, and how much of this cycle the samples cover.
+Answers the billing questions from the log alone (never the firewall), or
+with --store from the PostgreSQL store, for a fleet. With no --by or --top, an
+overview for every column and customer: today, yesterday, this billing cycle
+so far with a linear estimate for the whole cycle, the previous cycle, this
+year, and how much of this cycle the samples cover.
 
 Usage per bucket is each counter's growth in it: an interval across a boundary
 is shared by time, a counter that went down (or a '# netmon reset:' line) was
@@ -301,6 +306,16 @@ Options:
       --csv             CSV with the header start,end,name,kind,in_bytes,out_bytes,
                         total_bytes,p95_in_bps,p95_out_bps,p95_bps,coverage,resets
       --strict          a malformed log line is an error (exit 65), not a warning
+      --store           read the PostgreSQL store the config names (store =
+                        "postgresql://…") instead of the log: each host's samples
+                        through the same engine, the hosts added up bucket by
+                        bucket. Several hosts: no 95th percentile (their rates are
+                        not on one time line), coverage is the least covered
+                        host's, a bucket's columns come in name order. Resets the
+                        log flags without the counter going down ('# netmon
+                        reset:') are not in the store
+      --host NAME       with --store: only this host (repeatable; default every host
+                        in the store)
 ${COMMON}`,
   completions: `Usage: netmon completions bash|zsh
 
@@ -353,6 +368,10 @@ export interface Options {
   csv: boolean;
   /** summary: --strict. */
   strict: boolean;
+  /** summary: --store (read the PostgreSQL store, not the log). */
+  store: boolean;
+  /** summary: --host NAME, each time given. */
+  host: string[];
 }
 
 /** Parses the command line; throws UsageError on any mistake. */
@@ -390,6 +409,8 @@ export function parseCommandLine(args: string[]): Options {
     meter: Array.isArray(values.meter) ? values.meter : [],
     csv: values.csv === true,
     strict: values.strict === true,
+    store: values.store === true,
+    host: Array.isArray(values.host) ? values.host : [],
   };
   for (const key of ["by", "top", "from", "to"] as const) {
     const v = values[key];

@@ -165,7 +165,17 @@ MAILTO=root
 
 /** The texts of netmon.service and netmon.timer, hardened as examples/netmon.service. */
 export function unitFiles(i: ScheduleInputs, s: Schedule): { service: string; timer: string } {
-  const writes = s.reportNeeds.filter((n) => n.kind === "write").map((n) => n.value);
+  // SQLite makes its journal files beside the store, under names it chooses: the unit opens the store's directory.
+  const store = i.config.sqlite?.startsWith("/") ? i.config.sqlite : undefined;
+  const writes = [
+    ...new Set(
+      s.reportNeeds.filter((n) => n.kind === "write").map((n) =>
+        store !== undefined && (n.value === store || n.value.startsWith(`${store}-`))
+          ? store.slice(0, store.lastIndexOf("/")) || "/"
+          : n.value
+      ),
+    ),
+  ];
   const state = i.stateDir === "/var/lib/netmon" ? "StateDirectory=netmon\nStateDirectoryMode=0750\n" : "";
   const service = `${MARKER}
 ${heading(i)}# netmon.service: one netmon report, started by netmon.timer. 'netmon start' (the rules) is not run here.

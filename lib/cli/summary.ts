@@ -18,9 +18,17 @@ import { type Unit, UNITS } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { jsonChunks, overviewJson } from "../usage/json.ts";
 import { logColumns, LogReader, samplesOfFile } from "../usage/log_samples.ts";
-import { formatOverview } from "../usage/overview.ts";
+import { formatOverview, type OverviewLine } from "../usage/overview.ts";
 import type { Row } from "../usage/rows.ts";
-import { billingPasses, dayOrLonger, OverviewSummarizer, type Pass, Summarizer, topRows } from "../usage/summary.ts";
+import {
+  billingPasses,
+  dayOrLonger,
+  type OverviewPart,
+  OverviewSummarizer,
+  type Pass,
+  Summarizer,
+  topRows,
+} from "../usage/summary.ts";
 import { formatTable } from "../usage/table.ts";
 import { firstInstant, localZone, zoneNamed } from "../usage/zone.ts";
 import type { Sample } from "../usage/engine.ts";
@@ -43,6 +51,8 @@ export interface SummaryRequest {
   format: "table" | "json" | "csv";
   /** A malformed line is an error. */
   strict: boolean;
+  /** `--store`: read the PostgreSQL store, of these hosts (`--host`; every host when empty). */
+  store?: { hosts: string[] };
 }
 
 /** Checks `netmon summary`'s options; a UsageError for any mistake. */
@@ -78,6 +88,10 @@ export function parseSummaryRequest(opts: Options): SummaryRequest {
     throw new UsageError(`--from ${opts.from} is not before --to ${opts.to}`);
   }
   for (const m of req.meters) if (m === "") throw new UsageError("--meter needs a name");
+  if (opts.store) {
+    for (const h of opts.host) if (h === "") throw new UsageError("--host needs a host name");
+    req.store = { hosts: [...new Set(opts.host)] };
+  } else if (opts.host.length > 0) throw new UsageError("--host needs --store (the log is one host's)");
   return req;
 }
 
@@ -143,9 +157,14 @@ function print(chunks: Iterable<string>): void {
 }
 
 /** `netmon summary`. */
-export function summary(opts: Options): Promise<number> {
+export async function summary(opts: Options): Promise<number> {
   const req = parseSummaryRequest(opts);
   const config = findConfig(opts.config);
+  if (req.store) {
+    const { summaryFromStore } = await import("./summary_store.ts");
+    await summaryFromStore(req, config, req.store.hosts);
+    return EX.OK;
+  }
   const path = stateFiles(findStateDir(opts.stateDir, config)).log;
   const file = openLog(path);
   try {
@@ -153,12 +172,26 @@ export function summary(opts: Options): Promise<number> {
   } finally {
     file.close();
   }
-  return Promise.resolve(EX.OK);
+  return EX.OK;
 }
 
-function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFile): void {
-  const columns = asColumns(logColumns(file).columns, config);
-  file.seekSync(0, Deno.SeekMode.Start);
+/** What every view needs, from the config and the columns read: customers, passes, filters. */
+export interface SummaryPlan {
+  /** The customers matched to the columns, in config order. */
+  customers: CustomerColumns[];
+  /** One engine pass per billing. */
+  passes: Pass[];
+  /** `--meter`'s names, when given. */
+  only: Set<string> | undefined;
+  /** `--from` as an instant. */
+  from: number | undefined;
+  /** `--to` as an instant. */
+  to: number | undefined;
+}
+
+/** The plan for columns `names` (read from `where`, e.g. the log's path); a ConfigError when customers do not match. */
+export function summaryPlan(req: SummaryRequest, config: Config, names: readonly string[], where: string): SummaryPlan {
+  const columns = asColumns(names, config);
   let customers: CustomerColumns[];
   let passes: Pass[];
   try {
@@ -170,7 +203,7 @@ function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFil
     );
   } catch (e) {
     if (e instanceof CustomerMatchError) {
-      throw new ConfigError(e.message.replaceAll("(columns: ", `(columns of ${path}: `));
+      throw new ConfigError(e.message.replaceAll("(columns: ", `(columns of ${where}: `));
     }
     if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
     throw e;
@@ -179,38 +212,68 @@ function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFil
   const local = localZone();
   const from = req.from === undefined ? undefined : firstInstant(local, req.from);
   const to = req.to === undefined ? undefined : firstInstant(local, req.to);
+  return { customers, passes, only, from, to };
+}
+
+/** The overview's "now": the present, or the instant before `--to`. */
+export function overviewNow(plan: SummaryPlan): number {
+  return Math.min(Date.now(), plan.to === undefined ? Infinity : plan.to - 1);
+}
+
+/** Prints the overview of each pass as the request asks (table or JSON). */
+export function printOverview(
+  req: SummaryRequest,
+  parts: { part: OverviewPart; lines: OverviewLine[] }[],
+  now: number,
+): void {
+  if (req.format === "json") {
+    out(overviewJson(
+      parts.map(({ part, lines }) => ({
+        periods: part.builder.periods,
+        zone: part.pass.zone,
+        cycleDay: part.pass.billing.cycleDay,
+        lines,
+      })),
+      now,
+    ));
+    return;
+  }
+  out(
+    parts.filter((p, k) => k === 0 || p.lines.length > 0).map(({ part, lines }) =>
+      (parts.length > 1 ? `Billing cycles from day ${part.pass.billing.cycleDay}, ${zoneLabel(part.pass)}:\n` : "") +
+      formatOverview(lines, part.builder.periods)
+    ).join("\n"),
+  );
+}
+
+/** Prints rows (of `--by`, or the days `--top` picks from them) as the request asks. */
+export function printRows(req: SummaryRequest, plan: SummaryPlan, rows: Iterable<Row>): void {
+  const unit = req.unit as Unit;
+  const mainZone = (plan.passes[0] as Pass).zone;
+  const chosen = req.view === "top" ? topRows(rows, req.top as number) : rows;
+  if (req.format === "csv") print(csvChunks(chosen, mainZone));
+  else if (req.format === "json") print(jsonChunks(chosen, { by: req.view === "top" ? "day" : unit, zone: mainZone }));
+  else out(formatTable([...chosen]));
+}
+
+function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFile): void {
+  const names = logColumns(file).columns;
+  file.seekSync(0, Deno.SeekMode.Start);
+  const plan = summaryPlan(req, config, names, path);
+  const { passes, only, from, to } = plan;
   let badCount = 0;
   const bad = (where: string, reason: string) => {
     if (req.strict) throw new DataError(`${where}: ${reason} (--strict)`);
     if (++badCount <= 20) err(`netmon: warning: ${where}: ${reason}; line skipped\n`);
   };
-  const reader = new LogReader(path, bad, local, { reuse: true });
+  const reader = new LogReader(path, bad, localZone(), { reuse: true });
   const samples = samplesOfFile(file, path, bad, reader);
-  const mainZone = (passes[0] as Pass).zone;
   if (req.view === "overview") {
-    const now = Math.min(Date.now(), to === undefined ? Infinity : to - 1);
+    const now = overviewNow(plan);
     const ov = new OverviewSummarizer(passes, now, { only, from, to });
     for (const s of samples) ov.push(s);
     warnCount(path, badCount);
-    const parts = ov.result(now);
-    if (req.format === "json") {
-      out(overviewJson(
-        parts.map(({ part, lines }) => ({
-          periods: part.builder.periods,
-          zone: part.pass.zone,
-          cycleDay: part.pass.billing.cycleDay,
-          lines,
-        })),
-        now,
-      ));
-      return;
-    }
-    out(
-      parts.filter((p, k) => k === 0 || p.lines.length > 0).map(({ part, lines }) =>
-        (parts.length > 1 ? `Billing cycles from day ${part.pass.billing.cycleDay}, ${zoneLabel(part.pass)}:\n` : "") +
-        formatOverview(lines, part.builder.periods)
-      ).join("\n"),
-    );
+    printOverview(req, ov.result(now), now);
     return;
   }
   const unit = req.unit as Unit;
@@ -220,10 +283,7 @@ function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFil
     yield* summarizer.finish();
     warnCount(path, badCount);
   }
-  const chosen = req.view === "top" ? topRows(rows(), req.top as number) : rows();
-  if (req.format === "csv") print(csvChunks(chosen, mainZone));
-  else if (req.format === "json") print(jsonChunks(chosen, { by: req.view === "top" ? "day" : unit, zone: mainZone }));
-  else out(formatTable([...chosen]));
+  printRows(req, plan, rows());
 }
 
 function zoneLabel(pass: Pass): string {

@@ -10,6 +10,7 @@
  */
 
 import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
+import { parseStoreUrl } from "./fleet.ts";
 import { meterRules } from "./meters.ts";
 import { STAT } from "../host/dir_trust.ts";
 
@@ -71,10 +72,6 @@ export function reportWrites(config: Config, stateDir: string): Need[] {
   const writes: Need[] = [{ kind: "write", value: stateDir, why: "the state directory: log, last file, lock, spool" }];
   if (config.sqlite?.startsWith("/")) {
     writes.push({ kind: "write", value: config.sqlite, why: "the SQLite store" });
-    // Looked at before SQLite opens them (a link planted there is refused): SQLite's own journal files.
-    for (const suffix of ["-journal", "-wal", "-shm"]) {
-      writes.push({ kind: "write", value: `${config.sqlite}${suffix}`, why: "the SQLite store's journal" });
-    }
   }
   return writes;
 }
@@ -156,6 +153,40 @@ function mailing(i: PermissionInputs): Need[] {
   return needs;
 }
 
+/**
+ * What the fleet outputs need: the Prometheus textfile's directory (read and
+ * written: a temporary file beside the target, renamed over it after the
+ * target is checked to be a regular file), and for the PostgreSQL store its
+ * address as in the URL (postgres.js connects to the name given), the two
+ * variables npm:postgres reads whatever it is given, the password file or
+ * NETMON_DB_PASSWORD, the CA file, and the host name when the config does
+ * not name this machine (`host`).
+ */
+function fleetOutputs(config: Config): Need[] {
+  const needs: Need[] = [];
+  const textfile = config.fleet.textfile;
+  if (textfile !== undefined) {
+    needs.push({ kind: "read", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
+    needs.push({ kind: "write", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
+  }
+  const pg = config.fleet.postgres;
+  if (pg !== undefined) {
+    const url = parseStoreUrl(pg.url);
+    needs.push({ kind: "net", value: netTarget(url.host, url.port), why: "the PostgreSQL store" });
+    for (const name of ["PGAPPNAME", "PGTARGETSESSIONATTRS"]) {
+      needs.push({ kind: "env", value: name, why: "npm:postgres reads it whatever it is given" });
+    }
+    if (pg.passwordFile !== undefined) {
+      needs.push({ kind: "read", value: pg.passwordFile, why: "the store's password file" });
+    } else needs.push({ kind: "env", value: "NETMON_DB_PASSWORD", why: "the store's password" });
+    if (pg.caFile !== undefined) needs.push({ kind: "read", value: pg.caFile, why: "the store's CA" });
+    if (config.fleet.host === undefined) {
+      needs.push({ kind: "sys", value: "hostname", why: "no host in the config: the store names this machine by it" });
+    }
+  }
+  return needs;
+}
+
 /** The directory part of an absolute path. */
 function dirOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/")) || "/";
@@ -189,8 +220,9 @@ function minimal(needs: Need[]): Need[] {
 /**
  * Everything a run of `role` needs for this config, each with why: the
  * config file, the state directory, exactly the source's programs, the mail
- * server's addresses and port, exactly the environment variables and system
- * information it reads.
+ * server's addresses and port, the Prometheus textfile's directory, the
+ * PostgreSQL store's address and password, exactly the environment
+ * variables and system information it reads.
  *
  * @example
  * ```ts
@@ -203,7 +235,8 @@ function minimal(needs: Need[]): Need[] {
  */
 export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
   const needs = locating(i);
-  // Without it the run goes on, but says it could not check: a warning on every run is no way to run.
+  // lib/host/dir_trust.ts, on every run: who can write the state directory and those above it. Without these the
+  // run goes on, but says it could not check: a warning on every run is no way to run.
   needs.push(
     { kind: "run", value: STAT, why: "warning when other users can write the state directory or above it" },
     { kind: "sys", value: "uid", why: "whose the state directory should be (the same warning)" },
@@ -213,7 +246,13 @@ export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
     const writes = reportWrites(i.config, i.stateDir);
     // Everything written is read back too (the log's last line, the store's last sample).
     needs.push(...writes.map((w) => ({ ...w, kind: "read" as const })), ...writes);
-    needs.push(...readPrograms(i.config), ...mailing(i));
+    if (i.config.sqlite?.startsWith("/")) {
+      // Looked at before SQLite opens them, so that a link planted there is refused: SQLite's own journal files.
+      for (const suffix of ["-journal", "-wal", "-shm"]) {
+        needs.push({ kind: "read", value: `${i.config.sqlite}${suffix}`, why: "the SQLite store's journal files" });
+      }
+    }
+    needs.push(...readPrograms(i.config), ...mailing(i), ...fleetOutputs(i.config));
     needs.push({ kind: "sys", value: "osUptime", why: "telling a reboot from a counter reset" });
   } else {
     const outputs = i.graphOutputs ?? [];

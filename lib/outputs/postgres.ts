@@ -352,6 +352,16 @@ export class PostgresStore {
     return rows.map((r) => r.host);
   }
 
+  /** The columns (`type`) `hosts` have samples of (all hosts when empty), in name order. */
+  async columns(hosts: readonly string[] = []): Promise<string[]> {
+    const sql = this.#sql;
+    const rows: { type: string }[] = await this.#bounded(() =>
+      sql`SELECT DISTINCT type FROM stats WHERE ${hosts.length ? sql`host = ANY(${[...hosts]})` : sql`TRUE`}
+        ORDER BY type`
+    );
+    return rows.map((r) => r.type);
+  }
+
   /** Closes the connections (waits at most 5 s for queries in flight). */
   async close(): Promise<void> {
     await this.#sql.end({ timeout: 5 }).catch(() => {});

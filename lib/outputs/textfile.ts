@@ -35,7 +35,7 @@ export interface ColumnFigures {
 export interface ResetFigure {
   /** The log column. */
   column: string;
-  /** Why it counted as a reset (e.g. `counter_went_down`). */
+  /** Why it counted as a reset: a label of lib/usage/running_totals.ts `resetLabel` (e.g. `counter_went_down`, `reboot`). */
   reason: string;
   /** Resets so far (a counter). */
   count: bigint;
@@ -159,7 +159,7 @@ export function formatTextfile(input: TextfileInput): string {
     family(
       "netmon_resets_total",
       "counter",
-      "Counter resets seen in the column (rules reloaded, counters zeroed, reboot), by reason.",
+      "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
       input.resets.map((r) =>
         series(
           "netmon_resets_total",

@@ -24,7 +24,7 @@ import type { StateFiles } from "../state/files.ts";
 import { prepareTotals } from "../state/totals.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Totals } from "../usage/running_totals.ts";
-import { RESET_REASONS } from "../usage/running_totals.ts";
+import { RESET_LABELS } from "../usage/running_totals.ts";
 import { type ColumnFigures, formatTextfile, type ResetFigure, type TextfileInput } from "./textfile.ts";
 import { writeTextfile } from "./textfile_write.ts";
 import type { SampleOutput } from "./output.ts";
@@ -65,8 +65,12 @@ export function textfileInput(
     // A column no longer read has no raw counter: its total stays, the gauge goes.
     if (t.counter === undefined) continue;
     columns.push({ column, ...labels.get(column), total: t.total, counter: t.counter });
-    for (const reason of RESET_REASONS) {
-      if (t.resets[reason] > 0n) resets.push({ column, reason, count: t.resets[reason] });
+    // The known reasons first, in their order; any other (a hand-written reset line) after, by name.
+    const known = RESET_LABELS.filter((r) => t.resets.has(r));
+    const others = [...t.resets.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
+    for (const reason of [...known, ...others]) {
+      const count = t.resets.get(reason) as bigint;
+      if (count > 0n) resets.push({ column, reason, count });
     }
   }
   return { columns, resets, lastSampleSeconds: sampleSeconds, reportDurationSeconds: durationSeconds };
@@ -107,7 +111,7 @@ export function textfileOutput(
           step.previous,
           step.sample,
           step.warnings,
-          step.resets.keys(),
+          step.resets,
         );
         totals = prepared.totals;
         return [{

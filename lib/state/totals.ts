@@ -16,14 +16,14 @@ import { nextTotals, type Totals } from "../usage/running_totals.ts";
 import { STATE_MODE } from "./files.ts";
 import type { Sample } from "./log_format.ts";
 import { forEachLogSample } from "./log_reader.ts";
-import { formatTotals, parseTotals, TOTALS_FILE } from "./totals_file.ts";
+import { formatTotals, isOldTotals, parseTotals, TOTALS_FILE } from "./totals_file.ts";
 
 /** `netmon.totals` in state directory `dir`. */
 export function totalsPath(dir: string): string {
   return `${dir}/${TOTALS_FILE}`;
 }
 
-/** The totals file's content, or undefined when missing or unreadable (`warnings` says which). */
+/** The totals file's content, or undefined when missing, of an older version or unreadable (`warnings` says which). */
 export function readTotals(path: string, warnings: string[]): Totals | undefined {
   let text: string;
   try {
@@ -32,6 +32,7 @@ export function readTotals(path: string, warnings: string[]): Totals | undefined
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw fileError(err, "read totals file", path);
   }
+  if (isOldTotals(text)) return undefined;
   try {
     return parseTotals(text, path);
   } catch (err) {
@@ -45,7 +46,7 @@ export async function totalsOfLog(log: string): Promise<Totals | undefined> {
   let t: Totals | undefined;
   try {
     // A `# netmon reset:` line before a sample: its column was reset whatever the counter shows.
-    await forEachLogSample(log, (s) => (t = nextTotals(t, s, s.resets?.keys() ?? [])));
+    await forEachLogSample(log, (s) => (t = nextTotals(t, s, s.resets)));
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
@@ -63,8 +64,8 @@ export interface PreparedTotals {
 /**
  * Computes the totals after `sample` and writes them to a replacement of the
  * totals file. `previous` is the sample before it (the log's last line);
- * `resets` the columns known to have been reset even if their counter did
- * not go down. Call with the state lock held, before the log append.
+ * `resets` the columns reset since it, with their reasons (the record step's
+ * `resets`). Call with the state lock held, before the log append.
  */
 export async function prepareTotals(
   dir: string,
@@ -72,7 +73,7 @@ export async function prepareTotals(
   previous: Sample | undefined,
   sample: Sample,
   warnings: string[],
-  resets: Iterable<string> = [],
+  resets: ReadonlyMap<string, string> = new Map(),
 ): Promise<PreparedTotals> {
   const path = totalsPath(dir);
   let before: Totals | undefined;

@@ -4,9 +4,15 @@
  * of the sample named on its `stamp` line. Text, one tab-separated line per
  * column, exact 64-bit-and-beyond integers:
  *
- *     # netmon totals 1
+ *     # netmon totals 2
  *     stamp<TAB>2024/03/01-10:05:00
- *     column<TAB>NAME<TAB>TOTAL<TAB>COUNTER or -<TAB>RESETS_COUNTER_WENT_DOWN<TAB>RESETS_FLAGGED
+ *     column<TAB>NAME<TAB>TOTAL<TAB>COUNTER or -<TAB>RESETS
+ *
+ * RESETS is `-` (none yet) or the reset counts by reason label
+ * (lib/usage/running_totals.ts `resetLabel`), `reboot=1,counter_went_down=3`.
+ * Version 1 (before the reasons of issue 17: two fixed counts, "went down"
+ * and "flagged") is not read: {@linkcode isOldTotals} says so, and the caller
+ * rebuilds the file from the log, which has the reasons.
  *
  * It is replaced atomically with `netmon.last`; when its stamp is not the
  * last sample's (a crash between the two renames, a file deleted), the
@@ -20,7 +26,14 @@ import { isTimestamp } from "../usage/local_time.ts";
 import type { ColumnTotal, Totals } from "../usage/running_totals.ts";
 
 /** The first line, naming the format and its version. */
-export const TOTALS_MAGIC = "# netmon totals 1";
+export const TOTALS_MAGIC = "# netmon totals 2";
+
+/** True for a file of an older version, to rebuild from the log without a warning. */
+export function isOldTotals(text: string): boolean {
+  return text.startsWith("# netmon totals 1\n");
+}
+
+const LABEL = /^[a-z0-9_]{1,64}$/;
 
 /** The file's name in the state directory. */
 export const TOTALS_FILE = "netmon.totals";
@@ -30,7 +43,11 @@ export function formatTotals(totals: Totals): string {
   let out = `${TOTALS_MAGIC}\nstamp\t${totals.stamp}\n`;
   for (const [name, c] of totals.columns) {
     if (/[\s]/.test(name) || name === "") throw new RangeError(`Column name ${JSON.stringify(name)} cannot be stored`);
-    out += `column\t${name}\t${c.total}\t${c.counter ?? "-"}\t${c.resets.counter_went_down}\t${c.resets.flagged}\n`;
+    const resets = [...c.resets].map(([label, n]) => {
+      if (!LABEL.test(label)) throw new RangeError(`Reset label ${JSON.stringify(label)} cannot be stored`);
+      return `${label}=${n}`;
+    });
+    out += `column\t${name}\t${c.total}\t${c.counter ?? "-"}\t${resets.length ? resets.join(",") : "-"}\n`;
   }
   return out;
 }
@@ -44,6 +61,23 @@ function integer(text: string | undefined, what: string, where: string): bigint 
     );
   }
   return BigInt(text);
+}
+
+function resetCounts(text: string, where: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (text === "-") return out;
+  for (const part of text.split(",")) {
+    const [label, n, more] = part.split("=");
+    if (label === undefined || !LABEL.test(label) || more !== undefined || out.has(label)) {
+      throw new DataError(
+        `${where}: resets ${
+          JSON.stringify(text)
+        } must be "-" or REASON=COUNT,… (delete the file: netmon rebuilds it from the log)`,
+      );
+    }
+    out.set(label, integer(n, "reset count", where));
+  }
+  return out;
 }
 
 /** Parses the file's text; `path` names it in errors (a DataError with file:line). */
@@ -68,9 +102,9 @@ export function parseTotals(text: string, path: string): Totals {
   lines.slice(2).forEach((line, i) => {
     const where = `${path}:${i + 3}`;
     const f = line.split("\t");
-    if (f.length !== 6 || f[0] !== "column" || f[1] === "") {
+    if (f.length !== 5 || f[0] !== "column" || f[1] === "") {
       throw new DataError(
-        `${where}: expected "column" and 5 tab-separated fields (delete the file: netmon rebuilds it from the log)`,
+        `${where}: expected "column" and 4 tab-separated fields (delete the file: netmon rebuilds it from the log)`,
       );
     }
     const name = f[1] as string;
@@ -80,7 +114,7 @@ export function parseTotals(text: string, path: string): Totals {
     columns.set(name, {
       total: integer(f[2], "total", where),
       counter: f[3] === "-" ? undefined : integer(f[3], "counter", where),
-      resets: { counter_went_down: integer(f[4], "reset count", where), flagged: integer(f[5], "reset count", where) },
+      resets: resetCounts(f[4] as string, where),
     });
   });
   return { stamp: stampLine[1] as string, columns };

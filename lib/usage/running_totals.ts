@@ -12,15 +12,31 @@
 
 import type { Sample } from "../state/log_format.ts";
 
-/** Why an interval counted as a reset. */
-export type ResetReason =
-  /** The counter is below its previous value. */
-  | "counter_went_down"
-  /** The caller said so though the counter did not go down (e.g. a reboot seen by other means). */
-  | "flagged";
+/**
+ * The `reason` label of a reset, from issue 17's reason text
+ * (lib/usage/resets.ts `REASONS`): snake_case, `re-created` as `recreated`,
+ * so `counter went down` is `counter_went_down` (the label value netmon
+ * used before the reasons were recorded) and `interface re-created` is
+ * `interface_recreated`. Any other text (a hand-written `# netmon reset:`
+ * line) is lowercased with every run of other characters as one `_`.
+ */
+export function resetLabel(reason: string): string {
+  return reason.toLowerCase().replaceAll("re-created", "recreated").replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_|_$/g, "") || "unknown";
+}
 
-/** The reasons, in the order the state file lists them. */
-export const RESET_REASONS: readonly ResetReason[] = ["counter_went_down", "flagged"];
+/** The known reasons' labels, in the order the textfile lists them (others follow in name order). */
+export const RESET_LABELS: readonly string[] = [
+  "counter_went_down",
+  "reboot",
+  "interface_recreated",
+  "counter_recreated",
+  "rules_recreated",
+  "packets_went_down",
+];
+
+/** The label of a counter that went down with no other reason given. */
+const WENT_DOWN = "counter_went_down";
 
 /** One column's running figures after a sample. */
 export interface ColumnTotal {
@@ -28,8 +44,8 @@ export interface ColumnTotal {
   total: bigint;
   /** The raw counter at the sample; undefined when the column was not in it (a meter removed, kept for its total). */
   counter: bigint | undefined;
-  /** Resets seen so far, per reason. */
-  resets: Record<ResetReason, bigint>;
+  /** Resets seen so far, per reason label ({@linkcode resetLabel}); reasons never seen are absent. */
+  resets: Map<string, bigint>;
 }
 
 /** Every column's figures as of one sample. */
@@ -48,7 +64,7 @@ export interface Totals {
  *   the usage since the column's first sample, as the summary counts it;
  * - no previous counter but a previous total (a meter removed, then added
  *   again): the counter counted since its rule came back: added whole;
- * - in `resets`, or below its previous value: a reset, the new counter is
+ * - in `resets` (column names), or below its previous value: a reset, the new counter is
  *   what was counted since (added whole);
  * - otherwise the growth of the counter is added.
  * Columns not in `counters` keep their total.
@@ -78,35 +94,35 @@ export function advanceTotals(
   return out;
 }
 
-/** Which reset, if any, the interval to `counter` was. */
-function resetReason(before: bigint | undefined, counter: bigint, flagged: boolean): ResetReason | undefined {
-  if (before === undefined) return undefined;
-  if (counter < before) return "counter_went_down";
-  return flagged ? "flagged" : undefined;
-}
-
 /**
  * The totals after `sample`, from those after the previous sample (undefined
- * on a first run); `resets` names columns to treat as reset even if their
- * counter did not go down.
+ * on a first run). `resets` maps the columns reset since the previous sample
+ * to their reason (issue 17's text, as the record step finds them and the
+ * log's `# netmon reset:` lines keep them); a column not in it whose counter
+ * went down counts as `counter went down`.
  */
-export function nextTotals(previous: Totals | undefined, sample: Sample, resets: Iterable<string> = []): Totals {
-  const flagged = new Set(resets);
+export function nextTotals(
+  previous: Totals | undefined,
+  sample: Sample,
+  resets: ReadonlyMap<string, string> = new Map(),
+): Totals {
   const prevTotals = new Map<string, bigint>();
   const prevCounters = new Map<string, bigint>();
   for (const [c, t] of previous?.columns ?? []) {
     prevTotals.set(c, t.total);
     if (t.counter !== undefined) prevCounters.set(c, t.counter);
   }
-  const totals = advanceTotals(prevTotals, prevCounters, sample.counters, flagged);
+  const totals = advanceTotals(prevTotals, prevCounters, sample.counters, resets.keys());
   const columns = new Map<string, ColumnTotal>();
   for (const [c, total] of totals) {
     const old = previous?.columns.get(c);
     const counter = sample.counters.get(c);
-    const resetsSoFar = { ...(old?.resets ?? { counter_went_down: 0n, flagged: 0n }) };
-    if (counter !== undefined) {
-      const why = resetReason(prevCounters.get(c), counter, flagged.has(c));
-      if (why) resetsSoFar[why]++;
+    const resetsSoFar = new Map(old?.resets);
+    const before = prevCounters.get(c);
+    if (counter !== undefined && before !== undefined) {
+      const reason = resets.get(c);
+      const label = reason !== undefined ? resetLabel(reason) : counter < before ? WENT_DOWN : undefined;
+      if (label !== undefined) resetsSoFar.set(label, (resetsSoFar.get(label) ?? 0n) + 1n);
     }
     columns.set(c, { total, counter, resets: resetsSoFar });
   }
@@ -116,10 +132,11 @@ export function nextTotals(previous: Totals | undefined, sample: Sample, resets:
 /**
  * The totals after the last of `samples` (e.g. a whole log, oldest first),
  * or undefined if there are none: how the state file is rebuilt when it is
- * missing or does not match the last sample.
+ * missing or does not match the last sample. Each sample's `resets` (the
+ * log's `# netmon reset:` lines before it) give their reasons.
  */
 export function totalsOfSamples(samples: Iterable<Sample>, start?: Totals): Totals | undefined {
   let t = start;
-  for (const s of samples) t = nextTotals(t, s);
+  for (const s of samples) t = nextTotals(t, s, s.resets);
   return t;
 }

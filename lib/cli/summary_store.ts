@@ -1,0 +1,132 @@
+/**
+ * `netmon summary --store`: the summary's views from the PostgreSQL store,
+ * for one host or a fleet. One host's samples go through the same
+ * summarizers as the log's (95th percentile included); several hosts are
+ * each run through the engine and added up bucket by bucket
+ * (lib/outputs/postgres_samples.ts `fleetBuckets`), since hosts sample at
+ * different instants. The client is loaded only here.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/config.ts";
+import { ConfigError, EX, NetmonError, UsageError } from "../host/errors.ts";
+import type { PostgresStore } from "../outputs/postgres.ts";
+import { fleetBuckets, hostSamples } from "../outputs/postgres_samples.ts";
+import { calendar, type Unit } from "../usage/calendar.ts";
+import { type Sample, usageByBucketAsync } from "../usage/engine.ts";
+import { OverviewBuilder, type OverviewLine, periodsAt } from "../usage/overview.ts";
+import { type Row, rowsOf } from "../usage/rows.ts";
+import { dayOrLonger, type OverviewPart, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
+import {
+  overviewNow,
+  printOverview,
+  printRows,
+  type SummaryPlan,
+  summaryPlan,
+  type SummaryRequest,
+} from "./summary.ts";
+
+/**
+ * Prints the summary `req` asks for from the configured store, of `hosts`
+ * (every host in the store when empty). A ConfigError without a
+ * PostgreSQL store; a UsageError for a host with no samples there.
+ */
+export async function summaryFromStore(req: SummaryRequest, config: Config, hosts: readonly string[]): Promise<void> {
+  if (!config.fleet.postgres) {
+    throw new ConfigError(
+      `${config.file ?? "config"}: summary --store needs a PostgreSQL store: store = "postgresql://USER@HOST:PORT/DB"`,
+    );
+  }
+  const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
+  const store = await openConfiguredStore(config);
+  try {
+    const stored = await store.hosts();
+    for (const h of hosts) {
+      if (!stored.includes(h)) {
+        throw new UsageError(
+          `--host ${h}: no samples of that host in the store (there are: ${stored.join(", ") || "none"})`,
+        );
+      }
+    }
+    const chosen = hosts.length > 0 ? [...hosts] : stored;
+    if (chosen.length === 0) {
+      throw new NetmonError(`${config.fleet.postgres.url}: no samples in the store yet`, EX.NOINPUT);
+    }
+    const where = `the store (${chosen.join(", ")})`;
+    const plan = summaryPlan(req, config, await store.columns(chosen), where);
+    if (chosen.length === 1) await oneHost(req, plan, store, chosen[0] as string);
+    else await fleet(req, plan, store, chosen);
+  } finally {
+    await store.close();
+  }
+}
+
+/** One host: its samples through the log's summarizers, as `netmon summary` on its log. */
+async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, host: string): Promise<void> {
+  const { passes, only, from, to } = plan;
+  if (req.view === "overview") {
+    const now = overviewNow(plan);
+    const ov = new OverviewSummarizer(passes, now, { only, from, to });
+    for await (const s of hostSamples(store, host)) ov.push(s);
+    printOverview(req, ov.result(now), now);
+    return;
+  }
+  const unit = req.unit as Unit;
+  const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
+  const rows: Row[] = [];
+  for await (const s of hostSamples(store, host)) rows.push(...summarizer.push(s));
+  rows.push(...summarizer.finish());
+  printRows(req, plan, rows);
+}
+
+/** Each host's samples, noting the first and last instant of all of them. */
+async function* noting(samples: AsyncIterable<Sample>, span: { first: number; last: number }): AsyncGenerator<Sample> {
+  for await (const s of samples) {
+    if (s.epoch < span.first) span.first = s.epoch;
+    if (s.epoch > span.last) span.last = s.epoch;
+    yield s;
+  }
+}
+
+/** Several hosts: per pass, each host's buckets added up, then rows or the overview as for one log. */
+async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, hosts: string[]): Promise<void> {
+  const { passes, only, from, to } = plan;
+  const inRange = (start: number) => (from === undefined || start >= from) && (to === undefined || start < to);
+  if (req.view === "overview") {
+    const now = overviewNow(plan);
+    const parts: { part: OverviewPart; lines: OverviewLine[] }[] = [];
+    for (const pass of passes) {
+      const builder = new OverviewBuilder(periodsAt(now, pass.zone, pass.billing.cycleDay), pass.customers, {
+        columns: pass.columns,
+        only,
+      });
+      const span = { first: Infinity, last: -Infinity };
+      const cal = calendar("day", pass.zone);
+      const perHost = hosts.map((h) => usageByBucketAsync(noting(hostSamples(store, h), span), cal));
+      for await (const day of fleetBuckets(perHost)) if (inRange(day.bucket.start)) builder.add(day);
+      const first = Math.max(span.first, from ?? -Infinity);
+      const last = Math.min(span.last, to ?? Infinity);
+      parts.push({ part: { pass, builder }, lines: builder.result(first, last, now) });
+    }
+    printOverview(req, parts, now);
+    return;
+  }
+  const unit = req.unit as Unit;
+  const rows: { row: Row; pass: number }[] = [];
+  for (const [k, pass] of passes.entries()) {
+    const cal = calendar(unit, pass.zone, pass.billing.cycleDay);
+    const perHost = hosts.map((h) => usageByBucketAsync(hostSamples(store, h), cal));
+    for await (const b of fleetBuckets(perHost)) {
+      if (!inRange(b.bucket.start)) continue;
+      const options = { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) };
+      for (const row of rowsOf(b, options)) {
+        row.zone = pass.zone;
+        rows.push({ row, pass: k });
+      }
+    }
+  }
+  // As the log's summary gives them: by bucket end, the passes in order (sort is stable).
+  rows.sort((a, b) => a.row.end - b.row.end || a.pass - b.pass);
+  printRows(req, plan, rows.map((r) => r.row));
+}

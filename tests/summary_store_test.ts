@@ -1,0 +1,188 @@
+/**
+ * `netmon summary --store` against a real throwaway PostgreSQL cluster: two
+ * hosts' logs imported, then for one host (`--host`) every view is the text
+ * `netmon summary` prints from that host's log, and for the fleet (no
+ * `--host`) every row is the hosts' rows added up.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { parseExactJson } from "../lib/host/json.ts";
+import { formatHeader, formatLogLine } from "../lib/state/log_format.ts";
+import { formatTimestamp } from "../lib/usage/local_time.ts";
+import { netmon, withTempDir, writeConfig } from "./helpers.ts";
+import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
+import { seededRandom } from "./random.ts";
+
+const unavailable = postgresUnavailable();
+
+/** `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out, then b-in; a reset now and then. */
+function hostLog(random: () => number, start: number, n: number, everyS: number): string {
+  let cols = ["a-in", "a-out"];
+  const counters = new Map<string, bigint>([["a-in", 0n], ["a-out", 2n ** 40n]]);
+  let text = formatHeader(cols);
+  let t = start;
+  for (let i = 0; i < n; i++) {
+    t += (everyS + Math.floor(random() * 30)) * 1000;
+    if (i === Math.floor(n / 3)) {
+      cols = [...cols, "b-in"];
+      counters.set("b-in", 7n);
+      text += formatHeader(cols);
+    }
+    for (const c of cols) {
+      const v = random() < 1 / 200
+        ? BigInt(Math.floor(random() * 1000))
+        : counters.get(c)! + BigInt(Math.floor(random() * 3e6));
+      counters.set(c, v);
+    }
+    text += formatLogLine({
+      timestamp: formatTimestamp(new Date(t)),
+      counters: new Map(cols.map((c) => [c, counters.get(c)!])),
+    });
+  }
+  return text;
+}
+
+type JsonRow = Record<string, unknown>;
+
+const rowKey = (r: JsonRow) => `${r.start}\0${r.name}\0${r.kind}`;
+
+/** The hosts' rows added up per bucket, name and kind, as the fleet's rows should be (no 95th percentile). */
+function addedUp(docs: { rows: JsonRow[] }[]): Map<string, Record<string, bigint>> {
+  const sum = new Map<string, Record<string, bigint>>();
+  for (const doc of docs) {
+    for (const r of doc.rows) {
+      const into = sum.get(rowKey(r)) ?? {};
+      sum.set(rowKey(r), into);
+      for (const k of ["in_bytes", "out_bytes", "total_bytes", "resets"]) {
+        if (r[k] !== undefined) into[k] = (into[k] ?? 0n) + BigInt(r[k] as number | bigint);
+      }
+    }
+  }
+  return sum;
+}
+
+Deno.test({
+  name: "summary --store: one host's views are its log's, the fleet's rows are the hosts' rows added up",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgresCluster();
+    await withTempDir(async (dir) => {
+      const random = seededRandom("summary --store");
+      const start = Date.UTC(2024, 2, 10);
+      const logs = { h1: hostLog(random, start, 1600, 300), h2: hostLog(random, start + 77_000, 1100, 420) };
+      await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
+      // Customers in two billings: the columns' (cycle day 1) and beta's own (day 15, UTC).
+      const billing = `[billing]\ncycle_day = 1\n\n[[customer]]\nname = "acme"\nmeters = ["a-in", "b-in"]\n\n` +
+        `[[customer]]\nname = "beta"\nmeters = ["a-out"]\ncycle_day = 15\ntimezone = "UTC"\n`;
+      const store = `store = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`;
+      const permissions = (write: string) => [
+        `--allow-read=${dir}`,
+        `--allow-write=${write}`,
+        `--allow-net=127.0.0.1:${cluster.port}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,PGAPPNAME,PGTARGETSESSIONATTRS,TZ",
+        "--allow-sys=uid",
+      ];
+      for (const [host, log] of Object.entries(logs)) {
+        await Deno.mkdir(`${dir}/${host}`);
+        await Deno.writeTextFile(`${dir}/${host}/netmon.log`, log);
+        const config = await writeConfig(`${dir}/${host}`, `host = "${host}"\n${store}`);
+        const r = await netmon(["import", "-c", config, "-s", `${dir}/${host}`], {
+          permissions: permissions(`${dir}/${host}`),
+        });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      // One config for reading: the log summaries and the store's.
+      await Deno.mkdir(`${dir}/reader`);
+      const reader = await writeConfig(`${dir}/reader`, `host = "reader"\n${store}\n${billing}`);
+      const summary = async (args: string[]) => {
+        const r = await netmon(["summary", "-c", reader, ...args], { permissions: permissions(`${dir}/reader`) });
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, "", args.join(" "));
+        return r.stdout;
+      };
+      const views = [
+        ["--by", "day", "--json"],
+        ["--by", "cycle", "--csv"],
+        ["--by", "hour", "--json", "--from", "2024-03-12", "--to", "2024-03-13"],
+        ["--top", "2", "--json"],
+        ["--by", "month", "--meter", "acme"],
+        ["--json", "--to", "2024-03-16 12:00"],
+        ["--to", "2024-03-16 12:00"],
+      ];
+      for (const view of views) {
+        // One host: exactly the text its log gives (the 95th percentile included).
+        for (const host of Object.keys(logs)) {
+          const fromLog = await summary([...view, "-s", `${dir}/${host}`]);
+          const fromStore = await summary([...view, "--store", "--host", host]);
+          assert.equal(fromStore, fromLog, `${view.join(" ")}: --host ${host}`);
+          assert.ok(fromLog.length > 100 && /acme/.test(fromLog), `${view.join(" ")}: a real summary`);
+        }
+      }
+      // The fleet: each row the hosts' rows added up.
+      for (const view of [["--by", "day", "--json"], ["--by", "cycle", "--json"], ["--by", "hour", "--json"]]) {
+        const perHost = await Promise.all(
+          Object.keys(logs).map(async (h) => parseExactJson(await summary([...view, "-s", `${dir}/${h}`])) as never),
+        );
+        const fleet = parseExactJson(await summary([...view, "--store"])) as { rows: JsonRow[] };
+        const both = parseExactJson(await summary([...view, "--store", "--host", "h1", "--host", "h2"]));
+        assert.deepEqual(both, fleet, "--host for every host is the default");
+        const got = new Map<string, Record<string, bigint>>();
+        for (const r of fleet.rows) {
+          assert.equal(r.p95_bps, undefined, "no 95th percentile across hosts");
+          const o: Record<string, bigint> = {};
+          for (const k of ["in_bytes", "out_bytes", "total_bytes", "resets"]) {
+            if (r[k] !== undefined) o[k] = BigInt(r[k] as number | bigint);
+          }
+          assert.ok(!got.has(rowKey(r)), `one row per bucket and name: ${rowKey(r)}`);
+          got.set(rowKey(r), o);
+        }
+        const want = addedUp(perHost);
+        assert.deepEqual(got, want, view.join(" "));
+        assert.ok([...want.values()].some((r) => (r.resets ?? 0n) > 0n) && want.size > 4, "resets and several rows");
+      }
+      // The fleet's overview: each period's figures the hosts' added up (estimates and coverage aside).
+      const overview = ["--json", "--to", "2024-03-16 12:00"];
+      type Overview = { billings: { lines: Record<string, Record<string, unknown>>[] }[] };
+      const figures = (docs: Overview[]) => {
+        const sum = new Map<string, bigint>();
+        for (const doc of docs) {
+          doc.billings.forEach((b, k) => {
+            for (const line of b.lines) {
+              for (const period of ["today", "yesterday", "cycle", "previous_cycle", "year"]) {
+                for (const [field, v] of Object.entries(line[period] ?? {})) {
+                  const key = `${k}\0${line.name}\0${line.kind}\0${period}\0${field}`;
+                  sum.set(key, (sum.get(key) ?? 0n) + BigInt(v as number | bigint));
+                }
+              }
+            }
+          });
+        }
+        return sum;
+      };
+      const hostsOverview = await Promise.all(
+        Object.keys(logs).map(async (h) =>
+          parseExactJson(await summary([...overview, "-s", `${dir}/${h}`])) as Overview
+        ),
+      );
+      const fleetOverview = parseExactJson(await summary([...overview, "--store"])) as Overview;
+      const wantOverview = figures(hostsOverview);
+      assert.deepEqual(figures([fleetOverview]), wantOverview, "overview");
+      assert.ok([...wantOverview.values()].some((v) => v > 0n) && fleetOverview.billings.length === 2);
+      // Mistakes are one line each.
+      const r = await netmon(["summary", "-c", reader, "--store", "--host", "h3"], {
+        permissions: permissions(`${dir}/reader`),
+      });
+      assert.equal(r.code, 64);
+      assert.match(r.stderr, /^netmon: --host h3: no samples of that host in the store \(there are: h1, h2\)/);
+      const noStore = await netmon(["summary", "-c", reader, "--host", "h1"], {
+        permissions: permissions(`${dir}/reader`),
+      });
+      assert.equal(noStore.code, 64);
+      assert.match(noStore.stderr, /--host needs --store/);
+    });
+  },
+});
