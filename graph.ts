@@ -354,7 +354,7 @@ function htmlPages(a: GraphArgs & { html: string }): void {
   };
   try {
     const build = buildPageData({
-      samples: log ? samplesOf(linesOfFile(log), logPath, malformed) : [],
+      samples: log ? samplesOf(linesOfFile(log, logPath), logPath, malformed) : [],
       customers: config.customers,
       columns: allColumns(config.meters),
       billing: config.billing,

@@ -32,6 +32,7 @@ import {
 import { formatTable } from "../usage/table.ts";
 import { firstInstant, localZone, zoneNamed } from "../usage/zone.ts";
 import type { Sample } from "../usage/engine.ts";
+import { SafeFile } from "../host/safe_open.ts";
 
 /** What `netmon summary` was asked. */
 export interface SummaryRequest {
@@ -132,15 +133,16 @@ export function meterFilter(
   return keep;
 }
 
-function openLog(path: string): Deno.FsFile {
+/** Opens the state directory's log: a regular file of this user, not through a link, never blocking. */
+function openLog(path: string): SafeFile {
+  let file: SafeFile | undefined;
   try {
-    return Deno.openSync(path, { read: true });
+    file = SafeFile.open(path, { what: "log" });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new NetmonError(`${path}: no such log (run 'netmon report' first)`, EX.NOINPUT);
-    }
     throw fileError(e, "read", path);
   }
+  if (!file) throw new NetmonError(`${path}: no such log (run 'netmon report' first)`, EX.NOINPUT);
+  return file;
 }
 
 /** Writes text chunks to stdout, 64 KiB at a time. */
@@ -256,8 +258,8 @@ export function printRows(req: SummaryRequest, plan: SummaryPlan, rows: Iterable
   else out(formatTable([...chosen]));
 }
 
-function run(req: SummaryRequest, config: Config, path: string, file: Deno.FsFile): void {
-  const names = logColumns(file).columns;
+function run(req: SummaryRequest, config: Config, path: string, file: SafeFile): void {
+  const names = logColumns(file, path).columns;
   file.seekSync(0, Deno.SeekMode.Start);
   const plan = summaryPlan(req, config, names, path);
   const { passes, only, from, to } = plan;

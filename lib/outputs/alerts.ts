@@ -113,7 +113,7 @@ export function tallyFromLog(log: string, watched: readonly Watched[]): Tally | 
   }
   let tally: Tally | undefined;
   try {
-    for (const s of samplesOf(linesOfFile(file), log, () => {})) {
+    for (const s of samplesOf(linesOfFile(file, log), log, () => {})) {
       const counters = new Map<string, bigint>();
       s.columns.forEach((c, i) => counters.set(c, BigInt(s.counters[i] as number | bigint)));
       tally = advanceTally(tally, watched, { epoch: s.epoch, counters, resets: s.resets });

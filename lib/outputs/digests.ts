@@ -47,7 +47,7 @@ function logSamples(log: string): Sample[] {
     throw fileError(err, "read log", log);
   }
   try {
-    return [...samplesOf(linesOfFile(file), log, () => {})];
+    return [...samplesOf(linesOfFile(file, log), log, () => {})];
   } finally {
     file.close();
   }

@@ -43,7 +43,7 @@ export async function* timedLogSamples(path: string): AsyncGenerator<TimedSample
   }
   if (!file) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
   try {
-    for (const [line, lineNo] of linesOfFile(file)) {
+    for (const [line, lineNo] of linesOfFile(file, path)) {
       const header = parseHeader(line, `${path}:${lineNo}`);
       if (header) columns = header;
       else if (line.startsWith("#") || line === "") continue;

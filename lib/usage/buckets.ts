@@ -198,7 +198,7 @@ export function graphLog(file: LogFile, path: string, opts: GraphOptions, write:
 function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
   // A first pass finds every column, so that the header can come first.
-  const { columns: names, header } = logColumns(file);
+  const { columns: names, header } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const original = !header;
   const lines = badLines(path, opts);
@@ -276,7 +276,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
 function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
   const zone = localZone();
-  const { columns: meters } = logColumns(file);
+  const { columns: meters } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const cols = columnsFor(meters, opts, path);
   const index = new Map(meters.map((m, i) => [m, i]));

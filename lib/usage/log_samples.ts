@@ -29,6 +29,8 @@ import {
 import { isTimestamp } from "./local_time.ts";
 import type { Counter, Sample } from "./engine.ts";
 import { type Hint, localZone, wallToInstant, type Zone } from "./zone.ts";
+import { DataError } from "../host/errors.ts";
+import { MAX_LINE } from "../host/lines.ts";
 
 /** An open log, as the readers here need it: a Deno file, or netmon's safe open of one. */
 export interface LogFile {
@@ -47,7 +49,6 @@ const MARGIN = 15 * 3_600_000;
 const TAB = 9;
 const HASH = 35;
 /** The longest line read: far beyond any log's (a thousand 64-bit counters are 21 KiB). */
-const MAX_LINE = 1 << 24;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -333,17 +334,24 @@ export interface LineSpan {
 /**
  * The lines of the open file `file` as bytes, reading 1 MiB at a time:
  * constant memory. The span yielded is the same object each time, valid
- * until the next. A last line without LF counts; a line longer than 16 MiB
- * is an error.
+ * until the next. A last line without LF is marked `torn`; a line longer
+ * than netmon could write (lib/host/lines.ts MAX_LINE) is a DataError
+ * naming `path` and the line.
  */
-export function* lineSpans(file: LogFile): Generator<LineSpan> {
+export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
   let buf = new Uint8Array(1 << 20);
   let filled = 0;
   const span: LineSpan = { buf, start: 0, end: 0, lineNo: 0 };
   for (;;) {
     // One byte stays free for the sentinel after a last line without LF.
     if (filled >= buf.length - 1) {
-      if (buf.length >= MAX_LINE) throw new RangeError(`Line ${span.lineNo + 1} is longer than ${MAX_LINE} bytes`);
+      if (buf.length >= MAX_LINE) {
+        throw new DataError(
+          `${path}:${
+            span.lineNo + 1
+          }: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
+        );
+      }
       const bigger = new Uint8Array(buf.length * 2);
       bigger.set(buf);
       span.buf = buf = bigger;
@@ -387,7 +395,7 @@ export function* samplesOfFile(
   reader: LogReader = new LogReader(path, bad),
   onTorn?: (where: string) => void,
 ): Generator<Sample> {
-  for (const { buf, start, end, lineNo, torn } of lineSpans(file)) {
+  for (const { buf, start, end, lineNo, torn } of lineSpans(file, path)) {
     // A last line without its LF is a sample still being written (or torn by a crash): never data.
     if (torn) {
       onTorn?.(`${path}:${lineNo}`);
@@ -403,8 +411,8 @@ export function* samplesOfFile(
  * 1-based numbers, but a last line with no LF (still being written): for callers that want strings. The
  * usage views read bytes through {@linkcode samplesOfFile}.
  */
-export function* linesOfFile(file: LogFile): Generator<[string, number]> {
-  for (const { buf, start, end, lineNo, torn } of lineSpans(file)) {
+export function* linesOfFile(file: LogFile, path = "log"): Generator<[string, number]> {
+  for (const { buf, start, end, lineNo, torn } of lineSpans(file, path)) {
     if (!torn) yield [decoder.decode(buf.subarray(start, end)), lineNo]; // a last line without LF is not whole
   }
 }
@@ -441,11 +449,11 @@ export interface LogColumns {
  * that start with `#` and the first data line: what customers and groups
  * are matched against before the log is read.
  */
-export function logColumns(file: LogFile): LogColumns {
+export function logColumns(file: LogFile, path = "log"): LogColumns {
   const seen = new Set<string>();
   let header = false;
   let data = false;
-  for (const { buf, start, end } of lineSpans(file)) {
+  for (const { buf, start, end } of lineSpans(file, path)) {
     if (end === start) continue;
     if (buf[start] === HASH) {
       const meters = parseHeader(decoder.decode(buf.subarray(start, end)));
