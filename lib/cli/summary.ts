@@ -5,135 +5,27 @@
  *
  * @module
  */
-
-import { err, findConfig, findStateDir, out } from "./context.ts";
+import { err, findConfig, findStateDir } from "./context.ts";
 import type { Options } from "./commands.ts";
-import { parseDate } from "./dates.ts";
 import type { Config } from "../config/config.ts";
-import { type CustomerColumns, customerColumns, CustomerMatchError } from "../config/customers.ts";
-import { allColumns, type Column } from "../config/meters.ts";
-import { ConfigError, DataError, EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
+import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
-import { type Unit, UNITS } from "../usage/calendar.ts";
-import { csvChunks } from "../usage/csv.ts";
-import { jsonChunks, overviewJson } from "../usage/json.ts";
+import { type Unit } from "../usage/calendar.ts";
 import { logColumns, LogReader, samplesOfFile } from "../usage/log_samples.ts";
-import { formatOverview, type OverviewLine } from "../usage/overview.ts";
 import type { Row } from "../usage/rows.ts";
-import {
-  billingPasses,
-  dayOrLonger,
-  type OverviewPart,
-  OverviewSummarizer,
-  type Pass,
-  Summarizer,
-  topRows,
-} from "../usage/summary.ts";
-import { formatTable } from "../usage/table.ts";
-import { firstInstant, localZone, zoneNamed } from "../usage/zone.ts";
+import { dayOrLonger, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
+import { localZone } from "../usage/zone.ts";
 import type { Sample } from "../usage/engine.ts";
 import { SafeFile } from "../host/safe_open.ts";
+import {
+  overviewNow,
+  parseSummaryRequest,
+  printOverview,
+  printRows,
+  summaryPlan,
+  type SummaryRequest,
+} from "./summary_views.ts";
 
-/** What `netmon summary` was asked. */
-export interface SummaryRequest {
-  /** The overview, rows per bucket, or the top days. */
-  view: "overview" | "rows" | "top";
-  /** The bucket of `rows`. */
-  unit?: Unit;
-  /** How many days `top` keeps. */
-  top?: number;
-  /** `--from` as a naive local wall time. */
-  from?: number;
-  /** `--to` as a naive local wall time. */
-  to?: number;
-  /** `--meter` names. */
-  meters: string[];
-  /** How to print. */
-  format: "table" | "json" | "csv";
-  /** A malformed line is an error. */
-  strict: boolean;
-  /** `--store`: read the PostgreSQL store, of these hosts (`--host`; every host when empty). */
-  store?: { hosts: string[] };
-}
-
-/** Checks `netmon summary`'s options; a UsageError for any mistake. */
-export function parseSummaryRequest(opts: Options): SummaryRequest {
-  const req: SummaryRequest = {
-    view: "overview",
-    meters: opts.meter,
-    format: opts.json ? "json" : opts.csv ? "csv" : "table",
-    strict: opts.strict,
-  };
-  if (opts.json && opts.csv) throw new UsageError("--json and --csv cannot be used together");
-  if (opts.by !== undefined && opts.top !== undefined) throw new UsageError("--by and --top cannot be used together");
-  if (opts.by !== undefined) {
-    const unit = UNITS.find((u) => u === opts.by?.toLowerCase());
-    if (unit === undefined) throw new UsageError(`--by ${opts.by}: must be one of ${UNITS.join(", ")}`);
-    req.view = "rows";
-    req.unit = unit;
-  }
-  if (opts.top !== undefined) {
-    if (!/^[1-9]\d{0,5}$/.test(opts.top)) {
-      throw new UsageError(`--top ${opts.top}: must be a number of days, 1 or more`);
-    }
-    req.view = "top";
-    req.unit = "day";
-    req.top = Number(opts.top);
-  }
-  if (req.format === "csv" && req.view === "overview") {
-    throw new UsageError("--csv needs --by or --top (the overview is a table, or JSON with --json)");
-  }
-  if (opts.from !== undefined) req.from = parseDate("from", opts.from);
-  if (opts.to !== undefined) req.to = parseDate("to", opts.to);
-  if (req.from !== undefined && req.to !== undefined && req.from >= req.to) {
-    throw new UsageError(`--from ${opts.from} is not before --to ${opts.to}`);
-  }
-  for (const m of req.meters) if (m === "") throw new UsageError("--meter needs a name");
-  if (opts.store) {
-    for (const h of opts.host) if (h === "") throw new UsageError("--host needs a host name");
-    req.store = { hosts: [...new Set(opts.host)] };
-  } else if (opts.host.length > 0) throw new UsageError("--host needs --store (the log is one host's)");
-  return req;
-}
-
-/** The log's columns as the config knows them (with their direction), else by name alone. */
-function asColumns(names: readonly string[], config: Config): Column[] {
-  const known = new Map(allColumns(config.meters).map((c) => [c.name, c]));
-  return names.map((name) => known.get(name) ?? { name, label: name });
-}
-
-/** The names `--meter` keeps: a customer by its name, else columns by name or by their meter's name. */
-export function meterFilter(
-  names: readonly string[],
-  columns: readonly Column[],
-  customers: readonly CustomerColumns[],
-): Set<string> | undefined {
-  if (names.length === 0) return undefined;
-  const keep = new Set<string>();
-  for (const name of names) {
-    // A customer's name means the customer; otherwise a column, or a meter's columns.
-    let found = customers.some((c) => c.name === name);
-    if (found) keep.add(name);
-    else {
-      try {
-        const [c] = customerColumns([{ name, meters: [name], billing: { cycleDay: 1 } }], columns);
-        for (const col of [...(c?.in ?? []), ...(c?.out ?? []), ...(c?.both ?? [])]) keep.add(col);
-        found = true;
-      } catch (e) {
-        if (!(e instanceof CustomerMatchError)) throw e;
-      }
-    }
-    if (!found) {
-      const all = [...columns.map((c) => c.name), ...customers.map((c) => c.name)];
-      throw new UsageError(
-        `--meter ${name}: no column, meter or customer of that name (there are: ${all.join(", ") || "none"})`,
-      );
-    }
-  }
-  return keep;
-}
-
-/** Opens the state directory's log: a regular file of this user, not through a link, never blocking. */
 function openLog(path: string): SafeFile {
   let file: SafeFile | undefined;
   try {
@@ -146,19 +38,6 @@ function openLog(path: string): SafeFile {
 }
 
 /** Writes text chunks to stdout, 64 KiB at a time. */
-function print(chunks: Iterable<string>): void {
-  let buffered = "";
-  for (const c of chunks) {
-    buffered += c;
-    if (buffered.length >= 65536) {
-      out(buffered);
-      buffered = "";
-    }
-  }
-  if (buffered !== "") out(buffered);
-}
-
-/** `netmon summary`. */
 export async function summary(opts: Options): Promise<number> {
   const req = parseSummaryRequest(opts);
   const config = findConfig(opts.config);
@@ -178,86 +57,6 @@ export async function summary(opts: Options): Promise<number> {
 }
 
 /** What every view needs, from the config and the columns read: customers, passes, filters. */
-export interface SummaryPlan {
-  /** The customers matched to the columns, in config order. */
-  customers: CustomerColumns[];
-  /** One engine pass per billing. */
-  passes: Pass[];
-  /** `--meter`'s names, when given. */
-  only: Set<string> | undefined;
-  /** `--from` as an instant. */
-  from: number | undefined;
-  /** `--to` as an instant. */
-  to: number | undefined;
-}
-
-/** The plan for columns `names` (read from `where`, e.g. the log's path); a ConfigError when customers do not match. */
-export function summaryPlan(req: SummaryRequest, config: Config, names: readonly string[], where: string): SummaryPlan {
-  const columns = asColumns(names, config);
-  let customers: CustomerColumns[];
-  let passes: Pass[];
-  try {
-    customers = customerColumns(config.customers, columns, config.file ?? "config");
-    passes = billingPasses(
-      config.billing,
-      config.customers.map((spec, i) => ({ columns: customers[i] as CustomerColumns, billing: spec.billing })),
-      zoneNamed,
-    );
-  } catch (e) {
-    if (e instanceof CustomerMatchError) {
-      throw new ConfigError(e.message.replaceAll("(columns: ", `(columns of ${where}: `));
-    }
-    if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
-    throw e;
-  }
-  const only = meterFilter(req.meters, columns, customers);
-  const local = localZone();
-  const from = req.from === undefined ? undefined : firstInstant(local, req.from);
-  const to = req.to === undefined ? undefined : firstInstant(local, req.to);
-  return { customers, passes, only, from, to };
-}
-
-/** The overview's "now": the present, or the instant before `--to`. */
-export function overviewNow(plan: SummaryPlan): number {
-  return Math.min(Date.now(), plan.to === undefined ? Infinity : plan.to - 1);
-}
-
-/** Prints the overview of each pass as the request asks (table or JSON). */
-export function printOverview(
-  req: SummaryRequest,
-  parts: { part: OverviewPart; lines: OverviewLine[] }[],
-  now: number,
-): void {
-  if (req.format === "json") {
-    out(overviewJson(
-      parts.map(({ part, lines }) => ({
-        periods: part.builder.periods,
-        zone: part.pass.zone,
-        cycleDay: part.pass.billing.cycleDay,
-        lines,
-      })),
-      now,
-    ));
-    return;
-  }
-  out(
-    parts.filter((p, k) => k === 0 || p.lines.length > 0).map(({ part, lines }) =>
-      (parts.length > 1 ? `Billing cycles from day ${part.pass.billing.cycleDay}, ${zoneLabel(part.pass)}:\n` : "") +
-      formatOverview(lines, part.builder.periods)
-    ).join("\n"),
-  );
-}
-
-/** Prints rows (of `--by`, or the days `--top` picks from them) as the request asks. */
-export function printRows(req: SummaryRequest, plan: SummaryPlan, rows: Iterable<Row>): void {
-  const unit = req.unit as Unit;
-  const mainZone = (plan.passes[0] as Pass).zone;
-  const chosen = req.view === "top" ? topRows(rows, req.top as number) : rows;
-  if (req.format === "csv") print(csvChunks(chosen, mainZone));
-  else if (req.format === "json") print(jsonChunks(chosen, { by: req.view === "top" ? "day" : unit, zone: mainZone }));
-  else out(formatTable([...chosen]));
-}
-
 function run(req: SummaryRequest, config: Config, path: string, file: SafeFile): void {
   const names = logColumns(file, path).columns;
   file.seekSync(0, Deno.SeekMode.Start);
@@ -286,10 +85,6 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
     warnCount(path, badCount);
   }
   printRows(req, plan, rows());
-}
-
-function zoneLabel(pass: Pass): string {
-  return pass.billing.timeZone === undefined ? "local time" : pass.billing.timeZone;
 }
 
 function warnCount(path: string, count: number): void {

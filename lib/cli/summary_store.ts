@@ -25,7 +25,7 @@ import {
   type SummaryPlan,
   summaryPlan,
   type SummaryRequest,
-} from "./summary.ts";
+} from "./summary_views.ts";
 
 /**
  * Prints the summary `req` asks for from the configured store, of `hosts`
