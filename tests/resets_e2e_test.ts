@@ -151,7 +151,7 @@ for (const backend of ["nft", "legacy"] as const) {
           const o: NetmonRun = {
             ns: p.a,
             permissions: [
-              `--allow-run=${bins.join(",")}`,
+              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
               `--allow-read=${dir}`,
               `--allow-write=${dir}`,
               "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
