@@ -10,7 +10,7 @@ import type { Options } from "./commands.ts";
 import type { Config } from "../config/config.ts";
 import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
-import { type Unit } from "../usage/calendar.ts";
+import type { Unit } from "../usage/calendar.ts";
 import { logColumns, LogReader, samplesOfFile } from "../usage/log_samples.ts";
 import type { Row } from "../usage/rows.ts";
 import { dayOrLonger, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
