@@ -21,6 +21,7 @@ import { type Periods, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import { type CustomerData, customerStem, type CycleRow, type DailyRow, type PageData } from "./page.ts";
+import { linearEstimate } from "../usage/overview.ts";
 
 /** What the pages are made of. */
 export interface PageInput {
@@ -239,7 +240,7 @@ export function buildPageData(input: PageInput): PageBuild {
         start: c.label.split(" .. ")[0] as string,
         end: c.label.split(" .. ")[1] as string,
         soFar: traffic(cur),
-        projection: projection(cur?.totalBytes ?? 0n, c, first, last, input.now),
+        projection: linearEstimate(cur?.totalBytes ?? 0n, c, first, last, input.now) ?? cur?.totalBytes ?? 0n,
         coverage: cur?.coverage ?? 0,
         resets: cur?.resets ?? 0,
       },
@@ -289,16 +290,6 @@ function traffic(r: Row | undefined): CustomerData["cycle"]["soFar"] {
   if (r?.inBytes !== undefined) t.in = r.inBytes;
   if (r?.outBytes !== undefined) t.out = r.outBytes;
   return t;
-}
-
-/**
- * The linear estimate for the whole cycle `c`, as `netmon summary`'s overview
- * makes it (lib/usage/overview.ts): so far, over the time from the cycle's
- * start (or the first sample) to now (or the last sample), times its length.
- */
-export function projection(soFar: bigint, c: { start: number; end: number }, first: number, last: number, now: number) {
-  const elapsed = Math.min(now, last, c.end) - Math.max(c.start, first);
-  return elapsed > 0 ? (soFar * BigInt(c.end - c.start)) / BigInt(elapsed) : soFar;
 }
 
 /** The day rows of cycle `c`; a day is partial when not over by `until` or not covered whole. */

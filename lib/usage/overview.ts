@@ -191,7 +191,7 @@ export class OverviewBuilder {
  */
 export function linearEstimate(
   soFar: bigint,
-  cycle: Bucket,
+  cycle: Pick<Bucket, "start" | "end">,
   firstEpoch: number,
   lastEpoch: number,
   now: number,
