@@ -95,6 +95,18 @@ export interface BytesOutput {
   stderr: string;
 }
 
+/** Writes `stdin` to a started child, then waits for its output. */
+async function outputAfterInput(child: Deno.ChildProcess, stdin: string): Promise<Deno.CommandOutput> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  } catch {
+    // The program exited before reading all input; its status says why.
+  }
+  return await child.output();
+}
+
 /**
  * Runs `path` with `stdin` like {@linkcode runCommand}, resolving to its
  * standard output as bytes.
@@ -113,14 +125,7 @@ export async function runForBytes(path: string, args: readonly string[], stdin: 
   } catch (err) {
     throw spawnError(path, err);
   }
-  const writer = child.stdin.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  } catch {
-    // The program exited before reading all input; its status says why.
-  }
-  const out = await child.output();
+  const out = await outputAfterInput(child, stdin);
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw commandFailure(path, out.code, stderr);
   return { stdout: out.stdout, stderr };
@@ -159,12 +164,5 @@ export const runCommand: Runner = async (path, args, stdin) => {
   } catch (err) {
     throw spawnError(path, err);
   }
-  const writer = child.stdin.getWriter();
-  try {
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  } catch {
-    // The program exited before reading all input; its status says why.
-  }
-  return finish(path, await child.output());
+  return finish(path, await outputAfterInput(child, stdin));
 };
