@@ -7,10 +7,6 @@
 import { out, reportFailure } from "./context.ts";
 import { EX } from "../host/errors.ts";
 import { COMMAND_INFO, COMMON_OPTIONS, HELP, OPTIONS, type Options, parseCommandLine, VERSION } from "./commands.ts";
-import { report } from "./report.ts";
-import { change, pfConfCommand, status } from "./firewall.ts";
-import { importCommand } from "./import.ts";
-import { doctor } from "./doctor.ts";
 
 /** `netmon completions bash|zsh`. */
 export async function completions(opts: Options): Promise<number> {
@@ -37,19 +33,20 @@ export function main(args: string[]): Promise<number> {
       out(HELP[opts.topic ?? (opts.command === "help" ? "main" : opts.command)] + "\n");
       return EX.OK;
     }
+    // Each command's module is loaded when it runs: a report loads no doctor, help and --version load neither.
     switch (opts.command) {
       case "report":
-        return await report(opts);
+        return await (await import("./report.ts")).report(opts);
       case "status":
-        return await status(opts);
+        return await (await import("./firewall.ts")).status(opts);
       case "pf-conf":
-        return await pfConfCommand(opts);
+        return await (await import("./firewall.ts")).pfConfCommand(opts);
       case "import":
-        return await importCommand(opts);
+        return await (await import("./import.ts")).importCommand(opts);
       case "check":
         return await (await import("./check.ts")).check(opts);
       case "doctor":
-        return await doctor(opts);
+        return await (await import("./doctor.ts")).doctor(opts);
       case "summary": {
         const { summary } = await import("./summary.ts");
         return await summary(opts);
@@ -59,7 +56,7 @@ export function main(args: string[]): Promise<number> {
       case "schedule":
         return await (await import("./schedule.ts")).schedule(opts);
       default:
-        await change(opts);
+        await (await import("./firewall.ts")).change(opts);
         return EX.OK;
     }
   });
