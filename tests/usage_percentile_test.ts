@@ -77,3 +77,40 @@ Deno.test("a long interval at a high rate moves the percentile; nothing to rank 
   assertEquals(weightedPercentile(Float64Array.from([NaN]), Float64Array.from([1]), 1), undefined);
   assertEquals(weightedPercentile(new Float64Array(0), new Float64Array(0), 0), undefined);
 });
+
+Deno.test("long buckets (a month of 5-minute intervals and more): the sampled pivot finds the same rate as the definition", () => {
+  const seed = Number(Deno.env.get("SEED") ?? (Date.now() * 13) % 100_000);
+  // deno-lint-ignore no-console
+  console.log(`seed ${seed}`);
+  const rand = prng(seed);
+  for (let round = 0; round < 12; round++) {
+    const n = 2000 + Math.floor(rand() * 30_000);
+    // Sorted, reversed, ties and random orders: none may defeat the pivot's sample.
+    const shape = round % 4;
+    const distinct = 1 + Math.floor(rand() * 50);
+    let rates = Array.from(
+      { length: n },
+      () => rand() < 0.02 ? NaN : shape === 2 ? Math.floor(rand() * distinct) : rand() * 1e9,
+    );
+    if (shape === 0) rates = rates.sort((a, b) => a - b);
+    if (shape === 1) rates = rates.sort((a, b) => b - a);
+    const weights = Array.from({ length: n }, () => rand() < 0.9 ? 300_000 : Math.floor(rand() * 3_600_000));
+    for (const q of [0.95, 0.5, 0.99]) {
+      const got = weightedPercentile(Float64Array.from(rates), Float64Array.from(weights), n, q);
+      assertEquals(got, directAt(rates, weights, q), `seed ${seed} round ${round} q ${q}`);
+    }
+  }
+});
+
+/** The definition for any whole-percent `q`. */
+function directAt(rates: number[], weights: number[], q: number): number | undefined {
+  const pairs = rates.map((r, i) => [r, weights[i] as number] as const).filter(([r, w]) => !Number.isNaN(r) && w > 0);
+  pairs.sort((a, b) => a[0] - b[0]);
+  const total = pairs.reduce((s, [, w]) => s + w, 0);
+  let acc = 0;
+  for (const [r, w] of pairs) {
+    acc += w;
+    if (acc * 100 >= Math.round(q * 100) * total) return r;
+  }
+  return pairs.at(-1)?.[0];
+}
