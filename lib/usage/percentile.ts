@@ -82,20 +82,22 @@ export function weightedPercentile(
   for (;;) {
     if (hi - lo <= 1) return r[Math.min(lo, n - 1)] as number;
     // The pivot: in a sample of the range (at pseudo-random places, so that
-    // no order of the rates defeats it), the rate at the fraction of the
-    // range's weight that the answer lies at.
+    // no order of the rates defeats it; each put in order as it is drawn),
+    // the rate at the fraction of the range's weight that the answer lies at.
     const size = Math.min(SAMPLE, hi - lo);
     for (let k = 0; k < size; k++) {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      sample[k] = r[lo + (seed % (hi - lo))] as number;
+      const x = r[lo + (seed % (hi - lo))] as number;
+      let at = k;
+      for (; at > 0 && (sample[at - 1] as number) > x; at--) sample[at] = sample[at - 1] as number;
+      sample[at] = x;
     }
-    const picked = sample.subarray(0, size).sort();
     const fraction = Math.min(1, Math.max(0, (q * total - below) / inside));
     // Two standard deviations of the sample's rank to the far side of the answer: it lies on the
     // near, smaller side of the pivot nearly always.
     const margin = 2 * Math.sqrt(size * fraction * (1 - fraction)) + 1;
     const rank = Math.floor(fraction * size + (fraction > 0.5 ? -margin : margin));
-    const pivot = picked[Math.max(0, Math.min(size - 1, rank))] as number;
+    const pivot = sample[Math.max(0, Math.min(size - 1, rank))] as number;
     // Three-way partition of [lo, hi): < pivot, == pivot, > pivot, weighing the first two.
     let lt = lo;
     let gt = hi - 1;
