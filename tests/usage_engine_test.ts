@@ -9,6 +9,7 @@ import { type BucketUsage, type Sample, usageByBucket, UsageEngine } from "../li
 import { LogReader, samplesOf } from "../lib/usage/log_samples.ts";
 import { ianaZone, type Zone } from "../lib/usage/zone.ts";
 import { graph, withTempDir } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
 
 const utc = ianaZone("UTC");
 const H = 3_600_000;
@@ -136,6 +137,43 @@ Deno.test("the engine's percentile is the time-weighted 95th percentile of the b
   rates.sort((a, b) => a - b);
   assertEquals(day?.columns[0]?.p95, rates[94]); // ceil(0.95 * 100) = 95th smallest
   assertEquals(day?.intervals?.length, 100);
+});
+
+Deno.test("reuse: each bucket, used as it closes, is the same as without reuse (columns coming and going, gaps over several buckets)", () => {
+  const rand = seededRandom("engine reuse");
+  const all = ["a", "b", "c"];
+  const log: Sample[] = [];
+  let t = Date.UTC(2026, 0, 1);
+  const v = [0, 0, 0];
+  for (let i = 0; i < 10_000; i++) {
+    // Mostly 5 minutes; now and then a gap of up to 5 days, so that one push closes several buckets.
+    t += rand() < 0.003 ? Math.floor(rand() * 5 * 86_400_000) : 300_000;
+    const columns = rand() < 0.1 ? all.slice(0, 2) : all;
+    for (let j = 0; j < 3; j++) v[j] = rand() < 0.001 ? 0 : (v[j] as number) + Math.floor(rand() * 1e6);
+    log.push({ epoch: t, columns, counters: v.slice(0, columns.length) });
+  }
+  // What a caller sees of a bucket when it closes: figures, percentiles and its interval rates.
+  const seen = (b: BucketUsage) =>
+    JSON.stringify({
+      label: b.bucket.label,
+      columns: b.columns,
+      weights: [...(b.intervals?.weights ?? [])],
+      rates: [...(b.intervals?.rates ?? [])].map(([name, r]) => [name, [...r].map(String)]),
+    }, (_, x) => (typeof x === "bigint" ? String(x) : x));
+  for (const unit of ["day", "week"] as const) {
+    const plain = new UsageEngine(calendar(unit, utc), { p95: true });
+    const reusing = new UsageEngine(calendar(unit, utc), { p95: true, reuse: true });
+    const want: string[] = [];
+    const got: string[] = [];
+    for (const s of log) {
+      want.push(...plain.push(s).map(seen));
+      got.push(...reusing.push(s).map(seen));
+    }
+    want.push(...plain.finish().map(seen));
+    got.push(...reusing.finish().map(seen));
+    ok(want.length > 10, `${unit}: ${want.length} buckets`);
+    assertEquals(got, want);
+  }
 });
 
 // ---- Differential test against graph.ts ----------------------------------

@@ -118,7 +118,8 @@ export function buildPageData(input: PageInput): PageBuild {
         zone,
         periods: periodsAt(input.now, zone, billing.cycleDay),
         specs: [],
-        cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true }),
+        // Rows are made as each cycle closes: its interval rates can be reused.
+        cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true, reuse: true }),
         day: new UsageEngine(calendar("day", zone)),
         cycles: new Map(),
         days: new Map(),

@@ -5,7 +5,10 @@
  * `netmon summary`, alerts, the page and the exports all build on it.
  *
  * Streaming: memory grows with the columns (and, with percentiles, columns
- * times intervals of one bucket), never with the number of samples.
+ * times intervals of one bucket), never with the number of samples. With
+ * `reuse`, a closed bucket's interval rates are written over by the buckets
+ * after it, so that a long log makes no garbage either: what a bucket needs
+ * is allocated once.
  *
  * The rules, the same as `graph.ts` (lib/graph.ts):
  * - The first sample is the starting point: nothing before it counts. A
@@ -104,6 +107,12 @@ export interface BucketUsage {
 export interface EngineOptions {
   /** Compute the 95th percentile of each column (and keep interval rates for roll-ups). */
   p95?: boolean;
+  /**
+   * The `intervals` of the buckets a push (or finish) returns are valid only
+   * until the next push: the engine reuses their memory for the buckets
+   * after them. For callers that use each bucket as it closes.
+   */
+  reuse?: boolean;
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -111,6 +120,12 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const FLUSH = 2 ** 52;
 /** How many intervals the usual interval is the median of. */
 const WINDOW = 99;
+/** Room for this many intervals when a bucket's number cannot be foreseen (the log's first). */
+const FIRST_ROOM = 64;
+/** At most this room made ahead for a bucket (a 31-day month of 3-minute samples); more as it comes. */
+const MOST_ROOM = 1 << 14;
+/** How many tables of interval rates a reusing engine keeps for the buckets to come. */
+const SPARE_TABLES = 2;
 /** An interval longer than this many usual intervals is a gap. */
 const GAP_FACTOR = 3;
 
@@ -132,19 +147,17 @@ class Acc {
   resets: Uint32Array;
   covered: Float64Array;
   present: Uint8Array;
-  // Percentile data.
-  n = 0;
-  weights: Float64Array;
-  rates: (Float64Array | undefined)[] = [];
+  /** The interval rates, when percentiles are asked for. */
+  readonly table: RateTable | undefined;
 
-  constructor(bucket: Bucket, columns: number, p95: boolean) {
+  constructor(bucket: Bucket, columns: number, table: RateTable | undefined) {
     this.bucket = bucket;
     const cap = Math.max(columns, 4);
     this.small = new Float64Array(cap);
     this.resets = new Uint32Array(cap);
     this.covered = new Float64Array(cap);
     this.present = new Uint8Array(cap);
-    this.weights = new Float64Array(p95 ? 64 : 0);
+    this.table = table;
   }
 
   grow(columns: number): void {
@@ -179,21 +192,47 @@ class Acc {
   usage(i: number): bigint {
     return (this.big?.[i] ?? 0n) + BigInt(this.small[i] as number);
   }
+}
+
+/**
+ * The interval rates of one bucket, per column index: entry k of `weights`
+ * and of each column's rates is the k-th interval touching the bucket; NaN
+ * where the column was not in it (and beyond `n`). Made with room for the
+ * intervals the bucket is expected to hold, grown (doubled) when it holds
+ * more, and emptied for another bucket by {@linkcode RateTable.clear}.
+ */
+class RateTable {
+  n = 0;
+  weights: Float64Array;
+  readonly rates: (Float64Array | undefined)[] = [];
+
+  constructor(room: number) {
+    this.weights = new Float64Array(room);
+  }
+
+  /** Empties it for a bucket of about `room` intervals. */
+  clear(room: number): void {
+    for (const r of this.rates) r?.fill(NaN, 0, this.n);
+    this.n = 0;
+    if (room > this.weights.length) this.#grow(room);
+  }
+
+  #grow(room: number): void {
+    const weights = new Float64Array(room);
+    weights.set(this.weights.subarray(0, this.n));
+    this.weights = weights;
+    for (let i = 0; i < this.rates.length; i++) {
+      const r = this.rates[i];
+      if (r === undefined) continue;
+      const bigger = new Float64Array(room).fill(NaN);
+      bigger.set(r.subarray(0, this.n));
+      this.rates[i] = bigger;
+    }
+  }
 
   /** Starts the next interval entry with weight `w`; returns its index. */
   interval(w: number): number {
-    if (this.n === this.weights.length) {
-      const b = new Float64Array(this.n * 2);
-      b.set(this.weights);
-      this.weights = b;
-      for (let i = 0; i < this.rates.length; i++) {
-        const r = this.rates[i];
-        if (r === undefined) continue;
-        const c = new Float64Array(this.n * 2).fill(NaN);
-        c.set(r);
-        this.rates[i] = c;
-      }
-    }
+    if (this.n === this.weights.length) this.#grow(Math.max(FIRST_ROOM, this.n * 2));
     this.weights[this.n] = w;
     return this.n++;
   }
@@ -222,6 +261,10 @@ class Acc {
 export class UsageEngine {
   readonly #cal: Calendar;
   readonly #p95: boolean;
+  readonly #reuse: boolean;
+  /** Rate tables free for the next buckets, and those of the buckets the last push returned. */
+  readonly #spare: RateTable[] = [];
+  readonly #lent: RateTable[] = [];
   readonly #names: string[] = [];
   readonly #index = new Map<string, number>();
   #lastColumns: readonly string[] | undefined;
@@ -240,10 +283,32 @@ export class UsageEngine {
   readonly #deltas: Counter[] = [];
   readonly #forced = new Set<number>();
 
-  /** Buckets from `cal`; `options.p95` to compute percentiles. */
+  /** Buckets from `cal`; `options.p95` to compute percentiles; `options.reuse` (see {@linkcode EngineOptions}). */
   constructor(cal: Calendar, options: EngineOptions = {}) {
     this.#cal = cal;
     this.#p95 = options.p95 === true;
+    this.#reuse = options.reuse === true;
+  }
+
+  /**
+   * The sums of `bucket`, with a rate table (when percentiles are asked for)
+   * with room for the intervals it should hold at the usual interval.
+   */
+  #open(bucket: Bucket): Acc {
+    if (!this.#p95) return new Acc(bucket, this.#names.length, undefined);
+    const usual = this.#sorted.length > 0 ? this.#sorted[(this.#sorted.length - 1) >> 1] as number : 0;
+    const room = usual > 0 ? Math.min(MOST_ROOM, Math.ceil((bucket.end - bucket.start) / usual) + 2) : FIRST_ROOM;
+    let table = this.#spare.pop();
+    if (table === undefined) table = new RateTable(room);
+    else table.clear(room);
+    return new Acc(bucket, this.#names.length, table);
+  }
+
+  /** The tables of the buckets handed out before are free again (when reusing). */
+  #takeBack(): void {
+    if (this.#lent.length === 0) return;
+    for (const t of this.#lent) if (this.#spare.length < SPARE_TABLES) this.#spare.push(t);
+    this.#lent.length = 0;
   }
 
   #firstEpoch = NaN;
@@ -309,6 +374,7 @@ export class UsageEngine {
 
   /** Adds the next sample; returns the buckets it closed, oldest first. */
   push(sample: Sample): BucketUsage[] {
+    this.#takeBack();
     const map = this.#columnIndexes(sample.columns);
     const counters = sample.counters;
     const n = map.length;
@@ -324,7 +390,7 @@ export class UsageEngine {
       }
     }
     if (this.#acc === undefined) {
-      const acc = this.#acc = new Acc(this.#cal.bucketAt(e1), this.#names.length, this.#p95);
+      const acc = this.#acc = this.#open(this.#cal.bucketAt(e1));
       for (let j = 0; j < n; j++) {
         const i = map[j] as number;
         prev[i] = counters[j] as Counter;
@@ -407,7 +473,7 @@ export class UsageEngine {
         for (let j = 0; j < n; j++) acc.present[map[j] as number] = 1;
         from = to;
         if (last) break;
-        const next: Acc = new Acc(this.#cal.next(acc.bucket), this.#names.length, this.#p95);
+        const next: Acc = this.#open(this.#cal.next(acc.bucket));
         closed.push(this.#result(acc, acc.bucket.end - acc.bucket.start));
         this.#acc = acc = next;
       }
@@ -434,12 +500,13 @@ export class UsageEngine {
         if (seenAt[i] === seq - 1) acc.covered[i] = (acc.covered[i] as number) + w;
       }
     }
-    if (!this.#p95) return;
-    const k = acc.interval(w);
+    const table = acc.table;
+    if (table === undefined) return;
+    const k = table.interval(w);
     const deltas = this.#deltas;
     const counted = this.#counted;
     for (let j = 0; j < n; j++) {
-      if (counted[j] === 1) acc.setRate(map[j] as number, k, (Number(deltas[j]) * 8000) / length);
+      if (counted[j] === 1) table.setRate(map[j] as number, k, (Number(deltas[j]) * 8000) / length);
     }
   }
 
@@ -447,6 +514,7 @@ export class UsageEngine {
   #result(acc: Acc, spanMs: number): BucketUsage {
     const columns: ColumnUsage[] = [];
     const rates = new Map<string, Float64Array>();
+    const table = acc.table;
     for (let i = 0; i < this.#names.length; i++) {
       if (acc.present[i] !== 1) continue;
       const name = this.#names[i] as string;
@@ -458,16 +526,19 @@ export class UsageEngine {
         coveredMs: covered,
         coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
       };
-      const r = acc.rates[i];
-      if (this.#p95 && r !== undefined) {
-        const p = weightedPercentile(r, acc.weights, acc.n);
+      const r = table?.rates[i];
+      if (table !== undefined && r !== undefined) {
+        const p = weightedPercentile(r, table.weights, table.n);
         if (p !== undefined) row.p95 = p;
-        rates.set(name, r.subarray(0, acc.n));
+        rates.set(name, r.subarray(0, table.n));
       }
       columns.push(row);
     }
     const out: BucketUsage = { bucket: acc.bucket, spanMs, columns };
-    if (this.#p95) out.intervals = { length: acc.n, weights: acc.weights.subarray(0, acc.n), rates };
+    if (table !== undefined) {
+      out.intervals = { length: table.n, weights: table.weights.subarray(0, table.n), rates };
+      if (this.#reuse) this.#lent.push(table);
+    }
     return out;
   }
 
@@ -476,6 +547,7 @@ export class UsageEngine {
    * Its coverage counts up to `until` (epoch ms; default the last sample).
    */
   finish(until?: number): BucketUsage[] {
+    this.#takeBack();
     const acc = this.#acc;
     if (acc === undefined) return [];
     this.#acc = undefined;

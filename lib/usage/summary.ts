@@ -110,8 +110,9 @@ export class Summarizer {
   constructor(passes: readonly Pass[], options: SummaryOptions) {
     this.#passes = [...passes];
     this.#options = options;
+    // Each bucket's rows are made as it closes: its interval rates can be reused.
     this.#engines = passes.map((p) =>
-      new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), { p95: options.p95 === true })
+      new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), { p95: options.p95 === true, reuse: true })
     );
   }
 
