@@ -122,7 +122,7 @@ const FLUSH = 2 ** 52;
 const WINDOW = 99;
 /** Room for this many intervals when a bucket's number cannot be foreseen (the log's first). */
 const FIRST_ROOM = 64;
-/** At most this room made ahead for a bucket (a 31-day month of 3-minute samples); more as it comes. */
+/** At most this room made ahead for a bucket (a 31-day month of 3.5-minute samples); more as it comes. */
 const MOST_ROOM = 1 << 14;
 /** How many tables of interval rates a reusing engine keeps for the buckets to come. */
 const SPARE_TABLES = 2;
@@ -195,11 +195,17 @@ class Acc {
 }
 
 /**
+ * `room` and an eighth more: a table made for one bucket then fits those
+ * after it (months differ by up to three days, days by a daylight-saving hour).
+ */
+const slack = (room: number) => Math.ceil(room * 1.125);
+
+/**
  * The interval rates of one bucket, per column index: entry k of `weights`
  * and of each column's rates is the k-th interval touching the bucket; NaN
  * where the column was not in it (and beyond `n`). Made with room for the
- * intervals the bucket is expected to hold, grown (doubled) when it holds
- * more, and emptied for another bucket by {@linkcode RateTable.clear}.
+ * intervals the bucket is expected to hold, grown when it holds more, and
+ * emptied for another bucket by {@linkcode RateTable.clear}.
  */
 class RateTable {
   n = 0;
@@ -207,14 +213,24 @@ class RateTable {
   readonly rates: (Float64Array | undefined)[] = [];
 
   constructor(room: number) {
-    this.weights = new Float64Array(room);
+    this.weights = new Float64Array(slack(room));
   }
 
   /** Empties it for a bucket of about `room` intervals. */
   clear(room: number): void {
     for (const r of this.rates) r?.fill(NaN, 0, this.n);
     this.n = 0;
-    if (room > this.weights.length) this.#grow(room);
+    this.reserve(room);
+  }
+
+  /** True when no interval more fits. */
+  get full(): boolean {
+    return this.n === this.weights.length;
+  }
+
+  /** Makes room for `room` intervals in all, if there is less. */
+  reserve(room: number): void {
+    if (room > this.weights.length) this.#grow(slack(room));
   }
 
   #grow(room: number): void {
@@ -230,9 +246,8 @@ class RateTable {
     }
   }
 
-  /** Starts the next interval entry with weight `w`; returns its index. */
+  /** Starts the next interval entry with weight `w` (there is room); returns its index. */
   interval(w: number): number {
-    if (this.n === this.weights.length) this.#grow(Math.max(FIRST_ROOM, this.n * 2));
     this.weights[this.n] = w;
     return this.n++;
   }
@@ -290,14 +305,17 @@ export class UsageEngine {
     this.#reuse = options.reuse === true;
   }
 
-  /**
-   * The sums of `bucket`, with a rate table (when percentiles are asked for)
-   * with room for the intervals it should hold at the usual interval.
-   */
+  /** The intervals `bucket` should hold at the usual interval (a few before one is known). */
+  #room(bucket: Bucket): number {
+    const usual = this.#sorted.length > 0 ? this.#sorted[(this.#sorted.length - 1) >> 1] as number : 0;
+    if (!(usual > 0)) return FIRST_ROOM;
+    return Math.min(MOST_ROOM, Math.ceil((bucket.end - bucket.start) / usual) + 2);
+  }
+
+  /** The sums of `bucket`, with a rate table when percentiles are asked for. */
   #open(bucket: Bucket): Acc {
     if (!this.#p95) return new Acc(bucket, this.#names.length, undefined);
-    const usual = this.#sorted.length > 0 ? this.#sorted[(this.#sorted.length - 1) >> 1] as number : 0;
-    const room = usual > 0 ? Math.min(MOST_ROOM, Math.ceil((bucket.end - bucket.start) / usual) + 2) : FIRST_ROOM;
+    const room = this.#room(bucket);
     let table = this.#spare.pop();
     if (table === undefined) table = new RateTable(room);
     else table.clear(room);
@@ -502,6 +520,8 @@ export class UsageEngine {
     }
     const table = acc.table;
     if (table === undefined) return;
+    // Full: in the log's first bucket, made before the usual interval was known, or samples came faster.
+    if (table.full) table.reserve(Math.max(2 * table.n, this.#room(acc.bucket)));
     const k = table.interval(w);
     const deltas = this.#deltas;
     const counted = this.#counted;
