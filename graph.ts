@@ -35,7 +35,8 @@ import { allColumns } from "./lib/config/meters.ts";
 import { pageFiles } from "./lib/outputs/page.ts";
 import { buildPageData } from "./lib/outputs/page_data.ts";
 import { writePages } from "./lib/outputs/page_write.ts";
-import { linesOfFile, samplesOf } from "./lib/usage/log_samples.ts";
+import { LogReader, samplesOfFile } from "./lib/usage/log_samples.ts";
+import { localZone } from "./lib/usage/zone.ts";
 
 const VERSION = "0.1.0";
 
@@ -354,7 +355,10 @@ function htmlPages(a: GraphArgs & { html: string }): void {
   };
   try {
     const build = buildPageData({
-      samples: log ? samplesOf(linesOfFile(log, logPath), logPath, malformed) : [],
+      // The pages use each sample as it comes: its counters array can be reused.
+      samples: log
+        ? samplesOfFile(log, logPath, malformed, new LogReader(logPath, malformed, localZone(), { reuse: true }))
+        : [],
       customers: config.customers,
       columns: allColumns(config.meters),
       billing: config.billing,

@@ -16,7 +16,7 @@ import type { Column } from "../config/meters.ts";
 import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import { calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
-import { type BucketUsage, type Sample, UsageEngine } from "../usage/engine.ts";
+import { type BucketUsage, type Counter, type Sample, UsageEngine } from "../usage/engine.ts";
 import { type Periods, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
@@ -25,7 +25,10 @@ import { linearEstimate } from "../usage/overview.ts";
 
 /** What the pages are made of. */
 export interface PageInput {
-  /** The log's samples in time order (none for an empty or missing log). */
+  /**
+   * The log's samples in time order (none for an empty or missing log). A
+   * sample's counters may be reused for the next (a reader made with `reuse`).
+   */
   samples: Iterable<Sample>;
   /** The config's customers; empty: each log column is one. */
   customers: readonly CustomerSpec[];
@@ -184,7 +187,7 @@ export function buildPageData(input: PageInput): PageBuild {
       keepCycles(g, g.cycle.push(s));
       if (!g.dayStarted) {
         if (s.epoch < g.periods.previousCycle.start) {
-          g.held = s;
+          g.held = copyInto(g.held, s);
           continue;
         }
         g.dayStarted = true;
@@ -273,6 +276,16 @@ export function buildPageData(input: PageInput): PageBuild {
   };
   if (input.log === true) data.log = true;
   return { data, csv };
+}
+
+/** A copy of `s` whose counters are `into`'s array when it fits (the reader may reuse `s`'s). */
+function copyInto(into: Sample | undefined, s: Sample): Sample {
+  const n = s.counters.length;
+  const counters = into !== undefined && into.counters.length === n
+    ? into.counters as Counter[]
+    : new Array<Counter>(n);
+  for (let j = 0; j < n; j++) counters[j] = s.counters[j] as Counter;
+  return { ...s, counters };
 }
 
 /** Rows of the same bucket together, in order. */
