@@ -47,6 +47,7 @@ const DAY = 86_400_000;
 /** Offsets lie within ±14 h (Kiribati, Baker Island): margins for "no change on this day". */
 const MARGIN = 15 * 3_600_000;
 const TAB = 9;
+const LF = 10;
 const HASH = 35;
 /** The longest line read: far beyond any log's (a thousand 64-bit counters are 21 KiB). */
 
@@ -151,12 +152,48 @@ export class LogReader {
       return undefined;
     }
     const n = this.#columns.length;
-    let counters = this.#counters;
-    if (!this.#reuse) counters = new Array(n);
-    else if (counters.length !== n) counters = this.#counters = new Array(n).fill(0);
-    if (!this.#fast(buf, start, end, n, counters) && !this.#slow(buf, start, end, n, counters, lineNo)) {
+    const counters = this.#countersArray(n);
+    if (this.#fast(buf, start, end, n, counters) !== end && !this.#slow(buf, start, end, n, counters, lineNo)) {
       return undefined;
     }
+    return this.#sample(counters);
+  }
+
+  /** The index of the LF ending the line {@linkcode LogReader.dataLineAt} read last. */
+  get lineEnd(): number {
+    return this.#lineEnd;
+  }
+
+  /**
+   * The sample of the line at `buf[start…]` when it is a data line of the
+   * common form (see {@linkcode LogReader.bytes}) whose LF comes before
+   * `limit`; its end is found as it is read, so that the bytes of the log
+   * are visited once ({@linkcode LogReader.lineEnd} says where it is).
+   * Undefined for anything else, reporting nothing: then find the line's
+   * end and call {@linkcode LogReader.bytes}. `buf[limit]` must not be a
+   * digit, a tab or an LF.
+   */
+  dataLineAt(buf: Uint8Array, start: number, limit: number): Sample | undefined {
+    if (buf[start] === HASH) return undefined;
+    const n = this.#columns.length;
+    const counters = this.#countersArray(n);
+    const end = this.#fast(buf, start, limit, n, counters);
+    if (end < 0 || buf[end] !== LF) return undefined;
+    this.#lineEnd = end;
+    return this.#sample(counters);
+  }
+
+  #lineEnd = -1;
+
+  /** The array the next sample's counters go in: the same one each time with `reuse`. */
+  #countersArray(n: number): Counter[] {
+    if (!this.#reuse) return new Array(n);
+    if (this.#counters.length !== n) this.#counters = new Array(n).fill(0);
+    return this.#counters;
+  }
+
+  /** The sample of the data line just read, with `counters`. */
+  #sample(counters: Counter[]): Sample {
     const g = this.#good;
     g[0] = this.#y;
     g[1] = this.#mo;
@@ -192,19 +229,21 @@ export class LogReader {
 
   /**
    * The common case in one pass over the bytes: `STAMP<TAB>digits…` with
-   * counters below 10^15. False for anything else, left to {@linkcode #slow},
-   * which says what is wrong.
+   * counters below 10^15, read from `buf[start]` and not beyond `limit`.
+   * Returns the index after the last counter's digits, where the line should
+   * end; -1 for anything else, left to {@linkcode #slow}, which says what
+   * is wrong.
    */
-  #fast(buf: Uint8Array, start: number, end: number, n: number, out: Counter[]): boolean {
-    if (end - start < 21 || buf[start + 19] !== TAB) return false;
-    if (!this.#stampBytes(buf, start)) return false;
+  #fast(buf: Uint8Array, start: number, limit: number, n: number, out: Counter[]): number {
+    if (limit - start < 21 || buf[start + 19] !== TAB) return -1;
+    if (!this.#stampBytes(buf, start)) return -1;
     let pos = start + 20;
     let dv = this.#view;
     if (dv.buffer !== buf.buffer || dv.byteOffset !== buf.byteOffset) {
       dv = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
-    const last4 = end - 4;
-    // buf[end] is never a digit or a tab (an LF, a sentinel, or past the array's end).
+    const last4 = limit - 4;
+    // buf[limit] is never a digit or a tab (an LF, a sentinel, or past the array's end).
     for (let j = 0; j < n; j++) {
       const from = pos;
       let v = 0;
@@ -223,12 +262,13 @@ export class LogReader {
         c = buf[++pos] as number;
       }
       const digits = pos - from;
-      if (digits === 0 || digits > 15) return false;
-      if (j === n - 1 ? pos !== end : c !== TAB) return false;
+      if (digits === 0 || digits > 15) return -1;
       out[j] = v;
+      if (j === n - 1) return pos;
+      if (c !== TAB) return -1;
       pos++;
     }
-    return true;
+    return -1; // no column: never, a header names one at least
   }
 
   /** Reads and checks the stamp at `buf[at, at+19)`; false if it is not one. */
@@ -332,6 +372,49 @@ export interface LineSpan {
 }
 
 /**
+ * The open file `file` read 1 MiB at a time into one buffer: `buf[0,
+ * filled)`, then a byte that is neither a digit, a tab nor an LF.
+ * {@linkcode Chunks.refill} keeps what was not used and reads more after it.
+ */
+class Chunks {
+  buf = new Uint8Array(1 << 20);
+  filled = 0;
+  readonly #file: LogFile;
+  readonly #path: string;
+
+  constructor(file: LogFile, path: string) {
+    this.#file = file;
+    this.#path = path;
+  }
+
+  /**
+   * Moves `buf[from, filled)` (the start of line `lineNo`, not whole yet)
+   * to the start and reads more after it; false at the end of the file. A
+   * line longer than netmon could write is a DataError.
+   */
+  refill(from: number, lineNo: number): boolean {
+    let buf = this.buf;
+    buf.copyWithin(0, from, this.filled);
+    this.filled -= from;
+    // One byte stays free for the sentinel.
+    if (this.filled >= buf.length - 1) {
+      if (buf.length >= MAX_LINE) {
+        throw new DataError(
+          `${this.#path}:${lineNo}: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
+        );
+      }
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      this.buf = buf = bigger;
+    }
+    const n = this.#file.readSync(buf.subarray(this.filled, buf.length - 1));
+    if (n !== null) this.filled += n;
+    buf[this.filled] = 0;
+    return n !== null;
+  }
+}
+
+/**
  * The lines of the open file `file` as bytes, reading 1 MiB at a time:
  * constant memory. The span yielded is the same object each time, valid
  * until the next. A last line without LF is marked `torn`; a line longer
@@ -339,43 +422,29 @@ export interface LineSpan {
  * naming `path` and the line.
  */
 export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
-  let buf = new Uint8Array(1 << 20);
-  let filled = 0;
-  const span: LineSpan = { buf, start: 0, end: 0, lineNo: 0 };
+  const chunks = new Chunks(file, path);
+  const span: LineSpan = { buf: chunks.buf, start: 0, end: 0, lineNo: 0 };
+  let start = 0;
   for (;;) {
-    // One byte stays free for the sentinel after a last line without LF.
-    if (filled >= buf.length - 1) {
-      if (buf.length >= MAX_LINE) {
-        throw new DataError(
-          `${path}:${
-            span.lineNo + 1
-          }: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
-        );
-      }
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf);
-      span.buf = buf = bigger;
-    }
-    const n = file.readSync(buf.subarray(filled, buf.length - 1));
-    if (n === null) break;
-    const end = filled + n;
-    const view = buf.subarray(0, end);
-    let start = 0;
     // The bytes carried over hold no LF: search the new ones.
-    for (let nl = view.indexOf(10, filled); nl >= 0; nl = view.indexOf(10, start)) {
+    const carried = chunks.filled - start;
+    if (!chunks.refill(start, span.lineNo + 1)) break;
+    const view = chunks.buf.subarray(0, chunks.filled);
+    span.buf = chunks.buf;
+    start = 0;
+    for (let nl = view.indexOf(LF, carried); nl >= 0; nl = view.indexOf(LF, start)) {
       span.start = start;
       span.end = nl;
       span.lineNo++;
       yield span;
       start = nl + 1;
     }
-    buf.copyWithin(0, start, end);
-    filled = end - start;
   }
-  if (filled > 0) {
-    buf[filled] = 10;
+  if (chunks.filled > 0) {
+    chunks.buf[chunks.filled] = LF;
+    span.buf = chunks.buf;
     span.start = 0;
-    span.end = filled;
+    span.end = chunks.filled;
     span.lineNo++;
     span.torn = true;
     yield span;
@@ -386,7 +455,10 @@ export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
  * The samples of the log in the open file `file` (named `path` in
  * messages), read by `reader` (default: a new one in the machine's zone).
  * With a reader made with `reuse`, a sample's counters are valid only until
- * the next is taken.
+ * the next is taken. A data line of the common form is read in one pass
+ * over its bytes, which finds its end as well; any other line is found
+ * first, then read. A last line without LF is a sample still being written
+ * (or torn by a crash): never data, passed to `onTorn`.
  */
 export function* samplesOfFile(
   file: LogFile,
@@ -395,15 +467,28 @@ export function* samplesOfFile(
   reader: LogReader = new LogReader(path, bad),
   onTorn?: (where: string) => void,
 ): Generator<Sample> {
-  for (const { buf, start, end, lineNo, torn } of lineSpans(file, path)) {
-    // A last line without its LF is a sample still being written (or torn by a crash): never data.
-    if (torn) {
-      onTorn?.(`${path}:${lineNo}`);
-      continue;
+  const chunks = new Chunks(file, path);
+  let lineNo = 0;
+  let pos = 0;
+  while (chunks.refill(pos, lineNo + 1)) {
+    const { buf, filled } = chunks;
+    for (pos = 0; pos < filled;) {
+      const s = reader.dataLineAt(buf, pos, filled);
+      if (s !== undefined) {
+        lineNo++;
+        pos = reader.lineEnd + 1;
+        yield s;
+        continue;
+      }
+      const nl = buf.indexOf(LF, pos);
+      if (nl < 0 || nl >= filled) break; // not whole yet
+      lineNo++;
+      const other = reader.bytes(buf, pos, nl, lineNo);
+      pos = nl + 1;
+      if (other !== undefined) yield other;
     }
-    const s = reader.bytes(buf, start, end, lineNo);
-    if (s !== undefined) yield s;
   }
+  if (chunks.filled > 0) onTorn?.(`${path}:${lineNo + 1}`);
 }
 
 /**

@@ -1,0 +1,111 @@
+/**
+ * Reading a log file as bytes (lib/usage/log_samples.ts): the samples,
+ * warnings and torn line of `samplesOfFile` and the lines of `linesOfFile`
+ * equal what the text reader gives for the same lines split apart, across
+ * reads (lines cut anywhere by short reads, a line longer than the 1 MiB
+ * buffer) and for every kind of line.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { linesOfFile, type LogFile, LogReader, samplesOf, samplesOfFile } from "../lib/usage/log_samples.ts";
+import type { Sample } from "../lib/usage/engine.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
+import { withTempDir } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
+
+const utc = ianaZone("UTC");
+
+/**
+ * `file` read in pieces of random length (a read may return less than asked):
+ * lines end up cut at every place across the reads.
+ */
+function choppy(file: Deno.FsFile, rand: () => number): LogFile {
+  return {
+    readSync: (p) => file.readSync(p.subarray(0, 1 + Math.floor(rand() * rand() * 20_000))),
+    seekSync: (offset, whence) => file.seekSync(offset, whence ?? Deno.SeekMode.Start),
+  };
+}
+
+/** About `bytes` of log text: data lines of every length, and now and then any other kind of line. */
+function logText(rand: () => number, bytes: number): string {
+  const lines: string[] = [];
+  let size = 0;
+  let columns = 3;
+  let t = Date.UTC(2026, 0, 1);
+  let long = false;
+  const stamp = () => {
+    const d = new Date(t).toISOString();
+    return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}-${d.slice(11, 19)}`;
+  };
+  const counter = () => {
+    const digits = 1 + Math.floor(rand() * (rand() < 0.05 ? 20 : 15)); // now and then beyond the fast path
+    return String(Math.floor(rand() * 10 ** Math.min(digits, 15))) + (digits > 15 ? "1".repeat(digits - 15) : "");
+  };
+  while (size < bytes) {
+    t += 300_000;
+    const r = rand();
+    let line: string;
+    if (r < 0.01) {
+      columns = 1 + Math.floor(rand() * 40);
+      line = `# netmon meters:\t${Array.from({ length: columns }, (_, k) => `m${k}`).join("\t")}`;
+    } else if (r < 0.015) line = `# netmon reset:\tm0\t${stamp()}\tcounter went down`;
+    else if (r < 0.02) line = "";
+    else if (r < 0.025) line = `${stamp()}\t${Array.from({ length: columns + 1 }, counter).join("\t")}`; // a field too many
+    else if (r < 0.03) line = `${stamp()}\t${Array.from({ length: columns }, counter).join("\t")}\r`; // CR
+    else if (r < 0.035) line = `${stamp()}  ${Array.from({ length: columns }, counter).join(" ")}`; // spaces
+    else if (r < 0.04) line = `2026/02/30-00:00:00\t${Array.from({ length: columns }, counter).join("\t")}`;
+    else if (!long && size > bytes / 3) {
+      line = `# a note ${"x".repeat(1_200_000)}`; // longer than one read
+      long = true;
+    } else line = `${stamp()}\t${Array.from({ length: columns }, counter).join("\t")}`;
+    lines.push(line);
+    size += line.length + 1;
+  }
+  return lines.join("\n");
+}
+
+Deno.test("samplesOfFile and linesOfFile read a file as the text reader reads its lines split apart, across reads", async () => {
+  const rand = seededRandom("log bytes");
+  await withTempDir(async (dir) => {
+    for (let round = 0; round < 3; round++) {
+      // The last line has no LF in the odd rounds: a sample still being written.
+      const body = logText(rand, 3_500_000);
+      const text = round % 2 === 0 ? `${body}\n` : body;
+      const path = `${dir}/netmon.log`;
+      await Deno.writeTextFile(path, text);
+      const lines = text.split("\n");
+      const whole = lines.slice(0, -1); // the last piece is "" (after the last LF) or torn
+      const numbered = whole.map((l, i) => [l, i + 1] as [string, number]);
+
+      const wantBad: string[] = [];
+      const seen = (s: Sample) => JSON.stringify({ ...s, counters: Array.from(s.counters, String) });
+      const want = Array.from(samplesOf(numbered, path, (where, why) => wantBad.push(`${where}: ${why}`), utc), seen);
+      ok(want.length > 1000 && wantBad.length > 100, `${want.length} samples, ${wantBad.length} bad lines`);
+
+      for (const [reuse, short] of [[false, false], [true, false], [false, true]] as const) {
+        const gotBad: string[] = [];
+        const torn: string[] = [];
+        const file = Deno.openSync(path);
+        try {
+          const bad = (where: string, why: string) => gotBad.push(`${where}: ${why}`);
+          const reader = new LogReader(path, bad, utc, { reuse });
+          // Each sample as it comes: with reuse, its counters are valid until the next.
+          const from = short ? choppy(file, rand) : file;
+          const got = Array.from(samplesOfFile(from, path, bad, reader, (where) => torn.push(where)), seen);
+          assertEquals(got, want, `round ${round}, reuse ${reuse}, short reads ${short}`);
+          assertEquals(gotBad, wantBad, `round ${round}`);
+          assertEquals(torn, round % 2 === 0 ? [] : [`${path}:${lines.length}`]);
+        } finally {
+          file.close();
+        }
+      }
+      for (const short of [false, true]) {
+        const file = Deno.openSync(path);
+        try {
+          assertEquals([...linesOfFile(short ? choppy(file, rand) : file, path)], numbered);
+        } finally {
+          file.close();
+        }
+      }
+    }
+  });
+});
