@@ -1,12 +1,21 @@
 /**
  * Reading a log file as bytes (lib/usage/log_samples.ts): the samples,
- * warnings and torn line of `samplesOfFile` and the lines of `linesOfFile`
- * equal what the text reader gives for the same lines split apart, across
+ * warnings and torn line of `samplesOfFile`, the lines of `linesOfFile` and
+ * the columns of `logColumns` equal what the text reader gives for the same
+ * lines split apart, across
  * reads (lines cut anywhere by short reads, a line longer than the 1 MiB
  * buffer) and for every kind of line.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { linesOfFile, type LogFile, LogReader, samplesOf, samplesOfFile } from "../lib/usage/log_samples.ts";
+import {
+  linesOfFile,
+  logColumns,
+  type LogFile,
+  LogReader,
+  samplesOf,
+  samplesOfFile,
+} from "../lib/usage/log_samples.ts";
+import { ORIGINAL_METERS, parseHeader } from "../lib/state/log_format.ts";
 import type { Sample } from "../lib/usage/engine.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import { withTempDir } from "./helpers.ts";
@@ -32,6 +41,7 @@ function logText(rand: () => number, bytes: number): string {
   let columns = 3;
   let t = Date.UTC(2026, 0, 1);
   let long = false;
+  let headers = 0;
   const stamp = () => {
     const d = new Date(t).toISOString();
     return `${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}-${d.slice(11, 19)}`;
@@ -46,7 +56,7 @@ function logText(rand: () => number, bytes: number): string {
     let line: string;
     if (r < 0.01) {
       columns = 1 + Math.floor(rand() * 40);
-      line = `# netmon meters:\t${Array.from({ length: columns }, (_, k) => `m${k}`).join("\t")}`;
+      line = `# netmon meters:\t${Array.from({ length: columns }, (_, k) => `h${++headers}-${k}`).join("\t")}`;
     } else if (r < 0.015) line = `# netmon reset:\tm0\t${stamp()}\tcounter went down`;
     else if (r < 0.02) line = "";
     else if (r < 0.025) line = `${stamp()}\t${Array.from({ length: columns + 1 }, counter).join("\t")}`; // a field too many
@@ -63,12 +73,34 @@ function logText(rand: () => number, bytes: number): string {
   return lines.join("\n");
 }
 
-Deno.test("samplesOfFile and linesOfFile read a file as the text reader reads its lines split apart, across reads", async () => {
+/** The log's columns from its lines (the last may be torn: it counts), as the definition says. */
+function columnsOf(lines: string[]): { columns: string[]; header: boolean } {
+  const seen = new Set<string>();
+  let header = false;
+  let data = false;
+  for (const line of lines) {
+    if (line === "") continue;
+    if (line.startsWith("#")) {
+      const meters = parseHeader(line) ?? [];
+      if (meters.length > 0) header = true;
+      for (const m of meters) seen.add(m);
+    } else if (!header && !data) {
+      data = true;
+      for (const m of ORIGINAL_METERS) seen.add(m);
+    }
+  }
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
+}
+
+Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text reader reads its lines split apart, across reads", async () => {
   const rand = seededRandom("log bytes");
   await withTempDir(async (dir) => {
     for (let round = 0; round < 3; round++) {
-      // The last line has no LF in the odd rounds: a sample still being written.
-      const body = logText(rand, 3_500_000);
+      // A netmon log starts with a header, the original's with data. The last
+      // line has no LF in the odd rounds: a sample (or header) still being written.
+      const first = round === 1 ? "" : "# netmon meters:\tm0\tm1\tm2\n";
+      const last = round === 1 ? "\n# netmon meters:\tlast\tm0" : "";
+      const body = first + logText(rand, 3_500_000) + last;
       const text = round % 2 === 0 ? `${body}\n` : body;
       const path = `${dir}/netmon.log`;
       await Deno.writeTextFile(path, text);
@@ -102,6 +134,8 @@ Deno.test("samplesOfFile and linesOfFile read a file as the text reader reads it
         const file = Deno.openSync(path);
         try {
           assertEquals([...linesOfFile(short ? choppy(file, rand) : file, path)], numbered);
+          file.seekSync(0, Deno.SeekMode.Start);
+          assertEquals(logColumns(short ? choppy(file, rand) : file, path), columnsOf(lines), `round ${round}`);
         } finally {
           file.close();
         }

@@ -380,19 +380,17 @@ class Chunks {
   buf = new Uint8Array(1 << 20);
   filled = 0;
   readonly #file: LogFile;
-  readonly #path: string;
 
-  constructor(file: LogFile, path: string) {
+  constructor(file: LogFile) {
     this.#file = file;
-    this.#path = path;
   }
 
   /**
-   * Moves `buf[from, filled)` (the start of line `lineNo`, not whole yet)
-   * to the start and reads more after it; false at the end of the file. A
-   * line longer than netmon could write is a DataError.
+   * Moves `buf[from, filled)` (the start of a line not whole yet, `where`
+   * in messages) to the start and reads more after it; false at the end of
+   * the file. A line longer than netmon could write is a DataError.
    */
-  refill(from: number, lineNo: number): boolean {
+  refill(from: number, where: () => string): boolean {
     let buf = this.buf;
     buf.copyWithin(0, from, this.filled);
     this.filled -= from;
@@ -400,7 +398,7 @@ class Chunks {
     if (this.filled >= buf.length - 1) {
       if (buf.length >= MAX_LINE) {
         throw new DataError(
-          `${this.#path}:${lineNo}: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
+          `${where()}: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
         );
       }
       const bigger = new Uint8Array(buf.length * 2);
@@ -422,13 +420,14 @@ class Chunks {
  * naming `path` and the line.
  */
 export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
-  const chunks = new Chunks(file, path);
+  const chunks = new Chunks(file);
   const span: LineSpan = { buf: chunks.buf, start: 0, end: 0, lineNo: 0 };
+  const where = () => `${path}:${span.lineNo + 1}`;
   let start = 0;
   for (;;) {
     // The bytes carried over hold no LF: search the new ones.
     const carried = chunks.filled - start;
-    if (!chunks.refill(start, span.lineNo + 1)) break;
+    if (!chunks.refill(start, where)) break;
     const view = chunks.buf.subarray(0, chunks.filled);
     span.buf = chunks.buf;
     start = 0;
@@ -467,10 +466,11 @@ export function* samplesOfFile(
   reader: LogReader = new LogReader(path, bad),
   onTorn?: (where: string) => void,
 ): Generator<Sample> {
-  const chunks = new Chunks(file, path);
+  const chunks = new Chunks(file);
   let lineNo = 0;
+  const where = () => `${path}:${lineNo + 1}`;
   let pos = 0;
-  while (chunks.refill(pos, lineNo + 1)) {
+  while (chunks.refill(pos, where)) {
     const { buf, filled } = chunks;
     for (pos = 0; pos < filled;) {
       const s = reader.dataLineAt(buf, pos, filled);
@@ -527,28 +527,83 @@ export interface LogColumns {
   header: boolean;
 }
 
+/** A meters header as it follows the line before: what {@linkcode logColumns} searches for. */
+const AFTER_LF = encoder.encode(`\n${HEADER_PREFIX}`);
+/**
+ * How far the search may move on when a byte lies under the last of
+ * {@linkcode AFTER_LF} (Horspool's table): its whole length for a digit,
+ * tab, slash or dash, which is nearly every byte of a log.
+ */
+const SHIFT = new Uint8Array(256).fill(AFTER_LF.length);
+for (let k = 0; k < AFTER_LF.length - 1; k++) SHIFT[AFTER_LF[k] as number] = AFTER_LF.length - 1 - k;
+
+/**
+ * Passes each meters header in `buf[0, filled)`, which starts where one may
+ * start (at an LF), to `take` (its text without the LF); returns where one
+ * may start that is not whole yet, to be read again with more bytes. At the
+ * end of the file (`last`), a header runs to it.
+ */
+function findHeaders(buf: Uint8Array, filled: number, last: boolean, take: (header: string) => void): number {
+  const m = AFTER_LF.length;
+  const final = AFTER_LF[m - 1] as number;
+  let i = m - 1; // under the pattern's last byte
+  while (i < filled) {
+    const c = buf[i] as number;
+    if (c === final && startsWith(buf, i - m + 1, AFTER_LF)) {
+      let nl = buf.subarray(0, filled).indexOf(LF, i + 1);
+      if (nl < 0) {
+        if (!last) return i - m + 1;
+        nl = filled;
+      }
+      take(decoder.decode(buf.subarray(i - m + 2, nl)));
+      i = nl + m - 1;
+    } else i += SHIFT[c] as number;
+  }
+  return Math.min(i - m + 1, filled);
+}
+
+function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  for (let k = 0; k < prefix.length; k++) if (buf[at + k] !== prefix[k]) return false;
+  return true;
+}
+
 /**
  * The log's columns: every `# netmon meters:` header's, in order of first
  * appearance (the original's two when a data line comes before any header,
- * or the log is empty). A fast pass over the bytes, looking only at lines
- * that start with `#` and the first data line: what customers and groups
- * are matched against before the log is read.
+ * or the log is empty): what customers and groups are matched against
+ * before the log is read. A fast pass: line by line up to the first header
+ * or data line, then a search for headers alone, which skips most of the
+ * log's bytes unseen.
  */
 export function logColumns(file: LogFile, path = "log"): LogColumns {
   const seen = new Set<string>();
   let header = false;
   let data = false;
+  const take = (line: string) => {
+    const meters = parseHeader(line);
+    if (meters === undefined || meters.length === 0) return;
+    header = true;
+    for (const m of meters) seen.add(m);
+  };
+  let offset = 0; // of the line after the one read
   for (const { buf, start, end } of lineSpans(file, path)) {
+    offset += end - start + 1;
     if (end === start) continue;
-    if (buf[start] === HASH) {
-      const meters = parseHeader(decoder.decode(buf.subarray(start, end)));
-      if (meters === undefined || meters.length === 0) continue;
-      header = true;
-      for (const m of meters) seen.add(m);
-    } else if (!header && !data) {
+    if (buf[start] === HASH) take(decoder.decode(buf.subarray(start, end)));
+    else {
       data = true;
       for (const m of ORIGINAL_METERS) seen.add(m);
     }
+    if (header || data) break;
+  }
+  if (header || data) {
+    // From the LF before the next line on.
+    file.seekSync(offset - 1, Deno.SeekMode.Start);
+    const chunks = new Chunks(file);
+    const where = () => `${path}: a meters header`;
+    let keep = 0;
+    while (chunks.refill(keep, where)) keep = findHeaders(chunks.buf, chunks.filled, false, take);
+    findHeaders(chunks.buf, chunks.filled, true, take);
   }
   return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
 }
