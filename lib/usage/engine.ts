@@ -419,53 +419,24 @@ export class UsageEngine {
       return [];
     }
     let acc: Acc = this.#acc;
-    // Growth of each column over the interval.
-    const deltas = this.#deltas;
-    const counted = this.#counted.length >= n ? this.#counted : (this.#counted = new Uint8Array(n * 2));
-    const resets = this.#resets;
-    resets.length = 0;
-    let any = false;
-    for (let j = 0; j < n; j++) {
-      const i = map[j] as number;
-      const v = counters[j] as Counter;
-      const p = prev[i];
-      let d: Counter;
-      counted[j] = 1;
-      if (forced.size > 0 && forced.has(i)) {
-        d = v;
-        resets.push(i);
-      } else if (p === undefined) {
-        d = 0;
-        counted[j] = 0;
-      } else if (typeof v === "number" && typeof p === "number") {
-        if (v >= p) d = v - p;
-        else {
-          d = v;
-          resets.push(i);
-        }
-      } else {
-        d = delta(p, v);
-        if (BigInt(v) < BigInt(p)) resets.push(i);
-      }
-      prev[i] = v;
-      deltas[j] = d;
-      if (d !== 0) any = true;
-    }
+    this.#resets.length = 0;
     const closed: BucketUsage[] = [];
     const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
     const total = e1 - e0;
     const covers = total > 0 && total <= GAP_FACTOR * this.#usual(total);
     if (e1 < acc.bucket.end) {
-      // Within the open bucket: the common case.
-      if (any) {
-        for (let j = 0; j < n; j++) {
-          const d = deltas[j] as Counter;
-          if (d !== 0) acc.add(map[j] as number, d);
-        }
-      }
-      if (total > 0) this.#note(acc, map, seq, total, total, covers);
-      for (let j = 0; j < n; j++) acc.present[map[j] as number] = 1;
+      this.#within(acc, map, counters, seq, total, covers);
     } else {
+      // Growth of each column over the interval.
+      const deltas = this.#deltas;
+      const counted = this.#counted.length >= n ? this.#counted : (this.#counted = new Uint8Array(n * 2));
+      let any = false;
+      for (let j = 0; j < n; j++) {
+        const d = this.#growth(map[j] as number, counters[j] as Counter);
+        deltas[j] = d ?? 0;
+        counted[j] = d === undefined ? 0 : 1;
+        if (d !== undefined && d !== 0) any = true;
+      }
       // Across one boundary or more: each bucket takes the floor of its
       // cumulative share, in exact integers.
       const given: Counter[] = new Array(n).fill(0);
@@ -495,12 +466,59 @@ export class UsageEngine {
         closed.push(this.#result(acc, acc.bucket.end - acc.bucket.start));
         this.#acc = acc = next;
       }
+      for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
     }
     // Resets belong to the bucket the interval ends in.
-    for (const i of resets) acc.resets[i]!++;
-    for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
+    for (const i of this.#resets) acc.resets[i]!++;
     this.#prevEpoch = e1;
     return closed;
+  }
+
+  /**
+   * Column `i`'s growth to `v` over the interval: when the counter went down,
+   * or the log says it was reset, it was reset and counted `v` since (the
+   * reset is noted); undefined for a column the sample before did not have.
+   */
+  #growth(i: number, v: Counter): Counter | undefined {
+    const p = this.#prev[i];
+    this.#prev[i] = v;
+    if (this.#forced.size > 0 && this.#forced.has(i)) {
+      this.#resets.push(i);
+      return v;
+    }
+    if (p === undefined) return undefined;
+    if (typeof v === "number" && typeof p === "number") {
+      if (v >= p) return v - p;
+      this.#resets.push(i);
+      return v;
+    }
+    if (BigInt(v) < BigInt(p)) this.#resets.push(i);
+    return delta(p, v);
+  }
+
+  /**
+   * An interval of `total` ms within the open bucket, the common case:
+   * growth, usage, coverage, rates and presence in one pass over the columns
+   * (as the crossing case and {@linkcode #note} record them).
+   */
+  #within(acc: Acc, map: Int32Array, counters: ArrayLike<Counter>, seq: number, total: number, covers: boolean): void {
+    const seenAt = this.#seenAt;
+    const covered = acc.covered;
+    const present = acc.present;
+    const counts = total > 0 && covers;
+    const table = total > 0 ? acc.table : undefined;
+    const k = table === undefined ? -1 : this.#interval(acc, table, total);
+    for (let j = 0; j < map.length; j++) {
+      const i = map[j] as number;
+      const d = this.#growth(i, counters[j] as Counter);
+      if (d !== undefined) {
+        if (d !== 0) acc.add(i, d);
+        if (table !== undefined) table.setRate(i, k, (Number(d) * 8000) / total);
+      }
+      if (counts && seenAt[i] === seq - 1) covered[i] = (covered[i] as number) + total;
+      present[i] = 1;
+      seenAt[i] = seq;
+    }
   }
 
   /** Per column of the current sample: 1 when its delta is usage of this interval. */
@@ -520,14 +538,19 @@ export class UsageEngine {
     }
     const table = acc.table;
     if (table === undefined) return;
-    // Full: in the log's first bucket, made before the usual interval was known, or samples came faster.
-    if (table.full) table.reserve(Math.max(2 * table.n, this.#room(acc.bucket)));
-    const k = table.interval(w);
+    const k = this.#interval(acc, table, w);
     const deltas = this.#deltas;
     const counted = this.#counted;
     for (let j = 0; j < n; j++) {
       if (counted[j] === 1) table.setRate(map[j] as number, k, (Number(deltas[j]) * 8000) / length);
     }
+  }
+
+  /** Starts the next interval entry of `acc`'s `table`, with weight `w`; returns its index. */
+  #interval(acc: Acc, table: RateTable, w: number): number {
+    // Full: in the log's first bucket, made before the usual interval was known, or samples came faster.
+    if (table.full) table.reserve(Math.max(2 * table.n, this.#room(acc.bucket)));
+    return table.interval(w);
   }
 
   /** The result of a closed bucket whose coverage is over `spanMs`. */
