@@ -400,7 +400,9 @@ export class UsageEngine {
     const seq = this.#seq++;
     const prev = this.#prev;
     const forced = this.#forced;
-    forced.clear();
+    // Only when needed: Set.clear() makes a new table, and each old one links to the next, so a chain of them
+    // outlives the scavenges (most samples have no reset line, and the set stays empty).
+    if (forced.size > 0) forced.clear();
     if (sample.resets) {
       for (const name of sample.resets) {
         const j = sample.columns.indexOf(name);
