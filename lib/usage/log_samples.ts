@@ -57,8 +57,9 @@ const encoder = new TextEncoder();
 /** Options of a {@linkcode LogReader}. */
 export interface ReaderOptions {
   /**
-   * Hand out the same counters array for every sample (valid until the next
-   * line is read), so that streaming a long log allocates nothing per line.
+   * Hand out the same sample object and counters array for every sample
+   * (valid until the next line is read), so that streaming a long log
+   * allocates nothing per line.
    */
   reuse?: boolean;
 }
@@ -102,7 +103,8 @@ export class LogReader {
   #day = -1;
   #dayNaive = 0;
   #dayOffset: number | undefined;
-  #hint: Hint | undefined;
+  /** The last instant read and its offset (NaN before the first). */
+  readonly #hint: Hint = { epoch: NaN, offset: 0 };
 
   /** Reads the log `path` (for messages) written in `zone` (default the machine's). */
   constructor(path: string, bad: BadLine, zone: Zone = localZone(), options: ReaderOptions = {}) {
@@ -201,13 +203,24 @@ export class LogReader {
     g[3] = this.#h;
     g[4] = this.#mi;
     g[5] = this.#s;
-    const sample: Sample = { epoch: this.#epoch(), columns: this.#columns, counters };
-    if (this.#resets !== undefined) {
-      sample.resets = this.#resets;
-      this.#resets = undefined;
+    const epoch = this.#epoch();
+    const resets = this.#resets;
+    this.#resets = undefined;
+    if (this.#reuse) {
+      const shared = this.#shared;
+      shared.epoch = epoch;
+      shared.columns = this.#columns;
+      shared.counters = counters;
+      shared.resets = resets;
+      return shared;
     }
+    const sample: Sample = { epoch, columns: this.#columns, counters };
+    if (resets !== undefined) sample.resets = resets;
     return sample;
   }
+
+  /** The sample handed out each time with `reuse`. */
+  readonly #shared: Sample = { epoch: NaN, columns: [], counters: [], resets: undefined };
 
   #comment(line: string, lineNo: number): void {
     if (line.startsWith(HEADER_PREFIX)) {
@@ -273,21 +286,16 @@ export class LogReader {
 
   /** Reads and checks the stamp at `buf[at, at+19)`; false if it is not one. */
   #stampBytes(buf: Uint8Array, at: number): boolean {
-    const d2 = (i: number) => {
-      const a = (buf[at + i] as number) - 48;
-      const b = (buf[at + i + 1] as number) - 48;
-      return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-    };
     if (buf[at + 4] !== 47 || buf[at + 7] !== 47 || buf[at + 10] !== 45 || buf[at + 13] !== 58 || buf[at + 16] !== 58) {
       return false;
     }
-    const c1 = d2(0);
-    const c2 = d2(2);
-    const mo = d2(5);
-    const d = d2(8);
-    const h = d2(11);
-    const mi = d2(14);
-    const s = d2(17);
+    const c1 = twoDigits(buf, at);
+    const c2 = twoDigits(buf, at + 2);
+    const mo = twoDigits(buf, at + 5);
+    const d = twoDigits(buf, at + 8);
+    const h = twoDigits(buf, at + 11);
+    const mi = twoDigits(buf, at + 14);
+    const s = twoDigits(buf, at + 17);
     if ((c1 | c2 | mo | d | h | mi | s) < 0 || h > 23 || mi > 59 || s > 60) return false;
     const y = c1 * 100 + c2;
     const day = y * 10000 + mo * 100 + d;
@@ -341,13 +349,12 @@ export class LogReader {
 
   #epoch(): number {
     const naive = this.#goodNaive = this.#dayNaive + this.#h * 3_600_000 + this.#mi * 60_000 + this.#s * 1000;
-    if (this.#dayOffset !== undefined) {
-      const epoch = naive - this.#dayOffset;
-      this.#hint = { epoch, offset: this.#dayOffset };
-      return epoch;
-    }
-    const epoch = wallToInstant(this.#zone, naive, this.#hint);
-    this.#hint = { epoch, offset: naive - epoch };
+    const epoch = this.#dayOffset !== undefined
+      ? naive - this.#dayOffset
+      : wallToInstant(this.#zone, naive, Number.isNaN(this.#hint.epoch) ? undefined : this.#hint);
+    // The same object each time: nothing allocated per line.
+    this.#hint.epoch = epoch;
+    this.#hint.offset = naive - epoch;
     return epoch;
   }
 
@@ -355,6 +362,13 @@ export class LogReader {
     this.#bad(`${this.#path}:${lineNo}`, reason);
     return false;
   }
+}
+
+/** The number written by the two digits at `buf[at]`; -1 if they are not two digits. */
+function twoDigits(buf: Uint8Array, at: number): number {
+  const a = (buf[at] as number) - 48;
+  const b = (buf[at + 1] as number) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
 /** One line of a file as bytes: `buf[start, end)`, without the LF; `buf[end]` is never a digit. */
