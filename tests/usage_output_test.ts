@@ -17,6 +17,7 @@ import { rowsOf } from "../lib/usage/rows.ts";
 import { formatTable } from "../lib/usage/table.ts";
 import { iecBytes, siRate } from "../lib/usage/units.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
+import { seededRandom } from "./random.ts";
 
 const berlin = ianaZone("Europe/Berlin");
 const COLUMNS = ["acme-inbound", "acme-outbound", "beta"] as const;
@@ -236,4 +237,73 @@ Deno.test("overview: today, yesterday, this cycle with its linear estimate, the 
   const acme = lines.find((l) => l.name === "acme")!;
   assertEquals(acme.kind, "customer");
   assertEquals(acme.cycle.totalBytes, (acme.cycle.inBytes ?? 0n) + (acme.cycle.outBytes ?? 0n));
+});
+
+Deno.test("overview: each line is the sum of its daily rows, columns coming and going, whatever is kept (seeded)", () => {
+  const rand = seededRandom("overview sums");
+  const names = ["a-inbound", "a-outbound", "b", "c-inbound", "c-outbound"];
+  const customers = resolveCustomers([
+    { name: "a", meters: ["a"] },
+    { name: "ab", meters: ["a", "b"] },
+    { name: "c", meters: ["c-inbound"] },
+    { name: "none yet", meters: ["b"] },
+  ], names);
+  // Sixty days up to 20 Oct 2026 in Berlin: columns drop out for days and come back, gaps, resets.
+  const log: Sample[] = [];
+  const v = names.map(() => 0);
+  let columns = names;
+  for (let t = Date.UTC(2026, 7, 21); t < Date.UTC(2026, 9, 20); t += rand() < 0.002 ? 86_400_000 : 300_000) {
+    if (rand() < 0.003) columns = names.filter(() => rand() < 0.7);
+    if (columns.length === 0) continue;
+    for (let j = 0; j < names.length; j++) v[j] = rand() < 0.001 ? 0 : (v[j] as number) + Math.floor(rand() * 1e6);
+    log.push({ epoch: t, columns, counters: columns.map((n) => v[names.indexOf(n)] as number) });
+  }
+  const now = Date.UTC(2026, 9, 19, 12);
+  const periods = periodsAt(now, berlin, 15);
+  const days = [...usageByBucket(log, calendar("day", berlin))];
+  for (const options of [{}, { only: new Set(["a", "b", "c-outbound"]) }, { columns: false }]) {
+    const ov = new OverviewBuilder(periods, customers, options);
+    for (const d of days) ov.add(d);
+    const got = ov.result(log[0]!.epoch, log.at(-1)!.epoch, now);
+    // The definition: each day's rows (columns, customers rolled up) added into the periods holding the day.
+    const want = new Map<
+      string,
+      { figures: Record<string, { in?: bigint; out?: bigint; total: bigint }>; covered: number }
+    >();
+    for (const d of days) {
+      const hit = (["today", "yesterday", "cycle", "previousCycle", "year"] as const)
+        .filter((p) => periods[p].start <= d.bucket.start && d.bucket.start < periods[p].end);
+      if (hit.length === 0) continue;
+      const rows = rowsOf(d, { customers, customersOnly: options.columns === false, ...options });
+      for (const r of rows) {
+        const key = `${r.kind} ${r.name}`;
+        let line = want.get(key);
+        if (line === undefined) want.set(key, line = { figures: {}, covered: 0 });
+        for (const p of hit) {
+          const f = line.figures[p] ??= { total: 0n };
+          f.total += r.totalBytes;
+          if (r.inBytes !== undefined) f.in = (f.in ?? 0n) + r.inBytes;
+          if (r.outBytes !== undefined) f.out = (f.out ?? 0n) + r.outBytes;
+        }
+        if (hit.includes("cycle")) line.covered += r.coverage * d.spanMs;
+      }
+    }
+    const sofar = now - periods.cycle.start;
+    assertEquals(
+      got.map((l) => `${l.kind} ${l.name}`),
+      [...want.keys()].sort((
+        x,
+        y,
+      ) => (x.startsWith("column") === y.startsWith("column") ? 0 : x.startsWith("column") ? -1 : 1)),
+    );
+    for (const l of got) {
+      const w = want.get(`${l.kind} ${l.name}`)!;
+      for (const p of ["today", "yesterday", "cycle", "previousCycle", "year"] as const) {
+        const f = w.figures[p] ?? { total: 0n };
+        assertEquals([l[p].inBytes, l[p].outBytes, l[p].totalBytes], [f.in, f.out, f.total], `${l.name} ${p}`);
+      }
+      assertEquals(l.cycleCoverage, Math.min(1, w.covered / sofar), `${l.name} coverage`);
+    }
+    ok(got.some((l) => l.kind === "customer" && l.cycleCoverage > 0 && l.cycleCoverage < 1));
+  }
 });

@@ -13,7 +13,7 @@
 import { type Bucket, calendar } from "./calendar.ts";
 import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage } from "./engine.ts";
-import { type Row, rowsOf } from "./rows.ts";
+import type { Row } from "./rows.ts";
 import { aligned } from "./table.ts";
 import { iecBytes } from "./units.ts";
 import type { Zone } from "./zone.ts";
@@ -80,23 +80,35 @@ export interface OverviewLine {
 }
 
 const PERIODS = ["today", "yesterday", "cycle", "previousCycle", "year"] as const;
+const CYCLE = PERIODS.indexOf("cycle");
 
-function add(f: Figures, r: Row): void {
-  if (r.inBytes !== undefined) f.inBytes = (f.inBytes ?? 0n) + r.inBytes;
-  if (r.outBytes !== undefined) f.outBytes = (f.outBytes ?? 0n) + r.outBytes;
-  f.totalBytes += r.totalBytes;
+/** A column's bytes in each period (in the order of {@linkcode PERIODS}) and its covered time of this cycle. */
+interface ColumnTotals {
+  bytes: bigint[];
+  covered: number;
 }
 
 /**
  * Collects day buckets into an overview. Days outside every period are
  * passed over, so the log can be streamed through it.
+ *
+ * Each column's bytes are summed per period as the days come; a customer's
+ * are the sums of its columns', taken once at the end (the same as summing
+ * its daily roll-ups: a column absent from a day adds nothing either way).
+ * Only its coverage of this cycle is taken day by day, being the smallest
+ * of its columns' on each day.
  */
 export class OverviewBuilder {
   readonly #periods: Periods;
   readonly #customers: readonly CustomerColumns[];
   readonly #columns: boolean;
   readonly #only: ReadonlySet<string> | undefined;
-  readonly #lines = new Map<string, OverviewLine & { covered: number }>();
+  /** Every column of a day in a period, in order of first appearance. */
+  readonly #totals = new Map<string, ColumnTotals>();
+  /** Whether a day of each period was added. */
+  readonly #hit = PERIODS.map(() => false);
+  /** Each customer's covered time of this cycle. */
+  readonly #customerCovered: number[];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -109,9 +121,14 @@ export class OverviewBuilder {
     options: { columns?: boolean; only?: ReadonlySet<string> | undefined } = {},
   ) {
     this.#periods = periods;
-    this.#customers = customers;
-    this.#columns = options.columns !== false;
     this.#only = options.only;
+    this.#customers = customers.filter((c) => this.#keeps(c.name));
+    this.#columns = options.columns !== false;
+    this.#customerCovered = this.#customers.map(() => 0);
+  }
+
+  #keeps(name: string): boolean {
+    return this.#only === undefined || this.#only.has(name);
   }
 
   /** The periods it covers. */
@@ -122,33 +139,26 @@ export class OverviewBuilder {
   /** Adds one day bucket (from an engine with a `day` calendar in the periods' zone). */
   add(day: BucketUsage): void {
     const start = day.bucket.start;
-    const hit = PERIODS.filter((p) => this.#periods[p].start <= start && start < this.#periods[p].end);
+    const hit: number[] = [];
+    PERIODS.forEach((p, k) => {
+      if (this.#periods[p].start <= start && start < this.#periods[p].end) hit.push(k);
+    });
     if (hit.length === 0) return;
-    const options = {
-      customers: this.#customers,
-      customersOnly: !this.#columns,
-      ...(this.#only ? { only: this.#only } : {}),
-    };
-    for (const r of rowsOf(day, options)) {
-      const key = `${r.kind}\0${r.name}`;
-      let line = this.#lines.get(key);
-      if (line === undefined) {
-        const zero = (): Figures => ({ totalBytes: 0n });
-        line = {
-          name: r.name,
-          kind: r.kind,
-          today: zero(),
-          yesterday: zero(),
-          cycle: zero(),
-          previousCycle: zero(),
-          year: zero(),
-          cycleCoverage: 0,
-          covered: 0,
-        };
-        this.#lines.set(key, line);
-      }
-      for (const p of hit) add(line[p], r);
-      if (hit.includes("cycle")) line.covered += r.coverage * day.spanMs;
+    for (const k of hit) this.#hit[k] = true;
+    const inCycle = hit.includes(CYCLE);
+    for (const c of day.columns) {
+      let t = this.#totals.get(c.name);
+      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0 });
+      for (const k of hit) t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
+      if (inCycle) t.covered += c.coverage * day.spanMs;
+    }
+    if (inCycle && this.#customers.length > 0) {
+      const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
+      this.#customers.forEach((c, k) => {
+        let least = Infinity;
+        for (const name of [...c.in, ...c.out, ...c.both]) least = Math.min(least, coverage.get(name) ?? Infinity);
+        if (least !== Infinity) this.#customerCovered[k] = (this.#customerCovered[k] as number) + least * day.spanMs;
+      });
     }
   }
 
@@ -161,19 +171,53 @@ export class OverviewBuilder {
   result(firstEpoch: number, lastEpoch: number, now: number): OverviewLine[] {
     const c = this.#periods.cycle;
     const sofar = Math.min(now, c.end) - c.start;
-    const lines = [...this.#lines.values()].sort((a, b) => (a.kind === b.kind ? 0 : a.kind === "column" ? -1 : 1));
-    return lines.map(({ covered, ...line }) => {
-      line.cycleCoverage = sofar > 0 ? Math.min(1, covered / sofar) : 0;
+    const line = (name: string, kind: Row["kind"], figures: (k: number) => Figures, covered: number): OverviewLine => {
+      const [today, yesterday, cycle, previousCycle, year] = PERIODS.map((_, k) => figures(k)) as Figures[];
+      const out: OverviewLine = {
+        name,
+        kind,
+        today: today as Figures,
+        yesterday: yesterday as Figures,
+        cycle: cycle as Figures,
+        previousCycle: previousCycle as Figures,
+        year: year as Figures,
+        cycleCoverage: sofar > 0 ? Math.min(1, covered / sofar) : 0,
+      };
       const scale = (b: bigint) => linearEstimate(b, c, firstEpoch, lastEpoch, now);
-      const total = scale(line.cycle.totalBytes);
+      const total = scale(out.cycle.totalBytes);
       if (total !== undefined) {
         const e: Figures = { totalBytes: total };
-        if (line.cycle.inBytes !== undefined) e.inBytes = scale(line.cycle.inBytes) as bigint;
-        if (line.cycle.outBytes !== undefined) e.outBytes = scale(line.cycle.outBytes) as bigint;
-        line.estimate = e;
+        if (out.cycle.inBytes !== undefined) e.inBytes = scale(out.cycle.inBytes) as bigint;
+        if (out.cycle.outBytes !== undefined) e.outBytes = scale(out.cycle.outBytes) as bigint;
+        out.estimate = e;
       }
-      return line;
+      return out;
+    };
+    const lines: OverviewLine[] = [];
+    if (this.#columns) {
+      for (const [name, t] of this.#totals) {
+        if (this.#keeps(name)) {
+          lines.push(line(name, "column", (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
+        }
+      }
+    }
+    // Customers have a line once any day was added, as each day rolls them all up.
+    if (!this.#hit.some((h) => h)) return lines;
+    const sum = (names: readonly string[], k: number) =>
+      names.reduce((s, n) => s + (this.#totals.get(n)?.bytes[k] ?? 0n), 0n);
+    this.#customers.forEach((cu, i) => {
+      const figures = (k: number): Figures => {
+        if (!this.#hit[k]) return { totalBytes: 0n };
+        const f: Figures = { totalBytes: sum([...cu.in, ...cu.out, ...cu.both], k) };
+        if (cu.in.length + cu.out.length > 0) {
+          f.inBytes = sum(cu.in, k);
+          f.outBytes = sum(cu.out, k);
+        }
+        return f;
+      };
+      lines.push(line(cu.name, "customer", figures, this.#customerCovered[i] as number));
     });
+    return lines;
   }
 }
 
