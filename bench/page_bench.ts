@@ -7,11 +7,15 @@
  *
  * Goals (issue 21): the pages written in under 2 s; each page under 500 KB.
  * Each command runs as cron runs it (a fresh process, the `graph` permission
- * set and V8 flags of deno.json), best of three.
+ * set and V8 flags of deno.json), best of three. With `--base COMMIT`, that
+ * commit's graph.ts (a temporary git worktree) writes the pages of the same
+ * log in the same run, its runs alternating with these, its time beside.
  *
- * Run: deno run -A bench/page_bench.ts
+ * Run: deno run -A bench/page_bench.ts [--base 8abf61c]
  */
 // deno-lint-ignore-file no-console
+
+import { withBaseWorktree } from "./_base.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const TASK = (JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.graph as string).split(" ");
@@ -66,37 +70,42 @@ function config(): string {
   return text;
 }
 
-/** Best wall time of `RUNS` runs of graph.ts with `args`, with read and write access to `dir`. */
-async function best(dir: string, args: string[]): Promise<number> {
-  let min = Infinity;
+/** One run of the graph.ts of the tree at `root` with `args`, with read and write access to `dir`: its wall time. */
+async function once(dir: string, args: string[], root = ROOT): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-q",
+      "--no-prompt",
+      "-P=graph",
+      `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
+      `--allow-write=/var/lib/netmon,${dir}`,
+      ...V8,
+      `${root}graph.ts`,
+      ...args,
+    ],
+    env: {
+      PATH: "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      TZ: "UTC",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+    },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  if (out.code !== 0) throw new Error(`graph.ts ${args.join(" ")} exited ${out.code}`);
+  return (performance.now() - t0) / 1000;
+}
+
+/** Best wall time of `RUNS` runs of graph.ts with `args`, for each tree of `roots`, their runs alternating. */
+async function best(dir: string, args: string[], roots = [ROOT]): Promise<number[]> {
+  const min = roots.map(() => Infinity);
   for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-q",
-        "--no-prompt",
-        "-P=graph",
-        `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
-        `--allow-write=/var/lib/netmon,${dir}`,
-        ...V8,
-        `${ROOT}graph.ts`,
-        ...args,
-      ],
-      env: {
-        PATH: "/usr/bin:/bin",
-        HOME: Deno.env.get("HOME") ?? "/root",
-        TZ: "UTC",
-        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
-      },
-      clearEnv: true,
-      stdout: "null",
-      stderr: "inherit",
-    }).output();
-    if (out.code !== 0) throw new Error(`graph.ts ${args.join(" ")} exited ${out.code}`);
-    min = Math.min(min, performance.now() - t0);
+    for (const [k, root] of roots.entries()) min[k] = Math.min(min[k] as number, await once(dir, args, root));
   }
-  return min / 1000;
+  return min;
 }
 
 const dir = await Deno.makeTempDir({ prefix: "netmon-page-bench-" });
@@ -105,8 +114,16 @@ try {
   const size = await makeLog(log, LINES);
   await Deno.writeTextFile(`${dir}/netmon.toml`, config());
   const www = `${dir}/www`;
-  const baseline = await best(dir, ["--by", "day", "-o", "-", log]);
-  const html = await best(dir, ["-c", `${dir}/netmon.toml`, "--html", www, log]);
+  const [baseline = NaN] = await best(dir, ["--by", "day", "-o", "-", log]);
+  const [html = NaN] = await best(dir, ["-c", `${dir}/netmon.toml`, "--html", www, log]);
+  const commit = Deno.args.includes("--base") ? Deno.args[Deno.args.indexOf("--base") + 1] : undefined;
+  // The base commit's pages go elsewhere, then the current ones again (the sizes below are theirs).
+  const then = commit
+    ? await withBaseWorktree(
+      (root) => best(dir, ["-c", `${dir}/netmon.toml`, "--html", `${dir}/base`, log], [ROOT, `${root}/`]),
+      commit,
+    )
+    : undefined;
   const pages = [...Deno.readDirSync(www)].filter((e) => e.name.endsWith(".html"))
     .map((e) => ({ name: e.name, bytes: Deno.statSync(`${www}/${e.name}`).size }))
     .sort((a, b) => (a.name === "index.html" ? -1 : b.name === "index.html" ? 1 : a.name.localeCompare(b.name)));
@@ -118,6 +135,13 @@ try {
       `${(size / 2 ** 20).toFixed(0)} MiB; best of ${RUNS} fresh processes`,
   );
   console.log(`  graph.ts --html DIR (the pages)      ${html.toFixed(2)} s (goal under 2 s)`);
+  if (then) {
+    console.log(
+      `  the same, alternating with base ${commit}: ${(then[0] as number).toFixed(2)} s, base ${
+        (then[1] as number).toFixed(2)
+      } s (${((then[0] as number) / (then[1] as number)).toFixed(2)}x)`,
+    );
+  }
   console.log(`  baseline: graph.ts --by day -o -     ${baseline.toFixed(2)} s (${(html / baseline).toFixed(2)}x)`);
   console.log(`  pages written ${pages.length}, CSV files ${kb(csvBytes)} in all; each page (goal under 500 KB):`);
   const cells = pages.map((p) => `${p.name.padEnd(18)} ${kb(p.bytes).padStart(9)}`);

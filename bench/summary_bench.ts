@@ -2,23 +2,31 @@
  * `netmon summary` on a year of 5-minute samples for 100 customers split by
  * direction (200 columns, about 105,000 lines), beside a mawk program
  * computing the same cycle totals (without percentiles) on the same file, in
- * the same run; the overview's time; and peak memory for one and two years.
+ * the same run; the overview's time; and peak memory for one, two and four
+ * years side by side.
  *
  * Goals (issue 18): `netmon summary --by cycle --csv` (the 95th percentile of
  * every column and customer) in at most 2x mawk's time; `netmon summary`
- * (the overview) under 1 s; peak memory not growing with the number of lines.
+ * (the overview) under 1 s; peak memory not growing with the number of lines
+ * (a cycle is a month whatever the log's length: one, two and four years
+ * should peak alike).
  *
  * Each run is the real command as cron or a billing script would run it
  * (`deno run -P=netmon netmon.ts summary …` plus read access to the bench's
  * directory), timed and its peak RSS read by /usr/bin/time; the median of
  * three runs. The log ends today, so that the overview's periods hold data.
  * Peak memory is also measured under a fixed V8 heap limit: a run that
- * succeeds within the same limit for one and two years keeps no more for
- * more lines, whatever the GC's timing does to the unlimited RSS.
+ * succeeds within the same limit for one, two and four years keeps no more
+ * for more lines, whatever the GC's timing does to the unlimited RSS.
  *
- * Run: deno run -A bench/summary_bench.ts
+ * With `--base COMMIT`, the same commands of that commit (a temporary git
+ * worktree) run on the same logs in the same run, their figures beside.
+ *
+ * Run: deno run -A bench/summary_bench.ts [--base 8abf61c]
  */
 // deno-lint-ignore-file no-console
+
+import { withBaseWorktree } from "./_base.ts";
 
 const CUSTOMERS = 100;
 const CYCLE_DAY = 15;
@@ -120,16 +128,21 @@ async function timed(argv: string[], env: Record<string, string> = {}): Promise<
   return { seconds: Number(seconds), peakMiB: Number(kib) / 1024, stdout: new TextDecoder().decode(out.stdout) };
 }
 
+/** The median of `runs` (by time), with the largest peak. */
+function medianOf(runs: Run[]): Run {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return { ...(sorted[sorted.length >> 1] as Run), peakMiB: Math.max(...runs.map((r) => r.peakMiB)) };
+}
+
 /** The median run of three (by time), with the largest peak. */
 async function median(argv: string[]): Promise<Run> {
   const runs: Run[] = [];
   for (let i = 0; i < 3; i++) runs.push(await timed(argv));
-  runs.sort((a, b) => a.seconds - b.seconds);
-  return { ...(runs[1] as Run), peakMiB: Math.max(...runs.map((r) => r.peakMiB)) };
+  return medianOf(runs);
 }
 
-/** `netmon summary ARGS` on the log in `dir`, with the `netmon` permission set and `dir`. */
-function summary(dir: string, args: string[], v8 = ""): string[] {
+/** `netmon summary ARGS` of the tree at `root` on the log in `dir`, with the `netmon` permission set and `dir`. */
+function summary(dir: string, args: string[], v8 = "", root = ROOT): string[] {
   return [
     Deno.execPath(),
     "run",
@@ -138,7 +151,7 @@ function summary(dir: string, args: string[], v8 = ""): string[] {
     "-P=netmon",
     `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
     ...(v8 ? [`--v8-flags=${v8}`] : []),
-    `${ROOT}netmon.ts`,
+    `${root}netmon.ts`,
     "summary",
     "-c",
     `${dir}/netmon.toml`,
@@ -154,56 +167,85 @@ if (Deno.args[0] === "--make") {
   const base = await Deno.makeTempDir({ prefix: "netmon-summary-bench-" });
   try {
     const lines = 365 * 288;
-    const one = `${base}/one`;
-    const two = `${base}/two`;
-    for (const dir of [one, two]) {
+    const YEARS = [1, 2, 4];
+    const dirs: string[] = [];
+    const sizes: number[] = [];
+    for (const years of YEARS) {
+      const dir = `${base}/${years}y`;
       await Deno.mkdir(dir);
       await Deno.writeTextFile(`${dir}/netmon.toml`, config());
+      sizes.push(await makeLog(`${dir}/netmon.log`, years * lines));
+      dirs.push(dir);
     }
-    const size1 = await makeLog(`${one}/netmon.log`, lines);
-    const size2 = await makeLog(`${two}/netmon.log`, 2 * lines);
+    const [one] = dirs as [string];
+    const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
     console.log(
-      `log: ${lines} lines, 200 columns, ${(size1 / 2 ** 20).toFixed(0)} MiB (two years: ${
-        (size2 / 2 ** 20).toFixed(0)
-      } MiB); median of 3 runs each`,
+      `log: ${lines} lines, 200 columns, ${mib(sizes[0] as number)} (${
+        YEARS.slice(1).map((y, i) => `${y} years: ${mib(sizes[i + 1] as number)}`).join(", ")
+      }); median of 3 runs each`,
     );
     const mawk = await median(["mawk", MAWK, `${one}/netmon.log`]);
-    const csv = await median(summary(one, ["--by", "cycle", "--csv"]));
-    const overview = await median(summary(one, []));
     const mawkOverview = await median(["mawk", MAWK_DAYS, `${one}/netmon.log`]);
-    const csv2 = await median(summary(two, ["--by", "cycle", "--csv"]));
-    const overview2 = await median(summary(two, []));
-    // The same runs under a fixed heap limit: they succeed, and their peaks.
+    // Each view for each length, the same runs under a fixed heap limit (they succeed, and their peaks);
+    // with a base commit, its runs alternate with these.
     const limit = "--max-old-space-size=160,--max-semi-space-size=2";
-    const csvL = await median(summary(one, ["--by", "cycle", "--csv"], limit));
-    const csvL2 = await median(summary(two, ["--by", "cycle", "--csv"], limit));
-    const rows = csv.stdout.trim().split("\n").length - 1;
-    console.log(`mawk, cycle totals of 200 columns:        ${mawk.seconds.toFixed(2)} s`);
+    const views = [
+      ["csv", ["--by", "cycle", "--csv"], ""],
+      ["csvLimited", ["--by", "cycle", "--csv"], limit],
+      ["overview", [], ""],
+    ] as const;
+    type Figures = Record<(typeof views)[number][0], Run[]>;
+    const measure = async (roots: string[]): Promise<Figures[]> => {
+      const figures = roots.map((): Figures => ({ csv: [], csvLimited: [], overview: [] }));
+      for (const dir of dirs) {
+        for (const [view, args, v8] of views) {
+          const runs = roots.map((): Run[] => []);
+          for (let i = 0; i < 3; i++) {
+            for (const [k, root] of roots.entries()) runs[k]?.push(await timed(summary(dir, [...args], v8, root)));
+          }
+          runs.forEach((rs, k) => figures[k]?.[view].push(medianOf(rs)));
+        }
+      }
+      return figures;
+    };
+    const baseCommit = Deno.args.includes("--base") ? Deno.args[Deno.args.indexOf("--base") + 1] : undefined;
+    const both = baseCommit ? await withBaseWorktree((dir) => measure([ROOT, `${dir}/`]), baseCommit) : undefined;
+    const [now, then] = (both ?? await measure([ROOT])) as [Figures, Figures?];
+    const rows = (now.csv[0] as Run).stdout.trim().split("\n").length - 1;
+    const secs = (r: Run) => `${r.seconds.toFixed(2)} s`;
+    const beside = (pick: (m: Figures) => Run) => (then ? ` (base ${baseCommit}: ${secs(pick(then))})` : "");
+    console.log(`mawk, cycle totals of 200 columns:        ${secs(mawk)}`);
     console.log(
-      `netmon summary --by cycle --csv:          ${csv.seconds.toFixed(2)} s, ${
-        (csv.seconds / mawk.seconds).toFixed(2)
-      }x mawk (goal at most 2x; ${rows} rows, p95 of every column and customer)`,
+      `netmon summary --by cycle --csv:          ${secs(now.csv[0] as Run)}, ${
+        ((now.csv[0] as Run).seconds / mawk.seconds).toFixed(2)
+      }x mawk (goal at most 2x; ${rows} rows, p95 of every column and customer)${beside((m) => m.csv[0] as Run)}`,
     );
-    console.log(`mawk, day totals of 200 columns:          ${mawkOverview.seconds.toFixed(2)} s`);
+    console.log(`mawk, day totals of 200 columns:          ${secs(mawkOverview)}`);
     console.log(
-      `netmon summary (overview):                ${overview.seconds.toFixed(2)} s, ${
-        (overview.seconds / mawkOverview.seconds).toFixed(2)
-      }x mawk (goal under 1 s)`,
+      `netmon summary (overview):                ${secs(now.overview[0] as Run)}, ${
+        ((now.overview[0] as Run).seconds / mawkOverview.seconds).toFixed(2)
+      }x mawk (goal under 1 s)${beside((m) => m.overview[0] as Run)}`,
     );
+    const peaks = (runs: Run[]) => {
+      const growth = (runs.at(-1) as Run).peakMiB - (runs[0] as Run).peakMiB;
+      return `${runs.map((r, i) => `${r.peakMiB.toFixed(0)} MiB for ${YEARS[i]} y`).join(", ")} (${
+        growth >= 0 ? "+" : ""
+      }${growth.toFixed(0)} MiB from ${YEARS[0]} to ${YEARS.at(-1)} y)`;
+    };
+    const same = now.csvLimited.every((r, i) => r.stdout === (now.csv[i] as Run).stdout);
+    for (const [label, m] of [["", now], [`base ${baseCommit}: `, then]] as const) {
+      if (m === undefined) continue;
+      console.log(`${label}peak RSS, cycle CSV:                      ${peaks(m.csv)}; goal: alike`);
+      console.log(`${label}peak RSS, cycle CSV, heap limit 160 MiB:  ${peaks(m.csvLimited)}`);
+      console.log(
+        `${label}peak RSS, overview:                       ${peaks(m.overview)}; in ${m.overview.map(secs).join(", ")}`,
+      );
+    }
+    const sameAsBase = then?.csv.every((r, i) => r.stdout === (now.csv[i] as Run).stdout);
     console.log(
-      `peak RSS, cycle CSV:                      ${csv.peakMiB.toFixed(0)} MiB for 1 year, ${
-        csv2.peakMiB.toFixed(0)
-      } MiB for 2 years`,
-    );
-    console.log(
-      `peak RSS, cycle CSV, heap limit 160 MiB:  ${csvL.peakMiB.toFixed(0)} MiB for 1 year, ${
-        csvL2.peakMiB.toFixed(0)
-      } MiB for 2 years (${csvL.stdout === csv.stdout ? "same output" : "OUTPUT DIFFERS"})`,
-    );
-    console.log(
-      `peak RSS, overview:                       ${overview.peakMiB.toFixed(0)} MiB for 1 year, ${
-        overview2.peakMiB.toFixed(0)
-      } MiB for 2 years (${overview2.seconds.toFixed(2)} s)`,
+      `cycle CSV under the heap limit: ${same ? "same output" : "OUTPUT DIFFERS"}${
+        then ? `; cycle CSV of base ${baseCommit}: ${sameAsBase ? "same output" : "OUTPUT DIFFERS"}` : ""
+      }`,
     );
   } finally {
     await Deno.remove(base, { recursive: true });
