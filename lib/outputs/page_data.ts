@@ -153,13 +153,13 @@ export function buildPageData(input: PageInput): PageBuild {
   };
   const rows = (g: Group, b: BucketUsage): Row[] =>
     byColumn ? rowsOf(b) : rowsOf(b, { customers: customersOf(g), only: new Set(g.specs.map((s) => s.name)) });
-  const keepDays = (g: Group, days: BucketUsage[]) => {
+  const keepDays = (g: Group, days: readonly BucketUsage[]) => {
     for (const b of days) {
       if (b.bucket.end <= g.periods.previousCycle.start || b.bucket.start >= g.periods.cycle.end) continue;
       for (const r of rows(g, b)) push(g.days, r.name, r);
     }
   };
-  const keepCycles = (g: Group, cycles: BucketUsage[]) => {
+  const keepCycles = (g: Group, cycles: readonly BucketUsage[]) => {
     for (const b of cycles) for (const r of rows(g, b)) push(g.cycles, r.name, r);
   };
 

@@ -289,7 +289,7 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   const usage: bigint[] = new Array(meters.length).fill(0n);
   let out = "";
   let firstStamp = "";
-  const rows = (closed: BucketUsage[], lastEpoch: number) => {
+  const rows = (closed: readonly BucketUsage[], lastEpoch: number) => {
     for (const b of closed) {
       if (!inRange(b.bucket.wallStart, opts)) continue;
       usage.fill(0n);

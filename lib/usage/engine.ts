@@ -128,6 +128,8 @@ const MOST_ROOM = 1 << 14;
 const SPARE_TABLES = 2;
 /** An interval longer than this many usual intervals is a gap. */
 const GAP_FACTOR = 3;
+/** What a push that closes no bucket returns: nothing allocated per sample. */
+const NONE: readonly BucketUsage[] = Object.freeze([]);
 
 const normal = (d: bigint): Counter => (d <= SAFE ? Number(d) : d);
 
@@ -390,8 +392,8 @@ export class UsageEngine {
     return sorted[(sorted.length - 1) >> 1] as number;
   }
 
-  /** Adds the next sample; returns the buckets it closed, oldest first. */
-  push(sample: Sample): BucketUsage[] {
+  /** Adds the next sample; returns the buckets it closed, oldest first (most often none: the same empty array). */
+  push(sample: Sample): readonly BucketUsage[] {
     this.#takeBack();
     const map = this.#columnIndexes(sample.columns);
     const counters = sample.counters;
@@ -418,11 +420,11 @@ export class UsageEngine {
         acc.present[i] = 1;
       }
       this.#prevEpoch = this.#firstEpoch = e1;
-      return [];
+      return NONE;
     }
     let acc: Acc = this.#acc;
     this.#resets.length = 0;
-    const closed: BucketUsage[] = [];
+    let closed: BucketUsage[] | undefined;
     const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
     const total = e1 - e0;
     const covers = total > 0 && total <= GAP_FACTOR * this.#usual(total);
@@ -465,7 +467,7 @@ export class UsageEngine {
         from = to;
         if (last) break;
         const next: Acc = this.#open(this.#cal.next(acc.bucket));
-        closed.push(this.#result(acc, acc.bucket.end - acc.bucket.start));
+        (closed ??= []).push(this.#result(acc, acc.bucket.end - acc.bucket.start));
         this.#acc = acc = next;
       }
       for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
@@ -473,7 +475,7 @@ export class UsageEngine {
     // Resets belong to the bucket the interval ends in.
     for (const i of this.#resets) acc.resets[i]!++;
     this.#prevEpoch = e1;
-    return closed;
+    return closed ?? NONE;
   }
 
   /**

@@ -131,7 +131,7 @@ export class Summarizer {
     return this.#engines[0]?.columns ?? [];
   }
 
-  #rows(k: number, buckets: BucketUsage[], out: Row[]): void {
+  #rows(k: number, buckets: readonly BucketUsage[], out: Row[]): void {
     const pass = this.#passes[k] as Pass;
     const { from, to, only } = this.#options;
     for (const b of buckets) {
@@ -144,14 +144,14 @@ export class Summarizer {
     }
   }
 
-  /** Adds the next sample; returns the rows of the buckets it closed. */
-  push(sample: Sample): Row[] {
-    const out: Row[] = [];
+  /** Adds the next sample; returns the rows of the buckets it closed (most often none: the same empty array). */
+  push(sample: Sample): readonly Row[] {
+    let out: Row[] | undefined;
     for (let k = 0; k < this.#engines.length; k++) {
       const closed = (this.#engines[k] as UsageEngine).push(sample);
-      if (closed.length > 0) this.#rows(k, closed, out);
+      if (closed.length > 0) this.#rows(k, closed, out ??= []);
     }
-    return out;
+    return out ?? NO_ROWS;
   }
 
   /** Closes the open buckets (coverage counted up to `until`, default the last sample) and returns their rows. */
@@ -186,6 +186,9 @@ export function topRows(rows: Iterable<Row>, n: number): Row[] {
   }
   return [...best.values()].flat();
 }
+
+/** What a push that closes no bucket returns. */
+const NO_ROWS: readonly Row[] = Object.freeze([]);
 
 /** The overview of one pass: its periods (its cycle) and its lines. */
 export interface OverviewPart {
