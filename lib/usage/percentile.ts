@@ -9,11 +9,12 @@
  * equal intervals, the ceil(0.95·N)-th smallest rate (drop the top 5%, take
  * the highest left).
  *
- * Found by a weighted quickselect whose pivot is taken from a small sample at
- * the rank sought (the idea of Floyd and Rivest's SELECT): the first
- * partition leaves a few percent of the rates around the answer, so the
- * whole costs little more than two passes over the rates. No sort, and no
- * allocation once the scratch arrays are as long as the longest bucket.
+ * Found by a weighted quickselect whose pivots are taken from small samples
+ * at the rank sought (the idea of Floyd and Rivest's SELECT): the first, a
+ * little below the answer, splits off the few percent of the rates above it
+ * in the pass that weighs them all, so the whole costs little more than one
+ * pass over the rates. No sort, and no allocation once the scratch arrays
+ * are as long as the longest bucket.
  *
  * @module
  */
@@ -30,6 +31,32 @@ const SAMPLE = 63;
 let scratchRates = new Float64Array(0);
 let scratchWeights = new Float64Array(0);
 const sample = new Float64Array(SAMPLE);
+/** The pseudo-random places of the samples: the same sequence in every call. */
+let seed = 1;
+
+/** A pseudo-random place below `n`. */
+function draw(n: number): number {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+}
+
+/** Puts `x` among the first `k` rates of the sample, in order. */
+function insert(x: number, k: number): void {
+  let at = k;
+  for (; at > 0 && (sample[at - 1] as number) > x; at--) sample[at] = sample[at - 1] as number;
+  sample[at] = x;
+}
+
+/**
+ * The rate of the sample's first `size` (in order) at `fraction` of them,
+ * moved two standard deviations of the sample's rank to the far side of
+ * the answer: the answer lies on the near side, the smaller, nearly always.
+ */
+function pivotAt(size: number, fraction: number): number {
+  const margin = 2 * Math.sqrt(size * fraction * (1 - fraction)) + 1;
+  const rank = Math.floor(fraction * size + (fraction > 0.5 ? -margin : margin));
+  return sample[Math.max(0, Math.min(size - 1, rank))] as number;
+}
 
 /**
  * The weighted `q`-quantile (default 0.95) of the first `length` entries of
@@ -57,50 +84,66 @@ export function weightedPercentile(
   }
   const r = scratchRates;
   const w = scratchWeights;
+  seed = 1;
+  // A first pivot a little below the answer, from a sample of the rates;
+  // then one pass over them: their total weight, the weight at or below the
+  // pivot, and the rates above it picked out. The answer is among those
+  // nearly always: a few percent of the rates are left to rank.
+  let size = 0;
+  for (let k = 0; k < SAMPLE && length > 0; k++) {
+    const i = draw(length);
+    const x = rates[i] as number;
+    if (x === x && (weights[i] as number) > 0) insert(x, size++);
+  }
+  const first = size > 0 ? pivotAt(size, q) : NaN;
   let n = 0;
   let total = 0;
+  let atOrBelow = 0;
   for (let i = 0; i < length; i++) {
     const x = rates[i] as number;
     const wi = weights[i] as number;
     if (x !== x || !(wi > 0)) continue;
-    r[n] = x;
-    w[n] = wi;
     total += wi;
-    n++;
+    if (x > first) {
+      r[n] = x;
+      w[n] = wi;
+      n++;
+    } else atOrBelow += wi;
   }
-  if (n === 0) return undefined;
-  // Find the smallest rate whose cumulative weight reaches q·total: a
-  // weight w reaches it when w·scale >= goal. With q a whole percentage the
-  // test is exact in integers (w·100 >= percent·total). Two numbers rather
-  // than a closure: calls of a closure here cost ~25 KB of garbage per call.
+  if (total === 0) return undefined;
+  // The smallest rate whose cumulative weight reaches q·total: a weight v
+  // reaches it when v·scale >= goal. With q a whole percentage the test is
+  // exact in integers (v·100 >= percent·total). Two numbers rather than a
+  // closure: calls of a closure here cost ~25 KB of garbage per call.
   const percent = Math.round(q * 100);
   const exact = Math.abs(q * 100 - percent) < 1e-9 && total * 100 < Number.MAX_SAFE_INTEGER;
   const scale = exact ? 100 : 1;
   const goal = exact ? percent * total : q * total;
+  let below = atOrBelow; // weight of everything left of lo (all smaller than what is in [lo, hi))
+  if (Number.isNaN(first) || atOrBelow * scale >= goal) {
+    // Not so (rarely, or no sample): every rate is left to rank.
+    n = 0;
+    for (let i = 0; i < length; i++) {
+      const x = rates[i] as number;
+      const wi = weights[i] as number;
+      if (x !== x || !(wi > 0)) continue;
+      r[n] = x;
+      w[n] = wi;
+      n++;
+    }
+    below = 0;
+  }
   let lo = 0;
   let hi = n; // exclusive
-  let below = 0; // weight of everything left of lo (all smaller than what is in [lo, hi))
-  let inside = total; // weight of [lo, hi)
-  let seed = 1;
+  let inside = total - below; // weight of [lo, hi)
   for (;;) {
     if (hi - lo <= 1) return r[Math.min(lo, n - 1)] as number;
     // The pivot: in a sample of the range (at pseudo-random places, so that
-    // no order of the rates defeats it; each put in order as it is drawn),
-    // the rate at the fraction of the range's weight that the answer lies at.
-    const size = Math.min(SAMPLE, hi - lo);
-    for (let k = 0; k < size; k++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const x = r[lo + (seed % (hi - lo))] as number;
-      let at = k;
-      for (; at > 0 && (sample[at - 1] as number) > x; at--) sample[at] = sample[at - 1] as number;
-      sample[at] = x;
-    }
-    const fraction = Math.min(1, Math.max(0, (q * total - below) / inside));
-    // Two standard deviations of the sample's rank to the far side of the answer: it lies on the
-    // near, smaller side of the pivot nearly always.
-    const margin = 2 * Math.sqrt(size * fraction * (1 - fraction)) + 1;
-    const rank = Math.floor(fraction * size + (fraction > 0.5 ? -margin : margin));
-    const pivot = sample[Math.max(0, Math.min(size - 1, rank))] as number;
+    // no order of the rates defeats it), the rate at the fraction of the
+    // range's weight that the answer lies at.
+    size = Math.min(SAMPLE, hi - lo);
+    for (let k = 0; k < size; k++) insert(r[lo + draw(hi - lo)] as number, k);
+    const pivot = pivotAt(size, Math.min(1, Math.max(0, (q * total - below) / inside)));
     // Three-way partition of [lo, hi): < pivot, == pivot, > pivot, weighing the first two.
     let lt = lo;
     let gt = hi - 1;
