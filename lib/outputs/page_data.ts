@@ -165,6 +165,7 @@ export function buildPageData(input: PageInput): PageBuild {
 
   // One pass over the samples; per columns array, the last instant it was seen; the last intervals.
   const lastSeen = new Map<readonly string[], number>();
+  const groupList = [...groups.values()];
   const intervals: number[] = [];
   let prev = NaN;
   let first = NaN;
@@ -183,7 +184,7 @@ export function buildPageData(input: PageInput): PageBuild {
     }
     if (Number.isNaN(first)) first = s.epoch;
     prev = s.epoch;
-    for (const g of groups.values()) {
+    for (const g of groupList) {
       keepCycles(g, g.cycle.push(s));
       if (!g.dayStarted) {
         if (s.epoch < g.periods.previousCycle.start) {
@@ -278,14 +279,17 @@ export function buildPageData(input: PageInput): PageBuild {
   return { data, csv };
 }
 
-/** A copy of `s` whose counters are `into`'s array when it fits (the reader may reuse `s`'s). */
+/** `s` copied into `into` (its counters array too, when it fits): the reader may reuse `s`. */
 function copyInto(into: Sample | undefined, s: Sample): Sample {
   const n = s.counters.length;
-  const counters = into !== undefined && into.counters.length === n
-    ? into.counters as Counter[]
-    : new Array<Counter>(n);
+  const copy = into ?? { epoch: 0, columns: s.columns, counters: [] };
+  if (copy.counters.length !== n) copy.counters = new Array<Counter>(n);
+  const counters = copy.counters as Counter[];
   for (let j = 0; j < n; j++) counters[j] = s.counters[j] as Counter;
-  return { ...s, counters };
+  copy.epoch = s.epoch;
+  copy.columns = s.columns;
+  copy.resets = s.resets;
+  return copy;
 }
 
 /** Rows of the same bucket together, in order. */
