@@ -1,7 +1,7 @@
 /**
  * Reading a log file as bytes (lib/usage/log_samples.ts): the samples,
  * warnings and torn line of `samplesOfFile`, the lines of `linesOfFile` and
- * the columns of `logColumns` equal what the text reader gives for the same
+ * the columns of `logColumns` (and of the reader after reading) equal what the text reader gives for the same
  * lines split apart, across
  * reads (lines cut anywhere by short reads, a line longer than the 1 MiB
  * buffer) and for every kind of line.
@@ -126,6 +126,8 @@ Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text rea
           assertEquals(got, want, `round ${round}, reuse ${reuse}, short reads ${short}`);
           assertEquals(gotBad, wantBad, `round ${round}`);
           assertEquals(torn, round % 2 === 0 ? [] : [`${path}:${lines.length}`]);
+          // What the reading met is what logColumns finds (the torn last line too).
+          assertEquals(reader.columnsRead, columnsOf(lines), `round ${round}`);
         } finally {
           file.close();
         }

@@ -18,12 +18,14 @@ import { localZone } from "../usage/zone.ts";
 import type { Sample } from "../usage/engine.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import {
+  billingsOf,
   overviewNow,
   parseSummaryRequest,
   printOverview,
   printRows,
   summaryPlan,
   type SummaryRequest,
+  summaryTimes,
 } from "./summary_views.ts";
 
 function openLog(path: string): SafeFile {
@@ -58,25 +60,30 @@ export async function summary(opts: Options): Promise<number> {
 
 /** What every view needs, from the config and the columns read: customers, passes, filters. */
 function run(req: SummaryRequest, config: Config, path: string, file: SafeFile): void {
-  const names = logColumns(file, path).columns;
-  file.seekSync(0, Deno.SeekMode.Start);
-  const plan = summaryPlan(req, config, names, path);
-  const { passes, only, from, to } = plan;
   let badCount = 0;
   const bad = (where: string, reason: string) => {
     if (req.strict) throw new DataError(`${where}: ${reason} (--strict)`);
     if (++badCount <= 20) err(`netmon: warning: ${where}: ${reason}; line skipped\n`);
   };
   const reader = new LogReader(path, bad, localZone(), { reuse: true });
-  const samples = samplesOfFile(file, path, bad, reader);
   if (req.view === "overview") {
-    const now = overviewNow(plan);
-    const ov = new OverviewSummarizer(passes, now, { only, from, to });
-    for (const s of samples) ov.push(s);
+    // The overview prints nothing before the log is read: its customers and
+    // --meter are matched to the columns that one reading found, rather than
+    // to a pass of its own over the log first.
+    const times = summaryTimes(req);
+    const now = overviewNow(times);
+    const ov = new OverviewSummarizer(billingsOf(config), now, times);
+    for (const s of samplesOfFile(file, path, bad, reader)) ov.push(s);
+    const { passes, only } = summaryPlan(req, config, reader.columnsRead.columns, path);
     warnCount(path, badCount);
-    printOverview(req, ov.result(now), now);
+    printOverview(req, ov.result(now, { passes, only }), now);
     return;
   }
+  const names = logColumns(file, path).columns;
+  file.seekSync(0, Deno.SeekMode.Start);
+  const plan = summaryPlan(req, config, names, path);
+  const { passes, only, from, to } = plan;
+  const samples = samplesOfFile(file, path, bad, reader);
   const unit = req.unit as Unit;
   const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
   function* rows(): Generator<Row> {

@@ -152,14 +152,8 @@ export interface SummaryPlan {
 export function summaryPlan(req: SummaryRequest, config: Config, names: readonly string[], where: string): SummaryPlan {
   const columns = asColumns(names, config);
   let customers: CustomerColumns[];
-  let passes: Pass[];
   try {
     customers = customerColumns(config.customers, columns, config.file ?? "config");
-    passes = billingPasses(
-      config.billing,
-      config.customers.map((spec, i) => ({ columns: customers[i] as CustomerColumns, billing: spec.billing })),
-      zoneNamed,
-    );
   } catch (e) {
     if (e instanceof CustomerMatchError) {
       throw new ConfigError(e.message.replaceAll("(columns: ", `(columns of ${where}: `));
@@ -167,16 +161,46 @@ export function summaryPlan(req: SummaryRequest, config: Config, names: readonly
     if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
     throw e;
   }
+  const passes = passesOf(config, customers);
   const only = meterFilter(req.meters, columns, customers);
+  return { customers, passes, only, ...summaryTimes(req) };
+}
+
+/** One engine pass per billing of `config`, its customers being `customers` (in config order). */
+function passesOf(config: Config, customers: readonly CustomerColumns[]): Pass[] {
+  try {
+    return billingPasses(
+      config.billing,
+      config.customers.map((spec, i) => ({ columns: customers[i] as CustomerColumns, billing: spec.billing })),
+      zoneNamed,
+    );
+  } catch (e) {
+    if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * The passes of `config`'s billings before its customers are matched to
+ * columns (each with none yet): the same passes, in the same order, as the
+ * plan's, for a view that matches them only after reading the log.
+ */
+export function billingsOf(config: Config): Pass[] {
+  return passesOf(config, config.customers.map((spec) => ({ name: spec.name, in: [], out: [], both: [] })));
+}
+
+/** `--from` and `--to` as instants. */
+export function summaryTimes(req: SummaryRequest): { from: number | undefined; to: number | undefined } {
   const local = localZone();
-  const from = req.from === undefined ? undefined : firstInstant(local, req.from);
-  const to = req.to === undefined ? undefined : firstInstant(local, req.to);
-  return { customers, passes, only, from, to };
+  return {
+    from: req.from === undefined ? undefined : firstInstant(local, req.from),
+    to: req.to === undefined ? undefined : firstInstant(local, req.to),
+  };
 }
 
 /** The overview's "now": the present, or the instant before `--to`. */
-export function overviewNow(plan: SummaryPlan): number {
-  return Math.min(Date.now(), plan.to === undefined ? Infinity : plan.to - 1);
+export function overviewNow(times: { to: number | undefined }): number {
+  return Math.min(Date.now(), times.to === undefined ? Infinity : times.to - 1);
 }
 
 /** Prints the overview of each pass as the request asks (table or JSON). */

@@ -124,6 +124,34 @@ export class LogReader {
     return this.#sawHeader;
   }
 
+  /**
+   * The columns of the lines read so far, as {@linkcode logColumns} finds
+   * them in a whole log: what a view that prints nothing before the log is
+   * read matches customers against, without a pass of its own.
+   */
+  get columnsRead(): LogColumns {
+    return { columns: this.#seen.size > 0 ? [...this.#seen] : [...ORIGINAL_METERS], header: this.#sawHeader };
+  }
+
+  /** Every header's meters, in order of first appearance; the original's two first when data came before any header. */
+  readonly #seen = new Set<string>();
+
+  /** A data line (good or not) was read: before any header, the log is the original's. */
+  #noteData(): void {
+    if (!this.#sawHeader) { for (const m of ORIGINAL_METERS) this.#seen.add(m); }
+  }
+
+  /**
+   * A last line without LF (still being written, or torn): never data, but
+   * its header's meters, or its being data before any header, count in
+   * {@linkcode LogReader.columnsRead} as they do in {@linkcode logColumns}.
+   */
+  tornLine(buf: Uint8Array, start: number, end: number): void {
+    if (end === start) return;
+    if (buf[start] !== HASH) this.#noteData();
+    else for (const m of parseHeader(decoder.decode(buf.subarray(start, end))) ?? []) this.#seen.add(m);
+  }
+
   /** The last good data line's stamp, as written (`YYYY/MM/DD-HH:MM:SS`). */
   get stamp(): string {
     const p = (n: number) => (n < 10 ? "0" : "") + n;
@@ -153,6 +181,7 @@ export class LogReader {
       this.#comment(decoder.decode(buf.subarray(start, end)), lineNo);
       return undefined;
     }
+    this.#noteData();
     const n = this.#columns.length;
     const counters = this.#countersArray(n);
     if (this.#fast(buf, start, end, n, counters) !== end && !this.#slow(buf, start, end, n, counters, lineNo)) {
@@ -181,6 +210,7 @@ export class LogReader {
     const counters = this.#countersArray(n);
     const end = this.#fast(buf, start, limit, n, counters);
     if (end < 0 || buf[end] !== LF) return undefined;
+    this.#noteData();
     this.#lineEnd = end;
     return this.#sample(counters);
   }
@@ -231,6 +261,7 @@ export class LogReader {
       }
       this.#sawHeader = true;
       this.#columns = meters;
+      for (const m of meters) this.#seen.add(m);
     } else if (line.startsWith(RESET_PREFIX)) {
       try {
         (this.#resets ??= []).push((parseResetLine(line) as { column: string }).column);
@@ -502,7 +533,10 @@ export function* samplesOfFile(
       if (other !== undefined) yield other;
     }
   }
-  if (chunks.filled > 0) onTorn?.(`${path}:${lineNo + 1}`);
+  if (chunks.filled > 0) {
+    reader.tornLine(chunks.buf, 0, chunks.filled);
+    onTorn?.(`${path}:${lineNo + 1}`);
+  }
 }
 
 /**

@@ -93,22 +93,23 @@ interface ColumnTotals {
  * passed over, so the log can be streamed through it.
  *
  * Each column's bytes are summed per period as the days come; a customer's
- * are the sums of its columns', taken once at the end (the same as summing
- * its daily roll-ups: a column absent from a day adds nothing either way).
- * Only its coverage of this cycle is taken day by day, being the smallest
- * of its columns' on each day.
+ * are the sums of its columns', taken at the end (the same as summing its
+ * daily roll-ups: a column absent from a day adds nothing either way). Its
+ * coverage of this cycle is the smallest of its columns' on each day, from
+ * their coverage of each day of this cycle, kept. So the customers can be
+ * given after the days ({@linkcode OverviewBuilder.match}).
  */
 export class OverviewBuilder {
   readonly #periods: Periods;
-  readonly #customers: readonly CustomerColumns[];
+  #customers: readonly CustomerColumns[];
   readonly #columns: boolean;
-  readonly #only: ReadonlySet<string> | undefined;
+  #only: ReadonlySet<string> | undefined;
   /** Every column of a day in a period, in order of first appearance. */
   readonly #totals = new Map<string, ColumnTotals>();
   /** Whether a day of each period was added. */
   readonly #hit = PERIODS.map(() => false);
-  /** Each customer's covered time of this cycle. */
-  readonly #customerCovered: number[];
+  /** The days of this cycle: their span and their columns' coverage. */
+  readonly #cycleDays: { spanMs: number; coverage: Map<string, number> }[] = [];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -122,9 +123,18 @@ export class OverviewBuilder {
   ) {
     this.#periods = periods;
     this.#only = options.only;
-    this.#customers = customers.filter((c) => this.#keeps(c.name));
+    this.#customers = customers;
     this.#columns = options.columns !== false;
-    this.#customerCovered = this.#customers.map(() => 0);
+  }
+
+  /**
+   * Reports `customers` and keeps the names in `only` (all when undefined)
+   * instead of those given at first: for an overview whose customers are
+   * matched to the columns its days turned out to have.
+   */
+  match(customers: readonly CustomerColumns[], only?: ReadonlySet<string>): void {
+    this.#customers = customers;
+    this.#only = only;
   }
 
   #keeps(name: string): boolean {
@@ -152,14 +162,22 @@ export class OverviewBuilder {
       for (const k of hit) t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
       if (inCycle) t.covered += c.coverage * day.spanMs;
     }
-    if (inCycle && this.#customers.length > 0) {
-      const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
-      this.#customers.forEach((c, k) => {
-        let least = Infinity;
-        for (const name of [...c.in, ...c.out, ...c.both]) least = Math.min(least, coverage.get(name) ?? Infinity);
-        if (least !== Infinity) this.#customerCovered[k] = (this.#customerCovered[k] as number) + least * day.spanMs;
-      });
+    if (inCycle) {
+      this.#cycleDays.push({ spanMs: day.spanMs, coverage: new Map(day.columns.map((c) => [c.name, c.coverage])) });
     }
+  }
+
+  /** `customer`'s covered time of this cycle: on each day, the least of its columns' there. */
+  #covered(customer: CustomerColumns): number {
+    let covered = 0;
+    for (const day of this.#cycleDays) {
+      let least = Infinity;
+      for (const name of [...customer.in, ...customer.out, ...customer.both]) {
+        least = Math.min(least, day.coverage.get(name) ?? Infinity);
+      }
+      if (least !== Infinity) covered += least * day.spanMs;
+    }
+    return covered;
   }
 
   /**
@@ -205,7 +223,7 @@ export class OverviewBuilder {
     if (!this.#hit.some((h) => h)) return lines;
     const sum = (names: readonly string[], k: number) =>
       names.reduce((s, n) => s + (this.#totals.get(n)?.bytes[k] ?? 0n), 0n);
-    this.#customers.forEach((cu, i) => {
+    for (const cu of this.#customers.filter((c) => this.#keeps(c.name))) {
       const figures = (k: number): Figures => {
         if (!this.#hit[k]) return { totalBytes: 0n };
         const f: Figures = { totalBytes: sum([...cu.in, ...cu.out, ...cu.both], k) };
@@ -215,8 +233,8 @@ export class OverviewBuilder {
         }
         return f;
       };
-      lines.push(line(cu.name, "customer", figures, this.#customerCovered[i] as number));
-    });
+      lines.push(line(cu.name, "customer", figures, this.#covered(cu)));
+    }
     return lines;
   }
 }

@@ -246,10 +246,22 @@ export class OverviewSummarizer {
     }
   }
 
-  /** The overview of each pass, as of `now`. */
-  result(now: number): { part: OverviewPart; lines: OverviewLine[] }[] {
+  /**
+   * The overview of each pass, as of `now`; with `matched`, of its passes
+   * and names instead of those given at first: the same billings, their
+   * customers matched to the columns the samples turned out to have.
+   */
+  result(
+    now: number,
+    matched?: { passes: readonly Pass[]; only?: ReadonlySet<string> | undefined },
+  ): { part: OverviewPart; lines: OverviewLine[] }[] {
     return this.#parts.map((part, k) => {
       const engine = this.#engines[k] as UsageEngine;
+      const pass = matched?.passes[k];
+      if (matched !== undefined && pass !== undefined) {
+        part.pass = pass;
+        part.builder.match(pass.customers, matched.only);
+      }
       for (const d of engine.finish()) this.#add(k, d);
       const first = Math.max(engine.firstEpoch, this.#from);
       const last = Math.min(engine.lastEpoch, this.#to);
