@@ -154,30 +154,36 @@ export function buildPageData(input: PageInput): PageBuild {
   const rows = (g: Group, b: BucketUsage): Row[] =>
     byColumn ? rowsOf(b) : rowsOf(b, { customers: customersOf(g), only: new Set(g.specs.map((s) => s.name)) });
   const keepDays = (g: Group, days: readonly BucketUsage[]) => {
+    if (days.length === 0) return; // the common case: nothing closed
     for (const b of days) {
       if (b.bucket.end <= g.periods.previousCycle.start || b.bucket.start >= g.periods.cycle.end) continue;
       for (const r of rows(g, b)) push(g.days, r.name, r);
     }
   };
   const keepCycles = (g: Group, cycles: readonly BucketUsage[]) => {
+    if (cycles.length === 0) return; // the common case: nothing closed
     for (const b of cycles) for (const r of rows(g, b)) push(g.cycles, r.name, r);
   };
 
-  // One pass over the samples; per columns array, the last instant it was seen; the last intervals.
+  // One pass over the samples; per columns array, the last instant it was seen (noted when the
+  // columns change, and at the end); the last intervals.
   const lastSeen = new Map<readonly string[], number>();
   const groupList = [...groups.values()];
   const intervals: number[] = [];
   let prev = NaN;
   let first = NaN;
+  let columns: readonly string[] | undefined;
   for (const s of input.samples) {
-    if (!lastSeen.has(s.columns)) {
-      for (const n of s.columns) {
+    if (s.columns !== columns) {
+      if (columns !== undefined) lastSeen.set(columns, prev);
+      columns = s.columns;
+      for (const n of columns) {
         if (logSet.has(n)) continue;
         logSet.add(n);
         logColumns.push(n);
       }
+      lastSeen.set(columns, s.epoch);
     }
-    lastSeen.set(s.columns, s.epoch);
     if (s.epoch > prev) {
       intervals.push(s.epoch - prev);
       if (intervals.length > WINDOW) intervals.shift();
@@ -197,6 +203,7 @@ export function buildPageData(input: PageInput): PageBuild {
       keepDays(g, g.day.push(s));
     }
   }
+  if (columns !== undefined) lastSeen.set(columns, prev);
   for (const g of groups.values()) {
     if (!g.dayStarted && g.held) g.day.push(g.held);
     keepCycles(g, g.cycle.finish());
