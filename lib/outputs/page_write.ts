@@ -4,6 +4,12 @@
  * temporary file renamed into place) with mode 0644, the overview last so
  * that it never links to a page not yet there.
  *
+ * Without fsync, as the Prometheus textfile: the pages are rebuilt from the
+ * log at every run, so after a power loss one may be the old one or empty
+ * until the next; a reader never sees half a file either way. Syncing each
+ * file and the directory after it was ~0.2-0.5 s of the 2 s the pages may
+ * take for 100 customers (402 syncs).
+ *
  * @module
  */
 
@@ -54,10 +60,10 @@ export function writePages(dir: string, pages: readonly PageFile[], csv: readonl
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
   for (const f of csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")))) {
-    replaceFile(base + f.name, f.text, PAGE_MODE, "CSV");
+    replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
   }
   const index = pages.filter((p) => p.name === "index.html");
   for (const p of [...pages.filter((p) => p.name !== "index.html"), ...index]) {
-    replaceFile(base + p.name, p.html, PAGE_MODE, "page");
+    replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
   }
 }
