@@ -300,3 +300,57 @@ Deno.test("the log reader reads stamps forward through the repeated hour and rep
   ]);
   ok(true);
 });
+
+Deno.test("coverage and presence, columns coming and going every few samples: as the rule says (seeded)", () => {
+  const rand = seededRandom("engine coverage");
+  const all = ["a", "b", "c", "d"];
+  const log: Sample[] = [];
+  let t = Date.UTC(2026, 0, 1, 3);
+  const v = all.map(() => 0);
+  let columns = all;
+  for (let i = 0; i < 6000; i++) {
+    t += rand() < 0.01 ? Math.floor(rand() * 86_400_000) : rand() < 0.05 ? 600_000 : 300_000;
+    if (rand() < 0.05) columns = all.filter(() => rand() < 0.7);
+    if (columns.length === 0) columns = ["a"];
+    for (let j = 0; j < all.length; j++) v[j] = (v[j] as number) + Math.floor(rand() * 1000);
+    log.push({ epoch: t, columns, counters: columns.map((n) => v[all.indexOf(n)] as number) });
+  }
+  const cal = calendar("day", utc);
+  // The rule, directly: an interval covers the buckets it spans for each column at both its ends, when it is at
+  // most three times the median of the last 99 intervals (this one included); a sample's columns are present in
+  // each bucket its interval touches.
+  const covered = new Map<string, Map<string, number>>();
+  const present = new Map<string, Set<string>>();
+  const mark = (label: string, names: readonly string[]) => {
+    const set = present.get(label) ?? new Set<string>();
+    for (const n of names) set.add(n);
+    present.set(label, set);
+  };
+  mark(cal.bucketAt(log[0]!.epoch).label, log[0]!.columns);
+  const window: number[] = [];
+  for (let k = 1; k < log.length; k++) {
+    const before = log[k - 1]!;
+    const s = log[k]!;
+    const total = s.epoch - before.epoch;
+    window.push(total);
+    if (window.length > 99) window.shift();
+    const usual = [...window].sort((x, y) => x - y)[(window.length - 1) >> 1] as number;
+    const both = s.columns.filter((n) => before.columns.includes(n));
+    for (let b = cal.bucketAt(before.epoch); b.start < s.epoch; b = cal.next(b)) {
+      mark(b.label, s.columns);
+      if (total > 3 * usual) continue;
+      const piece = Math.min(b.end, s.epoch) - Math.max(b.start, before.epoch);
+      const byName = covered.get(b.label) ?? new Map<string, number>();
+      for (const n of both) byName.set(n, (byName.get(n) ?? 0) + piece);
+      covered.set(b.label, byName);
+    }
+  }
+  const got = [...usageByBucket(log, cal)];
+  ok(got.length > 30, `${got.length} days`);
+  for (const b of got) {
+    assertEquals(new Set(b.columns.map((c) => c.name)), present.get(b.bucket.label) ?? new Set(), b.bucket.label);
+    for (const c of b.columns) {
+      assertEquals(c.coveredMs, covered.get(b.bucket.label)?.get(c.name) ?? 0, `${b.bucket.label} ${c.name}`);
+    }
+  }
+});

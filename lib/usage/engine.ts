@@ -287,8 +287,14 @@ export class UsageEngine {
   #lastColumns: readonly string[] | undefined;
   #map = new Int32Array(0);
   #prev: (Counter | undefined)[] = [];
-  /** Sample number at which each column was last seen. */
+  /**
+   * Sample number at which each column was last seen; for the columns of
+   * {@linkcode #prevMap} (the sample before's), noted only when the columns
+   * change or a boundary is crossed (see {@linkcode #settleSeen}).
+   */
   #seenAt: number[] = [];
+  /** The column indexes of the sample before: their columns were all seen then. */
+  #prevMap: Int32Array | undefined;
   #seq = 0;
   #prevEpoch = NaN;
   #acc: Acc | undefined;
@@ -420,6 +426,7 @@ export class UsageEngine {
         acc.present[i] = 1;
       }
       this.#prevEpoch = this.#firstEpoch = e1;
+      this.#prevMap = map;
       return NONE;
     }
     let acc: Acc = this.#acc;
@@ -429,8 +436,11 @@ export class UsageEngine {
     const total = e1 - e0;
     const covers = total > 0 && total <= GAP_FACTOR * this.#usual(total);
     if (e1 < acc.bucket.end) {
-      this.#within(acc, map, counters, seq, total, covers);
+      const same = map === this.#prevMap;
+      if (!same) this.#settleSeen(seq);
+      this.#within(acc, map, counters, seq, total, covers, same);
     } else {
+      this.#settleSeen(seq);
       // Growth of each column over the interval.
       const deltas = this.#deltas;
       const counted = this.#counted.length >= n ? this.#counted : (this.#counted = new Uint8Array(n * 2));
@@ -475,6 +485,7 @@ export class UsageEngine {
     // Resets belong to the bucket the interval ends in.
     for (const i of this.#resets) acc.resets[i]!++;
     this.#prevEpoch = e1;
+    this.#prevMap = map;
     return closed ?? NONE;
   }
 
@@ -500,12 +511,29 @@ export class UsageEngine {
     return delta(p, v);
   }
 
+  /** Notes in {@linkcode #seenAt} that the columns of the sample before sample `seq` were seen at it. */
+  #settleSeen(seq: number): void {
+    const prev = this.#prevMap;
+    if (prev === undefined) return;
+    for (let j = 0; j < prev.length; j++) this.#seenAt[prev[j] as number] = seq - 1;
+  }
+
   /**
    * An interval of `total` ms within the open bucket, the common case:
    * growth, usage, coverage, rates and presence in one pass over the columns
-   * (as the crossing case and {@linkcode #note} record them).
+   * (as the crossing case and {@linkcode #note} record them). With the
+   * `same` columns as the sample before, each was seen then and is already
+   * present in the bucket: only the first sample after a change notes that.
    */
-  #within(acc: Acc, map: Int32Array, counters: ArrayLike<Counter>, seq: number, total: number, covers: boolean): void {
+  #within(
+    acc: Acc,
+    map: Int32Array,
+    counters: ArrayLike<Counter>,
+    seq: number,
+    total: number,
+    covers: boolean,
+    same: boolean,
+  ): void {
     const seenAt = this.#seenAt;
     const covered = acc.covered;
     const present = acc.present;
@@ -519,9 +547,11 @@ export class UsageEngine {
         if (d !== 0) acc.add(i, d);
         if (table !== undefined) table.setRate(i, k, (Number(d) * 8000) / total);
       }
-      if (counts && seenAt[i] === seq - 1) covered[i] = (covered[i] as number) + total;
-      present[i] = 1;
-      seenAt[i] = seq;
+      if (counts && (same || seenAt[i] === seq - 1)) covered[i] = (covered[i] as number) + total;
+      if (!same) {
+        present[i] = 1;
+        seenAt[i] = seq;
+      }
     }
   }
 
