@@ -236,7 +236,8 @@ export class OverviewSummarizer {
   push(sample: Sample): void {
     for (let k = 0; k < this.#engines.length; k++) {
       const closed = (this.#engines[k] as UsageEngine).push(sample);
-      for (const d of closed) this.#add(k, d);
+      if (closed.length > 0) { for (const d of closed) this.#add(k, d); // most samples close none
+       }
     }
   }
 
