@@ -16,7 +16,7 @@ import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
-import { checkDir, readWhole, readWholeText } from "../host/safe_open.ts";
+import { checkDir, readWhole, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { runCommand } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
@@ -101,7 +101,7 @@ export function reportMessage(mail: MailConfig, stamp: string, date: Date, text:
 export function ensureSpoolDir(dir: string): void {
   if (checkDir(dir, "spool directory")) return;
   try {
-    Deno.mkdirSync(dir, { mode: 0o750 });
+    withExactMode(0o750, () => Deno.mkdirSync(dir, { mode: 0o750 }));
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw fileError(err, "create spool directory", dir);
   }
