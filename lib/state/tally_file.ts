@@ -14,7 +14,8 @@
  */
 
 import { fileError } from "../host/errors.ts";
-import { appendWhole, tempBeside, writeAll } from "../host/files.ts";
+import { appendWhole, replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
 import type { CustomerTally, Tally } from "../usage/cycle_tally.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
@@ -93,15 +94,13 @@ export interface CachedTally {
   stamp: string;
 }
 
+/** The most a tally or ledger file is read (a thousand customers' tally takes about 75 KB). */
+const MAX_STATE_FILE = 64 << 20;
+
 /** Reads the tally for `fingerprint`; undefined when missing, damaged or made for another config (rebuild it). */
 export function readTally(path: string, fingerprint: string): CachedTally | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw fileError(err, "read", path);
-  }
+  const text = readWholeText(path, { what: "cycle tally" }, MAX_STATE_FILE);
+  if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
     if (j.version !== 2 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
@@ -126,36 +125,17 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
  * quota check.
  */
 export function writeTally(path: string, tally: Tally, fingerprint: string, stamp: string): void {
-  const tmp = tempBeside(path);
-  try {
-    const f = Deno.openSync(tmp, { write: true, createNew: true, mode: STATE_MODE });
-    try {
-      Deno.chmodSync(tmp, STATE_MODE); // the umask narrowed what open set
-      writeAll(f, new TextEncoder().encode(formatTally(tally, fingerprint, stamp)));
-    } finally {
-      f.close();
-    }
-    Deno.renameSync(tmp, path);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never made, or renamed */ }
-    throw fileError(err, "write cycle tally", path);
-  }
+  replaceFile(path, formatTally(tally, fingerprint, stamp), STATE_MODE, "cycle tally", { durable: false });
 }
 
 /** The keys in the sent ledger (empty when there is none). */
 export function readSent(path: string): Set<string> {
-  try {
-    const text = Deno.readTextFileSync(path);
-    // A last line without its newline was being appended when a run died: it was not recorded.
-    const lines = text.split("\n");
-    lines.pop();
-    return new Set(lines.filter((l) => l !== ""));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return new Set();
-    throw fileError(err, "read", path);
-  }
+  const text = readWholeText(path, { what: "sent ledger" }, MAX_STATE_FILE);
+  if (text === undefined) return new Set();
+  // A last line without its newline was being appended when a run died: it was not recorded.
+  const lines = text.split("\n");
+  lines.pop();
+  return new Set(lines.filter((l) => l !== ""));
 }
 
 /** Records `key` in the sent ledger (after a torn last line, if a run died appending one, on a line of its own). */
