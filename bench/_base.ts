@@ -1,5 +1,5 @@
 /**
- * Bench helper: the cost of the reset checks (counter identities, netmon.ident,
+ * Bench helper: the cost of the reset checks (counter identities, netmon.ident*,
  * start records; issue 17) measured against the code before them, run in the
  * same process: the base commit is checked out in a temporary git worktree
  * and its `recordSample` imported beside the current one. Both record the
@@ -56,7 +56,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
  * packets) with the current and the base `recordSample`, interleaved, after a
  * warm-up, in a directory under `under` (default: the temporary directory);
  * prints the medians side by side and returns the extra cost in ms. On a disk
- * that includes the syncs' extra work (netmon.ident rides on the log's sync);
+ * that includes the syncs' extra work (what the identity files add to the log's sync);
  * under /dev/shm (no syncs) it is the computation alone.
  */
 export async function compareRecord(
@@ -113,7 +113,7 @@ export async function compareRecord(
 
 /**
  * Times the reset checks alone, as a report runs them for `meters` columns:
- * reading netmon.ident, comparing, writing the new generation (without its
+ * reading the identity files, comparing, writing the new generation (without its
  * log append). Prints and returns the median and the minimum in ms.
  */
 export async function timeChecks(meters: number, rounds: number): Promise<{ median: number; min: number }> {
@@ -152,7 +152,7 @@ export async function timeChecks(meters: number, rounds: number): Promise<{ medi
     }
     const result = { median: quantile(times, 0.5), min: quantile(times, 0) };
     console.log(
-      `the reset checks alone for ${meters} meters (read netmon.ident, compare, write it): ` +
+      `the reset checks alone for ${meters} meters (read the identity files, compare, write one): ` +
         `median ${result.median.toFixed(2)} ms, min ${result.min.toFixed(2)} ms over ${rounds}`,
     );
     return result;

@@ -7,7 +7,7 @@
  * report` runs it.
  *
  * It also prints what the reset checks of issue 17 (counter identities,
- * netmon.ident, start records) cost a two-meter report, goal at most 1 ms:
+ * netmon.ident*, start records) cost a two-meter report, goal at most 1 ms:
  * netmon's report beside the base commit's (bench/_base.ts checks it out in a
  * git worktree), whole runs interleaved in the table, then one recorded sample
  * in-process with each, and the checks alone.
