@@ -189,7 +189,7 @@ async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
   const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("../outputs/mail.ts");
   const dir = spoolDir(files.dir);
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
-    const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+    const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
     try {
       await deliverSpool(dir, mailer);
     } finally {
@@ -203,7 +203,7 @@ async function mailTest(config: Config): Promise<number> {
   const mail = config.mail;
   if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
   const { Mailer, reportMessage, smtpPassword } = await import("../outputs/mail.ts");
-  const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+  const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
   try {
     const now = new Date();
     const stamp = formatTimestamp(now);

@@ -150,8 +150,15 @@ export class AtomicFile {
    */
   static async named(final: string, mode: number, what = "", opts: TargetOptions = {}): Promise<AtomicFile> {
     const named = { ...opts, named: true };
-    const s = lstatOrUndefined(final);
-    const target = s?.isSymlink ? lstatOrUndefined(AtomicFile.#follow(final, s, what ? ` ${what}` : "")) : s;
+    let s: Deno.FileInfo | undefined;
+    let target: Deno.FileInfo | undefined;
+    try {
+      s = lstatOrUndefined(final);
+      target = s?.isSymlink ? lstatOrUndefined(AtomicFile.#follow(final, s, what ? ` ${what}` : "")) : s;
+    } catch (e) {
+      // No read permission for the path: the constructor names the write permission Deno will refuse too.
+      if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
+    }
     if (!target?.isFifo) return new AtomicFile(final, mode, what, named);
     const path = s?.isSymlink ? Deno.realPathSync(final) : final;
     return new AtomicFile(final, mode, what, named, await openFifo(path, what ? ` ${what}` : ""));

@@ -18,8 +18,10 @@
  *    (Deno's permission does not cover writing it, a read-only file system, a
  *    file this user may not write), it is opened for reading or writing
  *    alone only when nothing can be swapped in: a read-only file system, or
- *    a directory no other user can write (see {@linkcode quietDir});
- *    otherwise it is refused, with the fix;
+ *    a directory no other user can write (see {@linkcode othersCanWrite});
+ *    otherwise a caller that can wait opens it with a deadline
+ *    ({@linkcode SafeFile.openBounded}), and any other refuses it, with the
+ *    fix;
  * 3. `fstat` what was opened: the same device and inode as step 1, or it is
  *    refused.
  *
@@ -127,23 +129,34 @@ function dirOf(path: string): string {
 }
 
 /**
- * True when no other user can put anything at a name in `dir` (so nothing
- * can be swapped in between a look and an open): it belongs to this user
- * or root and neither its group (unless root's) nor others may write it,
- * or it is sticky (as /tmp is: others cannot rename or remove what is not
- * theirs). A directory this run may not look at is not quiet.
+ * Whether another user can put anything at a name in `dir` (and so swap a
+ * file between a look and an open): "no" when it belongs to this user or
+ * root and neither its group (unless root's) nor others may write it, or it
+ * is sticky (as /tmp is: others cannot rename or remove what is not theirs);
+ * "unknown" when this run may not look at it.
  */
-export function quietDir(dir: string): boolean {
+export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   let d: Deno.FileInfo;
   try {
     d = Deno.lstatSync(dir);
   } catch {
-    return false;
+    return "unknown";
   }
-  if (!d.isDirectory || !ownerAllowed(d.uid, "self-or-root")) return false;
+  if (!d.isDirectory || !ownerAllowed(d.uid, "self-or-root")) return "yes";
   const mode = d.mode ?? 0;
-  if ((mode & 0o1000) !== 0) return true;
-  return (mode & 0o002) === 0 && ((mode & 0o020) === 0 || d.gid === 0);
+  if ((mode & 0o1000) !== 0) return "no";
+  return (mode & 0o002) === 0 && ((mode & 0o020) === 0 || d.gid === 0) ? "no" : "yes";
+}
+
+/**
+ * Thrown by {@linkcode SafeFile.open} for a file it could only open for
+ * reading alone, where a FIFO could be swapped in: a caller that can wait
+ * uses {@linkcode SafeFile.openBounded}, which opens it with a deadline.
+ */
+class NeedsBoundedOpen extends NetmonError {
+  constructor(message: string, status: number, readonly stat: Deno.FileInfo) {
+    super(message, status);
+  }
 }
 
 /**
@@ -170,7 +183,7 @@ export function withExactMode<T>(mode: number, make: () => T): T {
  * Makes sure what was just created at `path` (its mode read by `current`,
  * from the descriptor where there is one) has exactly `mode`. A umask that
  * narrowed it is undone by a chmod by name only in a directory no other user
- * can write ({@linkcode quietDir}), where nothing can be swapped in for a
+ * can write ({@linkcode othersCanWrite}), where nothing can be swapped in for a
  * link; elsewhere it is an error with the fix.
  */
 export function ensureMode(path: string, what: string, mode: number, current: () => number | null): void {
@@ -178,7 +191,7 @@ export function ensureMode(path: string, what: string, mode: number, current: ()
   if (got === mode) return;
   const dir = dirOf(path);
   const oct = (m: number) => m.toString(8).padStart(4, "0");
-  if (!quietDir(dir)) {
+  if (othersCanWrite(dir) !== "no") {
     throw new NetmonError(
       `${path}: the ${what} was created with mode ${oct(got)}, not ${oct(mode)}, as the umask narrowed it, and ` +
         `netmon does not chmod by name in ${dir}, which other users can write: run netmon with umask 022 ` +
@@ -236,14 +249,14 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
     why = `Deno's permission does not cover ${spec.write ? "reading" : "writing"} it`;
   }
   const dir = dirOf(spec.follow ? realPathOr(path) : path);
-  if (quietDir(dir) && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
-  throw refuse(
-    path,
-    spec.what,
-    `cannot be opened safely: netmon opens a file for reading and writing so that a FIFO swapped in cannot block ` +
-      `it, but ${why}, and other users can write ${dir} (fix: chmod go-w ${dir})`,
-    spec,
-  );
+  const others = othersCanWrite(dir);
+  if (others === "no" && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
+  const where = others === "yes"
+    ? `other users can write ${dir} (fix: chmod go-w ${dir})`
+    : `netmon may not look at ${dir} to see who can write it (fix: --allow-read=${dir}, or let netmon write the file)`;
+  const message = `${path}: the ${spec.what} cannot be opened safely: netmon opens a file for reading and writing ` +
+    `so that a FIFO swapped in cannot block it, but ${why}, and ${where}`;
+  throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
 }
 
 function realPathOr(path: string): string {
@@ -324,6 +337,45 @@ export class SafeFile {
     throw refuse(path, spec.what, "keeps changing while netmon opens it (another user is tampering with it?)", spec);
   }
 
+  /**
+   * Like {@linkcode SafeFile.open} for reading, for a caller that can wait:
+   * a file that could only be opened for reading alone where a FIFO could be
+   * swapped in is opened with a deadline of `ms`, so a FIFO cannot hold the
+   * run longer (the open left waiting ends with the process).
+   */
+  static async openBounded(path: string, spec: OpenSpec, ms: number): Promise<SafeFile | undefined> {
+    try {
+      return SafeFile.open(path, spec);
+    } catch (err) {
+      if (!(err instanceof NeedsBoundedOpen) || spec.write) throw err;
+      const signal = AbortSignal.timeout(ms);
+      const late = new Promise<never>((_, reject) => {
+        signal.addEventListener("abort", () => {
+          reject(refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec));
+        });
+      });
+      late.catch(() => {});
+      let file: Deno.FsFile;
+      try {
+        file = await Promise.race([Deno.open(path, { read: true }), late]);
+      } catch (e) {
+        if (missing(e)) return undefined;
+        throw fileError(e, `read ${spec.what}`, path);
+      }
+      const opened = file.statSync();
+      if (opened.dev !== err.stat.dev || opened.ino !== err.stat.ino || !opened.isFile) {
+        file.close();
+        throw refuse(
+          path,
+          spec.what,
+          "changed while netmon opened it (another user is tampering with it?): refused",
+          spec,
+        );
+      }
+      return new SafeFile(file, path, spec.what);
+    }
+  }
+
   /** Like {@linkcode SafeFile.open}, but a missing file is Deno's NotFound. */
   static must(path: string, spec: OpenSpec): SafeFile {
     const f = SafeFile.open(path, spec);
@@ -370,13 +422,8 @@ export class SafeFile {
   }
 }
 
-/**
- * Reads the whole regular file at `path` as `spec` says, refusing one larger
- * than `max` bytes; undefined if it is missing.
- */
-export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array | undefined {
-  const f = SafeFile.open(path, spec);
-  if (!f) return undefined;
+/** Reads the rest of `f` (at `path`), refusing more than `max` bytes. */
+function readRest(f: SafeFile, path: string, spec: OpenSpec, max: number): Uint8Array {
   try {
     const size = f.statSync().size;
     if (size > max) {
@@ -400,10 +447,34 @@ export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array
   }
 }
 
+/**
+ * Reads the whole regular file at `path` as `spec` says, refusing one larger
+ * than `max` bytes; undefined if it is missing.
+ */
+export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array | undefined {
+  const f = SafeFile.open(path, spec);
+  return f && readRest(f, path, spec, max);
+}
+
 /** {@linkcode readWhole} as UTF-8 text. */
 export function readWholeText(path: string, spec: OpenSpec, max: number): string | undefined {
   const bytes = readWhole(path, spec, max);
   return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+}
+
+/**
+ * {@linkcode readWhole} for a caller that can wait: a file netmon may only
+ * read (a secret in /etc/netmon, say) is opened with a deadline of `ms`
+ * where a FIFO could be swapped in (see {@linkcode SafeFile.openBounded}).
+ */
+export async function readWholeBounded(
+  path: string,
+  spec: OpenSpec,
+  max: number,
+  ms = 5_000,
+): Promise<Uint8Array | undefined> {
+  const f = await SafeFile.openBounded(path, spec, ms);
+  return f && readRest(f, path, spec, max);
 }
 
 /**
