@@ -202,7 +202,10 @@ export class IptablesSource implements CounterSource {
       };
     }
     if (kept > 0) plan.notes.push(`keep ${kept} installed rule${kept === 1 ? "" : "s"} and their counters`);
-    const recreates = [...added].filter(([c, n]) => n === this.rules.filter((r) => r.column === c).length);
+    // Counted once for all columns: a filter over every rule per added column took 0.8 s at 10,000 meters.
+    const rulesPerColumn = new Map<string, number>();
+    for (const r of this.rules) rulesPerColumn.set(r.column, (rulesPerColumn.get(r.column) ?? 0) + 1);
+    const recreates = [...added].filter(([c, n]) => n === rulesPerColumn.get(c));
     if (recreates.length > 0) plan.recreates = recreates.map(([c]) => c);
     return plan;
   }
