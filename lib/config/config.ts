@@ -117,11 +117,11 @@ export const DEFAULT_BINARIES: Binaries = {
 /** Where netmon looks for a config when none is named. */
 export const DEFAULT_CONFIG_PATH = "/etc/netmon/netmon.toml";
 
-/** The report words of the original script's two meters. */
-export const ORIGINAL_LABELS: Readonly<Record<string, string>> = {
-  proxy: "Proxied",
-  "non-network": "Off Network",
-};
+/** The report words of the original script's two meters (a Map: a meter named "constructor" has no label here). */
+export const ORIGINAL_LABELS: ReadonlyMap<string, string> = new Map([
+  ["proxy", "Proxied"],
+  ["non-network", "Off Network"],
+]);
 
 /** The configuration used when there is no config file: every interface. */
 export function defaultConfig(): Config {
@@ -506,7 +506,7 @@ function parseMeter(
   }
   const meter: Meter = {
     name,
-    label: ORIGINAL_LABELS[name] ?? name,
+    label: ORIGINAL_LABELS.get(name) ?? name,
     hooks: [],
     families: [],
     split: { direction: false, family: false },
