@@ -95,7 +95,7 @@ export class LogReader {
   #resets: string[] | undefined;
   #counters: Counter[] = [];
   #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  /** The bytes `#view` shows: compared by identity (reading `.buffer` per line cost more than the parse). */
+  /** The array `#view` shows. */
   #viewed: Uint8Array | undefined;
   // The last good stamp's fields.
   #y = 0;
@@ -164,12 +164,45 @@ export class LogReader {
       return undefined;
     }
     const n = this.#columns.length;
-    let counters = this.#counters;
-    if (!this.#reuse) counters = new Array(n);
-    else if (counters.length !== n) counters = this.#counters = new Array(n).fill(0);
-    if (!this.#fast(buf, start, end, n, counters) && !this.#slow(buf, start, end, n, counters, lineNo)) {
+    const counters = this.#countersFor(n);
+    if (this.#fast(buf, start, n, counters) !== end && !this.#slow(buf, start, end, n, counters, lineNo)) {
       return undefined;
     }
+    return this.#sampleOf(counters);
+  }
+
+  /**
+   * Reads line `lineNo`, which starts at `buf[start]` and ends at the next
+   * LF (there must be one): calls `fn` with its sample if it is a good data
+   * line, and returns the index of its LF. A common data line is parsed and
+   * its end found in the same pass over its bytes; any other line is found
+   * first, then read as {@linkcode LogReader.bytes} reads it.
+   */
+  take(buf: Uint8Array, start: number, lineNo: number, fn: (sample: Sample) => void): number {
+    if (buf[start] !== HASH) {
+      const n = this.#columns.length;
+      const counters = this.#countersFor(n);
+      const stop = this.#fast(buf, start, n, counters);
+      if (stop >= 0 && buf[stop] === 10) {
+        fn(this.#sampleOf(counters));
+        return stop;
+      }
+    }
+    const end = lineEnd(buf, this.#viewOf(buf), start);
+    const sample = this.bytes(buf, start, end, lineNo);
+    if (sample !== undefined) fn(sample);
+    return end;
+  }
+
+  /** The array for the next sample's `n` counters: a new one, or with `reuse` always the same. */
+  #countersFor(n: number): Counter[] {
+    if (!this.#reuse) return new Array(n);
+    if (this.#counters.length !== n) this.#counters = new Array(n).fill(0);
+    return this.#counters;
+  }
+
+  /** The sample of the line just read, whose counters are in `counters`. */
+  #sampleOf(counters: Counter[]): Sample {
     const g = this.#good;
     g[0] = this.#y;
     g[1] = this.#mo;
@@ -192,6 +225,15 @@ export class LogReader {
     return sample;
   }
 
+  /** A DataView of `buf`, made again only when `buf` is another array (reading `.buffer` per line cost more). */
+  #viewOf(buf: Uint8Array): DataView {
+    if (this.#viewed !== buf) {
+      this.#view = viewOf(buf);
+      this.#viewed = buf;
+    }
+    return this.#view;
+  }
+
   #comment(line: string, lineNo: number): void {
     if (line.startsWith(HEADER_PREFIX)) {
       const meters = parseHeader(line) ?? [];
@@ -212,20 +254,17 @@ export class LogReader {
 
   /**
    * The common case in one pass over the bytes: `STAMP<TAB>digits…` with
-   * counters below 10^15. False for anything else, left to {@linkcode #slow},
-   * which says what is wrong.
+   * counters below 10^15, separated by single tabs. Returns the index just
+   * after the last counter, where the caller checks the line ends; -1 for
+   * anything else, left to {@linkcode #slow}, which says what is wrong. The
+   * line's end need not be known: no byte of a line that gets this far lies
+   * beyond its LF (which is neither a digit nor a tab).
    */
-  #fast(buf: Uint8Array, start: number, end: number, n: number, out: Counter[]): boolean {
-    if (end - start < 21 || buf[start + 19] !== TAB) return false;
-    if (!this.#stampBytes(buf, start)) return false;
+  #fast(buf: Uint8Array, start: number, n: number, out: Counter[]): number {
+    if (buf[start + 19] !== TAB || !this.#stampBytes(buf, start)) return -1;
     let pos = start + 20;
-    let dv = this.#view;
-    if (this.#viewed !== buf) {
-      dv = this.#view = viewOf(buf);
-      this.#viewed = buf;
-    }
-    const last4 = end - 4;
-    // buf[end] is never a digit or a tab (an LF, a sentinel, or past the array's end).
+    const dv = this.#viewOf(buf);
+    const last4 = buf.length - 4;
     for (let j = 0; j < n; j++) {
       const from = pos;
       let v = 0;
@@ -244,12 +283,11 @@ export class LogReader {
         c = buf[++pos] as number;
       }
       const digits = pos - from;
-      if (digits === 0 || digits > 15) return false;
-      if (j === n - 1 ? pos !== end : c !== TAB) return false;
+      if (digits === 0 || digits > 15 || (j < n - 1 && c !== TAB)) return -1;
       out[j] = v;
       pos++;
     }
-    return true;
+    return pos - 1;
   }
 
   /** Reads and checks the stamp at `buf[at, at+19)`; false if it is not one. */
@@ -504,7 +542,8 @@ export function* samplesOfFile(
 
 /**
  * Calls `fn` with each sample of the log in the open file `file`, as
- * {@linkcode samplesOfFile} yields them, without a generator step per line.
+ * {@linkcode samplesOfFile} yields them, without a generator step per line:
+ * the reader takes each block's lines itself (see {@linkcode LogReader.take}).
  */
 export function forEachSample(
   file: LogFile,
@@ -513,15 +552,12 @@ export function forEachSample(
   onTorn: ((where: string) => void) | undefined,
   fn: (sample: Sample) => void,
 ): void {
-  forEachLine(file, path, ({ buf, start, end, lineNo, torn }) => {
+  let lineNo = 0;
+  for (const { buf, end, torn } of lineBlocks(file, path)) {
     // A last line without its LF is a sample still being written (or torn by a crash): never data.
-    if (torn) {
-      onTorn?.(`${path}:${lineNo}`);
-      return;
-    }
-    const s = reader.bytes(buf, start, end, lineNo);
-    if (s !== undefined) fn(s);
-  });
+    if (torn) onTorn?.(`${path}:${lineNo + 1}`);
+    else for (let start = 0; start < end;) start = reader.take(buf, start, ++lineNo, fn) + 1;
+  }
 }
 
 /**
