@@ -114,6 +114,9 @@ const WINDOW = 99;
 /** An interval longer than this many usual intervals is a gap. */
 const GAP_FACTOR = 3;
 
+/** What a push that closed no bucket returns (most do): one empty array, frozen, not a new one per sample. */
+const NONE: BucketUsage[] = Object.freeze([]) as unknown as BucketUsage[];
+
 const normal = (d: bigint): Counter => (d <= SAFE ? Number(d) : d);
 
 /** A counter's growth from `p` to `v`: when it went down it was reset and counted `v` since. */
@@ -316,7 +319,7 @@ export class UsageEngine {
     const seq = this.#seq++;
     const prev = this.#prev;
     const forced = this.#forced;
-    forced.clear();
+    if (forced.size > 0) forced.clear(); // clear() makes a new table even when empty: not once per sample
     if (sample.resets) {
       for (const name of sample.resets) {
         const j = sample.columns.indexOf(name);
@@ -339,7 +342,7 @@ export class UsageEngine {
     const deltas = this.#deltas;
     const counted = this.#counted.length >= n ? this.#counted : (this.#counted = new Uint8Array(n * 2));
     const resets = this.#resets;
-    resets.length = 0;
+    if (resets.length > 0) resets.length = 0; // setting length is a runtime call: not once per sample
     let any = false;
     for (let j = 0; j < n; j++) {
       const i = map[j] as number;
@@ -367,7 +370,7 @@ export class UsageEngine {
       deltas[j] = d;
       if (d !== 0) any = true;
     }
-    const closed: BucketUsage[] = [];
+    let closed = NONE;
     const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
     const total = e1 - e0;
     const covers = total > 0 && total <= GAP_FACTOR * this.#usual(total);
@@ -408,12 +411,13 @@ export class UsageEngine {
         from = to;
         if (last) break;
         const next: Acc = new Acc(this.#cal.next(acc.bucket), this.#names.length, this.#p95);
+        if (closed === NONE) closed = [];
         closed.push(this.#result(acc, acc.bucket.end - acc.bucket.start));
         this.#acc = acc = next;
       }
     }
     // Resets belong to the bucket the interval ends in.
-    for (const i of resets) acc.resets[i]!++;
+    for (let k = 0; k < resets.length; k++) acc.resets[resets[k] as number]!++;
     for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
     this.#prevEpoch = e1;
     return closed;

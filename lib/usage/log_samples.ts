@@ -53,11 +53,19 @@ const HASH = 35;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/** The number of the two ASCII digits at `buf[at]`, or -1 if they are not two digits. */
+function twoDigits(buf: Uint8Array, at: number): number {
+  const a = (buf[at] as number) - 48;
+  const b = (buf[at + 1] as number) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
 /** Options of a {@linkcode LogReader}. */
 export interface ReaderOptions {
   /**
-   * Hand out the same counters array for every sample (valid until the next
-   * line is read), so that streaming a long log allocates nothing per line.
+   * Hand out the same sample object and counters array for every sample
+   * (valid until the next line is read), so that streaming a long log
+   * allocates nothing per line.
    */
   reuse?: boolean;
 }
@@ -87,6 +95,8 @@ export class LogReader {
   #resets: string[] | undefined;
   #counters: Counter[] = [];
   #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** The array `#view` shows. */
+  #viewed: Uint8Array | undefined;
   // The last good stamp's fields.
   #y = 0;
   #mo = 0;
@@ -101,7 +111,10 @@ export class LogReader {
   #day = -1;
   #dayNaive = 0;
   #dayOffset: number | undefined;
-  #hint: Hint | undefined;
+  /** The last instant and its offset, to read the next stamp by; `epoch` is NaN before the first. */
+  readonly #hint: Hint = { epoch: NaN, offset: 0 };
+  /** The sample handed out every time with `reuse`. */
+  readonly #sample: Sample = { epoch: 0, columns: [], counters: [], resets: undefined };
 
   /** Reads the log `path` (for messages) written in `zone` (default the machine's). */
   constructor(path: string, bad: BadLine, zone: Zone = localZone(), options: ReaderOptions = {}) {
@@ -151,12 +164,45 @@ export class LogReader {
       return undefined;
     }
     const n = this.#columns.length;
-    let counters = this.#counters;
-    if (!this.#reuse) counters = new Array(n);
-    else if (counters.length !== n) counters = this.#counters = new Array(n).fill(0);
-    if (!this.#fast(buf, start, end, n, counters) && !this.#slow(buf, start, end, n, counters, lineNo)) {
+    const counters = this.#countersFor(n);
+    if (this.#fast(buf, start, n, counters) !== end && !this.#slow(buf, start, end, n, counters, lineNo)) {
       return undefined;
     }
+    return this.#sampleOf(counters);
+  }
+
+  /**
+   * Reads line `lineNo`, which starts at `buf[start]` and ends at the next
+   * LF (there must be one): calls `fn` with its sample if it is a good data
+   * line, and returns the index of its LF. A common data line is parsed and
+   * its end found in the same pass over its bytes; any other line is found
+   * first, then read as {@linkcode LogReader.bytes} reads it.
+   */
+  take(buf: Uint8Array, start: number, lineNo: number, fn: (sample: Sample) => void): number {
+    if (buf[start] !== HASH) {
+      const n = this.#columns.length;
+      const counters = this.#countersFor(n);
+      const stop = this.#fast(buf, start, n, counters);
+      if (stop >= 0 && buf[stop] === 10) {
+        fn(this.#sampleOf(counters));
+        return stop;
+      }
+    }
+    const end = lineEnd(buf, this.#viewOf(buf), start);
+    const sample = this.bytes(buf, start, end, lineNo);
+    if (sample !== undefined) fn(sample);
+    return end;
+  }
+
+  /** The array for the next sample's `n` counters: a new one, or with `reuse` always the same. */
+  #countersFor(n: number): Counter[] {
+    if (!this.#reuse) return new Array(n);
+    if (this.#counters.length !== n) this.#counters = new Array(n).fill(0);
+    return this.#counters;
+  }
+
+  /** The sample of the line just read, whose counters are in `counters`. */
+  #sampleOf(counters: Counter[]): Sample {
     const g = this.#good;
     g[0] = this.#y;
     g[1] = this.#mo;
@@ -164,12 +210,28 @@ export class LogReader {
     g[3] = this.#h;
     g[4] = this.#mi;
     g[5] = this.#s;
-    const sample: Sample = { epoch: this.#epoch(), columns: this.#columns, counters };
-    if (this.#resets !== undefined) {
+    let sample: Sample;
+    if (this.#reuse) {
+      sample = this.#sample;
+      sample.epoch = this.#epoch();
+      sample.columns = this.#columns;
+      sample.counters = counters;
       sample.resets = this.#resets;
-      this.#resets = undefined;
+    } else {
+      sample = { epoch: this.#epoch(), columns: this.#columns, counters };
+      if (this.#resets !== undefined) sample.resets = this.#resets;
     }
+    this.#resets = undefined;
     return sample;
+  }
+
+  /** A DataView of `buf`, made again only when `buf` is another array (reading `.buffer` per line cost more). */
+  #viewOf(buf: Uint8Array): DataView {
+    if (this.#viewed !== buf) {
+      this.#view = viewOf(buf);
+      this.#viewed = buf;
+    }
+    return this.#view;
   }
 
   #comment(line: string, lineNo: number): void {
@@ -192,19 +254,17 @@ export class LogReader {
 
   /**
    * The common case in one pass over the bytes: `STAMP<TAB>digits…` with
-   * counters below 10^15. False for anything else, left to {@linkcode #slow},
-   * which says what is wrong.
+   * counters below 10^15, separated by single tabs. Returns the index just
+   * after the last counter, where the caller checks the line ends; -1 for
+   * anything else, left to {@linkcode #slow}, which says what is wrong. The
+   * line's end need not be known: no byte of a line that gets this far lies
+   * beyond its LF (which is neither a digit nor a tab).
    */
-  #fast(buf: Uint8Array, start: number, end: number, n: number, out: Counter[]): boolean {
-    if (end - start < 21 || buf[start + 19] !== TAB) return false;
-    if (!this.#stampBytes(buf, start)) return false;
+  #fast(buf: Uint8Array, start: number, n: number, out: Counter[]): number {
+    if (buf[start + 19] !== TAB || !this.#stampBytes(buf, start)) return -1;
     let pos = start + 20;
-    let dv = this.#view;
-    if (dv.buffer !== buf.buffer || dv.byteOffset !== buf.byteOffset) {
-      dv = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const last4 = end - 4;
-    // buf[end] is never a digit or a tab (an LF, a sentinel, or past the array's end).
+    const dv = this.#viewOf(buf);
+    const last4 = buf.length - 4;
     for (let j = 0; j < n; j++) {
       const from = pos;
       let v = 0;
@@ -223,31 +283,25 @@ export class LogReader {
         c = buf[++pos] as number;
       }
       const digits = pos - from;
-      if (digits === 0 || digits > 15) return false;
-      if (j === n - 1 ? pos !== end : c !== TAB) return false;
+      if (digits === 0 || digits > 15 || (j < n - 1 && c !== TAB)) return -1;
       out[j] = v;
       pos++;
     }
-    return true;
+    return pos - 1;
   }
 
   /** Reads and checks the stamp at `buf[at, at+19)`; false if it is not one. */
   #stampBytes(buf: Uint8Array, at: number): boolean {
-    const d2 = (i: number) => {
-      const a = (buf[at + i] as number) - 48;
-      const b = (buf[at + i + 1] as number) - 48;
-      return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
-    };
     if (buf[at + 4] !== 47 || buf[at + 7] !== 47 || buf[at + 10] !== 45 || buf[at + 13] !== 58 || buf[at + 16] !== 58) {
       return false;
     }
-    const c1 = d2(0);
-    const c2 = d2(2);
-    const mo = d2(5);
-    const d = d2(8);
-    const h = d2(11);
-    const mi = d2(14);
-    const s = d2(17);
+    const c1 = twoDigits(buf, at);
+    const c2 = twoDigits(buf, at + 2);
+    const mo = twoDigits(buf, at + 5);
+    const d = twoDigits(buf, at + 8);
+    const h = twoDigits(buf, at + 11);
+    const mi = twoDigits(buf, at + 14);
+    const s = twoDigits(buf, at + 17);
     if ((c1 | c2 | mo | d | h | mi | s) < 0 || h > 23 || mi > 59 || s > 60) return false;
     const y = c1 * 100 + c2;
     const day = y * 10000 + mo * 100 + d;
@@ -301,13 +355,13 @@ export class LogReader {
 
   #epoch(): number {
     const naive = this.#goodNaive = this.#dayNaive + this.#h * 3_600_000 + this.#mi * 60_000 + this.#s * 1000;
-    if (this.#dayOffset !== undefined) {
-      const epoch = naive - this.#dayOffset;
-      this.#hint = { epoch, offset: this.#dayOffset };
-      return epoch;
-    }
-    const epoch = wallToInstant(this.#zone, naive, this.#hint);
-    this.#hint = { epoch, offset: naive - epoch };
+    const hint = this.#hint;
+    const epoch = this.#dayOffset !== undefined
+      ? naive - this.#dayOffset
+      : wallToInstant(this.#zone, naive, Number.isNaN(hint.epoch) ? undefined : hint);
+    // Updated in place: a new object per line was most of what a long log allocated.
+    hint.epoch = epoch;
+    hint.offset = naive - epoch;
     return epoch;
   }
 
@@ -316,6 +370,96 @@ export class LogReader {
     return false;
   }
 }
+
+/** Bytes of whole lines, `buf[0, end)`, each ending in LF; a last line without one has an LF put after it. */
+interface LineBlock {
+  buf: Uint8Array;
+  end: number;
+  /** The block is the file's last line, which had no LF. */
+  torn: boolean;
+}
+
+/**
+ * The open file `file` from where it is, in blocks of whole lines, reading
+ * 1 MiB at a time: constant memory. A block is valid until the next. A line
+ * longer than netmon could write (lib/host/lines.ts MAX_LINE) is a DataError
+ * naming `path` and the line.
+ */
+function* lineBlocks(file: LogFile, path: string): Generator<LineBlock> {
+  const origin = file.seekSync(0, Deno.SeekMode.Current);
+  let buf = new Uint8Array(1 << 20);
+  let filled = 0;
+  /** Bytes of the file before `buf[0]`. */
+  let passed = 0;
+  const block: LineBlock = { buf, end: 0, torn: false };
+  for (;;) {
+    // One byte stays free for the LF put after a last line without one.
+    if (filled >= buf.length - 1) {
+      if (buf.length >= MAX_LINE) {
+        throw new DataError(
+          `${path}:${
+            lineAt(file, origin, passed)
+          }: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
+        );
+      }
+      const bigger = new Uint8Array(buf.length * 2);
+      bigger.set(buf);
+      block.buf = buf = bigger;
+    }
+    const n = file.readSync(buf.subarray(filled, buf.length - 1));
+    if (n === null) break;
+    const end = filled + n;
+    // The bytes carried over hold no LF: the block ends at the last LF read, if any.
+    const last = buf.subarray(filled, end).lastIndexOf(10);
+    const start = last < 0 ? 0 : filled + last + 1;
+    if (start > 0) {
+      block.end = start;
+      yield block;
+    }
+    buf.copyWithin(0, start, end);
+    filled = end - start;
+    passed += start;
+  }
+  if (filled > 0) {
+    buf[filled] = 10;
+    block.end = filled + 1;
+    block.torn = true;
+    yield block;
+  }
+}
+
+/** The 1-based number of the line at `origin + offset` of the open file, counted from `origin`: for messages only. */
+function lineAt(file: LogFile, origin: number, offset: number): number {
+  const buf = new Uint8Array(1 << 16);
+  let line = 1;
+  file.seekSync(origin, Deno.SeekMode.Start);
+  for (let done = 0; done < offset;) {
+    const n = file.readSync(buf.subarray(0, Math.min(buf.length, offset - done)));
+    if (n === null) break;
+    for (let i = 0; i < n; i++) if (buf[i] === 10) line++;
+    done += n;
+  }
+  return line;
+}
+
+/**
+ * The index of the first LF at or after `from` in `buf` (seen through
+ * `view`); there must be one. Four bytes at a time (a word holds an LF when
+ * `x ^ 0x0a0a0a0a` has a zero byte), then byte by byte: not
+ * `buf.indexOf(10, from)`, a call into the runtime per line, which with the
+ * byte loop alone cost a tenth of a second per million lines.
+ */
+function lineEnd(buf: Uint8Array, view: DataView, from: number): number {
+  for (const last4 = buf.length - 4; from <= last4; from += 4) {
+    const x = view.getUint32(from, true) ^ 0x0a0a0a0a;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+  }
+  while (buf[from] !== 10) from++;
+  return from;
+}
+
+/** A DataView of all of `buf`. */
+const viewOf = (buf: Uint8Array): DataView => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
 /** One line of a file as bytes: `buf[start, end)`, without the LF; `buf[end]` is never a digit. */
 export interface LineSpan {
@@ -332,53 +476,43 @@ export interface LineSpan {
 }
 
 /**
- * The lines of the open file `file` as bytes, reading 1 MiB at a time:
- * constant memory. The span yielded is the same object each time, valid
- * until the next. A last line without LF is marked `torn`; a line longer
- * than netmon could write (lib/host/lines.ts MAX_LINE) is a DataError
- * naming `path` and the line.
+ * Calls `fn` with each line of the open file `file` as bytes, read in blocks
+ * of whole lines (constant memory); the span is the same object each time,
+ * valid until the next call. A callback, not a generator: a million lines
+ * cost no million generator steps.
  */
-export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
-  let buf = new Uint8Array(1 << 20);
-  let filled = 0;
-  const span: LineSpan = { buf, start: 0, end: 0, lineNo: 0 };
-  for (;;) {
-    // One byte stays free for the sentinel after a last line without LF.
-    if (filled >= buf.length - 1) {
-      if (buf.length >= MAX_LINE) {
-        throw new DataError(
-          `${path}:${
-            span.lineNo + 1
-          }: line longer than ${MAX_LINE} bytes: not a line netmon wrote (is this netmon's file?)`,
-        );
-      }
-      const bigger = new Uint8Array(buf.length * 2);
-      bigger.set(buf);
-      span.buf = buf = bigger;
+export function forEachLine(file: LogFile, path: string, fn: (span: LineSpan) => void): void {
+  const span: LineSpan = { buf: new Uint8Array(0), start: 0, end: 0, lineNo: 0 };
+  for (const { buf, end, torn } of lineBlocks(file, path)) {
+    span.buf = buf;
+    const view = viewOf(buf);
+    if (torn) span.torn = true;
+    for (let start = 0; start < end;) {
+      const nl = lineEnd(buf, view, start);
+      span.start = start;
+      span.end = nl;
+      span.lineNo++;
+      fn(span);
+      start = nl + 1;
     }
-    const n = file.readSync(buf.subarray(filled, buf.length - 1));
-    if (n === null) break;
-    const end = filled + n;
-    const view = buf.subarray(0, end);
-    let start = 0;
-    // The bytes carried over hold no LF: search the new ones.
-    for (let nl = view.indexOf(10, filled); nl >= 0; nl = view.indexOf(10, start)) {
+  }
+}
+
+/** The lines of the open file `file` as bytes, as {@linkcode forEachLine} gives them, for a `for` loop. */
+export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
+  const span: LineSpan = { buf: new Uint8Array(0), start: 0, end: 0, lineNo: 0 };
+  for (const { buf, end, torn } of lineBlocks(file, path)) {
+    span.buf = buf;
+    const view = viewOf(buf);
+    if (torn) span.torn = true;
+    for (let start = 0; start < end;) {
+      const nl = lineEnd(buf, view, start);
       span.start = start;
       span.end = nl;
       span.lineNo++;
       yield span;
       start = nl + 1;
     }
-    buf.copyWithin(0, start, end);
-    filled = end - start;
-  }
-  if (filled > 0) {
-    buf[filled] = 10;
-    span.start = 0;
-    span.end = filled;
-    span.lineNo++;
-    span.torn = true;
-    yield span;
   }
 }
 
@@ -403,6 +537,26 @@ export function* samplesOfFile(
     }
     const s = reader.bytes(buf, start, end, lineNo);
     if (s !== undefined) yield s;
+  }
+}
+
+/**
+ * Calls `fn` with each sample of the log in the open file `file`, as
+ * {@linkcode samplesOfFile} yields them, without a generator step per line:
+ * the reader takes each block's lines itself (see {@linkcode LogReader.take}).
+ */
+export function forEachSample(
+  file: LogFile,
+  path: string,
+  reader: LogReader,
+  onTorn: ((where: string) => void) | undefined,
+  fn: (sample: Sample) => void,
+): void {
+  let lineNo = 0;
+  for (const { buf, end, torn } of lineBlocks(file, path)) {
+    // A last line without its LF is a sample still being written (or torn by a crash): never data.
+    if (torn) onTorn?.(`${path}:${lineNo + 1}`);
+    else for (let start = 0; start < end;) start = reader.take(buf, start, ++lineNo, fn) + 1;
   }
 }
 
@@ -445,24 +599,42 @@ export interface LogColumns {
 /**
  * The log's columns: every `# netmon meters:` header's, in order of first
  * appearance (the original's two when a data line comes before any header,
- * or the log is empty). A fast pass over the bytes, looking only at lines
- * that start with `#` and the first data line: what customers and groups
- * are matched against before the log is read.
+ * or the log is empty). What customers and groups are matched against
+ * before the log is read: lines are walked one by one only up to the first
+ * data line; after it, only lines starting with `#` matter, found by a
+ * search for `#` through each block (a data line holds none where a line
+ * starts), not line by line.
  */
 export function logColumns(file: LogFile, path = "log"): LogColumns {
   const seen = new Set<string>();
   let header = false;
   let data = false;
-  for (const { buf, start, end } of lineSpans(file, path)) {
-    if (end === start) continue;
-    if (buf[start] === HASH) {
-      const meters = parseHeader(decoder.decode(buf.subarray(start, end)));
-      if (meters === undefined || meters.length === 0) continue;
-      header = true;
-      for (const m of meters) seen.add(m);
-    } else if (!header && !data) {
-      data = true;
-      for (const m of ORIGINAL_METERS) seen.add(m);
+  const comment = (buf: Uint8Array, start: number, end: number) => {
+    const meters = parseHeader(decoder.decode(buf.subarray(start, end)));
+    if (meters === undefined || meters.length === 0) return;
+    header = true;
+    for (const m of meters) seen.add(m);
+  };
+  for (const { buf, end } of lineBlocks(file, path)) {
+    const view = viewOf(buf);
+    let at = 0;
+    // Up to the first data line: line by line.
+    while (!data && at < end) {
+      const nl = lineEnd(buf, view, at);
+      if (buf[at] === HASH) comment(buf, at, nl);
+      else if (nl > at) {
+        data = true;
+        if (!header) { for (const m of ORIGINAL_METERS) seen.add(m); }
+      }
+      at = nl + 1;
+    }
+    // After it: only the lines that start with `#`.
+    const lines = buf.subarray(0, end);
+    for (let h = lines.indexOf(HASH, at); h >= 0; h = lines.indexOf(HASH, h + 1)) {
+      if (h > 0 && buf[h - 1] !== 10) continue; // not at a line's start
+      const nl = lineEnd(buf, view, h);
+      comment(buf, h, nl);
+      h = nl;
     }
   }
   return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
