@@ -22,6 +22,7 @@ import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
+import { reached } from "../host/phases.ts";
 
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
@@ -52,6 +53,7 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   const outputs = await reportOutputs(config, files, opts, metersOf);
+  reached("report: outputs loaded");
   // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
   const trust = stateDirWarnings(files.dir);
   try {

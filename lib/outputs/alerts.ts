@@ -23,6 +23,7 @@ import { type CustomerColumns, customerColumns, type CustomerSpec } from "../con
 import { allColumns } from "../config/meters.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { ConfigError, fileError } from "../host/errors.ts";
+import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
@@ -300,13 +301,16 @@ export function alertsOutput(
   return {
     name: "alerts",
     recorded(r: Recorded) {
+      reached("alerts: begin");
       const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
         ...r.sample.counters.keys(),
       ];
       const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
       const print = fingerprint(watched);
+      reached("alerts: customers matched");
       const path = tallyPath(files);
       const cached = readTally(path, print);
+      reached("alerts: tally read");
       const stampOf = cached?.stamp;
       let tally: Tally | undefined;
       if (cached && r.previous && stampOf === r.previous.sample.timestamp) {
@@ -320,21 +324,27 @@ export function alertsOutput(
       } else {
         tally = tallyFromLog(files.log, watched);
       }
+      reached("alerts: tally advanced");
       if (!tally) return;
       tidySpool(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
+      reached("alerts: tally written");
       if (!mail) return;
       const ledger = sentPath(files);
       const sent = readSent(ledger);
+      reached("alerts: ledger read");
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
+      reached("alerts: quotas checked");
       if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
+      reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) tidySpool(dir);
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));
         recordSent(ledger, d.key);
       }
+      reached("alerts: spooled");
     },
   };
 }
