@@ -12,6 +12,8 @@ import { ianaZone } from "../lib/usage/zone.ts";
 import {
   advanceTally,
   counted,
+  customerClosed,
+  customerCycle,
   type CustomerTally,
   p95SoFar,
   projection,
@@ -63,10 +65,11 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
   const random = seededRandom("cycle tally vs engine");
   const log = randomLog(random);
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
-  const setup: TallyCustomer[] = CUSTOMERS.map((columns) => ({ columns, cycles, rates: true }));
+  const setup: TallyCustomer[] = CUSTOMERS.map((columns) => ({ columns, billing: "15 Europe/Berlin" }));
+  const plan = { billings: new Map([["15 Europe/Berlin", () => cycles]]), rates: setup };
   let tally: Tally | undefined;
   for (const [k, s] of log.entries()) {
-    tally = advanceTally(tally, setup, s);
+    tally = advanceTally(tally, plan, s);
     if (k % 97 !== 0 && k !== log.length - 1) continue;
     const samples = log.slice(0, k + 1).map((x) => {
       const columns = [...x.counters.keys()];
@@ -76,13 +79,13 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
     const open = buckets.at(-1)!;
     const usage = (cols: string[]) =>
       cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
-    for (const c of CUSTOMERS) {
-      const t: CustomerTally = tally.customers.get(c.name)!;
+    for (const [i, c] of CUSTOMERS.entries()) {
+      const t: CustomerTally = customerCycle(tally, setup[i]!)!;
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
       // The cycle before, as it closed (with its share of the interval across the boundary).
-      const closed = tally.closed.get(c.name);
+      const closed = customerClosed(tally, setup[i]!);
       if (buckets.length >= 2) {
         const prev = buckets.at(-2)!;
         const used = (cols: string[]) =>
