@@ -329,17 +329,29 @@ export function customerColumns(
   where = "config",
 ): CustomerColumns[] {
   const byName = new Map(columns.map((c) => [c.name, c]));
+  // What a meter name matches, and each column's direction, worked out once for all customers: many share a meter
+  // (the uplink, "*"), and every customer of a report is matched on every run.
+  const matches = new Map<string, readonly Column[]>();
+  const matching = (m: string): readonly Column[] => {
+    let found = matches.get(m);
+    if (found === undefined) {
+      const own = byName.get(m);
+      found = m === "*" ? columns : own ? [own] : SUFFIXES.flatMap((s) => byName.get(m + s) ?? []);
+      matches.set(m, found);
+    }
+    return found;
+  };
+  const directions = new Map<Column, Direction | undefined>();
+  const directionOf = (col: Column): Direction | undefined => {
+    if (!directions.has(col)) directions.set(col, columnDirection(col.name, col.direction));
+    return directions.get(col);
+  };
   const problems: string[] = [];
   const out = specs.map((spec, i) => {
     const c: CustomerColumns = { name: spec.name, in: [], out: [], both: [] };
     const taken = new Set<string>();
     for (const [j, m] of spec.meters.entries()) {
-      const own = byName.get(m);
-      const matched = m === "*"
-        ? [...columns]
-        : own
-        ? [own]
-        : SUFFIXES.map((s) => byName.get(m + s)).filter((col): col is Column => col !== undefined);
+      const matched = matching(m);
       if (matched.length === 0) {
         problems.push(
           `${where}: customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)} matches no meter or column ` +
@@ -349,7 +361,7 @@ export function customerColumns(
       for (const col of matched) {
         if (taken.has(col.name)) continue;
         taken.add(col.name);
-        const d = columnDirection(col.name, col.direction);
+        const d = directionOf(col);
         (d === "in" ? c.in : d === "out" ? c.out : c.both).push(col.name);
       }
     }
