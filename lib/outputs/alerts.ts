@@ -99,7 +99,8 @@ export function dueAlerts(
   now: Date,
 ): Due[] {
   const due: Due[] = [];
-  for (const w of watched) {
+  for (let i = 0; i < watched.length; i++) {
+    const w = watched[i] as Watched;
     const closed = tally.closed.get(w.billing);
     if (closed && mayBeDue(w, closed, false)) {
       due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sent, mail, stamp, now));

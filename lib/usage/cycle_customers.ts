@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import { ConfigError } from "../host/errors.ts";
 import { type Calendar, calendar } from "./calendar.ts";
 import {
@@ -40,7 +40,23 @@ export function matchCustomers(specs: readonly CustomerSpec[], columns: readonly
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
-  return specs.map((spec, i) => ({ spec, columns: matched[i] as CustomerColumns, billing: billingKey(spec) }));
+  const keyOf = billingKeys();
+  const out: Watched[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i] as CustomerSpec;
+    out.push({ spec, columns: matched[i] as CustomerColumns, billing: keyOf(spec) });
+  }
+  return out;
+}
+
+/** {@linkcode billingKey}, made once per billing: the customers of one billing share its object (parseCustomers). */
+function billingKeys(): (spec: CustomerSpec) => string {
+  const made = new Map<Billing, string>();
+  return (spec) => {
+    let key = made.get(spec.billing);
+    if (key === undefined) made.set(spec.billing, key = billingKey(spec));
+    return key;
+  };
 }
 
 /** The customers with a quota or a commit (those alerts are about), matched to `columns`. */
@@ -56,8 +72,10 @@ export function watchedCustomers(specs: readonly CustomerSpec[], columns: readon
  */
 export function tallyPlan(specs: readonly CustomerSpec[], watched: readonly Watched[]): TallyPlan {
   const billings = new Map<string, () => Calendar>();
-  for (const spec of specs) {
-    const key = billingKey(spec);
+  const keyOf = billingKeys();
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i] as CustomerSpec;
+    const key = keyOf(spec);
     if (billings.has(key)) continue;
     let made: Calendar | undefined;
     const { cycleDay, timeZone } = spec.billing;

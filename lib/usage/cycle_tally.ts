@@ -282,16 +282,16 @@ export function customerClosed(tally: Tally, customer: TallyCustomer): CustomerT
  * making its whole {@linkcode CustomerTally}: a report checks every customer.
  */
 export function countedIn(cycle: CycleTally, columns: CustomerColumns, count: "in" | "out" | "total"): bigint {
-  const sum = (cols: readonly string[]) => {
-    let s = 0n;
-    for (const c of cols) s += cycle.bytes.get(c) ?? 0n;
-    return s;
-  };
-  return count === "in"
-    ? sum(columns.in)
-    : count === "out"
-    ? sum(columns.out)
-    : sum(columns.in) + sum(columns.out) + sum(columns.both);
+  if (count === "in") return bytesOf(cycle, columns.in);
+  if (count === "out") return bytesOf(cycle, columns.out);
+  return bytesOf(cycle, columns.in) + bytesOf(cycle, columns.out) + bytesOf(cycle, columns.both);
+}
+
+/** The bytes of `columns` in `cycle`. */
+function bytesOf(cycle: CycleTally, columns: readonly string[]): bigint {
+  let sum = 0n;
+  for (let i = 0; i < columns.length; i++) sum += cycle.bytes.get(columns[i] as string) ?? 0n;
+  return sum;
 }
 
 /** A customer's bytes that count against a quota (`count`). */
