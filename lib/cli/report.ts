@@ -188,8 +188,10 @@ export function storePath(config: Config, files: StateFiles): string {
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
 async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
-  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("../outputs/mail.ts");
+  const { deliverSpool, Mailer, smtpPassword, spoolDir, spooled } = await import("../outputs/mail.ts");
   const dir = spoolDir(files.dir);
+  // With send = "daily" or "cycle", most runs spool nothing: then the mail client is not even loaded.
+  if (spooled(dir).length === 0) return;
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
     const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
     try {
