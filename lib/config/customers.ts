@@ -104,9 +104,12 @@ export function parseBytes(text: string): bigint | string {
     return `${JSON.stringify(text)} is not a size with a unit, like "500 GiB" (B, KiB, MiB, GiB, TiB, PiB; ` +
       "kB, MB, GB, TB, PB are powers of 1000)";
   }
-  const frac = m[2] ?? "";
+  const whole = BigInt(m[1] as string);
+  const frac = m[2];
+  // A whole number of units (the usual quota) needs no scaling: one product, where a fraction costs a division.
+  if (frac === undefined) return whole * unit;
   const scale = 10n ** BigInt(frac.length);
-  return (BigInt(m[1] as string) * scale + BigInt(frac || "0")) * unit / scale;
+  return (whole * scale + BigInt(frac)) * unit / scale;
 }
 
 /** Bits per second from a rate with its unit: `100 Mbit/s`. */
