@@ -267,7 +267,7 @@ export function alertsOutput(
   return {
     name: "alerts",
     recorded(r: Recorded) {
-      reached("alerts: begin");
+      reached("report: sample logged");
       const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
         ...r.sample.counters.keys(),
       ];
