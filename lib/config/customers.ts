@@ -9,6 +9,7 @@
  */
 
 import type { Column, Direction } from "./meters.ts";
+import { zoneId } from "../usage/zone.ts";
 
 /** What a quota counts. */
 export type Count = "in" | "out" | "total";
@@ -124,22 +125,9 @@ export function parseRate(text: string): number | string {
   return Number(m[1]) * unit;
 }
 
-/** The runtime's canonical zone names, read once. */
-let listedZones: Set<string> | undefined;
-
 /** True when `zone` is an IANA time zone this runtime knows. */
 export function isTimeZone(zone: string): boolean {
-  if (zone === "" || /^[+-]/.test(zone)) return false;
-  // A canonical name or UTC is known without making a date formatter, whose first use loads the locale data: about
-  // 20 ms of every report, which needs no formatter within a billing cycle. An alias ("US/Eastern") still makes one.
-  listedZones ??= new Set(Intl.supportedValuesOf("timeZone"));
-  if (zone === "UTC" || listedZones.has(zone)) return true;
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+  return zoneId(zone) !== undefined;
 }
 
 function table(raw: unknown, key: string, bad: Bad): Record<string, unknown> | undefined {

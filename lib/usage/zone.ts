@@ -33,11 +33,11 @@ let canonical: Set<string> | undefined;
 /**
  * The runtime's name for zone `name` (an alias resolved: `US/Eastern` is
  * `America/New_York`), as a date formatter resolves it; undefined when it
- * knows no such zone. A canonical name or UTC is its own name, known without
+ * knows no such zone (nor an offset like `+01:00`, which is not a zone). A canonical name or UTC is its own name, known without
  * making a formatter: a formatter's first use loads the locale data, about
  * 20 ms of a run.
  */
-function zoneId(name: string): string | undefined {
+export function zoneId(name: string): string | undefined {
   if (name.trim() === "" || /^[+-]/.test(name)) return undefined;
   canonical ??= new Set(Intl.supportedValuesOf("timeZone"));
   if (name === "UTC" || canonical.has(name)) return name;
