@@ -22,6 +22,7 @@ import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
+import { reached } from "../host/phases.ts";
 
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
@@ -52,6 +53,7 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   const outputs = await reportOutputs(config, files, opts, metersOf);
+  reached("report: outputs loaded");
   // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
   const trust = stateDirWarnings(files.dir);
   try {
@@ -186,8 +188,10 @@ export function storePath(config: Config, files: StateFiles): string {
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
 async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
-  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("../outputs/mail.ts");
+  const { deliverSpool, Mailer, smtpPassword, spoolDir, spooled } = await import("../outputs/mail.ts");
   const dir = spoolDir(files.dir);
+  // With send = "daily" or "cycle", most runs spool nothing: then the mail client is not even loaded.
+  if (spooled(dir).length === 0) return;
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
     const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
     try {

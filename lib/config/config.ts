@@ -33,6 +33,7 @@ import {
 } from "./customers.ts";
 import { FLEET_KEYS, type FleetConfig, isPostgresStore, parseFleet } from "./fleet.ts";
 import { parse as parseToml, TomlError } from "smol-toml";
+import { reached } from "../host/phases.ts";
 
 /** The counter sources netmon can read. */
 export const SOURCES = ["iptables", "interface", "nftables", "pf"] as const;
@@ -234,6 +235,7 @@ export function parseConfig(text: string, file: string): Config {
     if (err instanceof TomlError) throw new ConfigError(`${file}:${err.line}:${err.column}: ${tomlReason(err, text)}`);
     throw err;
   }
+  reached("config: TOML parsed");
   const problems: string[] = [];
   const bad = (key: string, what: string) => problems.push(`${file}: ${key}: ${what}`);
   const config = defaultConfig();
@@ -379,7 +381,9 @@ export function parseConfig(text: string, file: string): Config {
   }
   config.fleet = parseFleet(doc, store !== undefined && isPostgresStore(store) ? store : undefined, bad, str);
   config.billing = parseBilling(doc.billing, bad);
+  reached("config: settings checked");
   config.customers = parseCustomers(doc.customer, config.billing, bad);
+  reached("config: customers checked");
   // A firewall's columns are known now; the interface source's only from the log (checked where it is read).
   if (FIREWALLS.includes(config.source) && config.customers.length > 0 && problems.length === 0) {
     try {
