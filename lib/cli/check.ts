@@ -6,9 +6,8 @@
  * @module
  */
 
-import { allColumns } from "../config/meters.ts";
 import { NetmonError } from "../host/errors.ts";
-import { fingerprint, tallyFromLog, watchedCustomers } from "../outputs/alerts.ts";
+import { fingerprint, talliedCustomers, tallyFromLog } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import { readLast } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
@@ -77,10 +76,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   const perf: string[] = [];
   const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
 
-  const columns = config.meters.length > 0
-    ? allColumns(config.meters).map((c) => c.name)
-    : [...last.sample.counters.keys()];
-  const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
+  const watched = talliedCustomers(config, last.sample.counters.keys());
   let tally: Tally | undefined;
   if (watched.length > 0) {
     const cached = readTally(tallyPath(files), fingerprint(watched));

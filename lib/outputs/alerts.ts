@@ -54,9 +54,14 @@ export interface Watched extends TallyCustomer {
   spec: CustomerSpec;
 }
 
-/** The customers with a quota or a commit, matched to `columns`. */
-export function watchedCustomers(specs: readonly CustomerSpec[], columns: readonly string[], where: string): Watched[] {
-  const wanted = specs.filter((s) => s.quota !== undefined || s.commit !== undefined);
+/** The customers with a quota or a commit (with `all`, every customer), matched to `columns`. */
+export function watchedCustomers(
+  specs: readonly CustomerSpec[],
+  columns: readonly string[],
+  where: string,
+  all = false,
+): Watched[] {
+  const wanted = all ? [...specs] : specs.filter((s) => s.quota !== undefined || s.commit !== undefined);
   if (wanted.length === 0) return [];
   let matched: CustomerColumns[];
   try {
@@ -74,6 +79,18 @@ export function watchedCustomers(specs: readonly CustomerSpec[], columns: readon
     }
     return { spec, columns: matched[i] as CustomerColumns, cycles, rates: spec.commit !== undefined };
   });
+}
+
+/**
+ * The customers the cycle tally is kept for: those with a quota or a commit,
+ * and every customer when the Prometheus textfile shows their cycles. Their
+ * columns are the config's meters' (the sample's, `sampled`, for the
+ * interface source). The report, `netmon check` and the textfile all take
+ * them from here, so they agree on the tally's fingerprint.
+ */
+export function talliedCustomers(config: Config, sampled: Iterable<string>): Watched[] {
+  const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [...sampled];
+  return watchedCustomers(config.customers, columns, config.file ?? "config", config.fleet.textfile !== undefined);
 }
 
 /**
@@ -287,8 +304,8 @@ function epochOf(stamp: string, near: number | undefined): number {
 /**
  * The output that keeps the tally and spools what is due: quota and commit
  * alerts for customers with a quota or commit, and with `[mail] send` the
- * daily digest and cycle statements. Undefined when the config asks for none
- * of it.
+ * daily digest and cycle statements; the tally also feeds the Prometheus
+ * textfile's cycle metrics. Undefined when the config asks for none of it.
  */
 export function alertsOutput(
   config: Config,
@@ -296,14 +313,12 @@ export function alertsOutput(
   mail: MailConfig | undefined,
 ): SampleOutput | undefined {
   const digests = mail?.send.some((s) => s !== "report") ?? false;
-  if (!config.customers.some((c) => c.quota || c.commit) && !digests) return undefined;
+  const shown = config.fleet.textfile !== undefined && config.customers.length > 0;
+  if (!config.customers.some((c) => c.quota || c.commit) && !digests && !shown) return undefined;
   return {
     name: "alerts",
     recorded(r: Recorded) {
-      const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
-        ...r.sample.counters.keys(),
-      ];
-      const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
+      const watched = talliedCustomers(config, r.sample.counters.keys());
       const print = fingerprint(watched);
       const path = tallyPath(files);
       const cached = readTally(path, print);
