@@ -41,18 +41,24 @@ export interface ResetFigure {
   count: bigint;
 }
 
-/** One customer's current billing cycle in one direction. */
+/** A customer's usage in one direction: `in`, `out`, or `both` (columns that count the two together). */
+export interface DirectionUsage {
+  /** `in`, `out` or `both`. */
+  direction: "in" | "out" | "both";
+  /** Bytes so far in the current cycle. */
+  bytes: bigint;
+}
+
+/** One customer's current billing cycle. */
 export interface CycleFigure {
   /** The customer's name. */
   customer: string;
-  /** `in`, `out` or `total`. */
-  direction: string;
-  /** Bytes used in the current cycle. */
-  usage: bigint;
-  /** The quota for this cycle and direction, if one is set. */
-  quota?: bigint;
   /** When the current cycle started, Unix seconds. */
   cycleStart: number;
+  /** Its usage so far in the cycle, in each direction it has columns of; summed, its total. */
+  usage: readonly DirectionUsage[];
+  /** Its quota per cycle and what counts against it (`in`, `out`, or `total`: all its columns), if one is set. */
+  quota?: { bytes: bigint; count: "in" | "out" | "total" };
 }
 
 /** Everything the textfile shows after one report. */
@@ -65,7 +71,7 @@ export interface TextfileInput {
   lastSampleSeconds: number;
   /** How long the report took, seconds. */
   reportDurationSeconds: number;
-  /** Customers' current cycles, when billing cycles are configured. */
+  /** Customers' current billing cycles, when the config has customers. */
   cycles?: readonly CycleFigure[];
 }
 
@@ -127,22 +133,15 @@ function unique(what: string, keys: string[]): void {
 export function formatTextfile(input: TextfileInput): string {
   unique("column", input.columns.map((c) => JSON.stringify(c.column)));
   unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  unique("cycle", (input.cycles ?? []).map((c) => JSON.stringify([c.customer, c.direction])));
+  const cycles = input.cycles ?? [];
+  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
+  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
   const col = (c: ColumnFigures): Labels => [
     ["column", c.column],
     ["meter", c.meter],
     ["direction", c.direction],
     ["family", c.family],
   ];
-  const cycles = input.cycles ?? [];
-  const starts = new Map<string, number>();
-  for (const c of cycles) {
-    const before = starts.get(c.customer);
-    if (before !== undefined && before !== c.cycleStart) {
-      throw new RangeError(`Cannot write the textfile: customer ${JSON.stringify(c.customer)} has two cycle starts`);
-    }
-    starts.set(c.customer, c.cycleStart);
-  }
   return [
     family(
       "netmon_traffic_bytes_total",
@@ -177,24 +176,27 @@ export function formatTextfile(input: TextfileInput): string {
     family(
       "netmon_cycle_usage_bytes",
       "gauge",
-      "Bytes the customer used in the current billing cycle, by direction.",
-      cycles.map((c) =>
-        series(
-          "netmon_cycle_usage_bytes",
-          [["customer", c.customer], ["direction", c.direction]],
-          count(`${c.customer} usage`, c.usage),
+      "Bytes the customer used so far in its current billing cycle, by direction " +
+        "(in, out; both: columns that count the two together). Summed over direction: its total.",
+      cycles.flatMap((c) =>
+        c.usage.map((u) =>
+          series(
+            "netmon_cycle_usage_bytes",
+            [["customer", c.customer], ["direction", u.direction]],
+            count(`${c.customer} usage`, u.bytes),
+          )
         )
       ),
     ),
     family(
       "netmon_quota_bytes",
       "gauge",
-      "The customer's quota for the current billing cycle, by direction.",
+      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
       cycles.filter((c) => c.quota !== undefined).map((c) =>
         series(
           "netmon_quota_bytes",
-          [["customer", c.customer], ["direction", c.direction]],
-          count(`${c.customer} quota`, c.quota as bigint),
+          [["customer", c.customer], ["count", c.quota!.count]],
+          count(`${c.customer} quota`, c.quota!.bytes),
         )
       ),
     ),
@@ -202,11 +204,11 @@ export function formatTextfile(input: TextfileInput): string {
       "netmon_cycle_start_timestamp_seconds",
       "gauge",
       "When the customer's current billing cycle started (Unix time).",
-      [...starts].map(([customer, start]) =>
+      cycles.map((c) =>
         series(
           "netmon_cycle_start_timestamp_seconds",
-          [["customer", customer]],
-          seconds(`${customer} cycle start`, start),
+          [["customer", c.customer]],
+          seconds(`${c.customer} cycle start`, c.cycleStart),
         )
       ),
     ),
