@@ -60,7 +60,10 @@ Deno.test("textfile: every family has HELP and TYPE once, values are exact up to
   assert.match(text, /^netmon_resets_total\{column="proxy",reason="counter_went_down"\} 3$/m);
   assert.match(text, /^netmon_cycle_usage_bytes\{customer="acme",direction="in"\} 123$/m);
   assert.match(text, /^netmon_cycle_usage_bytes\{customer="acme",direction="out"\} 7$/m);
-  assert.match(text, /^netmon_cycle_usage_bytes\{customer="b\\\\\\"lue\\nbox",direction="both"\} 18446744073709551615$/m);
+  assert.match(
+    text,
+    /^netmon_cycle_usage_bytes\{customer="b\\\\\\"lue\\nbox",direction="both"\} 18446744073709551615$/m,
+  );
   assert.match(text, /^netmon_quota_bytes\{customer="acme",count="in"\} 1000$/m);
   assert.equal(text.match(/^netmon_quota_bytes\{/gm)?.length, 1, "no quota line for a customer without one");
   assert.match(text, /^netmon_cycle_start_timestamp_seconds\{customer="acme"\} 1267056000$/m);
