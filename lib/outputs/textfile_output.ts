@@ -67,7 +67,13 @@ export function textfileInput(
   for (const [column, t] of totals.columns) {
     // A column no longer read has no raw counter: its total stays, the gauge goes.
     if (t.counter === undefined) continue;
-    columns.push({ column, ...labels.get(column), total: t.total, counter: t.counter });
+    const l = labels.get(column);
+    const figures: ColumnFigures = { column, total: t.total, counter: t.counter };
+    if (l?.meter !== undefined) figures.meter = l.meter;
+    if (l?.direction !== undefined) figures.direction = l.direction;
+    if (l?.family !== undefined) figures.family = l.family;
+    columns.push(figures);
+    if (t.resets.size === 0) continue;
     // The known reasons first, in their order; any other (a hand-written reset line) after, by name.
     const known = RESET_LABELS.filter((r) => t.resets.has(r));
     const others = [...t.resets.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
@@ -111,6 +117,7 @@ export function textfileOutput(
   opts: TextfileOptions = {},
 ): SampleOutput {
   const clock = opts.clock ?? (() => performance.now() / 1000);
+  const labels = columnLabels(meters);
   let totals: Totals | undefined;
   let failure: unknown;
   return {
@@ -147,7 +154,7 @@ export function textfileOutput(
         if (totals === undefined) throw new Error("the running totals were not computed");
         const input = textfileInput(
           totals,
-          columnLabels(meters),
+          labels,
           Math.floor(resolveWall(stampToNaive(r.sample.timestamp)).epoch / 1000),
           clock(),
         );
