@@ -362,9 +362,14 @@ export class PostgresStore {
     return rows.map((r) => r.type);
   }
 
-  /** Closes the connections (waits at most 5 s for queries in flight). */
+  /**
+   * Closes the connections: says goodbye to the server (Terminate) and does
+   * not wait for it to close its side, as libpq's PQfinish does; that wait
+   * is the server process's exit, 15 to 30 ms on a busy machine, for
+   * nothing. Call it once nothing is in flight (every query awaited).
+   */
   async close(): Promise<void> {
-    await this.#sql.end({ timeout: 5 }).catch(() => {});
+    await this.#sql.end({ timeout: 0 }).catch(() => {});
   }
 
   /**
