@@ -240,7 +240,8 @@ export class PostgresStore {
         keep_alive: 60,
         prepare: true,
         debug: false,
-        fetch_types: true,
+        // No query for the server's array types at every connection: netmon sends no arrays (lists go as IN (…)).
+        fetch_types: false,
         publications: "alltables",
         target_session_attrs: null,
         onnotice: () => {},
@@ -356,7 +357,7 @@ export class PostgresStore {
   async columns(hosts: readonly string[] = []): Promise<string[]> {
     const sql = this.#sql;
     const rows: { type: string }[] = await this.#bounded(() =>
-      sql`SELECT DISTINCT type FROM stats WHERE ${hosts.length ? sql`host = ANY(${[...hosts]})` : sql`TRUE`}
+      sql`SELECT DISTINCT type FROM stats WHERE ${hosts.length ? sql`host IN ${sql([...hosts])}` : sql`TRUE`}
         ORDER BY type`
     );
     return rows.map((r) => r.type);
@@ -384,7 +385,7 @@ export class PostgresStore {
     const from = range.from ?? Number.MIN_SAFE_INTEGER;
     const to = range.to ?? Number.MAX_SAFE_INTEGER;
     const q = sql`SELECT host, stamp, type, packets::text AS packets, bytes::text AS bytes FROM stats
-      WHERE ${hosts ? sql`host = ANY(${hosts})` : sql`TRUE`} AND stamp >= ${from} AND stamp < ${to}
+      WHERE ${hosts ? sql`host IN ${sql(hosts)}` : sql`TRUE`} AND stamp >= ${from} AND stamp < ${to}
       ORDER BY host, stamp, type`;
     let current: StoredSample | undefined;
     try {
