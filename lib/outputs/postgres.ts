@@ -311,8 +311,9 @@ export class PostgresStore {
   }
 
   /**
-   * Stores samples in one transaction (all or none), in batches of 10,000
-   * rows; rows already there are left as they are. Returns the rows sent.
+   * Stores samples all or none, in one statement up to 10,000 rows (a report's
+   * sample), else in one transaction of such batches; rows already there are
+   * left as they are. Returns the rows sent.
    */
   async insert(samples: Iterable<TimedSample>): Promise<number> {
     const rows: { host: string; stamp: number; type: string; packets: string | null; bytes: string }[] = [];
@@ -330,15 +331,14 @@ export class PostgresStore {
     }
     if (rows.length === 0) return 0;
     const batches = Math.ceil(rows.length / BATCH_ROWS);
+    const insert = (sql: Sql, batch: typeof rows) =>
+      sql`INSERT INTO stats ${sql(batch, "host", "stamp", "type", "packets", "bytes")}
+        ON CONFLICT (host, stamp, type) DO NOTHING`;
     await this.#bounded(
+      // One statement is a transaction of its own: no BEGIN and COMMIT round trips for it.
       () =>
-        this.#sql.begin(async (tx: Sql) => {
-          for (let i = 0; i < rows.length; i += BATCH_ROWS) {
-            const batch = rows.slice(i, i + BATCH_ROWS);
-            await tx`INSERT INTO stats ${
-              tx(batch, "host", "stamp", "type", "packets", "bytes")
-            } ON CONFLICT (host, stamp, type) DO NOTHING`;
-          }
+        batches === 1 ? insert(this.#sql, rows) : this.#sql.begin(async (tx: Sql) => {
+          for (let i = 0; i < rows.length; i += BATCH_ROWS) await insert(tx, rows.slice(i, i + BATCH_ROWS));
         }),
       (this.#timeoutMs + 5000) * batches,
     );
