@@ -301,13 +301,22 @@ export class PostgresStore {
     return v === null || v === undefined ? undefined : Number(v);
   }
 
-  /** The newest packet count stored for this host's column `type`, or 0. */
-  async lastPackets(type: string): Promise<bigint> {
-    const rows: { p: string | null }[] = await this.#bounded(() =>
-      this
-        .#sql`SELECT packets::text AS p FROM stats WHERE host = ${this.host} AND type = ${type} AND packets IS NOT NULL ORDER BY stamp DESC LIMIT 1`
+  /**
+   * The newest packet count stored for each of this host's columns `types`
+   * (0 for a column with none), in one query: each column's newest row with
+   * packets, found through the primary key from the newest stamp back.
+   */
+  async lastPackets(types: readonly string[]): Promise<Map<string, bigint>> {
+    const out = new Map(types.map((t) => [t, 0n]));
+    if (types.length === 0) return out;
+    const sql = this.#sql;
+    const rows: { type: string; p: string }[] = await this.#bounded(() =>
+      sql`SELECT t.type, p.packets::text AS p FROM (VALUES ${sql(types.map((t) => [t]))}) AS t(type)
+        CROSS JOIN LATERAL (SELECT packets FROM stats WHERE host = ${this.host} AND type = t.type
+          AND packets IS NOT NULL ORDER BY stamp DESC LIMIT 1) AS p`
     );
-    return rows[0]?.p ? BigInt(rows[0].p) : 0n;
+    for (const r of rows) out.set(r.type, BigInt(r.p));
+    return out;
   }
 
   /**
@@ -450,9 +459,8 @@ export async function storeSample(
   intervalPackets?: Map<string, bigint>,
 ): Promise<void> {
   if (intervalPackets) {
-    const packets = new Map<string, bigint>();
-    for (const [t, p] of intervalPackets) packets.set(t, (await store.lastPackets(t)) + p);
-    now.sample.packets = packets;
+    const last = await store.lastPackets([...intervalPackets.keys()]);
+    now.sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, (last.get(t) ?? 0n) + p]));
   }
   const last = await store.lastStamp();
   if (previousEpoch !== undefined && (last === undefined || last < previousEpoch)) {
