@@ -67,18 +67,22 @@ const stampOf = (n: number) => {
   }:${p(d.getUTCSeconds())}`;
 };
 
-/** One record step of `columns` columns in `dir` with `outputs` run as the report runs them: wall and CPU ms. */
+/**
+ * One report's record step of `columns` columns in `dir`, its outputs made by `make` (as a report makes them, once
+ * per run) and run as the report runs them: wall and CPU ms.
+ */
 async function step(
   current: Impl,
   dir: string,
   columns: number,
-  outputs: SampleOutput[],
+  make: () => SampleOutput[],
 ): Promise<{ wall: number; cpu: number }> {
   const n = ++second;
   const counters = new Map<string, bigint>();
   for (let c = 0; c < columns; c++) counters.set(`m${c}`, BigInt(n * 1000 + c));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
+  const outputs = make();
   await current.recordSample(current.stateFiles(dir), {
     readCounters: () => Promise.resolve({ bytes: counters }),
     now: () => stampOf(n),
@@ -141,13 +145,13 @@ async function compare(
     const runs = await Promise.all(cases.map(async ([label, i]) => {
       const dir = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-" });
       dirs.push(dir);
-      return { label, dir, outputs: i ? make(i, dir) : [], wall: [] as number[], cpu: [] as number[] };
+      return { label, dir, make: () => (i ? make(i, dir) : []), wall: [] as number[], cpu: [] as number[] };
     }));
-    for (const r of runs) await step(impls.current, r.dir, columns, r.outputs); // warm up, first sample
+    for (const r of runs) await step(impls.current, r.dir, columns, r.make); // warm up, first sample
     for (let k = 0; k < n; k++) {
       for (let j = 0; j < runs.length; j++) {
         const r = runs[(k + j) % runs.length]!;
-        const t = await step(impls.current, r.dir, columns, r.outputs);
+        const t = await step(impls.current, r.dir, columns, r.make);
         r.wall.push(t.wall);
         r.cpu.push(t.cpu);
       }
@@ -185,8 +189,7 @@ async function run(baseRoot: string | undefined): Promise<void> {
   const textfileLoad = await loads(["lib/outputs/textfile_output.ts"]);
   const tf = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-tf-" });
   try {
-    let k = 0;
-    const textfile = (i: Impl, dir: string) => [i.textfileOutput(`${tf}/${k++}.prom`, i.stateFiles(dir), [])];
+    const textfile = (i: Impl, dir: string) => [i.textfileOutput(`${tf}/${dir.slice(-8)}.prom`, i.stateFiles(dir), [])];
     await compare("textfile, 2 columns", 2, impls, textfile, 1, textfileLoad);
     await compare("textfile, 10,000 columns", 10_000, impls, textfile, 20, textfileLoad, Math.min(rounds, 20));
   } finally {
