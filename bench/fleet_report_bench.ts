@@ -98,11 +98,8 @@ async function step(
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
-/**
- * Median ms to load `modules` of `root` in a fresh Deno that has first loaded what every report loads, minus
- * nothing: the time the output's modules add to a report. Median of 7 runs.
- */
-async function loadCost(root: string, modules: string[]): Promise<number> {
+/** Ms to load `modules` of `root` in a fresh Deno that has first loaded what every report loads. */
+async function loadOnce(root: string, modules: string[]): Promise<number> {
   const url = (m: string) => JSON.stringify(m === "postgres" ? m : `file://${root}/${m}`);
   const code = [
     ...["lib/cli/report.ts", "lib/state/record.ts", "lib/sources/select.ts", "lib/sources/interface.ts"].map((m) =>
@@ -112,16 +109,26 @@ async function loadCost(root: string, modules: string[]): Promise<number> {
     ...modules.map((m) => `await import(${url(m)});`),
     "console.log(performance.now() - t0);",
   ].join(" ");
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--frozen", `--config=${ROOT}deno.json`, code],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
-    times.push(Number(new TextDecoder().decode(out.stdout)));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--frozen", `--config=${ROOT}deno.json`, code],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return Number(new TextDecoder().decode(out.stdout));
+}
+
+/**
+ * What loading `modules` adds to a report, for the current tree and the base's: the median of 11 fresh processes
+ * each, the two interleaved (single runs vary by several ms on a shared machine).
+ */
+async function loadCosts(baseRoot: string | undefined, modules: string[]) {
+  const current: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < 11; i++) {
+    current.push(await loadOnce(ROOT, modules));
+    if (baseRoot) base.push(await loadOnce(baseRoot, modules));
   }
-  return quantile(times, 0.5);
+  return { current: quantile(current, 0.5), base: baseRoot ? quantile(base, 0.5) : undefined };
 }
 
 /**
@@ -182,10 +189,7 @@ async function run(baseRoot: string | undefined): Promise<void> {
       Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
     }; ${rounds} rounds each, interleaved; base ${baseRoot ? BASE : "(none: no git worktree)"}`,
   );
-  const loads = async (modules: string[]) => ({
-    current: await loadCost(ROOT, modules),
-    base: baseRoot ? await loadCost(baseRoot, modules) : undefined,
-  });
+  const loads = (modules: string[]) => loadCosts(baseRoot, modules);
   const textfileLoad = await loads(["lib/outputs/textfile_output.ts"]);
   const tf = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-tf-" });
   try {
