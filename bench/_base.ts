@@ -14,14 +14,17 @@ export const BASE_COMMIT = "d7d3a11";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Runs `fn` with a worktree of the base commit, removed afterwards; undefined if git cannot make one. */
-export async function withBaseWorktree<T>(fn: (dir: string) => Promise<T>): Promise<T | undefined> {
+/** Runs `fn` with a worktree of `commit` (the base commit), removed afterwards; undefined if git cannot make one. */
+export async function withBaseWorktree<T>(
+  fn: (dir: string) => Promise<T>,
+  commit: string = BASE_COMMIT,
+): Promise<T | undefined> {
   const dir = await Deno.makeTempDir({ prefix: "netmon-base-" });
   const git = (args: string[]) =>
     new Deno.Command("git", { args, cwd: ROOT, stdout: "null", stderr: "piped" }).output();
-  const add = await git(["worktree", "add", "--detach", dir, BASE_COMMIT]);
+  const add = await git(["worktree", "add", "--detach", dir, commit]);
   if (!add.success) {
-    console.log(`(no worktree of ${BASE_COMMIT}: ${new TextDecoder().decode(add.stderr).trim()})`);
+    console.log(`(no worktree of ${commit}: ${new TextDecoder().decode(add.stderr).trim()})`);
     await Deno.remove(dir, { recursive: true });
     return undefined;
   }

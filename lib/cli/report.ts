@@ -139,7 +139,10 @@ async function reportOutputs(
       },
     });
   }
-  if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report")) {
+  const textfile = config.fleet.textfile;
+  // The cycle tally serves quotas, commits, digests, and the textfile's per-customer cycle metrics.
+  const cyclesShown = textfile !== undefined && config.customers.length > 0;
+  if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report") || cyclesShown) {
     const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail);
     if (alerts) outputs.push(alerts);
   }
@@ -158,9 +161,12 @@ async function reportOutputs(
       },
     });
   }
-  const textfile = config.fleet.textfile;
   if (textfile) {
-    outputs.push((await import("../outputs/textfile_output.ts")).textfileOutput(textfile, files, config.meters));
+    const { textfileOutput } = await import("../outputs/textfile_output.ts");
+    // Read from the tally the alerts output (pushed above, so run before) has just brought up to the sample.
+    const recorded = cyclesShown ? (await import("../outputs/textfile_cycles.ts")).recordedCycles : undefined;
+    const cycles = recorded && ((r: Recorded) => recorded(config, files, r));
+    outputs.push(textfileOutput(textfile, files, config.meters, cycles ? { cycles } : {}));
   }
   if (config.fleet.postgres) {
     outputs.push((await import("../outputs/postgres_output.ts")).postgresOutput(config, files));

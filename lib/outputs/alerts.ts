@@ -263,7 +263,8 @@ export function alertsOutput(
   mail: MailConfig | undefined,
 ): SampleOutput | undefined {
   const digests = mail?.send.some((s) => s !== "report") ?? false;
-  if (!config.customers.some((c) => c.quota || c.commit) && !digests) return undefined;
+  const shown = config.fleet.textfile !== undefined && config.customers.length > 0;
+  if (!config.customers.some((c) => c.quota || c.commit) && !digests && !shown) return undefined;
   return {
     name: "alerts",
     recorded(r: Recorded) {

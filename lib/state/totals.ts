@@ -12,6 +12,7 @@
 
 import { AtomicFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
+import { utf8 } from "../host/utf8.ts";
 import { nextTotals, type Totals } from "../usage/running_totals.ts";
 import { STATE_MODE } from "./files.ts";
 import type { Sample } from "./log_format.ts";
@@ -87,7 +88,7 @@ export async function prepareTotals(
   // Not synced: whatever a power loss leaves (the old file, an empty one) fails the stamp check or the parse, and
   // the next run rebuilds it from the log, whose append is synced; so no fsync is added to a report.
   const file = new AtomicFile(path, STATE_MODE, "totals file", { durable: false });
-  file.write(formatTotals(totals));
+  file.write(utf8(formatTotals(totals)));
   file.sync();
   return { totals, file };
 }
