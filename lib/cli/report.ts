@@ -52,8 +52,9 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
-  const outputs = await reportOutputs(config, files, opts, metersOf);
-  reached("report: outputs loaded");
+  // The outputs' modules load (and a store starts connecting) while the counters are read: see recordWithOutputs.
+  const outputs = reportOutputs(config, files, opts, metersOf);
+  outputs.catch(() => {}); // awaited in recordWithOutputs
   // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
   const trust = stateDirWarnings(files.dir);
   try {
@@ -63,31 +64,39 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   }
 }
 
+/**
+ * Records a sample with `outputs`, which may still be loading: every step
+ * that needs them waits for them, and a source that clears its counters on
+ * reading (pf -z) waits for them before it reads, so an output that cannot
+ * be set up fails the run with the counters intact. Others read meanwhile,
+ * and their counters stay in the kernel for the next run if it fails.
+ */
 async function recordWithOutputs(
   files: StateFiles,
   source: Awaited<ReturnType<typeof selectSource>>,
-  outputs: SampleOutput[],
+  outputs: Promise<SampleOutput[]>,
   metersOf: (sample: Sample) => { name: string; label: string }[],
 ): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
-    readCounters: (previous) => source.read(previous),
+    readCounters: (previous) => {
+      const ready = Promise.all([previous, outputs]).then(([p]) => p);
+      ready.catch(() => {}); // a source need not wait for it
+      return source.read(ready);
+    },
     now: () => formatTimestamp(new Date()),
     // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is.
-    onPrepare: outputs.some((o) => o.prepare) ? (r) => preparedAll(outputs, r) : undefined,
-    besideLast: outputs.some((o) => o.beforeAppend)
-      ? async (step) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(step) ?? []))).flat()
-      : undefined,
+    onPrepare: async (r) => preparedAll(await outputs, r),
+    besideLast: async (step) => (await Promise.all((await outputs).map((o) => o.beforeAppend?.(step) ?? []))).flat(),
     // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
-    onRecorded: outputs.length > 0
-      ? async (r) => {
-        failure = await runOutputs(outputs, (o) => o.recorded?.(r));
-      }
-      : undefined,
+    onRecorded: async (r) => {
+      reached("report: outputs loaded");
+      failure = await runOutputs(await outputs, (o) => o.recorded?.(r));
+    },
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
   out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
-  const later = await runOutputs(outputs, (o) => o.after?.());
+  const later = await runOutputs(await outputs, (o) => o.after?.());
   if (failure ?? later) throw failure ?? later;
   return EX.OK;
 }
