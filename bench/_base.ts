@@ -35,6 +35,28 @@ export async function withBaseWorktree<T>(
   }
 }
 
+/**
+ * Runs `fn` with a worktree of the current commit whose reset check is only
+ * "the counter went down" (lib/state/identity.ts replaced by that, in the
+ * throwaway worktree only): the same code as the report but the identity
+ * checks, so {@linkcode compareRecord} beside it shows what they alone cost,
+ * syncs included.
+ */
+export function withoutIdentityChecks<T>(fn: (dir: string) => Promise<T>): Promise<T | undefined> {
+  return withBaseWorktree(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/lib/state/identity.ts`,
+      `export function checkResets(_files, previous, sample) {
+  const resets = new Map();
+  for (const [c, v] of sample.counters) if (previous && v < (previous.counters.get(c) ?? 0n)) resets.set(c, "counter went down");
+  return { resets, lines: "", commit() {}, cleanup() {} };
+}
+`,
+    );
+    return await fn(dir);
+  }, "HEAD");
+}
+
 type Reading = { bytes: Map<string, bigint>; packets: Map<string, bigint>; asWritten: Set<string> };
 type RecordSample = (
   files: unknown,
@@ -67,6 +89,7 @@ export async function compareRecord(
   meters: number,
   rounds: number,
   under?: string,
+  baseName = `base ${BASE_COMMIT} (no reset checks)`,
 ): Promise<number> {
   const work = await Deno.makeTempDir({ prefix: "netmon-record-bench-", ...(under ? { dir: under } : {}) });
   try {
@@ -107,7 +130,7 @@ export async function compareRecord(
       `recording one sample of ${meters} meters in ${work} (${fs}), in-process, median of ${rounds} interleaved:`,
     );
     console.log(`  with the reset checks:            ${cur.toFixed(2).padStart(7)} ms (${spread(times.current!)})`);
-    console.log(`  base ${BASE_COMMIT} (no reset checks): ${base.toFixed(2).padStart(7)} ms (${spread(times.base!)})`);
+    console.log(`  ${`${baseName}:`.padEnd(32)} ${base.toFixed(2).padStart(7)} ms (${spread(times.base!)})`);
     return cur - base;
   } finally {
     await Deno.remove(work, { recursive: true });
