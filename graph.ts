@@ -403,7 +403,7 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
   const log = openLog(logPath, a.log !== undefined);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;
-  const data = toStdout ? undefined : new AtomicFile(a.output, GRAPH_MODE, "", { named: true });
+  const data = toStdout ? undefined : await AtomicFile.named(a.output, GRAPH_MODE);
   const inline: string[] = [];
   let series = 0;
   let rows = -1;
@@ -448,7 +448,7 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
     ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
   });
   if (a.gnuplot !== undefined) {
-    const script = new AtomicFile(a.gnuplot, GRAPH_MODE, "", { named: true });
+    const script = await AtomicFile.named(a.gnuplot, GRAPH_MODE);
     try {
       script.write(gnuplotScript(spec(absolute(picture))));
       script.commit();

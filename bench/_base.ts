@@ -1,5 +1,5 @@
 /**
- * Bench helper: the cost of the reset checks (counter identities, netmon.ident,
+ * Bench helper: the cost of the reset checks (counter identities, netmon.ident*,
  * start records; issue 17) measured against the code before them, run in the
  * same process: the base commit is checked out in a temporary git worktree
  * and its `recordSample` imported beside the current one. Both record the
@@ -14,10 +14,10 @@ export const BASE_COMMIT = "d7d3a11";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Runs `fn` with a worktree of `commit` (default the base commit), removed afterwards; undefined if git cannot make one. */
+/** Runs `fn` with a worktree of `commit` (the base commit), removed afterwards; undefined if git cannot make one. */
 export async function withBaseWorktree<T>(
   fn: (dir: string) => Promise<T>,
-  commit = BASE_COMMIT,
+  commit: string = BASE_COMMIT,
 ): Promise<T | undefined> {
   const dir = await Deno.makeTempDir({ prefix: "netmon-base-" });
   const git = (args: string[]) =>
@@ -33,6 +33,28 @@ export async function withBaseWorktree<T>(
   } finally {
     await git(["worktree", "remove", "--force", dir]);
   }
+}
+
+/**
+ * Runs `fn` with a worktree of the current commit whose reset check is only
+ * "the counter went down" (lib/state/identity.ts replaced by that, in the
+ * throwaway worktree only): the same code as the report but the identity
+ * checks, so {@linkcode compareRecord} beside it shows what they alone cost,
+ * syncs included.
+ */
+export function withoutIdentityChecks<T>(fn: (dir: string) => Promise<T>): Promise<T | undefined> {
+  return withBaseWorktree(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/lib/state/identity.ts`,
+      `export function checkResets(_files, previous, sample) {
+  const resets = new Map();
+  for (const [c, v] of sample.counters) if (previous && v < (previous.counters.get(c) ?? 0n)) resets.set(c, "counter went down");
+  return { resets, lines: "", commit() {}, cleanup() {} };
+}
+`,
+    );
+    return await fn(dir);
+  }, "HEAD");
 }
 
 type Reading = { bytes: Map<string, bigint>; packets: Map<string, bigint>; asWritten: Set<string> };
@@ -59,7 +81,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
  * packets) with the current and the base `recordSample`, interleaved, after a
  * warm-up, in a directory under `under` (default: the temporary directory);
  * prints the medians side by side and returns the extra cost in ms. On a disk
- * that includes the syncs' extra work (netmon.ident rides on the log's sync);
+ * that includes the syncs' extra work (what the identity files add to the log's sync);
  * under /dev/shm (no syncs) it is the computation alone.
  */
 export async function compareRecord(
@@ -67,6 +89,7 @@ export async function compareRecord(
   meters: number,
   rounds: number,
   under?: string,
+  baseName = `base ${BASE_COMMIT} (no reset checks)`,
 ): Promise<number> {
   const work = await Deno.makeTempDir({ prefix: "netmon-record-bench-", ...(under ? { dir: under } : {}) });
   try {
@@ -107,7 +130,7 @@ export async function compareRecord(
       `recording one sample of ${meters} meters in ${work} (${fs}), in-process, median of ${rounds} interleaved:`,
     );
     console.log(`  with the reset checks:            ${cur.toFixed(2).padStart(7)} ms (${spread(times.current!)})`);
-    console.log(`  base ${BASE_COMMIT} (no reset checks): ${base.toFixed(2).padStart(7)} ms (${spread(times.base!)})`);
+    console.log(`  ${`${baseName}:`.padEnd(32)} ${base.toFixed(2).padStart(7)} ms (${spread(times.base!)})`);
     return cur - base;
   } finally {
     await Deno.remove(work, { recursive: true });
@@ -116,7 +139,7 @@ export async function compareRecord(
 
 /**
  * Times the reset checks alone, as a report runs them for `meters` columns:
- * reading netmon.ident, comparing, writing the new generation (without its
+ * reading the identity files, comparing, writing the new generation (without its
  * log append). Prints and returns the median and the minimum in ms.
  */
 export async function timeChecks(meters: number, rounds: number): Promise<{ median: number; min: number }> {
@@ -155,7 +178,7 @@ export async function timeChecks(meters: number, rounds: number): Promise<{ medi
     }
     const result = { median: quantile(times, 0.5), min: quantile(times, 0) };
     console.log(
-      `the reset checks alone for ${meters} meters (read netmon.ident, compare, write it): ` +
+      `the reset checks alone for ${meters} meters (read the identity files, compare, write one): ` +
         `median ${result.median.toFixed(2)} ms, min ${result.min.toFixed(2)} ms over ${rounds}`,
     );
     return result;

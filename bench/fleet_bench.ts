@@ -8,8 +8,10 @@
  *   rows per second; and the same rounds over connections kept open
  *   (the insert alone), to show what connecting costs.
  * - One report: the 200-column insert of one run (with its newest-stamp
- *   check) on an open connection, and with connect and disconnect, beside
- *   the SQLite store's insert of the same rows (the baseline) in the same run.
+ *   check) on an open connection, and with connect and disconnect (also with
+ *   the base commit's store, 8abf61c, before this round's speed work, checked
+ *   out in a temporary git worktree), interleaved, beside the SQLite store's
+ *   insert of the same rows (the baseline) in the same run.
  *
  * Run: deno run --frozen -A bench/fleet_bench.ts [ROUNDS] [HOSTS]
  */
@@ -17,6 +19,7 @@
 import { PostgresStore, storeSample, type TimedSample } from "../lib/outputs/postgres.ts";
 import { SqliteStore } from "../lib/outputs/sqlite.ts";
 import { startPostgresCluster } from "../tests/postgres_cluster.ts";
+import { withBaseWorktree } from "./_base.ts";
 
 const rounds = Number(Deno.args[0] ?? 10);
 const hosts = Number(Deno.args[1] ?? 100);
@@ -89,14 +92,31 @@ for (let r = 1; r <= 50; r++) {
   warmOpen.push(performance.now() - t0);
 }
 await one.close();
-const cold: number[] = [];
-for (let r = 51; r <= 100; r++) {
+type Store = Pick<typeof import("../lib/outputs/postgres.ts"), "PostgresStore" | "storeSample">;
+/** One report's store step with connect and close, through `impl`'s store as host `host`: its ms. */
+async function coldReport(impl: Store, host: string, r: number): Promise<number> {
   const t0 = performance.now();
-  const s = await PostgresStore.open(opts("single"));
-  await storeSample(s, () => [], sample(r - 1, 0).epoch, sample(r, 0));
+  const s = await impl.PostgresStore.open(opts(host));
+  await impl.storeSample(s, () => [], sample(r - 1, 0).epoch, sample(r, 0));
   await s.close();
-  cold.push(performance.now() - t0);
+  return performance.now() - t0;
 }
+const current: Store = { PostgresStore, storeSample };
+const cold: number[] = [];
+const baseCold: number[] = [];
+const compared = await withBaseWorktree(async (root) => {
+  const base: Store = await import(`file://${root}/lib/outputs/postgres.ts`);
+  await coldReport(base, "base", 50); // the base's first run: its module and table check
+  for (let r = 51; r <= 100; r++) {
+    const order = r % 2 ? [false, true] : [true, false];
+    for (const isBase of order) {
+      if (isBase) baseCold.push(await coldReport(base, "base", r));
+      else cold.push(await coldReport(current, "single", r));
+    }
+  }
+  return true;
+}, "8abf61c");
+if (!compared) { for (let r = 51; r <= 100; r++) cold.push(await coldReport(current, "single", r)); }
 const dir = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-" });
 const sqlite: number[] = [];
 try {
@@ -128,6 +148,7 @@ for (
   const [name, xs] of [
     ["one report (200 rows), open connection", warmOpen],
     ["one report, connect + insert + close  ", cold],
+    ...(baseCold.length ? [["  the same with the base 8abf61c       ", baseCold] as const] : []),
     ["baseline: SQLite store insert (200)   ", sqlite],
   ] as const
 ) {

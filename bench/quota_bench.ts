@@ -8,6 +8,11 @@
  * check runs as in production: the tally read, advanced by one sample,
  * checked against every threshold and written back.
  *
+ * In the same rounds each case also runs once through bench/_report_phases.ts
+ * (the same report, in-process, as netmon.ts runs it), which says when the
+ * run reached each of its phases (lib/host/phases.ts): the time each phase
+ * takes is printed per case, and what the quotas add to each.
+ *
  * Run as root: deno run -A bench/quota_bench.ts [ROUNDS]
  */
 // deno-lint-ignore-file no-console
@@ -30,6 +35,26 @@ async function time(argv: string[], env: Record<string, string>): Promise<number
   if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   return ms;
 }
+
+/** The phases of one report run through bench/_report_phases.ts: ms each took, by the name of the point ending it. */
+async function phases(argv: string[], env: Record<string, string>): Promise<Map<string, number>> {
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "piped",
+    env,
+    clearEnv: true,
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${stderr}`);
+  const line = stderr.trimEnd().split("\n").at(-1) ?? "";
+  if (!line.startsWith("phases ")) throw new Error(`${PHASES_SCRIPT} printed no phases: ${stderr}`);
+  const points = JSON.parse(line.slice(7)) as [string, number][];
+  // A point's phase is the time since the point before it (the first: since the process started).
+  return new Map(points.map(([name, t], i) => [name, t - (i === 0 ? 0 : points[i - 1]![1])]));
+}
+
+const PHASES_SCRIPT = new URL("./_report_phases.ts", import.meta.url).pathname;
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
 
@@ -91,11 +116,17 @@ await withPair((p) =>
     }
     const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root", TZ: "UTC" };
     const samples: Record<string, number[]> = Object.fromEntries(Object.keys(argv).map((k) => [k, []]));
-    for (const a of Object.values(argv)) await time(a, env); // warm caches; the tally is built from the log here
+    const split: Record<string, Map<string, number>[]> = Object.fromEntries(Object.keys(argv).map((k) => [k, []]));
+    const inProcess = (a: string[]) => a.map((x) => x === REPORT_SCRIPT ? PHASES_SCRIPT : x);
+    for (const a of Object.values(argv)) {
+      await time(a, env); // warm caches; the tally is built from the log here
+      await phases(inProcess(a), env);
+    }
     const order = Object.entries(argv);
     for (let i = 0; i < rounds; i++) {
       for (const [name, a] of [...order.slice(i % 3), ...order.slice(0, i % 3)]) {
         samples[name]!.push(await time(a, env));
+        split[name]!.push(await phases(inProcess(a), env));
       }
     }
     const names = Object.keys(samples);
@@ -116,5 +147,21 @@ await withPair((p) =>
     console.log(`added by the quota check (their quotas): ${diff(1, 2)} ms (goal: at most 20 ms)`);
     console.log(`added by both: ${diff(0, 2)} ms`);
     console.log(`tally file: ${Deno.statSync(`${dir}/2/state/netmon.cycles`).size} bytes`);
+    // Where the time goes: each phase's median per case, and the median of its per-round difference with quotas.
+    const phaseNames = [...new Set(Object.values(split).flatMap((runs) => runs.flatMap((m) => [...m.keys()])))];
+    const took = (n: number, phase: string) => split[names[n]!]!.map((m) => m.get(phase) ?? 0);
+    const cell = (x: number) => x.toFixed(1).padStart(12);
+    console.log(`\nthe same reports in phases (bench/_report_phases.ts), median ms, ${rounds} rounds:`);
+    console.log(
+      `${"phase (ends when the run reached)".padEnd(34)}${"no customers".padStart(12)}${"no quotas".padStart(12)}` +
+        `${"quotas".padStart(12)}${"quotas add".padStart(12)}`,
+    );
+    for (const phase of phaseNames) {
+      const adds = quantile(took(2, phase).map((x, i) => x - took(1, phase)[i]!), 0.5);
+      console.log(
+        `${phase.padEnd(34)}${cell(quantile(took(0, phase), 0.5))}${cell(quantile(took(1, phase), 0.5))}` +
+          `${cell(quantile(took(2, phase), 0.5))}${cell(adds)}`,
+      );
+    }
   })
 );

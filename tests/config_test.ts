@@ -52,6 +52,14 @@ out = "!eth0"
   ]);
 });
 
+Deno.test("a meter named like an Object property (toString, constructor) is labelled with its name", () => {
+  const c = parseConfig(
+    '[[meter]]\nname = "toString"\nfrom = "192.0.2.1"\n[[meter]]\nname = "constructor"\nfrom = "192.0.2.2"\n',
+    "c.toml",
+  );
+  assertEquals(c.meters.map((m) => m.label), ["toString", "constructor"]);
+});
+
 /** Each bad config gives exactly these lines. */
 const BAD: [string, string, RegExp][] = [
   [

@@ -12,6 +12,8 @@ import { ianaZone } from "../lib/usage/zone.ts";
 import {
   advanceTally,
   counted,
+  customerClosed,
+  customerCycle,
   type CustomerTally,
   p95SoFar,
   projection,
@@ -19,7 +21,9 @@ import {
   type TallyCustomer,
 } from "../lib/usage/cycle_tally.ts";
 import { weightedPercentile } from "../lib/usage/percentile.ts";
-import type { CustomerColumns } from "../lib/config/customers.ts";
+import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
+import { customerCycleUsage, fingerprint, matchCustomers, tallyPlan } from "../lib/usage/cycle_customers.ts";
+import { formatTally, readTally, writeTally } from "../lib/state/tally_file.ts";
 import { seededRandom } from "./random.ts";
 
 const COLUMNS = ["acme-inbound", "acme-outbound", "globex", "box-v4", "late"];
@@ -63,10 +67,11 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
   const random = seededRandom("cycle tally vs engine");
   const log = randomLog(random);
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
-  const setup: TallyCustomer[] = CUSTOMERS.map((columns) => ({ columns, cycles, rates: true }));
+  const setup: TallyCustomer[] = CUSTOMERS.map((columns) => ({ columns, billing: "15 Europe/Berlin" }));
+  const plan = { billings: new Map([["15 Europe/Berlin", () => cycles]]), rates: setup };
   let tally: Tally | undefined;
   for (const [k, s] of log.entries()) {
-    tally = advanceTally(tally, setup, s);
+    tally = advanceTally(tally, plan, s);
     if (k % 97 !== 0 && k !== log.length - 1) continue;
     const samples = log.slice(0, k + 1).map((x) => {
       const columns = [...x.counters.keys()];
@@ -76,13 +81,13 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
     const open = buckets.at(-1)!;
     const usage = (cols: string[]) =>
       cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
-    for (const c of CUSTOMERS) {
-      const t: CustomerTally = tally.customers.get(c.name)!;
+    for (const [i, c] of CUSTOMERS.entries()) {
+      const t: CustomerTally = customerCycle(tally, setup[i]!)!;
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
       // The cycle before, as it closed (with its share of the interval across the boundary).
-      const closed = tally.closed.get(c.name);
+      const closed = customerClosed(tally, setup[i]!);
       if (buckets.length >= 2) {
         const prev = buckets.at(-2)!;
         const used = (cols: string[]) =>
@@ -118,4 +123,72 @@ Deno.test("a projection carries the rate so far to the cycle's end; nothing elap
   assertEquals(projection(t, 100n, 3 * 86_400_000), 1000n);
   assertEquals(projection(t, 100n, 0), 100n);
   assertEquals(projection(t, 100n, 20 * 86_400_000, 10 * 86_400_000), 200n);
+});
+
+Deno.test("the tally written to its file and read back each run advances exactly as the one kept in memory", async () => {
+  const random = seededRandom("cycle tally file round trip");
+  const log = randomLog(random);
+  const berlin = calendar("cycle", ianaZone("Europe/Berlin"), 15);
+  const utc = calendar("cycle", ianaZone("UTC"), 1);
+  const rates: TallyCustomer[] = [{ columns: CUSTOMERS[0]!, billing: "berlin" }, {
+    columns: CUSTOMERS[2]!,
+    billing: "utc",
+  }];
+  const plan = { billings: new Map([["berlin", () => berlin], ["utc", () => utc]]), rates };
+  const dir = await Deno.makeTempDir({ prefix: "netmon-tally-" });
+  try {
+    const path = `${dir}/netmon.cycles`;
+    let kept: Tally | undefined;
+    for (const [k, s] of log.entries()) {
+      kept = advanceTally(kept, plan, s);
+      const read = k === 0 ? undefined : readTally(path, "plan A");
+      if (k > 0) assertEquals(read?.stamp, `stamp ${k - 1}`, `sample ${k}`);
+      writeTally(path, advanceTally(read?.tally, plan, s), "plan A", `stamp ${k}`);
+    }
+    assertEquals(readTally(path, "plan A")?.tally, kept);
+    ok((kept?.closed.size ?? 0) === 2 && (kept?.rates.size ?? 0) === 2, "both billings closed a cycle, rates kept");
+    assertEquals(formatTally(readTally(path, "plan A")!.tally, "plan A", "x"), formatTally(kept!, "plan A", "x"));
+    // Made for another plan, or damaged: not believed (the caller rebuilds it from the log).
+    assertEquals(readTally(path, "plan B"), undefined);
+    Deno.writeTextFileSync(path, Deno.readTextFileSync(path).slice(0, 100));
+    assertEquals(readTally(path, "plan A"), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("customers' cycles are sums of column counts: a customer added later needs no rebuild, a billing does", () => {
+  const random = seededRandom("cycle tally customers");
+  const log = randomLog(random);
+  const spec = (name: string, meters: string[], quota?: bigint, timeZone = "Europe/Berlin"): CustomerSpec => ({
+    name,
+    meters,
+    billing: { cycleDay: 15, timeZone },
+    ...(quota ? { quota: { bytes: quota, count: "total" as const, alertAt: [80, 100], alertProjected: false } } : {}),
+  });
+  const columns = COLUMNS;
+  const first = [spec("acme", ["acme"], 1n << 40n), spec("all", ["*"])];
+  const later = [...first, spec("globex", ["globex", "late"], 1n << 30n)];
+  const plan = (specs: CustomerSpec[]) => tallyPlan(specs, matchCustomers(specs, columns, "test"));
+  assertEquals(fingerprint(plan(first)), fingerprint(plan(later)));
+  ok(fingerprint(plan(first)) !== fingerprint(plan([...first, spec("box", ["box-v4"], undefined, "UTC")])));
+  let tally: Tally | undefined;
+  for (const s of log) tally = advanceTally(tally, plan(first), s);
+  const usage = customerCycleUsage(tally!, matchCustomers(later, columns, "test"));
+  // What the engine gives each of them for the open cycle, the customer added later included.
+  const samples = log.map((x) => {
+    const cols = [...x.counters.keys()];
+    return { epoch: x.epoch, columns: cols, counters: cols.map((c) => x.counters.get(c) as bigint), resets: x.resets };
+  });
+  const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
+  const open = [...usageByBucket(samples, cycles, { until: log.at(-1)!.epoch })].at(-1)!;
+  const sum = (cols: string[]) => cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
+  assertEquals(
+    usage.map((u) => [u.name, u.cycle.start, u.used, u.quota]),
+    [
+      ["acme", open.bucket.start, sum(["acme-inbound", "acme-outbound"]), 1n << 40n],
+      ["all", open.bucket.start, sum(COLUMNS), undefined],
+      ["globex", open.bucket.start, sum(["globex", "late"]), 1n << 30n],
+    ],
+  );
 });

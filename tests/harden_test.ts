@@ -567,3 +567,181 @@ Deno.test("graph.ts skips a torn last line (no newline) with a warning, rather t
         "skipped\n",
     );
   }));
+
+/** Runs `script` (TypeScript, in `dir`) with `flags`, killed after `seconds`, under `umask`. */
+async function script(dir: string, text: string, flags: string[], seconds = 20, umask = "022"): Promise<Result> {
+  const path = `${dir}/probe.ts`;
+  await Deno.writeTextFile(path, text);
+  return run("sh", [
+    "-c",
+    `umask ${umask}; exec "$@"`,
+    "sh",
+    "timeout",
+    "-s",
+    "KILL",
+    String(seconds),
+    Deno.execPath(),
+    "run",
+    "-q",
+    "--no-prompt",
+    ...flags,
+    path,
+  ], { env: { PATH: "/usr/bin:/bin", ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}) } });
+}
+
+const SAFE_OPEN = new URL("../lib/host/safe_open.ts", import.meta.url).href;
+
+rootTest(
+  "a FIFO swapped in between netmon's look and its open neither blocks it nor is used: refused at once",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await looseDir(dir, "state");
+      await Deno.writeTextFile(`${state}/regular`, "x\n");
+      await asNobody(["mkfifo", `${state}/netmon.log`]);
+      // The swap is made to happen at the worst instant: the look (lstat) sees the regular file that was there.
+      const probe = `import { SafeFile } from "${SAFE_OPEN}";
+const lstat = Deno.lstatSync;
+Deno.lstatSync = (p) => lstat(String(p).endsWith("netmon.log") ? "${state}/regular" : p);
+for (const spec of [{ what: "log" }, { what: "log", write: true, append: true }, { what: "log", owners: "anyone" }]) {
+  try {
+    SafeFile.open("${state}/netmon.log", spec)?.close();
+    console.log("opened");
+  } catch (e) {
+    console.log(e.message);
+  }
+}
+// A caller that can wait opens what it may only read with a deadline: the FIFO holds it no longer.
+try {
+  (await SafeFile.openBounded("${state}/netmon.log", { what: "log" }, 1000))?.close();
+  console.log("opened");
+} catch (e) {
+  console.log(e.message);
+}
+Deno.exit(0); // the open left waiting on the FIFO ends with the process, as netmon's own entry points exit
+`;
+      const t0 = performance.now();
+      const r = await script(dir, probe, ["--allow-read", "--allow-write", "--allow-sys=uid"]);
+      const ms = performance.now() - t0;
+      assertEquals(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assertEquals(lines.length, 4, r.stdout);
+      for (const l of lines) ok(/changed while netmon opened it/.test(l), l);
+      ok(ms < 15_000, `took ${ms} ms`);
+      // Without the permission to open it read-write, in a directory others can write: refused, with the fix; a
+      // caller that can wait gives up at its deadline.
+      const ro = await script(dir, probe, [`--allow-read=${dir}`, "--allow-sys=uid"]);
+      assertEquals(ro.code, 0, ro.stderr);
+      const said = ro.stdout.trim().split("\n");
+      assertEquals(said.length, 4, ro.stdout);
+      ok(/cannot be opened safely: .*other users can write .*\(fix: chmod go-w /.test(said[0]!), said[0]);
+      ok(/netmon\.log: the log did not open within 1 s \(a FIFO swapped in\?\): refused/.test(said[3]!), said[3]);
+    }),
+);
+
+rootTest(
+  "reading with read permission alone: in a directory no other user can write it is read; in a loose one refused",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const log = "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t3\t4\n";
+      const quiet = `${dir}/quiet`;
+      await Deno.mkdir(quiet, { mode: 0o755 });
+      const loose = await looseDir(dir, "loose");
+      for (const d of [quiet, loose]) await Deno.writeTextFile(`${d}/netmon.log`, log);
+      const graphRead = (d: string) =>
+        run(Deno.execPath(), [
+          "run",
+          "-q",
+          "--no-prompt",
+          `--allow-read=${dir}`,
+          "--allow-env",
+          "--allow-sys=uid",
+          new URL("../graph.ts", import.meta.url).pathname,
+          `${d}/netmon.log`,
+          "-o",
+          "-",
+        ], { env: { NETMON_CONFIG: "", PATH: "/usr/bin:/bin", TZ: "UTC" } });
+      const q = await graphRead(quiet);
+      assertEquals(q.code, 0, q.stderr);
+      ok(q.stdout.startsWith("Date\t"), q.stdout);
+      const l = await graphRead(loose);
+      assertEquals(l.code, 66, l.stderr);
+      ok(
+        /netmon\.log: the log cannot be opened safely: .* other users can write .*loose \(fix: chmod go-w /.test(
+          l.stderr,
+        ),
+        l.stderr,
+      );
+    }),
+);
+
+rootTest(
+  "a umask that narrows a mode: mended where no other user can write, an error with the fix where others can",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const loose = await looseDir(dir, "loose");
+      const probe = (d: string) =>
+        `import { replaceFile } from "${new URL("../lib/host/files.ts", import.meta.url).href}";
+try {
+  replaceFile("${d}/out.dat", "x\\n", 0o644, "data");
+  console.log((Deno.statSync("${d}/out.dat").mode! & 0o777).toString(8));
+} catch (e) {
+  console.log(e.message);
+}
+`;
+      const flags = [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys=uid"];
+      const quiet = await script(dir, probe(dir), flags, 20, "077");
+      assertEquals([quiet.code, quiet.stdout], [0, "644\n"], quiet.stderr);
+      const refused = await script(dir, probe(loose), flags, 20, "077");
+      assertEquals(refused.code, 0, refused.stderr);
+      ok(
+        /created with mode 0600, not 0644, .*run netmon with umask 022 \(or grant it --allow-sys/.test(refused.stdout),
+        refused.stdout,
+      );
+      ok(!exists(`${loose}/out.dat`), "nothing left at the name");
+      // With the whole --allow-sys, netmon sets the umask itself: exact there too, no chmod by name needed.
+      const sys = await script(
+        dir,
+        probe(loose),
+        [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys"],
+        20,
+        "077",
+      );
+      assertEquals([sys.code, sys.stdout], [0, "644\n"], sys.stderr);
+    }),
+);
+
+rootTest(
+  "a FIFO or a link to /dev/zero at any other state file (identities, start records, totals, tally, status) is refused at once",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const config = `${LO}[prometheus]\ntextfile = "${dir}/prom/netmon.prom"\n` +
+        `[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 B"\n`;
+      await Deno.mkdir(`${dir}/prom`);
+      // (netmon.sent, read only when mail is sent, is read by the same safe open.)
+      const names = ["netmon.ident", "netmon.ident.1", "netmon.started", "netmon.totals", "netmon.cycles"];
+      for (const [i, name] of names.entries()) {
+        const state = await looseDir(dir, `state-${name}`);
+        for (let k = 0; k < 3; k++) assertEquals((await report(dir, state, config)).code, 0, `${name}: set-up`);
+        const plant = i % 2 === 0 ? `mkfifo ${state}/${name}` : `ln -s /dev/zero ${state}/${name}`;
+        await asNobody(["sh", "-c", `rm -f ${state}/${name}; ${plant}`]);
+        const started = Date.now();
+        const r = await report(dir, state, config, {}, 30);
+        ok(r.code !== 137, `${name}: killed after 30 s: it blocked`);
+        ok(Date.now() - started < 20_000, `${name}: took ${Date.now() - started} ms`);
+        ok(r.code !== 0, `${name}: ${r.stderr}`);
+        ok(
+          /is a (FIFO, not a regular file|symbolic link: netmon does not follow links)/.test(r.stderr),
+          `${name}: ${r.stderr}`,
+        );
+      }
+      // netmon check reads the last report's status: a FIFO there is no status, never a wait.
+      const state = await looseDir(dir, "state-status");
+      assertEquals((await report(dir, state, config)).code, 0);
+      await asNobody(["sh", "-c", `rm -f ${state}/netmon.status; mkfifo ${state}/netmon.status`]);
+      const c = await netmon(["check", "-c", `${dir}/netmon.toml`, "-s", state], {
+        dirs: [dir],
+        wrap: ["timeout", "-s", "KILL", "30"],
+      });
+      ok(c.code !== 137, `check blocked on the status FIFO: ${c.stderr}`);
+    }),
+);

@@ -8,6 +8,8 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import {
+  forEachLine,
+  forEachSample,
   linesOfFile,
   logColumns,
   type LogFile,
@@ -128,14 +130,51 @@ Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text rea
           assertEquals(torn, round % 2 === 0 ? [] : [`${path}:${lines.length}`]);
           // What the reading met is what logColumns finds (the torn last line too).
           assertEquals(reader.columnsRead, columnsOf(lines), `round ${round}`);
+          // forEachSample (graph's loop, a callback per sample) gives the same.
+          file.seekSync(0, Deno.SeekMode.Start);
+          const cbBad: string[] = [];
+          const cbTorn: string[] = [];
+          const cbGot: string[] = [];
+          const cbReader = new LogReader(path, (where, why) => cbBad.push(`${where}: ${why}`), utc, { reuse });
+          forEachSample(
+            short ? choppy(file, rand) : file,
+            path,
+            cbReader,
+            (where) => cbTorn.push(where),
+            (s) => cbGot.push(seen(s)),
+          );
+          assertEquals(cbGot, want, `forEachSample: round ${round}, reuse ${reuse}, short reads ${short}`);
+          assertEquals(cbBad, wantBad, `forEachSample: round ${round}`);
+          assertEquals(cbTorn, torn);
+          assertEquals(cbReader.columnsRead, columnsOf(lines), `forEachSample: round ${round}`);
         } finally {
           file.close();
         }
+      }
+      // LogReader.take over whole lines in one buffer reads each as the text reader does.
+      {
+        const takeBad: string[] = [];
+        const took: string[] = [];
+        const reader = new LogReader(path, (where, why) => takeBad.push(`${where}: ${why}`), utc);
+        const buf = new TextEncoder().encode(whole.map((l) => `${l}\n`).join(""));
+        let lineNo = 0;
+        for (let start = 0; start < buf.length;) {
+          start = reader.take(buf, start, ++lineNo, (s) => took.push(seen(s))) + 1;
+        }
+        assertEquals(lineNo, whole.length);
+        assertEquals(took, want, `take: round ${round}`);
+        assertEquals(takeBad, wantBad, `take: round ${round}`);
       }
       for (const short of [false, true]) {
         const file = Deno.openSync(path);
         try {
           assertEquals([...linesOfFile(short ? choppy(file, rand) : file, path)], numbered);
+          file.seekSync(0, Deno.SeekMode.Start);
+          const spans: [string, number][] = [];
+          forEachLine(short ? choppy(file, rand) : file, path, (l) => {
+            if (!l.torn) spans.push([new TextDecoder().decode(l.buf.subarray(l.start, l.end)), l.lineNo]);
+          });
+          assertEquals(spans, numbered);
           file.seekSync(0, Deno.SeekMode.Start);
           assertEquals(logColumns(short ? choppy(file, rand) : file, path), columnsOf(lines), `round ${round}`);
         } finally {

@@ -3,7 +3,11 @@
  * `initdb` in a temporary directory, run by `pg_ctl` as an unprivileged user
  * (`postgres`, else `nobody`, when the tests run as root), listening on
  * 127.0.0.1 only, on a free port, with password (SCRAM) authentication, and
- * removed afterwards. Every wait is bounded.
+ * removed afterwards. Every wait is bounded. `pg_ctl` detaches the server
+ * from this process, so a test or bench interrupted with SIGINT or SIGTERM
+ * would leave it running: while a cluster runs, those signals stop every
+ * running cluster at once (`-m immediate`), remove its directory, and exit
+ * 130 or 143 as the signal would have.
  *
  * @module
  */
@@ -37,6 +41,33 @@ export interface PostgresCluster {
 }
 
 const decoder = new TextDecoder();
+
+/** How to stop each running cluster at once and remove it, when the process is interrupted. */
+const toStop = new Set<() => Promise<void>>();
+let interrupted = false;
+
+/** Stops every running cluster, then exits with `code` as the signal would have. */
+async function interrupt(code: number): Promise<void> {
+  if (interrupted) return; // a second signal while the first is handled
+  interrupted = true;
+  await Promise.allSettled([...toStop].map((stop) => stop()));
+  Deno.exit(code);
+}
+
+const LISTENERS: [Deno.Signal, () => void][] = [
+  ["SIGINT", () => void interrupt(130)],
+  ["SIGTERM", () => void interrupt(143)],
+];
+
+/** Registers `stop` to run on SIGINT or SIGTERM (listening only while a cluster runs); returns its removal. */
+function stopOnSignal(stop: () => Promise<void>): () => void {
+  if (toStop.size === 0) { for (const [signal, listener] of LISTENERS) Deno.addSignalListener(signal, listener); }
+  toStop.add(stop);
+  return () => {
+    toStop.delete(stop);
+    if (toStop.size === 0) { for (const [signal, listener] of LISTENERS) Deno.removeSignalListener(signal, listener); }
+  };
+}
 
 /** The newest installed PostgreSQL's bin directory, or undefined. */
 export function postgresBin(): string | undefined {
@@ -248,6 +279,12 @@ export async function startPostgresCluster(
       running = false;
     };
     await start();
+    const immediately = () =>
+      runBounded(asUser([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "30", "-m", "immediate", "stop"]), 60_000);
+    const forget = stopOnSignal(async () => {
+      if (running) await immediately().catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    });
     const psql = (sql: string, db = database) =>
       runBounded(
         asUser([
@@ -294,10 +331,10 @@ export async function startPostgresCluster(
           await stop();
         } catch {
           // A fast stop that did not finish: stop at once, then remove.
-          await runBounded(asUser([`${bin}/pg_ctl`, "-D", data, "-w", "-t", "30", "-m", "immediate", "stop"]), 60_000)
-            .catch(() => {});
+          await immediately().catch(() => {});
         }
         await Deno.remove(dir, { recursive: true });
+        forget();
       },
     };
     return cluster;

@@ -161,6 +161,45 @@ Deno.test({
       },
     );
 
+    await t.step("pf's interval packets: added to each column's newest stored packets, 0 where none", async () => {
+      const store = await PostgresStore.open(opts("pf"));
+      try {
+        const at = (epoch: number, counters: [string, bigint][]): TimedSample => ({
+          epoch,
+          sample: { timestamp: String(epoch), counters: new Map(counters) },
+        });
+        await storeSample(
+          store,
+          () => [],
+          undefined,
+          at(1_000, [["a", 10n], ["b", 20n]]),
+          new Map([["a", 3n], ["b", 4n]]),
+        );
+        await storeSample(
+          store,
+          () => [],
+          1_000,
+          at(1_300, [["a", 15n], ["b", 25n], ["c", 1n]]),
+          new Map([["a", 2n], ["b", 0n], ["c", 7n]]),
+        );
+        await store.insert([at(1_600, [["a", 16n], ["d", 9n]])]); // a row without packets is skipped over
+        await storeSample(store, () => [], 1_600, at(1_900, [["a", 17n], ["d", 10n]]), new Map([["a", 1n], ["d", 5n]]));
+        assert.deepEqual(
+          await store.lastPackets(["a", "b", "c", "d", "none"]),
+          new Map([["a", 6n], ["b", 4n], ["c", 7n], ["d", 5n], ["none", 0n]]),
+        );
+        assert.deepEqual(await store.lastPackets([]), new Map());
+        assert.equal(
+          await cluster.psql(
+            "SELECT string_agg(stamp || type || '=' || coalesce(packets::text, '-'), ' ' ORDER BY stamp, type) FROM stats WHERE host = 'pf'",
+          ),
+          "1000a=3 1000b=4 1300a=5 1300b=4 1300c=7 1600a=- 1600d=- 1900a=6 1900d=5\n",
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
     await t.step(
       "database stopped mid-series: exit 75, one line, no password; restarted: the store equals the log",
       async () => {

@@ -7,7 +7,7 @@
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { BOOT_JITTER, findResets, type Identities, REASONS } from "../lib/usage/resets.ts";
 import { formatLogLine, formatResetLine, parseResetLine, type Sample } from "../lib/state/log_format.ts";
-import { checkResets, identityPath } from "../lib/state/identity.ts";
+import { checkResets, identityPaths } from "../lib/state/identity.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { recordSample } from "../lib/state/record.ts";
 import { forEachLogSample } from "../lib/state/log_reader.ts";
@@ -187,8 +187,51 @@ Deno.test("netmon.ident: whatever instant a report stops at, the next finds the 
     const after = checkResets(files, s3, s4, reading({ x: 40n }, { x: "B" }), clock, w);
     assertEquals(after.resets.size, 0);
     assertEquals(w, []);
-    // The file never holds more than two generations.
-    assertEquals((await Deno.readTextFile(identityPath(files))).match(/^sample\t/gm)?.length, 2);
+    // Each of the two files holds one generation, overwritten in turn.
+    for (const path of identityPaths(files)) {
+      assertEquals((await Deno.readTextFile(path)).match(/^sample\t/gm)?.length, 1, path);
+    }
+  }));
+
+Deno.test("netmon.ident: a generation torn while written (killed, or a power cut) is never used; the other file's is", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const clock = { at: 5000, boot: 100 };
+    const s1 = sample("2026/03/01-10:00:00", { x: 10n });
+    const s2 = sample("2026/03/01-10:05:00", { x: 20n });
+    const s3 = sample("2026/03/01-10:10:00", { x: 30n });
+    const line1 = formatLogLine(s1);
+    checkResets(files, undefined, s1, reading({ x: 10n }, { x: "A" }), clock, []).commit(line1);
+    await Deno.writeTextFile(files.log, line1);
+    const [a, b] = identityPaths(files);
+    const kept = await Deno.readTextFile(a);
+    // s2 is read on a re-created counter (A -> B), its generation written over the other file.
+    const second = checkResets(files, s1, s2, reading({ x: 20n }, { x: "B" }), clock, []);
+    const line2 = second.lines + formatLogLine(s2);
+    second.commit(line2);
+    const whole = await Deno.readTextFile(b);
+    assertEquals(await Deno.readTextFile(a), kept, "the previous sample's generation is left as it was");
+    // Killed while writing it (the log still ends with s1): whatever is torn, s1's generation is found and the
+    // re-creation is seen.
+    for (const t of [whole.slice(0, whole.length - 5), whole.slice(0, whole.indexOf("\nend\t") + 1), ""]) {
+      await Deno.writeTextFile(b, t);
+      const w: string[] = [];
+      const retry = checkResets(files, s1, s3, reading({ x: 30n }, { x: "B" }), clock, w);
+      assertEquals(Object.fromEntries(retry.resets), { x: "interface re-created" }, JSON.stringify(t));
+      assertEquals(w, []);
+    }
+    // s2 appended; then a power cut left a page of its generation old (A): its tag matches the log, but the hash
+    // does not, so it is not believed (no false "re-created"): the identities are unknown for this interval.
+    await Deno.writeTextFile(files.log, line2, { append: true });
+    const mixed = whole.replace("\nid\tB\n", "\nid\tA\n");
+    ok(mixed !== whole, whole);
+    await Deno.writeTextFile(b, mixed);
+    assertEquals(checkResets(files, s2, s3, reading({ x: 30n }, { x: "B" }), clock, []).resets.size, 0);
+    // Whole, with a longer generation's tail after it (killed before the cut to length): used, so a real
+    // re-creation (B -> C) is seen.
+    await Deno.writeTextFile(b, whole + "packets\t1\t2\n");
+    const next = checkResets(files, s2, s3, reading({ x: 30n }, { x: "C" }), clock, []);
+    assertEquals(Object.fromEntries(next.resets), { x: "interface re-created" });
   }));
 
 Deno.test("start records: applied once by the next report, even if it dies before removing them", () =>

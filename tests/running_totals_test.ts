@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { DataError } from "../lib/host/errors.ts";
 import type { Sample } from "../lib/state/log_format.ts";
 import { formatTotals, parseTotals } from "../lib/state/totals_file.ts";
-import { advanceTotals, nextTotals, RESET_LABELS, resetLabel, totalsOfSamples } from "../lib/usage/running_totals.ts";
+import { nextTotals, RESET_LABELS, resetLabel, totalsOfSamples } from "../lib/usage/running_totals.ts";
 import { REASONS } from "../lib/usage/resets.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";
 
@@ -19,17 +19,31 @@ const sample = (timestamp: string, counters: [string, bigint][]): Sample => ({
 });
 
 Deno.test("totals: a new column starts at 0; growth adds; a counter that went down adds its new value", () => {
-  let t = advanceTotals(new Map(), undefined, new Map([["a", 500n]]), []);
-  assert.deepEqual(t, new Map([["a", 0n]]));
-  t = advanceTotals(t, new Map([["a", 500n]]), new Map([["a", 800n]]), []);
-  assert.equal(t.get("a"), 300n);
-  t = advanceTotals(t, new Map([["a", 800n]]), new Map([["a", 40n]]), []);
-  assert.equal(t.get("a"), 340n);
+  let t = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 500n]]));
+  assert.equal(t.columns.get("a")!.total, 0n);
+  t = nextTotals(t, sample("2024/03/01-10:05:00", [["a", 800n]]));
+  assert.equal(t.columns.get("a")!.total, 300n);
+  t = nextTotals(t, sample("2024/03/01-10:10:00", [["a", 40n]]));
+  assert.equal(t.columns.get("a")!.total, 340n);
+  assert.throws(() => nextTotals(t, sample("2024/03/01-10:15:00", [["a", -1n]])), /counter -1 is negative/);
 });
 
 Deno.test("totals: a flagged reset counts the whole counter though it went up", () => {
-  const t = advanceTotals(new Map([["a", 10n]]), new Map([["a", 100n]]), new Map([["a", 150n]]), ["a"]);
-  assert.equal(t.get("a"), 160n);
+  let t = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 90n]]));
+  t = nextTotals(t, sample("2024/03/01-10:05:00", [["a", 100n]]));
+  t = nextTotals(t, sample("2024/03/01-10:10:00", [["a", 150n]]), new Map([["a", "reboot"]]));
+  assert.equal(t.columns.get("a")!.total, 160n);
+  assert.deepEqual(t.columns.get("a")!.resets, new Map([["reboot", 1n]]));
+});
+
+Deno.test("totals: reset counts are not changed in the totals they were advanced from", () => {
+  const t0 = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 90n], ["b", 5n]]));
+  const t1 = nextTotals(t0, sample("2024/03/01-10:05:00", [["a", 10n], ["b", 6n]]));
+  const t2 = nextTotals(t1, sample("2024/03/01-10:10:00", [["a", 5n], ["b", 7n]]));
+  assert.deepEqual(t1.columns.get("a")!.resets, new Map([["counter_went_down", 1n]]));
+  assert.deepEqual(t2.columns.get("a")!.resets, new Map([["counter_went_down", 2n]]));
+  assert.deepEqual(t0.columns.get("a")!.resets, new Map());
+  assert.deepEqual(t2.columns.get("b")!.resets, new Map());
 });
 
 Deno.test("totals: a column removed keeps its total; added back, its counter counts whole", () => {

@@ -33,8 +33,13 @@ function input(over: Partial<TextfileInput> = {}): TextfileInput {
     lastSampleSeconds: 1267088400,
     reportDurationSeconds: 0.0215,
     cycles: [
-      { customer: "acme", direction: "in", usage: 123n, quota: 1000n, cycleStart: 1267056000 },
-      { customer: "acme", direction: "out", usage: 7n, cycleStart: 1267056000 },
+      {
+        customer: "acme",
+        cycleStart: 1267056000,
+        usage: [{ direction: "in", bytes: 123n }, { direction: "out", bytes: 7n }],
+        quota: { bytes: 1000n, count: "in" },
+      },
+      { customer: 'b\\"lue\nbox', cycleStart: 1267142400, usage: [{ direction: "both", bytes: BIG }] },
     ],
     ...over,
   };
@@ -53,9 +58,16 @@ Deno.test("textfile: every family has HELP and TYPE once, values are exact up to
   assert.match(text, /^netmon_raw_bytes\{column="proxy"\} 18446744073709551614$/m);
   assert.match(text, /^netmon_traffic_bytes_total\{column="we\\"ird\\\\na\\nme"\} 0$/m);
   assert.match(text, /^netmon_resets_total\{column="proxy",reason="counter_went_down"\} 3$/m);
-  assert.match(text, /^netmon_quota_bytes\{customer="acme",direction="in"\} 1000$/m);
-  assert.doesNotMatch(text, /netmon_quota_bytes\{customer="acme",direction="out"\}/);
+  assert.match(text, /^netmon_cycle_usage_bytes\{customer="acme",direction="in"\} 123$/m);
+  assert.match(text, /^netmon_cycle_usage_bytes\{customer="acme",direction="out"\} 7$/m);
+  assert.match(
+    text,
+    /^netmon_cycle_usage_bytes\{customer="b\\\\\\"lue\\nbox",direction="both"\} 18446744073709551615$/m,
+  );
+  assert.match(text, /^netmon_quota_bytes\{customer="acme",count="in"\} 1000$/m);
+  assert.equal(text.match(/^netmon_quota_bytes\{/gm)?.length, 1, "no quota line for a customer without one");
   assert.match(text, /^netmon_cycle_start_timestamp_seconds\{customer="acme"\} 1267056000$/m);
+  assert.match(text, /^netmon_cycle_start_timestamp_seconds\{customer="b\\\\\\"lue\\nbox"\} 1267142400$/m);
   assert.match(text, /^netmon_report_duration_seconds 0.0215$/m);
   for (
     const name of [
@@ -84,6 +96,10 @@ Deno.test("textfile: a duplicated column, a negative count or a non-finite time 
   assert.throws(() => formatTextfile(input({ columns: [c, c] })), /column "proxy" appears twice/);
   assert.throws(() => formatTextfile(input({ columns: [{ ...c, total: -1n }] })), /is negative/);
   assert.throws(() => formatTextfile(input({ reportDurationSeconds: NaN })), /not a finite number/);
+  const acme = input().cycles![0]!;
+  assert.throws(() => formatTextfile(input({ cycles: [acme, acme] })), /customer "acme" appears twice/);
+  const twice = { ...acme, usage: [{ direction: "in" as const, bytes: 1n }, { direction: "in" as const, bytes: 2n }] };
+  assert.throws(() => formatTextfile(input({ cycles: [twice] })), /direction \["acme","in"\] appears twice/);
 });
 
 Deno.test({

@@ -231,3 +231,34 @@ Deno.test("ISO 8601 with the zone's offset", () => {
   assertEquals(isoWithOffset(ianaZone("America/St_Johns"), Date.UTC(2026, 0, 1, 3, 30)), "2026-01-01T00:00:00-03:30");
   assertEquals(isoWithOffset(ianaZone("UTC"), Date.UTC(2026, 0, 1)), "2026-01-01T00:00:00+00:00");
 });
+
+Deno.test("IANA zones: names and offsets are a date formatter's, for every zone the runtime lists and aliases", () => {
+  const names = [...Intl.supportedValuesOf("timeZone"), "UTC", "utc", "Etc/UTC", "GMT", "US/Eastern", "Asia/Calcutta"];
+  let compared = 0;
+  for (const name of names) {
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone: name,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    const zone = ianaZone(name);
+    assertEquals(zone.name, format.resolvedOptions().timeZone, name);
+    // Every 97 days and a few hours from 1900 to 2040: LMT offsets in seconds, DST rules old and new.
+    for (let second = Date.UTC(1900, 0, 1); second < Date.UTC(2040, 0, 1); second += 97 * 86_400_000 + 11_111_000) {
+      const f: Record<string, string> = {};
+      for (const p of format.formatToParts(second)) f[p.type] = p.value;
+      const wall = Date.UTC(+f.year!, +f.month! - 1, +f.day!, +f.hour!, +f.minute!, +f.second!);
+      const offset = zone.offsetAt(second + 999);
+      if (offset !== wall - second) assertEquals(offset, wall - second, `${name} at ${new Date(second).toISOString()}`);
+      compared++;
+    }
+  }
+  ok(compared > 100_000, `${compared} instants compared`);
+  throws(() => ianaZone("Mars/Olympus"), /^RangeError: Unknown time zone "Mars\/Olympus"/);
+  throws(() => ianaZone("+01:00"), /^RangeError: Unknown time zone/);
+});

@@ -8,12 +8,13 @@
 
 import { allColumns } from "../config/meters.ts";
 import { NetmonError } from "../host/errors.ts";
-import { fingerprint, tallyFromLog, watchedCustomers } from "../outputs/alerts.ts";
+import { tallyFromLog } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import { readLast } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { counted, type Tally, usualInterval } from "../usage/cycle_tally.ts";
+import { fingerprint, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
+import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { iecBytes } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
@@ -83,9 +84,10 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
   let tally: Tally | undefined;
   if (watched.length > 0) {
-    const cached = readTally(tallyPath(files), fingerprint(watched));
+    const plan = tallyPlan(config.customers, watched);
+    const cached = readTally(tallyPath(files), fingerprint(plan));
     // Behind the log (a run died after logging): recount from the log, reading only.
-    tally = cached && cached.stamp === last.sample.timestamp ? cached.tally : tallyFromLog(files.log, watched);
+    tally = cached && cached.stamp === last.sample.timestamp ? cached.tally : tallyFromLog(files.log, plan);
   }
   const interval = (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000;
   const age = now - lastEpoch;
@@ -102,7 +104,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   let within = 0;
   for (const w of watched) {
     const quota = w.spec.quota;
-    const t = tally?.customers.get(w.spec.name);
+    const t = tally && customerCycle(tally, w);
     if (!quota) continue;
     // A cycle that ended before now (no report since) used nothing of the cycle that holds now.
     const used = t && now < t.end ? counted(t, quota.count) : 0n;

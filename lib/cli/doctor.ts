@@ -38,7 +38,7 @@ export async function doctor(opts: Options): Promise<number> {
     verifyMail: async (c) => {
       const mail = c.mail as MailConfig;
       const { Mailer, smtpPassword } = await import("../outputs/mail.ts");
-      const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+      const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
       try {
         return await mailer.verify();
       } finally {

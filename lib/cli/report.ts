@@ -22,6 +22,7 @@ import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
+import { reached } from "../host/phases.ts";
 
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
@@ -51,7 +52,9 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
-  const outputs = await reportOutputs(config, files, opts, metersOf);
+  // The outputs' modules load (and a store starts connecting) while the counters are read: see recordWithOutputs.
+  const outputs = reportOutputs(config, files, opts, metersOf);
+  outputs.catch(() => {}); // awaited in recordWithOutputs
   // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
   const trust = stateDirWarnings(files.dir);
   try {
@@ -61,31 +64,39 @@ async function recordAndReport(config: Config, files: StateFiles, opts: Options)
   }
 }
 
+/**
+ * Records a sample with `outputs`, which may still be loading: every step
+ * that needs them waits for them, and a source that clears its counters on
+ * reading (pf -z) waits for them before it reads, so an output that cannot
+ * be set up fails the run with the counters intact. Others read meanwhile,
+ * and their counters stay in the kernel for the next run if it fails.
+ */
 async function recordWithOutputs(
   files: StateFiles,
   source: Awaited<ReturnType<typeof selectSource>>,
-  outputs: SampleOutput[],
+  outputs: Promise<SampleOutput[]>,
   metersOf: (sample: Sample) => { name: string; label: string }[],
 ): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
-    readCounters: (previous) => source.read(previous),
+    readCounters: (previous) => {
+      const ready = Promise.all([previous, outputs]).then(([p]) => p);
+      ready.catch(() => {}); // a source need not wait for it
+      return source.read(ready);
+    },
     now: () => formatTimestamp(new Date()),
     // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is.
-    onPrepare: outputs.some((o) => o.prepare) ? (r) => preparedAll(outputs, r) : undefined,
-    besideLast: outputs.some((o) => o.beforeAppend)
-      ? async (step) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(step) ?? []))).flat()
-      : undefined,
+    onPrepare: async (r) => preparedAll(await outputs, r),
+    besideLast: async (step) => (await Promise.all((await outputs).map((o) => o.beforeAppend?.(step) ?? []))).flat(),
     // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
-    onRecorded: outputs.length > 0
-      ? async (r) => {
-        failure = await runOutputs(outputs, (o) => o.recorded?.(r));
-      }
-      : undefined,
+    onRecorded: async (r) => {
+      reached("report: outputs loaded");
+      failure = await runOutputs(await outputs, (o) => o.recorded?.(r));
+    },
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
   out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
-  const later = await runOutputs(outputs, (o) => o.after?.());
+  const later = await runOutputs(await outputs, (o) => o.after?.());
   if (failure ?? later) throw failure ?? later;
   return EX.OK;
 }
@@ -137,7 +148,10 @@ async function reportOutputs(
       },
     });
   }
-  if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report")) {
+  const textfile = config.fleet.textfile;
+  // The cycle tally serves quotas, commits, digests, and the textfile's per-customer cycle metrics.
+  const cyclesShown = textfile !== undefined && config.customers.length > 0;
+  if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report") || cyclesShown) {
     const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail);
     if (alerts) outputs.push(alerts);
   }
@@ -156,9 +170,12 @@ async function reportOutputs(
       },
     });
   }
-  const textfile = config.fleet.textfile;
   if (textfile) {
-    outputs.push((await import("../outputs/textfile_output.ts")).textfileOutput(textfile, files, config.meters));
+    const { textfileOutput } = await import("../outputs/textfile_output.ts");
+    // Read from the tally the alerts output (pushed above, so run before) has just brought up to the sample.
+    const recorded = cyclesShown ? (await import("../outputs/textfile_cycles.ts")).recordedCycles : undefined;
+    const cycles = recorded && ((r: Recorded) => recorded(config, files, r));
+    outputs.push(textfileOutput(textfile, files, config.meters, cycles ? { cycles } : {}));
   }
   if (config.fleet.postgres) {
     outputs.push((await import("../outputs/postgres_output.ts")).postgresOutput(config, files));
@@ -186,10 +203,12 @@ export function storePath(config: Config, files: StateFiles): string {
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
 async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
-  const { deliverSpool, Mailer, smtpPassword, spoolDir } = await import("../outputs/mail.ts");
+  const { deliverSpool, Mailer, smtpPassword, spoolDir, spooled } = await import("../outputs/mail.ts");
   const dir = spoolDir(files.dir);
+  // With send = "daily" or "cycle", most runs spool nothing: then the mail client is not even loaded.
+  if (spooled(dir).length === 0) return;
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
-    const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+    const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
     try {
       await deliverSpool(dir, mailer);
     } finally {
@@ -203,7 +222,7 @@ async function mailTest(config: Config): Promise<number> {
   const mail = config.mail;
   if (!mail) throw new NetmonError("--mail-test: the config has no [mail] section", EX.CONFIG);
   const { Mailer, reportMessage, smtpPassword } = await import("../outputs/mail.ts");
-  const mailer = await Mailer.open(mail, smtpPassword(mail, getEnv));
+  const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
   try {
     const now = new Date();
     const stamp = formatTimestamp(now);

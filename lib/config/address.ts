@@ -139,7 +139,7 @@ export function parseAddressMatch(text: string): AddressMatch | string {
 }
 
 /** The first and last address of a canonical CIDR (as parseAddressMatch gives), as numbers. */
-function networkRange(cidr: string): [bigint, bigint] {
+export function networkRange(cidr: string): [bigint, bigint] {
   const slash = cidr.indexOf("/");
   const addr = cidr.slice(0, slash);
   const v4 = parseV4(addr);

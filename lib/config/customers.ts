@@ -9,6 +9,7 @@
  */
 
 import type { Column, Direction } from "./meters.ts";
+import { zoneId } from "../usage/zone.ts";
 
 /** What a quota counts. */
 export type Count = "in" | "out" | "total";
@@ -104,9 +105,12 @@ export function parseBytes(text: string): bigint | string {
     return `${JSON.stringify(text)} is not a size with a unit, like "500 GiB" (B, KiB, MiB, GiB, TiB, PiB; ` +
       "kB, MB, GB, TB, PB are powers of 1000)";
   }
-  const frac = m[2] ?? "";
+  const whole = BigInt(m[1] as string);
+  const frac = m[2];
+  // A whole number of units (the usual quota) needs no scaling: one product, where a fraction costs a division.
+  if (frac === undefined) return whole * unit;
   const scale = 10n ** BigInt(frac.length);
-  return (BigInt(m[1] as string) * scale + BigInt(frac || "0")) * unit / scale;
+  return (whole * scale + BigInt(frac)) * unit / scale;
 }
 
 /** Bits per second from a rate with its unit: `100 Mbit/s`. */
@@ -123,12 +127,7 @@ export function parseRate(text: string): number | string {
 
 /** True when `zone` is an IANA time zone this runtime knows. */
 export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return zone !== "" && !/^[+-]/.test(zone);
-  } catch {
-    return false;
-  }
+  return zoneId(zone) !== undefined;
 }
 
 function table(raw: unknown, key: string, bad: Bad): Record<string, unknown> | undefined {
@@ -140,24 +139,29 @@ function table(raw: unknown, key: string, bad: Bad): Record<string, unknown> | u
 }
 
 function unknownKeys(doc: Record<string, unknown>, known: readonly string[], at: string, bad: Bad): void {
-  for (const k of Object.keys(doc)) {
+  for (const k in doc) {
     if (!known.includes(k)) bad(`${at}.${k}`, `unknown key (known keys: ${known.join(", ")})`);
   }
 }
 
-/** Reads `cycle_day` and `timezone` from `doc` over `base`. */
+/**
+ * Reads `cycle_day` and `timezone` from `doc` (the table at `at`) over
+ * `base`; `base` itself when `doc` sets neither, so the customers of one
+ * billing share one object.
+ */
 function billingOf(doc: Record<string, unknown>, at: string, base: Billing, bad: Bad): Billing {
+  if (doc.cycle_day === undefined && doc.timezone === undefined) return base;
   const out: Billing = { ...base };
   if (doc.cycle_day !== undefined) {
     const d = doc.cycle_day;
     if (typeof d !== "number" || !Number.isInteger(d) || d < 1 || d > 31) {
-      bad(`${at}cycle_day`, `${JSON.stringify(d)} must be a day of the month, 1 to 31`);
+      bad(`${at}.cycle_day`, `${JSON.stringify(d)} must be a day of the month, 1 to 31`);
     } else out.cycleDay = d;
   }
   if (doc.timezone !== undefined) {
     const z = doc.timezone;
     if (typeof z !== "string" || !isTimeZone(z)) {
-      bad(`${at}timezone`, `${JSON.stringify(z)} is not a time zone name like "Europe/Berlin" or "UTC"`);
+      bad(`${at}.timezone`, `${JSON.stringify(z)} is not a time zone name like "Europe/Berlin" or "UTC"`);
     } else out.timeZone = z;
   }
   return out;
@@ -170,7 +174,7 @@ export function parseBilling(raw: unknown, bad: Bad): Billing {
   const doc = table(raw, "billing", bad);
   if (!doc) return base;
   unknownKeys(doc, ["cycle_day", "timezone"], "billing", bad);
-  return billingOf(doc, "billing.", base, bad);
+  return billingOf(doc, "billing", base, bad);
 }
 
 const CUSTOMER_KEYS = [
@@ -191,35 +195,50 @@ const NAME = /^[^\0-\x1f\x7f]{1,64}$/;
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*$/;
 
-function thresholds(raw: unknown, key: string, bad: Bad): number[] | undefined {
+const ascending = (a: number, b: number) => a - b;
+
+/** `alert_at` of the customer at `at`: distinct percentages, ascending. */
+function thresholds(raw: unknown, at: string, bad: Bad): number[] | undefined {
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw) || raw.length === 0) {
-    bad(key, "must be a list of percentages, like [80, 100]");
+    bad(`${at}.alert_at`, "must be a list of percentages, like [80, 100]");
     return undefined;
   }
   const out: number[] = [];
-  for (const [i, v] of raw.entries()) {
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i];
     if (typeof v !== "number" || !(v > 0) || v > 1000) {
-      bad(`${key}[${i + 1}]`, `${JSON.stringify(v)} must be a percentage above 0 and at most 1000`);
-    } else out.push(v);
+      bad(`${at}.alert_at[${i + 1}]`, `${JSON.stringify(v)} must be a percentage above 0 and at most 1000`);
+    } else if (!out.includes(v)) out.push(v);
   }
-  return [...new Set(out)].sort((a, b) => a - b);
+  return out.sort(ascending);
 }
 
-function recipients(raw: unknown, key: string, bad: Bad): string[] | undefined {
+/** The addresses of `key` (a string or a list) in the customer at `at`. */
+function recipients(raw: unknown, at: string, key: string, bad: Bad): string[] | undefined {
   if (raw === undefined) return undefined;
-  const items = Array.isArray(raw) ? raw : [raw];
+  const items: unknown[] = Array.isArray(raw) ? raw : [raw];
   const out: string[] = [];
-  for (const [i, v] of items.entries()) {
-    const at = Array.isArray(raw) ? `${key}[${i + 1}]` : key;
+  for (let i = 0; i < items.length; i++) {
+    const v = items[i];
     if (typeof v !== "string" || !EMAIL.test(v) || v.length > 254) {
-      bad(at, `${JSON.stringify(v)} is not a mail address like billing@example.org`);
+      const where = Array.isArray(raw) ? `${at}.${key}[${i + 1}]` : `${at}.${key}`;
+      bad(where, `${JSON.stringify(v)} is not a mail address like billing@example.org`);
     } else out.push(v);
   }
   return out.length > 0 ? out : undefined;
 }
 
-/** Validates the `[[customer]]` tables; their meters are matched to columns by {@linkcode customerColumns}. */
+const notAName = (m: unknown) => typeof m !== "string" || m === "";
+
+/**
+ * Validates the `[[customer]]` tables; their meters are matched to columns by {@linkcode customerColumns}.
+ *
+ * Every report runs this for every customer, as code the runtime has not
+ * compiled yet: the loop avoids what allocates there (iterators, spreads,
+ * closures, key names built before a problem needs them), since with a
+ * thousand customers the garbage collector's passes were most of its cost.
+ */
 export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): CustomerSpec[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) {
@@ -228,31 +247,32 @@ export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): Custom
   }
   const out: CustomerSpec[] = [];
   const seen = new Map<string, number>();
-  raw.forEach((item, i) => {
+  for (let i = 0; i < raw.length; i++) {
     const at = `customer[${i + 1}]`;
-    const doc = table(item, at, bad);
-    if (!doc) return;
+    const doc = table(raw[i], at, bad);
+    if (!doc) continue;
     unknownKeys(doc, CUSTOMER_KEYS, at, bad);
     const name = doc.name;
     if (typeof name !== "string" || !NAME.test(name)) {
       bad(`${at}.name`, `${JSON.stringify(name)} must be a name of 1 to 64 characters, no control characters`);
-      return;
+      continue;
     }
-    const first = seen.get(name.toLowerCase());
+    const lower = name.toLowerCase();
+    const first = seen.get(lower);
     if (first !== undefined) bad(`${at}.name`, `${JSON.stringify(name)} is already the name of customer[${first}]`);
-    seen.set(name.toLowerCase(), i + 1);
+    seen.set(lower, i + 1);
     const meters = Array.isArray(doc.meters) ? doc.meters : doc.meters === undefined ? [name] : [doc.meters];
-    if (meters.length === 0 || meters.some((m) => typeof m !== "string" || m === "")) {
+    if (meters.length === 0 || meters.some(notAName)) {
       bad(`${at}.meters`, 'must be a list of meter or log column names (or "*" for all)');
-      return;
+      continue;
     }
-    const spec: CustomerSpec = { name, meters: meters as string[], billing: billingOf(doc, `${at}.`, billing, bad) };
+    const spec: CustomerSpec = { name, meters: meters as string[], billing: billingOf(doc, at, billing, bad) };
     let count: Count = "total";
     if (doc.count !== undefined) {
       if (doc.count === "in" || doc.count === "out" || doc.count === "total") count = doc.count;
       else bad(`${at}.count`, `${JSON.stringify(doc.count)} is not one of in, out, total`);
     }
-    const alertAt = thresholds(doc.alert_at, `${at}.alert_at`, bad);
+    const alertAt = thresholds(doc.alert_at, at, bad);
     if (doc.alert_projected !== undefined && typeof doc.alert_projected !== "boolean") {
       bad(`${at}.alert_projected`, `must be true or false, not ${JSON.stringify(doc.alert_projected)}`);
     }
@@ -279,12 +299,12 @@ export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): Custom
     if (alertAt && doc.quota === undefined && doc.commit === undefined) {
       bad(`${at}.alert_at`, "needs a quota or a commit");
     }
-    const alertTo = recipients(doc.alert_to, `${at}.alert_to`, bad);
+    const alertTo = recipients(doc.alert_to, at, "alert_to", bad);
     if (alertTo) spec.alertTo = alertTo;
-    const statementTo = recipients(doc.statement_to, `${at}.statement_to`, bad);
+    const statementTo = recipients(doc.statement_to, at, "statement_to", bad);
     if (statementTo) spec.statementTo = statementTo;
     out.push(spec);
-  });
+  }
   return out;
 }
 
@@ -329,32 +349,52 @@ export function customerColumns(
   where = "config",
 ): CustomerColumns[] {
   const byName = new Map(columns.map((c) => [c.name, c]));
-  const problems: string[] = [];
-  const out = specs.map((spec, i) => {
-    const c: CustomerColumns = { name: spec.name, in: [], out: [], both: [] };
-    const taken = new Set<string>();
-    for (const [j, m] of spec.meters.entries()) {
+  // What a meter name matches, and each column's direction, worked out once for all customers: many share a meter
+  // (the uplink, "*"), and every customer of a report is matched on every run.
+  const matches = new Map<string, readonly Column[]>();
+  const matching = (m: string): readonly Column[] => {
+    let found = matches.get(m);
+    if (found === undefined) {
       const own = byName.get(m);
-      const matched = m === "*"
-        ? [...columns]
-        : own
-        ? [own]
-        : SUFFIXES.map((s) => byName.get(m + s)).filter((col): col is Column => col !== undefined);
+      found = m === "*" ? columns : own ? [own] : SUFFIXES.flatMap((s) => byName.get(m + s) ?? []);
+      matches.set(m, found);
+    }
+    return found;
+  };
+  const directions = new Map<Column, Direction | undefined>();
+  const directionOf = (col: Column): Direction | undefined => {
+    if (!directions.has(col)) directions.set(col, columnDirection(col.name, col.direction));
+    return directions.get(col);
+  };
+  const problems: string[] = [];
+  const out: CustomerColumns[] = [];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i] as CustomerSpec;
+    const c: CustomerColumns = { name: spec.name, in: [], out: [], both: [] };
+    // A named meter's columns are distinct (found by distinct names): only several meters, or "*" over a list that
+    // repeats a name, can give a column twice.
+    const taken = spec.meters.length > 1 || spec.meters[0] === "*" ? new Set<string>() : undefined;
+    for (let j = 0; j < spec.meters.length; j++) {
+      const m = spec.meters[j] as string;
+      const matched = matching(m);
       if (matched.length === 0) {
         problems.push(
           `${where}: customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)} matches no meter or column ` +
             `(columns: ${columns.map((col) => col.name).join(", ") || "none"})`,
         );
       }
-      for (const col of matched) {
-        if (taken.has(col.name)) continue;
-        taken.add(col.name);
-        const d = columnDirection(col.name, col.direction);
+      for (let k = 0; k < matched.length; k++) {
+        const col = matched[k] as Column;
+        if (taken) {
+          if (taken.has(col.name)) continue;
+          taken.add(col.name);
+        }
+        const d = directionOf(col);
         (d === "in" ? c.in : d === "out" ? c.out : c.both).push(col.name);
       }
     }
-    return c;
-  });
+    out.push(c);
+  }
   if (problems.length > 0) throw new CustomerMatchError(problems.join("\n"));
   return out;
 }

@@ -13,34 +13,18 @@
  * @module
  */
 
-import fs from "node:fs";
 import { EX, fileError, NetmonError } from "./errors.ts";
-import { kindOf, lstatOrUndefined, nodeError, ownerAllowed, SafeFile } from "./safe_open.ts";
+import { kindOf, lstatOrUndefined, ownerAllowed, SafeFile } from "./safe_open.ts";
 
 const encoder = new TextEncoder();
 
-/** Sleeps `ms` milliseconds without the event loop (a full pipe, written in place). */
-function pause(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
+/** How long a FIFO the user named as an output is waited on for a process to read it. */
+export const FIFO_WAIT_MS = 10_000;
 
-/**
- * Writes all of `data` (a single write may take only part of it). A
- * non-blocking descriptor that is full (a FIFO or terminal written in place)
- * is waited for, at most 60 s in all.
- */
+/** Writes all of `data` (a single write may take only part of it). */
 export function writeAll(file: { writeSync(p: Uint8Array): number }, data: Uint8Array): void {
   let done = 0;
-  let waited = 0;
-  while (done < data.length) {
-    try {
-      done += file.writeSync(data.subarray(done));
-    } catch (err) {
-      if ((err as { code?: string }).code !== "EAGAIN" || waited >= 60_000) throw err;
-      pause(10);
-      waited += 10;
-    }
-  }
+  while (done < data.length) done += file.writeSync(data.subarray(done));
 }
 
 /** A hidden temporary name beside `path` (same directory, so a rename replaces it atomically), unique to this call. */
@@ -77,28 +61,64 @@ export interface TargetOptions {
    * False: nothing is synced. Still atomic for readers and a killed process,
    * but after a power loss the file may be the old one or empty: for files
    * rebuilt from the log when they do not match it (netmon.totals, the
-   * textfile) or made durable by a sync that follows (netmon.ident).
+   * textfile, the cycle tally).
    */
   durable?: boolean;
 }
 
-/** Opens a device, FIFO or terminal at `path` (lstat `s`) for writing in place, without blocking or creating. */
-function openInPlace(path: string, s: fs.Stats, what: string): number {
-  let fd: number;
+/**
+ * Opens the FIFO at `path` for writing, waiting at most {@linkcode FIFO_WAIT_MS}
+ * for a process to read it (an open for writing waits for one). For
+ * {@linkcode AtomicFile.named}.
+ */
+async function openFifo(path: string, what: string): Promise<Deno.FsFile> {
+  const signal = AbortSignal.timeout(FIFO_WAIT_MS);
+  const timeout = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => {
+      reject(
+        new NetmonError(
+          `Cannot write${what} ${path}: it is a FIFO no process read within ${FIFO_WAIT_MS / 1000} s`,
+          EX.CANTCREAT,
+        ),
+      );
+    });
+  });
+  timeout.catch(() => {});
   try {
-    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    return await Promise.race([Deno.open(path, { write: true }), timeout]);
   } catch (err) {
-    if ((err as { code?: string }).code === "ENXIO") {
-      throw new NetmonError(`Cannot write${what} ${path}: it is a FIFO no process reads`, EX.CANTCREAT);
-    }
-    throw nodeError(err, `write${what}`, path);
+    throw fileError(err, `write${what}`, path);
   }
-  const o = fs.fstatSync(fd);
-  if (o.dev !== s.dev || o.ino !== s.ino || o.isFile() || o.isDirectory()) {
-    fs.closeSync(fd);
+}
+
+/**
+ * Opens the device or terminal at `path` (lstat `s`) for writing in place,
+ * without creating, or uses `fifo` (opened by {@linkcode AtomicFile.named});
+ * refused unless it is the file `s` describes.
+ */
+function openInPlace(path: string, s: Deno.FileInfo, what: string, fifo: Deno.FsFile | undefined): Deno.FsFile {
+  let file: Deno.FsFile;
+  if (s.isFifo) {
+    if (!fifo) {
+      throw new NetmonError(
+        `Cannot write${what} ${path}: it is a FIFO, which netmon writes only as an output named on the command line`,
+        EX.CANTCREAT,
+      );
+    }
+    file = fifo;
+  } else {
+    try {
+      file = Deno.openSync(path, { write: true });
+    } catch (err) {
+      throw fileError(err, `write${what}`, path);
+    }
+  }
+  const o = file.statSync();
+  if (o.dev !== s.dev || o.ino !== s.ino || o.isFile || o.isDirectory) {
+    file.close();
     throw new NetmonError(`Cannot write${what} ${path}: it changed while netmon opened it`, EX.CANTCREAT);
   }
-  return fd;
+  return file;
 }
 
 /**
@@ -117,54 +137,78 @@ function openInPlace(path: string, s: fs.Stats, what: string): number {
 export class AtomicFile {
   /** The temporary file's path (the target itself when written in place). */
   readonly tmp: string;
-  readonly #file: SafeFile | { fd: number; writeSync(p: Uint8Array): number; close(): void };
+  readonly #file: SafeFile | Deno.FsFile;
   readonly #final: string;
   readonly #what: string;
   readonly #inPlace: boolean;
   readonly #durable: boolean;
   #open = true;
 
-  /** Creates the temporary file exclusively, with `mode` whatever the umask; `what` names the file in errors. */
-  constructor(final: string, mode: number, what = "", opts: TargetOptions = {}) {
+  /**
+   * Like the constructor, for a target the user named (`opts.named`): a FIFO
+   * there is waited on for a reader, at most {@linkcode FIFO_WAIT_MS}.
+   */
+  static async named(final: string, mode: number, what = "", opts: TargetOptions = {}): Promise<AtomicFile> {
+    const named = { ...opts, named: true };
+    let s: Deno.FileInfo | undefined;
+    let target: Deno.FileInfo | undefined;
+    try {
+      s = lstatOrUndefined(final);
+      target = s?.isSymlink ? lstatOrUndefined(AtomicFile.#follow(final, s, what ? ` ${what}` : "")) : s;
+    } catch (e) {
+      // No read permission for the path: the constructor names the write permission Deno will refuse too.
+      if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
+    }
+    if (!target?.isFifo) return new AtomicFile(final, mode, what, named);
+    const path = s?.isSymlink ? Deno.realPathSync(final) : final;
+    return new AtomicFile(final, mode, what, named, await openFifo(path, what ? ` ${what}` : ""));
+  }
+
+  /** The target of the link `s` at `final` the user named, refusing another user's link. */
+  static #follow(final: string, s: Deno.FileInfo, what: string): string {
+    if (!ownerAllowed(s.uid, "self-or-root")) {
+      throw new NetmonError(
+        `Cannot write${what} ${final}: it is a symbolic link owned by uid ${s.uid}, not by this user or ` +
+          "root: netmon does not write through another user's link (remove it, or name its target)",
+        EX.CANTCREAT,
+      );
+    }
+    try {
+      return Deno.realPathSync(final);
+    } catch (e) {
+      throw fileError(e, `follow the link${what}`, final);
+    }
+  }
+
+  /**
+   * Creates the temporary file exclusively, with `mode` whatever the umask;
+   * `what` names the file in errors. A FIFO the user named is written through
+   * `fifo`, opened by {@linkcode AtomicFile.named}.
+   */
+  constructor(final: string, mode: number, what = "", opts: TargetOptions = {}, fifo?: Deno.FsFile) {
     this.#what = what ? ` ${what}` : "";
     this.#durable = opts.durable ?? true;
     let target = final;
-    let s: fs.Stats | undefined;
+    let s: Deno.FileInfo | undefined;
     try {
       s = lstatOrUndefined(final);
     } catch (e) {
       // No read permission for the path: Deno will refuse the write too, and that is the flag to name.
       if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
     }
-    if (s?.isSymbolicLink() && opts.named) {
-      if (!ownerAllowed(s.uid, "self-or-root")) {
-        throw new NetmonError(
-          `Cannot write${this.#what} ${final}: it is a symbolic link owned by uid ${s.uid}, not by this user or ` +
-            "root: netmon does not write through another user's link (remove it, or name its target)",
-          EX.CANTCREAT,
-        );
-      }
-      try {
-        target = Deno.realPathSync(final);
-      } catch (e) {
-        throw fileError(e, `follow the link${this.#what}`, final);
-      }
+    if (s?.isSymlink && opts.named) {
+      target = AtomicFile.#follow(final, s, this.#what);
       s = lstatOrUndefined(target);
     }
     this.#final = target;
-    if (s && !s.isFile() && !s.isSymbolicLink()) {
-      if (!opts.named || s.isDirectory()) {
+    if (s && !s.isFile && !s.isSymlink) {
+      if (!opts.named || s.isDirectory) {
         throw new NetmonError(
           `Cannot write${this.#what} ${final}: it is a ${kindOf(s)}, not a regular file (remove it)`,
           EX.CANTCREAT,
         );
       }
-      const fd = openInPlace(target, s, this.#what);
-      this.#file = {
-        fd,
-        writeSync: (p: Uint8Array) => fs.writeSync(fd, p),
-        close: () => fs.closeSync(fd),
-      };
+      this.#file = openInPlace(target, s, this.#what, fifo);
       this.#inPlace = true;
       this.tmp = target;
       return;
@@ -185,7 +229,7 @@ export class AtomicFile {
       writeAll(this.#file, typeof text === "string" ? encoder.encode(text) : text);
     } catch (e) {
       this.abandon();
-      throw nodeError(e, `write${this.#what}`, this.#final);
+      throw fileError(e, `write${this.#what}`, this.#final);
     }
   }
 
@@ -196,7 +240,7 @@ export class AtomicFile {
       (this.#file as SafeFile).syncDataSync();
     } catch (e) {
       this.abandon();
-      throw nodeError(e, `write${this.#what}`, this.#final);
+      throw fileError(e, `write${this.#what}`, this.#final);
     }
   }
 
@@ -222,7 +266,7 @@ export class AtomicFile {
       Deno.renameSync(this.tmp, this.#final);
     } catch (e) {
       this.abandon();
-      throw e instanceof NetmonError ? e : nodeError(e, `write${this.#what}`, this.#final);
+      throw e instanceof NetmonError ? e : fileError(e, `write${this.#what}`, this.#final);
     }
     if (this.#durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
   }
@@ -261,6 +305,18 @@ export function replaceFile(
   f.commit();
 }
 
+/** {@linkcode replaceFile} for a target the user named: see {@linkcode AtomicFile.named}. */
+export async function replaceNamedFile(
+  path: string,
+  text: string | Uint8Array,
+  mode: number,
+  what = "",
+): Promise<void> {
+  const f = await AtomicFile.named(path, mode, what);
+  f.write(text);
+  f.commit();
+}
+
 /** Appends `text` to `path` whole or not at all (a failed write is cut off again), creating it with `mode`. */
 export function appendWhole(path: string, text: string, mode: number, what = ""): void {
   const noun = what ? ` ${what}` : "";
@@ -275,7 +331,7 @@ export function appendWhole(path: string, text: string, mode: number, what = "")
     try {
       file.truncateSync(size);
     } catch { /* a reader cuts a torn line off anyway */ }
-    throw nodeError(err, `append to${noun}`, path);
+    throw fileError(err, `append to${noun}`, path);
   } finally {
     file.close();
   }

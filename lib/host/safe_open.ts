@@ -3,32 +3,37 @@
  * blocking on a planted FIFO: the one way netmon opens its state files, spool
  * entries, attachments and logs.
  *
- * Neither `Deno.openSync` nor node:fs's `O_NOFOLLOW` can be relied on to
- * refuse a link: under scoped permissions (`--allow-read=DIR`) Deno resolves
- * the path before opening it, so `O_NOFOLLOW` never sees the link (checked
- * with Deno 2.9.6). So every open here is
+ * Deno's calls can neither pass `O_NOFOLLOW` nor `O_NONBLOCK`, and under
+ * scoped permissions (`--allow-read=DIR`) Deno resolves the path before
+ * opening it, so not even node:fs's `O_NOFOLLOW` sees a link (checked with
+ * Deno 2.9.6). node:fs is not used either: loading it costs about 45 ms of
+ * every run, a third of a report. So every open here is
  *
  * 1. `lstat` the path (never follows): it must be a regular file (a link only
  *    where the caller allows it), owned by the running user (or root, for
  *    reading);
- * 2. open it through node:fs with `O_NONBLOCK` and without `O_CREAT` or
- *    `O_TRUNC`, so that a FIFO or device swapped in meanwhile neither blocks
- *    nor is changed by the open;
+ * 2. open it read-write, without create or truncate: on Linux opening a FIFO
+ *    read-write never blocks, so a FIFO swapped in meanwhile cannot hold the
+ *    run, and nothing is changed by the open. Where read-write cannot be had
+ *    (Deno's permission does not cover writing it, a read-only file system, a
+ *    file this user may not write), it is opened for reading or writing
+ *    alone only when nothing can be swapped in: a read-only file system, or
+ *    a directory no other user can write (see {@linkcode othersCanWrite});
+ *    otherwise a caller that can wait opens it with a deadline
+ *    ({@linkcode SafeFile.openBounded}), and any other refuses it, with the
+ *    fix;
  * 3. `fstat` what was opened: the same device and inode as step 1, or it is
  *    refused.
  *
  * A missing file is created with `O_CREAT|O_EXCL` (which never follows a
- * link, even a dangling one) and its mode set on the descriptor (`fchmod`),
- * so the umask cannot change it and no path is looked up again.
+ * link, even a dangling one) and its mode is exact whatever the umask (see
+ * {@linkcode withExactMode} and {@linkcode ensureMode}).
  *
  * @module
  */
 
-import fs from "node:fs";
 import { getUid } from "./env.ts";
 import { EX, fileError, NetmonError } from "./errors.ts";
-
-const C = fs.constants;
 
 /** Who may own a file netmon opens. */
 export type Owners = "self" | "self-or-root" | "anyone";
@@ -50,24 +55,14 @@ export interface OpenSpec {
 }
 
 /** The kind of a file as words, from a stat. */
-export function kindOf(
-  s: {
-    isFile(): boolean;
-    isDirectory(): boolean;
-    isSymbolicLink(): boolean;
-    isFIFO(): boolean;
-    isCharacterDevice(): boolean;
-    isBlockDevice(): boolean;
-    isSocket(): boolean;
-  },
-): string {
-  if (s.isFile()) return "regular file";
-  if (s.isDirectory()) return "directory";
-  if (s.isSymbolicLink()) return "symbolic link";
-  if (s.isFIFO()) return "FIFO";
-  if (s.isCharacterDevice()) return "character device";
-  if (s.isBlockDevice()) return "block device";
-  if (s.isSocket()) return "socket";
+export function kindOf(s: Deno.FileInfo): string {
+  if (s.isFile) return "regular file";
+  if (s.isDirectory) return "directory";
+  if (s.isSymlink) return "symbolic link";
+  if (s.isFifo) return "FIFO";
+  if (s.isCharDevice) return "character device";
+  if (s.isBlockDevice) return "block device";
+  if (s.isSocket) return "socket";
   return "special file";
 }
 
@@ -79,9 +74,9 @@ export function runningUid(): number | null {
 }
 
 /** True when `owner` may own a file under `owners`. */
-export function ownerAllowed(owner: number, owners: Owners): boolean {
+export function ownerAllowed(owner: number | null, owners: Owners): boolean {
   const me = runningUid();
-  if (owners === "anyone" || me === null) return true;
+  if (owners === "anyone" || me === null || owner === null) return true;
   return owner === me || (owners === "self-or-root" && owner === 0);
 }
 
@@ -90,31 +85,27 @@ function refuse(path: string, what: string, why: string, spec: OpenSpec, code?: 
   return new NetmonError(`${path}: the ${what} ${why}`, status);
 }
 
+/** The code of a system error ("ENOENT"), if it has one. */
 function errnoCode(err: unknown): string | undefined {
   return (err as { code?: string }).code;
 }
 
-/** Turns a node:fs error into netmon's one-line error, keeping Deno's permission refusals as they are. */
-function nodeError(err: unknown, action: string, path: string): NetmonError {
-  const code = errnoCode(err);
-  const map: Record<string, () => Error> = {
-    ENOENT: () => new Deno.errors.NotFound(String(err)),
-    EACCES: () => new Deno.errors.PermissionDenied(String(err)),
-    EPERM: () => new Deno.errors.PermissionDenied(String(err)),
-  };
-  let mapped = code && map[code] ? map[code]() : err;
-  // node:fs says "EROFS: read-only file system, open '…'": keep the words, as Deno's own errors read.
-  const said = /^E[A-Z]+: ([^,]+)/.exec((err as Error)?.message ?? "")?.[1];
-  if (mapped === err && said) mapped = new Error(`${said[0]?.toUpperCase()}${said.slice(1)} (${code})`);
-  return fileError(mapped, action, path);
+/** True when `err` says the path is missing (or a part of it is not a directory). */
+function missing(err: unknown): boolean {
+  return err instanceof Deno.errors.NotFound || errnoCode(err) === "ENOTDIR";
+}
+
+/** True when Deno grants `name` for `path` without asking. */
+function granted(name: "read" | "write", path: string): boolean {
+  return Deno.permissions.querySync({ name, path }).state === "granted";
 }
 
 /** Checks an lstat (or stat) result against `spec`; returns the refusal, if any. */
-function checkStat(path: string, s: fs.Stats, spec: OpenSpec): NetmonError | undefined {
-  if (s.isSymbolicLink()) {
+function checkStat(path: string, s: Deno.FileInfo, spec: OpenSpec): NetmonError | undefined {
+  if (s.isSymlink) {
     return refuse(path, spec.what, "is a symbolic link: netmon does not follow links here (remove it)", spec);
   }
-  if (!s.isFile()) {
+  if (!s.isFile) {
     return refuse(path, spec.what, `is a ${kindOf(s)}, not a regular file: refused (remove it)`, spec);
   }
   const owners = spec.owners ?? (spec.write ? "self" : "self-or-root");
@@ -131,14 +122,168 @@ function checkStat(path: string, s: fs.Stats, spec: OpenSpec): NetmonError | und
   return undefined;
 }
 
+/** The directory `path` is in. */
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "." : path.slice(0, slash) || "/";
+}
+
 /**
- * An open file, by descriptor: reads from a position it keeps (so it can be
- * read twice), writes, syncs, truncates and closes.
+ * Whether another user can put anything at a name in `dir` (and so swap a
+ * file between a look and an open): "no" when it belongs to this user or
+ * root and neither its group (unless root's) nor others may write it, or it
+ * is sticky (as /tmp is: others cannot rename or remove what is not theirs);
+ * "unknown" when this run may not look at it.
+ */
+export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
+  let d: Deno.FileInfo;
+  try {
+    d = Deno.lstatSync(dir);
+  } catch {
+    return "unknown";
+  }
+  if (!d.isDirectory || !ownerAllowed(d.uid, "self-or-root")) return "yes";
+  const mode = d.mode ?? 0;
+  if ((mode & 0o1000) !== 0) return "no";
+  return (mode & 0o002) === 0 && ((mode & 0o020) === 0 || d.gid === 0) ? "no" : "yes";
+}
+
+/**
+ * Thrown by {@linkcode SafeFile.open} for a file it could only open for
+ * reading alone, where a FIFO could be swapped in: a caller that can wait
+ * uses {@linkcode SafeFile.openBounded}, which opens it with a deadline.
+ */
+class NeedsBoundedOpen extends NetmonError {
+  constructor(message: string, status: number, readonly stat: Deno.FileInfo) {
+    super(message, status);
+  }
+}
+
+/**
+ * Runs `make` (a call that creates a file or directory with `mode`) with the
+ * umask narrowed so that it keeps every bit of `mode`, then restores it; the
+ * umask is only narrowed by `mode`'s own bits, so nothing created meanwhile
+ * is more open than `mode` allows. Deno grants the umask only with the whole
+ * `--allow-sys` (2.9.6 refuses `--allow-sys=umask`), so without it `make`
+ * runs as it is and {@linkcode ensureMode} mends the mode.
+ */
+export function withExactMode<T>(mode: number, make: () => T): T {
+  if (Deno.permissions.querySync({ name: "sys", kind: "umask" }).state !== "granted") return make();
+  const old = Deno.umask();
+  if ((old & mode) === 0) return make();
+  Deno.umask(old & ~mode);
+  try {
+    return make();
+  } finally {
+    Deno.umask(old);
+  }
+}
+
+/**
+ * Makes sure what was just created at `path` (its mode read by `current`,
+ * from the descriptor where there is one) has exactly `mode`. A umask that
+ * narrowed it is undone by a chmod by name only in a directory no other user
+ * can write ({@linkcode othersCanWrite}), where nothing can be swapped in for a
+ * link; elsewhere it is an error with the fix.
+ */
+export function ensureMode(path: string, what: string, mode: number, current: () => number | null): void {
+  const got = (current() ?? mode) & 0o7777;
+  if (got === mode) return;
+  const dir = dirOf(path);
+  const oct = (m: number) => m.toString(8).padStart(4, "0");
+  if (othersCanWrite(dir) !== "no") {
+    throw new NetmonError(
+      `${path}: the ${what} was created with mode ${oct(got)}, not ${oct(mode)}, as the umask narrowed it, and ` +
+        `netmon does not chmod by name in ${dir}, which other users can write: run netmon with umask 022 ` +
+        `(or grant it --allow-sys, so that it sets the umask itself)`,
+      EX.CANTCREAT,
+    );
+  }
+  try {
+    Deno.chmodSync(path, mode);
+  } catch (err) {
+    throw fileError(err, `set the mode of ${what}`, path);
+  }
+  const now = (current() ?? mode) & 0o7777;
+  if (now !== mode) {
+    throw new NetmonError(`${path}: the ${what} changed while netmon set its mode: refused`, EX.CANTCREAT);
+  }
+}
+
+/** Creates `path` exclusively (never following anything there) with exactly `mode`, for writing. */
+function createExclusive(path: string, spec: OpenSpec & { create: number }): Deno.FsFile {
+  const file = withExactMode(
+    spec.create,
+    () => Deno.openSync(path, { write: true, createNew: true, append: spec.append ?? false, mode: spec.create }),
+  );
+  try {
+    ensureMode(path, spec.what, spec.create, () => file.statSync().mode);
+  } catch (err) {
+    file.close();
+    try {
+      Deno.removeSync(path);
+    } catch { /* it was ours to remove; a leftover is only an unused file */ }
+    throw err;
+  }
+  return file;
+}
+
+/**
+ * Opens the regular file `s` describes at `path` without blocking (step 2
+ * of the module's steps); undefined when it has gone meanwhile.
+ */
+function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFile | undefined {
+  const append = spec.append ?? false;
+  const action = `${spec.write ? "write" : "read"} ${spec.what}`;
+  let why: string;
+  if (granted(spec.write ? "read" : "write", path)) {
+    try {
+      return Deno.openSync(path, { read: true, write: !append, append });
+    } catch (err) {
+      if (missing(err)) return undefined;
+      if (errnoCode(err) === "EROFS") return openAlone(path, spec, action); // nothing can be swapped in
+      if (!(err instanceof Deno.errors.PermissionDenied)) throw fileError(err, action, path);
+      why = "this user may not open it for reading and writing";
+    }
+  } else {
+    why = `Deno's permission does not cover ${spec.write ? "reading" : "writing"} it`;
+  }
+  const dir = dirOf(spec.follow ? realPathOr(path) : path);
+  const others = othersCanWrite(dir);
+  if (others === "no" && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
+  const where = others === "yes"
+    ? `other users can write ${dir} (fix: chmod go-w ${dir})`
+    : `netmon may not look at ${dir} to see who can write it (fix: --allow-read=${dir}, or let netmon write the file)`;
+  const message = `${path}: the ${spec.what} cannot be opened safely: netmon opens a file for reading and writing ` +
+    `so that a FIFO swapped in cannot block it, but ${why}, and ${where}`;
+  throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
+}
+
+function realPathOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Opens `path` for reading or writing alone (where nothing can be swapped in); undefined when it has gone. */
+function openAlone(path: string, spec: OpenSpec, action: string): Deno.FsFile | undefined {
+  const append = spec.append ?? false;
+  try {
+    return Deno.openSync(path, spec.write ? { write: !append, append } : { read: true });
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw fileError(err, action, path);
+  }
+}
+
+/**
+ * An open file: reads, writes, syncs, truncates and closes, by descriptor.
  */
 export class SafeFile {
-  #pos = 0;
   #open = true;
-  private constructor(readonly fd: number, readonly path: string, readonly what: string) {}
+  private constructor(readonly file: Deno.FsFile, readonly path: string, readonly what: string) {}
 
   /**
    * Opens `path` as `spec` says (see the module's steps), or returns undefined
@@ -147,54 +292,39 @@ export class SafeFile {
    */
   static open(path: string, spec: OpenSpec): SafeFile | undefined {
     for (let attempt = 0; attempt < 3; attempt++) {
-      let s: fs.Stats | undefined;
+      let s: Deno.FileInfo | undefined;
       let denied: unknown;
       try {
-        s = spec.follow ? fs.statSync(path) : fs.lstatSync(path);
+        s = spec.follow ? Deno.statSync(path) : Deno.lstatSync(path);
       } catch (err) {
         // Without read permission a new file can still be made: O_EXCL needs no look first, and Deno then names
         // the write permission that is missing, if it is.
         const unreadable = (err as Error).name === "NotCapable" && spec.create !== undefined;
         if (unreadable) denied = err;
-        if (errnoCode(err) !== "ENOENT" && !(err instanceof Deno.errors.NotFound) && !unreadable) {
-          throw nodeError(err, `read ${spec.what}`, path);
-        }
+        if (!missing(err) && !unreadable) throw fileError(err, `read ${spec.what}`, path);
       }
       if (s === undefined) {
         if (spec.create === undefined) return undefined;
-        // Write-only: a file made here is only written (and so needs no read permission).
-        const flags = C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW | C.O_NONBLOCK | C.O_WRONLY | (spec.append ? C.O_APPEND : 0);
-        let fd: number;
+        let file: Deno.FsFile;
         try {
-          fd = fs.openSync(path, flags, spec.create);
+          file = createExclusive(path, { ...spec, create: spec.create });
         } catch (err) {
           // There already, and Deno would not let us look: that is the permission to name, not a race.
-          if (errnoCode(err) === "EEXIST" && denied !== undefined) throw nodeError(denied, `read ${spec.what}`, path);
-          if (errnoCode(err) === "EEXIST") continue; // made meanwhile: look at it again
-          throw nodeError(err, `create ${spec.what}`, path);
+          if (err instanceof Deno.errors.AlreadyExists && denied !== undefined) {
+            throw fileError(denied, `read ${spec.what}`, path);
+          }
+          if (err instanceof Deno.errors.AlreadyExists) continue; // made meanwhile: look at it again
+          throw fileError(err, `create ${spec.what}`, path);
         }
-        try {
-          fs.fchmodSync(fd, spec.create);
-        } catch (err) {
-          fs.closeSync(fd);
-          throw nodeError(err, `create ${spec.what}`, path);
-        }
-        return new SafeFile(fd, path, spec.what);
+        return new SafeFile(file, path, spec.what);
       }
       const bad = checkStat(path, s, spec);
       if (bad) throw bad;
-      const flags = C.O_NONBLOCK | (spec.follow ? 0 : C.O_NOFOLLOW) |
-        (spec.write ? (spec.append ? C.O_APPEND | C.O_WRONLY : C.O_RDWR) : C.O_RDONLY);
-      let fd: number;
-      try {
-        fd = fs.openSync(path, flags);
-      } catch (err) {
-        if (errnoCode(err) === "ENOENT") continue; // removed meanwhile
-        throw nodeError(err, `${spec.write ? "write" : "read"} ${spec.what}`, path);
-      }
-      const opened = fs.fstatSync(fd);
-      if (opened.dev !== s.dev || opened.ino !== s.ino || !opened.isFile()) {
-        fs.closeSync(fd);
+      const file = openExisting(path, s, spec);
+      if (!file) continue; // removed meanwhile
+      const opened = file.statSync();
+      if (opened.dev !== s.dev || opened.ino !== s.ino || !opened.isFile) {
+        file.close();
         throw refuse(
           path,
           spec.what,
@@ -202,9 +332,48 @@ export class SafeFile {
           spec,
         );
       }
-      return new SafeFile(fd, path, spec.what);
+      return new SafeFile(file, path, spec.what);
     }
     throw refuse(path, spec.what, "keeps changing while netmon opens it (another user is tampering with it?)", spec);
+  }
+
+  /**
+   * Like {@linkcode SafeFile.open} for reading, for a caller that can wait:
+   * a file that could only be opened for reading alone where a FIFO could be
+   * swapped in is opened with a deadline of `ms`, so a FIFO cannot hold the
+   * run longer (the open left waiting ends with the process).
+   */
+  static async openBounded(path: string, spec: OpenSpec, ms: number): Promise<SafeFile | undefined> {
+    try {
+      return SafeFile.open(path, spec);
+    } catch (err) {
+      if (!(err instanceof NeedsBoundedOpen) || spec.write) throw err;
+      const signal = AbortSignal.timeout(ms);
+      const late = new Promise<never>((_, reject) => {
+        signal.addEventListener("abort", () => {
+          reject(refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec));
+        });
+      });
+      late.catch(() => {});
+      let file: Deno.FsFile;
+      try {
+        file = await Promise.race([Deno.open(path, { read: true }), late]);
+      } catch (e) {
+        if (missing(e)) return undefined;
+        throw fileError(e, `read ${spec.what}`, path);
+      }
+      const opened = file.statSync();
+      if (opened.dev !== err.stat.dev || opened.ino !== err.stat.ino || !opened.isFile) {
+        file.close();
+        throw refuse(
+          path,
+          spec.what,
+          "changed while netmon opened it (another user is tampering with it?): refused",
+          spec,
+        );
+      }
+      return new SafeFile(file, path, spec.what);
+    }
   }
 
   /** Like {@linkcode SafeFile.open}, but a missing file is Deno's NotFound. */
@@ -216,54 +385,45 @@ export class SafeFile {
 
   /** Reads into `p` from the current position; null at the end. */
   readSync(p: Uint8Array): number | null {
-    if (p.length === 0) return 0;
-    const n = fs.readSync(this.fd, p, 0, p.length, this.#pos);
-    this.#pos += n;
-    return n === 0 ? null : n;
+    return this.file.readSync(p);
   }
 
-  /** Sets the read position (only from the start). */
-  seekSync(offset: number, _whence?: Deno.SeekMode): number {
-    this.#pos = offset;
-    return offset;
+  /** Sets the read position. */
+  seekSync(offset: number, whence: Deno.SeekMode = Deno.SeekMode.Start): number {
+    return this.file.seekSync(offset, whence);
   }
 
   /** Writes part of `p`; returns how much. */
   writeSync(p: Uint8Array): number {
-    return fs.writeSync(this.fd, p);
+    return this.file.writeSync(p);
   }
 
-  /** The file's size and owner now. */
-  statSync(): { size: number; uid: number; dev: number; ino: number } {
-    const s = fs.fstatSync(this.fd);
-    return { size: s.size, uid: s.uid, dev: s.dev, ino: s.ino };
+  /** The file's size, owner and identity now. */
+  statSync(): { size: number; uid: number | null; dev: number; ino: number | null; mode: number | null } {
+    const s = this.file.statSync();
+    return { size: s.size, uid: s.uid, dev: s.dev, ino: s.ino, mode: s.mode };
   }
 
   /** Cuts the file to `len` bytes. */
   truncateSync(len: number): void {
-    fs.ftruncateSync(this.fd, len);
+    this.file.truncateSync(len);
   }
 
   /** Flushes the data to the disk. */
   syncDataSync(): void {
-    fs.fdatasyncSync(this.fd);
+    this.file.syncDataSync();
   }
 
   /** Closes the descriptor (again is harmless). */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    fs.closeSync(this.fd);
+    this.file.close();
   }
 }
 
-/**
- * Reads the whole regular file at `path` as `spec` says, refusing one larger
- * than `max` bytes; undefined if it is missing.
- */
-export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array | undefined {
-  const f = SafeFile.open(path, spec);
-  if (!f) return undefined;
+/** Reads the rest of `f` (at `path`), refusing more than `max` bytes. */
+function readRest(f: SafeFile, path: string, spec: OpenSpec, max: number): Uint8Array {
   try {
     const size = f.statSync().size;
     if (size > max) {
@@ -281,10 +441,19 @@ export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array
     }
     return buf.subarray(0, got);
   } catch (err) {
-    throw err instanceof NetmonError ? err : nodeError(err, `read ${spec.what}`, path);
+    throw fileError(err, `read ${spec.what}`, path);
   } finally {
     f.close();
   }
+}
+
+/**
+ * Reads the whole regular file at `path` as `spec` says, refusing one larger
+ * than `max` bytes; undefined if it is missing.
+ */
+export function readWhole(path: string, spec: OpenSpec, max: number): Uint8Array | undefined {
+  const f = SafeFile.open(path, spec);
+  return f && readRest(f, path, spec, max);
 }
 
 /** {@linkcode readWhole} as UTF-8 text. */
@@ -294,22 +463,32 @@ export function readWholeText(path: string, spec: OpenSpec, max: number): string
 }
 
 /**
+ * {@linkcode readWhole} for a caller that can wait: a file netmon may only
+ * read (a secret in /etc/netmon, say) is opened with a deadline of `ms`
+ * where a FIFO could be swapped in (see {@linkcode SafeFile.openBounded}).
+ */
+export async function readWholeBounded(
+  path: string,
+  spec: OpenSpec,
+  max: number,
+  ms = 5_000,
+): Promise<Uint8Array | undefined> {
+  const f = await SafeFile.openBounded(path, spec, ms);
+  return f && readRest(f, path, spec, max);
+}
+
+/**
  * Checks that `path` is a directory netmon may use as root: not a link, a
  * directory, owned by the running user or root. Returns false when missing.
  */
 export function checkDir(path: string, what: string): boolean {
-  let s: fs.Stats;
-  try {
-    s = fs.lstatSync(path);
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT" || err instanceof Deno.errors.NotFound) return false;
-    throw nodeError(err, `read ${what}`, path);
-  }
+  const s = lstatOrUndefined(path, `read ${what}`);
+  if (!s) return false;
   const spec: OpenSpec = { what, write: true };
-  if (s.isSymbolicLink()) {
+  if (s.isSymlink) {
     throw refuse(path, what, "is a symbolic link: netmon does not follow links here (remove it)", spec);
   }
-  if (!s.isDirectory()) throw refuse(path, what, `is a ${kindOf(s)}, not a directory: refused`, spec);
+  if (!s.isDirectory) throw refuse(path, what, `is a ${kindOf(s)}, not a directory: refused`, spec);
   if (!ownerAllowed(s.uid, "self-or-root")) {
     throw refuse(
       path,
@@ -322,17 +501,12 @@ export function checkDir(path: string, what: string): boolean {
   return true;
 }
 
-/** The lstat of `path` through node:fs, or undefined when missing. */
-export function lstatOrUndefined(path: string): fs.Stats | undefined {
+/** The lstat of `path`, or undefined when missing; any other failure is netmon's one-line error for `action`. */
+export function lstatOrUndefined(path: string, action = "look at"): Deno.FileInfo | undefined {
   try {
-    return fs.lstatSync(path);
+    return Deno.lstatSync(path);
   } catch (err) {
-    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR" || err instanceof Deno.errors.NotFound) {
-      return undefined;
-    }
-    throw nodeError(err, "look at", path);
+    if (missing(err)) return undefined;
+    throw fileError(err, action, path);
   }
 }
-
-/** Turns an error from node:fs on `path` into netmon's one-line error. */
-export { nodeError };

@@ -19,22 +19,26 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import { allColumns } from "../config/meters.ts";
 import type { MailConfig } from "../config/mail.ts";
-import { ConfigError, fileError } from "../host/errors.ts";
+import { fileError } from "../host/errors.ts";
+import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
-import { type Calendar, calendar } from "../usage/calendar.ts";
+import { fingerprint, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
 import {
   advanceTally,
   counted,
+  countedIn,
+  customerClosed,
+  customerCycle,
   type CustomerTally,
+  type CycleTally,
   p95SoFar,
   projection,
   type Tally,
-  type TallyCustomer,
+  type TallyPlan,
   type TallySample,
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
@@ -48,63 +52,8 @@ import { tidySpool } from "./spool_tidy.ts";
 
 export type { Due };
 
-/** A customer the tally is kept for, with what the config says of it. */
-export interface Watched extends TallyCustomer {
-  /** The config's customer. */
-  spec: CustomerSpec;
-}
-
-/** The customers with a quota or a commit, matched to `columns`. */
-export function watchedCustomers(specs: readonly CustomerSpec[], columns: readonly string[], where: string): Watched[] {
-  const wanted = specs.filter((s) => s.quota !== undefined || s.commit !== undefined);
-  if (wanted.length === 0) return [];
-  let matched: CustomerColumns[];
-  try {
-    matched = customerColumns(wanted, columns.map((name) => ({ name, label: name })), where);
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
-  // One calendar per billing, shared by its customers (the tally looks each one's cycle up once).
-  const calendars = new Map<string, Calendar>();
-  return wanted.map((spec, i) => {
-    const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
-    let cycles = calendars.get(billing);
-    if (!cycles) {
-      calendars.set(billing, cycles = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay));
-    }
-    return { spec, columns: matched[i] as CustomerColumns, cycles, rates: spec.commit !== undefined };
-  });
-}
-
-/**
- * What the tally was made for, as a short hash: a different config (another
- * customer, column or billing) makes it stale. Two 32-bit FNV-1a hashes of
- * the customers' columns and billing, so the tally file does not carry the
- * whole config.
- */
-export function fingerprint(watched: readonly Watched[]): string {
-  let a = 0x811c9dc5, b = 0x01000193 ^ watched.length;
-  const add = (text: string) => {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-    }
-    a = Math.imul(a ^ 0x1f, 0x01000193); // a separator no name holds
-    b = Math.imul(b ^ 0x1f, 0x5bd1e995);
-  };
-  for (const w of watched) {
-    add(w.columns.name);
-    for (const cols of [w.columns.in, w.columns.out, w.columns.both]) {
-      add(cols.join("\u001e"));
-    }
-    add(`${w.spec.billing.cycleDay} ${w.spec.billing.timeZone ?? ""} ${w.rates}`);
-  }
-  return `${(a >>> 0).toString(16).padStart(8, "0")}${(b >>> 0).toString(16).padStart(8, "0")}:${watched.length}`;
-}
-
 /** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */
-export function tallyFromLog(log: string, watched: readonly Watched[]): Tally | undefined {
+export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(log, { read: true });
@@ -116,7 +65,7 @@ export function tallyFromLog(log: string, watched: readonly Watched[]): Tally | 
     for (const s of samplesOf(linesOfFile(file, log), log, () => {})) {
       const counters = new Map<string, bigint>();
       s.columns.forEach((c, i) => counters.set(c, BigInt(s.counters[i] as number | bigint)));
-      tally = advanceTally(tally, watched, { epoch: s.epoch, counters, resets: s.resets });
+      tally = advanceTally(tally, plan, { epoch: s.epoch, counters, resets: s.resets });
     }
   } finally {
     file.close();
@@ -150,13 +99,31 @@ export function dueAlerts(
   now: Date,
 ): Due[] {
   const due: Due[] = [];
-  for (const w of watched) {
-    const closed = tally.closed.get(w.spec.name);
-    if (closed) due.push(...dueFor(w, closed, undefined, sent, mail, stamp, now));
-    const t = tally.customers.get(w.spec.name);
-    if (t) due.push(...dueFor(w, t, tally.epoch, sent, mail, stamp, now));
+  for (let i = 0; i < watched.length; i++) {
+    const w = watched[i] as Watched;
+    const closed = tally.closed.get(w.billing);
+    if (closed && mayBeDue(w, closed, false)) {
+      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sent, mail, stamp, now));
+    }
+    const cycle = tally.cycles.get(w.billing);
+    if (cycle && mayBeDue(w, cycle, true)) {
+      due.push(...dueFor(w, customerCycle(tally, w) as CustomerTally, tally.epoch, sent, mail, stamp, now));
+    }
   }
   return due;
+}
+
+/**
+ * Whether anything may be due for `w` in `cycle` (`current`: the cycle so
+ * far, not one that closed): its quota's first threshold passed, or a
+ * projection or commit to work out. Most customers of a report are below
+ * their first threshold: for them this is one sum of their columns.
+ */
+function mayBeDue(w: Watched, cycle: CycleTally, current: boolean): boolean {
+  const quota = w.spec.quota;
+  if (w.spec.commit || (current && quota?.alertProjected)) return true;
+  return quota !== undefined &&
+    countedIn(cycle, w.columns, quota.count) >= percentOf(quota.bytes, quota.alertAt[0] as number);
 }
 
 /** What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed. */
@@ -296,17 +263,22 @@ export function alertsOutput(
   mail: MailConfig | undefined,
 ): SampleOutput | undefined {
   const digests = mail?.send.some((s) => s !== "report") ?? false;
-  if (!config.customers.some((c) => c.quota || c.commit) && !digests) return undefined;
+  const shown = config.fleet.textfile !== undefined && config.customers.length > 0;
+  if (!config.customers.some((c) => c.quota || c.commit) && !digests && !shown) return undefined;
   return {
     name: "alerts",
     recorded(r: Recorded) {
+      reached("report: sample logged");
       const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
         ...r.sample.counters.keys(),
       ];
       const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
-      const print = fingerprint(watched);
+      const plan = tallyPlan(config.customers, watched);
+      const print = fingerprint(plan);
+      reached("alerts: customers matched");
       const path = tallyPath(files);
       const cached = readTally(path, print);
+      reached("alerts: tally read");
       const stampOf = cached?.stamp;
       let tally: Tally | undefined;
       if (cached && r.previous && stampOf === r.previous.sample.timestamp) {
@@ -316,25 +288,31 @@ export function alertsOutput(
           counters: r.sample.counters,
           resets: r.usage.resets,
         };
-        tally = advanceTally(cached.tally, watched, sample);
+        tally = advanceTally(cached.tally, plan, sample);
       } else {
-        tally = tallyFromLog(files.log, watched);
+        tally = tallyFromLog(files.log, plan);
       }
+      reached("alerts: tally advanced");
       if (!tally) return;
       tidySpool(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
+      reached("alerts: tally written");
       if (!mail) return;
       const ledger = sentPath(files);
       const sent = readSent(ledger);
+      reached("alerts: ledger read");
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
+      reached("alerts: quotas checked");
       if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
+      reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) tidySpool(dir);
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));
         recordSent(ledger, d.key);
       }
+      reached("alerts: spooled");
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 
 import { type BytesOutput, CommandError } from "../host/run.ts";
-import { replaceFile } from "../host/files.ts";
+import { replaceNamedFile } from "../host/files.ts";
 import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
 import { type By, TIMEFMT } from "../usage/buckets.ts";
 
@@ -323,7 +323,7 @@ export async function render(run: BytesRunner, gnuplot: string, script: string, 
     if (err instanceof NetmonError) throw err;
     throw fileError(err, "render", final);
   }
-  replaceFile(final, picture, GRAPH_MODE, "picture", { named: true });
+  await replaceNamedFile(final, picture, GRAPH_MODE, "picture");
 }
 
 /** Mode of graph outputs, meant for a web server to read whatever the umask. */

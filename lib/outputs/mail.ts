@@ -16,7 +16,7 @@ import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
-import { checkDir, readWhole, readWholeText } from "../host/safe_open.ts";
+import { checkDir, type OpenSpec, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { runCommand } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
@@ -101,7 +101,7 @@ export function reportMessage(mail: MailConfig, stamp: string, date: Date, text:
 export function ensureSpoolDir(dir: string): void {
   if (checkDir(dir, "spool directory")) return;
   try {
-    Deno.mkdirSync(dir, { mode: 0o750 });
+    withExactMode(0o750, () => Deno.mkdirSync(dir, { mode: 0o750 }));
   } catch (err) {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw fileError(err, "create spool directory", dir);
   }
@@ -233,13 +233,22 @@ export function refusedReports(dir: string): string[] {
   return spoolFiles(dir, ".refused");
 }
 
+/** A file of the config's (a secret, a CA) as text: see readWholeBounded. */
+async function readTextBounded(path: string, spec: OpenSpec, max: number): Promise<string | undefined> {
+  const bytes = await readWholeBounded(path, spec, max);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+}
+
 /** The SMTP password: `password_file`'s first line, else `NETMON_SMTP_PASSWORD`. */
-export function smtpPassword(mail: MailConfig, env: (name: string) => string | undefined): string | undefined {
+export async function smtpPassword(
+  mail: MailConfig,
+  env: (name: string) => string | undefined,
+): Promise<string | undefined> {
   if (mail.user === undefined) return undefined;
   if (mail.passwordFile !== undefined) {
     let text: string;
     try {
-      text = readWholeText(mail.passwordFile, { what: "mail.password_file", follow: true }, 1 << 16) ??
+      text = await readTextBounded(mail.passwordFile, { what: "mail.password_file", follow: true }, 1 << 16) ??
         (() => {
           throw new Deno.errors.NotFound(mail.passwordFile as string);
         })();
@@ -310,7 +319,7 @@ export class Mailer {
     let ca: string | undefined;
     if (mail.caFile !== undefined) {
       try {
-        ca = readWholeText(mail.caFile, { what: "mail.ca_file", follow: true }, 1 << 20) ??
+        ca = await readTextBounded(mail.caFile, { what: "mail.ca_file", follow: true }, 1 << 20) ??
           (() => {
             throw new Deno.errors.NotFound(mail.caFile as string);
           })();
@@ -348,7 +357,7 @@ export class Mailer {
       // A regular file, not through a link, of this user or root: a user who can write the attachment's
       // directory must not get another file mailed (nor block the run with a FIFO).
       try {
-        const content = readWhole(path, { what: "attachment" }, MAX_ATTACHMENT);
+        const content = await readWholeBounded(path, { what: "attachment" }, MAX_ATTACHMENT);
         if (content === undefined) throw new Deno.errors.NotFound(path);
         mailer.#attachments.push({ filename: path.slice(path.lastIndexOf("/") + 1), content });
       } catch (err) {

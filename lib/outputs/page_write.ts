@@ -15,6 +15,7 @@
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { ensureMode, withExactMode } from "../host/safe_open.ts";
 import type { PageFile } from "./page.ts";
 
 /** Mode of the pages and CSV files: for a web server to read, whatever the umask. */
@@ -43,11 +44,12 @@ export function pageDirectory(dir: string): void {
     return;
   }
   try {
-    Deno.mkdirSync(dir, { mode: PAGE_DIR_MODE });
-    Deno.chmodSync(dir, PAGE_DIR_MODE); // the umask narrowed what mkdir set
+    withExactMode(PAGE_DIR_MODE, () => Deno.mkdirSync(dir, { mode: PAGE_DIR_MODE }));
   } catch (e) {
     throw fileError(e, "create the page directory", dir);
   }
+  // A web server reads it: a mode the umask narrowed is mended, or an error.
+  ensureMode(dir, "page directory", PAGE_DIR_MODE, () => Deno.lstatSync(dir).mode);
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL store as a report output (`store = "postgresql://…"`):
- * with the state lock held, once the sample is logged, it connects, loads
- * from the log whatever the store lacks before this sample, and inserts it.
+ * it connects while the report reads the counters; with the state lock held,
+ * once the sample is logged, it loads from the log whatever the store lacks
+ * before this sample, and inserts it.
  * The database down or unreachable: the report is printed, then one line
  * and exit 75; the next run catches up. The client (`npm:postgres`) is
  * loaded only here.
@@ -40,16 +41,26 @@ export async function openConfiguredStore(config: Config) {
   });
 }
 
-/** The PostgreSQL store output of a report. */
+/**
+ * The PostgreSQL store output of a report. It starts connecting at once, when
+ * the report sets up its outputs: loading the client, the server starting a
+ * process for the connection and authenticating it are most of what the
+ * store costs a report, and they go on while the report reads the counters
+ * and logs the sample. Whatever goes wrong there is reported once the sample
+ * is logged, as before (the sample is never lost for it).
+ */
 export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
+  const opening = openConfiguredStore(config).then((store) => ({ store }), (error: unknown) => ({ error }));
   return {
     name: "PostgreSQL store",
     async recorded(r) {
       const { storeSample } = await import("./postgres.ts");
-      const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
-      const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-      const store = await openConfiguredStore(config);
+      const opened = await opening;
+      if ("error" in opened) throw opened.error;
+      const store = opened.store;
       try {
+        const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
+        const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
         await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
       } finally {
         await store.close();

@@ -41,18 +41,24 @@ export interface ResetFigure {
   count: bigint;
 }
 
-/** One customer's current billing cycle in one direction. */
+/** A customer's usage in one direction: `in`, `out`, or `both` (columns that count the two together). */
+export interface DirectionUsage {
+  /** `in`, `out` or `both`. */
+  direction: "in" | "out" | "both";
+  /** Bytes so far in the current cycle. */
+  bytes: bigint;
+}
+
+/** One customer's current billing cycle. */
 export interface CycleFigure {
   /** The customer's name. */
   customer: string;
-  /** `in`, `out` or `total`. */
-  direction: string;
-  /** Bytes used in the current cycle. */
-  usage: bigint;
-  /** The quota for this cycle and direction, if one is set. */
-  quota?: bigint;
   /** When the current cycle started, Unix seconds. */
   cycleStart: number;
+  /** Its usage so far in the cycle, in each direction it has columns of; summed, its total. */
+  usage: readonly DirectionUsage[];
+  /** Its quota per cycle and what counts against it (`in`, `out`, or `total`: all its columns), if one is set. */
+  quota?: { bytes: bigint; count: "in" | "out" | "total" };
 }
 
 /** Everything the textfile shows after one report. */
@@ -65,7 +71,7 @@ export interface TextfileInput {
   lastSampleSeconds: number;
   /** How long the report took, seconds. */
   reportDurationSeconds: number;
-  /** Customers' current cycles, when billing cycles are configured. */
+  /** Customers' current billing cycles, when the config has customers. */
   cycles?: readonly CycleFigure[];
 }
 
@@ -79,16 +85,20 @@ function escapeHelp(text: string): string {
   return text.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"));
 }
 
-type Labels = readonly (readonly [string, string | undefined])[];
-
-function series(name: string, labels: Labels, value: string): string {
-  const set = labels.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}="${escapeLabelValue(v as string)}"`);
-  return `${name}${set.length ? `{${set.join(",")}}` : ""} ${value}\n`;
+/** `,NAME="VALUE"` (escaped), or nothing for a label the column does not have. */
+function optional(name: string, value: string | undefined): string {
+  return value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
 }
 
-function family(name: string, type: "counter" | "gauge", help: string, lines: string[]): string {
-  if (lines.length === 0) return "";
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines.join("")}`;
+/** One series line; `labels` already escaped and comma-joined. */
+function series(name: string, labels: string, value: string): string {
+  return `${name}${labels === "" ? "" : `{${labels}}`} ${value}\n`;
+}
+
+/** A family: HELP and TYPE, then its series (`lines`, joined); nothing when it has none. */
+function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
+  if (lines === "") return "";
+  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines}`;
 }
 
 function seconds(what: string, v: number): string {
@@ -96,15 +106,20 @@ function seconds(what: string, v: number): string {
   return String(v);
 }
 
-function count(what: string, v: bigint): string {
-  if (v < 0n) throw new RangeError(`Cannot write ${what}: ${v} is negative`);
+/** `v` as text; `what` and `of` name it when it is negative. */
+function count(v: bigint, what: string, of = ""): string {
+  if (v < 0n) throw new RangeError(`Cannot write ${what}${of}: ${v} is negative`);
   return v.toString();
+}
+
+function twice(what: string, key: string): RangeError {
+  return new RangeError(`Cannot write the textfile: ${what} ${key} appears twice`);
 }
 
 function unique(what: string, keys: string[]): void {
   const seen = new Set<string>();
   for (const k of keys) {
-    if (seen.has(k)) throw new RangeError(`Cannot write the textfile: ${what} ${k} appears twice`);
+    if (seen.has(k)) throw twice(what, k);
     seen.add(k);
   }
 }
@@ -125,90 +140,99 @@ function unique(what: string, keys: string[]): void {
  * ```
  */
 export function formatTextfile(input: TextfileInput): string {
-  unique("column", input.columns.map((c) => JSON.stringify(c.column)));
-  unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  unique("cycle", (input.cycles ?? []).map((c) => JSON.stringify([c.customer, c.direction])));
-  const col = (c: ColumnFigures): Labels => [
-    ["column", c.column],
-    ["meter", c.meter],
-    ["direction", c.direction],
-    ["family", c.family],
-  ];
-  const cycles = input.cycles ?? [];
-  const starts = new Map<string, number>();
-  for (const c of cycles) {
-    const before = starts.get(c.customer);
-    if (before !== undefined && before !== c.cycleStart) {
-      throw new RangeError(`Cannot write the textfile: customer ${JSON.stringify(c.customer)} has two cycle starts`);
-    }
-    starts.set(c.customer, c.cycleStart);
+  // Ten thousand columns are written every report: each column's labels are escaped once, and every family's
+  // lines are one string.
+  const columns = new Set<string>();
+  let traffic = "";
+  let raw = "";
+  for (const c of input.columns) {
+    if (columns.has(c.column)) throw twice("column", JSON.stringify(c.column));
+    columns.add(c.column);
+    const column = `column="${escapeLabelValue(c.column)}"`;
+    const all = column + optional("meter", c.meter) + optional("direction", c.direction) +
+      optional("family", c.family);
+    traffic += series("netmon_traffic_bytes_total", all, count(c.total, c.column, " total"));
+    raw += series("netmon_raw_bytes", column, count(c.counter, c.column));
   }
+  unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
+  const cycles = input.cycles ?? [];
+  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
+  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
+  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
+  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
   return [
     family(
       "netmon_traffic_bytes_total",
       "counter",
       "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
-      input.columns.map((c) => series("netmon_traffic_bytes_total", col(c), count(`${c.column} total`, c.total))),
+      traffic,
     ),
     family(
       "netmon_raw_bytes",
       "gauge",
       "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
-      input.columns.map((c) => series("netmon_raw_bytes", [["column", c.column]], count(`${c.column}`, c.counter))),
+      raw,
     ),
     family(
       "netmon_resets_total",
       "counter",
       "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
-      input.resets.map((r) =>
+      lines(input.resets, (r) =>
         series(
           "netmon_resets_total",
-          [["column", r.column], ["reason", r.reason]],
-          count(`${r.column} resets`, r.count),
-        )
-      ),
+          `column="${escapeLabelValue(r.column)}",reason="${escapeLabelValue(r.reason)}"`,
+          count(r.count, r.column, " resets"),
+        )),
     ),
-    family("netmon_last_sample_timestamp_seconds", "gauge", "When the last sample was taken (Unix time).", [
-      series("netmon_last_sample_timestamp_seconds", [], seconds("the sample time", input.lastSampleSeconds)),
-    ]),
-    family("netmon_report_duration_seconds", "gauge", "How long the last report took.", [
-      series("netmon_report_duration_seconds", [], seconds("the report duration", input.reportDurationSeconds)),
-    ]),
+    family(
+      "netmon_last_sample_timestamp_seconds",
+      "gauge",
+      "When the last sample was taken (Unix time).",
+      series("netmon_last_sample_timestamp_seconds", "", seconds("the sample time", input.lastSampleSeconds)),
+    ),
+    family(
+      "netmon_report_duration_seconds",
+      "gauge",
+      "How long the last report took.",
+      series("netmon_report_duration_seconds", "", seconds("the report duration", input.reportDurationSeconds)),
+    ),
     family(
       "netmon_cycle_usage_bytes",
       "gauge",
-      "Bytes the customer used in the current billing cycle, by direction.",
-      cycles.map((c) =>
-        series(
-          "netmon_cycle_usage_bytes",
-          [["customer", c.customer], ["direction", c.direction]],
-          count(`${c.customer} usage`, c.usage),
-        )
-      ),
+      "Bytes the customer used so far in its current billing cycle, by direction " +
+        "(in, out; both: columns that count the two together). Summed over direction: its total.",
+      lines(cycles, (c) =>
+        lines(c.usage, (u) =>
+          series(
+            "netmon_cycle_usage_bytes",
+            `${customer(c)},direction="${u.direction}"`,
+            count(u.bytes, c.customer, " usage"),
+          ))),
     ),
     family(
       "netmon_quota_bytes",
       "gauge",
-      "The customer's quota for the current billing cycle, by direction.",
-      cycles.filter((c) => c.quota !== undefined).map((c) =>
-        series(
-          "netmon_quota_bytes",
-          [["customer", c.customer], ["direction", c.direction]],
-          count(`${c.customer} quota`, c.quota as bigint),
-        )
+      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
+      lines(
+        cycles,
+        (c) =>
+          c.quota === undefined ? "" : series(
+            "netmon_quota_bytes",
+            `${customer(c)},count="${c.quota.count}"`,
+            count(c.quota.bytes, c.customer, " quota"),
+          ),
       ),
     ),
     family(
       "netmon_cycle_start_timestamp_seconds",
       "gauge",
       "When the customer's current billing cycle started (Unix time).",
-      [...starts].map(([customer, start]) =>
+      lines(cycles, (c) =>
         series(
           "netmon_cycle_start_timestamp_seconds",
-          [["customer", customer]],
-          seconds(`${customer} cycle start`, start),
-        )
-      ),
+          customer(c),
+          seconds(`${c.customer} cycle start`, c.cycleStart),
+        )),
     ),
   ].join("");
 }

@@ -6,13 +6,9 @@
  * cannot be written is a warning and exit 74 after the report (77 naming the
  * Deno flag when a permission is missing); the sample is never lost for it.
  *
- * Per-customer cycle metrics (netmon_cycle_usage_bytes, netmon_quota_bytes,
- * netmon_cycle_start_timestamp_seconds) are not written yet: the cycle's
- * usage needs each column's total at the cycle start, which the totals file
- * does not keep, and reading the whole log on every report is too slow for
- * a 5-minute cron. The cheap way, for a later step: keep, per cycle, the
- * totals at the cycle's start in the totals file, split at the boundary by
- * the engine's rule (time share, floor of the cumulative share).
+ * With customers, their billing cycles are shown too (netmon_cycle_usage_bytes,
+ * netmon_quota_bytes, netmon_cycle_start_timestamp_seconds), from the cycle
+ * tally the alerts output keeps (see textfile_cycles.ts): `cycles` gives them.
  *
  * @module
  */
@@ -25,7 +21,14 @@ import { prepareTotals } from "../state/totals.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Totals } from "../usage/running_totals.ts";
 import { RESET_LABELS } from "../usage/running_totals.ts";
-import { type ColumnFigures, formatTextfile, type ResetFigure, type TextfileInput } from "./textfile.ts";
+import {
+  type ColumnFigures,
+  type CycleFigure,
+  formatTextfile,
+  type ResetFigure,
+  type TextfileInput,
+} from "./textfile.ts";
+import type { Recorded } from "../state/record.ts";
 import { writeTextfile } from "./textfile_write.ts";
 import type { SampleOutput } from "./output.ts";
 
@@ -64,7 +67,13 @@ export function textfileInput(
   for (const [column, t] of totals.columns) {
     // A column no longer read has no raw counter: its total stays, the gauge goes.
     if (t.counter === undefined) continue;
-    columns.push({ column, ...labels.get(column), total: t.total, counter: t.counter });
+    const l = labels.get(column);
+    const figures: ColumnFigures = { column, total: t.total, counter: t.counter };
+    if (l?.meter !== undefined) figures.meter = l.meter;
+    if (l?.direction !== undefined) figures.direction = l.direction;
+    if (l?.family !== undefined) figures.family = l.family;
+    columns.push(figures);
+    if (t.resets.size === 0) continue;
     // The known reasons first, in their order; any other (a hand-written reset line) after, by name.
     const known = RESET_LABELS.filter((r) => t.resets.has(r));
     const others = [...t.resets.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
@@ -89,16 +98,26 @@ function textfileError(err: unknown, path: string): NetmonError {
   );
 }
 
-/**
- * The textfile output for `path`. `clock` gives the seconds since the run
- * started (for netmon_report_duration_seconds).
- */
+/** What the textfile output is given besides its path. */
+export interface TextfileOptions {
+  /** Seconds since the run started (for netmon_report_duration_seconds); default performance.now(). */
+  clock?: () => number;
+  /**
+   * The customers' current cycles as of the recorded sample (undefined when
+   * they are not known for it: the cycle metrics are then left out).
+   */
+  cycles?: (r: Recorded) => readonly CycleFigure[] | undefined;
+}
+
+/** The textfile output for `path`. */
 export function textfileOutput(
   path: string,
   files: StateFiles,
   meters: readonly Meter[],
-  clock: () => number = () => performance.now() / 1000,
+  opts: TextfileOptions = {},
 ): SampleOutput {
+  const clock = opts.clock ?? (() => performance.now() / 1000);
+  const labels = columnLabels(meters);
   let totals: Totals | undefined;
   let failure: unknown;
   return {
@@ -135,10 +154,12 @@ export function textfileOutput(
         if (totals === undefined) throw new Error("the running totals were not computed");
         const input = textfileInput(
           totals,
-          columnLabels(meters),
+          labels,
           Math.floor(resolveWall(stampToNaive(r.sample.timestamp)).epoch / 1000),
           clock(),
         );
+        const cycles = opts.cycles?.(r);
+        if (cycles) input.cycles = cycles;
         writeTextfile(path, formatTextfile(input));
       } catch (err) {
         throw textfileError(err, path);

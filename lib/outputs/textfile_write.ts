@@ -9,6 +9,7 @@
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { utf8 } from "../host/utf8.ts";
 
 /**
  * Replaces `path` with `text`, mode `mode` (default 0644: node_exporter runs
@@ -27,5 +28,5 @@ export function writeTextfile(path: string, text: string, mode = 0o644): void {
     if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "write", path);
   }
   // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
-  replaceFile(path, text, mode, "Prometheus textfile", { durable: false });
+  replaceFile(path, utf8(text), mode, "Prometheus textfile", { durable: false });
 }

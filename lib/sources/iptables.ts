@@ -24,27 +24,24 @@ export function meterComment(column: string): string {
   return COMMENT_PREFIX + column;
 }
 
-function ifaceArg(flag: string, m: InterfaceMatch | undefined): string[] {
-  return m ? [`${m.negated ? "! " : ""}${flag} ${m.name}`] : [];
+/** `-s NET ` (or `! -s NET `) for a rule's one network a side; "" for none. */
+function addrArg(flag: string, m: MeterRule["from"]): string {
+  return m ? `${m.negated ? "! " : ""}${flag} ${m.cidrs[0]} ` : "";
 }
 
-function addrArg(flag: string, m: MeterRule["from"]): string[] {
-  return m ? [`${m.negated ? "! " : ""}${flag} ${m.cidrs[0]}`] : [];
+/** `-i NAME ` (or `! -i NAME `); "" for none. */
+function ifaceArg(flag: string, m: InterfaceMatch | undefined): string {
+  return m ? `${m.negated ? "! " : ""}${flag} ${m.name} ` : "";
 }
 
 /**
  * A rule as iptables-save prints it after `-A HOOK`, so an installed rule
- * can be recognised by comparing text.
+ * can be recognised by comparing text. Built as one string: the report
+ * makes 10,000 of them, mostly before V8 has optimised this.
  */
 export function ruleSpec(rule: MeterRule, chain: string): string {
-  return [
-    ...addrArg("-s", rule.from),
-    ...addrArg("-d", rule.to),
-    ...ifaceArg("-i", rule.in),
-    ...ifaceArg("-o", rule.out),
-    `-m comment --comment ${quoteArg(meterComment(rule.column))}`,
-    `-j ${chain}`,
-  ].join(" ");
+  return addrArg("-s", rule.from) + addrArg("-d", rule.to) + ifaceArg("-i", rule.in) + ifaceArg("-o", rule.out) +
+    `-m comment --comment ${quoteArg(meterComment(rule.column))} -j ${chain}`;
 }
 
 function isOurs(rule: SavedRule): boolean {
@@ -202,7 +199,10 @@ export class IptablesSource implements CounterSource {
       };
     }
     if (kept > 0) plan.notes.push(`keep ${kept} installed rule${kept === 1 ? "" : "s"} and their counters`);
-    const recreates = [...added].filter(([c, n]) => n === this.rules.filter((r) => r.column === c).length);
+    // Counted once for all columns: a filter over every rule per added column took 0.8 s at 10,000 meters.
+    const rulesPerColumn = new Map<string, number>();
+    for (const r of this.rules) rulesPerColumn.set(r.column, (rulesPerColumn.get(r.column) ?? 0) + 1);
+    const recreates = [...added].filter(([c, n]) => n === rulesPerColumn.get(c));
     if (recreates.length > 0) plan.recreates = recreates.map(([c]) => c);
     return plan;
   }
@@ -241,7 +241,6 @@ export class IptablesSource implements CounterSource {
     const saves = this.tools.map((t) => this.run(t.save, ["-c", "-t", "filter"]));
     for (const s of saves) s.catch(() => {}); // each is awaited below, unless an earlier one fails
     for (const [i, t] of this.tools.entries()) {
-      const v6 = t.family === 6 ? " (IPv6)" : "";
       const where = `${t.save} -c`;
       const wanted = new Map<string, MeterRule>();
       for (const rule of this.rules) {
@@ -265,33 +264,47 @@ export class IptablesSource implements CounterSource {
           list.push({ match, counters: { packets: r.packets, bytes: r.bytes } });
         }
       });
-      const served = new Set<string>();
+      // A wanted rule not found by its text may be a stray written differently. (Usually every rule was found
+      // and there are no strays: nothing more is done per rule.)
       for (const rule of this.rules) {
-        if (rule.family !== t.family) continue;
-        const key = `${rule.hook} ${rule.column}`;
-        if (!found.has(rule)) {
-          const mine = strays.get(key) ?? [];
-          const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
-          if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
-          else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
-        }
-        if (typeof found.get(rule) === "object") served.add(key);
+        if (rule.family !== t.family || found.has(rule)) continue;
+        const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
+        const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
+        if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
+        else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
       }
-      // Rules left over under the comment of a rule that was found: duplicates, by hook and column.
-      for (const [key, left] of strays) {
-        if (left.length === 0 || !served.has(key)) continue;
-        const [hook, column] = key.split(" ");
-        this.warnings.push(
-          `${column} has ${left.length} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
-        );
-      }
+      const leftovers = [...strays].filter(([, left]) => left.length > 0);
+      if (leftovers.length > 0) this.warnDuplicates(t, leftovers, found);
     }
     return found;
+  }
+
+  /** Warns of strays left over under the comment of a rule that was found: duplicates, by `HOOK COLUMN`. */
+  private warnDuplicates(t: Tools, leftovers: [string, unknown[]][], found: Map<MeterRule, Counters | string>): void {
+    const served = new Set<string>();
+    for (const rule of this.rules) {
+      if (rule.family === t.family && typeof found.get(rule) === "object") served.add(`${rule.hook} ${rule.column}`);
+    }
+    for (const [key, left] of leftovers) {
+      if (!served.has(key)) continue;
+      const [hook, column] = key.split(" ");
+      const v6 = t.family === 6 ? " (IPv6)" : "";
+      this.warnings.push(
+        `${column} has ${left.length} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
+      );
+    }
   }
 
   async read(): Promise<Reading> {
     const asWritten = new Set<string>();
     const found = await this.find(asWritten);
+    // Every column in config order, each the sum of its rules' counters: one pass over the rules found.
+    const bytes = new Map<string, bigint>();
+    const packets = new Map<string, bigint>();
+    for (const c of allColumns(this.config.meters)) {
+      bytes.set(c.name, 0n);
+      packets.set(c.name, 0n);
+    }
     const missing = new Set<string>();
     for (const [rule, r] of found) {
       if (r === "") missing.add(rule.column);
@@ -300,6 +313,9 @@ export class IptablesSource implements CounterSource {
           `meter ${rule.column}: the installed rule in ${rule.hook} ${r}: run 'netmon start' to update the rules`,
           EX.UNAVAILABLE,
         );
+      } else {
+        bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + r.bytes);
+        packets.set(rule.column, (packets.get(rule.column) ?? 0n) + r.packets);
       }
     }
     if (missing.size > 0) {
@@ -309,17 +325,6 @@ export class IptablesSource implements CounterSource {
         }: run 'netmon start'`,
         EX.UNAVAILABLE,
       );
-    }
-    const bytes = new Map<string, bigint>();
-    const packets = new Map<string, bigint>();
-    for (const c of allColumns(this.config.meters)) {
-      bytes.set(c.name, 0n);
-      packets.set(c.name, 0n);
-    }
-    for (const [rule, r] of found) {
-      const c = r as Counters;
-      bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + c.bytes);
-      packets.set(rule.column, (packets.get(rule.column) ?? 0n) + c.packets);
     }
     return { bytes, packets, asWritten };
   }

@@ -5,6 +5,7 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
+import { withExactMode } from "../host/safe_open.ts";
 
 /** Paths of the files in a state directory. */
 export interface StateFiles {
@@ -60,7 +61,7 @@ export function resolveStateDir(i: StateDirInputs): string {
 /** Creates the state directory (mode 0750) if it is missing. */
 export function ensureStateDir(files: StateFiles): void {
   try {
-    Deno.mkdirSync(files.dir, { recursive: true, mode: 0o750 });
+    withExactMode(0o750, () => Deno.mkdirSync(files.dir, { recursive: true, mode: 0o750 }));
   } catch (err) {
     throw fileError(err, "create state directory", files.dir);
   }

@@ -7,36 +7,37 @@
  * `netmon.last` must stay byte for byte the original's, so neither can carry
  * more.
  *
- * Crash safety. The file holds up to two generations, each tagged with the
- * sample it describes: the log's size once that sample was appended, and a
- * hash of its log line. A report, holding the lock:
+ * Crash safety. Two files, `netmon.ident` and `netmon.ident.1`, each hold
+ * one generation, tagged with the sample it describes (the log's size once
+ * that sample was appended, and its timestamp) and closed by an `end` line
+ * repeating the tag with a hash of the generation. A report, holding the lock:
  *   1. finds the generation of the previous sample (the log's last one, as
  *      lib/state/record.ts reconciles it): the one whose tag matches the log
- *      as it is now;
+ *      as it is now, whole (its end line and hash agree);
  *   2. writes the new last file beside the old one (not yet renamed);
- *   3. replaces netmon.ident, atomically, with the new sample's generation
- *      followed by the previous sample's (step 1);
+ *   3. overwrites the other file in place with the new sample's generation;
  *   4. appends reset lines and the sample line to the log, in one write;
  *   5. renames the new last file into place, and drops the start records
  *      (lib/state/started.ts) it applied.
- * Killed before 3: nothing changed. Between 3 and 4: the log still ends with
- * the previous sample, whose generation is still in the file (the second),
- * and the new one's tag names a log size the log does not have. After 4: the
- * log ends with the new sample, whose generation is the first. So the next
- * run always finds exactly the generation of the sample it compares with:
- * never a stale one (a false reset, or a reset counted twice) and never none
- * (a missed reset). The start records a generation applied are listed in it,
- * and carried into the next generation while the record exists, so a record
- * is applied once whether or not step 5 ran.
+ * Killed before 3: nothing changed. During 3: the file written is torn (no
+ * end line, or one that does not agree), but the previous sample's generation
+ * is whole in the other file, and the log still ends with that sample.
+ * Between 3 and 4: the same, the new generation's tag naming a log size the
+ * log does not have. After 4: the log ends with the new sample, whose
+ * generation is whole. So the next run always finds exactly the generation of
+ * the sample it compares with: never a stale one (a false reset, or a reset
+ * counted twice) and never none (a missed reset). The start records a
+ * generation applied are listed in it, and carried into the next generation
+ * while the record exists, so a record is applied once whether or not step 5
+ * ran.
  *
- * The replacement in step 3 is not synced by itself, which would double the
- * cost of a report on a disk (a sync takes milliseconds): a killed process
- * loses nothing that is in the page cache, and against a power cut the log
- * append's sync in step 4 carries it (on ext4 and XFS a sync commits the
- * journal with every rename and, for a renamed file, its data, issued
- * before). Where it does not, a power cut loses at most that generation: the
- * next run finds no tag matching and treats the identities as unknown for
- * one interval, never as a false reset.
+ * The files are overwritten in place and not synced: no file is created or
+ * renamed per report, which on a disk would cost the log append's sync more
+ * than the check itself (a new file's blocks and a rename ride on that sync's
+ * journal commit). A killed process loses nothing that is in the page cache;
+ * a power cut may leave the generation written in step 3 old or torn, and
+ * then the next run finds no whole generation matching, and treats the
+ * identities as unknown for one interval: never a false reset.
  *
  * When no generation matches (no file yet, a log rotated or edited by hand),
  * the identities are unknown for that one interval: only a counter that went
@@ -47,7 +48,8 @@
  */
 
 import { fileError } from "../host/errors.ts";
-import { replaceFile } from "../host/files.ts";
+import { writeAll } from "../host/files.ts";
+import { readWholeText, SafeFile } from "../host/safe_open.ts";
 import type { BootClock } from "../host/boot.ts";
 import type { Reading } from "../sources/source.ts";
 import { findResets, type Identities } from "../usage/resets.ts";
@@ -55,13 +57,15 @@ import { STATE_MODE, type StateFiles } from "./files.ts";
 import { formatResetLine, type Sample } from "./log_format.ts";
 import { dropStarts, readStarts, type StartRecord } from "./started.ts";
 
-/** The identity file of a state directory. */
-export function identityPath(files: StateFiles): string {
-  return `${files.dir}/netmon.ident`;
+/** The two identity files of a state directory, written in turn. */
+export function identityPaths(files: StateFiles): [string, string] {
+  return [`${files.dir}/netmon.ident`, `${files.dir}/netmon.ident.1`];
 }
 
-const HEADER = "# netmon identities of the last samples' counters (lib/state/identity.ts): do not edit\n";
-const GEN = "\nsample\t";
+const HEADER = "# netmon identities of a sample's counters (lib/state/identity.ts): do not edit\n";
+
+/** The most an identity file is read: a generation of 10,000 meters takes about 0.5 MB. */
+const MAX_IDENT = 64 << 20;
 
 /** One generation: its tag, and its text (parsed only when it is the one needed). */
 interface Generation {
@@ -70,16 +74,35 @@ interface Generation {
   text: string;
 }
 
-function generations(text: string): Generation[] {
-  const starts: number[] = text.startsWith("sample\t") ? [0] : [];
-  for (let i = text.indexOf(GEN); i >= 0; i = text.indexOf(GEN, i + 1)) starts.push(i + 1);
-  const gens: Generation[] = [];
-  starts.forEach((start, k) => {
-    const part = text.slice(start, starts[k + 1] ?? text.length);
-    const m = /^sample\t(\d+)\t(\S+)\n/.exec(part);
-    if (m) gens.push({ size: Number(m[1]), stamp: m[2] as string, text: part.endsWith("\n") ? part : `${part}\n` });
-  });
-  return gens;
+/**
+ * FNV-1a over the UTF-16 units of `text`: tells a generation torn by a kill
+ * or a power cut from a whole one (a hand-written few lines: Deno has no
+ * synchronous digest without loading node:crypto, which costs a report more
+ * than the whole check).
+ */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The end line that closes the generation `body` tagged `size`, `stamp`. */
+function endLine(size: number, stamp: string, body: string): string {
+  return `end\t${size}\t${stamp}\t${fnv1a(body)}\n`;
+}
+
+/** The whole generation in an identity file's `text`, if there is one. */
+function generationIn(text: string): Generation | undefined {
+  const body = text.startsWith(HEADER) ? text.slice(HEADER.length) : text;
+  const m = /^sample\t(\d+)\t(\S+)\n/.exec(body);
+  if (!m) return undefined;
+  const [, size, stamp] = m as unknown as [string, string, string];
+  const end = body.indexOf(`\nend\t${size}\t${stamp}\t`);
+  if (end < 0) return undefined;
+  const gen = body.slice(0, end + 1);
+  // Bytes after the end line are a longer generation's tail, left by a kill before the file was cut to length.
+  if (!body.startsWith(endLine(Number(size), stamp, gen), end + 1)) return undefined;
+  return { size: Number(size), stamp, text: gen };
 }
 
 /** The identities and applied start records a generation holds; undefined if it does not parse. */
@@ -134,6 +157,24 @@ function formatGeneration(size: number, stamp: string, ids: Identities, started:
     (started.length > 0 ? `started\t${started.join("\t")}\n` : "");
 }
 
+/**
+ * Writes `text` over the identity file at `path` in place (created if
+ * missing), then cuts it to length: no new file, no rename, no sync (see the
+ * module header).
+ */
+function overwrite(path: string, text: string): void {
+  const f = SafeFile.must(path, { what: "identity file", write: true, create: STATE_MODE });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    writeAll(f, bytes);
+    if (f.statSync().size > bytes.length) f.truncateSync(bytes.length);
+  } catch (err) {
+    throw fileError(err, "write identity file", path);
+  } finally {
+    f.close();
+  }
+}
+
 /** Bytes `text` takes in UTF-8. */
 function utf8Length(text: string): number {
   // deno-lint-ignore no-control-regex
@@ -165,28 +206,26 @@ export function checkResets(
   clock: BootClock,
   warnings: string[],
 ): ResetCheck {
-  const path = identityPath(files);
+  const paths = identityPaths(files);
   let logSize = 0;
   try {
     logSize = Deno.statSync(files.log).size;
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "read log", files.log);
   }
-  let text = "";
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "read", path);
-  }
-  let matched: Generation | undefined;
+  // The file holding the previous sample's generation is kept; the other is written (slot 0 when neither holds it).
+  let keep: number | undefined;
   let parsed: ReturnType<typeof parseGeneration>;
-  if (previous && text !== "") {
-    matched = generations(text).find((g) => g.stamp === previous.timestamp && (g.size === logSize || logSize === 0));
-    parsed = matched && parseGeneration(matched);
-    if (matched && !parsed) {
-      warnings.push(`${path} does not parse: counter identities are unknown for this interval`);
-      matched = undefined;
-    }
+  if (previous) {
+    paths.forEach((path, slot) => {
+      if (keep !== undefined) return;
+      const text = readWholeText(path, { what: "identity file" }, MAX_IDENT);
+      const g = text === undefined ? undefined : generationIn(text);
+      if (!g || g.stamp !== previous.timestamp || (g.size !== logSize && logSize !== 0)) return;
+      parsed = parseGeneration(g);
+      if (parsed) keep = slot;
+      else warnings.push(`${path} does not parse: counter identities are unknown for this interval`);
+    });
   }
   const applied = new Set(parsed?.started);
   const records = readStarts(files);
@@ -218,14 +257,9 @@ export function checkResets(
     resets,
     lines,
     commit(appended) {
-      replaceFile(
-        path,
-        HEADER + formatGeneration(logSize + utf8Length(appended), sample.timestamp, ids, nowApplied) +
-          (matched?.text ?? ""),
-        STATE_MODE,
-        "identity file",
-        { durable: false }, // made durable by the log append's sync that follows: see the module header
-      );
+      const size = logSize + utf8Length(appended);
+      const gen = formatGeneration(size, sample.timestamp, ids, nowApplied);
+      overwrite(paths[keep === 0 ? 1 : 0], HEADER + gen + endLine(size, sample.timestamp, gen));
     },
     cleanup() {
       // The sample is logged whatever happens here: a record left behind is listed as applied in netmon.ident.

@@ -58,6 +58,8 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   if (lastLine === undefined) return { last, logColumns: ORIGINAL_METERS, ...end };
   if (last) {
     const columns = [...last.sample.counters.keys()];
+    // Usually the log ends in the very line written for the last file's sample: compared as text, not parsed again.
+    if (`${lastLine}\n` === formatLogLine(last.sample)) return { last, logColumns: columns, ...end };
     try {
       const fromLog = parseLogLine(lastLine, columns, files.log);
       if (sameSample(fromLog, last.sample)) return { last, logColumns: columns, ...end };

@@ -22,6 +22,7 @@
 
 import { fileError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 import { withLock } from "./lock.ts";
 
@@ -42,13 +43,8 @@ const HEADER = "# netmon start made these columns' rules afresh: id, columns (li
 
 /** Reads the records; none when the file is missing. Lines that are not records are ignored. */
 export function readStarts(files: StateFiles): StartRecord[] {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(startedPath(files));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw fileError(err, "read", startedPath(files));
-  }
+  const text = readWholeText(startedPath(files), { what: "start records" }, 16 << 20);
+  if (text === undefined) return [];
   const records: StartRecord[] = [];
   for (const line of text.split("\n")) {
     const [id, ...columns] = line.split("\t");

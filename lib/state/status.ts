@@ -8,6 +8,7 @@
  */
 
 import { replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
 /** How a report ended. */
@@ -34,12 +35,13 @@ export function writeStatus(files: StateFiles, exit: number, message: string): v
 
 /** How the last report ended, if it said. */
 export function readStatus(files: StateFiles): ReportStatus | undefined {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = Deno.readTextFileSync(statusPath(files));
+    text = readWholeText(statusPath(files), { what: "status file" }, 1 << 20);
   } catch {
     return undefined;
   }
+  if (text === undefined) return undefined;
   const [stamp, exit, message] = text.replace(/\n$/, "").split("\t");
   if (stamp === undefined || exit === undefined || !/^\d+$/.test(exit)) return undefined;
   return { stamp, exit: Number(exit), message: message ?? "" };

@@ -3,9 +3,10 @@
  * and `netmon.sent`: what was alerted, digested or stated, one key a line.
  *
  * The tally is a cache: it says which sample it includes and for which
- * customers and billing cycles (a fingerprint of the config), and is rebuilt
- * from the log when it is missing, damaged, not at the log's previous sample
- * or made for another config. The sent ledger is not a cache: it is appended
+ * billings and customers with a commit (a fingerprint of its plan), and is
+ * rebuilt from the log when it is missing, damaged, not at the log's previous
+ * sample or made for another plan. It holds each column's usage per billing
+ * cycle, so its size follows the columns and billings, not the customers. The sent ledger is not a cache: it is appended
  * to (whole lines, synced) after the message it records is in the spool, so
  * a crash between the two leaves a spooled message the next run finds, never
  * a recorded one that was not spooled.
@@ -14,8 +15,9 @@
  */
 
 import { fileError } from "../host/errors.ts";
-import { appendWhole, tempBeside, writeAll } from "../host/files.ts";
-import type { CustomerTally, Tally } from "../usage/cycle_tally.ts";
+import { appendWhole, replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
+import type { CycleRates, CycleTally, Tally } from "../usage/cycle_tally.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
 /** The tally file of a state directory. */
@@ -29,58 +31,69 @@ export function sentPath(files: StateFiles): string {
 }
 
 /**
- * A customer's cycle as one array, `[start, end, in, out, both, resets,
- * since, rates]` (since 0 when none, rates only with a commit): a thousand
- * customers are read and written every run, and arrays are the cheapest JSON
- * to parse.
+ * A billing's cycle as one array, `[start, end, since, bytes, resets]`
+ * (since 0 when none; bytes and resets by column, bytes as decimal text):
+ * arrays are the cheapest JSON to read and write, and this is both, every run.
  */
-type CustomerRow = [number, number, string, string, string, number, number, number[]?];
+type CycleRow = [number, number, number, Record<string, string>, Record<string, number>];
 
 interface TallyJson {
-  version: 2;
+  version: 3;
   fingerprint: string;
   stamp: string;
   epoch: number;
   counters: Record<string, string>;
   intervals: number[];
-  customers: Record<string, CustomerRow>;
-  closed: Record<string, CustomerRow>;
+  cycles: Record<string, CycleRow>;
+  closed: Record<string, CycleRow>;
+  /** By customer with a commit: `[cycle start, rates]`. */
+  rates: Record<string, [number, number[]]>;
 }
 
-const toJson = (m: Map<string, CustomerTally>): Record<string, CustomerRow> => {
-  const out: Record<string, CustomerRow> = {};
-  for (const [k, t] of m) {
-    const row: CustomerRow = [t.start, t.end, String(t.in), String(t.out), String(t.both), t.resets, t.since ?? 0];
-    if (t.rates) row.push(t.rates);
-    out[k] = row;
-  }
+const texts = (m: ReadonlyMap<string, bigint>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of m) out[k] = String(v);
   return out;
 };
 
-const fromJson = (r: Record<string, CustomerRow>): Map<string, CustomerTally> => {
-  const out = new Map<string, CustomerTally>();
+const bigints = (r: Record<string, string>): Map<string, bigint> => {
+  const out = new Map<string, bigint>();
+  for (const k in r) out.set(k, BigInt(r[k] as string));
+  return out;
+};
+
+const toRows = (m: ReadonlyMap<string, CycleTally>): Record<string, CycleRow> => {
+  const out: Record<string, CycleRow> = {};
+  for (const [k, c] of m) out[k] = [c.start, c.end, c.since ?? 0, texts(c.bytes), Object.fromEntries(c.resets)];
+  return out;
+};
+
+const fromRows = (r: Record<string, CycleRow>): Map<string, CycleTally> => {
+  const out = new Map<string, CycleTally>();
   for (const k in r) {
-    const [start, end, i, o, b, resets, since, rates] = r[k] as CustomerRow;
-    if (typeof start !== "number" || typeof end !== "number" || typeof resets !== "number") throw new Error("bad row");
-    const t: CustomerTally = { start, end, in: BigInt(i), out: BigInt(o), both: BigInt(b), resets };
-    if (since) t.since = since;
-    if (rates) t.rates = rates;
-    out.set(k, t);
+    const [start, end, since, bytes, resets] = r[k] as CycleRow;
+    if (typeof start !== "number" || typeof end !== "number" || typeof resets !== "object") throw new Error("bad row");
+    const c: CycleTally = { start, end, bytes: bigints(bytes), resets: new Map(Object.entries(resets)) };
+    if (since) c.since = since;
+    out.set(k, c);
   }
   return out;
 };
 
 /** The tally as file text, with the fingerprint of the config it was made for and its sample's log stamp. */
 export function formatTally(tally: Tally, fingerprint: string, stamp: string): string {
+  const rates: Record<string, [number, number[]]> = {};
+  for (const [k, r] of tally.rates) rates[k] = [r.start, r.rates];
   const json: TallyJson = {
-    version: 2,
+    version: 3,
     fingerprint,
     stamp,
     epoch: tally.epoch,
-    counters: Object.fromEntries([...tally.counters].map(([k, v]) => [k, String(v)])),
+    counters: texts(tally.counters),
     intervals: tally.intervals,
-    customers: toJson(tally.customers),
-    closed: toJson(tally.closed),
+    cycles: toRows(tally.cycles),
+    closed: toRows(tally.closed),
+    rates,
   };
   return JSON.stringify(json) + "\n";
 }
@@ -93,24 +106,29 @@ export interface CachedTally {
   stamp: string;
 }
 
+/** The most a tally or ledger file is read (a thousand customers' tally takes about 75 KB). */
+const MAX_STATE_FILE = 64 << 20;
+
 /** Reads the tally for `fingerprint`; undefined when missing, damaged or made for another config (rebuild it). */
 export function readTally(path: string, fingerprint: string): CachedTally | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw fileError(err, "read", path);
-  }
+  const text = readWholeText(path, { what: "cycle tally" }, MAX_STATE_FILE);
+  if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    if (j.version !== 2 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
+    if (j.version !== 3 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
+    const rates = new Map<string, CycleRates>();
+    for (const k in j.rates) {
+      const [start, list] = j.rates[k] as [number, number[]];
+      if (typeof start !== "number" || !Array.isArray(list)) return undefined;
+      rates.set(k, { start, rates: list });
+    }
     const tally: Tally = {
       epoch: j.epoch,
-      counters: new Map(Object.entries(j.counters).map(([k, v]) => [k, BigInt(v)])),
+      counters: bigints(j.counters),
       intervals: j.intervals,
-      customers: fromJson(j.customers),
-      closed: fromJson(j.closed),
+      cycles: fromRows(j.cycles),
+      closed: fromRows(j.closed),
+      rates,
     };
     return { tally, stamp: String(j.stamp) };
   } catch {
@@ -121,41 +139,21 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
 /**
  * Replaces the tally file atomically (a new file renamed over it), without
  * syncing: it is a cache, checked against the log on every read, so a file
- * a power cut left empty, torn or old is rebuilt, never believed; and syncing
- * a thousand customers' file every run would cost more than the rest of the
- * quota check.
+ * a power cut left empty, torn or old is rebuilt, never believed, and a
+ * sync would make every run wait for the disk for nothing.
  */
 export function writeTally(path: string, tally: Tally, fingerprint: string, stamp: string): void {
-  const tmp = tempBeside(path);
-  try {
-    const f = Deno.openSync(tmp, { write: true, createNew: true, mode: STATE_MODE });
-    try {
-      Deno.chmodSync(tmp, STATE_MODE); // the umask narrowed what open set
-      writeAll(f, new TextEncoder().encode(formatTally(tally, fingerprint, stamp)));
-    } finally {
-      f.close();
-    }
-    Deno.renameSync(tmp, path);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch { /* never made, or renamed */ }
-    throw fileError(err, "write cycle tally", path);
-  }
+  replaceFile(path, formatTally(tally, fingerprint, stamp), STATE_MODE, "cycle tally", { durable: false });
 }
 
 /** The keys in the sent ledger (empty when there is none). */
 export function readSent(path: string): Set<string> {
-  try {
-    const text = Deno.readTextFileSync(path);
-    // A last line without its newline was being appended when a run died: it was not recorded.
-    const lines = text.split("\n");
-    lines.pop();
-    return new Set(lines.filter((l) => l !== ""));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return new Set();
-    throw fileError(err, "read", path);
-  }
+  const text = readWholeText(path, { what: "sent ledger" }, MAX_STATE_FILE);
+  if (text === undefined) return new Set();
+  // A last line without its newline was being appended when a run died: it was not recorded.
+  const lines = text.split("\n");
+  lines.pop();
+  return new Set(lines.filter((l) => l !== ""));
 }
 
 /** Records `key` in the sent ledger (after a torn last line, if a run died appending one, on a line of its own). */

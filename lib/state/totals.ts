@@ -10,8 +10,9 @@
  * @module
  */
 
-import { fileError } from "../host/errors.ts";
 import { AtomicFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
+import { utf8 } from "../host/utf8.ts";
 import { nextTotals, type Totals } from "../usage/running_totals.ts";
 import { STATE_MODE } from "./files.ts";
 import type { Sample } from "./log_format.ts";
@@ -25,14 +26,9 @@ export function totalsPath(dir: string): string {
 
 /** The totals file's content, or undefined when missing, of an older version or unreadable (`warnings` says which). */
 export function readTotals(path: string, warnings: string[]): Totals | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw fileError(err, "read totals file", path);
-  }
-  if (isOldTotals(text)) return undefined;
+  // 64 MiB: ten times the file of 100,000 columns.
+  const text = readWholeText(path, { what: "totals file" }, 64 << 20);
+  if (text === undefined || isOldTotals(text)) return undefined;
   try {
     return parseTotals(text, path);
   } catch (err) {
@@ -92,7 +88,7 @@ export async function prepareTotals(
   // Not synced: whatever a power loss leaves (the old file, an empty one) fails the stamp check or the parse, and
   // the next run rebuilds it from the log, whose append is synced; so no fsync is added to a report.
   const file = new AtomicFile(path, STATE_MODE, "totals file", { durable: false });
-  file.write(formatTotals(totals));
+  file.write(utf8(formatTotals(totals)));
   file.sync();
   return { totals, file };
 }

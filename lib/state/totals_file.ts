@@ -23,7 +23,7 @@
 
 import { DataError } from "../host/errors.ts";
 import { isTimestamp } from "../usage/local_time.ts";
-import type { ColumnTotal, Totals } from "../usage/running_totals.ts";
+import { type ColumnTotal, NO_RESETS, type Totals } from "../usage/running_totals.ts";
 
 /** The first line, naming the format and its version. */
 export const TOTALS_MAGIC = "# netmon totals 2";
@@ -42,14 +42,17 @@ export const TOTALS_FILE = "netmon.totals";
 export function formatTotals(totals: Totals): string {
   let out = `${TOTALS_MAGIC}\nstamp\t${totals.stamp}\n`;
   for (const [name, c] of totals.columns) {
-    if (/[\s]/.test(name) || name === "") throw new RangeError(`Column name ${JSON.stringify(name)} cannot be stored`);
-    const resets = [...c.resets].map(([label, n]) => {
-      if (!LABEL.test(label)) throw new RangeError(`Reset label ${JSON.stringify(label)} cannot be stored`);
-      return `${label}=${n}`;
-    });
-    out += `column\t${name}\t${c.total}\t${c.counter ?? "-"}\t${resets.length ? resets.join(",") : "-"}\n`;
+    if (name === "" || /\s/.test(name)) throw new RangeError(`Column name ${JSON.stringify(name)} cannot be stored`);
+    out += `column\t${name}\t${c.total}\t${c.counter ?? "-"}\t${c.resets.size > 0 ? resetsText(c.resets) : "-"}\n`;
   }
   return out;
+}
+
+function resetsText(resets: ReadonlyMap<string, bigint>): string {
+  return [...resets].map(([label, n]) => {
+    if (!LABEL.test(label)) throw new RangeError(`Reset label ${JSON.stringify(label)} cannot be stored`);
+    return `${label}=${n}`;
+  }).join(",");
 }
 
 function integer(text: string | undefined, what: string, where: string): bigint {
@@ -65,7 +68,6 @@ function integer(text: string | undefined, what: string, where: string): bigint 
 
 function resetCounts(text: string, where: string): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  if (text === "-") return out;
   for (const part of text.split(",")) {
     const [label, n, more] = part.split("=");
     if (label === undefined || !LABEL.test(label) || more !== undefined || out.has(label)) {
@@ -78,6 +80,22 @@ function resetCounts(text: string, where: string): Map<string, bigint> {
     out.set(label, integer(n, "reset count", where));
   }
   return out;
+}
+
+/** A column line as it is written: name, total, counter or -, resets (checked by {@linkcode resetCounts}). */
+const COLUMN_LINE = /^column\t([^\t]+)\t(\d{1,40})\t(?:(\d{1,40})|-)\t([^\t]+)$/;
+
+/** Throws the DataError naming what is wrong with a line that is not a column line as written. */
+function badColumnLine(line: string, where: string): never {
+  const f = line.split("\t");
+  if (f.length !== 5 || f[0] !== "column" || f[1] === "") {
+    throw new DataError(
+      `${where}: expected "column" and 4 tab-separated fields (delete the file: netmon rebuilds it from the log)`,
+    );
+  }
+  integer(f[2], "total", where);
+  if (f[3] !== "-") integer(f[3], "counter", where);
+  throw new DataError(`${where}: not a column line (delete the file: netmon rebuilds it from the log)`);
 }
 
 /** Parses the file's text; `path` names it in errors (a DataError with file:line). */
@@ -99,23 +117,22 @@ export function parseTotals(text: string, path: string): Totals {
     );
   }
   const columns = new Map<string, ColumnTotal>();
-  lines.slice(2).forEach((line, i) => {
-    const where = `${path}:${i + 3}`;
-    const f = line.split("\t");
-    if (f.length !== 5 || f[0] !== "column" || f[1] === "") {
+  // Ten thousand columns are read every report: one match a line; its fields are looked at one by one only to say
+  // what is wrong with a line that does not match.
+  for (let i = 2; i < lines.length; i++) {
+    const line = lines[i] as string;
+    const m = COLUMN_LINE.exec(line) ?? badColumnLine(line, `${path}:${i + 1}`);
+    const [, name, total, counter, resets] = m as unknown as [string, string, string, string | undefined, string];
+    if (columns.has(name)) {
       throw new DataError(
-        `${where}: expected "column" and 4 tab-separated fields (delete the file: netmon rebuilds it from the log)`,
+        `${path}:${i + 1}: column ${name} appears twice (delete the file: netmon rebuilds it from the log)`,
       );
     }
-    const name = f[1] as string;
-    if (columns.has(name)) {
-      throw new DataError(`${where}: column ${name} appears twice (delete the file: netmon rebuilds it from the log)`);
-    }
     columns.set(name, {
-      total: integer(f[2], "total", where),
-      counter: f[3] === "-" ? undefined : integer(f[3], "counter", where),
-      resets: resetCounts(f[4] as string, where),
+      total: BigInt(total),
+      counter: counter === undefined ? undefined : BigInt(counter),
+      resets: resets === "-" ? NO_RESETS : resetCounts(resets, `${path}:${i + 1}`),
     });
-  });
+  }
   return { stamp: stampLine[1] as string, columns };
 }

@@ -17,7 +17,7 @@ import { ConfigError, DataError, UsageError } from "../host/errors.ts";
 import { ORIGINAL_METERS } from "../state/log_format.ts";
 import { calendar } from "./calendar.ts";
 import { type BucketUsage, type Counter, UsageEngine } from "./engine.ts";
-import { logColumns, type LogFile, LogReader, samplesOfFile } from "./log_samples.ts";
+import { forEachSample, logColumns, type LogFile, LogReader } from "./log_samples.ts";
 import { fixedScaled } from "./units.ts";
 import { localZone } from "./zone.ts";
 
@@ -212,7 +212,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   let map: number[] = [];
   let out = "";
   const reader = new LogReader(path, lines.bad, localZone(), { reuse: true });
-  for (const s of samplesOfFile(file, path, lines.bad, reader, tornWarning(opts))) {
+  forEachSample(file, path, reader, tornWarning(opts), (s) => {
     if (s.columns !== lastColumns) {
       lastColumns = s.columns;
       map = s.columns.map((c) => index.get(c) ?? -1);
@@ -231,7 +231,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
       prev[i] = v;
     }
-    if ((opts.from !== undefined || opts.to !== undefined) && !inRange(reader.naive, opts)) continue;
+    if ((opts.from !== undefined || opts.to !== undefined) && !inRange(reader.naive, opts)) return;
     out += reader.stamp;
     for (const members of cols.members) {
       let sum = deltas[members[0] as number] ?? 0;
@@ -244,7 +244,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       write(out);
       out = "";
     }
-  }
+  });
   write(out);
   lines.end();
 }
@@ -309,11 +309,11 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       }
     }
   };
-  for (const s of samplesOfFile(file, path, lines.bad, reader, tornWarning(opts))) {
+  forEachSample(file, path, reader, tornWarning(opts), (s) => {
     if (firstStamp === "") firstStamp = reader.stamp;
     const closed = engine.push(s);
     if (closed.length > 0) rows(closed, Infinity);
-  }
+  });
   lines.end();
   if (firstStamp === "") return;
   opts.samples?.(firstStamp, reader.stamp);

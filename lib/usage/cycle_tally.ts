@@ -3,15 +3,23 @@
  * sample by sample, so that a report checks quotas without reading the log:
  * the tally after a sample is the tally before it plus that one interval.
  *
+ * What is kept is each column's usage in each billing's cycle, not each
+ * customer's: a sample changes columns, and a thousand customers of one
+ * billing share one count per column. A customer's cycle is the sum of its
+ * columns' ({@linkcode customerCycle}), taken when it is asked for. The
+ * cycle's bounds are looked up in the zone's calendar only when a sample
+ * falls outside the cycle kept, so once per cycle, not every run.
+ *
  * The rules are the usage engine's (lib/usage/engine.ts), so the tally of a
  * log always equals the engine's open cycle bucket for it (tested): a column
  * counts from its first sample; a counter that went down, or a column the
  * log says was reset, counts its new value; an interval across the cycle's
  * start gives the new cycle the part after it, by time, rounded as the
- * engine rounds (the old cycle gets the floor of its share). An interval
- * that does not go forward (the clock stepped back) counts whole in the
- * cycle that holds its end. With a commit, the cycle's interval rates are
- * kept too, for its 95th percentile so far.
+ * engine rounds (the old cycle gets the floor of its share, column by
+ * column). An interval that does not go forward (the clock stepped back)
+ * counts whole in the cycle that holds its end. For a customer with a
+ * commit, its cycle's interval rates are kept too, for its 95th percentile
+ * so far (a percentile of summed rates is not a sum of percentiles).
  *
  * @module
  */
@@ -46,7 +54,29 @@ export interface CustomerTally {
   rates?: number[];
 }
 
-/** Every customer's cycle so far, as of one sample. */
+/** One billing's cycle so far: what each column counted in it. */
+export interface CycleTally {
+  /** The cycle's first instant (epoch ms). */
+  start: number;
+  /** The first instant after it. */
+  end: number;
+  /** The first instant counted, when later than the cycle's start (the log began within it). */
+  since?: number;
+  /** Bytes each column counted in the cycle; a column that counted nothing may be missing. */
+  bytes: Map<string, bigint>;
+  /** Resets of each column in the cycle; a column with none is missing. */
+  resets: Map<string, number>;
+}
+
+/** A customer's interval rates in one cycle (see {@linkcode CustomerTally.rates}). */
+export interface CycleRates {
+  /** The start of the cycle they are of. */
+  start: number;
+  /** Four numbers per interval. */
+  rates: number[];
+}
+
+/** Every billing's cycle so far, as of one sample. */
 export interface Tally {
   /** The sample it includes last (epoch ms). */
   epoch: number;
@@ -54,25 +84,37 @@ export interface Tally {
   counters: Map<string, bigint>;
   /** The lengths (ms) of the last intervals, newest last (at most {@linkcode INTERVALS}). */
   intervals: number[];
-  /** By customer name. */
-  customers: Map<string, CustomerTally>;
+  /** By billing key (see {@linkcode TallyPlan}): its cycle so far. */
+  cycles: Map<string, CycleTally>;
   /**
-   * By customer name, its previous cycle as it closed (with its share of the
+   * By billing key, its previous cycle as it closed (with its share of the
    * interval across the boundary), kept through the cycle after it: the
    * thresholds a closing cycle passed are still alerted if the run that
    * closed it died before alerting, or if only that last interval passed them.
    */
-  closed: Map<string, CustomerTally>;
+  closed: Map<string, CycleTally>;
+  /** By customer name, the interval rates of customers with a commit, in their current cycle. */
+  rates: Map<string, CycleRates>;
 }
 
-/** What the tally is kept for: a customer's columns and billing cycle calendar. */
+/** A customer as the tally knows it: its columns, and the key of the billing it follows. */
 export interface TallyCustomer {
   /** Its columns by direction. */
   columns: CustomerColumns;
-  /** Its billing cycles. */
-  cycles: Calendar;
-  /** Keep interval rates (it has a commit). */
-  rates: boolean;
+  /** Its billing's key in {@linkcode TallyPlan.billings}. */
+  billing: string;
+}
+
+/** What a tally is kept for. */
+export interface TallyPlan {
+  /**
+   * Each billing's cycle calendar, by a key naming the billing (e.g. `15
+   * Europe/Berlin`); called only when a sample falls outside the cycle kept,
+   * so a run within the cycle makes no calendar (nor the time zone's rules).
+   */
+  billings: ReadonlyMap<string, () => Calendar>;
+  /** The customers whose interval rates are kept (those with a commit). */
+  rates: readonly TallyCustomer[];
 }
 
 /** How many interval lengths are kept, for the usual interval. */
@@ -88,17 +130,26 @@ export interface TallySample {
   resets?: readonly string[] | undefined;
 }
 
+/** A column's growth over an interval. */
+interface Growth {
+  bytes: bigint;
+  reset: boolean;
+}
+
 /** The engine's rule for one column's growth over an interval; undefined when it has no previous value. */
-function growth(prev: bigint | undefined, now: bigint, forced: boolean): { bytes: bigint; reset: boolean } {
+function growth(prev: bigint | undefined, now: bigint, forced: boolean): Growth {
   if (prev === undefined) return { bytes: forced ? now : 0n, reset: forced };
   if (forced || now < prev) return { bytes: now, reset: true };
   return { bytes: now - prev, reset: false };
 }
 
-function emptyCycle(b: { start: number; end: number }, rates: boolean): CustomerTally {
-  const t: CustomerTally = { start: b.start, end: b.end, in: 0n, out: 0n, both: 0n, resets: 0 };
-  if (rates) t.rates = [];
-  return t;
+/** A copy of `cycle` that can be added to. */
+function copyCycle(cycle: CycleTally): CycleTally {
+  return { ...cycle, bytes: new Map(cycle.bytes), resets: new Map(cycle.resets) };
+}
+
+function addBytes(to: Map<string, bigint>, column: string, bytes: bigint): void {
+  if (bytes !== 0n) to.set(column, (to.get(column) ?? 0n) + bytes);
 }
 
 /**
@@ -107,23 +158,22 @@ function emptyCycle(b: { start: number; end: number }, rates: boolean): Customer
  *
  * @example
  * ```ts
- * const t0 = advanceTally(undefined, customers, { epoch: 0, counters: new Map([["acme", 0n]]) });
- * const t1 = advanceTally(t0, customers, { epoch: 300_000, counters: new Map([["acme", 500n]]) });
- * t1.customers.get("acme")?.both; // 500n
+ * const plan = { billings: new Map([["1 UTC", () => calendar("cycle", ianaZone("UTC"), 1)]]), rates: [] };
+ * const acme = { columns: { name: "acme", in: [], out: [], both: ["acme"] }, billing: "1 UTC" };
+ * const t0 = advanceTally(undefined, plan, { epoch: 0, counters: new Map([["acme", 0n]]) });
+ * const t1 = advanceTally(t0, plan, { epoch: 300_000, counters: new Map([["acme", 500n]]) });
+ * customerCycle(t1, acme)?.both; // 500n
  * ```
  */
-export function advanceTally(
-  before: Tally | undefined,
-  customers: readonly TallyCustomer[],
-  sample: TallySample,
-): Tally {
+export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample: TallySample): Tally {
   const forced = new Set(sample.resets ?? []);
   const after: Tally = {
     epoch: sample.epoch,
     counters: new Map(sample.counters),
     intervals: before ? [...before.intervals] : [],
-    customers: new Map(),
+    cycles: new Map(),
     closed: new Map(before?.closed ?? []),
+    rates: new Map(),
   };
   const prevEpoch = before?.epoch;
   const length = prevEpoch === undefined ? 0 : sample.epoch - prevEpoch;
@@ -131,69 +181,117 @@ export function advanceTally(
     after.intervals.push(length);
     if (after.intervals.length > INTERVALS) after.intervals.shift();
   }
-  // Each column's growth over the interval, once for every customer.
-  const grown = new Map<string, { bytes: bigint; reset: boolean }>();
+  // Each column's growth over the interval, once for every billing and customer.
+  const grown = new Map<string, Growth>();
   if (before) {
     for (const [name, now] of sample.counters) {
       grown.set(name, growth(before.counters.get(name), now, forced.has(name)));
     }
   }
-  // Customers of one billing share a calendar: each calendar's cycle is looked up once.
-  const buckets = new Map<Calendar, { start: number; end: number }>();
-  for (const c of customers) {
-    const name = c.columns.name;
-    const old = before?.customers.get(name);
-    let here = buckets.get(c.cycles);
-    if (!here) buckets.set(c.cycles, here = c.cycles.bucketAt(sample.epoch));
-    const t: CustomerTally = old && old.start === here.start
-      ? { ...old, ...(old.rates ? { rates: [...old.rates] } : {}) }
-      : emptyCycle(here, c.rates);
+  for (const [billing, calendarOf] of plan.billings) {
+    const old = before?.cycles.get(billing);
+    // The cycle kept holds the sample (the usual case): no calendar lookup, no time zone arithmetic.
+    const here = old && old.start <= sample.epoch && sample.epoch < old.end ? old : calendarOf().bucketAt(sample.epoch);
+    const t: CycleTally = old && old.start === here.start
+      ? copyCycle(old)
+      : { start: here.start, end: here.end, bytes: new Map(), resets: new Map() };
     // Counted from its start (an interval across it is split), or from the log's first sample within it.
     if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
-    after.customers.set(name, t);
-    if (!before || prevEpoch === undefined) continue;
-    if (old && old !== t && old.start !== t.start && length > 0 && prevEpoch < old.end) {
+    after.cycles.set(billing, t);
+    if (prevEpoch === undefined) continue;
+    if (old && old.start !== t.start && length > 0 && prevEpoch < old.end) {
       // The cycle closed in this interval: it takes the floor of its share of it, as the engine gives it.
-      const upTo = Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start);
-      const part = (cols: readonly string[]) =>
-        cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n) * BigInt(upTo) / BigInt(length), 0n);
-      const { rates: _, ...rest } = old;
-      after.closed.set(name, {
-        ...rest,
-        in: old.in + part(c.columns.in),
-        out: old.out + part(c.columns.out),
-        both: old.both + part(c.columns.both),
-      });
+      const upTo = BigInt(Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start));
+      const closed = copyCycle(old);
+      for (const [column, g] of grown) addBytes(closed.bytes, column, g.bytes * upTo / BigInt(length));
+      after.closed.set(billing, closed);
     }
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.
-    const share = (bytes: bigint): bigint => {
-      if (length <= 0 || prevEpoch >= t.start) return bytes;
-      return bytes - bytes * BigInt(t.start - prevEpoch) / BigInt(length);
-    };
-    const sum = (cols: readonly string[]) => {
-      let s = 0n;
-      for (const col of cols) {
-        const g = grown.get(col);
-        if (!g) continue;
-        s += share(g.bytes);
-        if (g.reset) t.resets++;
-      }
-      return s;
-    };
-    t.in += sum(c.columns.in);
-    t.out += sum(c.columns.out);
-    t.both += sum(c.columns.both);
-    if (t.rates && length > 0) {
-      // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
-      const whole = (cols: readonly string[]) => cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n), 0n);
-      const bytesIn = Number(whole(c.columns.in));
-      const bytesOut = Number(whole(c.columns.out));
-      const all = bytesIn + bytesOut + Number(whole(c.columns.both));
-      const inCycle = sample.epoch - Math.max(prevEpoch, t.start);
-      t.rates.push(rateOf(bytesIn, length), rateOf(bytesOut, length), rateOf(all, length), inCycle);
+    const split = length > 0 && prevEpoch < t.start;
+    for (const [column, g] of grown) {
+      addBytes(t.bytes, column, split ? g.bytes - g.bytes * BigInt(t.start - prevEpoch) / BigInt(length) : g.bytes);
+      if (g.reset) t.resets.set(column, (t.resets.get(column) ?? 0) + 1);
     }
   }
+  for (const c of plan.rates) {
+    const cycle = after.cycles.get(c.billing);
+    if (!cycle) continue;
+    const old = before?.rates.get(c.columns.name);
+    const kept: CycleRates = old && old.start === cycle.start
+      ? { start: cycle.start, rates: [...old.rates] }
+      : { start: cycle.start, rates: [] };
+    after.rates.set(c.columns.name, kept);
+    if (prevEpoch === undefined || length <= 0) continue;
+    // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
+    const whole = (cols: readonly string[]) => cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n), 0n);
+    const bytesIn = Number(whole(c.columns.in));
+    const bytesOut = Number(whole(c.columns.out));
+    const all = bytesIn + bytesOut + Number(whole(c.columns.both));
+    const inCycle = sample.epoch - Math.max(prevEpoch, cycle.start);
+    kept.rates.push(rateOf(bytesIn, length), rateOf(bytesOut, length), rateOf(all, length), inCycle);
+  }
   return after;
+}
+
+/** Sums `columns` in `cycle`. */
+function sumOf(cycle: CycleTally, columns: readonly string[]): { bytes: bigint; resets: number } {
+  let bytes = 0n, resets = 0;
+  for (const c of columns) {
+    bytes += cycle.bytes.get(c) ?? 0n;
+    resets += cycle.resets.get(c) ?? 0;
+  }
+  return { bytes, resets };
+}
+
+/** A customer's part of a billing's cycle: the sums of its columns. */
+function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTally {
+  const i = sumOf(cycle, columns.in), o = sumOf(cycle, columns.out), b = sumOf(cycle, columns.both);
+  const t: CustomerTally = {
+    start: cycle.start,
+    end: cycle.end,
+    in: i.bytes,
+    out: o.bytes,
+    both: b.bytes,
+    resets: i.resets + o.resets + b.resets,
+  };
+  if (cycle.since !== undefined) t.since = cycle.since;
+  return t;
+}
+
+/**
+ * A customer's current cycle so far (undefined when the tally does not
+ * count its billing), with its interval rates when the tally keeps them.
+ */
+export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
+  const cycle = tally.cycles.get(customer.billing);
+  if (!cycle) return undefined;
+  const t = customerPart(cycle, customer.columns);
+  const rates = tally.rates.get(customer.columns.name);
+  if (rates) t.rates = rates.start === cycle.start ? rates.rates : [];
+  return t;
+}
+
+/** A customer's previous cycle as it closed (see {@linkcode Tally.closed}), if the tally saw it close. */
+export function customerClosed(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
+  const cycle = tally.closed.get(customer.billing);
+  return cycle && customerPart(cycle, customer.columns);
+}
+
+/**
+ * A customer's bytes in `cycle` that count against a quota (`count`), without
+ * making its whole {@linkcode CustomerTally}: a report checks every customer.
+ */
+export function countedIn(cycle: CycleTally, columns: CustomerColumns, count: "in" | "out" | "total"): bigint {
+  if (count === "in") return bytesOf(cycle, columns.in);
+  if (count === "out") return bytesOf(cycle, columns.out);
+  return bytesOf(cycle, columns.in) + bytesOf(cycle, columns.out) + bytesOf(cycle, columns.both);
+}
+
+/** The bytes of `columns` in `cycle`. */
+function bytesOf(cycle: CycleTally, columns: readonly string[]): bigint {
+  let sum = 0n;
+  for (let i = 0; i < columns.length; i++) sum += cycle.bytes.get(columns[i] as string) ?? 0n;
+  return sum;
 }
 
 /** A customer's bytes that count against a quota (`count`). */

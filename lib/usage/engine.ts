@@ -430,7 +430,7 @@ export class UsageEngine {
       return NONE;
     }
     let acc: Acc = this.#acc;
-    this.#resets.length = 0;
+    if (this.#resets.length > 0) this.#resets.length = 0; // setting length is a runtime call: not once per sample
     let closed: BucketUsage[] | undefined;
     const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
     const total = e1 - e0;
@@ -483,7 +483,8 @@ export class UsageEngine {
       for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
     }
     // Resets belong to the bucket the interval ends in.
-    for (const i of this.#resets) acc.resets[i]!++;
+    const resets = this.#resets;
+    for (let k = 0; k < resets.length; k++) acc.resets[resets[k] as number]!++;
     this.#prevEpoch = e1;
     this.#prevMap = map;
     return closed ?? NONE;

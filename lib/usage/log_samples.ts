@@ -89,6 +89,8 @@ export class LogReader {
   #resets: string[] | undefined;
   #counters: Counter[] = [];
   #view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  /** The array `#view` shows. */
+  #viewed: Uint8Array | undefined;
   // The last good stamp's fields.
   #y = 0;
   #mo = 0;
@@ -217,6 +219,35 @@ export class LogReader {
 
   #lineEnd = -1;
 
+  /**
+   * Reads line `lineNo`, which starts at `buf[start]` and ends at the next
+   * LF (there must be one): calls `fn` with its sample if it is a good data
+   * line, and returns the index of its LF. A common data line is parsed and
+   * its end found in the same pass over its bytes
+   * ({@linkcode LogReader.dataLineAt}); any other line is found first, then
+   * read as {@linkcode LogReader.bytes} reads it.
+   */
+  take(buf: Uint8Array, start: number, lineNo: number, fn: (sample: Sample) => void): number {
+    const s = this.dataLineAt(buf, start, buf.length);
+    if (s !== undefined) {
+      fn(s);
+      return this.#lineEnd;
+    }
+    const end = buf.indexOf(LF, start);
+    const other = this.bytes(buf, start, end, lineNo);
+    if (other !== undefined) fn(other);
+    return end;
+  }
+
+  /** A DataView of `buf`, made again only when `buf` is another array (reading `.buffer` per line cost more). */
+  #viewOf(buf: Uint8Array): DataView {
+    if (this.#viewed !== buf) {
+      this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#viewed = buf;
+    }
+    return this.#view;
+  }
+
   /** The array the next sample's counters go in: the same one each time with `reuse`. */
   #countersArray(n: number): Counter[] {
     if (!this.#reuse) return new Array(n);
@@ -282,10 +313,7 @@ export class LogReader {
     if (limit - start < 21 || buf[start + 19] !== TAB) return -1;
     if (!this.#stampBytes(buf, start)) return -1;
     let pos = start + 20;
-    let dv = this.#view;
-    if (dv.buffer !== buf.buffer || dv.byteOffset !== buf.byteOffset) {
-      dv = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
+    const dv = this.#viewOf(buf);
     const last4 = limit - 4;
     const last8 = limit - 8;
     // buf[limit] is never a digit or a tab (an LF, a sentinel, or past the array's end).
@@ -514,6 +542,43 @@ export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
 }
 
 /**
+ * Calls `fn` with each line of the open file `file` as bytes, as
+ * {@linkcode lineSpans} yields them (the span is the same object each time,
+ * valid until the next call). A callback, not a generator: a million lines
+ * cost no million generator steps.
+ */
+export function forEachLine(file: LogFile, path: string, fn: (span: LineSpan) => void): void {
+  const chunks = new Chunks(file);
+  const span: LineSpan = { buf: chunks.buf, start: 0, end: 0, lineNo: 0 };
+  const where = () => `${path}:${span.lineNo + 1}`;
+  let start = 0;
+  for (;;) {
+    // The bytes carried over hold no LF: search the new ones.
+    const carried = chunks.filled - start;
+    if (!chunks.refill(start, where)) break;
+    const view = chunks.buf.subarray(0, chunks.filled);
+    span.buf = chunks.buf;
+    start = 0;
+    for (let nl = view.indexOf(LF, carried); nl >= 0; nl = view.indexOf(LF, start)) {
+      span.start = start;
+      span.end = nl;
+      span.lineNo++;
+      fn(span);
+      start = nl + 1;
+    }
+  }
+  if (chunks.filled > 0) {
+    chunks.buf[chunks.filled] = LF;
+    span.buf = chunks.buf;
+    span.start = 0;
+    span.end = chunks.filled;
+    span.lineNo++;
+    span.torn = true;
+    fn(span);
+  }
+}
+
+/**
  * The samples of the log in the open file `file` (named `path` in
  * messages), read by `reader` (default: a new one in the machine's zone).
  * With a reader made with `reuse`, a sample's counters are valid only until
@@ -549,6 +614,47 @@ export function* samplesOfFile(
       const other = reader.bytes(buf, pos, nl, lineNo);
       pos = nl + 1;
       if (other !== undefined) yield other;
+    }
+  }
+  if (chunks.filled > 0) {
+    reader.tornLine(chunks.buf, 0, chunks.filled);
+    onTorn?.(`${path}:${lineNo + 1}`);
+  }
+}
+
+/**
+ * Calls `fn` with each sample of the log in the open file `file`, as
+ * {@linkcode samplesOfFile} yields them (the same lines, warnings and torn
+ * line), without a generator step per line: for the callers that read a long
+ * log in one loop (graph.ts).
+ */
+export function forEachSample(
+  file: LogFile,
+  path: string,
+  reader: LogReader,
+  onTorn: ((where: string) => void) | undefined,
+  fn: (sample: Sample) => void,
+): void {
+  const chunks = new Chunks(file);
+  let lineNo = 0;
+  const where = () => `${path}:${lineNo + 1}`;
+  let pos = 0;
+  while (chunks.refill(pos, where)) {
+    const { buf, filled } = chunks;
+    for (pos = 0; pos < filled;) {
+      const s = reader.dataLineAt(buf, pos, filled);
+      if (s !== undefined) {
+        lineNo++;
+        pos = reader.lineEnd + 1;
+        fn(s);
+        continue;
+      }
+      const nl = buf.indexOf(LF, pos);
+      if (nl < 0 || nl >= filled) break; // not whole yet
+      lineNo++;
+      const other = reader.bytes(buf, pos, nl, lineNo);
+      pos = nl + 1;
+      if (other !== undefined) fn(other);
     }
   }
   if (chunks.filled > 0) {

@@ -44,8 +44,11 @@ export interface ColumnTotal {
   total: bigint;
   /** The raw counter at the sample; undefined when the column was not in it (a meter removed, kept for its total). */
   counter: bigint | undefined;
-  /** Resets seen so far, per reason label ({@linkcode resetLabel}); reasons never seen are absent. */
-  resets: Map<string, bigint>;
+  /**
+   * Resets seen so far, per reason label ({@linkcode resetLabel}); reasons never seen are absent. Read-only: one
+   * map is shared by the totals of successive samples until a reset changes it.
+   */
+  resets: ReadonlyMap<string, bigint>;
 }
 
 /** Every column's figures as of one sample. */
@@ -56,75 +59,75 @@ export interface Totals {
   columns: Map<string, ColumnTotal>;
 }
 
+/** The reset counts of a column that has had none (shared: never changed in place). */
+export const NO_RESETS: ReadonlyMap<string, bigint> = new Map();
+
+/** `counter`, refused when negative. */
+function checked(column: string, counter: bigint): bigint {
+  if (counter < 0n) throw new RangeError(`Column ${JSON.stringify(column)}: counter ${counter} is negative`);
+  return counter;
+}
+
 /**
- * New totals from previous totals, previous counters and new counters.
- *
- * Per column of `counters`:
- * - never seen (not in `prevTotals`): the total starts at 0, so a total is
- *   the usage since the column's first sample, as the summary counts it;
- * - no previous counter but a previous total (a meter removed, then added
- *   again): the counter counted since its rule came back: added whole;
- * - in `resets` (column names), or below its previous value: a reset, the new counter is
- *   what was counted since (added whole);
- * - otherwise the growth of the counter is added.
- * Columns not in `counters` keep their total.
- *
- * @example
- * ```ts
- * advanceTotals(new Map([["proxy", 100n]]), new Map([["proxy", 60n]]), new Map([["proxy", 15n]]), []);
- * // Map { "proxy" => 115n }: the counter went down, its 15 bytes are since the reset
- * ```
+ * A column's figures after its counter read `counter`, from its figures
+ * before (`old`), `reason` being why the record step found it reset, if it did.
  */
-export function advanceTotals(
-  prevTotals: ReadonlyMap<string, bigint>,
-  prevCounters: ReadonlyMap<string, bigint> | undefined,
-  counters: ReadonlyMap<string, bigint>,
-  resets: Iterable<string>,
-): Map<string, bigint> {
-  const flagged = new Set(resets);
-  const out = new Map(prevTotals);
-  for (const [column, counter] of counters) {
-    if (counter < 0n) throw new RangeError(`Column ${JSON.stringify(column)}: counter ${counter} is negative`);
-    const total = prevTotals.get(column);
-    const before = prevCounters?.get(column);
-    if (total === undefined) out.set(column, 0n);
-    else if (before === undefined || flagged.has(column) || counter < before) out.set(column, total + counter);
-    else out.set(column, total + counter - before);
-  }
-  return out;
+function advanced(column: string, old: ColumnTotal, counter: bigint, reason: string | undefined): ColumnTotal {
+  checked(column, counter);
+  const before = old.counter;
+  // Back after its meter was removed: the counter counted since its rule came back; not a reset of a known value.
+  if (before === undefined) return { total: old.total + counter, counter, resets: old.resets };
+  const label = reason !== undefined ? resetLabel(reason) : counter < before ? WENT_DOWN : undefined;
+  if (label === undefined) return { total: old.total + counter - before, counter, resets: old.resets };
+  // A reset: the new counter is what was counted since.
+  const resets = new Map(old.resets);
+  resets.set(label, (resets.get(label) ?? 0n) + 1n);
+  return { total: old.total + counter, counter, resets };
 }
 
 /**
  * The totals after `sample`, from those after the previous sample (undefined
  * on a first run). `resets` maps the columns reset since the previous sample
  * to their reason (issue 17's text, as the record step finds them and the
- * log's `# netmon reset:` lines keep them); a column not in it whose counter
- * went down counts as `counter went down`.
+ * log's `# netmon reset:` lines keep them).
+ *
+ * Per column of the sample:
+ * - never seen before: its total starts at 0, so a total is the usage since
+ *   the column's first sample, as the summary counts it;
+ * - seen, but not in the previous sample (a meter removed, then added
+ *   again): the counter counted since its rule came back: added whole;
+ * - in `resets`, or below its previous value: a reset, counted under its
+ *   reason (`counter went down` when none is given), the new counter being
+ *   what was counted since (added whole);
+ * - otherwise the growth of the counter is added.
+ * Columns not in the sample keep their total, without a counter. The order
+ * is the previous totals', then new columns in the sample's order.
+ *
+ * @example
+ * ```ts
+ * const t0 = nextTotals(undefined, { timestamp: "2024/03/01-10:00:00", counters: new Map([["proxy", 100n]]) });
+ * const t1 = nextTotals(t0, { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 15n]]) });
+ * t1.columns.get("proxy")?.total; // 15n: the counter went down, its 15 bytes are since the reset
+ * ```
  */
 export function nextTotals(
   previous: Totals | undefined,
   sample: Sample,
   resets: ReadonlyMap<string, string> = new Map(),
 ): Totals {
-  const prevTotals = new Map<string, bigint>();
-  const prevCounters = new Map<string, bigint>();
-  for (const [c, t] of previous?.columns ?? []) {
-    prevTotals.set(c, t.total);
-    if (t.counter !== undefined) prevCounters.set(c, t.counter);
-  }
-  const totals = advanceTotals(prevTotals, prevCounters, sample.counters, resets.keys());
   const columns = new Map<string, ColumnTotal>();
-  for (const [c, total] of totals) {
-    const old = previous?.columns.get(c);
-    const counter = sample.counters.get(c);
-    const resetsSoFar = new Map(old?.resets);
-    const before = prevCounters.get(c);
-    if (counter !== undefined && before !== undefined) {
-      const reason = resets.get(c);
-      const label = reason !== undefined ? resetLabel(reason) : counter < before ? WENT_DOWN : undefined;
-      if (label !== undefined) resetsSoFar.set(label, (resetsSoFar.get(label) ?? 0n) + 1n);
-    }
-    columns.set(c, { total, counter, resets: resetsSoFar });
+  const counters = sample.counters;
+  for (const [column, old] of previous?.columns ?? []) {
+    const counter = counters.get(column);
+    columns.set(
+      column,
+      counter === undefined
+        ? { total: old.total, counter: undefined, resets: old.resets }
+        : advanced(column, old, counter, resets.get(column)),
+    );
+  }
+  for (const [column, counter] of counters) {
+    if (!columns.has(column)) columns.set(column, { total: 0n, counter: checked(column, counter), resets: NO_RESETS });
   }
   return { stamp: sample.timestamp, columns };
 }
