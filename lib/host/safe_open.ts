@@ -322,17 +322,7 @@ export class SafeFile {
       if (bad) throw bad;
       const file = openExisting(path, s, spec);
       if (!file) continue; // removed meanwhile
-      const opened = file.statSync();
-      if (opened.dev !== s.dev || opened.ino !== s.ino || !opened.isFile) {
-        file.close();
-        throw refuse(
-          path,
-          spec.what,
-          "changed while netmon opened it (another user is tampering with it?): refused",
-          spec,
-        );
-      }
-      return new SafeFile(file, path, spec.what);
+      return SafeFile.#same(file, s, path, spec);
     }
     throw refuse(path, spec.what, "keeps changing while netmon opens it (another user is tampering with it?)", spec);
   }
@@ -362,18 +352,23 @@ export class SafeFile {
         if (missing(e)) return undefined;
         throw fileError(e, `read ${spec.what}`, path);
       }
-      const opened = file.statSync();
-      if (opened.dev !== err.stat.dev || opened.ino !== err.stat.ino || !opened.isFile) {
-        file.close();
-        throw refuse(
-          path,
-          spec.what,
-          "changed while netmon opened it (another user is tampering with it?): refused",
-          spec,
-        );
-      }
-      return new SafeFile(file, path, spec.what);
+      return SafeFile.#same(file, err.stat, path, spec);
     }
+  }
+
+  /** `file`, opened at `path`, as a SafeFile if it is the regular file `s` described (step 3); else refused. */
+  static #same(file: Deno.FsFile, s: Deno.FileInfo, path: string, spec: OpenSpec): SafeFile {
+    const opened = file.statSync();
+    if (opened.dev !== s.dev || opened.ino !== s.ino || !opened.isFile) {
+      file.close();
+      throw refuse(
+        path,
+        spec.what,
+        "changed while netmon opened it (another user is tampering with it?): refused",
+        spec,
+      );
+    }
+    return new SafeFile(file, path, spec.what);
   }
 
   /** Like {@linkcode SafeFile.open}, but a missing file is Deno's NotFound. */
