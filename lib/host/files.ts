@@ -14,7 +14,7 @@
  */
 
 import { EX, fileError, NetmonError } from "./errors.ts";
-import { kindOf, lstatOrUndefined, ownerAllowed, SafeFile } from "./safe_open.ts";
+import { deadline, kindOf, lstatOrUndefined, ownerAllowed, SafeFile } from "./safe_open.ts";
 
 const encoder = new TextEncoder();
 
@@ -72,18 +72,14 @@ export interface TargetOptions {
  * {@linkcode AtomicFile.named}.
  */
 async function openFifo(path: string, what: string): Promise<Deno.FsFile> {
-  const signal = AbortSignal.timeout(FIFO_WAIT_MS);
-  const timeout = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => {
-      reject(
-        new NetmonError(
-          `Cannot write${what} ${path}: it is a FIFO no process read within ${FIFO_WAIT_MS / 1000} s`,
-          EX.CANTCREAT,
-        ),
-      );
-    });
-  });
-  timeout.catch(() => {});
+  const timeout = deadline(
+    FIFO_WAIT_MS,
+    () =>
+      new NetmonError(
+        `Cannot write${what} ${path}: it is a FIFO no process read within ${FIFO_WAIT_MS / 1000} s`,
+        EX.CANTCREAT,
+      ),
+  );
   try {
     return await Promise.race([Deno.open(path, { write: true }), timeout]);
   } catch (err) {

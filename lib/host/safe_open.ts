@@ -149,6 +149,18 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
 }
 
 /**
+ * A promise that rejects with `error()` after `ms`, to race an open that may
+ * wait (on a FIFO) against. AbortSignal.timeout, unlike setTimeout, does not
+ * keep the process alive when the open wins.
+ */
+export function deadline(ms: number, error: () => Error): Promise<never> {
+  const signal = AbortSignal.timeout(ms);
+  const late = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(error())));
+  late.catch(() => {}); // raced; unobserved when the other side wins
+  return late;
+}
+
+/**
  * Thrown by {@linkcode SafeFile.open} for a file it could only open for
  * reading alone, where a FIFO could be swapped in: a caller that can wait
  * uses {@linkcode SafeFile.openBounded}, which opens it with a deadline.
@@ -338,13 +350,10 @@ export class SafeFile {
       return SafeFile.open(path, spec);
     } catch (err) {
       if (!(err instanceof NeedsBoundedOpen) || spec.write) throw err;
-      const signal = AbortSignal.timeout(ms);
-      const late = new Promise<never>((_, reject) => {
-        signal.addEventListener("abort", () => {
-          reject(refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec));
-        });
-      });
-      late.catch(() => {});
+      const late = deadline(
+        ms,
+        () => refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec),
+      );
       let file: Deno.FsFile;
       try {
         file = await Promise.race([Deno.open(path, { read: true }), late]);

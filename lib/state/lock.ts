@@ -6,7 +6,7 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { SafeFile } from "../host/safe_open.ts";
+import { deadline, SafeFile } from "../host/safe_open.ts";
 import type { StateFiles } from "./files.ts";
 
 /**
@@ -44,19 +44,14 @@ async function openLockFile(path: string, deadline: Promise<never>): Promise<Den
  * with exit 75 after `timeoutMs`.
  */
 export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  // AbortSignal.timeout, unlike setTimeout, does not keep the process alive.
-  const signal = AbortSignal.timeout(timeoutMs);
-  const timeout = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => {
-      reject(
-        new NetmonError(
-          `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
-          EX.TEMPFAIL,
-        ),
-      );
-    });
-  });
-  timeout.catch(() => {}); // raced below; unobserved when the lock comes at once
+  const timeout = deadline(
+    timeoutMs,
+    () =>
+      new NetmonError(
+        `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
+        EX.TEMPFAIL,
+      ),
+  );
   const lockFile = await openLockFile(files.lock, timeout);
   try {
     // Usually nobody holds it: take it at once.
