@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "../config/config.ts";
+import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, type DocumentCache, loadConfig } from "../config/config.ts";
 import { exists, getEnv, getUid } from "../host/env.ts";
 import { NetmonError, UsageError } from "../host/errors.ts";
 import { resolveStateDir } from "../state/files.ts";
@@ -27,9 +27,22 @@ export const err = (text: string): void => write(Deno.stderr, text);
  * The config named by `--config`, else `NETMON_CONFIG` (empty: none), else
  * the default file if present, else the built-in every-interface default.
  */
-export function findConfig(flag: string | undefined): Config {
+export function findConfig(flag: string | undefined, cache?: DocumentCache): Config {
   const path = flag ?? getEnv("NETMON_CONFIG") ?? (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
-  return path === undefined || path === "" ? defaultConfig() : loadConfig(path);
+  return path === undefined || path === "" ? defaultConfig() : loadConfig(path, cache);
+}
+
+/**
+ * The state directory as far as `--state-dir`, `NETMON_STATE_DIR` and the
+ * user's default tell it, before the config is read (the config may name
+ * another); undefined when they cannot tell (no HOME).
+ */
+export function stateDirBeforeConfig(flag: string | undefined): string | undefined {
+  try {
+    return findStateDir(flag, defaultConfig());
+  } catch {
+    return undefined;
+  }
 }
 
 /** The state directory from `--state-dir`, `NETMON_STATE_DIR`, the config, or the default for this user. */

@@ -5,7 +5,8 @@
  */
 
 import { runCommand } from "../host/run.ts";
-import { err, findConfig, findStateDir, out } from "./context.ts";
+import { err, findConfig, findStateDir, out, stateDirBeforeConfig } from "./context.ts";
+import { documentCache, type PendingDocumentCache } from "../state/config_cache.ts";
 import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
 import type { Sample } from "../state/log_format.ts";
@@ -26,7 +27,8 @@ import { reached } from "../host/phases.ts";
 
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
-  const config = findConfig(opts.config);
+  const cache = configCache(opts);
+  const config = findConfig(opts.config, cache);
   const stateGiven = opts.stateDir !== undefined || config.stateDir !== undefined ||
     getEnv("NETMON_STATE_DIR") !== undefined;
   const root = rootNeeded(config, stateGiven, getUid);
@@ -36,6 +38,7 @@ export async function report(opts: Options): Promise<number> {
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
     const code = await recordAndReport(config, files, opts);
+    cache?.keep();
     writeStatus(files, code, "ok");
     return code;
   } catch (e) {
@@ -44,6 +47,17 @@ export async function report(opts: Options): Promise<number> {
     }
     throw e;
   }
+}
+
+/**
+ * The config's parsed TOML kept in the state directory (lib/state/config_cache.ts), which a report, run every few
+ * minutes, looks in before parsing its config; undefined when the state directory cannot be told before the config.
+ */
+function configCache(opts: Options): PendingDocumentCache | undefined {
+  const early = stateDirBeforeConfig(opts.stateDir);
+  if (early === undefined) return undefined;
+  const dir = stateFiles(early).dir;
+  return documentCache(dir, (config) => stateFiles(findStateDir(opts.stateDir, config)).dir === dir);
 }
 
 async function recordAndReport(config: Config, files: StateFiles, opts: Options): Promise<number> {

@@ -228,13 +228,25 @@ export function checkInterface(text: string): InterfaceMatch | string {
  * ```
  */
 export function parseConfig(text: string, file: string): Config {
-  let doc: Record<string, unknown>;
+  return configOfDocument(parseDocument(text, file), file);
+}
+
+/** The config's TOML as smol-toml reads it; a TOML error is one `FILE:LINE:COL: what is wrong` line (exit 78). */
+export function parseDocument(text: string, file: string): Record<string, unknown> {
   try {
-    doc = parseToml(text);
+    return parseToml(text);
   } catch (err) {
     if (err instanceof TomlError) throw new ConfigError(`${file}:${err.line}:${err.column}: ${tomlReason(err, text)}`);
     throw err;
   }
+}
+
+/**
+ * Validates a config's parsed TOML (from {@linkcode parseDocument}, or kept
+ * from an earlier run: lib/state/config_cache.ts): every problem is one line
+ * naming `file` and the key, all thrown together as one ConfigError (exit 78).
+ */
+export function configOfDocument(doc: Record<string, unknown>, file: string): Config {
   reached("config: TOML parsed");
   const problems: string[] = [];
   const bad = (key: string, what: string) => problems.push(`${file}: ${key}: ${what}`);
@@ -659,8 +671,22 @@ function tomlReason(err: InstanceType<typeof TomlError>, text: string): string {
   return `invalid TOML: ${reason}`;
 }
 
-/** Reads and validates a config file (synchronously: a few kilobytes, and no thread hand-off on a report's path). */
-export function loadConfig(path: string): Config {
+/**
+ * Where a config's parsed TOML may be kept between runs (lib/state/config_cache.ts): `get` gives the document
+ * kept for exactly `text`, if any; `put` offers a freshly parsed one, with the config it made.
+ */
+export interface DocumentCache {
+  get(text: string): Record<string, unknown> | undefined;
+  put(text: string, doc: Record<string, unknown>, config: Config): void;
+}
+
+/**
+ * Reads and validates a config file (synchronously: no thread hand-off on a
+ * report's path). With `cache`, TOML the cache kept for this exact text is
+ * validated instead of parsed again, and a freshly parsed valid one is
+ * offered to it.
+ */
+export function loadConfig(path: string, cache?: DocumentCache): Config {
   let text: string;
   try {
     text = Deno.readTextFileSync(path);
@@ -670,5 +696,10 @@ export function loadConfig(path: string): Config {
     }
     throw fileError(err, "read config file", path);
   }
-  return parseConfig(text, path);
+  const kept = cache?.get(text);
+  if (kept) return configOfDocument(kept, path);
+  const doc = parseDocument(text, path);
+  const config = configOfDocument(doc, path);
+  cache?.put(text, doc, config);
+  return config;
 }
