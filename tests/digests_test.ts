@@ -132,3 +132,37 @@ netnsTest(
       },
     ),
 );
+
+netnsTest(
+  'send = "daily": the ledger drops what no check reads again, and a run months later sends nothing twice',
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\n\n${
+          mailSection(port, 'send = "daily"\n')
+        }`,
+      async (e) => {
+        const ledger = () => Deno.readTextFileSync(`${e.dir}/state/netmon.sent`).split("\n").filter((l) => l !== "");
+        await ok0(e, "2025-05-10 08:00:00");
+        await sendUdp(e.p.b, "192.0.2.1", 100, 1000);
+        await ok0(e, "2025-05-11 00:10:00");
+        assertEquals(subjects(e), ["netmon daily usage - 2025-05-10"]);
+        ok(ledger().includes("daily\t2025-05-10"), ledger().join("\n"));
+        // Off until September: the last week's digests come at the next run (as ever), once; May is past any check.
+        await ok0(e, "2025-09-01 00:10:00");
+        await ok0(e, "2025-09-01 00:20:00");
+        const week = ["25", "26", "27", "28", "29", "30", "31"].map((d) => `netmon daily usage - 2025-08-${d}`);
+        assertEquals(subjects(e).sort(), ["netmon daily usage - 2025-05-10", ...week].sort());
+        const kept = ledger();
+        ok(!kept.some((k) => k.includes("2025-05")), kept.join("\n"));
+        ok(kept.includes("daily\t2025-08-31"), kept.join("\n"));
+        assertEquals(new Set(kept).size, kept.length, "no key twice");
+        // The next day's digest comes once, as ever.
+        await ok0(e, "2025-09-02 00:10:00");
+        await ok0(e, "2025-09-02 00:20:00");
+        assertEquals(subjects(e).length, 9);
+        assertEquals(subjects(e).at(-1), "netmon daily usage - 2025-09-01");
+      },
+    ),
+);

@@ -313,13 +313,39 @@ export async function replaceNamedFile(
   f.commit();
 }
 
-/** Appends `text` to `path` whole or not at all (a failed write is cut off again), creating it with `mode`. */
-export function appendWhole(path: string, text: string, mode: number, what = ""): void {
+/**
+ * Whether the open `file` of `size` bytes ends with a newline; false when it
+ * cannot be read back (opened for writing alone), so that a line appended
+ * after it goes on its own (an empty line before it is harmless to readers).
+ */
+function endsWithNewline(file: SafeFile, size: number): boolean {
+  try {
+    const last = new Uint8Array(1);
+    file.seekSync(size - 1);
+    return file.readSync(last) === 1 && last[0] === 10;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Appends `text` to `path` whole or not at all (a failed write is cut off
+ * again), creating it with `mode`. With `ownLine`, `text` starts on a line of
+ * its own even after a last line a killed run left without its newline.
+ */
+export function appendWhole(
+  path: string,
+  text: string,
+  mode: number,
+  what = "",
+  opts: { ownLine?: boolean } = {},
+): void {
   const noun = what ? ` ${what}` : "";
   const file = SafeFile.must(path, { what: what || "file", write: true, append: true, create: mode });
   let size = 0;
   try {
     size = file.statSync().size;
+    if (opts.ownLine && size > 0 && !endsWithNewline(file, size)) text = `\n${text}`;
     writeAll(file, encoder.encode(text));
     file.syncDataSync();
   } catch (err) {

@@ -25,7 +25,16 @@ import { fileError } from "../host/errors.ts";
 import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
-import { readSent, readTally, recordSent, sentPath, tallyPath, writeTally } from "../state/tally_file.ts";
+import {
+  pruneSent,
+  readSent,
+  readTally,
+  recordSent,
+  SENT_KEPT_DAYS,
+  sentPath,
+  tallyPath,
+  writeTally,
+} from "../state/tally_file.ts";
 import { fingerprint, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
 import {
   advanceTally,
@@ -307,7 +316,11 @@ export function alertsOutput(
       if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
       reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
-      if (due.length > 0) tidySpool(dir);
+      if (due.length > 0) {
+        tidySpool(dir);
+        // The ledger is read every run: what no check will read again goes when something is added (at most daily).
+        pruneSent(ledger, new Date(now.getTime() - SENT_KEPT_DAYS * 86_400_000).toISOString().slice(0, 10));
+      }
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));
         recordSent(ledger, d.key);

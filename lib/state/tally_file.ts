@@ -14,7 +14,6 @@
  * @module
  */
 
-import { fileError } from "../host/errors.ts";
 import { appendWhole, replaceFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
 import type { CycleRates, CycleTally, Tally } from "../usage/cycle_tally.ts";
@@ -158,21 +157,43 @@ export function readSent(path: string): Set<string> {
 
 /** Records `key` in the sent ledger (after a torn last line, if a run died appending one, on a line of its own). */
 export function recordSent(path: string, key: string): void {
-  let torn = false;
-  try {
-    const f = Deno.openSync(path, { read: true });
-    try {
-      const size = f.statSync().size;
-      if (size > 0) {
-        const last = new Uint8Array(1);
-        f.seekSync(size - 1, Deno.SeekMode.Start);
-        torn = f.readSync(last) === 1 && last[0] !== 10;
-      }
-    } finally {
-      f.close();
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "read", path);
-  }
-  appendWhole(path, `${torn ? "\n" : ""}${key}\n`, STATE_MODE, "sent ledger");
+  // Through the safe open, which never blocks on a FIFO swapped in since readSent looked at the file.
+  appendWhole(path, `${key}\n`, STATE_MODE, "sent ledger", { ownLine: true });
+}
+
+/** How long a ledger key is kept: no check looks further back than the cycle that closed last (62 days at most). */
+export const SENT_KEPT_DAYS = 100;
+
+/**
+ * The day a ledger key is about (`YYYY-MM-DD`: a daily digest's day, a
+ * statement's or an alert's cycle start), or undefined for a key of another
+ * form. Keys are tab-separated, and a customer name holds no tab.
+ */
+function keyDay(key: string): string | undefined {
+  const fields = key.split("\t");
+  const field = fields[0] === "daily" ? fields[1] : fields[2];
+  const day = field?.slice(0, 10);
+  return day !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(day) ? day : undefined;
+}
+
+/**
+ * Drops from the ledger the keys about days before `cutoff` (`YYYY-MM-DD`),
+ * which no check reads again, so that it stays the size of its last few
+ * months however long netmon runs; keys of another form are kept. Replaces
+ * the file atomically and durably (the ledger is what makes a message go
+ * once), only when something is dropped. Call with the state lock held.
+ */
+export function pruneSent(path: string, cutoff: string): number {
+  const text = readWholeText(path, { what: "sent ledger" }, MAX_STATE_FILE);
+  if (text === undefined) return 0;
+  const lines = text.split("\n");
+  lines.pop(); // "" after the last newline; else a line a killed run did not finish: not recorded (as readSent)
+  const kept = lines.filter((l) => {
+    const day = keyDay(l);
+    return l !== "" && (day === undefined || day >= cutoff);
+  });
+  const dropped = lines.length - kept.length;
+  if (dropped === 0) return 0;
+  replaceFile(path, kept.map((l) => `${l}\n`).join(""), STATE_MODE, "sent ledger");
+  return dropped;
 }
