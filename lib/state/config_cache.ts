@@ -31,8 +31,16 @@ export const CONFIG_CACHE = "netmon.config-cache";
 /** This file layout's name: an entry of another layout is not read. */
 const FORMAT = "netmon parsed config 1";
 
-/** The parser the documents come from: its module's resolved URL, which names its version. */
-const PARSER = import.meta.resolve("smol-toml");
+/** The parser the documents come from: its module's resolved URL, which names its version (pinned in deno.json). */
+const PARSER = parserId();
+
+function parserId(): string | undefined {
+  try {
+    return import.meta.resolve("smol-toml");
+  } catch {
+    return undefined; // a runtime that cannot say which parser it has keeps nothing (every run parses)
+  }
+}
 
 /** A config file is a few kilobytes, 10,000 meters half a megabyte: an entry beyond this is not read. */
 const MAX_ENTRY = 64 << 20;
@@ -86,7 +94,7 @@ function jsonExact(v: unknown): boolean {
 export function keptDocument(dir: string, text: string): Record<string, unknown> | undefined {
   const path = `${dir}/${CONFIG_CACHE}`;
   try {
-    if (!granted("read", path) || othersCanWrite(dir) !== "no") return undefined;
+    if (PARSER === undefined || !granted("read", path) || othersCanWrite(dir) !== "no") return undefined;
     const f = SafeFile.open(path, { what: "parsed config", owners: "self" });
     if (!f) return undefined;
     let bytes: Uint8Array;
@@ -121,7 +129,7 @@ export function keptDocument(dir: string, text: string): Record<string, unknown>
 export function keepDocument(dir: string, text: string, doc: Record<string, unknown>): void {
   const path = `${dir}/${CONFIG_CACHE}`;
   try {
-    if (!granted("write", path) || othersCanWrite(dir) !== "no" || !jsonExact(doc)) return;
+    if (PARSER === undefined || !granted("write", path) || othersCanWrite(dir) !== "no" || !jsonExact(doc)) return;
     const entry: Entry = { format: FORMAT, parser: PARSER, text, doc };
     replaceFile(path, JSON.stringify(entry), 0o600, "parsed config", { durable: false });
   } catch {
