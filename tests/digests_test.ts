@@ -16,17 +16,18 @@ async function ok0(e: QuotaEnv, at: string): Promise<void> {
   assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr: "" });
 }
 
+/** One customer with a quota on the veth, and a digest a day. */
+const dailyConfig = (veth: string, port: number) =>
+  `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+  `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\n\n${mailSection(port, 'send = "daily"\n')}`;
+
 const subjects = (e: QuotaEnv) => e.smtp.messages().map((m) => decodeMail(m).headers.get("subject"));
 
 netnsTest(
   'send = "daily": one digest a day, none twice; a day the machine was off gets its own at the next run',
   () =>
     withQuotaEnv(
-      (veth, port) =>
-        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
-        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\n\n${
-          mailSection(port, 'send = "daily"\n')
-        }`,
+      dailyConfig,
       async (e) => {
         await ok0(e, "2025-05-10 08:00:00"); // the log begins: the day before has nothing to tell
         await sendUdp(e.p.b, "192.0.2.1", 100, 1000);
@@ -137,11 +138,7 @@ netnsTest(
   'send = "daily": the ledger drops what no check reads again, and a run months later sends nothing twice',
   () =>
     withQuotaEnv(
-      (veth, port) =>
-        `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
-        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\n\n${
-          mailSection(port, 'send = "daily"\n')
-        }`,
+      dailyConfig,
       async (e) => {
         const ledger = () => Deno.readTextFileSync(`${e.dir}/state/netmon.sent`).split("\n").filter((l) => l !== "");
         await ok0(e, "2025-05-10 08:00:00");
