@@ -269,3 +269,84 @@ netnsTest(
       },
     ),
 );
+
+netnsTest(
+  "commit: each threshold alerted once on the 95th percentile, also for a cycle only its closing interval passed",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\ncommit = "400 bit/s"\nalert_at = [80, 100]\n\n` +
+        mailSection(port),
+      async (e) => {
+        // Half-hourly samples at the end of May with next to no traffic, then an hour across midnight with about
+        // 560 bit/s: May's last half hour passes both thresholds (its weight is a quarter of May's time metered),
+        // as does June's first.
+        for (const at of ["22:00", "22:30", "23:00", "23:30"]) {
+          const r = await netmonAt(e, `2025-05-31 ${at}:00`);
+          assertEquals(r.code, 0, r.stderr);
+        }
+        assertEquals(alerts(e), []);
+        await traffic(e, 250_000);
+        const r = await netmonAt(e, "2025-06-01 00:30:00");
+        assertEquals(r.code, 0, r.stderr);
+        const got = alerts(e).map((m) => m.headers.get("subject")).sort();
+        assertEquals(got, [
+          "netmon: acme passed 100% of its commit (2025-05-01 .. 2025-05-31)",
+          "netmon: acme passed 100% of its commit (2025-06-01 .. 2025-06-30)",
+          "netmon: acme passed 80% of its commit (2025-05-01 .. 2025-05-31)",
+          "netmon: acme passed 80% of its commit (2025-06-01 .. 2025-06-30)",
+        ]);
+        const may = alerts(e).find((m) => m.headers.get("subject") === got[0])!;
+        ok(/^acme's 95th percentile over the billing cycle 2025-05-01 \.\. 2025-05-31 is /.test(may.text), may.text);
+        ok(may.text.includes("As of the cycle's close (the sample of 2025/06/01-00:30:"), may.text);
+        assertEquals(may.to, ["ops@example.org"]);
+        // Later runs of June, with the same percentile: nothing more.
+        for (const at of ["01:00", "01:30"]) assertEquals((await netmonAt(e, `2025-06-01 ${at}:00`)).code, 0);
+        assertEquals(alerts(e).length, 4);
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
+
+/** A customer over its 1 MiB quota on 2025-05-10, with a digest a day (so later runs add ledger keys). */
+async function overQuotaInMay(e: QuotaEnv): Promise<void> {
+  for (const at of ["08:00", "09:00"]) {
+    if (at === "09:00") await traffic(e, 2_000_000);
+    const r = await netmonAt(e, `2025-05-10 ${at}:00`);
+    assertEquals(r.code, 0, r.stderr);
+  }
+  assertEquals(alerts(e).map((m) => m.headers.get("subject")).sort(), [
+    "netmon: acme passed 100% of its quota (2025-05-01 .. 2025-05-31)",
+    "netmon: acme passed 80% of its quota (2025-05-01 .. 2025-05-31)",
+  ]);
+}
+
+const dailyQuotaConfig = (veth: string, port: number) =>
+  `source = "interface"\ninterfaces = ["${veth}"]\n[billing]\ntimezone = "UTC"\n` +
+  `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\n\n${mailSection(port, 'send = "daily"\n')}`;
+
+netnsTest(
+  "ledger pruning keeps what the checks read: after months off, the closed cycle's alerts do not go again",
+  () =>
+    withQuotaEnv(dailyQuotaConfig, async (e) => {
+      await overQuotaInMay(e);
+      // Off until September: the tally's closed cycle is still May, checked again by every run until October.
+      for (const at of ["2025-09-01 00:10:00", "2025-09-01 00:20:00", "2025-09-02 00:10:00"]) {
+        assertEquals((await netmonAt(e, at)).code, 0);
+      }
+      assertEquals(alerts(e).length, 2, alerts(e).map((m) => m.headers.get("subject")).join("\n"));
+    }),
+);
+
+netnsTest(
+  "ledger pruning keeps what the checks read: a run with the clock a year ahead, then back, sends nothing twice",
+  () =>
+    withQuotaEnv(dailyQuotaConfig, async (e) => {
+      await overQuotaInMay(e);
+      assertEquals((await netmonAt(e, "2026-05-10 09:00:00")).code, 0);
+      await netmonAt(e, "2025-05-10 10:00:00"); // recorded with a warning: the clock went back
+      const quota = alerts(e).map((m) => m.headers.get("subject")).filter((s) => s?.includes("2025-05-01"));
+      assertEquals(quota.length, 2, quota.join("\n"));
+    }),
+);

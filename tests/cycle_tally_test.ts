@@ -7,7 +7,7 @@
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { calendar } from "../lib/usage/calendar.ts";
-import { usageByBucket } from "../lib/usage/engine.ts";
+import { type IntervalRates, usageByBucket } from "../lib/usage/engine.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import {
   advanceTally,
@@ -63,7 +63,20 @@ function randomLog(random: () => number): LogSample[] {
   return out;
 }
 
+/** The percentile of the summed rates over `iv`, as the summary bills a customer. */
+function billedP95(c: CustomerColumns, iv: IntervalRates): number | undefined {
+  const summed = (cols: string[]) =>
+    Float64Array.from({ length: iv.length }, (_, i) => cols.reduce((a, col) => a + (iv.rates.get(col)?.[i] || 0), 0));
+  if (iv.length === 0) return undefined;
+  if (c.both.length > 0) return weightedPercentile(summed([...c.in, ...c.out, ...c.both]), iv.weights, iv.length);
+  return Math.max(
+    weightedPercentile(summed(c.in), iv.weights, iv.length) ?? 0,
+    weightedPercentile(summed(c.out), iv.weights, iv.length) ?? 0,
+  );
+}
+
 Deno.test("the tally equals the engine's open cycle after every few samples, in and out, p95 and projection", () => {
+  let closedChecked = 0;
   const random = seededRandom("cycle tally vs engine");
   const log = randomLog(random);
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
@@ -95,27 +108,27 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
         assertEquals([closed?.start, closed?.end], [prev.bucket.start, prev.bucket.end], `${c.name} closed at ${k}`);
         assertEquals([closed?.in, closed?.out, closed?.both], [used(c.in), used(c.out), used(c.both)]);
       } else assertEquals(closed, undefined);
-      // The percentile of the summed rates, as the summary bills a customer.
-      const iv = open.intervals!;
-      const summed = (cols: string[]) =>
-        Float64Array.from(
-          { length: iv.length },
-          (_, i) => cols.reduce((a, col) => a + (iv.rates.get(col)?.[i] || 0), 0),
-        );
-      const want = iv.length === 0
-        ? undefined
-        : c.both.length > 0
-        ? weightedPercentile(summed([...c.in, ...c.out, ...c.both]), iv.weights, iv.length)
-        : Math.max(
-          weightedPercentile(summed(c.in), iv.weights, iv.length) ?? 0,
-          weightedPercentile(summed(c.out), iv.weights, iv.length) ?? 0,
-        );
+      const want = billedP95(c, open.intervals!);
       const got = p95SoFar(t, c);
       if (want === undefined) assertEquals(got, undefined);
       else ok(Math.abs((got ?? -1) - want) <= 1e-6 * Math.max(1, want), `${c.name} p95 ${got} vs ${want} at ${k}`);
+      // The cycle before's, as it closed: a commit its last interval passed is still alerted.
+      if (buckets.length >= 2 && closed) {
+        const wantClosed = billedP95(c, buckets.at(-2)!.intervals!);
+        const gotClosed = p95SoFar(closed, c);
+        if (wantClosed === undefined) assertEquals(gotClosed, undefined);
+        else {
+          ok(
+            Math.abs((gotClosed ?? -1) - wantClosed) <= 1e-6 * Math.max(1, wantClosed),
+            `${c.name} closed p95 ${gotClosed} vs ${wantClosed} at ${k}`,
+          );
+          closedChecked++;
+        }
+      }
     }
   }
   ok(tally && tally.intervals.length === 12);
+  ok(closedChecked > 10, `closed cycles' percentiles compared: ${closedChecked}`);
 });
 
 Deno.test("a projection carries the rate so far to the cycle's end; nothing elapsed projects what there is", () => {

@@ -150,7 +150,8 @@ function dueFor(
   // The common case, with no message to write, is kept cheap: one report checks every customer.
   const used = quota ? counted(t, quota.count) : 0n;
   const projected = quota && epoch !== undefined ? projection(t, used, epoch) : used;
-  const p95 = commit && epoch !== undefined ? p95SoFar(t, w.columns) : undefined;
+  // The cycle so far, or as it closed (its rates then include the interval across its end).
+  const p95 = commit ? p95SoFar(t, w.columns) : undefined;
   const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
   const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
   const projDue = quota?.alertProjected === true && epoch !== undefined && projected > quota.bytes;
@@ -215,7 +216,8 @@ function dueFor(
       due.push({
         key,
         message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
-          `${w.spec.name}'s 95th percentile so far in the billing cycle ${cycle} is ${siRate(p95)}, ` +
+          `${w.spec.name}'s 95th percentile ${epoch === undefined ? "over" : "so far in"} the billing cycle ${cycle} ` +
+          `is ${siRate(p95)}, ` +
           `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
           "",
           `Billing cycle: ${cycle}`,
@@ -258,6 +260,24 @@ function epochOf(stamp: string, near: number | undefined): number {
   const naive = stampToNaive(stamp);
   const hint = near === undefined ? undefined : { epoch: near, offset: -new Date(near).getTimezoneOffset() * 60_000 };
   return resolveWall(naive, hint).epoch;
+}
+
+/**
+ * The first day (`YYYY-MM-DD`) whose ledger keys are kept: none that a check
+ * may read again is before it. The checks read keys of the tally's current
+ * and closed cycles (whatever their age: after a gap in the samples the
+ * closed one is the last the tally saw close), of the statement cycle before
+ * the current one (at most 31 days earlier), and of the last week's daily
+ * digests; so keys go only when they are about days more than 40 days before
+ * every cycle the tally holds, and more than {@linkcode SENT_KEPT_DAYS} before
+ * `now` (a clock set back after a run with it ahead finds its keys).
+ */
+export function sentCutoff(tally: Tally, now: Date): string {
+  let first = now.getTime() - SENT_KEPT_DAYS * 86_400_000;
+  for (const cycles of [tally.cycles, tally.closed]) {
+    for (const c of cycles.values()) first = Math.min(first, c.start - 40 * 86_400_000);
+  }
+  return new Date(first).toISOString().slice(0, 10);
 }
 
 /**
@@ -319,7 +339,8 @@ export function alertsOutput(
       if (due.length > 0) {
         tidySpool(dir);
         // The ledger is read every run: what no check will read again goes when something is added (at most daily).
-        pruneSent(ledger, new Date(now.getTime() - SENT_KEPT_DAYS * 86_400_000).toISOString().slice(0, 10));
+        tidySpool(files.dir, "netmon.sent");
+        pruneSent(ledger, sentCutoff(tally, now));
       }
       for (const d of due) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key));

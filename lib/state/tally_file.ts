@@ -37,7 +37,7 @@ export function sentPath(files: StateFiles): string {
 type CycleRow = [number, number, number, Record<string, string>, Record<string, number>];
 
 interface TallyJson {
-  version: 3;
+  version: 4;
   fingerprint: string;
   stamp: string;
   epoch: number;
@@ -47,6 +47,8 @@ interface TallyJson {
   closed: Record<string, CycleRow>;
   /** By customer with a commit: `[cycle start, rates]`. */
   rates: Record<string, [number, number[]]>;
+  /** The same for its billing's previous cycle, as it closed. */
+  closedRates: Record<string, [number, number[]]>;
 }
 
 const texts = (m: ReadonlyMap<string, bigint>): Record<string, string> => {
@@ -58,6 +60,22 @@ const texts = (m: ReadonlyMap<string, bigint>): Record<string, string> => {
 const bigints = (r: Record<string, string>): Map<string, bigint> => {
   const out = new Map<string, bigint>();
   for (const k in r) out.set(k, BigInt(r[k] as string));
+  return out;
+};
+
+const rateRows = (m: ReadonlyMap<string, CycleRates>): Record<string, [number, number[]]> => {
+  const out: Record<string, [number, number[]]> = {};
+  for (const [k, r] of m) out[k] = [r.start, r.rates];
+  return out;
+};
+
+const fromRateRows = (r: Record<string, [number, number[]]>): Map<string, CycleRates> | undefined => {
+  const out = new Map<string, CycleRates>();
+  for (const k in r) {
+    const [start, list] = r[k] as [number, number[]];
+    if (typeof start !== "number" || !Array.isArray(list)) return undefined;
+    out.set(k, { start, rates: list });
+  }
   return out;
 };
 
@@ -81,10 +99,8 @@ const fromRows = (r: Record<string, CycleRow>): Map<string, CycleTally> => {
 
 /** The tally as file text, with the fingerprint of the config it was made for and its sample's log stamp. */
 export function formatTally(tally: Tally, fingerprint: string, stamp: string): string {
-  const rates: Record<string, [number, number[]]> = {};
-  for (const [k, r] of tally.rates) rates[k] = [r.start, r.rates];
   const json: TallyJson = {
-    version: 3,
+    version: 4,
     fingerprint,
     stamp,
     epoch: tally.epoch,
@@ -92,7 +108,8 @@ export function formatTally(tally: Tally, fingerprint: string, stamp: string): s
     intervals: tally.intervals,
     cycles: toRows(tally.cycles),
     closed: toRows(tally.closed),
-    rates,
+    rates: rateRows(tally.rates),
+    closedRates: rateRows(tally.closedRates),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -114,13 +131,11 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    if (j.version !== 3 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
-    const rates = new Map<string, CycleRates>();
-    for (const k in j.rates) {
-      const [start, list] = j.rates[k] as [number, number[]];
-      if (typeof start !== "number" || !Array.isArray(list)) return undefined;
-      rates.set(k, { start, rates: list });
-    }
+    // An older version (3 kept no closed cycle's rates) is rebuilt from the log, as a damaged one is.
+    if (j.version !== 4 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
+    const rates = fromRateRows(j.rates);
+    const closedRates = fromRateRows(j.closedRates);
+    if (!rates || !closedRates) return undefined;
     const tally: Tally = {
       epoch: j.epoch,
       counters: bigints(j.counters),
@@ -128,6 +143,7 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
       cycles: fromRows(j.cycles),
       closed: fromRows(j.closed),
       rates,
+      closedRates,
     };
     return { tally, stamp: String(j.stamp) };
   } catch {

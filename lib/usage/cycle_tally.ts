@@ -95,6 +95,13 @@ export interface Tally {
   closed: Map<string, CycleTally>;
   /** By customer name, the interval rates of customers with a commit, in their current cycle. */
   rates: Map<string, CycleRates>;
+  /**
+   * By customer name, the interval rates of customers with a commit in their
+   * billing's previous cycle, as it closed (with the interval across the
+   * boundary, weighted by its time in that cycle): a commit passed only by
+   * the closing cycle's last interval is still alerted, as a quota is.
+   */
+  closedRates: Map<string, CycleRates>;
 }
 
 /** A customer as the tally knows it: its columns, and the key of the billing it follows. */
@@ -174,6 +181,7 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
     cycles: new Map(),
     closed: new Map(before?.closed ?? []),
     rates: new Map(),
+    closedRates: new Map(before?.closedRates ?? []),
   };
   const prevEpoch = before?.epoch;
   const length = prevEpoch === undefined ? 0 : sample.epoch - prevEpoch;
@@ -221,14 +229,21 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
       ? { start: cycle.start, rates: [...old.rates] }
       : { start: cycle.start, rates: [] };
     after.rates.set(c.columns.name, kept);
+    const closed = old && old.start !== cycle.start ? after.closed.get(c.billing) : undefined;
+    // Rates of a cycle that has closed go with it (see Tally.closedRates), the interval across its end added below.
+    const final = old && closed?.start === old.start ? { start: old.start, rates: [...old.rates] } : undefined;
+    if (final) after.closedRates.set(c.columns.name, final);
     if (prevEpoch === undefined || length <= 0) continue;
     // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
     const whole = (cols: readonly string[]) => cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n), 0n);
     const bytesIn = Number(whole(c.columns.in));
     const bytesOut = Number(whole(c.columns.out));
     const all = bytesIn + bytesOut + Number(whole(c.columns.both));
-    const inCycle = sample.epoch - Math.max(prevEpoch, cycle.start);
-    kept.rates.push(rateOf(bytesIn, length), rateOf(bytesOut, length), rateOf(all, length), inCycle);
+    const rates = [rateOf(bytesIn, length), rateOf(bytesOut, length), rateOf(all, length)];
+    kept.rates.push(...rates, sample.epoch - Math.max(prevEpoch, cycle.start));
+    if (final && closed && prevEpoch < closed.end) {
+      final.rates.push(...rates, Math.min(closed.end, sample.epoch) - Math.max(prevEpoch, closed.start));
+    }
   }
   return after;
 }
@@ -271,10 +286,17 @@ export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTa
   return t;
 }
 
-/** A customer's previous cycle as it closed (see {@linkcode Tally.closed}), if the tally saw it close. */
+/**
+ * A customer's previous cycle as it closed (see {@linkcode Tally.closed}), if the tally saw it close, with its
+ * interval rates when the tally keeps them.
+ */
 export function customerClosed(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
   const cycle = tally.closed.get(customer.billing);
-  return cycle && customerPart(cycle, customer.columns);
+  if (!cycle) return undefined;
+  const t = customerPart(cycle, customer.columns);
+  const rates = tally.closedRates.get(customer.columns.name);
+  if (rates?.start === cycle.start) t.rates = rates.rates;
+  return t;
 }
 
 /**
