@@ -35,11 +35,28 @@ export function findConfig(flag: string | undefined, cache?: DocumentCache): Con
 /**
  * The state directory as far as `--state-dir`, `NETMON_STATE_DIR` and the
  * user's default tell it, before the config is read (the config may name
- * another); undefined when they cannot tell (no HOME).
+ * another); undefined when they cannot tell (no HOME), or when telling would
+ * need a permission this run lacks: it reads only what Deno grants without
+ * asking, so a run from a terminal is never prompted for it.
  */
 export function stateDirBeforeConfig(flag: string | undefined): string | undefined {
+  const may = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
+  const env = (name: string) => {
+    if (!may({ name: "env", variable: name })) throw new Error(`not granted: ${name}`);
+    return getEnv(name);
+  };
   try {
-    return findStateDir(flag, defaultConfig());
+    return resolveStateDir({
+      flag,
+      env: flag === undefined ? env("NETMON_STATE_DIR") : undefined,
+      config: undefined,
+      uid: () => {
+        if (!may({ name: "sys", kind: "uid" })) throw new Error("not granted: uid");
+        return getUid();
+      },
+      xdgStateHome: () => env("XDG_STATE_HOME"),
+      home: () => env("HOME"),
+    });
   } catch {
     return undefined;
   }

@@ -5,6 +5,7 @@
  */
 
 import { runCommand } from "../host/run.ts";
+import { tidyTemporaries } from "../host/files.ts";
 import { err, findConfig, findStateDir, out, stateDirBeforeConfig } from "./context.ts";
 import { documentCache, type PendingDocumentCache } from "../state/config_cache.ts";
 import type { Config } from "../config/config.ts";
@@ -37,8 +38,7 @@ export async function report(opts: Options): Promise<number> {
   if (opts.mailTest) return await mailTest(config);
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
-    const code = await recordAndReport(config, files, opts);
-    cache?.keep();
+    const code = await recordAndReport(config, files, opts, cache);
     writeStatus(files, code, "ok");
     return code;
   } catch (e) {
@@ -60,14 +60,22 @@ function configCache(opts: Options): PendingDocumentCache | undefined {
   return documentCache(dir, (config) => stateFiles(findStateDir(opts.stateDir, config)).dir === dir);
 }
 
-async function recordAndReport(config: Config, files: StateFiles, opts: Options): Promise<number> {
+async function recordAndReport(
+  config: Config,
+  files: StateFiles,
+  opts: Options,
+  cache: PendingDocumentCache | undefined,
+): Promise<number> {
   const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
   // The outputs' modules load (and a store starts connecting) while the counters are read: see recordWithOutputs.
-  const outputs = reportOutputs(config, files, opts, metersOf);
+  const outputs = reportOutputs(config, files, opts, metersOf).then((list) =>
+    // The parsed config is kept under the lock once the sample is logged: a report that fails leaves none.
+    cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
+  );
   outputs.catch(() => {}); // awaited in recordWithOutputs
   // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
   const trust = stateDirWarnings(files.dir);
@@ -147,7 +155,6 @@ async function reportOutputs(
   const mail = opts.noMail ? undefined : config.mail;
   if (mail && mail.send.includes("report")) {
     const { mailBody, reportMessage, settlePending, spoolDir, spoolPending } = await import("../outputs/mail.ts");
-    const { tidySpool } = await import("../outputs/spool_tidy.ts");
     outputs.push({
       name: "mail",
       // The report is spooled as pending before its sample is logged, under the same lock, and made deliverable
@@ -155,7 +162,7 @@ async function reportOutputs(
       // a report left pending (see spoolPending).
       prepare(r) {
         const dir = spoolDir(files.dir);
-        tidySpool(dir); // what killed runs left half-written
+        tidyTemporaries(dir); // what killed runs left half-written
         settlePending(dir, r.previous?.sample);
         const body = mailBody(metersOf(r.sample), r.previous, r.sample, r.usage);
         return spoolPending(dir, reportMessage(mail, r.sample.timestamp, new Date(), body), r.sample);

@@ -34,6 +34,34 @@ export function tempBeside(path: string): string {
   return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${suffix}.tmp`;
 }
 
+/**
+ * Removes the temporary files (see {@linkcode tempBeside}) that killed runs
+ * left in `dir` (with `of`, only those of that file, e.g. `netmon.cycles`);
+ * returns how many. Call only with the state lock held, under which every
+ * such file in the state directory and the spool is written: any found then
+ * belongs to a run that died between writing it and renaming it into place.
+ */
+export function tidyTemporaries(dir: string, of?: string): number {
+  let removed = 0;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw fileError(err, "read directory", dir);
+  }
+  for (const e of entries) {
+    if (!e.isFile || !/^\..+\.tmp$/.test(e.name) || (of !== undefined && !e.name.startsWith(`.${of}.`))) continue;
+    try {
+      Deno.removeSync(`${dir}/${e.name}`);
+      removed++;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove leftover", `${dir}/${e.name}`);
+    }
+  }
+  return removed;
+}
+
 /** Syncs directory `dir`, so a rename in it survives a crash; a directory that cannot be synced only weakens durability. */
 function syncDir(dir: string): void {
   try {

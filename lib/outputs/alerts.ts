@@ -22,6 +22,7 @@ import type { Config } from "../config/config.ts";
 import { allColumns } from "../config/meters.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { fileError } from "../host/errors.ts";
+import { tidyTemporaries } from "../host/files.ts";
 import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
@@ -57,7 +58,6 @@ import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
 import { type Due, dueDigests } from "./digests.ts";
-import { tidySpool } from "./spool_tidy.ts";
 
 export type { Due };
 
@@ -323,7 +323,7 @@ export function alertsOutput(
       }
       reached("alerts: tally advanced");
       if (!tally) return;
-      tidySpool(files.dir, "netmon.cycles"); // a run killed while writing it
+      tidyTemporaries(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
       reached("alerts: tally written");
       if (!mail) return;
@@ -337,9 +337,9 @@ export function alertsOutput(
       reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) {
-        tidySpool(dir);
+        tidyTemporaries(dir);
         // The ledger is read every run: what no check will read again goes when something is added (at most daily).
-        tidySpool(files.dir, "netmon.sent");
+        tidyTemporaries(files.dir, "netmon.sent");
         pruneSent(ledger, sentCutoff(tally, now));
       }
       for (const d of due) {

@@ -22,7 +22,7 @@
  */
 
 import type { Config, DocumentCache } from "../config/config.ts";
-import { replaceFile } from "../host/files.ts";
+import { replaceFile, tidyTemporaries } from "../host/files.ts";
 import { othersCanWrite, SafeFile } from "../host/safe_open.ts";
 
 /** The entry's name in the state directory. */
@@ -123,7 +123,8 @@ export function keptDocument(dir: string, text: string): Record<string, unknown>
 /**
  * Keeps `doc`, just parsed from `text`, in `dir` (mode 0600: the config may
  * be private), replacing any older entry; not when JSON would not give it
- * back exactly, nor where it could not be believed later. Never throws: an
+ * back exactly, nor where it could not be believed later. Call with the state
+ * lock held (a temporary file a killed run left is removed). Never throws: an
  * entry not written costs the next run a parse.
  */
 export function keepDocument(dir: string, text: string, doc: Record<string, unknown>): void {
@@ -131,6 +132,7 @@ export function keepDocument(dir: string, text: string, doc: Record<string, unkn
   try {
     if (PARSER === undefined || !granted("write", path) || othersCanWrite(dir) !== "no" || !jsonExact(doc)) return;
     const entry: Entry = { format: FORMAT, parser: PARSER, text, doc };
+    tidyTemporaries(dir, CONFIG_CACHE);
     replaceFile(path, JSON.stringify(entry), 0o600, "parsed config", { durable: false });
   } catch {
     // A state directory not made yet (the first report), a full disk: the next run parses and tries again.
@@ -147,8 +149,9 @@ export interface PendingDocumentCache extends DocumentCache {
  * The cache of the config's parsed TOML in state directory `dir`, for
  * {@linkcode loadConfig}. A fresh document is kept only for a config whose
  * state directory is `dir` (`inDir` says), so that every entry is where the
- * next run looks, and only once the run calls `keep` (a report, once its
- * sample is recorded: a run that fails leaves the state directory as it was).
+ * next run looks, and only once the run calls `keep` (a report, with the
+ * state lock held once its sample is logged: a run that fails leaves the
+ * state directory as it was).
  */
 export function documentCache(dir: string, inDir: (config: Config) => boolean): PendingDocumentCache {
   let pending: { text: string; doc: Record<string, unknown> } | undefined;
