@@ -163,3 +163,25 @@ Deno.test("the log tail is found however long the last line is", () =>
     const tail = await readLogTail(`${dir}/log`);
     assertEquals([tail.lastLine?.length, tail.tornAt], [line.length, undefined]);
   }));
+
+Deno.test("the lock's deadline does not keep a process alive once the sample is recorded", () =>
+  withTempDir(async (dir) => {
+    const url = (p: string) => JSON.stringify(new URL(p, import.meta.url).href);
+    const code = `import { recordSample } from ${url("../lib/state/record.ts")};
+      import { stateFiles } from ${url("../lib/state/files.ts")};
+      await recordSample(stateFiles(${JSON.stringify(dir)}), {
+        readCounters: () => Promise.resolve({ bytes: new Map([["m", 1n]]) }),
+        now: () => "2026/11/21-10:00:00",
+        lockTimeoutMs: 20_000,
+      });`;
+    const t0 = performance.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--frozen", `--config=${new URL("../deno.json", import.meta.url).pathname}`, code],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const took = performance.now() - t0;
+    ok(out.success, new TextDecoder().decode(out.stderr));
+    ok(took < 10_000, `the process lived ${took.toFixed(0)} ms: a 20 s lock deadline held it`);
+    ok((await Deno.readTextFile(`${dir}/netmon.log`)).endsWith("2026/11/21-10:00:00\t1\n"));
+  }));

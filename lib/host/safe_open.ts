@@ -150,12 +150,12 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
 
 /**
  * A promise that rejects with `error()` after `ms`, to race an open that may
- * wait (on a FIFO) against. AbortSignal.timeout, unlike setTimeout, does not
- * keep the process alive when the open wins.
+ * wait (on a FIFO) against. Its timer is unref'd: it never keeps the process
+ * alive once the other side has won (AbortSignal.timeout, used before, did,
+ * for the whole `ms`), and still fires while something else holds it open.
  */
 export function deadline(ms: number, error: () => Error): Promise<never> {
-  const signal = AbortSignal.timeout(ms);
-  const late = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(error())));
+  const late = new Promise<never>((_, reject) => Deno.unrefTimer(setTimeout(() => reject(error()), ms)));
   late.catch(() => {}); // raced; unobserved when the other side wins
   return late;
 }
