@@ -48,6 +48,7 @@ function input(over: Partial<TextfileInput> = {}): TextfileInput {
 
 Deno.test("textfile: label values escape backslash, quote and newline, nothing else", () => {
   assert.equal(escapeLabelValue('a\\b"c\nd\te'), 'a\\\\b\\"c\\nd\te');
+  assert.deepEqual(["\\", '"', "\n", "proxy-v4"].map(escapeLabelValue), ["\\\\", '\\"', "\\n", "proxy-v4"]);
 });
 
 Deno.test("textfile: each column's meter, direction and family labels, for plain and split meters", () => {
