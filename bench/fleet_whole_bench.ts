@@ -21,14 +21,23 @@
  * line judges (the machine's speed drifts over minutes; a difference of
  * neighbours does not).
  *
- * Run as root: deno run --frozen -A bench/fleet_whole_bench.ts [ROUNDS]
+ * With `--base COMMIT`, the same report with the output as that commit
+ * runs it (checked out in a temporary git worktree, its own state
+ * directory) joins each round, to show what a change saved.
+ *
+ * Run as root: deno run --frozen -A bench/fleet_whole_bench.ts [ROUNDS] [--base COMMIT]
  */
 // deno-lint-ignore-file no-console
 import { must, ORIGINAL_DOC_CONFIG, REPORT_SCRIPT, REPORT_V8_FLAGS, withPair, withTempDir } from "../tests/helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "../tests/postgres_cluster.ts";
+import { withBaseWorktree } from "./_base.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const rounds = Number(Deno.args[0] ?? 40);
+const baseAt = Deno.args.indexOf("--base");
+const baseCommit = baseAt >= 0 ? Deno.args[baseAt + 1] : undefined;
+const rounds = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && Deno.args[i - 1] !== "--base") ?? 40);
+/** The base commit's worktree, when one is asked for. */
+let baseRoot: string | undefined;
 const NETMON_SET = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions.netmon as Record<string, string[]>;
 const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
@@ -47,8 +56,11 @@ function netmonSet(dir: string, extra: Extra = {}): string[] {
   return flags;
 }
 
-/** `netmon report` as `deno task report` runs it, in namespace `ns`, state and config in `dir`. */
-function reportArgv(ns: string, dir: string, extra: Extra = {}): string[] {
+/**
+ * `netmon report` as `deno task report` runs it, in namespace `ns`, state and config in `dir`; `script` is the
+ * netmon.ts to run (the base commit's for the base case).
+ */
+function reportArgv(ns: string, dir: string, extra: Extra = {}, script = REPORT_SCRIPT): string[] {
   return [
     "ip",
     "netns",
@@ -60,7 +72,7 @@ function reportArgv(ns: string, dir: string, extra: Extra = {}): string[] {
     "--frozen",
     ...REPORT_V8_FLAGS,
     ...netmonSet(dir, extra),
-    REPORT_SCRIPT,
+    script,
     "report",
     "-c",
     `${dir}/netmon.toml`,
@@ -88,35 +100,51 @@ async function caseDir(dir: string, name: string, config: string): Promise<strin
 }
 
 /**
- * Runs `without` and `with` alternately for `n` rounds (after one warm-up
- * run each, which is also each state directory's first sample), prints the
- * medians and the median of per-round differences, and the goal's verdict.
+ * Runs `without`, `with` (and `base`, the same with the base commit's code) in rotating order for `n` rounds
+ * (after one warm-up run each, which is also each state directory's first sample), prints the medians and the
+ * median of per-round differences against `without`, and the goal's verdict on the current code's.
  */
-async function compare(name: string, without: string[], withOutput: string[], goalMs: number, n: number) {
-  await timed(without);
-  await timed(withOutput);
-  const a: number[] = [];
-  const b: number[] = [];
-  const diff: number[] = [];
+async function compare(
+  name: string,
+  without: string[],
+  withOutput: string[],
+  goalMs: number,
+  n: number,
+  base?: string[],
+) {
+  const cases = [without, withOutput, ...(base ? [base] : [])];
+  const times: number[][] = cases.map(() => []);
+  for (const argv of cases) await timed(argv);
   for (let k = 0; k < n; k++) {
-    let x: number, y: number;
-    if (k % 2 === 0) {
-      x = await timed(without);
-      y = await timed(withOutput);
-    } else {
-      y = await timed(withOutput);
-      x = await timed(without);
+    for (let j = 0; j < cases.length; j++) {
+      const c = (k + j) % cases.length;
+      times[c]!.push(await timed(cases[c]!));
     }
-    a.push(x);
-    b.push(y);
-    diff.push(y - x);
   }
-  const d = quantile(diff, 0.5);
+  const diff = (c: number) => times[c]!.map((t, k) => t - times[0]![k]!);
+  const sign = (x: number) => `${x >= 0 ? "+" : ""}${ms(x)}`;
+  const d = quantile(diff(1), 0.5);
   console.log(
-    `${name}: without ${ms(quantile(a, 0.5))} | with ${ms(quantile(b, 0.5))} | per-round difference median ` +
-      `${d >= 0 ? "+" : ""}${ms(d)} (p25 ${ms(quantile(diff, 0.25))}, p75 ${ms(quantile(diff, 0.75))}), ` +
-      `${n} rounds | goal <= ${goalMs} ms: ${d <= goalMs ? "met" : "MISSED"}`,
+    `${name}: without ${ms(quantile(times[0]!, 0.5))} | with ${ms(quantile(times[1]!, 0.5))} | per-round difference ` +
+      `median ${sign(d)} (p25 ${ms(quantile(diff(1), 0.25))}, p75 ${ms(quantile(diff(1), 0.75))}), ${n} rounds` +
+      (base
+        ? ` | base ${baseCommit} with: ${ms(quantile(times[2]!, 0.5))}, ${sign(quantile(diff(2), 0.5))}; with minus ` +
+          `base with, per round: ${sign(quantile(times[1]!.map((t, k) => t - times[2]![k]!), 0.5))}`
+        : "") +
+      ` | goal <= ${goalMs} ms: ${d <= goalMs ? "met" : "MISSED"}`,
   );
+}
+
+/** The base case of `name`: the base commit's netmon with `config`, its own state directory; none without --base. */
+async function baseArgv(
+  ns: string,
+  dir: string,
+  name: string,
+  config: string,
+  extra: Extra,
+): Promise<string[] | undefined> {
+  if (!baseRoot) return undefined;
+  return reportArgv(ns, await caseDir(dir, `${name}-base`, config), extra, `${baseRoot}/netmon.ts`);
 }
 
 function metersConfig(meters: number): string {
@@ -137,83 +165,108 @@ console.log(
     REPORT_V8_FLAGS.length ? ` ${REPORT_V8_FLAGS.join(" ")}` : ""
   }), ${navigator.hardwareConcurrency} CPUs, load average ${
     Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
-  }; with and without alternating`,
+  }; with and without alternating${baseCommit ? `, and the base ${baseCommit} with` : ""}`,
 );
 
-await withPair((small) =>
-  withPair((big) =>
-    withTempDir(async (dir) => {
-      // Two meters, the original setup.
-      // The textfile in a directory of its own, as node_exporter's: writing it atomically needs that directory.
-      const prom = `${dir}/prom`;
-      await Deno.mkdir(prom);
-      const tfExtra = { read: [prom], write: [prom] };
-      const plain2 = await caseDir(dir, "two", ORIGINAL_DOC_CONFIG);
-      const tf2 = await caseDir(dir, "two-tf", `${ORIGINAL_DOC_CONFIG}[prometheus]\ntextfile = "${prom}/two.prom"\n`);
-      await start(small.a, `${plain2}/netmon.toml`);
-      await compare(
-        "textfile, 2 meters",
-        reportArgv(small.a, plain2),
-        reportArgv(small.a, tf2, tfExtra),
-        1,
-        rounds,
-      );
+async function run(): Promise<void> {
+  await withPair((small) =>
+    withPair((big) =>
+      withTempDir(async (dir) => {
+        // Two meters, the original setup.
+        // The textfile in a directory of its own, as node_exporter's: writing it atomically needs that directory.
+        const prom = `${dir}/prom`;
+        await Deno.mkdir(prom);
+        const tfExtra = { read: [prom], write: [prom] };
+        const plain2 = await caseDir(dir, "two", ORIGINAL_DOC_CONFIG);
+        const tf2 = await caseDir(dir, "two-tf", `${ORIGINAL_DOC_CONFIG}[prometheus]\ntextfile = "${prom}/two.prom"\n`);
+        await start(small.a, `${plain2}/netmon.toml`);
+        await compare(
+          "textfile, 2 meters",
+          reportArgv(small.a, plain2),
+          reportArgv(small.a, tf2, tfExtra),
+          1,
+          rounds,
+          await baseArgv(
+            small.a,
+            dir,
+            "two",
+            `${ORIGINAL_DOC_CONFIG}[prometheus]\ntextfile = "${prom}/two-base.prom"\n`,
+            tfExtra,
+          ),
+        );
 
-      // Ten thousand meters.
-      const big10k = metersConfig(10_000);
-      const plain10k = await caseDir(dir, "10k", big10k);
-      const tf10k = await caseDir(dir, "10k-tf", `${big10k}[prometheus]\ntextfile = "${prom}/10k.prom"\n`);
-      await start(big.a, `${plain10k}/netmon.toml`);
-      await compare(
-        "textfile, 10,000 meters",
-        reportArgv(big.a, plain10k),
-        reportArgv(big.a, tf10k, tfExtra),
-        20,
-        Math.max(5, Math.ceil(rounds / 2)),
-      );
-      const lines = (await Deno.readTextFile(`${prom}/10k.prom`)).split("\n");
-      if (lines.filter((l) => l.startsWith("netmon_traffic_bytes_total{")).length !== 10_000) {
-        throw new Error(`${prom}/10k.prom does not have 10,000 columns`);
-      }
+        // Ten thousand meters.
+        const big10k = metersConfig(10_000);
+        const plain10k = await caseDir(dir, "10k", big10k);
+        const tf10k = await caseDir(dir, "10k-tf", `${big10k}[prometheus]\ntextfile = "${prom}/10k.prom"\n`);
+        await start(big.a, `${plain10k}/netmon.toml`);
+        await compare(
+          "textfile, 10,000 meters",
+          reportArgv(big.a, plain10k),
+          reportArgv(big.a, tf10k, tfExtra),
+          20,
+          Math.max(5, Math.ceil(rounds / 2)),
+          await baseArgv(big.a, dir, "10k", `${big10k}[prometheus]\ntextfile = "${prom}/10k-base.prom"\n`, tfExtra),
+        );
+        const lines = (await Deno.readTextFile(`${prom}/10k.prom`)).split("\n");
+        if (lines.filter((l) => l.startsWith("netmon_traffic_bytes_total{")).length !== 10_000) {
+          throw new Error(`${prom}/10k.prom does not have 10,000 columns`);
+        }
 
-      // 200 meters, with the PostgreSQL store on this machine (in the namespace: its 127.0.0.1).
-      const why = postgresUnavailable();
-      if (why) {
-        console.log(`PostgreSQL store: skipped (${why})`);
-        return;
-      }
-      await using cluster = await startPostgresCluster({ netns: big.b });
-      console.log(`PostgreSQL ${(await cluster.psql("SHOW server_version")).trim()} on 127.0.0.1`);
-      const pw = `${dir}/db.pw`;
-      await Deno.writeTextFile(pw, `${cluster.password}\n`, { mode: 0o600 });
-      const c200 = metersConfig(200);
-      const plain200 = await caseDir(dir, "200", c200);
-      const pg200 = await caseDir(
-        dir,
-        "200-pg",
-        `host = "bench"\nstore = "${cluster.url}"\n${c200}[postgresql]\npassword_file = "${pw}"\n`,
-      );
-      await start(big.b, `${plain200}/netmon.toml`);
-      const n = Math.max(5, Math.ceil(rounds / 2));
-      await compare(
-        "PostgreSQL store, 200 meters",
-        reportArgv(big.b, plain200),
-        reportArgv(big.b, pg200, {
-          read: [pw],
-          net: [`127.0.0.1:${cluster.port}`],
-          env: ["PGAPPNAME", "PGTARGETSESSIONATTRS"],
-        }),
-        50,
-        n,
-      );
-      // Every sample is stored, the first of two in one second (the store keys rows by the second).
-      const seconds = new Set(
-        (await Deno.readTextFile(`${pg200}/netmon.log`)).split("\n").filter((l) => /^\d/.test(l)).map((l) =>
-          l.split("\t")[0]
-        ),
-      );
-      const rows = Number(await cluster.psql("SELECT count(*) FROM stats WHERE host = 'bench'"));
-      if (rows !== 200 * seconds.size) throw new Error(`the store holds ${rows} rows, not ${200 * seconds.size}`);
-    })
-  )
-);
+        // 200 meters, with the PostgreSQL store on this machine (in the namespace: its 127.0.0.1).
+        const why = postgresUnavailable();
+        if (why) {
+          console.log(`PostgreSQL store: skipped (${why})`);
+          return;
+        }
+        await using cluster = await startPostgresCluster({ netns: big.b });
+        console.log(`PostgreSQL ${(await cluster.psql("SHOW server_version")).trim()} on 127.0.0.1`);
+        const pw = `${dir}/db.pw`;
+        await Deno.writeTextFile(pw, `${cluster.password}\n`, { mode: 0o600 });
+        const c200 = metersConfig(200);
+        const plain200 = await caseDir(dir, "200", c200);
+        const pg200 = await caseDir(
+          dir,
+          "200-pg",
+          `host = "bench"\nstore = "${cluster.url}"\n${c200}[postgresql]\npassword_file = "${pw}"\n`,
+        );
+        await start(big.b, `${plain200}/netmon.toml`);
+        const n = Math.max(5, Math.ceil(rounds / 2));
+        const pgExtra = { read: [pw], net: [`127.0.0.1:${cluster.port}`], env: ["PGAPPNAME", "PGTARGETSESSIONATTRS"] };
+        await compare(
+          "PostgreSQL store, 200 meters",
+          reportArgv(big.b, plain200),
+          reportArgv(big.b, pg200, pgExtra),
+          50,
+          n,
+          await baseArgv(
+            big.b,
+            dir,
+            "200",
+            `host = "bench-base"\nstore = "${cluster.url}"\n${c200}[postgresql]\npassword_file = "${pw}"\n`,
+            pgExtra,
+          ),
+        );
+        // Every sample is stored, the first of two in one second (the store keys rows by the second).
+        const seconds = new Set(
+          (await Deno.readTextFile(`${pg200}/netmon.log`)).split("\n").filter((l) => /^\d/.test(l)).map((l) =>
+            l.split("\t")[0]
+          ),
+        );
+        const rows = Number(await cluster.psql("SELECT count(*) FROM stats WHERE host = 'bench'")); // not bench-base
+        if (rows !== 200 * seconds.size) throw new Error(`the store holds ${rows} rows, not ${200 * seconds.size}`);
+      })
+    )
+  );
+}
+
+if (baseCommit) {
+  const ran = await withBaseWorktree(async (root) => {
+    baseRoot = root;
+    await run();
+    return true;
+  }, baseCommit);
+  if (!ran) throw new Error(`--base ${baseCommit}: no worktree of that commit`);
+} else {
+  await run();
+}
