@@ -14,8 +14,11 @@
  * modules loaded) and loading its modules, once per run, which the report
  * does only when the output is configured. That load is timed in fresh Deno
  * processes that have first loaded what a report loads anyway (the report
- * command, the record step, a counter source), so it is what the output
- * adds. The goal is judged on the sum.
+ * command, the record step, a counter source). The sum is printed to show
+ * where the time goes, not judged: a report loads the outputs' modules (and
+ * the store connects) while it reads the counters, and runs the step in
+ * code that is not warm, so the goals are judged on whole report runs by
+ * bench/fleet_whole_bench.ts.
  *
  * The counters are given, not read from a firewall: the source's cost is the
  * same with or without an output. But the PostgreSQL store connects while a
@@ -190,7 +193,7 @@ async function compare(
         (impls.base && load.base !== undefined
           ? ` (base ${BASE}: ${f(added("base"))} + ${f(load.base)} = ${f(added("base") + load.base)})`
           : "") +
-        ` | goal <= ${goalMs} ms: ${total <= goalMs ? "met" : "MISSED"}`,
+        ` (goal <= ${goalMs} ms: judged on whole reports, bench/fleet_whole_bench.ts)`,
     );
   } finally {
     for (const d of dirs) await Deno.remove(d, { recursive: true });

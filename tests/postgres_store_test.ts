@@ -272,6 +272,30 @@ Deno.test({
       assert.deepEqual(await dump(cluster), sorted(expected("delta", series(n, columns))));
     });
 
+    await t.step(
+      "as a report opens it: the newest stamp, asked first, creates a missing table; asked stale, the catch-up sends rows again and nothing doubles",
+      async () => {
+        await cluster.psql("DROP TABLE stats");
+        const log = [...series(5, 2, 10_000)];
+        const store = await PostgresStore.connect(opts("eps"));
+        try {
+          assert.equal(await store.lastStampOrTable(), undefined);
+          assert.equal(await cluster.psql("SELECT count(*) FROM stats"), "0\n");
+          await storeSample(store, () => log.slice(0, 1), undefined, log[0]!, undefined, { stamp: undefined });
+          assert.equal(await store.lastStampOrTable(), log[0]!.epoch);
+          // The store lacks sample 1 (the database was away): known from the stamp asked first, loaded from the log.
+          await storeSample(store, () => log.slice(0, 3), log[1]!.epoch, log[2]!, undefined, { stamp: log[0]!.epoch });
+          assert.deepEqual(await dump(cluster), sorted(expected("eps", log.slice(0, 3))));
+          // Asked before another run of this host stored sample 3: older than the truth, never newer.
+          await store.insert([log[3]!]);
+          await storeSample(store, () => log, log[3]!.epoch, log[4]!, undefined, { stamp: log[2]!.epoch });
+          assert.deepEqual(await dump(cluster), sorted(expected("eps", log)));
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
     await t.step("a wrong password: exit 77, the password not in the message", async () => {
       const err = await PostgresStore.open({ ...opts("x"), password: "wrong-pw-123" }).then(() => undefined, (e) => e);
       assert.ok(err instanceof NetmonError, String(err));

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { escapeLabelValue, formatTextfile, type TextfileInput } from "../lib/outputs/textfile.ts";
 import { writeTextfile } from "../lib/outputs/textfile_write.ts";
-import { textfileInput } from "../lib/outputs/textfile_output.ts";
+import { columnLabels, textfileInput } from "../lib/outputs/textfile_output.ts";
+import { parseConfig } from "../lib/config/config.ts";
 import { nextTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
   listeningAddresses,
@@ -47,6 +48,45 @@ function input(over: Partial<TextfileInput> = {}): TextfileInput {
 
 Deno.test("textfile: label values escape backslash, quote and newline, nothing else", () => {
   assert.equal(escapeLabelValue('a\\b"c\nd\te'), 'a\\\\b\\"c\\nd\te');
+  assert.deepEqual(["\\", '"', "\n", "proxy-v4"].map(escapeLabelValue), ["\\\\", '\\"', "\\n", "proxy-v4"]);
+});
+
+Deno.test("textfile: each column's meter, direction and family labels, for plain and split meters", () => {
+  const config = parseConfig(
+    `source = "nftables"
+[[meter]]
+name = "plain4"
+from = "192.0.2.1"
+[[meter]]
+name = "both"
+address = ["192.0.2.32/28", "2001:db8:2::/48"]
+[[meter]]
+name = "cust"
+address = ["192.0.2.0/28", "2001:db8:1::/48"]
+split = "direction"
+[[meter]]
+name = "box"
+direction = "in"
+split = "family"
+[[meter]]
+name = "web"
+address = "2001:db8::80"
+direction = "out"
+`,
+    "labels.toml",
+  );
+  assert.deepEqual(
+    [...columnLabels(config.meters)],
+    [
+      ["plain4", { meter: "plain4", family: "ipv4" }],
+      ["both", { meter: "both" }],
+      ["cust-inbound", { meter: "cust", direction: "in" }],
+      ["cust-outbound", { meter: "cust", direction: "out" }],
+      ["box-v4", { meter: "box", direction: "in", family: "ipv4" }],
+      ["box-v6", { meter: "box", direction: "in", family: "ipv6" }],
+      ["web", { meter: "web", direction: "out", family: "ipv6" }],
+    ],
+  );
 });
 
 Deno.test("textfile: every family has HELP and TYPE once, values are exact up to 2^64-1", () => {

@@ -205,7 +205,26 @@ export class PostgresStore {
    * Connects (loading the client now), and creates the table if it is
    * missing. Throws a NetmonError (see {@linkcode storeError}).
    */
-  static async open(opts: PostgresOptions, retried = false): Promise<PostgresStore> {
+  static async open(opts: PostgresOptions): Promise<PostgresStore> {
+    const store = await PostgresStore.connect(opts);
+    try {
+      await store.createTable();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Loads the client and sets up the connection without a statement (the
+   * client connects with the first): the table is not looked at, so the
+   * caller must use {@linkcode PostgresStore.open} or
+   * {@linkcode PostgresStore.lastStampOrTable}, which create it if it is
+   * missing. A report uses the latter: one round trip, not two, before its
+   * sample can go in.
+   */
+  static async connect(opts: PostgresOptions): Promise<PostgresStore> {
     const url = parseStoreUrl(opts.url);
     if (opts.host === "" || opts.host.length > 255) throw new ConfigError("host: must be 1 to 255 characters");
     const where = `${url.user}@${url.host.includes(":") ? `[${url.host}]` : url.host}:${url.port}/${url.database}`;
@@ -250,10 +269,14 @@ export class PostgresStore {
     } catch (err) {
       throw storeError(err, where, opts.password);
     }
-    const store = new PostgresStore(sql, where, opts.host, opts.password, timeoutMs);
+    return new PostgresStore(sql, where, opts.host, opts.password, timeoutMs);
+  }
+
+  /** Creates the table if it is missing. */
+  async createTable(retried = false): Promise<void> {
     try {
-      await store.#bounded(() =>
-        sql`CREATE TABLE IF NOT EXISTS stats (
+      await this.#bounded(() =>
+        this.#sql`CREATE TABLE IF NOT EXISTS stats (
           host text NOT NULL,
           stamp bigint NOT NULL,
           type text NOT NULL,
@@ -263,14 +286,13 @@ export class PostgresStore {
         )`
       );
     } catch (err) {
-      await store.close();
-      // Two hosts creating the table at once: one wins, the other sees it exists.
+      // Two hosts creating the table at once: one wins, the other sees it exists (and tries once more: then the
+      // table is there).
       if (!retried && /duplicate key|already exists/.test(String((err as NetmonError).cause))) {
-        return await PostgresStore.open(opts, true);
+        return await this.createTable(true);
       }
       throw err;
     }
-    return store;
   }
 
   /** Runs `fn` against the database with a client-side time limit too (a server that stops answering). */
@@ -289,6 +311,22 @@ export class PostgresStore {
       throw storeError(err, this.#where, this.#password);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * {@linkcode PostgresStore.lastStamp}, creating the table when it is
+   * missing (then nothing is stored): a store opened with
+   * {@linkcode PostgresStore.connect} needs no other statement first.
+   */
+  async lastStampOrTable(): Promise<number | undefined> {
+    try {
+      return await this.lastStamp();
+    } catch (err) {
+      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
+      if (code !== "42P01") throw err; // undefined_table
+      await this.createTable();
+      return undefined;
     }
   }
 
@@ -450,6 +488,13 @@ export async function importSamples(
  * Stores a just-recorded sample, first loading from `logSamples` (the log,
  * oldest first) whatever the store lacks when it does not hold the sample
  * before it (`previousEpoch`). Mirrors the SQLite store's `storeSample`.
+ *
+ * `lastStored` is the store's newest stamp for this host when the caller
+ * has asked already ({@linkcode PostgresStore.lastStampOrTable}, while the
+ * report read its counters): asked before this run held the state lock, it
+ * may be older than the truth if another run of this host stored a sample
+ * meanwhile, never newer (stamps only grow), so at worst the catch-up runs
+ * for nothing (rows already there are left alone).
  */
 export async function storeSample(
   store: PostgresStore,
@@ -457,12 +502,13 @@ export async function storeSample(
   previousEpoch: number | undefined,
   now: TimedSample,
   intervalPackets?: Map<string, bigint>,
+  lastStored?: { stamp: number | undefined },
 ): Promise<void> {
   if (intervalPackets) {
     const last = await store.lastPackets([...intervalPackets.keys()]);
     now.sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, (last.get(t) ?? 0n) + p]));
   }
-  const last = await store.lastStamp();
+  const last = lastStored ? lastStored.stamp : await store.lastStamp();
   if (previousEpoch !== undefined && (last === undefined || last < previousEpoch)) {
     await importSamples(store, logSamples());
   }

@@ -27,12 +27,16 @@ export function storeHost(config: Config): string {
   }
 }
 
-/** Opens the configured store (the password from password_file or NETMON_DB_PASSWORD). */
-export async function openConfiguredStore(config: Config) {
+/**
+ * Opens the configured store (the password from password_file or
+ * NETMON_DB_PASSWORD), creating its table if missing; with `connectOnly`, a
+ * store that has not looked at the table yet (see `PostgresStore.connect`).
+ */
+export async function openConfiguredStore(config: Config, connectOnly = false) {
   const pg = config.fleet.postgres;
   if (!pg) throw new Error("no PostgreSQL store configured");
   const { dbPassword, PostgresStore } = await import("./postgres.ts");
-  return await PostgresStore.open({
+  return await PostgresStore[connectOnly ? "connect" : "open"]({
     url: pg.url,
     host: storeHost(config),
     password: dbPassword(pg.passwordFile, getEnv),
@@ -46,11 +50,21 @@ export async function openConfiguredStore(config: Config) {
  * the report sets up its outputs: loading the client, the server starting a
  * process for the connection and authenticating it are most of what the
  * store costs a report, and they go on while the report reads the counters
- * and logs the sample. Whatever goes wrong there is reported once the sample
- * is logged, as before (the sample is never lost for it).
+ * and logs the sample. The first statement on the connection asks for the
+ * newest stamp stored for this host (creating the table if it is missing),
+ * so once the sample is logged only its insert is left to wait for, unless
+ * the store must catch up first. Whatever goes wrong there is reported once
+ * the sample is logged, as before (the sample is never lost for it).
  */
 export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
-  const opening = openConfiguredStore(config).then((store) => ({ store }), (error: unknown) => ({ error }));
+  const opening = openConfiguredStore(config, true).then(async (store) => {
+    try {
+      return { store, last: { stamp: await store.lastStampOrTable() } };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }).then((opened) => opened, (error: unknown) => ({ error }));
   return {
     name: "PostgreSQL store",
     async recorded(r) {
@@ -61,7 +75,7 @@ export function postgresOutput(config: Config, files: StateFiles): SampleOutput 
       try {
         const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
         const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
+        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets, opened.last);
       } finally {
         await store.close();
       }

@@ -39,12 +39,18 @@ export type ColumnLabels = Pick<ColumnFigures, "meter" | "direction" | "family">
 export function columnLabels(meters: readonly Meter[]): Map<string, ColumnLabels> {
   const out = new Map<string, ColumnLabels>();
   for (const m of meters) {
+    const family = m.families.length === 1 ? `ipv${m.families[0]}` : undefined;
+    // The common meter (10,000 of them are set up every report): one column, its name; no direction.
+    if (!m.directions && !m.split.family) {
+      out.set(m.name, family ? { meter: m.name, family } : { meter: m.name });
+      continue;
+    }
     for (const c of meterColumns(m)) {
       const l: ColumnLabels = { meter: m.name };
       if (c.direction) l.direction = c.direction;
-      const v = /-v([46])$/.exec(c.name);
-      if (m.split.family && v) l.family = `ipv${v[1]}`;
-      else if (m.families.length === 1) l.family = `ipv${m.families[0]}`;
+      const v = m.split.family ? /-v([46])$/.exec(c.name) : null;
+      if (v) l.family = `ipv${v[1]}`;
+      else if (family) l.family = family;
       out.set(c.name, l);
     }
   }
