@@ -350,3 +350,42 @@ netnsTest(
       assertEquals(quota.length, 2, quota.join("\n"));
     }),
 );
+
+netnsTest(
+  "alert_projected: one warning per cycle when the linear estimate passes the quota, again the next cycle",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "10 MiB"\nalert_projected = true\n\n` +
+        mailSection(port),
+      async (e) => {
+        const run = async (at: string) => assertEquals((await netmonAt(e, at)).code, 0, at);
+        const subjects = () => alerts(e).map((m) => m.headers.get("subject"));
+        // About 100 KB an hour from May 2nd: some 72 MB by the cycle's end, against 10 MiB; far below 80% so far.
+        await run("2025-05-02 00:00:00");
+        await traffic(e, 100_000);
+        await run("2025-05-02 01:00:00");
+        assertEquals(subjects(), ["netmon: acme is on course to pass its quota (2025-05-01 .. 2025-05-31)"]);
+        const m = alerts(e)[0]!;
+        ok(
+          /^At its rate so far, acme will use [\d.]+ MiB in the billing cycle 2025-05-01 \.\. 2025-05-31, more than its quota of 10\.00 MiB\.\n/
+            .test(m.text),
+          m.text,
+        );
+        await traffic(e, 100_000);
+        await run("2025-05-02 02:00:00");
+        await run("2025-05-03 00:00:00");
+        assertEquals(subjects().length, 1, "once per cycle");
+        // June: counted from June 1st (the tally ran through it), 600 KB in its first 25 hours makes some 17 MB by the
+        // cycle's end: one warning for June.
+        await run("2025-06-02 00:00:00");
+        await traffic(e, 600_000);
+        await run("2025-06-02 01:00:00");
+        assertEquals(subjects(), [
+          "netmon: acme is on course to pass its quota (2025-05-01 .. 2025-05-31)",
+          "netmon: acme is on course to pass its quota (2025-06-01 .. 2025-06-30)",
+        ]);
+      },
+    ),
+);
