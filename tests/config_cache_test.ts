@@ -7,10 +7,13 @@
  */
 import { deepEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { type Config, configOfDocument, parseConfig, parseDocument } from "../lib/config/config.ts";
-import { CONFIG_CACHE, documentCache, keepDocument, keptDocument } from "../lib/state/config_cache.ts";
+import { CONFIG_CACHE, documentCache, keepDocument, keptDocument, MIN_CACHED_TEXT } from "../lib/state/config_cache.ts";
 import { must, netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
+
+/** Comment lines that make a config long enough to be kept (a short one is parsed: see MIN_CACHED_TEXT). */
+const PADDING = "# netmon config\n".repeat(Math.ceil(MIN_CACHED_TEXT / 16));
 
 /** Runs `fn` in a new directory of mode 0700 (as a state directory is: nobody else can write it), then removes it. */
 function inPrivateDir(fn: (dir: string) => void): void {
@@ -189,7 +192,7 @@ Deno.test({
 Deno.test("config cache: kept only for a config whose state directory is the one looked in", () => {
   inPrivateDir((dir) => {
     Deno.chmodSync(dir, 0o700);
-    const text = 'source = "interface"\nstate_dir = "/srv/elsewhere"\n';
+    const text = 'source = "interface"\nstate_dir = "/srv/elsewhere"\n' + PADDING;
     const doc = parseDocument(text, "c.toml");
     const config = configOfDocument(doc, "c.toml");
     const elsewhere = documentCache(dir, (c) => c.stateDir === undefined);
@@ -201,6 +204,13 @@ Deno.test("config cache: kept only for a config whose state directory is the one
     equal(keptDocument(dir, text), undefined, "not before the run says so");
     here.keep();
     ok(documentCache(dir, () => true).get(text));
+    // A short config is parsed, never kept.
+    const short = 'source = "interface"\n';
+    const cache = documentCache(dir, () => true);
+    cache.put(short, parseDocument(short, "c.toml"), configOfDocument(parseDocument(short, "c.toml"), "c.toml"));
+    cache.keep();
+    keepDocument(dir, short, parseDocument(short, "c.toml")); // kept by hand, it is still not looked up
+    equal(documentCache(dir, () => true).get(short), undefined);
   });
 });
 
@@ -210,7 +220,7 @@ netnsTest("config cache: a report keeps the parsed config, and sees an edit or a
       const state = `${dir}/state`;
       const config = `${dir}/netmon.toml`;
       const run = () => netmon(["report", "-c", config, "-s", state], { ns: p.a, dirs: [dir] });
-      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}"]\n`);
+      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}"]\n${PADDING}`);
       let r = await run();
       equal(r.code, 0, r.stderr);
       r = await run(); // the state directory exists now: the parsed config is kept
@@ -221,14 +231,14 @@ netnsTest("config cache: a report keeps the parsed config, and sees an edit or a
       equal(r.code, 0, r.stderr);
       equal(Deno.statSync(`${state}/${CONFIG_CACHE}`).mtime?.getTime(), kept.mtime?.getTime(), "not rewritten");
       // An edit: the next report meters what the new text says.
-      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}", "lo"]\n`);
+      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}", "lo"]\n${PADDING}`);
       r = await run();
       equal(r.code, 0, r.stderr);
       const log = Deno.readTextFileSync(`${state}/netmon.log`);
       const header = log.split("\n").filter((l) => l.startsWith("# netmon meters:")).at(-1) ?? "";
       assertEquals(header.split("\t").slice(1).sort(), ["lo:rx", "lo:tx", `${p.va}:rx`, `${p.va}:tx`], log);
       // Broken: the error as ever, and nothing logged.
-      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}", "lo"]\nwait = "soon"\n`);
+      Deno.writeTextFileSync(config, `source = "interface"\ninterfaces = ["${p.va}", "lo"]\nwait = "soon"\n${PADDING}`);
       r = await run();
       equal(r.code, 78, r.stderr);
       ok(r.stderr.includes("wait"), r.stderr);

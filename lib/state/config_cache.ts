@@ -45,6 +45,13 @@ function parserId(): string | undefined {
 /** A config file is a few kilobytes, 10,000 meters half a megabyte: an entry beyond this is not read. */
 const MAX_ENTRY = 64 << 20;
 
+/**
+ * A config shorter than this (the original's two meters are 478 bytes) is
+ * parsed in 1 to 2 ms, about what checking and reading its entry take: it is
+ * neither looked up nor kept.
+ */
+export const MIN_CACHED_TEXT = 2048;
+
 /** What the entry holds. */
 interface Entry {
   format: string;
@@ -156,9 +163,9 @@ export interface PendingDocumentCache extends DocumentCache {
 export function documentCache(dir: string, inDir: (config: Config) => boolean): PendingDocumentCache {
   let pending: { text: string; doc: Record<string, unknown> } | undefined;
   return {
-    get: (text) => keptDocument(dir, text),
+    get: (text) => (text.length < MIN_CACHED_TEXT ? undefined : keptDocument(dir, text)),
     put: (text, doc, config) => {
-      if (inDir(config)) pending = { text, doc };
+      if (text.length >= MIN_CACHED_TEXT && inDir(config)) pending = { text, doc };
     },
     keep: () => {
       if (pending) keepDocument(dir, pending.text, pending.doc);
