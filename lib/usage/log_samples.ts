@@ -504,6 +504,63 @@ class Chunks {
 }
 
 /**
+ * The lines of an open file as bytes, one at a time: the one loop behind
+ * {@linkcode lineSpans} and {@linkcode forEachLine}. `next` gives the same
+ * span object each time, valid until the next call; undefined at the end.
+ */
+class LineCursor {
+  readonly #chunks: Chunks;
+  readonly #span: LineSpan;
+  readonly #where: () => string;
+  /** The chunk's bytes while lines are taken from it. */
+  #view: Uint8Array | undefined;
+  /** Where the next line starts, and where its LF is searched from (the bytes carried over hold none). */
+  #start = 0;
+  #from = 0;
+  #ended = false;
+
+  constructor(file: LogFile, path: string) {
+    this.#chunks = new Chunks(file);
+    this.#span = { buf: this.#chunks.buf, start: 0, end: 0, lineNo: 0 };
+    this.#where = () => `${path}:${this.#span.lineNo + 1}`;
+  }
+
+  next(): LineSpan | undefined {
+    const chunks = this.#chunks, span = this.#span;
+    for (;;) {
+      if (this.#view) {
+        const nl = this.#view.indexOf(LF, this.#from);
+        if (nl >= 0) {
+          span.start = this.#start;
+          span.end = nl;
+          span.lineNo++;
+          this.#start = this.#from = nl + 1;
+          return span;
+        }
+        this.#view = undefined;
+      }
+      if (this.#ended) return undefined;
+      const carried = chunks.filled - this.#start;
+      if (!chunks.refill(this.#start, this.#where)) {
+        this.#ended = true;
+        if (chunks.filled === 0) return undefined;
+        chunks.buf[chunks.filled] = LF;
+        span.buf = chunks.buf;
+        span.start = 0;
+        span.end = chunks.filled;
+        span.lineNo++;
+        span.torn = true;
+        return span;
+      }
+      this.#view = chunks.buf.subarray(0, chunks.filled);
+      span.buf = chunks.buf;
+      this.#start = 0;
+      this.#from = carried;
+    }
+  }
+}
+
+/**
  * The lines of the open file `file` as bytes, reading 1 MiB at a time:
  * constant memory. The span yielded is the same object each time, valid
  * until the next. A last line without LF is marked `torn`; a line longer
@@ -511,34 +568,8 @@ class Chunks {
  * naming `path` and the line.
  */
 export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
-  const chunks = new Chunks(file);
-  const span: LineSpan = { buf: chunks.buf, start: 0, end: 0, lineNo: 0 };
-  const where = () => `${path}:${span.lineNo + 1}`;
-  let start = 0;
-  for (;;) {
-    // The bytes carried over hold no LF: search the new ones.
-    const carried = chunks.filled - start;
-    if (!chunks.refill(start, where)) break;
-    const view = chunks.buf.subarray(0, chunks.filled);
-    span.buf = chunks.buf;
-    start = 0;
-    for (let nl = view.indexOf(LF, carried); nl >= 0; nl = view.indexOf(LF, start)) {
-      span.start = start;
-      span.end = nl;
-      span.lineNo++;
-      yield span;
-      start = nl + 1;
-    }
-  }
-  if (chunks.filled > 0) {
-    chunks.buf[chunks.filled] = LF;
-    span.buf = chunks.buf;
-    span.start = 0;
-    span.end = chunks.filled;
-    span.lineNo++;
-    span.torn = true;
-    yield span;
-  }
+  const lines = new LineCursor(file, path);
+  for (let l = lines.next(); l !== undefined; l = lines.next()) yield l;
 }
 
 /**
@@ -548,33 +579,70 @@ export function* lineSpans(file: LogFile, path = "log"): Generator<LineSpan> {
  * cost no million generator steps.
  */
 export function forEachLine(file: LogFile, path: string, fn: (span: LineSpan) => void): void {
-  const chunks = new Chunks(file);
-  const span: LineSpan = { buf: chunks.buf, start: 0, end: 0, lineNo: 0 };
-  const where = () => `${path}:${span.lineNo + 1}`;
-  let start = 0;
-  for (;;) {
-    // The bytes carried over hold no LF: search the new ones.
-    const carried = chunks.filled - start;
-    if (!chunks.refill(start, where)) break;
-    const view = chunks.buf.subarray(0, chunks.filled);
-    span.buf = chunks.buf;
-    start = 0;
-    for (let nl = view.indexOf(LF, carried); nl >= 0; nl = view.indexOf(LF, start)) {
-      span.start = start;
-      span.end = nl;
-      span.lineNo++;
-      fn(span);
-      start = nl + 1;
-    }
+  const lines = new LineCursor(file, path);
+  for (let l = lines.next(); l !== undefined; l = lines.next()) fn(l);
+}
+
+/**
+ * The samples of an open log, one at a time: the one loop behind
+ * {@linkcode samplesOfFile} and {@linkcode forEachSample}. A data line of the
+ * common form is read in one pass over its bytes, which finds its end as
+ * well; any other line is found first, then read. A last line without LF is
+ * a sample still being written (or torn by a crash): never data, passed to
+ * `onTorn` when `next` has reached the end.
+ */
+class SampleCursor {
+  readonly #chunks: Chunks;
+  #lineNo = 0;
+  readonly #where: () => string;
+  /** Where the next line starts in the chunk. */
+  #pos = 0;
+  #inChunk = false;
+  #ended = false;
+
+  constructor(
+    file: LogFile,
+    private readonly path: string,
+    private readonly reader: LogReader,
+    private readonly onTorn: ((where: string) => void) | undefined,
+  ) {
+    this.#chunks = new Chunks(file);
+    this.#where = () => `${path}:${this.#lineNo + 1}`;
   }
-  if (chunks.filled > 0) {
-    chunks.buf[chunks.filled] = LF;
-    span.buf = chunks.buf;
-    span.start = 0;
-    span.end = chunks.filled;
-    span.lineNo++;
-    span.torn = true;
-    fn(span);
+
+  next(): Sample | undefined {
+    const chunks = this.#chunks, reader = this.reader;
+    for (;;) {
+      if (this.#inChunk) {
+        const { buf, filled } = chunks;
+        while (this.#pos < filled) {
+          const s = reader.dataLineAt(buf, this.#pos, filled);
+          if (s !== undefined) {
+            this.#lineNo++;
+            this.#pos = reader.lineEnd + 1;
+            return s;
+          }
+          const nl = buf.indexOf(LF, this.#pos);
+          if (nl < 0 || nl >= filled) break; // not whole yet
+          this.#lineNo++;
+          const other = reader.bytes(buf, this.#pos, nl, this.#lineNo);
+          this.#pos = nl + 1;
+          if (other !== undefined) return other;
+        }
+        this.#inChunk = false;
+      }
+      if (this.#ended) return undefined;
+      if (!chunks.refill(this.#pos, this.#where)) {
+        this.#ended = true;
+        if (chunks.filled > 0) {
+          reader.tornLine(chunks.buf, 0, chunks.filled);
+          this.onTorn?.(`${this.path}:${this.#lineNo + 1}`);
+        }
+        return undefined;
+      }
+      this.#pos = 0;
+      this.#inChunk = true;
+    }
   }
 }
 
@@ -582,10 +650,8 @@ export function forEachLine(file: LogFile, path: string, fn: (span: LineSpan) =>
  * The samples of the log in the open file `file` (named `path` in
  * messages), read by `reader` (default: a new one in the machine's zone).
  * With a reader made with `reuse`, a sample's counters are valid only until
- * the next is taken. A data line of the common form is read in one pass
- * over its bytes, which finds its end as well; any other line is found
- * first, then read. A last line without LF is a sample still being written
- * (or torn by a crash): never data, passed to `onTorn`.
+ * the next is taken. A last line without LF is passed to `onTorn` (see
+ * SampleCursor).
  */
 export function* samplesOfFile(
   file: LogFile,
@@ -594,39 +660,15 @@ export function* samplesOfFile(
   reader: LogReader = new LogReader(path, bad),
   onTorn?: (where: string) => void,
 ): Generator<Sample> {
-  const chunks = new Chunks(file);
-  let lineNo = 0;
-  const where = () => `${path}:${lineNo + 1}`;
-  let pos = 0;
-  while (chunks.refill(pos, where)) {
-    const { buf, filled } = chunks;
-    for (pos = 0; pos < filled;) {
-      const s = reader.dataLineAt(buf, pos, filled);
-      if (s !== undefined) {
-        lineNo++;
-        pos = reader.lineEnd + 1;
-        yield s;
-        continue;
-      }
-      const nl = buf.indexOf(LF, pos);
-      if (nl < 0 || nl >= filled) break; // not whole yet
-      lineNo++;
-      const other = reader.bytes(buf, pos, nl, lineNo);
-      pos = nl + 1;
-      if (other !== undefined) yield other;
-    }
-  }
-  if (chunks.filled > 0) {
-    reader.tornLine(chunks.buf, 0, chunks.filled);
-    onTorn?.(`${path}:${lineNo + 1}`);
-  }
+  const samples = new SampleCursor(file, path, reader, onTorn);
+  for (let s = samples.next(); s !== undefined; s = samples.next()) yield s;
 }
 
 /**
  * Calls `fn` with each sample of the log in the open file `file`, as
  * {@linkcode samplesOfFile} yields them (the same lines, warnings and torn
  * line), without a generator step per line: for the callers that read a long
- * log in one loop (graph.ts).
+ * log in one loop (the usage buckets).
  */
 export function forEachSample(
   file: LogFile,
@@ -635,32 +677,8 @@ export function forEachSample(
   onTorn: ((where: string) => void) | undefined,
   fn: (sample: Sample) => void,
 ): void {
-  const chunks = new Chunks(file);
-  let lineNo = 0;
-  const where = () => `${path}:${lineNo + 1}`;
-  let pos = 0;
-  while (chunks.refill(pos, where)) {
-    const { buf, filled } = chunks;
-    for (pos = 0; pos < filled;) {
-      const s = reader.dataLineAt(buf, pos, filled);
-      if (s !== undefined) {
-        lineNo++;
-        pos = reader.lineEnd + 1;
-        fn(s);
-        continue;
-      }
-      const nl = buf.indexOf(LF, pos);
-      if (nl < 0 || nl >= filled) break; // not whole yet
-      lineNo++;
-      const other = reader.bytes(buf, pos, nl, lineNo);
-      pos = nl + 1;
-      if (other !== undefined) fn(other);
-    }
-  }
-  if (chunks.filled > 0) {
-    reader.tornLine(chunks.buf, 0, chunks.filled);
-    onTorn?.(`${path}:${lineNo + 1}`);
-  }
+  const samples = new SampleCursor(file, path, reader, onTorn);
+  for (let s = samples.next(); s !== undefined; s = samples.next()) fn(s);
 }
 
 /**
