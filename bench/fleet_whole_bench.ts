@@ -28,39 +28,33 @@
  * Run as root: deno run --frozen -A bench/fleet_whole_bench.ts [ROUNDS] [--base COMMIT]
  */
 // deno-lint-ignore-file no-console
-import { must, ORIGINAL_DOC_CONFIG, REPORT_SCRIPT, REPORT_V8_FLAGS, withPair, withTempDir } from "../tests/helpers.ts";
+import {
+  type ExtraPermissions,
+  must,
+  netmonSet,
+  ORIGINAL_DOC_CONFIG,
+  REPORT_SCRIPT,
+  REPORT_V8_FLAGS,
+  withPair,
+  withTempDir,
+} from "../tests/helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "../tests/postgres_cluster.ts";
 import { withBaseWorktree } from "./_base.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const baseAt = Deno.args.indexOf("--base");
 const baseCommit = baseAt >= 0 ? Deno.args[baseAt + 1] : undefined;
 const rounds = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && Deno.args[i - 1] !== "--base") ?? 40);
 /** The base commit's worktree, when one is asked for. */
 let baseRoot: string | undefined;
-const NETMON_SET = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions.netmon as Record<string, string[]>;
 const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-
-type Extra = Partial<Record<"read" | "write" | "net" | "env" | "sys", string[]>>;
-
-/** deno.json's `netmon` set as flags, its /etc/netmon and /var/lib/netmon replaced by `dir`, plus `extra`. */
-function netmonSet(dir: string, extra: Extra = {}): string[] {
-  const flags: string[] = [];
-  for (const kind of ["read", "write", "net", "run", "env", "sys"] as const) {
-    const own = (NETMON_SET[kind] ?? []).map((v) => (v === "/etc/netmon" || v === "/var/lib/netmon" ? dir : v));
-    const all = [...new Set([...own, ...((extra as Record<string, string[] | undefined>)[kind] ?? [])])];
-    if (all.length) flags.push(`--allow-${kind}=${all.join(",")}`);
-  }
-  return flags;
-}
 
 /**
  * `netmon report` as `deno task report` runs it, in namespace `ns`, state and config in `dir`; `script` is the
  * netmon.ts to run (the base commit's for the base case).
  */
-function reportArgv(ns: string, dir: string, extra: Extra = {}, script = REPORT_SCRIPT): string[] {
+function reportArgv(ns: string, dir: string, extra: ExtraPermissions = {}, script = REPORT_SCRIPT): string[] {
   return [
     "ip",
     "netns",
@@ -141,7 +135,7 @@ async function baseArgv(
   dir: string,
   name: string,
   config: string,
-  extra: Extra,
+  extra: ExtraPermissions,
 ): Promise<string[] | undefined> {
   if (!baseRoot) return undefined;
   return reportArgv(ns, await caseDir(dir, `${name}-base`, config), extra, `${baseRoot}/netmon.ts`);

@@ -20,8 +20,10 @@ import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
 import { localZone } from "../lib/usage/zone.ts";
 import { timedLogSamples } from "../lib/state/log_timed.ts";
 import {
+  type ExtraPermissions,
   must,
   netmon,
+  netmonSet,
   netnsTest,
   NFT_ONE_METER_CONFIG,
   nftOnly,
@@ -39,29 +41,6 @@ import {
   startNodeExporter,
   startPrometheus,
 } from "./prometheus_harness.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const NETMON_SET = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions.netmon as Record<string, string[]>;
-
-/** What the report needs beyond the `netmon` permission set. */
-interface Extra {
-  read?: string[];
-  write?: string[];
-  net?: string[];
-  env?: string[];
-  sys?: string[];
-}
-
-/** The `netmon` set of deno.json as flags, its /etc/netmon and /var/lib/netmon replaced by `dir`, plus `extra`. */
-function netmonSet(dir: string, extra: Extra = {}): string[] {
-  const flags: string[] = [];
-  for (const kind of ["read", "write", "net", "run", "env", "sys"] as const) {
-    const own = (NETMON_SET[kind] ?? []).map((v) => (v === "/etc/netmon" || v === "/var/lib/netmon" ? dir : v));
-    const all = [...new Set([...own, ...((extra as Record<string, string[] | undefined>)[kind] ?? [])])];
-    if (all.length) flags.push(`--allow-${kind}=${all.join(",")}`);
-  }
-  return flags;
-}
 
 const logLines = async (path: string) => (await Deno.readTextFile(path)).split("\n").filter((l) => /^\d/.test(l));
 
@@ -211,7 +190,7 @@ async function logRows(log: string): Promise<string[]> {
 }
 
 /** The permissions of a report with the textfile in `tf` and the store at `port`, password file `pw`. */
-const FLEET_EXTRA = (tf: string, port: number, pw: string): Extra => ({
+const FLEET_EXTRA = (tf: string, port: number, pw: string): ExtraPermissions => ({
   read: [tf, pw],
   write: [tf],
   net: [`127.0.0.1:${port}`],
@@ -233,12 +212,12 @@ netnsTest(
           `store = "${cluster.url}"\n[postgresql]\npassword_file = "${pw}"\n[prometheus]\ntextfile = "${tf}/netmon.prom"\n`;
         const config = await writeConfig(state, `host = "edge1"\n${body}`);
         const extra = FLEET_EXTRA(tf, cluster.port, pw);
-        const report = (e: Extra, c = config) =>
+        const report = (e: ExtraPermissions, c = config) =>
           netmon(["report", "-c", c, "-s", state], { ns: p.a, permissions: netmonSet(state, e) });
         const ok = await report(extra);
         assert.deepEqual([ok.code, ok.stderr], [0, ""]);
         assert.deepEqual(await storeRows(cluster, "edge1"), await logRows(`${state}/netmon.log`));
-        const without: [Extra, RegExp][] = [
+        const without: [ExtraPermissions, RegExp][] = [
           [{ ...extra, read: [pw] }, /--allow-read=.*netmon\.prom/],
           [{ ...extra, write: [] }, new RegExp(`--allow-write=${tf}`)],
           [{ ...extra, net: [] }, new RegExp(`--allow-net=127\\.0\\.0\\.1:${cluster.port}`)],

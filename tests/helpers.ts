@@ -459,3 +459,21 @@ export function spawnNetmon(args: string[], o: NetmonRun = {}): Deno.ChildProces
     clearEnv: true,
   }).spawn();
 }
+
+/** What a report needs beyond deno.json's `netmon` permission set, by kind. */
+export type ExtraPermissions = Partial<Record<"read" | "write" | "net" | "env" | "sys", string[]>>;
+
+/**
+ * deno.json's `netmon` permission set (what `deno task report` grants) as
+ * flags, its /etc/netmon and /var/lib/netmon replaced by `dir`, plus `extra`.
+ */
+export function netmonSet(dir: string, extra: ExtraPermissions = {}): string[] {
+  const set = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions.netmon as Record<string, string[]>;
+  const flags: string[] = [];
+  for (const kind of ["read", "write", "net", "run", "env", "sys"] as const) {
+    const own = (set[kind] ?? []).map((v) => (v === "/etc/netmon" || v === "/var/lib/netmon" ? dir : v));
+    const all = [...new Set([...own, ...((extra as Record<string, string[] | undefined>)[kind] ?? [])])];
+    if (all.length) flags.push(`--allow-${kind}=${all.join(",")}`);
+  }
+  return flags;
+}
