@@ -273,17 +273,21 @@ function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTall
   return t;
 }
 
+/** A customer's part of `cycle`, with its interval rates in `rates` when they are of that cycle. */
+function customerIn(cycle: CycleTally, rates: ReadonlyMap<string, CycleRates>, customer: TallyCustomer): CustomerTally {
+  const t = customerPart(cycle, customer.columns);
+  const r = rates.get(customer.columns.name);
+  if (r?.start === cycle.start) t.rates = r.rates;
+  return t;
+}
+
 /**
  * A customer's current cycle so far (undefined when the tally does not
  * count its billing), with its interval rates when the tally keeps them.
  */
 export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
   const cycle = tally.cycles.get(customer.billing);
-  if (!cycle) return undefined;
-  const t = customerPart(cycle, customer.columns);
-  const rates = tally.rates.get(customer.columns.name);
-  if (rates) t.rates = rates.start === cycle.start ? rates.rates : [];
-  return t;
+  return cycle && customerIn(cycle, tally.rates, customer);
 }
 
 /**
@@ -292,11 +296,7 @@ export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTa
  */
 export function customerClosed(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
   const cycle = tally.closed.get(customer.billing);
-  if (!cycle) return undefined;
-  const t = customerPart(cycle, customer.columns);
-  const rates = tally.closedRates.get(customer.columns.name);
-  if (rates?.start === cycle.start) t.rates = rates.rates;
-  return t;
+  return cycle && customerIn(cycle, tally.closedRates, customer);
 }
 
 /**
