@@ -95,8 +95,8 @@ function missing(err: unknown): boolean {
   return err instanceof Deno.errors.NotFound || errnoCode(err) === "ENOTDIR";
 }
 
-/** True when Deno grants `name` for `path` without asking. */
-function granted(name: "read" | "write", path: string): boolean {
+/** True when Deno grants `name` for `path` without asking (so a run in a terminal is never prompted for it). */
+export function granted(name: "read" | "write", path: string): boolean {
   return Deno.permissions.querySync({ name, path }).state === "granted";
 }
 
@@ -426,8 +426,8 @@ export class SafeFile {
   }
 }
 
-/** Reads the rest of `f` (at `path`), refusing more than `max` bytes. */
-function readRest(f: SafeFile, path: string, spec: OpenSpec, max: number): Uint8Array {
+/** Reads the rest of the open `f` (at `path`) and closes it, refusing more than `max` bytes. */
+export function readRest(f: SafeFile, path: string, spec: OpenSpec, max: number): Uint8Array {
   try {
     const size = f.statSync().size;
     if (size > max) {

@@ -23,7 +23,7 @@
 
 import type { Config, DocumentCache } from "../config/config.ts";
 import { replaceFile, tidyTemporaries } from "../host/files.ts";
-import { othersCanWrite, SafeFile } from "../host/safe_open.ts";
+import { granted, othersCanWrite, readRest, SafeFile } from "../host/safe_open.ts";
 
 /** The entry's name in the state directory. */
 export const CONFIG_CACHE = "netmon.config-cache";
@@ -58,11 +58,6 @@ interface Entry {
   parser: string;
   text: string;
   doc: unknown;
-}
-
-/** True when Deno grants `name` for `path` without asking (a run from a terminal would otherwise be prompted). */
-function granted(name: "read" | "write", path: string): boolean {
-  return Deno.permissions.querySync({ name, path }).state === "granted";
 }
 
 /**
@@ -102,23 +97,14 @@ export function keptDocument(dir: string, text: string): Record<string, unknown>
   const path = `${dir}/${CONFIG_CACHE}`;
   try {
     if (PARSER === undefined || !granted("read", path) || othersCanWrite(dir) !== "no") return undefined;
-    const f = SafeFile.open(path, { what: "parsed config", owners: "self" });
+    const spec = { what: "parsed config", owners: "self" } as const;
+    const f = SafeFile.open(path, spec);
     if (!f) return undefined;
-    let bytes: Uint8Array;
-    try {
-      const s = f.statSync();
-      if (((s.mode ?? 0) & 0o022) !== 0 || s.size > MAX_ENTRY) return undefined;
-      bytes = new Uint8Array(s.size);
-      let got = 0;
-      while (got < bytes.length) {
-        const n = f.readSync(bytes.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      if (got !== bytes.length) return undefined;
-    } finally {
+    if (((f.statSync().mode ?? 0) & 0o022) !== 0) {
       f.close();
+      return undefined;
     }
+    const bytes = readRest(f, path, spec, MAX_ENTRY);
     const entry = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Entry>;
     if (entry.format !== FORMAT || entry.parser !== PARSER || entry.text !== text) return undefined;
     return asDocument(entry.doc);

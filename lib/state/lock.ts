@@ -6,7 +6,7 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { deadline, SafeFile } from "../host/safe_open.ts";
+import { deadline, granted, SafeFile } from "../host/safe_open.ts";
 import type { StateFiles } from "./files.ts";
 
 /**
@@ -42,7 +42,7 @@ async function openLockFile(path: string, timeoutMs: number, late: () => Error):
 
 /** `path` opened for reading and writing; undefined where this run may not write it. */
 function openReadWrite(path: string): Deno.FsFile | undefined {
-  if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") return undefined;
+  if (!granted("write", path)) return undefined;
   try {
     return Deno.openSync(path, { read: true, write: true });
   } catch (err) {
