@@ -22,7 +22,8 @@ import { deadPort } from "../tests/smtp_server.ts";
 const rounds = Number(Deno.args[0] ?? 30);
 const CUSTOMERS = 1000;
 
-async function time(argv: string[], env: Record<string, string>): Promise<number> {
+/** Runs `argv` with only `env`; its wall ms and stderr (a failure throws with it). */
+async function run(argv: string[], env: Record<string, string>): Promise<{ ms: number; stderr: string }> {
   const t0 = performance.now();
   const out = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
@@ -32,21 +33,16 @@ async function time(argv: string[], env: Record<string, string>): Promise<number
     clearEnv: true,
   }).output();
   const ms = performance.now() - t0;
-  if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-  return ms;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${stderr}`);
+  return { ms, stderr };
 }
+
+const time = async (argv: string[], env: Record<string, string>) => (await run(argv, env)).ms;
 
 /** The phases of one report run through bench/_report_phases.ts: ms each took, by the name of the point ending it. */
 async function phases(argv: string[], env: Record<string, string>): Promise<Map<string, number>> {
-  const out = await new Deno.Command(argv[0]!, {
-    args: argv.slice(1),
-    stdout: "null",
-    stderr: "piped",
-    env,
-    clearEnv: true,
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${argv.join(" ")}: ${stderr}`);
+  const { stderr } = await run(argv, env);
   const line = stderr.trimEnd().split("\n").at(-1) ?? "";
   if (!line.startsWith("phases ")) throw new Error(`${PHASES_SCRIPT} printed no phases: ${stderr}`);
   const points = JSON.parse(line.slice(7)) as [string, number][];
