@@ -367,7 +367,7 @@ function htmlPages(a: GraphArgs & { html: string }): void {
       log: a.logScale,
     });
     if (bad > 20) err(`graph: warning: ${logPath}: ${bad - 20} more malformed lines skipped\n`);
-    writePages(a.html, pageFiles(build.data), build.csv);
+    for (const w of writePages(a.html, pageFiles(build.data), build.csv)) err(`graph: warning: ${w}\n`);
   } catch (e) {
     if (e instanceof CustomerMatchError) throw new NetmonError(e.message, EX.CONFIG);
     throw e;

@@ -224,10 +224,11 @@ browserTest(
       const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--title", "gw1 <netmon>", "--html", www, log]);
       assertEquals([r.code, r.stderr], [0, ""]);
       assertEquals(mode(www), 0o755);
-      const names = [...Deno.readDirSync(www)].map((e) => e.name).sort();
+      const names = [...Deno.readDirSync(www)].map((e) => e.name).filter((n) => n !== ".netmon-pages").sort();
       const stems = SPECS.map((s) => customerStem(s.name));
       assertEquals(names, ["index.html", ...stems.flatMap((s) => [`${s}.csv`, `${s}.html`])].sort());
       for (const n of names) assertEquals(mode(`${www}/${n}`), 0o644, n);
+      assertEquals(mode(`${www}/.netmon-pages`), 0o600); // the list of the pages netmon wrote, for no web server
       // Nothing but the -o/--plot outputs: no data file in the working directory or beside the log.
       ok(!names.includes("netmon_graph.dat"));
 
@@ -344,7 +345,7 @@ browserTest("graph.ts --html on an empty or missing log: a page saying no data y
       const www = `${dir}/www-${log}`;
       const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, `${dir}/${log}`]);
       assertEquals([r.code, r.stderr], [0, ""], log);
-      assertEquals([...Deno.readDirSync(www)].map((e) => e.name), ["index.html"], log);
+      assertEquals([...Deno.readDirSync(www)].map((e) => e.name).sort(), [".netmon-pages", "index.html"], log);
       assertEquals([mode(www), mode(`${www}/index.html`)], [0o755, 0o644], log);
       const v = await visit(
         b,
@@ -414,5 +415,59 @@ Deno.test("page data: the days of this cycle and the last add up to their cycles
     } finally {
       file.close();
     }
+  });
+});
+
+Deno.test("graph.ts --html: a customer taken out of the config loses its page and CSV; nothing else is removed", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, makeLog(seededRandom("page removal"), Date.now()));
+    const www = `${dir}/www`;
+    const html = async (config: string) => {
+      await Deno.writeTextFile(`${dir}/netmon.toml`, config);
+      return await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, log]);
+    };
+    const files = async () => {
+      const names: string[] = [];
+      for await (const e of Deno.readDir(www)) names.push(e.isSymlink ? `${e.name}@` : e.name);
+      return names.sort();
+    };
+    // The config without customer `name`'s block.
+    const without = (name: string) =>
+      CONFIG.split("[[customer]]\n").filter((b) => !b.startsWith(`name = "${name}"`)).join("[[customer]]\n");
+    const first = await html(CONFIG);
+    assertEquals(first.code, 0, first.stderr);
+    const xss = customerStem(XSS);
+    const all = [".netmon-pages", "acme.csv", "acme.html", "globex.csv", "globex.html", "gone.csv", "gone.html"]
+      .concat([`${xss}.csv`, `${xss}.html`, "index.html"]).sort();
+    assertEquals(await files(), all);
+    assertEquals(Deno.statSync(`${www}/.netmon-pages`).mode! & 0o777, 0o600);
+    // The admin's own files, and one named like a page that netmon did not write, are never touched.
+    await Deno.writeTextFile(`${www}/robots.txt`, "User-agent: *\n");
+    await Deno.writeTextFile(`${www}/hand-made.html`, "<p>mine</p>");
+    const second = await html(without("gone"));
+    assertEquals([second.code, second.stderr], [0, ""]);
+    assertEquals(await files(), [...all.filter((n) => !n.startsWith("gone.")), "hand-made.html", "robots.txt"].sort());
+    ok(!(await Deno.readTextFile(`${www}/index.html`)).includes("gone.html"));
+    // A link planted under an old page's name is not followed, nor removed: said, and left for the admin.
+    assertEquals((await html(without(XSS))).code, 0);
+    assertEquals((await html(CONFIG)).code, 0);
+    await Deno.writeTextFile(`${dir}/precious`, "keep me");
+    await Deno.remove(`${www}/globex.html`);
+    await Deno.symlink(`${dir}/precious`, `${www}/globex.html`);
+    const linked = await html(without("globex"));
+    assertEquals(linked.code, 0, linked.stderr);
+    ok(/globex\.html: not a regular file, left in place/.test(linked.stderr), linked.stderr);
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me");
+    ok((await files()).includes("globex.html@"));
+    ok(!(await files()).includes("globex.csv"));
+    // A list netmon cannot trust (a link) removes nothing and is left as it is.
+    await Deno.remove(`${www}/.netmon-pages`);
+    await Deno.symlink(`${dir}/precious`, `${www}/.netmon-pages`);
+    const untrusted = await html(without("acme"));
+    assertEquals(untrusted.code, 0, untrusted.stderr);
+    ok(/\.netmon-pages.*symbolic link.*no page removed/.test(untrusted.stderr), untrusted.stderr);
+    ok((await files()).includes("acme.html"));
+    assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me");
   });
 });

@@ -4,6 +4,15 @@
  * temporary file renamed into place) with mode 0644, the overview last so
  * that it never links to a page not yet there.
  *
+ * The customer files it wrote are listed in `DIR/.netmon-pages` (mode 0600,
+ * so a web server serving DIR cannot read it): a customer taken out of the
+ * config has its page and CSV removed at the next run, not left on the web
+ * with its old figures. Only names on that list are removed, and only
+ * regular files: whatever else is in DIR (the picture, a robots.txt) is
+ * never touched. The list is widened to the new names before any page is
+ * written and narrowed once the old ones are gone, so a run killed at any
+ * point leaves every file netmon wrote on the list.
+ *
  * Without fsync, as the Prometheus textfile: the pages are rebuilt from the
  * log at every run, so after a power loss one may be the old one or empty
  * until the next; a reader never sees half a file either way. Syncing each
@@ -15,13 +24,19 @@
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
-import { ensureMode, withExactMode } from "../host/safe_open.ts";
+import { ensureMode, lstatOrUndefined, readWholeText, withExactMode } from "../host/safe_open.ts";
 import type { PageFile } from "./page.ts";
 
 /** Mode of the pages and CSV files: for a web server to read, whatever the umask. */
 export const PAGE_MODE = 0o644;
 /** Mode of the page directory when netmon makes it. */
 export const PAGE_DIR_MODE = 0o755;
+
+/** The list of the customer files netmon wrote into the page directory. */
+export const PAGE_LIST = ".netmon-pages";
+const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their customer is gone\n";
+/** A customer page's or CSV's name ({@linkcode customerStem}), the only names ever removed. */
+const CUSTOMER_FILE = /^[A-Za-z0-9_-]+\.(html|csv)$/;
 
 /** A file to write: its name in the directory and its text. */
 export interface NamedText {
@@ -56,16 +71,64 @@ export function pageDirectory(dir: string): void {
  * Writes `csv` and `pages` into `dir` (made if missing), each replaced
  * atomically with mode 0644; `index.html` last. A CSV is written only beside
  * its page (`NAME.csv` beside `NAME.html`): none while there is no data yet.
+ * Then removes the customer files an earlier run wrote that this one did not
+ * (see the module's description). Returns warnings: what it could not remove.
  */
-export function writePages(dir: string, pages: readonly PageFile[], csv: readonly NamedText[]): void {
+export function writePages(dir: string, pages: readonly PageFile[], csv: readonly NamedText[]): string[] {
   pageDirectory(dir);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
-  for (const f of csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")))) {
-    replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
-  }
+  const csvFiles = csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")));
   const index = pages.filter((p) => p.name === "index.html");
-  for (const p of [...pages.filter((p) => p.name !== "index.html"), ...index]) {
-    replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
+  const others = pages.filter((p) => p.name !== "index.html");
+  const written = [...csvFiles.map((c) => c.name), ...others.map((p) => p.name)];
+  const warnings: string[] = [];
+  const before = listedBefore(base, warnings);
+  const stale = before ? [...before].filter((name) => !written.includes(name)) : [];
+  if (before) writeList(base, [...before, ...written]);
+  for (const f of csvFiles) replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
+  for (const p of [...others, ...index]) replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
+  const kept = stale.filter((name) => !removed(base + name, warnings));
+  if (before) writeList(base, [...written, ...kept]);
+  return warnings;
+}
+
+/** The names on the directory's list; an empty set when there is none yet, undefined (and a warning) when unreadable. */
+function listedBefore(base: string, warnings: string[]): Set<string> | undefined {
+  let text: string | undefined;
+  try {
+    text = readWholeText(base + PAGE_LIST, { what: "page list" }, 1 << 20);
+  } catch (e) {
+    warnings.push(`${e instanceof Error ? e.message : e}; no page removed (delete it to start a new list)`);
+    return undefined;
+  }
+  if (text === undefined) return new Set();
+  if (!text.startsWith(LIST_HEAD)) {
+    warnings.push(`${base}${PAGE_LIST}: not netmon's page list; no page removed (delete it to start a new list)`);
+    return undefined;
+  }
+  return new Set(text.slice(LIST_HEAD.length).split("\n").filter((name) => CUSTOMER_FILE.test(name)));
+}
+
+function writeList(base: string, names: readonly string[]): void {
+  const text = LIST_HEAD + [...new Set(names)].sort().map((name) => `${name}\n`).join("");
+  replaceFile(base + PAGE_LIST, text, 0o600, "page list", { durable: false });
+}
+
+/** Removes the regular file at `path`; false (and a warning) when something else is there or it cannot be removed. */
+function removed(path: string, warnings: string[]): boolean {
+  try {
+    const s = lstatOrUndefined(path, "look at the page of a customer no longer configured");
+    if (s === undefined) return true;
+    if (!s.isFile) {
+      warnings.push(`${path}: not a regular file, left in place (it was a page of a customer no longer configured)`);
+      return false;
+    }
+    Deno.removeSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return true;
+    warnings.push(`${fileError(e, "remove the page of a customer no longer configured", path).message}`);
+    return false;
   }
 }
