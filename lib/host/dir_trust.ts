@@ -13,8 +13,8 @@
  */
 
 import { getUid } from "./env.ts";
-import { CHILD_ENV } from "./run.ts";
-import { denoPermissionError, EX, NetmonError } from "./errors.ts";
+import { runBounded } from "./run.ts";
+import { NetmonError } from "./errors.ts";
 
 /** The program that reads the directories' owners and modes. */
 export const STAT = "/usr/bin/stat";
@@ -88,19 +88,7 @@ export function parseStat(text: string): DirInfo[] {
 
 /** Runs `stat` on `dirs`: what it printed on stdout, even when some are missing (exit 1). */
 async function statDirs(dirs: readonly string[]): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(STAT, {
-      args: ["-c", "%f %u %g %F|%n", "--", ...dirs],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      clearEnv: true,
-      env: { ...CHILD_ENV },
-    }).output();
-  } catch (err) {
-    throw denoPermissionError(err) ?? new NetmonError(`cannot run ${STAT}: ${(err as Error).message}`, EX.UNAVAILABLE);
-  }
+  const out = await runBounded(STAT, ["-c", "%f %u %g %F|%n", "--", ...dirs]);
   return new TextDecoder().decode(out.stdout);
 }
 

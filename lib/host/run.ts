@@ -6,6 +6,7 @@
  */
 
 import { denoPermissionError, EX, NetmonError } from "./errors.ts";
+import { startTimer } from "./timer.ts";
 
 /** What a finished command printed. */
 export interface CommandOutput {
@@ -16,7 +17,12 @@ export interface CommandOutput {
 }
 
 /** Runs a program; the seam tests and sources share. */
-export type Runner = (path: string, args: readonly string[], stdin?: string) => Promise<CommandOutput>;
+export type Runner = (
+  path: string,
+  args: readonly string[],
+  stdin?: string,
+  timeoutMs?: number,
+) => Promise<CommandOutput>;
 
 /** A command that ran and failed. */
 export class CommandError extends NetmonError {
@@ -95,6 +101,74 @@ export interface BytesOutput {
   stderr: string;
 }
 
+/** The whole environment of a program netmon runs: a short PATH and the C locale, nothing of netmon's own. */
+export const CHILD_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
+/**
+ * How long a program netmon runs may take before it is killed. A hung
+ * firewall tool (waiting on a lock, a wedged netlink) or sendmail would
+ * otherwise hold the state lock, and every cron run queued behind it, for as
+ * long as it hangs. A minute is hundreds of times what iptables-save takes
+ * for 10,000 rules.
+ */
+export const CHILD_TIMEOUT_MS = 60_000;
+
+/** How to run a program: what to give it on stdin, how long it may take. */
+export interface RunOptions {
+  /** Written to its standard input, then closed; none: stdin is /dev/null. */
+  stdin?: string | undefined;
+  /** Milliseconds before it is killed (SIGKILL) and the run fails with exit 75; default {@linkcode CHILD_TIMEOUT_MS}. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Starts `path` (argument array, environment {@linkcode CHILD_ENV}) and
+ * waits for it to exit, at most `timeoutMs`: past that it is killed and a
+ * one-line NetmonError (exit 75: try again) is thrown. The program is started
+ * before this returns, so the caller can work while it runs.
+ */
+export async function runBounded(
+  path: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<Deno.CommandOutput> {
+  const { stdin } = opts;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(path, {
+      args: [...args],
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+      env: { ...CHILD_ENV },
+    }).spawn();
+  } catch (err) {
+    throw spawnError(path, err);
+  }
+  const output = stdin === undefined ? child.output() : outputAfterInput(child, stdin);
+  output.catch(() => {}); // raced below; a killed child's output is not wanted
+  const ms = opts.timeoutMs ?? CHILD_TIMEOUT_MS;
+  const timer = startTimer(ms);
+  const late = timer.done.then((): never => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It exited meanwhile.
+    }
+    throw new NetmonError(
+      `${path} did not finish within ${ms / 1000} s and was killed: try again later; if it happens again, ` +
+        "run it by hand to see where it waits",
+      EX.TEMPFAIL,
+    );
+  });
+  try {
+    return await Promise.race([output, late]);
+  } finally {
+    timer.cancel();
+  }
+}
+
 /** Writes `stdin` to a started child, then waits for its output. */
 async function outputAfterInput(child: Deno.ChildProcess, stdin: string): Promise<Deno.CommandOutput> {
   const writer = child.stdin.getWriter();
@@ -112,57 +186,18 @@ async function outputAfterInput(child: Deno.ChildProcess, stdin: string): Promis
  * standard output as bytes.
  */
 export async function runForBytes(path: string, args: readonly string[], stdin: string): Promise<BytesOutput> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(path, {
-      args: [...args],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      clearEnv: true,
-      env: CHILD_ENV,
-    }).spawn();
-  } catch (err) {
-    throw spawnError(path, err);
-  }
-  const out = await outputAfterInput(child, stdin);
+  const out = await runBounded(path, args, { stdin });
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw commandFailure(path, out.code, stderr);
   return { stdout: out.stdout, stderr };
 }
 
-/** The whole environment of a program netmon runs: a short PATH and the C locale, nothing of netmon's own. */
-export const CHILD_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
-
 /**
  * Runs `path` with `args` (and optional stdin), resolving to its output or
- * throwing a NetmonError. The environment is cleared but for PATH and a C
- * locale, so output parses the same everywhere. The program is started
- * before this returns, so the caller can work while it runs.
+ * throwing a NetmonError; bounded in time as {@linkcode runBounded} says. The
+ * environment is cleared but for PATH and a C locale, so output parses the
+ * same everywhere. The program is started before this returns, so the caller
+ * can work while it runs.
  */
-export const runCommand: Runner = async (path, args, stdin) => {
-  const command = new Deno.Command(path, {
-    args: [...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env: { ...CHILD_ENV },
-  });
-  if (stdin === undefined) {
-    let out: Deno.CommandOutput;
-    try {
-      out = await command.output();
-    } catch (err) {
-      throw spawnError(path, err);
-    }
-    return finish(path, out);
-  }
-  let child: Deno.ChildProcess;
-  try {
-    child = command.spawn();
-  } catch (err) {
-    throw spawnError(path, err);
-  }
-  return finish(path, await outputAfterInput(child, stdin));
-};
+export const runCommand: Runner = async (path, args, stdin, timeoutMs) =>
+  finish(path, await runBounded(path, args, { stdin, timeoutMs }));

@@ -409,7 +409,8 @@ export class Mailer {
       if (this.#mail.transport === "sendmail") {
         const raw = (info as { message?: Uint8Array }).message ?? new Uint8Array();
         const args = ["-i", "-f", this.#mail.from, ...this.#mail.to];
-        await runCommand(this.#mail.sendmail, args, new TextDecoder().decode(raw));
+        // Killed past the delivery's deadline: a hung sendmail would hold the state lock (lib/host/run.ts).
+        await runCommand(this.#mail.sendmail, args, new TextDecoder().decode(raw), deliveryDeadline(this.#mail) * 1000);
         return `${this.#mail.sendmail} accepted it`;
       }
       return (info.response ?? "accepted").trim();

@@ -1,0 +1,63 @@
+/**
+ * lib/host/run.ts, the one way netmon runs other programs: every program is
+ * bounded in time (a hung one is killed and the run fails with exit 75), and
+ * the bound never keeps netmon alive once the program is done.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import { NetmonError } from "../lib/host/errors.ts";
+import { CHILD_TIMEOUT_MS, runCommand } from "../lib/host/run.ts";
+import { run } from "./helpers.ts";
+
+/** The pids of running processes whose command line is exactly `argv`. */
+function processesRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) pids.push(+e.name);
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}
+
+Deno.test("a program past its time is killed, and the run fails with one line and exit 75", async () => {
+  // A duration no other process on the machine is likely to sleep, to find this one by.
+  const argv = ["/bin/sleep", "47.3125"];
+  const started = performance.now();
+  await rejects(runCommand(argv[0] as string, argv.slice(1), undefined, 300), (e: unknown) => {
+    ok(e instanceof NetmonError, String(e));
+    assertEquals(e.exitCode, 75);
+    assertEquals(
+      e.message,
+      "/bin/sleep did not finish within 0.3 s and was killed: try again later; if it happens again, run it by hand to see where it waits",
+    );
+    return true;
+  });
+  ok(performance.now() - started < 10_000, "waited for the program instead of killing it");
+  // Killed, not left running: give the kernel a moment to reap it.
+  for (let i = 0; i < 50 && processesRunning(argv).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assertEquals(processesRunning(argv), []);
+});
+
+Deno.test("within its time a program's output, stdin and failure are as before", async () => {
+  assertEquals(await runCommand("/bin/cat", [], "through stdin\n", 5_000), { stdout: "through stdin\n", stderr: "" });
+  const env = (await runCommand("/usr/bin/env", [])).stdout.split("\n").filter((l) => l !== "").sort();
+  assertEquals(env, ["LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
+  await rejects(runCommand("/bin/sh", ["-c", "echo no >&2; exit 3"]), /\/bin\/sh exited with code 3: no/);
+  await rejects(runCommand("/nonexistent/prog", []), /\/nonexistent\/prog not found/);
+});
+
+Deno.test("the time bound never keeps netmon alive once the program has exited", async () => {
+  // A process that runs one quick program must end at once, not when the bound (a minute) would have passed.
+  ok(CHILD_TIMEOUT_MS >= 30_000);
+  const script = `import { runCommand } from "${new URL("../lib/host/run.ts", import.meta.url).href}";\n` +
+    `console.log((await runCommand("/bin/echo", ["done"])).stdout.trim());\n`;
+  const started = performance.now();
+  const r = await run(Deno.execPath(), ["eval", "--quiet", script]);
+  assertEquals([r.code, r.stdout, r.stderr], [0, "done\n", ""]);
+  ok(performance.now() - started < CHILD_TIMEOUT_MS / 2, "the process lived on after its program");
+});
