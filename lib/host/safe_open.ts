@@ -34,6 +34,7 @@
 
 import { getUid } from "./env.ts";
 import { EX, fileError, NetmonError } from "./errors.ts";
+import { startTimer } from "./timer.ts";
 
 /** Who may own a file netmon opens. */
 export type Owners = "self" | "self-or-root" | "anyone";
@@ -150,12 +151,15 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
 
 /**
  * A promise that rejects with `error()` after `ms`, to race an open that may
- * wait (on a FIFO) against. Its timer is unref'd: it never keeps the process
- * alive once the other side has won (AbortSignal.timeout, used before, did,
- * for the whole `ms`), and still fires while something else holds it open.
+ * wait (on a FIFO) against. Its timer (lib/host/timer.ts) never keeps the
+ * process alive once the other side has won (AbortSignal.timeout, used
+ * before, did, for the whole `ms`), and still fires while something else
+ * holds it open.
  */
 export function deadline(ms: number, error: () => Error): Promise<never> {
-  const late = new Promise<never>((_, reject) => Deno.unrefTimer(setTimeout(() => reject(error()), ms)));
+  const late = startTimer(ms).done.then((): never => {
+    throw error();
+  });
   late.catch(() => {}); // raced; unobserved when the other side wins
   return late;
 }
