@@ -5,7 +5,7 @@
  * where, the right sysexits status, and leave every existing file as it was.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
+import { must, NETMON, netmon, netnsTest, run, withPair, withTempDir } from "./helpers.ts";
 
 const GOOD_CONFIG = 'source = "interface"\ninterfaces = ["lo"]\n';
 const HEADER = "# netmon meters:\tlo:rx\tlo:tx\n";
@@ -340,6 +340,19 @@ const CASES: Case[] = [
     line: /^\/nonexistent\/netmon\.toml: config file not found/,
   },
   {
+    name: "config file a directory",
+    args: ["report", "-c", "STATE", "-s", "STATE"],
+    code: 66,
+    line: /^STATE: the config file is a directory, not a regular file \(name the TOML file with --config/,
+  },
+  {
+    name: "config file a device (read until memory runs out before)",
+    args: ["report", "-c", "/dev/zero", "-s", "STATE"],
+    allowAll: true,
+    code: 66,
+    line: /^\/dev\/zero: the config file is a character device, not a regular file/,
+  },
+  {
     name: "state directory under a file",
     args: ["report", "-c", "CONFIG", "-s", "STATE/netmon.log/sub"],
     code: 73,
@@ -426,4 +439,29 @@ Deno.test("a clock before the last sample is recorded with a one-line warning, o
     );
     const log = await Deno.readTextFile(`${state}/netmon.log`);
     ok(log.startsWith(future) && log.split("\n").length === 4, log);
+  }));
+
+Deno.test("bad input: a FIFO named as the config -> exit 66 at once (it held the run, and cron's next ones, forever)", () =>
+  withTempDir(async (dir) => {
+    const fifo = `${dir}/netmon.toml`;
+    await must("mkfifo", ["-m", "600", fifo]);
+    // coreutils' timeout, so that the old behaviour fails this test instead of hanging it.
+    const r = await run("timeout", [
+      "20",
+      Deno.execPath(),
+      "run",
+      "-q",
+      "-A",
+      NETMON,
+      "report",
+      "-c",
+      fifo,
+      "-s",
+      `${dir}/state`,
+    ]);
+    assertEquals([r.code, r.stdout], [66, ""], r.stderr);
+    assertEquals(
+      r.stderr,
+      `netmon: ${fifo}: the config file is a FIFO, not a regular file (name the TOML file with --config or NETMON_CONFIG)\n`,
+    );
   }));

@@ -22,7 +22,8 @@ import {
   type Meter,
   meterHooks,
 } from "./meters.ts";
-import { ConfigError, fileError } from "../host/errors.ts";
+import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { kindOf } from "../host/safe_open.ts";
 import {
   type Billing,
   customerColumns,
@@ -680,6 +681,62 @@ export interface DocumentCache {
   put(text: string, doc: Record<string, unknown>, config: Config): void;
 }
 
+/** The largest config read: 10,000 meters are about 400 KB. */
+export const MAX_CONFIG_BYTES = 64 << 20;
+
+/**
+ * The config's text: a regular file (a link to one is followed: the path is
+ * the user's), read to its end but never past {@linkcode MAX_CONFIG_BYTES}.
+ * A FIFO named as the config would hold every cron run forever, a device
+ * such as /dev/zero would be read until memory ran out: both are refused.
+ * (Whoever could swap a FIFO in between the look and the open could as well
+ * write the config itself.)
+ */
+function readConfigText(path: string): string {
+  let file: Deno.FsFile;
+  try {
+    const s = Deno.statSync(path);
+    if (!s.isFile) {
+      throw new NetmonError(
+        `${path}: the config file is a ${
+          kindOf(s)
+        }, not a regular file (name the TOML file with --config or NETMON_CONFIG)`,
+        EX.NOINPUT,
+      );
+    }
+    file = Deno.openSync(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
+    }
+    throw fileError(err, "read config file", path);
+  }
+  try {
+    const size = file.statSync().size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new NetmonError(
+        `${path}: the config file is ${size} bytes, more than netmon reads (${MAX_CONFIG_BYTES}): is it the right file?`,
+        EX.DATAERR,
+      );
+    }
+    const bytes = new Uint8Array(size + 1); // one more, to see a file that grew meanwhile
+    let n = 0;
+    while (n < bytes.length) {
+      const got = file.readSync(bytes.subarray(n));
+      if (!got) break;
+      n += got;
+    }
+    if (n > size) {
+      throw new NetmonError(`${path}: the config file changed while netmon read it: run again`, EX.TEMPFAIL);
+    }
+    return new TextDecoder().decode(bytes.subarray(0, n));
+  } catch (err) {
+    throw fileError(err, "read config file", path);
+  } finally {
+    file.close();
+  }
+}
+
 /**
  * Reads and validates a config file (synchronously: no thread hand-off on a
  * report's path). With `cache`, TOML the cache kept for this exact text is
@@ -687,15 +744,7 @@ export interface DocumentCache {
  * offered to it.
  */
 export function loadConfig(path: string, cache?: DocumentCache): Config {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
-    }
-    throw fileError(err, "read config file", path);
-  }
+  const text = readConfigText(path);
   const kept = cache?.get(text);
   if (kept) return configOfDocument(kept, path);
   const doc = parseDocument(text, path);
