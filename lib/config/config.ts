@@ -697,10 +697,9 @@ function readConfigText(path: string): string {
   try {
     const s = Deno.statSync(path);
     if (!s.isFile) {
+      const kind = kindOf(s);
       throw new NetmonError(
-        `${path}: the config file is a ${
-          kindOf(s)
-        }, not a regular file (name the TOML file with --config or NETMON_CONFIG)`,
+        `${path}: the config file is a ${kind}, not a regular file (name the TOML file with --config or NETMON_CONFIG)`,
         EX.NOINPUT,
       );
     }
@@ -712,22 +711,24 @@ function readConfigText(path: string): string {
     throw fileError(err, "read config file", path);
   }
   try {
-    const size = file.statSync().size;
-    if (size > MAX_CONFIG_BYTES) {
-      throw new NetmonError(
-        `${path}: the config file is ${size} bytes, more than netmon reads (${MAX_CONFIG_BYTES}): is it the right file?`,
-        EX.DATAERR,
-      );
-    }
-    const bytes = new Uint8Array(size + 1); // one more, to see a file that grew meanwhile
+    // Read to the end, whatever the size stat gave (0 for a file in /proc or some FUSE), never past the bound.
+    let bytes = new Uint8Array(Math.min(file.statSync().size, MAX_CONFIG_BYTES) + 1);
     let n = 0;
-    while (n < bytes.length) {
+    for (;;) {
+      if (n === bytes.length) {
+        if (n > MAX_CONFIG_BYTES) {
+          throw new NetmonError(
+            `${path}: the config file is larger than netmon reads (${MAX_CONFIG_BYTES} bytes): is it the right file?`,
+            EX.DATAERR,
+          );
+        }
+        const more = new Uint8Array(Math.min(2 * n + 4096, MAX_CONFIG_BYTES + 1));
+        more.set(bytes);
+        bytes = more;
+      }
       const got = file.readSync(bytes.subarray(n));
       if (!got) break;
       n += got;
-    }
-    if (n > size) {
-      throw new NetmonError(`${path}: the config file changed while netmon read it: run again`, EX.TEMPFAIL);
     }
     return new TextDecoder().decode(bytes.subarray(0, n));
   } catch (err) {
