@@ -437,3 +437,46 @@ Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relayin
       assertEquals(env.filter((l) => !/^(PWD|SHLVL|_)=/.test(l)), ["LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
     }));
 });
+
+Deno.test("a hung sendmail is killed at the delivery deadline: exit 75, one line, the report spooled, nothing left running", async () => {
+  await withTempDir(async (dir) => {
+    // Reads the message, then never exits (as an MTA stuck on its queue lock).
+    const argv = ["/bin/sleep", "93.0625"];
+    await Deno.writeTextFile(`${dir}/sendmail`, `#!/bin/sh\ncat >/dev/null\nexec ${argv.join(" ")}\n`, { mode: 0o755 });
+    await Deno.writeTextFile(
+      `${dir}/netmon.toml`,
+      `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\ntransport = "sendmail"\nsendmail = "${dir}/sendmail"\n` +
+        `from = "netmon@example.org"\nto = ["ops@example.org"]\ntimeout = 1\n`,
+    );
+    const started = performance.now();
+    const r = await netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
+      permissions: [
+        `--allow-run=/usr/sbin/ip,/usr/bin/stat,${dir}/sendmail`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+        "--allow-sys=uid,osUptime",
+      ],
+    });
+    assertEquals(r.code, 75, r.stderr);
+    assertEquals(
+      r.stderr,
+      `netmon: mail to ${dir}/sendmail failed: it did not finish within 4 s (four times mail.timeout) and was killed; ` +
+        `1 report(s) kept in ${dir}/state/spool for the next run\n`,
+    );
+    ok(performance.now() - started < 30_000);
+    assertEquals(spoolOf(dir).length, 1);
+    // The sample is logged (a header and one line).
+    assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2);
+    // Killed, not left behind by the run that gave up on it.
+    const want = argv.join("\0") + "\0";
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      let cmdline = "";
+      try {
+        cmdline = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      } catch { /* exited */ }
+      assertEquals(cmdline === want, false, `pid ${e.name} still runs ${argv.join(" ")}`);
+    }
+  });
+});

@@ -8,7 +8,7 @@
 
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { NetmonError } from "../lib/host/errors.ts";
-import { CHILD_TIMEOUT_MS, runCommand } from "../lib/host/run.ts";
+import { CHILD_TIMEOUT_MS, runBounded, runCommand } from "../lib/host/run.ts";
 import { run } from "./helpers.ts";
 
 /** The pids of running processes whose command line is exactly `argv`. */
@@ -60,4 +60,51 @@ Deno.test("the time bound never keeps netmon alive once the program has exited",
   const r = await run(Deno.execPath(), ["eval", "--quiet", script]);
   assertEquals([r.code, r.stdout, r.stderr], [0, "done\n", ""]);
   ok(performance.now() - started < CHILD_TIMEOUT_MS / 2, "the process lived on after its program");
+});
+
+/** Kills this test's own leftover processes (found by their exact command line). */
+function killLeftovers(argv: string[]): void {
+  for (const pid of processesRunning(argv)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+Deno.test("a program that exits while something it started holds its output is not waited for", async () => {
+  const argv = ["sleep", "33.125"];
+  try {
+    const started = performance.now();
+    const r = await runCommand("/bin/sh", ["-c", `echo accepted; ${argv.join(" ")} & exit 0`], undefined, 20_000);
+    assertEquals(r, { stdout: "accepted\n", stderr: "" });
+    ok(performance.now() - started < 10_000, "waited for the background process");
+  } finally {
+    killLeftovers(argv);
+  }
+});
+
+Deno.test("past its time, a program is killed even when a process it started holds its output open", async () => {
+  const argv = ["sleep", "41.375"];
+  try {
+    const started = performance.now();
+    await rejects(
+      runCommand("/bin/sh", ["-c", `${argv.join(" ")} & exec sleep 42.375`], undefined, 300),
+      /\/bin\/sh did not finish within 0.3 s and was killed/,
+    );
+    ok(performance.now() - started < 10_000, "waited for the process holding the pipe");
+  } finally {
+    killLeftovers(argv);
+  }
+});
+
+Deno.test("a program that prints more than netmon reads is killed: one line, exit 69, memory bounded", async () => {
+  await rejects(runBounded("/usr/bin/yes", [], { maxStdout: 1 << 20 }), (e: unknown) => {
+    ok(e instanceof NetmonError);
+    assertEquals([e.exitCode, e.message], [
+      69,
+      "/usr/bin/yes printed more than 1048576 bytes: killed it (is it the right program?)",
+    ]);
+    return true;
+  });
+  assertEquals(processesRunning(["/usr/bin/yes"]), []);
 });

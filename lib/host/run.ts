@@ -6,7 +6,7 @@
  */
 
 import { denoPermissionError, EX, NetmonError } from "./errors.ts";
-import { startTimer } from "./timer.ts";
+import { startTimer, type Timer } from "./timer.ts";
 
 /** What a finished command printed. */
 export interface CommandOutput {
@@ -86,7 +86,7 @@ function spawnError(path: string, err: unknown): NetmonError {
   return new NetmonError(`Cannot run ${path}: ${err instanceof Error ? err.message : err}`, EX.UNAVAILABLE);
 }
 
-function finish(path: string, out: Deno.CommandOutput): CommandOutput {
+function finish(path: string, out: RunOutput): CommandOutput {
   const stdout = decoder.decode(out.stdout);
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw commandFailure(path, out.code, stderr);
@@ -113,25 +113,61 @@ export const CHILD_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/u
  */
 export const CHILD_TIMEOUT_MS = 60_000;
 
+/** The most standard output read from a program: iptables-save prints about 84 bytes a rule, 3 million rules here. */
+export const MAX_STDOUT = 256 << 20;
+/** The most standard error kept (it only ever goes into a message); the rest is read and dropped. */
+const MAX_STDERR = 1 << 20;
+/**
+ * How long the pipes are read once the program has exited: something it
+ * started in the background may hold them open (a sendmail that forks its
+ * delivery), and netmon must not wait for that.
+ */
+const AFTER_EXIT_MS = 2_000;
+
 /** How to run a program: what to give it on stdin, how long it may take. */
 export interface RunOptions {
   /** Written to its standard input, then closed; none: stdin is /dev/null. */
   stdin?: string | undefined;
   /** Milliseconds before it is killed (SIGKILL) and the run fails with exit 75; default {@linkcode CHILD_TIMEOUT_MS}. */
   timeoutMs?: number | undefined;
+  /** The most standard output read before it is killed (exit 69); default {@linkcode MAX_STDOUT}. */
+  maxStdout?: number | undefined;
+}
+
+/** A program's end: how it exited and what it printed. */
+export interface RunOutput {
+  success: boolean;
+  code: number;
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+}
+
+/** Thrown when a program did not finish in its time and was killed. */
+export class TimedOut extends NetmonError {
+  constructor(readonly path: string, readonly seconds: number) {
+    super(
+      `${path} did not finish within ${seconds} s and was killed: try again later; if it happens again, ` +
+        "run it by hand to see where it waits",
+      EX.TEMPFAIL,
+    );
+    this.name = "TimedOut";
+  }
 }
 
 /**
  * Starts `path` (argument array, environment {@linkcode CHILD_ENV}) and
- * waits for it to exit, at most `timeoutMs`: past that it is killed and a
- * one-line NetmonError (exit 75: try again) is thrown. The program is started
+ * waits for it to exit, at most `timeoutMs`: past that it is killed and
+ * {@linkcode TimedOut} (exit 75: try again) is thrown. Its standard output
+ * is read up to {@linkcode MAX_STDOUT} (past that it is killed: one line,
+ * exit 69), for at most two seconds after it exits. The program is started
  * before this returns, so the caller can work while it runs.
+ *
+ * Only the program itself is killed: Deno signals a process group only with
+ * the whole `--allow-run`, which netmon's permission sets never grant. None
+ * of the programs netmon runs leaves anything behind; what a program started
+ * in the background is no longer waited for.
  */
-export async function runBounded(
-  path: string,
-  args: readonly string[],
-  opts: RunOptions = {},
-): Promise<Deno.CommandOutput> {
+export async function runBounded(path: string, args: readonly string[], opts: RunOptions = {}): Promise<RunOutput> {
   const { stdin } = opts;
   let child: Deno.ChildProcess;
   try {
@@ -146,31 +182,92 @@ export async function runBounded(
   } catch (err) {
     throw spawnError(path, err);
   }
-  const output = stdin === undefined ? child.output() : outputAfterInput(child, stdin);
-  output.catch(() => {}); // raced below; a killed child's output is not wanted
-  const ms = opts.timeoutMs ?? CHILD_TIMEOUT_MS;
-  const timer = startTimer(ms);
-  const late = timer.done.then((): never => {
+  let failure: NetmonError | undefined;
+  const stop = (why: NetmonError) => {
+    failure ??= why;
     try {
       child.kill("SIGKILL");
     } catch {
       // It exited meanwhile.
     }
-    throw new NetmonError(
-      `${path} did not finish within ${ms / 1000} s and was killed: try again later; if it happens again, ` +
-        "run it by hand to see where it waits",
-      EX.TEMPFAIL,
+    stdout.cancel();
+    stderr.cancel();
+  };
+  const maxStdout = opts.maxStdout ?? MAX_STDOUT;
+  const tooMuch = () =>
+    stop(
+      new NetmonError(
+        `${path} printed more than ${maxStdout} bytes: killed it (is it the right program?)`,
+        EX.UNAVAILABLE,
+      ),
     );
-  });
+  const stdout = collect(child.stdout, maxStdout, tooMuch);
+  const stderr = collect(child.stderr, MAX_STDERR);
+  if (stdin !== undefined) void writeInput(child, stdin);
+  const ms = Number.isFinite(opts.timeoutMs) ? Math.max(1, opts.timeoutMs as number) : CHILD_TIMEOUT_MS;
+  const timer = startTimer(ms);
+  void timer.done.then(() => stop(new TimedOut(path, ms / 1000)));
+  let afterExit: Timer | undefined;
   try {
-    return await Promise.race([output, late]);
+    const status = await child.status;
+    timer.cancel(); // it ended in time: what is left is reading what it printed
+    afterExit = startTimer(AFTER_EXIT_MS);
+    void afterExit.done.then(() => {
+      stdout.cancel();
+      stderr.cancel();
+    });
+    const [out, err] = await Promise.all([stdout.bytes, stderr.bytes]);
+    if (failure) throw failure;
+    return { success: status.success, code: status.code, stdout: out, stderr: err };
   } finally {
     timer.cancel();
+    afterExit?.cancel();
   }
 }
 
-/** Writes `stdin` to a started child, then waits for its output. */
-async function outputAfterInput(child: Deno.ChildProcess, stdin: string): Promise<Deno.CommandOutput> {
+/** A pipe being read to its end, keeping at most `max` bytes; past that `over` is called, or the rest dropped. */
+function collect(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+  over?: () => void,
+): { bytes: Promise<Uint8Array>; cancel(): void } {
+  const reader = stream.getReader();
+  const bytes = (async () => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (size + value.length > max) {
+          if (over) {
+            over();
+            return new Uint8Array();
+          }
+          chunks.push(value.subarray(0, max - size));
+          size = max;
+        } else {
+          chunks.push(value);
+          size += value.length;
+        }
+      }
+    } catch {
+      // Cancelled: what was read is kept.
+    }
+    if (chunks.length === 1) return chunks[0] as Uint8Array;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    return all;
+  })();
+  return { bytes, cancel: () => void reader.cancel().catch(() => {}) };
+}
+
+/** Writes `stdin` to a started child and closes it. */
+async function writeInput(child: Deno.ChildProcess, stdin: string): Promise<void> {
   const writer = child.stdin.getWriter();
   try {
     await writer.write(new TextEncoder().encode(stdin));
@@ -178,7 +275,6 @@ async function outputAfterInput(child: Deno.ChildProcess, stdin: string): Promis
   } catch {
     // The program exited before reading all input; its status says why.
   }
-  return await child.output();
 }
 
 /**

@@ -17,7 +17,7 @@ import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
 import { checkDir, type OpenSpec, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
-import { runCommand } from "../host/run.ts";
+import { runCommand, TimedOut } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
 import { humanReadable } from "../usage/units.ts";
@@ -376,6 +376,8 @@ export class Mailer {
    * would otherwise hold the report and the spool lock forever.
    */
   async send(message: SpooledMessage, attach = true): Promise<string> {
+    // sendmail is killed at the deadline by the runner itself (a race here would leave it running).
+    if (this.#mail.transport === "sendmail") return await this.#send(message, attach);
     const seconds = deliveryDeadline(this.#mail);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -410,12 +412,20 @@ export class Mailer {
         const raw = (info as { message?: Uint8Array }).message ?? new Uint8Array();
         const args = ["-i", "-f", this.#mail.from, ...this.#mail.to];
         // Killed past the delivery's deadline: a hung sendmail would hold the state lock (lib/host/run.ts).
-        await runCommand(this.#mail.sendmail, args, new TextDecoder().decode(raw), deliveryDeadline(this.#mail) * 1000);
+        const ms = deliveryDeadline(this.#mail) * 1000;
+        await runCommand(this.#mail.sendmail, args, new TextDecoder().decode(raw), ms);
         return `${this.#mail.sendmail} accepted it`;
       }
       return (info.response ?? "accepted").trim();
     } catch (err) {
       if (err instanceof NetmonError && err.exitCode === EX.NOPERM) throw err;
+      if (err instanceof TimedOut) {
+        throw new NetmonError(
+          `mail to ${err.path} failed: it did not finish within ${err.seconds} s (four times mail.timeout) and was killed`,
+          EX.TEMPFAIL,
+          { cause: err },
+        );
+      }
       const denied = netDenied(err);
       if (denied) throw denied;
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
