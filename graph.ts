@@ -367,7 +367,11 @@ function htmlPages(a: GraphArgs & { html: string }): void {
       log: a.logScale,
     });
     if (bad > 20) err(`graph: warning: ${logPath}: ${bad - 20} more malformed lines skipped\n`);
-    for (const w of writePages(a.html, pageFiles(build.data), build.csv)) err(`graph: warning: ${w}\n`);
+    // Customers are the config's, or with none each column (the log's too: a column gone from the config keeps its page).
+    const customers = config.customers.length > 0
+      ? config.customers.map((c) => c.name)
+      : [...allColumns(config.meters).map((c) => c.name), ...build.data.customers.map((c) => c.name)];
+    for (const w of writePages(a.html, pageFiles(build.data), build.csv, customers)) err(`graph: warning: ${w}\n`);
   } catch (e) {
     if (e instanceof CustomerMatchError) throw new NetmonError(e.message, EX.CONFIG);
     throw e;

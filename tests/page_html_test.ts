@@ -423,9 +423,9 @@ Deno.test("graph.ts --html: a customer taken out of the config loses its page an
     const log = `${dir}/netmon.log`;
     await Deno.writeTextFile(log, makeLog(seededRandom("page removal"), Date.now()));
     const www = `${dir}/www`;
-    const html = async (config: string) => {
+    const html = async (config: string, logPath = log) => {
       await Deno.writeTextFile(`${dir}/netmon.toml`, config);
-      return await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, log]);
+      return await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, logPath]);
     };
     const files = async () => {
       const names: string[] = [];
@@ -461,12 +461,27 @@ Deno.test("graph.ts --html: a customer taken out of the config loses its page an
     assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me");
     ok((await files()).includes("globex.html@"));
     ok(!(await files()).includes("globex.csv"));
+    // Said once, then off the list: a page of the admin's own under that name later is never removed.
+    const list = await Deno.readTextFile(`${www}/.netmon-pages`);
+    ok(!list.includes("globex"), list);
+    await Deno.remove(`${www}/globex.html`);
+    await Deno.writeTextFile(`${www}/globex.html`, "<p>the admin's</p>");
+    assertEquals((await html(without("globex"))).stderr, "");
+    assertEquals(await Deno.readTextFile(`${www}/globex.html`), "<p>the admin's</p>");
+    // A run without data (the log missing) keeps the pages of every customer still configured.
+    const noData = await html(without("globex"), `${dir}/no-such.log`);
+    assertEquals(noData.code, 0, noData.stderr);
+    ok((await files()).includes("acme.html") && (await files()).includes("acme.csv"), String(await files()));
+    // A list naming the overview (tampered with, restored from elsewhere) never removes it.
+    await Deno.writeTextFile(`${www}/.netmon-pages`, `${list.split("\n")[0]}\nindex.html\n`);
+    assertEquals((await html(without("globex"))).code, 0);
+    ok((await files()).includes("index.html"));
     // A list netmon cannot trust (a link) removes nothing and is left as it is.
     await Deno.remove(`${www}/.netmon-pages`);
     await Deno.symlink(`${dir}/precious`, `${www}/.netmon-pages`);
     const untrusted = await html(without("acme"));
     assertEquals(untrusted.code, 0, untrusted.stderr);
-    ok(/\.netmon-pages.*symbolic link.*no page removed/.test(untrusted.stderr), untrusted.stderr);
+    ok(/\.netmon-pages.*symbolic link.*; no old page was removed$/.test(untrusted.stderr.trim()), untrusted.stderr);
     ok((await files()).includes("acme.html"));
     assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me");
   });

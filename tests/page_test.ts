@@ -82,6 +82,16 @@ Deno.test("pages: names escaped everywhere, file names safe, each page under 500
   assertEquals(customerStem("index"), "_index");
   assertEquals(customerStem("../x"), "_2E_2E_2Fx");
   assertEquals(customerFile(""), "_.html");
+  // A long name in another script (64 characters of 2 bytes: 384 of `_XX`) still fits a file name (255 bytes),
+  // and two such names that differ only at the end still get two files.
+  const long = "Ж".repeat(63);
+  for (const name of [long + "Ж", long + "Щ", "x".repeat(64)]) {
+    const file = customerFile(name);
+    ok(new TextEncoder().encode(file).length <= 255, `${file.length} bytes`);
+    ok(/^[A-Za-z0-9_-]+\.html$/.test(file), file);
+  }
+  ok(customerStem(long + "Ж") !== customerStem(long + "Щ"));
+  assertEquals(customerStem("x".repeat(64)), "x".repeat(64));
   const big = pageFiles(bigPage(SEED, 3));
   for (const f of big) ok(f.html.length < 500_000, `${f.name} is ${f.html.length} bytes`);
 });

@@ -101,7 +101,11 @@ export interface PageFile {
 /**
  * The file stem for a customer's page and CSV: letters, digits and `-` kept,
  * every other byte of its UTF-8 as `_XX`, so that distinct names give
- * distinct files and no name can climb out of the directory.
+ * distinct files and no name can climb out of the directory. A stem longer
+ * than 200 characters (a long name in another script: `_XX` for each of its
+ * bytes) is cut to 184 and ends in `_` and a 64-bit hash of the whole name,
+ * 201 characters, so that it fits a file name (255 bytes) and no stem kept
+ * whole can equal it.
  *
  * @example
  * ```ts
@@ -110,13 +114,25 @@ export interface PageFile {
  * ```
  */
 export function customerStem(name: string): string {
+  const bytes = new TextEncoder().encode(name);
   let out = "";
-  for (const byte of new TextEncoder().encode(name)) {
+  for (const byte of bytes) {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9-]/.test(c) ? c : `_${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
+  if (out.length > MAX_STEM) return `${out.slice(0, MAX_STEM - 16)}_${fnv1a64(bytes)}`;
   // "index" is the overview's; an empty name still needs a file.
   return out === "index" || out === "" ? `_${out}` : out;
+}
+
+/** The longest stem kept whole. */
+const MAX_STEM = 200;
+
+/** FNV-1a, 64 bits, as 16 hex digits. */
+function fnv1a64(bytes: Uint8Array): string {
+  let h = 0xcbf29ce484222325n;
+  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h.toString(16).padStart(16, "0");
 }
 
 /** The file name of a customer's page. */

@@ -25,7 +25,7 @@
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import { ensureMode, lstatOrUndefined, readWholeText, withExactMode } from "../host/safe_open.ts";
-import type { PageFile } from "./page.ts";
+import { customerStem, type PageFile } from "./page.ts";
 
 /** Mode of the pages and CSV files: for a web server to read, whatever the umask. */
 export const PAGE_MODE = 0o644;
@@ -35,8 +35,8 @@ export const PAGE_DIR_MODE = 0o755;
 /** The list of the customer files netmon wrote into the page directory. */
 export const PAGE_LIST = ".netmon-pages";
 const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their customer is gone\n";
-/** A customer page's or CSV's name ({@linkcode customerStem}), the only names ever removed. */
-const CUSTOMER_FILE = /^[A-Za-z0-9_-]+\.(html|csv)$/;
+/** A customer page's or CSV's name ({@linkcode customerStem}: never `index`), the only names ever removed. */
+const CUSTOMER_FILE = /^(?!index\.)[A-Za-z0-9_-]+\.(html|csv)$/;
 
 /** A file to write: its name in the directory and its text. */
 export interface NamedText {
@@ -71,10 +71,17 @@ export function pageDirectory(dir: string): void {
  * Writes `csv` and `pages` into `dir` (made if missing), each replaced
  * atomically with mode 0644; `index.html` last. A CSV is written only beside
  * its page (`NAME.csv` beside `NAME.html`): none while there is no data yet.
- * Then removes the customer files an earlier run wrote that this one did not
- * (see the module's description). Returns warnings: what it could not remove.
+ * Then removes the customer files an earlier run wrote whose customer is not
+ * in `customers` (the config's) any more: a customer without a page this
+ * time (no data yet) keeps the old one. Returns warnings: what it could not
+ * remove.
  */
-export function writePages(dir: string, pages: readonly PageFile[], csv: readonly NamedText[]): string[] {
+export function writePages(
+  dir: string,
+  pages: readonly PageFile[],
+  csv: readonly NamedText[],
+  customers: readonly string[],
+): string[] {
   pageDirectory(dir);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
@@ -82,14 +89,16 @@ export function writePages(dir: string, pages: readonly PageFile[], csv: readonl
   const index = pages.filter((p) => p.name === "index.html");
   const others = pages.filter((p) => p.name !== "index.html");
   const written = [...csvFiles.map((c) => c.name), ...others.map((p) => p.name)];
+  const current = new Set(customers.map(customerStem));
   const warnings: string[] = [];
   const before = listedBefore(base, warnings);
-  const stale = before ? [...before].filter((name) => !written.includes(name)) : [];
+  const stale = before ? [...before].filter((name) => !current.has(name.replace(/\.(html|csv)$/, ""))) : [];
+  const kept = before ? [...before].filter((name) => current.has(name.replace(/\.(html|csv)$/, ""))) : [];
   if (before) writeList(base, [...before, ...written]);
   for (const f of csvFiles) replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
   for (const p of [...others, ...index]) replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
-  const kept = stale.filter((name) => !removed(base + name, warnings));
-  if (before) writeList(base, [...written, ...kept]);
+  const left = stale.filter((name) => !removed(base + name, warnings));
+  if (before) writeList(base, [...kept, ...written, ...left]);
   return warnings;
 }
 
@@ -99,7 +108,7 @@ function listedBefore(base: string, warnings: string[]): Set<string> | undefined
   try {
     text = readWholeText(base + PAGE_LIST, { what: "page list" }, 1 << 20);
   } catch (e) {
-    warnings.push(`${e instanceof Error ? e.message : e}; no page removed (delete it to start a new list)`);
+    warnings.push(`${e instanceof Error ? e.message : e}; no old page was removed`);
     return undefined;
   }
   if (text === undefined) return new Set();
@@ -121,8 +130,9 @@ function removed(path: string, warnings: string[]): boolean {
     const s = lstatOrUndefined(path, "look at the page of a customer no longer configured");
     if (s === undefined) return true;
     if (!s.isFile) {
+      // Not what netmon wrote there: left alone, and off the list (a page of the admin's own may take the name later).
       warnings.push(`${path}: not a regular file, left in place (it was a page of a customer no longer configured)`);
-      return false;
+      return true;
     }
     Deno.removeSync(path);
     return true;
