@@ -8,7 +8,9 @@
  * holds the process open unless unref'd. `Atomics.waitAsync`'s timeout is
  * V8's own: about 0.3 ms to set, it fires while the process waits on
  * something else, and it never holds the process open.
- * `tests/run_test.ts` checks both.
+ * `tests/run_test.ts` checks both. Its time counts from when the process
+ * next waits, not from the call: synchronous work right after it lengthens
+ * the wait by as much (the bounds here are seconds; that work milliseconds).
  *
  * @module
  */
