@@ -339,7 +339,7 @@ function openLog(path: string, named: boolean): SafeFile {
 }
 
 /** Writes the usage pages into `a.html`; an empty or missing log gives a "no data yet" page. */
-function htmlPages(a: GraphArgs & { html: string }): void {
+async function htmlPages(a: GraphArgs & { html: string }): Promise<void> {
   const config = findConfig(a.config);
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
   let log: SafeFile | undefined;
@@ -371,7 +371,9 @@ function htmlPages(a: GraphArgs & { html: string }): void {
     const customers = config.customers.length > 0
       ? config.customers.map((c) => c.name)
       : [...allColumns(config.meters).map((c) => c.name), ...build.data.customers.map((c) => c.name)];
-    for (const w of writePages(a.html, pageFiles(build.data), build.csv, customers)) err(`graph: warning: ${w}\n`);
+    for (const w of await writePages(a.html, pageFiles(build.data), build.csv, customers)) {
+      err(`graph: warning: ${w}\n`);
+    }
   } catch (e) {
     if (e instanceof CustomerMatchError) throw new NetmonError(e.message, EX.CONFIG);
     throw e;
@@ -382,7 +384,7 @@ function htmlPages(a: GraphArgs & { html: string }): void {
 
 async function graph(a: GraphArgs): Promise<void> {
   if (a.html !== undefined) {
-    htmlPages({ ...a, html: a.html });
+    await htmlPages({ ...a, html: a.html });
     if (!a.outputGiven && a.plot === undefined && a.gnuplot === undefined) return;
   }
   let config: Config = defaultConfig();

@@ -224,7 +224,7 @@ browserTest(
       const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--title", "gw1 <netmon>", "--html", www, log]);
       assertEquals([r.code, r.stderr], [0, ""]);
       assertEquals(mode(www), 0o755);
-      const names = [...Deno.readDirSync(www)].map((e) => e.name).filter((n) => n !== ".netmon-pages").sort();
+      const names = [...Deno.readDirSync(www)].map((e) => e.name).filter((n) => !n.startsWith(".netmon-pages")).sort();
       const stems = SPECS.map((s) => customerStem(s.name));
       assertEquals(names, ["index.html", ...stems.flatMap((s) => [`${s}.csv`, `${s}.html`])].sort());
       for (const n of names) assertEquals(mode(`${www}/${n}`), 0o644, n);
@@ -345,7 +345,11 @@ browserTest("graph.ts --html on an empty or missing log: a page saying no data y
       const www = `${dir}/www-${log}`;
       const r = await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, `${dir}/${log}`]);
       assertEquals([r.code, r.stderr], [0, ""], log);
-      assertEquals([...Deno.readDirSync(www)].map((e) => e.name).sort(), [".netmon-pages", "index.html"], log);
+      assertEquals([...Deno.readDirSync(www)].map((e) => e.name).sort(), [
+        ".netmon-pages",
+        ".netmon-pages.lock",
+        "index.html",
+      ], log);
       assertEquals([mode(www), mode(`${www}/index.html`)], [0o755, 0o644], log);
       const v = await visit(
         b,
@@ -438,16 +442,32 @@ Deno.test("graph.ts --html: a customer taken out of the config loses its page an
     const first = await html(CONFIG);
     assertEquals(first.code, 0, first.stderr);
     const xss = customerStem(XSS);
-    const all = [".netmon-pages", "acme.csv", "acme.html", "globex.csv", "globex.html", "gone.csv", "gone.html"]
+    const all = [
+      ".netmon-pages",
+      ".netmon-pages.lock",
+      "acme.csv",
+      "acme.html",
+      "globex.csv",
+      "globex.html",
+      "gone.csv",
+    ]
+      .concat(["gone.html"])
       .concat([`${xss}.csv`, `${xss}.html`, "index.html"]).sort();
     assertEquals(await files(), all);
     assertEquals(Deno.statSync(`${www}/.netmon-pages`).mode! & 0o777, 0o600);
-    // The admin's own files, and one named like a page that netmon did not write, are never touched.
+    // The admin's own files, and one named like a page that netmon did not write, are never touched; a page's
+    // temporary file that a killed run left is removed, another program's is not.
     await Deno.writeTextFile(`${www}/robots.txt`, "User-agent: *\n");
     await Deno.writeTextFile(`${www}/hand-made.html`, "<p>mine</p>");
+    await Deno.writeTextFile(`${www}/.acme.html.0123456789ab.tmp`, "half a page");
+    await Deno.writeTextFile(`${www}/.usage.png.0123456789ab.tmp`, "half a picture");
     const second = await html(without("gone"));
     assertEquals([second.code, second.stderr], [0, ""]);
-    assertEquals(await files(), [...all.filter((n) => !n.startsWith("gone.")), "hand-made.html", "robots.txt"].sort());
+    assertEquals(
+      await files(),
+      [...all.filter((n) => !n.startsWith("gone.")), ".usage.png.0123456789ab.tmp", "hand-made.html", "robots.txt"]
+        .sort(),
+    );
     ok(!(await Deno.readTextFile(`${www}/index.html`)).includes("gone.html"));
     // A link planted under an old page's name is not followed, nor removed: said, and left for the admin.
     assertEquals((await html(without(XSS))).code, 0);
@@ -484,5 +504,28 @@ Deno.test("graph.ts --html: a customer taken out of the config loses its page an
     ok(/\.netmon-pages.*symbolic link.*; no old page was removed$/.test(untrusted.stderr.trim()), untrusted.stderr);
     ok((await files()).includes("acme.html"));
     assertEquals(await Deno.readTextFile(`${dir}/precious`), "keep me");
+  });
+});
+
+Deno.test("graph.ts --html: runs at once queue on the page directory's lock (each trusts the list it reads)", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, makeLog(seededRandom("page lock"), Date.now()));
+    await Deno.writeTextFile(`${dir}/netmon.toml`, CONFIG);
+    const www = `${dir}/www`;
+    const args = ["-c", `${dir}/netmon.toml`, "--html", www, log];
+    assertEquals((await graphHtml(dir, args)).code, 0);
+    // Another run holds the lock: this one waits for it, then does its work.
+    const held = await Deno.open(`${www}/.netmon-pages.lock`, { read: true, write: true });
+    await held.lock(true);
+    const second = graphHtml(dir, args);
+    let done = false;
+    void second.then(() => done = true);
+    await new Promise((r) => setTimeout(r, 3_000));
+    const waited = !done;
+    held.close(); // releases the lock
+    const r = await second;
+    ok(waited, "the second run did not wait for the lock");
+    assertEquals([r.code, r.stderr], [0, ""]);
   });
 });

@@ -24,6 +24,7 @@
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { withLock } from "../state/lock.ts";
 import { ensureMode, lstatOrUndefined, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { customerStem, type PageFile } from "./page.ts";
 
@@ -34,6 +35,8 @@ export const PAGE_DIR_MODE = 0o755;
 
 /** The list of the customer files netmon wrote into the page directory. */
 export const PAGE_LIST = ".netmon-pages";
+/** The lock one run at a time holds while it writes the pages (mode 0640, like the state's). */
+export const PAGE_LOCK = ".netmon-pages.lock";
 const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their customer is gone\n";
 /** A customer page's or CSV's name ({@linkcode customerStem}: never `index`), the only names ever removed. */
 const CUSTOMER_FILE = /^(?!index\.)[A-Za-z0-9_-]+\.(html|csv)$/;
@@ -76,14 +79,30 @@ export function pageDirectory(dir: string): void {
  * time (no data yet) keeps the old one. Returns warnings: what it could not
  * remove.
  */
-export function writePages(
+export async function writePages(
   dir: string,
   pages: readonly PageFile[],
   csv: readonly NamedText[],
   customers: readonly string[],
-): string[] {
+): Promise<string[]> {
   pageDirectory(dir);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
+  // Two runs at once (a slow night, a run by hand) would each trust a list the other is changing.
+  return await withLock(
+    { lock: base + PAGE_LOCK },
+    60_000,
+    () => Promise.resolve(writeLocked(base, pages, csv, customers)),
+  );
+}
+
+/** {@linkcode writePages} with the directory's lock held: temporaries of pages found now belong to a run that died. */
+function writeLocked(
+  base: string,
+  pages: readonly PageFile[],
+  csv: readonly NamedText[],
+  customers: readonly string[],
+): string[] {
+  tidyPageTemporaries(base);
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
   const csvFiles = csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")));
   const index = pages.filter((p) => p.name === "index.html");
@@ -100,6 +119,19 @@ export function writePages(
   const left = stale.filter((name) => !removed(base + name, warnings));
   if (before) writeList(base, [...kept, ...written, ...left]);
   return warnings;
+}
+
+/** Removes the temporary files of pages and of the list (`.NAME.html.xxxx.tmp`) that a killed run left behind. */
+function tidyPageTemporaries(base: string): void {
+  for (const e of Deno.readDirSync(base)) {
+    const m = /^\.(.+)\.[0-9a-f]+\.tmp$/.exec(e.name);
+    if (!e.isFile || !m || !(CUSTOMER_FILE.test(m[1] as string) || m[1] === "index.html" || m[1] === PAGE_LIST)) {
+      continue;
+    }
+    try {
+      Deno.removeSync(base + e.name);
+    } catch { /* gone */ }
+  }
 }
 
 /** The names on the directory's list; an empty set when there is none yet, undefined (and a warning) when unreadable. */

@@ -56,7 +56,11 @@ function openReadWrite(path: string): Deno.FsFile | undefined {
  * firing while a slow run goes on) queue instead of interleaving. Gives up
  * with exit 75 after `timeoutMs`.
  */
-export async function withLock<T>(files: StateFiles, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  files: Pick<StateFiles, "lock">,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   const started = performance.now();
   const late = () =>
     new NetmonError(
