@@ -57,8 +57,8 @@ export async function nodeTlsTransport(
     throw Object.assign(
       new Error(
         answer[0] === 0x4e
-          ? `${host}:${port}: the server does not offer TLS (sslmode = "require"): turn ssl on in its postgresql.conf`
-          : `${host}:${port}: unexpected answer to the TLS request`,
+          ? `the server does not offer TLS (sslmode = "require"): turn ssl on in its postgresql.conf`
+          : `unexpected answer to the TLS request`,
       ),
       { code: answer[0] === 0x4e ? "NO_TLS" : "EPROTO" },
     );

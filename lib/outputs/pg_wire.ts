@@ -212,11 +212,14 @@ export function serverError(body: Uint8Array): PgError {
   });
 }
 
-/** Deno's network errors as codes storeError knows. */
+/** A network failure as a PgError with a code storeError knows (Deno's error classes; Node's codes from node:tls). */
 function networkError(err: unknown, where: string): unknown {
   if (err instanceof PgError || err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
     return err;
   }
+  const message = `${where}: ${err instanceof Error ? err.message : String(err)}`;
+  const nodeCode = (err as { code?: unknown })?.code;
+  if (typeof nodeCode === "string" && /^[A-Z_]+$/.test(nodeCode)) return new PgError(message, nodeCode, { cause: err });
   const code = err instanceof Deno.errors.ConnectionRefused
     ? "ECONNREFUSED"
     : err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.ConnectionAborted
@@ -228,18 +231,12 @@ function networkError(err: unknown, where: string): unknown {
     : err instanceof Deno.errors.UnexpectedEof || err instanceof Deno.errors.BadResource ||
         err instanceof Deno.errors.Interrupted || err instanceof Deno.errors.NotConnected
     ? "CONNECTION_CLOSED"
-    : /lookup address|Name or service not known|No address associated|Temporary failure in name/i.test(String(err))
+    : /lookup address|Name or service not known|No address associated|Temporary failure in name/i.test(message)
     ? "ENOTFOUND"
-    : /certificate|handshake|tls/i.test(String(err))
+    : /certificate|handshake|tls/i.test(message)
     ? "TLS"
     : "ECONNRESET";
-  const message = err instanceof Error ? err.message : String(err);
-  // node:tls's socket (sslmode = "require") gives Node's codes.
-  const nodeCode = (err as { code?: unknown })?.code;
-  if (typeof nodeCode === "string" && /^E[A-Z]+$/.test(nodeCode)) {
-    return new PgError(`${where}: ${message}`, nodeCode, { cause: err });
-  }
-  return new PgError(`${where}: ${message}`, code, { cause: err });
+  return new PgError(message, code, { cause: err });
 }
 
 /** Calls `onTimeout` after `ms` unless cleared first. */
