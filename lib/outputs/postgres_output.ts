@@ -4,8 +4,8 @@
  * once the sample is logged, it loads from the log whatever the store lacks
  * before this sample, and inserts it.
  * The database down or unreachable: the report is printed, then one line
- * and exit 75; the next run catches up. The client (`npm:postgres`) is
- * loaded only here.
+ * and exit 75; the next run catches up. The client (netmon's own,
+ * pg_wire.ts) is loaded only here.
  *
  * @module
  */
