@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { EX, NetmonError } from "../lib/host/errors.ts";
 import { scramLogin } from "../lib/outputs/pg_scram.ts";
-import { PgConnection, type PgConnectOptions, PgError, type PgRow } from "../lib/outputs/pg_wire.ts";
+import { PgConnection, type PgConnectOptions, PgError, type PgRow, textArray } from "../lib/outputs/pg_wire.ts";
 import { PostgresStore, storeError, type TimedSample } from "../lib/outputs/postgres.ts";
 import { type PostgresCluster, postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 
@@ -134,6 +134,13 @@ Deno.test({
           [[max, null, null, "0", ""]],
         );
         assert.equal(max, "18446744073709551615");
+        // Arrays in text form: whatever a column name holds comes back as sent.
+        const tricky = ['a"b', "back\\slash", "comma,brace}{", " spaced ", "", "NULL", "ünï", null];
+        assert.deepEqual(
+          (await c.query("SELECT unnest($1::text[])", [textArray(tricky)])).map((r) => r[0]),
+          tricky,
+        );
+        assert.deepEqual(await c.query("SELECT cardinality($1::numeric[])", [textArray([])]), [["0"]]);
         // Text with every byte class: UTF-8 both ways.
         assert.deepEqual(await c.query("SELECT $1::text || '✓'", ["ünï\tcode"]), [["ünï\tcode✓"]]);
         const n = 65535;
@@ -181,11 +188,11 @@ Deno.test({
       c.close();
     }
 
-    await t.step("the store: a batch over the parameter limit goes in one transaction, exactly", async () => {
+    await t.step("the store: over 10,000 rows go in one transaction of several statements, exactly", async () => {
       const store = await PostgresStore.open({ url: cluster.url, host: "big", password: cluster.password });
       try {
         const samples: TimedSample[] = [];
-        const columns = 2_200; // x 6 samples = 13,200 rows = 66,000 parameters: two statements
+        const columns = 2_200; // x 6 samples = 13,200 rows: two statements
         for (let s = 0; s < 6; s++) {
           const counters = new Map<string, bigint>();
           for (let k = 0; k < columns; k++) counters.set(`c${k}`, (1n << 64n) - 1n - BigInt(s * columns + k));
@@ -208,6 +215,37 @@ Deno.test({
         await store.close();
       }
     });
+
+    await t.step(
+      "the store's sample goes in with the check that the previous one is there, in one statement",
+      async () => {
+        await cluster.psql("DROP TABLE IF EXISTS stats");
+        const store = await PostgresStore.connect({ url: cluster.url, host: "seq", password: cluster.password });
+        try {
+          const at = (epoch: number): TimedSample => ({
+            epoch,
+            sample: { timestamp: String(epoch), counters: new Map([["in", BigInt(epoch)], ["out", 1n]]) },
+          });
+          assert.equal(await store.insertIfFollows(at(100), undefined), true, "the first sample; the table created");
+          assert.equal(await store.insertIfFollows(at(200), 100), true);
+          assert.equal(await store.insertIfFollows(at(400), 300), false, "sample 300 is missing: nothing stored");
+          assert.equal(await store.insertIfFollows(at(400), 150), true, "a newer one than asked for is there");
+          assert.equal(await store.insertIfFollows(at(400), 150), true, "again: nothing doubles");
+          assert.equal(
+            await cluster.psql("SELECT string_agg(stamp || type || bytes, ' ' ORDER BY stamp, type) FROM stats"),
+            "100in100 100out1 200in200 200out1 400in400 400out1\n",
+          );
+          const other = await PostgresStore.connect({ url: cluster.url, host: "other", password: cluster.password });
+          try {
+            assert.equal(await other.insertIfFollows(at(500), 400), false, "another host's samples do not count");
+          } finally {
+            await other.close();
+          }
+        } finally {
+          await store.close();
+        }
+      },
+    );
 
     await t.step("a server that stops answering mid-statement: the read is bounded, exit 75", async () => {
       const stuck = await PgConnection.connect({ ...base, readTimeoutMs: 1000 });

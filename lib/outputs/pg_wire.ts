@@ -645,6 +645,26 @@ export class PgConnection {
   }
 }
 
+/**
+ * Values as one PostgreSQL array in text form (`{"a","b",NULL}`), to send as
+ * a single parameter (`$1::text[]`, `$2::numeric[]`): every element quoted,
+ * `"` and `\` escaped, null as NULL.
+ *
+ * @example
+ * ```ts
+ * textArray(["a", null, 'say "hi"']); // '{"a",NULL,"say \"hi\""}'
+ * ```
+ */
+export function textArray(values: readonly PgValue[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ",";
+    out += v === null || v === undefined ? "NULL" : `"${v.replace(/["\\]/g, "\\$&")}"`;
+  }
+  return `${out}}`;
+}
+
 /** The SSLRequest message. */
 export function sslRequest(): Uint8Array {
   return new Writer().begin().int32(SSL_REQUEST).end().take();

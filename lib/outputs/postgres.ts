@@ -33,7 +33,7 @@
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
-import { PgConnection, type PgValue } from "./pg_wire.ts";
+import { PgConnection, type PgValue, textArray } from "./pg_wire.ts";
 import type { TimedSample } from "../state/log_timed.ts";
 
 export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
@@ -68,8 +68,37 @@ export interface StoredSample {
   packets: Map<string, bigint>;
 }
 
-/** Rows per INSERT: 5 parameters a row, under the protocol's 65535. */
+/** Rows per INSERT statement (and columns per lastPackets query): a statement stays within a few MB. */
 const BATCH_ROWS = 10_000;
+
+/**
+ * This host's ($1) rows given as arrays: stamps $2, columns $3, packets $4, bytes $5, all as text. Five
+ * parameters whatever the number of rows (no VALUES list of 5 parameters a row against the protocol's 65535), and
+ * an INSERT from a SELECT, which takes the condition of {@linkcode PostgresStore.insertIfFollows}; the server
+ * parses it faster than a VALUES list of 200 rows (measured: 13.0 ms against 13.4 on a fresh server process, with
+ * the condition; a VALUES list in a SELECT needs a cast a value and took 17.7 ms).
+ */
+const INSERT_ROWS = `INSERT INTO stats (host, stamp, type, packets, bytes)
+  SELECT $1, r.stamp, r.type, r.packets, r.bytes
+  FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::numeric[]) AS r(stamp, type, packets, bytes)`;
+const ON_CONFLICT = "ON CONFLICT (host, stamp, type) DO NOTHING";
+
+/** Samples as rows in columns: stamps, types, packets (null where none), bytes, as text. */
+function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
+  const columns: PgValue[][] = [[], [], [], []];
+  const [stamps, types, packets, bytes] = columns as [PgValue[], PgValue[], PgValue[], PgValue[]];
+  for (const { epoch, sample } of samples) {
+    const stamp = String(epoch);
+    for (const [type, value] of sample.counters) {
+      const p = sample.packets?.get(type);
+      stamps.push(stamp);
+      types.push(type);
+      packets.push(p === undefined ? null : p.toString());
+      bytes.push(value.toString());
+    }
+  }
+  return columns;
+}
 
 /** The password: `passwordFile`'s first line, else `NETMON_DB_PASSWORD`, else none (trust or peer auth). */
 export function dbPassword(
@@ -310,25 +339,11 @@ export class PostgresStore {
    * exact. Returns the rows sent.
    */
   async insert(samples: Iterable<TimedSample>): Promise<number> {
-    const values: PgValue[] = [];
-    for (const { epoch, sample } of samples) {
-      const stamp = String(epoch);
-      for (const [type, bytes] of sample.counters) {
-        const packets = sample.packets?.get(type);
-        values.push(this.host, stamp, type, packets === undefined ? null : packets.toString(), bytes.toString());
-      }
-    }
-    const rows = values.length / 5;
+    const columns = rowColumns(samples);
+    const rows = columns[0]!.length;
     if (rows === 0) return 0;
-    const insert = (from: number, to: number) => {
-      const tuples: string[] = [];
-      for (let r = 0; r < to - from; r++) tuples.push(`(${placeholders(5, r * 5 + 1)})`);
-      return this.#query(
-        `INSERT INTO stats (host, stamp, type, packets, bytes) VALUES ${tuples.join(", ")}
-        ON CONFLICT (host, stamp, type) DO NOTHING`,
-        values.slice(from * 5, to * 5),
-      );
-    };
+    const insert = (from: number, to: number) =>
+      this.#query(`${INSERT_ROWS} ${ON_CONFLICT}`, [this.host, ...columns.map((c) => textArray(c.slice(from, to)))]);
     // One statement is a transaction of its own: no BEGIN and COMMIT round trips for it.
     if (rows <= BATCH_ROWS) {
       await insert(0, rows);
@@ -343,6 +358,33 @@ export class PostgresStore {
       throw err;
     }
     return rows;
+  }
+
+  /**
+   * Stores `now` if the store holds this host's sample before it (stamp
+   * `previousEpoch`, or newer; none when undefined), in one statement that
+   * asks and inserts, creating the table if it is missing. False when the
+   * store lacks that sample: then nothing is stored, and the caller loads
+   * what is missing from the log first, so that the store always holds
+   * every sample up to its newest (what {@linkcode importSamples} relies on).
+   */
+  async insertIfFollows(now: TimedSample, previousEpoch: number | undefined): Promise<boolean> {
+    const columns = rowColumns([now]);
+    const follows = "$6::bigint IS NULL OR (SELECT stamp FROM last) >= $6";
+    const sql = `WITH last AS (SELECT max(stamp) AS stamp FROM stats WHERE host = $1),
+      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT})
+      SELECT ${follows}`;
+    const params = [this.host, ...columns.map(textArray), previousEpoch === undefined ? null : String(previousEpoch)];
+    let rows: PgValue[][];
+    try {
+      rows = await this.#query(sql, params);
+    } catch (err) {
+      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
+      if (code !== "42P01") throw err; // undefined_table
+      await this.createTable();
+      rows = await this.#query(sql, params);
+    }
+    return rows[0]?.[0] === "t";
   }
 
   /** The hosts that have samples in the store, in name order. */
@@ -440,10 +482,11 @@ export async function importSamples(
  * Stores a just-recorded sample, first loading from `logSamples` (the log,
  * oldest first) whatever the store lacks when it does not hold the sample
  * before it (`previousEpoch`). Mirrors the SQLite store's `storeSample`.
+ * Asking and storing are one statement ({@linkcode PostgresStore.insertIfFollows}),
+ * unless the caller has asked already:
  *
  * `lastStored` is the store's newest stamp for this host when the caller
- * has asked already ({@linkcode PostgresStore.lastStampOrTable}, while the
- * report read its counters): asked before this run held the state lock, it
+ * has asked already ({@linkcode PostgresStore.lastStampOrTable}): asked before this run held the state lock, it
  * may be older than the truth if another run of this host stored a sample
  * meanwhile, never newer (stamps only grow), so at worst the catch-up runs
  * for nothing (rows already there are left alone).
@@ -460,9 +503,13 @@ export async function storeSample(
     const last = await store.lastPackets([...intervalPackets.keys()]);
     now.sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, (last.get(t) ?? 0n) + p]));
   }
-  const last = lastStored ? lastStored.stamp : await store.lastStamp();
-  if (previousEpoch !== undefined && (last === undefined || last < previousEpoch)) {
-    await importSamples(store, logSamples());
+  if (!lastStored) {
+    // One statement when the store holds the sample before this one, as it does but after an outage.
+    if (await store.insertIfFollows(now, previousEpoch)) return;
+  } else if (previousEpoch === undefined || (lastStored.stamp !== undefined && lastStored.stamp >= previousEpoch)) {
+    await store.insert([now]);
+    return;
   }
+  await importSamples(store, logSamples());
   await store.insert([now]);
 }
