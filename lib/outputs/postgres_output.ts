@@ -13,9 +13,12 @@
 import type { Config } from "../config/config.ts";
 import { getEnv } from "../host/env.ts";
 import { denoPermissionError } from "../host/errors.ts";
+import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import { stampSeconds, timedLogSamples } from "../state/log_timed.ts";
 import type { SampleOutput } from "./output.ts";
+// Static: this module is itself loaded only when a store is configured, and a report starts connecting at once.
+import { dbPassword, PostgresStore, storeSample } from "./postgres.ts";
 
 /** This machine's name in the store: the config's `host`, else the host name (needs `--allow-sys=hostname`). */
 export function storeHost(config: Config): string {
@@ -35,7 +38,6 @@ export function storeHost(config: Config): string {
 export async function openConfiguredStore(config: Config, connectOnly = false) {
   const pg = config.fleet.postgres;
   if (!pg) throw new Error("no PostgreSQL store configured");
-  const { dbPassword, PostgresStore } = await import("./postgres.ts");
   return await PostgresStore[connectOnly ? "connect" : "open"]({
     url: pg.url,
     host: storeHost(config),
@@ -46,36 +48,33 @@ export async function openConfiguredStore(config: Config, connectOnly = false) {
 }
 
 /**
- * The PostgreSQL store output of a report. It starts connecting at once, when
- * the report sets up its outputs: loading the client, the server starting a
- * process for the connection and authenticating it are most of what the
- * store costs a report, and they go on while the report reads the counters
- * and logs the sample. The first statement on the connection asks for the
- * newest stamp stored for this host (creating the table if it is missing),
- * so once the sample is logged only its insert is left to wait for, unless
- * the store must catch up first. Whatever goes wrong there is reported once
- * the sample is logged, as before (the sample is never lost for it).
+ * The PostgreSQL store output of a report. It starts connecting at once, as
+ * the report starts (lib/cli/report.ts makes it before anything else):
+ * the server starting a process for the connection and the login are most
+ * of what the store costs a report, and they go on while the report loads
+ * its source and reads the counters. Once the sample is logged, one
+ * statement asks whether the store holds the sample before it and stores
+ * this one (creating the table if it is missing), unless the store must
+ * catch up from the log first. Whatever goes wrong is reported once the
+ * sample is logged, as before (the sample is never lost for it).
  */
 export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
-  const opening = openConfiguredStore(config, true).then(async (store) => {
-    try {
-      return { store, last: { stamp: await store.lastStampOrTable() } };
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-  }).then((opened) => opened, (error: unknown) => ({ error }));
+  reached("store: connecting");
+  const opening = openConfiguredStore(config, true).then((store) => {
+    reached("store: connected");
+    return { store };
+  }, (error: unknown) => ({ error }));
   return {
     name: "PostgreSQL store",
     async recorded(r) {
-      const { storeSample } = await import("./postgres.ts");
       const opened = await opening;
       if ("error" in opened) throw opened.error;
       const store = opened.store;
       try {
         const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
         const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets, opened.last);
+        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
+        reached("store: stored");
       } finally {
         await store.close();
       }
