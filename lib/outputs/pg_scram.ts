@@ -110,13 +110,17 @@ export function scramLogin(password: string, nonce?: string, user = ""): ScramLo
           256,
         ),
       );
-      const clientKey = await hmac(salted, "Client Key");
-      const storedKey = new Uint8Array(await crypto.subtle.digest("SHA-256", clientKey as BufferSource));
       const withoutProof = `c=biws,r=${serverNonce}`;
       const authMessage = `${firstBare},${serverFirst},${withoutProof}`;
-      const clientSignature = await hmac(storedKey, authMessage);
+      // Independent steps side by side: each is a round through the event loop, slow while a report keeps it busy.
+      const [clientKey, serverKey] = await Promise.all([hmac(salted, "Client Key"), hmac(salted, "Server Key")]);
+      const storedKey = new Uint8Array(await crypto.subtle.digest("SHA-256", clientKey as BufferSource));
+      const [clientSignature, signature] = await Promise.all([
+        hmac(storedKey, authMessage),
+        hmac(serverKey, authMessage),
+      ]);
+      serverSignature = signature;
       const proof = clientKey.map((b, i) => b ^ (clientSignature[i] as number));
-      serverSignature = await hmac(await hmac(salted, "Server Key"), authMessage);
       return `${withoutProof},p=${b64(proof)}`;
     },
     verify(serverFinal: string): void {
