@@ -10,14 +10,17 @@
  * Measured on this project's 2-CPU machine with Deno 2.9.6: loading
  * `npm:postgres` costs 62-69 ms, `npm:pgwire`'s npm entry 53-63 ms, and
  * merely importing `node:net`, `node:tls` and `node:crypto`, which every npm
- * client goes through, about 47 ms: no npm client can meet the goal before it
- * sends a byte. The one client with a Deno build on Deno's own sockets
+ * client goes through, about 47 ms: an npm client spends nearly the whole
+ * goal before it sends a byte, and the server's own start of a process for
+ * the connection (30-40 ms here) comes on top. The one client with a Deno build on Deno's own sockets
  * (pgwire's `mod.js`) is not exported by its package and cannot be imported.
- * This module and its SCRAM helper load in about 2 ms (median of 10 runs,
- * `performance.now()` around a dynamic import, 1.6-3.2 ms).
+ * This module and its SCRAM helper load in about 4 ms, the whole store
+ * module (postgres.ts) with them in about 5 ms: medians of 10 fresh
+ * processes, `performance.now()` around a dynamic import (4.9-8.5 ms;
+ * `npm:postgres` the same way, same minutes: 72-108 ms, median 75).
  *
- * What it does not do: MD5 password logins (`crypto.subtle` has no MD5; the
- * server is told no with one line saying to use scram-sha-256, PostgreSQL's
+ * What it does not do: MD5 password logins (`crypto.subtle` has no MD5; such
+ * a login is refused with one line saying to use scram-sha-256, PostgreSQL's
  * default since 14), Kerberos/GSSAPI/SSPI, channel binding, binary formats,
  * COPY, notifications, cancel requests (the server's `statement_timeout`
  * ends a slow statement; a server that stops answering is left after the
