@@ -314,6 +314,25 @@ Deno.test({
       await assert.rejects(conn.query("SELECT 1"), /the connection is closed/);
     });
 
+    await t.step("a closed connection holds no timer: a script that used it ends at once", async () => {
+      const wire = new URL("../lib/outputs/pg_wire.ts", import.meta.url).href;
+      const code = `import { PgConnection } from ${JSON.stringify(wire)};
+        const c = await PgConnection.connect(JSON.parse(Deno.env.get("OPTS")));
+        await c.query("SELECT pg_sleep(0.05)");
+        c.close();`;
+      const t0 = performance.now();
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--frozen", code],
+        env: { OPTS: JSON.stringify(base), PATH: "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+        clearEnv: true,
+        stderr: "piped",
+      }).output();
+      const took = performance.now() - t0;
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+      // The connect bound is 10 s, the read bound 35 s: a timer left listening would hold the script that long.
+      assert.ok(took < 5000, `the script took ${took} ms`);
+    });
+
     await t.step("sslmode: disable, require, verify-ca (chain only), verify-full (chain and name)", async () => {
       const ca = [await Deno.readTextFile(cluster.caFile!)];
       const encrypted = async (opts: PgConnectOptions) => {

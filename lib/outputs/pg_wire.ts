@@ -249,13 +249,15 @@ function networkError(err: unknown, where: string): unknown {
  * later wait runs re-arms for the rest of it. The timers are
  * `AbortSignal.timeout`'s: in Deno 2.9 the global `setTimeout` loads Node's
  * timers module on its first use (15-55 ms measured here, a third of the
- * store's budget on a report). They cannot be cancelled: one armed for a
- * wait long over fires later and does nothing.
+ * store's budget on a report). Such a timer cannot be cancelled, but it
+ * keeps the process alive only while it has a listener: the watchdog
+ * listens only during a wait, so an idle or closed connection holds nothing.
  */
 class Watchdog {
   #deadline = Infinity;
-  readonly #armed: number[] = [];
+  #armed: { at: number; signal: AbortSignal }[] = [];
   readonly #expire: () => void;
+  readonly #fired = () => this.#check();
 
   constructor(expire: () => void) {
     this.#expire = expire;
@@ -264,24 +266,29 @@ class Watchdog {
   /** A wait of at most `ms` begins. */
   start(ms: number): void {
     this.#deadline = performance.now() + ms;
-    if (!this.#armed.some((at) => at <= this.#deadline)) this.#arm(ms);
+    this.#armed = this.#armed.filter((a) => !a.signal.aborted);
+    for (const a of this.#armed) a.signal.addEventListener("abort", this.#fired);
+    if (!this.#armed.some((a) => a.at <= this.#deadline)) this.#arm(ms);
   }
 
   /** The wait is over. */
   stop(): void {
     this.#deadline = Infinity;
+    for (const a of this.#armed) a.signal.removeEventListener("abort", this.#fired);
   }
 
   #arm(ms: number): void {
-    const at = performance.now() + ms;
-    this.#armed.push(at);
-    AbortSignal.timeout(Math.max(1, Math.ceil(ms))).addEventListener("abort", () => {
-      this.#armed.splice(this.#armed.indexOf(at), 1);
-      if (this.#deadline === Infinity) return;
-      const left = this.#deadline - performance.now();
-      if (left <= 1) this.#expire();
-      else if (!this.#armed.some((t) => t <= this.#deadline)) this.#arm(left);
-    }, { once: true });
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
+    this.#armed.push({ at: performance.now() + ms, signal });
+    signal.addEventListener("abort", this.#fired);
+  }
+
+  #check(): void {
+    if (this.#deadline === Infinity) return;
+    this.#armed = this.#armed.filter((a) => !a.signal.aborted);
+    const left = this.#deadline - performance.now();
+    if (left <= 1) this.#expire();
+    else if (!this.#armed.some((a) => a.at <= this.#deadline)) this.#arm(left);
   }
 }
 
@@ -711,16 +718,16 @@ export function sslRequest(): Uint8Array {
 async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number): Promise<Deno.TlsConn> {
   const where = `${opts.host}:${opts.port}`;
   let timedOut = false;
-  let done = false;
   let tls: Deno.TlsConn | undefined;
   // Not setTimeout: see Watchdog.
-  AbortSignal.timeout(Math.max(1, Math.ceil(ms))).addEventListener("abort", () => {
-    if (done) return;
+  const limit = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
+  const expire = () => {
     timedOut = true;
     try {
       (tls ?? conn).close();
     } catch { /* closed already */ }
-  }, { once: true });
+  };
+  limit.addEventListener("abort", expire);
   try {
     const req = sslRequest();
     for (let off = 0; off < req.length;) off += await conn.write(req.subarray(off));
@@ -752,7 +759,7 @@ async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number):
     if (timedOut) throw new PgError(`${where}: no TLS connection within ${ms / 1000} s`, "CONNECT_TIMEOUT");
     throw err;
   } finally {
-    done = true;
+    limit.removeEventListener("abort", expire);
   }
 }
 
