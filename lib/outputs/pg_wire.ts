@@ -57,6 +57,8 @@ export interface PgConnectOptions {
   readTimeoutMs?: number | undefined;
   /** `application_name` (default `netmon`). */
   applicationName?: string | undefined;
+  /** Called once the startup message is sent: the server is at work on the connection, the login is to come. */
+  onStarted?: (() => void) | undefined;
 }
 
 /**
@@ -396,6 +398,7 @@ export class PgConnection {
     for (const [k, v] of params) w.cstr(k).cstr(v);
     w.bytes(new Uint8Array([0])).end();
     await this.#write(w.take(), left());
+    opts.onStarted?.();
     let scram: ReturnType<typeof scramLogin> | undefined;
     let scramDone = false;
     for (;;) {

@@ -54,6 +54,8 @@ export interface PostgresOptions {
   connectTimeoutSeconds?: number | undefined;
   /** Milliseconds any one statement may take, on the server and on the client (default 30000). */
   statementTimeoutMs?: number | undefined;
+  /** Called once the server has the connection request (see PgConnectOptions.onStarted). */
+  onStarted?: (() => void) | undefined;
 }
 
 /** A sample read back from the store. */
@@ -251,6 +253,7 @@ export class PostgresStore {
         caCerts: ca,
         connectTimeoutMs: (opts.connectTimeoutSeconds ?? 10) * 1000,
         statementTimeoutMs: opts.statementTimeoutMs ?? 30_000,
+        onStarted: opts.onStarted,
       });
       return new PostgresStore(conn, where, opts.host, opts.password);
     } catch (err) {

@@ -35,7 +35,7 @@ export function storeHost(config: Config): string {
  * NETMON_DB_PASSWORD), creating its table if missing; with `connectOnly`, a
  * store that has not looked at the table yet (see `PostgresStore.connect`).
  */
-export async function openConfiguredStore(config: Config, connectOnly = false) {
+export async function openConfiguredStore(config: Config, connectOnly = false, onStarted?: () => void) {
   const pg = config.fleet.postgres;
   if (!pg) throw new Error("no PostgreSQL store configured");
   return await PostgresStore[connectOnly ? "connect" : "open"]({
@@ -44,26 +44,33 @@ export async function openConfiguredStore(config: Config, connectOnly = false) {
     password: dbPassword(pg.passwordFile, getEnv),
     sslmode: pg.sslmode,
     caFile: pg.caFile,
+    onStarted,
   });
 }
 
 /**
- * The PostgreSQL store output of a report. It starts connecting at once, as
- * the report starts (lib/cli/report.ts makes it before anything else):
- * the server starting a process for the connection and the login are most
- * of what the store costs a report, and they go on while the report loads
- * its source and reads the counters. Once the sample is logged, one
- * statement asks whether the store holds the sample before it and stores
- * this one (creating the table if it is missing), unless the store must
- * catch up from the log first. Whatever goes wrong is reported once the
- * sample is logged, as before (the sample is never lost for it).
+ * The PostgreSQL store output of a report, once its connection is under way.
+ * It starts connecting at once, as the report starts (lib/cli/report.ts makes
+ * it before anything else), and is handed over once the server has the
+ * connection request (the startup message sent, or connecting failed): the
+ * server starting a process for the connection and the login are most of
+ * what the store costs a report, and they then go on while the report loads
+ * its source and reads the counters, instead of waiting for the report's
+ * thread to be free to send that first message. Once the sample is logged,
+ * one statement asks whether the store holds the sample before it and stores
+ * this one (creating the table if it is missing), unless the store must catch
+ * up from the log first. Whatever goes wrong is reported once the sample is
+ * logged, as before (the sample is never lost for it).
  */
-export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
+export async function postgresOutput(config: Config, files: StateFiles): Promise<SampleOutput> {
   reached("store: connecting");
-  const opening = openConfiguredStore(config, true).then((store) => {
+  let started!: () => void;
+  const asked = new Promise<void>((resolve) => (started = resolve));
+  const opening = openConfiguredStore(config, true, () => started()).then((store) => {
     reached("store: connected");
     return { store };
   }, (error: unknown) => ({ error }));
+  await Promise.race([asked, opening]);
   return {
     name: "PostgreSQL store",
     async recorded(r) {
