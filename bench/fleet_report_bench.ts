@@ -52,7 +52,7 @@ interface Impl {
   recordSample: (files: StateFiles, opts: RecordOptions) => Promise<unknown>;
   stateFiles: (dir: string) => StateFiles;
   textfileOutput: (path: string, files: StateFiles, meters: readonly never[]) => SampleOutput;
-  postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput;
+  postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput | Promise<SampleOutput>;
 }
 
 async function impl(root: string): Promise<Impl> {
@@ -83,7 +83,7 @@ async function step(
   current: Impl,
   dir: string,
   columns: number,
-  make: () => SampleOutput[],
+  make: () => SampleOutput[] | Promise<SampleOutput[]>,
   spawnRead: boolean,
 ): Promise<{ wall: number; cpu: number }> {
   const n = ++second;
@@ -91,7 +91,7 @@ async function step(
   for (let c = 0; c < columns; c++) counters.set(`m${c}`, BigInt(n * 1000 + c));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const outputs = make();
+  const outputs = await make();
   await current.recordSample(current.stateFiles(dir), {
     readCounters: async () => {
       if (!spawnRead) return { bytes: counters };
@@ -171,7 +171,7 @@ async function compare(
   name: string,
   columns: number,
   impls: { current: Impl; base: Impl | undefined },
-  make: (i: Impl, dir: string) => SampleOutput[],
+  make: (i: Impl, dir: string) => SampleOutput[] | Promise<SampleOutput[]>,
   goalMs: number,
   load: { current: number; base: number | undefined },
   n = rounds,
@@ -244,7 +244,7 @@ async function run(baseRoot: string | undefined): Promise<void> {
     "PostgreSQL store, 200 columns (each step runs ip as a counter read)",
     200,
     { current: impls.current, base: undefined },
-    (i, dir) => [i.postgresOutput(config, i.stateFiles(dir))],
+    async (i, dir) => [await i.postgresOutput(config, i.stateFiles(dir))],
     50,
     pgLoad,
     Math.min(rounds, 20),
