@@ -69,7 +69,7 @@ async function recordAndReport(
   // The store's connection is the slowest thing a report sets up (the server starts a process for it, then the
   // login): begun first, and waited for until the server has the request, it is ready when the sample is logged.
   const store = config.fleet.postgres
-    ? await (await import("../outputs/postgres_output.ts")).postgresOutput(config, files)
+    ? await (await import("../outputs/postgres_output.ts")).postgresOutput(config, files, { closeAtExit: true })
     : undefined;
   const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
