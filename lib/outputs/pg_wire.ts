@@ -14,10 +14,10 @@
  * goal before it sends a byte, and the server's own start of a process for
  * the connection (30-40 ms here) comes on top. The one client with a Deno build on Deno's own sockets
  * (pgwire's `mod.js`) is not exported by its package and cannot be imported.
- * This module and its SCRAM helper load in about 4 ms, the whole store
- * module (postgres.ts) with them in about 5 ms: medians of 10 fresh
- * processes, `performance.now()` around a dynamic import (4.9-8.5 ms;
- * `npm:postgres` the same way, same minutes: 72-108 ms, median 75).
+ * This module and its SCRAM helper load in 4-5 ms, the whole store module
+ * (postgres.ts) with them in 5-8 ms: medians of two series of 10 fresh
+ * processes, `performance.now()` around a dynamic import (5.1 and 7.9 ms;
+ * `npm:postgres` the same way in the same minutes: 75 and 98 ms).
  *
  * What it does not do: MD5 password logins (`crypto.subtle` has no MD5; such
  * a login is refused with one line saying to use scram-sha-256, PostgreSQL's
