@@ -12,8 +12,9 @@
  * merely importing `node:net`, `node:tls` and `node:crypto`, which every npm
  * client goes through, about 47 ms: an npm client spends nearly the whole
  * goal before it sends a byte, and the server's own start of a process for
- * the connection (30-40 ms here) comes on top. The one client with a Deno build on Deno's own sockets
- * (pgwire's `mod.js`) is not exported by its package and cannot be imported.
+ * the connection (30-40 ms here) comes on top. The one client with a Deno
+ * build on Deno's own sockets (pgwire's `mod.js`) is not exported by its
+ * package and cannot be imported.
  * This module and its SCRAM helper load in 4-5 ms, the whole store module
  * (postgres.ts) with them in 5-8 ms: medians of two series of 10 fresh
  * processes, `performance.now()` around a dynamic import (5.1 and 7.9 ms;
