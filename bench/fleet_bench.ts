@@ -8,10 +8,11 @@
  *   rows per second; and the same rounds over connections kept open
  *   (the insert alone), to show what connecting costs.
  * - One report: the 200-column insert of one run (with its newest-stamp
- *   check) on an open connection, and with connect and disconnect (also with
- *   the base commit's store, 8abf61c, before this round's speed work, checked
- *   out in a temporary git worktree), interleaved, beside the SQLite store's
- *   insert of the same rows (the baseline) in the same run.
+ *   check) on an open connection, and with connect and disconnect, beside
+ *   the SQLite store's insert of the same rows (the baseline) in the same
+ *   run. (The store before netmon's own client ran on npm:postgres, which
+ *   this tree's deno.json no longer maps, so it cannot run in this process:
+ *   `bench/fleet_whole_bench.ts --base COMMIT` compares whole reports.)
  *
  * Run: deno run --frozen -A bench/fleet_bench.ts [ROUNDS] [HOSTS]
  */
@@ -19,7 +20,6 @@
 import { PostgresStore, storeSample, type TimedSample } from "../lib/outputs/postgres.ts";
 import { SqliteStore } from "../lib/outputs/sqlite.ts";
 import { startPostgresCluster } from "../tests/postgres_cluster.ts";
-import { withBaseWorktree } from "./_base.ts";
 
 const rounds = Number(Deno.args[0] ?? 10);
 const hosts = Number(Deno.args[1] ?? 100);
@@ -103,20 +103,8 @@ async function coldReport(impl: Store, host: string, r: number): Promise<number>
 }
 const current: Store = { PostgresStore, storeSample };
 const cold: number[] = [];
-const baseCold: number[] = [];
-const compared = await withBaseWorktree(async (root) => {
-  const base: Store = await import(`file://${root}/lib/outputs/postgres.ts`);
-  await coldReport(base, "base", 50); // the base's first run: its module and table check
-  for (let r = 51; r <= 100; r++) {
-    const order = r % 2 ? [false, true] : [true, false];
-    for (const isBase of order) {
-      if (isBase) baseCold.push(await coldReport(base, "base", r));
-      else cold.push(await coldReport(current, "single", r));
-    }
-  }
-  return true;
-}, "8abf61c");
-if (!compared) { for (let r = 51; r <= 100; r++) cold.push(await coldReport(current, "single", r)); }
+await coldReport(current, "single", 50);
+for (let r = 51; r <= 100; r++) cold.push(await coldReport(current, "single", r));
 const dir = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-" });
 const sqlite: number[] = [];
 try {
@@ -148,7 +136,6 @@ for (
   const [name, xs] of [
     ["one report (200 rows), open connection", warmOpen],
     ["one report, connect + insert + close  ", cold],
-    ...(baseCold.length ? [["  the same with the base 8abf61c       ", baseCold] as const] : []),
     ["baseline: SQLite store insert (200)   ", sqlite],
   ] as const
 ) {

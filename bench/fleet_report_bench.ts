@@ -52,7 +52,7 @@ interface Impl {
   recordSample: (files: StateFiles, opts: RecordOptions) => Promise<unknown>;
   stateFiles: (dir: string) => StateFiles;
   textfileOutput: (path: string, files: StateFiles, meters: readonly never[]) => SampleOutput;
-  postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput;
+  postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput | Promise<SampleOutput>;
 }
 
 async function impl(root: string): Promise<Impl> {
@@ -83,7 +83,7 @@ async function step(
   current: Impl,
   dir: string,
   columns: number,
-  make: () => SampleOutput[],
+  make: () => SampleOutput[] | Promise<SampleOutput[]>,
   spawnRead: boolean,
 ): Promise<{ wall: number; cpu: number }> {
   const n = ++second;
@@ -91,7 +91,7 @@ async function step(
   for (let c = 0; c < columns; c++) counters.set(`m${c}`, BigInt(n * 1000 + c));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const outputs = make();
+  const outputs = await make();
   await current.recordSample(current.stateFiles(dir), {
     readCounters: async () => {
       if (!spawnRead) return { bytes: counters };
@@ -115,19 +115,33 @@ async function step(
   return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
-/** Ms to load `modules` of `root` in a fresh Deno that has first loaded what every report loads. */
+/**
+ * Ms to load `modules` of `root` in a fresh Deno that has first loaded what every report loads, with that tree's
+ * deno.json and lock: a module path the tree does not have, or a bare name its deno.json does not map (the base's
+ * `postgres`, npm:postgres), is left out.
+ */
 async function loadOnce(root: string, modules: string[]): Promise<number> {
-  const url = (m: string) => JSON.stringify(m === "postgres" ? m : `file://${root}/${m}`);
+  const config = `${root.replace(/\/$/, "")}/deno.json`;
+  const mapped = JSON.parse(await Deno.readTextFile(config)).imports ?? {};
+  const exists = (path: string) => {
+    try {
+      return Deno.statSync(path).isFile;
+    } catch {
+      return false;
+    }
+  };
+  const has = (m: string) => (m.includes("/") ? exists(`${root}/${m}`) : m in mapped);
+  const url = (m: string) => JSON.stringify(m.includes("/") ? `file://${root}/${m}` : m);
   const code = [
     ...["lib/cli/report.ts", "lib/state/record.ts", "lib/sources/select.ts", "lib/sources/interface.ts"].map((m) =>
       `await import(${url(m)});`
     ),
     "const t0 = performance.now();",
-    ...modules.map((m) => `await import(${url(m)});`),
+    ...modules.filter(has).map((m) => `await import(${url(m)});`),
     "console.log(performance.now() - t0);",
   ].join(" ");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--frozen", `--config=${ROOT}deno.json`, code],
+    args: ["eval", "--frozen", `--config=${config}`, code],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -157,7 +171,7 @@ async function compare(
   name: string,
   columns: number,
   impls: { current: Impl; base: Impl | undefined },
-  make: (i: Impl, dir: string) => SampleOutput[],
+  make: (i: Impl, dir: string) => SampleOutput[] | Promise<SampleOutput[]>,
   goalMs: number,
   load: { current: number; base: number | undefined },
   n = rounds,
@@ -217,17 +231,20 @@ async function run(baseRoot: string | undefined): Promise<void> {
   } finally {
     await Deno.remove(tf, { recursive: true });
   }
+  // The current tree's client is pg_wire.ts (loaded with postgres.ts); the base's is npm:postgres, loaded apart.
   const pgLoad = await loads(["lib/outputs/postgres_output.ts", "lib/outputs/postgres.ts", "postgres"]);
   await using cluster = await startPostgresCluster();
   const config = defaultConfig();
   config.fleet = { host: "bench", postgres: { url: cluster.url } };
   Deno.env.set("NETMON_DB_PASSWORD", cluster.password);
   console.log(`PostgreSQL ${(await cluster.psql("SHOW server_version")).trim()} on 127.0.0.1`);
+  // The base's store imports npm:postgres, which this tree's deno.json no longer maps: its step cannot run in this
+  // process (its load is timed above with its own deno.json; whole reports: fleet_whole_bench.ts --base).
   await compare(
     "PostgreSQL store, 200 columns (each step runs ip as a counter read)",
     200,
-    impls,
-    (i, dir) => [i.postgresOutput(config, i.stateFiles(dir))],
+    { current: impls.current, base: undefined },
+    async (i, dir) => [await i.postgresOutput(config, i.stateFiles(dir))],
     50,
     pgLoad,
     Math.min(rounds, 20),

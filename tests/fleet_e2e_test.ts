@@ -194,7 +194,6 @@ const FLEET_EXTRA = (tf: string, port: number, pw: string): ExtraPermissions => 
   read: [tf, pw],
   write: [tf],
   net: [`127.0.0.1:${port}`],
-  env: ["PGAPPNAME", "PGTARGETSESSIONATTRS"],
 });
 
 netnsTest(
@@ -222,8 +221,6 @@ netnsTest(
           [{ ...extra, write: [] }, new RegExp(`--allow-write=${tf}`)],
           [{ ...extra, net: [] }, new RegExp(`--allow-net=127\\.0\\.0\\.1:${cluster.port}`)],
           [{ ...extra, read: [tf] }, new RegExp(`--allow-read=${pw}`)],
-          [{ ...extra, env: ["PGTARGETSESSIONATTRS"] }, /--allow-env=PGAPPNAME/],
-          [{ ...extra, env: ["PGAPPNAME"] }, /--allow-env=PGTARGETSESSIONATTRS/],
         ];
         for (const [e, flag] of without) {
           const before = (await logLines(`${state}/netmon.log`)).length;
@@ -272,7 +269,6 @@ netnsTest(
             permissions: netmonSet(`${dir}/${hosts[i]}`, {
               read: [`${dir}/pw`],
               net: [`127.0.0.1:${cluster.port}`],
-              env: ["PGAPPNAME", "PGTARGETSESSIONATTRS"],
             }),
           });
         for (let round = 0; round < 6; round++) {
@@ -316,7 +312,6 @@ netnsTest(
         const perms3 = netmonSet(h3, {
           read: [`${dir}/pw`],
           net: [`127.0.0.1:${cluster.port}`],
-          env: ["PGAPPNAME", "PGTARGETSESSIONATTRS"],
         });
         // A first report stores only its own sample (the store lacked nothing it knew of)... so make the store hold
         // the first logged sample, and the report must then load the 39,999 after it.

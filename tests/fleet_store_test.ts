@@ -105,7 +105,7 @@ Deno.test({
             `--allow-read=${dir}`,
             `--allow-write=${dir}/${host}`,
             `--allow-net=127.0.0.1:${cluster.port}`,
-            "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,PGAPPNAME,PGTARGETSESSIONATTRS",
+            "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
             "--allow-sys=uid",
           ],
         };

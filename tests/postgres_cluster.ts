@@ -28,7 +28,7 @@ export interface PostgresCluster {
   readonly url: string;
   /** The temporary directory holding everything (data, socket, log). */
   readonly dir: string;
-  /** With `tls`: the server's self-signed certificate, to trust as the CA. */
+  /** With `tls`: the CA that signed the server's certificate. */
   readonly caFile: string | undefined;
   /** Starts the server again after {@linkcode PostgresCluster.stop}. */
   start(): Promise<void>;
@@ -176,7 +176,7 @@ export async function startPostgresCluster(
     user?: string;
     database?: string;
     settings?: Record<string, string | number>;
-    /** Serve TLS with a self-signed certificate for 127.0.0.1 (its PEM at `caFile`). */
+    /** Serve TLS with a certificate for 127.0.0.1 (IP SAN) signed by a throwaway CA (its PEM at `caFile`). */
     tls?: boolean;
     /** Run the server in this network namespace (its 127.0.0.1); psql still reaches it by its Unix socket. */
     netns?: string;
@@ -224,35 +224,33 @@ export async function startPostgresCluster(
     let caFile: string | undefined;
     let tlsConf = "";
     if (opts.tls) {
-      caFile = `${dir}/server.crt`;
+      // A CA and a server certificate it signed, for 127.0.0.1, as a real deployment has (rustls, Deno's TLS,
+      // refuses a CA certificate used as the server's own).
+      caFile = `${dir}/ca.crt`;
+      const cert = `${data}/server.crt`;
       const key = `${data}/server.key`;
+      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
       await runBounded(
-        [
-          "openssl",
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          key,
-          "-out",
-          caFile,
-        ],
+        ["openssl", "req", "-x509", ...ec, "-days", "2", "-subj", "/CN=netmon test CA", "-keyout", `${dir}/ca.key`]
+          .concat(["-out", caFile]),
         60_000,
       );
+      await runBounded(
+        ["openssl", "req", "-new", ...ec, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+          .concat(["-keyout", key, "-out", `${dir}/server.csr`]),
+        60_000,
+      );
+      await runBounded(
+        ["openssl", "x509", "-req", "-in", `${dir}/server.csr`, "-CA", caFile, "-CAkey", `${dir}/ca.key`]
+          .concat(["-set_serial", "1", "-days", "2", "-copy_extensions", "copyall", "-out", cert]),
+        60_000,
+      );
+      await Deno.remove(`${dir}/ca.key`);
       await Deno.chmod(key, 0o600);
       await Deno.chown(key, as.uid, as.gid);
       await Deno.chmod(caFile, 0o644);
-      tlsConf = `ssl = on\nssl_cert_file = '${caFile}'\nssl_key_file = '${key}'\n`;
+      await Deno.chmod(cert, 0o644);
+      tlsConf = `ssl = on\nssl_cert_file = '${cert}'\nssl_key_file = '${key}'\n`;
     }
     const confPath = `${data}/postgresql.conf`;
     const base = await Deno.readTextFile(confPath);

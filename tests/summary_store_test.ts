@@ -83,7 +83,7 @@ Deno.test({
         `--allow-read=${dir}`,
         `--allow-write=${write}`,
         `--allow-net=127.0.0.1:${cluster.port}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,PGAPPNAME,PGTARGETSESSIONATTRS,TZ",
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
         "--allow-sys=uid",
       ];
       for (const [host, log] of Object.entries(logs)) {

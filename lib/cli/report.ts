@@ -66,13 +66,18 @@ async function recordAndReport(
   opts: Options,
   cache: PendingDocumentCache | undefined,
 ): Promise<number> {
+  // The store's connection is the slowest thing a report sets up (the server starts a process for it, then the
+  // login): begun first, and waited for until the server has the request, it is ready when the sample is logged.
+  const store = config.fleet.postgres
+    ? await (await import("../outputs/postgres_output.ts")).postgresOutput(config, files, { closeAtExit: true })
+    : undefined;
   const source = await selectSource(config, runCommand);
   // Configured meters' columns carry their label; the interface source's are their names.
   const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
   const metersOf = (sample: Sample) =>
     [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
-  // The outputs' modules load (and a store starts connecting) while the counters are read: see recordWithOutputs.
-  const outputs = reportOutputs(config, files, opts, metersOf).then((list) =>
+  // The outputs' modules load while the counters are read: see recordWithOutputs.
+  const outputs = reportOutputs(config, files, opts, metersOf, store).then((list) =>
     // The parsed config is kept under the lock once the sample is logged: a report that fails leaves none.
     cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
   );
@@ -150,6 +155,7 @@ async function reportOutputs(
   files: StateFiles,
   opts: Options,
   metersOf: (sample: Sample) => { name: string; label: string }[],
+  store: SampleOutput | undefined,
 ): Promise<SampleOutput[]> {
   const outputs: SampleOutput[] = [];
   const mail = opts.noMail ? undefined : config.mail;
@@ -198,9 +204,7 @@ async function reportOutputs(
     const cycles = recorded && ((r: Recorded) => recorded(config, files, r));
     outputs.push(textfileOutput(textfile, files, config.meters, cycles ? { cycles } : {}));
   }
-  if (config.fleet.postgres) {
-    outputs.push((await import("../outputs/postgres_output.ts")).postgresOutput(config, files));
-  }
+  if (store) outputs.push(store);
   // Whatever went into the spool (reports, alerts, digests), and whatever an earlier run left there.
   if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files) });
   return outputs;

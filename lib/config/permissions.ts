@@ -157,10 +157,10 @@ function mailing(i: PermissionInputs): Need[] {
  * What the fleet outputs need: the Prometheus textfile's directory (read and
  * written: a temporary file beside the target, renamed over it after the
  * target is checked to be a regular file), and for the PostgreSQL store its
- * address as in the URL (postgres.js connects to the name given), the two
- * variables npm:postgres reads whatever it is given, the password file or
- * NETMON_DB_PASSWORD, the CA file, and the host name when the config does
- * not name this machine (`host`).
+ * address as in the URL (the client connects to the name given), the
+ * password file or NETMON_DB_PASSWORD (netmon's own client reads no other
+ * variable), the CA file, and the host name when the config does not name
+ * this machine (`host`).
  */
 function fleetOutputs(config: Config): Need[] {
   const needs: Need[] = [];
@@ -173,9 +173,6 @@ function fleetOutputs(config: Config): Need[] {
   if (pg !== undefined) {
     const url = parseStoreUrl(pg.url);
     needs.push({ kind: "net", value: netTarget(url.host, url.port), why: "the PostgreSQL store" });
-    for (const name of ["PGAPPNAME", "PGTARGETSESSIONATTRS"]) {
-      needs.push({ kind: "env", value: name, why: "npm:postgres reads it whatever it is given" });
-    }
     if (pg.passwordFile !== undefined) {
       needs.push({ kind: "read", value: pg.passwordFile, why: "the store's password file" });
     } else needs.push({ kind: "env", value: "NETMON_DB_PASSWORD", why: "the store's password" });

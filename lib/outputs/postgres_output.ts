@@ -4,8 +4,8 @@
  * once the sample is logged, it loads from the log whatever the store lacks
  * before this sample, and inserts it.
  * The database down or unreachable: the report is printed, then one line
- * and exit 75; the next run catches up. The client (`npm:postgres`) is
- * loaded only here.
+ * and exit 75; the next run catches up. The client (netmon's own,
+ * pg_wire.ts) is loaded only here.
  *
  * @module
  */
@@ -13,9 +13,12 @@
 import type { Config } from "../config/config.ts";
 import { getEnv } from "../host/env.ts";
 import { denoPermissionError } from "../host/errors.ts";
+import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import { stampSeconds, timedLogSamples } from "../state/log_timed.ts";
 import type { SampleOutput } from "./output.ts";
+// Static: this module is itself loaded only when a store is configured, and a report starts connecting at once.
+import { dbPassword, PostgresStore, storeSample } from "./postgres.ts";
 
 /** This machine's name in the store: the config's `host`, else the host name (needs `--allow-sys=hostname`). */
 export function storeHost(config: Config): string {
@@ -32,52 +35,67 @@ export function storeHost(config: Config): string {
  * NETMON_DB_PASSWORD), creating its table if missing; with `connectOnly`, a
  * store that has not looked at the table yet (see `PostgresStore.connect`).
  */
-export async function openConfiguredStore(config: Config, connectOnly = false) {
+export async function openConfiguredStore(config: Config, connectOnly = false, onStarted?: () => void) {
   const pg = config.fleet.postgres;
   if (!pg) throw new Error("no PostgreSQL store configured");
-  const { dbPassword, PostgresStore } = await import("./postgres.ts");
   return await PostgresStore[connectOnly ? "connect" : "open"]({
     url: pg.url,
     host: storeHost(config),
     password: dbPassword(pg.passwordFile, getEnv),
     sslmode: pg.sslmode,
     caFile: pg.caFile,
+    onStarted,
   });
 }
 
 /**
- * The PostgreSQL store output of a report. It starts connecting at once, when
- * the report sets up its outputs: loading the client, the server starting a
- * process for the connection and authenticating it are most of what the
- * store costs a report, and they go on while the report reads the counters
- * and logs the sample. The first statement on the connection asks for the
- * newest stamp stored for this host (creating the table if it is missing),
- * so once the sample is logged only its insert is left to wait for, unless
- * the store must catch up first. Whatever goes wrong there is reported once
- * the sample is logged, as before (the sample is never lost for it).
+ * The PostgreSQL store output of a report, once its connection is under way.
+ * It starts connecting at once, as the report starts (lib/cli/report.ts makes
+ * it before anything else), and is handed over once the server has the
+ * connection request (the startup message sent, or connecting failed): the
+ * server starting a process for the connection and the login are most of
+ * what the store costs a report, and they then go on while the report loads
+ * its source and reads the counters, instead of waiting for the report's
+ * thread to be free to send that first message. Once the sample is logged,
+ * one statement asks whether the store holds the sample before it and stores
+ * this one (creating the table if it is missing), unless the store must catch
+ * up from the log first. Whatever goes wrong is reported once the sample is
+ * logged, as before (the sample is never lost for it).
+ *
+ * With `closeAtExit` (a report, which ends with `Deno.exit`), the connection
+ * is closed as the process ends (the `unload` event; the goodbye is still
+ * sent) instead of once the sample is stored: the server's process then
+ * exits while this one does, not while the report still writes its status
+ * and prints (measured: the status write took 7-15 ms instead of 2-5 ms while
+ * the server's process was exiting beside it, on 2 CPUs).
  */
-export function postgresOutput(config: Config, files: StateFiles): SampleOutput {
-  const opening = openConfiguredStore(config, true).then(async (store) => {
-    try {
-      return { store, last: { stamp: await store.lastStampOrTable() } };
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-  }).then((opened) => opened, (error: unknown) => ({ error }));
+export async function postgresOutput(
+  config: Config,
+  files: StateFiles,
+  opts: { closeAtExit?: boolean } = {},
+): Promise<SampleOutput> {
+  reached("store: connecting");
+  let started!: () => void;
+  const asked = new Promise<void>((resolve) => (started = resolve));
+  const opening = openConfiguredStore(config, true, () => started()).then((store) => {
+    reached("store: connected");
+    if (opts.closeAtExit) addEventListener("unload", () => void store.close(), { once: true });
+    return { store };
+  }, (error: unknown) => ({ error }));
+  await Promise.race([asked, opening]);
   return {
     name: "PostgreSQL store",
     async recorded(r) {
-      const { storeSample } = await import("./postgres.ts");
       const opened = await opening;
       if ("error" in opened) throw opened.error;
       const store = opened.store;
       try {
         const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
         const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets, opened.last);
+        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
+        reached("store: stored");
       } finally {
-        await store.close();
+        if (!opts.closeAtExit) await store.close();
       }
     },
   };
