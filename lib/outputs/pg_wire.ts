@@ -32,6 +32,7 @@
  * @module
  */
 
+import { startTimer, type Timer } from "../host/timer.ts";
 import { ScramError, scramLogin } from "./pg_scram.ts";
 
 /** How the connection is encrypted and checked, as libpq's `sslmode`. */
@@ -246,21 +247,13 @@ function networkError(err: unknown, where: string): unknown {
 }
 
 /**
- * Bounds a connection's waits (each read or write, one at a time) with a
- * timer or two, whatever the number of waits: a timer is armed only when
- * the wait must end before every armed one fires, and one that fires while a
- * later wait runs re-arms for the rest of it. The timers are
- * `AbortSignal.timeout`'s: in Deno 2.9 the global `setTimeout` loads Node's
- * timers module on its first use (15-55 ms measured here, a third of the
- * store's budget on a report). Such a timer cannot be cancelled, but it
- * keeps the process alive only while it has a listener: the watchdog
- * listens only during a wait, so an idle or closed connection holds nothing.
+ * Bounds a connection's waits, each read or write, one at a time: a timer
+ * (lib/host/timer.ts: cheap to set, never keeps the process alive) per wait,
+ * cancelled when the wait is over.
  */
 class Watchdog {
-  #deadline = Infinity;
-  #armed: { at: number; signal: AbortSignal }[] = [];
+  #timer: Timer | undefined;
   readonly #expire: () => void;
-  readonly #fired = () => this.#check();
 
   constructor(expire: () => void) {
     this.#expire = expire;
@@ -268,30 +261,18 @@ class Watchdog {
 
   /** A wait of at most `ms` begins. */
   start(ms: number): void {
-    this.#deadline = performance.now() + ms;
-    this.#armed = this.#armed.filter((a) => !a.signal.aborted);
-    for (const a of this.#armed) a.signal.addEventListener("abort", this.#fired);
-    if (!this.#armed.some((a) => a.at <= this.#deadline)) this.#arm(ms);
+    this.#timer?.cancel();
+    const timer = startTimer(ms);
+    this.#timer = timer;
+    void timer.done.then(() => {
+      if (this.#timer === timer) this.#expire();
+    });
   }
 
   /** The wait is over. */
   stop(): void {
-    this.#deadline = Infinity;
-    for (const a of this.#armed) a.signal.removeEventListener("abort", this.#fired);
-  }
-
-  #arm(ms: number): void {
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
-    this.#armed.push({ at: performance.now() + ms, signal });
-    signal.addEventListener("abort", this.#fired);
-  }
-
-  #check(): void {
-    if (this.#deadline === Infinity) return;
-    this.#armed = this.#armed.filter((a) => !a.signal.aborted);
-    const left = this.#deadline - performance.now();
-    if (left <= 1) this.#expire();
-    else if (!this.#armed.some((a) => a.at <= this.#deadline)) this.#arm(left);
+    this.#timer?.cancel();
+    this.#timer = undefined;
   }
 }
 
@@ -355,13 +336,18 @@ export class PgConnection {
       });
     } else {
       let conn: Deno.TcpConn;
+      const limit = new AbortController();
+      const connecting = startTimer(connectMs);
+      void connecting.done.then(() => limit.abort());
       try {
-        conn = await Deno.connect({ hostname: opts.host, port: opts.port, signal: AbortSignal.timeout(connectMs) });
+        conn = await Deno.connect({ hostname: opts.host, port: opts.port, signal: limit.signal });
       } catch (err) {
-        if (err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError")) {
+        if (limit.signal.aborted) {
           throw new PgError(`${where}: no connection within ${connectMs / 1000} s`, "CONNECT_TIMEOUT");
         }
         throw networkError(err, where);
+      } finally {
+        connecting.cancel();
       }
       transport = conn;
       if (mode !== "disable") {
@@ -723,15 +709,13 @@ async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number):
   const where = `${opts.host}:${opts.port}`;
   let timedOut = false;
   let tls: Deno.TlsConn | undefined;
-  // Not setTimeout: see Watchdog.
-  const limit = AbortSignal.timeout(Math.max(1, Math.ceil(ms)));
-  const expire = () => {
+  const limit = startTimer(ms);
+  void limit.done.then(() => {
     timedOut = true;
     try {
       (tls ?? conn).close();
     } catch { /* closed already */ }
-  };
-  limit.addEventListener("abort", expire);
+  });
   try {
     const req = sslRequest();
     for (let off = 0; off < req.length;) off += await conn.write(req.subarray(off));
@@ -763,7 +747,7 @@ async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number):
     if (timedOut) throw new PgError(`${where}: no TLS connection within ${ms / 1000} s`, "CONNECT_TIMEOUT");
     throw err;
   } finally {
-    limit.removeEventListener("abort", expire);
+    limit.cancel();
   }
 }
 
