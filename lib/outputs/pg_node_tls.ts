@@ -11,8 +11,9 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
-import type { PgTransport } from "./pg_wire.ts";
 
+/** A Deno connection's shape (pg_wire.ts `PgTransport`), without importing pg_wire: it imports this module. */
+type NodeTlsTransport = Pick<Deno.Conn, "read" | "write" | "close">;
 /** Waits for `event` on `socket`, rejecting on its error or close, within `ms`. */
 function once(socket: Socket, event: string, ms: number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
@@ -44,7 +45,7 @@ export async function nodeTlsTransport(
   port: number,
   sslRequest: Uint8Array,
   ms: number,
-): Promise<PgTransport> {
+): Promise<NodeTlsTransport> {
   const deadline = performance.now() + ms;
   const left = () => Math.max(1, deadline - performance.now());
   const socket = netConnect({ host, port });
@@ -69,7 +70,7 @@ export async function nodeTlsTransport(
 }
 
 /** node:tls's socket as reads and writes of bytes. */
-function socketTransport(socket: TLSSocket): PgTransport {
+function socketTransport(socket: TLSSocket): NodeTlsTransport {
   const chunks: Uint8Array[] = [];
   let ended = false;
   let failed: unknown;

@@ -88,12 +88,8 @@ export type PgValue = string | null;
 /** A row as text, column by column; null is SQL NULL. */
 export type PgRow = PgValue[];
 
-/** The bytes read and written: a Deno connection, or node:tls's socket adapted (pg_node_tls.ts). */
-export interface PgTransport {
-  read(p: Uint8Array): Promise<number | null>;
-  write(p: Uint8Array): Promise<number>;
-  close(): void;
-}
+/** The bytes read and written: a Deno connection, or node:tls's socket adapted to its shape (pg_node_tls.ts). */
+export type PgTransport = Pick<Deno.Conn, "read" | "write" | "close">;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
