@@ -4,8 +4,13 @@
  * counter is zeroed (rules reloaded, `iptables -Z`, reboot). Prometheus'
  * `increase()` over it is exact across resets; over the raw counter it is not.
  *
- * Pure: previous figures and a sample in, new figures out. The state file
- * that keeps them between runs is `lib/state/totals_file.ts`.
+ * What is kept between runs is each column's offset: its total minus its
+ * counter, which stays the same from sample to sample until the column is
+ * reset, added or removed. A report then only adds the offset to the counter
+ * it read, and the state file that keeps the offsets
+ * (`lib/state/totals_file.ts`) is rewritten only when one changes.
+ *
+ * Pure: previous figures and a sample in, new figures out.
  *
  * @module
  */
@@ -53,55 +58,199 @@ export interface ColumnTotal {
 
 /** Every column's figures as of one sample. */
 export interface Totals {
-  /** The stamp of the last sample they include (to check they match `netmon.last`). */
+  /** The stamp of the last sample they include. */
   stamp: string;
-  /** Per column, in the order first seen. */
+  /** Per column: those of the last sample in its order, then those no longer read. */
   columns: Map<string, ColumnTotal>;
 }
 
 /** The reset counts of a column that has had none (shared: never changed in place). */
 export const NO_RESETS: ReadonlyMap<string, bigint> = new Map();
 
-/** `counter`, refused when negative. */
-function checked(column: string, counter: bigint): bigint {
+const NO_REASONS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * Every column's offset after one sample: what its counter is short of its
+ * running total. Laid out as the log is, one array per field, the columns of
+ * the last sample first in its order, then those no longer read: a report
+ * reads and writes ten thousand of them, and the arrays are what it walks.
+ */
+export interface Offsets {
+  /** The stamp of the sample at which they last changed (a reset, a column added, removed or moved). */
+  stamp: string;
+  /** Every column seen: those of the last sample, in its order, then those no longer read. */
+  columns: readonly string[];
+  /**
+   * Per column: its total minus its counter (negative when the counter had counted before the column's first
+   * sample); for a column no longer read, which has no counter, its total.
+   */
+  offsets: readonly bigint[];
+  /** Per column: resets seen so far, per reason label, as in {@linkcode ColumnTotal.resets}; shared, never changed. */
+  resets: readonly ReadonlyMap<string, bigint>[];
+}
+
+/** Refuses a negative counter. */
+function checked(column: string, counter: bigint): void {
   if (counter < 0n) throw new RangeError(`Column ${JSON.stringify(column)}: counter ${counter} is negative`);
-  return counter;
 }
 
 /**
- * A column's figures after its counter read `counter`, from its figures
- * before (`old`), `reason` being why the record step found it reset, if it did.
+ * True when `sample` changes nothing in `before` (the offsets after
+ * `previous`): the same columns in the same order, none reset, none gone
+ * down. The usual sample, checked without a lookup by name.
  */
-function advanced(column: string, old: ColumnTotal, counter: bigint, reason: string | undefined): ColumnTotal {
-  checked(column, counter);
-  const before = old.counter;
-  // Back after its meter was removed: the counter counted since its rule came back; not a reset of a known value.
-  if (before === undefined) return { total: old.total + counter, counter, resets: old.resets };
-  const label = reason !== undefined ? resetLabel(reason) : counter < before ? WENT_DOWN : undefined;
-  if (label === undefined) return { total: old.total + counter - before, counter, resets: old.resets };
-  // A reset: the new counter is what was counted since.
-  const resets = new Map(old.resets);
-  resets.set(label, (resets.get(label) ?? 0n) + 1n);
-  return { total: old.total + counter, counter, resets };
+function changesNothing(
+  before: Offsets,
+  previous: ReadonlyMap<string, bigint>,
+  sample: Sample,
+  resets: ReadonlyMap<string, string>,
+): boolean {
+  const n = sample.counters.size;
+  if (resets.size > 0 || previous.size !== n || before.columns.length < n) return false;
+  const names = [...sample.counters.keys()];
+  const counters = [...sample.counters.values()];
+  const previousNames = [...previous.keys()];
+  const was = [...previous.values()];
+  for (let i = 0; i < n; i++) {
+    const column = names[i] as string;
+    if (column !== before.columns[i] || column !== previousNames[i] || (counters[i] as bigint) < (was[i] as bigint)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The offsets after `sample`, from those after the sample before it
+ * (`before`, undefined on a first run) and that sample's counters
+ * (`previous`). `resets` maps the columns reset since then to their reason
+ * (issue 17's text, as the record step finds them and the log's
+ * `# netmon reset:` lines keep them). When nothing changed (no reset, the
+ * same columns in the same order: most samples) it returns `before`
+ * itself, so the caller knows there is nothing to write; otherwise new
+ * offsets, laid out with the sample's columns first.
+ *
+ * Per column of the sample:
+ * - never seen before: its total starts at 0 (its offset is minus its
+ *   counter), so a total is the usage since the column's first sample, as the
+ *   summary counts it;
+ * - seen, but not in the previous sample (a meter removed, then added again):
+ *   the counter counted since its rule came back: added whole, which its
+ *   offset (its total) does as it is;
+ * - in `resets`, or below its previous value: a reset, counted under its
+ *   reason (`counter went down` when none is given), the new counter being
+ *   what was counted since: the previous counter joins the offset;
+ * - otherwise the counter's growth is the total's: the offset stays.
+ * A column of the previous sample that is not in this one keeps its total as
+ * its offset. Throws a RangeError for a negative counter, and one saying
+ * they are "not those after the previous sample" for offsets that lack a
+ * column of the previous sample or name one twice.
+ *
+ * @example
+ * ```ts
+ * const s0 = { timestamp: "2024/03/01-10:00:00", counters: new Map([["proxy", 100n]]) };
+ * const o0 = advanceOffsets(undefined, undefined, s0);
+ * o0.offsets[0]; // -100n: its total starts at 0
+ * const s1 = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 15n]]) };
+ * advanceOffsets(o0, s0.counters, s1).offsets[0]; // 0n: it went down, and counted 15 bytes since: total 15
+ * ```
+ */
+export function advanceOffsets(
+  before: Offsets | undefined,
+  previous: ReadonlyMap<string, bigint> | undefined,
+  sample: Sample,
+  resets: ReadonlyMap<string, string> = NO_REASONS,
+): Offsets {
+  if (before !== undefined && previous !== undefined && changesNothing(before, previous, sample, resets)) {
+    return before;
+  }
+  const at = new Map(before?.columns.map((c, i) => [c, i]));
+  if (before !== undefined && at.size !== before.columns.length) throw notOfPrevious("they name a column twice");
+  const out = { stamp: sample.timestamp, columns: [] as string[], offsets: [] as bigint[], resets: [] as Resets[] };
+  const add = (column: string, offset: bigint, counts: Resets) => {
+    out.columns.push(column);
+    out.offsets.push(offset);
+    out.resets.push(counts);
+  };
+  for (const [column, counter] of sample.counters) {
+    checked(column, counter);
+    const was = previous?.get(column);
+    const i = at.get(column);
+    if (i === undefined) {
+      if (was !== undefined) throw notOfPrevious(`its column ${JSON.stringify(column)} has none`);
+      add(column, -counter, NO_RESETS);
+      continue;
+    }
+    const offset = before!.offsets[i] as bigint;
+    const counts = before!.resets[i] as Resets;
+    // Not in the previous sample (its meter was removed, then added again): its offset is its total as it was.
+    if (was === undefined) {
+      add(column, offset, counts);
+      continue;
+    }
+    const reason = resets.get(column);
+    const label = reason !== undefined ? resetLabel(reason) : counter < was ? WENT_DOWN : undefined;
+    if (label === undefined) add(column, offset, counts);
+    else add(column, offset + was, new Map(counts).set(label, (counts.get(label) ?? 0n) + 1n));
+  }
+  // Columns no longer read keep the total they had: the last counter they had joins the offset.
+  for (const [i, column] of (before?.columns ?? []).entries()) {
+    if (!sample.counters.has(column)) {
+      add(column, (before!.offsets[i] as bigint) + (previous?.get(column) ?? 0n), before!.resets[i] as Resets);
+    }
+  }
+  return out;
+}
+
+type Resets = ReadonlyMap<string, bigint>;
+
+/** The error for offsets that cannot be those after the previous sample (a file edited by hand, say). */
+function notOfPrevious(why: string): RangeError {
+  return new RangeError(`The offsets are not those after the previous sample: ${why}`);
+}
+
+/** The offsets of `totals`: each column's total minus its counter (its total, for a column without one). */
+export function offsetsOfTotals(totals: Totals): Offsets {
+  const out = { stamp: totals.stamp, columns: [] as string[], offsets: [] as bigint[], resets: [] as Resets[] };
+  for (const [column, t] of totals.columns) {
+    out.columns.push(column);
+    out.offsets.push(t.total - (t.counter ?? 0n));
+    out.resets.push(t.resets);
+  }
+  return out;
+}
+
+/** The counters of the sample `totals` are of (those of its columns that have one). */
+function countersOfTotals(totals: Totals): Map<string, bigint> {
+  const counters = new Map<string, bigint>();
+  for (const [column, t] of totals.columns) if (t.counter !== undefined) counters.set(column, t.counter);
+  return counters;
+}
+
+/**
+ * The totals at `sample` from the offsets after it, in their order: each
+ * column's counter plus its offset; a column not in the sample has its offset
+ * as its total.
+ */
+export function totalsAt(offsets: Offsets, sample: Sample): Totals {
+  const columns = new Map<string, ColumnTotal>();
+  offsets.columns.forEach((column, i) => {
+    const counter = sample.counters.get(column);
+    columns.set(column, {
+      total: (counter ?? 0n) + (offsets.offsets[i] as bigint),
+      counter,
+      resets: offsets.resets[i] as Resets,
+    });
+  });
+  return { stamp: sample.timestamp, columns };
 }
 
 /**
  * The totals after `sample`, from those after the previous sample (undefined
- * on a first run). `resets` maps the columns reset since the previous sample
- * to their reason (issue 17's text, as the record step finds them and the
- * log's `# netmon reset:` lines keep them).
- *
- * Per column of the sample:
- * - never seen before: its total starts at 0, so a total is the usage since
- *   the column's first sample, as the summary counts it;
- * - seen, but not in the previous sample (a meter removed, then added
- *   again): the counter counted since its rule came back: added whole;
- * - in `resets`, or below its previous value: a reset, counted under its
- *   reason (`counter went down` when none is given), the new counter being
- *   what was counted since (added whole);
- * - otherwise the growth of the counter is added.
+ * on a first run): {@linkcode advanceOffsets}'s rules, as totals. `resets`
+ * maps the columns reset since the previous sample to their reason.
  * Columns not in the sample keep their total, without a counter. The order
- * is the previous totals', then new columns in the sample's order.
+ * is the sample's, then the columns it no longer has.
  *
  * @example
  * ```ts
@@ -113,33 +262,24 @@ function advanced(column: string, old: ColumnTotal, counter: bigint, reason: str
 export function nextTotals(
   previous: Totals | undefined,
   sample: Sample,
-  resets: ReadonlyMap<string, string> = new Map(),
+  resets: ReadonlyMap<string, string> = NO_REASONS,
 ): Totals {
-  const columns = new Map<string, ColumnTotal>();
-  const counters = sample.counters;
-  for (const [column, old] of previous?.columns ?? []) {
-    const counter = counters.get(column);
-    columns.set(
-      column,
-      counter === undefined
-        ? { total: old.total, counter: undefined, resets: old.resets }
-        : advanced(column, old, counter, resets.get(column)),
-    );
-  }
-  for (const [column, counter] of counters) {
-    if (!columns.has(column)) columns.set(column, { total: 0n, counter: checked(column, counter), resets: NO_RESETS });
-  }
-  return { stamp: sample.timestamp, columns };
+  const before = previous && offsetsOfTotals(previous);
+  return totalsAt(advanceOffsets(before, previous && countersOfTotals(previous), sample, resets), sample);
 }
 
 /**
- * The totals after the last of `samples` (e.g. a whole log, oldest first),
- * or undefined if there are none: how the state file is rebuilt when it is
- * missing or does not match the last sample. Each sample's `resets` (the
- * log's `# netmon reset:` lines before it) give their reasons.
+ * The totals after the last of `samples` (oldest first), or undefined if
+ * there are none; from `start` (totals before the first of them) when given.
  */
 export function totalsOfSamples(samples: Iterable<Sample>, start?: Totals): Totals | undefined {
-  let t = start;
-  for (const s of samples) t = nextTotals(t, s, s.resets);
-  return t;
+  let offsets = start && offsetsOfTotals(start);
+  let previous = start && countersOfTotals(start);
+  let last: Sample | undefined;
+  for (const s of samples) {
+    offsets = advanceOffsets(offsets, previous, s, s.resets);
+    previous = s.counters;
+    last = s;
+  }
+  return last && offsets ? totalsAt(offsets, last) : start;
 }
