@@ -55,13 +55,29 @@ interface Impl {
   postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput;
 }
 
+/**
+ * The module of the textfile output in the tree at `root`: `textfile.ts`, or `textfile_output.ts` in a tree from
+ * before the textfile's modules were one (the base).
+ */
+function textfileModule(root: string): string {
+  try {
+    Deno.statSync(`${root}/lib/outputs/textfile_output.ts`);
+    return "lib/outputs/textfile_output.ts";
+  } catch {
+    return "lib/outputs/textfile.ts";
+  }
+}
+
+/** Stands for {@linkcode textfileModule} of each tree in a list of modules to load. */
+const TEXTFILE = "(textfile output)";
+
 async function impl(root: string): Promise<Impl> {
   const at = (path: string) => import(`file://${root}/${path}`);
   return {
     root,
     recordSample: (await at("lib/state/record.ts")).recordSample,
     stateFiles: (await at("lib/state/files.ts")).stateFiles,
-    textfileOutput: (await at("lib/outputs/textfile_output.ts")).textfileOutput,
+    textfileOutput: (await at(textfileModule(root))).textfileOutput,
     postgresOutput: (await at("lib/outputs/postgres_output.ts")).postgresOutput,
   };
 }
@@ -117,7 +133,8 @@ async function step(
 
 /** Ms to load `modules` of `root` in a fresh Deno that has first loaded what every report loads. */
 async function loadOnce(root: string, modules: string[]): Promise<number> {
-  const url = (m: string) => JSON.stringify(m === "postgres" ? m : `file://${root}/${m}`);
+  const url = (m: string) =>
+    JSON.stringify(m === "postgres" ? m : `file://${root}/${m === TEXTFILE ? textfileModule(root) : m}`);
   const code = [
     ...["lib/cli/report.ts", "lib/state/record.ts", "lib/sources/select.ts", "lib/sources/interface.ts"].map((m) =>
       `await import(${url(m)});`
@@ -208,7 +225,7 @@ async function run(baseRoot: string | undefined): Promise<void> {
     }; ${rounds} rounds each, interleaved; base ${baseRoot ? BASE : "(none: no git worktree)"}`,
   );
   const loads = (modules: string[]) => loadCosts(baseRoot, modules);
-  const textfileLoad = await loads(["lib/outputs/textfile_output.ts"]);
+  const textfileLoad = await loads([TEXTFILE]);
   const tf = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-tf-" });
   try {
     const textfile = (i: Impl, dir: string) => [i.textfileOutput(`${tf}/${dir.slice(-8)}.prom`, i.stateFiles(dir), [])];

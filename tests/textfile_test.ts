@@ -8,9 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { escapeLabelValue, formatTextfile, type TextfileInput } from "../lib/outputs/textfile.ts";
-import { writeTextfile } from "../lib/outputs/textfile_write.ts";
-import { columnLabels, textfileInput } from "../lib/outputs/textfile_output.ts";
+import {
+  columnLabels,
+  escapeLabelValue,
+  formatTextfile,
+  type TextfileInput,
+  textfileInput,
+  writeTextfile,
+} from "../lib/outputs/textfile.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { nextTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
