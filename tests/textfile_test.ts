@@ -12,12 +12,13 @@ import {
   columnLabels,
   escapeLabelValue,
   formatTextfile,
+  sampleTextfile,
   type TextfileInput,
-  textfileInput,
   writeTextfile,
 } from "../lib/outputs/textfile.ts";
 import { parseConfig } from "../lib/config/config.ts";
-import { nextTotals, type Totals } from "../lib/usage/running_totals.ts";
+import type { Sample } from "../lib/state/log_format.ts";
+import { nextTotals, offsetsOfTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
   listeningAddresses,
   prometheusUnavailable,
@@ -155,13 +156,17 @@ Deno.test({
     assert.equal(r.output, "");
     assert.equal(r.code, 0);
     // With every reason of issue 17 as netmon labels them, from the running totals.
-    let t = nextTotals(undefined, { timestamp: "2024/03/01-10:00:00", counters: new Map([["a", 9n], ["b", 9n]]) });
+    let last: Sample = { timestamp: "2024/03/01-10:00:00", counters: new Map([["a", 9n], ["b", 9n]]) };
+    let t = nextTotals(undefined, last);
     const reasons = ["reboot", "interface re-created", "counter re-created", "rules re-created", "packets went down"];
     for (const [i, why] of reasons.entries()) {
-      const counters = new Map([["a", BigInt(10 + i)], ["b", BigInt(8 - i)]]);
-      t = nextTotals(t, { timestamp: `2024/03/01-10:0${i + 1}:00`, counters }, new Map([["a", why]]));
+      last = {
+        timestamp: `2024/03/01-10:0${i + 1}:00`,
+        counters: new Map([["a", BigInt(10 + i)], ["b", BigInt(8 - i)]]),
+      };
+      t = nextTotals(t, last, new Map([["a", why]]));
     }
-    const text = formatTextfile(textfileInput(t, new Map(), 1709287500, 0.01));
+    const text = new TextDecoder().decode(sampleTextfile(last, offsetsOfTotals(t), [], 0.01));
     assert.deepEqual(
       [...text.matchAll(/^netmon_resets_total\{column="(\w)",reason="(\w+)"\} (\d+)$/gm)].map((m) =>
         m.slice(1).join(" ")

@@ -1,12 +1,24 @@
 /**
  * The Prometheus textfile as a report output (`[prometheus] textfile`), for
- * node_exporter's textfile collector: its text (data in, text out), writing
- * it atomically, and the output that keeps `netmon.totals` in step with the
- * log (prepared before the log append, renamed after it, like `netmon.last`)
- * and, once the sample is logged, rewrites the textfile from those totals. A
- * side output: a textfile that cannot be written is a warning and exit 74
- * after the report (77 naming the Deno flag when a permission is missing);
- * the sample is never lost for it.
+ * node_exporter's textfile collector: its text (pure: data in, text out),
+ * writing it atomically, and the output that keeps `netmon.totals` in step
+ * with the log and rewrites the file after every report.
+ *
+ * A report builds the file from the sample's counters, each column's
+ * running total being its counter plus its offset
+ * (lib/usage/running_totals.ts), which `netmon.totals` keeps
+ * (lib/state/totals_file.ts: prepared before the log append, committed after
+ * it, like `netmon.last`), taking the columns by position and encoding the
+ * lines as they are made. Once the sample is logged the file is replaced
+ * through lib/host/files.ts's AtomicFile (a hidden temporary `.NAME.RANDOM.tmp`
+ * beside it, which the collector ignores as it reads only `*.prom`, created
+ * exclusively, renamed over the target). A side output: a textfile that
+ * cannot be written is a warning and exit 74 after the report (77 naming the
+ * Deno flag when a permission is missing); the sample is never lost for it.
+ *
+ * With customers, their billing cycles are shown too (netmon_cycle_usage_bytes,
+ * netmon_quota_bytes, netmon_cycle_start_timestamp_seconds), from the cycle
+ * tally the alerts output keeps (see textfile_cycles.ts): `cycles` gives them.
  *
  * Each metric family appears once, `# HELP` and `# TYPE` first, then its
  * series; label values are escaped (backslash, double quote, newline) as the
@@ -18,14 +30,6 @@
  * 22 first named it: `promtool check metrics` rejects a gauge whose name
  * contains `_counter_` ("metric name should not include type 'counter'").
  *
- * The file is written through lib/host/files.ts's AtomicFile (a hidden
- * temporary `.NAME.RANDOM.tmp` beside it, which the textfile collector ignores
- * as it reads only `*.prom`, created exclusively, renamed over the target).
- *
- * With customers, their billing cycles are shown too (netmon_cycle_usage_bytes,
- * netmon_quota_bytes, netmon_cycle_start_timestamp_seconds), from the cycle
- * tally the alerts output keeps (see textfile_cycles.ts): `cycles` gives them.
- *
  * @module
  */
 
@@ -35,11 +39,11 @@ import { utf8 } from "../host/utf8.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
-import { prepareTotals } from "../state/totals.ts";
-import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import type { Totals } from "../usage/running_totals.ts";
-import { RESET_LABELS } from "../usage/running_totals.ts";
+import type { Sample } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
+import { prepareTotals } from "../state/totals_file.ts";
+import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { type Offsets, RESET_LABELS } from "../usage/running_totals.ts";
 import type { SampleOutput } from "./output.ts";
 
 /** One log column's figures. */
@@ -112,14 +116,15 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
-/** Escapes HELP text: backslash and newline. */
-function escapeHelp(text: string): string {
-  return text.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"));
-}
-
 /** `,NAME="VALUE"` (escaped), or nothing for a label the column does not have. */
 function optional(name: string, value: string | undefined): string {
   return value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
+}
+
+/** A column's labels after its `column` label: `,meter="…",direction="…",family="…"`, those it has. */
+function labelsText(labels: ColumnLabels | undefined): string {
+  if (labels === undefined) return "";
+  return optional("meter", labels.meter) + optional("direction", labels.direction) + optional("family", labels.family);
 }
 
 /** One series line; `labels` already escaped and comma-joined. */
@@ -127,10 +132,14 @@ function series(name: string, labels: string, value: string): string {
   return `${name}${labels === "" ? "" : `{${labels}}`} ${value}\n`;
 }
 
+/** A family's HELP and TYPE lines (no help text here has a backslash or a newline to escape). */
+function header(name: string, type: "counter" | "gauge", help: string): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+}
+
 /** A family: HELP and TYPE, then its series (`lines`, joined); nothing when it has none. */
 function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
-  if (lines === "") return "";
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines}`;
+  return lines === "" ? "" : header(name, type, help) + lines;
 }
 
 function seconds(what: string, v: number): string {
@@ -157,7 +166,165 @@ function unique(what: string, keys: string[]): void {
 }
 
 /**
- * The textfile for one report.
+ * The textfile's bytes, encoded as its lines are added: the lines of ten
+ * thousand columns are never all held as strings (the young-generation
+ * collections that would copy them again and again cost more than making
+ * them). Lines gather in a string of about 16 KB, which is then encoded into
+ * a buffer that doubles when full.
+ */
+class TextfileBytes {
+  static readonly #encoder = new TextEncoder();
+  #bytes = new Uint8Array(1 << 16);
+  #length = 0;
+  #pending = "";
+
+  /** Adds `text` after what is there. */
+  add(text: string): void {
+    this.#pending += text;
+    if (this.#pending.length >= 1 << 14) this.#encode();
+  }
+
+  /** Everything added, as UTF-8. */
+  bytes(): Uint8Array {
+    this.#encode();
+    return this.#bytes.subarray(0, this.#length);
+  }
+
+  #encode(): void {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    const need = this.#length + 3 * this.#pending.length;
+    if (need > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.#bytes.length));
+      grown.set(this.#bytes.subarray(0, this.#length));
+      this.#bytes = grown;
+    }
+    this.#length += TextfileBytes.#encoder.encodeInto(this.#pending, this.#bytes.subarray(this.#length)).written;
+    this.#pending = "";
+  }
+}
+
+/** The textfile's columns, taken by position: no object is made per column of ten thousand. */
+interface Columns {
+  /** Their names, in order. */
+  names: readonly string[];
+  /** The labels the config knows for the `i`th. */
+  labels(i: number): ColumnLabels | undefined;
+  /** Its running total. */
+  total(i: number): bigint;
+  /** Its raw counter. */
+  counter(i: number): bigint;
+}
+
+/** The whole textfile: the columns' families (`resetLines` their resets), then the report's and the customers'. */
+function exposition(
+  columns: Columns,
+  resetLines: string,
+  lastSampleSeconds: number,
+  reportDurationSeconds: number,
+  cycles: readonly CycleFigure[],
+): Uint8Array {
+  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
+  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
+  const out = new TextfileBytes();
+  const { names } = columns;
+  if (names.length > 0) {
+    // Names needing no escape (a meter's never do) are not looked at one by one.
+    const escaped = NEEDS_ESCAPE.test(names.join("")) ? names.map(escapeLabelValue) : names;
+    out.add(header(
+      "netmon_traffic_bytes_total",
+      "counter",
+      "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
+    ));
+    for (let i = 0; i < names.length; i++) {
+      const total = count(columns.total(i), names[i] as string, " total");
+      out.add(`netmon_traffic_bytes_total{column="${escaped[i]}"${labelsText(columns.labels(i))}} ${total}\n`);
+    }
+    out.add(header(
+      "netmon_raw_bytes",
+      "gauge",
+      "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
+    ));
+    for (let i = 0; i < names.length; i++) {
+      out.add(`netmon_raw_bytes{column="${escaped[i]}"} ${count(columns.counter(i), names[i] as string)}\n`);
+    }
+  }
+  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
+  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
+  out.add(
+    family(
+      "netmon_resets_total",
+      "counter",
+      "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
+      resetLines,
+    ) +
+      family(
+        "netmon_last_sample_timestamp_seconds",
+        "gauge",
+        "When the last sample was taken (Unix time).",
+        series("netmon_last_sample_timestamp_seconds", "", seconds("the sample time", lastSampleSeconds)),
+      ) +
+      family(
+        "netmon_report_duration_seconds",
+        "gauge",
+        "How long the last report took.",
+        series("netmon_report_duration_seconds", "", seconds("the report duration", reportDurationSeconds)),
+      ),
+  );
+  if (cycles.length === 0) return out.bytes();
+  out.add(
+    family(
+      "netmon_cycle_usage_bytes",
+      "gauge",
+      "Bytes the customer used so far in its current billing cycle, by direction " +
+        "(in, out; both: columns that count the two together). Summed over direction: its total.",
+      lines(cycles, (c) =>
+        lines(c.usage, (u) =>
+          series(
+            "netmon_cycle_usage_bytes",
+            `${customer(c)},direction="${u.direction}"`,
+            count(u.bytes, c.customer, " usage"),
+          ))),
+    ) +
+      family(
+        "netmon_quota_bytes",
+        "gauge",
+        "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
+        lines(
+          cycles,
+          (c) =>
+            c.quota === undefined ? "" : series(
+              "netmon_quota_bytes",
+              `${customer(c)},count="${c.quota.count}"`,
+              count(c.quota.bytes, c.customer, " quota"),
+            ),
+        ),
+      ) +
+      family(
+        "netmon_cycle_start_timestamp_seconds",
+        "gauge",
+        "When the customer's current billing cycle started (Unix time).",
+        lines(cycles, (c) =>
+          series(
+            "netmon_cycle_start_timestamp_seconds",
+            customer(c),
+            seconds(`${c.customer} cycle start`, c.cycleStart),
+          )),
+      ),
+  );
+  return out.bytes();
+}
+
+/** A reset line: `column`'s resets for `reason`. */
+function resetLine(column: string, reason: string, n: bigint): string {
+  return series(
+    "netmon_resets_total",
+    `column="${escapeLabelValue(column)}",reason="${escapeLabelValue(reason)}"`,
+    count(n, column, " resets"),
+  );
+}
+
+/**
+ * The textfile for one report's figures.
  *
  * @example
  * ```ts
@@ -172,111 +339,117 @@ function unique(what: string, keys: string[]): void {
  * ```
  */
 export function formatTextfile(input: TextfileInput): string {
-  // Ten thousand columns are written every report: each column's labels are escaped once, and every family's
-  // lines are one string.
-  const columns = new Set<string>();
-  let traffic = "";
-  let raw = "";
-  for (const c of input.columns) {
-    if (columns.has(c.column)) throw twice("column", JSON.stringify(c.column));
-    columns.add(c.column);
-    const column = `column="${escapeLabelValue(c.column)}"`;
-    const all = column + optional("meter", c.meter) + optional("direction", c.direction) +
-      optional("family", c.family);
-    traffic += series("netmon_traffic_bytes_total", all, count(c.total, c.column, " total"));
-    raw += series("netmon_raw_bytes", column, count(c.counter, c.column));
-  }
+  const c = input.columns;
+  unique("column", c.map((f) => JSON.stringify(f.column)));
   unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  const cycles = input.cycles ?? [];
-  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
-  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
-  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
-  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
-  return [
-    family(
-      "netmon_traffic_bytes_total",
-      "counter",
-      "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
-      traffic,
-    ),
-    family(
-      "netmon_raw_bytes",
-      "gauge",
-      "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
-      raw,
-    ),
-    family(
-      "netmon_resets_total",
-      "counter",
-      "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
-      lines(input.resets, (r) =>
-        series(
-          "netmon_resets_total",
-          `column="${escapeLabelValue(r.column)}",reason="${escapeLabelValue(r.reason)}"`,
-          count(r.count, r.column, " resets"),
-        )),
-    ),
-    family(
-      "netmon_last_sample_timestamp_seconds",
-      "gauge",
-      "When the last sample was taken (Unix time).",
-      series("netmon_last_sample_timestamp_seconds", "", seconds("the sample time", input.lastSampleSeconds)),
-    ),
-    family(
-      "netmon_report_duration_seconds",
-      "gauge",
-      "How long the last report took.",
-      series("netmon_report_duration_seconds", "", seconds("the report duration", input.reportDurationSeconds)),
-    ),
-    family(
-      "netmon_cycle_usage_bytes",
-      "gauge",
-      "Bytes the customer used so far in its current billing cycle, by direction " +
-        "(in, out; both: columns that count the two together). Summed over direction: its total.",
-      lines(cycles, (c) =>
-        lines(c.usage, (u) =>
-          series(
-            "netmon_cycle_usage_bytes",
-            `${customer(c)},direction="${u.direction}"`,
-            count(u.bytes, c.customer, " usage"),
-          ))),
-    ),
-    family(
-      "netmon_quota_bytes",
-      "gauge",
-      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
-      lines(
-        cycles,
-        (c) =>
-          c.quota === undefined ? "" : series(
-            "netmon_quota_bytes",
-            `${customer(c)},count="${c.quota.count}"`,
-            count(c.quota.bytes, c.customer, " quota"),
-          ),
-      ),
-    ),
-    family(
-      "netmon_cycle_start_timestamp_seconds",
-      "gauge",
-      "When the customer's current billing cycle started (Unix time).",
-      lines(cycles, (c) =>
-        series(
-          "netmon_cycle_start_timestamp_seconds",
-          customer(c),
-          seconds(`${c.customer} cycle start`, c.cycleStart),
-        )),
-    ),
-  ].join("");
+  const bytes = exposition(
+    { names: c.map((f) => f.column), labels: (i) => c[i], total: (i) => c[i]!.total, counter: (i) => c[i]!.counter },
+    input.resets.map((r) => resetLine(r.column, r.reason, r.count)).join(""),
+    input.lastSampleSeconds,
+    input.reportDurationSeconds,
+    input.cycles ?? [],
+  );
+  return new TextDecoder().decode(bytes);
+}
+
+/** The labels the config knows for a column. */
+export type ColumnLabels = Pick<ColumnFigures, "meter" | "direction" | "family">;
+
+/**
+ * The meter, direction and family labels of every configured column (none
+ * for the interface source's), in config order: the order of a firewall
+ * source's sample, so that a report takes them by position, not by name.
+ */
+export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][] {
+  const out: [string, ColumnLabels][] = [];
+  for (const m of meters) {
+    const family = m.families.length === 1 ? `ipv${m.families[0]}` : undefined;
+    // The common meter (10,000 of them are set up every report): one column, its name; no direction.
+    if (!m.directions && !m.split.family) {
+      out.push([m.name, family ? { meter: m.name, family } : { meter: m.name }]);
+      continue;
+    }
+    for (const c of meterColumns(m)) {
+      const l: ColumnLabels = { meter: m.name };
+      if (c.direction) l.direction = c.direction;
+      const v = m.split.family ? /-v([46])$/.exec(c.name) : null;
+      if (v) l.family = `ipv${v[1]}`;
+      else if (family) l.family = family;
+      out.push([c.name, l]);
+    }
+  }
+  return out;
 }
 
 /**
- * Replaces `path` with `text`, mode `mode` (default 0644: node_exporter runs
+ * The textfile after `sample`, as UTF-8, whose running totals are its
+ * counters plus `offsets` (those after it): every column of the sample in its
+ * order, with the labels the config knows (`labels`, from
+ * {@linkcode columnLabels}), its reset counts by reason where it has any
+ * (the known reasons in their order, then others by name), and the sample's
+ * time. A column no longer read is left out: it has no raw counter, and its
+ * total no longer grows.
+ *
+ * @example
+ * ```ts
+ * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
+ * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
+ * sampleTextfile(sample, offsets, [], 0.02); // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
+ * ```
+ */
+export function sampleTextfile(
+  sample: Sample,
+  offsets: Offsets,
+  labels: readonly (readonly [string, ColumnLabels])[],
+  reportDurationSeconds: number,
+  cycles: readonly CycleFigure[] = [],
+): Uint8Array {
+  const names = [...sample.counters.keys()];
+  const counters = [...sample.counters.values()];
+  // Offsets as lib/usage/running_totals.ts advances them have the sample's columns first, in its order, and a
+  // firewall source's sample has the config's columns in its order: both are taken by position, others by name.
+  let at: Map<string, number> | undefined;
+  if (!names.every((c, i) => offsets.columns[i] === c)) {
+    at = new Map(offsets.columns.map((c, i) => [c, i]));
+    const none = names.find((c) => !at!.has(c));
+    if (none !== undefined) {
+      throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(none)} has no offset`);
+    }
+  }
+  const index = (i: number) => at === undefined ? i : at.get(names[i] as string) as number;
+  let byName: Map<string, ColumnLabels> | undefined;
+  let resetLines = "";
+  for (let i = 0; i < names.length; i++) {
+    const counts = offsets.resets[index(i)] as ReadonlyMap<string, bigint>;
+    if (counts.size === 0) continue;
+    const others = [...counts.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
+    for (const reason of [...RESET_LABELS, ...others]) {
+      const n = counts.get(reason);
+      if (n !== undefined && n > 0n) resetLines += resetLine(names[i] as string, reason, n);
+    }
+  }
+  return exposition(
+    {
+      names,
+      labels: (i) => labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i]!),
+      total: (i) => (counters[i] as bigint) + (offsets.offsets[index(i)] as bigint),
+      counter: (i) => counters[i] as bigint,
+    },
+    resetLines,
+    Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000),
+    reportDurationSeconds,
+    cycles,
+  );
+}
+
+/**
+ * Replaces `path` with `text` (or its UTF-8), mode `mode` (default 0644: node_exporter runs
  * as its own user, `prometheus` on Debian, and must read it). Refuses a
  * target that exists and is not a regular file (or a link to one). Throws a
  * NetmonError: 73 when the directory is missing, 77 when permission is
  * denied, 74 otherwise.
  */
-export function writeTextfile(path: string, text: string, mode = 0o644): void {
+export function writeTextfile(path: string, text: string | Uint8Array, mode = 0o644): void {
   try {
     if (!Deno.statSync(path).isFile) {
       throw new NetmonError(`Cannot write ${path}: it exists and is not a regular file`, EX.CANTCREAT);
@@ -286,66 +459,7 @@ export function writeTextfile(path: string, text: string, mode = 0o644): void {
     if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "write", path);
   }
   // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
-  replaceFile(path, utf8(text), mode, "Prometheus textfile", { durable: false });
-}
-
-/** The labels the config knows for a column. */
-export type ColumnLabels = Pick<ColumnFigures, "meter" | "direction" | "family">;
-
-/** The meter, direction and family labels of every configured column (none for the interface source's). */
-export function columnLabels(meters: readonly Meter[]): Map<string, ColumnLabels> {
-  const out = new Map<string, ColumnLabels>();
-  for (const m of meters) {
-    const family = m.families.length === 1 ? `ipv${m.families[0]}` : undefined;
-    // The common meter (10,000 of them are set up every report): one column, its name; no direction.
-    if (!m.directions && !m.split.family) {
-      out.set(m.name, family ? { meter: m.name, family } : { meter: m.name });
-      continue;
-    }
-    for (const c of meterColumns(m)) {
-      const l: ColumnLabels = { meter: m.name };
-      if (c.direction) l.direction = c.direction;
-      const v = m.split.family ? /-v([46])$/.exec(c.name) : null;
-      if (v) l.family = `ipv${v[1]}`;
-      else if (family) l.family = family;
-      out.set(c.name, l);
-    }
-  }
-  return out;
-}
-
-/**
- * The textfile's figures: every column of `totals` (those of the sample
- * first, in its order; then removed columns, kept for their total), their
- * reset counts by reason where any, the sample time and the run's duration.
- */
-export function textfileInput(
-  totals: Totals,
-  labels: ReadonlyMap<string, ColumnLabels>,
-  sampleSeconds: number,
-  durationSeconds: number,
-): TextfileInput {
-  const columns: ColumnFigures[] = [];
-  const resets: ResetFigure[] = [];
-  for (const [column, t] of totals.columns) {
-    // A column no longer read has no raw counter: its total stays, the gauge goes.
-    if (t.counter === undefined) continue;
-    const l = labels.get(column);
-    const figures: ColumnFigures = { column, total: t.total, counter: t.counter };
-    if (l?.meter !== undefined) figures.meter = l.meter;
-    if (l?.direction !== undefined) figures.direction = l.direction;
-    if (l?.family !== undefined) figures.family = l.family;
-    columns.push(figures);
-    if (t.resets.size === 0) continue;
-    // The known reasons first, in their order; any other (a hand-written reset line) after, by name.
-    const known = RESET_LABELS.filter((r) => t.resets.has(r));
-    const others = [...t.resets.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
-    for (const reason of [...known, ...others]) {
-      const count = t.resets.get(reason) as bigint;
-      if (count > 0n) resets.push({ column, reason, count });
-    }
-  }
-  return { columns, resets, lastSampleSeconds: sampleSeconds, reportDurationSeconds: durationSeconds };
+  replaceFile(path, typeof text === "string" ? utf8(text) : text, mode, "Prometheus textfile", { durable: false });
 }
 
 /** A failure of this output as the report's one line: a warning, exit 74 (or 77 naming the Deno flag). */
@@ -381,7 +495,7 @@ export function textfileOutput(
 ): SampleOutput {
   const clock = opts.clock ?? (() => performance.now() / 1000);
   const labels = columnLabels(meters);
-  let totals: Totals | undefined;
+  let offsets: Offsets | undefined;
   let failure: unknown;
   return {
     name: "Prometheus textfile",
@@ -395,7 +509,7 @@ export function textfileOutput(
           step.warnings,
           step.resets,
         );
-        totals = prepared.totals;
+        offsets = prepared.offsets;
         return [{
           commit() {
             try {
@@ -414,16 +528,8 @@ export function textfileOutput(
     recorded(r) {
       try {
         if (failure !== undefined) throw failure;
-        if (totals === undefined) throw new Error("the running totals were not computed");
-        const input = textfileInput(
-          totals,
-          labels,
-          Math.floor(resolveWall(stampToNaive(r.sample.timestamp)).epoch / 1000),
-          clock(),
-        );
-        const cycles = opts.cycles?.(r);
-        if (cycles) input.cycles = cycles;
-        writeTextfile(path, formatTextfile(input));
+        if (offsets === undefined) throw new Error("the running totals were not computed");
+        writeTextfile(path, sampleTextfile(r.sample, offsets, labels, clock(), opts.cycles?.(r)));
       } catch (err) {
         throw textfileError(err, path);
       }

@@ -166,6 +166,9 @@ export function advanceOffsets(
   }
   const at = new Map(before?.columns.map((c, i) => [c, i]));
   if (before !== undefined && at.size !== before.columns.length) throw notOfPrevious("they name a column twice");
+  for (const column of previous?.keys() ?? []) {
+    if (!at.has(column)) throw notOfPrevious(`its column ${JSON.stringify(column)} has none`);
+  }
   const out = { stamp: sample.timestamp, columns: [] as string[], offsets: [] as bigint[], resets: [] as Resets[] };
   const add = (column: string, offset: bigint, counts: Resets) => {
     out.columns.push(column);
@@ -177,7 +180,6 @@ export function advanceOffsets(
     const was = previous?.get(column);
     const i = at.get(column);
     if (i === undefined) {
-      if (was !== undefined) throw notOfPrevious(`its column ${JSON.stringify(column)} has none`);
       add(column, -counter, NO_RESETS);
       continue;
     }
