@@ -34,8 +34,7 @@
  */
 
 import { denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
-import { replaceFile } from "../host/files.ts";
-import { utf8 } from "../host/utf8.ts";
+import { AtomicFile } from "../host/files.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
@@ -106,25 +105,16 @@ export interface TextfileInput {
   cycles?: readonly CycleFigure[];
 }
 
-const NEEDS_ESCAPE = /[\\"\n]/;
+/** True when `text` has a character a label value must escape (a search, not a regex: one costs 0.2 ms to compile). */
+function needsEscape(text: string): boolean {
+  return text.includes("\\") || text.includes('"') || text.includes("\n");
+}
 
 /** Escapes a label value: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
-  // Three values a column, 10,000 columns a report, and almost none has anything to escape: a test is cheaper than a
-  // replace calling back.
-  if (!NEEDS_ESCAPE.test(value)) return value;
+  // Three values a column, 10,000 columns a report, and almost none has anything to escape.
+  if (!needsEscape(value)) return value;
   return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
-}
-
-/** `,NAME="VALUE"` (escaped), or nothing for a label the column does not have. */
-function optional(name: string, value: string | undefined): string {
-  return value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
-}
-
-/** A column's labels after its `column` label: `,meter="…",direction="…",family="…"`, those it has. */
-function labelsText(labels: ColumnLabels | undefined): string {
-  if (labels === undefined) return "";
-  return optional("meter", labels.meter) + optional("direction", labels.direction) + optional("family", labels.family);
 }
 
 /** One series line; `labels` already escaped and comma-joined. */
@@ -142,6 +132,28 @@ function family(name: string, type: "counter" | "gauge", help: string, lines: st
   return lines === "" ? "" : header(name, type, help) + lines;
 }
 
+const TRAFFIC = header(
+  "netmon_traffic_bytes_total",
+  "counter",
+  "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
+);
+const RAW = header(
+  "netmon_raw_bytes",
+  "gauge",
+  "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
+);
+const RESETS = header(
+  "netmon_resets_total",
+  "counter",
+  "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
+);
+const LAST_SAMPLE = header(
+  "netmon_last_sample_timestamp_seconds",
+  "gauge",
+  "When the last sample was taken (Unix time).",
+);
+const DURATION = header("netmon_report_duration_seconds", "gauge", "How long the last report took.");
+
 function seconds(what: string, v: number): string {
   if (!Number.isFinite(v)) throw new RangeError(`Cannot write ${what}: ${v} is not a finite number`);
   return String(v);
@@ -153,53 +165,11 @@ function count(v: bigint, what: string, of = ""): string {
   return v.toString();
 }
 
-function twice(what: string, key: string): RangeError {
-  return new RangeError(`Cannot write the textfile: ${what} ${key} appears twice`);
-}
-
 function unique(what: string, keys: string[]): void {
   const seen = new Set<string>();
   for (const k of keys) {
-    if (seen.has(k)) throw twice(what, k);
+    if (seen.has(k)) throw new RangeError(`Cannot write the textfile: ${what} ${k} appears twice`);
     seen.add(k);
-  }
-}
-
-/**
- * The textfile's bytes, encoded as its lines are added: the lines of ten
- * thousand columns are never all held as strings (the young-generation
- * collections that would copy them again and again cost more than making
- * them). Lines gather in a string of about 16 KB, which is then encoded into
- * a buffer that doubles when full.
- */
-class TextfileBytes {
-  static readonly #encoder = new TextEncoder();
-  #bytes = new Uint8Array(1 << 16);
-  #length = 0;
-  #pending = "";
-
-  /** Adds `text` after what is there. */
-  add(text: string): void {
-    this.#pending += text;
-    if (this.#pending.length >= 1 << 14) this.#encode();
-  }
-
-  /** Everything added, as UTF-8. */
-  bytes(): Uint8Array {
-    this.#encode();
-    return this.#bytes.subarray(0, this.#length);
-  }
-
-  #encode(): void {
-    // A UTF-16 unit is at most 3 bytes of UTF-8.
-    const need = this.#length + 3 * this.#pending.length;
-    if (need > this.#bytes.length) {
-      const grown = new Uint8Array(Math.max(need, 2 * this.#bytes.length));
-      grown.set(this.#bytes.subarray(0, this.#length));
-      this.#bytes = grown;
-    }
-    this.#length += TextfileBytes.#encoder.encodeInto(this.#pending, this.#bytes.subarray(this.#length)).written;
-    this.#pending = "";
   }
 }
 
@@ -209,109 +179,123 @@ interface Columns {
   names: readonly string[];
   /** The labels the config knows for the `i`th. */
   labels(i: number): ColumnLabels | undefined;
-  /** Its running total. */
-  total(i: number): bigint;
-  /** Its raw counter. */
-  counter(i: number): bigint;
+  /** Their running totals. */
+  totals: readonly bigint[];
+  /** Their raw counters. */
+  counters: readonly bigint[];
 }
 
-/** The whole textfile: the columns' families (`resetLines` their resets), then the report's and the customers'. */
+/** `v`, refused when negative; `what` and `of` name it. */
+function natural(v: bigint, what: string, of = ""): bigint {
+  if (v < 0n) throw new RangeError(`Cannot write ${what}${of}: ${v} is negative`);
+  return v;
+}
+
+/** Columns a piece of the text has: about 20 KB of it. */
+const PIECE = 256;
+
+/**
+ * The whole textfile, given to `emit` a piece at a time: the columns'
+ * families (`resetLines` their resets), the sample's time and the run's
+ * duration, then the customers' cycles.
+ *
+ * Ten thousand columns are written every report. Each piece is a list of
+ * parts (constant text, names, the counts themselves) joined once, which
+ * makes its text in one go, the counts turned into digits on the way; the
+ * caller encodes it into a buffer it reuses and writes it. Made a line at a
+ * time and held whole, the text would be 20,000 strings for young-generation
+ * collections to copy, then a megabyte of fresh memory to encode into (both
+ * cost 10-20 ms a report here).
+ */
 function exposition(
   columns: Columns,
   resetLines: string,
   lastSampleSeconds: number,
   reportDurationSeconds: number,
   cycles: readonly CycleFigure[],
-): Uint8Array {
+  emit: (piece: string) => void,
+): void {
+  const { names } = columns;
+  // Names needing no escape (a meter's never do) are not looked at one by one.
+  const escaped = needsEscape(names.join("")) ? names.map(escapeLabelValue) : names;
+  for (let start = 0; start < names.length; start += PIECE) {
+    const parts: (string | bigint)[] = [start === 0 ? TRAFFIC : ""];
+    for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
+      const name = escaped[i] as string;
+      parts.push('netmon_traffic_bytes_total{column="', name, '"');
+      const l = columns.labels(i);
+      if (l?.meter !== undefined) parts.push(',meter="', l.meter === names[i] ? name : escapeLabelValue(l.meter), '"');
+      if (l?.direction !== undefined) parts.push(',direction="', escapeLabelValue(l.direction), '"');
+      if (l?.family !== undefined) parts.push(',family="', escapeLabelValue(l.family), '"');
+      parts.push("} ", natural(columns.totals[i] as bigint, names[i] as string, " total"), "\n");
+    }
+    emit(parts.join(""));
+  }
+  for (let start = 0; start < names.length; start += PIECE) {
+    const parts: (string | bigint)[] = [start === 0 ? RAW : ""];
+    for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
+      parts.push(
+        'netmon_raw_bytes{column="',
+        escaped[i] as string,
+        '"} ',
+        natural(columns.counters[i] as bigint, names[i] as string),
+        "\n",
+      );
+    }
+    emit(parts.join(""));
+  }
+  emit(
+    (resetLines === "" ? "" : RESETS + resetLines) +
+      `${LAST_SAMPLE}netmon_last_sample_timestamp_seconds ${seconds("the sample time", lastSampleSeconds)}\n` +
+      `${DURATION}netmon_report_duration_seconds ${seconds("the report duration", reportDurationSeconds)}\n` +
+      (cycles.length === 0 ? "" : cycleFamilies(cycles)),
+  );
+}
+
+/** The customers' families: usage in the current cycle by direction, quota, the cycle's start. */
+function cycleFamilies(cycles: readonly CycleFigure[]): string {
   unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
   unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
-  const out = new TextfileBytes();
-  const { names } = columns;
-  if (names.length > 0) {
-    // Names needing no escape (a meter's never do) are not looked at one by one.
-    const escaped = NEEDS_ESCAPE.test(names.join("")) ? names.map(escapeLabelValue) : names;
-    out.add(header(
-      "netmon_traffic_bytes_total",
-      "counter",
-      "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
-    ));
-    for (let i = 0; i < names.length; i++) {
-      const total = count(columns.total(i), names[i] as string, " total");
-      out.add(`netmon_traffic_bytes_total{column="${escaped[i]}"${labelsText(columns.labels(i))}} ${total}\n`);
-    }
-    out.add(header(
-      "netmon_raw_bytes",
-      "gauge",
-      "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
-    ));
-    for (let i = 0; i < names.length; i++) {
-      out.add(`netmon_raw_bytes{column="${escaped[i]}"} ${count(columns.counter(i), names[i] as string)}\n`);
-    }
-  }
   const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
   const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
-  out.add(
+  return family(
+    "netmon_cycle_usage_bytes",
+    "gauge",
+    "Bytes the customer used so far in its current billing cycle, by direction " +
+      "(in, out; both: columns that count the two together). Summed over direction: its total.",
+    lines(cycles, (c) =>
+      lines(c.usage, (u) =>
+        series(
+          "netmon_cycle_usage_bytes",
+          `${customer(c)},direction="${u.direction}"`,
+          count(u.bytes, c.customer, " usage"),
+        ))),
+  ) +
     family(
-      "netmon_resets_total",
-      "counter",
-      "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
-      resetLines,
-    ) +
-      family(
-        "netmon_last_sample_timestamp_seconds",
-        "gauge",
-        "When the last sample was taken (Unix time).",
-        series("netmon_last_sample_timestamp_seconds", "", seconds("the sample time", lastSampleSeconds)),
-      ) +
-      family(
-        "netmon_report_duration_seconds",
-        "gauge",
-        "How long the last report took.",
-        series("netmon_report_duration_seconds", "", seconds("the report duration", reportDurationSeconds)),
-      ),
-  );
-  if (cycles.length === 0) return out.bytes();
-  out.add(
-    family(
-      "netmon_cycle_usage_bytes",
+      "netmon_quota_bytes",
       "gauge",
-      "Bytes the customer used so far in its current billing cycle, by direction " +
-        "(in, out; both: columns that count the two together). Summed over direction: its total.",
-      lines(cycles, (c) =>
-        lines(c.usage, (u) =>
-          series(
-            "netmon_cycle_usage_bytes",
-            `${customer(c)},direction="${u.direction}"`,
-            count(u.bytes, c.customer, " usage"),
-          ))),
-    ) +
-      family(
-        "netmon_quota_bytes",
-        "gauge",
-        "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
-        lines(
-          cycles,
-          (c) =>
-            c.quota === undefined ? "" : series(
-              "netmon_quota_bytes",
-              `${customer(c)},count="${c.quota.count}"`,
-              count(c.quota.bytes, c.customer, " quota"),
-            ),
-        ),
-      ) +
-      family(
-        "netmon_cycle_start_timestamp_seconds",
-        "gauge",
-        "When the customer's current billing cycle started (Unix time).",
-        lines(cycles, (c) =>
-          series(
-            "netmon_cycle_start_timestamp_seconds",
-            customer(c),
-            seconds(`${c.customer} cycle start`, c.cycleStart),
-          )),
+      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
+      lines(
+        cycles,
+        (c) =>
+          c.quota === undefined ? "" : series(
+            "netmon_quota_bytes",
+            `${customer(c)},count="${c.quota.count}"`,
+            count(c.quota.bytes, c.customer, " quota"),
+          ),
       ),
-  );
-  return out.bytes();
+    ) +
+    family(
+      "netmon_cycle_start_timestamp_seconds",
+      "gauge",
+      "When the customer's current billing cycle started (Unix time).",
+      lines(cycles, (c) =>
+        series(
+          "netmon_cycle_start_timestamp_seconds",
+          customer(c),
+          seconds(`${c.customer} cycle start`, c.cycleStart),
+        )),
+    );
 }
 
 /** A reset line: `column`'s resets for `reason`. */
@@ -342,14 +326,21 @@ export function formatTextfile(input: TextfileInput): string {
   const c = input.columns;
   unique("column", c.map((f) => JSON.stringify(f.column)));
   unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  const bytes = exposition(
-    { names: c.map((f) => f.column), labels: (i) => c[i], total: (i) => c[i]!.total, counter: (i) => c[i]!.counter },
+  let text = "";
+  exposition(
+    {
+      names: c.map((f) => f.column),
+      labels: (i) => c[i],
+      totals: c.map((f) => f.total),
+      counters: c.map((f) => f.counter),
+    },
     input.resets.map((r) => resetLine(r.column, r.reason, r.count)).join(""),
     input.lastSampleSeconds,
     input.reportDurationSeconds,
     input.cycles ?? [],
+    (piece) => (text += piece),
   );
-  return new TextDecoder().decode(bytes);
+  return text;
 }
 
 /** The labels the config knows for a column. */
@@ -382,19 +373,22 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
 }
 
 /**
- * The textfile after `sample`, as UTF-8, whose running totals are its
+ * The textfile after `sample`, whose running totals are its
  * counters plus `offsets` (those after it): every column of the sample in its
  * order, with the labels the config knows (`labels`, from
  * {@linkcode columnLabels}), its reset counts by reason where it has any
  * (the known reasons in their order, then others by name), and the sample's
- * time. A column no longer read is left out: it has no raw counter, and its
- * total no longer grows.
+ * time, given to `emit` a piece at a time (see {@linkcode writeTextfile}). A
+ * column no longer read is left out: it has no raw counter, and its total no
+ * longer grows.
  *
  * @example
  * ```ts
  * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
  * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
- * sampleTextfile(sample, offsets, [], 0.02); // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
+ * let text = "";
+ * sampleTextfile(sample, offsets, [], 0.02, [], (piece) => (text += piece));
+ * text; // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
  * ```
  */
 export function sampleTextfile(
@@ -402,54 +396,68 @@ export function sampleTextfile(
   offsets: Offsets,
   labels: readonly (readonly [string, ColumnLabels])[],
   reportDurationSeconds: number,
-  cycles: readonly CycleFigure[] = [],
-): Uint8Array {
+  cycles: readonly CycleFigure[],
+  emit: (piece: string) => void,
+): void {
   const names = [...sample.counters.keys()];
   const counters = [...sample.counters.values()];
-  // Offsets as lib/usage/running_totals.ts advances them have the sample's columns first, in its order, and a
-  // firewall source's sample has the config's columns in its order: both are taken by position, others by name.
-  let at: Map<string, number> | undefined;
-  if (!names.every((c, i) => offsets.columns[i] === c)) {
-    at = new Map(offsets.columns.map((c, i) => [c, i]));
-    const none = names.find((c) => !at!.has(c));
-    if (none !== undefined) {
-      throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(none)} has no offset`);
-    }
-  }
-  const index = (i: number) => at === undefined ? i : at.get(names[i] as string) as number;
-  let byName: Map<string, ColumnLabels> | undefined;
+  const totals = new Array<bigint>(names.length);
   let resetLines = "";
+  // Offsets as lib/usage/running_totals.ts advances them have the sample's columns first, in its order: taken by
+  // position (others by name).
+  let at: Map<string, number> | undefined;
   for (let i = 0; i < names.length; i++) {
-    const counts = offsets.resets[index(i)] as ReadonlyMap<string, bigint>;
+    const name = names[i] as string;
+    let k: number | undefined = i;
+    if (offsets.columns[i] !== name) {
+      k = (at ??= new Map(offsets.columns.map((c, j) => [c, j]))).get(name);
+      if (k === undefined) {
+        throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(name)} has no offset`);
+      }
+    }
+    totals[i] = (counters[i] as bigint) + (offsets.offsets[k] as bigint);
+    const counts = offsets.resets[k] as ReadonlyMap<string, bigint>;
     if (counts.size === 0) continue;
     const others = [...counts.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
     for (const reason of [...RESET_LABELS, ...others]) {
       const n = counts.get(reason);
-      if (n !== undefined && n > 0n) resetLines += resetLine(names[i] as string, reason, n);
+      if (n !== undefined && n > 0n) resetLines += resetLine(name, reason, n);
     }
   }
-  return exposition(
+  // A firewall source's sample has the config's columns in its order: labels too are taken by position.
+  let byName: Map<string, ColumnLabels> | undefined;
+  exposition(
     {
       names,
       labels: (i) => labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i]!),
-      total: (i) => (counters[i] as bigint) + (offsets.offsets[index(i)] as bigint),
-      counter: (i) => counters[i] as bigint,
+      totals,
+      counters,
     },
     resetLines,
     Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000),
     reportDurationSeconds,
     cycles,
+    emit,
   );
 }
 
+const encoder = new TextEncoder();
+
 /**
- * Replaces `path` with `text` (or its UTF-8), mode `mode` (default 0644: node_exporter runs
- * as its own user, `prometheus` on Debian, and must read it). Refuses a
- * target that exists and is not a regular file (or a link to one). Throws a
- * NetmonError: 73 when the directory is missing, 77 when permission is
- * denied, 74 otherwise.
+ * Replaces `path` with `text`, or the text `write` gives a piece at a time,
+ * mode `mode` (default 0644: node_exporter runs as its own user,
+ * `prometheus` on Debian, and must read it). Each piece is encoded into one
+ * buffer, reused, and written (a megabyte of fresh memory to encode a large
+ * file into costs more than the rest of its writing). Refuses a target that
+ * exists and is not a regular file (or a link to one). Throws a NetmonError:
+ * 73 when the directory is missing, 77 when permission is denied, 74
+ * otherwise.
  */
-export function writeTextfile(path: string, text: string | Uint8Array, mode = 0o644): void {
+export function writeTextfile(
+  path: string,
+  text: string | ((emit: (piece: string) => void) => void),
+  mode = 0o644,
+): void {
   try {
     if (!Deno.statSync(path).isFile) {
       throw new NetmonError(`Cannot write ${path}: it exists and is not a regular file`, EX.CANTCREAT);
@@ -459,7 +467,21 @@ export function writeTextfile(path: string, text: string | Uint8Array, mode = 0o
     if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "write", path);
   }
   // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
-  replaceFile(path, typeof text === "string" ? utf8(text) : text, mode, "Prometheus textfile", { durable: false });
+  const file = new AtomicFile(path, mode, "Prometheus textfile", { durable: false });
+  let buffer = new Uint8Array(0);
+  const emit = (piece: string) => {
+    // A UTF-16 unit is at most 3 bytes of UTF-8. (Sized by the pieces: fresh memory costs its page faults.)
+    if (3 * piece.length > buffer.length) buffer = new Uint8Array(3 * piece.length);
+    file.write(buffer.subarray(0, encoder.encodeInto(piece, buffer).written));
+  };
+  try {
+    if (typeof text === "string") emit(text);
+    else text(emit);
+  } catch (err) {
+    file.abandon();
+    throw err;
+  }
+  file.commit();
 }
 
 /** A failure of this output as the report's one line: a warning, exit 74 (or 77 naming the Deno flag). */
@@ -529,7 +551,9 @@ export function textfileOutput(
       try {
         if (failure !== undefined) throw failure;
         if (offsets === undefined) throw new Error("the running totals were not computed");
-        writeTextfile(path, sampleTextfile(r.sample, offsets, labels, clock(), opts.cycles?.(r)));
+        const figures = offsets;
+        const cycles = opts.cycles?.(r) ?? [];
+        writeTextfile(path, (emit) => sampleTextfile(r.sample, figures, labels, clock(), cycles, emit));
       } catch (err) {
         throw textfileError(err, path);
       }
