@@ -12,6 +12,7 @@ import {
   columnLabels,
   escapeLabelValue,
   formatTextfile,
+  labelTexts,
   sampleTextfile,
   type TextfileInput,
   writeTextfile,
@@ -94,6 +95,12 @@ direction = "out"
       ["web", { meter: "web", direction: "out", family: "ipv6" }],
     ],
   );
+  // As the report writes them, after the column label.
+  assert.deepEqual(labelTexts(config.meters).slice(2, 5), [
+    ["cust-inbound", ',meter="cust",direction="in"'],
+    ["cust-outbound", ',meter="cust",direction="out"'],
+    ["box-v4", ',meter="box",direction="in",family="ipv4"'],
+  ]);
 });
 
 Deno.test("textfile: every family has HELP and TYPE once, values are exact up to 2^64-1", () => {
@@ -210,10 +217,12 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
     resets: columns.map((c) => resets.get(c) ?? new Map<string, bigint>()),
   };
   // Labels in config order but for column 7, which has none (the rest are then found by name).
-  const labels = names.filter((_, i) => i !== 7).map((c, i) =>
-    [c, { meter: c, family: i % 2 ? "ipv4" : "ipv6" }] as const
+  const labelOf = new Map(
+    names.filter((_, i) => i !== 7).map((c, i) => [c, { meter: c, family: `ipv${i % 2 ? 4 : 6}` }]),
   );
-  const labelOf = new Map(labels);
+  const labels = [...labelOf].map(([c, l]) =>
+    [c, `,meter="${escapeLabelValue(l.meter)}",family="${l.family}"`] as const
+  );
   let text = "";
   let pieces = 0;
   sampleTextfile(sample, offsets, labels, 0.5, [], (piece) => {

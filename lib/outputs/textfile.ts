@@ -117,6 +117,13 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
+/** A column's labels after its `column` label, escaped: `,meter="…",direction="…",family="…"`, those it has. */
+function labelsText(labels: ColumnLabels): string {
+  const label = (name: string, value: string | undefined) =>
+    value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
+  return label("meter", labels.meter) + label("direction", labels.direction) + label("family", labels.family);
+}
+
 /** One series line; `labels` already escaped and comma-joined. */
 function series(name: string, labels: string, value: string): string {
   return `${name}${labels === "" ? "" : `{${labels}}`} ${value}\n`;
@@ -177,8 +184,8 @@ function unique(what: string, keys: string[]): void {
 interface Columns {
   /** Their names, in order. */
   names: readonly string[];
-  /** The labels the config knows for the `i`th. */
-  labels(i: number): ColumnLabels | undefined;
+  /** The text of the other labels of the `i`th (see {@linkcode labelsText}). */
+  labels(i: number): string;
   /** Their running totals. */
   totals: readonly bigint[];
   /** Their raw counters. */
@@ -222,12 +229,8 @@ function exposition(
     const parts: (string | bigint)[] = [start === 0 ? TRAFFIC : ""];
     for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
       const name = escaped[i] as string;
-      parts.push('netmon_traffic_bytes_total{column="', name, '"');
-      const l = columns.labels(i);
-      if (l?.meter !== undefined) parts.push(',meter="', l.meter === names[i] ? name : escapeLabelValue(l.meter), '"');
-      if (l?.direction !== undefined) parts.push(',direction="', escapeLabelValue(l.direction), '"');
-      if (l?.family !== undefined) parts.push(',family="', escapeLabelValue(l.family), '"');
-      parts.push("} ", natural(columns.totals[i] as bigint, names[i] as string, " total"), "\n");
+      const total = natural(columns.totals[i] as bigint, names[i] as string, " total");
+      parts.push('netmon_traffic_bytes_total{column="', name, '"', columns.labels(i), "} ", total, "\n");
     }
     emit(parts.join(""));
   }
@@ -330,7 +333,7 @@ export function formatTextfile(input: TextfileInput): string {
   exposition(
     {
       names: c.map((f) => f.column),
-      labels: (i) => c[i],
+      labels: (i) => labelsText(c[i]!),
       totals: c.map((f) => f.total),
       counters: c.map((f) => f.counter),
     },
@@ -373,10 +376,25 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
 }
 
 /**
+ * The text of every configured column's labels after its `column` label, in
+ * config order (see {@linkcode columnLabels}), for {@linkcode sampleTextfile}:
+ * made once, when the output is set up (while the counters are read), not
+ * column by column as the file is written.
+ *
+ * @example
+ * ```ts
+ * labelTexts(config.meters); // [["proxy", ',meter="proxy",family="ipv4"'], …]
+ * ```
+ */
+export function labelTexts(meters: readonly Meter[]): [string, string][] {
+  return columnLabels(meters).map(([column, labels]) => [column, labelsText(labels)]);
+}
+
+/**
  * The textfile after `sample`, whose running totals are its
  * counters plus `offsets` (those after it): every column of the sample in its
  * order, with the labels the config knows (`labels`, from
- * {@linkcode columnLabels}), its reset counts by reason where it has any
+ * {@linkcode labelTexts}), its reset counts by reason where it has any
  * (the known reasons in their order, then others by name), and the sample's
  * time, given to `emit` a piece at a time (see {@linkcode writeTextfile}). A
  * column no longer read is left out: it has no raw counter, and its total no
@@ -394,7 +412,7 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
 export function sampleTextfile(
   sample: Sample,
   offsets: Offsets,
-  labels: readonly (readonly [string, ColumnLabels])[],
+  labels: readonly (readonly [string, string])[],
   reportDurationSeconds: number,
   cycles: readonly CycleFigure[],
   emit: (piece: string) => void,
@@ -425,11 +443,11 @@ export function sampleTextfile(
     }
   }
   // A firewall source's sample has the config's columns in its order: labels too are taken by position.
-  let byName: Map<string, ColumnLabels> | undefined;
+  let byName: Map<string, string> | undefined;
   exposition(
     {
       names,
-      labels: (i) => labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i]!),
+      labels: (i) => (labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i]!)) ?? "",
       totals,
       counters,
     },
@@ -516,7 +534,7 @@ export function textfileOutput(
   opts: TextfileOptions = {},
 ): SampleOutput {
   const clock = opts.clock ?? (() => performance.now() / 1000);
-  const labels = columnLabels(meters);
+  const labels = labelTexts(meters);
   let offsets: Offsets | undefined;
   let failure: unknown;
   return {
