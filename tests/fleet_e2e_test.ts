@@ -157,7 +157,7 @@ netnsTest(
         }
         // The running totals were kept all along: up to the last sample.
         const last = (await logLines(`${dir}/netmon.log`)).at(-1)!.split("\t")[0]!;
-        const kept = readTotals(`${dir}/netmon.totals`, last, []);
+        const kept = await readTotals(`${dir}/netmon.totals`, last, []);
         kept?.file.close();
         assert.ok(kept, "netmon.totals is kept up to the last sample");
       })

@@ -8,15 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  columnLabels,
-  escapeLabelValue,
-  formatTextfile,
-  labelTexts,
-  sampleTextfile,
-  type TextfileInput,
-  writeTextfile,
-} from "../lib/outputs/textfile.ts";
+import { columnLabels, escapeLabelValue, labelTexts, sampleTextfile, writeTextfile } from "../lib/outputs/textfile.ts";
+import { formatTextfile, type TextfileInput } from "../lib/outputs/textfile_format.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { resolveWall, stampToNaive } from "../lib/usage/local_time.ts";
 import type { Sample } from "../lib/state/log_format.ts";
@@ -175,7 +168,7 @@ Deno.test({
       t = nextTotals(t, last, new Map([["a", why]]));
     }
     let text = "";
-    sampleTextfile(last, offsetsOfTotals(t), [], 0.01, [], (piece) => (text += piece));
+    sampleTextfile(last, offsetsOfTotals(t), [], 0.01, "", (piece) => (text += piece));
     assert.deepEqual(
       [...text.matchAll(/^netmon_resets_total\{column="(\w)",reason="(\w+)"\} (\d+)$/gm)].map((m) =>
         m.slice(1).join(" ")
@@ -225,7 +218,7 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
   );
   let text = "";
   let pieces = 0;
-  sampleTextfile(sample, offsets, labels, 0.5, [], (piece) => {
+  sampleTextfile(sample, offsets, labels, 0.5, "", (piece) => {
     text += piece;
     pieces++;
   });
@@ -251,7 +244,7 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
   // Written a piece at a time, the file is the same text.
   const dir = await Deno.makeTempDir({ prefix: "netmon-textfile-test-" });
   try {
-    writeTextfile(`${dir}/netmon.prom`, (emit) => sampleTextfile(sample, offsets, labels, 0.5, [], emit));
+    writeTextfile(`${dir}/netmon.prom`, (emit) => sampleTextfile(sample, offsets, labels, 0.5, "", emit));
     assert.equal(await Deno.readTextFile(`${dir}/netmon.prom`), text);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -13,15 +13,8 @@ import assert from "node:assert/strict";
 import { DataError } from "../lib/host/errors.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { recordSample } from "../lib/state/record.ts";
-import {
-  formatOffsets,
-  formatTotals,
-  markOf,
-  parseOffsets,
-  readTotals,
-  totalsOfLog,
-  totalsPath,
-} from "../lib/state/totals_file.ts";
+import { formatOffsets, markOf, parseOffsets, readTotals, totalsOfLog, totalsPath } from "../lib/state/totals_file.ts";
+import { formatTotals } from "../lib/state/totals_v2.ts";
 import { advanceOffsets, totalsAt, totalsOfSamples } from "../lib/usage/running_totals.ts";
 import { type CrashAt, recordStep, type Step } from "./totals_crash_driver.ts";
 import { withTempDir } from "./helpers.ts";
@@ -49,7 +42,7 @@ async function keptTotals(dir: string) {
   const fromLog = await totalsOfLog(files.log);
   assert.ok(fromLog, "the log has samples");
   const warnings: string[] = [];
-  const kept = readTotals(totalsPath(dir), fromLog.stamp, warnings);
+  const kept = await readTotals(totalsPath(dir), fromLog.stamp, warnings);
   kept?.file.close();
   assert.deepEqual(warnings, []);
   assert.ok(kept, `netmon.totals is kept up to ${fromLog.stamp}`);

@@ -1,34 +1,17 @@
 /**
  * The Prometheus textfile as a report output (`[prometheus] textfile`), for
- * node_exporter's textfile collector: its text (pure: data in, text out),
- * writing it atomically, and the output that keeps `netmon.totals` in step
- * with the log and rewrites the file after every report.
+ * node_exporter's textfile collector. Once the sample is logged, the file is
+ * replaced (lib/host/files.ts's AtomicFile: a hidden `.NAME.RANDOM.tmp` beside
+ * it, which the collector ignores, renamed over it) with each column's running
+ * total (its counter plus its offset, which `netmon.totals` keeps:
+ * lib/state/totals_file.ts), raw counter and resets, the sample's time, the
+ * run's duration and, with customers, their cycles (textfile_cycles.ts). A side
+ * output: a failure is a warning and exit 74 (77 naming a missing Deno flag),
+ * never a lost sample. The text of given figures: textfile_format.ts.
  *
- * A report builds the file from the sample's counters, each column's
- * running total being its counter plus its offset
- * (lib/usage/running_totals.ts), which `netmon.totals` keeps
- * (lib/state/totals_file.ts: prepared before the log append, committed after
- * it, like `netmon.last`), taking the columns by position and encoding the
- * lines as they are made. Once the sample is logged the file is replaced
- * through lib/host/files.ts's AtomicFile (a hidden temporary `.NAME.RANDOM.tmp`
- * beside it, which the collector ignores as it reads only `*.prom`, created
- * exclusively, renamed over the target). A side output: a textfile that
- * cannot be written is a warning and exit 74 after the report (77 naming the
- * Deno flag when a permission is missing); the sample is never lost for it.
- *
- * With customers, their billing cycles are shown too (netmon_cycle_usage_bytes,
- * netmon_quota_bytes, netmon_cycle_start_timestamp_seconds), from the cycle
- * tally the alerts output keeps (see textfile_cycles.ts): `cycles` gives them.
- *
- * Each metric family appears once, `# HELP` and `# TYPE` first, then its
- * series; label values are escaped (backslash, double quote, newline) as the
- * format requires; byte counts are written as exact decimal integers from
- * bigints (Prometheus keeps float64, exact to 2^53: 8 PB, and the relative
- * error above that is 1e-16).
- *
- * The raw counter is `netmon_raw_bytes`, not `netmon_counter_bytes` as issue
- * 22 first named it: `promtool check metrics` rejects a gauge whose name
- * contains `_counter_` ("metric name should not include type 'counter'").
+ * Each family has `# HELP` and `# TYPE`; label values are escaped; counts are
+ * exact decimal integers (Prometheus keeps float64: exact to 2^53, 8 PB). The
+ * raw counter is `netmon_raw_bytes`: promtool rejects `_counter_` in a gauge.
  *
  * @module
  */
@@ -42,100 +25,49 @@ import type { Sample } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
 import { prepareTotals } from "../state/totals_file.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import { type Offsets, RESET_LABELS } from "../usage/running_totals.ts";
+import { type Offsets, RESET_LABELS } from "../usage/offsets.ts";
 import type { SampleOutput } from "./output.ts";
 
-/** One log column's figures. */
-export interface ColumnFigures {
-  /** The log column (a meter name, or a pf label). */
-  column: string;
-  /** The meter the column belongs to, where the config knows it. */
+/** The labels the config knows for a column. */
+export interface ColumnLabels {
+  /** The meter the column belongs to. */
   meter?: string;
-  /** `in`, `out` (or whatever the config says), where known. */
+  /** `in`, `out` (or whatever the config says). */
   direction?: string;
-  /** `ipv4`, `ipv6`, where known. */
+  /** `ipv4` or `ipv6`. */
   family?: string;
-  /** The reset-corrected running total (never goes down). */
-  total: bigint;
-  /** The raw counter as read. */
-  counter: bigint;
 }
 
-/** How many resets a column has seen for one reason. */
-export interface ResetFigure {
-  /** The log column. */
-  column: string;
-  /** Why it counted as a reset: a label of lib/usage/running_totals.ts `resetLabel` (e.g. `counter_went_down`, `reboot`). */
-  reason: string;
-  /** Resets so far (a counter). */
-  count: bigint;
-}
-
-/** A customer's usage in one direction: `in`, `out`, or `both` (columns that count the two together). */
-export interface DirectionUsage {
-  /** `in`, `out` or `both`. */
-  direction: "in" | "out" | "both";
-  /** Bytes so far in the current cycle. */
-  bytes: bigint;
-}
-
-/** One customer's current billing cycle. */
-export interface CycleFigure {
-  /** The customer's name. */
-  customer: string;
-  /** When the current cycle started, Unix seconds. */
-  cycleStart: number;
-  /** Its usage so far in the cycle, in each direction it has columns of; summed, its total. */
-  usage: readonly DirectionUsage[];
-  /** Its quota per cycle and what counts against it (`in`, `out`, or `total`: all its columns), if one is set. */
-  quota?: { bytes: bigint; count: "in" | "out" | "total" };
-}
-
-/** Everything the textfile shows after one report. */
-export interface TextfileInput {
-  /** Per column, in log order. */
-  columns: readonly ColumnFigures[];
-  /** Reset counts per column and reason; a column with none may be left out. */
-  resets: readonly ResetFigure[];
-  /** The sample's time, Unix seconds. */
-  lastSampleSeconds: number;
-  /** How long the report took, seconds. */
-  reportDurationSeconds: number;
-  /** Customers' current billing cycles, when the config has customers. */
-  cycles?: readonly CycleFigure[];
-}
-
-/** True when `text` has a character a label value must escape (a search, not a regex: one costs 0.2 ms to compile). */
+/** True when `text` has a character a label value must escape (searched for: a regex costs 0.2 ms to compile). */
 function needsEscape(text: string): boolean {
   return text.includes("\\") || text.includes('"') || text.includes("\n");
 }
 
 /** Escapes a label value: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
-  // Three values a column, 10,000 columns a report, and almost none has anything to escape.
   if (!needsEscape(value)) return value;
   return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
 /** A column's labels after its `column` label, escaped: `,meter="…",direction="…",family="…"`, those it has. */
-function labelsText(labels: ColumnLabels): string {
+export function labelsText(labels: ColumnLabels): string {
   const label = (name: string, value: string | undefined) =>
     value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
   return label("meter", labels.meter) + label("direction", labels.direction) + label("family", labels.family);
 }
 
 /** One series line; `labels` already escaped and comma-joined. */
-function series(name: string, labels: string, value: string): string {
+export function series(name: string, labels: string, value: string): string {
   return `${name}${labels === "" ? "" : `{${labels}}`} ${value}\n`;
 }
 
-/** A family's HELP and TYPE lines (no help text here has a backslash or a newline to escape). */
+/** A family's HELP and TYPE lines. */
 function header(name: string, type: "counter" | "gauge", help: string): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
 }
 
-/** A family: HELP and TYPE, then its series (`lines`, joined); nothing when it has none. */
-function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
+/** A family: HELP and TYPE, then its series `lines`; nothing without series. */
+export function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
   return lines === "" ? "" : header(name, type, help) + lines;
 }
 
@@ -149,30 +81,21 @@ const RAW = header(
   "gauge",
   "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
 );
-const RESETS = header(
-  "netmon_resets_total",
-  "counter",
-  "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
-);
-const LAST_SAMPLE = header(
-  "netmon_last_sample_timestamp_seconds",
-  "gauge",
-  "When the last sample was taken (Unix time).",
-);
-const DURATION = header("netmon_report_duration_seconds", "gauge", "How long the last report took.");
 
-function seconds(what: string, v: number): string {
+/** `v` as text, refused unless finite. */
+export function seconds(what: string, v: number): string {
   if (!Number.isFinite(v)) throw new RangeError(`Cannot write ${what}: ${v} is not a finite number`);
   return String(v);
 }
 
-/** `v` as text; `what` and `of` name it when it is negative. */
-function count(v: bigint, what: string, of = ""): string {
+/** `v`, refused when negative; `what` and `of` name it. */
+export function natural(v: bigint, what: string, of = ""): bigint {
   if (v < 0n) throw new RangeError(`Cannot write ${what}${of}: ${v} is negative`);
-  return v.toString();
+  return v;
 }
 
-function unique(what: string, keys: string[]): void {
+/** Throws if two of `keys` are the same. */
+export function unique(what: string, keys: string[]): void {
   const seen = new Set<string>();
   for (const k of keys) {
     if (seen.has(k)) throw new RangeError(`Cannot write the textfile: ${what} ${k} appears twice`);
@@ -180,11 +103,17 @@ function unique(what: string, keys: string[]): void {
   }
 }
 
-/** The textfile's columns, taken by position: no object is made per column of ten thousand. */
-interface Columns {
+/** A reset line: `column`'s resets for `reason`. */
+export function resetLine(column: string, reason: string, n: bigint): string {
+  const labels = `column="${escapeLabelValue(column)}",reason="${escapeLabelValue(reason)}"`;
+  return series("netmon_resets_total", labels, String(natural(n, column, " resets")));
+}
+
+/** The columns of a textfile, taken by position: no object is made for each of ten thousand. */
+export interface Columns {
   /** Their names, in order. */
   names: readonly string[];
-  /** The text of the other labels of the `i`th (see {@linkcode labelsText}). */
+  /** The text of the `i`th's other labels ({@linkcode labelsText}). */
   labels(i: number): string;
   /** Their running totals. */
   totals: readonly bigint[];
@@ -192,34 +121,23 @@ interface Columns {
   counters: readonly bigint[];
 }
 
-/** `v`, refused when negative; `what` and `of` name it. */
-function natural(v: bigint, what: string, of = ""): bigint {
-  if (v < 0n) throw new RangeError(`Cannot write ${what}${of}: ${v} is negative`);
-  return v;
-}
-
-/** Columns a piece of the text has: about 20 KB of it. */
+/** Columns in a piece of the text: about 20 KB of it. */
 const PIECE = 256;
 
 /**
- * The whole textfile, given to `emit` a piece at a time: the columns'
- * families (`resetLines` their resets), the sample's time and the run's
- * duration, then the customers' cycles.
- *
- * Ten thousand columns are written every report. Each piece is a list of
- * parts (constant text, names, the counts themselves) joined once, which
- * makes its text in one go, the counts turned into digits on the way; the
- * caller encodes it into a buffer it reuses and writes it. Made a line at a
- * time and held whole, the text would be 20,000 strings for young-generation
- * collections to copy, then a megabyte of fresh memory to encode into (both
- * cost 10-20 ms a report here).
+ * A whole textfile, given to `emit` a piece at a time: the columns' families,
+ * then their resets (`resetLines`), the sample's time, the run's duration and
+ * the customers' families (`cycles`, textfile_cycles.ts). A piece is a list of parts joined once, which turns
+ * the counts into digits as it goes; made a line at a time and held whole, the
+ * 20,000 lines of 10,000 columns were strings for young-generation collections
+ * to copy, then a megabyte of fresh memory to encode into (10-20 ms here).
  */
-function exposition(
+export function exposition(
   columns: Columns,
   resetLines: string,
   lastSampleSeconds: number,
   reportDurationSeconds: number,
-  cycles: readonly CycleFigure[],
+  cycles: string,
   emit: (piece: string) => void,
 ): void {
   const { names } = columns;
@@ -228,126 +146,38 @@ function exposition(
   for (let start = 0; start < names.length; start += PIECE) {
     const parts: (string | bigint)[] = [start === 0 ? TRAFFIC : ""];
     for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
-      const name = escaped[i] as string;
       const total = natural(columns.totals[i] as bigint, names[i] as string, " total");
-      parts.push('netmon_traffic_bytes_total{column="', name, '"', columns.labels(i), "} ", total, "\n");
+      parts.push(
+        'netmon_traffic_bytes_total{column="',
+        escaped[i] as string,
+        '"',
+        columns.labels(i),
+        "} ",
+        total,
+        "\n",
+      );
     }
     emit(parts.join(""));
   }
   for (let start = 0; start < names.length; start += PIECE) {
     const parts: (string | bigint)[] = [start === 0 ? RAW : ""];
     for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
-      parts.push(
-        'netmon_raw_bytes{column="',
-        escaped[i] as string,
-        '"} ',
-        natural(columns.counters[i] as bigint, names[i] as string),
-        "\n",
-      );
+      const counter = natural(columns.counters[i] as bigint, names[i] as string);
+      parts.push('netmon_raw_bytes{column="', escaped[i] as string, '"} ', counter, "\n");
     }
     emit(parts.join(""));
   }
+  const resets = "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, " +
+    "counter_recreated, rules_recreated, packets_went_down.";
   emit(
-    (resetLines === "" ? "" : RESETS + resetLines) +
-      `${LAST_SAMPLE}netmon_last_sample_timestamp_seconds ${seconds("the sample time", lastSampleSeconds)}\n` +
-      `${DURATION}netmon_report_duration_seconds ${seconds("the report duration", reportDurationSeconds)}\n` +
-      (cycles.length === 0 ? "" : cycleFamilies(cycles)),
+    family("netmon_resets_total", "counter", resets, resetLines) +
+      header("netmon_last_sample_timestamp_seconds", "gauge", "When the last sample was taken (Unix time).") +
+      `netmon_last_sample_timestamp_seconds ${seconds("the sample time", lastSampleSeconds)}\n` +
+      header("netmon_report_duration_seconds", "gauge", "How long the last report took.") +
+      `netmon_report_duration_seconds ${seconds("the report duration", reportDurationSeconds)}\n` +
+      cycles,
   );
 }
-
-/** The customers' families: usage in the current cycle by direction, quota, the cycle's start. */
-function cycleFamilies(cycles: readonly CycleFigure[]): string {
-  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
-  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
-  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
-  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
-  return family(
-    "netmon_cycle_usage_bytes",
-    "gauge",
-    "Bytes the customer used so far in its current billing cycle, by direction " +
-      "(in, out; both: columns that count the two together). Summed over direction: its total.",
-    lines(cycles, (c) =>
-      lines(c.usage, (u) =>
-        series(
-          "netmon_cycle_usage_bytes",
-          `${customer(c)},direction="${u.direction}"`,
-          count(u.bytes, c.customer, " usage"),
-        ))),
-  ) +
-    family(
-      "netmon_quota_bytes",
-      "gauge",
-      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
-      lines(
-        cycles,
-        (c) =>
-          c.quota === undefined ? "" : series(
-            "netmon_quota_bytes",
-            `${customer(c)},count="${c.quota.count}"`,
-            count(c.quota.bytes, c.customer, " quota"),
-          ),
-      ),
-    ) +
-    family(
-      "netmon_cycle_start_timestamp_seconds",
-      "gauge",
-      "When the customer's current billing cycle started (Unix time).",
-      lines(cycles, (c) =>
-        series(
-          "netmon_cycle_start_timestamp_seconds",
-          customer(c),
-          seconds(`${c.customer} cycle start`, c.cycleStart),
-        )),
-    );
-}
-
-/** A reset line: `column`'s resets for `reason`. */
-function resetLine(column: string, reason: string, n: bigint): string {
-  return series(
-    "netmon_resets_total",
-    `column="${escapeLabelValue(column)}",reason="${escapeLabelValue(reason)}"`,
-    count(n, column, " resets"),
-  );
-}
-
-/**
- * The textfile for one report's figures.
- *
- * @example
- * ```ts
- * formatTextfile({
- *   columns: [{ column: "proxy", total: 1500n, counter: 500n }],
- *   resets: [{ column: "proxy", reason: "counter_went_down", count: 1n }],
- *   lastSampleSeconds: 1267088400,
- *   reportDurationSeconds: 0.021,
- * });
- * // # HELP netmon_traffic_bytes_total …\n# TYPE netmon_traffic_bytes_total counter\n
- * // netmon_traffic_bytes_total{column="proxy"} 1500\n…
- * ```
- */
-export function formatTextfile(input: TextfileInput): string {
-  const c = input.columns;
-  unique("column", c.map((f) => JSON.stringify(f.column)));
-  unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  let text = "";
-  exposition(
-    {
-      names: c.map((f) => f.column),
-      labels: (i) => labelsText(c[i]!),
-      totals: c.map((f) => f.total),
-      counters: c.map((f) => f.counter),
-    },
-    input.resets.map((r) => resetLine(r.column, r.reason, r.count)).join(""),
-    input.lastSampleSeconds,
-    input.reportDurationSeconds,
-    input.cycles ?? [],
-    (piece) => (text += piece),
-  );
-  return text;
-}
-
-/** The labels the config knows for a column. */
-export type ColumnLabels = Pick<ColumnFigures, "meter" | "direction" | "family">;
 
 /**
  * The meter, direction and family labels of every configured column (none
@@ -376,10 +206,9 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
 }
 
 /**
- * The text of every configured column's labels after its `column` label, in
- * config order (see {@linkcode columnLabels}), for {@linkcode sampleTextfile}:
- * made once, when the output is set up (while the counters are read), not
- * column by column as the file is written.
+ * The text of every configured column's labels ({@linkcode labelsText}), in
+ * config order, made once when the output is set up (while the counters are
+ * read), not as the file is written.
  *
  * @example
  * ```ts
@@ -391,21 +220,19 @@ export function labelTexts(meters: readonly Meter[]): [string, string][] {
 }
 
 /**
- * The textfile after `sample`, whose running totals are its
- * counters plus `offsets` (those after it): every column of the sample in its
- * order, with the labels the config knows (`labels`, from
- * {@linkcode labelTexts}), its reset counts by reason where it has any
- * (the known reasons in their order, then others by name), and the sample's
- * time, given to `emit` a piece at a time (see {@linkcode writeTextfile}). A
- * column no longer read is left out: it has no raw counter, and its total no
- * longer grows.
+ * The textfile after `sample`, given to `emit` a piece at a time: each column
+ * of the sample in its order, its running total its counter plus its offset
+ * (from `offsets`, those after it), the labels of `labels` ({@linkcode
+ * labelTexts}), its resets by reason (the known reasons in their order, then
+ * others by name), the sample's time, and `cycles`, the customers' families
+ * (textfile_cycles.ts). A column no longer read is left out.
  *
  * @example
  * ```ts
  * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
  * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
  * let text = "";
- * sampleTextfile(sample, offsets, [], 0.02, [], (piece) => (text += piece));
+ * sampleTextfile(sample, offsets, [], 0.02, "", (piece) => (text += piece));
  * text; // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
  * ```
  */
@@ -414,24 +241,20 @@ export function sampleTextfile(
   offsets: Offsets,
   labels: readonly (readonly [string, string])[],
   reportDurationSeconds: number,
-  cycles: readonly CycleFigure[],
+  cycles: string,
   emit: (piece: string) => void,
 ): void {
   const names = [...sample.counters.keys()];
   const counters = [...sample.counters.values()];
   const totals = new Array<bigint>(names.length);
   let resetLines = "";
-  // Offsets as lib/usage/running_totals.ts advances them have the sample's columns first, in its order: taken by
-  // position (others by name).
+  // Offsets as lib/usage/offsets.ts advances them start with the sample's columns, in its order.
   let at: Map<string, number> | undefined;
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
-    let k: number | undefined = i;
-    if (offsets.columns[i] !== name) {
-      k = (at ??= new Map(offsets.columns.map((c, j) => [c, j]))).get(name);
-      if (k === undefined) {
-        throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(name)} has no offset`);
-      }
+    const k = offsets.columns[i] === name ? i : (at ??= new Map(offsets.columns.map((c, j) => [c, j]))).get(name);
+    if (k === undefined) {
+      throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(name)} has no offset`);
     }
     totals[i] = (counters[i] as bigint) + (offsets.offsets[k] as bigint);
     const counts = offsets.resets[k] as ReadonlyMap<string, bigint>;
@@ -442,34 +265,22 @@ export function sampleTextfile(
       if (n !== undefined && n > 0n) resetLines += resetLine(name, reason, n);
     }
   }
-  // A firewall source's sample has the config's columns in its order: labels too are taken by position.
+  // A firewall source's sample has the config's columns, in its order: their labels are taken by position too.
   let byName: Map<string, string> | undefined;
-  exposition(
-    {
-      names,
-      labels: (i) => (labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i]!)) ?? "",
-      totals,
-      counters,
-    },
-    resetLines,
-    Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000),
-    reportDurationSeconds,
-    cycles,
-    emit,
-  );
+  const labelsOf = (i: number) =>
+    (labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i] as string)) ?? "";
+  const time = Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000);
+  exposition({ names, labels: labelsOf, totals, counters }, resetLines, time, reportDurationSeconds, cycles, emit);
 }
 
 const encoder = new TextEncoder();
 
 /**
- * Replaces `path` with `text`, or the text `write` gives a piece at a time,
- * mode `mode` (default 0644: node_exporter runs as its own user,
- * `prometheus` on Debian, and must read it). Each piece is encoded into one
- * buffer, reused, and written (a megabyte of fresh memory to encode a large
- * file into costs more than the rest of its writing). Refuses a target that
- * exists and is not a regular file (or a link to one). Throws a NetmonError:
- * 73 when the directory is missing, 77 when permission is denied, 74
- * otherwise.
+ * Replaces `path` with `text`, or with the text `write` gives a piece at a
+ * time, each piece encoded into one buffer that is reused (fresh memory costs
+ * its page faults), mode `mode` (0644: node_exporter, its own user, reads it).
+ * Refuses a target that is not a regular file (or a link to one). Throws a
+ * NetmonError: 73 when the directory is missing, 77 when denied, 74 otherwise.
  */
 export function writeTextfile(
   path: string,
@@ -488,7 +299,7 @@ export function writeTextfile(
   const file = new AtomicFile(path, mode, "Prometheus textfile", { durable: false });
   let buffer = new Uint8Array(0);
   const emit = (piece: string) => {
-    // A UTF-16 unit is at most 3 bytes of UTF-8. (Sized by the pieces: fresh memory costs its page faults.)
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
     if (3 * piece.length > buffer.length) buffer = new Uint8Array(3 * piece.length);
     file.write(buffer.subarray(0, encoder.encodeInto(piece, buffer).written));
   };
@@ -519,14 +330,15 @@ function textfileError(err: unknown, path: string): NetmonError {
 export interface TextfileOptions {
   /** Seconds since the run started (for netmon_report_duration_seconds); default performance.now(). */
   clock?: () => number;
-  /**
-   * The customers' current cycles as of the recorded sample (undefined when
-   * they are not known for it: the cycle metrics are then left out).
-   */
-  cycles?: (r: Recorded) => readonly CycleFigure[] | undefined;
+  /** The customers' families as of the recorded sample (textfile_cycles.ts); undefined when not known: left out. */
+  cycles?: (r: Recorded) => string | undefined;
 }
 
-/** The textfile output for `path`. */
+/**
+ * The textfile output for `path`: `netmon.totals` prepared before the log
+ * append and committed after it, like `netmon.last`; the textfile written once
+ * the sample is logged.
+ */
 export function textfileOutput(
   path: string,
   files: StateFiles,
@@ -570,7 +382,7 @@ export function textfileOutput(
         if (failure !== undefined) throw failure;
         if (offsets === undefined) throw new Error("the running totals were not computed");
         const figures = offsets;
-        const cycles = opts.cycles?.(r) ?? [];
+        const cycles = opts.cycles?.(r) ?? "";
         writeTextfile(path, (emit) => sampleTextfile(r.sample, figures, labels, clock(), cycles, emit));
       } catch (err) {
         throw textfileError(err, path);
