@@ -216,8 +216,18 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
  * ```
  */
 export function labelTexts(meters: readonly Meter[]): [string, string][] {
-  return columnLabels(meters).map(([column, labels]) => [column, labelsText(labels)]);
+  const out: [string, string][] = [];
+  for (const m of meters) {
+    // The common meter, one column of its name (as columnLabels gives it), in one string: 10,000 are made a report.
+    if (!m.directions && !m.split.family) {
+      const family = m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : "";
+      out.push([m.name, `,meter="${escapeLabelValue(m.name)}"${family}`]);
+    } else for (const [column, labels] of columnLabels([m])) out.push([column, labelsText(labels)]);
+  }
+  return out;
 }
+
+const FAMILY = { 4: ',family="ipv4"', 6: ',family="ipv6"' };
 
 /**
  * The textfile after `sample`, given to `emit` a piece at a time: each column
