@@ -8,7 +8,14 @@
  */
 
 import assert from "node:assert/strict";
-import { columnLabels, escapeLabelValue, labelTexts, sampleTextfile, writeTextfile } from "../lib/outputs/textfile.ts";
+import {
+  columnLabels,
+  escapeLabelValue,
+  labelsText,
+  labelTexts,
+  sampleTextfile,
+  writeTextfile,
+} from "../lib/outputs/textfile.ts";
 import { formatTextfile, type TextfileInput } from "../lib/outputs/textfile_format.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { resolveWall, stampToNaive } from "../lib/usage/local_time.ts";
@@ -88,7 +95,8 @@ direction = "out"
       ["web", { meter: "web", direction: "out", family: "ipv6" }],
     ],
   );
-  // As the report writes them, after the column label.
+  // As the report writes them, after the column label: the same labels (a common meter's are made apart, quicker).
+  assert.deepEqual(labelTexts(config.meters), columnLabels(config.meters).map(([c, l]) => [c, labelsText(l)]));
   assert.deepEqual(labelTexts(config.meters).slice(2, 5), [
     ["cust-inbound", ',meter="cust",direction="in"'],
     ["cust-outbound", ',meter="cust",direction="out"'],
