@@ -13,7 +13,16 @@ import assert from "node:assert/strict";
 import { DataError } from "../lib/host/errors.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { recordSample } from "../lib/state/record.ts";
-import { formatOffsets, markOf, parseOffsets, readTotals, totalsOfLog, totalsPath } from "../lib/state/totals_file.ts";
+import {
+  formatOffsets,
+  loadTotals,
+  markOf,
+  parseOffsets,
+  prepareTotals,
+  readTotals,
+  totalsOfLog,
+  totalsPath,
+} from "../lib/state/totals_file.ts";
 import { formatTotals } from "../lib/state/totals_v2.ts";
 import { advanceOffsets, totalsAt, totalsOfSamples } from "../lib/usage/running_totals.ts";
 import { type CrashAt, recordStep, type Step } from "./totals_crash_driver.ts";
@@ -158,6 +167,41 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test("totals file: read while the counters are, then replaced by another report before the lock: not believed", async () => {
+  await withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const path = totalsPath(dir);
+    const sampleOf = (i: number, columns: [string, bigint][]) => ({ timestamp: stamp(i), counters: new Map(columns) });
+    for (let i = 0; i < 2; i++) await recordStep(dir, STEPS[i]!);
+    // This report reads netmon.totals while it reads its counters, but another one takes the lock first and records
+    // a sample where a counter went down: the file is replaced.
+    const early = { loaded: loadTotals(path) };
+    await recordStep(dir, STEPS[2]!);
+    const previous = sampleOf(2, [["a", 20n], ["b", 90n]]);
+    const sample = sampleOf(3, [["a", 30n], ["b", 95n]]);
+    const warnings: string[] = [];
+    const p = await prepareTotals(dir, files.log, previous, sample, warnings, new Map(), early);
+    p.file.abandon();
+    assert.match(
+      warnings.join("\n"),
+      /was of 2024\/03\/01-10:01:00, not the last sample 2024\/03\/01-10:02:00: rebuilt/,
+    );
+    const expected = totalsOfSamples(
+      [0, 1].map((i) => sampleOf(i, STEPS[i]!.columns.map(([c, n]) => [c, BigInt(n)]))).concat(previous, sample),
+    );
+    assert.deepEqual(totalsAt(p.offsets, sample), expected);
+    // Had the other report changed no offset, it would only have marked the file read: that one is believed.
+    const again = { loaded: loadTotals(path) };
+    await recordStep(dir, { stamp: stamp(3), columns: [["a", 30, "1"], ["b", 95, "1"]] });
+    const later = sampleOf(4, [["a", 31n], ["b", 96n]]);
+    const w: string[] = [];
+    const q = await prepareTotals(dir, files.log, sample, later, w, new Map(), again);
+    q.file.abandon();
+    assert.deepEqual(w, []);
+    assert.deepEqual(totalsAt(q.offsets, later), totalsOfSamples([later], expected));
+  });
 });
 
 Deno.test("totals file: one not kept up to the last sample is rebuilt, with a warning: runs without it, an older copy, an edit", async () => {

@@ -23,7 +23,7 @@ import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Sample } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
-import { prepareTotals } from "../state/totals_file.ts";
+import { type LoadedTotals, loadTotals, prepareTotals, totalsPath } from "../state/totals_file.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { type Offsets, RESET_LABELS } from "../usage/offsets.ts";
 import type { SampleOutput } from "./output.ts";
@@ -345,9 +345,10 @@ export interface TextfileOptions {
 }
 
 /**
- * The textfile output for `path`: `netmon.totals` prepared before the log
- * append and committed after it, like `netmon.last`; the textfile written once
- * the sample is logged.
+ * The textfile output for `path`: `netmon.totals` read when it is set up
+ * (which a report does while it reads the counters), checked and prepared
+ * before the log append and committed after it, like `netmon.last`; the
+ * textfile written once the sample is logged.
  */
 export function textfileOutput(
   path: string,
@@ -359,10 +360,20 @@ export function textfileOutput(
   const labels = labelTexts(meters);
   let offsets: Offsets | undefined;
   let failure: unknown;
+  // For the first sample recorded: what the file held when the output was set up.
+  let early: { loaded: LoadedTotals | undefined } | undefined;
+  try {
+    early = { loaded: loadTotals(totalsPath(files.dir)) };
+  } catch (err) {
+    failure = err;
+  }
   return {
     name: "Prometheus textfile",
     async beforeAppend(step) {
+      const read = early;
+      early = undefined;
       try {
+        if (failure !== undefined) throw failure;
         const prepared = await prepareTotals(
           files.dir,
           files.log,
@@ -370,6 +381,7 @@ export function textfileOutput(
           step.sample,
           step.warnings,
           step.resets,
+          read,
         );
         offsets = prepared.offsets;
         return [{
@@ -384,6 +396,7 @@ export function textfileOutput(
         }];
       } catch (err) {
         failure = err;
+        read?.loaded?.file.close();
         return [];
       }
     },

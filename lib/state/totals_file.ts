@@ -180,59 +180,97 @@ function mark(file: SafeFile, stamp: string): void {
 /** 64 MiB: the file of 100,000 columns is a few MiB. */
 const MAX_BYTES = 64 << 20;
 
-/** The file's text, its mark, and the descriptor it was read through (as a regular file, not through a link). */
-function openTotals(path: string): { file: SafeFile; text: string; mark: number | undefined } | undefined {
+/**
+ * `netmon.totals` as read, not yet checked: its descriptor (a regular file,
+ * not through a link), and its offsets, or what it holds instead. A report
+ * reads it while the counters are read ({@linkcode loadTotals}) and checks it
+ * once the previous sample is known ({@linkcode prepareTotals}): its mark is
+ * then taken from the descriptor, so a file replaced meanwhile is not believed.
+ */
+export interface LoadedTotals {
+  /** Its path. */
+  path: string;
+  /** The descriptor it was read through. */
+  file: SafeFile;
+  /** Its offsets (version 3). */
+  offsets?: Offsets;
+  /** What makes it no file of version 3: a file of version 1 or 2 (its text), or damage (a DataError). */
+  other?: { version1: true } | { version2: string } | { damage: unknown };
+}
+
+/**
+ * Reads and parses `path`; undefined when missing. `known`, the columns it
+ * should name first, make the parse quicker ({@linkcode parseOffsets}).
+ */
+export function loadTotals(path: string, known?: readonly string[]): LoadedTotals | undefined {
   const file = SafeFile.open(path, { what: "totals file" });
   if (!file) return undefined;
+  let text: string;
   try {
-    const s = file.file.statSync();
-    if (s.size > MAX_BYTES) throw new DataError(`${path}: the totals file is ${s.size} bytes, more than ${MAX_BYTES}`);
-    const bytes = new Uint8Array(s.size);
+    const size = file.statSync().size;
+    if (size > MAX_BYTES) throw new DataError(`${path}: the totals file is ${size} bytes, more than ${MAX_BYTES}`);
+    const bytes = new Uint8Array(size);
     let got = 0;
     for (let n: number | null = 0; got < bytes.length && n !== null; got += n ?? 0) {
       n = file.readSync(bytes.subarray(got));
     }
-    const text = new TextDecoder().decode(bytes.subarray(0, got));
-    return { file, text, mark: s.mtime ? s.mtime.getTime() / 1000 : undefined };
+    text = new TextDecoder().decode(bytes.subarray(0, got));
   } catch (err) {
     file.close();
     throw err;
   }
+  if (text.startsWith(`${TOTALS_MAGIC_2}\n`)) return { path, file, other: { version2: text } };
+  if (text.startsWith("# netmon totals 1\n")) return { path, file, other: { version1: true } };
+  try {
+    return { path, file, offsets: parseOffsets(text, path, known) };
+  } catch (damage) {
+    return { path, file, other: { damage } };
+  }
 }
 
 /**
- * The offsets the file holds if it is kept up to the sample of `stamp`, with
- * its descriptor (to mark it again), `migrated` when it was of version 2;
- * undefined when it is to be rebuilt (`warnings` says why, unless it is
- * missing or of version 1). `columns`, that sample's, make it quicker.
+ * The offsets of `loaded` if it is kept up to the sample of `stamp`, with its
+ * descriptor (to mark it again), `migrated` when it was of version 2;
+ * undefined when it is to be rebuilt (`warnings` says why, unless it was
+ * missing or of version 1; its descriptor is then closed).
  */
-export async function readTotals(
-  path: string,
+export async function keptTotals(
+  loaded: LoadedTotals | undefined,
   stamp: string,
   warnings: string[],
-  columns?: readonly string[],
 ): Promise<{ offsets: Offsets; file: SafeFile; migrated: boolean } | undefined> {
-  const opened = openTotals(path);
-  if (!opened) return undefined;
-  const { file, text } = opened;
+  if (!loaded) return undefined;
+  const { path, file, offsets, other } = loaded;
   let why: string | undefined;
   try {
-    if (text.startsWith(`${TOTALS_MAGIC_2}\n`)) {
+    if (offsets) {
+      // The file's time now, under the lock: the one this descriptor has.
+      const mtime = file.file.statSync().mtime;
+      const mark = mtime ? mtime.getTime() / 1000 : undefined;
+      if (mark === markOf(stamp)) return { offsets, file, migrated: false };
+      why = mark === undefined ? "has no modification time" : `was of ${stampOfMark(mark)}`;
+    } else if (other && "version2" in other) {
       // Rewritten every report, version 2 says on its stamp line which sample it is of.
-      const v2 = (await import("./totals_v2.ts")).readVersion2(text, path);
+      const v2 = (await import("./totals_v2.ts")).readVersion2(other.version2, path);
       if (v2.stamp === stamp) return { offsets: v2.offsets, file, migrated: true };
       why = `was of ${v2.stamp}`;
-    } else if (!text.startsWith("# netmon totals 1\n")) {
-      const offsets = parseOffsets(text, path, columns);
-      if (opened.mark === markOf(stamp)) return { offsets, file, migrated: false };
-      why = opened.mark === undefined ? "has no modification time" : `was of ${stampOfMark(opened.mark)}`;
-    }
+    } else if (other && "damage" in other) throw other.damage;
     if (why) warnings.push(`${path} ${why}, not the last sample ${stamp}: rebuilt from the log`);
   } catch (err) {
     warnings.push(`${err instanceof Error ? err.message : err}; rebuilt from the log`);
   }
   file.close();
   return undefined;
+}
+
+/** {@linkcode loadTotals} then {@linkcode keptTotals} of the sample of `stamp`, whose columns are `columns`. */
+export function readTotals(
+  path: string,
+  stamp: string,
+  warnings: string[],
+  columns?: readonly string[],
+): Promise<{ offsets: Offsets; file: SafeFile; migrated: boolean } | undefined> {
+  return keptTotals(loadTotals(path, columns), stamp, warnings);
 }
 
 /** The offsets after the log's last sample, and that sample, rebuilt by reading it whole; undefined for none. */
@@ -269,8 +307,9 @@ export interface PreparedTotals {
  * The offsets after `sample`, and the file's replacement (written, not yet
  * renamed) if they changed. `previous` is the sample before it (the log's
  * last line); `resets` the columns reset since, with their reasons (the
- * record step's). Call with the state lock held, before the log append;
- * commit the result after it.
+ * record step's); `early`, the file as {@linkcode loadTotals} read it before
+ * (undefined in it: there was none), else it is read now. Call with the state
+ * lock held, before the log append; commit the result after it.
  */
 export async function prepareTotals(
   dir: string,
@@ -279,9 +318,12 @@ export async function prepareTotals(
   sample: Sample,
   warnings: string[],
   resets: ReadonlyMap<string, string> = new Map(),
+  early?: { loaded: LoadedTotals | undefined },
 ): Promise<PreparedTotals> {
   const path = totalsPath(dir);
-  const kept = previous && await readTotals(path, previous.timestamp, warnings, [...previous.counters.keys()]);
+  if (!previous) early?.loaded?.file.close();
+  const loaded = () => early ? early.loaded : loadTotals(path, [...(previous as Sample).counters.keys()]);
+  const kept = previous && await keptTotals(loaded(), previous.timestamp, warnings);
   let offsets: Offsets;
   try {
     try {
