@@ -143,29 +143,34 @@ export function exposition(
   const { names } = columns;
   // Names needing no escape (a meter's never do) are not looked at one by one.
   const escaped = needsEscape(names.join("")) ? names.map(escapeLabelValue) : names;
-  for (let start = 0; start < names.length; start += PIECE) {
-    const parts: (string | bigint)[] = [start === 0 ? TRAFFIC : ""];
-    for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
-      const total = natural(columns.totals[i] as bigint, names[i] as string, " total");
-      parts.push(
-        'netmon_traffic_bytes_total{column="',
-        escaped[i] as string,
-        '"',
-        columns.labels(i),
-        "} ",
-        total,
-        "\n",
-      );
-    }
+  // One list of parts for every piece, filled in place (a new one a piece would be garbage to collect).
+  const parts: (string | bigint)[] = [];
+  let k = 0;
+  const flush = (i: number) => {
+    if ((i + 1) % PIECE !== 0 && i + 1 !== names.length) return;
+    parts.length = k;
     emit(parts.join(""));
+    k = 0;
+  };
+  for (let i = 0; i < names.length; i++) {
+    if (i === 0) parts[k++] = TRAFFIC;
+    parts[k++] = 'netmon_traffic_bytes_total{column="';
+    parts[k++] = escaped[i] as string;
+    parts[k++] = '"';
+    parts[k++] = columns.labels(i);
+    parts[k++] = "} ";
+    parts[k++] = natural(columns.totals[i] as bigint, names[i] as string, " total");
+    parts[k++] = "\n";
+    flush(i);
   }
-  for (let start = 0; start < names.length; start += PIECE) {
-    const parts: (string | bigint)[] = [start === 0 ? RAW : ""];
-    for (let i = start; i < Math.min(start + PIECE, names.length); i++) {
-      const counter = natural(columns.counters[i] as bigint, names[i] as string);
-      parts.push('netmon_raw_bytes{column="', escaped[i] as string, '"} ', counter, "\n");
-    }
-    emit(parts.join(""));
+  for (let i = 0; i < names.length; i++) {
+    if (i === 0) parts[k++] = RAW;
+    parts[k++] = 'netmon_raw_bytes{column="';
+    parts[k++] = escaped[i] as string;
+    parts[k++] = '"} ';
+    parts[k++] = natural(columns.counters[i] as bigint, names[i] as string);
+    parts[k++] = "\n";
+    flush(i);
   }
   const resets = "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, " +
     "counter_recreated, rules_recreated, packets_went_down.";
