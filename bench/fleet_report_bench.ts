@@ -55,13 +55,29 @@ interface Impl {
   postgresOutput: (config: ReturnType<typeof defaultConfig>, files: StateFiles) => SampleOutput | Promise<SampleOutput>;
 }
 
+/**
+ * The module of the textfile output in the tree at `root`: `textfile.ts`, or `textfile_output.ts` in a tree from
+ * before the textfile's modules were one (the base).
+ */
+function textfileModule(root: string): string {
+  try {
+    Deno.statSync(`${root}/lib/outputs/textfile_output.ts`);
+    return "lib/outputs/textfile_output.ts";
+  } catch {
+    return "lib/outputs/textfile.ts";
+  }
+}
+
+/** Stands for {@linkcode textfileModule} of each tree in a list of modules to load. */
+const TEXTFILE = "(textfile output)";
+
 async function impl(root: string): Promise<Impl> {
   const at = (path: string) => import(`file://${root}/${path}`);
   return {
     root,
     recordSample: (await at("lib/state/record.ts")).recordSample,
     stateFiles: (await at("lib/state/files.ts")).stateFiles,
-    textfileOutput: (await at("lib/outputs/textfile_output.ts")).textfileOutput,
+    textfileOutput: (await at(textfileModule(root))).textfileOutput,
     postgresOutput: (await at("lib/outputs/postgres_output.ts")).postgresOutput,
   };
 }
@@ -130,8 +146,11 @@ async function loadOnce(root: string, modules: string[]): Promise<number> {
       return false;
     }
   };
-  const has = (m: string) => (m.includes("/") ? exists(`${root}/${m}`) : m in mapped);
-  const url = (m: string) => JSON.stringify(m.includes("/") ? `file://${root}/${m}` : m);
+  const has = (m: string) => m === TEXTFILE || (m.includes("/") ? exists(`${root}/${m}`) : m in mapped);
+  const url = (m: string) =>
+    JSON.stringify(
+      m === TEXTFILE ? `file://${root}/${textfileModule(root)}` : m.includes("/") ? `file://${root}/${m}` : m,
+    );
   const code = [
     ...["lib/cli/report.ts", "lib/state/record.ts", "lib/sources/select.ts", "lib/sources/interface.ts"].map((m) =>
       `await import(${url(m)});`
@@ -222,7 +241,7 @@ async function run(baseRoot: string | undefined): Promise<void> {
     }; ${rounds} rounds each, interleaved; base ${baseRoot ? BASE : "(none: no git worktree)"}`,
   );
   const loads = (modules: string[]) => loadCosts(baseRoot, modules);
-  const textfileLoad = await loads(["lib/outputs/textfile_output.ts"]);
+  const textfileLoad = await loads([TEXTFILE]);
   const tf = await Deno.makeTempDir({ prefix: "netmon-fleet-bench-tf-" });
   try {
     const textfile = (i: Impl, dir: string) => [i.textfileOutput(`${tf}/${dir.slice(-8)}.prom`, i.stateFiles(dir), [])];

@@ -19,13 +19,20 @@
  * one's median, and the median of the per-round differences (with minus
  * without, the two runs next to each other in time), which is what the goal
  * line judges (the machine's speed drifts over minutes; a difference of
- * neighbours does not).
+ * neighbours does not), with its p25 and p75 and a 95% confidence interval
+ * for that median (distribution-free: the order statistics whose ranks a
+ * binomial puts around the middle). Two whole runs differ by several ms from
+ * round to round (their p25-p75 spread is about 7 ms on this machine), so the
+ * 2-meter case, whose goal is 1 ms, runs ten times the rounds: its interval is
+ * then about a millisecond wide.
  *
  * With `--base COMMIT`, the same report with the output as that commit
  * runs it (checked out in a temporary git worktree, its own state
  * directory) joins each round, to show what a change saved.
  *
- * Run as root: deno run --frozen -A bench/fleet_whole_bench.ts [ROUNDS] [--base COMMIT]
+ * Run as root: deno run --frozen -A bench/fleet_whole_bench.ts [ROUNDS] [--base COMMIT] [textfile]
+ * (`textfile`: only the two textfile cases. ROUNDS, default 40: the 2-meter case runs ten times as many rounds, the
+ * 10,000-meter and PostgreSQL cases half as many.)
  */
 // deno-lint-ignore-file no-console
 import {
@@ -44,11 +51,24 @@ import { withBaseWorktree } from "./_base.ts";
 const baseAt = Deno.args.indexOf("--base");
 const baseCommit = baseAt >= 0 ? Deno.args[baseAt + 1] : undefined;
 const rounds = Number(Deno.args.find((a, i) => /^\d+$/.test(a) && Deno.args[i - 1] !== "--base") ?? 40);
+const textfileOnly = Deno.args.includes("textfile");
 /** The base commit's worktree, when one is asked for. */
 let baseRoot: string | undefined;
 const RANGES = ["192.0.2", "198.51.100", "203.0.113"];
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * q)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+/**
+ * A 95% confidence interval for the median of `xs`, free of any assumption about their distribution: the values
+ * at ranks n/2 -+ 1.96 sqrt(n)/2 (the normal approximation of the binomial count of values below the median).
+ */
+function medianInterval(xs: number[]): [number, number] {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const half = 0.98 * Math.sqrt(sorted.length);
+  const lo = Math.max(0, Math.floor(sorted.length / 2 - half));
+  const hi = Math.min(sorted.length - 1, Math.ceil(sorted.length / 2 + half) - 1);
+  return [sorted[lo]!, sorted[hi]!];
+}
 
 /**
  * `netmon report` as `deno task report` runs it, in namespace `ns`, state and config in `dir`; `script` is the
@@ -118,9 +138,11 @@ async function compare(
   const diff = (c: number) => times[c]!.map((t, k) => t - times[0]![k]!);
   const sign = (x: number) => `${x >= 0 ? "+" : ""}${ms(x)}`;
   const d = quantile(diff(1), 0.5);
+  const [lo, hi] = medianInterval(diff(1));
   console.log(
     `${name}: without ${ms(quantile(times[0]!, 0.5))} | with ${ms(quantile(times[1]!, 0.5))} | per-round difference ` +
-      `median ${sign(d)} (p25 ${ms(quantile(diff(1), 0.25))}, p75 ${ms(quantile(diff(1), 0.75))}), ${n} rounds` +
+      `median ${sign(d)} (p25 ${ms(quantile(diff(1), 0.25))}, p75 ${ms(quantile(diff(1), 0.75))}; 95% interval of ` +
+      `the median ${ms(lo)} to ${ms(hi)}), ${n} rounds` +
       (base
         ? ` | base ${baseCommit} with: ${ms(quantile(times[2]!, 0.5))}, ${sign(quantile(diff(2), 0.5))}; with minus ` +
           `base with, per round: ${sign(quantile(times[1]!.map((t, k) => t - times[2]![k]!), 0.5))}`
@@ -179,7 +201,7 @@ async function run(): Promise<void> {
           reportArgv(small.a, plain2),
           reportArgv(small.a, tf2, tfExtra),
           1,
-          rounds,
+          10 * rounds,
           await baseArgv(
             small.a,
             dir,
@@ -206,6 +228,7 @@ async function run(): Promise<void> {
         if (lines.filter((l) => l.startsWith("netmon_traffic_bytes_total{")).length !== 10_000) {
           throw new Error(`${prom}/10k.prom does not have 10,000 columns`);
         }
+        if (textfileOnly) return;
 
         // 200 meters, with the PostgreSQL store on this machine (in the namespace: its 127.0.0.1).
         const why = postgresUnavailable();

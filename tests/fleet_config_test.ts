@@ -12,9 +12,8 @@ import { ConfigError } from "../lib/host/errors.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import type { Sample } from "../lib/state/log_format.ts";
 import { recordSample } from "../lib/state/record.ts";
-import { prepareTotals, totalsOfLog, totalsPath } from "../lib/state/totals.ts";
-import { parseTotals } from "../lib/state/totals_file.ts";
-import { totalsOfSamples } from "../lib/usage/running_totals.ts";
+import { markOf, parseOffsets, prepareTotals, totalsOfLog, totalsPath } from "../lib/state/totals_file.ts";
+import { totalsAt, totalsOfSamples } from "../lib/usage/running_totals.ts";
 import { withTempDir } from "./helpers.ts";
 
 const URL_OK = "postgresql://netmon@db.example.org:5432/traffic";
@@ -99,11 +98,12 @@ Deno.test("fleet totals: netmon.totals follows every sample through resets and e
     const samples: Sample[] = STEPS.map((s, i) => ({ timestamp: stamp(i), counters: new Map(s) }));
     for (let i = 0; i < STEPS.length; i++) {
       await record(files, i);
-      const onDisk = parseTotals(await Deno.readTextFile(totalsPath(dir)), "t");
+      const onDisk = totalsAt(parseOffsets(await Deno.readTextFile(totalsPath(dir)), "t"), samples[i]!);
       assert.deepEqual(onDisk, totalsOfSamples(samples.slice(0, i + 1)));
       assert.deepEqual(onDisk, await totalsOfLog(files.log));
+      assert.equal((await Deno.stat(totalsPath(dir))).mtime!.getTime() / 1000, markOf(stamp(i)), "kept up to it");
     }
-    const t = parseTotals(await Deno.readTextFile(totalsPath(dir)), "t");
+    const t = totalsAt(parseOffsets(await Deno.readTextFile(totalsPath(dir)), "t"), samples.at(-1)!);
     // a: 200 + 50 + 20 (reset) + 50 + 20 + 1 (reset) = 341
     assert.equal(t.columns.get("a")?.total, 341n);
     assert.deepEqual(t.columns.get("a")?.resets, new Map([["counter_went_down", 2n]]));
@@ -117,9 +117,11 @@ Deno.test("fleet totals: a missing, stale or damaged netmon.totals is rebuilt fr
     const files = stateFiles(dir);
     for (let i = 0; i < 3; i++) await record(files, i);
     const kept = await Deno.readTextFile(totalsPath(dir));
+    const keptMark = (await Deno.stat(totalsPath(dir))).mtime!;
     await record(files, 3);
-    // A crash between the two renames leaves the totals one sample behind.
+    // A crash between the log append and the commit leaves the totals one sample behind.
     await Deno.writeTextFile(totalsPath(dir), kept);
+    await Deno.utime(totalsPath(dir), keptMark, keptMark);
     const warnings: string[] = [];
     const sample: Sample = { timestamp: stamp(4), counters: new Map(STEPS[4]) };
     const previous: Sample = { timestamp: stamp(3), counters: new Map(STEPS[3]) };
@@ -127,23 +129,23 @@ Deno.test("fleet totals: a missing, stale or damaged netmon.totals is rebuilt fr
     p.file.abandon();
     assert.match(warnings.join("\n"), /was of 2024\/03\/01-10:02:00, not the last sample .*rebuilt from the log/);
     const expected = totalsOfSamples(STEPS.slice(0, 5).map((s, i) => ({ timestamp: stamp(i), counters: new Map(s) })));
-    assert.deepEqual(p.totals, expected);
+    assert.deepEqual(totalsAt(p.offsets, sample), expected);
     // A file of version 1 (before reset reasons) is rebuilt without a warning: nothing is wrong.
     await Deno.writeTextFile(totalsPath(dir), "# netmon totals 1\nstamp\t2024/03/01-10:04:00\ncolumn\ta\t1\t1\t0\t0\n");
     const w1: string[] = [];
     const p1 = await prepareTotals(dir, files.log, previous, sample, w1);
     p1.file.abandon();
-    assert.deepEqual([w1, p1.totals], [[], expected]);
+    assert.deepEqual([w1, totalsAt(p1.offsets, sample)], [[], expected]);
     await Deno.writeTextFile(totalsPath(dir), "# netmon totals 2\nstamp\tnot a stamp\n");
     const w2: string[] = [];
     const p2 = await prepareTotals(dir, files.log, previous, sample, w2);
     p2.file.abandon();
     assert.match(w2.join("\n"), /netmon\.totals:2: expected "stamp.*rebuilt from the log/);
-    assert.deepEqual(p2.totals, expected);
+    assert.deepEqual(totalsAt(p2.offsets, sample), expected);
     await Deno.remove(totalsPath(dir));
     const p3 = await prepareTotals(dir, files.log, previous, sample, []);
     p3.file.abandon();
-    assert.deepEqual(p3.totals, expected);
+    assert.deepEqual(totalsAt(p3.offsets, sample), expected);
     // Nothing was left behind by the abandoned replacements.
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tmp")), []);
   });

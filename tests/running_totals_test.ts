@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { DataError } from "../lib/host/errors.ts";
 import type { Sample } from "../lib/state/log_format.ts";
-import { formatTotals, parseTotals } from "../lib/state/totals_file.ts";
+import { formatTotals, parseTotals } from "../lib/state/totals_v2.ts";
 import { nextTotals, RESET_LABELS, resetLabel, totalsOfSamples } from "../lib/usage/running_totals.ts";
 import { REASONS } from "../lib/usage/resets.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";

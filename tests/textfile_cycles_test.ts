@@ -16,7 +16,7 @@ import { alertsOutput } from "../lib/outputs/alerts.ts";
 import { matchCustomers, tallyPlan, type Watched, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import type { SampleOutput } from "../lib/outputs/output.ts";
 import { cycleFigures, recordedCycles } from "../lib/outputs/textfile_cycles.ts";
-import { textfileOutput } from "../lib/outputs/textfile_output.ts";
+import { textfileOutput } from "../lib/outputs/textfile.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { recordSample } from "../lib/state/record.ts";
 import { tallyPath } from "../lib/state/tally_file.ts";

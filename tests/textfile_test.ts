@@ -8,11 +8,19 @@
  */
 
 import assert from "node:assert/strict";
-import { escapeLabelValue, formatTextfile, type TextfileInput } from "../lib/outputs/textfile.ts";
-import { writeTextfile } from "../lib/outputs/textfile_write.ts";
-import { columnLabels, textfileInput } from "../lib/outputs/textfile_output.ts";
+import {
+  columnLabels,
+  escapeLabelValue,
+  labelsText,
+  labelTexts,
+  sampleTextfile,
+  writeTextfile,
+} from "../lib/outputs/textfile.ts";
+import { formatTextfile, type TextfileInput } from "../lib/outputs/textfile_format.ts";
 import { parseConfig } from "../lib/config/config.ts";
-import { nextTotals, type Totals } from "../lib/usage/running_totals.ts";
+import { resolveWall, stampToNaive } from "../lib/usage/local_time.ts";
+import type { Sample } from "../lib/state/log_format.ts";
+import { nextTotals, offsetsOfTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
   listeningAddresses,
   prometheusUnavailable,
@@ -87,6 +95,13 @@ direction = "out"
       ["web", { meter: "web", direction: "out", family: "ipv6" }],
     ],
   );
+  // As the report writes them, after the column label: the same labels (a common meter's are made apart, quicker).
+  assert.deepEqual(labelTexts(config.meters), columnLabels(config.meters).map(([c, l]) => [c, labelsText(l)]));
+  assert.deepEqual(labelTexts(config.meters).slice(2, 5), [
+    ["cust-inbound", ',meter="cust",direction="in"'],
+    ["cust-outbound", ',meter="cust",direction="out"'],
+    ["box-v4", ',meter="box",direction="in",family="ipv4"'],
+  ]);
 });
 
 Deno.test("textfile: every family has HELP and TYPE once, values are exact up to 2^64-1", () => {
@@ -150,13 +165,18 @@ Deno.test({
     assert.equal(r.output, "");
     assert.equal(r.code, 0);
     // With every reason of issue 17 as netmon labels them, from the running totals.
-    let t = nextTotals(undefined, { timestamp: "2024/03/01-10:00:00", counters: new Map([["a", 9n], ["b", 9n]]) });
+    let last: Sample = { timestamp: "2024/03/01-10:00:00", counters: new Map([["a", 9n], ["b", 9n]]) };
+    let t = nextTotals(undefined, last);
     const reasons = ["reboot", "interface re-created", "counter re-created", "rules re-created", "packets went down"];
     for (const [i, why] of reasons.entries()) {
-      const counters = new Map([["a", BigInt(10 + i)], ["b", BigInt(8 - i)]]);
-      t = nextTotals(t, { timestamp: `2024/03/01-10:0${i + 1}:00`, counters }, new Map([["a", why]]));
+      last = {
+        timestamp: `2024/03/01-10:0${i + 1}:00`,
+        counters: new Map([["a", BigInt(10 + i)], ["b", BigInt(8 - i)]]),
+      };
+      t = nextTotals(t, last, new Map([["a", why]]));
     }
-    const text = formatTextfile(textfileInput(t, new Map(), 1709287500, 0.01));
+    let text = "";
+    sampleTextfile(last, offsetsOfTotals(t), [], 0.01, "", (piece) => (text += piece));
     assert.deepEqual(
       [...text.matchAll(/^netmon_resets_total\{column="(\w)",reason="(\w+)"\} (\d+)$/gm)].map((m) =>
         m.slice(1).join(" ")
@@ -176,6 +196,67 @@ Deno.test({
     const bad = await promtoolCheckMetrics("# HELP x_bytes a\n# TYPE x_bytes counter\nx_bytes 1\n");
     assert.notEqual(bad.code, 0);
   },
+});
+
+Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is exactly its figures' text", async () => {
+  const names = Array.from({ length: 700 }, (_, i) => (i === 5 ? 'odd"name' : `m${i}`));
+  const counters = new Map(names.map((c, i) => [c, (1n << 60n) + BigInt(i) * 1_000_003n]));
+  const sample: Sample = { timestamp: "2024/03/01-10:05:00", counters };
+  // Offsets laid out as the sample but for two columns swapped (those are found by name), plus one no longer read;
+  // resets on two columns, one with a reason of a hand-written reset line.
+  const columns = [...names, "gone"];
+  [columns[10], columns[11]] = [columns[11]!, columns[10]!];
+  const offset = (c: string) => BigInt(c.length) * 7n - 3n;
+  const resets = new Map([["m3", new Map([["reboot", 2n], ["counter_went_down", 1n]])], [
+    "m600",
+    new Map([["weird", 1n]]),
+  ]]);
+  const offsets = {
+    stamp: "2024/03/01-10:00:00",
+    columns,
+    offsets: columns.map(offset),
+    resets: columns.map((c) => resets.get(c) ?? new Map<string, bigint>()),
+  };
+  // Labels in config order but for column 7, which has none (the rest are then found by name).
+  const labelOf = new Map(
+    names.filter((_, i) => i !== 7).map((c, i) => [c, { meter: c, family: `ipv${i % 2 ? 4 : 6}` }]),
+  );
+  const labels = [...labelOf].map(([c, l]) =>
+    [c, `,meter="${escapeLabelValue(l.meter)}",family="${l.family}"`] as const
+  );
+  let text = "";
+  let pieces = 0;
+  sampleTextfile(sample, offsets, labels, 0.5, "", (piece) => {
+    text += piece;
+    pieces++;
+  });
+  assert.ok(pieces > 2, `${pieces} pieces`);
+  const expected = formatTextfile({
+    columns: names.map((c) => ({
+      column: c,
+      ...labelOf.get(c),
+      total: counters.get(c)! + offset(c),
+      counter: counters.get(c)!,
+    })),
+    resets: [
+      { column: "m3", reason: "counter_went_down", count: 1n },
+      { column: "m3", reason: "reboot", count: 2n },
+      { column: "m600", reason: "weird", count: 1n },
+    ],
+    lastSampleSeconds: Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000),
+    reportDurationSeconds: 0.5,
+  });
+  assert.equal(text, expected);
+  assert.match(text, /^netmon_traffic_bytes_total\{column="odd\\"name",meter="odd\\"name",family="ipv4"\} \d+$/m);
+  assert.doesNotMatch(text, /gone/);
+  // Written a piece at a time, the file is the same text.
+  const dir = await Deno.makeTempDir({ prefix: "netmon-textfile-test-" });
+  try {
+    writeTextfile(`${dir}/netmon.prom`, (emit) => sampleTextfile(sample, offsets, labels, 0.5, "", emit));
+    assert.equal(await Deno.readTextFile(`${dir}/netmon.prom`), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test({

@@ -198,7 +198,7 @@ async function reportOutputs(
     });
   }
   if (textfile) {
-    const { textfileOutput } = await import("../outputs/textfile_output.ts");
+    const { textfileOutput } = await import("../outputs/textfile.ts");
     // Read from the tally the alerts output (pushed above, so run before) has just brought up to the sample.
     const recorded = cyclesShown ? (await import("../outputs/textfile_cycles.ts")).recordedCycles : undefined;
     const cycles = recorded && ((r: Recorded) => recorded(config, files, r));

@@ -1,243 +1,420 @@
 /**
- * The Prometheus text exposition of a report, for node_exporter's textfile
- * collector: data in, text out (the caller writes the file atomically).
+ * The Prometheus textfile as a report output (`[prometheus] textfile`), for
+ * node_exporter's textfile collector. Once the sample is logged, the file is
+ * replaced (lib/host/files.ts's AtomicFile: a hidden `.NAME.RANDOM.tmp` beside
+ * it, which the collector ignores, renamed over it) with each column's running
+ * total (its counter plus its offset, which `netmon.totals` keeps:
+ * lib/state/totals_file.ts), raw counter and resets, the sample's time, the
+ * run's duration and, with customers, their cycles (textfile_cycles.ts). A side
+ * output: a failure is a warning and exit 74 (77 naming a missing Deno flag),
+ * never a lost sample. The text of given figures: textfile_format.ts.
  *
- * Each metric family appears once, `# HELP` and `# TYPE` first, then its
- * series; label values are escaped (backslash, double quote, newline) as the
- * format requires; byte counts are written as exact decimal integers from
- * bigints (Prometheus keeps float64, exact to 2^53: 8 PB, and the relative
- * error above that is 1e-16).
- *
- * The raw counter is `netmon_raw_bytes`, not `netmon_counter_bytes` as issue
- * 22 first named it: `promtool check metrics` rejects a gauge whose name
- * contains `_counter_` ("metric name should not include type 'counter'").
+ * Each family has `# HELP` and `# TYPE`; label values are escaped; counts are
+ * exact decimal integers (Prometheus keeps float64: exact to 2^53, 8 PB). The
+ * raw counter is `netmon_raw_bytes`: promtool rejects `_counter_` in a gauge.
  *
  * @module
  */
 
-/** One log column's figures. */
-export interface ColumnFigures {
-  /** The log column (a meter name, or a pf label). */
-  column: string;
-  /** The meter the column belongs to, where the config knows it. */
+import { denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { AtomicFile } from "../host/files.ts";
+import type { Meter } from "../config/meters.ts";
+import { meterColumns } from "../config/meters.ts";
+import type { StateFiles } from "../state/files.ts";
+import type { Sample } from "../state/log_format.ts";
+import type { Recorded } from "../state/record.ts";
+import { type LoadedTotals, loadTotals, prepareTotals, totalsPath } from "../state/totals_file.ts";
+import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { type Offsets, RESET_LABELS } from "../usage/offsets.ts";
+import type { SampleOutput } from "./output.ts";
+
+/** The labels the config knows for a column. */
+export interface ColumnLabels {
+  /** The meter the column belongs to. */
   meter?: string;
-  /** `in`, `out` (or whatever the config says), where known. */
+  /** `in`, `out` (or whatever the config says). */
   direction?: string;
-  /** `ipv4`, `ipv6`, where known. */
+  /** `ipv4` or `ipv6`. */
   family?: string;
-  /** The reset-corrected running total (never goes down). */
-  total: bigint;
-  /** The raw counter as read. */
-  counter: bigint;
 }
 
-/** How many resets a column has seen for one reason. */
-export interface ResetFigure {
-  /** The log column. */
-  column: string;
-  /** Why it counted as a reset: a label of lib/usage/running_totals.ts `resetLabel` (e.g. `counter_went_down`, `reboot`). */
-  reason: string;
-  /** Resets so far (a counter). */
-  count: bigint;
+/** True when `text` has a character a label value must escape (searched for: a regex costs 0.2 ms to compile). */
+function needsEscape(text: string): boolean {
+  return text.includes("\\") || text.includes('"') || text.includes("\n");
 }
-
-/** A customer's usage in one direction: `in`, `out`, or `both` (columns that count the two together). */
-export interface DirectionUsage {
-  /** `in`, `out` or `both`. */
-  direction: "in" | "out" | "both";
-  /** Bytes so far in the current cycle. */
-  bytes: bigint;
-}
-
-/** One customer's current billing cycle. */
-export interface CycleFigure {
-  /** The customer's name. */
-  customer: string;
-  /** When the current cycle started, Unix seconds. */
-  cycleStart: number;
-  /** Its usage so far in the cycle, in each direction it has columns of; summed, its total. */
-  usage: readonly DirectionUsage[];
-  /** Its quota per cycle and what counts against it (`in`, `out`, or `total`: all its columns), if one is set. */
-  quota?: { bytes: bigint; count: "in" | "out" | "total" };
-}
-
-/** Everything the textfile shows after one report. */
-export interface TextfileInput {
-  /** Per column, in log order. */
-  columns: readonly ColumnFigures[];
-  /** Reset counts per column and reason; a column with none may be left out. */
-  resets: readonly ResetFigure[];
-  /** The sample's time, Unix seconds. */
-  lastSampleSeconds: number;
-  /** How long the report took, seconds. */
-  reportDurationSeconds: number;
-  /** Customers' current billing cycles, when the config has customers. */
-  cycles?: readonly CycleFigure[];
-}
-
-const NEEDS_ESCAPE = /[\\"\n]/;
 
 /** Escapes a label value: backslash, double quote and newline. */
 export function escapeLabelValue(value: string): string {
-  // Three values a column, 10,000 columns a report, and almost none has anything to escape: a test is cheaper than a
-  // replace calling back.
-  if (!NEEDS_ESCAPE.test(value)) return value;
+  if (!needsEscape(value)) return value;
   return value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
-/** Escapes HELP text: backslash and newline. */
-function escapeHelp(text: string): string {
-  return text.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"));
-}
-
-/** `,NAME="VALUE"` (escaped), or nothing for a label the column does not have. */
-function optional(name: string, value: string | undefined): string {
-  return value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
+/** A column's labels after its `column` label, escaped: `,meter="…",direction="…",family="…"`, those it has. */
+export function labelsText(labels: ColumnLabels): string {
+  const label = (name: string, value: string | undefined) =>
+    value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
+  return label("meter", labels.meter) + label("direction", labels.direction) + label("family", labels.family);
 }
 
 /** One series line; `labels` already escaped and comma-joined. */
-function series(name: string, labels: string, value: string): string {
+export function series(name: string, labels: string, value: string): string {
   return `${name}${labels === "" ? "" : `{${labels}}`} ${value}\n`;
 }
 
-/** A family: HELP and TYPE, then its series (`lines`, joined); nothing when it has none. */
-function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
-  if (lines === "") return "";
-  return `# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${type}\n${lines}`;
+/** A family's HELP and TYPE lines. */
+function header(name: string, type: "counter" | "gauge", help: string): string {
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
 }
 
-function seconds(what: string, v: number): string {
+/** A family: HELP and TYPE, then its series `lines`; nothing without series. */
+export function family(name: string, type: "counter" | "gauge", help: string, lines: string): string {
+  return lines === "" ? "" : header(name, type, help) + lines;
+}
+
+const TRAFFIC = header(
+  "netmon_traffic_bytes_total",
+  "counter",
+  "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
+);
+const RAW = header(
+  "netmon_raw_bytes",
+  "gauge",
+  "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
+);
+
+/** `v` as text, refused unless finite. */
+export function seconds(what: string, v: number): string {
   if (!Number.isFinite(v)) throw new RangeError(`Cannot write ${what}: ${v} is not a finite number`);
   return String(v);
 }
 
-/** `v` as text; `what` and `of` name it when it is negative. */
-function count(v: bigint, what: string, of = ""): string {
+/** `v`, refused when negative; `what` and `of` name it. */
+export function natural(v: bigint, what: string, of = ""): bigint {
   if (v < 0n) throw new RangeError(`Cannot write ${what}${of}: ${v} is negative`);
-  return v.toString();
+  return v;
 }
 
-function twice(what: string, key: string): RangeError {
-  return new RangeError(`Cannot write the textfile: ${what} ${key} appears twice`);
-}
-
-function unique(what: string, keys: string[]): void {
+/** Throws if two of `keys` are the same. */
+export function unique(what: string, keys: string[]): void {
   const seen = new Set<string>();
   for (const k of keys) {
-    if (seen.has(k)) throw twice(what, k);
+    if (seen.has(k)) throw new RangeError(`Cannot write the textfile: ${what} ${k} appears twice`);
     seen.add(k);
   }
 }
 
+/** A reset line: `column`'s resets for `reason`. */
+export function resetLine(column: string, reason: string, n: bigint): string {
+  const labels = `column="${escapeLabelValue(column)}",reason="${escapeLabelValue(reason)}"`;
+  return series("netmon_resets_total", labels, String(natural(n, column, " resets")));
+}
+
+/** The columns of a textfile, taken by position: no object is made for each of ten thousand. */
+export interface Columns {
+  /** Their names, in order. */
+  names: readonly string[];
+  /** The text of the `i`th's other labels ({@linkcode labelsText}). */
+  labels(i: number): string;
+  /** Their running totals. */
+  totals: readonly bigint[];
+  /** Their raw counters. */
+  counters: readonly bigint[];
+}
+
+/** Columns in a piece of the text: about 20 KB of it. */
+const PIECE = 256;
+
 /**
- * The textfile for one report.
+ * A whole textfile, given to `emit` a piece at a time: the columns' families,
+ * then their resets (`resetLines`), the sample's time, the run's duration and
+ * the customers' families (`cycles`, textfile_cycles.ts). A piece is a list of parts joined once, which turns
+ * the counts into digits as it goes; made a line at a time and held whole, the
+ * 20,000 lines of 10,000 columns were strings for young-generation collections
+ * to copy, then a megabyte of fresh memory to encode into (10-20 ms here).
+ */
+export function exposition(
+  columns: Columns,
+  resetLines: string,
+  lastSampleSeconds: number,
+  reportDurationSeconds: number,
+  cycles: string,
+  emit: (piece: string) => void,
+): void {
+  const { names } = columns;
+  // Names needing no escape (a meter's never do) are not looked at one by one.
+  const escaped = needsEscape(names.join("")) ? names.map(escapeLabelValue) : names;
+  // One list of parts for every piece, filled in place (a new one a piece would be garbage to collect).
+  const parts: (string | bigint)[] = [];
+  let k = 0;
+  const flush = (i: number) => {
+    if ((i + 1) % PIECE !== 0 && i + 1 !== names.length) return;
+    parts.length = k;
+    emit(parts.join(""));
+    k = 0;
+  };
+  for (let i = 0; i < names.length; i++) {
+    if (i === 0) parts[k++] = TRAFFIC;
+    parts[k++] = 'netmon_traffic_bytes_total{column="';
+    parts[k++] = escaped[i] as string;
+    parts[k++] = '"';
+    parts[k++] = columns.labels(i);
+    parts[k++] = "} ";
+    parts[k++] = natural(columns.totals[i] as bigint, names[i] as string, " total");
+    parts[k++] = "\n";
+    flush(i);
+  }
+  for (let i = 0; i < names.length; i++) {
+    if (i === 0) parts[k++] = RAW;
+    parts[k++] = 'netmon_raw_bytes{column="';
+    parts[k++] = escaped[i] as string;
+    parts[k++] = '"} ';
+    parts[k++] = natural(columns.counters[i] as bigint, names[i] as string);
+    parts[k++] = "\n";
+    flush(i);
+  }
+  const resets = "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, " +
+    "counter_recreated, rules_recreated, packets_went_down.";
+  emit(
+    family("netmon_resets_total", "counter", resets, resetLines) +
+      header("netmon_last_sample_timestamp_seconds", "gauge", "When the last sample was taken (Unix time).") +
+      `netmon_last_sample_timestamp_seconds ${seconds("the sample time", lastSampleSeconds)}\n` +
+      header("netmon_report_duration_seconds", "gauge", "How long the last report took.") +
+      `netmon_report_duration_seconds ${seconds("the report duration", reportDurationSeconds)}\n` +
+      cycles,
+  );
+}
+
+/**
+ * The meter, direction and family labels of every configured column (none
+ * for the interface source's), in config order: the order of a firewall
+ * source's sample, so that a report takes them by position, not by name.
+ */
+export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][] {
+  const out: [string, ColumnLabels][] = [];
+  for (const m of meters) {
+    const family = m.families.length === 1 ? `ipv${m.families[0]}` : undefined;
+    // The common meter (10,000 of them are set up every report): one column, its name; no direction.
+    if (!m.directions && !m.split.family) {
+      out.push([m.name, family ? { meter: m.name, family } : { meter: m.name }]);
+      continue;
+    }
+    for (const c of meterColumns(m)) {
+      const l: ColumnLabels = { meter: m.name };
+      if (c.direction) l.direction = c.direction;
+      const v = m.split.family ? /-v([46])$/.exec(c.name) : null;
+      if (v) l.family = `ipv${v[1]}`;
+      else if (family) l.family = family;
+      out.push([c.name, l]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The text of every configured column's labels ({@linkcode labelsText}), in
+ * config order, made once when the output is set up (while the counters are
+ * read), not as the file is written.
  *
  * @example
  * ```ts
- * formatTextfile({
- *   columns: [{ column: "proxy", total: 1500n, counter: 500n }],
- *   resets: [{ column: "proxy", reason: "counter_went_down", count: 1n }],
- *   lastSampleSeconds: 1267088400,
- *   reportDurationSeconds: 0.021,
- * });
- * // # HELP netmon_traffic_bytes_total …\n# TYPE netmon_traffic_bytes_total counter\n
- * // netmon_traffic_bytes_total{column="proxy"} 1500\n…
+ * labelTexts(config.meters); // [["proxy", ',meter="proxy",family="ipv4"'], …]
  * ```
  */
-export function formatTextfile(input: TextfileInput): string {
-  // Ten thousand columns are written every report: each column's labels are escaped once, and every family's
-  // lines are one string.
-  const columns = new Set<string>();
-  let traffic = "";
-  let raw = "";
-  for (const c of input.columns) {
-    if (columns.has(c.column)) throw twice("column", JSON.stringify(c.column));
-    columns.add(c.column);
-    const column = `column="${escapeLabelValue(c.column)}"`;
-    const all = column + optional("meter", c.meter) + optional("direction", c.direction) +
-      optional("family", c.family);
-    traffic += series("netmon_traffic_bytes_total", all, count(c.total, c.column, " total"));
-    raw += series("netmon_raw_bytes", column, count(c.counter, c.column));
+export function labelTexts(meters: readonly Meter[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (const m of meters) {
+    // The common meter, one column of its name (as columnLabels gives it), in one string: 10,000 are made a report.
+    if (!m.directions && !m.split.family) {
+      const family = m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : "";
+      out.push([m.name, `,meter="${escapeLabelValue(m.name)}"${family}`]);
+    } else for (const [column, labels] of columnLabels([m])) out.push([column, labelsText(labels)]);
   }
-  unique("reset", input.resets.map((r) => JSON.stringify([r.column, r.reason])));
-  const cycles = input.cycles ?? [];
-  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
-  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
-  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
-  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
-  return [
-    family(
-      "netmon_traffic_bytes_total",
-      "counter",
-      "Bytes counted in the column since its first sample, corrected for counter resets (never goes down).",
-      traffic,
-    ),
-    family(
-      "netmon_raw_bytes",
-      "gauge",
-      "The column's raw firewall or interface byte counter as read (goes to zero on a reset).",
-      raw,
-    ),
-    family(
-      "netmon_resets_total",
-      "counter",
-      "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, counter_recreated, rules_recreated, packets_went_down.",
-      lines(input.resets, (r) =>
-        series(
-          "netmon_resets_total",
-          `column="${escapeLabelValue(r.column)}",reason="${escapeLabelValue(r.reason)}"`,
-          count(r.count, r.column, " resets"),
-        )),
-    ),
-    family(
-      "netmon_last_sample_timestamp_seconds",
-      "gauge",
-      "When the last sample was taken (Unix time).",
-      series("netmon_last_sample_timestamp_seconds", "", seconds("the sample time", input.lastSampleSeconds)),
-    ),
-    family(
-      "netmon_report_duration_seconds",
-      "gauge",
-      "How long the last report took.",
-      series("netmon_report_duration_seconds", "", seconds("the report duration", input.reportDurationSeconds)),
-    ),
-    family(
-      "netmon_cycle_usage_bytes",
-      "gauge",
-      "Bytes the customer used so far in its current billing cycle, by direction " +
-        "(in, out; both: columns that count the two together). Summed over direction: its total.",
-      lines(cycles, (c) =>
-        lines(c.usage, (u) =>
-          series(
-            "netmon_cycle_usage_bytes",
-            `${customer(c)},direction="${u.direction}"`,
-            count(u.bytes, c.customer, " usage"),
-          ))),
-    ),
-    family(
-      "netmon_quota_bytes",
-      "gauge",
-      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
-      lines(
-        cycles,
-        (c) =>
-          c.quota === undefined ? "" : series(
-            "netmon_quota_bytes",
-            `${customer(c)},count="${c.quota.count}"`,
-            count(c.quota.bytes, c.customer, " quota"),
-          ),
-      ),
-    ),
-    family(
-      "netmon_cycle_start_timestamp_seconds",
-      "gauge",
-      "When the customer's current billing cycle started (Unix time).",
-      lines(cycles, (c) =>
-        series(
-          "netmon_cycle_start_timestamp_seconds",
-          customer(c),
-          seconds(`${c.customer} cycle start`, c.cycleStart),
-        )),
-    ),
-  ].join("");
+  return out;
+}
+
+const FAMILY = { 4: ',family="ipv4"', 6: ',family="ipv6"' };
+
+/**
+ * The textfile after `sample`, given to `emit` a piece at a time: each column
+ * of the sample in its order, its running total its counter plus its offset
+ * (from `offsets`, those after it), the labels of `labels` ({@linkcode
+ * labelTexts}), its resets by reason (the known reasons in their order, then
+ * others by name), the sample's time, and `cycles`, the customers' families
+ * (textfile_cycles.ts). A column no longer read is left out.
+ *
+ * @example
+ * ```ts
+ * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
+ * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
+ * let text = "";
+ * sampleTextfile(sample, offsets, [], 0.02, "", (piece) => (text += piece));
+ * text; // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
+ * ```
+ */
+export function sampleTextfile(
+  sample: Sample,
+  offsets: Offsets,
+  labels: readonly (readonly [string, string])[],
+  reportDurationSeconds: number,
+  cycles: string,
+  emit: (piece: string) => void,
+): void {
+  const names = [...sample.counters.keys()];
+  const counters = [...sample.counters.values()];
+  const totals = new Array<bigint>(names.length);
+  let resetLines = "";
+  // Offsets as lib/usage/offsets.ts advances them start with the sample's columns, in its order.
+  let at: Map<string, number> | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const k = offsets.columns[i] === name ? i : (at ??= new Map(offsets.columns.map((c, j) => [c, j]))).get(name);
+    if (k === undefined) {
+      throw new RangeError(`Cannot write the textfile: column ${JSON.stringify(name)} has no offset`);
+    }
+    totals[i] = (counters[i] as bigint) + (offsets.offsets[k] as bigint);
+    const counts = offsets.resets[k] as ReadonlyMap<string, bigint>;
+    if (counts.size === 0) continue;
+    const others = [...counts.keys()].filter((r) => !RESET_LABELS.includes(r)).sort();
+    for (const reason of [...RESET_LABELS, ...others]) {
+      const n = counts.get(reason);
+      if (n !== undefined && n > 0n) resetLines += resetLine(name, reason, n);
+    }
+  }
+  // A firewall source's sample has the config's columns, in its order: their labels are taken by position too.
+  let byName: Map<string, string> | undefined;
+  const labelsOf = (i: number) =>
+    (labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i] as string)) ?? "";
+  const time = Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000);
+  exposition({ names, labels: labelsOf, totals, counters }, resetLines, time, reportDurationSeconds, cycles, emit);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Replaces `path` with `text`, or with the text `write` gives a piece at a
+ * time, each piece encoded into one buffer that is reused (fresh memory costs
+ * its page faults), mode `mode` (0644: node_exporter, its own user, reads it).
+ * Refuses a target that is not a regular file (or a link to one). Throws a
+ * NetmonError: 73 when the directory is missing, 77 when denied, 74 otherwise.
+ */
+export function writeTextfile(
+  path: string,
+  text: string | ((emit: (piece: string) => void) => void),
+  mode = 0o644,
+): void {
+  try {
+    if (!Deno.statSync(path).isFile) {
+      throw new NetmonError(`Cannot write ${path}: it exists and is not a regular file`, EX.CANTCREAT);
+    }
+  } catch (err) {
+    if (err instanceof NetmonError) throw err;
+    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "write", path);
+  }
+  // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
+  const file = new AtomicFile(path, mode, "Prometheus textfile", { durable: false });
+  let buffer = new Uint8Array(0);
+  const emit = (piece: string) => {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (3 * piece.length > buffer.length) buffer = new Uint8Array(3 * piece.length);
+    file.write(buffer.subarray(0, encoder.encodeInto(piece, buffer).written));
+  };
+  try {
+    if (typeof text === "string") emit(text);
+    else text(emit);
+  } catch (err) {
+    file.abandon();
+    throw err;
+  }
+  file.commit();
+}
+
+/** A failure of this output as the report's one line: a warning, exit 74 (or 77 naming the Deno flag). */
+function textfileError(err: unknown, path: string): NetmonError {
+  const denied = denoPermissionError(err) ??
+    (err instanceof NetmonError && err.exitCode === EX.NOPERM ? err : undefined);
+  if (denied) return denied;
+  const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return new NetmonError(
+    `warning: Prometheus textfile ${path} not written: ${why} (the sample is logged; the next report writes it)`,
+    EX.IOERR,
+    { cause: err },
+  );
+}
+
+/** What the textfile output is given besides its path. */
+export interface TextfileOptions {
+  /** Seconds since the run started (for netmon_report_duration_seconds); default performance.now(). */
+  clock?: () => number;
+  /** The customers' families as of the recorded sample (textfile_cycles.ts); undefined when not known: left out. */
+  cycles?: (r: Recorded) => string | undefined;
+}
+
+/**
+ * The textfile output for `path`: `netmon.totals` read when it is set up
+ * (which a report does while it reads the counters), checked and prepared
+ * before the log append and committed after it, like `netmon.last`; the
+ * textfile written once the sample is logged.
+ */
+export function textfileOutput(
+  path: string,
+  files: StateFiles,
+  meters: readonly Meter[],
+  opts: TextfileOptions = {},
+): SampleOutput {
+  const clock = opts.clock ?? (() => performance.now() / 1000);
+  const labels = labelTexts(meters);
+  let offsets: Offsets | undefined;
+  let failure: unknown;
+  // For the first sample recorded: what the file held when the output was set up.
+  let early: { loaded: LoadedTotals | undefined } | undefined;
+  try {
+    early = { loaded: loadTotals(totalsPath(files.dir)) };
+  } catch (err) {
+    failure = err;
+  }
+  return {
+    name: "Prometheus textfile",
+    async beforeAppend(step) {
+      const read = early;
+      early = undefined;
+      try {
+        if (failure !== undefined) throw failure;
+        const prepared = await prepareTotals(
+          files.dir,
+          files.log,
+          step.previous,
+          step.sample,
+          step.warnings,
+          step.resets,
+          read,
+        );
+        offsets = prepared.offsets;
+        return [{
+          commit() {
+            try {
+              prepared.file.commit();
+            } catch (err) {
+              failure ??= err;
+            }
+          },
+          abandon: () => prepared.file.abandon(),
+        }];
+      } catch (err) {
+        failure = err;
+        read?.loaded?.file.close();
+        return [];
+      }
+    },
+    recorded(r) {
+      try {
+        if (failure !== undefined) throw failure;
+        if (offsets === undefined) throw new Error("the running totals were not computed");
+        const figures = offsets;
+        const cycles = opts.cycles?.(r) ?? "";
+        writeTextfile(path, (emit) => sampleTextfile(r.sample, figures, labels, clock(), cycles, emit));
+      } catch (err) {
+        throw textfileError(err, path);
+      }
+    },
+  };
 }

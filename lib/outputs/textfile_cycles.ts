@@ -1,7 +1,7 @@
 /**
- * The Prometheus textfile's per-customer billing-cycle figures: each
- * customer's usage so far in its current cycle by direction, its quota, and
- * the cycle's start. They come from the cycle tally (lib/usage/cycle_tally.ts,
+ * The Prometheus textfile's per-customer billing-cycle figures and their
+ * families: each customer's usage so far in its current cycle by direction,
+ * its quota, and the cycle's start. They come from the cycle tally (lib/usage/cycle_tally.ts,
  * kept in `netmon.cycles` by the alerts output, which the report runs first),
  * never from the log: the tally counts every billing's columns, is brought
  * up to each sample by that one interval, and equals the usage engine's open
@@ -17,7 +17,27 @@ import type { Recorded } from "../state/record.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { fingerprint, matchCustomers, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
 import { customerCycle, type Tally } from "../usage/cycle_tally.ts";
-import type { CycleFigure, DirectionUsage } from "./textfile.ts";
+import { escapeLabelValue, family, natural, seconds, series, unique } from "./textfile.ts";
+
+/** A customer's usage in one direction: `in`, `out`, or `both` (columns that count the two together). */
+export interface DirectionUsage {
+  /** `in`, `out` or `both`. */
+  direction: "in" | "out" | "both";
+  /** Bytes so far in the current cycle. */
+  bytes: bigint;
+}
+
+/** One customer's current billing cycle. */
+export interface CycleFigure {
+  /** The customer's name. */
+  customer: string;
+  /** When the current cycle started, Unix seconds. */
+  cycleStart: number;
+  /** Its usage so far in the cycle, in each direction it has columns of; summed, its total. */
+  usage: readonly DirectionUsage[];
+  /** Its quota per cycle and what counts against it (`in`, `out`, or `total`: all its columns), if one is set. */
+  quota?: { bytes: bigint; count: "in" | "out" | "total" };
+}
 
 /**
  * The textfile's figures for `customers` from `tally`: usage in each
@@ -47,13 +67,13 @@ export function cycleFigures(tally: Tally, customers: readonly Watched[]): Cycle
 }
 
 /**
- * The figures as of the recorded sample `r`, read from `netmon.cycles`; undefined
- * when the tally there is not of that sample (the alerts output failed this
- * run and said so): the textfile then leaves the cycle metrics out rather
- * than show an older sample's as current.
+ * The customers' families as of the recorded sample `r`, from `netmon.cycles`;
+ * undefined when the tally there is not of that sample (the alerts output
+ * failed this run and said so): the textfile then leaves the cycle metrics
+ * out rather than show an older sample's as current.
  */
-export function recordedCycles(config: Config, files: StateFiles, r: Recorded): CycleFigure[] | undefined {
-  if (config.customers.length === 0) return [];
+export function recordedCycles(config: Config, files: StateFiles, r: Recorded): string | undefined {
+  if (config.customers.length === 0) return "";
   const columns = config.meters.length > 0
     ? allColumns(config.meters).map((c) => c.name)
     : [...r.sample.counters.keys()];
@@ -62,5 +82,54 @@ export function recordedCycles(config: Config, files: StateFiles, r: Recorded): 
   const plan = tallyPlan(config.customers, watchedCustomers(config.customers, columns, where));
   const cached = readTally(tallyPath(files), fingerprint(plan));
   if (!cached || cached.stamp !== r.sample.timestamp) return undefined;
-  return cycleFigures(cached.tally, matchCustomers(config.customers, columns, where));
+  return cycleFamilies(cycleFigures(cached.tally, matchCustomers(config.customers, columns, where)));
+}
+
+/** The customers' families: usage in the current cycle by direction, quota, the cycle's start. */
+export function cycleFamilies(cycles: readonly CycleFigure[]): string {
+  unique("customer", cycles.map((c) => JSON.stringify(c.customer)));
+  unique("direction", cycles.flatMap((c) => c.usage.map((u) => JSON.stringify([c.customer, u.direction]))));
+  const customer = (c: CycleFigure) => `customer="${escapeLabelValue(c.customer)}"`;
+  const lines = <T>(xs: readonly T[], line: (x: T) => string) => xs.map(line).join("");
+  const count = (v: bigint, c: CycleFigure, what: string) => String(natural(v, c.customer, what));
+  const usage = lines(
+    cycles,
+    (c) =>
+      lines(
+        c.usage,
+        (u) =>
+          series("netmon_cycle_usage_bytes", `${customer(c)},direction="${u.direction}"`, count(u.bytes, c, " usage")),
+      ),
+  );
+  const quota = lines(
+    cycles,
+    (c) =>
+      c.quota === undefined
+        ? ""
+        : series("netmon_quota_bytes", `${customer(c)},count="${c.quota.count}"`, count(c.quota.bytes, c, " quota")),
+  );
+  const start = lines(
+    cycles,
+    (c) =>
+      series("netmon_cycle_start_timestamp_seconds", customer(c), seconds(`${c.customer} cycle start`, c.cycleStart)),
+  );
+  return family(
+    "netmon_cycle_usage_bytes",
+    "gauge",
+    "Bytes the customer used so far in its current billing cycle, by direction " +
+      "(in, out; both: columns that count the two together). Summed over direction: its total.",
+    usage,
+  ) +
+    family(
+      "netmon_quota_bytes",
+      "gauge",
+      "The customer's quota per billing cycle; count is what counts against it: in, out, or total (all its columns).",
+      quota,
+    ) +
+    family(
+      "netmon_cycle_start_timestamp_seconds",
+      "gauge",
+      "When the customer's current billing cycle started (Unix time).",
+      start,
+    );
 }

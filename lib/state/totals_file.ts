@@ -1,138 +1,370 @@
 /**
- * The running totals file, `netmon.totals` in the state directory: the
- * reset-corrected total, last counter and reset counts of every column, as
- * of the sample named on its `stamp` line. Text, one tab-separated line per
- * column, exact 64-bit-and-beyond integers:
+ * `netmon.totals`, the state of the running totals (lib/usage/offsets.ts), kept
+ * in step with the log. Text in the log's shape, a tab-separated value per
+ * column, exact integers:
  *
- *     # netmon totals 2
- *     stamp<TAB>2024/03/01-10:05:00
- *     column<TAB>NAME<TAB>TOTAL<TAB>COUNTER or -<TAB>RESETS
+ *     # netmon totals 3
+ *     stamp<TAB>2024/03/01-10:05:00   (the sample at which an offset last changed)
+ *     columns<TAB>NAME…               (the last sample's in order, then those no longer read)
+ *     offsets<TAB>OFFSET…
+ *     resets<TAB>RESETS…              (- or reboot=1,counter_went_down=3)
  *
- * RESETS is `-` (none yet) or the reset counts by reason label
- * (lib/usage/running_totals.ts `resetLabel`), `reboot=1,counter_went_down=3`.
- * Version 1 (before the reasons of issue 17: two fixed counts, "went down"
- * and "flagged") is not read: {@linkcode isOldTotals} says so, and the caller
- * rebuilds the file from the log, which has the reasons.
- *
- * It is replaced atomically with `netmon.last`; when its stamp is not the
- * last sample's (a crash between the two renames, a file deleted), the
- * caller rebuilds it from the log with `totalsOfSamples`.
+ * It is replaced (atomically) only when an offset changes, and otherwise only
+ * read. Which sample it is kept up to is its modification time, set to that
+ * sample's stamp (read as UTC, whole seconds) on the descriptor it was read
+ * or written through, once the sample is in the log. A report believes it
+ * only when that names the log's last sample, the rule version 2's stamp line
+ * had: otherwise (a run killed between its log append and the mark, a file
+ * missing, damaged or put back, runs without the textfile in between) it is
+ * rebuilt from the log. Neither is synced: what a power loss leaves fails that
+ * check or the parse, and the log's append is synced. Version 2 naming the
+ * last sample is taken over silently (lib/state/totals_v2.ts); version 1 is
+ * rebuilt silently.
  *
  * @module
  */
 
 import { DataError } from "../host/errors.ts";
-import { isTimestamp } from "../usage/local_time.ts";
-import { type ColumnTotal, NO_RESETS, type Totals } from "../usage/running_totals.ts";
+import { AtomicFile } from "../host/files.ts";
+import { SafeFile } from "../host/safe_open.ts";
+import { isTimestamp, stampToNaive } from "../usage/local_time.ts";
+import { advanceOffsets, NO_RESETS, type Offsets } from "../usage/offsets.ts";
+import type { Totals } from "../usage/running_totals.ts";
+import { STATE_MODE } from "./files.ts";
+import type { Sample } from "./log_format.ts";
+import { forEachLogSample } from "./log_reader.ts";
+import type { Replacement } from "./record.ts";
 
 /** The first line, naming the format and its version. */
-export const TOTALS_MAGIC = "# netmon totals 2";
+export const TOTALS_MAGIC = "# netmon totals 3";
 
-/** True for a file of an older version, to rebuild from the log without a warning. */
-export function isOldTotals(text: string): boolean {
-  return text.startsWith("# netmon totals 1\n");
-}
-
-const LABEL = /^[a-z0-9_]{1,64}$/;
+/** The first line of version 2. */
+export const TOTALS_MAGIC_2 = "# netmon totals 2";
 
 /** The file's name in the state directory. */
 export const TOTALS_FILE = "netmon.totals";
 
-/** The file's text for `totals`. */
-export function formatTotals(totals: Totals): string {
-  let out = `${TOTALS_MAGIC}\nstamp\t${totals.stamp}\n`;
-  for (const [name, c] of totals.columns) {
-    if (name === "" || /\s/.test(name)) throw new RangeError(`Column name ${JSON.stringify(name)} cannot be stored`);
-    out += `column\t${name}\t${c.total}\t${c.counter ?? "-"}\t${c.resets.size > 0 ? resetsText(c.resets) : "-"}\n`;
-  }
-  return out;
+/** `netmon.totals` in state directory `dir`. */
+export function totalsPath(dir: string): string {
+  return `${dir}/${TOTALS_FILE}`;
 }
 
-function resetsText(resets: ReadonlyMap<string, bigint>): string {
+/** The fix named by every error about the file. */
+export const FIX = "(delete the file: netmon rebuilds it from the log)";
+
+const LABEL = /^[a-z0-9_]{1,64}$/;
+
+/** `name` as a field of the file (no white space, not empty). */
+export function storable(name: string): string {
+  if (name === "" || /\s/.test(name)) throw new RangeError(`Column name ${JSON.stringify(name)} cannot be stored`);
+  return name;
+}
+
+/** A RESETS field for `resets`. */
+export function resetsText(resets: ReadonlyMap<string, bigint>): string {
+  if (resets.size === 0) return "-";
   return [...resets].map(([label, n]) => {
     if (!LABEL.test(label)) throw new RangeError(`Reset label ${JSON.stringify(label)} cannot be stored`);
     return `${label}=${n}`;
   }).join(",");
 }
 
-function integer(text: string | undefined, what: string, where: string): bigint {
-  if (text === undefined || !/^\d{1,40}$/.test(text)) {
-    throw new DataError(
-      `${where}: ${what} ${
-        JSON.stringify(text ?? "")
-      } is not a whole number (delete the file: netmon rebuilds it from the log)`,
-    );
+/** The file's text for `offsets`. */
+export function formatOffsets(offsets: Offsets): string {
+  const line = (name: string, values: readonly unknown[]) =>
+    `${name}${values.length ? "\t" : ""}${values.join("\t")}\n`;
+  return `${TOTALS_MAGIC}\nstamp\t${offsets.stamp}\n${line("columns", offsets.columns.map(storable))}` +
+    `${line("offsets", offsets.offsets)}${line("resets", offsets.resets.map(resetsText))}`;
+}
+
+/** `text` as a whole number (negative only for an offset), or the DataError naming `where`. */
+export function wholeNumber(text: string | undefined, what: string, where: string): bigint {
+  if (text === undefined || !/^-?\d{1,40}$/.test(text) || (what !== "offset" && text.startsWith("-"))) {
+    throw new DataError(`${where}: ${what} ${JSON.stringify(text ?? "")} is not a whole number ${FIX}`);
   }
   return BigInt(text);
 }
 
-function resetCounts(text: string, where: string): Map<string, bigint> {
+/** The reset counts of a RESETS field, or the DataError naming `where`. */
+export function resetCounts(text: string, where: string): ReadonlyMap<string, bigint> {
+  if (text === "-") return NO_RESETS;
   const out = new Map<string, bigint>();
   for (const part of text.split(",")) {
     const [label, n, more] = part.split("=");
     if (label === undefined || !LABEL.test(label) || more !== undefined || out.has(label)) {
-      throw new DataError(
-        `${where}: resets ${
-          JSON.stringify(text)
-        } must be "-" or REASON=COUNT,… (delete the file: netmon rebuilds it from the log)`,
-      );
+      throw new DataError(`${where}: resets ${JSON.stringify(text)} must be "-" or REASON=COUNT,… ${FIX}`);
     }
-    out.set(label, integer(n, "reset count", where));
+    out.set(label, wholeNumber(n, "reset count", where));
   }
   return out;
 }
 
-/** A column line as it is written: name, total, counter or -, resets (checked by {@linkcode resetCounts}). */
-const COLUMN_LINE = /^column\t([^\t]+)\t(\d{1,40})\t(?:(\d{1,40})|-)\t([^\t]+)$/;
-
-/** Throws the DataError naming what is wrong with a line that is not a column line as written. */
-function badColumnLine(line: string, where: string): never {
-  const f = line.split("\t");
-  if (f.length !== 5 || f[0] !== "column" || f[1] === "") {
-    throw new DataError(
-      `${where}: expected "column" and 4 tab-separated fields (delete the file: netmon rebuilds it from the log)`,
-    );
-  }
-  integer(f[2], "total", where);
-  if (f[3] !== "-") integer(f[3], "counter", where);
-  throw new DataError(`${where}: not a column line (delete the file: netmon rebuilds it from the log)`);
-}
-
-/** Parses the file's text; `path` names it in errors (a DataError with file:line). */
-export function parseTotals(text: string, path: string): Totals {
+/** The lines of `text` but the last (empty), checked: `magic`, then the stamp line; and the stamp. */
+export function totalsLines(text: string, magic: string, path: string): { lines: string[]; stamp: string } {
   const lines = text.split("\n");
-  if (lines.at(-1) !== "") {
-    throw new DataError(`${path}: the last line is incomplete (delete the file: netmon rebuilds it from the log)`);
-  }
+  if (lines.at(-1) !== "") throw new DataError(`${path}: the last line is incomplete ${FIX}`);
   lines.pop();
-  if (lines[0] !== TOTALS_MAGIC) {
-    throw new DataError(
-      `${path}:1: expected ${JSON.stringify(TOTALS_MAGIC)} (delete the file: netmon rebuilds it from the log)`,
-    );
-  }
+  if (lines[0] !== magic) throw new DataError(`${path}:1: expected ${JSON.stringify(magic)} ${FIX}`);
   const stampLine = (lines[1] ?? "").split("\t");
   if (stampLine.length !== 2 || stampLine[0] !== "stamp" || !isTimestamp(stampLine[1] ?? "")) {
-    throw new DataError(
-      `${path}:2: expected "stamp<TAB>YYYY/MM/DD-HH:MM:SS" (delete the file: netmon rebuilds it from the log)`,
-    );
+    throw new DataError(`${path}:2: expected "stamp<TAB>YYYY/MM/DD-HH:MM:SS" ${FIX}`);
   }
-  const columns = new Map<string, ColumnTotal>();
-  // Ten thousand columns are read every report: one match a line; its fields are looked at one by one only to say
-  // what is wrong with a line that does not match.
-  for (let i = 2; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const m = COLUMN_LINE.exec(line) ?? badColumnLine(line, `${path}:${i + 1}`);
-    const [, name, total, counter, resets] = m as unknown as [string, string, string, string | undefined, string];
-    if (columns.has(name)) {
-      throw new DataError(
-        `${path}:${i + 1}: column ${name} appears twice (delete the file: netmon rebuilds it from the log)`,
-      );
+  return { lines, stamp: stampLine[1] as string };
+}
+
+/** The values of line `n` (from 1), which must start with `name`; `count` of them when given. */
+function values(lines: string[], n: number, name: string, path: string, count?: number): string[] {
+  const fields = (lines[n - 1] ?? "").split("\t");
+  if (fields.shift() !== name || (count !== undefined && fields.length !== count)) {
+    const what = count === undefined ? "" : ` and ${count} tab-separated values`;
+    throw new DataError(`${path}:${n}: expected ${JSON.stringify(name)}${what} ${FIX}`);
+  }
+  return fields;
+}
+
+/** `known` and what follows, when the columns `line` names them first (compared whole, not split); else undefined. */
+function knownColumns(line: string, known: readonly string[] | undefined): readonly string[] | undefined {
+  if (known === undefined) return undefined;
+  const head = known.length === 0 ? "columns" : `columns\t${known.join("\t")}`;
+  if (line === head) return known;
+  if (!line.startsWith(`${head}\t`)) return undefined;
+  return known.concat(line.slice(head.length + 1).split("\t"));
+}
+
+/**
+ * Parses the file's text; `path` names it in errors (a DataError with
+ * file:line). `known`, the columns it should name first (the last sample's),
+ * only makes the reading quicker.
+ */
+export function parseOffsets(text: string, path: string, known?: readonly string[]): Offsets {
+  const { lines, stamp } = totalsLines(text, TOTALS_MAGIC, path);
+  if (lines.length !== 5) throw new DataError(`${path}: expected 5 lines, not ${lines.length} ${FIX}`);
+  // Every report reads 10,000 columns here: each line is split once (the columns not at all when known), no regex is
+  // compiled (0.2 ms each), and values are looked at one by one only to say which is wrong. That none appears twice
+  // is checked where offsets are looked up by name (lib/usage/offsets.ts): hashing 10,000 names costs more.
+  const columns = knownColumns(lines[2] as string, known) ?? values(lines, 3, "columns", path);
+  if (columns.includes("")) throw new DataError(`${path}:3: a column has no name ${FIX}`);
+  const texts = values(lines, 4, "offsets", path, columns.length);
+  let offsets: bigint[];
+  try {
+    offsets = texts.map(BigInt);
+  } catch {
+    offsets = [];
+  }
+  // BigInt reads "" as 0: an empty value is damage, not a zero.
+  if (offsets.length !== texts.length || texts.includes("")) {
+    for (const v of texts) wholeNumber(v, "offset", `${path}:4`);
+  }
+  const resets = lines[4] === `resets${"\t-".repeat(columns.length)}`
+    ? new Array<ReadonlyMap<string, bigint>>(columns.length).fill(NO_RESETS)
+    : values(lines, 5, "resets", path, columns.length).map((r) => resetCounts(r, `${path}:5`));
+  return { stamp, columns, offsets, resets };
+}
+
+/** The modification time (Unix seconds) that says the file is kept up to the sample of `stamp`. */
+export function markOf(stamp: string): number {
+  return stampToNaive(stamp) / 1000;
+}
+
+/** The stamp a mark names (for messages). */
+function stampOfMark(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().slice(0, 19).replaceAll("-", "/").replace("T", "-");
+}
+
+/** Sets the modification time of the open `file` to the mark of `stamp`. */
+function mark(file: SafeFile, stamp: string): void {
+  const t = markOf(stamp);
+  file.file.utimeSync(t, t);
+}
+
+/** 64 MiB: the file of 100,000 columns is a few MiB. */
+const MAX_BYTES = 64 << 20;
+
+/**
+ * `netmon.totals` as read, not yet checked: its descriptor (a regular file,
+ * not through a link), and its offsets, or what it holds instead. A report
+ * reads it while the counters are read ({@linkcode loadTotals}) and checks it
+ * once the previous sample is known ({@linkcode prepareTotals}): its mark is
+ * then taken from the descriptor, so a file replaced meanwhile is not believed.
+ */
+export interface LoadedTotals {
+  /** Its path. */
+  path: string;
+  /** The descriptor it was read through. */
+  file: SafeFile;
+  /** Its offsets (version 3). */
+  offsets?: Offsets;
+  /** What makes it no file of version 3: a file of version 1 or 2 (its text), or damage (a DataError). */
+  other?: { version1: true } | { version2: string } | { damage: unknown };
+}
+
+/**
+ * Reads and parses `path`; undefined when missing. `known`, the columns it
+ * should name first, make the parse quicker ({@linkcode parseOffsets}).
+ */
+export function loadTotals(path: string, known?: readonly string[]): LoadedTotals | undefined {
+  const file = SafeFile.open(path, { what: "totals file" });
+  if (!file) return undefined;
+  let text: string;
+  try {
+    const size = file.statSync().size;
+    if (size > MAX_BYTES) throw new DataError(`${path}: the totals file is ${size} bytes, more than ${MAX_BYTES}`);
+    const bytes = new Uint8Array(size);
+    let got = 0;
+    for (let n: number | null = 0; got < bytes.length && n !== null; got += n ?? 0) {
+      n = file.readSync(bytes.subarray(got));
     }
-    columns.set(name, {
-      total: BigInt(total),
-      counter: counter === undefined ? undefined : BigInt(counter),
-      resets: resets === "-" ? NO_RESETS : resetCounts(resets, `${path}:${i + 1}`),
-    });
+    text = new TextDecoder().decode(bytes.subarray(0, got));
+  } catch (err) {
+    file.close();
+    throw err;
   }
-  return { stamp: stampLine[1] as string, columns };
+  if (text.startsWith(`${TOTALS_MAGIC_2}\n`)) return { path, file, other: { version2: text } };
+  if (text.startsWith("# netmon totals 1\n")) return { path, file, other: { version1: true } };
+  try {
+    return { path, file, offsets: parseOffsets(text, path, known) };
+  } catch (damage) {
+    return { path, file, other: { damage } };
+  }
+}
+
+/**
+ * The offsets of `loaded` if it is kept up to the sample of `stamp`, with its
+ * descriptor (to mark it again), `migrated` when it was of version 2;
+ * undefined when it is to be rebuilt (`warnings` says why, unless it was
+ * missing or of version 1; its descriptor is then closed).
+ */
+export async function keptTotals(
+  loaded: LoadedTotals | undefined,
+  stamp: string,
+  warnings: string[],
+): Promise<{ offsets: Offsets; file: SafeFile; migrated: boolean } | undefined> {
+  if (!loaded) return undefined;
+  const { path, file, offsets, other } = loaded;
+  let why: string | undefined;
+  try {
+    if (offsets) {
+      // The file's time now, under the lock: the one this descriptor has.
+      const mtime = file.file.statSync().mtime;
+      const mark = mtime ? mtime.getTime() / 1000 : undefined;
+      if (mark === markOf(stamp)) return { offsets, file, migrated: false };
+      why = mark === undefined ? "has no modification time" : `was of ${stampOfMark(mark)}`;
+    } else if (other && "version2" in other) {
+      // Rewritten every report, version 2 says on its stamp line which sample it is of.
+      const v2 = (await import("./totals_v2.ts")).readVersion2(other.version2, path);
+      if (v2.stamp === stamp) return { offsets: v2.offsets, file, migrated: true };
+      why = `was of ${v2.stamp}`;
+    } else if (other && "damage" in other) throw other.damage;
+    if (why) warnings.push(`${path} ${why}, not the last sample ${stamp}: rebuilt from the log`);
+  } catch (err) {
+    warnings.push(`${err instanceof Error ? err.message : err}; rebuilt from the log`);
+  }
+  file.close();
+  return undefined;
+}
+
+/** {@linkcode loadTotals} then {@linkcode keptTotals} of the sample of `stamp`, whose columns are `columns`. */
+export function readTotals(
+  path: string,
+  stamp: string,
+  warnings: string[],
+  columns?: readonly string[],
+): Promise<{ offsets: Offsets; file: SafeFile; migrated: boolean } | undefined> {
+  return keptTotals(loadTotals(path, columns), stamp, warnings);
+}
+
+/** The offsets after the log's last sample, and that sample, rebuilt by reading it whole; undefined for none. */
+export async function offsetsOfLog(log: string): Promise<{ offsets: Offsets; last: Sample } | undefined> {
+  let offsets: Offsets | undefined;
+  let last: Sample | undefined;
+  try {
+    // A `# netmon reset:` line before a sample: its column was reset whatever the counter shows.
+    await forEachLogSample(log, (s) => {
+      offsets = advanceOffsets(offsets, last?.counters, s, s.resets);
+      last = s;
+    });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return offsets && last && { offsets, last };
+}
+
+/** The totals after the log's last sample, rebuilt by reading it whole (undefined for an empty or missing log). */
+export async function totalsOfLog(log: string): Promise<Totals | undefined> {
+  const rebuilt = await offsetsOfLog(log);
+  return rebuilt && (await import("../usage/running_totals.ts")).totalsAt(rebuilt.offsets, rebuilt.last);
+}
+
+/** The offsets after a sample, and what keeps the file in step with them. */
+export interface PreparedTotals {
+  /** The offsets including `sample`. */
+  offsets: Offsets;
+  /** Commit after the log append (renames the new file if one was written, and marks it); abandon if it fails. */
+  file: Replacement;
+}
+
+/**
+ * The offsets after `sample`, and the file's replacement (written, not yet
+ * renamed) if they changed. `previous` is the sample before it (the log's
+ * last line); `resets` the columns reset since, with their reasons (the
+ * record step's); `early`, the file as {@linkcode loadTotals} read it before
+ * (undefined in it: there was none), else it is read now. Call with the state
+ * lock held, before the log append; commit the result after it.
+ */
+export async function prepareTotals(
+  dir: string,
+  log: string,
+  previous: Sample | undefined,
+  sample: Sample,
+  warnings: string[],
+  resets: ReadonlyMap<string, string> = new Map(),
+  early?: { loaded: LoadedTotals | undefined },
+): Promise<PreparedTotals> {
+  const path = totalsPath(dir);
+  if (!previous) early?.loaded?.file.close();
+  const loaded = () => early ? early.loaded : loadTotals(path, [...(previous as Sample).counters.keys()]);
+  const kept = previous && await keptTotals(loaded(), previous.timestamp, warnings);
+  let offsets: Offsets;
+  try {
+    try {
+      // Kept up to the previous sample, or rebuilt from the log up to its last sample.
+      const from = kept ? { offsets: kept.offsets, last: previous } : previous && await offsetsOfLog(log);
+      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets);
+    } catch (err) {
+      // Offsets that cannot be those after the previous sample (the file was edited): the log has them.
+      if (!kept || !(err instanceof RangeError) || !/not those after the previous/.test(err.message)) throw err;
+      warnings.push(`${path}: ${err.message}; rebuilt from the log`);
+      const from = await offsetsOfLog(log);
+      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets);
+    }
+  } catch (err) {
+    kept?.file.close();
+    throw err;
+  }
+  if (kept && offsets === kept.offsets && !kept.migrated) {
+    // Most reports: nothing changed, nothing is written; the file is marked as kept up to this sample.
+    const file = kept.file;
+    const commit = () => {
+      try {
+        mark(file, sample.timestamp);
+      } finally {
+        file.close();
+      }
+    };
+    return { offsets, file: { commit, abandon: () => file.close() } };
+  }
+  kept?.file.close();
+  const next = new AtomicFile(path, STATE_MODE, "totals file", { durable: false });
+  next.write(formatOffsets(offsets));
+  const commit = () => {
+    next.commit();
+    // Marked through a descriptor of what was renamed into place, never through a link swapped in meanwhile.
+    const written = SafeFile.must(path, { what: "totals file" });
+    try {
+      mark(written, sample.timestamp);
+    } finally {
+      written.close();
+    }
+  };
+  return { offsets, file: { commit, abandon: () => next.abandon() } };
 }

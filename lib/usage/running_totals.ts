@@ -4,39 +4,17 @@
  * counter is zeroed (rules reloaded, `iptables -Z`, reboot). Prometheus'
  * `increase()` over it is exact across resets; over the raw counter it is not.
  *
- * Pure: previous figures and a sample in, new figures out. The state file
- * that keeps them between runs is `lib/state/totals_file.ts`.
+ * A report keeps and advances offsets (lib/usage/offsets.ts: total minus
+ * counter), whose rules these totals state; totals are what the offsets mean,
+ * for a file of version 2 and for tests. Pure.
  *
  * @module
  */
 
 import type { Sample } from "../state/log_format.ts";
+import { advanceOffsets, type Offsets } from "./offsets.ts";
 
-/**
- * The `reason` label of a reset, from issue 17's reason text
- * (lib/usage/resets.ts `REASONS`): snake_case, `re-created` as `recreated`,
- * so `counter went down` is `counter_went_down` (the label value netmon
- * used before the reasons were recorded) and `interface re-created` is
- * `interface_recreated`. Any other text (a hand-written `# netmon reset:`
- * line) is lowercased with every run of other characters as one `_`.
- */
-export function resetLabel(reason: string): string {
-  return reason.toLowerCase().replaceAll("re-created", "recreated").replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_|_$/g, "") || "unknown";
-}
-
-/** The known reasons' labels, in the order the textfile lists them (others follow in name order). */
-export const RESET_LABELS: readonly string[] = [
-  "counter_went_down",
-  "reboot",
-  "interface_recreated",
-  "counter_recreated",
-  "rules_recreated",
-  "packets_went_down",
-];
-
-/** The label of a counter that went down with no other reason given. */
-const WENT_DOWN = "counter_went_down";
+export { advanceOffsets, NO_RESETS, type Offsets, RESET_LABELS, resetLabel } from "./offsets.ts";
 
 /** One column's running figures after a sample. */
 export interface ColumnTotal {
@@ -53,55 +31,58 @@ export interface ColumnTotal {
 
 /** Every column's figures as of one sample. */
 export interface Totals {
-  /** The stamp of the last sample they include (to check they match `netmon.last`). */
+  /** The stamp of the last sample they include. */
   stamp: string;
-  /** Per column, in the order first seen. */
+  /** Per column: those of the last sample in its order, then those no longer read. */
   columns: Map<string, ColumnTotal>;
 }
 
-/** The reset counts of a column that has had none (shared: never changed in place). */
-export const NO_RESETS: ReadonlyMap<string, bigint> = new Map();
+const NO_REASONS: ReadonlyMap<string, string> = new Map();
 
-/** `counter`, refused when negative. */
-function checked(column: string, counter: bigint): bigint {
-  if (counter < 0n) throw new RangeError(`Column ${JSON.stringify(column)}: counter ${counter} is negative`);
-  return counter;
+type Resets = ReadonlyMap<string, bigint>;
+
+/** The offsets of `totals`: each column's total minus its counter (its total, for a column without one). */
+export function offsetsOfTotals(totals: Totals): Offsets {
+  const out = { stamp: totals.stamp, columns: [] as string[], offsets: [] as bigint[], resets: [] as Resets[] };
+  for (const [column, t] of totals.columns) {
+    out.columns.push(column);
+    out.offsets.push(t.total - (t.counter ?? 0n));
+    out.resets.push(t.resets);
+  }
+  return out;
+}
+
+/** The counters of the sample `totals` are of (those of its columns that have one). */
+function countersOfTotals(totals: Totals): Map<string, bigint> {
+  const counters = new Map<string, bigint>();
+  for (const [column, t] of totals.columns) if (t.counter !== undefined) counters.set(column, t.counter);
+  return counters;
 }
 
 /**
- * A column's figures after its counter read `counter`, from its figures
- * before (`old`), `reason` being why the record step found it reset, if it did.
+ * The totals at `sample` from the offsets after it, in their order: each
+ * column's counter plus its offset; a column not in the sample has its offset
+ * as its total.
  */
-function advanced(column: string, old: ColumnTotal, counter: bigint, reason: string | undefined): ColumnTotal {
-  checked(column, counter);
-  const before = old.counter;
-  // Back after its meter was removed: the counter counted since its rule came back; not a reset of a known value.
-  if (before === undefined) return { total: old.total + counter, counter, resets: old.resets };
-  const label = reason !== undefined ? resetLabel(reason) : counter < before ? WENT_DOWN : undefined;
-  if (label === undefined) return { total: old.total + counter - before, counter, resets: old.resets };
-  // A reset: the new counter is what was counted since.
-  const resets = new Map(old.resets);
-  resets.set(label, (resets.get(label) ?? 0n) + 1n);
-  return { total: old.total + counter, counter, resets };
+export function totalsAt(offsets: Offsets, sample: Sample): Totals {
+  const columns = new Map<string, ColumnTotal>();
+  offsets.columns.forEach((column, i) => {
+    const counter = sample.counters.get(column);
+    columns.set(column, {
+      total: (counter ?? 0n) + (offsets.offsets[i] as bigint),
+      counter,
+      resets: offsets.resets[i] as Resets,
+    });
+  });
+  return { stamp: sample.timestamp, columns };
 }
 
 /**
  * The totals after `sample`, from those after the previous sample (undefined
- * on a first run). `resets` maps the columns reset since the previous sample
- * to their reason (issue 17's text, as the record step finds them and the
- * log's `# netmon reset:` lines keep them).
- *
- * Per column of the sample:
- * - never seen before: its total starts at 0, so a total is the usage since
- *   the column's first sample, as the summary counts it;
- * - seen, but not in the previous sample (a meter removed, then added
- *   again): the counter counted since its rule came back: added whole;
- * - in `resets`, or below its previous value: a reset, counted under its
- *   reason (`counter went down` when none is given), the new counter being
- *   what was counted since (added whole);
- * - otherwise the growth of the counter is added.
+ * on a first run): {@linkcode advanceOffsets}'s rules, as totals. `resets`
+ * maps the columns reset since the previous sample to their reason.
  * Columns not in the sample keep their total, without a counter. The order
- * is the previous totals', then new columns in the sample's order.
+ * is the sample's, then the columns it no longer has.
  *
  * @example
  * ```ts
@@ -113,33 +94,24 @@ function advanced(column: string, old: ColumnTotal, counter: bigint, reason: str
 export function nextTotals(
   previous: Totals | undefined,
   sample: Sample,
-  resets: ReadonlyMap<string, string> = new Map(),
+  resets: ReadonlyMap<string, string> = NO_REASONS,
 ): Totals {
-  const columns = new Map<string, ColumnTotal>();
-  const counters = sample.counters;
-  for (const [column, old] of previous?.columns ?? []) {
-    const counter = counters.get(column);
-    columns.set(
-      column,
-      counter === undefined
-        ? { total: old.total, counter: undefined, resets: old.resets }
-        : advanced(column, old, counter, resets.get(column)),
-    );
-  }
-  for (const [column, counter] of counters) {
-    if (!columns.has(column)) columns.set(column, { total: 0n, counter: checked(column, counter), resets: NO_RESETS });
-  }
-  return { stamp: sample.timestamp, columns };
+  const before = previous && offsetsOfTotals(previous);
+  return totalsAt(advanceOffsets(before, previous && countersOfTotals(previous), sample, resets), sample);
 }
 
 /**
- * The totals after the last of `samples` (e.g. a whole log, oldest first),
- * or undefined if there are none: how the state file is rebuilt when it is
- * missing or does not match the last sample. Each sample's `resets` (the
- * log's `# netmon reset:` lines before it) give their reasons.
+ * The totals after the last of `samples` (oldest first), or undefined if
+ * there are none; from `start` (totals before the first of them) when given.
  */
 export function totalsOfSamples(samples: Iterable<Sample>, start?: Totals): Totals | undefined {
-  let t = start;
-  for (const s of samples) t = nextTotals(t, s, s.resets);
-  return t;
+  let offsets = start && offsetsOfTotals(start);
+  let previous = start && countersOfTotals(start);
+  let last: Sample | undefined;
+  for (const s of samples) {
+    offsets = advanceOffsets(offsets, previous, s, s.resets);
+    previous = s.counters;
+    last = s;
+  }
+  return last && offsets ? totalsAt(offsets, last) : start;
 }
