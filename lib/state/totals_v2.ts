@@ -13,7 +13,7 @@
 import { DataError } from "../host/errors.ts";
 import type { Offsets } from "../usage/offsets.ts";
 import { type ColumnTotal, offsetsOfTotals, type Totals } from "../usage/running_totals.ts";
-import { FIX, resetCounts, resetsText, storable, TOTALS_MAGIC_2, totalsLines, wholeNumber } from "./totals_file.ts";
+import { FIX, resetCounts, resetsText, storable, TOTALS_MAGIC_2, totalsLines, wholeNumber } from "./totals_text.ts";
 
 /** The text of version 2 for `totals`. */
 export function formatTotals(totals: Totals): string {
