@@ -14,8 +14,12 @@ import {
   labelsText,
   labelTexts,
   sampleTextfile,
+  textfileOutput,
   writeTextfile,
 } from "../lib/outputs/textfile.ts";
+import { stateFiles } from "../lib/state/files.ts";
+import { recordSample } from "../lib/state/record.ts";
+import { totalsOfLog } from "../lib/state/totals_file.ts";
 import { formatTextfile, type TextfileInput } from "../lib/outputs/textfile_format.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { resolveWall, stampToNaive } from "../lib/usage/local_time.ts";
@@ -254,6 +258,37 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
   try {
     writeTextfile(`${dir}/netmon.prom`, (emit) => sampleTextfile(sample, offsets, labels, 0.5, "", emit));
     assert.equal(await Deno.readTextFile(`${dir}/netmon.prom`), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("textfile: an output of 1,000 meters (netmon.totals read as it is set up) writes the log's totals", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netmon-textfile-test-" });
+  try {
+    let toml = 'source = "iptables"\n';
+    for (let i = 0; i < 1000; i++) toml += `[[meter]]\nname = "m${i}"\nfrom = "192.0.2.${i % 250}"\n`;
+    const config = parseConfig(toml, `${dir}/netmon.toml`);
+    const files = stateFiles(dir);
+    const prom = `${dir}/netmon.prom`;
+    // A report a sample, each with its own output; the third sample has a counter gone down.
+    for (const [i, base] of [100n, 200n, 50n].entries()) {
+      const output = textfileOutput(prom, files, config.meters);
+      const counters = new Map(config.meters.map((m, j) => [m.name, base + (j === 7 ? 0n : BigInt(j))]));
+      await recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: counters }),
+        now: () => `2024/03/01-10:0${i}:00`,
+        besideLast: async (step) => (await output.beforeAppend?.(step)) ?? [],
+        onRecorded: (r) => output.recorded?.(r),
+      });
+    }
+    const totals = (await totalsOfLog(files.log))!;
+    const text = await Deno.readTextFile(prom);
+    for (const column of ["m0", "m7", "m999"]) {
+      const m = new RegExp(`^netmon_traffic_bytes_total\\{column="${column}",[^}]*\\} (\\d+)$`, "m").exec(text);
+      assert.equal(m?.[1], String(totals.columns.get(column)!.total), column);
+    }
+    assert.equal(totals.columns.get("m7")!.total, 100n + 50n);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
