@@ -477,3 +477,16 @@ export function netmonSet(dir: string, extra: ExtraPermissions = {}): string[] {
   }
   return flags;
 }
+
+/** The pids of running processes whose command line is exactly `argv`. */
+export function processesRunning(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) pids.push(+e.name);
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}

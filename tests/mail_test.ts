@@ -13,7 +13,7 @@ import { parseLast } from "../lib/state/log_format.ts";
 import { mailBody } from "../lib/outputs/mail.ts";
 import { humanReadable } from "../lib/usage/units.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";
-import { NETMON, netmon, type Result, withTempDir } from "./helpers.ts";
+import { NETMON, netmon, processesRunning, type Result, withTempDir } from "./helpers.ts";
 import { deadPort, parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 
 const PASSWORD = "s3cret-Pa55word-7f3a";
@@ -394,6 +394,17 @@ Deno.test("an attachment arrives whole; --no-mail sends nothing; --mail-test say
     }));
 });
 
+/** A report's permissions with `DIR/sendmail` as its MTA: exactly the netmon set's variables (sendmail needs no more). */
+function sendmailPermissions(dir: string): string[] {
+  return [
+    `--allow-run=/usr/sbin/ip,/usr/bin/stat,${dir}/sendmail`,
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+    "--allow-sys=uid,osUptime",
+  ];
+}
+
 Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relaying to the test server)', async () => {
   await withServer({ tls: "none" }, (server) =>
     withTempDir(async (dir) => {
@@ -415,14 +426,7 @@ Deno.test('transport = "sendmail" hands the report to a local MTA (msmtp relayin
         { mode: 0o755 },
       );
       const r = await netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
-        permissions: [
-          `--allow-run=/usr/sbin/ip,/usr/bin/stat,${dir}/sendmail`,
-          `--allow-read=${dir}`,
-          `--allow-write=${dir}`,
-          // Exactly the netmon set's variables: sendmail needs no more (it used to need --allow-env).
-          "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-          "--allow-sys=uid,osUptime",
-        ],
+        permissions: sendmailPermissions(dir),
         env: { HOME: dir, NETMON_SMTP_PASSWORD: PASSWORD },
       });
       assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
@@ -450,13 +454,7 @@ Deno.test("a hung sendmail is killed at the delivery deadline: exit 75, one line
     );
     const started = performance.now();
     const r = await netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
-      permissions: [
-        `--allow-run=/usr/sbin/ip,/usr/bin/stat,${dir}/sendmail`,
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-        "--allow-sys=uid,osUptime",
-      ],
+      permissions: sendmailPermissions(dir),
     });
     assertEquals(r.code, 75, r.stderr);
     assertEquals(
@@ -469,14 +467,6 @@ Deno.test("a hung sendmail is killed at the delivery deadline: exit 75, one line
     // The sample is logged (a header and one line).
     assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2);
     // Killed, not left behind by the run that gave up on it.
-    const want = argv.join("\0") + "\0";
-    for (const e of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(e.name)) continue;
-      let cmdline = "";
-      try {
-        cmdline = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      } catch { /* exited */ }
-      assertEquals(cmdline === want, false, `pid ${e.name} still runs ${argv.join(" ")}`);
-    }
+    assertEquals(processesRunning(argv), []);
   });
 });

@@ -9,20 +9,7 @@
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { NetmonError } from "../lib/host/errors.ts";
 import { CHILD_TIMEOUT_MS, runBounded, runCommand } from "../lib/host/run.ts";
-import { run } from "./helpers.ts";
-
-/** The pids of running processes whose command line is exactly `argv`. */
-function processesRunning(argv: string[]): number[] {
-  const want = argv.join("\0") + "\0";
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) pids.push(+e.name);
-    } catch { /* exited meanwhile */ }
-  }
-  return pids;
-}
+import { processesRunning, run } from "./helpers.ts";
 
 Deno.test("a program past its time is killed, and the run fails with one line and exit 75", async () => {
   // A duration no other process on the machine is likely to sleep, to find this one by.
