@@ -23,7 +23,7 @@ import {
   meterHooks,
 } from "./meters.ts";
 import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
-import { kindOf } from "../host/safe_open.ts";
+import { kindOf, readRest } from "../host/safe_open.ts";
 import {
   type Billing,
   customerColumns,
@@ -710,32 +710,7 @@ function readConfigText(path: string): string {
     }
     throw fileError(err, "read config file", path);
   }
-  try {
-    // Read to the end, whatever the size stat gave (0 for a file in /proc or some FUSE), never past the bound.
-    let bytes = new Uint8Array(Math.min(file.statSync().size, MAX_CONFIG_BYTES) + 1);
-    let n = 0;
-    for (;;) {
-      if (n === bytes.length) {
-        if (n > MAX_CONFIG_BYTES) {
-          throw new NetmonError(
-            `${path}: the config file is larger than netmon reads (${MAX_CONFIG_BYTES} bytes): is it the right file?`,
-            EX.DATAERR,
-          );
-        }
-        const more = new Uint8Array(Math.min(2 * n + 4096, MAX_CONFIG_BYTES + 1));
-        more.set(bytes);
-        bytes = more;
-      }
-      const got = file.readSync(bytes.subarray(n));
-      if (!got) break;
-      n += got;
-    }
-    return new TextDecoder().decode(bytes.subarray(0, n));
-  } catch (err) {
-    throw fileError(err, "read config file", path);
-  } finally {
-    file.close();
-  }
+  return new TextDecoder().decode(readRest(file, path, { what: "config file" }, MAX_CONFIG_BYTES));
 }
 
 /**

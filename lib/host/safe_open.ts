@@ -430,21 +430,36 @@ export class SafeFile {
   }
 }
 
-/** Reads the rest of the open `f` (at `path`) and closes it, refusing more than `max` bytes. */
-export function readRest(f: SafeFile, path: string, spec: OpenSpec, max: number): Uint8Array {
+/**
+ * Reads `f` (a {@linkcode SafeFile}, or a file the caller opened) to its end
+ * and closes it, refusing more than `max` bytes: read to the end whatever
+ * size stat gave (0 for a file in /proc or some FUSE), never past the bound.
+ */
+export function readRest(
+  f: { statSync(): { size: number }; readSync(p: Uint8Array): number | null; close(): void },
+  path: string,
+  spec: Pick<OpenSpec, "what">,
+  max: number,
+): Uint8Array {
+  const tooBig = (size: string) =>
+    new NetmonError(
+      `${path}: the ${spec.what} is ${size} bytes, more than the ${max} netmon reads: refused`,
+      EX.DATAERR,
+    );
   try {
     const size = f.statSync().size;
-    if (size > max) {
-      throw new NetmonError(
-        `${path}: the ${spec.what} is ${size} bytes, more than the ${max} netmon reads: refused`,
-        EX.DATAERR,
-      );
-    }
-    const buf = new Uint8Array(size);
+    if (size > max) throw tooBig(`${size}`);
+    let buf = new Uint8Array(size + 1); // one more, to see the end (or a file that grew)
     let got = 0;
-    while (got < size) {
+    for (;;) {
+      if (got === buf.length) {
+        if (got > max) throw tooBig(`over ${max}`);
+        const more = new Uint8Array(Math.min(2 * got + 4096, max + 1));
+        more.set(buf);
+        buf = more;
+      }
       const n = f.readSync(buf.subarray(got));
-      if (n === null) break;
+      if (!n) break;
       got += n;
     }
     return buf.subarray(0, got);
