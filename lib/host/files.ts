@@ -36,12 +36,13 @@ export function tempBeside(path: string): string {
 
 /**
  * Removes the temporary files (see {@linkcode tempBeside}) that killed runs
- * left in `dir` (with `of`, only those of that file, e.g. `netmon.cycles`);
- * returns how many. Call only with the state lock held, under which every
- * such file in the state directory and the spool is written: any found then
- * belongs to a run that died between writing it and renaming it into place.
+ * left in `dir` (with `of`, only those of that file, e.g. `netmon.cycles`, or
+ * of the files whose names `of` accepts); returns how many. Call only with
+ * the lock held under which every such file there is written (the state
+ * lock for the state directory and the spool): any found then belongs to a
+ * run that died between writing it and renaming it into place.
  */
-export function tidyTemporaries(dir: string, of?: string): number {
+export function tidyTemporaries(dir: string, of?: string | ((target: string) => boolean)): number {
   let removed = 0;
   let entries: Deno.DirEntry[];
   try {
@@ -51,7 +52,9 @@ export function tidyTemporaries(dir: string, of?: string): number {
     throw fileError(err, "read directory", dir);
   }
   for (const e of entries) {
-    if (!e.isFile || !/^\..+\.tmp$/.test(e.name) || (of !== undefined && !e.name.startsWith(`.${of}.`))) continue;
+    const target = /^\.(.+)\.[0-9a-f]+\.tmp$/.exec(e.name)?.[1];
+    if (!e.isFile || target === undefined) continue;
+    if (typeof of === "string" ? target !== of : of !== undefined && !of(target)) continue;
     try {
       Deno.removeSync(`${dir}/${e.name}`);
       removed++;

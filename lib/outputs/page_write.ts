@@ -23,7 +23,7 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { replaceFile } from "../host/files.ts";
+import { replaceFile, tidyTemporaries } from "../host/files.ts";
 import { withLock } from "../state/lock.ts";
 import { ensureMode, lstatOrUndefined, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { customerStem, type PageFile } from "./page.ts";
@@ -102,7 +102,8 @@ function writeLocked(
   csv: readonly NamedText[],
   customers: readonly string[],
 ): string[] {
-  tidyPageTemporaries(base);
+  // Pages' and the list's temporaries only: the picture and data beside them are written under no such lock.
+  tidyTemporaries(base, (name) => CUSTOMER_FILE.test(name) || name === "index.html" || name === PAGE_LIST);
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
   const csvFiles = csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")));
   const index = pages.filter((p) => p.name === "index.html");
@@ -111,27 +112,14 @@ function writeLocked(
   const current = new Set(customers.map(customerStem));
   const warnings: string[] = [];
   const before = listedBefore(base, warnings);
-  const stale = before ? [...before].filter((name) => !current.has(name.replace(/\.(html|csv)$/, ""))) : [];
-  const kept = before ? [...before].filter((name) => current.has(name.replace(/\.(html|csv)$/, ""))) : [];
+  const stale: string[] = [], kept: string[] = [];
+  for (const name of before ?? []) (current.has(name.replace(/\.(html|csv)$/, "")) ? kept : stale).push(name);
   if (before) writeList(base, [...before, ...written]);
   for (const f of csvFiles) replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
   for (const p of [...others, ...index]) replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
   const left = stale.filter((name) => !removed(base + name, warnings));
   if (before) writeList(base, [...kept, ...written, ...left]);
   return warnings;
-}
-
-/** Removes the temporary files of pages and of the list (`.NAME.html.xxxx.tmp`) that a killed run left behind. */
-function tidyPageTemporaries(base: string): void {
-  for (const e of Deno.readDirSync(base)) {
-    const m = /^\.(.+)\.[0-9a-f]+\.tmp$/.exec(e.name);
-    if (!e.isFile || !m || !(CUSTOMER_FILE.test(m[1] as string) || m[1] === "index.html" || m[1] === PAGE_LIST)) {
-      continue;
-    }
-    try {
-      Deno.removeSync(base + e.name);
-    } catch { /* gone */ }
-  }
 }
 
 /** The names on the directory's list; an empty set when there is none yet, undefined (and a warning) when unreadable. */
