@@ -140,12 +140,12 @@ netnsTest(
 );
 
 netnsTest(
-  "SIGKILL at random instants over 120 runs across both thresholds in 12 cycles: each alerted once",
+  "SIGKILL at random instants over 96 of 120 runs across both thresholds in 12 cycles: each alerted once",
   () =>
     withQuotaEnv((veth, port) => quotaConfig(veth, port), async (e) => {
       const random = seededRandom("alert SIGKILL instants");
       // Each month: ten runs an hour apart from its 1st, 300 kB before each of runs 1 to 4 (80% at the 3rd,
-      // 100% at the 4th, if all are logged).
+      // 100% at the 4th, if all are logged; at the latest at the 10th).
       const at = (m: number, k: number) => `2024-${String(m + 1).padStart(2, "0")}-01 0${k}:00:00`;
       const args = ["report"];
       const durations: number[] = [];
@@ -166,7 +166,10 @@ netnsTest(
             if (k >= 1 && k <= 4) await traffic(e, 300_000);
             const t0 = performance.now();
             const child = spawnNetmon(["-c", e.config, "-s", `${e.dir}/state`, ...args], runOpts(e, at(m, k)));
-            const timer = setTimeout(() => {
+            // The month's first and last runs are never killed, so each month's traffic lies between two of its
+            // own logged samples and its thresholds reach the log whatever the kill instants (an interval across
+            // the month's start is shared by time, and would give most of the month's traffic to the month before).
+            const timer = k === 0 || k === 9 ? undefined : setTimeout(() => {
               try {
                 child.kill("SIGKILL");
               } catch { /* it finished */ }
@@ -190,7 +193,7 @@ netnsTest(
       const final = await netmonAt(e, "2024-12-01 12:00:00");
       assertEquals(final.code, 0, final.stderr);
       assertEquals(spoolOf(e), []);
-      ok(killed >= 50 && completed >= 15, `killed ${killed}, completed ${completed}: kills spread over runs`);
+      ok(killed >= 40 && completed >= 30, `killed ${killed}, completed ${completed}: kills spread over runs`);
 
       // What the log says each cycle used (the engine, as the summary and the statements count it).
       const samples = logSamples(e);
@@ -208,7 +211,7 @@ netnsTest(
           if (used * 100n >= MiB * BigInt(pct)) want.set(`netmon: acme passed ${pct}% of its quota (${label})`, 0);
         }
       }
-      ok(want.size >= 20, `${want.size} thresholds passed in the log`);
+      assertEquals(want.size, 24, "both thresholds of each of the 12 months passed in the log");
       // What came: each threshold once, but for a repeat with the same Message-ID (a kill between the server's
       // acceptance and the spool removal).
       const byId = new Map<string, string>();
