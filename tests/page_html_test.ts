@@ -507,6 +507,46 @@ Deno.test("graph.ts --html: a customer taken out of the config loses its page an
   });
 });
 
+Deno.test("graph.ts --html: where another user can write above the page directory, no old page is removed (said, with the fix)", async () => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, makeLog(seededRandom("page dir trust"), Date.now()));
+    const www = `${dir}/site/www`;
+    const html = async (config: string) => {
+      await Deno.writeTextFile(`${dir}/netmon.toml`, config);
+      return await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", www, log]);
+    };
+    const withoutGone = CONFIG.split("[[customer]]\n").filter((b) => !b.startsWith('name = "gone"')).join(
+      "[[customer]]\n",
+    );
+    Deno.mkdirSync(`${dir}/site`, { mode: 0o755 });
+    assertEquals((await html(CONFIG)).code, 0);
+    const pages = () => [...Deno.readDirSync(www)].map((e) => e.name).filter((n) => n.startsWith("gone."));
+    assertEquals(pages().sort(), ["gone.csv", "gone.html"]);
+    // Anyone may write the directory above: they could put another directory in www's place between the read of
+    // the list and a removal. The pages are written; the old ones stay, on the list, until the admin fixes it.
+    Deno.chmodSync(`${dir}/site`, 0o777);
+    const open = await html(withoutGone);
+    assertEquals(open.code, 0, open.stderr);
+    ok(
+      open.stderr.includes(
+        `graph: warning: ${dir}/site is writable by every user (mode 0777): another user could plant links or ` +
+          `FIFOs above the page directory ${www} (netmon removes no old page until this is fixed: ` +
+          `chown root:root ${dir}/site && chmod go-w ${dir}/site)\n`,
+      ),
+      open.stderr,
+    );
+    assertEquals(pages().sort(), ["gone.csv", "gone.html"]);
+    ok(Deno.readTextFileSync(`${www}/.netmon-pages`).includes("gone.html"));
+    ok(!Deno.readTextFileSync(`${www}/index.html`).includes("gone.html"), "the overview is the new config's");
+    // Fixed: the next run removes them, and says nothing.
+    Deno.chmodSync(`${dir}/site`, 0o755);
+    const fixed = await html(withoutGone);
+    assertEquals([fixed.code, fixed.stderr], [0, ""]);
+    assertEquals(pages(), []);
+  });
+});
+
 Deno.test("graph.ts --html: runs at once queue on the page directory's lock (each trusts the list it reads)", async () => {
   await withTempDir(async (dir) => {
     const log = `${dir}/netmon.log`;

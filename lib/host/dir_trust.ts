@@ -1,8 +1,12 @@
 /**
- * Whether another user can change what is in the state directory: it, or
- * a directory above it up to `/`, writable by (or belonging to) someone
- * else. netmon refuses what such a user could plant (links, FIFOs, other
- * users' files; see safe_open.ts), but says so on every run, with the fix.
+ * Whether another user can change what is in the state directory (or the
+ * directory graph.ts writes its pages into): it, or a directory above it up
+ * to `/`, writable by (or belonging to) someone else. netmon refuses what
+ * such a user could plant (links, FIFOs, other users' files; see
+ * safe_open.ts), but says so on every run, with the fix. Such a user could
+ * also put another directory in its place between two steps of a run: the
+ * page writer then removes no old page (a removal by name would land in
+ * whatever directory is there).
  *
  * The directories above the state directory are outside netmon's Deno read
  * permission, so they are looked at with `stat` (GNU coreutils), run with
@@ -42,17 +46,28 @@ export function chain(dir: string): string[] {
   return out;
 }
 
+/** Which directory is checked, as the warnings name it, and what netmon does about a problem until it is fixed. */
+export interface Checked {
+  /** "state directory", "page directory". */
+  what: string;
+  /** "netmon refuses them, but fix it": said before the fix's commands. */
+  meanwhile: string;
+}
+
+/** The state directory: what is planted there is refused (safe_open.ts). */
+export const STATE_DIR: Checked = { what: "state directory", meanwhile: "netmon refuses them, but fix it" };
+
 /**
- * What is wrong with `infos` (the state directory `stateDir` first, then
- * its parents) for user `uid`: one warning per directory another user can
- * write, with the fix. Pure: takes what `stat` said.
+ * What is wrong with `infos` (the directory `dir` first, then its parents)
+ * for user `uid`: one warning per directory another user can write, with
+ * the fix. Pure: takes what `stat` said.
  */
-export function trustProblems(stateDir: string, infos: readonly DirInfo[], uid: number): string[] {
+export function trustProblems(dir: string, infos: readonly DirInfo[], uid: number, checked = STATE_DIR): string[] {
   const problems: string[] = [];
   const owner = uid === 0 ? "root:root" : `${uid}`;
   for (const d of infos) {
-    const isStateDir = d.path === stateDir;
-    const sticky = (d.mode & 0o1000) !== 0 && !isStateDir;
+    const isDir = d.path === dir;
+    const sticky = (d.mode & 0o1000) !== 0 && !isDir;
     const who: string[] = [];
     if (d.type === "symbolic link") who.push("a symbolic link");
     if (d.uid !== 0 && d.uid !== uid) who.push(`owned by uid ${d.uid}`);
@@ -62,7 +77,7 @@ export function trustProblems(stateDir: string, infos: readonly DirInfo[], uid: 
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
     problems.push(
       `${d.path} is ${who.join(", ")} (mode ${mode}): another user could plant links or FIFOs ` +
-        `${isStateDir ? "in" : "above"} the state directory ${stateDir} (netmon refuses them, but fix it: ` +
+        `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ` +
         `chown ${owner} ${d.path} && chmod go-w ${d.path})`,
     );
   }
@@ -96,8 +111,21 @@ async function statDirs(dirs: readonly string[]): Promise<string> {
  * Warnings, for stderr, about the state directory `dir` and the directories
  * above it. Never fails: what cannot be checked is itself a warning.
  */
-export async function stateDirWarnings(
+export function stateDirWarnings(
   dir: string,
+  stat: (dirs: readonly string[]) => Promise<string> = statDirs,
+): Promise<string[]> {
+  return dirTrustWarnings(dir, STATE_DIR, stat);
+}
+
+/**
+ * Warnings about directory `dir` (`checked` names it) and the directories
+ * above it; [] when no other user can write any of them. Never fails: what
+ * cannot be checked is itself a warning (starting "cannot check").
+ */
+export async function dirTrustWarnings(
+  dir: string,
+  checked: Checked,
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
   let real = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
@@ -107,9 +135,9 @@ export async function stateDirWarnings(
   real = real.replace(/\/+$/, "") || "/";
   try {
     const infos = parseStat(await stat(chain(real)));
-    return trustProblems(real, infos, getUid() ?? 0);
+    return trustProblems(real, infos, getUid() ?? 0, checked);
   } catch (err) {
     const why = err instanceof NetmonError ? err.message : String(err);
-    return [`cannot check whether other users can write the state directory ${dir} or above: ${why}`];
+    return [`cannot check whether other users can write the ${checked.what} ${dir} or above: ${why}`];
   }
 }

@@ -13,6 +13,11 @@
  * written and narrowed once the old ones are gone, so a run killed at any
  * point leaves every file netmon wrote on the list.
  *
+ * Where another user can write DIR or a directory above it, nothing is
+ * removed (they could put another directory in DIR's place between reading
+ * the list and a removal) and the run says so with the fix; the pages are
+ * still written, each by an exclusive temporary file renamed into place.
+ *
  * Without fsync, as the Prometheus textfile: the pages are rebuilt from the
  * log at every run, so after a power loss one may be the old one or empty
  * until the next; a reader never sees half a file either way. Syncing each
@@ -22,6 +27,7 @@
  * @module
  */
 
+import { type Checked, dirTrustWarnings } from "../host/dir_trust.ts";
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { replaceFile, tidyTemporaries } from "../host/files.ts";
 import { withLock } from "../state/lock.ts";
@@ -40,6 +46,9 @@ export const PAGE_LOCK = ".netmon-pages.lock";
 const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their customer is gone\n";
 /** A customer page's or CSV's name ({@linkcode customerStem}: never `index`), the only names ever removed. */
 const CUSTOMER_FILE = /^(?!index\.)[A-Za-z0-9_-]+\.(html|csv)$/;
+
+/** The page directory, as the warnings about who can write it name it. */
+const PAGE_DIR: Checked = { what: "page directory", meanwhile: "netmon removes no old page until this is fixed" };
 
 /** A file to write: its name in the directory and its text. */
 export interface NamedText {
@@ -76,8 +85,9 @@ export function pageDirectory(dir: string): void {
  * its page (`NAME.csv` beside `NAME.html`): none while there is no data yet.
  * Then removes the customer files an earlier run wrote whose customer is not
  * in `customers` (the config's) any more: a customer without a page this
- * time (no data yet) keeps the old one. Returns warnings: what it could not
- * remove.
+ * time (no data yet) keeps the old one; none where another user can write
+ * `dir` or above it. Returns warnings: who can write the directory, what it
+ * could not remove.
  */
 export async function writePages(
   dir: string,
@@ -86,21 +96,30 @@ export async function writePages(
   customers: readonly string[],
 ): Promise<string[]> {
   pageDirectory(dir);
+  // `stat` runs as a child while the pages are built.
+  const trust = dirTrustWarnings(dir, PAGE_DIR);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   // Two runs at once (a slow night, a run by hand) would each trust a list the other is changing.
   return await withLock(
     { lock: base + PAGE_LOCK },
     60_000,
-    () => Promise.resolve(writeLocked(base, pages, csv, customers)),
+    async () => {
+      const problems = await trust;
+      return [...problems, ...writeLocked(base, pages, csv, customers, problems.length === 0)];
+    },
   );
 }
 
-/** {@linkcode writePages} with the directory's lock held: temporaries of pages found now belong to a run that died. */
+/**
+ * {@linkcode writePages} with the directory's lock held: temporaries of pages found now belong to a run that died.
+ * Old pages are removed only with `removals`.
+ */
 function writeLocked(
   base: string,
   pages: readonly PageFile[],
   csv: readonly NamedText[],
   customers: readonly string[],
+  removals: boolean,
 ): string[] {
   // Pages' and the list's temporaries only: the picture and data beside them are written under no such lock.
   tidyTemporaries(base, (name) => CUSTOMER_FILE.test(name) || name === "index.html" || name === PAGE_LIST);
@@ -117,7 +136,8 @@ function writeLocked(
   if (before) writeList(base, [...before, ...written]);
   for (const f of csvFiles) replaceFile(base + f.name, f.text, PAGE_MODE, "CSV", { durable: false });
   for (const p of [...others, ...index]) replaceFile(base + p.name, p.html, PAGE_MODE, "page", { durable: false });
-  const left = stale.filter((name) => !removed(base + name, warnings));
+  // Not removed now stays on the list, to be removed by a later run.
+  const left = removals ? stale.filter((name) => !removed(base + name, warnings)) : stale;
   if (before) writeList(base, [...kept, ...written, ...left]);
   return warnings;
 }
