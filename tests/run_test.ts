@@ -35,7 +35,15 @@ Deno.test("within its time a program's output, stdin and failure are as before",
   const env = (await runCommand("/usr/bin/env", [])).stdout.split("\n").filter((l) => l !== "").sort();
   assertEquals(env, ["LC_ALL=C", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]);
   await rejects(runCommand("/bin/sh", ["-c", "echo no >&2; exit 3"]), /\/bin\/sh exited with code 3: no/);
-  await rejects(runCommand("/nonexistent/prog", []), /\/nonexistent\/prog not found/);
+  await rejects(
+    runCommand("/nonexistent/prog", []),
+    /^NetmonError: \/nonexistent\/prog not found: install it or set its path under \[binaries\] in the config$/,
+  );
+  // A program no config names (stat, for who can write the state directory) says what to do about it instead.
+  await rejects(
+    runBounded("/nonexistent/stat", [], { whenMissing: "install GNU coreutils" }),
+    (e: unknown) => e instanceof NetmonError && e.message === "/nonexistent/stat not found: install GNU coreutils",
+  );
 });
 
 Deno.test("the time bound never keeps netmon alive once the program has exited", async () => {

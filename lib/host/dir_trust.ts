@@ -103,7 +103,9 @@ export function parseStat(text: string): DirInfo[] {
 
 /** Runs `stat` on `dirs`: what it printed on stdout, even when some are missing (exit 1). */
 async function statDirs(dirs: readonly string[]): Promise<string> {
-  const out = await runBounded(STAT, ["-c", "%f %u %g %F|%n", "--", ...dirs]);
+  const out = await runBounded(STAT, ["-c", "%f %u %g %F|%n", "--", ...dirs], {
+    whenMissing: "install GNU coreutils (its path is fixed: netmon's permission sets allow only this one)",
+  });
   return new TextDecoder().decode(out.stdout);
 }
 

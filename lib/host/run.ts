@@ -71,12 +71,12 @@ export function commandFailure(path: string, code: number, stderr: string): Comm
   return new CommandError(`${path} exited with code ${code}: ${said || "no message"}`, EX.UNAVAILABLE, code, stderr);
 }
 
-function spawnError(path: string, err: unknown): NetmonError {
+function spawnError(path: string, err: unknown, whenMissing?: string): NetmonError {
   const denied = denoPermissionError(err);
   if (denied) return denied;
   if (err instanceof Deno.errors.NotFound) {
     return new NetmonError(
-      `${path} not found: install it or set its path under [binaries] in the config`,
+      `${path} not found: ${whenMissing ?? "install it or set its path under [binaries] in the config"}`,
       EX.UNAVAILABLE,
     );
   }
@@ -132,6 +132,8 @@ export interface RunOptions {
   timeoutMs?: number | undefined;
   /** The most standard output read before it is killed (exit 69); default {@linkcode MAX_STDOUT}. */
   maxStdout?: number | undefined;
+  /** What to do when the program is not there; default: install it or set its path under [binaries]. */
+  whenMissing?: string | undefined;
 }
 
 /** A program's end: how it exited and what it printed. */
@@ -180,7 +182,7 @@ export async function runBounded(path: string, args: readonly string[], opts: Ru
       env: { ...CHILD_ENV },
     }).spawn();
   } catch (err) {
-    throw spawnError(path, err);
+    throw spawnError(path, err, opts.whenMissing);
   }
   let failure: NetmonError | undefined;
   const stop = (why: NetmonError) => {
