@@ -54,6 +54,10 @@ Deno.test("fleet config: each bad value is one line naming its key (exit 78)", (
       `store = "${URL_OK}"\n[postgresql]\nsslmode = "disable"\nca_file = "/ca.pem"`,
       /^f: postgresql\.ca_file: is not used/,
     ],
+    [
+      `store = "${URL_OK}"\n[postgresql]\nsslmode = "verify-ca"`,
+      /^f: postgresql\.sslmode: "verify-ca" needs ca_file, .*: give ca_file, or use "verify-full"$/,
+    ],
     [`store = "${URL_OK}"\n[postgresql]\npassword = "x"`, /^f: postgresql\.password: unknown key/],
     [`[postgresql]\nsslmode = "require"`, /^f: postgresql: applies to a PostgreSQL store/],
   ];

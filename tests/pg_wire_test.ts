@@ -353,11 +353,70 @@ Deno.test({
       const name = await connectError({ ...byName, sslmode: "verify-full", caCerts: ca });
       assert.match(name.message, /certificate/);
       assert.equal(storeError(name, "w").exitCode, EX.CONFIG);
-      // Without the CA the chain is unknown to verify-ca too.
+      // verify-ca without a CA of its own is refused before connecting (it would trust any public CA, for any name).
       const chain = await connectError({ ...base, sslmode: "verify-ca" });
-      assert.match(chain.message, /certificate/);
+      assert.match(chain.message, /"verify-ca" needs the CA's certificate \(ca_file\)/);
       assert.equal(storeError(chain, "w").exitCode, EX.CONFIG);
     });
+
+    await t.step(
+      "a CA file is the only CA trusted: a CA among the runtime's roots does not make a certificate pass",
+      async () => {
+        // The server's CA joins the runtime's trusted roots (DENO_CERT) in a fresh process whose ca_file is another CA:
+        // libpq trusts sslrootcert alone, and so must netmon, or verify-ca takes any public CA's certificate for any name.
+        const dir = await Deno.makeTempDir({ prefix: "netmon-ca-" });
+        try {
+          const other = `${dir}/other-ca.crt`;
+          const made = await new Deno.Command("openssl", {
+            args: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
+              .concat(["-subj", "/CN=another CA", "-keyout", `${dir}/other-ca.key`, "-out", other]),
+            stdout: "null",
+            stderr: "piped",
+          }).output();
+          assert.ok(made.success, new TextDecoder().decode(made.stderr));
+          const wire = new URL("../lib/outputs/pg_wire.ts", import.meta.url).href;
+          const code = `import { PgConnection } from ${JSON.stringify(wire)};
+          try {
+            const c = await PgConnection.connect(JSON.parse(Deno.env.get("OPTS")));
+            const [[ssl]] = await c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+            c.close();
+            console.log("connected, ssl " + ssl);
+          } catch (e) {
+            console.log("refused: " + e.message);
+          }`;
+          const attempt = async (opts: PgConnectOptions) => {
+            const r = await new Deno.Command(Deno.execPath(), {
+              args: ["eval", "--frozen", code],
+              env: {
+                OPTS: JSON.stringify(opts),
+                DENO_CERT: cluster.caFile!,
+                PATH: "/usr/bin:/bin",
+                HOME: Deno.env.get("HOME") ?? "/root",
+              },
+              clearEnv: true,
+              stdout: "piped",
+              stderr: "piped",
+            }).output();
+            assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+            return new TextDecoder().decode(r.stdout).trim();
+          };
+          // The server's CA is trusted as a runtime root: verify-full without a CA file takes the server.
+          assert.equal(await attempt({ ...base, sslmode: "verify-full" }), "connected, ssl t");
+          // With another CA as ca_file, neither mode does.
+          const otherCa = [await Deno.readTextFile(other)];
+          for (const sslmode of ["verify-ca", "verify-full"] as const) {
+            assert.match(await attempt({ ...base, sslmode, caCerts: otherCa }), /^refused: .*certificate/, sslmode);
+          }
+          // And the server's own CA as ca_file still does, both modes, in that process too.
+          const own = [await Deno.readTextFile(cluster.caFile!)];
+          for (const sslmode of ["verify-ca", "verify-full"] as const) {
+            assert.equal(await attempt({ ...base, sslmode, caCerts: own }), "connected, ssl t", sslmode);
+          }
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
   },
 });
 
@@ -376,7 +435,9 @@ Deno.test({
       password: cluster.password,
     };
     for (const sslmode of ["require", "verify-ca", "verify-full"] as const) {
-      const err = await connectError({ ...base, sslmode });
+      // The server says no before any certificate is looked at: verify-ca's CA (it needs one) is never read.
+      const caCerts = sslmode === "verify-ca" ? ["never read"] : undefined;
+      const err = await connectError({ ...base, sslmode, ...(caCerts ? { caCerts } : {}) });
       assert.equal(err.code, "NO_TLS", err.message);
       assert.match(err.message, /does not offer TLS/);
       const asStore = storeError(err, "w");

@@ -192,6 +192,14 @@ export function parseFleet(doc: Record<string, unknown>, store: string | undefin
       if (postgres.caFile !== undefined && (postgres.sslmode === "disable" || postgres.sslmode === "require")) {
         bad("postgresql.ca_file", `is not used with sslmode = "${postgres.sslmode}": use verify-ca or verify-full`);
       }
+      // libpq refuses it too: checking neither a CA of one's own nor the name, any public CA's certificate would do.
+      if (postgres.sslmode === "verify-ca" && postgres.caFile === undefined) {
+        bad(
+          "postgresql.sslmode",
+          '"verify-ca" needs ca_file, the CA that signed the server\'s certificate (it is the only one trusted; ' +
+            'without it any certificate a public CA issued, for any name, would pass): give ca_file, or use "verify-full"',
+        );
+      }
     }
     if (ok) fleet.postgres = postgres;
   } else if (pg) {

@@ -1,9 +1,13 @@
 /**
- * `sslmode = "require"` for the wire client (pg_wire.ts): the connection
- * encrypted, the server's certificate not checked at all, as libpq does
- * without a root certificate. Deno's own TLS always checks the chain, so
- * this mode alone goes through `node:tls` over a `node:net` socket (loading
- * them costs about 47 ms: it is imported only in this mode).
+ * TLS through `node:tls` over a `node:net` socket for the wire client
+ * (pg_wire.ts), in the two cases Deno's own TLS cannot serve (loading them
+ * costs about 47 ms: this module is imported only then):
+ * - `sslmode = "require"`: encrypted, the server's certificate not checked
+ *   at all, as libpq does without a root certificate (Deno's TLS always
+ *   checks the chain);
+ * - verify-ca and verify-full with a CA file: that CA alone is trusted, as
+ *   libpq trusts `sslrootcert` alone (Deno's TLS adds it to its built-in
+ *   roots); verify-ca checks the chain, verify-full the name too.
  *
  * @module
  */
@@ -36,15 +40,26 @@ function once(socket: Socket, event: string, ms: number): Promise<unknown[]> {
   });
 }
 
+/** What the server's certificate is checked against: exactly these CAs, and its name or not. */
+export interface NodeTlsVerify {
+  /** PEM certificates of the CAs trusted, alone. */
+  ca: string[];
+  /** Whether the certificate must name `host` (verify-full) or only chain to `ca` (verify-ca). */
+  checkName: boolean;
+}
+
 /**
  * Connects to `host`:`port`, sends `sslRequest`, and on the server's 'S'
- * starts TLS without any certificate check; all within `ms`.
+ * starts TLS, checking the server's certificate as `verify` says, or not at
+ * all without it (`sslmode` names the mode in messages); all within `ms`.
  */
 export async function nodeTlsTransport(
   host: string,
   port: number,
   sslRequest: Uint8Array,
   ms: number,
+  sslmode = "require",
+  verify?: NodeTlsVerify,
 ): Promise<NodeTlsTransport> {
   const deadline = performance.now() + ms;
   const left = () => Math.max(1, deadline - performance.now());
@@ -58,13 +73,17 @@ export async function nodeTlsTransport(
     throw Object.assign(
       new Error(
         answer[0] === 0x4e
-          ? `the server does not offer TLS (sslmode = "require"): turn ssl on in its postgresql.conf`
+          ? `the server does not offer TLS (sslmode = "${sslmode}"): turn ssl on in its postgresql.conf`
           : `unexpected answer to the TLS request`,
       ),
       { code: answer[0] === 0x4e ? "NO_TLS" : "EPROTO" },
     );
   }
-  const tls = tlsConnect({ socket, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+  const checks = verify
+    ? { rejectUnauthorized: true, ca: verify.ca, ...(verify.checkName ? {} : { checkServerIdentity: () => undefined }) }
+    : { rejectUnauthorized: false };
+  // `host` is what the name is checked against; `servername` (SNI) only for a name, never an address.
+  const tls = tlsConnect({ socket, host, ...checks, ...(isIP(host) ? {} : { servername: host }) });
   await once(tls, "secureConnect", left());
   return socketTransport(tls);
 }

@@ -25,9 +25,17 @@
  * default since 14), Kerberos/GSSAPI/SSPI, channel binding, binary formats,
  * COPY, notifications, cancel requests (the server's `statement_timeout`
  * ends a slow statement; a server that stops answering is left after the
- * read bound). `sslmode = "require"` (encrypt, verify nothing) is the one
- * mode Deno's TLS cannot do: it loads `node:tls` then, and only then
- * (pg_node_tls.ts).
+ * read bound).
+ *
+ * Two cases go through `node:tls` instead (pg_node_tls.ts, loaded only
+ * then): `sslmode = "require"` (encrypt, verify nothing), which Deno's TLS
+ * cannot do, and a CA file given for verify-ca or verify-full. libpq then
+ * trusts that CA alone, and so must netmon: Deno's TLS adds `caCerts` to its
+ * built-in roots, so verify-ca (no name check) would take a certificate any
+ * public CA issued for any name, while `node:tls` given `ca` trusts exactly
+ * those. verify-full without a CA file checks against the built-in roots on
+ * Deno's TLS (libpq's `sslrootcert=system`); verify-ca without one is
+ * refused, as in libpq.
  *
  * @module
  */
@@ -49,7 +57,7 @@ export interface PgConnectOptions {
   password?: string | undefined;
   /** Default `disable`. */
   sslmode?: PgSslMode | undefined;
-  /** PEM CA certificates to trust beside the runtime's roots (verify-ca, verify-full). */
+  /** PEM CA certificates to trust, alone (verify-ca needs them; verify-full without them trusts the runtime's roots). */
   caCerts?: string[] | undefined;
   /** Milliseconds for connecting, TLS and the login together (default 10000). */
   connectTimeoutMs?: number | undefined;
@@ -320,16 +328,26 @@ export class PgConnection {
     const where = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
     const mode = opts.sslmode ?? "disable";
     let transport: PgTransport;
-    if (mode === "require") {
+    if (mode === "verify-ca" && !opts.caCerts?.length) {
+      throw new PgError(
+        `${where}: sslmode = "verify-ca" needs the CA's certificate (ca_file): without it any certificate a public ` +
+          `CA issued, for any name, would pass; give ca_file, or use verify-full`,
+        "TLS",
+      );
+    }
+    if (mode === "require" || (mode !== "disable" && opts.caCerts?.length)) {
       let tls: typeof import("./pg_node_tls.ts");
       try {
         tls = await import("./pg_node_tls.ts");
       } catch (err) {
-        throw new PgError(`cannot load node:tls for sslmode = "require": ${err}`, "TLS", { cause: err });
+        throw new PgError(`cannot load node:tls for sslmode = "${mode}": ${err}`, "TLS", { cause: err });
       }
-      transport = await tls.nodeTlsTransport(opts.host, opts.port, sslRequest(), connectMs).catch((err) => {
-        throw networkError(err, where);
-      });
+      const verify = mode === "require" ? undefined : { ca: opts.caCerts!, checkName: mode === "verify-full" };
+      transport = await tls.nodeTlsTransport(opts.host, opts.port, sslRequest(), connectMs, mode, verify).catch(
+        (err) => {
+          throw networkError(err, where);
+        },
+      );
     } else {
       let conn: Deno.TcpConn;
       const limit = new AbortController();
@@ -700,7 +718,7 @@ export function sslRequest(): Uint8Array {
   return new Writer().begin().int32(SSL_REQUEST).end().take();
 }
 
-/** Asks for TLS and starts it with Deno's TLS: verify-full checks chain and name, verify-ca the chain only. */
+/** Asks for TLS and starts it with Deno's TLS, for verify-full against the runtime's roots (no CA file). */
 async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number): Promise<Deno.TlsConn> {
   const where = `${opts.host}:${opts.port}`;
   let timedOut = false;
@@ -728,12 +746,7 @@ async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number):
         "NO_TLS",
       );
     }
-    tls = await Deno.startTls(conn, {
-      hostname: opts.host,
-      ...(opts.caCerts ? { caCerts: opts.caCerts } : {}),
-      // verify-ca trusts the chain but not the name, as libpq does.
-      ...(opts.sslmode === "verify-ca" ? { unsafelyDisableHostnameVerification: true } : {}),
-    });
+    tls = await Deno.startTls(conn, { hostname: opts.host });
     await tls.handshake();
     return tls;
   } catch (err) {
