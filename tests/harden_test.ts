@@ -10,7 +10,7 @@
  */
 // deno-lint-ignore-file no-console
 
-import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { graph, must, netmon, type NetmonRun, type Result, run, spawnNetmon, withTempDir } from "./helpers.ts";
 import { parseMessage, type Server, startSmtp } from "./smtp_server.ts";
@@ -122,6 +122,38 @@ rootTest(
       const d = await netmon(["doctor", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir] });
       ok(/state-dir[^\n]*\n?[^\n]*writable by every user/.test(d.stdout), d.stdout);
       ok(d.stdout.replace(/\s+/g, " ").includes(`chmod go-w ${state}`), d.stdout);
+    }),
+);
+
+rootTest(
+  "a POSIX ACL that lets another user write the state directory is seen (the mask shows as root's group's write bit)",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const victim = `${dir}/victim`;
+      await Deno.writeTextFile(victim, "", { mode: 0o600 });
+      const state = `${dir}/state-acl`;
+      await Deno.mkdir(state, { mode: 0o755 });
+      // root:root 0755 plus an ACL entry for nobody: stat shows mode 0775 and group 0, nothing else.
+      await must("setfacl", ["-m", "u:nobody:rwx", state]);
+      assertEquals([Deno.statSync(state).mode! & 0o777, Deno.statSync(state).gid], [0o775, 0]);
+      await asNobody(["ln", "-s", victim, `${state}/netmon.log`]);
+      const r = await report(dir, state);
+      ok(r.code !== 0 && /symbolic link/.test(r.stderr), r.stderr);
+      ok(
+        r.stderr.includes(
+          `${state} is writable by group 0 (root) or by a user or group a POSIX ACL names (mode 0775): another user ` +
+            `could plant links or FIFOs in the state directory ${state}`,
+        ),
+        r.stderr,
+      );
+      ok(r.stderr.includes(`chmod go-w ${state}`), r.stderr);
+      assertEquals(Deno.readTextFileSync(victim), "");
+      // The fix it gives narrows the ACL's mask: nobody can write there any more, and nothing is said.
+      await Deno.remove(`${state}/netmon.log`);
+      await must("chmod", ["go-w", state]);
+      await rejects(asNobody(["touch", `${state}/planted`]));
+      const fixed = await report(dir, state);
+      assertEquals([fixed.code, fixed.stderr], [0, ""]);
     }),
 );
 

@@ -71,8 +71,12 @@ export function trustProblems(dir: string, infos: readonly DirInfo[], uid: numbe
     const who: string[] = [];
     if (d.type === "symbolic link") who.push("a symbolic link");
     if (d.uid !== 0 && d.uid !== uid) who.push(`owned by uid ${d.uid}`);
+    // The group's write bit counts even for root's group: where a POSIX ACL names a user or group, the group bits
+    // are the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows
+    // no ACL).
+    const group = d.gid === 0 ? "group 0 (root) or by a user or group a POSIX ACL names" : `group ${d.gid}`;
     if ((d.mode & 0o002) !== 0 && !sticky) who.push("writable by every user");
-    if ((d.mode & 0o020) !== 0 && d.gid !== 0 && !sticky) who.push(`writable by group ${d.gid}`);
+    else if ((d.mode & 0o020) !== 0 && !sticky) who.push(`writable by ${group}`);
     if (who.length === 0) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
     problems.push(

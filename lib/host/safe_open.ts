@@ -132,9 +132,11 @@ function dirOf(path: string): string {
 /**
  * Whether another user can put anything at a name in `dir` (and so swap a
  * file between a look and an open): "no" when it belongs to this user or
- * root and neither its group (unless root's) nor others may write it, or it
- * is sticky (as /tmp is: others cannot rename or remove what is not theirs);
- * "unknown" when this run may not look at it.
+ * root and neither its group nor others may write it, or it is sticky (as
+ * /tmp is: others cannot rename or remove what is not theirs); "unknown"
+ * when this run may not look at it. A group-writable directory counts even
+ * when the group is root's: with a POSIX ACL the group bits are the ACL's
+ * mask, and a write bit there may be another user's, named in the ACL.
  */
 export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   let d: Deno.FileInfo;
@@ -146,7 +148,7 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   if (!d.isDirectory || !ownerAllowed(d.uid, "self-or-root")) return "yes";
   const mode = d.mode ?? 0;
   if ((mode & 0o1000) !== 0) return "no";
-  return (mode & 0o002) === 0 && ((mode & 0o020) === 0 || d.gid === 0) ? "no" : "yes";
+  return (mode & 0o022) === 0 ? "no" : "yes";
 }
 
 /**
