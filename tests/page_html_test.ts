@@ -131,11 +131,11 @@ function summaryCsv(logPath: string): Map<string, string> {
   }
 }
 
-/** Runs graph.ts under umask 077 (so that modes must be set explicitly), TZ=UTC, with access to `dir` only. */
-function graphHtml(dir: string, args: string[]): Promise<Result> {
+/** Runs graph.ts under `umask` (077 by default, so that modes must be set explicitly), TZ=UTC, with access to `dir` only. */
+function graphHtml(dir: string, args: string[], umask = "077"): Promise<Result> {
   return run("/bin/sh", [
     "-c",
-    'umask 077 && exec "$@"',
+    `umask ${umask} && exec "$@"`,
     "sh",
     Deno.execPath(),
     "run",
@@ -530,9 +530,9 @@ Deno.test("graph.ts --html: where another user can write above the page director
     assertEquals(open.code, 0, open.stderr);
     ok(
       open.stderr.includes(
-        `graph: warning: ${dir}/site is writable by every user (mode 0777): another user could plant links or ` +
-          `FIFOs above the page directory ${www} (netmon removes no old page until this is fixed: ` +
-          `chown root:root ${dir}/site && chmod go-w ${dir}/site)\n`,
+        `graph: warning: ${dir}/site is writable by every user (mode 0777): another user could put another ` +
+          `directory in place of, or plant links above the page directory ${www} (netmon removes no old page until ` +
+          `this is fixed: chown root:root ${dir}/site && chmod go-w ${dir}/site)\n`,
       ),
       open.stderr,
     );
@@ -544,6 +544,39 @@ Deno.test("graph.ts --html: where another user can write above the page director
     const fixed = await html(withoutGone);
     assertEquals([fixed.code, fixed.stderr], [0, ""]);
     assertEquals(pages(), []);
+    // Named through a link another user owns (in a sticky directory, as /tmp is), the page directory is theirs to
+    // point elsewhere, whatever the real directory's modes: the same.
+    Deno.chmodSync(dir, 0o755);
+    Deno.mkdirSync(`${dir}/sticky`, { mode: 0o1777 });
+    Deno.chmodSync(`${dir}/sticky`, 0o1777);
+    await run("setpriv", [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "--",
+      "ln",
+      "-s",
+      www,
+      `${dir}/sticky/pages`,
+    ]);
+    const viaLink = async (config: string) => {
+      await Deno.writeTextFile(`${dir}/netmon.toml`, config);
+      // umask 022: through a link netmon never chmods by name, so a umask that narrows the pages fails the run.
+      return await graphHtml(dir, ["-c", `${dir}/netmon.toml`, "--html", `${dir}/sticky/pages`, log], "022");
+    };
+    const first = await viaLink(CONFIG);
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(pages().sort(), ["gone.csv", "gone.html"]);
+    const linked = await viaLink(withoutGone);
+    assertEquals(linked.code, 0, linked.stderr);
+    ok(
+      linked.stderr.includes(
+        `graph: warning: ${dir}/sticky/pages is a symbolic link, owned by uid 65534 (mode 0777): another user could ` +
+          `put another directory in place of, or plant links in the page directory ${dir}/sticky/pages `,
+      ),
+      linked.stderr,
+    );
+    assertEquals(pages().sort(), ["gone.csv", "gone.html"]);
   });
 });
 

@@ -50,37 +50,62 @@ export function chain(dir: string): string[] {
 export interface Checked {
   /** "state directory", "page directory". */
   what: string;
+  /** What another user could do there: "plant links or FIFOs". */
+  threat: string;
   /** "netmon refuses them, but fix it": said before the fix's commands. */
   meanwhile: string;
+  /** Whether the directory (and so some of those above) may not exist yet, which is then no problem. */
+  mayBeMissing: boolean;
+  /** What netmon does when it cannot check: "no old page is removed"; none for nothing. */
+  uncheckable?: string;
 }
 
-/** The state directory: what is planted there is refused (safe_open.ts). */
-export const STATE_DIR: Checked = { what: "state directory", meanwhile: "netmon refuses them, but fix it" };
+/** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
+export const STATE_DIR: Checked = {
+  what: "state directory",
+  threat: "plant links or FIFOs",
+  meanwhile: "netmon refuses them, but fix it",
+  mayBeMissing: true,
+};
 
 /**
- * What is wrong with `infos` (the directory `dir` first, then its parents)
- * for user `uid`: one warning per directory another user can write, with
- * the fix. Pure: takes what `stat` said.
+ * What is wrong with `infos` (what `stat` said of the directory `dir`, by
+ * every name in `names`, and the directories and links on the way to it)
+ * for user `uid`: one warning per directory another user can write, or
+ * link or directory another user owns, with the fix. Pure.
  */
-export function trustProblems(dir: string, infos: readonly DirInfo[], uid: number, checked = STATE_DIR): string[] {
+export function trustProblems(
+  dir: string,
+  infos: readonly DirInfo[],
+  uid: number,
+  checked = STATE_DIR,
+  names: readonly string[] = [dir],
+): string[] {
   const problems: string[] = [];
   const owner = uid === 0 ? "root:root" : `${uid}`;
+  const seen = new Set<string>();
   for (const d of infos) {
-    const isDir = d.path === dir;
+    if (seen.has(d.path)) continue;
+    seen.add(d.path);
+    const isDir = names.includes(d.path);
     const sticky = (d.mode & 0o1000) !== 0 && !isDir;
+    const link = d.type === "symbolic link";
     const who: string[] = [];
-    if (d.type === "symbolic link") who.push("a symbolic link");
+    // A link's own mode means nothing (always 0777); whoever owns it, or can write the directory it is in (checked
+    // as a directory of the path), can point it elsewhere.
+    if (link) who.push("a symbolic link");
     if (d.uid !== 0 && d.uid !== uid) who.push(`owned by uid ${d.uid}`);
     // The group's write bit counts even for root's group: where a POSIX ACL names a user or group, the group bits
     // are the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows
     // no ACL).
     const group = d.gid === 0 ? "group 0 (root) or by a user or group a POSIX ACL names" : `group ${d.gid}`;
-    if ((d.mode & 0o002) !== 0 && !sticky) who.push("writable by every user");
-    else if ((d.mode & 0o020) !== 0 && !sticky) who.push(`writable by ${group}`);
-    if (who.length === 0) continue;
+    if (!link && (d.mode & 0o002) !== 0 && !sticky) who.push("writable by every user");
+    else if (!link && (d.mode & 0o020) !== 0 && !sticky) who.push(`writable by ${group}`);
+    // A link of this user or root is as safe as the directory it is in.
+    if (who.length === 0 || (link && who.length === 1)) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
     problems.push(
-      `${d.path} is ${who.join(", ")} (mode ${mode}): another user could plant links or FIFOs ` +
+      `${d.path} is ${who.join(", ")} (mode ${mode}): another user could ${checked.threat} ` +
         `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ` +
         `chown ${owner} ${d.path} && chmod go-w ${d.path})`,
     );
@@ -126,24 +151,39 @@ export function stateDirWarnings(
 
 /**
  * Warnings about directory `dir` (`checked` names it) and the directories
- * above it; [] when no other user can write any of them. Never fails: what
- * cannot be checked is itself a warning (starting "cannot check").
+ * above it, both on the path as given and on its real path (a link on the
+ * way is followed by every later use of the path: whoever could change it
+ * could change the directory); [] when no other user can change any of them.
+ * Never fails: what cannot be checked (stat not there, or not saying what it
+ * found of every directory) is itself a warning, starting "cannot check".
  */
 export async function dirTrustWarnings(
   dir: string,
   checked: Checked,
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
-  let real = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
+  const given = (dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`).replace(/\/+$/, "") || "/";
+  let real = given;
   try {
-    real = Deno.realPathSync(dir);
+    real = Deno.realPathSync(dir).replace(/\/+$/, "") || "/";
   } catch { /* not made yet: the directories above it still count */ }
-  real = real.replace(/\/+$/, "") || "/";
+  const chains = real === given ? [chain(given)] : [chain(given), chain(real)];
+  const cannot = (why: string) => [
+    `cannot check whether other users can write the ${checked.what} ${dir} or above: ${why}` +
+    (checked.uncheckable ? ` (${checked.uncheckable})` : ""),
+  ];
   try {
-    const infos = parseStat(await stat(chain(real)));
-    return trustProblems(real, infos, getUid() ?? 0, checked);
+    const infos = parseStat(await stat([...new Set(chains.flat())]));
+    // Every directory must be accounted for (a directory another user renames away while stat runs is not seen):
+    // only the innermost may be missing, and only where the directory may not have been made yet.
+    const reported = new Set(infos.map((d) => d.path));
+    for (const c of chains) {
+      const first = checked.mayBeMissing ? c.findIndex((p) => reported.has(p)) : 0;
+      const unseen = c.slice(Math.max(first, 0)).find((p) => !reported.has(p));
+      if (first < 0 || unseen !== undefined) return cannot(`stat did not report ${unseen ?? c.at(-1)}`);
+    }
+    return trustProblems(given, infos, getUid() ?? 0, checked, [given, real]);
   } catch (err) {
-    const why = err instanceof NetmonError ? err.message : String(err);
-    return [`cannot check whether other users can write the ${checked.what} ${dir} or above: ${why}`];
+    return cannot(err instanceof NetmonError ? err.message : String(err));
   }
 }

@@ -13,10 +13,12 @@
  * written and narrowed once the old ones are gone, so a run killed at any
  * point leaves every file netmon wrote on the list.
  *
- * Where another user can write DIR or a directory above it, nothing is
- * removed (they could put another directory in DIR's place between reading
- * the list and a removal) and the run says so with the fix; the pages are
- * still written, each by an exclusive temporary file renamed into place.
+ * Where another user can change DIR or a directory or link on the way to
+ * it (or `stat` cannot say), nothing is removed (they could put another
+ * directory in DIR's place between reading the list and a removal) and the
+ * run says so with the fix. The pages are still written, as the state
+ * directory's files are beside such a warning: that user could have them
+ * land in a directory of their choosing (README, "What remains").
  *
  * Without fsync, as the Prometheus textfile: the pages are rebuilt from the
  * log at every run, so after a power loss one may be the old one or empty
@@ -48,7 +50,14 @@ const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their
 const CUSTOMER_FILE = /^(?!index\.)[A-Za-z0-9_-]+\.(html|csv)$/;
 
 /** The page directory, as the warnings about who can write it name it. */
-const PAGE_DIR: Checked = { what: "page directory", meanwhile: "netmon removes no old page until this is fixed" };
+const PAGE_DIR: Checked = {
+  what: "page directory",
+  threat: "put another directory in place of, or plant links",
+  meanwhile: "netmon removes no old page until this is fixed",
+  // writePages makes it first: a directory of the path stat did not see was renamed away meanwhile.
+  mayBeMissing: false,
+  uncheckable: "no old page is removed",
+};
 
 /** A file to write: its name in the directory and its text. */
 export interface NamedText {
@@ -85,9 +94,9 @@ export function pageDirectory(dir: string): void {
  * its page (`NAME.csv` beside `NAME.html`): none while there is no data yet.
  * Then removes the customer files an earlier run wrote whose customer is not
  * in `customers` (the config's) any more: a customer without a page this
- * time (no data yet) keeps the old one; none where another user can write
- * `dir` or above it. Returns warnings: who can write the directory, what it
- * could not remove.
+ * time (no data yet) keeps the old one; none where another user can change
+ * `dir` or what is above it, or that cannot be checked. Returns warnings:
+ * who can change the directory, what it could not remove.
  */
 export async function writePages(
   dir: string,
@@ -96,7 +105,7 @@ export async function writePages(
   customers: readonly string[],
 ): Promise<string[]> {
   pageDirectory(dir);
-  // `stat` runs as a child while the pages are built.
+  // `stat` runs as a child while the lock is taken.
   const trust = dirTrustWarnings(dir, PAGE_DIR);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   // Two runs at once (a slow night, a run by hand) would each trust a list the other is changing.
@@ -112,7 +121,7 @@ export async function writePages(
 
 /**
  * {@linkcode writePages} with the directory's lock held: temporaries of pages found now belong to a run that died.
- * Old pages are removed only with `removals`.
+ * Old pages and those temporaries are removed only with `removals`.
  */
 function writeLocked(
   base: string,
@@ -122,7 +131,9 @@ function writeLocked(
   removals: boolean,
 ): string[] {
   // Pages' and the list's temporaries only: the picture and data beside them are written under no such lock.
-  tidyTemporaries(base, (name) => CUSTOMER_FILE.test(name) || name === "index.html" || name === PAGE_LIST);
+  if (removals) {
+    tidyTemporaries(base, (name) => CUSTOMER_FILE.test(name) || name === "index.html" || name === PAGE_LIST);
+  }
   const stems = new Set(pages.map((p) => p.name.replace(/\.html$/, "")));
   const csvFiles = csv.filter((c) => stems.has(c.name.replace(/\.csv$/, "")));
   const index = pages.filter((p) => p.name === "index.html");
