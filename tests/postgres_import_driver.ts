@@ -22,7 +22,11 @@ export function* series(n: number, columns: number, start = 1_700_000_000): Gene
 
 if (import.meta.main) {
   const [url, host, n, columns] = Deno.args;
-  const store = await PostgresStore.open({ url: url!, host: host!, password: dbPassword(undefined, Deno.env.get) });
+  const store = await PostgresStore.open({
+    url: url!,
+    host: host!,
+    password: await dbPassword(undefined, Deno.env.get),
+  });
   try {
     const r = await importSamples(store, series(Number(n), Number(columns)), { chunk: 5 });
     console.log(`${r.samples} ${r.rows}`);

@@ -46,13 +46,18 @@ Deno.test("postgres: the password comes from password_file's first line, else NE
   try {
     const f = `${dir}/pw`;
     await Deno.writeTextFile(f, "s3cret\nignored\n", { createNew: true, mode: 0o600 });
-    assert.equal(dbPassword(f, () => "env"), "s3cret");
-    assert.equal(dbPassword(undefined, (k) => (k === "NETMON_DB_PASSWORD" ? "env" : undefined)), "env");
-    assert.equal(dbPassword(undefined, () => undefined), undefined);
+    assert.equal(await dbPassword(f, () => "env"), "s3cret");
+    assert.equal(await dbPassword(undefined, (k) => (k === "NETMON_DB_PASSWORD" ? "env" : undefined)), "env");
+    assert.equal(await dbPassword(undefined, () => undefined), undefined);
     await Deno.writeTextFile(`${dir}/empty`, "\n", { createNew: true, mode: 0o600 });
-    assert.throws(() => dbPassword(`${dir}/empty`, () => undefined), /password_file is empty/);
-    assert.throws(() => dbPassword(dir, () => undefined), /not a regular file/);
-    assert.throws(() => dbPassword(`${dir}/missing`, () => undefined), (e) => e instanceof NetmonError);
+    await assert.rejects(dbPassword(`${dir}/empty`, () => undefined), /password_file is empty/);
+    await assert.rejects(dbPassword(dir, () => undefined), /not a regular file|directory/);
+    await assert.rejects(dbPassword(`${dir}/missing`, () => undefined), (e) => e instanceof NetmonError);
+    // A FIFO in its place is not waited on forever (as mail.password_file): one line, in bounded time.
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    const t0 = performance.now();
+    await assert.rejects(dbPassword(`${dir}/fifo`, () => undefined), (e) => e instanceof NetmonError);
+    assert.ok(performance.now() - t0 < 30_000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -315,7 +320,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "postgres: TLS: verify-full with ca_file connects; without it the certificate is refused (78); require connects",
+    "postgres: TLS: verify-full with ca_file connects; without it, or with no certificate in it, refused (78); require connects",
   ignore: unavailable !== undefined,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -335,6 +340,14 @@ Deno.test({
     assert.ok(untrusted instanceof NetmonError, String(untrusted));
     assert.equal(untrusted.exitCode, EX.CONFIG, untrusted.message);
     assert.match(untrusted.message, /TLS: .*check ca_file and sslmode/);
+    // A ca_file that holds no certificate (empty, the key by mistake) says so, before any connection.
+    const notPem = `${cluster.caFile}.not-pem`;
+    await Deno.writeTextFile(notPem, "-----BEGIN PRIVATE KEY-----\n", { createNew: true, mode: 0o600 });
+    for (const sslmode of ["verify-ca", "verify-full"] as const) {
+      const bad = await PostgresStore.open({ ...base, sslmode, caFile: notPem }).then(() => undefined, (e) => e);
+      assert.ok(bad instanceof NetmonError && bad.exitCode === EX.CONFIG, String(bad));
+      assert.match(bad.message, /postgresql\.ca_file holds no PEM certificate/);
+    }
     const require = await PostgresStore.open({ ...base, sslmode: "require" });
     try {
       assert.equal(await require.lastStamp(), 1);

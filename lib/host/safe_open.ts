@@ -502,6 +502,12 @@ export async function readWholeBounded(
   return f && readRest(f, path, spec, max);
 }
 
+/** {@linkcode readWholeBounded} as UTF-8 text: a file of the config's (a secret, a CA certificate). */
+export async function readTextBounded(path: string, spec: OpenSpec, max: number): Promise<string | undefined> {
+  const bytes = await readWholeBounded(path, spec, max);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+}
+
 /**
  * Checks that `path` is a directory netmon may use as root: not a link, a
  * directory, owned by the running user or root. Returns false when missing.

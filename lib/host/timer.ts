@@ -38,3 +38,11 @@ export function startTimer(ms: number): Timer {
     },
   };
 }
+
+/**
+ * `ms` as seconds for a message, to a tenth ("2.9", "10"): a bound worked
+ * out from what is left of a deadline is not worth nine decimals.
+ */
+export function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}

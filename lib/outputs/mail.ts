@@ -16,7 +16,7 @@ import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
-import { checkDir, type OpenSpec, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
+import { checkDir, readTextBounded, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { runCommand, TimedOut } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
@@ -231,12 +231,6 @@ export function spooled(dir: string): string[] {
 /** Reports the server refused for good, moved aside in the spool (`*.refused`), oldest first. */
 export function refusedReports(dir: string): string[] {
   return spoolFiles(dir, ".refused");
-}
-
-/** A file of the config's (a secret, a CA) as text: see readWholeBounded. */
-async function readTextBounded(path: string, spec: OpenSpec, max: number): Promise<string | undefined> {
-  const bytes = await readWholeBounded(path, spec, max);
-  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }
 
 /** The SMTP password: `password_file`'s first line, else `NETMON_SMTP_PASSWORD`. */

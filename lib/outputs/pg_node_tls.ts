@@ -15,6 +15,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
+import { seconds } from "../host/timer.ts";
 
 /** A Deno connection's shape (pg_wire.ts `PgTransport`), without importing pg_wire: it imports this module. */
 type NodeTlsTransport = Pick<Deno.Conn, "read" | "write" | "close">;
@@ -22,7 +23,7 @@ type NodeTlsTransport = Pick<Deno.Conn, "read" | "write" | "close">;
 function once(socket: Socket, event: string, ms: number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(
-      () => done(Object.assign(new Error(`no answer within ${ms / 1000} s`), { code: "ETIMEDOUT" })),
+      () => done(Object.assign(new Error(`no answer within ${seconds(ms)} s`), { code: "ETIMEDOUT" })),
       ms,
     );
     const on = (...args: unknown[]) => done(undefined, args);

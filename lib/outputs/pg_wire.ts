@@ -40,7 +40,7 @@
  * @module
  */
 
-import { startTimer, type Timer } from "../host/timer.ts";
+import { seconds, startTimer, type Timer } from "../host/timer.ts";
 import { ScramError, scramLogin } from "./pg_scram.ts";
 
 /** How the connection is encrypted and checked, as libpq's `sslmode`. */
@@ -332,7 +332,7 @@ export class PgConnection {
       throw new PgError(
         `${where}: sslmode = "verify-ca" needs the CA's certificate (ca_file): without it any certificate a public ` +
           `CA issued, for any name, would pass; give ca_file, or use verify-full`,
-        "TLS",
+        "SSL_CONFIG",
       );
     }
     if (mode === "require" || (mode !== "disable" && opts.caCerts?.length)) {
@@ -357,7 +357,7 @@ export class PgConnection {
         conn = await Deno.connect({ hostname: opts.host, port: opts.port, signal: limit.signal });
       } catch (err) {
         if (limit.signal.aborted) {
-          throw new PgError(`${where}: no connection within ${connectMs / 1000} s`, "CONNECT_TIMEOUT");
+          throw new PgError(`${where}: no connection within ${seconds(connectMs)} s`, "CONNECT_TIMEOUT");
         }
         throw networkError(err, where);
       } finally {
@@ -625,7 +625,7 @@ export class PgConnection {
     try {
       for (let off = 0; off < bytes.length;) off += await this.#transport.write(bytes.subarray(off));
     } catch (err) {
-      if (this.#timedOut) throw this.#fail(new PgError(`the server took no data for ${ms / 1000} s`, "ETIMEDOUT"));
+      if (this.#timedOut) throw this.#fail(new PgError(`the server took no data for ${seconds(ms)} s`, "ETIMEDOUT"));
       throw this.#fail(networkError(err, "write") as PgError);
     } finally {
       this.#watchdog.stop();
@@ -680,13 +680,17 @@ export class PgConnection {
     try {
       n = await this.#transport.read(this.#buf.subarray(this.#end));
     } catch (err) {
-      if (this.#timedOut) throw this.#fail(new PgError(`no answer from the server within ${ms / 1000} s`, "ETIMEDOUT"));
+      if (this.#timedOut) {
+        throw this.#fail(new PgError(`no answer from the server within ${seconds(ms)} s`, "ETIMEDOUT"));
+      }
       throw this.#fail(pending ?? (networkError(err, "read") as PgError));
     } finally {
       this.#watchdog.stop();
     }
     if (n === null) {
-      if (this.#timedOut) throw this.#fail(new PgError(`no answer from the server within ${ms / 1000} s`, "ETIMEDOUT"));
+      if (this.#timedOut) {
+        throw this.#fail(new PgError(`no answer from the server within ${seconds(ms)} s`, "ETIMEDOUT"));
+      }
       throw this.#fail(pending ?? new PgError("the server closed the connection", "CONNECTION_CLOSED"));
     }
     this.#end += n;
@@ -753,7 +757,7 @@ async function startTls(conn: Deno.TcpConn, opts: PgConnectOptions, ms: number):
     try {
       tls?.close();
     } catch { /* closed already */ }
-    if (timedOut) throw new PgError(`${where}: no TLS connection within ${ms / 1000} s`, "CONNECT_TIMEOUT");
+    if (timedOut) throw new PgError(`${where}: no TLS connection within ${seconds(ms)} s`, "CONNECT_TIMEOUT");
     throw err;
   } finally {
     limit.cancel();

@@ -34,6 +34,7 @@
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
 import { PgConnection, type PgValue, textArray } from "./pg_wire.ts";
+import { readTextBounded } from "../host/safe_open.ts";
 import type { TimedSample } from "../state/log_timed.ts";
 
 export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
@@ -102,20 +103,16 @@ function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
   return columns;
 }
 
-/** The password: `passwordFile`'s first line, else `NETMON_DB_PASSWORD`, else none (trust or peer auth). */
-export function dbPassword(
+/**
+ * The password: `passwordFile`'s first line, else `NETMON_DB_PASSWORD`, else none (trust or peer auth). The file is
+ * read as mail.password_file is: a regular file (a link to one followed), at most 64 KiB, never waited on forever.
+ */
+export async function dbPassword(
   passwordFile: string | undefined,
   env: (name: string) => string | undefined,
-): string | undefined {
+): Promise<string | undefined> {
   if (passwordFile !== undefined) {
-    let text: string;
-    try {
-      const st = Deno.statSync(passwordFile);
-      if (!st.isFile) throw new ConfigError(`${passwordFile}: store password_file is not a regular file`);
-      text = Deno.readTextFileSync(passwordFile);
-    } catch (err) {
-      throw err instanceof NetmonError ? err : fileError(err, "read the store's password_file", passwordFile);
-    }
+    const text = await configFile(passwordFile, "postgresql.password_file", 1 << 16);
     const password = (text.split("\n")[0] ?? "").replace(/\r$/, "");
     if (password === "") throw new ConfigError(`${passwordFile}: the store's password_file is empty`);
     return password;
@@ -175,7 +172,10 @@ export function storeError(err: unknown, where: string, password?: string): Netm
     });
   }
   if (code === "AUTH_METHOD") return new NetmonError(`${head}: ${msg}`, EX.CONFIG, { cause: err });
-  if (code === "NO_TLS" || /certificate|self[- ]signed|CERT_|altnames|Hostname\/IP does not match/i.test(msg + code)) {
+  if (
+    code === "NO_TLS" || code === "SSL_CONFIG" ||
+    /certificate|self[- ]signed|CERT_|altnames|Hostname\/IP does not match/i.test(msg + code)
+  ) {
     return new NetmonError(`${head}: TLS: ${msg} (check ca_file and sslmode)`, EX.CONFIG, { cause: err });
   }
   if (DOWN.has(code) || /timeout|timed out|refused|reset|closed|unreachable/i.test(msg)) {
@@ -184,14 +184,28 @@ export function storeError(err: unknown, where: string, password?: string): Netm
   return new NetmonError(`${head}: ${msg}${code ? ` (${code})` : ""} ${later}`, EX.TEMPFAIL, { cause: err });
 }
 
-/** The CA certificates to trust for `mode`, from `caFile` (none for disable and require). */
+/** A file the config names (`what` is its key), as text: missing, unreadable or not a regular file is one line. */
+async function configFile(path: string, what: string, max: number): Promise<string> {
+  try {
+    const text = await readTextBounded(path, { what, follow: true }, max);
+    if (text === undefined) throw new Deno.errors.NotFound(path);
+    return text;
+  } catch (err) {
+    throw err instanceof NetmonError ? err : fileError(err, `read ${what}`, path);
+  }
+}
+
+/** The CA certificates to trust for `mode`, from `caFile` (none for disable and require): the only ones trusted. */
 async function caCerts(mode: SslMode, caFile: string | undefined): Promise<string[] | undefined> {
   if (caFile === undefined || mode === "disable" || mode === "require") return undefined;
-  try {
-    return [await Deno.readTextFile(caFile)];
-  } catch (err) {
-    throw fileError(err, "read the store's ca_file", caFile);
+  const pem = await configFile(caFile, "postgresql.ca_file", 1 << 20);
+  // An empty or wrong file would trust nothing and fail every handshake with a message about the server's side.
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError(
+      `${caFile}: postgresql.ca_file holds no PEM certificate ("-----BEGIN CERTIFICATE-----"): name the CA's certificate`,
+    );
   }
+  return [pem];
 }
 
 /** `$first, $first+1, …` for `n` values: a list of parameters. */

@@ -41,7 +41,7 @@ export async function openConfiguredStore(config: Config, connectOnly = false, o
   return await PostgresStore[connectOnly ? "connect" : "open"]({
     url: pg.url,
     host: storeHost(config),
-    password: dbPassword(pg.passwordFile, getEnv),
+    password: await dbPassword(pg.passwordFile, getEnv),
     sslmode: pg.sslmode,
     caFile: pg.caFile,
     onStarted,
