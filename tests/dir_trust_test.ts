@@ -80,4 +80,11 @@ Deno.test("modes: others' or a group's write bit (root's too: an ACL's mask), no
   assertEquals(problems(0o1777), ["/srv/www is writable by every user"]);
   const above = trustProblems(dir, [info(dir, 0o755), info("/srv", 0o1777), info("/", 0o755)], 0, PAGES);
   assertEquals(above, []);
+  // Only the way to it (the page directory: the web server's user may own it), but a link there still counts.
+  const way = { ...PAGES, onlyTheWay: true };
+  const own = { path: dir, mode: 0o777, uid: 33, gid: 33, type: "directory" };
+  assertEquals(trustProblems(dir, [own, info("/srv", 0o755), info("/", 0o755)], 0, way), []);
+  assertEquals(trustProblems(dir, [own, info("/srv", 0o777), info("/", 0o755)], 0, way).length, 1);
+  const link = { ...own, type: "symbolic link" };
+  ok(trustProblems(dir, [link, info("/srv", 0o755), info("/", 0o755)], 0, way)[0]?.startsWith(`${dir} is a symbolic`));
 });

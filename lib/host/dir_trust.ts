@@ -58,6 +58,12 @@ export interface Checked {
   mayBeMissing: boolean;
   /** What netmon does when it cannot check: "no old page is removed"; none for nothing. */
   uncheckable?: string;
+  /**
+   * Whether the directory's own owner and mode count, or only what is on the way to it (directories above it, and
+   * links, the directory's own name too): what another user may do inside it may not matter, only whether they can
+   * put another directory in its place.
+   */
+  onlyTheWay?: boolean;
 }
 
 /** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
@@ -90,6 +96,7 @@ export function trustProblems(
     const isDir = names.includes(d.path);
     const sticky = (d.mode & 0o1000) !== 0 && !isDir;
     const link = d.type === "symbolic link";
+    if (isDir && !link && checked.onlyTheWay) continue;
     const who: string[] = [];
     // A link's own mode means nothing (always 0777); whoever owns it, or can write the directory it is in (checked
     // as a directory of the path), can point it elsewhere.

@@ -13,8 +13,8 @@
  * written and narrowed once the old ones are gone, so a run killed at any
  * point leaves every file netmon wrote on the list.
  *
- * Where another user can change DIR or a directory or link on the way to
- * it (or `stat` cannot say), nothing is removed (they could put another
+ * Where another user can change what is on the way to DIR, a directory
+ * above it or a link (or `stat` cannot say), nothing is removed (they could put another
  * directory in DIR's place between reading the list and a removal) and the
  * run says so with the fix. The pages are still written, as the state
  * directory's files are beside such a warning: that user could have them
@@ -57,6 +57,9 @@ const PAGE_DIR: Checked = {
   // writePages makes it first: a directory of the path stat did not see was renamed away meanwhile.
   mayBeMissing: false,
   uncheckable: "no old page is removed",
+  // Its own owner does not count (the web server's user may own it): what is planted in it is refused or replaced,
+  // and a removal, by a name without a slash, unlinks what is there, never follows it. Only its place can be taken.
+  onlyTheWay: true,
 };
 
 /** A file to write: its name in the directory and its text. */
@@ -95,7 +98,7 @@ export function pageDirectory(dir: string): void {
  * Then removes the customer files an earlier run wrote whose customer is not
  * in `customers` (the config's) any more: a customer without a page this
  * time (no data yet) keeps the old one; none where another user can change
- * `dir` or what is above it, or that cannot be checked. Returns warnings:
+ * what is on the way to `dir`, or that cannot be checked. Returns warnings:
  * who can change the directory, what it could not remove.
  */
 export async function writePages(
