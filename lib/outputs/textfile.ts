@@ -414,7 +414,8 @@ export function textfileOutput(
   let early: { loaded: LoadedTotals | undefined } | undefined;
   if (labels.columns.length >= EARLY_COLUMNS) {
     try {
-      early = { loaded: loadTotals(totalsPath(files.dir)) };
+      // Its columns are usually the config's, in its order: then they are not split into 10,000 strings of its own.
+      early = { loaded: loadTotals(totalsPath(files.dir), labels.columns) };
     } catch (err) {
       failure = err;
     }
