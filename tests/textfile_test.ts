@@ -13,6 +13,7 @@ import {
   escapeLabelValue,
   labelsText,
   labelTexts,
+  NO_LABELS,
   sampleTextfile,
   textfileOutput,
   writeTextfile,
@@ -100,12 +101,17 @@ direction = "out"
     ],
   );
   // As the report writes them, after the column label: the same labels (a common meter's are made apart, quicker).
-  assert.deepEqual(labelTexts(config.meters), columnLabels(config.meters).map(([c, l]) => [c, labelsText(l)]));
-  assert.deepEqual(labelTexts(config.meters).slice(2, 5), [
+  const texts = labelTexts(config.meters);
+  const written = texts.columns.map((c, i) => [c, `,meter="${texts.meters[i]}"${texts.rest[i]}`]);
+  assert.deepEqual(written, columnLabels(config.meters).map(([c, l]) => [c, labelsText(l)]));
+  assert.deepEqual(written.slice(2, 5), [
     ["cust-inbound", ',meter="cust",direction="in"'],
     ["cust-outbound", ',meter="cust",direction="out"'],
     ["box-v4", ',meter="box",direction="in",family="ipv4"'],
   ]);
+  // A meter's one column of its own name makes no string of its own.
+  assert.equal(texts.meters[0], config.meters[0]!.name);
+  assert.deepEqual(texts.rest.slice(0, 2), [',family="ipv4"', ""]);
 });
 
 Deno.test("textfile: every family has HELP and TYPE once, values are exact up to 2^64-1", () => {
@@ -180,7 +186,7 @@ Deno.test({
       t = nextTotals(t, last, new Map([["a", why]]));
     }
     let text = "";
-    sampleTextfile(last, offsetsOfTotals(t), [], 0.01, "", (piece) => (text += piece));
+    sampleTextfile(last, offsetsOfTotals(t), NO_LABELS, 0.01, "", (piece) => (text += piece));
     assert.deepEqual(
       [...text.matchAll(/^netmon_resets_total\{column="(\w)",reason="(\w+)"\} (\d+)$/gm)].map((m) =>
         m.slice(1).join(" ")
@@ -225,9 +231,11 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
   const labelOf = new Map(
     names.filter((_, i) => i !== 7).map((c, i) => [c, { meter: c, family: `ipv${i % 2 ? 4 : 6}` }]),
   );
-  const labels = [...labelOf].map(([c, l]) =>
-    [c, `,meter="${escapeLabelValue(l.meter)}",family="${l.family}"`] as const
-  );
+  const labels = {
+    columns: [...labelOf.keys()],
+    meters: [...labelOf.values()].map((l) => escapeLabelValue(l.meter)),
+    rest: [...labelOf.values()].map((l) => `,family="${l.family}"`),
+  };
   let text = "";
   let pieces = 0;
   sampleTextfile(sample, offsets, labels, 0.5, "", (piece) => {

@@ -21,7 +21,7 @@ import { AtomicFile } from "../host/files.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
-import type { Sample } from "../state/log_format.ts";
+import { sameColumns, type Sample } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
 import { type LoadedTotals, loadTotals, prepareTotals, totalsPath } from "../state/totals_file.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
@@ -51,9 +51,14 @@ export function escapeLabelValue(value: string): string {
 
 /** A column's labels after its `column` label, escaped: `,meter="…",direction="…",family="…"`, those it has. */
 export function labelsText(labels: ColumnLabels): string {
+  return (labels.meter === undefined ? "" : `,meter="${escapeLabelValue(labels.meter)}"`) + restText(labels);
+}
+
+/** A column's labels after its `meter` label, escaped: `,direction="…",family="…"`, those it has. */
+export function restText(labels: ColumnLabels): string {
   const label = (name: string, value: string | undefined) =>
     value === undefined ? "" : `,${name}="${escapeLabelValue(value)}"`;
-  return label("meter", labels.meter) + label("direction", labels.direction) + label("family", labels.family);
+  return label("direction", labels.direction) + label("family", labels.family);
 }
 
 /** One series line; `labels` already escaped and comma-joined. */
@@ -109,12 +114,18 @@ export function resetLine(column: string, reason: string, n: bigint): string {
   return series("netmon_resets_total", labels, String(natural(n, column, " resets")));
 }
 
-/** The columns of a textfile, taken by position: no object is made for each of ten thousand. */
+/**
+ * The columns of a textfile, taken by position: no object is made for each of
+ * ten thousand. Their labels but `column` are in two parts, so that a meter's
+ * one column of its own name, the common one, needs no string of its own.
+ */
 export interface Columns {
   /** Their names, in order. */
   names: readonly string[];
-  /** The text of the `i`th's other labels ({@linkcode labelsText}). */
-  labels(i: number): string;
+  /** Their `meter` label values, escaped (undefined: none). */
+  meters: readonly (string | undefined)[];
+  /** Their labels after `meter` (`,direction="…",family="…"`, those they have), escaped. */
+  rest: readonly string[];
   /** Their running totals. */
   totals: readonly bigint[];
   /** Their raw counters. */
@@ -156,8 +167,13 @@ export function exposition(
     if (i === 0) parts[k++] = TRAFFIC;
     parts[k++] = 'netmon_traffic_bytes_total{column="';
     parts[k++] = escaped[i] as string;
+    const meter = columns.meters[i];
+    if (meter !== undefined) {
+      parts[k++] = '",meter="';
+      parts[k++] = meter;
+    }
     parts[k++] = '"';
-    parts[k++] = columns.labels(i);
+    parts[k++] = columns.rest[i] as string;
     parts[k++] = "} ";
     parts[k++] = natural(columns.totals[i] as bigint, names[i] as string, " total");
     parts[k++] = "\n";
@@ -211,50 +227,70 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
 }
 
 /**
- * The text of every configured column's labels ({@linkcode labelsText}), in
- * config order, made once when the output is set up (while the counters are
- * read), not as the file is written.
+ * The labels of every configured column ({@linkcode columnLabels}) as the
+ * textfile writes them, in config order: made once when the output is set up
+ * (while the counters are read), not as the file is written. A meter's one
+ * column of its own name, which 10,000 meters are, makes no string: its
+ * `meter` label is its name, the rest one of three.
  *
  * @example
  * ```ts
- * labelTexts(config.meters); // [["proxy", ',meter="proxy",family="ipv4"'], …]
+ * labelTexts(config.meters); // { columns: ["proxy", …], meters: ["proxy", …], rest: [',family="ipv4"', …] }
  * ```
  */
-export function labelTexts(meters: readonly Meter[]): [string, string][] {
-  const out: [string, string][] = [];
+export function labelTexts(meters: readonly Meter[]): LabelTexts {
+  const out = { columns: [] as string[], meters: [] as string[], rest: [] as string[] };
+  const add = (column: string, meter: string, rest: string) => {
+    out.columns.push(column);
+    out.meters.push(meter);
+    out.rest.push(rest);
+  };
   for (const m of meters) {
-    // The common meter, one column of its name (as columnLabels gives it), in one string: 10,000 are made a report.
     if (!m.directions && !m.split.family) {
-      const family = m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : "";
-      out.push([m.name, `,meter="${escapeLabelValue(m.name)}"${family}`]);
-    } else for (const [column, labels] of columnLabels([m])) out.push([column, labelsText(labels)]);
+      add(m.name, escapeLabelValue(m.name), m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : "");
+    } else for (const [column, labels] of columnLabels([m])) add(column, escapeLabelValue(m.name), restText(labels));
   }
   return out;
 }
 
+/** The labels of columns as the textfile writes them ({@linkcode labelTexts}). */
+export interface LabelTexts {
+  /** The columns, in order. */
+  columns: readonly string[];
+  /** Each one's `meter` label value, escaped. */
+  meters: readonly string[];
+  /** Each one's labels after `meter`, escaped ({@linkcode Columns}). */
+  rest: readonly string[];
+}
+
+/** The family labels of a meter of one family. */
 const FAMILY = { 4: ',family="ipv4"', 6: ',family="ipv6"' };
+
+/** No column has labels (the interface source's). */
+export const NO_LABELS: LabelTexts = { columns: [], meters: [], rest: [] };
 
 /**
  * The textfile after `sample`, given to `emit` a piece at a time: each column
  * of the sample in its order, its running total its counter plus its offset
- * (from `offsets`, those after it), the labels of `labels` ({@linkcode
- * labelTexts}), its resets by reason (the known reasons in their order, then
- * others by name), the sample's time, and `cycles`, the customers' families
- * (textfile_cycles.ts). A column no longer read is left out.
+ * (from `offsets`, those after it), its labels in `labels` ({@linkcode
+ * labelTexts}; none for a column not there), its resets by reason (the known
+ * reasons in their order, then others by name), the sample's time, and
+ * `cycles`, the customers' families (textfile_cycles.ts). A column no longer
+ * read is left out.
  *
  * @example
  * ```ts
  * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
  * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
  * let text = "";
- * sampleTextfile(sample, offsets, [], 0.02, "", (piece) => (text += piece));
+ * sampleTextfile(sample, offsets, NO_LABELS, 0.02, "", (piece) => (text += piece));
  * text; // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
  * ```
  */
 export function sampleTextfile(
   sample: Sample,
   offsets: Offsets,
-  labels: readonly (readonly [string, string])[],
+  labels: LabelTexts,
   reportDurationSeconds: number,
   cycles: string,
   emit: (piece: string) => void,
@@ -280,12 +316,16 @@ export function sampleTextfile(
       if (n !== undefined && n > 0n) resetLines += resetLine(name, reason, n);
     }
   }
-  // A firewall source's sample has the config's columns, in its order: their labels are taken by position too.
-  let byName: Map<string, string> | undefined;
-  const labelsOf = (i: number) =>
-    (labels[i]?.[0] === names[i] ? labels[i]?.[1] : (byName ??= new Map(labels)).get(names[i] as string)) ?? "";
+  // A firewall source's sample has the config's columns, in its order: their labels are taken as they are.
+  let { meters, rest }: Pick<Columns, "meters" | "rest"> = labels;
+  if (!sameColumns(labels.columns, names)) {
+    const at = new Map(labels.columns.map((c, i) => [c, i]));
+    const of = names.map((c) => at.get(c));
+    meters = of.map((i) => i === undefined ? undefined : labels.meters[i]);
+    rest = of.map((i) => i === undefined ? "" : labels.rest[i] as string);
+  }
   const time = Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000);
-  exposition({ names, labels: labelsOf, totals, counters }, resetLines, time, reportDurationSeconds, cycles, emit);
+  exposition({ names, meters, rest, totals, counters }, resetLines, time, reportDurationSeconds, cycles, emit);
 }
 
 const encoder = new TextEncoder();
@@ -372,9 +412,10 @@ export function textfileOutput(
   // (iptables-save of 10,000 rules takes 90 ms), when it has thousands of columns. A small one is read when needed:
   // read early it cost 2 to 3 ms more (a 2-meter report on two CPUs), not less.
   let early: { loaded: LoadedTotals | undefined } | undefined;
-  if (labels.length >= EARLY_COLUMNS) {
+  if (labels.columns.length >= EARLY_COLUMNS) {
     try {
-      early = { loaded: loadTotals(totalsPath(files.dir)) };
+      // Its columns are usually the config's, in its order: then they are not split into 10,000 strings of its own.
+      early = { loaded: loadTotals(totalsPath(files.dir), labels.columns) };
     } catch (err) {
       failure = err;
     }

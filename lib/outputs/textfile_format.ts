@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ColumnLabels, exposition, labelsText, resetLine, unique } from "./textfile.ts";
+import { type ColumnLabels, escapeLabelValue, exposition, resetLine, restText, unique } from "./textfile.ts";
 import { cycleFamilies, type CycleFigure } from "./textfile_cycles.ts";
 
 /** One log column's figures. */
@@ -66,7 +66,8 @@ export function formatTextfile(input: TextfileInput): string {
   exposition(
     {
       names: c.map((f) => f.column),
-      labels: (i) => labelsText(c[i]!),
+      meters: c.map((f) => f.meter === undefined ? undefined : escapeLabelValue(f.meter)),
+      rest: c.map(restText),
       totals: c.map((f) => f.total),
       counters: c.map((f) => f.counter),
     },
