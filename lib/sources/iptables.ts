@@ -297,14 +297,16 @@ export class IptablesSource implements CounterSource {
 
   async read(): Promise<Reading> {
     const asWritten = new Set<string>();
-    const found = await this.find(asWritten);
-    // Every column in config order, each the sum of its rules' counters: one pass over the rules found.
+    const finding = this.find(asWritten);
+    // Every column in config order, each the sum of its rules' counters: the columns are set out while the
+    // programs run, then one pass over the rules found.
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
     for (const c of allColumns(this.config.meters)) {
       bytes.set(c.name, 0n);
       packets.set(c.name, 0n);
     }
+    const found = await finding;
     const missing = new Set<string>();
     for (const [rule, r] of found) {
       if (r === "") missing.add(rule.column);
