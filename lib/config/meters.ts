@@ -183,24 +183,39 @@ function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean;
   return { negated: list.negated, cidrs };
 }
 
+/** A plain meter with one hook and at most one network a side: one rule (10,000 of them must be quick). */
+function isOneRule(m: Meter): boolean {
+  if (!isPlain(m) || m.hooks.length > 1 || m.address) return false;
+  const f = m.families[0] as Family;
+  const networks = (list: AddressList | undefined) => (list ? (f === 4 ? list.v4 : list.v6).length : 0);
+  return networks(m.from) <= 1 && networks(m.to) <= 1;
+}
+
+/**
+ * The address families of meter `m`'s rules (those {@linkcode meterRules}
+ * makes), without making the one rule of the common meter: a source can
+ * start its counter read before it works out 10,000 rules.
+ */
+export function ruleFamilies(m: Meter): readonly Family[] {
+  if (isOneRule(m)) return m.families; // a plain meter has one family
+  return [...new Set(meterRules(m, true).map((r) => r.family))];
+}
+
 /**
  * The rules that count meter `m`. With `oneAddressPerRule` (iptables, which
  * has no sets) a rule per source and destination network pair; otherwise
  * each rule matches its whole lists (nftables sets, pf tables).
  */
 export function meterRules(m: Meter, oneAddressPerRule: boolean): MeterRule[] {
-  // A plain meter with one hook and at most one network a side is one rule.
-  if (isPlain(m) && m.hooks.length <= 1 && !m.address) {
+  if (isOneRule(m)) {
     const family = m.families[0] as Family;
     const from = ofFamily(m.from, family), to = ofFamily(m.to, family);
-    if ((!from || from.cidrs.length === 1) && (!to || to.cidrs.length === 1)) {
-      const r: MeterRule = { column: m.name, meter: m.name, hook: m.hooks[0] ?? "INPUT", family };
-      if (from) r.from = from;
-      if (to) r.to = to;
-      if (m.in && r.hook !== "OUTPUT") r.in = m.in;
-      if (m.out && r.hook !== "INPUT") r.out = m.out;
-      return [r];
-    }
+    const r: MeterRule = { column: m.name, meter: m.name, hook: m.hooks[0] ?? "INPUT", family };
+    if (from) r.from = from;
+    if (to) r.to = to;
+    if (m.in && r.hook !== "OUTPUT") r.in = m.in;
+    if (m.out && r.hook !== "INPUT") r.out = m.out;
+    return [r];
   }
   const rules: MeterRule[] = [];
   for (const v of variants(m)) {

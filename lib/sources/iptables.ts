@@ -11,7 +11,7 @@
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
-import { allColumns, type Family, type MeterRule, meterRules } from "../config/meters.ts";
+import { allColumns, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
@@ -69,20 +69,25 @@ interface Tools {
 export class IptablesSource implements CounterSource {
   readonly name = "iptables";
   readonly warnings: string[] = [];
-  private readonly rules: MeterRule[];
+  private made?: MeterRule[];
   /** Both families' programs. */
   private readonly allTools: Tools[];
   /** The programs of the families the meters use. */
   private readonly tools: Tools[];
   constructor(private readonly config: Config, private readonly run: Runner) {
-    this.rules = config.meters.flatMap((m) => meterRules(m, true));
     const b = config.binaries;
-    const families = new Set(this.rules.map((r) => r.family));
+    const families = new Set<Family>();
+    for (const m of config.meters) for (const f of ruleFamilies(m)) families.add(f);
     this.allTools = [
       { family: 4 as const, save: b.iptablesSave, restore: b.iptablesRestore, any: "0.0.0.0/0" },
       { family: 6 as const, save: b.ip6tablesSave, restore: b.ip6tablesRestore, any: "::/0" },
     ];
     this.tools = this.allTools.filter((t) => families.has(t.family));
+  }
+
+  /** Every meter's rules, made when first needed: a counter read starts its programs first, and makes them meanwhile. */
+  private get rules(): MeterRule[] {
+    return this.made ??= this.config.meters.flatMap((m) => meterRules(m, true));
   }
 
   private async saved(t: Tools): Promise<{ rules: SavedRule[]; chains: string[] }> {
