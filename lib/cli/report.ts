@@ -79,12 +79,17 @@ async function recordAndReport(
     cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
   );
   outputs.catch(() => {}); // awaited in recordWithOutputs
-  // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
-  const trust = stateDirWarnings(files.dir);
+  // The state directory's trust is checked while the run goes on (stat runs as a child), from once the counters'
+  // read has started, and said at the run's end, whatever the outcome (checked then if the read never started).
+  let trust: Promise<string[]> | undefined;
+  const whileReading = () => {
+    meters.prepare();
+    trust = stateDirWarnings(files.dir);
+  };
   try {
-    return await recordWithOutputs(files, source, outputs, meters);
+    return await recordWithOutputs(files, source, outputs, meters, whileReading);
   } finally {
-    for (const w of await trust) err(`netmon: warning: ${w}\n`);
+    for (const w of await (trust ?? stateDirWarnings(files.dir))) err(`netmon: warning: ${w}\n`);
   }
 }
 
@@ -100,6 +105,7 @@ async function recordWithOutputs(
   source: Awaited<ReturnType<typeof selectSource>>,
   outputs: Promise<SampleOutput[]>,
   meters: ReportMeters,
+  whileReading: () => void,
 ): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
@@ -107,7 +113,7 @@ async function recordWithOutputs(
       const ready = Promise.all([previous, outputs]).then(([p]) => p);
       ready.catch(() => {}); // a source need not wait for it
       const reading = source.read(ready);
-      meters.prepare(); // while the source's program runs
+      whileReading(); // what can be done while the source's program runs
       return reading;
     },
     now: () => formatTimestamp(new Date()),
