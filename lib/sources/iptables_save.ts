@@ -67,6 +67,8 @@ export function splitArgs(text: string, where: string): string[] {
 
 /** Quotes a value for iptables-restore input. */
 export function quoteArg(value: string): string {
+  // Most values (every netmon comment) have nothing to escape: no replace for them (10,000 a report at scale).
+  if (!value.includes('"') && !value.includes("\\")) return `"${value}"`;
   return `"${value.replace(/[\\"]/g, (c) => "\\" + c)}"`;
 }
 
