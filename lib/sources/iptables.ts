@@ -248,16 +248,21 @@ export class IptablesSource implements CounterSource {
     for (const [i, t] of this.tools.entries()) {
       const where = `${t.save} -c`;
       const wanted = new Map<string, MeterRule>();
+      let rulesOfFamily = 0;
       for (const rule of this.rules) {
-        if (rule.family === t.family) wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
+        if (rule.family !== t.family) continue;
+        wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
+        rulesOfFamily++;
       }
       // netmon rules whose text is not a wanted rule's (or repeats one), by `HOOK COLUMN`.
       const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
+      let foundByText = 0;
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
         if (rule && !found.has(rule)) {
-          found.set(rule, { packets: r.packets, bytes: r.bytes });
+          found.set(rule, r); // the line's counters, as they are
+          foundByText++;
           asWritten?.add(rule.column);
         } else if (rule || r.key.includes(COMMENT_PREFIX)) {
           const space = r.key.indexOf(" ");
@@ -270,13 +275,15 @@ export class IptablesSource implements CounterSource {
         }
       });
       // A wanted rule not found by its text may be a stray written differently. (Usually every rule was found
-      // and there are no strays: nothing more is done per rule.)
-      for (const rule of this.rules) {
-        if (rule.family !== t.family || found.has(rule)) continue;
-        const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
-        const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
-        if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
-        else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+      // and there are no strays: then nothing more is done, not even a pass over the rules.)
+      if (foundByText < rulesOfFamily) {
+        for (const rule of this.rules) {
+          if (rule.family !== t.family || found.has(rule)) continue;
+          const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
+          const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
+          if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
+          else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+        }
       }
       const leftovers = [...strays].filter(([, left]) => left.length > 0);
       if (leftovers.length > 0) this.warnDuplicates(t, leftovers, found);
