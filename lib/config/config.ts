@@ -512,6 +512,7 @@ function parseAddressList(
   return out;
 }
 
+/** The families of each `family` word; meters share these lists (none is ever changed). */
 const FAMILY_WORDS: Record<string, Family[]> = { ipv4: [4], ipv6: [6], both: [4, 6] };
 const DIRECTION_WORDS: Record<string, Direction[]> = { in: ["in"], out: ["out"], both: ["in", "out"] };
 const ADDRESS_KEYS = ["from", "to", "address"] as const;
@@ -597,9 +598,11 @@ function parseMeter(
     const f = FAMILY_WORDS[familyText.toLowerCase()];
     if (!f) bad(`${at}.family`, `${show(familyText)} is not one of ipv4, ipv6, both`);
     else meter.families = f;
-  } else if (hasV4 || hasV6) meter.families = hasV4 && hasV6 ? [4, 6] : hasV4 ? [4] : [6];
-  // With no network to say which, iptables meters IPv4 as the original did; the others both.
-  else meter.families = source === "iptables" ? [4] : [4, 6];
+  } else {
+    // With no network to say which, iptables meters IPv4 as the original did; the others both.
+    const word = hasV4 && hasV6 ? "both" : hasV4 ? "ipv4" : hasV6 ? "ipv6" : source === "iptables" ? "ipv4" : "both";
+    meter.families = FAMILY_WORDS[word] as Family[];
+  }
   for (let k = 0; k < ADDRESS_KEYS.length; k++) {
     const key = ADDRESS_KEYS[k]!;
     const l = meter[key];
