@@ -249,11 +249,12 @@ export class IptablesSource implements CounterSource {
       const where = `${t.save} -c`;
       const wanted = new Map<string, MeterRule>();
       let rulesOfFamily = 0;
-      for (const rule of this.rules) {
-        if (rule.family !== t.family) continue;
+      // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
+      this.rules.forEach((rule) => {
+        if (rule.family !== t.family) return;
         wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
         rulesOfFamily++;
-      }
+      });
       // netmon rules whose text is not a wanted rule's (or repeats one), by `HOOK COLUMN`.
       const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
@@ -314,13 +315,14 @@ export class IptablesSource implements CounterSource {
     // programs run, then one pass over the rules found.
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
-    for (const c of allColumns(this.config.meters)) {
+    allColumns(this.config.meters).forEach((c) => {
       bytes.set(c.name, 0n);
       packets.set(c.name, 0n);
-    }
+    });
     const found = await finding;
     const missing = new Set<string>();
-    for (const [rule, r] of found) {
+    // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
+    found.forEach((r, rule) => {
       if (r === "") missing.add(rule.column);
       else if (typeof r === "string") {
         throw new NetmonError(
@@ -331,7 +333,7 @@ export class IptablesSource implements CounterSource {
         bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + r.bytes);
         packets.set(rule.column, (packets.get(rule.column) ?? 0n) + r.packets);
       }
-    }
+    });
     if (missing.size > 0) {
       throw new NetmonError(
         `netmon's rules are not installed for meter${missing.size === 1 ? "" : "s"} ${
