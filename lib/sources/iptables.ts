@@ -77,7 +77,7 @@ export class IptablesSource implements CounterSource {
   constructor(private readonly config: Config, private readonly run: Runner) {
     const b = config.binaries;
     const families = new Set<Family>();
-    for (const m of config.meters) for (const f of ruleFamilies(m)) families.add(f);
+    config.meters.forEach((m) => ruleFamilies(m).forEach((f) => families.add(f))); // see computeUsage on forEach
     this.allTools = [
       { family: 4 as const, save: b.iptablesSave, restore: b.iptablesRestore, any: "0.0.0.0/0" },
       { family: 6 as const, save: b.ip6tablesSave, restore: b.ip6tablesRestore, any: "::/0" },
