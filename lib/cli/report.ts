@@ -19,7 +19,7 @@ import { type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
 import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
-import { allColumns, type Column } from "../config/meters.ts";
+import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
@@ -145,14 +145,15 @@ interface ReportMeters {
  * The meters a report shows: a sample's columns with the labels the config
  * gives them (the interface source's columns are their names). A firewall
  * source's sample has exactly the configured columns in config order, and
- * gets them as they are: at 10,000 meters, no second list and no lookups.
+ * gets them as they are (the meters themselves, when each is one column): at
+ * 10,000 meters, no second list and no lookups.
  * Working them out (prepare) is left until the counters' read has started,
  * so that it runs while the source's program does.
  */
 function reportMeters(config: Config): ReportMeters {
-  let columns: Column[] | undefined;
+  let columns: readonly Column[] | undefined;
   let labels: Map<string, string> | undefined;
-  const prepare = () => columns ??= allColumns(config.meters);
+  const prepare = () => columns ??= meterAsColumns(config.meters) ?? allColumns(config.meters);
   return {
     prepare,
     of(sample) {

@@ -155,9 +155,14 @@ function variants(m: Meter): Variant[] {
   return out;
 }
 
+/** A meter counted in one column, its name (the common meter: no direction, not split by family). */
+function isOneColumn(m: Meter): boolean {
+  return !m.directions && !m.split.family;
+}
+
 /** The meter's log columns, in order. */
 export function meterColumns(m: Meter): Column[] {
-  if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }]; // one column whatever the families
+  if (isOneColumn(m)) return [{ name: m.name, label: m.label }]; // one column whatever the families
   const seen = new Set<string>();
   const cols: Column[] = [];
   const one = m.directions?.length === 1 ? m.directions[0] : undefined;
@@ -175,6 +180,28 @@ export function allColumns(meters: readonly Meter[]): Column[] {
   return meters.flatMap(meterColumns);
 }
 
+/**
+ * The names of {@linkcode allColumns}, without making a column for each
+ * meter counted in one (at 10,000 meters, on every report's path).
+ */
+export function columnNames(meters: readonly Meter[]): string[] {
+  const names: string[] = [];
+  meters.forEach((m) => {
+    if (isOneColumn(m)) names.push(m.name);
+    else meterColumns(m).forEach((c) => names.push(c.name));
+  });
+  return names;
+}
+
+/**
+ * The meters as the columns they are, when every meter is counted in one
+ * column (its name, its label): then they are their own column list, and
+ * nothing is made; undefined otherwise.
+ */
+export function meterAsColumns(meters: readonly Meter[]): readonly Column[] | undefined {
+  return meters.every(isOneColumn) ? meters : undefined;
+}
+
 function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean; cidrs: string[] } | undefined {
   if (!list) return undefined;
   const cidrs = f === 4 ? list.v4 : list.v6;
@@ -187,8 +214,12 @@ function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean;
 function isOneRule(m: Meter): boolean {
   if (!isPlain(m) || m.hooks.length > 1 || m.address) return false;
   const f = m.families[0] as Family;
-  const networks = (list: AddressList | undefined) => (list ? (f === 4 ? list.v4 : list.v6).length : 0);
-  return networks(m.from) <= 1 && networks(m.to) <= 1;
+  return networksOf(m.from, f) <= 1 && networksOf(m.to, f) <= 1;
+}
+
+/** How many networks of family `f` a list has (0 without a list). */
+function networksOf(list: AddressList | undefined, f: Family): number {
+  return list ? (f === 4 ? list.v4 : list.v6).length : 0;
 }
 
 /**

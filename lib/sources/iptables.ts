@@ -11,7 +11,7 @@
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
-import { allColumns, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
+import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
@@ -315,9 +315,9 @@ export class IptablesSource implements CounterSource {
     // programs run, then one pass over the rules found.
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
-    allColumns(this.config.meters).forEach((c) => {
-      bytes.set(c.name, 0n);
-      packets.set(c.name, 0n);
+    columnNames(this.config.meters).forEach((name) => {
+      bytes.set(name, 0n);
+      packets.set(name, 0n);
     });
     const found = await finding;
     const missing = new Set<string>();
