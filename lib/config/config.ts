@@ -142,6 +142,9 @@ export function defaultConfig(): Config {
 }
 
 const METER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+/** Made once: every string value is tested (a literal in the function is a new RegExp on every call). */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
 const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 const IFACE = /^[A-Za-z0-9_.@-]{1,15}\+?$|^\+$/;
 const RESERVED_CHAINS = new Set([
@@ -264,8 +267,7 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
       bad(keyName(keyOf), `must be a string, not ${show(value)}`);
       return undefined;
     }
-    // deno-lint-ignore no-control-regex
-    if (/[\0-\x1f\x7f]/.test(value)) {
+    if (CONTROL_CHARACTER.test(value)) {
       bad(keyName(keyOf), `${show(value)} contains a control character (newline, tab, NUL…)`);
       return undefined;
     }
