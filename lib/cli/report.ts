@@ -13,13 +13,13 @@ import { getEnv, getUid } from "../host/env.ts";
 import type { Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { EX, NetmonError } from "../host/errors.ts";
-import { formatReport } from "../outputs/report_text.ts";
+import { formatReport, type ReportMeter } from "../outputs/report_text.ts";
 import { selectSource } from "../sources/select.ts";
 import { type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
 import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
-import { allColumns } from "../config/meters.ts";
+import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
@@ -72,22 +72,24 @@ async function recordAndReport(
     ? await (await import("../outputs/postgres_output.ts")).postgresOutput(config, files, { closeAtExit: true })
     : undefined;
   const source = await selectSource(config, runCommand);
-  // Configured meters' columns carry their label; the interface source's are their names.
-  const labels = new Map(allColumns(config.meters).map((c) => [c.name, c.label]));
-  const metersOf = (sample: Sample) =>
-    [...sample.counters.keys()].map((name) => ({ name, label: labels.get(name) ?? name }));
+  const meters = reportMeters(config);
   // The outputs' modules load while the counters are read: see recordWithOutputs.
-  const outputs = reportOutputs(config, files, opts, metersOf, store).then((list) =>
+  const outputs = reportOutputs(config, files, opts, meters.of, store).then((list) =>
     // The parsed config is kept under the lock once the sample is logged: a report that fails leaves none.
     cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
   );
   outputs.catch(() => {}); // awaited in recordWithOutputs
-  // Checked while the run goes on (stat runs as a child), said at its end, whatever the outcome.
-  const trust = stateDirWarnings(files.dir);
+  // The state directory's trust is checked while the run goes on (stat runs as a child), from once the counters'
+  // read has started, and said at the run's end, whatever the outcome (checked then if the read never started).
+  let trust: Promise<string[]> | undefined;
+  const whileReading = () => {
+    meters.prepare();
+    trust = stateDirWarnings(files.dir);
+  };
   try {
-    return await recordWithOutputs(files, source, outputs, metersOf);
+    return await recordWithOutputs(files, source, outputs, meters, whileReading);
   } finally {
-    for (const w of await trust) err(`netmon: warning: ${w}\n`);
+    for (const w of await (trust ?? stateDirWarnings(files.dir))) err(`netmon: warning: ${w}\n`);
   }
 }
 
@@ -102,14 +104,17 @@ async function recordWithOutputs(
   files: StateFiles,
   source: Awaited<ReturnType<typeof selectSource>>,
   outputs: Promise<SampleOutput[]>,
-  metersOf: (sample: Sample) => { name: string; label: string }[],
+  meters: ReportMeters,
+  whileReading: () => void,
 ): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
     readCounters: (previous) => {
       const ready = Promise.all([previous, outputs]).then(([p]) => p);
       ready.catch(() => {}); // a source need not wait for it
-      return source.read(ready);
+      const reading = source.read(ready);
+      whileReading(); // what can be done while the source's program runs
+      return reading;
     },
     now: () => formatTimestamp(new Date()),
     // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is.
@@ -122,10 +127,43 @@ async function recordWithOutputs(
     },
   });
   for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
-  out(formatReport(metersOf(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
+  out(formatReport(meters.of(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
   const later = await runOutputs(await outputs, (o) => o.after?.());
   if (failure ?? later) throw failure ?? later;
   return EX.OK;
+}
+
+/** The meters a report shows for a sample (see {@linkcode reportMeters}). */
+interface ReportMeters {
+  /** Works out the configured columns now (else on the first `of`). */
+  prepare(): void;
+  /** The sample's columns, in its order, with their labels. */
+  of(sample: Sample): readonly ReportMeter[];
+}
+
+/**
+ * The meters a report shows: a sample's columns with the labels the config
+ * gives them (the interface source's columns are their names). A firewall
+ * source's sample has exactly the configured columns in config order, and
+ * gets them as they are (the meters themselves, when each is one column): at
+ * 10,000 meters, no second list and no lookups.
+ * Working them out (prepare) is left until the counters' read has started,
+ * so that it runs while the source's program does.
+ */
+function reportMeters(config: Config): ReportMeters {
+  let columns: readonly Column[] | undefined;
+  let labels: Map<string, string> | undefined;
+  const prepare = () => columns ??= meterAsColumns(config.meters) ?? allColumns(config.meters);
+  return {
+    prepare,
+    of(sample) {
+      const configured = prepare();
+      const names = [...sample.counters.keys()];
+      if (names.length === configured.length && names.every((n, i) => n === configured[i]?.name)) return configured;
+      labels ??= new Map(configured.map((c) => [c.name, c.label]));
+      return names.map((name) => ({ name, label: labels?.get(name) ?? name }));
+    },
+  };
 }
 
 /** Every output's `prepare`, as one: committed or abandoned together. */
@@ -154,7 +192,7 @@ async function reportOutputs(
   config: Config,
   files: StateFiles,
   opts: Options,
-  metersOf: (sample: Sample) => { name: string; label: string }[],
+  metersOf: (sample: Sample) => readonly ReportMeter[],
   store: SampleOutput | undefined,
 ): Promise<SampleOutput[]> {
   const outputs: SampleOutput[] = [];

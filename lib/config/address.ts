@@ -121,8 +121,10 @@ export function parseAddressMatch(text: string): AddressMatch | string {
   let hostBitsSet: boolean;
   if (v4 !== undefined) {
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    text2 = formatV4((v4 & mask) >>> 0);
     hostBitsSet = ((v4 & mask) >>> 0) !== v4;
+    // A dotted quad parseV4 accepts is written canonically (four octets, no leading zeros): without host bits
+    // it is the network's text as it stands (10,000 meters' addresses are not formatted again).
+    text2 = hostBitsSet ? formatV4((v4 & mask) >>> 0) : addr;
   } else {
     const hostBits = BigInt(128 - prefix);
     const network = ((v6 as bigint) >> hostBits) << hostBits;

@@ -142,6 +142,9 @@ export function defaultConfig(): Config {
 }
 
 const METER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
+/** Made once: every string value is tested (a literal in the function is a new RegExp on every call). */
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
 const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 const IFACE = /^[A-Za-z0-9_.@-]{1,15}\+?$|^\+$/;
 const RESERVED_CHAINS = new Set([
@@ -264,8 +267,7 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
       bad(keyName(keyOf), `must be a string, not ${show(value)}`);
       return undefined;
     }
-    // deno-lint-ignore no-control-regex
-    if (/[\0-\x1f\x7f]/.test(value)) {
+    if (CONTROL_CHARACTER.test(value)) {
       bad(keyName(keyOf), `${show(value)} contains a control character (newline, tab, NUL…)`);
       return undefined;
     }
@@ -512,6 +514,7 @@ function parseAddressList(
   return out;
 }
 
+/** The families of each `family` word; meters share these lists (none is ever changed). */
 const FAMILY_WORDS: Record<string, Family[]> = { ipv4: [4], ipv6: [6], both: [4, 6] };
 const DIRECTION_WORDS: Record<string, Direction[]> = { in: ["in"], out: ["out"], both: ["in", "out"] };
 const ADDRESS_KEYS = ["from", "to", "address"] as const;
@@ -597,9 +600,11 @@ function parseMeter(
     const f = FAMILY_WORDS[familyText.toLowerCase()];
     if (!f) bad(`${at}.family`, `${show(familyText)} is not one of ipv4, ipv6, both`);
     else meter.families = f;
-  } else if (hasV4 || hasV6) meter.families = hasV4 && hasV6 ? [4, 6] : hasV4 ? [4] : [6];
-  // With no network to say which, iptables meters IPv4 as the original did; the others both.
-  else meter.families = source === "iptables" ? [4] : [4, 6];
+  } else {
+    // With no network to say which, iptables meters IPv4 as the original did; the others both.
+    const word = hasV4 && hasV6 ? "both" : hasV4 ? "ipv4" : hasV6 ? "ipv6" : source === "iptables" ? "ipv4" : "both";
+    meter.families = FAMILY_WORDS[word] as Family[];
+  }
   for (let k = 0; k < ADDRESS_KEYS.length; k++) {
     const key = ADDRESS_KEYS[k]!;
     const l = meter[key];

@@ -155,9 +155,14 @@ function variants(m: Meter): Variant[] {
   return out;
 }
 
+/** A meter counted in one column, its name (the common meter: no direction, not split by family). */
+function isOneColumn(m: Meter): boolean {
+  return !m.directions && !m.split.family;
+}
+
 /** The meter's log columns, in order. */
 export function meterColumns(m: Meter): Column[] {
-  if (!m.directions && !m.split.family) return [{ name: m.name, label: m.label }]; // one column whatever the families
+  if (isOneColumn(m)) return [{ name: m.name, label: m.label }]; // one column whatever the families
   const seen = new Set<string>();
   const cols: Column[] = [];
   const one = m.directions?.length === 1 ? m.directions[0] : undefined;
@@ -175,6 +180,28 @@ export function allColumns(meters: readonly Meter[]): Column[] {
   return meters.flatMap(meterColumns);
 }
 
+/**
+ * The names of {@linkcode allColumns}, without making a column for each
+ * meter counted in one (at 10,000 meters, on every report's path).
+ */
+export function columnNames(meters: readonly Meter[]): string[] {
+  const names: string[] = [];
+  meters.forEach((m) => {
+    if (isOneColumn(m)) names.push(m.name);
+    else meterColumns(m).forEach((c) => names.push(c.name));
+  });
+  return names;
+}
+
+/**
+ * The meters as the columns they are, when every meter is counted in one
+ * column (its name, its label): then they are their own column list, and
+ * nothing is made; undefined otherwise.
+ */
+export function meterAsColumns(meters: readonly Meter[]): readonly Column[] | undefined {
+  return meters.every(isOneColumn) ? meters : undefined;
+}
+
 function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean; cidrs: string[] } | undefined {
   if (!list) return undefined;
   const cidrs = f === 4 ? list.v4 : list.v6;
@@ -183,24 +210,43 @@ function ofFamily(list: AddressList | undefined, f: Family): { negated: boolean;
   return { negated: list.negated, cidrs };
 }
 
+/** A plain meter with one hook and at most one network a side: one rule (10,000 of them must be quick). */
+function isOneRule(m: Meter): boolean {
+  if (!isPlain(m) || m.hooks.length > 1 || m.address) return false;
+  const f = m.families[0] as Family;
+  return networksOf(m.from, f) <= 1 && networksOf(m.to, f) <= 1;
+}
+
+/** How many networks of family `f` a list has (0 without a list). */
+function networksOf(list: AddressList | undefined, f: Family): number {
+  return list ? (f === 4 ? list.v4 : list.v6).length : 0;
+}
+
+/**
+ * The address families of meter `m`'s rules (those {@linkcode meterRules}
+ * makes), without making the one rule of the common meter: a source can
+ * start its counter read before it works out 10,000 rules.
+ */
+export function ruleFamilies(m: Meter): readonly Family[] {
+  if (isOneRule(m)) return m.families; // a plain meter has one family
+  return [...new Set(meterRules(m, true).map((r) => r.family))];
+}
+
 /**
  * The rules that count meter `m`. With `oneAddressPerRule` (iptables, which
  * has no sets) a rule per source and destination network pair; otherwise
  * each rule matches its whole lists (nftables sets, pf tables).
  */
 export function meterRules(m: Meter, oneAddressPerRule: boolean): MeterRule[] {
-  // A plain meter with one hook and at most one network a side is one rule.
-  if (isPlain(m) && m.hooks.length <= 1 && !m.address) {
+  if (isOneRule(m)) {
     const family = m.families[0] as Family;
     const from = ofFamily(m.from, family), to = ofFamily(m.to, family);
-    if ((!from || from.cidrs.length === 1) && (!to || to.cidrs.length === 1)) {
-      const r: MeterRule = { column: m.name, meter: m.name, hook: m.hooks[0] ?? "INPUT", family };
-      if (from) r.from = from;
-      if (to) r.to = to;
-      if (m.in && r.hook !== "OUTPUT") r.in = m.in;
-      if (m.out && r.hook !== "INPUT") r.out = m.out;
-      return [r];
-    }
+    const r: MeterRule = { column: m.name, meter: m.name, hook: m.hooks[0] ?? "INPUT", family };
+    if (from) r.from = from;
+    if (to) r.to = to;
+    if (m.in && r.hook !== "OUTPUT") r.in = m.in;
+    if (m.out && r.hook !== "INPUT") r.out = m.out;
+    return [r];
   }
   const rules: MeterRule[] = [];
   for (const v of variants(m)) {

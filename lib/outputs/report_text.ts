@@ -7,7 +7,7 @@
 
 import type { LastState, Sample } from "../state/log_format.ts";
 import { humanReadable } from "../usage/units.ts";
-import type { UsageResult } from "../usage/deltas.ts";
+import type { MeterUsage, UsageResult } from "../usage/deltas.ts";
 
 /** The reset marker of the original. */
 export const RESET_MARK = "== RESET DETECTED! ==";
@@ -20,8 +20,13 @@ export interface ReportMeter {
   label: string;
 }
 
-function line(title: string, timestamp: string, meters: readonly ReportMeter[], values: (m: string) => bigint): string {
-  const parts = meters.map((m) => `${m.label}: ${humanReadable(values(m.name))}`);
+function line(
+  title: string,
+  timestamp: string,
+  meters: readonly ReportMeter[],
+  values: (m: string, i: number) => bigint,
+): string {
+  const parts = meters.map((m, i) => `${m.label}: ${humanReadable(values(m.name, i))}`);
   return `${title} - Timestamp: ${timestamp} ${parts.join(" ")}\n`;
 }
 
@@ -57,10 +62,18 @@ export function formatReport(
   usage: UsageResult,
 ): string {
   const lastStamp = previous?.sample.timestamp ?? sample.timestamp;
-  const byMeter = new Map(usage.meters.map((u) => [u.meter, u]));
+  // The usage is in the sample's order, as the meters are whenever they are the sample's columns: found by
+  // position then, by name otherwise (no 10,000-entry Map for the usual report).
+  let byMeter: Map<string, MeterUsage> | undefined;
+  const usageOf = (m: string, i: number) => {
+    const u = usage.meters[i];
+    if (u?.meter === m) return u.usage;
+    byMeter ??= new Map(usage.meters.map((u) => [u.meter, u]));
+    return byMeter.get(m)?.usage ?? 0n;
+  };
   let text = line("Last Total", lastStamp, meters, (m) => previous?.sample.counters.get(m) ?? 0n) +
     line("New Total", sample.timestamp, meters, (m) => sample.counters.get(m) ?? 0n) +
-    line("New Usage", sample.timestamp, meters, (m) => byMeter.get(m)?.usage ?? 0n);
+    line("New Usage", sample.timestamp, meters, usageOf);
   if (usage.resets.length > 0) {
     text += `${RESET_MARK} ${describeResets(meters, usage)}; totals now count from ${usage.totalStart}\n`;
   }

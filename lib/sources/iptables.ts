@@ -11,7 +11,7 @@
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
-import { allColumns, type Family, type MeterRule, meterRules } from "../config/meters.ts";
+import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
@@ -69,20 +69,25 @@ interface Tools {
 export class IptablesSource implements CounterSource {
   readonly name = "iptables";
   readonly warnings: string[] = [];
-  private readonly rules: MeterRule[];
+  private made?: MeterRule[];
   /** Both families' programs. */
   private readonly allTools: Tools[];
   /** The programs of the families the meters use. */
   private readonly tools: Tools[];
   constructor(private readonly config: Config, private readonly run: Runner) {
-    this.rules = config.meters.flatMap((m) => meterRules(m, true));
     const b = config.binaries;
-    const families = new Set(this.rules.map((r) => r.family));
+    const families = new Set<Family>();
+    config.meters.forEach((m) => ruleFamilies(m).forEach((f) => families.add(f))); // see computeUsage on forEach
     this.allTools = [
       { family: 4 as const, save: b.iptablesSave, restore: b.iptablesRestore, any: "0.0.0.0/0" },
       { family: 6 as const, save: b.ip6tablesSave, restore: b.ip6tablesRestore, any: "::/0" },
     ];
     this.tools = this.allTools.filter((t) => families.has(t.family));
+  }
+
+  /** Every meter's rules, made when first needed: a counter read starts its programs first, and makes them meanwhile. */
+  private get rules(): MeterRule[] {
+    return this.made ??= this.config.meters.flatMap((m) => meterRules(m, true));
   }
 
   private async saved(t: Tools): Promise<{ rules: SavedRule[]; chains: string[] }> {
@@ -243,16 +248,22 @@ export class IptablesSource implements CounterSource {
     for (const [i, t] of this.tools.entries()) {
       const where = `${t.save} -c`;
       const wanted = new Map<string, MeterRule>();
-      for (const rule of this.rules) {
-        if (rule.family === t.family) wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
-      }
+      let rulesOfFamily = 0;
+      // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
+      this.rules.forEach((rule) => {
+        if (rule.family !== t.family) return;
+        wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
+        rulesOfFamily++;
+      });
       // netmon rules whose text is not a wanted rule's (or repeats one), by `HOOK COLUMN`.
       const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
+      let foundByText = 0;
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
         if (rule && !found.has(rule)) {
-          found.set(rule, { packets: r.packets, bytes: r.bytes });
+          found.set(rule, r); // the line's counters, as they are
+          foundByText++;
           asWritten?.add(rule.column);
         } else if (rule || r.key.includes(COMMENT_PREFIX)) {
           const space = r.key.indexOf(" ");
@@ -265,13 +276,15 @@ export class IptablesSource implements CounterSource {
         }
       });
       // A wanted rule not found by its text may be a stray written differently. (Usually every rule was found
-      // and there are no strays: nothing more is done per rule.)
-      for (const rule of this.rules) {
-        if (rule.family !== t.family || found.has(rule)) continue;
-        const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
-        const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
-        if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
-        else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+      // and there are no strays: then nothing more is done, not even a pass over the rules.)
+      if (foundByText < rulesOfFamily) {
+        for (const rule of this.rules) {
+          if (rule.family !== t.family || found.has(rule)) continue;
+          const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
+          const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
+          if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
+          else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
+        }
       }
       const leftovers = [...strays].filter(([, left]) => left.length > 0);
       if (leftovers.length > 0) this.warnDuplicates(t, leftovers, found);
@@ -297,16 +310,19 @@ export class IptablesSource implements CounterSource {
 
   async read(): Promise<Reading> {
     const asWritten = new Set<string>();
-    const found = await this.find(asWritten);
-    // Every column in config order, each the sum of its rules' counters: one pass over the rules found.
+    const finding = this.find(asWritten);
+    // Every column in config order, each the sum of its rules' counters: the columns are set out while the
+    // programs run, then one pass over the rules found.
     const bytes = new Map<string, bigint>();
     const packets = new Map<string, bigint>();
-    for (const c of allColumns(this.config.meters)) {
-      bytes.set(c.name, 0n);
-      packets.set(c.name, 0n);
-    }
+    columnNames(this.config.meters).forEach((name) => {
+      bytes.set(name, 0n);
+      packets.set(name, 0n);
+    });
+    const found = await finding;
     const missing = new Set<string>();
-    for (const [rule, r] of found) {
+    // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
+    found.forEach((r, rule) => {
       if (r === "") missing.add(rule.column);
       else if (typeof r === "string") {
         throw new NetmonError(
@@ -317,7 +333,7 @@ export class IptablesSource implements CounterSource {
         bytes.set(rule.column, (bytes.get(rule.column) ?? 0n) + r.bytes);
         packets.set(rule.column, (packets.get(rule.column) ?? 0n) + r.packets);
       }
-    }
+    });
     if (missing.size > 0) {
       throw new NetmonError(
         `netmon's rules are not installed for meter${missing.size === 1 ? "" : "s"} ${

@@ -56,16 +56,18 @@ export function computeUsage(
 ): UsageResult {
   const meters: MeterUsage[] = [];
   const resets: string[] = [];
-  for (const [meter, after] of now.counters) {
+  // forEach, not for-of: at 10,000 meters this runs once, mostly before V8 optimises it, where for-of's
+  // [key, value] pairs cost several times the loop itself.
+  now.counters.forEach((after, meter) => {
     const before = last?.sample.counters.get(meter) ?? 0n;
     const reason = resetReasons?.get(meter) ?? (after < before ? "counter went down" : undefined);
     if (reason === undefined) {
       meters.push({ meter, before, after, usage: after - before, reset: false });
-      continue;
+      return;
     }
     resets.push(meter);
     meters.push({ meter, before, after, usage: after, reset: true, reason });
-  }
+  });
   const totalStart = last === undefined || resets.length > 0 ? now.timestamp : last.totalStart;
   return { meters, resets, totalStart };
 }

@@ -113,13 +113,14 @@ export function findResets(i: ResetInputs): Map<string, string> {
     at = (j) => index.get(now.columns[j] as string) ?? -1;
   }
   let j = -1;
-  for (const [column, after] of i.sample.counters) {
+  // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
+  i.sample.counters.forEach((after, column) => {
     j++;
     const old = before.get(column);
-    if (old === undefined) continue;
+    if (old === undefined) return;
     if (i.carried) {
       if (after < old) resets.set(column, REASONS.wentDown);
-      continue;
+      return;
     }
     const k = was ? at(j) : -1;
     const idWas = k >= 0 ? was?.ids?.[k] : undefined;
@@ -133,6 +134,6 @@ export function findResets(i: ResetInputs): Map<string, string> {
     } else if (i.started?.has(column)) resets.set(column, REASONS.rulesRecreated);
     else if (after < old) resets.set(column, REASONS.wentDown);
     else if (decimalBelow(pNow, pWas)) resets.set(column, REASONS.packetsWentDown);
-  }
+  });
   return resets;
 }
