@@ -248,15 +248,26 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
     { name: "c", meters: ["c-inbound"] },
     { name: "none yet", meters: ["b"] },
   ], names);
-  // Sixty days up to 20 Oct 2026 in Berlin: columns drop out for days and come back, gaps, resets.
+  // Sixty days up to 20 Oct 2026 in Berlin: columns drop out for days and come back, gaps, resets. Whatever the
+  // seed, customer a's columns are in for 16 Oct and out for 17 Oct, so that a covers this cycle (from the 15th) in
+  // part (the random dropouts may spare a's columns in it, or take them for all of it).
   const log: Sample[] = [];
   const v = names.map(() => 0);
   let columns = names;
-  for (let t = Date.UTC(2026, 7, 21); t < Date.UTC(2026, 9, 20); t += rand() < 0.002 ? 86_400_000 : 300_000) {
+  // From 15 to 17 Oct every 5 minutes (no day skipped), a's columns in for the 16th and out for the 17th.
+  const dayOf = (t: number) => Math.floor((t - Date.UTC(2026, 9, 16)) / 86_400_000);
+  const step = (t: number) => dayOf(t) >= -1 && dayOf(t) <= 1 ? 300_000 : rand() < 0.002 ? 86_400_000 : 300_000;
+  for (let t = Date.UTC(2026, 7, 21); t < Date.UTC(2026, 9, 20); t += step(t)) {
     if (rand() < 0.003) columns = names.filter(() => rand() < 0.7);
-    if (columns.length === 0) continue;
+    const day = dayOf(t);
+    const present = day === 0
+      ? names.filter((n) => n.startsWith("a-") || columns.includes(n))
+      : day === 1
+      ? columns.filter((n) => !n.startsWith("a-"))
+      : columns;
+    if (present.length === 0) continue;
     for (let j = 0; j < names.length; j++) v[j] = rand() < 0.001 ? 0 : (v[j] as number) + Math.floor(rand() * 1e6);
-    log.push({ epoch: t, columns, counters: columns.map((n) => v[names.indexOf(n)] as number) });
+    log.push({ epoch: t, columns: present, counters: present.map((n) => v[names.indexOf(n)] as number) });
   }
   const now = Date.UTC(2026, 9, 19, 12);
   const periods = periodsAt(now, berlin, 15);
