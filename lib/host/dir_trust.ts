@@ -111,10 +111,15 @@ export function trustProblems(
     // A link of this user or root is as safe as the directory it is in.
     if (who.length === 0 || (link && who.length === 1)) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
+    // chown and chmod would change what a link points to, not the link.
+    const fix = link
+      ? `name the real directory, or remove the link ${d.path} and make it again as ${
+        owner === "root:root" ? "root" : owner
+      }`
+      : `chown ${owner} ${d.path} && chmod go-w ${d.path}`;
     problems.push(
       `${d.path} is ${who.join(", ")} (mode ${mode}): another user could ${checked.threat} ` +
-        `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ` +
-        `chown ${owner} ${d.path} && chmod go-w ${d.path})`,
+        `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ${fix})`,
     );
   }
   return problems;
