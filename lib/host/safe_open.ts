@@ -502,10 +502,20 @@ export async function readWholeBounded(
   return f && readRest(f, path, spec, max);
 }
 
-/** {@linkcode readWholeBounded} as UTF-8 text: a file of the config's (a secret, a CA certificate). */
-export async function readTextBounded(path: string, spec: OpenSpec, max: number): Promise<string | undefined> {
-  const bytes = await readWholeBounded(path, spec, max);
-  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+/**
+ * A file the config names (a secret, a CA certificate; `what` is its key,
+ * "mail.ca_file") as UTF-8 text, at most `max` bytes, a link to a regular
+ * file followed, never waited on forever ({@linkcode readWholeBounded}).
+ * Missing, unreadable or refused, it is one line (a NetmonError).
+ */
+export async function readConfigFile(path: string, what: string, max: number): Promise<string> {
+  try {
+    const bytes = await readWholeBounded(path, { what, follow: true }, max);
+    if (bytes === undefined) throw new Deno.errors.NotFound(path);
+    return new TextDecoder().decode(bytes);
+  } catch (err) {
+    throw fileError(err, `read ${what}`, path);
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import type { LastState, Sample } from "../state/log_format.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
-import { checkDir, readTextBounded, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
+import { checkDir, readConfigFile, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
 import { runCommand, TimedOut } from "../host/run.ts";
 import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
@@ -240,15 +240,7 @@ export async function smtpPassword(
 ): Promise<string | undefined> {
   if (mail.user === undefined) return undefined;
   if (mail.passwordFile !== undefined) {
-    let text: string;
-    try {
-      text = await readTextBounded(mail.passwordFile, { what: "mail.password_file", follow: true }, 1 << 16) ??
-        (() => {
-          throw new Deno.errors.NotFound(mail.passwordFile as string);
-        })();
-    } catch (err) {
-      throw fileError(err, "read mail.password_file", mail.passwordFile);
-    }
+    const text = await readConfigFile(mail.passwordFile, "mail.password_file", 1 << 16);
     const password = text.split("\n")[0] ?? "";
     if (password === "") throw new ConfigError(`${mail.passwordFile}: mail.password_file is empty`);
     return password;
@@ -311,16 +303,7 @@ export class Mailer {
       createTransport(options: Record<string, unknown>): Transport;
     };
     let ca: string | undefined;
-    if (mail.caFile !== undefined) {
-      try {
-        ca = await readTextBounded(mail.caFile, { what: "mail.ca_file", follow: true }, 1 << 20) ??
-          (() => {
-            throw new Deno.errors.NotFound(mail.caFile as string);
-          })();
-      } catch (err) {
-        throw fileError(err, "read mail.ca_file", mail.caFile);
-      }
-    }
+    if (mail.caFile !== undefined) ca = await readConfigFile(mail.caFile, "mail.ca_file", 1 << 20);
     const ms = mail.timeout * 1000;
     const options: Record<string, unknown> = mail.transport === "sendmail"
       // nodemailer only builds the message; netmon runs sendmail itself, with only PATH and LC_ALL.

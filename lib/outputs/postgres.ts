@@ -31,10 +31,10 @@
  * @module
  */
 
-import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { ConfigError, denoPermissionError, EX, NetmonError } from "../host/errors.ts";
 import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
 import { PgConnection, type PgValue, textArray } from "./pg_wire.ts";
-import { readTextBounded } from "../host/safe_open.ts";
+import { readConfigFile } from "../host/safe_open.ts";
 import type { TimedSample } from "../state/log_timed.ts";
 
 export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
@@ -112,7 +112,7 @@ export async function dbPassword(
   env: (name: string) => string | undefined,
 ): Promise<string | undefined> {
   if (passwordFile !== undefined) {
-    const text = await configFile(passwordFile, "postgresql.password_file", 1 << 16);
+    const text = await readConfigFile(passwordFile, "postgresql.password_file", 1 << 16);
     const password = (text.split("\n")[0] ?? "").replace(/\r$/, "");
     if (password === "") throw new ConfigError(`${passwordFile}: the store's password_file is empty`);
     return password;
@@ -184,21 +184,10 @@ export function storeError(err: unknown, where: string, password?: string): Netm
   return new NetmonError(`${head}: ${msg}${code ? ` (${code})` : ""} ${later}`, EX.TEMPFAIL, { cause: err });
 }
 
-/** A file the config names (`what` is its key), as text: missing, unreadable or not a regular file is one line. */
-async function configFile(path: string, what: string, max: number): Promise<string> {
-  try {
-    const text = await readTextBounded(path, { what, follow: true }, max);
-    if (text === undefined) throw new Deno.errors.NotFound(path);
-    return text;
-  } catch (err) {
-    throw err instanceof NetmonError ? err : fileError(err, `read ${what}`, path);
-  }
-}
-
 /** The CA certificates to trust for `mode`, from `caFile` (none for disable and require): the only ones trusted. */
 async function caCerts(mode: SslMode, caFile: string | undefined): Promise<string[] | undefined> {
   if (caFile === undefined || mode === "disable" || mode === "require") return undefined;
-  const pem = await configFile(caFile, "postgresql.ca_file", 1 << 20);
+  const pem = await readConfigFile(caFile, "postgresql.ca_file", 1 << 20);
   // An empty or wrong file would trust nothing and fail every handshake with a message about the server's side.
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
     throw new ConfigError(
