@@ -15,22 +15,21 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { isIP } from "node:net";
-import { seconds } from "../host/timer.ts";
+import { seconds, startTimer } from "../host/timer.ts";
 
 /** A Deno connection's shape (pg_wire.ts `PgTransport`), without importing pg_wire: it imports this module. */
 type NodeTlsTransport = Pick<Deno.Conn, "read" | "write" | "close">;
 /** Waits for `event` on `socket`, rejecting on its error or close, within `ms`. */
 function once(socket: Socket, event: string, ms: number): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(
-      () => done(Object.assign(new Error(`no answer within ${seconds(ms)} s`), { code: "ETIMEDOUT" })),
-      ms,
-    );
+    // netmon's one timer (lib/host/timer.ts), as every other wait of the client's.
+    const t = startTimer(ms);
+    void t.done.then(() => done(Object.assign(new Error(`no answer within ${seconds(ms)} s`), { code: "ETIMEDOUT" })));
     const on = (...args: unknown[]) => done(undefined, args);
     const onError = (err: unknown) => done(err);
     const onClose = () => done(Object.assign(new Error("the server closed the connection"), { code: "ECONNRESET" }));
     const done = (err: unknown, args: unknown[] = []) => {
-      clearTimeout(t);
+      t.cancel();
       socket.off(event, on).off("error", onError).off("close", onClose);
       if (err) {
         socket.destroy();
