@@ -4,6 +4,10 @@
  * in a namespace. Goals: start under 1 s, report under 0.3 s. For scale, it
  * also times a one-iptables-call-per-rule loop over a sample of the rules.
  *
+ * Beside the report, in the same rounds, it times what no report can go
+ * below: an empty script run the same way (Deno's own start and exit) and
+ * iptables-save of the same rules alone (the counter read).
+ *
  * It also prints what the reset checks of issue 17 add to that report, goal
  * at most 10 ms: the base commit's report (bench/_base.ts checks it out in a
  * git worktree) timed the same way in the same namespace, then one recorded
@@ -42,15 +46,28 @@ await withBaseWorktree((base) =>
       const baseRun = (args: string[]) => [...inNs(args).slice(0, -args.length - 1), `${base}/netmon.ts`, ...args];
       const baseArgs = ["report", "-c", config, "-s", `${dir}/base`];
       await timed(baseRun(baseArgs));
+      // What no report can go below, timed in the same rounds: Deno running an empty script the same way, and the
+      // counter read alone (iptables-save of the 10,000 rules), each a whole process as the report is.
+      const empty = `${dir}/empty.ts`;
+      await Deno.writeTextFile(empty, "");
+      const emptyRun = [...inNs([]).slice(0, -1), empty];
+      const saveRun = ["ip", "netns", "exec", p.a, "iptables-save", "-c", "-t", "filter"];
       // Interleaved with the base commit's report on the same rules, each with its own state directory.
       const runs: number[] = [];
       const baseRuns: number[] = [];
+      const emptyRuns: number[] = [];
+      const saveRuns: number[] = [];
       for (let i = 0; i < 9; i++) {
         runs.push(await timed(inNs(["report", "-c", config, "-s", dir])));
         baseRuns.push(await timed(baseRun(baseArgs)));
+        emptyRuns.push(await timed(emptyRun));
+        saveRuns.push(await timed(saveRun));
       }
-      const report2 = runs.sort((a, b) => a - b)[4]!;
-      const base2 = baseRuns.sort((a, b) => a - b)[4]!;
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const report2 = median(runs);
+      const base2 = median(baseRuns);
+      const emptyMs = median(emptyRuns);
+      const saveMs = median(saveRuns);
       const rules = (await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"])).split("\n")
         .filter((l) => l.includes("netmon:")).length;
       const sample = 300;
@@ -87,6 +104,13 @@ await withBaseWorktree((base) =>
         } s for ${meters}`,
       );
       console.log(`  base ${BASE_COMMIT} report (median of 9, interleaved): ${base2.toFixed(0)} ms`);
+      console.log(
+        `  floor, in the same rounds: an empty deno run ${emptyMs.toFixed(0)} ms, iptables-save of the rules alone ${
+          saveMs.toFixed(0)
+        } ms (${(emptyMs + saveMs).toFixed(0)} ms one after the other; the report's own work beyond both: ${
+          (report2 - emptyMs - saveMs).toFixed(0)
+        } ms)`,
+      );
       const extra = await compareRecord(base, meters, 30);
       const inMemory = await compareRecord(base, meters, 30, "/dev/shm");
       const checks = await timeChecks(meters, 30);
