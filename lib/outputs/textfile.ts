@@ -132,16 +132,55 @@ export interface Columns {
   counters: readonly bigint[];
 }
 
-/** Columns in a piece of the text: about 20 KB of it. */
-const PIECE = 256;
+/**
+ * Where the text of a textfile goes, a string or a count at a time: the file
+ * itself ({@linkcode writeTextfile}, which copies them into one reused buffer
+ * of bytes), or pieces of text ({@linkcode pieces}).
+ */
+export interface TextSink {
+  /** Appends `text`. */
+  text(text: string): void;
+  /** Appends `n` in decimal. */
+  count(n: bigint): void;
+}
+
+/** Parts in a piece of text: about 256 columns' lines, 20 KB. */
+const PIECE_PARTS = 2304;
+
+/** Where a textfile's text goes: a sink, or a function given it a piece at a time ({@linkcode pieces}). */
+export type TextOut = TextSink | ((piece: string) => void);
 
 /**
- * A whole textfile, given to `emit` a piece at a time: the columns' families,
- * then their resets (`resetLines`), the sample's time, the run's duration and
- * the customers' families (`cycles`, textfile_cycles.ts). A piece is a list of parts joined once, which turns
- * the counts into digits as it goes; made a line at a time and held whole, the
- * 20,000 lines of 10,000 columns were strings for young-generation collections
- * to copy, then a megabyte of fresh memory to encode into (10-20 ms here).
+ * A sink that gives `emit` the text a piece at a time, each piece a list of
+ * parts joined once (for tests and formatTextfile; the report writes bytes);
+ * `end` gives the last.
+ */
+export function pieces(emit: (piece: string) => void): TextSink & { end(): void } {
+  const parts: (string | bigint)[] = [];
+  const flush = () => {
+    if (parts.length === 0) return;
+    emit(parts.join(""));
+    parts.length = 0;
+  };
+  return {
+    text(text) {
+      parts.push(text);
+      if (parts.length >= PIECE_PARTS) flush();
+    },
+    count(n) {
+      parts.push(n);
+    },
+    end: flush,
+  };
+}
+
+/**
+ * A whole textfile, given to `out` a string or a count at a time: the
+ * columns' families, then their resets (`resetLines`), the sample's time, the
+ * run's duration and the customers' families (`cycles`, textfile_cycles.ts).
+ * Given to the file as they come (no line made as a string: the 20,000 lines
+ * of 10,000 columns, made as strings, were 1.5 MB of fresh memory every
+ * report, which this VM pays a page fault per 4 KB for).
  */
 export function exposition(
   columns: Columns,
@@ -149,48 +188,39 @@ export function exposition(
   lastSampleSeconds: number,
   reportDurationSeconds: number,
   cycles: string,
-  emit: (piece: string) => void,
+  to: TextOut,
 ): void {
+  const piecewise = typeof to === "function" ? pieces(to) : undefined;
+  const out = piecewise ?? (to as TextSink);
   const { names } = columns;
   // Names needing no escape (a meter's never do) are not looked at one by one.
   const escaped = needsEscape(names.join("")) ? names.map(escapeLabelValue) : names;
-  // One list of parts for every piece, filled in place (a new one a piece would be garbage to collect).
-  const parts: (string | bigint)[] = [];
-  let k = 0;
-  const flush = (i: number) => {
-    if ((i + 1) % PIECE !== 0 && i + 1 !== names.length) return;
-    parts.length = k;
-    emit(parts.join(""));
-    k = 0;
-  };
+  if (names.length > 0) out.text(TRAFFIC);
   for (let i = 0; i < names.length; i++) {
-    if (i === 0) parts[k++] = TRAFFIC;
-    parts[k++] = 'netmon_traffic_bytes_total{column="';
-    parts[k++] = escaped[i] as string;
+    out.text('netmon_traffic_bytes_total{column="');
+    out.text(escaped[i] as string);
     const meter = columns.meters[i];
     if (meter !== undefined) {
-      parts[k++] = '",meter="';
-      parts[k++] = meter;
+      out.text('",meter="');
+      out.text(meter);
     }
-    parts[k++] = '"';
-    parts[k++] = columns.rest[i] as string;
-    parts[k++] = "} ";
-    parts[k++] = natural(columns.totals[i] as bigint, names[i] as string, " total");
-    parts[k++] = "\n";
-    flush(i);
+    out.text('"');
+    out.text(columns.rest[i] as string);
+    out.text("} ");
+    out.count(natural(columns.totals[i] as bigint, names[i] as string, " total"));
+    out.text("\n");
   }
+  if (names.length > 0) out.text(RAW);
   for (let i = 0; i < names.length; i++) {
-    if (i === 0) parts[k++] = RAW;
-    parts[k++] = 'netmon_raw_bytes{column="';
-    parts[k++] = escaped[i] as string;
-    parts[k++] = '"} ';
-    parts[k++] = natural(columns.counters[i] as bigint, names[i] as string);
-    parts[k++] = "\n";
-    flush(i);
+    out.text('netmon_raw_bytes{column="');
+    out.text(escaped[i] as string);
+    out.text('"} ');
+    out.count(natural(columns.counters[i] as bigint, names[i] as string));
+    out.text("\n");
   }
   const resets = "Counter resets seen in the column, by reason: counter_went_down, reboot, interface_recreated, " +
     "counter_recreated, rules_recreated, packets_went_down.";
-  emit(
+  out.text(
     family("netmon_resets_total", "counter", resets, resetLines) +
       header("netmon_last_sample_timestamp_seconds", "gauge", "When the last sample was taken (Unix time).") +
       `netmon_last_sample_timestamp_seconds ${seconds("the sample time", lastSampleSeconds)}\n` +
@@ -198,6 +228,7 @@ export function exposition(
       `netmon_report_duration_seconds ${seconds("the report duration", reportDurationSeconds)}\n` +
       cycles,
   );
+  piecewise?.end();
 }
 
 /**
@@ -210,7 +241,7 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
   for (const m of meters) {
     const family = m.families.length === 1 ? `ipv${m.families[0]}` : undefined;
     // The common meter (10,000 of them are set up every report): one column, its name; no direction.
-    if (!m.directions && !m.split.family) {
+    if (isCommon(m)) {
       out.push([m.name, family ? { meter: m.name, family } : { meter: m.name }]);
       continue;
     }
@@ -239,6 +270,16 @@ export function columnLabels(meters: readonly Meter[]): [string, ColumnLabels][]
  * ```
  */
 export function labelTexts(meters: readonly Meter[]): LabelTexts {
+  // Usually every meter is a common one: then a pass over them for each list, with no string made (the `meter`
+  // labels are the columns themselves when no name needs escaping), costs a third of one pass adding to three.
+  if (meters.every(isCommon)) {
+    const columns = meters.map((m) => m.name);
+    return {
+      columns,
+      meters: needsEscape(columns.join("")) ? columns.map(escapeLabelValue) : columns,
+      rest: meters.map((m) => m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : ""),
+    };
+  }
   const out = { columns: [] as string[], meters: [] as string[], rest: [] as string[] };
   const add = (column: string, meter: string, rest: string) => {
     out.columns.push(column);
@@ -246,11 +287,16 @@ export function labelTexts(meters: readonly Meter[]): LabelTexts {
     out.rest.push(rest);
   };
   for (const m of meters) {
-    if (!m.directions && !m.split.family) {
+    if (isCommon(m)) {
       add(m.name, escapeLabelValue(m.name), m.families.length === 1 ? FAMILY[m.families[0] as 4 | 6] : "");
     } else for (const [column, labels] of columnLabels([m])) add(column, escapeLabelValue(m.name), restText(labels));
   }
   return out;
+}
+
+/** A meter of one column, its own name, with no direction: the common meter. */
+function isCommon(m: Meter): boolean {
+  return !m.directions && !m.split.family;
 }
 
 /** The labels of columns as the textfile writes them ({@linkcode labelTexts}). */
@@ -270,7 +316,7 @@ const FAMILY = { 4: ',family="ipv4"', 6: ',family="ipv6"' };
 export const NO_LABELS: LabelTexts = { columns: [], meters: [], rest: [] };
 
 /**
- * The textfile after `sample`, given to `emit` a piece at a time: each column
+ * The textfile after `sample`, given to `out` (see {@linkcode exposition}): each column
  * of the sample in its order, its running total its counter plus its offset
  * (from `offsets`, those after it), its labels in `labels` ({@linkcode
  * labelTexts}; none for a column not there), its resets by reason (the known
@@ -293,7 +339,7 @@ export function sampleTextfile(
   labels: LabelTexts,
   reportDurationSeconds: number,
   cycles: string,
-  emit: (piece: string) => void,
+  out: TextOut,
 ): void {
   const names = [...sample.counters.keys()];
   const counters = [...sample.counters.values()];
@@ -325,21 +371,59 @@ export function sampleTextfile(
     rest = of.map((i) => i === undefined ? "" : labels.rest[i] as string);
   }
   const time = Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000);
-  exposition({ names, meters, rest, totals, counters }, resetLines, time, reportDurationSeconds, cycles, emit);
+  exposition({ names, meters, rest, totals, counters }, resetLines, time, reportDurationSeconds, cycles, out);
 }
 
 const encoder = new TextEncoder();
 
+/** The buffer a textfile is written through: 64 KB. */
+const BUFFER_BYTES = 1 << 16;
+
 /**
- * Replaces `path` with `text`, or with the text `write` gives a piece at a
- * time, each piece encoded into one buffer that is reused (fresh memory costs
- * its page faults), mode `mode` (0644: node_exporter, its own user, reads it).
- * Refuses a target that is not a regular file (or a link to one). Throws a
- * NetmonError: 73 when the directory is missing, 77 when denied, 74 otherwise.
+ * A sink writing to `file` through one buffer of bytes, reused: strings are
+ * copied into it a character at a time, as each is ASCII but for rare label
+ * values (TextEncoder.encodeInto writes only at the start of the array it is
+ * given: a subarray per string, and its result object, would be garbage for
+ * each of the 180,000 strings of 10,000 columns). `end` writes what is left.
+ */
+function fileSink(file: AtomicFile): TextSink & { end(): void } {
+  const buffer = new Uint8Array(BUFFER_BYTES);
+  let at = 0;
+  const flush = () => {
+    file.write(buffer.subarray(0, at));
+    at = 0;
+  };
+  const text = (text: string) => {
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (at + 3 * text.length > buffer.length) {
+      flush();
+      if (3 * text.length > buffer.length) return file.write(text);
+    }
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0x7f) {
+        at += encoder.encodeInto(text.slice(i), buffer.subarray(at)).written;
+        return;
+      }
+      buffer[at++] = c;
+    }
+  };
+  return {
+    text,
+    count: (n) => n === 0n ? text("0") : text(String(n)),
+    end: flush,
+  };
+}
+
+/**
+ * Replaces `path` with `text`, or with the text `write` gives its sink, mode
+ * `mode` (0644: node_exporter, its own user, reads it). Refuses a target that
+ * is not a regular file (or a link to one). Throws a NetmonError: 73 when the
+ * directory is missing, 77 when denied, 74 otherwise.
  */
 export function writeTextfile(
   path: string,
-  text: string | ((emit: (piece: string) => void) => void),
+  text: string | ((out: TextSink) => void),
   mode = 0o644,
 ): void {
   try {
@@ -352,15 +436,11 @@ export function writeTextfile(
   }
   // Not synced: node_exporter sees the old file or the new one either way, and every report rewrites it.
   const file = new AtomicFile(path, mode, "Prometheus textfile", { durable: false });
-  let buffer = new Uint8Array(0);
-  const emit = (piece: string) => {
-    // A UTF-16 unit is at most 3 bytes of UTF-8.
-    if (3 * piece.length > buffer.length) buffer = new Uint8Array(3 * piece.length);
-    file.write(buffer.subarray(0, encoder.encodeInto(piece, buffer).written));
-  };
   try {
-    if (typeof text === "string") emit(text);
-    else text(emit);
+    const out = fileSink(file);
+    if (typeof text === "string") out.text(text);
+    else text(out);
+    out.end();
   } catch (err) {
     file.abandon();
     throw err;
@@ -459,7 +539,7 @@ export function textfileOutput(
         if (offsets === undefined) throw new Error("the running totals were not computed");
         const figures = offsets;
         const cycles = opts.cycles?.(r) ?? "";
-        writeTextfile(path, (emit) => sampleTextfile(r.sample, figures, labels, clock(), cycles, emit));
+        writeTextfile(path, (out) => sampleTextfile(r.sample, figures, labels, clock(), cycles, out));
       } catch (err) {
         throw textfileError(err, path);
       }
