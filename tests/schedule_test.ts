@@ -363,6 +363,18 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     match(service, new RegExp(`^ReadWritePaths=${dir}/state$`, "m"));
     match(service, /^ExecStart=\S+ run -q --frozen --no-prompt .* report -c /m);
     ok(Deno.readTextFileSync(`${into}/netmon.timer`).includes("OnCalendar=*:0/5"));
+    // A directory the permissions do not cover: one line naming the flag, exit 77 (not an uncaught error).
+    await withTempDir(async (elsewhere) => {
+      const denied = await run("--systemd", "--into", elsewhere);
+      assertEquals(
+        [denied.code, denied.stderr],
+        [
+          77,
+          `netmon: Deno denied access to ${elsewhere}, where the schedule goes: run schedule with --allow-read=${elsewhere} --allow-write=${elsewhere}\n`,
+        ],
+      );
+      assertEquals([...Deno.readDirSync(elsewhere)].length, 0, "nothing written where it may not read");
+    });
     const compile = await run("--compile");
     assertEquals(compile.code, 0, compile.stderr);
     match(

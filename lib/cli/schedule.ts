@@ -12,8 +12,9 @@ import { lookup } from "node:dns/promises";
 import denoJson from "../../deno.json" with { type: "json" };
 import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
-import { EX, NetmonError, UsageError } from "../host/errors.ts";
+import { denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
 import type { Options } from "./commands.ts";
 
@@ -256,21 +257,33 @@ async function resolveMailServer(server: string): Promise<string[]> {
   }
 }
 
-/** Writes `text` to `path` atomically, unless a file netmon did not write is there (then only with `force`). */
+/**
+ * Writes `text` to `path` atomically, unless a file netmon did not write is
+ * there (then only with `force`). The file there is read as state files are
+ * (a link or a FIFO is refused, not followed or waited on); a directory the
+ * permissions do not cover is one line naming both flags it needs.
+ */
 function install(path: string, text: string, force: boolean): void {
-  let current: string | undefined;
   try {
-    current = Deno.readTextFileSync(path);
+    const current = force ? undefined : readWholeText(path, { what: "schedule file" }, 1 << 20);
+    if (current !== undefined && !current.startsWith(MARKER)) {
+      throw new NetmonError(
+        `${path} exists and netmon did not write it: move it away, or run again with --force to replace it`,
+        EX.CANTCREAT,
+      );
+    }
+    replaceFile(path, text, 0o644, "schedule file");
   } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  if (current !== undefined && !current.startsWith(MARKER) && !force) {
+    // Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone.
+    const cause = err instanceof NetmonError ? err.cause : err;
+    if (!denoPermissionError(cause)) throw err;
+    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
     throw new NetmonError(
-      `${path} exists and netmon did not write it: move it away, or run again with --force to replace it`,
-      EX.CANTCREAT,
+      `Deno denied access to ${dir}, where the schedule goes: run schedule with --allow-read=${dir} --allow-write=${dir}`,
+      EX.NOPERM,
+      { cause: err },
     );
   }
-  replaceFile(path, text, 0o644, "schedule file");
 }
 
 /** `netmon schedule`. */
