@@ -15,7 +15,7 @@ import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/
 import { parseConfig } from "../lib/config/config.ts";
 import { grantedBy, grants, type Need, permissionFlags, permissionNeeds } from "../lib/config/permissions.ts";
 import { MARKER } from "../lib/cli/schedule.ts";
-import { netmon, netnsTest, withPair, withTempDir } from "./helpers.ts";
+import { netmon, netnsTest, run, withPair, withTempDir } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { startSmtp } from "./smtp_server.ts";
@@ -90,6 +90,34 @@ async function checkLine(
   });
   return line;
 }
+
+netnsTest(
+  "schedule: a config and state directory reached through links are granted where the links lead too",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        // Deno checks a scoped permission on the path a link leads to: a line granting only the link's path fails.
+        await Deno.mkdir(`${dir}/real`);
+        await Deno.writeTextFile(`${dir}/real/netmon.toml`, 'source = "interface"\n');
+        await Deno.symlink(`${dir}/real/netmon.toml`, `${dir}/netmon.toml`);
+        await Deno.mkdir(`${dir}/real/state`);
+        await Deno.symlink(`${dir}/real/state`, `${dir}/state`);
+        const printed = await netmon(["schedule", "-c", `${dir}/netmon.toml`, "-s", `${dir}/state`], { dirs: [dir] });
+        const line = lineOf(printed);
+        for (let i = 0; i < 2; i++) {
+          const r = await run("ip", ["netns", "exec", p.a, "sh", "-c", line]);
+          assertEquals(r.code, 0, r.stderr);
+          doesNotMatch(r.stderr, /denied/);
+        }
+        match(line, new RegExp(`--allow-write=${dir}/state,${dir}/real/state `));
+        ok(line.endsWith(`report -c ${dir}/netmon.toml -s ${dir}/state`), line);
+        assertEquals(
+          Deno.readTextFileSync(`${dir}/real/state/netmon.log`).split("\n").filter((l) => /^\d/.test(l)).length,
+          2,
+        );
+      })
+    ),
+);
 
 netnsTest(
   "schedule: the original iptables setup's line reports as printed, and needs each of its permissions",

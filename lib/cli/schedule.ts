@@ -47,6 +47,11 @@ export interface ScheduleInputs {
   deno: string;
   /** netmon's directory. */
   root: string;
+  /**
+   * The config file or state directory (as given, no trailing slash) that is or runs through a link, and the real
+   * path: Deno checks a scoped permission on the path a link leads to, so the lines grant both.
+   */
+  links?: ReadonlyMap<string, string>;
 }
 
 /** The report's and the nightly graph's command lines (argument arrays) and what their permissions are for. */
@@ -60,22 +65,58 @@ export interface Schedule {
   compiled: string[];
 }
 
+/** `needs`, each read or write of a path at or under a linked one followed by the same need of its real path. */
+function throughLinks(needs: Need[], links: ReadonlyMap<string, string> | undefined): Need[] {
+  if (!links || links.size === 0) return needs;
+  return needs.flatMap((n) => {
+    if (n.kind !== "read" && n.kind !== "write") return [n];
+    for (const [given, real] of links) {
+      if (n.value === given || n.value.startsWith(`${given}/`)) {
+        return [n, { ...n, value: real + n.value.slice(given.length) }];
+      }
+    }
+    return [n];
+  });
+}
+
+/**
+ * Which of `paths` are, or run through, a link, with their real paths; a
+ * path not there yet (the state directory the first report makes) or not
+ * ours to look at is left out, and granted as named.
+ */
+function linkedPaths(paths: readonly (string | undefined)[]): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const given of paths) {
+    if (given === undefined) continue;
+    const path = given.replace(/\/+$/, "") || "/";
+    try {
+      const real = Deno.realPathSync(path);
+      if (real !== path) links.set(path, real);
+    } catch {
+      // Missing, or outside the permissions: nothing to add.
+    }
+  }
+  return links;
+}
+
 /** The lines for `i`, each with exactly the permissions its run needs. */
 export function scheduleLines(i: ScheduleInputs): Schedule {
   const where = { config: i.config, configFile: i.configFile, stateDir: i.stateDir, explicitStateDir: true };
   const configArgs = i.configFile !== undefined ? ["-c", i.configFile] : [];
-  const reportNeeds = permissionNeeds("report", {
-    ...where,
-    explicitConfig: i.configFile !== undefined,
-    ...(i.mailAddresses ? { mailAddresses: i.mailAddresses } : {}),
-  });
+  const reportNeeds = throughLinks(
+    permissionNeeds("report", {
+      ...where,
+      explicitConfig: i.configFile !== undefined,
+      ...(i.mailAddresses ? { mailAddresses: i.mailAddresses } : {}),
+    }),
+    i.links,
+  );
   const dir = i.stateDir.replace(/\/+$/, "") || "/";
   const outputs = [`${dir}/usage.dat`, `${dir}/usage.png`];
-  const graphNeeds = permissionNeeds("graph", {
-    ...where,
-    explicitConfig: i.configFile !== undefined,
-    graphOutputs: outputs,
-  });
+  const graphNeeds = throughLinks(
+    permissionNeeds("graph", { ...where, explicitConfig: i.configFile !== undefined, graphOutputs: outputs }),
+    i.links,
+  );
   const deno = [i.deno, "run", "-q", "--frozen", "--no-prompt", "--config", `${i.root}/deno.json`];
   const reportArgs = ["report", ...configArgs, "-s", i.stateDir];
   const binary = `${i.root}/dist/netmon-report`;
@@ -306,7 +347,14 @@ export async function schedule(opts: Options): Promise<number> {
     }
   }
   const mail = config.mail;
-  const inputs: ScheduleInputs = { config, configFile: config.file, stateDir, deno: Deno.execPath(), root: ROOT };
+  const inputs: ScheduleInputs = {
+    config,
+    configFile: config.file,
+    stateDir,
+    deno: Deno.execPath(),
+    root: ROOT,
+    links: linkedPaths([config.file, stateDir]),
+  };
   if (mail && mail.transport === "smtp" && !isAddress(mail.server)) {
     inputs.mailAddresses = await resolveMailServer(mail.server);
   }
