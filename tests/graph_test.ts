@@ -561,3 +561,33 @@ Deno.test("--group and --customers match meters as the config does; a name match
     );
   });
 });
+
+Deno.test("graph under its permission set with the default output: the hint names the directory, and works", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, ORIGINAL_LOG);
+    const root = new URL("..", import.meta.url).pathname;
+    // As the README's `deno task graph` runs it, with the log's directory readable but no write to the current one.
+    const graphIn = (...extra: string[]) =>
+      run(Deno.execPath(), [
+        "run",
+        "-q",
+        "--frozen",
+        "--config",
+        `${root}deno.json`,
+        "-P=graph",
+        `--allow-read=${dir}`,
+        ...extra,
+        `${root}graph.ts`,
+        path,
+      ], { cwd: dir, env: { PATH: "/usr/bin:/bin" } });
+    const denied = await graphIn();
+    assertEquals(
+      [denied.code, denied.stderr],
+      [77, "graph: Deno denied write access to .: run it with --allow-write=. (or a permission set from deno.json)\n"],
+    );
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["netmon.log"]);
+    const allowed = await graphIn("--allow-write=.");
+    assertEquals([allowed.code, allowed.stderr], [0, ""]);
+    ok(Deno.statSync(`${dir}/netmon_graph.dat`).isFile);
+  });
+});

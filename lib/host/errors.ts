@@ -93,9 +93,10 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
     return new NetmonError(`Deno denied a permission: ${err.message.split("\n")[0]}`, EX.NOPERM, { cause: err });
   }
   const [, kind, denied, flag] = m;
-  // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself.
-  const temp = /^(.*)\/\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied as string);
-  const what = temp ? temp[1] || "/" : denied;
+  // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself; beside a
+  // relative one (graph's default netmon_graph.dat), the current directory.
+  const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied as string);
+  const what = temp ? temp[1] === undefined ? "." : temp[1] || "/" : denied;
   return new NetmonError(
     `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
     EX.NOPERM,
