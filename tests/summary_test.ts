@@ -6,7 +6,7 @@
  * machine's zone and in a billing zone, the original's two-column log; CSV
  * and JSON read back and added up; exit statuses and message shapes.
  */
-import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { CSV_HEADER } from "../lib/usage/csv.ts";
 import { netmon, type Result, withTempDir } from "./helpers.ts";
@@ -397,6 +397,12 @@ Deno.test("summary errors: one line and a sysexits status", async () => {
     const strict = await summary(dir, { log: bad }, ["--by", "day", "--strict"]);
     assertEquals([strict.code, strict.stdout], [65, ""]);
     assertEquals(strict.stderr, `netmon: ${dir}/netmon.log:3: expected 3 fields but got 2 (--strict)\n`);
+    // A header naming a column twice (a hand edit): refused naming the log, here before and after data lines.
+    for (const twice of [["# netmon meters:\tbig\tbig", ...log], [...log, "# netmon meters:\tbig\tbig"]]) {
+      const dup = await summary(dir, { log: twice }, ["--by", "day"]);
+      assertEquals([dup.code, dup.stdout], [65, ""]);
+      match(dup.stderr, new RegExp(`^netmon: ${dir}/netmon\\.log(:\\d+)?: the meters header names "big" twice`));
+    }
     await Deno.remove(`${dir}/netmon.log`);
     const none = await netmon(["summary", "-c", `${dir}/netmon.toml`, "-s", dir], { dirs: [dir] });
     assertEquals([none.code, none.stderr], [

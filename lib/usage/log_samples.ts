@@ -151,7 +151,7 @@ export class LogReader {
   tornLine(buf: Uint8Array, start: number, end: number): void {
     if (end === start) return;
     if (buf[start] !== HASH) this.#noteData();
-    else for (const m of parseHeader(decoder.decode(buf.subarray(start, end))) ?? []) this.#seen.add(m);
+    else for (const m of parseHeader(decoder.decode(buf.subarray(start, end)), this.#path) ?? []) this.#seen.add(m);
   }
 
   /** The last good data line's stamp, as written (`YYYY/MM/DD-HH:MM:SS`). */
@@ -285,7 +285,7 @@ export class LogReader {
 
   #comment(line: string, lineNo: number): void {
     if (line.startsWith(HEADER_PREFIX)) {
-      const meters = parseHeader(line) ?? [];
+      const meters = parseHeader(line, `${this.#path}:${lineNo}`) ?? [];
       if (meters.length === 0) {
         this.#fail(lineNo, "meters header names no meter");
         return;
@@ -770,7 +770,8 @@ export function logColumns(file: LogFile, path = "log"): LogColumns {
   let header = false;
   let data = false;
   const take = (line: string) => {
-    const meters = parseHeader(line);
+    // Found by a search that counts no lines: a header naming a column twice is refused naming the log alone.
+    const meters = parseHeader(line, path);
     if (meters === undefined || meters.length === 0) return;
     header = true;
     for (const m of meters) seen.add(m);
