@@ -8,7 +8,7 @@
  * @module
  */
 
-import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/strict";
 import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
 import {
   LEGACY_BINARIES,
@@ -155,6 +155,8 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
       { netmon: ["doctor", "--json"], permissions: legacyRun },
       // The report reads with iptables-legacy-save, which never waits for the lock.
       { netmon: ["report"], permissions: legacyRun },
+      // The legacy paths of the config without the flag that allows them: not missing, not allowed.
+      { netmon: ["doctor", "--json"] },
     ], p.a);
     expect(
       verdict(r[3] as StepResult),
@@ -177,6 +179,14 @@ netnsTest("doctor: a missing binary, a second backend holding rules, a held xtab
     assertEquals([report.code, report.stderr], [0, ""]);
     match(report.stdout, /New Total/);
     match(locked.checks.get("backend")?.said ?? "", /iptables drives legacy; the nft backend holds no rules/);
+    const notAllowed = verdict(r[8] as StepResult).checks.get("binaries");
+    assertEquals(notAllowed?.verdict, "problem");
+    match(notAllowed?.said ?? "", /Deno denied run access to \/usr\/sbin\/iptables-legacy/);
+    match(
+      notAllowed?.fix ?? "",
+      /^allow them: run doctor \(and the report\) with --allow-run=\S*\/usr\/sbin\/iptables-legacy[,;]/,
+    );
+    doesNotMatch(notAllowed?.fix ?? "", /install the package/);
   }));
 
 netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted by hand", () =>

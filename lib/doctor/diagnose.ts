@@ -122,11 +122,18 @@ interface Versions {
   ran: Map<string, string>;
 }
 
+/** What netmon-admin lets doctor run: a flag replaces the set's list, so one that adds a program names these too. */
+function allowedRuns(): string[] {
+  return denoJson.permissions["netmon-admin"].run;
+}
+
 async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
   const ran = new Map<string, string>();
   // Paths by the version they print, without the program's own name: iptables' three tools say it once.
   const byVersion = new Map<string, string[]>();
   const missing: string[] = [];
+  // Programs Deno was not allowed to run (a [binaries] path outside the permission set): there, not missing.
+  const denied: string[] = [];
   for (const p of programs(config)) {
     let first = "";
     try {
@@ -135,6 +142,7 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
     } catch (err) {
       // pfctl -s Running fails without /dev/pf access, but it ran: it exists.
       if (!(p.role === "pfctl" && err instanceof NetmonError && "code" in err)) {
+        if (denoPermissionError(err instanceof NetmonError ? err.cause : err)) denied.push(p.path);
         missing.push(message(err));
         continue;
       }
@@ -145,14 +153,12 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
   }
   const said = [...byVersion].map(([version, paths]) => `${paths.join(", ")}${version ? ` (${version})` : ""}`);
   if (missing.length > 0) {
-    return {
-      ran,
-      findings: [problem(
-        "binaries",
-        missing.join("; "),
-        `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`,
-      )],
-    };
+    const fix = denied.length === missing.length
+      ? `allow them: run doctor (and the report) with --allow-run=${
+        [...new Set([...denied, ...allowedRuns()])].join(",")
+      }; 'netmon schedule' prints the report's line with them`
+      : `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`;
+    return { ran, findings: [problem("binaries", missing.join("; "), fix)] };
   }
   return { ran, findings: [ok("binaries", said.join(", "))] };
 }
