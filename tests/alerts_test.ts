@@ -497,5 +497,12 @@ netnsTest(
       assertEquals(alerts(e).length, 1, alerts(e).map((m) => m.headers.get("subject")).join("\n"));
       const keys = Deno.readTextFileSync(ledger).split("\n");
       ok(old.every((k) => keys.includes(k)), "the old keys kept as they were");
+      // Each recorded again as now written (the cycle's dates), once, so later runs find it without the old form.
+      const november = "2026-11-15 .. 2026-12-14";
+      const now = [
+        ...[50, 80, 100].flatMap((pct) => [`quota\tacme\t${november}\t${pct}`, `commit\tacme\t${november}\t${pct}`]),
+        `projected\tacme\t${november}`,
+      ];
+      assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
     }),
 );
