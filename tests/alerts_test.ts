@@ -393,3 +393,116 @@ netnsTest(
       },
     ),
 );
+
+/** acme with a quota (and a projection) and a commit, alerted at 50, 80 and 100%, statements and digests mailed. */
+const zoneConfig = (veth: string, port: number) =>
+  `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 15\ntimezone = "Europe/Berlin"\n\n` +
+  `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
+  `alert_projected = true\ncommit = "400 bit/s"\n\n${mailSection(port, 'send = ["cycle", "daily"]\n')}`;
+
+/** Every mail's subject so far, in order. */
+const allSubjects = (e: QuotaEnv) => e.smtp.messages().map((m) => decodeMail(m).headers.get("subject") ?? "");
+
+/** The seven alerts of acme's cycle `label` in {@linkcode zoneConfig}, sorted. */
+const sevenAlerts = (label: string) =>
+  [
+    ...[50, 80, 100].flatMap((pct) => [
+      `netmon: acme passed ${pct}% of its quota (${label})`,
+      `netmon: acme passed ${pct}% of its commit (${label})`,
+    ]),
+    `netmon: acme is on course to pass its quota (${label})`,
+  ].sort();
+
+/** Rewrites one `key = value` line of the test's config. */
+function setConfig(e: QuotaEnv, line: RegExp, to: string): void {
+  const text = Deno.readTextFileSync(e.config);
+  ok(line.test(text), `${line} in the config`);
+  Deno.writeTextFileSync(e.config, text.replace(line, to));
+}
+
+/**
+ * acme's November cycle (2026-11-15 .. 2026-12-14 in Berlin) after the October one closed: the statement and the
+ * digest of the 14th at the first run after Berlin's midnight, then 1.1 MB in an hour, half the time metered in the
+ * cycle: every quota and commit threshold and the projection passed.
+ */
+async function novemberOverQuota(e: QuotaEnv, beforeTheThresholds = () => {}): Promise<void> {
+  const ok0 = async (at: string) => {
+    const r = await netmonAt(e, at);
+    assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr: "" });
+  };
+  await ok0("2026-11-14 20:00:00"); // 21:00 in Berlin, 22:00 in Helsinki: October's cycle in both
+  await ok0("2026-11-14 21:00:00");
+  await ok0("2026-11-15 00:00:00"); // 01:00 in Berlin: October's cycle closed
+  assertEquals(allSubjects(e).sort(), [
+    "netmon daily usage - 2026-11-14",
+    "netmon statement for acme - 2026-10-15 .. 2026-11-14",
+  ]);
+  beforeTheThresholds();
+  await traffic(e, 1_100_000);
+  await ok0("2026-11-15 01:00:00");
+}
+
+netnsTest(
+  "[billing] timezone changed (Berlin to Helsinki): nothing sent again for the same cycle dates; a new cycle_day alerts",
+  () =>
+    withQuotaEnv(zoneConfig, async (e) => {
+      await novemberOverQuota(e);
+      const november = "2026-11-15 .. 2026-12-14";
+      assertEquals(alerts(e).map((m) => m.headers.get("subject")).sort(), sevenAlerts(november));
+      const before = allSubjects(e);
+      // The billing zone moves an hour east: November's cycle has the same dates, an hour earlier.
+      setConfig(e, /^timezone = "Europe\/Berlin"$/m, 'timezone = "Europe/Helsinki"');
+      const moved = await netmonAt(e, "2026-11-15 02:00:00"); // 04:00 in Helsinki
+      assertEquals([moved.code, moved.stderr], [0, ""]);
+      const again = allSubjects(e).slice(before.length);
+      assertEquals(again, [], `nothing sent twice, but:\n${again.join("\n")}`);
+      // Another cycle_day: another cycle (2026-10-20 .. 2026-11-19), whose thresholds are its own.
+      setConfig(e, /^cycle_day = 15$/m, "cycle_day = 20");
+      const other = await netmonAt(e, "2026-11-15 03:00:00");
+      assertEquals([other.code, other.stderr], [0, ""]);
+      assertEquals(
+        alerts(e).slice(7).map((m) => m.headers.get("subject")).sort(),
+        sevenAlerts("2026-10-20 .. 2026-11-19"),
+      );
+      assertEquals(spoolOf(e), []);
+    }),
+);
+
+netnsTest(
+  "a ledger from before the upgrade (keys naming the cycle's start with its UTC offset) still suppresses its alerts",
+  () =>
+    withQuotaEnv(zoneConfig, async (e) => {
+      const ledger = `${e.dir}/state/netmon.sent`;
+      // As the version before wrote them: every threshold of November but its quota's 100%.
+      const start = "2026-11-15T00:00:00+01:00";
+      const old = [
+        `quota\tacme\t${start}\t50`,
+        `quota\tacme\t${start}\t80`,
+        `projected\tacme\t${start}`,
+        `commit\tacme\t${start}\t50`,
+        `commit\tacme\t${start}\t80`,
+        `commit\tacme\t${start}\t100`,
+      ];
+      await novemberOverQuota(e, () => {
+        assertEquals(allSubjects(e).length, 2, "the statement and the digest");
+        Deno.writeTextFileSync(ledger, old.map((k) => `${k}\n`).join(""), { append: true });
+      });
+      assertEquals(alerts(e).map((m) => m.headers.get("subject")), [
+        "netmon: acme passed 100% of its quota (2026-11-15 .. 2026-12-14)",
+      ]);
+      // And after the zone moves, the old keys (an offset of Berlin's) still stand for November's dates.
+      setConfig(e, /^timezone = "Europe\/Berlin"$/m, 'timezone = "Europe/Helsinki"');
+      const moved = await netmonAt(e, "2026-11-15 02:00:00");
+      assertEquals([moved.code, moved.stderr], [0, ""]);
+      assertEquals(alerts(e).length, 1, alerts(e).map((m) => m.headers.get("subject")).join("\n"));
+      const keys = Deno.readTextFileSync(ledger).split("\n");
+      ok(old.every((k) => keys.includes(k)), "the old keys kept as they were");
+      // Each recorded again as now written (the cycle's dates), once, so later runs find it without the old form.
+      const november = "2026-11-15 .. 2026-12-14";
+      const now = [
+        ...[50, 80, 100].flatMap((pct) => [`quota\tacme\t${november}\t${pct}`, `commit\tacme\t${november}\t${pct}`]),
+        `projected\tacme\t${november}`,
+      ];
+      assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
+    }),
+);

@@ -5,6 +5,7 @@
  * no check reads again, so that it stays the size of its last few months.
  */
 import { deepEqual as assertEquals, equal, ok } from "node:assert/strict";
+import { alertKey, SentAlerts } from "../lib/outputs/alert_keys.ts";
 import { pruneSent, readSent, recordSent, SENT_KEPT_DAYS } from "../lib/state/tally_file.ts";
 import { must, withTempDir } from "./helpers.ts";
 
@@ -59,6 +60,8 @@ Deno.test("sent ledger: pruned of keys about days before the cutoff, keeping eve
       "statement\tacme\t2026-07-01 .. 2026-07-31",
       "statement\tacme\t2026-10-01 .. 2026-10-31",
       "quota\tacme\t2026-07-01T00:00:00+02:00\t80",
+      "quota\tacme\t2026-07-01 .. 2026-07-31\t80", // as alert keys are written now: the cycle's dates
+      "commit\tacme\t2026-10-01 .. 2026-10-31\t80",
       "quota\t2026-01-01 corp\t2026-11-01T00:00:00+01:00\t100", // a date in the name is not the key's day
       "commit\tacme\t2026-06-01T00:00:00Z\t80",
       "projected\tacme\t2026-11-01T00:00:00Z",
@@ -68,10 +71,11 @@ Deno.test("sent ledger: pruned of keys about days before the cutoff, keeping eve
     const before = Deno.statSync(path);
     equal(pruneSent(path, "2026-06-01"), 0, "nothing before the cutoff: nothing dropped");
     equal(Deno.statSync(path).ino, before.ino, "and the file is not rewritten");
-    equal(pruneSent(path, "2026-08-20"), 4);
+    equal(pruneSent(path, "2026-08-20"), 5);
     assertEquals([...readSent(path)], [
       "daily\t2026-11-28",
       "statement\tacme\t2026-10-01 .. 2026-10-31",
+      "commit\tacme\t2026-10-01 .. 2026-10-31\t80",
       "quota\t2026-01-01 corp\t2026-11-01T00:00:00+01:00\t100",
       "projected\tacme\t2026-11-01T00:00:00Z",
       "something else\twith no day",
@@ -80,4 +84,36 @@ Deno.test("sent ledger: pruned of keys about days before the cutoff, keeping eve
     ok(SENT_KEPT_DAYS > 62, "longer than two billing cycles: the last closed cycle's keys are kept");
     return Promise.resolve();
   });
+});
+
+Deno.test("sent ledger: an alert's key names its cycle's dates; a key of the versions before stands for the cycle starting on its date", () => {
+  equal(alertKey("quota", "acme", "2026-11-15 .. 2026-12-14", 80), "quota\tacme\t2026-11-15 .. 2026-12-14\t80");
+  equal(alertKey("projected", "acme", "2026-11-15 .. 2026-12-14"), "projected\tacme\t2026-11-15 .. 2026-12-14");
+  const sent = new SentAlerts(
+    new Set([
+      "quota\tacme\t2026-11-15 .. 2026-12-14\t80",
+      "quota\tacme\t2026-11-15T00:00:00+01:00\t12.5", // as the versions before wrote them
+      "commit\tbeta corp\t2026-11-01T00:00:00-05:00\t100",
+      "projected\tacme\t2026-10-15T01:00:00Z", // midnight skipped: the cycle began at 01:00
+      "quota\t2026-11-15 x\t2026-10-15T00:00:00+02:00\t50", // a date in the name is not the cycle's
+      "statement\tacme\t2026-11-15 .. 2026-12-14",
+    ]),
+  );
+  const nov = "2026-11-15 .. 2026-12-14";
+  assertEquals(
+    [
+      sent.status("quota", "acme", nov, 80),
+      sent.status("quota", "acme", nov, 12.5),
+      sent.status("quota", "acme", nov, 100),
+      sent.status("commit", "acme", nov, 80),
+      sent.status("commit", "beta corp", "2026-11-01 .. 2026-11-30", 100),
+      sent.status("commit", "beta corp", "2026-11-01 .. 2026-11-30", 80),
+      sent.status("projected", "acme", "2026-10-15 .. 2026-11-14"),
+      sent.status("projected", "acme", nov),
+      sent.status("quota", "2026-11-15 x", "2026-10-15 .. 2026-11-14", 50),
+      sent.status("quota", "2026-11-15 x", nov, 50),
+      sent.status("quota", "acme", "2026-11-20 .. 2026-12-19", 80), // another cycle_day: another cycle
+    ],
+    ["sent", "sent before", "due", "due", "sent before", "due", "sent before", "due", "sent before", "due", "due"],
+  );
 });

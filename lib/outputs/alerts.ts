@@ -57,6 +57,7 @@ import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
+import { alertKey, type AlertKind, SentAlerts } from "./alert_keys.ts";
 import { type Due, dueDigests } from "./digests.ts";
 
 export type { Due };
@@ -108,15 +109,16 @@ export function dueAlerts(
   now: Date,
 ): Due[] {
   const due: Due[] = [];
+  const sentAlerts = new SentAlerts(sent);
   for (let i = 0; i < watched.length; i++) {
     const w = watched[i] as Watched;
     const closed = tally.closed.get(w.billing);
     if (closed && mayBeDue(w, closed, false)) {
-      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sent, mail, stamp, now));
+      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sentAlerts, mail, stamp, now));
     }
     const cycle = tally.cycles.get(w.billing);
     if (cycle && mayBeDue(w, cycle, true)) {
-      due.push(...dueFor(w, customerCycle(tally, w) as CustomerTally, tally.epoch, sent, mail, stamp, now));
+      due.push(...dueFor(w, customerCycle(tally, w) as CustomerTally, tally.epoch, sentAlerts, mail, stamp, now));
     }
   }
   return due;
@@ -140,7 +142,7 @@ function dueFor(
   w: Watched,
   t: CustomerTally,
   epoch: number | undefined,
-  sent: ReadonlySet<string>,
+  sent: SentAlerts,
   mail: MailConfig,
   stamp: string,
   now: Date,
@@ -157,15 +159,27 @@ function dueFor(
   const projDue = quota?.alertProjected === true && epoch !== undefined && projected > quota.bytes;
   if (quotaDue.length === 0 && commitDue.length === 0 && !projDue) return [];
   const zone = zoneNamed(w.spec.billing.timeZone);
-  const base = `${w.spec.name}\t${isoWithOffset(zone, t.start)}`;
-  const keys = {
-    quota: quotaDue.map((pct) => [pct, `quota\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
-    commit: commitDue.map((pct) => [pct, `commit\t${base}\t${pct}`] as const).filter(([, k]) => !sent.has(k)),
-    projected: projDue && !sent.has(`projected\t${base}`) ? `projected\t${base}` : undefined,
-  };
-  if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return [];
-  const due: Due[] = [];
+  // Keyed by the cycle's dates, not its start instant: a zone moved keeps them, and sends nothing again.
   const cycle = cycleLabel(t, zone);
+  const due: Due[] = [];
+  /** The key of an alert that did not go; a key a version before recorded it with is recorded again as now written. */
+  const unsent = (kind: AlertKind, pct?: number): string | undefined => {
+    const status = sent.status(kind, w.spec.name, cycle, pct);
+    const key = alertKey(kind, w.spec.name, cycle, pct);
+    if (status === "sent before") due.push({ key });
+    return status === "due" ? key : undefined;
+  };
+  const keyed = (kind: AlertKind, pcts: readonly number[]) =>
+    pcts.flatMap((pct) => {
+      const key = unsent(kind, pct);
+      return key === undefined ? [] : [[pct, key] as const];
+    });
+  const keys = {
+    quota: keyed("quota", quotaDue),
+    commit: keyed("commit", commitDue),
+    projected: projDue ? unsent("projected") : undefined,
+  };
+  if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return due;
   const to = w.spec.alertTo ?? mail.to;
   const asOf = epoch === undefined
     ? `As of the cycle's close (the sample of ${stamp} is the first after it)`
