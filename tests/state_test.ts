@@ -51,6 +51,37 @@ Deno.test("a last file behind the log (crash between the two writes) is rebuilt 
     assertEquals((await Deno.readTextFile(files.log)).trimEnd().split("\n").length, 3);
   }));
 
+Deno.test("a last file ahead of the log (its last line cut off by hand) is rebuilt, and said so", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const r1 = await recordSample(files, { readCounters: counters(ORIG, [10n, 10n]), now: clock });
+    await recordSample(files, { readCounters: counters(ORIG, [20n, 30n]), now: clock });
+    await Deno.writeTextFile(files.log, `${r1.sample.timestamp}\t10\t10\n`);
+    const r = await recordSample(files, { readCounters: counters(ORIG, [25n, 31n]), now: clock });
+    ok(r.warnings[0]?.includes("did not match the end of") && !r.warnings[0].includes("behind"), r.warnings.join());
+    assertEquals(r.previous?.sample.timestamp, r1.sample.timestamp);
+    assertEquals(r.usage.meters.map((m) => m.usage), [15n, 21n]);
+  }));
+
+Deno.test("a damaged last file: one line saying it can be deleted, and the next report after that rebuilds it", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await recordSample(files, { readCounters: counters(ORIG, [10n, 10n]), now: clock });
+    await Deno.writeTextFile(files.last, "2026/11/21-10:00:00\t10\tten\t2026/11/21-10:00:00\n");
+    const damaged = recordSample(files, { readCounters: counters(ORIG, [12n, 12n]), now: clock });
+    await rejects(damaged, (e: NetmonError) => {
+      assertEquals(e.exitCode, 65);
+      ok(
+        /netmon\.last:1: .*: delete it, and the next report rebuilds it from the log's last line$/.test(e.message),
+        e.message,
+      );
+      return true;
+    });
+    await Deno.remove(files.last);
+    const r = await recordSample(files, { readCounters: counters(ORIG, [12n, 13n]), now: clock });
+    assertEquals(r.usage.meters.map((m) => m.usage), [2n, 3n]);
+  }));
+
 Deno.test("a missing last file is rebuilt from the log, under the log's latest header", () =>
   withTempDir(async (dir) => {
     const files = stateFiles(dir);

@@ -23,7 +23,14 @@ import {
 /** Reads the last file (a regular file, not through a link, never blocking), or undefined if there is none. */
 export function readLast(path: string): LastState | undefined {
   const text = readWholeText(path, { what: "last file" }, 2 * MAX_LINE + 2);
-  return text === undefined ? undefined : parseLast(text, path);
+  if (text === undefined) return undefined;
+  try {
+    return parseLast(text, path);
+  } catch (e) {
+    // The log holds every sample: a last file netmon cannot read is rebuilt from it once it is gone.
+    if (!(e instanceof DataError) || e.message.includes("delete it")) throw e;
+    throw new DataError(`${e.message}: delete it, and the next report rebuilds it from the log's last line`);
+  }
 }
 
 /** The end of the log: its last complete line, and any torn fragment after it. */
