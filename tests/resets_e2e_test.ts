@@ -185,6 +185,86 @@ for (const backend of ["nft", "legacy"] as const) {
         })
       ),
   );
+
+  netnsTest(
+    `[resets] [${backend}] one of a column's rules deleted by hand, netmon start: the column's rules re-created, never billed twice`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          // An address meter: one column fed by rules in INPUT, OUTPUT and FORWARD (the new-user walkthrough's acme).
+          const config = await writeConfig(
+            dir,
+            `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${bins[2]}"\n` +
+              `[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`,
+          );
+          const o: NetmonRun = {
+            ns: p.a,
+            permissions: [
+              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
+              `--allow-read=${dir}`,
+              `--allow-write=${dir}`,
+              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+              "--allow-sys=uid,osUptime",
+            ],
+          };
+          const args = ["report", "-c", config, "-s", dir];
+          /** Bytes counted by acme's rules in `hook`, or in all hooks, as the kernel has them now. */
+          const kernel = async (hook?: string) => {
+            const text = await must("ip", ["netns", "exec", p.a, bins[1]!, "-c", "-t", "filter"]);
+            let sum = 0n;
+            for (const m of text.matchAll(/^\[\d+:(\d+)\] -A (\S+) .*netmon:acme/gm)) {
+              if (!hook || m[2] === hook) sum += BigInt(m[1]!);
+            }
+            return sum;
+          };
+          /** Both ways: b to a crosses a's INPUT, a to b (and a's ICMP replies) its OUTPUT. */
+          const traffic = async (n: number) => {
+            await sendUdp(p.b, "192.0.2.1", 3 * n, 500);
+            await sendUdp(p.a, "192.0.2.2", n, 300);
+          };
+          assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+          assertEquals((await netmon(args, o)).code, 0);
+          let counted = await kernel();
+          const billed: bigint[] = [];
+          await traffic(20);
+          const first = await netmon(args, o);
+          assertEquals([first.code, first.stderr], [0, ""]);
+          billed.push(await kernel() - counted);
+          assertEquals((await entryRows(dir)).at(-1)!.get("acme"), billed.at(-1));
+          for (const hook of ["OUTPUT", "INPUT"]) {
+            const other = hook === "OUTPUT" ? "INPUT" : "OUTPUT";
+            const untouched = await kernel(other);
+            ok(untouched > 0n && (await kernel(hook)) > 0n, `both hooks counted: ${await kernel()}`);
+            // As the walkthrough: the rule's number from iptables -L, deleted by number.
+            const listed = await must("ip", ["netns", "exec", p.a, bins[0]!, "-L", hook, "--line-numbers", "-n"]);
+            const n = /^(\d+) .*netmon:acme/m.exec(listed)?.[1];
+            ok(n, listed);
+            await must("ip", ["netns", "exec", p.a, bins[0]!, "-D", hook, n]);
+            const start = await netmon(["start", "-c", config, "-s", dir], o);
+            assertEquals([start.code, start.stderr], [0, ""]);
+            ok(start.stdout.includes(`add rule for meter acme to ${hook}\n`), start.stdout);
+            // No traffic since the last report: nothing to bill, least of all the untouched rules' old counts again.
+            const r = await netmon(args, o);
+            assertEquals([r.code, r.stderr], [0, ""]);
+            assertEquals(usageOf(r.stdout, "acme"), "0", `${hook} deleted, ${other}'s ${untouched} kept:\n${r.stdout}`);
+            ok(/^== RESET DETECTED! == rules re-created: acme; totals/m.test(r.stdout), r.stdout);
+            assertEquals((await entryRows(dir)).at(-1)!.get("acme"), 0n);
+            billed.push(0n);
+            // Counted from the re-creation on.
+            counted = await kernel();
+            assertEquals(counted, 0n, "every rule of acme counts from zero");
+            await traffic(5);
+            const next = await netmon(args, o);
+            assertEquals([next.code, next.stderr, next.stdout.includes("RESET")], [0, "", false], next.stdout);
+            billed.push(await kernel() - counted);
+            assertEquals((await entryRows(dir)).at(-1)!.get("acme"), billed.at(-1));
+          }
+          // Over all reports: exactly what the rules counted, each byte billed once.
+          const rows = await entryRows(dir);
+          assertEquals(rows.slice(-billed.length).map((r) => r.get("acme")), billed);
+        })
+      ),
+  );
 }
 
 netnsTest(
