@@ -26,8 +26,9 @@ export interface Plan {
   commands: PlannedCommand[];
   /**
    * Columns whose counters the commands create afresh (every rule of the
-   * column new), where the source has no identity to show it (iptables):
-   * `start` records them for the next report.
+   * column made anew: iptables re-creates all of a column's rules when any
+   * of them is added or removed), where the source has no identity to show
+   * it (iptables): `start` records them for the next report.
    */
   recreates?: string[];
 }
