@@ -279,6 +279,8 @@ export class IptablesSource implements CounterSource {
    */
   private async find(asWritten?: Set<string>): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
+    // Columns with a rule not in the text start writes, or an extra rule: not as written, whatever their other rules.
+    const inexact = new Set<string>();
     const { chain } = this.config;
     // Every family's read starts now; the rules' texts are worked out while the programs run.
     const saves = this.tools.map((t) => this.run(t.save, ["-c", "-t", "filter"]));
@@ -318,6 +320,7 @@ export class IptablesSource implements CounterSource {
       if (foundByText < rulesOfFamily) {
         for (const rule of this.rules) {
           if (rule.family !== t.family || found.has(rule)) continue;
+          inexact.add(rule.column);
           const mine = strays.get(`${rule.hook} ${rule.column}`) ?? [];
           const at = mine.findIndex((s) => describeMismatch(rule, s.match, chain, t.any) === "");
           if (at >= 0) found.set(rule, (mine.splice(at, 1)[0] as { counters: Counters }).counters);
@@ -326,7 +329,9 @@ export class IptablesSource implements CounterSource {
       }
       const leftovers = [...strays].filter(([, left]) => left.length > 0);
       if (leftovers.length > 0) this.warnDuplicates(t, leftovers, found);
+      for (const [key] of leftovers) inexact.add(key.slice(key.indexOf(" ") + 1));
     }
+    for (const column of inexact) asWritten?.delete(column);
     return found;
   }
 
