@@ -244,6 +244,49 @@ netnsTest(
     ),
 );
 
+netnsTest(
+  "[nftables] one of a column's rules deleted by hand, netmon start: the column's counter is kept, nothing billed twice",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        // One column fed by rules in input, output and forward, all counting into one named counter.
+        const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n');
+        const o = opts(p, dir);
+        const args = ["report", "-c", config, "-s", dir];
+        const counter = async () => (await nftCounters(p.a)).get("acme") ?? 0n;
+        const traffic = async () => {
+          await sendUdp(p.b, "192.0.2.1", 30, 500);
+          await sendUdp(p.a, "192.0.2.2", 10, 300);
+        };
+        assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        assertEquals((await netmon(args, o)).code, 0);
+        await traffic();
+        assertEquals((await netmon(args, o)).code, 0);
+        for (const chain of ["output", "input"]) {
+          const before = await counter();
+          ok(before > 0n);
+          const listed = await nft(p, "-a", "list", "chain", "inet", "netmon", chain);
+          const handle = /comment "netmon:acme [^"]*" # handle (\d+)/.exec(listed)?.[1];
+          ok(handle, listed);
+          await nft(p, "delete", "rule", "inet", "netmon", chain, "handle", handle);
+          const start = await netmon(["start", "-c", config], o);
+          assertEquals([start.code, start.stderr], [0, ""]);
+          ok(start.stdout.includes("keep 1 counter and their values\n"), start.stdout);
+          assertEquals(await counter(), before, "the rules feed one named counter, which start keeps");
+          const r = await netmon(args, o);
+          assertEquals([r.code, r.stderr, r.stdout.includes("RESET")], [0, "", false], r.stdout);
+          assertEquals(lastSample(await Deno.readTextFile(`${dir}/netmon.log`)).get("acme"), before);
+          ok(r.stdout.endsWith(" acme: 0\n"), r.stdout);
+          await traffic();
+          const next = await netmon(args, o);
+          assertEquals([next.code, next.stdout.includes("RESET")], [0, false], next.stdout);
+          ok((await counter()) > before);
+          assertEquals(lastSample(await Deno.readTextFile(`${dir}/netmon.log`)).get("acme"), await counter());
+        }
+      })
+    ),
+);
+
 Deno.test("parseNftTable maps nft's negative JSON counters back to unsigned 64-bit values", async () => {
   const { parseNftTable } = await import("../lib/sources/nftables.ts");
   const t = parseNftTable(

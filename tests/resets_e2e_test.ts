@@ -185,6 +185,190 @@ for (const backend of ["nft", "legacy"] as const) {
         })
       ),
   );
+
+  netnsTest(
+    `[resets] [${backend}] one of a column's rules deleted by hand, netmon start: the column's rules re-created, never billed twice`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          // An address meter: one column fed by rules in INPUT, OUTPUT and FORWARD (the new-user walkthrough's acme).
+          const config = await writeConfig(
+            dir,
+            `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${bins[2]}"\n` +
+              `[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`,
+          );
+          const o: NetmonRun = {
+            ns: p.a,
+            permissions: [
+              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
+              `--allow-read=${dir}`,
+              `--allow-write=${dir}`,
+              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+              "--allow-sys=uid,osUptime",
+            ],
+          };
+          const args = ["report", "-c", config, "-s", dir];
+          /** Bytes counted by acme's rules in `hook`, or in all hooks, as the kernel has them now. */
+          const kernel = async (hook?: string) => {
+            const text = await must("ip", ["netns", "exec", p.a, bins[1]!, "-c", "-t", "filter"]);
+            let sum = 0n;
+            for (const m of text.matchAll(/^\[\d+:(\d+)\] -A (\S+) .*netmon:acme/gm)) {
+              if (!hook || m[2] === hook) sum += BigInt(m[1]!);
+            }
+            return sum;
+          };
+          /** Both ways: b to a crosses a's INPUT, a to b (and a's ICMP replies) its OUTPUT. */
+          const traffic = async (n: number) => {
+            await sendUdp(p.b, "192.0.2.1", 3 * n, 500);
+            await sendUdp(p.a, "192.0.2.2", n, 300);
+          };
+          assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+          assertEquals((await netmon(args, o)).code, 0);
+          let counted = await kernel();
+          const billed: bigint[] = [];
+          await traffic(20);
+          const first = await netmon(args, o);
+          assertEquals([first.code, first.stderr], [0, ""]);
+          billed.push(await kernel() - counted);
+          assertEquals((await entryRows(dir)).at(-1)!.get("acme"), billed.at(-1));
+          for (const hook of ["OUTPUT", "INPUT"]) {
+            const other = hook === "OUTPUT" ? "INPUT" : "OUTPUT";
+            const untouched = await kernel(other);
+            ok(untouched > 0n && (await kernel(hook)) > 0n, `both hooks counted: ${await kernel()}`);
+            // As the walkthrough: the rule's number from iptables -L, deleted by number.
+            const listed = await must("ip", ["netns", "exec", p.a, bins[0]!, "-L", hook, "--line-numbers", "-n"]);
+            const n = /^(\d+) .*netmon:acme/m.exec(listed)?.[1];
+            ok(n, listed);
+            await must("ip", ["netns", "exec", p.a, bins[0]!, "-D", hook, n]);
+            const start = await netmon(["start", "-c", config, "-s", dir], o);
+            assertEquals([start.code, start.stderr], [0, ""]);
+            ok(start.stdout.includes(`add rule for meter acme to ${hook}\n`), start.stdout);
+            // No traffic since the last report: nothing to bill, least of all the untouched rules' old counts again.
+            const r = await netmon(args, o);
+            assertEquals([r.code, r.stderr], [0, ""]);
+            assertEquals(usageOf(r.stdout, "acme"), "0", `${hook} deleted, ${other}'s ${untouched} kept:\n${r.stdout}`);
+            ok(/^== RESET DETECTED! == rules re-created: acme; totals/m.test(r.stdout), r.stdout);
+            assertEquals((await entryRows(dir)).at(-1)!.get("acme"), 0n);
+            billed.push(0n);
+            // Counted from the re-creation on.
+            counted = await kernel();
+            assertEquals(counted, 0n, "every rule of acme counts from zero");
+            await traffic(5);
+            const next = await netmon(args, o);
+            assertEquals([next.code, next.stderr, next.stdout.includes("RESET")], [0, "", false], next.stdout);
+            billed.push(await kernel() - counted);
+            assertEquals((await entryRows(dir)).at(-1)!.get("acme"), billed.at(-1));
+          }
+          // Over all reports: exactly what the rules counted, each byte billed once.
+          const rows = await entryRows(dir);
+          assertEquals(rows.slice(-billed.length).map((r) => r.get("acme")), billed);
+        })
+      ),
+  );
+
+  netnsTest(
+    `[resets] [${backend}] a column losing a rule (an extra copy, a network dropped from the config): re-created, never billed twice`,
+    () =>
+      withPair((p) =>
+        withTempDir(async (dir) => {
+          const head = `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${
+            bins[2]
+          }"\n`;
+          const config = await writeConfig(
+            dir,
+            `${head}[[meter]]\nname = "acme"\naddress = ["192.0.2.1", "198.51.100.1"]\n`,
+          );
+          const o: NetmonRun = {
+            ns: p.a,
+            permissions: [
+              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
+              `--allow-read=${dir}`,
+              `--allow-write=${dir}`,
+              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+              "--allow-sys=uid,osUptime",
+            ],
+          };
+          const args = ["report", "-c", config, "-s", dir];
+          const ipt = (...a: string[]) => must("ip", ["netns", "exec", p.a, bins[0]!, ...a]);
+          /** acme's bytes as netmon counts them: the first rule of each text (a copy after it is not counted). */
+          const kernel = async () => {
+            const text = await must("ip", ["netns", "exec", p.a, bins[1]!, "-c", "-t", "filter"]);
+            const seen = new Set<string>();
+            let sum = 0n;
+            for (const m of text.matchAll(/^\[\d+:(\d+)\] (-A .*netmon:acme.*)$/gm)) {
+              if (!seen.has(m[2]!)) sum += BigInt(m[1]!);
+              seen.add(m[2]!);
+            }
+            return sum;
+          };
+          const traffic = async () => {
+            await sendUdp(p.b, "192.0.2.1", 30, 500);
+            await sendUdp(p.b, "198.51.100.1", 20, 400);
+            await sendUdp(p.a, "192.0.2.2", 10, 300);
+          };
+          const billed: bigint[] = [];
+          /** A report after traffic: it bills what the rules counted since `from`, and no reset. */
+          const grown = async (from: bigint, warning = "") => {
+            const r = await netmon(args, o);
+            assertEquals([r.code, r.stderr, r.stdout.includes("RESET")], [0, warning, false], r.stdout);
+            billed.push(await kernel() - from);
+            assertEquals((await entryRows(dir)).at(-1)!.get("acme"), billed.at(-1));
+          };
+          /** A report right after a start that changed acme's rules: 0 billed, a reset for re-created rules. */
+          const recreated = async () => {
+            const r = await netmon(args, o);
+            assertEquals([r.code, r.stderr], [0, ""]);
+            assertEquals(usageOf(r.stdout, "acme"), "0", r.stdout);
+            ok(/^== RESET DETECTED! == rules re-created: acme; totals/m.test(r.stdout), r.stdout);
+            assertEquals(await kernel(), 0n, "every rule of acme counts from zero");
+            billed.push(0n);
+          };
+          assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+          assertEquals((await netmon(args, o)).code, 0);
+          await traffic();
+          await grown(0n);
+          // A start killed after its record and before its commands: the record names acme, whose rules are not
+          // as start writes them (one too many), so it is not applied: acme just grew.
+          await ipt(
+            "-A",
+            "INPUT",
+            "-d",
+            "192.0.2.1/32",
+            "-m",
+            "comment",
+            "--comment",
+            "netmon:acme",
+            "-j",
+            "DOWNLOADED",
+          );
+          await Deno.writeTextFile(`${dir}/netmon.started`, "# by hand\n00112233445566ff\tacme\n", { mode: 0o640 });
+          let from = await kernel();
+          await traffic();
+          await grown(
+            from,
+            "netmon: warning: acme has 1 extra rule(s) in INPUT, not counted: run 'netmon start' to repair\n",
+          );
+          // The real start removes the copy: acme loses a rule, so all of its rules are made afresh.
+          const repair = await netmon(["start", "-c", config, "-s", dir], o);
+          assertEquals([repair.code, repair.stderr], [0, ""]);
+          ok(repair.stdout.includes("remove stale rule of acme from INPUT\n"), repair.stdout);
+          await recreated();
+          await traffic();
+          await grown(0n);
+          // One network fewer in the config: its rules go, and the rest are made afresh with them.
+          await Deno.writeTextFile(config, `${head}[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`);
+          const narrowed = await netmon(["start", "-c", config, "-s", dir], o);
+          assertEquals([narrowed.code, narrowed.stderr], [0, ""]);
+          ok(narrowed.stdout.includes("remove stale rule of acme from INPUT\n"), narrowed.stdout);
+          await recreated();
+          from = await kernel();
+          await traffic();
+          await grown(from);
+          const rows = await entryRows(dir);
+          assertEquals(rows.slice(-billed.length).map((r) => r.get("acme")), billed);
+        })
+      ),
+  );
 }
 
 netnsTest(

@@ -26,8 +26,9 @@ export interface Plan {
   commands: PlannedCommand[];
   /**
    * Columns whose counters the commands create afresh (every rule of the
-   * column new), where the source has no identity to show it (iptables):
-   * `start` records them for the next report.
+   * column made anew: iptables re-creates all of a column's rules when any
+   * of them is added or removed), where the source has no identity to show
+   * it (iptables): `start` records them for the next report.
    */
   recreates?: string[];
 }
@@ -66,9 +67,10 @@ export interface Reading {
   /** pf: rule evaluations per label, which only a ruleset reload takes down. */
   evaluations?: Map<string, bigint>;
   /**
-   * iptables: the columns with a rule in the exact text `netmon start` writes,
-   * so a start that recorded it would re-create a column's rules is known to
-   * have done so.
+   * iptables: the columns whose rules are all installed in the exact text
+   * `netmon start` writes, each once, and no other rule of theirs, so a start
+   * that recorded it would re-create a column's rules is known to have done
+   * so (it re-creates a column only when that was not the case).
    */
   asWritten?: Set<string>;
   /** The logged values are netmon's own running sums (pf -z), which no reset or reboot takes down. */

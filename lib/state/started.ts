@@ -11,8 +11,9 @@
  * or wholly after it. The record is written before the commands: a start
  * killed between the two leaves a record of a change that may not have
  * happened, so a report applies a record only to columns whose rules it finds
- * in the exact text start writes (which, for those columns, were not
- * installed when the record was made). Each record has an id; a report lists
+ * all in the exact text start writes, each once and with no other rule of
+ * theirs (start re-creates a column only when that was not so: a rule missing
+ * or written otherwise, or one too many). Each record has an id; a report lists
  * the ids it applied in netmon.ident with its sample (lib/state/identity.ts),
  * and removes the records only once its sample is in the log: a report
  * killed at any instant leaves each record applied exactly once.
