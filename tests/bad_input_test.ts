@@ -196,13 +196,15 @@ const CASES: Case[] = [
     name: "last file: a missing column",
     last: `${HEADER}2026/11/20-10:05:00\t150\t2026/11/20-10:00:00\n`,
     code: 65,
-    line: /^STATE\/netmon\.last:2: expected 4 fields \(timestamp, lo:rx, lo:tx, total start\) but got 3$/,
+    line:
+      /^STATE\/netmon\.last:2: expected 4 fields \(timestamp, lo:rx, lo:tx, total start\) but got 3: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "last file: garbage bytes",
     last: `${HEADER}2026/11/20-10:05:00\t15\u00000\t260\t2026/11/20-10:00:00\n`,
     code: 65,
-    line: /^STATE\/netmon\.last:2: line has bytes that are not printable ASCII$/,
+    line:
+      /^STATE\/netmon\.last:2: line has bytes that are not printable ASCII: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "last file: CRLF",
@@ -214,19 +216,22 @@ const CASES: Case[] = [
     name: "last file: negative counter",
     last: `${HEADER}2026/11/20-10:05:00\t-150\t260\t2026/11/20-10:00:00\n`,
     code: 65,
-    line: /^STATE\/netmon\.last:2: lo:rx: counter "-150" is negative$/,
+    line:
+      /^STATE\/netmon\.last:2: lo:rx: counter "-150" is negative: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "last file: not a number",
     last: `${HEADER}2026/11/20-10:05:00\t1e5\t260\t2026/11/20-10:00:00\n`,
     code: 65,
-    line: /^STATE\/netmon\.last:2: lo:rx: counter "1e5" is not a whole number$/,
+    line:
+      /^STATE\/netmon\.last:2: lo:rx: counter "1e5" is not a whole number: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "last file: over 2^64",
     last: `${HEADER}2026/11/20-10:05:00\t18446744073709551616\t260\t2026/11/20-10:00:00\n`,
     code: 65,
-    line: /^STATE\/netmon\.last:2: lo:rx: counter 18446744073709551616 is larger than 2\^64-1$/,
+    line:
+      /^STATE\/netmon\.last:2: lo:rx: counter 18446744073709551616 is larger than 2\^64-1: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "last file: bad timestamp",
@@ -244,7 +249,8 @@ const CASES: Case[] = [
     name: "last file: an extra line",
     last: GOOD_LAST + GOOD_LAST.split("\n")[1] + "\n",
     code: 65,
-    line: /^STATE\/netmon\.last:3: unexpected extra line in the last file$/,
+    line:
+      /^STATE\/netmon\.last:3: unexpected extra line in the last file: delete it, and the next report rebuilds it from the log's last line$/,
   },
   {
     name: "log: a truncated middle line",

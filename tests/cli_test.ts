@@ -16,8 +16,6 @@ import {
   writeConfig,
 } from "./helpers.ts";
 
-const TRY = " (see 'netmon --help')\n";
-
 /** Runs netmon with no config (interface source) and full access to `dir`. */
 const plain = (args: string[], dir: string) => netmon(args, { dirs: [dir], env: { NETMON_CONFIG: "" } });
 
@@ -46,21 +44,31 @@ Deno.test("--help, help COMMAND and --version", () =>
     assertEquals(v.stdout, `netmon 0.1.0 (deno ${Deno.version.deno})\n`);
   }));
 
-const USAGE_ERRORS: [string[], string][] = [
-  [["bogus"], 'netmon: unknown command "bogus"\n'],
-  [["--bogus"], "netmon: unknown option --bogus\n"],
-  [["report", "--config"], "netmon: option --config needs a value\n"],
-  [["report", "--state-dir"], "netmon: option --state-dir needs a value\n"],
-  [["status", "--dry-run"], "netmon: --dry-run only applies to start, stop and schedule\n"],
-  [["report", "extra"], 'netmon: unexpected argument "extra"\n'],
-  [["help", "nope"], 'netmon: no help for "nope"\n'],
+/** Each mistake, its line, and the help it points at: the named command's own, where its options are. */
+const USAGE_ERRORS: [string[], string, string][] = [
+  [["bogus"], 'netmon: unknown command "bogus"\n', "netmon"],
+  [["--bogus"], "netmon: unknown option --bogus\n", "netmon"],
+  [["report", "--config"], "netmon: option --config needs a value\n", "netmon report"],
+  [["report", "--state-dir"], "netmon: option --state-dir needs a value\n", "netmon report"],
+  [["status", "--dry-run"], "netmon: --dry-run only applies to start, stop and schedule\n", "netmon status"],
+  [["report", "extra"], 'netmon: unexpected argument "extra"\n', "netmon report"],
+  [["help", "nope"], 'netmon: no help for "nope"\n', "netmon"],
+  [
+    ["SUMMARY", "--by", "fortnight"],
+    "netmon: --by fortnight: must be one of hour, day, week, month, year, cycle\n",
+    "netmon summary",
+  ],
 ];
 
-for (const [args, stderr] of USAGE_ERRORS) {
+for (const [args, stderr, help] of USAGE_ERRORS) {
   Deno.test(`usage error: netmon ${args.join(" ")} exits 64 with one line`, () =>
     withTempDir(async (dir) => {
       const r = await plain(args, dir);
-      assertEquals([r.code, r.stdout, r.stderr], [64, "", stderr.replace(/\n$/, TRY)]);
+      assertEquals([r.code, r.stdout, r.stderr], [64, "", stderr.replace(/\n$/, ` (see '${help} --help')\n`)]);
+      if (help !== "netmon") {
+        const h = await plain([...help.split(" ").slice(1), "--help"], dir);
+        assertEquals(h.code, 0, "the help pointed at is there");
+      }
     }));
 }
 
@@ -124,7 +132,8 @@ Deno.test("unreadable log: exit 65 with file:line, the log untouched", () =>
     const bad = await plain(["-s", dir], dir);
     assertEquals([bad.code, bad.stderr], [
       65,
-      `netmon: ${dir}/netmon.last:1: expected 4 fields (timestamp, proxy, non-network, total start) but got 2\n`,
+      `netmon: ${dir}/netmon.last:1: expected 4 fields (timestamp, proxy, non-network, total start) but got 2: ` +
+      "delete it, and the next report rebuilds it from the log's last line\n",
     ]);
   }));
 

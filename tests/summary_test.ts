@@ -334,7 +334,7 @@ Deno.test("the overview: every column and customer, in, out and total where spli
 Deno.test("summary errors: one line and a sysexits status", async () => {
   await withTempDir(async (dir) => {
     const log = ["# netmon meters:\tacme-inbound\tacme-outbound", "2026/01/05-10:00:00\t0\t0"];
-    const hint = " (see 'netmon --help')";
+    const hint = " (see 'netmon summary --help')";
     const cases: [string[], string, number, string][] = [
       [
         ["--by", "fortnight"],

@@ -6,7 +6,16 @@
 
 import { out, reportFailure } from "./context.ts";
 import { EX } from "../host/errors.ts";
-import { COMMAND_INFO, COMMON_OPTIONS, HELP, OPTIONS, type Options, parseCommandLine, VERSION } from "./commands.ts";
+import {
+  COMMAND_INFO,
+  COMMANDS,
+  COMMON_OPTIONS,
+  HELP,
+  OPTIONS,
+  type Options,
+  parseCommandLine,
+  VERSION,
+} from "./commands.ts";
 
 /** `netmon completions bash|zsh`. */
 export async function completions(opts: Options): Promise<number> {
@@ -21,9 +30,18 @@ export async function completions(opts: Options): Promise<number> {
   return EX.OK;
 }
 
+/**
+ * The help a usage mistake points at: the named command's own (where its
+ * options are), else netmon's; the command is the first word naming one.
+ */
+function helpFor(args: readonly string[]): string {
+  const command = args.filter((a) => !a.startsWith("-")).map((a) => COMMANDS[a.toLowerCase()]).find((c) => c);
+  return command && command !== "help" ? `netmon ${command}` : "netmon";
+}
+
 /** Runs netmon with `args`; returns the exit status. */
 export function main(args: string[]): Promise<number> {
-  return reportFailure("netmon", "netmon", async () => {
+  return reportFailure("netmon", helpFor(args), async () => {
     const opts = parseCommandLine(args);
     if (opts.version) {
       out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);

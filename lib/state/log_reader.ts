@@ -28,7 +28,7 @@ export function readLast(path: string): LastState | undefined {
     return parseLast(text, path);
   } catch (e) {
     // The log holds every sample: a last file netmon cannot read is rebuilt from it once it is gone.
-    if (!(e instanceof DataError) || e.message.includes("delete it")) throw e;
+    if (!(e instanceof DataError) || /delete it|dos2unix/.test(e.message)) throw e; // those say how already
     throw new DataError(`${e.message}: delete it, and the next report rebuilds it from the log's last line`);
   }
 }
