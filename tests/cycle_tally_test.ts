@@ -24,6 +24,7 @@ import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
 import { customerCycleUsage, fingerprint, matchCustomers, tallyPlan } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, writeTally } from "../lib/state/tally_file.ts";
 import { rollUp } from "../lib/usage/customers.ts";
+import { linearEstimate } from "../lib/usage/overview.ts";
 import { seededRandom } from "./random.ts";
 
 const COLUMNS = ["acme-inbound", "acme-outbound", "globex", "box-v4", "late"];
@@ -78,7 +79,8 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
   let tally: Tally | undefined;
   for (const [k, s] of log.entries()) {
     tally = advanceTally(tally, plan, s);
-    if (k % 97 !== 0 && k !== log.length - 1) continue;
+    // Every few samples, and more often in the cycle the log began in (counted from its first sample).
+    if (k % 97 !== 0 && k !== log.length - 1 && !(k < 60 && k % 6 === 0)) continue;
     const samples = log.slice(0, k + 1).map((x) => {
       const columns = [...x.counters.keys()];
       return { epoch: x.epoch, columns, counters: columns.map((c) => x.counters.get(c) as bigint), resets: x.resets };
@@ -92,6 +94,9 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
+      // The alert's projection is the summary's estimate, also in the cycle the log began in (the first samples).
+      const estimate = linearEstimate(counted(t, "total"), open.bucket, log[0]!.epoch, s.epoch, s.epoch);
+      assertEquals(projection(t, counted(t, "total"), s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
       // The cycle before, as it closed (with its share of the interval across the boundary).
       const closed = customerClosed(tally, setup[i]!);
       if (buckets.length >= 2) {
@@ -117,11 +122,14 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
   ok(closedChecked > 10, `closed cycles' percentiles compared: ${closedChecked}`);
 });
 
-Deno.test("a projection carries the rate so far to the cycle's end; nothing elapsed projects what there is", () => {
+Deno.test("a projection carries the rate so far to the cycle's end, as the summary's estimate; nothing elapsed projects what there is", () => {
   const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n, resets: 0 };
   assertEquals(projection(t, 100n, 3 * 86_400_000), 1000n);
   assertEquals(projection(t, 100n, 0), 100n);
   assertEquals(projection(t, 100n, 20 * 86_400_000, 10 * 86_400_000), 200n);
+  // The summary's estimate, for a log that began on day 10: 100 bytes in 10 days, 10 days to go.
+  assertEquals(linearEstimate(100n, t, 10 * 86_400_000, 20 * 86_400_000, 20 * 86_400_000), 200n);
+  assertEquals(linearEstimate(100n, t, 0, 3 * 86_400_000, 5 * 86_400_000), 1000n);
 });
 
 Deno.test("the tally written to its file and read back each run advances exactly as the one kept in memory", async () => {

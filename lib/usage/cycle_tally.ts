@@ -388,7 +388,8 @@ export function usualInterval(tally: Tally): number | undefined {
  * The linear estimate for the whole cycle from `bytes` so far at `now`: the
  * rate so far over the time covered since the cycle's start (or since the
  * tally began, if later: what came before is not counted, so not projected
- * either), carried to the cycle's end.
+ * either), carried to the cycle's end. `netmon summary`'s estimate
+ * (lib/usage/overview.ts `linearEstimate`) is the same (tested).
  */
 export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
   const from = Math.max(t.start, since);
