@@ -36,8 +36,16 @@ export function sentPath(files: StateFiles): string {
  */
 type CycleRow = [number, number, number, Record<string, string>, Record<string, number>];
 
+/**
+ * The version written. 5: a customer's rates are NaN (null in the file) for
+ * intervals before its columns appeared, and a column that left keeps its last
+ * counter; a file of version 4 may hold zero rates for such intervals, so it
+ * is rebuilt from the log as a damaged one is (once, on the first report).
+ */
+const VERSION = 5;
+
 interface TallyJson {
-  version: 4;
+  version: typeof VERSION;
   fingerprint: string;
   stamp: string;
   epoch: number;
@@ -45,10 +53,10 @@ interface TallyJson {
   intervals: number[];
   cycles: Record<string, CycleRow>;
   closed: Record<string, CycleRow>;
-  /** By customer with a commit: `[cycle start, rates]`. */
-  rates: Record<string, [number, number[]]>;
+  /** By customer with a commit: `[cycle start, rates]`, a rate none of its columns had as null. */
+  rates: Record<string, [number, (number | null)[]]>;
   /** The same for its billing's previous cycle, as it closed. */
-  closedRates: Record<string, [number, number[]]>;
+  closedRates: Record<string, [number, (number | null)[]]>;
 }
 
 const texts = (m: ReadonlyMap<string, bigint>): Record<string, string> => {
@@ -69,12 +77,14 @@ const rateRows = (m: ReadonlyMap<string, CycleRates>): Record<string, [number, n
   return out;
 };
 
-const fromRateRows = (r: Record<string, [number, number[]]>): Map<string, CycleRates> | undefined => {
+const fromRateRows = (r: Record<string, [number, (number | null)[]]>): Map<string, CycleRates> | undefined => {
   const out = new Map<string, CycleRates>();
   for (const k in r) {
-    const [start, list] = r[k] as [number, number[]];
+    const [start, list] = r[k] as [number, (number | null)[]];
     if (typeof start !== "number" || !Array.isArray(list)) return undefined;
-    out.set(k, { start, rates: list });
+    // JSON has no NaN: JSON.stringify wrote it as null.
+    for (let i = 0; i < list.length; i++) if (list[i] === null) list[i] = NaN;
+    out.set(k, { start, rates: list as number[] });
   }
   return out;
 };
@@ -100,7 +110,7 @@ const fromRows = (r: Record<string, CycleRow>): Map<string, CycleTally> => {
 /** The tally as file text, with the fingerprint of the config it was made for and its sample's log stamp. */
 export function formatTally(tally: Tally, fingerprint: string, stamp: string): string {
   const json: TallyJson = {
-    version: 4,
+    version: VERSION,
     fingerprint,
     stamp,
     epoch: tally.epoch,
@@ -131,8 +141,8 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    // An older version (3 kept no closed cycle's rates) is rebuilt from the log, as a damaged one is.
-    if (j.version !== 4 || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
+    // An older version (3 kept no closed cycle's rates, 4 see VERSION) is rebuilt from the log, as a damaged one is.
+    if (j.version !== VERSION || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);
     if (!rates || !closedRates) return undefined;

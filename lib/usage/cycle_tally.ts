@@ -16,10 +16,16 @@
  * log says was reset, counts its new value; an interval across the cycle's
  * start gives the new cycle the part after it, by time, rounded as the
  * engine rounds (the old cycle gets the floor of its share, column by
- * column). An interval that does not go forward (the clock stepped back)
- * counts whole in the cycle that holds its end. For a customer with a
- * commit, its cycle's interval rates are kept too, for its 95th percentile
- * so far (a percentile of summed rates is not a sum of percentiles).
+ * column). A column that leaves the log and comes back counts from its last
+ * value before it left. An interval that does not go forward (the clock
+ * stepped back) counts whole in the cycle that holds its end. For a customer
+ * with a commit, its cycle's interval rates are kept too, for its 95th
+ * percentile so far (a percentile of summed rates is not a sum of
+ * percentiles), each summed as the summary sums them (lib/usage/customers.ts):
+ * an interval none of whose columns the engine counts (a column counts from
+ * its first sample; before that it is not the customer's) has no rate and
+ * weighs nothing, so a meter added mid-cycle does not dilute its customer's
+ * percentile with the intervals before it.
  *
  * @module
  */
@@ -49,7 +55,9 @@ export interface CustomerTally {
   since?: number;
   /**
    * With a commit: per interval, the inbound, outbound and all-columns rate
-   * (bit/s) and the interval's milliseconds in the cycle, four numbers each.
+   * (bit/s) and the interval's milliseconds in the cycle, four numbers each;
+   * a rate is NaN where none of those columns was counted in the interval
+   * (not yet in the log, or away from it), as the summary leaves it out.
    */
   rates?: number[];
 }
@@ -80,7 +88,11 @@ export interface CycleRates {
 export interface Tally {
   /** The sample it includes last (epoch ms). */
   epoch: number;
-  /** That sample's counters, to take the next interval's usage from. */
+  /**
+   * Each column's last counter, to take the next interval's usage from: that
+   * sample's, and the last of a column that has left the log (if it comes
+   * back, it counts from there, as the engine's).
+   */
   counters: Map<string, bigint>;
   /** The lengths (ms) of the last intervals, newest last (at most {@linkcode INTERVALS}). */
   intervals: number[];
@@ -143,11 +155,33 @@ interface Growth {
   reset: boolean;
 }
 
-/** The engine's rule for one column's growth over an interval; undefined when it has no previous value. */
-function growth(prev: bigint | undefined, now: bigint, forced: boolean): Growth {
-  if (prev === undefined) return { bytes: forced ? now : 0n, reset: forced };
+/**
+ * The engine's rule for one column's growth over an interval; undefined when
+ * the engine does not count it: the column has no previous value and no
+ * recorded reset (its first sample is its starting point).
+ */
+function growth(prev: bigint | undefined, now: bigint, forced: boolean): Growth | undefined {
+  if (prev === undefined) return forced ? { bytes: now, reset: true } : undefined;
   if (forced || now < prev) return { bytes: now, reset: true };
   return { bytes: now - prev, reset: false };
+}
+
+/**
+ * The summed rate (bit/s) of `columns` over an interval of `length` ms, as
+ * the summary sums them (lib/usage/customers.ts): each column's rate as the
+ * engine takes it, added in order; NaN when none of them was counted.
+ */
+function summedRate(grown: ReadonlyMap<string, Growth>, length: number, ...lists: (readonly string[])[]): number {
+  let sum = NaN;
+  for (const columns of lists) {
+    for (const column of columns) {
+      const g = grown.get(column);
+      if (g === undefined) continue;
+      const rate = rateOf(Number(g.bytes), length);
+      sum = sum !== sum ? rate : sum + rate;
+    }
+  }
+  return sum;
 }
 
 /** A copy of `cycle` that can be added to. */
@@ -192,8 +226,16 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
   // Each column's growth over the interval, once for every billing and customer.
   const grown = new Map<string, Growth>();
   if (before) {
+    let still = 0;
     for (const [name, now] of sample.counters) {
-      grown.set(name, growth(before.counters.get(name), now, forced.has(name)));
+      const prev = before.counters.get(name);
+      if (prev !== undefined) still++;
+      const g = growth(prev, now, forced.has(name));
+      if (g !== undefined) grown.set(name, g);
+    }
+    // Columns that left the log keep their last counter (rarely any: then each is looked for).
+    if (still < before.counters.size) {
+      for (const [name, last] of before.counters) if (!after.counters.has(name)) after.counters.set(name, last);
     }
   }
   for (const [billing, calendarOf] of plan.billings) {
@@ -235,11 +277,8 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
     if (final) after.closedRates.set(c.columns.name, final);
     if (prevEpoch === undefined || length <= 0) continue;
     // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
-    const whole = (cols: readonly string[]) => cols.reduce((s, col) => s + (grown.get(col)?.bytes ?? 0n), 0n);
-    const bytesIn = Number(whole(c.columns.in));
-    const bytesOut = Number(whole(c.columns.out));
-    const all = bytesIn + bytesOut + Number(whole(c.columns.both));
-    const rates = [rateOf(bytesIn, length), rateOf(bytesOut, length), rateOf(all, length)];
+    const { in: i, out: o, both: b } = c.columns;
+    const rates = [summedRate(grown, length, i), summedRate(grown, length, o), summedRate(grown, length, i, o, b)];
     kept.rates.push(...rates, sample.epoch - Math.max(prevEpoch, cycle.start));
     if (final && closed && prevEpoch < closed.end) {
       final.rates.push(...rates, Math.min(closed.end, sample.epoch) - Math.max(prevEpoch, closed.start));
@@ -324,7 +363,8 @@ export function counted(t: CustomerTally, count: "in" | "out" | "total"): bigint
 /**
  * The customer's billable 95th percentile so far (bit/s): the larger of in
  * and out, or of all its columns summed when one has no direction (as the
- * summary bills it); undefined without rates.
+ * summary bills it, lib/usage/customers.ts `rollUp`); undefined without
+ * rates, or before an interval of its columns.
  */
 export function p95SoFar(t: CustomerTally, columns: CustomerColumns): number | undefined {
   const r = t.rates;
@@ -333,7 +373,9 @@ export function p95SoFar(t: CustomerTally, columns: CustomerColumns): number | u
   const pick = (k: number) => Float64Array.from({ length: n }, (_, i) => r[4 * i + k] as number);
   const w = pick(3);
   if (columns.both.length > 0) return weightedPercentile(pick(2), w, n);
-  return Math.max(weightedPercentile(pick(0), w, n) ?? 0, weightedPercentile(pick(1), w, n) ?? 0);
+  const pin = weightedPercentile(pick(0), w, n);
+  const pout = weightedPercentile(pick(1), w, n);
+  return pin === undefined ? pout : pout === undefined ? pin : Math.max(pin, pout);
 }
 
 /** The usual interval (ms): the median of the last ones, or undefined before two samples. */
@@ -346,7 +388,8 @@ export function usualInterval(tally: Tally): number | undefined {
  * The linear estimate for the whole cycle from `bytes` so far at `now`: the
  * rate so far over the time covered since the cycle's start (or since the
  * tally began, if later: what came before is not counted, so not projected
- * either), carried to the cycle's end.
+ * either), carried to the cycle's end. `netmon summary`'s estimate
+ * (lib/usage/overview.ts `linearEstimate`) is the same (tested).
  */
 export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
   const from = Math.max(t.start, since);

@@ -69,7 +69,7 @@ export interface OverviewLine {
   yesterday: Figures;
   /** This cycle so far. */
   cycle: Figures;
-  /** This cycle's linear estimate: so far, over the time the log covers of it, times its length. */
+  /** This cycle's linear estimate: so far, at its rate over the time the log covers of it, to the cycle's end. */
   estimate?: Figures;
   /** The previous cycle. */
   previousCycle: Figures;
@@ -182,9 +182,8 @@ export class OverviewBuilder {
 
   /**
    * The overview, columns then customers in order of appearance. The
-   * estimate scales this cycle so far by the cycle's length over the time
-   * from its start (or the first sample, if later) to `now` (or the last
-   * sample, if earlier).
+   * estimate is this cycle so far at its rate over the time counted, carried
+   * to the cycle's end ({@linkcode linearEstimate}).
    */
   result(firstEpoch: number, lastEpoch: number, now: number): OverviewLine[] {
     const c = this.#periods.cycle;
@@ -240,15 +239,20 @@ export class OverviewBuilder {
 }
 
 /**
- * The linear estimate for a whole cycle from `soFar` bytes: scaled by the
- * cycle's length over the time from its start (or the first sample, if
- * later) to `now` (or the last sample, if earlier). Undefined when no time
- * of the cycle is covered yet.
+ * The linear estimate for a whole cycle from `soFar` bytes: what its row will
+ * show when it closes, at the rate so far. The time counted runs from the
+ * cycle's start (or the first sample, if later: what came before the log is
+ * not counted, so not estimated either) to `now` (or the last sample, if
+ * earlier); the rate over it is carried to the cycle's end. The quota
+ * alerts' projection (lib/usage/cycle_tally.ts `projection`) is the same.
+ * Undefined when no time of the cycle is counted yet.
  *
  * @example
  * ```ts
  * // 10 GiB in the first 10 of 30 days: 30 GiB.
  * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 0, 10 * DAY, 10 * DAY);
+ * // The log began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
+ * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 20 * DAY, 25 * DAY, 25 * DAY);
  * ```
  */
 export function linearEstimate(
@@ -262,7 +266,7 @@ export function linearEstimate(
   const to = Math.min(now, lastEpoch, cycle.end);
   const elapsed = to - from;
   if (!(elapsed > 0)) return undefined;
-  return (soFar * BigInt(cycle.end - cycle.start)) / BigInt(elapsed);
+  return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
 }
 
 /** The overview as an aligned table: in, out and total lines where a customer is split by direction. */
