@@ -8,6 +8,7 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { iecBytes } from "../lib/usage/units.ts";
+import { linearEstimate } from "../lib/usage/overview.ts";
 import { netnsTest, sendUdp } from "./helpers.ts";
 import { decodeMail, logSamples, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
 
@@ -52,6 +53,12 @@ netnsTest(
           ),
           first.text,
         );
+        // The estimate is the summary's and the alerts': the rate since the log began (the 10th at 08:00, not the
+        // cycle's start on the 1st) carried to the cycle's end.
+        const may = { start: Date.UTC(2025, 4, 1), end: Date.UTC(2025, 5, 1) };
+        const estimate = linearEstimate(used, may, s0!.epoch, s2!.epoch, s2!.epoch) as bigint;
+        ok(estimate > 20n * used, `a cycle 16 hours old of 31 days: ${estimate} for ${used}`);
+        ok(first.text.includes(`  acme: estimate ${iecBytes(estimate)}\n`), first.text);
         await sendUdp(e.p.b, "192.0.2.1", 50, 1000);
         await ok0(e, "2025-05-11 12:00:00");
         await ok0(e, "2025-05-11 23:00:00");

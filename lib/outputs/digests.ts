@@ -22,6 +22,7 @@ import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
+import { linearEstimate } from "../usage/overview.ts";
 import { formatTable } from "../usage/table.ts";
 import { iecBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
@@ -138,12 +139,12 @@ function dueDaily(
     let text = `Network usage on ${d.label} (${zone.name === "local" ? "local time" : zone.name}):\n\n`;
     text += formatTable(rowsOf(bucket, { customers }));
     if (cycle) {
-      const elapsed = epoch - cycle.bucket.start;
-      const whole = cycle.bucket.end - cycle.bucket.start;
       text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
       text += formatTable(cycleRows);
+      // The summary's and the alerts' estimate: the rate over the time the log covers, carried to the cycle's end.
       for (const r of cycleRows) {
-        if (elapsed > 0) text += `  ${r.name}: estimate ${iecBytes(r.totalBytes * BigInt(whole) / BigInt(elapsed))}\n`;
+        const estimate = linearEstimate(r.totalBytes, cycle.bucket, first, epoch, epoch);
+        if (estimate !== undefined) text += `  ${r.name}: estimate ${iecBytes(estimate)}\n`;
       }
       const quotas = quotaLines(config.customers, cycleRows);
       if (quotas.length > 0) text += `\nQuota use this cycle:\n${quotas.map((l) => `  ${l}\n`).join("")}`;
