@@ -355,8 +355,22 @@ for (const backend of ["nft", "legacy"] as const) {
           await recreated();
           await traffic();
           await grown(0n);
-          // One network fewer in the config: its rules go, and the rest are made afresh with them.
+          // One network fewer in the config. A report before start would count acme without the dropped network's
+          // rules, which are in its last value: it refuses, one line per rule, and logs nothing.
           await Deno.writeTextFile(config, `${head}[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`);
+          const logBefore = await Deno.readTextFile(`${dir}/netmon.log`);
+          await traffic();
+          const early = await netmon(args, o);
+          assertEquals([early.code, early.stdout], [69, ""], early.stderr);
+          const lines = early.stderr.trimEnd().split("\n");
+          ok(
+            lines.length >= 1 && lines.every((l) =>
+              /^netmon: meter acme: an installed rule in (INPUT|OUTPUT|FORWARD) is no longer in the config: run 'netmon start'/
+                .test(l)
+            ),
+            early.stderr,
+          );
+          assertEquals(await Deno.readTextFile(`${dir}/netmon.log`), logBefore, "nothing logged");
           const narrowed = await netmon(["start", "-c", config, "-s", dir], o);
           assertEquals([narrowed.code, narrowed.stderr], [0, ""]);
           ok(narrowed.stdout.includes("remove stale rule of acme from INPUT\n"), narrowed.stdout);

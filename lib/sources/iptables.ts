@@ -277,7 +277,7 @@ export class IptablesSource implements CounterSource {
    * otherwise says how it differs. Each installed rule serves one wanted
    * rule; leftovers with our comments are duplicates, reported.
    */
-  private async find(asWritten?: Set<string>): Promise<Map<MeterRule, Counters | string>> {
+  private async find(asWritten?: Set<string>, outside?: string[]): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
     // Columns with a rule not in the text start writes, or an extra rule: not as written, whatever their other rules.
     const inexact = new Set<string>();
@@ -328,11 +328,43 @@ export class IptablesSource implements CounterSource {
         }
       }
       const leftovers = [...strays].filter(([, left]) => left.length > 0);
-      if (leftovers.length > 0) this.warnDuplicates(t, leftovers, found);
+      if (leftovers.length > 0) {
+        this.warnDuplicates(t, leftovers, found);
+        outside?.push(...this.outsideConfig(t, leftovers));
+      }
       for (const [key] of leftovers) inexact.add(key.slice(key.indexOf(" ") + 1));
     }
     for (const column of inexact) asWritten?.delete(column);
     return found;
+  }
+
+  /**
+   * The leftover rules of configured columns that match none of the column's
+   * configured rules (a network or hook taken out of the config, `start` not
+   * run since), one line each. Such a rule's counts are in the column's last
+   * value: left out of the sum, the column would go down, and the report would
+   * bill its other rules' counts a second time. A copy of a configured rule
+   * is only warned of (its original is counted), and a meter taken out of the
+   * config has no column to read.
+   */
+  private outsideConfig(t: Tools, leftovers: [string, { match: SavedMatch }[]][]): string[] {
+    const { chain } = this.config;
+    const out: string[] = [];
+    for (const [key, left] of leftovers) {
+      const hook = key.slice(0, key.indexOf(" "));
+      const column = key.slice(key.indexOf(" ") + 1);
+      const own = this.rules.filter((r) => r.column === column);
+      if (own.length === 0) continue;
+      const copy = (m: SavedMatch) =>
+        own.some((r) => r.family === t.family && r.hook === hook && describeMismatch(r, m, chain, t.any) === "");
+      if (left.every((s) => copy(s.match))) continue;
+      const v6 = t.family === 6 ? " (IPv6)" : "";
+      out.push(
+        `meter ${column}: an installed rule in ${hook}${v6} is no longer in the config: run 'netmon start' to ` +
+          "update the rules (until then nothing is logged: counted without it, the meter would be billed twice)",
+      );
+    }
+    return out;
   }
 
   /** Warns of strays left over under the comment of a rule that was found: duplicates, by `HOOK COLUMN`. */
@@ -353,7 +385,8 @@ export class IptablesSource implements CounterSource {
 
   async read(): Promise<Reading> {
     const asWritten = new Set<string>();
-    const finding = this.find(asWritten);
+    const outside: string[] = [];
+    const finding = this.find(asWritten, outside);
     // Every column in config order, each the sum of its rules' counters: the columns are set out while the
     // programs run, then one pass over the rules found.
     const bytes = new Map<string, bigint>();
@@ -385,6 +418,8 @@ export class IptablesSource implements CounterSource {
         EX.UNAVAILABLE,
       );
     }
+    // Said after a rule written otherwise or missing, which explains a leftover rule better.
+    if (outside.length > 0) throw new NetmonError(outside.join("\n"), EX.UNAVAILABLE);
     return { bytes, packets, asWritten };
   }
 
