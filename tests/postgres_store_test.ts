@@ -244,7 +244,9 @@ Deno.test({
 
     await t.step("a loader SIGKILLed mid-import, then run again: no row lost or doubled", async () => {
       await cluster.psql("TRUNCATE stats");
-      const n = 400;
+      // 80,000 rows: the kill lands mid-series however fast this machine loads them (at 400 samples, 8,000 rows, a
+      // loader on a quiet machine finished between the poll that saw 1,000 rows and the kill).
+      const n = 4_000;
       const columns = 20;
       const driver = new URL("./postgres_import_driver.ts", import.meta.url).pathname;
       const spawn = () =>
