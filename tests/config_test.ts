@@ -271,6 +271,33 @@ Deno.test("customers' networks may overlap when a meter says so, or when they co
   assertEquals(two("overlap = true\n").meters.map((m) => m.name), ["reseller", "client"]);
   assertEquals(two('direction = "in"\n', "out").meters.length, 2);
   throws(() => two(""), /meter\[2\]\.address: 192\.0\.2\.16\/28 overlaps 192\.0\.2\.0\/24 of meter "reseller"/);
+  // Meant to overlap, they may still not be billed together: a customer summing both pays the shared part twice.
+  const billed = (meters: string, dirB = "both") =>
+    parseConfig(
+      `source = "nftables"\n[[meter]]\nname = "reseller"\naddress = "192.0.2.0/24"\noverlap = true\n` +
+        `[[meter]]\nname = "client"\naddress = "192.0.2.16/28"\ndirection = "${dirB}"\n` +
+        `[[meter]]\nname = "other"\naddress = "198.51.100.0/24"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ${meters}\n`,
+      "c.toml",
+    );
+  for (const meters of ['["reseller", "client"]', '["*"]', '["client", "other", "reseller"]']) {
+    throws(
+      () => billed(meters),
+      /^ConfigError: c\.toml: customer\[1\]\.meters: sums meters "reseller" and "client", whose networks overlap \(overlap = true\): the traffic they share would be billed twice; bill them to different customers$/,
+      meters,
+    );
+  }
+  assertEquals(billed('["reseller", "other"]').customers.length, 1);
+  // Counting different directions, they share no traffic: one customer may sum them.
+  assertEquals(
+    parseConfig(
+      `source = "nftables"\n[[meter]]\nname = "reseller"\naddress = "192.0.2.0/24"\ndirection = "in"\n` +
+        `[[meter]]\nname = "client"\naddress = "192.0.2.16/28"\ndirection = "out"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["*"]\n`,
+      "c.toml",
+    ).customers.length,
+    1,
+  );
   // Meters without address (the machine's own traffic, from/to matches) may overlap: they are not customers.
   assertEquals(
     parseConfig('[[meter]]\nname = "a"\nfrom = "192.0.2.0/24"\n[[meter]]\nname = "b"\nfrom = "192.0.2.7"\n', "c.toml")

@@ -10,7 +10,7 @@ import { type MailConfig, parseMail } from "./mail.ts";
 import { overlappingNetworks, parseAddressMatch } from "./address.ts";
 import { pathProblem } from "./paths.ts";
 import { unknownKey } from "./suggest.ts";
-import { checkCustomerOverlap } from "./overlap.ts";
+import { checkCustomerOverlap, checkCustomerSums } from "./overlap.ts";
 import {
   type AddressList,
   allColumns,
@@ -371,6 +371,8 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
     if (config.source !== "interface") bad("interfaces", `only applies to source = "interface"`);
   }
 
+  /** Pairs of meters whose networks overlap, as `overlap = true` allows: no customer may sum both. */
+  let allowedOverlaps: [string, string][] = [];
   if (doc.meter !== undefined) {
     if (!Array.isArray(doc.meter)) bad("meter", "must be an array of tables ([[meter]])");
     else {
@@ -390,7 +392,7 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
         config.meters.push(m);
       });
       checkColumns(config, bad);
-      checkCustomerOverlap(doc.meter, config.meters, bad);
+      allowedOverlaps = checkCustomerOverlap(doc.meter, config.meters, bad);
     }
     if (config.source === "interface") bad("meter", `meters need a firewall source (${FIREWALLS.join(", ")})`);
   }
@@ -402,7 +404,12 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
   // A firewall's columns are known now; the interface source's only from the log (checked where it is read).
   if (FIREWALLS.includes(config.source) && config.customers.length > 0 && problems.length === 0) {
     try {
-      customerColumns(config.customers, allColumns(config.meters), file);
+      const columns = customerColumns(config.customers, allColumns(config.meters), file);
+      if (allowedOverlaps.length > 0) {
+        const meterNamed = new Map(config.meters.map((m) => [m.name, m]));
+        const columnsOf = (name: string) => allColumns([meterNamed.get(name) as Meter]).map((c) => c.name);
+        checkCustomerSums(allowedOverlaps, columnsOf, columns, bad);
+      }
     } catch (e) {
       if (!(e instanceof CustomerMatchError)) throw e;
       problems.push(...e.message.split("\n"));

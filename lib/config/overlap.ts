@@ -18,12 +18,15 @@ import type { Meter } from "./meters.ts";
  * Reports (to `bad`, naming the key) every pair of `address` meters whose
  * networks overlap in a direction both count, unless one says `overlap = true`;
  * also a non-boolean `overlap`. `raw` is the config's `[[meter]]` array.
+ * Returns the pairs `overlap = true` let through (their names): a customer
+ * may not sum both ({@linkcode checkCustomerSums}).
  */
 export function checkCustomerOverlap(
   raw: unknown[],
   meters: Meter[],
   bad: (key: string, what: string) => void,
-): void {
+): [string, string][] {
+  const allowed: [string, string][] = [];
   const intended = new Set<string>();
   raw.forEach((r, i) => {
     if (typeof r !== "object" || r === null) return;
@@ -33,7 +36,7 @@ export function checkCustomerOverlap(
     else if (overlap && typeof name === "string") intended.add(name);
   });
   const customers = meters.filter((m) => m.address && !m.address.negated);
-  if (customers.length < 2) return;
+  if (customers.length < 2) return allowed;
   const index = new Map<string, number>();
   raw.forEach((r, i) => {
     const name = typeof r === "object" && r !== null ? (r as Record<string, unknown>).name : undefined;
@@ -41,8 +44,11 @@ export function checkCustomerOverlap(
   });
   for (const [ka, kb] of overlappingPairs(customers)) {
     const a = customers[ka] as Meter, b = customers[kb] as Meter;
-    if (intended.has(a.name) || intended.has(b.name)) continue;
     if (!(a.directions ?? []).some((d) => (b.directions ?? []).includes(d))) continue;
+    if (intended.has(a.name) || intended.has(b.name)) {
+      if (sharedFamily(a, b)) allowed.push([a.name, b.name]);
+      continue;
+    }
     for (const family of ["v4", "v6"] as const) {
       const ours = b.address?.[family] ?? [];
       const theirs = a.address?.[family] ?? [];
@@ -57,6 +63,39 @@ export function checkCustomerOverlap(
       break;
     }
   }
+  return allowed;
+}
+
+/** True when a network of `a` and one of `b` of the same family overlap. */
+function sharedFamily(a: Meter, b: Meter): boolean {
+  return (["v4", "v6"] as const).some((f) =>
+    overlappingNetworks([...(a.address?.[f] ?? []), ...(b.address?.[f] ?? [])]) !== undefined
+  );
+}
+
+/**
+ * Reports (to `bad`) each customer whose columns include columns of both
+ * meters of a pair `overlap = true` allowed (`pairs`, from
+ * {@linkcode checkCustomerOverlap}): what the two share would be billed to it
+ * twice. `columnsOf` gives a meter's columns, `customers` each customer's.
+ */
+export function checkCustomerSums(
+  pairs: readonly [string, string][],
+  columnsOf: (meter: string) => readonly string[],
+  customers: readonly { in: readonly string[]; out: readonly string[]; both: readonly string[] }[],
+  bad: (key: string, what: string) => void,
+): void {
+  if (pairs.length === 0) return;
+  customers.forEach((c, i) => {
+    const has = new Set([...c.in, ...c.out, ...c.both]);
+    const pair = pairs.find(([a, b]) => columnsOf(a).some((x) => has.has(x)) && columnsOf(b).some((x) => has.has(x)));
+    if (!pair) return;
+    bad(
+      `customer[${i + 1}].meters`,
+      `sums meters ${JSON.stringify(pair[0])} and ${JSON.stringify(pair[1])}, whose networks overlap (overlap = ` +
+        "true): the traffic they share would be billed twice; bill them to different customers",
+    );
+  });
 }
 
 /**
