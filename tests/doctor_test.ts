@@ -384,7 +384,13 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
     const noNet = verdict(r[4] as StepResult).checks.get("mail");
     assertEquals(noNet?.verdict, "problem");
     match(noNet?.said ?? "", /Deno denied net access to 127\.0\.0\.1:\d+/);
-    match(noNet?.fix ?? "", new RegExp(`^run doctor with --allow-net=127\\.0\\.0\\.1:${server.port}, and give`));
+    match(
+      noNet?.fix ?? "",
+      new RegExp(
+        `^run doctor with --allow-net=127\\.0\\.0\\.1:${server.port} \\('deno run -q --frozen -P=netmon-admin ` +
+          `--allow-net=127\\.0\\.0\\.1:${server.port} netmon\\.ts doctor': 'deno task' passes no flags to deno\\), and give`,
+      ),
+    );
     expect(verdict(r[5] as StepResult), {
       schedule: new RegExp(
         `^cron /etc/cron\\.d/netmon:8 runs the report without --allow-net=127\\.0\\.0\\.1:${server.port} \\(the mail server\\)`,

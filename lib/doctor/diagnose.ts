@@ -428,7 +428,9 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       return problem(
         "mail",
         message(err),
-        `run doctor with ${denied[2]}, and give the report's line the same ('netmon schedule' prints it whole)`,
+        `run doctor with ${denied[2]} ('deno run -q --frozen -P=netmon-admin ${denied[2]} netmon.ts doctor': ` +
+          "'deno task' passes no flags to deno), and give the report's line the same ('netmon schedule' prints it " +
+          "whole)",
       );
     }
     return problem(
