@@ -138,6 +138,21 @@ for (const backend of ["nft", "legacy"] as const) {
   const bins = ["iptables", "iptables-save", "iptables-restore"].map((b) =>
     `/usr/sbin/${b.replace("iptables", `iptables${suffix}`)}`
   );
+  /** The config's `[binaries]` for this backend. */
+  const binaries = `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${
+    bins[2]
+  }"\n`;
+  /** netmon run in `ns` with exactly what this backend's report and start need, and `dir`. */
+  const runIn = (ns: string, dir: string): NetmonRun => ({
+    ns,
+    permissions: [
+      `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+      "--allow-sys=uid,osUptime",
+    ],
+  });
   netnsTest(
     `[resets] [${backend}] netmon stop, netmon start, more traffic than before: rules re-created`,
     () =>
@@ -145,19 +160,10 @@ for (const backend of ["nft", "legacy"] as const) {
         withTempDir(async (dir) => {
           const config = await writeConfig(
             dir,
-            `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${bins[2]}"\n` +
+            binaries +
               `[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n[[meter]]\nname = "quiet"\nfrom = "203.0.113.9"\n`,
           );
-          const o: NetmonRun = {
-            ns: p.a,
-            permissions: [
-              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
-              `--allow-read=${dir}`,
-              `--allow-write=${dir}`,
-              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-              "--allow-sys=uid,osUptime",
-            ],
-          };
+          const o = runIn(p.a, dir);
           const args = ["report", "-c", config, "-s", dir];
           assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
           await sendUdp(p.b, "192.0.2.1", 20, 500);
@@ -194,19 +200,10 @@ for (const backend of ["nft", "legacy"] as const) {
           // An address meter: one column fed by rules in INPUT, OUTPUT and FORWARD (the new-user walkthrough's acme).
           const config = await writeConfig(
             dir,
-            `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${bins[2]}"\n` +
+            binaries +
               `[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`,
           );
-          const o: NetmonRun = {
-            ns: p.a,
-            permissions: [
-              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
-              `--allow-read=${dir}`,
-              `--allow-write=${dir}`,
-              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-              "--allow-sys=uid,osUptime",
-            ],
-          };
+          const o = runIn(p.a, dir);
           const args = ["report", "-c", config, "-s", dir];
           /** Bytes counted by acme's rules in `hook`, or in all hooks, as the kernel has them now. */
           const kernel = async (hook?: string) => {
@@ -271,23 +268,11 @@ for (const backend of ["nft", "legacy"] as const) {
     () =>
       withPair((p) =>
         withTempDir(async (dir) => {
-          const head = `[binaries]\niptables = "${bins[0]}"\niptables_save = "${bins[1]}"\niptables_restore = "${
-            bins[2]
-          }"\n`;
           const config = await writeConfig(
             dir,
-            `${head}[[meter]]\nname = "acme"\naddress = ["192.0.2.1", "198.51.100.1"]\n`,
+            `${binaries}[[meter]]\nname = "acme"\naddress = ["192.0.2.1", "198.51.100.1"]\n`,
           );
-          const o: NetmonRun = {
-            ns: p.a,
-            permissions: [
-              `--allow-run=${[...bins, "/usr/bin/stat"].join(",")}`,
-              `--allow-read=${dir}`,
-              `--allow-write=${dir}`,
-              "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
-              "--allow-sys=uid,osUptime",
-            ],
-          };
+          const o = runIn(p.a, dir);
           const args = ["report", "-c", config, "-s", dir];
           const ipt = (...a: string[]) => must("ip", ["netns", "exec", p.a, bins[0]!, ...a]);
           /** acme's bytes as netmon counts them: the first rule of each text (a copy after it is not counted). */
@@ -357,7 +342,7 @@ for (const backend of ["nft", "legacy"] as const) {
           await grown(0n);
           // One network fewer in the config. A report before start would count acme without the dropped network's
           // rules, which are in its last value: it refuses, one line per rule, and logs nothing.
-          await Deno.writeTextFile(config, `${head}[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`);
+          await Deno.writeTextFile(config, `${binaries}[[meter]]\nname = "acme"\naddress = "192.0.2.1"\n`);
           const logBefore = await Deno.readTextFile(`${dir}/netmon.log`);
           await traffic();
           const early = await netmon(args, o);
