@@ -45,8 +45,9 @@ export function checkCustomerOverlap(
   for (const [ka, kb] of overlappingPairs(customers)) {
     const a = customers[ka] as Meter, b = customers[kb] as Meter;
     if (!(a.directions ?? []).some((d) => (b.directions ?? []).includes(d))) continue;
+    // overlappingPairs found a network of each that overlap: meant, or refused.
     if (intended.has(a.name) || intended.has(b.name)) {
-      if (sharedFamily(a, b)) allowed.push([a.name, b.name]);
+      allowed.push([a.name, b.name]);
       continue;
     }
     for (const family of ["v4", "v6"] as const) {
@@ -64,13 +65,6 @@ export function checkCustomerOverlap(
     }
   }
   return allowed;
-}
-
-/** True when a network of `a` and one of `b` of the same family overlap. */
-function sharedFamily(a: Meter, b: Meter): boolean {
-  return (["v4", "v6"] as const).some((f) =>
-    overlappingNetworks([...(a.address?.[f] ?? []), ...(b.address?.[f] ?? [])]) !== undefined
-  );
 }
 
 /**
