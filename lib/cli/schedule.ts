@@ -12,7 +12,7 @@ import { lookup } from "node:dns/promises";
 import denoJson from "../../deno.json" with { type: "json" };
 import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
-import { denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
+import { EX, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
@@ -316,8 +316,7 @@ function install(path: string, text: string, force: boolean): void {
     replaceFile(path, text, 0o644, "schedule file");
   } catch (err) {
     // Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone.
-    const cause = err instanceof NetmonError ? err.cause : err;
-    if (!denoPermissionError(cause)) throw err;
+    if (!isDenoRefusal(err)) throw err;
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
     throw new NetmonError(
       `Deno denied access to ${dir}, where the schedule goes: run schedule with --allow-read=${dir} --allow-write=${dir}`,

@@ -11,7 +11,7 @@
 import { statfsSync } from "node:fs";
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
-import { denoPermissionError, EX, NetmonError } from "../host/errors.ts";
+import { denoPermissionError, EX, isDenoRefusal, NetmonError } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkSchedule } from "./schedule_check.ts";
@@ -142,7 +142,7 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
     } catch (err) {
       // pfctl -s Running fails without /dev/pf access, but it ran: it exists.
       if (!(p.role === "pfctl" && err instanceof NetmonError && "code" in err)) {
-        if (denoPermissionError(err instanceof NetmonError ? err.cause : err)) denied.push(p.path);
+        if (isDenoRefusal(err)) denied.push(p.path);
         missing.push(message(err));
         continue;
       }

@@ -82,6 +82,11 @@ export function fileError(err: unknown, action: string, path: string): NetmonErr
 
 const NOT_CAPABLE = /Requires (\w+) access to "?([^",]+?)"?, (?:run again with|specify) (?:the )?(--allow-[\w-]+)/;
 
+/** True when `err` is Deno refusing a permission, as thrown or as a NetmonError made from it (its cause). */
+export function isDenoRefusal(err: unknown): boolean {
+  return denoPermissionError(err instanceof NetmonError ? err.cause : err) !== undefined;
+}
+
 /**
  * If `err` is Deno refusing a permission, returns the one-line error that
  * names the exact flag to add; otherwise undefined.
