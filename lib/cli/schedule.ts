@@ -14,7 +14,7 @@ import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { EX, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
-import { readWholeText } from "../host/safe_open.ts";
+import { readWholeText, realPathOr } from "../host/safe_open.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
 import type { Options } from "./commands.ts";
 
@@ -89,12 +89,8 @@ function linkedPaths(paths: readonly (string | undefined)[]): Map<string, string
   for (const given of paths) {
     if (given === undefined) continue;
     const path = given.replace(/\/+$/, "") || "/";
-    try {
-      const real = Deno.realPathSync(path);
-      if (real !== path) links.set(path, real);
-    } catch {
-      // Missing, or outside the permissions: nothing to add.
-    }
+    const real = realPathOr(path);
+    if (real !== path) links.set(path, real);
   }
   return links;
 }

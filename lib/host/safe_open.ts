@@ -277,7 +277,8 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
   throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
 }
 
-function realPathOr(path: string): string {
+/** `path` with every link on it resolved; `path` itself when that cannot be told (missing, not ours to look at). */
+export function realPathOr(path: string): string {
   try {
     return Deno.realPathSync(path);
   } catch {
