@@ -26,6 +26,12 @@
  * 2-meter case, whose goal is 1 ms, runs ten times the rounds: its interval is
  * then about a millisecond wide.
  *
+ * Beside the 2-meter case, its floor: the textfile's own file operations
+ * (netmon.totals opened, read and parsed, its time checked and set; the
+ * textfile written beside its target and renamed over it) with netmon's own
+ * functions, timed in this process, where they have run before: what the
+ * output costs with no module to load and no code run for the first time.
+ *
  * With `--base COMMIT`, the same report with the output as that commit
  * runs it (checked out in a temporary git worktree, its own state
  * directory) joins each round, to show what a change saved.
@@ -46,6 +52,8 @@ import {
   withTempDir,
 } from "../tests/helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "../tests/postgres_cluster.ts";
+import { writeTextfile } from "../lib/outputs/textfile.ts";
+import { loadTotals, totalsPath } from "../lib/state/totals_file.ts";
 import { withBaseWorktree } from "./_base.ts";
 
 const baseAt = Deno.args.indexOf("--base");
@@ -163,6 +171,31 @@ async function baseArgv(
   return reportArgv(ns, await caseDir(dir, `${name}-base`, config), extra, `${baseRoot}/netmon.ts`);
 }
 
+/** What the floor line times. */
+const FLOOR_WHAT = "median of 400: the textfile's file operations alone, in a process that has run them before: " +
+  "netmon.totals read and parsed, its time checked and set, the textfile written and renamed over";
+
+/**
+ * The median ms of the textfile's file operations for state directory `dir` and textfile `prom` (both as a report
+ * left them), with netmon's own functions, in this process: warmed up first, then timed 400 times.
+ */
+function fileWorkMs(dir: string, prom: string): number {
+  const text = Deno.readTextFileSync(prom);
+  const once = () => {
+    const t0 = performance.now();
+    const loaded = loadTotals(totalsPath(dir));
+    if (!loaded?.offsets) throw new Error(`${totalsPath(dir)}: no totals of version 3`);
+    const { file } = loaded;
+    const mtime = file.file.statSync().mtime!;
+    file.file.utimeSync(mtime, mtime);
+    file.close();
+    writeTextfile(prom, text);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 20; i++) once();
+  return quantile(Array.from({ length: 400 }, once), 0.5);
+}
+
 function metersConfig(meters: number): string {
   let text = 'source = "iptables"\n';
   for (let i = 0; i < meters; i++) {
@@ -210,6 +243,8 @@ async function run(): Promise<void> {
             tfExtra,
           ),
         );
+
+        console.log(`  floor: ${ms(fileWorkMs(tf2, `${prom}/two.prom`))} (${FLOOR_WHAT})`);
 
         // Ten thousand meters.
         const big10k = metersConfig(10_000);
