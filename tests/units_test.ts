@@ -1,5 +1,6 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { humanReadable, humanReadableExact } from "../lib/usage/units.ts";
+import { humanReadable, humanReadableExact, percentText } from "../lib/usage/units.ts";
+import { formatPercent } from "../lib/outputs/html_text.ts";
 import { seededRandom } from "./random.ts";
 
 // Expected strings are what the original human_readable() printed, computed
@@ -50,4 +51,26 @@ Deno.test("the fast path for counts below 2^46 agrees with the BigInt reference"
   const random = seededRandom("humanReadable fast path");
   for (let i = 0; i < 20000; i++) values.push(BigInt(Math.floor(random() * 2 ** 46)));
   for (const v of values) assertEquals(humanReadable(v), humanReadableExact(v), `for ${v}`);
+});
+
+Deno.test("a share is one percentage everywhere: rounded to the nearest tenth, never 100.0% below the whole", () => {
+  // The page floored (59.59% as 59.5%) where `netmon check`, the alerts and digests rounded (59.6%), and those
+  // showed 99.96% of a quota as 100.0%, a quota used up that was not.
+  for (
+    const [share, text] of [
+      [0, "0.0%"],
+      [0.5959, "59.6%"],
+      [0.5951, "59.5%"],
+      [0.59549, "59.5%"],
+      [0.9994, "99.9%"],
+      [0.9996, "99.9%"],
+      [0.99999999, "99.9%"],
+      [1, "100.0%"],
+      [1.0004, "100.0%"],
+      [1.2346, "123.5%"],
+    ] as const
+  ) {
+    assertEquals(percentText(share), text, String(share));
+    assertEquals(formatPercent(share), text, `page: ${share}`);
+  }
 });

@@ -16,7 +16,7 @@ import { readTally, tallyPath } from "../state/tally_file.ts";
 import { fingerprint, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import { iecBytes } from "../usage/units.ts";
+import { iecBytes, percentText } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
 
@@ -113,8 +113,8 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
     const crit = at(quota.alertAt.at(-1) as number);
     perf.push(`${label(w.spec.name)}=${used}B;${warn};${crit};0;${quota.bytes}`);
     const share = `${w.spec.name} ${iecBytes(used)} of ${iecBytes(quota.bytes)} (${
-      (100 * Number(used) / Number(quota.bytes)).toFixed(1)
-    }%)`;
+      percentText(Number(used) / Number(quota.bytes))
+    })`;
     if (used >= crit) problems.push([CRITICAL, share]);
     else if (used >= warn) problems.push([WARNING, share]);
     else within++;

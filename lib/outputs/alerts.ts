@@ -53,7 +53,7 @@ import {
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import { iecBytes, siRate } from "../usage/units.ts";
+import { iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
@@ -195,12 +195,12 @@ function dueFor(
       `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
       asOf,
     ];
-    const share = (100 * Number(used) / Number(quota.bytes)).toFixed(1);
+    const share = percentText(Number(used) / Number(quota.bytes));
     for (const [pct, key] of keys.quota) {
       due.push({
         key,
         message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
-          `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share}% used.`,
+          `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share} used.`,
           "",
           ...figures,
         ]),
@@ -232,7 +232,7 @@ function dueFor(
         message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
           `${w.spec.name}'s 95th percentile ${epoch === undefined ? "over" : "so far in"} the billing cycle ${cycle} ` +
           `is ${siRate(p95)}, ` +
-          `${(100 * p95 / commit.bps).toFixed(1)}% of its commit of ${siRate(commit.bps)}.`,
+          `${percentText(p95 / commit.bps)} of its commit of ${siRate(commit.bps)}.`,
           "",
           `Billing cycle: ${cycle}`,
           asOf,

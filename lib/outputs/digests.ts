@@ -24,7 +24,7 @@ import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { linearEstimate } from "../usage/overview.ts";
 import { formatTable } from "../usage/table.ts";
-import { iecBytes, siRate } from "../usage/units.ts";
+import { iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SpooledMessage } from "./mail.ts";
 
@@ -98,8 +98,8 @@ function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): strin
       : s.quota.count === "out"
       ? row.outBytes ?? 0n
       : row.totalBytes;
-    const pct = (100 * Number(used) / Number(s.quota.bytes)).toFixed(1);
-    lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}%, counting ${s.quota.count})`);
+    const pct = percentText(Number(used) / Number(s.quota.bytes));
+    lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}, counting ${s.quota.count})`);
   }
   return lines;
 }
@@ -198,7 +198,7 @@ function dueStatements(
       `Total: ${iecBytes(row.totalBytes)} (${row.totalBytes} bytes)`,
       `95th percentile: ${row.p95 === undefined ? "not computed" : siRate(row.p95)}` +
       (row.p95In !== undefined ? ` (in ${siRate(row.p95In)}, out ${siRate(row.p95Out ?? 0)})` : ""),
-      `Coverage: ${(row.coverage * 100).toFixed(1)}% of the cycle; resets: ${row.resets}`,
+      `Coverage: ${percentText(row.coverage)} of the cycle; resets: ${row.resets}`,
       ...quotaLines([spec], rows).map((l) => `Quota: ${l}`),
       "",
       "The attached CSV is this cycle's row as 'netmon summary --by cycle --csv' gives it.",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { iecBytes, siRate } from "../usage/units.ts";
+import { iecBytes, percentText, siRate } from "../usage/units.ts";
 const ESCAPES: Readonly<Record<string, string>> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -39,11 +39,7 @@ export function formatRate(bps: number): string {
   return siRate(bps);
 }
 
-/**
- * A fraction (0.5) as a percentage ("50.0%"); one decimal, never rounded up
- * to 100% when below it.
- */
+/** A fraction (0.5) as a percentage ("50.0%"), as everything else shows one (lib/usage/units.ts percentText). */
 export function formatPercent(fraction: number): string {
-  const p = Math.floor(fraction * 1000) / 10;
-  return `${p.toFixed(1)}%`;
+  return percentText(fraction);
 }

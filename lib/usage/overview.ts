@@ -15,7 +15,7 @@ import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
 import { aligned } from "./table.ts";
-import { iecBytes } from "./units.ts";
+import { iecBytes, percentText } from "./units.ts";
 import type { Zone } from "./zone.ts";
 
 /** The periods of the overview, relative to an instant. */
@@ -298,7 +298,7 @@ export function formatOverview(lines: readonly OverviewLine[], periods: Periods)
         f(l.estimate),
         f(l.previousCycle),
         f(l.year),
-        k === 0 ? `${(l.cycleCoverage * 100).toFixed(1)}%` : "",
+        k === 0 ? percentText(l.cycleCoverage) : "",
       ]);
     });
   }

@@ -6,7 +6,7 @@
  */
 
 import type { Row } from "./rows.ts";
-import { iecBytes, siRate } from "./units.ts";
+import { iecBytes, percentText, siRate } from "./units.ts";
 
 /** Lays out `cells` (first row the header) with numbers right-aligned and text left. */
 export function aligned(cells: string[][], rightAligned: (column: number) => boolean): string {
@@ -41,7 +41,7 @@ export function formatTable(rows: readonly Row[]): string {
     line.push(iecBytes(r.totalBytes));
     const rate = (x: number | undefined) => (x === undefined ? "" : siRate(x));
     if (withP95) line.push(...(withDirection ? [rate(r.p95In), rate(r.p95Out)] : []), rate(r.p95));
-    line.push(`${(r.coverage * 100).toFixed(1)}%`, String(r.resets));
+    line.push(percentText(r.coverage), String(r.resets));
     cells.push(line);
   }
   return aligned(cells, (i) => i >= 2);

@@ -158,3 +158,21 @@ export function siRate(bps: number): string {
   }
   return `${x.toFixed(2)} ${unit < 0 ? "bit/s" : SI[unit]}`;
 }
+
+/**
+ * A share (0.596) as a percentage with one decimal, `59.6%`: rounded to the
+ * nearest tenth, except that a share below the whole never shows as
+ * `100.0%` (99.96% of a quota is `99.9%`: not used up before it is). The
+ * one form of a quota's use or a coverage, on the page, in `check`, the
+ * alerts, digests and the summary.
+ *
+ * @example
+ * ```ts
+ * percentText(0.5959); // "59.6%"
+ * percentText(0.9996); // "99.9%"
+ * ```
+ */
+export function percentText(share: number): string {
+  const tenths = Math.round(share * 1000);
+  return `${((share < 1 ? Math.min(tenths, 999) : tenths) / 10).toFixed(1)}%`;
+}
