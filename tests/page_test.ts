@@ -177,3 +177,22 @@ browserTest("the no-data page in chromium: says so, nothing leaves, not blank", 
     ok(distinctColours(v.shots.phone) > 16);
   });
 });
+
+Deno.test("a stale customer's age is said in the unit that fits: seconds, minutes, hours, days, never '0 minutes'", () => {
+  const page = smallPage(SEED);
+  const c = page.customers[0]!;
+  const generated = Date.parse(page.generated);
+  const staleBy = (seconds: number, interval: number) => {
+    const lastSample = new Date(generated - seconds * 1000).toISOString().replace(/\.\d+Z$/, "+00:00");
+    const html = overviewPage({ ...page, customers: [{ ...c, lastSample, interval }] });
+    return /no sample for ([^(<]*) \(more than three intervals\)/.exec(html)?.[1];
+  };
+  assertEquals(staleBy(40, 10), "40 seconds");
+  assertEquals(staleBy(60, 10), "1 minute");
+  assertEquals(staleBy(119, 10), "1 minute");
+  assertEquals(staleBy(20 * 60, 300), "20 minutes");
+  assertEquals(staleBy(3 * 3600, 300), "3 hours");
+  assertEquals(staleBy(30 * 3600, 300), "30 hours");
+  assertEquals(staleBy(50 * 3600, 300), "2 days");
+  assertEquals(staleBy(10, 10), undefined, "within three intervals: not stale");
+});

@@ -204,13 +204,20 @@ function staleness(c: CustomerData, generated: string): string | undefined {
   if (c.lastSample === undefined) return "no data yet";
   const age = (Date.parse(generated) - Date.parse(c.lastSample)) / 1000;
   if (!(age > 3 * c.interval)) return undefined;
-  const hours = age / 3600;
-  const ago = hours >= 48
-    ? `${Math.floor(hours / 24)} days`
-    : hours >= 2
-    ? `${Math.floor(hours)} hours`
-    : `${Math.floor(age / 60)} minutes`;
-  return `no sample for ${ago} (more than three intervals)`;
+  return `no sample for ${ageText(age)} (more than three intervals)`;
+}
+
+/** `seconds` in the largest unit that leaves at least 2 of it (1 for minutes), rounded down: `40 seconds`, `1 minute`. */
+function ageText(seconds: number): string {
+  const [n, unit] = seconds >= 48 * 3600
+    ? [seconds / 86400, "day"]
+    : seconds >= 2 * 3600
+    ? [seconds / 3600, "hour"]
+    : seconds >= 60
+    ? [seconds / 60, "minute"]
+    : [seconds, "second"];
+  const whole = Math.floor(n);
+  return `${whole} ${unit}${whole === 1 ? "" : "s"}`;
 }
 
 const dash = "\u2013";
