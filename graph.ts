@@ -70,7 +70,8 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
       --title TEXT        the picture's title (default 'netmon: network usage')
       --log               a log scale for the values, so that small series show
       --from DATE         only rows from DATE on: YYYY-MM-DD or 'YYYY-MM-DD HH:MM',
-                          local time; a bucket is kept when it starts at or after it
+                          local time, as the log's stamps (not [billing] timezone);
+                          a bucket is kept when it starts at or after it
       --to DATE           only rows before DATE (exclusive), same syntax
       --html DIR          write the usage pages into DIR (made 0755 if missing):
                           index.html, an overview of every customer's billing

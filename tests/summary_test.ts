@@ -235,6 +235,125 @@ Deno.test("--top N, --from/--to and --meter restrict the rows", async () => {
   });
 });
 
+/**
+ * 1 B/s, hourly, 30 October to 3 December 2025, written in New York time
+ * (the machine's zone, whose clocks go back on 2 November): a log around
+ * November, whose rows are labelled in other zones than the machine's. In
+ * the past, so that the overview's "now" is --to's.
+ */
+function novemberInNewYork(): string[] {
+  return [
+    "# netmon meters:\tm",
+    ...steady(Date.UTC(2025, 9, 30), Date.UTC(2025, 11, 3), 3600, [1], "America/New_York"),
+  ];
+}
+
+Deno.test("--from/--to are read in the zone the rows are labelled in, not the machine's", async () => {
+  await withTempDir(async (dir) => {
+    const setup = {
+      log: novemberInNewYork(),
+      config: '[billing]\ntimezone = "Europe/Berlin"\n',
+      tz: "America/New_York",
+    };
+    const range = ["--from", "2025-11-01", "--to", "2025-12-01"];
+    const rows = async (by: string, more: string[] = []) =>
+      csv(await ok0(dir, setup, ["--by", by, "--csv", ...range, ...more])).map((r) => [r.start, Number(r.total_bytes)]);
+    // November in Berlin: 30 whole days (no daylight-saving change in it),
+    // the first starting at midnight there, none of December.
+    const days = await rows("day");
+    assertEquals(days.length, 30, JSON.stringify(days.slice(0, 2)));
+    assertEquals(days[0], ["2025-11-01T00:00:00+01:00", DAY]);
+    assertEquals(days[29], ["2025-11-30T00:00:00+01:00", DAY]);
+    assertEquals(await rows("month"), [["2025-11-01T00:00:00+01:00", 30 * DAY]]);
+    // An hour: 'HH:MM' too is Berlin time.
+    assertEquals(await rows("hour", ["--from", "2025-11-10 06:00", "--to", "2025-11-10 08:00"]), [
+      ["2025-11-10T06:00:00+01:00", 3600],
+      ["2025-11-10T07:00:00+01:00", 3600],
+    ]);
+    // The overview as it was at --to: midnight in Berlin, so today is all of 30 November there.
+    const doc = parseExactJson(await ok0(dir, setup, ["--json", ...range])) as {
+      now: string;
+      billings: { periods: { today: { start: string } }; lines: { today: { total_bytes: number } }[] }[];
+    };
+    assertEquals(doc.now, "2025-11-30T23:59:59+01:00");
+    assertEquals(doc.billings[0]?.periods.today.start, "2025-11-30T00:00:00+01:00");
+    assertEquals(doc.billings[0]?.lines[0]?.today.total_bytes, DAY);
+  });
+});
+
+Deno.test("--from/--to with customers in other zones: each billing's rows from its own midnight", async () => {
+  await withTempDir(async (dir) => {
+    // The columns billed in Berlin; acme in Los Angeles, whose 2 November
+    // has 25 hours (summer time ends there that night, as in New York).
+    const config = '[billing]\ntimezone = "Europe/Berlin"\n[[customer]]\nname = "acme"\nmeters = ["m"]\n' +
+      'timezone = "America/Los_Angeles"\n';
+    const setup = { log: novemberInNewYork(), config, tz: "America/New_York" };
+    const rows = csv(await ok0(dir, setup, ["--by", "day", "--csv", "--from", "2025-11-02", "--to", "2025-11-04"]));
+    assertEquals(rows.map((r) => [r.start, r.end, r.name, Number(r.total_bytes)]), [
+      ["2025-11-02T00:00:00+01:00", "2025-11-03T00:00:00+01:00", "m", DAY],
+      ["2025-11-02T00:00:00-07:00", "2025-11-03T00:00:00-08:00", "acme", DAY + 3600],
+      ["2025-11-03T00:00:00+01:00", "2025-11-04T00:00:00+01:00", "m", DAY],
+      ["2025-11-03T00:00:00-08:00", "2025-11-04T00:00:00-08:00", "acme", DAY],
+    ]);
+    // The overview as it was at --to: each billing's midnight, its today the whole 3 November there.
+    const doc = parseExactJson(await ok0(dir, setup, ["--json", "--to", "2025-11-04"])) as {
+      now: string;
+      billings: { periods: { today: { start: string; end: string } }; lines: { today: { total_bytes: number } }[] }[];
+    };
+    assertEquals(doc.billings.map((b) => [b.periods.today.start, b.periods.today.end, b.lines[0]?.today.total_bytes]), [
+      ["2025-11-03T00:00:00+01:00", "2025-11-04T00:00:00+01:00", DAY],
+      ["2025-11-03T00:00:00-08:00", "2025-11-04T00:00:00-08:00", DAY],
+    ]);
+    assertEquals(doc.now, "2025-11-03T23:59:59+01:00");
+  });
+});
+
+Deno.test("--from/--to in an hour the billing zone skips or repeats (daylight saving in Berlin)", async () => {
+  await withTempDir(async (dir) => {
+    // 1 B/s, every 10 minutes, written in New York time, around Berlin's two changes of 2026.
+    const log = [
+      "# netmon meters:\tm",
+      ...steady(Date.UTC(2026, 2, 28, 20), Date.UTC(2026, 2, 29, 6), 600, [1], "America/New_York"),
+    ];
+    const autumn = [
+      "# netmon meters:\tm",
+      ...steady(Date.UTC(2026, 9, 24, 20), Date.UTC(2026, 9, 25, 6), 600, [1], "America/New_York"),
+    ];
+    const config = '[billing]\ntimezone = "Europe/Berlin"\n';
+    const hours = async (lines: string[], from: string, to: string) =>
+      csv(
+        await ok0(dir, { log: lines, config, tz: "America/New_York" }, [
+          "--by",
+          "hour",
+          "--csv",
+          "--from",
+          from,
+          "--to",
+          to,
+        ]),
+      )
+        .map((r) => [r.start, Number(r.total_bytes)]);
+    // 29 March: 02:00-03:00 never happens in Berlin. From 02:30 is from the
+    // moment the clock jumped: the first row is 03:00 summer time.
+    assertEquals(await hours(log, "2026-03-29 02:30", "2026-03-29 05:00"), [
+      ["2026-03-29T03:00:00+02:00", 3600],
+      ["2026-03-29T04:00:00+02:00", 3600],
+    ]);
+    assertEquals(await hours(log, "2026-03-29 01:00", "2026-03-29 03:00"), [["2026-03-29T01:00:00+01:00", 3600]]);
+    // 25 October: 02:00-03:00 happens twice, one row two hours long. A
+    // range from 02:00 holds it; one from 02:30 starts after it began.
+    assertEquals(await hours(autumn, "2026-10-25 02:00", "2026-10-25 04:00"), [
+      ["2026-10-25T02:00:00+02:00", 7200],
+      ["2026-10-25T03:00:00+01:00", 3600],
+    ]);
+    assertEquals(await hours(autumn, "2026-10-25 02:30", "2026-10-25 04:00"), [["2026-10-25T03:00:00+01:00", 3600]]);
+    assertEquals(await hours(autumn, "2026-10-25 01:00", "2026-10-25 02:30"), [
+      ["2026-10-25T01:00:00+02:00", 3600],
+      ["2026-10-25T02:00:00+02:00", 7200],
+    ]);
+  });
+});
+
 Deno.test("CSV and JSON read back: days add up to cycles and to the counters' growth (seeded random log)", async () => {
   await withTempDir(async (dir) => {
     const rand = seededRandom("summary round trip");
@@ -346,7 +465,8 @@ Deno.test("summary errors: one line and a sysexits status", async () => {
         ["--from", "2026-02-30"],
         "",
         64,
-        "netmon: --from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)" + hint,
+        "netmon: --from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (in the billing zone, as the rows are labelled)" +
+        hint,
       ],
       [
         ["--from", "2026-02-02", "--to", "2026-02-01"],

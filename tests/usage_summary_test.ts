@@ -7,7 +7,15 @@ import { deepEqual as assertEquals } from "node:assert/strict";
 import type { CustomerColumns } from "../lib/config/customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
 import type { Row } from "../lib/usage/rows.ts";
-import { billingHistory, billingPasses, OverviewSummarizer, Summarizer, topRows } from "../lib/usage/summary.ts";
+import {
+  billingHistory,
+  billingPasses,
+  OverviewSummarizer,
+  spanIn,
+  Summarizer,
+  topRows,
+} from "../lib/usage/summary.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
 
 const acme: CustomerColumns = { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] };
 const beta: CustomerColumns = { name: "b", in: [], out: [], both: ["beta"] };
@@ -65,6 +73,33 @@ Deno.test("rows of each pass in its own cycle and zone; --from/--to and --meter 
     samples(Date.UTC(2026, 9, 10), 10),
   );
   assertEquals(some.map((r) => [r.label, r.name]), [["2026-10-12", "beta"], ["2026-10-13", "beta"]]);
+  // --from/--to are wall times read in each pass's zone: both passes' rows from their own 12 October.
+  const both = run(
+    new Summarizer(passes, { unit: "day", from: Date.UTC(2026, 9, 12), to: Date.UTC(2026, 9, 13) }),
+    samples(Date.UTC(2026, 9, 10), 10),
+  );
+  assertEquals(both.map((r) => [r.label, r.name, new Date(r.start).toISOString()]), [
+    ["2026-10-12", "acme", "2026-10-11T22:00:00.000Z"],
+    ["2026-10-12", "acme-inbound", "2026-10-12T00:00:00.000Z"],
+    ["2026-10-12", "acme-outbound", "2026-10-12T00:00:00.000Z"],
+    ["2026-10-12", "beta", "2026-10-12T00:00:00.000Z"],
+  ]);
+});
+
+Deno.test("a wall-clock span in a zone: midnight there, a skipped hour from the jump, a repeated one from its first time", () => {
+  const berlin = ianaZone("Europe/Berlin");
+  const now = Date.UTC(2027, 0, 1);
+  assertEquals(spanIn(berlin, {}, now), { from: -Infinity, to: Infinity, now });
+  assertEquals(spanIn(berlin, { from: Date.UTC(2026, 10, 1), to: Date.UTC(2026, 11, 1) }, now), {
+    from: Date.UTC(2026, 9, 31, 23),
+    to: Date.UTC(2026, 10, 30, 23),
+    now: Date.UTC(2026, 10, 30, 23) - 1,
+  });
+  // 29 March 2026: 02:30 never happens; it is the jump, 01:00 UTC, as 02:00 and 03:00 are.
+  assertEquals(spanIn(berlin, { from: Date.UTC(2026, 2, 29, 2, 30) }, now).from, Date.UTC(2026, 2, 29, 1));
+  assertEquals(spanIn(berlin, { from: Date.UTC(2026, 2, 29, 3) }, now).from, Date.UTC(2026, 2, 29, 1));
+  // 25 October 2026: 02:30 happens at 00:30 UTC (summer time) and 01:30 UTC; the first.
+  assertEquals(spanIn(berlin, { to: Date.UTC(2026, 9, 25, 2, 30) }, now).to, Date.UTC(2026, 9, 25, 0, 30));
 });
 
 Deno.test("top rows: each name's N largest, ties to the earlier, names in order of appearance", () => {
@@ -121,9 +156,10 @@ Deno.test("the overview: one part per billing, days restricted by --from/--to, n
     billing: { cycleDay: 15, timeZone: "UTC" },
   }]);
   const to = Date.UTC(2026, 9, 20);
-  const ov = new OverviewSummarizer(passes, to - 1, { to });
+  const ov = new OverviewSummarizer(passes, Date.now(), { to });
   for (const s of samples(Date.UTC(2026, 9, 10), 20)) ov.push(s);
-  const parts = ov.result(to - 1);
+  const parts = ov.result();
+  assertEquals(parts.map((p) => p.part.now), [to - 1, to - 1]);
   assertEquals(parts.map((p) => p.lines.map((l) => l.name)), [["acme-inbound", "acme-outbound", "beta"], ["b"]]);
   const b = parts[1]?.lines[0];
   assertEquals([b?.today.totalBytes, b?.yesterday.totalBytes], [4n * 86_400n, 4n * 86_400n]);

@@ -95,8 +95,8 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "json", type: "boolean", help: "print as JSON" },
   { name: "by", type: "string", help: "one row per hour, day, week, month, year or cycle" },
   { name: "top", type: "string", help: "the N days with most traffic" },
-  { name: "from", type: "string", help: "from this date (YYYY-MM-DD [HH:MM], local time)" },
-  { name: "to", type: "string", help: "before this date (YYYY-MM-DD [HH:MM], local time)" },
+  { name: "from", type: "string", help: "from this date (YYYY-MM-DD [HH:MM], in the billing zone)" },
+  { name: "to", type: "string", help: "before this date (YYYY-MM-DD [HH:MM], in the billing zone)" },
   { name: "meter", type: "string", multiple: true, help: "only this column or customer (repeatable)" },
   { name: "csv", type: "boolean", help: "print as CSV" },
   { name: "strict", type: "boolean", help: "a malformed log line is an error" },
@@ -292,15 +292,20 @@ length: with N equal intervals the ceil(0.95*N)-th smallest, in bit/s; for a
 customer split by direction, in and out and the billable larger of the two.
 Days, cycles and years start at midnight in the billing zone ([billing]
 timezone, per customer if set; default local time); a cycle starts on
-cycle_day (in shorter months, the month's last day).
+cycle_day (in shorter months, the month's last day). --from and --to are in
+that zone too, not the machine's, and each billing reads them in its own: with
+customers in several zones, --from 2026-11-01 keeps each one's rows from
+midnight of 1 November where it is billed. A time the clocks skip (spring) is
+the moment they jumped; one they repeat (autumn) is its first time.
 
 Options:
       --by UNIT         one row per hour, day, week, month, year or cycle
       --top N           the N days with the most traffic, per column and customer
       --from DATE       only buckets starting at or after DATE: YYYY-MM-DD or
-                        'YYYY-MM-DD HH:MM', local time (overview: days from then)
+                        'YYYY-MM-DD HH:MM', in the billing zone as the rows are
+                        labelled, see above (overview: days from then)
       --to DATE         only buckets starting before DATE (exclusive), same syntax
-                        (overview: as it was at DATE)
+                        and zone (overview: as it was at DATE)
       --meter NAME      only this log column, meter or customer (repeatable)
       --json            one JSON document: {"version": 1, "by", "timezone", "rows": [...]}
       --csv             CSV with the header start,end,name,kind,in_bytes,out_bytes,

@@ -19,13 +19,11 @@ import type { Sample } from "../usage/engine.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import {
   billingsOf,
-  overviewNow,
   parseSummaryRequest,
   printOverview,
   printRows,
   summaryPlan,
   type SummaryRequest,
-  summaryTimes,
 } from "./summary_views.ts";
 
 function openLog(path: string): SafeFile {
@@ -70,13 +68,11 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
     // The overview prints nothing before the log is read: its customers and
     // --meter are matched to the columns that one reading found, rather than
     // to a pass of its own over the log first.
-    const times = summaryTimes(req);
-    const now = overviewNow(times);
-    const ov = new OverviewSummarizer(billingsOf(config), now, times);
+    const ov = new OverviewSummarizer(billingsOf(config), Date.now(), { from: req.from, to: req.to });
     for (const s of samplesOfFile(file, path, bad, reader)) ov.push(s);
     const { passes, only } = summaryPlan(req, config, reader.columnsRead.columns, path);
     warnCount(path, badCount);
-    printOverview(req, ov.result(now, { passes, only }), now);
+    printOverview(req, ov.result({ passes, only }));
     return;
   }
   const names = logColumns(file, path).columns;

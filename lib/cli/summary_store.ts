@@ -17,15 +17,8 @@ import { calendar, type Unit } from "../usage/calendar.ts";
 import { type Sample, usageByBucketAsync } from "../usage/engine.ts";
 import { OverviewBuilder, type OverviewLine, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
-import { dayOrLonger, type OverviewPart, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
-import {
-  overviewNow,
-  printOverview,
-  printRows,
-  type SummaryPlan,
-  summaryPlan,
-  type SummaryRequest,
-} from "./summary_views.ts";
+import { dayOrLonger, inSpan, type OverviewPart, OverviewSummarizer, spanIn, Summarizer } from "../usage/summary.ts";
+import { printOverview, printRows, type SummaryPlan, summaryPlan, type SummaryRequest } from "./summary_views.ts";
 
 /**
  * Prints the summary `req` asks for from the configured store, of `hosts`
@@ -66,10 +59,9 @@ export async function summaryFromStore(req: SummaryRequest, config: Config, host
 async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, host: string): Promise<void> {
   const { passes, only, from, to } = plan;
   if (req.view === "overview") {
-    const now = overviewNow(plan);
-    const ov = new OverviewSummarizer(passes, now, { only, from, to });
+    const ov = new OverviewSummarizer(passes, Date.now(), { only, from, to });
     for await (const s of hostSamples(store, host)) ov.push(s);
-    printOverview(req, ov.result(now), now);
+    printOverview(req, ov.result());
     return;
   }
   const unit = req.unit as Unit;
@@ -92,33 +84,33 @@ async function* noting(samples: AsyncIterable<Sample>, span: { first: number; la
 /** Several hosts: per pass, each host's buckets added up, then rows or the overview as for one log. */
 async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, hosts: string[]): Promise<void> {
   const { passes, only, from, to } = plan;
-  const inRange = (start: number) => (from === undefined || start >= from) && (to === undefined || start < to);
   if (req.view === "overview") {
-    const now = overviewNow(plan);
     const parts: { part: OverviewPart; lines: OverviewLine[] }[] = [];
     for (const pass of passes) {
+      const { now, ...span } = spanIn(pass.zone, { from, to }, Date.now());
       const builder = new OverviewBuilder(periodsAt(now, pass.zone, pass.billing.cycleDay), pass.customers, {
         columns: pass.columns,
         only,
       });
-      const span = { first: Infinity, last: -Infinity };
+      const seen = { first: Infinity, last: -Infinity };
       const cal = calendar("day", pass.zone);
-      const perHost = hosts.map((h) => usageByBucketAsync(noting(hostSamples(store, h), span), cal));
-      for await (const day of fleetBuckets(perHost)) if (inRange(day.bucket.start)) builder.add(day);
-      const first = Math.max(span.first, from ?? -Infinity);
-      const last = Math.min(span.last, to ?? Infinity);
-      parts.push({ part: { pass, builder }, lines: builder.result(first, last, now) });
+      const perHost = hosts.map((h) => usageByBucketAsync(noting(hostSamples(store, h), seen), cal));
+      for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
+      const first = Math.max(seen.first, span.from);
+      const last = Math.min(seen.last, span.to);
+      parts.push({ part: { pass, builder, now }, lines: builder.result(first, last, now) });
     }
-    printOverview(req, parts, now);
+    printOverview(req, parts);
     return;
   }
   const unit = req.unit as Unit;
   const rows: { row: Row; pass: number }[] = [];
   for (const [k, pass] of passes.entries()) {
     const cal = calendar(unit, pass.zone, pass.billing.cycleDay);
+    const span = spanIn(pass.zone, { from, to }, Infinity);
     const perHost = hosts.map((h) => usageByBucketAsync(hostSamples(store, h), cal));
     for await (const b of fleetBuckets(perHost)) {
-      if (!inRange(b.bucket.start)) continue;
+      if (!inSpan(b.bucket.start, span)) continue;
       const options = { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) };
       for (const row of rowsOf(b, options)) {
         row.zone = pass.zone;

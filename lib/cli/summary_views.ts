@@ -20,7 +20,7 @@ import { formatOverview, type OverviewLine } from "../usage/overview.ts";
 import type { Row } from "../usage/rows.ts";
 import { billingPasses, type OverviewPart, type Pass, topRows } from "../usage/summary.ts";
 import { formatTable } from "../usage/table.ts";
-import { firstInstant, localZone, zoneNamed } from "../usage/zone.ts";
+import { zoneNamed } from "../usage/zone.ts";
 
 /** What `netmon summary` was asked. */
 export interface SummaryRequest {
@@ -30,9 +30,9 @@ export interface SummaryRequest {
   unit?: Unit;
   /** How many days `top` keeps. */
   top?: number;
-  /** `--from` as a naive local wall time. */
+  /** `--from` as a naive wall time, read in each billing's zone. */
   from?: number;
-  /** `--to` as a naive local wall time. */
+  /** `--to` as a naive wall time, read in each billing's zone. */
   to?: number;
   /** `--meter` names. */
   meters: string[];
@@ -43,6 +43,9 @@ export interface SummaryRequest {
   /** `--store`: read the PostgreSQL store, of these hosts (`--host`; every host when empty). */
   store?: { hosts: string[] };
 }
+
+/** The zone summary's dates are in, as its usage errors say it. */
+const SUMMARY_DATES = "in the billing zone, as the rows are labelled";
 
 /** Checks `netmon summary`'s options; a UsageError for any mistake. */
 export function parseSummaryRequest(opts: Options): SummaryRequest {
@@ -71,8 +74,8 @@ export function parseSummaryRequest(opts: Options): SummaryRequest {
   if (req.format === "csv" && req.view === "overview") {
     throw new UsageError("--csv needs --by or --top (the overview is a table, or JSON with --json)");
   }
-  if (opts.from !== undefined) req.from = parseDate("from", opts.from);
-  if (opts.to !== undefined) req.to = parseDate("to", opts.to);
+  if (opts.from !== undefined) req.from = parseDate("from", opts.from, SUMMARY_DATES);
+  if (opts.to !== undefined) req.to = parseDate("to", opts.to, SUMMARY_DATES);
   if (req.from !== undefined && req.to !== undefined && req.from >= req.to) {
     throw new UsageError(`--from ${opts.from} is not before --to ${opts.to}`);
   }
@@ -142,9 +145,9 @@ export interface SummaryPlan {
   passes: Pass[];
   /** `--meter`'s names, when given. */
   only: Set<string> | undefined;
-  /** `--from` as an instant. */
+  /** `--from` as a naive wall time, read in each pass's zone. */
   from: number | undefined;
-  /** `--to` as an instant. */
+  /** `--to` as a naive wall time, read in each pass's zone. */
   to: number | undefined;
 }
 
@@ -163,7 +166,7 @@ export function summaryPlan(req: SummaryRequest, config: Config, names: readonly
   }
   const passes = passesOf(config, customers);
   const only = meterFilter(req.meters, columns, customers);
-  return { customers, passes, only, ...summaryTimes(req) };
+  return { customers, passes, only, from: req.from, to: req.to };
 }
 
 /** One engine pass per billing of `config`, its customers being `customers` (in config order). */
@@ -189,27 +192,10 @@ export function billingsOf(config: Config): Pass[] {
   return passesOf(config, config.customers.map((spec) => ({ name: spec.name, in: [], out: [], both: [] })));
 }
 
-/** `--from` and `--to` as instants. */
-export function summaryTimes(req: SummaryRequest): { from: number | undefined; to: number | undefined } {
-  const local = localZone();
-  return {
-    from: req.from === undefined ? undefined : firstInstant(local, req.from),
-    to: req.to === undefined ? undefined : firstInstant(local, req.to),
-  };
-}
-
-/** The overview's "now": the present, or the instant before `--to`. */
-export function overviewNow(times: { to: number | undefined }): number {
-  return Math.min(Date.now(), times.to === undefined ? Infinity : times.to - 1);
-}
-
-/** Prints the overview of each pass as the request asks (table or JSON). */
-export function printOverview(
-  req: SummaryRequest,
-  parts: { part: OverviewPart; lines: OverviewLine[] }[],
-  now: number,
-): void {
+/** Prints the overview of each pass as the request asks (table or JSON, whose `now` is the first pass's). */
+export function printOverview(req: SummaryRequest, parts: { part: OverviewPart; lines: OverviewLine[] }[]): void {
   if (req.format === "json") {
+    const now = parts[0]?.part.now ?? Date.now();
     out(overviewJson(
       parts.map(({ part, lines }) => ({
         periods: part.builder.periods,

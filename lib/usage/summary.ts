@@ -16,7 +16,7 @@ import { calendar, type Unit } from "./calendar.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
 import { linearEstimate, OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
 import { type Row, rowsOf } from "./rows.ts";
-import { type Zone, zoneNamed } from "./zone.ts";
+import { firstInstant, type Zone, zoneNamed } from "./zone.ts";
 
 /** One engine pass: a billing, its zone, and whom it bills. */
 export interface Pass {
@@ -69,16 +69,57 @@ export function billingPasses(
   return [...passes.values()];
 }
 
+/**
+ * A span of wall-clock time (naive: fields as if UTC), as `--from` and
+ * `--to` give it: read in each pass's zone, the zone its rows are labelled
+ * in, so that every billing's rows start at its own midnight.
+ */
+export interface WallSpan {
+  /** Keep only buckets starting at or after this wall time. */
+  from?: number | undefined;
+  /** Keep only buckets starting before this wall time. */
+  to?: number | undefined;
+}
+
+/** A {@linkcode WallSpan} as instants in one zone, with the instant it is as of. */
+export interface Span {
+  /** Its first instant, or -Infinity. */
+  from: number;
+  /** The first instant after it, or Infinity. */
+  to: number;
+  /** The present, or the last instant before `to`. */
+  now: number;
+}
+
+/**
+ * `span` as instants in `zone` (unbounded ends as infinities), each end the
+ * first instant the wall clock reads it (see lib/usage/zone.ts
+ * `firstInstant`: the first of a repeated hour, the jump over a skipped
+ * one), and `now` as of the span: the present, or the last instant before
+ * its end.
+ *
+ * @example
+ * ```ts
+ * spanIn(ianaZone("Europe/Berlin"), { to: Date.UTC(2026, 11, 1) }, Date.now()).to; // Date.UTC(2026, 10, 30, 23)
+ * ```
+ */
+export function spanIn(zone: Zone, span: WallSpan, now: number): Span {
+  const from = span.from === undefined ? -Infinity : firstInstant(zone, span.from);
+  const to = span.to === undefined ? Infinity : firstInstant(zone, span.to);
+  return { from, to, now: Math.min(now, to - 1) };
+}
+
+/** Whether a bucket starting at `start` is in `span`. */
+export function inSpan(start: number, span: { from: number; to: number }): boolean {
+  return start >= span.from && start < span.to;
+}
+
 /** What rows a {@linkcode Summarizer} makes. */
-export interface SummaryOptions {
+export interface SummaryOptions extends WallSpan {
   /** The kind of bucket. */
   unit: Unit;
   /** Compute 95th percentiles (of columns and customers). */
   p95?: boolean;
-  /** Keep only buckets starting at or after this instant. */
-  from?: number | undefined;
-  /** Keep only buckets starting before this instant. */
-  to?: number | undefined;
   /** Keep only these columns and customers (names); all when undefined. */
   only?: ReadonlySet<string> | undefined;
 }
@@ -105,11 +146,13 @@ export class Summarizer {
   readonly #passes: Pass[];
   readonly #engines: UsageEngine[];
   readonly #options: SummaryOptions;
+  readonly #spans: Span[];
 
-  /** Rows of `options.unit` buckets for `passes`. */
+  /** Rows of `options.unit` buckets for `passes`, `options.from` and `to` read in each pass's zone. */
   constructor(passes: readonly Pass[], options: SummaryOptions) {
     this.#passes = [...passes];
     this.#options = options;
+    this.#spans = passes.map((p) => spanIn(p.zone, options, Infinity));
     // Each bucket's rows are made as it closes: its interval rates can be reused.
     this.#engines = passes.map((p) =>
       new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), { p95: options.p95 === true, reuse: true })
@@ -133,9 +176,10 @@ export class Summarizer {
 
   #rows(k: number, buckets: readonly BucketUsage[], out: Row[]): void {
     const pass = this.#passes[k] as Pass;
-    const { from, to, only } = this.#options;
+    const { only } = this.#options;
+    const span = this.#spans[k] as Span;
     for (const b of buckets) {
-      if ((from !== undefined && b.bucket.start < from) || (to !== undefined && b.bucket.start >= to)) continue;
+      if (!inSpan(b.bucket.start, span)) continue;
       const rows = rowsOf(b, { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) });
       for (const r of rows) {
         r.zone = pass.zone;
@@ -196,6 +240,8 @@ export interface OverviewPart {
   pass: Pass;
   /** The builder, for its periods. */
   builder: OverviewBuilder;
+  /** The instant it is as of: the present, or the last before `--to` in the pass's zone. */
+  now: number;
 }
 
 /**
@@ -206,29 +252,32 @@ export interface OverviewPart {
 export class OverviewSummarizer {
   readonly #parts: OverviewPart[];
   readonly #engines: UsageEngine[];
-  readonly #from: number;
-  readonly #to: number;
+  readonly #spans: Span[];
 
   /**
-   * An overview around instant `now` of `passes`, keeping the names in
-   * `options.only` (all when undefined) and the days starting from
-   * `options.from` and before `options.to`.
+   * An overview of `passes` around instant `now` (for a pass, the instant
+   * before `options.to` if earlier), keeping the names in `options.only`
+   * (all when undefined) and the days starting from `options.from` and
+   * before `options.to`, read in each pass's zone.
    */
   constructor(
     passes: readonly Pass[],
     now: number,
-    options: { only?: ReadonlySet<string> | undefined; from?: number | undefined; to?: number | undefined } = {},
+    options: WallSpan & { only?: ReadonlySet<string> | undefined } = {},
   ) {
     const only = options.only;
-    this.#from = options.from ?? -Infinity;
-    this.#to = options.to ?? Infinity;
-    this.#parts = passes.map((pass) => ({
-      pass,
-      builder: new OverviewBuilder(periodsAt(now, pass.zone, pass.billing.cycleDay), pass.customers, {
-        columns: pass.columns,
-        only,
-      }),
-    }));
+    this.#spans = passes.map((pass) => spanIn(pass.zone, options, now));
+    this.#parts = passes.map((pass, k) => {
+      const at = (this.#spans[k] as Span).now;
+      return {
+        pass,
+        now: at,
+        builder: new OverviewBuilder(periodsAt(at, pass.zone, pass.billing.cycleDay), pass.customers, {
+          columns: pass.columns,
+          only,
+        }),
+      };
+    });
     this.#engines = passes.map((p) => new UsageEngine(calendar("day", p.zone)));
   }
 
@@ -242,18 +291,17 @@ export class OverviewSummarizer {
   }
 
   #add(k: number, day: BucketUsage): void {
-    if (day.bucket.start >= this.#from && day.bucket.start < this.#to) {
+    if (inSpan(day.bucket.start, this.#spans[k] as Span)) {
       (this.#parts[k] as OverviewPart).builder.add(day);
     }
   }
 
   /**
-   * The overview of each pass, as of `now`; with `matched`, of its passes
-   * and names instead of those given at first: the same billings, their
-   * customers matched to the columns the samples turned out to have.
+   * The overview of each pass, as of its `now`; with `matched`, of its
+   * passes and names instead of those given at first: the same billings,
+   * their customers matched to the columns the samples turned out to have.
    */
   result(
-    now: number,
     matched?: { passes: readonly Pass[]; only?: ReadonlySet<string> | undefined },
   ): { part: OverviewPart; lines: OverviewLine[] }[] {
     return this.#parts.map((part, k) => {
@@ -264,9 +312,10 @@ export class OverviewSummarizer {
         part.builder.match(pass.customers, matched.only);
       }
       for (const d of engine.finish()) this.#add(k, d);
-      const first = Math.max(engine.firstEpoch, this.#from);
-      const last = Math.min(engine.lastEpoch, this.#to);
-      return { part, lines: part.builder.result(first, last, now) };
+      const { from, to } = this.#spans[k] as Span;
+      const first = Math.max(engine.firstEpoch, from);
+      const last = Math.min(engine.lastEpoch, to);
+      return { part, lines: part.builder.result(first, last, part.now) };
     });
   }
 }
