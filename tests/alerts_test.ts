@@ -506,3 +506,39 @@ netnsTest(
       assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
     }),
 );
+
+netnsTest(
+  "thresholds passed in one interval are spooled and delivered in order: by customer as configured, then threshold",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        // zeta first: the config's order, not the names'.
+        `[[customer]]\nname = "zeta"\nmeters = ["${veth}"]\nquota = "2 MiB"\nalert_at = [10, 25, 50]\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
+        `alert_projected = true\ncommit = "400 bit/s"\n\n${mailSection(port)}`,
+      async (e) => {
+        assertEquals((await netmonAt(e, "2025-03-10 00:00:00")).code, 0);
+        await traffic(e, 1_150_000); // 1.1 MiB: past every threshold of both at once
+        await e.smtp.stop();
+        const down = await netmonAt(e, "2025-03-10 01:00:00");
+        assertEquals(down.code, 75, down.stderr);
+        const cycle = "(2025-03-01 .. 2025-03-31)";
+        const want = [
+          ...[10, 25, 50].map((pct) => `netmon: zeta passed ${pct}% of its quota ${cycle}`),
+          ...[50, 80, 100].map((pct) => `netmon: acme passed ${pct}% of its quota ${cycle}`),
+          `netmon: acme is on course to pass its quota ${cycle}`,
+          ...[50, 80, 100].map((pct) => `netmon: acme passed ${pct}% of its commit ${cycle}`),
+        ];
+        // The spool's order (its names sorted, as delivery lists them) is the order they are due in.
+        const spooled = spoolOf(e).map((n) => JSON.parse(Deno.readTextFileSync(`${e.dir}/state/spool/${n}`)).subject)
+          .filter((s: string) => s.startsWith("netmon: "));
+        assertEquals({ spooled }, { spooled: want });
+        await e.smtp.start();
+        const up = await netmonAt(e, "2025-03-10 02:00:00");
+        assertEquals([up.code, up.stderr], [0, ""]);
+        assertEquals({ received: alerts(e).map((m) => m.headers.get("subject")) }, { received: want });
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);

@@ -99,6 +99,12 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
  * each commit threshold passed; in each customer's current cycle, and in the
  * cycle that closed before it (a run that closed it may have died before
  * alerting, or the interval across the boundary passed a threshold).
+ *
+ * In the order they are to be read in, which is the order they are spooled
+ * and delivered in: by customer as the config lists them; for each, the
+ * cycle that closed before the current one; in a cycle, the quota's
+ * thresholds from the lowest, the projection, then the commit's thresholds
+ * from the lowest (`alert_at` is ascending once parsed).
  */
 export function dueAlerts(
   tally: Tally,
@@ -356,8 +362,10 @@ export function alertsOutput(
         tidyTemporaries(files.dir, "netmon.sent");
         pruneSent(ledger, sentCutoff(tally, now));
       }
-      for (const d of due) {
-        if (d.message) spoolOnce(dir, d.message, keyId(d.key));
+      // Spooled together, so with one date: named in the order they are due in, which is the order they go in.
+      const width = String(due.length - 1).length;
+      for (const [i, d] of due.entries()) {
+        if (d.message) spoolOnce(dir, d.message, keyId(d.key), String(i).padStart(width, "0"));
         recordSent(ledger, d.key);
       }
       reached("alerts: spooled");
