@@ -5,6 +5,7 @@
  * mailed is read back from the server and decoded as a mail client would.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { unmailedNote } from "../lib/outputs/alerts.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
@@ -542,3 +543,64 @@ netnsTest(
       },
     ),
 );
+
+netnsTest(
+  "no [mail]: a threshold passed is said once on stderr and not mailed when [mail] comes; later ones are; --no-mail defers",
+  () =>
+    withQuotaEnv(
+      (veth) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
+        `alert_to = "noc@example.com"\n`,
+      async (e) => {
+        const run = async (at: string, stderr = "", args?: string[]) => {
+          const r = await netmonAt(e, at, args);
+          assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr });
+        };
+        const note = (cycle: string, ...pcts: number[]) =>
+          `netmon: warning: ${pcts.map((pct) => `acme passed ${pct}% of its quota (${cycle})`).join("; ")}: ` +
+          "not mailed, the config has no [mail] section (recorded as passed: adding [mail] later does not send " +
+          `${pcts.length === 1 ? "it" : "them"})\n`;
+        const march = "2025-03-01 .. 2025-03-31", april = "2025-04-01 .. 2025-04-30";
+        await run("2025-03-10 00:00:00");
+        await traffic(e, 900_000); // 86%
+        await run("2025-03-10 01:00:00", note(march, 50, 80));
+        await run("2025-03-10 02:00:00"); // said once
+        // The monitoring check needs no mail: it says where the quota stands.
+        const check = await netmonAt(e, "2025-03-10 02:01:00", ["check"]);
+        assertEquals(check.code, 1, check.stdout);
+        ok(/^NETMON WARNING - acme [\d.]+ KiB of 1\.00 MiB \(8\d\.\d%\) \| /.test(check.stdout), check.stdout);
+        await run("2025-04-01 00:10:00"); // March closed: checked once more, nothing new
+        await traffic(e, 600_000);
+        await run("2025-04-01 01:00:00", note(april, 50));
+        // [mail] added: what passed before it is not sent late, in a burst, to alert_to.
+        Deno.writeTextFileSync(e.config, `\n${mailSection(e.smtp.port)}`, { append: true });
+        await run("2025-04-01 02:00:00");
+        assertEquals(e.smtp.messages().length, 1, "the report only");
+        assertEquals(alerts(e), []);
+        // A threshold passed from then on is mailed; a run with --no-mail leaves it to the next run that mails.
+        await traffic(e, 300_000); // 86%
+        await run("2025-04-01 03:00:00", "", ["report", "--no-mail"]);
+        assertEquals(alerts(e), []);
+        await run("2025-04-01 04:00:00");
+        assertEquals(alerts(e).map((m) => [m.headers.get("subject"), m.to]), [
+          [`netmon: acme passed 80% of its quota (${april})`, ["noc@example.com"]],
+        ]);
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
+
+Deno.test("no [mail]: thresholds passed in one run are one line, the first five named", () => {
+  const subjects = [10, 20, 30, 40, 50, 60, 70].map((pct) =>
+    `netmon: acme passed ${pct}% of its quota (2025-03-01 .. 2025-03-31)`
+  );
+  assertEquals(
+    unmailedNote(subjects),
+    "acme passed 10% of its quota (2025-03-01 .. 2025-03-31); acme passed 20% of its quota (2025-03-01 .. 2025-03-31); " +
+      "acme passed 30% of its quota (2025-03-01 .. 2025-03-31); acme passed 40% of its quota (2025-03-01 .. 2025-03-31); " +
+      "acme passed 50% of its quota (2025-03-01 .. 2025-03-31); and 2 more: not mailed, the config has no [mail] " +
+      "section (recorded as passed: adding [mail] later does not send them)",
+  );
+  ok(!unmailedNote(subjects.slice(0, 1)).includes("; "), "one threshold: no list");
+});
