@@ -13,7 +13,14 @@
  * again; a crash before the spool write leaves it due for the next run. So a
  * SIGKILL at any instant neither loses an alert nor sends it twice, but for
  * the one recognisable repeat (same Message-ID) a crash between the server's
- * acceptance and the spool removal can give, as for reports.
+ * acceptance and the spool removal can give, as for reports. What is due in
+ * one run is spooled, and so delivered, in the order of {@linkcode dueAlerts}.
+ *
+ * With no `[mail]` section nothing can be sent: a threshold passed is said
+ * on the report's stderr (one line a run) and recorded in the ledger as a
+ * sent one is, so that adding `[mail]` later mails what passes from then on,
+ * not a burst of what passed before. `--no-mail` is not that: what is due
+ * then goes with the next run that mails.
  *
  * @module
  */
@@ -98,9 +105,9 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
  * in `sent` (with no `mail`, when the config has no `[mail]`: their keys
  * and subjects, no message): each quota threshold passed, the projection
  * passing the quota, each commit threshold passed; in each customer's
- * current cycle, and in the
- * cycle that closed before it (a run that closed it may have died before
- * alerting, or the interval across the boundary passed a threshold).
+ * current cycle, and in the cycle that closed before it (a run that closed
+ * it may have died before alerting, or the interval across the boundary
+ * passed a threshold).
  *
  * In the order they are to be read in, which is the order they are spooled
  * and delivered in: by customer as the config lists them; for each, the
