@@ -5,6 +5,7 @@
  * mailed is read back from the server and decoded as a mail client would.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { unmailedNote } from "../lib/outputs/alerts.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
@@ -294,12 +295,13 @@ netnsTest(
         await traffic(e, 250_000);
         const r = await netmonAt(e, "2025-06-01 00:30:00");
         assertEquals(r.code, 0, r.stderr);
-        const got = alerts(e).map((m) => m.headers.get("subject")).sort();
+        // In order: the cycle that closed first, each cycle's thresholds from the lowest.
+        const got = alerts(e).map((m) => m.headers.get("subject"));
         assertEquals(got, [
-          "netmon: acme passed 100% of its commit (2025-05-01 .. 2025-05-31)",
-          "netmon: acme passed 100% of its commit (2025-06-01 .. 2025-06-30)",
           "netmon: acme passed 80% of its commit (2025-05-01 .. 2025-05-31)",
+          "netmon: acme passed 100% of its commit (2025-05-01 .. 2025-05-31)",
           "netmon: acme passed 80% of its commit (2025-06-01 .. 2025-06-30)",
+          "netmon: acme passed 100% of its commit (2025-06-01 .. 2025-06-30)",
         ]);
         const may = alerts(e).find((m) => m.headers.get("subject") === got[0])!;
         ok(/^acme's 95th percentile over the billing cycle 2025-05-01 \.\. 2025-05-31 is /.test(may.text), may.text);
@@ -320,9 +322,9 @@ async function overQuotaInMay(e: QuotaEnv): Promise<void> {
     const r = await netmonAt(e, `2025-05-10 ${at}:00`);
     assertEquals(r.code, 0, r.stderr);
   }
-  assertEquals(alerts(e).map((m) => m.headers.get("subject")).sort(), [
-    "netmon: acme passed 100% of its quota (2025-05-01 .. 2025-05-31)",
+  assertEquals(alerts(e).map((m) => m.headers.get("subject")), [
     "netmon: acme passed 80% of its quota (2025-05-01 .. 2025-05-31)",
+    "netmon: acme passed 100% of its quota (2025-05-01 .. 2025-05-31)",
   ]);
 }
 
@@ -506,3 +508,100 @@ netnsTest(
       assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
     }),
 );
+
+netnsTest(
+  "thresholds passed in one interval are spooled and delivered in order: by customer as configured, then threshold",
+  () =>
+    withQuotaEnv(
+      (veth, port) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        // zeta first: the config's order, not the names'.
+        `[[customer]]\nname = "zeta"\nmeters = ["${veth}"]\nquota = "2 MiB"\nalert_at = [10, 25, 50]\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
+        `alert_projected = true\ncommit = "400 bit/s"\n\n${mailSection(port)}`,
+      async (e) => {
+        assertEquals((await netmonAt(e, "2025-03-10 00:00:00")).code, 0);
+        await traffic(e, 1_150_000); // 1.1 MiB: past every threshold of both at once
+        await e.smtp.stop();
+        const down = await netmonAt(e, "2025-03-10 01:00:00");
+        assertEquals(down.code, 75, down.stderr);
+        const cycle = "(2025-03-01 .. 2025-03-31)";
+        const want = [
+          ...[10, 25, 50].map((pct) => `netmon: zeta passed ${pct}% of its quota ${cycle}`),
+          ...[50, 80, 100].map((pct) => `netmon: acme passed ${pct}% of its quota ${cycle}`),
+          `netmon: acme is on course to pass its quota ${cycle}`,
+          ...[50, 80, 100].map((pct) => `netmon: acme passed ${pct}% of its commit ${cycle}`),
+        ];
+        // The spool's order (its names sorted, as delivery lists them) is the order they are due in.
+        const spooled = spoolOf(e).map((n) => JSON.parse(Deno.readTextFileSync(`${e.dir}/state/spool/${n}`)).subject)
+          .filter((s: string) => s.startsWith("netmon: "));
+        assertEquals({ spooled }, { spooled: want });
+        await e.smtp.start();
+        const up = await netmonAt(e, "2025-03-10 02:00:00");
+        assertEquals([up.code, up.stderr], [0, ""]);
+        assertEquals({ received: alerts(e).map((m) => m.headers.get("subject")) }, { received: want });
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
+
+netnsTest(
+  "no [mail]: a threshold passed is said once on stderr and not mailed when [mail] comes; later ones are; --no-mail defers",
+  () =>
+    withQuotaEnv(
+      (veth) =>
+        `source = "interface"\ninterfaces = ["${veth}"]\n\n[billing]\ncycle_day = 1\ntimezone = "UTC"\n\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
+        `alert_to = "noc@example.com"\n`,
+      async (e) => {
+        const run = async (at: string, stderr = "", args?: string[]) => {
+          const r = await netmonAt(e, at, args);
+          assertEquals({ at, code: r.code, stderr: r.stderr }, { at, code: 0, stderr });
+        };
+        const note = (cycle: string, ...pcts: number[]) =>
+          `netmon: warning: ${pcts.map((pct) => `acme passed ${pct}% of its quota (${cycle})`).join("; ")}: ` +
+          "not mailed, the config has no [mail] section (recorded as passed: adding [mail] later does not send " +
+          `${pcts.length === 1 ? "it" : "them"})\n`;
+        const march = "2025-03-01 .. 2025-03-31", april = "2025-04-01 .. 2025-04-30";
+        await run("2025-03-10 00:00:00");
+        await traffic(e, 900_000); // 86%
+        await run("2025-03-10 01:00:00", note(march, 50, 80));
+        await run("2025-03-10 02:00:00"); // said once
+        // The monitoring check needs no mail: it says where the quota stands.
+        const check = await netmonAt(e, "2025-03-10 02:01:00", ["check"]);
+        assertEquals(check.code, 1, check.stdout);
+        ok(/^NETMON WARNING - acme [\d.]+ KiB of 1\.00 MiB \(8\d\.\d%\) \| /.test(check.stdout), check.stdout);
+        await run("2025-04-01 00:10:00"); // March closed: checked once more, nothing new
+        await traffic(e, 600_000);
+        await run("2025-04-01 01:00:00", note(april, 50));
+        // [mail] added: what passed before it is not sent late, in a burst, to alert_to.
+        Deno.writeTextFileSync(e.config, `\n${mailSection(e.smtp.port)}`, { append: true });
+        await run("2025-04-01 02:00:00");
+        assertEquals(e.smtp.messages().length, 1, "the report only");
+        assertEquals(alerts(e), []);
+        // A threshold passed from then on is mailed; a run with --no-mail leaves it to the next run that mails.
+        await traffic(e, 300_000); // 86%
+        await run("2025-04-01 03:00:00", "", ["report", "--no-mail"]);
+        assertEquals(alerts(e), []);
+        await run("2025-04-01 04:00:00");
+        assertEquals(alerts(e).map((m) => [m.headers.get("subject"), m.to]), [
+          [`netmon: acme passed 80% of its quota (${april})`, ["noc@example.com"]],
+        ]);
+        assertEquals(spoolOf(e), []);
+      },
+    ),
+);
+
+Deno.test("no [mail]: thresholds passed in one run are one line, the first five named", () => {
+  const subjects = [10, 20, 30, 40, 50, 60, 70].map((pct) =>
+    `netmon: acme passed ${pct}% of its quota (2025-03-01 .. 2025-03-31)`
+  );
+  assertEquals(
+    unmailedNote(subjects),
+    "acme passed 10% of its quota (2025-03-01 .. 2025-03-31); acme passed 20% of its quota (2025-03-01 .. 2025-03-31); " +
+      "acme passed 30% of its quota (2025-03-01 .. 2025-03-31); acme passed 40% of its quota (2025-03-01 .. 2025-03-31); " +
+      "acme passed 50% of its quota (2025-03-01 .. 2025-03-31); and 2 more: not mailed, the config has no [mail] " +
+      "section (recorded as passed: adding [mail] later does not send them)",
+  );
+  ok(!unmailedNote(subjects.slice(0, 1)).includes("; "), "one threshold: no list");
+});

@@ -13,7 +13,14 @@
  * again; a crash before the spool write leaves it due for the next run. So a
  * SIGKILL at any instant neither loses an alert nor sends it twice, but for
  * the one recognisable repeat (same Message-ID) a crash between the server's
- * acceptance and the spool removal can give, as for reports.
+ * acceptance and the spool removal can give, as for reports. What is due in
+ * one run is spooled, and so delivered, in the order of {@linkcode dueAlerts}.
+ *
+ * With no `[mail]` section nothing can be sent: a threshold passed is said
+ * on the report's stderr (one line a run) and recorded in the ledger as a
+ * sent one is, so that adding `[mail]` later mails what passes from then on,
+ * not a burst of what passed before. `--no-mail` is not that: what is due
+ * then goes with the next run that mails.
  *
  * @module
  */
@@ -95,16 +102,24 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
 
 /**
  * The alerts due after `tally`'s sample (its local stamp `stamp`), not yet
- * in `sent`: each quota threshold passed, the projection passing the quota,
- * each commit threshold passed; in each customer's current cycle, and in the
- * cycle that closed before it (a run that closed it may have died before
- * alerting, or the interval across the boundary passed a threshold).
+ * in `sent` (with no `mail`, when the config has no `[mail]`: their keys
+ * and subjects, no message): each quota threshold passed, the projection
+ * passing the quota, each commit threshold passed; in each customer's
+ * current cycle, and in the cycle that closed before it (a run that closed
+ * it may have died before alerting, or the interval across the boundary
+ * passed a threshold).
+ *
+ * In the order they are to be read in, which is the order they are spooled
+ * and delivered in: by customer as the config lists them; for each, the
+ * cycle that closed before the current one; in a cycle, the quota's
+ * thresholds from the lowest, the projection, then the commit's thresholds
+ * from the lowest (`alert_at` is ascending once parsed).
  */
 export function dueAlerts(
   tally: Tally,
   watched: readonly Watched[],
   sent: ReadonlySet<string>,
-  mail: MailConfig,
+  mail: MailConfig | undefined,
   stamp: string,
   now: Date,
 ): Due[] {
@@ -143,7 +158,7 @@ function dueFor(
   t: CustomerTally,
   epoch: number | undefined,
   sent: SentAlerts,
-  mail: MailConfig,
+  mail: MailConfig | undefined,
   stamp: string,
   now: Date,
 ): Due[] {
@@ -180,7 +195,11 @@ function dueFor(
     projected: projDue ? unsent("projected") : undefined,
   };
   if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return due;
-  const to = w.spec.alertTo ?? mail.to;
+  /** The alert of `key`: its message, or with no `[mail]` its subject for stderr. */
+  const alert = (key: string, subject: string, lines: string[]): Due => {
+    if (!mail) return { key, unmailed: subject };
+    return { key, message: alertMessage(mail, w.spec.alertTo ?? mail.to, key, now, subject, lines) };
+  };
   const asOf = epoch === undefined
     ? `As of the cycle's close (the sample of ${stamp} is the first after it)`
     : `As of the sample of ${stamp}`;
@@ -197,47 +216,31 @@ function dueFor(
     ];
     const share = percentText(Number(used) / Number(quota.bytes));
     for (const [pct, key] of keys.quota) {
-      due.push({
-        key,
-        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
-          `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share} used.`,
-          "",
-          ...figures,
-        ]),
-      });
+      due.push(alert(key, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
+        `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share} used.`,
+        "",
+        ...figures,
+      ]));
     }
     if (keys.projected !== undefined) {
-      due.push({
-        key: keys.projected,
-        message: alertMessage(
-          mail,
-          to,
-          keys.projected,
-          now,
-          `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`,
-          [
-            `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
-            `more than its quota of ${iecBytes(quota.bytes)}.`,
-            "",
-            ...figures,
-          ],
-        ),
-      });
+      due.push(alert(keys.projected, `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`, [
+        `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
+        `more than its quota of ${iecBytes(quota.bytes)}.`,
+        "",
+        ...figures,
+      ]));
     }
   }
   if (commit && p95 !== undefined) {
     for (const [pct, key] of keys.commit) {
-      due.push({
-        key,
-        message: alertMessage(mail, to, key, now, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
-          `${w.spec.name}'s 95th percentile ${epoch === undefined ? "over" : "so far in"} the billing cycle ${cycle} ` +
-          `is ${siRate(p95)}, ` +
-          `${percentText(p95 / commit.bps)} of its commit of ${siRate(commit.bps)}.`,
-          "",
-          `Billing cycle: ${cycle}`,
-          asOf,
-        ]),
-      });
+      due.push(alert(key, `netmon: ${w.spec.name} passed ${pct}% of its commit (${cycle})`, [
+        `${w.spec.name}'s 95th percentile ${epoch === undefined ? "over" : "so far in"} the billing cycle ${cycle} ` +
+        `is ${siRate(p95)}, ` +
+        `${percentText(p95 / commit.bps)} of its commit of ${siRate(commit.bps)}.`,
+        "",
+        `Billing cycle: ${cycle}`,
+        asOf,
+      ]));
     }
   }
   return due;
@@ -294,6 +297,14 @@ export function sentCutoff(tally: Tally, now: Date): string {
   return new Date(first).toISOString().slice(0, 10);
 }
 
+/** The one line saying which thresholds passed with no `[mail]` to send them (their subjects, the first few). */
+export function unmailedNote(subjects: readonly string[]): string {
+  const shown = subjects.slice(0, 5).map((s) => s.replace(/^netmon: /, "")).join("; ");
+  const more = subjects.length > 5 ? `; and ${subjects.length - 5} more` : "";
+  return `${shown}${more}: not mailed, the config has no [mail] section (recorded as passed: adding [mail] later ` +
+    `does not send ${subjects.length === 1 ? "it" : "them"})`;
+}
+
 /**
  * The output that keeps the tally and spools what is due: quota and commit
  * alerts for customers with a quota or commit, and with `[mail] send` the
@@ -340,14 +351,16 @@ export function alertsOutput(
       tidyTemporaries(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, print, r.sample.timestamp);
       reached("alerts: tally written");
-      if (!mail) return;
+      // With --no-mail, what is due is left for the next run that mails. With no [mail] at all, a threshold passed
+      // is said on stderr and recorded as passed: adding [mail] later does not send a burst of what is past.
+      if (!mail && (config.mail !== undefined || watched.length === 0)) return;
       const ledger = sentPath(files);
       const sent = readSent(ledger);
       reached("alerts: ledger read");
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
       reached("alerts: quotas checked");
-      if (digests) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
+      if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
       reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) {
@@ -356,10 +369,14 @@ export function alertsOutput(
         tidyTemporaries(files.dir, "netmon.sent");
         pruneSent(ledger, sentCutoff(tally, now));
       }
-      for (const d of due) {
-        if (d.message) spoolOnce(dir, d.message, keyId(d.key));
+      // Spooled together, so with one date: named in the order they are due in, which is the order they go in.
+      const width = String(due.length - 1).length;
+      for (const [i, d] of due.entries()) {
+        if (d.message) spoolOnce(dir, d.message, keyId(d.key), String(i).padStart(width, "0"));
         recordSent(ledger, d.key);
       }
+      const unmailed = due.flatMap((d) => d.unmailed ?? []);
+      if (unmailed.length > 0) r.warnings.push(unmailedNote(unmailed));
       reached("alerts: spooled");
     },
   };

@@ -34,6 +34,8 @@ export interface Due {
   key: string;
   /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
   message?: SpooledMessage;
+  /** An alert's subject when it cannot be mailed (the config has no `[mail]`): said on stderr instead. */
+  unmailed?: string;
 }
 
 /** How many missed days a late run still sends digests for. */

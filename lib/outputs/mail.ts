@@ -126,16 +126,18 @@ export function spool(dir: string, message: SpooledMessage): string {
 /**
  * Spools `message` unless a message named by `id` is already in the spool
  * (waiting, or refused for good): a run that died after spooling it and
- * before recording it does not spool it twice.
+ * before recording it does not spool it twice. `order` (digits, one width
+ * for all of them) orders messages of the same date: names sort, and are
+ * delivered, by date, then order.
  */
-export function spoolOnce(dir: string, message: SpooledMessage, id: string): void {
+export function spoolOnce(dir: string, message: SpooledMessage, id: string, order = ""): void {
   const tail = `-${id}`;
   const there = [...spooled(dir), ...refusedReports(dir)].some((p) =>
     p.replace(/\.(json|refused)$/, "").endsWith(tail)
   );
   if (there) return;
   ensureSpoolDir(dir);
-  const path = `${dir}/${message.date.replace(/\D/g, "").slice(0, 17)}${tail}.json`;
+  const path = `${dir}/${message.date.replace(/\D/g, "").slice(0, 17)}${order && `-${order}`}${tail}.json`;
   replaceFile(path, JSON.stringify(message) + "\n", STATE_MODE, "spooled message");
 }
 
