@@ -749,7 +749,7 @@ rootTest(
       const config = `${LO}[prometheus]\ntextfile = "${dir}/prom/netmon.prom"\n` +
         `[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 B"\n`;
       await Deno.mkdir(`${dir}/prom`);
-      // (netmon.sent, read only when mail is sent, is read by the same safe open.)
+      // (netmon.sent, read when a customer has a quota or commit, is read by the same safe open.)
       const names = ["netmon.ident", "netmon.ident.1", "netmon.started", "netmon.totals", "netmon.cycles"];
       for (const [i, name] of names.entries()) {
         const state = await looseDir(dir, `state-${name}`);
