@@ -116,6 +116,32 @@ Deno.test("--by cycle --csv: cycle day 31 across a leap February, a reset line, 
   });
 });
 
+Deno.test("--by cycle --csv: a customer of a split meter and an unsplit one is billed its larger direction (golden)", async () => {
+  await withTempDir(async (dir) => {
+    // 1000 B/s in, 100 B/s out and 10 B/s both ways in one column, every 5 minutes for two days. Which way the
+    // unsplit column's bytes went is not known: they count in each direction's rate (8000 + 80 bit/s in, 800 + 80
+    // out), and the bill is the larger, 8080 bit/s; not 8880, the two directions added up.
+    const from = Date.UTC(2026, 10, 1);
+    const log = [
+      "# netmon meters:\tacme-inbound\tacme-outbound\tweb",
+      ...steady(from, from + 2 * DAY * 1000, 300, [1000, 100, 10], "UTC"),
+    ];
+    const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme", "web"]\n';
+    const c = "2026-11-01T00:00:00+00:00,2026-12-01T00:00:00+00:00";
+    const s = 2 * DAY;
+    assertEquals(
+      await ok0(dir, { log, config }, ["--by", "cycle", "--csv"]),
+      [
+        CSV_HEADER,
+        `${c},acme-inbound,column,,,${1000 * s},,,8000,1,0`,
+        `${c},acme-outbound,column,,,${100 * s},,,800,1,0`,
+        `${c},web,column,,,${10 * s},,,80,1,0`,
+        `${c},acme,customer,${1000 * s},${100 * s},${1110 * s},8080,880,8080,1,0`,
+      ].join("\n") + "\n",
+    );
+  });
+});
+
 Deno.test("every --by unit on a steady log across a leap day (golden sizes)", async () => {
   await withTempDir(async (dir) => {
     // 1 B/s, hourly, Monday 26 February to Monday 4 March 2024, UTC.

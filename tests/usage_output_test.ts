@@ -79,17 +79,72 @@ Deno.test("a customer's p95 is over the summed rates of its columns, the billabl
   assertEquals(ra?.totalBytes, col("acme-inbound").usage + col("acme-outbound").usage);
   assertEquals(ra?.p95In, col("acme-inbound").p95);
   assertEquals(ra?.p95, Math.max(col("acme-inbound").p95!, col("acme-outbound").p95!));
-  // "both" has a column with no direction: its billable p95 is that of the summed rates.
+  // "both" has a column with no direction, counted in each: a direction's p95 is that of its summed rates.
   const iv = b.intervals!;
   const a = iv.rates.get("acme-inbound")!;
   const o = iv.rates.get("acme-outbound")!;
   const z = iv.rates.get("beta")!;
-  const sum = a.map((x, k) => x + (o[k] as number) + (z[k] as number));
-  assertEquals(rb?.p95, weightedPercentile(sum, iv.weights, iv.length));
+  assertEquals(rb?.p95In, weightedPercentile(a.map((x, k) => x + (z[k] as number)), iv.weights, iv.length));
+  assertEquals(rb?.p95Out, weightedPercentile(o.map((x, k) => x + (z[k] as number)), iv.weights, iv.length));
+  assertEquals(rb?.p95, Math.max(rb!.p95In!, rb!.p95Out!));
   const sumOfP95s = col("acme-inbound").p95! + col("acme-outbound").p95! + col("beta").p95!;
   ok((rb?.p95 as number) < sumOfP95s * 0.9, `${rb?.p95} is not the sum of the percentiles ${sumOfP95s}`);
   assertEquals(rb?.inBytes, col("acme-inbound").usage);
   assertEquals(rb?.outBytes, col("acme-outbound").usage);
+});
+
+/** Ten days of 5-minute samples where in and out burst together, beside an unsplit column of a varying rate. */
+function burstsTogether(): Sample[] {
+  const out: Sample[] = [];
+  const c: [number, number, number] = [0, 0, 0];
+  for (let i = 0; i <= 10 * 288; i++) {
+    const busy = Math.floor(i / 12) % 2 === 0;
+    c[0] += busy ? 3_000_000 : 1000;
+    c[1] += busy ? 2_000_000 : 1000;
+    c[2] += 5000 + (i % 7) * 1000;
+    out.push({ epoch: Date.UTC(2026, 9, 9, 22) + i * 300_000, columns: [...COLUMNS], counters: [...c] });
+  }
+  return out;
+}
+
+Deno.test("a customer mixing split and unsplit columns: the unsplit one counts in each direction, billed the larger", () => {
+  const b = [...usageByBucket(burstsTogether(), calendar("cycle", berlin, 15), { p95: true })][0] as BucketUsage;
+  const [mixed, inOnly, undirected] = resolveCustomers([
+    { name: "mixed", meters: ["acme", "beta"] },
+    { name: "in-only", meters: ["acme-inbound", "beta"] },
+    { name: "undirected", meters: ["beta"] },
+  ], COLUMNS);
+  assertEquals(mixed, { name: "mixed", in: ["acme-inbound"], out: ["acme-outbound"], both: ["beta"] });
+  const [rm, ri, ru] = rollUp(b, [mixed!, inOnly!, undirected!]);
+  const iv = b.intervals!;
+  const rate = (n: string) => iv.rates.get(n)!;
+  const p95 = (...names: string[]) =>
+    weightedPercentile(
+      rate(names[0]!).map((_, k) => names.reduce((s, n) => s + rate(n)[k]!, 0)),
+      iv.weights,
+      iv.length,
+    );
+  // The billable figure is the larger direction, as for every customer split by direction.
+  assertEquals(rm?.p95, Math.max(rm!.p95In!, rm!.p95Out!), `billable ${rm?.p95}, in ${rm?.p95In}, out ${rm?.p95Out}`);
+  // netmon cannot tell which way the unsplit column's bytes went: each direction's rate includes all of them, an
+  // upper bound of that direction's true rate, so the bill is never below the traffic.
+  assertEquals([rm?.p95In, rm?.p95Out], [p95("acme-inbound", "beta"), p95("acme-outbound", "beta")]);
+  // Not the percentile of both directions added up (what was billed before: about in plus out at their peaks).
+  const everything = p95("acme-inbound", "acme-outbound", "beta")!;
+  ok(rm!.p95! < everything * 0.9, `billable ${rm?.p95} is not the sum of the directions' ${everything}`);
+  ok(rm!.p95! >= Math.max(p95("acme-inbound")!, p95("acme-outbound")!), "never below the split columns' own");
+  // Bytes count once: in and out are the split columns', the total adds the unsplit one.
+  const col = (n: string) => b.columns.find((c) => c.name === n)!.usage;
+  assertEquals([rm?.inBytes, rm?.outBytes, rm?.totalBytes], [
+    col("acme-inbound"),
+    col("acme-outbound"),
+    col("acme-inbound") + col("acme-outbound") + col("beta"),
+  ]);
+  // With no outbound column, out is the unsplit column alone.
+  assertEquals([ri?.p95In, ri?.p95Out], [p95("acme-inbound", "beta"), p95("beta")]);
+  assertEquals(ri?.p95, Math.max(ri!.p95In!, ri!.p95Out!));
+  // With no direction at all, no direction is shown and the billable figure is the column's own.
+  assertEquals([ru?.p95In, ru?.p95Out, ru?.p95], [undefined, undefined, p95("beta")]);
 });
 
 Deno.test("CSV: the exact header, ISO times with offset, empty fields where not computed, days adding up to the cycle", () => {

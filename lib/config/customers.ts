@@ -60,7 +60,10 @@ export interface CustomerSpec {
   statementTo?: string[];
 }
 
-/** A customer's log columns by direction; undirected columns count in its total only. */
+/**
+ * A customer's log columns by direction. Undirected columns count once in its
+ * bytes (the total), and in each direction's 95th percentile (lib/usage/customers.ts).
+ */
 export interface CustomerColumns {
   /** Its name. */
   name: string;

@@ -37,12 +37,15 @@ export function sentPath(files: StateFiles): string {
 type CycleRow = [number, number, number, Record<string, string>, Record<string, number>];
 
 /**
- * The version written. 5: a customer's rates are NaN (null in the file) for
+ * The version written. 6: a customer's rates are three numbers per interval,
+ * in and out each with its columns of no direction added (5 kept four: in and
+ * out without them, and all columns summed, the percentile a customer mixing
+ * the two was billed); 5: a customer's rates are NaN (null in the file) for
  * intervals before its columns appeared, and a column that left keeps its last
- * counter; a file of version 4 may hold zero rates for such intervals, so it
- * is rebuilt from the log as a damaged one is (once, on the first report).
+ * counter. A file of an older version is rebuilt from the log as a damaged one
+ * is (once, on the first report).
  */
-const VERSION = 5;
+const VERSION = 6;
 
 interface TallyJson {
   version: typeof VERSION;
@@ -141,7 +144,7 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    // An older version (3 kept no closed cycle's rates, 4 see VERSION) is rebuilt from the log, as a damaged one is.
+    // An older version (3 kept no closed cycle's rates, 4 and 5 see VERSION) is rebuilt from the log, as a damaged one is.
     if (j.version !== VERSION || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);

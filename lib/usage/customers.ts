@@ -8,6 +8,15 @@
  * sum of its columns' usage, and its percentile is taken over the summed
  * rates of each interval (not the sum of the columns' percentiles).
  *
+ * A column counting both ways at once (a meter not split by direction)
+ * cannot be given to either direction: in a customer split by direction,
+ * its rate counts in the inbound and in the outbound percentile, each then
+ * at least that direction's true one and above it by at most the column's
+ * highest rate, so the bill (the larger) is never below the traffic.
+ * Adding the directions up instead would bill a customer with a small
+ * unsplit meter for its in and out together. Its bytes count once, in the
+ * total.
+ *
  * @module
  */
 
@@ -25,11 +34,11 @@ export interface CustomerUsage {
   outBytes?: bigint;
   /** Bytes of every column. */
   totalBytes: bigint;
-  /** 95th percentile of the summed inbound rates, bit/s. */
+  /** 95th percentile of the summed inbound rates (and of any column with no direction), bit/s. */
   p95In?: number;
-  /** 95th percentile of the summed outbound rates, bit/s. */
+  /** 95th percentile of the summed outbound rates (and of any column with no direction), bit/s. */
   p95Out?: number;
-  /** Billable 95th percentile, bit/s: the larger of in and out, or of the total where a column has no direction. */
+  /** Billable 95th percentile, bit/s: the larger of in and out, or where no column has a direction, of the total. */
   p95?: number;
   /** The smallest coverage of its columns (0 to 1). */
   coverage: number;
@@ -82,13 +91,17 @@ export function rollUp(bucket: BucketUsage, customers: readonly CustomerColumns[
       out.inBytes = sum(c.in);
       out.outBytes = sum(c.out);
     }
-    if (bucket.intervals !== undefined) {
-      const pin = p95Of(bucket, c.in);
-      const pout = p95Of(bucket, c.out);
+    if (bucket.intervals !== undefined && !directed) {
+      const billable = p95Of(bucket, c.both);
+      if (billable !== undefined) out.p95 = billable;
+    } else if (bucket.intervals !== undefined) {
+      // The columns with no direction count in each (see the module's note), summed after the direction's own.
+      const pin = p95Of(bucket, c.both.length === 0 ? c.in : [...c.in, ...c.both]);
+      const pout = p95Of(bucket, c.both.length === 0 ? c.out : [...c.out, ...c.both]);
       if (pin !== undefined) out.p95In = pin;
       if (pout !== undefined) out.p95Out = pout;
-      const billable = c.both.length > 0 ? p95Of(bucket, members) : Math.max(pin ?? -Infinity, pout ?? -Infinity);
-      if (billable !== undefined && billable !== -Infinity) out.p95 = billable;
+      const billable = Math.max(pin ?? -Infinity, pout ?? -Infinity);
+      if (billable !== -Infinity) out.p95 = billable;
     }
     return out;
   });

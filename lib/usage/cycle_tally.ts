@@ -22,6 +22,7 @@
  * with a commit, its cycle's interval rates are kept too, for its 95th
  * percentile so far (a percentile of summed rates is not a sum of
  * percentiles), each summed as the summary sums them (lib/usage/customers.ts):
+ * a column with no direction counts in the inbound and in the outbound rate;
  * an interval none of whose columns the engine counts (a column counts from
  * its first sample; before that it is not the customer's) has no rate and
  * weighs nothing, so a meter added mid-cycle does not dilute its customer's
@@ -54,10 +55,11 @@ export interface CustomerTally {
    */
   since?: number;
   /**
-   * With a commit: per interval, the inbound, outbound and all-columns rate
-   * (bit/s) and the interval's milliseconds in the cycle, four numbers each;
-   * a rate is NaN where none of those columns was counted in the interval
-   * (not yet in the log, or away from it), as the summary leaves it out.
+   * With a commit: per interval, the inbound and the outbound rate (bit/s),
+   * each with the columns that have no direction added, and the interval's
+   * milliseconds in the cycle, three numbers each; a rate is NaN where none
+   * of those columns was counted in the interval (not yet in the log, or
+   * away from it), as the summary leaves it out.
    */
   rates?: number[];
 }
@@ -80,7 +82,7 @@ export interface CycleTally {
 export interface CycleRates {
   /** The start of the cycle they are of. */
   start: number;
-  /** Four numbers per interval. */
+  /** Three numbers per interval. */
   rates: number[];
 }
 
@@ -278,7 +280,7 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
     if (prevEpoch === undefined || length <= 0) continue;
     // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
     const { in: i, out: o, both: b } = c.columns;
-    const rates = [summedRate(grown, length, i), summedRate(grown, length, o), summedRate(grown, length, i, o, b)];
+    const rates = [summedRate(grown, length, i, b), summedRate(grown, length, o, b)];
     kept.rates.push(...rates, sample.epoch - Math.max(prevEpoch, cycle.start));
     if (final && closed && prevEpoch < closed.end) {
       final.rates.push(...rates, Math.min(closed.end, sample.epoch) - Math.max(prevEpoch, closed.start));
@@ -362,17 +364,19 @@ export function counted(t: CustomerTally, count: "in" | "out" | "total"): bigint
 
 /**
  * The customer's billable 95th percentile so far (bit/s): the larger of in
- * and out, or of all its columns summed when one has no direction (as the
- * summary bills it, lib/usage/customers.ts `rollUp`); undefined without
- * rates, or before an interval of its columns.
+ * and out, a column with no direction counting in each (of its columns
+ * summed when none has a direction), as the summary bills it
+ * (lib/usage/customers.ts `rollUp`); undefined without rates, or before an
+ * interval of its columns.
  */
 export function p95SoFar(t: CustomerTally, columns: CustomerColumns): number | undefined {
   const r = t.rates;
   if (!r || r.length === 0) return undefined;
-  const n = r.length / 4;
-  const pick = (k: number) => Float64Array.from({ length: n }, (_, i) => r[4 * i + k] as number);
-  const w = pick(3);
-  if (columns.both.length > 0) return weightedPercentile(pick(2), w, n);
+  const n = r.length / 3;
+  const pick = (k: number) => Float64Array.from({ length: n }, (_, i) => r[3 * i + k] as number);
+  const w = pick(2);
+  // With no direction, in and out are the same sum: one percentile.
+  if (columns.in.length + columns.out.length === 0) return weightedPercentile(pick(0), w, n);
   const pin = weightedPercentile(pick(0), w, n);
   const pout = weightedPercentile(pick(1), w, n);
   return pin === undefined ? pout : pout === undefined ? pin : Math.max(pin, pout);
