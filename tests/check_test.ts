@@ -98,7 +98,12 @@ netnsTest(
           max: QUOTA,
         });
         const age = fine.perf.get("age")!;
-        ok(age.uom === "s" && age.value >= 55 && age.value <= 70 && age.crit === 900 && age.min === 0, `${age.value}`);
+        // Three intervals of 5 min; the faked clock runs from each run's start, so a loaded machine moves the
+        // samples' stamps (and so the interval seen) by a few seconds.
+        ok(
+          age.uom === "s" && age.value >= 55 && age.value <= 70 && Math.abs(age.crit! - 900) <= 15 && age.min === 0,
+          `age ${age.value}, critical ${age.crit}`,
+        );
 
         await sendUdp(e.p.b, "192.0.2.1", 850, 1000);
         assertEquals((await netmonAt(e, "2025-03-10 00:10:00")).code, 0);
