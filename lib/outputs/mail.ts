@@ -13,7 +13,7 @@
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { LastState, Sample } from "../state/log_format.ts";
-import type { MailConfig } from "../config/mail.ts";
+import { type MailConfig, missingPassword, SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
 import { checkDir, readConfigFile, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
@@ -245,11 +245,9 @@ export async function smtpPassword(
     if (password === "") throw new ConfigError(`${mail.passwordFile}: mail.password_file is empty`);
     return password;
   }
-  const password = env("NETMON_SMTP_PASSWORD");
-  if (password === undefined || password === "") {
-    throw new ConfigError("mail.user is set but there is no password: set mail.password_file or NETMON_SMTP_PASSWORD");
-  }
-  return password;
+  const missing = missingPassword(mail, env);
+  if (missing !== undefined) throw new ConfigError(missing);
+  return env(SMTP_PASSWORD_ENV);
 }
 
 /** What nodemailer's transport offers us. */
