@@ -10,6 +10,7 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { missingPassword } from "../lib/config/mail.ts";
+import { Mailer } from "../lib/outputs/mail.ts";
 import { netmon, type Result, withTempDir } from "./helpers.ts";
 import { deadPort, type Server, startSmtp } from "./smtp_server.ts";
 
@@ -138,4 +139,60 @@ Deno.test("mail.user without a password: password_file is enough, and --no-mail 
       assertEquals({ code: mailed.code, stderr: mailed.stderr }, { code: 0, stderr: "" });
       assertEquals(server.messages.map((m) => m.user), ["netmon"]);
     }));
+});
+
+Deno.test("a server that does not offer AUTH is not sent the mail without the login mail.user asks for: exit 75, kept", async () => {
+  await withServer({ tls: "none", offerAuth: false }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `user = "netmon"\n`);
+      const r = await run(dir, ["report"], server.port, { NETMON_SMTP_PASSWORD: PASSWORD });
+      assertEquals(server.messages.length, 0, "nothing is sent unauthenticated");
+      assertEquals(r.code, 75, r.stderr);
+      ok(r.stdout.startsWith("Last Total - "), "the report is still printed");
+      assertEquals(
+        r.stderr.replace(/:\d+ /, ":PORT ").replace(/ in \S+ for/, " in SPOOL for"),
+        "netmon: mail to 127.0.0.1:PORT failed: the server does not offer AUTH, so the login as netmon that " +
+          'mail.user asks for cannot be made (it said "500 Error: command not recognized"): netmon does not send ' +
+          "without it; remove mail.user if this server needs no login, else check mail.server, mail.port and " +
+          "mail.security; 1 report(s) kept in SPOOL for the next run\n",
+      );
+      assertEquals([await samples(dir), spoolOf(dir).length], [1, 1]);
+
+      // Without mail.user, the same server takes the report (and the one kept): no login asked for, none made.
+      await config(dir, server.port, "");
+      const open = await run(dir, ["report"], server.port);
+      assertEquals({ code: open.code, stderr: open.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => m.user ?? "none"), ["none", "none"]);
+      assertEquals(spoolOf(dir), []);
+    }));
+});
+
+Deno.test("doctor's check of the way to the server (Mailer.verify) says the same when AUTH is not offered", async () => {
+  const mailTo = (port: number) =>
+    parseConfig(
+      `[mail]\nto = "ops@example.org"\nfrom = "netmon@example.org"\nserver = "127.0.0.1"\nport = ${port}\n` +
+        `security = "none"\ntimeout = 5\nuser = "netmon"\n`,
+      "n.toml",
+    ).mail!;
+  const verify = async (server: Server) => {
+    const mailer = await Mailer.open(mailTo(server.port), PASSWORD);
+    try {
+      return await mailer.verify();
+    } catch (err) {
+      return (err as Error).message.replace(/:\d+ /, ":PORT ");
+    } finally {
+      mailer.close();
+    }
+  };
+  await withServer({ tls: "none", offerAuth: false }, async (server) => {
+    assertEquals(
+      await verify(server),
+      "mail to 127.0.0.1:PORT failed: the server does not offer AUTH, so the login as netmon that mail.user asks " +
+        'for cannot be made (it said "500 Error: command not recognized"): netmon does not send without it; remove ' +
+        "mail.user if this server needs no login, else check mail.server, mail.port and mail.security",
+    );
+  });
+  await withServer({ tls: "none", auth: { user: "netmon", pass: PASSWORD } }, async (server) => {
+    assertEquals(await verify(server), "answered without TLS and accepted the login as netmon");
+  });
 });

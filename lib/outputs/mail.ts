@@ -314,7 +314,10 @@ export class Mailer {
         ignoreTLS: mail.security === "none",
         // Set, so that nodemailer does not ask the system for the host name.
         name: mail.helo,
-        ...(mail.user !== undefined ? { auth: { user: mail.user, pass: password } } : {}),
+        // A server that does not offer AUTH would otherwise be sent the mail without the login the config asks for,
+        // silently. Forced, the login is tried anyway and fails (EAUTH), and the mail stays spooled. It goes the
+        // way every login goes: over TLS to the verified server unless mail.security is "none".
+        ...(mail.user !== undefined ? { auth: { user: mail.user, pass: password }, forceAuth: true } : {}),
         tls: {
           minVersion: "TLSv1.2",
           ...(ca !== undefined ? { ca } : {}),
@@ -462,6 +465,12 @@ export class Mailer {
         return `mail to ${where} failed: not delivered within ${deliveryDeadline(this.#mail)} s overall ` +
           `(the server answers, but too slowly; mail.timeout is ${this.#mail.timeout} s per reply)`;
       case "EAUTH":
+        if (AUTH_NOT_OFFERED.includes(e.responseCode ?? 0)) {
+          return `mail to ${where} failed: the server does not offer AUTH, so the login as ${this.#mail.user} that ` +
+            `mail.user asks for cannot be made${e.response ? ` (it said "${e.response.trim()}")` : ""}: netmon does ` +
+            "not send without it; remove mail.user if this server needs no login, else check mail.server, mail.port " +
+            "and mail.security";
+        }
         return `mail to ${where} failed: authentication as ${this.#mail.user} refused${said}`;
       case "ETLS":
         return `mail to ${where} failed: TLS failed (${detail})`;
@@ -509,6 +518,12 @@ function netDenied(err: unknown): NetmonError | undefined {
   }
   return undefined;
 }
+
+/**
+ * The replies to AUTH of a server that does not take it at all: command unknown (500), not implemented (502), not
+ * now (503, e.g. "AUTH command used when not advertised"). Wrong credentials are 535.
+ */
+const AUTH_NOT_OFFERED: readonly number[] = [500, 502, 503];
 
 /** The largest attachment read (a graph picture is a few hundred KB). */
 const MAX_ATTACHMENT = 64 << 20;
