@@ -412,6 +412,32 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
   }
 });
 
+netnsTest("doctor: mail.user without a password, and a server that does not offer AUTH, are problems", async () => {
+  const server = await startSmtp({ tls: "none", offerAuth: false });
+  try {
+    const net = [`--allow-net=127.0.0.1:${server.port}`];
+    const r = await sandbox([
+      {
+        write: CONFIG,
+        text: `source = "interface"\n[mail]\nto = ["ops@example.net"]\nfrom = "netmon@example.net"\n` +
+          `server = "127.0.0.1"\nport = ${server.port}\nsecurity = "none"\ntimeout = 5\nuser = "netmon"\n`,
+      },
+      SCHEDULE("--cron"),
+      { netmon: ["doctor", "--json"], permissions: net },
+      { netmon: ["doctor", "--json"], permissions: net, env: { NETMON_SMTP_PASSWORD: "s3cret" } },
+    ]);
+    expect(verdict(r[0] as StepResult), { mail: /^mail\.user "netmon" needs a password and none is given: / }, {
+      mail: /doctor sees its own environment, not the report's: if the report's cron line or unit sets NETMON_SMTP_/,
+    });
+    expect(verdict(r[1] as StepResult), {
+      mail: /failed: the server does not offer AUTH, so the login as netmon that mail\.user asks for cannot be made/,
+    });
+    assertEquals(server.messages.length, 0, "doctor sends no mail");
+  } finally {
+    await server.close();
+  }
+});
+
 netnsTest(
   "doctor without CAP_NET_ADMIN: the rules check says it needs root, and the rest still run",
   () =>

@@ -28,6 +28,8 @@ export interface ServerOptions {
   tls: "none" | "starttls" | "tls";
   /** Required credentials; without, AUTH is not needed. */
   auth?: { user: string; pass: string };
+  /** False: AUTH is not offered at all (not in EHLO, the command unknown), like a relay that takes mail from anyone. */
+  offerAuth?: boolean;
   /** A fixed port (to bring a server "back up" where a test expects it). */
   port?: number;
   /** Accept connections but never answer (a hung server). */
@@ -116,7 +118,7 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
     cert,
     logger: false,
     banner: "netmon test server",
-    disabledCommands: opts.tls === "none" ? ["STARTTLS"] : [],
+    disabledCommands: [...(opts.tls === "none" ? ["STARTTLS"] : []), ...(opts.offerAuth === false ? ["AUTH"] : [])],
     authOptional: opts.auth === undefined,
     allowInsecureAuth: opts.tls === "none",
     onAuth(auth: Any, _session: Any, cb: Any) {

@@ -11,8 +11,8 @@ import { documentCache, type PendingDocumentCache } from "../state/config_cache.
 import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
 import type { Sample } from "../state/log_format.ts";
-import type { MailConfig } from "../config/mail.ts";
-import { EX, NetmonError } from "../host/errors.ts";
+import { type MailConfig, missingPassword } from "../config/mail.ts";
+import { ConfigError, EX, NetmonError } from "../host/errors.ts";
 import { formatReport, type ReportMeter } from "../outputs/report_text.ts";
 import { selectSource } from "../sources/select.ts";
 import { type StateFiles, stateFiles } from "../state/files.ts";
@@ -38,6 +38,11 @@ export async function report(opts: Options): Promise<number> {
   if (opts.mailTest) return await mailTest(config);
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
+    // Said before any counter is read, not once the report is spooled: the password may come from the run's
+    // environment, so only the run can tell it is missing.
+    const mail = opts.noMail ? undefined : config.mail;
+    const unloggable = mail && missingPassword(mail, getEnv);
+    if (unloggable) throw new ConfigError(config.file === undefined ? unloggable : `${config.file}: ${unloggable}`);
     const code = await recordAndReport(config, files, opts, cache);
     writeStatus(files, code, "ok");
     return code;

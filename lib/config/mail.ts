@@ -54,6 +54,32 @@ export const SENDS = ["report", "daily", "cycle"] as const;
 /** One of {@linkcode SENDS}. */
 export type Send = typeof SENDS[number];
 
+/** Where the SMTP password comes from when `[mail] password_file` is not set: the run's environment. */
+export const SMTP_PASSWORD_ENV = "NETMON_SMTP_PASSWORD";
+
+/**
+ * Why a run that mails cannot log in as `mail.user`: no `password_file`, and
+ * nothing in {@linkcode SMTP_PASSWORD_ENV}. Asked at the start of a run, not
+ * when the config is parsed: the variable is the run's (cron may be given
+ * it), so a config without `password_file` is valid. Undefined when there is
+ * nothing to say: no user, a `password_file` (read when mail is sent), or
+ * the variable set.
+ *
+ * @example
+ * ```ts
+ * const mail = { user: "netmon" } as MailConfig;
+ * missingPassword(mail, () => undefined); // 'mail.user "netmon" needs a password and none is given: …'
+ * missingPassword(mail, () => "s3cret"); // undefined
+ * ```
+ */
+export function missingPassword(mail: MailConfig, env: (name: string) => string | undefined): string | undefined {
+  if (mail.user === undefined || mail.passwordFile !== undefined) return undefined;
+  const password = env(SMTP_PASSWORD_ENV);
+  if (password !== undefined && password !== "") return undefined;
+  return `mail.user ${JSON.stringify(mail.user)} needs a password and none is given: set mail.password_file ` +
+    `(a file holding it on its first line, mode 0600) or ${SMTP_PASSWORD_ENV} in the report's environment`;
+}
+
 /** The original's subject. */
 export const DEFAULT_SUBJECT = "Network Usage Report - %s";
 

@@ -11,6 +11,7 @@
 import { statfsSync } from "node:fs";
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
+import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { denoPermissionError, EX, isDenoRefusal, NetmonError } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
@@ -436,7 +437,14 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
     return problem(
       "mail",
       message(err),
-      mail.transport === "sendmail"
+      err instanceof NetmonError && err.exitCode === EX.CONFIG
+        // A setting (the password, a file): no server to check. A password from the environment is the report's.
+        ? "correct what it names" +
+          (mail.user !== undefined && mail.passwordFile === undefined
+            ? `; doctor sees its own environment, not the report's: if the report's cron line or unit sets ` +
+              `${SMTP_PASSWORD_ENV}, run doctor with it too`
+            : "")
+        : mail.transport === "sendmail"
         ? `install a mail transfer agent providing ${mail.sendmail}, or set mail.sendmail`
         : `check mail.server, mail.port and mail.security, and that this machine may connect to ${where}`,
     );

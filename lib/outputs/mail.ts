@@ -13,7 +13,7 @@
 
 import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { LastState, Sample } from "../state/log_format.ts";
-import type { MailConfig } from "../config/mail.ts";
+import { type MailConfig, missingPassword, SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
 import { replaceFile } from "../host/files.ts";
 import { checkDir, readConfigFile, readWholeBounded, readWholeText, withExactMode } from "../host/safe_open.ts";
@@ -247,11 +247,9 @@ export async function smtpPassword(
     if (password === "") throw new ConfigError(`${mail.passwordFile}: mail.password_file is empty`);
     return password;
   }
-  const password = env("NETMON_SMTP_PASSWORD");
-  if (password === undefined || password === "") {
-    throw new ConfigError("mail.user is set but there is no password: set mail.password_file or NETMON_SMTP_PASSWORD");
-  }
-  return password;
+  const missing = missingPassword(mail, env);
+  if (missing !== undefined) throw new ConfigError(missing);
+  return env(SMTP_PASSWORD_ENV);
 }
 
 /** What nodemailer's transport offers us. */
@@ -318,7 +316,10 @@ export class Mailer {
         ignoreTLS: mail.security === "none",
         // Set, so that nodemailer does not ask the system for the host name.
         name: mail.helo,
-        ...(mail.user !== undefined ? { auth: { user: mail.user, pass: password } } : {}),
+        // A server that does not offer AUTH would otherwise be sent the mail without the login the config asks for,
+        // silently. Forced, the login is tried anyway and fails (EAUTH), and the mail stays spooled. It goes the
+        // way every login goes: over TLS to the verified server unless mail.security is "none".
+        ...(mail.user !== undefined ? { auth: { user: mail.user, pass: password }, forceAuth: true } : {}),
         tls: {
           minVersion: "TLSv1.2",
           ...(ca !== undefined ? { ca } : {}),
@@ -466,6 +467,12 @@ export class Mailer {
         return `mail to ${where} failed: not delivered within ${deliveryDeadline(this.#mail)} s overall ` +
           `(the server answers, but too slowly; mail.timeout is ${this.#mail.timeout} s per reply)`;
       case "EAUTH":
+        if (AUTH_NOT_OFFERED.includes(e.responseCode ?? 0)) {
+          return `mail to ${where} failed: the server does not offer AUTH, so the login as ${this.#mail.user} that ` +
+            `mail.user asks for cannot be made${e.response ? ` (it said "${e.response.trim()}")` : ""}: netmon does ` +
+            "not send without it; remove mail.user if this server needs no login, else check mail.server, mail.port " +
+            "and mail.security";
+        }
         return `mail to ${where} failed: authentication as ${this.#mail.user} refused${said}`;
       case "ETLS":
         return `mail to ${where} failed: TLS failed (${detail})`;
@@ -513,6 +520,12 @@ function netDenied(err: unknown): NetmonError | undefined {
   }
   return undefined;
 }
+
+/**
+ * The replies to AUTH of a server that does not take it at all: command unknown (500), not implemented (502), not
+ * now (503, e.g. "AUTH command used when not advertised"). Wrong credentials are 535.
+ */
+const AUTH_NOT_OFFERED: readonly number[] = [500, 502, 503];
 
 /** The largest attachment read (a graph picture is a few hundred KB). */
 const MAX_ATTACHMENT = 64 << 20;

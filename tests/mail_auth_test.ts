@@ -1,0 +1,198 @@
+/**
+ * SMTP AUTH as the config asks for it, against a real SMTP server on
+ * 127.0.0.1: a `[mail] user` without a password is refused before any
+ * counter is read (nothing collected, nothing lost), and a server that does
+ * not offer AUTH is not sent the mail unauthenticated.
+ *
+ * netmon runs as a subprocess with the interface source on `lo` (no root
+ * needed) and only the permissions mail adds: the server's address and port.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseConfig } from "../lib/config/config.ts";
+import { missingPassword } from "../lib/config/mail.ts";
+import { Mailer } from "../lib/outputs/mail.ts";
+import { netmon, type Result, withTempDir } from "./helpers.ts";
+import { deadPort, type Server, startSmtp } from "./smtp_server.ts";
+
+const PASSWORD = "s3cret-Pa55word-9c1e";
+
+/** Runs netmon with the interface source's permissions plus the mail server's address. */
+function run(dir: string, args: string[], port: number, env: Record<string, string> = {}): Promise<Result> {
+  return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
+    permissions: [
+      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
+      `--allow-read=${dir},/tmp`,
+      `--allow-write=${dir}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+      "--allow-sys=uid,osUptime",
+      `--allow-net=127.0.0.1:${port}`,
+    ],
+    env,
+  });
+}
+
+/** Writes a config metering `lo` that mails, over plain SMTP, to the server on `port`. */
+async function config(dir: string, port: number, mail: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${dir}/netmon.toml`,
+    `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\nserver = "127.0.0.1"\nport = ${port}\n` +
+      `from = "netmon@example.org"\nto = "ops@example.org"\nsecurity = "none"\ntimeout = 5\n${mail}`,
+  );
+}
+
+async function withServer(opts: Parameters<typeof startSmtp>[0], fn: (s: Server) => Promise<void>): Promise<void> {
+  const server = await startSmtp(opts);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
+
+const spoolOf = (dir: string) => {
+  try {
+    return [...Deno.readDirSync(`${dir}/state/spool`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+};
+
+/** The samples in the log (its lines but the header), none when there is no log. */
+async function samples(dir: string): Promise<number> {
+  try {
+    return (await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length - 1;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
+}
+
+Deno.test("mail.user without password_file is a valid config; the run's environment must then hold the password", () => {
+  const mailOf = (keys: string) =>
+    parseConfig(`[mail]\nto = "ops@example.org"\nfrom = "netmon@example.org"\n${keys}`, "n.toml").mail!;
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  const bare = mailOf(`user = "netmon"`);
+  const missing = 'mail.user "netmon" needs a password and none is given: set mail.password_file (a file holding ' +
+    "it on its first line, mode 0600) or NETMON_SMTP_PASSWORD in the report's environment";
+  assertEquals(missingPassword(bare, env({})), missing);
+  assertEquals(missingPassword(bare, env({ NETMON_SMTP_PASSWORD: "" })), missing);
+  assertEquals(missingPassword(bare, env({ NETMON_SMTP_PASSWORD: PASSWORD })), undefined);
+  // A password_file is read when mail is sent; no user, no login, no password asked for.
+  assertEquals(
+    missingPassword(mailOf(`user = "netmon"\npassword_file = "/etc/netmon/smtp.password"`), env({})),
+    undefined,
+  );
+  assertEquals(missingPassword(mailOf(""), env({})), undefined);
+});
+
+Deno.test("mail.user without a password: exit 78 before any counter is read, one line naming the config; the spool kept", async () => {
+  await withTempDir(async (dir) => {
+    const port = deadPort();
+    await config(dir, port, `user = "netmon"\n`);
+    // A run with the password in its environment, the server down: one sample logged, its report spooled.
+    const down = await run(dir, ["report"], port, { NETMON_SMTP_PASSWORD: PASSWORD });
+    assertEquals(down.code, 75, down.stderr);
+    assertEquals([await samples(dir), spoolOf(dir).length], [1, 1]);
+    const spooled = spoolOf(dir);
+
+    // The same config run without it (cron sets no NETMON_SMTP_PASSWORD): refused before the counters.
+    const refused = await run(dir, ["report"], port);
+    assertEquals(
+      { code: refused.code, stdout: refused.stdout, stderr: refused.stderr },
+      {
+        code: 78,
+        stdout: "",
+        stderr: `netmon: ${dir}/netmon.toml: mail.user "netmon" needs a password and none is given: set ` +
+          "mail.password_file (a file holding it on its first line, mode 0600) or NETMON_SMTP_PASSWORD in the " +
+          "report's environment\n",
+      },
+    );
+    assertEquals(await samples(dir), 1, "no sample is taken that could not be reported");
+    assertEquals(spoolOf(dir), spooled, "what was spooled stays");
+    // And `netmon check` learns it from netmon.status.
+    assertEquals((await Deno.readTextFile(`${dir}/state/netmon.status`)).split("\t").slice(1), [
+      "78",
+      refused.stderr.slice("netmon: ".length),
+    ]);
+
+    // The password given again: the report runs and both reports go, logged in as mail.user.
+    await withServer({ tls: "none", auth: { user: "netmon", pass: PASSWORD }, port }, async (server) => {
+      const up = await run(dir, ["report"], port, { NETMON_SMTP_PASSWORD: PASSWORD });
+      assertEquals({ code: up.code, stderr: up.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => m.user), ["netmon", "netmon"]);
+      assertEquals([await samples(dir), spoolOf(dir)], [2, []]);
+    });
+  });
+});
+
+Deno.test("mail.user without a password: password_file is enough, and --no-mail runs the report without it", async () => {
+  await withServer({ tls: "none", auth: { user: "netmon", pass: PASSWORD } }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `user = "netmon"\n`);
+      const unmailed = await run(dir, ["report", "--no-mail"], server.port);
+      assertEquals({ code: unmailed.code, stderr: unmailed.stderr }, { code: 0, stderr: "" });
+      assertEquals([await samples(dir), server.messages.length, spoolOf(dir)], [1, 0, []]);
+
+      await Deno.writeTextFile(`${dir}/password`, `${PASSWORD}\n`, { mode: 0o600 });
+      await config(dir, server.port, `user = "netmon"\npassword_file = "${dir}/password"\n`);
+      const mailed = await run(dir, ["report"], server.port);
+      assertEquals({ code: mailed.code, stderr: mailed.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => m.user), ["netmon"]);
+    }));
+});
+
+Deno.test("a server that does not offer AUTH is not sent the mail without the login mail.user asks for: exit 75, kept", async () => {
+  await withServer({ tls: "none", offerAuth: false }, (server) =>
+    withTempDir(async (dir) => {
+      await config(dir, server.port, `user = "netmon"\n`);
+      const r = await run(dir, ["report"], server.port, { NETMON_SMTP_PASSWORD: PASSWORD });
+      assertEquals(server.messages.length, 0, "nothing is sent unauthenticated");
+      assertEquals(r.code, 75, r.stderr);
+      ok(r.stdout.startsWith("Last Total - "), "the report is still printed");
+      assertEquals(
+        r.stderr.replace(/:\d+ /, ":PORT ").replace(/ in \S+ for/, " in SPOOL for"),
+        "netmon: mail to 127.0.0.1:PORT failed: the server does not offer AUTH, so the login as netmon that " +
+          'mail.user asks for cannot be made (it said "500 Error: command not recognized"): netmon does not send ' +
+          "without it; remove mail.user if this server needs no login, else check mail.server, mail.port and " +
+          "mail.security; 1 report(s) kept in SPOOL for the next run\n",
+      );
+      assertEquals([await samples(dir), spoolOf(dir).length], [1, 1]);
+
+      // Without mail.user, the same server takes the report (and the one kept): no login asked for, none made.
+      await config(dir, server.port, "");
+      const open = await run(dir, ["report"], server.port);
+      assertEquals({ code: open.code, stderr: open.stderr }, { code: 0, stderr: "" });
+      assertEquals(server.messages.map((m) => m.user ?? "none"), ["none", "none"]);
+      assertEquals(spoolOf(dir), []);
+    }));
+});
+
+Deno.test("doctor's check of the way to the server (Mailer.verify) says the same when AUTH is not offered", async () => {
+  const mailTo = (port: number) =>
+    parseConfig(
+      `[mail]\nto = "ops@example.org"\nfrom = "netmon@example.org"\nserver = "127.0.0.1"\nport = ${port}\n` +
+        `security = "none"\ntimeout = 5\nuser = "netmon"\n`,
+      "n.toml",
+    ).mail!;
+  const verify = async (server: Server) => {
+    const mailer = await Mailer.open(mailTo(server.port), PASSWORD);
+    try {
+      return await mailer.verify();
+    } catch (err) {
+      return (err as Error).message.replace(/:\d+ /, ":PORT ");
+    } finally {
+      mailer.close();
+    }
+  };
+  await withServer({ tls: "none", offerAuth: false }, async (server) => {
+    assertEquals(
+      await verify(server),
+      "mail to 127.0.0.1:PORT failed: the server does not offer AUTH, so the login as netmon that mail.user asks " +
+        'for cannot be made (it said "500 Error: command not recognized"): netmon does not send without it; remove ' +
+        "mail.user if this server needs no login, else check mail.server, mail.port and mail.security",
+    );
+  });
+  await withServer({ tls: "none", auth: { user: "netmon", pass: PASSWORD } }, async (server) => {
+    assertEquals(await verify(server), "answered without TLS and accepted the login as netmon");
+  });
+});
