@@ -85,7 +85,7 @@ Deno.test("mail.user without password_file is a valid config; the run's environm
   assertEquals(missingPassword(mailOf(""), env({})), undefined);
 });
 
-Deno.test("mail.user without a password: exit 78 before any counter is read, one line naming the config; the spool kept", async () => {
+Deno.test("mail.user without a password: the sample logged, its report spooled, exit 78 in one line naming the config", async () => {
   await withTempDir(async (dir) => {
     const port = deadPort();
     await config(dir, port, `user = "netmon"\n`);
@@ -95,20 +95,22 @@ Deno.test("mail.user without a password: exit 78 before any counter is read, one
     assertEquals([await samples(dir), spoolOf(dir).length], [1, 1]);
     const spooled = spoolOf(dir);
 
-    // The same config run without it (cron sets no NETMON_SMTP_PASSWORD): refused before the counters.
+    // The same config run without it (cron sets no NETMON_SMTP_PASSWORD). Mail is a side output: the sample is
+    // logged and its report printed and spooled, then delivery is refused in one line naming the config.
     const refused = await run(dir, ["report"], port);
     assertEquals(
-      { code: refused.code, stdout: refused.stdout, stderr: refused.stderr },
+      { code: refused.code, stderr: refused.stderr },
       {
         code: 78,
-        stdout: "",
         stderr: `netmon: ${dir}/netmon.toml: mail.user "netmon" needs a password and none is given: set ` +
           "mail.password_file (a file holding it on its first line, mode 0600) or NETMON_SMTP_PASSWORD in the " +
-          "report's environment\n",
+          `report's environment; 2 report(s) kept in ${dir}/state/spool for the next run\n`,
       },
     );
-    assertEquals(await samples(dir), 1, "no sample is taken that could not be reported");
-    assertEquals(spoolOf(dir), spooled, "what was spooled stays");
+    ok(refused.stdout.startsWith("Last Total - "), "the report is printed");
+    assertEquals(await samples(dir), 2, "the sample is logged: a side output never costs one");
+    assertEquals(spoolOf(dir).length, 2, "its report waits beside the first");
+    ok(spooled.every((name) => spoolOf(dir).includes(name)), "what was spooled stays");
     // And `netmon check` learns it from netmon.status.
     assertEquals((await Deno.readTextFile(`${dir}/state/netmon.status`)).split("\t").slice(1), [
       "78",
@@ -119,8 +121,8 @@ Deno.test("mail.user without a password: exit 78 before any counter is read, one
     await withServer({ tls: "none", auth: { user: "netmon", pass: PASSWORD }, port }, async (server) => {
       const up = await run(dir, ["report"], port, { NETMON_SMTP_PASSWORD: PASSWORD });
       assertEquals({ code: up.code, stderr: up.stderr }, { code: 0, stderr: "" });
-      assertEquals(server.messages.map((m) => m.user), ["netmon", "netmon"]);
-      assertEquals([await samples(dir), spoolOf(dir)], [2, []]);
+      assertEquals(server.messages.map((m) => m.user), ["netmon", "netmon", "netmon"]);
+      assertEquals([await samples(dir), spoolOf(dir)], [3, []]);
     });
   });
 });

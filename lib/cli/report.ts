@@ -38,11 +38,6 @@ export async function report(opts: Options): Promise<number> {
   if (opts.mailTest) return await mailTest(config);
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
-    // Said before any counter is read, not once the report is spooled: the password may come from the run's
-    // environment, so only the run can tell it is missing.
-    const mail = opts.noMail ? undefined : config.mail;
-    const unloggable = mail && missingPassword(mail, getEnv);
-    if (unloggable) throw new ConfigError(config.file === undefined ? unloggable : `${config.file}: ${unloggable}`);
     const code = await recordAndReport(config, files, opts, cache);
     writeStatus(files, code, "ok");
     return code;
@@ -249,7 +244,7 @@ async function reportOutputs(
   }
   if (store) outputs.push(store);
   // Whatever went into the spool (reports, alerts, digests), and whatever an earlier run left there.
-  if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files) });
+  if (mail) outputs.push({ name: "mail delivery", after: () => deliver(mail, files, config.file) });
   return outputs;
 }
 
@@ -270,11 +265,24 @@ export function storePath(config: Config, files: StateFiles): string {
 }
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
-async function deliver(mail: MailConfig, files: StateFiles): Promise<void> {
+/**
+ * Sends what the spool holds. A password that is missing (mail.user set, no password_file, nothing in the run's
+ * environment) fails only this: mail is a side output, so the sample is logged first and the mail waits in the
+ * spool; the line names the config file and how many reports wait.
+ */
+async function deliver(mail: MailConfig, files: StateFiles, configFile: string | undefined): Promise<void> {
   const { deliverSpool, Mailer, smtpPassword, spoolDir, spooled } = await import("../outputs/mail.ts");
   const dir = spoolDir(files.dir);
   // With send = "daily" or "cycle", most runs spool nothing: then the mail client is not even loaded.
-  if (spooled(dir).length === 0) return;
+  const waiting = spooled(dir).length;
+  if (waiting === 0) return;
+  const missing = missingPassword(mail, getEnv);
+  if (missing !== undefined) {
+    throw new ConfigError(
+      `${configFile === undefined ? "" : `${configFile}: `}${missing}; ${waiting} report(s) kept in ${dir} for the ` +
+        "next run",
+    );
+  }
   await withLock({ ...files, lock: `${dir}.lock` }, 60_000, async () => {
     const mailer = await Mailer.open(mail, await smtpPassword(mail, getEnv));
     try {
