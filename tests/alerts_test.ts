@@ -5,12 +5,16 @@
  * mailed is read back from the server and decoded as a mail client would.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { unmailedNote } from "../lib/outputs/alerts.ts";
+import { alertsOutput, unmailedNotes } from "../lib/outputs/alerts.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { stateFiles } from "../lib/state/files.ts";
+import { recordSample } from "../lib/state/record.ts";
+import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
-import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon } from "./helpers.ts";
+import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import {
   decodeMail,
@@ -560,8 +564,8 @@ netnsTest(
         };
         const note = (cycle: string, ...pcts: number[]) =>
           `netmon: warning: ${pcts.map((pct) => `acme passed ${pct}% of its quota (${cycle})`).join("; ")}: ` +
-          "not mailed, the config has no [mail] section (recorded as passed: adding [mail] later does not send " +
-          `${pcts.length === 1 ? "it" : "them"})\n`;
+          `not mailed, ${e.config} has no [mail] section (recorded as passed: adding [mail] later does not send ` +
+          `${pcts.length === 1 ? "it" : "them"}; 'netmon check' shows where each quota stands)\n`;
         const march = "2025-03-01 .. 2025-03-31", april = "2025-04-01 .. 2025-04-30";
         await run("2025-03-10 00:00:00");
         await traffic(e, 900_000); // 86%
@@ -592,16 +596,62 @@ netnsTest(
     ),
 );
 
-Deno.test("no [mail]: thresholds passed in one run are one line, the first five named", () => {
-  const subjects = [10, 20, 30, 40, 50, 60, 70].map((pct) =>
-    `netmon: acme passed ${pct}% of its quota (2025-03-01 .. 2025-03-31)`
-  );
-  assertEquals(
-    unmailedNote(subjects),
-    "acme passed 10% of its quota (2025-03-01 .. 2025-03-31); acme passed 20% of its quota (2025-03-01 .. 2025-03-31); " +
-      "acme passed 30% of its quota (2025-03-01 .. 2025-03-31); acme passed 40% of its quota (2025-03-01 .. 2025-03-31); " +
-      "acme passed 50% of its quota (2025-03-01 .. 2025-03-31); and 2 more: not mailed, the config has no [mail] " +
-      "section (recorded as passed: adding [mail] later does not send them)",
-  );
-  ok(!unmailedNote(subjects.slice(0, 1)).includes("; "), "one threshold: no list");
+Deno.test("no [mail]: thresholds passed in one run are one line per customer, each named", () => {
+  const cycle = "2025-03-01 .. 2025-03-31";
+  const items = [
+    ...[10, 20, 30, 40, 50, 60, 70].map((pct) => ({
+      customer: "acme",
+      subject: `netmon: acme passed ${pct}% of its quota (${cycle})`,
+    })),
+    { customer: "zeta", subject: `netmon: zeta passed 80% of its commit (${cycle})` },
+  ];
+  const tail = "has no [mail] section (recorded as passed: adding [mail] later does not send";
+  assertEquals(unmailedNotes(items, "/etc/netmon/netmon.toml"), [
+    [10, 20, 30, 40, 50, 60, 70].map((pct) => `acme passed ${pct}% of its quota (${cycle})`).join("; ") +
+    `: not mailed, /etc/netmon/netmon.toml ${tail} them; 'netmon check' shows where each quota stands)`,
+    `zeta passed 80% of its commit (${cycle}): not mailed, /etc/netmon/netmon.toml ${tail} it; 'netmon check' shows ` +
+    "where each quota stands)",
+  ]);
+});
+
+Deno.test("no [mail]: a threshold's note is said before it is recorded as passed, so a kill between cannot lose it", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/netmon.toml`,
+      `source = "interface"\ninterfaces = ["eth0"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["eth0"]\nquota = "1 MiB"\nalert_at = [50, 80]\n`,
+    );
+    const config = parseConfig(await Deno.readTextFile(`${dir}/netmon.toml`), `${dir}/netmon.toml`);
+    const files = stateFiles(`${dir}/state`);
+    // What netmon.sent held at the moment each note was said.
+    const saidWhen: string[] = [];
+    const said: string[] = [];
+    const output = alertsOutput(config, files, undefined, (note) => {
+      said.push(note);
+      let ledger = "";
+      try {
+        ledger = Deno.readTextFileSync(`${dir}/state/netmon.sent`);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      saidWhen.push(ledger);
+    })!;
+    let rx = 0n;
+    let epoch = Date.UTC(2025, 2, 10);
+    const record = () =>
+      recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: new Map([["eth0:rx", rx], ["eth0:tx", 0n]]) }),
+        now: () => formatTimestamp(new Date(epoch)),
+        onRecorded: async (r) => void await output.recorded?.(r),
+      });
+    await record();
+    rx += 900_000n; // 86% of 1 MiB: both thresholds
+    epoch += 3_600_000;
+    const r = await record();
+    assertEquals(said.length, 1, said.join("\n"));
+    ok(said[0]!.startsWith("acme passed 50% of its quota (2025-03-01 .. 2025-03-31); acme passed 80%"), said[0]);
+    ok(!saidWhen[0]!.includes("quota"), `said before any of its keys is in netmon.sent, which held:\n${saidWhen[0]}`);
+    ok(Deno.readTextFileSync(`${dir}/state/netmon.sent`).includes("quota"), "then recorded");
+    assertEquals(r.warnings, [], "said once, not again with the run's warnings");
+  });
 });

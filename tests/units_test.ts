@@ -1,5 +1,5 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { humanReadable, humanReadableExact, percentText } from "../lib/usage/units.ts";
+import { bytesShareText, humanReadable, humanReadableExact, percentText } from "../lib/usage/units.ts";
 import { formatPercent } from "../lib/outputs/html_text.ts";
 import { seededRandom } from "./random.ts";
 
@@ -73,4 +73,12 @@ Deno.test("a share is one percentage everywhere: rounded to the nearest tenth, n
     assertEquals(percentText(share), text, String(share));
     assertEquals(formatPercent(share), text, `page: ${share}`);
   }
+});
+
+Deno.test("a share of bytes is below the whole when the bytes say so, not the float ratio", () => {
+  const quota = 10n ** 18n;
+  assertEquals(bytesShareText(quota - 1n, quota), "99.9%");
+  assertEquals(bytesShareText(quota, quota), "100.0%");
+  assertEquals(bytesShareText(quota + 1n, quota), "100.0%");
+  assertEquals(bytesShareText(596n, 1000n), "59.6%");
 });

@@ -16,7 +16,7 @@ import { readTally, tallyPath } from "../state/tally_file.ts";
 import { fingerprint, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import { iecBytes, percentText } from "../usage/units.ts";
+import { bytesShareText, iecBytes } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
 
@@ -112,9 +112,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
     const warn = at(quota.alertAt[0] as number);
     const crit = at(quota.alertAt.at(-1) as number);
     perf.push(`${label(w.spec.name)}=${used}B;${warn};${crit};0;${quota.bytes}`);
-    const share = `${w.spec.name} ${iecBytes(used)} of ${iecBytes(quota.bytes)} (${
-      percentText(Number(used) / Number(quota.bytes))
-    })`;
+    const share = `${w.spec.name} ${iecBytes(used)} of ${iecBytes(quota.bytes)} (${bytesShareText(used, quota.bytes)})`;
     if (used >= crit) problems.push([CRITICAL, share]);
     else if (used >= warn) problems.push([WARNING, share]);
     else within++;

@@ -217,7 +217,9 @@ async function reportOutputs(
   // The cycle tally serves quotas, commits, digests, and the textfile's per-customer cycle metrics.
   const cyclesShown = textfile !== undefined && config.customers.length > 0;
   if (config.customers.some((c) => c.quota || c.commit) || mail?.send.some((s) => s !== "report") || cyclesShown) {
-    const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail);
+    // A threshold passed with no [mail] is said at once, before it is recorded as passed (see alertsOutput).
+    const say = (note: string) => err(`netmon: warning: ${note}\n`);
+    const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail, say);
     if (alerts) outputs.push(alerts);
   }
   if (config.sqlite) {

@@ -60,7 +60,7 @@ import {
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
-import { iecBytes, percentText, siRate } from "../usage/units.ts";
+import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
@@ -197,7 +197,7 @@ function dueFor(
   if (keys.quota.length === 0 && keys.commit.length === 0 && keys.projected === undefined) return due;
   /** The alert of `key`: its message, or with no `[mail]` its subject for stderr. */
   const alert = (key: string, subject: string, lines: string[]): Due => {
-    if (!mail) return { key, unmailed: subject };
+    if (!mail) return { key, unmailed: { customer: w.spec.name, subject } };
     return { key, message: alertMessage(mail, w.spec.alertTo ?? mail.to, key, now, subject, lines) };
   };
   const asOf = epoch === undefined
@@ -214,7 +214,7 @@ function dueFor(
       `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
       asOf,
     ];
-    const share = percentText(Number(used) / Number(quota.bytes));
+    const share = bytesShareText(used, quota.bytes);
     for (const [pct, key] of keys.quota) {
       due.push(alert(key, `netmon: ${w.spec.name} passed ${pct}% of its quota (${cycle})`, [
         `${w.spec.name} has passed ${pct}% of its quota in the billing cycle ${cycle}: ${share} used.`,
@@ -297,24 +297,39 @@ export function sentCutoff(tally: Tally, now: Date): string {
   return new Date(first).toISOString().slice(0, 10);
 }
 
-/** The one line saying which thresholds passed with no `[mail]` to send them (their subjects, the first few). */
-export function unmailedNote(subjects: readonly string[]): string {
-  const shown = subjects.slice(0, 5).map((s) => s.replace(/^netmon: /, "")).join("; ");
-  const more = subjects.length > 5 ? `; and ${subjects.length - 5} more` : "";
-  return `${shown}${more}: not mailed, the config has no [mail] section (recorded as passed: adding [mail] later ` +
-    `does not send ${subjects.length === 1 ? "it" : "them"})`;
+/**
+ * The lines saying which thresholds passed with no `[mail]` to send them:
+ * one per customer, naming each (their subjects), in the order given;
+ * `configFile` names the config to add `[mail]` to.
+ */
+export function unmailedNotes(
+  items: readonly { customer: string; subject: string }[],
+  configFile?: string,
+): string[] {
+  const byCustomer = new Map<string, string[]>();
+  for (const { customer, subject } of items) {
+    byCustomer.set(customer, [...byCustomer.get(customer) ?? [], subject.replace(/^netmon: /, "")]);
+  }
+  return [...byCustomer.values()].map((subjects) =>
+    `${subjects.join("; ")}: not mailed, ${configFile ?? "the config"} has no [mail] section (recorded as passed: ` +
+    `adding [mail] later does not send ${subjects.length === 1 ? "it" : "them"}; 'netmon check' shows where each ` +
+    "quota stands)"
+  );
 }
 
 /**
  * The output that keeps the tally and spools what is due: quota and commit
  * alerts for customers with a quota or commit, and with `[mail] send` the
  * daily digest and cycle statements. Undefined when the config asks for none
- * of it.
+ * of it. With no `[mail]`, a threshold passed is given to `say` (by default
+ * added to the run's warnings) before it is recorded as passed, so that a run
+ * killed in between says it again rather than never.
  */
 export function alertsOutput(
   config: Config,
   files: StateFiles,
   mail: MailConfig | undefined,
+  say?: (note: string) => void,
 ): SampleOutput | undefined {
   const digests = mail?.send.some((s) => s !== "report") ?? false;
   const shown = config.fleet.textfile !== undefined && config.customers.length > 0;
@@ -369,14 +384,17 @@ export function alertsOutput(
         tidyTemporaries(files.dir, "netmon.sent");
         pruneSent(ledger, sentCutoff(tally, now));
       }
+      // Said before they are recorded as passed: a run killed between says them again, never not at all.
+      for (const note of unmailedNotes(due.flatMap((d) => d.unmailed ?? []), config.file)) {
+        (say ?? ((n: string) => r.warnings.push(n)))(note);
+      }
       // Spooled together, so with one date: named in the order they are due in, which is the order they go in.
       const width = String(due.length - 1).length;
       for (const [i, d] of due.entries()) {
         if (d.message) spoolOnce(dir, d.message, keyId(d.key), String(i).padStart(width, "0"));
         recordSent(ledger, d.key);
       }
-      const unmailed = due.flatMap((d) => d.unmailed ?? []);
-      if (unmailed.length > 0) r.warnings.push(unmailedNote(unmailed));
+
       reached("alerts: spooled");
     },
   };

@@ -24,7 +24,7 @@ import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { linearEstimate } from "../usage/overview.ts";
 import { formatTable } from "../usage/table.ts";
-import { iecBytes, percentText, siRate } from "../usage/units.ts";
+import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SpooledMessage } from "./mail.ts";
 
@@ -34,8 +34,8 @@ export interface Due {
   key: string;
   /** The message; none when there is nothing to say (a day before the log began), so the key is only recorded. */
   message?: SpooledMessage;
-  /** An alert's subject when it cannot be mailed (the config has no `[mail]`): said on stderr instead. */
-  unmailed?: string;
+  /** An alert's customer and subject when it cannot be mailed (the config has no `[mail]`): said on stderr instead. */
+  unmailed?: { customer: string; subject: string };
 }
 
 /** How many missed days a late run still sends digests for. */
@@ -100,7 +100,7 @@ function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): strin
       : s.quota.count === "out"
       ? row.outBytes ?? 0n
       : row.totalBytes;
-    const pct = percentText(Number(used) / Number(s.quota.bytes));
+    const pct = bytesShareText(used, s.quota.bytes);
     lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}, counting ${s.quota.count})`);
   }
   return lines;

@@ -131,6 +131,7 @@ export function spool(dir: string, message: SpooledMessage): string {
  * delivered, by date, then order.
  */
 export function spoolOnce(dir: string, message: SpooledMessage, id: string, order = ""): void {
+  if (!/^\d*$/.test(order)) throw new RangeError(`A spool order is digits, not ${JSON.stringify(order)}`);
   const tail = `-${id}`;
   const there = [...spooled(dir), ...refusedReports(dir)].some((p) =>
     p.replace(/\.(json|refused)$/, "").endsWith(tail)

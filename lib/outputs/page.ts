@@ -10,6 +10,7 @@
  */
 
 import { escapeHtml as h, formatBytes, formatPercent, formatRate } from "./html_text.ts";
+import { bytesShareText } from "../usage/units.ts";
 import { usageChart } from "./svg_chart.ts";
 
 /** Bytes in, out and in all. A meter not split by direction has only a total. */
@@ -226,14 +227,15 @@ const bytesOr = (b: bigint | undefined) => (b === undefined ? dash : formatBytes
 function quotaCell(c: CustomerData): string {
   if (c.quota === undefined || c.quota <= 0n) return dash;
   const count = c.quotaCount ?? "total";
-  const used = Number(c.cycle.soFar[count] ?? c.cycle.soFar.total) / Number(c.quota);
-  const over = used > 1;
+  const soFar = c.cycle.soFar[count] ?? c.cycle.soFar.total;
+  const used = Number(soFar) / Number(c.quota);
+  const over = soFar > c.quota;
   const width = Math.min(used, 1) * 100;
   return `<span class="quota${over ? " over" : ""}" aria-hidden="true"><span style="width:${
     width.toFixed(1)
-  }%"></span></span>${formatPercent(used)} of ${formatBytes(c.quota)}${count === "total" ? "" : ` (${count})`}${
-    over ? ' <span class="warn">over quota</span>' : ""
-  }`;
+  }%"></span></span>${bytesShareText(soFar, c.quota)} of ${formatBytes(c.quota)}${
+    count === "total" ? "" : ` (${count})`
+  }${over ? ' <span class="warn">over quota</span>' : ""}`;
 }
 
 function p95Text(p: CustomerData["cycle"]["p95"]): string {

@@ -172,7 +172,16 @@ export function siRate(bps: number): string {
  * percentText(0.9996); // "99.9%"
  * ```
  */
-export function percentText(share: number): string {
+export function percentText(share: number, below = share < 1): string {
   const tenths = Math.round(share * 1000);
-  return `${((share < 1 ? Math.min(tenths, 999) : tenths) / 10).toFixed(1)}%`;
+  return `${((below ? Math.min(tenths, 999) : tenths) / 10).toFixed(1)}%`;
+}
+
+/**
+ * `part` of `whole` bytes as {@linkcode percentText} says it, whether it is
+ * below the whole decided exactly (a quota of 10^18 bytes less one byte is
+ * `99.9%`, which the ratio as a float, 1, is not).
+ */
+export function bytesShareText(part: bigint, whole: bigint): string {
+  return percentText(Number(part) / Number(whole), part < whole);
 }
