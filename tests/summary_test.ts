@@ -324,12 +324,18 @@ Deno.test("--from/--to with customers in other zones: each billing's rows from i
     // The overview as it was at --to: each billing's midnight, its today the whole 3 November there.
     const doc = parseExactJson(await ok0(dir, setup, ["--json", "--to", "2025-11-04"])) as {
       now: string;
-      billings: { periods: { today: { start: string; end: string } }; lines: { today: { total_bytes: number } }[] }[];
+      billings: {
+        now: string;
+        periods: { today: { start: string; end: string } };
+        lines: { today: { total_bytes: number } }[];
+      }[];
     };
     assertEquals(doc.billings.map((b) => [b.periods.today.start, b.periods.today.end, b.lines[0]?.today.total_bytes]), [
       ["2025-11-03T00:00:00+01:00", "2025-11-04T00:00:00+01:00", DAY],
       ["2025-11-03T00:00:00-08:00", "2025-11-04T00:00:00-08:00", DAY],
     ]);
+    // Each billing is as of its own last instant before --to; the document's `now` is the first billing's.
+    assertEquals(doc.billings.map((b) => b.now), ["2025-11-03T23:59:59+01:00", "2025-11-03T23:59:59-08:00"]);
     assertEquals(doc.now, "2025-11-03T23:59:59+01:00");
   });
 });

@@ -293,8 +293,8 @@ customer split by direction, in and out and the billable larger of the two.
 Days, cycles and years start at midnight in the billing zone ([billing]
 timezone, per customer if set; default local time); a cycle starts on
 cycle_day (in shorter months, the month's last day). --from and --to are in
-that zone too, not the machine's, and each billing reads them in its own: with
-customers in several zones, --from 2026-11-01 keeps each one's rows from
+that zone too (the machine's only where no timezone is set), and each billing
+reads them in its own: with customers in several zones, --from 2026-11-01 keeps each one's rows from
 midnight of 1 November where it is billed. A time the clocks skip (spring) is
 the moment they jumped; one they repeat (autumn) is its first time.
 

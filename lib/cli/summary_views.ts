@@ -202,6 +202,7 @@ export function printOverview(req: SummaryRequest, parts: { part: OverviewPart; 
         zone: part.pass.zone,
         cycleDay: part.pass.billing.cycleDay,
         lines,
+        now: part.now,
       })),
       now,
     ));

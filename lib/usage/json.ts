@@ -84,13 +84,17 @@ export interface OverviewJsonPart {
   cycleDay: number;
   /** Its lines. */
   lines: readonly OverviewLine[];
+  /** The instant it is as of (the present, or the last before `--to`). */
+  now: number;
 }
 
 /**
  * The overview as one JSON document: `{"version":1,"view":"overview","now",
- * "billings":[{"timezone","cycle_day","periods":{today,…},"lines":[…]}]}`,
+ * "billings":[{"timezone","cycle_day","now","periods":{today,…},"lines":[…]}]}`,
  * a period `{"start","end","label"}`, a line's periods each
- * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` and its `cycle_coverage`.
+ * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` and its `cycle_coverage`. Each
+ * billing is as of its own `now` (with `--to`, the last instant before it in
+ * its zone); the document's `now` is the first billing's.
  */
 export function overviewJson(parts: readonly OverviewJsonPart[], now: number): string {
   const doc = {
@@ -100,6 +104,7 @@ export function overviewJson(parts: readonly OverviewJsonPart[], now: number): s
     billings: parts.map((p) => ({
       timezone: zoneName(p.zone),
       cycle_day: p.cycleDay,
+      now: isoWithOffset(p.zone, p.now),
       periods: Object.fromEntries(
         Object.entries(p.periods).map((
           [k, b],
