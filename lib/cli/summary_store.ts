@@ -15,6 +15,7 @@ import type { PostgresStore } from "../outputs/postgres.ts";
 import { fleetBuckets, hostSamples } from "../outputs/postgres_samples.ts";
 import { calendar, type Unit } from "../usage/calendar.ts";
 import { type Sample, usageByBucketAsync } from "../usage/engine.ts";
+import { FirstSeen } from "../usage/first_seen.ts";
 import { OverviewBuilder, type OverviewLine, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { dayOrLonger, type OverviewPart, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
@@ -80,11 +81,15 @@ async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresSt
   printRows(req, plan, rows);
 }
 
-/** Each host's samples, noting the first and last instant of all of them. */
-async function* noting(samples: AsyncIterable<Sample>, span: { first: number; last: number }): AsyncGenerator<Sample> {
+/** Each host's samples, noting the last instant of all of them and in `seen` the first of each column. */
+async function* noting(
+  samples: AsyncIterable<Sample>,
+  span: { last: number },
+  seen: FirstSeen,
+): AsyncGenerator<Sample> {
   for await (const s of samples) {
-    if (s.epoch < span.first) span.first = s.epoch;
     if (s.epoch > span.last) span.last = s.epoch;
+    seen.note(s);
     yield s;
   }
 }
@@ -101,11 +106,18 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
         columns: pass.columns,
         only,
       });
-      const span = { first: Infinity, last: -Infinity };
+      const span = { last: -Infinity };
       const cal = calendar("day", pass.zone);
-      const perHost = hosts.map((h) => usageByBucketAsync(noting(hostSamples(store, h), span), cal));
+      // One per host: each host's samples are in time order (so noting is one comparison), the hosts' are not.
+      const seen = hosts.map(() => new FirstSeen());
+      const perHost = hosts.map((h, k) =>
+        usageByBucketAsync(noting(hostSamples(store, h), span, seen[k] as FirstSeen), cal)
+      );
       for await (const day of fleetBuckets(perHost)) if (inRange(day.bucket.start)) builder.add(day);
-      const first = Math.max(span.first, from ?? -Infinity);
+      const fleetSeen = new FirstSeen();
+      for (const s of seen) fleetSeen.add(s);
+      // A meter added mid-cycle (on any host) is estimated from its column's first sample.
+      const first = (columns: readonly string[]) => Math.max(fleetSeen.of(columns), from ?? -Infinity);
       const last = Math.min(span.last, to ?? Infinity);
       parts.push({ part: { pass, builder }, lines: builder.result(first, last, now) });
     }

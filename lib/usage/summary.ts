@@ -14,6 +14,7 @@
 import type { Billing, CustomerColumns } from "../config/customers.ts";
 import { calendar, type Unit } from "./calendar.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
+import { FirstSeen } from "./first_seen.ts";
 import { linearEstimate, OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
 import { type Row, rowsOf } from "./rows.ts";
 import { type Zone, zoneNamed } from "./zone.ts";
@@ -206,6 +207,8 @@ export interface OverviewPart {
 export class OverviewSummarizer {
   readonly #parts: OverviewPart[];
   readonly #engines: UsageEngine[];
+  /** Each column's first sample: a meter added mid-cycle is estimated from there. */
+  readonly #seen = new FirstSeen();
   readonly #from: number;
   readonly #to: number;
 
@@ -234,6 +237,7 @@ export class OverviewSummarizer {
 
   /** Adds the next sample. */
   push(sample: Sample): void {
+    this.#seen.note(sample);
     for (let k = 0; k < this.#engines.length; k++) {
       const closed = (this.#engines[k] as UsageEngine).push(sample);
       if (closed.length > 0) { for (const d of closed) this.#add(k, d); // most samples close none
@@ -264,7 +268,7 @@ export class OverviewSummarizer {
         part.builder.match(pass.customers, matched.only);
       }
       for (const d of engine.finish()) this.#add(k, d);
-      const first = Math.max(engine.firstEpoch, this.#from);
+      const first = (columns: readonly string[]) => Math.max(this.#seen.of(columns), this.#from);
       const last = Math.min(engine.lastEpoch, this.#to);
       return { part, lines: part.builder.result(first, last, now) };
     });
@@ -292,12 +296,13 @@ export interface BillingHistory {
 /**
  * The billing history of `name` (a column or a customer) from the rows of
  * a cycle {@linkcode Summarizer} and of a day one over the same log and
- * pass: what the page shows and a statement sums. `firstEpoch` and
- * `lastEpoch` are the log's first and last samples.
+ * pass: what the page shows and a statement sums. `firstEpoch` is the first
+ * sample that had the name's columns (lib/usage/first_seen.ts: a meter added
+ * mid-cycle is estimated from there), `lastEpoch` the log's last sample.
  *
  * @example
  * ```ts
- * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), s.firstEpoch, s.lastEpoch);
+ * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), seen.of(acmeColumns), s.lastEpoch);
  * h.current?.estimate?.totalBytes; // the projection for this cycle
  * ```
  */
