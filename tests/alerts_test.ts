@@ -9,6 +9,10 @@ import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { dueAlerts } from "../lib/outputs/alerts.ts";
+import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
+import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import {
@@ -506,3 +510,28 @@ netnsTest(
       assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
     }),
 );
+
+Deno.test("alert_projected: a customer whose meter was added on day 20 is projected from its first sample, and warned", () => {
+  // A 30-day cycle; newco's meter is added on day 20 (its column is in the log from the 21st on) and carries
+  // 10 GiB in the 5 days after: on course for 20 GiB, past its 15 GiB quota. Counted from the log's first sample
+  // instead, 10 GiB x 30/25 = 12 GiB, it would not be warned.
+  const GiB = 1n << 30n, DAY = 86_400_000;
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\nquota = "15 GiB"\n' +
+      `alert_projected = true\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
+  let tally: Tally | undefined;
+  for (let t = start; t <= now; t += 3_600_000) {
+    const counters = new Map([["base", BigInt((t - start) / 1000)]]);
+    if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
+    tally = advanceTally(tally, plan, { epoch: t, counters });
+  }
+  const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/26-00:00:00", new Date(now));
+  assertEquals(due.map((d) => d.key), ["projected\tnewco\t2025-11-01 .. 2025-11-30"]);
+  const text = due[0]!.message!.text;
+  ok(text.includes("Used so far: 10.00 GiB") && text.includes("Projected for the whole cycle: 20.00 GiB\n"), text);
+});
