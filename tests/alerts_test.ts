@@ -5,15 +5,18 @@
  * mailed is read back from the server and decoded as a mail client would.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { alertsOutput, unmailedNotes } from "../lib/outputs/alerts.ts";
+import { alertsOutput, dueAlerts, unmailedNotes } from "../lib/outputs/alerts.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { stateFiles } from "../lib/state/files.ts";
-import { recordSample } from "../lib/state/record.ts";
+import { type Recorded, recordSample } from "../lib/state/record.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
+import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
+import { fingerprint, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
+import { formatTally, readTally, sentPath, tallyPath } from "../lib/state/tally_file.ts";
 import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import {
@@ -653,5 +656,85 @@ Deno.test("no [mail]: a threshold's note is said before it is recorded as passed
     ok(!saidWhen[0]!.includes("quota"), `said before any of its keys is in netmon.sent, which held:\n${saidWhen[0]}`);
     ok(Deno.readTextFileSync(`${dir}/state/netmon.sent`).includes("quota"), "then recorded");
     assertEquals(r.warnings, [], "said once, not again with the run's warnings");
+  });
+});
+
+Deno.test("alert_projected: a customer whose meter was added on day 20 is projected from its first sample, and warned", () => {
+  // A 30-day cycle; newco's meter is added on day 20 (its column is in the log from the 21st on) and carries
+  // 10 GiB in the 5 days after: on course for 20 GiB, past its 15 GiB quota. Counted from the log's first sample
+  // instead, 10 GiB x 30/25 = 12 GiB, it would not be warned.
+  const GiB = 1n << 30n, DAY = 86_400_000;
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\nquota = "15 GiB"\n' +
+      `alert_projected = true\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
+  let tally: Tally | undefined;
+  for (let t = start; t <= now; t += 3_600_000) {
+    const counters = new Map([["base", BigInt((t - start) / 1000)]]);
+    if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
+    tally = advanceTally(tally, plan, { epoch: t, counters });
+  }
+  const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/26-00:00:00", new Date(now));
+  assertEquals(due.map((d) => d.key), ["projected\tnewco\t2025-11-01 .. 2025-11-30"]);
+  const text = due[0]!.message!.text;
+  ok(text.includes("Used so far: 10.00 GiB") && text.includes("Projected for the whole cycle: 20.00 GiB\n"), text);
+});
+
+Deno.test("a version-6 tally file (which did not note when a meter appeared) is rebuilt from the log once, and the projection warned", async () => {
+  await withTempDir(async (dir) => {
+    // December 2025 (31 days): newco's meter is added on day 21 (the 22nd); 10 GiB in the 5 days after is on
+    // course for 20 GiB, past its 15 GiB quota (10 GiB x 31/26 = 11.92 GiB counted from the log's first sample).
+    const GiB = 1n << 30n, DAY = 86_400_000;
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\nquota = "15 GiB"\n' +
+        `alert_projected = true\n${mailSection(25)}`,
+      `${dir}/netmon.toml`,
+    );
+    const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+    const plan = tallyPlan(config.customers, watched);
+    const start = Date.UTC(2025, 11, 1), added = Date.UTC(2025, 11, 22), now = Date.UTC(2025, 11, 27);
+    const stamp = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tbase"];
+    const samples: { t: number; counters: Map<string, bigint> }[] = [];
+    for (let t = start; t <= now; t += 3_600_000) {
+      const counters = new Map([["base", BigInt((t - start) / 1000)]]);
+      if (t === added) lines.push("# netmon meters:\tbase\tlate");
+      if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
+      lines.push([stamp(t), ...counters.values()].join("\t"));
+      samples.push({ t, counters });
+    }
+    const files = stateFiles(dir);
+    await Deno.writeTextFile(files.log, lines.map((l) => `${l}\n`).join(""));
+    // The file a version before wrote at the sample before the last, for this very plan: no note of late's start.
+    let tally: Tally | undefined;
+    for (const s of samples.slice(0, -1)) tally = advanceTally(tally, plan, { epoch: s.t, counters: s.counters });
+    for (const c of tally!.cycles.values()) delete c.firsts;
+    const before = stamp(samples.at(-2)!.t);
+    const text = formatTally(tally!, fingerprint(plan), before).replace('{"version":7,', '{"version":6,');
+    ok(text.startsWith('{"version":6,') && !text.includes(`"late":${added}`), text.slice(0, 200));
+    await Deno.writeTextFile(tallyPath(files), text);
+    const last = samples.at(-1)!;
+    const recorded = {
+      previous: { sample: { timestamp: before, counters: samples.at(-2)!.counters }, totalStart: stamp(start) },
+      sample: { timestamp: stamp(last.t), counters: last.counters },
+      usage: { meters: [], resets: [], totalStart: stamp(start) },
+      warnings: [],
+    } as unknown as Recorded;
+    alertsOutput(config, files, config.mail)!.recorded!(recorded);
+    // Rebuilt from the log: version 7, noting late's first sample, and the projection warned.
+    const rebuilt = readTally(tallyPath(files), fingerprint(plan));
+    assertEquals(rebuilt?.stamp, stamp(last.t));
+    assertEquals([...rebuilt!.tally.cycles.values()][0]?.firsts, new Map([["late", added]]));
+    assertEquals(Deno.readTextFileSync(sentPath(files)), "projected\tnewco\t2025-12-01 .. 2025-12-31\n");
+    const spooled = [...Deno.readDirSync(`${dir}/spool`)].map((e) => Deno.readTextFileSync(`${dir}/spool/${e.name}`));
+    assertEquals(spooled.length, 1);
+    ok(spooled[0]!.includes("Projected for the whole cycle: 20.00 GiB"), spooled[0]);
   });
 });

@@ -25,6 +25,8 @@ import { customerCycleUsage, fingerprint, matchCustomers, tallyPlan } from "../l
 import { formatTally, readTally, writeTally } from "../lib/state/tally_file.ts";
 import { rollUp } from "../lib/usage/customers.ts";
 import { linearEstimate } from "../lib/usage/overview.ts";
+import { FirstSeen } from "../lib/usage/first_seen.ts";
+import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
 import { seededRandom } from "./random.ts";
 
 const COLUMNS = ["acme-inbound", "acme-outbound", "globex", "box-v4", "late"];
@@ -94,8 +96,12 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
-      // The alert's projection is the summary's estimate, also in the cycle the log began in (the first samples).
-      const estimate = linearEstimate(counted(t, "total"), open.bucket, log[0]!.epoch, s.epoch, s.epoch);
+      // The alert's projection is the summary's estimate, also in the cycle the log began in (the first samples),
+      // counted from the first sample of the customer's columns.
+      const seen = new FirstSeen();
+      for (const x of samples) seen.note(x);
+      const first = seen.of([...c.in, ...c.out, ...c.both]);
+      const estimate = linearEstimate(counted(t, "total"), open.bucket, first, s.epoch, s.epoch);
       assertEquals(projection(t, counted(t, "total"), s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
       // The cycle before, as it closed (with its share of the interval across the boundary).
       const closed = customerClosed(tally, setup[i]!);
@@ -149,6 +155,46 @@ Deno.test("a projection carries the rate so far to the cycle's end, as the summa
   assertEquals(linearEstimate(100n, t, 0, 3 * 86_400_000, 5 * 86_400_000), 1000n);
 });
 
+Deno.test("a customer whose meter was added on day 20 is projected from its first sample: 10 GiB in 5 days, 20 GiB", () => {
+  const GiB = 1n << 30n, DAY = 86_400_000;
+  const november = calendar("cycle", ianaZone("UTC"), 1);
+  const newco: TallyCustomer = { columns: { name: "newco", in: [], out: [], both: ["late"] }, billing: "1 UTC" };
+  const mixed: TallyCustomer = { columns: { name: "mixed", in: ["base"], out: ["late"], both: [] }, billing: "1 UTC" };
+  const plan = { billings: new Map([["1 UTC", () => november]]), rates: [] };
+  // Hourly from 1 November (a 30-day cycle); late is in the log from day 20 (the 21st), 10 GiB in the 5 days after.
+  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
+  let tally: Tally | undefined;
+  for (let t = start; t <= now; t += 3_600_000) {
+    const counters = new Map([["base", BigInt((t - start) / 1000)]]);
+    if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
+    tally = advanceTally(tally, plan, { epoch: t, counters });
+  }
+  const t = customerCycle(tally!, newco)!;
+  assertEquals(counted(t, "total"), 10n * GiB);
+  const projected = projection(t, counted(t, "total"), now);
+  assertEquals(projected, 20n * GiB, `${projected} bytes (12 GiB would be 10 GiB x 30/25, the log's time)`);
+  // A customer with a column there since the log began counts from then (its time is known): 30/25 of what it used.
+  const m = customerCycle(tally!, mixed)!;
+  assertEquals(projection(m, counted(m, "total"), now), (25n * 86_400n + 10n * GiB) * 30n / 25n);
+  // The same after the tally file (which notes when late appeared) is written and read back, as each report does.
+  const dir = Deno.makeTempDirSync({ prefix: "netmon-tally-added-" });
+  try {
+    writeTally(`${dir}/netmon.cycles`, tally!, "plan", "stamp");
+    const read = readTally(`${dir}/netmon.cycles`, "plan")!.tally;
+    assertEquals(read, tally);
+    assertEquals(projection(customerCycle(read, newco)!, 10n * GiB, now), 20n * GiB);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  // In the next cycle every column is there from its start.
+  const next = advanceTally(tally, plan, { epoch: Date.UTC(2025, 11, 11), counters: new Map([["late", 20n * GiB]]) });
+  const d = customerCycle(next, newco)!;
+  assertEquals([d.start, projection(d, counted(d, "total"), Date.UTC(2025, 11, 11))], [
+    Date.UTC(2025, 11, 1),
+    counted(d, "total") * 31n / 10n,
+  ]);
+});
+
 Deno.test("the tally written to its file and read back each run advances exactly as the one kept in memory", async () => {
   const random = seededRandom("cycle tally file round trip");
   const log = randomLog(random);
@@ -172,12 +218,14 @@ Deno.test("the tally written to its file and read back each run advances exactly
     assertEquals(readTally(path, "plan A")?.tally, kept);
     ok((kept?.closed.size ?? 0) === 2 && (kept?.rates.size ?? 0) === 2, "both billings closed a cycle, rates kept");
     assertEquals(formatTally(readTally(path, "plan A")!.tally, "plan A", "x"), formatTally(kept!, "plan A", "x"));
-    // Made for another plan, by a version before (4's rates may count intervals before a customer's columns
-    // appeared, 5's are four numbers an interval), or damaged: not believed (the caller rebuilds it from the log).
+    // Made for another plan, by a version before (4: its rates may count intervals before a customer's columns
+    // appeared; 5: its rates are four numbers an interval; 6: it does not note when a column appeared in the
+    // cycle, for the projection), or damaged: not believed (the caller rebuilds it from the log).
     assertEquals(readTally(path, "plan B"), undefined);
     const text = Deno.readTextFileSync(path);
-    for (const old of [4, 5]) {
-      Deno.writeTextFileSync(path, text.replace('{"version":6,', `{"version":${old},`));
+    ok(text.startsWith('{"version":7,'), text.slice(0, 20));
+    for (const old of [4, 5, 6]) {
+      Deno.writeTextFileSync(path, text.replace('{"version":7,', `{"version":${old},`));
       assertEquals(readTally(path, "plan A"), undefined, `version ${old}`);
     }
     Deno.writeTextFileSync(path, text);
@@ -277,13 +325,15 @@ function lateLog(random: () => number): { log: LogSample[]; from: Map<string, nu
   return { log, from };
 }
 
-Deno.test("meters added mid-cycle (at different times), one leaving and coming back: the tally's p95 is the summary's, exactly (50 logs)", async () => {
+Deno.test("meters added mid-cycle (at different times), one leaving and coming back: the tally's p95 and projection are the summary's, exactly (50 logs)", async () => {
   const random = seededRandom("cycle tally late meters");
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
   const setup: TallyCustomer[] = LATE_CUSTOMERS.map((columns) => ({ columns, billing: "15 Europe/Berlin" }));
   const plan = { billings: new Map([["15 Europe/Berlin", () => cycles]]), rates: setup };
   const dir = await Deno.makeTempDir({ prefix: "netmon-tally-late-" });
-  let diluted = 0, closedChecked = 0;
+  let diluted = 0, closedChecked = 0, projectedLate = 0;
+  const berlin = { cycleDay: 15, timeZone: "Europe/Berlin" };
+  const overviewPasses = billingPasses(berlin, LATE_CUSTOMERS.map((columns) => ({ columns, billing: berlin })));
   try {
     for (let run = 0; run < 50; run++) {
       const { log, from } = lateLog(random);
@@ -309,6 +359,9 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
         const buckets = [...usageByBucket(samples, cycles, { p95: true, until: s.epoch })];
         const open = buckets.at(-1)!;
         const summary = rollUp(open, LATE_CUSTOMERS);
+        const ov = new OverviewSummarizer(overviewPasses, s.epoch);
+        for (const x of samples) ov.push(x);
+        const overview = ov.result()[0]!.lines;
         const closedSummary = buckets.length >= 2 ? rollUp(buckets.at(-2)!, LATE_CUSTOMERS) : undefined;
         for (const [i, c] of LATE_CUSTOMERS.entries()) {
           const where = `${c.name}, log ${run}, sample ${k}`;
@@ -322,9 +375,15 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
           );
           const got = p95SoFar(t, c);
           assertEquals(got, want.p95, `p95 so far of ${where}: tally ${got}, summary ${want.p95}`);
+          // The quota alert's projection is the overview's estimate: from the first sample of the customer's columns.
+          const line = overview.find((l) => l.kind === "customer" && l.name === c.name)!;
+          assertEquals(line.cycle.totalBytes, want.totalBytes, `overview's cycle of ${where}`);
+          const projected = projection(t, want.totalBytes, s.epoch);
+          assertEquals(projected, line.estimate?.totalBytes ?? want.totalBytes, `projection of ${where}`);
           // Intervals of the cycle before the customer's first column appeared: the case the summary leaves out.
           const first = Math.min(...[...c.in, ...c.out, ...c.both].map((col) => from.get(col) as number));
           if (want.p95 !== undefined && first > open.bucket.start && first > log[0]!.epoch) diluted++;
+          if (first > open.bucket.start && first > log[0]!.epoch && projected > 0n) projectedLate++;
           const closed = customerClosed(tally!, setup[i]!);
           if (closedSummary && closed) {
             const gotClosed = p95SoFar(closed, c), wantClosed = closedSummary[i]!.p95;
@@ -343,5 +402,6 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
     await Deno.remove(dir, { recursive: true });
   }
   ok(diluted > 1000, `checks of a customer whose columns came after its cycle's start: ${diluted}`);
+  ok(projectedLate > 1000, `projections of a customer whose columns came after its cycle's start: ${projectedLate}`);
   ok(closedChecked > 100, `closed cycles' percentiles compared: ${closedChecked}`);
 });

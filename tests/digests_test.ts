@@ -9,7 +9,9 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { iecBytes } from "../lib/usage/units.ts";
 import { linearEstimate } from "../lib/usage/overview.ts";
-import { netnsTest, sendUdp } from "./helpers.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { dueDigests } from "../lib/outputs/digests.ts";
+import { netnsTest, sendUdp, withTempDir } from "./helpers.ts";
 import { decodeMail, logSamples, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
 
 async function ok0(e: QuotaEnv, at: string): Promise<void> {
@@ -173,3 +175,35 @@ netnsTest(
       },
     ),
 );
+
+Deno.test("the daily digest's estimate of a meter added mid-cycle counts from its column's first sample, as the summary's", async () => {
+  await withTempDir(async (dir) => {
+    // December 2025 (31 days, UTC billing): base at 1 B/s from the 1st; late, added to the config on day 21 (the
+    // 22nd), at 1 GiB an hour from then: 120 GiB in 5 days, 5 days to go, 240 GiB (not 120 x 31/26: before its
+    // first sample late's traffic is unknown, not zero). Stamps in the local time the log is read in.
+    const start = Date.UTC(2025, 11, 1), added = Date.UTC(2025, 11, 22), epoch = Date.UTC(2025, 11, 27);
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tbase"];
+    for (let t = start; t <= epoch; t += 3_600_000) {
+      if (t === added) lines.push("# netmon meters:\tbase\tlate");
+      const late = t >= added ? `\t${BigInt((t - added) / 3_600_000) << 30n}` : "";
+      lines.push(`${local(t)}\t${(t - start) / 1000}${late}`);
+    }
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\n' +
+        mailSection(25, 'send = "daily"\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(), new Date(epoch));
+    assertEquals(due.map((d) => d.key), ["daily\t2025-12-26"]);
+    const text = due[0]!.message!.text;
+    ok(text.includes("  base: estimate 2.55 MiB\n"), text); // 26 days of 31 at 1 B/s: 31 days' worth
+    ok(text.includes("  late: estimate 240.00 GiB\n"), text);
+    ok(text.includes("  newco: estimate 240.00 GiB\n"), text);
+  });
+});

@@ -11,14 +11,24 @@ import assert from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { formatHeader, formatLogLine } from "../lib/state/log_format.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
+import { linearEstimate } from "../lib/usage/overview.ts";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { seededRandom } from "./random.ts";
 
 const unavailable = postgresUnavailable();
 
-/** `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out, then b-in; a reset now and then. */
-function hostLog(random: () => number, start: number, n: number, everyS: number): string {
+/**
+ * `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out, then b-in; a reset now and then.
+ * `span` gets b-in's first sample and the last.
+ */
+function hostLog(
+  random: () => number,
+  start: number,
+  n: number,
+  everyS: number,
+  span = { bFirst: NaN, last: NaN },
+): string {
   let cols = ["a-in", "a-out"];
   const counters = new Map<string, bigint>([["a-in", 0n], ["a-out", 2n ** 40n]]);
   let text = formatHeader(cols);
@@ -29,7 +39,9 @@ function hostLog(random: () => number, start: number, n: number, everyS: number)
       cols = [...cols, "b-in"];
       counters.set("b-in", 7n);
       text += formatHeader(cols);
+      span.bFirst = t;
     }
+    span.last = t;
     for (const c of cols) {
       const v = random() < 1 / 200
         ? BigInt(Math.floor(random() * 1000))
@@ -73,7 +85,11 @@ Deno.test({
     await withTempDir(async (dir) => {
       const random = seededRandom("summary --store");
       const start = Date.UTC(2024, 2, 10);
-      const logs = { h1: hostLog(random, start, 1600, 300), h2: hostLog(random, start + 77_000, 1100, 420) };
+      const spans = { h1: { bFirst: NaN, last: NaN }, h2: { bFirst: NaN, last: NaN } };
+      const logs = {
+        h1: hostLog(random, start, 1600, 300, spans.h1),
+        h2: hostLog(random, start + 77_000, 1100, 420, spans.h2),
+      };
       await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
       // Customers in two billings: the columns' (cycle day 1) and beta's own (day 15, UTC).
       const billing = `[billing]\ncycle_day = 1\n\n[[customer]]\nname = "acme"\nmeters = ["a-in", "b-in"]\n\n` +
@@ -172,6 +188,24 @@ Deno.test({
       const wantOverview = figures(hostsOverview);
       assert.deepEqual(figures([fleetOverview]), wantOverview, "overview");
       assert.ok([...wantOverview.values()].some((v) => v > 0n) && fleetOverview.billings.length === 2);
+      // The fleet's estimate of b-in (a meter added mid-cycle on both hosts) counts from its first sample on either
+      // host, not from the first sample of all (10 March): what came before it is unknown, not zero.
+      type Line = { name: string; cycle: { total_bytes: bigint }; estimate?: { total_bytes: bigint } };
+      type Billing = { periods: { cycle: { start: string; end: string } }; lines: Line[] };
+      const fleetCycle = (fleetOverview as unknown as { billings: Billing[] }).billings[0]!;
+      const bIn = fleetCycle.lines.find((l) => l.name === "b-in")!;
+      const bounds = {
+        start: Date.parse(fleetCycle.periods.cycle.start),
+        end: Date.parse(fleetCycle.periods.cycle.end),
+      };
+      const bFirst = Math.min(spans.h1.bFirst, spans.h2.bFirst), last = Math.max(spans.h1.last, spans.h2.last);
+      const total = bIn.cycle.total_bytes;
+      assert.ok(bFirst > bounds.start + 86_400_000 && last < Date.parse("2024-03-16T12:00:00Z"), "b-in came late");
+      assert.equal(
+        bIn.estimate?.total_bytes,
+        linearEstimate(total, bounds, bFirst, last, last),
+        "b-in's fleet estimate",
+      );
       // Mistakes are one line each.
       const r = await netmon(["summary", "-c", reader, "--store", "--host", "h3"], {
         permissions: permissions(`${dir}/reader`),

@@ -482,6 +482,40 @@ Deno.test("the overview: every column and customer, in, out and total where spli
   });
 });
 
+Deno.test("the overview's estimate of a meter added mid-cycle (the log's header gains its column) counts from its first sample", async () => {
+  await withTempDir(async (dir) => {
+    // November 2025 (30 days): base at 1 B/s from the 1st; late, added to the config on day 20 (the 21st), at 1 GiB
+    // an hour from then, 120 GiB in the 5 days to the 26th. Before the 21st, late's traffic is unknown, not zero.
+    const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), end = Date.UTC(2025, 10, 26);
+    const log = ["# netmon meters:\tbase"];
+    for (let t = start; t <= end; t += 3_600_000) {
+      if (t === added) log.push("# netmon meters:\tbase\tlate");
+      const base = (t - start) / 1000;
+      log.push(`${stamp(t, "UTC")}\t${base}${t >= added ? `\t${(t - added) / 3_600_000 * 2 ** 30}` : ""}`);
+    }
+    const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\n';
+    // Now is the day after the last sample (--to): the cycle so far ends at the last sample.
+    const doc = parseExactJson(await ok0(dir, { log, config }, ["--json", "--to", "2025-11-27"])) as {
+      billings: { lines: { name: string; cycle: { total_bytes: bigint }; estimate?: { total_bytes: bigint } }[] }[];
+    };
+    const GiB = 1n << 30n;
+    assertEquals(
+      doc.billings[0]?.lines.map((l) => [l.name, l.cycle.total_bytes, l.estimate?.total_bytes]),
+      [
+        // 25 days of 30: 30 days' worth.
+        ["base", 25n * 86_400n, 30n * 86_400n],
+        // 120 GiB in the 5 days since its first sample, 5 days to go: 240 GiB, not 120 x 30/25 = 144 GiB.
+        ["late", 120n * GiB, 240n * GiB],
+        ["newco", 120n * GiB, 240n * GiB],
+      ],
+    );
+    const table = await ok0(dir, { log, config }, ["--to", "2025-11-27"]);
+    const newco = table.split("\n").find((l) => l.startsWith("newco")) ?? "";
+    // Today (the 26th) nothing yet, yesterday 24 GiB, the cycle so far 120 GiB, its estimate 240 GiB.
+    match(newco, /^newco +0 B +24\.00 GiB +120\.00 GiB +240\.00 GiB /);
+  });
+});
+
 Deno.test("summary errors: one line and a sysexits status", async () => {
   await withTempDir(async (dir) => {
     const log = ["# netmon meters:\tacme-inbound\tacme-outbound", "2026/01/05-10:00:00\t0\t0"];

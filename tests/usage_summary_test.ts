@@ -7,6 +7,7 @@ import { deepEqual as assertEquals } from "node:assert/strict";
 import type { CustomerColumns } from "../lib/config/customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
 import type { Row } from "../lib/usage/rows.ts";
+import { FirstSeen } from "../lib/usage/first_seen.ts";
 import {
   billingHistory,
   billingPasses,
@@ -166,4 +167,71 @@ Deno.test("the overview: one part per billing, days restricted by --from/--to, n
   // The cycle from 15 October: five days so far, nothing after --to counted.
   assertEquals(b?.cycle.totalBytes, 5n * 4n * 86_400n);
   assertEquals(parts[1]?.part.builder.periods.cycle.label, "2026-10-15 .. 2026-11-14");
+});
+
+const GiB = 1n << 30n;
+const HOUR_MS = 3_600_000;
+
+/**
+ * November 2025 (30 days, UTC), hourly from the 1st to the 26th at 00:00
+ * (day 25): `base` at 1 B/s throughout; `late`, a meter added to the config
+ * on day 20 (the 21st), from its first sample then at 1 GiB an hour (120 GiB
+ * in 5 days); before it, its traffic is unknown, not zero.
+ */
+function lateMeterLog(): Sample[] {
+  const from = Date.UTC(2025, 10, 1);
+  const added = Date.UTC(2025, 10, 21);
+  const before = ["base"];
+  const after = ["base", "late"];
+  const out: Sample[] = [];
+  for (let t = from; t <= Date.UTC(2025, 10, 26); t += HOUR_MS) {
+    const base = (t - from) / 1000;
+    out.push(
+      t < added
+        ? { epoch: t, columns: before, counters: [base] }
+        : { epoch: t, columns: after, counters: [base, BigInt((t - added) / HOUR_MS) * GiB] },
+    );
+  }
+  return out;
+}
+
+const newco: CustomerColumns = { name: "newco", in: [], out: [], both: ["late"] };
+const mixed: CustomerColumns = { name: "mixed", in: ["base"], out: ["late"], both: [] };
+
+Deno.test("the overview's estimate of a column (and customer) that first appears mid-cycle counts time from its first sample", () => {
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [
+    { columns: newco, billing: { cycleDay: 1, timeZone: "UTC" } },
+    { columns: mixed, billing: { cycleDay: 1, timeZone: "UTC" } },
+  ]);
+  const now = Date.UTC(2025, 10, 26);
+  const ov = new OverviewSummarizer(passes, now);
+  for (const s of lateMeterLog()) ov.push(s);
+  const lines = ov.result()[0]!.lines;
+  const estimate = (name: string) => lines.find((l) => l.name === name)?.estimate;
+  assertEquals(lines.map((l) => [l.name, l.cycle.totalBytes]), [
+    ["base", 25n * 86_400n],
+    ["late", 120n * GiB],
+    ["newco", 120n * GiB],
+    ["mixed", 25n * 86_400n + 120n * GiB],
+  ]);
+  // 25 of 30 days of base: 30 days' worth.
+  assertEquals(estimate("base"), { totalBytes: 30n * 86_400n });
+  // late: 120 GiB in the 5 days since it appeared, 5 days to go: 240 GiB (not 120 x 30/25 = 144 GiB).
+  assertEquals(estimate("late"), { totalBytes: 240n * GiB });
+  assertEquals(estimate("newco"), { totalBytes: 240n * GiB });
+  // A customer with a column there from the log's first sample counts from it, as before (its time is known).
+  const m = 25n * 86_400n + 120n * GiB;
+  assertEquals(estimate("mixed"), {
+    totalBytes: m * 30n / 25n,
+    inBytes: 30n * 86_400n,
+    outBytes: 120n * GiB * 30n / 25n,
+  });
+  // The billing history (what the page shows) with the first sample of the customer's columns: the same estimate.
+  const list = lateMeterLog();
+  const seen = new FirstSeen();
+  for (const s of list) seen.note(s);
+  const cycles = new Summarizer(passes, { unit: "cycle" });
+  const days = new Summarizer(passes, { unit: "day" });
+  const h = billingHistory(run(cycles, list), run(days, list), "newco", now, seen.of(newco.both), cycles.lastEpoch);
+  assertEquals(h.current?.estimate, { totalBytes: 240n * GiB });
 });

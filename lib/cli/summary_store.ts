@@ -15,6 +15,7 @@ import type { PostgresStore } from "../outputs/postgres.ts";
 import { fleetBuckets, hostSamples } from "../outputs/postgres_samples.ts";
 import { calendar, type Unit } from "../usage/calendar.ts";
 import { type Sample, usageByBucketAsync } from "../usage/engine.ts";
+import { FirstSeen } from "../usage/first_seen.ts";
 import { OverviewBuilder, type OverviewLine, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { dayOrLonger, inSpan, type OverviewPart, OverviewSummarizer, spanIn, Summarizer } from "../usage/summary.ts";
@@ -72,11 +73,15 @@ async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresSt
   printRows(req, plan, rows);
 }
 
-/** Each host's samples, noting the first and last instant of all of them. */
-async function* noting(samples: AsyncIterable<Sample>, span: { first: number; last: number }): AsyncGenerator<Sample> {
+/** Each host's samples, noting the last instant of all of them and in `seen` the first of each column. */
+async function* noting(
+  samples: AsyncIterable<Sample>,
+  span: { last: number },
+  seen: FirstSeen,
+): AsyncGenerator<Sample> {
   for await (const s of samples) {
-    if (s.epoch < span.first) span.first = s.epoch;
     if (s.epoch > span.last) span.last = s.epoch;
+    seen.note(s);
     yield s;
   }
 }
@@ -92,12 +97,19 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
         columns: pass.columns,
         only,
       });
-      const seen = { first: Infinity, last: -Infinity };
+      const seenSpan = { last: -Infinity };
       const cal = calendar("day", pass.zone);
-      const perHost = hosts.map((h) => usageByBucketAsync(noting(hostSamples(store, h), seen), cal));
+      // One per host: each host's samples are in time order (so noting is one comparison), the hosts' are not.
+      const seen = hosts.map(() => new FirstSeen());
+      const perHost = hosts.map((h, k) =>
+        usageByBucketAsync(noting(hostSamples(store, h), seenSpan, seen[k] as FirstSeen), cal)
+      );
       for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
-      const first = Math.max(seen.first, span.from);
-      const last = Math.min(seen.last, span.to);
+      const fleetSeen = new FirstSeen();
+      for (const s of seen) fleetSeen.add(s);
+      // A meter added mid-cycle (on any host) is estimated from its column's first sample.
+      const first = (columns: readonly string[]) => Math.max(fleetSeen.of(columns), span.from);
+      const last = Math.min(seenSpan.last, span.to);
       parts.push({ part: { pass, builder, now }, lines: builder.result(first, last, now) });
     }
     printOverview(req, parts);

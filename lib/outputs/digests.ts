@@ -20,6 +20,7 @@ import { ConfigError, fileError } from "../host/errors.ts";
 import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
+import { FirstSeen } from "../usage/first_seen.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { linearEstimate } from "../usage/overview.ts";
@@ -143,9 +144,17 @@ function dueDaily(
     if (cycle) {
       text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
       text += formatTable(cycleRows);
-      // The summary's and the alerts' estimate: the rate over the time the log covers, carried to the cycle's end.
+      // The summary's and the alerts' estimate: the rate since the first sample of the row's columns (a meter
+      // added mid-cycle counts from its own), carried to the cycle's end.
+      const seen = new FirstSeen();
+      for (const s of samples) seen.note(s);
+      const columnsOf = (r: Row): readonly string[] => {
+        if (r.kind === "column") return [r.name];
+        const c = customers.find((c) => c.name === r.name);
+        return c ? [...c.in, ...c.out, ...c.both] : [];
+      };
       for (const r of cycleRows) {
-        const estimate = linearEstimate(r.totalBytes, cycle.bucket, first, epoch, epoch);
+        const estimate = linearEstimate(r.totalBytes, cycle.bucket, seen.of(columnsOf(r)), epoch, epoch);
         if (estimate !== undefined) text += `  ${r.name}: estimate ${iecBytes(estimate)}\n`;
       }
       const quotas = quotaLines(config.customers, cycleRows);

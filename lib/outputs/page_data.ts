@@ -17,6 +17,7 @@ import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec 
 import { calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Counter, type Sample, UsageEngine } from "../usage/engine.ts";
+import { FirstSeen } from "../usage/first_seen.ts";
 import { type Periods, periodsAt } from "../usage/overview.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
@@ -171,9 +172,11 @@ export function buildPageData(input: PageInput): PageBuild {
   const groupList = [...groups.values()];
   const intervals: number[] = [];
   let prev = NaN;
-  let first = NaN;
+  // Each column's first sample: a meter added mid-cycle is projected from there.
+  const firstSeen = new FirstSeen();
   let columns: readonly string[] | undefined;
   for (const s of input.samples) {
+    firstSeen.note(s);
     if (s.columns !== columns) {
       if (columns !== undefined) lastSeen.set(columns, prev);
       columns = s.columns;
@@ -188,7 +191,6 @@ export function buildPageData(input: PageInput): PageBuild {
       intervals.push(s.epoch - prev);
       if (intervals.length > WINDOW) intervals.shift();
     }
-    if (Number.isNaN(first)) first = s.epoch;
     prev = s.epoch;
     for (const g of groupList) {
       keepCycles(g, g.cycle.push(s));
@@ -252,7 +254,8 @@ export function buildPageData(input: PageInput): PageBuild {
         start: c.label.split(" .. ")[0] as string,
         end: c.label.split(" .. ")[1] as string,
         soFar: traffic(cur),
-        projection: linearEstimate(cur?.totalBytes ?? 0n, c, first, last, input.now) ?? cur?.totalBytes ?? 0n,
+        projection: linearEstimate(cur?.totalBytes ?? 0n, c, firstSeen.of(p.columns), last, input.now) ??
+          cur?.totalBytes ?? 0n,
         coverage: cur?.coverage ?? 0,
         resets: cur?.resets ?? 0,
       },

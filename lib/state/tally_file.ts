@@ -30,22 +30,29 @@ export function sentPath(files: StateFiles): string {
 }
 
 /**
- * A billing's cycle as one array, `[start, end, since, bytes, resets]`
- * (since 0 when none; bytes and resets by column, bytes as decimal text):
- * arrays are the cheapest JSON to read and write, and this is both, every run.
+ * A billing's cycle as one array, `[start, end, since, bytes, resets]`, and
+ * `firsts` after them when any column first appeared within the cycle
+ * (since 0 when none; bytes, resets and firsts by column, bytes as decimal
+ * text): arrays are the cheapest JSON to read and write, and this is both,
+ * every run.
  */
-type CycleRow = [number, number, number, Record<string, string>, Record<string, number>];
+type CycleRow =
+  | [number, number, number, Record<string, string>, Record<string, number>]
+  | [number, number, number, Record<string, string>, Record<string, number>, Record<string, number>];
 
 /**
- * The version written. 6: a customer's rates are three numbers per interval,
- * in and out each with its columns of no direction added (5 kept four: in and
- * out without them, and all columns summed, the percentile a customer mixing
- * the two was billed); 5: a customer's rates are NaN (null in the file) for
- * intervals before its columns appeared, and a column that left keeps its last
- * counter. A file of an older version is rebuilt from the log as a damaged one
- * is (once, on the first report).
+ * The version written. 7: a cycle notes when each column new to the log
+ * first appeared in it (its customer's projection counts from there; 6 did
+ * not know it for a meter added this cycle). 6: a customer's rates are three
+ * numbers per interval, in and out each with its columns of no direction
+ * added (5 kept four: in and out without them, and all columns summed, the
+ * percentile a customer mixing the two was billed). 5: a customer's rates are
+ * NaN (null in the file) for intervals before its columns appeared, and a
+ * column that left keeps its last counter; a file of version 4 may hold zero
+ * rates for such intervals. A file of an older version is rebuilt from the
+ * log as a damaged one is (once, on the first report).
  */
-const VERSION = 6;
+const VERSION = 7;
 
 interface TallyJson {
   version: typeof VERSION;
@@ -94,17 +101,23 @@ const fromRateRows = (r: Record<string, [number, (number | null)[]]>): Map<strin
 
 const toRows = (m: ReadonlyMap<string, CycleTally>): Record<string, CycleRow> => {
   const out: Record<string, CycleRow> = {};
-  for (const [k, c] of m) out[k] = [c.start, c.end, c.since ?? 0, texts(c.bytes), Object.fromEntries(c.resets)];
+  for (const [k, c] of m) {
+    const row: CycleRow = [c.start, c.end, c.since ?? 0, texts(c.bytes), Object.fromEntries(c.resets)];
+    if (c.firsts && c.firsts.size > 0) row.push(Object.fromEntries(c.firsts));
+    out[k] = row;
+  }
   return out;
 };
 
 const fromRows = (r: Record<string, CycleRow>): Map<string, CycleTally> => {
   const out = new Map<string, CycleTally>();
   for (const k in r) {
-    const [start, end, since, bytes, resets] = r[k] as CycleRow;
+    const [start, end, since, bytes, resets, firsts] = r[k] as CycleRow;
     if (typeof start !== "number" || typeof end !== "number" || typeof resets !== "object") throw new Error("bad row");
+    if (firsts !== undefined && (typeof firsts !== "object" || firsts === null)) throw new Error("bad row");
     const c: CycleTally = { start, end, bytes: bigints(bytes), resets: new Map(Object.entries(resets)) };
     if (since) c.since = since;
+    if (firsts) c.firsts = new Map(Object.entries(firsts));
     out.set(k, c);
   }
   return out;
@@ -144,7 +157,7 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    // An older version (3 kept no closed cycle's rates, 4 and 5 see VERSION) is rebuilt from the log, as a damaged one is.
+    // An older version (3 kept no closed cycle's rates, 4 to 6 see VERSION) is rebuilt from the log, as a damaged one is.
     if (j.version !== VERSION || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);

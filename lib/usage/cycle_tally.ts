@@ -26,7 +26,9 @@
  * an interval none of whose columns the engine counts (a column counts from
  * its first sample; before that it is not the customer's) has no rate and
  * weighs nothing, so a meter added mid-cycle does not dilute its customer's
- * percentile with the intervals before it.
+ * percentile with the intervals before it; nor does its customer's
+ * projection count the time before it (the cycle notes when each column new
+ * to the log appeared in it).
  *
  * @module
  */
@@ -50,8 +52,10 @@ export interface CustomerTally {
   /** Resets of its columns in the cycle. */
   resets: number;
   /**
-   * The first instant counted, when later than the cycle's start: the log
-   * began within this cycle, and what came before it is not known.
+   * The first instant counted, when later than the cycle's start: the log,
+   * or the first of the customer's columns (a meter added to the config
+   * mid-cycle), began within this cycle, and what came before it is not
+   * known (so not projected either).
    */
   since?: number;
   /**
@@ -72,6 +76,13 @@ export interface CycleTally {
   end: number;
   /** The first instant counted, when later than the cycle's start (the log began within it). */
   since?: number;
+  /**
+   * Columns that first appeared in the log within the cycle, after its first
+   * sample (meters added to the config mid-cycle), by the instant of that
+   * sample: a customer's time counts from the first of its columns'. Never
+   * changed once made (a copy is made to add to), so copies share it.
+   */
+  firsts?: ReadonlyMap<string, number>;
   /** Bytes each column counted in the cycle; a column that counted nothing may be missing. */
   bytes: Map<string, bigint>;
   /** Resets of each column in the cycle; a column with none is missing. */
@@ -227,11 +238,14 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
   }
   // Each column's growth over the interval, once for every billing and customer.
   const grown = new Map<string, Growth>();
+  /** Columns new to the log at this sample (rarely any): their time counts from here. */
+  let added: string[] | undefined;
   if (before) {
     let still = 0;
     for (const [name, now] of sample.counters) {
       const prev = before.counters.get(name);
       if (prev !== undefined) still++;
+      else (added ??= []).push(name);
       const g = growth(prev, now, forced.has(name));
       if (g !== undefined) grown.set(name, g);
     }
@@ -249,6 +263,11 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
       : { start: here.start, end: here.end, bytes: new Map(), resets: new Map() };
     // Counted from its start (an interval across it is split), or from the log's first sample within it.
     if (!old && (prevEpoch === undefined || prevEpoch >= t.start) && sample.epoch > t.start) t.since = sample.epoch;
+    if (added) {
+      const firsts = new Map(t.firsts);
+      for (const column of added) firsts.set(column, sample.epoch);
+      t.firsts = firsts;
+    }
     after.cycles.set(billing, t);
     if (prevEpoch === undefined) continue;
     if (old && old.start !== t.start && length > 0 && prevEpoch < old.end) {
@@ -299,6 +318,24 @@ function sumOf(cycle: CycleTally, columns: readonly string[]): { bytes: bigint; 
   return { bytes, resets };
 }
 
+/**
+ * The first instant counted of `columns` in `cycle`, when later than its
+ * start: the earliest of their first samples (a column there before the cycle
+ * began counts from its start, or from the log's first sample if later; one
+ * never seen too, as the summary's estimate counts them).
+ */
+function sinceOf(cycle: CycleTally, columns: CustomerColumns): number | undefined {
+  const firsts = cycle.firsts;
+  if (firsts === undefined) return cycle.since;
+  const known = cycle.since ?? cycle.start;
+  let at = Infinity;
+  for (const list of [columns.in, columns.out, columns.both]) {
+    for (const c of list) at = Math.min(at, firsts.get(c) ?? known);
+  }
+  if (at === Infinity) return cycle.since;
+  return at > cycle.start ? at : undefined;
+}
+
 /** A customer's part of a billing's cycle: the sums of its columns. */
 function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTally {
   const i = sumOf(cycle, columns.in), o = sumOf(cycle, columns.out), b = sumOf(cycle, columns.both);
@@ -310,7 +347,8 @@ function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTall
     both: b.bytes,
     resets: i.resets + o.resets + b.resets,
   };
-  if (cycle.since !== undefined) t.since = cycle.since;
+  const since = sinceOf(cycle, columns);
+  if (since !== undefined) t.since = since;
   return t;
 }
 
@@ -391,9 +429,10 @@ export function usualInterval(tally: Tally): number | undefined {
 /**
  * The linear estimate for the whole cycle from `bytes` so far at `now`: the
  * rate so far over the time covered since the cycle's start (or since the
- * tally began, if later: what came before is not counted, so not projected
- * either), carried to the cycle's end. `netmon summary`'s estimate
- * (lib/usage/overview.ts `linearEstimate`) is the same (tested).
+ * tally began, or the customer's first column appeared, if later: what came
+ * before is not counted, so not projected either), carried to the cycle's
+ * end. `netmon summary`'s estimate (lib/usage/overview.ts `linearEstimate`)
+ * is the same (tested).
  */
 export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
   const from = Math.max(t.start, since);

@@ -69,7 +69,7 @@ export interface OverviewLine {
   yesterday: Figures;
   /** This cycle so far. */
   cycle: Figures;
-  /** This cycle's linear estimate: so far, at its rate over the time the log covers of it, to the cycle's end. */
+  /** This cycle's linear estimate: so far, at its rate since its columns' first sample (or the cycle's start), to the cycle's end. */
   estimate?: Figures;
   /** The previous cycle. */
   previousCycle: Figures;
@@ -183,12 +183,26 @@ export class OverviewBuilder {
   /**
    * The overview, columns then customers in order of appearance. The
    * estimate is this cycle so far at its rate over the time counted, carried
-   * to the cycle's end ({@linkcode linearEstimate}).
+   * to the cycle's end ({@linkcode linearEstimate}); the time counted starts
+   * at `firstEpoch`: the first sample that had the line's columns (a
+   * column's, or any of a customer's: lib/usage/first_seen.ts), or one
+   * instant for all.
    */
-  result(firstEpoch: number, lastEpoch: number, now: number): OverviewLine[] {
+  result(
+    firstEpoch: number | ((columns: readonly string[]) => number),
+    lastEpoch: number,
+    now: number,
+  ): OverviewLine[] {
+    const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
     const sofar = Math.min(now, c.end) - c.start;
-    const line = (name: string, kind: Row["kind"], figures: (k: number) => Figures, covered: number): OverviewLine => {
+    const line = (
+      name: string,
+      kind: Row["kind"],
+      columns: readonly string[],
+      figures: (k: number) => Figures,
+      covered: number,
+    ): OverviewLine => {
       const [today, yesterday, cycle, previousCycle, year] = PERIODS.map((_, k) => figures(k)) as Figures[];
       const out: OverviewLine = {
         name,
@@ -200,7 +214,8 @@ export class OverviewBuilder {
         year: year as Figures,
         cycleCoverage: sofar > 0 ? Math.min(1, covered / sofar) : 0,
       };
-      const scale = (b: bigint) => linearEstimate(b, c, firstEpoch, lastEpoch, now);
+      const first = firstOf(columns);
+      const scale = (b: bigint) => linearEstimate(b, c, first, lastEpoch, now);
       const total = scale(out.cycle.totalBytes);
       if (total !== undefined) {
         const e: Figures = { totalBytes: total };
@@ -214,7 +229,7 @@ export class OverviewBuilder {
     if (this.#columns) {
       for (const [name, t] of this.#totals) {
         if (this.#keeps(name)) {
-          lines.push(line(name, "column", (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
+          lines.push(line(name, "column", [name], (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
         }
       }
     }
@@ -223,16 +238,17 @@ export class OverviewBuilder {
     const sum = (names: readonly string[], k: number) =>
       names.reduce((s, n) => s + (this.#totals.get(n)?.bytes[k] ?? 0n), 0n);
     for (const cu of this.#customers.filter((c) => this.#keeps(c.name))) {
+      const columns = [...cu.in, ...cu.out, ...cu.both];
       const figures = (k: number): Figures => {
         if (!this.#hit[k]) return { totalBytes: 0n };
-        const f: Figures = { totalBytes: sum([...cu.in, ...cu.out, ...cu.both], k) };
+        const f: Figures = { totalBytes: sum(columns, k) };
         if (cu.in.length + cu.out.length > 0) {
           f.inBytes = sum(cu.in, k);
           f.outBytes = sum(cu.out, k);
         }
         return f;
       };
-      lines.push(line(cu.name, "customer", figures, this.#covered(cu)));
+      lines.push(line(cu.name, "customer", columns, figures, this.#covered(cu)));
     }
     return lines;
   }
@@ -241,17 +257,19 @@ export class OverviewBuilder {
 /**
  * The linear estimate for a whole cycle from `soFar` bytes: what its row will
  * show when it closes, at the rate so far. The time counted runs from the
- * cycle's start (or the first sample, if later: what came before the log is
- * not counted, so not estimated either) to `now` (or the last sample, if
- * earlier); the rate over it is carried to the cycle's end. The quota
- * alerts' projection (lib/usage/cycle_tally.ts `projection`) is the same.
- * Undefined when no time of the cycle is counted yet.
+ * cycle's start (or `firstEpoch`, if later: the first sample that had the
+ * columns counted, for a column or customer whose meter was added mid-cycle
+ * as for a log that began mid-cycle; what came before is not known, so not
+ * estimated either) to `now` (or the last sample, if earlier); the rate over
+ * it is carried to the cycle's end. The quota alerts' projection
+ * (lib/usage/cycle_tally.ts `projection`) is the same. Undefined when no
+ * time of the cycle is counted yet.
  *
  * @example
  * ```ts
  * // 10 GiB in the first 10 of 30 days: 30 GiB.
  * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 0, 10 * DAY, 10 * DAY);
- * // The log began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
+ * // The log (or the meter's column) began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
  * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 20 * DAY, 25 * DAY, 25 * DAY);
  * ```
  */

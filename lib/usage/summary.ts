@@ -14,6 +14,7 @@
 import type { Billing, CustomerColumns } from "../config/customers.ts";
 import { calendar, type Unit } from "./calendar.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
+import { FirstSeen } from "./first_seen.ts";
 import { linearEstimate, OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
 import { type Row, rowsOf } from "./rows.ts";
 import { firstInstant, type Zone, zoneNamed } from "./zone.ts";
@@ -253,6 +254,8 @@ export class OverviewSummarizer {
   readonly #parts: OverviewPart[];
   readonly #engines: UsageEngine[];
   readonly #spans: Span[];
+  /** Each column's first sample: a meter added mid-cycle is estimated from there. */
+  readonly #seen = new FirstSeen();
 
   /**
    * An overview of `passes` around instant `now` (for a pass, the instant
@@ -283,6 +286,7 @@ export class OverviewSummarizer {
 
   /** Adds the next sample. */
   push(sample: Sample): void {
+    this.#seen.note(sample);
     for (let k = 0; k < this.#engines.length; k++) {
       const closed = (this.#engines[k] as UsageEngine).push(sample);
       if (closed.length > 0) { for (const d of closed) this.#add(k, d); // most samples close none
@@ -313,7 +317,7 @@ export class OverviewSummarizer {
       }
       for (const d of engine.finish()) this.#add(k, d);
       const { from, to } = this.#spans[k] as Span;
-      const first = Math.max(engine.firstEpoch, from);
+      const first = (columns: readonly string[]) => Math.max(this.#seen.of(columns), from);
       const last = Math.min(engine.lastEpoch, to);
       return { part, lines: part.builder.result(first, last, part.now) };
     });
@@ -341,12 +345,13 @@ export interface BillingHistory {
 /**
  * The billing history of `name` (a column or a customer) from the rows of
  * a cycle {@linkcode Summarizer} and of a day one over the same log and
- * pass: what the page shows and a statement sums. `firstEpoch` and
- * `lastEpoch` are the log's first and last samples.
+ * pass: what the page shows and a statement sums. `firstEpoch` is the first
+ * sample that had the name's columns (lib/usage/first_seen.ts: a meter added
+ * mid-cycle is estimated from there), `lastEpoch` the log's last sample.
  *
  * @example
  * ```ts
- * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), s.firstEpoch, s.lastEpoch);
+ * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), seen.of(acmeColumns), s.lastEpoch);
  * h.current?.estimate?.totalBytes; // the projection for this cycle
  * ```
  */
