@@ -186,9 +186,9 @@ ${COMMON}`,
 
 Removes exactly netmon's rules (found by their comment) and its chain, in one
 iptables-restore transaction per family, or deletes netmon's nftables table.
-The log and last file are kept. Rules of meters this config did not install
-(as start does) make it refuse unless --replace is given; rules that jump to
-another config's chain are left alone.
+The log and last file are kept. As with start, rules of meters this config
+neither has nor installed make it refuse, changing nothing, unless --replace is
+given; rules that jump to another config's chain are left alone.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing

@@ -49,23 +49,34 @@ function unknownRefusal(command: string, config: Config, unknown: string[]): Net
   );
 }
 
-/** The config file as the record of installed rules names it; undefined for the built-in default. */
-function configIdentity(config: Config): string | undefined {
-  return config.file === undefined ? undefined : realPathOr(config.file);
+/** Where this config's record of installed rules is, and the columns its last start installed. */
+interface InstalledRecord {
+  /** The state directory's files. */
+  files: StateFiles;
+  /** The config file as the record names it: its path, links resolved. */
+  identity: string;
+  /** The columns the record says this config file's last start installed. */
+  former: Set<string>;
 }
 
 /**
- * The columns this config's last start installed; none, said on stderr, when
- * the record cannot be read: then a meter taken out of the config is taken
- * for another config's, which only makes start or stop ask for --replace.
+ * The record of the rules this config installed, for a firewall source with a
+ * config file; undefined otherwise, and, said on stderr, when the state
+ * directory cannot be told or its record read: then a meter taken out of the
+ * config is taken for another config's, which only makes start or stop ask
+ * for --replace.
  */
-function readFormer(files: StateFiles, identity: string): Set<string> {
+function installedRecord(opts: Options, config: Config): InstalledRecord | undefined {
+  // Only the firewalls have rules that another config's start may have installed.
+  if ((config.source !== "iptables" && config.source !== "nftables") || config.file === undefined) return undefined;
   try {
-    return formerColumns(files, identity);
+    const files = stateFiles(findStateDir(opts.stateDir, config));
+    const identity = realPathOr(config.file);
+    return { files, identity, former: formerColumns(files, identity) };
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
     err(`netmon: warning: ${e.message}: rules of meters taken out of this config will be taken for another's\n`);
-    return new Set();
+    return undefined;
   }
 }
 
@@ -74,7 +85,8 @@ function readFormer(files: StateFiles, identity: string): Set<string> {
  * (none after a stop). Failing to record is only warned of: the firewall has
  * changed already, and the next start will at worst ask for --replace.
  */
-function recordInstalled(files: StateFiles, command: string, config: Config, identity: string): void {
+function recordInstalled(record: InstalledRecord, command: string, config: Config): void {
+  const { files, identity } = record;
   try {
     if (command === "stop") dropInstalled(files);
     else {
@@ -96,10 +108,8 @@ function recordInstalled(files: StateFiles, command: string, config: Config, ide
 export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
-  // Only the firewalls have rules that another config's start may have installed.
-  const identity = config.source === "iptables" || config.source === "nftables" ? configIdentity(config) : undefined;
-  const files = identity === undefined ? undefined : stateFiles(findStateDir(opts.stateDir, config));
-  const former = files && identity !== undefined ? readFormer(files, identity) : new Set<string>();
+  const record = installedRecord(opts, config);
+  const former = record?.former ?? new Set<string>();
   const plan = opts.command === "start" ? await source.planStart(former) : await source.planStop(former);
   if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);
   if (!opts.dryRun) {
@@ -110,7 +120,7 @@ export async function change(opts: Options): Promise<void> {
     if (plan.recreates?.length) {
       await recordingStart(stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
     } else await run();
-    if (files && identity !== undefined) recordInstalled(files, opts.command, config, identity);
+    if (record) recordInstalled(record, opts.command, config);
   }
   out(describePlan(plan, opts.dryRun));
 }
