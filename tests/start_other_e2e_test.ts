@@ -187,3 +187,29 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "[iptables] a record start cannot read is warned of; start goes on as without one, and asks where it must",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, A + B);
+        const o = { ns: p.a, dirs: [dir] };
+        await Deno.mkdir(`${dir}/state`);
+        await Deno.symlink(`${dir}/elsewhere`, `${dir}/state/netmon.installed`);
+        const s = await netmon(["start", "-c", config, "-s", `${dir}/state`], o);
+        assertEquals(s.code, 0, s.stderr);
+        ok(
+          /^netmon: warning: .*netmon\.installed.*: rules of meters taken out of this config will be taken for another's\n/
+            .test(s.stderr),
+          s.stderr,
+        );
+        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "b-web -> DOWNLOADED"]);
+        // Without the record, a meter taken out of the config is another config's as far as start can tell.
+        await writeConfig(dir, A);
+        const refused = await netmon(["start", "-c", config, "-s", `${dir}/state`], o);
+        assertEquals(refused.code, 78, refused.stderr);
+        ok(refused.stderr.includes("start would remove the rules of meter b-web (INPUT)"), refused.stderr);
+      })
+    ),
+);
