@@ -47,7 +47,7 @@ netnsTest(
         assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
         assertEquals((await netmon(["report", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
         const refused = await netmon(["start", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], refused.stderr);
+        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
         assertEquals(
           refused.stderr,
           "netmon: start would remove the rules of meter a-proxy (INPUT), which this config does not have and " +
@@ -112,7 +112,7 @@ netnsTest(
         const o = { ns: p.a, dirs: [dir] };
         assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
         const refused = await netmon(["stop", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], refused.stderr);
+        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
         ok(/^netmon: stop would remove the rules of meter a-proxy \(INPUT\), .*--replace.*\n$/.test(refused.stderr));
         assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
         const replaced = await netmon(["stop", "--replace", "-c", b, "-s", `${dir}/sb`], o);
@@ -160,7 +160,7 @@ netnsTest(
         const o = { ns: p.a, dirs: [dir] };
         assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
         const refused = await netmon(["start", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], refused.stderr);
+        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
         assertEquals(
           refused.stderr,
           "netmon: start would delete the counter of meter a-proxy (table inet netmon), which this config does not " +
@@ -202,7 +202,7 @@ netnsTest(
         ok(
           /^netmon: warning: .*netmon\.installed.*: rules of meters taken out of this config will be taken for another's\n/
             .test(s.stderr),
-          s.stderr,
+          JSON.stringify(s),
         );
         assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "b-web -> DOWNLOADED"]);
         // Without the record, a meter taken out of the config is another config's as far as start can tell.
