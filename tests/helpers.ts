@@ -310,12 +310,14 @@ export function withFakedTime(argv: string[], vars: Record<string, string>): str
 }
 
 /**
- * The state directory a `start` without `-s` records re-created rules in: the
- * run's first writable directory, never the host's /var/lib/netmon.
+ * The state directory a `start` or `stop` without `-s` records re-created and
+ * installed rules in: the run's first writable directory, never the host's
+ * /var/lib/netmon.
  */
 function startStateDir(args: string[], o: NetmonRun): Record<string, string> {
   const command = args.find((a) => !a.startsWith("-"))?.toLowerCase() ?? "";
-  if (!["start", "initiate", "initialise", "initialize"].includes(command)) return {};
+  const words = ["start", "initiate", "initialise", "initialize", "stop", "clear", "flush"];
+  if (!words.includes(command)) return {};
   if (args.some((a) => a === "-s" || a.startsWith("--state-dir")) || o.env?.NETMON_STATE_DIR !== undefined) return {};
   const writable = o.dirs?.[0] ??
     o.permissions?.find((f) => f.startsWith("--allow-write="))?.slice("--allow-write=".length).split(",")[0];

@@ -377,11 +377,11 @@ in = "!${p.va}"
         assertEquals([inB, outB, fwd], [kernel.get("in-b"), kernel.get("out-b"), kernel.get("forwarded")].map(String));
         assertEquals(inB, String(20 * 128));
         ok(Number(outB) > 0, "ICMP port-unreachable replies went out");
-        // Drop a meter: start removes its rule, keeps the others, and the log gets a new header.
+        // Drop a meter from the config: start removes its rule, keeps the others, and the log gets a new header.
         const two = await writeConfig(
           dir,
           (await Deno.readTextFile(three)).split('[[meter]]\nname = "forwarded"')[0]!,
-          "two.toml",
+          "three.toml",
         );
         const s = await netmon(["start", "-c", two], o);
         ok(

@@ -106,11 +106,10 @@ netnsTest(
           l.includes("comment")
         );
         assertEquals(rules.length, 12);
-        // Drop the proxy meter and add one: the kept counters keep their values, in one transaction.
+        // Drop the proxy meter from the config and add one: the kept counters keep their values, in one transaction.
         const changed = await writeConfig(
           dir,
           CONFIG(p).split("# From b's other")[0] + '[[meter]]\nname = "fresh"\nto = "2001:db8::1"\n',
-          "changed.toml",
         );
         const s = await netmon(["start", "-c", changed], o);
         assertEquals(s.code, 0);

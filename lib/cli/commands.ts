@@ -33,12 +33,12 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
     words: ["start", "initiate", "initialise"],
     hidden: ["initialize"],
     summary: "install the meters' firewall rules (idempotent)",
-    options: ["dry-run"],
+    options: ["dry-run", "replace"],
   },
   stop: {
     words: ["stop", "clear", "flush"],
     summary: "remove netmon's firewall rules and chain",
-    options: ["dry-run"],
+    options: ["dry-run", "replace"],
   },
   status: { words: ["status"], summary: "show installed rules and their counters now, without logging", options: [] },
   summary: {
@@ -90,6 +90,7 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "config", short: "c", type: "string", value: "file", help: "config file" },
   { name: "state-dir", short: "s", type: "string", value: "dir", help: "state directory" },
   { name: "dry-run", short: "n", type: "boolean", help: "print the exact firewall change, change nothing" },
+  { name: "replace", type: "boolean", help: "also remove rules of meters another config may have installed" },
   { name: "no-mail", type: "boolean", help: "do not mail this report" },
   { name: "mail-test", type: "boolean", help: "send a test message and print what the server said" },
   { name: "json", type: "boolean", help: "print as JSON" },
@@ -161,7 +162,7 @@ Options:
       --no-mail         do not mail this report (reports already spooled stay spooled)
       --mail-test       send a test message and print what the server said; records nothing
 ${COMMON}`,
-  start: `Usage: netmon start [--dry-run] [OPTIONS]   (also: initiate, initialise)
+  start: `Usage: netmon start [--dry-run] [--replace] [OPTIONS]   (also: initiate, initialise)
 
 Installs the meters' rules in one transaction per firewall. iptables: one rule
 per meter, hook, family and network, tagged 'netmon:COLUMN', jumping to netmon's
@@ -171,18 +172,27 @@ already installed are kept with their counters; stale netmon rules are removed;
 other rules and tables are never touched. pf: changes nothing (see pf-conf).
 Under iptables, meters whose rules it makes afresh are recorded in the state
 directory (use the report's), so the next report counts them from zero.
+The state directory also records which meters this config file installed:
+rules of a meter taken out of it are removed; rules of any other meter (another
+config's, or installed before netmon kept this record) make start refuse,
+changing nothing, unless --replace is given. A config with its own iptables
+chain or nftables table meters beside the others and leaves them alone.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
+      --replace         also remove rules of meters this config did not install
 ${COMMON}`,
-  stop: `Usage: netmon stop [--dry-run] [OPTIONS]   (also: clear, flush)
+  stop: `Usage: netmon stop [--dry-run] [--replace] [OPTIONS]   (also: clear, flush)
 
 Removes exactly netmon's rules (found by their comment) and its chain, in one
 iptables-restore transaction per family, or deletes netmon's nftables table.
-The log and last file are kept.
+The log and last file are kept. As with start, rules of meters this config
+neither has nor installed make it refuse, changing nothing, unless --replace is
+given; rules that jump to another config's chain are left alone.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
+      --replace         also remove rules of meters this config did not install
 ${COMMON}`,
   check: `Usage: netmon check [OPTIONS]
 
@@ -344,6 +354,8 @@ export interface Options {
   config?: string;
   stateDir?: string;
   dryRun: boolean;
+  /** start, stop: also remove rules of meters this config did not install. */
+  replace: boolean;
   noMail: boolean;
   mailTest: boolean;
   json: boolean;
@@ -402,6 +414,7 @@ export function parseCommandLine(args: string[]): Options {
   const opts: Options = {
     command,
     dryRun: values["dry-run"] === true,
+    replace: values.replace === true,
     noMail: values["no-mail"] === true,
     mailTest: values["mail-test"] === true,
     json: values.json === true,

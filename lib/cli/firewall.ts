@@ -6,8 +6,12 @@
 
 import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
-import { stateFiles } from "../state/files.ts";
+import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import { recordingStart } from "../state/started.ts";
+import { dropInstalled, formerColumns, writeInstalled } from "../state/installed.ts";
+import { realPathOr } from "../host/safe_open.ts";
+import { columnNames } from "../config/meters.ts";
+import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
 import type { Plan } from "../sources/source.ts";
@@ -26,11 +30,88 @@ function describePlan(plan: Plan, dryRun: boolean): string {
   return text;
 }
 
-/** `netmon start` and `netmon stop`: plans the firewall change and runs it, or prints it with --dry-run. */
+/**
+ * The refusal of a plan that removes rules of meters the config does not know
+ * (another config's, as far as netmon can tell), naming them and the way out.
+ */
+function unknownRefusal(command: string, config: Config, unknown: string[]): NetmonError {
+  const meters = `meter${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")}`;
+  const nft = config.source === "nftables";
+  const what = nft ? `delete the counter${unknown.length === 1 ? "" : "s"} of` : "remove the rules of";
+  const it = nft && unknown.length === 1 ? "it" : "them";
+  const own = command === "start"
+    ? `, or give this config its own ${nft ? "table" : "chain"} = "..." to meter beside ${it}`
+    : "";
+  return new NetmonError(
+    `${command} would ${what} ${meters}, which this config does not have and did not install (another config's?): ` +
+      `run 'netmon ${command} --replace' to ${nft ? "delete" : "remove"} ${it}${own}`,
+    EX.CONFIG,
+  );
+}
+
+/** Where this config's record of installed rules is, and the columns its last start installed. */
+interface InstalledRecord {
+  /** The state directory's files. */
+  files: StateFiles;
+  /** The config file as the record names it: its path, links resolved. */
+  identity: string;
+  /** The columns the record says this config file's last start installed. */
+  former: Set<string>;
+}
+
+/**
+ * The record of the rules this config installed, for a firewall source with a
+ * config file; undefined otherwise, and, said on stderr, when the state
+ * directory cannot be told or its record read: then a meter taken out of the
+ * config is taken for another config's, which only makes start or stop ask
+ * for --replace.
+ */
+function installedRecord(opts: Options, config: Config): InstalledRecord | undefined {
+  // Only the firewalls have rules that another config's start may have installed.
+  if ((config.source !== "iptables" && config.source !== "nftables") || config.file === undefined) return undefined;
+  try {
+    const files = stateFiles(findStateDir(opts.stateDir, config));
+    const identity = realPathOr(config.file);
+    return { files, identity, former: formerColumns(files, identity) };
+  } catch (e) {
+    if (!(e instanceof NetmonError)) throw e;
+    err(`netmon: warning: ${e.message}: rules of meters taken out of this config will be taken for another's\n`);
+    return undefined;
+  }
+}
+
+/**
+ * After a start or stop has run: records which columns this config installed
+ * (none after a stop). Failing to record is only warned of: the firewall has
+ * changed already, and the next start will at worst ask for --replace.
+ */
+function recordInstalled(record: InstalledRecord, command: string, config: Config): void {
+  const { files, identity } = record;
+  try {
+    if (command === "stop") dropInstalled(files);
+    else {
+      ensureStateDir(files);
+      writeInstalled(files, { config: identity, columns: columnNames(config.meters) });
+    }
+  } catch (e) {
+    if (!(e instanceof NetmonError)) throw e;
+    err(`netmon: warning: ${e.message}: the next start may not know this config's rules from another's\n`);
+  }
+}
+
+/**
+ * `netmon start` and `netmon stop`: plans the firewall change and runs it, or
+ * prints it with --dry-run. A plan that would remove rules of meters this
+ * config neither has nor installed (per the state directory's record) is
+ * refused, changing nothing, unless --replace is given.
+ */
 export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
-  const plan = opts.command === "start" ? await source.planStart() : await source.planStop();
+  const record = installedRecord(opts, config);
+  const former = record?.former ?? new Set<string>();
+  const plan = opts.command === "start" ? await source.planStart(former) : await source.planStop(former);
+  if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);
   if (!opts.dryRun) {
     const run = async () => {
       for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
@@ -39,6 +120,7 @@ export async function change(opts: Options): Promise<void> {
     if (plan.recreates?.length) {
       await recordingStart(stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
     } else await run();
+    if (record) recordInstalled(record, opts.command, config);
   }
   out(describePlan(plan, opts.dryRun));
 }

@@ -48,6 +48,11 @@ function isOurs(rule: SavedRule): boolean {
   return rule.comment?.startsWith(COMMENT_PREFIX) ?? false;
 }
 
+/** The log column a rule of netmon's feeds. */
+function columnOf(rule: SavedRule): string {
+  return rule.comment?.slice(COMMENT_PREFIX.length) ?? "";
+}
+
 /** Builds an iptables-restore script for the filter table. */
 function restoreScript(lines: string[]): string {
   return `*filter\n${lines.join("\n")}\nCOMMIT\n`;
@@ -113,14 +118,45 @@ export class IptablesSource implements CounterSource {
     }
   }
 
-  /** Removing netmon's rules from a family, and its chain when nothing else uses it; `what` names the rules. */
-  private removal(t: Tools, saved: { rules: SavedRule[]; chains: string[] }, what: string): Plan {
+  /**
+   * The installed rules of netmon's that are this config's to change: those of
+   * the `known` columns (its meters' and those its last start installed),
+   * wherever they jump, and any that jump to its chain. The rest jump to
+   * another chain for columns this config does not know: another config's,
+   * left alone.
+   */
+  private mine(rules: SavedRule[], known: ReadonlySet<string>): SavedRule[] {
+    const { chain } = this.config;
+    return rules.filter((r) => isOurs(r) && (known.has(columnOf(r)) || r.target === chain));
+  }
+
+  /** The `COLUMN (WHERE)` of each rule of a column not `known`, for {@linkcode Plan.unknown}. */
+  private unknownOf(t: Tools, rules: SavedRule[], known: ReadonlySet<string>): string[] {
+    const v6 = t.family === 6 ? " IPv6" : "";
+    return rules.filter((r) => !known.has(columnOf(r))).map((r) => `${columnOf(r)} (${r.chain}${v6})`);
+  }
+
+  /** The config's columns and `former`: the columns whose rules are this config's whatever chain they jump to. */
+  private known(former: ReadonlySet<string>): Set<string> {
+    return new Set([...columnNames(this.config.meters), ...former]);
+  }
+
+  /**
+   * Removing this config's rules (see {@linkcode mine}) from a family, and its
+   * chain when nothing else uses it; `what` names the rules.
+   */
+  private removal(
+    t: Tools,
+    saved: { rules: SavedRule[]; chains: string[] },
+    what: string,
+    known: ReadonlySet<string>,
+  ): Plan {
     const { chain } = this.config;
     const v6 = t.family === 6 ? " (IPv6)" : "";
     const { rules, chains } = saved;
-    const ours = rules.filter(isOurs);
+    const ours = this.mine(rules, known);
     const lines = ours.map((r) => `-D ${r.chain} ${r.spec}`);
-    const notes = ours.map((r) => `remove ${what} of ${r.comment?.slice(COMMENT_PREFIX.length)} from ${r.chain}${v6}`);
+    const notes = ours.map((r) => `remove ${what} of ${columnOf(r)} from ${r.chain}${v6}`);
     if (chains.includes(chain)) {
       const foreign = rules.filter((r) => !isOurs(r) && r.target === chain);
       const inside = rules.filter((r) => r.chain === chain);
@@ -137,7 +173,11 @@ export class IptablesSource implements CounterSource {
         notes.push(`delete chain ${chain}${v6}`);
       }
     }
-    return { notes, commands: lines.length > 0 ? [this.restore(t, lines)] : [] };
+    return {
+      notes,
+      commands: lines.length > 0 ? [this.restore(t, lines)] : [],
+      unknown: this.unknownOf(t, ours, known),
+    };
   }
 
   private restore(t: Tools, lines: string[]): Plan["commands"][number] {
@@ -154,9 +194,10 @@ export class IptablesSource implements CounterSource {
    * the kept rules' whole counts a second time. The unsampled traffic since
    * the last report is lost instead, as with any re-creation.
    */
-  async planStart(): Promise<Plan> {
-    const plan: Plan = { notes: [], commands: [] };
+  async planStart(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+    const plan: Plan = { notes: [], commands: [], unknown: [] };
     const { chain } = this.config;
+    const known = this.known(former);
     type Wanted = { key: string; rule: MeterRule };
     type Installed = { key: string; rule: SavedRule };
     /** Each family's diff, or the removal in a family no meter uses; commands are made once every diff is known. */
@@ -170,15 +211,15 @@ export class IptablesSource implements CounterSource {
       if (!this.tools.includes(t)) {
         // No meter uses this family now: what an earlier config put there goes.
         const saved = await this.savedIfReadable(t);
-        const gone = saved && this.removal(t, saved, "stale rule");
+        const gone = saved && this.removal(t, saved, "stale rule", known);
         if (saved && gone?.commands.length) {
           steps.push(gone);
-          for (const r of saved.rules) if (isOurs(r)) losing.add(r.comment?.slice(COMMENT_PREFIX.length) ?? "");
+          for (const r of this.mine(saved.rules, known)) losing.add(columnOf(r));
         }
         continue;
       }
       const { rules, chains } = await this.saved(t);
-      const installed: Installed[] = rules.filter(isOurs).map((r) => ({ key: `${r.chain} ${r.spec}`, rule: r }));
+      const installed: Installed[] = this.mine(rules, known).map((r) => ({ key: `${r.chain} ${r.spec}`, rule: r }));
       const wanted: Wanted[] = this.rules.filter((r) => r.family === t.family).map((r) => ({
         key: `${r.hook} ${ruleSpec(r, chain)}`,
         rule: r,
@@ -193,7 +234,8 @@ export class IptablesSource implements CounterSource {
       const toAdd = new Set(wanted.filter((w) => !pool.get(w.key)?.pop()));
       const unmatched = [...pool.values()].flat();
       for (const w of toAdd) changed.add(w.rule.column);
-      for (const r of unmatched) losing.add(r.rule.comment?.slice(COMMENT_PREFIX.length) ?? "");
+      for (const r of unmatched) losing.add(columnOf(r.rule));
+      plan.unknown?.push(...this.unknownOf(t, unmatched.map((r) => r.rule), known));
       steps.push({ t, chains, wanted, toAdd, unmatched });
     }
     if (losing.size > 0) {
@@ -207,6 +249,7 @@ export class IptablesSource implements CounterSource {
       if (!("t" in step)) {
         plan.notes.push(...step.notes);
         plan.commands.push(...step.commands);
+        plan.unknown?.push(...step.unknown ?? []);
         continue;
       }
       const { t, chains, wanted, toAdd, unmatched } = step;
@@ -218,9 +261,7 @@ export class IptablesSource implements CounterSource {
       }
       for (const r of unmatched) {
         lines.push(`-D ${r.key}`);
-        plan.notes.push(
-          `remove stale rule of ${r.rule.comment?.slice(COMMENT_PREFIX.length)} from ${r.rule.chain}${v6}`,
-        );
+        plan.notes.push(`remove stale rule of ${columnOf(r.rule)} from ${r.rule.chain}${v6}`);
       }
       // Installed rules of a changed column go too, and come back with its new ones, in config order.
       const fresh = changed.size === 0 ? [] : wanted.filter((w) => toAdd.has(w) || changed.has(w.rule.column));
@@ -250,17 +291,19 @@ export class IptablesSource implements CounterSource {
     return plan;
   }
 
-  async planStop(): Promise<Plan> {
-    const plan: Plan = { notes: [], commands: [] };
+  async planStop(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+    const plan: Plan = { notes: [], commands: [], unknown: [] };
+    const known = this.known(former);
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
       const used = this.tools.includes(t);
       const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
       if (!saved) continue;
-      const gone = this.removal(t, saved, "rule");
+      const gone = this.removal(t, saved, "rule", known);
       if (!used && gone.commands.length === 0) continue;
       plan.notes.push(...gone.notes);
       plan.commands.push(...gone.commands);
+      plan.unknown?.push(...gone.unknown ?? []);
     }
     if (plan.commands.length === 0) {
       return { notes: ["no netmon rules are installed: nothing to change"], commands: [] };

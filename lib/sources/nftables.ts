@@ -198,9 +198,11 @@ export class NftablesSource implements CounterSource {
   /**
    * Brings the table to the config in one transaction: counters are kept
    * (with their values) or added, chains flushed and refilled, stale
-   * counters and chains deleted. Nothing changes when all is current.
+   * counters and chains deleted. Nothing changes when all is current. A
+   * counter of a column neither the config's nor in `former` is another
+   * config's, as far as netmon can tell: see {@linkcode Plan.unknown}.
    */
-  async planStart(): Promise<Plan> {
+  async planStart(former: ReadonlySet<string> = new Set()): Promise<Plan> {
     const t = await this.installed();
     const chains = [...new Set(this.wanted.map((w) => w.chain))];
     const current = t !== undefined &&
@@ -217,6 +219,7 @@ export class NftablesSource implements CounterSource {
     }
     const notes: string[] = [];
     const ops: Json[] = [{ add: { table: this.table } }];
+    const unknown: string[] = [];
     if (!t) notes.push(`create ${this.describe()}`);
     const base = { family: "inet", table: this.config.table };
     for (const c of this.columns) {
@@ -247,17 +250,21 @@ export class NftablesSource implements CounterSource {
       if (this.columns.includes(name)) continue;
       ops.push({ delete: { counter: { ...base, name } } });
       notes.push(`delete counter ${name} (no meter uses it)`);
+      if (!former.has(name)) unknown.push(`${name} (${this.describe()})`);
     }
     if (kept > 0) notes.push(`keep ${kept} counter${kept === 1 ? "" : "s"} and their values`);
-    return { notes, commands: [this.command(ops)] };
+    return { notes, commands: [this.command(ops)], unknown };
   }
 
-  async planStop(): Promise<Plan> {
+  async planStop(former: ReadonlySet<string> = new Set()): Promise<Plan> {
     const t = await this.installed();
     if (!t) return { notes: [`${this.describe()} is not installed: nothing to change`], commands: [] };
+    const unknown = [...t.counters.keys()].filter((c) => !this.columns.includes(c) && !former.has(c))
+      .map((c) => `${c} (${this.describe()})`);
     return {
       notes: [`delete ${this.describe()} with its ${t.counters.size} counter(s) and ${t.rules.length} rule(s)`],
       commands: [this.command([{ delete: { table: this.table } }])],
+      unknown,
     };
   }
 

@@ -31,6 +31,13 @@ export interface Plan {
    * it (iptables): `start` records them for the next report.
    */
   recreates?: string[];
+  /**
+   * What the commands would remove of meters that are neither the config's
+   * nor among the columns its last start installed, one `COLUMN (WHERE)` each:
+   * as far as netmon can tell another config's, whose metering would stop, so
+   * the CLI runs such a plan only when told to (`--replace`).
+   */
+  unknown?: string[];
 }
 
 /** One meter's state as `status` shows it. */
@@ -81,10 +88,14 @@ export interface Reading {
 export interface CounterSource {
   /** Name as in the config's `source`. */
   readonly name: string;
-  /** Plans installing the meters' rules; reads the current ruleset. */
-  planStart(): Promise<Plan>;
-  /** Plans removing exactly netmon's rules. */
-  planStop(): Promise<Plan>;
+  /**
+   * Plans installing the meters' rules; reads the current ruleset. `former`
+   * are the columns this config's last start installed: their rules are the
+   * config's own to remove, like its meters' (see {@linkcode Plan.unknown}).
+   */
+  planStart(former?: ReadonlySet<string>): Promise<Plan>;
+  /** Plans removing exactly netmon's rules of this config, `former` as for planStart. */
+  planStop(former?: ReadonlySet<string>): Promise<Plan>;
   /**
    * Reads every column's counters, in column order, with one command per
    * address family. `previous` is the last logged sample (or a promise of it:

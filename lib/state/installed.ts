@@ -1,0 +1,90 @@
+/**
+ * Which config's `netmon start` last installed which meters' rules
+ * (`netmon.installed` in the state directory), so that the next start (or
+ * stop) of the same config file can tell a meter taken out of it, whose rules
+ * it removes unasked, from another config's meter on the same firewall,
+ * whose rules it removes only when told (`--replace`). The firewall's rules
+ * carry only a column's name (`netmon:COLUMN`), not the config they came
+ * from; two configs that share a state directory are told apart by the
+ * config file's path.
+ *
+ * @module
+ */
+
+import { fileError } from "../host/errors.ts";
+import { replaceFile } from "../host/files.ts";
+import { readWholeText } from "../host/safe_open.ts";
+import { STATE_MODE, type StateFiles } from "./files.ts";
+
+/** What the last start recorded. */
+export interface Installed {
+  /** The config file it was given, links resolved. */
+  config: string;
+  /** The log columns whose rules (or counters) it installed. */
+  columns: string[];
+}
+
+/** The record file of a state directory. */
+export function installedPath(files: StateFiles): string {
+  return `${files.dir}/netmon.installed`;
+}
+
+const HEADER = "# netmon start installed the rules of these columns, from this config (lib/state/installed.ts)\n";
+
+/**
+ * Parses the record's text; undefined when it names no config.
+ *
+ * @example
+ * ```ts
+ * parseInstalled("config\t/etc/netmon.toml\ncolumns\tproxy\tnon-network\n");
+ * // { config: "/etc/netmon.toml", columns: ["proxy", "non-network"] }
+ * ```
+ */
+export function parseInstalled(text: string): Installed | undefined {
+  let config: string | undefined;
+  const columns: string[] = [];
+  for (const line of text.split("\n")) {
+    const [key, ...values] = line.split("\t");
+    if (key === "config" && values.length === 1) config = values[0];
+    else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
+  }
+  return config === undefined ? undefined : { config, columns };
+}
+
+/**
+ * The record's text. Column names hold no tab or newline (the config refuses
+ * them); a config path that does is not found again, which only makes the
+ * next start ask for `--replace`.
+ */
+export function formatInstalled(i: Installed): string {
+  return `${HEADER}config\t${i.config}\ncolumns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+}
+
+/** Reads the record; undefined when there is none. */
+export function readInstalled(files: StateFiles): Installed | undefined {
+  const text = readWholeText(installedPath(files), { what: "record of installed rules" }, 64 << 20);
+  return text === undefined ? undefined : parseInstalled(text);
+}
+
+/** Records that `config`'s start installed `columns`' rules. */
+export function writeInstalled(files: StateFiles, installed: Installed): void {
+  replaceFile(installedPath(files), formatInstalled(installed), STATE_MODE, "record of installed rules");
+}
+
+/** Removes the record (a stop removed every rule it names). */
+export function dropInstalled(files: StateFiles): void {
+  try {
+    Deno.removeSync(installedPath(files));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove", installedPath(files));
+  }
+}
+
+/**
+ * The columns `config`'s last start installed, as far as `files` recorded:
+ * none when the record is missing or was written by another config file.
+ */
+export function formerColumns(files: StateFiles, config: string): Set<string> {
+  const record = readInstalled(files);
+  return new Set(record?.config === config ? record.columns : []);
+}

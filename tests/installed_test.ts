@@ -1,0 +1,34 @@
+/** The record of which config's start installed which meters' rules (lib/state/installed.ts). */
+import { deepEqual as assertEquals } from "node:assert/strict";
+import { stateFiles } from "../lib/state/files.ts";
+import {
+  dropInstalled,
+  formatInstalled,
+  formerColumns,
+  installedPath,
+  parseInstalled,
+  writeInstalled,
+} from "../lib/state/installed.ts";
+import { withTempDir } from "./helpers.ts";
+
+Deno.test("the record's text reads back as written, and text naming no config is no record", () => {
+  const record = { config: "/etc/netmon/a b.toml", columns: ["proxy", "non-network", "cust-inbound-v6"] };
+  assertEquals(parseInstalled(formatInstalled(record)), record);
+  assertEquals(parseInstalled(formatInstalled({ config: "/x.toml", columns: [] })), { config: "/x.toml", columns: [] });
+  assertEquals(parseInstalled("columns\tproxy\n"), undefined);
+  assertEquals(parseInstalled(""), undefined);
+});
+
+Deno.test("former columns are the recorded ones for the same config file only; none without a record", () =>
+  withTempDir((dir) => {
+    const files = stateFiles(dir);
+    assertEquals(formerColumns(files, "/etc/a.toml"), new Set());
+    writeInstalled(files, { config: "/etc/a.toml", columns: ["proxy", "web"] });
+    assertEquals(Deno.statSync(installedPath(files)).mode! & 0o777, 0o640);
+    assertEquals(formerColumns(files, "/etc/a.toml"), new Set(["proxy", "web"]));
+    assertEquals(formerColumns(files, "/etc/b.toml"), new Set(), "another config's record says nothing of b's");
+    dropInstalled(files);
+    dropInstalled(files); // already gone: nothing to do
+    assertEquals(formerColumns(files, "/etc/a.toml"), new Set());
+    return Promise.resolve();
+  }));
