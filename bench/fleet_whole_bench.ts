@@ -204,9 +204,24 @@ function metersConfig(meters: number): string {
   return text;
 }
 
-/** Installs the rules of `config` in `ns` with `netmon start`. */
+/** Installs the rules of `config` in `ns` with `netmon start`, its state (what start installed) beside it. */
 async function start(ns: string, config: string): Promise<void> {
-  await must("ip", ["netns", "exec", ns, Deno.execPath(), "run", "-q", "-A", REPORT_SCRIPT, "start", "-c", config]);
+  const state = config.slice(0, config.lastIndexOf("/"));
+  await must("ip", [
+    "netns",
+    "exec",
+    ns,
+    Deno.execPath(),
+    "run",
+    "-q",
+    "-A",
+    REPORT_SCRIPT,
+    "start",
+    "-c",
+    config,
+    "-s",
+    state,
+  ]);
 }
 
 console.log(

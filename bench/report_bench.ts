@@ -68,7 +68,17 @@ await withBaseWorktree((base) =>
         'new Deno.Command("/usr/sbin/iptables-save", { args: ["-c", "-t", "filter"], stdout: "piped" }).outputSync();\n',
       );
       const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
-      const [ip, ...startArgs] = inNs([Deno.execPath(), "run", "-A", REPORT_SCRIPT, "start", "-c", config]);
+      const [ip, ...startArgs] = inNs([
+        Deno.execPath(),
+        "run",
+        "-A",
+        REPORT_SCRIPT,
+        "start",
+        "-c",
+        config,
+        "-s",
+        `${dir}/state`,
+      ]);
       await must(ip!, startArgs);
       const reportArgs = ["report", "-c", config, "-s", `${dir}/state`];
       const perms = [

@@ -40,8 +40,9 @@ await withBaseWorktree((base) =>
       const inNs = (
         args: string[],
       ) => ["ip", "netns", "exec", p.a, Deno.execPath(), "run", "-q", "-A", ...REPORT_V8_FLAGS, REPORT_SCRIPT, ...args];
-      const start = await timed(inNs(["start", "-c", config]));
-      const again = await timed(inNs(["start", "-c", config]));
+      // Its own state directory (start records what it installed there), never the host's.
+      const start = await timed(inNs(["start", "-c", config, "-s", dir]));
+      const again = await timed(inNs(["start", "-c", config, "-s", dir]));
       const report1 = await timed(inNs(["report", "-c", config, "-s", dir]));
       const baseRun = (args: string[]) => [...inNs(args).slice(0, -args.length - 1), `${base}/netmon.ts`, ...args];
       const baseArgs = ["report", "-c", config, "-s", `${dir}/base`];
