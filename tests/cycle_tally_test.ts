@@ -12,6 +12,7 @@ import { ianaZone } from "../lib/usage/zone.ts";
 import {
   advanceTally,
   counted,
+  countedIn,
   customerClosed,
   customerCycle,
   type CustomerTally,
@@ -404,4 +405,29 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
   ok(diluted > 1000, `checks of a customer whose columns came after its cycle's start: ${diluted}`);
   ok(projectedLate > 1000, `projections of a customer whose columns came after its cycle's start: ${projectedLate}`);
   ok(closedChecked > 100, `closed cycles' percentiles compared: ${closedChecked}`);
+});
+
+Deno.test("a quota counting in (or out) counts a column with no direction too: never below the traffic", () => {
+  // A customer of one unsplit column (a meter counting both ways) with count = "in" counted nothing at all, so its
+  // quota was never reached; one mixing split and unsplit columns left the unsplit one out.
+  const cycle = {
+    start: 0,
+    end: 1,
+    bytes: new Map([["box", 5_000_000n], ["web:in", 700n], ["web:out", 300n]]),
+    resets: new Map(),
+  };
+  const unsplit: CustomerColumns = { name: "box", in: [], out: [], both: ["box"] };
+  const mixed: CustomerColumns = { name: "mixed", in: ["web:in"], out: ["web:out"], both: ["box"] };
+  assertEquals(["in", "out", "total"].map((c) => countedIn(cycle, unsplit, c as "in")), [
+    5_000_000n,
+    5_000_000n,
+    5_000_000n,
+  ]);
+  assertEquals(["in", "out", "total"].map((c) => countedIn(cycle, mixed, c as "in")), [
+    5_000_700n,
+    5_000_300n,
+    5_001_000n,
+  ]);
+  const t = { start: 0, end: 1, in: 700n, out: 300n, both: 5_000_000n, resets: 0 };
+  assertEquals(["in", "out", "total"].map((c) => counted(t, c as "in")), [5_000_700n, 5_000_300n, 5_001_000n]);
 });

@@ -96,10 +96,11 @@ function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): strin
   for (const s of specs) {
     const row = rows.find((r) => r.kind === "customer" && r.name === s.name);
     if (!s.quota || !row) continue;
+    // A column with no direction counts in each (lib/usage/cycle_tally.ts `counted`): in is all but out.
     const used = s.quota.count === "in"
-      ? row.inBytes ?? 0n
+      ? row.totalBytes - (row.outBytes ?? 0n)
       : s.quota.count === "out"
-      ? row.outBytes ?? 0n
+      ? row.totalBytes - (row.inBytes ?? 0n)
       : row.totalBytes;
     const pct = bytesShareText(used, s.quota.bytes);
     lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}, counting ${s.quota.count})`);

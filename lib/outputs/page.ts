@@ -227,7 +227,9 @@ const bytesOr = (b: bigint | undefined) => (b === undefined ? dash : formatBytes
 function quotaCell(c: CustomerData): string {
   if (c.quota === undefined || c.quota <= 0n) return dash;
   const count = c.quotaCount ?? "total";
-  const soFar = c.cycle.soFar[count] ?? c.cycle.soFar.total;
+  // A column with no direction counts in each (lib/usage/cycle_tally.ts `counted`): in is all but out.
+  const { total, in: inBytes, out } = c.cycle.soFar;
+  const soFar = count === "in" ? total - (out ?? 0n) : count === "out" ? total - (inBytes ?? 0n) : total;
   const used = Number(soFar) / Number(c.quota);
   const over = soFar > c.quota;
   const width = Math.min(used, 1) * 100;
