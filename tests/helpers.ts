@@ -492,3 +492,36 @@ export function processesRunning(argv: string[]): number[] {
   }
   return pids;
 }
+
+/**
+ * Runs netmon on `dir/netmon.toml` with state in `dir/state`, the interface
+ * source's permissions and the mail server's address (127.0.0.1:`port`), and
+ * `env` (e.g. the SMTP password): what a mail test needs and no more.
+ */
+export function netmonMailing(
+  dir: string,
+  args: string[],
+  port: number,
+  env: Record<string, string> = {},
+): Promise<Result> {
+  return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
+    permissions: [
+      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
+      `--allow-read=${dir},/tmp`,
+      `--allow-write=${dir}`,
+      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+      "--allow-sys=uid,osUptime",
+      `--allow-net=127.0.0.1:${port}`,
+    ],
+    env,
+  });
+}
+
+/** The names of the mail spool's files in state directory `state`, sorted; none when there is no spool. */
+export function spoolNames(state: string): string[] {
+  try {
+    return [...Deno.readDirSync(`${state}/spool`)].map((e) => e.name).sort();
+  } catch {
+    return [];
+  }
+}

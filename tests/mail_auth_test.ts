@@ -1,8 +1,9 @@
 /**
  * SMTP AUTH as the config asks for it, against a real SMTP server on
- * 127.0.0.1: a `[mail] user` without a password is refused before any
- * counter is read (nothing collected, nothing lost), and a server that does
- * not offer AUTH is not sent the mail unauthenticated.
+ * 127.0.0.1: a `[mail] user` without a password fails the delivery in one
+ * line naming the config, after the sample is logged (mail is a side
+ * output), and a server that does not offer AUTH is not sent the mail
+ * unauthenticated.
  *
  * netmon runs as a subprocess with the interface source on `lo` (no root
  * needed) and only the permissions mail adds: the server's address and port.
@@ -11,25 +12,13 @@ import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { missingPassword } from "../lib/config/mail.ts";
 import { Mailer } from "../lib/outputs/mail.ts";
-import { netmon, type Result, withTempDir } from "./helpers.ts";
-import { deadPort, type Server, startSmtp } from "./smtp_server.ts";
+import { netmonMailing, spoolNames, withTempDir } from "./helpers.ts";
+import { deadPort, type Server, withSmtp } from "./smtp_server.ts";
 
 const PASSWORD = "s3cret-Pa55word-9c1e";
 
-/** Runs netmon with the interface source's permissions plus the mail server's address. */
-function run(dir: string, args: string[], port: number, env: Record<string, string> = {}): Promise<Result> {
-  return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
-    permissions: [
-      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
-      `--allow-read=${dir},/tmp`,
-      `--allow-write=${dir}`,
-      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-      "--allow-sys=uid,osUptime",
-      `--allow-net=127.0.0.1:${port}`,
-    ],
-    env,
-  });
-}
+/** netmon on the config and state in `dir`, mailing to the server on `port` (tests/helpers.ts). */
+const run = netmonMailing;
 
 /** Writes a config metering `lo` that mails, over plain SMTP, to the server on `port`. */
 async function config(dir: string, port: number, mail: string): Promise<void> {
@@ -40,22 +29,9 @@ async function config(dir: string, port: number, mail: string): Promise<void> {
   );
 }
 
-async function withServer(opts: Parameters<typeof startSmtp>[0], fn: (s: Server) => Promise<void>): Promise<void> {
-  const server = await startSmtp(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
-
-const spoolOf = (dir: string) => {
-  try {
-    return [...Deno.readDirSync(`${dir}/state/spool`)].map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
-};
+const withServer = withSmtp;
+/** The spool's file names, of the state directory in `dir`. */
+const spoolOf = (dir: string) => spoolNames(`${dir}/state`);
 
 /** The samples in the log (its lines but the header), none when there is no log. */
 async function samples(dir: string): Promise<number> {

@@ -13,25 +13,13 @@ import { parseLast } from "../lib/state/log_format.ts";
 import { mailBody } from "../lib/outputs/mail.ts";
 import { humanReadable } from "../lib/usage/units.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";
-import { NETMON, netmon, processesRunning, type Result, withTempDir } from "./helpers.ts";
-import { deadPort, parseMessage, type Server, startSmtp } from "./smtp_server.ts";
+import { NETMON, netmon, netmonMailing, processesRunning, type Result, spoolNames, withTempDir } from "./helpers.ts";
+import { deadPort, parseMessage, withSmtp } from "./smtp_server.ts";
 
 const PASSWORD = "s3cret-Pa55word-7f3a";
 
-/** Runs netmon with the interface source's permissions plus the mail server's address. */
-function run(dir: string, args: string[], port: number, env: Record<string, string> = {}): Promise<Result> {
-  return netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, ...args], {
-    permissions: [
-      "--allow-run=/usr/sbin/ip,/usr/bin/stat",
-      `--allow-read=${dir},/tmp`,
-      `--allow-write=${dir}`,
-      "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
-      "--allow-sys=uid,osUptime",
-      `--allow-net=127.0.0.1:${port}`,
-    ],
-    env,
-  });
-}
+/** netmon on the config and state in `dir`, mailing to the server on `port` (tests/helpers.ts). */
+const run = netmonMailing;
 
 /** Writes a config metering `lo` that mails to the server on `port`. */
 async function config(dir: string, port: number, mail: string): Promise<void> {
@@ -42,22 +30,9 @@ async function config(dir: string, port: number, mail: string): Promise<void> {
   );
 }
 
-async function withServer(opts: Parameters<typeof startSmtp>[0], fn: (s: Server) => Promise<void>): Promise<void> {
-  const server = await startSmtp(opts);
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
-}
-
-const spoolOf = (dir: string) => {
-  try {
-    return [...Deno.readDirSync(`${dir}/state/spool`)].map((e) => e.name).sort();
-  } catch {
-    return [];
-  }
-};
+const withServer = withSmtp;
+/** The spool's file names, of the state directory in `dir`. */
+const spoolOf = (dir: string) => spoolNames(`${dir}/state`);
 
 /** Every file netmon wrote, and what it printed, must not hold the password. */
 async function assertNoPassword(dir: string, ...outputs: Result[]): Promise<void> {

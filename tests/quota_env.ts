@@ -9,7 +9,7 @@
  * @module
  */
 import { parseHeader, parseLogLine } from "../lib/state/log_format.ts";
-import { netmon, type NetmonRun, type Pair, type Result, withPair, withTempDir } from "./helpers.ts";
+import { netmon, type NetmonRun, type Pair, type Result, spoolNames, withPair, withTempDir } from "./helpers.ts";
 import { type NsSmtp, startSmtpIn } from "./smtp_in_netns.ts";
 import { parseMessage, type Received } from "./smtp_server.ts";
 import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
@@ -123,11 +123,7 @@ export function decodeMail(m: Received): Mail {
 
 /** The state directory's spool files. */
 export function spoolOf(e: QuotaEnv): string[] {
-  try {
-    return [...Deno.readDirSync(`${e.dir}/state/spool`)].map((x) => x.name).sort();
-  } catch {
-    return [];
-  }
+  return spoolNames(`${e.dir}/state`);
 }
 
 /** The log's samples: stamp, epoch (the test runs netmon in UTC) and counters. */

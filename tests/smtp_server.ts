@@ -181,3 +181,13 @@ export function parseMessage(raw: string): { headers: Map<string, string>; body:
   }
   return { headers, body: raw.slice(split + 4) };
 }
+
+/** Runs `fn` with a server started with `opts`, closed afterwards whatever happens. */
+export async function withSmtp(opts: ServerOptions, fn: (s: Server) => Promise<void>): Promise<void> {
+  const server = await startSmtp(opts);
+  try {
+    await fn(server);
+  } finally {
+    await server.close();
+  }
+}
