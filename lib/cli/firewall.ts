@@ -118,7 +118,7 @@ export async function change(opts: Options): Promise<void> {
     };
     // Rules made afresh count from zero: the next report must know, whatever their counters say.
     if (plan.recreates?.length) {
-      await recordingStart(stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
+      await recordingStart(record?.files ?? stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
     } else await run();
     if (record) recordInstalled(record, opts.command, config);
   }

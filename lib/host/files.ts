@@ -319,6 +319,15 @@ export class AtomicFile {
   }
 }
 
+/** Removes `path` (a link itself, never what it points to); nothing when it is already gone. */
+export function removeIfPresent(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove", path);
+  }
+}
+
 /** Replaces `path` with `text` atomically, the new file having `mode`. */
 export function replaceFile(
   path: string,

@@ -11,8 +11,7 @@
  * @module
  */
 
-import { fileError } from "../host/errors.ts";
-import { replaceFile } from "../host/files.ts";
+import { removeIfPresent, replaceFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
@@ -73,11 +72,7 @@ export function writeInstalled(files: StateFiles, installed: Installed): void {
 
 /** Removes the record (a stop removed every rule it names). */
 export function dropInstalled(files: StateFiles): void {
-  try {
-    Deno.removeSync(installedPath(files));
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove", installedPath(files));
-  }
+  removeIfPresent(installedPath(files));
 }
 
 /**

@@ -22,7 +22,7 @@
  */
 
 import { fileError } from "../host/errors.ts";
-import { replaceFile } from "../host/files.ts";
+import { removeIfPresent, replaceFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 import { withLock } from "./lock.ts";
@@ -56,14 +56,7 @@ export function readStarts(files: StateFiles): StartRecord[] {
 
 function writeStarts(files: StateFiles, records: StartRecord[]): void {
   const path = startedPath(files);
-  if (records.length === 0) {
-    try {
-      Deno.removeSync(path);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw fileError(err, "remove", path);
-    }
-    return;
-  }
+  if (records.length === 0) return removeIfPresent(path);
   replaceFile(path, HEADER + records.map((r) => `${r.id}\t${r.columns.join("\t")}\n`).join(""), STATE_MODE, "");
 }
 
