@@ -19,6 +19,7 @@ import { fingerprint, tallyPlan, watchedCustomers } from "../lib/usage/cycle_cus
 import { formatTally, readTally, sentPath, tallyPath } from "../lib/state/tally_file.ts";
 import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
+import { LATE, lateMeterCounters } from "./late_meter.ts";
 import {
   decodeMail,
   logSamples,
@@ -663,7 +664,6 @@ Deno.test("alert_projected: a customer whose meter was added on day 20 is projec
   // A 30-day cycle; newco's meter is added on day 20 (its column is in the log from the 21st on) and carries
   // 10 GiB in the 5 days after: on course for 20 GiB, past its 15 GiB quota. Counted from the log's first sample
   // instead, 10 GiB x 30/25 = 12 GiB, it would not be warned.
-  const GiB = 1n << 30n, DAY = 86_400_000;
   const config = parseConfig(
     '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "newco"\nmeters = ["late"]\nquota = "15 GiB"\n' +
       `alert_projected = true\n${mailSection(25)}`,
@@ -671,13 +671,9 @@ Deno.test("alert_projected: a customer whose meter was added on day 20 is projec
   );
   const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
-  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
+  const { now } = LATE;
   let tally: Tally | undefined;
-  for (let t = start; t <= now; t += 3_600_000) {
-    const counters = new Map([["base", BigInt((t - start) / 1000)]]);
-    if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
-    tally = advanceTally(tally, plan, { epoch: t, counters });
-  }
+  for (const s of lateMeterCounters()) tally = advanceTally(tally, plan, s);
   const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/26-00:00:00", new Date(now));
   assertEquals(due.map((d) => d.key), ["projected\tnewco\t2025-11-01 .. 2025-11-30"]);
   const text = due[0]!.message!.text;

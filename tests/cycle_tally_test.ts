@@ -29,6 +29,7 @@ import { linearEstimate } from "../lib/usage/overview.ts";
 import { FirstSeen } from "../lib/usage/first_seen.ts";
 import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
 import { seededRandom } from "./random.ts";
+import { LATE, lateMeterCounters } from "./late_meter.ts";
 
 const COLUMNS = ["acme-inbound", "acme-outbound", "globex", "box-v4", "late"];
 const CUSTOMERS: CustomerColumns[] = [
@@ -157,19 +158,15 @@ Deno.test("a projection carries the rate so far to the cycle's end, as the summa
 });
 
 Deno.test("a customer whose meter was added on day 20 is projected from its first sample: 10 GiB in 5 days, 20 GiB", () => {
-  const GiB = 1n << 30n, DAY = 86_400_000;
+  const GiB = 1n << 30n;
   const november = calendar("cycle", ianaZone("UTC"), 1);
   const newco: TallyCustomer = { columns: { name: "newco", in: [], out: [], both: ["late"] }, billing: "1 UTC" };
   const mixed: TallyCustomer = { columns: { name: "mixed", in: ["base"], out: ["late"], both: [] }, billing: "1 UTC" };
   const plan = { billings: new Map([["1 UTC", () => november]]), rates: [] };
   // Hourly from 1 November (a 30-day cycle); late is in the log from day 20 (the 21st), 10 GiB in the 5 days after.
-  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
+  const { now } = LATE;
   let tally: Tally | undefined;
-  for (let t = start; t <= now; t += 3_600_000) {
-    const counters = new Map([["base", BigInt((t - start) / 1000)]]);
-    if (t >= added) counters.set("late", 10n * GiB * BigInt(t - added) / BigInt(5 * DAY));
-    tally = advanceTally(tally, plan, { epoch: t, counters });
-  }
+  for (const s of lateMeterCounters()) tally = advanceTally(tally, plan, s);
   const t = customerCycle(tally!, newco)!;
   assertEquals(counted(t, "total"), 10n * GiB);
   const projected = projection(t, counted(t, "total"), now);

@@ -21,7 +21,8 @@ import { buildPageData } from "../lib/outputs/page_data.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { customerColumns, type CustomerSpec } from "../lib/config/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
-import { type Sample, UsageEngine } from "../lib/usage/engine.ts";
+import { UsageEngine } from "../lib/usage/engine.ts";
+import { LATE, lateMeterSamples } from "./late_meter.ts";
 import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
 import { rowsOf } from "../lib/usage/rows.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
@@ -426,17 +427,8 @@ Deno.test("page data: a meter added mid-cycle is projected from its column's fir
   // November 2025 (30 days, UTC): base at 1 B/s from the 1st; late, added on day 20 (the 21st), at 1 GiB an hour
   // from then: 120 GiB in 5 days, 5 days to go, 240 GiB (not 120 x 30/25 = 144 GiB: before it, late is unknown).
   const GiB = 1n << 30n;
-  const start = Date.UTC(2025, 10, 1), added = Date.UTC(2025, 10, 21), now = Date.UTC(2025, 10, 26);
-  const before = ["base"], after = ["base", "late"];
-  const samples: Sample[] = [];
-  for (let t = start; t <= now; t += 3_600_000) {
-    const base = (t - start) / 1000;
-    samples.push(
-      t < added
-        ? { epoch: t, columns: before, counters: [base] }
-        : { epoch: t, columns: after, counters: [base, BigInt((t - added) / 3_600_000) * GiB] },
-    );
-  }
+  const { now } = LATE;
+  const samples = lateMeterSamples();
   const billing = { cycleDay: 1, timeZone: "UTC" };
   const projections = (customers: CustomerSpec[]) =>
     buildPageData({ samples, customers, billing, now, title: "t" }).data.customers.map((c) => [

@@ -6,6 +6,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import type { CustomerColumns } from "../lib/config/customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
+import { lateMeterSamples } from "./late_meter.ts";
 import type { Row } from "../lib/usage/rows.ts";
 import { FirstSeen } from "../lib/usage/first_seen.ts";
 import {
@@ -170,30 +171,6 @@ Deno.test("the overview: one part per billing, days restricted by --from/--to, n
 });
 
 const GiB = 1n << 30n;
-const HOUR_MS = 3_600_000;
-
-/**
- * November 2025 (30 days, UTC), hourly from the 1st to the 26th at 00:00
- * (day 25): `base` at 1 B/s throughout; `late`, a meter added to the config
- * on day 20 (the 21st), from its first sample then at 1 GiB an hour (120 GiB
- * in 5 days); before it, its traffic is unknown, not zero.
- */
-function lateMeterLog(): Sample[] {
-  const from = Date.UTC(2025, 10, 1);
-  const added = Date.UTC(2025, 10, 21);
-  const before = ["base"];
-  const after = ["base", "late"];
-  const out: Sample[] = [];
-  for (let t = from; t <= Date.UTC(2025, 10, 26); t += HOUR_MS) {
-    const base = (t - from) / 1000;
-    out.push(
-      t < added
-        ? { epoch: t, columns: before, counters: [base] }
-        : { epoch: t, columns: after, counters: [base, BigInt((t - added) / HOUR_MS) * GiB] },
-    );
-  }
-  return out;
-}
 
 const newco: CustomerColumns = { name: "newco", in: [], out: [], both: ["late"] };
 const mixed: CustomerColumns = { name: "mixed", in: ["base"], out: ["late"], both: [] };
@@ -205,7 +182,7 @@ Deno.test("the overview's estimate of a column (and customer) that first appears
   ]);
   const now = Date.UTC(2025, 10, 26);
   const ov = new OverviewSummarizer(passes, now);
-  for (const s of lateMeterLog()) ov.push(s);
+  for (const s of lateMeterSamples()) ov.push(s);
   const lines = ov.result()[0]!.lines;
   const estimate = (name: string) => lines.find((l) => l.name === name)?.estimate;
   assertEquals(lines.map((l) => [l.name, l.cycle.totalBytes]), [
@@ -227,7 +204,7 @@ Deno.test("the overview's estimate of a column (and customer) that first appears
     outBytes: 120n * GiB * 30n / 25n,
   });
   // The billing history (what the page shows) with the first sample of the customer's columns: the same estimate.
-  const list = lateMeterLog();
+  const list = lateMeterSamples();
   const seen = new FirstSeen();
   for (const s of list) seen.note(s);
   const cycles = new Summarizer(passes, { unit: "cycle" });
