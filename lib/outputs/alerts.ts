@@ -385,9 +385,8 @@ export function alertsOutput(
         pruneSent(ledger, sentCutoff(tally, now));
       }
       // Said before they are recorded as passed: a run killed between says them again, never not at all.
-      for (const note of unmailedNotes(due.flatMap((d) => d.unmailed ?? []), config.file)) {
-        (say ?? ((n: string) => r.warnings.push(n)))(note);
-      }
+      const tell = say ?? ((note: string) => r.warnings.push(note));
+      for (const note of unmailedNotes(due.flatMap((d) => d.unmailed ?? []), config.file)) tell(note);
       // Spooled together, so with one date: named in the order they are due in, which is the order they go in.
       const width = String(due.length - 1).length;
       for (const [i, d] of due.entries()) {
