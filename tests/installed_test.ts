@@ -4,7 +4,7 @@ import { stateFiles } from "../lib/state/files.ts";
 import {
   dropInstalled,
   formatInstalled,
-  formerColumns,
+  installedFor,
   installedPath,
   parseInstalled,
   writeInstalled,
@@ -19,16 +19,20 @@ Deno.test("the record's text reads back as written, and text naming no config is
   assertEquals(parseInstalled(""), undefined);
 });
 
-Deno.test("former columns are the recorded ones for the same config file only; none without a record", () =>
+Deno.test("former columns are the recorded ones for the same config file only, and the record names its owner", () =>
   withTempDir((dir) => {
     const files = stateFiles(dir);
-    assertEquals(formerColumns(files, "/etc/a.toml"), new Set());
+    assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set() });
     writeInstalled(files, { config: "/etc/a.toml", columns: ["proxy", "web"] });
     assertEquals(Deno.statSync(installedPath(files)).mode! & 0o777, 0o640);
-    assertEquals(formerColumns(files, "/etc/a.toml"), new Set(["proxy", "web"]));
-    assertEquals(formerColumns(files, "/etc/b.toml"), new Set(), "another config's record says nothing of b's");
+    assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set(["proxy", "web"]), owner: "/etc/a.toml" });
+    assertEquals(
+      installedFor(files, "/etc/b.toml"),
+      { former: new Set(), owner: "/etc/a.toml" },
+      "another config's record says nothing of b's columns, and names a",
+    );
     dropInstalled(files);
     dropInstalled(files); // already gone: nothing to do
-    assertEquals(formerColumns(files, "/etc/a.toml"), new Set());
+    assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set() });
     return Promise.resolve();
   }));

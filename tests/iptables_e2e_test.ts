@@ -273,18 +273,18 @@ split = ["direction", "family"]
       withPair((p) =>
         withTempDir(async (dir) => {
           const families = dualBinaries;
-          const dual = await writeConfig(
-            dir,
-            `${families}\n[[meter]]\nname = "b"\nfrom = ["192.0.2.2", "2001:db8::2"]\n`,
-          );
-          const v4 = `${dir}/v4.toml`;
-          await Deno.writeTextFile(v4, `${families}\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`);
+          // One config file, edited between the steps (another file would be another config: see
+          // shared_state_e2e_test.ts).
+          const dual = `${families}\n[[meter]]\nname = "b"\nfrom = ["192.0.2.2", "2001:db8::2"]\n`;
+          const v4 = `${families}\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n`;
+          const file = await writeConfig(dir, dual);
+          const as = async (text: string) => (await Deno.writeTextFile(file, text), file);
           const o = dualOptions(p, dir);
           const rulesOf = async (b: string) => await must("ip", ["netns", "exec", p.a, b, "-t", "filter"]);
           const ours = async (b: string) => (await rulesOf(b)).split("\n").filter((l) => l.includes("netmon:"));
           for (const [step, config] of [["start", dual], ["start", v4], ["start", dual], ["stop", v4]] as const) {
-            const r = await netmon([step, "-c", config], o);
-            assertEquals([r.code, r.stderr], [0, ""], `${step} ${config}`);
+            const r = await netmon([step, "-c", await as(config)], o);
+            assertEquals([r.code, r.stderr], [0, ""], `${step} ${config === dual ? "dual" : "v4"}`);
             const v6Left = await ours(save6);
             if (config === dual) {
               assertEquals(v6Left.length, 1, "the IPv6 rule is installed");
@@ -301,13 +301,13 @@ split = ["direction", "family"]
             assertEquals((await ours(save)).length, step === "start" ? 1 : 0);
           }
           // A family whose program netmon may not run, or that fails, is left alone, silently.
-          await netmon(["start", "-c", dual], o);
+          await netmon(["start", "-c", await as(dual)], o);
           const denied = { ...o, permissions: o.permissions.map((f) => f.replace(`,/usr/sbin/${save6}`, "")) };
-          const r = await netmon(["start", "-c", v4], denied);
+          const r = await netmon(["start", "-c", await as(v4)], denied);
           assertEquals([r.code, r.stderr, r.stdout], [0, "", "all 1 meters' rules are installed: nothing to change\n"]);
           assertEquals((await ours(save6)).length, 1, "not allowed to read ip6tables: not touched");
-          await Deno.writeTextFile(v4, (await Deno.readTextFile(v4)).replace(`/usr/sbin/${save6}`, "/bin/false"));
-          const f = await netmon(["start", "-c", v4], { ...o, permissions: [...o.permissions, "--allow-run"] });
+          await as(v4.replace(`/usr/sbin/${save6}`, "/bin/false"));
+          const f = await netmon(["start", "-c", file], { ...o, permissions: [...o.permissions, "--allow-run"] });
           assertEquals([f.code, f.stderr], [0, ""]);
           assertEquals((await ours(save6)).length, 1, "ip6tables-save failing: not touched");
         })

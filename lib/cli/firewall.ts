@@ -8,7 +8,7 @@ import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import { recordingStart } from "../state/started.ts";
-import { dropInstalled, formerColumns, writeInstalled } from "../state/installed.ts";
+import { dropInstalled, installedFor, writeInstalled } from "../state/installed.ts";
 import { realPathOr } from "../host/safe_open.ts";
 import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
@@ -49,6 +49,20 @@ function unknownRefusal(command: string, config: Config, unknown: string[]): Net
   );
 }
 
+/**
+ * The refusal of a start into a state directory whose record names another
+ * config file: the two configs' reports would write one log under two
+ * headers in turn, each billing the other's columns as new.
+ */
+function sharedStateRefusal(dir: string, owner: string): NetmonError {
+  return new NetmonError(
+    `state directory ${dir} is used by ${owner} (its start installed its meters from there): give this config its ` +
+      `own state_dir = "..." (two configs in one state directory write one log under two headers in turn); if ` +
+      `${owner} is gone (renamed, or replaced by this config), run 'netmon start --replace' to take the directory over`,
+    EX.CONFIG,
+  );
+}
+
 /** Where this config's record of installed rules is, and the columns its last start installed. */
 interface InstalledRecord {
   /** The state directory's files. */
@@ -57,6 +71,8 @@ interface InstalledRecord {
   identity: string;
   /** The columns the record says this config file's last start installed. */
   former: Set<string>;
+  /** The config file the record names, if any: when it is another, the two share this state directory. */
+  owner?: string;
 }
 
 /**
@@ -72,7 +88,7 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
   try {
     const files = stateFiles(findStateDir(opts.stateDir, config));
     const identity = realPathOr(config.file);
-    return { files, identity, former: formerColumns(files, identity) };
+    return { files, identity, ...installedFor(files, identity) };
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
     err(`netmon: warning: ${e.message}: rules of meters taken out of this config will be taken for another's\n`);
@@ -86,10 +102,12 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
  * changed already, and the next start will at worst ask for --replace.
  */
 function recordInstalled(record: InstalledRecord, command: string, config: Config): void {
-  const { files, identity } = record;
+  const { files, identity, owner } = record;
   try {
-    if (command === "stop") dropInstalled(files);
-    else {
+    // Another config's record stays: that config's rules are still installed (see sharedStateRefusal).
+    if (command === "stop") {
+      if (owner === undefined || owner === identity) dropInstalled(files);
+    } else {
       ensureStateDir(files);
       writeInstalled(files, { config: identity, columns: columnNames(config.meters) });
     }
@@ -109,6 +127,9 @@ export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
   const record = installedRecord(opts, config);
+  if (opts.command === "start" && record?.owner !== undefined && record.owner !== record.identity && !opts.replace) {
+    throw sharedStateRefusal(record.files.dir, record.owner);
+  }
   const former = record?.former ?? new Set<string>();
   const plan = opts.command === "start" ? await source.planStart(former) : await source.planStop(former);
   if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);

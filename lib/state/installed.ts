@@ -75,11 +75,17 @@ export function dropInstalled(files: StateFiles): void {
   removeIfPresent(installedPath(files));
 }
 
-/**
- * The columns `config`'s last start installed, as far as `files` recorded:
- * none when the record is missing or was written by another config file.
- */
-export function formerColumns(files: StateFiles, config: string): Set<string> {
+/** What the record tells one config file ({@linkcode installedFor}). */
+export interface InstalledFor {
+  /** The columns this config file's last start installed: none when the record is missing or another config's. */
+  former: Set<string>;
+  /** The config file the record names, if there is a record: another one shares this state directory. */
+  owner?: string;
+}
+
+/** What `files`' record tells config file `config` (its path, links resolved). */
+export function installedFor(files: StateFiles, config: string): InstalledFor {
   const record = readInstalled(files);
-  return new Set(record?.config === config ? record.columns : []);
+  if (!record) return { former: new Set() };
+  return { former: new Set(record.config === config ? record.columns : []), owner: record.config };
 }

@@ -1,0 +1,63 @@
+/**
+ * Two configs pointed at one state directory, end to end in namespaces the
+ * tests create and delete: their reports would write one log under two
+ * headers in turn, and each would bill the other's columns as new. `start`
+ * of the second config refuses, naming the first, unless `--replace` says
+ * the first is gone; `stop` of one config leaves the other's record.
+ */
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
+import { must, netmon, netnsTest, type Pair, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { readInstalled } from "../lib/state/installed.ts";
+import { stateFiles } from "../lib/state/files.ts";
+
+/** Config A: what b's proxy address (198.51.100.10) sends, in netmon's default chain. */
+const A = '[[meter]]\nname = "a-proxy"\nfrom = "198.51.100.10"\n';
+/** Config B: what b's other address (192.0.2.2) sends, in a chain of its own. */
+const B = 'chain = "NETMON_B"\n[[meter]]\nname = "b-web"\nfrom = "192.0.2.2"\n';
+
+/** The comments of netmon's iptables rules in a's namespace, with the chain each jumps to. */
+async function ruleComments(p: Pair): Promise<string[]> {
+  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
+  return [...text.matchAll(/--comment "?netmon:([^" ]+)"? -j (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
+}
+
+netnsTest(
+  "[iptables] a second config's start refuses a state directory another config uses; --replace takes it over",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const a = await writeConfig(dir, A, "a.toml");
+        const b = await writeConfig(dir, B, "b.toml");
+        const shared = `${dir}/state`;
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
+        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
+
+        const refused = await netmon(["start", "-c", b, "-s", shared], o);
+        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
+        assertEquals(refused.stderr.split("\n").length, 2, `one line: ${refused.stderr}`);
+        match(refused.stderr, new RegExp(`state directory ${shared} is used by ${a.replaceAll(".", "\\.")}`));
+        match(refused.stderr, /give this config its own state_dir/);
+        match(refused.stderr, /--replace/);
+        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
+        assertEquals(readInstalled(stateFiles(shared))?.config, a, "the record still names A");
+        const dry = await netmon(["start", "--dry-run", "-c", b, "-s", shared], o);
+        assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
+
+        // Its own state directory: B meters beside A.
+        assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
+        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
+        // B's stop, pointed at A's directory by mistake, removes B's rules but not A's record.
+        assertEquals((await netmon(["stop", "-c", b, "-s", shared], o)).code, 0);
+        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(readInstalled(stateFiles(shared))?.config, a, "B's stop left A's record");
+
+        // A is gone (say, renamed to B): --replace takes the directory over.
+        const replaced = await netmon(["start", "--replace", "-c", b, "-s", shared], o);
+        assertEquals([replaced.code, replaced.stderr], [0, ""]);
+        assertEquals(readInstalled(stateFiles(shared))?.config, b);
+        ok((await netmon(["start", "-c", b, "-s", shared], o)).code === 0, "B's own directory now");
+        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 78, "A is refused in turn");
+      })
+    ),
+);
