@@ -5,6 +5,7 @@ import {
   dropInstalled,
   formatInstalled,
   formerColumns,
+  formerInstall,
   installedPath,
   parseInstalled,
   writeInstalled,
@@ -30,5 +31,21 @@ Deno.test("former columns are the recorded ones for the same config file only; n
     dropInstalled(files);
     dropInstalled(files); // already gone: nothing to do
     assertEquals(formerColumns(files, "/etc/a.toml"), new Set());
+    return Promise.resolve();
+  }));
+
+Deno.test("the record keeps the iptables chain; a record without one (as written before) has none", () =>
+  withTempDir((dir) => {
+    const record = { config: "/etc/a.toml", columns: ["web"], chain: "METERA" };
+    assertEquals(parseInstalled(formatInstalled(record)), record);
+    assertEquals(parseInstalled("config\t/etc/a.toml\ncolumns\tweb\n"), { config: "/etc/a.toml", columns: ["web"] });
+    assertEquals(parseInstalled("config\t/etc/a.toml\nchain\t\ncolumns\tweb\n")?.chain, undefined, "empty");
+    const files = stateFiles(dir);
+    assertEquals(formerInstall(files, "/etc/a.toml"), { columns: new Set() });
+    writeInstalled(files, record);
+    assertEquals(formerInstall(files, "/etc/a.toml"), { columns: new Set(["web"]), chain: "METERA" });
+    assertEquals(formerInstall(files, "/etc/b.toml"), { columns: new Set() }, "another config's chain says nothing");
+    writeInstalled(files, { config: "/etc/a.toml", columns: ["web"] });
+    assertEquals(formerInstall(files, "/etc/a.toml"), { columns: new Set(["web"]) });
     return Promise.resolve();
   }));

@@ -4,9 +4,12 @@
  * stop) of the same config file can tell a meter taken out of it, whose rules
  * it removes unasked, from another config's meter on the same firewall,
  * whose rules it removes only when told (`--replace`). The firewall's rules
- * carry only a column's name (`netmon:COLUMN`), not the config they came
- * from; two configs that share a state directory are told apart by the
- * config file's path.
+ * carry only a column's name (`netmon:COLUMN`) and the chain they jump to,
+ * not the config they came from; two configs that share a state directory
+ * are told apart by the config file's path. The record also keeps the
+ * iptables chain the rules jumped to, so that after the config's `chain`
+ * changed, its old rules are still known as its own (and rules of the same
+ * name jumping to any other chain as another config's).
  *
  * @module
  */
@@ -21,6 +24,8 @@ export interface Installed {
   config: string;
   /** The log columns whose rules (or counters) it installed. */
   columns: string[];
+  /** iptables: the chain those rules jump to; absent in a record written before netmon kept it. */
+  chain?: string;
 }
 
 /** The record file of a state directory. */
@@ -37,17 +42,22 @@ const HEADER = "# netmon start installed the rules of these columns, from this c
  * ```ts
  * parseInstalled("config\t/etc/netmon.toml\ncolumns\tproxy\tnon-network\n");
  * // { config: "/etc/netmon.toml", columns: ["proxy", "non-network"] }
+ * parseInstalled("config\t/etc/netmon.toml\nchain\tDOWNLOADED\ncolumns\tproxy\n");
+ * // { config: "/etc/netmon.toml", columns: ["proxy"], chain: "DOWNLOADED" }
  * ```
  */
 export function parseInstalled(text: string): Installed | undefined {
   let config: string | undefined;
+  let chain: string | undefined;
   const columns: string[] = [];
   for (const line of text.split("\n")) {
     const [key, ...values] = line.split("\t");
     if (key === "config" && values.length === 1) config = values[0];
+    else if (key === "chain" && values.length === 1 && values[0] !== "") chain = values[0];
     else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
   }
-  return config === undefined ? undefined : { config, columns };
+  if (config === undefined) return undefined;
+  return chain === undefined ? { config, columns } : { config, columns, chain };
 }
 
 /**
@@ -56,7 +66,8 @@ export function parseInstalled(text: string): Installed | undefined {
  * next start ask for `--replace`.
  */
 export function formatInstalled(i: Installed): string {
-  return `${HEADER}config\t${i.config}\ncolumns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+  const chain = i.chain === undefined ? "" : `chain\t${i.chain}\n`;
+  return `${HEADER}config\t${i.config}\n${chain}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
 }
 
 /** Reads the record; undefined when there is none. */
@@ -80,6 +91,19 @@ export function dropInstalled(files: StateFiles): void {
  * none when the record is missing or was written by another config file.
  */
 export function formerColumns(files: StateFiles, config: string): Set<string> {
+  return formerInstall(files, config).columns;
+}
+
+/**
+ * What `config`'s last start installed, as far as `files` recorded: its
+ * columns (none when the record is missing or was written by another config
+ * file) and, for iptables, the chain their rules jump to.
+ */
+export function formerInstall(files: StateFiles, config: string): { columns: Set<string>; chain?: string } {
   const record = readInstalled(files);
-  return new Set(record?.config === config ? record.columns : []);
+  if (record?.config !== config) return { columns: new Set() };
+  return record.chain === undefined ? { columns: new Set(record.columns) } : {
+    columns: new Set(record.columns),
+    chain: record.chain,
+  };
 }
