@@ -8,7 +8,7 @@ import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import { recordingStart } from "../state/started.ts";
-import { dropInstalled, formerColumns, writeInstalled } from "../state/installed.ts";
+import { dropInstalled, formerInstall, writeInstalled } from "../state/installed.ts";
 import { realPathOr } from "../host/safe_open.ts";
 import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
@@ -57,6 +57,8 @@ interface InstalledRecord {
   identity: string;
   /** The columns the record says this config file's last start installed. */
   former: Set<string>;
+  /** iptables: the chain the record says their rules jump to. */
+  formerChain?: string;
 }
 
 /**
@@ -72,7 +74,13 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
   try {
     const files = stateFiles(findStateDir(opts.stateDir, config));
     const identity = realPathOr(config.file);
-    return { files, identity, former: formerColumns(files, identity) };
+    const { columns, chain } = formerInstall(files, identity);
+    return chain === undefined ? { files, identity, former: columns } : {
+      files,
+      identity,
+      former: columns,
+      formerChain: chain,
+    };
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
     err(`netmon: warning: ${e.message}: rules of meters taken out of this config will be taken for another's\n`);
@@ -91,7 +99,13 @@ function recordInstalled(record: InstalledRecord, command: string, config: Confi
     if (command === "stop") dropInstalled(files);
     else {
       ensureStateDir(files);
-      writeInstalled(files, { config: identity, columns: columnNames(config.meters) });
+      const columns = columnNames(config.meters);
+      writeInstalled(
+        files,
+        config.source === "iptables"
+          ? { config: identity, columns, chain: config.chain }
+          : { config: identity, columns },
+      );
     }
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
@@ -110,7 +124,10 @@ export async function change(opts: Options): Promise<void> {
   const source = await selectSource(config, runCommand);
   const record = installedRecord(opts, config);
   const former = record?.former ?? new Set<string>();
-  const plan = opts.command === "start" ? await source.planStart(former) : await source.planStop(former);
+  const formerChain = record?.formerChain;
+  const plan = opts.command === "start"
+    ? await source.planStart(former, formerChain)
+    : await source.planStop(former, formerChain);
   if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);
   if (!opts.dryRun) {
     const run = async () => {
