@@ -103,6 +103,40 @@ netnsTest(
 );
 
 netnsTest(
+  "[iptables] stop of a config with no rules installed says so, and what it left alone of other chains",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const a = await writeConfig(dir, A, "a.toml");
+        const c = await writeConfig(dir, 'chain = "METERC"\n[[meter]]\nname = "c-web"\nfrom = "192.0.2.2"\n', "c.toml");
+        const b = await writeConfig(dir, B, "b.toml");
+        const o = { ns: p.a, dirs: [dir] };
+        const none = await netmon(["stop", "-c", a, "-s", `${dir}/sa`], o);
+        assertEquals([none.code, none.stderr, none.stdout], [
+          0,
+          "",
+          "no netmon rules are installed: nothing to change\n",
+        ]);
+        for (const [config, state] of [[b, "sb"], [c, "sc"]]) {
+          assertEquals((await netmon(["start", "-c", config as string, "-s", `${dir}/${state}`], o)).code, 0);
+        }
+        const before = await ruleTargets(p);
+        const stop = await netmon(["stop", "-c", a, "-s", `${dir}/sa`], o);
+        assertEquals([stop.code, stop.stderr], [0, ""]);
+        assertEquals(
+          stop.stdout,
+          "no rules of this config are installed (chain METERA): nothing to change\n" +
+            `${LEAVE_B}${NO_RECORD}\n` +
+            `leave 1 netmon rule alone that jumps to chain METERC (meter c-web): another config's${NO_RECORD}\n`,
+        );
+        const dry = await netmon(["stop", "--dry-run", "-c", a, "-s", `${dir}/sa`], o);
+        assertEquals([dry.code, dry.stdout], [0, stop.stdout], "a dry run that would change nothing says the same");
+        assertEquals(await ruleTargets(p), before);
+      })
+    ),
+);
+
+netnsTest(
   "[iptables] a chain changed in the config: the report says the rules are not installed; start moves them, " +
     "dropped meters too, and deletes the old chain",
   () =>

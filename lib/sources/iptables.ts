@@ -399,7 +399,10 @@ export class IptablesSource implements CounterSource {
       plan.unknown?.push(...gone.unknown ?? []);
     }
     if (plan.commands.length === 0) {
-      return { notes: ["no netmon rules are installed: nothing to change", ...left], commands: [] };
+      const none = left.length === 0
+        ? "no netmon rules are installed"
+        : `no rules of this config are installed (chain ${this.config.chain})`;
+      return { notes: [`${none}: nothing to change`, ...left], commands: [] };
     }
     plan.notes.push(...left);
     return plan;
