@@ -166,3 +166,39 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "[iptables] a chain changed and a meter dropped with no record of the old chain (installed before netmon kept it): " +
+    "start leaves the old rules, says so, and meters on the new chain",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const old = '[[meter]]\nname = "old"\nfrom = "198.51.100.10"\n';
+        const config = await writeConfig(dir, A + old);
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+        await Deno.remove(`${dir}/netmon.installed`); // as a netmon from before the record left it
+        await writeConfig(dir, A.replace("METERA", "METERN"));
+        const s = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals([s.code, s.stderr], [0, ""]);
+        // Another config's rules of the same names would look just the same: netmon cannot tell, so it removes nothing.
+        assertEquals(
+          s.stdout,
+          "create chain METERN\nadd rule for meter web to INPUT\n" +
+            `leave 2 netmon rules alone that jump to chain METERA (meters web, old): another config's${NO_RECORD}\n`,
+        );
+        assertEquals(await ruleTargets(p), ["old -> METERA", "web -> METERA", "web -> METERN"]);
+        assertEquals((await netmon(["report", "-c", config, "-s", dir], o)).code, 0);
+        const sent = await sendUdp(p.b, "192.0.2.1", 3, 100);
+        const r = await netmon(["report", "-c", config, "-s", dir], o);
+        assertEquals([r.code, r.stderr, await lastLogged(dir)], [0, "", String(sent)], "counted once, on METERN");
+        // With the record now kept, the next start knows its own rules from the old chain's.
+        const again = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals(
+          again.stdout,
+          "all 1 meters' rules are installed: nothing to change\n" +
+            "leave 2 netmon rules alone that jump to chain METERA (meters web, old): another config's\n",
+        );
+      })
+    ),
+);
