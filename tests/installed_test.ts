@@ -36,3 +36,27 @@ Deno.test("former columns are the recorded ones for the same config file only, a
     assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set() });
     return Promise.resolve();
   }));
+
+Deno.test("the record keeps the iptables chain; a record without one (as written before) has none", () =>
+  withTempDir((dir) => {
+    const record = { config: "/etc/a.toml", columns: ["web"], chain: "METERA" };
+    assertEquals(parseInstalled(formatInstalled(record)), record);
+    assertEquals(parseInstalled("config\t/etc/a.toml\ncolumns\tweb\n"), { config: "/etc/a.toml", columns: ["web"] });
+    assertEquals(parseInstalled("config\t/etc/a.toml\nchain\t\ncolumns\tweb\n")?.chain, undefined, "empty");
+    const files = stateFiles(dir);
+    assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set() });
+    writeInstalled(files, record);
+    assertEquals(installedFor(files, "/etc/a.toml"), {
+      former: new Set(["web"]),
+      formerChain: "METERA",
+      owner: "/etc/a.toml",
+    });
+    assertEquals(
+      installedFor(files, "/etc/b.toml"),
+      { former: new Set(), owner: "/etc/a.toml" },
+      "another config's chain says nothing",
+    );
+    writeInstalled(files, { config: "/etc/a.toml", columns: ["web"] });
+    assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set(["web"]), owner: "/etc/a.toml" });
+    return Promise.resolve();
+  }));

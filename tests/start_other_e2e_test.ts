@@ -94,7 +94,12 @@ netnsTest(
         assertEquals(await iptablesCounters(p.a), new Map([["a-proxy", BigInt(toA)], ["c-web", BigInt(toC)]]));
         const stop = await netmon(["stop", "-c", c, "-s", `${dir}/sc`], o);
         assertEquals([stop.code, stop.stderr], [0, ""]);
-        ok(stop.stdout.includes("delete chain METERC\n") && !stop.stdout.includes("a-proxy"), stop.stdout);
+        assertEquals(
+          stop.stdout,
+          "remove rule of c-web from INPUT\ndelete chain METERC\n" +
+            "leave 1 netmon rule alone that jumps to chain DOWNLOADED (meter a-proxy): another config's\n",
+          "A's rule is left, and said so",
+        );
         assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
         assertEquals(await chains(p), ["DOWNLOADED"]);
         assertEquals((await netmon(["report", "-c", a, "-s", `${dir}/sa`], o)).code, 0);

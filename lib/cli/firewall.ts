@@ -71,6 +71,8 @@ interface InstalledRecord {
   identity: string;
   /** The columns the record says this config file's last start installed. */
   former: Set<string>;
+  /** iptables: the chain the record says their rules jump to. */
+  formerChain?: string;
   /** The config file the record names, if any: when it is another, the two share this state directory. */
   owner?: string;
 }
@@ -109,7 +111,13 @@ function recordInstalled(record: InstalledRecord, command: string, config: Confi
       if (owner === undefined || owner === identity) dropInstalled(files);
     } else {
       ensureStateDir(files);
-      writeInstalled(files, { config: identity, columns: columnNames(config.meters) });
+      const columns = columnNames(config.meters);
+      writeInstalled(
+        files,
+        config.source === "iptables"
+          ? { config: identity, columns, chain: config.chain }
+          : { config: identity, columns },
+      );
     }
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
@@ -131,7 +139,10 @@ export async function change(opts: Options): Promise<void> {
     throw sharedStateRefusal(record.files.dir, record.owner);
   }
   const former = record?.former ?? new Set<string>();
-  const plan = opts.command === "start" ? await source.planStart(former) : await source.planStop(former);
+  const formerChain = record?.formerChain;
+  const plan = opts.command === "start"
+    ? await source.planStart(former, formerChain)
+    : await source.planStop(former, formerChain);
   if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);
   if (!opts.dryRun) {
     const run = async () => {

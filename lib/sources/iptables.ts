@@ -112,6 +112,19 @@ interface Tools {
 }
 
 /**
+ * What this config's last start recorded it installed (lib/state/installed.ts),
+ * to tell its rules from another config's.
+ */
+interface Claim {
+  /** The columns it installed. */
+  former: ReadonlySet<string>;
+  /** The chain their rules jump to, when recorded. */
+  chain: string | undefined;
+  /** The config's columns and `former`: a rule of another column is listed in {@linkcode Plan.unknown}. */
+  known: ReadonlySet<string>;
+}
+
+/**
  * The iptables counter source: IPv4 rules through iptables, IPv6 through
  * ip6tables, a column's value the sum of its rules' counters.
  */
@@ -163,15 +176,54 @@ export class IptablesSource implements CounterSource {
   }
 
   /**
-   * The installed rules of netmon's that are this config's to change: those of
-   * the `known` columns (its meters' and those its last start installed),
-   * wherever they jump, and any that jump to its chain. The rest jump to
-   * another chain for columns this config does not know: another config's,
-   * left alone.
+   * Whether an installed rule of netmon's is this config's to change: one that
+   * jumps to its chain (of any column: one it does not know is listed in
+   * {@linkcode Plan.unknown}), or one of a column its last start installed
+   * that jumps to the chain that start recorded (the config's chain before it
+   * was changed). A rule's comment names only its column, which another
+   * config may have too: a rule that jumps to any other chain is another
+   * config's, left alone (see {@linkcode leftAlone}).
    */
-  private mine(rules: SavedRule[], known: ReadonlySet<string>): SavedRule[] {
-    const { chain } = this.config;
-    return rules.filter((r) => isOurs(r) && (known.has(columnOf(r)) || r.target === chain));
+  private isMine(r: SavedRule, claim: Claim): boolean {
+    return isOurs(r) && (r.target === this.config.chain || (r.target === claim.chain && claim.former.has(columnOf(r))));
+  }
+
+  /** The installed rules of netmon's that are this config's to change (see {@linkcode isMine}). */
+  private mine(rules: SavedRule[], claim: Claim): SavedRule[] {
+    return rules.filter((r) => this.isMine(r, claim));
+  }
+
+  /**
+   * One note per other chain that netmon's rules jump to and this config
+   * leaves alone (see {@linkcode isMine}): another config's, or, when no
+   * record names the chain this config's rules jumped to before, perhaps its
+   * own from before a chain change, which netmon cannot tell.
+   */
+  private leftAlone(t: Tools, rules: SavedRule[], claim: Claim): string[] {
+    /** Per chain, its rules' columns, each as often as it has rules there. */
+    const byChain = new Map<string, string[]>();
+    for (const r of rules) {
+      if (!isOurs(r) || this.isMine(r, claim)) continue;
+      const columns = byChain.get(r.target);
+      if (columns) columns.push(columnOf(r));
+      else byChain.set(r.target, [columnOf(r)]);
+    }
+    const where = t.family === 6 ? " in ip6tables" : "";
+    const whose = claim.chain === undefined
+      ? "another config's, or this config's from before a chain change (this state directory has no record of " +
+        `it): then remove them with ${t.family === 6 ? "ip6tables" : "iptables"} -D`
+      : "another config's";
+    return [...byChain].sort(([a], [b]) => (a < b ? -1 : 1)).map(([target, columns]) => {
+      const rules = columns.length === 1
+        ? "1 netmon rule alone that jumps"
+        : `${columns.length} netmon rules alone that jump`;
+      const names = [...new Set(columns)];
+      const meters = names.length === 1 ? "meter" : "meters";
+      const shown = names.length > 3
+        ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
+        : names.join(", ");
+      return `leave ${rules} ${target ? `to chain ${target}` : "nowhere"}${where} (${meters} ${shown}): ${whose}`;
+    });
   }
 
   /** The `COLUMN (WHERE)` of each rule of a column not `known`, for {@linkcode Plan.unknown}. */
@@ -180,47 +232,66 @@ export class IptablesSource implements CounterSource {
     return rules.filter((r) => !known.has(columnOf(r))).map((r) => `${columnOf(r)} (${r.chain}${v6})`);
   }
 
-  /** The config's columns and `former`: the columns whose rules are this config's whatever chain they jump to. */
-  private known(former: ReadonlySet<string>): Set<string> {
-    return new Set([...columnNames(this.config.meters), ...former]);
+  /** What the record says this config's last start installed: `former` columns, their rules jumping to `chain`. */
+  private claim(former: ReadonlySet<string>, chain: string | undefined): Claim {
+    return { former, chain, known: new Set([...columnNames(this.config.meters), ...former]) };
   }
 
   /**
-   * Removing this config's rules (see {@linkcode mine}) from a family, and its
-   * chain when nothing else uses it; `what` names the rules.
+   * Deletes chain `name` (this config's, or the one its last start recorded)
+   * once the `removed` rules are gone, or says why it stays: other rules jump
+   * to it, or it holds rules. Nothing when there is no such chain.
+   */
+  private dropChain(
+    t: Tools,
+    saved: { rules: SavedRule[]; chains: string[] },
+    name: string,
+    removed: ReadonlySet<SavedRule>,
+    out: { lines: string[]; notes: string[] },
+  ): void {
+    if (!saved.chains.includes(name)) return;
+    const v6 = t.family === 6 ? " (IPv6)" : "";
+    const why = name === this.config.chain ? "" : " (no longer this config's)";
+    const other = saved.rules.filter((r) => r.target === name && !removed.has(r));
+    const inside = saved.rules.filter((r) => r.chain === name);
+    if (other.length > 0) {
+      const whose = other.some(isOurs) ? "" : " not made by netmon";
+      out.notes.push(
+        `keep chain ${name}${v6}: ${other.length} rule(s)${whose} jump to it (${other[0]?.chain} ${other[0]?.spec})`,
+      );
+    } else if (inside.length > 0) {
+      out.notes.push(`keep chain ${name}${v6}: it holds ${inside.length} rule(s) not made by netmon`);
+    } else {
+      out.lines.push(`-X ${name}`);
+      out.notes.push(`delete chain ${name}${v6}${why}`);
+    }
+  }
+
+  /**
+   * Removing this config's rules (see {@linkcode isMine}) from a family, and
+   * its chain (and the one its last start recorded) when nothing else uses
+   * it; `what` names the rules.
    */
   private removal(
     t: Tools,
     saved: { rules: SavedRule[]; chains: string[] },
     what: string,
-    known: ReadonlySet<string>,
+    claim: Claim,
   ): Plan {
     const { chain } = this.config;
     const v6 = t.family === 6 ? " (IPv6)" : "";
-    const { rules, chains } = saved;
-    const ours = this.mine(rules, known);
-    const lines = ours.map((r) => `-D ${r.chain} ${r.spec}`);
-    const notes = ours.map((r) => `remove ${what} of ${columnOf(r)} from ${r.chain}${v6}`);
-    if (chains.includes(chain)) {
-      const foreign = rules.filter((r) => !isOurs(r) && r.target === chain);
-      const inside = rules.filter((r) => r.chain === chain);
-      if (foreign.length > 0) {
-        notes.push(
-          `keep chain ${chain}${v6}: ${foreign.length} rule(s) not made by netmon jump to it (${foreign[0]?.chain} ${
-            foreign[0]?.spec
-          })`,
-        );
-      } else if (inside.length > 0) {
-        notes.push(`keep chain ${chain}${v6}: it holds ${inside.length} rule(s) not made by netmon`);
-      } else {
-        lines.push(`-X ${chain}`);
-        notes.push(`delete chain ${chain}${v6}`);
-      }
-    }
+    const ours = this.mine(saved.rules, claim);
+    const out = {
+      lines: ours.map((r) => `-D ${r.chain} ${r.spec}`),
+      notes: ours.map((r) => `remove ${what} of ${columnOf(r)} from ${r.chain}${v6}`),
+    };
+    const removed = new Set(ours);
+    this.dropChain(t, saved, chain, removed, out);
+    if (claim.chain !== undefined && claim.chain !== chain) this.dropChain(t, saved, claim.chain, removed, out);
     return {
-      notes,
-      commands: lines.length > 0 ? [this.restore(t, lines)] : [],
-      unknown: this.unknownOf(t, ours, known),
+      notes: out.notes,
+      commands: out.lines.length > 0 ? [this.restore(t, out.lines)] : [],
+      unknown: this.unknownOf(t, ours, claim.known),
     };
   }
 
@@ -238,15 +309,25 @@ export class IptablesSource implements CounterSource {
    * the kept rules' whole counts a second time. The unsampled traffic since
    * the last report is lost instead, as with any re-creation.
    */
-  async planStart(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const { chain } = this.config;
-    const known = this.known(former);
+    const claim = this.claim(former, formerChain);
+    /** Notes on other chains' rules, left alone: said last, whatever the plan. */
+    const left: string[] = [];
     type Wanted = { key: string; rule: MeterRule };
     type Installed = { key: string; rule: SavedRule };
     /** Each family's diff, or the removal in a family no meter uses; commands are made once every diff is known. */
-    const steps:
-      ({ t: Tools; chains: string[]; wanted: Wanted[]; toAdd: Set<Wanted>; unmatched: Installed[] } | Plan)[] = [];
+    const steps: (
+      | {
+        t: Tools;
+        saved: { rules: SavedRule[]; chains: string[] };
+        wanted: Wanted[];
+        toAdd: Set<Wanted>;
+        unmatched: Installed[];
+      }
+      | Plan
+    )[] = [];
     /** Columns of the config that gain or lose a rule in any family: all their rules are made afresh. */
     const changed = new Set<string>();
     /** Columns of rules removed: only those of the config count as changed. */
@@ -255,15 +336,20 @@ export class IptablesSource implements CounterSource {
       if (!this.tools.includes(t)) {
         // No meter uses this family now: what an earlier config put there goes.
         const saved = await this.savedIfReadable(t);
-        const gone = saved && this.removal(t, saved, "stale rule", known);
+        const gone = saved && this.removal(t, saved, "stale rule", claim);
+        if (saved) left.push(...this.leftAlone(t, saved.rules, claim));
         if (saved && gone?.commands.length) {
           steps.push(gone);
-          for (const r of this.mine(saved.rules, known)) losing.add(columnOf(r));
+          for (const r of this.mine(saved.rules, claim)) losing.add(columnOf(r));
         }
         continue;
       }
-      const { rules, chains } = await this.saved(t);
-      const installed: Installed[] = this.mine(rules, known).map((r) => ({ key: `${r.chain} ${r.spec}`, rule: r }));
+      const saved = await this.saved(t);
+      left.push(...this.leftAlone(t, saved.rules, claim));
+      const installed: Installed[] = this.mine(saved.rules, claim).map((r) => ({
+        key: `${r.chain} ${r.spec}`,
+        rule: r,
+      }));
       const wanted: Wanted[] = this.rules.filter((r) => r.family === t.family).map((r) => ({
         key: `${r.hook} ${ruleSpec(r, chain)}`,
         rule: r,
@@ -279,8 +365,8 @@ export class IptablesSource implements CounterSource {
       const unmatched = [...pool.values()].flat();
       for (const w of toAdd) changed.add(w.rule.column);
       for (const r of unmatched) losing.add(columnOf(r.rule));
-      plan.unknown?.push(...this.unknownOf(t, unmatched.map((r) => r.rule), known));
-      steps.push({ t, chains, wanted, toAdd, unmatched });
+      plan.unknown?.push(...this.unknownOf(t, unmatched.map((r) => r.rule), claim.known));
+      steps.push({ t, saved, wanted, toAdd, unmatched });
     }
     if (losing.size > 0) {
       const configured = new Set(this.rules.map((r) => r.column));
@@ -296,10 +382,10 @@ export class IptablesSource implements CounterSource {
         plan.unknown?.push(...step.unknown ?? []);
         continue;
       }
-      const { t, chains, wanted, toAdd, unmatched } = step;
+      const { t, saved, wanted, toAdd, unmatched } = step;
       const v6 = t.family === 6 ? " (IPv6)" : "";
       const lines: string[] = [];
-      if (!chains.includes(chain)) {
+      if (!saved.chains.includes(chain)) {
         lines.push(`:${chain} - [0:0]`);
         plan.notes.push(`create chain ${chain}${v6}`);
       }
@@ -316,12 +402,16 @@ export class IptablesSource implements CounterSource {
       }
       for (const w of [...fresh].reverse()) lines.push(`-I ${w.rule.hook} 1 ${ruleSpec(w.rule, chain)}`);
       for (const w of toAdd) plan.notes.push(`add rule for meter ${w.rule.column} to ${w.rule.hook}${v6}`);
+      // The chain the rules jumped to before the config's chain changed goes with them.
+      if (formerChain !== undefined && formerChain !== chain) {
+        this.dropChain(t, saved, formerChain, new Set(unmatched.map((r) => r.rule)), { lines, notes: plan.notes });
+      }
       kept += wanted.length - fresh.length;
       if (lines.length > 0) plan.commands.push(this.restore(t, lines));
     }
     if (plan.commands.length === 0) {
       return {
-        notes: [`all ${this.config.meters.length} meters' rules are installed: nothing to change`],
+        notes: [`all ${this.config.meters.length} meters' rules are installed: nothing to change`, ...left],
         commands: [],
       };
     }
@@ -331,27 +421,34 @@ export class IptablesSource implements CounterSource {
       );
     }
     if (kept > 0) plan.notes.push(`keep ${kept} installed rule${kept === 1 ? "" : "s"} and their counters`);
+    plan.notes.push(...left);
     if (changed.size > 0) plan.recreates = [...changed];
     return plan;
   }
 
-  async planStop(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
-    const known = this.known(former);
+    const claim = this.claim(former, formerChain);
+    const left: string[] = [];
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
       const used = this.tools.includes(t);
       const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
       if (!saved) continue;
-      const gone = this.removal(t, saved, "rule", known);
+      left.push(...this.leftAlone(t, saved.rules, claim));
+      const gone = this.removal(t, saved, "rule", claim);
       if (!used && gone.commands.length === 0) continue;
       plan.notes.push(...gone.notes);
       plan.commands.push(...gone.commands);
       plan.unknown?.push(...gone.unknown ?? []);
     }
     if (plan.commands.length === 0) {
-      return { notes: ["no netmon rules are installed: nothing to change"], commands: [] };
+      const none = left.length === 0
+        ? "no netmon rules are installed"
+        : `no rules of this config are installed (chain ${this.config.chain})`;
+      return { notes: [`${none}: nothing to change`, ...left], commands: [] };
     }
+    plan.notes.push(...left);
     return plan;
   }
 
@@ -417,6 +514,7 @@ export class IptablesSource implements CounterSource {
           const space = r.key.indexOf(" ");
           const match = savedMatch(splitArgs(r.key.slice(space + 1), `${where} line ${r.line}`));
           if (!match.comment?.startsWith(COMMENT_PREFIX)) return;
+          if (match.target?.slice(3) !== chain) return; // jumps elsewhere: not this config's (see isMine)
           const key = `${r.key.slice(0, space)} ${match.comment.slice(COMMENT_PREFIX.length)}`;
           let list = strays.get(key);
           if (!list) strays.set(key, list = []);

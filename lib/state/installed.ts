@@ -4,9 +4,12 @@
  * stop) of the same config file can tell a meter taken out of it, whose rules
  * it removes unasked, from another config's meter on the same firewall,
  * whose rules it removes only when told (`--replace`). The firewall's rules
- * carry only a column's name (`netmon:COLUMN`), not the config they came
- * from; two configs that share a state directory are told apart by the
- * config file's path.
+ * carry only a column's name (`netmon:COLUMN`) and the chain they jump to,
+ * not the config they came from; two configs that share a state directory
+ * are told apart by the config file's path. The record also keeps the
+ * iptables chain the rules jumped to, so that after the config's `chain`
+ * changed, its old rules are still known as its own (and rules of the same
+ * name jumping to any other chain as another config's).
  *
  * @module
  */
@@ -21,6 +24,8 @@ export interface Installed {
   config: string;
   /** The log columns whose rules (or counters) it installed. */
   columns: string[];
+  /** iptables: the chain those rules jump to; absent in a record written before netmon kept it. */
+  chain?: string;
 }
 
 /** The record file of a state directory. */
@@ -37,17 +42,22 @@ const HEADER = "# netmon start installed the rules of these columns, from this c
  * ```ts
  * parseInstalled("config\t/etc/netmon.toml\ncolumns\tproxy\tnon-network\n");
  * // { config: "/etc/netmon.toml", columns: ["proxy", "non-network"] }
+ * parseInstalled("config\t/etc/netmon.toml\nchain\tDOWNLOADED\ncolumns\tproxy\n");
+ * // { config: "/etc/netmon.toml", columns: ["proxy"], chain: "DOWNLOADED" }
  * ```
  */
 export function parseInstalled(text: string): Installed | undefined {
   let config: string | undefined;
+  let chain: string | undefined;
   const columns: string[] = [];
   for (const line of text.split("\n")) {
     const [key, ...values] = line.split("\t");
     if (key === "config" && values.length === 1) config = values[0];
+    else if (key === "chain" && values.length === 1 && values[0] !== "") chain = values[0];
     else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
   }
-  return config === undefined ? undefined : { config, columns };
+  if (config === undefined) return undefined;
+  return chain === undefined ? { config, columns } : { config, columns, chain };
 }
 
 /**
@@ -56,7 +66,8 @@ export function parseInstalled(text: string): Installed | undefined {
  * next start ask for `--replace`.
  */
 export function formatInstalled(i: Installed): string {
-  return `${HEADER}config\t${i.config}\ncolumns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+  const chain = i.chain === undefined ? "" : `chain\t${i.chain}\n`;
+  return `${HEADER}config\t${i.config}\n${chain}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
 }
 
 /** Reads the record; undefined when there is none. */
@@ -79,6 +90,8 @@ export function dropInstalled(files: StateFiles): void {
 export interface InstalledFor {
   /** The columns this config file's last start installed: none when the record is missing or another config's. */
   former: Set<string>;
+  /** iptables: the chain their rules jump to, when this config file's record says. */
+  formerChain?: string;
   /** The config file the record names, if there is a record: another one shares this state directory. */
   owner?: string;
 }
@@ -87,5 +100,8 @@ export interface InstalledFor {
 export function installedFor(files: StateFiles, config: string): InstalledFor {
   const record = readInstalled(files);
   if (!record) return { former: new Set() };
-  return { former: new Set(record.config === config ? record.columns : []), owner: record.config };
+  if (record.config !== config) return { former: new Set(), owner: record.config };
+  const mine: InstalledFor = { former: new Set(record.columns), owner: record.config };
+  if (record.chain !== undefined) mine.formerChain = record.chain;
+  return mine;
 }
