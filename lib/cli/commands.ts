@@ -176,7 +176,9 @@ The state directory also records which meters this config file installed:
 rules of a meter taken out of it are removed; rules of any other meter (another
 config's, or installed before netmon kept this record) make start refuse,
 changing nothing, unless --replace is given. A config with its own iptables
-chain or nftables table meters beside the others and leaves them alone.
+chain or nftables table meters beside the others and leaves them alone. A
+state directory whose record names another config file makes start refuse
+too (the two configs' reports would share one log), unless --replace is given.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
