@@ -15,8 +15,11 @@
  * when a bucket begins after the sample before that second, up to it, the
  * log gives the growth between the two samples of the second wholly to the
  * second's bucket, the store shares it with the interval before by time;
- * and the interval rates (the 95th percentile) count that growth in the
- * interval before, where the log's zero-length interval has no rate.
+ * the interval rates (the 95th percentile) count that growth in the
+ * interval before, where the log's zero-length interval has no rate; and a
+ * counter reset between the two samples of one second: the log counts the
+ * first sample's growth, then the reset; the store, which has only the
+ * second, counts the reset alone.
  *
  * @module
  */
