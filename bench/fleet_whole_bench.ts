@@ -324,7 +324,7 @@ async function run(): Promise<void> {
             basePgExtra,
           ),
         );
-        // Every sample is stored, the first of two in one second (the store keys rows by the second).
+        // Every sample is stored, the later of two in one second (the store keys rows by the second).
         const seconds = new Set(
           (await Deno.readTextFile(`${pg200}/netmon.log`)).split("\n").filter((l) => /^\d/.test(l)).map((l) =>
             l.split("\t")[0]

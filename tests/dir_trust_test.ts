@@ -7,7 +7,15 @@
  */
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { chain, type Checked, dirTrustWarnings, STATE_DIR, trustProblems } from "../lib/host/dir_trust.ts";
+import {
+  chain,
+  type Checked,
+  dirTrustWarnings,
+  STATE_DIR,
+  stateDirWarnings,
+  TEXTFILE_DIR,
+  trustProblems,
+} from "../lib/host/dir_trust.ts";
 import { withTempDir } from "./helpers.ts";
 
 const PAGES: Checked = { ...STATE_DIR, what: "page directory", mayBeMissing: false, uncheckable: "none removed" };
@@ -87,4 +95,81 @@ Deno.test("modes: others' or a group's write bit (root's too: an ACL's mask), no
   assertEquals(trustProblems(dir, [own, info("/srv", 0o777), info("/", 0o755)], 0, way).length, 1);
   const link = { ...own, type: "symbolic link" };
   ok(trustProblems(dir, [link, info("/srv", 0o755), info("/", 0o755)], 0, way)[0]?.startsWith(`${dir} is a symbolic`));
+});
+
+Deno.test("the textfile directory: its own owner and mode count, another user's directory above does not (Debian's)", () => {
+  const info = (path: string, mode: number, uid = 0) => ({ path, mode, uid, gid: uid, type: "directory" });
+  const tf = "/var/lib/prometheus/node-exporter";
+  // Debian's prometheus-node-exporter: /var/lib/prometheus is prometheus:prometheus 0755, node-exporter root's 0755.
+  const debian = [
+    info(tf, 0o755),
+    info("/var/lib/prometheus", 0o755, 104),
+    ...chain("/var/lib").map((p) => info(p, 0o755)),
+  ];
+  assertEquals(trustProblems(tf, debian, 0, TEXTFILE_DIR), []);
+  // The same layout as a state directory is warned of: what is planted there would be root's state.
+  assertEquals(trustProblems(tf, debian, 0, STATE_DIR).length, 1);
+  // The textfile directory itself another user's, or writable by every user (sticky or not): they could replace
+  // netmon's figures.
+  for (const own of [info(tf, 0o755, 104), info(tf, 0o777), info(tf, 0o1777), info(tf, 0o775, 0)]) {
+    const w = trustProblems(tf, [own, ...debian.slice(1)], 0, TEXTFILE_DIR);
+    assertEquals(w.length, 1, own.mode.toString(8));
+    ok(
+      w[0]!.includes(`replace the textfile with forged figures, or make root write it elsewhere, in the Prometheus`),
+      w[0],
+    );
+  }
+  // A directory above writable by every user (not sticky): anyone could put another directory in its place.
+  const above = trustProblems(
+    tf,
+    [debian[0]!, info("/var/lib/prometheus", 0o777, 104), ...debian.slice(2)],
+    0,
+    TEXTFILE_DIR,
+  );
+  assertEquals(above.length, 1);
+  ok(above[0]!.startsWith("/var/lib/prometheus is writable by every user (mode 0777): "), above[0]);
+  ok(above[0]!.includes("above the Prometheus textfile directory /var/lib/prometheus/node-exporter"), above[0]);
+});
+
+Deno.test("the state directory and the textfile's in one run of stat; without a textfile, the state directory's alone", async () => {
+  await withTempDir(async (dir) => {
+    Deno.mkdirSync(`${dir}/state`);
+    Deno.mkdirSync(`${dir}/tf`);
+    const asked: string[][] = [];
+    // Every directory root's, mode 0755, but the textfile's: 0777 (41ff).
+    const stat = (paths: readonly string[]) => {
+      asked.push([...paths]);
+      return Promise.resolve(paths.map((p) => `${p === `${dir}/tf` ? "41ff" : "41ed"} 0 0 directory|${p}`).join("\n"));
+    };
+    assertEquals(await stateDirWarnings(`${dir}/state`, undefined, stat), []);
+    assertEquals(asked, [chain(`${dir}/state`)]);
+    const w = await stateDirWarnings(`${dir}/state`, `${dir}/tf/netmon.prom`, stat);
+    assertEquals(asked.length, 2);
+    assertEquals(new Set(asked[1]), new Set([...chain(`${dir}/state`), ...chain(`${dir}/tf`)]));
+    assertEquals(w.length, 1);
+    ok(
+      w[0]!.startsWith(`${dir}/tf is writable by every user (mode 0777): another user could replace the textfile`),
+      w[0],
+    );
+  });
+});
+
+Deno.test({
+  name: "Debian's node_exporter textfile directory, as the installed package made it, is not warned of",
+  ignore: (() => {
+    try {
+      return !Deno.statSync("/var/lib/prometheus/node-exporter").isDirectory;
+    } catch {
+      return true;
+    }
+  })(),
+  async fn() {
+    const tf = Deno.statSync("/var/lib/prometheus/node-exporter");
+    const home = Deno.statSync("/var/lib/prometheus");
+    // What makes this case: a root directory, 0755, in one that node_exporter's user (not root) owns.
+    assertEquals([tf.uid, tf.mode! & 0o7777], [0, 0o755]);
+    ok(home.uid !== 0 && (home.mode! & 0o022) === 0, `${home.uid} ${(home.mode! & 0o7777).toString(8)}`);
+    assertEquals(await dirTrustWarnings("/var/lib/prometheus/node-exporter", TEXTFILE_DIR), []);
+    assertEquals((await dirTrustWarnings("/var/lib/prometheus/node-exporter", STATE_DIR)).length, 1);
+  },
 });

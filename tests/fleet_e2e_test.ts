@@ -181,13 +181,11 @@ async function storeRows(cluster: PostgresCluster, host: string): Promise<string
     .split("\n").filter((l) => l !== "");
 }
 
-/** The rows the store must hold for a log: one per sample and column, the first of two samples in one second. */
+/** The rows the store must hold for a log: one per sample and column, the later of two samples in one second. */
 async function logRows(log: string): Promise<string[]> {
   const out = new Map<string, string>();
   for await (const { epoch, sample } of timedLogSamples(log)) {
-    for (const [type, bytes] of sample.counters) {
-      if (!out.has(`${epoch} ${type}`)) out.set(`${epoch} ${type}`, `${epoch} ${type} ${bytes}`);
-    }
+    for (const [type, bytes] of sample.counters) out.set(`${epoch} ${type}`, `${epoch} ${type} ${bytes}`);
   }
   return [...out.values()].sort();
 }

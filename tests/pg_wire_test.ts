@@ -198,8 +198,15 @@ Deno.test({
           for (let k = 0; k < columns; k++) counters.set(`c${k}`, (1n << 64n) - 1n - BigInt(s * columns + k));
           samples.push({ epoch: 1_000 + s, sample: { timestamp: `t${s}`, counters } });
         }
-        assert.equal(await store.insert(samples), 13_200);
-        assert.equal(await store.insert(samples), 13_200); // again: nothing doubles
+        assert.equal((await store.insert(samples)).stored, 13_200);
+        // Again: nothing doubles, nothing is written.
+        assert.deepEqual(await store.insert(samples), {
+          samples: 6,
+          rows: 13_200,
+          stored: 0,
+          present: 13_200,
+          superseded: 0,
+        });
         assert.equal(
           await cluster.psql("SELECT count(*), min(bytes), max(bytes) FROM stats WHERE host = 'big'"),
           "13200|18446744073709538416|18446744073709551615\n",

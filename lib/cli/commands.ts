@@ -248,11 +248,14 @@ ${COMMON}`,
   import: `Usage: netmon import [LOG] [OPTIONS]
 
 Loads every sample of LOG (default: the state directory's netmon.log) into the
-store the config names: SQLite (store = "sqlite:FILE", in one transaction,
-rows already there replaced) or PostgreSQL (store = "postgresql://…", as this
-machine's host, in transactions of 500 samples, rows already there kept).
-Importing twice changes nothing. Reports keep the store up to date by
-themselves; this is for a store added later.
+store the config names: SQLite (store = "sqlite:FILE", in one transaction) or
+PostgreSQL (store = "postgresql://…", as this machine's host, in transactions
+of 500 samples). The store has one row per second and column: of samples
+sharing a second it keeps the last, as reports do. Rows already there the same
+are left alone, so importing twice changes nothing. Prints one line: samples
+and rows read, rows stored, rows already present, and rows replaced by a later
+sample of the same second. Reports keep the store up to date by themselves;
+this is for a store added later.
 
 Options:
 ${COMMON}`,

@@ -1,5 +1,7 @@
 /**
- * `netmon import`: load a whole log into the store, idempotently.
+ * `netmon import`: load a whole log into the store, idempotently, and say in
+ * one line what was read, what was stored, what was there already and what
+ * a later sample of the same second replaced (lib/outputs/store_rows.ts).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import type { Config } from "../config/config.ts";
 import { withLock } from "../state/lock.ts";
 import type { Options } from "./commands.ts";
 import { storePath } from "./report.ts";
+import { countsLine } from "../outputs/store_rows.ts";
 
 /** `netmon import [LOG]`: loads a log into the store the config names (SQLite or PostgreSQL). */
 export async function importCommand(opts: Options): Promise<number> {
@@ -31,8 +34,7 @@ export async function importCommand(opts: Options): Promise<number> {
   const path = storePath(config, files);
   const db = SqliteStore.open(path);
   try {
-    const n = await withLock(files, 60_000, () => importLog(db, log));
-    out(`imported ${n.samples} samples (${n.rows} rows) from ${log} into ${path}\n`);
+    out(countsLine(await withLock(files, 60_000, () => importLog(db, log)), log, path));
   } finally {
     db.close();
   }
@@ -41,7 +43,7 @@ export async function importCommand(opts: Options): Promise<number> {
 
 /**
  * Loads a whole log into the PostgreSQL store, every sample (rows already
- * there are left alone, so importing twice changes nothing), in
+ * there the same are left alone, so importing twice changes nothing), in
  * transactions of 500 samples: an import killed midway keeps what it
  * committed.
  */
@@ -53,9 +55,7 @@ async function importPostgres(config: Config, files: StateFiles, log: string): P
   try {
     ensureStateDir(files);
     const n = await withLock(files, 60_000, () => importSamples(store, timedLogSamples(log), { all: true }));
-    out(
-      `imported ${n.samples} samples (${n.rows} rows) from ${log} into ${config.fleet.postgres?.url} as host ${store.host}\n`,
-    );
+    out(countsLine(n, log, `${config.fleet.postgres?.url} as host ${store.host}`));
   } finally {
     await store.close();
   }

@@ -79,17 +79,20 @@ async function recordAndReport(
     cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
   );
   outputs.catch(() => {}); // awaited in recordWithOutputs
-  // The state directory's trust is checked while the run goes on (stat runs as a child), from once the counters'
-  // read has started, and said at the run's end, whatever the outcome (checked then if the read never started).
+  // The state directory's trust (and the textfile directory's) is checked while the run goes on (stat runs as a
+  // child), from once the counters' read has started, and said at the run's end, whatever the outcome (checked then
+  // if the read never started).
   let trust: Promise<string[]> | undefined;
   const whileReading = () => {
     meters.prepare();
-    trust = stateDirWarnings(files.dir);
+    trust = stateDirWarnings(files.dir, config.fleet.textfile);
   };
   try {
     return await recordWithOutputs(files, source, outputs, meters, whileReading);
   } finally {
-    for (const w of await (trust ?? stateDirWarnings(files.dir))) err(`netmon: warning: ${w}\n`);
+    for (const w of await (trust ?? stateDirWarnings(files.dir, config.fleet.textfile))) {
+      err(`netmon: warning: ${w}\n`);
+    }
   }
 }
 

@@ -64,6 +64,12 @@ export interface Checked {
    * put another directory in its place.
    */
   onlyTheWay?: boolean;
+  /**
+   * Whether a directory above it may belong to another user (not be writable by every user or a group, though):
+   * where the worst that user could do by putting another directory in its place is no more than what they may do
+   * anyway (see {@linkcode TEXTFILE_DIR}).
+   */
+  ownersAboveTrusted?: boolean;
 }
 
 /** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
@@ -72,6 +78,29 @@ export const STATE_DIR: Checked = {
   threat: "plant links or FIFOs",
   meanwhile: "netmon refuses them, but fix it",
   mayBeMissing: true,
+};
+
+/**
+ * The Prometheus textfile's directory (`[prometheus] textfile`), which root
+ * writes `NAME.prom` into by a temporary file and a rename. Whoever can
+ * write the directory can put forged figures in place of netmon's between
+ * two runs, the billing figures Prometheus keeps: its own owner and mode
+ * count, as the state directory's. A directory above it may belong to
+ * another user: on Debian, /var/lib/prometheus belongs to `prometheus`, the
+ * user node_exporter runs as, which serves what it likes anyway (its
+ * node-exporter directory is root's, mode 0755); the most such a user could
+ * do on top, by putting another directory in the textfile directory's place,
+ * is have root write a file of that `.prom` name, mode 0644, in a directory
+ * of their choice. Every user, or a group, able to do that is warned of.
+ * Only warned: the textfile is a side output, and its figures are the log's.
+ */
+export const TEXTFILE_DIR: Checked = {
+  what: "Prometheus textfile directory",
+  threat: "replace the textfile with forged figures, or make root write it elsewhere,",
+  meanwhile: "netmon writes it all the same, but fix it",
+  // A missing directory fails the write, which says so.
+  mayBeMissing: true,
+  ownersAboveTrusted: true,
 };
 
 /**
@@ -101,7 +130,7 @@ export function trustProblems(
     // A link's own mode means nothing (always 0777); whoever owns it, or can write the directory it is in (checked
     // as a directory of the path), can point it elsewhere.
     if (link) who.push("a symbolic link");
-    if (d.uid !== 0 && d.uid !== uid) who.push(`owned by uid ${d.uid}`);
+    if (d.uid !== 0 && d.uid !== uid && (isDir || !checked.ownersAboveTrusted)) who.push(`owned by uid ${d.uid}`);
     // The group's write bit counts even for root's group: where a POSIX ACL names a user or group, the group bits
     // are the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows
     // no ACL).
@@ -152,13 +181,19 @@ async function statDirs(dirs: readonly string[]): Promise<string> {
 
 /**
  * Warnings, for stderr, about the state directory `dir` and the directories
- * above it. Never fails: what cannot be checked is itself a warning.
+ * above it, and with `textfile` (the Prometheus textfile's path) about its
+ * directory too, in the same run of `stat`: without a textfile, the same
+ * work as for the state directory alone. Never fails: what cannot be
+ * checked is itself a warning.
  */
 export function stateDirWarnings(
   dir: string,
+  textfile?: string,
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
-  return dirTrustWarnings(dir, STATE_DIR, stat);
+  const checks: [string, Checked][] = [[dir, STATE_DIR]];
+  if (textfile !== undefined) checks.push([textfile.slice(0, textfile.lastIndexOf("/")) || "/", TEXTFILE_DIR]);
+  return dirsTrustWarnings(checks, stat);
 }
 
 /**
@@ -169,33 +204,47 @@ export function stateDirWarnings(
  * Never fails: what cannot be checked (stat not there, or not saying what it
  * found of every directory) is itself a warning, starting "cannot check".
  */
-export async function dirTrustWarnings(
+export function dirTrustWarnings(
   dir: string,
   checked: Checked,
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
-  const given = (dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`).replace(/\/+$/, "") || "/";
-  let real = given;
+  return dirsTrustWarnings([[dir, checked]], stat);
+}
+
+/** {@linkcode dirTrustWarnings} of several directories, each `[dir, checked]`, in one run of `stat`. */
+export async function dirsTrustWarnings(
+  checks: readonly (readonly [string, Checked])[],
+  stat: (dirs: readonly string[]) => Promise<string> = statDirs,
+): Promise<string[]> {
+  const each = checks.map(([dir, checked]) => {
+    const given = (dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`).replace(/\/+$/, "") || "/";
+    let real = given;
+    try {
+      real = Deno.realPathSync(dir).replace(/\/+$/, "") || "/";
+    } catch { /* not made yet: the directories above it still count */ }
+    const chains = real === given ? [chain(given)] : [chain(given), chain(real)];
+    const cannot = (why: string) =>
+      `cannot check whether other users can write the ${checked.what} ${dir} or above: ${why}` +
+      (checked.uncheckable ? ` (${checked.uncheckable})` : "");
+    return { checked, given, real, chains, cannot };
+  });
+  let infos: DirInfo[];
   try {
-    real = Deno.realPathSync(dir).replace(/\/+$/, "") || "/";
-  } catch { /* not made yet: the directories above it still count */ }
-  const chains = real === given ? [chain(given)] : [chain(given), chain(real)];
-  const cannot = (why: string) => [
-    `cannot check whether other users can write the ${checked.what} ${dir} or above: ${why}` +
-    (checked.uncheckable ? ` (${checked.uncheckable})` : ""),
-  ];
-  try {
-    const infos = parseStat(await stat([...new Set(chains.flat())]));
-    // Every directory must be accounted for (a directory another user renames away while stat runs is not seen):
-    // only the innermost may be missing, and only where the directory may not have been made yet.
-    const reported = new Set(infos.map((d) => d.path));
+    infos = parseStat(await stat([...new Set(each.flatMap((e) => e.chains.flat()))]));
+  } catch (err) {
+    return each.map((e) => e.cannot(err instanceof NetmonError ? err.message : String(err)));
+  }
+  // Every directory must be accounted for (a directory another user renames away while stat runs is not seen):
+  // only the innermost may be missing, and only where the directory may not have been made yet.
+  const reported = new Set(infos.map((d) => d.path));
+  return each.flatMap(({ checked, given, real, chains, cannot }) => {
     for (const c of chains) {
       const first = checked.mayBeMissing ? c.findIndex((p) => reported.has(p)) : 0;
       const unseen = c.slice(Math.max(first, 0)).find((p) => !reported.has(p));
-      if (first < 0 || unseen !== undefined) return cannot(`stat did not report ${unseen ?? c.at(-1)}`);
+      if (first < 0 || unseen !== undefined) return [cannot(`stat did not report ${unseen ?? c.at(-1)}`)];
     }
-    return trustProblems(given, infos, getUid() ?? 0, checked, [given, real]);
-  } catch (err) {
-    return cannot(err instanceof NetmonError ? err.message : String(err));
-  }
+    const mine = new Set(chains.flat());
+    return trustProblems(given, infos.filter((d) => mine.has(d.path)), getUid() ?? 0, checked, [given, real]);
+  });
 }

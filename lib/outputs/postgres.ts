@@ -13,12 +13,12 @@
  * exact for every 64-bit value up to 2^64-1, no two's-complement trick for
  * readers to undo; it costs a few bytes a row more than bigint.
  *
- * Rows go in with `ON CONFLICT DO NOTHING`: a (host, stamp, type) row is a
- * fact from the log that never changes, so a batch sent twice (a run killed
- * after its commit, a catch-up overlapping what is there) must change
- * nothing, and duplicates then cost no rewritten row, dead tuple or WAL. The
- * first write of a key wins: two samples in one second (a clock stepped back)
- * keep the first in the store, both in the log.
+ * A batch sent twice (a run killed after its commit, a catch-up overlapping
+ * what is there) must change nothing: a row already there is rewritten only
+ * when it differs (`ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM`), so
+ * a duplicate costs no rewritten row or dead tuple. That is when a later
+ * sample has the same second: two samples in one second keep the later in
+ * the store, as in the SQLite store (see store_rows.ts), both in the log.
  *
  * The log stays the source of truth: when the store lacks the previous
  * sample (the database was down, a store added later), the samples after the
@@ -36,6 +36,7 @@ import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
 import { PgConnection, type PgValue, textArray } from "./pg_wire.ts";
 import { readConfigFile } from "../host/safe_open.ts";
 import type { TimedSample } from "../state/log_timed.ts";
+import { addCounts, lastOfEachSecond, noCounts, type StoreCounts } from "./store_rows.ts";
 
 export { parseStoreUrl, type SslMode, type StoreUrl, type TimedSample };
 
@@ -84,7 +85,9 @@ const BATCH_ROWS = 10_000;
 const INSERT_ROWS = `INSERT INTO stats (host, stamp, type, packets, bytes)
   SELECT $1, r.stamp, r.type, r.packets, r.bytes
   FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::numeric[]) AS r(stamp, type, packets, bytes)`;
-const ON_CONFLICT = "ON CONFLICT (host, stamp, type) DO NOTHING";
+/** A row there already is rewritten only by a different one: a later sample of its second. */
+const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE SET packets = EXCLUDED.packets, bytes = EXCLUDED.bytes
+  WHERE (stats.packets, stats.bytes) IS DISTINCT FROM (EXCLUDED.packets, EXCLUDED.bytes)`;
 
 /** Samples as rows in columns: stamps, types, packets (null where none), bytes, as text. */
 function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
@@ -339,31 +342,39 @@ export class PostgresStore {
   }
 
   /**
-   * Stores samples all or none, in one statement up to 10,000 rows (a report's
-   * sample), else in one transaction of such batches; rows already there are
-   * left as they are. Counters go as text, so every value up to 2^64-1 stays
-   * exact. Returns the rows sent.
+   * Stores samples (in log order) all or none, in one statement up to 10,000
+   * rows (a report's sample), else in one transaction of such batches: of
+   * samples sharing a second, the last's rows; rows already there the same
+   * are left as they are. Counters go as text, so every value up to 2^64-1
+   * stays exact. Says how many rows were written and how many were there.
    */
-  async insert(samples: Iterable<TimedSample>): Promise<number> {
-    const columns = rowColumns(samples);
+  async insert(samples: readonly TimedSample[]): Promise<StoreCounts> {
+    const { samples: kept, superseded } = lastOfEachSecond(samples);
+    const columns = rowColumns(kept);
     const rows = columns[0]!.length;
-    if (rows === 0) return 0;
-    const insert = (from: number, to: number) =>
-      this.#query(`${INSERT_ROWS} ${ON_CONFLICT}`, [this.host, ...columns.map((c) => textArray(c.slice(from, to)))]);
+    const n: StoreCounts = { samples: samples.length, rows: rows + superseded, stored: 0, present: 0, superseded };
+    if (rows === 0) return n;
+    const insert = async (from: number, to: number) => {
+      const written = await this.#query(
+        `WITH ins AS (${INSERT_ROWS} ${ON_CONFLICT} RETURNING 1) SELECT count(*) FROM ins`,
+        [this.host, ...columns.map((c) => textArray(c.slice(from, to)))],
+      );
+      n.stored += Number(written[0]?.[0] ?? 0);
+    };
     // One statement is a transaction of its own: no BEGIN and COMMIT round trips for it.
-    if (rows <= BATCH_ROWS) {
-      await insert(0, rows);
-      return rows;
+    if (rows <= BATCH_ROWS) await insert(0, rows);
+    else {
+      await this.#query("BEGIN");
+      try {
+        for (let r = 0; r < rows; r += BATCH_ROWS) await insert(r, Math.min(rows, r + BATCH_ROWS));
+        await this.#query("COMMIT");
+      } catch (err) {
+        await this.#conn.query("ROLLBACK").catch(() => {}); // a broken connection has rolled back already
+        throw err;
+      }
     }
-    await this.#query("BEGIN");
-    try {
-      for (let r = 0; r < rows; r += BATCH_ROWS) await insert(r, Math.min(rows, r + BATCH_ROWS));
-      await this.#query("COMMIT");
-    } catch (err) {
-      await this.#conn.query("ROLLBACK").catch(() => {}); // a broken connection has rolled back already
-      throw err;
-    }
-    return rows;
+    n.present = rows - n.stored;
+    return n;
   }
 
   /**
@@ -457,31 +468,30 @@ export class PostgresStore {
 /**
  * Loads samples (e.g. a whole log, oldest first) into the store: those after
  * the newest stamp it holds for this host, in transactions of `chunk`
- * samples, so a run killed midway keeps what it committed and the next one
- * goes on from there. With `all`, every sample is sent (rows already there
- * are left alone): `netmon import` after a clock stepped back.
+ * samples or a few more (the samples of one second go in one), so a run
+ * killed midway keeps what it committed and the next one goes on from there.
+ * With `all`, every sample is sent (rows already there the same are left
+ * alone): `netmon import`, after a clock stepped back too. Counts the
+ * samples sent.
  */
 export async function importSamples(
   store: PostgresStore,
   samples: Iterable<TimedSample> | AsyncIterable<TimedSample>,
   opts: { all?: boolean; chunk?: number } = {},
-): Promise<{ samples: number; rows: number }> {
+): Promise<StoreCounts> {
   const after = opts.all ? undefined : await store.lastStamp();
   const chunk = opts.chunk ?? 500;
   let batch: TimedSample[] = [];
-  let n = 0;
-  let rows = 0;
+  const n = noCounts();
   for await (const s of samples) {
     if (after !== undefined && s.epoch <= after) continue;
-    batch.push(s);
-    n++;
-    if (batch.length >= chunk) {
-      rows += await store.insert(batch);
+    if (batch.length >= chunk && s.epoch !== batch.at(-1)!.epoch) {
+      addCounts(n, await store.insert(batch));
       batch = [];
     }
+    batch.push(s);
   }
-  rows += await store.insert(batch);
-  return { samples: n, rows };
+  return addCounts(n, await store.insert(batch));
 }
 
 /**

@@ -8,7 +8,9 @@
  *
  * one row per column per sample: `stamp` the sample's Unix time, `type` the
  * log column (a pf label), `bytes` the cumulative counter as logged and
- * `packets` where the source counts them (else NULL).
+ * `packets` where the source counts them (else NULL). Of two samples in one
+ * second the store keeps the later, as the PostgreSQL store does (see
+ * store_rows.ts); a row already there the same is not written again.
  *
  * The log stays the source of truth. The store is written after the log,
  * under the same lock, and catches up from the log whenever it is behind
@@ -26,6 +28,7 @@ import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
 import { lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
+import { lastOfEachSecond, type StoreCounts } from "./store_rows.ts";
 
 const TWO63 = 1n << 63n;
 const TWO64 = 1n << 64n;
@@ -76,7 +79,13 @@ export class SqliteStore {
     this.#db.exec(
       "CREATE TABLE IF NOT EXISTS stats (stamp INTEGER, type TEXT, packets INTEGER, bytes INTEGER, PRIMARY KEY (stamp, type))",
     );
-    this.#insert = this.#db.prepare("INSERT OR REPLACE INTO stats (stamp, type, packets, bytes) VALUES (?, ?, ?, ?)");
+    // A row there already is replaced only when it differs (a later sample of its second): `changes` then says
+    // whether the row was written.
+    this.#insert = this.#db.prepare(
+      "INSERT INTO stats (stamp, type, packets, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (stamp, type) DO UPDATE " +
+        "SET packets = excluded.packets, bytes = excluded.bytes " +
+        "WHERE stats.packets IS NOT excluded.packets OR stats.bytes IS NOT excluded.bytes",
+    );
     this.#max = this.#db.prepare("SELECT max(stamp) AS stamp FROM stats");
     this.#packets = this.#db.prepare("SELECT packets FROM stats WHERE type = ? ORDER BY stamp DESC LIMIT 1");
     this.#max.setReadBigInts(true);
@@ -125,17 +134,23 @@ export class SqliteStore {
     return row?.packets ?? 0n;
   }
 
-  /** Stores samples in one transaction: all or none. */
-  insert(rows: { epoch: number; sample: Sample }[]): number {
-    let n = 0;
+  /**
+   * Stores samples (in log order) in one transaction, all or none: of
+   * samples sharing a second, the last's rows (see store_rows.ts).
+   */
+  insert(samples: readonly { epoch: number; sample: Sample }[]): StoreCounts {
+    const { samples: kept, superseded } = lastOfEachSecond(samples);
+    const n: StoreCounts = { samples: samples.length, rows: superseded, stored: 0, present: 0, superseded };
     try {
       this.#db.exec("BEGIN IMMEDIATE");
       try {
-        for (const { epoch, sample } of rows) {
+        for (const { epoch, sample } of kept) {
           for (const [type, bytes] of sample.counters) {
             const packets = sample.packets?.get(type);
-            this.#insert.run(epoch, type, packets === undefined ? null : toSigned(packets), toSigned(bytes));
-            n++;
+            const r = this.#insert.run(epoch, type, packets === undefined ? null : toSigned(packets), toSigned(bytes));
+            n.rows++;
+            if (Number(r.changes) > 0) n.stored++;
+            else n.present++;
           }
         }
         this.#db.exec("COMMIT");
@@ -184,11 +199,11 @@ export async function logSamples(path: string, each: (epoch: number, sample: Sam
   return count;
 }
 
-/** Loads a whole log into the store in one transaction; returns samples and rows. */
-export async function importLog(store: SqliteStore, log: string): Promise<{ samples: number; rows: number }> {
+/** Loads a whole log into the store in one transaction; says what it read and stored. */
+export async function importLog(store: SqliteStore, log: string): Promise<StoreCounts> {
   const batch: { epoch: number; sample: Sample }[] = [];
-  const samples = await logSamples(log, (epoch, sample) => batch.push({ epoch, sample }));
-  return { samples, rows: store.insert(batch) };
+  await logSamples(log, (epoch, sample) => batch.push({ epoch, sample }));
+  return store.insert(batch);
 }
 
 /**

@@ -1,0 +1,231 @@
+/**
+ * Two samples in one second (the log's stamps have one-second resolution),
+ * in both stores against the real thing (SQLite through node:sqlite, a
+ * throwaway PostgreSQL cluster): both keep the later sample's rows, so that
+ * `summary --store` gives what `summary` gives from the log; and `netmon
+ * import` says in one line what it read, stored, found there already and
+ * left out for a later sample of the same second.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { parseExactJson } from "../lib/host/json.ts";
+import { formatHeader, formatLogLine, type Sample } from "../lib/state/log_format.ts";
+import { timedLogSamples, type TimedSample } from "../lib/state/log_timed.ts";
+import { formatTimestamp } from "../lib/usage/local_time.ts";
+import { PostgresStore, storeSample as pgStoreSample } from "../lib/outputs/postgres.ts";
+import { SqliteStore, storeSample as sqliteStoreSample } from "../lib/outputs/sqlite.ts";
+import { netmon, withTempDir, writeConfig } from "./helpers.ts";
+import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
+import { seededRandom } from "./random.ts";
+
+const unavailable = postgresUnavailable();
+
+/** Samples of the test log: shared seconds at three places, the log's last two samples among them. */
+const PAIRS = [10, 57, 99];
+const SAMPLES = 100;
+
+/**
+ * A log of `SAMPLES` samples 5 minutes (and 7 s) apart in UTC, columns `in` and `out`, where the samples `PAIRS`
+ * are each followed by another in the same second that counted more; no hour begins between a shared second and
+ * the sample before it (see store_rows.ts). The times are fixed, the counters' growth random.
+ */
+function pairedLog(random: () => number): string {
+  const start = Date.UTC(2024, 4, 6, 9, 0, 13);
+  const counters = new Map<string, bigint>([["in", 1000n], ["out", 5n]]);
+  let text = formatHeader(["in", "out"]);
+  const line = (t: number) => {
+    for (const [c, v] of counters) counters.set(c, v + BigInt(1 + Math.floor(random() * 4e6)));
+    text += formatLogLine({ timestamp: formatTimestamp(new Date(t)), counters: new Map(counters) });
+  };
+  for (let i = 0; i < SAMPLES; i++) {
+    const t = start + i * 307_000;
+    line(t);
+    if (PAIRS.includes(i)) line(t + 400); // the same second
+  }
+  return text;
+}
+
+/** The rows a store must hold for a log: one per second and column, the LAST sample's of that second. */
+async function lastRows(log: string): Promise<string[]> {
+  const rows = new Map<string, string>();
+  for await (const { epoch, sample } of timedLogSamples(log)) {
+    for (const [type, bytes] of sample.counters) rows.set(`${epoch} ${type}`, `${epoch} ${type} ${bytes}`);
+  }
+  return [...rows.values()].sort();
+}
+
+/** A summary's JSON with the 95th percentiles taken out (one row a second cannot give the log's: see store_rows.ts). */
+function withoutP95(json: string): unknown {
+  const drop = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(drop);
+    if (typeof v !== "object" || v === null) return v;
+    return Object.fromEntries(Object.entries(v).filter(([k]) => !/p95/.test(k)).map(([k, x]) => [k, drop(x)]));
+  };
+  return drop(parseExactJson(json));
+}
+
+const at = (epoch: number, counters: [string, bigint][], timestamp = "t"): TimedSample => ({
+  epoch,
+  sample: { timestamp, counters: new Map(counters) } as Sample,
+});
+
+/** `netmon import`'s one line, with the figures it must give. */
+const importLine = (n: number[], log: string, where: string) =>
+  `read ${n[0]} samples (${n[1]} rows) from ${log} into ${where}: ${n[2]} rows stored, ${n[3]} already present, ` +
+  `${n[4]} replaced by a later sample of the same second\n`;
+
+Deno.test("store second: SQLite keeps a second's later sample, and import says what it stored", async (t) => {
+  await withTempDir(async (dir) => {
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, pairedLog(seededRandom("store second")));
+    const db = `${dir}/s.sqlite`;
+    const config = await writeConfig(dir, `source = "interface"\nstore = "sqlite:${db}"\n`);
+    const o = { dirs: [dir], env: { TZ: "UTC" } };
+    const rows = () => {
+      const store = SqliteStore.open(db);
+      try {
+        return store.rows().map((r) => `${r.stamp} ${r.type} ${r.bytes}`).sort();
+      } finally {
+        store.close();
+      }
+    };
+
+    await t.step("a report's sample in the second of the one before replaces it", async () => {
+      const store = SqliteStore.open(`${dir}/live.sqlite`);
+      try {
+        const a = at(1_700_000_000, [["in", 10n], ["out", 1n]], "2023/11/14-22:13:20");
+        const b = at(1_700_000_000, [["in", 25n], ["out", 3n]], "2023/11/14-22:13:20");
+        await sqliteStoreSample(store, log, undefined, a.sample);
+        await sqliteStoreSample(store, log, a.sample, b.sample);
+        assert.deepEqual(store.rows().map((r) => [r.type, r.bytes]), [["in", 25n], ["out", 3n]]);
+      } finally {
+        store.close();
+      }
+    });
+
+    await t.step("import: every row the later sample's, and the line says so; again, nothing stored", async () => {
+      const r = await netmon(["import", log, "-c", config, "-s", dir], o);
+      assert.deepEqual([r.code, r.stderr], [0, ""]);
+      const n = SAMPLES + PAIRS.length;
+      assert.equal(r.stdout, importLine([n, 2 * n, 2 * SAMPLES, 0, 2 * PAIRS.length], log, db));
+      assert.deepEqual(rows(), await lastRows(log));
+      const again = await netmon(["import", log, "-c", config, "-s", dir], o);
+      assert.deepEqual([again.code, again.stderr], [0, ""]);
+      assert.equal(again.stdout, importLine([n, 2 * n, 0, 2 * SAMPLES, 2 * PAIRS.length], log, db));
+    });
+
+    await t.step(
+      "import into a store holding a second's first sample: that row is stored, the rest present",
+      async () => {
+        const [first] = PAIRS;
+        const samples: TimedSample[] = [];
+        for await (const s of timedLogSamples(log)) samples.push(s);
+        const store = SqliteStore.open(db);
+        try {
+          // The pair's first sample, as a run that stored it before the second was logged left it.
+          store.insert([samples[first!]!]);
+        } finally {
+          store.close();
+        }
+        const r = await netmon(["import", log, "-c", config, "-s", dir], o);
+        assert.deepEqual([r.code, r.stderr], [0, ""]);
+        const n = SAMPLES + PAIRS.length;
+        assert.equal(r.stdout, importLine([n, 2 * n, 2, 2 * SAMPLES - 2, 2 * PAIRS.length], log, db));
+        assert.deepEqual(rows(), await lastRows(log));
+      },
+    );
+  });
+});
+
+Deno.test({
+  name: "store second: PostgreSQL keeps a second's later sample: summary --store is the log's; import says what it did",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await using cluster = await startPostgresCluster();
+    await withTempDir(async (dir) => {
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, pairedLog(seededRandom("store second")));
+      await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
+      const config = await writeConfig(
+        dir,
+        `host = "h1"\nstore = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`,
+      );
+      const permissions = [
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        `--allow-net=127.0.0.1:${cluster.port}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
+        "--allow-sys=uid",
+      ];
+      const o = { permissions, env: { TZ: "UTC" } };
+      const where = `${cluster.url} as host h1`;
+      const rows = async (host = "h1") =>
+        (await cluster.psql(`SELECT stamp || ' ' || type || ' ' || bytes FROM stats WHERE host = '${host}'`))
+          .split("\n").filter((l) => l !== "").sort();
+
+      await t.step("a report's sample in the second of the one before replaces it", async () => {
+        const store = await PostgresStore.open({ url: cluster.url, host: "live", password: cluster.password });
+        try {
+          const a = at(1_700_000_000, [["in", 10n], ["out", 1n]]);
+          const b = at(1_700_000_000, [["in", 25n], ["out", 3n]]);
+          await pgStoreSample(store, () => [], undefined, a);
+          await pgStoreSample(store, () => [a], a.epoch, b);
+          assert.deepEqual(await rows("live"), ["1700000000 in 25", "1700000000 out 3"]);
+          // The same sample again (a run killed after its commit, sent again): nothing changes.
+          assert.deepEqual(await store.insert([b]), { samples: 1, rows: 2, stored: 0, present: 2, superseded: 0 });
+        } finally {
+          await store.close();
+        }
+      });
+
+      await t.step("import: every row the later sample's, and the line says so; again, nothing stored", async () => {
+        const r = await netmon(["import", "-c", config, "-s", dir], o);
+        assert.deepEqual([r.code, r.stderr], [0, ""]);
+        const n = SAMPLES + PAIRS.length;
+        assert.equal(r.stdout, importLine([n, 2 * n, 2 * SAMPLES, 0, 2 * PAIRS.length], log, where));
+        assert.deepEqual(await rows(), await lastRows(log));
+        const again = await netmon(["import", "-c", config, "-s", dir], o);
+        assert.deepEqual([again.code, again.stderr], [0, ""]);
+        assert.equal(again.stdout, importLine([n, 2 * n, 0, 2 * SAMPLES, 2 * PAIRS.length], log, where));
+      });
+
+      await t.step(
+        "summary --store gives the log's usage, the shared seconds and the last sample's included",
+        async () => {
+          for (const view of [["--by", "hour", "--json"], ["--by", "day", "--json"], ["--by", "month", "--json"]]) {
+            const fromLog = await netmon(["summary", "-c", config, "-s", dir, ...view], o);
+            const fromStore = await netmon(["summary", "-c", config, "--store", "--host", "h1", ...view], o);
+            assert.deepEqual([fromLog.code, fromLog.stderr, fromStore.code, fromStore.stderr], [0, "", 0, ""]);
+            assert.ok(fromLog.stdout.length > 100, "a real summary");
+            assert.deepEqual(withoutP95(fromStore.stdout), withoutP95(fromLog.stdout), view.join(" "));
+          }
+        },
+      );
+
+      await t.step("an import in chunks never splits a second: counts as in one go", async () => {
+        await cluster.psql("DELETE FROM stats WHERE host = 'h1'");
+        const { importSamples } = await import("../lib/outputs/postgres.ts");
+        const store = await PostgresStore.open({ url: cluster.url, host: "h1", password: cluster.password });
+        try {
+          // Chunks of 11 samples: the pair after sample 10 (the 11th and 12th) would be split.
+          const n = await importSamples(store, timedLogSamples(log), { all: true, chunk: 11 });
+          const all = SAMPLES + PAIRS.length;
+          assert.deepEqual(n, {
+            samples: all,
+            rows: 2 * all,
+            stored: 2 * SAMPLES,
+            present: 0,
+            superseded: 2 * PAIRS.length,
+          });
+        } finally {
+          await store.close();
+        }
+        assert.deepEqual(await rows(), await lastRows(log));
+      });
+    });
+  },
+});
