@@ -15,6 +15,7 @@ import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
 import { aligned } from "./table.ts";
+import { cycleEstimate, type Part } from "./projection.ts";
 import { iecBytes, percentText } from "./units.ts";
 import type { Zone } from "./zone.ts";
 
@@ -182,11 +183,11 @@ export class OverviewBuilder {
 
   /**
    * The overview, columns then customers in order of appearance. The
-   * estimate is this cycle so far at its rate over the time counted, carried
-   * to the cycle's end ({@linkcode linearEstimate}); the time counted starts
-   * at `firstEpoch`: the first sample that had the line's columns (a
-   * column's, or any of a customer's: lib/usage/first_seen.ts), or one
-   * instant for all.
+   * estimate is each column's cycle so far at its rate over its time
+   * counted, carried to the cycle's end, a customer's the sum of its
+   * columns' (lib/usage/projection.ts `cycleEstimate`); a column's time
+   * counted starts at `firstEpoch`: its first sample (lib/usage/first_seen.ts),
+   * or one instant for all.
    */
   result(
     firstEpoch: number | ((columns: readonly string[]) => number),
@@ -196,10 +197,25 @@ export class OverviewBuilder {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
     const sofar = Math.min(now, c.end) - c.start;
+    /** The parts of `columns` in this cycle, each from its own first sample. */
+    const parts = (columns: readonly string[]): Part[] =>
+      columns.map((n) => ({
+        bytes: this.#totals.get(n)?.bytes[CYCLE] ?? 0n,
+        from: firstOf([n]),
+      }));
+    const estimate = (cu: Pick<CustomerColumns, "in" | "out" | "both">, cycle: Figures): Figures | undefined => {
+      const total = cycleEstimate(parts([...cu.in, ...cu.out, ...cu.both]), c, lastEpoch, now);
+      if (total === undefined) return undefined;
+      const e: Figures = { totalBytes: total };
+      // A direction whose columns have no time counted yet (all new at the last sample) is what it is so far.
+      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(cu.in), c, lastEpoch, now) ?? cycle.inBytes;
+      if (cycle.outBytes !== undefined) e.outBytes = cycleEstimate(parts(cu.out), c, lastEpoch, now) ?? cycle.outBytes;
+      return e;
+    };
     const line = (
       name: string,
       kind: Row["kind"],
-      columns: readonly string[],
+      columns: Pick<CustomerColumns, "in" | "out" | "both">,
       figures: (k: number) => Figures,
       covered: number,
     ): OverviewLine => {
@@ -214,22 +230,16 @@ export class OverviewBuilder {
         year: year as Figures,
         cycleCoverage: sofar > 0 ? Math.min(1, covered / sofar) : 0,
       };
-      const first = firstOf(columns);
-      const scale = (b: bigint) => linearEstimate(b, c, first, lastEpoch, now);
-      const total = scale(out.cycle.totalBytes);
-      if (total !== undefined) {
-        const e: Figures = { totalBytes: total };
-        if (out.cycle.inBytes !== undefined) e.inBytes = scale(out.cycle.inBytes) as bigint;
-        if (out.cycle.outBytes !== undefined) e.outBytes = scale(out.cycle.outBytes) as bigint;
-        out.estimate = e;
-      }
+      const e = estimate(columns, out.cycle);
+      if (e !== undefined) out.estimate = e;
       return out;
     };
     const lines: OverviewLine[] = [];
     if (this.#columns) {
       for (const [name, t] of this.#totals) {
         if (this.#keeps(name)) {
-          lines.push(line(name, "column", [name], (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
+          const columns = { in: [], out: [], both: [name] };
+          lines.push(line(name, "column", columns, (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
         }
       }
     }
@@ -248,43 +258,10 @@ export class OverviewBuilder {
         }
         return f;
       };
-      lines.push(line(cu.name, "customer", columns, figures, this.#covered(cu)));
+      lines.push(line(cu.name, "customer", cu, figures, this.#covered(cu)));
     }
     return lines;
   }
-}
-
-/**
- * The linear estimate for a whole cycle from `soFar` bytes: what its row will
- * show when it closes, at the rate so far. The time counted runs from the
- * cycle's start (or `firstEpoch`, if later: the first sample that had the
- * columns counted, for a column or customer whose meter was added mid-cycle
- * as for a log that began mid-cycle; what came before is not known, so not
- * estimated either) to `now` (or the last sample, if earlier); the rate over
- * it is carried to the cycle's end. The quota alerts' projection
- * (lib/usage/cycle_tally.ts `projection`) is the same. Undefined when no
- * time of the cycle is counted yet.
- *
- * @example
- * ```ts
- * // 10 GiB in the first 10 of 30 days: 30 GiB.
- * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 0, 10 * DAY, 10 * DAY);
- * // The log (or the meter's column) began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
- * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 20 * DAY, 25 * DAY, 25 * DAY);
- * ```
- */
-export function linearEstimate(
-  soFar: bigint,
-  cycle: Pick<Bucket, "start" | "end">,
-  firstEpoch: number,
-  lastEpoch: number,
-  now: number,
-): bigint | undefined {
-  const from = Math.max(cycle.start, firstEpoch);
-  const to = Math.min(now, lastEpoch, cycle.end);
-  const elapsed = to - from;
-  if (!(elapsed > 0)) return undefined;
-  return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
 }
 
 /** The overview as an aligned table: in, out and total lines where a customer is split by direction. */
