@@ -28,7 +28,7 @@
  * weighs nothing, so a meter added mid-cycle does not dilute its customer's
  * percentile with the intervals before it; nor does its customer's
  * projection count the time before it (the cycle notes when each column new
- * to the log appeared in it).
+ * to the log appeared in it, and each column is projected from its own).
  *
  * @module
  */
