@@ -15,7 +15,9 @@ import { dueDigests } from "../lib/outputs/digests.ts";
 import { buildPageData } from "../lib/outputs/page_data.ts";
 import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
 import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
-import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
+import type { Sample } from "../lib/usage/engine.ts";
+import type { Row } from "../lib/usage/rows.ts";
+import { billingPasses, OverviewSummarizer, Summarizer } from "../lib/usage/summary.ts";
 import { withTempDir } from "./helpers.ts";
 import { LATE, lateMeterCounters, lateMeterSamples } from "./late_meter.ts";
 import { mailSection } from "./quota_env.ts";
@@ -101,4 +103,52 @@ Deno.test("the daily digest's estimate of a customer that gains a meter mid-cycl
     // 240 GiB and 2.5 MiB (not 144 GiB: late's 120 GiB spread over base's 25 days).
     ok(text.includes("  acme: estimate 240.00 GiB\n"), text);
   });
+});
+
+/** The cycle rows' and the overview's coverage of this cycle, by name, from `samples`. */
+function coverages(samples: Sample[]): { rows: Record<string, number>; overview: Record<string, number> } {
+  const acme: CustomerColumns = { name: "acme", in: [], out: [], both: ["base", "late"] };
+  const newco: CustomerColumns = { name: "newco", in: [], out: [], both: ["late"] };
+  const passes = billingPasses(UTC, [{ columns: acme, billing: UTC }, { columns: newco, billing: UTC }]);
+  const cycles = new Summarizer(passes, { unit: "cycle" });
+  const rows: Row[] = [];
+  for (const s of samples) rows.push(...cycles.push(s));
+  rows.push(...cycles.finish());
+  const ov = new OverviewSummarizer(passes, LATE.now);
+  for (const s of samples) ov.push(s);
+  return {
+    rows: Object.fromEntries(rows.filter((r) => r.start === LATE.start).map((r) => [r.name, r.coverage])),
+    overview: Object.fromEntries(ov.result()[0]!.lines.map((l) => [l.name, l.cycleCoverage])),
+  };
+}
+
+Deno.test("coverage of a meter added mid-cycle is of the time since its first sample: not 'missing' before it existed", () => {
+  // late is in the log from day 20 on, sampled every hour since: nothing of it is missing. Measured against the
+  // whole cycle it read 20%, and so did acme (the least of its columns), hiding any real gap of base for the cycle.
+  const whole = { base: 1, late: 1, acme: 1, newco: 1 };
+  assertEquals(coverages(lateMeterSamples()), { rows: whole, overview: whole });
+});
+
+Deno.test("coverage of a meter added mid-cycle still shows a real gap in its own time, and its customer's with it", () => {
+  // No sample at all on the 23rd (a day of late's 5, of base's 25): base 24/25, late and its customers 4/5.
+  const gap = lateMeterSamples().filter((s) => s.epoch <= Date.UTC(2025, 10, 23) || s.epoch >= Date.UTC(2025, 10, 24));
+  const want = { base: 24 / 25, late: 4 / 5, acme: 4 / 5, newco: 4 / 5 };
+  const got = coverages(gap);
+  for (const view of ["rows", "overview"] as const) {
+    for (const [name, c] of Object.entries(want)) {
+      ok(Math.abs(got[view][name]! - c) < 1e-9, `${view}: ${name} ${got[view][name]}, not ${c}`);
+    }
+  }
+});
+
+Deno.test("coverage of a cycle the log began in still counts the time before the log as not covered", () => {
+  // netmon was not running before the 11th: every name's traffic before it is missing, a meter added later aside.
+  const late = lateMeterSamples().filter((s) => s.epoch >= Date.UTC(2025, 10, 11));
+  const want = { base: 15 / 25, late: 1, acme: 15 / 25, newco: 1 };
+  const got = coverages(late);
+  for (const view of ["rows", "overview"] as const) {
+    for (const [name, c] of Object.entries(want)) {
+      ok(Math.abs(got[view][name]! - c) < 1e-9, `${view}: ${name} ${got[view][name]}, not ${c}`);
+    }
+  }
 });
