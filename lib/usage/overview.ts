@@ -12,7 +12,7 @@
 
 import { type Bucket, calendar } from "./calendar.ts";
 import type { CustomerColumns } from "../config/customers.ts";
-import type { BucketUsage } from "./engine.ts";
+import type { BucketUsage, ColumnUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
 import { aligned } from "./table.ts";
 import { cycleEstimate, type Part } from "./projection.ts";
@@ -87,6 +87,15 @@ const CYCLE = PERIODS.indexOf("cycle");
 interface ColumnTotals {
   bytes: bigint[];
   covered: number;
+  /** Whether it is in a day of this cycle. */
+  inCycle: boolean;
+  /** Its first sample, when it appeared in this cycle after the log's first (a meter added): its time starts there. */
+  since?: number;
+}
+
+/** The part of `day`'s span that `column` was there for: from its first sample, if that is in the day. */
+function ownSpan(day: BucketUsage, column: ColumnUsage): number {
+  return column.since === undefined ? day.spanMs : Math.max(0, day.spanMs - (column.since - day.bucket.start));
 }
 
 /**
@@ -109,8 +118,8 @@ export class OverviewBuilder {
   readonly #totals = new Map<string, ColumnTotals>();
   /** Whether a day of each period was added. */
   readonly #hit = PERIODS.map(() => false);
-  /** The days of this cycle: their span and their columns' coverage. */
-  readonly #cycleDays: { spanMs: number; coverage: Map<string, number> }[] = [];
+  /** The days of this cycle: their start and span, and their columns' coverage. */
+  readonly #cycleDays: { start: number; spanMs: number; coverage: Map<string, number> }[] = [];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -159,24 +168,50 @@ export class OverviewBuilder {
     const inCycle = hit.includes(CYCLE);
     for (const c of day.columns) {
       let t = this.#totals.get(c.name);
-      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0 });
+      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0, inCycle: false });
       for (const k of hit) t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
-      if (inCycle) t.covered += c.coverage * day.spanMs;
+      if (inCycle) {
+        t.inCycle = true;
+        t.covered += c.coverage * ownSpan(day, c);
+        if (c.since !== undefined) t.since ??= c.since;
+      }
     }
     if (inCycle) {
-      this.#cycleDays.push({ spanMs: day.spanMs, coverage: new Map(day.columns.map((c) => [c.name, c.coverage])) });
+      const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
+      this.#cycleDays.push({ start: day.bucket.start, spanMs: day.spanMs, coverage });
     }
   }
 
-  /** `customer`'s covered time of this cycle: on each day, the least of its columns' there. */
-  #covered(customer: CustomerColumns): number {
+  /**
+   * When `columns` count from in this cycle: the first sample of the first
+   * of them there, if all appeared in it after the log's first (meters added
+   * mid-cycle); undefined when one was there before (or none is in it).
+   */
+  #since(columns: readonly string[]): number | undefined {
+    let since: number | undefined;
+    for (const name of columns) {
+      const t = this.#totals.get(name);
+      if (t?.inCycle !== true) continue;
+      if (t.since === undefined) return undefined;
+      since = Math.min(since ?? Infinity, t.since);
+    }
+    return since;
+  }
+
+  /**
+   * `customer`'s covered time of this cycle: on each day, the least of its
+   * columns' coverage there, of the day from `since` (its first column's
+   * first sample, when all came mid-cycle) on.
+   */
+  #covered(customer: CustomerColumns, since: number | undefined): number {
     let covered = 0;
     for (const day of this.#cycleDays) {
       let least = Infinity;
       for (const name of [...customer.in, ...customer.out, ...customer.both]) {
         least = Math.min(least, day.coverage.get(name) ?? Infinity);
       }
-      if (least !== Infinity) covered += least * day.spanMs;
+      const span = since === undefined ? day.spanMs : Math.max(0, day.spanMs - Math.max(0, since - day.start));
+      if (least !== Infinity) covered += least * span;
     }
     return covered;
   }
@@ -196,7 +231,8 @@ export class OverviewBuilder {
   ): OverviewLine[] {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
-    const sofar = Math.min(now, c.end) - c.start;
+    /** The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss). */
+    const sofar = (since: number | undefined) => Math.min(now, c.end) - Math.max(c.start, since ?? c.start);
     /** The parts of `columns` in this cycle, each from its own first sample. */
     const parts = (columns: readonly string[]): Part[] =>
       columns.map((n) => ({
@@ -218,7 +254,9 @@ export class OverviewBuilder {
       columns: Pick<CustomerColumns, "in" | "out" | "both">,
       figures: (k: number) => Figures,
       covered: number,
+      since: number | undefined,
     ): OverviewLine => {
+      const time = sofar(since);
       const [today, yesterday, cycle, previousCycle, year] = PERIODS.map((_, k) => figures(k)) as Figures[];
       const out: OverviewLine = {
         name,
@@ -228,7 +266,7 @@ export class OverviewBuilder {
         cycle: cycle as Figures,
         previousCycle: previousCycle as Figures,
         year: year as Figures,
-        cycleCoverage: sofar > 0 ? Math.min(1, covered / sofar) : 0,
+        cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0,
       };
       const e = estimate(columns, out.cycle);
       if (e !== undefined) out.estimate = e;
@@ -239,7 +277,8 @@ export class OverviewBuilder {
       for (const [name, t] of this.#totals) {
         if (this.#keeps(name)) {
           const columns = { in: [], out: [], both: [name] };
-          lines.push(line(name, "column", columns, (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
+          const figures = (k: number) => ({ totalBytes: t.bytes[k] as bigint });
+          lines.push(line(name, "column", columns, figures, t.covered, t.since));
         }
       }
     }
@@ -258,7 +297,8 @@ export class OverviewBuilder {
         }
         return f;
       };
-      lines.push(line(cu.name, "customer", cu, figures, this.#covered(cu)));
+      const since = this.#since(columns);
+      lines.push(line(cu.name, "customer", cu, figures, this.#covered(cu, since), since));
     }
     return lines;
   }
