@@ -25,7 +25,7 @@ import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
 import { customerCycleUsage, fingerprint, matchCustomers, tallyPlan } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, writeTally } from "../lib/state/tally_file.ts";
 import { rollUp } from "../lib/usage/customers.ts";
-import { linearEstimate } from "../lib/usage/overview.ts";
+import { cycleEstimate, linearEstimate } from "../lib/usage/projection.ts";
 import { FirstSeen } from "../lib/usage/first_seen.ts";
 import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
 import { seededRandom } from "./random.ts";
@@ -98,13 +98,13 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       assertEquals([t.start, t.end], [open.bucket.start, open.bucket.end], `${c.name} at sample ${k}`);
       assertEquals([t.in, t.out, t.both], [usage(c.in), usage(c.out), usage(c.both)], `${c.name} at sample ${k}`);
       assertEquals(counted(t, "total"), usage([...c.in, ...c.out, ...c.both]));
-      // The alert's projection is the summary's estimate, also in the cycle the log began in (the first samples),
-      // counted from the first sample of the customer's columns.
+      // The alert's projection is the summary's estimate, also in the cycle the log began in (the first samples):
+      // each column's usage counted from its first sample (globex gains late mid-log), summed.
       const seen = new FirstSeen();
       for (const x of samples) seen.note(x);
-      const first = seen.of([...c.in, ...c.out, ...c.both]);
-      const estimate = linearEstimate(counted(t, "total"), open.bucket, first, s.epoch, s.epoch);
-      assertEquals(projection(t, counted(t, "total"), s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
+      const parts = [...c.in, ...c.out, ...c.both].map((col) => ({ bytes: usage([col]), from: seen.of([col]) }));
+      const estimate = cycleEstimate(parts, open.bucket, s.epoch, s.epoch);
+      assertEquals(projection(t, "total", s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
       // The cycle before, as it closed (with its share of the interval across the boundary).
       const closed = customerClosed(tally, setup[i]!);
       if (buckets.length >= 2) {
@@ -149,9 +149,12 @@ Deno.test("a commit's p95 so far of a customer mixing split and unsplit columns 
 
 Deno.test("a projection carries the rate so far to the cycle's end, as the summary's estimate; nothing elapsed projects what there is", () => {
   const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n, resets: 0 };
-  assertEquals(projection(t, 100n, 3 * 86_400_000), 1000n);
-  assertEquals(projection(t, 100n, 0), 100n);
-  assertEquals(projection(t, 100n, 20 * 86_400_000, 10 * 86_400_000), 200n);
+  assertEquals(projection(t, "total", 3 * 86_400_000), 1000n);
+  assertEquals(projection(t, "total", 0), 100n);
+  assertEquals(projection({ ...t, since: 10 * 86_400_000 }, "total", 20 * 86_400_000), 200n);
+  // Parts counted from different instants (a meter gained on day 10): each carried over its own time, summed.
+  const parts = [{ since: 0, in: 0n, out: 0n, both: 100n }, { since: 10 * 86_400_000, in: 0n, out: 0n, both: 50n }];
+  assertEquals(projection({ ...t, both: 150n, parts }, "total", 20 * 86_400_000), 150n + 100n);
   // The summary's estimate, for a log that began on day 10: 100 bytes in 10 days, 10 days to go.
   assertEquals(linearEstimate(100n, t, 10 * 86_400_000, 20 * 86_400_000, 20 * 86_400_000), 200n);
   assertEquals(linearEstimate(100n, t, 0, 3 * 86_400_000, 5 * 86_400_000), 1000n);
@@ -169,25 +172,29 @@ Deno.test("a customer whose meter was added on day 20 is projected from its firs
   for (const s of lateMeterCounters()) tally = advanceTally(tally, plan, s);
   const t = customerCycle(tally!, newco)!;
   assertEquals(counted(t, "total"), 10n * GiB);
-  const projected = projection(t, counted(t, "total"), now);
+  const projected = projection(t, "total", now);
   assertEquals(projected, 20n * GiB, `${projected} bytes (12 GiB would be 10 GiB x 30/25, the log's time)`);
-  // A customer with a column there since the log began counts from then (its time is known): 30/25 of what it used.
+  // A customer that gains late (base there since the log began): each column from its own first sample, summed:
+  // base's 25 days carried to 30, late's 5 days to 10 (not all of it over 25 days: 12 GiB, under its course).
   const m = customerCycle(tally!, mixed)!;
-  assertEquals(projection(m, counted(m, "total"), now), (25n * 86_400n + 10n * GiB) * 30n / 25n);
+  assertEquals(projection(m, "total", now), 30n * 86_400n + 20n * GiB);
+  assertEquals(projection(m, "in", now), 30n * 86_400n);
+  assertEquals(projection(m, "out", now), 20n * GiB);
   // The same after the tally file (which notes when late appeared) is written and read back, as each report does.
   const dir = Deno.makeTempDirSync({ prefix: "netmon-tally-added-" });
   try {
     writeTally(`${dir}/netmon.cycles`, tally!, "plan", "stamp");
     const read = readTally(`${dir}/netmon.cycles`, "plan")!.tally;
     assertEquals(read, tally);
-    assertEquals(projection(customerCycle(read, newco)!, 10n * GiB, now), 20n * GiB);
+    assertEquals(projection(customerCycle(read, newco)!, "total", now), 20n * GiB);
+    assertEquals(projection(customerCycle(read, mixed)!, "total", now), 30n * 86_400n + 20n * GiB);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
   // In the next cycle every column is there from its start.
   const next = advanceTally(tally, plan, { epoch: Date.UTC(2025, 11, 11), counters: new Map([["late", 20n * GiB]]) });
   const d = customerCycle(next, newco)!;
-  assertEquals([d.start, projection(d, counted(d, "total"), Date.UTC(2025, 11, 11))], [
+  assertEquals([d.start, projection(d, "total", Date.UTC(2025, 11, 11))], [
     Date.UTC(2025, 11, 1),
     counted(d, "total") * 31n / 10n,
   ]);
@@ -329,7 +336,7 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
   const setup: TallyCustomer[] = LATE_CUSTOMERS.map((columns) => ({ columns, billing: "15 Europe/Berlin" }));
   const plan = { billings: new Map([["15 Europe/Berlin", () => cycles]]), rates: setup };
   const dir = await Deno.makeTempDir({ prefix: "netmon-tally-late-" });
-  let diluted = 0, closedChecked = 0, projectedLate = 0;
+  let diluted = 0, closedChecked = 0, projectedLate = 0, gained = 0;
   const berlin = { cycleDay: 15, timeZone: "Europe/Berlin" };
   const overviewPasses = billingPasses(berlin, LATE_CUSTOMERS.map((columns) => ({ columns, billing: berlin })));
   try {
@@ -373,11 +380,12 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
           );
           const got = p95SoFar(t, c);
           assertEquals(got, want.p95, `p95 so far of ${where}: tally ${got}, summary ${want.p95}`);
-          // The quota alert's projection is the overview's estimate: from the first sample of the customer's columns.
+          // The quota alert's projection is the overview's estimate: each column from its own first sample, summed.
           const line = overview.find((l) => l.kind === "customer" && l.name === c.name)!;
           assertEquals(line.cycle.totalBytes, want.totalBytes, `overview's cycle of ${where}`);
-          const projected = projection(t, want.totalBytes, s.epoch);
+          const projected = projection(t, "total", s.epoch);
           assertEquals(projected, line.estimate?.totalBytes ?? want.totalBytes, `projection of ${where}`);
+          if (t.parts !== undefined && projected > 0n) gained++;
           // Intervals of the cycle before the customer's first column appeared: the case the summary leaves out.
           const first = Math.min(...[...c.in, ...c.out, ...c.both].map((col) => from.get(col) as number));
           if (want.p95 !== undefined && first > open.bucket.start && first > log[0]!.epoch) diluted++;
@@ -401,6 +409,10 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
   }
   ok(diluted > 1000, `checks of a customer whose columns came after its cycle's start: ${diluted}`);
   ok(projectedLate > 1000, `projections of a customer whose columns came after its cycle's start: ${projectedLate}`);
+  ok(
+    gained > 1000,
+    `projections of a customer that gained a column mid-cycle (parts from different instants): ${gained}`,
+  );
   ok(closedChecked > 100, `closed cycles' percentiles compared: ${closedChecked}`);
 });
 

@@ -8,7 +8,7 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { iecBytes } from "../lib/usage/units.ts";
-import { linearEstimate } from "../lib/usage/overview.ts";
+import { linearEstimate } from "../lib/usage/projection.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { dueDigests } from "../lib/outputs/digests.ts";
 import { netnsTest, sendUdp, withTempDir } from "./helpers.ts";

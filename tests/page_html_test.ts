@@ -441,8 +441,8 @@ Deno.test("page data: a meter added mid-cycle is projected from its column's fir
   const spec = (name: string, meters: string[]): CustomerSpec => ({ name, meters, billing });
   assertEquals(projections([spec("newco", ["late"]), spec("both", ["base", "late"])]), [
     ["newco", 120n * GiB, 240n * GiB],
-    // A customer with a column there since the log began counts from then, as before.
-    ["both", 25n * 86_400n + 120n * GiB, (25n * 86_400n + 120n * GiB) * 30n / 25n],
+    // A customer that gains late (base there since the log began): each column from its own first sample, summed.
+    ["both", 25n * 86_400n + 120n * GiB, 30n * 86_400n + 240n * GiB],
   ]);
 });
 

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { formatHeader, formatLogLine } from "../lib/state/log_format.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
-import { linearEstimate } from "../lib/usage/overview.ts";
+import { linearEstimate } from "../lib/usage/projection.ts";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { seededRandom } from "./random.ts";
@@ -205,6 +205,14 @@ Deno.test({
         bIn.estimate?.total_bytes,
         linearEstimate(total, bounds, bFirst, last, last),
         "b-in's fleet estimate",
+      );
+      // acme gains b-in mid-cycle (a-in is there from the first sample): each column projected over its own time,
+      // summed, not its whole usage over a-in's time.
+      const line = (name: string) => fleetCycle.lines.find((l) => l.name === name)!;
+      assert.equal(
+        line("acme").estimate?.total_bytes,
+        BigInt(line("a-in").estimate!.total_bytes) + BigInt(bIn.estimate!.total_bytes),
+        "acme's fleet estimate: a-in's and b-in's",
       );
       // Mistakes are one line each.
       const r = await netmon(["summary", "-c", reader, "--store", "--host", "h3"], {

@@ -196,12 +196,12 @@ Deno.test("the overview's estimate of a column (and customer) that first appears
   // late: 120 GiB in the 5 days since it appeared, 5 days to go: 240 GiB (not 120 x 30/25 = 144 GiB).
   assertEquals(estimate("late"), { totalBytes: 240n * GiB });
   assertEquals(estimate("newco"), { totalBytes: 240n * GiB });
-  // A customer with a column there from the log's first sample counts from it, as before (its time is known).
-  const m = 25n * 86_400n + 120n * GiB;
+  // A customer that gains late (base there from the log's first sample): each column from its own first sample,
+  // summed (not all of it over base's 25 days: 144 GiB and 2.5 MiB).
   assertEquals(estimate("mixed"), {
-    totalBytes: m * 30n / 25n,
+    totalBytes: 30n * 86_400n + 240n * GiB,
     inBytes: 30n * 86_400n,
-    outBytes: 120n * GiB * 30n / 25n,
+    outBytes: 240n * GiB,
   });
   // The billing history (what the page shows) with the first sample of the customer's columns: the same estimate.
   const list = lateMeterSamples();
@@ -209,6 +209,13 @@ Deno.test("the overview's estimate of a column (and customer) that first appears
   for (const s of list) seen.note(s);
   const cycles = new Summarizer(passes, { unit: "cycle" });
   const days = new Summarizer(passes, { unit: "day" });
-  const h = billingHistory(run(cycles, list), run(days, list), "newco", now, seen.of(newco.both), cycles.lastEpoch);
+  const cycleRows = run(cycles, list), dayRows = run(days, list);
+  const h = billingHistory(cycleRows, dayRows, "newco", now, seen.of(newco.both), cycles.lastEpoch);
   assertEquals(h.current?.estimate, { totalBytes: 240n * GiB });
+  // With its columns, a customer that gains one is projected column by column, as the overview.
+  const first = (column: string) => seen.of([column]);
+  assertEquals(
+    billingHistory(cycleRows, dayRows, "mixed", now, first, cycles.lastEpoch, 12, mixed).current?.estimate,
+    estimate("mixed"),
+  );
 });

@@ -166,7 +166,7 @@ function dueFor(
   const commit = w.spec.commit;
   // The common case, with no message to write, is kept cheap: one report checks every customer.
   const used = quota ? counted(t, quota.count) : 0n;
-  const projected = quota && epoch !== undefined ? projection(t, used, epoch) : used;
+  const projected = quota && epoch !== undefined ? projection(t, quota.count, epoch) : used;
   // The cycle so far, or as it closed (its rates then include the interval across its end).
   const p95 = commit ? p95SoFar(t, w.columns) : undefined;
   const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];

@@ -22,8 +22,8 @@ import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
+import { cycleEstimate } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
-import { linearEstimate } from "../usage/overview.ts";
 import { formatTable } from "../usage/table.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
@@ -145,8 +145,8 @@ function dueDaily(
     if (cycle) {
       text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
       text += formatTable(cycleRows);
-      // The summary's and the alerts' estimate: the rate since the first sample of the row's columns (a meter
-      // added mid-cycle counts from its own), carried to the cycle's end.
+      // The summary's and the alerts' estimate: each column's rate since its first sample (a meter added
+      // mid-cycle counts from its own), carried to the cycle's end; a customer's, its columns' summed.
       const seen = new FirstSeen();
       for (const s of samples) seen.note(s);
       const columnsOf = (r: Row): readonly string[] => {
@@ -154,8 +154,10 @@ function dueDaily(
         const c = customers.find((c) => c.name === r.name);
         return c ? [...c.in, ...c.out, ...c.both] : [];
       };
+      const used = new Map(cycle.columns.map((c) => [c.name, c.usage]));
       for (const r of cycleRows) {
-        const estimate = linearEstimate(r.totalBytes, cycle.bucket, seen.of(columnsOf(r)), epoch, epoch);
+        const parts = columnsOf(r).map((c) => ({ bytes: used.get(c) ?? 0n, from: seen.of([c]) }));
+        const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
         if (estimate !== undefined) text += `  ${r.name}: estimate ${iecBytes(estimate)}\n`;
       }
       const quotas = quotaLines(config.customers, cycleRows);

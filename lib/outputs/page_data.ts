@@ -19,10 +19,10 @@ import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Counter, type Sample, UsageEngine } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
 import { type Periods, periodsAt } from "../usage/overview.ts";
+import { cycleEstimate } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import { type CustomerData, customerStem, type CycleRow, type DailyRow, type PageData } from "./page.ts";
-import { linearEstimate } from "../usage/overview.ts";
 
 /** What the pages are made of. */
 export interface PageInput {
@@ -64,6 +64,8 @@ interface Group {
   cycle: UsageEngine;
   day: UsageEngine;
   cycles: Map<string, Row[]>;
+  /** Each column's bytes in the cycle holding now (from the cycle engine's bucket), to project column by column. */
+  current: Map<string, bigint>;
   days: Map<string, Row[]>;
   /** The day engine starts at the last sample before the previous cycle: the days before are not shown. */
   dayStarted: boolean;
@@ -126,6 +128,7 @@ export function buildPageData(input: PageInput): PageBuild {
         cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true, reuse: true }),
         day: new UsageEngine(calendar("day", zone)),
         cycles: new Map(),
+        current: new Map(),
         days: new Map(),
         dayStarted: false,
       };
@@ -163,7 +166,10 @@ export function buildPageData(input: PageInput): PageBuild {
   };
   const keepCycles = (g: Group, cycles: readonly BucketUsage[]) => {
     if (cycles.length === 0) return; // the common case: nothing closed
-    for (const b of cycles) for (const r of rows(g, b)) push(g.cycles, r.name, r);
+    for (const b of cycles) {
+      for (const r of rows(g, b)) push(g.cycles, r.name, r);
+      if (b.bucket.start === g.periods.cycle.start) { for (const c of b.columns) g.current.set(c.name, c.usage); }
+    }
   };
 
   // One pass over the samples; per columns array, the last instant it was seen (noted when the
@@ -254,8 +260,13 @@ export function buildPageData(input: PageInput): PageBuild {
         start: c.label.split(" .. ")[0] as string,
         end: c.label.split(" .. ")[1] as string,
         soFar: traffic(cur),
-        projection: linearEstimate(cur?.totalBytes ?? 0n, c, firstSeen.of(p.columns), last, input.now) ??
-          cur?.totalBytes ?? 0n,
+        // Each column from its own first sample (a meter added mid-cycle), summed: the summary's estimate.
+        projection: cycleEstimate(
+          p.columns.map((n) => ({ bytes: g.current.get(n) ?? 0n, from: firstSeen.of([n]) })),
+          c,
+          last,
+          input.now,
+        ) ?? cur?.totalBytes ?? 0n,
         coverage: cur?.coverage ?? 0,
         resets: cur?.resets ?? 0,
       },

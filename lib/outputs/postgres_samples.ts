@@ -56,7 +56,9 @@ export async function* hostSamples(store: PostgresStore, host: string, range: St
  * `usageByBucketAsync(hostSamples(store, host), cal)` per host, with the same
  * calendar), added up per bucket and column name: usage and resets are
  * sums; a column's coverage is the lowest of the hosts that have it in the
- * bucket (the fleet is known as well as its least covered host); the 95th
+ * bucket (the fleet is known as well as its least covered host; each host's
+ * of a meter added there is of its time from its first sample, the fleet's
+ * `since` the first of those, if no host had it before); the 95th
  * percentile is left out (the hosts' interval rates are not on one time
  * line). Buckets come out oldest first, columns in order of first appearance.
  */
@@ -73,13 +75,15 @@ export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>
       for (const c of b.columns) {
         const have = acc.columns.get(c.name);
         if (!have) {
-          acc.columns.set(c.name, {
+          const copy: ColumnUsage = {
             name: c.name,
             usage: c.usage,
             resets: c.resets,
             coveredMs: c.coveredMs,
             coverage: c.coverage,
-          });
+          };
+          if (c.since !== undefined) copy.since = c.since;
+          acc.columns.set(c.name, copy);
         } else {
           have.usage += c.usage;
           have.resets += c.resets;
@@ -87,6 +91,9 @@ export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>
             have.coverage = c.coverage;
             have.coveredMs = c.coveredMs;
           }
+          // The fleet's first sample of it: on any host (none in the bucket when one had it before).
+          if (c.since === undefined || have.since === undefined) delete have.since;
+          else have.since = Math.min(have.since, c.since);
         }
       }
     }

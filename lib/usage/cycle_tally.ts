@@ -28,7 +28,7 @@
  * weighs nothing, so a meter added mid-cycle does not dilute its customer's
  * percentile with the intervals before it; nor does its customer's
  * projection count the time before it (the cycle notes when each column new
- * to the log appeared in it).
+ * to the log appeared in it, and each column is projected from its own).
  *
  * @module
  */
@@ -36,6 +36,7 @@
 import type { Calendar } from "./calendar.ts";
 import type { CustomerColumns } from "../config/customers.ts";
 import { rateOf, weightedPercentile } from "./percentile.ts";
+import { cycleEstimate } from "./projection.ts";
 
 /** One customer's cycle so far. */
 export interface CustomerTally {
@@ -59,6 +60,14 @@ export interface CustomerTally {
    */
   since?: number;
   /**
+   * When its columns count from different instants (a meter the customer
+   * gained mid-cycle: its column counts from its own first sample), its
+   * bytes by the instant they count from, earliest first (the first's is
+   * `since`, or the cycle's start): each is projected over its own time
+   * ({@linkcode projection}). Absent when all count from one instant.
+   */
+  parts?: TallyPart[];
+  /**
    * With a commit: per interval, the inbound and the outbound rate (bit/s),
    * each with the columns that have no direction added, and the interval's
    * milliseconds in the cycle, three numbers each; a rate is NaN where none
@@ -66,6 +75,18 @@ export interface CustomerTally {
    * away from it), as the summary leaves it out.
    */
   rates?: number[];
+}
+
+/** A customer's bytes in the columns that count from one instant of its cycle (see {@linkcode CustomerTally.parts}). */
+export interface TallyPart {
+  /** The first instant counted (the cycle's start, or later). */
+  since: number;
+  /** Bytes in those of its inbound columns. */
+  in: bigint;
+  /** Bytes in those of its outbound columns. */
+  out: bigint;
+  /** Bytes in those of its columns with no direction. */
+  both: bigint;
 }
 
 /** One billing's cycle so far: what each column counted in it. */
@@ -349,7 +370,33 @@ function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTall
   };
   const since = sinceOf(cycle, columns);
   if (since !== undefined) t.since = since;
+  const parts = partsOf(cycle, columns, since ?? cycle.start);
+  if (parts !== undefined) t.parts = parts;
   return t;
+}
+
+/**
+ * The bytes of `columns` in `cycle` by the instant each counts from (its
+ * first sample, or the cycle's: see {@linkcode sinceOf}), earliest first;
+ * undefined when all count from `since`, the earliest (the usual case: no
+ * column of theirs new to the log in this cycle, or all new at once).
+ */
+function partsOf(cycle: CycleTally, columns: CustomerColumns, since: number): TallyPart[] | undefined {
+  const firsts = cycle.firsts;
+  if (firsts === undefined) return undefined;
+  const known = Math.max(cycle.start, cycle.since ?? cycle.start);
+  const fromOf = (c: string) => Math.max(known, firsts.get(c) ?? known);
+  if (![columns.in, columns.out, columns.both].some((list) => list.some((c) => fromOf(c) !== since))) return undefined;
+  const parts = new Map<number, TallyPart>();
+  for (const [list, key] of [[columns.in, "in"], [columns.out, "out"], [columns.both, "both"]] as const) {
+    for (const c of list) {
+      const from = fromOf(c);
+      let part = parts.get(from);
+      if (part === undefined) parts.set(from, part = { since: from, in: 0n, out: 0n, both: 0n });
+      part[key] += cycle.bytes.get(c) ?? 0n;
+    }
+  }
+  return [...parts.values()].sort((a, b) => a.since - b.since);
 }
 
 /** A customer's part of `cycle`, with its interval rates in `rates` when they are of that cycle. */
@@ -405,7 +452,7 @@ function bytesOf(cycle: CycleTally, columns: readonly string[]): bigint {
  * (lib/usage/customers.ts), so a quota is never below the traffic; left out,
  * a customer of such columns alone never reached a quota counting `in`.
  */
-export function counted(t: CustomerTally, count: "in" | "out" | "total"): bigint {
+export function counted(t: Pick<CustomerTally, "in" | "out" | "both">, count: "in" | "out" | "total"): bigint {
   return count === "in" ? t.in + t.both : count === "out" ? t.out + t.both : t.in + t.out + t.both;
 }
 
@@ -436,16 +483,17 @@ export function usualInterval(tally: Tally): number | undefined {
 }
 
 /**
- * The linear estimate for the whole cycle from `bytes` so far at `now`: the
- * rate so far over the time covered since the cycle's start (or since the
- * tally began, or the customer's first column appeared, if later: what came
- * before is not counted, so not projected either), carried to the cycle's
- * end. `netmon summary`'s estimate (lib/usage/overview.ts `linearEstimate`)
- * is the same (tested).
+ * The projection for the whole cycle of the customer's bytes that count
+ * against a quota (`count`, as {@linkcode counted}) at `now`: each of its
+ * parts' rate so far over its time counted since the cycle's start (or
+ * since the tally began, or since its column's first sample, if later: what
+ * came before is not counted, so not projected either), carried to the
+ * cycle's end, and summed (lib/usage/projection.ts `cycleEstimate`: the
+ * summary's estimate, tested equal). With no time counted yet, the bytes so
+ * far.
  */
-export function projection(t: CustomerTally, bytes: bigint, now: number, since = t.since ?? t.start): bigint {
-  const from = Math.max(t.start, since);
-  const elapsed = now - from;
-  if (elapsed <= 0) return bytes;
-  return bytes * BigInt(t.end - from) / BigInt(elapsed);
+export function projection(t: CustomerTally, count: "in" | "out" | "total", now: number): bigint {
+  const parts = (t.parts ?? [{ since: t.since ?? t.start, in: t.in, out: t.out, both: t.both }])
+    .map((p) => ({ bytes: counted(p, count), from: p.since }));
+  return cycleEstimate(parts, t, now, now) ?? counted(t, count);
 }

@@ -37,8 +37,12 @@
  * has at both ends and that are at most three times the usual interval (the
  * median of the last 99 intervals, this one included), as a fraction of the
  * bucket: of the whole bucket for the first (the time before the log began is
- * not covered), and up to `until` (default: the last sample) for the last, so
- * that a bucket in progress reads "so far".
+ * not covered: netmon was not metering), and up to `until` (default: the last
+ * sample) for the last, so that a bucket in progress reads "so far". A column
+ * new to the log after its first sample (a meter added to the config) is
+ * measured from its own first sample (`ColumnUsage.since`): before it the
+ * meter did not exist, and nothing of it is missing; a bucket it is in for no
+ * time (it appeared at the bucket's end) it covers whole.
  *
  * @module
  */
@@ -71,8 +75,14 @@ export interface ColumnUsage {
   resets: number;
   /** Milliseconds of the bucket in covered intervals. */
   coveredMs: number;
-  /** `coveredMs` as a fraction (0 to 1) of the bucket's span. */
+  /** `coveredMs` as a fraction (0 to 1) of the bucket's span, from `since` if given. */
   coverage: number;
+  /**
+   * The column's first sample, when it is later than the bucket's start and
+   * than the log's first sample (a meter added to the config in the bucket):
+   * its coverage is of the bucket's span from there.
+   */
+  since?: number;
   /** 95th percentile of interval rates in bit/s, when asked and the bucket has an interval of this column. */
   p95?: number;
 }
@@ -287,6 +297,8 @@ export class UsageEngine {
   #lastColumns: readonly string[] | undefined;
   #map = new Int32Array(0);
   #prev: (Counter | undefined)[] = [];
+  /** Per column, its first sample's instant when later than the log's first (NaN otherwise). */
+  readonly #since: number[] = [];
   /**
    * Sample number at which each column was last seen; for the columns of
    * {@linkcode #prevMap} (the sample before's), noted only when the columns
@@ -364,6 +376,7 @@ export class UsageEngine {
         this.#names.push(name);
         this.#index.set(name, i);
         this.#seenAt.push(-2);
+        this.#since.push(NaN);
       }
       map[j] = i;
     });
@@ -401,7 +414,10 @@ export class UsageEngine {
   /** Adds the next sample; returns the buckets it closed, oldest first (most often none: the same empty array). */
   push(sample: Sample): readonly BucketUsage[] {
     this.#takeBack();
+    const known = this.#names.length;
     const map = this.#columnIndexes(sample.columns);
+    // Columns new to the log after its first sample: their coverage counts from here.
+    if (this.#names.length > known && this.#acc !== undefined) this.#since.fill(sample.epoch, known);
     const counters = sample.counters;
     const n = map.length;
     const e1 = sample.epoch;
@@ -597,6 +613,7 @@ export class UsageEngine {
       if (acc.present[i] !== 1) continue;
       const name = this.#names[i] as string;
       const covered = acc.covered[i] as number;
+      const since = this.#since[i] as number;
       const row: ColumnUsage = {
         name,
         usage: acc.usage(i),
@@ -604,6 +621,12 @@ export class UsageEngine {
         coveredMs: covered,
         coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
       };
+      if (since > acc.bucket.start) {
+        // A meter added in the bucket: its span from its first sample (none: at the bucket's end, nothing missing).
+        const own = spanMs - (since - acc.bucket.start);
+        row.since = since;
+        row.coverage = own > 0 ? Math.min(1, covered / own) : 1;
+      }
       const r = table?.rates[i];
       if (table !== undefined && r !== undefined) {
         const p = weightedPercentile(r, table.weights, table.n);

@@ -2,8 +2,8 @@
  * When each column first appeared in the samples: the instant its usage is
  * known from. A meter added to the config mid-cycle has a column from its
  * first sample on; before it, its traffic is unknown, not zero, so a cycle's
- * estimate counts its time from there (lib/usage/overview.ts
- * `linearEstimate`, lib/usage/cycle_tally.ts `projection`).
+ * estimate counts its time from there, column by column
+ * (lib/usage/projection.ts `cycleEstimate`).
  *
  * @module
  */

@@ -12,9 +12,10 @@
 
 import { type Bucket, calendar } from "./calendar.ts";
 import type { CustomerColumns } from "../config/customers.ts";
-import type { BucketUsage } from "./engine.ts";
+import type { BucketUsage, ColumnUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
 import { aligned } from "./table.ts";
+import { cycleEstimate, type Part } from "./projection.ts";
 import { iecBytes, percentText } from "./units.ts";
 import type { Zone } from "./zone.ts";
 
@@ -86,6 +87,15 @@ const CYCLE = PERIODS.indexOf("cycle");
 interface ColumnTotals {
   bytes: bigint[];
   covered: number;
+  /** Whether it is in a day of this cycle. */
+  inCycle: boolean;
+  /** Its first sample, when it appeared in this cycle after the log's first (a meter added): its time starts there. */
+  since?: number;
+}
+
+/** The part of `day`'s span that `column` was there for: from its first sample, if that is in the day. */
+function ownSpan(day: BucketUsage, column: ColumnUsage): number {
+  return column.since === undefined ? day.spanMs : Math.max(0, day.spanMs - (column.since - day.bucket.start));
 }
 
 /**
@@ -108,8 +118,8 @@ export class OverviewBuilder {
   readonly #totals = new Map<string, ColumnTotals>();
   /** Whether a day of each period was added. */
   readonly #hit = PERIODS.map(() => false);
-  /** The days of this cycle: their span and their columns' coverage. */
-  readonly #cycleDays: { spanMs: number; coverage: Map<string, number> }[] = [];
+  /** The days of this cycle: their start and span, and their columns' coverage. */
+  readonly #cycleDays: { start: number; spanMs: number; coverage: Map<string, number> }[] = [];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -158,35 +168,61 @@ export class OverviewBuilder {
     const inCycle = hit.includes(CYCLE);
     for (const c of day.columns) {
       let t = this.#totals.get(c.name);
-      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0 });
+      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0, inCycle: false });
       for (const k of hit) t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
-      if (inCycle) t.covered += c.coverage * day.spanMs;
+      if (inCycle) {
+        t.inCycle = true;
+        t.covered += c.coverage * ownSpan(day, c);
+        if (c.since !== undefined) t.since ??= c.since;
+      }
     }
     if (inCycle) {
-      this.#cycleDays.push({ spanMs: day.spanMs, coverage: new Map(day.columns.map((c) => [c.name, c.coverage])) });
+      const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
+      this.#cycleDays.push({ start: day.bucket.start, spanMs: day.spanMs, coverage });
     }
   }
 
-  /** `customer`'s covered time of this cycle: on each day, the least of its columns' there. */
-  #covered(customer: CustomerColumns): number {
+  /**
+   * When `columns` count from in this cycle: the first sample of the first
+   * of them there, if all appeared in it after the log's first (meters added
+   * mid-cycle); undefined when one was there before (or none is in it).
+   */
+  #since(columns: readonly string[]): number | undefined {
+    let since: number | undefined;
+    for (const name of columns) {
+      const t = this.#totals.get(name);
+      if (t?.inCycle !== true) continue;
+      if (t.since === undefined) return undefined;
+      since = Math.min(since ?? Infinity, t.since);
+    }
+    return since;
+  }
+
+  /**
+   * `customer`'s covered time of this cycle: on each day, the least of its
+   * columns' coverage there, of the day from `since` (its first column's
+   * first sample, when all came mid-cycle) on.
+   */
+  #covered(customer: CustomerColumns, since: number | undefined): number {
     let covered = 0;
     for (const day of this.#cycleDays) {
       let least = Infinity;
       for (const name of [...customer.in, ...customer.out, ...customer.both]) {
         least = Math.min(least, day.coverage.get(name) ?? Infinity);
       }
-      if (least !== Infinity) covered += least * day.spanMs;
+      const span = since === undefined ? day.spanMs : Math.max(0, day.spanMs - Math.max(0, since - day.start));
+      if (least !== Infinity) covered += least * span;
     }
     return covered;
   }
 
   /**
    * The overview, columns then customers in order of appearance. The
-   * estimate is this cycle so far at its rate over the time counted, carried
-   * to the cycle's end ({@linkcode linearEstimate}); the time counted starts
-   * at `firstEpoch`: the first sample that had the line's columns (a
-   * column's, or any of a customer's: lib/usage/first_seen.ts), or one
-   * instant for all.
+   * estimate is each column's cycle so far at its rate over its time
+   * counted, carried to the cycle's end, a customer's the sum of its
+   * columns' (lib/usage/projection.ts `cycleEstimate`); a column's time
+   * counted starts at `firstEpoch`: its first sample (lib/usage/first_seen.ts),
+   * or one instant for all.
    */
   result(
     firstEpoch: number | ((columns: readonly string[]) => number),
@@ -195,14 +231,32 @@ export class OverviewBuilder {
   ): OverviewLine[] {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
-    const sofar = Math.min(now, c.end) - c.start;
+    /** The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss). */
+    const sofar = (since: number | undefined) => Math.min(now, c.end) - Math.max(c.start, since ?? c.start);
+    /** The parts of `columns` in this cycle, each from its own first sample. */
+    const parts = (columns: readonly string[]): Part[] =>
+      columns.map((n) => ({
+        bytes: this.#totals.get(n)?.bytes[CYCLE] ?? 0n,
+        from: firstOf([n]),
+      }));
+    const estimate = (cu: Pick<CustomerColumns, "in" | "out" | "both">, cycle: Figures): Figures | undefined => {
+      const total = cycleEstimate(parts([...cu.in, ...cu.out, ...cu.both]), c, lastEpoch, now);
+      if (total === undefined) return undefined;
+      const e: Figures = { totalBytes: total };
+      // A direction whose columns have no time counted yet (all new at the last sample) is what it is so far.
+      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(cu.in), c, lastEpoch, now) ?? cycle.inBytes;
+      if (cycle.outBytes !== undefined) e.outBytes = cycleEstimate(parts(cu.out), c, lastEpoch, now) ?? cycle.outBytes;
+      return e;
+    };
     const line = (
       name: string,
       kind: Row["kind"],
-      columns: readonly string[],
+      columns: Pick<CustomerColumns, "in" | "out" | "both">,
       figures: (k: number) => Figures,
       covered: number,
+      since: number | undefined,
     ): OverviewLine => {
+      const time = sofar(since);
       const [today, yesterday, cycle, previousCycle, year] = PERIODS.map((_, k) => figures(k)) as Figures[];
       const out: OverviewLine = {
         name,
@@ -212,24 +266,19 @@ export class OverviewBuilder {
         cycle: cycle as Figures,
         previousCycle: previousCycle as Figures,
         year: year as Figures,
-        cycleCoverage: sofar > 0 ? Math.min(1, covered / sofar) : 0,
+        cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0,
       };
-      const first = firstOf(columns);
-      const scale = (b: bigint) => linearEstimate(b, c, first, lastEpoch, now);
-      const total = scale(out.cycle.totalBytes);
-      if (total !== undefined) {
-        const e: Figures = { totalBytes: total };
-        if (out.cycle.inBytes !== undefined) e.inBytes = scale(out.cycle.inBytes) as bigint;
-        if (out.cycle.outBytes !== undefined) e.outBytes = scale(out.cycle.outBytes) as bigint;
-        out.estimate = e;
-      }
+      const e = estimate(columns, out.cycle);
+      if (e !== undefined) out.estimate = e;
       return out;
     };
     const lines: OverviewLine[] = [];
     if (this.#columns) {
       for (const [name, t] of this.#totals) {
         if (this.#keeps(name)) {
-          lines.push(line(name, "column", [name], (k) => ({ totalBytes: t.bytes[k] as bigint }), t.covered));
+          const columns = { in: [], out: [], both: [name] };
+          const figures = (k: number) => ({ totalBytes: t.bytes[k] as bigint });
+          lines.push(line(name, "column", columns, figures, t.covered, t.since));
         }
       }
     }
@@ -248,43 +297,11 @@ export class OverviewBuilder {
         }
         return f;
       };
-      lines.push(line(cu.name, "customer", columns, figures, this.#covered(cu)));
+      const since = this.#since(columns);
+      lines.push(line(cu.name, "customer", cu, figures, this.#covered(cu, since), since));
     }
     return lines;
   }
-}
-
-/**
- * The linear estimate for a whole cycle from `soFar` bytes: what its row will
- * show when it closes, at the rate so far. The time counted runs from the
- * cycle's start (or `firstEpoch`, if later: the first sample that had the
- * columns counted, for a column or customer whose meter was added mid-cycle
- * as for a log that began mid-cycle; what came before is not known, so not
- * estimated either) to `now` (or the last sample, if earlier); the rate over
- * it is carried to the cycle's end. The quota alerts' projection
- * (lib/usage/cycle_tally.ts `projection`) is the same. Undefined when no
- * time of the cycle is counted yet.
- *
- * @example
- * ```ts
- * // 10 GiB in the first 10 of 30 days: 30 GiB.
- * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 0, 10 * DAY, 10 * DAY);
- * // The log (or the meter's column) began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
- * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY, wallStart: 0, label: "" }, 20 * DAY, 25 * DAY, 25 * DAY);
- * ```
- */
-export function linearEstimate(
-  soFar: bigint,
-  cycle: Pick<Bucket, "start" | "end">,
-  firstEpoch: number,
-  lastEpoch: number,
-  now: number,
-): bigint | undefined {
-  const from = Math.max(cycle.start, firstEpoch);
-  const to = Math.min(now, lastEpoch, cycle.end);
-  const elapsed = to - from;
-  if (!(elapsed > 0)) return undefined;
-  return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
 }
 
 /** The overview as an aligned table: in, out and total lines where a customer is split by direction. */

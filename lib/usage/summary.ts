@@ -15,7 +15,8 @@ import type { Billing, CustomerColumns } from "../config/customers.ts";
 import { calendar, type Unit } from "./calendar.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
 import { FirstSeen } from "./first_seen.ts";
-import { linearEstimate, OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
+import { OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
+import { cycleEstimate, type Part } from "./projection.ts";
 import { type Row, rowsOf } from "./rows.ts";
 import { firstInstant, type Zone, zoneNamed } from "./zone.ts";
 
@@ -345,13 +346,17 @@ export interface BillingHistory {
 /**
  * The billing history of `name` (a column or a customer) from the rows of
  * a cycle {@linkcode Summarizer} and of a day one over the same log and
- * pass: what the page shows and a statement sums. `firstEpoch` is the first
- * sample that had the name's columns (lib/usage/first_seen.ts: a meter added
- * mid-cycle is estimated from there), `lastEpoch` the log's last sample.
+ * pass: what the page shows and a statement sums. The estimate is the
+ * projection (lib/usage/projection.ts): with `columns` (a customer's), the
+ * sum of each column's row of the current cycle in `cycleRows` (so they must
+ * hold its columns' rows), each from `firstEpoch` of the column (its first
+ * sample, lib/usage/first_seen.ts: a meter added mid-cycle is projected from
+ * there); without, the name's row from `firstEpoch` of the name.
+ * `lastEpoch` is the log's last sample.
  *
  * @example
  * ```ts
- * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), seen.of(acmeColumns), s.lastEpoch);
+ * const h = billingHistory(cycleRows, dayRows, "acme", Date.now(), (c) => seen.of([c]), s.lastEpoch, 12, acmeColumns);
  * h.current?.estimate?.totalBytes; // the projection for this cycle
  * ```
  */
@@ -360,23 +365,33 @@ export function billingHistory(
   dayRows: readonly Row[],
   name: string,
   now: number,
-  firstEpoch: number,
+  firstEpoch: number | ((column: string) => number),
   lastEpoch: number,
   keep = 12,
+  columns?: Pick<CustomerColumns, "in" | "out" | "both">,
 ): BillingHistory {
   const mine = cycleRows.filter((r) => r.name === name);
   const currentRow = mine.find((r) => r.start <= now && now < r.end);
   const past = mine.filter((r) => r.end <= now).slice(-keep);
   const out: BillingHistory = { past, days: [] };
   if (currentRow !== undefined) {
-    const cycle = { start: currentRow.start, end: currentRow.end, wallStart: 0, label: currentRow.label };
-    const scale = (b: bigint) => linearEstimate(b, cycle, firstEpoch, lastEpoch, now);
+    const cycle = { start: currentRow.start, end: currentRow.end };
+    const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
+    const columnBytes = (n: string) =>
+      cycleRows.find((r) => r.kind === "column" && r.name === n && r.start === currentRow.start)?.totalBytes ?? 0n;
+    const parts = (names: readonly string[]): Part[] => names.map((n) => ({ bytes: columnBytes(n), from: firstOf(n) }));
+    const scale = (names: readonly string[] | undefined, bytes: bigint) =>
+      cycleEstimate(names ? parts(names) : [{ bytes, from: firstOf(name) }], cycle, lastEpoch, now);
     const current: CycleSoFar = { row: currentRow };
-    const total = scale(currentRow.totalBytes);
+    const total = scale(columns && [...columns.in, ...columns.out, ...columns.both], currentRow.totalBytes);
     if (total !== undefined) {
       current.estimate = { totalBytes: total };
-      if (currentRow.inBytes !== undefined) current.estimate.inBytes = scale(currentRow.inBytes) as bigint;
-      if (currentRow.outBytes !== undefined) current.estimate.outBytes = scale(currentRow.outBytes) as bigint;
+      if (currentRow.inBytes !== undefined) {
+        current.estimate.inBytes = scale(columns?.in, currentRow.inBytes) ?? currentRow.inBytes;
+      }
+      if (currentRow.outBytes !== undefined) {
+        current.estimate.outBytes = scale(columns?.out, currentRow.outBytes) ?? currentRow.outBytes;
+      }
     }
     out.current = current;
     out.days = dayRows.filter((r) => r.name === name && r.start >= currentRow.start && r.start < currentRow.end);

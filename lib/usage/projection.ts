@@ -1,0 +1,91 @@
+/**
+ * The projection of a billing cycle: what a column's or customer's row will
+ * show when the cycle closes, at the rate so far. The ONE place it is
+ * computed: the summary's estimate (lib/usage/overview.ts), the page
+ * (lib/outputs/page_data.ts), the daily digest (lib/outputs/digests.ts) and
+ * the quota alert's projection (lib/usage/cycle_tally.ts `projection`) all
+ * call {@linkcode cycleEstimate}.
+ *
+ * Each column counts from its own first instant in the cycle: the cycle's
+ * start, the log's first sample (a log begun mid-cycle), or the column's
+ * first sample (a meter added to the config mid-cycle). What came before it
+ * is not known, so not projected either. A customer's projection is the sum
+ * of its columns' own, so a meter an existing customer gains on day 20 of 30
+ * is carried over its own days, not spread over the customer's whole cycle
+ * so far. Columns that count from the same instant are summed before they are
+ * scaled: a customer whose columns all do is projected exactly as its sum is.
+ *
+ * @module
+ */
+
+import type { Bucket } from "./calendar.ts";
+
+/** The bytes so far of a column (or of columns counted from one instant) and the first instant they count from. */
+export interface Part {
+  /** Bytes in the cycle so far. */
+  bytes: bigint;
+  /** The first instant counted: the column's first sample, or any instant up to the cycle's start. */
+  from: number;
+}
+
+/**
+ * The linear estimate for a whole cycle from `soFar` bytes counted from
+ * `firstEpoch`: the time counted runs from the cycle's start (or
+ * `firstEpoch`, if later) to `now` (or the last sample, if earlier), and the
+ * rate over it is carried to the cycle's end. Undefined when no time of the
+ * cycle is counted yet.
+ *
+ * @example
+ * ```ts
+ * // 10 GiB in the first 10 of 30 days: 30 GiB.
+ * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY }, 0, 10 * DAY, 10 * DAY);
+ * // The log (or the meter's column) began on day 20: 10 GiB in 5 days, and 5 days to go: 20 GiB.
+ * linearEstimate(10n << 30n, { start: 0, end: 30 * DAY }, 20 * DAY, 25 * DAY, 25 * DAY);
+ * ```
+ */
+export function linearEstimate(
+  soFar: bigint,
+  cycle: Pick<Bucket, "start" | "end">,
+  firstEpoch: number,
+  lastEpoch: number,
+  now: number,
+): bigint | undefined {
+  const from = Math.max(cycle.start, firstEpoch);
+  const to = Math.min(now, lastEpoch, cycle.end);
+  const elapsed = to - from;
+  if (!(elapsed > 0)) return undefined;
+  return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
+}
+
+/**
+ * The projection for the whole cycle of a sum of columns: the sum of each
+ * part's {@linkcode linearEstimate}, parts counted from the same instant
+ * (within the cycle) summed first. A part with no time counted yet (a column
+ * whose first sample is the last) adds its bytes as they are. Undefined when
+ * no part has time counted (nor any part given): nothing to carry.
+ *
+ * @example
+ * ```ts
+ * // Day 25 of 30: 25 B at 1 B a day all cycle, and 10 GiB of a meter added on day 20: 30 B + 20 GiB.
+ * cycleEstimate([{ bytes: 25n, from: 0 }, { bytes: 10n << 30n, from: 20 * DAY }], { start: 0, end: 30 * DAY }, 25 * DAY, 25 * DAY);
+ * ```
+ */
+export function cycleEstimate(
+  parts: Iterable<Part>,
+  cycle: Pick<Bucket, "start" | "end">,
+  lastEpoch: number,
+  now: number,
+): bigint | undefined {
+  const byFrom = new Map<number, bigint>();
+  for (const p of parts) {
+    const from = Math.max(cycle.start, p.from);
+    byFrom.set(from, (byFrom.get(from) ?? 0n) + p.bytes);
+  }
+  let sum = 0n, counted = false;
+  for (const [from, bytes] of byFrom) {
+    const estimate = linearEstimate(bytes, cycle, from, lastEpoch, now);
+    if (estimate !== undefined) counted = true;
+    sum += estimate ?? bytes;
+  }
+  return counted ? sum : undefined;
+}
