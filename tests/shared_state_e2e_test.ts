@@ -61,3 +61,93 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "[iptables] a report of another config in a state directory is refused before anything is written there",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const a = await writeConfig(dir, A, "a.toml");
+        const b = await writeConfig(dir, B, "b.toml");
+        const shared = `${dir}/state`;
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
+        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
+        // B meters from its own directory, and is then pointed at A's by mistake.
+        assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
+        const before = await Promise.all(
+          ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
+        );
+        const r = await netmon(["report", "-c", b, "-s", shared], o);
+        assertEquals([r.code, r.stdout], [78, ""], JSON.stringify(r));
+        assertEquals(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+        match(
+          r.stderr,
+          new RegExp(`^netmon: report: state directory ${shared} is used by ${a.replaceAll(".", "\\.")} `),
+        );
+        match(r.stderr, /give this config its own state_dir/);
+        const after = await Promise.all(
+          ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
+        );
+        assertEquals(after, before, "A's log, last sample and status are as they were");
+        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0, "A's own reports go on");
+      })
+    ),
+);
+
+netnsTest(
+  "[iptables] a config given by a link that a deploy moves is the same config: no refusal after the link moves",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        for (const release of ["rel1", "rel2"]) {
+          await Deno.mkdir(`${dir}/${release}`);
+          await Deno.writeTextFile(`${dir}/${release}/netmon.toml`, A);
+        }
+        await Deno.symlink(`${dir}/rel1`, `${dir}/current`);
+        const config = `${dir}/current/netmon.toml`;
+        const state = `${dir}/state`;
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config, "-s", state], o)).code, 0);
+        assertEquals((await netmon(["report", "-c", config, "-s", state], o)).code, 0);
+        // The next release: the link moves to a copy of the config.
+        await Deno.remove(`${dir}/current`);
+        await Deno.symlink(`${dir}/rel2`, `${dir}/current`);
+        const again = await netmon(["start", "-c", config, "-s", state], o);
+        assertEquals([again.code, again.stderr], [0, ""], JSON.stringify(again));
+        const r = await netmon(["report", "-c", config, "-s", state], o);
+        assertEquals([r.code, r.stderr], [0, ""], JSON.stringify(r));
+        assertEquals(readInstalled(stateFiles(state))?.given, config);
+        // Another config is still another, whatever link it is given by.
+        const b = await writeConfig(dir, B, "b.toml");
+        assertEquals((await netmon(["start", "-c", b, "-s", state], o)).code, 78);
+      })
+    ),
+);
+
+netnsTest(
+  "[iptables] a state directory other users can write: start does not believe its record of installed rules",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const both = `${A}[[meter]]\nname = "old"\nfrom = "203.0.113.9"\n`;
+        const a = await writeConfig(dir, both, "a.toml");
+        const state = `${dir}/state`;
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", a, "-s", state], o)).code, 0);
+        // Meter old is taken out of the config; the directory is left open to other users.
+        await Deno.writeTextFile(a, A);
+        await Deno.chmod(state, 0o777);
+        const r = await netmon(["start", "-n", "-c", a, "-s", state], o);
+        assertEquals(r.code, 78, `the record is not believed: old is not known as this config's: ${JSON.stringify(r)}`);
+        match(r.stderr, new RegExp(`the state directory ${state} can be written by other users`));
+        match(r.stderr, /start would remove the rules of meter old/);
+        // Closed again, the record is believed: old is this config's to remove.
+        await Deno.chmod(state, 0o750);
+        const ok2 = await netmon(["start", "-c", a, "-s", state], o);
+        assertEquals([ok2.code, ok2.stderr], [0, ""], JSON.stringify(ok2));
+        ok(ok2.stdout.includes("remove stale rule of old from INPUT"), ok2.stdout);
+        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+      })
+    ),
+);

@@ -8,8 +8,16 @@ import { runCommand } from "../host/run.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import { recordingStart } from "../state/started.ts";
-import { dropInstalled, installedFor, writeInstalled } from "../state/installed.ts";
-import { realPathOr } from "../host/safe_open.ts";
+import {
+  type ConfigIdentity,
+  configIdentity,
+  dropInstalled,
+  installedFor,
+  recordOf,
+  sharedStateError,
+  writeInstalled,
+} from "../state/installed.ts";
+import { othersCanWrite } from "../host/safe_open.ts";
 import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -49,31 +57,17 @@ function unknownRefusal(command: string, config: Config, unknown: string[]): Net
   );
 }
 
-/**
- * The refusal of a start into a state directory whose record names another
- * config file: the two configs' reports would write one log under two
- * headers in turn, each billing the other's columns as new.
- */
-function sharedStateRefusal(dir: string, owner: string): NetmonError {
-  return new NetmonError(
-    `state directory ${dir} is used by ${owner} (its start installed its meters from there): give this config its ` +
-      `own state_dir = "..." (two configs in one state directory write one log under two headers in turn); if ` +
-      `${owner} is gone (renamed, or replaced by this config), run 'netmon start --replace' to take the directory over`,
-    EX.CONFIG,
-  );
-}
-
 /** Where this config's record of installed rules is, and the columns its last start installed. */
 interface InstalledRecord {
   /** The state directory's files. */
   files: StateFiles;
-  /** The config file as the record names it: its path, links resolved. */
-  identity: string;
+  /** The config file as the record names it. */
+  identity: ConfigIdentity;
   /** The columns the record says this config file's last start installed. */
   former: Set<string>;
   /** iptables: the chain the record says their rules jump to. */
   formerChain?: string;
-  /** The config file the record names, if any: when it is another, the two share this state directory. */
+  /** The config file the record names, if it is another: the two share this state directory. */
   owner?: string;
 }
 
@@ -89,7 +83,17 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
   if ((config.source !== "iptables" && config.source !== "nftables") || config.file === undefined) return undefined;
   try {
     const files = stateFiles(findStateDir(opts.stateDir, config));
-    const identity = realPathOr(config.file);
+    // A record another user could have put there (or kept, to put back later) is not believed: it decides which
+    // rules root removes.
+    if (othersCanWrite(files.dir) === "yes") {
+      throw new NetmonError(
+        `the state directory ${files.dir} can be written by other users, so its record of installed rules is not ` +
+          `believed (make it root's, not writable by group or others: chown root:root ${files.dir} && chmod go-w ` +
+          files.dir + ")",
+        EX.NOPERM,
+      );
+    }
+    const identity = configIdentity(config.file);
     return { files, identity, ...installedFor(files, identity) };
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
@@ -106,18 +110,14 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
 function recordInstalled(record: InstalledRecord, command: string, config: Config): void {
   const { files, identity, owner } = record;
   try {
-    // Another config's record stays: that config's rules are still installed (see sharedStateRefusal).
+    // Another config's record stays: that config's rules are still installed (see sharedStateError).
     if (command === "stop") {
-      if (owner === undefined || owner === identity) dropInstalled(files);
+      if (owner === undefined) dropInstalled(files);
     } else {
       ensureStateDir(files);
-      const columns = columnNames(config.meters);
-      writeInstalled(
-        files,
-        config.source === "iptables"
-          ? { config: identity, columns, chain: config.chain }
-          : { config: identity, columns },
-      );
+      const record = recordOf(identity, columnNames(config.meters));
+      if (config.source === "iptables") record.chain = config.chain;
+      writeInstalled(files, record);
     }
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
@@ -135,8 +135,8 @@ export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
   const record = installedRecord(opts, config);
-  if (opts.command === "start" && record?.owner !== undefined && record.owner !== record.identity && !opts.replace) {
-    throw sharedStateRefusal(record.files.dir, record.owner);
+  if (opts.command === "start" && record?.owner !== undefined && !opts.replace) {
+    throw sharedStateError(record.files.dir, record.owner, "start");
   }
   const former = record?.former ?? new Set<string>();
   const formerChain = record?.formerChain;

@@ -15,13 +15,16 @@
  */
 
 import { removeIfPresent, replaceFile } from "../host/files.ts";
-import { readWholeText } from "../host/safe_open.ts";
+import { readWholeText, realPathOr, SafeFile } from "../host/safe_open.ts";
+import { EX, NetmonError } from "../host/errors.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
 /** What the last start recorded. */
 export interface Installed {
   /** The config file it was given, links resolved. */
   config: string;
+  /** The absolute path it was given by, where that is a link (see {@linkcode ConfigIdentity}). */
+  given?: string;
   /** The log columns whose rules (or counters) it installed. */
   columns: string[];
   /** iptables: the chain those rules jump to; absent in a record written before netmon kept it. */
@@ -48,17 +51,26 @@ const HEADER = "# netmon start installed the rules of these columns, from this c
  */
 export function parseInstalled(text: string): Installed | undefined {
   let config: string | undefined;
+  let given: string | undefined;
   let chain: string | undefined;
   const columns: string[] = [];
   for (const line of text.split("\n")) {
     const [key, ...values] = line.split("\t");
     if (key === "config" && values.length === 1) config = values[0];
-    else if (key === "chain" && values.length === 1 && values[0] !== "") chain = values[0];
+    else if (key === "given" && values.length === 1 && values[0]?.startsWith("/")) given = values[0];
+    // The chain goes into iptables-restore input: only a name a config could give (lib/config/config.ts) is taken.
+    else if (key === "chain" && values.length === 1 && CHAIN_NAME.test(values[0] ?? "")) chain = values[0];
     else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
   }
   if (config === undefined) return undefined;
-  return chain === undefined ? { config, columns } : { config, columns, chain };
+  const record: Installed = { config, columns };
+  if (given !== undefined) record.given = given;
+  if (chain !== undefined) record.chain = chain;
+  return record;
 }
+
+/** A chain name as the config allows one. */
+const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 
 /**
  * The record's text. Column names hold no tab or newline (the config refuses
@@ -66,8 +78,9 @@ export function parseInstalled(text: string): Installed | undefined {
  * next start ask for `--replace`.
  */
 export function formatInstalled(i: Installed): string {
+  const given = i.given === undefined ? "" : `given\t${i.given}\n`;
   const chain = i.chain === undefined ? "" : `chain\t${i.chain}\n`;
-  return `${HEADER}config\t${i.config}\n${chain}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+  return `${HEADER}config\t${i.config}\n${given}${chain}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
 }
 
 /** Reads the record; undefined when there is none. */
@@ -86,22 +99,108 @@ export function dropInstalled(files: StateFiles): void {
   removeIfPresent(installedPath(files));
 }
 
+/**
+ * A config file as the record knows it: its path with links resolved (the
+ * same file by any link), and the absolute path it was given by when that is
+ * a link (a deploy's `current/netmon.toml`, whose target changes with every
+ * release). A record of either path is this config's.
+ */
+export interface ConfigIdentity {
+  /** The path, links resolved. */
+  real: string;
+  /** The absolute path as given, where links make it differ from `real`. */
+  given?: string;
+}
+
+/** `file`'s {@linkcode ConfigIdentity}. */
+export function configIdentity(file: string): ConfigIdentity {
+  const real = realPathOr(file);
+  return file.startsWith("/") && file !== real ? { real, given: file } : { real };
+}
+
+/** Whether `record` names the config file `id` is: by either path of each. */
+export function isOwnRecord(record: Pick<Installed, "config" | "given">, id: ConfigIdentity): boolean {
+  const names = [id.real, ...id.given === undefined ? [] : [id.given]];
+  return names.includes(record.config) || (record.given !== undefined && names.includes(record.given));
+}
+
+/** The record's entry for config `id`, its paths as {@linkcode ConfigIdentity} says. */
+export function recordOf(id: ConfigIdentity, columns: string[]): Installed {
+  return id.given === undefined ? { config: id.real, columns } : { config: id.real, given: id.given, columns };
+}
+
 /** What the record tells one config file ({@linkcode installedFor}). */
 export interface InstalledFor {
   /** The columns this config file's last start installed: none when the record is missing or another config's. */
   former: Set<string>;
   /** iptables: the chain their rules jump to, when this config file's record says. */
   formerChain?: string;
-  /** The config file the record names, if there is a record: another one shares this state directory. */
+  /** The config file the record names, if it is another's: the two share this state directory. */
   owner?: string;
 }
 
-/** What `files`' record tells config file `config` (its path, links resolved). */
-export function installedFor(files: StateFiles, config: string): InstalledFor {
+/** What `files`' record tells config file `id`. */
+export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFor {
   const record = readInstalled(files);
   if (!record) return { former: new Set() };
-  if (record.config !== config) return { former: new Set(), owner: record.config };
-  const mine: InstalledFor = { former: new Set(record.columns), owner: record.config };
+  if (!isOwnRecord(record, id)) return { former: new Set(), owner: record.config };
+  const mine: InstalledFor = { former: new Set(record.columns) };
   if (record.chain !== undefined) mine.formerChain = record.chain;
   return mine;
+}
+
+/** The record's first lines are at most this long (a header, two paths, a chain): its columns are not read. */
+const HEAD_BYTES = 16 << 10;
+
+/**
+ * The other config file that `files`' record names, if it names one: the
+ * state directory is that config's, and a report of config `id` there would
+ * write one log under two headers in turn. Only the record's first lines are
+ * read (a report runs this every time; the columns of 10,000 meters are not
+ * needed). undefined without a record, or where `id` is its config.
+ */
+export function otherConfigsRecord(files: StateFiles, id: ConfigIdentity): string | undefined {
+  const f = SafeFile.open(installedPath(files), { what: "record of installed rules" });
+  if (!f) return undefined;
+  const head = new Uint8Array(HEAD_BYTES);
+  let got = 0;
+  try {
+    while (got < head.length) {
+      const n = f.readSync(head.subarray(got));
+      if (!n) break;
+      got += n;
+    }
+  } finally {
+    f.close();
+  }
+  const text = new TextDecoder().decode(head.subarray(0, got));
+  // A cut last line is left out: it can only be the columns, or a path longer than any path.
+  const record = parseInstalled(got === HEAD_BYTES ? text.slice(0, text.lastIndexOf("\n") + 1) : text);
+  return record && !isOwnRecord(record, id) ? record.config : undefined;
+}
+
+/**
+ * The refusal of a command of one config in a state directory whose record
+ * names another config file (`owner`), which the two would share: one log
+ * under two headers in turn, each billing the other's columns as new.
+ */
+export function sharedStateError(dir: string, owner: string, command: string): NetmonError {
+  let gone = false;
+  try {
+    Deno.statSync(owner);
+  } catch (err) {
+    gone = err instanceof Deno.errors.NotFound; // not allowed to look: not said to be gone
+  }
+  const exists = !gone;
+  const replace = `run 'netmon start --replace' with this config to take the directory over ('--dry-run' shows what ` +
+    "else it would change)";
+  const how = exists
+    ? `give this config its own state_dir = "..." (two configs in one state directory write one log under two ` +
+      `headers in turn); if this config replaces ${owner}, ${replace}`
+    : `if this config is ${owner} renamed, ${replace}; otherwise give it its own state_dir = "..."`;
+  return new NetmonError(
+    `${command}: state directory ${dir} is used by ${owner}${exists ? "" : ", which no longer exists"} ` +
+      `(its start installed its meters from there): ${how}`,
+    EX.CONFIG,
+  );
 }
