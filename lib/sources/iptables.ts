@@ -238,6 +238,27 @@ export class IptablesSource implements CounterSource {
   }
 
   /**
+   * Refuses the config's chain when it holds rules: netmon's chain is always
+   * empty (its rules jump there to count, and return), so a rule there is not
+   * netmon's, and the traffic netmon's rules meter would meet it (a DROP would
+   * drop it).
+   */
+  private refuseFilledChain(t: Tools, rules: SavedRule[]): void {
+    const { chain } = this.config;
+    const inside = rules.filter((r) => r.chain === chain);
+    if (inside.length === 0) return;
+    const first = inside[0] as SavedRule;
+    const n = inside.length === 1 ? "1 rule" : `${inside.length} rules`;
+    throw new NetmonError(
+      `chain ${chain}${t.family === 6 ? " in ip6tables" : ""} holds ${n} netmon did not make ` +
+        `(${inside.length > 1 ? "first " : ""}-A ${first.chain} ${first.spec}): netmon's rules jump to the config's ` +
+        `chain to count, so the traffic they meter would meet ${inside.length === 1 ? "it" : "them"}; set ` +
+        `chain = "..." in the config to a chain that is empty or does not exist (netmon's own)`,
+      EX.CONFIG,
+    );
+  }
+
+  /**
    * Deletes chain `name` (this config's, or the one its last start recorded)
    * once the `removed` rules are gone, or says why it stays: other rules jump
    * to it, or it holds rules. Nothing when there is no such chain.
@@ -345,6 +366,7 @@ export class IptablesSource implements CounterSource {
         continue;
       }
       const saved = await this.saved(t);
+      this.refuseFilledChain(t, saved.rules);
       left.push(...this.leftAlone(t, saved.rules, claim));
       const installed: Installed[] = this.mine(saved.rules, claim).map((r) => ({
         key: `${r.chain} ${r.spec}`,
