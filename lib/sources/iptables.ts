@@ -232,6 +232,39 @@ export class IptablesSource implements CounterSource {
     return rules.filter((r) => !known.has(columnOf(r))).map((r) => `${columnOf(r)} (${r.chain}${v6})`);
   }
 
+  /**
+   * The config's columns whose installed rules that jump to its chain are not
+   * exactly the rules it writes, where the record does not list the column as
+   * this config's, one `COLUMN (WHERE)` per such rule, for
+   * {@linkcode Plan.differing}: another config's meter of the same name on
+   * the same chain, as far as netmon can tell, whose rules start would replace
+   * (and whose report would then fail), or this config's meter edited since a
+   * start from before netmon kept the record. `read` are the families' rules.
+   */
+  private differing(read: { t: Tools; rules: SavedRule[] }[], claim: Claim): string[] {
+    const { chain } = this.config;
+    /** Per column, its installed rules as `FAMILY HOOK SPEC`, and where each is. */
+    const installed = new Map<string, { keys: string[]; where: string[] }>();
+    for (const { t, rules } of read) {
+      for (const r of rules) {
+        if (!isOurs(r) || r.target !== chain || claim.former.has(columnOf(r))) continue;
+        let of = installed.get(columnOf(r));
+        if (!of) installed.set(columnOf(r), of = { keys: [], where: [] });
+        of.keys.push(`${t.family} ${r.chain} ${r.spec}`);
+        of.where.push(`${columnOf(r)} (${r.chain}${t.family === 6 ? " IPv6" : ""})`);
+      }
+    }
+    const out: string[] = [];
+    for (const [column, { keys, where }] of installed) {
+      const wanted = this.rules.filter((r) => r.column === column).map((r) =>
+        `${r.family} ${r.hook} ${ruleSpec(r, chain)}`
+      );
+      // A column the config does not have is unknown (see unknownOf), not differing.
+      if (wanted.length > 0 && [...keys].sort().join("\n") !== wanted.sort().join("\n")) out.push(...where);
+    }
+    return out;
+  }
+
   /** What the record says this config's last start installed: `former` columns, their rules jumping to `chain`. */
   private claim(former: ReadonlySet<string>, chain: string | undefined): Claim {
     return { former, chain, known: new Set([...columnNames(this.config.meters), ...former]) };
@@ -353,12 +386,15 @@ export class IptablesSource implements CounterSource {
     const changed = new Set<string>();
     /** Columns of rules removed: only those of the config count as changed. */
     const losing = new Set<string>();
+    /** Each family's rules, as read. */
+    const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       if (!this.tools.includes(t)) {
         // No meter uses this family now: what an earlier config put there goes.
         const saved = await this.savedIfReadable(t);
         const gone = saved && this.removal(t, saved, "stale rule", claim);
         if (saved) left.push(...this.leftAlone(t, saved.rules, claim));
+        if (saved) read.push({ t, rules: saved.rules });
         if (saved && gone?.commands.length) {
           steps.push(gone);
           for (const r of this.mine(saved.rules, claim)) losing.add(columnOf(r));
@@ -367,6 +403,7 @@ export class IptablesSource implements CounterSource {
       }
       const saved = await this.saved(t);
       this.refuseFilledChain(t, saved.rules);
+      read.push({ t, rules: saved.rules });
       left.push(...this.leftAlone(t, saved.rules, claim));
       const installed: Installed[] = this.mine(saved.rules, claim).map((r) => ({
         key: `${r.chain} ${r.spec}`,
@@ -394,6 +431,7 @@ export class IptablesSource implements CounterSource {
       const configured = new Set(this.rules.map((r) => r.column));
       for (const c of losing) if (configured.has(c)) changed.add(c);
     }
+    plan.differing = this.differing(read, claim);
     let kept = 0;
     /** Per column, how many of its installed rules are made afresh with it. */
     const remade = new Map<string, number>();
@@ -452,11 +490,13 @@ export class IptablesSource implements CounterSource {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const claim = this.claim(former, formerChain);
     const left: string[] = [];
+    const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
       const used = this.tools.includes(t);
       const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
       if (!saved) continue;
+      read.push({ t, rules: saved.rules });
       left.push(...this.leftAlone(t, saved.rules, claim));
       const gone = this.removal(t, saved, "rule", claim);
       if (!used && gone.commands.length === 0) continue;
@@ -464,6 +504,7 @@ export class IptablesSource implements CounterSource {
       plan.commands.push(...gone.commands);
       plan.unknown?.push(...gone.unknown ?? []);
     }
+    plan.differing = this.differing(read, claim);
     if (plan.commands.length === 0) {
       const none = left.length === 0
         ? "no netmon rules are installed"

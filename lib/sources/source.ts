@@ -38,6 +38,16 @@ export interface Plan {
    * the CLI runs such a plan only when told to (`--replace`).
    */
   unknown?: string[];
+  /**
+   * What the commands would replace (start) or remove (stop) of the config's
+   * own meters whose installed rules (or counter) differ from those it
+   * writes, where the state directory's record does not list them as this
+   * config's, one `COLUMN (WHERE)` each: as far as netmon can tell another
+   * config's meter of the same name on the same chain or table (or this
+   * config's, edited, from before netmon kept the record), which the CLI
+   * changes only when told to (`--replace`), like {@linkcode unknown}.
+   */
+  differing?: string[];
 }
 
 /** One meter's state as `status` shows it. */

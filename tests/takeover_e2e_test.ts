@@ -1,0 +1,87 @@
+/**
+ * Another config's meter of the same name on the same iptables chain or
+ * nftables table, end to end in namespaces the tests create and delete:
+ * `start` must not replace its rules, or feed its counter this config's
+ * traffic, unasked. And what a changed nftables table (or source) leaves.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { must, netmon, netnsTest, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+
+/** The filter table of a's namespace as `iptables-save` (or ip6tables-save) prints it, without its comment lines. */
+async function ruleset(p: Pair, save = "iptables-save"): Promise<string> {
+  const text = await must("ip", ["netns", "exec", p.a, save, "-t", "filter"]);
+  return text.split("\n").filter((l) => !l.startsWith("#")).join("\n");
+}
+
+/** netmon's iptables rules in a's namespace, as `-A HOOK ... -j CHAIN` lines, sorted. */
+async function netmonRules(p: Pair): Promise<string[]> {
+  return (await ruleset(p)).split("\n").filter((l) => l.includes("netmon:")).sort();
+}
+
+/** Config A: default chain, meter web = what b's 192.0.2.2 sends. */
+const A = '[[meter]]\nname = "web"\nfrom = "192.0.2.2"\n';
+/** Config B: a copy of A's file with another state directory and another network: the same chain and meter name. */
+const B = '[[meter]]\nname = "web"\nfrom = "198.51.100.10"\n';
+const WEB_A = '-A INPUT -s 192.0.2.2/32 -m comment --comment "netmon:web" -j DOWNLOADED';
+const WEB_B = '-A INPUT -s 198.51.100.10/32 -m comment --comment "netmon:web" -j DOWNLOADED';
+
+netnsTest(
+  "[iptables] two configs on one chain with one meter name: start refuses to replace the other's rule unless " +
+    "--replace; an edit of a meter this config's record lists goes unasked",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const a = await writeConfig(dir, A, "a.toml");
+        const b = await writeConfig(dir, B, "b.toml");
+        const [sa, sb] = [`${dir}/sa`, `${dir}/sb`];
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+        assertEquals((await netmon(["report", "-c", a, "-s", sa], o)).code, 0);
+        const refusal = "netmon: start would replace the rules of meter web (INPUT), which differ from this config's " +
+          "and which this state directory's record does not list as its own (another config's with the same chain " +
+          'and meter name?): give this config its own chain = "..." to meter beside them, or, if they are this ' +
+          "config's meter from before netmon kept the record (an edited meter), run 'netmon start --replace' to " +
+          "replace them\n";
+        for (const args of [["start"], ["start", "--dry-run"]]) {
+          const s = await netmon([...args, "-c", b, "-s", sb], o);
+          assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], args.join(" "));
+        }
+        assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
+        const stop = await netmon(["stop", "-c", b, "-s", sb], o);
+        assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
+        ok(
+          stop.stderr.startsWith("netmon: stop would remove the rules of meter web (INPUT), which differ"),
+          stop.stderr,
+        );
+        assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
+        const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
+        const r = await netmon(["report", "-c", a, "-s", sa], o);
+        assertEquals([r.code, r.stderr], [0, ""], "A meters on");
+        const log = (await Deno.readTextFile(`${sa}/netmon.log`)).trimEnd().split("\n");
+        assertEquals(log.at(-1)?.split("\t")[1], String(toA));
+        // --replace takes the meter over; then B's record lists it, and an edit of it goes unasked.
+        const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
+        assertEquals([replaced.code, replaced.stderr], [0, ""]);
+        assertEquals(await netmonRules(p), [WEB_B]);
+        await writeConfig(dir, B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
+        const edited = await netmon(["start", "-c", b, "-s", sb], o);
+        assertEquals([edited.code, edited.stderr], [0, ""]);
+        assertEquals(await netmonRules(p), [WEB_B.replace("198.51.100.10", "203.0.113.7")]);
+        // The same edit with no record (installed by a netmon from before the record): asked once.
+        await Deno.remove(`${sb}/netmon.installed`);
+        await writeConfig(dir, B, "b.toml");
+        const upgrade = await netmon(["start", "-c", b, "-s", sb], o);
+        assertEquals([upgrade.code, upgrade.stderr], [78, refusal]);
+        assertEquals((await netmon(["start", "--replace", "-c", b, "-s", sb], o)).code, 0);
+        assertEquals(await netmonRules(p), [WEB_B]);
+        // An unchanged meter with no record is this config's as ever: nothing to ask.
+        await Deno.remove(`${sb}/netmon.installed`);
+        const same = await netmon(["start", "-c", b, "-s", sb], o);
+        assertEquals([same.code, same.stderr, same.stdout], [
+          0,
+          "",
+          "all 1 meters' rules are installed: nothing to change\n",
+        ]);
+      })
+    ),
+);
