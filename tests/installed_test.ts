@@ -60,3 +60,19 @@ Deno.test("the record keeps the iptables chain; a record without one (as written
     assertEquals(installedFor(files, "/etc/a.toml"), { former: new Set(["web"]), owner: "/etc/a.toml" });
     return Promise.resolve();
   }));
+
+Deno.test("the record keeps the nftables table like the chain; a record without one has none", () =>
+  withTempDir((dir) => {
+    const record = { config: "/etc/a.toml", columns: ["web"], table: "nmold" };
+    assertEquals(parseInstalled(formatInstalled(record)), record);
+    assertEquals(parseInstalled("config\t/etc/a.toml\ntable\t\ncolumns\tweb\n")?.table, undefined, "empty");
+    const files = stateFiles(dir);
+    writeInstalled(files, record);
+    assertEquals(installedFor(files, "/etc/a.toml"), {
+      former: new Set(["web"]),
+      formerTable: "nmold",
+      owner: "/etc/a.toml",
+    });
+    assertEquals(installedFor(files, "/etc/b.toml"), { former: new Set(), owner: "/etc/a.toml" });
+    return Promise.resolve();
+  }));

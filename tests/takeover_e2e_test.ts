@@ -5,7 +5,19 @@
  * traffic, unasked. And what a changed nftables table (or source) leaves.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { must, netmon, netnsTest, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  must,
+  netmon,
+  netnsTest,
+  nftCounters,
+  type Pair,
+  sendUdp,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
+import { readInstalled } from "../lib/state/installed.ts";
+import { stateFiles } from "../lib/state/files.ts";
 
 /** The filter table of a's namespace as `iptables-save` (or ip6tables-save) prints it, without its comment lines. */
 async function ruleset(p: Pair, save = "iptables-save"): Promise<string> {
@@ -16,6 +28,12 @@ async function ruleset(p: Pair, save = "iptables-save"): Promise<string> {
 /** netmon's iptables rules in a's namespace, as `-A HOOK ... -j CHAIN` lines, sorted. */
 async function netmonRules(p: Pair): Promise<string[]> {
   return (await ruleset(p)).split("\n").filter((l) => l.includes("netmon:")).sort();
+}
+
+/** The inet tables in a's namespace. */
+async function nftTables(p: Pair): Promise<string[]> {
+  const text = await must("ip", ["netns", "exec", p.a, "nft", "list", "tables", "inet"]);
+  return [...text.matchAll(/^table inet (\S+)/gm)].map((m) => m[1] as string).sort();
 }
 
 /** Config A: default chain, meter web = what b's 192.0.2.2 sends. */
@@ -82,6 +100,108 @@ netnsTest(
           "",
           "all 1 meters' rules are installed: nothing to change\n",
         ]);
+      })
+    ),
+);
+
+const NFT_A = `source = "nftables"\n${A}`;
+const NFT_B = `source = "nftables"\n${B}`;
+
+netnsTest(
+  "[nftables] two configs on one table with one meter name: start refuses to feed the other's counter unless " +
+    "--replace; the record keeps the table",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const a = await writeConfig(dir, NFT_A, "a.toml");
+        const b = await writeConfig(dir, NFT_B, "b.toml");
+        const [sa, sb] = [`${dir}/sa`, `${dir}/sb`];
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+        const refusal = "netmon: start would replace the rules of meter web (table inet netmon), which differ from " +
+          "this config's and which this state directory's record does not list as its own (another config's with the " +
+          'same table and meter name?): give this config its own table = "..." to meter beside them, or, if they ' +
+          "are this config's meter from before netmon kept the record (an edited meter), run 'netmon start " +
+          "--replace' to replace them\n";
+        const s = await netmon(["start", "-c", b, "-s", sb], o);
+        assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal]);
+        const stop = await netmon(["stop", "-c", b, "-s", sb], o);
+        assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
+        const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
+        const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
+        assertEquals(await nftCounters(p.a), new Map([["web", BigInt(toA)]]), `A's counter, not B's ${toB} bytes`);
+        const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
+        assertEquals([replaced.code, replaced.stderr], [0, ""]);
+        assertEquals(readInstalled(stateFiles(sb))?.table, "netmon");
+        await writeConfig(dir, NFT_B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
+        const edited = await netmon(["start", "-c", b, "-s", sb], o);
+        assertEquals([edited.code, edited.stderr], [0, ""], "an edit of B's own meter goes unasked");
+        assertEquals(readInstalled(stateFiles(sa))?.table, "netmon");
+      })
+    ),
+);
+
+netnsTest(
+  "[nftables] a table changed in the config: start deletes the config's old table, stop too",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, `table = "nmold"\n${NFT_A}`);
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+        await writeConfig(dir, `table = "nmnew"\n${NFT_A}`);
+        const s = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals([s.code, s.stderr], [0, ""]);
+        assertEquals(
+          s.stdout,
+          "create table inet nmnew\nadd counter web\nwrite 1 rule in chain input\n" +
+            "delete table inet nmold (no longer this config's)\n",
+        );
+        assertEquals(await nftTables(p), ["nmnew"]);
+        assertEquals(readInstalled(stateFiles(dir))?.table, "nmnew");
+        // Changed again and stopped before a start: stop deletes the table the last start installed.
+        await writeConfig(dir, `table = "nmthird"\n${NFT_A}`);
+        const stop = await netmon(["stop", "-c", config, "-s", dir], o);
+        assertEquals([stop.code, stop.stderr], [0, ""]);
+        assertEquals(
+          stop.stdout,
+          "delete table inet nmnew (no longer this config's) with its 1 counter(s) and 1 rule(s)\n",
+        );
+        assertEquals(await nftTables(p), []);
+      })
+    ),
+);
+
+netnsTest(
+  "[iptables] a source changed from iptables to nftables and back: start says what it leaves of the old rules",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, A);
+        const o = { ns: p.a, dirs: [dir] };
+        assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+        await writeConfig(dir, NFT_A);
+        const s = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals([s.code, s.stderr], [0, ""]);
+        ok(
+          s.stdout.endsWith(
+            "leave the iptables rules this config's last start installed (chain DOWNLOADED, meter web): they count on; " +
+              "remove them with 'netmon stop' with source = \"iptables\" in the config, or iptables -D\n",
+          ),
+          s.stdout,
+        );
+        assertEquals(await netmonRules(p), [WEB_A]);
+        // And back: the iptables rules are still there, the table is left, and said so.
+        await writeConfig(dir, A);
+        const back = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals([back.code, back.stderr], [0, ""]);
+        assertEquals(
+          back.stdout,
+          "all 1 meters' rules are installed: nothing to change\n" +
+            "leave table inet netmon, which this config's last start installed (meter web): it counts on; delete it " +
+            "with 'netmon stop' with source = \"nftables\" in the config, or nft delete table inet netmon\n",
+        );
+        assertEquals(await nftTables(p), ["netmon"]);
       })
     ),
 );

@@ -102,6 +102,8 @@ interface InstalledRecord {
   former: Set<string>;
   /** iptables: the chain the record says their rules jump to. */
   formerChain?: string;
+  /** nftables: the table the record says holds their counters. */
+  formerTable?: string;
   /** The config file the record names, if any: when it is another, the two share this state directory. */
   owner?: string;
 }
@@ -145,7 +147,7 @@ function recordInstalled(record: InstalledRecord, command: string, config: Confi
         files,
         config.source === "iptables"
           ? { config: identity, columns, chain: config.chain }
-          : { config: identity, columns },
+          : { config: identity, columns, table: config.table },
       );
     }
   } catch (e) {
@@ -168,10 +170,10 @@ export async function change(opts: Options): Promise<void> {
     throw sharedStateRefusal(record.files.dir, record.owner);
   }
   const former = record?.former ?? new Set<string>();
-  const formerChain = record?.formerChain;
+  const { formerChain, formerTable } = record ?? {};
   const plan = opts.command === "start"
-    ? await source.planStart(former, formerChain)
-    : await source.planStop(former, formerChain);
+    ? await source.planStart(former, formerChain, formerTable)
+    : await source.planStop(former, formerChain, formerTable);
   if ((plan.unknown?.length || plan.differing?.length) && !opts.replace) {
     throw unknownRefusal(opts.command, config, plan);
   }

@@ -363,12 +363,12 @@ export class IptablesSource implements CounterSource {
    * the kept rules' whole counts a second time. The unsampled traffic since
    * the last report is lost instead, as with any re-creation.
    */
-  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
+  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const { chain } = this.config;
     const claim = this.claim(former, formerChain);
     /** Notes on other chains' rules, left alone: said last, whatever the plan. */
-    const left: string[] = [];
+    const left: string[] = formerNftables(formerTable, former);
     type Wanted = { key: string; rule: MeterRule };
     type Installed = { key: string; rule: SavedRule };
     /** Each family's diff, or the removal in a family no meter uses; commands are made once every diff is known. */
@@ -486,10 +486,10 @@ export class IptablesSource implements CounterSource {
     return plan;
   }
 
-  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
+  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const claim = this.claim(former, formerChain);
-    const left: string[] = [];
+    const left: string[] = formerNftables(formerTable, former);
     const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
@@ -704,6 +704,22 @@ export class IptablesSource implements CounterSource {
       return row;
     });
   }
+}
+
+/**
+ * What a start or stop leaves of the nftables table this config's last start
+ * installed, when that start was under `source = "nftables"` (the record
+ * names a table): said, not removed.
+ */
+function formerNftables(table: string | undefined, former: ReadonlySet<string>): string[] {
+  if (table === undefined) return [];
+  const names = [...former];
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+  return [
+    `leave table inet ${table}, which this config's last start installed (meter${names.length === 1 ? "" : "s"} ` +
+    `${shown}): it counts on; delete it with 'netmon stop' with source = "nftables" in the config, or ` +
+    `nft delete table inet ${table}`,
+  ];
 }
 
 /** A rule's exact counters. */

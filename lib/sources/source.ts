@@ -102,13 +102,15 @@ export interface CounterSource {
    * Plans installing the meters' rules; reads the current ruleset. `former`
    * are the columns this config's last start installed: their rules are the
    * config's own to remove, like its meters' (see {@linkcode Plan.unknown}).
-   * `formerChain` (iptables) is the chain those rules jump to, when the
+   * `formerChain` is the iptables chain those rules jump to, when the
    * record says: a chain the config no longer names, whose rules are still
-   * its own.
+   * its own. `formerTable` is the nftables table that holds their counters,
+   * likewise. (A record naming the other firewall's means the config's
+   * source changed since.)
    */
-  planStart(former?: ReadonlySet<string>, formerChain?: string): Promise<Plan>;
-  /** Plans removing exactly netmon's rules of this config, `former` and `formerChain` as for planStart. */
-  planStop(former?: ReadonlySet<string>, formerChain?: string): Promise<Plan>;
+  planStart(former?: ReadonlySet<string>, formerChain?: string, formerTable?: string): Promise<Plan>;
+  /** Plans removing exactly netmon's rules of this config, `former`, `formerChain` and `formerTable` as for planStart. */
+  planStop(former?: ReadonlySet<string>, formerChain?: string, formerTable?: string): Promise<Plan>;
   /**
    * Reads every column's counters, in column order, with one command per
    * address family. `previous` is the last logged sample (or a promise of it:
