@@ -205,3 +205,47 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "[iptables] what start leaves alone: another config's rules, with a word on a chain change only for this config's " +
+    "meters; netmon-tagged rules made by hand (no jump, or to ACCEPT) said to be so",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const o = { ns: p.a, dirs: [dir] };
+        const a = await writeConfig(dir, `chain = "METERA"\n${A}`, "a.toml");
+        const b = await writeConfig(dir, `chain = "METERB"\n${B}`, "b.toml");
+        const c = await writeConfig(dir, `chain = "METERC"\n${B.replace("web", "c-web")}`, "c.toml");
+        for (const [config, state] of [[b, "sb"], [c, "sc"]]) {
+          assertEquals((await netmon(["start", "-c", config as string, "-s", `${dir}/${state}`], o)).code, 0);
+        }
+        const hand = ["-A", "INPUT", "-s", "203.0.113.9", "-m", "comment", "--comment", "netmon:hand"];
+        await must("ip", ["netns", "exec", p.a, "iptables", ...hand, "-j", "ACCEPT"]);
+        await must("ip", [
+          "netns",
+          "exec",
+          p.a,
+          "iptables",
+          "-A",
+          "INPUT",
+          "-m",
+          "comment",
+          "--comment",
+          "netmon:nojump",
+        ]);
+        const byHand = "made by hand, not by netmon (its rules jump to a config's chain)";
+        const s = await netmon(["start", "-c", a, "-s", `${dir}/sa`], o);
+        assertEquals([s.code, s.stderr], [0, ""]);
+        assertEquals(
+          s.stdout,
+          "create chain METERA\nadd rule for meter web to INPUT\n" +
+            `leave 1 netmon rule alone that jumps nowhere (meter nojump): ${byHand}\n` +
+            `leave 1 netmon rule alone that jumps to ACCEPT (meter hand): ${byHand}\n` +
+            "leave 1 netmon rule alone that jumps to chain METERB (meter web): another config's, or this config's " +
+            "from before a chain change (this state directory has no record of it): then remove them with " +
+            "iptables -D\n" +
+            "leave 1 netmon rule alone that jumps to chain METERC (meter c-web): another config's\n",
+        );
+      })
+    ),
+);

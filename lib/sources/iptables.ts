@@ -196,23 +196,24 @@ export class IptablesSource implements CounterSource {
   /**
    * One note per other chain that netmon's rules jump to and this config
    * leaves alone (see {@linkcode isMine}): another config's, or, when no
-   * record names the chain this config's rules jumped to before, perhaps its
-   * own from before a chain change, which netmon cannot tell.
+   * record names the chain this config's rules jumped to before and the
+   * rules are of its meters, perhaps its own from before a chain change,
+   * which netmon cannot tell. A rule tagged as netmon's that jumps to no
+   * chain (nowhere, or to a target such as ACCEPT) was made by hand: netmon's
+   * rules always jump to a config's chain.
    */
-  private leftAlone(t: Tools, rules: SavedRule[], claim: Claim): string[] {
+  private leftAlone(t: Tools, saved: { rules: SavedRule[]; chains: string[] }, claim: Claim): string[] {
     /** Per chain, its rules' columns, each as often as it has rules there. */
     const byChain = new Map<string, string[]>();
-    for (const r of rules) {
+    for (const r of saved.rules) {
       if (!isOurs(r) || this.isMine(r, claim)) continue;
       const columns = byChain.get(r.target);
       if (columns) columns.push(columnOf(r));
       else byChain.set(r.target, [columnOf(r)]);
     }
     const where = t.family === 6 ? " in ip6tables" : "";
-    const whose = claim.chain === undefined
-      ? "another config's, or this config's from before a chain change (this state directory has no record of " +
-        `it): then remove them with ${t.family === 6 ? "ip6tables" : "iptables"} -D`
-      : "another config's";
+    const formerChain = "another config's, or this config's from before a chain change (this state directory has no " +
+      `record of it): then remove them with ${t.family === 6 ? "ip6tables" : "iptables"} -D`;
     return [...byChain].sort(([a], [b]) => (a < b ? -1 : 1)).map(([target, columns]) => {
       const rules = columns.length === 1
         ? "1 netmon rule alone that jumps"
@@ -222,7 +223,14 @@ export class IptablesSource implements CounterSource {
       const shown = names.length > 3
         ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
         : names.join(", ");
-      return `leave ${rules} ${target ? `to chain ${target}` : "nowhere"}${where} (${meters} ${shown}): ${whose}`;
+      const chain = saved.chains.includes(target);
+      const whose = !chain
+        ? "made by hand, not by netmon (its rules jump to a config's chain)"
+        : claim.chain === undefined && names.some((c) => claim.known.has(c))
+        ? formerChain
+        : "another config's";
+      const to = chain ? `to chain ${target}` : target ? `to ${target}` : "nowhere";
+      return `leave ${rules} ${to}${where} (${meters} ${shown}): ${whose}`;
     });
   }
 
@@ -393,7 +401,7 @@ export class IptablesSource implements CounterSource {
         // No meter uses this family now: what an earlier config put there goes.
         const saved = await this.savedIfReadable(t);
         const gone = saved && this.removal(t, saved, "stale rule", claim);
-        if (saved) left.push(...this.leftAlone(t, saved.rules, claim));
+        if (saved) left.push(...this.leftAlone(t, saved, claim));
         if (saved) read.push({ t, rules: saved.rules });
         if (saved && gone?.commands.length) {
           steps.push(gone);
@@ -404,7 +412,7 @@ export class IptablesSource implements CounterSource {
       const saved = await this.saved(t);
       this.refuseFilledChain(t, saved.rules);
       read.push({ t, rules: saved.rules });
-      left.push(...this.leftAlone(t, saved.rules, claim));
+      left.push(...this.leftAlone(t, saved, claim));
       const installed: Installed[] = this.mine(saved.rules, claim).map((r) => ({
         key: `${r.chain} ${r.spec}`,
         rule: r,
@@ -497,7 +505,7 @@ export class IptablesSource implements CounterSource {
       const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
       if (!saved) continue;
       read.push({ t, rules: saved.rules });
-      left.push(...this.leftAlone(t, saved.rules, claim));
+      left.push(...this.leftAlone(t, saved, claim));
       const gone = this.removal(t, saved, "rule", claim);
       if (!used && gone.commands.length === 0) continue;
       plan.notes.push(...gone.notes);
