@@ -127,6 +127,7 @@ netnsTest(
         assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal]);
         const stop = await netmon(["stop", "-c", b, "-s", sb], o);
         assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
+        ok(stop.stderr.startsWith("netmon: stop would delete the counter and rules of meter web (table inet netmon)"));
         const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
         const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
         assertEquals(await nftCounters(p.a), new Map([["web", BigInt(toA)]]), `A's counter, not B's ${toB} bytes`);

@@ -54,9 +54,9 @@ function unknownRefusal(command: string, config: Config, plan: Plan): NetmonErro
     );
   }
   if (differing.length > 0) {
-    const verb = command === "start" ? "replace" : nft ? "delete" : "remove";
+    const verb = command === "start" ? "replace the rules" : nft ? "delete the counter and rules" : "remove the rules";
     parts.push(
-      `${verb} the rules of ${meterList(differing)}, which differ from this config's and which this state ` +
+      `${verb} of ${meterList(differing)}, which differ from this config's and which this state ` +
         `directory's record does not list as its own (another config's with the same ${place} and meter name?)`,
     );
   }

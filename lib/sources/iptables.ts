@@ -262,13 +262,21 @@ export class IptablesSource implements CounterSource {
         of.where.push(`${columnOf(r)} (${r.chain}${t.family === 6 ? " IPv6" : ""})`);
       }
     }
+    if (installed.size === 0) return []; // as always once the record lists every column
+    /** Per column of the config, the rules it writes, in the same form. */
+    const wanted = new Map<string, string[]>();
+    for (const r of this.rules) {
+      if (!installed.has(r.column)) continue;
+      const key = `${r.family} ${r.hook} ${ruleSpec(r, chain)}`;
+      const of = wanted.get(r.column);
+      if (of) of.push(key);
+      else wanted.set(r.column, [key]);
+    }
     const out: string[] = [];
     for (const [column, { keys, where }] of installed) {
-      const wanted = this.rules.filter((r) => r.column === column).map((r) =>
-        `${r.family} ${r.hook} ${ruleSpec(r, chain)}`
-      );
+      const want = wanted.get(column);
       // A column the config does not have is unknown (see unknownOf), not differing.
-      if (wanted.length > 0 && [...keys].sort().join("\n") !== wanted.sort().join("\n")) out.push(...where);
+      if (want && keys.sort().join("\n") !== want.sort().join("\n")) out.push(...where);
     }
     return out;
   }

@@ -241,21 +241,23 @@ export class NftablesSource implements CounterSource {
 
   /**
    * The config's columns whose rules are installed but are not exactly those
-   * it writes, where the record does not list the column
-   * as this config's, for {@linkcode Plan.differing}: another config's meter
-   * of the same name in the same table, as far as netmon can tell, whose
-   * counter start would feed this config's traffic, or this config's meter
-   * edited since a start from before netmon kept the record.
+   * it writes, where the record does not list the column as this config's,
+   * for {@linkcode Plan.differing}: another config's meter of the same name
+   * in the same table, as far as netmon can tell, whose counter start would
+   * feed this config's traffic, or this config's meter edited since a start
+   * from before netmon kept the record.
    */
   private differing(t: NftTable, former: ReadonlySet<string>): string[] {
+    /** Per column not in `former`, its installed rules and the rules the config writes, as `CHAIN COMMENT`. */
+    const of = new Map<string, { have: string[]; want: string[] }>();
+    for (const c of this.columns) if (!former.has(c)) of.set(c, { have: [], want: [] });
+    if (of.size === 0) return []; // as always once the record lists every column
+    for (const r of t.rules) of.get(columnOfComment(r.comment))?.have.push(`${r.chain} ${r.comment}`);
+    for (const w of this.wanted) of.get(w.rule.column)?.want.push(`${w.chain} ${w.comment}`);
     const out: string[] = [];
-    for (const c of this.columns) {
-      if (former.has(c)) continue;
-      const have = t.rules.filter((r) => columnOfComment(r.comment) === c).map((r) => `${r.chain} ${r.comment}`);
+    for (const [c, { have, want }] of of) {
       // A counter without rules counts nothing: no meter's, it is taken over with its value.
-      if (have.length === 0) continue;
-      const want = this.wanted.filter((w) => w.rule.column === c).map((w) => `${w.chain} ${w.comment}`);
-      if (have.sort().join("\n") !== want.sort().join("\n")) out.push(`${c} (${this.describe()})`);
+      if (have.length > 0 && have.sort().join("\n") !== want.sort().join("\n")) out.push(`${c} (${this.describe()})`);
     }
     return out;
   }
@@ -271,7 +273,10 @@ export class NftablesSource implements CounterSource {
    * (with their values) or added, chains flushed and refilled, stale
    * counters and chains deleted. Nothing changes when all is current. A
    * counter of a column neither the config's nor in `former` is another
-   * config's, as far as netmon can tell: see {@linkcode Plan.unknown}.
+   * config's, as far as netmon can tell: see {@linkcode Plan.unknown}; so
+   * are the rules of a configured column not in `former` that differ (see
+   * {@linkcode Plan.differing}). The table the record names (`formerTable`),
+   * when the config names another, is deleted in the same transaction.
    */
   async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const t = await this.installed();
