@@ -62,7 +62,7 @@ netnsTest(
           "replace them\n";
         for (const args of [["start"], ["start", "--dry-run"]]) {
           const s = await netmon([...args, "-c", b, "-s", sb], o);
-          assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], args.join(" "));
+          assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], `${args.join(" ")}: ${JSON.stringify(s)}`);
         }
         assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
         const stop = await netmon(["stop", "-c", b, "-s", sb], o);
