@@ -94,3 +94,15 @@ Deno.test("the report reads only the record's first lines to tell another config
     assertEquals(otherConfigsRecord(files, { real: "/x", given: `/${"d".repeat(4000)}/a.toml` }), undefined);
     return Promise.resolve();
   }));
+
+Deno.test("the record keeps the nftables table like the chain; a record without one has none", () =>
+  withTempDir((dir) => {
+    const record = { config: "/etc/a.toml", columns: ["web"], table: "nmold" };
+    assertEquals(parseInstalled(formatInstalled(record)), record);
+    assertEquals(parseInstalled("config\t/etc/a.toml\ntable\t\ncolumns\tweb\n")?.table, undefined, "empty");
+    const files = stateFiles(dir);
+    writeInstalled(files, record);
+    assertEquals(installedFor(files, { real: "/etc/a.toml" }), { former: new Set(["web"]), formerTable: "nmold" });
+    assertEquals(installedFor(files, { real: "/etc/b.toml" }), { former: new Set(), owner: "/etc/a.toml" });
+    return Promise.resolve();
+  }));

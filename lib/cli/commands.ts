@@ -173,11 +173,13 @@ other rules and tables are never touched. pf: changes nothing (see pf-conf).
 Under iptables, meters whose rules it makes afresh are recorded in the state
 directory (use the report's), so the next report counts them from zero.
 The state directory also records which meters this config file installed:
-rules of a meter taken out of it are removed; rules of any other meter (another
-config's, or installed before netmon kept this record) make start refuse,
-changing nothing, unless --replace is given. A config with its own iptables
-chain or nftables table meters beside the others and leaves them alone. A
-state directory whose record names another config file makes start refuse
+rules of a meter taken out of it are removed; rules of any other meter, and
+rules of its own meters that differ from the ones it writes where the record
+does not list them (another config's, or installed before netmon kept this
+record), make start refuse, changing nothing, unless --replace is given. A
+config with its own iptables chain or nftables table meters beside the others
+and leaves them alone; a chain that holds rules netmon did not make is refused.
+A state directory whose record names another config file makes start refuse
 too (the two configs' reports would share one log), unless --replace is given.
 
 Options:

@@ -38,23 +38,52 @@ function describePlan(plan: Plan, dryRun: boolean): string {
   return text;
 }
 
+/** `meter NAME (WHERE)` or `meters A (WHERE), B (WHERE)`. */
+function meterList(entries: string[]): string {
+  return `meter${entries.length === 1 ? "" : "s"} ${entries.join(", ")}`;
+}
+
 /**
  * The refusal of a plan that removes rules of meters the config does not know
- * (another config's, as far as netmon can tell), naming them and the way out.
+ * ({@linkcode Plan.unknown}), or replaces those of its own meters that differ
+ * and that its record does not list ({@linkcode Plan.differing}): another
+ * config's, as far as netmon can tell. Names them and the way out.
  */
-function unknownRefusal(command: string, config: Config, unknown: string[]): NetmonError {
-  const meters = `meter${unknown.length === 1 ? "" : "s"} ${unknown.join(", ")}`;
+function unknownRefusal(command: string, config: Config, plan: Plan): NetmonError {
+  const unknown = plan.unknown ?? [];
+  const differing = plan.differing ?? [];
   const nft = config.source === "nftables";
-  const what = nft ? `delete the counter${unknown.length === 1 ? "" : "s"} of` : "remove the rules of";
-  const it = nft && unknown.length === 1 ? "it" : "them";
-  const own = command === "start"
-    ? `, or give this config its own ${nft ? "table" : "chain"} = "..." to meter beside ${it}`
-    : "";
-  return new NetmonError(
-    `${command} would ${what} ${meters}, which this config does not have and did not install (another config's?): ` +
-      `run 'netmon ${command} --replace' to ${nft ? "delete" : "remove"} ${it}${own}`,
-    EX.CONFIG,
-  );
+  const place = nft ? "table" : "chain";
+  const parts: string[] = [];
+  if (unknown.length > 0) {
+    const what = nft ? `delete the counter${unknown.length === 1 ? "" : "s"} of` : "remove the rules of";
+    parts.push(
+      `${what} ${meterList(unknown)}, which this config does not have and did not install (another config's?)`,
+    );
+  }
+  if (differing.length > 0) {
+    const verb = command === "start" ? "replace the rules" : nft ? "delete the counter and rules" : "remove the rules";
+    parts.push(
+      `${verb} of ${meterList(differing)}, which differ from this config's and which this state ` +
+        `directory's record does not list as its own (another config's with the same ${place} and meter name?)`,
+    );
+  }
+  const own = `give this config its own ${place} = "..." to meter beside`;
+  let fix: string;
+  if (differing.length === 0) {
+    const it = nft && unknown.length === 1 ? "it" : "them";
+    fix = `run 'netmon ${command} --replace' to ${nft ? "delete" : "remove"} ${it}` +
+      (command === "start" ? `, or ${own} ${it}` : "");
+  } else if (unknown.length === 0) {
+    const edited = "if they are this config's meter from before netmon kept the record (an edited meter), run " +
+      `'netmon ${command} --replace' to ${command === "start" ? "replace" : nft ? "delete" : "remove"} them`;
+    fix = command === "start" ? `${own} them, or, ${edited}` : edited;
+  } else {
+    fix =
+      `run 'netmon ${command} --replace' to ${command === "start" ? "do so" : nft ? "delete them" : "remove them"}` +
+      (command === "start" ? `, or ${own} them` : "");
+  }
+  return new NetmonError(`${command} would ${parts.join(", and ")}: ${fix}`, EX.CONFIG);
 }
 
 /** Where this config's record of installed rules is, and the columns its last start installed. */
@@ -67,6 +96,8 @@ interface InstalledRecord {
   former: Set<string>;
   /** iptables: the chain the record says their rules jump to. */
   formerChain?: string;
+  /** nftables: the table the record says holds their counters. */
+  formerTable?: string;
   /** The config file the record names, if it is another: the two share this state directory. */
   owner?: string;
 }
@@ -117,6 +148,7 @@ function recordInstalled(record: InstalledRecord, command: string, config: Confi
       ensureStateDir(files);
       const record = recordOf(identity, columnNames(config.meters));
       if (config.source === "iptables") record.chain = config.chain;
+      else record.table = config.table;
       writeInstalled(files, record);
     }
   } catch (e) {
@@ -139,11 +171,13 @@ export async function change(opts: Options): Promise<void> {
     throw sharedStateError(record.files.dir, record.owner, "start");
   }
   const former = record?.former ?? new Set<string>();
-  const formerChain = record?.formerChain;
+  const { formerChain, formerTable } = record ?? {};
   const plan = opts.command === "start"
-    ? await source.planStart(former, formerChain)
-    : await source.planStop(former, formerChain);
-  if (plan.unknown?.length && !opts.replace) throw unknownRefusal(opts.command, config, plan.unknown);
+    ? await source.planStart(former, formerChain, formerTable)
+    : await source.planStop(former, formerChain, formerTable);
+  if ((plan.unknown?.length || plan.differing?.length) && !opts.replace) {
+    throw unknownRefusal(opts.command, config, plan);
+  }
   if (!opts.dryRun) {
     const run = async () => {
       for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);

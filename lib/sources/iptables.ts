@@ -196,23 +196,24 @@ export class IptablesSource implements CounterSource {
   /**
    * One note per other chain that netmon's rules jump to and this config
    * leaves alone (see {@linkcode isMine}): another config's, or, when no
-   * record names the chain this config's rules jumped to before, perhaps its
-   * own from before a chain change, which netmon cannot tell.
+   * record names the chain this config's rules jumped to before and the
+   * rules are of its meters, perhaps its own from before a chain change,
+   * which netmon cannot tell. A rule tagged as netmon's that jumps to no
+   * chain (nowhere, or to a target such as ACCEPT) was made by hand: netmon's
+   * rules always jump to a config's chain.
    */
-  private leftAlone(t: Tools, rules: SavedRule[], claim: Claim): string[] {
+  private leftAlone(t: Tools, saved: { rules: SavedRule[]; chains: string[] }, claim: Claim): string[] {
     /** Per chain, its rules' columns, each as often as it has rules there. */
     const byChain = new Map<string, string[]>();
-    for (const r of rules) {
+    for (const r of saved.rules) {
       if (!isOurs(r) || this.isMine(r, claim)) continue;
       const columns = byChain.get(r.target);
       if (columns) columns.push(columnOf(r));
       else byChain.set(r.target, [columnOf(r)]);
     }
     const where = t.family === 6 ? " in ip6tables" : "";
-    const whose = claim.chain === undefined
-      ? "another config's, or this config's from before a chain change (this state directory has no record of " +
-        `it): then remove them with ${t.family === 6 ? "ip6tables" : "iptables"} -D`
-      : "another config's";
+    const formerChain = "another config's, or this config's from before a chain change (this state directory has no " +
+      `record of it): then remove them with ${t.family === 6 ? "ip6tables" : "iptables"} -D`;
     return [...byChain].sort(([a], [b]) => (a < b ? -1 : 1)).map(([target, columns]) => {
       const rules = columns.length === 1
         ? "1 netmon rule alone that jumps"
@@ -222,7 +223,14 @@ export class IptablesSource implements CounterSource {
       const shown = names.length > 3
         ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
         : names.join(", ");
-      return `leave ${rules} ${target ? `to chain ${target}` : "nowhere"}${where} (${meters} ${shown}): ${whose}`;
+      const chain = saved.chains.includes(target);
+      const whose = !chain
+        ? "made by hand, not by netmon (its rules jump to a config's chain)"
+        : claim.chain === undefined && names.some((c) => claim.known.has(c))
+        ? formerChain
+        : "another config's";
+      const to = chain ? `to chain ${target}` : target ? `to ${target}` : "nowhere";
+      return `leave ${rules} ${to}${where} (${meters} ${shown}): ${whose}`;
     });
   }
 
@@ -232,9 +240,71 @@ export class IptablesSource implements CounterSource {
     return rules.filter((r) => !known.has(columnOf(r))).map((r) => `${columnOf(r)} (${r.chain}${v6})`);
   }
 
+  /**
+   * The config's columns whose installed rules that jump to its chain are not
+   * exactly the rules it writes, where the record does not list the column as
+   * this config's, one `COLUMN (WHERE)` per such rule, for
+   * {@linkcode Plan.differing}: another config's meter of the same name on
+   * the same chain, as far as netmon can tell, whose rules start would replace
+   * (and whose report would then fail), or this config's meter edited since a
+   * start from before netmon kept the record. `read` are the families' rules.
+   */
+  private differing(read: { t: Tools; rules: SavedRule[] }[], claim: Claim): string[] {
+    const { chain } = this.config;
+    /** Per column, its installed rules as `FAMILY HOOK SPEC`, and where each is. */
+    const installed = new Map<string, { keys: string[]; where: string[] }>();
+    for (const { t, rules } of read) {
+      for (const r of rules) {
+        if (!isOurs(r) || r.target !== chain || claim.former.has(columnOf(r))) continue;
+        let of = installed.get(columnOf(r));
+        if (!of) installed.set(columnOf(r), of = { keys: [], where: [] });
+        of.keys.push(`${t.family} ${r.chain} ${r.spec}`);
+        of.where.push(`${columnOf(r)} (${r.chain}${t.family === 6 ? " IPv6" : ""})`);
+      }
+    }
+    if (installed.size === 0) return []; // as always once the record lists every column
+    /** Per column of the config, the rules it writes, in the same form. */
+    const wanted = new Map<string, string[]>();
+    for (const r of this.rules) {
+      if (!installed.has(r.column)) continue;
+      const key = `${r.family} ${r.hook} ${ruleSpec(r, chain)}`;
+      const of = wanted.get(r.column);
+      if (of) of.push(key);
+      else wanted.set(r.column, [key]);
+    }
+    const out: string[] = [];
+    for (const [column, { keys, where }] of installed) {
+      const want = wanted.get(column);
+      // A column the config does not have is unknown (see unknownOf), not differing.
+      if (want && keys.sort().join("\n") !== want.sort().join("\n")) out.push(...where);
+    }
+    return out;
+  }
+
   /** What the record says this config's last start installed: `former` columns, their rules jumping to `chain`. */
   private claim(former: ReadonlySet<string>, chain: string | undefined): Claim {
     return { former, chain, known: new Set([...columnNames(this.config.meters), ...former]) };
+  }
+
+  /**
+   * Refuses the config's chain when it holds rules: netmon's chain is always
+   * empty (its rules jump there to count, and return), so a rule there is not
+   * netmon's, and the traffic netmon's rules meter would meet it (a DROP would
+   * drop it).
+   */
+  private refuseFilledChain(t: Tools, rules: SavedRule[]): void {
+    const { chain } = this.config;
+    const inside = rules.filter((r) => r.chain === chain);
+    if (inside.length === 0) return;
+    const first = inside[0] as SavedRule;
+    const n = inside.length === 1 ? "1 rule" : `${inside.length} rules`;
+    throw new NetmonError(
+      `chain ${chain}${t.family === 6 ? " in ip6tables" : ""} holds ${n} netmon did not make ` +
+        `(${inside.length > 1 ? "first " : ""}-A ${first.chain} ${first.spec}): netmon's rules jump to the config's ` +
+        `chain to count, so the traffic they meter would meet ${inside.length === 1 ? "it" : "them"}; set ` +
+        `chain = "..." in the config to a chain that is empty or does not exist (netmon's own)`,
+      EX.CONFIG,
+    );
   }
 
   /**
@@ -309,12 +379,12 @@ export class IptablesSource implements CounterSource {
    * the kept rules' whole counts a second time. The unsampled traffic since
    * the last report is lost instead, as with any re-creation.
    */
-  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
+  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const { chain } = this.config;
     const claim = this.claim(former, formerChain);
     /** Notes on other chains' rules, left alone: said last, whatever the plan. */
-    const left: string[] = [];
+    const left: string[] = formerNftables(formerTable, former);
     type Wanted = { key: string; rule: MeterRule };
     type Installed = { key: string; rule: SavedRule };
     /** Each family's diff, or the removal in a family no meter uses; commands are made once every diff is known. */
@@ -332,12 +402,15 @@ export class IptablesSource implements CounterSource {
     const changed = new Set<string>();
     /** Columns of rules removed: only those of the config count as changed. */
     const losing = new Set<string>();
+    /** Each family's rules, as read. */
+    const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       if (!this.tools.includes(t)) {
         // No meter uses this family now: what an earlier config put there goes.
         const saved = await this.savedIfReadable(t);
         const gone = saved && this.removal(t, saved, "stale rule", claim);
-        if (saved) left.push(...this.leftAlone(t, saved.rules, claim));
+        if (saved) left.push(...this.leftAlone(t, saved, claim));
+        if (saved) read.push({ t, rules: saved.rules });
         if (saved && gone?.commands.length) {
           steps.push(gone);
           for (const r of this.mine(saved.rules, claim)) losing.add(columnOf(r));
@@ -345,7 +418,9 @@ export class IptablesSource implements CounterSource {
         continue;
       }
       const saved = await this.saved(t);
-      left.push(...this.leftAlone(t, saved.rules, claim));
+      this.refuseFilledChain(t, saved.rules);
+      read.push({ t, rules: saved.rules });
+      left.push(...this.leftAlone(t, saved, claim));
       const installed: Installed[] = this.mine(saved.rules, claim).map((r) => ({
         key: `${r.chain} ${r.spec}`,
         rule: r,
@@ -372,6 +447,7 @@ export class IptablesSource implements CounterSource {
       const configured = new Set(this.rules.map((r) => r.column));
       for (const c of losing) if (configured.has(c)) changed.add(c);
     }
+    plan.differing = this.differing(read, claim);
     let kept = 0;
     /** Per column, how many of its installed rules are made afresh with it. */
     const remade = new Map<string, number>();
@@ -426,22 +502,25 @@ export class IptablesSource implements CounterSource {
     return plan;
   }
 
-  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string): Promise<Plan> {
+  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const claim = this.claim(former, formerChain);
-    const left: string[] = [];
+    const left: string[] = formerNftables(formerTable, former);
+    const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
       const used = this.tools.includes(t);
       const saved = used ? await this.saved(t) : await this.savedIfReadable(t);
       if (!saved) continue;
-      left.push(...this.leftAlone(t, saved.rules, claim));
+      read.push({ t, rules: saved.rules });
+      left.push(...this.leftAlone(t, saved, claim));
       const gone = this.removal(t, saved, "rule", claim);
       if (!used && gone.commands.length === 0) continue;
       plan.notes.push(...gone.notes);
       plan.commands.push(...gone.commands);
       plan.unknown?.push(...gone.unknown ?? []);
     }
+    plan.differing = this.differing(read, claim);
     if (plan.commands.length === 0) {
       const none = left.length === 0
         ? "no netmon rules are installed"
@@ -641,6 +720,22 @@ export class IptablesSource implements CounterSource {
       return row;
     });
   }
+}
+
+/**
+ * What a start or stop leaves of the nftables table this config's last start
+ * installed, when that start was under `source = "nftables"` (the record
+ * names a table): said, not removed.
+ */
+function formerNftables(table: string | undefined, former: ReadonlySet<string>): string[] {
+  if (table === undefined) return [];
+  const names = [...former];
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+  return [
+    `leave table inet ${table}, which this config's last start installed (meter${names.length === 1 ? "" : "s"} ` +
+    `${shown}): it counts on; delete it with 'netmon stop' with source = "nftables" in the config, or ` +
+    `nft delete table inet ${table}`,
+  ];
 }
 
 /** A rule's exact counters. */

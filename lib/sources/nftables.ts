@@ -163,30 +163,103 @@ export class NftablesSource implements CounterSource {
     return `table inet ${this.config.table}`;
   }
 
-  /** The installed table, or undefined when there is none. */
+  /** The installed table, or undefined when there is none; refused when it holds what netmon did not make. */
   private async installed(): Promise<NftTable | undefined> {
-    let stdout: string;
-    try {
-      ({ stdout } = await this.run(this.config.binaries.nft, ["-j", "list", "table", "inet", this.config.table]));
-    } catch (err) {
-      if (err instanceof CommandError && /No such file or directory/.test(err.stderr)) return undefined;
-      throw err;
-    }
-    const t = parseNftTable(stdout, "inet", this.config.table, `${this.config.binaries.nft} -j list table`);
-    const foreign = t.rules.find((r) => !r.comment.startsWith(PREFIX));
-    const hookChains = new Set(Object.values(HOOK_CHAIN));
-    const strange = [...t.chains.keys()].find((c) => !hookChains.has(c));
-    if (foreign || strange) {
+    const { t, foreign } = await this.look(this.config.table);
+    if (foreign) {
       throw new NetmonError(
-        `${this.describe()} holds ${
-          foreign
-            ? `a rule netmon did not make (in chain ${foreign.chain})`
-            : `a chain netmon did not make (${strange})`
-        }: it is not netmon's; set table = "..." in the config to another name`,
+        `${this.describe()} holds ${foreign}: it is not netmon's; set table = "..." in the config to another name`,
         EX.CONFIG,
       );
     }
     return t;
+  }
+
+  /**
+   * Table `name` (inet) as installed, undefined when there is none, and what
+   * it holds that netmon did not make, if anything: a rule without netmon's
+   * comment, or a chain not on one of netmon's hooks.
+   */
+  private async look(name: string): Promise<{ t: NftTable | undefined; foreign?: string }> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.run(this.config.binaries.nft, ["-j", "list", "table", "inet", name]));
+    } catch (err) {
+      if (err instanceof CommandError && /No such file or directory/.test(err.stderr)) return { t: undefined };
+      throw err;
+    }
+    const t = parseNftTable(stdout, "inet", name, `${this.config.binaries.nft} -j list table`);
+    const foreign = t.rules.find((r) => !r.comment.startsWith(PREFIX));
+    const hookChains = new Set(Object.values(HOOK_CHAIN));
+    const strange = [...t.chains.keys()].find((c) => !hookChains.has(c));
+    if (foreign) return { t, foreign: `a rule netmon did not make (in chain ${foreign.chain})` };
+    if (strange) return { t, foreign: `a chain netmon did not make (${strange})` };
+    return { t };
+  }
+
+  /**
+   * The removal of the table this config's last start installed its counters
+   * in (`former` table, when the record names one the config no longer does),
+   * or a note on why it stays: it holds what netmon did not make, or counters
+   * of meters that start did not install (another config's since).
+   */
+  private async formerTable(
+    name: string | undefined,
+    former: ReadonlySet<string>,
+    stop = false,
+  ): Promise<{ ops: Json[]; notes: string[] }> {
+    if (name === undefined || name === this.config.table) return { ops: [], notes: [] };
+    const { t, foreign } = await this.look(name);
+    if (!t) return { ops: [], notes: [] };
+    const others = [...t.counters.keys()].filter((c) => !former.has(c));
+    if (foreign || others.length > 0) {
+      const why = foreign ?? `counters of meters this config's last start did not install (${others.join(", ")})`;
+      return { ops: [], notes: [`keep table inet ${name}, which this config used before: it holds ${why}`] };
+    }
+    const what = `table inet ${name} (no longer this config's)`;
+    return {
+      ops: [{ delete: { table: { family: "inet", name } } }],
+      notes: [stop ? contents(what, t) : `delete ${what}`],
+    };
+  }
+
+  /**
+   * What a start or stop leaves of the iptables rules this config's last start
+   * installed, when that start was under `source = "iptables"` (the record
+   * names a chain): said, not removed.
+   */
+  private formerIptables(chain: string | undefined, former: ReadonlySet<string>): string[] {
+    if (chain === undefined) return [];
+    const names = [...former];
+    const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+    return [
+      `leave the iptables rules this config's last start installed (chain ${chain}, meter${
+        names.length === 1 ? "" : "s"
+      } ${shown}): they count on; remove them with 'netmon stop' with source = "iptables" in the config, or iptables -D`,
+    ];
+  }
+
+  /**
+   * The config's columns whose rules are installed but are not exactly those
+   * it writes, where the record does not list the column as this config's,
+   * for {@linkcode Plan.differing}: another config's meter of the same name
+   * in the same table, as far as netmon can tell, whose counter start would
+   * feed this config's traffic, or this config's meter edited since a start
+   * from before netmon kept the record.
+   */
+  private differing(t: NftTable, former: ReadonlySet<string>): string[] {
+    /** Per column not in `former`, its installed rules and the rules the config writes, as `CHAIN COMMENT`. */
+    const of = new Map<string, { have: string[]; want: string[] }>();
+    for (const c of this.columns) if (!former.has(c)) of.set(c, { have: [], want: [] });
+    if (of.size === 0) return []; // as always once the record lists every column
+    for (const r of t.rules) of.get(columnOfComment(r.comment))?.have.push(`${r.chain} ${r.comment}`);
+    for (const w of this.wanted) of.get(w.rule.column)?.want.push(`${w.chain} ${w.comment}`);
+    const out: string[] = [];
+    for (const [c, { have, want }] of of) {
+      // A counter without rules counts nothing: no meter's, it is taken over with its value.
+      if (have.length > 0 && have.sort().join("\n") !== want.sort().join("\n")) out.push(`${c} (${this.describe()})`);
+    }
+    return out;
   }
 
   private command(ops: Json[]): Plan["commands"][number] {
@@ -200,22 +273,26 @@ export class NftablesSource implements CounterSource {
    * (with their values) or added, chains flushed and refilled, stale
    * counters and chains deleted. Nothing changes when all is current. A
    * counter of a column neither the config's nor in `former` is another
-   * config's, as far as netmon can tell: see {@linkcode Plan.unknown}.
+   * config's, as far as netmon can tell: see {@linkcode Plan.unknown}; so
+   * are the rules of a configured column not in `former` that differ (see
+   * {@linkcode Plan.differing}). The table the record names (`formerTable`),
+   * when the config names another, is deleted in the same transaction.
    */
-  async planStart(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+  async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const t = await this.installed();
+    const old = await this.formerTable(formerTable, former);
+    const left = this.formerIptables(formerChain, former);
     const chains = [...new Set(this.wanted.map((w) => w.chain))];
     const current = t !== undefined &&
       this.columns.every((c) => t.counters.has(c)) && t.counters.size === this.columns.length &&
       chains.every((c) => t.chains.get(c)?.hook === c && t.chains.get(c)?.prio === BigInt(PRIORITY)) &&
       t.chains.size === chains.length && sameRules(t.rules, this.wanted);
     if (current) {
-      return {
-        notes: [
-          `all ${this.wanted.length} of the meters' rules are installed in ${this.describe()}: nothing to change`,
-        ],
-        commands: [],
-      };
+      const notes = [
+        `all ${this.wanted.length} of the meters' rules are installed in ${this.describe()}: nothing to change`,
+      ];
+      if (old.ops.length === 0) return { notes: [...notes, ...old.notes, ...left], commands: [] };
+      return { notes: [...old.notes, ...left], commands: [this.command(old.ops)] };
     }
     const notes: string[] = [];
     const ops: Json[] = [{ add: { table: this.table } }];
@@ -253,18 +330,31 @@ export class NftablesSource implements CounterSource {
       if (!former.has(name)) unknown.push(`${name} (${this.describe()})`);
     }
     if (kept > 0) notes.push(`keep ${kept} counter${kept === 1 ? "" : "s"} and their values`);
-    return { notes, commands: [this.command(ops)], unknown };
+    ops.push(...old.ops);
+    notes.push(...old.notes, ...left);
+    return { notes, commands: [this.command(ops)], unknown, differing: t ? this.differing(t, former) : [] };
   }
 
-  async planStop(former: ReadonlySet<string> = new Set()): Promise<Plan> {
+  async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const t = await this.installed();
-    if (!t) return { notes: [`${this.describe()} is not installed: nothing to change`], commands: [] };
+    const old = await this.formerTable(formerTable, former, true);
+    const left = this.formerIptables(formerChain, former);
+    if (!t) {
+      if (old.ops.length === 0) {
+        return {
+          notes: [`${this.describe()} is not installed: nothing to change`, ...old.notes, ...left],
+          commands: [],
+        };
+      }
+      return { notes: [...old.notes, ...left], commands: [this.command(old.ops)] };
+    }
     const unknown = [...t.counters.keys()].filter((c) => !this.columns.includes(c) && !former.has(c))
       .map((c) => `${c} (${this.describe()})`);
     return {
-      notes: [`delete ${this.describe()} with its ${t.counters.size} counter(s) and ${t.rules.length} rule(s)`],
-      commands: [this.command([{ delete: { table: this.table } }])],
+      notes: [contents(this.describe(), t), ...old.notes, ...left],
+      commands: [this.command([{ delete: { table: this.table } }, ...old.ops])],
       unknown,
+      differing: this.differing(t, former),
     };
   }
 
@@ -321,6 +411,17 @@ export class NftablesSource implements CounterSource {
       return row;
     });
   }
+}
+
+/** `delete WHAT with its N counter(s) and M rule(s)`: what a stop deletes. */
+function contents(what: string, t: NftTable): string {
+  return `delete ${what} with its ${t.counters.size} counter(s) and ${t.rules.length} rule(s)`;
+}
+
+/** The column a rule of netmon's feeds, from its comment (`netmon:COLUMN FINGERPRINT`). */
+function columnOfComment(comment: string): string {
+  const end = comment.lastIndexOf(" ");
+  return comment.slice(PREFIX.length, end > PREFIX.length ? end : undefined);
 }
 
 /** True when the installed rules are exactly the wanted ones (as a multiset of chain and comment). */

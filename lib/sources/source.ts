@@ -38,6 +38,16 @@ export interface Plan {
    * the CLI runs such a plan only when told to (`--replace`).
    */
   unknown?: string[];
+  /**
+   * What the commands would replace (start) or remove (stop) of the config's
+   * own meters whose installed rules (or counter) differ from those it
+   * writes, where the state directory's record does not list them as this
+   * config's, one `COLUMN (WHERE)` each: as far as netmon can tell another
+   * config's meter of the same name on the same chain or table (or this
+   * config's, edited, from before netmon kept the record), which the CLI
+   * changes only when told to (`--replace`), like {@linkcode unknown}.
+   */
+  differing?: string[];
 }
 
 /** One meter's state as `status` shows it. */
@@ -92,13 +102,15 @@ export interface CounterSource {
    * Plans installing the meters' rules; reads the current ruleset. `former`
    * are the columns this config's last start installed: their rules are the
    * config's own to remove, like its meters' (see {@linkcode Plan.unknown}).
-   * `formerChain` (iptables) is the chain those rules jump to, when the
+   * `formerChain` is the iptables chain those rules jump to, when the
    * record says: a chain the config no longer names, whose rules are still
-   * its own.
+   * its own. `formerTable` is the nftables table that holds their counters,
+   * likewise. (A record naming the other firewall's means the config's
+   * source changed since.)
    */
-  planStart(former?: ReadonlySet<string>, formerChain?: string): Promise<Plan>;
-  /** Plans removing exactly netmon's rules of this config, `former` and `formerChain` as for planStart. */
-  planStop(former?: ReadonlySet<string>, formerChain?: string): Promise<Plan>;
+  planStart(former?: ReadonlySet<string>, formerChain?: string, formerTable?: string): Promise<Plan>;
+  /** Plans removing exactly netmon's rules of this config, `former`, `formerChain` and `formerTable` as for planStart. */
+  planStop(former?: ReadonlySet<string>, formerChain?: string, formerTable?: string): Promise<Plan>;
   /**
    * Reads every column's counters, in column order, with one command per
    * address family. `previous` is the last logged sample (or a promise of it:

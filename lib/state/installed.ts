@@ -9,7 +9,8 @@
  * are told apart by the config file's path. The record also keeps the
  * iptables chain the rules jumped to, so that after the config's `chain`
  * changed, its old rules are still known as its own (and rules of the same
- * name jumping to any other chain as another config's).
+ * name jumping to any other chain as another config's), and the nftables
+ * table, so that after the config's `table` changed the old one is removed.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface Installed {
   columns: string[];
   /** iptables: the chain those rules jump to; absent in a record written before netmon kept it. */
   chain?: string;
+  /** nftables: the table that holds those counters; absent in a record written before netmon kept it. */
+  table?: string;
 }
 
 /** The record file of a state directory. */
@@ -47,25 +50,30 @@ const HEADER = "# netmon start installed the rules of these columns, from this c
  * // { config: "/etc/netmon.toml", columns: ["proxy", "non-network"] }
  * parseInstalled("config\t/etc/netmon.toml\nchain\tDOWNLOADED\ncolumns\tproxy\n");
  * // { config: "/etc/netmon.toml", columns: ["proxy"], chain: "DOWNLOADED" }
+ * parseInstalled("config\t/etc/netmon.toml\ntable\tnetmon\ncolumns\tproxy\n");
+ * // { config: "/etc/netmon.toml", columns: ["proxy"], table: "netmon" }
  * ```
  */
 export function parseInstalled(text: string): Installed | undefined {
   let config: string | undefined;
   let given: string | undefined;
   let chain: string | undefined;
+  let table: string | undefined;
   const columns: string[] = [];
   for (const line of text.split("\n")) {
     const [key, ...values] = line.split("\t");
     if (key === "config" && values.length === 1) config = values[0];
     else if (key === "given" && values.length === 1 && values[0]?.startsWith("/")) given = values[0];
-    // The chain goes into iptables-restore input: only a name a config could give (lib/config/config.ts) is taken.
+    // The chain and table go into iptables-restore and nft input: only a name a config could give is taken.
     else if (key === "chain" && values.length === 1 && CHAIN_NAME.test(values[0] ?? "")) chain = values[0];
+    else if (key === "table" && values.length === 1 && CHAIN_NAME.test(values[0] ?? "")) table = values[0];
     else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
   }
   if (config === undefined) return undefined;
   const record: Installed = { config, columns };
   if (given !== undefined) record.given = given;
   if (chain !== undefined) record.chain = chain;
+  if (table !== undefined) record.table = table;
   return record;
 }
 
@@ -80,7 +88,8 @@ const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 export function formatInstalled(i: Installed): string {
   const given = i.given === undefined ? "" : `given\t${i.given}\n`;
   const chain = i.chain === undefined ? "" : `chain\t${i.chain}\n`;
-  return `${HEADER}config\t${i.config}\n${given}${chain}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+  const table = i.table === undefined ? "" : `table\t${i.table}\n`;
+  return `${HEADER}config\t${i.config}\n${given}${chain}${table}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
 }
 
 /** Reads the record; undefined when there is none. */
@@ -135,6 +144,8 @@ export interface InstalledFor {
   former: Set<string>;
   /** iptables: the chain their rules jump to, when this config file's record says. */
   formerChain?: string;
+  /** nftables: the table that holds their counters, when this config file's record says. */
+  formerTable?: string;
   /** The config file the record names, if it is another's: the two share this state directory. */
   owner?: string;
 }
@@ -146,6 +157,7 @@ export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFo
   if (!isOwnRecord(record, id)) return { former: new Set(), owner: record.config };
   const mine: InstalledFor = { former: new Set(record.columns) };
   if (record.chain !== undefined) mine.formerChain = record.chain;
+  if (record.table !== undefined) mine.formerTable = record.table;
   return mine;
 }
 
