@@ -7,7 +7,16 @@
  * their own rules; stop says what it left alone.
  */
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { must, netmon, netnsTest, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  addedChains,
+  netmon,
+  netmonRuleTargets,
+  netnsTest,
+  sendUdp,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
 
 /** Config A: chain METERA, meter web = what b's 192.0.2.2 sends. */
 const A = 'chain = "METERA"\n[[meter]]\nname = "web"\nfrom = "192.0.2.2"\n';
@@ -18,18 +27,6 @@ const NO_RECORD = ", or this config's from before a chain change (this state dir
 
 /** Config B: chain METERB, a meter of the same name = what b's proxy address 198.51.100.10 sends. */
 const B = 'chain = "METERB"\n[[meter]]\nname = "web"\nfrom = "198.51.100.10"\n';
-
-/** `COLUMN -> CHAIN` of netmon's iptables rules in a's namespace, sorted. */
-async function ruleTargets(p: Pair): Promise<string[]> {
-  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
-  return [...text.matchAll(/--comment "?netmon:([^" ]+)"? -j (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
-}
-
-/** The chains of the filter table in a's namespace, but the built-in ones. */
-async function chains(p: Pair): Promise<string[]> {
-  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
-  return [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1] as string).filter((c) => !/^[A-Z]+PUT$|^FORWARD$/.test(c));
-}
 
 /** The `web` row of `netmon status`: its where, installed and bytes columns. */
 function webRow(stdout: string): string {
@@ -67,7 +64,7 @@ netnsTest(
           "create chain METERA\nadd rule for meter web to INPUT\n" +
             `${LEAVE_B}${NO_RECORD}\n`,
         );
-        assertEquals(await ruleTargets(p), ["web -> METERA", "web -> METERB"], "B's rule is still there");
+        assertEquals(await netmonRuleTargets(p), ["web -> METERA", "web -> METERB"], "B's rule is still there");
         for (const [config, state] of [[a, sa], [b, sb]] as const) {
           const r = await netmon(["report", "-c", config, "-s", state], o);
           assertEquals([r.code, r.stderr], [0, ""], `first report of ${config}`);
@@ -95,7 +92,7 @@ netnsTest(
           "remove rule of web from INPUT\ndelete chain METERA\n" +
             `${LEAVE_B}\n`,
         );
-        assertEquals([await ruleTargets(p), await chains(p)], [["web -> METERB"], ["METERB"]]);
+        assertEquals([await netmonRuleTargets(p), await addedChains(p)], [["web -> METERB"], ["METERB"]]);
         const r = await netmon(["report", "-c", b, "-s", sb], o);
         assertEquals([r.code, r.stderr], [0, ""], "B meters on");
       })
@@ -120,7 +117,7 @@ netnsTest(
         for (const [config, state] of [[b, "sb"], [c, "sc"]]) {
           assertEquals((await netmon(["start", "-c", config as string, "-s", `${dir}/${state}`], o)).code, 0);
         }
-        const before = await ruleTargets(p);
+        const before = await netmonRuleTargets(p);
         const stop = await netmon(["stop", "-c", a, "-s", `${dir}/sa`], o);
         assertEquals([stop.code, stop.stderr], [0, ""]);
         assertEquals(
@@ -132,7 +129,7 @@ netnsTest(
         );
         const dry = await netmon(["stop", "--dry-run", "-c", a, "-s", `${dir}/sa`], o);
         assertEquals([dry.code, dry.stdout], [0, stop.stdout], "a dry run that would change nothing says the same");
-        assertEquals(await ruleTargets(p), before);
+        assertEquals(await netmonRuleTargets(p), before);
       })
     ),
 );
@@ -161,7 +158,7 @@ netnsTest(
           "create chain METERN\nremove stale rule of web from INPUT\nremove stale rule of old from INPUT\n" +
             "add rule for meter web to INPUT\ndelete chain METERA (no longer this config's)\n",
         );
-        assertEquals([await ruleTargets(p), await chains(p)], [["web -> METERN"], ["METERN"]]);
+        assertEquals([await netmonRuleTargets(p), await addedChains(p)], [["web -> METERN"], ["METERN"]]);
         const after = await netmon(["report", "-c", config, "-s", dir], o);
         assertEquals([after.code, after.stderr], [0, ""]);
       })
@@ -188,7 +185,7 @@ netnsTest(
           "create chain METERN\nadd rule for meter web to INPUT\n" +
             `leave 2 netmon rules alone that jump to chain METERA (meters web, old): another config's${NO_RECORD}\n`,
         );
-        assertEquals(await ruleTargets(p), ["old -> METERA", "web -> METERA", "web -> METERN"]);
+        assertEquals(await netmonRuleTargets(p), ["old -> METERA", "web -> METERA", "web -> METERN"]);
         assertEquals((await netmon(["report", "-c", config, "-s", dir], o)).code, 0);
         const sent = await sendUdp(p.b, "192.0.2.1", 3, 100);
         const r = await netmon(["report", "-c", config, "-s", dir], o);

@@ -56,6 +56,18 @@ export async function must(cmd: string, args: string[], opts: { stdin?: string }
   return r.stdout;
 }
 
+/** `COLUMN -> CHAIN` of each of netmon's iptables rules in namespace `p.a`, sorted: which config's rule is where. */
+export async function netmonRuleTargets(p: Pair): Promise<string[]> {
+  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
+  return [...text.matchAll(/--comment "?netmon:([^" ]+)"? -j (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
+}
+
+/** The chains of the filter table in namespace `p.a`, but the built-in ones. */
+export async function addedChains(p: Pair): Promise<string[]> {
+  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
+  return [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1] as string).filter((c) => !/^[A-Z]+PUT$|^FORWARD$/.test(c));
+}
+
 /**
  * Why namespace tests cannot run here (not root, no `ip netns`), or
  * undefined when they can. CI runs as root, so there they always run.

@@ -6,7 +6,7 @@
  * the first is gone; `stop` of one config leaves the other's record.
  */
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { must, netmon, netnsTest, type Pair, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { netmon, netmonRuleTargets, netnsTest, withPair, withTempDir, writeConfig } from "./helpers.ts";
 import { readInstalled } from "../lib/state/installed.ts";
 import { stateFiles } from "../lib/state/files.ts";
 
@@ -14,12 +14,6 @@ import { stateFiles } from "../lib/state/files.ts";
 const A = '[[meter]]\nname = "a-proxy"\nfrom = "198.51.100.10"\n';
 /** Config B: what b's other address (192.0.2.2) sends, in a chain of its own. */
 const B = 'chain = "NETMON_B"\n[[meter]]\nname = "b-web"\nfrom = "192.0.2.2"\n';
-
-/** The comments of netmon's iptables rules in a's namespace, with the chain each jumps to. */
-async function ruleComments(p: Pair): Promise<string[]> {
-  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
-  return [...text.matchAll(/--comment "?netmon:([^" ]+)"? -j (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
-}
 
 netnsTest(
   "[iptables] a second config's start refuses a state directory another config uses; --replace takes it over",
@@ -39,17 +33,17 @@ netnsTest(
         match(refused.stderr, new RegExp(`state directory ${shared} is used by ${a.replaceAll(".", "\\.")}`));
         match(refused.stderr, /give this config its own state_dir/);
         match(refused.stderr, /--replace/);
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
         assertEquals(readInstalled(stateFiles(shared))?.config, a, "the record still names A");
         const dry = await netmon(["start", "--dry-run", "-c", b, "-s", shared], o);
         assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
 
         // Its own state directory: B meters beside A.
         assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
         // B's stop, pointed at A's directory by mistake, removes B's rules but not A's record.
         assertEquals((await netmon(["stop", "-c", b, "-s", shared], o)).code, 0);
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
         assertEquals(readInstalled(stateFiles(shared))?.config, a, "B's stop left A's record");
 
         // A is gone (say, renamed to B): --replace takes the directory over.
@@ -147,7 +141,7 @@ netnsTest(
         const ok2 = await netmon(["start", "-c", a, "-s", state], o);
         assertEquals([ok2.code, ok2.stderr], [0, ""], JSON.stringify(ok2));
         ok(ok2.stdout.includes("remove stale rule of old from INPUT"), ok2.stdout);
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
       })
     ),
 );

@@ -7,12 +7,12 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import {
+  addedChains,
   iptablesCounters,
-  must,
   netmon,
+  netmonRuleTargets,
   netnsTest,
   nftCounters,
-  type Pair,
   sendUdp,
   withPair,
   withTempDir,
@@ -23,18 +23,6 @@ import {
 const A = '[[meter]]\nname = "a-proxy"\nfrom = "198.51.100.10"\n';
 /** Config B: what b's other address (192.0.2.2) sends. */
 const B = '[[meter]]\nname = "b-web"\nfrom = "192.0.2.2"\n';
-
-/** The comments of netmon's iptables rules in a's namespace, as iptables-save prints them. */
-async function ruleComments(p: Pair): Promise<string[]> {
-  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
-  return [...text.matchAll(/--comment "?netmon:([^" ]+)"? -j (\S+)/g)].map((m) => `${m[1]} -> ${m[2]}`).sort();
-}
-
-/** The chains of the filter table in a's namespace. */
-async function chains(p: Pair): Promise<string[]> {
-  const text = await must("ip", ["netns", "exec", p.a, "iptables-save", "-t", "filter"]);
-  return [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1] as string).filter((c) => !/^[A-Z]+PUT$|^FORWARD$/.test(c));
-}
 
 netnsTest(
   "[iptables] a second config's start refuses to remove the first's rules (same chain); --replace removes them",
@@ -54,7 +42,7 @@ netnsTest(
             "did not install (another config's?): run 'netmon start --replace' to remove them, or give this config " +
             'its own chain = "..." to meter beside them\n',
         );
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"], "nothing changed");
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing changed");
         const dry = await netmon(["start", "--dry-run", "-c", b, "-s", `${dir}/sb`], o);
         assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
         const sent = await sendUdp(p.b, "198.51.100.1", 10, 100);
@@ -64,7 +52,7 @@ netnsTest(
         const replaced = await netmon(["start", "--replace", "-c", b, "-s", `${dir}/sb`], o);
         assertEquals([replaced.code, replaced.stderr], [0, ""]);
         ok(replaced.stdout.includes("remove stale rule of a-proxy from INPUT\n"), replaced.stdout);
-        assertEquals(await ruleComments(p), ["b-web -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["b-web -> DOWNLOADED"]);
         // Now B is the config that installed the rules: its start has nothing to change, A's is refused in turn.
         assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
         assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 78);
@@ -84,7 +72,7 @@ netnsTest(
           const s = await netmon(["start", "-c", config as string, "-s", `${dir}/${state}`], o);
           assertEquals([s.code, s.stderr], [0, ""], `start ${config}`);
         }
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "c-web -> METERC"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "c-web -> METERC"]);
         const toA = await sendUdp(p.b, "198.51.100.1", 10, 100);
         const toC = await sendUdp(p.b, "192.0.2.1", 7, 200);
         for (const [config, state] of [[a, "sa"], [c, "sc"]]) {
@@ -100,8 +88,8 @@ netnsTest(
             "leave 1 netmon rule alone that jumps to chain DOWNLOADED (meter a-proxy): another config's\n",
           "A's rule is left, and said so",
         );
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
-        assertEquals(await chains(p), ["DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(await addedChains(p), ["DOWNLOADED"]);
         assertEquals((await netmon(["report", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
       })
     ),
@@ -119,10 +107,10 @@ netnsTest(
         const refused = await netmon(["stop", "-c", b, "-s", `${dir}/sb`], o);
         assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
         ok(/^netmon: stop would remove the rules of meter a-proxy \(INPUT\), .*--replace.*\n$/.test(refused.stderr));
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
         const replaced = await netmon(["stop", "--replace", "-c", b, "-s", `${dir}/sb`], o);
         assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        assertEquals([await ruleComments(p), await chains(p)], [[], []]);
+        assertEquals([await netmonRuleTargets(p), await addedChains(p)], [[], []]);
       })
     ),
 );
@@ -140,13 +128,13 @@ netnsTest(
         const s = await netmon(["start", "-c", config, "-s", dir], o);
         assertEquals([s.code, s.stderr], [0, ""]);
         assertEquals(s.stdout, "remove stale rule of b-web from INPUT\nkeep 1 installed rule and their counters\n");
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
         assertEquals((await netmon(["report", "-c", config, "-s", dir], o)).code, 0);
         // And stop removes what that config's start installed, whatever the config holds now.
         await writeConfig(dir, B);
         const stop = await netmon(["stop", "-c", config, "-s", dir], o);
         assertEquals([stop.code, stop.stderr], [0, ""]);
-        assertEquals(await ruleComments(p), []);
+        assertEquals(await netmonRuleTargets(p), []);
       })
     ),
 );
@@ -209,7 +197,7 @@ netnsTest(
             .test(s.stderr),
           JSON.stringify(s),
         );
-        assertEquals(await ruleComments(p), ["a-proxy -> DOWNLOADED", "b-web -> DOWNLOADED"]);
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "b-web -> DOWNLOADED"]);
         // Without the record, a meter taken out of the config is another config's as far as start can tell.
         await writeConfig(dir, A);
         const refused = await netmon(["start", "-c", config, "-s", `${dir}/state`], o);
