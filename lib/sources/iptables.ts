@@ -44,50 +44,6 @@ export function ruleSpec(rule: MeterRule, chain: string): string {
     `-m comment --comment ${quoteArg(meterComment(rule.column))} -j ${chain}`;
 }
 
-/** The start of a netmon rule's comment as iptables-save prints it. */
-const QUOTED_PREFIX = `"${COMMENT_PREFIX}`;
-
-/** What comes before a netmon rule's column in its text. */
-const COMMENT_OPEN = `--comment ${QUOTED_PREFIX}`;
-
-/** `at` moved past `text` if `key` has it there; -1 if not (or `at` is already -1). */
-function past(key: string, at: number, text: string): number {
-  return at >= 0 && key.startsWith(text, at) ? at + text.length : -1;
-}
-
-/** `at` moved past the argument {@linkcode addrArg} or {@linkcode ifaceArg} makes of `value`; -1 if `key` differs. */
-function pastArg(
-  key: string,
-  at: number,
-  flag: string,
-  negated: boolean | undefined,
-  value: string | undefined,
-): number {
-  if (value === undefined) return at;
-  if (negated) at = past(key, at, "! ");
-  return past(key, past(key, past(key, past(key, at, flag), " "), value), " ");
-}
-
-/**
- * Whether `key`, a rule as iptables-save prints it after `-A `, is exactly
- * `${rule.hook} ${ruleSpec(rule, chain)}`: compared piece by piece in place,
- * so that a report finds 10,000 rules without making 10,000 rule texts.
- */
-export function isRuleText(key: string, rule: MeterRule, chain: string): boolean {
-  const { column } = rule;
-  let at = past(key, past(key, 0, rule.hook), " ");
-  at = pastArg(key, at, "-s", rule.from?.negated, rule.from?.cidrs[0]);
-  at = pastArg(key, at, "-d", rule.to?.negated, rule.to?.cidrs[0]);
-  at = pastArg(key, at, "-i", rule.in?.negated, rule.in?.name);
-  at = pastArg(key, at, "-o", rule.out?.negated, rule.out?.name);
-  at = past(key, at, "-m comment --comment ");
-  // A comment with a quote or backslash is escaped (quoteArg); netmon's meter names have neither.
-  at = column.includes('"') || column.includes("\\")
-    ? past(key, at, quoteArg(meterComment(column)))
-    : past(key, past(key, past(key, at, QUOTED_PREFIX), column), '"');
-  return past(key, past(key, at, " -j "), chain) === key.length;
-}
-
 function isOurs(rule: SavedRule): boolean {
   return rule.comment?.startsWith(COMMENT_PREFIX) ?? false;
 }
@@ -550,41 +506,20 @@ export class IptablesSource implements CounterSource {
     for (const s of saves) s.catch(() => {}); // each is awaited below, unless an earlier one fails
     for (const [i, t] of this.tools.entries()) {
       const where = `${t.save} -c`;
-      // The family's rules by column (most columns have one): an installed rule is looked up by the column its
-      // comment names, then compared with that column's rules piece by piece (no rule text is made).
-      const ofColumn = new Map<string, MeterRule | MeterRule[]>();
+      const wanted = new Map<string, MeterRule>();
       let rulesOfFamily = 0;
       // forEach, not for-of: see computeUsage in lib/usage/deltas.ts.
       this.rules.forEach((rule) => {
         if (rule.family !== t.family) return;
-        const had = ofColumn.get(rule.column);
-        if (had === undefined) ofColumn.set(rule.column, rule);
-        else if (Array.isArray(had)) had.push(rule);
-        else ofColumn.set(rule.column, [had, rule]);
+        wanted.set(`${rule.hook} ${ruleSpec(rule, chain)}`, rule);
         rulesOfFamily++;
       });
-      /** The wanted rule whose exact text `key` is, one not found yet if several are; undefined if none. */
-      const wantedAs = (key: string): MeterRule | undefined => {
-        const open = key.indexOf(COMMENT_OPEN);
-        if (open < 0) return undefined;
-        const from = open + COMMENT_OPEN.length;
-        const rules = ofColumn.get(key.slice(from, key.indexOf('"', from)));
-        if (rules === undefined) return undefined;
-        if (!Array.isArray(rules)) return isRuleText(key, rules, chain) ? rules : undefined;
-        let taken: MeterRule | undefined;
-        for (const rule of rules) {
-          if (!isRuleText(key, rule, chain)) continue;
-          if (!found.has(rule)) return rule;
-          taken ??= rule;
-        }
-        return taken;
-      };
       // netmon rules whose text is not a wanted rule's (or repeats one), by `HOOK COLUMN`.
       const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
       let foundByText = 0;
       forEachCountedRule(stdout, where, (r) => {
-        const rule = wantedAs(r.key);
+        const rule = wanted.get(r.key);
         if (rule && !found.has(rule)) {
           found.set(rule, r); // the line's counters, as they are
           foundByText++;
