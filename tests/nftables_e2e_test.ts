@@ -222,10 +222,16 @@ netnsTest(
         const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "big"\nfrom = "192.0.2.2"\n');
         const o = opts(p, dir);
         const near = (1n << 64n) - 1000n;
-        // The counter exists before start (netmon keeps existing counters' values).
-        await nft(p, `add table inet netmon; add counter inet netmon big { packets 0 bytes ${near} }`);
-        ok((await nft(p, "-j", "list", "counters", "table", "inet", "netmon")).includes('"bytes": -1000'));
+        // A counter's value is given only when it is made (start makes one it did not install afresh): the table
+        // start made is loaded again with big's value near 2^64, before the first report.
         assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        const made = await nft(p, "list", "table", "inet", "netmon");
+        const near2to64 = made.replace(/(counter big \{\s*packets 0 bytes )0\b/, `$1${near}`);
+        ok(near2to64 !== made, made);
+        await must("ip", ["netns", "exec", p.a, "nft", "-f", "-"], {
+          stdin: `delete table inet netmon\n${near2to64}`,
+        });
+        ok((await nft(p, "-j", "list", "counters", "table", "inet", "netmon")).includes('"bytes": -1000'));
         const args = ["report", "-c", config, "-s", dir];
         assertEquals((await netmon(args, o)).code, 0);
         const sent = await sendUdp(p.b, "192.0.2.1", 3, 100);

@@ -240,26 +240,46 @@ export class NftablesSource implements CounterSource {
   }
 
   /**
-   * The config's columns whose rules are installed but are not exactly those
-   * it writes, where the record does not list the column as this config's,
-   * for {@linkcode Plan.differing}: another config's meter of the same name
-   * in the same table, as far as netmon can tell, whose counter start would
-   * feed this config's traffic, or this config's meter edited since a start
-   * from before netmon kept the record.
+   * The columns the record lists as this config's in its `table`: those of
+   * `former` when the record names this table (or, written before netmon
+   * kept it, no table and no iptables chain); none when they are in another
+   * table or were iptables rules, so a counter of that name here is not
+   * this config's.
    */
-  private differing(t: NftTable, former: ReadonlySet<string>): string[] {
-    /** Per column not in `former`, its installed rules and the rules the config writes, as `CHAIN COMMENT`. */
+  private ownHere(former: ReadonlySet<string>, formerChain?: string, formerTable?: string): ReadonlySet<string> {
+    const here = formerChain === undefined && (formerTable === undefined || formerTable === this.config.table);
+    return here ? former : new Set();
+  }
+
+  /**
+   * The config's columns whose counter is installed but whose rules are not
+   * exactly those it writes, where the record does not list the column as
+   * this config's (`own`): `taken`, whose counters start makes afresh (their
+   * count is not this config's: another config's meter of the same name, as
+   * far as netmon can tell, whose value this config's next report would
+   * bill), and of those `differing`, whose rules are installed
+   * ({@linkcode Plan.differing}): another config's meter of the same name in
+   * the same table, whose counter start would feed this config's traffic,
+   * or this config's meter edited since a start from before netmon kept the
+   * record. A counter whose rules are exactly this config's is kept: it may
+   * be this config's from before netmon kept the record.
+   */
+  private takenOver(t: NftTable, own: ReadonlySet<string>): { taken: string[]; differing: string[] } {
+    /** Per column not in `own`, its installed rules and the rules the config writes, as `CHAIN COMMENT`. */
     const of = new Map<string, { have: string[]; want: string[] }>();
-    for (const c of this.columns) if (!former.has(c)) of.set(c, { have: [], want: [] });
-    if (of.size === 0) return []; // as always once the record lists every column
+    for (const c of this.columns) if (!own.has(c) && t.counters.has(c)) of.set(c, { have: [], want: [] });
+    if (of.size === 0) return { taken: [], differing: [] }; // as always once the record lists every column
     for (const r of t.rules) of.get(columnOfComment(r.comment))?.have.push(`${r.chain} ${r.comment}`);
     for (const w of this.wanted) of.get(w.rule.column)?.want.push(`${w.chain} ${w.comment}`);
-    const out: string[] = [];
+    const taken: string[] = [];
+    const differing: string[] = [];
     for (const [c, { have, want }] of of) {
-      // A counter without rules counts nothing: no meter's, it is taken over with its value.
-      if (have.length > 0 && have.sort().join("\n") !== want.sort().join("\n")) out.push(`${c} (${this.describe()})`);
+      if (have.length > 0 && have.sort().join("\n") === want.sort().join("\n")) continue;
+      taken.push(c);
+      // A counter without rules counts nothing: no meter's to ask about, but its value is not this config's either.
+      if (have.length > 0) differing.push(`${c} (${this.describe()})`);
     }
-    return out;
+    return { taken, differing };
   }
 
   private command(ops: Json[]): Plan["commands"][number] {
@@ -275,13 +295,19 @@ export class NftablesSource implements CounterSource {
    * counter of a column neither the config's nor in `former` is another
    * config's, as far as netmon can tell: see {@linkcode Plan.unknown}; so
    * are the rules of a configured column not in `former` that differ (see
-   * {@linkcode Plan.differing}). The table the record names (`formerTable`),
+   * {@linkcode Plan.differing}), and its counter, taken over only with
+   * `--replace`, is made afresh (deleted and added again: it counts from
+   * zero, and the next report bills only what it counted since, see
+   * {@linkcode Plan.recreates}); so is the counter of such a column that has
+   * no rules. `former` counts only when the record names this table (see
+   * `ownHere`). The table the record names (`formerTable`),
    * when the config names another, is deleted in the same transaction.
    */
   async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const t = await this.installed();
     const old = await this.formerTable(formerTable, former);
     const left = this.formerIptables(formerChain, former);
+    const own = this.ownHere(former, formerChain, formerTable);
     const chains = [...new Set(this.wanted.map((w) => w.chain))];
     const current = t !== undefined &&
       this.columns.every((c) => t.counters.has(c)) && t.counters.size === this.columns.length &&
@@ -299,11 +325,13 @@ export class NftablesSource implements CounterSource {
     const unknown: string[] = [];
     if (!t) notes.push(`create ${this.describe()}`);
     const base = { family: "inet", table: this.config.table };
+    const { taken, differing } = t ? this.takenOver(t, own) : { taken: [], differing: [] };
     for (const c of this.columns) {
+      if (taken.includes(c)) continue;
       ops.push({ add: { counter: { ...base, name: c } } });
       if (!t?.counters.has(c)) notes.push(`add counter ${c}`);
     }
-    const kept = this.columns.filter((c) => t?.counters.has(c)).length;
+    const kept = this.columns.filter((c) => t?.counters.has(c) && !taken.includes(c)).length;
     for (const [name, info] of t?.chains ?? []) {
       const keep = chains.includes(name) && info.hook === name && info.prio === BigInt(PRIORITY);
       ops.push({ flush: { chain: { ...base, name } } });
@@ -311,6 +339,11 @@ export class NftablesSource implements CounterSource {
         ops.push({ delete: { chain: { ...base, name } } });
         if (!chains.includes(name)) notes.push(`delete chain ${name}`);
       }
+    }
+    // After the flushes, so no rule uses them: made afresh, they count from zero (and get new handles).
+    for (const name of taken) {
+      ops.push({ delete: { counter: { ...base, name } } }, { add: { counter: { ...base, name } } });
+      notes.push(`make counter ${name} afresh (this config's record does not list it: its count is not this config's)`);
     }
     for (const name of chains) {
       ops.push({ add: { chain: { ...base, name, type: "filter", hook: name, prio: PRIORITY, policy: "accept" } } });
@@ -327,12 +360,12 @@ export class NftablesSource implements CounterSource {
       if (this.columns.includes(name)) continue;
       ops.push({ delete: { counter: { ...base, name } } });
       notes.push(`delete counter ${name} (no meter uses it)`);
-      if (!former.has(name)) unknown.push(`${name} (${this.describe()})`);
+      if (!own.has(name)) unknown.push(`${name} (${this.describe()})`);
     }
     if (kept > 0) notes.push(`keep ${kept} counter${kept === 1 ? "" : "s"} and their values`);
     ops.push(...old.ops);
     notes.push(...old.notes, ...left);
-    return { notes, commands: [this.command(ops)], unknown, differing: t ? this.differing(t, former) : [] };
+    return { notes, commands: [this.command(ops)], unknown, differing, recreates: taken };
   }
 
   async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
@@ -348,13 +381,14 @@ export class NftablesSource implements CounterSource {
       }
       return { notes: [...old.notes, ...left], commands: [this.command(old.ops)] };
     }
-    const unknown = [...t.counters.keys()].filter((c) => !this.columns.includes(c) && !former.has(c))
+    const own = this.ownHere(former, formerChain, formerTable);
+    const unknown = [...t.counters.keys()].filter((c) => !this.columns.includes(c) && !own.has(c))
       .map((c) => `${c} (${this.describe()})`);
     return {
       notes: [contents(this.describe(), t), ...old.notes, ...left],
       commands: [this.command([{ delete: { table: this.table } }, ...old.ops])],
       unknown,
-      differing: this.differing(t, former),
+      differing: this.takenOver(t, own).differing,
     };
   }
 
