@@ -88,6 +88,15 @@ const INSERT_ROWS = `INSERT INTO stats (host, stamp, type, packets, bytes)
 /** A row there already is rewritten only by a different one: a later sample of its second. */
 const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE SET packets = EXCLUDED.packets, bytes = EXCLUDED.bytes
   WHERE (stats.packets, stats.bytes) IS DISTINCT FROM (EXCLUDED.packets, EXCLUDED.bytes)`;
+/**
+ * A report's rows: its sample's, and again the previous sample's, whose
+ * packets a report does not know (the log keeps bytes): a stored row's
+ * packets stay where the new row has none.
+ */
+const ON_CONFLICT_REPORT = `ON CONFLICT (host, stamp, type) DO UPDATE
+  SET bytes = EXCLUDED.bytes, packets = COALESCE(EXCLUDED.packets, stats.packets)
+  WHERE stats.bytes IS DISTINCT FROM EXCLUDED.bytes
+    OR (EXCLUDED.packets IS NOT NULL AND stats.packets IS DISTINCT FROM EXCLUDED.packets)`;
 
 /** Samples as rows in columns: stamps, types, packets (null where none), bytes, as text. */
 function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
@@ -385,11 +394,13 @@ export class PostgresStore {
    * what is missing from the log first, so that the store always holds
    * every sample up to its newest (what {@linkcode importSamples} relies on).
    */
-  async insertIfFollows(now: TimedSample, previousEpoch: number | undefined): Promise<boolean> {
-    const columns = rowColumns([now]);
+  async insertIfFollows(now: TimedSample, previousEpoch: number | undefined, previous?: TimedSample): Promise<boolean> {
+    // The previous sample goes again: where the store holds an earlier sample of its second (its own write failed,
+    // the database away), the later one replaces it; where it holds it, nothing is written.
+    const columns = rowColumns(previous ? lastOfEachSecond([previous, now]).samples : [now]);
     const follows = "$6::bigint IS NULL OR (SELECT stamp FROM last) >= $6";
     const sql = `WITH last AS (SELECT max(stamp) AS stamp FROM stats WHERE host = $1),
-      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT})
+      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT_REPORT})
       SELECT ${follows}`;
     const params = [this.host, ...columns.map(textArray), previousEpoch === undefined ? null : String(previousEpoch)];
     let rows: PgValue[][];
@@ -484,7 +495,8 @@ export async function importSamples(
   let batch: TimedSample[] = [];
   const n = noCounts();
   for await (const s of samples) {
-    if (after !== undefined && s.epoch <= after) continue;
+    // From the newest second stored, again: the store may hold an earlier sample of it than the log's last.
+    if (after !== undefined && s.epoch < after) continue;
     if (batch.length >= chunk && s.epoch !== batch.at(-1)!.epoch) {
       addCounts(n, await store.insert(batch));
       batch = [];
@@ -498,6 +510,8 @@ export async function importSamples(
  * Stores a just-recorded sample, first loading from `logSamples` (the log,
  * oldest first) whatever the store lacks when it does not hold the sample
  * before it (`previousEpoch`). Mirrors the SQLite store's `storeSample`.
+ * `previous` (that sample, when known) is sent again with it: the store may
+ * hold an earlier sample of its second (see {@linkcode PostgresStore.insertIfFollows}).
  * Asking and storing are one statement ({@linkcode PostgresStore.insertIfFollows}),
  * unless the caller has asked already:
  *
@@ -514,6 +528,7 @@ export async function storeSample(
   now: TimedSample,
   intervalPackets?: Map<string, bigint>,
   lastStored?: { stamp: number | undefined },
+  previous?: TimedSample,
 ): Promise<void> {
   if (intervalPackets) {
     const last = await store.lastPackets([...intervalPackets.keys()]);
@@ -521,7 +536,7 @@ export async function storeSample(
   }
   if (!lastStored) {
     // One statement when the store holds the sample before this one, as it does but after an outage.
-    if (await store.insertIfFollows(now, previousEpoch)) return;
+    if (await store.insertIfFollows(now, previousEpoch, previous)) return;
   } else if (previousEpoch === undefined || (lastStored.stamp !== undefined && lastStored.stamp >= previousEpoch)) {
     await store.insert([now]);
     return;

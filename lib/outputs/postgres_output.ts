@@ -92,7 +92,16 @@ export async function postgresOutput(
       try {
         const prev = r.previous ? stampSeconds(r.previous.sample.timestamp) : undefined;
         const now = { epoch: stampSeconds(r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-        await storeSample(store, () => timedLogSamples(files.log), prev?.epoch, now, r.intervalPackets);
+        const before = prev && r.previous ? { epoch: prev.epoch, sample: r.previous.sample } : undefined;
+        await storeSample(
+          store,
+          () => timedLogSamples(files.log),
+          prev?.epoch,
+          now,
+          r.intervalPackets,
+          undefined,
+          before,
+        );
         reached("store: stored");
       } finally {
         if (!opts.closeAtExit) await store.close();
