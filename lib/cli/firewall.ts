@@ -17,7 +17,6 @@ import {
   sharedStateError,
   writeInstalled,
 } from "../state/installed.ts";
-import { othersCanWrite } from "../host/safe_open.ts";
 import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -114,16 +113,6 @@ function installedRecord(opts: Options, config: Config): InstalledRecord | undef
   if ((config.source !== "iptables" && config.source !== "nftables") || config.file === undefined) return undefined;
   try {
     const files = stateFiles(findStateDir(opts.stateDir, config));
-    // A record another user could have put there (or kept, to put back later) is not believed: it decides which
-    // rules root removes.
-    if (othersCanWrite(files.dir) === "yes") {
-      throw new NetmonError(
-        `the state directory ${files.dir} can be written by other users, so its record of installed rules is not ` +
-          `believed (make it root's, not writable by group or others: chown root:root ${files.dir} && chmod go-w ` +
-          files.dir + ")",
-        EX.NOPERM,
-      );
-    }
     const identity = configIdentity(config.file);
     return { files, identity, ...installedFor(files, identity) };
   } catch (e) {

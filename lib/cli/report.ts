@@ -22,7 +22,6 @@ import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { stateDirWarnings } from "../host/dir_trust.ts";
-import { othersCanWrite } from "../host/safe_open.ts";
 import { configIdentity, otherConfigsRecord, sharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
@@ -39,9 +38,7 @@ export async function report(opts: Options): Promise<number> {
   const files = stateFiles(findStateDir(opts.stateDir, config));
   if (opts.mailTest) return await mailTest(config);
   // Refused before anything is written there, netmon.status included: it is the other config's.
-  const other = othersCanWrite(files.dir) === "yes" // such a record is not believed; the run warns of the directory
-    ? undefined
-    : otherConfigsRecord(files, config.file === undefined ? { real: "" } : configIdentity(config.file));
+  const other = otherConfigsRecord(files, config.file === undefined ? { real: "" } : configIdentity(config.file));
   if (other !== undefined) throw sharedStateError(files.dir, other, "report");
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {

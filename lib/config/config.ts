@@ -145,7 +145,8 @@ const METER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$/;
 /** Made once: every string value is tested (a literal in the function is a new RegExp on every call). */
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARACTER = /[\0-\x1f\x7f]/;
-const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
+/** An iptables chain or nftables table name netmon accepts (a letter, then up to 27 of A-Z a-z 0-9 _ -). */
+export const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 const IFACE = /^[A-Za-z0-9_.@-]{1,15}\+?$|^\+$/;
 const RESERVED_CHAINS = new Set([
   ...HOOKS,

@@ -16,7 +16,8 @@
  */
 
 import { removeIfPresent, replaceFile } from "../host/files.ts";
-import { readWholeText, realPathOr, SafeFile } from "../host/safe_open.ts";
+import { othersCanWrite, readWholeText, realPathOr, SafeFile } from "../host/safe_open.ts";
+import { CHAIN_NAME } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
@@ -76,9 +77,6 @@ export function parseInstalled(text: string): Installed | undefined {
   if (table !== undefined) record.table = table;
   return record;
 }
-
-/** A chain name as the config allows one. */
-const CHAIN_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,27}$/;
 
 /**
  * The record's text. Column names hold no tab or newline (the config refuses
@@ -150,8 +148,28 @@ export interface InstalledFor {
   owner?: string;
 }
 
-/** What `files`' record tells config file `id`. */
+/**
+ * The one rule for believing the record: it decides which rules root removes
+ * and which config a state directory is, so one that another user could
+ * have put there (or kept, to put back later) is not believed.
+ */
+function believed(files: StateFiles): boolean {
+  return othersCanWrite(files.dir) !== "yes";
+}
+
+/**
+ * What `files`' record tells config file `id`. A record in a directory other
+ * users can write is not believed: a NetmonError (exit 77) says so.
+ */
 export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFor {
+  if (!believed(files)) {
+    throw new NetmonError(
+      `the state directory ${files.dir} can be written by other users, so its record of installed rules is not ` +
+        `believed (make it root's, not writable by group or others: chown root:root ${files.dir} && chmod go-w ` +
+        files.dir + ")",
+      EX.NOPERM,
+    );
+  }
   const record = readInstalled(files);
   if (!record) return { former: new Set() };
   if (!isOwnRecord(record, id)) return { former: new Set(), owner: record.config };
@@ -169,9 +187,11 @@ const HEAD_BYTES = 16 << 10;
  * state directory is that config's, and a report of config `id` there would
  * write one log under two headers in turn. Only the record's first lines are
  * read (a report runs this every time; the columns of 10,000 meters are not
- * needed). undefined without a record, or where `id` is its config.
+ * needed). undefined without a record, where `id` is its config, or where
+ * the record is not believed ({@linkcode installedFor}).
  */
 export function otherConfigsRecord(files: StateFiles, id: ConfigIdentity): string | undefined {
+  if (!believed(files)) return undefined; // the report warns of the directory itself
   const f = SafeFile.open(installedPath(files), { what: "record of installed rules" });
   if (!f) return undefined;
   const head = new Uint8Array(HEAD_BYTES);
