@@ -15,6 +15,7 @@ import {
   sendUdp,
   withPair,
   withTempDir,
+  withTwoConfigs,
   writeConfig,
 } from "./helpers.ts";
 
@@ -43,60 +44,54 @@ async function lastLogged(state: string): Promise<string> {
 netnsTest(
   "[iptables] two configs with their own chains and the same meter name: each starts, reports and stops only its own",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const [sa, sb] = [`${dir}/sa`, `${dir}/sb`];
-        const o = { ns: p.a, dirs: [dir] };
-        const startB = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([startB.code, startB.stderr], [0, ""]);
-        // A's report before A's start: B's rule of the same name is not A's.
-        const early = await netmon(["report", "-c", a, "-s", sa], o);
-        assertEquals(
-          [early.code, early.stderr],
-          [69, "netmon: netmon's rules are not installed for meter web: run 'netmon start'\n"],
-        );
-        const startA = await netmon(["start", "-c", a, "-s", sa], o);
-        assertEquals([startA.code, startA.stderr], [0, ""]);
-        assertEquals(
-          startA.stdout,
-          "create chain METERA\nadd rule for meter web to INPUT\n" +
-            `${LEAVE_B}${NO_RECORD}\n`,
-        );
-        assertEquals(await netmonRuleTargets(p), ["web -> METERA", "web -> METERB"], "B's rule is still there");
-        for (const [config, state] of [[a, sa], [b, sb]] as const) {
-          const r = await netmon(["report", "-c", config, "-s", state], o);
-          assertEquals([r.code, r.stderr], [0, ""], `first report of ${config}`);
-        }
-        const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
-        const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
-        for (const [config, state, sent, packets] of [[a, sa, toA, 10], [b, sb, toB, 7]] as const) {
-          const r = await netmon(["report", "-c", config, "-s", state], o);
-          assertEquals([r.code, r.stderr], [0, ""], `report of ${config}`);
-          assertEquals(await lastLogged(state), String(sent), `${config} logs its own rule's count`);
-          const s = await netmon(["status", "-c", config, "-s", state], o);
-          assertEquals([s.code, s.stderr, webRow(s.stdout)], [0, "", `INPUT yes ${packets} ${sent}`]);
-        }
-        const again = await netmon(["start", "-c", a, "-s", sa], o);
-        assertEquals([again.code, again.stderr], [0, ""]);
-        assertEquals(
-          again.stdout,
-          "all 1 meters' rules are installed: nothing to change\n" +
-            `${LEAVE_B}\n`,
-        );
-        const stopA = await netmon(["stop", "-c", a, "-s", sa], o);
-        assertEquals([stopA.code, stopA.stderr], [0, ""]);
-        assertEquals(
-          stopA.stdout,
-          "remove rule of web from INPUT\ndelete chain METERA\n" +
-            `${LEAVE_B}\n`,
-        );
-        assertEquals([await netmonRuleTargets(p), await addedChains(p)], [["web -> METERB"], ["METERB"]]);
-        const r = await netmon(["report", "-c", b, "-s", sb], o);
-        assertEquals([r.code, r.stderr], [0, ""], "B meters on");
-      })
-    ),
+    withTwoConfigs(A, B, async ({ p, a, b, sa, sb, o }) => {
+      const startB = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([startB.code, startB.stderr], [0, ""]);
+      // A's report before A's start: B's rule of the same name is not A's.
+      const early = await netmon(["report", "-c", a, "-s", sa], o);
+      assertEquals(
+        [early.code, early.stderr],
+        [69, "netmon: netmon's rules are not installed for meter web: run 'netmon start'\n"],
+      );
+      const startA = await netmon(["start", "-c", a, "-s", sa], o);
+      assertEquals([startA.code, startA.stderr], [0, ""]);
+      assertEquals(
+        startA.stdout,
+        "create chain METERA\nadd rule for meter web to INPUT\n" +
+          `${LEAVE_B}${NO_RECORD}\n`,
+      );
+      assertEquals(await netmonRuleTargets(p), ["web -> METERA", "web -> METERB"], "B's rule is still there");
+      for (const [config, state] of [[a, sa], [b, sb]] as const) {
+        const r = await netmon(["report", "-c", config, "-s", state], o);
+        assertEquals([r.code, r.stderr], [0, ""], `first report of ${config}`);
+      }
+      const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
+      const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
+      for (const [config, state, sent, packets] of [[a, sa, toA, 10], [b, sb, toB, 7]] as const) {
+        const r = await netmon(["report", "-c", config, "-s", state], o);
+        assertEquals([r.code, r.stderr], [0, ""], `report of ${config}`);
+        assertEquals(await lastLogged(state), String(sent), `${config} logs its own rule's count`);
+        const s = await netmon(["status", "-c", config, "-s", state], o);
+        assertEquals([s.code, s.stderr, webRow(s.stdout)], [0, "", `INPUT yes ${packets} ${sent}`]);
+      }
+      const again = await netmon(["start", "-c", a, "-s", sa], o);
+      assertEquals([again.code, again.stderr], [0, ""]);
+      assertEquals(
+        again.stdout,
+        "all 1 meters' rules are installed: nothing to change\n" +
+          `${LEAVE_B}\n`,
+      );
+      const stopA = await netmon(["stop", "-c", a, "-s", sa], o);
+      assertEquals([stopA.code, stopA.stderr], [0, ""]);
+      assertEquals(
+        stopA.stdout,
+        "remove rule of web from INPUT\ndelete chain METERA\n" +
+          `${LEAVE_B}\n`,
+      );
+      assertEquals([await netmonRuleTargets(p), await addedChains(p)], [["web -> METERB"], ["METERB"]]);
+      const r = await netmon(["report", "-c", b, "-s", sb], o);
+      assertEquals([r.code, r.stderr], [0, ""], "B meters on");
+    }),
 );
 
 netnsTest(

@@ -393,6 +393,33 @@ export async function writeConfig(dir: string, text: string, name = "netmon.toml
   return path;
 }
 
+/** What {@linkcode withTwoConfigs} gives a test of two configs on one firewall. */
+export interface TwoConfigs {
+  /** The namespace pair: the configs meter in `p.a`. */
+  p: Pair;
+  /** The test's directory. */
+  dir: string;
+  /** The first config's file (`a.toml`) and the second's (`b.toml`). */
+  a: string;
+  b: string;
+  /** A state directory for each (not made yet). */
+  sa: string;
+  sb: string;
+  /** netmon's run options: in `p.a`, with `dir` readable and writable. */
+  o: { ns: string; dirs: string[] };
+}
+
+/** Two configs (`aText` as a.toml, `bText` as b.toml) in a fresh directory and namespace pair, for `fn`. */
+export function withTwoConfigs(aText: string, bText: string, fn: (t: TwoConfigs) => Promise<void>): Promise<void> {
+  return withPair((p) =>
+    withTempDir(async (dir) => {
+      const a = await writeConfig(dir, aText, "a.toml");
+      const b = await writeConfig(dir, bText, "b.toml");
+      await fn({ p, dir, a, b, sa: `${dir}/sa`, sb: `${dir}/sb`, o: { ns: p.a, dirs: [dir] } });
+    })
+  );
+}
+
 /** The original 2010 setup on documentation addresses: the proxy is b's 198.51.100.10. */
 export const ORIGINAL_DOC_CONFIG = `source = "iptables"
 chain = "DOWNLOADED"

@@ -6,7 +6,7 @@
  * the first is gone; `stop` of one config leaves the other's record.
  */
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { netmon, netmonRuleTargets, netnsTest, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { netmon, netmonRuleTargets, netnsTest, withPair, withTempDir, withTwoConfigs, writeConfig } from "./helpers.ts";
 import { readInstalled } from "../lib/state/installed.ts";
 import { stateFiles } from "../lib/state/files.ts";
 
@@ -18,75 +18,65 @@ const B = 'chain = "NETMON_B"\n[[meter]]\nname = "b-web"\nfrom = "192.0.2.2"\n';
 netnsTest(
   "[iptables] a second config's start refuses a state directory another config uses; --replace takes it over",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const shared = `${dir}/state`;
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
-        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
+    withTwoConfigs(A, B, async ({ p, dir, a, b, o }) => {
+      const shared = `${dir}/state`;
+      assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
+      assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
 
-        const refused = await netmon(["start", "-c", b, "-s", shared], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
-        assertEquals(refused.stderr.split("\n").length, 2, `one line: ${refused.stderr}`);
-        match(refused.stderr, new RegExp(`state directory ${shared} is used by ${a.replaceAll(".", "\\.")}`));
-        match(refused.stderr, /give this config its own state_dir/);
-        match(refused.stderr, /--replace/);
-        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
-        assertEquals(readInstalled(stateFiles(shared))?.config, a, "the record still names A");
-        const dry = await netmon(["start", "--dry-run", "-c", b, "-s", shared], o);
-        assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
+      const refused = await netmon(["start", "-c", b, "-s", shared], o);
+      assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
+      assertEquals(refused.stderr.split("\n").length, 2, `one line: ${refused.stderr}`);
+      match(refused.stderr, new RegExp(`state directory ${shared} is used by ${a.replaceAll(".", "\\.")}`));
+      match(refused.stderr, /give this config its own state_dir/);
+      match(refused.stderr, /--replace/);
+      assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
+      assertEquals(readInstalled(stateFiles(shared))?.config, a, "the record still names A");
+      const dry = await netmon(["start", "--dry-run", "-c", b, "-s", shared], o);
+      assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
 
-        // Its own state directory: B meters beside A.
-        assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
-        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
-        // B's stop, pointed at A's directory by mistake, removes B's rules but not A's record.
-        assertEquals((await netmon(["stop", "-c", b, "-s", shared], o)).code, 0);
-        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
-        assertEquals(readInstalled(stateFiles(shared))?.config, a, "B's stop left A's record");
+      // Its own state directory: B meters beside A.
+      assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
+      assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
+      // B's stop, pointed at A's directory by mistake, removes B's rules but not A's record.
+      assertEquals((await netmon(["stop", "-c", b, "-s", shared], o)).code, 0);
+      assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
+      assertEquals(readInstalled(stateFiles(shared))?.config, a, "B's stop left A's record");
 
-        // A is gone (say, renamed to B): --replace takes the directory over.
-        const replaced = await netmon(["start", "--replace", "-c", b, "-s", shared], o);
-        assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        assertEquals(readInstalled(stateFiles(shared))?.config, b);
-        ok((await netmon(["start", "-c", b, "-s", shared], o)).code === 0, "B's own directory now");
-        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 78, "A is refused in turn");
-      })
-    ),
+      // A is gone (say, renamed to B): --replace takes the directory over.
+      const replaced = await netmon(["start", "--replace", "-c", b, "-s", shared], o);
+      assertEquals([replaced.code, replaced.stderr], [0, ""]);
+      assertEquals(readInstalled(stateFiles(shared))?.config, b);
+      ok((await netmon(["start", "-c", b, "-s", shared], o)).code === 0, "B's own directory now");
+      assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 78, "A is refused in turn");
+    }),
 );
 
 netnsTest(
   "[iptables] a report of another config in a state directory is refused before anything is written there",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const shared = `${dir}/state`;
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
-        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
-        // B meters from its own directory, and is then pointed at A's by mistake.
-        assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
-        const before = await Promise.all(
-          ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
-        );
-        const r = await netmon(["report", "-c", b, "-s", shared], o);
-        assertEquals([r.code, r.stdout], [78, ""], JSON.stringify(r));
-        assertEquals(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
-        match(
-          r.stderr,
-          new RegExp(`^netmon: report: state directory ${shared} is used by ${a.replaceAll(".", "\\.")} `),
-        );
-        match(r.stderr, /give this config its own state_dir/);
-        const after = await Promise.all(
-          ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
-        );
-        assertEquals(after, before, "A's log, last sample and status are as they were");
-        assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0, "A's own reports go on");
-      })
-    ),
+    withTwoConfigs(A, B, async ({ dir, a, b, o }) => {
+      const shared = `${dir}/state`;
+      assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
+      assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
+      // B meters from its own directory, and is then pointed at A's by mistake.
+      assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
+      const before = await Promise.all(
+        ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
+      );
+      const r = await netmon(["report", "-c", b, "-s", shared], o);
+      assertEquals([r.code, r.stdout], [78, ""], JSON.stringify(r));
+      assertEquals(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+      match(
+        r.stderr,
+        new RegExp(`^netmon: report: state directory ${shared} is used by ${a.replaceAll(".", "\\.")} `),
+      );
+      match(r.stderr, /give this config its own state_dir/);
+      const after = await Promise.all(
+        ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
+      );
+      assertEquals(after, before, "A's log, last sample and status are as they were");
+      assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0, "A's own reports go on");
+    }),
 );
 
 netnsTest(

@@ -16,6 +16,7 @@ import {
   sendUdp,
   withPair,
   withTempDir,
+  withTwoConfigs,
   writeConfig,
 } from "./helpers.ts";
 
@@ -27,37 +28,32 @@ const B = '[[meter]]\nname = "b-web"\nfrom = "192.0.2.2"\n';
 netnsTest(
   "[iptables] a second config's start refuses to remove the first's rules (same chain); --replace removes them",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
-        assertEquals((await netmon(["report", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
-        const refused = await netmon(["start", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
-        assertEquals(
-          refused.stderr,
-          "netmon: start would remove the rules of meter a-proxy (INPUT), which this config does not have and " +
-            "did not install (another config's?): run 'netmon start --replace' to remove them, or give this config " +
-            'its own chain = "..." to meter beside them\n',
-        );
-        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing changed");
-        const dry = await netmon(["start", "--dry-run", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
-        const sent = await sendUdp(p.b, "198.51.100.1", 10, 100);
-        const r = await netmon(["report", "-c", a, "-s", `${dir}/sa`], o);
-        assertEquals([r.code, r.stderr], [0, ""], "A's metering goes on");
-        assertEquals((await iptablesCounters(p.a)).get("a-proxy"), BigInt(sent));
-        const replaced = await netmon(["start", "--replace", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        ok(replaced.stdout.includes("remove stale rule of a-proxy from INPUT\n"), replaced.stdout);
-        assertEquals(await netmonRuleTargets(p), ["b-web -> DOWNLOADED"]);
-        // Now B is the config that installed the rules: its start has nothing to change, A's is refused in turn.
-        assertEquals((await netmon(["start", "-c", b, "-s", `${dir}/sb`], o)).code, 0);
-        assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 78);
-      })
-    ),
+    withTwoConfigs(A, B, async ({ p, a, b, sa, sb, o }) => {
+      assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+      assertEquals((await netmon(["report", "-c", a, "-s", sa], o)).code, 0);
+      const refused = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
+      assertEquals(
+        refused.stderr,
+        "netmon: start would remove the rules of meter a-proxy (INPUT), which this config does not have and " +
+          "did not install (another config's?): run 'netmon start --replace' to remove them, or give this config " +
+          'its own chain = "..." to meter beside them\n',
+      );
+      assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing changed");
+      const dry = await netmon(["start", "--dry-run", "-c", b, "-s", sb], o);
+      assertEquals([dry.code, dry.stderr], [78, refused.stderr], "a dry run says what start would do: refuse");
+      const sent = await sendUdp(p.b, "198.51.100.1", 10, 100);
+      const r = await netmon(["report", "-c", a, "-s", sa], o);
+      assertEquals([r.code, r.stderr], [0, ""], "A's metering goes on");
+      assertEquals((await iptablesCounters(p.a)).get("a-proxy"), BigInt(sent));
+      const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
+      assertEquals([replaced.code, replaced.stderr], [0, ""]);
+      ok(replaced.stdout.includes("remove stale rule of a-proxy from INPUT\n"), replaced.stdout);
+      assertEquals(await netmonRuleTargets(p), ["b-web -> DOWNLOADED"]);
+      // Now B is the config that installed the rules: its start has nothing to change, A's is refused in turn.
+      assertEquals((await netmon(["start", "-c", b, "-s", sb], o)).code, 0);
+      assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 78);
+    }),
 );
 
 netnsTest(
@@ -98,21 +94,16 @@ netnsTest(
 netnsTest(
   "[iptables] stop of a second config with the same chain refuses to remove the first's rules; --replace does",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", `${dir}/sa`], o)).code, 0);
-        const refused = await netmon(["stop", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
-        ok(/^netmon: stop would remove the rules of meter a-proxy \(INPUT\), .*--replace.*\n$/.test(refused.stderr));
-        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
-        const replaced = await netmon(["stop", "--replace", "-c", b, "-s", `${dir}/sb`], o);
-        assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        assertEquals([await netmonRuleTargets(p), await addedChains(p)], [[], []]);
-      })
-    ),
+    withTwoConfigs(A, B, async ({ p, a, b, sa, sb, o }) => {
+      assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+      const refused = await netmon(["stop", "-c", b, "-s", sb], o);
+      assertEquals([refused.code, refused.stdout], [78, ""], JSON.stringify(refused));
+      ok(/^netmon: stop would remove the rules of meter a-proxy \(INPUT\), .*--replace.*\n$/.test(refused.stderr));
+      assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"]);
+      const replaced = await netmon(["stop", "--replace", "-c", b, "-s", sb], o);
+      assertEquals([replaced.code, replaced.stderr], [0, ""]);
+      assertEquals([await netmonRuleTargets(p), await addedChains(p)], [[], []]);
+    }),
 );
 
 netnsTest(

@@ -14,6 +14,7 @@ import {
   sendUdp,
   withPair,
   withTempDir,
+  withTwoConfigs,
   writeConfig,
 } from "./helpers.ts";
 import { readInstalled } from "../lib/state/installed.ts";
@@ -47,61 +48,55 @@ netnsTest(
   "[iptables] two configs on one chain with one meter name: start refuses to replace the other's rule unless " +
     "--replace; an edit of a meter this config's record lists goes unasked",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, A, "a.toml");
-        const b = await writeConfig(dir, B, "b.toml");
-        const [sa, sb] = [`${dir}/sa`, `${dir}/sb`];
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
-        assertEquals((await netmon(["report", "-c", a, "-s", sa], o)).code, 0);
-        const refusal = "netmon: start would replace the rules of meter web (INPUT), which differ from this config's " +
-          "and which this state directory's record does not list as its own (another config's with the same chain " +
-          'and meter name?): give this config its own chain = "..." to meter beside them, or, if they are this ' +
-          "config's meter from before netmon kept the record (an edited meter), run 'netmon start --replace' to " +
-          "replace them\n";
-        for (const args of [["start"], ["start", "--dry-run"]]) {
-          const s = await netmon([...args, "-c", b, "-s", sb], o);
-          assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], `${args.join(" ")}: ${JSON.stringify(s)}`);
-        }
-        assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
-        const stop = await netmon(["stop", "-c", b, "-s", sb], o);
-        assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
-        ok(
-          stop.stderr.startsWith("netmon: stop would remove the rules of meter web (INPUT), which differ"),
-          stop.stderr,
-        );
-        assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
-        const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
-        const r = await netmon(["report", "-c", a, "-s", sa], o);
-        assertEquals([r.code, r.stderr], [0, ""], "A meters on");
-        const log = (await Deno.readTextFile(`${sa}/netmon.log`)).trimEnd().split("\n");
-        assertEquals(log.at(-1)?.split("\t")[1], String(toA));
-        // --replace takes the meter over; then B's record lists it, and an edit of it goes unasked.
-        const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
-        assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        assertEquals(await netmonRules(p), [WEB_B]);
-        await writeConfig(dir, B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
-        const edited = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([edited.code, edited.stderr], [0, ""]);
-        assertEquals(await netmonRules(p), [WEB_B.replace("198.51.100.10", "203.0.113.7")]);
-        // The same edit with no record (installed by a netmon from before the record): asked once.
-        await Deno.remove(`${sb}/netmon.installed`);
-        await writeConfig(dir, B, "b.toml");
-        const upgrade = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([upgrade.code, upgrade.stderr], [78, refusal]);
-        assertEquals((await netmon(["start", "--replace", "-c", b, "-s", sb], o)).code, 0);
-        assertEquals(await netmonRules(p), [WEB_B]);
-        // An unchanged meter with no record is this config's as ever: nothing to ask.
-        await Deno.remove(`${sb}/netmon.installed`);
-        const same = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([same.code, same.stderr, same.stdout], [
-          0,
-          "",
-          "all 1 meters' rules are installed: nothing to change\n",
-        ]);
-      })
-    ),
+    withTwoConfigs(A, B, async ({ p, dir, a, b, sa, sb, o }) => {
+      assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+      assertEquals((await netmon(["report", "-c", a, "-s", sa], o)).code, 0);
+      const refusal = "netmon: start would replace the rules of meter web (INPUT), which differ from this config's " +
+        "and which this state directory's record does not list as its own (another config's with the same chain " +
+        'and meter name?): give this config its own chain = "..." to meter beside them, or, if they are this ' +
+        "config's meter from before netmon kept the record (an edited meter), run 'netmon start --replace' to " +
+        "replace them\n";
+      for (const args of [["start"], ["start", "--dry-run"]]) {
+        const s = await netmon([...args, "-c", b, "-s", sb], o);
+        assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], `${args.join(" ")}: ${JSON.stringify(s)}`);
+      }
+      assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
+      const stop = await netmon(["stop", "-c", b, "-s", sb], o);
+      assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
+      ok(
+        stop.stderr.startsWith("netmon: stop would remove the rules of meter web (INPUT), which differ"),
+        stop.stderr,
+      );
+      assertEquals(await netmonRules(p), [WEB_A], "nothing changed");
+      const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
+      const r = await netmon(["report", "-c", a, "-s", sa], o);
+      assertEquals([r.code, r.stderr], [0, ""], "A meters on");
+      const log = (await Deno.readTextFile(`${sa}/netmon.log`)).trimEnd().split("\n");
+      assertEquals(log.at(-1)?.split("\t")[1], String(toA));
+      // --replace takes the meter over; then B's record lists it, and an edit of it goes unasked.
+      const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
+      assertEquals([replaced.code, replaced.stderr], [0, ""]);
+      assertEquals(await netmonRules(p), [WEB_B]);
+      await writeConfig(dir, B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
+      const edited = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([edited.code, edited.stderr], [0, ""]);
+      assertEquals(await netmonRules(p), [WEB_B.replace("198.51.100.10", "203.0.113.7")]);
+      // The same edit with no record (installed by a netmon from before the record): asked once.
+      await Deno.remove(`${sb}/netmon.installed`);
+      await writeConfig(dir, B, "b.toml");
+      const upgrade = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([upgrade.code, upgrade.stderr], [78, refusal]);
+      assertEquals((await netmon(["start", "--replace", "-c", b, "-s", sb], o)).code, 0);
+      assertEquals(await netmonRules(p), [WEB_B]);
+      // An unchanged meter with no record is this config's as ever: nothing to ask.
+      await Deno.remove(`${sb}/netmon.installed`);
+      const same = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([same.code, same.stderr, same.stdout], [
+        0,
+        "",
+        "all 1 meters' rules are installed: nothing to change\n",
+      ]);
+    }),
 );
 
 const NFT_A = `source = "nftables"\n${A}`;
@@ -111,35 +106,29 @@ netnsTest(
   "[nftables] two configs on one table with one meter name: start refuses to feed the other's counter unless " +
     "--replace; the record keeps the table",
   () =>
-    withPair((p) =>
-      withTempDir(async (dir) => {
-        const a = await writeConfig(dir, NFT_A, "a.toml");
-        const b = await writeConfig(dir, NFT_B, "b.toml");
-        const [sa, sb] = [`${dir}/sa`, `${dir}/sb`];
-        const o = { ns: p.a, dirs: [dir] };
-        assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
-        const refusal = "netmon: start would replace the rules of meter web (table inet netmon), which differ from " +
-          "this config's and which this state directory's record does not list as its own (another config's with the " +
-          'same table and meter name?): give this config its own table = "..." to meter beside them, or, if they ' +
-          "are this config's meter from before netmon kept the record (an edited meter), run 'netmon start " +
-          "--replace' to replace them\n";
-        const s = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal]);
-        const stop = await netmon(["stop", "-c", b, "-s", sb], o);
-        assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
-        ok(stop.stderr.startsWith("netmon: stop would delete the counter and rules of meter web (table inet netmon)"));
-        const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
-        const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
-        assertEquals(await nftCounters(p.a), new Map([["web", BigInt(toA)]]), `A's counter, not B's ${toB} bytes`);
-        const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
-        assertEquals([replaced.code, replaced.stderr], [0, ""]);
-        assertEquals(readInstalled(stateFiles(sb))?.table, "netmon");
-        await writeConfig(dir, NFT_B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
-        const edited = await netmon(["start", "-c", b, "-s", sb], o);
-        assertEquals([edited.code, edited.stderr], [0, ""], "an edit of B's own meter goes unasked");
-        assertEquals(readInstalled(stateFiles(sa))?.table, "netmon");
-      })
-    ),
+    withTwoConfigs(NFT_A, NFT_B, async ({ p, dir, a, b, sa, sb, o }) => {
+      assertEquals((await netmon(["start", "-c", a, "-s", sa], o)).code, 0);
+      const refusal = "netmon: start would replace the rules of meter web (table inet netmon), which differ from " +
+        "this config's and which this state directory's record does not list as its own (another config's with the " +
+        'same table and meter name?): give this config its own table = "..." to meter beside them, or, if they ' +
+        "are this config's meter from before netmon kept the record (an edited meter), run 'netmon start " +
+        "--replace' to replace them\n";
+      const s = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal]);
+      const stop = await netmon(["stop", "-c", b, "-s", sb], o);
+      assertEquals([stop.code, stop.stdout], [78, ""], JSON.stringify(stop));
+      ok(stop.stderr.startsWith("netmon: stop would delete the counter and rules of meter web (table inet netmon)"));
+      const toB = await sendUdp(p.b, "198.51.100.1", 7, 200);
+      const toA = await sendUdp(p.b, "192.0.2.1", 10, 100);
+      assertEquals(await nftCounters(p.a), new Map([["web", BigInt(toA)]]), `A's counter, not B's ${toB} bytes`);
+      const replaced = await netmon(["start", "--replace", "-c", b, "-s", sb], o);
+      assertEquals([replaced.code, replaced.stderr], [0, ""]);
+      assertEquals(readInstalled(stateFiles(sb))?.table, "netmon");
+      await writeConfig(dir, NFT_B.replace("198.51.100.10", "203.0.113.7"), "b.toml");
+      const edited = await netmon(["start", "-c", b, "-s", sb], o);
+      assertEquals([edited.code, edited.stderr], [0, ""], "an edit of B's own meter goes unasked");
+      assertEquals(readInstalled(stateFiles(sa))?.table, "netmon");
+    }),
 );
 
 netnsTest(
