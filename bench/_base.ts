@@ -8,6 +8,7 @@
  * @module
  */
 // deno-lint-ignore-file no-console
+import { must, REPORT_SCRIPT } from "../tests/helpers.ts";
 
 /** The commit before the reset checks. */
 export const BASE_COMMIT = "d7d3a11";
@@ -185,4 +186,26 @@ export async function timeChecks(meters: number, rounds: number): Promise<{ medi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * Installs `config`'s rules in namespace `ns` with `netmon start`, recording what it installed in `state` (never
+ * the host's state directory).
+ */
+export async function startIn(ns: string, config: string, state: string): Promise<void> {
+  await must("ip", [
+    "netns",
+    "exec",
+    ns,
+    Deno.execPath(),
+    "run",
+    "-q",
+    "-A",
+    REPORT_SCRIPT,
+    "start",
+    "-c",
+    config,
+    "-s",
+    state,
+  ]);
 }

@@ -43,7 +43,6 @@
 // deno-lint-ignore-file no-console
 import {
   type ExtraPermissions,
-  must,
   netmonSet,
   ORIGINAL_DOC_CONFIG,
   REPORT_SCRIPT,
@@ -54,7 +53,7 @@ import {
 import { postgresUnavailable, startPostgresCluster } from "../tests/postgres_cluster.ts";
 import { writeTextfile } from "../lib/outputs/textfile.ts";
 import { loadTotals, totalsPath } from "../lib/state/totals_file.ts";
-import { withBaseWorktree } from "./_base.ts";
+import { startIn, withBaseWorktree } from "./_base.ts";
 
 const baseAt = Deno.args.indexOf("--base");
 const baseCommit = baseAt >= 0 ? Deno.args[baseAt + 1] : undefined;
@@ -207,23 +206,8 @@ function metersConfig(meters: number): string {
 }
 
 /** Installs the rules of `config` in `ns` with `netmon start`, its state (what start installed) beside it. */
-async function start(ns: string, config: string): Promise<void> {
-  const state = config.slice(0, config.lastIndexOf("/"));
-  await must("ip", [
-    "netns",
-    "exec",
-    ns,
-    Deno.execPath(),
-    "run",
-    "-q",
-    "-A",
-    REPORT_SCRIPT,
-    "start",
-    "-c",
-    config,
-    "-s",
-    state,
-  ]);
+function start(ns: string, config: string): Promise<void> {
+  return startIn(ns, config, config.slice(0, config.lastIndexOf("/")));
 }
 
 console.log(

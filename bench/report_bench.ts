@@ -16,7 +16,6 @@
  */
 // deno-lint-ignore-file no-console
 import {
-  must,
   ORIGINAL_DOC_CONFIG,
   REPORT_SCRIPT,
   REPORT_V8_FLAGS,
@@ -25,7 +24,7 @@ import {
   withTempDir,
   writeConfig,
 } from "../tests/helpers.ts";
-import { BASE_COMMIT, compareRecord, timeChecks, withBaseWorktree, withoutIdentityChecks } from "./_base.ts";
+import { BASE_COMMIT, compareRecord, startIn, timeChecks, withBaseWorktree, withoutIdentityChecks } from "./_base.ts";
 
 const rounds = Number(Deno.args[0] ?? 60);
 
@@ -68,18 +67,7 @@ await withBaseWorktree((base) =>
         'new Deno.Command("/usr/sbin/iptables-save", { args: ["-c", "-t", "filter"], stdout: "piped" }).outputSync();\n',
       );
       const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
-      const [ip, ...startArgs] = inNs([
-        Deno.execPath(),
-        "run",
-        "-A",
-        REPORT_SCRIPT,
-        "start",
-        "-c",
-        config,
-        "-s",
-        `${dir}/state`,
-      ]);
-      await must(ip!, startArgs);
+      await startIn(p.a, config, `${dir}/state`);
       const reportArgs = ["report", "-c", config, "-s", `${dir}/state`];
       const perms = [
         RUN_ALLOW,
