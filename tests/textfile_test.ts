@@ -33,6 +33,7 @@ import {
   startNodeExporter,
   startPrometheus,
 } from "./prometheus_harness.ts";
+import { netmon } from "./helpers.ts";
 
 const unavailable = prometheusUnavailable();
 const BIG = (1n << 64n) - 1n;
@@ -389,4 +390,50 @@ Deno.test({
     // The raw counter went from 9000 to 12000 at the reset: Prometheus cannot see it and counts 13000.
     assert.ok(Number(raw!.value[1]) < 14_500, `raw increase ${raw!.value[1]}`);
   },
+});
+
+Deno.test("textfile: a report not allowed the textfile's directory names that directory in both flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netmon-textfile-test-" });
+  try {
+    const prom = `${dir}/prom`;
+    await Deno.mkdir(prom);
+    await Deno.writeTextFile(
+      `${dir}/netmon.toml`,
+      `source = "interface"\ninterfaces = ["lo"]\n[prometheus]\ntextfile = "${prom}/netmon.prom"\n`,
+    );
+    const run = (read: string[], write = read) =>
+      netmon(["-c", `${dir}/netmon.toml`, "-s", `${dir}/state`, "report"], {
+        permissions: [
+          "--allow-run=/usr/sbin/ip,/usr/bin/stat",
+          `--allow-read=${[`${dir}/netmon.toml`, `${dir}/state`, ...read].join(",")}`,
+          `--allow-write=${[`${dir}/state`, ...write].join(",")}`,
+          "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME",
+          "--allow-sys=uid,osUptime",
+        ],
+      });
+    // Without the directory: the sample is logged, and the one line names the directory (where the textfile's
+    // temporary file is made), not the file, for both flags: granting the file alone would fail again.
+    const denied = await run([]);
+    assert.equal(denied.code, 77, denied.stderr);
+    assert.equal(
+      denied.stderr.trim(),
+      `netmon: Deno denied read access to ${prom}/netmon.prom: the textfile is replaced through a temporary file ` +
+        `in its directory: run it with --allow-read=${prom} --allow-write=${prom} (or a permission set from deno.json)`,
+    );
+    assert.equal((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2);
+    // The file allowed, not its directory: the same advice, naming the directory the temporary file is refused in.
+    const fileOnly = await run([`${prom}/netmon.prom`]);
+    assert.equal(fileOnly.code, 77, fileOnly.stderr);
+    assert.equal(
+      fileOnly.stderr.trim(),
+      `netmon: Deno denied write access to ${prom}: the textfile is replaced through a temporary file in its ` +
+        `directory: run it with --allow-read=${prom} --allow-write=${prom} (or a permission set from deno.json)`,
+    );
+    // With exactly what the line says, it is written.
+    const allowed = await run([prom]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(await Deno.readTextFile(`${prom}/netmon.prom`), /^netmon_traffic_bytes_total\{column="lo:rx"\} \d+$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -88,6 +88,18 @@ export function isDenoRefusal(err: unknown): boolean {
 }
 
 /**
+ * If `err` is Deno refusing `kind` access to a path (read, write), as thrown
+ * or as a NetmonError made from it (its cause), that kind and path;
+ * otherwise undefined.
+ */
+export function deniedAccess(err: unknown): { kind: string; path: string } | undefined {
+  if (err instanceof NetmonError) err = err.cause;
+  if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
+  const m = NOT_CAPABLE.exec(err.message);
+  return m ? { kind: m[1] as string, path: m[2] as string } : undefined;
+}
+
+/**
  * If `err` is Deno refusing a permission, returns the one-line error that
  * names the exact flag to add; otherwise undefined.
  */

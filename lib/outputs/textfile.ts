@@ -16,7 +16,7 @@
  * @module
  */
 
-import { denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { deniedAccess, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { AtomicFile } from "../host/files.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
@@ -448,8 +448,25 @@ export function writeTextfile(
   file.commit();
 }
 
-/** A failure of this output as the report's one line: a warning, exit 74 (or 77 naming the Deno flag). */
+/**
+ * A failure of this output as the report's one line: a warning, exit 74 (or
+ * 77 naming the Deno flags). The textfile is replaced through a temporary
+ * file in its directory, which is read (the target is checked) and written:
+ * a refusal anywhere there names that directory in both flags, since
+ * granting the file alone fails on the next step.
+ */
 function textfileError(err: unknown, path: string): NetmonError {
+  const access = deniedAccess(err);
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  if (access && (access.path === path || access.path.slice(0, access.path.lastIndexOf("/")) === dir)) {
+    return new NetmonError(
+      `Deno denied ${access.kind} access to ${access.path === path ? path : dir}: the textfile is replaced ` +
+        `through a temporary file in its directory: run it with --allow-read=${dir} --allow-write=${dir} ` +
+        "(or a permission set from deno.json)",
+      EX.NOPERM,
+      { cause: err },
+    );
+  }
   const denied = denoPermissionError(err) ??
     (err instanceof NetmonError && err.exitCode === EX.NOPERM ? err : undefined);
   if (denied) return denied;
