@@ -217,3 +217,38 @@ function tryClose(f: Deno.FsFile): void {
     f.close();
   } catch { /* closed: the lock was released */ }
 }
+
+netnsTest(
+  "[iptables] a dry run does not wait for the state lock; a stop without a state directory makes none",
+  () =>
+    withTwoConfigs(A, B, async ({ p, dir, a, o }) => {
+      const shared = `${dir}/state`;
+      const files = stateFiles(shared);
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o750);
+      const held = await holdLock(files);
+      try {
+        // It changes and writes nothing: it goes on at once (had it waited, it would give up with 75 after 60 s).
+        const dry = await netmon(["start", "--dry-run", "-c", a, "-s", shared], o);
+        assertEquals([dry.code, dry.stderr], [0, ""], JSON.stringify(dry));
+        ok(dry.stdout.includes("(dry run: nothing was changed)"), dry.stdout);
+        assertEquals([readInstalled(files), await netmonRuleTargets(p)], [undefined, []]);
+      } finally {
+        tryClose(held);
+      }
+      const none = `${dir}/none`;
+      const stop = await netmon(["stop", "-c", a, "-s", none], o);
+      assertEquals([stop.code, stop.stderr], [0, ""], JSON.stringify(stop));
+      ok(!(await exists(none)), "stop made no state directory");
+    }, NS),
+);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
