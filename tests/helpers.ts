@@ -107,11 +107,12 @@ export interface Pair {
  * Creates two namespaces joined by a veth pair, with addresses
  * a = 192.0.2.1/24, 198.51.100.1/24, 2001:db8::1/64 and
  * b = 192.0.2.2/24, 198.51.100.10/24, 2001:db8::2/64, runs `fn`, and deletes
- * them whatever happens.
+ * them whatever happens. Their names start with `prefix` and then `a` or `b`
+ * (e.g. `nm-NAME-` for a branch's tests, so a leftover namespace says whose it is).
  */
-export async function withPair(fn: (p: Pair) => Promise<void>): Promise<void> {
+export async function withPair(fn: (p: Pair) => Promise<void>, prefix = "nm"): Promise<void> {
   const id = `${Deno.pid % 100000}x${counter++}`;
-  const p: Pair = { a: `nma${id}`, b: `nmb${id}`, va: `va${id}`, vb: `vb${id}` };
+  const p: Pair = { a: `${prefix}a${id}`, b: `${prefix}b${id}`, va: `va${id}`, vb: `vb${id}` };
   try {
     await must("ip", ["netns", "add", p.a]);
     await must("ip", ["netns", "add", p.b]);
@@ -409,15 +410,22 @@ export interface TwoConfigs {
   o: { ns: string; dirs: string[] };
 }
 
-/** Two configs (`aText` as a.toml, `bText` as b.toml) in a fresh directory and namespace pair, for `fn`. */
-export function withTwoConfigs(aText: string, bText: string, fn: (t: TwoConfigs) => Promise<void>): Promise<void> {
+/**
+ * Two configs (`aText` as a.toml, `bText` as b.toml) in a fresh directory and
+ * namespace pair (names starting with `prefix`, as {@linkcode withPair}), for `fn`.
+ */
+export function withTwoConfigs(
+  aText: string,
+  bText: string,
+  fn: (t: TwoConfigs) => Promise<void>,
+  prefix?: string,
+): Promise<void> {
   return withPair((p) =>
     withTempDir(async (dir) => {
       const a = await writeConfig(dir, aText, "a.toml");
       const b = await writeConfig(dir, bText, "b.toml");
       await fn({ p, dir, a, b, sa: `${dir}/sa`, sb: `${dir}/sb`, o: { ns: p.a, dirs: [dir] } });
-    })
-  );
+    }), prefix);
 }
 
 /** The original 2010 setup on documentation addresses: the proxy is b's 198.51.100.10. */

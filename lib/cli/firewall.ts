@@ -5,8 +5,10 @@
  */
 
 import { runCommand } from "../host/run.ts";
+import { exists } from "../host/env.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
+import { withLock } from "../state/lock.ts";
 import { recordingStart } from "../state/started.ts";
 import {
   type ConfigIdentity,
@@ -21,7 +23,7 @@ import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
-import type { Plan } from "../sources/source.ts";
+import type { CounterSource, Plan } from "../sources/source.ts";
 import { humanReadable } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 
@@ -101,18 +103,23 @@ interface InstalledRecord {
   owner?: string;
 }
 
+/** Whether `config`'s source is a firewall, whose rules another config's start may have installed. */
+function isFirewall(config: Config): boolean {
+  return config.source === "iptables" || config.source === "nftables";
+}
+
 /**
  * The record of the rules this config installed, for a firewall source with a
- * config file; undefined otherwise, and, said on stderr, when the state
- * directory cannot be told or its record read: then a meter taken out of the
- * config is taken for another config's, which only makes start or stop ask
- * for --replace.
+ * config file, in state directory `locked` (when start or stop holds its
+ * lock) or the one the options and config name; undefined otherwise, and,
+ * said on stderr, when the state directory cannot be told or its record read:
+ * then a meter taken out of the config is taken for another config's, which
+ * only makes start or stop ask for --replace.
  */
-function installedRecord(opts: Options, config: Config): InstalledRecord | undefined {
-  // Only the firewalls have rules that another config's start may have installed.
-  if ((config.source !== "iptables" && config.source !== "nftables") || config.file === undefined) return undefined;
+function installedRecord(opts: Options, config: Config, locked: StateFiles | undefined): InstalledRecord | undefined {
+  if (!isFirewall(config) || config.file === undefined) return undefined;
   try {
-    const files = stateFiles(findStateDir(opts.stateDir, config));
+    const files = locked ?? stateFiles(findStateDir(opts.stateDir, config));
     const identity = configIdentity(config.file);
     return { files, identity, ...installedFor(files, identity) };
   } catch (e) {
@@ -146,16 +153,59 @@ function recordInstalled(record: InstalledRecord, command: string, config: Confi
   }
 }
 
+/** How long start and stop wait for the state directory's lock before giving up (exit 75), as a report does. */
+const LOCK_TIMEOUT_MS = 60_000;
+
+/**
+ * The state directory whose lock a start or stop of `config` holds from
+ * reading the record of installed rules to writing it, so that two configs'
+ * starts into one directory cannot both read "no record" and both install
+ * (the record written last winning, the other's rules orphaned), a stop
+ * cannot drop the record a start wrote meanwhile, and a report reads its
+ * counters wholly before or after the change. start makes the directory
+ * (its record goes there). undefined where nothing is locked: a dry run (it
+ * changes and writes nothing), a source without rules of its own, or a stop
+ * whose state directory does not exist (no record there to stop by).
+ */
+function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined {
+  if (opts.dryRun || !isFirewall(config)) return undefined;
+  const files = stateFiles(findStateDir(opts.stateDir, config));
+  if (opts.command === "start") ensureStateDir(files);
+  else if (!exists(files.dir)) return undefined;
+  return files;
+}
+
 /**
  * `netmon start` and `netmon stop`: plans the firewall change and runs it, or
  * prints it with --dry-run. A plan that would remove rules of meters this
  * config neither has nor installed (per the state directory's record) is
- * refused, changing nothing, unless --replace is given.
+ * refused, changing nothing, unless --replace is given. The state directory's
+ * lock is held from reading the record to writing it ({@linkcode lockedStateFiles}).
  */
 export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const source = await selectSource(config, runCommand);
-  const record = installedRecord(opts, config);
+  const locked = lockedStateFiles(opts, config);
+  const plan = locked === undefined
+    ? await planAndChange(opts, config, source, undefined)
+    : await withLock(locked, LOCK_TIMEOUT_MS, () => planAndChange(opts, config, source, locked));
+  out(describePlan(plan, opts.dryRun));
+}
+
+/**
+ * Reads the record, plans, refuses or runs the plan, and records what this
+ * config installed: all of `change` that `locked`'s lock covers, when given.
+ */
+async function planAndChange(
+  opts: Options,
+  config: Config,
+  source: CounterSource,
+  locked: StateFiles | undefined,
+): Promise<Plan> {
+  // A stop that found no state directory has no record to go by, nor one to drop.
+  const record = locked === undefined && opts.command === "stop" && !opts.dryRun
+    ? undefined
+    : installedRecord(opts, config, locked);
   if (opts.command === "start" && record?.owner !== undefined && !opts.replace) {
     throw sharedStateError(record.files.dir, record.owner, "start");
   }
@@ -172,12 +222,11 @@ export async function change(opts: Options): Promise<void> {
       for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
     };
     // Rules made afresh count from zero: the next report must know, whatever their counters say.
-    if (plan.recreates?.length) {
-      await recordingStart(record?.files ?? stateFiles(findStateDir(opts.stateDir, config)), plan.recreates, run);
-    } else await run();
+    if (plan.recreates?.length && locked) await recordingStart(locked, plan.recreates, run);
+    else await run();
     if (record) recordInstalled(record, opts.command, config);
   }
-  out(describePlan(plan, opts.dryRun));
+  return plan;
 }
 
 function table(rows: string[][]): string {

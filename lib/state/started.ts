@@ -5,10 +5,11 @@
  * as reset whatever their counters say, since rules made afresh count from
  * zero and may have passed the old value already.
  *
- * `start` holds the state directory's lock from before it writes the record
- * until its firewall commands have run, so a report's counters are read
- * either wholly before the change (and that report does not see the record)
- * or wholly after it. The record is written before the commands: a start
+ * `start` holds the state directory's lock (lib/cli/firewall.ts: from reading
+ * its record of installed rules to writing it) while it writes this record
+ * and runs its firewall commands, so a report's counters are read either
+ * wholly before the change (and that report does not see the record) or
+ * wholly after it. The record is written before the commands: a start
  * killed between the two leaves a record of a change that may not have
  * happened, so a report applies a record only to columns whose rules it finds
  * all in the exact text start writes, each once and with no other rule of
@@ -25,7 +26,6 @@ import { fileError } from "../host/errors.ts";
 import { removeIfPresent, replaceFile } from "../host/files.ts";
 import { readWholeText } from "../host/safe_open.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
-import { withLock } from "./lock.ts";
 
 /** One `netmon start` that made columns' rules afresh. */
 export interface StartRecord {
@@ -82,20 +82,19 @@ function hasSample(files: StateFiles): boolean {
 }
 
 /**
- * Runs `change` (start's firewall commands) with the state directory's lock
- * held, having first recorded that it makes `columns` afresh. With no
- * columns, or no sample yet to compare with, it just runs `change`.
+ * Runs `change` (start's firewall commands), having first recorded that it
+ * makes `columns` afresh. The caller holds the state directory's lock (see
+ * the module's note). With no columns, or no sample yet to compare with, it
+ * just runs `change`.
  */
 export async function recordingStart(
   files: StateFiles,
   columns: readonly string[],
   change: () => Promise<void>,
-  lockTimeoutMs = 60_000,
 ): Promise<void> {
-  if (columns.length === 0 || !hasSample(files)) return await change();
-  await withLock(files, lockTimeoutMs, async () => {
+  if (columns.length > 0 && hasSample(files)) {
     const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
     writeStarts(files, [...readStarts(files), { id, columns: [...columns] }]);
-    await change();
-  });
+  }
+  await change();
 }
