@@ -15,7 +15,8 @@ import { formatHeader, formatLogLine, type Sample } from "../lib/state/log_forma
 import { timedLogSamples, type TimedSample } from "../lib/state/log_timed.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { PostgresStore, storeSample as pgStoreSample } from "../lib/outputs/postgres.ts";
-import { SqliteStore, storeSample as sqliteStoreSample } from "../lib/outputs/sqlite.ts";
+import { importLog, SqliteStore, storeSample as sqliteStoreSample } from "../lib/outputs/sqlite.ts";
+import { DatabaseSync } from "node:sqlite";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { seededRandom } from "./random.ts";
@@ -138,6 +139,98 @@ Deno.test("store second: SQLite keeps a second's later sample, and import says w
     );
   });
 });
+
+Deno.test(
+  "store second: SQLite keeps a second's later sample when its own write failed (the store locked): the next report " +
+    "sends it again; a catch-up keeps the packets stored",
+  async (t) => {
+    await withTempDir(async (dir) => {
+      const log = `${dir}/netmon.log`;
+      const db = `${dir}/s.sqlite`;
+      const start = Date.UTC(2024, 4, 6, 9, 0, 13); // no daylight-saving change near it in any zone
+      const T = start / 1000;
+      /** A sample as the source read it (packets, as nftables counts them), `ms` after `start`. */
+      const read = (ms: number, bytes: bigint, packets: bigint): Sample => ({
+        timestamp: formatTimestamp(new Date(start + ms)),
+        counters: new Map([["in", bytes]]),
+        packets: new Map([["in", packets]]),
+      });
+      /** The sample as the log and netmon.last keep it: no packets. */
+      const bare = (s: Sample): Sample => ({ timestamp: s.timestamp, counters: s.counters });
+      const logged: Sample[] = [];
+      /** Appends the sample to the log, as a report does before it writes the store. */
+      const record = async (s: Sample) => {
+        logged.push(s);
+        await Deno.writeTextFile(log, formatHeader(["in"]) + logged.map(formatLogLine).join(""));
+      };
+      const store = SqliteStore.open(db);
+      const rows = () => store.rows().map((r) => `${r.stamp - T} ${r.type} ${r.packets} ${r.bytes}`);
+      try {
+        await t.step(
+          "the later sample of a second whose write failed replaces the earlier at the next report",
+          async () => {
+            const s1 = read(0, 10n, 1n);
+            await record(s1);
+            await sqliteStoreSample(store, log, undefined, s1);
+            // Sample 2, in sample 1's second, cannot be stored: another connection holds the write lock (a real one,
+            // held past the store's busy timeout of 30 s).
+            const s2 = read(400, 25n, 3n);
+            await record(s2);
+            const holder = new DatabaseSync(db);
+            try {
+              holder.exec("BEGIN IMMEDIATE");
+              await assert.rejects(
+                sqliteStoreSample(store, log, bare(s1), s2),
+                /^NetmonError: SQLite store .*: database is locked \(the log has the sample; the next run catches up\)$/,
+              );
+            } finally {
+              holder.exec("ROLLBACK");
+              holder.close();
+            }
+            assert.deepEqual(rows(), ["0 in 1 10"], "sample 2 not stored");
+            // Sample 3, 5 minutes later: its previous sample is 2, whose second the store holds.
+            const s3 = read(300_000, 40n, 4n);
+            await record(s3);
+            await sqliteStoreSample(store, log, bare(s2), s3);
+            assert.deepEqual(
+              rows(),
+              ["0 in 1 25", "300 in 4 40"],
+              "sample 2's bytes (the log's), sample 1's packets kept",
+            );
+            // The same report again (a run killed after its commit, run again): nothing changes.
+            await sqliteStoreSample(store, log, bare(s2), s3);
+            assert.deepEqual(rows(), ["0 in 1 25", "300 in 4 40"]);
+          },
+        );
+
+        await t.step(
+          "a catch-up from the log: the newest stored second's later sample, the stored packets kept",
+          async () => {
+            const s4 = read(600_000, 50n, 5n);
+            await record(s4);
+            await sqliteStoreSample(store, log, bare(read(300_000, 40n, 4n)), s4);
+            // Samples 5 (in 4's second) and 6 are logged, not stored (their writes failed as sample 2's did); 7 finds
+            // the store without its previous sample (6) and catches up from the log, which keeps no packets.
+            const s5 = read(600_400, 55n, 6n);
+            const s6 = read(900_000, 60n, 7n);
+            const s7 = read(1_200_000, 70n, 8n);
+            for (const s of [s5, s6, s7]) await record(s);
+            await sqliteStoreSample(store, log, bare(s6), s7);
+            assert.deepEqual(rows(), ["0 in 1 25", "300 in 4 40", "600 in 5 55", "900 in null 60", "1200 in 8 70"]);
+          },
+        );
+
+        await t.step("import: the log's rows the store holds the same are present, their packets kept", async () => {
+          const before = rows();
+          assert.deepEqual(await importLog(store, log), { samples: 7, rows: 7, stored: 0, present: 5, superseded: 2 });
+          assert.deepEqual(rows(), before);
+        });
+      } finally {
+        store.close();
+      }
+    });
+  },
+);
 
 Deno.test({
   name: "store second: PostgreSQL keeps a second's later sample: summary --store is the log's; import says what it did",

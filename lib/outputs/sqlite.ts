@@ -10,7 +10,9 @@
  * log column (a pf label), `bytes` the cumulative counter as logged and
  * `packets` where the source counts them (else NULL). Of two samples in one
  * second the store keeps the later, as the PostgreSQL store does (see
- * store_rows.ts); a row already there the same is not written again.
+ * store_rows.ts); a row already there with the same bytes is not written
+ * again, and a row without packets (the log keeps none) leaves the stored
+ * packets as they are.
  *
  * The log stays the source of truth. The store is written after the log,
  * under the same lock, and catches up from the log whenever it is behind
@@ -79,12 +81,14 @@ export class SqliteStore {
     this.#db.exec(
       "CREATE TABLE IF NOT EXISTS stats (stamp INTEGER, type TEXT, packets INTEGER, bytes INTEGER, PRIMARY KEY (stamp, type))",
     );
-    // A row there already is replaced only when it differs (a later sample of its second): `changes` then says
-    // whether the row was written.
+    // A row there already is rewritten only by a different one (a later sample of its second): `changes` then
+    // says whether the row was written. Its packets stay where the new row has none: the log keeps bytes only,
+    // so a catch-up, an import and a report's previous sample (see storeSample) know no packets.
     this.#insert = this.#db.prepare(
       "INSERT INTO stats (stamp, type, packets, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (stamp, type) DO UPDATE " +
-        "SET packets = excluded.packets, bytes = excluded.bytes " +
-        "WHERE stats.packets IS NOT excluded.packets OR stats.bytes IS NOT excluded.bytes",
+        "SET packets = coalesce(excluded.packets, stats.packets), bytes = excluded.bytes " +
+        "WHERE stats.bytes IS NOT excluded.bytes " +
+        "OR (excluded.packets IS NOT NULL AND stats.packets IS NOT excluded.packets)",
     );
     this.#max = this.#db.prepare("SELECT max(stamp) AS stamp FROM stats");
     this.#packets = this.#db.prepare("SELECT packets FROM stats WHERE type = ? ORDER BY stamp DESC LIMIT 1");
@@ -208,7 +212,13 @@ export async function importLog(store: SqliteStore, log: string): Promise<StoreC
 
 /**
  * Stores a just-recorded sample, first catching up from the log when the
- * store lacks the sample before it.
+ * store lacks the sample before it. `previous` (the sample before, as
+ * netmon.last has it: bytes, no packets) is stored again with it, in the
+ * same transaction: the store may hold an earlier sample of its second (two
+ * runs in one second, the later one's write failed) and would keep that for
+ * good, since its newest second is the previous sample's and nothing seems
+ * missing. Where the store holds the previous sample already, nothing is
+ * written for it.
  */
 export async function storeSample(
   store: SqliteStore,
@@ -223,6 +233,9 @@ export async function storeSample(
     sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, store.lastPackets(t) + p]));
   }
   const last = store.lastStamp();
-  if (prev && (last === undefined || last < prev.epoch)) await importLog(store, log);
-  store.insert([{ epoch: now.epoch, sample }]);
+  const behind = prev !== undefined && (last === undefined || last < prev.epoch);
+  // Behind: the whole log first, the newest stored second included (its later sample may be missing too).
+  if (behind) await importLog(store, log);
+  const again = prev && previous && !behind ? [{ epoch: prev.epoch, sample: previous }] : [];
+  store.insert([...again, { epoch: now.epoch, sample }]);
 }
