@@ -275,6 +275,30 @@ Deno.test({
         }
       });
 
+      await t.step("a catch-up or import of a row stored with packets keeps them: the log has none", async () => {
+        const store = await PostgresStore.open({ url: cluster.url, host: "pk", password: cluster.password });
+        try {
+          const s = at(1_700_000_300, [["in", 40n]]);
+          s.sample.packets = new Map([["in", 4n]]);
+          await pgStoreSample(store, () => [], undefined, s);
+          // The same second as the log has it (catch-up, import): its bytes, no packets.
+          const logged = at(1_700_000_300, [["in", 40n]]);
+          assert.deepEqual(await store.insert([logged]), { samples: 1, rows: 1, stored: 0, present: 1, superseded: 0 });
+          assert.equal(await cluster.psql("SELECT packets || ' ' || bytes FROM stats WHERE host = 'pk'"), "4 40\n");
+          // A later sample of that second, from the log: its bytes, the stored packets kept.
+          assert.deepEqual(await store.insert([at(1_700_000_300, [["in", 45n]])]), {
+            samples: 1,
+            rows: 1,
+            stored: 1,
+            present: 0,
+            superseded: 0,
+          });
+          assert.equal(await cluster.psql("SELECT packets || ' ' || bytes FROM stats WHERE host = 'pk'"), "4 45\n");
+        } finally {
+          await store.close();
+        }
+      });
+
       await t.step("import: every row the later sample's, and the line says so; again, nothing stored", async () => {
         const r = await netmon(["import", "-c", config, "-s", dir], o);
         assert.deepEqual([r.code, r.stderr], [0, ""]);

@@ -85,15 +85,13 @@ const BATCH_ROWS = 10_000;
 const INSERT_ROWS = `INSERT INTO stats (host, stamp, type, packets, bytes)
   SELECT $1, r.stamp, r.type, r.packets, r.bytes
   FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::numeric[]) AS r(stamp, type, packets, bytes)`;
-/** A row there already is rewritten only by a different one: a later sample of its second. */
-const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE SET packets = EXCLUDED.packets, bytes = EXCLUDED.bytes
-  WHERE (stats.packets, stats.bytes) IS DISTINCT FROM (EXCLUDED.packets, EXCLUDED.bytes)`;
 /**
- * A report's rows: its sample's, and again the previous sample's, whose
- * packets a report does not know (the log keeps bytes): a stored row's
- * packets stay where the new row has none.
+ * A row there already is rewritten only by a different one: a later sample
+ * of its second. Its packets stay where the new row has none: the log keeps
+ * bytes only, so a catch-up, an import and a report's previous sample (sent
+ * again: see {@linkcode storeSample}) know no packets.
  */
-const ON_CONFLICT_REPORT = `ON CONFLICT (host, stamp, type) DO UPDATE
+const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE
   SET bytes = EXCLUDED.bytes, packets = COALESCE(EXCLUDED.packets, stats.packets)
   WHERE stats.bytes IS DISTINCT FROM EXCLUDED.bytes
     OR (EXCLUDED.packets IS NOT NULL AND stats.packets IS DISTINCT FROM EXCLUDED.packets)`;
@@ -400,7 +398,7 @@ export class PostgresStore {
     const columns = rowColumns(previous ? lastOfEachSecond([previous, now]).samples : [now]);
     const follows = "$6::bigint IS NULL OR (SELECT stamp FROM last) >= $6";
     const sql = `WITH last AS (SELECT max(stamp) AS stamp FROM stats WHERE host = $1),
-      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT_REPORT})
+      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT})
       SELECT ${follows}`;
     const params = [this.host, ...columns.map(textArray), previousEpoch === undefined ? null : String(previousEpoch)];
     let rows: PgValue[][];
