@@ -196,7 +196,11 @@ Deno.test("a meter missing from some samples, or removed and added back, is in t
   assertEquals([e.gone, e.acme], [{ totalBytes: 15n * GiB * 30n / 20n }, { totalBytes: want }]);
   assertEquals(tallyProjection(back), want);
   // Removed again on day 18: done at what it counted, 10 GiB and 3.
-  const again = back.filter((s) => s.epoch <= day(18) || s.columns.length === 1);
+  const again = samples(
+    day(20),
+    (t) => t <= day(10) || (t >= day(15) && t <= day(18)),
+    (t) => t <= day(10) ? counter(t) : counter(t, day(15)),
+  );
   const e2 = overviewEstimates(again, day(20));
   assertEquals([e2.gone, e2.acme], [{ totalBytes: 13n * GiB }, { totalBytes: 43n * GiB }]);
   assertEquals(tallyProjection(again), 43n * GiB);
