@@ -26,6 +26,7 @@ import { calendar } from "../lib/usage/calendar.ts";
 import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
 import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
+import { cycleEstimate } from "../lib/usage/projection.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import { withTempDir } from "./helpers.ts";
 import { mailSection } from "./quota_env.ts";
@@ -204,4 +205,16 @@ Deno.test("a meter missing from some samples, or removed and added back, is in t
   const e2 = overviewEstimates(again, day(20));
   assertEquals([e2.gone, e2.acme], [{ totalBytes: 13n * GiB }, { totalBytes: 43n * GiB }]);
   assertEquals(tallyProjection(again), 43n * GiB);
+});
+
+Deno.test("cycleEstimate: a removed part adds its bytes; an estimate there is once any part has time counted", () => {
+  const cycle = { start: 0, end: 30 * DAY };
+  const stays = { bytes: 20n * GiB, from: 0 }, gone = { bytes: 10n * GiB, from: 0, removed: true };
+  assertEquals(cycleEstimate([stays, gone], cycle, 20 * DAY, 20 * DAY), EXACT);
+  assertEquals(cycleEstimate([gone], cycle, 20 * DAY, 20 * DAY), 10n * GiB);
+  // A meter added on day 5 and removed on day 10, of a customer whose other meter is new at the last sample.
+  const brief = { bytes: 5n * GiB, from: 5 * DAY, removed: true }, fresh = { bytes: 0n, from: 20 * DAY };
+  assertEquals(cycleEstimate([brief, fresh], cycle, 20 * DAY, 20 * DAY), 5n * GiB);
+  // No time of the cycle counted yet (its first sample is the last): no estimate, removed or not.
+  assertEquals(cycleEstimate([{ ...gone, from: 20 * DAY }], cycle, 20 * DAY, 20 * DAY), undefined);
 });
