@@ -14,6 +14,12 @@
  * until it is removed on day 10 (the 11th, 00:00, its last sample). On day
  * 20 (the 21st, 00:00): gone counted 10 GiB and is done, stays counted 20 GiB
  * and is on course for 30: acme's projection is 40 GiB.
+ *
+ * A config's customer can name only meters the config has, so a customer
+ * holds a removed meter's column through `meters = ["*"]` (every column of
+ * the log, in the summary, page and digest) or a meter whose columns changed
+ * (a split dropped); every column has its own line too. The customers here
+ * are matched to the log's columns directly, as those views match them.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
@@ -118,7 +124,8 @@ Deno.test("alert_projected: a customer whose meter was removed on day 10 is not 
       `alert_projected = true\n${mailSection(25)}`,
     "netmon.toml",
   );
-  // The customer's meters are matched to the log's columns as a report matches them (gone is in the log's header).
+  // The customer's meters matched to the log's columns, gone among them (as the summary matches them; a report
+  // matches the config's own meters, which no longer have it).
   const watched = watchedCustomers(config.customers, ["stays", "gone"], "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
   let tally: Tally | undefined;
