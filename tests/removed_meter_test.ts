@@ -225,3 +225,15 @@ Deno.test("cycleEstimate: a removed part adds its bytes; an estimate there is on
   // No time of the cycle counted yet (its first sample is the last): no estimate, removed or not.
   assertEquals(cycleEstimate([{ ...gone, from: 20 * DAY }], cycle, 20 * DAY, 20 * DAY), undefined);
 });
+
+Deno.test("summary --to before the removal: as of then the meter was there, and is projected as it was", () => {
+  // gone removed on day 18; the overview as of day 15 (--to, UTC): gone's 15 GiB carried on, not held at 15.
+  const later = samples(day(20), (t) => t <= day(18));
+  const customers = [acme].map((columns) => ({ columns, billing: UTC }));
+  const ov = new OverviewSummarizer(billingPasses(UTC, customers), day(20), { to: day(15) });
+  for (const s of later) ov.push(s);
+  const e = Object.fromEntries(ov.result()[0]!.lines.map((l) => [l.name, l.estimate?.totalBytes ?? 0n]));
+  // 15 GiB in the 15 days (less the last millisecond) before --to, carried to day 30: just over 30 GiB.
+  ok(e.gone! >= 30n * GiB && e.gone! < 31n * GiB, `gone: ${e.gone}`);
+  ok(e.acme! >= 60n * GiB && e.acme! < 61n * GiB, `acme: ${e.acme}`);
+});
