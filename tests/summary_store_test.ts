@@ -19,8 +19,8 @@ import { seededRandom } from "./random.ts";
 const unavailable = postgresUnavailable();
 
 /**
- * `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out, then b-in; a reset now and then.
- * `span` gets b-in's first sample and the last.
+ * `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out and c-gone, then b-in (a meter
+ * added), then no c-gone (a meter removed); a reset now and then. `span` gets b-in's first sample and the last.
  */
 function hostLog(
   random: () => number,
@@ -29,8 +29,8 @@ function hostLog(
   everyS: number,
   span = { bFirst: NaN, last: NaN },
 ): string {
-  let cols = ["a-in", "a-out"];
-  const counters = new Map<string, bigint>([["a-in", 0n], ["a-out", 2n ** 40n]]);
+  let cols = ["a-in", "a-out", "c-gone"];
+  const counters = new Map<string, bigint>([["a-in", 0n], ["a-out", 2n ** 40n], ["c-gone", 0n]]);
   let text = formatHeader(cols);
   let t = start;
   for (let i = 0; i < n; i++) {
@@ -40,6 +40,10 @@ function hostLog(
       counters.set("b-in", 7n);
       text += formatHeader(cols);
       span.bFirst = t;
+    }
+    if (i === Math.floor(2 * n / 3)) {
+      cols = cols.filter((c) => c !== "c-gone");
+      text += formatHeader(cols);
     }
     span.last = t;
     for (const c of cols) {
@@ -214,6 +218,15 @@ Deno.test({
         BigInt(line("a-in").estimate!.total_bytes) + BigInt(bIn.estimate!.total_bytes),
         "acme's fleet estimate: a-in's and b-in's",
       );
+      // c-gone was removed from both hosts' configs (no host's newest sample has it): it counts no more traffic, so
+      // its estimate, on one host as on the fleet, is what it counted, not its rate carried to the cycle's end.
+      const gone = line("c-gone");
+      assert.ok(BigInt(gone.cycle.total_bytes) > 0n && bounds.end > last, "c-gone counted, and the cycle goes on");
+      assert.equal(BigInt(gone.estimate!.total_bytes), BigInt(gone.cycle.total_bytes), "c-gone's fleet estimate");
+      for (const doc of hostsOverview) {
+        const mine = (doc as unknown as { billings: Billing[] }).billings[0]!.lines.find((l) => l.name === "c-gone")!;
+        assert.equal(BigInt(mine.estimate!.total_bytes), BigInt(mine.cycle.total_bytes), "c-gone's estimate on a host");
+      }
       // Mistakes are one line each.
       const r = await netmon(["summary", "-c", reader, "--store", "--host", "h3"], {
         permissions: permissions(`${dir}/reader`),

@@ -100,17 +100,19 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
       const seenSpan = { last: -Infinity };
       const cal = calendar("day", pass.zone);
       // One per host: each host's samples are in time order (so noting is one comparison), the hosts' are not.
-      const seen = hosts.map(() => new FirstSeen());
+      const seen = hosts.map(() => new FirstSeen(span.to));
       const perHost = hosts.map((h, k) =>
         usageByBucketAsync(noting(hostSamples(store, h), seenSpan, seen[k] as FirstSeen), cal)
       );
       for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
       const fleetSeen = new FirstSeen();
       for (const s of seen) fleetSeen.add(s);
-      // A meter added mid-cycle (on any host) is estimated from its column's first sample.
+      // A meter added mid-cycle (on any host) is estimated from its column's first sample; one removed (from the
+      // newest sample of every host) at what it counted.
       const first = (columns: readonly string[]) => Math.max(fleetSeen.of(columns), span.from);
       const last = Math.min(seenSpan.last, span.to);
-      parts.push({ part: { pass, builder, now }, lines: builder.result(first, last, now) });
+      const removed = (c: string) => fleetSeen.removed(c);
+      parts.push({ part: { pass, builder, now }, lines: builder.result(first, last, now, removed) });
     }
     printOverview(req, parts);
     return;

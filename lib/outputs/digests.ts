@@ -146,7 +146,8 @@ function dueDaily(
       text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
       text += formatTable(cycleRows);
       // The summary's and the alerts' estimate: each column's rate since its first sample (a meter added
-      // mid-cycle counts from its own), carried to the cycle's end; a customer's, its columns' summed.
+      // mid-cycle counts from its own), carried to the cycle's end, a removed one's what it counted; a customer's,
+      // its columns' summed.
       const seen = new FirstSeen();
       for (const s of samples) seen.note(s);
       const columnsOf = (r: Row): readonly string[] => {
@@ -156,7 +157,11 @@ function dueDaily(
       };
       const used = new Map(cycle.columns.map((c) => [c.name, c.usage]));
       for (const r of cycleRows) {
-        const parts = columnsOf(r).map((c) => ({ bytes: used.get(c) ?? 0n, from: seen.of([c]) }));
+        const parts = columnsOf(r).map((c) => ({
+          bytes: used.get(c) ?? 0n,
+          from: seen.of([c]),
+          removed: seen.removed(c),
+        }));
         const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
         if (estimate !== undefined) text += `  ${r.name}: estimate ${iecBytes(estimate)}\n`;
       }

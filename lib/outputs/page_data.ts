@@ -260,9 +260,14 @@ export function buildPageData(input: PageInput): PageBuild {
         start: c.label.split(" .. ")[0] as string,
         end: c.label.split(" .. ")[1] as string,
         soFar: traffic(cur),
-        // Each column from its own first sample (a meter added mid-cycle), summed: the summary's estimate.
+        // Each column from its own first sample (a meter added mid-cycle), one the newest sample no longer has (a
+        // meter removed) at what it counted, summed: the summary's estimate.
         projection: cycleEstimate(
-          p.columns.map((n) => ({ bytes: g.current.get(n) ?? 0n, from: firstSeen.of([n]) })),
+          p.columns.map((n) => ({
+            bytes: g.current.get(n) ?? 0n,
+            from: firstSeen.of([n]),
+            removed: firstSeen.removed(n),
+          })),
           c,
           last,
           input.now,

@@ -41,7 +41,10 @@ type CycleRow =
   | [number, number, number, Record<string, string>, Record<string, number>, Record<string, number>];
 
 /**
- * The version written. 7: a cycle notes when each column new to the log
+ * The version written. 8: the columns that left the log (in `counters`, not
+ * in the last sample: meters removed) are listed, `removed`, so a customer's
+ * projection counts what they counted and no more (7 could not tell them
+ * from the columns still there). 7: a cycle notes when each column new to the log
  * first appeared in it (its customer's projection counts from there; 6 did
  * not know it for a meter added this cycle). 6: a customer's rates are three
  * numbers per interval, in and out each with its columns of no direction
@@ -52,7 +55,7 @@ type CycleRow =
  * rates for such intervals. A file of an older version is rebuilt from the
  * log as a damaged one is (once, on the first report).
  */
-const VERSION = 7;
+const VERSION = 8;
 
 interface TallyJson {
   version: typeof VERSION;
@@ -60,6 +63,8 @@ interface TallyJson {
   stamp: string;
   epoch: number;
   counters: Record<string, string>;
+  /** Columns of `counters` not in the last sample, when any. */
+  removed?: string[];
   intervals: number[];
   cycles: Record<string, CycleRow>;
   closed: Record<string, CycleRow>;
@@ -137,6 +142,7 @@ export function formatTally(tally: Tally, fingerprint: string, stamp: string): s
     rates: rateRows(tally.rates),
     closedRates: rateRows(tally.closedRates),
   };
+  if (tally.removed && tally.removed.size > 0) json.removed = [...tally.removed];
   return JSON.stringify(json) + "\n";
 }
 
@@ -157,11 +163,14 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    // An older version (3 kept no closed cycle's rates, 4 to 6 see VERSION) is rebuilt from the log, as a damaged one is.
+    // An older version (3 kept no closed cycle's rates, 4 to 7 see VERSION) is rebuilt from the log, as a damaged one is.
     if (j.version !== VERSION || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);
     if (!rates || !closedRates) return undefined;
+    if (j.removed !== undefined && !(Array.isArray(j.removed) && j.removed.every((c) => typeof c === "string"))) {
+      return undefined;
+    }
     const tally: Tally = {
       epoch: j.epoch,
       counters: bigints(j.counters),
@@ -171,6 +180,7 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
       rates,
       closedRates,
     };
+    if (j.removed !== undefined && j.removed.length > 0) tally.removed = new Set(j.removed);
     return { tally, stamp: String(j.stamp) };
   } catch {
     return undefined; // a damaged cache is rebuilt from the log

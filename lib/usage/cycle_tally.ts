@@ -28,7 +28,10 @@
  * weighs nothing, so a meter added mid-cycle does not dilute its customer's
  * percentile with the intervals before it; nor does its customer's
  * projection count the time before it (the cycle notes when each column new
- * to the log appeared in it, and each column is projected from its own).
+ * to the log appeared in it, and each column is projected from its own). A
+ * column the newest sample no longer has (its meter was removed from the
+ * config) is projected at what it counted: it counts nothing more
+ * (lib/usage/projection.ts); one that comes back is projected again.
  *
  * @module
  */
@@ -61,10 +64,12 @@ export interface CustomerTally {
   since?: number;
   /**
    * When its columns count from different instants (a meter the customer
-   * gained mid-cycle: its column counts from its own first sample), its
-   * bytes by the instant they count from, earliest first (the first's is
-   * `since`, or the cycle's start): each is projected over its own time
-   * ({@linkcode projection}). Absent when all count from one instant.
+   * gained mid-cycle: its column counts from its own first sample), or some
+   * were removed (not in the tally's newest sample), its bytes by the
+   * instant they count from and whether removed, earliest first (the first's
+   * is `since`, or the cycle's start): each is projected over its own time,
+   * a removed one not at all ({@linkcode projection}). Absent when all count
+   * from one instant and none was removed.
    */
   parts?: TallyPart[];
   /**
@@ -87,6 +92,8 @@ export interface TallyPart {
   out: bigint;
   /** Bytes in those of its columns with no direction. */
   both: bigint;
+  /** Those columns are not in the tally's newest sample (their meters were removed): they count nothing more. */
+  removed?: true;
 }
 
 /** One billing's cycle so far: what each column counted in it. */
@@ -128,6 +135,12 @@ export interface Tally {
    * back, it counts from there, as the engine's).
    */
   counters: Map<string, bigint>;
+  /**
+   * The columns in `counters` that the sample it includes last does not
+   * have: their meters were removed from the config (a column that comes
+   * back is no longer in it). Absent when none.
+   */
+  removed?: ReadonlySet<string>;
   /** The lengths (ms) of the last intervals, newest last (at most {@linkcode INTERVALS}). */
   intervals: number[];
   /** By billing key (see {@linkcode TallyPlan}): its cycle so far. */
@@ -270,9 +283,15 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
       const g = growth(prev, now, forced.has(name));
       if (g !== undefined) grown.set(name, g);
     }
-    // Columns that left the log keep their last counter (rarely any: then each is looked for).
+    // Columns that left the log keep their last counter, and are removed (rarely any: then each is looked for).
     if (still < before.counters.size) {
-      for (const [name, last] of before.counters) if (!after.counters.has(name)) after.counters.set(name, last);
+      const removed = new Set<string>();
+      for (const [name, last] of before.counters) {
+        if (after.counters.has(name)) continue;
+        after.counters.set(name, last);
+        removed.add(name);
+      }
+      after.removed = removed;
     }
   }
   for (const [billing, calendarOf] of plan.billings) {
@@ -357,8 +376,8 @@ function sinceOf(cycle: CycleTally, columns: CustomerColumns): number | undefine
   return at > cycle.start ? at : undefined;
 }
 
-/** A customer's part of a billing's cycle: the sums of its columns. */
-function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTally {
+/** A customer's part of a billing's cycle: the sums of its columns (of which `removed` are no longer in the log). */
+function customerPart(cycle: CycleTally, columns: CustomerColumns, removed?: ReadonlySet<string>): CustomerTally {
   const i = sumOf(cycle, columns.in), o = sumOf(cycle, columns.out), b = sumOf(cycle, columns.both);
   const t: CustomerTally = {
     start: cycle.start,
@@ -370,29 +389,41 @@ function customerPart(cycle: CycleTally, columns: CustomerColumns): CustomerTall
   };
   const since = sinceOf(cycle, columns);
   if (since !== undefined) t.since = since;
-  const parts = partsOf(cycle, columns, since ?? cycle.start);
+  const parts = partsOf(cycle, columns, since ?? cycle.start, removed);
   if (parts !== undefined) t.parts = parts;
   return t;
 }
 
 /**
  * The bytes of `columns` in `cycle` by the instant each counts from (its
- * first sample, or the cycle's: see {@linkcode sinceOf}), earliest first;
- * undefined when all count from `since`, the earliest (the usual case: no
- * column of theirs new to the log in this cycle, or all new at once).
+ * first sample, or the cycle's: see {@linkcode sinceOf}) and whether it is
+ * in `removed`, earliest first; undefined when all count from `since`, the
+ * earliest, and none is removed (the usual case: no column of theirs new to
+ * the log in this cycle, or all new at once, and none gone from it).
  */
-function partsOf(cycle: CycleTally, columns: CustomerColumns, since: number): TallyPart[] | undefined {
+function partsOf(
+  cycle: CycleTally,
+  columns: CustomerColumns,
+  since: number,
+  removed: ReadonlySet<string> | undefined,
+): TallyPart[] | undefined {
   const firsts = cycle.firsts;
-  if (firsts === undefined) return undefined;
+  if (firsts === undefined && removed === undefined) return undefined;
   const known = Math.max(cycle.start, cycle.since ?? cycle.start);
-  const fromOf = (c: string) => Math.max(known, firsts.get(c) ?? known);
-  if (![columns.in, columns.out, columns.both].some((list) => list.some((c) => fromOf(c) !== since))) return undefined;
-  const parts = new Map<number, TallyPart>();
+  const fromOf = (c: string) => Math.max(known, firsts?.get(c) ?? known);
+  const isRemoved = (c: string) => removed?.has(c) === true;
+  const lists = [columns.in, columns.out, columns.both];
+  if (!lists.some((list) => list.some((c) => fromOf(c) !== since || isRemoved(c)))) return undefined;
+  const parts = new Map<string, TallyPart>();
   for (const [list, key] of [[columns.in, "in"], [columns.out, "out"], [columns.both, "both"]] as const) {
     for (const c of list) {
-      const from = fromOf(c);
-      let part = parts.get(from);
-      if (part === undefined) parts.set(from, part = { since: from, in: 0n, out: 0n, both: 0n });
+      const from = fromOf(c), gone = isRemoved(c);
+      const id = `${from}${gone ? " removed" : ""}`;
+      let part = parts.get(id);
+      if (part === undefined) {
+        parts.set(id, part = { since: from, in: 0n, out: 0n, both: 0n });
+        if (gone) part.removed = true;
+      }
       part[key] += cycle.bytes.get(c) ?? 0n;
     }
   }
@@ -400,8 +431,13 @@ function partsOf(cycle: CycleTally, columns: CustomerColumns, since: number): Ta
 }
 
 /** A customer's part of `cycle`, with its interval rates in `rates` when they are of that cycle. */
-function customerIn(cycle: CycleTally, rates: ReadonlyMap<string, CycleRates>, customer: TallyCustomer): CustomerTally {
-  const t = customerPart(cycle, customer.columns);
+function customerIn(
+  cycle: CycleTally,
+  rates: ReadonlyMap<string, CycleRates>,
+  customer: TallyCustomer,
+  removed: ReadonlySet<string> | undefined,
+): CustomerTally {
+  const t = customerPart(cycle, customer.columns, removed);
   const r = rates.get(customer.columns.name);
   if (r?.start === cycle.start) t.rates = r.rates;
   return t;
@@ -413,7 +449,7 @@ function customerIn(cycle: CycleTally, rates: ReadonlyMap<string, CycleRates>, c
  */
 export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
   const cycle = tally.cycles.get(customer.billing);
-  return cycle && customerIn(cycle, tally.rates, customer);
+  return cycle && customerIn(cycle, tally.rates, customer, tally.removed);
 }
 
 /**
@@ -422,7 +458,7 @@ export function customerCycle(tally: Tally, customer: TallyCustomer): CustomerTa
  */
 export function customerClosed(tally: Tally, customer: TallyCustomer): CustomerTally | undefined {
   const cycle = tally.closed.get(customer.billing);
-  return cycle && customerIn(cycle, tally.closedRates, customer);
+  return cycle && customerIn(cycle, tally.closedRates, customer, tally.removed);
 }
 
 /**
@@ -488,12 +524,12 @@ export function usualInterval(tally: Tally): number | undefined {
  * parts' rate so far over its time counted since the cycle's start (or
  * since the tally began, or since its column's first sample, if later: what
  * came before is not counted, so not projected either), carried to the
- * cycle's end, and summed (lib/usage/projection.ts `cycleEstimate`: the
- * summary's estimate, tested equal). With no time counted yet, the bytes so
- * far.
+ * cycle's end, a removed part's bytes as they are, and summed
+ * (lib/usage/projection.ts `cycleEstimate`: the summary's estimate, tested
+ * equal). With no time counted yet, the bytes so far.
  */
 export function projection(t: CustomerTally, count: "in" | "out" | "total", now: number): bigint {
   const parts = (t.parts ?? [{ since: t.since ?? t.start, in: t.in, out: t.out, both: t.both }])
-    .map((p) => ({ bytes: counted(p, count), from: p.since }));
+    .map((p) => ({ bytes: counted(p, count), from: p.since, removed: p.removed === true }));
   return cycleEstimate(parts, t, now, now) ?? counted(t, count);
 }

@@ -5,6 +5,11 @@
  * estimate counts its time from there, column by column
  * (lib/usage/projection.ts `cycleEstimate`).
  *
+ * And which columns the newest sample has: a column it no longer has was
+ * removed from the config (its meter counts no more traffic), so its cycle is
+ * what it counted, not projected on. A column missing only from samples
+ * before the newest (a gap, a meter removed and added back) is not removed.
+ *
  * @module
  */
 
@@ -23,6 +28,8 @@ import type { Sample } from "./engine.ts";
  * seen.of(["late"]); // 20
  * seen.of(["base", "late"]); // 0: the earliest of its columns
  * seen.of(["unknown"]); // 0: the first sample's
+ * seen.note({ epoch: 30, columns: ["late"], counters: [30] });
+ * seen.removed("base"); // true: the newest sample has no such column
  * ```
  */
 export class FirstSeen {
@@ -31,11 +38,32 @@ export class FirstSeen {
   #columns: readonly string[] | undefined;
   #last = NaN;
   #epoch = NaN;
+  /** Samples from this instant on are not the newest (`--to`): they are after the time asked about. */
+  readonly #before: number;
+  /** The columns of the newest sample (before `#before`), and its instant. */
+  #newest: readonly string[] = [];
+  #newestEpoch = -Infinity;
+  /** The newest columns of other hosts added ({@linkcode FirstSeen.add}). */
+  #others: Set<string> | undefined;
+  /** `#newest` and `#others` as one set, made when asked for. */
+  #current: Set<string> | undefined;
+
+  /** Each column's first sample; the newest sample is the newest before `before` (default: any). */
+  constructor(before = Infinity) {
+    this.#before = before;
+  }
 
   /** Notes `sample`'s columns as seen at its instant (unless seen before it). */
   note(sample: Pick<Sample, "epoch" | "columns">): void {
     const epoch = sample.epoch;
     if (!(epoch >= this.#epoch)) this.#epoch = epoch;
+    if (epoch >= this.#newestEpoch && epoch < this.#before) {
+      this.#newestEpoch = epoch;
+      if (sample.columns !== this.#newest) {
+        this.#newest = sample.columns;
+        this.#current = undefined;
+      }
+    }
     // The same columns as the sample before, in time order: nothing new.
     if (sample.columns === this.#columns && epoch >= this.#last) return;
     this.#columns = sample.columns;
@@ -63,9 +91,29 @@ export class FirstSeen {
     return at === Infinity ? this.#epoch : at;
   }
 
-  /** Adds what `other` saw (another host's samples): the earliest of each column counts. */
+  /**
+   * Whether the newest sample (of any host added) no longer has `column`:
+   * its meter was removed from the config. False before any sample.
+   */
+  removed(column: string): boolean {
+    if (this.#newestEpoch === -Infinity && this.#others === undefined) return false;
+    this.#current ??= new Set([...this.#newest, ...(this.#others ?? [])]);
+    return !this.#current.has(column);
+  }
+
+  /**
+   * Adds what `other` saw (another host's samples): the earliest of each
+   * column counts, and a column is removed only when no host's newest sample
+   * has it (hosts sample at different instants: one's newest is not all's).
+   */
   add(other: FirstSeen): void {
     if (!(other.#epoch >= this.#epoch)) this.#epoch = other.#epoch;
+    if (other.#newestEpoch !== -Infinity || other.#others !== undefined) {
+      const others = this.#others ??= new Set();
+      for (const c of other.#newest) others.add(c);
+      for (const c of other.#others ?? []) others.add(c);
+      this.#current = undefined;
+    }
     for (const [c, at] of other.#first) {
       const mine = this.#first.get(c);
       if (mine === undefined || at < mine) this.#first.set(c, at);

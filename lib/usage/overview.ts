@@ -222,12 +222,14 @@ export class OverviewBuilder {
    * counted, carried to the cycle's end, a customer's the sum of its
    * columns' (lib/usage/projection.ts `cycleEstimate`); a column's time
    * counted starts at `firstEpoch`: its first sample (lib/usage/first_seen.ts),
-   * or one instant for all.
+   * or one instant for all. A column `removed` says the newest sample no
+   * longer has (its meter was removed) adds what it counted.
    */
   result(
     firstEpoch: number | ((columns: readonly string[]) => number),
     lastEpoch: number,
     now: number,
+    removed?: (column: string) => boolean,
   ): OverviewLine[] {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
@@ -238,6 +240,7 @@ export class OverviewBuilder {
       columns.map((n) => ({
         bytes: this.#totals.get(n)?.bytes[CYCLE] ?? 0n,
         from: firstOf([n]),
+        removed: removed?.(n) === true,
       }));
     const estimate = (cu: Pick<CustomerColumns, "in" | "out" | "both">, cycle: Figures): Figures | undefined => {
       const total = cycleEstimate(parts([...cu.in, ...cu.out, ...cu.both]), c, lastEpoch, now);

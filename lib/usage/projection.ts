@@ -15,6 +15,13 @@
  * so far. Columns that count from the same instant are summed before they are
  * scaled: a customer whose columns all do is projected exactly as its sum is.
  *
+ * A column the log's newest sample no longer has (its meter was removed from
+ * the config) counts no more traffic: it adds what it counted, not its rate
+ * carried to the cycle's end. Only the newest sample says so: a column
+ * missing from samples before it (a meter removed and added back) is
+ * projected as any other, and a gap with no samples at all (the machine
+ * down) removes nothing.
+ *
  * @module
  */
 
@@ -26,6 +33,8 @@ export interface Part {
   bytes: bigint;
   /** The first instant counted: the column's first sample, or any instant up to the cycle's start. */
   from: number;
+  /** Not in the log's newest sample (its meter was removed): its bytes are all it will count. */
+  removed?: boolean;
 }
 
 /**
@@ -60,14 +69,17 @@ export function linearEstimate(
 /**
  * The projection for the whole cycle of a sum of columns: the sum of each
  * part's {@linkcode linearEstimate}, parts counted from the same instant
- * (within the cycle) summed first. A part with no time counted yet (a column
- * whose first sample is the last) adds its bytes as they are. Undefined when
- * no part has time counted (nor any part given): nothing to carry.
+ * (within the cycle) summed first; a removed part's bytes as they are. A part
+ * with no time counted yet (a column whose first sample is the last) adds its
+ * bytes as they are too. Undefined when no part has time counted (nor any
+ * part given): nothing to carry.
  *
  * @example
  * ```ts
  * // Day 25 of 30: 25 B at 1 B a day all cycle, and 10 GiB of a meter added on day 20: 30 B + 20 GiB.
  * cycleEstimate([{ bytes: 25n, from: 0 }, { bytes: 10n << 30n, from: 20 * DAY }], { start: 0, end: 30 * DAY }, 25 * DAY, 25 * DAY);
+ * // Day 20 of 30: 20 GiB at 1 GiB a day, and 10 GiB of a meter removed on day 10: 30 GiB + 10 GiB.
+ * cycleEstimate([{ bytes: 20n << 30n, from: 0 }, { bytes: 10n << 30n, from: 0, removed: true }], { start: 0, end: 30 * DAY }, 20 * DAY, 20 * DAY);
  * ```
  */
 export function cycleEstimate(
@@ -77,11 +89,16 @@ export function cycleEstimate(
   now: number,
 ): bigint | undefined {
   const byFrom = new Map<number, bigint>();
+  let sum = 0n, counted = false;
   for (const p of parts) {
     const from = Math.max(cycle.start, p.from);
-    byFrom.set(from, (byFrom.get(from) ?? 0n) + p.bytes);
+    if (p.removed !== true) byFrom.set(from, (byFrom.get(from) ?? 0n) + p.bytes);
+    else {
+      // Done: what it counted, and an estimate there is as soon as any of its time is counted.
+      sum += p.bytes;
+      if (linearEstimate(p.bytes, cycle, from, lastEpoch, now) !== undefined) counted = true;
+    }
   }
-  let sum = 0n, counted = false;
   for (const [from, bytes] of byFrom) {
     const estimate = linearEstimate(bytes, cycle, from, lastEpoch, now);
     if (estimate !== undefined) counted = true;

@@ -255,8 +255,12 @@ export class OverviewSummarizer {
   readonly #parts: OverviewPart[];
   readonly #engines: UsageEngine[];
   readonly #spans: Span[];
-  /** Each column's first sample: a meter added mid-cycle is estimated from there. */
-  readonly #seen = new FirstSeen();
+  /**
+   * Per pass, each column's first sample (a meter added mid-cycle is
+   * estimated from there) and the newest sample's columns before its `--to`
+   * (one no longer there was removed: its cycle is what it counted).
+   */
+  readonly #seen: FirstSeen[];
 
   /**
    * An overview of `passes` around instant `now` (for a pass, the instant
@@ -283,11 +287,12 @@ export class OverviewSummarizer {
       };
     });
     this.#engines = passes.map((p) => new UsageEngine(calendar("day", p.zone)));
+    this.#seen = this.#spans.map((span) => new FirstSeen(span.to));
   }
 
   /** Adds the next sample. */
   push(sample: Sample): void {
-    this.#seen.note(sample);
+    for (const seen of this.#seen) seen.note(sample);
     for (let k = 0; k < this.#engines.length; k++) {
       const closed = (this.#engines[k] as UsageEngine).push(sample);
       if (closed.length > 0) { for (const d of closed) this.#add(k, d); // most samples close none
@@ -318,9 +323,10 @@ export class OverviewSummarizer {
       }
       for (const d of engine.finish()) this.#add(k, d);
       const { from, to } = this.#spans[k] as Span;
-      const first = (columns: readonly string[]) => Math.max(this.#seen.of(columns), from);
+      const seen = this.#seen[k] as FirstSeen;
+      const first = (columns: readonly string[]) => Math.max(seen.of(columns), from);
       const last = Math.min(engine.lastEpoch, to);
-      return { part, lines: part.builder.result(first, last, part.now) };
+      return { part, lines: part.builder.result(first, last, part.now, (c) => seen.removed(c)) };
     });
   }
 }
@@ -351,7 +357,9 @@ export interface BillingHistory {
  * sum of each column's row of the current cycle in `cycleRows` (so they must
  * hold its columns' rows), each from `firstEpoch` of the column (its first
  * sample, lib/usage/first_seen.ts: a meter added mid-cycle is projected from
- * there); without, the name's row from `firstEpoch` of the name.
+ * there); without, the name's row from `firstEpoch` of the name. A column
+ * `removed` says the log's newest sample no longer has (its meter was
+ * removed; lib/usage/first_seen.ts) adds what it counted, not projected on.
  * `lastEpoch` is the log's last sample.
  *
  * @example
@@ -369,6 +377,7 @@ export function billingHistory(
   lastEpoch: number,
   keep = 12,
   columns?: Pick<CustomerColumns, "in" | "out" | "both">,
+  removed?: (column: string) => boolean,
 ): BillingHistory {
   const mine = cycleRows.filter((r) => r.name === name);
   const currentRow = mine.find((r) => r.start <= now && now < r.end);
@@ -379,9 +388,16 @@ export function billingHistory(
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const columnBytes = (n: string) =>
       cycleRows.find((r) => r.kind === "column" && r.name === n && r.start === currentRow.start)?.totalBytes ?? 0n;
-    const parts = (names: readonly string[]): Part[] => names.map((n) => ({ bytes: columnBytes(n), from: firstOf(n) }));
+    const isRemoved = (n: string) => removed?.(n) === true;
+    const parts = (names: readonly string[]): Part[] =>
+      names.map((n) => ({ bytes: columnBytes(n), from: firstOf(n), removed: isRemoved(n) }));
     const scale = (names: readonly string[] | undefined, bytes: bigint) =>
-      cycleEstimate(names ? parts(names) : [{ bytes, from: firstOf(name) }], cycle, lastEpoch, now);
+      cycleEstimate(
+        names ? parts(names) : [{ bytes, from: firstOf(name), removed: isRemoved(name) }],
+        cycle,
+        lastEpoch,
+        now,
+      );
     const current: CycleSoFar = { row: currentRow };
     const total = scale(columns && [...columns.in, ...columns.out, ...columns.both], currentRow.totalBytes);
     if (total !== undefined) {

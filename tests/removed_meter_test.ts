@@ -1,0 +1,239 @@
+/**
+ * A meter REMOVED from the config mid-cycle (the mirror of
+ * tests/gained_meter_test.ts): its column stops appearing in the log's
+ * samples, so its traffic can no longer grow; the cycle's projection counts
+ * what it counted, not its rate carried to the cycle's end. A column is
+ * removed when the log's newest sample no longer has it: one missing for a
+ * while (a gap, the machine down, a meter removed and added back) is
+ * projected as any other. The summary's overview, the page, the daily
+ * digest and the quota alert must all say the same (they all take
+ * lib/usage/projection.ts `cycleEstimate`).
+ *
+ * The fixture: November 2025 (a 30-day cycle, UTC), hourly samples; acme has
+ * two meters, `stays` at 1 GiB a day all month and `gone` at 1 GiB a day
+ * until it is removed on day 10 (the 11th, 00:00, its last sample). On day
+ * 20 (the 21st, 00:00): gone counted 10 GiB and is done, stays counted 20 GiB
+ * and is on course for 30: acme's projection is 40 GiB.
+ *
+ * A config's customer can name only meters the config has, so a customer
+ * holds a removed meter's column through `meters = ["*"]` (every column of
+ * the log, in the summary, page and digest) or a meter whose columns changed
+ * (a split dropped); every column has its own line too. The customers here
+ * are matched to the log's columns directly, as those views match them.
+ */
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { parseConfig } from "../lib/config/config.ts";
+import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
+import { dueAlerts } from "../lib/outputs/alerts.ts";
+import { dueDigests } from "../lib/outputs/digests.ts";
+import { buildPageData } from "../lib/outputs/page_data.ts";
+import { advanceTally, customerCycle, projection, type Tally } from "../lib/usage/cycle_tally.ts";
+import { calendar } from "../lib/usage/calendar.ts";
+import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
+import type { Sample } from "../lib/usage/engine.ts";
+import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
+import { cycleEstimate } from "../lib/usage/projection.ts";
+import { ianaZone } from "../lib/usage/zone.ts";
+import { withTempDir } from "./helpers.ts";
+import { mailSection } from "./quota_env.ts";
+
+const GiB = 1n << 30n;
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const UTC = { cycleDay: 1, timeZone: "UTC" };
+const START = Date.UTC(2025, 10, 1);
+const day = (d: number) => START + d * DAY;
+/** 1 GiB a day from `from` (exact at whole days). */
+const counter = (t: number, from = START) => GiB * BigInt(t - from) / BigInt(DAY);
+
+/**
+ * Hourly samples from day 0 to `now`: `stays` throughout; `gone` while
+ * `has(t)` holds, its counter from `counterOf` (1 GiB a day from the start).
+ */
+function samples(
+  now: number,
+  has: (t: number) => boolean,
+  counterOf: (t: number) => bigint = (t) => counter(t),
+): Sample[] {
+  const both = ["stays", "gone"], one = ["stays"];
+  const out: Sample[] = [];
+  for (let t = START; t <= now; t += HOUR) {
+    out.push(
+      has(t)
+        ? { epoch: t, columns: both, counters: [counter(t), counterOf(t)] }
+        : { epoch: t, columns: one, counters: [counter(t)] },
+    );
+  }
+  return out;
+}
+
+/** gone removed on day 10, seen last then; now is day 20. */
+const REMOVED = samples(day(20), (t) => t <= day(10));
+/** stays' 30 GiB and gone's 10 GiB. */
+const EXACT = 40n * GiB;
+/** What carrying gone's rate to the cycle's end gave: both counted from the cycle's start, 30 GiB in 20 days of 30. */
+const CARRIED = 45n * GiB;
+
+const acme: CustomerColumns = { name: "acme", in: [], out: [], both: ["stays", "gone"] };
+const split: CustomerColumns = { name: "split", in: ["stays"], out: ["gone"], both: [] };
+const goneOnly: CustomerColumns = { name: "oldco", in: [], out: [], both: ["gone"] };
+
+/** The overview's estimates of the columns and the customers, by name, from `list` at `now`. */
+function overviewEstimates(list: Sample[], now: number) {
+  const customers = [acme, split, goneOnly].map((columns) => ({ columns, billing: UTC }));
+  const ov = new OverviewSummarizer(billingPasses(UTC, customers), now);
+  for (const s of list) ov.push(s);
+  return Object.fromEntries(ov.result()[0]!.lines.map((l) => [l.name, l.estimate]));
+}
+
+/** The tally's projection (the quota alert's) of acme's total at the last of `list`. */
+function tallyProjection(list: Sample[]): bigint {
+  const cycles = calendar("cycle", ianaZone("UTC"), 1);
+  const plan = { billings: new Map([["UTC", () => cycles]]), rates: [] };
+  let tally: Tally | undefined;
+  for (const s of list) {
+    tally = advanceTally(tally, plan, {
+      epoch: s.epoch,
+      counters: new Map(s.columns.map((c, i) => [c, BigInt(s.counters[i] as number | bigint)])),
+    });
+  }
+  const t = customerCycle(tally!, { columns: acme, billing: "UTC" })!;
+  return projection(t, "total", tally!.epoch);
+}
+
+Deno.test("the overview: a meter removed on day 10 counts its 10 GiB, not its rate carried to day 30", () => {
+  const e = overviewEstimates(REMOVED, day(20));
+  assertEquals(e.gone, { totalBytes: 10n * GiB }, `gone's own line: what it counted, not ${e.gone?.totalBytes}`);
+  assertEquals(e.stays, { totalBytes: 30n * GiB });
+  assertEquals(
+    e.acme,
+    { totalBytes: EXACT },
+    `${e.acme?.totalBytes} (${CARRIED}: gone's rate carried to the cycle's end)`,
+  );
+  assertEquals(e.split, { totalBytes: EXACT, inBytes: 30n * GiB, outBytes: 10n * GiB });
+  assertEquals(e.oldco, { totalBytes: 10n * GiB }, "a customer of removed meters only: what they counted");
+});
+
+Deno.test("the quota alert's projection (the cycle tally) of a customer whose meter was removed is the overview's", () => {
+  assertEquals(tallyProjection(REMOVED), EXACT);
+});
+
+Deno.test("alert_projected: a customer whose meter was removed on day 10 is not on course to pass a 42 GiB quota", () => {
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["stays", "gone"]\nquota = "42 GiB"\n' +
+      `alert_projected = true\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  // The customer's meters matched to the log's columns, gone among them (as the summary matches them; a report
+  // matches the config's own meters, which no longer have it).
+  const watched = watchedCustomers(config.customers, ["stays", "gone"], "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  let tally: Tally | undefined;
+  for (const s of REMOVED) {
+    tally = advanceTally(tally, plan, {
+      epoch: s.epoch,
+      counters: new Map(s.columns.map((c, i) => [c, BigInt(s.counters[i] as number | bigint)])),
+    });
+  }
+  const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/21-00:00:00", new Date(day(20)));
+  const keys = due.map((d) => d.key);
+  assertEquals(keys, [], `40 GiB projected: under the quota (45 GiB carried gone's rate on); due: ${keys.join(", ")}`);
+});
+
+Deno.test("the page projects a customer whose meter was removed as the overview", () => {
+  const spec = (name: string, meters: string[]): CustomerSpec => ({ name, meters, billing: UTC });
+  const page = buildPageData({
+    samples: REMOVED,
+    customers: [spec("acme", ["stays", "gone"]), spec("oldco", ["gone"])],
+    billing: UTC,
+    now: day(20),
+    title: "t",
+  });
+  assertEquals(page.data.customers.map((c) => [c.name, c.cycle.projection]), [
+    ["acme", EXACT],
+    ["oldco", 10n * GiB],
+  ]);
+});
+
+Deno.test("the daily digest's estimate of a customer whose meter was removed is the overview's", async () => {
+  await withTempDir(async (dir) => {
+    // The samples as the log holds them: stamps in the local time the log is read in, a header per change.
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines: string[] = [];
+    let columns: readonly string[] | undefined;
+    for (const s of REMOVED) {
+      if (s.columns !== columns) lines.push(`# netmon meters:\t${(columns = s.columns).join("\t")}`);
+      lines.push([local(s.epoch), ...Array.from(s.counters, String)].join("\t"));
+    }
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["stays", "gone"]\n' +
+        mailSection(25, 'send = "daily"\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, day(20), new Set(), new Date(day(20)));
+    assertEquals(due.map((d) => d.key), ["daily\t2025-11-20"]);
+    const text = due[0]!.message!.text;
+    ok(text.includes("  gone: estimate 10.00 GiB\n"), text);
+    ok(text.includes("  acme: estimate 40.00 GiB\n"), text);
+  });
+});
+
+Deno.test("a gap (no sample at all for days, the machine down) is not a removal: projected as before", () => {
+  // No sample from day 12 to day 15; both meters are in the newest sample: 20 GiB each in 20 days, 30 each.
+  const gap = samples(day(20), () => true).filter((s) => s.epoch <= day(12) || s.epoch >= day(15));
+  const e = overviewEstimates(gap, day(20));
+  assertEquals([e.gone, e.acme], [{ totalBytes: 30n * GiB }, { totalBytes: 60n * GiB }]);
+  assertEquals(tallyProjection(gap), 60n * GiB);
+});
+
+Deno.test("a meter missing from some samples, or removed and added back, is in the newest sample: projected again", () => {
+  // gone leaves the log on day 10 and is added back on day 15, its counter made afresh (0 then): 15 GiB so far, its
+  // time counted from the cycle's start as any column's (the days it was away are a gap): 15 x 30/20 = 22.5 GiB.
+  const back = samples(
+    day(20),
+    (t) => t <= day(10) || t >= day(15),
+    (t) => t <= day(10) ? counter(t) : counter(t, day(15)),
+  );
+  const e = overviewEstimates(back, day(20));
+  const want = 30n * GiB + 15n * GiB * 30n / 20n;
+  assertEquals([e.gone, e.acme], [{ totalBytes: 15n * GiB * 30n / 20n }, { totalBytes: want }]);
+  assertEquals(tallyProjection(back), want);
+  // Removed again on day 18: done at what it counted, 10 GiB and 3.
+  const again = samples(
+    day(20),
+    (t) => t <= day(10) || (t >= day(15) && t <= day(18)),
+    (t) => t <= day(10) ? counter(t) : counter(t, day(15)),
+  );
+  const e2 = overviewEstimates(again, day(20));
+  assertEquals([e2.gone, e2.acme], [{ totalBytes: 13n * GiB }, { totalBytes: 43n * GiB }]);
+  assertEquals(tallyProjection(again), 43n * GiB);
+});
+
+Deno.test("cycleEstimate: a removed part adds its bytes; an estimate there is once any part has time counted", () => {
+  const cycle = { start: 0, end: 30 * DAY };
+  const stays = { bytes: 20n * GiB, from: 0 }, gone = { bytes: 10n * GiB, from: 0, removed: true };
+  assertEquals(cycleEstimate([stays, gone], cycle, 20 * DAY, 20 * DAY), EXACT);
+  assertEquals(cycleEstimate([gone], cycle, 20 * DAY, 20 * DAY), 10n * GiB);
+  // A meter added on day 5 and removed on day 10, of a customer whose other meter is new at the last sample.
+  const brief = { bytes: 5n * GiB, from: 5 * DAY, removed: true }, fresh = { bytes: 0n, from: 20 * DAY };
+  assertEquals(cycleEstimate([brief, fresh], cycle, 20 * DAY, 20 * DAY), 5n * GiB);
+  // No time of the cycle counted yet (its first sample is the last): no estimate, removed or not.
+  assertEquals(cycleEstimate([{ ...gone, from: 20 * DAY }], cycle, 20 * DAY, 20 * DAY), undefined);
+});
+
+Deno.test("summary --to before the removal: as of then the meter was there, and is projected as it was", () => {
+  // gone removed on day 18; the overview as of day 15 (--to, UTC): gone's 15 GiB carried on, not held at 15.
+  const later = samples(day(20), (t) => t <= day(18));
+  const customers = [acme].map((columns) => ({ columns, billing: UTC }));
+  const ov = new OverviewSummarizer(billingPasses(UTC, customers), day(20), { to: day(15) });
+  for (const s of later) ov.push(s);
+  const e = Object.fromEntries(ov.result()[0]!.lines.map((l) => [l.name, l.estimate?.totalBytes ?? 0n]));
+  // 15 GiB in the 15 days (less the last millisecond) before --to, carried to day 30: just over 30 GiB.
+  ok(e.gone! >= 30n * GiB && e.gone! < 31n * GiB, `gone: ${e.gone}`);
+  ok(e.acme! >= 60n * GiB && e.acme! < 61n * GiB, `acme: ${e.acme}`);
+});
