@@ -505,3 +505,56 @@ Deno.test("doctor: backend from the version line, rules from iptables-save outpu
   assertEquals(savedRules(saved), { rules: 1, tables: ["filter"], policies: ["filter INPUT DROP"] });
   assertEquals(savedRules("*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"), { rules: 0, tables: [], policies: [] });
 });
+
+netnsTest(
+  "doctor: the Prometheus textfile: written and fresh, unreadable by node_exporter, stale, its directory gone",
+  () =>
+    withPair(async (p) => {
+      const dir = "/var/lib/prometheus/node-exporter";
+      const prom = `${dir}/netmon.prom`;
+      // The report's set plus the textfile's directory, as the README's permission table says.
+      const report: SandboxStep = {
+        netmon: ["report"],
+        set: "netmon",
+        permissions: [`--allow-read=/etc/netmon,/var/lib/netmon,${dir}`, `--allow-write=/var/lib/netmon,${dir}`],
+      };
+      const config = `${ORIGINAL_DOC_CONFIG}[prometheus]\ntextfile = "${prom}"\n`;
+      const r = await sandbox([
+        { run: ["mkdir", "-p", dir] },
+        { write: CONFIG, text: config },
+        DOCTOR, // 0: no sample yet
+        { netmon: ["start"] },
+        report,
+        report,
+        SCHEDULE("--cron"),
+        DOCTOR, // 4
+        { run: ["chmod", "0600", prom] },
+        DOCTOR, // 5
+        { run: ["chmod", "0644", prom] },
+        // A report that cannot write it (its directory not allowed): the log moves on, the file stays behind.
+        { netmon: ["report"], set: "netmon" },
+        DOCTOR, // 7
+        { run: ["rm", "-r", dir] },
+        DOCTOR, // 8
+      ], p.a);
+      match(
+        verdict(r[0] as StepResult).checks.get("textfile")?.said ?? "",
+        /not written yet: the first report writes it/,
+      );
+      for (const step of r.slice(1, 4)) assertEquals([step.code, step.stderr], [0, ""]);
+      const fine = verdict(r[4] as StepResult);
+      expect(fine, {});
+      match(
+        fine.checks.get("textfile")?.said ?? "",
+        /is of the log's last sample \(.*Z\) and readable by node_exporter/,
+      );
+      expect(verdict(r[5] as StepResult), { textfile: /has mode 0600: node_exporter, its own user, cannot read it/ });
+      assertEquals((r[6] as StepResult).code, 77, "the report without the textfile's directory");
+      expect(verdict(r[7] as StepResult), { textfile: /is of the sample at .*, not the log's last \(.*\)/ }, {
+        textfile: /netmon report/,
+      });
+      expect(verdict(r[8] as StepResult), { textfile: /does not exist: every report fails to write/ }, {
+        textfile: /node-exporter/,
+      });
+    }),
+);

@@ -11,7 +11,7 @@ import { getEnv } from "../host/env.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
-import { stateDirWarnings } from "../host/dir_trust.ts";
+import { dirTrustWarnings, stateDirWarnings, TEXTFILE_DIR } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 
 /** doctor's status when a check found a problem (a verdict, not a failure: sysexits does not apply). */
@@ -35,6 +35,8 @@ export async function doctor(opts: Options): Promise<number> {
     now: new Date(),
     // What cannot be checked (no run permission for stat) is not a problem found.
     stateDirTrust: async (dir) => (await stateDirWarnings(dir)).filter((w) => !w.startsWith("cannot check")),
+    textfileDirTrust: async (dir) =>
+      (await dirTrustWarnings(dir, TEXTFILE_DIR)).filter((w) => !w.startsWith("cannot check")),
     verifyMail: async (c) => {
       const mail = c.mail as MailConfig;
       const { Mailer, smtpPassword } = await import("../outputs/mail.ts");

@@ -48,6 +48,8 @@ export interface DoctorInput {
   now: Date;
   /** What is wrong with who can write the state directory and those above it (lib/host/dir_trust.ts). */
   stateDirTrust?: (dir: string) => Promise<string[]>;
+  /** The same for the Prometheus textfile's directory. */
+  textfileDirTrust?: (dir: string) => Promise<string[]>;
 }
 
 const ok = (check: string, said: string): Finding => ({ check, verdict: "ok", said });
@@ -395,6 +397,121 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
   return facts;
 }
 
+/** `v` seconds since the epoch as a UTC time, for messages. */
+function utc(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * The Prometheus textfile's finding: its directory there, a directory no
+ * other user can write (`trust`), and writable; the file a regular file that
+ * node_exporter (its own user) may read, of the log's last sample
+ * (`lastAt`, ms) once there is one. Undefined without `[prometheus]`.
+ */
+async function checkTextfile(
+  config: Config,
+  lastAt: number | undefined,
+  trust: ((dir: string) => Promise<string[]>) | undefined,
+): Promise<Finding | undefined> {
+  const path = config.fleet.textfile;
+  if (path === undefined) return undefined;
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const denied = (err: unknown) =>
+    problem(
+      "textfile",
+      message(err),
+      `run 'netmon doctor' with --allow-read=${dir} (the report needs --allow-read=${dir} --allow-write=${dir})`,
+    );
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(dir);
+  } catch (err) {
+    if (unreadable(err)) return denied(err);
+    if (err instanceof Deno.errors.NotFound) {
+      return problem(
+        "textfile",
+        `${dir}, the directory of [prometheus] textfile, does not exist: every report fails to write ${path}`,
+        `create it where node_exporter's --collector.textfile.directory points (Debian: ` +
+          "/var/lib/prometheus/node-exporter), or point textfile at that directory",
+      );
+    }
+    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, "run 'netmon doctor' as root");
+  }
+  if (!info.isDirectory) {
+    return problem(
+      "textfile",
+      `${dir}, the directory of [prometheus] textfile, is not a directory`,
+      "point textfile at node_exporter's textfile directory",
+    );
+  }
+  const warnings = trust ? await trust(dir) : [];
+  if (warnings.length > 0) {
+    return problem(
+      "textfile",
+      warnings.map((t) =>
+        t.replace(/ \((?:netmon writes it all the same|netmon refuses them), but fix it: (.*)\)$/, "")
+      ).join("; "),
+      warnings.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") ||
+        `let only root (or node_exporter's user) write ${dir}`,
+    );
+  }
+  let file: Deno.FileInfo | undefined;
+  try {
+    file = Deno.lstatSync(path);
+  } catch (err) {
+    if (unreadable(err)) return denied(err);
+    if (!(err instanceof Deno.errors.NotFound)) {
+      return problem("textfile", `cannot look at ${path}: ${message(err)}`, "run 'netmon doctor' as root");
+    }
+  }
+  if (!file) {
+    return lastAt === undefined ? ok("textfile", `${path} not written yet: the first report writes it`) : problem(
+      "textfile",
+      `${path} is missing although the log has samples: the reports do not write it`,
+      "run 'netmon report' and read its warning (the permissions it needs: see the README's Many machines section)",
+    );
+  }
+  if (!file.isFile) {
+    return problem("textfile", `${path} is not a regular file: the report refuses to replace it`, `move ${path} away`);
+  }
+  if (((file.mode ?? 0) & 0o004) === 0) {
+    return problem(
+      "textfile",
+      `${path} has mode ${
+        ((file.mode ?? 0) & 0o777).toString(8).padStart(4, "0")
+      }: node_exporter, its own user, cannot read it`,
+      "the next report writes it with mode 0644; if it stays so, see who rewrites it",
+    );
+  }
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (err) {
+    return unreadable(err)
+      ? denied(err)
+      : problem("textfile", `cannot read ${path}: ${message(err)}`, "run 'netmon doctor' as root");
+  }
+  const m = /^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(text);
+  const at = m ? Number(m[1]) : undefined;
+  if (at === undefined) {
+    return problem(
+      "textfile",
+      `${path} has no netmon_last_sample_timestamp_seconds: it is not netmon's`,
+      `move ${path} away, or point textfile elsewhere`,
+    );
+  }
+  if (lastAt !== undefined && at !== Math.floor(lastAt / 1000)) {
+    return problem(
+      "textfile",
+      `${path} is of the sample at ${utc(at)}, not the log's last (${
+        utc(Math.floor(lastAt / 1000))
+      }): the last reports did not write it`,
+      "run 'netmon report' and read its warning",
+    );
+  }
+  return ok("textfile", `${path} is of the log's last sample (${utc(at)}) and readable by node_exporter`);
+}
+
 /**
  * True when a crontab or ExecStart command line runs netmon's report: the
  * words after netmon's program parse, by the command table itself, as the
@@ -530,6 +647,8 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       : skipped("schedule", "no state directory"),
   );
   findings.push(await checkMail(config, input.files, input));
+  const textfile = await checkTextfile(config, log.lastAt, input.textfileDirTrust);
+  if (textfile) findings.push(textfile);
   return findings;
 }
 
