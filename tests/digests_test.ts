@@ -207,3 +207,35 @@ Deno.test("the daily digest's estimate of a meter added mid-cycle counts from it
     ok(text.includes("  newco: estimate 240.00 GiB\n"), text);
   });
 });
+
+Deno.test("the daily digest tells a customer named as its column from the column, in its tables and estimates", async () => {
+  await withTempDir(async (dir) => {
+    // Customer acme (its meters by default its name) over the unsplit meter acme and meter web: 2 and 1 B/s.
+    const start = Date.UTC(2025, 11, 1), epoch = Date.UTC(2025, 11, 3);
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tacme\tweb"];
+    for (let t = start; t <= epoch; t += 3_600_000) {
+      lines.push(`${local(t)}\t${(t - start) / 500}\t${(t - start) / 1000}`);
+    }
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme", "web"]\n' +
+        mailSection(25, 'send = "daily"\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(), new Date(epoch));
+    assertEquals(due.map((d) => d.key), ["daily\t2025-12-02"]);
+    const text = due[0]!.message!.text;
+    // Each table: the column's row and the customer's, marked; web alone is not.
+    const names = text.split("\n").filter((l) => l.startsWith("2025-12-")).map((l) => l.split(/\s{2,}/)[1]);
+    assertEquals(names, ["acme (column)", "web", "acme (customer)", "acme (column)", "web", "acme (customer)"]);
+    // Two days of 31 at 2 B/s and 1 B/s: 31 days' worth, 5.11 and 2.55 MiB, the customer's 7.66 MiB.
+    ok(text.includes("  acme (column): estimate 5.11 MiB\n"), text);
+    ok(text.includes("  web: estimate 2.55 MiB\n"), text);
+    ok(text.includes("  acme (customer): estimate 7.66 MiB\n"), text);
+  });
+});

@@ -142,6 +142,21 @@ Deno.test({
           assert.ok(fromLog.length > 100 && /acme/.test(fromLog), `${view.join(" ")}: a real summary`);
         }
       }
+      // A customer named as its column (its meters default to its name): the store's text tells the two rows
+      // apart as the log's does, for one host and for the fleet.
+      await Deno.mkdir(`${dir}/same`);
+      const same = await writeConfig(`${dir}/same`, `host = "reader"\n${store}\n[[customer]]\nname = "b-in"\n`);
+      const sameName = async (args: string[]) => {
+        const r = await netmon(["summary", "-c", same, "--by", "month", "--meter", "b-in", ...args], {
+          permissions: permissions(`${dir}/same`),
+        });
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        return r.stdout.trimEnd().split("\n").map((l) => l.split(/\s{2,}/)[1]);
+      };
+      const marked = ["name", "b-in (column)", "b-in (customer)"];
+      assert.deepEqual(await sameName(["-s", `${dir}/h1`]), marked, "the log's");
+      assert.deepEqual(await sameName(["--store", "--host", "h1"]), marked, "one host's from the store");
+      assert.deepEqual(await sameName(["--store"]), marked, "the fleet's");
       // The fleet: each row the hosts' rows added up.
       for (const view of [["--by", "day", "--json"], ["--by", "cycle", "--json"], ["--by", "hour", "--json"]]) {
         const perHost = await Promise.all(

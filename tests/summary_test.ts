@@ -516,6 +516,56 @@ Deno.test("the overview's estimate of a meter added mid-cycle (the log's header 
   });
 });
 
+Deno.test("a customer named as its meter (the default): the text rows say which is the column and which the customer", async () => {
+  await withTempDir(async (dir) => {
+    // Customer acme sums the unsplit meter acme and meter web: two names "acme", 1.86 GiB the column, 2.70 GiB the customer.
+    const meters = 'source = "iptables"\n[[meter]]\nname = "acme"\nfrom = "192.0.2.10"\n' +
+      '[[meter]]\nname = "web"\nfrom = "192.0.2.20"\n';
+    const log = [
+      "# netmon meters:\tacme\tweb",
+      "2026/11/01-00:00:00\t0\t0",
+      "2026/11/15-00:00:00\t1000000000\t500000000",
+      "2026/11/29-00:00:00\t2000000000\t900000000",
+    ];
+    const setup = { log, config: `${meters}[[customer]]\nname = "acme"\nmeters = ["acme", "web"]\n` };
+    const cells = (text: string) => text.trimEnd().split("\n").map((l) => l.split(/\s{2,}/));
+    const c = "2026-11-01 .. 2026-11-30";
+    assertEquals(cells(await ok0(dir, setup, ["--by", "cycle"])).map((r) => r.slice(0, 3)), [
+      ["period", "name", "total"],
+      [c, "acme (column)", "1.86 GiB"],
+      [c, "web", "858.31 MiB"],
+      [c, "acme (customer)", "2.70 GiB"],
+    ]);
+    // --meter acme keeps both (the name is both): still told apart.
+    assertEquals(cells(await ok0(dir, setup, ["--by", "cycle", "--meter", "acme"])).map((r) => r.slice(0, 3)), [
+      ["period", "name", "total"],
+      [c, "acme (column)", "1.86 GiB"],
+      [c, "acme (customer)", "2.70 GiB"],
+    ]);
+    assertEquals(cells(await ok0(dir, setup, ["--top", "1", "--meter", "acme"])).map((r) => r[1]), [
+      "name",
+      "acme (column)",
+      "acme (customer)",
+    ]);
+    assertEquals(cells(await ok0(dir, setup, ["--to", "2026-11-30"])).map((r) => [r[0], r[3]]), [
+      ["name", "cycle 2026-11-01 .. 2026-11-30"],
+      ["acme (column)", "1.86 GiB"],
+      ["web", "858.31 MiB"],
+      ["acme (customer)", "2.70 GiB"],
+    ]);
+    // The machine-readable views have their kind field: the name stays the name.
+    assertEquals(csv(await ok0(dir, setup, ["--by", "cycle", "--csv"])).map((r) => [r.name, r.kind]), [
+      ["acme", "column"],
+      ["web", "column"],
+      ["acme", "customer"],
+    ]);
+    // Billed on another day, the customer is in an overview of its own: marked all the same.
+    const other = { log, config: `${meters}[[customer]]\nname = "acme"\nmeters = ["acme", "web"]\ncycle_day = 15\n` };
+    const names = cells(await ok0(dir, other, ["--to", "2026-11-30"])).map((r) => r[0]);
+    assertEquals(names.filter((n) => n?.startsWith("acme")), ["acme (column)", "acme (customer)"]);
+  });
+});
+
 Deno.test("summary errors: one line and a sysexits status", async () => {
   await withTempDir(async (dir) => {
     const log = ["# netmon meters:\tacme-inbound\tacme-outbound", "2026/01/05-10:00:00\t0\t0"];

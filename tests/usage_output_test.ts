@@ -11,7 +11,7 @@ import { rollUp } from "../lib/usage/customers.ts";
 import { CSV_HEADER, csvChunks } from "../lib/usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../lib/usage/engine.ts";
 import { jsonChunks } from "../lib/usage/json.ts";
-import { OverviewBuilder, periodsAt } from "../lib/usage/overview.ts";
+import { formatOverview, OverviewBuilder, periodsAt } from "../lib/usage/overview.ts";
 import { weightedPercentile } from "../lib/usage/percentile.ts";
 import { rowsOf } from "../lib/usage/rows.ts";
 import { formatTable } from "../lib/usage/table.ts";
@@ -257,6 +257,63 @@ Deno.test("IEC sizes and SI rates with two decimals; the table aligns them", () 
     "2026-10-01  acme  1.00 KiB  5 B  1.00 KiB    100.0%       0",
     "2026-10-01  b                    3.00 GiB     50.0%       2",
     "",
+  ]);
+});
+
+Deno.test("a column and a customer of one name: the table and the overview say which row is which", () => {
+  // A customer's meters default to its own name: customer "acme" over the unsplit meter acme and meter web.
+  const row = (name: string, kind: "column" | "customer", totalBytes: bigint) => ({
+    start: 0,
+    end: 1,
+    label: "2026-11-01",
+    name,
+    kind,
+    totalBytes,
+    coverage: 1,
+    resets: 0,
+  });
+  const rows = [row("acme", "column", 2n << 29n), row("web", "column", 3n << 29n), row("acme", "customer", 5n << 29n)];
+  assertEquals(formatTable(rows).split("\n"), [
+    "period      name                total  coverage  resets",
+    "2026-11-01  acme (column)    1.00 GiB    100.0%       0",
+    "2026-11-01  web              1.50 GiB    100.0%       0",
+    "2026-11-01  acme (customer)  2.50 GiB    100.0%       0",
+    "",
+  ]);
+  // Only a name that is both is marked: without the column, "acme" is the customer alone, and the table as before.
+  assertEquals(formatTable(rows.slice(1)).split("\n"), [
+    "period      name     total  coverage  resets",
+    "2026-11-01  web   1.50 GiB    100.0%       0",
+    "2026-11-01  acme  2.50 GiB    100.0%       0",
+    "",
+  ]);
+  const figures = (totalBytes: bigint) => ({ totalBytes });
+  const line = (name: string, kind: "column" | "customer", b: bigint) => ({
+    name,
+    kind,
+    today: figures(b),
+    yesterday: figures(b),
+    cycle: figures(b),
+    previousCycle: figures(b),
+    year: figures(b),
+    cycleCoverage: 1,
+  });
+  const periods = periodsAt(Date.UTC(2026, 10, 20), berlin);
+  const lines = [line("acme", "column", 1n), line("web", "column", 2n), line("acme", "customer", 3n)];
+  assertEquals(formatOverview(lines, periods).split("\n").map((l) => l.split(/\s{2,}/).slice(0, 2)), [
+    ["name", "today"],
+    ["acme (column)", "1 B"],
+    ["web", "2 B"],
+    ["acme (customer)", "3 B"],
+    [""],
+  ]);
+  // The CSV and JSON have a kind field of their own: their name stays the name.
+  assertEquals([...csvChunks(rows, berlin)].join("").split("\n").map((l) => l.split(",")[2]), [
+    "name",
+    "acme",
+    "web",
+    "acme",
+    undefined,
   ]);
 });
 

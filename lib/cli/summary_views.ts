@@ -19,7 +19,7 @@ import { jsonChunks, overviewJson } from "../usage/json.ts";
 import { formatOverview, type OverviewLine } from "../usage/overview.ts";
 import type { Row } from "../usage/rows.ts";
 import { billingPasses, type OverviewPart, type Pass, topRows } from "../usage/summary.ts";
-import { formatTable } from "../usage/table.ts";
+import { formatTable, sharedNames } from "../usage/table.ts";
 import { zoneNamed } from "../usage/zone.ts";
 
 /** What `netmon summary` was asked. */
@@ -208,10 +208,12 @@ export function printOverview(req: SummaryRequest, parts: { part: OverviewPart; 
     ));
     return;
   }
+  // A customer billed apart is in another part than its same-named column: marked in both.
+  const shared = sharedNames(parts.flatMap((p) => p.lines));
   out(
     parts.filter((p, k) => k === 0 || p.lines.length > 0).map(({ part, lines }) =>
       (parts.length > 1 ? `Billing cycles from day ${part.pass.billing.cycleDay}, ${zoneLabel(part.pass)}:\n` : "") +
-      formatOverview(lines, part.builder.periods)
+      formatOverview(lines, part.builder.periods, shared)
     ).join("\n"),
   );
 }

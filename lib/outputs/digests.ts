@@ -24,7 +24,7 @@ import { FirstSeen } from "../usage/first_seen.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { cycleEstimate } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
-import { formatTable } from "../usage/table.ts";
+import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SpooledMessage } from "./mail.ts";
@@ -156,6 +156,7 @@ function dueDaily(
         return c ? [...c.in, ...c.out, ...c.both] : [];
       };
       const used = new Map(cycle.columns.map((c) => [c.name, c.usage]));
+      const shared = sharedNames(cycleRows); // named as in the table above
       for (const r of cycleRows) {
         const parts = columnsOf(r).map((c) => ({
           bytes: used.get(c) ?? 0n,
@@ -163,7 +164,7 @@ function dueDaily(
           removed: seen.removed(c),
         }));
         const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
-        if (estimate !== undefined) text += `  ${r.name}: estimate ${iecBytes(estimate)}\n`;
+        if (estimate !== undefined) text += `  ${nameLabel(r, shared)}: estimate ${iecBytes(estimate)}\n`;
       }
       const quotas = quotaLines(config.customers, cycleRows);
       if (quotas.length > 0) text += `\nQuota use this cycle:\n${quotas.map((l) => `  ${l}\n`).join("")}`;

@@ -14,7 +14,7 @@ import { type Bucket, calendar } from "./calendar.ts";
 import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage, ColumnUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
-import { aligned } from "./table.ts";
+import { aligned, nameLabel, sharedNames } from "./table.ts";
 import { cycleEstimate, type Part } from "./projection.ts";
 import { iecBytes, percentText } from "./units.ts";
 import type { Zone } from "./zone.ts";
@@ -307,8 +307,16 @@ export class OverviewBuilder {
   }
 }
 
-/** The overview as an aligned table: in, out and total lines where a customer is split by direction. */
-export function formatOverview(lines: readonly OverviewLine[], periods: Periods): string {
+/**
+ * The overview as an aligned table: in, out and total lines where a customer
+ * is split by direction; a name in `shared` (by default, one both a column
+ * and a customer of `lines` have) with its kind.
+ */
+export function formatOverview(
+  lines: readonly OverviewLine[],
+  periods: Periods,
+  shared: ReadonlySet<string> = sharedNames(lines),
+): string {
   const header = [
     "name",
     "",
@@ -328,7 +336,7 @@ export function formatOverview(lines: readonly OverviewLine[], periods: Periods)
     parts.forEach(([dir, field], k) => {
       const f = (x: Figures | undefined) => (x === undefined ? "" : iecBytes(x[field] ?? 0n));
       cells.push([
-        k === 0 ? l.name : "",
+        k === 0 ? nameLabel(l, shared) : "",
         dir,
         f(l.today),
         f(l.yesterday),

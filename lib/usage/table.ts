@@ -18,8 +18,27 @@ export function aligned(cells: string[][], rightAligned: (column: number) => boo
 }
 
 /**
- * The table of `rows`: bucket, name, in, out, total, 95th percentiles
- * (where computed), coverage, resets.
+ * The names both a column and a customer have among `rows`: a customer's
+ * `meters` default to its own name, so customer "acme" over meter acme gives
+ * two rows "acme". The text views mark these with their kind ({@linkcode nameLabel});
+ * CSV and JSON have a `kind` field.
+ */
+export function sharedNames(rows: Iterable<Pick<Row, "name" | "kind">>): Set<string> {
+  const columns = new Set<string>();
+  const customers = new Set<string>();
+  for (const r of rows) (r.kind === "column" ? columns : customers).add(r.name);
+  return new Set([...customers].filter((n) => columns.has(n)));
+}
+
+/** A row's name for people: `acme (column)` and `acme (customer)` where the name is in `shared`, else the name. */
+export function nameLabel(row: Pick<Row, "name" | "kind">, shared: ReadonlySet<string>): string {
+  return shared.has(row.name) ? `${row.name} (${row.kind})` : row.name;
+}
+
+/**
+ * The table of `rows`: bucket, name (with its kind where a column and a
+ * customer share it), in, out, total, 95th percentiles (where computed),
+ * coverage, resets.
  */
 export function formatTable(rows: readonly Row[]): string {
   const withP95 = rows.some((r) => r.p95 !== undefined);
@@ -30,8 +49,9 @@ export function formatTable(rows: readonly Row[]): string {
   if (withP95) header.push(...(withDirection ? ["p95 in", "p95 out"] : []), "p95");
   header.push("coverage", "resets");
   const cells = [header];
+  const shared = sharedNames(rows);
   for (const r of rows) {
-    const line = [r.label, r.name];
+    const line = [r.label, nameLabel(r, shared)];
     if (withDirection) {
       line.push(
         r.inBytes === undefined ? "" : iecBytes(r.inBytes),
