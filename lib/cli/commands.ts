@@ -168,10 +168,12 @@ Installs the meters' rules in one transaction per firewall. iptables: one rule
 per meter, hook, family and network, tagged 'netmon:COLUMN', jumping to netmon's
 chain, through iptables-restore (ip6tables-restore for IPv6). nftables: netmon's
 inet table with a named counter per column, through one 'nft -j -f -'. Rules
-already installed are kept with their counters; stale netmon rules are removed;
-other rules and tables are never touched. pf: changes nothing (see pf-conf).
-Under iptables, meters whose rules it makes afresh are recorded in the state
-directory (use the report's), so the next report counts them from zero.
+already installed are kept with their counters (but a counter of nftables that
+this config's record does not list is made afresh: its count is not this
+config's); stale netmon rules are removed; other rules and tables are never
+touched. pf: changes nothing (see pf-conf). Meters whose rules or counters it
+makes afresh are recorded in the state directory (use the report's), so the
+next report counts them from zero.
 The state directory also records which meters this config file installed:
 rules of a meter taken out of it are removed; rules of any other meter, and
 rules of its own meters that differ from the ones it writes where the record
