@@ -534,8 +534,12 @@ netnsTest(
         // A report that cannot write it (its directory not allowed): the log moves on, the file stays behind.
         { netmon: ["report"], set: "netmon" },
         DOCTOR, // 7
-        { run: ["rm", "-r", dir] },
+        // A link in its place (to a FIFO, which a read would block on): said, never followed.
+        { run: ["mkfifo", "/var/lib/netmon/fifo"] },
+        { run: ["ln", "-sf", "/var/lib/netmon/fifo", prom] },
         DOCTOR, // 8
+        { run: ["rm", "-r", dir] },
+        DOCTOR, // 9
       ], p.a);
       match(
         verdict(r[0] as StepResult).checks.get("textfile")?.said ?? "",
@@ -553,7 +557,8 @@ netnsTest(
       expect(verdict(r[7] as StepResult), { textfile: /is of the sample at .*, not the log's last \(.*\)/ }, {
         textfile: /netmon report/,
       });
-      expect(verdict(r[8] as StepResult), { textfile: /does not exist: every report fails to write/ }, {
+      expect(verdict(r[8] as StepResult), { textfile: /is a link, not the file the reports write/ });
+      expect(verdict(r[9] as StepResult), { textfile: /does not exist: every report fails to write/ }, {
         textfile: /node-exporter/,
       });
     }),

@@ -21,6 +21,7 @@ import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
+import { readWholeText } from "../host/safe_open.ts";
 import type { StateFiles } from "../state/files.ts";
 
 export type { Finding } from "./finding.ts";
@@ -397,14 +398,17 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
   return facts;
 }
 
+/** The textfile of 100,000 columns is a few MiB: doctor reads no more than this of it. */
+const TEXTFILE_MAX = 64 << 20;
+
 /** `v` seconds since the epoch as a UTC time, for messages. */
 function utc(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 }
 
 /**
- * The Prometheus textfile's finding: its directory there, a directory no
- * other user can write (`trust`), and writable; the file a regular file that
+ * The Prometheus textfile's finding: its directory there, and a directory no
+ * other user can write (`trust`); the file a regular file that
  * node_exporter (its own user) may read, of the log's last sample
  * (`lastAt`, ms) once there is one. Undefined without `[prometheus]`.
  */
@@ -420,7 +424,8 @@ async function checkTextfile(
     problem(
       "textfile",
       message(err),
-      `run 'netmon doctor' with --allow-read=${dir} (the report needs --allow-read=${dir} --allow-write=${dir})`,
+      `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list; the report needs ${dir} ` +
+        "in its --allow-read and --allow-write lists: 'netmon schedule' prints its whole line)",
     );
   let info: Deno.FileInfo;
   try {
@@ -471,6 +476,13 @@ async function checkTextfile(
       "run 'netmon report' and read its warning (the permissions it needs: see the README's Many machines section)",
     );
   }
+  if (file.isSymlink) {
+    return problem(
+      "textfile",
+      `${path} is a link, not the file the reports write: something else put it there`,
+      `remove it (the next report writes a regular file in its place) and see what made it`,
+    );
+  }
   if (!file.isFile) {
     return problem("textfile", `${path} is not a regular file: the report refuses to replace it`, `move ${path} away`);
   }
@@ -485,7 +497,8 @@ async function checkTextfile(
   }
   let text: string;
   try {
-    text = Deno.readTextFileSync(path);
+    // Not through a link swapped in since, nor a FIFO, nor without end: doctor runs as root.
+    text = readWholeText(path, { what: "Prometheus textfile" }, TEXTFILE_MAX) ?? "";
   } catch (err) {
     return unreadable(err)
       ? denied(err)

@@ -450,10 +450,12 @@ export function writeTextfile(
 
 /**
  * A failure of this output as the report's one line: a warning, exit 74 (or
- * 77 naming the Deno flags). The textfile is replaced through a temporary
+ * 77 naming what Deno refused). The textfile is replaced through a temporary
  * file in its directory, which is read (the target is checked) and written:
- * a refusal anywhere there names that directory in both flags, since
- * granting the file alone fails on the next step.
+ * a refusal anywhere there names that directory for both lists, since
+ * granting the file alone fails on the next step, and says that a flag
+ * replaces the set's list (granting only the directory would deny the config
+ * and the state directory).
  */
 function textfileError(err: unknown, path: string): NetmonError {
   const access = deniedAccess(err);
@@ -461,8 +463,8 @@ function textfileError(err: unknown, path: string): NetmonError {
   if (access && (access.path === path || access.path.slice(0, access.path.lastIndexOf("/")) === dir)) {
     return new NetmonError(
       `Deno denied ${access.kind} access to ${access.path === path ? path : dir}: the textfile is replaced ` +
-        `through a temporary file in its directory: run it with --allow-read=${dir} --allow-write=${dir} ` +
-        "(or a permission set from deno.json)",
+        `through a temporary file in its directory, so the report needs ${dir} in both its --allow-read and ` +
+        "--allow-write lists (a flag replaces the permission set's list: 'netmon schedule' prints the whole line)",
       EX.NOPERM,
       { cause: err },
     );
