@@ -168,9 +168,10 @@ Installs the meters' rules in one transaction per firewall. iptables: one rule
 per meter, hook, family and network, tagged 'netmon:COLUMN', jumping to netmon's
 chain, through iptables-restore (ip6tables-restore for IPv6). nftables: netmon's
 inet table with a named counter per column, through one 'nft -j -f -'. Rules
-already installed are kept with their counters (but a counter of nftables that
-this config's record does not list is made afresh: its count is not this
-config's); stale netmon rules are removed; other rules and tables are never
+already installed are kept with their counters, but for an nftables counter
+that this config's record does not list and whose rules are not exactly this
+config's (or that has none): it is made afresh, its count being another
+config's. Stale netmon rules are removed; other rules and tables are never
 touched. pf: changes nothing (see pf-conf). Meters whose rules or counters it
 makes afresh are recorded in the state directory (use the report's), so the
 next report counts them from zero.
