@@ -219,8 +219,8 @@ netnsTest(
         assert.deepEqual(await storeRows(cluster, "edge1"), await logRows(`${state}/netmon.log`));
         const without: [ExtraPermissions, RegExp][] = [
           // The textfile's directory, for both lists (it is replaced through a temporary file there).
-          [{ ...extra, read: [pw] }, new RegExp(`needs ${tf} in both its --allow-read and --allow-write lists`)],
-          [{ ...extra, write: [] }, new RegExp(`needs ${tf} in both its --allow-read and --allow-write lists`)],
+          [{ ...extra, read: [pw] }, new RegExp(`--allow-read=…,${tf} --allow-write=…,${tf} `)],
+          [{ ...extra, write: [] }, new RegExp(`--allow-read=…,${tf} --allow-write=…,${tf} `)],
           [{ ...extra, net: [] }, new RegExp(`--allow-net=127\\.0\\.0\\.1:${cluster.port}`)],
           [{ ...extra, read: [tf] }, new RegExp(`--allow-read=${pw}`)],
         ];

@@ -418,8 +418,8 @@ Deno.test("textfile: a report not allowed the textfile's directory names that di
     assert.equal(
       denied.stderr.trim(),
       `netmon: Deno denied read access to ${prom}/netmon.prom: the textfile is replaced through a temporary file ` +
-        `in its directory, so the report needs ${prom} in both its --allow-read and --allow-write lists (a flag ` +
-        "replaces the permission set's list: 'netmon schedule' prints the whole line)",
+        `in its directory, which both lists need: --allow-read=…,${prom} --allow-write=…,${prom} (… the paths the ` +
+        "permission set has, since a flag replaces its list: 'netmon schedule' prints the whole line)",
     );
     assert.equal((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2);
     // The file allowed, not its directory: the same advice, naming the directory the temporary file is refused in.
@@ -428,8 +428,8 @@ Deno.test("textfile: a report not allowed the textfile's directory names that di
     assert.equal(
       fileOnly.stderr.trim(),
       `netmon: Deno denied write access to ${prom}: the textfile is replaced through a temporary file in its ` +
-        `directory, so the report needs ${prom} in both its --allow-read and --allow-write lists (a flag replaces ` +
-        "the permission set's list: 'netmon schedule' prints the whole line)",
+        `directory, which both lists need: --allow-read=…,${prom} --allow-write=…,${prom} (… the paths the ` +
+        "permission set has, since a flag replaces its list: 'netmon schedule' prints the whole line)",
     );
     // With the directory added to both lists, as the line says, it is written.
     const allowed = await run([prom]);

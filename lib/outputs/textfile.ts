@@ -463,8 +463,9 @@ function textfileError(err: unknown, path: string): NetmonError {
   if (access && (access.path === path || access.path.slice(0, access.path.lastIndexOf("/")) === dir)) {
     return new NetmonError(
       `Deno denied ${access.kind} access to ${access.path === path ? path : dir}: the textfile is replaced ` +
-        `through a temporary file in its directory, so the report needs ${dir} in both its --allow-read and ` +
-        "--allow-write lists (a flag replaces the permission set's list: 'netmon schedule' prints the whole line)",
+        `through a temporary file in its directory, which both lists need: --allow-read=…,${dir} ` +
+        `--allow-write=…,${dir} (… the paths the permission set has, since a flag replaces its list: ` +
+        "'netmon schedule' prints the whole line)",
       EX.NOPERM,
       { cause: err },
     );
