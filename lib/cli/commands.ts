@@ -184,6 +184,8 @@ config with its own iptables chain or nftables table meters beside the others
 and leaves them alone; a chain that holds rules netmon did not make is refused.
 A state directory whose record names another config file makes start refuse
 too (the two configs' reports would share one log), unless --replace is given.
+Start holds the state directory's lock from reading that record to writing it
+(a report or another start waits; exit 75 after 60 s); --dry-run takes none.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
@@ -195,7 +197,8 @@ Removes exactly netmon's rules (found by their comment) and its chain, in one
 iptables-restore transaction per family, or deletes netmon's nftables table.
 The log and last file are kept. As with start, rules of meters this config
 neither has nor installed make it refuse, changing nothing, unless --replace is
-given; rules that jump to another config's chain are left alone.
+given; rules that jump to another config's chain are left alone. It holds the
+state directory's lock as start does.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
