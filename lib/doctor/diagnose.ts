@@ -21,7 +21,7 @@ import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
-import { readWholeText } from "../host/safe_open.ts";
+import { dirOf, readWholeText } from "../host/safe_open.ts";
 import type { StateFiles } from "../state/files.ts";
 
 export type { Finding } from "./finding.ts";
@@ -419,7 +419,7 @@ async function checkTextfile(
 ): Promise<Finding | undefined> {
   const path = config.fleet.textfile;
   if (path === undefined) return undefined;
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const dir = dirOf(path);
   const denied = (err: unknown) =>
     problem(
       "textfile",

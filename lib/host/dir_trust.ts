@@ -19,6 +19,7 @@
 import { getUid } from "./env.ts";
 import { runBounded } from "./run.ts";
 import { NetmonError } from "./errors.ts";
+import { dirOf } from "./safe_open.ts";
 
 /** The program that reads the directories' owners and modes. */
 export const STAT = "/usr/bin/stat";
@@ -192,7 +193,7 @@ export function stateDirWarnings(
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
   const checks: [string, Checked][] = [[dir, STATE_DIR]];
-  if (textfile !== undefined) checks.push([textfile.slice(0, textfile.lastIndexOf("/")) || "/", TEXTFILE_DIR]);
+  if (textfile !== undefined) checks.push([dirOf(textfile), TEXTFILE_DIR]);
   return dirsTrustWarnings(checks, stat);
 }
 

@@ -123,8 +123,8 @@ function checkStat(path: string, s: Deno.FileInfo, spec: OpenSpec): NetmonError 
   return undefined;
 }
 
-/** The directory `path` is in. */
-function dirOf(path: string): string {
+/** The directory `path` is in: `.` for a bare name, `/` for a file at the root. */
+export function dirOf(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash < 0 ? "." : path.slice(0, slash) || "/";
 }

@@ -18,6 +18,7 @@
 
 import { deniedAccess, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { AtomicFile } from "../host/files.ts";
+import { dirOf } from "../host/safe_open.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
@@ -459,8 +460,8 @@ export function writeTextfile(
  */
 function textfileError(err: unknown, path: string): NetmonError {
   const access = deniedAccess(err);
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-  if (access && (access.path === path || access.path.slice(0, access.path.lastIndexOf("/")) === dir)) {
+  const dir = dirOf(path);
+  if (access && (access.path === path || dirOf(access.path) === dir)) {
     return new NetmonError(
       `Deno denied ${access.kind} access to ${access.path === path ? path : dir}: the textfile is replaced ` +
         `through a temporary file in its directory, which both lists need: --allow-read=…,${dir} ` +
