@@ -398,6 +398,19 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
   return facts;
 }
 
+/**
+ * What lib/host/dir_trust.ts says of a directory (`warnings`, each "WHAT
+ * (netmon …, but fix it: FIX)") as a problem of `check`: the whats, then the
+ * fixes (`fallback` when none says one).
+ */
+function trustProblem(check: string, warnings: readonly string[], fallback = ""): Finding {
+  return problem(
+    check,
+    warnings.map((t) => t.replace(/ \([^()]*, but fix it: .*\)$/, "")).join("; "),
+    warnings.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") || fallback,
+  );
+}
+
 /** The textfile of 100,000 columns is a few MiB: doctor reads no more than this of it. */
 const TEXTFILE_MAX = 64 << 20;
 
@@ -451,14 +464,7 @@ async function checkTextfile(
   }
   const warnings = trust ? await trust(dir) : [];
   if (warnings.length > 0) {
-    return problem(
-      "textfile",
-      warnings.map((t) =>
-        t.replace(/ \((?:netmon writes it all the same|netmon refuses them), but fix it: (.*)\)$/, "")
-      ).join("; "),
-      warnings.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") ||
-        `let only root (or node_exporter's user) write ${dir}`,
-    );
+    return trustProblem("textfile", warnings, `let only root (or node_exporter's user) write ${dir}`);
   }
   let file: Deno.FileInfo | undefined;
   try {
@@ -637,11 +643,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
     const dir = checkStateDir(input.files);
     const trust = input.stateDirTrust ? await input.stateDirTrust(input.files.dir) : [];
     findings.push(
-      dir.verdict !== "ok" || trust.length === 0 ? dir : problem(
-        "state-dir",
-        trust.map((t) => t.replace(/ \(netmon refuses them, but fix it: (.*)\)$/, "")).join("; "),
-        trust.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; "),
-      ),
+      dir.verdict !== "ok" || trust.length === 0 ? dir : trustProblem("state-dir", trust),
     );
     log = await checkLog(input.files);
     findings.push(...log.findings);
