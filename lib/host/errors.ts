@@ -87,16 +87,20 @@ export function isDenoRefusal(err: unknown): boolean {
   return denoPermissionError(err instanceof NetmonError ? err.cause : err) !== undefined;
 }
 
+/** Deno's refusal in `err` (as thrown): the kind of access, to what, and the flag; null if unreadable; else undefined. */
+function refusal(err: unknown): { kind: string; path: string; flag: string } | null | undefined {
+  if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
+  const m = NOT_CAPABLE.exec(err.message);
+  return m ? { kind: m[1] as string, path: m[2] as string, flag: m[3] as string } : null;
+}
+
 /**
  * If `err` is Deno refusing `kind` access to a path (read, write), as thrown
  * or as a NetmonError made from it (its cause), that kind and path;
  * otherwise undefined.
  */
 export function deniedAccess(err: unknown): { kind: string; path: string } | undefined {
-  if (err instanceof NetmonError) err = err.cause;
-  if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
-  const m = NOT_CAPABLE.exec(err.message);
-  return m ? { kind: m[1] as string, path: m[2] as string } : undefined;
+  return refusal(err instanceof NetmonError ? err.cause : err) ?? undefined;
 }
 
 /**
@@ -104,15 +108,16 @@ export function deniedAccess(err: unknown): { kind: string; path: string } | und
  * names the exact flag to add; otherwise undefined.
  */
 export function denoPermissionError(err: unknown): NetmonError | undefined {
-  if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
-  const m = NOT_CAPABLE.exec(err.message);
-  if (!m) {
-    return new NetmonError(`Deno denied a permission: ${err.message.split("\n")[0]}`, EX.NOPERM, { cause: err });
+  const r = refusal(err);
+  if (r === undefined) return undefined;
+  if (r === null) {
+    const message = (err as Error).message.split("\n")[0];
+    return new NetmonError(`Deno denied a permission: ${message}`, EX.NOPERM, { cause: err });
   }
-  const [, kind, denied, flag] = m;
+  const { kind, path: denied, flag } = r;
   // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself; beside a
   // relative one (graph's default netmon_graph.dat), the current directory.
-  const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied as string);
+  const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied);
   const what = temp ? temp[1] === undefined ? "." : temp[1] || "/" : denied;
   return new NetmonError(
     `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
