@@ -357,9 +357,7 @@ export interface BillingHistory {
  * sum of each column's row of the current cycle in `cycleRows` (so they must
  * hold its columns' rows), each from `firstEpoch` of the column (its first
  * sample, lib/usage/first_seen.ts: a meter added mid-cycle is projected from
- * there); without, the name's row from `firstEpoch` of the name. A column
- * `removed` says the log's newest sample no longer has (its meter was
- * removed; lib/usage/first_seen.ts) adds what it counted, not projected on.
+ * there); without, the name's row from `firstEpoch` of the name.
  * `lastEpoch` is the log's last sample.
  *
  * @example
@@ -377,7 +375,6 @@ export function billingHistory(
   lastEpoch: number,
   keep = 12,
   columns?: Pick<CustomerColumns, "in" | "out" | "both">,
-  removed?: (column: string) => boolean,
 ): BillingHistory {
   const mine = cycleRows.filter((r) => r.name === name);
   const currentRow = mine.find((r) => r.start <= now && now < r.end);
@@ -388,16 +385,9 @@ export function billingHistory(
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const columnBytes = (n: string) =>
       cycleRows.find((r) => r.kind === "column" && r.name === n && r.start === currentRow.start)?.totalBytes ?? 0n;
-    const isRemoved = (n: string) => removed?.(n) === true;
-    const parts = (names: readonly string[]): Part[] =>
-      names.map((n) => ({ bytes: columnBytes(n), from: firstOf(n), removed: isRemoved(n) }));
+    const parts = (names: readonly string[]): Part[] => names.map((n) => ({ bytes: columnBytes(n), from: firstOf(n) }));
     const scale = (names: readonly string[] | undefined, bytes: bigint) =>
-      cycleEstimate(
-        names ? parts(names) : [{ bytes, from: firstOf(name), removed: isRemoved(name) }],
-        cycle,
-        lastEpoch,
-        now,
-      );
+      cycleEstimate(names ? parts(names) : [{ bytes, from: firstOf(name) }], cycle, lastEpoch, now);
     const current: CycleSoFar = { row: currentRow };
     const total = scale(columns && [...columns.in, ...columns.out, ...columns.both], currentRow.totalBytes);
     if (total !== undefined) {
