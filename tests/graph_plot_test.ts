@@ -92,6 +92,31 @@ Deno.test("buckets are steps; today's bucket is hatched as incomplete and drawn 
   });
 });
 
+Deno.test("a narrow incomplete last bucket keeps its label inside the frame, clear of the key", async () => {
+  await withTempDir(async (dir) => {
+    // 29 whole days and six hours of the 30th, by day: the hatched last bucket is a thirtieth of the plot's width.
+    const lines = ["# netmon meters:\tacme-inbound\tacme-outbound"];
+    for (let h = 0; h < 29 * 24 + 6; h++) {
+      const t = new Date(Date.UTC(2026, 0, 1) + h * 3_600_000).toISOString();
+      lines.push(`${t.slice(0, 10).replaceAll("-", "/")}-${t.slice(11, 19)}\t${h * 1e9}\t${h * 1e8}`);
+    }
+    const { picture } = await plot(dir, ["--by", "day", await log(dir, lines)]);
+    const svg = await Deno.readTextFile(picture);
+    // The frame: the border path gnuplot draws around the plot, M left,bottom ... right,top.
+    const frame = /d='M([\d.]+),[\d.]+ L[\d.]+,[\d.]+ L([\d.]+),[\d.]+ L[\d.]+,[\d.]+ L[\d.]+,[\d.]+ Z/.exec(svg);
+    ok(frame, "the plot's frame is drawn");
+    const [left, right] = [Number(frame[1]), Number(frame[2])];
+    const labels = [
+      ...svg.matchAll(/translate\(([\d.]+),[\d.]+\)"[^>]*text-anchor="(start|end)">\s*<text>incomplete</g),
+    ];
+    assertEquals(labels.length, 1, "one incomplete bucket, one label");
+    // 12-pixel Arial: "incomplete" is about 55 pixels wide.
+    const [x, anchor] = [Number(labels[0]?.[1]), labels[0]?.[2]];
+    const [from, to] = anchor === "start" ? [x, x + 55] : [x - 55, x];
+    ok(from >= left && to <= right, `the label spans ${from}..${to}, the frame ${left}..${right}`);
+  });
+});
+
 Deno.test("colours: Okabe-Ito, each series its own; past eight, dashes; the PNG has the palette's pixels", async () => {
   await withTempDir(async (dir) => {
     const meters = Array.from({ length: 10 }, (_, i) => `m${i}`);

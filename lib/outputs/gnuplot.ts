@@ -266,11 +266,15 @@ export function gnuplotScript(spec: PlotSpec): string {
         partial.push([lastStart, end]);
       }
       partial.forEach(([a, b], k) => {
+        // The label stays inside the plot: from the start of the first bucket, and up to the end of the last one
+        // (written from its start, a narrow last bucket's label ran out of the frame into the key).
+        const last = a === lastStart && b === end;
+        const place = last ? `${at(b)}, graph 1 right offset -0.3,-0.8` : `${at(a)}, graph 1 left offset 0.3,-0.8`;
         lines.push(
           `set object ${k + 1} rect from ${at(a)}, graph 0 to ${
             at(b)
           }, graph 1 behind fc rgb '#bbbbbb' fs transparent pattern 4 noborder`,
-          `set label ${k + 2} 'incomplete' at ${at(a)}, graph 1 left offset 0.3,-0.8 tc rgb '#444444'`,
+          `set label ${k + 2} 'incomplete' at ${place} tc rgb '#444444'`,
         );
       });
       if (partial.length > 0) {
