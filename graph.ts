@@ -421,7 +421,8 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
   };
   try {
     const customers = a.customers ? { specs: config.customers, file: config.file ?? "config" } : undefined;
-    const options = { ...a.options, customers, warn: (m: string) => err(`graph: warning: ${m}\n`), samples };
+    const warn = (m: string) => err(`graph: warning: ${m}\n`);
+    const options = { ...a.options, customers, meters: config.meters, warn, samples };
     graphLog(log, logPath, options, (text) => {
       if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
       if (plotting) {

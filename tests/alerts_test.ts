@@ -17,7 +17,7 @@ import { zoneNamed } from "../lib/usage/zone.ts";
 import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
 import { fingerprint, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, sentPath, tallyPath } from "../lib/state/tally_file.ts";
-import { netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
+import { named, netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import { LATE, lateMeterCounters } from "./late_meter.ts";
 import {
@@ -669,7 +669,7 @@ Deno.test("alert_projected: a customer whose meter was added on day 20 is projec
       `alert_projected = true\n${mailSection(25)}`,
     "netmon.toml",
   );
-  const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+  const watched = watchedCustomers(config.customers, named(["base", "late"]), "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
   const { now } = LATE;
   let tally: Tally | undefined;
@@ -690,7 +690,7 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
         `alert_projected = true\n${mailSection(25)}`,
       `${dir}/netmon.toml`,
     );
-    const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+    const watched = watchedCustomers(config.customers, named(["base", "late"]), "netmon.toml");
     const plan = tallyPlan(config.customers, watched);
     const start = Date.UTC(2025, 11, 1), added = Date.UTC(2025, 11, 22), now = Date.UTC(2025, 11, 27);
     const stamp = (t: number) => {

@@ -9,9 +9,10 @@
 
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
-import { customerColumns, parseBytes, parseRate } from "../lib/config/customers.ts";
-import { allColumns } from "../lib/config/meters.ts";
+import { customerColumns, type CustomerSpec, parseBytes, parseRate } from "../lib/config/customers.ts";
+import { allColumns, type Column, type Meter } from "../lib/config/meters.ts";
 import { netmon, withTempDir } from "./helpers.ts";
+import { seededRandom } from "./random.ts";
 
 const THREE = `source = "nftables"
 [[meter]]
@@ -100,6 +101,144 @@ Deno.test("customers over log columns alone: interfaces' rx and tx, the original
     () => customerColumns([{ name: "acme", meters: ["acme-in"], billing: { cycleDay: 1 } }], cols, "netmon.log"),
     /^CustomerMatchError: netmon\.log: customer\[1\]\.meters\[1\]: "acme-in" matches no meter or column/,
   );
+});
+
+/** The log's columns `names`, each the config's column of that name (with its meter) if it has one, as the summary has them. */
+function logColumnsOf(names: readonly string[], meters: readonly Meter[]): Column[] {
+  const configured = new Map(allColumns(meters).map((c) => [c.name, c]));
+  return names.map((name) => configured.get(name) ?? { name, label: name });
+}
+
+const customer = (name: string, meters = [name]): CustomerSpec => ({ name, meters, billing: { cycleDay: 1 } });
+
+/** Meter acme split by direction, and a meter of its own named like a column of acme's with a suffix. */
+const SPLIT_ACME = `source = "nftables"
+[[meter]]
+name = "acme"
+address = "192.0.2.0/28"
+split = "direction"
+[[meter]]
+name = "acme-v6"
+address = "2001:db8:1::/48"
+`;
+const UNSPLIT_ACME = SPLIT_ACME.replace('split = "direction"\n', "");
+
+Deno.test("a meter split by direction within the log is all its columns, before and after; another meter named like one is not", () => {
+  const split = parseConfig(SPLIT_ACME, "c.toml").meters;
+  // Undirected, then split: the log has acme, then acme-inbound and acme-outbound.
+  const history = ["acme", "acme-v6", "acme-inbound", "acme-outbound"];
+  const specs = [customer("acme"), customer("all", ["*"]), customer("v6", ["acme-v6"])];
+  assertEquals(customerColumns(specs, logColumnsOf(history, split)), [
+    { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: ["acme"] },
+    { name: "all", in: ["acme-inbound"], out: ["acme-outbound"], both: ["acme", "acme-v6"] },
+    { name: "v6", in: [], out: [], both: ["acme-v6"] },
+  ]);
+  // Split, then undirected again: the old split columns are acme's too.
+  const unsplit = parseConfig(UNSPLIT_ACME, "c.toml").meters;
+  const back = ["acme-inbound", "acme-outbound", "acme-v6", "acme"];
+  assertEquals(customerColumns([customer("acme")], logColumnsOf(back, unsplit)), [
+    { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: ["acme"] },
+  ]);
+  // Over the config's own columns: acme is its split columns, not the meter acme-v6's column.
+  assertEquals(customerColumns([customer("acme")], allColumns(split)), [
+    { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] },
+  ]);
+  // A meter acme-inbound split by family (acme-inbound-v4, -v6) is not acme's either, in the log or the config.
+  const family = parseConfig(
+    SPLIT_ACME +
+      '[[meter]]\nname = "acme-inbound"\naddress = ["203.0.113.0/28", "2001:db8:2::/48"]\nsplit = "family"\n',
+    "c.toml",
+  ).meters;
+  const withFamily = [...history, "acme-inbound-v4", "acme-inbound-v6"];
+  for (const columns of [logColumnsOf(withFamily, family), allColumns(family)]) {
+    assertEquals(customerColumns([customer("acme")], columns)[0]?.both.includes("acme-inbound-v4"), false);
+    assertEquals(customerColumns([customer("acme")], columns)[0]?.in, ["acme-inbound"]);
+  }
+  // Without a meter of the name, its suffixed columns are all its: acme over meters acme-v4 and acme-v6.
+  const byHand = parseConfig(
+    'source = "nftables"\n[[meter]]\nname = "acme-v4"\naddress = "192.0.2.0/28"\n' +
+      '[[meter]]\nname = "acme-v6"\naddress = "2001:db8:1::/48"\n',
+    "c.toml",
+  ).meters;
+  assertEquals(customerColumns([customer("acme")], allColumns(byHand)), [
+    { name: "acme", in: [], out: [], both: ["acme-v4", "acme-v6"] },
+  ]);
+});
+
+Deno.test("the columns the tally has counted are matched beside the config's: a split meter's old column, by name", () => {
+  const split = parseConfig(SPLIT_ACME, "c.toml").meters;
+  // A report: the config's columns, then those only the tally has (in whatever order it keeps them).
+  for (const past of [["acme", "gone", "acme-inbound"], ["gone", "acme"]]) {
+    assertEquals(customerColumns([customer("acme"), customer("all", ["*"])], allColumns(split), "c.toml", past), [
+      { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: ["acme"] },
+      { name: "all", in: ["acme-inbound"], out: ["acme-outbound"], both: ["acme-v6", "acme", "gone"] },
+    ]);
+  }
+  throws(
+    () => customerColumns([customer("acme-in")], allColumns(split), "c.toml", ["acme"]),
+    /"acme-in" matches no meter or column \(columns: acme-inbound, acme-outbound, acme-v6, acme\)$/,
+  );
+});
+
+const SUFFIXES = [
+  "-inbound",
+  "-outbound",
+  "-v4",
+  "-v6",
+  "-inbound-v4",
+  "-inbound-v6",
+  "-outbound-v4",
+  "-outbound-v6",
+  ":rx",
+  ":tx",
+];
+
+/** The match before the log's history was matched: the column of the name, else the columns of the name with a suffix. */
+function columnOrSuffixed(m: string, names: readonly string[]): string[] {
+  if (m === "*") return [...names];
+  if (names.includes(m)) return [m];
+  return SUFFIXES.map((s) => m + s).filter((n) => names.includes(n));
+}
+
+Deno.test("over the config's columns alone, a name matches what it did: its column, else its meter's split columns (300 configs)", () => {
+  const random = seededRandom("customer columns of the config");
+  const pool = ["acme", "acme-v6", "acme-inbound", "acme-outbound-v4", "acme-in", "eth0", "eth0-v4"];
+  const splits = ["", 'split = "direction"\n', 'split = "family"\n', 'split = ["direction", "family"]\n'];
+  let compared = 0, contested = 0;
+  for (let run = 0; run < 300; run++) {
+    let text = 'source = "nftables"\n';
+    pool.forEach((name, k) => {
+      if (random() < 0.4) return;
+      const address = `["192.0.2.${16 * k}/28", "2001:db8:${k + 1}::/48"]`;
+      text += `[[meter]]\nname = "${name}"\naddress = ${address}\n${splits[Math.floor(random() * 4)]}`;
+    });
+    let meters: Meter[];
+    try {
+      meters = parseConfig(text, "c.toml").meters;
+    } catch {
+      continue; // two meters writing one column: not a config
+    }
+    const columns = allColumns(meters);
+    const names = columns.map((c) => c.name);
+    for (const m of [...pool, ...names, "*"]) {
+      const before = columnOrSuffixed(m, names);
+      let got: string[] = [];
+      try {
+        const [c] = customerColumns([customer("x", [m])], columns);
+        got = [...c!.in, ...c!.out, ...c!.both];
+      } catch {
+        got = [];
+      }
+      // The one change: where the config has a split meter of the name (and no column of it), another meter's column
+      // is not the name's.
+      const mine = !names.includes(m) && columns.some((c) => c.meter === m);
+      const want = mine ? before.filter((n) => columns.find((c) => c.name === n)?.meter === m) : before;
+      if (want.length !== before.length) contested++;
+      assertEquals([...got].sort(), [...want].sort(), `${m} over ${names.join(", ")}`);
+      compared++;
+    }
+  }
+  ok(compared > 1000 && contested > 20, `names compared: ${compared}, with another meter's column: ${contested}`);
 });
 
 /** Each mistake that costs money is one line naming the key. */

@@ -28,6 +28,7 @@ import { rollUp } from "../lib/usage/customers.ts";
 import { cycleEstimate, linearEstimate } from "../lib/usage/projection.ts";
 import { FirstSeen } from "../lib/usage/first_seen.ts";
 import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
+import { named } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import { LATE, lateMeterCounters } from "./late_meter.ts";
 
@@ -256,7 +257,7 @@ Deno.test("customers' cycles are sums of column counts: a customer added later n
     billing: { cycleDay: 15, timeZone },
     ...(quota ? { quota: { bytes: quota, count: "total" as const, alertAt: [80, 100], alertProjected: false } } : {}),
   });
-  const columns = COLUMNS;
+  const columns = named(COLUMNS);
   const first = [spec("acme", ["acme"], 1n << 40n), spec("all", ["*"])];
   const later = [...first, spec("globex", ["globex", "late"], 1n << 30n)];
   const plan = (specs: CustomerSpec[]) => tallyPlan(specs, matchCustomers(specs, columns, "test"));

@@ -18,7 +18,7 @@ import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
 import type { Row } from "../lib/usage/rows.ts";
 import { billingPasses, OverviewSummarizer, Summarizer } from "../lib/usage/summary.ts";
-import { withTempDir } from "./helpers.ts";
+import { named, withTempDir } from "./helpers.ts";
 import { LATE, lateMeterCounters, lateMeterSamples } from "./late_meter.ts";
 import { mailSection } from "./quota_env.ts";
 
@@ -66,7 +66,7 @@ Deno.test("alert_projected: a customer that gains a meter on day 20 is on course
       `alert_projected = true\n${mailSection(25)}`,
     "netmon.toml",
   );
-  const watched = watchedCustomers(config.customers, ["base", "late"], "netmon.toml");
+  const watched = watchedCustomers(config.customers, named(["base", "late"]), "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
   let tally: Tally | undefined;
   for (const s of lateMeterCounters()) tally = advanceTally(tally, plan, s);

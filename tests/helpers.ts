@@ -572,3 +572,8 @@ export function spoolNames(state: string): string[] {
     return [];
   }
 }
+
+/** Log columns by name alone, as a log without a config names them (no meter of the config writes them). */
+export function named(names: readonly string[]): { name: string; label: string }[] {
+  return names.map((name) => ({ name, label: name }));
+}

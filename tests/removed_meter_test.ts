@@ -34,7 +34,7 @@ import type { Sample } from "../lib/usage/engine.ts";
 import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
 import { cycleEstimate } from "../lib/usage/projection.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
-import { withTempDir } from "./helpers.ts";
+import { named, withTempDir } from "./helpers.ts";
 import { mailSection } from "./quota_env.ts";
 
 const GiB = 1n << 30n;
@@ -126,7 +126,7 @@ Deno.test("alert_projected: a customer whose meter was removed on day 10 is not 
   );
   // The customer's meters matched to the log's columns, gone among them (as the summary matches them; a report
   // matches the config's own meters, which no longer have it).
-  const watched = watchedCustomers(config.customers, ["stays", "gone"], "netmon.toml");
+  const watched = watchedCustomers(config.customers, named(["stays", "gone"]), "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
   let tally: Tally | undefined;
   for (const s of REMOVED) {

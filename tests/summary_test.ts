@@ -651,3 +651,45 @@ Deno.test("summary errors: one line and a sysexits status", async () => {
     ]);
   });
 });
+
+Deno.test("a meter split by direction mid-cycle (and back): its customer's cycle is all its columns, not a meter named like one", async () => {
+  await withTempDir(async (dir) => {
+    // 1 day of acme undirected at 1 B/s, then 1 day split, 2 B/s in and 3 B/s out; acme-v6, a meter of its own, 10 B/s
+    // throughout. The interval at the split counts in neither (the split columns count from their first sample).
+    const from = Date.UTC(2026, 10, 2);
+    const meters = (split: boolean) =>
+      `source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "acme"\naddress = "192.0.2.0/28"\n` +
+      (split ? 'split = "direction"\n' : "") + '[[meter]]\nname = "acme-v6"\naddress = "2001:db8:1::/48"\n' + ACME;
+    const undirected = (t0: number, t1: number, base: number) => steady(t0, t1, 300, [1, 10], "UTC", [0, 10 * base]);
+    const directed = (t0: number, t1: number, base: number) =>
+      steady(t0, t1, 300, [2, 3, 10], "UTC", [0, 0, 10 * base]);
+    const day1 = from + DAY * 1000, day2 = day1 + DAY * 1000;
+    const c = "2026-11-01T00:00:00+00:00,2026-12-01T00:00:00+00:00";
+    const acmeOf = async (log: string[], split: boolean) =>
+      csv(await ok0(dir, { log, config: meters(split) }, ["--by", "cycle", "--csv"]))
+        .filter((r) => r.kind === "customer")
+        .map((r) => [`${r.start},${r.end}`, r.name, r.in_bytes, r.out_bytes, r.total_bytes]);
+    const splitLater = [
+      "# netmon meters:\tacme\tacme-v6",
+      ...undirected(from, day1, 0),
+      "# netmon meters:\tacme-inbound\tacme-outbound\tacme-v6",
+      ...directed(day1 + 300_000, day2, DAY + 300),
+    ];
+    const after = DAY - 300;
+    const want = [[c, "acme", String(2 * after), String(3 * after), String(DAY + 5 * after)]];
+    assertEquals(await acmeOf(splitLater, true), want);
+    const unsplitLater = [
+      "# netmon meters:\tacme-inbound\tacme-outbound\tacme-v6",
+      ...directed(from, day1, 0),
+      "# netmon meters:\tacme\tacme-v6",
+      ...undirected(day1 + 300_000, day2, DAY + 300),
+    ];
+    assertEquals(await acmeOf(unsplitLater, false), [[
+      c,
+      "acme",
+      String(2 * DAY),
+      String(3 * DAY),
+      String(6 * DAY - 300),
+    ]]);
+  });
+});

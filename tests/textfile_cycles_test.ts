@@ -27,7 +27,7 @@ import { usageByBucket } from "../lib/usage/engine.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
-import { netmon, type NetmonRun, netnsTest, sendUdp, withPair, withTempDir } from "./helpers.ts";
+import { named, netmon, type NetmonRun, netnsTest, sendUdp, withPair, withTempDir } from "./helpers.ts";
 import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
 import {
   prometheusUnavailable,
@@ -82,7 +82,7 @@ Deno.test("textfile cycles: a customer's figures are its tally's, per direction 
     "netmon.toml",
   );
   // tun0 has no direction (not an rx/tx column): "both".
-  const columns = ["eth0:rx", "eth0:tx", "tun0"];
+  const columns = named(["eth0:rx", "eth0:tx", "tun0"]);
   const watched = matchCustomers(config.customers, columns, "netmon.toml");
   const plan = tallyPlan(config.customers, watchedCustomers(config.customers, columns, "netmon.toml"));
   const at = Date.UTC(2026, 2, 4, 23, 55);
@@ -161,7 +161,7 @@ Deno.test("textfile cycles: recorded sample by sample through cycle starts and r
           for (const o of outputs) await o.recorded?.(r);
         },
       });
-    const watched = matchCustomers(config.customers, [...counters.keys()], "netmon.toml");
+    const watched = matchCustomers(config.customers, named([...counters.keys()]), "netmon.toml");
     for (let i = 0; i < 60; i++) {
       // Samples 1 to 3 hours apart for 2.5 to 7.5 days: across March 1st, acme's and box's cycle start (UTC).
       epoch += 3_600_000 * (1 + Math.floor(random() * 3));

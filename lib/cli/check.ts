@@ -6,14 +6,13 @@
  * @module
  */
 
-import { allColumns } from "../config/meters.ts";
 import { NetmonError } from "../host/errors.ts";
 import { tallyFromLog } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import { readLast } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { fingerprint, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
+import { fingerprint, reportColumns, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { bytesShareText, iecBytes } from "../usage/units.ts";
@@ -78,9 +77,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   const perf: string[] = [];
   const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
 
-  const columns = config.meters.length > 0
-    ? allColumns(config.meters).map((c) => c.name)
-    : [...last.sample.counters.keys()];
+  const columns = reportColumns(config.meters, () => last.sample.counters.keys());
   const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
   let tally: Tally | undefined;
   if (watched.length > 0) {

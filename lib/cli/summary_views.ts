@@ -11,7 +11,7 @@ import type { Options } from "./commands.ts";
 import { parseDate } from "./dates.ts";
 import type { Config } from "../config/config.ts";
 import { type CustomerColumns, customerColumns, CustomerMatchError } from "../config/customers.ts";
-import { allColumns, type Column } from "../config/meters.ts";
+import { type Column, columnsAsConfigured } from "../config/meters.ts";
 import { ConfigError, UsageError } from "../host/errors.ts";
 import { type Unit, UNITS } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
@@ -87,12 +87,6 @@ export function parseSummaryRequest(opts: Options): SummaryRequest {
   return req;
 }
 
-/** The log's columns as the config knows them (with their direction), else by name alone. */
-function asColumns(names: readonly string[], config: Config): Column[] {
-  const known = new Map(allColumns(config.meters).map((c) => [c.name, c]));
-  return names.map((name) => known.get(name) ?? { name, label: name });
-}
-
 /** The names `--meter` keeps: a customer by its name, else columns by name or by their meter's name. */
 export function meterFilter(
   names: readonly string[],
@@ -153,7 +147,7 @@ export interface SummaryPlan {
 
 /** The plan for columns `names` (read from `where`, e.g. the log's path); a ConfigError when customers do not match. */
 export function summaryPlan(req: SummaryRequest, config: Config, names: readonly string[], where: string): SummaryPlan {
-  const columns = asColumns(names, config);
+  const columns = columnsAsConfigured(names, config.meters);
   let customers: CustomerColumns[];
   try {
     customers = customerColumns(config.customers, columns, config.file ?? "config");

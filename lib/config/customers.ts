@@ -346,11 +346,32 @@ const SUFFIXES = [
   ":tx",
 ];
 
+/** What a name matching no column matches: one list for all of them (never changed). */
+const NONE: readonly Column[] = [];
+
+const byColumnName = (a: Column, b: Column) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+
 /**
- * Matches each customer's meters to log columns: a name is a column, or the
- * meter (or interface) whose columns are the name with a split's suffix
- * (`acme-inbound`, `acme-v6`, `eth0:rx`). A name matching nothing is an
- * error naming the key; several meters add up, a column counting once.
+ * Matches each customer's meters to log columns. A name matches the column
+ * of that name and each column that is the name with a split's suffix
+ * (`acme-inbound`, `acme-v6`, `eth0:rx`): a meter's columns over the whole
+ * log, so a meter split by direction (or family) within the log, or no longer
+ * split, is all of its columns, before and after. But not a column the
+ * config gives another meter ({@linkcode Column.meter}): where the config
+ * writes the name's own column, or has a meter of that name, the name is that
+ * meter and no other (a meter named `acme-v6` beside `acme`, or
+ * `acme-inbound` split by family, writing `acme-inbound-v4`, is not acme's);
+ * where it has neither, the name's suffixed columns are all its (`eth0`'s
+ * `eth0:rx`; `acme` over meters `acme-v4` and `acme-v6`; `acme-inbound`
+ * over the columns `acme-inbound-v4`, `acme-inbound-v6` of a meter `acme`
+ * split both ways). So over the config's own columns, a name matches the
+ * column of that name, else its meter's split columns, as the config says.
+ * `*` is every column. A name matching nothing is an error naming the key;
+ * several meters add up, a column counting once.
+ *
+ * `past` names columns the log has had (the cycle tally's, at a report)
+ * beside `columns`: those `columns` lacks are matched as columns only the log
+ * has, after `columns`, by name.
  *
  * @example
  * ```ts
@@ -363,19 +384,66 @@ export function customerColumns(
   specs: readonly CustomerSpec[],
   columns: readonly Column[],
   where = "config",
+  past?: Iterable<string>,
 ): CustomerColumns[] {
-  const byName = new Map(columns.map((c) => [c.name, c]));
+  const byName = new Map<string, Column>();
+  /** The names that columns no meter of the config writes (few: meters since split, unsplit or removed) extend. */
+  const stems = new Set<string>();
+  const stem = (name: string) => {
+    for (let k = 0; k < SUFFIXES.length; k++) {
+      const s = SUFFIXES[k] as string;
+      if (name.length > s.length && name.endsWith(s)) stems.add(name.slice(0, name.length - s.length));
+    }
+  };
+  for (let k = 0; k < columns.length; k++) {
+    const col = columns[k] as Column;
+    byName.set(col.name, col);
+    if (col.meter === undefined) stem(col.name);
+  }
+  let all = columns;
+  if (past !== undefined) {
+    let added: Column[] | undefined;
+    for (const name of past) {
+      if (byName.has(name)) continue;
+      const col: Column = { name, label: name };
+      byName.set(name, col);
+      stem(name);
+      (added ??= []).push(col);
+    }
+    // By name: the same list whatever order the tally keeps them in (a commit customer's columns are in its plan).
+    if (added !== undefined) all = [...columns, ...added.sort(byColumnName)];
+  }
   // What a meter name matches, and each column's direction, worked out once for all customers: many share a meter
   // (the uplink, "*"), and every customer of a report is matched on every run.
   const matches = new Map<string, readonly Column[]>();
   const matching = (m: string): readonly Column[] => {
     let found = matches.get(m);
     if (found === undefined) {
-      const own = byName.get(m);
-      found = m === "*" ? columns : own ? [own] : SUFFIXES.flatMap((s) => byName.get(m + s) ?? []);
+      found = m === "*" ? all : named(m);
       matches.set(m, found);
     }
     return found;
+  };
+  const named = (m: string): readonly Column[] => {
+    const own = byName.get(m);
+    // The config writes the name's column (the usual case), and no column only the log has extends the name: that
+    // column, with no lookups (a thousand customers on every report).
+    const configured = own?.meter !== undefined;
+    if (configured && !stems.has(m)) return [own as Column];
+    let suffixed: Column[] | undefined;
+    for (let k = 0; k < SUFFIXES.length; k++) {
+      const col = byName.get(m + (SUFFIXES[k] as string));
+      if (col !== undefined) (suffixed ??= []).push(col);
+    }
+    if (suffixed === undefined) return own ? [own] : NONE;
+    // The config's meter of this name, when it has one that is split: its columns, not other meters'.
+    const meter = !configured && suffixed.some((col) => col.meter === m);
+    const found = own ? [own] : [];
+    for (let k = 0; k < suffixed.length; k++) {
+      const col = suffixed[k] as Column;
+      if (col.meter === undefined || (!configured && (!meter || col.meter === m))) found.push(col);
+    }
+    return found.length > 0 ? found : NONE;
   };
   const directions = new Map<Column, Direction | undefined>();
   const directionOf = (col: Column): Direction | undefined => {
@@ -419,7 +487,7 @@ export function customerColumns(
       if (matched.length === 0) {
         problems.push(
           `${where}: customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)} matches no meter or column ` +
-            `(columns: ${columns.map((col) => col.name).join(", ") || "none"})`,
+            `(columns: ${all.map((col) => col.name).join(", ") || "none"})`,
         );
       }
       for (let k = 0; k < matched.length; k++) {

@@ -75,6 +75,12 @@ export interface Column {
   label: string;
   /** The one direction it counts, when it counts one (an `address` meter split by direction, or with one). */
   direction?: Direction;
+  /**
+   * The config's meter that writes it; absent for a column only the log has
+   * (a meter since removed, or since split or unsplit): customers are matched
+   * to a meter's columns by it (lib/config/customers.ts).
+   */
+  meter?: string;
 }
 
 /** One firewall rule feeding a column: a match on one family in one hook. */
@@ -162,7 +168,7 @@ function isOneColumn(m: Meter): boolean {
 
 /** The meter's log columns, in order. */
 export function meterColumns(m: Meter): Column[] {
-  if (isOneColumn(m)) return [{ name: m.name, label: m.label }]; // one column whatever the families
+  if (isOneColumn(m)) return [{ name: m.name, label: m.label, meter: m.name }]; // one column whatever the families
   const seen = new Set<string>();
   const cols: Column[] = [];
   const one = m.directions?.length === 1 ? m.directions[0] : undefined;
@@ -170,7 +176,9 @@ export function meterColumns(m: Meter): Column[] {
     if (seen.has(v.column)) continue;
     seen.add(v.column);
     const direction = m.split.direction ? v.direction : one;
-    cols.push(direction ? { name: v.column, label: v.label, direction } : { name: v.column, label: v.label });
+    const col: Column = { name: v.column, label: v.label, meter: m.name };
+    if (direction) col.direction = direction;
+    cols.push(col);
   }
   return cols;
 }
@@ -178,6 +186,22 @@ export function meterColumns(m: Meter): Column[] {
 /** The columns of all meters, in config order. */
 export function allColumns(meters: readonly Meter[]): Column[] {
   return meters.flatMap(meterColumns);
+}
+
+/**
+ * The log's columns `names` as the config's `meters` know them: one a meter
+ * writes is that meter's ({@linkcode Column.meter}), with its label and
+ * direction, or with `byName` its name for both (its direction then the one
+ * its name says); any other, a column only the log has, by its name alone.
+ */
+export function columnsAsConfigured(names: readonly string[], meters: readonly Meter[], byName = false): Column[] {
+  const known = new Map<string, Column>();
+  for (const c of allColumns(meters)) known.set(c.name, c);
+  return names.map((name) => {
+    const c = known.get(name);
+    if (c === undefined) return { name, label: name };
+    return byName ? { name, label: name, meter: c.meter as string } : c;
+  });
 }
 
 /**
@@ -196,7 +220,8 @@ export function columnNames(meters: readonly Meter[]): string[] {
 /**
  * The meters as the columns they are, when every meter is counted in one
  * column (its name, its label): then they are their own column list, and
- * nothing is made; undefined otherwise.
+ * nothing is made; undefined otherwise. For labels: they carry no `meter`,
+ * so customers are matched to {@linkcode allColumns}, not to these.
  */
 export function meterAsColumns(meters: readonly Meter[]): readonly Column[] | undefined {
   return meters.every(isOneColumn) ? meters : undefined;

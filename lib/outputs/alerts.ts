@@ -26,7 +26,6 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { allColumns } from "../config/meters.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { fileError } from "../host/errors.ts";
 import { tidyTemporaries } from "../host/files.ts";
@@ -43,7 +42,7 @@ import {
   tallyPath,
   writeTally,
 } from "../state/tally_file.ts";
-import { fingerprint, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
+import { fingerprint, reportColumns, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
 import {
   advanceTally,
   counted,
@@ -338,9 +337,7 @@ export function alertsOutput(
     name: "alerts",
     recorded(r: Recorded) {
       reached("report: sample logged");
-      const columns = config.meters.length > 0 ? allColumns(config.meters).map((c) => c.name) : [
-        ...r.sample.counters.keys(),
-      ];
+      const columns = reportColumns(config.meters, () => r.sample.counters.keys());
       const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
       const plan = tallyPlan(config.customers, watched);
       const print = fingerprint(plan);

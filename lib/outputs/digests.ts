@@ -16,6 +16,7 @@
 import type { Config } from "../config/config.ts";
 import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import type { MailConfig } from "../config/mail.ts";
+import { columnsAsConfigured } from "../config/meters.ts";
 import { ConfigError, fileError } from "../host/errors.ts";
 import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
@@ -62,11 +63,11 @@ function bucketsOf(samples: readonly Sample[], cal: Calendar, until: number, p95
   return new Map([...usageByBucket(samples, cal, { p95, until })].map((b) => [b.bucket.start, b]));
 }
 
-/** The customers matched to the log's columns (the summary's roll-up). */
-function customersOf(specs: readonly CustomerSpec[], samples: readonly Sample[], where: string): CustomerColumns[] {
-  const columns = [...new Set(samples.flatMap((s) => s.columns))].map((name) => ({ name, label: name }));
+/** The customers matched to the log's columns (the summary's roll-up), each the config's meter's or the log's alone. */
+function customersOf(config: Config, samples: readonly Sample[]): CustomerColumns[] {
+  const columns = columnsAsConfigured([...new Set(samples.flatMap((s) => s.columns))], config.meters, true);
   try {
-    return customerColumns(specs, columns, where);
+    return customerColumns(config.customers, columns, config.file ?? "config");
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -131,7 +132,7 @@ function dueDaily(
   if (todo.length === 0) return [];
   // A day before the log began has nothing to tell: recorded, so the log is not read for it again.
   if (first === undefined || todo.every((d) => first >= d.end)) return todo.map((d) => ({ key: `daily\t${d.label}` }));
-  const customers = customersOf(config.customers, samples, config.file ?? "config");
+  const customers = customersOf(config, samples);
   const byDay = bucketsOf(samples, days, epoch, false);
   const cycles = calendar("cycle", zone, config.billing.cycleDay);
   const cycle = [...bucketsOf(samples, cycles, epoch, false).values()].at(-1);
@@ -184,7 +185,7 @@ function dueStatements(
 ): Due[] {
   const first = samples[0]?.epoch ?? Infinity;
   const due: Due[] = [];
-  const matched = customersOf(config.customers, samples, config.file ?? "config");
+  const matched = customersOf(config, samples);
   const passes = new Map<string, { cal: Calendar; zone: Zone; buckets?: Map<number, BucketUsage> }>();
   config.customers.forEach((spec, i) => {
     const billingKey = JSON.stringify(spec.billing);

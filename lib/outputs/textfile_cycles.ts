@@ -11,11 +11,17 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { allColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { fingerprint, matchCustomers, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
+import {
+  fingerprint,
+  matchCustomers,
+  reportColumns,
+  tallyPlan,
+  type Watched,
+  watchedCustomers,
+} from "../usage/cycle_customers.ts";
 import { customerCycle, type Tally } from "../usage/cycle_tally.ts";
 import { escapeLabelValue, family, natural, seconds, series, unique } from "./textfile.ts";
 
@@ -74,9 +80,7 @@ export function cycleFigures(tally: Tally, customers: readonly Watched[]): Cycle
  */
 export function recordedCycles(config: Config, files: StateFiles, r: Recorded): string | undefined {
   if (config.customers.length === 0) return "";
-  const columns = config.meters.length > 0
-    ? allColumns(config.meters).map((c) => c.name)
-    : [...r.sample.counters.keys()];
+  const columns = reportColumns(config.meters, () => r.sample.counters.keys());
   const where = config.file ?? "config";
   // The tally is the alerts output's: the same plan, so the same fingerprint.
   const plan = tallyPlan(config.customers, watchedCustomers(config.customers, columns, where));

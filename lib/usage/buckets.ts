@@ -13,6 +13,7 @@
  */
 
 import { customerColumns, CustomerMatchError, type CustomerSpec } from "../config/customers.ts";
+import { columnsAsConfigured, type Meter } from "../config/meters.ts";
 import { ConfigError, DataError, UsageError } from "../host/errors.ts";
 import { ORIGINAL_METERS } from "../state/log_format.ts";
 import { calendar } from "./calendar.ts";
@@ -61,6 +62,8 @@ export interface GraphOptions {
   groups: Group[];
   /** The config's customers as columns (instead of groups), and the config file they are from. */
   customers?: { specs: readonly CustomerSpec[]; file: string } | undefined;
+  /** The config's meters: a column one of them writes is its meter's when customers and groups are matched. */
+  meters?: readonly Meter[] | undefined;
   /** With groups or customers: keep meters in none as an `other` column. */
   other: boolean;
   /** A malformed line is an error instead of a warning. */
@@ -111,7 +114,7 @@ function columnsFor(meters: readonly string[], opts: GraphOptions, path: string)
   if (opts.groups.length === 0 && opts.customers === undefined) {
     return { names: meters.map((m) => ORIGINAL_HEADERS[m] ?? m), members: meters.map((_, i) => [i]) };
   }
-  const cols = meters.map((name) => ({ name, label: name }));
+  const cols = columnsAsConfigured(meters, opts.meters ?? [], true);
   const index = new Map(meters.map((m, i) => [m, i]));
   const listed = `(columns of ${path}: ${meters.join(", ") || "none"})`;
   let matched: { name: string; in: string[]; out: string[]; both: string[] }[];

@@ -8,6 +8,7 @@
  */
 
 import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
+import { allColumns, type Column, type Meter } from "../config/meters.ts";
 import { ConfigError } from "../host/errors.ts";
 import { type Calendar, calendar } from "./calendar.ts";
 import {
@@ -31,12 +32,32 @@ export function billingKey(spec: CustomerSpec): string {
   return `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
 }
 
-/** `specs` matched to `columns` (a meter matching no column is a config error naming it). */
-export function matchCustomers(specs: readonly CustomerSpec[], columns: readonly string[], where: string): Watched[] {
+/**
+ * The config's columns as a report matches customers to them: each with the
+ * meter that writes it, its direction the one its name says (as the tally's
+ * customers have always had it); with no meters (the interface source), the
+ * sample's columns.
+ */
+export function reportColumns(meters: readonly Meter[], sampled: () => Iterable<string>): Column[] {
+  if (meters.length === 0) return Array.from(sampled(), (name) => ({ name, label: name }));
+  return allColumns(meters).map((c) => ({ name: c.name, label: c.label, meter: c.meter as string }));
+}
+
+/**
+ * `specs` matched to `columns` (the config's: {@linkcode reportColumns}) and
+ * to `past`, columns the log has had besides. A meter matching no column is
+ * a config error naming it.
+ */
+export function matchCustomers(
+  specs: readonly CustomerSpec[],
+  columns: readonly Column[],
+  where: string,
+  past?: Iterable<string>,
+): Watched[] {
   if (specs.length === 0) return [];
   let matched: CustomerColumns[];
   try {
-    matched = customerColumns(specs, columns.map((name) => ({ name, label: name })), where);
+    matched = customerColumns(specs, columns, where, past);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -59,9 +80,14 @@ function billingKeys(): (spec: CustomerSpec) => string {
   };
 }
 
-/** The customers with a quota or a commit (those alerts are about), matched to `columns`. */
-export function watchedCustomers(specs: readonly CustomerSpec[], columns: readonly string[], where: string): Watched[] {
-  return matchCustomers(specs.filter((s) => s.quota !== undefined || s.commit !== undefined), columns, where);
+/** The customers with a quota or a commit (those alerts are about), matched as {@linkcode matchCustomers} does. */
+export function watchedCustomers(
+  specs: readonly CustomerSpec[],
+  columns: readonly Column[],
+  where: string,
+  past?: Iterable<string>,
+): Watched[] {
+  return matchCustomers(specs.filter((s) => s.quota !== undefined || s.commit !== undefined), columns, where, past);
 }
 
 /**
@@ -131,7 +157,7 @@ export interface CustomerCycleUsage {
  *
  * @example
  * ```ts
- * const customers = matchCustomers(config.customers, columns, "netmon.toml");
+ * const customers = matchCustomers(config.customers, reportColumns(config.meters, () => []), "netmon.toml");
  * for (const u of customerCycleUsage(tally, customers)) console.log(u.name, u.cycle.start, u.used, u.quota);
  * ```
  */
