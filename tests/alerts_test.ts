@@ -15,7 +15,7 @@ import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
 import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
-import { fingerprint, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
+import { fingerprint, reportColumns, reportPlan, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, sentPath, tallyPath } from "../lib/state/tally_file.ts";
 import { named, netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
@@ -732,5 +732,72 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
     const spooled = [...Deno.readDirSync(`${dir}/spool`)].map((e) => Deno.readTextFileSync(`${dir}/spool/${e.name}`));
     assertEquals(spooled.length, 1);
     ok(spooled[0]!.includes("Projected for the whole cycle: 20.00 GiB"), spooled[0]);
+  });
+});
+
+/** Meter acme (192.0.2.0/28), split by direction or not; customer acme with a 1 MiB quota alerting at 50%, and `extra`. */
+function acmeSplit(dir: string, split: boolean, extra = "") {
+  return parseConfig(
+    `source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "acme"\naddress = "192.0.2.0/28"\n` +
+      (split ? 'split = "direction"\n' : "") +
+      `[[customer]]\nname = "acme"\nquota = "1 MiB"\nalert_at = [50, 100]\n${extra}`,
+    `${dir}/netmon.toml`,
+  );
+}
+
+/**
+ * Reports of meter acme, undirected (400,000 B, 38% of 1 MiB), then split by direction mid-cycle (100,000 B each
+ * way), each with the config of its time; `after` runs after each report with the config it had.
+ */
+async function splitMidCycle(
+  dir: string,
+  extra: string,
+  after: (config: ReturnType<typeof acmeSplit>) => void = () => {},
+): Promise<string[]> {
+  const files = stateFiles(`${dir}/state`);
+  const said: string[] = [];
+  let epoch = Date.UTC(2025, 2, 10);
+  const report = async (split: boolean, counters: [string, bigint][]) => {
+    const config = acmeSplit(dir, split, extra);
+    const output = alertsOutput(config, files, undefined, (note) => said.push(note))!;
+    await recordSample(files, {
+      readCounters: () => Promise.resolve({ bytes: new Map(counters) }),
+      now: () => formatTimestamp(new Date(epoch)),
+      onRecorded: async (r) => void await output.recorded?.(r),
+    });
+    after(config);
+    epoch += 3_600_000;
+  };
+  await report(false, [["acme", 0n]]);
+  await report(false, [["acme", 400_000n]]);
+  await report(true, [["acme-inbound", 0n], ["acme-outbound", 0n]]);
+  await report(true, [["acme-inbound", 100_000n], ["acme-outbound", 100_000n]]);
+  return said;
+}
+
+Deno.test("a meter split by direction mid-cycle: what its column counted before the split counts against the quota", async () => {
+  await withTempDir(async (dir) => {
+    // 600,000 B of 1 MiB (57%): past 50%. The split columns alone, 200,000 B (19%), are not.
+    const said = await splitMidCycle(dir, "");
+    assertEquals(said.length, 1, said.join("\n"));
+    ok(said[0]!.startsWith("acme passed 50% of its quota (2025-03-01 .. 2025-03-31): not mailed"), said[0]);
+  });
+});
+
+Deno.test("a commit customer's meter split mid-cycle: its tally is rebuilt at the split's first report, then only advanced", async () => {
+  await withTempDir(async (dir) => {
+    const prints: string[] = [];
+    const said = await splitMidCycle(dir, 'commit = "1 Gbit/s"\n', (config) => {
+      // What the next report with this config reads: a tally for the plan it makes from it (so advanced, not rebuilt).
+      const cached = readTally(tallyPath(stateFiles(`${dir}/state`)))!;
+      const columns = reportColumns(config.meters, () => []);
+      assertEquals(cached.fingerprint, reportPlan(config.customers, columns, "netmon.toml", cached.tally).print);
+      prints.push(cached.fingerprint);
+    });
+    // The commit's columns: acme; then acme, acme-inbound and acme-outbound (a new plan, once); then the same.
+    assertEquals(new Set(prints).size, 2, prints.join(" "));
+    assertEquals([prints[0] === prints[1], prints[1] === prints[2], prints[2] === prints[3]], [true, false, true]);
+    assertEquals(said.length, 1, said.join("\n"));
+    ok(said[0]!.startsWith("acme passed 50% of its quota"), said[0]);
   });
 });

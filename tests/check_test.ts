@@ -162,3 +162,31 @@ netnsTest(
       })
     ),
 );
+
+Deno.test("check after a meter was split by direction mid-cycle: its quota counts the column from before the split", async () => {
+  await withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(
+      config,
+      'source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "acme"\naddress = "192.0.2.0/28"\n' +
+        'split = "direction"\n[[customer]]\nname = "acme"\nquota = "1 MiB"\nalert_at = [50, 100]\n',
+    );
+    // Hourly: acme undirected, 400,000 B by 01:00; split from 02:00, 100,000 B each way by 03:00: 600,000 B of
+    // 1 MiB (57%), past the first threshold (the split columns alone, 200,000 B, are not). No tally yet: the check
+    // counts from the log.
+    const split = "# netmon meters:\tacme-inbound\tacme-outbound";
+    const log = ["# netmon meters:\tacme", "2025/03/10-00:00:00\t0", "2025/03/10-01:00:00\t400000", split];
+    log.push("2025/03/10-02:00:00\t0\t0", "2025/03/10-03:00:00\t100000\t100000");
+    await Deno.mkdir(`${dir}/state`, { mode: 0o750 });
+    await Deno.writeTextFile(`${dir}/state/netmon.log`, log.map((l) => `${l}\n`).join(""), { mode: 0o640 });
+    const last = `${split}\n2025/03/10-03:00:00\t100000\t100000\t2025/03/10-00:00:00\n`;
+    await Deno.writeTextFile(`${dir}/state/netmon.last`, last, { mode: 0o640 });
+    const r = await netmon(["check", "-c", config, "-s", `${dir}/state`], {
+      dirs: [dir],
+      env: { TZ: "UTC" },
+      fakeTime: "@2025-03-10 03:01:00",
+    });
+    const c = parsePlugin(r);
+    assertEquals([c.status, c.perf.get("acme")?.value], ["WARNING", 600_000], c.text);
+  });
+});

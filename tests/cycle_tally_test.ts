@@ -21,8 +21,17 @@ import {
   type Tally,
   type TallyCustomer,
 } from "../lib/usage/cycle_tally.ts";
-import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
-import { customerCycleUsage, fingerprint, matchCustomers, tallyPlan } from "../lib/usage/cycle_customers.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { type CustomerColumns, customerColumns, type CustomerSpec } from "../lib/config/customers.ts";
+import { columnsAsConfigured } from "../lib/config/meters.ts";
+import {
+  customerCycleUsage,
+  fingerprint,
+  matchCustomers,
+  reportColumns,
+  reportPlan,
+  tallyPlan,
+} from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, writeTally } from "../lib/state/tally_file.ts";
 import { rollUp } from "../lib/usage/customers.ts";
 import { cycleEstimate, linearEstimate } from "../lib/usage/projection.ts";
@@ -423,6 +432,78 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
   );
   ok(closedChecked > 100, `closed cycles' percentiles compared: ${closedChecked}`);
   ok(removed > 100, `projections of a customer with a column away from the log's newest sample: ${removed}`);
+});
+
+/** A config with meter acme, split by direction or not, a meter acme-v6 of its own, and customers of them. */
+function acmeConfig(split: boolean) {
+  return parseConfig(
+    `source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "acme"\naddress = "192.0.2.0/28"\n` +
+      (split ? 'split = "direction"\n' : "") +
+      '[[meter]]\nname = "acme-v6"\naddress = "2001:db8:1::/48"\n' +
+      '[[customer]]\nname = "acme"\nquota = "1 TiB"\ncommit = "1 Gbit/s"\n' +
+      '[[customer]]\nname = "all"\nmeters = ["*"]\nquota = "1 TiB"\n',
+    "netmon.toml",
+  );
+}
+
+Deno.test("a meter split by direction mid-cycle, or unsplit: the report's tally and the summary count all its columns, no other meter's", () => {
+  const random = seededRandom("cycle tally split meter");
+  const cycles = calendar("cycle", ianaZone("UTC"), 1);
+  for (const splitFirst of [false, true]) {
+    const before = acmeConfig(splitFirst), after = acmeConfig(!splitFirst);
+    // Hourly from 9 March 12:00 UTC; the config changes on the 10th at 12:00, well within March's cycle.
+    const start = Date.UTC(2025, 2, 9, 12), change = Date.UTC(2025, 2, 10, 12);
+    const log: LogSample[] = [];
+    const counters = new Map<string, bigint>();
+    for (let t = start; t <= start + 48 * HOUR; t += HOUR) {
+      const config = t < change ? before : after;
+      const s: LogSample = { epoch: t, counters: new Map() };
+      for (const c of reportColumns(config.meters, () => [])) {
+        const v = (counters.get(c.name) ?? 0n) + BigInt(Math.floor(random() * 1e9));
+        counters.set(c.name, v);
+        s.counters.set(c.name, v);
+      }
+      log.push(s);
+    }
+    // Each report: the config of its time, matched with the tally's columns; a new plan rebuilds it from the log.
+    let tally: Tally | undefined, print: string | undefined, rebuilt = 0;
+    for (const [k, s] of log.entries()) {
+      const config = s.epoch < change ? before : after;
+      const at = reportPlan(config.customers, reportColumns(config.meters, () => []), "netmon.toml", tally);
+      if (tally && at.print !== print) {
+        rebuilt++;
+        tally = undefined;
+        for (const x of log.slice(0, k)) tally = advanceTally(tally, at.plan, x);
+      }
+      tally = advanceTally(tally, at.plan, s);
+      print = at.print;
+    }
+    assertEquals(rebuilt, 1, "the commit customer's columns changed once: at the split");
+    const where = `${splitFirst ? "unsplit" : "split"} mid-cycle`;
+    const columns = reportColumns(after.meters, () => []);
+    const usage = customerCycleUsage(
+      tally!,
+      matchCustomers(after.customers, columns, "netmon.toml", tally!.counters.keys()),
+    );
+    // The summary: the log's columns as the config knows them.
+    const samples = log.map((x) => {
+      const names = [...x.counters.keys()];
+      return { epoch: x.epoch, columns: names, counters: names.map((c) => x.counters.get(c) as bigint) };
+    });
+    const open = [...usageByBucket(samples, cycles, { p95: true, until: log.at(-1)!.epoch })].at(-1)!;
+    const names = [...new Set(samples.flatMap((x) => x.columns))];
+    const matched = customerColumns(after.customers, columnsAsConfigured(names, after.meters));
+    const summary = rollUp(open, matched);
+    const sum = (cols: string[]) =>
+      cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
+    const acme = sum(["acme", "acme-inbound", "acme-outbound"]);
+    ok(sum(["acme"]) > 0n && sum(["acme-inbound"]) > 0n && sum(["acme-v6"]) > 0n, where);
+    assertEquals(usage.map((u) => [u.name, u.used]), [["acme", acme], ["all", acme + sum(["acme-v6"])]], where);
+    assertEquals(summary.map((u) => [u.name, u.totalBytes]), [["acme", acme], ["all", acme + sum(["acme-v6"])]]);
+    // The commit's 95th percentile so far is the summary's, over the intervals before the split and after.
+    const w = matchCustomers(after.customers, columns, "netmon.toml", tally!.counters.keys())[0]!;
+    assertEquals(p95SoFar(customerCycle(tally!, w)!, w.columns), summary[0]!.p95, where);
+  }
 });
 
 Deno.test("a quota counting in (or out) counts a column with no direction too: never below the traffic", () => {

@@ -124,8 +124,8 @@ Deno.test("alert_projected: a customer whose meter was removed on day 10 is not 
       `alert_projected = true\n${mailSection(25)}`,
     "netmon.toml",
   );
-  // The customer's meters matched to the log's columns, gone among them (as the summary matches them; a report
-  // matches the config's own meters, which no longer have it).
+  // The customer's meters matched to the log's columns, gone among them (as the summary matches them, and a report:
+  // to the config's meters and the columns the tally has counted).
   const watched = watchedCustomers(config.customers, named(["stays", "gone"]), "netmon.toml");
   const plan = tallyPlan(config.customers, watched);
   let tally: Tally | undefined;

@@ -7,12 +7,12 @@
  */
 
 import { NetmonError } from "../host/errors.ts";
-import { tallyFromLog } from "../outputs/alerts.ts";
+import { rebuiltTally } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import { readLast } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { fingerprint, reportColumns, tallyPlan, watchedCustomers } from "../usage/cycle_customers.ts";
+import { reportColumns, reportPlan } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { bytesShareText, iecBytes } from "../usage/units.ts";
@@ -78,13 +78,17 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
 
   const columns = reportColumns(config.meters, () => last.sample.counters.keys());
-  const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
+  const where = config.file ?? "config";
+  // The report's tally, whatever plan it was made for: the columns it has counted are matched too.
+  const cached = config.customers.some((s) => s.quota || s.commit) ? readTally(tallyPath(files)) : undefined;
+  let at = reportPlan(config.customers, columns, where, cached?.tally);
   let tally: Tally | undefined;
-  if (watched.length > 0) {
-    const plan = tallyPlan(config.customers, watched);
-    const cached = readTally(tallyPath(files), fingerprint(plan));
-    // Behind the log (a run died after logging): recount from the log, reading only.
-    tally = cached && cached.stamp === last.sample.timestamp ? cached.tally : tallyFromLog(files.log, plan);
+  if (at.watched.length > 0) {
+    if (cached && cached.fingerprint === at.print && cached.stamp === last.sample.timestamp) tally = cached.tally;
+    else {
+      // Behind the log (a run died after logging), or for another config: recount from the log, reading only.
+      ({ tally, at } = rebuiltTally(files.log, at, (t) => reportPlan(config.customers, columns, where, t)));
+    }
   }
   const interval = (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000;
   const age = now - lastEpoch;
@@ -99,7 +103,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
     ]);
   }
   let within = 0;
-  for (const w of watched) {
+  for (const w of at.watched) {
     const quota = w.spec.quota;
     const t = tally && customerCycle(tally, w);
     if (!quota) continue;
@@ -117,7 +121,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   perf.push(`'age'=${Math.round(age / 1000)}s;;${Math.round(3 * interval / 1000)};0;`);
   const worst = problems.reduce((m, [s]) => Math.max(m, s), OK);
   const ordered = problems.sort((a, b) => b[0] - a[0]).map(([, t]) => t);
-  const quotas = watched.filter((w) => w.spec.quota).length;
+  const quotas = at.watched.filter((w) => w.spec.quota).length;
   const fine = `${quotas > 0 ? `${within} of ${quotas} quotas below their first threshold, ` : ""}last sample ${
     minutes(age)
   } ago`;

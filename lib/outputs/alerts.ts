@@ -42,7 +42,7 @@ import {
   tallyPath,
   writeTally,
 } from "../state/tally_file.ts";
-import { fingerprint, reportColumns, tallyPlan, type Watched, watchedCustomers } from "../usage/cycle_customers.ts";
+import { reportColumns, type ReportPlan, reportPlan, type Watched } from "../usage/cycle_customers.ts";
 import {
   advanceTally,
   counted,
@@ -87,6 +87,26 @@ export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
     file.close();
   }
   return tally;
+}
+
+/**
+ * The tally rebuilt from `log` for the report's plan `at`, with the plan it
+ * is for. A plan made with no tally read matched none of the columns only the
+ * log has: matched again to the rebuilt tally's (`replan`), the tally is
+ * rebuilt once more if that gives a commit customer other columns (its meter
+ * was split or unsplit in the log), so that it is written for the plan the
+ * next report makes from it, and rebuilt no more.
+ */
+export function rebuiltTally(
+  log: string,
+  at: ReportPlan,
+  replan: (tally: Tally) => ReportPlan,
+): { tally: Tally | undefined; at: ReportPlan } {
+  let tally = tallyFromLog(log, at.plan);
+  if (tally === undefined) return { tally, at };
+  const again = replan(tally);
+  if (again.print !== at.print) tally = tallyFromLog(log, again.plan);
+  return { tally, at: again };
 }
 
 /** A percentage of `whole`, exactly in bytes (thresholds may have decimals). */
@@ -338,33 +358,34 @@ export function alertsOutput(
     recorded(r: Recorded) {
       reached("report: sample logged");
       const columns = reportColumns(config.meters, () => r.sample.counters.keys());
-      const watched = watchedCustomers(config.customers, columns, config.file ?? "config");
-      const plan = tallyPlan(config.customers, watched);
-      const print = fingerprint(plan);
-      reached("alerts: customers matched");
+      const where = config.file ?? "config";
       const path = tallyPath(files);
-      const cached = readTally(path, print);
+      // Read whatever plan it was made for: the columns it has counted are matched too (a meter split mid-cycle).
+      const cached = readTally(path);
       reached("alerts: tally read");
+      let at = reportPlan(config.customers, columns, where, cached?.tally);
+      reached("alerts: customers matched");
       const stampOf = cached?.stamp;
       let tally: Tally | undefined;
-      if (cached && r.previous && stampOf === r.previous.sample.timestamp) {
+      if (cached && cached.fingerprint === at.print && r.previous && stampOf === r.previous.sample.timestamp) {
         // Every reset the report saw, those the counter shows and those only their identity shows.
         const sample: TallySample = {
           epoch: epochOf(r.sample.timestamp, cached.tally.epoch),
           counters: r.sample.counters,
           resets: r.usage.resets,
         };
-        tally = advanceTally(cached.tally, plan, sample);
+        tally = advanceTally(cached.tally, at.plan, sample);
       } else {
-        tally = tallyFromLog(files.log, plan);
+        ({ tally, at } = rebuiltTally(files.log, at, (t) => reportPlan(config.customers, columns, where, t)));
       }
       reached("alerts: tally advanced");
       if (!tally) return;
       tidyTemporaries(files.dir, "netmon.cycles"); // a run killed while writing it
-      writeTally(path, tally, print, r.sample.timestamp);
+      writeTally(path, tally, at.print, r.sample.timestamp);
       reached("alerts: tally written");
       // With --no-mail, what is due is left for the next run that mails. With no [mail] at all, a threshold passed
       // is said on stderr and recorded as passed: adding [mail] later does not send a burst of what is past.
+      const watched = at.watched;
       if (!mail && (config.mail !== undefined || watched.length === 0)) return;
       const ledger = sentPath(files);
       const sent = readSent(ledger);

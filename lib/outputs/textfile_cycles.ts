@@ -14,14 +14,7 @@ import type { Config } from "../config/config.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import {
-  fingerprint,
-  matchCustomers,
-  reportColumns,
-  tallyPlan,
-  type Watched,
-  watchedCustomers,
-} from "../usage/cycle_customers.ts";
+import { matchCustomers, reportColumns, reportPlan, type Watched } from "../usage/cycle_customers.ts";
 import { customerCycle, type Tally } from "../usage/cycle_tally.ts";
 import { escapeLabelValue, family, natural, seconds, series, unique } from "./textfile.ts";
 
@@ -82,11 +75,12 @@ export function recordedCycles(config: Config, files: StateFiles, r: Recorded): 
   if (config.customers.length === 0) return "";
   const columns = reportColumns(config.meters, () => r.sample.counters.keys());
   const where = config.file ?? "config";
-  // The tally is the alerts output's: the same plan, so the same fingerprint.
-  const plan = tallyPlan(config.customers, watchedCustomers(config.customers, columns, where));
-  const cached = readTally(tallyPath(files), fingerprint(plan));
+  const cached = readTally(tallyPath(files));
   if (!cached || cached.stamp !== r.sample.timestamp) return undefined;
-  return cycleFamilies(cycleFigures(cached.tally, matchCustomers(config.customers, columns, where)));
+  // The tally is the alerts output's: the same plan (the config's columns and the tally's), so the same fingerprint.
+  if (cached.fingerprint !== reportPlan(config.customers, columns, where, cached.tally).print) return undefined;
+  const customers = matchCustomers(config.customers, columns, where, cached.tally.counters.keys());
+  return cycleFamilies(cycleFigures(cached.tally, customers));
 }
 
 /** The customers' families: usage in the current cycle by direction, quota, the cycle's start. */

@@ -152,19 +152,27 @@ export interface CachedTally {
   tally: Tally;
   /** Its last sample's stamp in the log. */
   stamp: string;
+  /** The fingerprint of the plan it was made for. */
+  fingerprint: string;
 }
 
 /** The most a tally or ledger file is read (a thousand customers' tally takes about 75 KB). */
 const MAX_STATE_FILE = 64 << 20;
 
-/** Reads the tally for `fingerprint`; undefined when missing, damaged or made for another config (rebuild it). */
-export function readTally(path: string, fingerprint: string): CachedTally | undefined {
+/**
+ * Reads the tally for `fingerprint`; undefined when missing, damaged or made
+ * for another config (rebuild it). Without a fingerprint, whatever plan it
+ * was made for (the caller compares it): the columns it has counted are
+ * part of a report's plan (lib/usage/cycle_customers.ts `reportPlan`).
+ */
+export function readTally(path: string, fingerprint?: string): CachedTally | undefined {
   const text = readWholeText(path, { what: "cycle tally" }, MAX_STATE_FILE);
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
     // An older version (3 kept no closed cycle's rates, 4 to 7 see VERSION) is rebuilt from the log, as a damaged one is.
-    if (j.version !== VERSION || j.fingerprint !== fingerprint || typeof j.epoch !== "number") return undefined;
+    if (j.version !== VERSION || typeof j.fingerprint !== "string" || typeof j.epoch !== "number") return undefined;
+    if (fingerprint !== undefined && j.fingerprint !== fingerprint) return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);
     if (!rates || !closedRates) return undefined;
@@ -181,7 +189,7 @@ export function readTally(path: string, fingerprint: string): CachedTally | unde
       closedRates,
     };
     if (j.removed !== undefined && j.removed.length > 0) tally.removed = new Set(j.removed);
-    return { tally, stamp: String(j.stamp) };
+    return { tally, stamp: String(j.stamp), fingerprint: j.fingerprint };
   } catch {
     return undefined; // a damaged cache is rebuilt from the log
   }

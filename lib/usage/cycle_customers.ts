@@ -1,8 +1,9 @@
 /**
  * The config's customers as the cycle tally (lib/usage/cycle_tally.ts)
- * serves them: matched to the log's columns, the tally's plan (the billings
- * it counts in, the customers whose rates it keeps), the plan's fingerprint,
- * and each customer's cycle so far with its quota.
+ * serves them: matched to the config's columns and those the tally has
+ * counted, the tally's plan (the billings it counts in, the customers whose
+ * rates it keeps), the plan's fingerprint, and each customer's cycle so far
+ * with its quota.
  *
  * @module
  */
@@ -45,8 +46,10 @@ export function reportColumns(meters: readonly Meter[], sampled: () => Iterable<
 
 /**
  * `specs` matched to `columns` (the config's: {@linkcode reportColumns}) and
- * to `past`, columns the log has had besides. A meter matching no column is
- * a config error naming it.
+ * to `past`, the columns the tally has counted (the log's: a meter split or
+ * unsplit within the cycle is all of its columns, a `*` customer every column
+ * of the log, as in the summary). A meter matching no column is a config
+ * error naming it.
  */
 export function matchCustomers(
   specs: readonly CustomerSpec[],
@@ -138,6 +141,38 @@ export function fingerprint(plan: TallyPlan): string {
   return `${hex(a)}${hex(b)}:${plan.billings.size}:${plan.rates.length}`;
 }
 
+/** What a report checks customers with. */
+export interface ReportPlan {
+  /** The customers with a quota or a commit, matched. */
+  watched: Watched[];
+  /** The tally's plan for the config's customers. */
+  plan: TallyPlan;
+  /** The plan's {@linkcode fingerprint}. */
+  print: string;
+}
+
+/**
+ * A report's plan: `specs` with a quota or commit matched to the config's
+ * `columns` ({@linkcode reportColumns}) and to those `tally` has counted
+ * (its counters: every column of the log since it began, a column that left
+ * the log keeping its counter; none when no tally was read), the plan and
+ * its fingerprint. The tally's columns change only when the log gains one,
+ * which the config's then already have: a plan made from the tally a report
+ * wrote is the plan it wrote it for, and a commit customer's columns (so the
+ * fingerprint) change only at the report that first logs a column its meters
+ * match, as they did when only the config's columns were matched.
+ */
+export function reportPlan(
+  specs: readonly CustomerSpec[],
+  columns: readonly Column[],
+  where: string,
+  tally: Tally | undefined,
+): ReportPlan {
+  const watched = watchedCustomers(specs, columns, where, tally?.counters.keys());
+  const plan = tallyPlan(specs, watched);
+  return { watched, plan, print: fingerprint(plan) };
+}
+
 /** A customer's cycle so far, with its quota: what a view of it needs. */
 export interface CustomerCycleUsage {
   /** The customer's name. */
@@ -157,7 +192,8 @@ export interface CustomerCycleUsage {
  *
  * @example
  * ```ts
- * const customers = matchCustomers(config.customers, reportColumns(config.meters, () => []), "netmon.toml");
+ * const columns = reportColumns(config.meters, () => sample.counters.keys());
+ * const customers = matchCustomers(config.customers, columns, "netmon.toml", tally.counters.keys());
  * for (const u of customerCycleUsage(tally, customers)) console.log(u.name, u.cycle.start, u.used, u.quota);
  * ```
  */
