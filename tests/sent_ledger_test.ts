@@ -6,7 +6,7 @@
  */
 import { deepEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { alertKey, SentAlerts } from "../lib/outputs/alert_keys.ts";
-import { pruneSent, readSent, recordSent, SENT_KEPT_DAYS } from "../lib/state/tally_file.ts";
+import { mailFrom, mailFromKey, pruneSent, readSent, recordSent, SENT_KEPT_DAYS } from "../lib/state/tally_file.ts";
 import { must, withTempDir } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
@@ -66,6 +66,7 @@ Deno.test("sent ledger: pruned of keys about days before the cutoff, keeping eve
       "commit\tacme\t2026-06-01T00:00:00Z\t80",
       "projected\tacme\t2026-11-01T00:00:00Z",
       "something else\twith no day",
+      "mail from\t2026-05-01T08:00:00.000Z", // read by every run that mails: kept for good
     ];
     for (const k of keys) recordSent(path, k);
     const before = Deno.statSync(path);
@@ -79,6 +80,7 @@ Deno.test("sent ledger: pruned of keys about days before the cutoff, keeping eve
       "quota\t2026-01-01 corp\t2026-11-01T00:00:00+01:00\t100",
       "projected\tacme\t2026-11-01T00:00:00Z",
       "something else\twith no day",
+      "mail from\t2026-05-01T08:00:00.000Z",
     ]);
     equal((Deno.statSync(path).mode ?? 0) & 0o777, 0o640);
     ok(SENT_KEPT_DAYS > 62, "longer than two billing cycles: the last closed cycle's keys are kept");
@@ -116,4 +118,13 @@ Deno.test("sent ledger: an alert's key names its cycle's dates; a key of the ver
     ],
     ["sent", "sent before", "due", "due", "sent before", "due", "sent before", "due", "sent before", "due", "due"],
   );
+});
+
+Deno.test("sent ledger: its mail from line names the instant netmon mails from, read back exactly; none in a ledger without it", () => {
+  const at = Date.UTC(2026, 10, 30, 8, 0, 0, 250);
+  equal(mailFromKey(at), "mail from\t2026-11-30T08:00:00.250Z");
+  equal(mailFrom(new Set(["daily\t2026-11-29", mailFromKey(at)])), at);
+  equal(mailFrom(new Set(["daily\t2026-11-29", "statement\tmail from\t2026-10-15 .. 2026-11-14"])), undefined);
+  // Two (a ledger joined from two by hand): the earlier, so that nothing closed since either is held back.
+  equal(mailFrom(new Set([mailFromKey(at), mailFromKey(at - 86_400_000)])), at - 86_400_000);
 });

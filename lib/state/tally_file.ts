@@ -1,6 +1,7 @@
 /**
  * `netmon.cycles`: the cycle tally (lib/usage/cycle_tally.ts) between runs,
- * and `netmon.sent`: what was alerted, digested or stated, one key a line.
+ * and `netmon.sent`: what was alerted, digested or stated, one key a line,
+ * and since when netmon mails (its `mail from` line).
  *
  * The tally is a cache: it says which sample it includes and for which
  * billings and customers with a commit (a fingerprint of its plan), and is
@@ -221,15 +222,40 @@ export function recordSent(path: string, key: string): void {
   appendWhole(path, `${key}\n`, STATE_MODE, "sent ledger", { ownLine: true });
 }
 
+/** How the ledger line naming the instant netmon mails from begins (`mail from<TAB>2026-11-30T08:00:00.000Z`). */
+const MAIL_FROM = "mail from\t";
+
+/**
+ * The ledger key noting that netmon mails from `epoch` on: a cycle that closed
+ * by then, and its alerts, were settled without netmon's mail and are not
+ * sent (lib/outputs/alerts.ts). Never pruned.
+ */
+export function mailFromKey(epoch: number): string {
+  return `${MAIL_FROM}${new Date(epoch).toISOString()}`;
+}
+
+/** The instant the ledger's `mail from` line names (the earliest, were there two), or undefined when it has none. */
+export function mailFrom(sent: ReadonlySet<string>): number | undefined {
+  let from: number | undefined;
+  for (const key of sent) {
+    if (!key.startsWith(MAIL_FROM)) continue;
+    const epoch = Date.parse(key.slice(MAIL_FROM.length));
+    if (!Number.isNaN(epoch) && (from === undefined || epoch < from)) from = epoch;
+  }
+  return from;
+}
+
 /** How long a ledger key is kept: no check looks further back than the cycle that closed last (62 days at most). */
 export const SENT_KEPT_DAYS = 100;
 
 /**
  * The day a ledger key is about (`YYYY-MM-DD`: a daily digest's day, a
  * statement's or an alert's cycle start), or undefined for a key of another
- * form. Keys are tab-separated, and a customer name holds no tab.
+ * form or the `mail from` line. Keys are tab-separated, and a customer name
+ * holds no tab.
  */
 function keyDay(key: string): string | undefined {
+  if (key.startsWith(MAIL_FROM)) return undefined; // read by every run that mails, for good
   const fields = key.split("\t");
   const field = fields[0] === "daily" ? fields[1] : fields[2];
   const day = field?.slice(0, 10);
@@ -239,9 +265,10 @@ function keyDay(key: string): string | undefined {
 /**
  * Drops from the ledger the keys about days before `cutoff` (`YYYY-MM-DD`),
  * which no check reads again, so that it stays the size of its last few
- * months however long netmon runs; keys of another form are kept. Replaces
- * the file atomically and durably (the ledger is what makes a message go
- * once), only when something is dropped. Call with the state lock held.
+ * months however long netmon runs; keys of another form, and the `mail from`
+ * line, are kept. Replaces the file atomically and durably (the ledger is
+ * what makes a message go once), only when something is dropped. Call with
+ * the state lock held.
  */
 export function pruneSent(path: string, cutoff: string): number {
   const text = readWholeText(path, { what: "sent ledger" }, MAX_STATE_FILE);
