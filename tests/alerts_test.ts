@@ -728,7 +728,10 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
     const rebuilt = readTally(tallyPath(files), fingerprint(plan));
     assertEquals(rebuilt?.stamp, stamp(last.t));
     assertEquals([...rebuilt!.tally.cycles.values()][0]?.firsts, new Map([["late", added]]));
-    assertEquals(Deno.readTextFileSync(sentPath(files)), "projected\tnewco\t2025-12-01 .. 2025-12-31\n");
+    assertEquals(
+      Deno.readTextFileSync(sentPath(files)),
+      "mail from\t2025-12-27T00:00:00.000Z\nprojected\tnewco\t2025-12-01 .. 2025-12-31\n",
+    );
     const spooled = [...Deno.readDirSync(`${dir}/spool`)].map((e) => Deno.readTextFileSync(`${dir}/spool/${e.name}`));
     assertEquals(spooled.length, 1);
     ok(spooled[0]!.includes("Projected for the whole cycle: 20.00 GiB"), spooled[0]);

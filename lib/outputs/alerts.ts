@@ -16,6 +16,16 @@
  * acceptance and the spool removal can give, as for reports. What is due in
  * one run is spooled, and so delivered, in the order of {@linkcode dueAlerts}.
  *
+ * What is mailed is about what closes while netmon mails. The first report
+ * that mails notes in the ledger the instant it mails from (`mail from`): its
+ * sample's, as a cycle that closed before it was settled without netmon's
+ * mail (a log moved in from another machine, `[mail]` added to a setup that
+ * ran without it); the sample before's when the ledger was kept before it
+ * (without `[mail]`, or by a version without the note, which mailed up to
+ * there). A cycle that closed by then gets no alert and no statement, then
+ * or later; the cycle in progress gets every alert it is due, thresholds
+ * passed before included.
+ *
  * With no `[mail]` section nothing can be sent: a threshold passed is said
  * on the report's stderr (one line a run) and recorded in the ledger as a
  * sent one is, so that adding `[mail]` later mails what passes from then on,
@@ -33,6 +43,8 @@ import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import {
+  mailFrom,
+  mailFromKey,
   pruneSent,
   readSent,
   readTally,
@@ -126,7 +138,8 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
  * passing the quota, each commit threshold passed; in each customer's
  * current cycle, and in the cycle that closed before it (a run that closed
  * it may have died before alerting, or the interval across the boundary
- * passed a threshold).
+ * passed a threshold) unless it closed at or before `from`, the instant mail
+ * began (see the module's header).
  *
  * In the order they are to be read in, which is the order they are spooled
  * and delivered in: by customer as the config lists them; for each, the
@@ -141,13 +154,14 @@ export function dueAlerts(
   mail: MailConfig | undefined,
   stamp: string,
   now: Date,
+  from = -Infinity,
 ): Due[] {
   const due: Due[] = [];
   const sentAlerts = new SentAlerts(sent);
   for (let i = 0; i < watched.length; i++) {
     const w = watched[i] as Watched;
     const closed = tally.closed.get(w.billing);
-    if (closed && mayBeDue(w, closed, false)) {
+    if (closed && closed.end > from && mayBeDue(w, closed, false)) {
       due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sentAlerts, mail, stamp, now));
     }
     const cycle = tally.cycles.get(w.billing);
@@ -299,6 +313,25 @@ function epochOf(stamp: string, near: number | undefined): number {
 }
 
 /**
+ * The instant netmon mails from (see the module's header): the ledger's
+ * `mail from`, else, at the first report that mails, noted in the ledger
+ * (`ledger`, whose keys are `sent`) and added to `sent`: the instant of the
+ * tally's sample, or of the sample before (its local stamp `previous`) when
+ * the ledger was kept before.
+ */
+function mailingFrom(ledger: string, sent: Set<string>, tally: Tally, previous: string | undefined): number {
+  const noted = mailFrom(sent);
+  if (noted !== undefined) return noted;
+  const from = previous !== undefined && sent.size > 0
+    ? Math.min(epochOf(previous, tally.epoch), tally.epoch)
+    : tally.epoch;
+  const key = mailFromKey(from);
+  recordSent(ledger, key);
+  sent.add(key);
+  return from;
+}
+
+/**
  * The first day (`YYYY-MM-DD`) whose ledger keys are kept: none that a check
  * may read again is before it. The checks read keys of the tally's current
  * and closed cycles (whatever their age: after a gap in the samples the
@@ -390,10 +423,12 @@ export function alertsOutput(
       const ledger = sentPath(files);
       const sent = readSent(ledger);
       reached("alerts: ledger read");
+      // What closed before mail began was settled without it: not mailed now, nor later.
+      const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp) : mailFrom(sent);
       const now = new Date();
-      const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now);
+      const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from);
       reached("alerts: quotas checked");
-      if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now));
+      if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now, from));
       reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) {

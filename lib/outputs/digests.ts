@@ -6,7 +6,9 @@
  * dates, in, out, total, 95th percentile, coverage, resets, quota use, as
  * text and as the summary's CSV). A digest or statement missed while the
  * machine was off is sent at the next run, once: the sent ledger says what
- * went.
+ * went. The first digest goes for the day before the run that sends it, not
+ * for the week before; a statement only for a cycle that closed after mail
+ * began (lib/outputs/alerts.ts), not for one settled before it.
  *
  * Computed from the log with the usage engine: once a day, not every run.
  *
@@ -174,7 +176,10 @@ function dueDaily(
   });
 }
 
-/** The statements due at `epoch`: each customer whose previous billing cycle closed and was not stated. */
+/**
+ * The statements due at `epoch`: each customer whose previous billing cycle
+ * closed after `from` (when mail began) and was not stated.
+ */
 function dueStatements(
   config: Config,
   mail: MailConfig,
@@ -182,6 +187,7 @@ function dueStatements(
   epoch: number,
   sent: ReadonlySet<string>,
   now: Date,
+  from: number,
 ): Due[] {
   const first = samples[0]?.epoch ?? Infinity;
   const due: Due[] = [];
@@ -197,7 +203,7 @@ function dueStatements(
     }
     const closed = pass.cal.bucketAt(pass.cal.bucketAt(epoch).start - 1);
     const key = `statement\t${spec.name}\t${closed.label}`;
-    if (sent.has(key)) return;
+    if (closed.end <= from || sent.has(key)) return; // settled before mail began, or stated
     if (first >= closed.end) {
       due.push({ key }); // the cycle closed before the log began: nothing to state
       return;
@@ -241,7 +247,11 @@ function dueStatements(
   return due;
 }
 
-/** The digests and statements `[mail] send` asks for that are due at `epoch` and not in `sent`. */
+/**
+ * The digests and statements `[mail] send` asks for that are due at `epoch`
+ * and not in `sent`; no statement for a cycle that closed at or before
+ * `from`, the instant mail began.
+ */
 export function dueDigests(
   config: Config,
   mail: MailConfig,
@@ -249,6 +259,7 @@ export function dueDigests(
   epoch: number,
   sent: ReadonlySet<string>,
   now: Date,
+  from = -Infinity,
 ): Due[] {
   const daily = mail.send.includes("daily");
   const cycle = mail.send.includes("cycle") && config.customers.length > 0;
@@ -259,20 +270,20 @@ export function dueDigests(
   const yesterday = days.bucketAt(days.bucketAt(epoch).start - 1).label;
   const dailyMaybe = daily && !sent.has(`daily\t${yesterday}`);
   // The cycle that closed last, once per billing (a thousand customers share a few).
-  const closedLabels = new Map<string, string>();
+  const closedCycles = new Map<string, Bucket>();
   const cycleMaybe = cycle && config.customers.some((spec) => {
     const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
-    let label = closedLabels.get(billing);
-    if (label === undefined) {
+    let closed = closedCycles.get(billing);
+    if (closed === undefined) {
       const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
-      closedLabels.set(billing, label = cal.bucketAt(cal.bucketAt(epoch).start - 1).label);
+      closedCycles.set(billing, closed = cal.bucketAt(cal.bucketAt(epoch).start - 1));
     }
-    return !sent.has(`statement\t${spec.name}\t${label}`);
+    return closed.end > from && !sent.has(`statement\t${spec.name}\t${closed.label}`);
   });
   if (!dailyMaybe && !cycleMaybe) return [];
   const samples = logSamples(log);
   return [
     ...(dailyMaybe ? dueDaily(config, mail, samples, epoch, sent, now) : []),
-    ...(cycleMaybe ? dueStatements(config, mail, samples, epoch, sent, now) : []),
+    ...(cycleMaybe ? dueStatements(config, mail, samples, epoch, sent, now, from) : []),
   ];
 }
