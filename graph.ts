@@ -479,7 +479,7 @@ export function main(args: string[]): Promise<number> {
     else if (a.help) out(HELP + "\n");
     else await graph(a);
     return EX.OK;
-  });
+  }, args);
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -2,7 +2,7 @@
  * Golden tests of the CLI: netmon.ts run as a subprocess, its stdout, stderr
  * and exit status checked for success and for every error class.
  */
-import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { rootNeeded } from "../lib/cli/report.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import {
@@ -10,6 +10,7 @@ import {
   netmon,
   netnsTest,
   ORIGINAL_DOC_CONFIG,
+  run,
   RUN_ALLOW,
   withPair,
   withTempDir,
@@ -155,6 +156,85 @@ Deno.test("a permission Deno refused: exit 77 naming the exact flag", () =>
     ]);
     const env = await netmon(["-s", dir], { permissions: [RUN_ALLOW, `--allow-read=${dir}`, `--allow-write=${dir}`] });
     assertEquals([env.code, env.stderr.includes("--allow-env=NETMON_CONFIG")], [77, true]);
+  }));
+
+/** netmon's directory, where `deno task` runs. */
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** What a run of `deno` from a shell is given: where deno and its cache are, no colour. */
+const SHELL_ENV = {
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: Deno.env.get("HOME") ?? "/root",
+  NO_COLOR: "1",
+  ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+};
+/** Runs `line` with sh in `cwd`, as a user pastes it. */
+const shell = (line: string, cwd = ROOT) => run("sh", ["-c", line], { env: SHELL_ENV, cwd });
+/** The run line a refusal prints, or undefined (with the line, for the assertion's message). */
+const runLineOf = (stderr: string) => /: run it as: (deno run .*)\n$/.exec(stderr)?.[1];
+
+Deno.test("a config outside the admin set: the refusal prints the whole run line, which works as printed", () =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n');
+    const task = await shell(`deno task -q netmon -c ${config} -s ${dir}/state schedule`);
+    assertEquals(task.code, 77, task.stderr);
+    const line = runLineOf(task.stderr);
+    ok(line !== undefined, task.stderr);
+    ok(
+      task.stderr.startsWith(
+        `netmon: Deno denied read access to ${config}: the netmon-admin permission set does not allow it, and `,
+      ),
+      task.stderr,
+    );
+    // The set's read list from deno.json, then what is added: one line, every path of the set kept.
+    const set = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).permissions["netmon-admin"];
+    ok(line.includes(` --allow-read=${set.read.join(",")},${config},${dir}/state `), line);
+    ok(line.endsWith(` netmon.ts -c ${config} -s ${dir}/state schedule`), line);
+    const again = await shell(line);
+    assertEquals([again.code, again.stderr], [0, ""], line);
+    ok(again.stdout.startsWith(`# netmon report for ${config}, state in ${dir}/state\n`), again.stdout);
+    // From another directory: deno.json and netmon.ts by their paths, and the line works there.
+    const elsewhere = await shell(
+      `deno run -q --frozen --config ${ROOT}/deno.json -P=netmon-admin ${ROOT}/netmon.ts -c ${config} -s ${dir} schedule`,
+      dir,
+    );
+    const there = runLineOf(elsewhere.stderr);
+    ok(there?.includes(` --config ${ROOT}/deno.json `), elsewhere.stderr);
+    ok(there?.endsWith(` ${ROOT}/netmon.ts -c ${config} -s ${dir} schedule`), elsewhere.stderr);
+    const fromThere = await shell(there as string, dir);
+    assertEquals([fromThere.code, fromThere.stderr], [0, ""], there);
+  }));
+
+Deno.test("a refusal after a line it printed keeps what that line added, and graph's line too", () =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n');
+    await Deno.writeTextFile(`${dir}/netmon.log`, "2026/11/21-10:00:00\t1\t2\n2026/11/22-10:00:00\t5\t9\n");
+    const first = await shell(`deno task -q graph -c ${config} -s ${dir} --html ${dir}/html`);
+    assertEquals(first.code, 77, first.stderr);
+    const second = await shell(runLineOf(first.stderr) as string);
+    assertEquals(second.code, 77, second.stderr);
+    match(second.stderr, new RegExp(`^graph: Deno denied write access to ${dir}/html: the graph permission set`));
+    const line = runLineOf(second.stderr) as string;
+    // The read it was given before is kept beside the write it lacked.
+    ok(line.includes(`--allow-read=/etc/netmon,/var/lib/netmon,${dir} `), line);
+    ok(line.includes(`--allow-write=/var/lib/netmon,${dir}/html `), line);
+    ok(line.includes(" --v8-flags=--max-semi-space-size=2 graph.ts "), line);
+    const third = await shell(line);
+    assertEquals([third.code, third.stderr], [0, ""], line);
+    ok((await Deno.stat(`${dir}/html/index.html`)).isFile);
+  }));
+
+Deno.test("flags of one's own: the default config's refusal says it was only looked for, and how to name one", () =>
+  withTempDir(async (dir) => {
+    const r = await netmon(["summary", "-s", dir], {
+      permissions: [`--allow-read=${dir}`, "--allow-env", "--allow-sys=uid"],
+    });
+    assertEquals([r.code, r.stdout, r.stderr], [
+      77,
+      "",
+      "netmon: Deno denied read access to /etc/netmon/netmon.toml, where netmon looks for a config when none is " +
+      "named: name yours with -c FILE (or NETMON_CONFIG=FILE; empty for none), or run it with " +
+      "--allow-read=/etc/netmon/netmon.toml (or a permission set from deno.json)\n",
+    ]);
   }));
 
 Deno.test("a state directory that cannot be created: exit 73", () =>

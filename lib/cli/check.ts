@@ -6,7 +6,7 @@
  * @module
  */
 
-import { NetmonError } from "../host/errors.ts";
+import { DenoDenied, NetmonError } from "../host/errors.ts";
 import { rebuiltTally } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import { readLast } from "../state/log_reader.ts";
@@ -17,7 +17,7 @@ import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycl
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { bytesShareText, iecBytes } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
-import { findConfig, findStateDir, out } from "./context.ts";
+import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
 
 /** The plugin statuses, in order of severity. */
 export const OK = 0, WARNING = 1, CRITICAL = 2, UNKNOWN = 3;
@@ -128,17 +128,25 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   return { status: worst, text: ordered.length > 0 ? ordered.join("; ") : fine, perf };
 }
 
-/** `netmon check`: prints one line and returns the plugin status (never a sysexits one). */
-export function check(opts: Options): Promise<number> {
+/**
+ * `netmon check` (its command line `args`, for the run line a refusal
+ * prints): prints one line and returns the plugin status (never a sysexits
+ * one).
+ */
+export async function check(opts: Options, args: readonly string[] = []): Promise<number> {
   let r: { status: number; text: string; perf: string[] };
   try {
     r = evaluate(opts, Date.now());
   } catch (e) {
-    const message = e instanceof NetmonError || e instanceof Error ? e.message.split("\n")[0] : String(e);
+    const message = e instanceof DenoDenied
+      ? await deniedMessage(e, "netmon", args)
+      : e instanceof NetmonError || e instanceof Error
+      ? e.message.split("\n")[0]
+      : String(e);
     r = { status: UNKNOWN, text: message ?? "unknown failure", perf: [] };
   }
   out(
     `NETMON ${WORDS[r.status]} - ${r.text.replace(/\|/g, "/")}${r.perf.length > 0 ? ` | ${r.perf.join(" ")}` : ""}\n`,
   );
-  return Promise.resolve(r.status);
+  return r.status;
 }

@@ -7,7 +7,7 @@
 
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, type DocumentCache, loadConfig } from "../config/config.ts";
 import { exists, getEnv, getUid } from "../host/env.ts";
-import { NetmonError, UsageError } from "../host/errors.ts";
+import { DenoDenied, NetmonError, UsageError } from "../host/errors.ts";
 import { resolveStateDir } from "../state/files.ts";
 
 const encoder = new TextEncoder();
@@ -28,8 +28,27 @@ export const err = (text: string): void => write(Deno.stderr, text);
  * the default file if present, else the built-in every-interface default.
  */
 export function findConfig(flag: string | undefined, cache?: DocumentCache): Config {
-  const path = flag ?? getEnv("NETMON_CONFIG") ?? (exists(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  const path = flag ?? getEnv("NETMON_CONFIG") ?? (defaultConfigThere() ? DEFAULT_CONFIG_PATH : undefined);
   return path === undefined || path === "" ? defaultConfig() : loadConfig(path, cache);
+}
+
+/**
+ * Whether the default config file is there; Deno refusing to look says that
+ * it was only looked for, no config being named, and how to name one.
+ */
+function defaultConfigThere(): boolean {
+  try {
+    return exists(DEFAULT_CONFIG_PATH);
+  } catch (e) {
+    if (!(e instanceof DenoDenied)) throw e;
+    throw new DenoDenied({
+      kind: e.kind,
+      what: e.what,
+      flag: e.flag,
+      note: "where netmon looks for a config when none is named",
+      instead: "name yours with -c FILE (or NETMON_CONFIG=FILE; empty for none)",
+    }, { cause: e.cause });
+  }
 }
 
 /**
@@ -76,16 +95,28 @@ export function findStateDir(flag: string | undefined, config: Config): string {
 
 /**
  * Runs a CLI body; a NetmonError becomes its one-line message on stderr
- * (prefixed with `prog`; a usage error ends by pointing at `command --help`)
- * and its status.
+ * (prefixed with `prog`; a usage error ends by pointing at `command --help`;
+ * Deno refusing a permission gives the whole line that runs `prog` with
+ * `args` and it, lib/cli/permission_line.ts) and its status.
  */
-export async function reportFailure(prog: string, command: string, body: () => Promise<number>): Promise<number> {
+export async function reportFailure(
+  prog: string,
+  command: string,
+  body: () => Promise<number>,
+  args: readonly string[] = [],
+): Promise<number> {
   try {
     return await body();
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
     const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
-    for (const line of e.message.split("\n")) err(`${prog}: ${line}${hint}\n`);
+    const message = e instanceof DenoDenied ? await deniedMessage(e, prog, args) : e.message;
+    for (const line of message.split("\n")) err(`${prog}: ${line}${hint}\n`);
     return e.exitCode;
   }
+}
+
+/** A refusal's line, with the whole run line that gets past it where the process can tell it. */
+export async function deniedMessage(e: DenoDenied, prog: string, args: readonly string[]): Promise<string> {
+  return (await import("./permission_line.ts")).deniedLine(e, prog, args);
 }

@@ -62,7 +62,7 @@ export function main(args: string[]): Promise<number> {
       case "import":
         return await (await import("./import.ts")).importCommand(opts);
       case "check":
-        return await (await import("./check.ts")).check(opts);
+        return await (await import("./check.ts")).check(opts, args);
       case "doctor":
         return await (await import("./doctor.ts")).doctor(opts);
       case "summary": {
@@ -77,5 +77,5 @@ export function main(args: string[]): Promise<number> {
         await (await import("./firewall.ts")).change(opts);
         return EX.OK;
     }
-  });
+  }, args);
 }

@@ -14,6 +14,7 @@ import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { EX, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
 import type { Options } from "./commands.ts";
@@ -151,10 +152,7 @@ export function scheduleLines(i: ScheduleInputs): Schedule {
   };
 }
 
-/** A word for sh: as is when plain, else in single quotes. */
-export function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellWord };
 
 /** A command line for a crontab: sh words, and `%` (a newline to cron) escaped. */
 export function cronCommand(argv: readonly string[]): string {

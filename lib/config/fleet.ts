@@ -25,6 +25,9 @@ export interface StoreUrl {
   database: string;
 }
 
+/** The variable the store's password comes from when no password_file is set. */
+export const DB_PASSWORD_ENV = "NETMON_DB_PASSWORD";
+
 /** A validated PostgreSQL store. */
 export interface PostgresConfig {
   /** `postgresql://USER@HOST:PORT/DB`, without a password. */

@@ -10,7 +10,8 @@
  */
 
 import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
-import { parseStoreUrl } from "./fleet.ts";
+import { DB_PASSWORD_ENV, parseStoreUrl } from "./fleet.ts";
+import { SMTP_PASSWORD_ENV } from "./mail.ts";
 import { meterRules } from "./meters.ts";
 import { STAT } from "../host/dir_trust.ts";
 
@@ -141,7 +142,7 @@ function mailing(i: PermissionInputs): Need[] {
     }
   }
   if (mail.user !== undefined && mail.passwordFile === undefined) {
-    needs.push({ kind: "env", value: "NETMON_SMTP_PASSWORD", why: "the SMTP password" });
+    needs.push({ kind: "env", value: SMTP_PASSWORD_ENV, why: "the SMTP password" });
   }
   if (mail.passwordFile !== undefined) {
     needs.push({ kind: "read", value: mail.passwordFile, why: "the SMTP password file" });
@@ -175,7 +176,7 @@ function fleetOutputs(config: Config): Need[] {
     needs.push({ kind: "net", value: netTarget(url.host, url.port), why: "the PostgreSQL store" });
     if (pg.passwordFile !== undefined) {
       needs.push({ kind: "read", value: pg.passwordFile, why: "the store's password file" });
-    } else needs.push({ kind: "env", value: "NETMON_DB_PASSWORD", why: "the store's password" });
+    } else needs.push({ kind: "env", value: DB_PASSWORD_ENV, why: "the store's password" });
     if (pg.caFile !== undefined) needs.push({ kind: "read", value: pg.caFile, why: "the store's CA" });
     if (config.fleet.host === undefined) {
       needs.push({ kind: "sys", value: "hostname", why: "no host in the config: the store names this machine by it" });

@@ -104,8 +104,53 @@ export function deniedAccess(err: unknown): { kind: string; path: string } | und
 }
 
 /**
+ * Deno refusing a permission: the kind of access, the value to allow (a
+ * path, a directory, `host:port`…) and the flag. Its message names the flag
+ * alone; the command line, which knows how the process was started, can
+ * print a whole run line instead (lib/cli/permission_line.ts).
+ */
+export class DenoDenied extends NetmonError {
+  /** `read`, `write`, `run`, `net`, `env` or `sys`. */
+  readonly kind: string;
+  /** What to allow: the denied path, or the directory a temporary file beside an output was made in. */
+  readonly what: string;
+  /** The flag, as `--allow-read`. */
+  readonly flag: string;
+  /** What the access was for, when the value alone does not say (the default config). */
+  readonly note: string | undefined;
+  /** Another way out than allowing it (`name yours with -c FILE`). */
+  readonly instead: string | undefined;
+  constructor(
+    r: { kind: string; what: string; flag: string; note?: string; instead?: string },
+    options?: ErrorOptions,
+  ) {
+    const instead = r.instead === undefined ? "" : `${r.instead}, or `;
+    super(
+      `Deno denied ${r.kind} access to ${r.what}${r.note === undefined ? "" : `, ${r.note}`}: ${instead}run it with ` +
+        `${r.flag}=${r.what} (or a permission set from deno.json)`,
+      EX.NOPERM,
+      options,
+    );
+    this.name = "DenoDenied";
+    this.kind = r.kind;
+    this.what = r.what;
+    this.flag = r.flag;
+    this.note = r.note;
+    this.instead = r.instead;
+  }
+
+  /** The same line with `fix` as the way out. */
+  withFix(fix: string): string {
+    const instead = this.instead === undefined ? "" : `${this.instead}, or `;
+    return `Deno denied ${this.kind} access to ${this.what}${this.note === undefined ? "" : `, ${this.note}`}: ` +
+      `${instead}${fix}`;
+  }
+}
+
+/**
  * If `err` is Deno refusing a permission, returns the one-line error that
- * names the exact flag to add; otherwise undefined.
+ * names the exact flag to add (a DenoDenied when the refusal says what it
+ * refused); otherwise undefined.
  */
 export function denoPermissionError(err: unknown): NetmonError | undefined {
   const r = refusal(err);
@@ -119,9 +164,5 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
   // relative one (graph's default netmon_graph.dat), the current directory.
   const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied);
   const what = temp ? temp[1] === undefined ? "." : temp[1] || "/" : denied;
-  return new NetmonError(
-    `Deno denied ${kind} access to ${what}: run it with ${flag}=${what} (or a permission set from deno.json)`,
-    EX.NOPERM,
-    { cause: err },
-  );
+  return new DenoDenied({ kind, what, flag }, { cause: err });
 }

@@ -32,7 +32,7 @@
  */
 
 import { ConfigError, denoPermissionError, EX, NetmonError } from "../host/errors.ts";
-import { parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
+import { DB_PASSWORD_ENV, parseStoreUrl, type SslMode, type StoreUrl } from "../config/fleet.ts";
 import { PgConnection, type PgValue, textArray } from "./pg_wire.ts";
 import { readConfigFile } from "../host/safe_open.ts";
 import type { TimedSample } from "../state/log_timed.ts";
@@ -127,7 +127,7 @@ export async function dbPassword(
     if (password === "") throw new ConfigError(`${passwordFile}: the store's password_file is empty`);
     return password;
   }
-  const password = env("NETMON_DB_PASSWORD");
+  const password = env(DB_PASSWORD_ENV);
   return password === "" ? undefined : password;
 }
 
