@@ -8,6 +8,7 @@
 
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { COMMAND_INFO, OPTIONS, parseCommandLine } from "../lib/cli/commands.ts";
+import { CHECKS } from "../lib/doctor/finding.ts";
 import { graph, netmon, withTempDir } from "./helpers.ts";
 
 const README = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
@@ -54,4 +55,17 @@ Deno.test("the README's command reference is each help, verbatim", () =>
     }
     const g = await graph(["--help"]);
     ok(README.includes(block(g.stdout)), "README has 'graph.ts --help' verbatim");
+  }));
+
+Deno.test("doctor's help lists every check doctor runs: the README's doctor table, and doctor's own list", () =>
+  withTempDir(async (dir) => {
+    const r = await netmon(["doctor", "--help"], { dirs: [dir] });
+    assertEquals(r.code, 0, r.stderr);
+    const at = README.indexOf("### Is it all working? `netmon doctor`");
+    const table = README.slice(README.indexOf("| check ", at), README.indexOf("\n\n", README.indexOf("| check ", at)));
+    const inReadme = [...table.matchAll(/^\| `([\w-]+)` /gm)].map((m) => m[1] as string);
+    const listed = [...r.stdout.slice(0, r.stdout.indexOf("\nOnly reads:")).matchAll(/^ {2}([\w-]+) {2,}/gm)]
+      .map((m) => m[1] as string);
+    assertEquals(listed, inReadme);
+    assertEquals(CHECKS.map((c) => c.name), inReadme);
   }));

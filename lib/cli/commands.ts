@@ -11,6 +11,7 @@ import type { CompletionCommand, CompletionOption } from "./completions.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/config.ts";
 import { UsageError } from "../host/errors.ts";
 import { closest } from "../config/suggest.ts";
+import { checksHelp } from "../doctor/finding.ts";
 
 export const VERSION = "0.1.0";
 
@@ -276,20 +277,7 @@ ${COMMON}`,
   doctor: `Usage: netmon doctor [--json] [OPTIONS]
 
 Checks, and says in plain words with the fix for each:
-  config        the config loads
-  binaries      the source's programs exist and run (their versions)
-  backend       iptables: which backend it drives (nf_tables or legacy), and
-                whether the other backend holds rules too
-  rules         netmon's rules (or nftables table) are installed and match the config
-  xtables-lock  iptables: whether /run/xtables.lock is held right now
-  state-dir     the state directory is writable and not on tmpfs
-  log           netmon.log and netmon.last parse
-  schedule      a cron line (/etc/crontab, /etc/cron.d, user crontabs) or an
-                enabled systemd timer runs this config's report (same config
-                and state directory), its program exists, its permissions
-                cover what the config needs, and the last sample is recent
-  mail          with [mail], the server answers and accepts the login (nothing
-                is sent), and no reports wait in the spool
+${checksHelp()}
 Only reads: the firewall is listed, not changed. Run it as root, as netmon runs.
 Exit status 0 when all is well, 1 when any check found a problem.
 

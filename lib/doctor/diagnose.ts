@@ -16,7 +16,7 @@ import { denoPermissionError, EX, isDenoRefusal, NetmonError } from "../host/err
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkSchedule } from "./schedule_check.ts";
-import type { Finding } from "./finding.ts";
+import { type CheckName, CHECKS, type Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
@@ -53,9 +53,9 @@ export interface DoctorInput {
   textfileDirTrust?: (dir: string) => Promise<string[]>;
 }
 
-const ok = (check: string, said: string): Finding => ({ check, verdict: "ok", said });
-const problem = (check: string, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
-const skipped = (check: string, said: string): Finding => ({ check, verdict: "skipped", said });
+const ok = (check: CheckName, said: string): Finding => ({ check, verdict: "ok", said });
+const problem = (check: CheckName, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
+const skipped = (check: CheckName, said: string): Finding => ({ check, verdict: "skipped", said });
 
 function message(err: unknown): string {
   if (err instanceof NetmonError) return err.message;
@@ -403,7 +403,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
  * (netmon …, but fix it: FIX)") as a problem of `check`: the whats, then the
  * fixes (`fallback` when none says one).
  */
-function trustProblem(check: string, warnings: readonly string[], fallback = ""): Finding {
+function trustProblem(check: CheckName, warnings: readonly string[], fallback = ""): Finding {
   return problem(
     check,
     warnings.map((t) => t.replace(/ \([^()]*, but fix it: .*\)$/, "")).join("; "),
@@ -617,8 +617,9 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
           ? "keep the config in /etc/netmon, which the permission sets read, or add the flag the line names"
           : "correct the config (see the README's Config section)",
       ),
-      ...["binaries", "rules", "state-dir", "log", "schedule", "mail"].map((c) =>
-        skipped(c, "needs a config that loads")
+      // The checks every config gets; those only some sources or sections get are not listed.
+      ...CHECKS.filter((c) => c.name !== "config" && !("only" in c)).map((c) =>
+        skipped(c.name, "needs a config that loads")
       ),
     ];
   }
