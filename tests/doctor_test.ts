@@ -9,7 +9,8 @@
  */
 
 import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/strict";
-import { backendOf, type Finding, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
+import { backendOf, type Finding, formatFindings, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
+import { netmonCommand } from "../lib/host/invocation.ts";
 import {
   LEGACY_BINARIES,
   LEGACY_DOC_CONFIG,
@@ -263,8 +264,9 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
       { write: "/var/lib/netmon/netmon.last", text: "2020/01/01-00:00:00\t1\t2\t2020/01/01-00:00:00\n" },
       DOCTOR,
     ], p.a);
+    // The fix names the command as it runs from netmon's sources (schedule runs from nowhere else).
     expect(verdict(r[3] as StepResult), { schedule: /nothing runs 'netmon report' on a schedule/ }, {
-      schedule: /netmon schedule --cron/,
+      schedule: /^run 'deno task netmon schedule --cron' \(or --systemd\)/,
     });
     expect(verdict(r[4] as StepResult), { schedule: /netmon\.timer runs the report but is not enabled/ }, {
       schedule: /systemctl enable --now netmon\.timer/,
@@ -494,6 +496,21 @@ Deno.test("doctor: which cron and ExecStart commands run the report", () => {
       ["/usr/bin/vnstat -u", false],
     ] as const
   ) assertEquals(runsReport(command), yes, command);
+});
+
+Deno.test("doctor: a run line to copy is printed whole, on a line of its own; a fix names the task", () => {
+  const line = "deno run -q --frozen -P=netmon-admin --allow-read=/etc/netmon,/var/lib/netmon," +
+    "/srv/netmon/netmon.toml netmon.ts -c /srv/netmon/netmon.toml doctor";
+  const text = formatFindings([{
+    check: "config",
+    verdict: "problem",
+    said: `Deno denied read access to /srv/netmon/netmon.toml: the netmon-admin permission set does not allow it, ` +
+      `and 'deno task' passes deno no flags (and a flag replaces the set's list of its kind, so this line repeats ` +
+      `it): run it as: ${line}`,
+    fix: "run doctor as the line above says",
+  }]);
+  ok(text.includes(`run it as:\n${" ".repeat(17)}${line}\n`), text);
+  assertEquals(netmonCommand("start"), "deno task netmon start");
 });
 
 Deno.test("doctor: backend from the version line, rules from iptables-save output", () => {

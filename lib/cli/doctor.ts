@@ -5,11 +5,11 @@
  */
 
 import { runCommand } from "../host/run.ts";
-import { findConfig, findStateDir, out } from "./context.ts";
+import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
 import type { Config } from "../config/config.ts";
 import { getEnv } from "../host/env.ts";
 import type { MailConfig } from "../config/mail.ts";
-import { EX, NetmonError } from "../host/errors.ts";
+import { DenoDenied, EX, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
 import { dirTrustWarnings, stateDirWarnings, TEXTFILE_DIR } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
@@ -17,15 +17,21 @@ import type { Options } from "./commands.ts";
 /** doctor's status when a check found a problem (a verdict, not a failure: sysexits does not apply). */
 const DOCTOR_PROBLEM = 1;
 
-/** `netmon doctor`: every check, as text or JSON; exit 1 when one found a problem. */
-export async function doctor(opts: Options): Promise<number> {
+/**
+ * `netmon doctor` (its command line `args`, for the run line a refusal to
+ * read the config prints): every check, as text or JSON; exit 1 when one
+ * found a problem.
+ */
+export async function doctor(opts: Options, args: readonly string[] = []): Promise<number> {
   const { diagnose, formatFindings } = await import("../doctor/diagnose.ts");
   let config: Config | NetmonError;
   try {
     config = findConfig(opts.config);
   } catch (err) {
     if (!(err instanceof NetmonError)) throw err;
-    config = err;
+    config = err instanceof DenoDenied
+      ? new NetmonError(await deniedMessage(err, "netmon", args), err.exitCode, { cause: err })
+      : err;
   }
   const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));
   const findings = await diagnose({

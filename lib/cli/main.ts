@@ -64,7 +64,7 @@ export function main(args: string[]): Promise<number> {
       case "check":
         return await (await import("./check.ts")).check(opts, args);
       case "doctor":
-        return await (await import("./doctor.ts")).doctor(opts);
+        return await (await import("./doctor.ts")).doctor(opts, args);
       case "summary": {
         const { summary } = await import("./summary.ts");
         return await summary(opts);

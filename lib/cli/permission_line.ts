@@ -14,7 +14,7 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { DB_PASSWORD_ENV } from "../config/fleet.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { pathCovers, PERMISSION_KINDS, type PermissionKind } from "../config/permissions.ts";
-import type { DenoDenied } from "../host/errors.ts";
+import { type DenoDenied, RUN_AS } from "../host/errors.ts";
 import { shellWord } from "../host/shell_word.ts";
 
 /** A permission set of deno.json: its list per kind. */
@@ -206,6 +206,6 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
   const line = runLine(set, `${prog}.ts`, args, additions(denied, args, PERMISSION_SETS[set] ?? {}), Deno.cwd());
   return denied.withFix(
     `the ${set} permission set does not allow it, and 'deno task' passes deno no flags (and a flag replaces the ` +
-      `set's list of its kind, so this line repeats it): run it as: ${line.map(shellWord).join(" ")}`,
+      `set's list of its kind, so this line repeats it): ${RUN_AS}${line.map(shellWord).join(" ")}`,
   );
 }

@@ -12,7 +12,7 @@ import { statfsSync } from "node:fs";
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
-import { denoPermissionError, EX, isDenoRefusal, NetmonError } from "../host/errors.ts";
+import { denoPermissionError, EX, isDenoRefusal, NetmonError, RUN_AS } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkSchedule } from "./schedule_check.ts";
@@ -22,6 +22,7 @@ import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
+import { netmonCommand } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
 
 export type { Finding } from "./finding.ts";
@@ -160,7 +161,7 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
     const fix = denied.length === missing.length
       ? `allow them: run doctor (and the report) with --allow-run=${
         [...new Set([...denied, ...allowedRuns()])].join(",")
-      }; 'netmon schedule' prints the report's line with them`
+      }; '${netmonCommand("schedule")}' prints the report's line with them`
       : `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`;
     return { ran, findings: [problem("binaries", missing.join("; "), fix)] };
   }
@@ -200,7 +201,7 @@ async function checkBackend(config: Config, versions: Versions, run: Runner): Pr
       return problem(
         "backend",
         `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
-        "run 'netmon doctor' as root",
+        `run '${netmonCommand("doctor")}' as root`,
       );
     }
     const s = savedRules(text);
@@ -237,7 +238,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   try {
     rows = await source.status();
   } catch (err) {
-    return problem("rules", `cannot read the firewall: ${message(err)}`, "run 'netmon doctor' as root");
+    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
   }
   const where = config.source === "iptables"
     ? `chain ${config.chain}`
@@ -247,8 +248,8 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   const missing = [...new Set(rows.filter((r) => !r.installed).map((r) => `${r.meter} (${r.where})`))];
   if (missing.length > 0) {
     const fix = config.source === "pf"
-      ? "add the rules 'netmon pf-conf' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'"
-      : "run 'netmon start' (it keeps the rules already there and their counters)";
+      ? `add the rules '${netmonCommand("pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
+      : `run '${netmonCommand("start")}' (it keeps the rules already there and their counters)`;
     return problem(
       "rules",
       `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
@@ -256,7 +257,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
     );
   }
   if (source.warnings.length > 0) {
-    return problem("rules", source.warnings.join("; "), "run 'netmon start' to repair");
+    return problem("rules", source.warnings.join("; "), `run '${netmonCommand("start")}' to repair`);
   }
   const columns = allColumns(config.meters).length;
   return ok(
@@ -275,7 +276,11 @@ function checkLock(config: Config, versions: Versions): Finding {
     if (err instanceof Deno.errors.NotFound) {
       return ok("xtables-lock", `${XTABLES_LOCK} does not exist: nobody holds it`);
     }
-    return problem("xtables-lock", `cannot open ${XTABLES_LOCK}: ${message(err)}`, "run 'netmon doctor' as root");
+    return problem(
+      "xtables-lock",
+      `cannot open ${XTABLES_LOCK}: ${message(err)}`,
+      `run '${netmonCommand("doctor")}' as root`,
+    );
   }
   try {
     if (file.tryLockSync(true)) return ok("xtables-lock", `${XTABLES_LOCK} is free`);
@@ -301,7 +306,11 @@ function checkStateDir(files: StateFiles): Finding {
     if (err instanceof Deno.errors.NotFound) {
       return ok("state-dir", `${files.dir} does not exist yet: the first report creates it`);
     }
-    return problem("state-dir", `cannot look at ${files.dir}: ${message(err)}`, "run 'netmon doctor' as root");
+    return problem(
+      "state-dir",
+      `cannot look at ${files.dir}: ${message(err)}`,
+      `run '${netmonCommand("doctor")}' as root`,
+    );
   }
   if (!info.isDirectory) {
     return problem("state-dir", `${files.dir} is not a directory`, "move it away or set state_dir to a directory");
@@ -348,7 +357,8 @@ function unreadable(err: unknown): boolean {
     (err instanceof NetmonError && err.exitCode === EX.NOPERM);
 }
 
-const NOT_ALLOWED = "nothing is wrong with the file: doctor may not read it. Run 'netmon doctor' as root, as the " +
+const NOT_ALLOWED =
+  `nothing is wrong with the file: doctor may not read it. Run '${netmonCommand("doctor")}' as root, as the ` +
   "report runs, with the permission the line above names";
 
 async function checkLog(files: StateFiles): Promise<LogFacts> {
@@ -438,7 +448,7 @@ async function checkTextfile(
       "textfile",
       message(err),
       `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list; the report needs ${dir} ` +
-        "in its --allow-read and --allow-write lists: 'netmon schedule' prints its whole line)",
+        `in its --allow-read and --allow-write lists: '${netmonCommand("schedule")}' prints its whole line)`,
     );
   let info: Deno.FileInfo;
   try {
@@ -453,7 +463,7 @@ async function checkTextfile(
           "/var/lib/prometheus/node-exporter), or point textfile at that directory",
       );
     }
-    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, "run 'netmon doctor' as root");
+    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
   }
   if (!info.isDirectory) {
     return problem(
@@ -472,14 +482,16 @@ async function checkTextfile(
   } catch (err) {
     if (unreadable(err)) return denied(err);
     if (!(err instanceof Deno.errors.NotFound)) {
-      return problem("textfile", `cannot look at ${path}: ${message(err)}`, "run 'netmon doctor' as root");
+      return problem("textfile", `cannot look at ${path}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
     }
   }
   if (!file) {
     return lastAt === undefined ? ok("textfile", `${path} not written yet: the first report writes it`) : problem(
       "textfile",
       `${path} is missing although the log has samples: the reports do not write it`,
-      "run 'netmon report' and read its warning (the permissions it needs: see the README's Many machines section)",
+      `run '${
+        netmonCommand("report")
+      }' and read its warning (the permissions it needs: see the README's Many machines section)`,
     );
   }
   if (file.isSymlink) {
@@ -508,7 +520,7 @@ async function checkTextfile(
   } catch (err) {
     return unreadable(err)
       ? denied(err)
-      : problem("textfile", `cannot read ${path}: ${message(err)}`, "run 'netmon doctor' as root");
+      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
   }
   const m = /^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(text);
   const at = m ? Number(m[1]) : undefined;
@@ -525,7 +537,7 @@ async function checkTextfile(
       `${path} is of the sample at ${utc(at)}, not the log's last (${
         utc(Math.floor(lastAt / 1000))
       }): the last reports did not write it`,
-      "run 'netmon report' and read its warning",
+      `run '${netmonCommand("report")}' and read its warning`,
     );
   }
   return ok("textfile", `${path} is of the log's last sample (${utc(at)}) and readable by node_exporter`);
@@ -552,7 +564,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       waiting = spooled(spoolDir(files.dir));
       refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
-      return problem("mail", message(err), "run 'netmon doctor' as root");
+      return problem("mail", message(err), `run '${netmonCommand("doctor")}' as root`);
     }
   }
   const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
@@ -566,7 +578,9 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
         "mail",
         message(err),
         `run doctor with ${denied[2]} ('deno run -q --frozen -P=netmon-admin ${denied[2]} netmon.ts doctor': ` +
-          "'deno task' passes no flags to deno), and give the report's line the same ('netmon schedule' prints it " +
+          `'deno task' passes no flags to deno), and give the report's line the same ('${
+            netmonCommand("schedule")
+          }' prints it ` +
           "whole)",
       );
     }
@@ -591,7 +605,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       "mail",
       `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
         `(oldest ${oldest})`,
-      "the next report delivers them; 'netmon report --mail-test' shows what the server says",
+      `the next report delivers them; '${netmonCommand("report --mail-test")}' shows what the server says`,
     );
   }
   if (refused.length > 0) {
@@ -614,7 +628,9 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
         "config",
         config.message,
         config.exitCode === EX.NOPERM
-          ? "keep the config in /etc/netmon, which the permission sets read, or add the flag the line names"
+          ? config.message.includes(RUN_AS)
+            ? "run doctor as the line above says, or keep the config in /etc/netmon, which the permission sets read"
+            : "keep the config in /etc/netmon, which the permission sets read, or add the flag the line names"
           : "correct the config (see the README's Config section)",
       ),
       // The checks every config gets; those only some sources or sections get are not listed.
@@ -668,8 +684,17 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   return findings;
 }
 
-/** `text` broken at spaces into lines of at most `width` characters, all but the first indented. */
+/**
+ * `text` broken at spaces into lines of at most `width` characters, all but
+ * the first indented; a run line to copy (after RUN_AS) kept whole, on a
+ * line of its own.
+ */
 function wrap(text: string, indent: number, width = 110): string {
+  const at = text.indexOf(RUN_AS);
+  if (at >= 0) {
+    const end = at + RUN_AS.length;
+    return `${wrap(text.slice(0, end).trimEnd(), indent, width)}\n${" ".repeat(indent)}${text.slice(end)}`;
+  }
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {

@@ -11,6 +11,7 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Config, DEFAULT_CONFIG_PATH } from "../config/config.ts";
+import { netmonCommand } from "../host/invocation.ts";
 import { grants, type Need, permissionNeeds } from "../config/permissions.ts";
 import {
   absoluteFrom,
@@ -36,7 +37,8 @@ export const STALE_MS = 2 * 3600_000;
 
 const TASKS = denoJson.tasks as Record<string, string>;
 const SETS = denoJson.permissions as Record<string, Record<string, unknown>>;
-const FIX = "run 'netmon schedule --cron' (or --systemd): it writes the line with exactly the permissions this " +
+const FIX =
+  `run '${netmonCommand("schedule --cron")}' (or --systemd): it writes the line with exactly the permissions this ` +
   "config needs";
 
 function readDir(dir: string): string[] {
@@ -238,7 +240,9 @@ export function checkSchedule(ctx: ScheduleContext): Finding {
     if (granted === undefined) {
       notes.push(
         line.kind === "binary"
-          ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('netmon schedule --compile' prints the build line for this config)`
+          ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('${
+            netmonCommand("schedule --compile")
+          }' prints the build line for this config)`
           : `${entry.where} uses a permission set this deno.json does not have: its permissions were not checked`,
       );
       continue;

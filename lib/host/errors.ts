@@ -103,6 +103,9 @@ export function deniedAccess(err: unknown): { kind: string; path: string } | und
   return refusal(err instanceof NetmonError ? err.cause : err) ?? undefined;
 }
 
+/** What comes before a whole run line in a refusal's message (lib/cli/permission_line.ts), so that it can be kept whole. */
+export const RUN_AS = "run it as: ";
+
 /**
  * Deno refusing a permission: the kind of access, the value to allow (a
  * path, a directory, `host:port`…) and the flag. Its message names the flag
