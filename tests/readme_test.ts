@@ -51,3 +51,21 @@ netnsTest(
       match((r.at(-1) as StepResult).stdout, /netmon doctor: all is well\n$/);
     }),
 );
+
+netnsTest(
+  "README: a command run by hand on a config kept elsewhere is refused with the README's line, which works as written",
+  async () => {
+    const block = commands("### Running a command by hand on a config kept elsewhere");
+    assertEquals(block.length, 3, block.join("; "));
+    const [copy, task, line] = block as [string, string, string];
+    ok(task.startsWith("deno task netmon ") && line.startsWith("deno run "), block.join("; "));
+    const r = await sandbox([copy, task, line].map((c) => ({ run: ["sh", "-c", `cd ${ROOT} && ${c}`], keep: true })));
+    const [copied, refused, ran] = r as [StepResult, StepResult, StepResult];
+    assertEquals(copied.code, 0, copied.stderr);
+    // The refusal prints exactly the README's line (the set's lists as deno.json has them now).
+    assertEquals(refused.code, 77, refused.stderr);
+    ok(refused.stderr.endsWith(`: run it as: ${line}\n`), refused.stderr);
+    assertEquals([ran.code, ran.stderr], [0, ""], line);
+    match(ran.stdout, /^# netmon report for \/etc\/netmon-lab\.toml, state in \/var\/lib\/netmon-lab\n/);
+  },
+);
