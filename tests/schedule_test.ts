@@ -398,7 +398,8 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
         [denied.code, denied.stderr],
         [
           77,
-          `netmon: Deno denied access to ${elsewhere}, where the schedule goes: run schedule with --allow-read=${elsewhere} --allow-write=${elsewhere}\n`,
+          `netmon: Deno denied read access to ${elsewhere}, where the schedule goes: run it with ` +
+          `--allow-read=${elsewhere} --allow-write=${elsewhere} (or a permission set from deno.json)\n`,
         ],
       );
       assertEquals([...Deno.readDirSync(elsewhere)].length, 0, "nothing written where it may not read");

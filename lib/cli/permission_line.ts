@@ -127,7 +127,7 @@ function minimalPaths(values: readonly string[]): string[] {
  * message printed before), which the new line must keep.
  */
 export function additions(
-  denied: { kind: string; what: string },
+  denied: { kind: string; what: string; also?: readonly { kind: string; what: string }[] },
   args: readonly string[],
   set: PermissionSet,
   isGranted: (kind: "read" | "write", path: string) => string | undefined = widestGranted,
@@ -156,6 +156,7 @@ export function additions(
       .sort((a, b) => b.length - a.length)[0];
     push(kind, under ?? denied.what);
   } else push(kind, denied.what);
+  for (const a of denied.also ?? []) push(a.kind as PermissionKind, a.what);
   for (const path of named) push("read", path);
   for (const k of ["read", "write"] as const) if (add[k]) add[k] = minimalPaths(add[k]);
   return add;

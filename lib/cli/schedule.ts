@@ -12,7 +12,7 @@ import { lookup } from "node:dns/promises";
 import denoJson from "../../deno.json" with { type: "json" };
 import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
-import { EX, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
+import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
@@ -309,14 +309,19 @@ function install(path: string, text: string, force: boolean): void {
     }
     replaceFile(path, text, 0o644, "schedule file");
   } catch (err) {
-    // Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone.
-    if (!isDenoRefusal(err)) throw err;
+    // Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone: the directory is
+    // read (what is there) and written (a temporary file renamed over it), so both are named.
+    const denied = deniedAccess(err);
+    if (!denied) throw err instanceof NetmonError ? err : denoPermissionError(err) ?? err;
     const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    throw new NetmonError(
-      `Deno denied access to ${dir}, where the schedule goes: run schedule with --allow-read=${dir} --allow-write=${dir}`,
-      EX.NOPERM,
-      { cause: err },
-    );
+    const other = denied.kind === "read" ? "write" : "read";
+    throw new DenoDenied({
+      kind: denied.kind,
+      what: dir,
+      flag: `--allow-${denied.kind}`,
+      note: "where the schedule goes",
+      also: [{ kind: other, what: dir }],
+    }, { cause: err instanceof NetmonError ? err.cause : err });
   }
 }
 

@@ -123,14 +123,24 @@ export class DenoDenied extends NetmonError {
   readonly note: string | undefined;
   /** Another way out than allowing it (`name yours with -c FILE`). */
   readonly instead: string | undefined;
+  /** What else the same step needs (the schedule's directory: read and written). */
+  readonly also: readonly { kind: string; what: string }[];
   constructor(
-    r: { kind: string; what: string; flag: string; note?: string; instead?: string },
+    r: {
+      kind: string;
+      what: string;
+      flag: string;
+      note?: string;
+      instead?: string;
+      also?: readonly { kind: string; what: string }[];
+    },
     options?: ErrorOptions,
   ) {
     const instead = r.instead === undefined ? "" : `${r.instead}, or `;
+    const flags = [`${r.flag}=${r.what}`, ...(r.also ?? []).map((a) => `--allow-${a.kind}=${a.what}`)].join(" ");
     super(
       `Deno denied ${r.kind} access to ${r.what}${r.note === undefined ? "" : `, ${r.note}`}: ${instead}run it with ` +
-        `${r.flag}=${r.what} (or a permission set from deno.json)`,
+        `${flags} (or a permission set from deno.json)`,
       EX.NOPERM,
       options,
     );
@@ -140,6 +150,7 @@ export class DenoDenied extends NetmonError {
     this.flag = r.flag;
     this.note = r.note;
     this.instead = r.instead;
+    this.also = r.also ?? [];
   }
 
   /** The same line with `fix` as the way out. */
