@@ -15,6 +15,7 @@ import { DB_PASSWORD_ENV } from "../config/fleet.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { pathCovers, PERMISSION_KINDS, type PermissionKind } from "../config/permissions.ts";
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
+import { COMPILED, netmonCommand } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 
 /** A permission set of deno.json: its list per kind. */
@@ -196,10 +197,10 @@ export function runLine(
  * deno.json; a compiled binary's own way out; else the refusal as it is.
  */
 export function deniedLine(denied: DenoDenied, prog: string, args: readonly string[]): string {
-  if (/\/deno-compile-/.test(import.meta.url)) {
+  if (COMPILED) {
     return denied.withFix(
       `a compiled ${prog} has the permissions it was built with: build it with ${denied.flag}=${denied.what} added ` +
-        `to the set's list ('deno task netmon schedule --compile' prints the build line for a config)`,
+        `to the set's list ('${netmonCommand("schedule --compile")}' prints the build line for a config)`,
     );
   }
   const set = runningSet();

@@ -14,6 +14,7 @@ import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { COMPILED } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
 import { findConfig, findStateDir, out } from "./context.ts";
@@ -327,7 +328,7 @@ function install(path: string, text: string, force: boolean): void {
 
 /** `netmon schedule`. */
 export async function schedule(opts: Options): Promise<number> {
-  if (/\/deno-compile-/.test(import.meta.url)) {
+  if (COMPILED) {
     throw new NetmonError(
       "schedule works from netmon's sources ('deno task netmon schedule'): a compiled binary has the permissions it " +
         "was built with, and 'schedule --compile' prints the line that builds one for this config",
