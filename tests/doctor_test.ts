@@ -548,7 +548,9 @@ netnsTest(
         { run: ["chmod", "0600", prom] },
         DOCTOR, // 5
         { run: ["chmod", "0644", prom] },
-        // A report that cannot write it (its directory not allowed): the log moves on, the file stays behind.
+        // A report that cannot write it (its directory not allowed): the log moves on, the file stays behind. A second
+        // later: a sample of the same second as the file's would be the log's last sample to the file's time.
+        { run: ["sleep", "1.1"] },
         { netmon: ["report"], set: "netmon" },
         DOCTOR, // 7
         // A link in its place (to a FIFO, which a read would block on): said, never followed.
