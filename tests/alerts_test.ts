@@ -7,6 +7,8 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { alertsOutput, dueAlerts, unmailedNotes } from "../lib/outputs/alerts.ts";
 import { parseConfig } from "../lib/config/config.ts";
+import { customerColumns } from "../lib/config/customers.ts";
+import { columnsAsConfigured } from "../lib/config/meters.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { type Recorded, recordSample } from "../lib/state/record.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
@@ -14,9 +16,9 @@ import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
 import { zoneNamed } from "../lib/usage/zone.ts";
-import { advanceTally, type Tally } from "../lib/usage/cycle_tally.ts";
+import { advanceTally, customerCycle, p95SoFar, type Tally } from "../lib/usage/cycle_tally.ts";
 import { fingerprint, reportColumns, reportPlan, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
-import { formatTally, readTally, sentPath, tallyPath } from "../lib/state/tally_file.ts";
+import { formatTally, readTally, sentPath, tallyPath, writeTally } from "../lib/state/tally_file.ts";
 import { named, netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
 import { LATE, lateMeterCounters } from "./late_meter.ts";
@@ -802,5 +804,73 @@ Deno.test("a commit customer's meter split mid-cycle: its tally is rebuilt at th
     assertEquals([prints[0] === prints[1], prints[1] === prints[2], prints[2] === prints[3]], [true, false, true]);
     assertEquals(said.length, 1, said.join("\n"));
     ok(said[0]!.startsWith("acme passed 50% of its quota"), said[0]);
+  });
+});
+
+/**
+ * Meters down (`direction = "in"`) and up (`direction = "out"`), each one column, not split; customer acme over up
+ * with a quota of 800 MB counting in, customer link over both with a commit of 8.5 Mbit/s.
+ */
+function oneDirection(dir: string) {
+  return parseConfig(
+    `source = "nftables"\n[billing]\ntimezone = "UTC"\n` +
+      `[[meter]]\nname = "down"\naddress = "192.0.2.0/28"\ndirection = "in"\n` +
+      `[[meter]]\nname = "up"\naddress = "198.51.100.0/28"\ndirection = "out"\n` +
+      `[[customer]]\nname = "acme"\nmeters = ["up"]\nquota = "800 MB"\ncount = "in"\nalert_at = [50, 100]\n` +
+      `[[customer]]\nname = "link"\nmeters = ["down", "up"]\ncommit = "8.5 Mbit/s"\nalert_at = [100]\n`,
+    `${dir}/netmon.toml`,
+  );
+}
+
+Deno.test("a meter counting one direction, not split: its direction at report time is the config's, as in the summary", async () => {
+  await withTempDir(async (dir) => {
+    const config = oneDirection(dir);
+    const files = stateFiles(`${dir}/state`);
+    const said: string[] = [];
+    const prints: string[] = [];
+    const output = alertsOutput(config, files, undefined, (note) => said.push(note))!;
+    // Hourly: down 3,600,000,000 B an hour (8 Mbit/s), up 450,000,000 B (1 Mbit/s; 56% of 800 MB, all of it out).
+    // After the second report its tally is replaced by the one a version taking a column's direction from its name
+    // kept (link's columns both ways, so its rates the total's, 9 Mbit/s): the third report finds a tally of that
+    // plan, which it must rebuild from the log, not advance.
+    const byName = reportColumns(config.meters, () => []).map((c) => ({
+      name: c.name,
+      label: c.label,
+      meter: c.meter!,
+    }));
+    const oldPlan = tallyPlan(config.customers, watchedCustomers(config.customers, byName, "netmon.toml"));
+    const oldPrint = fingerprint(oldPlan);
+    let old: Tally | undefined;
+    let epoch = Date.UTC(2025, 2, 10);
+    for (let k = 0; k < 4; k++) {
+      const counters = new Map([["down", BigInt(k) * 3_600_000_000n], ["up", BigInt(k) * 450_000_000n]]);
+      await recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: new Map(counters) }),
+        now: () => formatTimestamp(new Date(epoch)),
+        onRecorded: async (r) => void await output.recorded?.(r),
+      });
+      prints.push(readTally(tallyPath(files))!.fingerprint);
+      old = advanceTally(old, oldPlan, { epoch, counters });
+      if (k === 1) writeTally(tallyPath(files), old, oldPrint, formatTimestamp(new Date(epoch)));
+      epoch += 3_600_000;
+    }
+    // No inbound traffic against acme's inbound quota; link's 95th percentile is its larger direction, 8 Mbit/s.
+    assertEquals(said, []);
+    // The summary's customers: acme has no inbound column (0 B in), link is up out and down in.
+    const summary = customerColumns(config.customers, columnsAsConfigured(["down", "up"], config.meters));
+    assertEquals(summary, [
+      { name: "acme", in: [], out: ["up"], both: [] },
+      { name: "link", in: ["down"], out: ["up"], both: [] },
+    ]);
+    const cached = readTally(tallyPath(files))!;
+    const at = reportPlan(config.customers, reportColumns(config.meters, () => []), "netmon.toml", cached.tally);
+    assertEquals(at.watched.map((w) => w.columns), summary);
+    // The old plan's tally was rebuilt once, then advanced: each run's fingerprint is the one the next run's plan has.
+    ok(oldPrint !== at.print, oldPrint);
+    assertEquals(new Set(prints).size, 1, prints.join(" "));
+    assertEquals(at.print, cached.fingerprint);
+    const link = customerCycle(cached.tally, at.watched[1]!)!;
+    assertEquals([link.in, link.out, link.both], [10_800_000_000n, 1_350_000_000n, 0n]);
+    assertEquals(p95SoFar(link, at.watched[1]!.columns), 8e6);
   });
 });

@@ -190,3 +190,28 @@ Deno.test("check after a meter was split by direction mid-cycle: its quota count
     assertEquals([c.status, c.perf.get("acme")?.value], ["WARNING", 600_000], c.text);
   });
 });
+
+Deno.test("check: a meter counting only out (not split) adds nothing to a quota counting in, as the summary says", async () => {
+  await withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(
+      config,
+      'source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "up"\naddress = "198.51.100.0/28"\n' +
+        'direction = "out"\n[[customer]]\nname = "acme"\nmeters = ["up"]\nquota = "1 MiB"\ncount = "in"\n' +
+        "alert_at = [50, 100]\n",
+    );
+    // Hourly: 800,000 B out by 01:00 (76% of 1 MiB), none in. No tally yet: the check counts from the log.
+    const log = ["# netmon meters:\tup", "2025/03/10-00:00:00\t0", "2025/03/10-01:00:00\t800000"];
+    await Deno.mkdir(`${dir}/state`, { mode: 0o750 });
+    await Deno.writeTextFile(`${dir}/state/netmon.log`, log.map((l) => `${l}\n`).join(""), { mode: 0o640 });
+    const last = "# netmon meters:\tup\n2025/03/10-01:00:00\t800000\t2025/03/10-00:00:00\n";
+    await Deno.writeTextFile(`${dir}/state/netmon.last`, last, { mode: 0o640 });
+    const o = { dirs: [dir], env: { TZ: "UTC" }, fakeTime: "@2025-03-10 01:01:00" };
+    const summary = await netmon(["summary", "-c", config, "-s", `${dir}/state`, "--by", "cycle", "--csv"], o);
+    assertEquals(summary.code, 0, summary.stderr);
+    const row = summary.stdout.split("\n").find((l) => l.includes(",acme,customer,"))!.split(",");
+    assertEquals([row[4], row[5], row[6]], ["0", "800000", "800000"], "the summary: 0 B in, 800,000 B out");
+    const c = parsePlugin(await netmon(["check", "-c", config, "-s", `${dir}/state`], o));
+    assertEquals([c.status, c.perf.get("acme")?.value], ["OK", 0], c.text);
+  });
+});

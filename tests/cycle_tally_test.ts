@@ -434,14 +434,20 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
   ok(removed > 100, `projections of a customer with a column away from the log's newest sample: ${removed}`);
 });
 
-/** A config with meter acme, split by direction or not, a meter acme-v6 of its own, and customers of them. */
+/**
+ * A config with meter acme, split by direction or not, a meter acme-v6 of its own, a meter up counting out only (one
+ * column, not split), and customers of them.
+ */
 function acmeConfig(split: boolean) {
   return parseConfig(
     `source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "acme"\naddress = "192.0.2.0/28"\n` +
       (split ? 'split = "direction"\n' : "") +
       '[[meter]]\nname = "acme-v6"\naddress = "2001:db8:1::/48"\n' +
+      '[[meter]]\nname = "up"\naddress = "198.51.100.0/28"\ndirection = "out"\n' +
       '[[customer]]\nname = "acme"\nquota = "1 TiB"\ncommit = "1 Gbit/s"\n' +
-      '[[customer]]\nname = "all"\nmeters = ["*"]\nquota = "1 TiB"\n',
+      '[[customer]]\nname = "all"\nmeters = ["*"]\nquota = "1 TiB"\n' +
+      '[[customer]]\nname = "uplink"\nmeters = ["up"]\nquota = "1 TiB"\ncount = "in"\n' +
+      '[[customer]]\nname = "mix"\nmeters = ["acme", "up"]\ncommit = "1 Gbit/s"\n',
     "netmon.toml",
   );
 }
@@ -497,12 +503,29 @@ Deno.test("a meter split by direction mid-cycle, or unsplit: the report's tally 
     const sum = (cols: string[]) =>
       cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
     const acme = sum(["acme", "acme-inbound", "acme-outbound"]);
-    ok(sum(["acme"]) > 0n && sum(["acme-inbound"]) > 0n && sum(["acme-v6"]) > 0n, where);
-    assertEquals(usage.map((u) => [u.name, u.used]), [["acme", acme], ["all", acme + sum(["acme-v6"])]], where);
-    assertEquals(summary.map((u) => [u.name, u.totalBytes]), [["acme", acme], ["all", acme + sum(["acme-v6"])]]);
-    // The commit's 95th percentile so far is the summary's, over the intervals before the split and after.
-    const w = matchCustomers(after.customers, columns, "netmon.toml", tally!.counters.keys())[0]!;
-    assertEquals(p95SoFar(customerCycle(tally!, w)!, w.columns), summary[0]!.p95, where);
+    const up = sum(["up"]);
+    ok(sum(["acme"]) > 0n && sum(["acme-inbound"]) > 0n && sum(["acme-v6"]) > 0n && up > 0n, where);
+    const all = acme + sum(["acme-v6"]) + up;
+    // uplink's quota counts in: up counts out only, so nothing.
+    const want = [["acme", acme], ["all", all], ["uplink", 0n], ["mix", acme + up]];
+    assertEquals(usage.map((u) => [u.name, u.used]), want, `${where}: ${usage.map((u) => `${u.name} ${u.used}`)}`);
+    assertEquals(summary.map((u) => [u.name, u.name === "uplink" ? u.inBytes : u.totalBytes]), want);
+    // Each customer's columns, bytes in and out and (with a commit) 95th percentile so far are the summary's, over the
+    // intervals before the split and after.
+    const watched = matchCustomers(after.customers, columns, "netmon.toml", tally!.counters.keys());
+    const sorted = (c: CustomerColumns) => [c.in, c.out, c.both].map((cols) => [...cols].sort());
+    for (const [i, w] of watched.entries()) {
+      const who = `${w.spec.name}, ${where}`;
+      assertEquals(sorted(w.columns), sorted(matched[i]!), who);
+      const t = customerCycle(tally!, w)!, s = summary[i]!;
+      const directed = w.columns.in.length + w.columns.out.length > 0;
+      assertEquals(
+        [t.in + t.out + t.both, directed ? [t.in, t.out] : undefined],
+        [s.totalBytes, s.inBytes === undefined ? undefined : [s.inBytes, s.outBytes]],
+        who,
+      );
+      if (w.spec.commit) assertEquals(p95SoFar(t, w.columns), s.p95, who);
+    }
   }
 });
 

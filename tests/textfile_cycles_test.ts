@@ -273,3 +273,37 @@ netnsTest(
     );
   },
 );
+
+Deno.test("textfile cycles: a meter counting one direction (not split) is in that direction, as the summary has it", async () => {
+  await withTempDir(async (dir) => {
+    const prom = `${dir}/netmon.prom`;
+    const config = parseConfig(
+      `source = "nftables"\n[prometheus]\ntextfile = "${prom}"\n[billing]\ntimezone = "UTC"\n` +
+        `[[meter]]\nname = "up"\naddress = "198.51.100.0/28"\ndirection = "out"\n` +
+        `[[meter]]\nname = "down"\naddress = "192.0.2.0/28"\ndirection = "in"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["up"]\nquota = "1 MiB"\ncount = "in"\n` +
+        `[[customer]]\nname = "link"\nmeters = ["up", "down"]\n`,
+      `${dir}/netmon.toml`,
+    );
+    const files = stateFiles(`${dir}/state`);
+    const outputs: SampleOutput[] = [
+      alertsOutput(config, files, undefined)!,
+      textfileOutput(prom, files, config.meters, { cycles: (r) => recordedCycles(config, files, r) }),
+    ];
+    let epoch = Date.UTC(2025, 2, 10);
+    for (const [up, down] of [[0n, 0n], [800_000n, 300_000n]]) {
+      await recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: new Map([["up", up!], ["down", down!]]) }),
+        now: () => formatTimestamp(new Date(epoch)),
+        besideLast: async (s) => (await Promise.all(outputs.map((o) => o.beforeAppend?.(s) ?? []))).flat(),
+        onRecorded: async (r) => {
+          for (const o of outputs) await o.recorded?.(r);
+        },
+      });
+      epoch += 3_600_000;
+    }
+    const got = parseCycles(await Deno.readTextFile(prom));
+    assert.deepEqual([...got.get("acme")!.usage], [["out", 800_000n]]);
+    assert.deepEqual([...got.get("link")!.usage], [["in", 300_000n], ["out", 800_000n]]);
+  });
+});

@@ -34,14 +34,15 @@ export function billingKey(spec: CustomerSpec): string {
 }
 
 /**
- * The config's columns as a report matches customers to them: each with the
- * meter that writes it, its direction the one its name says (as the tally's
- * customers have always had it); with no meters (the interface source), the
- * sample's columns.
+ * The config's columns as a report matches customers to them: as the config
+ * makes them ({@linkcode allColumns}), each with the meter that writes it and
+ * the direction the config gives it (a meter counting one direction, split
+ * or not), as the summary has them; with no meters (the interface source),
+ * the sample's columns, their direction the one their name says (`:rx`).
  */
 export function reportColumns(meters: readonly Meter[], sampled: () => Iterable<string>): Column[] {
   if (meters.length === 0) return Array.from(sampled(), (name) => ({ name, label: name }));
-  return allColumns(meters).map((c) => ({ name: c.name, label: c.label, meter: c.meter as string }));
+  return allColumns(meters);
 }
 
 /**
