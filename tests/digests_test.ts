@@ -240,3 +240,34 @@ Deno.test("the daily digest tells a customer named as its column from the column
     ok(text.includes("  acme (customer): estimate 7.66 MiB\n"), text);
   });
 });
+
+Deno.test("the digest's quota line and the statement of a meter counting only out (not split): nothing in, as the summary", async () => {
+  await withTempDir(async (dir) => {
+    // Meter up counts out only, one column: 1 B/s out from 30 November to 3 December; acme's quota counts in, so it
+    // has used nothing; its statement for November: in 0 B, out 86,400 B, as the summary's CSV row.
+    const start = Date.UTC(2025, 10, 30), epoch = Date.UTC(2025, 11, 3);
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tup"];
+    for (let t = start; t <= epoch; t += 3_600_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      'source = "nftables"\n[billing]\ntimezone = "UTC"\n' +
+        '[[meter]]\nname = "up"\naddress = "198.51.100.0/28"\ndirection = "out"\n' +
+        '[[customer]]\nname = "acme"\nmeters = ["up"]\nquota = "1 MiB"\ncount = "in"\n' +
+        mailSection(25, 'send = ["daily", "cycle"]\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(), new Date(epoch));
+    assertEquals(due.map((d) => d.key), ["daily\t2025-12-02", "statement\tacme\t2025-11-01 .. 2025-11-30"]);
+    const text = due[0]!.message!.text;
+    ok(text.includes("  acme: 0 B of 1.00 MiB (0.0%, counting in)\n"), text);
+    const statement = due[1]!.message!;
+    ok(statement.text.includes("In:    0 B (0 bytes)\nOut:   84.38 KiB (86400 bytes)\n"), statement.text);
+    const csv = statement.attachments![0]!.content as string;
+    ok(csv.includes(",acme,customer,0,86400,86400,"), csv);
+  });
+});

@@ -191,17 +191,13 @@ export function allColumns(meters: readonly Meter[]): Column[] {
 /**
  * The log's columns `names` as the config's `meters` know them: one a meter
  * writes is that meter's ({@linkcode Column.meter}), with its label and
- * direction, or with `byName` its name for both (its direction then the one
- * its name says); any other, a column only the log has, by its name alone.
+ * direction; any other, a column only the log has, by its name alone (its
+ * direction then the one its name says).
  */
-export function columnsAsConfigured(names: readonly string[], meters: readonly Meter[], byName = false): Column[] {
+export function columnsAsConfigured(names: readonly string[], meters: readonly Meter[]): Column[] {
   const known = new Map<string, Column>();
   for (const c of allColumns(meters)) known.set(c.name, c);
-  return names.map((name) => {
-    const c = known.get(name);
-    if (c === undefined) return { name, label: name };
-    return byName ? { name, label: name, meter: c.meter as string } : c;
-  });
+  return names.map((name) => known.get(name) ?? { name, label: name });
 }
 
 /**

@@ -67,7 +67,7 @@ function bucketsOf(samples: readonly Sample[], cal: Calendar, until: number, p95
 
 /** The customers matched to the log's columns (the summary's roll-up), each the config's meter's or the log's alone. */
 function customersOf(config: Config, samples: readonly Sample[]): CustomerColumns[] {
-  const columns = columnsAsConfigured([...new Set(samples.flatMap((s) => s.columns))], config.meters, true);
+  const columns = columnsAsConfigured([...new Set(samples.flatMap((s) => s.columns))], config.meters);
   try {
     return customerColumns(config.customers, columns, config.file ?? "config");
   } catch (e) {

@@ -114,7 +114,7 @@ function columnsFor(meters: readonly string[], opts: GraphOptions, path: string)
   if (opts.groups.length === 0 && opts.customers === undefined) {
     return { names: meters.map((m) => ORIGINAL_HEADERS[m] ?? m), members: meters.map((_, i) => [i]) };
   }
-  const cols = columnsAsConfigured(meters, opts.meters ?? [], true);
+  const cols = columnsAsConfigured(meters, opts.meters ?? []);
   const index = new Map(meters.map((m, i) => [m, i]));
   const listed = `(columns of ${path}: ${meters.join(", ") || "none"})`;
   let matched: { name: string; in: string[]; out: string[]; both: string[] }[];

@@ -8,8 +8,8 @@
  * sum of its columns' usage, and its percentile is taken over the summed
  * rates of each interval (not the sum of the columns' percentiles).
  *
- * A column counting both ways at once (a meter not split by direction)
- * cannot be given to either direction: in a customer split by direction,
+ * A column counting both ways at once (a meter counting both, not split by
+ * direction) cannot be given to either direction: in a customer split by direction,
  * its rate counts in the inbound and in the outbound percentile, each then
  * at least that direction's true one and above it by at most the column's
  * highest rate, so the bill (the larger) is never below the traffic.
