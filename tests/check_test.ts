@@ -215,3 +215,55 @@ Deno.test("check: a meter counting only out (not split) adds nothing to a quota 
     assertEquals([c.status, c.perf.get("acme")?.value], ["OK", 0], c.text);
   });
 });
+
+/** `netmon check` at faked time `at` (UTC) on a state directory holding `log` (lines) and `last` (none: no `netmon.last`). */
+function checkOnLog(log: string[], at: string, last?: string): Promise<ReturnType<typeof parsePlugin>> {
+  let result: ReturnType<typeof parsePlugin> | undefined;
+  return withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, NFT_ONE_METER_CONFIG);
+    await Deno.mkdir(`${dir}/state`, { mode: 0o750 });
+    await Deno.writeTextFile(`${dir}/state/netmon.log`, log.map((l) => `${l}\n`).join(""), { mode: 0o640 });
+    if (last !== undefined) await Deno.writeTextFile(`${dir}/state/netmon.last`, last, { mode: 0o640 });
+    const r = await netmon(["check", "-c", config, "-s", `${dir}/state`], {
+      dirs: [dir],
+      env: { TZ: "UTC" },
+      fakeTime: `@${at}`,
+    });
+    result = parsePlugin(r);
+  }).then(() => result!);
+}
+
+Deno.test("check: with a log but no netmon.last, judges the log's last sample and says the next report rebuilds it", async () => {
+  const log = [
+    "# netmon meters:\tb",
+    "2026/11/29-10:00:00\t100",
+    "2026/11/29-10:05:00\t200",
+    "2026/11/29-10:10:00\t300",
+  ];
+  const fine = await checkOnLog(log, "2026-11-29 10:11:00");
+  assertEquals(fine.status, "OK", fine.text);
+  ok(fine.text.startsWith("NETMON OK - last sample 60 s ago; "), fine.text);
+  ok(fine.text.includes("netmon.last missing: the next report rebuilds it from the log"), fine.text);
+  assertEquals(fine.perf.get("age")?.crit, 900);
+  const stale = await checkOnLog(log, "2026-11-29 10:30:00");
+  assertEquals(stale.status, "CRITICAL", stale.text);
+  ok(stale.text.includes("last sample 20 min old (more than three intervals of 5 min)"), stale.text);
+});
+
+Deno.test("check: samples seconds apart (reports run by hand) still allow three minutes, cron's finest step being one", async () => {
+  const log = [
+    "# netmon meters:\tb",
+    "2026/11/29-10:00:00\t100",
+    "2026/11/29-10:00:04\t200",
+    "2026/11/29-10:00:08\t300",
+  ];
+  const last = "# netmon meters:\tb\n2026/11/29-10:00:08\t300\t2026/11/29-10:00:00\n";
+  const fine = await checkOnLog(log, "2026-11-29 10:00:27", last);
+  assertEquals(fine.status, "OK", fine.text);
+  ok(fine.text.startsWith("NETMON OK - last sample 19 s ago"), fine.text);
+  assertEquals(fine.perf.get("age")?.crit, 180);
+  const stale = await checkOnLog(log, "2026-11-29 10:03:30", last);
+  assertEquals(stale.status, "CRITICAL", stale.text);
+  ok(stale.text.includes("last sample 3 min old (more than three intervals of 60 s)"), stale.text);
+});

@@ -9,7 +9,8 @@
 import { DenoDenied, NetmonError } from "../host/errors.ts";
 import { rebuiltTally } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
-import { readLast } from "../state/log_reader.ts";
+import type { LastState } from "../state/log_format.ts";
+import { readLast, scanLog } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { reportColumns, reportPlan } from "../usage/cycle_customers.ts";
@@ -59,6 +60,13 @@ function intervalFromLog(log: string): number | undefined {
   return gaps.length === 0 ? undefined : gaps[Math.floor((gaps.length - 1) / 2)];
 }
 
+/**
+ * The shortest usual interval the age limit is three of: cron's finest step.
+ * Reports run by hand seconds apart are a trial, not the schedule, and would
+ * otherwise make a sample stale within seconds.
+ */
+const MIN_INTERVAL = 60_000;
+
 function minutes(ms: number): string {
   return ms < 120_000
     ? `${Math.round(ms / 1000)} s`
@@ -68,11 +76,18 @@ function minutes(ms: number): string {
 }
 
 /** The check's status, its line and its perfdata, from the state and config. */
-function evaluate(opts: Options, now: number): { status: number; text: string; perf: string[] } {
+async function evaluate(opts: Options, now: number): Promise<{ status: number; text: string; perf: string[] }> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
-  const last = readLast(files.last);
-  if (!last) return { status: UNKNOWN, text: `no sample yet in ${files.dir} (run 'netmon report')`, perf: [] };
+  let last: Pick<LastState, "sample"> | undefined = readLast(files.last);
+  const notes: string[] = [];
+  if (!last) {
+    // The log holds every sample; the last file is only its end, which the next report writes again.
+    const end = (await scanLog(files.log)).last;
+    if (!end) return { status: UNKNOWN, text: `no sample yet in ${files.dir} (run 'netmon report')`, perf: [] };
+    last = { sample: end };
+    notes.push(`${files.last} missing: the next report rebuilds it from the log`);
+  }
   const problems: [number, string][] = [];
   const perf: string[] = [];
   const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
@@ -90,7 +105,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
       ({ tally, at } = rebuiltTally(files.log, at, (t) => reportPlan(config.customers, columns, where, t)));
     }
   }
-  const interval = (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000;
+  const interval = Math.max(MIN_INTERVAL, (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000);
   const age = now - lastEpoch;
   if (age > 3 * interval) {
     problems.push([CRITICAL, `last sample ${minutes(age)} old (more than three intervals of ${minutes(interval)})`]);
@@ -125,7 +140,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
   const fine = `${quotas > 0 ? `${within} of ${quotas} quotas below their first threshold, ` : ""}last sample ${
     minutes(age)
   } ago`;
-  return { status: worst, text: ordered.length > 0 ? ordered.join("; ") : fine, perf };
+  return { status: worst, text: [...(ordered.length > 0 ? ordered : [fine]), ...notes].join("; "), perf };
 }
 
 /**
@@ -136,7 +151,7 @@ function evaluate(opts: Options, now: number): { status: number; text: string; p
 export async function check(opts: Options, args: readonly string[] = []): Promise<number> {
   let r: { status: number; text: string; perf: string[] };
   try {
-    r = evaluate(opts, Date.now());
+    r = await evaluate(opts, Date.now());
   } catch (e) {
     const message = e instanceof DenoDenied
       ? await deniedMessage(e, "netmon", args)
