@@ -170,6 +170,30 @@ Deno.test("the overview: one part per billing, days restricted by --from/--to, n
   assertEquals(parts[1]?.part.builder.periods.cycle.label, "2026-10-15 .. 2026-11-14");
 });
 
+Deno.test("the overview's coverage of this cycle is up to the last sample, as the cycle's row: one figure, not two", () => {
+  const billing = { cycleDay: 15, timeZone: "UTC" };
+  const passes = billingPasses(billing, [{ columns: acme, billing }, { columns: beta, billing }]);
+  // Hourly up to 22 October 00:00 but for twelve hours of the 18th; the summary asked 40 minutes after the last.
+  const list = samples(Date.UTC(2026, 9, 10), 12).filter((s) =>
+    s.epoch <= Date.UTC(2026, 9, 18, 6) || s.epoch >= Date.UTC(2026, 9, 18, 18)
+  );
+  const now = Date.UTC(2026, 9, 22, 0, 40);
+  const rows = run(new Summarizer(passes, { unit: "cycle" }), list).filter((r) => r.start === Date.UTC(2026, 9, 15));
+  const ov = new OverviewSummarizer(passes, now);
+  for (const s of list) ov.push(s);
+  const lines = ov.result().flatMap((p) => p.lines);
+  // 7 days to the last sample, 12 hours of them missing.
+  const want = 1 - 12 / (7 * 24);
+  assertEquals(rows.map((r) => [r.name, Math.abs(r.coverage - want) < 1e-12]), [
+    ["acme-inbound", true],
+    ["acme-outbound", true],
+    ["beta", true],
+    ["acme", true],
+    ["b", true],
+  ]);
+  assertEquals(lines.map((l) => [l.name, l.cycleCoverage.toFixed(6)]), rows.map((r) => [r.name, want.toFixed(6)]));
+});
+
 const GiB = 1n << 30n;
 
 const newco: CustomerColumns = { name: "newco", in: [], out: [], both: ["late"] };

@@ -76,7 +76,7 @@ export interface OverviewLine {
   previousCycle: Figures;
   /** This year so far. */
   year: Figures;
-  /** Time of this cycle so far in covered intervals, as a fraction. */
+  /** Time of this cycle up to the last sample in covered intervals, as a fraction. */
   cycleCoverage: number;
 }
 
@@ -233,8 +233,12 @@ export class OverviewBuilder {
   ): OverviewLine[] {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
     const c = this.#periods.cycle;
-    /** The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss). */
-    const sofar = (since: number | undefined) => Math.min(now, c.end) - Math.max(c.start, since ?? c.start);
+    /**
+     * The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss) to
+     * the last sample, as every bucket in progress counts its coverage (`--by cycle`, the page, the mails):
+     * the time since is not yet missing, the next sample may cover it.
+     */
+    const sofar = (since: number | undefined) => Math.min(now, lastEpoch, c.end) - Math.max(c.start, since ?? c.start);
     /** The parts of `columns` in this cycle, each from its own first sample. */
     const parts = (columns: readonly string[]): Part[] =>
       columns.map((n) => ({
