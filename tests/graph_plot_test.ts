@@ -197,11 +197,10 @@ Deno.test("--from/--to keep the buckets starting in the range, --to exclusive; b
     ok(script.includes(`set xrange [${sec("2026-01-03T00:00")}:${sec("2026-01-05T00:00")}]`), script);
     for (
       const [args, message] of [
-        [["--from", "2026-02-30"], "--from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)"],
-        [
-          ["--to", "2026-01-05 24:00"],
-          "--to 2026-01-05 24:00: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)",
-        ],
+        [["--from", "2026-02-30"], "--from 2026-02-30: day 30 is out of range (February 2026 has 28 days)"],
+        [["--from", "2026-1-30"], "--from 2026-1-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)"],
+        [["--to", "2026-01-05 24:00"], "--to 2026-01-05 24:00: hour 24 is out of range (00 to 23)"],
+        [["--to", "2026-01-05 23:60"], "--to 2026-01-05 23:60: minute 60 is out of range (00 to 59)"],
         [["--from", "2026-01-05", "--to", "2026-01-05"], "--from 2026-01-05 is not before --to 2026-01-05"],
         [["--title", "a\tb"], '--title "a\\tb" has a control character and cannot go into a gnuplot script'],
       ] as const

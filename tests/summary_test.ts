@@ -582,11 +582,19 @@ Deno.test("summary errors: one line and a sysexits status", async () => {
         "netmon: --by fortnight: must be one of hour, day, week, month, year, cycle" + hint,
       ],
       [
+        ["--from", "2026-02-3"],
+        "",
+        64,
+        "netmon: --from 2026-02-3: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (in the billing zone, as the rows are labelled)" +
+        hint,
+      ],
+      // Written so, but no such date: the part out of range said, not the form.
+      [["--from", "2026-13-01"], "", 64, "netmon: --from 2026-13-01: month 13 is out of range (01 to 12)" + hint],
+      [
         ["--from", "2026-02-30"],
         "",
         64,
-        "netmon: --from 2026-02-30: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (in the billing zone, as the rows are labelled)" +
-        hint,
+        "netmon: --from 2026-02-30: day 30 is out of range (February 2026 has 28 days)" + hint,
       ],
       [
         ["--from", "2026-02-02", "--to", "2026-02-01"],

@@ -21,13 +21,39 @@ import { UsageError } from "../host/errors.ts";
  */
 export function parseDate(flag: string, text: string, zone = "local time"): number {
   const m = /^(\d{4})-(\d\d)-(\d\d)(?:[ T](\d\d):(\d\d))?$/.exec(text);
-  const t = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)) : NaN;
-  const back = new Date(t);
-  if (
-    !m || Number.isNaN(t) || back.getUTCMonth() !== +m[2]! - 1 || back.getUTCDate() !== +m[3]! ||
-    back.getUTCHours() !== +(m[4] ?? 0) || back.getUTCMinutes() !== +(m[5] ?? 0)
-  ) {
-    throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (${zone})`);
-  }
-  return t;
+  if (!m) throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (${zone})`);
+  const [year, month, day, hour, minute] = [+m[1]!, +m[2]!, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)];
+  // Written so, but no such time: say which part is out of range, not the form again.
+  const days = month === 2
+    ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28)
+    : DAYS[month - 1] ?? 0;
+  const wrong = month < 1 || month > 12
+    ? `month ${m[2]} is out of range (01 to 12)`
+    : day < 1 || day > days
+    ? `day ${m[3]} is out of range (${MONTHS[month - 1]} ${m[1]} has ${days} days)`
+    : hour > 23
+    ? `hour ${m[4]} is out of range (00 to 23)`
+    : minute > 59
+    ? `minute ${m[5]} is out of range (00 to 59)`
+    : undefined;
+  if (wrong !== undefined) throw new UsageError(`--${flag} ${text}: ${wrong}`);
+  // Not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
+  return new Date(0).setUTCFullYear(year, month - 1, day) + (hour * 60 + minute) * 60_000;
 }
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
