@@ -611,6 +611,14 @@ Deno.test("summary errors: one line and a sysexits status", async () => {
         "netmon: --meter nobody: no column, meter or customer of that name (there are: acme-inbound, acme-outbound)" +
         hint,
       ],
+      [
+        ["--meter", "gamma"],
+        '[[customer]]\nname = "acme-outbound"\nmeters = ["acme-outbound"]\n',
+        64,
+        // A customer named as a column: the name listed once.
+        "netmon: --meter gamma: no column, meter or customer of that name (there are: acme-inbound, acme-outbound)" +
+        hint,
+      ],
       [["--json"], "[billing]\ncycle_day = 32\n", 78, "billing.cycle_day: 32 must be a day of the month, 1 to 31"],
       [["--json"], "[billing]\ncycle_day = 0\n", 78, "billing.cycle_day: 0 must be a day of the month, 1 to 31"],
       [

@@ -109,7 +109,8 @@ export function meterFilter(
       }
     }
     if (!found) {
-      const all = [...columns.map((c) => c.name), ...customers.map((c) => c.name)];
+      // A customer may be named as a column: each name once.
+      const all = [...new Set([...columns.map((c) => c.name), ...customers.map((c) => c.name)])];
       throw new UsageError(
         `--meter ${name}: no column, meter or customer of that name (there are: ${all.join(", ") || "none"})`,
       );
