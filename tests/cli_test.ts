@@ -80,9 +80,10 @@ Deno.test("bad config: exit 78, one line per problem naming file and key, nothin
     assertEquals([r.code, r.stdout], [78, ""]);
     assertEquals(
       r.stderr,
+      // In the order of the file.
       [
-        `netmon: ${config}: meter[1].hook: "nat" is not one of INPUT, OUTPUT, FORWARD\n`,
         `netmon: ${config}: meter[1].from: "192.0.2.1; reboot" is not an IPv4 or IPv6 address or CIDR\n`,
+        `netmon: ${config}: meter[1].hook: "nat" is not one of INPUT, OUTPUT, FORWARD\n`,
       ].join(""),
     );
     const missing = await netmon(["-c", `${dir}/nope.toml`], { dirs: [dir] });

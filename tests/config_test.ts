@@ -1,4 +1,4 @@
-import { deepEqual as assertEquals, throws } from "node:assert/strict";
+import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { ConfigError, UsageError } from "../lib/host/errors.ts";
 import { parseCommandLine } from "../lib/cli/commands.ts";
@@ -249,6 +249,25 @@ const BAD: [string, string, RegExp][] = [
     /^c\.toml: store: .* must be "sqlite:FILE"/,
   ],
 ];
+
+Deno.test("bad config: every problem in the order of the file, misspelt customer and billing keys and zones with a suggestion", () => {
+  const text = 'source = "nftables"\n[[meter]]\nname = "a"\nadress = "192.0.2.0/28"\n' +
+    '[billing]\ntimezone = "Europe/Berln"\ncycle_dya = 3\n' +
+    '[[customer]]\nname = "a"\nqouta = "1 GiB"\n[[customer]]\nname = "b"\ntimezone = "Mars/Olympus"\n' +
+    '[mail]\nto = "a@example.org"\nfrom = "b@example.org"\nsend = "fortnightly"\n';
+  throws(() => parseConfig(text, "c.toml"), (e: unknown) => {
+    ok(e instanceof ConfigError);
+    assertEquals(e.message.split("\n"), [
+      'c.toml: meter[1].adress: unknown key (did you mean "address"?)',
+      'c.toml: billing.timezone: "Europe/Berln" is not a time zone name (did you mean "Europe/Berlin"?)',
+      'c.toml: billing.cycle_dya: unknown key (did you mean "cycle_day"?)',
+      'c.toml: customer[1].qouta: unknown key (did you mean "quota"?)',
+      'c.toml: customer[2].timezone: "Mars/Olympus" is not a time zone name like "Europe/Berlin" or "UTC"',
+      'c.toml: mail.send: "fortnightly" is not one of report, daily, cycle',
+    ]);
+    return true;
+  });
+});
 
 for (const [what, text, line] of BAD) {
   Deno.test(`bad config: ${what} is one clear line naming the key`, () => {

@@ -325,13 +325,14 @@ Deno.test("bad quota config from the command line: exit 78, one line per problem
         continue;
       }
       assertEquals(r.code, 78, r.stderr);
+      // In the order of the file.
       assertEquals(lines.map((l) => l.replace(`${dir}/`, "")), [
-        'netmon: netmon.toml: mail.send: "hourly" is not one of report, daily, cycle',
-        "netmon: netmon.toml: customer[1].alert_at[1]: 0 must be a percentage above 0 and at most 1000",
-        "netmon: netmon.toml: customer[1].alert_at[3]: 1001 must be a percentage above 0 and at most 1000",
         'netmon: netmon.toml: customer[1].quota: "500" is not a size with a unit, like "500 GiB" (B, KiB, MiB, GiB, ' +
         "TiB, PiB; kB, MB, GB, TB, PB are powers of 1000)",
+        "netmon: netmon.toml: customer[1].alert_at[1]: 0 must be a percentage above 0 and at most 1000",
+        "netmon: netmon.toml: customer[1].alert_at[3]: 1001 must be a percentage above 0 and at most 1000",
         'netmon: netmon.toml: customer[1].alert_to: "noc" is not a mail address like billing@example.org',
+        'netmon: netmon.toml: mail.send: "hourly" is not one of report, daily, cycle',
       ]);
       assertEquals(r.stdout, "");
       ok(!existsSync(`${dir}/state`), "nothing done");

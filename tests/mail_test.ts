@@ -101,12 +101,12 @@ Deno.test("[mail] is validated: one line per problem naming the key; nothing rea
   assertEquals(problems(`to = ["a@example.org", "$(id)@example.org>"]\nfrom = "root"\nsecurity = "ssl"\nport = 0`), [
     'n.toml: mail.to[2]: "$(id)@example.org>" is not a mail address like netmon@example.org',
     'n.toml: mail.from: "root" is not a mail address like netmon@example.org',
-    "n.toml: mail.port: 0 must be a port number from 1 to 65535",
     'n.toml: mail.security: "ssl" must be "none", "starttls" or "tls"',
+    "n.toml: mail.port: 0 must be a port number from 1 to 65535",
   ]);
   assertEquals(problems(`to = "a@example.org"\nfrom = "a@example.org"\nserver = "mail;reboot"\npassword = "x"`), [
-    "n.toml: mail.password: unknown key (known keys: to, from, transport, server, port, security, user, password_file, ca_file, subject, attach, sendmail, helo, timeout, send)",
     'n.toml: mail.server: "mail;reboot" is not a host name or IP address',
+    "n.toml: mail.password: unknown key (known keys: to, from, transport, server, port, security, user, password_file, ca_file, subject, attach, sendmail, helo, timeout, send)",
   ]);
   const ok587 = parseConfig(`[mail]\nto = "a@example.org"\nfrom = "n@example.org"\nserver = "smtp.example.org"`, "n");
   assertEquals([ok587.mail?.security, ok587.mail?.port], ["starttls", 587]);

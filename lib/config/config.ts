@@ -419,8 +419,46 @@ export function configOfDocument(doc: Record<string, unknown>, file: string): Co
   if (FIREWALLS.includes(config.source) && config.meters.length === 0 && problems.length === 0) {
     bad("meter", `source = ${show(config.source)} needs at least one [[meter]] with a name and a match`);
   }
-  if (problems.length > 0) throw new ConfigError(problems.join("\n"));
+  if (problems.length > 0) throw new ConfigError(inFileOrder(problems, doc, file).join("\n"));
   return config;
+}
+
+/**
+ * `problems` (each `FILE: KEY: what`) in the order of their keys in the
+ * file, as the TOML document keeps them, a key's problems in the order
+ * found; those of keys not in it (a missing one) last. Keys are checked by
+ * concern, not in the order the user wrote them.
+ */
+function inFileOrder(problems: readonly string[], doc: Record<string, unknown>, file: string): string[] {
+  const order = new Map<string, number>();
+  const walk = (value: unknown, path: string): void => {
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        order.set(`${path}[${i + 1}]`, order.size);
+        walk(v, `${path}[${i + 1}]`);
+      });
+    } else if (typeof value === "object" && value !== null && !(value instanceof Date)) {
+      for (const [k, v] of Object.entries(value)) {
+        const p = path === "" ? k : `${path}.${k}`;
+        order.set(p, order.size);
+        walk(v, p);
+      }
+    }
+  };
+  walk(doc, "");
+  const rank = (problem: string): number => {
+    const rest = problem.startsWith(`${file}: `) ? problem.slice(file.length + 2) : problem;
+    // `meter[1].from`, or its nearest parent the document has; `meter NAME` is of the meters.
+    let key = rest.slice(0, Math.max(0, rest.indexOf(": "))).split(" ")[0] ?? "";
+    for (;;) {
+      const at = order.get(key);
+      if (at !== undefined) return at;
+      const parent = key.replace(/(?:\.[^.[\]]*|\[\d+\])$/, "");
+      if (parent === key) return Infinity;
+      key = parent;
+    }
+  };
+  return problems.map((p, i) => ({ p, i, r: rank(p) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.p);
 }
 
 /** Split meters make columns like `NAME-inbound`: none may be another meter's name, and pf labels are short. */

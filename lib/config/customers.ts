@@ -10,6 +10,7 @@
 
 import type { Column, Direction } from "./meters.ts";
 import { zoneId } from "../usage/zone.ts";
+import { closestZone, unknownKey } from "./suggest.ts";
 
 /** What a quota counts. */
 export type Count = "in" | "out" | "total";
@@ -143,7 +144,7 @@ function table(raw: unknown, key: string, bad: Bad): Record<string, unknown> | u
 
 function unknownKeys(doc: Record<string, unknown>, known: readonly string[], at: string, bad: Bad): void {
   for (const k in doc) {
-    if (!known.includes(k)) bad(`${at}.${k}`, `unknown key (known keys: ${known.join(", ")})`);
+    if (!known.includes(k)) bad(`${at}.${k}`, unknownKey(k, known));
   }
 }
 
@@ -164,7 +165,13 @@ function billingOf(doc: Record<string, unknown>, at: string, base: Billing, bad:
   if (doc.timezone !== undefined) {
     const z = doc.timezone;
     if (typeof z !== "string" || !isTimeZone(z)) {
-      bad(`${at}.timezone`, `${JSON.stringify(z)} is not a time zone name like "Europe/Berlin" or "UTC"`);
+      const near = typeof z === "string" ? closestZone(z) : undefined;
+      bad(
+        `${at}.timezone`,
+        `${JSON.stringify(z)} is not a time zone name ${
+          near === undefined ? 'like "Europe/Berlin" or "UTC"' : `(did you mean ${JSON.stringify(near)}?)`
+        }`,
+      );
     } else out.timeZone = z;
   }
   return out;

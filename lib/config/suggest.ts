@@ -1,7 +1,7 @@
 /**
  * "Did you mean": the known word closest to a mistyped one, when one is
  * close enough to be the likely intent (a typo, a swapped pair, a dash for
- * an underscore), for unknown commands and config keys.
+ * an underscore), for unknown commands, config keys and time zone names.
  *
  * @module
  */
@@ -51,4 +51,17 @@ export function unknownKey(key: string, known: readonly string[]): string {
   return near !== undefined
     ? `unknown key (did you mean ${JSON.stringify(near)}?)`
     : `unknown key (known keys: ${known.join(", ")})`;
+}
+
+/**
+ * The time zone name closest to a mistyped one (`Europe/Berln`), if one is
+ * close; the runtime's list is read only here, on the error's path.
+ *
+ * @example
+ * ```ts
+ * closestZone("Europe/Berln"); // "Europe/Berlin"
+ * ```
+ */
+export function closestZone(name: string): string | undefined {
+  return closest(name, ["UTC", ...Intl.supportedValuesOf("timeZone")]);
 }
