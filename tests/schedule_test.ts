@@ -452,3 +452,24 @@ Deno.test("schedule: a password from the environment is named, and where it had 
     match(lineOf(r), / --allow-net=192\.0\.2\.25:587 --allow-env=NETMON_SMTP_PASSWORD /);
     match(r.stdout, /^# mail\.user without mail\.password_file: the run reads NETMON_SMTP_PASSWORD/m);
   }));
+
+Deno.test("schedule --systemd: a path the unit needs under /tmp or /var/tmp, hidden by PrivateTmp=yes, is one warning line", () =>
+  withTempDir(async (dir) => {
+    ok(dir.startsWith("/tmp/"), dir);
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const run = (...args: string[]) =>
+      netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args], { dirs: [dir] });
+    const units = await run("--systemd", "--dry-run");
+    assertEquals(units.code, 0, units.stderr);
+    assertEquals(
+      units.stderr,
+      `netmon: warning: netmon.service runs with PrivateTmp=yes, which hides ${config} (the config file), ${dir}/state ` +
+        "(the state directory) from it (it sees an empty /tmp of its own): move them out of /tmp and /var/tmp, or " +
+        "schedule with --cron\n",
+    );
+    ok(units.stdout.includes("PrivateTmp=yes"), units.stdout);
+    // cron has no private /tmp: nothing to say.
+    const cron = await run("--cron", "--dry-run");
+    assertEquals([cron.code, cron.stderr], [0, ""]);
+  }));

@@ -17,7 +17,7 @@ import { replaceFile } from "../host/files.ts";
 import { COMPILED } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
-import { findConfig, findStateDir, out } from "./context.ts";
+import { err, findConfig, findStateDir, out } from "./context.ts";
 import type { Options } from "./commands.ts";
 
 /** The first line of every file netmon schedule writes: how it knows a file is its own. */
@@ -268,6 +268,28 @@ WantedBy=timers.target
   return { service, timer };
 }
 
+/** Where `PrivateTmp=yes` gives the service directories of its own, empty at each start. */
+const PRIVATE_TMP = ["/tmp", "/var/tmp"];
+
+/**
+ * The warning for a unit whose report reads or writes under /tmp or /var/tmp
+ * (`needs`' paths, e.g. a trial's config in /tmp): `PrivateTmp=yes` hides
+ * them from the service, which would find no config and keep its state
+ * where nobody looks. Undefined when none is there.
+ */
+export function privateTmpWarning(needs: readonly Need[]): string | undefined {
+  const hidden = new Map<string, string>();
+  for (const n of needs) {
+    if (n.kind !== "read" && n.kind !== "write") continue;
+    if (!PRIVATE_TMP.some((t) => n.value === t || n.value.startsWith(`${t}/`))) continue;
+    if (!hidden.has(n.value)) hidden.set(n.value, n.why.split(":")[0] as string);
+  }
+  if (hidden.size === 0) return undefined;
+  const named = [...hidden].map(([path, why]) => `${path} (${why})`).join(", ");
+  return `netmon.service runs with PrivateTmp=yes, which hides ${named} from it (it sees an empty /tmp of its own): ` +
+    `move ${hidden.size > 1 ? "them" : "it"} out of /tmp and /var/tmp, or schedule with --cron`;
+}
+
 /**
  * mail.server's addresses, looked up as nodemailer will look them up under
  * the run line: the line does not allow the DNS servers, so nodemailer's
@@ -382,11 +404,15 @@ export async function schedule(opts: Options): Promise<number> {
     );
     return EX.OK;
   }
+  // Said once the units are written (or shown): a failed write is one line about that alone.
+  const hidden = opts.systemd ? privateTmpWarning(s.reportNeeds) : undefined;
   if (opts.dryRun) {
     for (const [path, text] of files) out(`==> ${path} (not written: --dry-run) <==\n${text}`);
+    if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
     return EX.OK;
   }
   for (const [path, text] of files) install(path, text, opts.force);
+  if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
   const next = opts.systemd ? "; now: systemctl daemon-reload && systemctl enable --now netmon.timer" : "";
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
   return EX.OK;
