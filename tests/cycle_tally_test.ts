@@ -162,7 +162,7 @@ Deno.test("a commit's p95 so far of a customer mixing split and unsplit columns 
 });
 
 Deno.test("a projection carries the rate so far to the cycle's end, as the summary's estimate; nothing elapsed projects what there is", () => {
-  const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n, resets: 0 };
+  const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n };
   assertEquals(projection(t, "total", 3 * 86_400_000), 1000n);
   assertEquals(projection(t, "total", 0), 100n);
   assertEquals(projection({ ...t, since: 10 * 86_400_000 }, "total", 20 * 86_400_000), 200n);
@@ -550,6 +550,6 @@ Deno.test("a quota counting in (or out) counts a column with no direction too: n
     5_000_300n,
     5_001_000n,
   ]);
-  const t = { start: 0, end: 1, in: 700n, out: 300n, both: 5_000_000n, resets: 0 };
+  const t = { start: 0, end: 1, in: 700n, out: 300n, both: 5_000_000n };
   assertEquals(["in", "out", "total"].map((c) => counted(t, c as "in")), [5_000_700n, 5_000_300n, 5_001_000n]);
 });

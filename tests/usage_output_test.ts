@@ -8,6 +8,7 @@ import { parseExactJson } from "../lib/host/json.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { customerColumns, CustomerMatchError } from "../lib/config/customers.ts";
 import { rollUp } from "../lib/usage/customers.ts";
+import { fleetBuckets } from "../lib/outputs/postgres_samples.ts";
 import { CSV_HEADER, csvChunks } from "../lib/usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../lib/usage/engine.ts";
 import { jsonChunks } from "../lib/usage/json.ts";
@@ -430,4 +431,24 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
     }
     ok(got.some((l) => l.kind === "customer" && l.cycleCoverage > 0 && l.cycleCoverage < 1));
   }
+});
+
+Deno.test("a customer's resets are reset events: samples where any of its columns reset, once however many did", async () => {
+  const columns = ["m-inbound", "m-outbound", "other"];
+  const at = (h: number) => Date.UTC(2026, 10, 2, h);
+  // At 03:00 meter m (split in and out) is re-created: both its columns go down at one sample; at 04:00 other is
+  // reset; at 05:00 m-outbound alone.
+  const values = [[100, 100, 100], [200, 200, 200], [10, 10, 300], [20, 20, 5], [30, 1, 10]];
+  const log: Sample[] = values.map((counters, k) => ({ epoch: at(k + 1), columns, counters }));
+  const customers = resolveCustomers([{ name: "m", meters: ["m"] }, { name: "all", meters: ["m", "other"] }], columns);
+  const [day] = [...usageByBucket(log, calendar("day", ianaZone("UTC")))];
+  assertEquals(day!.columns.map((c) => [c.name, c.resets]), [["m-inbound", 1], ["m-outbound", 2], ["other", 1]]);
+  assertEquals(rollUp(day!, customers).map((c) => [c.name, c.resets]), [["m", 2], ["all", 3]]);
+  // Two hosts' buckets added up: their events are distinct, each host's counted.
+  async function* host(): AsyncGenerator<BucketUsage> {
+    yield* usageByBucket(log, calendar("day", ianaZone("UTC")));
+  }
+  const fleet: BucketUsage[] = [];
+  for await (const b of fleetBuckets([host(), host()])) fleet.push(b);
+  assertEquals(rollUp(fleet[0]!, customers).map((c) => [c.name, c.resets]), [["m", 4], ["all", 6]]);
 });

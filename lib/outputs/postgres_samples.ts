@@ -55,7 +55,8 @@ export async function* hostSamples(store: PostgresStore, host: string, range: St
  * A fleet's buckets: the buckets of each host's engine run (e.g.
  * `usageByBucketAsync(hostSamples(store, host), cal)` per host, with the same
  * calendar), added up per bucket and column name: usage and resets are
- * sums; a column's coverage is the lowest of the hosts that have it in the
+ * sums (each host's reset events its own: a customer's resets are the
+ * sum of its resets on each host); a column's coverage is the lowest of the hosts that have it in the
  * bucket (the fleet is known as well as its least covered host; each host's
  * of a meter added there is of its time from its first sample, the fleet's
  * `since` the first of those, if no host had it before); the 95th
@@ -65,12 +66,15 @@ export async function* hostSamples(store: PostgresStore, host: string, range: St
 export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>>): AsyncGenerator<BucketUsage> {
   const buckets = new Map<
     number,
-    { bucket: BucketUsage["bucket"]; spanMs: number; columns: Map<string, ColumnUsage> }
+    { bucket: BucketUsage["bucket"]; spanMs: number; columns: Map<string, ColumnUsage>; events: string[][] }
   >();
   for (const host of perHost) {
     for await (const b of host) {
       let acc = buckets.get(b.bucket.start);
-      if (!acc) buckets.set(b.bucket.start, acc = { bucket: b.bucket, spanMs: b.spanMs, columns: new Map() });
+      if (!acc) {
+        buckets.set(b.bucket.start, acc = { bucket: b.bucket, spanMs: b.spanMs, columns: new Map(), events: [] });
+      }
+      if (b.resetEvents) { for (const e of b.resetEvents) acc.events.push([...e]); }
       acc.spanMs = Math.max(acc.spanMs, b.spanMs);
       for (const c of b.columns) {
         const have = acc.columns.get(c.name);
@@ -100,6 +104,8 @@ export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>
   }
   for (const start of [...buckets.keys()].sort((a, b) => a - b)) {
     const acc = buckets.get(start)!;
-    yield { bucket: acc.bucket, spanMs: acc.spanMs, columns: [...acc.columns.values()] };
+    const out: BucketUsage = { bucket: acc.bucket, spanMs: acc.spanMs, columns: [...acc.columns.values()] };
+    if (acc.events.length > 0) out.resetEvents = acc.events;
+    yield out;
   }
 }

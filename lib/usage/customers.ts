@@ -42,7 +42,7 @@ export interface CustomerUsage {
   p95?: number;
   /** The smallest coverage of its columns (0 to 1). */
   coverage: number;
-  /** Resets of its columns. */
+  /** Reset events: samples at which any of its columns reset (a meter split in and out, reset once, is one). */
   resets: number;
 }
 
@@ -60,6 +60,23 @@ function summedRates(bucket: BucketUsage, names: readonly string[]): Float64Arra
     }
   }
   return sum;
+}
+
+/** Each reset event of `bucket` as a set, made once per bucket for all its customers (a reboot names every column). */
+const eventSets = new WeakMap<BucketUsage, ReadonlySet<string>[]>();
+
+/**
+ * The samples of `bucket` at which any of `names` reset; a bucket without
+ * its events (made by hand) has its columns' resets, summed.
+ */
+function resetEvents(bucket: BucketUsage, present: readonly ColumnUsage[], names: readonly string[]): number {
+  const events = bucket.resetEvents;
+  if (events === undefined) return present.reduce((s, u) => s + u.resets, 0);
+  let sets = eventSets.get(bucket);
+  if (sets === undefined) eventSets.set(bucket, sets = events.map((e) => new Set(e)));
+  let n = 0;
+  for (const set of sets) if (names.some((name) => set.has(name))) n++;
+  return n;
 }
 
 function p95Of(bucket: BucketUsage, names: readonly string[]): number | undefined {
@@ -84,7 +101,7 @@ export function rollUp(bucket: BucketUsage, customers: readonly CustomerColumns[
       name: c.name,
       totalBytes: sum(members),
       coverage: present.length === 0 ? 0 : Math.min(...present.map((u) => u.coverage)),
-      resets: present.reduce((s, u) => s + u.resets, 0),
+      resets: resetEvents(bucket, present, members),
     };
     const directed = c.in.length + c.out.length > 0;
     if (directed) {

@@ -53,8 +53,6 @@ export interface CustomerTally {
   out: bigint;
   /** Bytes in columns with no direction. */
   both: bigint;
-  /** Resets of its columns in the cycle. */
-  resets: number;
   /**
    * The first instant counted, when later than the cycle's start: the log,
    * or the first of the customer's columns (a meter added to the config
@@ -113,7 +111,11 @@ export interface CycleTally {
   firsts?: ReadonlyMap<string, number>;
   /** Bytes each column counted in the cycle; a column that counted nothing may be missing. */
   bytes: Map<string, bigint>;
-  /** Resets of each column in the cycle; a column with none is missing. */
+  /**
+   * Resets of each column in the cycle; a column with none is missing. Kept
+   * in the tally file, shown by no view: a customer's resets are reset events
+   * (samples where any of its columns reset), which the engine's buckets hold.
+   */
   resets: Map<string, number>;
 }
 
@@ -348,14 +350,11 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
   return after;
 }
 
-/** Sums `columns` in `cycle`. */
-function sumOf(cycle: CycleTally, columns: readonly string[]): { bytes: bigint; resets: number } {
-  let bytes = 0n, resets = 0;
-  for (const c of columns) {
-    bytes += cycle.bytes.get(c) ?? 0n;
-    resets += cycle.resets.get(c) ?? 0;
-  }
-  return { bytes, resets };
+/** Sums `columns`' bytes in `cycle`. */
+function sumOf(cycle: CycleTally, columns: readonly string[]): bigint {
+  let bytes = 0n;
+  for (const c of columns) bytes += cycle.bytes.get(c) ?? 0n;
+  return bytes;
 }
 
 /**
@@ -382,10 +381,9 @@ function customerPart(cycle: CycleTally, columns: CustomerColumns, removed?: Rea
   const t: CustomerTally = {
     start: cycle.start,
     end: cycle.end,
-    in: i.bytes,
-    out: o.bytes,
-    both: b.bytes,
-    resets: i.resets + o.resets + b.resets,
+    in: i,
+    out: o,
+    both: b,
   };
   const since = sinceOf(cycle, columns);
   if (since !== undefined) t.since = since;

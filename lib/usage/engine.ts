@@ -111,6 +111,13 @@ export interface BucketUsage {
   columns: ColumnUsage[];
   /** Interval rates, when percentiles were asked for. */
   intervals?: IntervalRates;
+  /**
+   * The columns reset at each sample of the bucket that reset any, in order:
+   * a customer's resets are the samples where any of its columns reset (a
+   * meter split in and out, re-created, is one reset, not two). Absent when
+   * none was.
+   */
+  resetEvents?: readonly (readonly string[])[];
 }
 
 /** What to compute. */
@@ -157,6 +164,8 @@ class Acc {
   small: Float64Array;
   big: (bigint | undefined)[] | undefined;
   resets: Uint32Array;
+  /** The column indexes reset at each sample that reset any (rare: most buckets have none). */
+  events: Int32Array[] | undefined;
   covered: Float64Array;
   present: Uint8Array;
   /** The interval rates, when percentiles are asked for. */
@@ -167,6 +176,7 @@ class Acc {
     const cap = Math.max(columns, 4);
     this.small = new Float64Array(cap);
     this.resets = new Uint32Array(cap);
+    this.events = undefined;
     this.covered = new Float64Array(cap);
     this.present = new Uint8Array(cap);
     this.table = table;
@@ -500,7 +510,10 @@ export class UsageEngine {
     }
     // Resets belong to the bucket the interval ends in.
     const resets = this.#resets;
-    for (let k = 0; k < resets.length; k++) acc.resets[resets[k] as number]!++;
+    if (resets.length > 0) {
+      for (let k = 0; k < resets.length; k++) acc.resets[resets[k] as number]!++;
+      (acc.events ??= []).push(Int32Array.from(resets));
+    }
     this.#prevEpoch = e1;
     this.#prevMap = map;
     return closed ?? NONE;
@@ -636,6 +649,9 @@ export class UsageEngine {
       columns.push(row);
     }
     const out: BucketUsage = { bucket: acc.bucket, spanMs, columns };
+    if (acc.events !== undefined) {
+      out.resetEvents = acc.events.map((e) => Array.from(e, (i) => this.#names[i] as string));
+    }
     if (table !== undefined) {
       out.intervals = { length: table.n, weights: table.weights.subarray(0, table.n), rates };
       if (this.#reuse) this.#lent.push(table);
