@@ -709,3 +709,21 @@ Deno.test("a meter split by direction mid-cycle (and back): its customer's cycle
     ]]);
   });
 });
+
+Deno.test("summary: a meter split in and out, reset once (both columns at one sample), is one reset of its customer", async () => {
+  await withTempDir(async (dir) => {
+    const log = [
+      "# netmon meters:\tacme-inbound\tacme-outbound",
+      "2026/01/05-10:00:00\t100\t100",
+      "2026/01/05-10:05:00\t200\t200",
+      "2026/01/05-10:10:00\t10\t10",
+      "2026/01/05-10:15:00\t20\t5",
+    ];
+    const rows = csv(await ok0(dir, { log, config: ACME }, ["--by", "cycle", "--csv"]));
+    assertEquals(rows.map((r) => [r.name, r.kind, r.resets]), [
+      ["acme-inbound", "column", "1"],
+      ["acme-outbound", "column", "2"],
+      ["acme", "customer", "2"],
+    ]);
+  });
+});
