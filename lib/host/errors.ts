@@ -153,6 +153,19 @@ export class DenoDenied extends NetmonError {
     this.also = r.also ?? [];
   }
 
+  /** The same refusal, `more` said of what the access was for (after the note it has). */
+  withNote(more: string): DenoDenied {
+    const note = this.note === undefined ? more : `${this.note}; ${more}`;
+    return new DenoDenied({
+      kind: this.kind,
+      what: this.what,
+      flag: this.flag,
+      note,
+      ...(this.instead === undefined ? {} : { instead: this.instead }),
+      also: this.also,
+    }, { cause: this.cause });
+  }
+
   /** The same line with `fix` as the way out. */
   withFix(fix: string): string {
     const instead = this.instead === undefined ? "" : `${this.instead}, or `;
@@ -175,8 +188,16 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
   }
   const { kind, path: denied, flag } = r;
   // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself; beside a
-  // relative one (graph's default netmon_graph.dat), the current directory.
+  // relative one (graph's default netmon_graph.dat), the current directory. The replace both writes there and
+  // reads there (the temporary file looked at again before the rename, the directory synced after), so the
+  // refusal of one names the other too where Deno does not grant it yet.
   const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied);
-  const what = temp ? temp[1] === undefined ? "." : temp[1] || "/" : denied;
-  return new DenoDenied({ kind, what, flag }, { cause: err });
+  if (!temp) return new DenoDenied({ kind, what: denied, flag }, { cause: err });
+  const what = temp[1] === undefined ? "." : temp[1] || "/";
+  const other = kind === "write" ? "read" : "write";
+  let has = false;
+  try {
+    has = Deno.permissions.querySync({ name: other, path: what }).state === "granted";
+  } catch { /* not known: named */ }
+  return new DenoDenied({ kind, what, flag, ...(has ? {} : { also: [{ kind: other, what }] }) }, { cause: err });
 }

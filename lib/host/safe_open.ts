@@ -33,7 +33,7 @@
  */
 
 import { getUid } from "./env.ts";
-import { EX, fileError, NetmonError } from "./errors.ts";
+import { DenoDenied, EX, fileError, NetmonError } from "./errors.ts";
 import { startTimer } from "./timer.ts";
 
 /** Who may own a file netmon opens. */
@@ -269,6 +269,12 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
   const dir = dirOf(spec.follow ? realPathOr(path) : path);
   const others = othersCanWrite(dir);
   if (others === "no" && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
+  if (others === "unknown" && !granted("read", dir)) {
+    // A permission to grant, like any other refusal (exit 77, and the whole run line under a permission set).
+    const denied = dirDenied(path, dir, spec);
+    boundable.set(denied, s);
+    throw denied;
+  }
   const where = others === "yes"
     ? `other users can write ${dir} (fix: chmod go-w ${dir})`
     : `netmon may not look at ${dir} to see who can write it (fix: --allow-read=${dir}, or let netmon write the file)`;
@@ -276,6 +282,28 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
     `so that a FIFO swapped in cannot block it, but ${why}, and ${where}`;
   throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
 }
+
+/**
+ * Deno refusing to let netmon look at `dir`, which holds the file at `path`
+ * that it may only open for reading or writing alone: it looks there at who
+ * else can write before such an open (see {@linkcode othersCanWrite}).
+ */
+function dirDenied(path: string, dir: string, spec: OpenSpec): DenoDenied {
+  return new DenoDenied({
+    kind: "read",
+    what: dir,
+    flag: "--allow-read",
+    note: `the directory of the ${spec.what} ${path}, where netmon looks at who else can write before it opens a ` +
+      `${spec.what} it may not ${spec.write ? "read" : "write"}`,
+  });
+}
+
+/**
+ * Refusals thrown by {@linkcode openExisting} that a caller able to wait gets
+ * past by opening with a deadline ({@linkcode SafeFile.openBounded}), with
+ * what step 1 saw.
+ */
+const boundable = new WeakMap<Error, Deno.FileInfo>();
 
 /** `path` with every link on it resolved; `path` itself when that cannot be told (missing, not ours to look at). */
 export function realPathOr(path: string): string {
@@ -320,6 +348,12 @@ export class SafeFile {
         // the write permission that is missing, if it is.
         const unreadable = (err as Error).name === "NotCapable" && spec.create !== undefined;
         if (unreadable) denied = err;
+        // A file it may read but not write is opened only after a look at its directory: name that, so that
+        // the one grant does both.
+        if ((err as Error).name === "NotCapable" && !spec.write && spec.create === undefined) {
+          const dir = dirOf(path);
+          if (!granted("write", path) && !granted("read", dir)) throw dirDenied(path, dir, spec);
+        }
         if (!missing(err) && !unreadable) throw fileError(err, `read ${spec.what}`, path);
       }
       if (s === undefined) {
@@ -356,7 +390,8 @@ export class SafeFile {
     try {
       return SafeFile.open(path, spec);
     } catch (err) {
-      if (!(err instanceof NeedsBoundedOpen) || spec.write) throw err;
+      const seen = err instanceof NeedsBoundedOpen ? err.stat : boundable.get(err as Error);
+      if (seen === undefined || spec.write) throw err;
       const late = deadline(
         ms,
         () => refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec),
@@ -368,7 +403,7 @@ export class SafeFile {
         if (missing(e)) return undefined;
         throw fileError(e, `read ${spec.what}`, path);
       }
-      return SafeFile.#same(file, err.stat, path, spec);
+      return SafeFile.#same(file, seen, path, spec);
     }
   }
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ConfigError, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
+import { ConfigError, DenoDenied, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
 import type { LastState, Sample } from "../state/log_format.ts";
 import { type MailConfig, missingPassword, SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { describeResets, type ReportMeter, RESET_MARK } from "./report_text.ts";
@@ -600,6 +600,8 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
         continue;
       }
       const left = files.length - i;
+      // A refusal stays one, so that the command line can print the whole run line that gets past it.
+      if (err instanceof DenoDenied) throw err.withNote(`${left} report(s) kept in ${dir} for the next run`);
       const what = err instanceof NetmonError ? err.message : String(err);
       // A permission to grant stays exit 77: waiting will not help.
       const status = err instanceof NetmonError && err.exitCode === EX.NOPERM ? EX.NOPERM : EX.TEMPFAIL;
