@@ -5,6 +5,7 @@
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { rootNeeded } from "../lib/cli/report.ts";
 import { parseConfig } from "../lib/config/config.ts";
+import { PERMISSION_SETS } from "../lib/cli/permission_line.ts";
 import {
   must,
   netmon,
@@ -182,7 +183,8 @@ Deno.test("a config outside the admin set: the refusal prints the whole run line
     ok(line !== undefined, task.stderr);
     ok(
       task.stderr.startsWith(
-        `netmon: Deno denied read access to ${config}: the netmon-admin permission set does not allow it, and `,
+        `netmon: Deno denied read access to ${config}: this run's permissions (the netmon-admin set, and any flags ` +
+          "given with it) do not allow it; ",
       ),
       task.stderr,
     );
@@ -213,7 +215,10 @@ Deno.test("a refusal after a line it printed keeps what that line added, and gra
     assertEquals(first.code, 77, first.stderr);
     const second = await shell(runLineOf(first.stderr) as string);
     assertEquals(second.code, 77, second.stderr);
-    match(second.stderr, new RegExp(`^graph: Deno denied write access to ${dir}/html: the graph permission set`));
+    match(
+      second.stderr,
+      new RegExp(`^graph: Deno denied write access to ${dir}/html: this run's permissions \\(the graph set`),
+    );
     const line = runLineOf(second.stderr) as string;
     // The read it was given before is kept beside the write it lacked.
     ok(line.includes(`--allow-read=/etc/netmon,/var/lib/netmon,${dir} `), line);
@@ -222,6 +227,93 @@ Deno.test("a refusal after a line it printed keeps what that line added, and gra
     const third = await shell(line);
     assertEquals([third.code, third.stderr], [0, ""], line);
     ok((await Deno.stat(`${dir}/html/index.html`)).isFile);
+  }));
+
+/** The graph set's task words before graph.ts, run from `cwd` (not netmon's directory), with `flags` of one's own. */
+const graphBy = (flags: string, args: string) =>
+  `deno run --config ${ROOT}/deno.json -q --frozen -P=graph ${flags} ${ROOT}/graph.ts ${args}`;
+
+Deno.test("graph writing to the current directory: the line adds it for reading and writing, and works as printed", () =>
+  withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/state`);
+    await Deno.mkdir(`${dir}/g2`);
+    await Deno.writeTextFile(`${dir}/state/netmon.log`, "2026/11/21-10:00:00\t1\t2\n2026/11/22-10:00:00\t5\t9\n");
+    for (const out of [[], ["-o", "out.dat"]]) {
+      const args = [`${dir}/state/netmon.log`, ...out].join(" ");
+      const first = await shell(graphBy(`--allow-read=/etc/netmon,/var/lib/netmon,${dir}/state`, args), `${dir}/g2`);
+      assertEquals(first.code, 77, first.stderr);
+      match(first.stderr, /^graph: Deno denied write access to \.: /);
+      const line = runLineOf(first.stderr) as string;
+      ok(
+        line.includes(` --allow-read=/etc/netmon,/var/lib/netmon,${dir}/state,. --allow-write=/var/lib/netmon,. `),
+        line,
+      );
+      const again = await shell(line, `${dir}/g2`);
+      assertEquals([again.code, again.stderr], [0, ""], line);
+      ok((await Deno.stat(`${dir}/g2/${out[1] ?? "netmon_graph.dat"}`)).isFile);
+    }
+    // The write added by hand, as the flag-alone refusal says: the read refusal's line keeps it.
+    const byHand = await shell(
+      graphBy(
+        `--allow-read=/etc/netmon,/var/lib/netmon,${dir}/state --allow-write=/var/lib/netmon,.`,
+        `${dir}/state/netmon.log -o hand.dat`,
+      ),
+      `${dir}/g2`,
+    );
+    assertEquals(byHand.code, 77, byHand.stderr);
+    match(byHand.stderr, new RegExp(`^graph: Deno denied read access to ${dir}/g2: `));
+    const line = runLineOf(byHand.stderr) as string;
+    ok(line.includes(" --allow-write=/var/lib/netmon,. "), line);
+    const again = await shell(line, `${dir}/g2`);
+    assertEquals([again.code, again.stderr], [0, ""], line);
+    ok((await Deno.stat(`${dir}/g2/hand.dat`)).isFile);
+  }));
+
+Deno.test("graph on a log kept elsewhere: the refusal names its directory, and reading the file alone is a refusal too", () =>
+  withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/state`);
+    const log = `${dir}/state/netmon.log`;
+    await Deno.writeTextFile(log, "2026/11/21-10:00:00\t1\t2\n2026/11/22-10:00:00\t5\t9\n");
+    for (const flags of ["", `--allow-read=/etc/netmon,/var/lib/netmon,${log}`]) {
+      const first = await shell(graphBy(flags, `${log} -o ${dir}/state/g.dat`), dir);
+      assertEquals(first.code, 77, first.stderr);
+      match(first.stderr, new RegExp(`^graph: Deno denied read access to ${dir}/state, the directory of the log `));
+      const line = runLineOf(first.stderr) as string;
+      ok(line.includes(` --allow-read=/etc/netmon,/var/lib/netmon,${dir}/state `), line);
+      const second = await shell(line, dir);
+      assertEquals(second.code, 77, second.stderr);
+      match(second.stderr, new RegExp(`^graph: Deno denied write access to ${dir}/state: `));
+      const third = await shell(runLineOf(second.stderr) as string, dir);
+      assertEquals([third.code, third.stderr], [0, ""], runLineOf(second.stderr));
+      await Deno.remove(`${dir}/state/g.dat`);
+    }
+  }));
+
+Deno.test("a program refused under a set and flags of one's own: the whole line, the set's programs kept", () =>
+  withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/sendmail`, "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
+    const config = await writeConfig(
+      dir,
+      `source = "interface"\ninterfaces = ["lo"]\n\n[mail]\ntransport = "sendmail"\nsendmail = "${dir}/sendmail"\n` +
+        'to = ["ops@example.org"]\nfrom = "netmon@example.org"\n',
+    );
+    const own = `--allow-read=/etc/netmon,/var/lib/netmon,${dir} --allow-write=/var/lib/netmon,${dir}/state`;
+    const args = `netmon.ts -c ${config} -s ${dir}/state report`;
+    const first = await shell(`deno run -q --frozen -P=netmon ${own} ${args}`);
+    assertEquals(first.code, 77, first.stderr);
+    match(first.stderr, new RegExp(`^netmon: Deno denied run access to ${dir}/sendmail, 1 report\\(s\\) kept in `));
+    const line = runLineOf(first.stderr) as string;
+    ok(line.includes(`,/usr/bin/stat,${dir}/sendmail `), line);
+    // The flag the flag-alone form would have named, added by hand: the set's programs are back in the line.
+    const byHand = await shell(`deno run -q --frozen -P=netmon ${own} --allow-run=${dir}/sendmail ${args}`);
+    assertEquals(byHand.code, 77, byHand.stderr);
+    const next = runLineOf(byHand.stderr) as string;
+    ok(next.includes(`--allow-run=${PERMISSION_SETS.netmon?.run?.join(",")},${dir}/sendmail `), byHand.stderr);
+    for (const l of [line, next]) {
+      const r = await shell(l);
+      assertEquals([r.code, r.stderr], [0, ""], l);
+    }
+    ok(!first.stderr.includes("passes deno no flags"), first.stderr);
   }));
 
 Deno.test("flags of one's own: the default config's refusal says it was only looked for, and how to name one", () =>

@@ -1,11 +1,13 @@
 /**
- * The run line that gets past a Deno refusal, printed whole: `deno task`
- * passes no flags to deno, and an `--allow-read` beside `-P=SET` replaces the
- * set's read list, so "add --allow-read=X" cannot be followed as said. The
- * permission set the process runs with is found by asking Deno what it grants
- * (each set's lists, from deno.json as imported: the one copy); the line is
- * that set's task from deno.json, each flag it needs listing the set's values
- * and what is added, then the user's own arguments. Loaded only on a refusal.
+ * The run line that gets past a Deno refusal, printed whole: an
+ * `--allow-read` beside `-P=SET` replaces the set's read list, so "add
+ * --allow-read=X" cannot be followed as said (and `deno task` passes deno no
+ * flags at all). The permission set the process runs with is found by asking
+ * Deno what it grants (each set's lists, from deno.json as imported: the one
+ * copy); the line is that set's task from deno.json, each flag it needs
+ * listing the set's values, what this run was granted beyond them (the flags
+ * the user gave, as far as Deno can be asked about them) and what is added,
+ * then the user's own arguments. Loaded only on a refusal.
  *
  * @module
  */
@@ -17,6 +19,9 @@ import { pathCovers, PERMISSION_KINDS, type PermissionKind } from "../config/per
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
 import { COMPILED, netmonCommand } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
+import { readWholeText } from "../host/safe_open.ts";
+import { DEFAULT_CONFIG_PATH, MAX_CONFIG_BYTES } from "../config/config.ts";
+import { parse as parseToml } from "smol-toml";
 
 /** A permission set of deno.json: its list per kind. */
 type PermissionSet = Partial<Record<PermissionKind, string[]>>;
@@ -45,17 +50,33 @@ function granted(kind: PermissionKind, value: string): boolean {
   }
 }
 
+/** The tasks of deno.json that run `script` under a permission set, as words (a task's `&&` parts apart). */
+function tasksOf(script: string): string[][] {
+  return Object.values(denoJson.tasks as Record<string, string>).flatMap((t) => t.split(" && "))
+    .map((t) => t.split(" ")).filter((w) => w[0] === "deno" && w[1] === "run" && w.includes(script));
+}
+
 /**
- * The set of `sets` the process runs with: of those whose every value is
- * granted, the widest; undefined when none is (`deno run` with flags of
- * one's own).
+ * The set of `sets` the process runs with: of the sets a task of deno.json
+ * runs `script` with (any, without one), those of which Deno grants more
+ * than half the kinds whole (a flag of the user's replaces the set's list of
+ * its kind, so a kind may be short), the one granted the most values;
+ * undefined when none is (`deno run` with flags of one's own).
  */
-export function runningSet(sets: Record<string, PermissionSet> = PERMISSION_SETS): string | undefined {
+export function runningSet(
+  sets: Record<string, PermissionSet> = PERMISSION_SETS,
+  script?: string,
+  has: (kind: PermissionKind, value: string) => boolean = granted,
+): string | undefined {
+  const run = script === undefined ? undefined : tasksOf(script);
   let best: [string, number] | undefined;
   for (const [name, set] of Object.entries(sets)) {
-    const values = PERMISSION_KINDS.flatMap((k) => (set[k] ?? []).map((v) => [k, v] as const));
-    if (!values.every(([k, v]) => granted(k, v))) continue;
-    if (!best || values.length > best[1]) best = [name, values.length];
+    if (run !== undefined && !run.some((w) => w.includes(`-P=${name}`))) continue;
+    const kinds = PERMISSION_KINDS.filter((k) => (set[k] ?? []).length > 0);
+    const whole = kinds.filter((k) => (set[k] ?? []).every((v) => has(k, v))).length;
+    if (2 * whole <= kinds.length) continue;
+    const values = kinds.flatMap((k) => (set[k] ?? []).filter((v) => has(k, v))).length;
+    if (!best || values > best[1]) best = [name, values];
   }
   return best?.[0];
 }
@@ -95,8 +116,46 @@ function knownValues(kind: "run" | "env" | "sys"): string[] {
 
 /** The absolute paths among the user's arguments (`-c FILE`, `--state-dir=DIR`, a LOG). */
 function pathArguments(args: readonly string[]): string[] {
-  return args.map((a) => a.replace(/^--?[\w-]+=/, "")).filter((a) => a.startsWith("/") && a.length > 1)
-    .map((a) => a.replace(/\/+$/, ""));
+  return args.map((a) => a.replace(/^--?[\w-]+=/, "").replace(/^-c(?=\/)/, "")).filter((a) =>
+    a.startsWith("/") && a.length > 1
+  ).map((a) => a.replace(/\/+$/, ""));
+}
+
+/** The config file this run reads, as far as its arguments and what Deno grants without asking tell. */
+function configPath(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--") break;
+    if (a === "-c" || a === "--config") return args[i + 1];
+    const m = /^(?:--config=|-c)(.+)$/.exec(a);
+    if (m) return m[1];
+  }
+  if (granted("env", "NETMON_CONFIG")) {
+    const env = Deno.env.get("NETMON_CONFIG");
+    if (env !== undefined) return env === "" ? undefined : env;
+  }
+  return DEFAULT_CONFIG_PATH;
+}
+
+/**
+ * The absolute paths the config names (a sendmail, a store, a page
+ * directory…): flags the user gave for them are to be kept. Read only where
+ * Deno grants it without asking; none when it cannot be read or parsed.
+ */
+function configPaths(args: readonly string[]): string[] {
+  const path = configPath(args);
+  if (path === undefined || !granted("read", path)) return [];
+  const found: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") {
+      if (v.startsWith("/") && v.length > 1) found.push(v.replace(/\/+$/, ""));
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  try {
+    walk(parseToml(readWholeText(path, { what: "config file", follow: true }, MAX_CONFIG_BYTES) ?? ""));
+  } catch { /* the refusal is what to say; a config that cannot be read names nothing */ }
+  return found;
 }
 
 /** The widest directory above `path` (or `path` itself) that Deno grants `kind` on; undefined for none. */
@@ -109,23 +168,34 @@ function widestGranted(kind: "read" | "write", path: string): string | undefined
   return undefined;
 }
 
-/** `values` without repeats, nor a path another one covers. */
-function minimalPaths(values: readonly string[]): string[] {
+/** `values` without repeats, nor a path another one covers (`.` being `cwd`). */
+function minimalPaths(values: readonly string[], cwd: string): string[] {
+  const abs = (p: string) => (p === "." ? cwd : p);
   const out: string[] = [];
   for (const v of values) {
-    if (out.some((o) => pathCovers(o, v))) continue;
-    for (let k = out.length - 1; k >= 0; k--) if (pathCovers(v, out[k] as string)) out.splice(k, 1);
+    if (out.some((o) => pathCovers(abs(o), abs(v)))) continue;
+    for (let k = out.length - 1; k >= 0; k--) if (pathCovers(abs(v), abs(out[k] as string))) out.splice(k, 1);
     out.push(v);
   }
   return out;
 }
 
+/** What {@linkcode additions} may keep beyond the refusal: candidates the process may have been granted. */
+export interface Candidates {
+  /** Paths the config names. */
+  paths?: readonly string[];
+  /** The current directory (a `.` in a flag is it). */
+  cwd?: string;
+}
+
 /**
  * What each kind needs beyond the set: the refused value (a path under a
  * directory the arguments name: that directory, so that the next file in it
- * is allowed too); for reads, every path the arguments name; for reads and
- * writes, what the process was granted already beyond the set (a line this
- * message printed before), which the new line must keep.
+ * is allowed too); for reads, every path the arguments name; and what the
+ * process was granted already beyond the set (a flag the user gave, or a
+ * line this message printed before), which the new line must keep: of the
+ * paths the arguments, the config, any set or the current directory (`.`)
+ * name, the widest granted; of the other values, those netmon knows.
  */
 export function additions(
   denied: { kind: string; what: string; also?: readonly { kind: string; what: string }[] },
@@ -133,21 +203,32 @@ export function additions(
   set: PermissionSet,
   isGranted: (kind: "read" | "write", path: string) => string | undefined = widestGranted,
   has: (kind: PermissionKind, value: string) => boolean = granted,
+  candidates: Candidates = {},
 ): Partial<Record<PermissionKind, string[]>> {
   const named = pathArguments(args);
+  const cwd = candidates.cwd ?? "/";
+  const abs = (p: string) => (p === "." ? cwd : p);
   const add: Partial<Record<PermissionKind, string[]>> = {};
   const push = (kind: PermissionKind, value: string) => {
     const paths = kind === "read" || kind === "write";
-    if ((set[kind] ?? []).some((s) => s === value || (paths && pathCovers(s, value)))) return;
+    const v = paths ? abs(value) : value;
+    if ((set[kind] ?? []).some((s) => s === v || (paths && pathCovers(s, v)))) return;
     if (!(add[kind] ?? []).includes(value)) (add[kind] ??= []).push(value);
   };
+  const others = [...named, ...(candidates.paths ?? [])];
   for (const kind of ["run", "env", "sys"] as const) {
-    for (const value of knownValues(kind)) if (has(kind, value)) push(kind, value);
+    const values = kind === "run" ? [...knownValues(kind), ...others] : knownValues(kind);
+    for (const value of new Set(values)) if (has(kind, value)) push(kind, value);
   }
+  const setPaths = Object.values(PERMISSION_SETS).flatMap((s) => [...(s.read ?? []), ...(s.write ?? [])]);
   for (const kind of ["read", "write"] as const) {
-    for (const path of named) {
+    for (const path of new Set([...others, ...setPaths])) {
       const had = isGranted(kind, path);
       if (had !== undefined && had !== "/") push(kind, had);
+    }
+    if (candidates.cwd !== undefined) {
+      const had = isGranted(kind, cwd);
+      if (had !== undefined && had !== "/") push(kind, had === cwd ? "." : had);
     }
   }
   const kind = denied.kind as PermissionKind;
@@ -159,7 +240,10 @@ export function additions(
   } else push(kind, denied.what);
   for (const a of denied.also ?? []) push(a.kind as PermissionKind, a.what);
   for (const path of named) push("read", path);
-  for (const k of ["read", "write"] as const) if (add[k]) add[k] = minimalPaths(add[k]);
+  for (const k of ["read", "write"] as const) {
+    const list = add[k];
+    if (list) add[k] = minimalPaths(list.map((p) => (p === cwd && candidates.cwd !== undefined ? "." : p)), cwd);
+  }
   return add;
 }
 
@@ -203,11 +287,17 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
         `to the set's list ('${netmonCommand("schedule --compile")}' prints the build line for a config)`,
     );
   }
-  const set = runningSet();
+  const set = runningSet(PERMISSION_SETS, `${prog}.ts`);
   if (set === undefined) return denied.message;
-  const line = runLine(set, `${prog}.ts`, args, additions(denied, args, PERMISSION_SETS[set] ?? {}), Deno.cwd());
+  const cwd = Deno.cwd();
+  const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
+    paths: configPaths(args),
+    cwd,
+  });
+  const line = runLine(set, `${prog}.ts`, args, add, cwd);
   return denied.withFix(
-    `the ${set} permission set does not allow it, and 'deno task' passes deno no flags (and a flag replaces the ` +
-      `set's list of its kind, so this line repeats it): ${RUN_AS}${line.map(shellWord).join(" ")}`,
+    `this run's permissions (the ${set} set, and any flags given with it) do not allow it; as a flag beside ` +
+      `-P=${set} replaces the set's list of its kind (and 'deno task' passes deno none), each list in this line ` +
+      `repeats the set's: ${RUN_AS}${line.map(shellWord).join(" ")}`,
   );
 }
