@@ -281,6 +281,32 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
   }));
 
 netnsTest(
+  "doctor -c FILE -s DIR: the fixes' commands name that config and state directory",
+  () =>
+    withPair(async (p) => {
+      const config = "/etc/netmon/lab.toml";
+      const state = "/var/lib/netmon/lab";
+      const r = await sandbox([
+        { write: config, text: ORIGINAL_DOC_CONFIG },
+        { netmon: ["report", "-c", config, "-s", state], set: "netmon" },
+        { netmon: ["doctor", "--json", "-c", config, "-s", state] },
+      ], p.a);
+      const v = verdict(r[1] as StepResult);
+      const on = ` -c ${config} -s ${state}'`;
+      match(
+        v.checks.get("rules")?.fix ?? "",
+        new RegExp(`^run 'deno task netmon start${on}`),
+        JSON.stringify(v.checks.get("rules")),
+      );
+      match(
+        v.checks.get("schedule")?.fix ?? "",
+        new RegExp(`^run 'deno task netmon schedule --cron${on}`),
+        JSON.stringify(v.checks.get("schedule")),
+      );
+    }),
+);
+
+netnsTest(
   "doctor: a schedule running a missing program, another config or state directory, another command, too few permissions",
   () =>
     withPair(async (p) => {
@@ -504,13 +530,17 @@ Deno.test("doctor: a run line to copy is printed whole, on a line of its own; a 
   const text = formatFindings([{
     check: "config",
     verdict: "problem",
-    said: `Deno denied read access to /srv/netmon/netmon.toml: the netmon-admin permission set does not allow it, ` +
-      `and 'deno task' passes deno no flags (and a flag replaces the set's list of its kind, so this line repeats ` +
-      `it): run it as: ${line}`,
+    said: `Deno denied read access to /srv/netmon/netmon.toml: this run's permissions (the netmon-admin set, and ` +
+      `any flags given with it) do not allow it; as a flag beside -P=netmon-admin replaces the set's list of its ` +
+      `kind (and 'deno task' passes deno none), each list in this line repeats the set's: run it as: ${line}`,
     fix: "run doctor as the line above says",
   }]);
   ok(text.includes(`run it as:\n${" ".repeat(17)}${line}\n`), text);
   assertEquals(netmonCommand("start"), "deno task netmon start");
+  assertEquals(
+    netmonCommand("start", { config: "/srv/a b.toml", stateDir: "/srv/s" }),
+    "deno task netmon start -c '/srv/a b.toml' -s /srv/s",
+  );
 });
 
 Deno.test("doctor: backend from the version line, rules from iptables-save output", () => {

@@ -34,8 +34,11 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
       : err;
   }
   const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));
+  // A fix's command names what this run was given, absolute (deno task runs in netmon's directory).
+  const absolute = (p: string | undefined) => p === undefined || p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
   const findings = await diagnose({
     config,
+    given: { config: absolute(opts.config), stateDir: absolute(opts.stateDir) },
     ...(files ? { files } : {}),
     run: runCommand,
     now: new Date(),

@@ -22,7 +22,7 @@ import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
-import { netmonCommand } from "../host/invocation.ts";
+import { netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
 
 export type { Finding } from "./finding.ts";
@@ -48,11 +48,18 @@ export interface DoctorInput {
   verifyMail?: (config: Config) => Promise<string>;
   /** The current time. */
   now: Date;
+  /** The config and state directory doctor was given (`-c`, `-s`): a fix's command names them too. */
+  given?: RunWith;
   /** What is wrong with who can write the state directory and those above it (lib/host/dir_trust.ts). */
   stateDirTrust?: (dir: string) => Promise<string[]>;
   /** The same for the Prometheus textfile's directory. */
   textfileDirTrust?: (dir: string) => Promise<string[]>;
 }
+
+/** What the run being diagnosed was given, for the commands its fixes name (set by {@linkcode diagnose}). */
+let given: RunWith = {};
+/** The netmon command `words` on the config and state directory doctor was given. */
+const command = (words: string): string => netmonCommand(words, given);
 
 const ok = (check: CheckName, said: string): Finding => ({ check, verdict: "ok", said });
 const problem = (check: CheckName, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
@@ -161,7 +168,7 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
     const fix = denied.length === missing.length
       ? `allow them: run doctor (and the report) with --allow-run=${
         [...new Set([...denied, ...allowedRuns()])].join(",")
-      }; '${netmonCommand("schedule")}' prints the report's line with them`
+      }; '${command("schedule")}' prints the report's line with them`
       : `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`;
     return { ran, findings: [problem("binaries", missing.join("; "), fix)] };
   }
@@ -201,7 +208,7 @@ async function checkBackend(config: Config, versions: Versions, run: Runner): Pr
       return problem(
         "backend",
         `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
-        `run '${netmonCommand("doctor")}' as root`,
+        `run '${command("doctor")}' as root`,
       );
     }
     const s = savedRules(text);
@@ -238,7 +245,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   try {
     rows = await source.status();
   } catch (err) {
-    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
+    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${command("doctor")}' as root`);
   }
   const where = config.source === "iptables"
     ? `chain ${config.chain}`
@@ -248,8 +255,8 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   const missing = [...new Set(rows.filter((r) => !r.installed).map((r) => `${r.meter} (${r.where})`))];
   if (missing.length > 0) {
     const fix = config.source === "pf"
-      ? `add the rules '${netmonCommand("pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
-      : `run '${netmonCommand("start")}' (it keeps the rules already there and their counters)`;
+      ? `add the rules '${command("pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
+      : `run '${command("start")}' (it keeps the rules already there and their counters)`;
     return problem(
       "rules",
       `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
@@ -257,7 +264,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
     );
   }
   if (source.warnings.length > 0) {
-    return problem("rules", source.warnings.join("; "), `run '${netmonCommand("start")}' to repair`);
+    return problem("rules", source.warnings.join("; "), `run '${command("start")}' to repair`);
   }
   const columns = allColumns(config.meters).length;
   return ok(
@@ -279,7 +286,7 @@ function checkLock(config: Config, versions: Versions): Finding {
     return problem(
       "xtables-lock",
       `cannot open ${XTABLES_LOCK}: ${message(err)}`,
-      `run '${netmonCommand("doctor")}' as root`,
+      `run '${command("doctor")}' as root`,
     );
   }
   try {
@@ -309,7 +316,7 @@ function checkStateDir(files: StateFiles): Finding {
     return problem(
       "state-dir",
       `cannot look at ${files.dir}: ${message(err)}`,
-      `run '${netmonCommand("doctor")}' as root`,
+      `run '${command("doctor")}' as root`,
     );
   }
   if (!info.isDirectory) {
@@ -358,7 +365,7 @@ function unreadable(err: unknown): boolean {
 }
 
 const NOT_ALLOWED =
-  `nothing is wrong with the file: doctor may not read it. Run '${netmonCommand("doctor")}' as root, as the ` +
+  `nothing is wrong with the file: doctor may not read it. Run '${command("doctor")}' as root, as the ` +
   "report runs, with the permission the line above names";
 
 async function checkLog(files: StateFiles): Promise<LogFacts> {
@@ -448,7 +455,7 @@ async function checkTextfile(
       "textfile",
       message(err),
       `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list; the report needs ${dir} ` +
-        `in its --allow-read and --allow-write lists: '${netmonCommand("schedule")}' prints its whole line)`,
+        `in its --allow-read and --allow-write lists: '${command("schedule")}' prints its whole line)`,
     );
   let info: Deno.FileInfo;
   try {
@@ -463,7 +470,7 @@ async function checkTextfile(
           "/var/lib/prometheus/node-exporter), or point textfile at that directory",
       );
     }
-    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
+    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${command("doctor")}' as root`);
   }
   if (!info.isDirectory) {
     return problem(
@@ -482,7 +489,7 @@ async function checkTextfile(
   } catch (err) {
     if (unreadable(err)) return denied(err);
     if (!(err instanceof Deno.errors.NotFound)) {
-      return problem("textfile", `cannot look at ${path}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
+      return problem("textfile", `cannot look at ${path}: ${message(err)}`, `run '${command("doctor")}' as root`);
     }
   }
   if (!file) {
@@ -490,7 +497,7 @@ async function checkTextfile(
       "textfile",
       `${path} is missing although the log has samples: the reports do not write it`,
       `run '${
-        netmonCommand("report")
+        command("report")
       }' and read its warning (the permissions it needs: see the README's Many machines section)`,
     );
   }
@@ -520,7 +527,7 @@ async function checkTextfile(
   } catch (err) {
     return unreadable(err)
       ? denied(err)
-      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${netmonCommand("doctor")}' as root`);
+      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${command("doctor")}' as root`);
   }
   const m = /^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(text);
   const at = m ? Number(m[1]) : undefined;
@@ -537,7 +544,7 @@ async function checkTextfile(
       `${path} is of the sample at ${utc(at)}, not the log's last (${
         utc(Math.floor(lastAt / 1000))
       }): the last reports did not write it`,
-      `run '${netmonCommand("report")}' and read its warning`,
+      `run '${command("report")}' and read its warning`,
     );
   }
   return ok("textfile", `${path} is of the log's last sample (${utc(at)}) and readable by node_exporter`);
@@ -564,7 +571,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       waiting = spooled(spoolDir(files.dir));
       refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
-      return problem("mail", message(err), `run '${netmonCommand("doctor")}' as root`);
+      return problem("mail", message(err), `run '${command("doctor")}' as root`);
     }
   }
   const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
@@ -579,7 +586,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
         message(err),
         `run doctor with ${denied[2]} ('deno run -q --frozen -P=netmon-admin ${denied[2]} netmon.ts doctor': ` +
           `'deno task' passes no flags to deno), and give the report's line the same ('${
-            netmonCommand("schedule")
+            command("schedule")
           }' prints it ` +
           "whole)",
       );
@@ -605,7 +612,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       "mail",
       `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
         `(oldest ${oldest})`,
-      `the next report delivers them; '${netmonCommand("report --mail-test")}' shows what the server says`,
+      `the next report delivers them; '${command("report --mail-test")}' shows what the server says`,
     );
   }
   if (refused.length > 0) {
@@ -622,6 +629,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
 /** Runs every check, in order; later checks are skipped when what they need is broken. */
 export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const { config } = input;
+  given = input.given ?? {};
   if (config instanceof NetmonError) {
     return [
       problem(
@@ -675,6 +683,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
         stateDir: input.files.dir,
         lastAt: log.lastAt,
         now: input.now,
+        given,
       })
       : skipped("schedule", "no state directory"),
   );

@@ -11,7 +11,7 @@
 
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Config, DEFAULT_CONFIG_PATH } from "../config/config.ts";
-import { netmonCommand } from "../host/invocation.ts";
+import { netmonCommand, type RunWith } from "../host/invocation.ts";
 import { grants, type Need, permissionNeeds } from "../config/permissions.ts";
 import {
   absoluteFrom,
@@ -37,9 +37,10 @@ export const STALE_MS = 2 * 3600_000;
 
 const TASKS = denoJson.tasks as Record<string, string>;
 const SETS = denoJson.permissions as Record<string, Record<string, unknown>>;
-const FIX =
-  `run '${netmonCommand("schedule --cron")}' (or --systemd): it writes the line with exactly the permissions this ` +
-  "config needs";
+/** The fix for a schedule that is missing or wrong, on the config and state directory doctor was `given`. */
+const fixFor = (given: RunWith | undefined) =>
+  `run '${netmonCommand("schedule --cron", given)}' (or --systemd): it writes the line with exactly the ` +
+  "permissions this config needs";
 
 function readDir(dir: string): string[] {
   try {
@@ -128,6 +129,8 @@ export interface ScheduleContext {
   /** The last sample's instant (ms), if any. */
   lastAt?: number | undefined;
   now: Date;
+  /** The config and state directory doctor was given (`-c`, `-s`), for the fix's command. */
+  given?: RunWith;
 }
 
 /** The config file a line works on (undefined: none), as netmon would find it. */
@@ -209,7 +212,7 @@ export function checkSchedule(ctx: ScheduleContext): Finding {
       said: found.length === 0
         ? "nothing runs 'netmon report' on a schedule: no cron entry and no systemd timer mentions it"
         : `nothing runs the report of ${here}: ${found.join("; ")}`,
-      fix: FIX,
+      fix: fixFor(ctx.given),
     };
   }
   const enabled = ours.filter((o) => o.entry.enabled !== false);
@@ -231,8 +234,8 @@ export function checkSchedule(ctx: ScheduleContext): Finding {
         verdict: "problem",
         said: `${entry.where} runs ${line.program}, which does not exist: the report never runs`,
         fix: line.kind === "binary"
-          ? `install it (deno task compile && install -m 0755 dist/netmon ${line.program}), or ${FIX}`
-          : FIX,
+          ? `install it (deno task compile && install -m 0755 dist/netmon ${line.program}), or ${fixFor(ctx.given)}`
+          : fixFor(ctx.given),
       };
     }
     if (there !== "yes") notes.push(there);
@@ -241,7 +244,7 @@ export function checkSchedule(ctx: ScheduleContext): Finding {
       notes.push(
         line.kind === "binary"
           ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('${
-            netmonCommand("schedule --compile")
+            netmonCommand("schedule --compile", ctx.given)
           }' prints the build line for this config)`
           : `${entry.where} uses a permission set this deno.json does not have: its permissions were not checked`,
       );
@@ -262,7 +265,7 @@ export function checkSchedule(ctx: ScheduleContext): Finding {
         check: "schedule",
         verdict: "problem",
         said: `${entry.where} runs the report without ${missing.map(flagOf).join(", ")}: Deno refuses it every run`,
-        fix: FIX,
+        fix: fixFor(ctx.given),
       };
     }
   }

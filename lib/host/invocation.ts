@@ -6,19 +6,36 @@
  * @module
  */
 
+import { shellWord } from "./shell_word.ts";
+
 /** True in a binary built by `deno compile`, whose modules live under a `deno-compile-` root. */
 export const COMPILED: boolean = /\/deno-compile-/.test(import.meta.url);
+
+/** The config and state directory a run was given (`-c`, `-s`), for the commands it tells the user to run. */
+export interface RunWith {
+  /** The config file named with `-c`. */
+  config?: string | undefined;
+  /** The state directory named with `-s`. */
+  stateDir?: string | undefined;
+}
 
 /**
  * The netmon command `words` as the user can run it: `deno task netmon
  * schedule --cron` from the sources, `netmon start` from a compiled binary
- * (schedule works from the sources only: a binary's permissions are fixed).
+ * (schedule works from the sources only: a binary's permissions are fixed),
+ * on the config and state directory this run was `given`, so that it acts on
+ * what this run looked at rather than on the default.
  *
  * @example
  * ```ts
  * netmonCommand("start"); // "deno task netmon start" (from the sources)
+ * netmonCommand("start", { config: "/srv/n.toml" }); // "deno task netmon start -c /srv/n.toml"
  * ```
  */
-export function netmonCommand(words: string): string {
-  return COMPILED && !/^schedule\b/.test(words) ? `netmon ${words}` : `deno task netmon ${words}`;
+export function netmonCommand(words: string, given: RunWith = {}): string {
+  const on = [
+    ...(given.config === undefined ? [] : ["-c", shellWord(given.config)]),
+    ...(given.stateDir === undefined ? [] : ["-s", shellWord(given.stateDir)]),
+  ].map((w) => ` ${w}`).join("");
+  return COMPILED && !/^schedule\b/.test(words) ? `netmon ${words}${on}` : `deno task netmon ${words}${on}`;
 }
