@@ -7,7 +7,7 @@
  */
 
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { additions, PERMISSION_SETS, runLine } from "../lib/cli/permission_line.ts";
+import { additions, PERMISSION_SETS, runLine, runningSet } from "../lib/cli/permission_line.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const ADMIN = PERMISSION_SETS["netmon-admin"] ?? {};
@@ -84,4 +84,36 @@ Deno.test("the line is the set's task, each added list after the set's, then the
     `${ROOT}/netmon.ts`,
     "report",
   ]);
+});
+
+Deno.test("the running set: found when a flag replaced one of its lists, not from flags of one's own alone", () => {
+  const sets = PERMISSION_SETS;
+  const netmon = sets.netmon ?? {};
+  // -P=netmon --allow-run=/srv/sendmail: every kind but run whole.
+  const replacedRun = (kind: string, value: string) =>
+    kind === "run" ? value === "/srv/sendmail" : (netmon[kind as keyof typeof netmon] ?? []).includes(value);
+  assertEquals(runningSet(sets, "netmon.ts", replacedRun), "netmon");
+  // The same grants for graph.ts: only the sets its tasks run it with (graph's lists but run are netmon's, whole).
+  assertEquals(runningSet(sets, "graph.ts", replacedRun), "graph");
+  // --allow-env --allow-sys=uid,osUptime --allow-run=/usr/bin/stat --allow-read=DIR --allow-write=DIR: no set.
+  const own = (kind: string, value: string) =>
+    kind === "env" || (kind === "sys" && ["uid", "osUptime"].includes(value)) ||
+    (kind === "run" && value === "/usr/bin/stat");
+  assertEquals(runningSet(sets, "netmon.ts", own), undefined);
+});
+
+Deno.test("the current directory granted is kept as `.`, beside a refusal in it", () => {
+  const cwd = "/srv/g2";
+  const grantedPaths = (kind: "read" | "write", path: string) =>
+    kind === "write" && path === cwd
+      ? cwd
+      : kind === "read" && path.startsWith("/srv/state")
+      ? "/srv/state"
+      : undefined;
+  assertEquals(
+    additions({ kind: "read", what: cwd }, ["/srv/state/netmon.log"], PERMISSION_SETS.graph ?? {}, grantedPaths, none, {
+      cwd,
+    }),
+    { read: ["/srv/state", "."], write: ["."] },
+  );
 });
