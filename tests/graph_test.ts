@@ -581,11 +581,23 @@ Deno.test("graph under its permission set with the default output: the hint name
         path,
       ], { cwd: dir, env: { PATH: "/usr/bin:/bin" } });
     const denied = await graphIn();
-    assertEquals(
-      [denied.code, denied.stderr],
-      [77, "graph: Deno denied write access to .: run it with --allow-write=. (or a permission set from deno.json)\n"],
+    // The set with a read flag of one's own: the whole line, keeping that flag (the current directory) as `.`.
+    assertEquals(denied.code, 77, denied.stderr);
+    ok(
+      denied.stderr.startsWith("graph: Deno denied write access to .: this run's permissions (the graph set"),
+      denied.stderr,
     );
+    const line = /: run it as: (deno run .*)\n$/.exec(denied.stderr)?.[1] ?? "";
+    ok(line.includes(" -P=graph --allow-read=/etc/netmon,/var/lib/netmon,. --allow-write=/var/lib/netmon,. "), line);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["netmon.log"]);
+    const env = {
+      PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:/usr/bin:/bin`,
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+    };
+    const printed = await run("sh", ["-c", line], { cwd: dir, env });
+    assertEquals([printed.code, printed.stderr], [0, ""], line);
+    await Deno.remove(`${dir}/netmon_graph.dat`);
     const allowed = await graphIn("--allow-write=.");
     assertEquals([allowed.code, allowed.stderr], [0, ""]);
     ok(Deno.statSync(`${dir}/netmon_graph.dat`).isFile);
