@@ -364,7 +364,8 @@ function unreadable(err: unknown): boolean {
     (err instanceof NetmonError && err.exitCode === EX.NOPERM);
 }
 
-const NOT_ALLOWED =
+/** The fix for a state file doctor may not read. */
+const notAllowed = (): string =>
   `nothing is wrong with the file: doctor may not read it. Run '${command("doctor")}' as root, as the ` +
   "report runs, with the permission the line above names";
 
@@ -384,7 +385,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
           "log",
           message(err),
           unreadable(err)
-            ? NOT_ALLOWED
+            ? notAllowed()
             : "keep a copy, then correct or delete that line: netmon will not append to a log it cannot read",
         )],
       };
@@ -398,7 +399,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
       findings: [problem(
         "log",
         message(err),
-        unreadable(err) ? NOT_ALLOWED : `delete ${files.last}: the next report rebuilds it from the log's last line`,
+        unreadable(err) ? notAllowed() : `delete ${files.last}: the next report rebuilds it from the log's last line`,
       )],
     };
   }
