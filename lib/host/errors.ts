@@ -82,9 +82,9 @@ export function fileError(err: unknown, action: string, path: string): NetmonErr
 
 const NOT_CAPABLE = /Requires (\w+) access to "?([^",]+?)"?, (?:run again with|specify) (?:the )?(--allow-[\w-]+)/;
 
-/** True when `err` is Deno refusing a permission, as thrown or as a NetmonError made from it (its cause). */
+/** True when `err` is Deno refusing a permission: as thrown, a NetmonError made from it (its cause), or a DenoDenied. */
 export function isDenoRefusal(err: unknown): boolean {
-  return denoPermissionError(err instanceof NetmonError ? err.cause : err) !== undefined;
+  return err instanceof DenoDenied || denoPermissionError(err instanceof NetmonError ? err.cause : err) !== undefined;
 }
 
 /** Deno's refusal in `err` (as thrown): the kind of access, to what, and the flag; null if unreadable; else undefined. */
@@ -100,7 +100,9 @@ function refusal(err: unknown): { kind: string; path: string; flag: string } | n
  * otherwise undefined.
  */
 export function deniedAccess(err: unknown): { kind: string; path: string } | undefined {
-  return refusal(err instanceof NetmonError ? err.cause : err) ?? undefined;
+  const r = refusal(err instanceof NetmonError ? err.cause : err) ?? undefined;
+  // One netmon made itself (a directory it must look at before an open), without Deno's error behind it.
+  return r ?? (err instanceof DenoDenied ? { kind: err.kind, path: err.what } : undefined);
 }
 
 /** What comes before a whole run line in a refusal's message (lib/cli/permission_line.ts), so that it can be kept whole. */

@@ -21,7 +21,9 @@
  *    a directory no other user can write (see {@linkcode othersCanWrite});
  *    otherwise a caller that can wait opens it with a deadline
  *    ({@linkcode SafeFile.openBounded}), and any other refuses it, with the
- *    fix;
+ *    fix (where Deno does not let netmon look at the directory, a refusal
+ *    naming `--allow-read` for it: asked for at once when the file itself
+ *    is refused, so that one grant does both);
  * 3. `fstat` what was opened: the same device and inode as step 1, or it is
  *    refused.
  *
