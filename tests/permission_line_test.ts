@@ -117,3 +117,18 @@ Deno.test("the current directory granted is kept as `.`, beside a refusal in it"
     { read: ["/srv/state", "."], write: ["."] },
   );
 });
+
+Deno.test("the running set: not found from a list of one's own naming part of a set's (a line schedule wrote)", () => {
+  const graph = PERMISSION_SETS.graph ?? {};
+  // The graph set's lists whole, but for read: /var/lib/netmon and the config, not /etc/netmon.
+  const scheduled = (kind: string, value: string) =>
+    kind === "read" ? value === "/var/lib/netmon" : (graph[kind as keyof typeof graph] ?? []).includes(value);
+  assertEquals(runningSet(PERMISSION_SETS, "graph.ts", scheduled), undefined);
+});
+
+Deno.test("the running set: not found when two kinds are not granted at all (schedule's line lacking a path)", () => {
+  const graph = PERMISSION_SETS.graph ?? {};
+  const noEnvNoRead = (kind: string, value: string) =>
+    kind !== "env" && kind !== "read" && (graph[kind as keyof typeof graph] ?? []).includes(value);
+  assertEquals(runningSet(PERMISSION_SETS, "graph.ts", noEnvNoRead), undefined);
+});

@@ -55,7 +55,7 @@ netnsTest(
       // Under the graph set, the refusal prints the whole line: the set's write list and /tmp, the user's arguments.
       assertEquals(graphElsewhere?.code, 77);
       ok(
-        /^graph: Deno denied write access to \/tmp: the graph permission set does not allow it, .*: run it as: deno run .*-P=graph .*--allow-write=\/var\/lib\/netmon,\/tmp .*graph\.ts -o \/tmp\/netmon-usage\.dat\n$/
+        /^graph: Deno denied write access to \/tmp: this run.s permissions \(the graph set, .*: run it as: deno run .*-P=graph .*--allow-write=\/var\/lib\/netmon,\/tmp .*graph\.ts -o \/tmp\/netmon-usage\.dat\n$/
           .test(graphElsewhere?.stderr ?? ""),
         graphElsewhere?.stderr,
       );

@@ -58,10 +58,11 @@ function tasksOf(script: string): string[][] {
 
 /**
  * The set of `sets` the process runs with: of the sets a task of deno.json
- * runs `script` with (any, without one), those of which Deno grants more
- * than half the kinds whole (a flag of the user's replaces the set's list of
- * its kind, so a kind may be short), the one granted the most values;
- * undefined when none is (`deno run` with flags of one's own).
+ * runs `script` with (any, without one), those of which Deno grants every
+ * kind whole but at most one, and that one not at all (a flag of the user's
+ * beside `-P` replaced the set's list of its kind), the one granted the most
+ * values; undefined when none is (`deno run` with flags of one's own, which
+ * grant part of a set's list, or nothing of several kinds).
  */
 export function runningSet(
   sets: Record<string, PermissionSet> = PERMISSION_SETS,
@@ -73,8 +74,15 @@ export function runningSet(
   for (const [name, set] of Object.entries(sets)) {
     if (run !== undefined && !run.some((w) => w.includes(`-P=${name}`))) continue;
     const kinds = PERMISSION_KINDS.filter((k) => (set[k] ?? []).length > 0);
-    const whole = kinds.filter((k) => (set[k] ?? []).every((v) => has(k, v))).length;
-    if (2 * whole <= kinds.length) continue;
+    const counts = kinds.map((k) => ({
+      got: (set[k] ?? []).filter((v) => has(k, v)).length,
+      all: (set[k] ?? []).length,
+    }));
+    // A kind granted in part is a list of one's own that names some of the set's values (a line `schedule` wrote).
+    if (counts.some(({ got, all }) => got > 0 && got < all)) continue;
+    // More than one kind not granted at all is a run with flags of one's own (`schedule`'s line, with no
+    // variables to read, lacking one path) more likely than one that replaced two of the set's lists.
+    if (counts.filter(({ got }) => got === 0).length > 1) continue;
     const values = kinds.flatMap((k) => (set[k] ?? []).filter((v) => has(k, v))).length;
     if (!best || values > best[1]) best = [name, values];
   }

@@ -340,6 +340,11 @@ export class SafeFile {
    * NetmonError for anything else.
    */
   static open(path: string, spec: OpenSpec): SafeFile | undefined {
+    return SafeFile.#openAs(path, spec, false);
+  }
+
+  /** {@linkcode SafeFile.open}, for a caller that can wait (`bounded`) or not. */
+  static #openAs(path: string, spec: OpenSpec, bounded: boolean): SafeFile | undefined {
     for (let attempt = 0; attempt < 3; attempt++) {
       let s: Deno.FileInfo | undefined;
       let denied: unknown;
@@ -350,9 +355,9 @@ export class SafeFile {
         // the write permission that is missing, if it is.
         const unreadable = (err as Error).name === "NotCapable" && spec.create !== undefined;
         if (unreadable) denied = err;
-        // A file it may read but not write is opened only after a look at its directory: name that, so that
-        // the one grant does both.
-        if ((err as Error).name === "NotCapable" && !spec.write && spec.create === undefined) {
+        // A file it may read but not write is opened, by a caller that cannot wait, only after a look at its
+        // directory: name that, so that the one grant does both.
+        if ((err as Error).name === "NotCapable" && !bounded && !spec.write && spec.create === undefined) {
           const dir = dirOf(path);
           if (!granted("write", path) && !granted("read", dir)) throw dirDenied(path, dir, spec);
         }
@@ -390,7 +395,7 @@ export class SafeFile {
    */
   static async openBounded(path: string, spec: OpenSpec, ms: number): Promise<SafeFile | undefined> {
     try {
-      return SafeFile.open(path, spec);
+      return SafeFile.#openAs(path, spec, true);
     } catch (err) {
       const seen = err instanceof NeedsBoundedOpen ? err.stat : boundable.get(err as Error);
       if (seen === undefined || spec.write) throw err;
