@@ -170,7 +170,7 @@ netnsTest(
           return;
         }
         ok(got.code !== 0, `graph without --allow-${x.kind}=${x.value} should fail`);
-        match(got.stderr, new RegExp(`--allow-${x.kind}=`), `graph without --allow-${x.kind}=${x.value}: ${got.stderr}`);
+        match(got.stderr, new RegExp(`--allow-${x.kind}=`), `graph without --allow-${x.kind}=${x.value}`);
       });
     }),
 );
