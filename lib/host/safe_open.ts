@@ -279,7 +279,8 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
   }
   const where = others === "yes"
     ? `other users can write ${dir} (fix: chmod go-w ${dir})`
-    : `netmon may not look at ${dir} to see who can write it (fix: --allow-read=${dir}, or let netmon write the file)`;
+    : `netmon may not look at ${dir} to see who can write it (fix: let this user read ${dir}, or let netmon write the ` +
+      "file)";
   const message = `${path}: the ${spec.what} cannot be opened safely: netmon opens a file for reading and writing ` +
     `so that a FIFO swapped in cannot block it, but ${why}, and ${where}`;
   throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
