@@ -6,6 +6,7 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import {
   fakeTimeEnv,
+  must,
   netmon,
   netnsTest,
   ORIGINAL_DOC_CONFIG,
@@ -21,11 +22,11 @@ import {
 const ORIGINAL = new URL("./original/network_monitor.py", import.meta.url).pathname;
 const GRAPH = new URL("./original/netmon_graph.py", import.meta.url).pathname;
 
-/** Runs the original report in namespace `ns` at a frozen time. */
-async function original(ns: string, stateDir: string, when: string): Promise<string> {
+/** Runs the original `command` (its report by default) in namespace `ns` at a frozen time. */
+async function original(ns: string, stateDir: string, when: string, command = "report"): Promise<string> {
   const r = await run(
     "ip",
-    ["netns", "exec", ns, ...withFakedTime(["python3", ORIGINAL, "report"], fakeTimeEnv(when))],
+    ["netns", "exec", ns, ...withFakedTime(["python3", ORIGINAL, command], fakeTimeEnv(when))],
     {
       env: {
         PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin",
@@ -113,6 +114,72 @@ netnsTest(
         assertEquals(dat[0], "Date\tProxy\tNon-Network");
         assertEquals(dat.slice(1, 3).map((l) => l.split("\t")[0]), ["2010/03/01-00:00:00", "2010/03/02-00:00:00"]);
         assertEquals(dat[2]?.split("\t")[1], "0.01");
+      })
+    ),
+);
+
+/** The filter table's rules in namespace `ns` as `iptables-save -c` prints them (`[p:b] -A …` lines). */
+async function savedRules(ns: string): Promise<string[]> {
+  const text = await must("ip", ["netns", "exec", ns, "iptables-save", "-c", "-t", "filter"]);
+  return text.split("\n").filter((l) => l.startsWith("["));
+}
+
+netnsTest(
+  "switching from the original: start takes its rules over with their counters, and the first report continues " +
+    "its files as the original would have (no reset, the total-start kept, nothing unbilled)",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const [state, ref] = [`${dir}/state`, `${dir}/ref`];
+        for (const d of [state, ref]) await Deno.mkdir(d);
+        const o = { ns: p.a, dirs: [dir] };
+        // The 2010 setup running: its rules, two reports.
+        await original(p.a, state, "2010-02-25 09:00:00", "start");
+        await sendUdp(p.b, "198.51.100.1", 40, 1000);
+        await sendUdp(p.b, "192.0.2.1", 30, 1000);
+        await original(p.a, state, "2010-02-25 10:00:00");
+        await sendUdp(p.b, "192.0.2.1", 20, 1000);
+        await original(p.a, state, "2010-02-25 11:00:00");
+        // Traffic after its last report, then the switch: billed by the next report, as the original would.
+        await sendUdp(p.b, "198.51.100.1", 7, 1200);
+        await sendUdp(p.b, "192.0.2.1", 9, 1200);
+        for (const f of ["netmon.log", "netmon.last"]) await Deno.copyFile(`${state}/${f}`, `${ref}/${f}`);
+        const before = await savedRules(p.a);
+        assertEquals(before.filter((l) => l.includes("-j DOWNLOADED")).length, 2, before.join("\n"));
+
+        const s = await netmon(["start", "-c", config, "-s", state], o);
+        assertEquals([s.code, s.stderr], [0, ""], JSON.stringify(s));
+        const counted = (l: string) => /^\[\d+:(\d+)\]/.exec(l)?.[1];
+        const bytes = before.filter((l) => l.includes("-j DOWNLOADED")).map(counted);
+        assertEquals(
+          s.stdout,
+          `take over rule INPUT -s 198.51.100.10/32 -j DOWNLOADED (not made by netmon: network_monitor.py's?) for ` +
+            `meter proxy, with its counters (${bytes[1]} bytes)\n` +
+            `take over rule INPUT ! -s 198.51.100.0/24 -j DOWNLOADED (not made by netmon: network_monitor.py's?) for ` +
+            `meter non-network, with its counters (${bytes[0]} bytes)\n`,
+        );
+        const after = await savedRules(p.a);
+        assertEquals(after.filter((l) => l.includes("-j DOWNLOADED") && !l.includes("netmon:")), [], after.join("\n"));
+        assertEquals(after.filter((l) => l.includes("netmon:")).map(counted).sort(), [...bytes].sort());
+        assertEquals(
+          await netmon(["start", "-c", config, "-s", state], o).then((r) => r.stdout),
+          "all 2 meters' rules are installed: nothing to change\n",
+        );
+
+        // The original's cron line is gone: netmon reports from now on, in the same files.
+        await sendUdp(p.b, "198.51.100.1", 3, 1000);
+        const when = "2010-02-25 12:00:00";
+        const n = await netmon(["report", "-c", config, "-s", state], { ...o, fakeTime: when });
+        assertEquals([n.code, n.stderr], [0, ""]);
+        // The original, had it gone on, reads netmon's rules (still rules 1 and 2) and prints and writes the same.
+        const expected = await original(p.a, ref, when);
+        assertEquals(n.stdout, expected);
+        ok(!n.stdout.includes("RESET"), n.stdout);
+        for (const f of ["netmon.log", "netmon.last"]) {
+          assertEquals(await read(`${state}/${f}`), await read(`${ref}/${f}`), f);
+        }
+        assertEquals((await read(`${state}/netmon.last`)).trimEnd().split("\t")[3], "2010/02/25-10:00:00");
       })
     ),
 );

@@ -44,6 +44,38 @@ export function ruleSpec(rule: MeterRule, chain: string): string {
     `-m comment --comment ${quoteArg(meterComment(rule.column))} -j ${chain}`;
 }
 
+/**
+ * The same rule without netmon's comment, as iptables-save prints it: the
+ * rule the 2010 network_monitor.py (or a hand) made for the same traffic into
+ * the same chain, which `start` takes over with its counters.
+ */
+export function bareSpec(rule: MeterRule, chain: string): string {
+  return addrArg("-s", rule.from) + addrArg("-d", rule.to) + ifaceArg("-i", rule.in) + ifaceArg("-o", rule.out) +
+    `-j ${chain}`;
+}
+
+/**
+ * A rule not made by netmon (no `netmon:` comment) outside the config's chain
+ * that jumps to it: the 2010 network_monitor.py's counting rules, or one made
+ * by hand. netmon's chain is its own; such a rule counts on beside netmon's and
+ * keeps the chain from being deleted.
+ */
+function isForeignJump(rule: SavedRule, chain: string): boolean {
+  return !isOurs(rule) && rule.target === chain && rule.chain !== chain;
+}
+
+/** The command that deletes saved rule `r` of family `t`, as a user types it. */
+function deleteCommand(t: Tools, r: SavedRule): string {
+  return `${t.family === 6 ? "ip6tables" : "iptables"} -D ${r.chain} ${r.spec}`;
+}
+
+/** What start says of a rule not made by netmon that jumps to the config's chain and that it does not take over. */
+function foreignNote(t: Tools, r: SavedRule): string {
+  return `leave rule ${r.chain} ${r.spec}${t.family === 6 ? " (IPv6)" : ""} alone: not made by netmon ` +
+    `(network_monitor.py's?), it jumps to netmon's chain ${r.target} and counts on beside netmon's rules, which ` +
+    `meter the same traffic where it is a meter's; remove it with ${deleteCommand(t, r)}`;
+}
+
 function isOurs(rule: SavedRule): boolean {
   return rule.comment?.startsWith(COMMENT_PREFIX) ?? false;
 }
@@ -108,8 +140,9 @@ export class IptablesSource implements CounterSource {
     return this.made ??= this.config.meters.flatMap((m) => meterRules(m, true));
   }
 
+  /** The filter table of a family, with counters (a rule start takes over keeps them). */
   private async saved(t: Tools): Promise<{ rules: SavedRule[]; chains: string[] }> {
-    const { stdout } = await this.run(t.save, ["-t", "filter"]);
+    const { stdout } = await this.run(t.save, ["-c", "-t", "filter"]);
     const table = parseIptablesSave(stdout, t.save).find((x) => x.name === "filter");
     return { rules: table?.rules ?? [], chains: table?.chains ?? [] };
   }
@@ -321,8 +354,10 @@ export class IptablesSource implements CounterSource {
     };
   }
 
-  private restore(t: Tools, lines: string[]): Plan["commands"][number] {
-    return { path: t.restore, args: ["--noflush", `--wait=${this.config.wait}`], stdin: restoreScript(lines) };
+  /** One iptables-restore transaction; `counters` when lines set counters (`[p:b] -I …`). */
+  private restore(t: Tools, lines: string[], counters = false): Plan["commands"][number] {
+    const args = ["--noflush", ...(counters ? ["--counters"] : []), `--wait=${this.config.wait}`];
+    return { path: t.restore, args, stdin: restoreScript(lines) };
   }
 
   /**
@@ -351,6 +386,8 @@ export class IptablesSource implements CounterSource {
         wanted: Wanted[];
         toAdd: Set<Wanted>;
         unmatched: Installed[];
+        /** Wanted rules that take over a rule not made by netmon: the same match into the same chain. */
+        adopted: Map<Wanted, SavedRule>;
       }
       | Plan
     )[] = [];
@@ -394,10 +431,22 @@ export class IptablesSource implements CounterSource {
       }
       const toAdd = new Set(wanted.filter((w) => !pool.get(w.key)?.pop()));
       const unmatched = [...pool.values()].flat();
+      // A rule to add that another made already, without netmon's comment (network_monitor.py's own): taken over
+      // with its counters, so that the column goes on from the count the original's files last logged.
+      const adopted = new Map<Wanted, SavedRule>();
+      const foreign = saved.rules.filter((r) => isForeignJump(r, chain));
+      for (const w of toAdd) {
+        const bare = `${w.rule.hook} ${bareSpec(w.rule, chain)}`;
+        const at = foreign.findIndex((r) => `${r.chain} ${r.spec}` === bare);
+        if (at < 0) continue;
+        adopted.set(w, foreign.splice(at, 1)[0] as SavedRule);
+        toAdd.delete(w);
+      }
+      left.push(...foreign.map((r) => foreignNote(t, r)));
       for (const w of toAdd) changed.add(w.rule.column);
       for (const r of unmatched) losing.add(columnOf(r.rule));
       plan.unknown?.push(...this.unknownOf(t, unmatched.map((r) => r.rule), claim.known));
-      steps.push({ t, saved, wanted, toAdd, unmatched });
+      steps.push({ t, saved, wanted, toAdd, unmatched, adopted });
     }
     if (losing.size > 0) {
       const configured = new Set(this.rules.map((r) => r.column));
@@ -414,7 +463,7 @@ export class IptablesSource implements CounterSource {
         plan.unknown?.push(...step.unknown ?? []);
         continue;
       }
-      const { t, saved, wanted, toAdd, unmatched } = step;
+      const { t, saved, wanted, toAdd, unmatched, adopted } = step;
       const v6 = t.family === 6 ? " (IPv6)" : "";
       const lines: string[] = [];
       if (!saved.chains.includes(chain)) {
@@ -426,7 +475,9 @@ export class IptablesSource implements CounterSource {
         plan.notes.push(`remove stale rule of ${columnOf(r.rule)} from ${r.rule.chain}${v6}`);
       }
       // Installed rules of a changed column go too, and come back with its new ones, in config order.
-      const fresh = changed.size === 0 ? [] : wanted.filter((w) => toAdd.has(w) || changed.has(w.rule.column));
+      const fresh = changed.size === 0
+        ? []
+        : wanted.filter((w) => !adopted.has(w) && (toAdd.has(w) || changed.has(w.rule.column)));
       for (const w of fresh) {
         if (toAdd.has(w)) continue;
         lines.push(`-D ${w.key}`);
@@ -434,12 +485,28 @@ export class IptablesSource implements CounterSource {
       }
       for (const w of [...fresh].reverse()) lines.push(`-I ${w.rule.hook} 1 ${ruleSpec(w.rule, chain)}`);
       for (const w of toAdd) plan.notes.push(`add rule for meter ${w.rule.column} to ${w.rule.hook}${v6}`);
+      // Taken over in the same transaction: the rule goes and netmon's comes with its counters (from zero where
+      // its column is made afresh anyway). Only what it counts between the read above and this commit is lost.
+      let counters = false;
+      for (const [w, r] of adopted) {
+        const carried = !changed.has(w.rule.column) && r.counters;
+        lines.push(`-D ${r.chain} ${r.spec}`);
+        lines.push(
+          `${carried ? `[${carried.packets}:${carried.bytes}] ` : ""}-I ${w.rule.hook} 1 ${ruleSpec(w.rule, chain)}`,
+        );
+        counters ||= Boolean(carried);
+        plan.notes.push(
+          `take over rule ${r.chain} ${r.spec}${v6} (not made by netmon: network_monitor.py's?) for meter ` +
+            `${w.rule.column}, ` +
+            (carried ? `with its counters (${carried.bytes} bytes)` : "from zero, as the meter's other rules"),
+        );
+      }
       // The chain the rules jumped to before the config's chain changed goes with them.
       if (formerChain !== undefined && formerChain !== chain) {
         this.dropChain(t, saved, formerChain, new Set(unmatched.map((r) => r.rule)), { lines, notes: plan.notes });
       }
-      kept += wanted.length - fresh.length;
-      if (lines.length > 0) plan.commands.push(this.restore(t, lines));
+      kept += wanted.length - fresh.length - adopted.size;
+      if (lines.length > 0) plan.commands.push(this.restore(t, lines, counters));
     }
     if (plan.commands.length === 0) {
       return {
