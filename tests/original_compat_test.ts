@@ -148,6 +148,18 @@ netnsTest(
         const before = await savedRules(p.a);
         assertEquals(before.filter((l) => l.includes("-j DOWNLOADED")).length, 2, before.join("\n"));
 
+        // Before the switch, status says start takes them over (and deleting them would lose their counts).
+        const st = await netmon(["status", "-c", config], o);
+        assertEquals(st.code, 69, JSON.stringify(st));
+        assertEquals(
+          st.stderr,
+          "netmon: warning: rule INPUT ! -s 198.51.100.0/24 -j DOWNLOADED was not made by netmon (network_monitor.py's?) " +
+            "but jumps to its chain DOWNLOADED: it is meter non-network's rule without netmon's comment: run 'netmon " +
+            "start', which takes it over with its counters\n" +
+            "netmon: warning: rule INPUT -s 198.51.100.10/32 -j DOWNLOADED was not made by netmon (network_monitor.py's?) " +
+            "but jumps to its chain DOWNLOADED: it is meter proxy's rule without netmon's comment: run 'netmon start', " +
+            "which takes it over with its counters\n",
+        );
         const s = await netmon(["start", "-c", config, "-s", state], o);
         assertEquals([s.code, s.stderr], [0, ""], JSON.stringify(s));
         const counted = (l: string) => /^\[\d+:(\d+)\]/.exec(l)?.[1];
@@ -180,6 +192,73 @@ netnsTest(
           assertEquals(await read(`${state}/${f}`), await read(`${ref}/${f}`), f);
         }
         assertEquals((await read(`${state}/netmon.last`)).trimEnd().split("\t")[3], "2010/02/25-10:00:00");
+      })
+    ),
+);
+
+netnsTest(
+  "the original's rules left beside netmon's: start, status and doctor name each with the iptables -D that " +
+    "removes it, which works as printed; stop keeps the chain and names them all until then",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
+        const state = `${dir}/state`;
+        const o = { ns: p.a, dirs: [dir] };
+        // netmon's rules first, then the original's start puts its own beside them (as after a switch that left them).
+        assertEquals((await netmon(["start", "-c", config, "-s", state], o)).code, 0);
+        await Deno.mkdir(`${dir}/orig`);
+        await original(p.a, `${dir}/orig`, "2010-02-25 09:00:00", "start");
+        const fixes = [
+          "iptables -D INPUT ! -s 198.51.100.0/24 -j DOWNLOADED",
+          "iptables -D INPUT -s 198.51.100.10/32 -j DOWNLOADED",
+        ];
+        const note = (fix: string) =>
+          `leave rule ${fix.slice("iptables -D ".length)} alone: not made by netmon (network_monitor.py's?), it ` +
+          "jumps to netmon's chain DOWNLOADED and counts on beside netmon's rules, which meter the same traffic " +
+          `where it is a meter's; remove it with ${fix}`;
+        const s = await netmon(["start", "-c", config, "-s", state], o);
+        assertEquals([s.code, s.stderr], [0, ""]);
+        assertEquals(
+          s.stdout,
+          "all 2 meters' rules are installed: nothing to change\n" + fixes.map(note).join("\n") + "\n",
+        );
+
+        const st = await netmon(["status", "-c", config], o);
+        assertEquals(st.code, 0, JSON.stringify(st));
+        assertEquals(
+          st.stderr,
+          fixes.map((f) =>
+            `netmon: warning: rule ${f.slice("iptables -D ".length)} was not made by netmon (network_monitor.py's?) ` +
+            `but jumps to its chain DOWNLOADED: remove it with ${f}\n`
+          ).join(""),
+        );
+
+        const d = await netmon(["doctor", "--json", "-c", config, "-s", state], o);
+        const rules =
+          (JSON.parse(d.stdout) as { checks: { check: string; verdict: string; said: string; fix: string }[] })
+            .checks.find((c) => c.check === "rules");
+        assertEquals(rules?.verdict, "problem", d.stdout);
+        ok(
+          rules?.said.startsWith(`rule ${fixes[0]?.slice("iptables -D ".length)} was not made by netmon`),
+          rules?.said,
+        );
+        assertEquals(rules?.fix, fixes.join(" && "));
+
+        const kept = "keep chain DOWNLOADED: 2 rule(s) not made by netmon jump to it (INPUT ! -s 198.51.100.0/24 -j " +
+          "DOWNLOADED; INPUT -s 198.51.100.10/32 -j DOWNLOADED): remove them with " + fixes.join(" && ");
+        const dry = await netmon(["stop", "--dry-run", "-c", config, "-s", state], o);
+        ok(dry.stdout.includes(`would ${kept}\n`), dry.stdout);
+
+        // The fix as printed.
+        const fixed = await run("ip", ["netns", "exec", p.a, "sh", "-c", fixes.join(" && ")]);
+        assertEquals([fixed.code, fixed.stderr], [0, ""]);
+        const again = await netmon(["start", "-c", config, "-s", state], o);
+        assertEquals(again.stdout, "all 2 meters' rules are installed: nothing to change\n");
+        assertEquals((await netmon(["status", "-c", config], o)).stderr, "");
+        const stop = await netmon(["stop", "-c", config, "-s", state], o);
+        assertEquals([stop.code, stop.stderr], [0, ""]);
+        ok(stop.stdout.endsWith("delete chain DOWNLOADED\n"), stop.stdout);
       })
     ),
 );

@@ -23,7 +23,7 @@ import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
-import type { CounterSource, Plan } from "../sources/source.ts";
+import { type CounterSource, foreignAdvice, type Plan } from "../sources/source.ts";
 import { humanReadable } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 
@@ -241,6 +241,7 @@ export async function status(opts: Options): Promise<number> {
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
+  for (const f of source.foreignRules ?? []) err(`netmon: warning: ${foreignAdvice(f)}\n`);
   const where = config.source === "iptables"
     ? ` (chain ${config.chain})`
     : config.source === "nftables"

@@ -20,6 +20,7 @@ import { type CheckName, CHECKS, type Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
+import { foreignAdvice } from "../sources/source.ts";
 import { forEachLogSample, readLast } from "../state/log_reader.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
 import { netmonCommand, type RunWith } from "../host/invocation.ts";
@@ -265,6 +266,12 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   }
   if (source.warnings.length > 0) {
     return problem("rules", source.warnings.join("; "), `run '${command("start")}' to repair`);
+  }
+  const foreign = source.foreignRules ?? [];
+  if (foreign.length > 0) {
+    // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.
+    const fixes = [...new Set(foreign.map((f) => f.takeover === undefined ? f.fix : netmonCommand("start")))];
+    return problem("rules", foreign.map(foreignAdvice).join("; "), fixes.join(" && "));
   }
   const columns = allColumns(config.meters).length;
   return ok(

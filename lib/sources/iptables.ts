@@ -14,7 +14,7 @@ import type { Config, InterfaceMatch } from "../config/config.ts";
 import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
-import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
+import type { CounterSource, ForeignRule, MeterStatus, Plan, Reading } from "./source.ts";
 
 /** Comment prefix that marks a rule as netmon's. */
 export const COMMENT_PREFIX = "netmon:";
@@ -119,6 +119,7 @@ interface Claim {
 export class IptablesSource implements CounterSource {
   readonly name = "iptables";
   readonly warnings: string[] = [];
+  readonly foreignRules: ForeignRule[] = [];
   private made?: MeterRule[];
   /** Both families' programs. */
   private readonly allTools: Tools[];
@@ -315,9 +316,16 @@ export class IptablesSource implements CounterSource {
     const inside = saved.rules.filter((r) => r.chain === name);
     if (other.length > 0) {
       const whose = other.some(isOurs) ? "" : " not made by netmon";
-      out.notes.push(
-        `keep chain ${name}${v6}: ${other.length} rule(s)${whose} jump to it (${other[0]?.chain} ${other[0]?.spec})`,
-      );
+      const shown = other.slice(0, 3).map((r) => `${r.chain} ${r.spec}`).join("; ") +
+        (other.length > 3 ? `; and ${other.length - 3} more` : "");
+      let note = `keep chain ${name}${v6}: ${other.length} rule(s)${whose} jump to it (${shown})`;
+      // Another config's rules are that config's to stop; those not made by netmon (network_monitor.py's) go by hand.
+      const foreign = other.filter((r) => !isOurs(r));
+      if (foreign.length > 0) {
+        const them = foreign.length < other.length ? "those not made by netmon" : other.length === 1 ? "it" : "them";
+        note += `: remove ${them} with ${foreign.map((r) => deleteCommand(t, r)).join(" && ")}`;
+      }
+      out.notes.push(note);
     } else if (inside.length > 0) {
       out.notes.push(`keep chain ${name}${v6}: it holds ${inside.length} rule(s) not made by netmon`);
     } else {
@@ -563,7 +571,11 @@ export class IptablesSource implements CounterSource {
    * otherwise says how it differs. Each installed rule serves one wanted
    * rule; leftovers with our comments are duplicates, reported.
    */
-  private async find(asWritten?: Set<string>, outside?: string[]): Promise<Map<MeterRule, Counters | string>> {
+  private async find(
+    asWritten?: Set<string>,
+    outside?: string[],
+    foreign?: ForeignRule[],
+  ): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
     // Columns with a rule not in the text start writes, or an extra rule: not as written, whatever their other rules.
     const inexact = new Set<string>();
@@ -585,9 +597,13 @@ export class IptablesSource implements CounterSource {
       const strays = new Map<string, { match: SavedMatch; counters: Counters }[]>();
       const { stdout } = await (saves[i] as Promise<{ stdout: string }>);
       let foundByText = 0;
+      /** `CHAIN SPEC` of rules not made by netmon that jump to its chain, when asked for. */
+      const jumps: string[] = [];
       forEachCountedRule(stdout, where, (r) => {
         const rule = wanted.get(r.key);
-        if (rule && !found.has(rule)) {
+        if (foreign && !rule && r.key.endsWith(` -j ${chain}`) && !r.key.includes(COMMENT_PREFIX)) {
+          if (!r.key.startsWith(`${chain} `)) jumps.push(r.key);
+        } else if (rule && !found.has(rule)) {
           found.set(rule, r); // the line's counters, as they are
           foundByText++;
           asWritten?.add(rule.column);
@@ -614,6 +630,7 @@ export class IptablesSource implements CounterSource {
           else found.set(rule, mine[0] ? describeMismatch(rule, mine[0].match, chain, t.any) : "");
         }
       }
+      if (jumps.length > 0) foreign?.push(...this.describeForeign(t, jumps, found));
       const leftovers = [...strays].filter(([, left]) => left.length > 0);
       if (leftovers.length > 0) {
         this.warnDuplicates(t, leftovers, found);
@@ -710,8 +727,35 @@ export class IptablesSource implements CounterSource {
     return { bytes, packets, asWritten };
   }
 
+  /**
+   * Says what each rule not made by netmon that jumps to its chain
+   * (`CHAIN SPEC`, read from family `t`) is and how to be rid of it: `start`
+   * takes over one that is exactly the rule of a meter not installed (`found`
+   * says which are), with its counters; any other is removed by hand.
+   */
+  private describeForeign(t: Tools, jumps: string[], found: Map<MeterRule, Counters | string>): ForeignRule[] {
+    const { chain } = this.config;
+    const takeable = new Map<string, MeterRule>();
+    for (const rule of this.rules) {
+      if (rule.family === t.family && typeof found.get(rule) !== "object") {
+        takeable.set(`${rule.hook} ${bareSpec(rule, chain)}`, rule);
+      }
+    }
+    const v6 = t.family === 6 ? " (IPv6)" : "";
+    return jumps.map((key) => {
+      const what = `rule ${key}${v6} was not made by netmon (network_monitor.py's?) but jumps to its chain ${chain}`;
+      const meter = takeable.get(key);
+      if (meter) {
+        takeable.delete(key);
+        return { what, fix: "netmon start", takeover: meter.column };
+      }
+      return { what, fix: `${t.family === 6 ? "ip6tables" : "iptables"} -D ${key}` };
+    });
+  }
+
   async status(): Promise<MeterStatus[]> {
-    const found = await this.find();
+    this.foreignRules.length = 0;
+    const found = await this.find(undefined, undefined, this.foreignRules);
     return [...found].map(([rule, r]) => {
       const where = `${rule.hook}${rule.family === 6 ? " IPv6" : ""}`;
       const row: MeterStatus = { meter: rule.column, where, installed: typeof r !== "string" };

@@ -125,4 +125,28 @@ export interface CounterSource {
   status(): Promise<MeterStatus[]>;
   /** Non-fatal things noticed while reading, for stderr. */
   readonly warnings: string[];
+  /**
+   * iptables: rules not made by netmon that jump to its chain (the 2010
+   * network_monitor.py's, left behind), found by {@linkcode status}: each what
+   * it is and the command that removes it (or the start that takes it over).
+   */
+  readonly foreignRules?: ForeignRule[];
+}
+
+/** A rule not made by netmon that jumps to its chain, as status and doctor name it. */
+export interface ForeignRule {
+  /** What it is, where. */
+  what: string;
+  /** The command that removes it, or the netmon command that takes it over. */
+  fix: string;
+  /** The meter whose rule it is exactly, not installed: `netmon start` takes it over with its counters. */
+  takeover?: string;
+}
+
+/** What status says of a rule not made by netmon that jumps to its chain, and the fix. */
+export function foreignAdvice(r: ForeignRule): string {
+  return r.takeover === undefined
+    ? `${r.what}: remove it with ${r.fix}`
+    : `${r.what}: it is meter ${r.takeover}'s rule without netmon's comment: run '${r.fix}', which takes it over ` +
+      "with its counters";
 }
