@@ -133,6 +133,36 @@ netnsTest(
     ),
 );
 
+netnsTest(
+  "[resets] iptables stop and start with no report between, then the source switched to nftables and started: the " +
+    "report's reason is the nftables counter's, not the iptables start's record",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const meter = '[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n';
+        const config = await writeConfig(dir, meter);
+        const o = { ns: p.a, dirs: [dir] };
+        const args = ["report", "-c", config, "-s", dir];
+        assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+        await sendUdp(p.b, "192.0.2.1", 20, 500);
+        assertEquals((await netmon(args, o)).code, 0);
+        assertEquals((await netmon(["stop", "-c", config, "-s", dir], o)).code, 0);
+        assertEquals((await netmon(["start", "-c", config, "-s", dir], o)).code, 0);
+        await writeConfig(dir, `source = "nftables"\n${meter}`);
+        const nft = await netmon(["start", "-c", config, "-s", dir], o);
+        assertEquals([nft.code, nft.stderr], [0, ""]);
+        await sendUdp(p.b, "192.0.2.1", 5, 500);
+        const r = await netmon(args, o);
+        assertEquals([r.code, r.stderr], [0, ""]);
+        ok(/^== RESET DETECTED! == counter went down: b; totals now count from /m.test(r.stdout), r.stdout);
+        // A counter that went down shows itself in the log: no reset line (one would say "rules re-created").
+        assertEquals(logResets(await Deno.readTextFile(`${dir}/netmon.log`)).resets.at(-1), []);
+        assertEquals(await Deno.stat(`${dir}/netmon.started`).then(() => "kept", () => "consumed"), "consumed");
+        await netmon(["stop", "-c", config, "-s", dir], o);
+      })
+    ),
+);
+
 for (const backend of ["nft", "legacy"] as const) {
   const suffix = backend === "nft" ? "" : "-legacy";
   const bins = ["iptables", "iptables-save", "iptables-restore"].map((b) =>

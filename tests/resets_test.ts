@@ -4,7 +4,7 @@
  * generations across every crash window (lib/state/identity.ts), and the log
  * readers and the graph engine honouring reset lines.
  */
-import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
+import { deepEqual as assertEquals, match, ok, throws } from "node:assert/strict";
 import { BOOT_JITTER, findResets, type Identities, REASONS } from "../lib/usage/resets.ts";
 import { formatLogLine, formatResetLine, parseResetLine, type Sample } from "../lib/state/log_format.ts";
 import { checkResets, identityPaths } from "../lib/state/identity.ts";
@@ -262,6 +262,25 @@ Deno.test("start records: applied once by the next report, even if it dies befor
     next.cleanup();
     assertEquals(readStarts(files), []);
     dropStarts(files, new Set(["0000000000000000"]));
+  }));
+
+Deno.test("start records: one names its source, and a reading of another source takes it as applied, to no effect", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const s1 = sample("2026/03/01-10:00:00", { x: 10n });
+    const s2 = sample("2026/03/01-10:05:00", { x: 20n });
+    const clock = { at: 5000, boot: 100 };
+    await Deno.writeTextFile(files.log, formatLogLine(s1));
+    checkResets(files, undefined, s1, { bytes: new Map([["x", 10n]]) }, clock, []).commit(formatLogLine(s1));
+    await recordingStart(files, ["x"], () => Promise.resolve(), "iptables");
+    assertEquals(readStarts(files).map((r) => [r.source, r.columns]), [["iptables", ["x"]]]);
+    match(await Deno.readTextFile(`${dir}/netmon.started`), /\n[0-9a-f]{16}:iptables\tx\n$/);
+    const c = checkResets(files, s1, s2, { bytes: new Map([["x", 20n]]), source: "nftables" }, clock, []);
+    assertEquals(c.resets.size, 0, "the iptables rules re-created are not what nftables counts");
+    c.commit(formatLogLine(s2));
+    await Deno.writeTextFile(files.log, formatLogLine(s2), { append: true });
+    c.cleanup();
+    assertEquals(readStarts(files), [], "consumed all the same");
   }));
 
 /** The graph data of `log` by `by`, through the engine graph.ts uses. */

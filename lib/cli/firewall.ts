@@ -222,7 +222,7 @@ async function planAndChange(
       for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
     };
     // Rules made afresh count from zero: the next report must know, whatever their counters say.
-    if (plan.recreates?.length && locked) await recordingStart(locked, plan.recreates, run);
+    if (plan.recreates?.length && locked) await recordingStart(locked, plan.recreates, run, source.name);
     else await run();
     if (record) recordInstalled(record, opts.command, config);
   }

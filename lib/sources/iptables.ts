@@ -724,7 +724,7 @@ export class IptablesSource implements CounterSource {
     }
     // Said after a rule written otherwise or missing, which explains a leftover rule better.
     if (outside.length > 0) throw new NetmonError(outside.join("\n"), EX.UNAVAILABLE);
-    return { bytes, packets, asWritten };
+    return { bytes, packets, asWritten, source: this.name };
   }
 
   /**

@@ -425,7 +425,7 @@ export class NftablesSource implements CounterSource {
       packets.set(c, v.packets);
       if (t?.handle !== undefined && v.handle !== undefined) identities.set(c, `${t.handle}.${v.handle}`);
     }
-    return { bytes, packets, identities, identityReason: "counter re-created" };
+    return { bytes, packets, identities, identityReason: "counter re-created", source: this.name };
   }
 
   async status(): Promise<MeterStatus[]> {

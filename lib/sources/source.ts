@@ -94,6 +94,8 @@ export interface Reading {
   asWritten?: Set<string>;
   /** The logged values are netmon's own running sums (pf -z), which no reset or reboot takes down. */
   carried?: boolean;
+  /** The source that read it, where `netmon start` records rules it made afresh: only its own records apply. */
+  source?: string;
 }
 
 /** A counter source: iptables, the kernel's interface counters, … */

@@ -234,6 +234,8 @@ export function checkResets(
   const fresh: StartRecord[] = records.filter((r) => !applied.has(r.id));
   const started = new Set<string>();
   for (const r of fresh) {
+    // Another source's rules (the config's source changed since that start) are not what this reading counted.
+    if (r.source !== undefined && r.source !== reading.source) continue;
     for (const c of r.columns) if (!reading.asWritten || reading.asWritten.has(c)) started.add(c);
   }
   const ids = identitiesOf(reading, clock);

@@ -17,7 +17,10 @@
  * or written otherwise, or one too many). Each record has an id; a report lists
  * the ids it applied in netmon.ident with its sample (lib/state/identity.ts),
  * and removes the records only once its sample is in the log: a report
- * killed at any instant leaves each record applied exactly once.
+ * killed at any instant leaves each record applied exactly once. A record
+ * names the source whose start wrote it (`ID:SOURCE`): a report reading
+ * another source (the config's source changed since) takes it as applied and
+ * gives it no effect, since those rules are not what it reads.
  *
  * @module
  */
@@ -33,6 +36,8 @@ export interface StartRecord {
   id: string;
   /** The columns whose every rule it made. */
   columns: string[];
+  /** The source whose rules they are (iptables, nftables); none in a record of a netmon from before. */
+  source?: string;
 }
 
 /** The record file of a state directory. */
@@ -48,8 +53,12 @@ export function readStarts(files: StateFiles): StartRecord[] {
   if (text === undefined) return [];
   const records: StartRecord[] = [];
   for (const line of text.split("\n")) {
-    const [id, ...columns] = line.split("\t");
-    if (id && /^[0-9a-f]{16}$/.test(id) && columns.length > 0) records.push({ id, columns });
+    const [head, ...columns] = line.split("\t");
+    const m = /^([0-9a-f]{16})(?::([a-z0-9]+))?$/.exec(head ?? "");
+    if (!m || columns.length === 0) continue;
+    const record: StartRecord = { id: m[1] as string, columns };
+    if (m[2] !== undefined) record.source = m[2];
+    records.push(record);
   }
   return records;
 }
@@ -57,7 +66,8 @@ export function readStarts(files: StateFiles): StartRecord[] {
 function writeStarts(files: StateFiles, records: StartRecord[]): void {
   const path = startedPath(files);
   if (records.length === 0) return removeIfPresent(path);
-  replaceFile(path, HEADER + records.map((r) => `${r.id}\t${r.columns.join("\t")}\n`).join(""), STATE_MODE, "");
+  const line = (r: StartRecord) => `${r.id}${r.source === undefined ? "" : `:${r.source}`}\t${r.columns.join("\t")}\n`;
+  replaceFile(path, HEADER + records.map(line).join(""), STATE_MODE, "");
 }
 
 /** Removes the records with the given ids (a report does so once its sample is logged). */
@@ -83,18 +93,21 @@ function hasSample(files: StateFiles): boolean {
 
 /**
  * Runs `change` (start's firewall commands), having first recorded that it
- * makes `columns` afresh. The caller holds the state directory's lock (see
- * the module's note). With no columns, or no sample yet to compare with, it
- * just runs `change`.
+ * makes `columns` afresh in `source`. The caller holds the state directory's
+ * lock (see the module's note). With no columns, or no sample yet to compare
+ * with, it just runs `change`.
  */
 export async function recordingStart(
   files: StateFiles,
   columns: readonly string[],
   change: () => Promise<void>,
+  source?: string,
 ): Promise<void> {
   if (columns.length > 0 && hasSample(files)) {
     const id = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, "0")).join("");
-    writeStarts(files, [...readStarts(files), { id, columns: [...columns] }]);
+    const record: StartRecord = { id, columns: [...columns] };
+    if (source !== undefined) record.source = source;
+    writeStarts(files, [...readStarts(files), record]);
   }
   await change();
 }
