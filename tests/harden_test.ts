@@ -777,3 +777,39 @@ rootTest(
       ok(c.code !== 137, `check blocked on the status FIFO: ${c.stderr}`);
     }),
 );
+
+rootTest(
+  "a state directory in a user's directory (where network_monitor.py kept its files): report, doctor and start say " +
+    "to move the state to /var/lib/netmon, never to chown the user's directory",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const bin = `${dir}/matt-bin`;
+      await Deno.mkdir(bin, { mode: 0o755 });
+      await must("chown", ["nobody:nogroup", bin]);
+      const move = `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 /var/lib/netmon && mv ` +
+        `${bin}/netmon.* /var/lib/netmon/, then drop state_dir from the config and --state-dir, or set them to ` +
+        "/var/lib/netmon";
+      const r = await report(dir, bin);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(
+        r.stderr,
+        `netmon: warning: ${bin} is owned by uid 65534 (mode 0755): another user could plant links or FIFOs in the ` +
+          `state directory ${bin} (netmon refuses them, but fix it: ${move})\n`,
+      );
+      const d = await netmon(["doctor", "--json", "-c", `${dir}/netmon.toml`, "-s", bin], { dirs: [dir] });
+      const state = (JSON.parse(d.stdout) as { checks: { check: string; fix?: string }[] }).checks
+        .find((c) => c.check === "state-dir");
+      assertEquals(state?.fix, move, d.stdout);
+      // start reads its record of installed rules there: not believed, and said how to fix it the same way.
+      Deno.writeTextFileSync(`${dir}/fw.toml`, '[[meter]]\nname = "web"\nfrom = "192.0.2.2"\n');
+      const s = await netmon(["start", "--dry-run", "-c", `${dir}/fw.toml`, "-s", bin], { dirs: [dir] });
+      ok(
+        s.stderr.startsWith(
+          `netmon: warning: the state directory ${bin} can be written by other users, so its record of installed ` +
+            `rules is not believed (${move})`,
+        ),
+        s.stderr,
+      );
+      ok(!s.stderr.includes("chown"), s.stderr);
+    }),
+);

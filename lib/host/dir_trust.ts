@@ -141,18 +141,37 @@ export function trustProblems(
     // A link of this user or root is as safe as the directory it is in.
     if (who.length === 0 || (link && who.length === 1)) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
-    // chown and chmod would change what a link points to, not the link.
-    const fix = link
-      ? `name the real directory, or remove the link ${d.path} and make it again as ${
-        owner === "root:root" ? "root" : owner
-      }`
-      : `chown ${owner} ${d.path} && chmod go-w ${d.path}`;
+    // chown and chmod would change what a link points to, not the link; and a user's directory is theirs, not root's.
+    const userOwned = !link && d.uid !== 0 && d.uid !== uid && checked === STATE_DIR;
+    const fix = (userOwned ? moveStateFix(dir, uid) : undefined) ??
+      (link
+        ? `name the real directory, or remove the link ${d.path} and make it again as ${
+          owner === "root:root" ? "root" : owner
+        }`
+        : `chown ${owner} ${d.path} && chmod go-w ${d.path}`);
     problems.push(
       `${d.path} is ${who.join(", ")} (mode ${mode}): another user could ${checked.threat} ` +
         `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ${fix})`,
     );
   }
   return problems;
+}
+
+/** Root's state directory, where a state kept in a user's directory goes. */
+export const ROOT_STATE_DIR = "/var/lib/netmon";
+
+/**
+ * The fix for root's state directory `dir` in a directory a user owns (their
+ * home, the bin directory the 2010 network_monitor.py kept its files in):
+ * not to hand that user's directory to root, but to move the state to a
+ * directory of root's. undefined where that is not the fix: not root, or the
+ * state directory is root's own already.
+ */
+export function moveStateFix(dir: string, uid: number): string | undefined {
+  if (uid !== 0 || dir === ROOT_STATE_DIR || dir.startsWith(`${ROOT_STATE_DIR}/`)) return undefined;
+  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${ROOT_STATE_DIR} && mv ` +
+    `${dir}/netmon.* ${ROOT_STATE_DIR}/, then drop state_dir from the config and --state-dir, or set them to ` +
+    ROOT_STATE_DIR;
 }
 
 /** Parses `stat -c '%f %u %g %F|%n'` output. */
