@@ -9,7 +9,7 @@
  */
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { netnsTest, withPair } from "./helpers.ts";
+import { netnsTest, removeFaketimeLeftovers, withPair } from "./helpers.ts";
 import { sandbox, type StepResult } from "./sandbox.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -68,4 +68,84 @@ netnsTest(
     assertEquals([ran.code, ran.stderr], [0, ""], line);
     match(ran.stdout, /^# netmon report for \/etc\/netmon-lab\.toml, state in \/var\/lib\/netmon-lab\n/);
   },
+);
+
+netnsTest(
+  "README: switching from a running network_monitor.py works as written: its rules taken over with their counters, " +
+    "its files continued with no reset and the same total-start",
+  () =>
+    withPair(async (p) => {
+      const find = commands("### Switching from network_monitor.py");
+      const steps = commands("Then move its files into netmon's state directory");
+      assertEquals(find, ["grep -rns network_monitor.py /var/spool/cron /etc/crontab /etc/cron.d"]);
+      ok(steps.includes("deno task netmon start") && steps.at(-1) === "deno task netmon doctor", steps.join("; "));
+      const script = "/usr/local/bin/network_monitor.py";
+      // The script's last report a day ago (faketime): a total-start that a reset would replace with today's.
+      const orig = (command: string) => ({
+        run: [
+          "sh",
+          "-c",
+          `ORIG_STATE_DIR=/usr/local/bin ORIG_MAIL_OUT=/dev/null faketime -f -1d python3 ${script} ${command}`,
+        ],
+      });
+      // Traffic from a documentation address that is not the script's NETWORK: counted as off-network.
+      const send = {
+        run: [
+          "python3",
+          "-c",
+          "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" +
+          "for _ in range(20): s.sendto(bytes(1000), ('192.0.2.1', 9))",
+        ],
+      };
+      const line = "*/5 * * * * /usr/local/bin/network_monitor.py report\n";
+      const r = await sandbox([
+        { write: script, text: Deno.readTextFileSync(`${ROOT}tests/original/network_monitor.py`) },
+        // A machine with cron, where root's crontab runs the script.
+        { write: "/etc/crontab", text: "SHELL=/bin/sh\n" },
+        { write: "/var/spool/cron/crontabs/root", text: line },
+        // The 2010 setup, running: its rules, a report, traffic since.
+        orig("start"),
+        send,
+        orig("report"),
+        { run: ["cp", "/usr/local/bin/netmon.last", "/tmp/last-before"], keep: true },
+        send,
+        { run: ["sh", "-c", `cd ${ROOT} && ${find[0]}`], keep: true },
+        // The cron line deleted, as the README says (crontab -e).
+        { write: "/var/spool/cron/crontabs/root", text: "" },
+        ...steps.map((c) => ({ run: ["sh", "-c", `cd ${ROOT} && ${c}`], keep: true })),
+        { run: ["sh", "-c", "cat /tmp/last-before /var/lib/netmon/netmon.last"], keep: true },
+      ], p.a) as StepResult[];
+      removeFaketimeLeftovers();
+      const [, found, ...rest] = r;
+      assertEquals([found?.code, found?.stdout, found?.stderr], [0, `/var/spool/cron/crontabs/root:1:${line}`, ""]);
+      steps.forEach((c, i) => {
+        const step = rest[i] as StepResult;
+        const said = step.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("Task "));
+        assertEquals([step.code, said], [0, []], `${c}: ${JSON.stringify(step)}`);
+      });
+      const out = (c: string) => (rest[steps.indexOf(c)] as StepResult).stdout;
+      match(
+        out("deno task netmon start --dry-run"),
+        /^would take over rule INPUT -s 192\.168\.1\.10\/32 -j DOWNLOADED /,
+      );
+      match(
+        out("deno task netmon start"),
+        /^take over rule INPUT -s 192\.168\.1\.10\/32 -j DOWNLOADED .*\ntake over rule INPUT ! -s 192\.168\.1\.0\/24 -j DOWNLOADED /,
+      );
+      const report = out("deno task report");
+      match(report, /^Last Total - Timestamp: /);
+      ok(!report.includes("RESET"), report);
+      // New Usage: the traffic since the script's last report (20 datagrams of 1,028 bytes, and whatever else the
+      // namespace's own address answered), billed.
+      const usage = /^New Usage - .* Off Network: (\S+)$/m.exec(report)?.[1] ?? "";
+      ok(/^\d+\.\d\dK$/.test(usage) && parseFloat(usage) >= 20, report);
+      match(out("deno task netmon doctor"), /netmon doctor: all is well\n$/);
+      const [before, after] = (rest.at(-1) as StepResult).stdout.trimEnd().split("\n");
+      const d = new Date(Date.now() - 86_400_000);
+      const yesterday = [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((n) => String(n).padStart(2, "0")).join(
+        "/",
+      );
+      ok(before?.split("\t")[3]?.startsWith(yesterday), before);
+      assertEquals(after?.split("\t")[3], before?.split("\t")[3], "the script's total-start, kept");
+    }),
 );
