@@ -45,7 +45,7 @@ export function startedPath(files: StateFiles): string {
   return `${files.dir}/netmon.started`;
 }
 
-const HEADER = "# netmon start made these columns' rules afresh: id, columns (lib/state/started.ts)\n";
+const HEADER = "# netmon start made these columns' rules afresh: id[:source], columns (lib/state/started.ts)\n";
 
 /** Reads the records; none when the file is missing. Lines that are not records are ignored. */
 export function readStarts(files: StateFiles): StartRecord[] {
