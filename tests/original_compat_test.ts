@@ -215,8 +215,8 @@ netnsTest(
         ];
         const note = (fix: string) =>
           `leave rule ${fix.slice("iptables -D ".length)} alone: not made by netmon (network_monitor.py's?), it ` +
-          "jumps to netmon's chain DOWNLOADED and counts on beside netmon's rules, which meter the same traffic " +
-          `where it is a meter's; remove it with ${fix}`;
+          "jumps to netmon's chain DOWNLOADED, so it counts on and keeps the chain from being deleted; remove it " +
+          `with ${fix}`;
         const s = await netmon(["start", "-c", config, "-s", state], o);
         assertEquals([s.code, s.stderr], [0, ""]);
         assertEquals(

@@ -4,6 +4,11 @@
  * the same through ip6tables. Rules are found by that comment and their
  * match, never by position, changed in one `iptables-restore --noflush`
  * transaction per family, and read with one `iptables-save -c` per family.
+ * A rule without the comment that is exactly a meter's rule (the 2010
+ * network_monitor.py's, jumping to the same chain) is taken over by `start`
+ * with its counters, so that switching from the script keeps its counts; any
+ * other rule without it that jumps to netmon's chain is named, with the
+ * `iptables -D` that removes it, by start, stop, status and doctor.
  *
  * @module
  */
@@ -72,8 +77,8 @@ function deleteCommand(t: Tools, r: SavedRule): string {
 /** What start says of a rule not made by netmon that jumps to the config's chain and that it does not take over. */
 function foreignNote(t: Tools, r: SavedRule): string {
   return `leave rule ${r.chain} ${r.spec}${t.family === 6 ? " (IPv6)" : ""} alone: not made by netmon ` +
-    `(network_monitor.py's?), it jumps to netmon's chain ${r.target} and counts on beside netmon's rules, which ` +
-    `meter the same traffic where it is a meter's; remove it with ${deleteCommand(t, r)}`;
+    `(network_monitor.py's?), it jumps to netmon's chain ${r.target}, so it counts on and keeps the chain from ` +
+    `being deleted; remove it with ${deleteCommand(t, r)}`;
 }
 
 function isOurs(rule: SavedRule): boolean {
