@@ -172,8 +172,11 @@ inet table with a named counter per column, through one 'nft -j -f -'. Rules
 already installed are kept with their counters, but for an nftables counter
 that this config's record does not list and whose rules are not exactly this
 config's (or that has none): it is made afresh, its count being another
-config's. Stale netmon rules are removed; other rules and tables are never
-touched. pf: changes nothing (see pf-conf). Meters whose rules or counters it
+config's. An untagged iptables rule that is exactly a meter's (as
+network_monitor.py made them) is taken over with its counters; other untagged
+rules jumping to netmon's chain are named, with the command that removes them.
+Stale netmon rules are removed; other rules and tables are never touched. pf:
+changes nothing (see pf-conf). Meters whose rules or counters it
 makes afresh are recorded in the state directory (use the report's), so the
 next report counts them from zero.
 The state directory also records which meters this config file installed:
