@@ -813,3 +813,76 @@ rootTest(
       ok(!s.stderr.includes("chown"), s.stderr);
     }),
 );
+
+rootTest(
+  "netmon check refuses a FIFO or a link to /dev/urandom at netmon.log at once, in one line: with and without a tally",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const quota = `${LO}[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 GB"\n`;
+      let n = 0;
+      for (const config of [LO, quota]) {
+        for (const plant of ["mkfifo", "ln -s /dev/urandom"]) {
+          const state = await looseDir(dir, `state-${n++}`);
+          for (let k = 0; k < 2; k++) assertEquals((await report(dir, state, config)).code, 0, "set-up");
+          // The tally gone too, so that check counts from the log (the review's `rm netmon.cycles netmon.log`).
+          await asNobody([
+            "sh",
+            "-c",
+            `rm -f ${state}/netmon.cycles ${state}/netmon.log; ${plant} ${state}/netmon.log`,
+          ]);
+          const c = await netmon(["check", "-c", `${dir}/netmon.toml`, "-s", state], {
+            dirs: [dir],
+            wrap: ["timeout", "-s", "KILL", "20"],
+          });
+          const what = `${plant}, ${config === LO ? "no quota" : "a quota"}`;
+          ok(c.code !== 137, `${what}: killed after 20 s: check waited on the log or read it on`);
+          assertEquals(c.code, 3, `${what}: UNKNOWN: ${c.stdout}${c.stderr}`);
+          assertEquals(c.stdout.split("\n").filter((l) => l !== "").length, 1, `${what}: one line: ${c.stdout}`);
+          ok(
+            /^NETMON UNKNOWN - .*netmon\.log: the log is a (FIFO, not a regular file|symbolic link)/.test(c.stdout),
+            `${what}: ${c.stdout}`,
+          );
+        }
+      }
+    }),
+);
+
+rootTest(
+  "the tally and the digests, reading the whole log, refuse a FIFO swapped in for it at once (never wait holding the lock)",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await looseDir(dir, "state");
+      await asNobody(["mkfifo", `${state}/netmon.log`]);
+      const lib = (p: string) => new URL(`../lib/${p}`, import.meta.url).href;
+      const probe = `import { tallyFromLog } from "${lib("outputs/alerts.ts")}";
+import { dueDigests } from "${lib("outputs/digests.ts")}";
+import { parseConfig } from "${lib("config/config.ts")}";
+const log = "${state}/netmon.log";
+try {
+  tallyFromLog(log, { zone: undefined, customers: [] });
+  console.log("tally: read");
+} catch (e) {
+  console.log("tally: " + e.message);
+}
+const config = parseConfig('[mail]\\nserver = "127.0.0.1"\\nfrom = "n@example.org"\\nto = "o@example.org"\\nsend = "daily"\\n', "netmon.toml");
+try {
+  dueDigests(config, config.mail, log, Date.UTC(2026, 0, 2), new Set(), new Date());
+  console.log("digests: read");
+} catch (e) {
+  console.log("digests: " + e.message);
+}
+`;
+      const r = await script(dir, probe, [
+        `--config=${new URL("../deno.json", import.meta.url).pathname}`, // the import map, for the config's TOML parser
+        "--allow-read",
+        "--allow-write",
+        "--allow-sys=uid",
+        "--allow-env",
+      ]);
+      ok(r.code !== 137, `killed after 20 s: waited on the FIFO: ${r.stdout}`);
+      assertEquals(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assertEquals(lines.length, 2, r.stdout);
+      for (const l of lines) ok(/^(tally|digests): .*netmon\.log: the log is a FIFO, not a regular file/.test(l), l);
+    }),
+);

@@ -7,6 +7,7 @@
  */
 
 import { DenoDenied, NetmonError } from "../host/errors.ts";
+import { SafeFile } from "../host/safe_open.ts";
 import { rebuiltTally } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
 import type { LastState } from "../state/log_format.ts";
@@ -29,28 +30,32 @@ function label(name: string): string {
   return `'${name.replace(/'/g, "''")}'`;
 }
 
-/** The usual interval (ms) from the log's last lines, when there is no tally to say it. */
+/**
+ * The usual interval (ms) from the log's last lines (at most 16 KiB read),
+ * when there is no tally to say it. A log that is not there, or that cannot
+ * be read, says none; one refused (a link, a FIFO, a hard link, another
+ * user's file: see safe_open.ts) is the check's one line.
+ */
 function intervalFromLog(log: string): number | undefined {
+  const f = SafeFile.open(log, { what: "log" });
+  if (!f) return undefined;
   let text: string;
   try {
-    const f = Deno.openSync(log, { read: true });
-    try {
-      const size = f.statSync().size;
-      const start = Math.max(0, size - 16384);
-      const buf = new Uint8Array(size - start);
-      f.seekSync(start, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < buf.length) {
-        const n = f.readSync(buf.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
-      text = new TextDecoder().decode(buf.subarray(0, got));
-    } finally {
-      f.close();
+    const size = f.statSync().size;
+    const start = Math.max(0, size - 16384);
+    const buf = new Uint8Array(size - start);
+    f.seekSync(start, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = f.readSync(buf.subarray(got));
+      if (n === null) break;
+      got += n;
     }
+    text = new TextDecoder().decode(buf.subarray(0, got));
   } catch {
     return undefined;
+  } finally {
+    f.close();
   }
   const stamps = text.split("\n").map((l) => l.slice(0, 19)).filter((s) =>
     /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/.test(s)

@@ -37,10 +37,10 @@
 
 import type { Config } from "../config/config.ts";
 import type { MailConfig } from "../config/mail.ts";
-import { fileError } from "../host/errors.ts";
 import { tidyTemporaries } from "../host/files.ts";
 import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
+import { openLog } from "../state/log_reader.ts";
 import type { Recorded } from "../state/record.ts";
 import {
   mailFrom,
@@ -82,12 +82,7 @@ export type { Due };
 
 /** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */
 export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(log, { read: true });
-  } catch (err) {
-    throw fileError(err, "read log", log);
-  }
+  const file = openLog(log);
   let tally: Tally | undefined;
   try {
     for (const s of samplesOf(linesOfFile(file, log), log, () => {})) {

@@ -19,7 +19,8 @@ import type { Config } from "../config/config.ts";
 import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { columnsAsConfigured } from "../config/meters.ts";
-import { ConfigError, fileError } from "../host/errors.ts";
+import { ConfigError } from "../host/errors.ts";
+import { openLog } from "../state/log_reader.ts";
 import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
@@ -47,12 +48,7 @@ const MISSED_DAYS = 7;
 
 /** The log's samples, read again for each pass (a digest's passes are a few a day). */
 function logSamples(log: string): Sample[] {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(log, { read: true });
-  } catch (err) {
-    throw fileError(err, "read log", log);
-  }
+  const file = openLog(log);
   try {
     return [...samplesOf(linesOfFile(file, log), log, () => {})];
   } finally {

@@ -33,6 +33,21 @@ export function readLast(path: string): LastState | undefined {
   }
 }
 
+/**
+ * Opens the log at `path` to read it through (a regular file, not through a
+ * link, no FIFO waited on: see safe_open.ts); a missing log, or one refused,
+ * is a one-line NetmonError.
+ */
+export function openLog(path: string): SafeFile {
+  try {
+    const file = SafeFile.open(path, { what: "log" });
+    if (!file) throw new Deno.errors.NotFound("No such file or directory (os error 2)");
+    return file;
+  } catch (err) {
+    throw fileError(err, "read log", path);
+  }
+}
+
 /** The end of the log: its last complete line, and any torn fragment after it. */
 export interface LogTail {
   /** File size in bytes (0 when missing). */
