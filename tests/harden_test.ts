@@ -886,3 +886,41 @@ try {
       for (const l of lines) ok(/^(tally|digests): .*netmon\.log: the log is a FIFO, not a regular file/.test(l), l);
     }),
 );
+
+rootTest(
+  "a state file hard-linked to another file (fs.protected_hardlinks=0) is refused in one line, nothing written or read through it",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const config = `${LO}store = "sqlite:netmon.sqlite"\n` +
+        `[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 B"\n`;
+      const names = [
+        "netmon.ident",
+        "netmon.ident.1",
+        "netmon.sent",
+        "netmon.log",
+        "netmon.sqlite",
+        "netmon.lock",
+        "netmon.last",
+        "netmon.cycles",
+      ];
+      for (const name of names) {
+        const state = await looseDir(dir, `state-${name}`);
+        for (let k = 0; k < 3; k++) assertEquals((await report(dir, state, config)).code, 0, `${name}: set-up`);
+        ok(exists(`${state}/${name}`), `${name}: made by the set-up`);
+        // root's file, linked in where netmon's was: what a user can do where hard links are not protected.
+        const victim = `${dir}/victim-${name}`;
+        await Deno.writeTextFile(victim, "root:SECRET:0:0\n", { mode: 0o600 });
+        await Deno.remove(`${state}/${name}`);
+        await Deno.link(victim, `${state}/${name}`);
+        const r = await report(dir, state, config, {}, 30);
+        ok(r.code !== 137, `${name}: killed after 30 s`);
+        const errors = r.stderr.split("\n").filter((l) => l !== "" && !l.includes("warning:"));
+        ok(r.code !== 0, `${name}: ${r.code} ${r.stderr}`);
+        assertEquals(errors.length, 1, `${name}: one line: ${r.stderr}`);
+        ok(errors[0]!.includes(`${state}/${name}: `), `${name}: ${r.stderr}`);
+        ok(/has 2 hard links: refused/.test(errors[0]!), `${name}: ${r.stderr}`);
+        ok(!r.stderr.includes("SECRET") && !r.stdout.includes("SECRET"), `${name}: nothing of it said`);
+        assertEquals(Deno.readTextFileSync(victim), "root:SECRET:0:0\n", `${name}: the victim is unchanged`);
+      }
+    }),
+);

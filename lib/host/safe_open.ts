@@ -11,7 +11,7 @@
  *
  * 1. `lstat` the path (never follows): it must be a regular file (a link only
  *    where the caller allows it), owned by the running user (or root, for
- *    reading);
+ *    reading), with one name (no hard link but for a path the user named);
  * 2. open it read-write, without create or truncate: on Linux opening a FIFO
  *    read-write never blocks, so a FIFO swapped in meanwhile cannot hold the
  *    run, and nothing is changed by the open. Where read-write cannot be had
@@ -110,6 +110,18 @@ function checkStat(path: string, s: Deno.FileInfo, spec: OpenSpec): NetmonError 
   }
   if (!s.isFile) {
     return refuse(path, spec.what, `is a ${kindOf(s)}, not a regular file: refused (remove it)`, spec);
+  }
+  // A second name for the file: where hard links are not protected (fs.protected_hardlinks=0), a user who can write
+  // the directory can link root's /etc/shadow in under netmon's name, and it passes as a file of root's. Refused for
+  // reading too (what netmon reads can reach its output, a message or a mail); a path the user named is theirs.
+  if (!spec.follow && (s.nlink ?? 1) > 1) {
+    return refuse(
+      path,
+      spec.what,
+      `has ${s.nlink} hard links: refused, as it may be another file linked in under netmon's name (remove it; ` +
+        `if it is netmon's own, break the link: cp -p ${path} ${path}.new && mv ${path}.new ${path})`,
+      spec,
+    );
   }
   const owners = spec.owners ?? (spec.write ? "self" : "self-or-root");
   if (!ownerAllowed(s.uid, owners)) {
