@@ -924,3 +924,44 @@ rootTest(
       }
     }),
 );
+
+rootTest(
+  "the lock file is opened by name once, by the checked open: a link swapped in after it is never opened",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // Read-write in a directory others can write; read alone (no write permission) in one they cannot.
+      const loose = await looseDir(dir, "loose");
+      const quiet = `${dir}/quiet`;
+      await Deno.mkdir(quiet, { mode: 0o755 });
+      await Deno.writeTextFile(`${dir}/victim`, "", { mode: 0o600 });
+      const probe = (state: string, lock = `${state}/netmon.lock`) =>
+        `import { withLock } from "${new URL("../lib/state/lock.ts", import.meta.url).href}";
+const opened = [];
+const openSync = Deno.openSync, open = Deno.open;
+// Another user's swap at the worst instant: right after netmon's first open of the lock by name.
+const swap = (p) => {
+  opened.push(String(p));
+  if (String(p) === "${lock}" && opened.filter((o) => o === "${lock}").length === 1) {
+    new Deno.Command("/usr/bin/ln", { args: ["-sfT", "${dir}/victim", "${lock}"] }).outputSync();
+  }
+};
+Deno.openSync = (p, o) => { const f = openSync(p, o); swap(p); return f; };
+Deno.open = async (p, o) => { const f = await open(p, o); swap(p); return f; };
+try {
+  console.log(await withLock({ lock: "${lock}" }, 2000, () => Promise.resolve("ran")));
+} catch (e) {
+  console.log(e.message);
+}
+console.log("opened by name: " + opened.filter((o) => o === "${lock}").length);
+Deno.exit(0);
+`;
+      for (
+        const [state, flags] of [[loose, ["--allow-read", "--allow-write"]], [quiet, [`--allow-read=${dir}`]]] as const
+      ) {
+        await Deno.writeTextFile(`${state}/netmon.lock`, "", { mode: 0o640 }); // root's, as netmon makes it
+        const r = await script(dir, probe(state), [...flags, "--allow-sys=uid", "--allow-run=/usr/bin/ln"]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "ran\nopened by name: 1\n", `${flags}: ${r.stdout}`);
+      }
+    }),
+);

@@ -6,49 +6,26 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { deadline, granted, SafeFile } from "../host/safe_open.ts";
+import { deadline, SafeFile } from "../host/safe_open.ts";
 import type { StateFiles } from "./files.ts";
 
 /**
- * Opens the lock file for Deno's flock without following a planted link or
- * blocking on a planted FIFO: it is first created or checked through
- * safe_open (a regular file of this user), then opened by Deno for reading
- * and writing, which on Linux never waits on a FIFO swapped in meanwhile;
- * where this run may only read it (a read-only file system, or no write
- * permission: flock needs none), the open is raced against the deadline
- * instead. Refused unless Deno opened that same file.
+ * Opens the lock file for Deno's flock through safe_open, and keeps that
+ * descriptor: looked at first (a regular file of this user, one name, so a
+ * planted link, FIFO or device is refused before any open), opened once by
+ * name, for reading and writing where this run may write it (which on Linux
+ * never waits on a FIFO swapped in meanwhile), and refused unless it is the
+ * file looked at. Where this run may only read it (flock needs no write
+ * permission) in a directory others can write, that open is raced against
+ * the lock's deadline. Opening it by name a second time, after the check,
+ * would open whatever link was swapped in meanwhile, a device that acts on
+ * open among them.
  */
-async function openLockFile(path: string, timeoutMs: number, late: () => Error): Promise<Deno.FsFile> {
-  const checked = SafeFile.must(path, { what: "lock file", owners: "self", create: 0o640 });
-  const want = checked.statSync();
-  checked.close();
-  let file: Deno.FsFile;
-  try {
-    // The deadline's timer is made only where needed: Deno's first timer costs about 10 ms of every run.
-    file = openReadWrite(path) ?? await Promise.race([Deno.open(path, { read: true }), deadline(timeoutMs, late)]);
-  } catch (err) {
-    throw fileError(err, "open lock file", path);
-  }
-  const got = file.statSync();
-  if (got.dev !== want.dev || got.ino !== want.ino || !got.isFile) {
-    file.close();
-    throw new NetmonError(
-      `${path}: the lock file changed while netmon opened it (another user is tampering?)`,
-      EX.CANTCREAT,
-    );
-  }
-  return file;
-}
-
-/** `path` opened for reading and writing; undefined where this run may not write it. */
-function openReadWrite(path: string): Deno.FsFile | undefined {
-  if (!granted("write", path)) return undefined;
-  try {
-    return Deno.openSync(path, { read: true, write: true });
-  } catch (err) {
-    if ((err as { code?: string }).code === "EROFS" || err instanceof Deno.errors.PermissionDenied) return undefined;
-    throw err;
-  }
+async function openLockFile(path: string, timeoutMs: number): Promise<Deno.FsFile> {
+  // The deadline's timer is made only where needed: Deno's first timer costs about 10 ms of every run.
+  const lock = await SafeFile.openBounded(path, { what: "lock file", owners: "self", create: 0o640 }, timeoutMs);
+  if (!lock) throw fileError(new Deno.errors.NotFound("it went while netmon opened it"), "open lock file", path);
+  return lock.file;
 }
 
 /**
@@ -67,7 +44,7 @@ export async function withLock<T>(
       `Another netmon run has held ${files.lock} for ${timeoutMs / 1000} s; giving up, try again later`,
       EX.TEMPFAIL,
     );
-  const lockFile = await openLockFile(files.lock, timeoutMs, late);
+  const lockFile = await openLockFile(files.lock, timeoutMs);
   try {
     // Usually nobody holds it: take it at once.
     if (lockFile.tryLockSync(true)) return await fn();
