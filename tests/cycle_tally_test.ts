@@ -85,6 +85,8 @@ function billedP95(c: CustomerColumns, bucket: BucketUsage): number | undefined 
 
 Deno.test("the tally equals the engine's open cycle after every few samples, in and out, p95 and projection", () => {
   let closedChecked = 0;
+  // Checks before a day of the cycle was counted (no estimate anywhere) and after (an estimate everywhere).
+  let early = 0, projected = 0;
   const random = seededRandom("cycle tally vs engine");
   const log = randomLog(random);
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
@@ -119,6 +121,11 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       }));
       const estimate = cycleEstimate(parts, open.bucket, s.epoch, s.epoch);
       assertEquals(projection(t, "total", s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
+      // Less than a day of the cycle counted (the log's first hours, a cycle's first hours): too early for any view.
+      const counting = s.epoch - Math.max(open.bucket.start, Math.min(...parts.map((p) => p.from)));
+      assertEquals(estimate === undefined, counting < 86_400_000, `${c.name} at ${k}: ${counting} ms counted`);
+      if (estimate === undefined && counted(t, "total") > 0n) early++;
+      if (estimate !== undefined) projected++;
       // The cycle before, as it closed (with its share of the interval across the boundary).
       const closed = customerClosed(tally, setup[i]!);
       if (buckets.length >= 2) {
@@ -142,6 +149,25 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
   }
   ok(tally && tally.intervals.length === 12);
   ok(closedChecked > 10, `closed cycles' percentiles compared: ${closedChecked}`);
+  ok(early > 10 && projected > 10, `too early: ${early}, projected: ${projected}`);
+});
+
+Deno.test("no projection before a day of the cycle is counted: a burst in its first minutes projects nothing", () => {
+  const DAY = 86_400_000, MiB = 1n << 20n;
+  // 2.37 MiB in the first two minutes of a 30-day cycle: carried on, 50 GiB; too early to say.
+  const t = { start: 0, end: 30 * DAY, in: 0n, out: 0n, both: 237n * MiB / 100n, resets: 0 };
+  assertEquals(cycleEstimate([{ bytes: t.both, from: 0 }], t, 120_000, 120_000), undefined);
+  assertEquals(projection(t, "total", 120_000), t.both, "the alert's projection is what there is: no alert on it");
+  // A new meter's first minutes, mid-cycle: the same.
+  assertEquals(
+    cycleEstimate([{ bytes: t.both, from: 20 * DAY }], t, 20 * DAY + 120_000, 20 * DAY + 120_000),
+    undefined,
+  );
+  // A day counted: carried to the cycle's end.
+  assertEquals(projection(t, "total", DAY), t.both * 30n);
+  // A customer counted for days that gains a meter two minutes ago: the new one adds what it counted, not its burst.
+  const old = { bytes: 10n * MiB, from: 0 }, burst = { bytes: t.both, from: 10 * DAY - 120_000 };
+  assertEquals(cycleEstimate([old, burst], t, 10 * DAY, 10 * DAY), 30n * MiB + t.both);
 });
 
 Deno.test("a commit's p95 so far of a customer mixing split and unsplit columns is its larger direction, the unsplit one in each", () => {

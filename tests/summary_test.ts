@@ -520,6 +520,21 @@ Deno.test("the overview's estimate of a meter added mid-cycle (the log's header 
   });
 });
 
+Deno.test("the overview has no estimate before a day of the cycle is counted: a burst in its first minutes says too early", async () => {
+  await withTempDir(async (dir) => {
+    // 2.37 MiB in two minutes, at the start of November: carried to the cycle's end, some 50 GiB.
+    const log = ["# netmon meters:\tacme", "2025/11/01-00:01:00\t0", "2025/11/01-00:03:00\t2485125"];
+    const config = '[billing]\ntimezone = "UTC"\n';
+    const doc = parseExactJson(await ok0(dir, { log, config }, ["--json", "--to", "2025-11-01 00:04"])) as {
+      billings: { lines: { name: string; estimate?: unknown }[] }[];
+    };
+    assertEquals(doc.billings[0]?.lines.map((l) => [l.name, l.estimate]), [["acme", undefined]]);
+    const table = await ok0(dir, { log, config }, ["--to", "2025-11-01 00:04"]);
+    const acme = table.split("\n").find((l) => l.startsWith("acme")) ?? "";
+    match(acme, /^acme +2\.37 MiB +0 B +2\.37 MiB +too early +0 B +2\.37 MiB /, table);
+  });
+});
+
 Deno.test("a customer named as its meter (the default): the text rows say which is the column and which the customer", async () => {
   await withTempDir(async (dir) => {
     // Customer acme sums the unsplit meter acme and meter web: two names "acme", 1.86 GiB the column, 2.70 GiB the customer.

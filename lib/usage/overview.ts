@@ -15,7 +15,7 @@ import type { CustomerColumns } from "../config/customers.ts";
 import type { BucketUsage, ColumnUsage } from "./engine.ts";
 import type { Row } from "./rows.ts";
 import { aligned, nameLabel, sharedNames } from "./table.ts";
-import { cycleEstimate, type Part } from "./projection.ts";
+import { cycleEstimate, type Part, TOO_EARLY } from "./projection.ts";
 import { iecBytes, percentText } from "./units.ts";
 import type { Zone } from "./zone.ts";
 
@@ -345,7 +345,8 @@ export function formatOverview(
         f(l.today),
         f(l.yesterday),
         f(l.cycle),
-        f(l.estimate),
+        // None before a day of the cycle is counted: said, not left blank (lib/usage/projection.ts).
+        l.estimate === undefined ? (k === 0 ? TOO_EARLY : "") : f(l.estimate),
         f(l.previousCycle),
         f(l.year),
         k === 0 ? percentText(l.cycleCoverage) : "",

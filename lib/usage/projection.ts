@@ -22,10 +22,29 @@
  * projected as any other, and a gap with no samples at all (the machine
  * down) removes nothing.
  *
+ * No estimate before a day is counted ({@linkcode MIN_COUNTED_MS}): a rate
+ * over minutes is a burst or a lull, not the cycle's (2.37 MiB in the first
+ * two minutes carried to a 30-day cycle is 50 GiB), and traffic follows the
+ * day's rhythm, so the first day is the shortest time whose rate says
+ * something of the rest. A column counted for less than that adds its bytes
+ * as they are (it is not known yet how fast it grows), and a customer none of
+ * whose columns has a day counted has no estimate at all: every view shows
+ * "too early" where the figure would be, and a quota's `alert_projected`
+ * waits, as the estimate is this module's alone.
+ *
  * @module
  */
 
 import type { Bucket } from "./calendar.ts";
+
+/** The least time of the cycle counted (ms) before its rate is carried to the cycle's end: a day. */
+export const MIN_COUNTED_MS = 86_400_000;
+
+/** What every view says where the estimate would be, before there is one. */
+export const TOO_EARLY = "too early";
+
+/** Why there is no estimate yet: the note beside {@linkcode TOO_EARLY}. */
+export const TOO_EARLY_WHY = "less than a day of this cycle counted";
 
 /** The bytes so far of a column (or of columns counted from one instant) and the first instant they count from. */
 export interface Part {
@@ -41,8 +60,8 @@ export interface Part {
  * The linear estimate for a whole cycle from `soFar` bytes counted from
  * `firstEpoch`: the time counted runs from the cycle's start (or
  * `firstEpoch`, if later) to `now` (or the last sample, if earlier), and the
- * rate over it is carried to the cycle's end. Undefined when no time of the
- * cycle is counted yet.
+ * rate over it is carried to the cycle's end. Undefined while less than
+ * {@linkcode MIN_COUNTED_MS} (a day) of the cycle is counted.
  *
  * @example
  * ```ts
@@ -62,7 +81,7 @@ export function linearEstimate(
   const from = Math.max(cycle.start, firstEpoch);
   const to = Math.min(now, lastEpoch, cycle.end);
   const elapsed = to - from;
-  if (!(elapsed > 0)) return undefined;
+  if (!(elapsed > 0) || elapsed < MIN_COUNTED_MS) return undefined;
   return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
 }
 
@@ -70,9 +89,9 @@ export function linearEstimate(
  * The projection for the whole cycle of a sum of columns: the sum of each
  * part's {@linkcode linearEstimate}, parts counted from the same instant
  * (within the cycle) summed first; a removed part's bytes as they are. A part
- * with no time counted yet (a column whose first sample is the last) adds its
- * bytes as they are too. Undefined when no part has time counted (nor any
- * part given): nothing to carry.
+ * with less than a day counted yet (a column whose first sample is recent)
+ * adds its bytes as they are too. Undefined when no part has a day counted
+ * (nor any part given): too early to carry anything.
  *
  * @example
  * ```ts
@@ -94,7 +113,7 @@ export function cycleEstimate(
     const from = Math.max(cycle.start, p.from);
     if (p.removed !== true) byFrom.set(from, (byFrom.get(from) ?? 0n) + p.bytes);
     else {
-      // Done: what it counted, and an estimate there is as soon as any of its time is counted.
+      // Done: what it counted, and an estimate there is once a day of its time is counted.
       sum += p.bytes;
       if (linearEstimate(p.bytes, cycle, from, lastEpoch, now) !== undefined) counted = true;
     }
