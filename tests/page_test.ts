@@ -128,7 +128,7 @@ browserTest(
         const row = seen.rows[i] as string[];
         assertEquals(row[2], c.cycle.soFar.in === undefined ? "\u2013" : formatBytes(c.cycle.soFar.in));
         assertEquals(row[4], formatBytes(c.cycle.soFar.total));
-        assertEquals(row[5], formatBytes(c.cycle.projection));
+        assertEquals(row[5], formatBytes(c.cycle.projection as bigint));
         assertEquals(row[8], formatPercent(c.cycle.coverage));
       });
       ok(seen.rows[3]?.[10]?.includes("no sample for 30 hours"), "the stale customer is flagged");

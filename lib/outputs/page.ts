@@ -12,6 +12,7 @@
 import { escapeHtml as h, formatBytes, formatPercent, formatRate } from "./html_text.ts";
 import { bytesShareText } from "../usage/units.ts";
 import { usageChart } from "./svg_chart.ts";
+import { TOO_EARLY, TOO_EARLY_WHY } from "../usage/projection.ts";
 
 /** Bytes in, out and in all. A meter not split by direction has only a total. */
 export interface Traffic {
@@ -48,6 +49,8 @@ export interface CycleRow extends Traffic {
 export interface CustomerData {
   /** The customer's name (any text: it is escaped). */
   name: string;
+  /** What the report calls it, where that is not its name: a column's label in the config ("Proxied"). */
+  label?: string;
   /** The current cycle. */
   cycle: {
     /** First day, `YYYY-MM-DD`. */
@@ -56,8 +59,8 @@ export interface CustomerData {
     end: string;
     /** Usage so far. */
     soFar: Traffic;
-    /** Linear estimate for the whole cycle (total bytes). */
-    projection: bigint;
+    /** Linear estimate for the whole cycle (total bytes); absent before a day of the cycle is counted (too early). */
+    projection?: bigint;
     /** 95th-percentile rates so far in bit/s: each direction and the billable (larger) one. */
     p95?: { in?: number; out?: number; billable: number };
     /** Fraction of the cycle so far that the samples cover, 0 to 1. */
@@ -224,6 +227,22 @@ function ageText(seconds: number): string {
 const dash = "\u2013";
 const bytesOr = (b: bigint | undefined) => (b === undefined ? dash : formatBytes(b));
 
+/** The projection, or why there is none yet where it would be. */
+const projectionText = (p: bigint | undefined) =>
+  p === undefined ? `${TOO_EARLY} <span class="muted">(${h(TOO_EARLY_WHY)})</span>` : formatBytes(p);
+
+/**
+ * The customer's name as the report says it, `inner` (a link) around it: its label, with the name the summary
+ * prints (and `--meter` takes) beside it.
+ */
+const nameText = (c: CustomerData, inner: (text: string) => string = (t) => t) =>
+  c.label === undefined || c.label === c.name
+    ? inner(h(c.name))
+    : `${inner(h(c.label))} <span class="muted">${h(c.name)}</span>`;
+
+/** Whether any of `rows` is split by direction: without, In and Out columns would only hold dashes. */
+const directed = (rows: readonly Traffic[]) => rows.some((r) => r.in !== undefined || r.out !== undefined);
+
 function quotaCell(c: CustomerData): string {
   if (c.quota === undefined || c.quota <= 0n) return dash;
   const count = c.quotaCount ?? "total";
@@ -281,16 +300,19 @@ ${names ? `<p>Customers configured:</p><ul>${names}</ul>` : ""}
 /** The overview page (`index.html`): one row per customer for the current cycle. */
 export function overviewPage(data: PageData): string {
   if (data.customers.every((c) => c.lastSample === undefined)) return noData(data);
+  // In and Out only where some customer is split by direction.
+  const split = directed(data.customers.map((c) => c.cycle.soFar));
+  const shown = (i: number) => split || (i !== 2 && i !== 3);
   const rows = data.customers.map((c) => {
     const stale = staleness(c, data.generated);
     const s = c.cycle.soFar;
     const cells = [
-      td(OVERVIEW_COLUMNS[0] as string, `<a href="${customerFile(c.name)}">${h(c.name)}</a>`, "name"),
+      td(OVERVIEW_COLUMNS[0] as string, nameText(c, (t) => `<a href="${customerFile(c.name)}">${t}</a>`), "name"),
       td(OVERVIEW_COLUMNS[1] as string, `${h(c.cycle.start)} ..<br>${h(c.cycle.end)}`, "nowrap"),
       td(OVERVIEW_COLUMNS[2] as string, bytesOr(s.in)),
       td(OVERVIEW_COLUMNS[3] as string, bytesOr(s.out)),
       td(OVERVIEW_COLUMNS[4] as string, formatBytes(s.total)),
-      td(OVERVIEW_COLUMNS[5] as string, formatBytes(c.cycle.projection)),
+      td(OVERVIEW_COLUMNS[5] as string, projectionText(c.cycle.projection)),
       td(OVERVIEW_COLUMNS[6] as string, quotaCell(c)),
       td(OVERVIEW_COLUMNS[7] as string, p95Text(c.cycle.p95)),
       td(OVERVIEW_COLUMNS[8] as string, formatPercent(c.cycle.coverage)),
@@ -300,9 +322,9 @@ export function overviewPage(data: PageData): string {
         (c.lastSample ? h(when(c.lastSample)) : "") + (stale ? ` <span class="warn">${h(stale)}</span>` : ""),
       ),
     ];
-    return `<tr>${cells.join("")}</tr>`;
+    return `<tr>${cells.filter((_, i) => shown(i)).join("")}</tr>`;
   });
-  const head = OVERVIEW_COLUMNS.map((c) => `<th scope="col">${h(c)}</th>`).join("");
+  const head = OVERVIEW_COLUMNS.filter((_, i) => shown(i)).map((c) => `<th scope="col">${h(c)}</th>`).join("");
   return shell(
     `${data.title}: usage`,
     `<h1>${h(data.title)}</h1>
@@ -336,25 +358,35 @@ function dailyChart(c: CustomerData, rows: readonly DailyRow[], id: string, titl
   });
 }
 
+/** The In and Out cells of a row, and their headings: none where no row of the table has a direction. */
+function inOut(split: boolean, r?: Traffic): string {
+  if (!split) return "";
+  return r === undefined
+    ? `<th scope="col">In</th><th scope="col">Out</th>`
+    : `${td("In", bytesOr(r.in))}${td("Out", bytesOr(r.out))}`;
+}
+
 function dailyTable(rows: readonly DailyRow[]): string {
+  const split = directed(rows);
   const body = rows.map((r) =>
-    `<tr>${td("Day", h(r.date) + (r.partial ? " (incomplete)" : ""))}${td("In", bytesOr(r.in))}${
-      td("Out", bytesOr(r.out))
-    }${td("Total", formatBytes(r.total))}</tr>`
+    `<tr>${td("Day", h(r.date) + (r.partial ? " (incomplete)" : ""))}${inOut(split, r)}${
+      td("Total", formatBytes(r.total))
+    }</tr>`
   ).join("\n");
-  return `<table class="cards"><thead><tr><th scope="col">Day</th><th scope="col">In</th><th scope="col">Out</th>` +
+  return `<table class="cards"><thead><tr><th scope="col">Day</th>${inOut(split)}` +
     `<th scope="col">Total</th></tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 function cyclesTable(rows: readonly CycleRow[]): string {
+  const split = directed(rows);
   const body = [...rows].reverse().map((r) =>
-    `<tr>${td("Cycle", `${h(r.start)} .. ${h(r.end)}${r.partial ? " (so far)" : ""}`)}${td("In", bytesOr(r.in))}${
-      td("Out", bytesOr(r.out))
-    }${td("Total", formatBytes(r.total))}${td("95th percentile", r.p95 === undefined ? dash : formatRate(r.p95))}${
+    `<tr>${td("Cycle", `${h(r.start)} .. ${h(r.end)}${r.partial ? " (so far)" : ""}`)}${inOut(split, r)}${
+      td("Total", formatBytes(r.total))
+    }${td("95th percentile", r.p95 === undefined ? dash : formatRate(r.p95))}${
       td("Coverage", formatPercent(r.coverage))
     }${td("Resets", String(r.resets))}</tr>`
   ).join("\n");
-  return `<table class="cards"><thead><tr><th scope="col">Cycle</th><th scope="col">In</th><th scope="col">Out</th>` +
+  return `<table class="cards"><thead><tr><th scope="col">Cycle</th>${inOut(split)}` +
     `<th scope="col">Total</th><th scope="col">95th percentile</th><th scope="col">Coverage</th>` +
     `<th scope="col">Resets</th></tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
@@ -365,10 +397,9 @@ export function customerPage(data: PageData, c: CustomerData): string {
   const s = c.cycle.soFar;
   const facts: [string, string][] = [
     ["Cycle", `${h(c.cycle.start)} .. ${h(c.cycle.end)}`],
-    ["In so far", bytesOr(s.in)],
-    ["Out so far", bytesOr(s.out)],
+    ...(directed([s]) ? [["In so far", bytesOr(s.in)], ["Out so far", bytesOr(s.out)]] as [string, string][] : []),
     ["Total so far", formatBytes(s.total)],
-    ["Projected for the cycle", formatBytes(c.cycle.projection)],
+    ["Projected for the cycle", projectionText(c.cycle.projection)],
     ["Quota", quotaCell(c)],
     ["95th percentile", p95Text(c.cycle.p95)],
     ["Coverage", formatPercent(c.cycle.coverage)],
@@ -386,7 +417,7 @@ ${dailyTable(rows)}
   return shell(
     `${c.name}: usage`,
     `<p><a href="index.html">&larr; All customers</a></p>
-<h1 class="name">${h(c.name)}</h1>
+<h1 class="name">${nameText(c)}</h1>
 ${stale ? `<p class="warn">${h(stale)}</p>` : ""}
 <dl>
 ${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("\n")}

@@ -221,10 +221,21 @@ export function buildPageData(input: PageInput): PageBuild {
 
   // The customers, in the config's order (or the log's).
   if (!byColumn && lastSeen.size > 0) match(input.customers, [...allColumns()], true);
-  const people: { name: string; group: Group; spec?: CustomerSpec; columns: readonly string[] }[] = [];
+  const people: { name: string; label?: string; group: Group; spec?: CustomerSpec; columns: readonly string[] }[] = [];
+  // A column is named as the report names it where the config gives it a label ("Proxied"), as its name otherwise.
+  const labels = new Map(configColumns.map((c) => [c.name, c.label]));
   for (const g of groups.values()) {
     if (byColumn) {
-      for (const name of logColumns) people.push({ name, group: g, columns: [name] });
+      for (const name of logColumns) {
+        const label = labels.get(name);
+        people.push(
+          label !== undefined && label !== name ? { name, label, group: g, columns: [name] } : {
+            name,
+            group: g,
+            columns: [name],
+          },
+        );
+      }
     } else {
       const cs = match(g.specs, allColumns(), false);
       g.specs.forEach((spec, i) => {
@@ -260,18 +271,6 @@ export function buildPageData(input: PageInput): PageBuild {
         start: c.label.split(" .. ")[0] as string,
         end: c.label.split(" .. ")[1] as string,
         soFar: traffic(cur),
-        // Each column from its own first sample (a meter added mid-cycle), one the newest sample no longer has (a
-        // meter removed) at what it counted, summed: the summary's estimate.
-        projection: cycleEstimate(
-          p.columns.map((n) => ({
-            bytes: g.current.get(n) ?? 0n,
-            from: firstSeen.of([n]),
-            removed: firstSeen.removed(n),
-          })),
-          c,
-          last,
-          input.now,
-        ) ?? cur?.totalBytes ?? 0n,
         coverage: cur?.coverage ?? 0,
         resets: cur?.resets ?? 0,
       },
@@ -283,6 +282,16 @@ export function buildPageData(input: PageInput): PageBuild {
       cycles: cycleBuckets.slice(-CYCLES_SHOWN).map((rs) => cycleRow(pick(rs), input.now)),
       csv: file,
     };
+    if (p.label !== undefined) d.label = p.label;
+    // Each column from its own first sample (a meter added mid-cycle), one the newest sample no longer has (a
+    // meter removed) at what it counted, summed: the summary's estimate; none before a day is counted.
+    const projection = cycleEstimate(
+      p.columns.map((n) => ({ bytes: g.current.get(n) ?? 0n, from: firstSeen.of([n]), removed: firstSeen.removed(n) })),
+      c,
+      last,
+      input.now,
+    );
+    if (projection !== undefined) d.cycle.projection = projection;
     if (cur?.p95 !== undefined) {
       d.cycle.p95 = { billable: cur.p95 };
       if (cur.p95In !== undefined) d.cycle.p95.in = cur.p95In;
