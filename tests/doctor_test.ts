@@ -9,7 +9,8 @@
  */
 
 import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/strict";
-import { backendOf, type Finding, formatFindings, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
+import { backendOf, checkLog, type Finding, formatFindings, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
+import { stateFiles } from "../lib/state/files.ts";
 import { netmonCommand } from "../lib/host/invocation.ts";
 import {
   LEGACY_BINARIES,
@@ -496,6 +497,39 @@ netnsTest(
       })
     ),
 );
+
+Deno.test("doctor: a damaged log line says what it stops, as report, summary and the pages do", () =>
+  withTempDir(async (dir) => {
+    // A real state from the interface source (the host's counters, read only), no config: nothing else is read.
+    const report = () => netmon(["report", "--state-dir", dir], { dirs: [dir], env: { NETMON_CONFIG: "" } });
+    for (let i = 0; i < 4; i++) assertEquals((await report()).code, 0);
+    const files = stateFiles(dir);
+    const damage = (n: number) => {
+      const lines = Deno.readTextFileSync(files.log).split("\n");
+      lines[n - 1] = (lines[n - 1] as string).replace(/\t(\d+)$/, "\tX$1");
+      Deno.writeTextFileSync(files.log, lines.join("\n"));
+    };
+    const said = async () => {
+      const f = (await checkLog(files)).findings[0] as Finding;
+      return `${f.verdict} ${f.said} fix: ${f.fix}`;
+    };
+    // Line 3 of 5 (a header, four samples): the report appends past it, the summary skips it.
+    damage(3);
+    const before = Deno.readTextFileSync(files.log).split("\n").length;
+    assertEquals((await report()).code, 0);
+    assertEquals(Deno.readTextFileSync(files.log).split("\n").length, before + 1, "report appended");
+    const summary = await netmon(["summary", "--state-dir", dir], { dirs: [dir], env: { NETMON_CONFIG: "" } });
+    assertEquals(summary.code, 0);
+    match(summary.stderr, /netmon\.log:3: .*line skipped/);
+    const middle = await said();
+    match(middle, /^problem .*netmon\.log:3: .* is not a whole number/);
+    match(middle, /report still appends .*summary, graph and the pages skip that line/);
+    doesNotMatch(middle, /will not append/);
+    // The last line: the report stops there, and doctor says so.
+    damage(6);
+    assertEquals((await report()).code, 65);
+    match(await said(), /netmon\.log:3: .*fix: .*: report fails on it/);
+  }));
 
 Deno.test("doctor: which cron and ExecStart commands run the report", () => {
   for (

@@ -21,7 +21,8 @@ import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { foreignAdvice } from "../sources/source.ts";
-import { forEachLogSample, readLast } from "../state/log_reader.ts";
+import { forEachLogSample, readLast, readLogTail } from "../state/log_reader.ts";
+import { readsLogWhole } from "../state/record.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
 import { netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
@@ -359,7 +360,8 @@ function checkStateDir(files: StateFiles): Finding {
   return ok("state-dir", `${files.dir} is writable and on persistent storage`);
 }
 
-interface LogFacts {
+/** Doctor's findings on the log, and its last sample's instant. */
+export interface LogFacts {
   findings: Finding[];
   /** The last sample's instant (ms), if any. */
   lastAt?: number;
@@ -376,7 +378,31 @@ const notAllowed = (): string =>
   `nothing is wrong with the file: doctor may not read it. Run '${command("doctor")}' as root, as the ` +
   "report runs, with the permission the line above names";
 
-async function checkLog(files: StateFiles): Promise<LogFacts> {
+/**
+ * What a damaged log line stops, for doctor's fix: the report only when it
+ * must read the log whole (lib/state/record.ts `readsLogWhole`); summary,
+ * graph and the pages skip the line with a warning; what reads the log
+ * strictly (rebuilding the last file, `graph --strict`, importing it into a
+ * store) fails on it.
+ */
+function damagedLineFix(files: StateFiles): string {
+  let whole = true;
+  try {
+    const lastLine = readLogTail(files.log).lastLine;
+    whole = lastLine === undefined || readsLogWhole(readLast(files.last), lastLine);
+  } catch {
+    // A last file it cannot read: the report rebuilds it from the whole log.
+  }
+  const skip = "summary, graph and the pages skip that line with a warning (its sample not counted)";
+  return "keep a copy, then correct or delete that line: " +
+    (whole
+      ? `report fails on it (${files.last} is not the log's last sample, so it reads the log whole); ${skip}`
+      : `report still appends (it reads only the log's end), and ${skip}; but report fails on it if ${files.last} ` +
+        "is lost (rebuilt from the whole log), as do graph --strict and importing the log into a store");
+}
+
+/** Doctor's finding on the log and the last file (exported for its tests). */
+export async function checkLog(files: StateFiles): Promise<LogFacts> {
   let count = 0;
   let first = "";
   let last = "";
@@ -391,9 +417,7 @@ async function checkLog(files: StateFiles): Promise<LogFacts> {
         findings: [problem(
           "log",
           message(err),
-          unreadable(err)
-            ? notAllowed()
-            : "keep a copy, then correct or delete that line: netmon will not append to a log it cannot read",
+          unreadable(err) ? notAllowed() : damagedLineFix(files),
         )],
       };
     }

@@ -56,17 +56,7 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   const end = logEndRepair(files, tail, last, warnings);
   const lastLine = end.complete ?? tail.lastLine;
   if (lastLine === undefined) return { last, logColumns: ORIGINAL_METERS, ...end };
-  if (last) {
-    const columns = [...last.sample.counters.keys()];
-    // Usually the log ends in the very line written for the last file's sample: compared as text, not parsed again.
-    if (`${lastLine}\n` === formatLogLine(last.sample)) return { last, logColumns: columns, ...end };
-    try {
-      const fromLog = parseLogLine(lastLine, columns, files.log);
-      if (sameSample(fromLog, last.sample)) return { last, logColumns: columns, ...end };
-    } catch {
-      // Not the last file's sample: fall through and read the log.
-    }
-  }
+  if (last && !readsLogWhole(last, lastLine)) return { last, logColumns: [...last.sample.counters.keys()], ...end };
   const scan = await scanLog(files.log);
   if (!scan.last) return { last, logColumns: scan.columns, ...end };
   warnings.push(
@@ -81,6 +71,24 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
     logColumns: scan.columns,
     ...end,
   };
+}
+
+/**
+ * Whether the report must read the log whole to continue it: the last file
+ * is missing, or does not hold the sample of the log's last line `lastLine`
+ * (an interrupted run, a log cut back or edited). Otherwise it reads only
+ * the log's end, and a damaged line before it does not stop it (doctor says
+ * which it is).
+ */
+export function readsLogWhole(last: LastState | undefined, lastLine: string): boolean {
+  if (!last) return true;
+  // Usually the log ends in the very line written for the last file's sample: compared as text, not parsed again.
+  if (`${lastLine}\n` === formatLogLine(last.sample)) return false;
+  try {
+    return !sameSample(parseLogLine(lastLine, [...last.sample.counters.keys()], "log"), last.sample);
+  } catch {
+    return true; // not the last file's sample
+  }
 }
 
 /**
