@@ -50,10 +50,12 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
                           original; - for standard output); replaced atomically
   -b, --by WHEN           day (the default), hour, week (Monday to Sunday), month,
                           or entry (one row per log line, as the original script)
-  -u, --unit UNIT         B, KB, MB (the default) GB or TB: 1024-based, two decimals
+  -u, --unit UNIT         B, KiB, MiB (the default), GiB or TiB: 1024-based, two
+                          decimals; KB, MB, GB, TB (the original's) are the same
   -r, --rate UNIT         average rate over each bucket instead of its total: bit/s,
-                          kbit/s, Mbit/s, Gbit/s (1000-based), B/s, KB/s, MB/s,
-                          GB/day, GB/month or TB/month (a month is 30 days)
+                          kbit/s, Mbit/s, Gbit/s (1000-based), B/s, KiB/s, MiB/s,
+                          GiB/day, GiB/month or TiB/month (1024-based; KB/s and the
+                          like are the same; a month is 30 days)
   -g, --group NAME=METER,METER
                           one column NAME summing those meters (repeatable), as a
                           customer roll-up; meters in no group are summed into a

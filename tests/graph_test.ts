@@ -392,7 +392,7 @@ Deno.test("graph.ts errors: one line and a sysexits status", async () => {
     const path = await log(dir, ORIGINAL_LOG);
     const cases: [string[], number, string][] = [
       [["--by", "fortnight", path], 64, "graph: --by fortnight: must be one of entry, hour, day, week, month"],
-      [["--unit", "XB", path], 64, "graph: --unit XB: must be one of B, KB, MB, GB, TB"],
+      [["--unit", "XB", path], 64, "graph: --unit XB: must be one of B, KiB, MiB, GiB, TiB, KB, MB, GB, TB"],
       [
         ["--by", "entry", "--rate", "bit/s", path],
         64,
@@ -479,10 +479,33 @@ Deno.test("--gnuplot alone writes a script that plots the data file into FILE.pn
     const script = await Deno.readTextFile(`${dir}/usage.gp`);
     ok(script.includes(`'${dir}/netmon_graph.dat' using 1:i`), script);
     ok(script.includes(`set output '${dir}/usage.png'`), script);
-    ok(script.includes("set ylabel 'MB per day'"), script);
+    // The values are of 1024 * 1024 bytes: MiB, though the option (and the original) says MB.
+    ok(script.includes("set ylabel 'MiB per day'"), script);
     const alone = await run("gnuplot", [`${dir}/usage.gp`], { cwd: "/" });
     assertEquals(alone.code, 0, alone.stderr);
     assertEquals(pngSize(await Deno.readFile(`${dir}/usage.png`)), [1024, 480]);
+  });
+});
+
+Deno.test("the axis names 1024-based units by their IEC names, 1000-based ones as they are; the data does not change", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, ORIGINAL_LOG);
+    const label = async (args: string[]) => {
+      const r = await graph([path, "-o", "g.dat", "--gnuplot", "g.gp", ...args], { cwd: dir });
+      assertEquals(r.code, 0, r.stderr);
+      return /^set ylabel '(.*)'$/m.exec(await Deno.readTextFile(`${dir}/g.gp`))?.[1];
+    };
+    assertEquals(await label(["--unit", "GB"]), "GiB per day");
+    assertEquals(await label(["--unit", "KB", "--by", "hour"]), "KiB per hour");
+    assertEquals(await label(["--rate", "GB/month"]), "GiB/month, average per day");
+    assertEquals(await label(["--rate", "MB/s"]), "MiB/s, average per day");
+    assertEquals(await label(["--rate", "Mbit/s"]), "Mbit/s, average per day");
+    // The IEC spelling is accepted too, and gives the same data, byte for byte.
+    const data = async (unit: string) => {
+      assertEquals(await label(["--unit", unit]), "MiB per day");
+      return await Deno.readTextFile(`${dir}/g.dat`);
+    };
+    assertEquals(await data("MiB"), await data("MB"));
   });
 });
 

@@ -8,7 +8,7 @@
 import { type BytesOutput, CommandError } from "../host/run.ts";
 import { replaceNamedFile } from "../host/files.ts";
 import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
-import { type By, TIMEFMT } from "../usage/buckets.ts";
+import { type By, TIMEFMT, unitName } from "../usage/buckets.ts";
 
 /** A picture to render. */
 export interface Picture {
@@ -31,7 +31,7 @@ export interface PlotSpec {
   rows: number;
   /** How rows were made (for the time format and the labels). */
   by: By;
-  /** What a value is, e.g. `MB` or `Mbit/s`. */
+  /** What a value is, as `--unit` or `--rate` says it, e.g. `MB` or `Mbit/s` (the axis names it truly: MiB). */
   unit: string;
   /** Whether values are average rates rather than totals. */
   rate: boolean;
@@ -200,7 +200,9 @@ export function timeTicks(start: number, end: number, most: number): { at: numbe
 /** The gnuplot script for `spec`. */
 export function gnuplotScript(spec: PlotSpec): string {
   const terminal = spec.picture.kind === "png" ? "pngcairo" : "svg";
-  const yLabel = spec.rate ? `${spec.unit}, average ${PER[spec.by]}` : `${spec.unit} ${PER[spec.by]}`;
+  // The values are 1024-based where the option says KB, MB...: named truly (MiB).
+  const unit = unitName(spec.unit);
+  const yLabel = spec.rate ? `${unit}, average ${PER[spec.by]}` : `${unit} ${PER[spec.by]}`;
   const lines = [
     "# netmon traffic graph, written by graph.ts: run it with gnuplot",
     `set terminal ${terminal} size ${spec.picture.width},${spec.picture.height} noenhanced`,

@@ -25,8 +25,21 @@ import { localZone } from "./zone.ts";
 /** How rows are made: one per log entry or one per calendar bucket. */
 export type By = "entry" | "hour" | "day" | "week" | "month";
 
-/** The fixed units, 1024-based as the original's MB. */
-export const UNITS: Readonly<Record<string, number>> = { B: 0, KB: 10, MB: 20, GB: 30, TB: 40 };
+/**
+ * The fixed units, 1024-based as the original's MB: so by their IEC names,
+ * the original's spelling (`--unit MB`, its default) meaning the same.
+ */
+export const UNITS: Readonly<Record<string, number>> = {
+  B: 0,
+  KiB: 10,
+  MiB: 20,
+  GiB: 30,
+  TiB: 40,
+  KB: 10,
+  MB: 20,
+  GB: 30,
+  TB: 40,
+};
 
 /** Rate units: bytes per second times the factor. */
 export const RATES: Readonly<Record<string, number>> = {
@@ -35,12 +48,33 @@ export const RATES: Readonly<Record<string, number>> = {
   "Mbit/s": 8 / 1e6,
   "Gbit/s": 8 / 1e9,
   "B/s": 1,
+  "KiB/s": 1 / 1024,
+  "MiB/s": 1 / 1024 ** 2,
+  "GiB/day": 86_400 / 1024 ** 3,
+  "GiB/month": 30 * 86_400 / 1024 ** 3,
+  "TiB/month": 30 * 86_400 / 1024 ** 4,
   "KB/s": 1 / 1024,
   "MB/s": 1 / 1024 ** 2,
   "GB/day": 86_400 / 1024 ** 3,
   "GB/month": 30 * 86_400 / 1024 ** 3,
   "TB/month": 30 * 86_400 / 1024 ** 4,
 };
+
+/**
+ * The true name of a `--unit` or `--rate` unit, for what people read (the
+ * graph's axis): a 1024-based one by its IEC name (`MB` is `MiB`), a
+ * 1000-based one (`Mbit/s`) as it is.
+ *
+ * @example
+ * ```ts
+ * unitName("MB"); // "MiB"
+ * unitName("GB/month"); // "GiB/month"
+ * unitName("Mbit/s"); // "Mbit/s"
+ * ```
+ */
+export function unitName(unit: string): string {
+  return /^[KMGT]B(\/|$)/.test(unit) ? `${unit[0]}iB${unit.slice(2)}` : unit;
+}
 
 /** A column that sums several meters (the 2004 article's customer roll-up). */
 export interface Group {
