@@ -687,6 +687,36 @@ Deno.test("alert_projected: a customer whose meter was added on day 20 is projec
   ok(text.includes("Used so far: 10.00 GiB") && text.includes("Projected for the whole cycle: 20.00 GiB\n"), text);
 });
 
+Deno.test("a quota passed in a cycle's first hours: the mail says it is too early to project, not a figure", () => {
+  // 2 MiB in the first two hours of November against a 1 MiB quota: 50% and 100% passed; carried on, 720 MiB.
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme"]\nquota = "1 MiB"\n' +
+      `alert_at = [50, 100]\nalert_projected = true\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1);
+  let tally: Tally | undefined;
+  for (const [t, bytes] of [[0, 0n], [3_600_000, 1n << 20n], [7_200_000, 2n << 20n]] as const) {
+    tally = advanceTally(tally, plan, { epoch: start + t, counters: new Map([["acme", bytes]]) });
+  }
+  const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/01-02:00:00", new Date(start + 7_200_000));
+  // The thresholds passed, and on course past the quota as it is past it already: not from a rate over two hours.
+  assertEquals(due.map((d) => d.key.split("\t")[0]), ["quota", "quota", "projected"]);
+  const onCourse = due[2]!.message!.text;
+  ok(
+    onCourse.startsWith(
+      "acme has used 2.00 MiB in the billing cycle 2025-11-01 .. 2025-11-30 already, more than its quota of 1.00 MiB.\n",
+    ),
+    onCourse,
+  );
+  for (const d of due) {
+    const text = d.message!.text;
+    ok(text.includes("Projected for the whole cycle: too early (less than a day of this cycle counted)\n"), text);
+  }
+});
+
 Deno.test("a version-6 tally file (which did not note when a meter appeared) is rebuilt from the log once, and the projection warned", async () => {
   await withTempDir(async (dir) => {
     // December 2025 (31 days): newco's meter is added on day 21 (the 22nd); 10 GiB in the 5 days after is on

@@ -62,9 +62,9 @@ import {
   customerClosed,
   customerCycle,
   type CustomerTally,
+  cycleProjection,
   type CycleTally,
   p95SoFar,
-  projection,
   type Tally,
   type TallyPlan,
   type TallySample,
@@ -72,6 +72,7 @@ import {
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
+import { TOO_EARLY, TOO_EARLY_WHY } from "../usage/projection.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
@@ -194,12 +195,14 @@ function dueFor(
   const commit = w.spec.commit;
   // The common case, with no message to write, is kept cheap: one report checks every customer.
   const used = quota ? counted(t, quota.count) : 0n;
-  const projected = quota && epoch !== undefined ? projection(t, quota.count, epoch) : used;
+  // None before a day of the cycle is counted: a rate over minutes warns of nothing (lib/usage/projection.ts).
+  const projected = quota && epoch !== undefined ? cycleProjection(t, quota.count, epoch) : undefined;
   // The cycle so far, or as it closed (its rates then include the interval across its end).
   const p95 = commit ? p95SoFar(t, w.columns) : undefined;
   const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
   const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
-  const projDue = quota?.alertProjected === true && epoch !== undefined && projected > quota.bytes;
+  // Too early to project, the cycle is still on course past the quota once what it used is past it.
+  const projDue = quota?.alertProjected === true && epoch !== undefined && (projected ?? used) > quota.bytes;
   if (quotaDue.length === 0 && commitDue.length === 0 && !projDue) return [];
   const zone = zoneNamed(w.spec.billing.timeZone);
   // Keyed by the cycle's dates, not its start instant: a zone moved keeps them, and sends nothing again.
@@ -238,7 +241,11 @@ function dueFor(
         quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
       })`,
       `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
-      ...(epoch === undefined ? [] : [`Projected for the whole cycle: ${iecBytes(projected)}`]),
+      ...(epoch === undefined ? [] : [
+        `Projected for the whole cycle: ${
+          projected === undefined ? `${TOO_EARLY} (${TOO_EARLY_WHY})` : iecBytes(projected)
+        }`,
+      ]),
       `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
       asOf,
     ];
@@ -252,7 +259,9 @@ function dueFor(
     }
     if (keys.projected !== undefined) {
       due.push(alert(keys.projected, `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`, [
-        `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, ` +
+        (projected === undefined
+          ? `${w.spec.name} has used ${iecBytes(used)} in the billing cycle ${cycle} already, `
+          : `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, `) +
         `more than its quota of ${iecBytes(quota.bytes)}.`,
         "",
         ...figures,
