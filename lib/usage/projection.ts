@@ -30,7 +30,8 @@
  * as they are (it is not known yet how fast it grows), and a customer none of
  * whose columns has a day counted has no estimate at all: every view shows
  * "too early" where the figure would be, and a quota's `alert_projected`
- * waits, as the estimate is this module's alone.
+ * waits (lib/outputs/alerts.ts: unless what was used is past the quota
+ * already), as the estimate is this module's alone.
  *
  * @module
  */
