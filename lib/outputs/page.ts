@@ -350,7 +350,7 @@ function dailyChart(c: CustomerData, rows: readonly DailyRow[], id: string, titl
     : [{ name: "total", values: rows.map((r) => r.total) }];
   return usageChart({
     id,
-    title: `${c.name}: ${title}`,
+    title: `${c.label ?? c.name}: ${title}`,
     periods: rows.map((r) => ({ label: r.date.slice(5), partial: r.partial })),
     series,
     log,
@@ -415,7 +415,7 @@ ${dailyChart(c, rows, id, title.toLowerCase(), log)}
 ${dailyTable(rows)}
 </details>`;
   return shell(
-    `${c.name}: usage`,
+    `${c.label ?? c.name}: usage`,
     `<p><a href="index.html">&larr; All customers</a></p>
 <h1 class="name">${nameText(c)}</h1>
 ${stale ? `<p class="warn">${h(stale)}</p>` : ""}
