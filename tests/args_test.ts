@@ -34,7 +34,6 @@ Deno.test("mistakes are usage errors naming the option", () => {
       [["-c"], "option --config needs a value"],
       [["-c", "--help"], "option --config needs a value"],
       [["--help=yes"], "option --help takes no value"],
-      [["-c", "a.toml", "--config=b.toml"], "option --config (-c) given twice ('a.toml' and 'b.toml'): give it once"],
     ] as const
   ) {
     throws(

@@ -313,12 +313,6 @@ const CASES: Case[] = [
   { name: "unknown flag", args: ["report", "--frobnicate"], code: 64, line: /--frobnicate/ },
   { name: "missing value", args: ["report", "--config"], code: 64, line: /--config/ },
   {
-    name: "an option given twice",
-    args: ["report", "-c", "CONFIG", "-s", "STATE", "-c", "CONFIG"],
-    code: 64,
-    line: /^option --config \(-c\) given twice \('CONFIG' and 'CONFIG'\): give it once \(see 'netmon report --help'\)$/,
-  },
-  {
     name: "missing state directory value",
     args: ["report", "-c", "CONFIG", "--state-dir"],
     code: 64,

@@ -30,9 +30,8 @@ export interface ParsedArgs {
 }
 
 /**
- * Parses `args` against `specs`; throws UsageError for an unknown option, a
- * missing value, or an option taking one given twice that is not `multiple`
- * (the last would win unseen, and a refusal's run line would repeat both).
+ * Parses `args` against `specs`; throws UsageError for an unknown option or
+ * a missing value.
  *
  * @example
  * ```ts
@@ -47,14 +46,7 @@ export function parseCommandArgs(args: readonly string[], specs: readonly Option
     if (spec.multiple && typeof value === "string") {
       const list = values[spec.name];
       values[spec.name] = Array.isArray(list) ? [...list, value] : [value];
-    } else {
-      const before = values[spec.name];
-      if (typeof before === "string" && typeof value === "string") {
-        const named = spec.short === undefined ? `--${spec.name}` : `--${spec.name} (-${spec.short})`;
-        throw new UsageError(`option ${named} given twice ('${before}' and '${value}'): give it once`);
-      }
-      values[spec.name] = value;
-    }
+    } else values[spec.name] = value;
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
