@@ -7,12 +7,25 @@
 import { runCommand } from "../host/run.ts";
 import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
 import type { Config } from "../config/config.ts";
-import { getEnv } from "../host/env.ts";
+import { getEnv, getUid } from "../host/env.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { DenoDenied, EX, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
-import { dirTrustWarnings, stateDirWarnings, TEXTFILE_DIR } from "../host/dir_trust.ts";
+import {
+  dirsTrust,
+  dirTrustWarnings,
+  STATE_DIR,
+  STATE_DIR_AS_ROOT,
+  STORE_DIR,
+  TEXTFILE_DIR,
+  type TrustFinding,
+} from "../host/dir_trust.ts";
+import { trustChecks } from "../config/trust.ts";
 import type { Options } from "./commands.ts";
+
+/** What was found, but what could not be checked (no run permission for stat), which is not a problem found. */
+const checked = (found: readonly TrustFinding[]) =>
+  found.map((f) => f.line).filter((w) => !w.startsWith("cannot check"));
 
 /** doctor's status when a check found a problem (a verdict, not a failure: sysexits does not apply). */
 const DOCTOR_PROBLEM = 1;
@@ -43,7 +56,16 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
     run: runCommand,
     now: new Date(),
     // What cannot be checked (no run permission for stat) is not a problem found.
-    stateDirTrust: async (dir) => (await stateDirWarnings(dir)).filter((w) => !w.startsWith("cannot check")),
+    // As report says them: refused as root (lib/config/trust.ts).
+    stateDirTrust: async (dir) => checked(await dirsTrust([[dir, getUid() === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]])),
+    configTrust: async (c, dir) =>
+      checked(
+        await dirsTrust(
+          trustChecks(c, dir ?? "", getUid() ?? 0).filter(([, k]) =>
+            k.refuse === "always" && (k !== STORE_DIR || dir !== undefined)
+          ),
+        ),
+      ),
     textfileDirTrust: async (dir) =>
       (await dirTrustWarnings(dir, TEXTFILE_DIR)).filter((w) => !w.startsWith("cannot check")),
     verifyMail: async (c) => {

@@ -6,7 +6,9 @@
  * @module
  */
 
-import { findConfig, findStateDir, out } from "./context.ts";
+import { err, findConfig, findStateDir, out } from "./context.ts";
+import { getUid } from "../host/env.ts";
+import { refuseUntrusted } from "../config/trust.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import type { Config } from "../config/config.ts";
@@ -30,6 +32,8 @@ export async function importCommand(opts: Options): Promise<number> {
     );
   }
   const { importLog, SqliteStore } = await import("../outputs/sqlite.ts");
+  // What a report refuses to run with, before anything is made or opened (lib/config/trust.ts).
+  for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
   ensureStateDir(files);
   const path = storePath(config, files);
   const db = SqliteStore.open(path);

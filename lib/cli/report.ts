@@ -21,7 +21,7 @@ import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
-import { stateDirWarnings } from "../host/dir_trust.ts";
+import { refuseUntrusted, sqlitePath } from "../config/trust.ts";
 import { configIdentity, otherConfigsRecord, sharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
@@ -36,13 +36,16 @@ export async function report(opts: Options): Promise<number> {
   const root = rootNeeded(config, stateGiven, getUid);
   if (root) throw new NetmonError(root, EX.NOPERM);
   const files = stateFiles(findStateDir(opts.stateDir, config));
+  // Before anything is read or written there, or run: what netmon refuses to run with (lib/config/trust.ts). The
+  // firewall keeps counting meanwhile: the run after the fix counts it all.
+  const trust = await refuseUntrusted(config, files.dir, getUid() ?? 0);
   if (opts.mailTest) return await mailTest(config);
   // Refused before anything is written there, netmon.status included: it is the other config's.
   const other = otherConfigsRecord(files, config.file === undefined ? { real: "" } : configIdentity(config.file));
   if (other !== undefined) throw sharedStateError(files.dir, other, "report");
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
-    const code = await recordAndReport(config, files, opts, cache);
+    const code = await recordAndReport(config, files, opts, cache, trust);
     writeStatus(files, code, "ok");
     return code;
   } catch (e) {
@@ -69,6 +72,7 @@ async function recordAndReport(
   files: StateFiles,
   opts: Options,
   cache: PendingDocumentCache | undefined,
+  trust: readonly string[],
 ): Promise<number> {
   // The store's connection is the slowest thing a report sets up (the server starts a process for it, then the
   // login): begun first, and waited for until the server has the request, it is ready when the sample is logged.
@@ -83,20 +87,12 @@ async function recordAndReport(
     cache ? [...list, { name: "parsed config", recorded: () => cache.keep() }] : list
   );
   outputs.catch(() => {}); // awaited in recordWithOutputs
-  // The state directory's trust (and the textfile directory's) is checked while the run goes on (stat runs as a
-  // child), from once the counters' read has started, and said at the run's end, whatever the outcome (checked then
-  // if the read never started).
-  let trust: Promise<string[]> | undefined;
-  const whileReading = () => {
-    meters.prepare();
-    trust = stateDirWarnings(files.dir, config.fleet.textfile);
-  };
+  // What the trust check warned of (the state directory's, the textfile directory's) is said at the run's end,
+  // whatever the outcome.
   try {
-    return await recordWithOutputs(files, source, outputs, meters, whileReading);
+    return await recordWithOutputs(files, source, outputs, meters, () => meters.prepare());
   } finally {
-    for (const w of await (trust ?? stateDirWarnings(files.dir, config.fleet.textfile))) {
-      err(`netmon: warning: ${w}\n`);
-    }
+    for (const w of trust) err(`netmon: warning: ${w}\n`);
   }
 }
 
@@ -269,8 +265,7 @@ export function rootNeeded(config: Config, stateDirGiven: boolean, uid: () => nu
 
 /** Where the config's SQLite store is: an absolute path, or relative to the state directory. */
 export function storePath(config: Config, files: StateFiles): string {
-  const path = config.sqlite as string;
-  return path.startsWith("/") ? path : `${files.dir}/${path}`;
+  return sqlitePath(config, files.dir) as string;
 }
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */

@@ -24,6 +24,8 @@ import {
 } from "./meters.ts";
 import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { kindOf, readRest } from "../host/safe_open.ts";
+import { CONFIG_FILE, trustProblems } from "../host/dir_trust.ts";
+import { getUid } from "../host/env.ts";
 import {
   type Billing,
   customerColumns,
@@ -761,7 +763,27 @@ function readConfigText(path: string): string {
     }
     throw fileError(err, "read config file", path);
   }
+  refuseLooseConfig(file, path);
   return new TextDecoder().decode(readRest(file, path, { what: "config file" }, MAX_CONFIG_BYTES));
+}
+
+/**
+ * Refuses (exit 77, with the fix) a config file another user owns or a group
+ * or other users can write: it names the programs netmon runs, as root from
+ * cron (lib/config/trust.ts checks the directories on the way, where a run
+ * can wait for `stat`). Its open `file`'s own owner and mode, so whatever
+ * name led to it.
+ */
+function refuseLooseConfig(file: Deno.FsFile, path: string): void {
+  const uid = getUid();
+  if (uid === null) return; // without --allow-sys=uid: the run as a whole says what it needs
+  const s = file.statSync();
+  const info = { path, mode: (s.mode ?? 0) & 0o7777, uid: s.uid ?? 0, gid: s.gid ?? 0, type: "regular file" };
+  const [problem] = trustProblems(path, [info], uid, CONFIG_FILE);
+  if (problem !== undefined) {
+    file.close();
+    throw new NetmonError(problem, EX.NOPERM);
+  }
 }
 
 /**

@@ -56,6 +56,11 @@ export interface DoctorInput {
   stateDirTrust?: (dir: string) => Promise<string[]>;
   /** The same for the Prometheus textfile's directory. */
   textfileDirTrust?: (dir: string) => Promise<string[]>;
+  /**
+   * What netmon refuses to run with of what the config names (lib/config/trust.ts): the config file, the programs
+   * it names, the SQLite store's directory (relative to the state directory `dir`, if any).
+   */
+  configTrust?: (config: Config, dir: string | undefined) => Promise<string[]>;
 }
 
 /** What the run being diagnosed was given, for the commands its fixes name (set by {@linkcode diagnose}). */
@@ -455,7 +460,7 @@ export async function checkLog(files: StateFiles): Promise<LogFacts> {
 function trustProblem(check: CheckName, warnings: readonly string[], fallback = ""): Finding {
   return problem(
     check,
-    warnings.map((t) => t.replace(/ \([^()]*, but fix it: .*\)$/, "")).join("; "),
+    warnings.map((t) => t.replace(/ \([^()]*(?:, but|;) fix it: .*\)$/, "")).join("; "),
     warnings.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") || fallback,
   );
 }
@@ -682,8 +687,11 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const meters = config.source === "interface"
     ? `interfaces ${config.interfaces?.join(", ") ?? "all but loopback"}`
     : `${config.meters.length} meter${config.meters.length === 1 ? "" : "s"}`;
+  const refused = input.configTrust ? await input.configTrust(config, input.files?.dir) : [];
   const findings = [
-    ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
+    refused.length > 0
+      ? trustProblem("config", refused)
+      : ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
   const versions = await checkBinaries(config, input.run);
   findings.push(...versions.findings);

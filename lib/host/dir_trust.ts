@@ -8,6 +8,11 @@
  * page writer then removes no old page (a removal by name would land in
  * whatever directory is there).
  *
+ * Some are not only warned of but refused (sshd's StrictModes; see
+ * {@linkcode Checked.refuse}): the SQLite store's directory, the config
+ * file and the programs it names, and, as root, the state directory unless
+ * only its sticky bit lets others write it (lib/config/trust.ts).
+ *
  * The directories above the state directory are outside netmon's Deno read
  * permission, so they are looked at with `stat` (GNU coreutils), run with
  * an argument array and an empty environment (`--allow-run=/usr/bin/stat`,
@@ -71,7 +76,17 @@ export interface Checked {
    * anyway (see {@linkcode TEXTFILE_DIR}).
    */
   ownersAboveTrusted?: boolean;
+  /**
+   * Whether a problem is refused rather than warned of: "always", or "unless sticky" (refused, but for the directory
+   * itself being writable by others with its sticky bit set, where no one can rename or remove what netmon made).
+   */
+  refuse?: "always" | "unless sticky";
+  /** Whether the path is a file (the config, a program) rather than a directory: "through" it, not "in" it. */
+  file?: boolean;
 }
+
+/** What a refusal says instead of {@linkcode Checked.meanwhile}. */
+const REFUSED = "netmon refuses to run until then; fix it";
 
 /** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
 export const STATE_DIR: Checked = {
@@ -105,6 +120,52 @@ export const TEXTFILE_DIR: Checked = {
 };
 
 /**
+ * The state directory of a run as root: refused when another user can write
+ * it (not sticky) or put another in its place. There root would remove,
+ * rename and write by name in whatever directory is there at the instant
+ * (the spool: settling, tidying, delivering), which no check of a file can
+ * make safe. A sticky one (like /tmp) is only warned of: its files are
+ * root's, and no other user can rename or remove them.
+ */
+export const STATE_DIR_AS_ROOT: Checked = { ...STATE_DIR, refuse: "unless sticky" };
+
+/**
+ * The SQLite store's directory: SQLite opens the store's journal by name on
+ * every transaction, reading a journal that is there as one to roll back
+ * (forged rows) and blocking on a FIFO (with the state lock held). No check
+ * of netmon's can be between: refused whenever another user can write it,
+ * sticky or not.
+ */
+export const STORE_DIR: Checked = {
+  what: "SQLite store's directory",
+  threat: "plant a journal SQLite rolls forged rows back from, or a FIFO it blocks on,",
+  meanwhile: "",
+  mayBeMissing: false,
+  refuse: "always",
+};
+
+/** The config file: whoever can change it chooses the programs root runs (sendmail) and what is billed. */
+export const CONFIG_FILE: Checked = {
+  what: "config file",
+  threat: "choose the programs netmon runs and the figures it bills",
+  meanwhile: "",
+  mayBeMissing: false,
+  refuse: "always",
+  file: true,
+};
+
+/** A program the config names (`mail.sendmail`, `[binaries]`): netmon runs it, as root from cron. */
+export const PROGRAM: Checked = {
+  what: "program the config names",
+  threat: "run code of their choice as netmon's user",
+  meanwhile: "",
+  // A missing program fails when it is run, which says so.
+  mayBeMissing: true,
+  refuse: "always",
+  file: true,
+};
+
+/**
  * What is wrong with `infos` (what `stat` said of the directory `dir`, by
  * every name in `names`, and the directories and links on the way to it)
  * for user `uid`: one warning per directory another user can write, or
@@ -117,7 +178,26 @@ export function trustProblems(
   checked = STATE_DIR,
   names: readonly string[] = [dir],
 ): string[] {
-  const problems: string[] = [];
+  return trustFindings(dir, infos, uid, checked, names).map((f) => f.line);
+}
+
+/** A problem {@linkcode trustProblems} found, and whether it is refused ({@linkcode Checked.refuse}). */
+export interface TrustFinding {
+  /** What, where, the fix. */
+  line: string;
+  /** Whether netmon refuses to run with it. */
+  refused: boolean;
+}
+
+/** {@linkcode trustProblems}, each with whether it is refused. */
+export function trustFindings(
+  dir: string,
+  infos: readonly DirInfo[],
+  uid: number,
+  checked = STATE_DIR,
+  names: readonly string[] = [dir],
+): TrustFinding[] {
+  const problems: TrustFinding[] = [];
   const owner = uid === 0 ? "root:root" : `${uid}`;
   const seen = new Set<string>();
   for (const d of infos) {
@@ -136,23 +216,29 @@ export function trustProblems(
     // are the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows
     // no ACL).
     const group = d.gid === 0 ? "group 0 (root) or by a user or group a POSIX ACL names" : `group ${d.gid}`;
+    const othersWrite = !link && ((d.mode & 0o022) !== 0) && !sticky;
     if (!link && (d.mode & 0o002) !== 0 && !sticky) who.push("writable by every user");
     else if (!link && (d.mode & 0o020) !== 0 && !sticky) who.push(`writable by ${group}`);
     // A link of this user or root is as safe as the directory it is in.
     if (who.length === 0 || (link && who.length === 1)) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
     // chown and chmod would change what a link points to, not the link; and a user's directory is theirs, not root's.
-    const userOwned = !link && d.uid !== 0 && d.uid !== uid && checked === STATE_DIR;
+    const userOwned = !link && d.uid !== 0 && d.uid !== uid && (checked === STATE_DIR || checked === STATE_DIR_AS_ROOT);
     const fix = (userOwned ? moveStateFix(dir, uid) : undefined) ??
       (link
         ? `name the real directory, or remove the link ${d.path} and make it again as ${
           owner === "root:root" ? "root" : owner
         }`
         : `chown ${owner} ${d.path} && chmod go-w ${d.path}`);
-    problems.push(
-      `${d.path} is ${who.join(", ")} (mode ${mode}): another user could ${checked.threat} ` +
-        `${isDir ? "in" : "above"} the ${checked.what} ${dir} (${checked.meanwhile}: ${fix})`,
-    );
+    // Only a directory's own write bits, with its sticky bit, are what "unless sticky" lets by.
+    const onlySticky = isDir && !checked.file && (d.mode & 0o1000) !== 0 && who.length === 1 && othersWrite;
+    const refused = checked.refuse === "always" || (checked.refuse === "unless sticky" && !onlySticky);
+    const where = isDir ? (checked.file ? "through" : "in") : "above";
+    problems.push({
+      line: `${d.path} is ${who.join(", ")} (mode ${mode}): another user could ${checked.threat} ` +
+        `${where} the ${checked.what} ${dir} (${refused ? REFUSED : checked.meanwhile}: ${fix})`,
+      refused,
+    });
   }
   return problems;
 }
@@ -237,6 +323,19 @@ export async function dirsTrustWarnings(
   checks: readonly (readonly [string, Checked])[],
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<string[]> {
+  return (await dirsTrust(checks, stat)).map((f) => f.line);
+}
+
+/**
+ * {@linkcode dirsTrustWarnings}, each with whether it is refused. What
+ * cannot be checked is never refused: netmon runs without `stat` (or its
+ * permission) as it did, saying so.
+ */
+export async function dirsTrust(
+  checks: readonly (readonly [string, Checked])[],
+  stat: (dirs: readonly string[]) => Promise<string> = statDirs,
+): Promise<TrustFinding[]> {
+  const unchecked = (line: string): TrustFinding => ({ line, refused: false });
   const each = checks.map(([dir, checked]) => {
     const given = (dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`).replace(/\/+$/, "") || "/";
     let real = given;
@@ -253,7 +352,7 @@ export async function dirsTrustWarnings(
   try {
     infos = parseStat(await stat([...new Set(each.flatMap((e) => e.chains.flat()))]));
   } catch (err) {
-    return each.map((e) => e.cannot(err instanceof NetmonError ? err.message : String(err)));
+    return each.map((e) => unchecked(e.cannot(err instanceof NetmonError ? err.message : String(err))));
   }
   // Every directory must be accounted for (a directory another user renames away while stat runs is not seen):
   // only the innermost may be missing, and only where the directory may not have been made yet.
@@ -262,9 +361,9 @@ export async function dirsTrustWarnings(
     for (const c of chains) {
       const first = checked.mayBeMissing ? c.findIndex((p) => reported.has(p)) : 0;
       const unseen = c.slice(Math.max(first, 0)).find((p) => !reported.has(p));
-      if (first < 0 || unseen !== undefined) return [cannot(`stat did not report ${unseen ?? c.at(-1)}`)];
+      if (first < 0 || unseen !== undefined) return [unchecked(cannot(`stat did not report ${unseen ?? c.at(-1)}`))];
     }
     const mine = new Set(chains.flat());
-    return trustProblems(given, infos.filter((d) => mine.has(d.path)), getUid() ?? 0, checked, [given, real]);
+    return trustFindings(given, infos.filter((d) => mine.has(d.path)), getUid() ?? 0, checked, [given, real]);
   });
 }

@@ -26,10 +26,11 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { EX, NetmonError } from "../host/errors.ts";
+import { getUid } from "../host/env.ts";
 import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
-import { lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
+import { dirOf, lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
 import { lastOfEachSecond, type StoreCounts } from "./store_rows.ts";
 
 const TWO63 = 1n << 63n;
@@ -101,9 +102,14 @@ export class SqliteStore {
    * files by name, following links, so the store and its journal, WAL and
    * shared-memory files are first checked through safe_open (a regular file
    * of this user, or missing: a link planted there would have root create a
-   * database anywhere), and the store is checked again once open.
+   * database anywhere), and the store is checked again once open. SQLite
+   * opens the journal again by name on every transaction, where no check can
+   * be between: a directory another user can write is refused first (the
+   * report and import have refused it, and those above, already:
+   * lib/config/trust.ts; this is for any other caller).
    */
   static open(path: string): SqliteStore {
+    refuseLooseDirectory(path);
     try {
       const made = SafeFile.must(path, { what: "SQLite store", write: true, create: 0o640 });
       const want = made.statSync();
@@ -238,4 +244,33 @@ export async function storeSample(
   if (behind) await importLog(store, log);
   const again = prev && previous && !behind ? [{ epoch: prev.epoch, sample: previous }] : [];
   store.insert([...again, { epoch: now.epoch, sample }]);
+}
+
+/**
+ * Refuses (exit 77) a store whose directory a group or other users can write,
+ * sticky or not, or another user owns (see {@linkcode SqliteStore.open}).
+ * Where Deno may not look at the directory, lib/config/trust.ts's check (by
+ * `stat`) is all there is.
+ */
+function refuseLooseDirectory(path: string): void {
+  const dir = dirOf(path);
+  let s: Deno.FileInfo;
+  try {
+    s = Deno.statSync(dir); // the directory a link leads to: lib/config/trust.ts looks at the links on the way
+  } catch {
+    return; // missing (SQLite says so) or not ours to look at
+  }
+  const uid = getUid();
+  if (uid === null) return;
+  const mode = (s.mode ?? 0) & 0o7777;
+  if ((mode & 0o022) !== 0 || (s.uid !== 0 && s.uid !== uid)) {
+    const owner = uid === 0 ? "root:root" : `${uid}`;
+    throw new NetmonError(
+      `SQLite store ${path}: its directory ${dir} is writable or owned by another user (mode ${
+        mode.toString(8).padStart(4, "0")
+      }, uid ${s.uid}): another user could plant a journal SQLite rolls forged rows back from, or a FIFO it blocks ` +
+        `on (netmon refuses to run until then; fix it: chown ${owner} ${dir} && chmod go-w ${dir})`,
+      EX.NOPERM,
+    );
+  }
 }

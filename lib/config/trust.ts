@@ -1,0 +1,73 @@
+/**
+ * What netmon refuses to run with, as sshd's StrictModes does, checked
+ * before a report (or an import) reads or writes anything: a config file,
+ * or a program the config names (`mail.sendmail`, a `[binaries]` path other
+ * than the default), that another user owns or can write, or could put
+ * another in place of; a SQLite store whose directory another user can
+ * write (sticky or not); and, as root, a state directory another user can
+ * write (unless only by its sticky bit) or put another in place of. What
+ * else lib/host/dir_trust.ts finds is warned of.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import { DEFAULT_BINARIES } from "./config.ts";
+import {
+  type Checked,
+  CONFIG_FILE,
+  dirsTrust,
+  PROGRAM,
+  STATE_DIR,
+  STATE_DIR_AS_ROOT,
+  STORE_DIR,
+  TEXTFILE_DIR,
+} from "../host/dir_trust.ts";
+import { dirOf } from "../host/safe_open.ts";
+import { EX, NetmonError } from "../host/errors.ts";
+
+/** Where the SQLite store is: `config.sqlite`, relative to the state directory `stateDir` unless absolute. */
+export function sqlitePath(config: Config, stateDir: string): string | undefined {
+  const path = config.sqlite;
+  if (path === undefined) return undefined;
+  return path.startsWith("/") ? path : `${stateDir}/${path}`;
+}
+
+/** The programs the config names that netmon may run: sendmail, and `[binaries]` other than the defaults. */
+export function namedPrograms(config: Config): string[] {
+  const named = Object.entries(config.binaries)
+    .filter(([k, v]) => DEFAULT_BINARIES[k as keyof typeof DEFAULT_BINARIES] !== v)
+    .map(([, v]) => v);
+  if (config.mail?.transport === "sendmail") named.push(config.mail.sendmail);
+  return [...new Set(named)];
+}
+
+/**
+ * Every path a run with `config` and the state directory `stateDir`, as
+ * user `uid`, depends on, with how it is checked (what is refused).
+ */
+export function trustChecks(config: Config, stateDir: string, uid: number): [string, Checked][] {
+  const checks: [string, Checked][] = [[stateDir, uid === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]];
+  if (config.fleet.textfile !== undefined) checks.push([dirOf(config.fleet.textfile), TEXTFILE_DIR]);
+  const store = sqlitePath(config, stateDir);
+  if (store !== undefined) checks.push([dirOf(store), STORE_DIR]);
+  if (config.file !== undefined) checks.push([config.file, CONFIG_FILE]);
+  for (const program of namedPrograms(config)) checks.push([program, PROGRAM]);
+  return checks;
+}
+
+/**
+ * Checks {@linkcode trustChecks} in one run of `stat`: throws the first
+ * refusal (exit 77, one line with the fix), else resolves to the warnings.
+ */
+export async function refuseUntrusted(
+  config: Config,
+  stateDir: string,
+  uid: number,
+  stat?: (dirs: readonly string[]) => Promise<string>,
+): Promise<string[]> {
+  const found = await dirsTrust(trustChecks(config, stateDir, uid), stat);
+  const refusal = found.find((f) => f.refused);
+  if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
+  return found.map((f) => f.line);
+}

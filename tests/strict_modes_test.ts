@@ -1,0 +1,211 @@
+/**
+ * What netmon refuses to run with, as root, before it reads or writes
+ * anything (sshd's StrictModes; lib/host/dir_trust.ts): a store directory
+ * another user can write, a state directory another user can write (not
+ * sticky), a config file or a program the config names (sendmail) that
+ * another user owns or can write, or in a directory another user can write.
+ * Real files of another user (chown to nobody) and real plants by nobody
+ * (setpriv), in the test's own temporary directories.
+ *
+ * @module
+ */
+
+import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { must, netmon, type Result, withTempDir } from "./helpers.ts";
+
+const root = Deno.uid() === 0;
+const rootTest = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore: !root, fn, sanitizeOps: false, sanitizeResources: false });
+if (!root) console.log("strict_modes_test: IGNORED (not passed): files of another user need root");
+
+const NOBODY = 65534;
+const LO = 'source = "interface"\ninterfaces = ["lo"]\n';
+
+/** A temporary directory other users can traverse (the test's own is 0700). */
+function withOpenTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  return withTempDir(async (dir) => {
+    await Deno.chmod(dir, 0o755);
+    await fn(dir);
+  });
+}
+
+async function mkdir(path: string, mode: number): Promise<string> {
+  await Deno.mkdir(path);
+  await Deno.chmod(path, mode);
+  return path;
+}
+
+const exists = (path: string) => {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `args` of netmon with the config `config`, killed after 30 s (a FIFO waited on). */
+function run(args: string[], dir: string, config: string, permissions?: string[]): Promise<Result> {
+  return netmon([...args, "-c", config], {
+    dirs: [dir],
+    wrap: ["timeout", "-s", "KILL", "30"],
+    ...(permissions ? { permissions } : {}),
+  });
+}
+
+/** The one line a refusal prints (no other line), exit 77. */
+function refused(r: Result, what: RegExp, fix: string): void {
+  assertEquals(r.code, 77, r.stderr);
+  const lines = r.stderr.split("\n").filter((l) => l !== "");
+  assertEquals(lines.length, 1, r.stderr);
+  ok(what.test(lines[0]!), lines[0]);
+  ok(lines[0]!.includes(fix), `the fix ${fix}: ${lines[0]}`);
+}
+
+rootTest(
+  "a store directory another user can write is refused before SQLite opens anything there",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      for (const mode of [0o777, 0o1777, 0o775]) {
+        const shared = await mkdir(`${dir}/shared-${mode.toString(8)}`, mode);
+        // The journal attack's FIFO: SQLite would block on it, holding the state lock.
+        if (mode !== 0o775) {
+          await must("setpriv", [
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+            "mkfifo",
+            `${shared}/netmon.db-journal`,
+          ]);
+        }
+        const config = `${dir}/netmon.toml`;
+        await Deno.writeTextFile(config, `${LO}state_dir = "${state}"\nstore = "sqlite:${shared}/netmon.db"\n`);
+        for (const args of [["report"], ["import"]]) {
+          const r = await run(args, dir, config);
+          ok(r.code !== 137, `${args[0]}: blocked: ${r.stderr}`);
+          refused(
+            r,
+            new RegExp(`^netmon: ${shared} is writable by (every user|group 0).*store`),
+            `chmod go-w ${shared}`,
+          );
+          ok(!exists(`${shared}/netmon.db`), `${args[0]}: no store made`);
+          assertEquals(
+            [...Deno.readDirSync(state)].map((e) => e.name),
+            [],
+            `${args[0]}: nothing in the state directory`,
+          );
+        }
+      }
+    }),
+);
+
+rootTest(
+  "as root, a state directory another user can write is refused unless sticky (then warned)",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const config = `${dir}/netmon.toml`;
+      await Deno.writeTextFile(config, LO);
+      for (const [mode, code] of [[0o777, 77], [0o770, 77], [0o1777, 0], [0o750, 0]] as const) {
+        const state = await mkdir(`${dir}/state-${mode.toString(8)}`, mode);
+        const r = await run(["report", "-s", state], dir, config);
+        assertEquals(r.code, code, `${mode.toString(8)}: ${r.stderr}`);
+        if (code === 77) {
+          refused(r, new RegExp(`^netmon: ${state} is writable by`), `chmod go-w ${state}`);
+          assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], "nothing read or written there");
+        } else {
+          ok(exists(`${state}/netmon.log`));
+          ok(
+            mode === 0o750 ? r.stderr === "" : r.stderr.includes(`warning: ${state} is writable by every user`),
+            r.stderr,
+          );
+        }
+      }
+    }),
+);
+
+rootTest(
+  "a config file another user owns or can write, or in a directory another user can write, is refused",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      const text = `${LO}state_dir = "${state}"\n`;
+      const cases: [string, (path: string) => Promise<void>, RegExp][] = [
+        ["nobody", (p) => Deno.chown(p, NOBODY, NOBODY), /owned by uid 65534/],
+        ["0666", (p) => Deno.chmod(p, 0o666), /writable by every user \(mode 0666\)/],
+        ["0664", (p) => Deno.chmod(p, 0o664), /writable by group 0/],
+      ];
+      for (const [name, spoil, said] of cases) {
+        const config = `${dir}/netmon-${name}.toml`;
+        await Deno.writeTextFile(config, text);
+        await Deno.chmod(config, 0o644);
+        await spoil(config);
+        for (const args of [["report"], ["summary"]]) {
+          const r = await run(args, dir, config);
+          refused(r, new RegExp(`^netmon: ${config} is .*${said.source}.*config file`), `${config}`);
+          ok(r.stderr.includes(`chown root:root ${config} && chmod go-w ${config}`), r.stderr);
+        }
+        assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], `${name}: nothing written`);
+        // doctor says it as a problem of the config.
+        const d = await run(["doctor"], dir, config);
+        assertEquals(d.code, 1, d.stdout);
+        ok(/PROBLEM[^\n]*config|config[^\n]*PROBLEM/i.test(d.stdout), d.stdout);
+        ok(d.stdout.replace(/\s+/g, " ").includes(`chown root:root ${config} && chmod go-w ${config}`), d.stdout);
+      }
+      // Root's own file, but in a directory every user can write (not sticky): they could put another in its place.
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      await Deno.writeTextFile(`${loose}/netmon.toml`, text);
+      const r = await run(["report"], dir, `${loose}/netmon.toml`);
+      refused(r, new RegExp(`^netmon: ${loose} is writable by every user.*config file`), `chmod go-w ${loose}`);
+      // In a sticky one (like /tmp) it is root's and stays so: run.
+      const sticky = await mkdir(`${dir}/sticky`, 0o1777);
+      await Deno.writeTextFile(`${sticky}/netmon.toml`, text);
+      const fine = await run(["report"], dir, `${sticky}/netmon.toml`);
+      assertEquals([fine.code, fine.stderr], [0, ""]);
+    }),
+);
+
+rootTest(
+  "a sendmail program the config names, another user's or in a directory they can write, is never run",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      const ran = `${dir}/ran-as-root`;
+      const script = `#!/bin/sh\nid -u > ${ran}\ncat > /dev/null\n`;
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      const cases: [string, string, (p: string) => Promise<void>, string][] = [
+        ["nobody", `${dir}/evil.sh`, (p) => Deno.chown(p, NOBODY, NOBODY), "owned by uid 65534"],
+        ["0777", `${dir}/open.sh`, (p) => Deno.chmod(p, 0o777), "writable by every user (mode 0777)"],
+        ["in a loose directory", `${loose}/sendmail`, () => Promise.resolve(), `${loose} is writable by every user`],
+      ];
+      for (const [name, program, spoil, said] of cases) {
+        await Deno.writeTextFile(program, script);
+        await Deno.chmod(program, 0o755);
+        await spoil(program);
+        const config = `${dir}/netmon.toml`;
+        await Deno.writeTextFile(
+          config,
+          `${LO}state_dir = "${state}"\n[mail]\ntransport = "sendmail"\nsendmail = "${program}"\n` +
+            `from = "netmon@example.org"\nto = ["ops@example.org"]\n`,
+        );
+        const permissions = [
+          `--allow-run=/usr/sbin/ip,/usr/bin/stat,${program}`,
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+          "--allow-sys=uid,osUptime",
+        ];
+        for (const args of [["report"], ["report", "--mail-test"]]) {
+          const r = await run(args, dir, config, permissions);
+          refused(r, new RegExp(`^netmon: .*${said.replace(/[()]/g, "\\$&")}.*program`), "chmod go-w");
+          ok(!exists(ran), `${name}: ${args.join(" ")}: it ran`);
+        }
+        assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], `${name}: nothing written`);
+        const d = await run(["doctor"], dir, config, permissions);
+        assertEquals(d.code, 1, d.stdout);
+        ok(d.stdout.replace(/\s+/g, " ").includes(said), d.stdout);
+        ok(!exists(ran), `${name}: doctor ran it`);
+      }
+    }),
+);
