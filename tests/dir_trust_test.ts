@@ -6,16 +6,25 @@
  * @module
  */
 
-import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import {
   chain,
   type Checked,
+  CONFIG_FILE,
+  type DirInfo,
   dirTrustWarnings,
+  PROGRAM,
   STATE_DIR,
+  STATE_DIR_AS_ROOT,
   stateDirWarnings,
+  STORE_DIR,
   TEXTFILE_DIR,
+  trustFindings,
   trustProblems,
 } from "../lib/host/dir_trust.ts";
+import { refuseUntrusted, trustChecks } from "../lib/config/trust.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import type { NetmonError } from "../lib/host/errors.ts";
 import { withTempDir } from "./helpers.ts";
 
 const PAGES: Checked = { ...STATE_DIR, what: "page directory", mayBeMissing: false, uncheckable: "none removed" };
@@ -172,4 +181,75 @@ Deno.test({
     assertEquals(await dirTrustWarnings("/var/lib/prometheus/node-exporter", TEXTFILE_DIR), []);
     assertEquals((await dirTrustWarnings("/var/lib/prometheus/node-exporter", STATE_DIR)).length, 1);
   },
+});
+
+Deno.test("what is refused, not warned of: the store's directory even sticky, as root the state directory unless sticky, a config file or program another user owns or can write", () => {
+  const info = (path: string, mode: number, uid = 0, type = "directory") => ({ path, mode, uid, gid: 0, type });
+  const way = (dir: string) => chain(dir).slice(1).map((p) => info(p, 0o755));
+  const found = (dir: string, own: DirInfo, checked: Checked, uid = 0, above = way(dir)) =>
+    trustFindings(dir, [own, ...above], uid, checked).map((f) => f.refused);
+  const d = "/var/lib/netmon";
+  // The state directory as root: refused unless only its sticky bit lets others write; warned of otherwise.
+  assertEquals(found(d, info(d, 0o777), STATE_DIR_AS_ROOT), [true]);
+  assertEquals(found(d, info(d, 0o770), STATE_DIR_AS_ROOT), [true]);
+  assertEquals(found(d, info(d, 0o1777), STATE_DIR_AS_ROOT), [false]);
+  assertEquals(found(d, info(d, 0o1755, 4242), STATE_DIR_AS_ROOT), [true]);
+  assertEquals(found(d, info(d, 0o755), STATE_DIR_AS_ROOT, 0, [info("/var/lib", 0o777), info("/var", 0o755)]), [true]);
+  assertEquals(found(d, info(d, 0o777), STATE_DIR), [false]);
+  // The store's directory: sticky or not.
+  assertEquals(found(d, info(d, 0o1777), STORE_DIR), [true]);
+  assertEquals(found(d, info(d, 0o750), STORE_DIR), []);
+  // A file: its owner (root, or the running user) and its write bits; a sticky directory above it is fine.
+  const f = "/tmp/netmon.toml";
+  const tmp = [info("/tmp", 0o1777), info("/", 0o755)];
+  assertEquals(found(f, info(f, 0o644, 0, "regular file"), CONFIG_FILE, 0, tmp), []);
+  assertEquals(found(f, info(f, 0o644, 1000, "regular file"), CONFIG_FILE, 1000, tmp), []);
+  assertEquals(found(f, info(f, 0o644, 1000, "regular file"), CONFIG_FILE, 0, tmp), [true]);
+  assertEquals(found(f, info(f, 0o664, 0, "regular file"), CONFIG_FILE, 0, tmp), [true]);
+  assertEquals(found(f, info(f, 0o755, 0, "regular file"), PROGRAM, 0, [info("/tmp", 0o777), info("/", 0o755)]), [
+    true,
+  ]);
+  const [line] = trustProblems(f, [info(f, 0o666, 65534, "regular file"), ...tmp], 0, CONFIG_FILE);
+  assertEquals(
+    line,
+    `${f} is owned by uid 65534, writable by every user (mode 0666): another user could choose the programs netmon ` +
+      `runs and the figures it bills through the config file ${f} (netmon refuses to run until then; fix it: ` +
+      `chown root:root ${f} && chmod go-w ${f})`,
+  );
+});
+
+Deno.test("trust.ts: what a config names is checked in one run of stat, the first refusal thrown with exit 77", async () => {
+  const config = parseConfig(
+    `source = "iptables"\nstore = "sqlite:db/netmon.sqlite"\n[[meter]]\nname = "a"\nfrom = "203.0.113.9"\n[binaries]\niptables = "/opt/fw/iptables"\n` +
+      `[mail]\ntransport = "sendmail"\nsendmail = "/opt/mta/sendmail"\nfrom = "a@example.org"\nto = ["b@example.org"]\n`,
+    "/srv/trustdirs-test/netmon.toml",
+  );
+  const checks = trustChecks(config, "/srv/trustdirs-test/state", 0);
+  assertEquals(checks.map(([p, c]) => [p, c.what]), [
+    ["/srv/trustdirs-test/state", "state directory"],
+    ["/srv/trustdirs-test/state/db", "SQLite store's directory"],
+    ["/srv/trustdirs-test/netmon.toml", "config file"],
+    ["/opt/fw/iptables", "program the config names"],
+    ["/opt/mta/sendmail", "program the config names"],
+  ]);
+  assertEquals(checks[0]![1], STATE_DIR_AS_ROOT);
+  assertEquals(trustChecks(config, "/srv/trustdirs-test/state", 1000)[0]![1], STATE_DIR);
+  const asked: string[][] = [];
+  const files = new Set(["/srv/trustdirs-test/netmon.toml", "/opt/fw/iptables", "/opt/mta/sendmail"]);
+  const says = (loose: string) => (dirs: readonly string[]) => {
+    asked.push([...dirs]);
+    const line = (p: string) =>
+      p === loose ? `41ff 0 0 directory|${p}` : files.has(p) ? `81ed 0 0 regular file|${p}` : `41ed 0 0 directory|${p}`;
+    return Promise.resolve(dirs.map(line).join("\n") + "\n");
+  };
+  assertEquals(await refuseUntrusted(config, "/srv/trustdirs-test/state", 0, says("")), []);
+  assertEquals(asked.length, 1, "one run of stat");
+  await rejects(refuseUntrusted(config, "/srv/trustdirs-test/state", 0, says("/opt/mta")), (e: NetmonError) => {
+    assertEquals(e.exitCode, 77);
+    ok(e.message.startsWith("/opt/mta is writable by every user (mode 0777): another user could run code"), e.message);
+    ok(
+      e.message.endsWith("(netmon refuses to run until then; fix it: chown root:root /opt/mta && chmod go-w /opt/mta)"),
+    );
+    return true;
+  });
 });

@@ -9,6 +9,7 @@
  *
  * @module
  */
+// deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { must, netmon, type Result, withTempDir } from "./helpers.ts";
@@ -207,5 +208,38 @@ rootTest(
         ok(d.stdout.replace(/\s+/g, " ").includes(said), d.stdout);
         ok(!exists(ran), `${name}: doctor ran it`);
       }
+    }),
+);
+
+rootTest(
+  "a [binaries] program of another user is never run: report, start and status refuse",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      const ran = `${dir}/ran-as-root`;
+      const program = `${dir}/evil-ip`;
+      await Deno.writeTextFile(program, `#!/bin/sh\nid -u > ${ran}\nexec /usr/sbin/ip "$@"\n`);
+      await Deno.chmod(program, 0o755);
+      await Deno.chown(program, NOBODY, NOBODY);
+      const config = `${dir}/netmon.toml`;
+      await Deno.writeTextFile(config, `${LO}state_dir = "${state}"\n[binaries]\nip = "${program}"\n`);
+      for (const args of [["report"], ["start", "--dry-run"], ["status"]]) {
+        const r = await netmon([...args, "-c", config], {
+          dirs: [dir],
+          run: [program],
+          wrap: ["timeout", "-s", "KILL", "30"],
+        });
+        refused(
+          r,
+          new RegExp(`^netmon: ${program} is owned by uid 65534.*program the config names`),
+          "chown root:root",
+        );
+        ok(!exists(ran), `${args.join(" ")}: it ran`);
+      }
+      // Root's again: run.
+      await Deno.chown(program, 0, 0);
+      const r = await netmon(["report", "-c", config], { dirs: [dir], run: [program] });
+      assertEquals(r.code, 0, r.stderr);
+      ok(exists(ran), "root's program runs");
     }),
 );

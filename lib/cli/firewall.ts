@@ -7,6 +7,7 @@
 import { runCommand } from "../host/run.ts";
 import { exists } from "../host/env.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
+import { refuseUntrustedPrograms } from "../config/trust.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
 import { recordingStart } from "../state/started.ts";
@@ -184,6 +185,7 @@ function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined
  */
 export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
+  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   const source = await selectSource(config, runCommand);
   const locked = lockedStateFiles(opts, config);
   const plan = locked === undefined
@@ -238,6 +240,7 @@ function table(rows: string[][]): string {
 /** `netmon status`: each meter's rule and counters now. */
 export async function status(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
+  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);

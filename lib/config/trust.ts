@@ -57,6 +57,25 @@ export function trustChecks(config: Config, stateDir: string, uid: number): [str
 }
 
 /**
+ * For a command that runs the programs the config names but keeps nothing
+ * in the state directory to refuse for (`start`, `stop`, `status`): the
+ * config file's way and those programs, in one run of `stat` (none without
+ * either): throws the first refusal, else resolves to the warnings.
+ */
+export async function refuseUntrustedPrograms(
+  config: Config,
+  stat?: (dirs: readonly string[]) => Promise<string>,
+): Promise<string[]> {
+  const checks: [string, Checked][] = namedPrograms(config).map((p) => [p, PROGRAM]);
+  if (config.file !== undefined) checks.unshift([config.file, CONFIG_FILE]);
+  if (checks.length === 0) return [];
+  const found = await dirsTrust(checks, stat);
+  const refusal = found.find((f) => f.refused);
+  if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
+  return found.map((f) => f.line);
+}
+
+/**
  * Checks {@linkcode trustChecks} in one run of `stat`: throws the first
  * refusal (exit 77, one line with the fix), else resolves to the warnings.
  */

@@ -7,7 +7,10 @@
 
 /** Every check doctor runs, in order, with what it looks at (doctor's help, lines of at most 62 characters). */
 export const CHECKS = [
-  { name: "config", help: ["the config loads"] },
+  {
+    name: "config",
+    help: ["the config loads; no other user can change it, the programs", "it names or the SQLite store's directory"],
+  },
   { name: "binaries", help: ["the source's programs exist and run (their versions)"] },
   {
     name: "backend",
@@ -16,7 +19,10 @@ export const CHECKS = [
   },
   { name: "rules", help: ["netmon's rules (or nftables table) are installed and match the config"] },
   { name: "xtables-lock", only: "iptables", help: ["iptables: whether /run/xtables.lock is held right now"] },
-  { name: "state-dir", help: ["the state directory is writable and not on tmpfs"] },
+  {
+    name: "state-dir",
+    help: ["the state directory is writable and not on tmpfs, and no other", "user can change it"],
+  },
   { name: "log", help: ["netmon.log and netmon.last parse"] },
   {
     name: "schedule",

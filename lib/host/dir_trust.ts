@@ -140,7 +140,8 @@ export const STORE_DIR: Checked = {
   what: "SQLite store's directory",
   threat: "plant a journal SQLite rolls forged rows back from, or a FIFO it blocks on,",
   meanwhile: "",
-  mayBeMissing: false,
+  // The state directory (where a relative store is) is made by the first run.
+  mayBeMissing: true,
   refuse: "always",
 };
 
