@@ -337,6 +337,7 @@ export async function dirsTrust(
   stat: (dirs: readonly string[]) => Promise<string> = statDirs,
 ): Promise<TrustFinding[]> {
   const unchecked = (line: string): TrustFinding => ({ line, refused: false });
+  if (checks.length === 0) return [];
   const each = checks.map(([dir, checked]) => {
     const given = (dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`).replace(/\/+$/, "") || "/";
     let real = given;
