@@ -9,7 +9,7 @@
 
 import { deepEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
-import { customerColumns, type CustomerSpec, parseBytes, parseRate } from "../lib/config/customers.ts";
+import { customerColumns, type CustomerSpec, parseBytes, parseRate, SUFFIXES } from "../lib/config/customers.ts";
 import { allColumns, type Column, type Meter } from "../lib/config/meters.ts";
 import { netmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
@@ -179,19 +179,6 @@ Deno.test("the columns the tally has counted are matched beside the config's: a 
     /"acme-in" matches no meter or column \(columns: acme-inbound, acme-outbound, acme-v6, acme\)$/,
   );
 });
-
-const SUFFIXES = [
-  "-inbound",
-  "-outbound",
-  "-v4",
-  "-v6",
-  "-inbound-v4",
-  "-inbound-v6",
-  "-outbound-v4",
-  "-outbound-v6",
-  ":rx",
-  ":tx",
-];
 
 /** The match before the log's history was matched: the column of the name, else the columns of the name with a suffix. */
 function columnOrSuffixed(m: string, names: readonly string[]): string[] {

@@ -12,7 +12,7 @@
 
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
-import { graph, must, netmon, type NetmonRun, type Result, run, spawnNetmon, withTempDir } from "./helpers.ts";
+import { exists, graph, must, netmon, type NetmonRun, type Result, run, spawnNetmon, withTempDir } from "./helpers.ts";
 import { parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 import { seededRandom } from "./random.ts";
 
@@ -90,15 +90,6 @@ function boundedGraph(args: string[], dirs: string[], seconds: number): Promise<
     },
   });
 }
-
-const exists = (path: string) => {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 rootTest(
   "links another user planted in the state directory are never followed; every run says the directory is loose",

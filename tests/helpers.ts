@@ -577,3 +577,13 @@ export function spoolNames(state: string): string[] {
 export function named(names: readonly string[]): { name: string; label: string }[] {
   return names.map((name) => ({ name, label: name }));
 }
+
+/** True when something (a link, a FIFO, anything) is at `path`; links are not followed. */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { must, netmon, type Result, withTempDir } from "./helpers.ts";
+import { exists, must, netmon, type Result, withTempDir } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -35,15 +35,6 @@ async function mkdir(path: string, mode: number): Promise<string> {
   await Deno.chmod(path, mode);
   return path;
 }
-
-const exists = (path: string) => {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `args` of netmon with the config `config`, killed after 30 s (a FIFO waited on). */
 function run(args: string[], dir: string, config: string, permissions?: string[]): Promise<Result> {

@@ -340,7 +340,7 @@ export function columnDirection(column: string, known?: Direction): Direction | 
 }
 
 /** The columns a meter named NAME writes: NAME itself, or NAME with these (split meters, interfaces). */
-const SUFFIXES = [
+export const SUFFIXES: readonly string[] = [
   "-inbound",
   "-outbound",
   "-v4",
