@@ -7,10 +7,11 @@
  * netmon runs as a subprocess with the interface source on `lo` (no root
  * needed) and only the permissions mail adds: the server's address and port.
  */
-import { deepEqual as assertEquals, ok } from "node:assert/strict";
+import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { parseLast } from "../lib/state/log_format.ts";
 import { mailBody } from "../lib/outputs/mail.ts";
+import { formatReport } from "../lib/outputs/report_text.ts";
 import { humanReadable } from "../lib/usage/units.ts";
 import { computeUsage } from "../lib/usage/deltas.ts";
 import { NETMON, netmon, netmonMailing, processesRunning, type Result, spoolNames, withTempDir } from "./helpers.ts";
@@ -68,9 +69,10 @@ Deno.test("mail body: the original's for its two meters, with the reset marker",
   );
   const reset = { timestamp: "2010/02/25-10:10:00", counters: new Map([["proxy", 10n], ["non-network", 4096n]]) };
   const body = mailBody(meters, { sample, totalStart: previous.totalStart }, reset, computeUsage(previous, reset));
+  // The original mail had no reset line (only the marker): netmon's names the meters as the report text does.
   ok(
     body.startsWith(
-      " == RESET DETECTED! == \nReset: counter went down: Proxy\n" +
+      " == RESET DETECTED! == \nReset: counter went down: Proxied\n" +
         "Network usage between: 2010/02/25-10:05:00 and 2010/02/25-10:10:00\n",
     ),
     body,
@@ -81,7 +83,12 @@ Deno.test("mail body: the original's for its two meters, with the reset marker",
     reset,
     computeUsage(previous, reset, new Map([["proxy", "reboot"], ["non-network", "reboot"]])),
   );
-  ok(rebooted.startsWith(" == RESET DETECTED! == \nReset: reboot: Proxy, Non Network\n"), rebooted);
+  ok(rebooted.startsWith(" == RESET DETECTED! == \nReset: reboot: Proxied, Off Network\n"), rebooted);
+  match(
+    formatReport(meters, { sample, totalStart: previous.totalStart }, reset, computeUsage(previous, reset)),
+    /\n== RESET DETECTED! == counter went down: Proxied; /,
+    "the report text names the meter the same way",
+  );
   ok(body.endsWith("\nTotal since: 2010/02/25-10:10:00\n"), body);
 });
 

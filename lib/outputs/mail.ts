@@ -43,7 +43,11 @@ export interface SpooledMessage {
   sample?: string;
 }
 
-/** The mail words of the original's two meters (its report said Proxied and Off Network). */
+/**
+ * The mail words of the original's two meters in their blocks (its report said Proxied and Off Network). The
+ * original mail had no line naming the reset meters (only the marker): netmon's own names them with the report's
+ * labels, as the report text's reset line does.
+ */
 const ORIGINAL_MAIL_LABELS: Readonly<Record<string, string>> = { proxy: "Proxy", "non-network": "Non Network" };
 
 /**
@@ -60,9 +64,7 @@ export function mailBody(
   const original = meters.length === 2 && meters[0]?.name === "proxy" && meters[1]?.name === "non-network";
   let text = "";
   if (usage.resets.length > 0) {
-    text += ` ${RESET_MARK} \n`;
-    const named = original ? meters.map((m) => ({ ...m, label: ORIGINAL_MAIL_LABELS[m.name] ?? m.label })) : meters;
-    text += `Reset: ${describeResets(named, usage)}\n`;
+    text += ` ${RESET_MARK} \nReset: ${describeResets(meters, usage)}\n`;
   }
   text += `Network usage between: ${previous?.sample.timestamp ?? sample.timestamp} and ${sample.timestamp}\n`;
   for (const m of meters) {
