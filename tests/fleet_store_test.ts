@@ -122,6 +122,12 @@ Deno.test({
             ),
           );
         }
+        // The same log named on the command line through a backup snapshot's hard link: read, all there already.
+        await Deno.link(`${dir}/${host}/netmon.log`, `${dir}/${host}/snapshot.log`);
+        const named = await netmon(["import", `${dir}/${host}/snapshot.log`, ...args.slice(1)], o);
+        assert.equal(named.code, 0, named.stderr);
+        assert.match(named.stdout, / as host \w+: 0 rows stored, [1-9]\d* already present, /);
+        await Deno.remove(`${dir}/${host}/snapshot.log`);
       }
       const rows = Number(await cluster.psql("SELECT count(*) FROM stats"));
       const logRows = Object.values(hosts).reduce(

@@ -165,6 +165,35 @@ Deno.test("[sqlite] import needs a store in the config and a log that parses", (
     assertEquals(storeRows(`${dir}/s.db`), [], "all or nothing: no row of the good line either");
   }));
 
+Deno.test("[sqlite] import LOG: a log the user names is read through hard links (a backup snapshot), not a FIFO", () =>
+  withTempDir(async (dir) => {
+    const config = await writeConfig(dir, 'source = "interface"\nstore = "sqlite:s.db"\n');
+    await Deno.mkdir(`${dir}/daily.0`);
+    const text = "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t3\t4\n";
+    await Deno.writeTextFile(`${dir}/daily.0/netmon.log`, text);
+    // cp -al (rsnapshot): the snapshot's log is a second name of the same file.
+    await Deno.mkdir(`${dir}/daily.1`);
+    await Deno.link(`${dir}/daily.0/netmon.log`, `${dir}/daily.1/netmon.log`);
+    assertEquals(Deno.statSync(`${dir}/daily.1/netmon.log`).nlink, 2);
+    const o = { dirs: [dir], env: { TZ: "UTC" } };
+    const r = await netmon(["import", `${dir}/daily.1/netmon.log`, "-c", config, "-s", `${dir}/state`], o);
+    assertEquals([r.code, r.stderr], [0, ""]);
+    ok(r.stdout.startsWith(`read 2 samples (4 rows) from ${dir}/daily.1/netmon.log into `), r.stdout);
+    assertEquals(storeRows(`${dir}/state/s.db`).length, 4);
+    // The state directory's own log is not named by the user: a second name there is still refused.
+    await Deno.link(`${dir}/daily.0/netmon.log`, `${dir}/state/netmon.log`);
+    const own = await netmon(["import", "-c", config, "-s", `${dir}/state`], o);
+    assertEquals(own.code, 66, own.stderr);
+    ok(own.stderr.startsWith(`netmon: ${dir}/state/netmon.log: the log has 3 hard links: refused`), own.stderr);
+    // A FIFO named is refused at once, never waited on.
+    await must("mkfifo", [`${dir}/fifo.log`]);
+    const fifo = await netmon(["import", `${dir}/fifo.log`, "-c", config, "-s", `${dir}/state`], o);
+    assertEquals([fifo.code, fifo.stderr], [
+      66,
+      `netmon: ${dir}/fifo.log: the log is a FIFO, not a regular file: refused (remove it)\n`,
+    ]);
+  }));
+
 Deno.test("[sqlite] counters of 2^63 and above are stored as two's complement and read back exactly", () => {
   for (const v of [0n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n]) {
     const s = toSigned(v);

@@ -22,7 +22,10 @@ export async function importCommand(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const log = opts.topic ?? files.log;
-  if (config.fleet.postgres) return await importPostgres(config, files, log);
+  // A log the user names (a copy, a backup snapshot's hard link) is theirs: opened through a link, as graph.ts
+  // opens a named log; the state directory's own is opened as state files are.
+  const named = opts.topic !== undefined;
+  if (config.fleet.postgres) return await importPostgres(config, files, log, named);
   if (!config.sqlite) {
     throw new NetmonError(
       `${
@@ -38,7 +41,7 @@ export async function importCommand(opts: Options): Promise<number> {
   const path = storePath(config, files);
   const db = SqliteStore.open(path);
   try {
-    out(countsLine(await withLock(files, 60_000, () => importLog(db, log)), log, path));
+    out(countsLine(await withLock(files, 60_000, () => importLog(db, log, named)), log, path));
   } finally {
     db.close();
   }
@@ -51,14 +54,14 @@ export async function importCommand(opts: Options): Promise<number> {
  * transactions of 500 samples: an import killed midway keeps what it
  * committed.
  */
-async function importPostgres(config: Config, files: StateFiles, log: string): Promise<number> {
+async function importPostgres(config: Config, files: StateFiles, log: string, named: boolean): Promise<number> {
   const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
   const { importSamples } = await import("../outputs/postgres.ts");
   const { timedLogSamples } = await import("../state/log_timed.ts");
   const store = await openConfiguredStore(config);
   try {
     ensureStateDir(files);
-    const n = await withLock(files, 60_000, () => importSamples(store, timedLogSamples(log), { all: true }));
+    const n = await withLock(files, 60_000, () => importSamples(store, timedLogSamples(log, named), { all: true }));
     out(countsLine(n, log, `${config.fleet.postgres?.url} as host ${store.host}`));
   } finally {
     await store.close();

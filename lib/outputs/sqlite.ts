@@ -191,17 +191,29 @@ export class SqliteStore {
   }
 }
 
-/** Reads every sample of a log, with its Unix time, in order. */
-export async function logSamples(path: string, each: (epoch: number, sample: Sample) => void): Promise<number> {
+/**
+ * Reads every sample of a log, with its Unix time, in order; `named`: a log
+ * the user named, read through a link (see forEachLogSample).
+ */
+export async function logSamples(
+  path: string,
+  each: (epoch: number, sample: Sample) => void,
+  named = false,
+): Promise<number> {
   let hint: Hint | undefined;
   let count = 0;
   try {
-    await forEachLogSample(path, (sample) => {
-      const e = stampEpoch(sample.timestamp, hint);
-      hint = e.hint;
-      each(e.epoch, sample);
-      count++;
-    });
+    await forEachLogSample(
+      path,
+      (sample) => {
+        const e = stampEpoch(sample.timestamp, hint);
+        hint = e.hint;
+        each(e.epoch, sample);
+        count++;
+      },
+      undefined,
+      { follow: named },
+    );
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
     throw err;
@@ -210,9 +222,9 @@ export async function logSamples(path: string, each: (epoch: number, sample: Sam
 }
 
 /** Loads a whole log into the store in one transaction; says what it read and stored. */
-export async function importLog(store: SqliteStore, log: string): Promise<StoreCounts> {
+export async function importLog(store: SqliteStore, log: string, named = false): Promise<StoreCounts> {
   const batch: { epoch: number; sample: Sample }[] = [];
-  await logSamples(log, (epoch, sample) => batch.push({ epoch, sample }));
+  await logSamples(log, (epoch, sample) => batch.push({ epoch, sample }), named);
   return store.insert(batch);
 }
 

@@ -30,14 +30,16 @@ export function stampSeconds(stamp: string, hint?: Hint): { epoch: number; hint:
 /**
  * Yields every sample of the log at `path`, oldest first, with its Unix
  * time. A bad line is a DataError naming file:line; a missing log is
- * NOINPUT (66).
+ * NOINPUT (66). `named`: a log the user named on the command line, opened
+ * through a link (symbolic or hard: a backup snapshot's), still only a
+ * regular file.
  */
-export async function* timedLogSamples(path: string): AsyncGenerator<TimedSample> {
+export async function* timedLogSamples(path: string, named = false): AsyncGenerator<TimedSample> {
   let columns: readonly string[] = ORIGINAL_METERS;
   let hint: Hint | undefined;
   let file: SafeFile | undefined;
   try {
-    file = SafeFile.open(path, { what: "log" });
+    file = SafeFile.open(path, { what: "log", follow: named });
   } catch (err) {
     throw fileError(err, "read log", path);
   }
