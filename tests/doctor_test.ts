@@ -255,6 +255,12 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
       SCHEDULE("--systemd"),
       DOCTOR,
       { symlink: "/etc/systemd/system/timers.target.wants/netmon.timer", target: "/etc/systemd/system/netmon.timer" },
+      // Both timers enabled, as the README says: the graph's unit is not a second report.
+      {
+        symlink: "/etc/systemd/system/timers.target.wants/netmon-graph.timer",
+        target: "/etc/systemd/system/netmon-graph.timer",
+      },
+      { run: ["test", "-f", "/etc/systemd/system/netmon-graph.service"] },
       DOCTOR,
       // A crontab line that is commented out, and one for another command, do not count.
       { remove: "/etc/systemd/system/timers.target.wants/netmon.timer" },
@@ -274,7 +280,7 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
     });
     const enabled = verdict(r[5] as StepResult);
     expect(enabled, {});
-    match(enabled.checks.get("schedule")?.said ?? "", /systemd netmon\.timer \(enabled\)/);
+    assertEquals(enabled.checks.get("schedule")?.said, "the report runs from systemd netmon.timer (enabled)");
     expect(verdict(r[6] as StepResult), { schedule: /^netmon\.timer runs the report but is not enabled$/ });
     expect(verdict(r[7] as StepResult), {
       schedule: /cron \/var\/spool\/cron\/crontabs\/root:1 should run the report, but the last sample is \d+ hours old/,

@@ -52,6 +52,11 @@ function withoutEach(line: string): { kind: string; value: string; line: string 
   return out;
 }
 
+/** The values of `key` in a unit file. */
+function values(unit: string, key: string): string[] {
+  return [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1] as string);
+}
+
 /** Runs `line` through sh in the sandbox, as cron would. */
 const sh = (line: string): SandboxStep => ({ run: ["sh", "-c", line], keep: true });
 
@@ -391,6 +396,40 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     match(service, new RegExp(`^ReadWritePaths=${dir}/state$`, "m"));
     match(service, /^ExecStart=\S+ run -q --frozen --no-prompt .* report -c /m);
     ok(Deno.readTextFileSync(`${into}/netmon.timer`).includes("OnCalendar=*:0/5"));
+    // The nightly graph, as the cron file has it: the same command line, the report's hardening without its
+    // capabilities and network, its output directory (the state directory) writable.
+    const graph = Deno.readTextFileSync(`${into}/netmon-graph.service`);
+    const cronGraph = cron.split("\n").find((l) => l.startsWith("10 0 * * * root "))?.slice(16) ?? "";
+    ok(cronGraph.includes("/graph.ts "), cron);
+    assertEquals(
+      values(graph, "ExecStart"),
+      [cronGraph.replaceAll("\\%", "%").replaceAll("%", "%%")],
+      "the cron file's graph line",
+    );
+    assertEquals(values(graph, "CapabilityBoundingSet"), [""], "no capability at all");
+    assertEquals(values(graph, "RestrictAddressFamilies"), ["AF_UNIX"]);
+    assertEquals(values(graph, "ReadWritePaths"), [`${dir}/state`]);
+    const shared = (unit: string) =>
+      unit.split("\n").filter((l) =>
+        /^[A-Z]\w+=/.test(l) &&
+        !/^(ExecStart|CapabilityBoundingSet|RestrictAddressFamilies|TimeoutStartSec|Description|After)=/.test(l)
+      );
+    assertEquals(shared(graph), shared(service), "the same hardening otherwise");
+    const graphHardening = example("netmon-graph.service").split("\n")
+      .filter((l) =>
+        /^[A-Z]\w+=/.test(l) &&
+        !/^(ExecStart|StateDirectory|StateDirectoryMode|ReadWritePaths|ProtectHome|Description)=/.test(l)
+      );
+    for (const l of graphHardening) ok(graph.split("\n").includes(l), `graph service has ${l}`);
+    const graphTimer = Deno.readTextFileSync(`${into}/netmon-graph.timer`);
+    assertEquals(values(graphTimer, "OnCalendar"), ["*-*-* 00:10:00"], "each night at 00:10, as the cron line");
+    assertEquals(values(graphTimer, "Unit"), ["netmon-graph.service"]);
+    ok(graphTimer.startsWith(MARKER) && graph.startsWith(MARKER));
+    const dryUnits = await run("--systemd", "--dry-run", "--into", `${dir}/none`);
+    assertEquals(
+      [...dryUnits.stdout.matchAll(/^==> (\S+) \(not written: --dry-run\) <==$/gm)].map((m) => m[1]),
+      ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"].map((u) => `${dir}/none/${u}`),
+    );
     // A directory the permissions do not cover: one line naming the flag, exit 77 (not an uncaught error).
     await withTempDir(async (elsewhere) => {
       const denied = await run("--systemd", "--into", elsewhere);
@@ -413,33 +452,45 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     match(compile.stdout, /^# \S+\/dist\/netmon-report report -c /m);
   }));
 
-netnsTest("schedule --systemd writes units that systemd-analyze verify accepts, into /etc/systemd/system", async () => {
-  const r = await sandbox([
-    { write: CONFIG, text: example("mail-store.toml") },
-    { netmon: ["schedule", "--systemd"] },
-    {
-      run: [
-        "systemd-analyze",
-        "verify",
-        "--man=no",
-        "/etc/systemd/system/netmon.service",
-        "/etc/systemd/system/netmon.timer",
-      ],
-      keep: true,
-    },
-    { run: ["cat", "/etc/systemd/system/netmon.service"], keep: true },
-  ]);
-  const [wrote, verify, service] = r as StepResult[];
-  assertEquals([wrote?.code, wrote?.stderr], [0, ""]);
-  match(
-    wrote?.stdout ?? "",
-    /^wrote \/etc\/systemd\/system\/netmon\.service, \/etc\/systemd\/system\/netmon\.timer; now: systemctl daemon-reload/,
-  );
-  assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""]);
-  // A state directory elsewhere: no StateDirectory=, and exactly what the report writes is writable.
-  match(service?.stdout ?? "", /^ReadWritePaths=\/var\/lib\/traffic \/var\/lib\/traffic-db$/m);
-  ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
-});
+netnsTest(
+  "schedule --systemd writes the report's and the nightly graph's units, which systemd-analyze verify accepts",
+  async () => {
+    const UNITS = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"]
+      .map((u) => `/etc/systemd/system/${u}`);
+    const log = "# netmon meters:\teth0:rx\teth0:tx\n2026/11/20-10:00:00\t100\t200\n2026/11/20-10:05:00\t4000\t9000\n" +
+      "2026/11/21-10:00:00\t9000\t19000\n";
+    // The graph unit's command as systemd runs it, with no capability (setpriv: an empty bounding set).
+    const graphRun = "line=$(sed -n 's/^ExecStart=//p' /etc/systemd/system/netmon-graph.service | sed 's/%%/%/g') && " +
+      'umask 0027 && setpriv --bounding-set=-all --no-new-privs -- sh -c "$line" && ' +
+      "head -c 4 /var/lib/traffic/usage.png | tail -c 3 && grep -c . /var/lib/traffic/usage.dat && " +
+      "stat -c %a /var/lib/traffic/usage.png";
+    const r = await sandbox([
+      { write: CONFIG, text: example("mail-store.toml") },
+      { netmon: ["schedule", "--systemd"] },
+      { run: ["systemd-analyze", "verify", "--man=no", ...UNITS], keep: true },
+      { run: ["cat", "/etc/systemd/system/netmon.service"], keep: true },
+      { run: ["cat", "/etc/systemd/system/netmon-graph.service"], keep: true },
+      { write: "/var/lib/traffic/netmon.log", text: log },
+      { run: ["sh", "-c", graphRun], keep: true },
+    ]);
+    const [wrote, verify, service, graph, drawn] = r as StepResult[];
+    assertEquals([wrote?.code, wrote?.stderr], [0, ""]);
+    assertEquals(
+      wrote?.stdout,
+      `wrote ${UNITS.join(", ")}; now: systemctl daemon-reload && systemctl enable --now netmon.timer ` +
+        "netmon-graph.timer\n",
+    );
+    assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""]);
+    // A state directory elsewhere: no StateDirectory=, and exactly what the report writes is writable.
+    match(service?.stdout ?? "", /^ReadWritePaths=\/var\/lib\/traffic \/var\/lib\/traffic-db$/m);
+    ok(!/^StateDirectory=/m.test(service?.stdout ?? ""), service?.stdout);
+    // The graph writes usage.dat and usage.png in the state directory, and nothing of the store's.
+    match(graph?.stdout ?? "", /^ReadWritePaths=\/var\/lib\/traffic$/m);
+    match(graph?.stdout ?? "", / -o \/var\/lib\/traffic\/usage\.dat --plot \/var\/lib\/traffic\/usage\.png$/m);
+    // Drawn with no capability; the picture for a web server to read whatever the unit's umask.
+    assertEquals([drawn?.code, drawn?.stdout], [0, "PNG3\n644\n"], drawn?.stderr);
+  },
+);
 
 Deno.test("schedule: a password from the environment is named, and where it had better be", () =>
   withTempDir(async (dir) => {
@@ -464,9 +515,9 @@ Deno.test("schedule --systemd: a path the unit needs under /tmp or /var/tmp, hid
     assertEquals(units.code, 0, units.stderr);
     assertEquals(
       units.stderr,
-      `netmon: warning: netmon.service runs with PrivateTmp=yes, which hides ${config} (the config file), ${dir}/state ` +
-        "(the state directory) from it (it sees an empty /tmp of its own): move them out of /tmp and /var/tmp, or " +
-        "schedule with --cron\n",
+      `netmon: warning: netmon.service and netmon-graph.service run with PrivateTmp=yes, which hides ${config} ` +
+        `(the config file), ${dir}/state (the state directory) from them (they see an empty /tmp of their own): ` +
+        "move them out of /tmp and /var/tmp, or schedule with --cron\n",
     );
     ok(units.stdout.includes("PrivateTmp=yes"), units.stdout);
     // cron has no private /tmp: nothing to say.

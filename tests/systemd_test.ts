@@ -1,8 +1,10 @@
 /**
- * The examples a sysadmin installs: the systemd service and timer checked
- * by `systemd-analyze verify` (with /usr/local/bin/netmon in place in a
- * sandbox, as the unit expects), the timer's calendar checked by systemd's
- * own parser, and the service's capability bounding set shown to be enough
+ * The examples a sysadmin installs: the report's and the nightly graph's
+ * systemd services and timers checked by `systemd-analyze verify` (with
+ * /usr/local/bin/netmon and netmon-graph in place in a sandbox, as the units
+ * expect), the timers' calendars checked by systemd's own parser, the
+ * graph drawn with its service's (empty) capability bounding set, and the
+ * report's service's capability bounding set shown to be enough
  * for a report on iptables (both backends) and nftables, and not one
  * capability less (legacy iptables needs CAP_NET_RAW too).
  *
@@ -29,46 +31,53 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const EXAMPLES = `${ROOT}examples/`;
 const service = Deno.readTextFileSync(`${EXAMPLES}netmon.service`);
 const timer = Deno.readTextFileSync(`${EXAMPLES}netmon.timer`);
+const graphService = Deno.readTextFileSync(`${EXAMPLES}netmon-graph.service`);
+const graphTimer = Deno.readTextFileSync(`${EXAMPLES}netmon-graph.timer`);
 
 /** The values of `key` in a unit file. */
 function values(unit: string, key: string): string[] {
   return [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1] as string);
 }
 
-/** What /usr/local/bin/netmon is in the sandbox: the compiled binary when built, else the executable script. */
-function launcher(): string {
+/**
+ * What /usr/local/bin/netmon (or netmon-graph) is in the sandbox: the compiled binary when built, else the
+ * executable script.
+ */
+function launcher(binary = "netmon", script = "netmon.ts"): string {
   try {
-    Deno.statSync(`${ROOT}dist/netmon`);
-    return `${ROOT}dist/netmon`;
+    Deno.statSync(`${ROOT}dist/${binary}`);
+    return `${ROOT}dist/${binary}`;
   } catch {
-    return `${ROOT}netmon.ts`;
+    return `${ROOT}${script}`;
   }
 }
 
-netnsTest("examples/netmon.service and netmon.timer pass systemd-analyze verify with no warning", async () => {
-  const [good, broken] = await sandbox([
-    { symlink: "/usr/local/bin/netmon", target: launcher() },
-    {
-      run: ["systemd-analyze", "verify", "--man=no", `${EXAMPLES}netmon.service`, `${EXAMPLES}netmon.timer`],
-      keep: true,
-    },
-    // The check can fail: a misspelt key in a copy of the timer is reported.
-    { write: "/etc/systemd/system/netmon.timer", text: timer.replace("Persistent=", "Persistant=") },
-    { write: "/etc/systemd/system/netmon.service", text: service },
-    {
-      run: [
-        "systemd-analyze",
-        "verify",
-        "--man=no",
-        "/etc/systemd/system/netmon.service",
-        "/etc/systemd/system/netmon.timer",
-      ],
-      keep: true,
-    },
-  ]);
-  assertEquals([good?.code, good?.stdout, good?.stderr], [0, "", ""]);
-  match(broken?.stderr ?? "", /Unknown key 'Persistant' in section \[Timer\]/);
-});
+netnsTest(
+  "examples/netmon.service, netmon.timer and the graph's pass systemd-analyze verify with no warning",
+  async () => {
+    const units = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"];
+    const [good, broken] = await sandbox([
+      { symlink: "/usr/local/bin/netmon", target: launcher() },
+      { symlink: "/usr/local/bin/netmon-graph", target: launcher("netmon-graph", "graph.ts") },
+      { run: ["systemd-analyze", "verify", "--man=no", ...units.map((u) => `${EXAMPLES}${u}`)], keep: true },
+      // The check can fail: a misspelt key in a copy of the timer is reported.
+      { write: "/etc/systemd/system/netmon.timer", text: timer.replace("Persistent=", "Persistant=") },
+      { write: "/etc/systemd/system/netmon.service", text: service },
+      {
+        run: [
+          "systemd-analyze",
+          "verify",
+          "--man=no",
+          "/etc/systemd/system/netmon.service",
+          "/etc/systemd/system/netmon.timer",
+        ],
+        keep: true,
+      },
+    ]);
+    assertEquals([good?.code, good?.stdout, good?.stderr], [0, "", ""]);
+    match(broken?.stderr ?? "", /Unknown key 'Persistant' in section \[Timer\]/);
+  },
+);
 
 Deno.test("netmon.timer fires every 5 minutes on the clock, catches up after downtime, starts netmon.service", async () => {
   assertEquals(values(timer, "Persistent"), ["true"]);
@@ -84,6 +93,36 @@ Deno.test("netmon.timer fires every 5 minutes on the clock, catches up after dow
   assertEquals(next.length, 4, r.stdout);
   for (let i = 1; i < next.length; i++) assertEquals((next[i] as number) - (next[i - 1] as number), 5 * 60_000);
   for (const t of next) assertEquals(new Date(t).getUTCMinutes() % 5, 0);
+});
+
+Deno.test("netmon-graph.timer fires each night at 00:10, as netmon.cron's line, catches up, starts its service", async () => {
+  assertEquals(values(graphTimer, "Persistent"), ["true"]);
+  assertEquals(values(graphTimer, "Unit"), ["netmon-graph.service"]);
+  assertEquals(values(graphTimer, "WantedBy"), ["timers.target"]);
+  const [calendar] = values(graphTimer, "OnCalendar");
+  const r = await run("systemd-analyze", ["calendar", "--iterations=3", calendar as string], {
+    env: { TZ: "UTC", PATH: "/usr/bin:/bin", SYSTEMD_COLORS: "0" },
+  });
+  assertEquals(r.code, 0, r.stderr);
+  const next = [...r.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)]
+    .map((m) => m[1] as string);
+  assertEquals(next.length, 3, r.stdout);
+  for (const t of next) ok(t.endsWith(" 00:10:00"), t);
+  const cron = Deno.readTextFileSync(`${EXAMPLES}netmon.cron`);
+  const line = cron.split("\n").find((l) => l.startsWith("10 0 * * *"))?.replace(/^(\S+\s+){5}root\s+/, "");
+  assertEquals(values(graphService, "ExecStart"), [line], "the cron example's graph line");
+});
+
+Deno.test("netmon-graph.service: the report service's hardening, without capabilities or network", () => {
+  assertEquals(values(graphService, "CapabilityBoundingSet"), [""]);
+  assertEquals(values(graphService, "RestrictAddressFamilies"), ["AF_UNIX"]);
+  assertEquals(values(graphService, "ReadWritePaths"), ["/var/lib/netmon"]);
+  const shared = (unit: string) =>
+    unit.split("\n").filter((l) =>
+      /^[A-Z]\w+=/.test(l) &&
+      !/^(ExecStart|CapabilityBoundingSet|RestrictAddressFamilies|TimeoutStartSec|Description|After)=/.test(l)
+    );
+  assertEquals(shared(graphService), shared(service));
 });
 
 Deno.test("netmon.service: the hardening the README promises", () => {

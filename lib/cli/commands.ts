@@ -106,7 +106,7 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "host", type: "string", multiple: true, help: "with --store: only this host (repeatable)" },
   { name: "compile", type: "boolean", help: "print the deno compile line with this config's permissions" },
   { name: "cron", type: "boolean", help: "write /etc/cron.d/netmon" },
-  { name: "systemd", type: "boolean", help: "write netmon.service and netmon.timer in /etc/systemd/system" },
+  { name: "systemd", type: "boolean", help: "write the report's and the nightly graph's systemd units" },
   { name: "force", type: "boolean", help: "replace a file netmon did not write" },
   { name: "into", type: "string", value: "dir", help: "write the files into DIR instead (tests, staging)" },
   { name: "help", short: "h", type: "boolean", help: "help" },
@@ -241,8 +241,10 @@ Options:
       --cron            write /etc/cron.d/netmon: the report every 5 minutes and the
                         graph each night, each with its own permissions
       --systemd         write netmon.service (hardened) and netmon.timer (every 5
-                        minutes) in /etc/systemd/system; then: systemctl daemon-reload
-                        && systemctl enable --now netmon.timer
+                        minutes), netmon-graph.service and netmon-graph.timer (the
+                        graph each night) in /etc/systemd/system; then: systemctl
+                        daemon-reload && systemctl enable --now netmon.timer
+                        netmon-graph.timer
       --force           replace a file netmon did not write (it marks its own)
   -n, --dry-run         print the file(s) --cron or --systemd would write, write nothing
       --into DIR        write into DIR instead of /etc/cron.d or /etc/systemd/system

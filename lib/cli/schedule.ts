@@ -1,9 +1,10 @@
 /**
  * `netmon schedule`: the line that runs this config's report, with exactly
  * the permissions lib/config/permissions.ts works out for it, printed, as a
- * `deno compile` line, or installed as /etc/cron.d/netmon or as systemd
- * units. Files are written atomically (lib/host/files.ts) and carry a marker
- * line, so netmon replaces what it wrote and nothing else.
+ * `deno compile` line, or installed with the nightly graph's line as
+ * /etc/cron.d/netmon or as systemd units (a service and a timer each). Files
+ * are written atomically (lib/host/files.ts) and carry a marker line, so
+ * netmon replaces what it wrote and nothing else.
  *
  * @module
  */
@@ -27,6 +28,13 @@ export const MARKER = "# Written by 'netmon schedule': run it again to change th
 export const CRON_FILE = "/etc/cron.d/netmon";
 /** Where --systemd writes its units. */
 export const UNIT_DIR = "/etc/systemd/system";
+/** The units --systemd writes: the report's every 5 minutes, the graph's each night (as the cron file's lines). */
+export const UNITS = {
+  service: "netmon.service",
+  timer: "netmon.timer",
+  graphService: "netmon-graph.service",
+  graphTimer: "netmon-graph.timer",
+} as const;
 
 /** netmon's own directory (deno.json, netmon.ts, graph.ts). */
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -200,20 +208,61 @@ MAILTO=root
 `;
 }
 
-/** The texts of netmon.service and netmon.timer, hardened as examples/netmon.service. */
-export function unitFiles(i: ScheduleInputs, s: Schedule): { service: string; timer: string } {
+/** The texts of the units, each named in {@linkcode UNITS}. */
+export type UnitTexts = Record<keyof typeof UNITS, string>;
+
+/** The paths a unit makes writable for `needs`' writes (a SQLite store's directory, for the journals SQLite names). */
+function writablePaths(needs: readonly Need[], sqlite: string | undefined): string[] {
   // SQLite makes its journal files beside the store, under names it chooses: the unit opens the store's directory.
-  const store = i.config.sqlite?.startsWith("/") ? i.config.sqlite : undefined;
-  const writes = [
+  const store = sqlite?.startsWith("/") ? sqlite : undefined;
+  return [
     ...new Set(
-      s.reportNeeds.filter((n) => n.kind === "write").map((n) =>
+      needs.filter((n) => n.kind === "write").map((n) =>
         store !== undefined && (n.value === store || n.value.startsWith(`${store}-`))
           ? store.slice(0, store.lastIndexOf("/")) || "/"
           : n.value
       ),
     ),
   ];
+}
+
+/**
+ * The hardening both services share, after their capabilities: the file system read-only but for `writes`, no
+ * devices, no kernel tunables, only the address `families` named.
+ */
+function hardening(i: ScheduleInputs, writes: readonly string[], families: string, what: string): string {
   const state = i.stateDir === "/var/lib/netmon" ? "StateDirectory=netmon\nStateDirectoryMode=0750\n" : "";
+  return `NoNewPrivileges=yes
+# The whole file system read-only but for what ${what} writes.
+ProtectSystem=strict
+${state}ReadWritePaths=${writes.map((w) => unitCommand([w])).join(" ")}
+# Read-only, not hidden: deno run reads its module cache (DENO_DIR, by default ~/.cache/deno).
+ProtectHome=read-only
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=${families}
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+UMask=0027
+# No MemoryDenyWriteExecute: the JavaScript engine compiles code at run time.
+`;
+}
+
+/**
+ * The texts of netmon.service and netmon.timer (the report every 5 minutes,
+ * hardened as examples/netmon.service), and of netmon-graph.service and
+ * netmon-graph.timer (the cron file's nightly graph line, with the same
+ * hardening but no capability and no network).
+ */
+export function unitFiles(i: ScheduleInputs, s: Schedule): UnitTexts {
   const service = `${MARKER}
 ${heading(i)}# netmon.service: one netmon report, started by netmon.timer. 'netmon start' (the rules) is not run here.
 [Unit]
@@ -227,27 +276,7 @@ ExecStart=${unitCommand(s.report)}
 # Reading counters needs CAP_NET_ADMIN (iptables, nft) and CAP_NET_RAW (legacy iptables' socket); nothing else.
 User=root
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
-NoNewPrivileges=yes
-# The whole file system read-only but for what the report writes.
-ProtectSystem=strict
-${state}ReadWritePaths=${writes.map((w) => unitCommand([w])).join(" ")}
-# Read-only, not hidden: deno run reads its module cache (DENO_DIR, by default ~/.cache/deno).
-ProtectHome=read-only
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-SystemCallArchitectures=native
-UMask=0027
-# No MemoryDenyWriteExecute: the JavaScript engine compiles code at run time.
+${hardening(i, writablePaths(s.reportNeeds, i.config.sqlite), "AF_UNIX AF_NETLINK AF_INET AF_INET6", "the report")}\
 TimeoutStartSec=2min
 `;
   const timer = `${MARKER}
@@ -260,22 +289,54 @@ Description=netmon traffic report every 5 minutes
 OnCalendar=*:0/5
 AccuracySec=1s
 Persistent=true
-Unit=netmon.service
+Unit=${UNITS.service}
 
 [Install]
 WantedBy=timers.target
 `;
-  return { service, timer };
+  const graphService = `${MARKER}
+# netmon graph for ${i.configFile ?? "no config file (every interface)"}, state in ${i.stateDir}
+# netmon-graph.service: the nightly graph of the log (usage.dat and usage.png), started by netmon-graph.timer.
+[Unit]
+Description=netmon nightly graph (${i.stateDir}/usage.dat and usage.png)
+Documentation=https://github.com/netmon/netmon#readme
+
+[Service]
+Type=oneshot
+ExecStart=${unitCommand(s.graph)}
+# Reading the log and drawing with gnuplot needs no capability, and no network.
+User=root
+CapabilityBoundingSet=
+${hardening(i, writablePaths(s.graphNeeds, undefined), "AF_UNIX", "the graph")}\
+TimeoutStartSec=30min
+`;
+  const graphTimer = `${MARKER}
+# netmon-graph.timer: netmon's graph each night at 00:10, as the cron file's line.
+# Persistent: a night missed while the machine was off is drawn at boot.
+[Unit]
+Description=netmon nightly graph
+
+[Timer]
+OnCalendar=*-*-* 00:10:00
+Persistent=true
+Unit=${UNITS.graphService}
+
+[Install]
+WantedBy=timers.target
+`;
+  return { service, timer, graphService, graphTimer };
 }
 
 /** Where `PrivateTmp=yes` gives the service directories of its own, empty at each start. */
 const PRIVATE_TMP = ["/tmp", "/var/tmp"];
 
 /**
- * The warning for a unit whose report reads or writes under /tmp or /var/tmp
- * (`needs`' paths, e.g. a trial's config in /tmp): `PrivateTmp=yes` hides
- * them from the service, which would find no config and keep its state
- * where nobody looks. Undefined when none is there.
+ * The warning for units whose report or graph reads or writes under /tmp or
+ * /var/tmp (`needs`' paths, the report's then the graph's, e.g. a trial's
+ * config in /tmp): `PrivateTmp=yes` hides them from the services, which
+ * would find no config, keep the state and draw the graph where nobody
+ * looks. A path under one already named is not named again. Undefined when
+ * none is there.
  */
 export function privateTmpWarning(needs: readonly Need[]): string | undefined {
   const hidden = new Map<string, string>();
@@ -284,10 +345,14 @@ export function privateTmpWarning(needs: readonly Need[]): string | undefined {
     if (!PRIVATE_TMP.some((t) => n.value === t || n.value.startsWith(`${t}/`))) continue;
     if (!hidden.has(n.value)) hidden.set(n.value, n.why.split(":")[0] as string);
   }
+  for (const path of hidden.keys()) {
+    if ([...hidden.keys()].some((p) => path.startsWith(`${p}/`))) hidden.delete(path);
+  }
   if (hidden.size === 0) return undefined;
   const named = [...hidden].map(([path, why]) => `${path} (${why})`).join(", ");
-  return `netmon.service runs with PrivateTmp=yes, which hides ${named} from it (it sees an empty /tmp of its own): ` +
-    `move ${hidden.size > 1 ? "them" : "it"} out of /tmp and /var/tmp, or schedule with --cron`;
+  return `${UNITS.service} and ${UNITS.graphService} run with PrivateTmp=yes, which hides ${named} from them ` +
+    `(they see an empty /tmp of their own): move ${hidden.size > 1 ? "them" : "it"} out of /tmp and /var/tmp, or ` +
+    "schedule with --cron";
 }
 
 /**
@@ -394,7 +459,9 @@ export async function schedule(opts: Options): Promise<number> {
   if (opts.systemd) {
     const units = unitFiles(inputs, s);
     const dir = opts.into ?? UNIT_DIR;
-    files.push([`${dir}/netmon.service`, units.service], [`${dir}/netmon.timer`, units.timer]);
+    for (const key of ["service", "timer", "graphService", "graphTimer"] as const) {
+      files.push([`${dir}/${UNITS[key]}`, units[key]]);
+    }
   }
   if (files.length === 0) {
     out(
@@ -405,7 +472,7 @@ export async function schedule(opts: Options): Promise<number> {
     return EX.OK;
   }
   // Said once the units are written (or shown): a failed write is one line about that alone.
-  const hidden = opts.systemd ? privateTmpWarning(s.reportNeeds) : undefined;
+  const hidden = opts.systemd ? privateTmpWarning([...s.reportNeeds, ...s.graphNeeds]) : undefined;
   if (opts.dryRun) {
     for (const [path, text] of files) out(`==> ${path} (not written: --dry-run) <==\n${text}`);
     if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
@@ -413,7 +480,9 @@ export async function schedule(opts: Options): Promise<number> {
   }
   for (const [path, text] of files) install(path, text, opts.force);
   if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
-  const next = opts.systemd ? "; now: systemctl daemon-reload && systemctl enable --now netmon.timer" : "";
+  const next = opts.systemd
+    ? `; now: systemctl daemon-reload && systemctl enable --now ${UNITS.timer} ${UNITS.graphTimer}`
+    : "";
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
   return EX.OK;
 }
