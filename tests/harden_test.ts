@@ -761,10 +761,7 @@ rootTest(
       // (netmon.sent, read when a customer has a quota or commit, is read by the same safe open.)
       const names = ["netmon.ident", "netmon.ident.1", "netmon.started", "netmon.totals", "netmon.cycles"];
       for (const [i, name] of names.entries()) {
-        // root's own directory (the store's may not be one others can write, even sticky): root makes the links, as
-        // another user could only in a directory it can write.
-        const state = `${dir}/state-${name}`;
-        await Deno.mkdir(state, { mode: 0o755 });
+        const state = await openStateDir(dir, `state-${name}`);
         for (let k = 0; k < 3; k++) assertEquals((await report(dir, state, config)).code, 0, `${name}: set-up`);
         // Gone (in a sticky directory only root can remove root's file), then another user's in its place.
         await must("rm", ["-f", `${state}/${name}`]);
