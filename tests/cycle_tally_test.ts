@@ -16,8 +16,8 @@ import {
   customerClosed,
   customerCycle,
   type CustomerTally,
+  cycleProjection,
   p95SoFar,
-  projection,
   type Tally,
   type TallyCustomer,
 } from "../lib/usage/cycle_tally.ts";
@@ -124,7 +124,7 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
         removed: seen.removed(col),
       }));
       const estimate = cycleEstimate(parts, open.bucket, s.epoch, s.epoch);
-      assertEquals(projection(t, "total", s.epoch), estimate ?? counted(t, "total"), `${c.name} at ${k}`);
+      assertEquals(cycleProjection(t, "total", s.epoch), estimate, `${c.name} at ${k}`);
       // Less than a day of the cycle counted (the log's first hours, a cycle's first hours): too early for any view.
       const counting = s.epoch - Math.max(open.bucket.start, Math.min(...parts.map((p) => p.from)));
       assertEquals(estimate === undefined, counting < 86_400_000, `${c.name} at ${k}: ${counting} ms counted`);
@@ -161,14 +161,14 @@ Deno.test("no projection before a day of the cycle is counted: a burst in its fi
   // 2.37 MiB in the first two minutes of a 30-day cycle: carried on, 50 GiB; too early to say.
   const t = { start: 0, end: 30 * DAY, in: 0n, out: 0n, both: 237n * MiB / 100n, resets: 0 };
   assertEquals(cycleEstimate([{ bytes: t.both, from: 0 }], t, 120_000, 120_000), undefined);
-  assertEquals(projection(t, "total", 120_000), t.both, "the alert's projection is what there is: no alert on it");
+  assertEquals(cycleProjection(t, "total", 120_000), undefined, "the alert's projection: too early, no alert on it");
   // A new meter's first minutes, mid-cycle: the same.
   assertEquals(
     cycleEstimate([{ bytes: t.both, from: 20 * DAY }], t, 20 * DAY + 120_000, 20 * DAY + 120_000),
     undefined,
   );
   // A day counted: carried to the cycle's end.
-  assertEquals(projection(t, "total", DAY), t.both * 30n);
+  assertEquals(cycleProjection(t, "total", DAY), t.both * 30n);
   // A customer counted for days that gains a meter two minutes ago: the new one adds what it counted, not its burst.
   const old = { bytes: 10n * MiB, from: 0 }, burst = { bytes: t.both, from: 10 * DAY - 120_000 };
   assertEquals(cycleEstimate([old, burst], t, 10 * DAY, 10 * DAY), 30n * MiB + t.both);
@@ -193,12 +193,12 @@ Deno.test("a commit's p95 so far of a customer mixing split and unsplit columns 
 
 Deno.test("a projection carries the rate so far to the cycle's end, as the summary's estimate; nothing elapsed projects what there is", () => {
   const t = { start: 0, end: 30 * 86_400_000, in: 0n, out: 0n, both: 100n };
-  assertEquals(projection(t, "total", 3 * 86_400_000), 1000n);
-  assertEquals(projection(t, "total", 0), 100n);
-  assertEquals(projection({ ...t, since: 10 * 86_400_000 }, "total", 20 * 86_400_000), 200n);
+  assertEquals(cycleProjection(t, "total", 3 * 86_400_000), 1000n);
+  assertEquals(cycleProjection(t, "total", 0), undefined); // nothing counted yet: too early
+  assertEquals(cycleProjection({ ...t, since: 10 * 86_400_000 }, "total", 20 * 86_400_000), 200n);
   // Parts counted from different instants (a meter gained on day 10): each carried over its own time, summed.
   const parts = [{ since: 0, in: 0n, out: 0n, both: 100n }, { since: 10 * 86_400_000, in: 0n, out: 0n, both: 50n }];
-  assertEquals(projection({ ...t, both: 150n, parts }, "total", 20 * 86_400_000), 150n + 100n);
+  assertEquals(cycleProjection({ ...t, both: 150n, parts }, "total", 20 * 86_400_000), 150n + 100n);
   // The summary's estimate, for a log that began on day 10: 100 bytes in 10 days, 10 days to go.
   assertEquals(linearEstimate(100n, t, 10 * 86_400_000, 20 * 86_400_000, 20 * 86_400_000), 200n);
   assertEquals(linearEstimate(100n, t, 0, 3 * 86_400_000, 5 * 86_400_000), 1000n);
@@ -216,29 +216,29 @@ Deno.test("a customer whose meter was added on day 20 is projected from its firs
   for (const s of lateMeterCounters()) tally = advanceTally(tally, plan, s);
   const t = customerCycle(tally!, newco)!;
   assertEquals(counted(t, "total"), 10n * GiB);
-  const projected = projection(t, "total", now);
+  const projected = cycleProjection(t, "total", now);
   assertEquals(projected, 20n * GiB, `${projected} bytes (12 GiB would be 10 GiB x 30/25, the log's time)`);
   // A customer that gains late (base there since the log began): each column from its own first sample, summed:
   // base's 25 days carried to 30, late's 5 days to 10 (not all of it over 25 days: 12 GiB, under its course).
   const m = customerCycle(tally!, mixed)!;
-  assertEquals(projection(m, "total", now), 30n * 86_400n + 20n * GiB);
-  assertEquals(projection(m, "in", now), 30n * 86_400n);
-  assertEquals(projection(m, "out", now), 20n * GiB);
+  assertEquals(cycleProjection(m, "total", now), 30n * 86_400n + 20n * GiB);
+  assertEquals(cycleProjection(m, "in", now), 30n * 86_400n);
+  assertEquals(cycleProjection(m, "out", now), 20n * GiB);
   // The same after the tally file (which notes when late appeared) is written and read back, as each report does.
   const dir = Deno.makeTempDirSync({ prefix: "netmon-tally-added-" });
   try {
     writeTally(`${dir}/netmon.cycles`, tally!, "plan", "stamp");
     const read = readTally(`${dir}/netmon.cycles`, "plan")!.tally;
     assertEquals(read, tally);
-    assertEquals(projection(customerCycle(read, newco)!, "total", now), 20n * GiB);
-    assertEquals(projection(customerCycle(read, mixed)!, "total", now), 30n * 86_400n + 20n * GiB);
+    assertEquals(cycleProjection(customerCycle(read, newco)!, "total", now), 20n * GiB);
+    assertEquals(cycleProjection(customerCycle(read, mixed)!, "total", now), 30n * 86_400n + 20n * GiB);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
   // In the next cycle every column is there from its start.
   const next = advanceTally(tally, plan, { epoch: Date.UTC(2025, 11, 11), counters: new Map([["late", 20n * GiB]]) });
   const d = customerCycle(next, newco)!;
-  assertEquals([d.start, projection(d, "total", Date.UTC(2025, 11, 11))], [
+  assertEquals([d.start, cycleProjection(d, "total", Date.UTC(2025, 11, 11))], [
     Date.UTC(2025, 11, 1),
     counted(d, "total") * 31n / 10n,
   ]);
@@ -428,8 +428,10 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
           // The quota alert's projection is the overview's estimate: each column from its own first sample, summed.
           const line = overview.find((l) => l.kind === "customer" && l.name === c.name)!;
           assertEquals(line.cycle.totalBytes, want.totalBytes, `overview's cycle of ${where}`);
-          const projected = projection(t, "total", s.epoch);
-          assertEquals(projected, line.estimate?.totalBytes ?? want.totalBytes, `projection of ${where}`);
+          // Too early (less than a day counted): no projection in either.
+          const projection = cycleProjection(t, "total", s.epoch);
+          assertEquals(projection, line.estimate?.totalBytes, `projection of ${where}`);
+          const projected = projection ?? 0n;
           if (t.parts !== undefined && projected > 0n) gained++;
           // gamma away from the log (its meter removed, for now): counted at what it counted, as the summary does.
           if (t.parts?.some((p) => p.removed) && projected > 0n) removed++;

@@ -524,16 +524,9 @@ export function usualInterval(tally: Tally): number | undefined {
  * came before is not counted, so not projected either), carried to the
  * cycle's end, a removed part's bytes as they are, and summed
  * (lib/usage/projection.ts `cycleEstimate`: the summary's estimate, tested
- * equal). With less than a day counted yet (too early), the bytes so far.
- */
-export function projection(t: CustomerTally, count: "in" | "out" | "total", now: number): bigint {
-  return cycleProjection(t, count, now) ?? counted(t, count);
-}
-
-/**
- * {@linkcode projection}, but undefined where there is none: before a day of
- * the cycle is counted (lib/usage/projection.ts `MIN_COUNTED_MS`), what the
- * alerts say as "too early" and do not warn on.
+ * equal). Undefined before a day of the cycle is counted
+ * (lib/usage/projection.ts `MIN_COUNTED_MS`), what the alerts say as "too
+ * early" and do not warn on.
  */
 export function cycleProjection(t: CustomerTally, count: "in" | "out" | "total", now: number): bigint | undefined {
   const parts = (t.parts ?? [{ since: t.since ?? t.start, in: t.in, out: t.out, both: t.both }])
