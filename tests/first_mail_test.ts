@@ -193,3 +193,39 @@ Deno.test("a ledger kept before the note of when mail began (an upgrade): mail c
     ],
   });
 });
+
+Deno.test("--no-mail before the first report that mails only postpones: a cycle that closed between is alerted", async () => {
+  await withTempDir(async (dir) => {
+    const config = parseConfig(
+      `source = "interface"\ninterfaces = ["eth0"]\n[billing]\ntimezone = "UTC"\n` +
+        `[[customer]]\nname = "acme"\nmeters = ["eth0"]\nquota = "1 MiB"\nalert_at = [50]\n${mailSection(25)}`,
+      `${dir}/netmon.toml`,
+    );
+    const files = stateFiles(`${dir}/state`);
+    let rx = 0n, epoch = Date.UTC(2025, 2, 31, 21);
+    const record = (output?: ReturnType<typeof alertsOutput>) =>
+      recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: new Map([["eth0:rx", rx], ["eth0:tx", 0n]]) }),
+        now: () => formatTimestamp(new Date(epoch)),
+        ...(output ? { onRecorded: async (r) => void await output.recorded?.(r) } : {}),
+      });
+    await record();
+    // 22:00 on 31 March, --no-mail (the output has no mail): March passes 50%; nothing is spooled yet.
+    rx += 600_000n;
+    epoch += 3_600_000;
+    await record(alertsOutput(config, files, undefined));
+    assertEquals(spoolNames(files.dir), []);
+    // 01:00 on 1 April, the first run that mails: March's 50%, due since 22:00, goes now.
+    rx += 1_000n;
+    epoch += 3 * 3_600_000;
+    await record(alertsOutput(config, files, config.mail));
+    assertEquals(
+      spoolNames(files.dir).map((n) => JSON.parse(Deno.readTextFileSync(`${files.dir}/spool/${n}`)).subject),
+      ["netmon: acme passed 50% of its quota (2025-03-01 .. 2025-03-31)"],
+    );
+    assertEquals(Deno.readTextFileSync(`${files.dir}/netmon.sent`).split("\n").filter((l) => l !== ""), [
+      "mail from\t2025-03-31T22:00:00.000Z",
+      "quota\tacme\t2025-03-01 .. 2025-03-31\t50",
+    ]);
+  });
+});

@@ -30,7 +30,8 @@
  * on the report's stderr (one line a run) and recorded in the ledger as a
  * sent one is, so that adding `[mail]` later mails what passes from then on,
  * not a burst of what passed before. `--no-mail` is not that: what is due
- * then goes with the next run that mails.
+ * then goes with the next run that mails (a `--no-mail` run notes `mail
+ * from` as the first report that mails would: it only postpones).
  *
  * @module
  */
@@ -420,13 +421,19 @@ export function alertsOutput(
       tidyTemporaries(files.dir, "netmon.cycles"); // a run killed while writing it
       writeTally(path, tally, at.print, r.sample.timestamp);
       reached("alerts: tally written");
-      // With --no-mail, what is due is left for the next run that mails. With no [mail] at all, a threshold passed
-      // is said on stderr and recorded as passed: adding [mail] later does not send a burst of what is past.
+      // With no [mail] at all, a threshold passed is said on stderr and recorded as passed: adding [mail] later
+      // does not send a burst of what is past.
       const watched = at.watched;
-      if (!mail && (config.mail !== undefined || watched.length === 0)) return;
+      if (!mail && config.mail === undefined && watched.length === 0) return;
       const ledger = sentPath(files);
       const sent = readSent(ledger);
       reached("alerts: ledger read");
+      // With --no-mail, what is due is left for the next run that mails: the instant mail begins is noted now, as
+      // the first run that mails would note it, so that what closes before that run is not taken as settled.
+      if (!mail && config.mail !== undefined) {
+        mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp);
+        return;
+      }
       // What closed before mail began was settled without it: not mailed now, nor later.
       const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp) : mailFrom(sent);
       const now = new Date();
