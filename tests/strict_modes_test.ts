@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { exists, must, netmon, type Result, withTempDir } from "./helpers.ts";
+import { exists, must, netmon, netmonSet, type Result, withTempDir } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -114,6 +114,25 @@ rootTest(
           );
         }
       }
+    }),
+);
+
+rootTest(
+  "as root, import with a PostgreSQL store refuses a state directory another user can write before the store",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // Nothing listens on port 1: an import that reached the store would fail there, not with the refusal.
+      const config = `${dir}/netmon.toml`;
+      await Deno.writeTextFile(config, `${LO}store = "postgresql://netmon@127.0.0.1:1/netmon"\n`);
+      const state = await mkdir(`${dir}/state`, 0o777);
+      const r = await run(
+        ["import", "-s", state],
+        dir,
+        config,
+        netmonSet(dir, { net: ["127.0.0.1:1"], sys: ["hostname"], env: ["NETMON_DB_PASSWORD", "PGPASSFILE"] }),
+      );
+      refused(r, new RegExp(`^netmon: ${state} is writable by every user`), `chmod go-w ${state}`);
+      assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], "nothing made or locked there");
     }),
 );
 

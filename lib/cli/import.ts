@@ -25,6 +25,9 @@ export async function importCommand(opts: Options): Promise<number> {
   // A log the user names (a copy, a backup snapshot's hard link) is theirs: opened through a link, as graph.ts
   // opens a named log; the state directory's own is opened as state files are.
   const named = opts.topic !== undefined;
+  // What a report refuses to run with, before anything is made, opened or reached (lib/config/trust.ts): either
+  // store, since both make the state directory and lock it.
+  for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
   if (config.fleet.postgres) return await importPostgres(config, files, log, named);
   if (!config.sqlite) {
     throw new NetmonError(
@@ -35,8 +38,6 @@ export async function importCommand(opts: Options): Promise<number> {
     );
   }
   const { importLog, SqliteStore } = await import("../outputs/sqlite.ts");
-  // What a report refuses to run with, before anything is made or opened (lib/config/trust.ts).
-  for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
   ensureStateDir(files);
   const path = storePath(config, files);
   const db = SqliteStore.open(path);
