@@ -12,7 +12,18 @@
 
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
-import { exists, graph, must, netmon, type NetmonRun, type Result, run, spawnNetmon, withTempDir } from "./helpers.ts";
+import {
+  exists,
+  graph,
+  must,
+  netmon,
+  type NetmonRun,
+  netmonSet,
+  type Result,
+  run,
+  spawnNetmon,
+  withTempDir,
+} from "./helpers.ts";
 import { parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 import { seededRandom } from "./random.ts";
 
@@ -798,8 +809,10 @@ rootTest(
       await Deno.mkdir(bin, { mode: 0o755 });
       await must("chown", ["nobody:nogroup", bin]);
       const move = `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 /var/lib/netmon && mv ` +
-        `${bin}/netmon.* /var/lib/netmon/, then drop state_dir from the config and --state-dir, or set them to ` +
-        "/var/lib/netmon";
+        `${bin}/netmon.* /var/lib/netmon/ && { [ ! -e ${bin}/spool ] || mv ${bin}/spool /var/lib/netmon/; } && ` +
+        "chown -R root:root /var/lib/netmon && chmod -R go-w /var/lib/netmon, then drop state_dir from the config " +
+        "and --state-dir, or set them to /var/lib/netmon (a relative SQLite store not named netmon.*: move it there " +
+        "too, or give store an absolute path)";
       // As root a state directory another user owns is refused before anything is read (strict_modes_test.ts).
       const r = await report(dir, bin);
       assertEquals(r.code, 77, r.stderr);
@@ -822,7 +835,52 @@ rootTest(
         ),
         s.stderr,
       );
-      ok(!s.stderr.includes("chown"), s.stderr);
+      // The user's directory is never handed to root: only root's own, where the state goes, is chowned.
+      ok(!new RegExp(`chown [^&]*${bin}`).test(s.stderr), s.stderr);
+    }),
+);
+
+rootTest(
+  "the printed fix for a state in a user's directory, run as printed, makes the next report succeed with that state",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // A user's state: their files (group-writable, a umask of 002), their spool, a store named netmon.* there.
+      const bin = `${dir}/matt-bin`;
+      await Deno.mkdir(bin, { mode: 0o755 });
+      const config = `${LO}store = "sqlite:netmon.sqlite"\n`;
+      for (let k = 0; k < 2; k++) assertEquals((await report(dir, bin, config)).code, 0, "set-up");
+      await Deno.mkdir(`${bin}/spool`, { mode: 0o700 });
+      await must("chmod", ["g+w", ...[...Deno.readDirSync(bin)].map((e) => `${bin}/${e.name}`)]);
+      await must("chown", ["-R", "nobody:nogroup", bin]);
+      const refused = await report(dir, bin, config);
+      assertEquals(refused.code, 77, refused.stderr);
+      const fix = /fix it: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
+        .exec(refused.stderr)?.[1];
+      ok(fix, refused.stderr);
+      // The fix as printed, in a mount namespace of the test's own whose /var/lib is an empty tmpfs (the host's
+      // /var/lib/netmon is never touched); then the next report there, and what it found.
+      const after = await report(dir, "/var/lib/netmon", config, {
+        wrap: [
+          "timeout",
+          "-s",
+          "KILL",
+          "60",
+          "unshare",
+          "-m",
+          "sh",
+          "-c",
+          `mount --make-rprivate / && mount -t tmpfs -o mode=0755 tmpfs /var/lib && ${fix} && "$0" "$@" && ` +
+          "echo samples: $(grep -c '^2' /var/lib/netmon/netmon.log) && ls /var/lib/netmon",
+        ],
+        permissions: netmonSet(dir, { read: ["/var/lib/netmon"], write: ["/var/lib/netmon"] }),
+      });
+      assertEquals([after.code, after.stderr], [0, ""], `${after.code}: ${after.stderr}${after.stdout}`);
+      const lines = after.stdout.trimEnd().split("\n");
+      ok(lines.includes("samples: 3"), after.stdout);
+      for (const name of ["spool", "netmon.sqlite", "netmon.log", "netmon.last"]) {
+        ok(lines.includes(name), after.stdout);
+      }
+      assertEquals([...Deno.readDirSync(bin)].map((e) => e.name), [], "nothing left in the user's directory");
     }),
 );
 

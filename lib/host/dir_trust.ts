@@ -250,15 +250,20 @@ export const ROOT_STATE_DIR = "/var/lib/netmon";
 /**
  * The fix for root's state directory `dir` in a directory a user owns (their
  * home, the bin directory the 2010 network_monitor.py kept its files in):
- * not to hand that user's directory to root, but to move the state to a
- * directory of root's. undefined where that is not the fix: not root, or the
+ * not to hand that user's directory to root, but to move the state to
+ * {@linkcode ROOT_STATE_DIR}, by a whole command the next run accepts: the
+ * files and the spool moved and made root's (moved files keep the user as
+ * owner, and their umask's group write); a relative SQLite store named
+ * otherwise is said. undefined where that is not the fix: not root, or the
  * state directory is root's own already.
  */
 export function moveStateFix(dir: string, uid: number): string | undefined {
-  if (uid !== 0 || dir === ROOT_STATE_DIR || dir.startsWith(`${ROOT_STATE_DIR}/`)) return undefined;
-  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${ROOT_STATE_DIR} && mv ` +
-    `${dir}/netmon.* ${ROOT_STATE_DIR}/, then drop state_dir from the config and --state-dir, or set them to ` +
-    ROOT_STATE_DIR;
+  const to = ROOT_STATE_DIR;
+  if (uid !== 0 || dir === to || dir.startsWith(`${to}/`)) return undefined;
+  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${to} && mv ${dir}/netmon.* ${to}/ ` +
+    `&& { [ ! -e ${dir}/spool ] || mv ${dir}/spool ${to}/; } && chown -R root:root ${to} && chmod -R go-w ${to}, ` +
+    `then drop state_dir from the config and --state-dir, or set them to ${to} (a relative SQLite store not named ` +
+    "netmon.*: move it there too, or give store an absolute path)";
 }
 
 /** Parses `stat -c '%f %u %g %F|%n'` output. */
