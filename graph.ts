@@ -16,7 +16,8 @@ import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/con
 import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
 import { SafeFile } from "./lib/host/safe_open.ts";
-import { stateDirWarnings } from "./lib/host/dir_trust.ts";
+import { dirsTrust, STATE_DIR, STATE_DIR_AS_ROOT } from "./lib/host/dir_trust.ts";
+import { getUid } from "./lib/host/env.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
 import {
@@ -342,8 +343,7 @@ function openLog(path: string, named: boolean): SafeFile {
 }
 
 /** Writes the usage pages into `a.html`; an empty or missing log gives a "no data yet" page. */
-async function htmlPages(a: GraphArgs & { html: string }): Promise<void> {
-  const config = findConfig(a.config);
+async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promise<void> {
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
   let log: SafeFile | undefined;
   try {
@@ -386,26 +386,78 @@ async function htmlPages(a: GraphArgs & { html: string }): Promise<void> {
 }
 
 async function graph(a: GraphArgs): Promise<void> {
-  if (a.html !== undefined) {
-    await htmlPages({ ...a, html: a.html });
-    if (!a.outputGiven && a.plot === undefined && a.gnuplot === undefined) return;
-  }
+  // With --html, the data is written only when asked for.
+  const data = a.html === undefined || a.outputGiven || a.plot !== undefined || a.gnuplot !== undefined;
   let config: Config = defaultConfig();
-  if (a.log === undefined || a.plot !== undefined || a.customers) config = findConfig(a.config);
-  if (a.customers && config.customers.length === 0) {
-    throw new NetmonError(
-      `${config.file ?? "the default config"}: --customers: the config has no [[customer]]`,
-      EX.CONFIG,
-    );
-  }
-  const stateDir = a.log === undefined ? findStateDir(a.stateDir, config) : undefined;
-  // Checked while the graph is made (stat runs as a child), said at the end, whatever the outcome.
-  const trust = stateDir === undefined ? Promise.resolve([]) : stateDirWarnings(stateDir);
+  if (a.html !== undefined || a.log === undefined || a.plot !== undefined || a.customers) config = findConfig(a.config);
+  const outputs = [
+    ...(a.html === undefined ? [] : [`${a.html}/index.html`]),
+    ...(data ? [a.output, a.plot, a.gnuplot] : []),
+  ].filter((o): o is string => o !== undefined && o !== "-");
+  const stateDir = usedStateDir(a, config, outputs);
+  // As root, refused before anything is read or written; else checked while the graph is made (stat runs as a
+  // child). The warnings are said at the end, whatever the outcome.
+  const trust = stateDirTrust(stateDir);
+  if (getUid() === 0) await trust;
   try {
+    if (a.html !== undefined) await htmlPages({ ...a, html: a.html }, config);
+    if (!data) return;
+    if (a.customers && config.customers.length === 0) {
+      throw new NetmonError(
+        `${config.file ?? "the default config"}: --customers: the config has no [[customer]]`,
+        EX.CONFIG,
+      );
+    }
     await draw(a, config, a.log ?? stateFiles(stateDir as string).log);
   } finally {
     for (const w of await trust) err(`graph: warning: ${w}\n`);
   }
+}
+
+/** `path` made absolute, without trailing slashes, and its real path where it exists. */
+function namesOf(path: string): string[] {
+  const given = absolute(path).replace(/\/+$/, "") || "/";
+  try {
+    return [given, Deno.realPathSync(given)];
+  } catch {
+    return [given];
+  }
+}
+
+/** Whether the file `path` is in directory `dir`, or below it, by their names as given or their real paths. */
+function inside(path: string, dir: string): boolean {
+  const parent = absolute(path).replace(/\/[^/]*$/, "") || "/";
+  const dirs = namesOf(dir);
+  return namesOf(parent).some((p) => dirs.some((d) => p === d || p.startsWith(d === "/" ? "/" : `${d}/`)));
+}
+
+/**
+ * The state directory graph.ts uses: the one whose log it reads (no LOG
+ * named), or, as root, the one it writes an output into (`--state-dir`,
+ * `NETMON_STATE_DIR`, the config's `state_dir` when the config is read, else
+ * /var/lib/netmon); undefined when neither.
+ */
+function usedStateDir(a: GraphArgs, config: Config, outputs: readonly string[]): string | undefined {
+  if (a.log === undefined) return findStateDir(a.stateDir, config);
+  if (getUid() !== 0) return undefined;
+  const dir = findStateDir(a.stateDir, config);
+  return outputs.some((o) => inside(o, dir)) ? dir : undefined;
+}
+
+/**
+ * The state directory `dir` checked as a report checks it
+ * (lib/host/dir_trust.ts): as root, one another user can write without its
+ * sticky bit, or put another in place of, is refused (exit 77, one line with
+ * the fix), since graph.ts too writes and renames by name there (usage.dat
+ * and usage.png of the nightly graph `schedule` installs, pages); else its
+ * warnings.
+ */
+async function stateDirTrust(dir: string | undefined): Promise<string[]> {
+  if (dir === undefined) return [];
+  const found = await dirsTrust([[dir, getUid() === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]]);
+  const refusal = found.find((f) => f.refused);
+  if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
+  return found.map((f) => f.line);
 }
 
 async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {

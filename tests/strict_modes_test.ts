@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { exists, must, netmon, netmonSet, type Result, withTempDir } from "./helpers.ts";
+import { exists, graph, must, netmon, netmonSet, type Result, withTempDir } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -133,6 +133,41 @@ rootTest(
       );
       refused(r, new RegExp(`^netmon: ${state} is writable by every user`), `chmod go-w ${state}`);
       assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], "nothing made or locked there");
+    }),
+);
+
+rootTest(
+  "as root, graph.ts refuses a state directory another user can write, as report does, when it reads or writes there",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const config = `${dir}/netmon.toml`;
+      await Deno.writeTextFile(config, LO);
+      const state = await mkdir(`${dir}/state`, 0o750);
+      for (let k = 0; k < 2; k++) assertEquals((await run(["report", "-s", state], dir, config)).code, 0, "set-up");
+      const log = Deno.readTextFileSync(`${state}/netmon.log`);
+      await Deno.writeTextFile(`${dir}/copy.log`, log);
+      await Deno.chmod(state, 0o777);
+      const before = [...Deno.readDirSync(state)].map((e) => e.name).sort();
+      const cases: [string, string[]][] = [
+        // schedule's nightly graph: the state directory's log, its outputs there.
+        ["the nightly graph", ["-c", config, "-s", state, "-o", `${state}/usage.dat`, "--plot", `${state}/usage.png`]],
+        ["reading the log there", ["-c", config, "-s", state, "-o", `${dir}/out.dat`]],
+        ["the pages from the log there", ["-c", config, "-s", state, "--html", `${dir}/site`]],
+        ["a log named elsewhere, the data written there", ["-s", state, `${dir}/copy.log`, "-o", `${state}/usage.dat`]],
+      ];
+      for (const [what, args] of cases) {
+        const r = await graph(args, { dirs: [dir] });
+        assertEquals(r.code, 77, `${what}: ${r.stderr}`);
+        const lines = r.stderr.split("\n").filter((l) => l !== "");
+        assertEquals(lines.length, 1, `${what}: ${r.stderr}`);
+        ok(lines[0]!.startsWith(`graph: ${state} is writable by every user`), `${what}: ${lines[0]}`);
+        ok(lines[0]!.includes(`chmod go-w ${state}`), `${what}: ${lines[0]}`);
+        assertEquals([...Deno.readDirSync(state)].map((e) => e.name).sort(), before, `${what}: nothing written there`);
+        ok(!exists(`${dir}/out.dat`) && !exists(`${dir}/site`), `${what}: nothing written`);
+      }
+      // A log named elsewhere, written elsewhere: the state directory is not used, so not refused.
+      const elsewhere = await graph(["-s", state, `${dir}/copy.log`, "-o", `${dir}/out.dat`], { dirs: [dir] });
+      assertEquals([elsewhere.code, elsewhere.stderr], [0, ""]);
     }),
 );
 
