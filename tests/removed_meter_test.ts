@@ -27,7 +27,7 @@ import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
 import { dueAlerts } from "../lib/outputs/alerts.ts";
 import { dueDigests } from "../lib/outputs/digests.ts";
 import { buildPageData } from "../lib/outputs/page_data.ts";
-import { advanceTally, customerCycle, projection, type Tally } from "../lib/usage/cycle_tally.ts";
+import { advanceTally, customerCycle, cycleProjection, type Tally } from "../lib/usage/cycle_tally.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
@@ -87,7 +87,7 @@ function overviewEstimates(list: Sample[], now: number) {
 }
 
 /** The tally's projection (the quota alert's) of acme's total at the last of `list`. */
-function tallyProjection(list: Sample[]): bigint {
+function tallyProjection(list: Sample[]): bigint | undefined {
   const cycles = calendar("cycle", ianaZone("UTC"), 1);
   const plan = { billings: new Map([["UTC", () => cycles]]), rates: [] };
   let tally: Tally | undefined;
@@ -98,7 +98,7 @@ function tallyProjection(list: Sample[]): bigint {
     });
   }
   const t = customerCycle(tally!, { columns: acme, billing: "UTC" })!;
-  return projection(t, "total", tally!.epoch);
+  return cycleProjection(t, "total", tally!.epoch);
 }
 
 Deno.test("the overview: a meter removed on day 10 counts its 10 GiB, not its rate carried to day 30", () => {
