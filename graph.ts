@@ -527,8 +527,9 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
 
 /** Runs graph.ts with `args`; returns the exit status. */
 export function main(args: string[]): Promise<number> {
-  return reportFailure("graph", "graph.ts", async () => {
+  return reportFailure("graph", "graph.ts", async (parsed) => {
     const a = parseGraphArgs(args);
+    parsed({ config: a.config });
     if (a.version) out(`graph.ts (netmon) ${VERSION} (deno ${Deno.version.deno})\n`);
     else if (a.help) out(HELP + "\n");
     else await graph(a);

@@ -316,6 +316,35 @@ Deno.test("a program refused under a set and flags of one's own: the whole line,
     ok(!first.stderr.includes("passes deno no flags"), first.stderr);
   }));
 
+Deno.test("an SQLite store kept elsewhere: the chain of printed lines ends in a run that works, whichever -c is last", () =>
+  withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/store`);
+    await writeConfig(dir, 'source = "interface"\ninterfaces = ["lo"]\n', "a.toml");
+    const config = await writeConfig(
+      dir,
+      `source = "interface"\ninterfaces = ["lo"]\nstore = "sqlite:${dir}/store/n.db"\n`,
+      "b.toml",
+    );
+    // The parser takes the last -c: a first one naming another config is not what the line keeps the paths of.
+    for (const configs of [`-c ${config}`, `-c ${dir}/a.toml -c ${config}`]) {
+      let line = `deno task -q netmon ${configs} -s ${dir}/lab2 report`;
+      const seen: string[] = [];
+      let r = await shell(line);
+      // Each step adds one path at least; a handful is all this config needs (the config, the state, the store).
+      for (let step = 0; r.code === 77 && step < 8; step++) {
+        seen.push(r.stderr.split(":")[1] ?? r.stderr);
+        line = runLineOf(r.stderr) as string;
+        ok(line !== undefined, r.stderr);
+        r = await shell(line);
+      }
+      assertEquals([r.code, r.stderr], [0, ""], `${configs}: ${seen.join(" |")}`);
+      ok((await Deno.stat(`${dir}/store/n.db`)).isFile);
+      await Deno.remove(`${dir}/lab2`, { recursive: true });
+      await Deno.remove(`${dir}/store`, { recursive: true });
+      await Deno.mkdir(`${dir}/store`);
+    }
+  }));
+
 Deno.test("flags of one's own: the default config's refusal says it was only looked for, and how to name one", () =>
   withTempDir(async (dir) => {
     const r = await netmon(["summary", "-s", dir], {

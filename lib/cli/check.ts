@@ -159,7 +159,7 @@ export async function check(opts: Options, args: readonly string[] = []): Promis
     r = await evaluate(opts, Date.now());
   } catch (e) {
     const message = e instanceof DenoDenied
-      ? await deniedMessage(e, "netmon", args)
+      ? await deniedMessage(e, "netmon", args, { config: opts.config })
       : e instanceof NetmonError || e instanceof Error
       ? e.message.split("\n")[0]
       : String(e);

@@ -9,6 +9,7 @@ import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, type DocumentCache, lo
 import { exists, getEnv, getUid } from "../host/env.ts";
 import { DenoDenied, NetmonError, UsageError } from "../host/errors.ts";
 import { resolveStateDir } from "../state/files.ts";
+import type { Given } from "./permission_line.ts";
 
 const encoder = new TextEncoder();
 
@@ -97,26 +98,33 @@ export function findStateDir(flag: string | undefined, config: Config): string {
  * Runs a CLI body; a NetmonError becomes its one-line message on stderr
  * (prefixed with `prog`; a usage error ends by pointing at `command --help`;
  * Deno refusing a permission gives the whole line that runs `prog` with
- * `args` and it, lib/cli/permission_line.ts) and its status.
+ * `args` and it, lib/cli/permission_line.ts) and its status. `body` tells
+ * what its parsed command line gave (the `-c` the parser took), for that line.
  */
 export async function reportFailure(
   prog: string,
   command: string,
-  body: () => Promise<number>,
+  body: (parsed: (given: Given) => void) => Promise<number>,
   args: readonly string[] = [],
 ): Promise<number> {
+  let given: Given | undefined;
   try {
-    return await body();
+    return await body((g) => (given = g));
   } catch (e) {
     if (!(e instanceof NetmonError)) throw e;
     const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
-    const message = e instanceof DenoDenied ? await deniedMessage(e, prog, args) : e.message;
+    const message = e instanceof DenoDenied ? await deniedMessage(e, prog, args, given) : e.message;
     for (const line of message.split("\n")) err(`${prog}: ${line}${hint}\n`);
     return e.exitCode;
   }
 }
 
 /** A refusal's line, with the whole run line that gets past it where the process can tell it. */
-export async function deniedMessage(e: DenoDenied, prog: string, args: readonly string[]): Promise<string> {
-  return (await import("./permission_line.ts")).deniedLine(e, prog, args);
+export async function deniedMessage(
+  e: DenoDenied,
+  prog: string,
+  args: readonly string[],
+  given?: Given,
+): Promise<string> {
+  return (await import("./permission_line.ts")).deniedLine(e, prog, args, given);
 }

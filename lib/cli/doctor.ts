@@ -43,7 +43,7 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
   } catch (err) {
     if (!(err instanceof NetmonError)) throw err;
     config = err instanceof DenoDenied
-      ? new NetmonError(await deniedMessage(err, "netmon", args), err.exitCode, { cause: err })
+      ? new NetmonError(await deniedMessage(err, "netmon", args, { config: opts.config }), err.exitCode, { cause: err })
       : err;
   }
   const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));

@@ -41,8 +41,9 @@ function helpFor(args: readonly string[]): string {
 
 /** Runs netmon with `args`; returns the exit status. */
 export function main(args: string[]): Promise<number> {
-  return reportFailure("netmon", helpFor(args), async () => {
+  return reportFailure("netmon", helpFor(args), async (parsed) => {
     const opts = parseCommandLine(args);
+    parsed({ config: opts.config });
     if (opts.version) {
       out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);
       return EX.OK;

@@ -15,13 +15,17 @@
 import denoJson from "../../deno.json" with { type: "json" };
 import { DB_PASSWORD_ENV } from "../config/fleet.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
-import { pathCovers, PERMISSION_KINDS, type PermissionKind } from "../config/permissions.ts";
+import {
+  pathCovers,
+  PERMISSION_KINDS,
+  type PermissionKind,
+  permissionNeeds,
+  type Role,
+} from "../config/permissions.ts";
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
 import { COMPILED, netmonCommand } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
-import { readWholeText } from "../host/safe_open.ts";
-import { DEFAULT_CONFIG_PATH, MAX_CONFIG_BYTES } from "../config/config.ts";
-import { parse as parseToml } from "smol-toml";
+import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/config.ts";
 
 /** A permission set of deno.json: its list per kind. */
 type PermissionSet = Partial<Record<PermissionKind, string[]>>;
@@ -129,15 +133,32 @@ function pathArguments(args: readonly string[]): string[] {
   ).map((a) => a.replace(/\/+$/, ""));
 }
 
-/** The config file this run reads, as far as its arguments and what Deno grants without asking tell. */
-function configPath(args: readonly string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === "--") break;
-    if (a === "-c" || a === "--config") return args[i + 1];
-    const m = /^(?:--config=|-c)(.+)$/.exec(a);
-    if (m) return m[1];
+/** What the parsed command line gave: the config file `-c` named (the last one, as the parser takes it), if any. */
+export interface Given {
+  /** `-c`'s value; undefined when none was given. */
+  config: string | undefined;
+}
+
+/**
+ * The config file this run reads: the one the parsed command line names;
+ * else (a refusal before the arguments were parsed) the last `-c` among
+ * them, as the parser takes it; else as far as what Deno grants without
+ * asking tells (NETMON_CONFIG, the default).
+ */
+function configPath(args: readonly string[], given?: Given): string | undefined {
+  let named = given?.config;
+  if (given === undefined) {
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a === "--") break;
+      if (a === "-c" || a === "--config") named = args[++i];
+      else {
+        const m = /^(?:--config=|-c)(.+)$/.exec(a);
+        if (m) named = m[1];
+      }
+    }
   }
+  if (named !== undefined) return named;
   if (granted("env", "NETMON_CONFIG")) {
     const env = Deno.env.get("NETMON_CONFIG");
     if (env !== undefined) return env === "" ? undefined : env;
@@ -146,12 +167,16 @@ function configPath(args: readonly string[]): string | undefined {
 }
 
 /**
- * The absolute paths the config names (a sendmail, a store, a page
- * directory…): flags the user gave for them are to be kept. Read only where
- * Deno grants it without asking; none when it cannot be read or parsed.
+ * The absolute paths the config names or needs (a sendmail, a store and its
+ * directory, a page directory…): flags the user gave for them are to be
+ * kept. Every absolute string of the config as netmon reads it (`store =
+ * "sqlite:/srv/n.db"` is the path `/srv/n.db` there), and what the config
+ * needs as lib/config/permissions.ts works it out, the one computation.
+ * Read as a run reads it (the file alone granted is enough), only where Deno
+ * grants that without asking; none when it cannot be read.
  */
-function configPaths(args: readonly string[]): string[] {
-  const path = configPath(args);
+function configPaths(role: Role, args: readonly string[], given?: Given): string[] {
+  const path = configPath(args, given);
   if (path === undefined || !granted("read", path)) return [];
   const found: string[] = [];
   const walk = (v: unknown): void => {
@@ -161,7 +186,21 @@ function configPaths(args: readonly string[]): string[] {
     else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
   };
   try {
-    walk(parseToml(readWholeText(path, { what: "config file", follow: true }, MAX_CONFIG_BYTES) ?? ""));
+    const config = loadConfig(path);
+    walk(config);
+    const needs = permissionNeeds(role, {
+      config,
+      configFile: path,
+      // Only a candidate, kept where granted (a -s is among the arguments' paths already).
+      stateDir: config.stateDir ?? "/var/lib/netmon",
+      explicitConfig: true,
+      explicitStateDir: true,
+    });
+    for (const n of needs) {
+      if ((n.kind === "read" || n.kind === "write") && n.value.startsWith("/")) found.push(n.value);
+    }
+    // SQLite writes its journal files beside the store: its directory, where a line granted it.
+    if (config.sqlite?.startsWith("/")) found.push(config.sqlite.slice(0, config.sqlite.lastIndexOf("/")) || "/");
   } catch { /* the refusal is what to say; a config that cannot be read names nothing */ }
   return found;
 }
@@ -287,8 +326,9 @@ export function runLine(
  * The one line for `denied` in a run of `prog` (`netmon` or `graph`) with
  * `args`: the whole run line when the process runs with a permission set of
  * deno.json; a compiled binary's own way out; else the refusal as it is.
+ * `given`: what the parsed command line gave, where it was parsed.
  */
-export function deniedLine(denied: DenoDenied, prog: string, args: readonly string[]): string {
+export function deniedLine(denied: DenoDenied, prog: string, args: readonly string[], given?: Given): string {
   if (COMPILED) {
     return denied.withFix(
       `a compiled ${prog} has the permissions it was built with: build it with ${denied.flag}=${denied.what} added ` +
@@ -299,7 +339,7 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
   if (set === undefined) return denied.message;
   const cwd = Deno.cwd();
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
-    paths: configPaths(args),
+    paths: configPaths(prog === "graph" ? "graph" : "report", args, given),
     cwd,
   });
   const line = runLine(set, `${prog}.ts`, args, add, cwd);
