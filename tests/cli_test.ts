@@ -426,7 +426,7 @@ COMMIT
 meter        where  installed  packets  bytes
 proxy        INPUT  NO         -        -
 non-network  INPUT  NO         -        -
-2 meter(s) have no rule: run 'netmon start'
+2 meter(s) have no rule: run 'deno task netmon start -c ${config}'
 `,
         );
         const r = await netmon(["-c", config, "-s", dir], o);

@@ -9,9 +9,19 @@
  */
 
 import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/strict";
-import { backendOf, checkLog, type Finding, formatFindings, runsReport, savedRules } from "../lib/doctor/diagnose.ts";
+import {
+  backendOf,
+  checkLog,
+  diagnose,
+  type Finding,
+  formatFindings,
+  runsReport,
+  savedRules,
+} from "../lib/doctor/diagnose.ts";
 import { stateFiles } from "../lib/state/files.ts";
 import { netmonCommand } from "../lib/host/invocation.ts";
+import { EX, NetmonError } from "../lib/host/errors.ts";
+import { runCommand } from "../lib/host/run.ts";
 import {
   LEGACY_BINARIES,
   LEGACY_DOC_CONFIG,
@@ -535,6 +545,26 @@ Deno.test("doctor: a damaged log line says what it stops, as report, summary and
     damage(6);
     assertEquals((await report()).code, 65);
     match(await said(), /netmon\.log:3: .*fix: .*: report fails on it/);
+  }));
+
+Deno.test("doctor: checkLog's fix names the -c/-s it is given, not those of the last diagnose", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    // A log of another user's: refused (not read), and the fix is to run doctor as the report runs.
+    await Deno.writeTextFile(files.log, "2026/11/21-10:00:00\t1\t2\n");
+    await Deno.chown(files.log, 65534, 65534);
+    await diagnose({
+      config: new NetmonError("bad config", EX.CONFIG),
+      given: { config: "/srv/rvperm-one.toml" },
+      run: runCommand,
+      now: new Date(),
+    });
+    const alone = (await checkLog(files)).findings[0] as Finding;
+    assertEquals(alone.verdict, "problem", alone.said);
+    ok(alone.fix?.includes(`'${netmonCommand("doctor")}' as root`), alone.fix);
+    const given = { config: "/srv/rvperm-two.toml", stateDir: dir };
+    const named = (await checkLog(files, given)).findings[0] as Finding;
+    ok(named.fix?.includes(`'${netmonCommand("doctor", given)}' as root`), named.fix);
   }));
 
 Deno.test("doctor: which cron and ExecStart commands run the report", () => {

@@ -148,17 +148,33 @@ netnsTest(
         const before = await savedRules(p.a);
         assertEquals(before.filter((l) => l.includes("-j DOWNLOADED")).length, 2, before.join("\n"));
 
-        // Before the switch, status says start takes them over (and deleting them would lose their counts).
-        const st = await netmon(["status", "-c", config], o);
+        // Before the switch, status says start takes them over (and deleting them would lose their counts): the
+        // start on the config and state directory it was given.
+        const st = await netmon(["status", "-c", config, "-s", state], o);
         assertEquals(st.code, 69, JSON.stringify(st));
+        const start = `deno task netmon start -c ${config} -s ${state}`;
+        const takeover = (rule: string, meter: string) =>
+          `rule ${rule} was not made by netmon (network_monitor.py's?) but jumps to its chain DOWNLOADED: it is meter ` +
+          `${meter}'s rule without netmon's comment: run '${start}', which takes it over with its counters`;
+        const script = [
+          takeover("INPUT ! -s 198.51.100.0/24 -j DOWNLOADED", "non-network"),
+          takeover("INPUT -s 198.51.100.10/32 -j DOWNLOADED", "proxy"),
+        ];
+        assertEquals(st.stderr, script.map((l) => `netmon: warning: ${l}\n`).join(""));
+        ok(st.stdout.endsWith(`2 meter(s) have no rule: run '${start}'\n`), st.stdout);
+        // doctor names both: netmon's rules missing, and the script's, which the same start takes over.
+        const d = await netmon(["doctor", "--json", "-c", config, "-s", state], o);
+        const rules =
+          (JSON.parse(d.stdout) as { checks: { check: string; verdict: string; said: string; fix: string }[] })
+            .checks.find((c) => c.check === "rules");
+        assertEquals(rules?.verdict, "problem", d.stdout);
         assertEquals(
-          st.stderr,
-          "netmon: warning: rule INPUT ! -s 198.51.100.0/24 -j DOWNLOADED was not made by netmon (network_monitor.py's?) " +
-            "but jumps to its chain DOWNLOADED: it is meter non-network's rule without netmon's comment: run 'netmon " +
-            "start', which takes it over with its counters\n" +
-            "netmon: warning: rule INPUT -s 198.51.100.10/32 -j DOWNLOADED was not made by netmon (network_monitor.py's?) " +
-            "but jumps to its chain DOWNLOADED: it is meter proxy's rule without netmon's comment: run 'netmon start', " +
-            "which takes it over with its counters\n",
+          rules?.said,
+          "2 of 2 rules missing or not matching the config: proxy (INPUT), non-network (INPUT); " + script.join("; "),
+        );
+        assertEquals(
+          rules?.fix,
+          `run '${start}' (it keeps the rules already there and their counters, and takes over those not made by netmon)`,
         );
         const s = await netmon(["start", "-c", config, "-s", state], o);
         assertEquals([s.code, s.stderr], [0, ""], JSON.stringify(s));

@@ -5,6 +5,7 @@
  */
 
 import { runCommand } from "../host/run.ts";
+import { runWith } from "../host/invocation.ts";
 import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
 import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
@@ -47,11 +48,10 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
       : err;
   }
   const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));
-  // A fix's command names what this run was given, absolute (deno task runs in netmon's directory).
-  const absolute = (p: string | undefined) => p === undefined || p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  // A fix's command names what this run was given.
   const findings = await diagnose({
     config,
-    given: { config: absolute(opts.config), stateDir: absolute(opts.stateDir) },
+    given: runWith(opts),
     ...(files ? { files } : {}),
     run: runCommand,
     now: new Date(),

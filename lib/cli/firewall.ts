@@ -5,6 +5,7 @@
  */
 
 import { runCommand } from "../host/run.ts";
+import { netmonCommand, runWith } from "../host/invocation.ts";
 import { exists } from "../host/env.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { refuseUntrustedPrograms } from "../config/trust.ts";
@@ -244,7 +245,9 @@ export async function status(opts: Options): Promise<number> {
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
   for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
-  for (const f of source.foreignRules ?? []) err(`netmon: warning: ${foreignAdvice(f)}\n`);
+  // The start it names acts on what status looked at: the same -c and -s.
+  const given = runWith(opts);
+  for (const f of source.foreignRules ?? []) err(`netmon: warning: ${foreignAdvice(f, given)}\n`);
   const where = config.source === "iptables"
     ? ` (chain ${config.chain})`
     : config.source === "nftables"
@@ -262,7 +265,7 @@ export async function status(opts: Options): Promise<number> {
     ]),
   ]);
   const missing = rows.filter((r) => !r.installed).length;
-  if (missing > 0) text += `${missing} meter(s) have no rule: run 'netmon start'\n`;
+  if (missing > 0) text += `${missing} meter(s) have no rule: run '${netmonCommand("start", given)}'\n`;
   out(text);
   return missing > 0 ? EX.UNAVAILABLE : EX.OK;
 }

@@ -63,10 +63,8 @@ export interface DoctorInput {
   configTrust?: (config: Config, dir: string | undefined) => Promise<string[]>;
 }
 
-/** What the run being diagnosed was given, for the commands its fixes name (set by {@linkcode diagnose}). */
-let given: RunWith = {};
-/** The netmon command `words` on the config and state directory doctor was given. */
-const command = (words: string): string => netmonCommand(words, given);
+/** The netmon command `words` on the config and state directory doctor was `given` (-c, -s). */
+const command = (given: RunWith, words: string): string => netmonCommand(words, given);
 
 const ok = (check: CheckName, said: string): Finding => ({ check, verdict: "ok", said });
 const problem = (check: CheckName, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
@@ -146,7 +144,7 @@ function allowedRuns(): string[] {
   return denoJson.permissions["netmon-admin"].run;
 }
 
-async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
+async function checkBinaries(config: Config, run: Runner, given: RunWith): Promise<Versions> {
   const ran = new Map<string, string>();
   // Paths by the version they print, without the program's own name: iptables' three tools say it once.
   const byVersion = new Map<string, string[]>();
@@ -175,7 +173,7 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
     const fix = denied.length === missing.length
       ? `allow them: run doctor (and the report) with --allow-run=${
         [...new Set([...denied, ...allowedRuns()])].join(",")
-      }; '${command("schedule")}' prints the report's line with them`
+      }; '${command(given, "schedule")}' prints the report's line with them`
       : `install the package that provides it, or set its path under [binaries] in ${config.file ?? "the config"}`;
     return { ran, findings: [problem("binaries", missing.join("; "), fix)] };
   }
@@ -183,7 +181,12 @@ async function checkBinaries(config: Config, run: Runner): Promise<Versions> {
 }
 
 /** Which backend iptables drives, and whether the other one holds rules too. */
-async function checkBackend(config: Config, versions: Versions, run: Runner): Promise<Finding> {
+async function checkBackend(
+  config: Config,
+  versions: Versions,
+  run: Runner,
+  given: RunWith,
+): Promise<Finding> {
   const families: [string, string][] = [];
   if (versions.ran.has("iptables")) families.push(["iptables", config.binaries.iptables]);
   if (versions.ran.has("ip6tables")) families.push(["ip6tables", config.binaries.ip6tables]);
@@ -215,7 +218,7 @@ async function checkBackend(config: Config, versions: Versions, run: Runner): Pr
       return problem(
         "backend",
         `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
-        `run '${command("doctor")}' as root`,
+        `run '${command(given, "doctor")}' as root`,
       );
     }
     const s = savedRules(text);
@@ -243,7 +246,7 @@ async function checkBackend(config: Config, versions: Versions, run: Runner): Pr
   return ok("backend", `iptables drives ${backend}; the ${other} backend holds no rules`);
 }
 
-async function checkRules(config: Config, run: Runner): Promise<Finding> {
+async function checkRules(config: Config, run: Runner, given: RunWith): Promise<Finding> {
   if (config.source === "interface") {
     return ok("rules", "the interface source reads the kernel's counters: no rules needed");
   }
@@ -252,7 +255,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
   try {
     rows = await source.status();
   } catch (err) {
-    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${command("doctor")}' as root`);
+    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
   }
   const where = config.source === "iptables"
     ? `chain ${config.chain}`
@@ -260,24 +263,33 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
     ? `table inet ${config.table}`
     : "pf labels";
   const missing = [...new Set(rows.filter((r) => !r.installed).map((r) => `${r.meter} (${r.where})`))];
+  // Rules not made by netmon that jump to its chain (network_monitor.py's): said beside missing ones too, as that is
+  // where a switch from the script stands (its rules there, netmon's not yet), and start takes them over.
+  const foreign = source.foreignRules ?? [];
+  const foreignSaid = foreign.map((f) => foreignAdvice(f, given));
+  const removals = [...new Set(foreign.filter((f) => f.takeover === undefined).map((f) => f.fix))];
   if (missing.length > 0) {
     const fix = config.source === "pf"
-      ? `add the rules '${command("pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
-      : `run '${command("start")}' (it keeps the rules already there and their counters)`;
+      ? `add the rules '${command(given, "pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
+      : `run '${command(given, "start")}' (it keeps the rules already there and their counters${
+        foreign.some((f) => f.takeover !== undefined) ? ", and takes over those not made by netmon" : ""
+      })`;
     return problem(
       "rules",
-      `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
-      fix,
+      [
+        `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
+        ...foreignSaid,
+      ].join("; "),
+      removals.length > 0 ? `${fix}; then ${removals.join(" && ")}` : fix,
     );
   }
   if (source.warnings.length > 0) {
-    return problem("rules", source.warnings.join("; "), `run '${command("start")}' to repair`);
+    return problem("rules", source.warnings.join("; "), `run '${command(given, "start")}' to repair`);
   }
-  const foreign = source.foreignRules ?? [];
   if (foreign.length > 0) {
     // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.
-    const fixes = [...new Set(foreign.map((f) => f.takeover === undefined ? f.fix : netmonCommand("start")))];
-    return problem("rules", foreign.map(foreignAdvice).join("; "), fixes.join(" && "));
+    const fixes = [...new Set(foreign.map((f) => f.takeover === undefined ? f.fix : command(given, "start")))];
+    return problem("rules", foreignSaid.join("; "), fixes.join(" && "));
   }
   const columns = allColumns(config.meters).length;
   return ok(
@@ -287,7 +299,7 @@ async function checkRules(config: Config, run: Runner): Promise<Finding> {
 }
 
 /** The lock's finding: held matters to legacy iptables-restore, which start and stop run. */
-function checkLock(config: Config, versions: Versions): Finding {
+function checkLock(config: Config, versions: Versions, given: RunWith): Finding {
   const legacy = [...versions.ran.values()].some((v) => backendOf(v) === "legacy");
   let file: Deno.FsFile;
   try {
@@ -299,7 +311,7 @@ function checkLock(config: Config, versions: Versions): Finding {
     return problem(
       "xtables-lock",
       `cannot open ${XTABLES_LOCK}: ${message(err)}`,
-      `run '${command("doctor")}' as root`,
+      `run '${command(given, "doctor")}' as root`,
     );
   }
   try {
@@ -318,7 +330,7 @@ function checkLock(config: Config, versions: Versions): Finding {
   );
 }
 
-function checkStateDir(files: StateFiles): Finding {
+function checkStateDir(files: StateFiles, given: RunWith): Finding {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(files.dir);
@@ -329,7 +341,7 @@ function checkStateDir(files: StateFiles): Finding {
     return problem(
       "state-dir",
       `cannot look at ${files.dir}: ${message(err)}`,
-      `run '${command("doctor")}' as root`,
+      `run '${command(given, "doctor")}' as root`,
     );
   }
   if (!info.isDirectory) {
@@ -379,8 +391,8 @@ function unreadable(err: unknown): boolean {
 }
 
 /** The fix for a state file doctor may not read. */
-const notAllowed = (): string =>
-  `nothing is wrong with the file: doctor may not read it. Run '${command("doctor")}' as root, as the ` +
+const notAllowed = (given: RunWith): string =>
+  `nothing is wrong with the file: doctor may not read it. Run '${command(given, "doctor")}' as root, as the ` +
   "report runs, with the permission the line above names";
 
 /**
@@ -406,8 +418,11 @@ function damagedLineFix(files: StateFiles): string {
         "is lost (rebuilt from the whole log), as do graph --strict and importing the log into a store");
 }
 
-/** Doctor's finding on the log and the last file (exported for its tests). */
-export async function checkLog(files: StateFiles): Promise<LogFacts> {
+/**
+ * Doctor's finding on the log and the last file (exported for its tests);
+ * a fix's command names the -c/-s doctor was `given`.
+ */
+export async function checkLog(files: StateFiles, given: RunWith = {}): Promise<LogFacts> {
   let count = 0;
   let first = "";
   let last = "";
@@ -422,7 +437,7 @@ export async function checkLog(files: StateFiles): Promise<LogFacts> {
         findings: [problem(
           "log",
           message(err),
-          unreadable(err) ? notAllowed() : damagedLineFix(files),
+          unreadable(err) ? notAllowed(given) : damagedLineFix(files),
         )],
       };
     }
@@ -435,7 +450,9 @@ export async function checkLog(files: StateFiles): Promise<LogFacts> {
       findings: [problem(
         "log",
         message(err),
-        unreadable(err) ? notAllowed() : `delete ${files.last}: the next report rebuilds it from the log's last line`,
+        unreadable(err)
+          ? notAllowed(given)
+          : `delete ${files.last}: the next report rebuilds it from the log's last line`,
       )],
     };
   }
@@ -483,6 +500,7 @@ async function checkTextfile(
   config: Config,
   lastAt: number | undefined,
   trust: ((dir: string) => Promise<string[]>) | undefined,
+  given: RunWith,
 ): Promise<Finding | undefined> {
   const path = config.fleet.textfile;
   if (path === undefined) return undefined;
@@ -492,7 +510,7 @@ async function checkTextfile(
       "textfile",
       message(err),
       `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list; the report needs ${dir} ` +
-        `in its --allow-read and --allow-write lists: '${command("schedule")}' prints its whole line)`,
+        `in its --allow-read and --allow-write lists: '${command(given, "schedule")}' prints its whole line)`,
     );
   let info: Deno.FileInfo;
   try {
@@ -507,7 +525,7 @@ async function checkTextfile(
           "/var/lib/prometheus/node-exporter), or point textfile at that directory",
       );
     }
-    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${command("doctor")}' as root`);
+    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
   }
   if (!info.isDirectory) {
     return problem(
@@ -526,7 +544,11 @@ async function checkTextfile(
   } catch (err) {
     if (unreadable(err)) return denied(err);
     if (!(err instanceof Deno.errors.NotFound)) {
-      return problem("textfile", `cannot look at ${path}: ${message(err)}`, `run '${command("doctor")}' as root`);
+      return problem(
+        "textfile",
+        `cannot look at ${path}: ${message(err)}`,
+        `run '${command(given, "doctor")}' as root`,
+      );
     }
   }
   if (!file) {
@@ -534,7 +556,7 @@ async function checkTextfile(
       "textfile",
       `${path} is missing although the log has samples: the reports do not write it`,
       `run '${
-        command("report")
+        command(given, "report")
       }' and read its warning (the permissions it needs: see the README's Many machines section)`,
     );
   }
@@ -564,7 +586,7 @@ async function checkTextfile(
   } catch (err) {
     return unreadable(err)
       ? denied(err)
-      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${command("doctor")}' as root`);
+      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
   }
   const m = /^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(text);
   const at = m ? Number(m[1]) : undefined;
@@ -581,7 +603,7 @@ async function checkTextfile(
       `${path} is of the sample at ${utc(at)}, not the log's last (${
         utc(Math.floor(lastAt / 1000))
       }): the last reports did not write it`,
-      `run '${command("report")}' and read its warning`,
+      `run '${command(given, "report")}' and read its warning`,
     );
   }
   return ok("textfile", `${path} is of the log's last sample (${utc(at)}) and readable by node_exporter`);
@@ -598,6 +620,7 @@ export function runsReport(command: string): boolean {
 }
 
 async function checkMail(config: Config, files: StateFiles | undefined, input: DoctorInput): Promise<Finding> {
+  const given = input.given ?? {};
   const mail = config.mail;
   if (!mail) return ok("mail", "no [mail] section: reports are not mailed");
   let waiting: string[] = [];
@@ -608,7 +631,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       waiting = spooled(spoolDir(files.dir));
       refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
-      return problem("mail", message(err), `run '${command("doctor")}' as root`);
+      return problem("mail", message(err), `run '${command(given, "doctor")}' as root`);
     }
   }
   const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
@@ -623,7 +646,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
         message(err),
         `run doctor with ${denied[2]} ('deno run -q --frozen -P=netmon-admin ${denied[2]} netmon.ts doctor': ` +
           `'deno task' passes no flags to deno), and give the report's line the same ('${
-            command("schedule")
+            command(given, "schedule")
           }' prints it ` +
           "whole)",
       );
@@ -649,7 +672,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       "mail",
       `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
         `(oldest ${oldest})`,
-      `the next report delivers them; '${command("report --mail-test")}' shows what the server says`,
+      `the next report delivers them; '${command(given, "report --mail-test")}' shows what the server says`,
     );
   }
   if (refused.length > 0) {
@@ -666,7 +689,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
 /** Runs every check, in order; later checks are skipped when what they need is broken. */
 export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const { config } = input;
-  given = input.given ?? {};
+  const given = input.given ?? {};
   if (config instanceof NetmonError) {
     return [
       problem(
@@ -693,24 +716,24 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       ? trustProblem("config", refused)
       : ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
-  const versions = await checkBinaries(config, input.run);
+  const versions = await checkBinaries(config, input.run, given);
   findings.push(...versions.findings);
   const binariesOk = versions.findings.every((f) => f.verdict === "ok");
   if (config.source === "iptables") {
     findings.push(
-      binariesOk ? await checkBackend(config, versions, input.run) : skipped("backend", "needs the binaries"),
+      binariesOk ? await checkBackend(config, versions, input.run, given) : skipped("backend", "needs the binaries"),
     );
   }
-  findings.push(binariesOk ? await checkRules(config, input.run) : skipped("rules", "needs the binaries"));
-  if (config.source === "iptables") findings.push(checkLock(config, versions));
+  findings.push(binariesOk ? await checkRules(config, input.run, given) : skipped("rules", "needs the binaries"));
+  if (config.source === "iptables") findings.push(checkLock(config, versions, given));
   let log: LogFacts = { findings: [] };
   if (input.files) {
-    const dir = checkStateDir(input.files);
+    const dir = checkStateDir(input.files, given);
     const trust = input.stateDirTrust ? await input.stateDirTrust(input.files.dir) : [];
     findings.push(
       dir.verdict !== "ok" || trust.length === 0 ? dir : trustProblem("state-dir", trust),
     );
-    log = await checkLog(input.files);
+    log = await checkLog(input.files, given);
     findings.push(...log.findings);
   } else {
     findings.push(skipped("state-dir", "no state directory"), skipped("log", "no state directory"));
@@ -728,7 +751,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       : skipped("schedule", "no state directory"),
   );
   findings.push(await checkMail(config, input.files, input));
-  const textfile = await checkTextfile(config, log.lastAt, input.textfileDirTrust);
+  const textfile = await checkTextfile(config, log.lastAt, input.textfileDirTrust, given);
   if (textfile) findings.push(textfile);
   return findings;
 }

@@ -20,6 +20,20 @@ export interface RunWith {
 }
 
 /**
+ * What a run given `-c`/`-s` (`options`, as parsed) names in the commands it
+ * prints: each made absolute, as `deno task` runs in netmon's directory.
+ *
+ * @example
+ * ```ts
+ * runWith({ config: "n.toml" }); // { config: `${Deno.cwd()}/n.toml`, stateDir: undefined }
+ * ```
+ */
+export function runWith(options: { config?: string | undefined; stateDir?: string | undefined }): RunWith {
+  const absolute = (p: string | undefined) => p === undefined || p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  return { config: absolute(options.config), stateDir: absolute(options.stateDir) };
+}
+
+/**
  * The netmon command `words` as the user can run it: `deno task netmon
  * schedule --cron` from the sources, `netmon start` from a compiled binary
  * (schedule works from the sources only: a binary's permissions are fixed),

@@ -15,6 +15,7 @@
 
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
+import { netmonCommand } from "../host/invocation.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
 import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -752,7 +753,7 @@ export class IptablesSource implements CounterSource {
       const meter = takeable.get(key);
       if (meter) {
         takeable.delete(key);
-        return { what, fix: "netmon start", takeover: meter.column };
+        return { what, fix: netmonCommand("start"), takeover: meter.column };
       }
       return { what, fix: `${t.family === 6 ? "ip6tables" : "iptables"} -D ${key}` };
     });

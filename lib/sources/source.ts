@@ -7,6 +7,7 @@
  */
 
 import type { Sample } from "../state/log_format.ts";
+import { netmonCommand, type RunWith } from "../host/invocation.ts";
 
 /** A program to run, as an argument array, with optional standard input. */
 export interface PlannedCommand {
@@ -139,16 +140,21 @@ export interface CounterSource {
 export interface ForeignRule {
   /** What it is, where. */
   what: string;
-  /** The command that removes it, or the netmon command that takes it over. */
+  /** The command that removes it; for one to take over, `start` (named with the run's -c/-s by {@linkcode foreignAdvice}). */
   fix: string;
   /** The meter whose rule it is exactly, not installed: `netmon start` takes it over with its counters. */
   takeover?: string;
 }
 
-/** What status says of a rule not made by netmon that jumps to its chain, and the fix. */
-export function foreignAdvice(r: ForeignRule): string {
+/**
+ * What status and doctor say of a rule not made by netmon that jumps to its
+ * chain, and the fix: the start that takes it over names the config and state
+ * directory the run was `given` (-c, -s), so that it acts on what was looked at.
+ */
+export function foreignAdvice(r: ForeignRule, given: RunWith = {}): string {
   return r.takeover === undefined
     ? `${r.what}: remove it with ${r.fix}`
-    : `${r.what}: it is meter ${r.takeover}'s rule without netmon's comment: run '${r.fix}', which takes it over ` +
-      "with its counters";
+    : `${r.what}: it is meter ${r.takeover}'s rule without netmon's comment: run '${
+      netmonCommand("start", given)
+    }', which takes it over with its counters`;
 }
