@@ -253,6 +253,8 @@ Deno.test({
         `--allow-net=127.0.0.1:${cluster.port}`,
         "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
         "--allow-sys=uid",
+        // The trust check of the config and state directory, which import makes before either store (every set has it).
+        "--allow-run=/usr/bin/stat",
       ];
       const o = { permissions, env: { TZ: "UTC" } };
       const where = `${cluster.url} as host h1`;
