@@ -55,7 +55,9 @@ let certDir: string | undefined;
 /** A self-signed certificate for 127.0.0.1 and localhost, made once per test process. */
 async function certificate(): Promise<{ key: string; cert: string; certFile: string }> {
   if (!certDir) {
-    certDir = await Deno.makeTempDir({ prefix: "netmon-smtp-cert-" });
+    const dir = certDir = await Deno.makeTempDir({ prefix: "netmon-smtp-cert-" });
+    // Kept for the whole test process (clients are given its path), removed when it ends.
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
     await must("openssl", [
       "req",
       "-x509",
