@@ -15,7 +15,7 @@ import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { denoPermissionError, EX, isDenoRefusal, NetmonError, RUN_AS } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
-import { checkSchedule } from "./schedule_check.ts";
+import { checkSchedule, cronLines, timerLines } from "./schedule_check.ts";
 import { type CheckName, CHECKS, type Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
@@ -738,6 +738,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   } else {
     findings.push(skipped("state-dir", "no state directory"), skipped("log", "no state directory"));
   }
+  const cron = await cronLines();
   findings.push(
     input.files
       ? checkSchedule({
@@ -747,7 +748,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
         lastAt: log.lastAt,
         now: input.now,
         given,
-      })
+      }, [...cron, ...await timerLines()])
       : skipped("schedule", "no state directory"),
   );
   findings.push(await checkMail(config, input.files, input));

@@ -6,6 +6,11 @@
  * is recent. Lines running another config, another state directory or
  * another netmon command are named for what they are.
  *
+ * Cron tables and units are read as cron and systemd take them, through
+ * lib/host/safe_open.ts: regular files only (a FIFO never blocks doctor), at
+ * most TABLE_MAX bytes, a link followed only where cron or systemd follows
+ * it.
+ *
  * @module
  */
 
@@ -23,6 +28,7 @@ import {
   type RunLine,
 } from "./run_lines.ts";
 import type { Finding } from "./finding.ts";
+import { type Owners, readWholeBounded } from "../host/safe_open.ts";
 
 /** Cron tables: system-wide files with a user field, then per-user directories without one. */
 export const CRON_FILES = ["/etc/crontab"];
@@ -42,27 +48,53 @@ const fixFor = (given: RunWith | undefined) =>
   `run '${netmonCommand("schedule --cron", given)}' (or --systemd): it writes the line with exactly the ` +
   "permissions this config needs";
 
-function readDir(dir: string): string[] {
+/** At most this much of a cron table or unit is read (Debian's own are a few KiB). */
+export const TABLE_MAX = 1 << 20;
+
+/**
+ * The entries of `dir` that may be tables (regular files or links), sorted; in a cron directory (`cron`) not those
+ * both Debian's cron and cronie skip: hidden, `#…`, `…~` (an editor's backup).
+ */
+function readDir(dir: string, cron = false): string[] {
   try {
-    return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink).map((e) => `${dir}/${e.name}`).sort();
+    return [...Deno.readDirSync(dir)].filter((e) => e.isFile || e.isSymlink)
+      .filter((e) => !cron || !/^[.#]|~$/.test(e.name)).map((e) => `${dir}/${e.name}`).sort();
   } catch {
     return [];
   }
 }
 
-function readText(path: string): string | undefined {
+/**
+ * The text of a cron table or systemd unit as cron or systemd would take it, or undefined where it would not (or
+ * doctor may not read it): a regular file of at most TABLE_MAX bytes owned as `owners` says, never waited on for
+ * more than 5 s (a FIFO swapped in). A link at `path` is followed only as `links` says: Debian's cron follows one
+ * in /etc/crontab and /etc/cron.d only when root owns the link ("may also be symlinks, provided that both the
+ * symlink and the file it points to are owned by root", cron(8)), never one in the spool (opened O_NOFOLLOW);
+ * systemd follows those in /etc/systemd/system.
+ */
+async function readTable(path: string, links: "never" | "root's" | "any", owners: Owners): Promise<string | undefined> {
+  let s: Deno.FileInfo;
   try {
-    return Deno.readTextFileSync(path);
+    s = Deno.lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (s.isSymlink && (links === "never" || (links === "root's" && s.uid !== 0))) return undefined;
+  const what = path.startsWith(SYSTEMD_DIR) ? "systemd unit" : "cron table";
+  try {
+    const bytes = await readWholeBounded(path, { what, follow: s.isSymlink, owners }, TABLE_MAX);
+    return bytes && new TextDecoder().decode(bytes);
   } catch {
     return undefined;
   }
 }
 
 /** Every cron line, with the variables the table set before it and the user it runs as. */
-export function cronLines(): Entry[] {
+export async function cronLines(): Promise<Entry[]> {
   const found: Entry[] = [];
-  const scan = (path: string, userField: boolean) => {
-    const text = readText(path);
+  const scan = async (path: string, userField: boolean) => {
+    // A system table (with a user field) is root's, a link to it root's too; a user's is the user's (or root's).
+    const text = await readTable(path, userField ? "root's" : "never", userField ? "self-or-root" : "anyone");
     if (text === undefined) return;
     const env: Record<string, string> = {};
     text.split("\n").forEach((raw, i) => {
@@ -83,21 +115,21 @@ export function cronLines(): Entry[] {
       found.push({ where: `cron ${path}:${i + 1}`, command, env: { ...env }, user });
     });
   };
-  for (const f of CRON_FILES) scan(f, true);
-  for (const d of CRON_DIRS) for (const f of readDir(d)) scan(f, true);
-  for (const d of USER_CRON_DIRS) for (const f of readDir(d)) scan(f, false);
+  for (const f of CRON_FILES) await scan(f, true);
+  for (const d of CRON_DIRS) for (const f of readDir(d, true)) await scan(f, true);
+  for (const d of USER_CRON_DIRS) for (const f of readDir(d, true)) await scan(f, false);
   return found;
 }
 
 /** Every timer in /etc/systemd/system with its service's ExecStart lines, environment, user, and whether enabled. */
-export function timerLines(): Entry[] {
+export async function timerLines(): Promise<Entry[]> {
   const found: Entry[] = [];
   for (const path of readDir(SYSTEMD_DIR)) {
     if (!path.endsWith(".timer")) continue;
-    const text = readText(path) ?? "";
+    const text = await readTable(path, "any", "self-or-root") ?? "";
     const name = path.slice(SYSTEMD_DIR.length + 1);
     const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(text)?.[1] ?? name.replace(/\.timer$/, ".service");
-    const service = readText(`${SYSTEMD_DIR}/${unit}`) ?? "";
+    const service = await readTable(`${SYSTEMD_DIR}/${unit}`, "any", "self-or-root") ?? "";
     const env: Record<string, string> = {};
     for (const m of service.matchAll(/^\s*Environment\s*=\s*(.*)$/gm)) {
       for (const a of (m[1] ?? "").matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)=([^"\s]*)"?/g)) {
@@ -166,9 +198,8 @@ function programThere(line: RunLine, entry: Entry): "yes" | "no" | string {
 
 const flagOf = (n: Need) => `--allow-${n.kind}=${n.value} (${n.why})`;
 
-/** The schedule finding. */
-export function checkSchedule(ctx: ScheduleContext): Finding {
-  const entries = [...cronLines(), ...timerLines()];
+/** The schedule finding, from the cron lines and timers found (`entries`: {@linkcode cronLines}, {@linkcode timerLines}). */
+export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
   const lines = entries.flatMap((e) => {
     const line = parseRunLine(e.command, TASKS);
     return line ? [{ entry: e, line }] : [];
