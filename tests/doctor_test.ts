@@ -298,6 +298,73 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
   }));
 
 netnsTest(
+  "doctor: a cron line still running network_monitor.py, or its graph on another log, is a problem naming the line",
+  () =>
+    withPair(async (p) => {
+      // Where netmon-admin lets doctor read: a link's target elsewhere is not read (as before).
+      const OLD = "/etc/netmon/old";
+      const r = await sandbox([
+        ...healthy(),
+        DOCTOR,
+        { write: "/etc/crontab", text: "SHELL=/bin/sh\n*/5 * * * * root /usr/local/bin/network_monitor.py report\n" },
+        DOCTOR,
+        { write: "/etc/crontab", text: "SHELL=/bin/sh\n" },
+        {
+          write: "/var/spool/cron/crontabs/root",
+          text: "@reboot python /usr/local/bin/network_monitor.py start\n" +
+            "0 0 * * * cd /usr/local/bin && ./netmon_graph.py netmon.log\n",
+        },
+        DOCTOR,
+        // The graph script on netmon's own log is what the README allows.
+        { write: "/var/spool/cron/crontabs/root", text: `0 0 * * * /usr/local/bin/netmon_graph.py ${LOG}\n` },
+        DOCTOR,
+        // cron follows a link in /etc/cron.d that root owns, not one another user owns, and none in the spool.
+        { write: `${OLD}/system.cron`, text: "*/5 * * * * root /usr/local/bin/network_monitor.py\n" },
+        { write: `${OLD}/user.cron`, text: "*/5 * * * * /usr/local/bin/network_monitor.py report\n" },
+        { symlink: "/etc/cron.d/original", target: `${OLD}/system.cron` },
+        DOCTOR,
+        { run: ["chown", "-h", "nobody", "/etc/cron.d/original"] },
+        DOCTOR,
+        { remove: "/etc/cron.d/original" },
+        { remove: "/var/spool/cron/crontabs/root" },
+        { symlink: "/var/spool/cron/crontabs/root", target: `${OLD}/user.cron` },
+        DOCTOR,
+      ], p.a);
+      const none = verdict(r[3] as StepResult);
+      expect(none, {});
+      assertEquals(none.checks.get("original")?.said, "no cron line runs network_monitor.py or netmon_graph.py");
+      expect(verdict(r[4] as StepResult), {
+        original:
+          /^cron \/etc\/crontab:2 still runs network_monitor\.py report, the 2010 script netmon replaces: it keeps writing its own netmon\.log and netmon\.last, so two meters count into two logs$/,
+      }, { original: /^delete line 2 of \/etc\/crontab$/ });
+      const two = verdict(r[5] as StepResult);
+      expect(two, {
+        original: new RegExp(
+          "^cron /var/spool/cron/crontabs/root:1 still runs network_monitor\\.py start, .*: it puts its own two " +
+            "rules back beside netmon's; cron /var/spool/cron/crontabs/root:2 runs netmon_graph\\.py on " +
+            "/usr/local/bin/netmon\\.log, not on netmon's log /var/lib/netmon/netmon\\.log",
+        ),
+      });
+      assertEquals(
+        two.checks.get("original")?.fix,
+        "delete line 1 of root's crontab ('crontab -u root -e'); make line 2 of root's crontab ('crontab -u root -e') " +
+          "read /var/lib/netmon/netmon.log, or delete it ('netmon schedule --cron' writes netmon's own nightly graph line)",
+      );
+      const graph = verdict(r[6] as StepResult);
+      expect(graph, {});
+      assertEquals(
+        graph.checks.get("original")?.said,
+        "cron /var/spool/cron/crontabs/root:1 runs netmon_graph.py on netmon's log; no cron line runs network_monitor.py",
+      );
+      expect(verdict(r[7] as StepResult), {
+        original: /^cron \/etc\/cron\.d\/original:1 still runs network_monitor\.py, the 2010 script/,
+      }, { original: /^delete line 1 of \/etc\/cron\.d\/original$/ });
+      expect(verdict(r[8] as StepResult), {});
+      expect(verdict(r[9] as StepResult), {});
+    }),
+);
+
+netnsTest(
   "doctor -c FILE -s DIR: the fixes' commands name that config and state directory",
   () =>
     withPair(async (p) => {

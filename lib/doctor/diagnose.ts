@@ -15,7 +15,7 @@ import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import { denoPermissionError, EX, isDenoRefusal, NetmonError, RUN_AS } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
-import { checkSchedule, cronLines, timerLines } from "./schedule_check.ts";
+import { checkOriginal, checkSchedule, cronLines, timerLines } from "./schedule_check.ts";
 import { type CheckName, CHECKS, type Finding } from "./finding.ts";
 import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
@@ -751,6 +751,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       }, [...cron, ...await timerLines()])
       : skipped("schedule", "no state directory"),
   );
+  findings.push(checkOriginal(cron, input.files?.log));
   findings.push(await checkMail(config, input.files, input));
   const textfile = await checkTextfile(config, log.lastAt, input.textfileDirTrust, given);
   if (textfile) findings.push(textfile);

@@ -34,6 +34,13 @@ export const CHECKS = [
     ],
   },
   {
+    name: "original",
+    help: [
+      "no cron line still runs the 2010 network_monitor.py, nor its",
+      "netmon_graph.py on another log than netmon's",
+    ],
+  },
+  {
     name: "mail",
     help: [
       "with [mail], the server answers and accepts the login (nothing",

@@ -167,3 +167,50 @@ export function absoluteFrom(path: string, cwd: string | undefined): string {
   if (path.startsWith("/") || cwd === undefined) return path;
   return `${cwd.replace(/\/+$/, "")}/${path}`;
 }
+
+/** The 2010 scripts netmon replaces: the meter and its graph. */
+export const ORIGINAL_SCRIPTS = ["network_monitor.py", "netmon_graph.py"] as const;
+
+/** A line that runs one of the 2010 scripts. */
+export interface OriginalLine {
+  /** Which script. */
+  script: typeof ORIGINAL_SCRIPTS[number];
+  /** Its arguments (network_monitor.py's command; netmon_graph.py's log). */
+  args: string[];
+  /** The directory it changes to first (`cd DIR && …`). */
+  cwd?: string;
+}
+
+/**
+ * Parses a scheduled command that runs network_monitor.py or netmon_graph.py
+ * (by path, by name through PATH, or through `python`/`env python`), or
+ * undefined when it runs neither.
+ */
+export function parseOriginalLine(command: string): OriginalLine | undefined {
+  let cwd: string | undefined;
+  for (const words of shellCommands(command)) {
+    if (words[0] === "cd" && words[1] !== undefined) {
+      cwd = words[1];
+      continue;
+    }
+    let at = 0;
+    const skip = () => {
+      while (at < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[at] as string)) at++;
+    };
+    if (/(^|\/)env$/.test(words[0] ?? "")) at++;
+    skip();
+    if (/(^|\/)env$/.test(words[at] ?? "")) {
+      at++;
+      skip();
+    }
+    // An interpreter and its options: the script is the first word after them.
+    if (/(^|\/)python[\d.]*$/.test(words[at] ?? "")) {
+      at++;
+      while (at < words.length && (words[at] as string).startsWith("-")) at++;
+    }
+    const name = (words[at] ?? "").slice((words[at] ?? "").lastIndexOf("/") + 1);
+    const script = ORIGINAL_SCRIPTS.find((s) => s === name);
+    if (script) return { script, args: words.slice(at + 1), ...(cwd !== undefined ? { cwd } : {}) };
+  }
+  return undefined;
+}

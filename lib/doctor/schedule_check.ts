@@ -4,7 +4,9 @@
  * its program exists and that its Deno permissions cover what the config
  * needs (the computation `netmon schedule` uses), and that the last sample
  * is recent. Lines running another config, another state directory or
- * another netmon command are named for what they are.
+ * another netmon command are named for what they are. And the original's
+ * check: no cron line still runs the 2010 network_monitor.py (or its
+ * netmon_graph.py on a log that is not netmon's) after the switch.
  *
  * Cron tables and units are read as cron and systemd take them, through
  * lib/host/safe_open.ts: regular files only (a FIFO never blocks doctor), at
@@ -24,6 +26,7 @@ import {
   type Entry,
   isReport,
   lineGrants,
+  parseOriginalLine,
   parseRunLine,
   type RunLine,
 } from "./run_lines.ts";
@@ -314,5 +317,68 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
     check: "schedule",
     verdict: "ok",
     said: `the report runs from ${where.join(", ")}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+  };
+}
+
+/** The cron line `where` (`cron FILE:LINE`) in words, with how to edit it where that is crontab -e (a user's). */
+function lineOf(where: string): string {
+  const m = /^cron (.*):(\d+)$/.exec(where);
+  if (!m) return where;
+  const [, file = "", line] = m;
+  const dir = USER_CRON_DIRS.find((d) => file.startsWith(`${d}/`));
+  if (dir === undefined) return `line ${line} of ${file}`;
+  const user = file.slice(dir.length + 1);
+  return `line ${line} of ${user}'s crontab ('crontab -u ${user} -e')`;
+}
+
+/**
+ * The original's finding, from the cron lines found (`entries`, {@linkcode cronLines}): a line still running
+ * network_monitor.py, the 2010 script netmon replaces, is a problem whatever it runs (its report keeps its own
+ * netmon.log and netmon.last, so two meters count into two logs; its start puts its own rules back beside
+ * netmon's), and so is one running netmon_graph.py on another log than netmon's `log` (it graphs the script's old
+ * log, or fails each night once that is moved). netmon_graph.py on netmon's log is as the README says it may be.
+ */
+export function checkOriginal(entries: Entry[], log: string | undefined): Finding {
+  const said: string[] = [];
+  const fixes: string[] = [];
+  const graphs: string[] = [];
+  for (const entry of entries) {
+    const line = parseOriginalLine(entry.command);
+    if (!line) continue;
+    if (line.script === "netmon_graph.py") {
+      const reads = line.args[0] === undefined ? undefined : absoluteFrom(line.args[0], line.cwd);
+      if (log === undefined || reads === log) {
+        graphs.push(`${entry.where} runs netmon_graph.py on netmon's log`);
+        continue;
+      }
+      said.push(
+        `${entry.where} runs netmon_graph.py on ${reads ?? "no log"}, not on netmon's log ${log}: it graphs the ` +
+          "2010 script's log, which netmon does not write",
+      );
+      fixes.push(
+        `make ${lineOf(entry.where)} read ${log}, or delete it ('netmon schedule --cron' writes netmon's own ` +
+          "nightly graph line)",
+      );
+      continue;
+    }
+    const command = (line.args[0] ?? "report").toUpperCase();
+    const effect = command === "REPORT"
+      ? ": it keeps writing its own netmon.log and netmon.last, so two meters count into two logs"
+      : ["START", "INITIATE", "INITIALISE"].includes(command)
+      ? ": it puts its own two rules back beside netmon's"
+      : "";
+    said.push(
+      `${entry.where} still runs network_monitor.py${line.args.length > 0 ? ` ${line.args.join(" ")}` : ""}, the ` +
+        `2010 script netmon replaces${effect}`,
+    );
+    fixes.push(`delete ${lineOf(entry.where)}`);
+  }
+  if (said.length > 0) return { check: "original", verdict: "problem", said: said.join("; "), fix: fixes.join("; ") };
+  return {
+    check: "original",
+    verdict: "ok",
+    said: graphs.length > 0
+      ? `${graphs.join(", ")}; no cron line runs network_monitor.py`
+      : "no cron line runs network_monitor.py or netmon_graph.py",
   };
 }
