@@ -16,7 +16,7 @@ import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/con
 import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
 import { SafeFile } from "./lib/host/safe_open.ts";
-import { dirsTrust, STATE_DIR, STATE_DIR_AS_ROOT } from "./lib/host/dir_trust.ts";
+import { dirsTrust } from "./lib/host/dir_trust.ts";
 import { getUid } from "./lib/host/env.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
@@ -30,7 +30,7 @@ import {
   render,
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
-import { stateFiles } from "./lib/state/files.ts";
+import { STATE_DIR, STATE_DIR_AS_ROOT, stateFiles } from "./lib/state/files.ts";
 import { CustomerMatchError } from "./lib/config/customers.ts";
 import { allColumns } from "./lib/config/meters.ts";
 import { pageFiles } from "./lib/outputs/page.ts";

@@ -14,14 +14,12 @@ import {
   type DirInfo,
   dirTrustWarnings,
   PROGRAM,
-  STATE_DIR,
-  STATE_DIR_AS_ROOT,
-  stateDirWarnings,
   STORE_DIR,
   TEXTFILE_DIR,
   trustFindings,
   trustProblems,
 } from "../lib/host/dir_trust.ts";
+import { STATE_DIR, STATE_DIR_AS_ROOT, stateDirWarnings } from "../lib/state/files.ts";
 import { refuseUntrusted, trustChecks } from "../lib/config/trust.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import type { NetmonError } from "../lib/host/errors.ts";

@@ -11,16 +11,8 @@ import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { DenoDenied, EX, NetmonError } from "../host/errors.ts";
-import { stateFiles } from "../state/files.ts";
-import {
-  dirsTrust,
-  dirTrustWarnings,
-  STATE_DIR,
-  STATE_DIR_AS_ROOT,
-  STORE_DIR,
-  TEXTFILE_DIR,
-  type TrustFinding,
-} from "../host/dir_trust.ts";
+import { STATE_DIR, STATE_DIR_AS_ROOT, stateFiles } from "../state/files.ts";
+import { dirsTrust, dirTrustWarnings, STORE_DIR, TEXTFILE_DIR, type TrustFinding } from "../host/dir_trust.ts";
 import { trustChecks } from "../config/trust.ts";
 import type { Options } from "./commands.ts";
 

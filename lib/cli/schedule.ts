@@ -18,6 +18,7 @@ import { replaceFile } from "../host/files.ts";
 import { COMPILED } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
+import { ROOT_STATE_DIR } from "../state/files.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import type { Options } from "./commands.ts";
 
@@ -231,7 +232,7 @@ function writablePaths(needs: readonly Need[], sqlite: string | undefined): stri
  * devices, no kernel tunables, only the address `families` named.
  */
 function hardening(i: ScheduleInputs, writes: readonly string[], families: string, what: string): string {
-  const state = i.stateDir === "/var/lib/netmon" ? "StateDirectory=netmon\nStateDirectoryMode=0750\n" : "";
+  const state = i.stateDir === ROOT_STATE_DIR ? "StateDirectory=netmon\nStateDirectoryMode=0750\n" : "";
   return `NoNewPrivileges=yes
 # The whole file system read-only but for what ${what} writes.
 ProtectSystem=strict

@@ -24,7 +24,7 @@ import {
 } from "./meters.ts";
 import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { kindOf, readRest } from "../host/safe_open.ts";
-import { CONFIG_FILE, trustProblems } from "../host/dir_trust.ts";
+import { CONFIG_FILE, infoOf, trustProblems } from "../host/dir_trust.ts";
 import { getUid } from "../host/env.ts";
 import {
   type Billing,
@@ -777,9 +777,7 @@ function readConfigText(path: string): string {
 function refuseLooseConfig(file: Deno.FsFile, path: string): void {
   const uid = getUid();
   if (uid === null) return; // without --allow-sys=uid: the run as a whole says what it needs
-  const s = file.statSync();
-  const info = { path, mode: (s.mode ?? 0) & 0o7777, uid: s.uid ?? 0, gid: s.gid ?? 0, type: "regular file" };
-  const [problem] = trustProblems(path, [info], uid, CONFIG_FILE);
+  const [problem] = trustProblems(path, [infoOf(path, file.statSync())], uid, CONFIG_FILE);
   if (problem !== undefined) {
     file.close();
     throw new NetmonError(problem, EX.NOPERM);

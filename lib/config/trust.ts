@@ -13,16 +13,8 @@
 
 import type { Config } from "./config.ts";
 import { DEFAULT_BINARIES } from "./config.ts";
-import {
-  type Checked,
-  CONFIG_FILE,
-  dirsTrust,
-  PROGRAM,
-  STATE_DIR,
-  STATE_DIR_AS_ROOT,
-  STORE_DIR,
-  TEXTFILE_DIR,
-} from "../host/dir_trust.ts";
+import { type Checked, CONFIG_FILE, dirsTrust, PROGRAM, STORE_DIR, TEXTFILE_DIR } from "../host/dir_trust.ts";
+import { STATE_DIR, STATE_DIR_AS_ROOT } from "../state/files.ts";
 import { dirOf } from "../host/safe_open.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 

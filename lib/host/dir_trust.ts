@@ -1,12 +1,13 @@
 /**
- * Whether another user can change what is in the state directory (or the
- * directory graph.ts writes its pages into): it, or a directory above it up
- * to `/`, writable by (or belonging to) someone else. netmon refuses what
- * such a user could plant (links, FIFOs, other users' files; see
- * safe_open.ts), but says so on every run, with the fix. Such a user could
- * also put another directory in its place between two steps of a run: the
- * page writer then removes no old page (a removal by name would land in
- * whatever directory is there).
+ * Whether another user can write or replace a file or directory (the one
+ * rule, {@linkcode othersWrite}), and so change what is in the state
+ * directory (lib/state/files.ts) or the directory graph.ts writes its pages
+ * into: it, or a directory above it up to `/`, writable by (or belonging to)
+ * someone else. netmon refuses what such a user could plant (links, FIFOs,
+ * other users' files; see safe_open.ts), but says so on every run, with the
+ * fix. Such a user could also put another directory in its place between
+ * two steps of a run: the page writer then removes no old page (a removal by
+ * name would land in whatever directory is there).
  *
  * Some are not only warned of but refused (sshd's StrictModes; see
  * {@linkcode Checked.refuse}): the SQLite store's directory, the config
@@ -24,7 +25,6 @@
 import { getUid } from "./env.ts";
 import { runBounded } from "./run.ts";
 import { NetmonError } from "./errors.ts";
-import { dirOf } from "./safe_open.ts";
 
 /** The program that reads the directories' owners and modes. */
 export const STAT = "/usr/bin/stat";
@@ -41,6 +41,39 @@ export interface DirInfo {
   gid: number;
   /** File type in stat's words ("directory", "symbolic link"). */
   type: string;
+}
+
+/** Whether `owner` is another user's: neither root nor `uid` (null, not known: no one's). */
+export function ownedByOther(owner: number | null, uid: number | null): boolean {
+  return owner !== null && uid !== null && owner !== 0 && owner !== uid;
+}
+
+/**
+ * Why a user but root and `uid` can write in or replace `d`, as the warnings say it: [] for none. Its sticky bit
+ * excuses the write bits (no one can rename what is not theirs) unless `stickyCounts`. A link counts by its owner
+ * alone: its mode means nothing (always 0777), and whoever can write the directory it is in can point it elsewhere.
+ */
+export function othersWrite(
+  d: Omit<DirInfo, "path">,
+  uid: number | null,
+  o: { stickyCounts?: boolean; ownerTrusted?: boolean } = {},
+): string[] {
+  const link = d.type === "symbolic link";
+  const who = link ? ["a symbolic link"] : [];
+  if (!o.ownerTrusted && ownedByOther(d.uid, uid)) who.push(`owned by uid ${d.uid}`);
+  if (link || ((d.mode & 0o1000) !== 0 && !o.stickyCounts)) return who;
+  // The group's write bit counts even for root's group: where a POSIX ACL names a user or group, the group bits are
+  // the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows no ACL).
+  const group = d.gid === 0 ? "group 0 (root) or by a user or group a POSIX ACL names" : `group ${d.gid}`;
+  if ((d.mode & 0o002) !== 0) who.push("writable by every user");
+  else if ((d.mode & 0o020) !== 0) who.push(`writable by ${group}`);
+  return who;
+}
+
+/** What {@linkcode othersWrite} needs of `s`, as `stat` would say it of `path`. */
+export function infoOf(path: string, s: Deno.FileInfo): DirInfo {
+  const type = s.isDirectory ? "directory" : s.isSymlink ? "symbolic link" : "regular file";
+  return { path, mode: (s.mode ?? 0) & 0o7777, uid: s.uid ?? 0, gid: s.gid ?? 0, type };
 }
 
 /** `dir` and every directory above it, innermost first. */
@@ -83,18 +116,12 @@ export interface Checked {
   refuse?: "always" | "unless sticky";
   /** Whether the path is a file (the config, a program) rather than a directory: "through" it, not "in" it. */
   file?: boolean;
+  /** The fix where user `owner` owns `dir` or a directory above it, for a run as `uid`, if not chown and chmod. */
+  ownedFix?: (dir: string, uid: number, owner: number) => string | undefined;
 }
 
 /** What a refusal says instead of {@linkcode Checked.meanwhile}. */
 const REFUSED = "netmon refuses to run until then; fix it";
-
-/** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
-export const STATE_DIR: Checked = {
-  what: "state directory",
-  threat: "plant links or FIFOs",
-  meanwhile: "netmon refuses them, but fix it",
-  mayBeMissing: true,
-};
 
 /**
  * The Prometheus textfile's directory (`[prometheus] textfile`), which root
@@ -118,16 +145,6 @@ export const TEXTFILE_DIR: Checked = {
   mayBeMissing: true,
   ownersAboveTrusted: true,
 };
-
-/**
- * The state directory of a run as root: refused when another user can write
- * it (not sticky) or put another in its place. There root would remove,
- * rename and write by name in whatever directory is there at the instant
- * (the spool: settling, tidying, delivering), which no check of a file can
- * make safe. A sticky one (like /tmp) is only warned of: its files are
- * root's, and no other user can rename or remove them.
- */
-export const STATE_DIR_AS_ROOT: Checked = { ...STATE_DIR, refuse: "unless sticky" };
 
 /**
  * The SQLite store's directory: SQLite opens the store's journal by name on
@@ -176,7 +193,7 @@ export function trustProblems(
   dir: string,
   infos: readonly DirInfo[],
   uid: number,
-  checked = STATE_DIR,
+  checked: Checked,
   names: readonly string[] = [dir],
 ): string[] {
   return trustFindings(dir, infos, uid, checked, names).map((f) => f.line);
@@ -195,7 +212,7 @@ export function trustFindings(
   dir: string,
   infos: readonly DirInfo[],
   uid: number,
-  checked = STATE_DIR,
+  checked: Checked,
   names: readonly string[] = [dir],
 ): TrustFinding[] {
   const problems: TrustFinding[] = [];
@@ -205,34 +222,19 @@ export function trustFindings(
     if (seen.has(d.path)) continue;
     seen.add(d.path);
     const isDir = names.includes(d.path);
-    const sticky = (d.mode & 0o1000) !== 0 && !isDir;
     const link = d.type === "symbolic link";
     if (isDir && !link && checked.onlyTheWay) continue;
-    const who: string[] = [];
-    // A link's own mode means nothing (always 0777); whoever owns it, or can write the directory it is in (checked
-    // as a directory of the path), can point it elsewhere.
-    if (link) who.push("a symbolic link");
-    if (d.uid !== 0 && d.uid !== uid && (isDir || !checked.ownersAboveTrusted)) who.push(`owned by uid ${d.uid}`);
-    // The group's write bit counts even for root's group: where a POSIX ACL names a user or group, the group bits
-    // are the ACL's mask, and a root:root directory whose ACL lets another user write shows just that (stat shows
-    // no ACL).
-    const group = d.gid === 0 ? "group 0 (root) or by a user or group a POSIX ACL names" : `group ${d.gid}`;
-    const othersWrite = !link && ((d.mode & 0o022) !== 0) && !sticky;
-    if (!link && (d.mode & 0o002) !== 0 && !sticky) who.push("writable by every user");
-    else if (!link && (d.mode & 0o020) !== 0 && !sticky) who.push(`writable by ${group}`);
+    // Sticky excuses a directory above (others cannot rename what is not theirs), not the directory itself.
+    const who = othersWrite(d, uid, { stickyCounts: isDir, ownerTrusted: !isDir && !!checked.ownersAboveTrusted });
     // A link of this user or root is as safe as the directory it is in.
     if (who.length === 0 || (link && who.length === 1)) continue;
     const mode = (d.mode & 0o7777).toString(8).padStart(4, "0");
-    // chown and chmod would change what a link points to, not the link; and a user's directory is theirs, not root's.
-    const userOwned = !link && d.uid !== 0 && d.uid !== uid && (checked === STATE_DIR || checked === STATE_DIR_AS_ROOT);
-    const fix = (userOwned ? moveStateFix(dir, uid) : undefined) ??
-      (link
-        ? `name the real directory, or remove the link ${d.path} and make it again as ${
-          owner === "root:root" ? "root" : owner
-        }`
-        : `chown ${owner} ${d.path} && chmod go-w ${d.path}`);
-    // Only a directory's own write bits, with its sticky bit, are what "unless sticky" lets by.
-    const onlySticky = isDir && !checked.file && (d.mode & 0o1000) !== 0 && who.length === 1 && othersWrite;
+    // chown and chmod would change what a link points to, not the link.
+    const fix = link
+      ? `name the real directory, or remove the link ${d.path} and make it again as ${uid === 0 ? "root" : owner}`
+      : checked.ownedFix?.(dir, uid, d.uid) ?? `chown ${owner} ${d.path} && chmod go-w ${d.path}`;
+    // Only a directory's own write bits, with its sticky bit, are what "unless sticky" lets by (a link is two).
+    const onlySticky = isDir && !checked.file && (d.mode & 0o1000) !== 0 && (d.mode & 0o022) !== 0 && who.length === 1;
     const refused = checked.refuse === "always" || (checked.refuse === "unless sticky" && !onlySticky);
     const where = isDir ? (checked.file ? "through" : "in") : "above";
     problems.push({
@@ -242,28 +244,6 @@ export function trustFindings(
     });
   }
   return problems;
-}
-
-/** Root's state directory, where a state kept in a user's directory goes. */
-export const ROOT_STATE_DIR = "/var/lib/netmon";
-
-/**
- * The fix for root's state directory `dir` in a directory a user owns (their
- * home, the bin directory the 2010 network_monitor.py kept its files in):
- * not to hand that user's directory to root, but to move the state to
- * {@linkcode ROOT_STATE_DIR}, by a whole command the next run accepts: the
- * files and the spool moved and made root's (moved files keep the user as
- * owner, and their umask's group write); a relative SQLite store named
- * otherwise is said. undefined where that is not the fix: not root, or the
- * state directory is root's own already.
- */
-export function moveStateFix(dir: string, uid: number): string | undefined {
-  const to = ROOT_STATE_DIR;
-  if (uid !== 0 || dir === to || dir.startsWith(`${to}/`)) return undefined;
-  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${to} && mv ${dir}/netmon.* ${to}/ ` +
-    `&& { [ ! -e ${dir}/spool ] || mv ${dir}/spool ${to}/; } && chown -R root:root ${to} && chmod -R go-w ${to}, ` +
-    `then drop state_dir from the config and --state-dir, or set them to ${to} (a relative SQLite store not named ` +
-    "netmon.*: move it there too, or give store an absolute path)";
 }
 
 /** Parses `stat -c '%f %u %g %F|%n'` output. */
@@ -289,23 +269,6 @@ async function statDirs(dirs: readonly string[]): Promise<string> {
     whenMissing: "install GNU coreutils (its path is fixed: netmon's permission sets allow only this one)",
   });
   return new TextDecoder().decode(out.stdout);
-}
-
-/**
- * Warnings, for stderr, about the state directory `dir` and the directories
- * above it, and with `textfile` (the Prometheus textfile's path) about its
- * directory too, in the same run of `stat`: without a textfile, the same
- * work as for the state directory alone. Never fails: what cannot be
- * checked is itself a warning.
- */
-export function stateDirWarnings(
-  dir: string,
-  textfile?: string,
-  stat: (dirs: readonly string[]) => Promise<string> = statDirs,
-): Promise<string[]> {
-  const checks: [string, Checked][] = [[dir, STATE_DIR]];
-  if (textfile !== undefined) checks.push([dirOf(textfile), TEXTFILE_DIR]);
-  return dirsTrustWarnings(checks, stat);
 }
 
 /**

@@ -35,6 +35,7 @@
  */
 
 import { getUid } from "./env.ts";
+import { infoOf, othersWrite } from "./dir_trust.ts";
 import { DenoDenied, EX, fileError, NetmonError } from "./errors.ts";
 import { startTimer } from "./timer.ts";
 
@@ -145,12 +146,10 @@ export function dirOf(path: string): string {
 
 /**
  * Whether another user can put anything at a name in `dir` (and so swap a
- * file between a look and an open): "no" when it belongs to this user or
- * root and neither its group nor others may write it, or it is sticky (as
- * /tmp is: others cannot rename or remove what is not theirs); "unknown"
- * when this run may not look at it. A group-writable directory counts even
- * when the group is root's: with a POSIX ACL the group bits are the ACL's
- * mask, and a write bit there may be another user's, named in the ACL.
+ * file between a look and an open): "no" when it is a directory no other
+ * user can write by {@linkcode othersWrite} (a sticky one, as /tmp is,
+ * included: others cannot rename or remove what is not theirs); "unknown"
+ * when this run may not look at it.
  */
 export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   let d: Deno.FileInfo;
@@ -159,10 +158,7 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   } catch {
     return "unknown";
   }
-  if (!d.isDirectory || !ownerAllowed(d.uid, "self-or-root")) return "yes";
-  const mode = d.mode ?? 0;
-  if ((mode & 0o1000) !== 0) return "no";
-  return (mode & 0o022) === 0 ? "no" : "yes";
+  return !d.isDirectory || othersWrite(infoOf(dir, d), runningUid()).length > 0 ? "yes" : "no";
 }
 
 /**

@@ -31,6 +31,7 @@ import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
 import { dirOf, lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
+import { infoOf, othersWrite } from "../host/dir_trust.ts";
 import { lastOfEachSecond, type StoreCounts } from "./store_rows.ts";
 
 const TWO63 = 1n << 63n;
@@ -275,7 +276,7 @@ function refuseLooseDirectory(path: string): void {
   const uid = getUid();
   if (uid === null) return;
   const mode = (s.mode ?? 0) & 0o7777;
-  if ((mode & 0o022) !== 0 || (s.uid !== 0 && s.uid !== uid)) {
+  if (othersWrite(infoOf(dir, s), uid, { stickyCounts: true }).length > 0) {
     const owner = uid === 0 ? "root:root" : `${uid}`;
     throw new NetmonError(
       `SQLite store ${path}: its directory ${dir} is writable or owned by another user (mode ${

@@ -1,11 +1,16 @@
 /**
- * Where the state directory is and the names of the files in it.
+ * Where the state directory is, the names of the files in it, and what
+ * lib/host/dir_trust.ts checks of it, with the fix that moves it to root's.
  *
  * @module
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { withExactMode } from "../host/safe_open.ts";
+import { dirOf, withExactMode } from "../host/safe_open.ts";
+import { type Checked, dirsTrustWarnings, ownedByOther, TEXTFILE_DIR } from "../host/dir_trust.ts";
+
+/** Root's state directory, the default for root, where a state kept in a user's directory goes. */
+export const ROOT_STATE_DIR = "/var/lib/netmon";
 
 /** Paths of the files in a state directory. */
 export interface StateFiles {
@@ -42,13 +47,13 @@ export interface StateDirInputs {
 }
 
 /**
- * Resolves the state directory: flag, env, config, then `/var/lib/netmon` for
+ * Resolves the state directory: flag, env, config, then {@linkcode ROOT_STATE_DIR} for
  * root and `$XDG_STATE_HOME/netmon` or `~/.local/state/netmon` for others.
  */
 export function resolveStateDir(i: StateDirInputs): string {
   const chosen = i.flag ?? i.env ?? i.config;
   if (chosen !== undefined && chosen !== "") return chosen;
-  if (i.uid() === 0) return "/var/lib/netmon";
+  if (i.uid() === 0) return ROOT_STATE_DIR;
   const xdg = i.xdgStateHome();
   if (xdg) return `${xdg}/netmon`;
   const home = i.home();
@@ -69,3 +74,58 @@ export function ensureStateDir(files: StateFiles): void {
 
 /** Mode of the state files: root's, readable by its group (e.g. a web server's, for graphs), no one else. */
 export const STATE_MODE = 0o640;
+
+/** The state directory: what is planted there is refused (safe_open.ts); the first run makes it. */
+export const STATE_DIR: Checked = {
+  what: "state directory",
+  threat: "plant links or FIFOs",
+  meanwhile: "netmon refuses them, but fix it",
+  mayBeMissing: true,
+  ownedFix: moveStateFix, // a user's directory is theirs, not to be handed to root
+};
+
+/**
+ * The state directory of a run as root: refused when another user can write
+ * it (not sticky) or put another in its place. There root would remove,
+ * rename and write by name in whatever directory is there at the instant
+ * (the spool: settling, tidying, delivering), which no check of a file can
+ * make safe. A sticky one (like /tmp) is only warned of: its files are
+ * root's, and no other user can rename or remove them.
+ */
+export const STATE_DIR_AS_ROOT: Checked = { ...STATE_DIR, refuse: "unless sticky" };
+
+/**
+ * The fix for root's state directory `dir` in a directory user `owner` owns
+ * (their home, the bin directory the 2010 network_monitor.py kept its files in):
+ * not to hand that user's directory to root, but to move the state to
+ * {@linkcode ROOT_STATE_DIR}, by a whole command the next run accepts: the
+ * files and the spool moved and made root's (moved files keep the user as
+ * owner, and their umask's group write); a relative SQLite store named
+ * otherwise is said. undefined where that is not the fix: not root, `owner`
+ * root (or not known), or the state directory is root's own already.
+ */
+export function moveStateFix(dir: string, uid: number, owner: number | null): string | undefined {
+  const to = ROOT_STATE_DIR;
+  if (uid !== 0 || !ownedByOther(owner, uid) || dir === to || dir.startsWith(`${to}/`)) return undefined;
+  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${to} && mv ${dir}/netmon.* ${to}/ ` +
+    `&& { [ ! -e ${dir}/spool ] || mv ${dir}/spool ${to}/; } && chown -R root:root ${to} && chmod -R go-w ${to}, ` +
+    `then drop state_dir from the config and --state-dir, or set them to ${to} (a relative SQLite store not named ` +
+    "netmon.*: move it there too, or give store an absolute path)";
+}
+
+/**
+ * Warnings, for stderr, about the state directory `dir` and the directories
+ * above it, and with `textfile` (the Prometheus textfile's path) about its
+ * directory too, in the same run of `stat`: without a textfile, the same
+ * work as for the state directory alone. Never fails: what cannot be
+ * checked is itself a warning.
+ */
+export function stateDirWarnings(
+  dir: string,
+  textfile?: string,
+  stat?: (dirs: readonly string[]) => Promise<string>,
+): Promise<string[]> {
+  const checks: [string, Checked][] = [[dir, STATE_DIR]];
+  if (textfile !== undefined) checks.push([dirOf(textfile), TEXTFILE_DIR]);
+  return dirsTrustWarnings(checks, stat);
+}

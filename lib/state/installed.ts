@@ -16,12 +16,11 @@
  */
 
 import { removeIfPresent, replaceFile } from "../host/files.ts";
-import { othersCanWrite, readWholeText, realPathOr, SafeFile } from "../host/safe_open.ts";
+import { lstatOrUndefined, othersCanWrite, readWholeText, realPathOr, SafeFile } from "../host/safe_open.ts";
 import { CHAIN_NAME } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
-import { moveStateFix } from "../host/dir_trust.ts";
 import { getUid } from "../host/env.ts";
-import { STATE_MODE, type StateFiles } from "./files.ts";
+import { moveStateFix, STATE_MODE, type StateFiles } from "./files.ts";
 
 /** What the last start recorded. */
 export interface Installed {
@@ -159,23 +158,13 @@ function believed(files: StateFiles): boolean {
   return othersCanWrite(files.dir) !== "yes";
 }
 
-/** Whether `dir` belongs to a user other than root (a home, a user's bin directory): not to be handed to root. */
-function userOwned(dir: string): boolean {
-  try {
-    const uid = Deno.lstatSync(dir).uid;
-    return uid !== null && uid !== 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * What `files`' record tells config file `id`. A record in a directory other
  * users can write is not believed: a NetmonError (exit 77) says so.
  */
 export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFor {
   if (!believed(files)) {
-    const fix = userOwned(files.dir) ? moveStateFix(files.dir, getUid() ?? -1) : undefined;
+    const fix = moveStateFix(files.dir, getUid() ?? -1, lstatOrUndefined(files.dir)?.uid ?? null);
     throw new NetmonError(
       `the state directory ${files.dir} can be written by other users, so its record of installed rules is not ` +
         "believed (" + (fix ??
