@@ -137,6 +137,30 @@ netnsTest(
 );
 
 /**
+ * A state directory in `dir` with acme (a 1 MiB quota, 50%) on eth0, its reports recorded in-process: `record` logs
+ * a sample of eth0's `at.rx` at `at.epoch` (from `epoch`), through `output` when given (none: before mail).
+ */
+function acmeOnEth0(dir: string, epoch: number) {
+  const config = parseConfig(
+    `source = "interface"\ninterfaces = ["eth0"]\n[billing]\ntimezone = "UTC"\n` +
+      `[[customer]]\nname = "acme"\nmeters = ["eth0"]\nquota = "1 MiB"\nalert_at = [50]\n${mailSection(25)}`,
+    `${dir}/netmon.toml`,
+  );
+  const files = stateFiles(`${dir}/state`);
+  const at = { rx: 0n, epoch };
+  const record = (output?: ReturnType<typeof alertsOutput>) =>
+    recordSample(files, {
+      readCounters: () => Promise.resolve({ bytes: new Map([["eth0:rx", at.rx], ["eth0:tx", 0n]]) }),
+      now: () => formatTimestamp(new Date(at.epoch)),
+      ...(output ? { onRecorded: async (r) => void await output.recorded?.(r) } : {}),
+    });
+  const subjects = () =>
+    spoolNames(files.dir).map((n) => JSON.parse(Deno.readTextFileSync(`${files.dir}/spool/${n}`)).subject);
+  const ledger = () => Deno.readTextFileSync(`${files.dir}/netmon.sent`).split("\n").filter((l) => l !== "");
+  return { config, files, at, record, subjects, ledger };
+}
+
+/**
  * Two samples, an hour before March's end and an hour after, 1.2 MB between them: half of it in each cycle, past
  * the 50% of a 1 MiB quota in both. The first sample is logged before mail (no output); the report of the second
  * is the first that mails, with `ledger` (keys) as netmon.sent before it. Returns the spooled subjects and the ledger.
@@ -144,29 +168,13 @@ netnsTest(
 async function firstMailAcrossMarch(ledger: string[]): Promise<{ subjects: string[]; ledger: string[] }> {
   let result: { subjects: string[]; ledger: string[] } | undefined;
   await withTempDir(async (dir) => {
-    const path = `${dir}/netmon.toml`;
-    const config = parseConfig(
-      `source = "interface"\ninterfaces = ["eth0"]\n[billing]\ntimezone = "UTC"\n` +
-        `[[customer]]\nname = "acme"\nmeters = ["eth0"]\nquota = "1 MiB"\nalert_at = [50]\n${mailSection(25)}`,
-      path,
-    );
-    const files = stateFiles(`${dir}/state`);
-    let rx = 0n, epoch = Date.UTC(2025, 2, 31, 23);
-    const record = (output?: ReturnType<typeof alertsOutput>) =>
-      recordSample(files, {
-        readCounters: () => Promise.resolve({ bytes: new Map([["eth0:rx", rx], ["eth0:tx", 0n]]) }),
-        now: () => formatTimestamp(new Date(epoch)),
-        ...(output ? { onRecorded: async (r) => void await output.recorded?.(r) } : {}),
-      });
+    const { config, files, at, record, subjects, ledger: sent } = acmeOnEth0(dir, Date.UTC(2025, 2, 31, 23));
     await record();
     if (ledger.length > 0) Deno.writeTextFileSync(`${dir}/state/netmon.sent`, ledger.map((k) => `${k}\n`).join(""));
-    rx += 1_200_000n;
-    epoch += 2 * 3_600_000;
+    at.rx += 1_200_000n;
+    at.epoch += 2 * 3_600_000;
     await record(alertsOutput(config, files, config.mail));
-    result = {
-      subjects: spoolNames(files.dir).map((n) => JSON.parse(Deno.readTextFileSync(`${files.dir}/spool/${n}`)).subject),
-      ledger: Deno.readTextFileSync(`${files.dir}/netmon.sent`).split("\n").filter((l) => l !== ""),
-    };
+    result = { subjects: subjects(), ledger: sent() };
   });
   return result!;
 }
@@ -196,36 +204,18 @@ Deno.test("a ledger kept before the note of when mail began (an upgrade): mail c
 
 Deno.test("--no-mail before the first report that mails only postpones: a cycle that closed between is alerted", async () => {
   await withTempDir(async (dir) => {
-    const config = parseConfig(
-      `source = "interface"\ninterfaces = ["eth0"]\n[billing]\ntimezone = "UTC"\n` +
-        `[[customer]]\nname = "acme"\nmeters = ["eth0"]\nquota = "1 MiB"\nalert_at = [50]\n${mailSection(25)}`,
-      `${dir}/netmon.toml`,
-    );
-    const files = stateFiles(`${dir}/state`);
-    let rx = 0n, epoch = Date.UTC(2025, 2, 31, 21);
-    const record = (output?: ReturnType<typeof alertsOutput>) =>
-      recordSample(files, {
-        readCounters: () => Promise.resolve({ bytes: new Map([["eth0:rx", rx], ["eth0:tx", 0n]]) }),
-        now: () => formatTimestamp(new Date(epoch)),
-        ...(output ? { onRecorded: async (r) => void await output.recorded?.(r) } : {}),
-      });
+    const { config, files, at, record, subjects, ledger } = acmeOnEth0(dir, Date.UTC(2025, 2, 31, 21));
     await record();
     // 22:00 on 31 March, --no-mail (the output has no mail): March passes 50%; nothing is spooled yet.
-    rx += 600_000n;
-    epoch += 3_600_000;
+    at.rx += 600_000n;
+    at.epoch += 3_600_000;
     await record(alertsOutput(config, files, undefined));
     assertEquals(spoolNames(files.dir), []);
     // 01:00 on 1 April, the first run that mails: March's 50%, due since 22:00, goes now.
-    rx += 1_000n;
-    epoch += 3 * 3_600_000;
+    at.rx += 1_000n;
+    at.epoch += 3 * 3_600_000;
     await record(alertsOutput(config, files, config.mail));
-    assertEquals(
-      spoolNames(files.dir).map((n) => JSON.parse(Deno.readTextFileSync(`${files.dir}/spool/${n}`)).subject),
-      ["netmon: acme passed 50% of its quota (2025-03-01 .. 2025-03-31)"],
-    );
-    assertEquals(Deno.readTextFileSync(`${files.dir}/netmon.sent`).split("\n").filter((l) => l !== ""), [
-      "mail from\t2025-03-31T22:00:00.000Z",
-      "quota\tacme\t2025-03-01 .. 2025-03-31\t50",
-    ]);
+    assertEquals(subjects(), ["netmon: acme passed 50% of its quota (2025-03-01 .. 2025-03-31)"]);
+    assertEquals(ledger(), ["mail from\t2025-03-31T22:00:00.000Z", "quota\tacme\t2025-03-01 .. 2025-03-31\t50"]);
   });
 });
