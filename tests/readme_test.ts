@@ -107,13 +107,14 @@ netnsTest(
         orig("start"),
         send,
         orig("report"),
-        { run: ["cp", "/usr/local/bin/netmon.last", "/tmp/last-before"], keep: true },
+        // In the sandbox's own /run, not the host's /tmp.
+        { run: ["cp", "/usr/local/bin/netmon.last", "/run/last-before"], keep: true },
         send,
         { run: ["sh", "-c", `cd ${ROOT} && ${find[0]}`], keep: true },
         // The cron line deleted, as the README says (crontab -e).
         { write: "/var/spool/cron/crontabs/root", text: "" },
         ...steps.map((c) => ({ run: ["sh", "-c", `cd ${ROOT} && ${c}`], keep: true })),
-        { run: ["sh", "-c", "cat /tmp/last-before /var/lib/netmon/netmon.last"], keep: true },
+        { run: ["sh", "-c", "cat /run/last-before /var/lib/netmon/netmon.last"], keep: true },
       ], p.a) as StepResult[];
       removeFaketimeLeftovers();
       const [, found, ...rest] = r;
