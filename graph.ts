@@ -16,7 +16,7 @@ import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/con
 import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
 import { SafeFile } from "./lib/host/safe_open.ts";
-import { dirsTrust } from "./lib/host/dir_trust.ts";
+import { refuseFound } from "./lib/config/trust.ts";
 import { getUid } from "./lib/host/env.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
@@ -30,7 +30,7 @@ import {
   render,
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
-import { STATE_DIR, STATE_DIR_AS_ROOT, stateFiles } from "./lib/state/files.ts";
+import { stateDirChecked, stateFiles } from "./lib/state/files.ts";
 import { CustomerMatchError } from "./lib/config/customers.ts";
 import { allColumns } from "./lib/config/meters.ts";
 import { pageFiles } from "./lib/outputs/page.ts";
@@ -454,10 +454,7 @@ function usedStateDir(a: GraphArgs, config: Config, outputs: readonly string[]):
  */
 async function stateDirTrust(dir: string | undefined): Promise<string[]> {
   if (dir === undefined) return [];
-  const found = await dirsTrust([[dir, getUid() === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]]);
-  const refusal = found.find((f) => f.refused);
-  if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
-  return found.map((f) => f.line);
+  return await refuseFound([[dir, stateDirChecked(getUid())]]);
 }
 
 async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type Checked,
   CONFIG_FILE,
   type DirInfo,
+  dirsTrustWarnings,
   dirTrustWarnings,
   PROGRAM,
   STORE_DIR,
@@ -19,7 +20,7 @@ import {
   trustFindings,
   trustProblems,
 } from "../lib/host/dir_trust.ts";
-import { STATE_DIR, STATE_DIR_AS_ROOT, stateDirWarnings } from "../lib/state/files.ts";
+import { STATE_DIR, STATE_DIR_AS_ROOT } from "../lib/state/files.ts";
 import { refuseUntrusted, trustChecks } from "../lib/config/trust.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import type { NetmonError } from "../lib/host/errors.ts";
@@ -148,9 +149,9 @@ Deno.test("the state directory and the textfile's in one run of stat; without a 
       asked.push([...paths]);
       return Promise.resolve(paths.map((p) => `${p === `${dir}/tf` ? "41ff" : "41ed"} 0 0 directory|${p}`).join("\n"));
     };
-    assertEquals(await stateDirWarnings(`${dir}/state`, undefined, stat), []);
+    assertEquals(await dirsTrustWarnings([[`${dir}/state`, STATE_DIR]], stat), []);
     assertEquals(asked, [chain(`${dir}/state`)]);
-    const w = await stateDirWarnings(`${dir}/state`, `${dir}/tf/netmon.prom`, stat);
+    const w = await dirsTrustWarnings([[`${dir}/state`, STATE_DIR], [`${dir}/tf`, TEXTFILE_DIR]], stat);
     assertEquals(asked.length, 2);
     assertEquals(new Set(asked[1]), new Set([...chain(`${dir}/state`), ...chain(`${dir}/tf`)]));
     assertEquals(w.length, 1);

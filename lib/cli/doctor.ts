@@ -11,7 +11,7 @@ import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
 import type { MailConfig } from "../config/mail.ts";
 import { DenoDenied, EX, NetmonError } from "../host/errors.ts";
-import { STATE_DIR, STATE_DIR_AS_ROOT, stateFiles } from "../state/files.ts";
+import { stateDirChecked, stateFiles } from "../state/files.ts";
 import { dirsTrust, dirTrustWarnings, STORE_DIR, TEXTFILE_DIR, type TrustFinding } from "../host/dir_trust.ts";
 import { trustChecks } from "../config/trust.ts";
 import type { Options } from "./commands.ts";
@@ -49,7 +49,7 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
     now: new Date(),
     // What cannot be checked (no run permission for stat) is not a problem found.
     // As report says them: refused as root (lib/config/trust.ts).
-    stateDirTrust: async (dir) => checked(await dirsTrust([[dir, getUid() === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]])),
+    stateDirTrust: async (dir) => checked(await dirsTrust([[dir, stateDirChecked(getUid())]])),
     configTrust: async (c, dir) =>
       checked(
         await dirsTrust(

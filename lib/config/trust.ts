@@ -14,7 +14,7 @@
 import type { Config } from "./config.ts";
 import { DEFAULT_BINARIES } from "./config.ts";
 import { type Checked, CONFIG_FILE, dirsTrust, PROGRAM, STORE_DIR, TEXTFILE_DIR } from "../host/dir_trust.ts";
-import { STATE_DIR, STATE_DIR_AS_ROOT } from "../state/files.ts";
+import { stateDirChecked } from "../state/files.ts";
 import { dirOf } from "../host/safe_open.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 
@@ -39,7 +39,7 @@ export function namedPrograms(config: Config): string[] {
  * user `uid`, depends on, with how it is checked (what is refused).
  */
 export function trustChecks(config: Config, stateDir: string, uid: number): [string, Checked][] {
-  const checks: [string, Checked][] = [[stateDir, uid === 0 ? STATE_DIR_AS_ROOT : STATE_DIR]];
+  const checks: [string, Checked][] = [[stateDir, stateDirChecked(uid)]];
   if (config.fleet.textfile !== undefined) checks.push([dirOf(config.fleet.textfile), TEXTFILE_DIR]);
   const store = sqlitePath(config, stateDir);
   if (store !== undefined) checks.push([dirOf(store), STORE_DIR]);
@@ -60,11 +60,7 @@ export async function refuseUntrustedPrograms(
 ): Promise<string[]> {
   const checks: [string, Checked][] = namedPrograms(config).map((p) => [p, PROGRAM]);
   if (config.file !== undefined) checks.unshift([config.file, CONFIG_FILE]);
-  if (checks.length === 0) return [];
-  const found = await dirsTrust(checks, stat);
-  const refusal = found.find((f) => f.refused);
-  if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
-  return found.map((f) => f.line);
+  return await refuseFound(checks, stat);
 }
 
 /**
@@ -77,7 +73,15 @@ export async function refuseUntrusted(
   uid: number,
   stat?: (dirs: readonly string[]) => Promise<string>,
 ): Promise<string[]> {
-  const found = await dirsTrust(trustChecks(config, stateDir, uid), stat);
+  return await refuseFound(trustChecks(config, stateDir, uid), stat);
+}
+
+/** `checks` in one run of `stat` (none for no checks): throws the first refusal, else resolves to the warnings. */
+export async function refuseFound(
+  checks: [string, Checked][],
+  stat?: (dirs: readonly string[]) => Promise<string>,
+): Promise<string[]> {
+  const found = await dirsTrust(checks, stat);
   const refusal = found.find((f) => f.refused);
   if (refusal) throw new NetmonError(refusal.line, EX.NOPERM);
   return found.map((f) => f.line);

@@ -6,8 +6,8 @@
  */
 
 import { EX, fileError, NetmonError } from "../host/errors.ts";
-import { dirOf, withExactMode } from "../host/safe_open.ts";
-import { type Checked, dirsTrustWarnings, ownedByOther, TEXTFILE_DIR } from "../host/dir_trust.ts";
+import { withExactMode } from "../host/safe_open.ts";
+import { type Checked, ownedByOther } from "../host/dir_trust.ts";
 
 /** Root's state directory, the default for root, where a state kept in a user's directory goes. */
 export const ROOT_STATE_DIR = "/var/lib/netmon";
@@ -94,6 +94,11 @@ export const STATE_DIR: Checked = {
  */
 export const STATE_DIR_AS_ROOT: Checked = { ...STATE_DIR, refuse: "unless sticky" };
 
+/** How the state directory of a run as user `uid` is checked: {@linkcode STATE_DIR_AS_ROOT} for root. */
+export function stateDirChecked(uid: number | null): Checked {
+  return uid === 0 ? STATE_DIR_AS_ROOT : STATE_DIR;
+}
+
 /**
  * The fix for root's state directory `dir` in a directory user `owner` owns
  * (their home, the bin directory the 2010 network_monitor.py kept its files in):
@@ -111,21 +116,4 @@ export function moveStateFix(dir: string, uid: number, owner: number | null): st
     `&& { [ ! -e ${dir}/spool ] || mv ${dir}/spool ${to}/; } && chown -R root:root ${to} && chmod -R go-w ${to}, ` +
     `then drop state_dir from the config and --state-dir, or set them to ${to} (a relative SQLite store not named ` +
     "netmon.*: move it there too, or give store an absolute path)";
-}
-
-/**
- * Warnings, for stderr, about the state directory `dir` and the directories
- * above it, and with `textfile` (the Prometheus textfile's path) about its
- * directory too, in the same run of `stat`: without a textfile, the same
- * work as for the state directory alone. Never fails: what cannot be
- * checked is itself a warning.
- */
-export function stateDirWarnings(
-  dir: string,
-  textfile?: string,
-  stat?: (dirs: readonly string[]) => Promise<string>,
-): Promise<string[]> {
-  const checks: [string, Checked][] = [[dir, STATE_DIR]];
-  if (textfile !== undefined) checks.push([dirOf(textfile), TEXTFILE_DIR]);
-  return dirsTrustWarnings(checks, stat);
 }
