@@ -14,7 +14,7 @@ import type { Config } from "../config/config.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { matchCustomers, reportColumns, reportPlan, type Watched } from "../usage/cycle_customers.ts";
+import { fingerprint, matchCustomers, reportColumns, tallyPlan, type Watched } from "../usage/cycle_customers.ts";
 import { customerCycle, type Tally } from "../usage/cycle_tally.ts";
 import { escapeLabelValue, family, natural, seconds, series, unique } from "./textfile.ts";
 
@@ -73,13 +73,14 @@ export function cycleFigures(tally: Tally, customers: readonly Watched[]): Cycle
  */
 export function recordedCycles(config: Config, files: StateFiles, r: Recorded): string | undefined {
   if (config.customers.length === 0) return "";
-  const columns = reportColumns(config.meters, () => r.sample.counters.keys());
-  const where = config.file ?? "config";
   const cached = readTally(tallyPath(files));
   if (!cached || cached.stamp !== r.sample.timestamp) return undefined;
+  const columns = reportColumns(config.meters, () => r.sample.counters.keys());
+  const customers = matchCustomers(config.customers, columns, config.file ?? "config", cached.tally.counters.keys());
   // The tally is the alerts output's: the same plan (the config's columns and the tally's), so the same fingerprint.
-  if (cached.fingerprint !== reportPlan(config.customers, columns, where, cached.tally).print) return undefined;
-  const customers = matchCustomers(config.customers, columns, where, cached.tally.counters.keys());
+  // Its watched customers are these (each customer is matched on its own), those with a quota or a commit.
+  const watched = customers.filter((w) => w.spec.quota !== undefined || w.spec.commit !== undefined);
+  if (cached.fingerprint !== fingerprint(tallyPlan(config.customers, watched))) return undefined;
   return cycleFamilies(cycleFigures(cached.tally, customers));
 }
 
