@@ -23,15 +23,13 @@ import {
   type Role,
 } from "../config/permissions.ts";
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
-import { COMPILED, netmonCommand } from "../host/invocation.ts";
+import { COMPILED, netmonCommand, ROOT } from "../host/invocation.ts";
+import { ROOT_STATE_DIR } from "../state/files.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/config.ts";
 
 /** A permission set of deno.json: its list per kind. */
 type PermissionSet = Partial<Record<PermissionKind, string[]>>;
-
-/** netmon's directory (deno.json, netmon.ts, graph.ts). */
-const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The permission sets of deno.json. */
 export const PERMISSION_SETS = denoJson.permissions as Record<string, PermissionSet>;
@@ -140,24 +138,12 @@ export interface Given {
 }
 
 /**
- * The config file this run reads: the one the parsed command line names;
- * else (a refusal before the arguments were parsed) the last `-c` among
- * them, as the parser takes it; else as far as what Deno grants without
- * asking tells (NETMON_CONFIG, the default).
+ * The config file this run reads: the one the parsed command line names
+ * (every refusal comes after the parse, which needs no permission); else as
+ * far as what Deno grants without asking tells (NETMON_CONFIG, the default).
  */
-function configPath(args: readonly string[], given?: Given): string | undefined {
-  let named = given?.config;
-  if (given === undefined) {
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i] as string;
-      if (a === "--") break;
-      if (a === "-c" || a === "--config") named = args[++i];
-      else {
-        const m = /^(?:--config=|-c)(.+)$/.exec(a);
-        if (m) named = m[1];
-      }
-    }
-  }
+function configPath(given?: Given): string | undefined {
+  const named = given?.config;
   if (named !== undefined) return named;
   if (granted("env", "NETMON_CONFIG")) {
     const env = Deno.env.get("NETMON_CONFIG");
@@ -175,8 +161,8 @@ function configPath(args: readonly string[], given?: Given): string | undefined 
  * Read as a run reads it (the file alone granted is enough), only where Deno
  * grants that without asking; none when it cannot be read.
  */
-function configPaths(role: Role, args: readonly string[], given?: Given): string[] {
-  const path = configPath(args, given);
+function configPaths(role: Role, given?: Given): string[] {
+  const path = configPath(given);
   if (path === undefined || !granted("read", path)) return [];
   const found: string[] = [];
   const walk = (v: unknown): void => {
@@ -192,15 +178,13 @@ function configPaths(role: Role, args: readonly string[], given?: Given): string
       config,
       configFile: path,
       // Only a candidate, kept where granted (a -s is among the arguments' paths already).
-      stateDir: config.stateDir ?? "/var/lib/netmon",
+      stateDir: config.stateDir ?? ROOT_STATE_DIR,
       explicitConfig: true,
       explicitStateDir: true,
     });
     for (const n of needs) {
       if ((n.kind === "read" || n.kind === "write") && n.value.startsWith("/")) found.push(n.value);
     }
-    // SQLite writes its journal files beside the store: its directory, where a line granted it.
-    if (config.sqlite?.startsWith("/")) found.push(config.sqlite.slice(0, config.sqlite.lastIndexOf("/")) || "/");
   } catch { /* the refusal is what to say; a config that cannot be read names nothing */ }
   return found;
 }
@@ -339,7 +323,7 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
   if (set === undefined) return denied.message;
   const cwd = Deno.cwd();
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
-    paths: configPaths(prog === "graph" ? "graph" : "report", args, given),
+    paths: configPaths(prog === "graph" ? "graph" : "report", given),
     cwd,
   });
   const line = runLine(set, `${prog}.ts`, args, add, cwd);

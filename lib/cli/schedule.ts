@@ -15,7 +15,7 @@ import type { Config } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
-import { COMPILED } from "../host/invocation.ts";
+import { COMPILED, ROOT } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
 import { ROOT_STATE_DIR } from "../state/files.ts";
@@ -37,8 +37,6 @@ export const UNITS = {
   graphTimer: "netmon-graph.timer",
 } as const;
 
-/** netmon's own directory (deno.json, netmon.ts, graph.ts). */
-const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** The V8 flag the graph runs with (deno.json's graph task): a bounded young generation keeps memory flat. */
 const GRAPH_V8 = "--v8-flags=--max-semi-space-size=2";
 /** nodemailer as deno.json pins it, for `deno compile --include`. */

@@ -8,6 +8,9 @@
 
 import { shellWord } from "./shell_word.ts";
 
+/** netmon's own directory (deno.json, netmon.ts, graph.ts). */
+export const ROOT: string = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
 /** True in a binary built by `deno compile`, whose modules live under a `deno-compile-` root. */
 export const COMPILED: boolean = /\/deno-compile-/.test(import.meta.url);
 
