@@ -8,13 +8,12 @@
 
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { getUid } from "../host/env.ts";
-import { refuseUntrusted } from "../config/trust.ts";
+import { refuseUntrusted, sqlitePath } from "../config/trust.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
 import type { Config } from "../config/config.ts";
 import { withLock } from "../state/lock.ts";
 import type { Options } from "./commands.ts";
-import { storePath } from "./report.ts";
 import { countsLine } from "../outputs/store_rows.ts";
 
 /** `netmon import [LOG]`: loads a log into the store the config names (SQLite or PostgreSQL). */
@@ -29,7 +28,8 @@ export async function importCommand(opts: Options): Promise<number> {
   // store, since both make the state directory and lock it.
   for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
   if (config.fleet.postgres) return await importPostgres(config, files, log, named);
-  if (!config.sqlite) {
+  const path = sqlitePath(config, files.dir);
+  if (path === undefined) {
     throw new NetmonError(
       `${
         config.file ?? "the default config"
@@ -39,7 +39,6 @@ export async function importCommand(opts: Options): Promise<number> {
   }
   const { importLog, SqliteStore } = await import("../outputs/sqlite.ts");
   ensureStateDir(files);
-  const path = storePath(config, files);
   const db = SqliteStore.open(path);
   try {
     out(countsLine(await withLock(files, 60_000, () => importLog(db, log, named)), log, path));

@@ -225,13 +225,14 @@ async function reportOutputs(
     const alerts = (await import("../outputs/alerts.ts")).alertsOutput(config, files, mail, say);
     if (alerts) outputs.push(alerts);
   }
-  if (config.sqlite) {
+  const sqlite = sqlitePath(config, files.dir);
+  if (sqlite !== undefined) {
     const { SqliteStore, storeSample } = await import("../outputs/sqlite.ts");
     outputs.push({
       name: "store",
       // A store that cannot be written fails the run after the report; the next run catches it up.
       async recorded(r) {
-        const db = SqliteStore.open(storePath(config, files));
+        const db = SqliteStore.open(sqlite);
         try {
           await storeSample(db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
         } finally {
@@ -261,11 +262,6 @@ async function reportOutputs(
 export function rootNeeded(config: Config, stateDirGiven: boolean, uid: () => number | null): string | undefined {
   if (config.source === "interface" || stateDirGiven || uid() === 0) return undefined;
   return `netmon report reads the ${config.source} counters, which needs root (or CAP_NET_ADMIN): run it as root`;
-}
-
-/** Where the config's SQLite store is: an absolute path, or relative to the state directory. */
-export function storePath(config: Config, files: StateFiles): string {
-  return sqlitePath(config, files.dir) as string;
 }
 
 /** Delivers the spool, one run at a time (others leave their report spooled for it). */
