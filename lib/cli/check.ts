@@ -107,7 +107,7 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
     if (cached && cached.fingerprint === at.print && cached.stamp === last.sample.timestamp) tally = cached.tally;
     else {
       // Behind the log (a run died after logging), or for another config: recount from the log, reading only.
-      ({ tally, at } = rebuiltTally(files.log, at, (t) => reportPlan(config.customers, columns, where, t)));
+      ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where));
     }
   }
   const interval = Math.max(MIN_INTERVAL, (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000);

@@ -38,6 +38,8 @@
 
 import type { Config } from "../config/config.ts";
 import type { MailConfig } from "../config/mail.ts";
+import type { CustomerSpec } from "../config/customers.ts";
+import type { Column } from "../config/meters.ts";
 import { tidyTemporaries } from "../host/files.ts";
 import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
@@ -73,7 +75,7 @@ import {
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { resolveWall, stampToNaive } from "../usage/local_time.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
-import { TOO_EARLY, TOO_EARLY_WHY } from "../usage/projection.ts";
+import { estimateText } from "../usage/projection.ts";
 import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
@@ -99,21 +101,24 @@ export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
 }
 
 /**
- * The tally rebuilt from `log` for the report's plan `at`, with the plan it
- * is for. A plan made with no tally read matched none of the columns only the
- * log has: matched again to the rebuilt tally's (`replan`), the tally is
- * rebuilt once more if that gives a commit customer other columns (its meter
- * was split or unsplit in the log), so that it is written for the plan the
- * next report makes from it, and rebuilt no more.
+ * The tally rebuilt from `log` for the report's plan `at` (of `specs` matched
+ * to `columns`, `where` naming the config), with the plan it is for. A plan
+ * made with no tally read matched none of the columns only the log has:
+ * matched again to the rebuilt tally's, the tally is rebuilt once more if
+ * that gives a commit customer other columns (its meter was split or unsplit
+ * in the log), so that it is written for the plan the next report makes from
+ * it, and rebuilt no more.
  */
 export function rebuiltTally(
   log: string,
   at: ReportPlan,
-  replan: (tally: Tally) => ReportPlan,
+  specs: readonly CustomerSpec[],
+  columns: readonly Column[],
+  where: string,
 ): { tally: Tally | undefined; at: ReportPlan } {
   let tally = tallyFromLog(log, at.plan);
   if (tally === undefined) return { tally, at };
-  const again = replan(tally);
+  const again = reportPlan(specs, columns, where, tally);
   if (again.print !== at.print) tally = tallyFromLog(log, again.plan);
   return { tally, at: again };
 }
@@ -243,9 +248,7 @@ function dueFor(
       })`,
       `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
       ...(epoch === undefined ? [] : [
-        `Projected for the whole cycle: ${
-          projected === undefined ? `${TOO_EARLY} (${TOO_EARLY_WHY})` : iecBytes(projected)
-        }`,
+        `Projected for the whole cycle: ${estimateText(projected, iecBytes)}`,
       ]),
       `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
       asOf,
@@ -414,7 +417,7 @@ export function alertsOutput(
         };
         tally = advanceTally(cached.tally, at.plan, sample);
       } else {
-        ({ tally, at } = rebuiltTally(files.log, at, (t) => reportPlan(config.customers, columns, where, t)));
+        ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where));
       }
       reached("alerts: tally advanced");
       if (!tally) return;

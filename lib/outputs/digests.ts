@@ -26,7 +26,7 @@ import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
-import { cycleEstimate, TOO_EARLY, TOO_EARLY_WHY } from "../usage/projection.ts";
+import { cycleEstimate, estimateText } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
@@ -163,9 +163,7 @@ function dueDaily(
           removed: seen.removed(c),
         }));
         const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
-        text += `  ${nameLabel(r, shared)}: estimate ${
-          estimate === undefined ? `${TOO_EARLY} (${TOO_EARLY_WHY})` : iecBytes(estimate)
-        }\n`;
+        text += `  ${nameLabel(r, shared)}: estimate ${estimateText(estimate, iecBytes)}\n`;
       }
       const quotas = quotaLines(config.customers, cycleRows);
       if (quotas.length > 0) text += `\nQuota use this cycle:\n${quotas.map((l) => `  ${l}\n`).join("")}`;

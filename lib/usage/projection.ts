@@ -47,6 +47,11 @@ export const TOO_EARLY = "too early";
 /** Why there is no estimate yet: the note beside {@linkcode TOO_EARLY}. */
 export const TOO_EARLY_WHY = "less than a day of this cycle counted";
 
+/** An estimate in a line of text (the mails): `format`ted, else {@linkcode TOO_EARLY} with its note. */
+export function estimateText(bytes: bigint | undefined, format: (bytes: bigint) => string): string {
+  return bytes === undefined ? `${TOO_EARLY} (${TOO_EARLY_WHY})` : format(bytes);
+}
+
 /** The bytes so far of a column (or of columns counted from one instant) and the first instant they count from. */
 export interface Part {
   /** Bytes in the cycle so far. */
