@@ -66,6 +66,9 @@ export interface DoctorInput {
 /** The netmon command `words` on the config and state directory doctor was `given` (-c, -s). */
 const command = (given: RunWith, words: string): string => netmonCommand(words, given);
 
+/** The fix for what doctor may not look at as the user it runs as. */
+const asRoot = (given: RunWith): string => `run '${command(given, "doctor")}' as root`;
+
 const ok = (check: CheckName, said: string): Finding => ({ check, verdict: "ok", said });
 const problem = (check: CheckName, said: string, fix: string): Finding => ({ check, verdict: "problem", said, fix });
 const skipped = (check: CheckName, said: string): Finding => ({ check, verdict: "skipped", said });
@@ -218,7 +221,7 @@ async function checkBackend(
       return problem(
         "backend",
         `${name} drives ${backend}; cannot list the ${other} rules: ${message(err)}`,
-        `run '${command(given, "doctor")}' as root`,
+        asRoot(given),
       );
     }
     const s = savedRules(text);
@@ -255,7 +258,7 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
   try {
     rows = await source.status();
   } catch (err) {
-    return problem("rules", `cannot read the firewall: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
+    return problem("rules", `cannot read the firewall: ${message(err)}`, asRoot(given));
   }
   const where = config.source === "iptables"
     ? `chain ${config.chain}`
@@ -311,7 +314,7 @@ function checkLock(config: Config, versions: Versions, given: RunWith): Finding 
     return problem(
       "xtables-lock",
       `cannot open ${XTABLES_LOCK}: ${message(err)}`,
-      `run '${command(given, "doctor")}' as root`,
+      asRoot(given),
     );
   }
   try {
@@ -341,7 +344,7 @@ function checkStateDir(files: StateFiles, given: RunWith): Finding {
     return problem(
       "state-dir",
       `cannot look at ${files.dir}: ${message(err)}`,
-      `run '${command(given, "doctor")}' as root`,
+      asRoot(given),
     );
   }
   if (!info.isDirectory) {
@@ -525,7 +528,7 @@ async function checkTextfile(
           "/var/lib/prometheus/node-exporter), or point textfile at that directory",
       );
     }
-    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
+    return problem("textfile", `cannot look at ${dir}: ${message(err)}`, asRoot(given));
   }
   if (!info.isDirectory) {
     return problem(
@@ -547,7 +550,7 @@ async function checkTextfile(
       return problem(
         "textfile",
         `cannot look at ${path}: ${message(err)}`,
-        `run '${command(given, "doctor")}' as root`,
+        asRoot(given),
       );
     }
   }
@@ -584,9 +587,7 @@ async function checkTextfile(
     // Not through a link swapped in since, nor a FIFO, nor without end: doctor runs as root.
     text = readWholeText(path, { what: "Prometheus textfile" }, TEXTFILE_MAX) ?? "";
   } catch (err) {
-    return unreadable(err)
-      ? denied(err)
-      : problem("textfile", `cannot read ${path}: ${message(err)}`, `run '${command(given, "doctor")}' as root`);
+    return unreadable(err) ? denied(err) : problem("textfile", `cannot read ${path}: ${message(err)}`, asRoot(given));
   }
   const m = /^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(text);
   const at = m ? Number(m[1]) : undefined;
@@ -631,7 +632,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
       waiting = spooled(spoolDir(files.dir));
       refused = refusedReports(spoolDir(files.dir));
     } catch (err) {
-      return problem("mail", message(err), `run '${command(given, "doctor")}' as root`);
+      return problem("mail", message(err), asRoot(given));
     }
   }
   const where = mail.transport === "sendmail" ? mail.sendmail : `${mail.server}:${mail.port}`;
