@@ -169,6 +169,8 @@ export class AtomicFile {
   readonly #what: string;
   readonly #inPlace: boolean;
   readonly #durable: boolean;
+  /** Whether the data written so far is synced (by {@linkcode AtomicFile.sync}): the commit need not sync it again. */
+  #synced = false;
   #open = true;
 
   /**
@@ -252,6 +254,7 @@ export class AtomicFile {
 
   /** Appends `text` to the replacement. */
   write(text: string | Uint8Array): void {
+    this.#synced = false;
     try {
       writeAll(this.#file, typeof text === "string" ? encoder.encode(text) : text);
     } catch (e) {
@@ -265,6 +268,7 @@ export class AtomicFile {
     if (this.#inPlace || !this.#durable) return;
     try {
       (this.#file as SafeFile).syncDataSync();
+      this.#synced = true;
     } catch (e) {
       this.abandon();
       throw fileError(e, `write${this.#what}`, this.#final);
@@ -279,7 +283,7 @@ export class AtomicFile {
     }
     try {
       const file = this.#file as SafeFile;
-      if (this.#durable) file.syncDataSync();
+      if (this.#durable && !this.#synced) file.syncDataSync();
       // Another user who can write the directory may have swapped the temporary name meanwhile.
       const now = lstatOrUndefined(this.tmp);
       const mine = file.statSync();
