@@ -25,11 +25,15 @@ function statusPath(files: StateFiles): string {
   return `${files.dir}/netmon.status`;
 }
 
-/** Records how this report ended; a state directory that cannot take it only loses this note. */
+/**
+ * Records how this report ended; a state directory that cannot take it only loses this note. Not synced, as the
+ * other notes beside the log (the cycle tally, the parsed config): after a power loss it may be the previous
+ * report's note, or none, until the next report writes it (two syncs fewer on every run).
+ */
 export function writeStatus(files: StateFiles, exit: number, message: string): void {
   const line = `${new Date().toISOString()}\t${exit}\t${message.split("\n")[0]?.replace(/\t/g, " ") ?? ""}\n`;
   try {
-    replaceFile(statusPath(files), line, STATE_MODE, "status");
+    replaceFile(statusPath(files), line, STATE_MODE, "status", { durable: false });
   } catch { /* the report's own outcome is what matters: it is printed and returned */ }
 }
 
