@@ -68,6 +68,9 @@ await withBaseWorktree((base) =>
       );
       const inNs = (argv: string[]) => ["ip", "netns", "exec", p.a, ...argv];
       await startIn(p.a, config, `${dir}/state`);
+      // What a build step at set-up would save (issue 16 allows one; netmon has none): the same tree bundled by
+      // `deno bundle --code-splitting`, one file per chunk, each command's code still loaded only when it runs.
+      const bundled = await bundle(`${dir}/bundle`);
       const reportArgs = ["report", "-c", config, "-s", `${dir}/state`];
       const perms = [
         RUN_ALLOW,
@@ -111,6 +114,19 @@ await withBaseWorktree((base) =>
           `${base}/netmon.ts`,
           ...["report", "-c", config, "-s", `${dir}/base-state`],
         ]),
+        ...(bundled
+          ? {
+            "  (the same, bundled)": inNs([
+              Deno.execPath(),
+              "run",
+              "-q",
+              ...REPORT_V8_FLAGS,
+              ...perms,
+              bundled,
+              ...["report", "-c", config, "-s", `${dir}/bundled-state`],
+            ]),
+          }
+          : {}),
         "empty deno run": emptyRun(REPORT_V8_FLAGS),
         "deno: only the counter read": readOnlyRun(REPORT_V8_FLAGS),
         "iptables-save -c": inNs(["/usr/sbin/iptables-save", "-c", "-t", "filter"]),
@@ -147,6 +163,16 @@ await withBaseWorktree((base) =>
           load.toFixed(1)
         } ms`,
       );
+      if (bundled) {
+        const b = m["  (the same, bundled)"]!;
+        console.log(
+          `bundled at set-up (not done by netmon): ${b.toFixed(1)} ms, ${(b / denoFloor).toFixed(2)}x the read ` +
+            `(${(report - b).toFixed(1)} ms less: Deno loads one file per chunk instead of each module of the graph)`,
+        );
+      }
+      console.log(
+        await garbageCollection(inNs([Deno.execPath(), "run", "-q", ...perms, REPORT_SCRIPT, ...reportArgs])),
+      );
       const whole = m["netmon report"]! - m[`  (base ${BASE_COMMIT})`]!;
       console.log(
         `whole report against base ${BASE_COMMIT}: +${whole.toFixed(1)} ms (every change since, not only the checks)`,
@@ -174,3 +200,36 @@ await withBaseWorktree((base) =>
     })
   )
 );
+
+/** Bundles netmon.ts into `dir` (chunks beside it); the entry's path, or undefined (said) when deno bundle fails. */
+async function bundle(dir: string): Promise<string | undefined> {
+  const root = new URL("..", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "-q", "--frozen", "--platform", "deno", "--code-splitting", "--outdir", dir, "netmon.ts"],
+    cwd: root,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (out.success) return `${dir}/netmon.js`;
+  console.log(`(no bundle: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]})`);
+  return undefined;
+}
+
+/**
+ * What V8's garbage collector did in one report run as `argv` (with `--v8-flags=--trace-gc` added): its collections
+ * and their time, as one line. Run after the timed table: other V8 flags make Deno rewrite its code cache.
+ */
+async function garbageCollection(argv: string[]): Promise<string> {
+  const at = argv.indexOf("run") + 1;
+  const traced = [...argv.slice(0, at), "--v8-flags=--trace-gc", ...argv.slice(at)];
+  const out = await new Deno.Command(traced[0]!, { args: traced.slice(1), stdout: "piped", stderr: "null" }).output();
+  const gcs = [
+    ...new TextDecoder().decode(out.stdout).matchAll(
+      /: (Scavenge|Mark-Compact|Minor Mark-Sweep)[^,]*, [^,]*, ([\d.]+) \//g,
+    ),
+  ];
+  const ms = gcs.reduce((sum, g) => sum + Number(g[2]), 0);
+  return `garbage collection in one report: ${gcs.length} (${gcs.map((g) => g[1]).join(", ") || "none"}), ` +
+    `${ms.toFixed(1)} ms (V8 --trace-gc; a scavenge copies what is still young, here mostly the modules' source ` +
+    "and Deno's subprocess API)";
+}
