@@ -288,3 +288,95 @@ rootTest(
       ok(exists(ran), "root's program runs");
     }),
 );
+
+/** An unused uid: the other user whose file a password or CA file is. */
+const OTHER = 4242;
+
+/** `text` with regular expression characters escaped. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+rootTest(
+  "a password or CA file the config names, another user's or one they can write or replace, is refused before anything",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      const mail = `[mail]\nserver = "127.0.0.1"\nport = 1\nfrom = "netmon@example.org"\nto = ["ops@example.org"]\n`;
+      const store = `store = "postgresql://netmon@127.0.0.1:1/netmon"\n[postgresql]\n`;
+      // Each key, what the file holds, and the config that names it as `file`.
+      const keys: [string, string, (file: string) => string][] = [
+        ["mail.password_file", "secret\n", (f) => `${mail}user = "netmon"\npassword_file = "${f}"\n`],
+        ["mail.ca_file", pem, (f) => `${mail}ca_file = "${f}"\n`],
+        ["postgresql.password_file", "secret\n", (f) => `${store}password_file = "${f}"\n`],
+        ["postgresql.ca_file", pem, (f) => `${store}sslmode = "verify-ca"\nca_file = "${f}"\n`],
+      ];
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      // How the file is spoiled, where it is, and what the one line says of what (`path`) and the fix.
+      const spoils: [string, string, (p: string) => Promise<void>, string, (p: string) => string][] = [
+        ["another user's", dir, (p) => Deno.chown(p, OTHER, OTHER), "owned by uid 4242", (p) => p],
+        ["writable by its group", dir, (p) => Deno.chmod(p, 0o664), "writable by group 0", (p) => p],
+        ["in a directory every user can write", loose, () => Promise.resolve(), "writable by every user", () => loose],
+      ];
+      const permissions = netmonSet(dir, {
+        net: ["127.0.0.1:1"],
+        sys: ["hostname"],
+        env: ["NETMON_DB_PASSWORD", "PGPASSFILE"],
+      });
+      for (const [key, content, configOf] of keys) {
+        for (const [how, where, spoil, said, what] of spoils) {
+          const file = `${where}/${key}`;
+          await Deno.writeTextFile(file, content);
+          await Deno.chmod(file, 0o600);
+          await spoil(file);
+          const config = `${dir}/netmon.toml`;
+          await Deno.writeTextFile(config, `${LO}state_dir = "${state}"\n${configOf(file)}`);
+          const r = await run(["report"], dir, config, permissions);
+          refused(
+            r,
+            new RegExp(
+              `^netmon: ${literal(what(file))} is ${said}.* the ${literal(key)} ${literal(file)} \\(netmon refuses`,
+            ),
+            `chown root:root ${what(file)} && chmod go-w ${what(file)}`,
+          );
+          assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], `${key} ${how}: nothing written`);
+          await Deno.remove(file);
+        }
+      }
+    }),
+);
+
+rootTest(
+  "a mail.attach file another user can write is warned of: the report goes on, and mails it",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      const sent = `${dir}/sent.eml`;
+      const sendmail = `${dir}/sendmail`;
+      await Deno.writeTextFile(sendmail, `#!/bin/sh\ncat > ${sent}\n`);
+      await Deno.chmod(sendmail, 0o755);
+      const attached = `${dir}/usage.txt`;
+      await Deno.writeTextFile(attached, "the attached file\n");
+      await Deno.chmod(attached, 0o666);
+      const config = `${dir}/netmon.toml`;
+      await Deno.writeTextFile(
+        config,
+        `${LO}state_dir = "${state}"\n[mail]\ntransport = "sendmail"\nsendmail = "${sendmail}"\n` +
+          `from = "netmon@example.org"\nto = ["ops@example.org"]\nattach = ["${attached}"]\n`,
+      );
+      const r = await run(["report"], dir, config, [
+        `--allow-run=/usr/sbin/ip,/usr/bin/stat,${sendmail}`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+        "--allow-sys=uid,osUptime",
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(
+        r.stderr,
+        `netmon: warning: ${attached} is writable by every user (mode 0666): another user could choose what netmon ` +
+          `mails with every report through the mail.attach file ${attached} (the report goes on, but fix it: ` +
+          `chown root:root ${attached} && chmod go-w ${attached})\n`,
+      );
+      ok(Deno.readTextFileSync(sent).includes(`filename=usage.txt`), "mailed with the attachment");
+    }),
+);

@@ -1,12 +1,14 @@
 /**
  * What netmon refuses to run with, as sshd's StrictModes does, checked
  * before a report (or an import) reads or writes anything: a config file,
- * or a program the config names (`mail.sendmail`, a `[binaries]` path other
- * than the default), that another user owns or can write, or could put
- * another in place of; a SQLite store whose directory another user can
- * write (sticky or not); and, as root, a state directory another user can
- * write (unless only by its sticky bit) or put another in place of. What
- * else lib/host/dir_trust.ts finds is warned of.
+ * a program the config names (`mail.sendmail`, a `[binaries]` path other
+ * than the default), or a password or CA file it names (`password_file`,
+ * `ca_file` of `[mail]` and `[postgresql]`), that another user owns or can
+ * write, or could put another in place of; a SQLite store whose directory
+ * another user can write (sticky or not); and, as root, a state directory
+ * another user can write (unless only by its sticky bit) or put another in
+ * place of. What else lib/host/dir_trust.ts finds is warned of, `[mail]
+ * attach` among it ({@linkcode ATTACHMENT}).
  *
  * @module
  */
@@ -23,6 +25,52 @@ export function sqlitePath(config: Config, stateDir: string): string | undefined
   const path = config.sqlite;
   if (path === undefined) return undefined;
   return path.startsWith("/") ? path : `${stateDir}/${path}`;
+}
+
+/**
+ * A password or CA file the config names (`what`: its key), read as root:
+ * refused as the config file is. Whoever can change it, or put a link in
+ * its place (netmon follows a link the configured path goes through),
+ * chooses what netmon sends as the password, or the server it trusts with
+ * the password and the figures (the CA file's is the only CA trusted). A
+ * missing one fails when it is read, which says so.
+ */
+function secretFile(what: string, threat: string): Checked {
+  return { ...CONFIG_FILE, what, threat, mayBeMissing: true };
+}
+
+/**
+ * A file `[mail] attach` names, mailed with every report: only warned of.
+ * Whoever can change it chooses a picture beside the figures, which come
+ * from the log; the report goes on (a side output, as the textfile), and the
+ * file itself is read as state files are (another user's file, a link or a
+ * FIFO is left out, with a warning: lib/outputs/mail.ts).
+ */
+export const ATTACHMENT: Checked = {
+  what: "mail.attach file",
+  threat: "choose what netmon mails with every report",
+  meanwhile: "the report goes on, but fix it",
+  // A missing attachment is left out of the mail, which says so.
+  mayBeMissing: true,
+  file: true,
+};
+
+/** What another user could do through a password file: a link to another secret is followed. */
+const SENT_AS_PASSWORD = "choose what netmon sends as the password (a link to another secret, say)";
+
+/** What another user could do through a CA file: it is the only CA trusted for the server. */
+const TRUSTED_SERVER = "choose the server netmon trusts with the password and the figures";
+
+/** The files the config names that netmon reads: password and CA files (refused), attachments (warned of). */
+export function namedFiles(config: Config): [string, Checked][] {
+  const files: [string, Checked][] = [];
+  for (const [key, section] of [["mail", config.mail], ["postgresql", config.fleet.postgres]] as const) {
+    const password = section?.passwordFile, ca = section?.caFile;
+    if (password !== undefined) files.push([password, secretFile(`${key}.password_file`, SENT_AS_PASSWORD)]);
+    if (ca !== undefined) files.push([ca, secretFile(`${key}.ca_file`, TRUSTED_SERVER)]);
+  }
+  if (config.mail?.send.includes("report")) { for (const path of config.mail.attach) files.push([path, ATTACHMENT]); }
+  return files;
 }
 
 /** The programs the config names that netmon may run: sendmail, and `[binaries]` other than the defaults. */
@@ -45,6 +93,7 @@ export function trustChecks(config: Config, stateDir: string, uid: number): [str
   if (store !== undefined) checks.push([dirOf(store), STORE_DIR]);
   if (config.file !== undefined) checks.push([config.file, CONFIG_FILE]);
   for (const program of namedPrograms(config)) checks.push([program, PROGRAM]);
+  checks.push(...namedFiles(config));
   return checks;
 }
 
