@@ -17,6 +17,7 @@ import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
 import { SafeFile } from "./lib/host/safe_open.ts";
 import { refuseFound } from "./lib/config/trust.ts";
+import { type Checked, CONFIG_FILE } from "./lib/host/dir_trust.ts";
 import { getUid } from "./lib/host/env.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
@@ -397,7 +398,7 @@ async function graph(a: GraphArgs): Promise<void> {
   const stateDir = usedStateDir(a, config, outputs);
   // As root, refused before anything is read or written; else checked while the graph is made (stat runs as a
   // child). The warnings are said at the end, whatever the outcome.
-  const trust = stateDirTrust(stateDir);
+  const trust = stateDirTrust(stateDir, config.file);
   if (getUid() === 0) await trust;
   try {
     if (a.html !== undefined) await htmlPages({ ...a, html: a.html }, config);
@@ -450,11 +451,15 @@ function usedStateDir(a: GraphArgs, config: Config, outputs: readonly string[]):
  * sticky bit, or put another in place of, is refused (exit 77, one line with
  * the fix), since graph.ts too writes and renames by name there (usage.dat
  * and usage.png of the nightly graph `schedule` installs, pages); else its
- * warnings.
+ * warnings. As root the config file `config` (when read) is checked in the
+ * same run of `stat`, as a report checks it: it chooses the state directory
+ * and the pages' customers. (Not as another user: that check ends after the
+ * graph is made, and loading the config checked its own owner and mode.)
  */
-async function stateDirTrust(dir: string | undefined): Promise<string[]> {
-  if (dir === undefined) return [];
-  return await refuseFound([[dir, stateDirChecked(getUid())]]);
+async function stateDirTrust(dir: string | undefined, config: string | undefined): Promise<string[]> {
+  const checks: [string, Checked][] = dir === undefined ? [] : [[dir, stateDirChecked(getUid())]];
+  if (config !== undefined && getUid() === 0) checks.push([config, CONFIG_FILE]);
+  return await refuseFound(checks);
 }
 
 async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {

@@ -12,7 +12,7 @@
 // deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { exists, graph, must, netmon, netmonSet, type Result, withTempDir } from "./helpers.ts";
+import { exists, graph, must, netmon, netmonSet, type Result, withTempDir, writeConfig } from "./helpers.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -378,5 +378,33 @@ rootTest(
           `chown root:root ${attached} && chmod go-w ${attached})\n`,
       );
       ok(Deno.readTextFileSync(sent).includes(`filename=usage.txt`), "mailed with the attachment");
+    }),
+);
+
+rootTest(
+  "summary, check, schedule and pf-conf refuse a config in a directory another user can write, as report does",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      assertEquals((await run(["report", "-s", state], dir, await writeConfig(dir, LO))).code, 0, "set-up");
+      const before = [...Deno.readDirSync(state)].map((e) => e.name).sort();
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      const config = await writeConfig(loose, `${LO}state_dir = "${state}"\n`);
+      const said = new RegExp(`^${literal(loose)} is writable by every user.* the config file ${literal(config)} `);
+      for (const args of [["summary"], ["schedule"], ["pf-conf"]]) {
+        const r = await run(args, dir, config);
+        refused(r, new RegExp(`^netmon: ${said.source.slice(1)}`), `chmod go-w ${loose}`);
+        assertEquals(r.stdout, "", `${args[0]}: nothing printed`);
+      }
+      // A monitoring plugin says it as its one UNKNOWN line.
+      const c = await run(["check"], dir, config);
+      assertEquals(c.code, 3, c.stdout);
+      ok(c.stdout.startsWith("NETMON UNKNOWN - ") && said.test(c.stdout.slice(17)), c.stdout);
+      assertEquals([...Deno.readDirSync(state)].map((e) => e.name).sort(), before, "nothing written");
+      // graph.ts, as root, too.
+      const g = await graph(["-c", config, "-o", `${dir}/out.dat`], { dirs: [dir] });
+      assertEquals(g.code, 77, g.stderr);
+      ok(g.stderr.startsWith(`graph: ${loose} is writable by every user`), g.stderr);
+      ok(!exists(`${dir}/out.dat`), "graph wrote nothing");
     }),
 );

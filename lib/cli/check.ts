@@ -10,6 +10,8 @@ import { DenoDenied, NetmonError } from "../host/errors.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import { rebuiltTally } from "../outputs/alerts.ts";
 import { stateFiles } from "../state/files.ts";
+import { refuseUntrusted } from "../config/trust.ts";
+import { getUid } from "../host/env.ts";
 import type { LastState } from "../state/log_format.ts";
 import { readLast, scanLog } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
@@ -84,6 +86,9 @@ function minutes(ms: number): string {
 async function evaluate(opts: Options, now: number): Promise<{ status: number; text: string; perf: string[] }> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
+  // What a report refuses to run with (lib/config/trust.ts) is the check's UNKNOWN line: the config chooses what is
+  // read. What it only warns of, the report says on every run and doctor lists: not this one line's business.
+  await refuseUntrusted(config, files.dir, getUid() ?? 0);
   let last: Pick<LastState, "sample"> | undefined = readLast(files.last);
   const notes: string[] = [];
   if (!last) {

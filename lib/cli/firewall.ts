@@ -273,6 +273,8 @@ export async function status(opts: Options): Promise<number> {
 /** `netmon pf-conf`: prints the labelled pf.conf rules. */
 export async function pfConfCommand(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
+  // The rules go into pf.conf, loaded as root: from a config no other user can change.
+  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   if (config.source !== "pf") {
     throw new NetmonError(
       `pf-conf: the config's source is ${JSON.stringify(config.source)}; set source = "pf" and its meters`,

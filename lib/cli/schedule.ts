@@ -20,6 +20,7 @@ import { shellWord } from "../host/shell_word.ts";
 import { readWholeText, realPathOr } from "../host/safe_open.ts";
 import { ROOT_STATE_DIR } from "../state/files.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
+import { refuseUntrustedPrograms } from "../config/trust.ts";
 import type { Options } from "./commands.ts";
 
 /** The first line of every file netmon schedule writes: how it knows a file is its own. */
@@ -425,6 +426,9 @@ export async function schedule(opts: Options): Promise<number> {
   if (alone && !opts.cron && !opts.systemd) throw new UsageError(`--${alone} goes with --cron or --systemd`);
   if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
   const config = findConfig(opts.config);
+  // What the report would refuse, refused before its run line (with the programs the config names) is printed or
+  // installed.
+  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   const stateDir = findStateDir(opts.stateDir, config);
   for (const [what, path] of [["config", config.file], ["state directory", stateDir]] as const) {
     if (path !== undefined && !path.startsWith("/")) {

@@ -10,6 +10,8 @@ import type { Options } from "./commands.ts";
 import type { Config } from "../config/config.ts";
 import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { stateFiles } from "../state/files.ts";
+import { refuseUntrusted } from "../config/trust.ts";
+import { getUid } from "../host/env.ts";
 import type { Unit } from "../usage/calendar.ts";
 import { logColumns, LogReader, samplesOfFile } from "../usage/log_samples.ts";
 import type { Row } from "../usage/rows.ts";
@@ -41,12 +43,16 @@ function openLog(path: string): SafeFile {
 export async function summary(opts: Options): Promise<number> {
   const req = parseSummaryRequest(opts);
   const config = findConfig(opts.config);
+  const files = stateFiles(findStateDir(opts.stateDir, config));
+  // What a report refuses to run with (lib/config/trust.ts), before anything is read: the config chooses the log
+  // and the store (its password and CA files) read as root.
+  for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
   if (req.store) {
     const { summaryFromStore } = await import("./summary_store.ts");
     await summaryFromStore(req, config, req.store.hosts);
     return EX.OK;
   }
-  const path = stateFiles(findStateDir(opts.stateDir, config)).log;
+  const path = files.log;
   const file = openLog(path);
   try {
     run(req, config, path, file);
