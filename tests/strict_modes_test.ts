@@ -12,7 +12,19 @@
 // deno-lint-ignore-file no-console
 
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { exists, graph, must, netmon, netmonSet, type Result, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  exists,
+  graph,
+  must,
+  netmon,
+  netmonRuleTargets,
+  netmonSet,
+  netnsTest,
+  type Result,
+  withPair,
+  withTempDir,
+  writeConfig,
+} from "./helpers.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -407,4 +419,31 @@ rootTest(
       ok(g.stderr.startsWith(`graph: ${loose} is writable by every user`), g.stderr);
       ok(!exists(`${dir}/out.dat`), "graph wrote nothing");
     }),
+);
+
+netnsTest(
+  "[iptables] start and stop refuse a state directory another user can write or replace before they make anything",
+  () =>
+    withPair(
+      (p) =>
+        withOpenTempDir(async (dir) => {
+          const config = await writeConfig(dir, '[[meter]]\nname = "a-proxy"\nfrom = "198.51.100.10"\n');
+          const o = { ns: p.a, dirs: [dir], wrap: ["timeout", "-s", "KILL", "60"] };
+          // Not made yet, in a directory every user can write: they could put another in its place.
+          const open = await mkdir(`${dir}/open`, 0o777);
+          const start = await netmon(["start", "-c", config, "-s", `${open}/state`], o);
+          refused(start, new RegExp(`^netmon: ${literal(open)} is writable by every user.*state directory`), open);
+          assertEquals([...Deno.readDirSync(open)].map((e) => e.name), [], "no state directory made");
+          assertEquals(await netmonRuleTargets(p), [], "nothing installed");
+          // There, and every user can write it.
+          const state = await mkdir(`${dir}/state`, 0o777);
+          for (const command of ["start", "stop"]) {
+            const r = await netmon([command, "-c", config, "-s", state], o);
+            refused(r, new RegExp(`^netmon: ${literal(state)} is writable by every user.*state directory`), state);
+            assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], `${command}: nothing made there`);
+          }
+          assertEquals(await netmonRuleTargets(p), [], "nothing installed");
+        }),
+      "nm-trust2-",
+    ),
 );

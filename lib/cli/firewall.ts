@@ -165,16 +165,15 @@ const LOCK_TIMEOUT_MS = 60_000;
  * (the record written last winning, the other's rules orphaned), a stop
  * cannot drop the record a start wrote meanwhile, and a report reads its
  * counters wholly before or after the change. start makes the directory
- * (its record goes there). undefined where nothing is locked: a dry run (it
- * changes and writes nothing), a source without rules of its own, or a stop
- * whose state directory does not exist (no record there to stop by).
+ * (its record goes there), once {@linkcode change} has checked it. undefined
+ * where nothing is locked: a dry run (it changes and writes nothing), a
+ * source without rules of its own, or a stop whose state directory does not
+ * exist (no record there to stop by).
  */
 function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined {
   if (opts.dryRun || !isFirewall(config)) return undefined;
   const files = stateFiles(findStateDir(opts.stateDir, config));
-  if (opts.command === "start") ensureStateDir(files);
-  else if (!exists(files.dir)) return undefined;
-  return files;
+  return opts.command === "start" || exists(files.dir) ? files : undefined;
 }
 
 /**
@@ -186,9 +185,11 @@ function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined
  */
 export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
-  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
-  const source = await selectSource(config, runCommand);
   const locked = lockedStateFiles(opts, config);
+  // Before anything is made or run: the state directory checked as a report checks it, with the config's own.
+  for (const w of await refuseUntrustedPrograms(config, locked?.dir)) err(`netmon: warning: ${w}\n`);
+  const source = await selectSource(config, runCommand);
+  if (locked && opts.command === "start") ensureStateDir(locked);
   const plan = locked === undefined
     ? await planAndChange(opts, config, source, undefined)
     : await withLock(locked, LOCK_TIMEOUT_MS, () => planAndChange(opts, config, source, locked));

@@ -19,6 +19,7 @@ import { type Checked, CONFIG_FILE, dirsTrust, PROGRAM, STORE_DIR, TEXTFILE_DIR 
 import { stateDirChecked } from "../state/files.ts";
 import { dirOf } from "../host/safe_open.ts";
 import { EX, NetmonError } from "../host/errors.ts";
+import { getUid } from "../host/env.ts";
 
 /** Where the SQLite store is: `config.sqlite`, relative to the state directory `stateDir` unless absolute. */
 export function sqlitePath(config: Config, stateDir: string): string | undefined {
@@ -100,15 +101,19 @@ export function trustChecks(config: Config, stateDir: string, uid: number): [str
 /**
  * For a command that runs the programs the config names but keeps nothing
  * in the state directory to refuse for (`start`, `stop`, `status`): the
- * config file's way and those programs, in one run of `stat` (none without
- * either): throws the first refusal, else resolves to the warnings.
+ * config file's way and those programs, and the state directory `stateDir`
+ * that `start` and `stop` lock and keep their record in, as a report checks
+ * it, in one run of `stat` (none without any): throws the first refusal,
+ * else resolves to the warnings.
  */
 export async function refuseUntrustedPrograms(
   config: Config,
+  stateDir?: string,
   stat?: (dirs: readonly string[]) => Promise<string>,
 ): Promise<string[]> {
   const checks: [string, Checked][] = namedPrograms(config).map((p) => [p, PROGRAM]);
   if (config.file !== undefined) checks.unshift([config.file, CONFIG_FILE]);
+  if (stateDir !== undefined) checks.unshift([stateDir, stateDirChecked(getUid())]);
   return await refuseFound(checks, stat);
 }
 
