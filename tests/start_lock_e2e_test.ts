@@ -14,7 +14,7 @@
  */
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { netmon, netmonRuleTargets, netnsTest, type Result, spawnNetmon, withTwoConfigs } from "./helpers.ts";
-import { readInstalled } from "../lib/state/installed.ts";
+import { installedPath, readInstalled } from "../lib/state/installed.ts";
 import { type StateFiles, stateFiles } from "../lib/state/files.ts";
 
 /** Config A: what b's proxy address (198.51.100.10) sends, in netmon's default chain. */
@@ -207,6 +207,50 @@ netnsTest(
       } finally {
         tryClose(held);
         await reap(stopA);
+      }
+    }, NS),
+);
+
+netnsTest(
+  "[iptables] a report queued on the state lock while another config's start takes the directory refuses, writing nothing",
+  () =>
+    withTwoConfigs(A, B, async ({ p, dir, a, b, o }) => {
+      const shared = `${dir}/state`;
+      const files = stateFiles(shared);
+      assertEquals((await netmon(["start", "-c", a, "-s", shared], o)).code, 0);
+      // A state directory without a record (A's rules installed before netmon kept one): B's first start may take it.
+      await Deno.remove(installedPath(files));
+      assertEquals((await netmon(["report", "-c", a, "-s", shared], o)).code, 0);
+      const kept = ["netmon.log", "netmon.last", "netmon.status"];
+      const before = kept.map((f) => Deno.readTextFileSync(`${shared}/${f}`));
+      const held = await holdLock(files);
+      const reportA = background(["report", "-c", a, "-s", shared], o);
+      try {
+        await stopWhileWaiting(
+          reportA,
+          held,
+          files,
+          "report of a.toml",
+          () => Promise.resolve(`the log is ${JSON.stringify(Deno.readTextFileSync(files.log))}`),
+        );
+        // B's first start runs whole while A's report is stopped, just before it takes the lock.
+        const startB = await netmon(["start", "-c", b, "-s", shared], o);
+        assertEquals([startB.code, startB.stderr], [0, ""]);
+        assertEquals(readInstalled(files)?.config, b);
+
+        Deno.kill(reportA.pid, "SIGCONT");
+        const r = await reportA.result;
+        assertEquals([r.code, r.stdout], [78, ""], JSON.stringify(r));
+        assertEquals(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+        match(
+          r.stderr,
+          new RegExp(`^netmon: report: state directory ${shared} is used by ${b.replaceAll(".", "\\.")} `),
+        );
+        assertEquals(kept.map((f) => Deno.readTextFileSync(`${shared}/${f}`)), before, "A wrote nothing there");
+        assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED", "b-web -> NETMON_B"]);
+      } finally {
+        tryClose(held);
+        await reap(reportA);
       }
     }, NS),
 );

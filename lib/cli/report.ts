@@ -22,7 +22,7 @@ import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { refuseUntrusted, sqlitePath } from "../config/trust.ts";
-import { configIdentity, otherConfigsRecord, sharedStateError } from "../state/installed.ts";
+import { refuseOtherConfigs, SharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
 import { reached } from "../host/phases.ts";
@@ -40,16 +40,15 @@ export async function report(opts: Options): Promise<number> {
   // firewall keeps counting meanwhile: the run after the fix counts it all.
   const trust = await refuseUntrusted(config, files.dir, getUid() ?? 0);
   if (opts.mailTest) return await mailTest(config);
-  // Refused before anything is written there, netmon.status included: it is the other config's.
-  const other = otherConfigsRecord(files, config.file === undefined ? { real: "" } : configIdentity(config.file));
-  if (other !== undefined) throw sharedStateError(files.dir, other, "report");
   // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
   try {
     const code = await recordAndReport(config, files, opts, cache, trust);
     writeStatus(files, code, "ok");
     return code;
   } catch (e) {
-    if (e instanceof NetmonError && !(e.exitCode === EX.CANTCREAT || e.exitCode === EX.NOPERM)) {
+    // Not in another config's state directory (SharedStateError): its status is that config's.
+    const theirs = e instanceof SharedStateError;
+    if (e instanceof NetmonError && !(e.exitCode === EX.CANTCREAT || e.exitCode === EX.NOPERM || theirs)) {
       writeStatus(files, e.exitCode, e.message);
     }
     throw e;
@@ -90,7 +89,9 @@ async function recordAndReport(
   // What the trust check warned of (the state directory's, the textfile directory's) is said at the run's end,
   // whatever the outcome.
   try {
-    return await recordWithOutputs(files, source, outputs, meters, () => meters.prepare());
+    // Refused under the lock, before the counters are read, in a state directory another config's start took.
+    const claim = () => refuseOtherConfigs(files, config.file);
+    return await recordWithOutputs(files, source, outputs, meters, () => meters.prepare(), claim);
   } finally {
     for (const w of trust) err(`netmon: warning: ${w}\n`);
   }
@@ -109,9 +110,11 @@ async function recordWithOutputs(
   outputs: Promise<SampleOutput[]>,
   meters: ReportMeters,
   whileReading: () => void,
+  claim: () => void,
 ): Promise<number> {
   let failure: unknown;
   const recorded = await recordSample(files, {
+    claim,
     readCounters: (previous) => {
       const ready = Promise.all([previous, outputs]).then(([p]) => p);
       ready.catch(() => {}); // a source need not wait for it

@@ -215,11 +215,30 @@ export function otherConfigsRecord(files: StateFiles, id: ConfigIdentity): strin
 }
 
 /**
+ * The refusal of a state directory whose record names another config file
+ * ({@linkcode sharedStateError}): nothing is written there, a report's
+ * `netmon.status` included (it is the other config's).
+ */
+export class SharedStateError extends NetmonError {}
+
+/**
+ * Refuses (a {@linkcode SharedStateError}) a report of config file `file`
+ * in `files`' state directory when its record names another config file
+ * ({@linkcode otherConfigsRecord}). Called with the state lock held: a
+ * start of another config, which writes the record under that lock, cannot
+ * then come between this look and the sample.
+ */
+export function refuseOtherConfigs(files: StateFiles, file: string | undefined): void {
+  const other = otherConfigsRecord(files, file === undefined ? { real: "" } : configIdentity(file));
+  if (other !== undefined) throw sharedStateError(files.dir, other, "report");
+}
+
+/**
  * The refusal of a command of one config in a state directory whose record
  * names another config file (`owner`), which the two would share: one log
  * under two headers in turn, each billing the other's columns as new.
  */
-export function sharedStateError(dir: string, owner: string, command: string): NetmonError {
+export function sharedStateError(dir: string, owner: string, command: string): SharedStateError {
   let gone = false;
   try {
     Deno.statSync(owner);
@@ -233,7 +252,7 @@ export function sharedStateError(dir: string, owner: string, command: string): N
     ? `give this config its own state_dir = "..." (two configs in one state directory write one log under two ` +
       `headers in turn); if this config replaces ${owner}, ${replace}`
     : `if this config is ${owner} renamed, ${replace}; otherwise give it its own state_dir = "..."`;
-  return new NetmonError(
+  return new SharedStateError(
     `${command}: state directory ${dir} is used by ${owner}${exists ? "" : ", which no longer exists"} ` +
       `(its start installed its meters from there): ${how}`,
     EX.CONFIG,

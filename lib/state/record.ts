@@ -142,6 +142,12 @@ export interface RecordOptions {
   now: () => string;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
+  /**
+   * Called first with the lock held, before anything is read or written:
+   * throws to refuse the state directory (another config's, which a start
+   * holding the lock may have made it meanwhile: lib/state/installed.ts).
+   */
+  claim?: () => void;
   /** The boot time now (default: from the uptime): a test moves it to stand for a reboot. */
   clock?: () => BootClock;
   /**
@@ -180,6 +186,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
   // Before any counter is read (pf -z clears them): a missing --allow-sys=osUptime stops the run here.
   const clock = (opts.clock ?? bootClock)();
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
+    opts.claim?.();
     const warnings: string[] = [];
     // The read starts first: its command runs while the previous state is read.
     const previous = Promise.withResolvers<Sample | undefined>();
