@@ -99,12 +99,12 @@ export function trustChecks(config: Config, stateDir: string, uid: number): [str
 }
 
 /**
- * For a command that runs the programs the config names but keeps nothing
- * in the state directory to refuse for (`start`, `stop`, `status`): the
- * config file's way and those programs, and the state directory `stateDir`
- * that `start` and `stop` lock and keep their record in, as a report checks
- * it, in one run of `stat` (none without any): throws the first refusal,
- * else resolves to the warnings.
+ * For a command that reads the config as root but records no sample
+ * (`start`, `stop`, `status`, `schedule`, `pf-conf`): the config file's way
+ * and the programs it names, and, for `start` and `stop`, the state
+ * directory `stateDir` they lock and keep their record in, as a report
+ * checks it, in one run of `stat` (none without any): throws the first
+ * refusal, else resolves to the warnings.
  */
 export async function refuseUntrustedPrograms(
   config: Config,
