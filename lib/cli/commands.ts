@@ -55,7 +55,7 @@ export const COMMAND_INFO: Record<string, CompletionCommand> = {
   schedule: {
     words: ["schedule"],
     summary: "the cron or systemd run line with exactly the permissions this config needs",
-    options: ["compile", "cron", "systemd", "force", "dry-run", "into"],
+    options: ["compile", "cron", "systemd", "remove", "force", "dry-run", "into"],
   },
   "pf-conf": {
     words: ["pf-conf"],
@@ -107,7 +107,8 @@ export const OPTIONS: (OptionSpec & CompletionOption)[] = [
   { name: "compile", type: "boolean", help: "print the deno compile line with this config's permissions" },
   { name: "cron", type: "boolean", help: "write /etc/cron.d/netmon" },
   { name: "systemd", type: "boolean", help: "write the report's and the nightly graph's systemd units" },
-  { name: "force", type: "boolean", help: "replace a file netmon did not write" },
+  { name: "remove", type: "boolean", help: "remove the files --cron or --systemd wrote" },
+  { name: "force", type: "boolean", help: "replace (or remove) a file netmon did not write" },
   { name: "into", type: "string", value: "dir", help: "write the files into DIR instead (tests, staging)" },
   { name: "help", short: "h", type: "boolean", help: "help" },
   { name: "version", short: "V", type: "boolean", help: "print the version" },
@@ -223,6 +224,7 @@ Reads only the config and the state directory: never the firewall.
 Options:
 ${COMMON}`,
   schedule: `Usage: netmon schedule [--compile | --cron | --systemd [--force] [--dry-run]] [OPTIONS]
+       netmon schedule --remove [--cron] [--systemd] [--force] [--dry-run]
 
 Prints the line that runs the report for the config and state directory in
 effect, with exactly the Deno permissions this config needs and no more:
@@ -235,6 +237,13 @@ absolute path and netmon by its deno.json, so the line runs from anywhere.
 Run schedule again after changing the config's source, programs, paths or
 mail server.
 
+--remove takes away what --cron or --systemd (or both) wrote, and only that:
+a file there that netmon did not write (it marks its own), a link or a
+special file is refused (exit 73) unless --force, which removes a link itself,
+never what it points to; a file not there is said, not an error. Units whose
+timer is still enabled are refused before anything is removed, with the
+'systemctl disable --now' line to run first; then: systemctl daemon-reload.
+
 Options:
       --compile         print the 'deno compile' line building a binary with these
                         permissions, and the line that runs it
@@ -245,10 +254,12 @@ Options:
                         graph each night) in /etc/systemd/system; then: systemctl
                         daemon-reload && systemctl enable --now netmon.timer
                         netmon-graph.timer
-      --force           replace a file netmon did not write (it marks its own)
-  -n, --dry-run         print the file(s) --cron or --systemd would write, write nothing
-      --into DIR        write into DIR instead of /etc/cron.d or /etc/systemd/system
-                        (for tests and staging)
+      --remove          remove the file(s) --cron or --systemd wrote (see above)
+      --force           replace (or remove) a file netmon did not write (it marks its own)
+  -n, --dry-run         print the file(s) --cron or --systemd would write (or remove),
+                        change nothing
+      --into DIR        write into (or remove from) DIR instead of /etc/cron.d or
+                        /etc/systemd/system (for tests and staging)
 ${COMMON}`,
   "pf-conf": `Usage: netmon pf-conf [OPTIONS]
 
@@ -371,7 +382,9 @@ export interface Options {
   cron: boolean;
   /** schedule: write the systemd units. */
   systemd: boolean;
-  /** schedule: replace a file netmon did not write. */
+  /** schedule: remove the files --cron or --systemd wrote. */
+  remove: boolean;
+  /** schedule: replace (or remove) a file netmon did not write. */
   force: boolean;
   /** schedule: the directory written instead of /etc/cron.d or /etc/systemd/system. */
   into?: string;
@@ -427,6 +440,7 @@ export function parseCommandLine(args: string[]): Options {
     compile: values.compile === true,
     cron: values.cron === true,
     systemd: values.systemd === true,
+    remove: values.remove === true,
     force: values.force === true,
     help: values.help === true,
     version: values.version === true,
@@ -461,7 +475,8 @@ export function parseCommandLine(args: string[]): Options {
     opts[key] = value;
   }
   if (opts.noMail && opts.mailTest) throw new UsageError("--no-mail and --mail-test cannot be used together");
-  if ([opts.compile, opts.cron, opts.systemd].filter((x) => x).length > 1) {
+  // --remove takes both away at once: there is nothing to choose between.
+  if ([opts.compile, opts.cron, opts.systemd].filter((x) => x).length > 1 && !(opts.remove && !opts.compile)) {
     throw new UsageError("--compile, --cron and --systemd: one at a time");
   }
   if (typeof values.into === "string") opts.into = values.into;

@@ -397,20 +397,27 @@ function install(path: string, text: string, force: boolean): void {
     }
     replaceFile(path, text, 0o644, "schedule file");
   } catch (err) {
-    // Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone: the directory is
-    // read (what is there) and written (a temporary file renamed over it), so both are named.
-    const denied = deniedAccess(err);
-    if (!denied) throw err instanceof NetmonError ? err : denoPermissionError(err) ?? err;
-    const dir = path.slice(0, path.lastIndexOf("/")) || "/";
-    const other = denied.kind === "read" ? "write" : "read";
-    throw new DenoDenied({
-      kind: denied.kind,
-      what: dir,
-      flag: `--allow-${denied.kind}`,
-      note: "where the schedule goes",
-      also: [{ kind: other, what: dir }],
-    }, { cause: err instanceof NetmonError ? err.cause : err });
+    throw scheduleFileError(path, err);
   }
+}
+
+/**
+ * `err`, met writing or removing the schedule file `path`, as one line: Deno's refusal, as it is or as the safe
+ * reader turned it into a line naming the file alone, names the directory and both flags (it is read, to see what is
+ * there, and written, a temporary file renamed over the file or the file removed).
+ */
+export function scheduleFileError(path: string, err: unknown): unknown {
+  const denied = deniedAccess(err);
+  if (!denied) return err instanceof NetmonError ? err : denoPermissionError(err) ?? err;
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const other = denied.kind === "read" ? "write" : "read";
+  return new DenoDenied({
+    kind: denied.kind,
+    what: dir,
+    flag: `--allow-${denied.kind}`,
+    note: "where the schedule goes",
+    also: [{ kind: other, what: dir }],
+  }, { cause: err instanceof NetmonError ? err.cause : err });
 }
 
 /** `netmon schedule`. */
