@@ -524,3 +524,139 @@ Deno.test("schedule --systemd: a path the unit needs under /tmp or /var/tmp, hid
     const cron = await run("--cron", "--dry-run");
     assertEquals([cron.code, cron.stderr], [0, ""]);
   }));
+
+Deno.test("schedule --remove: only netmon's own files go, a link itself and not what it leads to; --dry-run", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const into = `${dir}/etc`;
+    await Deno.mkdir(into);
+    const run = (...args: string[]) =>
+      netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args], { dirs: [dir] });
+    const names = ["netmon", "netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"];
+    const left = () => [...Deno.readDirSync(into)].map((e) => e.name).sort();
+    assertEquals((await run("--cron", "--into", into)).code, 0);
+    assertEquals((await run("--systemd", "--into", into)).code, 0);
+    const all = names.map((n) => `${into}/${n}`).join(", ");
+    const dry = await run("--remove", "--cron", "--systemd", "--into", into, "--dry-run");
+    assertEquals(
+      [dry.code, dry.stdout, dry.stderr],
+      [0, `would remove ${all}; then: systemctl daemon-reload (--dry-run: nothing removed)\n`, ""],
+    );
+    assertEquals(left(), [...names].sort(), "--dry-run removes nothing");
+
+    // A file of that name netmon did not write: refused, nothing removed (not even the files that are netmon's).
+    const theirs = "[Unit]\nDescription=someone else's\n";
+    await Deno.writeTextFile(`${into}/netmon.timer`, theirs);
+    const refused = await run("--remove", "--cron", "--systemd", "--into", into);
+    assertEquals(
+      [refused.code, refused.stdout, refused.stderr],
+      [
+        73,
+        "",
+        `netmon: ${into}/netmon.timer exists and netmon did not write it: move it away, or run again with --force ` +
+        "to remove it\n",
+      ],
+    );
+    assertEquals(left(), [...names].sort(), "a refusal removes nothing");
+    // A link (here to a file of netmon's elsewhere) is not followed, and with --force it goes, not what it leads to.
+    await Deno.remove(`${into}/netmon.timer`);
+    const elsewhere = `${dir}/kept.timer`;
+    await Deno.writeTextFile(elsewhere, `${MARKER}\n`);
+    await Deno.symlink(elsewhere, `${into}/netmon.timer`);
+    const link = await run("--remove", "--systemd", "--into", into);
+    assertEquals([link.code, link.stderr], [
+      73,
+      `netmon: ${into}/netmon.timer is a symbolic link: move it away, or run again with --force to remove it (the ` +
+      "link, not what it points to)\n",
+    ]);
+    const forced = await run("--remove", "--systemd", "--into", into, "--force");
+    assertEquals([forced.code, forced.stderr], [0, ""]);
+    assertEquals(
+      forced.stdout,
+      `removed ${names.slice(1).map((n) => `${into}/${n}`).join(", ")}; now: systemctl daemon-reload\n`,
+    );
+    assertEquals(Deno.readTextFileSync(elsewhere), `${MARKER}\n`, "what the link led to is kept");
+    assertEquals(left(), ["netmon"], "--systemd leaves the cron file");
+
+    // Missing files are said, not an error; the cron file alone needs no daemon-reload.
+    const cron = await run("--remove", "--cron", "--systemd", "--into", into);
+    assertEquals(
+      [cron.code, cron.stdout, cron.stderr],
+      [0, `removed ${into}/netmon; not there: ${names.slice(1).map((n) => `${into}/${n}`).join(", ")}\n`, ""],
+    );
+    assertEquals(left(), []);
+    // A directory at the name is never removed, --force or not.
+    await Deno.mkdir(`${into}/netmon`);
+    const directory = await run("--remove", "--cron", "--into", into, "--force");
+    assertEquals([directory.code, directory.stderr], [
+      73,
+      `netmon: ${into}/netmon is a directory: netmon removes only the files it wrote, move it away\n`,
+    ]);
+
+    for (
+      const [args, said] of [
+        [["--remove"], "--remove goes with --cron or --systemd"],
+        [["--remove", "--compile"], "--remove goes with --cron or --systemd"],
+        [["--remove", "--cron", "--into", "etc"], "--into needs an absolute directory"],
+      ] as const
+    ) {
+      const r = await run(...args);
+      assertEquals([r.code, r.stderr], [64, `netmon: ${said} (see 'netmon schedule --help')\n`], args.join(" "));
+    }
+    // A directory the permissions do not cover: one line naming both flags, exit 77.
+    await withTempDir(async (other) => {
+      const denied = await run("--remove", "--cron", "--into", other);
+      assertEquals(
+        [denied.code, denied.stderr],
+        [
+          77,
+          `netmon: Deno denied read access to ${other}, where the schedule goes: run it with ` +
+          `--allow-read=${other} --allow-write=${other} (or a permission set from deno.json)\n`,
+        ],
+      );
+    });
+  }));
+
+netnsTest(
+  "schedule --remove under netmon-admin: an enabled timer is refused before anything goes, with the line to run",
+  async () => {
+    const UNITS = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"]
+      .map((u) => `/etc/systemd/system/${u}`);
+    const wants = "/etc/systemd/system/timers.target.wants";
+    const r = await sandbox([
+      { write: CONFIG, text: example("nftables.toml") },
+      { netmon: ["schedule", "--cron"] },
+      { netmon: ["schedule", "--systemd"] },
+      // Enabled as systemctl enables them; the report's link dangling (its unit already gone) is enabled still.
+      { symlink: `${wants}/netmon.timer`, target: "/etc/systemd/system/netmon.timer" },
+      { symlink: `${wants}/netmon-graph.timer`, target: "/etc/systemd/system/netmon-graph.timer" },
+      { netmon: ["schedule", "--remove", "--cron", "--systemd"] },
+      { remove: `${wants}/netmon-graph.timer` },
+      { netmon: ["schedule", "--remove", "--systemd", "--force"] },
+      { run: ["ls", "/etc/cron.d", "/etc/systemd/system"], keep: true },
+      { remove: `${wants}/netmon.timer` },
+      { netmon: ["schedule", "--remove", "--cron", "--systemd"] },
+      { run: ["sh", "-c", "ls -A /etc/cron.d /etc/systemd/system | grep netmon || true"], keep: true },
+    ]);
+    const [, , both, one, before, removed, after] = r as StepResult[];
+    assertEquals([both?.code, both?.stdout, both?.stderr], [
+      73,
+      "",
+      `netmon: netmon.timer and netmon-graph.timer are still enabled (${wants}): run 'systemctl disable --now ` +
+      "netmon.timer netmon-graph.timer' first, then remove again\n",
+    ]);
+    assertEquals([one?.code, one?.stderr], [
+      73,
+      `netmon: netmon.timer is still enabled (${wants}): run 'systemctl disable --now netmon.timer' first, then ` +
+      "remove again\n",
+    ]);
+    for (const name of ["netmon", ...UNITS.map((u) => u.slice(u.lastIndexOf("/") + 1))]) {
+      ok(before?.stdout.split("\n").includes(name), `${name} is still there: ${before?.stdout}`);
+    }
+    // netmon-admin's permissions are enough to remove them all.
+    assertEquals([removed?.code, removed?.stderr], [0, ""]);
+    assertEquals(removed?.stdout, `removed /etc/cron.d/netmon, ${UNITS.join(", ")}; now: systemctl daemon-reload\n`);
+    assertEquals(after?.stdout, "");
+  },
+);
