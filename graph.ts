@@ -10,7 +10,8 @@
  * @module
  */
 
-import { type OptionSpec, parseCommandArgs } from "./lib/cli/args.ts";
+import { parseCommandArgs } from "./lib/cli/args.ts";
+import { GRAPH_OPTIONS } from "./lib/cli/graph_options.ts";
 import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
 import { AtomicFile } from "./lib/host/files.ts";
@@ -119,29 +120,6 @@ How a bucket's usage is counted:
 Exit status: 0 ok, 64 usage, 65 bad log line with --strict, 66 no log, 69 gnuplot
 missing, 70 gnuplot failed, 73/74 cannot write, 77 permission, 78 bad config.`;
 
-const OPTIONS: OptionSpec[] = [
-  { name: "output", short: "o", type: "string" },
-  { name: "by", short: "b", type: "string" },
-  { name: "unit", short: "u", type: "string" },
-  { name: "rate", short: "r", type: "string" },
-  { name: "group", short: "g", type: "string", multiple: true },
-  { name: "customers", type: "boolean" },
-  { name: "no-other", type: "boolean" },
-  { name: "gnuplot", type: "string" },
-  { name: "plot", short: "p", type: "string" },
-  { name: "size", type: "string" },
-  { name: "title", type: "string" },
-  { name: "log", type: "boolean" },
-  { name: "from", type: "string" },
-  { name: "to", type: "string" },
-  { name: "html", type: "string" },
-  { name: "strict", type: "boolean" },
-  { name: "config", short: "c", type: "string" },
-  { name: "state-dir", short: "s", type: "string" },
-  { name: "help", short: "h", type: "boolean" },
-  { name: "version", short: "V", type: "boolean" },
-];
-
 const BY: readonly By[] = ["entry", "hour", "day", "week", "month"];
 
 /** What the command line asks for. */
@@ -198,7 +176,7 @@ function parseGroups(specs: string[]): Group[] {
 
 /** Parses graph.ts's command line; throws UsageError on any mistake. */
 export function parseGraphArgs(args: string[]): GraphArgs {
-  const { values, positionals } = parseCommandArgs(args, OPTIONS);
+  const { values, positionals } = parseCommandArgs(args, GRAPH_OPTIONS);
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[1])}`);
   const str = (name: string) => {
     const v = values[name];

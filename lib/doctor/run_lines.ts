@@ -8,6 +8,8 @@
  */
 
 import { parseCommandLine } from "../cli/commands.ts";
+import { parseCommandArgs } from "../cli/args.ts";
+import { GRAPH_OPTIONS } from "../cli/graph_options.ts";
 import { type Granted, grantedBy } from "../config/permissions.ts";
 import type { Options } from "../cli/commands.ts";
 
@@ -25,8 +27,8 @@ export interface Entry {
   enabled?: boolean;
 }
 
-/** A line that runs netmon, parsed. */
-export interface RunLine {
+/** A line that runs netmon (or, with {@linkcode GraphOptions}, its graph), parsed. */
+export interface RunLine<O = Options> {
   /** The program as written (absolute, or a name found through PATH). */
   program: string;
   /** How netmon is started: `deno run`, `deno task`, or a compiled binary. */
@@ -38,7 +40,7 @@ export interface RunLine {
   /** netmon's own arguments. */
   args: string[];
   /** The parsed netmon command line, or why it does not parse. */
-  opts: Options | string;
+  opts: O | string;
   /** Variables set on the line itself or for it. */
   env: Record<string, string>;
 }
@@ -83,12 +85,63 @@ export function shellCommands(line: string): string[][] {
 /** deno run options that take their value as the next word. */
 const SEPARATE_VALUE = new Set(["--config", "-c", "--lock", "--import-map", "--cert", "--location", "--seed", "--ext"]);
 const NETMON_SCRIPT = /(^|\/)netmon(\.ts|\.js)?$/;
+/** graph.ts, or the binary the compile task builds of it. */
+const GRAPH_SCRIPT = /(^|\/)(graph\.(ts|js)|netmon-graph)$/;
 
 /**
  * Parses a scheduled command: the netmon it runs and how, or undefined when
  * it runs no netmon. `tasks` are netmon's deno.json tasks (for `deno task`).
  */
 export function parseRunLine(command: string, tasks: Record<string, string>): RunLine | undefined {
+  const found = findRun(command, tasks, NETMON_SCRIPT);
+  return found && { ...found, opts: parse(found.args) };
+}
+
+/** What graph.ts's command line says of where it reads and writes (the rest is not doctor's business). */
+export interface GraphOptions {
+  config?: string;
+  stateDir?: string;
+  /** -o, --plot, --gnuplot as given (the data's default, ./netmon_graph.dat, when none of -o and --html is). */
+  outputs: string[];
+  /** --html DIR. */
+  html?: string;
+  /** The log named (LOG), if any: else netmon.log in the state directory. */
+  log?: string;
+  /** --help or --version: it draws nothing. */
+  informational: boolean;
+}
+
+/** Parses a scheduled command that runs graph.ts (or the netmon-graph binary), or undefined when it runs none. */
+export function parseGraphLine(command: string, tasks: Record<string, string>): RunLine<GraphOptions> | undefined {
+  const found = findRun(command, tasks, GRAPH_SCRIPT);
+  if (!found) return undefined;
+  let opts: GraphOptions | string;
+  try {
+    const { values, positionals } = parseCommandArgs(found.args, GRAPH_OPTIONS);
+    const str = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined;
+    const html = str("html");
+    const output = str("output") ?? (html === undefined ? "netmon_graph.dat" : undefined);
+    const outputs = [output, str("plot"), str("gnuplot")].filter((o): o is string => o !== undefined && o !== "-");
+    opts = {
+      ...(str("config") !== undefined ? { config: str("config") as string } : {}),
+      ...(str("state-dir") !== undefined ? { stateDir: str("state-dir") as string } : {}),
+      outputs,
+      ...(html !== undefined ? { html } : {}),
+      ...(positionals[0] !== undefined ? { log: positionals[0] } : {}),
+      informational: values.help === true || values.version === true,
+    };
+  } catch (err) {
+    opts = (err as Error).message;
+  }
+  return { ...found, opts };
+}
+
+/** The first simple command of `command` that runs `script` (by deno run, deno task or as a binary), unparsed. */
+function findRun(
+  command: string,
+  tasks: Record<string, string>,
+  script: RegExp,
+): Omit<RunLine, "opts"> | undefined {
   let cwd: string | undefined;
   for (const words of shellCommands(command)) {
     if (words[0] === "cd" && words[1] !== undefined) {
@@ -111,10 +164,10 @@ export function parseRunLine(command: string, tasks: Record<string, string>): Ru
       const task = name === undefined ? undefined : tasks[name];
       if (name === undefined || task === undefined) continue;
       const taskWords = task.split(" ");
-      const script = taskWords.findIndex((w) => NETMON_SCRIPT.test(w));
-      if (script < 0) continue;
-      const args = [...taskWords.slice(script + 1), ...rest.slice(rest.indexOf(name) + 1)];
-      return { ...base, kind: "deno-task", denoFlags: taskWords.slice(2, script), args, opts: parse(args) };
+      const at = taskWords.findIndex((w) => script.test(w));
+      if (at < 0) continue;
+      const args = [...taskWords.slice(at + 1), ...rest.slice(rest.indexOf(name) + 1)];
+      return { ...base, kind: "deno-task", denoFlags: taskWords.slice(2, at), args };
     }
     if (/(^|\/)deno$/.test(program) && rest[0] === "run") {
       const flags: string[] = [];
@@ -123,11 +176,10 @@ export function parseRunLine(command: string, tasks: Record<string, string>): Ru
         flags.push(rest[i] as string);
         if (SEPARATE_VALUE.has(rest[i] as string) && rest[i + 1] !== undefined) flags.push(rest[++i] as string);
       }
-      if (!NETMON_SCRIPT.test(rest[i] ?? "")) continue;
-      const args = rest.slice(i + 1);
-      return { ...base, kind: "deno-run", denoFlags: flags, args, opts: parse(args) };
+      if (!script.test(rest[i] ?? "")) continue;
+      return { ...base, kind: "deno-run", denoFlags: flags, args: rest.slice(i + 1) };
     }
-    if (NETMON_SCRIPT.test(program)) return { ...base, kind: "binary", denoFlags: [], args: rest, opts: parse(rest) };
+    if (script.test(program)) return { ...base, kind: "binary", denoFlags: [], args: rest };
   }
   return undefined;
 }
@@ -157,7 +209,7 @@ export function describeCommand(line: RunLine): string {
 }
 
 /** The Deno permissions a `deno run` or `deno task` line grants (undefined: a set not in `sets`, or a binary). */
-export function lineGrants(line: RunLine, sets: Record<string, Record<string, unknown>>): Granted | undefined {
+export function lineGrants(line: RunLine<unknown>, sets: Record<string, Record<string, unknown>>): Granted | undefined {
   if (line.kind === "binary") return undefined;
   return grantedBy(line.denoFlags, sets);
 }
