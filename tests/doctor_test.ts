@@ -19,6 +19,7 @@ import {
   savedRules,
 } from "../lib/doctor/diagnose.ts";
 import { stateFiles } from "../lib/state/files.ts";
+import { parseGraphLine } from "../lib/doctor/run_lines.ts";
 import { netmonCommand } from "../lib/host/invocation.ts";
 import { EX, NetmonError } from "../lib/host/errors.ts";
 import { runCommand } from "../lib/host/run.ts";
@@ -108,7 +109,10 @@ netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", (
     match(v.checks.get("backend")?.said ?? "", /iptables drives nf_tables; the legacy backend holds no rules/);
     match(v.checks.get("rules")?.said ?? "", /all 2 rules for 2 log columns installed \(chain DOWNLOADED\)/);
     match(v.checks.get("log")?.said ?? "", /netmon\.log: 2 samples from /);
-    match(v.checks.get("schedule")?.said ?? "", /^the report runs from cron \/etc\/cron\.d\/netmon:8$/);
+    match(
+      v.checks.get("schedule")?.said ?? "",
+      /^the report runs from cron \/etc\/cron\.d\/netmon:8; the nightly graph from cron \/etc\/cron\.d\/netmon:9$/,
+    );
     match(v.checks.get("state-dir")?.said ?? "", /writable and on persistent storage/);
     const text = r[4] as StepResult;
     assertEquals(text.code, 0);
@@ -290,12 +294,76 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
     });
     const enabled = verdict(r[5] as StepResult);
     expect(enabled, {});
-    assertEquals(enabled.checks.get("schedule")?.said, "the report runs from systemd netmon.timer (enabled)");
+    assertEquals(
+      enabled.checks.get("schedule")?.said,
+      "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer (enabled)",
+    );
     expect(verdict(r[6] as StepResult), { schedule: /^netmon\.timer runs the report but is not enabled$/ });
     expect(verdict(r[7] as StepResult), {
       schedule: /cron \/var\/spool\/cron\/crontabs\/root:1 should run the report, but the last sample is \d+ hours old/,
     });
   }));
+
+netnsTest(
+  "doctor: the nightly graph's cron line and timer are checked as the report's: permissions, program, enabled",
+  () =>
+    withPair(async (p) => {
+      const wants = "/etc/systemd/system/timers.target.wants";
+      const r = await sandbox([
+        ...healthy(),
+        DOCTOR,
+        // The graph line 'schedule --cron' wrote, without gnuplot: it could not draw the picture.
+        { run: ["sed", "-i", "/graph\\.ts /s#,/usr/bin/gnuplot##", "/etc/cron.d/netmon"] },
+        DOCTOR,
+        // examples/netmon.cron's compiled graph, not installed (its report line as it runs from the sources).
+        {
+          write: "/etc/cron.d/netmon",
+          text: (await Deno.readTextFile(`${ROOT}examples/netmon.cron`)).replace(
+            "/usr/local/bin/netmon report",
+            `${Deno.execPath()} run -q --frozen --config ${ROOT}deno.json -P=netmon ${ROOT}netmon.ts report`,
+          ),
+        },
+        DOCTOR,
+        { remove: "/etc/cron.d/netmon" },
+        // systemd: the report's timer enabled, the graph's not; then both.
+        SCHEDULE("--systemd"),
+        { symlink: `${wants}/netmon.timer`, target: "/etc/systemd/system/netmon.timer" },
+        DOCTOR,
+        { symlink: `${wants}/netmon-graph.timer`, target: "/etc/systemd/system/netmon-graph.timer" },
+        DOCTOR,
+      ], p.a);
+      const ok1 = verdict(r[3] as StepResult);
+      expect(ok1, {});
+      assertEquals(
+        ok1.checks.get("schedule")?.said,
+        "the report runs from cron /etc/cron.d/netmon:8; the nightly graph from cron /etc/cron.d/netmon:9",
+      );
+      expect(verdict(r[4] as StepResult), {
+        schedule: new RegExp(
+          "^cron /etc/cron\\.d/netmon:9 draws the nightly graph without --allow-run=/usr/bin/gnuplot \\(drawing " +
+            "the picture\\): Deno refuses it every night$",
+        ),
+      }, { schedule: /^run 'deno task netmon schedule --cron' \(or --systemd\)/ });
+      expect(verdict(r[5] as StepResult), {
+        schedule:
+          /^cron \/etc\/cron\.d\/netmon:10 runs \/usr\/local\/bin\/netmon-graph, which does not exist: the graph is never drawn$/,
+      }, {
+        schedule:
+          /^install it \(deno task compile && install -m 0755 dist\/netmon-graph \/usr\/local\/bin\/netmon-graph\)/,
+      });
+      expect(verdict(r[6] as StepResult), {
+        schedule: /^netmon-graph\.timer draws the nightly graph but is not enabled$/,
+      }, {
+        schedule: /^systemctl enable --now netmon-graph\.timer$/,
+      });
+      const both = verdict(r[7] as StepResult);
+      expect(both, {});
+      assertEquals(
+        both.checks.get("schedule")?.said,
+        "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer (enabled)",
+      );
+    }),
+);
 
 netnsTest(
   "doctor: a cron line still running network_monitor.py, or its graph on another log, is a problem naming the line",
@@ -659,6 +727,35 @@ Deno.test("doctor: which cron and ExecStart commands run the report", () => {
       ["/usr/bin/vnstat -u", false],
     ] as const
   ) assertEquals(runsReport(command), yes, command);
+});
+
+Deno.test("doctor: which cron and ExecStart commands draw the graph, and where they read and write", () => {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks;
+  const graphOf = (command: string) => {
+    const line = parseGraphLine(command, tasks);
+    return line && { kind: line.kind, flags: line.denoFlags, opts: line.opts };
+  };
+  assertEquals(graphOf("/usr/local/bin/netmon-graph -o /var/lib/netmon/usage.dat --plot /var/lib/netmon/usage.png"), {
+    kind: "binary",
+    flags: [],
+    opts: { outputs: ["/var/lib/netmon/usage.dat", "/var/lib/netmon/usage.png"], informational: false },
+  });
+  assertEquals(graphOf("cd /opt/netmon && deno task graph -c /etc/netmon/a.toml -s /srv/a --html /srv/www -o -"), {
+    kind: "deno-task",
+    flags: ["-q", "--frozen", "-P=graph", "--v8-flags=--max-semi-space-size=2"],
+    opts: { config: "/etc/netmon/a.toml", stateDir: "/srv/a", outputs: [], html: "/srv/www", informational: false },
+  });
+  // The original's default output, in the directory cron starts in; a log named; help draws nothing.
+  assertEquals(graphOf("/usr/bin/deno run -P=graph /opt/netmon/graph.ts /srv/netmon.log")?.opts, {
+    outputs: ["netmon_graph.dat"],
+    log: "/srv/netmon.log",
+    informational: false,
+  });
+  assertEquals((graphOf("/usr/local/bin/netmon-graph --help")?.opts as { informational: boolean }).informational, true);
+  assertEquals(graphOf("/usr/local/bin/netmon-graph --bogus")?.opts, "unknown option --bogus");
+  for (const command of ["/usr/local/bin/netmon report", "cd /opt/netmon && deno task report", "/usr/bin/gnuplot x"]) {
+    assertEquals(graphOf(command), undefined, command);
+  }
 });
 
 Deno.test("doctor: a run line to copy is printed whole, on a line of its own; a fix names the task", () => {

@@ -30,7 +30,8 @@ export const CHECKS = [
       "a cron line (/etc/crontab, /etc/cron.d, user crontabs) or an",
       "enabled systemd timer runs this config's report (same config",
       "and state directory), its program exists, its permissions",
-      "cover what the config needs, and the last sample is recent",
+      "cover what the config needs, and the last sample is recent;",
+      "the same of a line or timer drawing its nightly graph",
     ],
   },
   {

@@ -4,7 +4,10 @@
  * its program exists and that its Deno permissions cover what the config
  * needs (the computation `netmon schedule` uses), and that the last sample
  * is recent. Lines running another config, another state directory or
- * another netmon command are named for what they are. And the original's
+ * another netmon command are named for what they are. Where a line or timer
+ * draws this state directory's graph (the nightly one `netmon schedule`
+ * installs with the report), the same of it: enabled, its program there, its
+ * permissions enough. And the original's
  * check: no cron line still runs the 2010 network_monitor.py (or its
  * netmon_graph.py on a log that is not netmon's) after the switch.
  *
@@ -26,6 +29,7 @@ import {
   type Entry,
   isReport,
   lineGrants,
+  parseGraphLine,
   parseOriginalLine,
   parseRunLine,
   type RunLine,
@@ -169,7 +173,11 @@ export interface ScheduleContext {
 }
 
 /** The config file a line works on (undefined: none), as netmon would find it. */
-function lineConfig(line: RunLine, opts: { config?: string }, entryEnv: Record<string, string>): string | undefined {
+function lineConfig(
+  line: RunLine<unknown>,
+  opts: { config?: string },
+  entryEnv: Record<string, string>,
+): string | undefined {
   if (opts.config !== undefined) return absoluteFrom(opts.config, line.cwd);
   const env = line.env.NETMON_CONFIG ?? entryEnv.NETMON_CONFIG;
   if (env !== undefined) return env === "" ? undefined : absoluteFrom(env, line.cwd);
@@ -181,8 +189,17 @@ function lineConfig(line: RunLine, opts: { config?: string }, entryEnv: Record<s
   }
 }
 
+/** The state directory a line works on (`config` its config), as netmon (and graph.ts) would find it. */
+function lineStateDir(line: RunLine<unknown>, opts: { stateDir?: string }, entry: Entry, config: Config): string {
+  const state = opts.stateDir !== undefined
+    ? absoluteFrom(opts.stateDir, line.cwd)
+    : line.env.NETMON_STATE_DIR ?? entry.env.NETMON_STATE_DIR ?? config.stateDir ??
+      (entry.user === "root" ? "/var/lib/netmon" : `~${entry.user}/.local/state/netmon`);
+  return state.replace(/\/+$/, "");
+}
+
 /** Whether the line's program is there: "yes", "no", or why doctor cannot tell. */
-function programThere(line: RunLine, entry: Entry): "yes" | "no" | string {
+function programThere(line: RunLine<unknown>, entry: Entry): "yes" | "no" | string {
   const candidates = line.program.includes("/") ? [absoluteFrom(line.program, line.cwd)] : (entry.env.PATH ??
     (entry.where.startsWith("cron") ? "/usr/bin:/bin" : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"))
     .split(":").map((d) => `${d}/${line.program}`);
@@ -218,11 +235,8 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
       mismatches.push(`${entry.where} runs the report of ${config ?? "no config file"}`);
       return false;
     }
-    const state = opts.stateDir !== undefined
-      ? absoluteFrom(opts.stateDir, line.cwd)
-      : line.env.NETMON_STATE_DIR ?? entry.env.NETMON_STATE_DIR ?? ctx.config.stateDir ??
-        (entry.user === "root" ? "/var/lib/netmon" : `~${entry.user}/.local/state/netmon`);
-    if (state.replace(/\/+$/, "") !== ctx.stateDir.replace(/\/+$/, "")) {
+    const state = lineStateDir(line, opts, entry, ctx.config);
+    if (state !== ctx.stateDir.replace(/\/+$/, "")) {
       mismatches.push(`${entry.where} runs the report with state directory ${state}`);
       return false;
     }
@@ -303,7 +317,7 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
       };
     }
   }
-  const where = enabled.map((o) => o.entry.where + (o.entry.enabled ? " (enabled)" : ""));
+  const where = enabled.map(placeOf);
   if (ctx.lastAt !== undefined && ctx.now.getTime() - ctx.lastAt > STALE_MS) {
     const hours = Math.floor((ctx.now.getTime() - ctx.lastAt) / 3600_000);
     return {
@@ -313,11 +327,84 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
       fix: "check that cron (or systemd) is running and what the job prints: 'journalctl -u netmon' or the cron mail",
     };
   }
+  const graph = checkGraph(ctx, entries);
+  if ("problem" in graph) return graph.problem;
+  notes.push(...graph.notes);
+  const drawn = graph.where.length > 0 ? `; the nightly graph from ${graph.where.join(", ")}` : "";
   return {
     check: "schedule",
     verdict: "ok",
-    said: `the report runs from ${where.join(", ")}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+    said: `the report runs from ${where.join(", ")}${drawn}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
   };
+}
+
+/** Where an entry runs, for an ok finding: a timer says it is enabled. */
+const placeOf = (o: { entry: Entry }) => o.entry.where + (o.entry.enabled ? " (enabled)" : "");
+
+/**
+ * The graph's part of the schedule check: the cron lines and timers (`entries`) that graph THIS config's log,
+ * checked as the report's are (an enabled one, its program there, its permissions enough for what it reads and
+ * writes); none is no problem (a schedule need not draw). A problem, or where the graph runs and notes for the ok
+ * finding.
+ */
+function checkGraph(
+  ctx: ScheduleContext,
+  entries: Entry[],
+): { problem: Finding } | { where: string[]; notes: string[] } {
+  const log = `${ctx.stateDir.replace(/\/+$/, "")}/netmon.log`;
+  const ours = entries.flatMap((entry) => {
+    const line = parseGraphLine(entry.command, TASKS);
+    if (!line || typeof line.opts === "string" || line.opts.informational) return [];
+    const opts = line.opts;
+    if (lineConfig(line, opts, entry.env) !== ctx.configFile) return [];
+    const reads = opts.log !== undefined
+      ? absoluteFrom(opts.log, line.cwd)
+      : `${lineStateDir(line, opts, entry, ctx.config)}/netmon.log`;
+    return reads === log ? [{ entry, line, opts }] : [];
+  });
+  const problem = (said: string, fix = fixFor(ctx.given)) => ({
+    problem: { check: "schedule" as const, verdict: "problem" as const, said, fix },
+  });
+  const enabled = ours.filter((o) => o.entry.enabled !== false);
+  if (ours.length > 0 && enabled.length === 0) {
+    const timer = ours[0]?.entry.where.replace(/^systemd /, "");
+    return problem(`${timer} draws the nightly graph but is not enabled`, `systemctl enable --now ${timer}`);
+  }
+  const notes: string[] = [];
+  for (const { entry, line, opts } of enabled) {
+    const there = programThere(line, entry);
+    if (there === "no") {
+      return problem(
+        `${entry.where} runs ${line.program}, which does not exist: the graph is never drawn`,
+        line.kind === "binary"
+          ? `install it (deno task compile && install -m 0755 dist/netmon-graph ${line.program}), or ${
+            fixFor(ctx.given)
+          }`
+          : fixFor(ctx.given),
+      );
+    }
+    if (there !== "yes") notes.push(there);
+    const granted = lineGrants(line, SETS);
+    if (granted === undefined) continue; // a binary (its set is graph's) or a set this deno.json lacks: not checked
+    const needs = permissionNeeds("graph", {
+      config: ctx.config,
+      configFile: ctx.configFile,
+      stateDir: ctx.stateDir,
+      explicitConfig: opts.config !== undefined,
+      explicitStateDir: opts.stateDir !== undefined,
+      asRoot: entry.user === "root",
+      // What it writes, each beside itself (relative to a cron job's unknown directory: not checked).
+      graphOutputs: [...opts.outputs, ...(opts.html !== undefined ? [`${opts.html}/index.html`] : [])]
+        .map((o) => absoluteFrom(o, line.cwd)).filter((o) => o.startsWith("/")),
+    });
+    const missing = needs.filter((n) => !grants(granted, n));
+    if (missing.length > 0) {
+      return problem(
+        `${entry.where} draws the nightly graph without ${missing.map(flagOf).join(", ")}: Deno refuses it every night`,
+      );
+    }
+  }
+  return { where: enabled.map(placeOf), notes };
 }
 
 /** The cron line `where` (`cron FILE:LINE`) in words, with how to edit it where that is crontab -e (a user's). */
