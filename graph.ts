@@ -30,8 +30,9 @@ import {
   pictureKind,
   type PlotSpec,
   render,
+  type RunEnd,
 } from "./lib/outputs/gnuplot.ts";
-import { type By, graphLog, type GraphOptions, type Group, RATES, UNITS } from "./lib/usage/buckets.ts";
+import { type By, graphLog, type GraphOptions, type Group, RATES, type ResetMark, UNITS } from "./lib/usage/buckets.ts";
 import { stateDirChecked, stateFiles } from "./lib/state/files.ts";
 import { CustomerMatchError } from "./lib/config/customers.ts";
 import { allColumns } from "./lib/config/meters.ts";
@@ -107,7 +108,11 @@ How a bucket's usage is counted:
   bucket open then. The same rules as 'netmon summary' (one engine).
   Gaps: every bucket from the first sample's to the last's has a row; a bucket
   inside a gap in the log gets its share of the usage across the gap, and a
-  bucket with no traffic shows 0. An hour skipped by daylight saving has no row.
+  bucket with no traffic shows 0. A meter not metered in a bucket (not yet
+  added, or removed) has an empty field there, not 0, and the picture a gap;
+  a bucket where a meter was reset counts what it counted since the reset
+  (what it counted before is unknown), and the picture marks it with a
+  circle. An hour skipped by daylight saving has no row.
   --by entry: one row per log line. An original two-column log (no meters
   header) gives the original script's output byte for byte, its rules
   included: the first line counts from zero, and when either counter went
@@ -261,6 +266,7 @@ class RowExtent {
   #max = 0;
   #header = true;
   #rest = "";
+  readonly #runEnds: RunEnd[] = [];
 
   add(text: string): void {
     const lines = (this.#rest + text).split("\n");
@@ -271,9 +277,20 @@ class RowExtent {
         continue;
       }
       const fields = line.split("\t");
-      const values = fields.slice(1).map(Number);
-      this.#first ??= fields[0] as string;
-      this.#last = fields[0] as string;
+      const date = fields[0] as string;
+      // An empty field is a gap (the series not metered in that bucket): NaN, which gnuplot leaves undrawn.
+      const values = fields.slice(1).map((f) => (f === "" ? NaN : Number(f)));
+      if (this.#first !== undefined) {
+        // A series whose next row is a gap: its last step is not drawn by gnuplot (a step ends at the next point).
+        values.forEach((v, s) => {
+          const before = this.#lastRow[s] as number;
+          if (Number.isNaN(v) && !Number.isNaN(before)) {
+            this.#runEnds.push({ from: this.#last, to: date, series: s, value: before });
+          }
+        });
+      }
+      this.#first ??= date;
+      this.#last = date;
       this.#lastRow = values;
       for (const v of values) {
         if (v > 0 && v < this.#minPositive) this.#minPositive = v;
@@ -290,6 +307,7 @@ class RowExtent {
       lastRow: this.#lastRow,
       minPositive: this.#minPositive,
       max: this.#max,
+      runEnds: this.#runEnds,
     };
     if (this.firstSample !== undefined) e.firstSample = this.firstSample;
     if (this.lastSample !== undefined) e.lastSample = this.lastSample;
@@ -453,10 +471,12 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
     rowsSeen.firstSample = first;
     rowsSeen.lastSample = last;
   };
+  const resets: ResetMark[] = [];
   try {
     const customers = a.customers ? { specs: config.customers, file: config.file ?? "config" } : undefined;
     const warn = (m: string) => err(`graph: warning: ${m}\n`);
-    const options = { ...a.options, customers, meters: config.meters, warn, samples };
+    const reset = plotting ? (mark: ResetMark) => void resets.push(mark) : undefined;
+    const options = { ...a.options, customers, meters: config.meters, warn, samples, reset };
     graphLog(log, logPath, options, (text) => {
       if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
       if (plotting) {
@@ -486,6 +506,7 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
     rate: a.options.rate !== undefined,
     picture: { ...(path === undefined ? {} : { path }), kind, width: a.width, height: a.height },
     log: a.logScale,
+    resets,
     ...(a.title === undefined ? {} : { title: a.title }),
     ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
   });

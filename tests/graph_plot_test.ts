@@ -4,7 +4,9 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { decode } from "fast-png";
-import { GNUPLOT_PALETTE, timeTicks } from "../lib/outputs/gnuplot.ts";
+import { GNUPLOT_PALETTE, RESET_KEY, timeTicks } from "../lib/outputs/gnuplot.ts";
+import { graphLog, type GraphOptions, type ResetMark } from "../lib/usage/buckets.ts";
+import type { LogFile } from "../lib/usage/log_samples.ts";
 import { graph, withTempDir } from "./helpers.ts";
 
 async function log(dir: string, lines: string[], name = "netmon.log"): Promise<string> {
@@ -158,7 +160,7 @@ Deno.test("--log: a log axis whose floor is below the smallest value; zeros sit 
     ok(script.includes("set logscale y 10"));
     // small: 10^4 B an hour = 9.77 KB; the floor is 1 KB.
     ok(script.includes("set yrange [1:*]"), script);
-    ok(script.includes("using 1:(column(i) > 0 ? column(i) : 1)"));
+    ok(script.includes("using 1:(valid(i) ? (column(i) > 0 ? column(i) : 1) : NaN)"));
     const svg = await Deno.readTextFile(picture);
     for (const t of ["1", "10", "100", "1000"]) {
       ok(svg.includes(`<text> ${t}</text>`), `y tick ${t}`);
@@ -211,5 +213,185 @@ Deno.test("--from/--to keep the buckets starting in the range, --to exclusive; b
         stderr: `graph: ${message} (see 'graph.ts --help')\n`,
       });
     }
+  });
+});
+
+/** `text` as a log file in memory. */
+function textLog(text: string): LogFile {
+  const bytes = new TextEncoder().encode(text);
+  let at = 0;
+  return {
+    readSync(p) {
+      if (at >= bytes.length) return null;
+      const n = Math.min(p.length, bytes.length - at);
+      p.set(bytes.subarray(at, at + n));
+      at += n;
+      return n;
+    },
+    seekSync(offset) {
+      return at = offset;
+    },
+  };
+}
+
+/** The graph data of `lines` and the resets it marks, computed in-process in UTC. */
+function graphData(lines: string[], options: Partial<GraphOptions> = {}): { data: string; resets: ResetMark[] } {
+  const tz = Deno.env.get("TZ");
+  Deno.env.set("TZ", "UTC");
+  try {
+    let data = "";
+    const resets: ResetMark[] = [];
+    const warnings: string[] = [];
+    const opts: GraphOptions = {
+      by: "hour",
+      unit: "MB",
+      groups: [],
+      other: true,
+      strict: true,
+      warn: (m) => warnings.push(m),
+      reset: (mark) => resets.push(mark),
+      ...options,
+    };
+    graphLog(textLog(lines.map((l) => `${l}\n`).join("")), "test.log", opts, (t) => data += t);
+    assertEquals(warnings, []);
+    return { data, resets };
+  } finally {
+    if (tz === undefined) Deno.env.delete("TZ");
+    else Deno.env.set("TZ", tz);
+  }
+}
+
+const MiB = 1024 * 1024;
+/**
+ * web and mail, then web and dns: web reset (its counter went down to 0) in the sample of 12:30, mail reset by a
+ * reset line at 13:30, then gone; dns added at 14:30.
+ */
+const GAPS_LOG = [
+  "# netmon meters:\tweb\tmail",
+  `2026/01/05-10:00:00\t0\t0`,
+  `2026/01/05-10:30:00\t${1 * MiB}\t${1 * MiB}`,
+  `2026/01/05-11:30:00\t${3 * MiB}\t${2 * MiB}`,
+  `2026/01/05-12:30:00\t0\t${3 * MiB}`,
+  "# netmon reset:\tmail\treboot",
+  `2026/01/05-13:30:00\t${1 * MiB}\t${1 * MiB}`,
+  "# netmon meters:\tweb\tdns",
+  `2026/01/05-14:30:00\t${2 * MiB}\t0`,
+  `2026/01/05-15:30:00\t${3 * MiB}\t${1 * MiB}`,
+];
+
+Deno.test("buckets: a meter not metered in a bucket is a gap (an empty field), not 0; resets are told per series", () => {
+  const { data, resets } = graphData(GAPS_LOG);
+  // web: 1 + half of 2 at 10, the other half and 0 (the reset interval, 11:30-12:30: what it counted since the
+  // reset, nothing) at 11, then 1 MiB an hour. mail: 1 + 0.5, 0.5 + 0.5, 0.5 + half of the 1 MiB its reset line
+  // counts, the other half; not metered from 13:30 on. dns: metered from 14:30 (its starting point), 1 MiB an hour.
+  assertEquals(
+    data,
+    [
+      "Date\tweb\tmail\tdns",
+      "2026/01/05-10:00\t2.00\t1.50\t",
+      "2026/01/05-11:00\t1.00\t1.00\t",
+      "2026/01/05-12:00\t0.50\t1.00\t",
+      "2026/01/05-13:00\t1.00\t0.50\t",
+      "2026/01/05-14:00\t1.00\t\t0.50",
+      "2026/01/05-15:00\t0.50\t\t0.50",
+      "",
+    ].join("\n"),
+  );
+  // Each in the bucket its interval ends in, as the summary counts it.
+  assertEquals(resets, [
+    { date: "2026/01/05-12:00", series: 0, value: "0.50" },
+    { date: "2026/01/05-13:00", series: 1, value: "0.50" },
+  ]);
+  // A group is a gap only where none of its meters is metered; its reset is any of its meters'.
+  const grouped = graphData(GAPS_LOG, { groups: [{ name: "mailish", meters: ["mail", "dns"] }], other: false });
+  assertEquals(grouped.data.split("\n").map((l) => l.split("\t")[1]), [
+    "mailish",
+    "1.50",
+    "1.00",
+    "1.00",
+    "0.50",
+    "0.50",
+    "0.50",
+    undefined,
+  ]);
+  assertEquals(grouped.resets, [{ date: "2026/01/05-13:00", series: 0, value: "0.50" }]);
+  // The original two meters are always metered: no gap, the data as before.
+  const original = graphData([
+    "2010/02/25-22:00:00\t0\t0",
+    "2010/02/26-01:00:00\t3145728\t0",
+    "2010/02/26-02:00:00\t5\t9",
+  ], {
+    by: "day",
+    unit: "B",
+  });
+  assertEquals(original.data, "Date\tProxy\tNon-Network\n2010/02/25\t2097152\t0\n2010/02/26\t1048581\t9\n");
+  assertEquals(original.resets, [{ date: "2010/02/26", series: 0, value: "1048581" }]);
+});
+
+Deno.test("gnuplot is given gaps as gaps and resets as circles in the series' colour, and draws them", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, GAPS_LOG);
+    const { script, picture } = await plot(dir, ["--by", "hour", path]);
+    // An empty field is NaN to gnuplot, so the line stops there rather than going on across the gap.
+    ok(script.includes("using 1:(valid(i) ? column(i) : NaN) with steps"), script);
+    // mail's last step before its gap, and the last row's steps, drawn to their bucket's end.
+    ok(
+      script.includes(
+        `set arrow 1 from ${sec("2026-01-05T13:00")}, 0.5 to ${sec("2026-01-05T14:00")}, 0.5 nohead ls 2`,
+      ),
+    );
+    ok(
+      script.includes(
+        `set arrow 2 from ${sec("2026-01-05T15:00")}, 0.5 to ${sec("2026-01-05T16:00")}, 0.5 nohead ls 1`,
+      ),
+    );
+    ok(!script.includes("nohead ls 2 front\nset arrow 4"), "no step for mail's gap at the end");
+    const colour = (s: number) => parseInt((GNUPLOT_PALETTE[s] as string).slice(1), 16);
+    ok(
+      script.includes(
+        `$netmon_resets << EOD\n${sec("2026-01-05T12:30")}\t0.5\t${colour(0)}\n${sec("2026-01-05T13:30")}\t0.5\t${
+          colour(1)
+        }\nEOD\n`,
+      ),
+      script,
+    );
+    ok(script.includes(`title '${RESET_KEY}'`));
+    const svg = await Deno.readTextFile(picture);
+    const frame = /d='M([\d.]+),[\d.]+ L[\d.]+,[\d.]+ L([\d.]+),[\d.]+ L[\d.]+,[\d.]+ L[\d.]+,[\d.]+ Z/.exec(svg);
+    ok(frame, "the plot's frame is drawn");
+    const [left, right] = [Number(frame[1]), Number(frame[2])];
+    /** x of naive hour `h` of the day, in the SVG (the axis spans 10:00 to 16:00). */
+    const x = (h: number) => left + (right - left) * (h - 10) / 6;
+    /** The x of every point of series `n`'s line inside the frame. */
+    const xs = (n: number) => {
+      const part = svg.split(`<g id="gnuplot_plot_${n}"`)[1]?.split("</g>")[0] ?? "";
+      const d = /<path stroke='[^']*'\s+d='([^']*)'/.exec(part)?.[1] ?? "";
+      return [...d.matchAll(/[ML]([\d.]+),[\d.]+/g)].map((m) => Number(m[1])).filter((v) => v <= right + 0.5);
+    };
+    // mail's line stops at its gap (14:00); dns's starts at its first bucket (14:00), not as a 0 from 10:00.
+    ok(Math.max(...xs(2)) <= x(14) + 0.5, `mail drawn to ${Math.max(...xs(2))}, its gap at ${x(14)}`);
+    ok(Math.min(...xs(3)) >= x(14) - 0.5, `dns drawn from ${Math.min(...xs(3))}, its first bucket at ${x(14)}`);
+    // The two resets as circles of their series' colours, and the key's in black.
+    const circles = [
+      ...svg.matchAll(/<use xlink:href='#gpPt5' transform='translate\(([\d.]+),[\d.]+\)[^']*' color='([^']*)'/g),
+    ];
+    const rgb = (c: string) =>
+      `rgb(${[1, 3, 5].map((i) => String(parseInt(c.slice(i, i + 2), 16)).padStart(3)).join(", ")})`;
+    const onPlot = circles.filter((m) => Number(m[1]) <= right);
+    assertEquals(onPlot.map((m) => m[2]), [rgb(GNUPLOT_PALETTE[0] as string), rgb(GNUPLOT_PALETTE[1] as string)]);
+    ok(Math.abs(Number(onPlot[0]?.[1]) - x(12.5)) < 1, "web's reset over its bucket's middle");
+    ok(svg.includes(`<text>${RESET_KEY}</text>`), "the key says what a circle is");
+    // The PNG too, and --log keeps gaps and puts a reset at 0 on the floor.
+    await plot(dir, ["--by", "hour", path], "g.png");
+    const zero = await log(dir, [
+      "# netmon meters:\ta",
+      "2026/01/05-10:00:00\t5",
+      "2026/01/05-10:20:00\t0",
+      "2026/01/05-11:20:00\t0",
+      "2026/01/05-12:20:00\t4096",
+    ], "zero.log");
+    const logged = await plot(dir, ["--by", "hour", "--unit", "KB", "--log", zero]);
+    ok(logged.script.includes("using 1:(valid(i) ? (column(i) > 0 ? column(i) : 1) : NaN)"), logged.script);
+    ok(logged.script.includes(`$netmon_resets << EOD\n${sec("2026-01-05T10:30")}\t1\t`), logged.script);
   });
 });

@@ -137,14 +137,15 @@ Deno.test("a multi-meter log whose meters change: one column per meter ever seen
     const path = await log(dir, CHANGING_LOG);
     // web: 1024 in hour 10, then 2048 across 10:30-11:30 (1024 each side),
     // 1024 at 11:45, then a reset counting 1024 across 12:00 (512 each side).
-    // mail: 2048 in hour 10. dns: starts at 11:45, then 1024 across 12:00.
+    // mail: 2048 in hour 10, none in hour 11, not metered in hour 12 (an empty field, not 0). dns: not metered in
+    // hour 10, starts at 11:45, then 1024 across 12:00.
     assertEquals(
       await dat(dir, ["--by", "hour", "--unit", "KB", path]),
       table([
         ["Date", "web", "mail", "dns"],
-        ["2026/01/05-10:00", "2.00", "2.00", "0.00"],
+        ["2026/01/05-10:00", "2.00", "2.00", ""],
         ["2026/01/05-11:00", "2.50", "0.00", "0.50"],
-        ["2026/01/05-12:00", "0.50", "0.00", "0.50"],
+        ["2026/01/05-12:00", "0.50", "", "0.50"],
       ]),
     );
     // Per entry: each meter from zero on its first line, a meter not in a line is 0.
@@ -188,9 +189,9 @@ Deno.test("--rate gives the average over the time each bucket covers", async () 
       await dat(dir, ["--by", "hour", "--rate", "bit/s", path]),
       table([
         ["Date", "web", "mail", "dns"],
-        ["2026/01/05-10:00", "4.55", "4.55", "0.00"],
+        ["2026/01/05-10:00", "4.55", "4.55", ""],
         ["2026/01/05-11:00", "5.69", "0.00", "1.14"],
-        ["2026/01/05-12:00", "4.55", "0.00", "4.55"],
+        ["2026/01/05-12:00", "4.55", "", "4.55"],
       ]),
     );
   });
@@ -448,10 +449,10 @@ Deno.test("real gnuplot draws a PNG of the asked size and an SVG with one plot p
     const svg = await graph([path, "-o", "-", "--plot", `${dir}/g.svg`, "--gnuplot", `${dir}/g.gp`], { cwd: dir });
     assertEquals(svg.code, 0, svg.stderr);
     const text = await Deno.readTextFile(`${dir}/g.svg`);
-    // gnuplot's SVG has a group per plot: its legend entry and its line.
+    // gnuplot's SVG has a group per plot: its legend entry and its line; after the series, web's reset and its key.
     const plots = text.split('<g id="gnuplot_plot_').slice(1).map((p) => p.slice(0, p.indexOf("</svg>")));
-    assertEquals(plots.length, 3);
-    plots.forEach((section, i) => {
+    assertEquals(plots.length, 5);
+    plots.slice(0, 3).forEach((section, i) => {
       ok(section.includes(`<text>${["web", "mail", "dns"][i]}</text>`), `series ${i + 1} is named in the legend`);
       ok(/<path [^>]*d='M[^']* L/.test(section), `series ${i + 1} is drawn as a path`);
     });
@@ -477,7 +478,7 @@ Deno.test("--gnuplot alone writes a script that plots the data file into FILE.pn
     const r = await graph([path, "--gnuplot", "usage.gp"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     const script = await Deno.readTextFile(`${dir}/usage.gp`);
-    ok(script.includes(`'${dir}/netmon_graph.dat' using 1:i`), script);
+    ok(script.includes(`'${dir}/netmon_graph.dat' using 1:(valid(i) ? column(i) : NaN)`), script);
     ok(script.includes(`set output '${dir}/usage.png'`), script);
     // The values are of 1024 * 1024 bytes: MiB, though the option (and the original) says MB.
     ok(script.includes("set ylabel 'MiB per day'"), script);

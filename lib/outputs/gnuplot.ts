@@ -8,7 +8,7 @@
 import { type BytesOutput, CommandError } from "../host/run.ts";
 import { replaceNamedFile } from "../host/files.ts";
 import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
-import { type By, TIMEFMT, unitName } from "../usage/buckets.ts";
+import { type By, type ResetMark, TIMEFMT, unitName } from "../usage/buckets.ts";
 
 /** A picture to render. */
 export interface Picture {
@@ -43,6 +43,8 @@ export interface PlotSpec {
   title?: string;
   /** A log scale on the y axis. */
   log?: boolean;
+  /** The series reset in each row (lib/usage/buckets.ts): marked on the picture. */
+  resets?: readonly ResetMark[];
 }
 
 /** What the data rows span and hold, gathered as they are written. */
@@ -58,7 +60,25 @@ export interface Extent {
   /** The smallest value above zero (Infinity if none) and the largest, over every series. */
   minPositive: number;
   max: number;
+  /** The rows after which a series has a gap (an empty field): their steps, which gnuplot does not end, drawn here. */
+  runEnds?: readonly RunEnd[];
 }
+
+/** A row of a series whose next row is a gap in it. */
+export interface RunEnd {
+  /** Date text of the row, and of the next (the gap's). */
+  from: string;
+  to: string;
+  /** The series (0 for the first column after the date). */
+  series: number;
+  /** The row's value. */
+  value: number;
+}
+
+/** Where resets are marked: open circles in the series' colour, over the step of the row they are in. */
+const RESET_POINT = "pt 6 ps 1.5 lw 2";
+/** The key's words for the reset mark. */
+export const RESET_KEY = "reset (before: unknown)";
 
 /**
  * Okabe & Ito's colour-blind-safe palette (the one netmon's SVG charts use);
@@ -239,14 +259,20 @@ export function gnuplotScript(spec: PlotSpec): string {
     lines.push(`set style line ${s + 1} lc rgb '${colour}' lw 2 dt ${Math.floor(s / GNUPLOT_PALETTE.length) % 5 + 1}`);
   }
   const ext = spec.extent;
-  let y = "i";
+  // An empty field (a series not metered in that bucket) is NaN, so that the line stops there: gnuplot would
+  // otherwise skip the row and draw the step before it on across the gap, as if it were known.
+  let y = "(valid(i) ? column(i) : NaN)";
+  /** A value's height: a zero on the floor of a log scale. */
+  let height = (v: number) => String(v);
   if (spec.log) {
     // Zero has no place on a log scale: it is drawn on the axis's floor, below every value.
     const floor = Number.isFinite(ext?.minPositive) ? 10 ** Math.floor(Math.log10(ext?.minPositive as number)) : 1;
     const top = (ext?.max ?? 0) > floor ? "*" : String(floor * 10);
     lines.push("set logscale y 10", `set yrange [${floor}:${top}]`);
-    y = `(column(i) > 0 ? column(i) : ${floor})`;
+    y = `(valid(i) ? (column(i) > 0 ? column(i) : ${floor}) : NaN)`;
+    height = (v: number) => String(v > 0 ? v : floor);
   }
+  const marks: string[] = [];
   if (ext !== undefined) {
     // Positions in seconds, as gnuplot keeps times (its times are wall-clock, as the rows' dates).
     const at = (naive: number) => String(naive / 1000);
@@ -286,19 +312,40 @@ export function gnuplotScript(spec: PlotSpec): string {
           } (hatched: incomplete ${spec.by}, not over or not fully sampled)'`,
         );
       }
-      // Steps end at the last row; its bucket is drawn on to the bucket's end.
-      ext.lastRow.forEach((v, s) => {
-        const value = spec.log && !(v > 0) ? y.replace(/.*: (.*)\)$/, "$1") : String(v);
+      // Steps end at the last row; its bucket is drawn on to the bucket's end. So is a step before a gap (gnuplot
+      // draws a step up to the next row, and there is none to draw to).
+      const steps: { from: number; to: number; series: number; value: number }[] = [
+        ...(ext.runEnds ?? []).map((r) => ({ ...r, from: naiveOf(r.from), to: naiveOf(r.to) })),
+        ...ext.lastRow.map((value, series) => ({ from: lastStart, to: end, series, value })),
+      ];
+      let arrow = 0;
+      for (const { from, to, series, value } of steps) {
+        if (Number.isNaN(value)) continue;
         lines.push(
-          `set arrow ${s + 1} from ${at(lastStart)}, ${value} to ${at(end)}, ${value} nohead ls ${s + 1} front`,
+          `set arrow ${++arrow} from ${at(from)}, ${height(value)} to ${at(to)}, ${height(value)} nohead ls ${
+            series + 1
+          } front`,
         );
-      });
+      }
+      // A reset: a circle on the step of its bucket, at the bucket's middle, in the series' colour.
+      for (const r of spec.resets ?? []) {
+        const start = naiveOf(r.date);
+        const colour = parseInt((GNUPLOT_PALETTE[r.series % GNUPLOT_PALETTE.length] as string).slice(1), 16);
+        marks.push(`${at((start + bucketEnd(start, spec.by)) / 2)}\t${height(Number(r.value))}\t${colour}`);
+      }
     }
   }
   // A total per period is a step over the period, not a line between points:
   // a bucket's row is its start, an entry's row is the end of its interval.
   const style = spec.by === "entry" ? "fsteps" : "steps";
-  lines.push(`plot for [i=2:${spec.series + 1}] ${source} using 1:${y} with ${style} ls (i-1) title columnheader(i)`);
+  let plot = `plot for [i=2:${spec.series + 1}] ${source} using 1:${y} with ${style} ls (i-1) title columnheader(i)`;
+  if (marks.length > 0) {
+    // Positions in seconds (the ($1) reads them as numbers, not by the time format); the key's circle in black.
+    lines.push("$netmon_resets << EOD", ...marks, "EOD");
+    plot += `, $netmon_resets using ($1):2:3 with points ${RESET_POINT} lc rgb variable notitle`;
+    plot += `, NaN with points ${RESET_POINT} lc rgb '#000000' title '${RESET_KEY}'`;
+  }
+  lines.push(plot);
   return lines.join("\n") + "\n";
 }
 

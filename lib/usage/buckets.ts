@@ -110,6 +110,23 @@ export interface GraphOptions {
   to?: number | undefined;
   /** Told the first and last sample's stamps once the log is read (buckets only). */
   samples?: ((first: string, last: string) => void) | undefined;
+  /** Told each series reset in a row, as the row is made (buckets only): where the graph marks a reset. */
+  reset?: ((mark: ResetMark) => void) | undefined;
+}
+
+/**
+ * A series reset in a row's bucket: some meter of it was reset (its counter
+ * went down, or a reset line names it), so the row counts what it counted
+ * since the reset; what it counted before, since the sample before, is
+ * unknown.
+ */
+export interface ResetMark {
+  /** The row's date text. */
+  date: string;
+  /** The series (0 for the first column after the date). */
+  series: number;
+  /** The row's value of the series, as written. */
+  value: string;
 }
 
 /** Whether naive time `t` is inside the rows asked for. */
@@ -309,6 +326,9 @@ function label(by: Exclude<By, "entry">, naive: number): string {
  * (or a reset line) counts its new value, the first sample of each meter is
  * its starting point, the hour repeated when daylight saving ends is one
  * bucket, and an interval that goes back in time stays in the open bucket.
+ * A series none of whose meters is in a bucket (a meter not yet added, or
+ * removed) has an empty field there: not metered, unknown, never `0.00`.
+ * A series reset in a bucket is told to `opts.reset`.
  */
 function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
@@ -324,20 +344,44 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   const reader = new LogReader(path, lines.bad, zone, { reuse: true });
   const engine = new UsageEngine(calendar(by, zone));
   const usage: bigint[] = new Array(meters.length).fill(0n);
+  // Per meter: 1 when it is in the bucket (metered there), 2 when it was reset there too.
+  const state = new Uint8Array(meters.length);
   let out = "";
   let firstStamp = "";
+  // Per closed bucket, never per line: the lines' loop below only pushes samples.
   const rows = (closed: readonly BucketUsage[], lastEpoch: number) => {
     for (const b of closed) {
       if (!inRange(b.bucket.wallStart, opts)) continue;
-      usage.fill(0n);
-      for (const c of b.columns) usage[index.get(c.name) as number] = c.usage;
-      out += label(by, b.bucket.wallStart);
+      state.fill(0);
+      for (const c of b.columns) {
+        // A meter whose first sample is after the bucket was not there yet (the engine lists it in the buckets its
+        // first interval crosses).
+        if (c.since !== undefined && c.since >= b.bucket.end) continue;
+        const i = index.get(c.name) as number;
+        usage[i] = c.usage;
+        state[i] = c.resets > 0 ? 2 : 1;
+      }
+      const date = label(by, b.bucket.wallStart);
+      out += date;
       const seconds = (Math.min(b.bucket.end, lastEpoch) - Math.max(b.bucket.start, engine.firstEpoch)) / 1000;
-      for (const members of cols.members) {
+      for (let s = 0; s < cols.members.length; s++) {
         let total = 0n;
-        for (const i of members) total += usage[i] as bigint;
-        if (factor === undefined) out += `\t${fixedScaled(total, shift)}`;
-        else out += `\t${(seconds > 0 ? Number(total) / seconds * factor : 0).toFixed(2)}`;
+        let metered = 0;
+        for (const i of cols.members[s] as number[]) {
+          const st = state[i] as number;
+          if (st === 0) continue;
+          total += usage[i] as bigint;
+          if (st > metered) metered = st;
+        }
+        if (metered === 0) {
+          out += "\t";
+          continue;
+        }
+        const value = factor === undefined
+          ? fixedScaled(total, shift)
+          : (seconds > 0 ? Number(total) / seconds * factor : 0).toFixed(2);
+        out += `\t${value}`;
+        if (metered === 2) opts.reset?.({ date, series: s, value });
       }
       out += "\n";
       if (out.length > 65536) {
