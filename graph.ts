@@ -16,7 +16,7 @@ import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
 import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
-import { SafeFile } from "./lib/host/safe_open.ts";
+import { lstatOrUndefined, SafeFile } from "./lib/host/safe_open.ts";
 import { refuseFound } from "./lib/config/trust.ts";
 import { type Checked, CONFIG_FILE } from "./lib/host/dir_trust.ts";
 import { getUid } from "./lib/host/env.ts";
@@ -31,14 +31,15 @@ import {
   type PlotSpec,
   render,
   type RunEnd,
+  valueLabel,
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, type ResetMark, UNITS } from "./lib/usage/buckets.ts";
 import { stateDirChecked, stateFiles } from "./lib/state/files.ts";
 import { CustomerMatchError } from "./lib/config/customers.ts";
 import { allColumns } from "./lib/config/meters.ts";
-import { pageFiles } from "./lib/outputs/page.ts";
+import { pageFiles, type PagePicture } from "./lib/outputs/page.ts";
 import { buildPageData } from "./lib/outputs/page_data.ts";
-import { writePages } from "./lib/outputs/page_write.ts";
+import { pageDirectory, writePages } from "./lib/outputs/page_write.ts";
 import { LogReader, samplesOfFile } from "./lib/usage/log_samples.ts";
 import { localZone } from "./lib/usage/zone.ts";
 
@@ -85,7 +86,9 @@ month) as tab-separated data for gnuplot, and can draw the graph with gnuplot.
                           as CSV; customers from the config's [[customer]] (else
                           each log column), cycles from [billing]; --title and
                           --log apply, other options only to the data and plot
-                          (written too only when -o, --plot or --gnuplot is given)
+                          (written too only when -o, --plot or --gnuplot is given,
+                          before the pages); the overview shows the --plot picture
+                          when it is in DIR
       --strict            a malformed log line is an error (exit 65) instead of a
                           warning naming file:line
   -c, --config FILE       netmon's config, for its state_dir and binaries.gnuplot
@@ -339,6 +342,26 @@ function openLog(path: string, named: boolean): SafeFile {
   return file;
 }
 
+/**
+ * The picture the pages show: `--plot`'s, when it is in the `--html`
+ * directory (so that a relative link finds it) and a regular file there.
+ */
+function pagePicture(a: GraphArgs & { html: string }): PagePicture | undefined {
+  if (a.plot === undefined) return undefined;
+  const dirs = namesOf(a.html);
+  if (!namesOf(absolute(a.plot).replace(/\/[^/]*$/, "") || "/").some((p) => dirs.includes(p))) return undefined;
+  if (lstatOrUndefined(a.plot, "look at the picture")?.isFile !== true) return undefined;
+  const lines = a.customers ? "customer" : a.options.groups.length > 0 ? "group" : "meter";
+  return {
+    file: a.plot.slice(a.plot.lastIndexOf("/") + 1),
+    width: a.width,
+    height: a.height,
+    alt: `Graph "${a.title ?? "netmon: network usage"}": ${
+      valueLabel({ by: a.options.by, unit: a.options.rate ?? a.options.unit, rate: a.options.rate !== undefined })
+    }, one line per ${lines}`,
+  };
+}
+
 /** Writes the usage pages into `a.html`; an empty or missing log gives a "no data yet" page. */
 async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promise<void> {
   const logPath = a.log ?? stateFiles(findStateDir(a.stateDir, config)).log;
@@ -365,6 +388,7 @@ async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promi
       now: Date.now(),
       title: a.title ?? "netmon: network usage",
       log: a.logScale,
+      picture: pagePicture(a),
     });
     if (bad > 20) err(`graph: warning: ${logPath}: ${bad - 20} more malformed lines skipped\n`);
     // Customers are the config's, or with none each column (the log's too: a column gone from the config keeps its page).
@@ -397,15 +421,27 @@ async function graph(a: GraphArgs): Promise<void> {
   const trust = stateDirTrust(stateDir, config.file);
   if (getUid() === 0) await trust;
   try {
-    if (a.html !== undefined) await htmlPages({ ...a, html: a.html }, config);
-    if (!data) return;
-    if (a.customers && config.customers.length === 0) {
-      throw new NetmonError(
-        `${config.file ?? "the default config"}: --customers: the config has no [[customer]]`,
-        EX.CONFIG,
-      );
+    // The picture first, so that the pages show it only once it is there (as the overview is written last); the
+    // pages are written even when it fails, then its error is said.
+    let failure: { error: unknown } | undefined;
+    // Made (0755) before, as before when the pages came first: the picture and data may go into it.
+    if (a.html !== undefined) pageDirectory(a.html);
+    try {
+      if (data) {
+        if (a.customers && config.customers.length === 0) {
+          throw new NetmonError(
+            `${config.file ?? "the default config"}: --customers: the config has no [[customer]]`,
+            EX.CONFIG,
+          );
+        }
+        await draw(a, config, a.log ?? stateFiles(stateDir as string).log);
+      }
+    } catch (e) {
+      if (a.html === undefined) throw e;
+      failure = { error: e };
     }
-    await draw(a, config, a.log ?? stateFiles(stateDir as string).log);
+    if (a.html !== undefined) await htmlPages({ ...a, html: a.html }, config);
+    if (failure !== undefined) throw failure.error;
   } finally {
     for (const w of await trust) err(`graph: warning: ${w}\n`);
   }

@@ -111,7 +111,7 @@ export async function withBrowser<T>(fn: (browser: Browser) => Promise<T>, budge
 export interface Visit {
   /** Every request the page made, in order (the page itself first). */
   requests: string[];
-  /** Requests for anything but the page itself: each was refused. */
+  /** Requests for anything but the page itself (and the files allowed): each was refused. */
   leaving: string[];
   /** Console messages of type error or warning, and uncaught page errors. */
   errors: string[];
@@ -126,12 +126,14 @@ export interface Visit {
 /**
  * Opens `url` (a `file://` URL) in a new tab, looks at it at the desktop
  * viewport, runs `inspect` on it, then looks at it at the phone viewport (a
- * reload) and closes the tab.
+ * reload) and closes the tab. Requests for `allowed` URLs (files of the page's
+ * own, such as a picture beside it) are let through; any other is refused.
  */
 export async function visit<T = undefined>(
   browser: Browser,
   url: string,
   inspect?: (page: Page) => Promise<T>,
+  allowed: readonly string[] = [],
 ): Promise<Visit & { inspected: T | undefined }> {
   const page = await browser.newPage();
   const requests: string[] = [];
@@ -145,7 +147,7 @@ export async function visit<T = undefined>(
     page.on("request", (req) => {
       const u = req.url();
       requests.push(u);
-      if (u === url) void req.continue().catch(() => {});
+      if (u === url || allowed.includes(u)) void req.continue().catch(() => {});
       else {
         leaving.push(u);
         void req.abort("blockedbyclient").catch(() => {});

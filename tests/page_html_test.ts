@@ -368,6 +368,71 @@ browserTest("graph.ts --html on an empty or missing log: a page saying no data y
   });
 });
 
+/** What the overview's pictures are, as chromium loaded them. */
+interface Pictures {
+  src: string | null;
+  alt: string;
+  width: string | null;
+  height: string | null;
+  natural: [number, number];
+  link: string | null;
+}
+const PICTURES = `[...document.images].map((i) => ({
+  src: i.getAttribute("src"), alt: i.alt, width: i.getAttribute("width"), height: i.getAttribute("height"),
+  natural: [i.naturalWidth, i.naturalHeight], link: i.closest("a") && i.closest("a").getAttribute("href"),
+}))`;
+
+browserTest(
+  "graph.ts --html with --plot into DIR: the overview shows the picture, linked, sized, with alt text; else none",
+  async (b) => {
+    await withTempDir(async (dir) => {
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, makeLog(seededRandom("page picture"), Date.now()));
+      await Deno.writeTextFile(`${dir}/netmon.toml`, CONFIG);
+      const www = `${dir}/www`;
+      const args = ["-c", `${dir}/netmon.toml`, "--html", www, "-o", `${www}/usage.dat`, "--size", "800x360", log];
+      const r = await graphHtml(dir, [...args, "--plot", `${www}/usage.png`, "--customers"]);
+      assertEquals([r.code, r.stderr], [0, ""]);
+      const picture = `file://${www}/usage.png`;
+      const v = await visit(b, `file://${www}/index.html`, (page) => page.evaluate(PICTURES), [picture]);
+      // Loaded (the page's Content-Security-Policy lets its own directory's picture in), and nothing else asked for.
+      assertEquals([v.leaving, v.errors, v.dialogs, v.phoneOverflow], [[], [], [], 0]);
+      ok(v.requests.includes(picture), v.requests.join(" "));
+      assertEquals(v.inspected as Pictures[], [{
+        src: "usage.png",
+        alt: 'Graph "netmon: network usage": MiB per day, one line per customer',
+        width: "800",
+        height: "360",
+        natural: [800, 360],
+        link: "usage.png",
+      }]);
+      // The customers' pages have their own charts, not the picture.
+      ok(!Deno.readTextFileSync(`${www}/acme.html`).includes("<img"));
+
+      // No picture in the directory: none shown, never a broken one. --plot elsewhere, no --plot, gnuplot failing.
+      const config = `${dir}/nognuplot.toml`;
+      await Deno.writeTextFile(
+        config,
+        `${CONFIG.replace('source = "interface"\n', "")}[binaries]\ngnuplot = "${dir}/no/gnuplot"\n`,
+      );
+      for (
+        const [name, extra, code] of [
+          ["elsewhere", ["-c", `${dir}/netmon.toml`, "-o", `${dir}/usage.dat`, "--plot", `${dir}/usage.png`], 0],
+          ["none", ["-c", `${dir}/netmon.toml`], 0],
+          // gnuplot cannot be run (77: not in the permission set): the pages are written all the same.
+          ["failing", ["-c", config, "-o", `${dir}/failing/usage.dat`, "--plot", `${dir}/failing/usage.png`], 77],
+        ] as const
+      ) {
+        const other = `${dir}/${name}`;
+        const o = await graphHtml(dir, ["--html", other, log, ...extra]);
+        assertEquals(o.code, code, `${name}: ${o.stderr}`);
+        const html = Deno.readTextFileSync(`${other}/index.html`);
+        ok(html.includes("<table") && !html.includes("<img") && !html.includes("Usage over time"), name);
+      }
+    });
+  },
+);
+
 Deno.test("graph.ts --html: a customer naming no column is a config error; a file in the way is refused", async () => {
   await withTempDir(async (dir) => {
     const log = `${dir}/netmon.log`;

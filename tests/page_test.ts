@@ -96,6 +96,26 @@ Deno.test("pages: names escaped everywhere, file names safe, each page under 500
   for (const f of big) ok(f.html.length < 500_000, `${f.name} is ${f.html.length} bytes`);
 });
 
+Deno.test("the overview shows the picture beside it, relatively linked, sized, its names escaped; none without data", () => {
+  const data = smallPage(SEED);
+  ok(!overviewPage(data).includes("<img"), "no picture given, none shown");
+  const picture = { file: `a "b"<c>.png`, width: 640, height: 320, alt: `Graph "<b>" & more` };
+  const html = overviewPage({ ...data, picture });
+  const src = "a%20%22b%22%3Cc%3E.png";
+  ok(
+    html.includes(
+      `<a href="${src}"><img class="graph" src="${src}" width="640" height="320" alt="Graph &quot;&lt;b&gt;&quot; &amp; more"></a>`,
+    ),
+    html,
+  );
+  // Images from the page's own directory only: nothing from anywhere else.
+  ok(html.includes(`content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"`));
+  assertEquals(html.match(/<img/g)?.length, 1);
+  // No data yet: the picture says so itself; the page does not show it.
+  const empty: PageData = { title: "gw1", generated: "2026-10-20T12:00:00+00:00", customers: [], picture };
+  ok(!overviewPage(empty).includes("<img"));
+});
+
 Deno.test("an empty log gives a page saying no data yet", () => {
   const empty: PageData = { title: "gw1", generated: "2026-10-20T12:00:00+00:00", customers: [] };
   const html = overviewPage(empty);

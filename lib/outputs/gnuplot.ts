@@ -217,12 +217,24 @@ export function timeTicks(start: number, end: number, most: number): { at: numbe
   return [{ at: start, label: strf(start, "%Y") }];
 }
 
+/**
+ * What the values are, as the y axis says it: `MiB per day`, `Mbit/s, average per hour`.
+ *
+ * @example
+ * ```ts
+ * valueLabel({ by: "day", unit: "MB", rate: false }); // "MiB per day"
+ * ```
+ */
+export function valueLabel(spec: Pick<PlotSpec, "by" | "unit" | "rate">): string {
+  // The values are 1024-based where the option says KB, MB...: named truly (MiB).
+  const unit = unitName(spec.unit);
+  return spec.rate ? `${unit}, average ${PER[spec.by]}` : `${unit} ${PER[spec.by]}`;
+}
+
 /** The gnuplot script for `spec`. */
 export function gnuplotScript(spec: PlotSpec): string {
   const terminal = spec.picture.kind === "png" ? "pngcairo" : "svg";
-  // The values are 1024-based where the option says KB, MB...: named truly (MiB).
-  const unit = unitName(spec.unit);
-  const yLabel = spec.rate ? `${unit}, average ${PER[spec.by]}` : `${unit} ${PER[spec.by]}`;
+  const yLabel = valueLabel(spec);
   const lines = [
     "# netmon traffic graph, written by graph.ts: run it with gnuplot",
     `set terminal ${terminal} size ${spec.picture.width},${spec.picture.height} noenhanced`,

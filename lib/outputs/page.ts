@@ -1,10 +1,12 @@
 /**
  * The usage pages as HTML: an overview of every customer's billing cycle so
- * far, and a page per customer with daily charts, the last cycles and a link
- * to the CSV. Pure: the figures come in as {@linkcode PageData}, the pages go
- * out as strings. Self-contained (inline style and SVG, no script, nothing
- * loaded from anywhere: a Content-Security-Policy says so to the browser),
- * readable on a phone, every name escaped.
+ * far (and graph.ts's picture, when it is beside the pages), and a page per
+ * customer with daily charts, the last cycles and a link to the CSV. Pure:
+ * the figures come in as {@linkcode PageData}, the pages go out as strings.
+ * Self-contained (inline style and SVG, no script, nothing loaded from
+ * anywhere but the page's own directory, and from there only the picture: a
+ * Content-Security-Policy says so to the browser), readable on a phone,
+ * every name escaped.
  *
  * @module
  */
@@ -94,6 +96,19 @@ export interface PageData {
   customers: readonly CustomerData[];
   /** Use a log scale in the daily charts. */
   log?: boolean;
+  /** graph.ts's picture in the pages' directory, shown on the overview; absent when it is not there. */
+  picture?: PagePicture;
+}
+
+/** A picture beside the pages (graph.ts `--plot` into the `--html` directory). */
+export interface PagePicture {
+  /** Its file name in the pages' directory (no directory: the link is relative). */
+  file: string;
+  /** Its size in pixels. */
+  width: number;
+  height: number;
+  /** What it shows, for a reader who cannot see it. */
+  alt: string;
 }
 
 /** A page to write: its file name in the output directory and its content. */
@@ -160,6 +175,7 @@ th{font-weight:600;background:#f6f6f6}
 .quota{display:inline-block;width:6rem;height:.7rem;border:1px solid #777;vertical-align:middle;margin-right:.3rem;background:#fff}
 .quota span{display:block;height:100%;background:var(--bar)}.quota.over span{background:var(--over)}
 .chart{display:block;width:100%;max-width:56rem;height:auto;margin:.4rem 0}
+.graph{display:block;max-width:100%;height:auto;margin:.4rem 0}
 td.nowrap{white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.4rem 0}dt{color:var(--muted)}dd{margin:0}
 details{margin:.6rem 0}summary{cursor:pointer}
@@ -183,7 +199,7 @@ function shell(title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:">
 <meta name="robots" content="noindex">
 <link rel="icon" href="data:,">
 <title>${h(title)}</title>
@@ -336,8 +352,18 @@ bit/s. Coverage is the share of the cycle so far that the samples cover.</p>
 ${rows.join("\n")}
 </tbody>
 </table>
-<footer>Made ${h(when(data.generated))} by netmon.</footer>`,
+${data.picture === undefined ? "" : pictureSection(data.picture)}<footer>Made ${
+      h(when(data.generated))
+    } by netmon.</footer>`,
   );
+}
+
+/** The picture beside the pages, linked to itself at full size. */
+function pictureSection(p: PagePicture): string {
+  const src = h(encodeURIComponent(p.file));
+  return `<h2>Usage over time</h2>
+<p><a href="${src}"><img class="graph" src="${src}" width="${p.width}" height="${p.height}" alt="${h(p.alt)}"></a></p>
+`;
 }
 
 function dailyChart(c: CustomerData, rows: readonly DailyRow[], id: string, title: string, log: boolean): string {

@@ -22,7 +22,14 @@ import { type Periods, periodsAt } from "../usage/overview.ts";
 import { cycleEstimate } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
-import { type CustomerData, customerStem, type CycleRow, type DailyRow, type PageData } from "./page.ts";
+import {
+  type CustomerData,
+  customerStem,
+  type CycleRow,
+  type DailyRow,
+  type PageData,
+  type PagePicture,
+} from "./page.ts";
 
 /** What the pages are made of. */
 export interface PageInput {
@@ -43,6 +50,8 @@ export interface PageInput {
   title: string;
   /** Log scale in the charts. */
   log?: boolean;
+  /** graph.ts's picture beside the pages, when it is there. */
+  picture?: PagePicture | undefined;
 }
 
 /** The pages' figures and, per customer, its CSV (file name and text). */
@@ -311,6 +320,7 @@ export function buildPageData(input: PageInput): PageBuild {
     customers,
   };
   if (input.log === true) data.log = true;
+  if (input.picture !== undefined) data.picture = input.picture;
   return { data, csv };
 }
 
