@@ -24,13 +24,13 @@ import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
 import {
   type Extent,
+  type GapStep,
   gnuplotScript,
   gnuplotString,
   GRAPH_MODE,
   pictureKind,
   type PlotSpec,
   render,
-  type RunEnd,
   valueLabel,
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, type ResetMark, UNITS } from "./lib/usage/buckets.ts";
@@ -120,7 +120,8 @@ How a bucket's usage is counted:
   header) gives the original script's output byte for byte, its rules
   included: the first line counts from zero, and when either counter went
   down both count from zero. Other logs count each meter from zero at its
-  first line, with resets per meter.
+  first line, with resets per meter, and a meter not in a line has an empty
+  field there. A meter reset is circled at its line.
   Columns: the original two meters are 'Proxy' and 'Non-Network' as the
   original wrote them, others are their meter names, in order of first
   appearance (a log whose meters changed has every meter it ever had).
@@ -269,7 +270,8 @@ class RowExtent {
   #max = 0;
   #header = true;
   #rest = "";
-  readonly #runEnds: RunEnd[] = [];
+  readonly #runEnds: GapStep[] = [];
+  readonly #runStarts: GapStep[] = [];
 
   add(text: string): void {
     const lines = (this.#rest + text).split("\n");
@@ -284,12 +286,13 @@ class RowExtent {
       // An empty field is a gap (the series not metered in that bucket): NaN, which gnuplot leaves undrawn.
       const values = fields.slice(1).map((f) => (f === "" ? NaN : Number(f)));
       if (this.#first !== undefined) {
-        // A series whose next row is a gap: its last step is not drawn by gnuplot (a step ends at the next point).
+        // A step next to a gap, which gnuplot does not draw (a step goes from one point to the next): a bucket's
+        // before it, an entry's after it.
         values.forEach((v, s) => {
           const before = this.#lastRow[s] as number;
-          if (Number.isNaN(v) && !Number.isNaN(before)) {
-            this.#runEnds.push({ from: this.#last, to: date, series: s, value: before });
-          }
+          if (Number.isNaN(v) === Number.isNaN(before)) return;
+          if (Number.isNaN(v)) this.#runEnds.push({ from: this.#last, to: date, series: s, value: before });
+          else this.#runStarts.push({ from: this.#last, to: date, series: s, value: v });
         });
       }
       this.#first ??= date;
@@ -311,6 +314,7 @@ class RowExtent {
       minPositive: this.#minPositive,
       max: this.#max,
       runEnds: this.#runEnds,
+      runStarts: this.#runStarts,
     };
     if (this.firstSample !== undefined) e.firstSample = this.firstSample;
     if (this.lastSample !== undefined) e.lastSample = this.lastSample;

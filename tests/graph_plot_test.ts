@@ -315,6 +315,27 @@ Deno.test("buckets: a meter not metered in a bucket is a gap (an empty field), n
     undefined,
   ]);
   assertEquals(grouped.resets, [{ date: "2026/01/05-13:00", series: 0, value: "0.50" }]);
+  // By entry: a reset to 0 is the 0.00 its interval counted since the reset, told as a reset; a meter not in a line
+  // is a gap.
+  const entries = graphData(GAPS_LOG, { by: "entry" });
+  assertEquals(
+    entries.data,
+    [
+      "Date\tweb\tmail\tdns",
+      "2026/01/05-10:00:00\t0.00\t0.00\t",
+      "2026/01/05-10:30:00\t1.00\t1.00\t",
+      "2026/01/05-11:30:00\t2.00\t1.00\t",
+      "2026/01/05-12:30:00\t0.00\t1.00\t",
+      "2026/01/05-13:30:00\t1.00\t1.00\t",
+      "2026/01/05-14:30:00\t1.00\t\t0.00",
+      "2026/01/05-15:30:00\t1.00\t\t1.00",
+      "",
+    ].join("\n"),
+  );
+  assertEquals(entries.resets, [
+    { date: "2026/01/05-12:30:00", series: 0, value: "0.00" },
+    { date: "2026/01/05-13:30:00", series: 1, value: "1.00" },
+  ]);
   // The original two meters are always metered: no gap, the data as before.
   const original = graphData([
     "2010/02/25-22:00:00\t0\t0",
@@ -381,6 +402,21 @@ Deno.test("gnuplot is given gaps as gaps and resets as circles in the series' co
     assertEquals(onPlot.map((m) => m[2]), [rgb(GNUPLOT_PALETTE[0] as string), rgb(GNUPLOT_PALETTE[1] as string)]);
     ok(Math.abs(Number(onPlot[0]?.[1]) - x(12.5)) < 1, "web's reset over its bucket's middle");
     ok(svg.includes(`<text>${RESET_KEY}</text>`), "the key says what a circle is");
+    // By entry: dns's first step after its gap (14:30's, over 13:30 to 14:30) drawn; the resets at their lines.
+    const entries = await plot(dir, ["--by", "entry", path]);
+    ok(
+      entries.script.includes(
+        `set arrow 1 from ${sec("2026-01-05T13:30")}, 0 to ${sec("2026-01-05T14:30")}, 0 nohead ls 3`,
+      ),
+    );
+    ok(
+      entries.script.includes(
+        `$netmon_resets << EOD\n${sec("2026-01-05T12:30")}\t0\t${colour(0)}\n${sec("2026-01-05T13:30")}\t1\t${
+          colour(1)
+        }\nEOD\n`,
+      ),
+      entries.script,
+    );
     // The PNG too, and --log keeps gaps and puts a reset at 0 on the floor.
     await plot(dir, ["--by", "hour", path], "g.png");
     const zero = await log(dir, [

@@ -148,16 +148,16 @@ Deno.test("a multi-meter log whose meters change: one column per meter ever seen
         ["2026/01/05-12:00", "0.50", "", "0.50"],
       ]),
     );
-    // Per entry: each meter from zero on its first line, a meter not in a line is 0.
+    // Per entry: each meter from zero on its first line, a meter not in a line is a gap (an empty field, not 0).
     assertEquals(
       await dat(dir, ["--by", "entry", "--unit", "KB", path]),
       table([
         ["Date", "web", "mail", "dns"],
-        ["2026/01/05-10:00:00", "0.00", "0.00", "0.00"],
-        ["2026/01/05-10:30:00", "1.00", "2.00", "0.00"],
-        ["2026/01/05-11:30:00", "2.00", "0.00", "0.00"],
-        ["2026/01/05-11:45:00", "1.00", "0.00", "0.10"],
-        ["2026/01/05-12:15:00", "1.00", "0.00", "1.00"],
+        ["2026/01/05-10:00:00", "0.00", "0.00", ""],
+        ["2026/01/05-10:30:00", "1.00", "2.00", ""],
+        ["2026/01/05-11:30:00", "2.00", "0.00", ""],
+        ["2026/01/05-11:45:00", "1.00", "", "0.10"],
+        ["2026/01/05-12:15:00", "1.00", "", "1.00"],
       ]),
     );
   });

@@ -60,18 +60,22 @@ export interface Extent {
   /** The smallest value above zero (Infinity if none) and the largest, over every series. */
   minPositive: number;
   max: number;
-  /** The rows after which a series has a gap (an empty field): their steps, which gnuplot does not end, drawn here. */
-  runEnds?: readonly RunEnd[];
+  /**
+   * A series' steps next to a gap (an empty field), which gnuplot does not draw (a step goes from one point to the
+   * next): a bucket's before a gap, drawn over the bucket; an entry's after one, drawn over its interval.
+   */
+  runEnds?: readonly GapStep[];
+  runStarts?: readonly GapStep[];
 }
 
-/** A row of a series whose next row is a gap in it. */
-export interface RunEnd {
-  /** Date text of the row, and of the next (the gap's). */
+/** A series' step next to a gap in it. */
+export interface GapStep {
+  /** Date text of the rows it is between. */
   from: string;
   to: string;
   /** The series (0 for the first column after the date). */
   series: number;
-  /** The row's value. */
+  /** The value it shows. */
   value: number;
 }
 
@@ -324,27 +328,29 @@ export function gnuplotScript(spec: PlotSpec): string {
           } (hatched: incomplete ${spec.by}, not over or not fully sampled)'`,
         );
       }
-      // Steps end at the last row; its bucket is drawn on to the bucket's end. So is a step before a gap (gnuplot
-      // draws a step up to the next row, and there is none to draw to).
-      const steps: { from: number; to: number; series: number; value: number }[] = [
+    }
+    // Steps gnuplot does not draw, drawn here: a bucket's before a gap, and the last bucket's, on to its end (a step
+    // goes from one point to the next, and there is none); an entry's after a gap (one goes from the point before).
+    const steps: { from: number; to: number; series: number; value: number }[] = spec.by === "entry"
+      ? (ext.runStarts ?? []).map((r) => ({ ...r, from: naiveOf(r.from), to: naiveOf(r.to) }))
+      : [
         ...(ext.runEnds ?? []).map((r) => ({ ...r, from: naiveOf(r.from), to: naiveOf(r.to) })),
         ...ext.lastRow.map((value, series) => ({ from: lastStart, to: end, series, value })),
       ];
-      let arrow = 0;
-      for (const { from, to, series, value } of steps) {
-        if (Number.isNaN(value)) continue;
-        lines.push(
-          `set arrow ${++arrow} from ${at(from)}, ${height(value)} to ${at(to)}, ${height(value)} nohead ls ${
-            series + 1
-          } front`,
-        );
-      }
-      // A reset: a circle on the step of its bucket, at the bucket's middle, in the series' colour.
-      for (const r of spec.resets ?? []) {
-        const start = naiveOf(r.date);
-        const colour = parseInt((GNUPLOT_PALETTE[r.series % GNUPLOT_PALETTE.length] as string).slice(1), 16);
-        marks.push(`${at((start + bucketEnd(start, spec.by)) / 2)}\t${height(Number(r.value))}\t${colour}`);
-      }
+    let arrow = 0;
+    for (const { from, to, series, value } of steps) {
+      if (Number.isNaN(value)) continue;
+      lines.push(
+        `set arrow ${++arrow} from ${at(from)}, ${height(value)} to ${at(to)}, ${height(value)} nohead ls ${
+          series + 1
+        } front`,
+      );
+    }
+    // A reset: a circle on the step of its row, in the series' colour: at a bucket's middle, at an entry's time.
+    for (const r of spec.resets ?? []) {
+      const start = naiveOf(r.date);
+      const colour = parseInt((GNUPLOT_PALETTE[r.series % GNUPLOT_PALETTE.length] as string).slice(1), 16);
+      marks.push(`${at((start + bucketEnd(start, spec.by)) / 2)}\t${height(Number(r.value))}\t${colour}`);
     }
   }
   // A total per period is a step over the period, not a line between points:

@@ -110,7 +110,7 @@ export interface GraphOptions {
   to?: number | undefined;
   /** Told the first and last sample's stamps once the log is read (buckets only). */
   samples?: ((first: string, last: string) => void) | undefined;
-  /** Told each series reset in a row, as the row is made (buckets only): where the graph marks a reset. */
+  /** Told each series reset in a row, as the row is made: where the graph marks a reset. */
   reset?: ((mark: ResetMark) => void) | undefined;
 }
 
@@ -247,7 +247,10 @@ export function graphLog(file: LogFile, path: string, opts: GraphOptions, write:
  * line, and when either counter went down both count again from zero, sizes
  * through a double as Python's were. Other logs get per-meter resets (a meter
  * that went down counted its new value) and exact sizes; a meter counts from
- * zero on its first line.
+ * zero on its first line, and a series none of whose meters is in a line has
+ * an empty field there (not metered: unknown, never `0.00`). A series whose
+ * meter's counter went down, or that a reset line names, is told to
+ * `opts.reset`.
  */
 function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const shift = UNITS[opts.unit] ?? 20;
@@ -262,6 +265,8 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   write(`Date\t${cols.names.join("\t")}\n`);
   const prev: (Counter | undefined)[] = [];
   const deltas: Counter[] = [];
+  // Per meter, for the line at hand: 1 when it is in it, 2 when it was reset there too.
+  const state = new Uint8Array(meters.length);
   let lastColumns: readonly string[] | undefined;
   let map: number[] = [];
   let out = "";
@@ -271,7 +276,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       lastColumns = s.columns;
       map = s.columns.map((c) => index.get(c) ?? -1);
     }
-    for (let i = 0; i < deltas.length; i++) deltas[i] = 0;
+    state.fill(0);
     const n = map.length;
     let wentDown = false;
     for (let j = 0; original && j < n; j++) if ((s.counters[j] as Counter) < (prev[j] ?? 0)) wentDown = true;
@@ -281,17 +286,33 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
       const i = map[j] as number;
       if (i < 0) continue;
       const v = s.counters[j] as Counter;
-      const p = wentDown || (forced !== undefined && forced.includes(s.columns[j] as string)) ? 0 : prev[i] ?? 0;
+      const before = prev[i];
+      const named = forced !== undefined && forced.includes(s.columns[j] as string);
+      const p = wentDown || named ? 0 : before ?? 0;
       deltas[i] = typeof v === "number" && typeof p === "number" ? (v >= p ? v - p : v) : delta(p, v);
+      state[i] = named || (before !== undefined && v < before) ? 2 : 1;
       prev[i] = v;
     }
     if ((opts.from !== undefined || opts.to !== undefined) && !inRange(reader.naive, opts)) return;
     out += reader.stamp;
-    for (const members of cols.members) {
-      let sum = deltas[members[0] as number] ?? 0;
-      for (let m = 1; m < members.length; m++) sum = add(sum, deltas[members[m] as number] ?? 0);
+    for (let c = 0; c < cols.members.length; c++) {
+      const members = cols.members[c] as number[];
+      let sum: Counter = 0;
+      let metered = 0;
+      for (const i of members) {
+        const st = state[i] as number;
+        if (st === 0) continue;
+        sum = metered === 0 ? deltas[i] as Counter : add(sum, deltas[i] as Counter);
+        if (st > metered) metered = st;
+      }
+      if (metered === 0) {
+        out += "\t";
+        continue;
+      }
       // The original divided a Python float: round to a double first, as it did.
-      out += "\t" + fixedScaled(original && typeof sum === "bigint" ? BigInt(Number(sum)) : sum, shift);
+      const value = fixedScaled(original && typeof sum === "bigint" ? BigInt(Number(sum)) : sum, shift);
+      out += "\t" + value;
+      if (metered === 2) opts.reset?.({ date: reader.stamp, series: c, value });
     }
     out += "\n";
     if (out.length > 65536) {
