@@ -351,9 +351,7 @@ function openLog(path: string, named: boolean): SafeFile {
  * directory (so that a relative link finds it) and a regular file there.
  */
 function pagePicture(a: GraphArgs & { html: string }): PagePicture | undefined {
-  if (a.plot === undefined) return undefined;
-  const dirs = namesOf(a.html);
-  if (!namesOf(absolute(a.plot).replace(/\/[^/]*$/, "") || "/").some((p) => dirs.includes(p))) return undefined;
+  if (a.plot === undefined || !inside(a.plot, a.html, true)) return undefined;
   if (lstatOrUndefined(a.plot, "look at the picture")?.isFile !== true) return undefined;
   const lines = a.customers ? "customer" : a.options.groups.length > 0 ? "group" : "meter";
   return {
@@ -461,11 +459,16 @@ function namesOf(path: string): string[] {
   }
 }
 
-/** Whether the file `path` is in directory `dir`, or below it, by their names as given or their real paths. */
-function inside(path: string, dir: string): boolean {
+/**
+ * Whether the file `path` is in directory `dir` (or, unless `directly`, below it), by their names as given or their
+ * real paths.
+ */
+function inside(path: string, dir: string, directly = false): boolean {
   const parent = absolute(path).replace(/\/[^/]*$/, "") || "/";
   const dirs = namesOf(dir);
-  return namesOf(parent).some((p) => dirs.some((d) => p === d || p.startsWith(d === "/" ? "/" : `${d}/`)));
+  return namesOf(parent).some((p) =>
+    dirs.some((d) => p === d || (!directly && p.startsWith(d === "/" ? "/" : `${d}/`)))
+  );
 }
 
 /**

@@ -115,10 +115,10 @@ export interface GraphOptions {
 }
 
 /**
- * A series reset in a row's bucket: some meter of it was reset (its counter
- * went down, or a reset line names it), so the row counts what it counted
- * since the reset; what it counted before, since the sample before, is
- * unknown.
+ * A series reset in a row (its bucket, or its log entry): some meter of it
+ * was reset (its counter went down, or a reset line names it), so the row
+ * counts what it counted since the reset; what it counted before, since the
+ * sample before, is unknown.
  */
 export interface ResetMark {
   /** The row's date text. */
