@@ -21,6 +21,7 @@ import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
+import { noteStampZone } from "../state/zone_record.ts";
 import { refuseUntrusted, sqlitePath } from "../config/trust.ts";
 import { refuseOtherConfigs, SharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
@@ -113,6 +114,7 @@ async function recordWithOutputs(
   claim: () => void,
 ): Promise<number> {
   let failure: unknown;
+  let taken = 0;
   const recorded = await recordSample(files, {
     claim,
     readCounters: (previous) => {
@@ -122,9 +124,13 @@ async function recordWithOutputs(
       whileReading(); // what can be done while the source's program runs
       return reading;
     },
-    now: () => formatTimestamp(new Date()),
-    // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is.
-    onPrepare: async (r) => preparedAll(await outputs, r),
+    now: () => formatTimestamp(new Date(taken = Date.now())),
+    // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is; the
+    // zone of its stamp is recorded before it too, so that no stamp is ever read in another zone.
+    onPrepare: async (r) => {
+      noteStampZone(files, taken, r.warnings);
+      return preparedAll(await outputs, r);
+    },
     besideLast: async (step) => (await Promise.all((await outputs).map((o) => o.beforeAppend?.(step) ?? []))).flat(),
     // Under the same lock as the sample: a crash after this cannot lose what they wrote (a spooled mail).
     onRecorded: async (r) => {

@@ -1,8 +1,8 @@
 /**
  * Time zones as offsets at instants, and wall-clock times back to instants:
- * the machine's local zone (what the log's stamps are written in) or an IANA
- * zone (a billing cycle's cut-off at midnight in Berlin, whatever the
- * machine's zone).
+ * the machine's local zone, an IANA zone (a billing cycle's cut-off at
+ * midnight in Berlin, whatever the machine's zone), or the zones a log's
+ * stamps were written in one after another (lib/state/zone_record.ts).
  *
  * A wall time is handled as a "naive" number: its fields read as if UTC
  * (`Date.UTC(2026, 9, 25, 2, 30)` for 02:30 on 25 October 2026).
@@ -94,11 +94,46 @@ export function ianaZone(name: string): Zone {
 }
 
 /**
- * The zone named `name`, or the machine's local zone when `name` is
- * undefined or `local`.
+ * The zone named `name`, or `local` when `name` is undefined or `local`: by
+ * default the machine's zone; for a log's figures, the zone its stamps are in
+ * (lib/state/zone_record.ts), so that "local" is the same for every reader.
  */
-export function zoneNamed(name?: string): Zone {
-  return name === undefined || name === "local" ? localZone() : ianaZone(name);
+export function zoneNamed(name?: string, local: Zone = localZone()): Zone {
+  return name === undefined || name === "local" ? local : ianaZone(name);
+}
+
+/** A stretch of stamps written in one zone: `zone` from instant `from` (ms) on. */
+export interface ZoneSpan {
+  /** The instant the stretch starts at (`-Infinity` for the first). */
+  readonly from: number;
+  /** The zone its stamps are in. */
+  readonly zone: Zone;
+}
+
+/**
+ * The zone of stamps written in `spans` in turn (in order of `from`, the first from `-Infinity`): each span's offsets
+ * from its instant on. Its offset switches at those instants as at a daylight-saving change, so
+ * {@linkcode wallToInstant} reads a log across them (a move west repeats wall times, read forward; a move east skips
+ * some). Named for the last span's zone: the one stamps are written in now.
+ *
+ * @example
+ * ```ts
+ * const z = zoneHistory([{ from: -Infinity, zone: ianaZone("Europe/Berlin") }, { from: t, zone: ianaZone("UTC") }]);
+ * z.offsetAt(t - 1000); // 3600000 (in winter)
+ * ```
+ */
+export function zoneHistory(spans: readonly ZoneSpan[]): Zone {
+  const last = spans.at(-1);
+  if (last === undefined) return localZone();
+  if (spans.length === 1) return last.zone;
+  return {
+    name: last.zone.name,
+    offsetAt(epoch) {
+      let i = spans.length - 1;
+      while (i > 0 && (spans[i] as ZoneSpan).from > epoch) i--;
+      return (spans[i] as ZoneSpan).zone.offsetAt(epoch);
+    },
+  };
 }
 
 /** The naive wall time (fields as if UTC) of instant `epoch` in `zone`. */
@@ -148,12 +183,14 @@ export interface Hint {
 }
 
 /**
- * The instant of wall time `naive` in `zone` read forward from `hint`, as
- * lib/local_time.ts's `wallToEpoch` does for the local zone (the rule the
- * log's stamps are read by): a wall time that happened twice is, of the
- * instants not before `hint.epoch`, the one with the hint's offset, else the
- * earlier; a wall time that never happened is read with the offset from
- * before the change.
+ * The instant of wall time `naive` in `zone` read forward from `hint` (the
+ * rule the log's stamps are read by): a wall time that happened twice (the
+ * hour repeated when daylight saving ends) is, of the instants not before
+ * `hint.epoch`, the one with the hint's offset, else the earlier; so a log
+ * read forward goes through the repeated hour twice, first in summer time
+ * then in winter time. A wall time that never happened (the hour skipped in
+ * spring) is read with the offset from before the change, as JavaScript's
+ * Date does: the skipped hour has no length.
  */
 export function wallToInstant(zone: Zone, naive: number, hint?: Hint): number {
   const before = zone.offsetAt(naive - DAY);
@@ -170,6 +207,12 @@ export function wallToInstant(zone: Zone, naive: number, hint?: Hint): number {
   if (earlyOk) return early;
   if (lateOk) return late;
   return naive - before;
+}
+
+/** {@linkcode wallToInstant} with the hint it gives for the next wall time. */
+export function resolveWall(zone: Zone, naive: number, hint?: Hint): Hint {
+  const epoch = wallToInstant(zone, naive, hint);
+  return { epoch, offset: naive - epoch };
 }
 
 const pad2 = (n: number) => (n < 10 ? "0" : "") + n;

@@ -1,0 +1,151 @@
+/**
+ * The zone the log's stamps are written in (`netmon.zone` beside the log),
+ * so that every reader reads them as written, whatever its own `TZ`.
+ *
+ * The stamps are local time with no offset (the original's format, kept
+ * byte for byte), written in the report's zone. The report records that
+ * zone's IANA name, and when it changes (`timedatectl set-timezone`, a `TZ`
+ * in cron's environment) the instant of the first sample in the new zone:
+ *
+ * ```
+ * # netmon: the zone of netmon.log's stamps from each instant on (lib/state/zone_record.ts)
+ * -	Europe/Berlin
+ * 2026-11-30T10:05:00Z	America/New_York
+ * ```
+ *
+ * A zone with no IANA name (a `TZ` such as `XYZ-3` or a file path) is
+ * recorded as nothing: stamps from then are read in each reader's own zone.
+ * A log with no record (the original's, never reported by netmon) is read in
+ * the reader's own zone, as before.
+ *
+ * @module
+ */
+
+import { DataError } from "../host/errors.ts";
+import { replaceFile } from "../host/files.ts";
+import { dirOf, readWholeText } from "../host/safe_open.ts";
+import { formatTimestamp } from "../usage/local_time.ts";
+import { ianaZone, localZone, type Zone, zoneHistory, zoneId, type ZoneSpan } from "../usage/zone.ts";
+import { STATE_MODE, type StateFiles } from "./files.ts";
+
+/** The most a record may hold: a line per zone change. */
+const MAX_BYTES = 1 << 20;
+
+const HEADER = "# netmon: the zone of netmon.log's stamps from each instant on (lib/state/zone_record.ts)\n";
+
+/** The record of the log at `logPath`: `netmon.zone` beside it. */
+export function zoneRecordPath(logPath: string): string {
+  return `${dirOf(logPath)}/netmon.zone`;
+}
+
+/** One line of the record. */
+export interface ZoneEntry {
+  /** From this instant on (ms; `-Infinity` for the first line, `-`). */
+  from: number;
+  /** The IANA name; "" for a zone that has none (the reader's own). */
+  name: string;
+  /** The line number, for messages. */
+  line: number;
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/** The entries of record `text` (of `path`, for messages); a line that is none of them is bad data. */
+export function parseZoneRecord(text: string, path: string): ZoneEntry[] {
+  const entries: ZoneEntry[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line === "" || line.startsWith("#")) continue;
+    const tab = line.indexOf("\t");
+    const when = line.slice(0, tab);
+    const previous = entries.at(-1);
+    const from = previous === undefined
+      ? (when === "-" ? -Infinity : NaN)
+      : (INSTANT.test(when) && Date.parse(when) > previous.from ? Date.parse(when) : NaN);
+    if (tab < 0 || Number.isNaN(from)) {
+      throw new DataError(
+        `${path}:${i + 1}: not a zone record line ('-' first, then an instant YYYY-MM-DDTHH:MM:SSZ later than the ` +
+          `line before, a tab, an IANA zone name): fix or remove the line`,
+      );
+    }
+    entries.push({ from, name: line.slice(tab + 1), line: i + 1 });
+  }
+  return entries;
+}
+
+/**
+ * The zone the stamps of the log at `logPath` are in, from the record beside
+ * it (one zone, or one whose offset switches where the record says); the
+ * reader's own zone where it records none, or when there is no record.
+ * `follow` follows a link at the record's path (for a log the user named).
+ */
+export function logZone(logPath: string, follow = false): Zone {
+  const path = zoneRecordPath(logPath);
+  const text = readWholeText(path, { what: "zone record", follow }, MAX_BYTES);
+  if (text === undefined) return localZone();
+  const spans: ZoneSpan[] = parseZoneRecord(text, path).map((e) => {
+    if (e.name === "") return { from: e.from, zone: localZone() };
+    try {
+      return { from: e.from, zone: ianaZone(e.name) };
+    } catch {
+      throw new DataError(
+        `${path}:${e.line}: ${JSON.stringify(e.name)} is not a time zone this Deno knows: fix or remove the line`,
+      );
+    }
+  });
+  return zoneHistory(spans);
+}
+
+const HALF_YEAR = 182 * 86_400_000;
+
+/**
+ * The IANA name of the zone this process writes stamps in (its `TZ`, else
+ * the system's), or "" when it has none: the runtime's name for it, believed
+ * only when that zone's offsets are the process's (`TZ=XYZ-3` is named UTC).
+ * From Temporal: a date formatter's name costs 40 to 90 ms (locale data).
+ */
+export function ownZoneName(now = Date.now()): string {
+  const id = zoneId(Temporal.Now.timeZoneId());
+  if (id === undefined) return "";
+  const named = ianaZone(id);
+  const local = localZone();
+  for (const t of [now, now + HALF_YEAR]) if (named.offsetAt(t) !== local.offsetAt(t)) return "";
+  return id;
+}
+
+/**
+ * The report's step, with the state lock held and before its sample (taken
+ * at instant `epoch`, its stamp in this process's zone) is logged: records
+ * that zone when the record does not end in it (or is missing). The record
+ * is read each run (one small read) and written only then; a change is said
+ * in `warnings`, once (the next run finds it recorded).
+ */
+export function noteStampZone(files: StateFiles, epoch: number, warnings: string[]): void {
+  const path = zoneRecordPath(files.log);
+  const text = readWholeText(path, { what: "zone record" }, MAX_BYTES);
+  const name = ownZoneName(epoch);
+  const last = text?.trimEnd().split("\n").at(-1);
+  if (last !== undefined && last.slice(last.indexOf("\t") + 1) === name && !last.startsWith("#")) return;
+  const entries = text === undefined ? [] : parseZoneRecord(text, path);
+  const previous = entries.at(-1);
+  const unnamed = "this run's time zone has no IANA name (TZ is neither unset nor a name such as Europe/Berlin)";
+  if (previous === undefined) {
+    replaceFile(path, `${HEADER}-\t${name}\n`, STATE_MODE, "zone record");
+    if (name === "") warnings.push(`${unnamed}: the log's stamps are read in each reader's own zone (${path})`);
+    return;
+  }
+  const second = Math.floor(epoch / 1000) * 1000;
+  const from = new Date(second).toISOString().slice(0, 19) + "Z";
+  replaceFile(path, `${text?.trimEnd()}\n${from}\t${name}\n`, STATE_MODE, "zone record");
+  const was = previous.name === "" ? "a zone with no IANA name" : previous.name;
+  warnings.push(
+    name === ""
+      ? `${unnamed} (was ${was}): stamps from ${
+        formatTimestamp(new Date(second))
+      } on are read in each reader's own zone, those before in ${was} (recorded in ${path})`
+      : `the time zone is now ${name} (was ${was}): stamps from ${
+        formatTimestamp(new Date(second))
+      } on are read in ${name}, those before in ${was} (recorded in ${path})`,
+  );
+}
