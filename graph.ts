@@ -41,7 +41,7 @@ import { pageFiles, type PagePicture } from "./lib/outputs/page.ts";
 import { buildPageData } from "./lib/outputs/page_data.ts";
 import { pageDirectory, writePages } from "./lib/outputs/page_write.ts";
 import { LogReader, samplesOfFile } from "./lib/usage/log_samples.ts";
-import { localZone } from "./lib/usage/zone.ts";
+import { logZone } from "./lib/state/zone_record.ts";
 
 const VERSION = "0.1.0";
 
@@ -379,11 +379,13 @@ async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promi
     if (++bad <= 20) err(`graph: warning: ${where}: ${why}; line skipped\n`);
   };
   try {
+    const zone = logZone(logPath, a.log !== undefined);
     const build = buildPageData({
       // The pages use each sample as it comes: its counters array can be reused.
       samples: log
-        ? samplesOfFile(log, logPath, malformed, new LogReader(logPath, malformed, localZone(), { reuse: true }))
+        ? samplesOfFile(log, logPath, malformed, new LogReader(logPath, malformed, zone, { reuse: true }))
         : [],
+      zone,
       customers: config.customers,
       columns: allColumns(config.meters),
       billing: config.billing,
@@ -519,7 +521,8 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
     const customers = a.customers ? { specs: config.customers, file: config.file ?? "config" } : undefined;
     const warn = (m: string) => err(`graph: warning: ${m}\n`);
     const reset = plotting ? (mark: ResetMark) => void resets.push(mark) : undefined;
-    const options = { ...a.options, customers, meters: config.meters, warn, samples, reset };
+    const zone = logZone(logPath, a.log !== undefined);
+    const options = { ...a.options, customers, meters: config.meters, warn, samples, reset, zone };
     graphLog(log, logPath, options, (text) => {
       if (series === 0) series = text.slice(0, text.indexOf("\n")).split("\t").length - 1;
       if (plotting) {

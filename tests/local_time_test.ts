@@ -9,12 +9,15 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { formatTimestamp, isTimestamp, stampToNaive } from "../lib/usage/local_time.ts";
 
-const MODULE = new URL("../lib/usage/local_time.ts", import.meta.url).href;
+const MODULE = new URL("../lib/usage/zone.ts", import.meta.url).href;
 
-/** Runs `code` (with `lt` bound to the module) in a Deno whose local zone is `tz`; returns its JSON output. */
+/** Runs `code` (with `z` bound to lib/usage/zone.ts) in a Deno whose local zone is `tz`; returns its JSON output. */
 async function inZone(tz: string, code: string): Promise<unknown> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `import * as lt from "${MODULE}"; console.log(JSON.stringify(${code}));`],
+    args: [
+      "eval",
+      `import * as z from "${MODULE}"; const local = z.localZone(); console.log(JSON.stringify(${code}));`,
+    ],
     env: { TZ: tz, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -38,10 +41,10 @@ Deno.test("Berlin: the skipped spring hour has no length, the repeated autumn ho
   const got = await inZone(
     "Europe/Berlin",
     `(() => {
-      const spring = lt.wallToEpoch(Date.UTC(2026, 2, 29, 2, 30)); // 02:30 never happened
-      const first = lt.resolveWall(Date.UTC(2026, 9, 25, 2, 30)); // 02:30 summer time
-      const later = lt.resolveWall(Date.UTC(2026, 9, 25, 2, 40), first); // still summer time
-      const again = lt.resolveWall(Date.UTC(2026, 9, 25, 2, 10), later); // the hour again, winter time
+      const spring = z.wallToInstant(local, Date.UTC(2026, 2, 29, 2, 30)); // 02:30 never happened
+      const first = z.resolveWall(local, Date.UTC(2026, 9, 25, 2, 30)); // 02:30 summer time
+      const later = z.resolveWall(local, Date.UTC(2026, 9, 25, 2, 40), first); // still summer time
+      const again = z.resolveWall(local, Date.UTC(2026, 9, 25, 2, 10), later); // the hour again, winter time
       return [spring, first.epoch, later.epoch, again.epoch];
     })()`,
   );
@@ -54,6 +57,9 @@ Deno.test("Berlin: the skipped spring hour has no length, the repeated autumn ho
 });
 
 Deno.test("New York and UTC: a plain wall time is one instant", async () => {
-  assertEquals(await inZone("America/New_York", "lt.wallToEpoch(Date.UTC(2026, 6, 1, 12))"), Date.UTC(2026, 6, 1, 16));
-  assertEquals(await inZone("UTC", "lt.wallToEpoch(Date.UTC(2026, 6, 1, 12))"), Date.UTC(2026, 6, 1, 12));
+  assertEquals(
+    await inZone("America/New_York", "z.wallToInstant(local, Date.UTC(2026, 6, 1, 12))"),
+    Date.UTC(2026, 6, 1, 16),
+  );
+  assertEquals(await inZone("UTC", "z.wallToInstant(local, Date.UTC(2026, 6, 1, 12))"), Date.UTC(2026, 6, 1, 12));
 });

@@ -4,7 +4,9 @@
  * `netmon import` loads a 100,000-line log.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { fromSigned, SqliteStore, stampEpoch, toSigned } from "../lib/outputs/sqlite.ts";
+import { fromSigned, SqliteStore, toSigned } from "../lib/outputs/sqlite.ts";
+import { stampSeconds } from "../lib/state/log_timed.ts";
+import { localZone } from "../lib/usage/zone.ts";
 import { must, netmon, netnsTest, nftOnly, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
 
 /** The log's samples as rows (stamp, type, bytes), for comparing with the store. */
@@ -15,7 +17,7 @@ function logRows(log: string): { stamp: number; type: string; bytes: bigint }[] 
     if (line.startsWith("# netmon meters:")) columns = line.split("\t").slice(1);
     else if (line !== "") {
       const [stamp, ...values] = line.split("\t");
-      const epoch = stampEpoch(stamp!).epoch;
+      const epoch = stampSeconds(localZone(), stamp!).epoch;
       values.forEach((v, i) => rows.push({ stamp: epoch, type: columns[i]!, bytes: BigInt(v) }));
     }
   }

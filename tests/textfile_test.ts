@@ -23,7 +23,8 @@ import { recordSample } from "../lib/state/record.ts";
 import { totalsOfLog } from "../lib/state/totals_file.ts";
 import { formatTextfile, type TextfileInput } from "../lib/outputs/textfile_format.ts";
 import { parseConfig } from "../lib/config/config.ts";
-import { resolveWall, stampToNaive } from "../lib/usage/local_time.ts";
+import { stampToNaive } from "../lib/usage/local_time.ts";
+import { localZone, wallToInstant } from "../lib/usage/zone.ts";
 import type { Sample } from "../lib/state/log_format.ts";
 import { nextTotals, offsetsOfTotals, type Totals } from "../lib/usage/running_totals.ts";
 import {
@@ -256,7 +257,7 @@ Deno.test("textfile: a report's textfile of 700 columns, written in pieces, is e
       { column: "m3", reason: "reboot", count: 2n },
       { column: "m600", reason: "weird", count: 1n },
     ],
-    lastSampleSeconds: Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000),
+    lastSampleSeconds: Math.floor(wallToInstant(localZone(), stampToNaive(sample.timestamp)) / 1000),
     reportDurationSeconds: 0.5,
   });
   assert.equal(text, expected);

@@ -18,7 +18,9 @@ import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { reportColumns, reportPlan } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
-import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { type Hint, resolveWall, wallToInstant, type Zone } from "../usage/zone.ts";
+import { logZone } from "../state/zone_record.ts";
 import { bytesShareText, iecBytes } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
@@ -38,7 +40,7 @@ function label(name: string): string {
  * be read, says none; one refused (a link, a FIFO, a hard link, another
  * user's file: see safe_open.ts) is the check's one line.
  */
-function intervalFromLog(log: string): number | undefined {
+function intervalFromLog(log: string, zone: Zone): number | undefined {
   const f = SafeFile.open(log, { what: "log" });
   if (!f) return undefined;
   let text: string;
@@ -62,7 +64,8 @@ function intervalFromLog(log: string): number | undefined {
   const stamps = text.split("\n").map((l) => l.slice(0, 19)).filter((s) =>
     /^\d{4}\/\d\d\/\d\d-\d\d:\d\d:\d\d$/.test(s)
   );
-  const epochs = stamps.slice(-13).map((s) => resolveWall(stampToNaive(s)).epoch);
+  let hint: Hint | undefined;
+  const epochs = stamps.slice(-13).map((s) => (hint = resolveWall(zone, stampToNaive(s), hint)).epoch);
   const gaps = epochs.slice(1).map((e, i) => e - (epochs[i] as number)).filter((g) => g > 0).sort((a, b) => a - b);
   return gaps.length === 0 ? undefined : gaps[Math.floor((gaps.length - 1) / 2)];
 }
@@ -100,22 +103,26 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
   }
   const problems: [number, string][] = [];
   const perf: string[] = [];
-  const lastEpoch = resolveWall(stampToNaive(last.sample.timestamp)).epoch;
+  const zone = logZone(files.log);
+  const lastEpoch = wallToInstant(zone, stampToNaive(last.sample.timestamp));
 
   const columns = reportColumns(config.meters, () => last.sample.counters.keys());
   const where = config.file ?? "config";
   // The report's tally, whatever plan it was made for: the columns it has counted are matched too.
   const cached = config.customers.some((s) => s.quota || s.commit) ? readTally(tallyPath(files)) : undefined;
-  let at = reportPlan(config.customers, columns, where, cached?.tally);
+  let at = reportPlan(config.customers, columns, where, cached?.tally, () => zone);
   let tally: Tally | undefined;
   if (at.watched.length > 0) {
     if (cached && cached.fingerprint === at.print && cached.stamp === last.sample.timestamp) tally = cached.tally;
     else {
       // Behind the log (a run died after logging), or for another config: recount from the log, reading only.
-      ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where));
+      ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where, () => zone));
     }
   }
-  const interval = Math.max(MIN_INTERVAL, (tally && usualInterval(tally)) ?? intervalFromLog(files.log) ?? 300_000);
+  const interval = Math.max(
+    MIN_INTERVAL,
+    (tally && usualInterval(tally)) ?? intervalFromLog(files.log, zone) ?? 300_000,
+  );
   const age = now - lastEpoch;
   if (age > 3 * interval) {
     problems.push([CRITICAL, `last sample ${minutes(age)} old (more than three intervals of ${minutes(interval)})`]);

@@ -16,7 +16,7 @@ import type { Unit } from "../usage/calendar.ts";
 import { logColumns, LogReader, samplesOfFile } from "../usage/log_samples.ts";
 import type { Row } from "../usage/rows.ts";
 import { dayOrLonger, OverviewSummarizer, Summarizer } from "../usage/summary.ts";
-import { localZone } from "../usage/zone.ts";
+import { logZone } from "../state/zone_record.ts";
 import type { Sample } from "../usage/engine.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import {
@@ -69,21 +69,23 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
     if (req.strict) throw new DataError(`${where}: ${reason} (--strict)`);
     if (++badCount <= 20) err(`netmon: warning: ${where}: ${reason}; line skipped\n`);
   };
-  const reader = new LogReader(path, bad, localZone(), { reuse: true });
+  // The zone the stamps were written in: "local" cycles and days are that zone's, whatever the reader's TZ.
+  const zone = logZone(path);
+  const reader = new LogReader(path, bad, zone, { reuse: true });
   if (req.view === "overview") {
     // The overview prints nothing before the log is read: its customers and
     // --meter are matched to the columns that one reading found, rather than
     // to a pass of its own over the log first.
-    const ov = new OverviewSummarizer(billingsOf(config), Date.now(), { from: req.from, to: req.to });
+    const ov = new OverviewSummarizer(billingsOf(config, zone), Date.now(), { from: req.from, to: req.to });
     for (const s of samplesOfFile(file, path, bad, reader)) ov.push(s);
-    const { passes, only } = summaryPlan(req, config, reader.columnsRead.columns, path);
+    const { passes, only } = summaryPlan(req, config, reader.columnsRead.columns, path, zone);
     warnCount(path, badCount);
     printOverview(req, ov.result({ passes, only }));
     return;
   }
   const names = logColumns(file, path).columns;
   file.seekSync(0, Deno.SeekMode.Start);
-  const plan = summaryPlan(req, config, names, path);
+  const plan = summaryPlan(req, config, names, path, zone);
   const { passes, only, from, to } = plan;
   const samples = samplesOfFile(file, path, bad, reader);
   const unit = req.unit as Unit;

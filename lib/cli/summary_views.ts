@@ -20,7 +20,7 @@ import { formatOverview, type OverviewLine } from "../usage/overview.ts";
 import type { Row } from "../usage/rows.ts";
 import { billingPasses, type OverviewPart, type Pass, topRows } from "../usage/summary.ts";
 import { formatTable, sharedNames } from "../usage/table.ts";
-import { zoneNamed } from "../usage/zone.ts";
+import { type Zone, zoneNamed } from "../usage/zone.ts";
 
 /** What `netmon summary` was asked. */
 export interface SummaryRequest {
@@ -146,8 +146,17 @@ export interface SummaryPlan {
   to: number | undefined;
 }
 
-/** The plan for columns `names` (read from `where`, e.g. the log's path); a ConfigError when customers do not match. */
-export function summaryPlan(req: SummaryRequest, config: Config, names: readonly string[], where: string): SummaryPlan {
+/**
+ * The plan for columns `names` (read from `where`, e.g. the log's path), a billing with no zone's in `local` (the
+ * log's: lib/state/zone_record.ts; default the machine's); a ConfigError when customers do not match.
+ */
+export function summaryPlan(
+  req: SummaryRequest,
+  config: Config,
+  names: readonly string[],
+  where: string,
+  local?: Zone,
+): SummaryPlan {
   const columns = columnsAsConfigured(names, config.meters);
   let customers: CustomerColumns[];
   try {
@@ -159,18 +168,18 @@ export function summaryPlan(req: SummaryRequest, config: Config, names: readonly
     if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
     throw e;
   }
-  const passes = passesOf(config, customers);
+  const passes = passesOf(config, customers, local);
   const only = meterFilter(req.meters, columns, customers);
   return { customers, passes, only, from: req.from, to: req.to };
 }
 
 /** One engine pass per billing of `config`, its customers being `customers` (in config order). */
-function passesOf(config: Config, customers: readonly CustomerColumns[]): Pass[] {
+function passesOf(config: Config, customers: readonly CustomerColumns[], local?: Zone): Pass[] {
   try {
     return billingPasses(
       config.billing,
       config.customers.map((spec, i) => ({ columns: customers[i] as CustomerColumns, billing: spec.billing })),
-      zoneNamed,
+      (name) => zoneNamed(name, local),
     );
   } catch (e) {
     if (e instanceof RangeError) throw new ConfigError(`${config.file ?? "config"}: ${e.message}`);
@@ -183,8 +192,8 @@ function passesOf(config: Config, customers: readonly CustomerColumns[]): Pass[]
  * columns (each with none yet): the same passes, in the same order, as the
  * plan's, for a view that matches them only after reading the log.
  */
-export function billingsOf(config: Config): Pass[] {
-  return passesOf(config, config.customers.map((spec) => ({ name: spec.name, in: [], out: [], both: [] })));
+export function billingsOf(config: Config, local?: Zone): Pass[] {
+  return passesOf(config, config.customers.map((spec) => ({ name: spec.name, in: [], out: [], both: [] })), local);
 }
 
 /** Prints the overview of each pass as the request asks (table or JSON, whose `now` is the first pass's). */

@@ -17,7 +17,9 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkOriginal, checkSchedule, cronLines, timerLines } from "./schedule_check.ts";
 import { type CheckName, CHECKS, type Finding } from "./finding.ts";
-import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { localZone, wallToInstant, type Zone } from "../usage/zone.ts";
+import { logZone, zoneRecordPath } from "../state/zone_record.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { foreignAdvice } from "../sources/source.ts";
@@ -468,7 +470,17 @@ export async function checkLog(files: StateFiles, given: RunWith = {}): Promise<
     )],
   };
   const stamp = last || lastFile?.sample.timestamp;
-  if (stamp) facts.lastAt = wallToEpoch(stampToNaive(stamp));
+  if (stamp) {
+    // In the zone the report wrote it in, as every reader reads it.
+    let zone: Zone;
+    try {
+      zone = logZone(files.log);
+    } catch (err) {
+      facts.findings.push(problem("log", message(err), `fix or remove ${zoneRecordPath(files.log)}`));
+      zone = localZone();
+    }
+    facts.lastAt = wallToInstant(zone, stampToNaive(stamp));
+  }
   return facts;
 }
 

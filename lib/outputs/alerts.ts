@@ -73,10 +73,11 @@ import {
   type TallySample,
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
-import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { logZone } from "../state/zone_record.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { estimateText } from "../usage/projection.ts";
-import { isoWithOffset, zoneNamed } from "../usage/zone.ts";
+import { isoWithOffset, localZone, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
 import { alertKey, type AlertKind, SentAlerts } from "./alert_keys.ts";
@@ -89,7 +90,7 @@ export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
   const file = openLog(log);
   let tally: Tally | undefined;
   try {
-    for (const s of samplesOf(linesOfFile(file, log), log, () => {})) {
+    for (const s of samplesOf(linesOfFile(file, log), log, () => {}, logZone(log))) {
       const counters = new Map<string, bigint>();
       s.columns.forEach((c, i) => counters.set(c, BigInt(s.counters[i] as number | bigint)));
       tally = advanceTally(tally, plan, { epoch: s.epoch, counters, resets: s.resets });
@@ -115,10 +116,11 @@ export function rebuiltTally(
   specs: readonly CustomerSpec[],
   columns: readonly Column[],
   where: string,
+  local?: () => Zone,
 ): { tally: Tally | undefined; at: ReportPlan } {
   let tally = tallyFromLog(log, at.plan);
   if (tally === undefined) return { tally, at };
-  const again = reportPlan(specs, columns, where, tally);
+  const again = reportPlan(specs, columns, where, tally, local);
   if (again.print !== at.print) tally = tallyFromLog(log, again.plan);
   return { tally, at: again };
 }
@@ -313,25 +315,33 @@ export function keyId(key: string): string {
   return h.toString(16).padStart(16, "0");
 }
 
-/** The epoch of the recorded sample, resolved near the tally's last one (daylight saving's repeated hour). */
-function epochOf(stamp: string, near: number | undefined): number {
-  const naive = stampToNaive(stamp);
-  const hint = near === undefined ? undefined : { epoch: near, offset: -new Date(near).getTimezoneOffset() * 60_000 };
-  return resolveWall(naive, hint).epoch;
+/**
+ * The epoch of a sample's stamp written in `zone`, resolved near the tally's last one (daylight saving's repeated
+ * hour).
+ */
+function epochOf(zone: Zone, stamp: string, near: number | undefined): number {
+  const hint = near === undefined ? undefined : { epoch: near, offset: zone.offsetAt(near) };
+  return wallToInstant(zone, stampToNaive(stamp), hint);
 }
 
 /**
  * The instant netmon mails from (see the module's header): the ledger's
  * `mail from`, else, at the first report that mails, noted in the ledger
  * (`ledger`, whose keys are `sent`) and added to `sent`: the instant of the
- * tally's sample, or of the sample before (its local stamp `previous`) when
+ * tally's sample, or of the sample before (its stamp `previous` in `log`) when
  * the ledger was kept before.
  */
-function mailingFrom(ledger: string, sent: Set<string>, tally: Tally, previous: string | undefined): number {
+function mailingFrom(
+  ledger: string,
+  sent: Set<string>,
+  tally: Tally,
+  previous: string | undefined,
+  log: string,
+): number {
   const noted = mailFrom(sent);
   if (noted !== undefined) return noted;
   const from = previous !== undefined && sent.size > 0
-    ? Math.min(epochOf(previous, tally.epoch), tally.epoch)
+    ? Math.min(epochOf(logZone(log), previous, tally.epoch), tally.epoch)
     : tally.epoch;
   const key = mailFromKey(from);
   recordSent(ledger, key);
@@ -404,20 +414,24 @@ export function alertsOutput(
       // Read whatever plan it was made for: the columns it has counted are matched too (a meter split mid-cycle).
       const cached = readTally(path);
       reached("alerts: tally read");
-      let at = reportPlan(config.customers, columns, where, cached?.tally);
+      // A billing with no zone is the log's (read only if a calendar is needed).
+      let zone: Zone | undefined;
+      const local = () => zone ??= logZone(files.log);
+      let at = reportPlan(config.customers, columns, where, cached?.tally, local);
       reached("alerts: customers matched");
       const stampOf = cached?.stamp;
       let tally: Tally | undefined;
       if (cached && cached.fingerprint === at.print && r.previous && stampOf === r.previous.sample.timestamp) {
         // Every reset the report saw, those the counter shows and those only their identity shows.
         const sample: TallySample = {
-          epoch: epochOf(r.sample.timestamp, cached.tally.epoch),
+          // The report's own sample, stamped in its own zone (the one the zone record ends in).
+          epoch: epochOf(localZone(), r.sample.timestamp, cached.tally.epoch),
           counters: r.sample.counters,
           resets: r.usage.resets,
         };
         tally = advanceTally(cached.tally, at.plan, sample);
       } else {
-        ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where));
+        ({ tally, at } = rebuiltTally(files.log, at, config.customers, columns, where, local));
       }
       reached("alerts: tally advanced");
       if (!tally) return;
@@ -434,11 +448,11 @@ export function alertsOutput(
       // With --no-mail, what is due is left for the next run that mails: the instant mail begins is noted now, as
       // the first run that mails would note it, so that what closes before that run is not taken as settled.
       if (!mail && config.mail !== undefined) {
-        mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp);
+        mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, files.log);
         return;
       }
       // What closed before mail began was settled without it: not mailed now, nor later.
-      const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp) : mailFrom(sent);
+      const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, files.log) : mailFrom(sent);
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from);
       reached("alerts: quotas checked");

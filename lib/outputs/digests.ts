@@ -15,6 +15,7 @@
  * @module
  */
 
+import { logZone } from "../state/zone_record.ts";
 import type { Config } from "../config/config.ts";
 import { type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import type { MailConfig } from "../config/mail.ts";
@@ -50,7 +51,7 @@ const MISSED_DAYS = 7;
 function logSamples(log: string): Sample[] {
   const file = openLog(log);
   try {
-    return [...samplesOf(linesOfFile(file, log), log, () => {})];
+    return [...samplesOf(linesOfFile(file, log), log, () => {}, logZone(log))];
   } finally {
     file.close();
   }

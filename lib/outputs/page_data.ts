@@ -44,6 +44,8 @@ export interface PageInput {
   columns?: readonly Column[];
   /** The config's `[billing]`: for column customers, and the time of `generated`. */
   billing: Billing;
+  /** The zone the log's stamps are in, and a billing with no zone's (default the machine's). */
+  zone?: Zone;
   /** When the pages are made, epoch ms. */
   now: number;
   /** The overview's heading. */
@@ -128,7 +130,7 @@ export function buildPageData(input: PageInput): PageBuild {
     const key = `${billing.cycleDay}\0${billing.timeZone ?? "local"}`;
     let g = groups.get(key);
     if (g === undefined) {
-      const zone = zoneNamed(billing.timeZone);
+      const zone = zoneNamed(billing.timeZone, input.zone);
       g = {
         zone,
         periods: periodsAt(input.now, zone, billing.cycleDay),
@@ -316,7 +318,7 @@ export function buildPageData(input: PageInput): PageBuild {
   }
   const data: PageData = {
     title: input.title,
-    generated: isoWithOffset(zoneNamed(input.billing.timeZone), input.now),
+    generated: isoWithOffset(zoneNamed(input.billing.timeZone, input.zone), input.now),
     customers,
   };
   if (input.log === true) data.log = true;

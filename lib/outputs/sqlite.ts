@@ -27,7 +27,9 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { EX, NetmonError } from "../host/errors.ts";
 import { getUid } from "../host/env.ts";
-import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
+import type { Hint } from "../usage/zone.ts";
+import { stampSeconds } from "../state/log_timed.ts";
+import { logZone } from "../state/zone_record.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
 import { dirOf, lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
@@ -45,12 +47,6 @@ export function toSigned(v: bigint): bigint {
 /** A stored INTEGER back to the counter. */
 export function fromSigned(v: bigint): bigint {
   return v < 0n ? v + TWO64 : v;
-}
-
-/** The Unix time (seconds) of a log stamp in local time; `hint` orders a repeated autumn hour. */
-export function stampEpoch(stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
-  const h = resolveWall(stampToNaive(stamp), hint);
-  return { epoch: Math.floor(h.epoch / 1000), hint: h };
 }
 
 function storeError(err: unknown, path: string): NetmonError {
@@ -204,10 +200,11 @@ export async function logSamples(
   let hint: Hint | undefined;
   let count = 0;
   try {
+    const zone = logZone(path, named);
     await forEachLogSample(
       path,
       (sample) => {
-        const e = stampEpoch(sample.timestamp, hint);
+        const e = stampSeconds(zone, sample.timestamp, hint);
         hint = e.hint;
         each(e.epoch, sample);
         count++;
@@ -246,8 +243,9 @@ export async function storeSample(
   sample: Sample,
   intervalPackets?: Map<string, bigint>,
 ): Promise<void> {
-  const prev = previous ? stampEpoch(previous.timestamp) : undefined;
-  const now = stampEpoch(sample.timestamp, prev?.hint);
+  const zone = logZone(log);
+  const prev = previous ? stampSeconds(zone, previous.timestamp) : undefined;
+  const now = stampSeconds(zone, sample.timestamp, prev?.hint);
   if (intervalPackets) {
     sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, store.lastPackets(t) + p]));
   }

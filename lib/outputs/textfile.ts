@@ -25,7 +25,8 @@ import type { StateFiles } from "../state/files.ts";
 import { sameColumns, type Sample } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
 import { type LoadedTotals, loadTotals, prepareTotals, totalsPath } from "../state/totals_file.ts";
-import { resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { localZone, wallToInstant } from "../usage/zone.ts";
 import { type Offsets, RESET_LABELS } from "../usage/offsets.ts";
 import type { SampleOutput } from "./output.ts";
 
@@ -371,7 +372,8 @@ export function sampleTextfile(
     meters = of.map((i) => i === undefined ? undefined : labels.meters[i]);
     rest = of.map((i) => i === undefined ? "" : labels.rest[i] as string);
   }
-  const time = Math.floor(resolveWall(stampToNaive(sample.timestamp)).epoch / 1000);
+  // The report's own sample, stamped in its own zone (the one the log's zone record ends in: lib/state/zone_record.ts).
+  const time = Math.floor(wallToInstant(localZone(), stampToNaive(sample.timestamp)) / 1000);
   exposition({ names, meters, rest, totals, counters }, resetLines, time, reportDurationSeconds, cycles, out);
 }
 

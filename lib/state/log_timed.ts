@@ -1,7 +1,8 @@
 /**
  * The log's samples with their Unix time, streamed in constant memory: what
  * a store loads when it catches up from the log (`netmon import`, a run after
- * the database was away). Stamps are local wall times, read forward through
+ * the database was away). Stamps are wall times in the zone the report
+ * wrote them in (lib/state/zone_record.ts), read forward through
  * daylight-saving changes (a repeated autumn hour is ordered by the hint).
  *
  * @module
@@ -10,7 +11,9 @@
 import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import { linesOfFile } from "../usage/log_samples.ts";
-import { type Hint, resolveWall, stampToNaive } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { type Hint, resolveWall, type Zone } from "../usage/zone.ts";
+import { logZone } from "./zone_record.ts";
 import { ORIGINAL_METERS, parseHeader, parseLogLine, type Sample } from "./log_format.ts";
 
 /** A sample with its Unix time. */
@@ -21,9 +24,12 @@ export interface TimedSample {
   sample: Sample;
 }
 
-/** The Unix time (seconds) of log stamp `stamp`; `hint` (the previous stamp's) orders a repeated autumn hour. */
-export function stampSeconds(stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
-  const h = resolveWall(stampToNaive(stamp), hint);
+/**
+ * The Unix time (seconds) of log stamp `stamp` written in `zone` (the log's: {@linkcode logZone}); `hint` (the
+ * previous stamp's) orders a repeated autumn hour.
+ */
+export function stampSeconds(zone: Zone, stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
+  const h = resolveWall(zone, stampToNaive(stamp), hint);
   return { epoch: Math.floor(h.epoch / 1000), hint: h };
 }
 
@@ -45,6 +51,7 @@ export async function* timedLogSamples(path: string, named = false): AsyncGenera
   }
   if (!file) throw new NetmonError(`${path}: no such log`, EX.NOINPUT);
   try {
+    const zone = logZone(path, named);
     for (const [line, lineNo] of linesOfFile(file, path)) {
       const header = parseHeader(line, `${path}:${lineNo}`);
       if (header) columns = header;
@@ -57,7 +64,7 @@ export async function* timedLogSamples(path: string, named = false): AsyncGenera
           if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
           throw err;
         }
-        const e = stampSeconds(sample.timestamp, hint);
+        const e = stampSeconds(zone, sample.timestamp, hint);
         hint = e.hint;
         yield { epoch: e.epoch, sample };
       }

@@ -11,7 +11,9 @@
 import { appendWhole, AtomicFile } from "../host/files.ts";
 import type { Reading } from "../sources/source.ts";
 import { computeUsage, type UsageResult } from "../usage/deltas.ts";
-import { stampToNaive, wallToEpoch } from "../usage/local_time.ts";
+import { stampToNaive } from "../usage/local_time.ts";
+import { wallToInstant } from "../usage/zone.ts";
+import { logZone } from "./zone_record.ts";
 import { ensureStateDir, STATE_MODE, type StateFiles } from "./files.ts";
 import { withLock } from "./lock.ts";
 import {
@@ -92,12 +94,13 @@ export function readsLogWhole(last: LastState | undefined, lastLine: string): bo
 }
 
 /**
- * True when even the earliest instant local stamp `previous` can name is
- * after now: the clock was stepped back, not just put back an hour for
- * winter time (where the wall clock repeats an hour).
+ * True when even the earliest instant stamp `previous` of `files`' log can
+ * name (in the zone it was written in) is after now: the clock was stepped
+ * back, not just put back an hour for winter time (where the wall clock
+ * repeats an hour) nor moved to a zone further west.
  */
-function clockWentBack(previous: string): boolean {
-  return wallToEpoch(stampToNaive(previous)) > Date.now() + 1000;
+function clockWentBack(files: StateFiles, previous: string): boolean {
+  return wallToInstant(logZone(files.log), stampToNaive(previous)) > Date.now() + 1000;
 }
 
 /** The outcome of one recorded sample. */
@@ -205,7 +208,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const reading = await pending;
     const counters = reading.bytes;
     const sample: Sample = { timestamp: opts.now(), counters };
-    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(last.sample.timestamp)) {
+    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(files, last.sample.timestamp)) {
       warnings.push(
         `the clock (${sample.timestamp}) is before the last sample (${last.sample.timestamp}): ` +
           "recorded anyway, as a step back; check the system clock (NTP)",

@@ -20,7 +20,7 @@ import { calendar } from "./calendar.ts";
 import { type BucketUsage, type Counter, UsageEngine } from "./engine.ts";
 import { forEachSample, logColumns, type LogFile, LogReader } from "./log_samples.ts";
 import { fixedScaled } from "./units.ts";
-import { localZone } from "./zone.ts";
+import { localZone, type Zone } from "./zone.ts";
 
 /** How rows are made: one per log entry or one per calendar bucket. */
 export type By = "entry" | "hour" | "day" | "week" | "month";
@@ -104,6 +104,8 @@ export interface GraphOptions {
   strict: boolean;
   /** Told about each skipped line. */
   warn: (message: string) => void;
+  /** The zone the log's stamps are in and its days follow (lib/state/zone_record.ts `logZone`); default the reader's own. */
+  zone?: Zone | undefined;
   /** Only rows from here on (naive ms: wall-clock fields as UTC): buckets starting here or later, entries stamped so. */
   from?: number | undefined;
   /** Only rows before here (exclusive), as `from`. */
@@ -270,7 +272,7 @@ function entries(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   let lastColumns: readonly string[] | undefined;
   let map: number[] = [];
   let out = "";
-  const reader = new LogReader(path, lines.bad, localZone(), { reuse: true });
+  const reader = new LogReader(path, lines.bad, opts.zone ?? localZone(), { reuse: true });
   forEachSample(file, path, reader, tornWarning(opts), (s) => {
     if (s.columns !== lastColumns) {
       lastColumns = s.columns;
@@ -341,7 +343,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
 }
 
 /**
- * One row per calendar bucket (local time), from the first sample's bucket to
+ * One row per calendar bucket (in the log's zone), from the first sample's bucket to
  * the last's, every bucket present, from the usage engine and its rules:
  * an interval across a boundary is shared by time, a counter that went down
  * (or a reset line) counts its new value, the first sample of each meter is
@@ -353,7 +355,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
  */
 function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
-  const zone = localZone();
+  const zone = opts.zone ?? localZone();
   const { columns: meters } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const cols = columnsFor(meters, opts, path);

@@ -20,7 +20,7 @@ import {
   type TallyCustomer,
   type TallyPlan,
 } from "./cycle_tally.ts";
-import { zoneNamed } from "./zone.ts";
+import { localZone, type Zone, zoneNamed } from "./zone.ts";
 
 /** A customer matched to the log's columns, with what the config says of it. */
 export interface Watched extends TallyCustomer {
@@ -97,10 +97,15 @@ export function watchedCustomers(
 /**
  * What the tally is kept for: the billing of every customer in `specs` (so
  * any customer's cycle can be taken from it, not only those with a quota),
- * each calendar made the first time it is needed; and the rates of the
- * `watched` customers with a commit.
+ * each calendar made the first time it is needed (a billing with no zone in
+ * `local()`'s: the log's, lib/state/zone_record.ts; default the machine's);
+ * and the rates of the `watched` customers with a commit.
  */
-export function tallyPlan(specs: readonly CustomerSpec[], watched: readonly Watched[]): TallyPlan {
+export function tallyPlan(
+  specs: readonly CustomerSpec[],
+  watched: readonly Watched[],
+  local: () => Zone = localZone,
+): TallyPlan {
   const billings = new Map<string, () => Calendar>();
   const keyOf = billingKeys();
   for (let i = 0; i < specs.length; i++) {
@@ -109,7 +114,7 @@ export function tallyPlan(specs: readonly CustomerSpec[], watched: readonly Watc
     if (billings.has(key)) continue;
     let made: Calendar | undefined;
     const { cycleDay, timeZone } = spec.billing;
-    billings.set(key, () => made ??= calendar("cycle", zoneNamed(timeZone), cycleDay));
+    billings.set(key, () => made ??= calendar("cycle", zoneNamed(timeZone, local()), cycleDay));
   }
   return { billings, rates: watched.filter((w) => w.spec.commit !== undefined) };
 }
@@ -161,16 +166,18 @@ export interface ReportPlan {
  * which the config's then already have: a plan made from the tally a report
  * wrote is the plan it wrote it for, and a commit customer's columns (so the
  * fingerprint) change only at the report that first logs a column its meters
- * match, as they did when only the config's columns were matched.
+ * match, as they did when only the config's columns were matched. `local`:
+ * as {@linkcode tallyPlan}'s.
  */
 export function reportPlan(
   specs: readonly CustomerSpec[],
   columns: readonly Column[],
   where: string,
   tally: Tally | undefined,
+  local?: () => Zone,
 ): ReportPlan {
   const watched = watchedCustomers(specs, columns, where, tally?.counters.keys());
-  const plan = tallyPlan(specs, watched);
+  const plan = tallyPlan(specs, watched, local);
   return { watched, plan, print: fingerprint(plan) };
 }
 
