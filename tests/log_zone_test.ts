@@ -9,8 +9,8 @@
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { CSV_HEADER } from "../lib/usage/csv.ts";
-import { parseZoneRecord } from "../lib/state/zone_record.ts";
-import { ianaZone, wallToInstant, zoneHistory } from "../lib/usage/zone.ts";
+import { logZone, parseZoneRecord } from "../lib/state/zone_record.ts";
+import { ianaZone, localZone, wallToInstant, zoneHistory } from "../lib/usage/zone.ts";
 import { stampToNaive } from "../lib/usage/local_time.ts";
 import { graph, netmon, netnsTest, type Result, sendUdp, withPair } from "./helpers.ts";
 import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
@@ -133,7 +133,15 @@ Deno.test("zone record: a history is one zone whose offset switches at the recor
   // Read forward: Berlin's 00:59:59 before the change, then New York's 19:00:00 (the wall clock went back 6 hours).
   const before = { epoch: at - 1000, offset: HOUR };
   assertEquals(wallToInstant(zone, stampToNaive("2026/11/29-19:00:00"), before), at);
-  for (const bad of ["2026-11-30T00:00:00Z\tUTC\n", "-\tUTC\n-\tUTC\n", "-\tUTC\n2026-11-30\tUTC\n", "-UTC\n"]) {
+  for (
+    const bad of [
+      "2026-11-30T00:00:00Z\tUTC\n",
+      "-\tUTC\n-\tUTC\n",
+      "-\tUTC\n2026-11-30T00:00:01Z\tUTC\n2026-11-30T00:00:00Z\tUTC\n",
+      "-\tUTC\n2026-11-30\tUTC\n",
+      "-UTC\n",
+    ]
+  ) {
     let said = "";
     try {
       parseZoneRecord(bad, "netmon.zone");
@@ -188,7 +196,10 @@ netnsTest(
             said.push(r.stderr);
           }
           assertEquals(said.map((s) => s.includes("time zone")), [false, false, true, false], said.join(""));
-          ok(/the time zone is now America\/New_York \(was Europe\/Berlin\)/.test(said[2] as string), said[2]);
+          ok(
+            /the time zone changed from Europe\/Berlin to America\/New_York: stamps from /.test(said[2] as string),
+            said[2],
+          );
           let record: string[][] = [];
           try {
             record = (await Deno.readTextFile(`${dir}/state/netmon.zone`)).split("\n")
@@ -246,3 +257,43 @@ netnsTest(
       "nmzone",
     ),
 );
+
+Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, said once, and read in the reader's zone", () =>
+  withDir(async (dir) => {
+    const module = new URL("../lib/state/zone_record.ts", import.meta.url).href;
+    const files = new URL("../lib/state/files.ts", import.meta.url).href;
+    // The report's step as the report takes it, in a Deno whose TZ is `tz`; its warnings as JSON.
+    const step = async (tz: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { noteStampZone } from "${module}"; import { stateFiles } from "${files}"; const w = []; ` +
+          `noteStampZone(stateFiles(${JSON.stringify(dir)}), Date.now(), w); console.log(JSON.stringify(w));`,
+        ],
+        env: { TZ: tz, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assertEquals(new TextDecoder().decode(out.stderr), "");
+      return JSON.parse(new TextDecoder().decode(out.stdout)) as string[];
+    };
+    const first = await step("XYZ-3"); // 3 hours ahead of UTC, with no name (Temporal calls it UTC)
+    assertEquals(first.length, 1);
+    ok(/^the time zone has no IANA name \(set TZ to one such as Europe\/Berlin, or unset it\)/.test(first[0]!));
+    assertEquals(await step("XYZ-3"), []);
+    assertEquals(await step("Europe/Berlin"), [
+      ...(await Deno.readTextFile(`${dir}/netmon.zone`)).split("\n").slice(2, 3).map((l) =>
+        `the time zone changed from one with no IANA name to Europe/Berlin: stamps from ${
+          stamp(Date.parse(l.slice(0, 20)), "Europe/Berlin")
+        } on are read in Europe/Berlin, those before in each reader's own zone (${dir}/netmon.zone)`
+      ),
+    ]);
+    assertEquals(await step("Europe/Berlin"), []);
+    const lines = (await Deno.readTextFile(`${dir}/netmon.zone`)).split("\n");
+    assertEquals([lines[1], lines[2]?.slice(20), lines[3]], ["-\t", "\tEurope/Berlin", ""]);
+    // Read: the reader's own zone before the change, Berlin's from it.
+    const change = Date.parse(lines[2]!.slice(0, 20));
+    const zone = logZone(`${dir}/netmon.log`);
+    assertEquals(zone.offsetAt(change - 1000), localZone().offsetAt(change - 1000));
+    assertEquals(zone.offsetAt(change), ianaZone("Europe/Berlin").offsetAt(change));
+  }));
