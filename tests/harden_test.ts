@@ -764,14 +764,21 @@ try {
 );
 
 rootTest(
-  "a FIFO or a link to /dev/zero at any other state file (identities, start records, totals, tally, status) is refused at once",
+  "a FIFO or a link to /dev/zero at any other state file (identities, start records, totals, tally, zone record, status) is refused at once",
   () =>
     withOpenTempDir(async (dir) => {
       const config = `${LO}[prometheus]\ntextfile = "${dir}/prom/netmon.prom"\n` +
         `[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 B"\n`;
       await Deno.mkdir(`${dir}/prom`);
       // (netmon.sent, read when a customer has a quota or commit, is read by the same safe open.)
-      const names = ["netmon.ident", "netmon.ident.1", "netmon.started", "netmon.totals", "netmon.cycles"];
+      const names = [
+        "netmon.ident",
+        "netmon.ident.1",
+        "netmon.started",
+        "netmon.totals",
+        "netmon.cycles",
+        "netmon.zone",
+      ];
       for (const [i, name] of names.entries()) {
         const state = await openStateDir(dir, `state-${name}`);
         for (let k = 0; k < 3; k++) assertEquals((await report(dir, state, config)).code, 0, `${name}: set-up`);
