@@ -116,7 +116,9 @@ function summaryCsv(logPath: string): Map<string, string> {
           SPECS.map((spec) => ({ ...spec, billing: { cycleDay: 15 } })),
           engine.columns.map((name) => ({ name, label: name })),
         );
-        SPECS.forEach((s, i) => rows[i]?.push(...rowsOf(b, { customers, only: new Set([s.name]) })));
+        SPECS.forEach((s, i) =>
+          rows[i]?.push(...rowsOf(b, { customers, customersOnly: true, only: new Set([s.name]) }))
+        );
       }
     };
     for (
@@ -725,4 +727,32 @@ Deno.test("graph.ts --html: runs at once queue on the page directory's lock (eac
     ok(waited, "the second run did not wait for the lock");
     assertEquals([r.code, r.stderr], [0, ""]);
   });
+});
+
+Deno.test("page data: a customer named like its (unsplit) column has only its customer rows in its CSV, as every customer", () => {
+  // The walkthrough's: charlie.csv held a `charlie,column` and a `charlie,customer` row per cycle, alpha.csv only
+  // customer rows; a script summing charlie.csv billed charlie twice.
+  const billing = { cycleDay: 15, timeZone: "Europe/Berlin" };
+  const columns = ["alpha-inbound", "alpha-outbound", "charlie"];
+  const start = Date.UTC(2026, 9, 20);
+  const samples = Array.from({ length: 24 * 40 }, (_, i) => ({
+    epoch: start + i * 3_600_000,
+    columns,
+    counters: [BigInt(i) * 1000n, BigInt(i) * 100n, BigInt(i) * 500n],
+  }));
+  const spec = (name: string): CustomerSpec => ({ name, meters: [name], billing });
+  const { csv } = buildPageData({
+    samples,
+    customers: [spec("alpha"), spec("charlie")],
+    billing,
+    now: start + 40 * 86_400_000,
+    title: "t",
+  });
+  for (const name of ["alpha", "charlie"]) {
+    const file = csv.find((f) => f.name === `${name}.csv`);
+    ok(file !== undefined, name);
+    const rows = file.text.trim().split("\n").slice(1);
+    assertEquals(rows.length, 2, file.text); // the cycle from Oct 15 and the one from Nov 15
+    for (const r of rows) assertEquals(r.split(",").slice(2, 4), [name, "customer"], file.text);
+  }
 });

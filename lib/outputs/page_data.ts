@@ -2,8 +2,9 @@
  * The figures of the usage pages from the usage engine: one pass over the
  * log's samples into, per billing calendar, a cycle engine (with the 95th
  * percentile) and a day engine, rolled up per customer into
- * {@linkcode PageData} and, per customer, the CSV of its cycles: exactly
- * `netmon summary --by cycle --csv --meter NAME` (lib/usage/csv.ts rows).
+ * {@linkcode PageData} and, per customer, the CSV of its cycles: its rows of
+ * `netmon summary --by cycle --csv --meter NAME` (lib/usage/csv.ts rows), of
+ * kind `customer` only, the rows its statement attaches.
  *
  * Customers are the config's `[[customer]]`, each with its own billing cycle
  * and zone; with none, each log column is its own customer (its rows are of
@@ -166,8 +167,10 @@ export function buildPageData(input: PageInput): PageBuild {
     if (cs === undefined) matched.set(g, cs = match(g.specs, allColumns(), false));
     return cs;
   };
+  // A customer's rows only: a customer named like its column (`charlie` over meter `charlie`) would otherwise
+  // have its column's rows too, and its CSV bill it twice.
   const rows = (g: Group, b: BucketUsage): Row[] =>
-    byColumn ? rowsOf(b) : rowsOf(b, { customers: customersOf(g), only: new Set(g.specs.map((s) => s.name)) });
+    byColumn ? rowsOf(b) : rowsOf(b, { customers: customersOf(g), customersOnly: true });
   const keepDays = (g: Group, days: readonly BucketUsage[]) => {
     if (days.length === 0) return; // the common case: nothing closed
     for (const b of days) {
