@@ -59,7 +59,7 @@ async function summary(dir: string, setup: Setup, args: string[]): Promise<Resul
 /** The output of a successful run with no warnings. */
 async function ok0(dir: string, setup: Setup, args: string[]): Promise<string> {
   const r = await summary(dir, setup, args);
-  assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" }, args.join(" "));
+  assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" }, `${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
 
@@ -740,5 +740,35 @@ Deno.test("summary: a meter split in and out, reset once (both columns at one sa
       ["acme-outbound", "column", "2"],
       ["acme", "customer", "2"],
     ]);
+  });
+});
+
+Deno.test("a customer added with its meter, before the meter has a column in the log: zero so far, not a config error", async () => {
+  // The walkthrough's: adding customer delta (and its meter) broke `summary` for everyone until the next report.
+  await withTempDir(async (dir) => {
+    const config = 'source = "iptables"\n[[meter]]\nname = "alpha"\nfrom = "192.0.2.0/24"\n' +
+      '[[meter]]\nname = "delta"\nfrom = "198.51.100.0/24"\n' +
+      '[[customer]]\nname = "alpha"\n[[customer]]\nname = "delta"\n';
+    const log = ["# netmon meters:\talpha", ...steady(Date.UTC(2026, 10, 1), Date.UTC(2026, 10, 2), 3600, [1], "UTC")];
+    const alpha = csv(await ok0(dir, { log, config }, ["--by", "cycle", "--meter", "alpha", "--csv"]));
+    assertEquals(alpha.map((r) => [r.name, r.kind, r.total_bytes]), [["alpha", "column", "86400"], [
+      "alpha",
+      "customer",
+      "86400",
+    ]]);
+    const delta = csv(await ok0(dir, { log, config }, ["--by", "cycle", "--meter", "delta", "--csv"]));
+    assertEquals(delta.map((r) => [r.name, r.kind, r.total_bytes]), [["delta", "customer", "0"]]);
+    match(await ok0(dir, { log, config }, []), /\ndelta +0 B +0 B +0 B +0 B /);
+    // A name matching neither a configured meter nor a column stays an error, naming what the config says: here
+    // no `meters`, so the customer's name.
+    const r = await summary(dir, { log, config: '[[customer]]\nname = "alpha"\n[[customer]]\nname = "nobody"\n' }, [
+      "--by",
+      "cycle",
+    ]);
+    assertEquals([r.code, r.stdout], [78, ""]);
+    assertEquals(
+      r.stderr,
+      `netmon: ${dir}/netmon.toml: customer[2].name: "nobody" (no meters given: its own name) matches no meter or column (columns of ${dir}/netmon.log: alpha)\n`,
+    );
   });
 });

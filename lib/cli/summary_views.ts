@@ -11,7 +11,7 @@ import type { Options } from "./commands.ts";
 import { parseDate } from "./dates.ts";
 import type { Config } from "../config/config.ts";
 import { type CustomerColumns, customerColumns, CustomerMatchError } from "../config/customers.ts";
-import { type Column, columnsAsConfigured } from "../config/meters.ts";
+import { allColumns, type Column, columnsAsConfigured } from "../config/meters.ts";
 import { ConfigError, UsageError } from "../host/errors.ts";
 import { type Unit, UNITS } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
@@ -158,6 +158,10 @@ export function summaryPlan(
   local?: Zone,
 ): SummaryPlan {
   const columns = columnsAsConfigured(names, config.meters);
+  // A configured meter the log has no column of yet (added since the last report) is its customer's zero so far, not
+  // a config error: its columns are matched too, after the log's.
+  const logged = new Set(names);
+  for (const c of allColumns(config.meters)) if (!logged.has(c.name)) columns.push(c);
   let customers: CustomerColumns[];
   try {
     customers = customerColumns(config.customers, columns, config.file ?? "config");

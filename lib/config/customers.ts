@@ -49,6 +49,8 @@ export interface CustomerSpec {
   name: string;
   /** Meter names or log column names it sums; `*` is every column (the whole box). */
   meters: string[];
+  /** No `meters` was written: `meters` is its name (so a problem with it names `name`, the key written). */
+  metersOmitted?: true;
   /** Its billing cycle, the config's `[billing]` unless overridden. */
   billing: Billing;
   /** Its allowance per cycle, if any. */
@@ -285,6 +287,7 @@ export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): Custom
       continue;
     }
     const spec: CustomerSpec = { name, meters: meters as string[], billing: billingOf(doc, at, billing, bad) };
+    if (doc.meters === undefined) spec.metersOmitted = true;
     let count: Count = "total";
     if (doc.count !== undefined) {
       if (doc.count === "in" || doc.count === "out" || doc.count === "total") count = doc.count;
@@ -492,9 +495,11 @@ export function customerColumns(
       const m = spec.meters[j] as string;
       const matched = matching(m);
       if (matched.length === 0) {
+        const key = spec.metersOmitted
+          ? `customer[${i + 1}].name: ${JSON.stringify(m)} (no meters given: its own name)`
+          : `customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)}`;
         problems.push(
-          `${where}: customer[${i + 1}].meters[${j + 1}]: ${JSON.stringify(m)} matches no meter or column ` +
-            `(columns: ${all.map((col) => col.name).join(", ") || "none"})`,
+          `${where}: ${key} matches no meter or column (columns: ${all.map((col) => col.name).join(", ") || "none"})`,
         );
       }
       for (let k = 0; k < matched.length; k++) {
