@@ -295,8 +295,8 @@ netnsTest(
         mailSection(port),
       async (e) => {
         // Half-hourly samples at the end of May with next to no traffic, then an hour across midnight with about
-        // 560 bit/s: May's last half hour passes both thresholds (its weight is a quarter of May's time metered),
-        // as does June's first.
+        // 560 bit/s: May's last half hour passes both thresholds (its weight is a quarter of May's time metered);
+        // June's first would too, but half an hour of June is too early to say (a day counted, as the projection).
         for (const at of ["22:00", "22:30", "23:00", "23:30"]) {
           const r = await netmonAt(e, `2025-05-31 ${at}:00`);
           assertEquals(r.code, 0, r.stderr);
@@ -310,8 +310,6 @@ netnsTest(
         assertEquals(got, [
           "netmon: acme passed 80% of its commit (2025-05-01 .. 2025-05-31)",
           "netmon: acme passed 100% of its commit (2025-05-01 .. 2025-05-31)",
-          "netmon: acme passed 80% of its commit (2025-06-01 .. 2025-06-30)",
-          "netmon: acme passed 100% of its commit (2025-06-01 .. 2025-06-30)",
         ]);
         const may = alerts(e).find((m) => m.headers.get("subject") === got[0])!;
         ok(/^acme's 95th percentile over the billing cycle 2025-05-01 \.\. 2025-05-31 is /.test(may.text), may.text);
@@ -319,7 +317,7 @@ netnsTest(
         assertEquals(may.to, ["ops@example.org"]);
         // Later runs of June, with the same percentile: nothing more.
         for (const at of ["01:00", "01:30"]) assertEquals((await netmonAt(e, `2025-06-01 ${at}:00`)).code, 0);
-        assertEquals(alerts(e).length, 4);
+        assertEquals(alerts(e).length, 2);
         assertEquals(spoolOf(e), []);
       },
     ),
@@ -420,13 +418,13 @@ const zoneConfig = (veth: string, port: number) =>
 /** Every mail's subject so far, in order. */
 const allSubjects = (e: QuotaEnv) => e.smtp.messages().map((m) => decodeMail(m).headers.get("subject") ?? "");
 
-/** The seven alerts of acme's cycle `label` in {@linkcode zoneConfig}, sorted. */
-const sevenAlerts = (label: string) =>
+/**
+ * The four alerts of acme's cycle `label` in {@linkcode zoneConfig} in its first hours, sorted: its commit's wait for
+ * a day of the cycle counted.
+ */
+const fourAlerts = (label: string) =>
   [
-    ...[50, 80, 100].flatMap((pct) => [
-      `netmon: acme passed ${pct}% of its quota (${label})`,
-      `netmon: acme passed ${pct}% of its commit (${label})`,
-    ]),
+    ...[50, 80, 100].map((pct) => `netmon: acme passed ${pct}% of its quota (${label})`),
     `netmon: acme is on course to pass its quota (${label})`,
   ].sort();
 
@@ -440,7 +438,7 @@ function setConfig(e: QuotaEnv, line: RegExp, to: string): void {
 /**
  * acme's November cycle (2026-11-15 .. 2026-12-14 in Berlin) after the October one closed: the statement and the
  * digest of the 14th at the first run after Berlin's midnight, then 1.1 MB in an hour, half the time metered in the
- * cycle: every quota and commit threshold and the projection passed.
+ * cycle: every quota threshold and the projection passed (the commit's too, but too early: less than a day counted).
  */
 async function novemberOverQuota(e: QuotaEnv, beforeTheThresholds = () => {}): Promise<void> {
   const ok0 = async (at: string) => {
@@ -465,7 +463,7 @@ netnsTest(
     withQuotaEnv(zoneConfig, async (e) => {
       await novemberOverQuota(e);
       const november = "2026-11-15 .. 2026-12-14";
-      assertEquals(alerts(e).map((m) => m.headers.get("subject")).sort(), sevenAlerts(november));
+      assertEquals(alerts(e).map((m) => m.headers.get("subject")).sort(), fourAlerts(november));
       const before = allSubjects(e);
       // The billing zone moves an hour east: November's cycle has the same dates, an hour earlier.
       setConfig(e, /^timezone = "Europe\/Berlin"$/m, 'timezone = "Europe/Helsinki"');
@@ -478,8 +476,8 @@ netnsTest(
       const other = await netmonAt(e, "2026-11-15 03:00:00");
       assertEquals([other.code, other.stderr], [0, ""]);
       assertEquals(
-        alerts(e).slice(7).map((m) => m.headers.get("subject")).sort(),
-        sevenAlerts("2026-10-20 .. 2026-11-19"),
+        alerts(e).slice(4).map((m) => m.headers.get("subject")).sort(),
+        fourAlerts("2026-10-20 .. 2026-11-19"),
       );
       assertEquals(spoolOf(e), []);
     }),
@@ -517,7 +515,7 @@ netnsTest(
       // Each recorded again as now written (the cycle's dates), once, so later runs find it without the old form.
       const november = "2026-11-15 .. 2026-12-14";
       const now = [
-        ...[50, 80, 100].flatMap((pct) => [`quota\tacme\t${november}\t${pct}`, `commit\tacme\t${november}\t${pct}`]),
+        ...[50, 80, 100].map((pct) => `quota\tacme\t${november}\t${pct}`),
         `projected\tacme\t${november}`,
       ];
       assertEquals(keys.filter((k) => k.includes(november)).sort(), now.sort());
@@ -535,10 +533,12 @@ netnsTest(
         `[[customer]]\nname = "acme"\nmeters = ["${veth}"]\nquota = "1 MiB"\nalert_at = [50, 80, 100]\n` +
         `alert_projected = true\ncommit = "400 bit/s"\n\n${mailSection(port)}`,
       async (e) => {
-        assertEquals((await netmonAt(e, "2025-03-10 00:00:00")).code, 0);
-        await traffic(e, 1_150_000); // 1.1 MiB: past every threshold of both at once
+        // A day counted first (before it, a commit's percentile is not alerted on).
+        for (const at of ["2025-03-09 00:00:00", "2025-03-10 00:00:00"]) assertEquals((await netmonAt(e, at)).code, 0);
+        // 1.1 MiB: past every threshold of both at once; over two hours, 8% of the time counted: the commit's too.
+        await traffic(e, 1_150_000);
         await e.smtp.stop();
-        const down = await netmonAt(e, "2025-03-10 01:00:00");
+        const down = await netmonAt(e, "2025-03-10 02:00:00");
         assertEquals(down.code, 75, down.stderr);
         const cycle = "(2025-03-01 .. 2025-03-31)";
         const want = [
@@ -552,7 +552,7 @@ netnsTest(
           .filter((s: string) => s.startsWith("netmon: "));
         assertEquals({ spooled }, { spooled: want });
         await e.smtp.start();
-        const up = await netmonAt(e, "2025-03-10 02:00:00");
+        const up = await netmonAt(e, "2025-03-10 03:00:00");
         assertEquals([up.code, up.stderr], [0, ""]);
         assertEquals({ received: alerts(e).map((m) => m.headers.get("subject")) }, { received: want });
         assertEquals(spoolOf(e), []);
@@ -908,4 +908,32 @@ Deno.test("a meter counting one direction, not split: its direction at report ti
     assertEquals([link.in, link.out, link.both], [10_800_000_000n, 1_350_000_000n, 0n]);
     assertEquals(p95SoFar(link, at.watched[1]!.columns), 8e6);
   });
+});
+
+Deno.test("a commit passed in a cycle's first hours waits for a day counted, as the projection: one burst is not the cycle's", () => {
+  // The walkthrough's: after 10 hours of a new cycle, a one-hour burst was the 95th percentile of the 10 intervals
+  // (their maximum) and alerted; 14 hours later the cycle's was a fifteenth of it.
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme"]\ncommit = "5 kbit/s"\n' +
+      `alert_at = [50]\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1), HOUR = 3_600_000;
+  let tally: Tally | undefined, bytes = 0n;
+  const dueAt = (hour: number, add: bigint) => {
+    bytes += add;
+    tally = advanceTally(tally, plan, { epoch: start + hour * HOUR, counters: new Map([["acme", bytes]]) });
+    return dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/01-00:00:00", new Date(start + hour * HOUR))
+      .map((d) => d.key);
+  };
+  assertEquals(dueAt(0, 0n), []);
+  for (let h = 1; h <= 9; h++) assertEquals(dueAt(h, 1000n), [], `hour ${h}`);
+  // 1.5 MB in the tenth hour: 3.33 kbit/s, the largest of ten intervals.
+  assertEquals(dueAt(10, 1_500_000n), [], "10 hours counted: too early");
+  // A day counted, the burst 1 hour of 25 (4%): not the 95th percentile.
+  for (let h = 11; h <= 25; h++) assertEquals(dueAt(h, 1000n), [], `hour ${h}`);
+  // Two busy hours of 26 (more than 5% of the time) are the cycle's 95th percentile, and alert.
+  assertEquals(dueAt(26, 1_500_000n), ["commit\tacme\t2025-11-01 .. 2025-11-30\t50"]);
 });

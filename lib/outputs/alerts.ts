@@ -76,7 +76,7 @@ import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { stampToNaive } from "../usage/local_time.ts";
 import { logZone } from "../state/zone_record.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
-import { estimateText } from "../usage/projection.ts";
+import { dayCounted, estimateText } from "../usage/projection.ts";
 import { isoWithOffset, localZone, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
@@ -205,8 +205,11 @@ function dueFor(
   const used = quota ? counted(t, quota.count) : 0n;
   // None before a day of the cycle is counted: a rate over minutes warns of nothing (lib/usage/projection.ts).
   const projected = quota && epoch !== undefined ? cycleProjection(t, quota.count, epoch) : undefined;
-  // The cycle so far, or as it closed (its rates then include the interval across its end).
-  const p95 = commit ? p95SoFar(t, w.columns) : undefined;
+  // The cycle so far, or as it closed (its rates then include the interval across its end); none before a day of the
+  // cycle is counted, as for the projection: over ten hourly intervals the 95th percentile is a one-hour burst.
+  const p95 = commit && (epoch === undefined || dayCounted(t, t.since ?? t.start, epoch))
+    ? p95SoFar(t, w.columns)
+    : undefined;
   const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
   const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
   // Too early to project, the cycle is still on course past the quota once what it used is past it.

@@ -31,7 +31,9 @@
  * whose columns has a day counted has no estimate at all: every view shows
  * "too early" where the figure would be, and a quota's `alert_projected`
  * waits (lib/outputs/alerts.ts: unless what was used is past the quota
- * already), as the estimate is this module's alone.
+ * already), as the estimate is this module's alone. A commit's alert waits
+ * for the same day ({@linkcode dayCounted}): its 95th percentile over a few
+ * hours is their busiest.
  *
  * @module
  */
@@ -50,6 +52,16 @@ export const TOO_EARLY_WHY = "less than a day of this cycle counted";
 /** An estimate in a line of text (the mails): `format`ted, else {@linkcode TOO_EARLY} with its note. */
 export function estimateText(bytes: bigint | undefined, format: (bytes: bigint) => string): string {
   return bytes === undefined ? `${TOO_EARLY} (${TOO_EARLY_WHY})` : format(bytes);
+}
+
+/**
+ * Whether a day ({@linkcode MIN_COUNTED_MS}) of `cycle` is counted from
+ * `firstEpoch` (the cycle's start, or a later first sample) to `lastEpoch`.
+ * Before it a commit's 95th percentile so far says nothing of the cycle's
+ * either: over ten hourly intervals it is their largest, a one-hour burst.
+ */
+export function dayCounted(cycle: Pick<Bucket, "start" | "end">, firstEpoch: number, lastEpoch: number): boolean {
+  return Math.min(lastEpoch, cycle.end) - Math.max(cycle.start, firstEpoch) >= MIN_COUNTED_MS;
 }
 
 /** The bytes so far of a column (or of columns counted from one instant) and the first instant they count from. */
@@ -86,9 +98,8 @@ export function linearEstimate(
 ): bigint | undefined {
   const from = Math.max(cycle.start, firstEpoch);
   const to = Math.min(now, lastEpoch, cycle.end);
-  const elapsed = to - from;
-  if (!(elapsed > 0) || elapsed < MIN_COUNTED_MS) return undefined;
-  return (soFar * BigInt(cycle.end - from)) / BigInt(elapsed);
+  if (!dayCounted(cycle, from, to)) return undefined;
+  return (soFar * BigInt(cycle.end - from)) / BigInt(to - from);
 }
 
 /**
