@@ -937,3 +937,51 @@ Deno.test("a commit passed in a cycle's first hours waits for a day counted, as 
   // Two busy hours of 26 (more than 5% of the time) are the cycle's 95th percentile, and alert.
   assertEquals(dueAt(26, 1_500_000n), ["commit\tacme\t2025-11-01 .. 2025-11-30\t50"]);
 });
+
+Deno.test("a closed cycle checked late (its commit lowered the next morning) names the first sample after its close", () => {
+  // The walkthrough's: the mail said "the sample of 2026/12/15-08:00:00 is the first after it", the sample of the run
+  // that checked; the first after the close was 00:00's.
+  const start = Date.UTC(2025, 10, 30), HOUR = 3_600_000;
+  const watchedOf = (commit: string) => {
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme"]\n' +
+        `commit = "${commit}"\nalert_at = [100]\n${mailSection(25)}`,
+      "netmon.toml",
+    );
+    const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+    return { config, watched, plan: tallyPlan(config.customers, watched) };
+  };
+  // Hourly samples from November 30 to December 1, 08:00, 1 kB an hour (about 2.2 bit/s): below a 1 Gbit/s commit.
+  const high = watchedOf("1 Gbit/s");
+  let tally: Tally | undefined;
+  for (let h = 0; h <= 32; h++) {
+    tally = advanceTally(tally, high.plan, {
+      epoch: start + h * HOUR,
+      counters: new Map([["acme", BigInt(h) * 1000n]]),
+    });
+  }
+  // The tally goes through its file between runs.
+  const dir = Deno.makeTempDirSync({ prefix: "netmon-billing2-" });
+  try {
+    writeTally(`${dir}/netmon.cycles`, tally!, "f", "2025/12/01-08:00:00");
+    tally = readTally(`${dir}/netmon.cycles`)!.tally;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  // Lowered to 1 bit/s on December 1 at 08:00: November, as it closed, passed it.
+  const low = watchedOf("1 bit/s");
+  const due = dueAlerts(
+    tally,
+    low.watched,
+    new Set(),
+    low.config.mail!,
+    "2025/12/01-08:00:00",
+    new Date(start + 32 * HOUR),
+  );
+  assertEquals(due.map((d) => d.key), ["commit\tacme\t2025-11-01 .. 2025-11-30\t100"]);
+  const closing = formatTimestamp(new Date(Date.UTC(2025, 11, 1)));
+  ok(
+    due[0]!.message!.text.includes(`As of the cycle's close (the sample of ${closing} is the first after it)`),
+    due[0]!.message!.text,
+  );
+});

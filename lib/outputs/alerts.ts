@@ -73,11 +73,11 @@ import {
   type TallySample,
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
-import { stampToNaive } from "../usage/local_time.ts";
+import { naiveStamp, stampToNaive } from "../usage/local_time.ts";
 import { logZone } from "../state/zone_record.ts";
 import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
 import { dayCounted, estimateText } from "../usage/projection.ts";
-import { isoWithOffset, localZone, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
+import { isoWithOffset, localZone, wallOf, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
 import { alertKey, type AlertKind, SentAlerts } from "./alert_keys.ts";
@@ -143,7 +143,8 @@ function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): strin
  * current cycle, and in the cycle that closed before it (a run that closed
  * it may have died before alerting, or the interval across the boundary
  * passed a threshold) unless it closed at or before `from`, the instant mail
- * began (see the module's header).
+ * began (see the module's header). A closed cycle's alerts name the first
+ * sample after its close by its stamp in `zone`, the log's.
  *
  * In the order they are to be read in, which is the order they are spooled
  * and delivered in: by customer as the config lists them; for each, the
@@ -159,6 +160,7 @@ export function dueAlerts(
   stamp: string,
   now: Date,
   from = -Infinity,
+  zone: () => Zone = localZone,
 ): Due[] {
   const due: Due[] = [];
   const sentAlerts = new SentAlerts(sent);
@@ -166,7 +168,9 @@ export function dueAlerts(
     const w = watched[i] as Watched;
     const closed = tally.closed.get(w.billing);
     if (closed && closed.end > from && mayBeDue(w, closed, false)) {
-      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sentAlerts, mail, stamp, now));
+      // As of the sample that closed it, not this run's (a check run late: a commit lowered the morning after).
+      const closing = closed.closedBy === undefined ? undefined : naiveStamp(wallOf(zone(), closed.closedBy));
+      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sentAlerts, mail, closing, now));
     }
     const cycle = tally.cycles.get(w.billing);
     if (cycle && mayBeDue(w, cycle, true)) {
@@ -189,14 +193,18 @@ function mayBeDue(w: Watched, cycle: CycleTally, current: boolean): boolean {
     countedIn(cycle, w.columns, quota.count) >= percentOf(quota.bytes, quota.alertAt[0] as number);
 }
 
-/** What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed. */
+/**
+ * What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed;
+ * `stamp`: that sample's log stamp, or the first sample's after the close (undefined: not known, a tally file
+ * written before it was kept).
+ */
 function dueFor(
   w: Watched,
   t: CustomerTally,
   epoch: number | undefined,
   sent: SentAlerts,
   mail: MailConfig | undefined,
-  stamp: string,
+  stamp: string | undefined,
   now: Date,
 ): Due[] {
   const quota = w.spec.quota;
@@ -242,9 +250,11 @@ function dueFor(
     if (!mail) return { key, unmailed: { customer: w.spec.name, subject } };
     return { key, message: alertMessage(mail, w.spec.alertTo ?? mail.to, key, now, subject, lines) };
   };
-  const asOf = epoch === undefined
-    ? `As of the cycle's close (the sample of ${stamp} is the first after it)`
-    : `As of the sample of ${stamp}`;
+  const asOf = epoch !== undefined
+    ? `As of the sample of ${stamp}`
+    : stamp === undefined
+    ? "As of the cycle's close"
+    : `As of the cycle's close (the sample of ${stamp} is the first after it)`;
   if (quota) {
     const figures = [
       `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
@@ -457,7 +467,7 @@ export function alertsOutput(
       // What closed before mail began was settled without it: not mailed now, nor later.
       const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, files.log) : mailFrom(sent);
       const now = new Date();
-      const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from);
+      const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from, local);
       reached("alerts: quotas checked");
       if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now, from));
       reached("alerts: digests checked");

@@ -69,6 +69,8 @@ interface TallyJson {
   intervals: number[];
   cycles: Record<string, CycleRow>;
   closed: Record<string, CycleRow>;
+  /** By billing key, the first sample after its closed cycle's end (absent in files written before it was kept). */
+  closedBy?: Record<string, number>;
   /** By customer with a commit: `[cycle start, rates]`, a rate none of its columns had as null. */
   rates: Record<string, [number, (number | null)[]]>;
   /** The same for its billing's previous cycle, as it closed. */
@@ -144,6 +146,7 @@ export function formatTally(tally: Tally, fingerprint: string, stamp: string): s
     closedRates: rateRows(tally.closedRates),
   };
   if (tally.removed && tally.removed.size > 0) json.removed = [...tally.removed];
+  for (const [k, c] of tally.closed) if (c.closedBy !== undefined) (json.closedBy ??= {})[k] = c.closedBy;
   return JSON.stringify(json) + "\n";
 }
 
@@ -190,6 +193,10 @@ export function readTally(path: string, fingerprint?: string): CachedTally | und
       closedRates,
     };
     if (j.removed !== undefined && j.removed.length > 0) tally.removed = new Set(j.removed);
+    for (const k in j.closedBy) {
+      const c = tally.closed.get(k), at = j.closedBy[k];
+      if (c && typeof at === "number") c.closedBy = at;
+    }
     return { tally, stamp: String(j.stamp), fingerprint: j.fingerprint };
   } catch {
     return undefined; // a damaged cache is rebuilt from the log

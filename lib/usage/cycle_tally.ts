@@ -117,6 +117,12 @@ export interface CycleTally {
    * (samples where any of its columns reset), which the engine's buckets hold.
    */
   resets: Map<string, number>;
+  /**
+   * A cycle as it closed ({@linkcode Tally.closed}): the instant of the first
+   * sample after its end, whose interval crossed it (what a late check of it
+   * is as of, whatever sample the check runs at).
+   */
+  closedBy?: number;
 }
 
 /** A customer's interval rates in one cycle (see {@linkcode CustomerTally.rates}). */
@@ -317,6 +323,7 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
       const upTo = BigInt(Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start));
       const closed = copyCycle(old);
       for (const [column, g] of grown) addBytes(closed.bytes, column, g.bytes * upTo / BigInt(length));
+      closed.closedBy = sample.epoch;
       after.closed.set(billing, closed);
     }
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.

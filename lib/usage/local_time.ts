@@ -23,6 +23,12 @@ export function stampToNaive(stamp: string): number {
 
 const pad = (n: number) => (n < 10 ? "0" : "") + n;
 
+/** The log stamp `YYYY/MM/DD-HH:MM:SS` of a naive number: {@linkcode stampToNaive}'s inverse. */
+export function naiveStamp(naive: number): string {
+  const d = new Date(naive);
+  return `${naiveDate(naive)}-${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
 /** `YYYY/MM/DD` of a naive number. */
 export function naiveDate(naive: number): string {
   const d = new Date(naive);
