@@ -273,3 +273,32 @@ Deno.test("the digest's quota line and the statement of a meter counting only ou
     ok(csv.includes(",acme,customer,0,86400,86400,"), csv);
   });
 });
+
+Deno.test("the digest of a cycle's last day, sent at its close, shows that cycle, not the new one at 0 B", async () => {
+  await withTempDir(async (dir) => {
+    // The walkthrough's: cycle_day 15 in Berlin, the digest for 2026-12-14 sent at the first run after the close
+    // showed "Billing cycle 2026-12-15 .. 2027-01-14 so far" and 0 B everywhere. acme at 1 B/s from November 20.
+    const start = Date.UTC(2026, 10, 20), epoch = Date.UTC(2026, 11, 14, 23, 5); // 00:05 in Berlin
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tacme"];
+    for (let t = start; t <= epoch; t += 300_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      '[billing]\ncycle_day = 15\ntimezone = "Europe/Berlin"\n[[customer]]\nname = "acme"\nquota = "10 MiB"\n' +
+        mailSection(25, 'send = "daily"\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(["daily\t2026-12-13"]), new Date(epoch));
+    assertEquals(due.map((d) => d.key), ["daily\t2026-12-14"]);
+    const text = due[0]!.message!.text;
+    ok(!text.includes("2026-12-15 .. 2027-01-14"), text);
+    // November 20, 00:00 UTC (01:00 in Berlin) to December 15 in Berlin: 24 days and 23 hours at 1 B/s.
+    const cycle = BigInt(24 * 86_400 + 23 * 3600);
+    ok(text.includes("Billing cycle 2026-11-15 .. 2026-12-14"), text);
+    ok(text.includes(`  acme: ${iecBytes(cycle)} of 10.00 MiB`), text);
+  });
+});

@@ -134,40 +134,50 @@ function dueDaily(
   const customers = customersOf(config, samples);
   const byDay = bucketsOf(samples, days, epoch, false);
   const cycles = calendar("cycle", zone, config.billing.cycleDay);
-  const cycle = [...bucketsOf(samples, cycles, epoch, false).values()].at(-1);
-  const cycleRows = cycle ? rowsOf(cycle, { customers }) : [];
+  const byCycle = bucketsOf(samples, cycles, epoch, false);
   return todo.flatMap((d) => {
     const key = `daily\t${d.label}`;
     const bucket = byDay.get(d.start);
     if (!bucket) return [{ key }];
     let text = `Network usage on ${d.label} (${zone.name === "local" ? "local time" : zone.name}):\n\n`;
     text += formatTable(rowsOf(bucket, { customers }));
+    // The cycle the day is of: at a cycle's close its last day's digest shows that cycle, whole, not the new one.
+    const cycle = byCycle.get(cycles.bucketAt(d.start).start);
     if (cycle) {
-      text += `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
+      const cycleRows = rowsOf(cycle, { customers });
+      const closed = cycle.bucket.end <= epoch;
+      text += closed
+        ? `\nBilling cycle ${cycle.bucket.label}, closed:\n\n`
+        : `\nBilling cycle ${cycle.bucket.label} so far, and its estimate for the whole cycle:\n\n`;
       text += formatTable(cycleRows);
-      // The summary's and the alerts' estimate: each column's rate since its first sample (a meter added
-      // mid-cycle counts from its own), carried to the cycle's end, a removed one's what it counted; a customer's,
-      // its columns' summed.
-      const seen = new FirstSeen();
-      for (const s of samples) seen.note(s);
-      const columnsOf = (r: Row): readonly string[] => {
-        if (r.kind === "column") return [r.name];
-        const c = customers.find((c) => c.name === r.name);
-        return c ? [...c.in, ...c.out, ...c.both] : [];
-      };
-      const used = new Map(cycle.columns.map((c) => [c.name, c.usage]));
-      const shared = sharedNames(cycleRows); // named as in the table above
-      for (const r of cycleRows) {
-        const parts = columnsOf(r).map((c) => ({
-          bytes: used.get(c) ?? 0n,
-          from: seen.of([c]),
-          removed: seen.removed(c),
-        }));
-        const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
-        text += `  ${nameLabel(r, shared)}: estimate ${estimateText(estimate, iecBytes)}\n`;
+      // A closed cycle's rows are its whole: no estimate.
+      if (!closed) {
+        // The summary's and the alerts' estimate: each column's rate since its first sample (a meter added
+        // mid-cycle counts from its own), carried to the cycle's end, a removed one's what it counted; a customer's,
+        // its columns' summed.
+        const seen = new FirstSeen();
+        for (const s of samples) seen.note(s);
+        const columnsOf = (r: Row): readonly string[] => {
+          if (r.kind === "column") return [r.name];
+          const c = customers.find((c) => c.name === r.name);
+          return c ? [...c.in, ...c.out, ...c.both] : [];
+        };
+        const used = new Map(cycle.columns.map((c) => [c.name, c.usage]));
+        const shared = sharedNames(cycleRows); // named as in the table above
+        for (const r of cycleRows) {
+          const parts = columnsOf(r).map((c) => ({
+            bytes: used.get(c) ?? 0n,
+            from: seen.of([c]),
+            removed: seen.removed(c),
+          }));
+          const estimate = cycleEstimate(parts, cycle.bucket, epoch, epoch);
+          text += `  ${nameLabel(r, shared)}: estimate ${estimateText(estimate, iecBytes)}\n`;
+        }
       }
       const quotas = quotaLines(config.customers, cycleRows);
-      if (quotas.length > 0) text += `\nQuota use this cycle:\n${quotas.map((l) => `  ${l}\n`).join("")}`;
+      if (quotas.length > 0) {
+        text += `\nQuota use ${closed ? "in that cycle" : "this cycle"}:\n${quotas.map((l) => `  ${l}\n`).join("")}`;
+      }
     }
     return [{ key, message: message(mail, key, now, `netmon daily usage - ${d.label}`, text) }];
   });
