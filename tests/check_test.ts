@@ -267,3 +267,23 @@ Deno.test("check: samples seconds apart (reports run by hand) still allow three 
   assertEquals(stale.status, "CRITICAL", stale.text);
   ok(stale.text.includes("last sample 3 min old (more than three intervals of 60 s)"), stale.text);
 });
+
+Deno.test("check: a last sample in the future (the clock stepped back, or a log from elsewhere) is a WARNING saying so", async () => {
+  // The walkthrough's: "NETMON OK - ... last sample -1276692 s ago".
+  const log = [
+    "# netmon meters:\tb",
+    "2026/12/15-08:00:00\t100",
+    "2026/12/15-08:05:00\t200",
+  ];
+  const last = "# netmon meters:\tb\n2026/12/15-08:05:00\t200\t2026/12/15-08:00:00\n";
+  const behind = await checkOnLog(log, "2026-11-30 13:27:08", last);
+  assertEquals(behind.status, "WARNING", behind.text);
+  ok(
+    behind.text.startsWith(
+      "NETMON WARNING - the last sample (2026/12/15-08:05:00) is 354.6 h ahead of the clock: the clock was set back, " +
+        "or the log is from another machine; check the time (timedatectl)",
+    ),
+    behind.text,
+  );
+  ok(!behind.text.includes(" ago"), behind.text);
+});

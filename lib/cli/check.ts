@@ -126,6 +126,13 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
   const age = now - lastEpoch;
   if (age > 3 * interval) {
     problems.push([CRITICAL, `last sample ${minutes(age)} old (more than three intervals of ${minutes(interval)})`]);
+  } else if (age < 0) {
+    // A stamp is cut to the second, so never ahead of the clock that wrote it: this clock is behind that one.
+    problems.push([
+      WARNING,
+      `the last sample (${last.sample.timestamp}) is ${minutes(-age)} ahead of the clock: the clock was set back, ` +
+      "or the log is from another machine; check the time (timedatectl)",
+    ]);
   }
   const status = readStatus(files);
   if (status && status.exit !== 0) {
