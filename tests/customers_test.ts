@@ -72,6 +72,7 @@ meters = ["box"]
   assertEquals(c.customers[0], {
     name: "acme",
     meters: ["acme"],
+    metersOmitted: true, // a problem with them names `name`, the key written
     billing: { cycleDay: 15, timeZone: "Europe/Berlin" },
     quota: { bytes: 500n << 30n, count: "total", alertAt: [80, 100], alertProjected: false },
     alertTo: ["noc@acme.example"],
