@@ -985,3 +985,25 @@ Deno.test("a closed cycle checked late (its commit lowered the next morning) nam
     due[0]!.message!.text,
   );
 });
+
+Deno.test("a quota written in MB is alerted in MB: its used, in and out, projection and quota", () => {
+  // The walkthrough's: quota = "2 MB" mailed "Quota: 1.91 MiB per billing cycle".
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme"]\nquota = "2 MB"\n' +
+      `alert_at = [100]\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1), DAY = 86_400_000;
+  let tally: Tally | undefined;
+  for (const [t, bytes] of [[0, 0n], [2 * DAY, 2_500_000n]] as const) {
+    tally = advanceTally(tally, plan, { epoch: start + t, counters: new Map([["acme", bytes]]) });
+  }
+  const due = dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/03-00:00:00", new Date(start + 2 * DAY));
+  assertEquals(due.map((d) => d.key), ["quota\tacme\t2025-11-01 .. 2025-11-30\t100"]);
+  const text = due[0]!.message!.text;
+  ok(text.includes("Used so far: 2.50 MB (in and out)\n"), text);
+  ok(text.includes("Quota: 2.00 MB per billing cycle\n"), text);
+  ok(text.includes("Projected for the whole cycle: 37.50 MB\n"), text);
+});

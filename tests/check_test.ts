@@ -217,11 +217,16 @@ Deno.test("check: a meter counting only out (not split) adds nothing to a quota 
 });
 
 /** `netmon check` at faked time `at` (UTC) on a state directory holding `log` (lines) and `last` (none: no `netmon.last`). */
-function checkOnLog(log: string[], at: string, last?: string): Promise<ReturnType<typeof parsePlugin>> {
+function checkOnLog(
+  log: string[],
+  at: string,
+  last?: string,
+  configText = NFT_ONE_METER_CONFIG,
+): Promise<ReturnType<typeof parsePlugin>> {
   let result: ReturnType<typeof parsePlugin> | undefined;
   return withTempDir(async (dir) => {
     const config = `${dir}/netmon.toml`;
-    await Deno.writeTextFile(config, NFT_ONE_METER_CONFIG);
+    await Deno.writeTextFile(config, configText);
     await Deno.mkdir(`${dir}/state`, { mode: 0o750 });
     await Deno.writeTextFile(`${dir}/state/netmon.log`, log.map((l) => `${l}\n`).join(""), { mode: 0o640 });
     if (last !== undefined) await Deno.writeTextFile(`${dir}/state/netmon.last`, last, { mode: 0o640 });
@@ -286,4 +291,23 @@ Deno.test("check: a last sample in the future (the clock stepped back, or a log 
     behind.text,
   );
   ok(!behind.text.includes(" ago"), behind.text);
+});
+
+Deno.test("check: a quota written in MB is said in MB", async () => {
+  // The walkthrough's: quota = "2 MB" read "20.47 MiB of 1.91 MiB".
+  const log = [
+    "# netmon meters:\tb",
+    "2026/11/29-10:00:00\t0",
+    "2026/11/29-10:05:00\t1000000",
+    "2026/11/29-10:10:00\t21470000",
+  ];
+  const over = await checkOnLog(
+    log,
+    "2026-11-29 10:11:00",
+    undefined,
+    NFT_ONE_METER_CONFIG + '[[customer]]\nname = "b"\nquota = "2 MB"\n',
+  );
+  assertEquals(over.status, "CRITICAL", over.text);
+  ok(over.text.startsWith("NETMON CRITICAL - b 21.47 MB of 2.00 MB (1073.5%)"), over.text);
+  assertEquals(over.perf.get("b")?.max, 2_000_000, "the perfdata in bytes, as before");
 });

@@ -302,3 +302,31 @@ Deno.test("the digest of a cycle's last day, sent at its close, shows that cycle
     ok(text.includes(`  acme: ${iecBytes(cycle)} of 10.00 MiB`), text);
   });
 });
+
+Deno.test("a quota written in MB is shown in MB in the digest and the statement, and the commit beside the percentile", async () => {
+  await withTempDir(async (dir) => {
+    // The walkthrough's: quota = "2 MB" read "20.47 MiB of 1.91 MiB". acme at 10 B/s through November (UTC).
+    const start = Date.UTC(2026, 10, 1), epoch = Date.UTC(2026, 11, 1, 0, 5);
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tacme"];
+    for (let t = start; t <= epoch; t += 300_000) lines.push(`${local(t)}\t${(t - start) / 100}`);
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nquota = "2 MB"\ncommit = "100 bit/s"\n' +
+        mailSection(25, 'send = ["daily", "cycle"]\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(["daily\t2026-11-29"]), new Date(epoch));
+    assertEquals(due.map((d) => d.key.split("\t")[0]), ["daily", "statement"]);
+    // 30 days at 10 B/s: 25.92 MB (24.72 MiB), 1296.0% of 2 MB; the 95th percentile 80 bit/s.
+    const [digest, statement] = due.map((d) => d.message!.text) as [string, string];
+    ok(digest.includes("  acme: 25.92 MB of 2.00 MB (1296.0%, counting total)\n"), digest);
+    ok(statement.includes("Quota: acme: 25.92 MB of 2.00 MB (1296.0%, counting total)\n"), statement);
+    ok(statement.includes("Total: 24.72 MiB (25920000 bytes)\n"), statement);
+    ok(statement.includes("95th percentile: 80.00 bit/s; commit 100.00 bit/s (80.0%)\n"), statement);
+  });
+});

@@ -756,3 +756,31 @@ Deno.test("page data: a customer named like its (unsplit) column has only its cu
     for (const r of rows) assertEquals(r.split(",").slice(2, 4), [name, "customer"], file.text);
   }
 });
+
+Deno.test("page: a quota written in GB is shown in GB, and a commit beside the 95th percentile", () => {
+  // The walkthrough's: a "500 GB" contract read 465.66 GiB on the page.
+  const billing = { cycleDay: 1, timeZone: "UTC" };
+  const start = Date.UTC(2026, 10, 1), columns = ["acme"];
+  const samples = Array.from({ length: 3 }, (_, i) => ({
+    epoch: start + i * 86_400_000,
+    columns,
+    counters: [BigInt(i) * 100_000_000_000n],
+  }));
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nquota = "500 GB"\ncommit = "10 Mbit/s"\n',
+    "netmon.toml",
+  );
+  const { data } = buildPageData({
+    samples,
+    customers: config.customers,
+    billing,
+    now: start + 2 * 86_400_000,
+    title: "t",
+  });
+  for (const page of [overviewPage(data), customerPage(data, data.customers[0]!)]) {
+    ok(page.includes("40.0% of 500.00 GB"), page);
+    ok(!page.includes("465.66 GiB"), page);
+    // 100 GB a day: 9.26 Mbit/s, 92.6% of the commit.
+    ok(page.includes("9.26 Mbit/s; commit 10.00 Mbit/s (92.6%)"), page);
+  }
+});

@@ -1,5 +1,12 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { bytesShareText, humanReadable, humanReadableExact, percentText } from "../lib/usage/units.ts";
+import {
+  bytesShareText,
+  humanReadable,
+  humanReadableExact,
+  percentText,
+  quotaBytes,
+  siBytes,
+} from "../lib/usage/units.ts";
 import { formatPercent } from "../lib/outputs/html_text.ts";
 import { seededRandom } from "./random.ts";
 
@@ -81,4 +88,27 @@ Deno.test("a share of bytes is below the whole when the bytes say so, not the fl
   assertEquals(bytesShareText(quota, quota), "100.0%");
   assertEquals(bytesShareText(quota + 1n, quota), "100.0%");
   assertEquals(bytesShareText(596n, 1000n), "59.6%");
+});
+
+Deno.test("a quota written in kB..PB is shown in them (SI, two decimals, ties to even); one in KiB..PiB in IEC", () => {
+  // The walkthrough's: quota = "2 MB" read "1.91 MiB", a "500 GB" contract "465.66 GiB".
+  for (
+    const [bytes, text] of [
+      [0n, "0 B"],
+      [999n, "999 B"],
+      [1000n, "1.00 kB"],
+      [1005n, "1.00 kB"], // a tie, to even
+      [1015n, "1.02 kB"],
+      [999_995n, "1.00 MB"], // 999.995 kB rounds to 1000.00 kB: said as 1.00 MB
+      [2_000_000n, "2.00 MB"],
+      [21_470_000n, "21.47 MB"],
+      [500n * 10n ** 9n, "500.00 GB"],
+      [18446744073709551615n, "18.45 EB"],
+    ] as const
+  ) {
+    assertEquals(siBytes(bytes), text, String(bytes));
+  }
+  assertEquals(quotaBytes(2_000_000n, true), "2.00 MB");
+  assertEquals(quotaBytes(2_000_000n, false), "1.91 MiB");
+  assertEquals(quotaBytes(500n * 10n ** 9n, true), "500.00 GB");
 });

@@ -21,7 +21,7 @@ import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycl
 import { stampToNaive } from "../usage/local_time.ts";
 import { type Hint, resolveWall, wallToInstant, type Zone } from "../usage/zone.ts";
 import { logZone } from "../state/zone_record.ts";
-import { bytesShareText, iecBytes } from "../usage/units.ts";
+import { bytesShareText, quotaBytes } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 import { deniedMessage, findConfig, findStateDir, out } from "./context.ts";
 
@@ -152,7 +152,8 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
     const warn = at(quota.alertAt[0] as number);
     const crit = at(quota.alertAt.at(-1) as number);
     perf.push(`${label(w.spec.name)}=${used}B;${warn};${crit};0;${quota.bytes}`);
-    const share = `${w.spec.name} ${iecBytes(used)} of ${iecBytes(quota.bytes)} (${bytesShareText(used, quota.bytes)})`;
+    const bytes = (b: bigint) => quotaBytes(b, quota.decimal); // as the quota was written: "2 MB" is 2.00 MB
+    const share = `${w.spec.name} ${bytes(used)} of ${bytes(quota.bytes)} (${bytesShareText(used, quota.bytes)})`;
     if (used >= crit) problems.push([CRITICAL, share]);
     else if (used >= warn) problems.push([WARNING, share]);
     else within++;

@@ -27,6 +27,8 @@ export interface Billing {
 export interface Quota {
   /** Bytes allowed per cycle. */
   bytes: bigint;
+  /** Written in powers of 1000 (`"500 GB"`): shown so, in SI units, wherever it is shown. */
+  decimal?: true;
   /** What counts against it: inbound, outbound, or both added up (the default). */
   count: Count;
   /** Percentages of the quota that alert once per cycle, ascending. */
@@ -310,6 +312,8 @@ export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): Custom
           alertAt: alertAt ?? DEFAULT_ALERT_AT,
           alertProjected: doc.alert_projected === true,
         };
+        // kB, MB, … (powers of 1000; not B, KiB, MiB, …): shown in them.
+        if (/\d\s*[kKMGTP]B\s*$/.test(doc.quota as string)) spec.quota.decimal = true;
       }
     } else if (doc.count !== undefined || doc.alert_projected !== undefined) {
       bad(`${at}.quota`, "count and alert_projected need a quota");

@@ -75,7 +75,7 @@ import {
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { naiveStamp, stampToNaive } from "../usage/local_time.ts";
 import { logZone } from "../state/zone_record.ts";
-import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
+import { bytesShareText, percentText, quotaBytes, siRate } from "../usage/units.ts";
 import { dayCounted, estimateText } from "../usage/projection.ts";
 import { isoWithOffset, localZone, wallOf, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
@@ -256,14 +256,14 @@ function dueFor(
     ? "As of the cycle's close"
     : `As of the cycle's close (the sample of ${stamp} is the first after it)`;
   if (quota) {
+    // In the units the quota was written in: a "2 MB" quota reads 2.00 MB, not 1.91 MiB.
+    const bytes = (b: bigint) => quotaBytes(b, quota.decimal);
     const figures = [
-      `Used so far: ${iecBytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
-      `${
-        quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${iecBytes(t.in)}, out ${iecBytes(t.out)}` : ""
-      })`,
-      `Quota: ${iecBytes(quota.bytes)} per billing cycle`,
+      `Used so far: ${bytes(used)} (${quota.count === "total" ? "in and out" : quota.count}` +
+      `${quota.count === "total" && (t.in > 0n || t.out > 0n) ? `: in ${bytes(t.in)}, out ${bytes(t.out)}` : ""})`,
+      `Quota: ${bytes(quota.bytes)} per billing cycle`,
       ...(epoch === undefined ? [] : [
-        `Projected for the whole cycle: ${estimateText(projected, iecBytes)}`,
+        `Projected for the whole cycle: ${estimateText(projected, bytes)}`,
       ]),
       `Billing cycle: ${cycle} (${isoWithOffset(zone, t.start)} to ${isoWithOffset(zone, t.end)})`,
       asOf,
@@ -279,9 +279,9 @@ function dueFor(
     if (keys.projected !== undefined) {
       due.push(alert(keys.projected, `netmon: ${w.spec.name} is on course to pass its quota (${cycle})`, [
         (projected === undefined
-          ? `${w.spec.name} has used ${iecBytes(used)} in the billing cycle ${cycle} already, `
-          : `At its rate so far, ${w.spec.name} will use ${iecBytes(projected)} in the billing cycle ${cycle}, `) +
-        `more than its quota of ${iecBytes(quota.bytes)}.`,
+          ? `${w.spec.name} has used ${bytes(used)} in the billing cycle ${cycle} already, `
+          : `At its rate so far, ${w.spec.name} will use ${bytes(projected)} in the billing cycle ${cycle}, `) +
+        `more than its quota of ${bytes(quota.bytes)}.`,
         "",
         ...figures,
       ]));

@@ -30,7 +30,7 @@ import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { cycleEstimate, estimateText } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
-import { bytesShareText, iecBytes, percentText, siRate } from "../usage/units.ts";
+import { bytesShareText, commitText, iecBytes, percentText, quotaBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SpooledMessage } from "./mail.ts";
 
@@ -103,7 +103,9 @@ function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): strin
       ? row.totalBytes - (row.inBytes ?? 0n)
       : row.totalBytes;
     const pct = bytesShareText(used, s.quota.bytes);
-    lines.push(`${s.name}: ${iecBytes(used)} of ${iecBytes(s.quota.bytes)} (${pct}, counting ${s.quota.count})`);
+    // In the units the quota was written in: a "2 MB" quota reads 2.00 MB, not 1.91 MiB.
+    const bytes = (b: bigint) => quotaBytes(b, s.quota?.decimal);
+    lines.push(`${s.name}: ${bytes(used)} of ${bytes(s.quota.bytes)} (${pct}, counting ${s.quota.count})`);
   }
   return lines;
 }
@@ -231,7 +233,8 @@ function dueStatements(
       ...(row.outBytes !== undefined ? [`Out:   ${iecBytes(row.outBytes)} (${row.outBytes} bytes)`] : []),
       `Total: ${iecBytes(row.totalBytes)} (${row.totalBytes} bytes)`,
       `95th percentile: ${row.p95 === undefined ? "not computed" : siRate(row.p95)}` +
-      (row.p95In !== undefined ? ` (in ${siRate(row.p95In)}, out ${siRate(row.p95Out ?? 0)})` : ""),
+      (row.p95In !== undefined ? ` (in ${siRate(row.p95In)}, out ${siRate(row.p95Out ?? 0)})` : "") +
+      (spec.commit ? `; ${commitText(spec.commit.bps, row.p95)}` : ""),
       `Coverage: ${percentText(row.coverage)} of the cycle; resets: ${row.resets}`,
       ...quotaLines([spec], rows).map((l) => `Quota: ${l}`),
       "",

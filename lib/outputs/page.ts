@@ -12,7 +12,7 @@
  */
 
 import { escapeHtml as h, formatBytes, formatPercent, formatRate } from "./html_text.ts";
-import { bytesShareText } from "../usage/units.ts";
+import { bytesShareText, commitText, quotaBytes } from "../usage/units.ts";
 import { usageChart } from "./svg_chart.ts";
 import { TOO_EARLY, TOO_EARLY_WHY } from "../usage/projection.ts";
 
@@ -74,6 +74,10 @@ export interface CustomerData {
   quota?: bigint;
   /** What counts against the quota: in, out, or the total (the default). */
   quotaCount?: "in" | "out" | "total";
+  /** The quota was written in powers of 1000 (`"500 GB"`): shown in them. */
+  quotaDecimal?: true;
+  /** The committed 95th percentile, bit/s, where a commit is set: shown beside the percentile. */
+  commit?: number;
   /** The last sample's time, ISO 8601 with offset; absent when the log has none for this customer. */
   lastSample?: string;
   /** The usual interval between samples, in seconds. */
@@ -270,17 +274,18 @@ function quotaCell(c: CustomerData): string {
   const width = Math.min(used, 1) * 100;
   return `<span class="quota${over ? " over" : ""}" aria-hidden="true"><span style="width:${
     width.toFixed(1)
-  }%"></span></span>${bytesShareText(soFar, c.quota)} of ${formatBytes(c.quota)}${
+  }%"></span></span>${bytesShareText(soFar, c.quota)} of ${quotaBytes(c.quota, c.quotaDecimal)}${
     count === "total" ? "" : ` (${count})`
   }${over ? ' <span class="warn">over quota</span>' : ""}`;
 }
 
-function p95Text(p: CustomerData["cycle"]["p95"]): string {
-  if (p === undefined) return dash;
+function p95Text(p: CustomerData["cycle"]["p95"], commit: number | undefined): string {
+  const beside = commit === undefined ? "" : `; ${h(commitText(commit, p?.billable))}`;
+  if (p === undefined) return dash + beside;
   const parts = [];
   if (p.in !== undefined) parts.push(`in ${formatRate(p.in)}`);
   if (p.out !== undefined) parts.push(`out ${formatRate(p.out)}`);
-  return parts.length > 0 ? `${formatRate(p.billable)} (${parts.join(", ")})` : formatRate(p.billable);
+  return (parts.length > 0 ? `${formatRate(p.billable)} (${parts.join(", ")})` : formatRate(p.billable)) + beside;
 }
 
 const OVERVIEW_COLUMNS = [
@@ -330,7 +335,7 @@ export function overviewPage(data: PageData): string {
       td(OVERVIEW_COLUMNS[4] as string, formatBytes(s.total)),
       td(OVERVIEW_COLUMNS[5] as string, projectionText(c.cycle.projection)),
       td(OVERVIEW_COLUMNS[6] as string, quotaCell(c)),
-      td(OVERVIEW_COLUMNS[7] as string, p95Text(c.cycle.p95)),
+      td(OVERVIEW_COLUMNS[7] as string, p95Text(c.cycle.p95, c.commit)),
       td(OVERVIEW_COLUMNS[8] as string, formatPercent(c.cycle.coverage)),
       td(OVERVIEW_COLUMNS[9] as string, String(c.cycle.resets)),
       td(
@@ -427,7 +432,7 @@ export function customerPage(data: PageData, c: CustomerData): string {
     ["Total so far", formatBytes(s.total)],
     ["Projected for the cycle", projectionText(c.cycle.projection)],
     ["Quota", quotaCell(c)],
-    ["95th percentile", p95Text(c.cycle.p95)],
+    ["95th percentile", p95Text(c.cycle.p95, c.commit)],
     ["Coverage", formatPercent(c.cycle.coverage)],
     ["Resets", String(c.cycle.resets)],
     ["Last sample", c.lastSample ? h(when(c.lastSample)) : "none yet"],

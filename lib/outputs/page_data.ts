@@ -314,7 +314,9 @@ export function buildPageData(input: PageInput): PageBuild {
     if (p.spec?.quota) {
       d.quota = p.spec.quota.bytes;
       d.quotaCount = p.spec.quota.count;
+      if (p.spec.quota.decimal) d.quotaDecimal = true;
     }
+    if (p.spec?.commit) d.commit = p.spec.commit.bps;
     if (!Number.isNaN(seen)) d.lastSample = isoWithOffset(g.zone, seen);
     customers.push(d);
     csv.push({ name: file, text: [...csvChunks(cycleRows, g.zone)].join("") });

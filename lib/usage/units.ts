@@ -15,8 +15,12 @@ const SMALL = 1n << 46n;
  * `"%.2f"` does on the exact binary value the original computed.
  */
 function fixed2(numerator: bigint, shift: bigint): string {
+  return rounded2(numerator, 1n << shift);
+}
+
+/** `numerator / divisor` to two decimals, ties to even. */
+function rounded2(numerator: bigint, divisor: bigint): string {
   const scaled = numerator * 100n;
-  const divisor = 1n << shift;
   let q = scaled / divisor;
   const r = scaled % divisor;
   const twice = r * 2n;
@@ -136,6 +140,65 @@ export function iecBytes(bytes: bigint): string {
     text = fixedScaled(abs, shift);
   }
   return `${bytes < 0n ? "-" : ""}${text} ${IEC[unit]}`;
+}
+
+const SI_BYTES = ["kB", "MB", "GB", "TB", "PB", "EB"] as const;
+
+/**
+ * Bytes in SI units (powers of 1000) with two decimals, exactly rounded
+ * (ties to even): `999 B`, `2.00 MB`, `500.00 GB`. The units a quota written
+ * in them (`"500 GB"`) is shown in: {@linkcode quotaBytes}.
+ *
+ * @example
+ * ```ts
+ * siBytes(2_000_000n); // "2.00 MB"
+ * ```
+ */
+export function siBytes(bytes: bigint): string {
+  if (bytes < 1000n && bytes > -1000n) return `${bytes} B`;
+  const abs = bytes < 0n ? -bytes : bytes;
+  let divisor = 1000n;
+  let unit = 0;
+  while (unit < SI_BYTES.length - 1 && abs >= divisor * 1000n) {
+    divisor *= 1000n;
+    unit++;
+  }
+  // 999.996 kB rounds to 1000.00 kB: say 1.00 MB instead.
+  let text = rounded2(abs, divisor);
+  if (text === "1000.00" && unit < SI_BYTES.length - 1) {
+    divisor *= 1000n;
+    unit++;
+    text = rounded2(abs, divisor);
+  }
+  return `${bytes < 0n ? "-" : ""}${text} ${SI_BYTES[unit]}`;
+}
+
+/**
+ * Bytes beside a quota, in the family its quota was written in: SI for one
+ * written in kB, MB, GB, TB or PB (`decimal`), IEC otherwise. A "500 GB"
+ * contract reads `500.00 GB`, not `465.66 GiB`.
+ *
+ * @example
+ * ```ts
+ * quotaBytes(2_000_000n, true); // "2.00 MB"
+ * quotaBytes(2_000_000n, false); // "1.91 MiB"
+ * ```
+ */
+export function quotaBytes(bytes: bigint, decimal: boolean | undefined): string {
+  return decimal === true ? siBytes(bytes) : iecBytes(bytes);
+}
+
+/**
+ * A commit beside a 95th percentile, with the share of it the percentile is
+ * (when there is one): `commit 100.00 Mbit/s (1.5%)`.
+ *
+ * @example
+ * ```ts
+ * commitText(100e6, 1.5e6); // "commit 100.00 Mbit/s (1.5%)"
+ * ```
+ */
+export function commitText(bps: number, p95: number | undefined): string {
+  return `commit ${siRate(bps)}${p95 === undefined ? "" : ` (${percentText(p95 / bps)})`}`;
 }
 
 const SI = ["kbit/s", "Mbit/s", "Gbit/s", "Tbit/s", "Pbit/s"] as const;
