@@ -112,9 +112,6 @@ const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
   else map.set(key, [value]);
 };
 
-/** The row of `rows` a page shows for a name: its customer row, else its column row. */
-const pick = (rows: readonly Row[]): Row => rows.find((r) => r.kind === "customer") ?? rows[0] as Row;
-
 /**
  * The pages' figures from the log's samples. Throws a CustomerMatchError
  * when a customer's meter matches no column of the config or the log.
@@ -269,11 +266,10 @@ export function buildPageData(input: PageInput): PageBuild {
   const csv: PageBuild["csv"] = [];
   for (const p of people) {
     const g = p.group;
+    // One row a bucket: a customer's (a column's, with no customers).
     const cycleRows = g.cycles.get(p.name) ?? [];
-    const cycleBuckets = groupByStart(cycleRows);
     const c = g.periods.cycle;
-    const current = cycleBuckets.find((rs) => (rs[0] as Row).start === c.start);
-    const cur = current ? pick(current) : undefined;
+    const cur = cycleRows.find((r) => r.start === c.start);
     let seen = NaN;
     for (const [cols, at] of lastSeen) {
       if (p.columns.some((n) => cols.includes(n))) seen = Number.isNaN(seen) ? at : Math.max(seen, at);
@@ -293,7 +289,7 @@ export function buildPageData(input: PageInput): PageBuild {
         current: daily(g.days.get(p.name) ?? [], c, Math.min(last, input.now)),
         previous: daily(g.days.get(p.name) ?? [], g.periods.previousCycle, Math.min(last, input.now)),
       },
-      cycles: cycleBuckets.slice(-CYCLES_SHOWN).map((rs) => cycleRow(pick(rs), input.now)),
+      cycles: cycleRows.slice(-CYCLES_SHOWN).map((r) => cycleRow(r, input.now)),
       csv: file,
     };
     if (p.label !== undefined) d.label = p.label;
@@ -344,17 +340,6 @@ function copyInto(into: Sample | undefined, s: Sample): Sample {
   return copy;
 }
 
-/** Rows of the same bucket together, in order. */
-function groupByStart(rows: readonly Row[]): Row[][] {
-  const out: Row[][] = [];
-  for (const r of rows) {
-    const lastGroup = out[out.length - 1];
-    if (lastGroup && (lastGroup[0] as Row).start === r.start) lastGroup.push(r);
-    else out.push([r]);
-  }
-  return out;
-}
-
 function traffic(r: Row | undefined): CustomerData["cycle"]["soFar"] {
   const t: CustomerData["cycle"]["soFar"] = { total: r?.totalBytes ?? 0n };
   if (r?.inBytes !== undefined) t.in = r.inBytes;
@@ -364,10 +349,11 @@ function traffic(r: Row | undefined): CustomerData["cycle"]["soFar"] {
 
 /** The day rows of cycle `c`; a day is partial when not over by `until` or not covered whole. */
 function daily(rows: readonly Row[], c: { start: number; end: number }, until: number): DailyRow[] {
-  return groupByStart(rows.filter((r) => r.start >= c.start && r.start < c.end)).map((rs) => {
-    const r = pick(rs);
-    return { date: r.label, ...traffic(r), partial: r.end > until || r.coverage < 1 };
-  });
+  return rows.filter((r) => r.start >= c.start && r.start < c.end).map((r) => ({
+    date: r.label,
+    ...traffic(r),
+    partial: r.end > until || r.coverage < 1,
+  }));
 }
 
 function cycleRow(r: Row, now: number): CycleRow {
