@@ -121,6 +121,12 @@ export function parseBytes(text: string): bigint | string {
   return (whole * scale + BigInt(frac)) * unit / scale;
 }
 
+/** Whether size `text` (one {@linkcode parseBytes} reads) is in powers of 1000 (kB … PB), as the table says. */
+function decimalSize(text: string): boolean {
+  const unit = IEC[/([A-Za-z]+)\s*$/.exec(text)?.[1] ?? ""];
+  return unit !== undefined && unit % 1000n === 0n;
+}
+
 /** Bits per second from a rate with its unit: `100 Mbit/s`. */
 export function parseRate(text: string): number | string {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+\/s)\s*$/.exec(text);
@@ -312,8 +318,7 @@ export function parseCustomers(raw: unknown, billing: Billing, bad: Bad): Custom
           alertAt: alertAt ?? DEFAULT_ALERT_AT,
           alertProjected: doc.alert_projected === true,
         };
-        // kB, MB, … (powers of 1000; not B, KiB, MiB, …): shown in them.
-        if (/\d\s*[kKMGTP]B\s*$/.test(doc.quota as string)) spec.quota.decimal = true;
+        if (decimalSize(doc.quota as string)) spec.quota.decimal = true;
       }
     } else if (doc.count !== undefined || doc.alert_projected !== undefined) {
       bad(`${at}.quota`, "count and alert_projected need a quota");
