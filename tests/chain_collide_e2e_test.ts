@@ -51,7 +51,7 @@ netnsTest(
       const early = await netmon(["report", "-c", a, "-s", sa], o);
       assertEquals(
         [early.code, early.stderr],
-        [69, "netmon: netmon's rules are not installed for meter web: run 'netmon start'\n"],
+        [69, `netmon: netmon's rules are not installed for meter web: run 'deno task netmon start -c ${a} -s ${sa}'\n`],
       );
       const startA = await netmon(["start", "-c", a, "-s", sa], o);
       assertEquals([startA.code, startA.stderr], [0, ""]);
@@ -144,7 +144,10 @@ netnsTest(
         const r = await netmon(["report", "-c", config, "-s", dir], o);
         assertEquals(
           [r.code, r.stderr],
-          [69, "netmon: netmon's rules are not installed for meter web: run 'netmon start'\n"],
+          [
+            69,
+            `netmon: netmon's rules are not installed for meter web: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
+          ],
         );
         const s = await netmon(["start", "-c", config, "-s", dir], o);
         assertEquals([s.code, s.stderr], [0, ""]);

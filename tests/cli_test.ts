@@ -433,7 +433,7 @@ non-network  INPUT  NO         -        -
         assertEquals([r.code, r.stdout, r.stderr], [
           69,
           "",
-          "netmon: netmon's rules are not installed for meters proxy, non-network: run 'netmon start'\n",
+          `netmon: netmon's rules are not installed for meters proxy, non-network: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
         ]);
         assertEquals(await Deno.readTextFile(`${dir}/netmon.log`).catch(() => ""), "");
       })
@@ -448,13 +448,20 @@ netnsTest(
         const config = await writeConfig(dir, ORIGINAL_DOC_CONFIG);
         const o = { ns: p.a, dirs: [dir] };
         assertEquals((await netmon(["start", "-c", config], o)).code, 0);
+        assertEquals((await netmon(["-c", config, "-s", dir], o)).code, 0);
         const moved = ORIGINAL_DOC_CONFIG.replace("198.51.100.10", "198.51.100.11");
         await writeConfig(dir, moved);
         const r = await netmon(["-c", config, "-s", dir], o);
+        // The start named acts on this config and state directory: a bare 'netmon start' would act on the default.
+        const fix = `run 'deno task netmon start -c ${config} -s ${dir}' to update the rules`;
         assertEquals([r.code, r.stderr], [
           69,
-          "netmon: meter proxy: the installed rule in INPUT matches source 198.51.100.10 but the config says 198.51.100.11: run 'netmon start' to update the rules\n",
+          `netmon: meter proxy: the installed rule in INPUT matches source 198.51.100.10 but the config says 198.51.100.11: ${fix}\n`,
         ]);
+        // check repeats the report's failure from netmon.status, with the same runnable fix.
+        const c = await netmon(["check", "-c", config, "-s", dir], o);
+        assertEquals(c.code, 2, c.stdout);
+        ok(c.stdout.includes(`config says 198.51.100.11: ${fix}`), c.stdout);
         const s = await netmon(["start", "-c", config], o);
         ok(
           s.stdout.includes(

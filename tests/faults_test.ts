@@ -340,7 +340,7 @@ netnsTest(
         const down = await netmon(args, o);
         assertEquals([down.code, down.stderr], [
           69,
-          "netmon: table inet netmon is not installed: run 'netmon start'\n",
+          `netmon: table inet netmon is not installed: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
         ]);
         assertEquals((await netmon(["start", "-c", config], o)).code, 0);
         const after = await sendUdp(p.b, "192.0.2.1", 3, 100);

@@ -207,7 +207,7 @@ netnsTest(
         const gone = await netmon(args, o);
         assertEquals([gone.code, gone.stderr], [
           69,
-          "netmon: table inet netmon is not installed: run 'netmon start'\n",
+          `netmon: table inet netmon is not installed: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
         ]);
         assertEquals((await Deno.readTextFile(`${dir}/netmon.log`)).trimEnd().split("\n").length, 5);
       })

@@ -148,7 +148,9 @@ Deno.test("pf: a label missing from pf's rules is one clear line, exit 69", asyn
     (e) => {
       assertEquals(e.exitCode, 69);
       ok(
-        /^pf has no rule labelled "other-outbound", "geekcruises-inbound", .*'netmon pf-conf'/.test(e.message),
+        /^pf has no rule labelled "other-outbound", "geekcruises-inbound", .*'deno task netmon pf-conf'/.test(
+          e.message,
+        ),
         e.message,
       );
     },

@@ -361,7 +361,7 @@ for (const backend of ["nft", "legacy"] as const) {
           await traffic();
           await grown(
             from,
-            "netmon: warning: acme has 1 extra rule(s) in INPUT, not counted: run 'netmon start' to repair\n",
+            `netmon: warning: acme has 1 extra rule(s) in INPUT, not counted: run 'deno task netmon start -c ${config} -s ${dir}' to repair\n`,
           );
           // The real start removes the copy: acme loses a rule, so all of its rules are made afresh.
           const repair = await netmon(["start", "-c", config, "-s", dir], o);
@@ -380,8 +380,10 @@ for (const backend of ["nft", "legacy"] as const) {
           const lines = early.stderr.trimEnd().split("\n");
           ok(
             lines.length >= 1 && lines.every((l) =>
-              /^netmon: meter acme: an installed rule in (INPUT|OUTPUT|FORWARD) is no longer in the config: run 'netmon start'/
-                .test(l)
+              /^netmon: meter acme: an installed rule in (INPUT|OUTPUT|FORWARD) is no longer in the config: run '/.test(
+                l,
+              ) &&
+              l.includes(`run 'deno task netmon start -c ${config} -s ${dir}' to update the rules`)
             ),
             early.stderr,
           );

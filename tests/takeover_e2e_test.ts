@@ -176,7 +176,7 @@ netnsTest(
         ok(
           s.stdout.endsWith(
             "leave the iptables rules this config's last start installed (chain DOWNLOADED, meter web): they count on; " +
-              "remove them with 'netmon stop' with source = \"iptables\" in the config, or iptables -D\n",
+              `remove them with 'deno task netmon stop -c ${config} -s ${dir}' with source = "iptables" in the config, or iptables -D\n`,
           ),
           s.stdout,
         );
@@ -189,7 +189,7 @@ netnsTest(
           back.stdout,
           "all 1 meters' rules are installed: nothing to change\n" +
             "leave table inet netmon, which this config's last start installed (meter web): it counts on; delete it " +
-            "with 'netmon stop' with source = \"nftables\" in the config, or nft delete table inet netmon\n",
+            `with 'deno task netmon stop -c ${config} -s ${dir}' with source = "nftables" in the config, or nft delete table inet netmon\n`,
         );
         assertEquals(await nftTables(p), ["netmon"]);
       })

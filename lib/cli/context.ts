@@ -8,6 +8,7 @@
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, type DocumentCache, loadConfig } from "../config/config.ts";
 import { exists, getEnv, getUid } from "../host/env.ts";
 import { DenoDenied, NetmonError, UsageError } from "../host/errors.ts";
+import { adviseError, runWith } from "../host/invocation.ts";
 import { resolveStateDir } from "../state/files.ts";
 import type { Given } from "./permission_line.ts";
 
@@ -98,8 +99,10 @@ export function findStateDir(flag: string | undefined, config: Config): string {
  * Runs a CLI body; a NetmonError becomes its one-line message on stderr
  * (prefixed with `prog`; a usage error ends by pointing at `command --help`;
  * Deno refusing a permission gives the whole line that runs `prog` with
- * `args` and it, lib/cli/permission_line.ts) and its status. `body` tells
- * what its parsed command line gave (the `-c` the parser took), for that line.
+ * `args` and it, lib/cli/permission_line.ts; a netmon command that mends it
+ * is named with the run's -c and -s, lib/host/invocation.ts) and its status.
+ * `body` tells what its parsed command line gave (the `-c` and `-s` the
+ * parser took), for those lines.
  */
 export async function reportFailure(
   prog: string,
@@ -110,8 +113,9 @@ export async function reportFailure(
   let given: Given | undefined;
   try {
     return await body((g) => (given = g));
-  } catch (e) {
-    if (!(e instanceof NetmonError)) throw e;
+  } catch (thrown) {
+    if (!(thrown instanceof NetmonError)) throw thrown;
+    const e = adviseError(thrown, runWith(given ?? {}));
     const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
     const message = e instanceof DenoDenied ? await deniedMessage(e, prog, args, given) : e.message;
     for (const line of message.split("\n")) err(`${prog}: ${line}${hint}\n`);

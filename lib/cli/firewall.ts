@@ -5,7 +5,7 @@
  */
 
 import { runCommand } from "../host/run.ts";
-import { netmonCommand, runWith } from "../host/invocation.ts";
+import { advise, netmonCommand, type RunWith, runWith } from "../host/invocation.ts";
 import { exists } from "../host/env.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { refuseUntrustedPrograms } from "../config/trust.ts";
@@ -29,8 +29,10 @@ import { type CounterSource, foreignAdvice, type Plan } from "../sources/source.
 import { humanReadable } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 
-function describePlan(plan: Plan, dryRun: boolean): string {
-  let text = plan.notes.map((n) => `${dryRun && plan.commands.length > 0 ? "would " : ""}${n}\n`).join("");
+/** The plan as said to the user of a run `given` -c/-s (the netmon commands its notes name, with them). */
+function describePlan(plan: Plan, dryRun: boolean, given: RunWith): string {
+  let text = plan.notes.map((n) => `${dryRun && plan.commands.length > 0 ? "would " : ""}${advise(n, given)}\n`)
+    .join("");
   if (dryRun) {
     for (const c of plan.commands) {
       text += `would run: ${[c.path, ...c.args].join(" ")}\n`;
@@ -193,7 +195,7 @@ export async function change(opts: Options): Promise<void> {
   const plan = locked === undefined
     ? await planAndChange(opts, config, source, undefined)
     : await withLock(locked, LOCK_TIMEOUT_MS, () => planAndChange(opts, config, source, locked));
-  out(describePlan(plan, opts.dryRun));
+  out(describePlan(plan, opts.dryRun, runWith(opts)));
 }
 
 /**
@@ -245,9 +247,9 @@ export async function status(opts: Options): Promise<number> {
   for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
-  for (const w of source.warnings) err(`netmon: warning: ${w}\n`);
   // The start it names acts on what status looked at: the same -c and -s.
   const given = runWith(opts);
+  for (const w of source.warnings) err(`netmon: warning: ${advise(w, given)}\n`);
   for (const f of source.foreignRules ?? []) err(`netmon: warning: ${foreignAdvice(f, given)}\n`);
   const where = config.source === "iptables"
     ? ` (chain ${config.chain})`

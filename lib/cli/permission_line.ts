@@ -135,6 +135,8 @@ function pathArguments(args: readonly string[]): string[] {
 export interface Given {
   /** `-c`'s value; undefined when none was given. */
   config: string | undefined;
+  /** `-s`'s value, for the netmon commands a message names (lib/host/invocation.ts); undefined when none was given. */
+  stateDir?: string | undefined;
 }
 
 /**

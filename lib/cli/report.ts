@@ -27,6 +27,7 @@ import { refuseOtherConfigs, SharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
 import { runOutputs, type SampleOutput } from "../outputs/output.ts";
 import { reached } from "../host/phases.ts";
+import { advise, adviseError, type RunWith, runWith } from "../host/invocation.ts";
 
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
@@ -41,14 +42,17 @@ export async function report(opts: Options): Promise<number> {
   // firewall keeps counting meanwhile: the run after the fix counts it all.
   const trust = await refuseUntrusted(config, files.dir, getUid() ?? 0);
   if (opts.mailTest) return await mailTest(config);
-  // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else).
+  // How it ended goes to netmon.status, for `netmon check` (a report that found rules missing logs nothing else),
+  // the netmon command that mends it named with this run's -c and -s, in both.
+  const given = runWith(opts);
   try {
-    const code = await recordAndReport(config, files, opts, cache, trust);
+    const code = await recordAndReport(config, files, opts, cache, trust, given);
     writeStatus(files, code, "ok");
     return code;
-  } catch (e) {
+  } catch (thrown) {
+    const e = adviseError(thrown, given);
     // Not in another config's state directory (SharedStateError): its status is that config's.
-    const theirs = e instanceof SharedStateError;
+    const theirs = thrown instanceof SharedStateError;
     if (e instanceof NetmonError && !(e.exitCode === EX.CANTCREAT || e.exitCode === EX.NOPERM || theirs)) {
       writeStatus(files, e.exitCode, e.message);
     }
@@ -73,6 +77,7 @@ async function recordAndReport(
   opts: Options,
   cache: PendingDocumentCache | undefined,
   trust: readonly string[],
+  given: RunWith,
 ): Promise<number> {
   // The store's connection is the slowest thing a report sets up (the server starts a process for it, then the
   // login): begun first, and waited for until the server has the request, it is ready when the sample is logged.
@@ -92,7 +97,7 @@ async function recordAndReport(
   try {
     // Refused under the lock, before the counters are read, in a state directory another config's start took.
     const claim = () => refuseOtherConfigs(files, config.file);
-    return await recordWithOutputs(files, source, outputs, meters, () => meters.prepare(), claim);
+    return await recordWithOutputs(files, source, outputs, meters, () => meters.prepare(), claim, given);
   } finally {
     for (const w of trust) err(`netmon: warning: ${w}\n`);
   }
@@ -112,6 +117,8 @@ async function recordWithOutputs(
   meters: ReportMeters,
   whileReading: () => void,
   claim: () => void,
+  /** The run's -c and -s, for the netmon commands its warnings name. */
+  given: RunWith,
 ): Promise<number> {
   let failure: unknown;
   let taken = 0;
@@ -138,7 +145,7 @@ async function recordWithOutputs(
       failure = await runOutputs(await outputs, (o) => o.recorded?.(r));
     },
   });
-  for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${w}\n`);
+  for (const w of [...recorded.warnings, ...source.warnings]) err(`netmon: warning: ${advise(w, given)}\n`);
   out(formatReport(meters.of(recorded.sample), recorded.previous, recorded.sample, recorded.usage));
   const later = await runOutputs(await outputs, (o) => o.after?.());
   if (failure ?? later) throw failure ?? later;

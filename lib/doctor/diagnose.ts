@@ -26,7 +26,7 @@ import { foreignAdvice } from "../sources/source.ts";
 import { forEachLogSample, readLast, readLogTail } from "../state/log_reader.ts";
 import { readsLogWhole } from "../state/record.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
-import { netmonCommand, type RunWith } from "../host/invocation.ts";
+import { advise, netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
 
 export type { Finding } from "./finding.ts";
@@ -289,7 +289,8 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
     );
   }
   if (source.warnings.length > 0) {
-    return problem("rules", source.warnings.join("; "), `run '${command(given, "start")}' to repair`);
+    const said = source.warnings.map((w) => advise(w, given)).join("; ");
+    return problem("rules", said, `run '${command(given, "start")}' to repair`);
   }
   if (foreign.length > 0) {
     // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.

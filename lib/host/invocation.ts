@@ -6,6 +6,7 @@
  * @module
  */
 
+import { NetmonError } from "./errors.ts";
 import { shellWord } from "./shell_word.ts";
 
 /** netmon's own directory (deno.json, netmon.ts, graph.ts). */
@@ -32,7 +33,14 @@ export interface RunWith {
  * ```
  */
 export function runWith(options: { config?: string | undefined; stateDir?: string | undefined }): RunWith {
-  const absolute = (p: string | undefined) => p === undefined || p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  const absolute = (p: string | undefined) => {
+    if (p === undefined || p.startsWith("/")) return p;
+    try {
+      return `${Deno.cwd()}/${p}`;
+    } catch {
+      return p; // Deno refusing to tell the current directory: the path as given (it works from there)
+    }
+  };
   return { config: absolute(options.config), stateDir: absolute(options.stateDir) };
 }
 
@@ -55,4 +63,46 @@ export function netmonCommand(words: string, given: RunWith = {}): string {
     ...(given.stateDir === undefined ? [] : ["-s", shellWord(given.stateDir)]),
   ].map((w) => ` ${w}`).join("");
   return COMPILED && !/^schedule\b/.test(words) ? `netmon ${words}${on}` : `deno task netmon ${words}${on}`;
+}
+
+/**
+ * Words for the user that name netmon commands (`start`), said where the run
+ * is not known (a counter source): `netmon` names one (`"start"`) as the user
+ * of the run they are said to runs it, see {@linkcode advise}.
+ */
+export type Advice = (netmon: (words: string) => string) => string;
+
+/**
+ * `text` as said to the user of a run `given` -c/-s: each netmon command it
+ * names as {@linkcode netmonCommand} does, so that it acts on what the run
+ * looked at rather than on the default config.
+ *
+ * @example
+ * ```ts
+ * advise((netmon) => `run '${netmon("start")}'`, { config: "/srv/n.toml" }); // "run 'deno task netmon start -c /srv/n.toml'"
+ * ```
+ */
+export function advise(text: string | Advice, given: RunWith = {}): string {
+  return typeof text === "string" ? text : text((words) => netmonCommand(words, given));
+}
+
+/**
+ * A failure whose fix is a netmon command, found where the command line is
+ * not known (a counter source): the command line says it to the user with
+ * {@linkcode advise}, naming the command with the run's -c and -s. Its own
+ * message names the command without them.
+ */
+export class AdvisedError extends NetmonError {
+  /** The message, as said to a run. */
+  readonly advice: Advice;
+  constructor(advice: Advice, exitCode: number) {
+    super(advise(advice), exitCode);
+    this.name = "AdvisedError";
+    this.advice = advice;
+  }
+}
+
+/** `e` as said to the user of a run `given` -c/-s: an {@linkcode AdvisedError}'s message names its command so. */
+export function adviseError<E>(e: E, given: RunWith): E | NetmonError {
+  return e instanceof AdvisedError ? new NetmonError(advise(e.advice, given), e.exitCode, { cause: e }) : e;
 }

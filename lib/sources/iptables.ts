@@ -15,7 +15,7 @@
 
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
-import { netmonCommand } from "../host/invocation.ts";
+import { type Advice, AdvisedError, netmonCommand } from "../host/invocation.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
 import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -124,7 +124,7 @@ interface Claim {
  */
 export class IptablesSource implements CounterSource {
   readonly name = "iptables";
-  readonly warnings: string[] = [];
+  readonly warnings: (string | Advice)[] = [];
   readonly foreignRules: ForeignRule[] = [];
   private made?: MeterRule[];
   /** Both families' programs. */
@@ -313,7 +313,7 @@ export class IptablesSource implements CounterSource {
     saved: { rules: SavedRule[]; chains: string[] },
     name: string,
     removed: ReadonlySet<SavedRule>,
-    out: { lines: string[]; notes: string[] },
+    out: { lines: string[]; notes: (string | Advice)[] },
   ): void {
     if (!saved.chains.includes(name)) return;
     const v6 = t.family === 6 ? " (IPv6)" : "";
@@ -389,7 +389,7 @@ export class IptablesSource implements CounterSource {
     const { chain } = this.config;
     const claim = this.claim(former, formerChain);
     /** Notes on other chains' rules, left alone: said last, whatever the plan. */
-    const left: string[] = formerNftables(formerTable, former);
+    const left: (string | Advice)[] = formerNftables(formerTable, former);
     type Wanted = { key: string; rule: MeterRule };
     type Installed = { key: string; rule: SavedRule };
     /** Each family's diff, or the removal in a family no meter uses; commands are made once every diff is known. */
@@ -542,7 +542,7 @@ export class IptablesSource implements CounterSource {
   async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
     const plan: Plan = { notes: [], commands: [], unknown: [] };
     const claim = this.claim(former, formerChain);
-    const left: string[] = formerNftables(formerTable, former);
+    const left: (string | Advice)[] = formerNftables(formerTable, former);
     const read: { t: Tools; rules: SavedRule[] }[] = [];
     for (const t of this.allTools) {
       // A family no meter uses is cleared too (an earlier config may have used it), where it can be read.
@@ -579,7 +579,7 @@ export class IptablesSource implements CounterSource {
    */
   private async find(
     asWritten?: Set<string>,
-    outside?: string[],
+    outside?: Advice[],
     foreign?: ForeignRule[],
   ): Promise<Map<MeterRule, Counters | string>> {
     const found = new Map<MeterRule, Counters | string>();
@@ -657,9 +657,9 @@ export class IptablesSource implements CounterSource {
    * is only warned of (its original is counted), and a meter taken out of the
    * config has no column to read.
    */
-  private outsideConfig(t: Tools, leftovers: [string, { match: SavedMatch }[]][]): string[] {
+  private outsideConfig(t: Tools, leftovers: [string, { match: SavedMatch }[]][]): Advice[] {
     const { chain } = this.config;
-    const out: string[] = [];
+    const out: Advice[] = [];
     for (const [key, left] of leftovers) {
       const hook = key.slice(0, key.indexOf(" "));
       const column = key.slice(key.indexOf(" ") + 1);
@@ -669,9 +669,9 @@ export class IptablesSource implements CounterSource {
         own.some((r) => r.family === t.family && r.hook === hook && describeMismatch(r, m, chain, t.any) === "");
       if (left.every((s) => copy(s.match))) continue;
       const v6 = t.family === 6 ? " (IPv6)" : "";
-      out.push(
-        `meter ${column}: an installed rule in ${hook}${v6} is no longer in the config: run 'netmon start' to ` +
-          "update the rules (until then nothing is logged: counted without it, the meter would be billed twice)",
+      out.push((netmon) =>
+        `meter ${column}: an installed rule in ${hook}${v6} is no longer in the config: run '${netmon("start")}' ` +
+        "to update the rules (until then nothing is logged: counted without it, the meter would be billed twice)"
       );
     }
     return out;
@@ -687,15 +687,15 @@ export class IptablesSource implements CounterSource {
       if (!served.has(key)) continue;
       const [hook, column] = key.split(" ");
       const v6 = t.family === 6 ? " (IPv6)" : "";
-      this.warnings.push(
-        `${column} has ${left.length} extra rule(s) in ${hook}${v6}, not counted: run 'netmon start' to repair`,
+      this.warnings.push((netmon) =>
+        `${column} has ${left.length} extra rule(s) in ${hook}${v6}, not counted: run '${netmon("start")}' to repair`
       );
     }
   }
 
   async read(): Promise<Reading> {
     const asWritten = new Set<string>();
-    const outside: string[] = [];
+    const outside: Advice[] = [];
     const finding = this.find(asWritten, outside);
     // Every column in config order, each the sum of its rules' counters: the columns are set out while the
     // programs run, then one pass over the rules found.
@@ -711,8 +711,11 @@ export class IptablesSource implements CounterSource {
     found.forEach((r, rule) => {
       if (r === "") missing.add(rule.column);
       else if (typeof r === "string") {
-        throw new NetmonError(
-          `meter ${rule.column}: the installed rule in ${rule.hook} ${r}: run 'netmon start' to update the rules`,
+        throw new AdvisedError(
+          (netmon) =>
+            `meter ${rule.column}: the installed rule in ${rule.hook} ${r}: run '${
+              netmon("start")
+            }' to update the rules`,
           EX.UNAVAILABLE,
         );
       } else {
@@ -721,15 +724,18 @@ export class IptablesSource implements CounterSource {
       }
     });
     if (missing.size > 0) {
-      throw new NetmonError(
-        `netmon's rules are not installed for meter${missing.size === 1 ? "" : "s"} ${
-          [...missing].join(", ")
-        }: run 'netmon start'`,
+      throw new AdvisedError(
+        (netmon) =>
+          `netmon's rules are not installed for meter${missing.size === 1 ? "" : "s"} ${
+            [...missing].join(", ")
+          }: run '${netmon("start")}'`,
         EX.UNAVAILABLE,
       );
     }
     // Said after a rule written otherwise or missing, which explains a leftover rule better.
-    if (outside.length > 0) throw new NetmonError(outside.join("\n"), EX.UNAVAILABLE);
+    if (outside.length > 0) {
+      throw new AdvisedError((netmon) => outside.map((o) => o(netmon)).join("\n"), EX.UNAVAILABLE);
+    }
     return { bytes, packets, asWritten, source: this.name };
   }
 
@@ -779,14 +785,15 @@ export class IptablesSource implements CounterSource {
  * installed, when that start was under `source = "nftables"` (the record
  * names a table): said, not removed.
  */
-function formerNftables(table: string | undefined, former: ReadonlySet<string>): string[] {
+function formerNftables(table: string | undefined, former: ReadonlySet<string>): Advice[] {
   if (table === undefined) return [];
   const names = [...former];
   const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
   return [
-    `leave table inet ${table}, which this config's last start installed (meter${names.length === 1 ? "" : "s"} ` +
-    `${shown}): it counts on; delete it with 'netmon stop' with source = "nftables" in the config, or ` +
-    `nft delete table inet ${table}`,
+    (netmon) =>
+      `leave table inet ${table}, which this config's last start installed (meter${names.length === 1 ? "" : "s"} ` +
+      `${shown}): it counts on; delete it with '${netmon("stop")}' with source = "nftables" in the config, or ` +
+      `nft delete table inet ${table}`,
   ];
 }
 

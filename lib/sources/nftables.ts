@@ -13,6 +13,7 @@ import { CommandError } from "../host/run.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
 import { DataError, EX, NetmonError } from "../host/errors.ts";
 import { parseExactJson } from "../host/json.ts";
+import { type Advice, AdvisedError } from "../host/invocation.ts";
 import { allColumns, type Hook, type MeterRule, meterRules } from "../config/meters.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
@@ -228,14 +229,17 @@ export class NftablesSource implements CounterSource {
    * installed, when that start was under `source = "iptables"` (the record
    * names a chain): said, not removed.
    */
-  private formerIptables(chain: string | undefined, former: ReadonlySet<string>): string[] {
+  private formerIptables(chain: string | undefined, former: ReadonlySet<string>): Advice[] {
     if (chain === undefined) return [];
     const names = [...former];
     const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
     return [
-      `leave the iptables rules this config's last start installed (chain ${chain}, meter${
-        names.length === 1 ? "" : "s"
-      } ${shown}): they count on; remove them with 'netmon stop' with source = "iptables" in the config, or iptables -D`,
+      (netmon) =>
+        `leave the iptables rules this config's last start installed (chain ${chain}, meter${
+          names.length === 1 ? "" : "s"
+        } ${shown}): they count on; remove them with '${
+          netmon("stop")
+        }' with source = "iptables" in the config, or iptables -D`,
     ];
   }
 
@@ -320,7 +324,7 @@ export class NftablesSource implements CounterSource {
       if (old.ops.length === 0) return { notes: [...notes, ...old.notes, ...left], commands: [] };
       return { notes: [...old.notes, ...left], commands: [this.command(old.ops)] };
     }
-    const notes: string[] = [];
+    const notes: (string | Advice)[] = [];
     const ops: Json[] = [{ add: { table: this.table } }];
     const unknown: string[] = [];
     if (!t) notes.push(`create ${this.describe()}`);
@@ -401,12 +405,13 @@ export class NftablesSource implements CounterSource {
       if (!t?.counters.has(w.rule.column) || !have.has(`${w.chain} ${w.comment}`)) missing.add(w.rule.column);
     }
     if (strict && missing.size > 0) {
-      throw new NetmonError(
-        t
-          ? `${this.describe()} lacks the counter or rules of meter${missing.size === 1 ? "" : "s"} ${
-            [...missing].join(", ")
-          }: run 'netmon start'`
-          : `${this.describe()} is not installed: run 'netmon start'`,
+      throw new AdvisedError(
+        (netmon) =>
+          t
+            ? `${this.describe()} lacks the counter or rules of meter${missing.size === 1 ? "" : "s"} ${
+              [...missing].join(", ")
+            }: run '${netmon("start")}'`
+            : `${this.describe()} is not installed: run '${netmon("start")}'`,
         EX.UNAVAILABLE,
       );
     }

@@ -11,8 +11,9 @@
 
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
-import { DataError, EX, NetmonError } from "../host/errors.ts";
+import { DataError, EX } from "../host/errors.ts";
 import type { Sample } from "../state/log_format.ts";
+import { AdvisedError } from "../host/invocation.ts";
 import { allColumns, type Meter, type MeterRule, meterRules } from "../config/meters.ts";
 import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
 
@@ -179,7 +180,8 @@ export class PfSource implements CounterSource {
   private plan(what: string): Promise<Plan> {
     return Promise.resolve({
       notes: [
-        `pf: the ruleset is yours, so netmon ${what} nothing; run 'netmon pf-conf' for the labelled rules`,
+        (netmon) =>
+          `pf: the ruleset is yours, so netmon ${what} nothing; run '${netmon("pf-conf")}' for the labelled rules`,
         "to put in /etc/pf.conf, then load them with: pfctl -f /etc/pf.conf",
       ],
       commands: [],
@@ -206,9 +208,10 @@ export class PfSource implements CounterSource {
     const found = await this.labelCounters(this.config.pfZero);
     const missing = this.labels.filter((l) => !found.has(l));
     if (missing.length > 0) {
-      throw new NetmonError(
-        `pf has no rule labelled ${missing.map((l) => JSON.stringify(l)).join(", ")}: add the rules from ` +
-          `'netmon pf-conf' to pf.conf and run 'pfctl -f /etc/pf.conf'`,
+      throw new AdvisedError(
+        (netmon) =>
+          `pf has no rule labelled ${missing.map((l) => JSON.stringify(l)).join(", ")}: add the rules from ` +
+          `'${netmon("pf-conf")}' to pf.conf and run 'pfctl -f /etc/pf.conf'`,
         EX.UNAVAILABLE,
       );
     }

@@ -7,7 +7,7 @@
  */
 
 import type { Sample } from "../state/log_format.ts";
-import { netmonCommand, type RunWith } from "../host/invocation.ts";
+import { type Advice, netmonCommand, type RunWith } from "../host/invocation.ts";
 
 /** A program to run, as an argument array, with optional standard input. */
 export interface PlannedCommand {
@@ -21,8 +21,8 @@ export interface PlannedCommand {
 
 /** What `start` or `stop` would do. */
 export interface Plan {
-  /** Plain-words lines about the change, for the user. */
-  notes: string[];
+  /** Plain-words lines about the change, for the user (those naming a netmon command: said with lib/host/invocation.ts's advise). */
+  notes: (string | Advice)[];
   /** Commands that carry it out, in order; empty when nothing is to change. */
   commands: PlannedCommand[];
   /**
@@ -126,8 +126,8 @@ export interface CounterSource {
   read(previous?: Sample | Promise<Sample | undefined>): Promise<Reading>;
   /** Reads what is installed and its counters, without logging. */
   status(): Promise<MeterStatus[]>;
-  /** Non-fatal things noticed while reading, for stderr. */
-  readonly warnings: string[];
+  /** Non-fatal things noticed while reading, for stderr (those naming a netmon command: said with advise). */
+  readonly warnings: readonly (string | Advice)[];
   /**
    * iptables: rules not made by netmon that jump to its chain (the 2010
    * network_monitor.py's, left behind), found by {@linkcode status}: each what
