@@ -426,7 +426,7 @@ COMMIT
 meter        where  installed  packets  bytes
 proxy        INPUT  NO         -        -
 non-network  INPUT  NO         -        -
-2 meter(s) have no rule: run 'deno task netmon start -c ${config}'
+2 meters not installed: run 'deno task netmon start -c ${config}'
 `,
         );
         const r = await netmon(["-c", config, "-s", dir], o);
@@ -436,6 +436,37 @@ non-network  INPUT  NO         -        -
           `netmon: netmon's rules are not installed for meters proxy, non-network: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
         ]);
         assertEquals(await Deno.readTextFile(`${dir}/netmon.log`).catch(() => ""), "");
+      })
+    ),
+);
+
+netnsTest(
+  "status counts the rules and the meters not installed, and names each of a meter's rules in one hook by its match",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        // charlie's traffic in both directions is one column: INPUT -d, OUTPUT -s, and FORWARD -d and -s.
+        const config = await writeConfig(
+          dir,
+          'source = "iptables"\nchain = "DOWNLOADED"\n[[meter]]\nname = "charlie"\naddress = "192.0.2.7"\n' +
+            '[[meter]]\nname = "proxy"\nfrom = "198.51.100.10"\n',
+        );
+        const st = await netmon(["status", "-c", config, "-s", dir], { ns: p.a, dirs: [dir] });
+        assertEquals(st.code, 69, st.stderr);
+        const rows = st.stdout.split("\n").slice(2, -2).map((l) => l.split(/ {2,}/).slice(0, 3).join(" | "));
+        assertEquals(rows.sort(), [
+          "charlie | FORWARD -d 192.0.2.7/32 | NO",
+          "charlie | FORWARD -s 192.0.2.7/32 | NO",
+          "charlie | INPUT | NO",
+          "charlie | OUTPUT | NO",
+          "proxy | INPUT | NO",
+        ]);
+        ok(
+          st.stdout.endsWith(
+            `5 rules of 2 meters not installed: run 'deno task netmon start -c ${config} -s ${dir}'\n`,
+          ),
+          st.stdout,
+        );
       })
     ),
 );

@@ -161,7 +161,7 @@ netnsTest(
           takeover("INPUT -s 198.51.100.10/32 -j DOWNLOADED", "proxy"),
         ];
         assertEquals(st.stderr, script.map((l) => `netmon: warning: ${l}\n`).join(""));
-        ok(st.stdout.endsWith(`2 meter(s) have no rule: run '${start}'\n`), st.stdout);
+        ok(st.stdout.endsWith(`2 meters not installed: run '${start}'\n`), st.stdout);
         // doctor names both: netmon's rules missing, and the script's, which the same start takes over.
         const d = await netmon(["doctor", "--json", "-c", config, "-s", state], o);
         const rules =

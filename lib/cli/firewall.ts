@@ -25,7 +25,7 @@ import { columnNames } from "../config/meters.ts";
 import type { Config } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
-import { type CounterSource, foreignAdvice, type Plan } from "../sources/source.ts";
+import { type CounterSource, foreignAdvice, type MeterStatus, type Plan } from "../sources/source.ts";
 import { humanReadable } from "../usage/units.ts";
 import type { Options } from "./commands.ts";
 
@@ -241,6 +241,17 @@ function table(rows: string[][]): string {
     .join("");
 }
 
+/**
+ * What of status's rows is not installed: `2 meters`, or, where a meter's
+ * rows are its several rules (iptables), `16 rules of 7 meters`.
+ */
+function notInstalled(missing: readonly MeterStatus[]): string {
+  const n = (count: number, what: string) => `${count} ${what}${count === 1 ? "" : "s"}`;
+  const meters = new Set(missing.map((r) => r.meter)).size;
+  const rules = missing.length === meters ? "" : `${n(missing.length, "rule")} of `;
+  return `${rules}${n(meters, "meter")} not installed`;
+}
+
 /** `netmon status`: each meter's rule and counters now. */
 export async function status(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
@@ -267,10 +278,10 @@ export async function status(opts: Options): Promise<number> {
       r.bytes === undefined ? "-" : `${r.bytes} (${humanReadable(r.bytes)})`,
     ]),
   ]);
-  const missing = rows.filter((r) => !r.installed).length;
-  if (missing > 0) text += `${missing} meter(s) have no rule: run '${netmonCommand("start", given)}'\n`;
+  const missing = rows.filter((r) => !r.installed);
+  if (missing.length > 0) text += `${notInstalled(missing)}: run '${netmonCommand("start", given)}'\n`;
   out(text);
-  return missing > 0 ? EX.UNAVAILABLE : EX.OK;
+  return missing.length > 0 ? EX.UNAVAILABLE : EX.OK;
 }
 
 /** `netmon pf-conf`: prints the labelled pf.conf rules. */

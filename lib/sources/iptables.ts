@@ -60,6 +60,12 @@ export function bareSpec(rule: MeterRule, chain: string): string {
     `-j ${chain}`;
 }
 
+/** What a rule matches, as iptables-save prints it (`-s 192.0.2.7/32`): which of a meter's rules it is. */
+function matchOf(rule: MeterRule): string {
+  return (addrArg("-s", rule.from) + addrArg("-d", rule.to) + ifaceArg("-i", rule.in) + ifaceArg("-o", rule.out))
+    .trimEnd();
+}
+
 /**
  * A rule not made by netmon (no `netmon:` comment) outside the config's chain
  * that jumps to it: the 2010 network_monitor.py's counting rules, or one made
@@ -768,8 +774,15 @@ export class IptablesSource implements CounterSource {
   async status(): Promise<MeterStatus[]> {
     this.foreignRules.length = 0;
     const found = await this.find(undefined, undefined, this.foreignRules);
+    const place = (rule: MeterRule) => `${rule.hook}${rule.family === 6 ? " IPv6" : ""}`;
+    // A meter with several rules in one place (charlie's -s and -d rules in FORWARD): each row says its match.
+    const rules = new Map<string, number>();
+    for (const rule of found.keys()) {
+      const key = `${rule.column} ${place(rule)}`;
+      rules.set(key, (rules.get(key) ?? 0) + 1);
+    }
     return [...found].map(([rule, r]) => {
-      const where = `${rule.hook}${rule.family === 6 ? " IPv6" : ""}`;
+      const where = place(rule) + ((rules.get(`${rule.column} ${place(rule)}`) ?? 0) > 1 ? ` ${matchOf(rule)}` : "");
       const row: MeterStatus = { meter: rule.column, where, installed: typeof r !== "string" };
       if (typeof r !== "string") {
         row.packets = r.packets;
