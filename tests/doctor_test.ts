@@ -567,8 +567,9 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
     match(
       noNet?.fix ?? "",
       new RegExp(
-        `^run doctor with --allow-net=127\\.0\\.0\\.1:${server.port} \\('deno run -q --frozen -P=netmon-admin ` +
-          `--allow-net=127\\.0\\.0\\.1:${server.port} netmon\\.ts doctor': 'deno task' passes no flags to deno\\), and give`,
+        `^give the report's line --allow-net=127\\.0\\.0\\.1:${server.port} too \\('deno task netmon schedule' prints ` +
+          `it whole\\); for this doctor, run it as: deno run -q --frozen (--config \\S+ )?-P=netmon-admin ` +
+          `--allow-net=127\\.0\\.0\\.1:${server.port} \\S*netmon\\.ts doctor --json$`,
       ),
     );
     expect(verdict(r[5] as StepResult), {
@@ -591,6 +592,75 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
     await server.close();
   }
 });
+
+netnsTest(
+  "doctor: the fix for a permission it lacks (the mail server, the textfile's directory) is a whole line that runs " +
+    "it past the refusal, with the user's own -c and -s",
+  async () => {
+    const server = await startSmtp({ tls: "none" });
+    try {
+      const config = "/var/walk/netmon.toml";
+      const state = "/var/walk/state";
+      const setup: SandboxStep[] = [
+        {
+          write: config,
+          text: `source = "interface"\n[mail]\nto = ["ops@example.net"]\nfrom = "netmon@example.net"\n` +
+            `server = "127.0.0.1"\nport = ${server.port}\nsecurity = "none"\ntimeout = 5\n` +
+            `[prometheus]\ntextfile = "/var/walk/prom/netmon.prom"\n`,
+        },
+        { run: ["mkdir", "-p", state, "/var/walk/prom"] },
+      ];
+      // The config and state directory elsewhere than the set reads: allowed as a refusal's line allows them.
+      const read = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).permissions["netmon-admin"].read;
+      const args = ["doctor", "--json", "-c", config, "-s", state];
+      const [first] = await sandbox([...setup, {
+        netmon: args,
+        permissions: [`--allow-read=${[...read, config, state].join(",")}`],
+      }]);
+      const v = verdict(first as StepResult);
+      const lines = new Map<string, string>();
+      for (const check of ["mail", "textfile"]) {
+        const c = v.checks.get(check);
+        assertEquals(c?.verdict, "problem", JSON.stringify(c));
+        match(c?.said ?? "", /^Deno denied (net|read) access to /);
+        const line = /; for this doctor, run it as: (deno run .*)$/.exec(c?.fix ?? "")?.[1];
+        ok(line?.endsWith(` netmon.ts ${args.join(" ")}`), `${check}: ${c?.fix}`);
+        lines.set(check, line as string);
+      }
+      match(
+        v.checks.get("mail")?.fix ?? "",
+        new RegExp(`^give the report's line --allow-net=127\\.0\\.0\\.1:${server.port} too`),
+      );
+      match(
+        v.checks.get("mail")?.fix ?? "",
+        /\('deno task netmon schedule -c \/var\/walk\/netmon\.toml -s \/var\/walk\/state'/,
+      );
+      match(
+        v.checks.get("textfile")?.fix ?? "",
+        /^the report needs \/var\/walk\/prom in its --allow-read and --allow-write/,
+      );
+      // Each line, run as written, gets doctor past its refusal: the config still read, the check done.
+      const dir = Deno.env.get("DENO_DIR");
+      const sh = (line: string): SandboxStep => ({
+        run: ["env", ...(dir ? [`DENO_DIR=${dir}`] : []), "sh", "-c", line],
+        keep: true,
+      });
+      const [mail, textfile] = await sandbox([
+        ...setup,
+        sh(lines.get("mail") as string),
+        sh(lines.get("textfile") as string),
+      ]);
+      const m = verdict(mail as StepResult);
+      assertEquals(m.checks.get("config")?.verdict, "ok", JSON.stringify(m.checks.get("config")));
+      match(m.checks.get("mail")?.said ?? "", new RegExp(`127\\.0\\.0\\.1:${server.port} answered without TLS`));
+      const t = verdict(textfile as StepResult);
+      assertEquals(t.checks.get("config")?.verdict, "ok", JSON.stringify(t.checks.get("config")));
+      match(t.checks.get("textfile")?.said ?? "", /not written yet: the first report writes it/);
+    } finally {
+      await server.close();
+    }
+  },
+);
 
 netnsTest("doctor: mail.user without a password, and a server that does not offer AUTH, are problems", async () => {
   const server = await startSmtp({ tls: "none", offerAuth: false });

@@ -44,6 +44,8 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
   const findings = await diagnose({
     config,
     given: runWith(opts),
+    runLine: async (denied) =>
+      (await import("./permission_line.ts")).passingLine(denied, "netmon", args, { config: opts.config })?.line,
     ...(files ? { files } : {}),
     run: runCommand,
     now: new Date(),

@@ -321,17 +321,33 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
         `to the set's list ('${netmonCommand("schedule --compile")}' prints the build line for a config)`,
     );
   }
+  const past = passingLine(denied, prog, args, given);
+  if (past === undefined) return denied.message;
+  return denied.withFix(
+    `this run's permissions (the ${past.set} set, and any flags given with it) do not allow it; as a flag beside ` +
+      `-P=${past.set} replaces the set's list of its kind (and 'deno task' passes deno none), each list in this ` +
+      `line repeats the set's: ${RUN_AS}${past.line}`,
+  );
+}
+
+/**
+ * The whole line, as the user types it, that runs `prog` with `args` past
+ * `denied` (see {@linkcode deniedLine}), and the permission set it runs
+ * with; undefined when the process runs with none (or is a compiled binary).
+ */
+export function passingLine(
+  denied: DenoDenied,
+  prog: string,
+  args: readonly string[],
+  given?: Given,
+): { set: string; line: string } | undefined {
+  if (COMPILED) return undefined;
   const set = runningSet(PERMISSION_SETS, `${prog}.ts`);
-  if (set === undefined) return denied.message;
+  if (set === undefined) return undefined;
   const cwd = Deno.cwd();
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
     paths: configPaths(prog === "graph" ? "graph" : "report", given),
     cwd,
   });
-  const line = runLine(set, `${prog}.ts`, args, add, cwd);
-  return denied.withFix(
-    `this run's permissions (the ${set} set, and any flags given with it) do not allow it; as a flag beside ` +
-      `-P=${set} replaces the set's list of its kind (and 'deno task' passes deno none), each list in this line ` +
-      `repeats the set's: ${RUN_AS}${line.map(shellWord).join(" ")}`,
-  );
+  return { set, line: runLine(set, `${prog}.ts`, args, add, cwd).map(shellWord).join(" ") };
 }

@@ -12,7 +12,7 @@ import { statfsSync } from "node:fs";
 import type { Runner } from "../host/run.ts";
 import type { Config } from "../config/config.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
-import { denoPermissionError, EX, isDenoRefusal, NetmonError, RUN_AS } from "../host/errors.ts";
+import { DenoDenied, denoPermissionError, EX, isDenoRefusal, NetmonError, RUN_AS } from "../host/errors.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { isReport, parseRunLine } from "./run_lines.ts";
 import { checkOriginal, checkSchedule, cronLines, timerLines } from "./schedule_check.ts";
@@ -54,6 +54,12 @@ export interface DoctorInput {
   now: Date;
   /** The config and state directory doctor was given (`-c`, `-s`): a fix's command names them too. */
   given?: RunWith;
+  /**
+   * The whole line that runs this doctor past Deno's refusal `denied`, with
+   * the user's own arguments (lib/cli/permission_line.ts), as exit-77
+   * refusals print it; undefined where it cannot be told (a compiled binary).
+   */
+  runLine?: (denied: DenoDenied) => Promise<string | undefined>;
   /** What is wrong with who can write the state directory and those above it (lib/host/dir_trust.ts). */
   stateDirTrust?: (dir: string) => Promise<string[]>;
   /** The same for the Prometheus textfile's directory. */
@@ -67,6 +73,22 @@ export interface DoctorInput {
 
 /** The netmon command `words` on the config and state directory doctor was `given` (-c, -s). */
 const command = (given: RunWith, words: string): string => netmonCommand(words, given);
+
+/**
+ * The fix for Deno refusing doctor `denied`, which the report needs too
+ * (`report`: what its line needs, and how to get it): the whole line that runs
+ * doctor past it (kept whole after RUN_AS by formatFindings); `fallback` where
+ * the line cannot be told.
+ */
+async function pastRefusal(
+  input: DoctorInput,
+  denied: DenoDenied,
+  report: string,
+  fallback: string,
+): Promise<string> {
+  const line = await input.runLine?.(denied);
+  return line === undefined ? fallback : `${report}; for this doctor, ${RUN_AS}${line}`;
+}
 
 /** The fix for what doctor may not look at as the user it runs as. */
 const asRoot = (given: RunWith): string => `run '${command(given, "doctor")}' as root`;
@@ -515,18 +537,28 @@ function utc(seconds: number): string {
 async function checkTextfile(
   config: Config,
   lastAt: number | undefined,
-  trust: ((dir: string) => Promise<string[]>) | undefined,
-  given: RunWith,
+  input: DoctorInput,
 ): Promise<Finding | undefined> {
   const path = config.fleet.textfile;
   if (path === undefined) return undefined;
+  const trust = input.textfileDirTrust;
+  const given = input.given ?? {};
   const dir = dirOf(path);
-  const denied = (err: unknown) =>
+  const report = `the report needs ${dir} in its --allow-read and --allow-write lists ('${
+    command(given, "schedule")
+  }' prints its whole line)`;
+  // Doctor looks at the directory and the file in it: the directory allowed, both are. The file system's refusal
+  // is the user's, not Deno's.
+  const denied = async (err: unknown) =>
     problem(
       "textfile",
       message(err),
-      `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list; the report needs ${dir} ` +
-        `in its --allow-read and --allow-write lists: '${command(given, "schedule")}' prints its whole line)`,
+      !isDenoRefusal(err) ? asRoot(given) : await pastRefusal(
+        input,
+        new DenoDenied({ kind: "read", what: dir, flag: "--allow-read" }),
+        report,
+        `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list); ${report}`,
+      ),
     );
   let info: Deno.FileInfo;
   try {
@@ -655,14 +687,18 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   } catch (err) {
     const denied = /Deno denied net access to (\S+?):? run it with (--allow-net=\S+)/.exec(message(err));
     if (denied) {
+      const report = `give the report's line ${denied[2]} too ('${command(given, "schedule")}' prints it whole)`;
       return problem(
         "mail",
         message(err),
-        `run doctor with ${denied[2]} ('deno run -q --frozen -P=netmon-admin ${denied[2]} netmon.ts doctor': ` +
-          `'deno task' passes no flags to deno), and give the report's line the same ('${
-            command(given, "schedule")
-          }' prints it ` +
-          "whole)",
+        await pastRefusal(
+          input,
+          err instanceof DenoDenied
+            ? err
+            : new DenoDenied({ kind: "net", what: denied[1] as string, flag: "--allow-net" }),
+          report,
+          `run doctor with ${denied[2]} ('deno task' passes no flags to deno), and ${report}`,
+        ),
       );
     }
     return problem(
@@ -767,7 +803,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   );
   findings.push(checkOriginal(cron, input.files?.log));
   findings.push(await checkMail(config, input.files, input));
-  const textfile = await checkTextfile(config, log.lastAt, input.textfileDirTrust, given);
+  const textfile = await checkTextfile(config, log.lastAt, input);
   if (textfile) findings.push(textfile);
   return findings;
 }
