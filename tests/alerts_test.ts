@@ -21,6 +21,7 @@ import { fingerprint, reportColumns, reportPlan, tallyPlan, watchedCustomers } f
 import { formatTally, readTally, sentPath, tallyPath, writeTally } from "../lib/state/tally_file.ts";
 import { named, netnsTest, removeFaketimeLeftovers, sendUdp, spawnNetmon, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
+import { isMessageId } from "./smtp_server.ts";
 import { LATE, lateMeterCounters } from "./late_meter.ts";
 import {
   decodeMail,
@@ -130,6 +131,7 @@ netnsTest(
       ]);
       const ids = alerts(e).map((m) => m.headers.get("message-id"));
       assertEquals(new Set(ids).size, 4, "each alert its own Message-ID");
+      for (const id of ids) ok(isMessageId(id), id);
       ok(
         april[1]!.text.includes(
           expectedAlert(e, 100, aprilFirst, [

@@ -11,6 +11,8 @@ import { iecBytes } from "../lib/usage/units.ts";
 import { linearEstimate } from "../lib/usage/projection.ts";
 import { parseConfig } from "../lib/config/config.ts";
 import { dueDigests } from "../lib/outputs/digests.ts";
+import { reportMessage } from "../lib/outputs/mail.ts";
+import { isMessageId } from "./smtp_server.ts";
 import { netnsTest, sendUdp, withTempDir } from "./helpers.ts";
 import { decodeMail, logSamples, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
 
@@ -114,6 +116,7 @@ netnsTest(
           ["netmon statement for globex - 2025-05-01 .. 2025-05-31", ["a@globex.example", "b@globex.example"]],
           ["netmon statement for globex - 2025-06-01 .. 2025-06-30", ["a@globex.example", "b@globex.example"]],
         ]);
+        for (const m of mails) ok(isMessageId(m.headers.get("message-id")), m.headers.get("message-id"));
         // Each statement's CSV is the customer's row of `netmon summary --by cycle --csv`, run on this state.
         for (const m of mails) {
           const [, name, label] = /statement for (\S+) - (.*)$/.exec(m.headers.get("subject")!)! as unknown as [
@@ -328,5 +331,35 @@ Deno.test("a quota written in MB is shown in MB in the digest and the statement,
     ok(statement.includes("Quota: acme: 25.92 MB of 2.00 MB (1296.0%, counting total)\n"), statement);
     ok(statement.includes("Total: 24.72 MiB (25920000 bytes)\n"), statement);
     ok(statement.includes("95th percentile: 80.00 bit/s; commit 100.00 bit/s (80.0%)\n"), statement);
+  });
+});
+
+Deno.test("every Message-ID netmon builds is RFC 5322's (a dot-atom each side): digests, statements of any customer name, reports", async () => {
+  await withTempDir(async (dir) => {
+    const start = Date.UTC(2025, 10, 30), epoch = Date.UTC(2025, 11, 3);
+    const local = (t: number) => {
+      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
+      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
+    };
+    const lines = ["# netmon meters:\tup"];
+    for (let t = start; t <= epoch; t += 3_600_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    // A statement's key holds the cycle's label (`A .. B`) and the customer's name, which may be anything printable.
+    const names = ["charlie", "Zoë & Co.", ".dots..", "-", "東京", "大阪"];
+    const config = parseConfig(
+      '[billing]\ntimezone = "UTC"\n' +
+        names.map((n) => `[[customer]]\nname = ${JSON.stringify(n)}\nmeters = ["up"]\n`).join("") +
+        mailSection(25, 'send = ["daily", "cycle"]\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(), new Date(epoch));
+    assertEquals(due.length, 1 + names.length, due.map((d) => d.key).join("; "));
+    const ids = [
+      ...due.map((d) => d.message!.messageId),
+      reportMessage(config.mail!, "2025/12/03-00:00:00", new Date(epoch), "text").messageId,
+    ];
+    for (const id of ids) ok(isMessageId(id), id);
+    assertEquals(new Set(ids).size, ids.length, "each its own");
   });
 });

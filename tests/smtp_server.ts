@@ -172,6 +172,16 @@ export function deadPort(): number {
   return port;
 }
 
+/** RFC 5322's atext, one character. */
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+/** A strict msg-id (RFC 5322 3.6.4, no obsolete forms): `<dot-atom-text@dot-atom-text>`, no dot first, last or twice. */
+const MSG_ID = new RegExp(`^<${ATEXT}+(?:\\.${ATEXT}+)*@${ATEXT}+(?:\\.${ATEXT}+)*>$`);
+
+/** True when `id` is a valid Message-ID as RFC 5322 writes one. */
+export function isMessageId(id: string | undefined): boolean {
+  return id !== undefined && MSG_ID.test(id);
+}
+
 /** The header block and body of a raw message, headers unfolded and keyed in lower case. */
 export function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
   const split = raw.indexOf("\r\n\r\n");

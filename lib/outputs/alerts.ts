@@ -80,6 +80,7 @@ import { dayCounted, estimateText } from "../usage/projection.ts";
 import { isoWithOffset, localZone, wallOf, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
+import { keyId, messageId } from "./message_id.ts";
 import { alertKey, type AlertKind, SentAlerts } from "./alert_keys.ts";
 import { type Due, dueDigests } from "./digests.ts";
 
@@ -315,17 +316,10 @@ function alertMessage(
     subject,
     text: lines.join("\n") + "\n",
     date: now.toISOString(),
-    messageId: `<netmon.${keyId(key)}@${mail.helo}>`,
+    messageId: messageId(["netmon", keyId(key)], mail.helo),
     to: [...to],
     attach: false,
   };
-}
-
-/** A short stable name for a ledger key (FNV-1a, 64 bits, in hex). */
-export function keyId(key: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (const b of new TextEncoder().encode(key)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return h.toString(16).padStart(16, "0");
 }
 
 /**

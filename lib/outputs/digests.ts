@@ -33,6 +33,7 @@ import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
 import { bytesShareText, commitText, iecBytes, percentText, quotaBytes, siRate } from "../usage/units.ts";
 import { isoWithOffset, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SpooledMessage } from "./mail.ts";
+import { keyId, messageId } from "./message_id.ts";
 
 /** One message that is due, with the ledger key that makes it happen once. */
 export interface Due {
@@ -84,7 +85,8 @@ function message(
     subject,
     text,
     date: now.toISOString(),
-    messageId: `<netmon.${key.replace(/[^A-Za-z0-9.-]+/g, ".")}.${now.getTime()}@${mail.helo}>`,
+    // The key as words to read, and its hash: two customers' names may read alike once made atoms ("東京", "大阪").
+    messageId: messageId(["netmon", key, keyId(key), String(now.getTime())], mail.helo),
     attach: false,
   };
   if (to) m.to = to;

@@ -22,6 +22,7 @@ import { STATE_MODE } from "../state/files.ts";
 import { formatLogLine } from "../state/log_format.ts";
 import { humanReadable } from "../usage/units.ts";
 import type { UsageResult } from "../usage/deltas.ts";
+import { messageId } from "./message_id.ts";
 
 /** A report waiting in the spool: everything but the addresses, which come from the config at delivery. */
 export interface SpooledMessage {
@@ -91,7 +92,7 @@ export function reportMessage(mail: MailConfig, stamp: string, date: Date, text:
     subject: mail.subject.replace("%s", stamp),
     text,
     date: date.toISOString(),
-    messageId: `<netmon.${digits}.${randomHex(6)}@${mail.helo}>`,
+    messageId: messageId(["netmon", digits, randomHex(6)], mail.helo),
   };
 }
 
