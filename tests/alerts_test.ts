@@ -265,7 +265,7 @@ netnsTest(
         await e.smtp.stop();
         const down = await netmonAt(e, "2025-03-10 01:00:00");
         assertEquals(down.code, 75, down.stderr);
-        ok(/could not connect .*; 1 report\(s\) kept in .*spool for the next run\n$/.test(down.stderr), down.stderr);
+        ok(/could not connect .*; 1 mail\(s\) kept in .*spool for the next run\n$/.test(down.stderr), down.stderr);
         const spooled = spoolOf(e);
         assertEquals(spooled.length, 1);
         const message = JSON.parse(Deno.readTextFileSync(`${e.dir}/state/spool/${spooled[0]}`));

@@ -582,10 +582,10 @@ netnsTest("doctor: mail server reachable, down, reports waiting in the spool, an
     match(up.checks.get("mail")?.said ?? "", new RegExp(`127\\.0\\.0\\.1:${server.port} answered without TLS`));
     assertEquals(server.messages.length, 0, "doctor sends no mail");
     expect(verdict(r[1] as StepResult), { mail: /could not connect/ }, { mail: /mail\.server/ });
-    expect(verdict(r[2] as StepResult), { mail: /1 report wait in the spool/ });
+    expect(verdict(r[2] as StepResult), { mail: /1 mail waits in the spool/ });
     expect(
       verdict(r[3] as StepResult),
-      { mail: /refused 1 report for good: \/var\/lib\/netmon\/spool\/20261121100500000-ef01\.refused$/ },
+      { mail: /refused 1 mail for good: \/var\/lib\/netmon\/spool\/20261121100500000-ef01\.refused$/ },
       { mail: /never resends them/ },
     );
   } finally {

@@ -80,7 +80,7 @@ Deno.test("mail.user without a password: the sample logged, its report spooled, 
         code: 78,
         stderr: `netmon: ${dir}/netmon.toml: mail.user "netmon" needs a password and none is given: set ` +
           "mail.password_file (a file holding it on its first line, mode 0600) or NETMON_SMTP_PASSWORD in the " +
-          `report's environment; 2 report(s) kept in ${dir}/state/spool for the next run\n`,
+          `report's environment; 2 mail(s) kept in ${dir}/state/spool for the next run\n`,
       },
     );
     ok(refused.stdout.startsWith("Last Total - "), "the report is printed");
@@ -132,7 +132,7 @@ Deno.test("a server that does not offer AUTH is not sent the mail without the lo
         "netmon: mail to 127.0.0.1:PORT failed: the server does not offer AUTH, so the login as netmon that " +
           'mail.user asks for cannot be made (it said "500 Error: command not recognized"): netmon does not send ' +
           "without it; remove mail.user if this server needs no login, else check mail.server, mail.port and " +
-          "mail.security; 1 report(s) kept in SPOOL for the next run\n",
+          "mail.security; 1 mail(s) kept in SPOOL for the next run\n",
       );
       assertEquals([await samples(dir), spoolOf(dir).length], [1, 1]);
 

@@ -181,7 +181,7 @@ Deno.test("the server's certificate not trusted: exit 75, the report spooled", a
       const lines = r.stderr.trim().split("\n");
       assertEquals(lines.length, 1, r.stderr);
       ok(
-        /^netmon: mail to 127\.0\.0\.1:\d+ failed: .*certificate.*; 1 report\(s\) kept in .*spool for the next run$/i
+        /^netmon: mail to 127\.0\.0\.1:\d+ failed: .*certificate.*; 1 mail\(s\) kept in .*spool for the next run$/i
           .test(lines[0]!),
         lines[0],
       );
@@ -212,7 +212,7 @@ Deno.test("AUTH refused: one line with what the server said, exit 75, sample log
         ok(r.stdout.startsWith("Last Total - "), "the report is still printed");
         assertEquals(
           r.stderr.replace(/:\d+ /, ":PORT ").replace(/ in \S+ for/, " in SPOOL for"),
-          'netmon: mail to 127.0.0.1:PORT failed: authentication as netmon refused: the server said "535 Authentication credentials invalid"; 1 report(s) kept in SPOOL for the next run\n',
+          'netmon: mail to 127.0.0.1:PORT failed: authentication as netmon refused: the server said "535 Authentication credentials invalid"; 1 mail(s) kept in SPOOL for the next run\n',
         );
         assertEquals((await Deno.readTextFile(`${dir}/state/netmon.log`)).trim().split("\n").length, 2); // header + sample
         assertEquals(spoolOf(dir).length, 1);
@@ -230,7 +230,7 @@ Deno.test("server down: exit 75 and the report spooled; server up: both reports 
     await config(dir, port, `security = "none"\n`);
     const down = await run(dir, ["report"], port);
     assertEquals(down.code, 75);
-    ok(/failed: could not connect \(.*ECONNREFUSED.*\); 1 report\(s\) kept/.test(down.stderr), down.stderr);
+    ok(/failed: could not connect \(.*ECONNREFUSED.*\); 1 mail\(s\) kept/.test(down.stderr), down.stderr);
     assertEquals(spoolOf(dir).length, 1);
     const firstSubject = JSON.parse(await Deno.readTextFile(`${dir}/state/spool/${spoolOf(dir)[0]}`)).subject;
     await new Promise((r) => setTimeout(r, 1100)); // a later stamp for the second report
@@ -295,7 +295,7 @@ Deno.test("a report refused for good (554) is moved aside and the later ones sti
       ok(lines[0]?.includes(`moved to ${aside} (it would be refused again)`), r.stderr);
       assertEquals(
         lines[1],
-        `netmon: 1 report(s) refused for good by the mail server (see the warning above), kept as ${aside}; 1 sent`,
+        `netmon: 1 mail(s) refused for good by the mail server (see the warning above), kept as ${aside}; 1 sent`,
       );
       assertEquals(lines.length, 3, r.stderr);
       assertEquals(server.messages.length, 1, "the report after the refused one was sent");
@@ -442,7 +442,7 @@ Deno.test("a hung sendmail is killed at the delivery deadline: exit 75, one line
     assertEquals(
       r.stderr,
       `netmon: mail to ${dir}/sendmail failed: it did not finish within 4 s (four times mail.timeout) and was killed; ` +
-        `1 report(s) kept in ${dir}/state/spool for the next run\n`,
+        `1 mail(s) kept in ${dir}/state/spool for the next run\n`,
     );
     ok(performance.now() - started < 30_000);
     assertEquals(spoolOf(dir).length, 1);

@@ -284,7 +284,7 @@ export function rootNeeded(config: Config, stateDirGiven: boolean, uid: () => nu
 /**
  * Sends what the spool holds. A password that is missing (mail.user set, no password_file, nothing in the run's
  * environment) fails only this: mail is a side output, so the sample is logged first and the mail waits in the
- * spool; the line names the config file and how many reports wait.
+ * spool; the line names the config file and how many mails wait.
  */
 async function deliver(mail: MailConfig, files: StateFiles, configFile: string | undefined): Promise<void> {
   const { deliverSpool, Mailer, smtpPassword, spoolDir, spooled } = await import("../outputs/mail.ts");
@@ -295,7 +295,7 @@ async function deliver(mail: MailConfig, files: StateFiles, configFile: string |
   const missing = missingPassword(mail, getEnv);
   if (missing !== undefined) {
     throw new ConfigError(
-      `${configFile === undefined ? "" : `${configFile}: `}${missing}; ${waiting} report(s) kept in ${dir} for the ` +
+      `${configFile === undefined ? "" : `${configFile}: `}${missing}; ${waiting} mail(s) kept in ${dir} for the ` +
         "next run",
     );
   }

@@ -720,7 +720,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
     const oldest = waiting[0]?.slice(waiting[0].lastIndexOf("/") + 1);
     return problem(
       "mail",
-      `${where} ${said}, but ${waiting.length} report${waiting.length === 1 ? "" : "s"} wait in the spool ` +
+      `${where} ${said}, but ${waiting.length} mail${waiting.length === 1 ? " waits" : "s wait"} in the spool ` +
         `(oldest ${oldest})`,
       `the next report delivers them; '${command(given, "report --mail-test")}' shows what the server says`,
     );
@@ -728,7 +728,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   if (refused.length > 0) {
     return problem(
       "mail",
-      `${where} ${said}, but it refused ${refused.length} report${refused.length === 1 ? "" : "s"} for good: ` +
+      `${where} ${said}, but it refused ${refused.length} mail${refused.length === 1 ? "" : "s"} for good: ` +
         refused.join(", "),
       "read them (the run that moved them aside said why in its warning) and delete them: netmon never resends them",
     );

@@ -569,7 +569,7 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
   for (const [i, path] of files.entries()) {
     let message: SpooledMessage;
     try {
-      message = JSON.parse(readWholeText(path, { what: "spooled report", write: true }, MAX_SPOOLED) ?? "");
+      message = JSON.parse(readWholeText(path, { what: "spooled mail", write: true }, MAX_SPOOLED) ?? "");
     } catch (err) {
       if (err instanceof NetmonError) {
         // Not netmon's (a link, another user's file): left alone, and said.
@@ -580,10 +580,10 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
         // A file that is not whole was never renamed into place: only damage makes one.
         const aside = `${path}.damaged`;
         Deno.renameSync(path, aside);
-        mailer.warnings.push(`${path}: not a spooled report (${err.message}); moved to ${aside}`);
+        mailer.warnings.push(`${path}: not a spooled mail (${err.message}); moved to ${aside}`);
         continue;
       }
-      throw fileError(err, "read spooled report", path);
+      throw fileError(err, "read spooled mail", path);
     }
     try {
       sent.push(await mailer.send(message));
@@ -593,34 +593,34 @@ export async function deliverSpool(dir: string, mailer: Mailer): Promise<Deliver
         try {
           Deno.renameSync(path, aside);
         } catch (e) {
-          throw fileError(e, "move aside refused report", path);
+          throw fileError(e, "move aside refused mail", path);
         }
         refused.push(aside);
         mailer.warnings.push(
           `${err instanceof NetmonError ? err.message : err}; moved to ${aside} (it would be refused again), ` +
-            "the reports after it are still sent",
+            "the mails after it are still sent",
         );
         continue;
       }
       const left = files.length - i;
       // A refusal stays one, so that the command line can print the whole run line that gets past it.
-      if (err instanceof DenoDenied) throw err.withNote(`${left} report(s) kept in ${dir} for the next run`);
+      if (err instanceof DenoDenied) throw err.withNote(`${left} mail(s) kept in ${dir} for the next run`);
       const what = err instanceof NetmonError ? err.message : String(err);
       // A permission to grant stays exit 77: waiting will not help.
       const status = err instanceof NetmonError && err.exitCode === EX.NOPERM ? EX.NOPERM : EX.TEMPFAIL;
-      throw new NetmonError(`${what}; ${left} report(s) kept in ${dir} for the next run`, status, {
+      throw new NetmonError(`${what}; ${left} mail(s) kept in ${dir} for the next run`, status, {
         cause: err,
       });
     }
     try {
       Deno.removeSync(path);
     } catch (err) {
-      throw fileError(err, "remove sent report", path);
+      throw fileError(err, "remove sent mail", path);
     }
   }
   if (refused.length > 0) {
     throw new NetmonError(
-      `${refused.length} report(s) refused for good by the mail server (see the warning above), kept as ` +
+      `${refused.length} mail(s) refused for good by the mail server (see the warning above), kept as ` +
         `${refused.join(", ")}; ${sent.length} sent`,
       EX.UNAVAILABLE,
     );
