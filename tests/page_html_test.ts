@@ -357,6 +357,8 @@ browserTest("graph.ts --html on an empty or missing log: a page saying no data y
         "index.html",
       ], log);
       assertEquals([mode(www), mode(`${www}/index.html`)], [0o755, 0o644], log);
+      // graph.ts's own title, once: not "netmon: network usage: usage".
+      ok(Deno.readTextFileSync(`${www}/index.html`).includes("<title>netmon: network usage</title>"), log);
       const v = await visit(
         b,
         `file://${www}/index.html`,

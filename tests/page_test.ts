@@ -123,6 +123,15 @@ Deno.test("an empty log gives a page saying no data yet", () => {
   assertEquals(pageFiles(empty).map((f) => f.name), ["index.html"]);
 });
 
+Deno.test("the overview page's title is the page's, said once, as its heading", () => {
+  const data = { ...smallPage(SEED), title: "netmon: network usage" };
+  for (const d of [data, { ...data, customers: [] }]) {
+    const html = overviewPage(d);
+    ok(html.includes("<title>netmon: network usage</title>"), html.slice(0, 400));
+    ok(html.includes("<h1>netmon: network usage</h1>"), html.slice(0, 400));
+  }
+});
+
 browserTest(
   "the pages in chromium: nothing leaves, no error, not blank, figures shown, a hostile name is text",
   async (b) => {

@@ -309,7 +309,7 @@ function td(label: string, content: string, cls = ""): string {
 function noData(data: PageData): string {
   const names = data.customers.map((c) => `<li class="name">${h(c.name)}</li>`).join("");
   return shell(
-    `${data.title}: usage`,
+    data.title,
     `<h1>${h(data.title)}</h1>
 <p><strong>No data yet.</strong> netmon has not recorded any sample in its log: the first figures appear after the
 next two runs of <code>netmon report</code> from cron.</p>
@@ -347,7 +347,7 @@ export function overviewPage(data: PageData): string {
   });
   const head = OVERVIEW_COLUMNS.filter((_, i) => shown(i)).map((c) => `<th scope="col">${h(c)}</th>`).join("");
   return shell(
-    `${data.title}: usage`,
+    data.title,
     `<h1>${h(data.title)}</h1>
 <p class="muted">This billing cycle so far, per customer. Bytes in IEC units (1 GiB = 1024<sup>3</sup> bytes); rates in
 bit/s. Coverage is the share of the cycle so far that the samples cover.</p>
