@@ -45,7 +45,7 @@ export const CHECKS = [
     name: "mail",
     help: [
       "with [mail], the server answers and accepts the login (nothing",
-      "is sent), and no reports wait in the spool",
+      "is sent), and no mails wait in the spool",
     ],
   },
   {
