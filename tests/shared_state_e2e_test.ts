@@ -28,7 +28,11 @@ netnsTest(
       assertEquals(refused.stderr.split("\n").length, 2, `one line: ${refused.stderr}`);
       match(refused.stderr, new RegExp(`state directory ${shared} is used by ${a.replaceAll(".", "\\.")}`));
       match(refused.stderr, /give this config its own state_dir/);
-      match(refused.stderr, /--replace/);
+      // The start that takes the directory over acts on this config and directory, as run.
+      ok(
+        refused.stderr.includes(`run 'deno task netmon start --replace -c ${b} -s ${shared}' with this config`),
+        refused.stderr,
+      );
       assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing installed");
       assertEquals(readInstalled(stateFiles(shared))?.config, a, "the record still names A");
       const dry = await netmon(["start", "--dry-run", "-c", b, "-s", shared], o);
@@ -71,6 +75,7 @@ netnsTest(
         new RegExp(`^netmon: report: state directory ${shared} is used by ${a.replaceAll(".", "\\.")} `),
       );
       match(r.stderr, /give this config its own state_dir/);
+      ok(r.stderr.includes(`run 'deno task netmon start --replace -c ${b} -s ${shared}' with this config`), r.stderr);
       const after = await Promise.all(
         ["netmon.log", "netmon.last", "netmon.status"].map((f) => Deno.readTextFile(`${shared}/${f}`)),
       );

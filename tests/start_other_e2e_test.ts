@@ -36,8 +36,8 @@ netnsTest(
       assertEquals(
         refused.stderr,
         "netmon: start would remove the rules of meter a-proxy (INPUT), which this config does not have and " +
-          "did not install (another config's?): run 'netmon start --replace' to remove them, or give this config " +
-          'its own chain = "..." to meter beside them\n',
+          `did not install (another config's?): run 'deno task netmon start --replace -c ${b} -s ${sb}' to remove ` +
+          'them, or give this config its own chain = "..." to meter beside them\n',
       );
       assertEquals(await netmonRuleTargets(p), ["a-proxy -> DOWNLOADED"], "nothing changed");
       const dry = await netmon(["start", "--dry-run", "-c", b, "-s", sb], o);
@@ -148,8 +148,8 @@ netnsTest(
         assertEquals(
           refused.stderr,
           "netmon: start would delete the counter of meter a-proxy (table inet netmon), which this config does not " +
-            "have and did not install (another config's?): run 'netmon start --replace' to delete it, or give this " +
-            'config its own table = "..." to meter beside it\n',
+            `have and did not install (another config's?): run 'deno task netmon start --replace -c ${b} -s ${dir}/sb' ` +
+            'to delete it, or give this config its own table = "..." to meter beside it\n',
         );
         assertEquals([...(await nftCounters(p.a)).keys()], ["a-proxy"], "nothing changed");
         const stop = await netmon(["stop", "-c", b, "-s", `${dir}/sb`], o);

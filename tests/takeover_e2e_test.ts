@@ -54,8 +54,8 @@ netnsTest(
       const refusal = "netmon: start would replace the rules of meter web (INPUT), which differ from this config's " +
         "and which this state directory's record does not list as its own (another config's with the same chain " +
         'and meter name?): give this config its own chain = "..." to meter beside them, or, if they are this ' +
-        "config's meter from before netmon kept the record (an edited meter), run 'netmon start --replace' to " +
-        "replace them\n";
+        "config's meter from before netmon kept the record (an edited meter), run " +
+        `'deno task netmon start --replace -c ${b} -s ${sb}' to replace them\n`;
       for (const args of [["start"], ["start", "--dry-run"]]) {
         const s = await netmon([...args, "-c", b, "-s", sb], o);
         assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal], `${args.join(" ")}: ${JSON.stringify(s)}`);
@@ -111,8 +111,8 @@ netnsTest(
       const refusal = "netmon: start would replace the rules of meter web (table inet netmon), which differ from " +
         "this config's and which this state directory's record does not list as its own (another config's with the " +
         'same table and meter name?): give this config its own table = "..." to meter beside them, or, if they ' +
-        "are this config's meter from before netmon kept the record (an edited meter), run 'netmon start " +
-        "--replace' to replace them\n";
+        "are this config's meter from before netmon kept the record (an edited meter), run " +
+        `'deno task netmon start --replace -c ${b} -s ${sb}' to replace them\n`;
       const s = await netmon(["start", "-c", b, "-s", sb], o);
       assertEquals([s.code, s.stdout, s.stderr], [78, "", refusal]);
       const stop = await netmon(["stop", "-c", b, "-s", sb], o);

@@ -52,9 +52,10 @@ function meterList(entries: string[]): string {
  * The refusal of a plan that removes rules of meters the config does not know
  * ({@linkcode Plan.unknown}), or replaces those of its own meters that differ
  * and that its record does not list ({@linkcode Plan.differing}): another
- * config's, as far as netmon can tell. Names them and the way out.
+ * config's, as far as netmon can tell. Names them and the way out: the
+ * `--replace` run with the -c and -s this run was `given`.
  */
-function unknownRefusal(command: string, config: Config, plan: Plan): NetmonError {
+function unknownRefusal(command: string, config: Config, plan: Plan, given: RunWith): NetmonError {
   const unknown = plan.unknown ?? [];
   const differing = plan.differing ?? [];
   const nft = config.source === "nftables";
@@ -74,18 +75,19 @@ function unknownRefusal(command: string, config: Config, plan: Plan): NetmonErro
     );
   }
   const own = `give this config its own ${place} = "..." to meter beside`;
+  // The --replace acts on what this run looked at: its -c and -s.
+  const replace = netmonCommand(`${command} --replace`, given);
   let fix: string;
   if (differing.length === 0) {
     const it = nft && unknown.length === 1 ? "it" : "them";
-    fix = `run 'netmon ${command} --replace' to ${nft ? "delete" : "remove"} ${it}` +
+    fix = `run '${replace}' to ${nft ? "delete" : "remove"} ${it}` +
       (command === "start" ? `, or ${own} ${it}` : "");
   } else if (unknown.length === 0) {
     const edited = "if they are this config's meter from before netmon kept the record (an edited meter), run " +
-      `'netmon ${command} --replace' to ${command === "start" ? "replace" : nft ? "delete" : "remove"} them`;
+      `'${replace}' to ${command === "start" ? "replace" : nft ? "delete" : "remove"} them`;
     fix = command === "start" ? `${own} them, or, ${edited}` : edited;
   } else {
-    fix =
-      `run 'netmon ${command} --replace' to ${command === "start" ? "do so" : nft ? "delete them" : "remove them"}` +
+    fix = `run '${replace}' to ${command === "start" ? "do so" : nft ? "delete them" : "remove them"}` +
       (command === "start" ? `, or ${own} them` : "");
   }
   return new NetmonError(`${command} would ${parts.join(", and ")}: ${fix}`, EX.CONFIG);
@@ -221,7 +223,7 @@ async function planAndChange(
     ? await source.planStart(former, formerChain, formerTable)
     : await source.planStop(former, formerChain, formerTable);
   if ((plan.unknown?.length || plan.differing?.length) && !opts.replace) {
-    throw unknownRefusal(opts.command, config, plan);
+    throw unknownRefusal(opts.command, config, plan, runWith(opts));
   }
   if (!opts.dryRun) {
     const run = async () => {

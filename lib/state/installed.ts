@@ -20,6 +20,7 @@ import { lstatOrUndefined, othersCanWrite, readWholeText, realPathOr, SafeFile }
 import { CHAIN_NAME } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { getUid } from "../host/env.ts";
+import { AdvisedError } from "../host/invocation.ts";
 import { moveStateFix, STATE_MODE, type StateFiles } from "./files.ts";
 
 /** What the last start recorded. */
@@ -219,7 +220,7 @@ export function otherConfigsRecord(files: StateFiles, id: ConfigIdentity): strin
  * ({@linkcode sharedStateError}): nothing is written there, a report's
  * `netmon.status` included (it is the other config's).
  */
-export class SharedStateError extends NetmonError {}
+export class SharedStateError extends AdvisedError {}
 
 /**
  * Refuses (a {@linkcode SharedStateError}) a report of config file `file`
@@ -236,7 +237,9 @@ export function refuseOtherConfigs(files: StateFiles, file: string | undefined):
 /**
  * The refusal of a command of one config in a state directory whose record
  * names another config file (`owner`), which the two would share: one log
- * under two headers in turn, each billing the other's columns as new.
+ * under two headers in turn, each billing the other's columns as new. The
+ * start that takes it over is named by the command line, with the run's -c
+ * and -s (lib/host/invocation.ts).
  */
 export function sharedStateError(dir: string, owner: string, command: string): SharedStateError {
   let gone = false;
@@ -246,15 +249,14 @@ export function sharedStateError(dir: string, owner: string, command: string): S
     gone = err instanceof Deno.errors.NotFound; // not allowed to look: not said to be gone
   }
   const exists = !gone;
-  const replace = `run 'netmon start --replace' with this config to take the directory over ('--dry-run' shows what ` +
-    "else it would change)";
-  const how = exists
-    ? `give this config its own state_dir = "..." (two configs in one state directory write one log under two ` +
-      `headers in turn); if this config replaces ${owner}, ${replace}`
-    : `if this config is ${owner} renamed, ${replace}; otherwise give it its own state_dir = "..."`;
-  return new SharedStateError(
-    `${command}: state directory ${dir} is used by ${owner}${exists ? "" : ", which no longer exists"} ` +
-      `(its start installed its meters from there): ${how}`,
-    EX.CONFIG,
-  );
+  return new SharedStateError((netmon) => {
+    const replace = `run '${netmon("start --replace")}' with this config to take the directory over ('--dry-run' ` +
+      "shows what else it would change)";
+    const how = exists
+      ? `give this config its own state_dir = "..." (two configs in one state directory write one log under two ` +
+        `headers in turn); if this config replaces ${owner}, ${replace}`
+      : `if this config is ${owner} renamed, ${replace}; otherwise give it its own state_dir = "..."`;
+    return `${command}: state directory ${dir} is used by ${owner}${exists ? "" : ", which no longer exists"} ` +
+      `(its start installed its meters from there): ${how}`;
+  }, EX.CONFIG);
 }
