@@ -301,7 +301,7 @@ Deno.test("a program refused under a set and flags of one's own: the whole line,
     const args = `netmon.ts -c ${config} -s ${dir}/state report`;
     const first = await shell(`deno run -q --frozen -P=netmon ${own} ${args}`);
     assertEquals(first.code, 77, first.stderr);
-    match(first.stderr, new RegExp(`^netmon: Deno denied run access to ${dir}/sendmail, 1 report\\(s\\) kept in `));
+    match(first.stderr, new RegExp(`^netmon: Deno denied run access to ${dir}/sendmail, 1 mail\\(s\\) kept in `));
     const line = runLineOf(first.stderr) as string;
     ok(line.includes(`,/usr/bin/stat,${dir}/sendmail `), line);
     // The flag the flag-alone form would have named, added by hand: the set's programs are back in the line.
