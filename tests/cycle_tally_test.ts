@@ -585,3 +585,24 @@ Deno.test("a quota counting in (or out) counts a column with no direction too: n
   const t = { start: 0, end: 1, in: 700n, out: 300n, both: 5_000_000n };
   assertEquals(["in", "out", "total"].map((c) => counted(t, c as "in")), [5_000_700n, 5_000_300n, 5_001_000n]);
 });
+
+Deno.test("a report's customer that matches no column is numbered as the config numbers it, not among those with a quota", () => {
+  // The interface source: the columns are known only from the sample, so the match is checked at report time.
+  // The second customer of the config is the first with a quota.
+  const config = parseConfig(
+    'source = "interface"\ninterfaces = ["eth0"]\n[[customer]]\nname = "seen"\nmeters = ["eth0"]\n' +
+      '[[customer]]\nname = "acme"\nmeters = ["eth9"]\nquota = "1 MiB"\n',
+    "netmon.toml",
+  );
+  const columns = reportColumns(config.meters, () => ["eth0:rx", "eth0:tx"]);
+  let message = "";
+  try {
+    reportPlan(config.customers, columns, "netmon.toml", undefined);
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertEquals(
+    message,
+    'netmon.toml: customer[2].meters[1]: "eth9" matches no meter or column (columns: eth0:rx, eth0:tx)',
+  );
+});

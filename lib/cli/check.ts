@@ -16,7 +16,7 @@ import type { LastState } from "../state/log_format.ts";
 import { readLast, scanLog } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { reportColumns, reportPlan } from "../usage/cycle_customers.ts";
+import { isWatched, reportColumns, reportPlan } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
 import { stampToNaive } from "../usage/local_time.ts";
 import { type Hint, resolveWall, wallToInstant, type Zone } from "../usage/zone.ts";
@@ -109,7 +109,7 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
   const columns = reportColumns(config.meters, () => last.sample.counters.keys());
   const where = config.file ?? "config";
   // The report's tally, whatever plan it was made for: the columns it has counted are matched too.
-  const cached = config.customers.some((s) => s.quota || s.commit) ? readTally(tallyPath(files)) : undefined;
+  const cached = config.customers.some(isWatched) ? readTally(tallyPath(files)) : undefined;
   let at = reportPlan(config.customers, columns, where, cached?.tally, () => zone);
   let tally: Tally | undefined;
   if (at.watched.length > 0) {

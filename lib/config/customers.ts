@@ -392,6 +392,10 @@ const byColumnName = (a: Column, b: Column) => a.name < b.name ? -1 : a.name > b
  * beside `columns`: those `columns` lacks are matched as columns only the log
  * has, after `columns`, by name.
  *
+ * `only` keeps the customers it is true of (a report's, with a quota or a
+ * commit): the result has one entry per kept customer, in order, and an
+ * error numbers a customer by its place in `specs`, as the config does.
+ *
  * @example
  * ```ts
  * customerColumns([{ name: "acme", meters: ["acme"], billing: { cycleDay: 1 } }],
@@ -404,6 +408,7 @@ export function customerColumns(
   columns: readonly Column[],
   where = "config",
   past?: Iterable<string>,
+  only?: (spec: CustomerSpec) => boolean,
 ): CustomerColumns[] {
   const byName = new Map<string, Column>();
   /** The names that columns no meter of the config writes (few: meters since split, unsplit or removed) extend. */
@@ -489,10 +494,11 @@ export function customerColumns(
   const out: CustomerColumns[] = [];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i] as CustomerSpec;
-    const only = spec.meters.length === 1 && spec.meters[0] !== "*" ? spec.meters[0] as string : undefined;
-    const onlyMatched = only === undefined ? undefined : matching(only);
-    if (onlyMatched !== undefined && onlyMatched.length > 0) {
-      const split = splitOf(only as string, onlyMatched);
+    if (only !== undefined && !only(spec)) continue;
+    const one = spec.meters.length === 1 && spec.meters[0] !== "*" ? spec.meters[0] as string : undefined;
+    const oneMatched = one === undefined ? undefined : matching(one);
+    if (oneMatched !== undefined && oneMatched.length > 0) {
+      const split = splitOf(one as string, oneMatched);
       out.push({ name: spec.name, in: split.in, out: split.out, both: split.both });
       continue;
     }

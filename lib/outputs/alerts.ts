@@ -57,7 +57,7 @@ import {
   tallyPath,
   writeTally,
 } from "../state/tally_file.ts";
-import { reportColumns, type ReportPlan, reportPlan, type Watched } from "../usage/cycle_customers.ts";
+import { isWatched, reportColumns, type ReportPlan, reportPlan, type Watched } from "../usage/cycle_customers.ts";
 import {
   advanceTally,
   counted,
@@ -410,7 +410,7 @@ export function alertsOutput(
 ): SampleOutput | undefined {
   const digests = mail?.send.some((s) => s !== "report") ?? false;
   const shown = config.fleet.textfile !== undefined && config.customers.length > 0;
-  if (!config.customers.some((c) => c.quota || c.commit) && !digests && !shown) return undefined;
+  if (!config.customers.some(isWatched) && !digests && !shown) return undefined;
   return {
     name: "alerts",
     recorded(r: Recorded) {

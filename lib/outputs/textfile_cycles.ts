@@ -14,7 +14,14 @@ import type { Config } from "../config/config.ts";
 import type { StateFiles } from "../state/files.ts";
 import type { Recorded } from "../state/record.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
-import { fingerprint, matchCustomers, reportColumns, tallyPlan, type Watched } from "../usage/cycle_customers.ts";
+import {
+  fingerprint,
+  isWatched,
+  matchCustomers,
+  reportColumns,
+  tallyPlan,
+  type Watched,
+} from "../usage/cycle_customers.ts";
 import { customerCycle, type Tally } from "../usage/cycle_tally.ts";
 import { escapeLabelValue, family, natural, seconds, series, unique } from "./textfile.ts";
 
@@ -79,7 +86,7 @@ export function recordedCycles(config: Config, files: StateFiles, r: Recorded): 
   const customers = matchCustomers(config.customers, columns, config.file ?? "config", cached.tally.counters.keys());
   // The tally is the alerts output's: the same plan (the config's columns and the tally's), so the same fingerprint.
   // Its watched customers are these (each customer is matched on its own), those with a quota or a commit.
-  const watched = customers.filter((w) => w.spec.quota !== undefined || w.spec.commit !== undefined);
+  const watched = customers.filter((w) => isWatched(w.spec));
   if (cached.fingerprint !== fingerprint(tallyPlan(config.customers, watched))) return undefined;
   return cycleFamilies(cycleFigures(cached.tally, customers));
 }

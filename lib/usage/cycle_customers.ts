@@ -46,22 +46,24 @@ export function reportColumns(meters: readonly Meter[], sampled: () => Iterable<
 }
 
 /**
- * `specs` matched to `columns` (the config's: {@linkcode reportColumns}) and
- * to `past`, the columns the tally has counted (the log's: a meter split or
- * unsplit within the cycle is all of its columns, a `*` customer every column
- * of the log, as in the summary). A meter matching no column is a config
- * error naming it.
+ * `specs` (the config's customers; with `only`, those it is true of) matched
+ * to `columns` (the config's: {@linkcode reportColumns}) and to `past`, the
+ * columns the tally has counted (the log's: a meter split or unsplit within
+ * the cycle is all of its columns, a `*` customer every column of the log, as
+ * in the summary). A meter matching no column is a config error naming it and
+ * its customer, numbered as in the config.
  */
 export function matchCustomers(
   specs: readonly CustomerSpec[],
   columns: readonly Column[],
   where: string,
   past?: Iterable<string>,
+  only?: (spec: CustomerSpec) => boolean,
 ): Watched[] {
   if (specs.length === 0) return [];
   let matched: CustomerColumns[];
   try {
-    matched = customerColumns(specs, columns, where, past);
+    matched = customerColumns(specs, columns, where, past, only);
   } catch (e) {
     throw new ConfigError((e as Error).message);
   }
@@ -69,7 +71,8 @@ export function matchCustomers(
   const out: Watched[] = [];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i] as CustomerSpec;
-    out.push({ spec, columns: matched[i] as CustomerColumns, billing: keyOf(spec) });
+    if (only !== undefined && !only(spec)) continue;
+    out.push({ spec, columns: matched[out.length] as CustomerColumns, billing: keyOf(spec) });
   }
   return out;
 }
@@ -84,14 +87,19 @@ function billingKeys(): (spec: CustomerSpec) => string {
   };
 }
 
-/** The customers with a quota or a commit (those alerts are about), matched as {@linkcode matchCustomers} does. */
+/** Whether a customer has a quota or a commit: those alerts are about. */
+export function isWatched(spec: CustomerSpec): boolean {
+  return spec.quota !== undefined || spec.commit !== undefined;
+}
+
+/** The customers with a quota or a commit ({@linkcode isWatched}), matched as {@linkcode matchCustomers} does. */
 export function watchedCustomers(
   specs: readonly CustomerSpec[],
   columns: readonly Column[],
   where: string,
   past?: Iterable<string>,
 ): Watched[] {
-  return matchCustomers(specs.filter((s) => s.quota !== undefined || s.commit !== undefined), columns, where, past);
+  return matchCustomers(specs, columns, where, past, isWatched);
 }
 
 /**
