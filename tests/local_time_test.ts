@@ -37,6 +37,12 @@ Deno.test("the stamp is the original's %d/%.2d/%.2d-%.2d:%.2d:%.2d, and only rea
   }
 });
 
+Deno.test("a stamp in years 0 to 99 is read in that year (not 1900 to 1999), and 0000/02/29 is a real date", () => {
+  assertEquals(stampToNaive("0050/03/15-10:00:00"), new Date(0).setUTCFullYear(50, 2, 15) + 10 * 3_600_000);
+  assertEquals(isTimestamp("0000/02/29-12:00:00"), true, "year 0 is a leap year (divisible by 400)");
+  assertEquals(isTimestamp("0100/02/29-12:00:00"), false, "year 100 is not");
+});
+
 Deno.test("Berlin: the skipped spring hour has no length, the repeated autumn hour is read forward twice", async () => {
   const got = await inZone(
     "Europe/Berlin",

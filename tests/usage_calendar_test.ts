@@ -98,6 +98,23 @@ Deno.test("cycle day 31 across February, in common and leap years", () => {
   assertEquals(calendar("cycle", ianaZone("UTC"), 29).bucketAt(Date.UTC(2000, 2, 1)).label, "2000-02-29 .. 2000-03-28");
 });
 
+Deno.test("years 0 to 99 (a log's stamps and --from may be in them): buckets in those years, not 1900 to 1999", () => {
+  const utc = ianaZone("UTC");
+  // Date.UTC would read these years as 1900 to 1999.
+  const at = (y: number, m: number, d: number) => new Date(0).setUTCFullYear(y, m, d);
+  const held = (unit: Unit, epoch: number, cycleDay = 1) => {
+    const b = calendar(unit, utc, cycleDay).bucketAt(epoch);
+    ok(b.start <= epoch && epoch < b.end, `${unit} ${b.label} holds its instant`);
+    return b.label;
+  };
+  assertEquals(held("month", at(50, 2, 15)), "0050-03");
+  assertEquals(held("year", at(99, 11, 31)), "0099");
+  assertEquals(held("cycle", at(50, 2, 20), 15), "0050-03-15 .. 0050-04-14");
+  // Year 0 is a leap year (divisible by 400), 1900 was not; year 100 is not.
+  assertEquals(held("cycle", at(0, 2, 1), 31), "0000-02-29 .. 0000-03-30");
+  assertEquals(held("cycle", at(100, 2, 1), 31), "0100-02-28 .. 0100-03-30");
+});
+
 Deno.test("every cycle day 1-31 over 2023-2029: cycles start on min(day, month length), touch, and hold their instants", () => {
   const utc = ianaZone("UTC");
   for (let day = 1; day <= 31; day++) {

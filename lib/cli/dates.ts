@@ -8,6 +8,7 @@
  */
 
 import { UsageError } from "../host/errors.ts";
+import { daysInMonth, naiveMidnight } from "../usage/calendar.ts";
 
 /**
  * `YYYY-MM-DD` or `YYYY-MM-DD HH:MM` (a wall-clock time) as naive ms (its
@@ -24,9 +25,7 @@ export function parseDate(flag: string, text: string, zone = "local time"): numb
   if (!m) throw new UsageError(`--${flag} ${text}: write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (${zone})`);
   const [year, month, day, hour, minute] = [+m[1]!, +m[2]!, +m[3]!, +(m[4] ?? 0), +(m[5] ?? 0)];
   // Written so, but no such time: say which part is out of range, not the form again.
-  const days = month === 2
-    ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28)
-    : DAYS[month - 1] ?? 0;
+  const days = daysInMonth(year, month - 1);
   const wrong = month < 1 || month > 12
     ? `month ${m[2]} is out of range (01 to 12)`
     : day < 1 || day > days
@@ -37,11 +36,8 @@ export function parseDate(flag: string, text: string, zone = "local time"): numb
     ? `minute ${m[5]} is out of range (00 to 59)`
     : undefined;
   if (wrong !== undefined) throw new UsageError(`--${flag} ${text}: ${wrong}`);
-  // Not Date.UTC, which reads years 0 to 99 as 1900 to 1999.
-  return new Date(0).setUTCFullYear(year, month - 1, day) + (hour * 60 + minute) * 60_000;
+  return naiveMidnight(year, month - 1, day) + (hour * 60 + minute) * 60_000;
 }
-
-const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 const MONTHS = [
   "January",

@@ -58,17 +58,39 @@ export function naiveDay(naive: number): string {
   return `${y < 1000 ? String(y).padStart(4, "0") : y}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
-/** Days in month `m` (0-based, may be out of range: normalised) of year `y`. */
-function daysIn(y: number, m: number): number {
-  return new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+/**
+ * Naive ms of midnight on day `d` of month `m` (0-based; both may be out of
+ * range: normalised) of year `y`, in any year: not `Date.UTC`, which reads
+ * years 0 to 99 as 1900 to 1999 (a log's stamp and `--from` may be in them).
+ *
+ * @example
+ * ```ts
+ * naiveMidnight(50, 2, 15); // 0050-03-15, where Date.UTC(50, 2, 15) is 1950-03-15
+ * ```
+ */
+export function naiveMidnight(y: number, m: number, d: number): number {
+  return new Date(0).setUTCFullYear(y, m, d);
+}
+
+/**
+ * Days in month `m` (0-based, may be out of range: normalised) of year `y`,
+ * in any year (year 0 is a leap year, 100 is not).
+ *
+ * @example
+ * ```ts
+ * daysInMonth(2028, 1); // 29
+ * ```
+ */
+export function daysInMonth(y: number, m: number): number {
+  return new Date(naiveMidnight(y, m + 1, 0)).getUTCDate();
 }
 
 /** Naive start of the billing cycle that begins in month `m` (0-based, normalised) of `y`. */
 function cycleStart(y: number, m: number, cycleDay: number): number {
-  const first = new Date(Date.UTC(y, m, 1));
+  const first = new Date(naiveMidnight(y, m, 1));
   const yy = first.getUTCFullYear();
   const mm = first.getUTCMonth();
-  return Date.UTC(yy, mm, Math.min(cycleDay, daysIn(yy, mm)));
+  return naiveMidnight(yy, mm, Math.min(cycleDay, daysInMonth(yy, mm)));
 }
 
 /** Wall-clock rules of one unit: where a bucket starts, the next start, its label. */
@@ -101,18 +123,18 @@ function rule(unit: Unit, cycleDay: number): Rule {
       return {
         floor(n) {
           const d = new Date(n);
-          return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+          return naiveMidnight(d.getUTCFullYear(), d.getUTCMonth(), 1);
         },
         step(n) {
           const d = new Date(n);
-          return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+          return naiveMidnight(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
         },
         label: (n) => naiveDay(n).slice(0, 7),
       };
     case "year":
       return {
-        floor: (n) => Date.UTC(new Date(n).getUTCFullYear(), 0, 1),
-        step: (n) => Date.UTC(new Date(n).getUTCFullYear() + 1, 0, 1),
+        floor: (n) => naiveMidnight(new Date(n).getUTCFullYear(), 0, 1),
+        step: (n) => naiveMidnight(new Date(n).getUTCFullYear() + 1, 0, 1),
         label: (n) => naiveDay(n).slice(0, 4),
       };
     case "cycle":

@@ -9,16 +9,12 @@
  * @module
  */
 
+import { daysInMonth, naiveMidnight } from "./calendar.ts";
+
 /** A naive number (wall fields as if UTC) from a log stamp `YYYY/MM/DD-HH:MM:SS`. */
 export function stampToNaive(stamp: string): number {
-  return Date.UTC(
-    +stamp.slice(0, 4),
-    +stamp.slice(5, 7) - 1,
-    +stamp.slice(8, 10),
-    +stamp.slice(11, 13),
-    +stamp.slice(14, 16),
-    +stamp.slice(17, 19),
-  );
+  const time = (+stamp.slice(11, 13) * 60 + +stamp.slice(14, 16)) * 60 + +stamp.slice(17, 19);
+  return naiveMidnight(+stamp.slice(0, 4), +stamp.slice(5, 7) - 1, +stamp.slice(8, 10)) + time * 1000;
 }
 
 const pad = (n: number) => (n < 10 ? "0" : "") + n;
@@ -57,6 +53,5 @@ export function isTimestamp(text: string): boolean {
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   if (mo < 1 || mo > 12 || h > 23 || mi > 59 || s > 60) return false;
-  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  return d >= 1 && d <= days;
+  return d >= 1 && d <= daysInMonth(y, mo - 1);
 }

@@ -26,6 +26,7 @@ import {
   parseResetLine,
   RESET_PREFIX,
 } from "../state/log_format.ts";
+import { naiveMidnight } from "./calendar.ts";
 import { isTimestamp } from "./local_time.ts";
 import type { Counter, Sample } from "./engine.ts";
 import { type Hint, localZone, wallToInstant, type Zone } from "./zone.ts";
@@ -402,8 +403,7 @@ export class LogReader {
 
   #newDay(day: number, y: number, mo: number, d: number): void {
     this.#day = day;
-    this.#dayNaive = Date.UTC(y, mo - 1, d);
-    if (y < 100) this.#dayNaive = new Date(this.#dayNaive).setUTCFullYear(y);
+    this.#dayNaive = naiveMidnight(y, mo - 1, d);
     // Instants whose wall time can fall on this day lie within the margins:
     // the same offset at both ends means no change on this day.
     const zone = this.#zone;
