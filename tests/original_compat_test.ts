@@ -278,3 +278,51 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "a rule not made by netmon that two meters share the match of: status, start --dry-run and start name the same " +
+    "meter, the first in the config, and start gives it the rule's counters",
+  () =>
+    withPair(
+      (p) =>
+        withTempDir(async (dir) => {
+          // Two meters of one match (a reseller's and its customer's), and a rule of that match without netmon's comment.
+          const config = await writeConfig(
+            dir,
+            'source = "iptables"\nchain = "DOWNLOADED"\n[[meter]]\nname = "reseller"\nfrom = "192.0.2.2"\n' +
+              '[[meter]]\nname = "customer"\nfrom = "192.0.2.2"\n',
+          );
+          const state = `${dir}/state`;
+          const o = { ns: p.a, dirs: [dir] };
+          await must("ip", ["netns", "exec", p.a, "iptables", "-N", "DOWNLOADED"]);
+          await must("ip", ["netns", "exec", p.a, "iptables", "-A", "INPUT", "-s", "192.0.2.2", "-j", "DOWNLOADED"]);
+          const sent = await sendUdp(p.b, "192.0.2.1", 10, 500);
+          const rule = "INPUT -s 192.0.2.2/32 -j DOWNLOADED";
+          const st = await netmon(["status", "-c", config, "-s", state], o);
+          assertEquals(st.code, 69, JSON.stringify(st));
+          assertEquals(
+            st.stderr,
+            `netmon: warning: rule ${rule} was not made by netmon (network_monitor.py's?) but jumps to its chain ` +
+              `DOWNLOADED: it is meter reseller's rule without netmon's comment: run 'deno task netmon start -c ` +
+              `${config} -s ${state}', which takes it over with its counters\n`,
+          );
+          const takeover =
+            `take over rule ${rule} (not made by netmon: network_monitor.py's?) for meter reseller, with ` +
+            "its counters";
+          const dry = await netmon(["start", "--dry-run", "-c", config, "-s", state], o);
+          assertEquals(dry.code, 0, JSON.stringify(dry));
+          ok(dry.stdout.includes(`would ${takeover}`), dry.stdout);
+          const s = await netmon(["start", "-c", config, "-s", state], o);
+          assertEquals([s.code, s.stderr], [0, ""], JSON.stringify(s));
+          ok(s.stdout.includes(takeover), s.stdout);
+          const counted = (meter: string) =>
+            savedRules(p.a).then((rules) =>
+              rules.filter((l) => l.includes(`"netmon:${meter}"`)).map((l) => /^\[\d+:(\d+)\]/.exec(l)?.[1])
+            );
+          const [reseller] = await counted("reseller");
+          ok(Number(reseller) >= sent, `reseller's rule carries the ${sent} bytes counted: ${reseller}`);
+          assertEquals(await counted("customer"), ["0"], "customer's rule is new");
+        }),
+      "nmsmall",
+    ),
+);

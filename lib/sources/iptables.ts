@@ -67,6 +67,33 @@ function matchOf(rule: MeterRule): string {
 }
 
 /**
+ * Which rule not made by netmon that jumps to the chain (`jumps`: `CHAIN SPEC`
+ * as iptables-save prints them, in its order) each of `rules` (meters' rules
+ * not installed, in config order) takes over: the rule that is the meter's but
+ * for netmon's comment ({@linkcode bareSpec}). Meters sharing a match (the
+ * same networks and interfaces) take such rules in config order, each the
+ * first one left. `start` takes over what this pairs, and status and doctor
+ * name the same meter. By index: `rules`' to `jumps'`, in config order.
+ */
+function takeovers(rules: readonly MeterRule[], jumps: readonly string[], chain: string): Map<number, number> {
+  const waiting = new Map<string, number[]>();
+  for (let j = 0; j < jumps.length; j++) {
+    const key = jumps[j] as string;
+    const same = waiting.get(key);
+    if (same) same.push(j);
+    else waiting.set(key, [j]);
+  }
+  const taken = new Map<number, number>();
+  if (waiting.size === 0) return taken;
+  for (let k = 0; k < rules.length; k++) {
+    const rule = rules[k] as MeterRule;
+    const j = waiting.get(`${rule.hook} ${bareSpec(rule, chain)}`)?.shift();
+    if (j !== undefined) taken.set(k, j);
+  }
+  return taken;
+}
+
+/**
  * A rule not made by netmon (no `netmon:` comment) outside the config's chain
  * that jumps to it: the 2010 network_monitor.py's counting rules, or one made
  * by hand. netmon's chain is its own; such a rule counts on beside netmon's and
@@ -455,14 +482,15 @@ export class IptablesSource implements CounterSource {
       // with its counters, so that the column goes on from the count the original's files last logged.
       const adopted = new Map<Wanted, SavedRule>();
       const foreign = saved.rules.filter((r) => isForeignJump(r, chain));
-      for (const w of toAdd) {
-        const bare = `${w.rule.hook} ${bareSpec(w.rule, chain)}`;
-        const at = foreign.findIndex((r) => `${r.chain} ${r.spec}` === bare);
-        if (at < 0) continue;
-        adopted.set(w, foreign.splice(at, 1)[0] as SavedRule);
+      const adding = [...toAdd];
+      const taken = takeovers(adding.map((w) => w.rule), foreign.map((r) => `${r.chain} ${r.spec}`), chain);
+      for (const [k, j] of taken) {
+        const w = adding[k] as Wanted;
+        adopted.set(w, foreign[j] as SavedRule);
         toAdd.delete(w);
       }
-      left.push(...foreign.map((r) => foreignNote(t, r)));
+      const adoptedAt = new Set(taken.values());
+      left.push(...foreign.filter((_, j) => !adoptedAt.has(j)).map((r) => foreignNote(t, r)));
       for (const w of toAdd) changed.add(w.rule.column);
       for (const r of unmatched) losing.add(columnOf(r.rule));
       plan.unknown?.push(...this.unknownOf(t, unmatched.map((r) => r.rule), claim.known));
@@ -753,20 +781,14 @@ export class IptablesSource implements CounterSource {
    */
   private describeForeign(t: Tools, jumps: string[], found: Map<MeterRule, Counters | string>): ForeignRule[] {
     const { chain } = this.config;
-    const takeable = new Map<string, MeterRule>();
-    for (const rule of this.rules) {
-      if (rule.family === t.family && typeof found.get(rule) !== "object") {
-        takeable.set(`${rule.hook} ${bareSpec(rule, chain)}`, rule);
-      }
-    }
+    const takeable = this.rules.filter((rule) => rule.family === t.family && typeof found.get(rule) !== "object");
+    const meterAt = new Map<number, MeterRule>();
+    for (const [k, j] of takeovers(takeable, jumps, chain)) meterAt.set(j, takeable[k] as MeterRule);
     const v6 = t.family === 6 ? " (IPv6)" : "";
-    return jumps.map((key) => {
+    return jumps.map((key, j) => {
       const what = `rule ${key}${v6} was not made by netmon (network_monitor.py's?) but jumps to its chain ${chain}`;
-      const meter = takeable.get(key);
-      if (meter) {
-        takeable.delete(key);
-        return { what, fix: netmonCommand("start"), takeover: meter.column };
-      }
+      const meter = meterAt.get(j);
+      if (meter) return { what, fix: netmonCommand("start"), takeover: meter.column };
       return { what, fix: `${t.family === 6 ? "ip6tables" : "iptables"} -D ${key}` };
     });
   }
