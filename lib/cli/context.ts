@@ -46,7 +46,6 @@ function defaultConfigThere(): boolean {
     throw new DenoDenied({
       kind: e.kind,
       what: e.what,
-      flag: e.flag,
       note: "where netmon looks for a config when none is named",
       instead: "name yours with -c FILE (or NETMON_CONFIG=FILE; empty for none)",
     }, { cause: e.cause });

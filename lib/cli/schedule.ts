@@ -414,7 +414,6 @@ export function scheduleFileError(path: string, err: unknown): unknown {
   return new DenoDenied({
     kind: denied.kind,
     what: dir,
-    flag: `--allow-${denied.kind}`,
     note: "where the schedule goes",
     also: [{ kind: other, what: dir }],
   }, { cause: err instanceof NetmonError ? err.cause : err });

@@ -555,7 +555,7 @@ async function checkTextfile(
       message(err),
       !isDenoRefusal(err) ? asRoot(given) : await pastRefusal(
         input,
-        new DenoDenied({ kind: "read", what: dir, flag: "--allow-read" }),
+        new DenoDenied({ kind: "read", what: dir }),
         report,
         `add ${dir} to doctor's --allow-read list (a flag replaces the permission set's list); ${report}`,
       ),
@@ -693,9 +693,7 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
         message(err),
         await pastRefusal(
           input,
-          err instanceof DenoDenied
-            ? err
-            : new DenoDenied({ kind: "net", what: denied[1] as string, flag: "--allow-net" }),
+          err instanceof DenoDenied ? err : new DenoDenied({ kind: "net", what: denied[1] as string }),
           report,
           `run doctor with ${denied[2]} ('deno task' passes no flags to deno), and ${report}`,
         ),

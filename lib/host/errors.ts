@@ -80,18 +80,18 @@ export function fileError(err: unknown, action: string, path: string): NetmonErr
   return new NetmonError(`Cannot ${action} ${path}: ${detail}`, EX.IOERR, { cause: err });
 }
 
-const NOT_CAPABLE = /Requires (\w+) access to "?([^",]+?)"?, (?:run again with|specify) (?:the )?(--allow-[\w-]+)/;
+const NOT_CAPABLE = /Requires (\w+) access to "?([^",]+?)"?, (?:run again with|specify) (?:the )?--allow-[\w-]+/;
 
 /** True when `err` is Deno refusing a permission: as thrown, a NetmonError made from it (its cause), or a DenoDenied. */
 export function isDenoRefusal(err: unknown): boolean {
   return err instanceof DenoDenied || denoPermissionError(err instanceof NetmonError ? err.cause : err) !== undefined;
 }
 
-/** Deno's refusal in `err` (as thrown): the kind of access, to what, and the flag; null if unreadable; else undefined. */
-function refusal(err: unknown): { kind: string; path: string; flag: string } | null | undefined {
+/** Deno's refusal in `err` (as thrown): the kind of access and to what; null if unreadable; else undefined. */
+function refusal(err: unknown): { kind: string; path: string } | null | undefined {
   if (!(err instanceof Error) || err.name !== "NotCapable") return undefined;
   const m = NOT_CAPABLE.exec(err.message);
-  return m ? { kind: m[1] as string, path: m[2] as string, flag: m[3] as string } : null;
+  return m ? { kind: m[1] as string, path: m[2] as string } : null;
 }
 
 /**
@@ -109,8 +109,8 @@ export function deniedAccess(err: unknown): { kind: string; path: string } | und
 export const RUN_AS = "run it as: ";
 
 /**
- * Deno refusing a permission: the kind of access, the value to allow (a
- * path, a directory, `host:port`…) and the flag. Its message names the flag
+ * Deno refusing a permission: the kind of access and the value to allow (a
+ * path, a directory, `host:port`…), which give the flag. Its message names the flag
  * alone; the command line, which knows how the process was started, can
  * print a whole run line instead (lib/cli/permission_line.ts).
  */
@@ -119,8 +119,6 @@ export class DenoDenied extends NetmonError {
   readonly kind: string;
   /** What to allow: the denied path, or the directory a temporary file beside an output was made in. */
   readonly what: string;
-  /** The flag, as `--allow-read`. */
-  readonly flag: string;
   /** What the access was for, when the value alone does not say (the default config). */
   readonly note: string | undefined;
   /** Another way out than allowing it (`name yours with -c FILE`). */
@@ -131,7 +129,6 @@ export class DenoDenied extends NetmonError {
     r: {
       kind: string;
       what: string;
-      flag: string;
       note?: string;
       instead?: string;
       also?: readonly { kind: string; what: string }[];
@@ -139,7 +136,7 @@ export class DenoDenied extends NetmonError {
     options?: ErrorOptions,
   ) {
     const instead = r.instead === undefined ? "" : `${r.instead}, or `;
-    const flags = [`${r.flag}=${r.what}`, ...(r.also ?? []).map((a) => `--allow-${a.kind}=${a.what}`)].join(" ");
+    const flags = [r, ...(r.also ?? [])].map((a) => `--allow-${a.kind}=${a.what}`).join(" ");
     super(
       `Deno denied ${r.kind} access to ${r.what}${r.note === undefined ? "" : `, ${r.note}`}: ${instead}run it with ` +
         `${flags} (or a permission set from deno.json)`,
@@ -149,10 +146,14 @@ export class DenoDenied extends NetmonError {
     this.name = "DenoDenied";
     this.kind = r.kind;
     this.what = r.what;
-    this.flag = r.flag;
     this.note = r.note;
     this.instead = r.instead;
     this.also = r.also ?? [];
+  }
+
+  /** The flag, as `--allow-read`: Deno's for each kind of access. */
+  get flag(): string {
+    return `--allow-${this.kind}`;
   }
 
   /** The same refusal, `more` said of what the access was for (after the note it has). */
@@ -161,7 +162,6 @@ export class DenoDenied extends NetmonError {
     return new DenoDenied({
       kind: this.kind,
       what: this.what,
-      flag: this.flag,
       note,
       ...(this.instead === undefined ? {} : { instead: this.instead }),
       also: this.also,
@@ -188,18 +188,18 @@ export function denoPermissionError(err: unknown): NetmonError | undefined {
     const message = (err as Error).message.split("\n")[0];
     return new NetmonError(`Deno denied a permission: ${message}`, EX.NOPERM, { cause: err });
   }
-  const { kind, path: denied, flag } = r;
+  const { kind, path: denied } = r;
   // A temporary file beside an output (".NAME.RANDOM.tmp") needs its directory allowed, not itself; beside a
   // relative one (graph's default netmon_graph.dat), the current directory. The replace both writes there and
   // reads there (the temporary file looked at again before the rename, the directory synced after), so the
   // refusal of one names the other too where Deno does not grant it yet.
   const temp = /^(?:(.*)\/)?\.[^/]+\.[0-9a-f]+\.tmp$/.exec(denied);
-  if (!temp) return new DenoDenied({ kind, what: denied, flag }, { cause: err });
+  if (!temp) return new DenoDenied({ kind, what: denied }, { cause: err });
   const what = temp[1] === undefined ? "." : temp[1] || "/";
   const other = kind === "write" ? "read" : "write";
   let has = false;
   try {
     has = Deno.permissions.querySync({ name: other, path: what }).state === "granted";
   } catch { /* not known: named */ }
-  return new DenoDenied({ kind, what, flag, ...(has ? {} : { also: [{ kind: other, what }] }) }, { cause: err });
+  return new DenoDenied({ kind, what, ...(has ? {} : { also: [{ kind: other, what }] }) }, { cause: err });
 }

@@ -303,7 +303,6 @@ function dirDenied(path: string, dir: string, spec: OpenSpec): DenoDenied {
   return new DenoDenied({
     kind: "read",
     what: dir,
-    flag: "--allow-read",
     note: `the directory of the ${spec.what} ${path}, where netmon looks at who else can write before it opens a ` +
       `${spec.what} it may not ${spec.write ? "read" : "write"}`,
   });
