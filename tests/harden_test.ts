@@ -691,6 +691,33 @@ Deno.exit(0); // the open left waiting on the FIFO ends with the process, as net
     }),
 );
 
+Deno.test("a file Deno lets netmon read but not its directory: open names --allow-read for the directory, a caller that can wait reads it", () =>
+  withOpenTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/state`, { mode: 0o755 });
+    const log = `${dir}/state/netmon.log`;
+    await Deno.writeTextFile(log, "x\n");
+    const probe = `import { SafeFile } from "${SAFE_OPEN}";
+try {
+  SafeFile.open("${log}", { what: "log" })?.close();
+  console.log("opened");
+} catch (e) {
+  console.log(e.name, e.message);
+}
+const f = await SafeFile.openBounded("${log}", { what: "log" }, 1000);
+const buf = new Uint8Array(8);
+console.log("bounded", new TextDecoder().decode(buf.subarray(0, f?.readSync(buf) ?? 0)).trim());
+`;
+    const r = await script(dir, probe, [
+      `--allow-read=${log}`,
+      "--allow-sys=uid",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const [open, bounded] = r.stdout.trim().split("\n");
+    ok(open?.startsWith(`DenoDenied Deno denied read access to ${dir}/state, the directory of the log ${log}`), open);
+    ok(open?.includes(`--allow-read=${dir}/state `), open);
+    assertEquals(bounded, "bounded x");
+  }));
+
 rootTest(
   "reading with read permission alone: in a directory no other user can write it is read; in a loose one refused",
   () =>

@@ -258,9 +258,12 @@ function createExclusive(path: string, spec: OpenSpec & { create: number }): Den
 
 /**
  * Opens the regular file `s` describes at `path` without blocking (step 2
- * of the module's steps); undefined when it has gone meanwhile.
+ * of the module's steps); undefined when it has gone meanwhile. A file it
+ * may only read alone where a FIFO could be swapped in is a
+ * {@linkcode NeedsBoundedOpen}, which a caller that can wait (`bounded`) opens
+ * with a deadline.
  */
-function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFile | undefined {
+function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec, bounded: boolean): Deno.FsFile | undefined {
   const append = spec.append ?? false;
   const action = `${spec.write ? "write" : "read"} ${spec.what}`;
   let why: string;
@@ -279,11 +282,10 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec): Deno.FsFi
   const dir = dirOf(spec.follow ? realPathOr(path) : path);
   const others = othersCanWrite(dir);
   if (others === "no" && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
-  if (others === "unknown" && !granted("read", dir)) {
-    // A permission to grant, like any other refusal (exit 77, and the whole run line under a permission set).
-    const denied = dirDenied(path, dir, spec);
-    boundable.set(denied, s);
-    throw denied;
+  if (others === "unknown" && !granted("read", dir) && (spec.write || !bounded)) {
+    // A permission to grant, like any other refusal (exit 77, and the whole run line under a permission set); a
+    // caller that can wait need not look: it reads with a deadline.
+    throw dirDenied(path, dir, spec);
   }
   const where = others === "yes"
     ? `other users can write ${dir} (fix: chmod go-w ${dir})`
@@ -307,13 +309,6 @@ function dirDenied(path: string, dir: string, spec: OpenSpec): DenoDenied {
       `${spec.what} it may not ${spec.write ? "read" : "write"}`,
   });
 }
-
-/**
- * Refusals thrown by {@linkcode openExisting} that a caller able to wait gets
- * past by opening with a deadline ({@linkcode SafeFile.openBounded}), with
- * what step 1 saw.
- */
-const boundable = new WeakMap<Error, Deno.FileInfo>();
 
 /** `path` with every link on it resolved; `path` itself when that cannot be told (missing, not ours to look at). */
 export function realPathOr(path: string): string {
@@ -388,7 +383,7 @@ export class SafeFile {
       }
       const bad = checkStat(path, s, spec);
       if (bad) throw bad;
-      const file = openExisting(path, s, spec);
+      const file = openExisting(path, s, spec, bounded);
       if (!file) continue; // removed meanwhile
       return SafeFile.#same(file, s, path, spec);
     }
@@ -405,8 +400,8 @@ export class SafeFile {
     try {
       return SafeFile.#openAs(path, spec, true);
     } catch (err) {
-      const seen = err instanceof NeedsBoundedOpen ? err.stat : boundable.get(err as Error);
-      if (seen === undefined || spec.write) throw err;
+      if (!(err instanceof NeedsBoundedOpen) || spec.write) throw err;
+      const seen = err.stat;
       const late = deadline(
         ms,
         () => refuse(path, spec.what, `did not open within ${ms / 1000} s (a FIFO swapped in?): refused`, spec),
