@@ -294,12 +294,12 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
   // where a switch from the script stands (its rules there, netmon's not yet), and start takes them over.
   const foreign = source.foreignRules ?? [];
   const foreignSaid = foreign.map((f) => foreignAdvice(f, given));
-  const removals = [...new Set(foreign.filter((f) => f.takeover === undefined).map((f) => f.fix))];
+  const removals = [...new Set(foreign.flatMap((f) => "fix" in f ? [f.fix] : []))];
   if (missing.length > 0) {
     const fix = config.source === "pf"
       ? `add the rules '${command(given, "pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
       : `run '${command(given, "start")}' (it keeps the rules already there and their counters${
-        foreign.some((f) => f.takeover !== undefined) ? ", and takes over those not made by netmon" : ""
+        foreign.some((f) => "takeover" in f) ? ", and takes over those not made by netmon" : ""
       })`;
     return problem(
       "rules",
@@ -316,7 +316,7 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
   }
   if (foreign.length > 0) {
     // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.
-    const fixes = [...new Set(foreign.map((f) => f.takeover === undefined ? f.fix : command(given, "start")))];
+    const fixes = [...new Set(foreign.map((f) => "fix" in f ? f.fix : command(given, "start")))];
     return problem("rules", foreignSaid.join("; "), fixes.join(" && "));
   }
   const columns = allColumns(config.meters).length;

@@ -15,7 +15,7 @@
 
 import { listedAddress, parseAddressMatch } from "../config/address.ts";
 import type { Runner } from "../host/run.ts";
-import { type Advice, AdvisedError, netmonCommand } from "../host/invocation.ts";
+import { type Advice, AdvisedError } from "../host/invocation.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
 import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
@@ -103,16 +103,16 @@ function isForeignJump(rule: SavedRule, chain: string): boolean {
   return !isOurs(rule) && rule.target === chain && rule.chain !== chain;
 }
 
-/** The command that deletes saved rule `r` of family `t`, as a user types it. */
-function deleteCommand(t: Tools, r: SavedRule): string {
-  return `${t.family === 6 ? "ip6tables" : "iptables"} -D ${r.chain} ${r.spec}`;
+/** The command that deletes rule `key` (`CHAIN SPEC`, as iptables-save prints it) of family `t`, as a user types it. */
+function deleteCommand(t: Tools, key: string): string {
+  return `${t.family === 6 ? "ip6tables" : "iptables"} -D ${key}`;
 }
 
 /** What start says of a rule not made by netmon that jumps to the config's chain and that it does not take over. */
 function foreignNote(t: Tools, r: SavedRule): string {
   return `leave rule ${r.chain} ${r.spec}${t.family === 6 ? " (IPv6)" : ""} alone: not made by netmon ` +
     `(network_monitor.py's?), it jumps to netmon's chain ${r.target}, so it counts on and keeps the chain from ` +
-    `being deleted; remove it with ${deleteCommand(t, r)}`;
+    `being deleted; remove it with ${deleteCommand(t, `${r.chain} ${r.spec}`)}`;
 }
 
 function isOurs(rule: SavedRule): boolean {
@@ -362,7 +362,7 @@ export class IptablesSource implements CounterSource {
       const foreign = other.filter((r) => !isOurs(r));
       if (foreign.length > 0) {
         const them = foreign.length < other.length ? "those not made by netmon" : other.length === 1 ? "it" : "them";
-        note += `: remove ${them} with ${foreign.map((r) => deleteCommand(t, r)).join(" && ")}`;
+        note += `: remove ${them} with ${foreign.map((r) => deleteCommand(t, `${r.chain} ${r.spec}`)).join(" && ")}`;
       }
       out.notes.push(note);
     } else if (inside.length > 0) {
@@ -788,8 +788,8 @@ export class IptablesSource implements CounterSource {
     return jumps.map((key, j) => {
       const what = `rule ${key}${v6} was not made by netmon (network_monitor.py's?) but jumps to its chain ${chain}`;
       const meter = meterAt.get(j);
-      if (meter) return { what, fix: netmonCommand("start"), takeover: meter.column };
-      return { what, fix: `${t.family === 6 ? "ip6tables" : "iptables"} -D ${key}` };
+      if (meter) return { what, takeover: meter.column };
+      return { what, fix: deleteCommand(t, key) };
     });
   }
 

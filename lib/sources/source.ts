@@ -136,14 +136,27 @@ export interface CounterSource {
   readonly foreignRules?: ForeignRule[];
 }
 
-/** A rule not made by netmon that jumps to its chain, as status and doctor name it. */
-export interface ForeignRule {
+/**
+ * A rule not made by netmon that jumps to its chain, as status and doctor
+ * name it: what it is, where, and either the meter whose rule it is (which
+ * `start` takes over) or the command that removes it.
+ */
+export type ForeignRule = ForeignTakeover | ForeignRemoval;
+
+/** A rule not made by netmon that `start` takes over. */
+export interface ForeignTakeover {
   /** What it is, where. */
   what: string;
-  /** The command that removes it; for one to take over, `start` (named with the run's -c/-s by {@linkcode foreignAdvice}). */
+  /** The meter whose rule it is exactly, not installed: `netmon start` (named by {@linkcode foreignAdvice}) takes it over with its counters. */
+  takeover: string;
+}
+
+/** A rule not made by netmon that is removed by hand. */
+export interface ForeignRemoval {
+  /** What it is, where. */
+  what: string;
+  /** The command that removes it. */
   fix: string;
-  /** The meter whose rule it is exactly, not installed: `netmon start` takes it over with its counters. */
-  takeover?: string;
 }
 
 /**
@@ -152,7 +165,7 @@ export interface ForeignRule {
  * directory the run was `given` (-c, -s), so that it acts on what was looked at.
  */
 export function foreignAdvice(r: ForeignRule, given: RunWith = {}): string {
-  return r.takeover === undefined
+  return "fix" in r
     ? `${r.what}: remove it with ${r.fix}`
     : `${r.what}: it is meter ${r.takeover}'s rule without netmon's comment: run '${
       netmonCommand("start", given)
