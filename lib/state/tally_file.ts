@@ -164,19 +164,18 @@ export interface CachedTally {
 const MAX_STATE_FILE = 64 << 20;
 
 /**
- * Reads the tally for `fingerprint`; undefined when missing, damaged or made
- * for another config (rebuild it). Without a fingerprint, whatever plan it
- * was made for (the caller compares it): the columns it has counted are
- * part of a report's plan (lib/usage/cycle_customers.ts `reportPlan`).
+ * Reads the tally, whatever plan it was made for (the caller compares its
+ * fingerprint: the columns it has counted are part of a report's plan,
+ * lib/usage/cycle_customers.ts `reportPlan`); undefined when missing,
+ * damaged or of another version (rebuild it).
  */
-export function readTally(path: string, fingerprint?: string): CachedTally | undefined {
+export function readTally(path: string): CachedTally | undefined {
   const text = readWholeText(path, { what: "cycle tally" }, MAX_STATE_FILE);
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
     // An older version (3 kept no closed cycle's rates, 4 to 7 see VERSION) is rebuilt from the log, as a damaged one is.
     if (j.version !== VERSION || typeof j.fingerprint !== "string" || typeof j.epoch !== "number") return undefined;
-    if (fingerprint !== undefined && j.fingerprint !== fingerprint) return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);
     if (!rates || !closedRates) return undefined;
