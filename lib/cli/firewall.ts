@@ -22,7 +22,7 @@ import {
   writeInstalled,
 } from "../state/installed.ts";
 import { columnNames } from "../config/meters.ts";
-import type { Config } from "../config/config.ts";
+import { type Config, installsRules } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
 import { type CounterSource, foreignAdvice, type MeterStatus, type Plan } from "../sources/source.ts";
@@ -109,11 +109,6 @@ interface InstalledRecord {
   owner?: string;
 }
 
-/** Whether `config`'s source is a firewall, whose rules another config's start may have installed. */
-function isFirewall(config: Config): boolean {
-  return config.source === "iptables" || config.source === "nftables";
-}
-
 /**
  * The record of the rules this config installed, for a firewall source with a
  * config file, in state directory `locked` (when start or stop holds its
@@ -123,7 +118,7 @@ function isFirewall(config: Config): boolean {
  * only makes start or stop ask for --replace.
  */
 function installedRecord(opts: Options, config: Config, locked: StateFiles | undefined): InstalledRecord | undefined {
-  if (!isFirewall(config) || config.file === undefined) return undefined;
+  if (!installsRules(config.source) || config.file === undefined) return undefined;
   try {
     const files = locked ?? stateFiles(findStateDir(opts.stateDir, config));
     const identity = configIdentity(config.file);
@@ -175,7 +170,7 @@ const LOCK_TIMEOUT_MS = 60_000;
  * exist (no record there to stop by).
  */
 function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined {
-  if (opts.dryRun || !isFirewall(config)) return undefined;
+  if (opts.dryRun || !installsRules(config.source)) return undefined;
   const files = stateFiles(findStateDir(opts.stateDir, config));
   return opts.command === "start" || exists(files.dir) ? files : undefined;
 }

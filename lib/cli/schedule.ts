@@ -2,7 +2,10 @@
  * `netmon schedule`: the line that runs this config's report, with exactly
  * the permissions lib/config/permissions.ts works out for it, printed, as a
  * `deno compile` line, or installed with the nightly graph's line as
- * /etc/cron.d/netmon or as systemd units (a service and a timer each). Files
+ * /etc/cron.d/netmon or as systemd units (a service and a timer each); for a
+ * firewall source (iptables, nftables) also `netmon start` at boot (an
+ * `@reboot` line, or netmon-start.service), since a reboot takes the rules
+ * away and every report fails until they are back. Files
  * are written atomically (lib/host/files.ts) and carry a marker line, so
  * netmon replaces what it wrote and nothing else.
  *
@@ -11,7 +14,7 @@
 
 import { lookup } from "node:dns/promises";
 import denoJson from "../../deno.json" with { type: "json" };
-import type { Config } from "../config/config.ts";
+import { type Config, installsRules } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
@@ -30,13 +33,20 @@ export const MARKER = "# Written by 'netmon schedule': run it again to change th
 export const CRON_FILE = "/etc/cron.d/netmon";
 /** Where --systemd writes its units. */
 export const UNIT_DIR = "/etc/systemd/system";
-/** The units --systemd writes: the report's every 5 minutes, the graph's each night (as the cron file's lines). */
+/**
+ * The units --systemd writes: the report's every 5 minutes, the graph's each night (as the cron file's lines), and,
+ * for a firewall source, the start at boot.
+ */
 export const UNITS = {
   service: "netmon.service",
   timer: "netmon.timer",
   graphService: "netmon-graph.service",
   graphTimer: "netmon-graph.timer",
+  startService: "netmon-start.service",
 } as const;
+
+/** The target netmon-start.service is enabled for (its link in `${UNIT_DIR}/${BOOT_TARGET}.wants/`). */
+export const BOOT_TARGET = "multi-user.target";
 
 /** The V8 flag the graph runs with (deno.json's graph task): a bounded young generation keeps memory flat. */
 const GRAPH_V8 = "--v8-flags=--max-semi-space-size=2";
@@ -64,12 +74,18 @@ export interface ScheduleInputs {
   links?: ReadonlyMap<string, string>;
 }
 
-/** The report's and the nightly graph's command lines (argument arrays) and what their permissions are for. */
+/**
+ * The report's, the nightly graph's and the boot start's command lines (argument arrays) and what their permissions
+ * are for.
+ */
 export interface Schedule {
   report: string[];
   reportNeeds: Need[];
   graph: string[];
   graphNeeds: Need[];
+  /** `netmon start` at boot: undefined for a source without rules of netmon's (pf, interface). */
+  start: string[] | undefined;
+  startNeeds: Need[];
   /** The `deno compile` line for a report binary with the report's permissions, and the binary's run line. */
   compile: string[];
   compiled: string[];
@@ -123,8 +139,14 @@ export function scheduleLines(i: ScheduleInputs): Schedule {
     permissionNeeds("graph", { ...where, explicitConfig: i.configFile !== undefined, graphOutputs: outputs }),
     i.links,
   );
+  const startNeeds = installsRules(i.config.source)
+    ? throughLinks(permissionNeeds("start", { ...where, explicitConfig: i.configFile !== undefined }), i.links)
+    : [];
   const deno = [i.deno, "run", "-q", "--frozen", "--no-prompt", "--config", `${i.root}/deno.json`];
   const reportArgs = ["report", ...configArgs, "-s", i.stateDir];
+  const start = startNeeds.length > 0
+    ? [...deno, ...permissionFlags(startNeeds), `${i.root}/netmon.ts`, "start", ...configArgs, "-s", i.stateDir]
+    : undefined;
   const binary = `${i.root}/dist/netmon-report`;
   return {
     report: [...deno, ...permissionFlags(reportNeeds), `${i.root}/netmon.ts`, ...reportArgs],
@@ -143,6 +165,8 @@ export function scheduleLines(i: ScheduleInputs): Schedule {
       outputs[1] as string,
     ],
     graphNeeds,
+    start,
+    startNeeds,
     compile: [
       i.deno,
       "compile",
@@ -193,8 +217,18 @@ function heading(i: ScheduleInputs): string {
   return text;
 }
 
-/** The text of /etc/cron.d/netmon. */
+/**
+ * The text of /etc/cron.d/netmon: for a firewall source, first the `@reboot` line putting the rules back, which cron
+ * starts when it starts, before the jobs of its first minute; a report that comes while that start holds the state
+ * directory's lock waits for it (up to 60 s), and counts from the rules it installed.
+ */
 export function cronFile(i: ScheduleInputs, s: Schedule): string {
+  const boot = s.start === undefined
+    ? ""
+    : `${
+      "# At boot, 'netmon start' puts the meters' rules back (a reboot takes them away, and reports fail without them);\n" +
+      "# cron starts it before its first 5 minutes' report, which waits for start's lock on the state directory.\n"
+    }@reboot root ${cronCommand(s.start)} >/dev/null\n`;
   return `${MARKER}
 ${
     heading(i)
@@ -203,13 +237,13 @@ SHELL=/bin/sh
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
-*/5 * * * * root ${cronCommand(s.report)} >/dev/null
+${boot}*/5 * * * * root ${cronCommand(s.report)} >/dev/null
 10 0 * * * root ${cronCommand(s.graph)}
 `;
 }
 
-/** The texts of the units, each named in {@linkcode UNITS}. */
-export type UnitTexts = Record<keyof typeof UNITS, string>;
+/** The texts of the units, each named in {@linkcode UNITS}; the start at boot only for a firewall source. */
+export type UnitTexts = Record<Exclude<keyof typeof UNITS, "startService">, string> & { startService?: string };
 
 /** The paths a unit makes writable for `needs`' writes (a SQLite store's directory, for the journals SQLite names). */
 function writablePaths(needs: readonly Need[], sqlite: string | undefined): string[] {
@@ -260,11 +294,15 @@ UMask=0027
  * The texts of netmon.service and netmon.timer (the report every 5 minutes,
  * hardened as examples/netmon.service), and of netmon-graph.service and
  * netmon-graph.timer (the cron file's nightly graph line, with the same
- * hardening but no capability and no network).
+ * hardening but no capability and no network), and for a firewall source
+ * netmon-start.service ({@linkcode startUnit}).
  */
 export function unitFiles(i: ScheduleInputs, s: Schedule): UnitTexts {
+  const rules = s.start === undefined
+    ? "'netmon start' (the rules) is not run here."
+    : `${UNITS.startService} puts the rules back at boot, before it.`;
   const service = `${MARKER}
-${heading(i)}# netmon.service: one netmon report, started by netmon.timer. 'netmon start' (the rules) is not run here.
+${heading(i)}# netmon.service: one netmon report, started by netmon.timer. ${rules}
 [Unit]
 Description=netmon traffic report (firewall and kernel counters to ${i.stateDir})
 Documentation=https://github.com/netmon/netmon#readme
@@ -324,7 +362,55 @@ Unit=${UNITS.graphService}
 [Install]
 WantedBy=timers.target
 `;
-  return { service, timer, graphService, graphTimer };
+  const units: UnitTexts = { service, timer, graphService, graphTimer };
+  if (s.start !== undefined) units.startService = startUnit(i, s.start, s.startNeeds);
+  return units;
+}
+
+/** Where legacy iptables-restore locks (and makes the file if missing), as every legacy iptables program does. */
+const XTABLES_LOCK = "/run/xtables.lock";
+
+/**
+ * The text of netmon-start.service: `netmon start` once at boot, after the firewall services that load the rules at
+ * boot on Debian (nftables.service runs /etc/nftables.conf, whose usual `flush ruleset` would take netmon's table
+ * away again; netfilter-persistent.service restores saved iptables rules) and before netmon.service, so that a report
+ * the timer catches up at boot runs on the rules put back (not before netmon.timer: that timer is started before
+ * basic.target, which every service with default dependencies, this one too, comes after). Hardened as the report's
+ * service, with what start writes writable: its state directory, and for iptables /run/xtables.lock, made first (by
+ * systemd itself, `+`) since the file system is read-only to the service and legacy iptables-restore cannot start
+ * without it.
+ */
+function startUnit(i: ScheduleInputs, start: string[], needs: Need[]): string {
+  const iptables = i.config.source === "iptables";
+  const writes = [...writablePaths(needs, undefined), ...(iptables ? [`-${XTABLES_LOCK}`] : [])];
+  const lock = iptables
+    ? `# Legacy iptables-restore locks ${XTABLES_LOCK} and cannot make it on the read-only file system: made first.
+ExecStartPre=+/usr/bin/touch ${XTABLES_LOCK}
+`
+    : "";
+  return `${MARKER}
+# netmon start for ${i.configFile ?? "no config file"}, state in ${i.stateDir}
+# ${UNITS.startService}: 'netmon start' at boot (a reboot takes the meters' rules away, and reports fail without them),
+# after the firewall's own rules are loaded and before the first report.
+[Unit]
+Description=netmon meters' rules (netmon start for ${i.configFile ?? "no config file"})
+Documentation=https://github.com/netmon/netmon#readme
+After=nftables.service netfilter-persistent.service
+Before=${UNITS.service}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+${lock}ExecStart=${unitCommand(start)}
+# Changing the rules needs CAP_NET_ADMIN (iptables, nft) and CAP_NET_RAW (legacy iptables' socket); nothing else.
+User=root
+CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
+${hardening(i, writes, "AF_UNIX AF_NETLINK AF_INET AF_INET6", "start")}\
+TimeoutStartSec=2min
+
+[Install]
+WantedBy=${BOOT_TARGET}
+`;
 }
 
 /** Where `PrivateTmp=yes` gives the service directories of its own, empty at each start. */
@@ -468,8 +554,9 @@ export async function schedule(opts: Options): Promise<number> {
   if (opts.systemd) {
     const units = unitFiles(inputs, s);
     const dir = opts.into ?? UNIT_DIR;
-    for (const key of ["service", "timer", "graphService", "graphTimer"] as const) {
-      files.push([`${dir}/${UNITS[key]}`, units[key]]);
+    for (const key of ["service", "timer", "graphService", "graphTimer", "startService"] as const) {
+      const text = units[key];
+      if (text !== undefined) files.push([`${dir}/${UNITS[key]}`, text]);
     }
   }
   if (files.length === 0) {
@@ -490,7 +577,9 @@ export async function schedule(opts: Options): Promise<number> {
   for (const [path, text] of files) install(path, text, opts.force);
   if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
   const next = opts.systemd
-    ? `; now: systemctl daemon-reload && systemctl enable --now ${UNITS.timer} ${UNITS.graphTimer}`
+    ? `; now: systemctl daemon-reload && systemctl enable --now ${
+      s.start === undefined ? "" : `${UNITS.startService} `
+    }${UNITS.timer} ${UNITS.graphTimer}`
     : "";
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
   return EX.OK;

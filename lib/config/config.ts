@@ -43,6 +43,14 @@ export const SOURCES = ["iptables", "interface", "nftables", "pf"] as const;
 /** A counter source. */
 export type SourceName = typeof SOURCES[number];
 
+/**
+ * Whether `source` is a firewall whose rules `netmon start` installs (iptables, nftables): pf's rules are pf.conf's
+ * (`netmon pf-conf`), the interface source has none.
+ */
+export function installsRules(source: SourceName): boolean {
+  return source === "iptables" || source === "nftables";
+}
+
 export { HOOKS };
 export type { Hook, InterfaceMatch, Meter };
 

@@ -3,7 +3,7 @@
  * out from the config's own fields, so a config with a state directory
  * elsewhere, a mail server or a store outside the state directory gets the
  * flags it needs and nothing more. `netmon schedule` writes them into the run
- * line it installs, and `doctor` checks an installed line against them: one
+ * lines it installs (the report, the nightly graph, the start at boot), and `doctor` checks an installed line against them: one
  * computation for both. Pure: a host name is resolved by the caller.
  *
  * @module
@@ -31,8 +31,8 @@ export interface Need {
   why: string;
 }
 
-/** What a run is for: the report every 5 minutes, or the nightly graph. */
-export type Role = "report" | "graph";
+/** What a run is for: the report every 5 minutes, the nightly graph, or the start that puts the rules back at boot. */
+export type Role = "report" | "graph" | "start";
 
 /** What the permissions follow. */
 export interface PermissionInputs {
@@ -77,13 +77,18 @@ export function reportWrites(config: Config, stateDir: string): Need[] {
   return writes;
 }
 
+/** The address families (4, 6) of the config's meters' rules. */
+function ruleFamilies(config: Config): Set<number> {
+  return new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
+}
+
 /** The programs the config's source runs to read its counters. */
 function readPrograms(config: Config): Need[] {
   const b = config.binaries;
   const why = `reading the ${config.source} counters`;
   switch (config.source) {
     case "iptables": {
-      const families = new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
+      const families = ruleFamilies(config);
       return [
         ...(families.has(4)
           ? [{ kind: "run" as const, value: b.iptablesSave, why: "reading the iptables IPv4 counters" }]
@@ -99,6 +104,39 @@ function readPrograms(config: Config): Need[] {
       return [{ kind: "run", value: b.pfctl, why }];
     case "interface":
       return [{ kind: "run", value: b.ip, why }];
+  }
+}
+
+/**
+ * The programs `start` runs for the config's source: iptables-save and iptables-restore for each family its meters
+ * use (a family none uses is looked at only where allowed: lib/sources/iptables.ts), nft; none for pf (its rules are
+ * pf.conf's, see pf-conf) or the interface source (no rules).
+ */
+function changePrograms(config: Config): Need[] {
+  const b = config.binaries;
+  switch (config.source) {
+    case "iptables": {
+      const families = ruleFamilies(config);
+      const needs: Need[] = [];
+      if (families.has(4)) {
+        needs.push(
+          { kind: "run", value: b.iptablesSave, why: "reading the iptables IPv4 rules" },
+          { kind: "run", value: b.iptablesRestore, why: "installing the iptables IPv4 rules" },
+        );
+      }
+      if (families.has(6)) {
+        needs.push(
+          { kind: "run", value: b.ip6tablesSave, why: "reading the ip6tables IPv6 rules" },
+          { kind: "run", value: b.ip6tablesRestore, why: "installing the ip6tables IPv6 rules" },
+        );
+      }
+      return needs;
+    }
+    case "nftables":
+      return [{ kind: "run", value: b.nft, why: "reading and installing the nftables table" }];
+    case "pf":
+    case "interface":
+      return [];
   }
 }
 
@@ -217,7 +255,8 @@ function minimal(needs: Need[]): Need[] {
 
 /**
  * Everything a run of `role` needs for this config, each with why: the
- * config file, the state directory, exactly the source's programs, the mail
+ * config file, the state directory, exactly the source's programs (for
+ * `start`, those that read and change the firewall), the mail
  * server's addresses and port, the Prometheus textfile's directory, the
  * PostgreSQL store's address and password, exactly the environment
  * variables and system information it reads.
@@ -252,6 +291,13 @@ export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
     }
     needs.push(...readPrograms(i.config), ...mailing(i), ...fleetOutputs(i.config));
     needs.push({ kind: "sys", value: "osUptime", why: "telling a reboot from a counter reset" });
+  } else if (role === "start") {
+    // The record of the rules installed, the lock, and the record of rules made afresh for the next report.
+    needs.push(
+      { kind: "read", value: i.stateDir, why: "the state directory: record of installed rules, lock" },
+      { kind: "write", value: i.stateDir, why: "the state directory: record of installed rules, lock" },
+      ...changePrograms(i.config),
+    );
   } else {
     const outputs = i.graphOutputs ?? [];
     needs.push({ kind: "read", value: `${i.stateDir.replace(/\/+$/, "")}/netmon.log`, why: "the log" });
