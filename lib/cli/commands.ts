@@ -237,22 +237,33 @@ absolute path and netmon by its deno.json, so the line runs from anywhere.
 Run schedule again after changing the config's source, programs, paths or
 mail server.
 
+For a firewall source (iptables, nftables), --cron also writes an @reboot
+line and --systemd netmon-start.service, each running 'netmon start' for the
+same config and state directory with exactly the permissions start needs: a
+reboot takes the rules away, and every report fails until they are back. The
+service runs after nftables.service and netfilter-persistent.service (the
+firewall's own rules, loaded at boot) and before netmon.service; cron starts
+the @reboot line before the first report, which waits for start's lock.
+
 --remove takes away what --cron or --systemd (or both) wrote, and only that:
 a file there that netmon did not write (it marks its own), a link or a
 special file is refused (exit 73) unless --force, which removes a link itself,
-never what it points to; a file not there is said, not an error. Units whose
-timer is still enabled are refused before anything is removed, with the
-'systemctl disable --now' line to run first; then: systemctl daemon-reload.
+never what it points to; a file not there is said, not an error. Units still
+enabled (the timers, netmon-start.service) are refused before anything is
+removed, with the 'systemctl disable --now' line to run first; then:
+systemctl daemon-reload.
 
 Options:
       --compile         print the 'deno compile' line building a binary with these
                         permissions, and the line that runs it
-      --cron            write /etc/cron.d/netmon: the report every 5 minutes and the
-                        graph each night, each with its own permissions
+      --cron            write /etc/cron.d/netmon: the report every 5 minutes, the
+                        graph each night (and start at boot, see above), each with
+                        its own permissions
       --systemd         write netmon.service (hardened) and netmon.timer (every 5
                         minutes), netmon-graph.service and netmon-graph.timer (the
-                        graph each night) in /etc/systemd/system; then: systemctl
-                        daemon-reload && systemctl enable --now netmon.timer
+                        graph each night), netmon-start.service (see above) in
+                        /etc/systemd/system; then: systemctl daemon-reload &&
+                        systemctl enable --now [netmon-start.service] netmon.timer
                         netmon-graph.timer
       --remove          remove the file(s) --cron or --systemd wrote (see above)
       --force           replace (or remove) a file netmon did not write (it marks its own)

@@ -218,17 +218,18 @@ function heading(i: ScheduleInputs): string {
 }
 
 /**
- * The text of /etc/cron.d/netmon: for a firewall source, first the `@reboot` line putting the rules back, which cron
- * starts when it starts, before the jobs of its first minute; a report that comes while that start holds the state
+ * The text of /etc/cron.d/netmon: for a firewall source, also the `@reboot` line putting the rules back, which cron
+ * starts when it starts, before the jobs of its first minute (wherever the line is in the file: last, so that the
+ * report's and the graph's lines keep their line numbers); a report that comes while that start holds the state
  * directory's lock waits for it (up to 60 s), and counts from the rules it installed.
  */
 export function cronFile(i: ScheduleInputs, s: Schedule): string {
-  const boot = s.start === undefined
-    ? ""
-    : `${
-      "# At boot, 'netmon start' puts the meters' rules back (a reboot takes them away, and reports fail without them);\n" +
-      "# cron starts it before its first 5 minutes' report, which waits for start's lock on the state directory.\n"
-    }@reboot root ${cronCommand(s.start)} >/dev/null\n`;
+  const boot = s.start === undefined ? "" : [
+    "# At boot, 'netmon start' puts the meters' rules back (a reboot takes them away, and reports fail without them);",
+    "# cron starts it before the first report, which waits for start's lock on the state directory.",
+    `@reboot root ${cronCommand(s.start)} >/dev/null`,
+    "",
+  ].join("\n");
   return `${MARKER}
 ${
     heading(i)
@@ -237,9 +238,9 @@ SHELL=/bin/sh
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 MAILTO=root
 
-${boot}*/5 * * * * root ${cronCommand(s.report)} >/dev/null
+*/5 * * * * root ${cronCommand(s.report)} >/dev/null
 10 0 * * * root ${cronCommand(s.graph)}
-`;
+${boot}`;
 }
 
 /** The texts of the units, each named in {@linkcode UNITS}; the start at boot only for a firewall source. */

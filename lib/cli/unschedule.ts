@@ -3,8 +3,9 @@
  * or `--systemd` wrote (lib/cli/schedule.ts), and only those: a file at their
  * names that does not start with netmon's marker, a link or a special file is
  * refused unless --force (a link is then removed itself, never followed), and
- * units whose timer is still enabled are refused before anything is removed,
- * with the systemctl line that disables them. Everything is looked at before
+ * units whose timer (or, for the start at boot, whose service) is still
+ * enabled are refused before anything is removed, with the systemctl line
+ * that disables them. Everything is looked at before
  * anything is removed, so a refusal leaves every file in place.
  *
  * @module
@@ -14,7 +15,7 @@ import { EX, NetmonError, UsageError } from "../host/errors.ts";
 import { kindOf, SafeFile } from "../host/safe_open.ts";
 import type { Options } from "./commands.ts";
 import { out } from "./context.ts";
-import { CRON_FILE, MARKER, scheduleFileError, UNIT_DIR, UNITS } from "./schedule.ts";
+import { BOOT_TARGET, CRON_FILE, MARKER, scheduleFileError, UNIT_DIR, UNITS } from "./schedule.ts";
 
 /** What is at a schedule file's name: nothing, netmon's own file, or something else, in words. */
 type Found = { kind: "missing" } | { kind: "ours" } | { kind: "other"; what: string; directory: boolean };
@@ -64,11 +65,18 @@ function scheduleFiles(opts: Options): { path: string; unit: boolean }[] {
   return files;
 }
 
-/** netmon's timers still enabled in `dir`: their link in timers.target.wants/ is there (dangling or not). */
-function enabledTimers(dir: string): string[] {
-  return [UNITS.timer, UNITS.graphTimer].filter((timer) => {
+/**
+ * netmon's units still enabled in `dir`, with where their links are: the timers' in timers.target.wants/, the start
+ * at boot's in its target's (dangling or not).
+ */
+function enabledUnits(dir: string): { unit: string; wants: string }[] {
+  return [
+    { unit: UNITS.startService, wants: `${dir}/${BOOT_TARGET}.wants` },
+    { unit: UNITS.timer, wants: `${dir}/timers.target.wants` },
+    { unit: UNITS.graphTimer, wants: `${dir}/timers.target.wants` },
+  ].filter(({ unit, wants }) => {
     try {
-      Deno.lstatSync(`${dir}/timers.target.wants/${timer}`);
+      Deno.lstatSync(`${wants}/${unit}`);
       return true;
     } catch (err) {
       if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return false;
@@ -91,16 +99,18 @@ export function unschedule(opts: Options): number {
   });
   if (opts.systemd) {
     const dir = opts.into ?? UNIT_DIR;
-    let enabled: string[];
+    let enabled: { unit: string; wants: string }[];
     try {
-      enabled = enabledTimers(dir);
+      enabled = enabledUnits(dir);
     } catch (err) {
       throw scheduleFileError(`${dir}/timers.target.wants/${UNITS.timer}`, err);
     }
     if (enabled.length > 0) {
+      const units = enabled.map((e) => e.unit);
+      const wants = [...new Set(enabled.map((e) => e.wants))].join(", ");
       throw new NetmonError(
-        `${enabled.join(" and ")} ${enabled.length > 1 ? "are" : "is"} still enabled (${dir}/timers.target.wants): ` +
-          `run 'systemctl disable --now ${enabled.join(" ")}' first, then remove again`,
+        `${units.join(" and ")} ${units.length > 1 ? "are" : "is"} still enabled (${wants}): ` +
+          `run 'systemctl disable --now ${units.join(" ")}' first, then remove again`,
         EX.CANTCREAT,
       );
     }

@@ -31,7 +31,9 @@ export const CHECKS = [
       "enabled systemd timer runs this config's report (same config",
       "and state directory), its program exists, its permissions",
       "cover what the config needs, and the last sample is recent;",
-      "the same of a line or timer drawing its nightly graph",
+      "the same of a line or timer drawing its nightly graph; for",
+      "iptables and nftables, an @reboot line or enabled service runs",
+      "its 'netmon start' at boot (a reboot takes the rules away)",
     ],
   },
   {

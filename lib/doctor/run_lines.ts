@@ -23,8 +23,10 @@ export interface Entry {
   env: Record<string, string>;
   /** The user it runs as. */
   user: string;
-  /** systemd: whether its timer is enabled. */
+  /** systemd: whether its timer (or, run at boot, its service) is enabled. */
   enabled?: boolean;
+  /** Run once at boot, not on a schedule: a cron `@reboot` line, or a service a target wants (its `WantedBy=`). */
+  atBoot?: boolean;
 }
 
 /** A line that runs netmon (or, with {@linkcode GraphOptions}, its graph), parsed. */

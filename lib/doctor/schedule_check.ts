@@ -7,7 +7,10 @@
  * another netmon command are named for what they are. Where a line or timer
  * draws this state directory's graph (the nightly one `netmon schedule`
  * installs with the report), the same of it: enabled, its program there, its
- * permissions enough. And the original's
+ * permissions enough. For a firewall source (iptables, nftables), the same
+ * of the `netmon start` run at boot (a cron `@reboot` line, or a service a
+ * target wants, as `netmon schedule` installs): without one, the rules are
+ * gone after a reboot and every report fails until someone runs start. And the original's
  * check: no cron line still runs the 2010 network_monitor.py (or its
  * netmon_graph.py on a log that is not netmon's) after the switch.
  *
@@ -20,7 +23,7 @@
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
-import { type Config, DEFAULT_CONFIG_PATH } from "../config/config.ts";
+import { type Config, DEFAULT_CONFIG_PATH, installsRules } from "../config/config.ts";
 import { netmonCommand, type RunWith } from "../host/invocation.ts";
 import { grants, type Need, permissionNeeds } from "../config/permissions.ts";
 import {
@@ -119,7 +122,8 @@ export async function cronLines(): Promise<Entry[]> {
       // the command's input.
       const command = line.replace(line.startsWith("@") ? /^\S+\s+/ : /^(\S+\s+){5}/, "")
         .replace(userField ? /^\S+\s+/ : /^/, "").replace(/(^|[^\\])%.*$/, "$1").replaceAll("\\%", "%");
-      found.push({ where: `cron ${path}:${i + 1}`, command, env: { ...env }, user });
+      const atBoot = /^@reboot\s/.test(line) ? { atBoot: true } : {};
+      found.push({ where: `cron ${path}:${i + 1}`, command, env: { ...env }, user, ...atBoot });
     });
   };
   for (const f of CRON_FILES) await scan(f, true);
@@ -128,32 +132,57 @@ export async function cronLines(): Promise<Entry[]> {
   return found;
 }
 
-/** Every timer in /etc/systemd/system with its service's ExecStart lines, environment, user, and whether enabled. */
+/** Whether `name`'s link is in `${SYSTEMD_DIR}/TARGET.wants/` for one of `targets`: enabled (dangling or not). */
+function wanted(name: string, targets: readonly string[]): boolean {
+  return targets.some((target) => {
+    try {
+      Deno.lstatSync(`${SYSTEMD_DIR}/${target}.wants/${name}`);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** A service's ExecStart lines as entries, with its environment and user. */
+function serviceEntries(name: string, service: string, enabled: boolean, atBoot: boolean): Entry[] {
+  const env: Record<string, string> = {};
+  for (const m of service.matchAll(/^\s*Environment\s*=\s*(.*)$/gm)) {
+    for (const a of (m[1] ?? "").matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)=([^"\s]*)"?/g)) {
+      env[a[1] as string] = a[2] ?? "";
+    }
+  }
+  const user = /^\s*User\s*=\s*(\S+)/m.exec(service)?.[1] ?? "root";
+  return [...service.matchAll(/^\s*ExecStart\s*=\s*[-@:+!]*(.*)$/gm)].map((m) => ({
+    where: `systemd ${name}`,
+    command: (m[1] ?? "").replaceAll("%%", "%"),
+    env,
+    user,
+    enabled,
+    ...(atBoot ? { atBoot } : {}),
+  }));
+}
+
+/**
+ * Every timer in /etc/systemd/system with its service's ExecStart lines, environment, user, and whether enabled; and
+ * every service there a target wants (`WantedBy=`: started at boot, as netmon-start.service), whether enabled or not.
+ */
 export async function timerLines(): Promise<Entry[]> {
   const found: Entry[] = [];
   for (const path of readDir(SYSTEMD_DIR)) {
-    if (!path.endsWith(".timer")) continue;
-    const text = await readTable(path, "any", "self-or-root") ?? "";
     const name = path.slice(SYSTEMD_DIR.length + 1);
+    if (name.endsWith(".service")) {
+      const service = await readTable(path, "any", "self-or-root") ?? "";
+      const targets = [...service.matchAll(/^\s*WantedBy\s*=\s*(.*)$/gm)].flatMap((m) => (m[1] ?? "").split(/\s+/))
+        .filter((t) => t !== "");
+      if (targets.length > 0) found.push(...serviceEntries(name, service, wanted(name, targets), true));
+      continue;
+    }
+    if (!name.endsWith(".timer")) continue;
+    const text = await readTable(path, "any", "self-or-root") ?? "";
     const unit = /^\s*Unit\s*=\s*(\S+)/m.exec(text)?.[1] ?? name.replace(/\.timer$/, ".service");
     const service = await readTable(`${SYSTEMD_DIR}/${unit}`, "any", "self-or-root") ?? "";
-    const env: Record<string, string> = {};
-    for (const m of service.matchAll(/^\s*Environment\s*=\s*(.*)$/gm)) {
-      for (const a of (m[1] ?? "").matchAll(/"?([A-Za-z_][A-Za-z0-9_]*)=([^"\s]*)"?/g)) {
-        env[a[1] as string] = a[2] ?? "";
-      }
-    }
-    const user = /^\s*User\s*=\s*(\S+)/m.exec(service)?.[1] ?? "root";
-    let enabled = false;
-    try {
-      Deno.lstatSync(`${SYSTEMD_DIR}/timers.target.wants/${name}`);
-      enabled = true;
-    } catch {
-      // not enabled
-    }
-    for (const m of service.matchAll(/^\s*ExecStart\s*=\s*[-@:+!]*(.*)$/gm)) {
-      found.push({ where: `systemd ${name}`, command: (m[1] ?? "").replaceAll("%%", "%"), env, user, enabled });
-    }
+    found.push(...serviceEntries(name, service, wanted(name, ["timers.target"]), false));
   }
   return found;
 }
@@ -220,7 +249,9 @@ const flagOf = (n: Need) => `--allow-${n.kind}=${n.value} (${n.why})`;
 
 /** The schedule finding, from the cron lines and timers found (`entries`: {@linkcode cronLines}, {@linkcode timerLines}). */
 export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
-  const lines = entries.flatMap((e) => {
+  // What runs once at boot is no schedule: among it, only the start at boot is looked for (checkBootStart).
+  const scheduled = entries.filter((e) => !e.atBoot);
+  const lines = scheduled.flatMap((e) => {
     const line = parseRunLine(e.command, TASKS);
     return line ? [{ entry: e, line }] : [];
   });
@@ -327,14 +358,19 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
       fix: "check that cron (or systemd) is running and what the job prints: 'journalctl -u netmon' or the cron mail",
     };
   }
-  const graph = checkGraph(ctx, entries);
+  const graph = checkGraph(ctx, scheduled);
   if ("problem" in graph) return graph.problem;
   notes.push(...graph.notes);
   const drawn = graph.where.length > 0 ? `; the nightly graph from ${graph.where.join(", ")}` : "";
+  const boot = checkBootStart(ctx, entries);
+  if ("problem" in boot) return boot.problem;
+  const started = boot.where.length > 0 ? `; the rules put back at boot from ${boot.where.join(", ")}` : "";
   return {
     check: "schedule",
     verdict: "ok",
-    said: `the report runs from ${where.join(", ")}${drawn}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`,
+    said: `the report runs from ${where.join(", ")}${drawn}${started}${
+      notes.length > 0 ? ` (${notes.join("; ")})` : ""
+    }`,
   };
 }
 
@@ -405,6 +441,60 @@ function checkGraph(
     }
   }
   return { where: enabled.map(placeOf), notes };
+}
+
+/**
+ * The boot's part of the schedule check, for a firewall source (iptables, nftables): the `@reboot` cron lines and
+ * the services a target wants (`entries` run at boot) that run `netmon start` for THIS config and state directory,
+ * an enabled one with its permissions enough. None is a problem: a reboot takes the rules away (nftables.conf's
+ * `flush ruleset`, iptables' empty tables), and every report fails until someone runs start. A problem, or where the
+ * start runs (nothing for another source).
+ */
+function checkBootStart(ctx: ScheduleContext, entries: Entry[]): { problem: Finding } | { where: string[] } {
+  if (!installsRules(ctx.config.source)) return { where: [] };
+  const ours = entries.flatMap((entry) => {
+    const line = entry.atBoot ? parseRunLine(entry.command, TASKS) : undefined;
+    const opts = line?.opts;
+    if (!line || opts === undefined || typeof opts === "string") return [];
+    if (opts.command !== "start" || opts.help || opts.dryRun) return [];
+    if (lineConfig(line, opts, entry.env) !== ctx.configFile) return [];
+    if (lineStateDir(line, opts, entry, ctx.config) !== ctx.stateDir.replace(/\/+$/, "")) return [];
+    return [{ entry, line, opts }];
+  });
+  const problem = (said: string, fix = fixFor(ctx.given)) => ({
+    problem: { check: "schedule" as const, verdict: "problem" as const, said, fix },
+  });
+  if (ours.length === 0) {
+    return problem(
+      `nothing runs '${netmonCommand("start", ctx.given)}' at boot: a reboot takes the rules away, and every report ` +
+        "fails until someone runs it",
+    );
+  }
+  const enabled = ours.filter((o) => o.entry.enabled !== false);
+  if (enabled.length === 0) {
+    const unit = ours[0]?.entry.where.replace(/^systemd /, "");
+    return problem(`${unit} runs 'netmon start' at boot but is not enabled`, `systemctl enable ${unit}`);
+  }
+  for (const { entry, line, opts } of enabled) {
+    const granted = lineGrants(line, SETS);
+    if (granted === undefined) continue; // a binary or a set this deno.json lacks: not checked, as the graph's
+    const needs = permissionNeeds("start", {
+      config: ctx.config,
+      configFile: ctx.configFile,
+      stateDir: ctx.stateDir,
+      explicitConfig: opts.config !== undefined,
+      explicitStateDir: opts.stateDir !== undefined,
+      asRoot: entry.user === "root",
+    });
+    const missing = needs.filter((n) => !grants(granted, n));
+    if (missing.length > 0) {
+      return problem(
+        `${entry.where} runs 'netmon start' at boot without ${missing.map(flagOf).join(", ")}: Deno refuses it at ` +
+          "every boot",
+      );
+    }
+  }
+  return { where: enabled.map(placeOf) };
 }
 
 /** The cron line `where` (`cron FILE:LINE`) in words, with how to edit it where that is crontab -e (a user's). */
