@@ -180,6 +180,80 @@ netnsTest(
     }),
 );
 
+/** The command of the cron line starting with `prefix` (its schedule and user taken off) in `cron`'s text. */
+function cronCommandOf(cron: string | undefined, prefix: string): string {
+  return (cron?.split("\n").find((l) => l.startsWith(prefix)) ?? "")
+    .replace(prefix === "@reboot " ? /^\S+\s+root / : /^(\S+\s+){5}root /, "");
+}
+
+/**
+ * After a reboot (`reboot`: the firewall's rules gone, as at boot) the report fails until the cron file's @reboot
+ * line runs 'netmon start'; that line as written puts the rules back (the report after it counts), and without any
+ * one of its permissions, after another reboot, it fails naming that permission.
+ */
+async function checkBootLine(name: string, config: string, reboot: string[], ns: string): Promise<string> {
+  const setup: SandboxStep[] = [{ write: CONFIG, text: config }, { netmon: ["start"] }, { netmon: ["report"] }];
+  const cron = (await sandbox([...setup, { netmon: ["schedule", "--cron", "--dry-run"] }], ns)).at(-1)?.stdout;
+  const start = cronCommandOf(cron, "@reboot ");
+  const report = cronCommandOf(cron, "*/5 ");
+  ok(start.includes("/netmon.ts start -c ") && start.endsWith(" >/dev/null"), cron);
+  const line = start.replace(/ >\/dev\/null$/, "");
+  const removals = withoutEach(line);
+  ok(removals.length >= 4, `${name}: ${line}`);
+  const rebooted = { run: reboot };
+  const r = (await sandbox([
+    ...setup,
+    rebooted,
+    sh(report),
+    sh(line),
+    sh(report),
+    ...removals.flatMap((x) => [rebooted, sh(x.line)]),
+  ], ns)).slice(2);
+  const [before, started, after] = r as StepResult[];
+  assertEquals(before?.code, 69, `${name}: the report after a reboot, before start: ${before?.stderr}`);
+  assertEquals([started?.code, started?.stderr], [0, ""], `${name}: the @reboot line`);
+  assertEquals([after?.code, after?.stderr], [0, ""], `${name}: the report after the @reboot line`);
+  removals.forEach((x, i) => {
+    const got = r[i + 3] as StepResult;
+    const what = `${name}'s start without --allow-${x.kind}=${x.value}`;
+    if (x.kind === "run" && x.value === STAT) {
+      assertEquals(got.code, 0, `${what}: ${got.stderr}`); // only its warning cannot be given
+      match(got.stderr, /cannot check whether other users can write .*--allow-run=\/usr\/bin\/stat/, what);
+      return;
+    }
+    ok(got.code !== 0, `${what} should fail: ${got.stdout}`);
+    match(got.stderr, new RegExp(`--allow-${x.kind}=(\\S*,)?${x.value.replace(/[.[\]]/g, "\\$&")}`), what);
+  });
+  return line;
+}
+
+netnsTest(
+  "schedule --cron: after a reboot, the @reboot line puts iptables' rules back with exactly start's permissions",
+  () =>
+    withPair(async (p) => {
+      const line = await checkBootLine(
+        "original",
+        example("original.toml"),
+        ["sh", "-c", "iptables -F && iptables -X"],
+        p.a,
+      );
+      match(line, / --allow-run=\/usr\/bin\/stat,\/usr\/sbin\/iptables-save,\/usr\/sbin\/iptables-restore /);
+      ok(!line.includes("ip6tables"), "IPv4 meters only: no ip6tables programs");
+      match(line, / --allow-read=\/etc\/netmon\/netmon\.toml,\/var\/lib\/netmon --allow-write=\/var\/lib\/netmon /);
+      ok(!/--allow-(env|net)|osUptime/.test(line), line);
+      ok(line.endsWith(`/netmon.ts start -c ${CONFIG} -s /var/lib/netmon`), line);
+    }, "boot"),
+);
+
+netnsTest(
+  "schedule --cron: after a reboot (nftables.conf's flush ruleset), the @reboot line puts the table back",
+  () =>
+    withPair(async (p) => {
+      const line = await checkBootLine("nftables", example("nftables.toml"), ["nft", "flush", "ruleset"], p.a);
+      match(line, / --allow-run=\/usr\/bin\/stat,\/usr\/sbin\/nft --allow-sys=uid /);
+    }, "boot"),
+);
+
 netnsTest(
   "schedule: the interface default (no config file) reads NETMON_CONFIG and the default's absence",
   () =>
@@ -338,6 +412,25 @@ Deno.test("permissions follow the config: environment, user id, mail, store, sen
     needs(`${mail}server = "192.0.2.25"\nattach = ["/s/usage.png"]\n`)[0],
     "--allow-read=/c.toml,/s",
     "inside the state dir",
+  ); // start: the config, the state directory (its record, its lock), the programs that read and change the firewall.
+  const start = (text: string) =>
+    permissionFlags(permissionNeeds("start", {
+      config: parseConfig(text, "/c.toml"),
+      configFile: "/c.toml",
+      stateDir: "/s",
+      explicitConfig: true,
+      explicitStateDir: true,
+    }));
+  assertEquals(start(v6), [
+    "--allow-read=/c.toml,/s",
+    "--allow-write=/s",
+    "--allow-run=/usr/bin/stat,/usr/sbin/iptables-save,/usr/sbin/iptables-restore,/usr/sbin/ip6tables-save," +
+    "/usr/sbin/ip6tables-restore",
+    "--allow-sys=uid",
+  ]);
+  assertEquals(
+    start('source = "nftables"\n[[meter]]\nname = "a"\nfrom = "192.0.2.0/24"\n').find((f) => f.includes("run")),
+    "--allow-run=/usr/bin/stat,/usr/sbin/nft",
   );
 });
 
@@ -428,7 +521,9 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     const dryUnits = await run("--systemd", "--dry-run", "--into", `${dir}/none`);
     assertEquals(
       [...dryUnits.stdout.matchAll(/^==> (\S+) \(not written: --dry-run\) <==$/gm)].map((m) => m[1]),
-      ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"].map((u) => `${dir}/none/${u}`),
+      ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer", "netmon-start.service"].map((
+        u,
+      ) => `${dir}/none/${u}`),
     );
     // A directory the permissions do not cover: one line naming the flag, exit 77 (not an uncaught error).
     await withTempDir(async (elsewhere) => {
@@ -492,6 +587,95 @@ netnsTest(
   },
 );
 
+Deno.test("schedule --systemd: netmon-start.service for iptables and nftables, ordered and hardened; none for pf", () =>
+  withTempDir(async (dir) => {
+    const units = async (name: string) => {
+      const config = `${dir}/${name}`;
+      await Deno.writeTextFile(config, example(name));
+      const r = await netmon(["schedule", "-c", config, "-s", "/var/lib/netmon", "--systemd", "--dry-run"], {
+        dirs: [dir],
+      });
+      assertEquals(r.code, 0, r.stderr);
+      const files = new Map(
+        r.stdout.split(/^==> /m).filter((f) => f !== "").map((f) => {
+          const [head = "", ...rest] = f.split("\n");
+          return [head.replace(/^\/etc\/systemd\/system\/(\S+) .*$/, "$1"), rest.join("\n")] as const;
+        }),
+      );
+      const cron = await netmon(["schedule", "-c", config, "-s", "/var/lib/netmon", "--cron", "--dry-run"], {
+        dirs: [dir],
+      });
+      return { files, cron: cron.stdout };
+    };
+    for (const name of ["nftables.toml", "original.toml"]) {
+      const { files, cron } = await units(name);
+      const start = files.get("netmon-start.service") ?? "";
+      ok(start.startsWith(MARKER), `${name}: ${[...files.keys()]}`);
+      assertEquals(values(start, "Type"), ["oneshot"]);
+      assertEquals(values(start, "RemainAfterExit"), ["yes"]);
+      // After the firewall's own rules (a flush there would take netmon's away), before the report.
+      assertEquals(values(start, "After"), ["nftables.service netfilter-persistent.service"]);
+      assertEquals(values(start, "Before"), ["netmon.service"]);
+      assertEquals(values(start, "WantedBy"), ["multi-user.target"]);
+      // The cron file's @reboot line, as ExecStart.
+      const line = cronCommandOf(cron, "@reboot ").replace(/ >\/dev\/null$/, "");
+      assertEquals(values(start, "ExecStart"), [line.replaceAll("\\%", "%").replaceAll("%", "%%")]);
+      // The report's hardening and capabilities; writable: the state directory (and for iptables the xtables lock).
+      const shared = (unit: string) =>
+        unit.split("\n").filter((l) =>
+          /^[A-Z]\w+=/.test(l) &&
+          !/^(Type|RemainAfterExit|ExecStartPre|ExecStart|ReadWritePaths|TimeoutStartSec|Description|After|Before|WantedBy)=/
+            .test(l)
+        );
+      assertEquals(shared(start), shared(files.get("netmon.service") ?? ""), `${name}: the report's hardening`);
+      const iptables = name === "original.toml";
+      assertEquals(
+        values(start, "ReadWritePaths"),
+        [iptables ? "/var/lib/netmon -/run/xtables.lock" : "/var/lib/netmon"],
+      );
+      assertEquals(values(start, "ExecStartPre"), iptables ? ["+/usr/bin/touch /run/xtables.lock"] : []);
+      match(files.get("netmon.service") ?? "", /^# netmon\.service: .* netmon-start\.service puts the rules back/m);
+    }
+    // pf's rules are pf.conf's, and the interface source has none: no start at boot.
+    for (const name of ["pf-2004.toml", "mail-store.toml"]) {
+      const { files, cron } = await units(name);
+      assertEquals([...files.keys()], ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"]);
+      doesNotMatch(cron, /@reboot|netmon\.ts start/);
+    }
+  }));
+
+netnsTest(
+  "schedule --systemd: the start at boot's unit passes systemd-analyze verify, with the other units",
+  async () => {
+    const UNITS = [
+      "netmon.service",
+      "netmon.timer",
+      "netmon-graph.service",
+      "netmon-graph.timer",
+      "netmon-start.service",
+    ]
+      .map((u) => `/etc/systemd/system/${u}`);
+    for (const name of ["nftables.toml", "original.toml"]) {
+      const [wrote, verify] = await sandbox([
+        { write: CONFIG, text: example(name) },
+        { netmon: ["schedule", "--systemd"] },
+        { run: ["systemd-analyze", "verify", "--man=no", ...UNITS], keep: true },
+      ]);
+      assertEquals(
+        [wrote?.code, wrote?.stdout, wrote?.stderr],
+        [
+          0,
+          `wrote ${UNITS.join(", ")}; now: systemctl daemon-reload && systemctl enable --now netmon-start.service ` +
+          "netmon.timer netmon-graph.timer\n",
+          "",
+        ],
+        name,
+      );
+      assertEquals([verify?.code, verify?.stdout, verify?.stderr], [0, "", ""], name);
+    }
+  },
+);
+
 Deno.test("schedule: a password from the environment is named, and where it had better be", () =>
   withTempDir(async (dir) => {
     const config = `${dir}/netmon.toml`;
@@ -533,7 +717,14 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
     await Deno.mkdir(into);
     const run = (...args: string[]) =>
       netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args], { dirs: [dir] });
-    const names = ["netmon", "netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"];
+    const names = [
+      "netmon",
+      "netmon.service",
+      "netmon.timer",
+      "netmon-graph.service",
+      "netmon-graph.timer",
+      "netmon-start.service",
+    ];
     const left = () => [...Deno.readDirSync(into)].map((e) => e.name).sort();
     assertEquals((await run("--cron", "--into", into)).code, 0);
     assertEquals((await run("--systemd", "--into", into)).code, 0);
@@ -619,11 +810,18 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
   }));
 
 netnsTest(
-  "schedule --remove under netmon-admin: an enabled timer is refused before anything goes, with the line to run",
+  "schedule --remove under netmon-admin: an enabled timer or start at boot is refused before anything goes, with the line to run",
   async () => {
-    const UNITS = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"]
+    const UNITS = [
+      "netmon.service",
+      "netmon.timer",
+      "netmon-graph.service",
+      "netmon-graph.timer",
+      "netmon-start.service",
+    ]
       .map((u) => `/etc/systemd/system/${u}`);
     const wants = "/etc/systemd/system/timers.target.wants";
+    const boot = "/etc/systemd/system/multi-user.target.wants";
     const r = await sandbox([
       { write: CONFIG, text: example("nftables.toml") },
       { netmon: ["schedule", "--cron"] },
@@ -636,10 +834,14 @@ netnsTest(
       { netmon: ["schedule", "--remove", "--systemd", "--force"] },
       { run: ["ls", "/etc/cron.d", "/etc/systemd/system"], keep: true },
       { remove: `${wants}/netmon.timer` },
+      // The start at boot, enabled for multi-user.target, alone.
+      { symlink: `${boot}/netmon-start.service`, target: "/etc/systemd/system/netmon-start.service" },
+      { netmon: ["schedule", "--remove", "--systemd"] },
+      { remove: `${boot}/netmon-start.service` },
       { netmon: ["schedule", "--remove", "--cron", "--systemd"] },
       { run: ["sh", "-c", "ls -A /etc/cron.d /etc/systemd/system | grep netmon || true"], keep: true },
     ]);
-    const [, , both, one, before, removed, after] = r as StepResult[];
+    const [, , both, one, before, start, removed, after] = r as StepResult[];
     assertEquals([both?.code, both?.stdout, both?.stderr], [
       73,
       "",
@@ -650,6 +852,11 @@ netnsTest(
       73,
       `netmon: netmon.timer is still enabled (${wants}): run 'systemctl disable --now netmon.timer' first, then ` +
       "remove again\n",
+    ]);
+    assertEquals([start?.code, start?.stderr], [
+      73,
+      `netmon: netmon-start.service is still enabled (${boot}): run 'systemctl disable --now netmon-start.service' ` +
+      "first, then remove again\n",
     ]);
     for (const name of ["netmon", ...UNITS.map((u) => u.slice(u.lastIndexOf("/") + 1))]) {
       ok(before?.stdout.split("\n").includes(name), `${name} is still there: ${before?.stdout}`);
