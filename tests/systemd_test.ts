@@ -33,6 +33,7 @@ const service = Deno.readTextFileSync(`${EXAMPLES}netmon.service`);
 const timer = Deno.readTextFileSync(`${EXAMPLES}netmon.timer`);
 const graphService = Deno.readTextFileSync(`${EXAMPLES}netmon-graph.service`);
 const graphTimer = Deno.readTextFileSync(`${EXAMPLES}netmon-graph.timer`);
+const startService = Deno.readTextFileSync(`${EXAMPLES}netmon-start.service`);
 
 /** The values of `key` in a unit file. */
 function values(unit: string, key: string): string[] {
@@ -53,9 +54,15 @@ function launcher(binary = "netmon", script = "netmon.ts"): string {
 }
 
 netnsTest(
-  "examples/netmon.service, netmon.timer and the graph's pass systemd-analyze verify with no warning",
+  "examples/netmon.service, netmon.timer, the graph's and netmon-start.service pass systemd-analyze verify with no warning",
   async () => {
-    const units = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer"];
+    const units = [
+      "netmon.service",
+      "netmon.timer",
+      "netmon-graph.service",
+      "netmon-graph.timer",
+      "netmon-start.service",
+    ];
     const [good, broken] = await sandbox([
       { symlink: "/usr/local/bin/netmon", target: launcher() },
       { symlink: "/usr/local/bin/netmon-graph", target: launcher("netmon-graph", "graph.ts") },
@@ -138,6 +145,28 @@ Deno.test("netmon.service: the hardening the README promises", () => {
   for (const f of ["AF_NETLINK", "AF_INET", "AF_INET6", "AF_UNIX"]) ok(families.includes(f), f);
 });
 
+Deno.test("netmon-start.service: start at boot, after the firewall's rules, before the report, hardened as it", () => {
+  assertEquals(values(startService, "ExecStart"), ["/usr/local/bin/netmon start"]);
+  assertEquals(values(startService, "Type"), ["oneshot"]);
+  assertEquals(values(startService, "RemainAfterExit"), ["yes"]);
+  assertEquals(values(startService, "After"), ["nftables.service netfilter-persistent.service"]);
+  assertEquals(values(startService, "Before"), ["netmon.service"]);
+  assertEquals(values(startService, "WantedBy"), ["multi-user.target"]);
+  assertEquals(values(startService, "ExecStartPre"), ["+/usr/bin/touch /run/xtables.lock"]);
+  const shared = (unit: string) =>
+    unit.split("\n").filter((l) =>
+      /^[A-Z]\w+=/.test(l) &&
+      !/^(Type|RemainAfterExit|ExecStartPre|ExecStart|Description|After|Before|WantedBy)=/.test(l)
+    );
+  assertEquals(shared(startService), shared(service));
+  // The cron example's start at boot is the same command.
+  const cron = Deno.readTextFileSync(`${EXAMPLES}netmon.cron`);
+  assertEquals(
+    cron.split("\n").find((l) => l.startsWith("@reboot "))?.replace(/^@reboot\s+root\s+/, ""),
+    "/usr/local/bin/netmon start >/dev/null",
+  );
+});
+
 /** setpriv with the service's bounding set (or `caps`) and no new privileges, as systemd would start netmon. */
 const bounded = (caps: string) => ["setpriv", `--bounding-set=-all${caps}`, "--no-new-privs", "--"];
 
@@ -179,6 +208,44 @@ netnsTest(
           }
           await netmon(["stop"], o);
         }
+        await must("ip", ["netns", "exec", p.a, "iptables-legacy", "-F"]);
+      })
+    ),
+);
+
+netnsTest(
+  "netmon-start.service: with /run read-only as the service has it, legacy iptables starts only with the lock made first",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, LEGACY_DOC_CONFIG);
+        const o = { ns: p.a, dirs: [dir], env: { NETMON_CONFIG: config, NETMON_STATE_DIR: dir }, run: LEGACY_BINARIES };
+        // As systemd runs it: a fresh /run (as at boot), ExecStartPre's command (run outside the sandbox: '+'), then
+        // /run read-only (ProtectSystem=strict; the unit makes only the state directory writable).
+        const pre = (values(startService, "ExecStartPre")[0] ?? "").replace(/^\+/, "");
+        assertEquals(pre, "/usr/bin/touch /run/xtables.lock");
+        assertEquals(values(startService, "ReadWritePaths"), ["/var/lib/netmon"]);
+        const asService = (made: boolean) => [
+          "unshare",
+          "--mount",
+          "--propagation",
+          "private",
+          "sh",
+          "-c",
+          `mount -t tmpfs tmpfs /run && ${made ? `${pre} && ` : ""}mount -o remount,bind,ro /run && exec "$@"`,
+          "sh",
+        ];
+        const caps = values(startService, "CapabilityBoundingSet")[0]?.split(" ").map((c) =>
+          `,+${c.replace(/^CAP_/, "").toLowerCase()}`
+        ).join("") ?? "";
+        const without = await netmon(["start"], { ...o, wrap: [...asService(false), ...bounded(caps)] });
+        assertEquals(without.code, 69, without.stderr);
+        match(without.stderr, /can't open lock file \/run\/xtables\.lock: Read-only file system/);
+        const started = await netmon(["start"], { ...o, wrap: [...asService(true), ...bounded(caps)] });
+        assertEquals([started.code, started.stderr], [0, ""]);
+        const status = await netmon(["status"], o);
+        assertEquals(status.code, 0, status.stdout);
+        await netmon(["stop"], o);
         await must("ip", ["netns", "exec", p.a, "iptables-legacy", "-F"]);
       })
     ),

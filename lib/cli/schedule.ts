@@ -377,14 +377,12 @@ const XTABLES_LOCK = "/run/xtables.lock";
  * away again; netfilter-persistent.service restores saved iptables rules) and before netmon.service, so that a report
  * the timer catches up at boot runs on the rules put back (not before netmon.timer: that timer is started before
  * basic.target, which every service with default dependencies, this one too, comes after). Hardened as the report's
- * service, with what start writes writable: its state directory, and for iptables /run/xtables.lock, made first (by
- * systemd itself, `+`) since the file system is read-only to the service and legacy iptables-restore cannot start
- * without it.
+ * service, with what start writes writable: its state directory. For iptables, /run/xtables.lock is made first (by
+ * systemd itself, `+`): legacy iptables-restore locks it and cannot make it on the file system, read-only to the
+ * service (a lock needs no write access to the file once it is there).
  */
 function startUnit(i: ScheduleInputs, start: string[], needs: Need[]): string {
-  const iptables = i.config.source === "iptables";
-  const writes = [...writablePaths(needs, undefined), ...(iptables ? [`-${XTABLES_LOCK}`] : [])];
-  const lock = iptables
+  const lock = i.config.source === "iptables"
     ? `# Legacy iptables-restore locks ${XTABLES_LOCK} and cannot make it on the read-only file system: made first.
 ExecStartPre=+/usr/bin/touch ${XTABLES_LOCK}
 `
@@ -406,7 +404,7 @@ ${lock}ExecStart=${unitCommand(start)}
 # Changing the rules needs CAP_NET_ADMIN (iptables, nft) and CAP_NET_RAW (legacy iptables' socket); nothing else.
 User=root
 CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW
-${hardening(i, writes, "AF_UNIX AF_NETLINK AF_INET AF_INET6", "start")}\
+${hardening(i, writablePaths(needs, undefined), "AF_UNIX AF_NETLINK AF_INET AF_INET6", "start")}\
 TimeoutStartSec=2min
 
 [Install]
