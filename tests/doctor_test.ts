@@ -111,7 +111,10 @@ netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", (
     match(v.checks.get("log")?.said ?? "", /netmon\.log: 2 samples from /);
     match(
       v.checks.get("schedule")?.said ?? "",
-      /^the report runs from cron \/etc\/cron\.d\/netmon:8; the nightly graph from cron \/etc\/cron\.d\/netmon:9$/,
+      new RegExp(
+        "^the report runs from cron /etc/cron\\.d/netmon:8; the nightly graph from cron /etc/cron\\.d/netmon:9; " +
+          "the rules put back at boot from cron /etc/cron\\.d/netmon:12$",
+      ),
     );
     match(v.checks.get("state-dir")?.said ?? "", /writable and on persistent storage/);
     const text = r[4] as StepResult;
@@ -276,6 +279,12 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
       },
       { run: ["test", "-f", "/etc/systemd/system/netmon-graph.service"] },
       DOCTOR,
+      // The start at boot, enabled as systemctl enables it.
+      {
+        symlink: "/etc/systemd/system/multi-user.target.wants/netmon-start.service",
+        target: "/etc/systemd/system/netmon-start.service",
+      },
+      DOCTOR,
       // A crontab line that is commented out, and one for another command, do not count.
       { remove: "/etc/systemd/system/timers.target.wants/netmon.timer" },
       { write: "/etc/crontab", text: "#*/5 * * * * root /usr/local/bin/netmon report\n0 3 * * * root netmon start\n" },
@@ -292,14 +301,19 @@ netnsTest("doctor: no schedule, a timer not enabled, enabled, and a stale last s
     expect(verdict(r[4] as StepResult), { schedule: /netmon\.timer runs the report but is not enabled/ }, {
       schedule: /systemctl enable --now netmon\.timer/,
     });
-    const enabled = verdict(r[5] as StepResult);
+    // The timers without the start at boot: after a reboot, every report would fail.
+    expect(verdict(r[5] as StepResult), {
+      schedule: /^netmon-start\.service runs 'netmon start' at boot but is not enabled$/,
+    }, { schedule: /^systemctl enable netmon-start\.service$/ });
+    const enabled = verdict(r[6] as StepResult);
     expect(enabled, {});
     assertEquals(
       enabled.checks.get("schedule")?.said,
-      "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer (enabled)",
+      "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer " +
+        "(enabled); the rules put back at boot from systemd netmon-start.service (enabled)",
     );
-    expect(verdict(r[6] as StepResult), { schedule: /^netmon\.timer runs the report but is not enabled$/ });
-    expect(verdict(r[7] as StepResult), {
+    expect(verdict(r[7] as StepResult), { schedule: /^netmon\.timer runs the report but is not enabled$/ });
+    expect(verdict(r[8] as StepResult), {
       schedule: /cron \/var\/spool\/cron\/crontabs\/root:1 should run the report, but the last sample is \d+ hours old/,
     });
   }));
@@ -325,8 +339,12 @@ netnsTest(
         },
         DOCTOR,
         { remove: "/etc/cron.d/netmon" },
-        // systemd: the report's timer enabled, the graph's not; then both.
+        // systemd: the report's timer enabled (and the start at boot), the graph's not; then both.
         SCHEDULE("--systemd"),
+        {
+          symlink: "/etc/systemd/system/multi-user.target.wants/netmon-start.service",
+          target: "/etc/systemd/system/netmon-start.service",
+        },
         { symlink: `${wants}/netmon.timer`, target: "/etc/systemd/system/netmon.timer" },
         DOCTOR,
         { symlink: `${wants}/netmon-graph.timer`, target: "/etc/systemd/system/netmon-graph.timer" },
@@ -336,7 +354,8 @@ netnsTest(
       expect(ok1, {});
       assertEquals(
         ok1.checks.get("schedule")?.said,
-        "the report runs from cron /etc/cron.d/netmon:8; the nightly graph from cron /etc/cron.d/netmon:9",
+        "the report runs from cron /etc/cron.d/netmon:8; the nightly graph from cron /etc/cron.d/netmon:9; the rules " +
+          "put back at boot from cron /etc/cron.d/netmon:12",
       );
       expect(verdict(r[4] as StepResult), {
         schedule: new RegExp(
@@ -360,7 +379,8 @@ netnsTest(
       expect(both, {});
       assertEquals(
         both.checks.get("schedule")?.said,
-        "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer (enabled)",
+        "the report runs from systemd netmon.timer (enabled); the nightly graph from systemd netmon-graph.timer " +
+          "(enabled); the rules put back at boot from systemd netmon-start.service (enabled)",
       );
     }),
 );
@@ -475,6 +495,12 @@ netnsTest(
         ...cron("/usr/local/bin/netmon pf-conf"),
         ...cron(`${deno} -P=netmon --allow-run=/usr/sbin/nft ${ROOT}netmon.ts report -c ${CONFIG} -s /var/lib/netmon`),
         ...cron(`cd ${ROOT} && deno task -q report 2>&1 | logger -t netmon`),
+        // With a start at boot: for another config, with too few permissions, then as netmon-admin runs it.
+        ...cron(
+          `cd ${ROOT} && deno task -q report\n@reboot root ${deno} -P=netmon-admin ${ROOT}netmon.ts start -c /x.toml`,
+        ),
+        ...cron(`cd ${ROOT} && deno task -q report\n@reboot root ${deno} -P=netmon ${ROOT}netmon.ts start`),
+        ...cron(`cd ${ROOT} && deno task -q report\n@reboot root cd ${ROOT} && deno task -q netmon start >/dev/null`),
       ], p.a);
       const fix = { schedule: /netmon schedule --cron/ };
       expect(verdict(r[3] as StepResult), {
@@ -495,8 +521,26 @@ netnsTest(
         schedule:
           /^cron \/etc\/cron\.d\/netmon:2 runs the report without .*--allow-run=\/usr\/sbin\/iptables-save \(reading the iptables IPv4 counters\)/,
       }, fix);
-      // deno task report, found through the cron PATH, with deno.json's permission set: all well.
-      expect(verdict(r[8] as StepResult), {});
+      // deno task report, found through the cron PATH, with deno.json's permission set, but nothing puts the rules
+      // back at boot.
+      const boot = {
+        schedule: /^nothing runs this config's 'netmon start' at boot: a reboot takes the rules away, and every report/,
+      };
+      expect(verdict(r[8] as StepResult), boot, fix);
+      expect(verdict(r[9] as StepResult), boot, fix);
+      expect(verdict(r[10] as StepResult), {
+        schedule: new RegExp(
+          "^cron /etc/cron\\.d/netmon:3 runs 'netmon start' at boot without --allow-run=/usr/sbin/iptables-restore " +
+            "\\(installing the iptables IPv4 rules\\): Deno refuses it at every boot$",
+        ),
+      }, fix);
+      // All well.
+      const well = verdict(r[11] as StepResult);
+      expect(well, {});
+      match(
+        well.checks.get("schedule")?.said ?? "",
+        /; the rules put back at boot from cron \/etc\/cron\.d\/netmon:3( |$)/,
+      );
     }),
 );
 

@@ -466,8 +466,8 @@ function checkBootStart(ctx: ScheduleContext, entries: Entry[]): { problem: Find
   });
   if (ours.length === 0) {
     return problem(
-      `nothing runs '${netmonCommand("start", ctx.given)}' at boot: a reboot takes the rules away, and every report ` +
-        "fails until someone runs it",
+      "nothing runs this config's 'netmon start' at boot: a reboot takes the rules away, and every report fails " +
+        "until someone runs it",
     );
   }
   const enabled = ours.filter((o) => o.entry.enabled !== false);
