@@ -139,12 +139,13 @@ export function scheduleLines(i: ScheduleInputs): Schedule {
     permissionNeeds("graph", { ...where, explicitConfig: i.configFile !== undefined, graphOutputs: outputs }),
     i.links,
   );
-  const startNeeds = installsRules(i.config.source)
+  const boots = installsRules(i.config.source);
+  const startNeeds = boots
     ? throughLinks(permissionNeeds("start", { ...where, explicitConfig: i.configFile !== undefined }), i.links)
     : [];
   const deno = [i.deno, "run", "-q", "--frozen", "--no-prompt", "--config", `${i.root}/deno.json`];
   const reportArgs = ["report", ...configArgs, "-s", i.stateDir];
-  const start = startNeeds.length > 0
+  const start = boots
     ? [...deno, ...permissionFlags(startNeeds), `${i.root}/netmon.ts`, "start", ...configArgs, "-s", i.stateDir]
     : undefined;
   const binary = `${i.root}/dist/netmon-report`;
@@ -374,9 +375,10 @@ const XTABLES_LOCK = "/run/xtables.lock";
 /**
  * The text of netmon-start.service: `netmon start` once at boot, after the firewall services that load the rules at
  * boot on Debian (nftables.service runs /etc/nftables.conf, whose usual `flush ruleset` would take netmon's table
- * away again; netfilter-persistent.service restores saved iptables rules) and before netmon.service, so that a report
- * the timer catches up at boot runs on the rules put back (not before netmon.timer: that timer is started before
- * basic.target, which every service with default dependencies, this one too, comes after). Hardened as the report's
+ * away again; netfilter-persistent.service restores saved iptables rules) and before netmon.service: a report the
+ * timer starts while this start is queued or running (its catch-up at boot, or its first 5 minutes) waits for it, and
+ * runs on the rules put back (the service, not netmon.timer, is what must wait: ordering the timer would hold up
+ * timers.target for no more). Hardened as the report's
  * service, with what start writes writable: its state directory. For iptables, /run/xtables.lock is made first (by
  * systemd itself, `+`): legacy iptables-restore locks it and cannot make it on the file system, read-only to the
  * service (a lock needs no write access to the file once it is there).
