@@ -191,6 +191,8 @@ A state directory whose record names another config file makes start refuse
 too (the two configs' reports would share one log), unless --replace is given.
 Start holds the state directory's lock from reading that record to writing it
 (a report or another start waits; exit 75 after 60 s); --dry-run takes none.
+A reboot takes the rules away: 'netmon schedule --cron' (an @reboot line) or
+--systemd (netmon-start.service) runs start at boot, before the first report.
 
 Options:
   -n, --dry-run         print the exact firewall change, change nothing
