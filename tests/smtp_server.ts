@@ -43,6 +43,8 @@ export interface Server {
   certFile: string;
   /** Messages received so far. */
   messages: Received[];
+  /** Every AUTH attempt so far, accepted or not, as the client sent it. */
+  logins: { user: string; pass: string }[];
   /** While set, every message is refused at DATA with this reply code (e.g. 451: try later). */
   refuse?: number;
   /** While set, a message whose text `when` picks is refused at DATA with `code` (e.g. 554: never). */
@@ -90,6 +92,7 @@ type Any = any;
 export async function startSmtp(opts: ServerOptions): Promise<Server> {
   const { key, cert, certFile } = await certificate();
   const messages: Received[] = [];
+  const logins: { user: string; pass: string }[] = [];
   const sockets = new Set<Deno.Conn>();
   if (opts.silent) {
     // A hung server: accepts, holds the connection, says nothing.
@@ -101,6 +104,7 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
       port: (listener.addr as Deno.NetAddr).port,
       certFile,
       messages,
+      logins,
       close() {
         for (const s of sockets) s.close();
         listener.close();
@@ -112,6 +116,7 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
     port: 0,
     certFile,
     messages,
+    logins,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   const server = new SMTPServer({
@@ -124,6 +129,7 @@ export async function startSmtp(opts: ServerOptions): Promise<Server> {
     authOptional: opts.auth === undefined,
     allowInsecureAuth: opts.tls === "none",
     onAuth(auth: Any, _session: Any, cb: Any) {
+      logins.push({ user: String(auth.username), pass: String(auth.password) });
       if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass) {
         cb(null, { user: auth.username });
       } else cb(Object.assign(new Error("Authentication credentials invalid"), { responseCode: 535 }));

@@ -25,6 +25,7 @@ import {
   withTempDir,
   writeConfig,
 } from "./helpers.ts";
+import { withSmtp } from "./smtp_server.ts";
 
 const root = Deno.uid() === 0;
 const rootTest = (name: string, fn: () => Promise<void>) =>
@@ -354,6 +355,60 @@ rootTest(
           await Deno.remove(file);
         }
       }
+    }),
+);
+
+rootTest(
+  "doctor, as root, runs no program and reads no file of a refused config: every check past it is skipped",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await mkdir(`${dir}/state`, 0o700);
+      // The attacker's own directory, which every user can write: what is in it is theirs to choose.
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      await Deno.chown(loose, OTHER, OTHER);
+      const ran = `${dir}/ran-as-root`;
+      const program = `${loose}/ip`;
+      await Deno.writeTextFile(program, `#!/bin/sh\ntouch ${ran}\nexec /usr/sbin/ip "$@"\n`);
+      await Deno.chmod(program, 0o755);
+      await Deno.chown(program, OTHER, OTHER);
+      // A root-only file, and the attacker's link to it where the config expects the SMTP password.
+      const secret = `${dir}/shadow`;
+      await Deno.writeTextFile(secret, "root:$y$j9T$not-a-real-hash:20000:0:99999:7:::\n");
+      await Deno.chmod(secret, 0o600);
+      const password = `${loose}/smtp.password`;
+      await Deno.symlink(secret, password);
+      await must("chown", ["-h", `${OTHER}:${OTHER}`, password]);
+      await withSmtp({ tls: "none", auth: { user: "netmon", pass: "anything" } }, async (server) => {
+        const mail = `[mail]\nserver = "127.0.0.1"\nport = ${server.port}\nsecurity = "none"\ntimeout = 5\n` +
+          `from = "netmon@example.org"\nto = ["ops@example.org"]\nuser = "netmon"\npassword_file = "${password}"\n`;
+        const config = `${dir}/netmon.toml`;
+        await Deno.writeTextFile(config, `${LO}state_dir = "${state}"\n[binaries]\nip = "${program}"\n${mail}`);
+        const d = await run(["doctor", "--json"], dir, config, [
+          `--allow-run=/usr/sbin/ip,/usr/bin/stat,${program}`,
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,NETMON_SMTP_PASSWORD",
+          "--allow-sys=uid,osUptime,statfs",
+          `--allow-net=127.0.0.1:${server.port}`,
+        ]);
+        // No login: doctor read nothing through the other user's link.
+        assertEquals(server.logins, []);
+        ok(!exists(ran), "doctor ran the other user's program");
+        assertEquals(server.messages, []);
+        assertEquals(d.code, 1, d.stderr);
+        const checks = (JSON.parse(d.stdout) as { checks: { check: string; verdict: string; said: string }[] })
+          .checks;
+        const config0 = checks[0]!;
+        assertEquals([config0.check, config0.verdict], ["config", "problem"]);
+        ok(config0.said.includes(`${loose} is owned by uid ${OTHER}`), config0.said);
+        assertEquals(
+          checks.slice(1).map((c) => `${c.check} ${c.verdict}: ${c.said}`),
+          ["binaries", "rules", "state-dir", "log", "schedule", "original", "mail"].map((c) =>
+            `${c} skipped: fix the config problem first`
+          ),
+        );
+      });
+      assertEquals([...Deno.readDirSync(state)].map((e) => e.name), [], "nothing written");
     }),
 );
 

@@ -734,7 +734,13 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   return ok("mail", `${where} ${said}`);
 }
 
-/** Runs every check, in order; later checks are skipped when what they need is broken. */
+/** What a check's `only` names: the source or section without which it is not run. */
+type Only = Extract<typeof CHECKS[number], { only: string }>["only"];
+
+/**
+ * Runs every check, in order; later checks are skipped when what they need is broken, and all of them when netmon
+ * refuses the config (lib/config/trust.ts).
+ */
 export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const { config } = input;
   const given = input.given ?? {};
@@ -759,10 +765,22 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
     ? `interfaces ${config.interfaces?.join(", ") ?? "all but loopback"}`
     : `${config.meters.length} meter${config.meters.length === 1 ? "" : "s"}`;
   const refused = input.configTrust ? await input.configTrust(config, input.files?.dir) : [];
+  if (refused.length > 0) {
+    // As a report refuses before anything: what the config names (a program, a password file, the state directory
+    // it chooses) is another user's to choose, so no check runs, reads or writes any of it.
+    const applies: Record<Only, boolean> = {
+      iptables: config.source === "iptables",
+      "[prometheus]": config.fleet.textfile !== undefined,
+    };
+    return [
+      trustProblem("config", refused),
+      ...CHECKS.filter((c) => c.name !== "config" && (!("only" in c) || applies[c.only])).map((c) =>
+        skipped(c.name, "fix the config problem first")
+      ),
+    ];
+  }
   const findings = [
-    refused.length > 0
-      ? trustProblem("config", refused)
-      : ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
+    ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
   const versions = await checkBinaries(config, input.run, given);
   findings.push(...versions.findings);
