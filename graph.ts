@@ -17,8 +17,8 @@ import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/con
 import { AtomicFile } from "./lib/host/files.ts";
 import { runForBytes } from "./lib/host/run.ts";
 import { lstatOrUndefined, SafeFile } from "./lib/host/safe_open.ts";
-import { refuseFound } from "./lib/config/trust.ts";
-import { type Checked, CONFIG_FILE } from "./lib/host/dir_trust.ts";
+import { namesBinary, refuseFound } from "./lib/config/trust.ts";
+import { type Checked, CONFIG_FILE, PROGRAM } from "./lib/host/dir_trust.ts";
 import { getUid } from "./lib/host/env.ts";
 import { type Config, defaultConfig } from "./lib/config/config.ts";
 import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
@@ -422,7 +422,7 @@ async function graph(a: GraphArgs): Promise<void> {
   const stateDir = usedStateDir(a, config, outputs);
   // As root, refused before anything is read or written; else checked while the graph is made (stat runs as a
   // child). The warnings are said at the end, whatever the outcome.
-  const trust = stateDirTrust(stateDir, config.file);
+  const trust = stateDirTrust(stateDir, config, a.plot !== undefined);
   if (getUid() === 0) await trust;
   try {
     // The picture first, so that the pages show it only once it is there (as the overview is written last); the
@@ -492,14 +492,19 @@ function usedStateDir(a: GraphArgs, config: Config, outputs: readonly string[]):
  * sticky bit, or put another in place of, is refused (exit 77, one line with
  * the fix), since graph.ts too writes and renames by name there (usage.dat
  * and usage.png of the nightly graph `schedule` installs, pages); else its
- * warnings. As root the config file `config` (when read) is checked in the
+ * warnings. As root the file of `config` (when read) is checked in the
  * same run of `stat`, as a report checks it: it chooses the state directory
- * and the pages' customers. (Not as another user: that check ends after the
- * graph is made, and loading the config checked its own owner and mode.)
+ * and the pages' customers; and, when `plotting`, a `[binaries] gnuplot` it
+ * names (lib/config/trust.ts), which --plot runs. (Not as another user:
+ * that check ends after the graph is made, and loading the config checked
+ * its own owner and mode.)
  */
-async function stateDirTrust(dir: string | undefined, config: string | undefined): Promise<string[]> {
+async function stateDirTrust(dir: string | undefined, config: Config, plotting: boolean): Promise<string[]> {
   const checks: [string, Checked][] = dir === undefined ? [] : [[dir, stateDirChecked(getUid())]];
-  if (config !== undefined && getUid() === 0) checks.push([config, CONFIG_FILE]);
+  if (getUid() === 0) {
+    if (config.file !== undefined) checks.push([config.file, CONFIG_FILE]);
+    if (plotting && namesBinary(config, "gnuplot")) checks.push([config.binaries.gnuplot, PROGRAM]);
+  }
   return await refuseFound(checks);
 }
 

@@ -185,6 +185,41 @@ rootTest(
 );
 
 rootTest(
+  "as root, graph.ts --plot never runs a [binaries] gnuplot another user can change: refused before anything",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const loose = await mkdir(`${dir}/loose`, 0o777);
+      await Deno.chown(loose, OTHER, OTHER);
+      const ran = `${dir}/ran-as-root`;
+      const program = `${loose}/gnuplot`;
+      await Deno.writeTextFile(program, `#!/bin/sh\ntouch ${ran}\nexec /usr/bin/gnuplot "$@"\n`);
+      await Deno.chmod(program, 0o755);
+      await Deno.chown(program, OTHER, OTHER);
+      const config = await writeConfig(dir, `${LO}[binaries]\ngnuplot = "${program}"\n`);
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/01-00:00:00\t100\t200\n2026/11/02-00:00:00\t300\t400\n");
+      const args = ["-c", config, log, "-o", `${dir}/usage.dat`, "--plot", `${dir}/usage.png`];
+      const extra = [`--allow-run=/usr/bin/gnuplot,/usr/bin/stat,${program}`];
+      const r = await graph(args, { dirs: [dir], extra });
+      ok(!exists(ran), `it ran: ${r.stderr}`);
+      assertEquals(r.code, 77, r.stderr);
+      const lines = r.stderr.split("\n").filter((l) => l !== "");
+      assertEquals(lines.length, 1, r.stderr);
+      ok(lines[0]!.startsWith(`graph: ${program} is owned by uid ${OTHER}`), lines[0]);
+      ok(lines[0]!.includes("program the config names"), lines[0]);
+      ok(!exists(`${dir}/usage.dat`) && !exists(`${dir}/usage.png`), "nothing written");
+      // Root's, in root's directory: run.
+      const own = `${dir}/gnuplot`;
+      await Deno.copyFile(program, own);
+      await Deno.chmod(own, 0o755);
+      await writeConfig(dir, `${LO}[binaries]\ngnuplot = "${own}"\n`);
+      const fine = await graph(args, { dirs: [dir], extra: [`--allow-run=/usr/bin/gnuplot,/usr/bin/stat,${own}`] });
+      assertEquals([fine.code, fine.stderr], [0, ""]);
+      ok(exists(ran) && exists(`${dir}/usage.png`), "root's gnuplot drew the picture");
+    }),
+);
+
+rootTest(
   "a config file another user owns or can write, or in a directory another user can write, is refused",
   () =>
     withOpenTempDir(async (dir) => {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import type { Binaries, Config } from "./config.ts";
 import { DEFAULT_BINARIES } from "./config.ts";
 import { type Checked, CONFIG_FILE, dirsTrust, PROGRAM, STORE_DIR, TEXTFILE_DIR } from "../host/dir_trust.ts";
 import { stateDirChecked } from "../state/files.ts";
@@ -74,11 +74,16 @@ export function namedFiles(config: Config): [string, Checked][] {
   return files;
 }
 
+/** Whether the config names the program `key` of `[binaries]`: not its default, so checked as a program. */
+export function namesBinary(config: Config, key: keyof Binaries): boolean {
+  return config.binaries[key] !== DEFAULT_BINARIES[key];
+}
+
 /** The programs the config names that netmon may run: sendmail, and `[binaries]` other than the defaults. */
 export function namedPrograms(config: Config): string[] {
-  const named = Object.entries(config.binaries)
-    .filter(([k, v]) => DEFAULT_BINARIES[k as keyof typeof DEFAULT_BINARIES] !== v)
-    .map(([, v]) => v);
+  const named = (Object.keys(config.binaries) as (keyof Binaries)[])
+    .filter((k) => namesBinary(config, k))
+    .map((k) => config.binaries[k]);
   if (config.mail?.transport === "sendmail") named.push(config.mail.sendmail);
   return [...new Set(named)];
 }
