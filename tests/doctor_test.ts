@@ -544,6 +544,56 @@ netnsTest(
     }),
 );
 
+netnsTest(
+  "doctor: a missing program's install line quotes the path, and is not offered for another user's crontab",
+  () =>
+    withPair(async (p) => {
+      // A path whose words sh would run, as another user may write into their own crontab (where doctor may look).
+      const evil = "/usr/local/bin/$(id>/tmp/x)";
+      const on = `-c ${CONFIG} -s /var/lib/netmon`;
+      const graphLine = (program: string) => `'${program}/netmon-graph' ${on} -o /var/lib/netmon/usage.dat`;
+      const reportLine = (program: string) => `'${program}/netmon' report ${on}`;
+      const r = await sandbox([
+        ...healthy(),
+        { write: "/var/spool/cron/crontabs/bob", text: `0 0 * * * ${graphLine(evil)}\n` },
+        DOCTOR,
+        { write: "/var/spool/cron/crontabs/bob", text: `*/5 * * * * ${reportLine(evil)}\n` },
+        DOCTOR,
+        { remove: "/var/spool/cron/crontabs/bob" },
+        // Root's own table, a path with a space and the same words in it: printed as one word for sh.
+        { write: "/etc/cron.d/more", text: `0 0 * * * root ${graphLine("/usr/local/bin/net mon/$(id)")}\n` },
+        DOCTOR,
+        { write: "/etc/cron.d/more", text: `*/5 * * * * root ${reportLine("/usr/local/bin/net mon/$(id)")}\n` },
+        DOCTOR,
+        // Where doctor may not look: the flag it names is one word too.
+        { write: "/etc/cron.d/more", text: `0 0 * * * root ${graphLine("/opt/net mon/$(id)")}\n` },
+        DOCTOR,
+      ], p.a);
+      const schedule = (i: number) => verdict(r[i] as StepResult).checks.get("schedule") as Finding;
+      const fixFor = `run 'deno task netmon schedule --cron' (or --systemd): it writes the line with exactly the ` +
+        "permissions this config needs";
+      for (const [i, what] of [[3, "netmon-graph"], [4, "netmon"]] as const) {
+        const bob = schedule(i);
+        assertEquals(bob.verdict, "problem", JSON.stringify(bob));
+        ok(bob.said.startsWith(`cron /var/spool/cron/crontabs/bob:1 runs ${evil}/${what}, which does not exist`));
+        // bob's line runs as bob: root installing root's binary where bob says fixes nothing, and is bob's choice.
+        assertEquals(bob.fix, fixFor);
+      }
+      for (const [i, what] of [[5, "netmon-graph"], [6, "netmon"]] as const) {
+        const root = schedule(i);
+        assertEquals(root.verdict, "problem", JSON.stringify(root));
+        assertEquals(
+          root.fix,
+          `install it (deno task compile && install -m 0755 dist/${what} '/usr/local/bin/net mon/$(id)/${what}'), ` +
+            `or ${fixFor}`,
+        );
+      }
+      const unseen = schedule(7);
+      assertEquals(unseen.verdict, "ok", JSON.stringify(unseen));
+      ok(unseen.said.includes(`run it with '--allow-read=/opt/net mon/$(id)/netmon-graph')`), unseen.said);
+    }),
+);
+
 netnsTest("doctor: a log it may not read says so, and does not advise deleting a line", () =>
   withPair(async (p) => {
     const r = await sandbox([

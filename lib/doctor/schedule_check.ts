@@ -39,6 +39,7 @@ import {
 } from "./run_lines.ts";
 import type { Finding } from "./finding.ts";
 import { type Owners, readWholeBounded } from "../host/safe_open.ts";
+import { shellWord } from "../host/shell_word.ts";
 
 /** Cron tables: system-wide files with a user field, then per-user directories without one. */
 export const CRON_FILES = ["/etc/crontab"];
@@ -57,6 +58,23 @@ const SETS = denoJson.permissions as Record<string, Record<string, unknown>>;
 const fixFor = (given: RunWith | undefined) =>
   `run '${netmonCommand("schedule --cron", given)}' (or --systemd): it writes the line with exactly the ` +
   "permissions this config needs";
+
+/**
+ * Whether root may be told to install the missing program of `entry` where it says: a line of a system table
+ * (/etc/crontab, /etc/cron.d), of a unit, or of root's crontab. Another user's crontab runs as that user, which
+ * root's binary there would not change, and its text is that user's to choose (a path printed into a command for
+ * root to paste).
+ */
+function rootsEntry(entry: Entry): boolean {
+  return entry.user === "root" || !USER_CRON_DIRS.some((d) => entry.where.startsWith(`cron ${d}/`));
+}
+
+/** The fix for `line` of `entry` running a program that is not there: install the compiled `built` there, or `fix`. */
+function missingFix(entry: Entry, line: RunLine<unknown>, built: string, fix: string): string {
+  return line.kind === "binary" && rootsEntry(entry)
+    ? `install it (deno task compile && install -m 0755 ${built} ${shellWord(line.program)}), or ${fix}`
+    : fix;
+}
 
 /** At most this much of a cron table or unit is read (Debian's own are a few KiB). */
 export const TABLE_MAX = 1 << 20;
@@ -239,7 +257,7 @@ function programThere(line: RunLine<unknown>, entry: Entry): "yes" | "no" | stri
       return "yes";
     } catch (err) {
       if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) continue;
-      return `doctor may not look at ${path}: run it with --allow-read=${path}`;
+      return `doctor may not look at ${path}: run it with ${shellWord(`--allow-read=${path}`)}`;
     }
   }
   return "no";
@@ -312,9 +330,7 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
         check: "schedule",
         verdict: "problem",
         said: `${entry.where} runs ${line.program}, which does not exist: the report never runs`,
-        fix: line.kind === "binary"
-          ? `install it (deno task compile && install -m 0755 dist/netmon ${line.program}), or ${fixFor(ctx.given)}`
-          : fixFor(ctx.given),
+        fix: missingFix(entry, line, "dist/netmon", fixFor(ctx.given)),
       };
     }
     if (there !== "yes") notes.push(there);
@@ -412,11 +428,7 @@ function checkGraph(
     if (there === "no") {
       return problem(
         `${entry.where} runs ${line.program}, which does not exist: the graph is never drawn`,
-        line.kind === "binary"
-          ? `install it (deno task compile && install -m 0755 dist/netmon-graph ${line.program}), or ${
-            fixFor(ctx.given)
-          }`
-          : fixFor(ctx.given),
+        missingFix(entry, line, "dist/netmon-graph", fixFor(ctx.given)),
       );
     }
     if (there !== "yes") notes.push(there);
