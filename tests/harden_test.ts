@@ -836,6 +836,36 @@ rootTest(
 );
 
 rootTest(
+  "graph.ts on a log named on its command line reads the zone record beside the log's real path, never through a link",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const OTHER = 4242;
+      // A root-only file, and another user's link to it where the record of a log in a public directory would be.
+      const secret = `${dir}/secret`;
+      await Deno.writeTextFile(secret, "-\troot-only-4242\n", { mode: 0o600 });
+      const pub = await looseDir(dir, "pub");
+      const log = `${pub}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/01-00:00:00\t100\t200\n2026/11/02-00:00:00\t300\t400\n");
+      await Deno.symlink(secret, `${pub}/netmon.zone`);
+      await must("chown", ["-h", `${OTHER}:${OTHER}`, `${pub}/netmon.zone`]);
+      const planted = await boundedGraph(["-o", "-", log], [dir], 30);
+      ok(!`${planted.stdout}${planted.stderr}`.includes("root-only-4242"), planted.stderr);
+      assertEquals(planted.code, 66, planted.stderr);
+      ok(planted.stderr.includes(`${pub}/netmon.zone: the zone record is a symbolic link`), planted.stderr);
+      // A log named by a link: its record is the one beside the log itself (here a damaged one, which says so).
+      await Deno.remove(`${pub}/netmon.zone`);
+      const real = `${dir}/state`;
+      await Deno.mkdir(real);
+      await Deno.copyFile(log, `${real}/netmon.log`);
+      await Deno.writeTextFile(`${real}/netmon.zone`, "not a record\n");
+      await Deno.symlink(`${real}/netmon.log`, `${dir}/link.log`);
+      const linked = await boundedGraph(["-o", "-", `${dir}/link.log`], [dir], 30);
+      assertEquals(linked.code, 65, linked.stderr);
+      ok(linked.stderr.startsWith(`graph: ${real}/netmon.zone:1: not a zone record line`), linked.stderr);
+    }),
+);
+
+rootTest(
   "a state directory in a user's directory (where network_monitor.py kept its files): report, doctor and start say " +
     "to move the state to /var/lib/netmon, never to chown the user's directory",
   () =>

@@ -23,7 +23,7 @@
 
 import { DataError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
-import { dirOf, readWholeText } from "../host/safe_open.ts";
+import { dirOf, readWholeText, realPathOr } from "../host/safe_open.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { ianaZone, localZone, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
@@ -78,11 +78,14 @@ export function parseZoneRecord(text: string, path: string): ZoneEntry[] {
  * The zone the stamps of the log at `logPath` are in, from the record beside
  * it (one zone, or one whose offset switches where the record says); the
  * reader's own zone where it records none, or when there is no record.
- * `follow` follows a link at the record's path (for a log the user named).
+ * For a log the user `named` (a link there is followed to the log), the
+ * record beside the log's real path. The record itself is never read
+ * through a link, another user's file or a hard link: the user named the
+ * log, not it, and it may be in a directory others can write.
  */
-export function logZone(logPath: string, follow = false): Zone {
-  const path = zoneRecordPath(logPath);
-  const text = readWholeText(path, { what: "zone record", follow }, MAX_BYTES);
+export function logZone(logPath: string, named = false): Zone {
+  const path = zoneRecordPath(named ? realPathOr(logPath) : logPath);
+  const text = readWholeText(path, { what: "zone record" }, MAX_BYTES);
   if (text === undefined) return localZone();
   const spans: ZoneSpan[] = parseZoneRecord(text, path).map((e) => {
     if (e.name === "") return { from: e.from, zone: localZone() };
