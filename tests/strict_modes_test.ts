@@ -448,6 +448,50 @@ rootTest(
 );
 
 rootTest(
+  "schedule --into a directory another user can put another in place of is refused before it writes or removes there",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const config = await writeConfig(dir, LO);
+      // Root's own schedule directory, holding netmon's cron file.
+      const victim = await mkdir(`${dir}/victim`, 0o755);
+      const run = (...args: string[]) =>
+        netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args], { dirs: [dir] });
+      assertEquals((await run("--cron", "--into", victim)).code, 0, "set-up");
+      const cron = Deno.readTextFileSync(`${victim}/netmon`);
+      // The other user's directory, and in it their link to root's, or a directory of theirs.
+      const pub = await mkdir(`${dir}/pub`, 0o777);
+      await Deno.chown(pub, OTHER, OTHER);
+      await Deno.symlink(victim, `${pub}/link`);
+      await must("chown", ["-h", `${OTHER}:${OTHER}`, `${pub}/link`]);
+      await mkdir(`${pub}/own`, 0o755);
+      for (const into of [`${pub}/link`, `${pub}/own`]) {
+        for (const args of [["--remove", "--cron"], ["--remove", "--systemd"], ["--cron"], ["--systemd"]]) {
+          const r = await run(...args, "--into", into);
+          const what = `${args.join(" ")} --into ${into}`;
+          assertEquals(r.code, 77, `${what}: ${r.stderr}`);
+          const lines = r.stderr.split("\n").filter((l) => l !== "");
+          assertEquals(lines.length, 1, `${what}: ${r.stderr}`);
+          ok(
+            new RegExp(
+              `^netmon: ${literal(pub)}(/link)? is .*owned by uid ${OTHER}.* schedule directory ${literal(into)} `,
+            )
+              .test(lines[0]!),
+            `${what}: ${lines[0]}`,
+          );
+          assertEquals(r.stdout, "", what);
+        }
+      }
+      assertEquals([...Deno.readDirSync(victim)].map((e) => e.name), ["netmon"], "nothing written or removed there");
+      assertEquals(Deno.readTextFileSync(`${victim}/netmon`), cron);
+      assertEquals([...Deno.readDirSync(`${pub}/own`)].map((e) => e.name), [], "nothing written there");
+      // Root's own directory is written and removed from as before.
+      const removed = await run("--remove", "--cron", "--into", victim);
+      assertEquals([removed.code, removed.stderr], [0, ""]);
+      assertEquals([...Deno.readDirSync(victim)].map((e) => e.name), []);
+    }),
+);
+
+rootTest(
   "a mail.attach file another user can write is warned of: the report goes on, and mails it",
   () =>
     withOpenTempDir(async (dir) => {

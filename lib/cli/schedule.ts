@@ -20,10 +20,11 @@ import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageEr
 import { replaceFile } from "../host/files.ts";
 import { COMPILED, ROOT } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
-import { readWholeText, realPathOr } from "../host/safe_open.ts";
+import { dirOf, readWholeText, realPathOr } from "../host/safe_open.ts";
 import { ROOT_STATE_DIR } from "../state/files.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
-import { refuseUntrustedPrograms } from "../config/trust.ts";
+import { programChecks, refuseFound } from "../config/trust.ts";
+import type { Checked } from "../host/dir_trust.ts";
 import type { Options } from "./commands.ts";
 
 /** The first line of every file netmon schedule writes: how it knows a file is its own. */
@@ -47,6 +48,34 @@ export const UNITS = {
 
 /** The target netmon-start.service is enabled for (its link in `${UNIT_DIR}/${BOOT_TARGET}.wants/`). */
 export const BOOT_TARGET = "multi-user.target";
+
+/**
+ * A directory schedule writes its cron file or units into, or removes them
+ * from (--into's, else /etc/cron.d and /etc/systemd/system), checked as the
+ * page directory is: only what is on the way to it counts (directories above,
+ * links, its own name a link), since files are written into it by a
+ * temporary name and a rename, and removed by a name without a slash. A user
+ * who could put another directory in its place would choose where root
+ * writes a cron file or units, or which root removes: refused.
+ */
+export const SCHEDULE_DIR: Checked = {
+  what: "schedule directory",
+  threat: "choose where root writes or removes its cron file and units (putting another directory in place of one),",
+  meanwhile: "",
+  // A missing one fails the write, which says so; a removal finds nothing there.
+  mayBeMissing: true,
+  onlyTheWay: true,
+  refuse: "always",
+};
+
+/** The directories `opts` (--cron, --systemd, --into) writes schedule files into or removes them from, checked. */
+export function scheduleDirChecks(opts: Options): [string, Checked][] {
+  const dirs = new Set([
+    ...(opts.cron ? [opts.into ?? dirOf(CRON_FILE)] : []),
+    ...(opts.systemd ? [opts.into ?? UNIT_DIR] : []),
+  ]);
+  return [...dirs].map((d) => [d, SCHEDULE_DIR]);
+}
 
 /** The V8 flag the graph runs with (deno.json's graph task): a bounded young generation keeps memory flat. */
 const GRAPH_V8 = "--v8-flags=--max-semi-space-size=2";
@@ -520,8 +549,10 @@ export async function schedule(opts: Options): Promise<number> {
   if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
   const config = findConfig(opts.config);
   // What the report would refuse, refused before its run line (with the programs the config names) is printed or
-  // installed.
-  for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
+  // installed; and where it is installed, before anything is written there.
+  for (const w of await refuseFound([...programChecks(config), ...scheduleDirChecks(opts)])) {
+    err(`netmon: warning: ${w}\n`);
+  }
   const stateDir = findStateDir(opts.stateDir, config);
   for (const [what, path] of [["config", config.file], ["state directory", stateDir]] as const) {
     if (path !== undefined && !path.startsWith("/")) {

@@ -5,8 +5,10 @@
  * refused unless --force (a link is then removed itself, never followed), and
  * units whose timer (or, for the start at boot, whose service) is still
  * enabled are refused before anything is removed, with the systemctl line
- * that disables them. Everything is looked at before
- * anything is removed, so a refusal leaves every file in place.
+ * that disables them. A directory another user could put another in place
+ * of is refused first (SCHEDULE_DIR of lib/cli/schedule.ts). Everything is
+ * looked at before anything is removed, so a refusal leaves every file in
+ * place.
  *
  * @module
  */
@@ -14,8 +16,9 @@
 import { EX, NetmonError, UsageError } from "../host/errors.ts";
 import { kindOf, SafeFile } from "../host/safe_open.ts";
 import type { Options } from "./commands.ts";
-import { out } from "./context.ts";
-import { BOOT_TARGET, CRON_FILE, MARKER, scheduleFileError, UNIT_DIR, UNITS } from "./schedule.ts";
+import { err, out } from "./context.ts";
+import { BOOT_TARGET, CRON_FILE, MARKER, scheduleDirChecks, scheduleFileError, UNIT_DIR, UNITS } from "./schedule.ts";
+import { refuseFound } from "../config/trust.ts";
 
 /** What is at a schedule file's name: nothing, netmon's own file, or something else, in words. */
 type Found = { kind: "missing" } | { kind: "ours" } | { kind: "other"; what: string; directory: boolean };
@@ -86,9 +89,11 @@ function enabledUnits(dir: string): { unit: string; wants: string }[] {
 }
 
 /** `netmon schedule --remove`. */
-export function unschedule(opts: Options): number {
+export async function unschedule(opts: Options): Promise<number> {
   if (opts.compile || (!opts.cron && !opts.systemd)) throw new UsageError("--remove goes with --cron or --systemd");
   if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
+  // A directory another user could put in place of: what is removed there would be theirs to choose.
+  for (const w of await refuseFound(scheduleDirChecks(opts))) err(`netmon: warning: ${w}\n`);
   const files = scheduleFiles(opts);
   const found = files.map((f) => {
     try {

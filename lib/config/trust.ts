@@ -116,10 +116,15 @@ export async function refuseUntrustedPrograms(
   stateDir?: string,
   stat?: (dirs: readonly string[]) => Promise<string>,
 ): Promise<string[]> {
+  return await refuseFound(programChecks(config, stateDir), stat);
+}
+
+/** What {@linkcode refuseUntrustedPrograms} checks, for a command that checks more in the same run of `stat`. */
+export function programChecks(config: Config, stateDir?: string): [string, Checked][] {
   const checks: [string, Checked][] = namedPrograms(config).map((p) => [p, PROGRAM]);
   if (config.file !== undefined) checks.unshift([config.file, CONFIG_FILE]);
   if (stateDir !== undefined) checks.unshift([stateDir, stateDirChecked(getUid())]);
-  return await refuseFound(checks, stat);
+  return checks;
 }
 
 /**
