@@ -866,6 +866,36 @@ rootTest(
 );
 
 rootTest(
+  "a zone record another user made first in a sticky state directory is refused with the fix: remove it, never chown it",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = await openStateDir(dir, "state");
+      // A log from before the zone record (an upgrade): the next report would make the record, but another user did.
+      assertEquals((await report(dir, state)).code, 0, "set-up");
+      await Deno.remove(`${state}/netmon.zone`);
+      const record = `${state}/netmon.zone`;
+      await must("setpriv", [
+        "--reuid=4242",
+        "--regid=4242",
+        "--clear-groups",
+        "--",
+        "sh",
+        "-c",
+        `printf '#\\n-\\tPacific/Kiritimati\\n' > ${record}`,
+      ]);
+      const refused = await report(dir, state);
+      assertEquals(refused.code, 77, refused.stderr);
+      const line = refused.stderr.split("\n").find((l) => l.startsWith(`netmon: ${record}`)) ?? "";
+      ok(line.includes("belongs to uid 4242"), refused.stderr);
+      // Its zones are the other user's choice: adopting it (chown) would read the log's stamps in them.
+      ok(line.includes(`remove it: rm ${record}`) && !line.includes("chown"), line);
+      await Deno.remove(record);
+      assertEquals((await report(dir, state)).code, 0, "after the fix");
+      ok(!Deno.readTextFileSync(record).includes("Kiritimati"));
+    }),
+);
+
+rootTest(
   "a state directory in a user's directory (where network_monitor.py kept its files): report, doctor and start say " +
     "to move the state to /var/lib/netmon, never to chown the user's directory",
   () =>

@@ -56,6 +56,8 @@ export interface OpenSpec {
   follow?: boolean;
   /** Who may own it: default the running user for writing, the running user or root for reading. */
   owners?: Owners;
+  /** The fix a refusal of another user's file says, where not "check it, then chown it or remove it". */
+  plantedFix?: string;
 }
 
 /** The kind of a file as words, from a stat. */
@@ -130,7 +132,7 @@ function checkStat(path: string, s: Deno.FileInfo, spec: OpenSpec): NetmonError 
       path,
       spec.what,
       `belongs to uid ${s.uid}, not to this user (uid ${runningUid()}): refused, as another user may have planted it ` +
-        `(check it, then chown it or remove it)`,
+        `(${spec.plantedFix ?? "check it, then chown it or remove it"})`,
       spec,
       EX.NOPERM,
     );

@@ -23,7 +23,8 @@
 
 import { DataError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
-import { dirOf, readWholeText, realPathOr } from "../host/safe_open.ts";
+import { dirOf, type OpenSpec, readWholeText, realPathOr } from "../host/safe_open.ts";
+import { shellWord } from "../host/shell_word.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
 import { ianaZone, localZone, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
@@ -32,6 +33,18 @@ import { STATE_MODE, type StateFiles } from "./files.ts";
 const MAX_BYTES = 1 << 20;
 
 const HEADER = "# netmon: the zone of netmon.log's stamps from each instant on (lib/state/zone_record.ts)\n";
+
+/**
+ * How the record at `path` is read. Another user's is refused, with the fix
+ * to remove it: netmon makes it as the user the report runs as, so another
+ * user's was made by them first (after an upgrade, in a directory they may
+ * write through its sticky bit), and its zones are theirs to choose (a chown
+ * would read the log's stamps in them). The next report records the zone.
+ */
+const recordSpec = (path: string): OpenSpec => ({
+  what: "zone record",
+  plantedFix: `remove it: rm ${shellWord(path)}; the next report records the zone anew`,
+});
 
 /** The record of the log at `logPath`: `netmon.zone` beside it. */
 export function zoneRecordPath(logPath: string): string {
@@ -85,7 +98,7 @@ export function parseZoneRecord(text: string, path: string): ZoneEntry[] {
  */
 export function logZone(logPath: string, named = false): Zone {
   const path = zoneRecordPath(named ? realPathOr(logPath) : logPath);
-  const text = readWholeText(path, { what: "zone record" }, MAX_BYTES);
+  const text = readWholeText(path, recordSpec(path), MAX_BYTES);
   if (text === undefined) return localZone();
   const spans: ZoneSpan[] = parseZoneRecord(text, path).map((e) => {
     if (e.name === "") return { from: e.from, zone: localZone() };
@@ -132,7 +145,7 @@ export function ownZoneName(now = Date.now()): string {
  */
 export function noteStampZone(files: StateFiles, epoch: number, warnings: string[]): void {
   const path = zoneRecordPath(files.log);
-  const text = readWholeText(path, { what: "zone record" }, MAX_BYTES)?.replace(/\n+$/, "");
+  const text = readWholeText(path, recordSpec(path), MAX_BYTES)?.replace(/\n+$/, "");
   const name = ownZoneName(epoch);
   const last = text?.slice(text.lastIndexOf("\n") + 1);
   if (last !== undefined && !last.startsWith("#") && last.slice(last.indexOf("\t") + 1) === name) return;
