@@ -761,13 +761,10 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       ),
     ];
   }
-  const meters = config.source === "interface"
-    ? `interfaces ${config.interfaces?.join(", ") ?? "all but loopback"}`
-    : `${config.meters.length} meter${config.meters.length === 1 ? "" : "s"}`;
   const refused = input.configTrust ? await input.configTrust(config, input.files?.dir) : [];
   if (refused.length > 0) {
-    // As a report refuses before anything: what the config names (a program, a password file, the state directory
-    // it chooses) is another user's to choose, so no check runs, reads or writes any of it.
+    // As a report refuses before anything: no check runs, reads or writes what the config names (a program, a
+    // password or CA file, the state directory), which another user may have chosen.
     const applies: Record<Only, boolean> = {
       iptables: config.source === "iptables",
       "[prometheus]": config.fleet.textfile !== undefined,
@@ -779,6 +776,9 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       ),
     ];
   }
+  const meters = config.source === "interface"
+    ? `interfaces ${config.interfaces?.join(", ") ?? "all but loopback"}`
+    : `${config.meters.length} meter${config.meters.length === 1 ? "" : "s"}`;
   const findings = [
     ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
