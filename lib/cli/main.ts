@@ -73,7 +73,7 @@ export function main(args: string[]): Promise<number> {
       case "completions":
         return await completions(opts);
       case "schedule":
-        if (opts.remove) return (await import("./unschedule.ts")).unschedule(opts);
+        if (opts.remove) return await (await import("./unschedule.ts")).unschedule(opts);
         return await (await import("./schedule.ts")).schedule(opts);
       default:
         await (await import("./firewall.ts")).change(opts);
