@@ -237,6 +237,33 @@ netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted
   }));
 
 netnsTest(
+  "doctor: the rules finding counts rules, not log columns, and says one in the singular",
+  () =>
+    withPair(async (p) => {
+      const r = await sandbox([
+        // One column counted in two hooks: two rules (start says "write 2 rules").
+        { write: CONFIG, text: `${NFT_ONE_METER_CONFIG}hook = ["INPUT", "FORWARD"]\n` },
+        { netmon: ["start"] },
+        DOCTOR,
+        { netmon: ["stop"] },
+        // One meter on iptables: one rule.
+        { write: CONFIG, text: 'source = "iptables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n' },
+        { netmon: ["start"] },
+        DOCTOR,
+      ], p.a);
+      match((r[0] as StepResult).stdout, /write 2 rules/);
+      assertEquals(
+        verdict(r[1] as StepResult).checks.get("rules")?.said,
+        "all 2 rules for 1 log column installed (table inet netmon)",
+      );
+      assertEquals(
+        verdict(r[4] as StepResult).checks.get("rules")?.said,
+        "all 1 rule for 1 log column installed (chain DOWNLOADED)",
+      );
+    }, "misc2"),
+);
+
+netnsTest(
   "doctor: read-only and tmpfs state directories, a corrupt log, a corrupt last file",
   () =>
     withPair(async (p) => {

@@ -319,10 +319,14 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
     const fixes = [...new Set(foreign.map((f) => "fix" in f ? f.fix : command(given, "start")))];
     return problem("rules", foreignSaid.join("; "), fixes.join(" && "));
   }
+  // Rules, as start writes them (a row of status is a column on nftables and pf, a rule on iptables).
+  const rules = config.meters.flatMap((m) => meterRules(m, config.source === "iptables")).length;
   const columns = allColumns(config.meters).length;
   return ok(
     "rules",
-    `all ${rows.length} rules for ${columns} log column${columns === 1 ? "" : "s"} installed (${where})`,
+    `all ${rules} rule${rules === 1 ? "" : "s"} for ${columns} log column${
+      columns === 1 ? "" : "s"
+    } installed (${where})`,
   );
 }
 
