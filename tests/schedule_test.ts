@@ -709,6 +709,51 @@ Deno.test("schedule --systemd: a path the unit needs under /tmp or /var/tmp, hid
     assertEquals([cron.code, cron.stderr], [0, ""]);
   }));
 
+Deno.test("schedule --systemd: netmon's own checkout under /tmp, which ExecStart runs, is named in the PrivateTmp warning", () =>
+  withTempDir(async (dir) => {
+    // A checkout in /tmp (a trial's git clone): netmon.ts, deno.json, its lock and lib/, copied as they are.
+    const checkout = `${dir}/netmon`;
+    await Deno.mkdir(checkout);
+    const root = new URL("../", import.meta.url).pathname;
+    for (const f of ["netmon.ts", "deno.json", "deno.lock"]) await Deno.copyFile(`${root}${f}`, `${checkout}/${f}`);
+    const cp = await run("cp", ["-R", `${root}lib`, `${checkout}/lib`]);
+    assertEquals(cp.code, 0, cp.stderr);
+    // The config and state directory out of /tmp would leave only the checkout; in it, they are named too.
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const r = await run(Deno.execPath(), [
+      "run",
+      "-q",
+      "--frozen",
+      "-P=netmon-admin",
+      `--allow-read=${dir}`,
+      "--config",
+      `${checkout}/deno.json`,
+      `${checkout}/netmon.ts`,
+      "schedule",
+      "-c",
+      config,
+      "-s",
+      `${dir}/state`,
+      "--systemd",
+      "--dry-run",
+    ], {
+      env: {
+        PATH: "/usr/bin:/bin",
+        ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR") as string } : {}),
+      },
+    });
+    assertEquals(r.code, 0, r.stderr);
+    match(r.stdout, new RegExp(`^ExecStart=\\S+ .* ${checkout}/netmon\\.ts report `, "m"));
+    assertEquals(
+      r.stderr,
+      `netmon: warning: netmon.service and netmon-graph.service run with PrivateTmp=yes, which hides ${config} ` +
+        `(the config file), ${dir}/state (the state directory), ${checkout} (netmon's own files, which ExecStart ` +
+        "runs) from them (they see an empty /tmp of their own): move them out of /tmp and /var/tmp, or schedule " +
+        "with --cron\n",
+    );
+  }));
+
 Deno.test("schedule --remove: only netmon's own files go, a link itself and not what it leads to; --dry-run", () =>
   withTempDir(async (dir) => {
     const config = `${dir}/netmon.toml`;

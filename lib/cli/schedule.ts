@@ -451,15 +451,22 @@ const PRIVATE_TMP = ["/tmp", "/var/tmp"];
  * /var/tmp (`needs`' paths, the report's then the graph's, e.g. a trial's
  * config in /tmp): `PrivateTmp=yes` hides them from the services, which
  * would find no config, keep the state and draw the graph where nobody
- * looks. A path under one already named is not named again. Undefined when
- * none is there.
+ * looks; and what ExecStart runs (`runs`: netmon's own checkout, deno),
+ * which they would not find at all. A path under one already named is not
+ * named again. Undefined when none is there.
  */
-export function privateTmpWarning(needs: readonly Need[]): string | undefined {
+export function privateTmpWarning(
+  needs: readonly Need[],
+  runs: readonly { path: string; why: string }[] = [],
+): string | undefined {
   const hidden = new Map<string, string>();
-  for (const n of needs) {
-    if (n.kind !== "read" && n.kind !== "write") continue;
-    if (!PRIVATE_TMP.some((t) => n.value === t || n.value.startsWith(`${t}/`))) continue;
-    if (!hidden.has(n.value)) hidden.set(n.value, n.why.split(":")[0] as string);
+  const paths = needs.filter((n) => n.kind === "read" || n.kind === "write").map((n) => ({
+    path: n.value,
+    why: n.why.split(":")[0] as string,
+  }));
+  for (const { path, why } of [...paths, ...runs]) {
+    if (!PRIVATE_TMP.some((t) => path === t || path.startsWith(`${t}/`))) continue;
+    if (!hidden.has(path)) hidden.set(path, why);
   }
   for (const path of hidden.keys()) {
     if ([...hidden.keys()].some((p) => path.startsWith(`${p}/`))) hidden.delete(path);
@@ -600,7 +607,12 @@ export async function schedule(opts: Options): Promise<number> {
     return EX.OK;
   }
   // Said once the units are written (or shown): a failed write is one line about that alone.
-  const hidden = opts.systemd ? privateTmpWarning([...s.reportNeeds, ...s.graphNeeds]) : undefined;
+  const hidden = opts.systemd
+    ? privateTmpWarning([...s.reportNeeds, ...s.graphNeeds], [
+      { path: inputs.root, why: "netmon's own files, which ExecStart runs" },
+      { path: inputs.deno, why: "the deno ExecStart runs" },
+    ])
+    : undefined;
   if (opts.dryRun) {
     for (const [path, text] of files) out(`==> ${path} (not written: --dry-run) <==\n${text}`);
     if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
