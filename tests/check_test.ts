@@ -163,6 +163,28 @@ netnsTest(
     ),
 );
 
+netnsTest(
+  "check: UNKNOWN in another config's state directory, as the report refuses it, naming that config and the fix",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const [a, b, state] = [`${dir}/a.toml`, `${dir}/b.toml`, `${dir}/state`];
+        await Deno.writeTextFile(a, NFT_ONE_METER_CONFIG);
+        await Deno.writeTextFile(b, NFT_ONE_METER_CONFIG);
+        const o = nftOnly(p.a, [dir]);
+        assertEquals((await netmon(["start", "-c", a, "-s", state], o)).code, 0);
+        assertEquals((await netmon(["report", "-c", a, "-s", state], o)).code, 0);
+        assertEquals(parsePlugin(await netmon(["check", "-c", a, "-s", state], o)).status, "OK");
+        const report = await netmon(["report", "-c", b, "-s", state], o);
+        assertEquals(report.code, 78, report.stderr);
+        const c = parsePlugin(await netmon(["check", "-c", b, "-s", state], o));
+        assertEquals(c.status, "UNKNOWN", c.text);
+        ok(c.text.startsWith(`NETMON UNKNOWN - check: state directory ${state} is used by ${a} `), c.text);
+        ok(c.text.includes(`run 'deno task netmon start --replace -c ${b} -s ${state}' with this config`), c.text);
+        assertEquals(c.perf.size, 0, "no figures of the other config's samples");
+      }), "misc2"),
+);
+
 Deno.test("check after a meter was split by direction mid-cycle: its quota counts the column from before the split", async () => {
   await withTempDir(async (dir) => {
     const config = `${dir}/netmon.toml`;

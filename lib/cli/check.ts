@@ -15,6 +15,8 @@ import { getUid } from "../host/env.ts";
 import type { LastState } from "../state/log_format.ts";
 import { readLast, scanLog } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
+import { refuseOtherConfigs } from "../state/installed.ts";
+import { adviseError, runWith } from "../host/invocation.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { isWatched, reportColumns, reportPlan } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
@@ -92,6 +94,9 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
   // What a report refuses to run with (lib/config/trust.ts) is the check's UNKNOWN line: the config chooses what is
   // read. What it only warns of, the report says on every run and doctor lists: not this one line's business.
   await refuseUntrusted(config, files.dir, getUid() ?? 0);
+  // Nor is another config's state directory this config's to judge (the report refuses it): its samples are of
+  // other meters, and this config's reports, if they are pointed there, log nothing.
+  refuseOtherConfigs(files, config.file, "check");
   let last: Pick<LastState, "sample"> | undefined = readLast(files.last);
   const notes: string[] = [];
   if (!last) {
@@ -178,11 +183,13 @@ export async function check(opts: Options, args: readonly string[] = []): Promis
   try {
     r = await evaluate(opts, Date.now());
   } catch (e) {
-    const message = e instanceof DenoDenied
-      ? await deniedMessage(e, "netmon", args, { config: opts.config })
-      : e instanceof NetmonError || e instanceof Error
-      ? e.message.split("\n")[0]
-      : String(e);
+    // A fix that is a netmon command (another config's state directory) names this run's -c and -s.
+    const advised = adviseError(e, runWith(opts));
+    const message = advised instanceof DenoDenied
+      ? await deniedMessage(advised, "netmon", args, { config: opts.config })
+      : advised instanceof NetmonError || advised instanceof Error
+      ? advised.message.split("\n")[0]
+      : String(advised);
     r = { status: UNKNOWN, text: message ?? "unknown failure", perf: [] };
   }
   out(

@@ -223,15 +223,16 @@ export function otherConfigsRecord(files: StateFiles, id: ConfigIdentity): strin
 export class SharedStateError extends AdvisedError {}
 
 /**
- * Refuses (a {@linkcode SharedStateError}) a report of config file `file`
- * in `files`' state directory when its record names another config file
- * ({@linkcode otherConfigsRecord}). Called with the state lock held: a
- * start of another config, which writes the record under that lock, cannot
- * then come between this look and the sample.
+ * Refuses (a {@linkcode SharedStateError}) a `command` (a report, or a check
+ * of its state) of config file `file` in `files`' state directory when its
+ * record names another config file ({@linkcode otherConfigsRecord}). A
+ * report calls it with the state lock held: a start of another config,
+ * which writes the record under that lock, cannot then come between this
+ * look and the sample.
  */
-export function refuseOtherConfigs(files: StateFiles, file: string | undefined): void {
+export function refuseOtherConfigs(files: StateFiles, file: string | undefined, command = "report"): void {
   const other = otherConfigsRecord(files, file === undefined ? { real: "" } : configIdentity(file));
-  if (other !== undefined) throw sharedStateError(files.dir, other, "report");
+  if (other !== undefined) throw sharedStateError(files.dir, other, command);
 }
 
 /**
