@@ -37,6 +37,7 @@ import {
 } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { deadPort, startSmtp } from "./smtp_server.ts";
+import { startPostgresCluster } from "./postgres_cluster.ts";
 
 interface Verdict {
   code: number;
@@ -260,6 +261,74 @@ netnsTest(
         verdict(r[4] as StepResult).checks.get("rules")?.said,
         "all 1 rule for 1 log column installed (chain DOWNLOADED)",
       );
+    }, "misc2"),
+);
+
+netnsTest(
+  "doctor: the last report's outcome, and the PostgreSQL store reached, logged in and its table there, only read",
+  () =>
+    withPair(async (p) => {
+      await using cluster = await startPostgresCluster({ netns: p.a });
+      await cluster.psql("CREATE DATABASE empty");
+      const config = (port: number, database = cluster.database) =>
+        `source = "interface"\ninterfaces = ["${p.va}"]\nhost = "misc2"\n` +
+        `store = "postgresql://${cluster.user}@127.0.0.1:${port}/${database}"\n` +
+        `[postgresql]\npassword_file = "/etc/netmon/db.password"\n`;
+      const net = (port: number) => [`--allow-net=127.0.0.1:${port}`];
+      const dead = 9; // nothing listens in the namespace: the server down
+      const r = await sandbox([
+        { write: CONFIG, text: config(cluster.port) },
+        { write: "/etc/netmon/db.password", text: `${cluster.password}\n` },
+        { netmon: ["report"], permissions: net(cluster.port) },
+        { netmon: ["doctor", "--json"], permissions: net(cluster.port) },
+        DOCTOR,
+        { write: CONFIG, text: config(dead) },
+        { netmon: ["report"], permissions: net(dead) },
+        { netmon: ["doctor", "--json"], permissions: net(dead) },
+        // A database without the table, looked at twice: doctor creates nothing.
+        { write: CONFIG, text: config(cluster.port, "empty") },
+        { netmon: ["doctor", "--json"], permissions: net(cluster.port) },
+        { netmon: ["doctor", "--json"], permissions: net(cluster.port) },
+        { write: CONFIG, text: config(cluster.port) },
+        { write: "/etc/netmon/db.password", text: "not-the-password\n" },
+        { netmon: ["doctor", "--json"], permissions: net(cluster.port) },
+      ], p.a);
+      const [report, well, denied, reportDown, down, empty, again, wrong] = r as StepResult[];
+      assertEquals([report?.code, report?.stderr], [0, ""]);
+      const fine = verdict(well as StepResult).checks;
+      assertEquals(fine.get("last-report")?.verdict, "ok", JSON.stringify(fine.get("last-report")));
+      match(fine.get("last-report")?.said ?? "", /^the last report \(\S+\) ended well$/);
+      const where = `${cluster.user}@127\\.0\\.0\\.1:${cluster.port}/${cluster.database}`;
+      assertEquals(fine.get("store")?.verdict, "ok", JSON.stringify(fine.get("store")));
+      match(fine.get("store")?.said ?? "", new RegExp(`^${where}: logged in; table stats there, this host's newest`));
+      // Without the report's --allow-net: Deno's refusal, and the line that runs doctor past it.
+      const refused = verdict(denied as StepResult).checks.get("store");
+      assertEquals(refused?.verdict, "problem");
+      match(refused?.said ?? "", new RegExp(`Deno denied net access to 127\\.0\\.0\\.1:${cluster.port}`));
+      match(refused?.fix ?? "", /the report's line needs it too/);
+
+      assertEquals(reportDown?.code, 75, reportDown?.stderr);
+      const failed = verdict(down as StepResult);
+      assertEquals(failed.checks.get("last-report")?.verdict, "problem");
+      match(
+        failed.checks.get("last-report")?.said ?? "",
+        /^the last report \(\S+\) failed with exit 75: .*unavailable/,
+      );
+      match(failed.checks.get("last-report")?.fix ?? "", /the next report tries again/);
+      assertEquals(failed.checks.get("store")?.verdict, "problem");
+      match(failed.checks.get("store")?.said ?? "", /PostgreSQL store .*:9\/\S+: unavailable/);
+      match(failed.checks.get("store")?.fix ?? "", /start the server/);
+
+      for (const step of [empty, again]) {
+        const store = verdict(step as StepResult).checks.get("store");
+        assertEquals(store?.verdict, "problem", JSON.stringify(store));
+        match(store?.said ?? "", /\/empty: logged in, but there is no table stats although the log has samples/);
+      }
+      const login = verdict(wrong as StepResult).checks.get("store");
+      assertEquals(login?.verdict, "problem", JSON.stringify(login));
+      match(login?.said ?? "", /login refused/);
+      match(login?.fix ?? "", /\/etc\/netmon\/db\.password/);
+      doesNotMatch(JSON.stringify(r), /not-the-password/);
     }, "misc2"),
 );
 

@@ -72,6 +72,20 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
         mailer.close();
       }
     },
+    // As the report connects (its password, TLS and timeouts), then one SELECT: nothing is created or written.
+    verifyStore: async (c) => {
+      const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
+      const store = await openConfiguredStore(c, true);
+      try {
+        return { table: true, newest: await store.lastStamp() };
+      } catch (err) {
+        const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
+        if (code === "42P01") return { table: false }; // undefined_table
+        throw err;
+      } finally {
+        await store.close();
+      }
+    },
   });
   const healthy = findings.every((f) => f.verdict !== "problem");
   out(opts.json ? JSON.stringify({ ok: healthy, checks: findings }, null, 2) + "\n" : formatFindings(findings));

@@ -3,7 +3,7 @@
  * says, in plain words with the fix, what is wrong. Every check only reads:
  * the firewall is listed, never changed; the state directory gets one
  * temporary file, removed at once; mail is a connection and a login, never
- * a message.
+ * a message; the PostgreSQL store a login and one SELECT.
  *
  * @module
  */
@@ -28,6 +28,8 @@ import { readsLogWhole } from "../state/record.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
 import { advise, netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
+import { readStatus, statusPath } from "../state/status.ts";
+import { DB_PASSWORD_ENV, parseStoreUrl } from "../config/fleet.ts";
 
 export type { Finding } from "./finding.ts";
 
@@ -50,6 +52,8 @@ export interface DoctorInput {
   run: Runner;
   /** Tries the mail server: resolves to what it said, or throws. */
   verifyMail?: (config: Config) => Promise<string>;
+  /** Looks at the PostgreSQL store as the report connects to it, only reading; throws what connecting threw. */
+  verifyStore?: (config: Config) => Promise<StoreLook>;
   /** The current time. */
   now: Date;
   /** The config and state directory doctor was given (`-c`, `-s`): a fix's command names them too. */
@@ -69,6 +73,14 @@ export interface DoctorInput {
    * it names, the SQLite store's directory (relative to the state directory `dir`, if any).
    */
   configTrust?: (config: Config, dir: string | undefined) => Promise<string[]>;
+}
+
+/** What doctor's look at the PostgreSQL store found, once connected and logged in. */
+export interface StoreLook {
+  /** Whether the table `stats` is there. */
+  table: boolean;
+  /** This host's newest stored sample (Unix seconds), where the table holds one. */
+  newest?: number | undefined;
 }
 
 /** The netmon command `words` on the config and state directory doctor was `given` (-c, -s). */
@@ -825,7 +837,115 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   findings.push(await checkMail(config, input.files, input));
   const textfile = await checkTextfile(config, log.lastAt, input);
   if (textfile) findings.push(textfile);
+  findings.push(input.files ? checkLastReport(input.files, given) : skipped("last-report", "no state directory"));
+  // A config another user can change would choose the password file doctor reads as root and the server it goes to.
+  const store = refused.length > 0
+    ? skipped("store", "needs a config no other user can change")
+    : await checkStore(config, log.lastAt, input);
+  if (store) findings.push(store);
   return findings;
+}
+
+/**
+ * How the last report ended (netmon.status): a failure is a problem, as
+ * `netmon check` says it, with the fix for its kind of failure.
+ */
+function checkLastReport(files: StateFiles, given: RunWith): Finding {
+  const status = readStatus(files);
+  if (!status) {
+    try {
+      Deno.lstatSync(statusPath(files));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        return ok("last-report", `no report has said how it ended yet (${statusPath(files)})`);
+      }
+      return problem("last-report", `cannot look at ${statusPath(files)}: ${message(err)}`, asRoot(given));
+    }
+    return problem(
+      "last-report",
+      `${statusPath(files)} cannot be read, or is not a report's status`,
+      `remove it: the next report writes it again ('${command(given, "report")}' now)`,
+    );
+  }
+  if (status.exit === 0) return ok("last-report", `the last report (${status.stamp}) ended well`);
+  const report = command(given, "report");
+  const fixes: Record<number, string> = {
+    [EX.UNAVAILABLE]: `mend what it names (rules missing: '${command(given, "start")}'), then run '${report}'`,
+    [EX.TEMPFAIL]: `a failure that may pass (a server down, the state lock held): the next report tries again and ` +
+      `catches up from the log; if it fails again, mend what it names (see the store and mail findings)`,
+    [EX.NOPERM]: `give the report what it names ('${command(given, "schedule")}' prints its whole line), or run it ` +
+      "as root",
+    [EX.CONFIG]: "correct the config as it says",
+  };
+  return problem(
+    "last-report",
+    `the last report (${status.stamp}) failed with exit ${status.exit}: ${status.message}`,
+    fixes[status.exit] ?? `mend what it names, then run '${report}'`,
+  );
+}
+
+/**
+ * The PostgreSQL store's finding: reached and logged in as the report
+ * does (the password from password_file, else doctor's own
+ * NETMON_DB_PASSWORD), and its table there once the log has samples
+ * (`lastAt`). Only reads. Undefined without a PostgreSQL store.
+ */
+async function checkStore(
+  config: Config,
+  lastAt: number | undefined,
+  input: DoctorInput,
+): Promise<Finding | undefined> {
+  const pg = config.fleet.postgres;
+  if (!pg) return undefined;
+  if (!input.verifyStore) return skipped("store", "not tried");
+  const given = input.given ?? {};
+  const u = parseStoreUrl(pg.url);
+  const server = `${u.host.includes(":") ? `[${u.host}]` : u.host}:${u.port}`;
+  const where = `${u.user}@${server}/${u.database}`;
+  let look: StoreLook;
+  try {
+    look = await input.verifyStore(config);
+  } catch (err) {
+    if (err instanceof DenoDenied) {
+      const report = `the report's line needs it too ('${command(given, "schedule")}' prints it whole)`;
+      return problem(
+        "store",
+        message(err),
+        await pastRefusal(input, err, report, `run doctor with ${err.flag}=${err.what}; ${report}`),
+      );
+    }
+    const code = err instanceof NetmonError ? err.exitCode : undefined;
+    const env = pg.passwordFile === undefined
+      ? `; doctor sees its own environment, not the report's: if the report's cron line or unit sets ` +
+        `${DB_PASSWORD_ENV}, run doctor with it too`
+      : "";
+    return problem(
+      "store",
+      message(err),
+      code === EX.NOPERM
+        ? `check the user in store and the password (${pg.passwordFile ?? DB_PASSWORD_ENV})${env}`
+        : code === EX.CONFIG
+        ? `correct what it names${env}`
+        : `start the server, or check the host and port in store and that this machine may connect to ${server}; ` +
+          "the reports catch up from the log once it answers",
+    );
+  }
+  if (!look.table) {
+    return lastAt === undefined
+      ? ok("store", `${where}: logged in; no table stats yet: the first report creates it`)
+      : problem(
+        "store",
+        `${where}: logged in, but there is no table stats although the log has samples: the reports store nothing`,
+        `run '${command(given, "report")}' and read its warning: it creates the table (its user needs CREATE on the ` +
+          "schema) and loads the log",
+      );
+  }
+  return ok(
+    "store",
+    `${where}: logged in; table stats there, ${
+      look.newest === undefined ? "with no sample of this host yet" : `this host's newest sample ${utc(look.newest)}`
+    }`,
+  );
 }
 
 /**

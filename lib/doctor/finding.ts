@@ -58,6 +58,16 @@ export const CHECKS = [
       "it, and the file is a regular file of the log's last sample",
     ],
   },
+  { name: "last-report", help: ["the last report ended well (netmon.status)"] },
+  {
+    name: "store",
+    only: "PostgreSQL store",
+    help: [
+      "with a PostgreSQL store, the server answers, accepts the login",
+      "(the password as the report gets it) and has the table stats;",
+      "nothing is written",
+    ],
+  },
 ] as const;
 
 /** The name of a check. */

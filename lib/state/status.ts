@@ -21,7 +21,8 @@ export interface ReportStatus {
   message: string;
 }
 
-function statusPath(files: StateFiles): string {
+/** The status file of a state directory. */
+export function statusPath(files: StateFiles): string {
   return `${files.dir}/netmon.status`;
 }
 
