@@ -531,7 +531,42 @@ Deno.test("the overview has no estimate before a day of the cycle is counted: a 
     assertEquals(doc.billings[0]?.lines.map((l) => [l.name, l.estimate]), [["acme", undefined]]);
     const table = await ok0(dir, { log, config }, ["--to", "2025-11-01 00:04"]);
     const acme = table.split("\n").find((l) => l.startsWith("acme")) ?? "";
-    match(acme, /^acme +2\.37 MiB +0 B +2\.37 MiB +too early +0 B +2\.37 MiB /, table);
+    // Yesterday and October hold no sample: said, not a zero that reads as none sent.
+    match(acme, /^acme +2\.37 MiB +no sample +2\.37 MiB +too early +no sample +2\.37 MiB /, table);
+  });
+});
+
+Deno.test("the overview says a period without any sample has none (table), and leaves its figure out (JSON)", async () => {
+  await withTempDir(async (dir) => {
+    // Samples on November 2nd only; now the 3rd: today, yesterday (a real zero day for beta), October, the year.
+    const log = [
+      "# netmon meters:\tacme",
+      "2025/11/02-10:00:00\t0",
+      "2025/11/02-11:00:00\t1024",
+      "# netmon meters:\tacme\tbeta",
+      "2025/11/02-12:00:00\t2048\t0",
+      "2025/11/02-13:00:00\t2048\t0",
+    ];
+    const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "both"\nmeters = ["acme", "beta"]\n';
+    const args = ["--to", "2025-11-03 12:00"];
+    const doc = parseExactJson(await ok0(dir, { log, config }, ["--json", ...args])) as {
+      billings: { lines: Record<string, unknown>[] }[];
+    };
+    const periods = (l: Record<string, unknown>) =>
+      ["today", "yesterday", "cycle", "previous_cycle", "year"].filter((k) => k in l);
+    const lines = doc.billings[0]?.lines ?? [];
+    assertEquals(lines.map((l) => [l.name, periods(l)]), [
+      ["acme", ["yesterday", "cycle", "year"]],
+      ["beta", ["yesterday", "cycle", "year"]],
+      ["both", ["yesterday", "cycle", "year"]],
+    ]);
+    // A zero where there were samples stays a zero.
+    assertEquals(lines[1]?.yesterday, { total_bytes: 0n });
+    assertEquals(lines[0]?.yesterday, { total_bytes: 2048n });
+    const table = await ok0(dir, { log, config }, args);
+    const row = (name: string) => table.split("\n").find((l) => l.startsWith(name)) ?? "";
+    match(row("acme"), /^acme +no sample +2\.00 KiB +2\.00 KiB +\S.* +no sample +2\.00 KiB /, table);
+    match(row("beta"), /^beta +no sample +0 B +0 B +\S.* +no sample +0 B /, table);
   });
 });
 
@@ -758,7 +793,11 @@ Deno.test("a customer added with its meter, before the meter has a column in the
     ]]);
     const delta = csv(await ok0(dir, { log, config }, ["--by", "cycle", "--meter", "delta", "--csv"]));
     assertEquals(delta.map((r) => [r.name, r.kind, r.total_bytes]), [["delta", "customer", "0"]]);
-    match(await ok0(dir, { log, config }, []), /\ndelta +0 B +0 B +0 B +0 B /);
+    // The overview: no sample of delta in any period (a zero would read as nothing sent).
+    match(
+      await ok0(dir, { log, config }, []),
+      /\ndelta +no sample +no sample +no sample +0 B +no sample +no sample /,
+    );
     // A name matching neither a configured meter nor a column stays an error, naming what the config says: here
     // no `meters`, so the customer's name.
     const r = await summary(dir, { log, config: '[[customer]]\nname = "alpha"\n[[customer]]\nname = "nobody"\n' }, [

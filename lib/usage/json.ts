@@ -92,7 +92,8 @@ export interface OverviewJsonPart {
  * The overview as one JSON document: `{"version":1,"view":"overview","now",
  * "billings":[{"timezone","cycle_day","now","periods":{today,…},"lines":[…]}]}`,
  * a period `{"start","end","label"}`, a line's periods each
- * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` and its `cycle_coverage`. Each
+ * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` (absent where it has no sample)
+ * and its `cycle_coverage`. Each
  * billing is as of its own `now` (with `--to`, the last instant before it in
  * its zone); the document's `now` is the first billing's.
  */
@@ -115,16 +116,14 @@ export function overviewJson(parts: readonly OverviewJsonPart[], now: number): s
         }]),
       ),
       lines: p.lines.map((l) => {
-        const o: Record<string, unknown> = {
-          name: l.name,
-          kind: l.kind,
-          today: figures(l.today),
-          yesterday: figures(l.yesterday),
-          cycle: figures(l.cycle),
-        };
+        // A period without any sample of the line has no figure: left out, as the estimate before there is one.
+        const o: Record<string, unknown> = { name: l.name, kind: l.kind };
+        if (l.today) o.today = figures(l.today);
+        if (l.yesterday) o.yesterday = figures(l.yesterday);
+        if (l.cycle) o.cycle = figures(l.cycle);
         if (l.estimate) o.estimate = figures(l.estimate);
-        o.previous_cycle = figures(l.previousCycle);
-        o.year = figures(l.year);
+        if (l.previousCycle) o.previous_cycle = figures(l.previousCycle);
+        if (l.year) o.year = figures(l.year);
         o.cycle_coverage = l.cycleCoverage;
         return o;
       }),

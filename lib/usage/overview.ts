@@ -58,24 +58,34 @@ export interface Figures {
   totalBytes: bigint;
 }
 
-/** One column's or customer's overview. */
+/**
+ * What the table says for a period without any sample of a name: its figure
+ * is left out (JSON too), as a zero would read as nothing sent.
+ */
+export const NO_SAMPLE = "no sample";
+
+/**
+ * One column's or customer's overview. A period none of its samples fall in
+ * (the day before the log began, a cycle before its meter was added) has no
+ * figure: absent, not zero.
+ */
 export interface OverviewLine {
   /** Column or customer name. */
   name: string;
   /** `column` or `customer`. */
   kind: Row["kind"];
   /** Today so far. */
-  today: Figures;
+  today?: Figures;
   /** Yesterday. */
-  yesterday: Figures;
+  yesterday?: Figures;
   /** This cycle so far. */
-  cycle: Figures;
+  cycle?: Figures;
   /** This cycle's linear estimate: so far, at its rate since its columns' first sample (or the cycle's start), to the cycle's end. */
   estimate?: Figures;
   /** The previous cycle. */
-  previousCycle: Figures;
+  previousCycle?: Figures;
   /** This year so far. */
-  year: Figures;
+  year?: Figures;
   /** Time of this cycle up to the last sample in covered intervals, as a fraction. */
   cycleCoverage: number;
 }
@@ -86,6 +96,8 @@ const CYCLE = PERIODS.indexOf("cycle");
 /** A column's bytes in each period (in the order of {@linkcode PERIODS}) and its covered time of this cycle. */
 interface ColumnTotals {
   bytes: bigint[];
+  /** Whether a day of each period had it: a period without one has no figure for it. */
+  seen: boolean[];
   covered: number;
   /** Whether it is in a day of this cycle. */
   inCycle: boolean;
@@ -168,8 +180,14 @@ export class OverviewBuilder {
     const inCycle = hit.includes(CYCLE);
     for (const c of day.columns) {
       let t = this.#totals.get(c.name);
-      if (t === undefined) this.#totals.set(c.name, t = { bytes: PERIODS.map(() => 0n), covered: 0, inCycle: false });
-      for (const k of hit) t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
+      if (t === undefined) {
+        const none = { bytes: PERIODS.map(() => 0n), seen: PERIODS.map(() => false), covered: 0, inCycle: false };
+        this.#totals.set(c.name, t = none);
+      }
+      for (const k of hit) {
+        t.bytes[k] = (t.bytes[k] as bigint) + c.usage;
+        t.seen[k] = true;
+      }
       if (inCycle) {
         t.inCycle = true;
         t.covered += c.coverage * ownSpan(day, c);
@@ -260,22 +278,17 @@ export class OverviewBuilder {
       kind: Row["kind"],
       columns: Pick<CustomerColumns, "in" | "out" | "both">,
       figures: (k: number) => Figures,
+      seen: (k: number) => boolean,
       covered: number,
       since: number | undefined,
     ): OverviewLine => {
       const time = sofar(since);
-      const [today, yesterday, cycle, previousCycle, year] = PERIODS.map((_, k) => figures(k)) as Figures[];
-      const out: OverviewLine = {
-        name,
-        kind,
-        today: today as Figures,
-        yesterday: yesterday as Figures,
-        cycle: cycle as Figures,
-        previousCycle: previousCycle as Figures,
-        year: year as Figures,
-        cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0,
-      };
-      const e = estimate(columns, out.cycle);
+      const out: OverviewLine = { name, kind, cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0 };
+      PERIODS.forEach((p, k) => {
+        if (seen(k)) out[p] = figures(k);
+      });
+      // The estimate as the quota alerts' projection (lib/usage/cycle_tally.ts), a cycle with no sample included.
+      const e = estimate(columns, figures(CYCLE));
       if (e !== undefined) out.estimate = e;
       return out;
     };
@@ -285,7 +298,7 @@ export class OverviewBuilder {
         if (this.#keeps(name)) {
           const columns = { in: [], out: [], both: [name] };
           const figures = (k: number) => ({ totalBytes: t.bytes[k] as bigint });
-          lines.push(line(name, "column", columns, figures, t.covered, t.since));
+          lines.push(line(name, "column", columns, figures, (k) => t.seen[k] === true, t.covered, t.since));
         }
       }
     }
@@ -305,7 +318,8 @@ export class OverviewBuilder {
         return f;
       };
       const since = this.#since(columns);
-      lines.push(line(cu.name, "customer", cu, figures, this.#covered(cu, since), since));
+      const seen = (k: number) => columns.some((n) => this.#totals.get(n)?.seen[k] === true);
+      lines.push(line(cu.name, "customer", cu, figures, seen, this.#covered(cu, since), since));
     }
     return lines;
   }
@@ -334,11 +348,12 @@ export function formatOverview(
   ];
   const cells = [header];
   for (const l of lines) {
-    const parts: [string, keyof Figures][] = l.today.inBytes !== undefined || l.year.inBytes !== undefined
+    const split = [l.today, l.yesterday, l.cycle, l.previousCycle, l.year].some((x) => x?.inBytes !== undefined);
+    const parts: [string, keyof Figures][] = split
       ? [["in", "inBytes"], ["out", "outBytes"], ["total", "totalBytes"]]
       : [["", "totalBytes"]];
     parts.forEach(([dir, field], k) => {
-      const f = (x: Figures | undefined) => (x === undefined ? "" : iecBytes(x[field] ?? 0n));
+      const f = (x: Figures | undefined) => (x === undefined ? (k === 0 ? NO_SAMPLE : "") : iecBytes(x[field] ?? 0n));
       cells.push([
         k === 0 ? nameLabel(l, shared) : "",
         dir,
