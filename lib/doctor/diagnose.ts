@@ -839,7 +839,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   if (textfile) findings.push(textfile);
   findings.push(input.files ? checkLastReport(input.files, given) : skipped("last-report", "no state directory"));
   // A config another user can change would choose the password file doctor reads as root and the server it goes to.
-  const store = refused.length > 0
+  const store = config.fleet.postgres && refused.length > 0
     ? skipped("store", "needs a config no other user can change")
     : await checkStore(config, log.lastAt, input);
   if (store) findings.push(store);

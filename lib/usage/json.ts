@@ -93,9 +93,9 @@ export interface OverviewJsonPart {
  * "billings":[{"timezone","cycle_day","now","periods":{today,…},"lines":[…]}]}`,
  * a period `{"start","end","label"}`, a line's periods each
  * `{"in_bytes"?,"out_bytes"?,"total_bytes"}` (absent where it has no sample)
- * and its `cycle_coverage`. Each
- * billing is as of its own `now` (with `--to`, the last instant before it in
- * its zone); the document's `now` is the first billing's.
+ * and its `cycle_coverage`. Each billing is as of its own `now` (with `--to`,
+ * the last instant before it in its zone); the document's `now` is the first
+ * billing's.
  */
 export function overviewJson(parts: readonly OverviewJsonPart[], now: number): string {
   const doc = {
