@@ -316,7 +316,10 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
     return problem(
       "rules",
       [
-        `${missing.length} of ${rows.length} rules missing or not matching the config: ${missing.join(", ")}`,
+        // A row of status is a rule on iptables, a log column (with all its rules) on nftables and pf.
+        `${missing.length} of ${rows.length} ${
+          config.source === "iptables" ? "rules" : `log column${rows.length === 1 ? "'s" : "s'"} rules`
+        } missing or not matching the config: ${missing.join(", ")}`,
         ...foreignSaid,
       ].join("; "),
       removals.length > 0 ? `${fix}; then ${removals.join(" && ")}` : fix,
