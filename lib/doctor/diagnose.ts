@@ -787,6 +787,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
     const applies: Record<Only, boolean> = {
       iptables: config.source === "iptables",
       "[prometheus]": config.fleet.textfile !== undefined,
+      "PostgreSQL store": config.fleet.postgres !== undefined,
     };
     return [
       trustProblem("config", refused),
@@ -841,10 +842,9 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const textfile = await checkTextfile(config, log.lastAt, input);
   if (textfile) findings.push(textfile);
   findings.push(input.files ? checkLastReport(input.files, given) : skipped("last-report", "no state directory"));
-  // A config another user can change would choose the password file doctor reads as root and the server it goes to.
-  const store = config.fleet.postgres && refused.length > 0
-    ? skipped("store", "needs a config no other user can change")
-    : await checkStore(config, log.lastAt, input);
+  // Reached only for a config no other user can change (a refused one returned above): it chooses the password file
+  // doctor reads as root and the server it goes to.
+  const store = await checkStore(config, log.lastAt, input);
   if (store) findings.push(store);
   return findings;
 }
