@@ -340,3 +340,51 @@ netnsTest(
       })
     ),
 );
+
+netnsTest(
+  "fleet: a reset only the log records (nftables table deleted, netmon start, more traffic than before) is in the " +
+    "store: summary --store is the log's summary, after the reports and after an import",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        await using cluster = await clusterIn(p.a);
+        if (!cluster) return;
+        await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
+        const store = `store = "${cluster.url}"\n`;
+        const pg = `[postgresql]\npassword_file = "${dir}/pw"\n`;
+        const config = await writeConfig(dir, `host = "office-a"\n${store}${NFT_ONE_METER_CONFIG}${pg}`);
+        const o = { ns: p.a, permissions: netmonSet(dir, { read: [`${dir}/pw`], net: [`127.0.0.1:${cluster.port}`] }) };
+        const report = async () => {
+          // Each sample in a second of its own (the store keeps one sample a second: see lib/outputs/store_rows.ts).
+          await new Promise((res) => setTimeout(res, 1100));
+          const r = await netmon(["report", "-c", config, "-s", dir], o);
+          assert.deepEqual([r.code, r.stderr], [0, ""], r.stderr);
+          return r.stdout;
+        };
+        assert.equal((await netmon(["start", "-c", config], nftOnly(p.a, [dir]))).code, 0);
+        await report();
+        await sendUdp(p.b, "192.0.2.1", 20, 500);
+        await report();
+        await must("ip", ["netns", "exec", p.a, "nft", "delete", "table", "inet", "netmon"]);
+        assert.equal((await netmon(["start", "-c", config], nftOnly(p.a, [dir]))).code, 0);
+        await sendUdp(p.b, "192.0.2.1", 40, 500);
+        assert.match(await report(), /^== RESET DETECTED! == counter re-created: b;/m);
+        assert.match(await Deno.readTextFile(`${dir}/netmon.log`), /^# netmon reset:\tb\tcounter re-created$/m);
+        await sendUdp(p.b, "192.0.2.1", 5, 300);
+        await report();
+        const summary = async (args: string[], c = config) => {
+          const r = await netmon(["summary", "-c", c, "--by", "day", "--csv", ...args], o);
+          assert.deepEqual([r.code, r.stderr], [0, ""], `${args.join(" ")}: ${r.stderr}`);
+          return r.stdout;
+        };
+        const fromLog = await summary(["-s", dir]);
+        assert.match(fromLog, /,b,column,.*,1$/m, "the log's summary counts the reset");
+        assert.equal(await summary(["--store", "--host", "office-a"]), fromLog, "the reports' rows");
+        // The same log imported under another name (a store filled by `netmon import`).
+        const imported = await writeConfig(dir, `host = "office-a-import"\n${store}${pg}`, "import.toml");
+        const r = await netmon(["import", "-c", imported, "-s", dir], o);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await summary(["--store", "--host", "office-a-import"]), fromLog, "the imported rows");
+      })
+    ),
+);

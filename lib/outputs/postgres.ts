@@ -13,6 +13,22 @@
  * exact for every 64-bit value up to 2^64-1, no two's-complement trick for
  * readers to undo; it costs a few bytes a row more than bigint.
  *
+ * Beside it, the resets the log records that the counters cannot show (a
+ * `# netmon reset:` line: a counter re-created that had passed its old value
+ * by the next sample),
+ *
+ *     resets(host text, stamp bigint, type text, reason text, PRIMARY KEY (host, stamp, type))
+ *
+ * one row per such line, keyed as the row of the sample it comes before, and
+ * written in the same statement as that row. A table of their own, not a
+ * column of stats: stats keeps the article's shape (readers' `SELECT *` are
+ * unchanged, and a reset is rare, one row in thousands), and a store made
+ * before it gains it by `CREATE TABLE IF NOT EXISTS`, which takes no lock on
+ * stats; `ALTER TABLE stats ADD COLUMN` would take stats' exclusive lock,
+ * queued behind any summary reading it and holding every host's insert
+ * behind it. `summary --store` applies them as the log's summary applies the
+ * lines; `netmon import` of a log already stored adds those missing.
+ *
  * A batch sent twice (a run killed after its commit, a catch-up overlapping
  * what is there) must change nothing: a row already there is rewritten only
  * when it differs (`ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM`), so
@@ -62,6 +78,8 @@ export interface PostgresOptions {
 
 /** A sample read back from the store. */
 export interface StoredSample {
+  /** Resets the log recorded before it: column to reason (none: undefined). */
+  resets?: Map<string, string>;
   /** The host that logged it. */
   host: string;
   /** Unix time, seconds. */
@@ -86,6 +104,15 @@ const INSERT_ROWS = `INSERT INTO stats (host, stamp, type, packets, bytes)
   SELECT $1, r.stamp, r.type, r.packets, r.bytes
   FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::numeric[]) AS r(stamp, type, packets, bytes)`;
 /**
+ * This host's ($1) resets: stamps $6, columns $7, reasons $8 (see {@linkcode INSERT_ROWS}). A reason there already
+ * is rewritten only by a different one.
+ */
+const INSERT_RESETS = `INSERT INTO resets (host, stamp, type, reason)
+  SELECT $1, r.stamp, r.type, r.reason
+  FROM unnest($6::bigint[], $7::text[], $8::text[]) AS r(stamp, type, reason)`;
+const ON_RESET_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE SET reason = EXCLUDED.reason
+  WHERE resets.reason IS DISTINCT FROM EXCLUDED.reason`;
+/**
  * A row there already is rewritten only by a different one: a later sample
  * of its second. Its packets stay where the new row has none: the log keeps
  * bytes only, so a catch-up, an import and a report's previous sample (sent
@@ -96,10 +123,21 @@ const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE
   WHERE stats.bytes IS DISTINCT FROM EXCLUDED.bytes
     OR (EXCLUDED.packets IS NOT NULL AND stats.packets IS DISTINCT FROM EXCLUDED.packets)`;
 
-/** Samples as rows in columns: stamps, types, packets (null where none), bytes, as text. */
+/**
+ * Samples (one a second: see lastOfEachSecond) as rows in columns: stamps, types, packets (null where none), bytes,
+ * as text; then their resets' stamps, types and reasons.
+ */
 function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
-  const columns: PgValue[][] = [[], [], [], []];
-  const [stamps, types, packets, bytes] = columns as [PgValue[], PgValue[], PgValue[], PgValue[]];
+  const columns: PgValue[][] = [[], [], [], [], [], [], []];
+  const [stamps, types, packets, bytes, resetStamps, resetTypes, reasons] = columns as PgValue[][] as [
+    PgValue[],
+    PgValue[],
+    PgValue[],
+    PgValue[],
+    PgValue[],
+    PgValue[],
+    PgValue[],
+  ];
   for (const { epoch, sample } of samples) {
     const stamp = String(epoch);
     for (const [type, value] of sample.counters) {
@@ -108,6 +146,12 @@ function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
       types.push(type);
       packets.push(p === undefined ? null : p.toString());
       bytes.push(value.toString());
+    }
+    for (const [type, reason] of sample.resets ?? []) {
+      if (!sample.counters.has(type)) continue; // as the engine, which applies a reset to a column of the sample
+      resetStamps.push(stamp);
+      resetTypes.push(type);
+      reasons.push(reason);
     }
   }
   return columns;
@@ -283,7 +327,7 @@ export class PostgresStore {
     }
   }
 
-  /** Creates the table if it is missing. */
+  /** Creates the tables if they are missing (resets: a store made before it gains it). */
   async createTable(retried = false): Promise<void> {
     try {
       await this.#query(`CREATE TABLE IF NOT EXISTS stats (
@@ -292,6 +336,13 @@ export class PostgresStore {
           type text NOT NULL,
           packets numeric(20,0),
           bytes numeric(20,0) NOT NULL,
+          PRIMARY KEY (host, stamp, type)
+        )`);
+      await this.#query(`CREATE TABLE IF NOT EXISTS resets (
+          host text NOT NULL,
+          stamp bigint NOT NULL,
+          type text NOT NULL,
+          reason text NOT NULL,
           PRIMARY KEY (host, stamp, type)
         )`);
     } catch (err) {
@@ -307,7 +358,9 @@ export class PostgresStore {
   /**
    * {@linkcode PostgresStore.lastStamp}, creating the table when it is
    * missing (then nothing is stored): a store opened with
-   * {@linkcode PostgresStore.connect} needs no other statement first.
+   * {@linkcode PostgresStore.connect} needs no other statement first (the
+   * resets table, missing in a store made before it, is made by the insert
+   * that needs it).
    */
   async lastStampOrTable(): Promise<number | undefined> {
     try {
@@ -355,33 +408,63 @@ export class PostgresStore {
    * are left as they are. Counters go as text, so every value up to 2^64-1
    * stays exact. Says how many rows were written and how many were there.
    */
-  async insert(samples: readonly TimedSample[]): Promise<StoreCounts> {
+  async insert(samples: readonly TimedSample[], retried = false): Promise<StoreCounts> {
     const { samples: kept, superseded } = lastOfEachSecond(samples);
     const columns = rowColumns(kept);
     const rows = columns[0]!.length;
-    const n: StoreCounts = { samples: samples.length, rows: rows + superseded, stored: 0, present: 0, superseded };
+    const n: StoreCounts = {
+      samples: samples.length,
+      rows: rows + superseded,
+      stored: 0,
+      present: 0,
+      superseded,
+      resets: 0,
+    };
     if (rows === 0) return n;
-    const insert = async (from: number, to: number) => {
+    const insert = async (from: number, to: number, resets: boolean) => {
       const written = await this.#query(
-        `WITH ins AS (${INSERT_ROWS} ${ON_CONFLICT} RETURNING 1) SELECT count(*) FROM ins`,
-        [this.host, ...columns.map((c) => textArray(c.slice(from, to)))],
+        `WITH ins AS (${INSERT_ROWS} ${ON_CONFLICT} RETURNING 1),
+          res AS (${INSERT_RESETS} ${ON_RESET_CONFLICT} RETURNING 1)
+          SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM res)`,
+        [
+          this.host,
+          ...columns.slice(0, 4).map((c) => textArray(c.slice(from, to))),
+          // A batch's resets go with its first statement: the transaction holds all or none.
+          ...columns.slice(4).map((c) => textArray(resets ? c : [])),
+        ],
       );
       n.stored += Number(written[0]?.[0] ?? 0);
+      n.resets += Number(written[0]?.[1] ?? 0);
     };
+    try {
+      await this.#insertRows(rows, insert);
+    } catch (err) {
+      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
+      if (code !== "42P01" || retried) throw err; // undefined_table: a store made before the resets table
+      await this.createTable();
+      return await this.insert(samples, true);
+    }
+    n.present = rows - n.stored;
+    return n;
+  }
+
+  /** Runs `insert` over `rows` rows: one statement up to 10,000 rows, else one transaction of such batches. */
+  async #insertRows(
+    rows: number,
+    insert: (from: number, to: number, resets: boolean) => Promise<void>,
+  ): Promise<void> {
     // One statement is a transaction of its own: no BEGIN and COMMIT round trips for it.
-    if (rows <= BATCH_ROWS) await insert(0, rows);
+    if (rows <= BATCH_ROWS) await insert(0, rows, true);
     else {
       await this.#query("BEGIN");
       try {
-        for (let r = 0; r < rows; r += BATCH_ROWS) await insert(r, Math.min(rows, r + BATCH_ROWS));
+        for (let r = 0; r < rows; r += BATCH_ROWS) await insert(r, Math.min(rows, r + BATCH_ROWS), r === 0);
         await this.#query("COMMIT");
       } catch (err) {
         await this.#conn.query("ROLLBACK").catch(() => {}); // a broken connection has rolled back already
         throw err;
       }
     }
-    n.present = rows - n.stored;
-    return n;
   }
 
   /**
@@ -396,9 +479,10 @@ export class PostgresStore {
     // The previous sample goes again: where the store holds an earlier sample of its second (its own write failed,
     // the database away), the later one replaces it; where it holds it, nothing is written.
     const columns = rowColumns(previous ? lastOfEachSecond([previous, now]).samples : [now]);
-    const follows = "$6::bigint IS NULL OR (SELECT stamp FROM last) >= $6";
+    const follows = "$9::bigint IS NULL OR (SELECT stamp FROM last) >= $9";
     const sql = `WITH last AS (SELECT max(stamp) AS stamp FROM stats WHERE host = $1),
-      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT})
+      ins AS (${INSERT_ROWS} WHERE ${follows} ${ON_CONFLICT}),
+      res AS (${INSERT_RESETS} WHERE ${follows} ${ON_RESET_CONFLICT})
       SELECT ${follows}`;
     const params = [this.host, ...columns.map(textArray), previousEpoch === undefined ? null : String(previousEpoch)];
     let rows: PgValue[][];
@@ -451,13 +535,14 @@ export class PostgresStore {
     const from = String(range.from ?? Number.MIN_SAFE_INTEGER);
     const to = String(range.to ?? Number.MAX_SAFE_INTEGER);
     const n = hosts.length;
-    const sql = `SELECT host, stamp, type, packets::text, bytes::text FROM stats
-      WHERE ${n ? `host IN (${placeholders(n, 3)})` : "TRUE"} AND stamp >= $1 AND stamp < $2
-      ORDER BY host, stamp, type`;
+    const sql = `SELECT s.host, s.stamp, s.type, s.packets::text, s.bytes::text, r.reason
+      FROM stats s LEFT JOIN resets r USING (host, stamp, type)
+      WHERE ${n ? `s.host IN (${placeholders(n, 3)})` : "TRUE"} AND s.stamp >= $1 AND s.stamp < $2
+      ORDER BY s.host, s.stamp, s.type`;
     let current: StoredSample | undefined;
     try {
       for await (const rows of this.#conn.cursor(sql, [from, to, ...hosts], 2000)) {
-        for (const [host, stamp, type, packets, bytes] of rows as string[][]) {
+        for (const [host, stamp, type, packets, bytes, reason] of rows as string[][]) {
           const epoch = Number(stamp);
           if (!current || current.host !== host || current.epoch !== epoch) {
             if (current) yield current;
@@ -465,6 +550,7 @@ export class PostgresStore {
           }
           current.counters.set(type!, BigInt(bytes!));
           if (packets !== null) current.packets.set(type!, BigInt(packets!));
+          if (reason !== null) (current.resets ??= new Map()).set(type!, reason!);
         }
       }
     } catch (err) {

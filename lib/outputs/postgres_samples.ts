@@ -7,10 +7,10 @@
  * bucket boundary by the time on each side, which only each host's own
  * intervals say.
  *
- * What the store does not hold: packets aside, the reasons of resets the log
- * records (`# netmon reset:` lines, issue 17). A counter that went down is a
- * reset in both; a reset the log flags without the counter going down is
- * seen from the log only.
+ * The resets the log records (`# netmon reset:` lines, issue 17: a counter
+ * re-created that passed its old value) are in the store's resets table and
+ * go to the engine as the log's lines do (`Sample.resets`); a counter that
+ * went down is a reset in both by its value.
  *
  * @module
  */
@@ -47,7 +47,9 @@ export async function* hostSamples(store: PostgresStore, host: string, range: St
     const counters: Counter[] = new Array(names.length);
     let i = 0;
     for (const v of s.counters.values()) counters[i++] = v <= SAFE ? Number(v) : v;
-    yield { epoch: s.epoch * 1000, columns, counters };
+    const sample: Sample = { epoch: s.epoch * 1000, columns, counters };
+    if (s.resets) sample.resets = [...s.resets.keys()];
+    yield sample;
   }
 }
 

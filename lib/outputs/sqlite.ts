@@ -147,7 +147,7 @@ export class SqliteStore {
    */
   insert(samples: readonly { epoch: number; sample: Sample }[]): StoreCounts {
     const { samples: kept, superseded } = lastOfEachSecond(samples);
-    const n: StoreCounts = { samples: samples.length, rows: superseded, stored: 0, present: 0, superseded };
+    const n: StoreCounts = { samples: samples.length, rows: superseded, stored: 0, present: 0, superseded, resets: 0 };
     try {
       this.#db.exec("BEGIN IMMEDIATE");
       try {

@@ -19,11 +19,15 @@
  * interval before, where the log's zero-length interval has no rate; and a
  * counter reset between the two samples of one second: the log counts the
  * first sample's growth, then the reset; the store, which has only the
- * second, counts the reset alone.
+ * second, counts the reset alone. A reset the log records before the first
+ * of them goes with the kept row (PostgreSQL's resets table): the log counts
+ * the first sample's value, then the growth to the second's, the store the
+ * second's value, the same.
  *
  * @module
  */
 
+import type { Sample } from "../state/log_format.ts";
 import type { TimedSample } from "../state/log_timed.ts";
 
 /** What loading samples into a store did: rows are one per sample and column. */
@@ -38,11 +42,13 @@ export interface StoreCounts {
   present: number;
   /** Rows left out for a later sample of the same second (the store keeps one row per second and column). */
   superseded: number;
+  /** Resets written (PostgreSQL: the log's reset lines, new or changed). */
+  resets: number;
 }
 
 /** No samples, no rows. */
 export function noCounts(): StoreCounts {
-  return { samples: 0, rows: 0, stored: 0, present: 0, superseded: 0 };
+  return { samples: 0, rows: 0, stored: 0, present: 0, superseded: 0, resets: 0 };
 }
 
 /** Adds `b` to `a`. */
@@ -52,19 +58,26 @@ export function addCounts(a: StoreCounts, b: StoreCounts): StoreCounts {
   a.stored += b.stored;
   a.present += b.present;
   a.superseded += b.superseded;
+  a.resets += b.resets;
   return a;
 }
 
-/** `read N samples (R rows) from LOG into WHERE: M rows stored, K already present, D replaced …`: one line. */
+/**
+ * `read N samples (R rows) from LOG into WHERE: M rows stored, K already present, D replaced …`: one line. The resets
+ * stored (PostgreSQL's resets table, new or changed) are said when there are any.
+ */
 export function countsLine(n: StoreCounts, log: string, where: string): string {
   return `read ${n.samples} samples (${n.rows} rows) from ${log} into ${where}: ${n.stored} rows stored, ` +
-    `${n.present} already present, ${n.superseded} replaced by a later sample of the same second\n`;
+    `${n.present} already present, ${n.superseded} replaced by a later sample of the same second` +
+    `${n.resets > 0 ? `; ${n.resets} reset(s) stored` : ""}\n`;
 }
 
 /**
  * `samples` (in log order) as a store keeps them: of the rows (stamp,
- * column) that several samples share, the last sample's; a sample left
- * with no row is dropped. `superseded` counts the rows left out. The same
+ * column) that several samples share, the last sample's, with the resets
+ * the log records before any of them (the later's reason where both have
+ * one); a sample left with no row is dropped. `superseded` counts the rows
+ * left out. The same
  * array when no two samples share a second (the usual case: nothing copied).
  */
 export function lastOfEachSecond(
@@ -73,6 +86,14 @@ export function lastOfEachSecond(
   const epochs = new Set<number>();
   for (const s of samples) epochs.add(s.epoch);
   if (epochs.size === samples.length) return { samples, superseded: 0 };
+  // Each second's resets, the later sample's reason first.
+  const resets = new Map<number, Map<string, string>>();
+  for (const { epoch, sample } of samples) {
+    if (!sample.resets) continue;
+    let r = resets.get(epoch);
+    if (!r) resets.set(epoch, r = new Map());
+    for (const [type, reason] of sample.resets) r.set(type, reason);
+  }
   const taken = new Map<number, Set<string>>();
   const kept: TimedSample[] = [];
   let superseded = 0;
@@ -88,11 +109,15 @@ export function lastOfEachSecond(
         counters.set(type, bytes);
       }
     }
-    if (counters.size === sample.counters.size) kept.push(samples[i]!);
-    else if (counters.size > 0) {
-      const packets = sample.packets && new Map([...sample.packets].filter(([t]) => counters.has(t)));
-      kept.push({ epoch, sample: { ...sample, counters, ...(packets ? { packets } : {}) } });
-    }
+    if (counters.size === 0) continue;
+    const reset = resets.get(epoch) && new Map([...resets.get(epoch)!].filter(([t]) => counters.has(t)));
+    const packets = sample.packets && new Map([...sample.packets].filter(([t]) => counters.has(t)));
+    const copy: Sample = { ...sample, counters };
+    delete copy.resets;
+    delete copy.packets;
+    if (packets) copy.packets = packets;
+    if (reset?.size) copy.resets = reset;
+    kept.push({ epoch, sample: copy });
   }
   return { samples: kept.reverse(), superseded };
 }

@@ -187,6 +187,8 @@ export interface ResetCheck {
   resets: Map<string, string>;
   /** Reset lines for the log, one per reset the counter cannot show (it did not go down). */
   lines: string;
+  /** The resets of those lines, column to reason (the sample's `resets` as the log records them). */
+  logged: Map<string, string>;
   /** Replaces netmon.ident with the new sample's generation; call just before appending `appended` to the log. */
   commit(appended: string): void;
   /** Once the sample is in the log and last file: removes the start records applied. */
@@ -250,14 +252,17 @@ export function checkResets(
   });
   const nowApplied = [...[...applied].filter((id) => present.has(id)), ...fresh.map((r) => r.id)];
   let lines = "";
+  const logged = new Map<string, string>();
   for (const [column, reason] of resets) {
     if ((sample.counters.get(column) ?? 0n) >= (previous?.counters.get(column) ?? 0n)) {
       lines += formatResetLine(column, reason);
+      logged.set(column, reason);
     }
   }
   return {
     resets,
     lines,
+    logged,
     commit(appended) {
       const size = logSize + utf8Length(appended);
       const gen = formatGeneration(size, sample.timestamp, ids, nowApplied);

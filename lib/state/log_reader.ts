@@ -183,7 +183,7 @@ export function forEachLogSample(
 }
 
 /** A reset line's column and reason, checked against the columns of the samples it can apply to. */
-function resetOf(line: string, columns: readonly string[], where: string): ResetLine {
+export function resetOf(line: string, columns: readonly string[], where: string): ResetLine {
   let r: ResetLine | undefined;
   try {
     r = parseResetLine(line) as ResetLine;

@@ -14,7 +14,8 @@ import { linesOfFile } from "../usage/log_samples.ts";
 import { stampToNaive } from "../usage/local_time.ts";
 import { type Hint, resolveWall, type Zone } from "../usage/zone.ts";
 import { logZone } from "./zone_record.ts";
-import { ORIGINAL_METERS, parseHeader, parseLogLine, type Sample } from "./log_format.ts";
+import { ORIGINAL_METERS, parseHeader, parseLogLine, RESET_PREFIX, type Sample } from "./log_format.ts";
+import { resetOf } from "./log_reader.ts";
 
 /** A sample with its Unix time. */
 export interface TimedSample {
@@ -35,7 +36,8 @@ export function stampSeconds(zone: Zone, stamp: string, hint?: Hint): { epoch: n
 
 /**
  * Yields every sample of the log at `path`, oldest first, with its Unix
- * time. A bad line is a DataError naming file:line; a missing log is
+ * time and the resets the log records before it (`Sample.resets`, from its
+ * `# netmon reset:` lines: what its counters cannot show). A bad line is a DataError naming file:line; a missing log is
  * NOINPUT (66). `named`: a log the user named on the command line, opened
  * through a link (symbolic or hard: a backup snapshot's), still only a
  * regular file.
@@ -43,6 +45,7 @@ export function stampSeconds(zone: Zone, stamp: string, hint?: Hint): { epoch: n
 export async function* timedLogSamples(path: string, named = false): AsyncGenerator<TimedSample> {
   let columns: readonly string[] = ORIGINAL_METERS;
   let hint: Hint | undefined;
+  let resets: Map<string, string> | undefined;
   let file: SafeFile | undefined;
   try {
     file = SafeFile.open(path, { what: "log", follow: named });
@@ -55,15 +58,22 @@ export async function* timedLogSamples(path: string, named = false): AsyncGenera
     for (const [line, lineNo] of linesOfFile(file, path)) {
       const header = parseHeader(line, `${path}:${lineNo}`);
       if (header) columns = header;
-      else if (line.startsWith("#") || line === "") continue;
+      else if (line.startsWith("#") && !line.startsWith(RESET_PREFIX) || line === "") continue;
       else {
         let sample: Sample;
         try {
+          if (line.startsWith(RESET_PREFIX)) {
+            const r = resetOf(line, columns, `${path}:${lineNo}`);
+            (resets ??= new Map()).set(r.column, r.reason);
+            continue;
+          }
           sample = parseLogLine(line, columns, `${path}:${lineNo}`);
         } catch (err) {
           if (err instanceof DataError) throw new DataError(`${err.message} (correct or delete that line)`);
           throw err;
         }
+        if (resets) sample.resets = resets;
+        resets = undefined;
         const e = stampSeconds(zone, sample.timestamp, hint);
         hint = e.hint;
         yield { epoch: e.epoch, sample };

@@ -220,6 +220,8 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const meters = [...counters.keys()];
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     const text = header + resets.lines + formatLogLine(sample);
+    // The sample as the log has it, its reset lines included (the PostgreSQL store keeps them).
+    if (resets.logged.size > 0) sample.resets = resets.logged;
     const recorded: Recorded = { previous: last, sample, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     // The new last file is written first: a full disk then fails before the log changes.
