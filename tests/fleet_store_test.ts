@@ -118,7 +118,7 @@ Deno.test({
             r.stdout,
             new RegExp(
               `^read \\d+ samples \\((\\d+) rows\\) from .* as host ${host}: ${stored} rows stored, ${present} already ` +
-                "present, 0 replaced by a later sample of the same second\\n$",
+                "present, 0 left out for a later sample of the same second\\n$",
             ),
           );
         }

@@ -75,7 +75,7 @@ const at = (epoch: number, counters: [string, bigint][], timestamp = "t"): Timed
 /** `netmon import`'s one line, with the figures it must give. */
 const importLine = (n: number[], log: string, where: string) =>
   `read ${n[0]} samples (${n[1]} rows) from ${log} into ${where}: ${n[2]} rows stored, ${n[3]} already present, ` +
-  `${n[4]} replaced by a later sample of the same second\n`;
+  `${n[4]} left out for a later sample of the same second\n`;
 
 Deno.test("store second: SQLite keeps a second's later sample, and import says what it stored", async (t) => {
   await withTempDir(async (dir) => {

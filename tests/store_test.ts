@@ -132,7 +132,7 @@ Deno.test("[sqlite] import loads a 100,000-line log in one go, exactly, and agai
     assertEquals(
       r.stdout,
       `read 100000 samples (300000 rows) from ${dir}/big.log into ${dir}/s.db: 300000 rows stored, 0 already present, ` +
-        `0 replaced by a later sample of the same second\n`,
+        `0 left out for a later sample of the same second\n`,
     );
     const again = await netmon(["import", `${dir}/big.log`, "-c", config, "-s", dir], o);
     assertEquals(again.code, 0);

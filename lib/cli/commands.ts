@@ -292,9 +292,10 @@ PostgreSQL (store = "postgresql://…", as this machine's host, in transactions
 of 500 samples). The store has one row per second and column: of samples
 sharing a second it keeps the last, as reports do. Rows already there the same
 are left alone, so importing twice changes nothing. Prints one line: samples
-and rows read, rows stored, rows already present, and rows replaced by a later
-sample of the same second. Reports keep the store up to date by themselves;
-this is for a store added later.
+and rows read, rows stored, rows already present, and rows left out for a later
+sample of the same second (the log's, at every import), then the resets stored
+(the log's reset lines, PostgreSQL), if any. Reports keep the store up to date
+by themselves; this is for a store added later.
 
 Options:
 ${COMMON}`,

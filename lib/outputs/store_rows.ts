@@ -63,12 +63,14 @@ export function addCounts(a: StoreCounts, b: StoreCounts): StoreCounts {
 }
 
 /**
- * `read N samples (R rows) from LOG into WHERE: M rows stored, K already present, D replaced …`: one line. The resets
- * stored (PostgreSQL's resets table, new or changed) are said when there are any.
+ * `read N samples (R rows) from LOG into WHERE: M rows stored, K already present, D left out for …`: one line. The
+ * rows left out are the log's (an earlier sample of a second it has a later one of), never written, at every
+ * import; a row the store held of an earlier sample of its second and rewrote is one stored. The resets stored
+ * (PostgreSQL's resets table, new or changed) are said when there are any.
  */
 export function countsLine(n: StoreCounts, log: string, where: string): string {
   return `read ${n.samples} samples (${n.rows} rows) from ${log} into ${where}: ${n.stored} rows stored, ` +
-    `${n.present} already present, ${n.superseded} replaced by a later sample of the same second` +
+    `${n.present} already present, ${n.superseded} left out for a later sample of the same second` +
     `${n.resets > 0 ? `; ${n.resets} reset(s) stored` : ""}\n`;
 }
 
