@@ -385,6 +385,22 @@ netnsTest(
         const r = await netmon(["import", "-c", imported, "-s", dir], o);
         assert.equal(r.code, 0, r.stderr);
         assert.equal(await summary(["--store", "--host", "office-a-import"]), fromLog, "the imported rows");
+        // A store made before the resets table: a report makes it, an import of the log adds the reset, once.
+        await cluster.psql("DROP TABLE resets");
+        await report();
+        const now = await summary(["-s", dir]);
+        assert.notEqual(await summary(["--store", "--host", "office-a"]), now, "the reset is missing");
+        const imports = [];
+        for (let i = 0; i < 2; i++) {
+          const again = await netmon(["import", "-c", config, "-s", dir], o);
+          assert.equal(again.code, 0, again.stderr);
+          imports.push(again.stdout.replace(/^.*: /, ""));
+        }
+        assert.deepEqual(imports, [
+          "0 rows stored, 5 already present, 0 left out for a later sample of the same second; 1 reset(s) stored\n",
+          "0 rows stored, 5 already present, 0 left out for a later sample of the same second\n",
+        ]);
+        assert.equal(await summary(["--store", "--host", "office-a"]), now, "the reset is back");
       })
     ),
 );
