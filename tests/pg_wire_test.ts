@@ -206,6 +206,7 @@ Deno.test({
           stored: 0,
           present: 13_200,
           superseded: 0,
+          resets: 0,
         });
         assert.equal(
           await cluster.psql("SELECT count(*), min(bytes), max(bytes) FROM stats WHERE host = 'big'"),

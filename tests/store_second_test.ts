@@ -222,7 +222,14 @@ Deno.test(
 
         await t.step("import: the log's rows the store holds the same are present, their packets kept", async () => {
           const before = rows();
-          assert.deepEqual(await importLog(store, log), { samples: 7, rows: 7, stored: 0, present: 5, superseded: 2 });
+          assert.deepEqual(await importLog(store, log), {
+            samples: 7,
+            rows: 7,
+            stored: 0,
+            present: 5,
+            superseded: 2,
+            resets: 0,
+          });
           assert.deepEqual(rows(), before);
         });
       } finally {
@@ -271,7 +278,14 @@ Deno.test({
           await pgStoreSample(store, () => [a], a.epoch, b);
           assert.deepEqual(await rows("live"), ["1700000000 in 25", "1700000000 out 3"]);
           // The same sample again (a run killed after its commit, sent again): nothing changes.
-          assert.deepEqual(await store.insert([b]), { samples: 1, rows: 2, stored: 0, present: 2, superseded: 0 });
+          assert.deepEqual(await store.insert([b]), {
+            samples: 1,
+            rows: 2,
+            stored: 0,
+            present: 2,
+            superseded: 0,
+            resets: 0,
+          });
         } finally {
           await store.close();
         }
@@ -285,7 +299,14 @@ Deno.test({
           await pgStoreSample(store, () => [], undefined, s);
           // The same second as the log has it (catch-up, import): its bytes, no packets.
           const logged = at(1_700_000_300, [["in", 40n]]);
-          assert.deepEqual(await store.insert([logged]), { samples: 1, rows: 1, stored: 0, present: 1, superseded: 0 });
+          assert.deepEqual(await store.insert([logged]), {
+            samples: 1,
+            rows: 1,
+            stored: 0,
+            present: 1,
+            superseded: 0,
+            resets: 0,
+          });
           assert.equal(await cluster.psql("SELECT packets || ' ' || bytes FROM stats WHERE host = 'pk'"), "4 40\n");
           // A later sample of that second, from the log: its bytes, the stored packets kept.
           assert.deepEqual(await store.insert([at(1_700_000_300, [["in", 45n]])]), {
@@ -294,6 +315,7 @@ Deno.test({
             stored: 1,
             present: 0,
             superseded: 0,
+            resets: 0,
           });
           assert.equal(await cluster.psql("SELECT packets || ' ' || bytes FROM stats WHERE host = 'pk'"), "4 45\n");
         } finally {
@@ -339,6 +361,7 @@ Deno.test({
             stored: 2 * SAMPLES,
             present: 0,
             superseded: 2 * PAIRS.length,
+            resets: 0,
           });
         } finally {
           await store.close();
