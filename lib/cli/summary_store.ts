@@ -47,8 +47,11 @@ export async function summaryFromStore(req: SummaryRequest, config: Config, host
     if (chosen.length === 0) {
       throw new NetmonError(`${config.fleet.postgres.url}: no samples in the store yet`, EX.NOINPUT);
     }
-    const where = `the store (${chosen.join(", ")})`;
-    const plan = summaryPlan(req, config, await store.columns(chosen), where);
+    // A customer's column on a host not chosen (its meters summed over hosts) is its zero for these hosts: matched
+    // against every host's columns, so that only a name no host has is a config error.
+    const elsewhere = hosts.length > 0 ? await store.columns() : [];
+    const where = `the store (${chosen.join(", ")}${elsewhere.length > 0 ? ", and the other hosts'" : ""})`;
+    const plan = summaryPlan(req, config, await store.columns(chosen), where, undefined, elsewhere);
     if (chosen.length === 1) await oneHost(req, plan, store, chosen[0] as string);
     else await fleet(req, plan, store, chosen);
   } finally {

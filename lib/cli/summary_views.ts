@@ -148,7 +148,8 @@ export interface SummaryPlan {
 
 /**
  * The plan for columns `names` (read from `where`, e.g. the log's path), a billing with no zone's in `local` (the
- * log's: lib/state/zone_record.ts; default the machine's); a ConfigError when customers do not match.
+ * log's: lib/state/zone_record.ts; default the machine's); a ConfigError when customers do not match. `elsewhere`:
+ * columns that exist but not in what is read (the store's other hosts', with `--host`).
  */
 export function summaryPlan(
   req: SummaryRequest,
@@ -156,12 +157,18 @@ export function summaryPlan(
   names: readonly string[],
   where: string,
   local?: Zone,
+  elsewhere: readonly string[] = [],
 ): SummaryPlan {
   const columns = columnsAsConfigured(names, config.meters);
-  // A configured meter the log has no column of yet (added since the last report) is its customer's zero so far, not
-  // a config error: its columns are matched too, after the log's.
+  // A configured meter the log has no column of yet (added since the last report), or a column of another host than
+  // those chosen, is its customer's zero here, not a config error: its columns are matched too, after the log's.
   const logged = new Set(names);
-  for (const c of allColumns(config.meters)) if (!logged.has(c.name)) columns.push(c);
+  for (const c of [...allColumns(config.meters), ...columnsAsConfigured(elsewhere, config.meters)]) {
+    if (!logged.has(c.name)) {
+      logged.add(c.name);
+      columns.push(c);
+    }
+  }
   let customers: CustomerColumns[];
   try {
     customers = customerColumns(config.customers, columns, config.file ?? "config");
