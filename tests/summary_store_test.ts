@@ -258,3 +258,100 @@ Deno.test({
     });
   },
 });
+
+/** `n` samples every 300 s from `start`, of `columns`, each growing by `step` bytes an interval. */
+function steadyLog(start: number, n: number, columns: string[], step: bigint): string {
+  let text = formatHeader(columns);
+  for (let i = 0; i < n; i++) {
+    text += formatLogLine({
+      timestamp: formatTimestamp(new Date(start + i * 300_000)),
+      counters: new Map(columns.map((c) => [c, BigInt(i) * step])),
+    });
+  }
+  return text;
+}
+
+Deno.test({
+  name: "summary --store: a column's coverage and estimate are its own hosts' whatever hosts are chosen, and a " +
+    "customer's column on a host not chosen is its zero there",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgresCluster();
+    await withTempDir(async (dir) => {
+      const start = Date.UTC(2024, 2, 10);
+      // office-old stopped after two days; office-a and office-b went on for five.
+      const logs = {
+        "office-a": steadyLog(start, 1440, ["lan-inbound-v4", "proxy"], 1000n),
+        "office-b": steadyLog(start + 77_000, 1440, ["proxy"], 3000n),
+        "office-old": steadyLog(start + 13_000, 600, ["non-network"], 5000n),
+      };
+      await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
+      const store = `store = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`;
+      const permissions = (write: string) => [
+        "--allow-run=/usr/bin/stat",
+        `--allow-read=${dir}`,
+        `--allow-write=${write}`,
+        `--allow-net=127.0.0.1:${cluster.port}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
+        "--allow-sys=uid",
+      ];
+      for (const [host, log] of Object.entries(logs)) {
+        await Deno.mkdir(`${dir}/${host}`);
+        await Deno.writeTextFile(`${dir}/${host}/netmon.log`, log);
+        const config = await writeConfig(`${dir}/${host}`, `host = "${host}"\n${store}`);
+        const r = await netmon(["import", "-c", config, "-s", `${dir}/${host}`], {
+          permissions: permissions(`${dir}/${host}`),
+        });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      await Deno.mkdir(`${dir}/reader`);
+      const office = `[[customer]]\nname = "office"\nmeters = ["proxy", "lan-inbound-v4"]\n`;
+      const bill = await writeConfig(`${dir}/reader`, `host = "reader"\n${store}\n${office}`, "bill.toml");
+      const old = `[[customer]]\nname = "old"\nmeters = ["non-network"]\n`;
+      const oldConfig = await writeConfig(`${dir}/reader`, `host = "reader"\n${store}\n${old}`, "old.toml");
+      const run = (args: string[], config = bill) =>
+        netmon(["summary", "-c", config, ...args], { permissions: permissions(`${dir}/reader`) });
+      const summary = async (args: string[], config = bill) => {
+        const r = await run(args, config);
+        assert.deepEqual([r.code, r.stderr], [0, ""], `${args.join(" ")}: ${r.stderr}`);
+        return r.stdout;
+      };
+      type Line = { name: string; kind: string; cycle_coverage: number; estimate?: unknown };
+      const lines = async (args: string[]) => {
+        const doc = parseExactJson(await summary(["--json", "--to", "2024-03-16 12:00", ...args], oldConfig)) as {
+          billings: { lines: Line[] }[];
+        };
+        return new Map(doc.billings[0]!.lines.map((l) => [`${l.kind} ${l.name}`, l]));
+      };
+      // A column and a customer of office-old alone: as its log gives them, with office-b chosen too or not.
+      const own = await lines(["-s", `${dir}/office-old`]);
+      const alone = await lines(["--store", "--host", "office-old"]);
+      const withB = await lines(["--store", "--host", "office-old", "--host", "office-b"]);
+      for (const key of ["column non-network", "customer old"]) {
+        const { cycle_coverage, estimate } = own.get(key)!;
+        assert.ok(cycle_coverage > 0.09 && estimate !== undefined, `${key}: ${cycle_coverage}`);
+        assert.deepEqual(alone.get(key), own.get(key), `${key}: --host office-old`);
+        const both = withB.get(key)!;
+        assert.deepEqual([both.cycle_coverage, both.estimate], [cycle_coverage, estimate], `${key}: with office-b`);
+      }
+      // office's lan-inbound-v4 is on office-a only: with office-b alone, the customer is office-b's proxy.
+      const rows = (csv: string, name: string, kind: string) =>
+        csv.split("\n").filter((l) => l.split(",")[2] === name && l.split(",")[3] === kind)
+          .map((l) => l.split(",")[6]);
+      const b = await summary(["--store", "--host", "office-b", "--by", "day", "--csv"]);
+      assert.deepEqual(rows(b, "office", "customer"), rows(b, "proxy", "column"));
+      assert.equal(rows(b, "office", "customer").length, 5);
+      // A name no host has stays a config error.
+      const wrong = await writeConfig(
+        `${dir}/reader`,
+        `host = "reader"\n${store}\n[[customer]]\nname = "x"\nmeters = ["proxy", "nowhere"]\n`,
+        "wrong.toml",
+      );
+      const r = await run(["--store", "--host", "office-b", "--by", "day"], wrong);
+      assert.equal(r.code, 78, r.stderr);
+      assert.match(r.stderr, /"nowhere" matches no meter or column \(columns of the store \(office-b, and the other /);
+    });
+  },
+});

@@ -100,12 +100,12 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
         columns: pass.columns,
         only,
       });
-      const seenSpan = { last: -Infinity };
       const cal = calendar("day", pass.zone);
       // One per host: each host's samples are in time order (so noting is one comparison), the hosts' are not.
       const seen = hosts.map(() => new FirstSeen(span.to));
+      const seenSpans = hosts.map(() => ({ last: -Infinity }));
       const perHost = hosts.map((h, k) =>
-        usageByBucketAsync(noting(hostSamples(store, h), seenSpan, seen[k] as FirstSeen), cal)
+        usageByBucketAsync(noting(hostSamples(store, h), seenSpans[k]!, seen[k] as FirstSeen), cal)
       );
       for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
       const fleetSeen = new FirstSeen();
@@ -113,7 +113,17 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
       // A meter added mid-cycle (on any host) is estimated from its column's first sample; one removed (from the
       // newest sample of every host) at what it counted.
       const first = (columns: readonly string[]) => Math.max(fleetSeen.of(columns), span.from);
-      const last = Math.min(seenSpan.last, span.to);
+      // A column's time ends at the last sample of the hosts that have it (one that stopped sampling is counted up
+      // to its own last, as its log would), a column no host has at the last of all.
+      const lastOfHost = seenSpans.map((s) => Math.min(s.last, span.to));
+      const lastOfAll = Math.max(...lastOfHost);
+      const last = (columns: readonly string[]) => {
+        let at = -Infinity;
+        seen.forEach((s, k) => {
+          if (columns.some((c) => s.saw(c))) at = Math.max(at, lastOfHost[k]!);
+        });
+        return at === -Infinity ? lastOfAll : at;
+      };
       const removed = (c: string) => fleetSeen.removed(c);
       parts.push({ part: { pass, builder, now }, lines: builder.result(first, last, now, removed) });
     }

@@ -61,7 +61,10 @@ export async function* hostSamples(store: PostgresStore, host: string, range: St
  * sum of its resets on each host); a column's coverage is the lowest of the hosts that have it in the
  * bucket (the fleet is known as well as its least covered host; each host's
  * of a meter added there is of its time from its first sample, the fleet's
- * `since` the first of those, if no host had it before); the 95th
+ * `since` the first of those, if no host had it before), of its own span
+ * (`ColumnUsage.spanMs`: the longest of those hosts', so that a column is
+ * covered as its own hosts cover it, whatever other hosts sampled up to,
+ * the bucket's `spanMs` being the longest of all); the 95th
  * percentile is left out (the hosts' interval rates are not on one time
  * line). Buckets come out oldest first, columns in order of first appearance.
  */
@@ -87,12 +90,14 @@ export async function* fleetBuckets(perHost: Iterable<AsyncIterable<BucketUsage>
             resets: c.resets,
             coveredMs: c.coveredMs,
             coverage: c.coverage,
+            spanMs: c.spanMs ?? b.spanMs,
           };
           if (c.since !== undefined) copy.since = c.since;
           acc.columns.set(c.name, copy);
         } else {
           have.usage += c.usage;
           have.resets += c.resets;
+          have.spanMs = Math.max(have.spanMs as number, c.spanMs ?? b.spanMs);
           if (c.coverage < have.coverage) {
             have.coverage = c.coverage;
             have.coveredMs = c.coveredMs;

@@ -83,6 +83,12 @@ export interface ColumnUsage {
    * its coverage is of the bucket's span from there.
    */
   since?: number;
+  /**
+   * The milliseconds its coverage is a fraction of, when not its bucket's
+   * `spanMs`: a fleet's column (lib/outputs/postgres_samples.ts), of the hosts
+   * that have it, which may have sampled up to an earlier instant than others.
+   */
+  spanMs?: number;
   /** 95th percentile of interval rates in bit/s, when asked and the bucket has an interval of this column. */
   p95?: number;
 }

@@ -91,6 +91,11 @@ export class FirstSeen {
     return at === Infinity ? this.#epoch : at;
   }
 
+  /** Whether any sample noted (or added) has `column`. */
+  saw(column: string): boolean {
+    return this.#first.has(column);
+  }
+
   /**
    * Whether the newest sample (of any host added) no longer has `column`:
    * its meter was removed from the config. False before any sample.

@@ -105,9 +105,13 @@ interface ColumnTotals {
   since?: number;
 }
 
-/** The part of `day`'s span that `column` was there for: from its first sample, if that is in the day. */
+/**
+ * The part of `day`'s span that `column` was there for: from its first sample, if that is in the day, up to the end
+ * of its own span (a fleet's column: see ColumnUsage.spanMs).
+ */
 function ownSpan(day: BucketUsage, column: ColumnUsage): number {
-  return column.since === undefined ? day.spanMs : Math.max(0, day.spanMs - (column.since - day.bucket.start));
+  const span = column.spanMs ?? day.spanMs;
+  return column.since === undefined ? span : Math.max(0, span - (column.since - day.bucket.start));
 }
 
 /**
@@ -130,8 +134,13 @@ export class OverviewBuilder {
   readonly #totals = new Map<string, ColumnTotals>();
   /** Whether a day of each period was added. */
   readonly #hit = PERIODS.map(() => false);
-  /** The days of this cycle: their start and span, and their columns' coverage. */
-  readonly #cycleDays: { start: number; spanMs: number; coverage: Map<string, number> }[] = [];
+  /** The days of this cycle: their start and span, and their columns' coverage (and span, where their own). */
+  readonly #cycleDays: {
+    start: number;
+    spanMs: number;
+    coverage: Map<string, number>;
+    spans?: Map<string, number>;
+  }[] = [];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -196,7 +205,13 @@ export class OverviewBuilder {
     }
     if (inCycle) {
       const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
-      this.#cycleDays.push({ start: day.bucket.start, spanMs: day.spanMs, coverage });
+      const own = day.columns.filter((c) => c.spanMs !== undefined);
+      this.#cycleDays.push({
+        start: day.bucket.start,
+        spanMs: day.spanMs,
+        coverage,
+        ...(own.length > 0 ? { spans: new Map(own.map((c) => [c.name, c.spanMs as number])) } : {}),
+      });
     }
   }
 
@@ -219,16 +234,21 @@ export class OverviewBuilder {
   /**
    * `customer`'s covered time of this cycle: on each day, the least of its
    * columns' coverage there, of the day from `since` (its first column's
-   * first sample, when all came mid-cycle) on.
+   * first sample, when all came mid-cycle) on, up to the latest end of its
+   * columns' own spans (a fleet's: see ColumnUsage.spanMs).
    */
   #covered(customer: CustomerColumns, since: number | undefined): number {
     let covered = 0;
     for (const day of this.#cycleDays) {
       let least = Infinity;
+      let own = day.spans === undefined ? day.spanMs : -Infinity;
       for (const name of [...customer.in, ...customer.out, ...customer.both]) {
-        least = Math.min(least, day.coverage.get(name) ?? Infinity);
+        const c = day.coverage.get(name);
+        if (c === undefined) continue;
+        least = Math.min(least, c);
+        if (day.spans !== undefined) own = Math.max(own, day.spans.get(name) ?? day.spanMs);
       }
-      const span = since === undefined ? day.spanMs : Math.max(0, day.spanMs - Math.max(0, since - day.start));
+      const span = since === undefined ? own : Math.max(0, own - Math.max(0, since - day.start));
       if (least !== Infinity) covered += least * span;
     }
     return covered;
@@ -241,36 +261,43 @@ export class OverviewBuilder {
    * columns' (lib/usage/projection.ts `cycleEstimate`); a column's time
    * counted starts at `firstEpoch`: its first sample (lib/usage/first_seen.ts),
    * or one instant for all. A column `removed` says the newest sample no
-   * longer has (its meter was removed) adds what it counted.
+   * longer has (its meter was removed) adds what it counted. Its time
+   * counted ends at `lastEpoch`: the last sample, or (a fleet's, whose hosts
+   * sampled up to different instants) the last of its own.
    */
   result(
     firstEpoch: number | ((columns: readonly string[]) => number),
-    lastEpoch: number,
+    lastEpoch: number | ((columns: readonly string[]) => number),
     now: number,
     removed?: (column: string) => boolean,
   ): OverviewLine[] {
     const firstOf = typeof firstEpoch === "number" ? () => firstEpoch : firstEpoch;
+    const lastOf = typeof lastEpoch === "number" ? () => lastEpoch : lastEpoch;
     const c = this.#periods.cycle;
     /**
      * The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss) to
      * the last sample, as every bucket in progress counts its coverage (`--by cycle`, the page, the mails):
      * the time since is not yet missing, the next sample may cover it.
      */
-    const sofar = (since: number | undefined) => Math.min(now, lastEpoch, c.end) - Math.max(c.start, since ?? c.start);
-    /** The parts of `columns` in this cycle, each from its own first sample. */
+    const sofar = (since: number | undefined, columns: readonly string[]) =>
+      Math.min(now, lastOf(columns), c.end) - Math.max(c.start, since ?? c.start);
+    /** The parts of `columns` in this cycle, each from its own first sample to its own last. */
     const parts = (columns: readonly string[]): Part[] =>
-      columns.map((n) => ({
-        bytes: this.#totals.get(n)?.bytes[CYCLE] ?? 0n,
-        from: firstOf([n]),
-        removed: removed?.(n) === true,
-      }));
+      columns.map((n) => {
+        const part: Part = { bytes: this.#totals.get(n)?.bytes[CYCLE] ?? 0n, from: firstOf([n]) };
+        if (removed?.(n) === true) part.removed = true;
+        if (typeof lastEpoch !== "number") part.last = lastEpoch([n]);
+        return part;
+      });
     const estimate = (cu: Pick<CustomerColumns, "in" | "out" | "both">, cycle: Figures): Figures | undefined => {
-      const total = cycleEstimate(parts([...cu.in, ...cu.out, ...cu.both]), c, lastEpoch, now);
+      const all = [...cu.in, ...cu.out, ...cu.both];
+      const last = lastOf(all);
+      const total = cycleEstimate(parts(all), c, last, now);
       if (total === undefined) return undefined;
       const e: Figures = { totalBytes: total };
       // A direction whose columns have no time counted yet (all new at the last sample) is what it is so far.
-      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(cu.in), c, lastEpoch, now) ?? cycle.inBytes;
-      if (cycle.outBytes !== undefined) e.outBytes = cycleEstimate(parts(cu.out), c, lastEpoch, now) ?? cycle.outBytes;
+      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(cu.in), c, last, now) ?? cycle.inBytes;
+      if (cycle.outBytes !== undefined) e.outBytes = cycleEstimate(parts(cu.out), c, last, now) ?? cycle.outBytes;
       return e;
     };
     const line = (
@@ -282,7 +309,7 @@ export class OverviewBuilder {
       covered: number,
       since: number | undefined,
     ): OverviewLine => {
-      const time = sofar(since);
+      const time = sofar(since, [...columns.in, ...columns.out, ...columns.both]);
       const out: OverviewLine = { name, kind, cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0 };
       PERIODS.forEach((p, k) => {
         if (seen(k)) out[p] = figures(k);

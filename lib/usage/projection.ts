@@ -72,6 +72,8 @@ export interface Part {
   from: number;
   /** Not in the log's newest sample (its meter was removed): its bytes are all it will count. */
   removed?: boolean;
+  /** Its last sample, when not the `lastEpoch` given (a fleet's column, of hosts that stopped sampling earlier). */
+  last?: number;
 }
 
 /**
@@ -124,19 +126,25 @@ export function cycleEstimate(
   lastEpoch: number,
   now: number,
 ): bigint | undefined {
-  const byFrom = new Map<number, bigint>();
+  // Parts counted over the same time (from, last), summed first.
+  const byTime = new Map<string, { from: number; last: number; bytes: bigint }>();
   let sum = 0n, counted = false;
   for (const p of parts) {
     const from = Math.max(cycle.start, p.from);
-    if (p.removed !== true) byFrom.set(from, (byFrom.get(from) ?? 0n) + p.bytes);
-    else {
+    const last = p.last ?? lastEpoch;
+    if (p.removed !== true) {
+      const key = `${from} ${last}`;
+      const have = byTime.get(key);
+      if (have) have.bytes += p.bytes;
+      else byTime.set(key, { from, last, bytes: p.bytes });
+    } else {
       // Done: what it counted, and an estimate there is once a day of its time is counted.
       sum += p.bytes;
-      if (linearEstimate(p.bytes, cycle, from, lastEpoch, now) !== undefined) counted = true;
+      if (linearEstimate(p.bytes, cycle, from, last, now) !== undefined) counted = true;
     }
   }
-  for (const [from, bytes] of byFrom) {
-    const estimate = linearEstimate(bytes, cycle, from, lastEpoch, now);
+  for (const { from, last, bytes } of byTime.values()) {
+    const estimate = linearEstimate(bytes, cycle, from, last, now);
     if (estimate !== undefined) counted = true;
     sum += estimate ?? bytes;
   }
