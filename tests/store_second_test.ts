@@ -16,6 +16,7 @@ import { timedLogSamples, type TimedSample } from "../lib/state/log_timed.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { PostgresStore, storeSample as pgStoreSample } from "../lib/outputs/postgres.ts";
 import { importLog, SqliteStore, storeSample as sqliteStoreSample } from "../lib/outputs/sqlite.ts";
+import { lastOfEachSecond } from "../lib/outputs/store_rows.ts";
 import { DatabaseSync } from "node:sqlite";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
@@ -370,4 +371,29 @@ Deno.test({
       });
     });
   },
+});
+
+Deno.test("store second: a reset the log records before a second's first sample goes with the row kept", () => {
+  const reset = (s: TimedSample, column: string, reason: string) => {
+    s.sample.resets = new Map([[column, reason]]);
+    return s;
+  };
+  const samples = [
+    at(100, [["in", 5n], ["out", 1n]]),
+    // in re-created before the first sample of second 200, out before the second: the later's rows are kept, both
+    // resets with them (the log counts in's value, then its growth to the later's: the later's value, as the store).
+    reset(at(200, [["in", 7n], ["out", 2n]]), "in", "counter re-created"),
+    reset(at(200, [["in", 9n], ["out", 3n]]), "out", "reboot"),
+    at(300, [["in", 10n], ["out", 4n]]),
+  ];
+  const { samples: kept, superseded } = lastOfEachSecond(samples);
+  assert.equal(superseded, 2);
+  assert.deepEqual(kept.map((s) => [s.epoch, [...s.sample.counters.values()], s.sample.resets]), [
+    [100, [5n, 1n], undefined],
+    [200, [9n, 3n], new Map([["in", "counter re-created"], ["out", "reboot"]])],
+    [300, [10n, 4n], undefined],
+  ]);
+  // Both with a reset of one column: the later's reason.
+  const twice = lastOfEachSecond([reset(at(1, [["in", 1n]]), "in", "reboot"), reset(at(1, [["in", 2n]]), "in", "x")]);
+  assert.deepEqual(twice.samples[0]!.sample.resets, new Map([["in", "x"]]));
 });
