@@ -128,16 +128,8 @@ const ON_CONFLICT = `ON CONFLICT (host, stamp, type) DO UPDATE
  * as text; then their resets' stamps, types and reasons.
  */
 function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
-  const columns: PgValue[][] = [[], [], [], [], [], [], []];
-  const [stamps, types, packets, bytes, resetStamps, resetTypes, reasons] = columns as PgValue[][] as [
-    PgValue[],
-    PgValue[],
-    PgValue[],
-    PgValue[],
-    PgValue[],
-    PgValue[],
-    PgValue[],
-  ];
+  const stamps: PgValue[] = [], types: PgValue[] = [], packets: PgValue[] = [], bytes: PgValue[] = [];
+  const resetStamps: PgValue[] = [], resetTypes: PgValue[] = [], reasons: PgValue[] = [];
   for (const { epoch, sample } of samples) {
     const stamp = String(epoch);
     for (const [type, value] of sample.counters) {
@@ -154,7 +146,7 @@ function rowColumns(samples: Iterable<TimedSample>): PgValue[][] {
       reasons.push(reason);
     }
   }
-  return columns;
+  return [stamps, types, packets, bytes, resetStamps, resetTypes, reasons];
 }
 
 /**
