@@ -216,8 +216,8 @@ netnsTest(
           epochs.forEach((e, i) => ok(Math.abs(e - runs[i]![0]) < 60_000, `sample ${i} at ${e}`));
           assertEquals(
             Date.parse(record[1]![0]!),
-            Math.floor(epochs[2]! / 1000) * 1000,
-            "the change: the first sample in New York",
+            Math.floor(epochs[1]! / 1000) * 1000 + 1000,
+            "the change: a second after the last sample in Berlin",
           );
           const midnight = Date.UTC(2026, 10, 30);
           const expected = [`${p.va}:rx`, `${p.va}:tx`].map((_, j) => {
@@ -257,6 +257,35 @@ netnsTest(
       "nmzone",
     ),
 );
+
+Deno.test("a move west a day after the last sample: recorded a second after it, so the new zone's first stamp, also a later wall time of the old zone, reads as the new zone's", () =>
+  withDir(async (dir) => {
+    const module = new URL("../lib/state/zone_record.ts", import.meta.url).href;
+    const files = new URL("../lib/state/files.ts", import.meta.url).href;
+    await Deno.writeTextFile(`${dir}/netmon.zone`, "# netmon\n-\tEurope/Berlin\n");
+    // The walkthrough's: the last report in Berlin (19:00 CET), the next a day later in New York (19:00 EST), whose
+    // stamp is also Berlin's 19:00 of that day, after the last Berlin sample.
+    const last = Date.UTC(2026, 10, 28, 18);
+    const at = Date.UTC(2026, 10, 30, 0);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { noteStampZone } from "${module}"; import { stateFiles } from "${files}"; ` +
+        `noteStampZone(stateFiles(${JSON.stringify(dir)}), ${at}, [], "2026/11/28-19:00:00");`,
+      ],
+      env: { TZ: "America/New_York", NO_COLOR: "1" },
+      stderr: "piped",
+    }).output();
+    assertEquals(new TextDecoder().decode(out.stderr), "");
+    const entries = parseZoneRecord(await Deno.readTextFile(`${dir}/netmon.zone`), "netmon.zone");
+    assertEquals(entries.map((e) => [e.from, e.name]), [[-Infinity, "Europe/Berlin"], [
+      last + 1000,
+      "America/New_York",
+    ]]);
+    const zone = logZone(`${dir}/netmon.log`);
+    assertEquals(wallToInstant(zone, stampToNaive("2026/11/28-19:00:00")), last);
+    assertEquals(wallToInstant(zone, stampToNaive("2026/11/29-19:00:00"), { epoch: last, offset: HOUR }), at);
+  }));
 
 Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, said once, and read in the reader's zone", () =>
   withDir(async (dir) => {

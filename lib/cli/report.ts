@@ -135,7 +135,7 @@ async function recordWithOutputs(
     // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is; the
     // zone of its stamp is recorded before it too, so that no stamp is ever read in another zone.
     onPrepare: async (r) => {
-      noteStampZone(files, taken, r.warnings);
+      noteStampZone(files, taken, r.warnings, r.previous?.sample.timestamp);
       return preparedAll(await outputs, r);
     },
     besideLast: async (step) => (await Promise.all((await outputs).map((o) => o.beforeAppend?.(step) ?? []))).flat(),

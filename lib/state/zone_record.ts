@@ -5,7 +5,8 @@
  * The stamps are local time with no offset (the original's format, kept
  * byte for byte), written in the report's zone. The report records that
  * zone's IANA name, and when it changes (`timedatectl set-timezone`, a `TZ`
- * in cron's environment) the instant of the first sample in the new zone:
+ * in cron's environment) the new zone from a second after the last sample
+ * written in the old one (see {@linkcode noteStampZone}):
  *
  * ```
  * # netmon: the zone of netmon.log's stamps from each instant on (lib/state/zone_record.ts)
@@ -25,8 +26,8 @@ import { DataError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import { dirOf, type OpenSpec, readWholeText, realPathOr } from "../host/safe_open.ts";
 import { shellWord } from "../host/shell_word.ts";
-import { formatTimestamp } from "../usage/local_time.ts";
-import { ianaZone, localZone, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
+import { formatTimestamp, stampToNaive } from "../usage/local_time.ts";
+import { ianaZone, localZone, wallToInstant, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
 /** The most a record may hold: a line per zone change. */
@@ -114,6 +115,14 @@ export function logZone(logPath: string, named = false): Zone {
 }
 
 const HALF_YEAR = 182 * 86_400_000;
+const DAY = 86_400_000;
+
+/** The latest instant before `before` whose wall time in `zone` is `naive` (the earliest if none is before it). */
+function lastInstant(zone: Zone, naive: number, before: number): number {
+  const named = [naive - zone.offsetAt(naive - DAY), naive - zone.offsetAt(naive + DAY)]
+    .filter((t) => t < before && zone.offsetAt(t) === naive - t);
+  return named.length > 0 ? Math.max(...named) : wallToInstant(zone, naive);
+}
 
 /**
  * The IANA name of the zone this process writes stamps in (its `TZ`, else
@@ -142,16 +151,23 @@ export function ownZoneName(now = Date.now()): string {
  * that zone when the record does not end in it (or is missing). The record
  * is read each run (one small read) and written only then; a change is said
  * in `warnings`, once (the next run finds it recorded).
+ *
+ * A change is recorded from a second after the previous sample (`previous`,
+ * its stamp), not from this one: no sample is between them, and a move west
+ * repeats wall times as autumn does, so the old zone's wall times after the
+ * previous sample would name this sample too (a day after a report in
+ * Berlin, New York's 12:00 is also Berlin's 12:00 of that day). Read with the
+ * change there, only the new zone's reading falls after it.
  */
-export function noteStampZone(files: StateFiles, epoch: number, warnings: string[]): void {
+export function noteStampZone(files: StateFiles, epoch: number, warnings: string[], previous?: string): void {
   const path = zoneRecordPath(files.log);
   const text = readWholeText(path, recordSpec(path), MAX_BYTES)?.replace(/\n+$/, "");
   const name = ownZoneName(epoch);
   const last = text?.slice(text.lastIndexOf("\n") + 1);
   if (last !== undefined && !last.startsWith("#") && last.slice(last.indexOf("\t") + 1) === name) return;
-  const previous = text === undefined ? undefined : parseZoneRecord(text, path).at(-1);
+  const recorded = text === undefined ? undefined : parseZoneRecord(text, path).at(-1);
   const fix = "set TZ to one such as Europe/Berlin, or unset it";
-  if (previous === undefined) {
+  if (recorded === undefined) {
     replaceFile(path, `${HEADER}-\t${name}\n`, STATE_MODE, "zone record");
     if (name === "") {
       warnings.push(
@@ -161,15 +177,17 @@ export function noteStampZone(files: StateFiles, epoch: number, warnings: string
     return;
   }
   const second = Math.floor(epoch / 1000) * 1000;
-  const from = new Date(second).toISOString().slice(0, 19) + "Z";
+  const after = previous === undefined ? undefined : lastInstant(logZone(files.log), stampToNaive(previous), epoch);
+  const change = after === undefined ? second : Math.min(Math.floor(after / 1000) * 1000 + 1000, second);
+  const from = new Date(change).toISOString().slice(0, 19) + "Z";
   replaceFile(path, `${text}\n${from}\t${name}\n`, STATE_MODE, "zone record");
   const called = (n: string) => n === "" ? "one with no IANA name" : n;
   const readIn = (n: string) => n === "" ? "each reader's own zone" : n;
   warnings.push(
-    `the time zone changed from ${called(previous.name)} to ${called(name)}${
+    `the time zone changed from ${called(recorded.name)} to ${called(name)}${
       name === "" ? ` (${fix})` : ""
     }: stamps from ${formatTimestamp(new Date(second))} on are read in ${readIn(name)}, those before in ${
-      readIn(previous.name)
+      readIn(recorded.name)
     } (${path})`,
   );
 }
