@@ -19,6 +19,8 @@ import {
   withTempDir,
 } from "./helpers.ts";
 import { logSamples, mailSection, netmonAt, type QuotaEnv, withQuotaEnv } from "./quota_env.ts";
+import { groupHint } from "../lib/cli/check.ts";
+import { fileError } from "../lib/host/errors.ts";
 
 /** One performance data item. */
 interface Perf {
@@ -332,4 +334,14 @@ Deno.test("check: a quota written in MB is said in MB", async () => {
   assertEquals(over.status, "CRITICAL", over.text);
   ok(over.text.startsWith("NETMON CRITICAL - b 21.47 MB of 2.00 MB (1073.5%)"), over.text);
   assertEquals(over.perf.get("b")?.max, 2_000_000, "the perfdata in bytes, as before");
+});
+
+Deno.test("check refused by the file system as a monitoring user says how to give its group the state directory for good", () => {
+  const refused = fileError(new Deno.errors.PermissionDenied("open"), "read last file", "/var/lib/netmon/netmon.last");
+  const hint = groupHint(refused, () => 65534);
+  ok(hint.startsWith(" (check runs as uid 65534: "), hint);
+  // The setgid bit: each report replaces the files, and a new file gets the directory's group only with it.
+  ok(hint.includes("chmod g+rxs DIR"), hint);
+  assertEquals(groupHint(refused, () => 0), "", "root is not refused so; nothing to add");
+  assertEquals(groupHint(new Error("other"), () => 65534), "");
 });

@@ -174,6 +174,25 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
 }
 
 /**
+ * The fix a monitoring user refused by the file system needs: each report
+ * replaces the state files (a new file, the run's own group), so a group
+ * given to the files alone is lost at the next one; the directory's setgid
+ * bit gives every new file its group, and the files are made 0640.
+ */
+export function groupHint(e: unknown, uid: () => number | null = runningUid): string {
+  const byFiles = e instanceof NetmonError && e.cause instanceof Deno.errors.PermissionDenied;
+  const who = byFiles ? uid() : null;
+  if (who === 0 || who === null) return "";
+  return ` (check runs as uid ${who}: run it as root, or give its group the state directory for good: ` +
+    "chgrp -R GROUP DIR && chmod g+rxs DIR && chmod -R g+r DIR, as the README's check section says)";
+}
+
+/** This run's uid, asked only where Deno grants it (a line is no place for a prompt); null otherwise. */
+function runningUid(): number | null {
+  return Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? getUid() : null;
+}
+
+/**
  * `netmon check` (its command line `args`, for the run line a refusal
  * prints): prints one line and returns the plugin status (never a sysexits
  * one).
@@ -190,7 +209,7 @@ export async function check(opts: Options, args: readonly string[] = []): Promis
       : advised instanceof NetmonError || advised instanceof Error
       ? advised.message.split("\n")[0]
       : String(advised);
-    r = { status: UNKNOWN, text: message ?? "unknown failure", perf: [] };
+    r = { status: UNKNOWN, text: `${message ?? "unknown failure"}${groupHint(advised)}`, perf: [] };
   }
   out(
     `NETMON ${WORDS[r.status]} - ${r.text.replace(/\|/g, "/")}${r.perf.length > 0 ? ` | ${r.perf.join(" ")}` : ""}\n`,
