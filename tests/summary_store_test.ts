@@ -355,3 +355,73 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "summary --store reads with a user that may only SELECT: it creates nothing, a store without resets reads " +
+    "as none, one without stats is one line",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgresCluster();
+    await withTempDir(async (dir) => {
+      const start = Date.UTC(2024, 2, 10);
+      await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
+      await Deno.writeTextFile(`${dir}/billing-pw`, "billing-ro-pw\n", { mode: 0o600 });
+      const permissions = [
+        "--allow-run=/usr/bin/stat",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        `--allow-net=127.0.0.1:${cluster.port}`,
+        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
+        "--allow-sys=uid",
+      ];
+      await Deno.writeTextFile(`${dir}/netmon.log`, steadyLog(start, 600, ["lan-inbound-v4", "proxy"], 1000n));
+      const writer = await writeConfig(
+        dir,
+        `host = "edge1"\nstore = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`,
+      );
+      const imported = await netmon(["import", "-c", writer, "-s", dir], { permissions });
+      assert.equal(imported.code, 0, imported.stderr);
+      // The usual reporting user: SELECT on the tables, no CREATE on the schema (PostgreSQL 15's default for public).
+      await cluster.psql(
+        "CREATE ROLE billing LOGIN PASSWORD 'billing-ro-pw'; GRANT SELECT ON stats, resets TO billing; " +
+          "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+      );
+      const reader = await writeConfig(
+        dir,
+        `host = "billing"\nstore = "${cluster.url.replace(`//${cluster.user}@`, "//billing@")}"\n` +
+          `[postgresql]\npassword_file = "${dir}/billing-pw"\n`,
+        "billing.toml",
+      );
+      const args = ["--by", "day", "--csv"];
+      const fromLog = await netmon(["summary", "-c", writer, "-s", dir, ...args], { permissions });
+      assert.deepEqual([fromLog.code, fromLog.stderr], [0, ""]);
+      assert.equal(fromLog.stdout.trim().split("\n").length, 1 + 3 * 2, fromLog.stdout); // 3 days, 2 columns
+      const fromStore = () => netmon(["summary", "-c", reader, "--store", ...args], { permissions });
+      const tables = () => cluster.psql("SELECT to_regclass('stats') IS NOT NULL, to_regclass('resets') IS NOT NULL");
+      const both = await fromStore();
+      assert.deepEqual([both.code, both.stderr], [0, ""], "both tables");
+      assert.equal(both.stdout, fromLog.stdout);
+      // A store made before the resets table: no resets, and none created.
+      await cluster.psql("DROP TABLE resets");
+      const noResets = await fromStore();
+      assert.deepEqual([noResets.code, noResets.stderr], [0, ""], "no resets table");
+      assert.equal(noResets.stdout, fromLog.stdout);
+      assert.equal((await tables()).trim(), "t|f");
+      // No stats yet: one line, exit 66 (EX_NOINPUT), nothing created.
+      await cluster.psql("DROP TABLE stats");
+      const empty = await fromStore();
+      assert.equal(empty.code, 66, empty.stderr);
+      assert.equal(empty.stdout, "");
+      assert.match(
+        empty.stderr,
+        new RegExp(
+          `^netmon: PostgreSQL store billing@127\\.0\\.0\\.1:${cluster.port}/${cluster.database}: no samples ` +
+            "stored yet \\(no table stats: the first report or 'netmon import' with this store creates it\\)\\n$",
+        ),
+      );
+      assert.equal((await tables()).trim(), "f|f");
+    });
+  },
+});

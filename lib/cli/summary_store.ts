@@ -33,7 +33,8 @@ export async function summaryFromStore(req: SummaryRequest, config: Config, host
     );
   }
   const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
-  const store = await openConfiguredStore(config);
+  // Read only: a reporting user may have SELECT alone, and a store made before the resets table has none.
+  const store = await openConfiguredStore(config, "openToRead");
   try {
     const stored = await store.hosts();
     for (const h of hosts) {

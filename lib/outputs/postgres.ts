@@ -253,6 +253,8 @@ export class PostgresStore {
   readonly #conn: PgConnection;
   readonly #where: string;
   readonly #password: string | undefined;
+  /** Whether {@linkcode PostgresStore.samples} reads the resets table (not when {@linkcode PostgresStore.openToRead} found none). */
+  #resets = true;
   /** This machine's name in the host column. */
   readonly host: string;
 
@@ -271,6 +273,31 @@ export class PostgresStore {
     const store = await PostgresStore.connect(opts);
     try {
       await store.createTable();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Connects to read only, creating nothing (`summary --store`, whose user
+   * may have SELECT alone): one query for which tables are there. Without
+   * stats, a NetmonError (exit 66) saying no samples are stored yet; without
+   * resets (a store made before it), the samples are read with no resets.
+   */
+  static async openToRead(opts: PostgresOptions): Promise<PostgresStore> {
+    const store = await PostgresStore.connect(opts);
+    try {
+      const there = await store.tables();
+      if (!there.stats) {
+        throw new NetmonError(
+          `PostgreSQL store ${store.#where}: no samples stored yet (no table stats: the first report or ` +
+            "'netmon import' with this store creates it)",
+          EX.NOINPUT,
+        );
+      }
+      store.#resets = there.resets;
     } catch (err) {
       await store.close();
       throw err;
@@ -363,6 +390,12 @@ export class PostgresStore {
       await this.createTable();
       return undefined;
     }
+  }
+
+  /** Which of the tables are there (as the user's search_path finds them), without creating any. */
+  async tables(): Promise<{ stats: boolean; resets: boolean }> {
+    const rows = await this.#query("SELECT to_regclass('stats') IS NOT NULL, to_regclass('resets') IS NOT NULL");
+    return { stats: rows[0]?.[0] === "t", resets: rows[0]?.[1] === "t" };
   }
 
   /** The newest stamp stored for this host, if any. */
@@ -527,8 +560,9 @@ export class PostgresStore {
     const from = String(range.from ?? Number.MIN_SAFE_INTEGER);
     const to = String(range.to ?? Number.MAX_SAFE_INTEGER);
     const n = hosts.length;
-    const sql = `SELECT s.host, s.stamp, s.type, s.packets::text, s.bytes::text, r.reason
-      FROM stats s LEFT JOIN resets r USING (host, stamp, type)
+    // No resets table (a store made before it, read by a user that may not create it): no resets.
+    const sql = `SELECT s.host, s.stamp, s.type, s.packets::text, s.bytes::text, ${this.#resets ? "r.reason" : "NULL"}
+      FROM stats s ${this.#resets ? "LEFT JOIN resets r USING (host, stamp, type)" : ""}
       WHERE ${n ? `s.host IN (${placeholders(n, 3)})` : "TRUE"} AND s.stamp >= $1 AND s.stamp < $2
       ORDER BY s.host, s.stamp, s.type`;
     let current: StoredSample | undefined;

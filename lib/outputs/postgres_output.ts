@@ -33,13 +33,19 @@ export function storeHost(config: Config): string {
 
 /**
  * Opens the configured store (the password from password_file or
- * NETMON_DB_PASSWORD), creating its table if missing; with `connectOnly`, a
- * store that has not looked at the table yet (see `PostgresStore.connect`).
+ * NETMON_DB_PASSWORD), creating its table if missing (`open`); with
+ * `connect`, a store that has not looked at the table yet (see
+ * `PostgresStore.connect`); with `openToRead`, one that creates nothing (see
+ * `PostgresStore.openToRead`).
  */
-export async function openConfiguredStore(config: Config, connectOnly = false, onStarted?: () => void) {
+export async function openConfiguredStore(
+  config: Config,
+  how: "open" | "connect" | "openToRead" = "open",
+  onStarted?: () => void,
+) {
   const pg = config.fleet.postgres;
   if (!pg) throw new Error("no PostgreSQL store configured");
-  return await PostgresStore[connectOnly ? "connect" : "open"]({
+  return await PostgresStore[how]({
     url: pg.url,
     host: storeHost(config),
     password: await dbPassword(pg.passwordFile, getEnv),
@@ -78,7 +84,7 @@ export async function postgresOutput(
   reached("store: connecting");
   let started!: () => void;
   const asked = new Promise<void>((resolve) => (started = resolve));
-  const opening = openConfiguredStore(config, true, () => started()).then((store) => {
+  const opening = openConfiguredStore(config, "connect", () => started()).then((store) => {
     reached("store: connected");
     if (opts.closeAtExit) addEventListener("unload", () => void store.close(), { once: true });
     return { store };
