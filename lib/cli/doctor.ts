@@ -72,16 +72,13 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
         mailer.close();
       }
     },
-    // As the report connects (its password, TLS and timeouts), then one SELECT: nothing is created or written.
+    // As the report connects (its password, TLS and timeouts), then which tables are there and this host's newest
+    // stamp: nothing is created or written.
     verifyStore: async (c) => {
       const { openConfiguredStore } = await import("../outputs/postgres_output.ts");
-      const store = await openConfiguredStore(c, true);
+      const store = await openConfiguredStore(c, "connect");
       try {
-        return { table: true, newest: await store.lastStamp() };
-      } catch (err) {
-        const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
-        if (code === "42P01") return { table: false }; // undefined_table
-        throw err;
+        return (await store.tables()).stats ? { table: true, newest: await store.lastStamp() } : { table: false };
       } finally {
         await store.close();
       }

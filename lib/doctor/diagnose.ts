@@ -3,7 +3,7 @@
  * says, in plain words with the fix, what is wrong. Every check only reads:
  * the firewall is listed, never changed; the state directory gets one
  * temporary file, removed at once; mail is a connection and a login, never
- * a message; the PostgreSQL store a login and one SELECT.
+ * a message; the PostgreSQL store a login and SELECTs.
  *
  * @module
  */
