@@ -486,6 +486,32 @@ Deno.test("the overview: every column and customer, in, out and total where spli
   });
 });
 
+Deno.test("--by day: a meter whose first sample is at midnight has no row for the day before, when it was not there", async () => {
+  await withTempDir(async (dir) => {
+    const log = ["# netmon meters:\ta"];
+    for (let d = 1; d <= 3; d++) log.push(`${stamp(Date.UTC(2026, 2, d), "UTC")}\t${d * 1000}`);
+    log.push("# netmon meters:\ta\tb");
+    for (let h = 0; h <= 12; h += 6) log.push(`${stamp(Date.UTC(2026, 2, 4, h), "UTC")}\t${4000 + h}\t${500 + h * 10}`);
+    const config = '[[customer]]\nname = "bco"\nmeters = ["b"]\n';
+    const rows = csv(await ok0(dir, { log, config }, ["--by", "day", "--csv"]));
+    assertEquals(
+      rows.map((r) => `${r.start?.slice(0, 10)} ${r.kind} ${r.name} ${r.total_bytes} ${r.coverage}`),
+      [
+        // bco's meter not in the log yet: zero, covered nowhere (as a customer added before its meter's column).
+        "2026-03-01 column a 1000 1",
+        "2026-03-01 customer bco 0 0",
+        "2026-03-02 column a 1000 1",
+        "2026-03-02 customer bco 0 0",
+        "2026-03-03 column a 1000 1",
+        "2026-03-03 customer bco 0 0",
+        "2026-03-04 column a 12 1",
+        "2026-03-04 column b 120 1",
+        "2026-03-04 customer bco 120 1",
+      ],
+    );
+  });
+});
+
 Deno.test("the overview's estimate of a meter added mid-cycle (the log's header gains its column) counts from its first sample", async () => {
   await withTempDir(async (dir) => {
     // November 2025 (30 days): base at 1 B/s from the 1st; late, added to the config on day 20 (the 21st), at 1 GiB

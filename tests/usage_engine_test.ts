@@ -87,6 +87,39 @@ Deno.test("the first sample is the starting point; a column appearing later star
   });
 });
 
+Deno.test("a column is not in the buckets before its first sample, but for a reset line's value counted there", () => {
+  const log = [
+    "# netmon meters:\ta",
+    "2026/01/01-00:00:00\t0",
+    "2026/01/02-00:00:00\t100",
+    "2026/01/03-00:00:00\t200",
+    // b from the 4th at midnight: the 3rd's end, where it was not yet.
+    "# netmon meters:\ta\tb",
+    "2026/01/04-00:00:00\t300\t5000",
+    "2026/01/04-12:00:00\t400\t5100",
+    // c first at 06:00 on the 6th after a gap from the 4th: not in the 4th and 5th, which the interval crosses.
+    "# netmon meters:\ta\tb\tc",
+    "2026/01/06-06:00:00\t500\t5200\t7000",
+    // d's first sample has a reset line: its value is counted in the interval ending there, shared by time (18:00
+    // on the 6th to 06:00 on the 7th), so the 6th holds half of it and lists d.
+    "2026/01/06-18:00:00\t600\t5300\t7100",
+    "# netmon meters:\ta\tb\tc\td",
+    "# netmon reset:\td\tcounter created",
+    "2026/01/07-06:00:00\t700\t5400\t7200\t1000",
+  ];
+  const days = [...usageByBucket(samples(log), calendar("day", utc))];
+  assertEquals(days.map((d) => [d.bucket.label, d.columns.map((c) => `${c.name} ${c.usage} ${c.coverage}`)]), [
+    ["2026-01-01", ["a 100 1"]],
+    ["2026-01-02", ["a 100 1"]],
+    ["2026-01-03", ["a 100 1"]],
+    // 100 over the 42 hours from 12:00 on the 4th: 12 on the 4th, 24 on the 5th, 6 on the 6th.
+    ["2026-01-04", ["a 128 1", "b 128 1"]],
+    ["2026-01-05", ["a 57 1", "b 57 1"]],
+    ["2026-01-06", ["a 165 1", "b 165 1", "c 150 1", "d 500 1"]],
+    ["2026-01-07", ["a 50 1", "b 50 1", "c 50 1", "d 500 1"]],
+  ]);
+});
+
 Deno.test("counters above 2^53 are exact, and buckets add up exactly to the counters' growth", () => {
   const base = (1n << 63n) + 12345n;
   const lines = ["# netmon meters:\tbig"];

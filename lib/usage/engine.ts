@@ -42,7 +42,14 @@
  * new to the log after its first sample (a meter added to the config) is
  * measured from its own first sample (`ColumnUsage.since`): before it the
  * meter did not exist, and nothing of it is missing; a bucket it is in for no
- * time (it appeared at the bucket's end) it covers whole.
+ * time (its first sample is the last) it covers whole.
+ *
+ * A column is in (`BucketUsage.columns`) the buckets of its samples and of
+ * the intervals it has at both ends; a column new to the log is not in the
+ * buckets before its first sample's, where it did not exist yet, but for a
+ * reset line at that sample: its value is counted over the interval ending
+ * there, and the buckets that interval crosses list the column (covered
+ * whole, as above).
  *
  * @module
  */
@@ -505,7 +512,10 @@ export class UsageEngine {
           if (part !== 0) acc.add(map[j] as number, part);
         }
         if (to > from) this.#note(acc, map, seq, to - from, total, covers);
-        for (let j = 0; j < n; j++) acc.present[map[j] as number] = 1;
+        // The sample's columns are in its own bucket; in those before, the columns with usage of this interval:
+        // not one first sampled here, which did not exist there (but with a reset line, whose value the
+        // interval counts).
+        for (let j = 0; j < n; j++) if (last || counted[j] === 1) acc.present[map[j] as number] = 1;
         from = to;
         if (last) break;
         const next: Acc = this.#open(this.#cal.next(acc.bucket));
@@ -641,7 +651,8 @@ export class UsageEngine {
         coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
       };
       if (since > acc.bucket.start) {
-        // A meter added in the bucket: its span from its first sample (none: at the bucket's end, nothing missing).
+        // A meter added in the bucket: its span from its first sample (none: its first sample is the last, or after
+        // the bucket, its reset line's value shared back into it: nothing missing).
         const own = spanMs - (since - acc.bucket.start);
         row.since = since;
         row.coverage = own > 0 ? Math.min(1, covered / own) : 1;
