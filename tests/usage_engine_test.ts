@@ -87,7 +87,7 @@ Deno.test("the first sample is the starting point; a column appearing later star
   });
 });
 
-Deno.test("a column is not in the buckets before its first sample, but for a reset line's value counted there", () => {
+Deno.test("a column is not in the buckets before its first sample, but for a reset line's value counted there; graph.ts prints the same", async () => {
   const log = [
     "# netmon meters:\ta",
     "2026/01/01-00:00:00\t0",
@@ -118,6 +118,21 @@ Deno.test("a column is not in the buckets before its first sample, but for a res
     ["2026-01-06", ["a 165 1", "b 165 1", "c 150 1", "d 500 1"]],
     ["2026-01-07", ["a 50 1", "b 50 1", "c 50 1", "d 500 1"]],
   ]);
+  // graph.ts: an empty field where the engine lists no column, d's half of its value on the 6th.
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/netmon.log`, log.join("\n") + "\n");
+    const r = await graph(["--by", "day", "--unit", "B", "-o", "-", `${dir}/netmon.log`], {
+      cwd: dir,
+      env: { TZ: "UTC" },
+    });
+    assertEquals([r.code, r.stderr], [0, ""]);
+    assertEquals(r.stdout.split("\n").slice(3, 7), [
+      "2026/01/03\t100\t\t\t",
+      "2026/01/04\t128\t128\t\t",
+      "2026/01/05\t57\t57\t\t",
+      "2026/01/06\t165\t165\t150\t500",
+    ]);
+  });
 });
 
 Deno.test("counters above 2^53 are exact, and buckets add up exactly to the counters' growth", () => {
@@ -289,10 +304,9 @@ for (const tz of ["Europe/Berlin", "America/New_York"]) {
             // Only the newline: a last row may end in empty fields.
             const [head = "", ...rows] = r.stdout.replace(/\n$/, "").split("\n");
             const names = head.split("\t").slice(1);
-            // A column not metered in a bucket (not in it, or first sampled at its end or later) is an empty field.
+            // A column not in a bucket (not metered there: not in it, or first sampled after it) is an empty field.
             const ours = [...usageByBucket(samples(log, zone), calendar(unit, zone))].map((b) => {
-              const metered = b.columns.filter((c) => c.since === undefined || c.since < b.bucket.end);
-              const usage = new Map(metered.map((c) => [c.name, c.usage]));
+              const usage = new Map(b.columns.map((c) => [c.name, c.usage]));
               return [graphLabel(unit, b.bucket), ...names.map((n) => String(usage.get(n) ?? ""))].join("\t");
             });
             const diff = [...Array(Math.max(ours.length, rows.length)).keys()].map((k) =>

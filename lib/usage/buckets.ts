@@ -376,10 +376,8 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
     for (const b of closed) {
       if (!inRange(b.bucket.wallStart, opts)) continue;
       state.fill(0);
+      // The engine lists a meter only in the buckets it was metered in (not before its first sample's).
       for (const c of b.columns) {
-        // A meter whose first sample is after the bucket was not there yet (the engine lists it in the buckets its
-        // first interval crosses).
-        if (c.since !== undefined && c.since >= b.bucket.end) continue;
         const i = index.get(c.name) as number;
         usage[i] = c.usage;
         state[i] = c.resets > 0 ? 2 : 1;
