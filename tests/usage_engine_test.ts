@@ -118,6 +118,8 @@ Deno.test("a column is not in the buckets before its first sample, but for a res
     ["2026-01-06", ["a 165 1", "b 165 1", "c 150 1", "d 500 1"]],
     ["2026-01-07", ["a 50 1", "b 50 1", "c 50 1", "d 500 1"]],
   ]);
+  // b's first bucket starts at its first sample: it says so (the overview measures b's coverage from there).
+  assertEquals(days[3]?.columns.map((c) => c.since), [undefined, Date.UTC(2026, 0, 4)]);
   // graph.ts: an empty field where the engine lists no column, d's half of its value on the 6th.
   await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/netmon.log`, log.join("\n") + "\n");

@@ -85,9 +85,10 @@ export interface ColumnUsage {
   /** `coveredMs` as a fraction (0 to 1) of the bucket's span, from `since` if given. */
   coverage: number;
   /**
-   * The column's first sample, when it is later than the bucket's start and
-   * than the log's first sample (a meter added to the config in the bucket):
-   * its coverage is of the bucket's span from there.
+   * The column's first sample, when it is not before the bucket's start and
+   * later than the log's first sample (a meter added to the config in the
+   * bucket, or at its start): its coverage is of the bucket's span from
+   * there.
    */
   since?: number;
   /**
@@ -650,11 +651,12 @@ export class UsageEngine {
         coveredMs: covered,
         coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
       };
+      // A meter added in the bucket (at its start too: the bucket it is first in, which the overview learns it from).
+      if (since >= acc.bucket.start) row.since = since;
       if (since > acc.bucket.start) {
-        // A meter added in the bucket: its span from its first sample (none: its first sample is the last, or after
-        // the bucket, its reset line's value shared back into it: nothing missing).
+        // Its span from its first sample (none: its first sample is the last, or after the bucket, its reset line's
+        // value shared back into it: nothing missing).
         const own = spanMs - (since - acc.bucket.start);
-        row.since = since;
         row.coverage = own > 0 ? Math.min(1, covered / own) : 1;
       }
       const r = table?.rates[i];
