@@ -27,7 +27,8 @@
  * stats; `ALTER TABLE stats ADD COLUMN` would take stats' exclusive lock,
  * queued behind any summary reading it and holding every host's insert
  * behind it. `summary --store` applies them as the log's summary applies the
- * lines; `netmon import` of a log already stored adds those missing.
+ * lines (a store without the table, which it never creates, as having none);
+ * `netmon import` of a log already stored adds those missing.
  *
  * A batch sent twice (a run killed after its commit, a catch-up overlapping
  * what is there) must change nothing: a row already there is rewritten only
@@ -307,9 +308,9 @@ export class PostgresStore {
 
   /**
    * Connects and logs in, without a statement: the table is not looked at,
-   * so the caller must use {@linkcode PostgresStore.open} or
+   * so a writer must use {@linkcode PostgresStore.open} or
    * {@linkcode PostgresStore.lastStampOrTable}, which create it if it is
-   * missing. A report uses the latter: one round trip, not two, before its
+   * missing (a reader: {@linkcode PostgresStore.tables}). A report uses the latter: one round trip, not two, before its
    * sample can go in.
    */
   static async connect(opts: PostgresOptions): Promise<PostgresStore> {
