@@ -854,6 +854,40 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
     });
   }));
 
+Deno.test("schedule --remove: a file error other than a missing file is one line, not a crash", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    // A name too long for the file system: lstat fails with ENAMETOOLONG.
+    const into = `${dir}/${"a".repeat(300)}`;
+    for (const kind of ["--cron", "--systemd"]) {
+      const r = await netmon(["schedule", "-c", config, "-s", `${dir}/state`, "--remove", kind, "--into", into], {
+        dirs: [dir],
+      });
+      assertEquals(r.code, 74, r.stderr);
+      match(r.stderr, /^netmon: Cannot look at \/\S+: File name too long[^\n]*\n$/);
+    }
+  }));
+
+Deno.test("schedule --remove --force removes a regular file another user owns, as schedule --force replaces it", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const into = `${dir}/etc`;
+    await Deno.mkdir(into);
+    await Deno.writeTextFile(`${into}/netmon`, "someone else's\n");
+    // Owned by nobody (netmon's safe reader refuses a file of another user's).
+    await Deno.chown(`${into}/netmon`, 65534, 65534);
+    const run = (...args: string[]) =>
+      netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args, "--cron", "--into", into], { dirs: [dir] });
+    // Without --force it is read, and refused as another user's.
+    const refused = await run("--remove");
+    match(refused.stderr, /belongs to uid 65534, not to this user/);
+    ok(Deno.statSync(`${into}/netmon`).isFile, "a refusal removes nothing");
+    const forced = await run("--remove", "--force");
+    assertEquals([forced.code, forced.stdout, forced.stderr], [0, `removed ${into}/netmon\n`, ""]);
+  }));
+
 netnsTest(
   "schedule --remove under netmon-admin: an enabled timer or start at boot is refused before anything goes, with the line to run",
   async () => {

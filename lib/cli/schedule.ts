@@ -16,7 +16,7 @@ import { lookup } from "node:dns/promises";
 import denoJson from "../../deno.json" with { type: "json" };
 import { type Config, installsRules } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
-import { deniedAccess, DenoDenied, denoPermissionError, EX, NetmonError, UsageError } from "../host/errors.ts";
+import { deniedAccess, DenoDenied, EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
 import { COMPILED, ROOT } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
@@ -68,13 +68,32 @@ export const SCHEDULE_DIR: Checked = {
   refuse: "always",
 };
 
+/** A file netmon schedule writes and --remove takes away: the cron file (no `unit`), or a unit by its key in UNITS. */
+export interface ScheduleFile {
+  path: string;
+  unit?: keyof typeof UNITS;
+}
+
+/** The schedule files `opts` names (--cron, --systemd, in --into or where cron and systemd look), in UNITS' order. */
+export function scheduleFiles(opts: Pick<Options, "cron" | "systemd" | "into">): ScheduleFile[] {
+  const files: ScheduleFile[] = [];
+  if (opts.cron) files.push({ path: opts.into !== undefined ? `${opts.into}/netmon` : CRON_FILE });
+  if (opts.systemd) {
+    for (const unit of Object.keys(UNITS) as (keyof typeof UNITS)[]) {
+      files.push({ path: `${opts.into ?? UNIT_DIR}/${UNITS[unit]}`, unit });
+    }
+  }
+  return files;
+}
+
 /** The directories `opts` (--cron, --systemd, --into) writes schedule files into or removes them from, checked. */
 export function scheduleDirChecks(opts: Options): [string, Checked][] {
-  const dirs = new Set([
-    ...(opts.cron ? [opts.into ?? dirOf(CRON_FILE)] : []),
-    ...(opts.systemd ? [opts.into ?? UNIT_DIR] : []),
-  ]);
-  return [...dirs].map((d) => [d, SCHEDULE_DIR]);
+  return [...new Set(scheduleFiles(opts).map((f) => dirOf(f.path)))].map((d) => [d, SCHEDULE_DIR]);
+}
+
+/** Whether the regular file at `path` is one netmon schedule wrote (starts with its marker): read as state files are. */
+export function isScheduleFile(path: string): boolean | undefined {
+  return readWholeText(path, { what: "schedule file" }, 1 << 20)?.startsWith(MARKER);
 }
 
 /** The V8 flag the graph runs with (deno.json's graph task): a bounded young generation keeps memory flat. */
@@ -511,8 +530,7 @@ async function resolveMailServer(server: string): Promise<string[]> {
  */
 function install(path: string, text: string, force: boolean): void {
   try {
-    const current = force ? undefined : readWholeText(path, { what: "schedule file" }, 1 << 20);
-    if (current !== undefined && !current.startsWith(MARKER)) {
+    if (!force && isScheduleFile(path) === false) {
       throw new NetmonError(
         `${path} exists and netmon did not write it: move it away, or run again with --force to replace it`,
         EX.CANTCREAT,
@@ -525,14 +543,14 @@ function install(path: string, text: string, force: boolean): void {
 }
 
 /**
- * `err`, met writing or removing the schedule file `path`, as one line: Deno's refusal, as it is or as the safe
- * reader turned it into a line naming the file alone, names the directory and both flags (it is read, to see what is
- * there, and written, a temporary file renamed over the file or the file removed).
+ * `err`, met writing or removing the schedule file `path` (or looking in `dir`, where the files go, for what is
+ * enabled), as one line: Deno's refusal, as it is or as the safe reader turned it into a line naming the file alone,
+ * names the directory and both flags (it is read, to see what is there, and written, a temporary file renamed over the
+ * file or the file removed); any other error, as lib/host/errors.ts words it.
  */
-export function scheduleFileError(path: string, err: unknown): unknown {
+export function scheduleFileError(path: string, err: unknown, dir = dirOf(path)): NetmonError {
   const denied = deniedAccess(err);
-  if (!denied) return err instanceof NetmonError ? err : denoPermissionError(err) ?? err;
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  if (!denied) return fileError(err, "change", path);
   const other = denied.kind === "read" ? "write" : "read";
   return new DenoDenied({
     kind: denied.kind,
@@ -588,16 +606,11 @@ export async function schedule(opts: Options): Promise<number> {
     );
     return EX.OK;
   }
-  const files: [string, string][] = [];
-  if (opts.cron) files.push([`${opts.into ?? "/etc/cron.d"}/netmon`, cronFile(inputs, s)]);
-  if (opts.systemd) {
-    const units = unitFiles(inputs, s);
-    const dir = opts.into ?? UNIT_DIR;
-    for (const key of ["service", "timer", "graphService", "graphTimer", "startService"] as const) {
-      const text = units[key];
-      if (text !== undefined) files.push([`${dir}/${UNITS[key]}`, text]);
-    }
-  }
+  const units = opts.systemd ? unitFiles(inputs, s) : undefined;
+  const files = scheduleFiles(opts).flatMap(({ path, unit }): [string, string][] => {
+    const text = unit === undefined ? cronFile(inputs, s) : units?.[unit];
+    return text === undefined ? [] : [[path, text]];
+  });
   if (files.length === 0) {
     out(
       `${heading(inputs)}# Each permission and what it is for:\n${explain(s.reportNeeds)}${

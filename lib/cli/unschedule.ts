@@ -2,7 +2,8 @@
  * `netmon schedule --remove`: takes away the files `netmon schedule --cron`
  * or `--systemd` wrote (lib/cli/schedule.ts), and only those: a file at their
  * names that does not start with netmon's marker, a link or a special file is
- * refused unless --force (a link is then removed itself, never followed), and
+ * refused unless --force (a link is then removed itself, never followed, and
+ * a regular file goes unread, as `netmon schedule --force` replaces it), and
  * units whose timer (or, for the start at boot, whose service) is still
  * enabled are refused before anything is removed, with the systemctl line
  * that disables them. A directory another user could put another in place
@@ -14,58 +15,43 @@
  */
 
 import { EX, NetmonError, UsageError } from "../host/errors.ts";
-import { kindOf, SafeFile } from "../host/safe_open.ts";
+import { removeIfPresent } from "../host/files.ts";
+import { kindOf, lstatOrUndefined } from "../host/safe_open.ts";
 import type { Options } from "./commands.ts";
 import { err, out } from "./context.ts";
-import { BOOT_TARGET, CRON_FILE, MARKER, scheduleDirChecks, scheduleFileError, UNIT_DIR, UNITS } from "./schedule.ts";
+import {
+  BOOT_TARGET,
+  isScheduleFile,
+  scheduleDirChecks,
+  scheduleFileError,
+  scheduleFiles,
+  UNIT_DIR,
+  UNITS,
+} from "./schedule.ts";
 import { refuseFound } from "../config/trust.ts";
 
-/** What is at a schedule file's name: nothing, netmon's own file, or something else, in words. */
-type Found = { kind: "missing" } | { kind: "ours" } | { kind: "other"; what: string; directory: boolean };
+/** What is at a schedule file's name: nothing, netmon's own file (or any regular file, under --force), or else. */
+type Found = { kind: "missing" } | { kind: "ours" } | {
+  kind: "other";
+  what: string;
+  directory: boolean;
+  link: boolean;
+};
 
-/** Whether the regular file at `path` starts with the marker: only that much of it is read. */
-function marked(path: string): boolean {
-  const f = SafeFile.open(path, { what: "schedule file" });
-  if (f === undefined) return false;
-  try {
-    const want = new TextEncoder().encode(MARKER);
-    const got = new Uint8Array(want.length);
-    let n = 0;
-    while (n < got.length) {
-      const r = f.readSync(got.subarray(n));
-      if (r === null || r === 0) break;
-      n += r;
-    }
-    return n === want.length && got.every((b, i) => b === want[i]);
-  } finally {
-    f.close();
-  }
-}
-
-/** What is at `path`, looked at without following a link. */
-function look(path: string): Found {
-  let s: Deno.FileInfo;
-  try {
-    s = Deno.lstatSync(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return { kind: "missing" };
-    throw err;
-  }
-  if (!s.isFile) return { kind: "other", what: `is a ${kindOf(s)}`, directory: s.isDirectory };
-  return marked(path)
+/**
+ * What is at `path`, looked at without following a link; under `force` a regular file is removable without reading
+ * it, as `netmon schedule --force` replaces it unread (one another user owns included).
+ */
+function look(path: string, force: boolean): Found {
+  const s = lstatOrUndefined(path);
+  if (s === undefined) return { kind: "missing" };
+  if (!s.isFile) return { kind: "other", what: `is a ${kindOf(s)}`, directory: s.isDirectory, link: s.isSymlink };
+  if (force) return { kind: "ours" };
+  const ours = isScheduleFile(path);
+  if (ours === undefined) return { kind: "missing" }; // removed meanwhile
+  return ours
     ? { kind: "ours" }
-    : { kind: "other", what: "exists and netmon did not write it", directory: false };
-}
-
-/** The schedule files `opts` names (--cron, --systemd, in --into), with whether each is a unit. */
-function scheduleFiles(opts: Options): { path: string; unit: boolean }[] {
-  const files: { path: string; unit: boolean }[] = [];
-  if (opts.cron) files.push({ path: opts.into !== undefined ? `${opts.into}/netmon` : CRON_FILE, unit: false });
-  if (opts.systemd) {
-    const dir = opts.into ?? UNIT_DIR;
-    for (const name of Object.values(UNITS)) files.push({ path: `${dir}/${name}`, unit: true });
-  }
-  return files;
+    : { kind: "other", what: "exists and netmon did not write it", directory: false, link: false };
 }
 
 /**
@@ -77,15 +63,7 @@ function enabledUnits(dir: string): { unit: string; wants: string }[] {
     { unit: UNITS.startService, wants: `${dir}/${BOOT_TARGET}.wants` },
     { unit: UNITS.timer, wants: `${dir}/timers.target.wants` },
     { unit: UNITS.graphTimer, wants: `${dir}/timers.target.wants` },
-  ].filter(({ unit, wants }) => {
-    try {
-      Deno.lstatSync(`${wants}/${unit}`);
-      return true;
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return false;
-      throw err;
-    }
-  });
+  ].filter(({ unit, wants }) => lstatOrUndefined(`${wants}/${unit}`) !== undefined);
 }
 
 /** `netmon schedule --remove`. */
@@ -94,10 +72,9 @@ export async function unschedule(opts: Options): Promise<number> {
   if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
   // A directory another user could put in place of: what is removed there would be theirs to choose.
   for (const w of await refuseFound(scheduleDirChecks(opts))) err(`netmon: warning: ${w}\n`);
-  const files = scheduleFiles(opts);
-  const found = files.map((f) => {
+  const found = scheduleFiles(opts).map((f) => {
     try {
-      return { ...f, found: look(f.path) };
+      return { ...f, found: look(f.path, opts.force) };
     } catch (err) {
       throw scheduleFileError(f.path, err);
     }
@@ -108,7 +85,7 @@ export async function unschedule(opts: Options): Promise<number> {
     try {
       enabled = enabledUnits(dir);
     } catch (err) {
-      throw scheduleFileError(`${dir}/timers.target.wants/${UNITS.timer}`, err);
+      throw scheduleFileError(dir, err, dir);
     }
     if (enabled.length > 0) {
       const units = enabled.map((e) => e.unit);
@@ -126,7 +103,7 @@ export async function unschedule(opts: Options): Promise<number> {
       f.directory
         ? `${path} is a directory: netmon removes only the files it wrote, move it away`
         : `${path} ${f.what}: move it away, or run again with --force to remove it${
-          f.what.startsWith("is a symbolic link") ? " (the link, not what it points to)" : ""
+          f.link ? " (the link, not what it points to)" : ""
         }`,
       EX.CANTCREAT,
     );
@@ -136,10 +113,9 @@ export async function unschedule(opts: Options): Promise<number> {
   if (!opts.dryRun) {
     for (const { path } of there) {
       try {
-        // unlink: a link goes, what it points to stays.
-        Deno.removeSync(path);
+        // unlink: a link goes, what it points to stays; one removed meanwhile is the result wanted.
+        removeIfPresent(path);
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue; // removed meanwhile: the result wanted
         throw scheduleFileError(path, err);
       }
     }
@@ -149,7 +125,7 @@ export async function unschedule(opts: Options): Promise<number> {
     said.push(`${opts.dryRun ? "would remove" : "removed"} ${there.map((f) => f.path).join(", ")}`);
   }
   if (missing.length > 0) said.push(`not there: ${missing.join(", ")}`);
-  if (there.some((f) => f.unit)) said.push(`${opts.dryRun ? "then" : "now"}: systemctl daemon-reload`);
+  if (there.some((f) => f.unit !== undefined)) said.push(`${opts.dryRun ? "then" : "now"}: systemctl daemon-reload`);
   out(`${said.join("; ")}${opts.dryRun ? " (--dry-run: nothing removed)" : ""}\n`);
   return EX.OK;
 }
