@@ -599,6 +599,8 @@ netnsTest(
         ),
         ...cron(`cd ${ROOT} && deno task -q report\n@reboot root ${deno} -P=netmon ${ROOT}netmon.ts start`),
         ...cron(`cd ${ROOT} && deno task -q report\n@reboot root cd ${ROOT} && deno task -q netmon start >/dev/null`),
+        // A start at boot running a compiled netmon that is not there (removed): as a report's line would be.
+        ...cron(`cd ${ROOT} && deno task -q report\n@reboot root /usr/local/bin/netmon start -c ${CONFIG}`),
       ], p.a);
       const fix = { schedule: /netmon schedule --cron/ };
       expect(verdict(r[3] as StepResult), {
@@ -639,6 +641,12 @@ netnsTest(
         well.checks.get("schedule")?.said ?? "",
         /; the rules put back at boot from cron \/etc\/cron\.d\/netmon:3( |$)/,
       );
+      expect(verdict(r[12] as StepResult), {
+        schedule: new RegExp(
+          "^cron /etc/cron\\.d/netmon:3 runs /usr/local/bin/netmon, which does not exist: the rules are not put " +
+            "back at boot$",
+        ),
+      }, { schedule: /^install it \(deno task compile && install -m 0755 dist\/netmon \/usr\/local\/bin\/netmon\)/ });
     }),
 );
 

@@ -265,6 +265,107 @@ function programThere(line: RunLine<unknown>, entry: Entry): "yes" | "no" | stri
 
 const flagOf = (n: Need) => `--allow-${n.kind}=${n.value} (${n.why})`;
 
+/** A schedule problem: what is wrong (`said`) and its `fix` (by default, schedule again). */
+const problem = (ctx: ScheduleContext, said: string, fix = fixFor(ctx.given)) => ({
+  problem: { check: "schedule" as const, verdict: "problem" as const, said, fix },
+});
+
+/**
+ * How a line of `entry` running `line` (its `opts`) works elsewhere than doctor's config and state directory, in
+ * words (`of CONFIG`, `with state directory DIR`); undefined when it works on them.
+ */
+function elsewhere(
+  ctx: ScheduleContext,
+  entry: Entry,
+  line: RunLine<unknown>,
+  opts: { config?: string; stateDir?: string },
+): string | undefined {
+  const config = lineConfig(line, opts, entry.env);
+  if (config !== ctx.configFile) return `of ${config ?? "no config file"}`;
+  const state = lineStateDir(line, opts, entry, ctx.config);
+  return state === ctx.stateDir.replace(/\/+$/, "") ? undefined : `with state directory ${state}`;
+}
+
+/** One line running this config's command, found in `entry`, with its options. */
+interface Ours {
+  entry: Entry;
+  line: RunLine<unknown>;
+  opts: { config?: string; stateDir?: string };
+}
+
+/** What a kind of line runs, in the words its problems use. */
+interface LineKind {
+  /** The command whose permissions it needs. */
+  command: "report" | "graph" | "start";
+  /** What it does (`runs the report`), after where it is. */
+  does: string;
+  /** What a missing program means (`the report never runs`). */
+  never: string;
+  /** How often Deno refuses a line without its permissions (`every run`). */
+  refused: string;
+  /** The compiled binary that runs it (`dist/netmon`). */
+  built: string;
+  /** The command that enables a unit that is not (`systemctl enable --now`). */
+  enable: string;
+  /** Said of a line whose permissions doctor cannot check (undefined: nothing). */
+  unchecked?: (o: Ours) => string;
+  /** What it writes beside itself, for its permissions. */
+  writes?: (o: Ours) => string[];
+}
+
+/**
+ * The steps the report's, the graph's and the boot start's checks share, on `ours` (the lines running this config's
+ * command, at least one): one enabled, each enabled one's program there and its permissions enough for what
+ * `kind` runs. A problem, or the enabled ones and notes for the ok finding.
+ */
+function checkOurs(
+  ctx: ScheduleContext,
+  ours: Ours[],
+  kind: LineKind,
+): { problem: Finding } | { enabled: Ours[]; notes: string[] } {
+  const enabled = ours.filter((o) => o.entry.enabled !== false);
+  if (enabled.length === 0) {
+    const unit = ours[0]?.entry.where.replace(/^systemd /, "");
+    return problem(ctx, `${unit} ${kind.does} but is not enabled`, `${kind.enable} ${unit}`);
+  }
+  const notes: string[] = [];
+  for (const o of enabled) {
+    const { entry, line, opts } = o;
+    const there = programThere(line, entry);
+    if (there === "no") {
+      return problem(
+        ctx,
+        `${entry.where} runs ${line.program}, which does not exist: ${kind.never}`,
+        missingFix(entry, line, kind.built, fixFor(ctx.given)),
+      );
+    }
+    if (there !== "yes") notes.push(there);
+    const granted = lineGrants(line, SETS);
+    if (granted === undefined) {
+      const note = kind.unchecked?.(o);
+      if (note !== undefined) notes.push(note);
+      continue;
+    }
+    const needs = permissionNeeds(kind.command, {
+      config: ctx.config,
+      configFile: ctx.configFile,
+      stateDir: ctx.stateDir,
+      explicitConfig: opts.config !== undefined,
+      explicitStateDir: opts.stateDir !== undefined,
+      asRoot: entry.user === "root",
+      ...(kind.writes ? { graphOutputs: kind.writes(o) } : {}),
+    });
+    const missing = needs.filter((n) => !grants(granted, n));
+    if (missing.length > 0) {
+      return problem(
+        ctx,
+        `${entry.where} ${kind.does} without ${missing.map(flagOf).join(", ")}: Deno refuses it ${kind.refused}`,
+      );
+    }
+  }
+  return { enabled, notes };
+}
+
 /** The schedule finding, from the cron lines and timers found (`entries`: {@linkcode cronLines}, {@linkcode timerLines}). */
 export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
   // What runs once at boot is no schedule: among it, only the start at boot is looked for (checkBootStart).
@@ -277,19 +378,11 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
   const others = lines.filter((l) => !isReport(l.line)).map((l) => `${l.entry.where} runs ${describeCommand(l.line)}`);
   const here = `${ctx.configFile ?? "no config file"} with state directory ${ctx.stateDir}`;
   const mismatches: string[] = [];
-  const ours = reports.filter(({ entry, line }) => {
+  const ours = reports.flatMap(({ entry, line }): Ours[] => {
     const opts = line.opts as { config?: string; stateDir?: string };
-    const config = lineConfig(line, opts, entry.env);
-    if (config !== ctx.configFile) {
-      mismatches.push(`${entry.where} runs the report of ${config ?? "no config file"}`);
-      return false;
-    }
-    const state = lineStateDir(line, opts, entry, ctx.config);
-    if (state !== ctx.stateDir.replace(/\/+$/, "")) {
-      mismatches.push(`${entry.where} runs the report with state directory ${state}`);
-      return false;
-    }
-    return true;
+    const other = elsewhere(ctx, entry, line, opts);
+    if (other !== undefined) mismatches.push(`${entry.where} runs the report ${other}`);
+    return other === undefined ? [{ entry, line, opts }] : [];
   });
   if (ours.length === 0) {
     const disabled = reports.filter((r) => r.entry.enabled === false);
@@ -312,58 +405,22 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
       fix: fixFor(ctx.given),
     };
   }
-  const enabled = ours.filter((o) => o.entry.enabled !== false);
-  if (enabled.length === 0) {
-    const timer = ours[0]?.entry.where.replace(/^systemd /, "");
-    return {
-      check: "schedule",
-      verdict: "problem",
-      said: `${timer} runs the report but is not enabled`,
-      fix: `systemctl enable --now ${timer}`,
-    };
-  }
-  const notes: string[] = [];
-  for (const { entry, line } of enabled) {
-    const there = programThere(line, entry);
-    if (there === "no") {
-      return {
-        check: "schedule",
-        verdict: "problem",
-        said: `${entry.where} runs ${line.program}, which does not exist: the report never runs`,
-        fix: missingFix(entry, line, "dist/netmon", fixFor(ctx.given)),
-      };
-    }
-    if (there !== "yes") notes.push(there);
-    const granted = lineGrants(line, SETS);
-    if (granted === undefined) {
-      notes.push(
-        line.kind === "binary"
-          ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('${
-            netmonCommand("schedule --compile", ctx.given)
-          }' prints the build line for this config)`
-          : `${entry.where} uses a permission set this deno.json does not have: its permissions were not checked`,
-      );
-      continue;
-    }
-    const opts = line.opts as { config?: string; stateDir?: string };
-    const needs = permissionNeeds("report", {
-      config: ctx.config,
-      configFile: ctx.configFile,
-      stateDir: ctx.stateDir,
-      explicitConfig: opts.config !== undefined,
-      explicitStateDir: opts.stateDir !== undefined,
-      asRoot: entry.user === "root",
-    });
-    const missing = needs.filter((n) => !grants(granted, n));
-    if (missing.length > 0) {
-      return {
-        check: "schedule",
-        verdict: "problem",
-        said: `${entry.where} runs the report without ${missing.map(flagOf).join(", ")}: Deno refuses it every run`,
-        fix: fixFor(ctx.given),
-      };
-    }
-  }
+  const report = checkOurs(ctx, ours, {
+    command: "report",
+    does: "runs the report",
+    never: "the report never runs",
+    refused: "every run",
+    built: "dist/netmon",
+    enable: "systemctl enable --now",
+    unchecked: ({ entry, line }) =>
+      line.kind === "binary"
+        ? `${line.program} is a compiled binary: its permissions were fixed when it was built ('${
+          netmonCommand("schedule --compile", ctx.given)
+        }' prints the build line for this config)`
+        : `${entry.where} uses a permission set this deno.json does not have: its permissions were not checked`,
+  });
+  if ("problem" in report) return report.problem;
+  const { enabled, notes } = report;
   const where = enabled.map(placeOf);
   if (ctx.lastAt !== undefined && ctx.now.getTime() - ctx.lastAt > STALE_MS) {
     const hours = Math.floor((ctx.now.getTime() - ctx.lastAt) / 3600_000);
@@ -380,6 +437,7 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
   const drawn = graph.where.length > 0 ? `; the nightly graph from ${graph.where.join(", ")}` : "";
   const boot = checkBootStart(ctx, entries);
   if ("problem" in boot) return boot.problem;
+  notes.push(...boot.notes);
   const started = boot.where.length > 0 ? `; the rules put back at boot from ${boot.where.join(", ")}` : "";
   return {
     check: "schedule",
@@ -414,99 +472,59 @@ function checkGraph(
       : `${lineStateDir(line, opts, entry, ctx.config)}/netmon.log`;
     return reads === log ? [{ entry, line, opts }] : [];
   });
-  const problem = (said: string, fix = fixFor(ctx.given)) => ({
-    problem: { check: "schedule" as const, verdict: "problem" as const, said, fix },
+  if (ours.length === 0) return { where: [], notes: [] };
+  const graph = checkOurs(ctx, ours, {
+    command: "graph",
+    does: "draws the nightly graph",
+    never: "the graph is never drawn",
+    refused: "every night",
+    built: "dist/netmon-graph",
+    enable: "systemctl enable --now",
+    // What it writes, each beside itself (relative to a cron job's unknown directory: not checked).
+    writes: ({ line }) => {
+      const opts = line.opts as { outputs: string[]; html?: string };
+      return [...opts.outputs, ...(opts.html !== undefined ? [`${opts.html}/index.html`] : [])]
+        .map((o) => absoluteFrom(o, line.cwd)).filter((o) => o.startsWith("/"));
+    },
   });
-  const enabled = ours.filter((o) => o.entry.enabled !== false);
-  if (ours.length > 0 && enabled.length === 0) {
-    const timer = ours[0]?.entry.where.replace(/^systemd /, "");
-    return problem(`${timer} draws the nightly graph but is not enabled`, `systemctl enable --now ${timer}`);
-  }
-  const notes: string[] = [];
-  for (const { entry, line, opts } of enabled) {
-    const there = programThere(line, entry);
-    if (there === "no") {
-      return problem(
-        `${entry.where} runs ${line.program}, which does not exist: the graph is never drawn`,
-        missingFix(entry, line, "dist/netmon-graph", fixFor(ctx.given)),
-      );
-    }
-    if (there !== "yes") notes.push(there);
-    const granted = lineGrants(line, SETS);
-    if (granted === undefined) continue; // a binary (its set is graph's) or a set this deno.json lacks: not checked
-    const needs = permissionNeeds("graph", {
-      config: ctx.config,
-      configFile: ctx.configFile,
-      stateDir: ctx.stateDir,
-      explicitConfig: opts.config !== undefined,
-      explicitStateDir: opts.stateDir !== undefined,
-      asRoot: entry.user === "root",
-      // What it writes, each beside itself (relative to a cron job's unknown directory: not checked).
-      graphOutputs: [...opts.outputs, ...(opts.html !== undefined ? [`${opts.html}/index.html`] : [])]
-        .map((o) => absoluteFrom(o, line.cwd)).filter((o) => o.startsWith("/")),
-    });
-    const missing = needs.filter((n) => !grants(granted, n));
-    if (missing.length > 0) {
-      return problem(
-        `${entry.where} draws the nightly graph without ${missing.map(flagOf).join(", ")}: Deno refuses it every night`,
-      );
-    }
-  }
-  return { where: enabled.map(placeOf), notes };
+  return "problem" in graph ? graph : { where: graph.enabled.map(placeOf), notes: graph.notes };
 }
 
 /**
  * The boot's part of the schedule check, for a firewall source (iptables, nftables): the `@reboot` cron lines and
  * the services a target wants (`entries` run at boot) that run `netmon start` for THIS config and state directory,
- * an enabled one with its permissions enough. None is a problem: a reboot takes the rules away (nftables.conf's
- * `flush ruleset`, iptables' empty tables), and every report fails until someone runs start. A problem, or where the
- * start runs (nothing for another source).
+ * an enabled one with its program there and its permissions enough, as the report's. None is a problem: a reboot
+ * takes the rules away (nftables.conf's `flush ruleset`, iptables' empty tables), and every report fails until
+ * someone runs start. A problem, or where the start runs and notes (nothing for another source).
  */
-function checkBootStart(ctx: ScheduleContext, entries: Entry[]): { problem: Finding } | { where: string[] } {
-  if (!installsRules(ctx.config.source)) return { where: [] };
-  const ours = entries.flatMap((entry) => {
+function checkBootStart(
+  ctx: ScheduleContext,
+  entries: Entry[],
+): { problem: Finding } | { where: string[]; notes: string[] } {
+  if (!installsRules(ctx.config.source)) return { where: [], notes: [] };
+  const ours = entries.flatMap((entry): Ours[] => {
     const line = entry.atBoot ? parseRunLine(entry.command, TASKS) : undefined;
     const opts = line?.opts;
     if (!line || opts === undefined || typeof opts === "string") return [];
     if (opts.command !== "start" || opts.help || opts.dryRun) return [];
-    if (lineConfig(line, opts, entry.env) !== ctx.configFile) return [];
-    if (lineStateDir(line, opts, entry, ctx.config) !== ctx.stateDir.replace(/\/+$/, "")) return [];
-    return [{ entry, line, opts }];
-  });
-  const problem = (said: string, fix = fixFor(ctx.given)) => ({
-    problem: { check: "schedule" as const, verdict: "problem" as const, said, fix },
+    return elsewhere(ctx, entry, line, opts) === undefined ? [{ entry, line, opts }] : [];
   });
   if (ours.length === 0) {
     return problem(
+      ctx,
       "nothing runs this config's 'netmon start' at boot: a reboot takes the rules away, and every report fails " +
         "until someone runs it",
     );
   }
-  const enabled = ours.filter((o) => o.entry.enabled !== false);
-  if (enabled.length === 0) {
-    const unit = ours[0]?.entry.where.replace(/^systemd /, "");
-    return problem(`${unit} runs 'netmon start' at boot but is not enabled`, `systemctl enable ${unit}`);
-  }
-  for (const { entry, line, opts } of enabled) {
-    const granted = lineGrants(line, SETS);
-    if (granted === undefined) continue; // a binary or a set this deno.json lacks: not checked, as the graph's
-    const needs = permissionNeeds("start", {
-      config: ctx.config,
-      configFile: ctx.configFile,
-      stateDir: ctx.stateDir,
-      explicitConfig: opts.config !== undefined,
-      explicitStateDir: opts.stateDir !== undefined,
-      asRoot: entry.user === "root",
-    });
-    const missing = needs.filter((n) => !grants(granted, n));
-    if (missing.length > 0) {
-      return problem(
-        `${entry.where} runs 'netmon start' at boot without ${missing.map(flagOf).join(", ")}: Deno refuses it at ` +
-          "every boot",
-      );
-    }
-  }
-  return { where: enabled.map(placeOf) };
+  const boot = checkOurs(ctx, ours, {
+    command: "start",
+    does: "runs 'netmon start' at boot",
+    never: "the rules are not put back at boot",
+    refused: "at every boot",
+    built: "dist/netmon",
+    enable: "systemctl enable",
+  });
+  return "problem" in boot ? boot : { where: boot.enabled.map(placeOf), notes: boot.notes };
 }
 
 /** The cron line `where` (`cron FILE:LINE`) in words, with how to edit it where that is crontab -e (a user's). */
