@@ -6,7 +6,7 @@
 
 import { runCommand } from "../host/run.ts";
 import { advise, netmonCommand, type RunWith, runWith } from "../host/invocation.ts";
-import { exists } from "../host/env.ts";
+import { exists, getUid } from "../host/env.ts";
 import { err, findConfig, findStateDir, out } from "./context.ts";
 import { refuseUntrustedPrograms } from "../config/trust.ts";
 import { ensureStateDir, type StateFiles, stateFiles } from "../state/files.ts";
@@ -186,7 +186,9 @@ export async function change(opts: Options): Promise<void> {
   const config = findConfig(opts.config);
   const locked = lockedStateFiles(opts, config);
   // Before anything is made or run: the state directory checked as a report checks it, with the config's own.
-  for (const w of await refuseUntrustedPrograms(config, locked?.dir)) err(`netmon: warning: ${w}\n`);
+  for (const w of await refuseUntrustedPrograms(config, locked && { dir: locked.dir, uid: getUid() ?? 0 })) {
+    err(`netmon: warning: ${w}\n`);
+  }
   const source = await selectSource(config, runCommand);
   if (locked && opts.command === "start") ensureStateDir(locked);
   const plan = locked === undefined

@@ -19,7 +19,6 @@ import { type Checked, CONFIG_FILE, dirsTrust, PROGRAM, STORE_DIR, TEXTFILE_DIR 
 import { stateDirChecked } from "../state/files.ts";
 import { dirOf } from "../host/safe_open.ts";
 import { EX, NetmonError } from "../host/errors.ts";
-import { getUid } from "../host/env.ts";
 
 /** Where the SQLite store is: `config.sqlite`, relative to the state directory `stateDir` unless absolute. */
 export function sqlitePath(config: Config, stateDir: string): string | undefined {
@@ -90,41 +89,37 @@ export function namedPrograms(config: Config): string[] {
 
 /**
  * Every path a run with `config` and the state directory `stateDir`, as
- * user `uid`, depends on, with how it is checked (what is refused).
+ * user `uid`, depends on, with how it is checked (what is refused): the state
+ * directory, the textfile's and the store's directories, what
+ * {@linkcode programChecks} checks, and the files the config names.
  */
 export function trustChecks(config: Config, stateDir: string, uid: number): [string, Checked][] {
   const checks: [string, Checked][] = [[stateDir, stateDirChecked(uid)]];
   if (config.fleet.textfile !== undefined) checks.push([dirOf(config.fleet.textfile), TEXTFILE_DIR]);
   const store = sqlitePath(config, stateDir);
   if (store !== undefined) checks.push([dirOf(store), STORE_DIR]);
-  if (config.file !== undefined) checks.push([config.file, CONFIG_FILE]);
-  for (const program of namedPrograms(config)) checks.push([program, PROGRAM]);
-  checks.push(...namedFiles(config));
-  return checks;
+  return [...checks, ...programChecks(config), ...namedFiles(config)];
 }
 
 /**
  * For a command that reads the config as root but records no sample
  * (`start`, `stop`, `status`, `schedule`, `pf-conf`): the config file's way
  * and the programs it names, and, for `start` and `stop`, the state
- * directory `stateDir` they lock and keep their record in, as a report
- * checks it, in one run of `stat` (none without any): throws the first
- * refusal, else resolves to the warnings.
+ * directory `state.dir` they lock and keep their record in, as a report
+ * checks it for user `state.uid`, in one run of `stat` (none without any):
+ * throws the first refusal, else resolves to the warnings.
  */
-export async function refuseUntrustedPrograms(
-  config: Config,
-  stateDir?: string,
-  stat?: (dirs: readonly string[]) => Promise<string>,
-): Promise<string[]> {
-  return await refuseFound(programChecks(config, stateDir), stat);
+export async function refuseUntrustedPrograms(config: Config, state?: { dir: string; uid: number }): Promise<string[]> {
+  return await refuseFound(programChecks(config, state));
 }
 
 /** What {@linkcode refuseUntrustedPrograms} checks, for a command that checks more in the same run of `stat`. */
-export function programChecks(config: Config, stateDir?: string): [string, Checked][] {
-  const checks: [string, Checked][] = namedPrograms(config).map((p) => [p, PROGRAM]);
-  if (config.file !== undefined) checks.unshift([config.file, CONFIG_FILE]);
-  if (stateDir !== undefined) checks.unshift([stateDir, stateDirChecked(getUid())]);
-  return checks;
+export function programChecks(config: Config, state?: { dir: string; uid: number }): [string, Checked][] {
+  return [
+    ...(state !== undefined ? [[state.dir, stateDirChecked(state.uid)] as [string, Checked]] : []),
+    ...(config.file !== undefined ? [[config.file, CONFIG_FILE] as [string, Checked]] : []),
+    ...namedPrograms(config).map((p): [string, Checked] => [p, PROGRAM]),
+  ];
 }
 
 /**
