@@ -11,7 +11,7 @@
  */
 
 import { parseCommandArgs } from "./lib/cli/args.ts";
-import { GRAPH_OPTIONS } from "./lib/cli/graph_options.ts";
+import { GRAPH_DATA, GRAPH_OPTIONS, graphWrites } from "./lib/cli/graph_options.ts";
 import { parseDate } from "./lib/cli/dates.ts";
 import { err, findConfig, findStateDir, out, reportFailure } from "./lib/cli/context.ts";
 import { AtomicFile } from "./lib/host/files.ts";
@@ -140,8 +140,8 @@ export interface GraphArgs {
   plot?: string;
   /** Directory for the usage pages. */
   html?: string;
-  /** Whether -o was given (with --html, the data is written only then). */
-  outputGiven: boolean;
+  /** What it writes besides the pages ({@linkcode graphWrites}, "-" standard output): none, no data drawn. */
+  writes: string[];
   width: number;
   height: number;
   title?: string;
@@ -205,8 +205,8 @@ export function parseGraphArgs(args: string[]): GraphArgs {
     throw new UsageError(`--size ${size}: write it as WIDTHxHEIGHT in pixels, from 16 to 10000 (e.g. 1024x480)`);
   }
   const parsed: GraphArgs = {
-    output: str("output") ?? "netmon_graph.dat",
-    outputGiven: str("output") !== undefined,
+    output: str("output") ?? GRAPH_DATA,
+    writes: graphWrites(values),
     options: {
       by: oneOf("by", str("by") ?? "day", BY) as By,
       unit: oneOf("unit", unit ?? "MB", Object.keys(UNITS)),
@@ -412,13 +412,13 @@ async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promi
 
 async function graph(a: GraphArgs): Promise<void> {
   // With --html, the data is written only when asked for.
-  const data = a.html === undefined || a.outputGiven || a.plot !== undefined || a.gnuplot !== undefined;
+  const data = a.writes.length > 0;
   let config: Config = defaultConfig();
   if (a.html !== undefined || a.log === undefined || a.plot !== undefined || a.customers) config = findConfig(a.config);
   const outputs = [
     ...(a.html === undefined ? [] : [`${a.html}/index.html`]),
-    ...(data ? [a.output, a.plot, a.gnuplot] : []),
-  ].filter((o): o is string => o !== undefined && o !== "-");
+    ...a.writes,
+  ].filter((o) => o !== "-");
   const stateDir = usedStateDir(a, config, outputs);
   // As root, refused before anything is read or written; else checked while the graph is made (stat runs as a
   // child). The warnings are said at the end, whatever the outcome.

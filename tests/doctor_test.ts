@@ -1015,6 +1015,14 @@ Deno.test("doctor: which cron and ExecStart commands draw the graph, and where t
     flags: ["-q", "--frozen", "-P=graph", "--v8-flags=--max-semi-space-size=2"],
     opts: { config: "/etc/netmon/a.toml", stateDir: "/srv/a", outputs: [], html: "/srv/www", informational: false },
   });
+  // --html with --plot or --gnuplot but no -o: the data goes to the default file too, as graph.ts writes it.
+  for (const drawn of ["--plot /srv/www/usage.png", "--gnuplot /srv/www/usage.gp"]) {
+    assertEquals(
+      (graphOf(`/usr/local/bin/netmon-graph --html /srv/www ${drawn}`)?.opts as { outputs: string[] }).outputs,
+      ["netmon_graph.dat", drawn.split(" ")[1]],
+      drawn,
+    );
+  }
   // The original's default output, in the directory cron starts in; a log named; help draws nothing.
   assertEquals(graphOf("/usr/bin/deno run -P=graph /opt/netmon/graph.ts /srv/netmon.log")?.opts, {
     outputs: ["netmon_graph.dat"],

@@ -488,6 +488,21 @@ Deno.test("--gnuplot alone writes a script that plots the data file into FILE.pn
   });
 });
 
+Deno.test("--html with --gnuplot and no -o writes the data to ./netmon_graph.dat too; --html alone, the pages only", async () => {
+  await withTempDir(async (dir) => {
+    const path = await log(dir, ORIGINAL_LOG);
+    await Deno.writeTextFile(`${dir}/netmon.toml`, 'source = "interface"\n');
+    const pages = ["-c", `${dir}/netmon.toml`, "--html", `${dir}/www`, path];
+    const alone = await graph(pages, { cwd: dir });
+    assertEquals(alone.code, 0, alone.stderr);
+    ok(Deno.statSync(`${dir}/www/index.html`).isFile);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["netmon.log", "netmon.toml", "www"]);
+    const scripted = await graph([...pages, "--gnuplot", "usage.gp"], { cwd: dir });
+    assertEquals(scripted.code, 0, scripted.stderr);
+    ok((await Deno.readTextFile(`${dir}/netmon_graph.dat`)).startsWith("Date\t"));
+  });
+});
+
 Deno.test("the axis names 1024-based units by their IEC names, 1000-based ones as they are; the data does not change", async () => {
   await withTempDir(async (dir) => {
     const path = await log(dir, ORIGINAL_LOG);

@@ -1,11 +1,27 @@
 /**
  * graph.ts's options: the one list its parser and doctor's look at a
- * scheduled graph line (lib/doctor/run_lines.ts) read.
+ * scheduled graph line (lib/doctor/run_lines.ts) read, and what they have it
+ * write ({@linkcode graphWrites}).
  *
  * @module
  */
 
-import type { OptionSpec } from "./args.ts";
+import type { OptionSpec, ParsedArgs } from "./args.ts";
+
+/** Where graph.ts writes the data without -o: the original's name, in the directory it runs in. */
+export const GRAPH_DATA = "netmon_graph.dat";
+
+/**
+ * What a graph.ts run with the options `values` (as parsed with {@linkcode GRAPH_OPTIONS}) writes besides the pages
+ * of --html: the data (-o, else ./netmon_graph.dat), --plot's picture and --gnuplot's script, "-" being standard
+ * output; nothing when --html comes without -o, --plot or --gnuplot (the pages alone).
+ */
+export function graphWrites(values: ParsedArgs["values"]): string[] {
+  const str = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined;
+  const [output, plot, gnuplot] = [str("output"), str("plot"), str("gnuplot")];
+  if (str("html") !== undefined && output === undefined && plot === undefined && gnuplot === undefined) return [];
+  return [output ?? GRAPH_DATA, plot, gnuplot].filter((o): o is string => o !== undefined);
+}
 
 /** Every option graph.ts takes. */
 export const GRAPH_OPTIONS: OptionSpec[] = [

@@ -9,7 +9,7 @@
 
 import { parseCommandLine } from "../cli/commands.ts";
 import { parseCommandArgs } from "../cli/args.ts";
-import { GRAPH_OPTIONS } from "../cli/graph_options.ts";
+import { GRAPH_OPTIONS, graphWrites } from "../cli/graph_options.ts";
 import { type Granted, grantedBy } from "../config/permissions.ts";
 import type { Options } from "../cli/commands.ts";
 
@@ -103,7 +103,7 @@ export function parseRunLine(command: string, tasks: Record<string, string>): Ru
 export interface GraphOptions {
   config?: string;
   stateDir?: string;
-  /** -o, --plot, --gnuplot as given (the data's default, ./netmon_graph.dat, when none of -o and --html is). */
+  /** The files -o, --plot, --gnuplot have it write (graphWrites: ./netmon_graph.dat without -o, unless --html alone). */
   outputs: string[];
   /** --html DIR. */
   html?: string;
@@ -122,8 +122,7 @@ export function parseGraphLine(command: string, tasks: Record<string, string>): 
     const { values, positionals } = parseCommandArgs(found.args, GRAPH_OPTIONS);
     const str = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined;
     const html = str("html");
-    const output = str("output") ?? (html === undefined ? "netmon_graph.dat" : undefined);
-    const outputs = [output, str("plot"), str("gnuplot")].filter((o): o is string => o !== undefined && o !== "-");
+    const outputs = graphWrites(values).filter((o) => o !== "-");
     opts = {
       ...(str("config") !== undefined ? { config: str("config") as string } : {}),
       ...(str("state-dir") !== undefined ? { stateDir: str("state-dir") as string } : {}),
