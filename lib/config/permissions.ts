@@ -12,7 +12,7 @@
 import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
 import { DB_PASSWORD_ENV, parseStoreUrl } from "./fleet.ts";
 import { SMTP_PASSWORD_ENV } from "./mail.ts";
-import { meterRules } from "./meters.ts";
+import { ruleFamilies } from "./meters.ts";
 import { STAT } from "../host/dir_trust.ts";
 
 /** A kind of Deno permission, as in `--allow-KIND`. */
@@ -77,9 +77,21 @@ export function reportWrites(config: Config, stateDir: string): Need[] {
   return writes;
 }
 
-/** The address families (4, 6) of the config's meters' rules. */
-function ruleFamilies(config: Config): Set<number> {
-  return new Set(config.meters.flatMap((m) => meterRules(m, true).map((r) => r.family)));
+/**
+ * The iptables programs for each address family the config's meters' rules use: its save, reading the `read`
+ * (counters or rules), and with `restore` its restore, installing the rules.
+ */
+function iptablesPrograms(config: Config, read: "counters" | "rules", restore: boolean): Need[] {
+  const b = config.binaries;
+  const families = new Set(config.meters.flatMap((m) => ruleFamilies(m)));
+  const programs = [
+    [4, "iptables IPv4", b.iptablesSave, b.iptablesRestore],
+    [6, "ip6tables IPv6", b.ip6tablesSave, b.ip6tablesRestore],
+  ] as const;
+  return programs.filter(([family]) => families.has(family)).flatMap(([, what, save, restorer]): Need[] => [
+    { kind: "run", value: save, why: `reading the ${what} ${read}` },
+    ...(restore ? [{ kind: "run" as const, value: restorer, why: `installing the ${what} rules` }] : []),
+  ]);
 }
 
 /** The programs the config's source runs to read its counters. */
@@ -87,17 +99,8 @@ function readPrograms(config: Config): Need[] {
   const b = config.binaries;
   const why = `reading the ${config.source} counters`;
   switch (config.source) {
-    case "iptables": {
-      const families = ruleFamilies(config);
-      return [
-        ...(families.has(4)
-          ? [{ kind: "run" as const, value: b.iptablesSave, why: "reading the iptables IPv4 counters" }]
-          : []),
-        ...(families.has(6)
-          ? [{ kind: "run" as const, value: b.ip6tablesSave, why: "reading the ip6tables IPv6 counters" }]
-          : []),
-      ];
-    }
+    case "iptables":
+      return iptablesPrograms(config, "counters", false);
     case "nftables":
       return [{ kind: "run", value: b.nft, why }];
     case "pf":
@@ -115,23 +118,8 @@ function readPrograms(config: Config): Need[] {
 function changePrograms(config: Config): Need[] {
   const b = config.binaries;
   switch (config.source) {
-    case "iptables": {
-      const families = ruleFamilies(config);
-      const needs: Need[] = [];
-      if (families.has(4)) {
-        needs.push(
-          { kind: "run", value: b.iptablesSave, why: "reading the iptables IPv4 rules" },
-          { kind: "run", value: b.iptablesRestore, why: "installing the iptables IPv4 rules" },
-        );
-      }
-      if (families.has(6)) {
-        needs.push(
-          { kind: "run", value: b.ip6tablesSave, why: "reading the ip6tables IPv6 rules" },
-          { kind: "run", value: b.ip6tablesRestore, why: "installing the ip6tables IPv6 rules" },
-        );
-      }
-      return needs;
-    }
+    case "iptables":
+      return iptablesPrograms(config, "rules", true);
     case "nftables":
       return [{ kind: "run", value: b.nft, why: "reading and installing the nftables table" }];
     case "pf":
