@@ -854,6 +854,33 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
     });
   }));
 
+Deno.test("schedule: a % in the config or state path is escaped in the units' Description=; a control character is refused", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/net%hmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const run = (state: string) =>
+      netmon(["schedule", "-c", config, "-s", state, "--systemd", "--dry-run", "--into", `${dir}/etc`], {
+        dirs: [dir],
+      });
+    const r = await run(`${dir}/st%iate`);
+    assertEquals(r.code, 0, r.stderr);
+    const descriptions = r.stdout.split("\n").filter((l) => l.startsWith("Description="));
+    assertEquals(descriptions.length, 5, r.stdout);
+    // systemd expands %h, %i in Description=: each % is doubled, and none is left alone.
+    for (const d of descriptions) doesNotMatch(d.replaceAll("%%", ""), /%/, d);
+    ok(descriptions.some((d) => d.includes("st%%iate")), descriptions.join("\n"));
+    ok(descriptions.some((d) => d.includes("net%%hmon.toml")), descriptions.join("\n"));
+    // A newline would start a line of its own in the cron file or a unit (a comment ended, a directive begun).
+    for (const kind of ["--cron", "--systemd"]) {
+      const bad = await netmon(
+        ["schedule", "-c", config, "-s", `${dir}/st\nExecStartPre=/bin/false`, kind, "--into", `${dir}/etc`],
+        { dirs: [dir] },
+      );
+      assertEquals(bad.code, 64, bad.stderr);
+      match(bad.stderr, /^netmon: the state directory "[^\n]*\\n[^\n]*" has a control character[^\n]*\n$/);
+    }
+  }));
+
 Deno.test("schedule --remove: a file error other than a missing file is one line, not a crash", () =>
   withTempDir(async (dir) => {
     const config = `${dir}/netmon.toml`;

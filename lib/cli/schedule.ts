@@ -243,7 +243,12 @@ export function cronCommand(argv: readonly string[]): string {
 
 /** A command line for ExecStart: systemd reads sh-like quotes, and `%` starts a specifier. */
 export function unitCommand(argv: readonly string[]): string {
-  return argv.map(shellWord).join(" ").replaceAll("%", "%%");
+  return specifierFree(argv.map(shellWord).join(" "));
+}
+
+/** `text` for a unit's setting that systemd expands specifiers in (ExecStart=, Description=): each `%` doubled. */
+function specifierFree(text: string): string {
+  return text.replaceAll("%", "%%");
 }
 
 /** `# --allow-…  why` lines saying what each permission is for. */
@@ -354,7 +359,7 @@ export function unitFiles(i: ScheduleInputs, s: Schedule): UnitTexts {
   const service = `${MARKER}
 ${heading(i)}# netmon.service: one netmon report, started by netmon.timer. ${rules}
 [Unit]
-Description=netmon traffic report (firewall and kernel counters to ${i.stateDir})
+Description=netmon traffic report (firewall and kernel counters to ${specifierFree(i.stateDir)})
 Documentation=https://github.com/netmon/netmon#readme
 After=network-online.target nftables.service netfilter-persistent.service
 
@@ -386,7 +391,7 @@ WantedBy=timers.target
 # netmon graph for ${i.configFile ?? "no config file (every interface)"}, state in ${i.stateDir}
 # netmon-graph.service: the nightly graph of the log (usage.dat and usage.png), started by netmon-graph.timer.
 [Unit]
-Description=netmon nightly graph (${i.stateDir}/usage.dat and usage.png)
+Description=netmon nightly graph (${specifierFree(i.stateDir)}/usage.dat and usage.png)
 Documentation=https://github.com/netmon/netmon#readme
 
 [Service]
@@ -442,7 +447,7 @@ ExecStartPre=+/usr/bin/touch ${XTABLES_LOCK}
 # ${UNITS.startService}: 'netmon start' at boot (a reboot takes the meters' rules away, and reports fail without them),
 # after the firewall's own rules are loaded and before the first report.
 [Unit]
-Description=netmon meters' rules (netmon start for ${i.configFile ?? "no config file"})
+Description=netmon meters' rules (netmon start for ${specifierFree(i.configFile ?? "no config file")})
 Documentation=https://github.com/netmon/netmon#readme
 After=nftables.service netfilter-persistent.service
 Before=${UNITS.service}
@@ -582,6 +587,14 @@ export async function schedule(opts: Options): Promise<number> {
   for (const [what, path] of [["config", config.file], ["state directory", stateDir]] as const) {
     if (path !== undefined && !path.startsWith("/")) {
       throw new UsageError(`the ${what} ${JSON.stringify(path)} must be an absolute path: cron runs elsewhere`);
+    }
+    // Named in the comments and Description= lines, where a newline would end the line and start one of its own.
+    // deno-lint-ignore no-control-regex
+    if (path !== undefined && /[\x00-\x1f\x7f]/.test(path)) {
+      throw new UsageError(
+        `the ${what} ${JSON.stringify(path)} has a control character, which would break the lines that name it: ` +
+          "rename it",
+      );
     }
   }
   const mail = config.mail;
