@@ -29,7 +29,7 @@ import { dirOf, readWholeText } from "../host/safe_open.ts";
 import { advise, netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
 import { readStatus, statusPath } from "../state/status.ts";
-import { DB_PASSWORD_ENV, parseStoreUrl } from "../config/fleet.ts";
+import { DB_PASSWORD_ENV, parseStoreUrl, type PostgresConfig } from "../config/fleet.ts";
 
 export type { Finding } from "./finding.ts";
 
@@ -551,15 +551,9 @@ function utc(seconds: number): string {
  * The Prometheus textfile's finding: its directory there, and a directory no
  * other user can write (`trust`); the file a regular file that
  * node_exporter (its own user) may read, of the log's last sample
- * (`lastAt`, ms) once there is one. Undefined without `[prometheus]`.
+ * (`lastAt`, ms) once there is one. `path`: `[prometheus]`'s textfile.
  */
-async function checkTextfile(
-  config: Config,
-  lastAt: number | undefined,
-  input: DoctorInput,
-): Promise<Finding | undefined> {
-  const path = config.fleet.textfile;
-  if (path === undefined) return undefined;
+async function checkTextfile(path: string, lastAt: number | undefined, input: DoctorInput): Promise<Finding> {
   const trust = input.textfileDirTrust;
   const given = input.given ?? {};
   const dir = dirOf(path);
@@ -704,17 +698,17 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
   try {
     said = input.verifyMail ? await input.verifyMail(config) : "not tried";
   } catch (err) {
-    const denied = /Deno denied net access to (\S+?):? run it with (--allow-net=\S+)/.exec(message(err));
-    if (denied) {
-      const report = `give the report's line ${denied[2]} too ('${command(given, "schedule")}' prints it whole)`;
+    if (err instanceof DenoDenied) {
+      const flag = `${err.flag}=${err.what}`;
+      const report = `give the report's line ${flag} too ('${command(given, "schedule")}' prints it whole)`;
       return problem(
         "mail",
         message(err),
         await pastRefusal(
           input,
-          err instanceof DenoDenied ? err : new DenoDenied({ kind: "net", what: denied[1] as string }),
+          err,
           report,
-          `run doctor with ${denied[2]} ('deno task' passes no flags to deno), and ${report}`,
+          `run doctor with ${flag} ('deno task' passes no flags to deno), and ${report}`,
         ),
       );
     }
@@ -757,6 +751,18 @@ async function checkMail(config: Config, files: StateFiles | undefined, input: D
 type Only = Extract<typeof CHECKS[number], { only: string }>["only"];
 
 /**
+ * What each check that only some configs get (its `only`) takes of `config`: the source being iptables, the
+ * textfile, the PostgreSQL store; false or undefined where the check is not run.
+ */
+function applies(config: Config) {
+  return {
+    iptables: config.source === "iptables",
+    "[prometheus]": config.fleet.textfile,
+    "PostgreSQL store": config.fleet.postgres,
+  } satisfies Record<Only, unknown>;
+}
+
+/**
  * Runs every check, in order; later checks are skipped when what they need is broken, and all of them when netmon
  * refuses the config (lib/config/trust.ts).
  */
@@ -784,14 +790,10 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   if (refused.length > 0) {
     // As a report refuses before anything: no check runs, reads or writes what the config names (a program, a
     // password or CA file, the state directory), which another user may have chosen.
-    const applies: Record<Only, boolean> = {
-      iptables: config.source === "iptables",
-      "[prometheus]": config.fleet.textfile !== undefined,
-      "PostgreSQL store": config.fleet.postgres !== undefined,
-    };
+    const gets = applies(config);
     return [
       trustProblem("config", refused),
-      ...CHECKS.filter((c) => c.name !== "config" && (!("only" in c) || applies[c.only])).map((c) =>
+      ...CHECKS.filter((c) => c.name !== "config" && (!("only" in c) || Boolean(gets[c.only]))).map((c) =>
         skipped(c.name, "fix the config problem first")
       ),
     ];
@@ -802,16 +804,17 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const findings = [
     ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
+  const gets = applies(config);
   const versions = await checkBinaries(config, input.run, given);
   findings.push(...versions.findings);
   const binariesOk = versions.findings.every((f) => f.verdict === "ok");
-  if (config.source === "iptables") {
+  if (gets.iptables) {
     findings.push(
       binariesOk ? await checkBackend(config, versions, input.run, given) : skipped("backend", "needs the binaries"),
     );
   }
   findings.push(binariesOk ? await checkRules(config, input.run, given) : skipped("rules", "needs the binaries"));
-  if (config.source === "iptables") findings.push(checkLock(config, versions, given));
+  if (gets.iptables) findings.push(checkLock(config, versions, given));
   let log: LogFacts = { findings: [] };
   if (input.files) {
     const dir = checkStateDir(input.files, given);
@@ -839,13 +842,13 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   );
   findings.push(checkOriginal(cron, input.files?.log));
   findings.push(await checkMail(config, input.files, input));
-  const textfile = await checkTextfile(config, log.lastAt, input);
-  if (textfile) findings.push(textfile);
+  const textfile = gets["[prometheus]"];
+  if (textfile !== undefined) findings.push(await checkTextfile(textfile, log.lastAt, input));
   findings.push(input.files ? checkLastReport(input.files, given) : skipped("last-report", "no state directory"));
   // Reached only for a config no other user can change (a refused one returned above): it chooses the password file
   // doctor reads as root and the server it goes to.
-  const store = await checkStore(config, log.lastAt, input);
-  if (store) findings.push(store);
+  const pg = gets["PostgreSQL store"];
+  if (pg !== undefined) findings.push(await checkStore(pg, config, log.lastAt, input));
   return findings;
 }
 
@@ -891,15 +894,14 @@ function checkLastReport(files: StateFiles, given: RunWith): Finding {
  * The PostgreSQL store's finding: reached and logged in as the report
  * does (the password from password_file, else doctor's own
  * NETMON_DB_PASSWORD), and its table there once the log has samples
- * (`lastAt`). Only reads. Undefined without a PostgreSQL store.
+ * (`lastAt`). Only reads. `pg`: `config`'s PostgreSQL store.
  */
 async function checkStore(
+  pg: PostgresConfig,
   config: Config,
   lastAt: number | undefined,
   input: DoctorInput,
-): Promise<Finding | undefined> {
-  const pg = config.fleet.postgres;
-  if (!pg) return undefined;
+): Promise<Finding> {
   if (!input.verifyStore) return skipped("store", "not tried");
   const given = input.given ?? {};
   const u = parseStoreUrl(pg.url);

@@ -410,7 +410,7 @@ export class Mailer {
           { cause: err },
         );
       }
-      const denied = netDenied(err);
+      const denied = netDenied(err, this.#mail.server);
       if (denied) throw denied;
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     }
@@ -440,7 +440,7 @@ export class Mailer {
     try {
       await this.#transport.verify();
     } catch (err) {
-      const denied = netDenied(err);
+      const denied = netDenied(err, this.#mail.server);
       if (denied) throw denied;
       throw new NetmonError(this.describe(err), EX.TEMPFAIL, { cause: err });
     }
@@ -455,13 +455,6 @@ export class Mailer {
     const said = e.response ? `: the server said "${e.response.trim()}"` : "";
     const detail = (e.message ?? String(err)).split("\n")[0]?.replace(/^\w+ \w+: /, "");
     const code = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(detail ?? "") ? "ECONNECTION" : e.code;
-    // Deno refusing the connection (or, for a host name, the lookup: getaddrinfo EPERM) is no server's fault.
-    const denied = /Requires net access to "([^"]+)"/.exec(detail ?? "")?.[1] ??
-      (/getaddrinfo EPERM/.test(detail ?? "") ? this.#mail.server : undefined);
-    if (denied !== undefined) {
-      return `mail to ${where} failed: Deno denied net access to ${denied}: run it with --allow-net=${denied} ` +
-        `('netmon schedule' prints the whole line)`;
-    }
     switch (code) {
       case "ECONNECTION":
         return `mail to ${where} failed: could not connect (${detail})`;
@@ -505,21 +498,19 @@ function attachmentsOf(message: SpooledMessage, configured: Attachment[]): { att
 }
 
 /**
- * Deno refusing the connection (no `--allow-net` for the server), however
- * nodemailer wrapped it: a permission to grant (exit 77 naming the flag), not
- * a server to wait for.
+ * Deno refusing the connection (no `--allow-net` for the server) or, for a
+ * host name, its lookup (getaddrinfo EPERM, for `server`), however nodemailer
+ * wrapped it: a permission to grant (a DenoDenied, exit 77 naming the flag),
+ * not a server to wait for.
  */
-function netDenied(err: unknown): NetmonError | undefined {
+function netDenied(err: unknown, server: string): NetmonError | undefined {
   for (let e = err; e instanceof Error; e = e.cause) {
     const denied = denoPermissionError(e);
     if (denied) return denied;
-    const m = /Requires net access to "?([^",]+)"?/.exec(e.message);
-    if (m) {
-      return new NetmonError(
-        `Deno denied net access to ${m[1]}: run it with --allow-net=${m[1]} (the mail server's address and port)`,
-        EX.NOPERM,
-        { cause: err },
-      );
+    const what = /Requires net access to "?([^",]+)"?/.exec(e.message)?.[1] ??
+      (/getaddrinfo EPERM/.test(e.message) ? server : undefined);
+    if (what !== undefined) {
+      return new DenoDenied({ kind: "net", what, note: "the mail server's address and port" }, { cause: err });
     }
   }
   return undefined;
