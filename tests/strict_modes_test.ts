@@ -542,6 +542,15 @@ rootTest(
         refused(r, new RegExp(`^netmon: ${said.source.slice(1)}`), `chmod go-w ${loose}`);
         assertEquals(r.stdout, "", `${args[0]}: nothing printed`);
       }
+      // What the report only warns of and summary does not read (the textfile's directory) is not summary's to say.
+      const shared = await mkdir(`${dir}/textfile`, 0o777);
+      const textfile = await writeConfig(
+        dir,
+        `${LO}state_dir = "${state}"\n[prometheus]\ntextfile = "${shared}/n.prom"\n`,
+        "textfile.toml",
+      );
+      const s = await run(["summary"], dir, textfile);
+      assertEquals([s.code, s.stderr], [0, ""], `summary with a loose textfile directory: ${s.stderr}`);
       // A monitoring plugin says it as its one UNKNOWN line.
       const c = await run(["check"], dir, config);
       assertEquals(c.code, 3, c.stdout);

@@ -220,8 +220,10 @@ Monitoring Plugins conventions: one line of text, performance data after '|'
   exit 1 WARNING   a quota past its first threshold, or the last report failed
   exit 2 CRITICAL  a quota past its last threshold, the last sample older than
                    three intervals, or the last report found rules missing
-  exit 3 UNKNOWN   the state or config cannot be read, or the state directory
-                   is another config's (whose report refuses it)
+  exit 3 UNKNOWN   the state or config cannot be read, the state directory is
+                   another config's (whose report refuses it), or the report
+                   would refuse to run (a config, program or directory another
+                   user could change)
 Reads only the config and the state directory: never the firewall.
 
 Options:

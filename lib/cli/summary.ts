@@ -45,8 +45,9 @@ export async function summary(opts: Options): Promise<number> {
   const config = findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   // What a report refuses to run with (lib/config/trust.ts), before anything is read: the config chooses the log
-  // and the store (its password and CA files) read as root.
-  for (const w of await refuseUntrusted(config, files.dir, getUid() ?? 0)) err(`netmon: warning: ${w}\n`);
+  // and the store (its password and CA files) read as root. What it only warns of (the textfile's directory, an
+  // attachment) is not read here: the report says it on every run, and doctor lists it.
+  await refuseUntrusted(config, files.dir, getUid() ?? 0);
   if (req.store) {
     const { summaryFromStore } = await import("./summary_store.ts");
     await summaryFromStore(req, config, req.store.hosts);
