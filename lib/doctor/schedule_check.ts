@@ -510,10 +510,14 @@ function checkBootStart(
     return elsewhere(ctx, entry, line, opts) === undefined ? [{ entry, line, opts }] : [];
   });
   if (ours.length === 0) {
+    // The advice of old was to start netmon from the firewall's own boot script: doctor cannot see into that.
     return problem(
       ctx,
       "nothing runs this config's 'netmon start' at boot: a reboot takes the rules away, and every report fails " +
         "until someone runs it",
+      `run '${netmonCommand("schedule --cron", ctx.given)}' (or --systemd): it writes an @reboot line (or ` +
+        "netmon-start.service, ordered after the firewall's own rules) with exactly the permissions start needs; a " +
+        "'netmon start' in the firewall's own boot script is invisible to doctor, so move it to netmon's own",
     );
   }
   const boot = checkOurs(ctx, ours, {
