@@ -64,7 +64,7 @@ export function fileError(err: unknown, action: string, path: string): NetmonErr
   const denied = denoPermissionError(err);
   if (denied) return denied;
   const detail = err instanceof Error
-    ? err.message.replace(/[:,] (open|write|rename|mkdir|read)[^]*$/, "")
+    ? err.message.replace(/[:,] (open|write|rename|mkdir|read|lstat|stat|remove|unlink|realpath|readlink)\b[^]*$/, "")
     : String(err);
   if (err instanceof Deno.errors.PermissionDenied) {
     return new NetmonError(`Cannot ${action} ${path}: permission denied by the file system`, EX.NOPERM, { cause: err });
