@@ -51,6 +51,20 @@ Deno.test("findResets: each sign gives its reason, whatever the counter's value"
   assertEquals(Object.fromEntries(r), { a: "counter re-created", b: "counter went down", c: "packets went down" });
   const started = findResets({ previous: prev, previousIds: before, sample: now, ids: after, started: new Set(["d"]) });
   assertEquals(started.get("d"), "rules re-created");
+  const fresh = sample("2026/01/01-00:05:00", { a: 500n, e: 30n, f: 40n });
+  const added = findResets({
+    previous: prev,
+    previousIds: before,
+    sample: fresh,
+    ids: ids(1300, 0, { a: { id: "1.1", packets: 20n }, e: { id: "1.2" }, f: {} }),
+    started: new Set(["a", "e"]),
+  });
+  assertEquals(
+    Object.fromEntries(added),
+    { e: "rules re-created" },
+    "a new column start made is reset, one it did not make is not; a counter with its previous identity was not " +
+      "made since, whatever a start recorded",
+  );
   const pf = findResets({
     previous: prev,
     previousIds: ids(1000, 0, { a: { evaluations: 9n } }),
@@ -74,7 +88,11 @@ Deno.test("findResets: a boot after the previous sample is a reboot for every co
   const at = 1_000_000;
   const check = (boot: number) =>
     findResets({ previous: prev, previousIds: ids(at, at - 3600, {}), sample: now, ids: ids(at + 300, boot, {}) });
-  assertEquals(Object.fromEntries(check(at + 200)), { a: "reboot", b: "reboot" }, "a new column is never a reset");
+  assertEquals(
+    Object.fromEntries(check(at + 200)),
+    { a: "reboot", b: "reboot", fresh: "reboot" },
+    "a new column too: its counter counts from the boot, after the previous sample",
+  );
   assertEquals(check(at + BOOT_JITTER).size, 0, "within the jitter");
   assertEquals(check(at - 3600 + 1800).size, 0, "the clock stepped forward by less than the uptime");
   assertEquals(check(at - 3600 - 600).size, 0, "the clock stepped back");

@@ -304,7 +304,11 @@ export class NftablesSource implements CounterSource {
    * zero, and the next report bills only what it counted since, see
    * {@linkcode Plan.recreates}); so is the counter of such a column that has
    * no rules. `former` counts only when the record names this table (see
-   * `ownHere`). The table the record names (`formerTable`),
+   * `ownHere`). A counter it adds is recorded too: it was made after the
+   * last report's sample, under another source's rules before it (a switch
+   * from iptables) or none (a meter added), and counts from zero, so the next
+   * report bills all it counted, whether or not it passed the value the
+   * column had. The table the record names (`formerTable`),
    * when the config names another, is deleted in the same transaction.
    */
   async planStart(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {
@@ -330,10 +334,14 @@ export class NftablesSource implements CounterSource {
     if (!t) notes.push(`create ${this.describe()}`);
     const base = { family: "inet", table: this.config.table };
     const { taken, differing } = t ? this.takenOver(t, own) : { taken: [], differing: [] };
+    /** Counters made here: they count from zero, and the next report bills all they counted (Plan.recreates). */
+    const made: string[] = [];
     for (const c of this.columns) {
       if (taken.includes(c)) continue;
       ops.push({ add: { counter: { ...base, name: c } } });
-      if (!t?.counters.has(c)) notes.push(`add counter ${c}`);
+      if (t?.counters.has(c)) continue;
+      notes.push(`add counter ${c}`);
+      made.push(c);
     }
     const kept = this.columns.filter((c) => t?.counters.has(c) && !taken.includes(c)).length;
     for (const [name, info] of t?.chains ?? []) {
@@ -369,7 +377,7 @@ export class NftablesSource implements CounterSource {
     if (kept > 0) notes.push(`keep ${kept} counter${kept === 1 ? "" : "s"} and their values`);
     ops.push(...old.ops);
     notes.push(...old.notes, ...left);
-    return { notes, commands: [this.command(ops)], unknown, differing, recreates: taken };
+    return { notes, commands: [this.command(ops)], unknown, differing, recreates: [...made, ...taken] };
   }
 
   async planStop(former: ReadonlySet<string> = new Set(), formerChain?: string, formerTable?: string): Promise<Plan> {

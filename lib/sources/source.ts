@@ -29,9 +29,10 @@ export interface Plan {
    * Columns whose counters the commands create afresh (every rule of the
    * column made anew: iptables re-creates all of a column's rules when any
    * of them is added or removed; nftables makes afresh a counter it takes
-   * over that its record does not list), since the source may have no
-   * identity to show it (iptables) or it may be unknown: `start` records
-   * them for the next report.
+   * over that its record does not list, and makes one it adds), since the
+   * source may have no identity to show it (iptables) or it may be unknown
+   * (the column's previous sample was of iptables, or there was none: a
+   * meter added): `start` records them for the next report.
    */
   recreates?: string[];
   /**

@@ -1,9 +1,14 @@
 /**
- * `netmon start`'s record of the columns whose rules it made afresh
- * (`netmon.started` in the state directory), for sources whose counters have
- * no identity of their own (iptables): the next report treats those columns
- * as reset whatever their counters say, since rules made afresh count from
- * zero and may have passed the old value already.
+ * `netmon start`'s record of the columns whose rules (or counters) it made
+ * afresh (`netmon.started` in the state directory): the next report treats
+ * those columns as reset whatever their counters say, since rules made
+ * afresh count from zero and may have passed the old value already, and
+ * nothing else may show it: iptables' counters have no identity of their
+ * own, and an nftables counter's is unknown where the column's previous
+ * sample was of iptables (a switch of source) or there was none (a meter
+ * added: its first sample's reset line makes every reader count its whole
+ * value). A record of a counter whose identity is the one it had at the
+ * previous sample has no effect (lib/usage/resets.ts).
  *
  * `start` holds the state directory's lock (lib/cli/firewall.ts: from reading
  * its record of installed rules to writing it) while it writes this record

@@ -60,7 +60,7 @@ export interface ResetInputs {
   ids: Identities;
   /** What a changed identity means, e.g. `interface re-created`. */
   identityReason?: string | undefined;
-  /** Columns `netmon start` made afresh since the previous sample. */
+  /** Columns whose counters `netmon start` made afresh (or made, for a new column) since the previous sample. */
   started?: ReadonlySet<string>;
   /** The logged values are netmon's own running sums (pf -z): nothing resets them. */
   carried?: boolean | undefined;
@@ -73,11 +73,15 @@ export function decimalBelow(a: string | undefined, b: string | undefined): bool
 }
 
 /**
- * The columns reset since the previous sample, each with its reason. Only
- * columns the previous sample has can be reset (a new column counts from
- * zero anyway).
+ * The columns reset since the previous sample, each with its reason. A
+ * column the previous sample lacks is reset only when `netmon start` made its
+ * counter since (`started`), or the machine booted since: it counted from
+ * zero within the interval, and
+ * the reset line says so to every reader; otherwise every reader starts it
+ * at its first value (lib/usage/deltas.ts, lib/usage/engine.ts).
  *
- * A reboot is a boot time later than the previous sample's instant: it is
+ * A reboot is a boot time later than the previous sample's instant (every
+ * column is reset, a new one too: all counted since the boot): it is
  * worked out from the wall clock, so a clock stepped forward moves it too,
  * but only a step larger than the machine's uptime at the previous sample
  * could make it look later than that sample (a smaller step, or one back,
@@ -103,7 +107,8 @@ export function findResets(i: ResetInputs): Map<string, string> {
   const was = i.previousIds;
   const now = i.ids;
   if (was !== undefined && !i.carried && now.boot > was.at + BOOT_JITTER) {
-    for (const column of i.sample.counters.keys()) if (before.has(column)) resets.set(column, REASONS.reboot);
+    // A column new since the previous sample too: its counter, like every other, counts from the boot.
+    for (const column of i.sample.counters.keys()) resets.set(column, REASONS.reboot);
     return resets;
   }
   // The previous identities by this sample's column index: the same order (the usual case) or looked up by name.
@@ -117,7 +122,11 @@ export function findResets(i: ResetInputs): Map<string, string> {
   i.sample.counters.forEach((after, column) => {
     j++;
     const old = before.get(column);
-    if (old === undefined) return;
+    if (old === undefined) {
+      // A column new since the previous sample whose counter start made meanwhile: all it counted is this interval's.
+      if (i.started?.has(column)) resets.set(column, REASONS.rulesRecreated);
+      return;
+    }
     if (i.carried) {
       if (after < old) resets.set(column, REASONS.wentDown);
       return;
@@ -131,8 +140,11 @@ export function findResets(i: ResetInputs): Map<string, string> {
       resets.set(column, i.identityReason ?? REASONS.counterRecreated);
     } else if (k >= 0 && decimalBelow(now.evaluations?.[j], was?.evaluations?.[k])) {
       resets.set(column, REASONS.rulesRecreated);
-    } else if (i.started?.has(column)) resets.set(column, REASONS.rulesRecreated);
-    else if (after < old) resets.set(column, REASONS.wentDown);
+    } else if (i.started?.has(column) && !(idWas && idWas === idNow)) {
+      // A counter with the identity it had at the previous sample was not made since (a start killed before its
+      // commands ran left its record): the record is for counters without one (iptables) or not known then.
+      resets.set(column, REASONS.rulesRecreated);
+    } else if (after < old) resets.set(column, REASONS.wentDown);
     else if (decimalBelow(pNow, pWas)) resets.set(column, REASONS.packetsWentDown);
   });
   return resets;
