@@ -35,12 +35,19 @@ Deno.test("the original looked at the proxy counter only: a reset of the other m
   assertEquals(r.meters[1]?.usage, 7n);
 });
 
-Deno.test("a meter new to the config starts from zero, without a reset", () => {
+Deno.test("a meter new to the config starts at its first value, as every reader of the log starts it", () => {
   const before = last(sample("t1", [["a", 5n]]), "t0");
   const r = computeUsage(before, sample("t2", [["a", 6n], ["b", 40n]]));
-  assertEquals(r.meters.map((m) => m.usage), [1n, 40n]);
+  assertEquals(r.meters.map((m) => [m.usage, m.before]), [[1n, 5n], [0n, 40n]]);
   assertEquals(r.resets, []);
   assertEquals(r.totalStart, "t0");
+});
+
+Deno.test("a meter new to the config whose counter start made within the interval counts its value", () => {
+  const before = last(sample("t1", [["a", 5n]]), "t0");
+  const r = computeUsage(before, sample("t2", [["a", 6n], ["b", 40n]]), new Map([["b", "rules re-created"]]));
+  assertEquals(r.meters.map((m) => [m.usage, m.before]), [[1n, 5n], [40n, 0n]]);
+  assertEquals(r.resets, ["b"]);
 });
 
 Deno.test("usage is never negative, whatever the counters do", () => {

@@ -24,9 +24,12 @@ function line(
   title: string,
   timestamp: string,
   meters: readonly ReportMeter[],
-  values: (m: string, i: number) => bigint,
+  values: (m: string, i: number) => bigint | undefined,
 ): string {
-  const parts = meters.map((m, i) => `${m.label}: ${humanReadable(values(m.name, i))}`);
+  const parts = meters.map((m, i) => {
+    const v = values(m.name, i);
+    return `${m.label}: ${v === undefined ? "-" : humanReadable(v)}`;
+  });
   return `${title} - Timestamp: ${timestamp} ${parts.join(" ")}\n`;
 }
 
@@ -71,7 +74,9 @@ export function formatReport(
     byMeter ??= new Map(usage.meters.map((u) => [u.meter, u]));
     return byMeter.get(m)?.usage ?? 0n;
   };
-  let text = line("Last Total", lastStamp, meters, (m) => previous?.sample.counters.get(m) ?? 0n) +
+  // A meter the last sample lacks (added since) had no total then: "-" (on a first run, 0, as the original's).
+  const lastTotal = (m: string) => previous === undefined ? 0n : previous.sample.counters.get(m);
+  let text = line("Last Total", lastStamp, meters, lastTotal) +
     line("New Total", sample.timestamp, meters, (m) => sample.counters.get(m) ?? 0n) +
     line("New Usage", sample.timestamp, meters, usageOf);
   if (usage.resets.length > 0) {

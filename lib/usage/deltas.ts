@@ -10,7 +10,11 @@ import type { LastState, Sample } from "../state/log_format.ts";
 export interface MeterUsage {
   /** Meter name. */
   meter: string;
-  /** Counter at the previous sample (0 when the meter is new). */
+  /**
+   * Counter at the previous sample; for a meter the previous sample lacks,
+   * the value its usage counts from: 0 on a first run or when its counter
+   * was made within the interval (a reset), else its value now.
+   */
   before: bigint;
   /** Counter now. */
   after: bigint;
@@ -39,7 +43,11 @@ export interface UsageResult {
  * named in `resets` (column to reason, from lib/usage/resets.ts) whatever its
  * value: that meter's usage is its new value (what it counted since the
  * reset; anything counted between the previous sample and the reset is
- * unknowable). Other meters are unaffected. As in the original, the
+ * unknowable). Other meters are unaffected. A meter the last sample lacks
+ * (one added to the config) counts from its value now, as every reader of the
+ * log counts it, unless `resets` names it (`netmon start` made its counter
+ * within the interval: its usage is its value, as the log's reset line tells
+ * every reader). As in the original, the
  * total-start stamp moves to now when a reset is seen, and is now on the
  * first run.
  *
@@ -59,8 +67,11 @@ export function computeUsage(
   // forEach, not for-of: at 10,000 meters this runs once, mostly before V8 optimises it, where for-of's
   // [key, value] pairs cost several times the loop itself.
   now.counters.forEach((after, meter) => {
-    const before = last?.sample.counters.get(meter) ?? 0n;
-    const reason = resetReasons?.get(meter) ?? (after < before ? "counter went down" : undefined);
+    const was = last?.sample.counters.get(meter);
+    const reason = resetReasons?.get(meter) ?? (was !== undefined && after < was ? "counter went down" : undefined);
+    // A meter new since the last sample starts at its first value, as in every reader of the log
+    // (lib/usage/engine.ts), unless it was reset: its counter was made within the interval.
+    const before = was ?? (last === undefined || reason !== undefined ? 0n : after);
     if (reason === undefined) {
       meters.push({ meter, before, after, usage: after - before, reset: false });
       return;
