@@ -19,6 +19,12 @@ Deno.test("the record's text reads back as written, and text naming no config is
   assertEquals(parseInstalled(formatInstalled({ config: "/x.toml", columns: [] })), { config: "/x.toml", columns: [] });
   assertEquals(parseInstalled("columns\tproxy\n"), undefined);
   assertEquals(parseInstalled(""), undefined);
+  // What the other source's start installed, still there after a switch of source.
+  for (const left of [{ table: "walk5", columns: ["sales"] }, { chain: "DOWNLOADED", columns: ["a", "b"] }]) {
+    const switched = { config: "/x.toml", columns: ["sales"], chain: "DOWNLOADED", left };
+    assertEquals(parseInstalled(formatInstalled(switched)), switched);
+  }
+  assertEquals(parseInstalled("config\t/a.toml\ncolumns\tweb\nleft\ttable\tFOO -j\tweb\n")?.left, undefined);
 });
 
 Deno.test("former columns are the recorded ones for the same config file only, and the record names its owner", () =>

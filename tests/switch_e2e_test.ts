@@ -9,7 +9,7 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { humanReadable } from "../lib/usage/units.ts";
-import { netmon, type NetmonRun, netnsTest, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import { netmon, type NetmonRun, netnsTest, run, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
 
 /** What b's proxy address (198.51.100.10) sends to a. */
 const SALES = '[[meter]]\nname = "sales"\nfrom = "198.51.100.10"\n';
@@ -132,6 +132,72 @@ netnsTest(
         const more = await sendUdp(p.b, "192.0.2.1", 4, 100 - 28);
         assertEquals(newUsage(await report(config, dir, o), "wan"), humanReadable(BigInt(more)));
         assertEquals(await summaryTotals(config, dir, o), new Map([["sales", 0n], ["wan", BigInt(more)]]));
+      })
+    ),
+);
+
+netnsTest(
+  "[nftables -> iptables] config edited before stop: start, status and doctor go on naming the table left behind",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, NFT + SALES);
+        const o = { ns: p.a, dirs: [dir] };
+        await start(["start"], config, dir, o);
+        await report(config, dir, o);
+        await writeConfig(dir, SALES);
+        const stop = await start(["stop"], config, dir, o);
+        ok(stop.includes("leave table inet netmon, which this config's last start installed (meter sales)"), stop);
+        const said = 'table inet netmon, which this config\'s start under source = "nftables" installed (meter ' +
+          "sales): it counts on; delete it with 'nft delete table inet netmon'";
+        for (const run of [1, 2]) {
+          const s = await start(["start"], config, dir, o);
+          ok(s.endsWith(`leave ${said}\n`), `start ${run}: ${s}`);
+        }
+        const status = await netmon(["status", "-c", config, "-s", dir], o);
+        assertEquals([status.code, status.stderr], [0, `netmon: warning: ${said}\n`], status.stdout);
+        const doctor = await netmon(["doctor", "--json", "-c", config, "-s", dir], o);
+        const checks =
+          (JSON.parse(doctor.stdout) as { checks: { check: string; verdict: string; said: string; fix?: string }[] })
+            .checks;
+        const rules = checks.find((c) => c.check === "rules");
+        assertEquals([rules?.verdict, rules?.said, rules?.fix], ["problem", said, "nft delete table inet netmon"]);
+        // Deleted as said: no more word of it.
+        await run("ip", ["netns", "exec", p.a, "nft", "delete", "table", "inet", "netmon"]);
+        const s = await start(["start"], config, dir, o);
+        ok(!s.includes("table inet netmon"), s);
+        ok(!(await Deno.readTextFile(`${dir}/netmon.installed`)).includes("left"));
+        const quiet = await netmon(["status", "-c", config, "-s", dir], o);
+        assertEquals([quiet.code, quiet.stderr], [0, ""]);
+      })
+    ),
+);
+
+netnsTest(
+  "[iptables -> nftables] config edited before stop: every later start names the iptables rules left behind",
+  () =>
+    withPair((p) =>
+      withTempDir(async (dir) => {
+        const config = await writeConfig(dir, SALES);
+        const o = { ns: p.a, dirs: [dir] };
+        await start(["start"], config, dir, o);
+        await writeConfig(dir, NFT + SALES);
+        await start(["stop"], config, dir, o);
+        for (const run of [1, 2]) {
+          const s = await start(["start"], config, dir, o);
+          ok(
+            s.includes(
+              "the iptables rules this config's last start installed (chain DOWNLOADED, meter sales)",
+            ) || s.includes(
+              'leave the iptables rules this config\'s start under source = "iptables" installed (chain DOWNLOADED, ' +
+                `meter sales): they count on; remove them with 'deno task netmon stop -c ${config} -s ${dir}' with ` +
+                'source = "iptables" in the config\n',
+            ),
+            `start ${run}: ${s}`,
+          );
+        }
+        const status = await netmon(["status", "-c", config, "-s", dir], o);
+        ok(status.stderr.includes("chain DOWNLOADED"), status.stderr);
       })
     ),
 );

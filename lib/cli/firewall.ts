@@ -27,6 +27,8 @@ import { EX, NetmonError } from "../host/errors.ts";
 import { selectSource } from "../sources/select.ts";
 import { type CounterSource, foreignAdvice, type MeterStatus, type Plan } from "../sources/source.ts";
 import { humanReadable } from "../usage/units.ts";
+import { leftBehind, leftIn, leftNote } from "../sources/left_behind.ts";
+import type { Leftover } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
 
 /** The plan as said to the user of a run `given` -c/-s (the netmon commands its notes name, with them). */
@@ -107,6 +109,8 @@ interface InstalledRecord {
   formerTable?: string;
   /** The config file the record names, if it is another: the two share this state directory. */
   owner?: string;
+  /** What this config's start under the other source installed, by the record. */
+  left?: Leftover;
 }
 
 /**
@@ -135,17 +139,20 @@ function installedRecord(opts: Options, config: Config, locked: StateFiles | und
  * (none after a stop). Failing to record is only warned of: the firewall has
  * changed already, and the next start will at worst ask for --replace.
  */
-function recordInstalled(record: InstalledRecord, command: string, config: Config): void {
+function recordInstalled(record: InstalledRecord, command: string, config: Config, left?: Leftover): void {
   const { files, identity, owner } = record;
   try {
     // Another config's record stays: that config's rules are still installed (see sharedStateError).
     if (command === "stop") {
-      if (owner === undefined) dropInstalled(files);
+      // What the other source's start installed stays named while it is there.
+      if (owner === undefined && left) writeInstalled(files, { ...recordOf(identity, []), left });
+      else if (owner === undefined) dropInstalled(files);
     } else {
       ensureStateDir(files);
       const record = recordOf(identity, columnNames(config.meters));
       if (config.source === "iptables") record.chain = config.chain;
       else record.table = config.table;
+      if (left) record.left = left;
       writeInstalled(files, record);
     }
   } catch (e) {
@@ -222,6 +229,10 @@ async function planAndChange(
   if ((plan.unknown?.length || plan.differing?.length) && !opts.replace) {
     throw unknownRefusal(opts.command, config, plan, runWith(opts));
   }
+  // What the config's start under its other source installed, still there: named (the plan names it already where
+  // the record's own place is it: the last start was under that source) and kept in the record.
+  const left = record?.owner === undefined ? await leftBehind(config, record, runCommand) : undefined;
+  if (left && left === record?.left) plan.notes.push(leftNote(left, "leave "));
   if (!opts.dryRun) {
     const run = async () => {
       for (const c of plan.commands) await runCommand(c.path, c.args, c.stdin);
@@ -229,7 +240,7 @@ async function planAndChange(
     // Rules made afresh count from zero: the next report must know, whatever their counters say.
     if (plan.recreates?.length && locked) await recordingStart(locked, plan.recreates, run, source.name);
     else await run();
-    if (record) recordInstalled(record, opts.command, config);
+    if (record) recordInstalled(record, opts.command, config, left);
   }
   return plan;
 }
@@ -261,6 +272,10 @@ export async function status(opts: Options): Promise<number> {
   const given = runWith(opts);
   for (const w of source.warnings) err(`netmon: warning: ${advise(w, given)}\n`);
   for (const f of source.foreignRules ?? []) err(`netmon: warning: ${foreignAdvice(f, given)}\n`);
+  const left = installsRules(config.source)
+    ? await leftIn(config, () => findStateDir(opts.stateDir, config))
+    : undefined;
+  if (left) err(`netmon: warning: ${advise(leftNote(left), given)}\n`);
   const where = config.source === "iptables"
     ? ` (chain ${config.chain})`
     : config.source === "nftables"

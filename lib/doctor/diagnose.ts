@@ -23,6 +23,7 @@ import { logZone, zoneRecordPath } from "../state/zone_record.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
 import { foreignAdvice } from "../sources/source.ts";
+import { leftFix, leftIn, leftNote } from "../sources/left_behind.ts";
 import { forEachLogSample, readLast, readLogTail } from "../state/log_reader.ts";
 import { readsLogWhole } from "../state/record.ts";
 import { dirOf, readWholeText } from "../host/safe_open.ts";
@@ -285,7 +286,7 @@ async function checkBackend(
   return ok("backend", `iptables drives ${backend}; the ${other} backend holds no rules`);
 }
 
-async function checkRules(config: Config, run: Runner, given: RunWith): Promise<Finding> {
+async function checkRules(config: Config, run: Runner, given: RunWith, files?: StateFiles): Promise<Finding> {
   if (config.source === "interface") {
     return ok("rules", "the interface source reads the kernel's counters: no rules needed");
   }
@@ -333,6 +334,11 @@ async function checkRules(config: Config, run: Runner, given: RunWith): Promise<
     // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.
     const fixes = [...new Set(foreign.map((f) => "fix" in f ? f.fix : command(given, "start")))];
     return problem("rules", foreignSaid.join("; "), fixes.join(" && "));
+  }
+  // What this config's start under its other source installed (lib/sources/left_behind.ts): it counts on.
+  const left = files === undefined ? undefined : await leftIn(config, () => files.dir, run);
+  if (left) {
+    return problem("rules", advise(leftNote(left), given), advise(leftFix(left), given));
   }
   // Rules, as start writes them (a row of status is a column on nftables and pf, a rule on iptables).
   const rules = config.meters.flatMap((m) => meterRules(m, config.source === "iptables")).length;
@@ -813,7 +819,9 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       binariesOk ? await checkBackend(config, versions, input.run, given) : skipped("backend", "needs the binaries"),
     );
   }
-  findings.push(binariesOk ? await checkRules(config, input.run, given) : skipped("rules", "needs the binaries"));
+  findings.push(
+    binariesOk ? await checkRules(config, input.run, given, input.files) : skipped("rules", "needs the binaries"),
+  );
   if (gets.iptables) findings.push(checkLock(config, versions, given));
   let log: LogFacts = { findings: [] };
   if (input.files) {

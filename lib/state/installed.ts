@@ -10,7 +10,9 @@
  * iptables chain the rules jumped to, so that after the config's `chain`
  * changed, its old rules are still known as its own (and rules of the same
  * name jumping to any other chain as another config's), and the nftables
- * table, so that after the config's `table` changed the old one is removed.
+ * table, so that after the config's `table` changed the old one is removed,
+ * and, after a switch between the two, what the other source's start
+ * installed while it is still there (lib/sources/left_behind.ts).
  *
  * @module
  */
@@ -35,6 +37,18 @@ export interface Installed {
   chain?: string;
   /** nftables: the table that holds those counters; absent in a record written before netmon kept it. */
   table?: string;
+  /** What this config's start under the other source installed and is still there (a `left` line). */
+  left?: Leftover;
+}
+
+/** An iptables chain or an nftables table this config's start installed, with its columns. */
+export interface Leftover {
+  /** iptables: the chain its rules jump to. */
+  chain?: string;
+  /** nftables: the table. */
+  table?: string;
+  /** Its columns. */
+  columns: string[];
 }
 
 /** The record file of a state directory. */
@@ -62,6 +76,7 @@ export function parseInstalled(text: string): Installed | undefined {
   let given: string | undefined;
   let chain: string | undefined;
   let table: string | undefined;
+  let left: Leftover | undefined;
   const columns: string[] = [];
   for (const line of text.split("\n")) {
     const [key, ...values] = line.split("\t");
@@ -71,12 +86,16 @@ export function parseInstalled(text: string): Installed | undefined {
     else if (key === "chain" && values.length === 1 && CHAIN_NAME.test(values[0] ?? "")) chain = values[0];
     else if (key === "table" && values.length === 1 && CHAIN_NAME.test(values[0] ?? "")) table = values[0];
     else if (key === "columns") columns.push(...values.filter((v) => v !== ""));
+    else if (key === "left" && (values[0] === "chain" || values[0] === "table") && CHAIN_NAME.test(values[1] ?? "")) {
+      left = { [values[0]]: values[1], columns: values.slice(2).filter((v) => v !== "") };
+    }
   }
   if (config === undefined) return undefined;
   const record: Installed = { config, columns };
   if (given !== undefined) record.given = given;
   if (chain !== undefined) record.chain = chain;
   if (table !== undefined) record.table = table;
+  if (left !== undefined) record.left = left;
   return record;
 }
 
@@ -89,7 +108,12 @@ export function formatInstalled(i: Installed): string {
   const given = i.given === undefined ? "" : `given\t${i.given}\n`;
   const chain = i.chain === undefined ? "" : `chain\t${i.chain}\n`;
   const table = i.table === undefined ? "" : `table\t${i.table}\n`;
-  return `${HEADER}config\t${i.config}\n${given}${chain}${table}columns${i.columns.map((c) => `\t${c}`).join("")}\n`;
+  const l = i.left;
+  const left = l === undefined ? "" : `left\t${l.chain === undefined ? `table\t${l.table}` : `chain\t${l.chain}`}` +
+    `${l.columns.map((c) => `\t${c}`).join("")}\n`;
+  // The left line last: the record's first lines are read alone (otherConfigsRecord).
+  return `${HEADER}config\t${i.config}\n${given}${chain}${table}columns${i.columns.map((c) => `\t${c}`).join("")}\n` +
+    left;
 }
 
 /** Reads the record; undefined when there is none. */
@@ -148,6 +172,8 @@ export interface InstalledFor {
   formerTable?: string;
   /** The config file the record names, if it is another's: the two share this state directory. */
   owner?: string;
+  /** What this config file's start under the other source installed, when the record says (Installed.left). */
+  left?: Leftover;
 }
 
 /**
@@ -180,6 +206,7 @@ export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFo
   const mine: InstalledFor = { former: new Set(record.columns) };
   if (record.chain !== undefined) mine.formerChain = record.chain;
   if (record.table !== undefined) mine.formerTable = record.table;
+  if (record.left !== undefined) mine.left = record.left;
   return mine;
 }
 
