@@ -46,25 +46,27 @@ export async function leftBehind(
   return undefined;
 }
 
-/** Whether table inet `name` exists; taken as there when nft fails otherwise (said, not removed, at worst). */
+/**
+ * Whether table inet `name` exists; taken as there when nft fails otherwise
+ * or cannot be run (at worst it is said once more, and never removed).
+ */
 async function tableThere(config: Config, name: string, run: Runner): Promise<boolean> {
   try {
     await run(config.binaries.nft, ["list", "table", "inet", name]);
     return true;
   } catch (err) {
-    if (err instanceof CommandError) return !/No such file or directory/.test(err.stderr);
-    throw err;
+    return !(err instanceof CommandError && /No such file or directory/.test(err.stderr));
   }
 }
 
-/** Whether chain `name` exists in either family's filter table. */
+/** Whether chain `name` exists in either family's filter table, as far as their save programs can be run. */
 async function chainThere(config: Config, name: string, run: Runner): Promise<boolean> {
   for (const save of [config.binaries.iptablesSave, config.binaries.ip6tablesSave]) {
     try {
       const { stdout } = await run(save, ["-t", "filter"]);
       if (stdout.split("\n").some((l) => l.startsWith(`:${name} `))) return true;
-    } catch (err) {
-      if (!(err instanceof CommandError)) throw err;
+    } catch {
+      // Not readable here (no IPv6, a program missing or not permitted): the other family may say.
     }
   }
   return false;
