@@ -215,6 +215,8 @@ netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted
       ...healthy(),
       { lock: "/run/xtables.lock" },
       DOCTOR,
+      // The iptables rules stopped first: left counting, doctor would name them (tests/switch_e2e_test.ts).
+      { netmon: ["stop"] },
       { write: CONFIG, text: NFT_ONE_METER_CONFIG },
       SCHEDULE("--cron"),
       { remove: LOG },
@@ -230,11 +232,11 @@ netnsTest("doctor: nf_tables ignores a held xtables lock; nftables table deleted
       v.checks.get("xtables-lock")?.said ?? "",
       /held by another process, but the nf_tables backend does not use it/,
     );
-    const nftOk = verdict(r[5] as StepResult);
+    const nftOk = verdict(r[6] as StepResult);
     expect(nftOk, {});
     ok(!nftOk.checks.has("backend") && !nftOk.checks.has("xtables-lock"), "iptables checks only for iptables");
     match(nftOk.checks.get("rules")?.said ?? "", /table inet netmon/);
-    expect(verdict(r[6] as StepResult), {
+    expect(verdict(r[7] as StepResult), {
       rules: /^1 of 1 log column's rules missing or not matching the config: b \(inet netmon input\)$/,
     }, { rules: /netmon start/ });
   }));
