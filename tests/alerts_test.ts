@@ -15,7 +15,7 @@ import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
-import { zoneNamed } from "../lib/usage/zone.ts";
+import { localZone, zoneNamed } from "../lib/usage/zone.ts";
 import { advanceTally, customerCycle, p95SoFar, type Tally } from "../lib/usage/cycle_tally.ts";
 import { fingerprint, reportColumns, reportPlan, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, sentPath, tallyPath, writeTally } from "../lib/state/tally_file.ts";
@@ -759,6 +759,8 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
     const recorded = {
       previous: { sample: { timestamp: before, counters: samples.at(-2)!.counters }, totalStart: stamp(start) },
       sample: { timestamp: stamp(last.t), counters: last.counters },
+      epoch: last.t,
+      zone: localZone, // the log has no zone record
       usage: { meters: [], resets: [], totalStart: stamp(start) },
       warnings: [],
     } as unknown as Recorded;

@@ -10,7 +10,7 @@ import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { CSV_HEADER } from "../lib/usage/csv.ts";
 import { logZone, parseZoneRecord } from "../lib/state/zone_record.ts";
-import { ianaZone, localZone, wallToInstant, zoneHistory } from "../lib/usage/zone.ts";
+import { ianaZone, latestInstant, localZone, wallToInstant, zoneHistory } from "../lib/usage/zone.ts";
 import { stampToNaive } from "../lib/usage/local_time.ts";
 import { graph, netmon, netnsTest, type Result, sendUdp, withPair } from "./helpers.ts";
 import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
@@ -152,7 +152,24 @@ Deno.test("zone record: a history is one zone whose offset switches at the recor
   }
 });
 
-/** Reports in namespace `ns` with the interface source, at faked instant `at`, in zone `tz`. */
+Deno.test("latestInstant: a previous stamp is read as the latest of its instants not after the next sample's", () => {
+  const berlin = ianaZone("Europe/Berlin");
+  const two = stampToNaive("2026/10/25-02:00:00"); // 00:00 UTC in summer time, 01:00 UTC in winter time
+  assertEquals(latestInstant(berlin, two, Date.UTC(2026, 9, 25, 1, 5)), Date.UTC(2026, 9, 25, 1));
+  assertEquals(latestInstant(berlin, two, Date.UTC(2026, 9, 25, 0, 55)), Date.UTC(2026, 9, 25, 0));
+  // None not after it (the clock was stepped back): the earlier, as wallToInstant reads it.
+  assertEquals(latestInstant(berlin, two, Date.UTC(2026, 9, 24, 12)), Date.UTC(2026, 9, 25, 0));
+  // Once, or never (spring's skipped hour): as wallToInstant reads it.
+  const noon = stampToNaive("2026/10/25-12:00:00");
+  assertEquals(latestInstant(berlin, noon, Date.UTC(2026, 9, 26)), Date.UTC(2026, 9, 25, 11));
+  const skipped = stampToNaive("2026/03/29-02:30:00");
+  assertEquals(latestInstant(berlin, skipped, Date.UTC(2026, 2, 30)), wallToInstant(berlin, skipped));
+});
+
+/**
+ * Reports in namespace `ns` with the interface source, at faked instant `at`, in zone `tz`. libfaketime is given the
+ * instant as Unix seconds (FAKETIME_FMT): a wall time of the autumn's repeated hour would be ambiguous.
+ */
 function reportAt(dir: string, ns: string, at: number, tz: string): Promise<Result> {
   return netmon(["report", "-c", `${dir}/netmon.toml`, "-s", `${dir}/state`], {
     ns,
@@ -163,11 +180,47 @@ function reportAt(dir: string, ns: string, at: number, tz: string): Promise<Resu
       `--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,${TEST_BOOT_TIME}`,
       "--allow-sys=uid,osUptime",
     ],
-    env: { TZ: tz },
-    // libfaketime reads its start as wall time in the process's zone.
-    fakeTime: `@${stamp(at, tz).replace("-", " ").replaceAll("/", "-")}`,
+    env: { TZ: tz, FAKETIME_FMT: "%s" },
+    fakeTime: `@${Math.floor(at / 1000)}`,
   });
 }
+
+netnsTest(
+  "report in the autumn's repeated hour: the textfile's sample time and the SQLite store's rows are each pass's own",
+  () =>
+    withPair(
+      (p) =>
+        withDir(async (dir) => {
+          await Deno.writeTextFile(
+            `${dir}/netmon.toml`,
+            `source = "interface"\ninterfaces = ["${p.va}"]\nstore = "sqlite:${dir}/state/netmon.sqlite"\n` +
+              `[prometheus]\ntextfile = "${dir}/state/netmon.prom"\n`,
+          );
+          // Berlin, 25 October 2026: 02:55 CEST, then 02:00 and 02:05 CET (the wall clock went back at 03:00 CEST).
+          const runs = [55, 60, 65].map((m) => Date.UTC(2026, 9, 25, 0, m));
+          const shown: number[] = [];
+          for (const at of runs) {
+            const r = await reportAt(dir, p.a, at, "Europe/Berlin");
+            assertEquals(r.code, 0, r.stderr);
+            const prom = await Deno.readTextFile(`${dir}/state/netmon.prom`);
+            shown.push(Number(/^netmon_last_sample_timestamp_seconds (\d+)$/m.exec(prom)?.[1]) * 1000);
+          }
+          const stamps = (await Deno.readTextFile(`${dir}/state/netmon.log`)).split("\n")
+            .filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.slice(0, 19));
+          assertEquals(stamps.map((s) => s.slice(11, 16)), ["02:55", "02:00", "02:05"]);
+          shown.forEach((t, i) => ok(Math.abs(t - runs[i]!) < 60_000, `textfile of run ${i}: ${t} for ${runs[i]}`));
+          const { DatabaseSync } = await import("node:sqlite");
+          const db = new DatabaseSync(`${dir}/state/netmon.sqlite`);
+          const stored = db.prepare("SELECT DISTINCT stamp FROM stats ORDER BY stamp").all().map((r) =>
+            Number(r.stamp)
+          );
+          db.close();
+          assertEquals(stored.length, 3, `one second per sample: ${stored}`);
+          stored.forEach((t, i) => ok(Math.abs(t * 1000 - runs[i]!) < 60_000, `stored sample ${i}: ${t}`));
+        }),
+      "nmzone2",
+    ),
+);
 
 netnsTest(
   "report: a zone change between reports is recorded once, and every stamp read in its own zone",
@@ -270,8 +323,9 @@ Deno.test("a move west a day after the last sample: recorded a second after it, 
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "eval",
-        `import { noteStampZone } from "${module}"; import { stateFiles } from "${files}"; ` +
-        `noteStampZone(stateFiles(${JSON.stringify(dir)}), ${at}, [], "2026/11/28-19:00:00");`,
+        `import { StampZone } from "${module}"; import { stateFiles } from "${files}"; ` +
+        `const z = new StampZone(stateFiles(${JSON.stringify(dir)})); z.read(); ` +
+        `z.note(${at}, [], "2026/11/28-19:00:00");`,
       ],
       env: { TZ: "America/New_York", NO_COLOR: "1" },
       stderr: "piped",
@@ -296,8 +350,9 @@ Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, sa
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "eval",
-          `import { noteStampZone } from "${module}"; import { stateFiles } from "${files}"; const w = []; ` +
-          `noteStampZone(stateFiles(${JSON.stringify(dir)}), Date.now(), w); console.log(JSON.stringify(w));`,
+          `import { StampZone } from "${module}"; import { stateFiles } from "${files}"; const w = []; ` +
+          `const z = new StampZone(stateFiles(${JSON.stringify(dir)})); z.read(); z.note(Date.now(), w); ` +
+          "console.log(JSON.stringify(w));",
         ],
         env: { TZ: tz, NO_COLOR: "1" },
         stdout: "piped",
@@ -325,4 +380,38 @@ Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, sa
     const zone = logZone(`${dir}/netmon.log`);
     assertEquals(zone.offsetAt(change - 1000), localZone().offsetAt(change - 1000));
     assertEquals(zone.offsetAt(change), ianaZone("Europe/Berlin").offsetAt(change));
+  }));
+
+Deno.test("report: a damaged or planted zone record fails the run before the counters are read, so pf -z clears none", () =>
+  withDir(async (dir) => {
+    // pfctl cannot run here: a script stands for it, printing one label's counters and noting each run.
+    const calls = `${dir}/pfctl.calls`;
+    await Deno.writeTextFile(`${dir}/pfctl`, `#!/bin/sh\necho "$*" >> '${calls}'\necho "acme 1 2 3"\n`, {
+      mode: 0o755,
+    });
+    await Deno.chmod(`${dir}/pfctl`, 0o755);
+    await Deno.writeTextFile(
+      `${dir}/netmon.toml`,
+      `source = "pf"\npf_zero = true\n[binaries]\npfctl = "${dir}/pfctl"\n[[meter]]\nname = "acme"\n` +
+        `address = "192.0.2.0/28"\n`,
+    );
+    const report = () =>
+      netmon(["report", "-c", `${dir}/netmon.toml`, "-s", `${dir}/state`], { dirs: [dir], run: [`${dir}/pfctl`] });
+    const runs = async () => (await Deno.readTextFile(calls)).split("\n").length - 1;
+    const first = await report();
+    assertEquals(first.code, 0, first.stderr);
+    assertEquals(await runs(), 1);
+    const record = `${dir}/state/netmon.zone`;
+    await Deno.writeTextFile(record, "-\tUTC\nyesterday\tAsia/Tokyo\n");
+    const damaged = await report();
+    assertEquals(damaged.code, 65, damaged.stderr);
+    ok(damaged.stderr.includes(`${record}:2: not a zone record line`), damaged.stderr);
+    assertEquals(await runs(), 1, "pfctl -z did not run: nothing cleared unlogged");
+    // Another user's record (made while the directory let them): refused, before the counters too.
+    await Deno.writeTextFile(record, "-\tEurope/Berlin\n");
+    await Deno.chown(record, 65534, 65534);
+    const planted = await report();
+    assertEquals(planted.code, 77, planted.stderr);
+    ok(planted.stderr.includes(`rm ${record}`), planted.stderr);
+    assertEquals(await runs(), 1, "pfctl -z did not run: nothing cleared unlogged");
   }));

@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
 import { formatHeader, formatLogLine, type Sample } from "../lib/state/log_format.ts";
 import { timedLogSamples, type TimedSample } from "../lib/state/log_timed.ts";
-import { formatTimestamp } from "../lib/usage/local_time.ts";
+import { formatTimestamp, stampToNaive } from "../lib/usage/local_time.ts";
+import { localZone, wallToInstant } from "../lib/usage/zone.ts";
 import { PostgresStore, storeSample as pgStoreSample } from "../lib/outputs/postgres.ts";
 import { importLog, SqliteStore, storeSample as sqliteStoreSample } from "../lib/outputs/sqlite.ts";
 import { lastOfEachSecond } from "../lib/outputs/store_rows.ts";
@@ -23,6 +24,12 @@ import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts
 import { seededRandom } from "./random.ts";
 
 const unavailable = postgresUnavailable();
+
+/** `sample` as a report records it after `previous`: taken at its stamp's instant here (the log has no zone record). */
+function recorded(previous: Sample | undefined, sample: Sample) {
+  const epoch = wallToInstant(localZone(), stampToNaive(sample.timestamp));
+  return { previous: previous && { sample: previous, totalStart: previous.timestamp }, sample, epoch, zone: localZone };
+}
 
 /** Samples of the test log: shared seconds at three places, the log's last two samples among them. */
 const PAIRS = [10, 57, 99];
@@ -99,8 +106,8 @@ Deno.test("store second: SQLite keeps a second's later sample, and import says w
       try {
         const a = at(1_700_000_000, [["in", 10n], ["out", 1n]], "2023/11/14-22:13:20");
         const b = at(1_700_000_000, [["in", 25n], ["out", 3n]], "2023/11/14-22:13:20");
-        await sqliteStoreSample(store, log, undefined, a.sample);
-        await sqliteStoreSample(store, log, a.sample, b.sample);
+        await sqliteStoreSample(store, log, recorded(undefined, a.sample));
+        await sqliteStoreSample(store, log, recorded(a.sample, b.sample));
         assert.deepEqual(store.rows().map((r) => [r.type, r.bytes]), [["in", 25n], ["out", 3n]]);
       } finally {
         store.close();
@@ -172,7 +179,7 @@ Deno.test(
           async () => {
             const s1 = read(0, 10n, 1n);
             await record(s1);
-            await sqliteStoreSample(store, log, undefined, s1);
+            await sqliteStoreSample(store, log, recorded(undefined, s1));
             // Sample 2, in sample 1's second, cannot be stored: another connection holds the write lock (a real one,
             // held past the store's busy timeout of 30 s).
             const s2 = read(400, 25n, 3n);
@@ -181,7 +188,7 @@ Deno.test(
             try {
               holder.exec("BEGIN IMMEDIATE");
               await assert.rejects(
-                sqliteStoreSample(store, log, bare(s1), s2),
+                sqliteStoreSample(store, log, recorded(bare(s1), s2)),
                 /^NetmonError: SQLite store .*: database is locked \(the log has the sample; the next run catches up\)$/,
               );
             } finally {
@@ -192,14 +199,14 @@ Deno.test(
             // Sample 3, 5 minutes later: its previous sample is 2, whose second the store holds.
             const s3 = read(300_000, 40n, 4n);
             await record(s3);
-            await sqliteStoreSample(store, log, bare(s2), s3);
+            await sqliteStoreSample(store, log, recorded(bare(s2), s3));
             assert.deepEqual(
               rows(),
               ["0 in 1 25", "300 in 4 40"],
               "sample 2's bytes (the log's), sample 1's packets kept",
             );
             // The same report again (a run killed after its commit, run again): nothing changes.
-            await sqliteStoreSample(store, log, bare(s2), s3);
+            await sqliteStoreSample(store, log, recorded(bare(s2), s3));
             assert.deepEqual(rows(), ["0 in 1 25", "300 in 4 40"]);
           },
         );
@@ -209,14 +216,14 @@ Deno.test(
           async () => {
             const s4 = read(600_000, 50n, 5n);
             await record(s4);
-            await sqliteStoreSample(store, log, bare(read(300_000, 40n, 4n)), s4);
+            await sqliteStoreSample(store, log, recorded(bare(read(300_000, 40n, 4n)), s4));
             // Samples 5 (in 4's second) and 6 are logged, not stored (their writes failed as sample 2's did); 7 finds
             // the store without its previous sample (6) and catches up from the log, which keeps no packets.
             const s5 = read(600_400, 55n, 6n);
             const s6 = read(900_000, 60n, 7n);
             const s7 = read(1_200_000, 70n, 8n);
             for (const s of [s5, s6, s7]) await record(s);
-            await sqliteStoreSample(store, log, bare(s6), s7);
+            await sqliteStoreSample(store, log, recorded(bare(s6), s7));
             assert.deepEqual(rows(), ["0 in 1 25", "300 in 4 40", "600 in 5 55", "900 in null 60", "1200 in 8 70"]);
           },
         );

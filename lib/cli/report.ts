@@ -21,7 +21,7 @@ import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";
 import { allColumns, type Column, meterAsColumns } from "../config/meters.ts";
 import { formatTimestamp } from "../usage/local_time.ts";
-import { noteStampZone } from "../state/zone_record.ts";
+import { StampZone } from "../state/zone_record.ts";
 import { refuseUntrusted, sqlitePath } from "../config/trust.ts";
 import { refuseOtherConfigs, SharedStateError } from "../state/installed.ts";
 import type { Options } from "./commands.ts";
@@ -121,9 +121,13 @@ async function recordWithOutputs(
   given: RunWith,
 ): Promise<number> {
   let failure: unknown;
-  let taken = 0;
+  const stampZone = new StampZone(files);
   const recorded = await recordSample(files, {
-    claim,
+    // The zone record is read and checked here too, before the counters: a bad one fails the run with them intact.
+    claim: () => {
+      claim();
+      stampZone.read();
+    },
     readCounters: (previous) => {
       const ready = Promise.all([previous, outputs]).then(([p]) => p);
       ready.catch(() => {}); // a source need not wait for it
@@ -131,11 +135,16 @@ async function recordWithOutputs(
       whileReading(); // what can be done while the source's program runs
       return reading;
     },
-    now: () => formatTimestamp(new Date(taken = Date.now())),
+    now: () => {
+      const epoch = Date.now();
+      return { timestamp: formatTimestamp(new Date(epoch)), epoch };
+    },
+    // The record as read above, with this sample's zone once noted: not read again.
+    logZone: () => stampZone.zone(),
     // What must not be lost with the sample (the mailed report) is made before it is logged, kept once it is; the
     // zone of its stamp is recorded before it too, so that no stamp is ever read in another zone.
     onPrepare: async (r) => {
-      noteStampZone(files, taken, r.warnings, r.previous?.sample.timestamp);
+      stampZone.note(r.epoch, r.warnings, r.previous?.sample.timestamp);
       return preparedAll(await outputs, r);
     },
     besideLast: async (step) => (await Promise.all((await outputs).map((o) => o.beforeAppend?.(step) ?? []))).flat(),
@@ -250,7 +259,7 @@ async function reportOutputs(
       async recorded(r) {
         const db = SqliteStore.open(sqlite);
         try {
-          await storeSample(db, files.log, r.previous?.sample, r.sample, r.intervalPackets);
+          await storeSample(db, files.log, r);
         } finally {
           db.close();
         }

@@ -77,7 +77,7 @@ import { naiveStamp, stampToNaive } from "../usage/local_time.ts";
 import { logZone } from "../state/zone_record.ts";
 import { bytesShareText, percentText, quotaBytes, siRate } from "../usage/units.ts";
 import { dayCounted, estimateText } from "../usage/projection.ts";
-import { isoWithOffset, localZone, wallOf, wallToInstant, type Zone, zoneNamed } from "../usage/zone.ts";
+import { isoWithOffset, latestInstant, localZone, wallOf, type Zone, zoneNamed } from "../usage/zone.ts";
 import type { SampleOutput } from "./output.ts";
 import { spoolDir, type SpooledMessage, spoolOnce } from "./mail.ts";
 import { keyId, messageId } from "./message_id.ts";
@@ -86,12 +86,15 @@ import { type Due, dueDigests } from "./digests.ts";
 
 export type { Due };
 
-/** Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used). */
-export function tallyFromLog(log: string, plan: TallyPlan): Tally | undefined {
+/**
+ * Brings the tally up to the log's end by reading the whole log (when the cached one cannot be used), its stamps in
+ * `zone` (by default read from its record).
+ */
+export function tallyFromLog(log: string, plan: TallyPlan, zone: Zone = logZone(log)): Tally | undefined {
   const file = openLog(log);
   let tally: Tally | undefined;
   try {
-    for (const s of samplesOf(linesOfFile(file, log), log, () => {}, logZone(log))) {
+    for (const s of samplesOf(linesOfFile(file, log), log, () => {}, zone)) {
       const counters = new Map<string, bigint>();
       s.columns.forEach((c, i) => counters.set(c, BigInt(s.counters[i] as number | bigint)));
       tally = advanceTally(tally, plan, { epoch: s.epoch, counters, resets: s.resets });
@@ -119,10 +122,10 @@ export function rebuiltTally(
   where: string,
   local?: () => Zone,
 ): { tally: Tally | undefined; at: ReportPlan } {
-  let tally = tallyFromLog(log, at.plan);
+  let tally = tallyFromLog(log, at.plan, local?.());
   if (tally === undefined) return { tally, at };
   const again = reportPlan(specs, columns, where, tally, local);
-  if (again.print !== at.print) tally = tallyFromLog(log, again.plan);
+  if (again.print !== at.print) tally = tallyFromLog(log, again.plan, local?.());
   return { tally, at: again };
 }
 
@@ -171,7 +174,8 @@ export function dueAlerts(
     if (closed && closed.end > from && mayBeDue(w, closed, false)) {
       // As of the sample that closed it, not this run's (a check run late: a commit lowered the morning after).
       const closing = closed.closedBy === undefined ? undefined : naiveStamp(wallOf(zone(), closed.closedBy));
-      due.push(...dueFor(w, customerClosed(tally, w) as CustomerTally, undefined, sentAlerts, mail, closing, now));
+      const t = customerClosed(tally, w) as CustomerTally;
+      due.push(...dueFor(w, t, undefined, sentAlerts, mail, closing, now));
     }
     const cycle = tally.cycles.get(w.billing);
     if (cycle && mayBeDue(w, cycle, true)) {
@@ -323,32 +327,23 @@ function alertMessage(
 }
 
 /**
- * The epoch of a sample's stamp written in `zone`, resolved near the tally's last one (daylight saving's repeated
- * hour).
- */
-function epochOf(zone: Zone, stamp: string, near: number | undefined): number {
-  const hint = near === undefined ? undefined : { epoch: near, offset: zone.offsetAt(near) };
-  return wallToInstant(zone, stampToNaive(stamp), hint);
-}
-
-/**
  * The instant netmon mails from (see the module's header): the ledger's
  * `mail from`, else, at the first report that mails, noted in the ledger
  * (`ledger`, whose keys are `sent`) and added to `sent`: the instant of the
- * tally's sample, or of the sample before (its stamp `previous` in `log`) when
- * the ledger was kept before.
+ * tally's sample, or of the sample before (its stamp `previous`, in the log's
+ * `zone`) when the ledger was kept before.
  */
 function mailingFrom(
   ledger: string,
   sent: Set<string>,
   tally: Tally,
   previous: string | undefined,
-  log: string,
+  zone: () => Zone,
 ): number {
   const noted = mailFrom(sent);
   if (noted !== undefined) return noted;
   const from = previous !== undefined && sent.size > 0
-    ? Math.min(epochOf(logZone(log), previous, tally.epoch), tally.epoch)
+    ? Math.min(latestInstant(zone(), stampToNaive(previous), tally.epoch), tally.epoch)
     : tally.epoch;
   const key = mailFromKey(from);
   recordSent(ledger, key);
@@ -421,9 +416,8 @@ export function alertsOutput(
       // Read whatever plan it was made for: the columns it has counted are matched too (a meter split mid-cycle).
       const cached = readTally(path);
       reached("alerts: tally read");
-      // A billing with no zone is the log's (read only if a calendar is needed).
-      let zone: Zone | undefined;
-      const local = () => zone ??= logZone(files.log);
+      // A billing with no zone is the log's (read only if a calendar is needed, and once a report).
+      const local = r.zone;
       let at = reportPlan(config.customers, columns, where, cached?.tally, local);
       reached("alerts: customers matched");
       const stampOf = cached?.stamp;
@@ -431,8 +425,8 @@ export function alertsOutput(
       if (cached && cached.fingerprint === at.print && r.previous && stampOf === r.previous.sample.timestamp) {
         // Every reset the report saw, those the counter shows and those only their identity shows.
         const sample: TallySample = {
-          // The report's own sample, stamped in its own zone (the one the zone record ends in).
-          epoch: epochOf(localZone(), r.sample.timestamp, cached.tally.epoch),
+          // The instant of its stamp's second, as the log is read (not one the repeated autumn hour makes ambiguous).
+          epoch: Math.floor(r.epoch / 1000) * 1000,
           counters: r.sample.counters,
           resets: r.usage.resets,
         };
@@ -455,11 +449,11 @@ export function alertsOutput(
       // With --no-mail, what is due is left for the next run that mails: the instant mail begins is noted now, as
       // the first run that mails would note it, so that what closes before that run is not taken as settled.
       if (!mail && config.mail !== undefined) {
-        mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, files.log);
+        mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, local);
         return;
       }
       // What closed before mail began was settled without it: not mailed now, nor later.
-      const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, files.log) : mailFrom(sent);
+      const from = mail ? mailingFrom(ledger, sent, tally, r.previous?.sample.timestamp, local) : mailFrom(sent);
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from, local);
       reached("alerts: quotas checked");

@@ -15,8 +15,7 @@ import { getEnv } from "../host/env.ts";
 import { denoPermissionError } from "../host/errors.ts";
 import { reached } from "../host/phases.ts";
 import type { StateFiles } from "../state/files.ts";
-import { stampSeconds, timedLogSamples } from "../state/log_timed.ts";
-import { logZone } from "../state/zone_record.ts";
+import { recordedSeconds, timedLogSamples } from "../state/log_timed.ts";
 import type { SampleOutput } from "./output.ts";
 // Static: this module is itself loaded only when a store is configured, and a report starts connecting at once.
 import { dbPassword, PostgresStore, storeSample } from "./postgres.ts";
@@ -97,14 +96,15 @@ export async function postgresOutput(
       if ("error" in opened) throw opened.error;
       const store = opened.store;
       try {
-        const zone = logZone(files.log);
-        const prev = r.previous ? stampSeconds(zone, r.previous.sample.timestamp) : undefined;
-        const now = { epoch: stampSeconds(zone, r.sample.timestamp, prev?.hint).epoch, sample: r.sample };
-        const before = prev && r.previous ? { epoch: prev.epoch, sample: r.previous.sample } : undefined;
+        const at = recordedSeconds(r);
+        const now = { epoch: at.epoch, sample: r.sample };
+        const before = r.previous && at.previous !== undefined
+          ? { epoch: at.previous, sample: r.previous.sample }
+          : undefined;
         await storeSample(
           store,
           () => timedLogSamples(files.log),
-          prev?.epoch,
+          before?.epoch,
           now,
           r.intervalPackets,
           undefined,

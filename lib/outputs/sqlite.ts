@@ -28,7 +28,8 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { EX, NetmonError } from "../host/errors.ts";
 import { getUid } from "../host/env.ts";
 import type { Hint } from "../usage/zone.ts";
-import { stampSeconds } from "../state/log_timed.ts";
+import type { Recorded } from "../state/record.ts";
+import { recordedSeconds, stampSeconds } from "../state/log_timed.ts";
 import { logZone } from "../state/zone_record.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
@@ -227,11 +228,11 @@ export async function importLog(store: SqliteStore, log: string, named = false):
 }
 
 /**
- * Stores a just-recorded sample, first catching up from the log when the
- * store lacks the sample before it. `previous` (the sample before, as
- * netmon.last has it: bytes, no packets) is stored again with it, in the
- * same transaction: the store may hold an earlier sample of its second (two
- * runs in one second, the later one's write failed) and would keep that for
+ * Stores the just-recorded sample `r`, first catching up from the log when
+ * the store lacks the sample before it. The sample before (as netmon.last
+ * has it: bytes, no packets) is stored again with it, in the same
+ * transaction: the store may hold an earlier sample of its second (two runs
+ * in one second, the later one's write failed) and would keep that for
  * good, since its newest second is the previous sample's and nothing seems
  * missing. Where the store holds the previous sample already, nothing is
  * written for it.
@@ -239,22 +240,20 @@ export async function importLog(store: SqliteStore, log: string, named = false):
 export async function storeSample(
   store: SqliteStore,
   log: string,
-  previous: Sample | undefined,
-  sample: Sample,
-  intervalPackets?: Map<string, bigint>,
+  r: Pick<Recorded, "previous" | "sample" | "epoch" | "zone" | "intervalPackets">,
 ): Promise<void> {
-  const zone = logZone(log);
-  const prev = previous ? stampSeconds(zone, previous.timestamp) : undefined;
-  const now = stampSeconds(zone, sample.timestamp, prev?.hint);
+  const { sample, intervalPackets } = r;
+  const previous = r.previous?.sample;
+  const { epoch, previous: prev } = recordedSeconds(r);
   if (intervalPackets) {
     sample.packets = new Map([...intervalPackets].map(([t, p]) => [t, store.lastPackets(t) + p]));
   }
   const last = store.lastStamp();
-  const behind = prev !== undefined && (last === undefined || last < prev.epoch);
+  const behind = prev !== undefined && (last === undefined || last < prev);
   // Behind: the whole log first, the newest stored second included (its later sample may be missing too).
   if (behind) await importLog(store, log);
-  const again = prev && previous && !behind ? [{ epoch: prev.epoch, sample: previous }] : [];
-  store.insert([...again, { epoch: now.epoch, sample }]);
+  const again = previous && prev !== undefined && !behind ? [{ epoch: prev, sample: previous }] : [];
+  store.insert([...again, { epoch, sample }]);
 }
 
 /**

@@ -22,11 +22,9 @@ import { dirOf } from "../host/safe_open.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
 import type { StateFiles } from "../state/files.ts";
-import { sameColumns, type Sample } from "../state/log_format.ts";
+import { sameColumns } from "../state/log_format.ts";
 import type { Recorded } from "../state/record.ts";
 import { type LoadedTotals, loadTotals, prepareTotals, totalsPath } from "../state/totals_file.ts";
-import { stampToNaive } from "../usage/local_time.ts";
-import { localZone, wallToInstant } from "../usage/zone.ts";
 import { type Offsets, RESET_LABELS } from "../usage/offsets.ts";
 import type { SampleOutput } from "./output.ts";
 
@@ -318,8 +316,8 @@ const FAMILY = { 4: ',family="ipv4"', 6: ',family="ipv6"' };
 export const NO_LABELS: LabelTexts = { columns: [], meters: [], rest: [] };
 
 /**
- * The textfile after `sample`, given to `out` (see {@linkcode exposition}): each column
- * of the sample in its order, its running total its counter plus its offset
+ * The textfile after the recorded `sample` (taken at instant `epoch`), given to `out` (see
+ * {@linkcode exposition}): each column of the sample in its order, its running total its counter plus its offset
  * (from `offsets`, those after it), its labels in `labels` ({@linkcode
  * labelTexts}; none for a column not there), its resets by reason (the known
  * reasons in their order, then others by name), the sample's time, and
@@ -331,12 +329,12 @@ export const NO_LABELS: LabelTexts = { columns: [], meters: [], rest: [] };
  * const sample = { timestamp: "2024/03/01-10:05:00", counters: new Map([["proxy", 500n]]) };
  * const offsets = { stamp: sample.timestamp, columns: ["proxy"], offsets: [1000n], resets: [new Map()] };
  * let text = "";
- * sampleTextfile(sample, offsets, NO_LABELS, 0.02, "", (piece) => (text += piece));
+ * sampleTextfile({ sample, epoch: Date.UTC(2024, 2, 1, 9, 5) }, offsets, NO_LABELS, 0.02, "", (piece) => (text += piece));
  * text; // …netmon_traffic_bytes_total{column="proxy"} 1500\n…
  * ```
  */
 export function sampleTextfile(
-  sample: Sample,
+  { sample, epoch }: Pick<Recorded, "sample" | "epoch">,
   offsets: Offsets,
   labels: LabelTexts,
   reportDurationSeconds: number,
@@ -372,8 +370,7 @@ export function sampleTextfile(
     meters = of.map((i) => i === undefined ? undefined : labels.meters[i]);
     rest = of.map((i) => i === undefined ? "" : labels.rest[i] as string);
   }
-  // The report's own sample, stamped in its own zone (the one the log's zone record ends in: lib/state/zone_record.ts).
-  const time = Math.floor(wallToInstant(localZone(), stampToNaive(sample.timestamp)) / 1000);
+  const time = Math.floor(epoch / 1000);
   exposition({ names, meters, rest, totals, counters }, resetLines, time, reportDurationSeconds, cycles, out);
 }
 
@@ -562,7 +559,7 @@ export function textfileOutput(
         if (offsets === undefined) throw new Error("the running totals were not computed");
         const figures = offsets;
         const cycles = opts.cycles?.(r) ?? "";
-        writeTextfile(path, (out) => sampleTextfile(r.sample, figures, labels, clock(), cycles, out));
+        writeTextfile(path, (out) => sampleTextfile(r, figures, labels, clock(), cycles, out));
       } catch (err) {
         throw textfileError(err, path);
       }

@@ -12,7 +12,8 @@ import { DataError, EX, fileError, NetmonError } from "../host/errors.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import { linesOfFile } from "../usage/log_samples.ts";
 import { stampToNaive } from "../usage/local_time.ts";
-import { type Hint, resolveWall, type Zone } from "../usage/zone.ts";
+import { type Hint, latestInstant, resolveWall, type Zone } from "../usage/zone.ts";
+import type { Recorded } from "./record.ts";
 import { logZone } from "./zone_record.ts";
 import { ORIGINAL_METERS, parseHeader, parseLogLine, RESET_PREFIX, type Sample } from "./log_format.ts";
 import { resetOf } from "./log_reader.ts";
@@ -32,6 +33,19 @@ export interface TimedSample {
 export function stampSeconds(zone: Zone, stamp: string, hint?: Hint): { epoch: number; hint: Hint } {
   const h = resolveWall(zone, stampToNaive(stamp), hint);
   return { epoch: Math.floor(h.epoch / 1000), hint: h };
+}
+
+/**
+ * The Unix times (seconds) of just-recorded sample `r`, its own instant's, and of the sample before it: the latest
+ * instant of its stamp not after `r`'s (in the autumn's repeated hour, the pass it was written in).
+ */
+export function recordedSeconds(
+  r: Pick<Recorded, "previous" | "epoch" | "zone">,
+): { epoch: number; previous?: number } {
+  const epoch = Math.floor(r.epoch / 1000);
+  if (!r.previous) return { epoch };
+  const previous = latestInstant(r.zone(), stampToNaive(r.previous.sample.timestamp), r.epoch);
+  return { epoch, previous: Math.floor(previous / 1000) };
 }
 
 /**

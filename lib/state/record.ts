@@ -12,7 +12,7 @@ import { appendWhole, AtomicFile } from "../host/files.ts";
 import type { Reading } from "../sources/source.ts";
 import { computeUsage, type UsageResult } from "../usage/deltas.ts";
 import { stampToNaive } from "../usage/local_time.ts";
-import { wallToInstant } from "../usage/zone.ts";
+import { localZone, wallToInstant, type Zone } from "../usage/zone.ts";
 import { logZone } from "./zone_record.ts";
 import { ensureStateDir, STATE_MODE, type StateFiles } from "./files.ts";
 import { withLock } from "./lock.ts";
@@ -94,13 +94,13 @@ export function readsLogWhole(last: LastState | undefined, lastLine: string): bo
 }
 
 /**
- * True when even the earliest instant stamp `previous` of `files`' log can
- * name (in the zone it was written in) is after now: the clock was stepped
- * back, not just put back an hour for winter time (where the wall clock
- * repeats an hour) nor moved to a zone further west.
+ * True when even the earliest instant stamp `previous` of the log can name
+ * (in `zone`, the log's) is after now: the clock was stepped back, not just
+ * put back an hour for winter time (where the wall clock repeats an hour)
+ * nor moved to a zone further west.
  */
-function clockWentBack(files: StateFiles, previous: string): boolean {
-  return wallToInstant(logZone(files.log), stampToNaive(previous)) > Date.now() + 1000;
+function clockWentBack(zone: Zone, previous: string): boolean {
+  return wallToInstant(zone, stampToNaive(previous)) > Date.now() + 1000;
 }
 
 /** The outcome of one recorded sample. */
@@ -109,6 +109,13 @@ export interface Recorded {
   previous: LastState | undefined;
   /** The sample now in the log. */
   sample: Sample;
+  /** The instant it was taken at (ms): in the hour repeated in autumn, which pass its stamp is of. */
+  epoch: number;
+  /**
+   * The zone of the log's stamps, this sample's included once `onPrepare` has recorded it (lib/state/zone_record.ts):
+   * read when first asked, once.
+   */
+  zone: () => Zone;
   /** Usage and resets since the previous sample. */
   usage: UsageResult;
   /** Repairs made on the way, for stderr. */
@@ -141,8 +148,16 @@ export interface RecordOptions {
    * read). A source that clears counters on reading must wait for it first.
    */
   readCounters: (previous: Promise<Sample | undefined>) => Promise<Reading>;
-  /** The local timestamp for the sample. */
-  now: () => string;
+  /**
+   * The sample's local stamp and the instant it was taken at; a stamp alone (tests) is read in this process's zone,
+   * in the hour repeated in autumn as of its first pass.
+   */
+  now: () => string | Taken;
+  /**
+   * The zone of the log's stamps, asked with the lock held (see {@linkcode Recorded.zone}); default: the record
+   * beside the log, read when first asked.
+   */
+  logZone?: () => Zone;
   /** How long to wait for another run's lock. */
   lockTimeoutMs?: number;
   /**
@@ -169,6 +184,12 @@ export interface RecordOptions {
   onPrepare?: ((recorded: Recorded) => Prepared | void | Promise<Prepared | void>) | undefined;
   /** Called with the lock still held once the sample is in both files (e.g. to store it). */
   onRecorded?: ((recorded: Recorded) => void | Promise<void>) | undefined;
+}
+
+/** A sample's local stamp and the instant (ms) it was taken at. */
+export interface Taken {
+  timestamp: string;
+  epoch: number;
 }
 
 /** What {@linkcode RecordOptions.onPrepare} made, to keep or drop with the sample. */
@@ -207,8 +228,14 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     previous.resolve(last?.sample);
     const reading = await pending;
     const counters = reading.bytes;
-    const sample: Sample = { timestamp: opts.now(), counters };
-    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(files, last.sample.timestamp)) {
+    const now = opts.now();
+    const taken = typeof now === "string"
+      ? { timestamp: now, epoch: wallToInstant(localZone(), stampToNaive(now)) }
+      : now;
+    const sample: Sample = { timestamp: taken.timestamp, counters };
+    let read: Zone | undefined;
+    const zone = opts.logZone ?? (() => read ??= logZone(files.log));
+    if (last && sample.timestamp < last.sample.timestamp && clockWentBack(zone(), last.sample.timestamp)) {
       warnings.push(
         `the clock (${sample.timestamp}) is before the last sample (${last.sample.timestamp}): ` +
           "recorded anyway, as a step back; check the system clock (NTP)",
@@ -222,7 +249,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const text = header + resets.lines + formatLogLine(sample);
     // The sample as the log has it, its reset lines included (the PostgreSQL store keeps them).
     if (resets.logged.size > 0) sample.resets = resets.logged;
-    const recorded: Recorded = { previous: last, sample, usage, warnings };
+    const recorded: Recorded = { previous: last, sample, epoch: taken.epoch, zone, usage, warnings };
     if (reading.intervalPackets) recorded.intervalPackets = reading.intervalPackets;
     // The new last file is written first: a full disk then fails before the log changes.
     const next = new AtomicFile(files.last, STATE_MODE, "last file");

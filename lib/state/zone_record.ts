@@ -6,7 +6,7 @@
  * byte for byte), written in the report's zone. The report records that
  * zone's IANA name, and when it changes (`timedatectl set-timezone`, a `TZ`
  * in cron's environment) the new zone from a second after the last sample
- * written in the old one (see {@linkcode noteStampZone}):
+ * written in the old one (see {@linkcode StampZone.note}):
  *
  * ```
  * # netmon: the zone of netmon.log's stamps from each instant on (lib/state/zone_record.ts)
@@ -27,7 +27,7 @@ import { replaceFile } from "../host/files.ts";
 import { dirOf, type OpenSpec, readWholeText, realPathOr } from "../host/safe_open.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { formatTimestamp, stampToNaive } from "../usage/local_time.ts";
-import { ianaZone, localZone, wallToInstant, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
+import { ianaZone, latestInstant, localZone, type Zone, zoneHistory, type ZoneSpan } from "../usage/zone.ts";
 import { STATE_MODE, type StateFiles } from "./files.ts";
 
 /** The most a record may hold: a line per zone change. */
@@ -100,8 +100,12 @@ export function parseZoneRecord(text: string, path: string): ZoneEntry[] {
 export function logZone(logPath: string, named = false): Zone {
   const path = zoneRecordPath(named ? realPathOr(logPath) : logPath);
   const text = readWholeText(path, recordSpec(path), MAX_BYTES);
-  if (text === undefined) return localZone();
-  const spans: ZoneSpan[] = parseZoneRecord(text, path).map((e) => {
+  return text === undefined ? localZone() : zoneOf(parseZoneRecord(text, path), path);
+}
+
+/** The zone of record `path`'s `entries` (the reader's own where there are none). */
+function zoneOf(entries: readonly ZoneEntry[], path: string): Zone {
+  const spans: ZoneSpan[] = entries.map((e) => {
     if (e.name === "") return { from: e.from, zone: localZone() };
     try {
       return { from: e.from, zone: ianaZone(e.name) };
@@ -115,14 +119,6 @@ export function logZone(logPath: string, named = false): Zone {
 }
 
 const HALF_YEAR = 182 * 86_400_000;
-const DAY = 86_400_000;
-
-/** The latest instant before `before` whose wall time in `zone` is `naive` (the earliest if none is before it). */
-function lastInstant(zone: Zone, naive: number, before: number): number {
-  const named = [naive - zone.offsetAt(naive - DAY), naive - zone.offsetAt(naive + DAY)]
-    .filter((t) => t < before && zone.offsetAt(t) === naive - t);
-  return named.length > 0 ? Math.max(...named) : wallToInstant(zone, naive);
-}
 
 /**
  * The IANA name of the zone this process writes stamps in (its `TZ`, else
@@ -146,48 +142,95 @@ export function ownZoneName(now = Date.now()): string {
 }
 
 /**
- * The report's step, with the state lock held and before its sample (taken
- * at instant `epoch`, its stamp in this process's zone) is logged: records
- * that zone when the record does not end in it (or is missing). The record
- * is read each run (one small read) and written only then; a change is said
- * in `warnings`, once (the next run finds it recorded).
- *
- * A change is recorded from a second after the previous sample (`previous`,
- * its stamp), not from this one: no sample is between them, and a move west
- * repeats wall times as autumn does, so the old zone's wall times after the
- * previous sample would name this sample too (a day after a report in
- * Berlin, New York's 12:00 is also Berlin's 12:00 of that day). Read with the
- * change there, only the new zone's reading falls after it.
+ * The record as a report keeps it, with the state lock held: {@linkcode read}
+ * and checked before the counters are read (a record planted by another user
+ * or damaged then fails the run with the counters intact, not once pf has
+ * cleared them), {@linkcode note}d before the sample is logged, and made the
+ * log's {@linkcode zone} for the report's outputs without reading it again.
  */
-export function noteStampZone(files: StateFiles, epoch: number, warnings: string[], previous?: string): void {
-  const path = zoneRecordPath(files.log);
-  const text = readWholeText(path, recordSpec(path), MAX_BYTES)?.replace(/\n+$/, "");
-  const name = ownZoneName(epoch);
-  const last = text?.slice(text.lastIndexOf("\n") + 1);
-  if (last !== undefined && !last.startsWith("#") && last.slice(last.indexOf("\t") + 1) === name) return;
-  const recorded = text === undefined ? undefined : parseZoneRecord(text, path).at(-1);
-  const fix = "set TZ to one such as Europe/Berlin, or unset it";
-  if (recorded === undefined) {
-    replaceFile(path, `${HEADER}-\t${name}\n`, STATE_MODE, "zone record");
-    if (name === "") {
-      warnings.push(
-        `the time zone has no IANA name (${fix}): the log's stamps are read in each reader's own zone (${path})`,
-      );
-    }
-    return;
+export class StampZone {
+  readonly #path: string;
+  /** The record's text without its last newlines; undefined while there is none. */
+  #text: string | undefined;
+  #entries: ZoneEntry[] | undefined;
+  #zone: Zone | undefined;
+  /** The IANA name of this process's zone, as the record is read. */
+  #own = "";
+
+  /** The record of `files`' log, not read yet. */
+  constructor(files: StateFiles) {
+    this.#path = zoneRecordPath(files.log);
   }
-  const second = Math.floor(epoch / 1000) * 1000;
-  const after = previous === undefined ? undefined : lastInstant(logZone(files.log), stampToNaive(previous), epoch);
-  const change = after === undefined ? second : Math.min(Math.floor(after / 1000) * 1000 + 1000, second);
-  const from = new Date(change).toISOString().slice(0, 19) + "Z";
-  replaceFile(path, `${text}\n${from}\t${name}\n`, STATE_MODE, "zone record");
-  const called = (n: string) => n === "" ? "one with no IANA name" : n;
-  const readIn = (n: string) => n === "" ? "each reader's own zone" : n;
-  warnings.push(
-    `the time zone changed from ${called(recorded.name)} to ${called(name)}${
-      name === "" ? ` (${fix})` : ""
-    }: stamps from ${formatTimestamp(new Date(second))} on are read in ${readIn(name)}, those before in ${
-      readIn(recorded.name)
-    } (${path})`,
-  );
+
+  /**
+   * Reads and checks the record: another user's is refused, a line that is none of a record's is bad data, and
+   * when this process's zone is not the one it ends in, a zone this Deno does not know (the change is read in them).
+   */
+  read(): void {
+    this.#text = readWholeText(this.#path, recordSpec(this.#path), MAX_BYTES)?.replace(/\n+$/, "");
+    this.#entries = this.#text === undefined ? [] : parseZoneRecord(this.#text, this.#path);
+    this.#zone = undefined;
+    this.#own = ownZoneName();
+    const last = this.#entries.at(-1);
+    if (last !== undefined && last.name !== this.#own) this.zone();
+  }
+
+  /**
+   * Before the sample (taken at instant `epoch`, its stamp in this process's
+   * zone) is logged: records that zone (as named when the record was read)
+   * when the record does not end in it (or is missing). The record is written only then; a change is said in
+   * `warnings`, once (the next run finds it recorded).
+   *
+   * A change is recorded from a second after the previous sample (`previous`,
+   * its stamp), not from this one: no sample is between them, and a move west
+   * repeats wall times as autumn does, so the old zone's wall times after the
+   * previous sample would name this sample too (a day after a report in
+   * Berlin, New York's 12:00 is also Berlin's 12:00 of that day). Read with the
+   * change there, only the new zone's reading falls after it.
+   */
+  note(epoch: number, warnings: string[], previous?: string): void {
+    if (this.#entries === undefined) this.read();
+    const entries = this.#entries as ZoneEntry[];
+    const path = this.#path;
+    const name = this.#own;
+    const recorded = entries.at(-1);
+    if (recorded?.name === name) return;
+    const fix = "set TZ to one such as Europe/Berlin, or unset it";
+    this.#zone = undefined;
+    if (recorded === undefined) {
+      this.#text = `${HEADER}-\t${name}`;
+      replaceFile(path, `${this.#text}\n`, STATE_MODE, "zone record");
+      entries.push({ from: -Infinity, name, line: 2 });
+      if (name === "") {
+        warnings.push(
+          `the time zone has no IANA name (${fix}): the log's stamps are read in each reader's own zone (${path})`,
+        );
+      }
+      return;
+    }
+    const second = Math.floor(epoch / 1000) * 1000;
+    // In the zone as recorded so far, the old one's: the previous sample's latest instant not after this one's.
+    const after = previous === undefined ? undefined : latestInstant(this.zone(), stampToNaive(previous), epoch);
+    const change = after === undefined ? second : Math.min(Math.floor(after / 1000) * 1000 + 1000, second);
+    const from = new Date(change).toISOString().slice(0, 19) + "Z";
+    this.#zone = undefined;
+    this.#text = `${this.#text}\n${from}\t${name}`;
+    replaceFile(path, `${this.#text}\n`, STATE_MODE, "zone record");
+    entries.push({ from: change, name, line: this.#text.split("\n").length });
+    const called = (n: string) => n === "" ? "one with no IANA name" : n;
+    const readIn = (n: string) => n === "" ? "each reader's own zone" : n;
+    warnings.push(
+      `the time zone changed from ${called(recorded.name)} to ${called(name)}${
+        name === "" ? ` (${fix})` : ""
+      }: stamps from ${formatTimestamp(new Date(second))} on are read in ${readIn(name)}, those before in ${
+        readIn(recorded.name)
+      } (${path})`,
+    );
+  }
+
+  /** The zone of the log's stamps as recorded (the note's included), made when first asked. */
+  zone(): Zone {
+    if (this.#entries === undefined) this.read();
+    return this.#zone ??= zoneOf(this.#entries as ZoneEntry[], this.#path);
+  }
 }

@@ -122,7 +122,7 @@ export function tallyPlan(
     if (billings.has(key)) continue;
     let made: Calendar | undefined;
     const { cycleDay, timeZone } = spec.billing;
-    billings.set(key, () => made ??= calendar("cycle", zoneNamed(timeZone, local()), cycleDay));
+    billings.set(key, () => made ??= calendar("cycle", zoneNamed(timeZone, local), cycleDay));
   }
   return { billings, rates: watched.filter((w) => w.spec.commit !== undefined) };
 }

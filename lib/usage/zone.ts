@@ -97,9 +97,11 @@ export function ianaZone(name: string): Zone {
  * The zone named `name`, or `local` when `name` is undefined or `local`: by
  * default the machine's zone; for a log's figures, the zone its stamps are in
  * (lib/state/zone_record.ts), so that "local" is the same for every reader.
+ * A function for `local` is called only then (the log's zone is read from a file).
  */
-export function zoneNamed(name?: string, local: Zone = localZone()): Zone {
-  return name === undefined || name === "local" ? local : ianaZone(name);
+export function zoneNamed(name?: string, local: Zone | (() => Zone) = localZone): Zone {
+  if (name !== undefined && name !== "local") return ianaZone(name);
+  return typeof local === "function" ? local() : local;
 }
 
 /** A stretch of stamps written in one zone: `zone` from instant `from` (ms) on. */
@@ -207,6 +209,25 @@ export function wallToInstant(zone: Zone, naive: number, hint?: Hint): number {
   if (earlyOk) return early;
   if (lateOk) return late;
   return naive - before;
+}
+
+/**
+ * The latest instant not after `notAfter` at which the wall clock of `zone`
+ * read `naive`: a sample's stamp resolved from the instant of the sample
+ * after it (in the hour repeated when daylight saving ends, the pass it was
+ * written in). A wall time whose every instant is after `notAfter` (the
+ * clock was stepped back), or that never happened, is read as
+ * {@linkcode wallToInstant} reads it with no hint.
+ *
+ * @example
+ * ```ts
+ * // Berlin's 02:00 on 25 October 2026 seen from 01:05 UTC: the second pass's (CET), 01:00 UTC.
+ * latestInstant(ianaZone("Europe/Berlin"), Date.UTC(2026, 9, 25, 2), Date.UTC(2026, 9, 25, 1, 5));
+ * ```
+ */
+export function latestInstant(zone: Zone, naive: number, notAfter: number): number {
+  const late = naive - Math.min(zone.offsetAt(naive - DAY), zone.offsetAt(naive + DAY));
+  return late <= notAfter && zone.offsetAt(late) === naive - late ? late : wallToInstant(zone, naive);
 }
 
 /** {@linkcode wallToInstant} with the hint it gives for the next wall time. */
