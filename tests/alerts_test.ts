@@ -15,7 +15,7 @@ import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { iecBytes } from "../lib/usage/units.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { usageByBucket } from "../lib/usage/engine.ts";
-import { localZone, zoneNamed } from "../lib/usage/zone.ts";
+import { ianaZone, localZone, zoneHistory, zoneNamed } from "../lib/usage/zone.ts";
 import { advanceTally, customerCycle, p95SoFar, type Tally } from "../lib/usage/cycle_tally.ts";
 import { fingerprint, reportColumns, reportPlan, tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import { formatTally, readTally, sentPath, tallyPath, writeTally } from "../lib/state/tally_file.ts";
@@ -1011,4 +1011,40 @@ Deno.test("a quota written in MB is alerted in MB: its used, in and out, project
   ok(text.includes("Used so far: 2.50 MB (in and out)\n"), text);
   ok(text.includes("Quota: 2.00 MB per billing cycle\n"), text);
   ok(text.includes("Projected for the whole cycle: 37.50 MB\n"), text);
+});
+
+Deno.test("a billing with no zone is the log's in an alert's cycle and key, as in its tally: a record Berlin then New York", () => {
+  // Billing day 15 with no zone, the log recorded in Berlin and from 30 November 10:05 UTC in New York: November's
+  // cycle is 15 November 00:00 in Berlin (14 November 23:00 UTC) to 15 December 00:00 in New York, whatever this
+  // process's TZ. The cycle's dates are the alert's key: read in another zone, a sent alert is sent again.
+  const config = parseConfig(
+    '[billing]\ncycle_day = 15\n[[customer]]\nname = "acme"\nmeters = ["acme"]\nquota = "1 MiB"\nalert_at = [50]\n' +
+      mailSection(25),
+    "netmon.toml",
+  );
+  const change = Date.UTC(2026, 10, 30, 10, 5), HOUR = 3_600_000;
+  const berlin = ianaZone("Europe/Berlin"), newYork = ianaZone("America/New_York");
+  const zone = () => zoneHistory([{ from: -Infinity, zone: berlin }, { from: change, zone: newYork }]);
+  const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+  const plan = tallyPlan(config.customers, watched, zone);
+  let tally: Tally | undefined;
+  for (const [t, bytes] of [[change - HOUR, 0n], [change + HOUR, 1n << 20n]] as const) {
+    tally = advanceTally(tally, plan, { epoch: t, counters: new Map([["acme", bytes]]) });
+  }
+  const due = dueAlerts(
+    tally!,
+    watched,
+    new Set(),
+    config.mail!,
+    "2026/11/30-06:05:00",
+    new Date(change + HOUR),
+    -Infinity,
+    zone,
+  );
+  assertEquals(due.map((d) => d.key.split("\t").slice(0, 3)), [["quota", "acme", "2026-11-15 .. 2026-12-14"]]);
+  const text = due[0]!.message!.text;
+  ok(
+    text.includes("Billing cycle: 2026-11-15 .. 2026-12-14 (2026-11-15T00:00:00+01:00 to 2026-12-15T00:00:00-05:00)\n"),
+    text,
+  );
 });

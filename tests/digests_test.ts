@@ -363,3 +363,33 @@ Deno.test("every Message-ID netmon builds is RFC 5322's (a dot-atom each side): 
     assertEquals(new Set(ids).size, ids.length, "each its own");
   });
 });
+
+Deno.test("a billing with no zone is the log's in digests and statements (its zone record's), whatever this process's TZ", async () => {
+  await withTempDir(async (dir) => {
+    // acme counts 1 B/s from 1 November 2026 00:00 UTC, logged hourly by a report in Tokyo (UTC+9), which recorded
+    // its zone. At 1 December 20:00 UTC (2 December 05:00 in Tokyo) yesterday is Tokyo's 1 December, and the cycle
+    // that closed (day 15) is Tokyo's 15 October to 15 November, 14 November 15:00 UTC: 327 hours of the log.
+    const start = Date.UTC(2026, 10, 1), epoch = Date.UTC(2026, 11, 1, 20);
+    const stamp = (t: number) => {
+      const z = Temporal.Instant.fromEpochMilliseconds(t).toZonedDateTimeISO("Asia/Tokyo");
+      const p = (n: number) => String(n).padStart(2, "0");
+      return `${z.year}/${p(z.month)}/${p(z.day)}-${p(z.hour)}:${p(z.minute)}:${p(z.second)}`;
+    };
+    const lines = ["# netmon meters:\tacme"];
+    for (let t = start; t <= epoch; t += 3_600_000) lines.push(`${stamp(t)}\t${(t - start) / 1000}`);
+    const log = `${dir}/netmon.log`;
+    await Deno.writeTextFile(log, lines.map((l) => `${l}\n`).join(""));
+    await Deno.writeTextFile(`${dir}/netmon.zone`, "# netmon: the zone of netmon.log's stamps\n-\tAsia/Tokyo\n");
+    const config = parseConfig(
+      '[billing]\ncycle_day = 15\n[[customer]]\nname = "acme"\nmeters = ["acme"]\n' +
+        mailSection(25, 'send = ["daily", "cycle"]\n'),
+      "netmon.toml",
+    );
+    const due = dueDigests(config, config.mail!, log, epoch, new Set(), new Date(epoch));
+    assertEquals(due.map((d) => d.key), ["daily\t2026-12-01", "statement\tacme\t2026-10-15 .. 2026-11-14"]);
+    ok(due[0]!.message!.text.startsWith("Network usage on 2026-12-01 (local time):\n"), due[0]!.message!.text);
+    const statement = due[1]!.message!.text;
+    ok(statement.includes("(2026-10-15T00:00:00+09:00 to 2026-11-15T00:00:00+09:00, end exclusive)\n"), statement);
+    ok(statement.includes(`Total: ${iecBytes(327n * 3600n)} (${327 * 3600} bytes)\n`), statement);
+  });
+});

@@ -175,11 +175,11 @@ export function dueAlerts(
       // As of the sample that closed it, not this run's (a check run late: a commit lowered the morning after).
       const closing = closed.closedBy === undefined ? undefined : naiveStamp(wallOf(zone(), closed.closedBy));
       const t = customerClosed(tally, w) as CustomerTally;
-      due.push(...dueFor(w, t, undefined, sentAlerts, mail, closing, now));
+      due.push(...dueFor(w, t, undefined, sentAlerts, mail, closing, now, zone));
     }
     const cycle = tally.cycles.get(w.billing);
     if (cycle && mayBeDue(w, cycle, true)) {
-      due.push(...dueFor(w, customerCycle(tally, w) as CustomerTally, tally.epoch, sentAlerts, mail, stamp, now));
+      due.push(...dueFor(w, customerCycle(tally, w) as CustomerTally, tally.epoch, sentAlerts, mail, stamp, now, zone));
     }
   }
   return due;
@@ -201,7 +201,7 @@ function mayBeDue(w: Watched, cycle: CycleTally, current: boolean): boolean {
 /**
  * What is due for one customer's cycle `t`; `epoch`: the sample it is as of, undefined when the cycle closed;
  * `stamp`: that sample's log stamp, or the first sample's after the close (undefined: not known, a tally file
- * written before it was kept).
+ * written before it was kept); `local`: the zone of a billing with none, the log's (as the tally's calendars).
  */
 function dueFor(
   w: Watched,
@@ -211,6 +211,7 @@ function dueFor(
   mail: MailConfig | undefined,
   stamp: string | undefined,
   now: Date,
+  local: () => Zone,
 ): Due[] {
   const quota = w.spec.quota;
   const commit = w.spec.commit;
@@ -228,7 +229,7 @@ function dueFor(
   // Too early to project, the cycle is still on course past the quota once what it used is past it.
   const projDue = quota?.alertProjected === true && epoch !== undefined && (projected ?? used) > quota.bytes;
   if (quotaDue.length === 0 && commitDue.length === 0 && !projDue) return [];
-  const zone = zoneNamed(w.spec.billing.timeZone);
+  const zone = zoneNamed(w.spec.billing.timeZone, local);
   // Keyed by the cycle's dates, not its start instant: a zone moved keeps them, and sends nothing again.
   const cycle = cycleLabel(t, zone);
   const due: Due[] = [];
@@ -457,7 +458,7 @@ export function alertsOutput(
       const now = new Date();
       const due = dueAlerts(tally, watched, sent, mail, r.sample.timestamp, now, from, local);
       reached("alerts: quotas checked");
-      if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now, from));
+      if (digests && mail) due.push(...dueDigests(config, mail, files.log, tally.epoch, sent, now, from, local));
       reached("alerts: digests checked");
       const dir = spoolDir(files.dir);
       if (due.length > 0) {

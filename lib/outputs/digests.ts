@@ -48,11 +48,11 @@ export interface Due {
 /** How many missed days a late run still sends digests for. */
 const MISSED_DAYS = 7;
 
-/** The log's samples, read again for each pass (a digest's passes are a few a day). */
-function logSamples(log: string): Sample[] {
+/** The log's samples (its stamps in `zone`), read again for each pass (a digest's passes are a few a day). */
+function logSamples(log: string, zone: Zone): Sample[] {
   const file = openLog(log);
   try {
-    return [...samplesOf(linesOfFile(file, log), log, () => {}, logZone(log))];
+    return [...samplesOf(linesOfFile(file, log), log, () => {}, zone)];
   } finally {
     file.close();
   }
@@ -112,7 +112,7 @@ function quotaLines(specs: readonly CustomerSpec[], rows: readonly Row[]): strin
   return lines;
 }
 
-/** The daily digests due at `epoch` (the recorded sample), oldest first. */
+/** The daily digests due at `epoch` (the recorded sample), oldest first; `local`: the log's zone. */
 function dueDaily(
   config: Config,
   mail: MailConfig,
@@ -120,8 +120,9 @@ function dueDaily(
   epoch: number,
   sent: ReadonlySet<string>,
   now: Date,
+  local: Zone,
 ): Due[] {
-  const zone = zoneNamed(config.billing.timeZone);
+  const zone = zoneNamed(config.billing.timeZone, local);
   const days = calendar("day", zone);
   const today = days.bucketAt(epoch);
   const lastSent = [...sent].filter((k) => k.startsWith("daily\t")).sort().at(-1)?.slice(6);
@@ -143,7 +144,8 @@ function dueDaily(
     const key = `daily\t${d.label}`;
     const bucket = byDay.get(d.start);
     if (!bucket) return [{ key }];
-    let text = `Network usage on ${d.label} (${zone.name === "local" ? "local time" : zone.name}):\n\n`;
+    const named = config.billing.timeZone !== undefined && config.billing.timeZone !== "local";
+    let text = `Network usage on ${d.label} (${named ? zone.name : "local time"}):\n\n`;
     text += formatTable(rowsOf(bucket, { customers }));
     // The cycle the day is of: at a cycle's close its last day's digest shows that cycle, whole, not the new one.
     const cycle = byCycle.get(cycles.bucketAt(d.start).start);
@@ -189,7 +191,8 @@ function dueDaily(
 
 /**
  * The statements due at `epoch`: each customer whose previous billing cycle
- * closed after `from` (when mail began) and was not stated.
+ * closed after `from` (when mail began) and was not stated; a billing with
+ * no zone in `local`, the log's.
  */
 function dueStatements(
   config: Config,
@@ -199,6 +202,7 @@ function dueStatements(
   sent: ReadonlySet<string>,
   now: Date,
   from: number,
+  local: Zone,
 ): Due[] {
   const first = samples[0]?.epoch ?? Infinity;
   const due: Due[] = [];
@@ -208,7 +212,7 @@ function dueStatements(
     const billingKey = JSON.stringify(spec.billing);
     let pass = passes.get(billingKey);
     if (!pass) {
-      const zone = zoneNamed(spec.billing.timeZone);
+      const zone = zoneNamed(spec.billing.timeZone, local);
       pass = { cal: calendar("cycle", zone, spec.billing.cycleDay), zone };
       passes.set(billingKey, pass);
     }
@@ -262,7 +266,9 @@ function dueStatements(
 /**
  * The digests and statements `[mail] send` asks for that are due at `epoch`
  * and not in `sent`; no statement for a cycle that closed at or before
- * `from`, the instant mail began.
+ * `from`, the instant mail began. A billing with no zone is in the zone of
+ * the log's stamps (`local`: by default read from its record when first
+ * needed), as the summary's cycles are.
  */
 export function dueDigests(
   config: Config,
@@ -272,12 +278,15 @@ export function dueDigests(
   sent: ReadonlySet<string>,
   now: Date,
   from = -Infinity,
+  local?: () => Zone,
 ): Due[] {
   const daily = mail.send.includes("daily");
   const cycle = mail.send.includes("cycle") && config.customers.length > 0;
   if (!daily && !cycle) return [];
+  let read: Zone | undefined;
+  const logs = () => read ??= (local ?? (() => logZone(log)))();
   // Read the log only when something may be due: once a day, not every run.
-  const zone = zoneNamed(config.billing.timeZone);
+  const zone = zoneNamed(config.billing.timeZone, logs);
   const days = calendar("day", zone);
   const yesterday = days.bucketAt(days.bucketAt(epoch).start - 1).label;
   const dailyMaybe = daily && !sent.has(`daily\t${yesterday}`);
@@ -287,15 +296,15 @@ export function dueDigests(
     const billing = `${spec.billing.cycleDay} ${spec.billing.timeZone ?? ""}`;
     let closed = closedCycles.get(billing);
     if (closed === undefined) {
-      const cal = calendar("cycle", zoneNamed(spec.billing.timeZone), spec.billing.cycleDay);
+      const cal = calendar("cycle", zoneNamed(spec.billing.timeZone, logs), spec.billing.cycleDay);
       closedCycles.set(billing, closed = cal.bucketAt(cal.bucketAt(epoch).start - 1));
     }
     return closed.end > from && !sent.has(`statement\t${spec.name}\t${closed.label}`);
   });
   if (!dailyMaybe && !cycleMaybe) return [];
-  const samples = logSamples(log);
+  const samples = logSamples(log, logs());
   return [
-    ...(dailyMaybe ? dueDaily(config, mail, samples, epoch, sent, now) : []),
-    ...(cycleMaybe ? dueStatements(config, mail, samples, epoch, sent, now, from) : []),
+    ...(dailyMaybe ? dueDaily(config, mail, samples, epoch, sent, now, logs()) : []),
+    ...(cycleMaybe ? dueStatements(config, mail, samples, epoch, sent, now, from, logs()) : []),
   ];
 }
