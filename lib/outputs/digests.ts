@@ -140,6 +140,14 @@ function dueDaily(
   const byDay = bucketsOf(samples, days, epoch, false);
   const cycles = calendar("cycle", zone, config.billing.cycleDay);
   const byCycle = bucketsOf(samples, cycles, epoch, false);
+  // Where each column's samples begin and end: the same for every day, made for the first that shows an estimate.
+  let seen: FirstSeen | undefined;
+  const firstSeen = () => {
+    if (seen) return seen;
+    seen = new FirstSeen();
+    for (const s of samples) seen.note(s);
+    return seen;
+  };
   return todo.flatMap((d) => {
     const key = `daily\t${d.label}`;
     const bucket = byDay.get(d.start);
@@ -161,8 +169,7 @@ function dueDaily(
         // The summary's and the alerts' estimate: each column's rate since its first sample (a meter added
         // mid-cycle counts from its own), carried to the cycle's end, a removed one's what it counted; a customer's,
         // its columns' summed.
-        const seen = new FirstSeen();
-        for (const s of samples) seen.note(s);
+        const seen = firstSeen();
         const columnsOf = (r: Row): readonly string[] => {
           if (r.kind === "column") return [r.name];
           const c = customers.find((c) => c.name === r.name);
