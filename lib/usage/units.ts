@@ -124,22 +124,30 @@ const IEC = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"] as const;
  * ```
  */
 export function iecBytes(bytes: bigint): string {
-  if (bytes < 1024n && bytes > -1024n) return `${bytes} B`;
+  return scaledBytes(bytes, 1024n, IEC);
+}
+
+/**
+ * `bytes` in `units` (of `base`, its powers from the first on) with two decimals, exactly rounded (ties to even);
+ * plain bytes below one `base`.
+ */
+function scaledBytes(bytes: bigint, base: bigint, units: readonly string[]): string {
+  if (bytes < base && bytes > -base) return `${bytes} B`;
   const abs = bytes < 0n ? -bytes : bytes;
-  let shift = 10;
+  let divisor = base;
   let unit = 0;
-  while (unit < IEC.length - 1 && abs >= 1n << BigInt(shift + 10)) {
-    shift += 10;
+  while (unit < units.length - 1 && abs >= divisor * base) {
+    divisor *= base;
     unit++;
   }
-  // 1023.996 KiB rounds to 1024.00 KiB: say 1.00 MiB instead.
-  let text = fixedScaled(abs, shift);
-  if (text === "1024.00" && unit < IEC.length - 1) {
-    shift += 10;
+  // 1023.996 KiB rounds to 1024.00 KiB (999.996 kB to 1000.00 kB): say 1.00 MiB (MB) instead.
+  let text = rounded2(abs, divisor);
+  if (text === `${base}.00` && unit < units.length - 1) {
+    divisor *= base;
     unit++;
-    text = fixedScaled(abs, shift);
+    text = rounded2(abs, divisor);
   }
-  return `${bytes < 0n ? "-" : ""}${text} ${IEC[unit]}`;
+  return `${bytes < 0n ? "-" : ""}${text} ${units[unit]}`;
 }
 
 const SI_BYTES = ["kB", "MB", "GB", "TB", "PB", "EB"] as const;
@@ -155,22 +163,7 @@ const SI_BYTES = ["kB", "MB", "GB", "TB", "PB", "EB"] as const;
  * ```
  */
 export function siBytes(bytes: bigint): string {
-  if (bytes < 1000n && bytes > -1000n) return `${bytes} B`;
-  const abs = bytes < 0n ? -bytes : bytes;
-  let divisor = 1000n;
-  let unit = 0;
-  while (unit < SI_BYTES.length - 1 && abs >= divisor * 1000n) {
-    divisor *= 1000n;
-    unit++;
-  }
-  // 999.996 kB rounds to 1000.00 kB: say 1.00 MB instead.
-  let text = rounded2(abs, divisor);
-  if (text === "1000.00" && unit < SI_BYTES.length - 1) {
-    divisor *= 1000n;
-    unit++;
-    text = rounded2(abs, divisor);
-  }
-  return `${bytes < 0n ? "-" : ""}${text} ${SI_BYTES[unit]}`;
+  return scaledBytes(bytes, 1000n, SI_BYTES);
 }
 
 /**
