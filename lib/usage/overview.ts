@@ -205,7 +205,8 @@ export class OverviewBuilder {
     }
     if (inCycle) {
       const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
-      const own = day.columns.filter((c) => c.spanMs !== undefined);
+      // Only the spans that differ from the day's (a fleet's columns each have one; one host's, the day's).
+      const own = day.columns.filter((c) => c.spanMs !== undefined && c.spanMs !== day.spanMs);
       this.#cycleDays.push({
         start: day.bucket.start,
         spanMs: day.spanMs,
