@@ -251,17 +251,13 @@ export function checkResets(
     carried: reading.carried,
   });
   const nowApplied = [...[...applied].filter((id) => present.has(id)), ...fresh.map((r) => r.id)];
-  let lines = "";
   const logged = new Map<string, string>();
   for (const [column, reason] of resets) {
-    if ((sample.counters.get(column) ?? 0n) >= (previous?.counters.get(column) ?? 0n)) {
-      lines += formatResetLine(column, reason);
-      logged.set(column, reason);
-    }
+    if ((sample.counters.get(column) ?? 0n) >= (previous?.counters.get(column) ?? 0n)) logged.set(column, reason);
   }
   return {
     resets,
-    lines,
+    lines: [...logged].map(([column, reason]) => formatResetLine(column, reason)).join(""),
     logged,
     commit(appended) {
       const size = logSize + utf8Length(appended);
