@@ -112,12 +112,10 @@ export function lastOfEachSecond(
       }
     }
     if (counters.size === 0) continue;
-    const reset = resets.get(epoch) && new Map([...resets.get(epoch)!].filter(([t]) => counters.has(t)));
-    const packets = sample.packets && new Map([...sample.packets].filter(([t]) => counters.has(t)));
-    const copy: Sample = { ...sample, counters };
-    delete copy.resets;
-    delete copy.packets;
-    if (packets) copy.packets = packets;
+    const second = resets.get(epoch);
+    const reset = second && new Map([...second].filter(([t]) => counters.has(t)));
+    const copy: Sample = { timestamp: sample.timestamp, counters };
+    if (sample.packets) copy.packets = new Map([...sample.packets].filter(([t]) => counters.has(t)));
     if (reset?.size) copy.resets = reset;
     kept.push({ epoch, sample: copy });
   }
