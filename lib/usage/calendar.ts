@@ -69,7 +69,8 @@ export function naiveDay(naive: number): string {
  * ```
  */
 export function naiveMidnight(y: number, m: number, d: number): number {
-  return new Date(0).setUTCFullYear(y, m, d);
+  // Date.UTC where it reads the year as given: no Date made for every stamp.
+  return y >= 100 ? Date.UTC(y, m, d) : new Date(0).setUTCFullYear(y, m, d);
 }
 
 /**
