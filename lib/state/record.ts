@@ -163,7 +163,9 @@ export interface RecordOptions {
   /**
    * Called first with the lock held, before anything is read or written:
    * throws to refuse the state directory (another config's, which a start
-   * holding the lock may have made it meanwhile: lib/state/installed.ts).
+   * holding the lock may have made it meanwhile: lib/state/installed.ts) or
+   * a file in it the sample needs (a planted or damaged zone record), while
+   * the counters are intact.
    */
   claim?: () => void;
   /** The boot time now (default: from the uptime): a test moves it to stand for a reboot. */
