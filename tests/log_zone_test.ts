@@ -407,6 +407,12 @@ Deno.test("report: a damaged or planted zone record fails the run before the cou
     assertEquals(damaged.code, 65, damaged.stderr);
     ok(damaged.stderr.includes(`${record}:2: not a zone record line`), damaged.stderr);
     assertEquals(await runs(), 1, "pfctl -z did not run: nothing cleared unlogged");
+    // A zone this Deno does not know, where the run's zone differs (the change would be read in it): before them too.
+    await Deno.writeTextFile(record, "-\tMars/Olympus_Mons\n");
+    const unknown = await report();
+    assertEquals(unknown.code, 65, unknown.stderr);
+    ok(unknown.stderr.includes(`${record}:1: "Mars/Olympus_Mons" is not a time zone this Deno knows`), unknown.stderr);
+    assertEquals(await runs(), 1, "pfctl -z did not run: nothing cleared unlogged");
     // Another user's record (made while the directory let them): refused, before the counters too.
     await Deno.writeTextFile(record, "-\tEurope/Berlin\n");
     await Deno.chown(record, 65534, 65534);
