@@ -50,7 +50,7 @@ export function withoutIdentityChecks<T>(fn: (dir: string) => Promise<T>): Promi
       `export function checkResets(_files, previous, sample) {
   const resets = new Map();
   for (const [c, v] of sample.counters) if (previous && v < (previous.counters.get(c) ?? 0n)) resets.set(c, "counter went down");
-  return { resets, lines: "", commit() {}, cleanup() {} };
+  return { resets, lines: "", logged: new Map(), commit() {}, cleanup() {} };
 }
 `,
     );
