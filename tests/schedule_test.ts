@@ -699,11 +699,26 @@ Deno.test("schedule --systemd: a path the unit needs under /tmp or /var/tmp, hid
     assertEquals(units.code, 0, units.stderr);
     assertEquals(
       units.stderr,
-      `netmon: warning: netmon.service and netmon-graph.service run with PrivateTmp=yes, which hides ${config} ` +
+      "netmon: warning: netmon.service, netmon-graph.service and netmon-start.service run with PrivateTmp=yes, " +
+        `which hides ${config} (the config file), ${dir}/state (the state directory) from them (they see an empty ` +
+        "/tmp of their own): move them out of /tmp and /var/tmp, or schedule with --cron\n",
+    );
+    assertEquals(units.stdout.split("\n").filter((l) => l === "PrivateTmp=yes").length, 3, units.stdout);
+    // No start at boot for the interface source: the two units there are.
+    const iface = `${dir}/interface.toml`;
+    await Deno.writeTextFile(iface, 'source = "interface"\n');
+    const two = await netmon(["schedule", "-c", iface, "-s", `${dir}/state`, "--systemd", "--dry-run"], {
+      dirs: [dir],
+    });
+    assertEquals(
+      [two.code, two.stderr],
+      [
+        0,
+        `netmon: warning: netmon.service and netmon-graph.service run with PrivateTmp=yes, which hides ${iface} ` +
         `(the config file), ${dir}/state (the state directory) from them (they see an empty /tmp of their own): ` +
         "move them out of /tmp and /var/tmp, or schedule with --cron\n",
+      ],
     );
-    ok(units.stdout.includes("PrivateTmp=yes"), units.stdout);
     // cron has no private /tmp: nothing to say.
     const cron = await run("--cron", "--dry-run");
     assertEquals([cron.code, cron.stderr], [0, ""]);
@@ -747,10 +762,10 @@ Deno.test("schedule --systemd: netmon's own checkout under /tmp, which ExecStart
     match(r.stdout, new RegExp(`^ExecStart=\\S+ .* ${checkout}/netmon\\.ts report `, "m"));
     assertEquals(
       r.stderr,
-      `netmon: warning: netmon.service and netmon-graph.service run with PrivateTmp=yes, which hides ${config} ` +
-        `(the config file), ${dir}/state (the state directory), ${checkout} (netmon's own files, which ExecStart ` +
-        "runs) from them (they see an empty /tmp of their own): move them out of /tmp and /var/tmp, or schedule " +
-        "with --cron\n",
+      "netmon: warning: netmon.service, netmon-graph.service and netmon-start.service run with PrivateTmp=yes, " +
+        `which hides ${config} (the config file), ${dir}/state (the state directory), ${checkout} (netmon's own ` +
+        "files, which ExecStart runs) from them (they see an empty /tmp of their own): move them out of /tmp and " +
+        "/var/tmp, or schedule with --cron\n",
     );
   }));
 

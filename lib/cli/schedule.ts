@@ -470,35 +470,45 @@ WantedBy=${BOOT_TARGET}
 /** Where `PrivateTmp=yes` gives the service directories of its own, empty at each start. */
 const PRIVATE_TMP = ["/tmp", "/var/tmp"];
 
+/** Whether `path` is at or under /tmp or /var/tmp. */
+const inPrivateTmp = (path: string) => PRIVATE_TMP.some((t) => path === t || path.startsWith(`${t}/`));
+
 /**
- * The warning for units whose report or graph reads or writes under /tmp or
- * /var/tmp (`needs`' paths, the report's then the graph's, e.g. a trial's
- * config in /tmp): `PrivateTmp=yes` hides them from the services, which
- * would find no config, keep the state and draw the graph where nobody
- * looks; and what ExecStart runs (`runs`: netmon's own checkout, deno),
- * which they would not find at all. A path under one already named is not
- * named again. Undefined when none is there.
+ * The warning for the services (`services`: each unit written and its needs, e.g. the report's, the graph's, the
+ * start at boot's) that read or write under /tmp or /var/tmp (e.g. a trial's config in /tmp): `PrivateTmp=yes` hides
+ * those paths from them, so they would find no config, keep the state and draw the graph where nobody looks; and
+ * what every ExecStart runs (`runs`: netmon's own checkout, deno), which they would not find at all. It names each
+ * service a hidden path concerns, and each path once (a path under one already named is not named again).
+ * Undefined when none is there.
  */
 export function privateTmpWarning(
-  needs: readonly Need[],
+  services: readonly { unit: string; needs: readonly Need[] }[],
   runs: readonly { path: string; why: string }[] = [],
 ): string | undefined {
   const hidden = new Map<string, string>();
-  const paths = needs.filter((n) => n.kind === "read" || n.kind === "write").map((n) => ({
-    path: n.value,
-    why: n.why.split(":")[0] as string,
-  }));
-  for (const { path, why } of [...paths, ...runs]) {
-    if (!PRIVATE_TMP.some((t) => path === t || path.startsWith(`${t}/`))) continue;
-    if (!hidden.has(path)) hidden.set(path, why);
+  const concerned = new Set<string>();
+  for (const { unit, needs } of services) {
+    const paths = needs.filter((n) => n.kind === "read" || n.kind === "write").map((n) => ({
+      path: n.value,
+      why: n.why.split(":")[0] as string,
+    }));
+    for (const { path, why } of [...paths, ...runs]) {
+      if (!inPrivateTmp(path)) continue;
+      concerned.add(unit);
+      if (!hidden.has(path)) hidden.set(path, why);
+    }
   }
   for (const path of hidden.keys()) {
     if ([...hidden.keys()].some((p) => path.startsWith(`${p}/`))) hidden.delete(path);
   }
   if (hidden.size === 0) return undefined;
   const named = [...hidden].map(([path, why]) => `${path} (${why})`).join(", ");
-  return `${UNITS.service} and ${UNITS.graphService} run with PrivateTmp=yes, which hides ${named} from them ` +
-    `(they see an empty /tmp of their own): move ${hidden.size > 1 ? "them" : "it"} out of /tmp and /var/tmp, or ` +
+  const units = [...concerned];
+  const them = units.length > 1 ? `${units.slice(0, -1).join(", ")} and ${units.at(-1)} run` : `${units[0]} runs`;
+  const own = units.length > 1 ? "them (they see an empty /tmp of their own)" : "it (it sees an empty /tmp of its own)";
+  return `${them} with PrivateTmp=yes, which hides ${named} from ${own}: move ${
+    hidden.size > 1 ? "them" : "it"
+  } out of /tmp and /var/tmp, or ` +
     "schedule with --cron";
 }
 
@@ -634,7 +644,11 @@ export async function schedule(opts: Options): Promise<number> {
   }
   // Said once the units are written (or shown): a failed write is one line about that alone.
   const hidden = opts.systemd
-    ? privateTmpWarning([...s.reportNeeds, ...s.graphNeeds], [
+    ? privateTmpWarning([
+      { unit: UNITS.service, needs: s.reportNeeds },
+      { unit: UNITS.graphService, needs: s.graphNeeds },
+      ...(s.start === undefined ? [] : [{ unit: UNITS.startService, needs: s.startNeeds }]),
+    ], [
       { path: inputs.root, why: "netmon's own files, which ExecStart runs" },
       { path: inputs.deno, why: "the deno ExecStart runs" },
     ])
