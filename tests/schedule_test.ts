@@ -478,6 +478,16 @@ Deno.test("schedule --cron and --systemd: written with a marker, replacing only 
     assertEquals((await run("--cron", "--into", into)).code, 0, "its own file is replaced without --force");
     const units = await run("--systemd", "--into", into);
     assertEquals(units.code, 0, units.stderr);
+    // systemctl would act on /etc/systemd/system, not on these: no line that looks as if it enabled them.
+    assertEquals(
+      units.stdout,
+      `wrote ${
+        ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-graph.timer", "netmon-start.service"]
+          .map((u) => `${into}/${u}`).join(", ")
+      }; ${into} is not /etc/systemd/system, where systemctl enables, disables and reloads netmon's units: once ` +
+        "they are there, systemctl daemon-reload && systemctl enable --now netmon-start.service netmon.timer " +
+        "netmon-graph.timer\n",
+    );
     const service = Deno.readTextFileSync(`${into}/netmon.service`);
     // The example's hardening, every line of it but the paths and the home directory, which follow the config.
     const hardening = example("netmon.service").split("\n")

@@ -46,6 +46,16 @@ export const UNITS = {
   startService: "netmon-start.service",
 } as const;
 
+/**
+ * Why the systemctl lines (enable, disable, daemon-reload) do not hold for `into`, the directory --into names, when
+ * it is not UNIT_DIR: systemctl acts on the units where systemd looks, not on a staging directory; undefined without
+ * --into, or with UNIT_DIR itself.
+ */
+export function elsewhereThanSystemd(into: string | undefined): string | undefined {
+  if (into === undefined || (into.replace(/\/+$/, "") || "/") === UNIT_DIR) return undefined;
+  return `${into} is not ${UNIT_DIR}, where systemctl enables, disables and reloads netmon's units`;
+}
+
 /** The target netmon-start.service is enabled for (its link in `${UNIT_DIR}/${BOOT_TARGET}.wants/`). */
 export const BOOT_TARGET = "multi-user.target";
 
@@ -660,11 +670,15 @@ export async function schedule(opts: Options): Promise<number> {
   }
   for (const [path, text] of files) install(path, text, opts.force);
   if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
-  const next = opts.systemd
-    ? `; now: systemctl daemon-reload && systemctl enable --now ${
-      s.start === undefined ? "" : `${UNITS.startService} `
-    }${UNITS.timer} ${UNITS.graphTimer}`
-    : "";
+  const enable = `systemctl daemon-reload && systemctl enable --now ${
+    s.start === undefined ? "" : `${UNITS.startService} `
+  }${UNITS.timer} ${UNITS.graphTimer}`;
+  const elsewhere = elsewhereThanSystemd(opts.into);
+  const next = !opts.systemd
+    ? ""
+    : elsewhere === undefined
+    ? `; now: ${enable}`
+    : `; ${elsewhere}: once they are there, ${enable}`;
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
   return EX.OK;
 }
