@@ -799,10 +799,12 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
     assertEquals((await run("--cron", "--into", into)).code, 0);
     assertEquals((await run("--systemd", "--into", into)).code, 0);
     const all = names.map((n) => `${into}/${n}`).join(", ");
+    // One directory for both kinds: the cron file and the units side by side in it, as they were written.
+    const notThere = `${into} is not /etc/systemd/system, where systemctl enables, disables and reloads netmon's units`;
     const dry = await run("--remove", "--cron", "--systemd", "--into", into, "--dry-run");
     assertEquals(
       [dry.code, dry.stdout, dry.stderr],
-      [0, `would remove ${all}; then: systemctl daemon-reload (--dry-run: nothing removed)\n`, ""],
+      [0, `would remove ${all}; ${notThere}: no systemctl daemon-reload (--dry-run: nothing removed)\n`, ""],
     );
     assertEquals(left(), [...names].sort(), "--dry-run removes nothing");
 
@@ -835,7 +837,7 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
     assertEquals([forced.code, forced.stderr], [0, ""]);
     assertEquals(
       forced.stdout,
-      `removed ${names.slice(1).map((n) => `${into}/${n}`).join(", ")}; now: systemctl daemon-reload\n`,
+      `removed ${names.slice(1).map((n) => `${into}/${n}`).join(", ")}; ${notThere}: no systemctl daemon-reload\n`,
     );
     assertEquals(Deno.readTextFileSync(elsewhere), `${MARKER}\n`, "what the link led to is kept");
     assertEquals(left(), ["netmon"], "--systemd leaves the cron file");
@@ -877,6 +879,45 @@ Deno.test("schedule --remove: only netmon's own files go, a link itself and not 
         ],
       );
     });
+  }));
+
+Deno.test("schedule --remove --dry-run: what it would remove, and what refuses it (an enabled unit, another's file), exit 73", () =>
+  withTempDir(async (dir) => {
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, example("nftables.toml"));
+    const into = `${dir}/etc`;
+    await Deno.mkdir(into);
+    const run = (...args: string[]) =>
+      netmon(["schedule", "-c", config, "-s", `${dir}/state`, ...args, "--into", into], { dirs: [dir] });
+    assertEquals((await run("--cron")).code, 0);
+    assertEquals((await run("--systemd")).code, 0);
+    // Enabled in DIR, as 'systemctl --root' would enable them in an image: links in DIR's timers.target.wants.
+    await Deno.mkdir(`${into}/timers.target.wants`);
+    await Deno.symlink(`${into}/netmon.timer`, `${into}/timers.target.wants/netmon.timer`);
+    await Deno.writeTextFile(`${into}/netmon-graph.timer`, "[Timer]\n");
+    const notThere = `${into} is not /etc/systemd/system, where systemctl enables, disables and reloads netmon's units`;
+    const units = ["netmon.service", "netmon.timer", "netmon-graph.service", "netmon-start.service"]
+      .map((u) => `${into}/${u}`);
+    const dry = await run("--remove", "--cron", "--systemd", "--dry-run");
+    assertEquals([dry.code, dry.stdout, dry.stderr], [
+      73,
+      `would remove ${into}/netmon, ${units.join(", ")}; ${notThere}: no systemctl daemon-reload (--dry-run: ` +
+      "nothing removed; refused now, see below)\n",
+      `netmon: netmon.timer is still enabled (${into}/timers.target.wants): remove its link there first ` +
+      `(${notThere}), then remove\n` +
+      `netmon: ${into}/netmon-graph.timer exists and netmon did not write it: move it away, or run again with ` +
+      "--force to remove it\n",
+    ]);
+    ok(Deno.statSync(`${into}/netmon.service`).isFile, "--dry-run removes nothing");
+    // The removal itself refuses with the first of them, and removes nothing either.
+    const refused = await run("--remove", "--cron", "--systemd");
+    assertEquals([refused.code, refused.stdout, refused.stderr], [
+      73,
+      "",
+      `netmon: netmon.timer is still enabled (${into}/timers.target.wants): remove its link there first ` +
+      `(${notThere}), then remove again\n`,
+    ]);
+    ok(Deno.statSync(`${into}/netmon`).isFile, "a refusal removes nothing");
   }));
 
 Deno.test("schedule: a % in the config or state path is escaped in the units' Description=; a control character is refused", () =>
@@ -960,6 +1001,7 @@ netnsTest(
       // Enabled as systemctl enables them; the report's link dangling (its unit already gone) is enabled still.
       { symlink: `${wants}/netmon.timer`, target: "/etc/systemd/system/netmon.timer" },
       { symlink: `${wants}/netmon-graph.timer`, target: "/etc/systemd/system/netmon-graph.timer" },
+      { netmon: ["schedule", "--remove", "--cron", "--systemd", "--dry-run"] },
       { netmon: ["schedule", "--remove", "--cron", "--systemd"] },
       { remove: `${wants}/netmon-graph.timer` },
       { netmon: ["schedule", "--remove", "--systemd", "--force"] },
@@ -972,7 +1014,15 @@ netnsTest(
       { netmon: ["schedule", "--remove", "--cron", "--systemd"] },
       { run: ["sh", "-c", "ls -A /etc/cron.d /etc/systemd/system | grep netmon || true"], keep: true },
     ]);
-    const [, , both, one, before, start, removed, after] = r as StepResult[];
+    const [, , dry, both, one, before, start, removed, after] = r as StepResult[];
+    // A dry run says what the removal would remove, and what refuses it now, with the status the removal would have.
+    assertEquals([dry?.code, dry?.stdout, dry?.stderr], [
+      73,
+      `would remove /etc/cron.d/netmon, ${UNITS.join(", ")}; then: systemctl daemon-reload (--dry-run: nothing ` +
+      "removed; refused now, see below)\n",
+      `netmon: netmon.timer and netmon-graph.timer are still enabled (${wants}): run 'systemctl disable --now ` +
+      "netmon.timer netmon-graph.timer' first, then remove\n",
+    ]);
     assertEquals([both?.code, both?.stdout, both?.stderr], [
       73,
       "",

@@ -6,10 +6,13 @@
  * a regular file goes unread, as `netmon schedule --force` replaces it), and
  * units whose timer (or, for the start at boot, whose service) is still
  * enabled are refused before anything is removed, with the systemctl line
- * that disables them. A directory another user could put another in place
- * of is refused first (SCHEDULE_DIR of lib/cli/schedule.ts). Everything is
- * looked at before anything is removed, so a refusal leaves every file in
- * place.
+ * that disables them (with --into, a directory systemctl does not act on:
+ * their links there, to remove). A directory another user could put another
+ * in place of is refused first (SCHEDULE_DIR of lib/cli/schedule.ts).
+ * Everything is looked at before anything is removed, so a refusal leaves
+ * every file in place; --dry-run says what would be removed and every
+ * refusal, with the removal's status (73 when refused), so that
+ * `--dry-run && --remove` goes on only when the removal would.
  *
  * @module
  */
@@ -21,6 +24,7 @@ import type { Options } from "./commands.ts";
 import { err, out } from "./context.ts";
 import {
   BOOT_TARGET,
+  elsewhereThanSystemd,
   isScheduleFile,
   scheduleDirChecks,
   scheduleFileError,
@@ -79,6 +83,10 @@ export async function unschedule(opts: Options): Promise<number> {
       throw scheduleFileError(f.path, err);
     }
   });
+  // Each reason the removal is refused: the first one fails it; a dry run says them all.
+  const refusals: string[] = [];
+  const again = opts.dryRun ? "" : " again";
+  const elsewhere = elsewhereThanSystemd(opts.into);
   if (opts.systemd) {
     const dir = opts.into ?? UNIT_DIR;
     let enabled: { unit: string; wants: string }[];
@@ -90,25 +98,31 @@ export async function unschedule(opts: Options): Promise<number> {
     if (enabled.length > 0) {
       const units = enabled.map((e) => e.unit);
       const wants = [...new Set(enabled.map((e) => e.wants))].join(", ");
-      throw new NetmonError(
-        `${units.join(" and ")} ${units.length > 1 ? "are" : "is"} still enabled (${wants}): ` +
-          `run 'systemctl disable --now ${units.join(" ")}' first, then remove again`,
-        EX.CANTCREAT,
+      const many = units.length > 1;
+      refusals.push(
+        `${units.join(" and ")} ${many ? "are" : "is"} still enabled (${wants}): ` +
+          (elsewhere === undefined
+            ? `run 'systemctl disable --now ${units.join(" ")}' first`
+            : `remove ${many ? "their links" : "its link"} there first (${elsewhere})`) +
+          `, then remove${again}`,
       );
     }
   }
+  // What is there and not netmon's is refused, but under --force a link or another's regular file, never a directory.
+  const refused = (f: Found): f is Extract<Found, { kind: "other" }> =>
+    f.kind === "other" && !(opts.force && !f.directory);
   for (const { path, found: f } of found) {
-    if (f.kind !== "other" || (opts.force && !f.directory)) continue;
-    throw new NetmonError(
+    if (!refused(f)) continue;
+    refusals.push(
       f.directory
         ? `${path} is a directory: netmon removes only the files it wrote, move it away`
         : `${path} ${f.what}: move it away, or run again with --force to remove it${
           f.link ? " (the link, not what it points to)" : ""
         }`,
-      EX.CANTCREAT,
     );
   }
-  const there = found.filter((f) => f.found.kind !== "missing");
+  if (refusals.length > 0 && !opts.dryRun) throw new NetmonError(refusals[0] as string, EX.CANTCREAT);
+  const there = found.filter((f) => f.found.kind !== "missing" && !refused(f.found));
   const missing = found.filter((f) => f.found.kind === "missing").map((f) => f.path);
   if (!opts.dryRun) {
     for (const { path } of there) {
@@ -125,7 +139,16 @@ export async function unschedule(opts: Options): Promise<number> {
     said.push(`${opts.dryRun ? "would remove" : "removed"} ${there.map((f) => f.path).join(", ")}`);
   }
   if (missing.length > 0) said.push(`not there: ${missing.join(", ")}`);
-  if (there.some((f) => f.unit !== undefined)) said.push(`${opts.dryRun ? "then" : "now"}: systemctl daemon-reload`);
-  out(`${said.join("; ")}${opts.dryRun ? " (--dry-run: nothing removed)" : ""}\n`);
-  return EX.OK;
+  if (said.length === 0) said.push("would remove nothing"); // a dry run, everything there refused
+  if (there.some((f) => f.unit !== undefined)) {
+    said.push(
+      elsewhere === undefined
+        ? `${opts.dryRun ? "then" : "now"}: systemctl daemon-reload`
+        : `${elsewhere}: no systemctl daemon-reload`,
+    );
+  }
+  const dry = refusals.length > 0 ? "nothing removed; refused now, see below" : "nothing removed";
+  out(`${said.join("; ")}${opts.dryRun ? ` (--dry-run: ${dry})` : ""}\n`);
+  for (const r of refusals) err(`netmon: ${r}\n`);
+  return refusals.length > 0 ? EX.CANTCREAT : EX.OK;
 }
