@@ -256,7 +256,15 @@ special file is refused (exit 73) unless --force, which removes a link itself,
 never what it points to; a file not there is said, not an error. Units still
 enabled (the timers, netmon-start.service) are refused before anything is
 removed, with the 'systemctl disable --now' line to run first; then:
-systemctl daemon-reload.
+systemctl daemon-reload. With --dry-run it says what it would remove and
+every refusal, and exits 73 when the removal would be refused.
+
+--into DIR puts the cron file (as DIR/netmon) and the units in DIR itself,
+both kinds in the one directory, and --remove takes them from there.
+systemctl acts on /etc/systemd/system, never on DIR: the systemctl lines are
+said to hold once the units are there, and units enabled in DIR (their links
+in DIR/timers.target.wants or DIR/multi-user.target.wants) are refused with
+those links named, to remove.
 
 Options:
       --compile         print the 'deno compile' line building a binary with these
@@ -275,7 +283,7 @@ Options:
   -n, --dry-run         print the file(s) --cron or --systemd would write (or remove),
                         change nothing
       --into DIR        write into (or remove from) DIR instead of /etc/cron.d or
-                        /etc/systemd/system (for tests and staging)
+                        /etc/systemd/system (for tests and staging; see above)
 ${COMMON}`,
   "pf-conf": `Usage: netmon pf-conf [OPTIONS]
 
