@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type Config, DEFAULT_CONFIG_PATH } from "./config.ts";
+import { type Config, DEFAULT_CONFIG_PATH, installsRules } from "./config.ts";
 import { DB_PASSWORD_ENV, parseStoreUrl } from "./fleet.ts";
 import { SMTP_PASSWORD_ENV } from "./mail.ts";
 import { ruleFamilies } from "./meters.ts";
@@ -196,6 +196,12 @@ function fleetOutputs(config: Config): Need[] {
     needs.push({ kind: "read", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
     needs.push({ kind: "write", value: dirOf(textfile), why: "the Prometheus textfile's directory" });
   }
+  return [...needs, ...storeNeeds(config)];
+}
+
+/** What connecting to the PostgreSQL store needs (the report, summary --store, import, doctor): see fleetOutputs. */
+function storeNeeds(config: Config): Need[] {
+  const needs: Need[] = [];
   const pg = config.fleet.postgres;
   if (pg !== undefined) {
     const url = parseStoreUrl(pg.url);
@@ -297,6 +303,93 @@ export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
     }
   }
   return minimal(needs);
+}
+
+/** A command run by hand, as far as what it needs goes (the options that change it). */
+export interface Task {
+  /** netmon's command (report, start, stop, status, summary, check, doctor, import), or `graph` for graph.ts. */
+  command: string;
+  /** report --no-mail: nothing mailed. */
+  noMail?: boolean;
+  /** start, stop --dry-run: nothing changed or written. */
+  dryRun?: boolean;
+  /** summary --store: the PostgreSQL store read, not the log. */
+  store?: boolean;
+  /** graph: the files it writes (data, picture, script; --html's index.html). */
+  graphOutputs?: readonly string[];
+  /** graph: the LOG named; else the state directory's. */
+  log?: string;
+}
+
+/**
+ * Everything a command run by hand needs, for a refusal to print one line
+ * that runs it to the end (lib/cli/permission_line.ts): for the config in
+ * `i` when it was read, else (`config` undefined) what its command line
+ * names alone (the config file, the state directory: read, and written by
+ * report, start, stop, import and doctor's probe; graph's outputs). The
+ * report, start and graph are {@linkcode permissionNeeds}'s; stop is start's;
+ * status reads the state directory and the counters; summary and check read
+ * the state directory, `summary --store` the store instead; doctor looks at
+ * what the report uses (the state directory written to see that it can be,
+ * the mail server, the store, the textfile's directory), reading only.
+ * A command not modelled (schedule…) needs the config alone.
+ */
+export function taskNeeds(task: Task, i: Omit<PermissionInputs, "config"> & { config: Config | undefined }): Need[] {
+  const c = i.config;
+  const needs: Need[] = i.configFile === undefined
+    ? []
+    : [{ kind: "read", value: i.configFile, why: "the config file" }];
+  const state = (write: boolean): Need[] => [
+    { kind: "read", value: i.stateDir, why: "the state directory" },
+    ...(write ? [{ kind: "write" as const, value: i.stateDir, why: "the state directory" }] : []),
+  ];
+  const at = (config: Config): PermissionInputs => ({ ...i, config });
+  switch (task.command) {
+    case "report":
+      if (!c) return [...needs, ...state(true)];
+      return permissionNeeds("report", at(task.noMail ? withoutMail(c) : c));
+    case "start":
+    case "stop":
+      if (c && !installsRules(c.source)) return needs;
+      if (!c) return [...needs, ...state(!task.dryRun)];
+      return permissionNeeds("start", at(c)).filter((n) => !(task.dryRun && n.kind === "write"));
+    case "status":
+      return [...needs, ...state(false), ...(c ? readPrograms(c) : [])];
+    case "summary":
+      if (!task.store) return [...needs, ...state(false)];
+      return c ? minimal([...needs, ...storeNeeds(c)]) : needs;
+    case "check":
+      return [...needs, ...state(false)];
+    case "import":
+      return [...needs, ...state(true), ...(c ? storeNeeds(c) : [])];
+    case "doctor":
+      return c
+        ? minimal([...needs, ...state(true), ...mailing(at(c)), ...fleetOutputs(c).filter((n) => n.kind !== "write")])
+        : [...needs, ...state(true)];
+    case "graph": {
+      // The log's directory: its zone record beside it is read too.
+      const log = task.log === undefined ? i.stateDir : dirOf(task.log);
+      const outputs = { graphOutputs: task.graphOutputs ?? [] };
+      const graph = c ? permissionNeeds("graph", { ...at(c), ...outputs }) : graphOutputNeeds(outputs.graphOutputs);
+      return minimal([...needs, { kind: "read", value: log, why: "the log and its zone record" }, ...graph]);
+    }
+    default:
+      return needs;
+  }
+}
+
+/** `config` with no [mail]. */
+function withoutMail(config: Config): Config {
+  const { mail: _, ...rest } = config;
+  return rest;
+}
+
+/** graph's outputs' directories, read and written (a file beside each, renamed into place). */
+function graphOutputNeeds(outputs: readonly string[]): Need[] {
+  return [
+    ...outputs.map((o): Need => ({ kind: "read", value: dirOf(o), why: "an output's directory" })),
+    ...outputs.map((o): Need => ({ kind: "write", value: dirOf(o), why: "an output's directory" })),
+  ];
 }
 
 /** The `--allow-KIND=a,b` flags for `needs`, in a fixed order; a kind nothing needs gets no flag. */
