@@ -35,6 +35,7 @@ import {
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, type ResetMark, UNITS } from "./lib/usage/buckets.ts";
 import { stateDirChecked, stateFiles } from "./lib/state/files.ts";
+import type { Task } from "./lib/config/permissions.ts";
 import { CustomerMatchError } from "./lib/config/customers.ts";
 import { allColumns } from "./lib/config/meters.ts";
 import { pageFiles, type PagePicture } from "./lib/outputs/page.ts";
@@ -577,11 +578,17 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
   }
 }
 
+/** What a run with `a` does, for the whole line a refusal prints (lib/cli/permission_line.ts): what it reads and writes. */
+function graphTask(a: GraphArgs): Task {
+  const outputs = [...(a.html === undefined ? [] : [`${a.html}/index.html`]), ...a.writes].filter((o) => o !== "-");
+  return { command: "graph", graphOutputs: outputs, ...(a.log === undefined ? {} : { log: a.log }) };
+}
+
 /** Runs graph.ts with `args`; returns the exit status. */
 export function main(args: string[]): Promise<number> {
   return reportFailure("graph", "graph.ts", async (parsed) => {
     const a = parseGraphArgs(args);
-    parsed({ config: a.config });
+    parsed({ config: a.config, stateDir: a.stateDir, task: graphTask(a) });
     if (a.version) out(`graph.ts (netmon) ${VERSION} (deno ${Deno.version.deno})\n`);
     else if (a.help) out(HELP + "\n");
     else await graph(a);

@@ -57,9 +57,10 @@ function defaultConfigThere(): boolean {
  * user's default tell it, before the config is read (the config may name
  * another); undefined when they cannot tell (no HOME), or when telling would
  * need a permission this run lacks: it reads only what Deno grants without
- * asking, so a run from a terminal is never prompted for it.
+ * asking, so a run from a terminal is never prompted for it. `configured`:
+ * the config's `state_dir`, where the config was read (a refusal's line).
  */
-export function stateDirBeforeConfig(flag: string | undefined): string | undefined {
+export function stateDirBeforeConfig(flag: string | undefined, configured?: string): string | undefined {
   const may = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
   const env = (name: string) => {
     if (!may({ name: "env", variable: name })) throw new Error(`not granted: ${name}`);
@@ -69,7 +70,7 @@ export function stateDirBeforeConfig(flag: string | undefined): string | undefin
     return resolveStateDir({
       flag,
       env: flag === undefined ? env("NETMON_STATE_DIR") : undefined,
-      config: undefined,
+      config: configured,
       uid: () => {
         if (!may({ name: "sys", kind: "uid" })) throw new Error("not granted: uid");
         return getUid();

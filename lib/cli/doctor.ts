@@ -30,13 +30,15 @@ const DOCTOR_PROBLEM = 1;
  */
 export async function doctor(opts: Options, args: readonly string[] = []): Promise<number> {
   const { diagnose, formatFindings } = await import("../doctor/diagnose.ts");
+  // What a refusal's line runs: this doctor, with everything it looks at.
+  const given = { config: opts.config, stateDir: opts.stateDir, task: { command: "doctor" } };
   let config: Config | NetmonError;
   try {
     config = findConfig(opts.config);
   } catch (err) {
     if (!(err instanceof NetmonError)) throw err;
     config = err instanceof DenoDenied
-      ? new NetmonError(await deniedMessage(err, "netmon", args, { config: opts.config }), err.exitCode, { cause: err })
+      ? new NetmonError(await deniedMessage(err, "netmon", args, given), err.exitCode, { cause: err })
       : err;
   }
   const files = config instanceof NetmonError ? undefined : stateFiles(findStateDir(opts.stateDir, config));
@@ -44,8 +46,7 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
   const findings = await diagnose({
     config,
     given: runWith(opts),
-    runLine: async (denied) =>
-      (await import("./permission_line.ts")).passingLine(denied, "netmon", args, { config: opts.config })?.line,
+    runLine: async (denied) => (await import("./permission_line.ts")).passingLine(denied, "netmon", args, given)?.line,
     ...(files ? { files } : {}),
     run: runCommand,
     now: new Date(),

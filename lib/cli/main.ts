@@ -43,7 +43,11 @@ function helpFor(args: readonly string[]): string {
 export function main(args: string[]): Promise<number> {
   return reportFailure("netmon", helpFor(args), async (parsed) => {
     const opts = parseCommandLine(args);
-    parsed({ config: opts.config, stateDir: opts.stateDir });
+    parsed({
+      config: opts.config,
+      stateDir: opts.stateDir,
+      task: { command: opts.command, noMail: opts.noMail, dryRun: opts.dryRun, store: opts.store },
+    });
     if (opts.version) {
       out(`netmon ${VERSION} (deno ${Deno.version.deno})\n`);
       return EX.OK;

@@ -16,17 +16,22 @@ import denoJson from "../../deno.json" with { type: "json" };
 import { DB_PASSWORD_ENV } from "../config/fleet.ts";
 import { SMTP_PASSWORD_ENV } from "../config/mail.ts";
 import {
+  type Need,
   pathCovers,
   PERMISSION_KINDS,
   type PermissionKind,
   permissionNeeds,
   type Role,
+  type Task,
+  taskNeeds,
 } from "../config/permissions.ts";
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
+import { exists } from "../host/env.ts";
 import { COMPILED, netmonCommand, ROOT } from "../host/invocation.ts";
 import { ROOT_STATE_DIR } from "../state/files.ts";
 import { shellWord } from "../host/shell_word.ts";
-import { DEFAULT_CONFIG_PATH, loadConfig } from "../config/config.ts";
+import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "../config/config.ts";
+import { stateDirBeforeConfig } from "./context.ts";
 
 /** A permission set of deno.json: its list per kind. */
 type PermissionSet = Partial<Record<PermissionKind, string[]>>;
@@ -137,6 +142,8 @@ export interface Given {
   config: string | undefined;
   /** `-s`'s value, for the netmon commands a message names (lib/host/invocation.ts); undefined when none was given. */
   stateDir?: string | undefined;
+  /** What the run does, for everything it needs (lib/config/permissions.ts taskNeeds); none: what is refused. */
+  task?: Task;
 }
 
 /**
@@ -152,6 +159,51 @@ function configPath(given?: Given): string | undefined {
     if (env !== undefined) return env === "" ? undefined : env;
   }
   return DEFAULT_CONFIG_PATH;
+}
+
+/**
+ * The config this run reads, where Deno grants reading it without asking
+ * (so a refusal's line is told from it); the built-in default where none
+ * is; undefined where it cannot be read.
+ */
+function readableConfig(given?: Given): Config | undefined {
+  const path = configPath(given);
+  if (path === undefined) return given?.config === undefined ? defaultConfig() : undefined;
+  if (!granted("read", path)) return undefined;
+  try {
+    // The default file looked for and not there: the built-in default is what runs (as findConfig has it).
+    if (path === DEFAULT_CONFIG_PATH && given?.config === undefined && !exists(path)) return defaultConfig();
+    return loadConfig(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the run `given` needs to end (lib/config/permissions.ts taskNeeds),
+ * from its config where it can be read, else from its command line alone;
+ * relative paths made absolute from `cwd`. None without a task.
+ */
+function runNeeds(given: Given | undefined, cwd: string): Need[] {
+  const task = given?.task;
+  if (task === undefined) return [];
+  const config = readableConfig(given);
+  const configFile = config === undefined ? configPath(given) : config.file;
+  const stateDir = stateDirBeforeConfig(given?.stateDir, config?.stateDir);
+  if (stateDir === undefined) return [];
+  const abs = (p: string) => (p.startsWith("/") ? p : `${cwd}/${p}`.replace(/\/\.$/, ""));
+  const files = {
+    ...task,
+    ...(task.graphOutputs ? { graphOutputs: task.graphOutputs.map(abs) } : {}),
+    ...(task.log === undefined ? {} : { log: abs(task.log) }),
+  };
+  return taskNeeds(files, {
+    config,
+    configFile,
+    stateDir: abs(stateDir),
+    explicitConfig: given?.config !== undefined,
+    explicitStateDir: given?.stateDir !== undefined,
+  }).map((n) => (n.kind === "read" || n.kind === "write" ? { ...n, value: abs(n.value) } : n));
 }
 
 /**
@@ -219,6 +271,8 @@ export interface Candidates {
   paths?: readonly string[];
   /** The current directory (a `.` in a flag is it). */
   cwd?: string;
+  /** What the run needs to end (lib/config/permissions.ts taskNeeds), added where the set does not grant it. */
+  needs?: readonly Need[];
 }
 
 /**
@@ -273,6 +327,7 @@ export function additions(
   } else push(kind, denied.what);
   for (const a of denied.also ?? []) push(a.kind as PermissionKind, a.what);
   for (const path of named) push("read", path);
+  for (const n of candidates.needs ?? []) push(n.kind, n.value);
   for (const k of ["read", "write"] as const) {
     const list = add[k];
     if (list) add[k] = minimalPaths(list.map((p) => (p === cwd && candidates.cwd !== undefined ? "." : p)), cwd);
@@ -348,6 +403,7 @@ export function passingLine(
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
     paths: configPaths(prog === "graph" ? "graph" : "report", given),
     cwd,
+    needs: runNeeds(given, cwd),
   });
   return { set, line: runLine(set, `${prog}.ts`, args, add, cwd).map(shellWord).join(" ") };
 }
