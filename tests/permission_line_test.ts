@@ -1,13 +1,16 @@
 /**
  * The run line a refusal prints (lib/cli/permission_line.ts), in-process:
- * what each flag adds to the set's list, and the line around it. The CLI
- * cases (the line run as printed) are in tests/cli_test.ts.
+ * what each flag adds to the set's list, what a command needs, and the line
+ * around it. The CLI cases (the line run as printed) are in tests/cli_test.ts
+ * and tests/permission_whole_test.ts.
  *
  * @module
  */
 
 import { deepEqual as assertEquals } from "node:assert/strict";
 import { additions, PERMISSION_SETS, runLine, runningSet } from "../lib/cli/permission_line.ts";
+import { parseConfig } from "../lib/config/config.ts";
+import { type Task, taskNeeds } from "../lib/config/permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const ADMIN = PERMISSION_SETS["netmon-admin"] ?? {};
@@ -131,4 +134,66 @@ Deno.test("the running set: not found when two kinds are not granted at all (sch
   const noEnvNoRead = (kind: string, value: string) =>
     kind !== "env" && kind !== "read" && (graph[kind as keyof typeof graph] ?? []).includes(value);
   assertEquals(runningSet(PERMISSION_SETS, "graph.ts", noEnvNoRead), undefined);
+});
+
+/** taskNeeds' values of `kind`, for `task` on the config `text` (kept in /srv/lab), state in /srv/lab/state. */
+const needsOf = (task: Task, text: string | undefined, kind: string) =>
+  taskNeeds(task, {
+    config: text === undefined ? undefined : parseConfig(text, "/srv/lab/netmon.toml"),
+    configFile: "/srv/lab/netmon.toml",
+    stateDir: "/srv/lab/state",
+    explicitConfig: true,
+    explicitStateDir: true,
+  }).filter((n) => n.kind === kind).map((n) => n.value);
+
+const STORE = 'source = "interface"\nhost = "lab"\nstore = "postgresql://netmon@192.0.2.5:5432/netmon"\n' +
+  '[postgresql]\npassword_file = "/srv/lab/db.password"\n';
+
+Deno.test("what a command needs: the store only where it is read, mail only where mailed, writes only where made", () => {
+  assertEquals(needsOf({ command: "summary", store: true }, STORE, "net"), ["192.0.2.5:5432"]);
+  assertEquals(needsOf({ command: "summary", store: true }, STORE, "read"), [
+    "/srv/lab/netmon.toml",
+    "/srv/lab/db.password",
+  ]);
+  // From the log: the state directory read, nothing of the store.
+  assertEquals(needsOf({ command: "summary" }, STORE, "net"), []);
+  assertEquals(needsOf({ command: "summary" }, STORE, "read"), ["/srv/lab/netmon.toml", "/srv/lab/state"]);
+  const mail = 'source = "interface"\n[mail]\nserver = "192.0.2.25"\nto = ["a@example.org"]\nfrom = "n@example.org"\n';
+  assertEquals(needsOf({ command: "report" }, mail, "net"), ["192.0.2.25:587"]);
+  assertEquals(needsOf({ command: "report", noMail: true }, mail, "net"), []);
+  const nft = 'source = "nftables"\n[[meter]]\nname = "b"\nfrom = "192.0.2.2"\n';
+  assertEquals(needsOf({ command: "start" }, nft, "write"), ["/srv/lab/state"]);
+  assertEquals(needsOf({ command: "stop", dryRun: true }, nft, "write"), []);
+  // The interface source installs nothing: start needs no state directory.
+  assertEquals(needsOf({ command: "start" }, mail, "write"), []);
+  // doctor looks at the store and the state directory (written to see that it can be), writing nothing else.
+  assertEquals(needsOf({ command: "doctor" }, STORE, "write"), ["/srv/lab/state"]);
+  assertEquals(needsOf({ command: "doctor" }, STORE, "net"), ["192.0.2.5:5432"]);
+});
+
+Deno.test("what a command needs before its config is read: what its command line names", () => {
+  assertEquals(needsOf({ command: "report" }, undefined, "write"), ["/srv/lab/state"]);
+  assertEquals(needsOf({ command: "start" }, undefined, "write"), ["/srv/lab/state"]);
+  assertEquals(needsOf({ command: "check" }, undefined, "write"), []);
+  assertEquals(needsOf({ command: "summary", store: true }, undefined, "read"), ["/srv/lab/netmon.toml"]);
+  // graph --html DIR: DIR read and written, the log's directory read.
+  const html = { command: "graph", graphOutputs: ["/srv/www/index.html"] };
+  assertEquals(needsOf(html, undefined, "read"), ["/srv/lab/netmon.toml", "/srv/lab/state", "/srv/www"]);
+  assertEquals(needsOf(html, undefined, "write"), ["/srv/www"]);
+  // A command not modelled needs its config alone.
+  assertEquals(needsOf({ command: "schedule" }, undefined, "read"), ["/srv/lab/netmon.toml"]);
+});
+
+Deno.test("a need the set does not grant is added after what the refusal and the arguments name", () => {
+  const needs = [
+    { kind: "read" as const, value: "/srv/lab/db.password", why: "" },
+    { kind: "read" as const, value: "/etc/netmon/netmon.toml", why: "" },
+    { kind: "net" as const, value: "192.0.2.5:5432", why: "" },
+  ];
+  assertEquals(
+    additions({ kind: "read", what: "/srv/lab/netmon.toml" }, ["-c", "/srv/lab/netmon.toml"], ADMIN, nothing, none, {
+      needs,
+    }),
+    { read: ["/srv/lab/netmon.toml", "/srv/lab/db.password"], net: ["192.0.2.5:5432"] },
+  );
 });
