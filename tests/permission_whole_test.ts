@@ -108,6 +108,24 @@ Deno.test("a config kept elsewhere: the config's refusal line runs report, summa
     ok((await Deno.stat(`${dir}/html/index.html`)).isFile);
   }));
 
+Deno.test("doctor given its config but not the state directory: the state-dir finding's fix is the line that runs it", () =>
+  withDir(async (dir) => {
+    const config = `${dir}/lab.toml`;
+    await Deno.writeTextFile(config, 'source = "interface"\ninterfaces = ["lo"]\n');
+    await Deno.mkdir(`${dir}/state`);
+    await Deno.writeTextFile(`${dir}/state/netmon.log`, LOG);
+    const set = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).permissions["netmon-admin"];
+    // The config allowed by a flag of the user's own (as a line printed for it before would): the state directory not.
+    const r = await follow(
+      `deno run -q --frozen -P=netmon-admin --allow-read=${set.read.join(",")},${config} netmon.ts -c ${config} ` +
+        `-s ${dir}/state doctor`,
+    );
+    assertEquals(r.lines.length, 1, r.last.stdout);
+    ok(r.lines[0]?.includes(` --allow-write=${set.write.join(",")},${dir}/state `), r.lines[0]);
+    ok(!r.last.stdout.includes("Deno denied"), r.last.stdout);
+    match(r.last.stdout, /^ok +state-dir +/m);
+  }));
+
 Deno.test("a config kept elsewhere with a store: once the config is read, one line has the password file and the store", () =>
   withDir(async (dir) => {
     const config = `${dir}/lab.toml`;

@@ -383,7 +383,24 @@ function checkLock(config: Config, versions: Versions, given: RunWith): Finding 
   );
 }
 
-function checkStateDir(files: StateFiles, given: RunWith): Finding {
+/**
+ * The fix for Deno refusing doctor `kind` access to the state directory `dir` (the report needs it too): the whole
+ * line that runs this doctor (with everything it looks at), where it can be told.
+ */
+function stateDirRefused(input: DoctorInput, dir: string, kind: "read" | "write"): Promise<string> {
+  const report = `the report needs ${dir} in its --allow-read and --allow-write lists ('${
+    command(input.given ?? {}, "schedule")
+  }' prints its whole line)`;
+  return pastRefusal(
+    input,
+    new DenoDenied({ kind, what: dir }),
+    report,
+    `add ${dir} to doctor's --allow-${kind} list (a flag replaces the permission set's list); ${report}`,
+  );
+}
+
+async function checkStateDir(files: StateFiles, input: DoctorInput): Promise<Finding> {
+  const given = input.given ?? {};
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(files.dir);
@@ -394,7 +411,7 @@ function checkStateDir(files: StateFiles, given: RunWith): Finding {
     return problem(
       "state-dir",
       `cannot look at ${files.dir}: ${message(err)}`,
-      asRoot(given),
+      isDenoRefusal(err) ? await stateDirRefused(input, files.dir, "read") : asRoot(given),
     );
   }
   if (!info.isDirectory) {
@@ -411,6 +428,8 @@ function checkStateDir(files: StateFiles, given: RunWith): Finding {
       ro ? `${files.dir} is on a read-only file system` : `cannot write in ${files.dir}: ${message(err)}`,
       ro
         ? `remount it read-write, or set state_dir to a writable directory`
+        : isDenoRefusal(err)
+        ? await stateDirRefused(input, files.dir, "write")
         : `run netmon as root, or make ${files.dir} writable by the user it runs as`,
     );
   }
@@ -825,7 +844,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   if (gets.iptables) findings.push(checkLock(config, versions, given));
   let log: LogFacts = { findings: [] };
   if (input.files) {
-    const dir = checkStateDir(input.files, given);
+    const dir = await checkStateDir(input.files, input);
     const trust = input.stateDirTrust ? await input.stateDirTrust(input.files.dir) : [];
     findings.push(
       dir.verdict !== "ok" || trust.length === 0 ? dir : trustProblem("state-dir", trust),
