@@ -6,8 +6,11 @@
  * Deno what it grants (each set's lists, from deno.json as imported: the one
  * copy); the line is that set's task from deno.json, each flag it needs
  * listing the set's values, what this run was granted beyond them (the flags
- * the user gave, as far as Deno can be asked about them) and what is added,
- * then the user's own arguments. Loaded only on a refusal.
+ * the user gave, as far as Deno can be asked about them) and what is added:
+ * the refused value and everything else the command needs to run to the end
+ * (lib/config/permissions.ts taskNeeds, from the config where it can be read
+ * and the command line), then the user's own arguments. Loaded only on a
+ * refusal.
  *
  * @module
  */
@@ -162,9 +165,10 @@ function configPath(given?: Given): string | undefined {
 }
 
 /**
- * The config this run reads, where Deno grants reading it without asking
- * (so a refusal's line is told from it); the built-in default where none
- * is; undefined where it cannot be read.
+ * The config this run reads, read as a run reads it (the file alone granted
+ * is enough), only where Deno grants that without asking (so a refusal's
+ * line is told from it); the built-in default where none is; undefined
+ * where it cannot be read.
  */
 function readableConfig(given?: Given): Config | undefined {
   const path = configPath(given);
@@ -181,13 +185,12 @@ function readableConfig(given?: Given): Config | undefined {
 
 /**
  * What the run `given` needs to end (lib/config/permissions.ts taskNeeds),
- * from its config where it can be read, else from its command line alone;
+ * from its `config` where it was read, else from its command line alone;
  * relative paths made absolute from `cwd`. None without a task.
  */
-function runNeeds(given: Given | undefined, cwd: string): Need[] {
+function runNeeds(given: Given | undefined, config: Config | undefined, cwd: string): Need[] {
   const task = given?.task;
   if (task === undefined) return [];
-  const config = readableConfig(given);
   const configFile = config === undefined ? configPath(given) : config.file;
   const stateDir = stateDirBeforeConfig(given?.stateDir, config?.stateDir);
   if (stateDir === undefined) return [];
@@ -212,12 +215,11 @@ function runNeeds(given: Given | undefined, cwd: string): Need[] {
  * kept. Every absolute string of the config as netmon reads it (`store =
  * "sqlite:/srv/n.db"` is the path `/srv/n.db` there), and what the config
  * needs as lib/config/permissions.ts works it out, the one computation.
- * Read as a run reads it (the file alone granted is enough), only where Deno
- * grants that without asking; none when it cannot be read.
+ * `config`: the config file read ({@linkcode readableConfig}); none without one.
  */
-function configPaths(role: Role, given?: Given): string[] {
-  const path = configPath(given);
-  if (path === undefined || !granted("read", path)) return [];
+function configPaths(role: Role, config: Config | undefined): string[] {
+  const path = config?.file;
+  if (config === undefined || path === undefined) return [];
   const found: string[] = [];
   const walk = (v: unknown): void => {
     if (typeof v === "string") {
@@ -226,7 +228,6 @@ function configPaths(role: Role, given?: Given): string[] {
     else if (v !== null && typeof v === "object") Object.values(v).forEach(walk);
   };
   try {
-    const config = loadConfig(path);
     walk(config);
     const needs = permissionNeeds(role, {
       config,
@@ -239,7 +240,7 @@ function configPaths(role: Role, given?: Given): string[] {
     for (const n of needs) {
       if ((n.kind === "read" || n.kind === "write") && n.value.startsWith("/")) found.push(n.value);
     }
-  } catch { /* the refusal is what to say; a config that cannot be read names nothing */ }
+  } catch { /* the refusal is what to say; a config whose needs cannot be told names only its paths */ }
   return found;
 }
 
@@ -282,7 +283,8 @@ export interface Candidates {
  * process was granted already beyond the set (a flag the user gave, or a
  * line this message printed before), which the new line must keep: of the
  * paths the arguments, the config, any set or the current directory (`.`)
- * name, the widest granted; of the other values, those netmon knows.
+ * name, the widest granted; of the other values, those netmon knows. Then
+ * what the run needs to end (`candidates.needs`), where the set lacks it.
  */
 export function additions(
   denied: { kind: string; what: string; also?: readonly { kind: string; what: string }[] },
@@ -400,10 +402,11 @@ export function passingLine(
   const set = runningSet(PERMISSION_SETS, `${prog}.ts`);
   if (set === undefined) return undefined;
   const cwd = Deno.cwd();
+  const config = readableConfig(given);
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
-    paths: configPaths(prog === "graph" ? "graph" : "report", given),
+    paths: configPaths(prog === "graph" ? "graph" : "report", config),
     cwd,
-    needs: runNeeds(given, cwd),
+    needs: runNeeds(given, config, cwd),
   });
   return { set, line: runLine(set, `${prog}.ts`, args, add, cwd).map(shellWord).join(" ") };
 }
