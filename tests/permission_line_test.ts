@@ -197,3 +197,8 @@ Deno.test("a need the set does not grant is added after what the refusal and the
     { read: ["/srv/lab/netmon.toml", "/srv/lab/db.password"], net: ["192.0.2.5:5432"] },
   );
 });
+
+Deno.test("graph on a LOG named: its directory is read, not the state directory", () => {
+  const task = { command: "graph", log: "/srv/old/netmon.log", graphOutputs: ["/srv/www/usage.dat"] };
+  assertEquals(needsOf(task, 'source = "interface"\n', "read"), ["/srv/lab/netmon.toml", "/srv/old", "/srv/www"]);
+});

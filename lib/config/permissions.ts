@@ -370,7 +370,10 @@ export function taskNeeds(task: Task, i: Omit<PermissionInputs, "config"> & { co
       // The log's directory: its zone record beside it is read too.
       const log = task.log === undefined ? i.stateDir : dirOf(task.log);
       const outputs = { graphOutputs: task.graphOutputs ?? [] };
-      const graph = c ? permissionNeeds("graph", { ...at(c), ...outputs }) : graphOutputNeeds(outputs.graphOutputs);
+      // A LOG named is read instead of the state directory's.
+      const graph = c
+        ? permissionNeeds("graph", { ...at(c), stateDir: log, ...outputs })
+        : graphOutputNeeds(outputs.graphOutputs);
       return minimal([...needs, { kind: "read", value: log, why: "the log and its zone record" }, ...graph]);
     }
     default:
