@@ -4,7 +4,8 @@
  * elsewhere, a mail server or a store outside the state directory gets the
  * flags it needs and nothing more. `netmon schedule` writes them into the run
  * lines it installs (the report, the nightly graph, the start at boot), and `doctor` checks an installed line against them: one
- * computation for both. Pure: a host name is resolved by the caller.
+ * computation for both, and for the line a refusal prints ({@linkcode taskNeeds}). Pure: a host name is resolved by the
+ * caller.
  *
  * @module
  */
@@ -295,9 +296,7 @@ export function permissionNeeds(role: Role, i: PermissionInputs): Need[] {
   } else {
     const outputs = i.graphOutputs ?? [];
     needs.push({ kind: "read", value: `${i.stateDir.replace(/\/+$/, "")}/netmon.log`, why: "the log" });
-    // Each output is written beside itself and renamed into place: its directory is read and written.
-    for (const o of outputs) needs.push({ kind: "read", value: dirOf(o), why: "an output's directory" });
-    for (const o of outputs) needs.push({ kind: "write", value: dirOf(o), why: "an output's directory" });
+    needs.push(...graphOutputNeeds(outputs));
     if (outputs.some((o) => /\.(png|svg)$/.test(o))) {
       needs.push({ kind: "run", value: i.config.binaries.gnuplot, why: "drawing the picture" });
     }
@@ -367,10 +366,9 @@ export function taskNeeds(task: Task, i: Omit<PermissionInputs, "config"> & { co
         ? minimal([...needs, ...state(true), ...mailing(at(c)), ...fleetOutputs(c).filter((n) => n.kind !== "write")])
         : [...needs, ...state(true)];
     case "graph": {
-      // The log's directory: its zone record beside it is read too.
+      // The log's directory (a LOG named, else the state directory): its zone record beside it is read too.
       const log = task.log === undefined ? i.stateDir : dirOf(task.log);
       const outputs = { graphOutputs: task.graphOutputs ?? [] };
-      // A LOG named is read instead of the state directory's.
       const graph = c
         ? permissionNeeds("graph", { ...at(c), stateDir: log, ...outputs })
         : graphOutputNeeds(outputs.graphOutputs);
@@ -387,7 +385,7 @@ function withoutMail(config: Config): Config {
   return rest;
 }
 
-/** graph's outputs' directories, read and written (a file beside each, renamed into place). */
+/** graph's outputs' directories, read and written: each output is written beside itself and renamed into place. */
 function graphOutputNeeds(outputs: readonly string[]): Need[] {
   return [
     ...outputs.map((o): Need => ({ kind: "read", value: dirOf(o), why: "an output's directory" })),
