@@ -12,6 +12,7 @@
 
 import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
+import { moveStateFix } from "../lib/state/files.ts";
 import {
   exists,
   graph,
@@ -905,11 +906,12 @@ rootTest(
       const bin = `${dir}/matt-bin`;
       await Deno.mkdir(bin, { mode: 0o755 });
       await must("chown", ["nobody:nogroup", bin]);
-      const move = `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 /var/lib/netmon && mv ` +
+      const move = `keep the state in a directory of root's, not a user's: mkdir -m 0750 /var/lib/netmon && mv ` +
         `${bin}/netmon.* /var/lib/netmon/ && { [ ! -e ${bin}/spool ] || mv ${bin}/spool /var/lib/netmon/; } && ` +
-        "chown -R root:root /var/lib/netmon && chmod -R go-w /var/lib/netmon, then drop state_dir from the config " +
+        "chown -R root:root /var/lib/netmon && chmod -R g-w,o= /var/lib/netmon, then drop state_dir from the config " +
         "and --state-dir, or set them to /var/lib/netmon (a relative SQLite store not named netmon.*: move it there " +
-        "too, or give store an absolute path)";
+        "too, or give store an absolute path; where /var/lib/netmon is there already, mkdir stops it before anything " +
+        "is moved: rename it (mv /var/lib/netmon /var/lib/netmon.old) and run it again, or merge the two by hand)";
       // As root a state directory another user owns is refused before anything is read (strict_modes_test.ts).
       const r = await report(dir, bin);
       assertEquals(r.code, 77, r.stderr);
@@ -978,6 +980,59 @@ rootTest(
         ok(lines.includes(name), after.stdout);
       }
       assertEquals([...Deno.readDirSync(bin)].map((e) => e.name), [], "nothing left in the user's directory");
+    }),
+);
+
+rootTest(
+  "the printed fix for a state in a user's directory overwrites nothing where /var/lib/netmon is there already: it " +
+    "stops before any move, and moves to a new one at 0750 with files at 0640",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // The paths are words for sh: quoted where they need it.
+      const spaced = moveStateFix("/home/matt/my bin", 0, 1000) ?? "";
+      ok(
+        spaced.includes("mv '/home/matt/my bin'/netmon.* /var/lib/netmon/ && { [ ! -e '/home/matt/my bin/spool' ]"),
+        spaced,
+      );
+      const bin = `${dir}/matt-bin`;
+      await Deno.mkdir(bin, { mode: 0o755 });
+      for (let k = 0; k < 2; k++) assertEquals((await report(dir, bin)).code, 0, "set-up");
+      await must("chmod", ["0644", `${bin}/netmon.log`]); // the 2010 script's log, its umask 022
+      await must("chown", ["-R", "nobody:nogroup", bin]);
+      const refused = await report(dir, bin);
+      assertEquals(refused.code, 77, refused.stderr);
+      const fix = /fix it: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
+        .exec(refused.stderr)?.[1];
+      ok(fix, refused.stderr);
+      const userFiles = [...Deno.readDirSync(bin)].map((e) => e.name).sort();
+      // In a mount namespace of the test's own whose /var/lib is an empty tmpfs (the host's is never touched):
+      // /var/lib/netmon there with a 3-line log of its own, the fix as printed, then what is left of it.
+      const ns = (before: string): Promise<string> =>
+        must("timeout", [
+          "-s",
+          "KILL",
+          "60",
+          "unshare",
+          "-m",
+          "sh",
+          "-c",
+          `mount --make-rprivate / && mount -t tmpfs -o mode=0755 tmpfs /var/lib && ${before} ` +
+          `{ ${fix}; } 2>/dev/null; echo "rc=$?"; echo "log=$(wc -l < /var/lib/netmon/netmon.log)"; ` +
+          "stat -c '%a %n' /var/lib/netmon /var/lib/netmon/netmon.*",
+        ]);
+      const there = await ns(
+        "mkdir -m 0750 /var/lib/netmon && printf 'a\\nb\\nc\\n' > /var/lib/netmon/netmon.log &&",
+      );
+      ok(!there.includes("rc=0"), `the fix went on: ${there}`);
+      ok(there.includes("log=3"), `the log there was overwritten: ${there}`);
+      ok(there.includes("\n750 /var/lib/netmon\n") && there.includes("/var/lib/netmon/netmon.log\n"), there);
+      assertEquals(there.trimEnd().split("\n").length, 4, `only the log there: ${there}`);
+      assertEquals([...Deno.readDirSync(bin)].map((e) => e.name).sort(), userFiles, "nothing moved");
+      // Where it is not there: moved, the directory 0750, the files 0640 (the log was 0644).
+      const moved = await ns("");
+      ok(moved.includes("rc=0") && moved.includes("\n750 /var/lib/netmon\n"), moved);
+      ok(moved.includes("\n640 /var/lib/netmon/netmon.log\n"), moved);
+      ok(!/\n6[0-7][1-7] /.test(moved), `a file readable by every user: ${moved}`);
     }),
 );
 

@@ -8,6 +8,7 @@
 import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { withExactMode } from "../host/safe_open.ts";
 import { type Checked, ownedByOther } from "../host/dir_trust.ts";
+import { shellWord } from "../host/shell_word.ts";
 
 /** Root's state directory, the default for root, where a state kept in a user's directory goes. */
 export const ROOT_STATE_DIR = "/var/lib/netmon";
@@ -105,15 +106,23 @@ export function stateDirChecked(uid: number | null): Checked {
  * not to hand that user's directory to root, but to move the state to
  * {@linkcode ROOT_STATE_DIR}, by a whole command the next run accepts: the
  * files and the spool moved and made root's (moved files keep the user as
- * owner, and their umask's group write); a relative SQLite store named
- * otherwise is said. undefined where that is not the fix: not root, `owner`
- * root (or not known), or the state directory is root's own already.
+ * owner, and their umask's group write, and other users' read: the modes of
+ * the state directory, 0750, and its files, 0640, are made); a relative
+ * SQLite store named otherwise is said. The command overwrites nothing: its
+ * `mkdir` (no -p) stops it before anything is moved where
+ * {@linkcode ROOT_STATE_DIR} is there already, as it is after the quick start,
+ * and then says what to do. undefined where that is not the fix: not root,
+ * `owner` root (or not known), or the state directory is root's own already.
  */
 export function moveStateFix(dir: string, uid: number, owner: number | null): string | undefined {
   const to = ROOT_STATE_DIR;
   if (uid !== 0 || !ownedByOther(owner, uid) || dir === to || dir.startsWith(`${to}/`)) return undefined;
-  return `keep the state in a directory of root's, not a user's: mkdir -p -m 0755 ${to} && mv ${dir}/netmon.* ${to}/ ` +
-    `&& { [ ! -e ${dir}/spool ] || mv ${dir}/spool ${to}/; } && chown -R root:root ${to} && chmod -R go-w ${to}, ` +
+  const spool = shellWord(`${dir}/spool`);
+  return `keep the state in a directory of root's, not a user's: mkdir -m 0750 ${to} && mv ${
+    shellWord(dir)
+  }/netmon.* ` +
+    `${to}/ && { [ ! -e ${spool} ] || mv ${spool} ${to}/; } && chown -R root:root ${to} && chmod -R g-w,o= ${to}, ` +
     `then drop state_dir from the config and --state-dir, or set them to ${to} (a relative SQLite store not named ` +
-    "netmon.*: move it there too, or give store an absolute path)";
+    `netmon.*: move it there too, or give store an absolute path; where ${to} is there already, mkdir stops it ` +
+    `before anything is moved: rename it (mv ${to} ${to}.old) and run it again, or merge the two by hand)`;
 }
