@@ -124,6 +124,41 @@ netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", (
     for (const name of v.checks.keys()) match(text.stdout, new RegExp(`^ok +${name} `, "m"));
   }));
 
+netnsTest(
+  "doctor: a cron schedule on a machine without a cron daemon is a problem (nothing would run it); " +
+    "schedule --cron warns of it",
+  () =>
+    withPair(async (p) => {
+      const base = healthy().filter((s) => !("run" in s && s.run.includes("--cron")));
+      const r = await sandbox([
+        ...base,
+        { remove: "/usr/sbin/cron" },
+        { netmon: ["schedule", "--cron"] },
+        DOCTOR,
+        { netmon: ["doctor"] },
+        // With Debian's cron installed, all is well again.
+        { write: "/usr/sbin/cron", text: "#!/bin/sh\n" },
+        DOCTOR,
+      ], p.a);
+      const scheduled = r[3] as StepResult;
+      assertEquals(scheduled.code, 0, scheduled.stderr);
+      match(scheduled.stdout, /^wrote \/etc\/cron\.d\/netmon\n$/);
+      assertEquals(
+        scheduled.stderr,
+        "netmon: warning: no cron daemon is installed (none of /usr/sbin/cron, /usr/sbin/crond, /usr/bin/crond, " +
+          "/usr/lib/systemd/system-generators/systemd-crontab-generator), so nothing ever runs these lines: install " +
+          "one (apt-get install cron), or run 'deno task netmon schedule --systemd' instead\n",
+      );
+      expect(verdict(r[4] as StepResult), {
+        schedule: /^cron \/etc\/cron\.d\/netmon:8 should run the report, but no cron daemon is installed \(none of /,
+      }, { schedule: /^install one \(apt-get install cron\), or run 'deno task netmon schedule --systemd' instead$/ });
+      const text = r[5] as StepResult;
+      assertEquals(text.code, 1);
+      ok(!text.stdout.includes("all is well"), text.stdout);
+      expect(verdict(r[6] as StepResult), {});
+    }),
+);
+
 netnsTest("doctor: rules removed by hand, then repaired by start", () =>
   withPair(async (p) => {
     const r = await sandbox([

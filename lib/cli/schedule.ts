@@ -18,6 +18,7 @@ import { type Config, installsRules } from "../config/config.ts";
 import { isAddress, type Need, permissionFlags, permissionNeeds } from "../config/permissions.ts";
 import { deniedAccess, DenoDenied, EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
 import { replaceFile } from "../host/files.ts";
+import { cronDaemonInstalled, noCronDaemon, noCronDaemonFix } from "../host/cron_daemon.ts";
 import { COMPILED, ROOT } from "../host/invocation.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { dirOf, readWholeText, realPathOr } from "../host/safe_open.ts";
@@ -680,5 +681,8 @@ export async function schedule(opts: Options): Promise<number> {
     ? `; now: ${enable}`
     : `; ${elsewhere}: once they are there, ${enable}`;
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
+  if (opts.cron && cronDaemonInstalled() === false) {
+    err(`netmon: warning: ${noCronDaemon("these lines")}: ${noCronDaemonFix(opts)}\n`);
+  }
   return EX.OK;
 }

@@ -31,6 +31,7 @@ import { advise, netmonCommand, type RunWith } from "../host/invocation.ts";
 import type { StateFiles } from "../state/files.ts";
 import { readStatus, statusPath } from "../state/status.ts";
 import { DB_PASSWORD_ENV, parseStoreUrl, type PostgresConfig } from "../config/fleet.ts";
+import { cronDaemonInstalled } from "../host/cron_daemon.ts";
 
 export type { Finding } from "./finding.ts";
 
@@ -864,6 +865,7 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
         lastAt: log.lastAt,
         now: input.now,
         given,
+        cronDaemon: cronDaemonInstalled(),
       }, [...cron, ...await timerLines()])
       : skipped("schedule", "no state directory"),
   );

@@ -40,6 +40,7 @@ import {
 import type { Finding } from "./finding.ts";
 import { type Owners, readWholeBounded } from "../host/safe_open.ts";
 import { shellWord } from "../host/shell_word.ts";
+import { noCronDaemon, noCronDaemonFix } from "../host/cron_daemon.ts";
 
 /** Cron tables: system-wide files with a user field, then per-user directories without one. */
 export const CRON_FILES = ["/etc/crontab"];
@@ -217,6 +218,8 @@ export interface ScheduleContext {
   now: Date;
   /** The config and state directory doctor was given (`-c`, `-s`), for the fix's command. */
   given?: RunWith;
+  /** Whether a cron daemon is installed (lib/host/cron_daemon.ts; undefined: not known). */
+  cronDaemon?: boolean | undefined;
 }
 
 /** The config file a line works on (undefined: none), as netmon would find it. */
@@ -422,6 +425,13 @@ export function checkSchedule(ctx: ScheduleContext, entries: Entry[]): Finding {
   if ("problem" in report) return report.problem;
   const { enabled, notes } = report;
   const where = enabled.map(placeOf);
+  if (ctx.cronDaemon === false && enabled.every((o) => o.entry.where.startsWith("cron "))) {
+    return problem(
+      ctx,
+      `${where.join(", ")} should run the report, but ${noCronDaemon("it")}`,
+      noCronDaemonFix(ctx.given),
+    ).problem;
+  }
   if (ctx.lastAt !== undefined && ctx.now.getTime() - ctx.lastAt > STALE_MS) {
     const hours = Math.floor((ctx.now.getTime() - ctx.lastAt) / 3600_000);
     return {
