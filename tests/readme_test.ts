@@ -21,7 +21,7 @@ function commands(heading: string): string[] {
   ok(at >= 0, heading);
   const start = README.indexOf("```sh\n", at) + 6;
   const block = README.slice(start, README.indexOf("```", start));
-  return block.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter((l) => l !== "");
+  return block.split("\n").map((l) => l.replace(/(^|\s+)#.*$/, "").trim()).filter((l) => l !== "");
 }
 
 netnsTest(
@@ -77,7 +77,9 @@ netnsTest(
     withPair(async (p) => {
       const find = commands("### Switching from network_monitor.py");
       const steps = commands("Then move its files into netmon's state directory");
-      assertEquals(find, ["grep -rns network_monitor.py /var/spool/cron /etc/crontab /etc/cron.d"]);
+      assertEquals(find, [
+        "grep -rnsE 'network_monitor\\.py|netmon_graph\\.py' /var/spool/cron /etc/crontab /etc/cron.d",
+      ]);
       ok(steps.includes("deno task netmon start") && steps.at(-1) === "deno task netmon doctor", steps.join("; "));
       const script = "/usr/local/bin/network_monitor.py";
       // The script's last report a day ago (faketime): a total-start that a reset would replace with today's.
@@ -97,12 +99,14 @@ netnsTest(
           "for _ in range(20): s.sendto(bytes(1000), ('192.0.2.1', 9))",
         ],
       };
+      // The 2010 crontab: the report, and the nightly graph of the script's log.
       const line = "*/5 * * * * /usr/local/bin/network_monitor.py report\n";
+      const graph = "0 0 * * * cd /usr/local/bin && ./netmon_graph.py netmon.log\n";
       const r = await sandbox([
         { write: script, text: Deno.readTextFileSync(`${ROOT}tests/original/network_monitor.py`) },
         // A machine with cron, where root's crontab runs the script.
         { write: "/etc/crontab", text: "SHELL=/bin/sh\n" },
-        { write: "/var/spool/cron/crontabs/root", text: line },
+        { write: "/var/spool/cron/crontabs/root", text: line + graph },
         // The 2010 setup, running: its rules, a report, traffic since.
         orig("start"),
         send,
@@ -111,14 +115,18 @@ netnsTest(
         { run: ["cp", "/usr/local/bin/netmon.last", "/run/last-before"], keep: true },
         send,
         { run: ["sh", "-c", `cd ${ROOT} && ${find[0]}`], keep: true },
-        // The cron line deleted, as the README says (crontab -e).
-        { write: "/var/spool/cron/crontabs/root", text: "" },
+        // The script's line deleted and the graph's made to read netmon's log, as the README says (crontab -e).
+        { write: "/var/spool/cron/crontabs/root", text: graph.replace("netmon.log", "/var/lib/netmon/netmon.log") },
         ...steps.map((c) => ({ run: ["sh", "-c", `cd ${ROOT} && ${c}`], keep: true })),
         { run: ["sh", "-c", "cat /run/last-before /var/lib/netmon/netmon.last"], keep: true },
       ], p.a) as StepResult[];
       removeFaketimeLeftovers();
       const [, found, ...rest] = r;
-      assertEquals([found?.code, found?.stdout, found?.stderr], [0, `/var/spool/cron/crontabs/root:1:${line}`, ""]);
+      assertEquals([found?.code, found?.stdout, found?.stderr], [
+        0,
+        `/var/spool/cron/crontabs/root:1:${line}/var/spool/cron/crontabs/root:2:${graph}`,
+        "",
+      ]);
       steps.forEach((c, i) => {
         const step = rest[i] as StepResult;
         const said = step.stderr.split("\n").filter((l) => l !== "" && !l.startsWith("Task "));
