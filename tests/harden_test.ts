@@ -1037,6 +1037,38 @@ rootTest(
 );
 
 rootTest(
+  "a log looser than 0640 (the 2010 script's 0644) is brought to 0640 by the report's append (its mode from the " +
+    "open file's fstat), and a tighter one is left as it is",
+  () =>
+    withOpenTempDir(async (dir) => {
+      const state = `${dir}/state`;
+      await Deno.mkdir(state, { mode: 0o750 });
+      assertEquals((await report(dir, state)).code, 0, "set-up");
+      const log = `${state}/netmon.log`;
+      const mode = () => (Deno.statSync(log).mode ?? 0) & 0o7777;
+      for (const [before, after] of [[0o644, 0o640], [0o666, 0o640], [0o604, 0o600], [0o600, 0o600]]) {
+        await Deno.chmod(log, before as number);
+        const r = await report(dir, state);
+        assertEquals([r.code, r.stderr], [0, ""], r.stderr);
+        assertEquals(mode().toString(8), (after as number).toString(8), `a log of ${(before as number).toString(8)}`);
+      }
+      // doctor says a state directory every user can read (netmon makes it 0750), as the README's steps made it once.
+      const said = async () => {
+        const d = await netmon(["doctor", "--json", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir] });
+        return (JSON.parse(d.stdout) as { checks: { check: string; said: string }[] }).checks
+          .find((c) => c.check === "state-dir")?.said ?? d.stdout;
+      };
+      const loose =
+        ` (every user can read it, mode 0755: chmod o-rwx ${state}, as netmon makes it, so that its usage ` +
+        "is root's and its group's)";
+      const tight = await said();
+      ok(tight.startsWith(`${state} is writable`) && !tight.includes("every user"), tight);
+      await Deno.chmod(state, 0o755);
+      assertEquals(await said(), tight + loose);
+    }),
+);
+
+rootTest(
   "netmon check refuses a FIFO or a link to /dev/urandom at netmon.log at once, in one line: with and without a tally",
   () =>
     withOpenTempDir(async (dir) => {

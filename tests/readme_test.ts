@@ -119,6 +119,7 @@ netnsTest(
         { write: "/var/spool/cron/crontabs/root", text: graph.replace("netmon.log", "/var/lib/netmon/netmon.log") },
         ...steps.map((c) => ({ run: ["sh", "-c", `cd ${ROOT} && ${c}`], keep: true })),
         { run: ["sh", "-c", "cat /run/last-before /var/lib/netmon/netmon.last"], keep: true },
+        { run: ["stat", "-c", "%a %n", "/var/lib/netmon", "/var/lib/netmon/netmon.log"], keep: true },
       ], p.a) as StepResult[];
       removeFaketimeLeftovers();
       const [, found, ...rest] = r;
@@ -149,7 +150,9 @@ netnsTest(
       const usage = /^New Usage - .* Off Network: (\S+)$/m.exec(report)?.[1] ?? "";
       ok(/^\d+\.\d\dK$/.test(usage) && parseFloat(usage) >= 20, report);
       match(out("deno task netmon doctor"), /netmon doctor: all is well\n$/);
-      const [before, after] = (rest.at(-1) as StepResult).stdout.trimEnd().split("\n");
+      // The state as README "Files" promises it, not the script's world-readable log (its umask 022).
+      assertEquals((rest.at(-1) as StepResult).stdout, "750 /var/lib/netmon\n640 /var/lib/netmon/netmon.log\n");
+      const [before, after] = (rest.at(-2) as StepResult).stdout.trimEnd().split("\n");
       const d = new Date(Date.now() - 86_400_000);
       const yesterday = [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((n) => String(n).padStart(2, "0")).join(
         "/",

@@ -32,6 +32,7 @@ import type { StateFiles } from "../state/files.ts";
 import { readStatus, statusPath } from "../state/status.ts";
 import { DB_PASSWORD_ENV, parseStoreUrl, type PostgresConfig } from "../config/fleet.ts";
 import { cronDaemonInstalled } from "../host/cron_daemon.ts";
+import { shellWord } from "../host/shell_word.ts";
 
 export type { Finding } from "./finding.ts";
 
@@ -434,11 +435,17 @@ async function checkStateDir(files: StateFiles, input: DoctorInput): Promise<Fin
         : `run netmon as root, or make ${files.dir} writable by the user it runs as`,
     );
   }
+  // Said, not a problem: the usage is only seen, by a user of this machine (netmon makes it 0750, the README's steps
+  // too; a mkdir of the admin's own may not have).
+  const seen = info.mode !== null && (info.mode & 0o005) !== 0
+    ? ` (every user can read it, mode ${(info.mode & 0o7777).toString(8).padStart(4, "0")}: ` +
+      `chmod o-rwx ${shellWord(files.dir)}, as netmon makes it, so that its usage is root's and its group's)`
+    : "";
   let type: number | undefined;
   try {
     type = Number(statfsSync(files.dir).type);
   } catch (err) {
-    return ok("state-dir", `${files.dir} is writable (file system type not checked: ${message(err)})`);
+    return ok("state-dir", `${files.dir} is writable (file system type not checked: ${message(err)})${seen}`);
   }
   if (type === TMPFS_MAGIC || type === RAMFS_MAGIC) {
     return problem(
@@ -447,7 +454,7 @@ async function checkStateDir(files: StateFiles, input: DoctorInput): Promise<Fin
       "set state_dir (or --state-dir) to a directory on a disk, such as /var/lib/netmon",
     );
   }
-  return ok("state-dir", `${files.dir} is writable and on persistent storage`);
+  return ok("state-dir", `${files.dir} is writable and on persistent storage${seen}`);
 }
 
 /** Doctor's findings on the log, and its last sample's instant. */

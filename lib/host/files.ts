@@ -14,7 +14,7 @@
  */
 
 import { EX, fileError, NetmonError } from "./errors.ts";
-import { deadline, kindOf, lstatOrUndefined, ownerAllowed, SafeFile } from "./safe_open.ts";
+import { deadline, kindOf, lstatOrUndefined, ownerAllowed, SafeFile, tightenMode } from "./safe_open.ts";
 
 const encoder = new TextEncoder();
 
@@ -388,7 +388,9 @@ export function appendWhole(
   const file = SafeFile.must(path, { what: what || "file", write: true, append: true, create: mode });
   let size = 0;
   try {
-    size = file.statSync().size;
+    const s = file.statSync();
+    size = s.size;
+    tightenMode(path, mode, s.mode); // no call unless looser than `mode`
     if (opts.ownLine && size > 0 && !endsWithNewline(file, size)) text = `\n${text}`;
     writeAll(file, encoder.encode(text));
     file.syncDataSync();

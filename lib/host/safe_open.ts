@@ -240,6 +240,23 @@ export function ensureMode(path: string, what: string, mode: number, current: ()
   }
 }
 
+/**
+ * Takes from the file open at `path` (`got`: its mode, from the open
+ * descriptor's fstat) the permission bits `mode` lacks, never adding one: a
+ * state file another program made looser (the 2010 script's 0644 log, which
+ * netmon appends to) is brought to netmon's mode. By name, as Deno has no
+ * fchmod (and node:fs would cost every run its load), so only in a directory
+ * no other user can write, where nothing can be swapped in for the file just
+ * opened; elsewhere, or where chmod fails, it is left as it is (it works so).
+ */
+export function tightenMode(path: string, mode: number, got: number | null): void {
+  if (got === null || (got & 0o777 & ~mode) === 0) return;
+  if (othersCanWrite(dirOf(path)) !== "no") return;
+  try {
+    Deno.chmodSync(path, got & 0o7777 & ~(0o777 & ~mode));
+  } catch { /* left as it is */ }
+}
+
 /** Creates `path` exclusively (never following anything there) with exactly `mode`, for writing. */
 function createExclusive(path: string, spec: OpenSpec & { create: number }): Deno.FsFile {
   const file = withExactMode(
