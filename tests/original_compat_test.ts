@@ -232,7 +232,7 @@ netnsTest(
         const note = (fix: string) =>
           `leave rule ${fix.slice("iptables -D ".length)} alone: not made by netmon (network_monitor.py's?), it ` +
           "jumps to netmon's chain DOWNLOADED, so it counts on and keeps the chain from being deleted; remove it " +
-          `with ${fix}`;
+          `with ${fix}, or give the config its address (from = …) to take it over with its counters`;
         const s = await netmon(["start", "-c", config, "-s", state], o);
         assertEquals([s.code, s.stderr], [0, ""]);
         assertEquals(
@@ -246,7 +246,8 @@ netnsTest(
           st.stderr,
           fixes.map((f) =>
             `netmon: warning: rule ${f.slice("iptables -D ".length)} was not made by netmon (network_monitor.py's?) ` +
-            `but jumps to its chain DOWNLOADED: remove it with ${f}\n`
+            `but jumps to its chain DOWNLOADED: remove it with ${f}, or give the config its address (from = …) to ` +
+            "take it over with its counters\n"
           ).join(""),
         );
 
@@ -259,7 +260,18 @@ netnsTest(
           rules?.said.startsWith(`rule ${fixes[0]?.slice("iptables -D ".length)} was not made by netmon`),
           rules?.said,
         );
-        assertEquals(rules?.fix, fixes.join(" && "));
+        // The command said once, in the fix.
+        assertEquals(
+          rules?.said,
+          fixes.map((f) =>
+            `rule ${f.slice("iptables -D ".length)} was not made by netmon (network_monitor.py's?) but jumps to its ` +
+            "chain DOWNLOADED"
+          ).join("; "),
+        );
+        assertEquals(
+          rules?.fix,
+          `${fixes.join(" && ")} (or give the config their addresses (from = …) to take them over with their counters)`,
+        );
 
         const kept = "keep chain DOWNLOADED: 2 rule(s) not made by netmon jump to it (INPUT ! -s 198.51.100.0/24 -j " +
           "DOWNLOADED; INPUT -s 198.51.100.10/32 -j DOWNLOADED): remove them with " + fixes.join(" && ");

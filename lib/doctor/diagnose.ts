@@ -22,7 +22,7 @@ import { localZone, wallToInstant, type Zone } from "../usage/zone.ts";
 import { logZone, zoneRecordPath } from "../state/zone_record.ts";
 import { allColumns, meterRules } from "../config/meters.ts";
 import { selectSource } from "../sources/select.ts";
-import { foreignAdvice } from "../sources/source.ts";
+import { foreignAdvice, takeItOver } from "../sources/source.ts";
 import { leftFix, leftIn, leftNote } from "../sources/left_behind.ts";
 import { forEachLogSample, readLast, readLogTail } from "../state/log_reader.ts";
 import { readsLogWhole } from "../state/record.ts";
@@ -308,8 +308,10 @@ async function checkRules(config: Config, run: Runner, given: RunWith, files?: S
   // Rules not made by netmon that jump to its chain (network_monitor.py's): said beside missing ones too, as that is
   // where a switch from the script stands (its rules there, netmon's not yet), and start takes them over.
   const foreign = source.foreignRules ?? [];
-  const foreignSaid = foreign.map((f) => foreignAdvice(f, given));
+  // A rule removed by hand is named here, its command said once, in the fix (with the other way, takeItOver).
+  const foreignSaid = foreign.map((f) => "fix" in f ? f.what : foreignAdvice(f, given));
   const removals = [...new Set(foreign.flatMap((f) => "fix" in f ? [f.fix] : []))];
+  const otherWay = removals.length > 0 ? ` (${takeItOver(removals.length)})` : "";
   if (missing.length > 0) {
     const fix = config.source === "pf"
       ? `add the rules '${command(given, "pf-conf")}' prints to /etc/pf.conf and load it with 'pfctl -f /etc/pf.conf'`
@@ -325,7 +327,7 @@ async function checkRules(config: Config, run: Runner, given: RunWith, files?: S
         } missing or not matching the config: ${missing.join(", ")}`,
         ...foreignSaid,
       ].join("; "),
-      removals.length > 0 ? `${fix}; then ${removals.join(" && ")}` : fix,
+      removals.length > 0 ? `${fix}; then ${removals.join(" && ")}${otherWay}` : fix,
     );
   }
   if (source.warnings.length > 0) {
@@ -335,7 +337,7 @@ async function checkRules(config: Config, run: Runner, given: RunWith, files?: S
   if (foreign.length > 0) {
     // A rule start takes over needs only start (said once); any other goes by hand, each by its own command.
     const fixes = [...new Set(foreign.map((f) => "fix" in f ? f.fix : command(given, "start")))];
-    return problem("rules", foreignSaid.join("; "), fixes.join(" && "));
+    return problem("rules", foreignSaid.join("; "), fixes.join(" && ") + otherWay);
   }
   // What this config's start under its other source installed (lib/sources/left_behind.ts): it counts on.
   const left = files === undefined ? undefined : await leftIn(config, () => files.dir, run);

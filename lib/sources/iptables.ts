@@ -20,7 +20,14 @@ import type { Config, InterfaceMatch } from "../config/config.ts";
 import { columnNames, type Family, type MeterRule, meterRules, ruleFamilies } from "../config/meters.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
-import type { CounterSource, ForeignRule, MeterStatus, Plan, Reading } from "./source.ts";
+import {
+  type CounterSource,
+  type ForeignRule,
+  type MeterStatus,
+  type Plan,
+  type Reading,
+  takeItOver,
+} from "./source.ts";
 
 /** Comment prefix that marks a rule as netmon's. */
 export const COMMENT_PREFIX = "netmon:";
@@ -112,7 +119,7 @@ function deleteCommand(t: Tools, key: string): string {
 function foreignNote(t: Tools, r: SavedRule): string {
   return `leave rule ${r.chain} ${r.spec}${t.family === 6 ? " (IPv6)" : ""} alone: not made by netmon ` +
     `(network_monitor.py's?), it jumps to netmon's chain ${r.target}, so it counts on and keeps the chain from ` +
-    `being deleted; remove it with ${deleteCommand(t, `${r.chain} ${r.spec}`)}`;
+    `being deleted; remove it with ${deleteCommand(t, `${r.chain} ${r.spec}`)}, ${takeItOver()}`;
 }
 
 function isOurs(rule: SavedRule): boolean {

@@ -161,13 +161,23 @@ export interface ForeignRemoval {
 }
 
 /**
+ * The other way with `rules` not made by netmon that no meter matches: a meter of each match, which `start` then
+ * takes over with the rule's counters (the removal throws them away).
+ */
+export function takeItOver(rules = 1): string {
+  return rules === 1
+    ? "or give the config its address (from = …) to take it over with its counters"
+    : "or give the config their addresses (from = …) to take them over with their counters";
+}
+
+/**
  * What status and doctor say of a rule not made by netmon that jumps to its
  * chain, and the fix: the start that takes it over names the config and state
  * directory the run was `given` (-c, -s), so that it acts on what was looked at.
  */
 export function foreignAdvice(r: ForeignRule, given: RunWith = {}): string {
   return "fix" in r
-    ? `${r.what}: remove it with ${r.fix}`
+    ? `${r.what}: remove it with ${r.fix}, ${takeItOver()}`
     : `${r.what}: it is meter ${r.takeover}'s rule without netmon's comment: run '${
       netmonCommand("start", given)
     }', which takes it over with its counters`;
