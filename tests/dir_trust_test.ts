@@ -212,7 +212,7 @@ Deno.test("what is refused, not warned of: the store's directory even sticky, as
   assertEquals(
     line,
     `${f} is owned by uid 65534, writable by every user (mode 0666): another user could choose the programs netmon ` +
-      `runs and the figures it bills through the config file ${f} (netmon refuses to run until then; fix it: ` +
+      `runs and the figures it bills through the config file ${f} (netmon refuses to run until it is fixed: ` +
       `chown root:root ${f} && chmod go-w ${f})`,
   );
 });
@@ -247,7 +247,7 @@ Deno.test("trust.ts: what a config names is checked in one run of stat, the firs
     assertEquals(e.exitCode, 77);
     ok(e.message.startsWith("/opt/mta is writable by every user (mode 0777): another user could run code"), e.message);
     ok(
-      e.message.endsWith("(netmon refuses to run until then; fix it: chown root:root /opt/mta && chmod go-w /opt/mta)"),
+      e.message.endsWith("(netmon refuses to run until it is fixed: chown root:root /opt/mta && chmod go-w /opt/mta)"),
     );
     return true;
   });

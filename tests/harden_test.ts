@@ -165,7 +165,7 @@ rootTest(
       ok(
         r.stderr.includes(
           `${state} is writable by group 0 (root) or by a user or group a POSIX ACL names (mode 0775): another user ` +
-            `could plant links or FIFOs in the state directory ${state} (netmon refuses to run until then`,
+            `could plant links or FIFOs in the state directory ${state} (netmon refuses to run until it is fixed`,
         ),
         r.stderr,
       );
@@ -918,7 +918,7 @@ rootTest(
       assertEquals(
         r.stderr,
         `netmon: ${bin} is owned by uid 65534 (mode 0755): another user could plant links or FIFOs in the ` +
-          `state directory ${bin} (netmon refuses to run until then; fix it: ${move})\n`,
+          `state directory ${bin} (netmon refuses to run until it is fixed: ${move})\n`,
       );
       const d = await netmon(["doctor", "--json", "-c", `${dir}/netmon.toml`, "-s", bin], { dirs: [dir] });
       const state = (JSON.parse(d.stdout) as { checks: { check: string; fix?: string }[] }).checks
@@ -953,7 +953,7 @@ rootTest(
       await must("chown", ["-R", "nobody:nogroup", bin]);
       const refused = await report(dir, bin, config);
       assertEquals(refused.code, 77, refused.stderr);
-      const fix = /fix it: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
+      const fix = /until it is fixed: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
         .exec(refused.stderr)?.[1];
       ok(fix, refused.stderr);
       // The fix as printed, in a mount namespace of the test's own whose /var/lib is an empty tmpfs (the host's
@@ -1001,7 +1001,7 @@ rootTest(
       await must("chown", ["-R", "nobody:nogroup", bin]);
       const refused = await report(dir, bin);
       assertEquals(refused.code, 77, refused.stderr);
-      const fix = /fix it: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
+      const fix = /until it is fixed: keep the state in a directory of root's, not a user's: (.*), then drop state_dir/
         .exec(refused.stderr)?.[1];
       ok(fix, refused.stderr);
       const userFiles = [...Deno.readDirSync(bin)].map((e) => e.name).sort();

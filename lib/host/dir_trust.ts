@@ -121,7 +121,7 @@ export interface Checked {
 }
 
 /** What a refusal says instead of {@linkcode Checked.meanwhile}. */
-const REFUSED = "netmon refuses to run until then; fix it";
+const REFUSED = "netmon refuses to run until it is fixed";
 
 /**
  * The Prometheus textfile's directory (`[prometheus] textfile`), which root

@@ -279,7 +279,7 @@ function refuseLooseDirectory(path: string): void {
       `SQLite store ${path}: its directory ${dir} is writable or owned by another user (mode ${
         mode.toString(8).padStart(4, "0")
       }, uid ${s.uid}): another user could plant a journal SQLite rolls forged rows back from, or a FIFO it blocks ` +
-        `on (netmon refuses to run until then; fix it: chown ${owner} ${dir} && chmod go-w ${dir})`,
+        `on (netmon refuses to run until it is fixed: chown ${owner} ${dir} && chmod go-w ${dir})`,
       EX.NOPERM,
     );
   }
