@@ -569,8 +569,10 @@ export async function checkLog(files: StateFiles, given: RunWith = {}): Promise<
 function trustProblem(check: CheckName, warnings: readonly string[], fallback = ""): Finding {
   return problem(
     check,
-    warnings.map((t) => t.replace(/ \([^()]*(?:, but|;) fix it: .*\)$/, "")).join("; "),
-    warnings.map((t) => / fix it: (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") || fallback,
+    // "(… refuses to run until it is fixed: FIX)", "(…, but fix it: FIX)" (lib/host/dir_trust.ts)
+    warnings.map((t) => t.replace(/ \([^()]*(?:, but fix it| until it is fixed): .*\)$/, "")).join("; "),
+    warnings.map((t) => /(?: fix it| until it is fixed): (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") ||
+      fallback,
   );
 }
 
