@@ -52,37 +52,6 @@ function defaultConfigThere(): boolean {
   }
 }
 
-/**
- * The state directory as far as `--state-dir`, `NETMON_STATE_DIR` and the
- * user's default tell it, before the config is read (the config may name
- * another); undefined when they cannot tell (no HOME), or when telling would
- * need a permission this run lacks: it reads only what Deno grants without
- * asking, so a run from a terminal is never prompted for it. `configured`:
- * the config's `state_dir`, where the config was read (a refusal's line).
- */
-export function stateDirBeforeConfig(flag: string | undefined, configured?: string): string | undefined {
-  const may = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
-  const env = (name: string) => {
-    if (!may({ name: "env", variable: name })) throw new Error(`not granted: ${name}`);
-    return getEnv(name);
-  };
-  try {
-    return resolveStateDir({
-      flag,
-      env: flag === undefined ? env("NETMON_STATE_DIR") : undefined,
-      config: configured,
-      uid: () => {
-        if (!may({ name: "sys", kind: "uid" })) throw new Error("not granted: uid");
-        return getUid();
-      },
-      xdgStateHome: () => env("XDG_STATE_HOME"),
-      home: () => env("HOME"),
-    });
-  } catch {
-    return undefined;
-  }
-}
-
 /** The state directory from `--state-dir`, `NETMON_STATE_DIR`, the config, or the default for this user. */
 export function findStateDir(flag: string | undefined, config: Config): string {
   return resolveStateDir({

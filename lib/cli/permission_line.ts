@@ -31,10 +31,9 @@ import {
 import { type DenoDenied, RUN_AS } from "../host/errors.ts";
 import { exists } from "../host/env.ts";
 import { COMPILED, netmonCommand, ROOT } from "../host/invocation.ts";
-import { ROOT_STATE_DIR } from "../state/files.ts";
+import { ROOT_STATE_DIR, stateDirBeforeConfig } from "../state/files.ts";
 import { shellWord } from "../host/shell_word.ts";
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, loadConfig } from "../config/config.ts";
-import { stateDirBeforeConfig } from "./context.ts";
 
 /** A permission set of deno.json: its list per kind. */
 type PermissionSet = Partial<Record<PermissionKind, string[]>>;

@@ -6,7 +6,7 @@
 
 import { runCommand } from "../host/run.ts";
 import { tidyTemporaries } from "../host/files.ts";
-import { err, findConfig, findStateDir, out, stateDirBeforeConfig } from "./context.ts";
+import { err, findConfig, findStateDir, out } from "./context.ts";
 import { documentCache, type PendingDocumentCache } from "../state/config_cache.ts";
 import type { Config } from "../config/config.ts";
 import { getEnv, getUid } from "../host/env.ts";
@@ -15,7 +15,7 @@ import { type MailConfig, missingPassword } from "../config/mail.ts";
 import { ConfigError, EX, NetmonError } from "../host/errors.ts";
 import { formatReport, type ReportMeter } from "../outputs/report_text.ts";
 import { selectSource } from "../sources/select.ts";
-import { type StateFiles, stateFiles } from "../state/files.ts";
+import { stateDirBeforeConfig, type StateFiles, stateFiles } from "../state/files.ts";
 import { withLock } from "../state/lock.ts";
 import { writeStatus } from "../state/status.ts";
 import { type Prepared, type Recorded, recordSample } from "../state/record.ts";

@@ -9,6 +9,7 @@ import { EX, fileError, NetmonError } from "../host/errors.ts";
 import { withExactMode } from "../host/safe_open.ts";
 import { type Checked, ownedByOther } from "../host/dir_trust.ts";
 import { shellWord } from "../host/shell_word.ts";
+import { getEnv, getUid } from "../host/env.ts";
 
 /** Root's state directory, the default for root, where a state kept in a user's directory goes. */
 export const ROOT_STATE_DIR = "/var/lib/netmon";
@@ -62,6 +63,37 @@ export function resolveStateDir(i: StateDirInputs): string {
     throw new NetmonError("No state directory: set --state-dir, NETMON_STATE_DIR or HOME", EX.CONFIG);
   }
   return `${home}/.local/state/netmon`;
+}
+
+/**
+ * The state directory as far as `--state-dir`, `NETMON_STATE_DIR` and the
+ * user's default tell it, before the config is read (the config may name
+ * another); undefined when they cannot tell (no HOME), or when telling would
+ * need a permission this run lacks: it reads only what Deno grants without
+ * asking, so a run from a terminal is never prompted for it. `configured`:
+ * the config's `state_dir`, where the config was read (a refusal's line).
+ */
+export function stateDirBeforeConfig(flag: string | undefined, configured?: string): string | undefined {
+  const may = (d: Deno.PermissionDescriptor) => Deno.permissions.querySync(d).state === "granted";
+  const env = (name: string) => {
+    if (!may({ name: "env", variable: name })) throw new Error(`not granted: ${name}`);
+    return getEnv(name);
+  };
+  try {
+    return resolveStateDir({
+      flag,
+      env: flag === undefined ? env("NETMON_STATE_DIR") : undefined,
+      config: configured,
+      uid: () => {
+        if (!may({ name: "sys", kind: "uid" })) throw new Error("not granted: uid");
+        return getUid();
+      },
+      xdgStateHome: () => env("XDG_STATE_HOME"),
+      home: () => env("HOME"),
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /** Creates the state directory (mode 0750) if it is missing. */
