@@ -23,7 +23,9 @@ import { parseGraphLine } from "../lib/doctor/run_lines.ts";
 import { netmonCommand } from "../lib/host/invocation.ts";
 import { EX, NetmonError } from "../lib/host/errors.ts";
 import { runCommand } from "../lib/host/run.ts";
+import { CRON_DAEMONS } from "../lib/host/cron_daemon.ts";
 import {
+  exists,
   LEGACY_BINARIES,
   LEGACY_DOC_CONFIG,
   netmon,
@@ -129,6 +131,10 @@ netnsTest(
     "schedule --cron warns of it",
   () =>
     withPair(async (p) => {
+      // The sandbox hides /usr/sbin's daemons; one elsewhere on the host (systemd-cron, cronie's /usr/bin) it cannot.
+      for (const other of CRON_DAEMONS.filter((d) => !d.startsWith("/usr/sbin/"))) {
+        ok(!exists(other), `this host has ${other}, a cron daemon the sandbox cannot hide`);
+      }
       const base = healthy().filter((s) => !("run" in s && s.run.includes("--cron")));
       const r = await sandbox([
         ...base,

@@ -44,9 +44,10 @@ for (const [i, dir] of ["/etc", "/var", "/usr/sbin", "/usr/local/bin"].entries()
 must("mount", ["-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run"]);
 // What the host itself has of netmon (a config, a state directory after 'deno task report', a cron line or a
 // timer) must not reach a test: each is removed from the overlay (a whiteout in the test's upper directory; the
-// host's files stay as they are), after checking that /etc and /var really are the overlays.
+// host's files stay as they are), after checking that /etc, /var and /usr/sbin (where a stand-in cron daemon is
+// put below) really are the overlays.
 const mounts = Deno.readTextFileSync("/proc/self/mountinfo").split("\n").map((l) => l.split(" "));
-for (const top of ["/etc", "/var"]) {
+for (const top of ["/etc", "/var", "/usr/sbin"]) {
   const mine = mounts.filter((f) => f[4] === top).at(-1);
   if (!mine || mine[mine.indexOf("-") + 1] !== "overlay") throw new Error(`${top} is not the sandbox's overlay`);
 }
