@@ -12,20 +12,10 @@ import { CSV_HEADER } from "../lib/usage/csv.ts";
 import { logZone, parseZoneRecord } from "../lib/state/zone_record.ts";
 import { ianaZone, latestInstant, localZone, wallToInstant, zoneHistory } from "../lib/usage/zone.ts";
 import { stampToNaive } from "../lib/usage/local_time.ts";
-import { graph, netmon, netnsTest, type Result, sendUdp, withPair } from "./helpers.ts";
+import { graph, netmon, netnsTest, type Result, sendUdp, withPair, withTempDir } from "./helpers.ts";
 import { TEST_BOOT_TIME } from "../lib/host/boot.ts";
 
 const HOUR = 3_600_000;
-
-/** A temporary directory with this branch's name in it, removed after `fn`. */
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "netmon-zone-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** The stamp of instant `epoch` as a report in `zone` writes it. */
 function stamp(epoch: number, zone: string): string {
@@ -64,7 +54,7 @@ const BERLIN_RECORD = "# netmon: the zone of netmon.log's stamps from each insta
   "-\tEurope/Berlin\n";
 
 Deno.test("summary: the same log read under New York's and Berlin's TZ gives the figures of the zone it was written in", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/netmon.log`, BERLIN_LOG);
     await Deno.writeTextFile(`${dir}/netmon.zone`, BERLIN_RECORD);
     const config = `${dir}/netmon.toml`;
@@ -96,7 +86,7 @@ Deno.test("summary: the same log read under New York's and Berlin's TZ gives the
   }));
 
 Deno.test("graph.ts --by day: a log read under another TZ has the days of the zone it was written in", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/netmon.log`, BERLIN_LOG);
     await Deno.writeTextFile(`${dir}/netmon.zone`, BERLIN_RECORD);
     const out = async (tz: string, how: string[]) =>
@@ -190,7 +180,7 @@ netnsTest(
   () =>
     withPair(
       (p) =>
-        withDir(async (dir) => {
+        withTempDir(async (dir) => {
           await Deno.writeTextFile(
             `${dir}/netmon.toml`,
             `source = "interface"\ninterfaces = ["${p.va}"]\nstore = "sqlite:${dir}/state/netmon.sqlite"\n` +
@@ -227,7 +217,7 @@ netnsTest(
   () =>
     withPair(
       (p) =>
-        withDir(async (dir) => {
+        withTempDir(async (dir) => {
           await Deno.writeTextFile(
             `${dir}/netmon.toml`,
             `source = "interface"\ninterfaces = ["${p.va}"]\n[billing]\ntimezone = "UTC"\n`,
@@ -312,7 +302,7 @@ netnsTest(
 );
 
 Deno.test("a move west a day after the last sample: recorded a second after it, so the new zone's first stamp, also a later wall time of the old zone, reads as the new zone's", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const module = new URL("../lib/state/zone_record.ts", import.meta.url).href;
     const files = new URL("../lib/state/files.ts", import.meta.url).href;
     await Deno.writeTextFile(`${dir}/netmon.zone`, "# netmon\n-\tEurope/Berlin\n");
@@ -342,7 +332,7 @@ Deno.test("a move west a day after the last sample: recorded a second after it, 
   }));
 
 Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, said once, and read in the reader's zone", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const module = new URL("../lib/state/zone_record.ts", import.meta.url).href;
     const files = new URL("../lib/state/files.ts", import.meta.url).href;
     // The report's step as the report takes it, in a Deno whose TZ is `tz`; its warnings as JSON.
@@ -383,7 +373,7 @@ Deno.test("report's zone step: a TZ with no IANA name is recorded as nothing, sa
   }));
 
 Deno.test("report: a damaged or planted zone record fails the run before the counters are read, so pf -z clears none", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     // pfctl cannot run here: a script stands for it, printing one label's counters and noting each run.
     const calls = `${dir}/pfctl.calls`;
     await Deno.writeTextFile(`${dir}/pfctl`, `#!/bin/sh\necho "$*" >> '${calls}'\necho "acme 1 2 3"\n`, {

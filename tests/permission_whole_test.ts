@@ -13,7 +13,7 @@
  */
 
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
-import { netnsTest, run, withPair } from "./helpers.ts";
+import { netnsTest, run, withPair, withTempDir } from "./helpers.ts";
 import { sandbox, type StepResult } from "./sandbox.ts";
 
 /** netmon's directory, where `deno task` runs. */
@@ -34,16 +34,6 @@ const shell = (line: string, ns?: string) =>
 
 /** The run line a refusal printed (on stderr, or in check's and doctor's output, where it may start a line). */
 const lineOf = (text: string) => /run it as:\s+(deno run [^\n]*)/.exec(text)?.[1];
-
-/** A temporary directory named for this test's worktree, removed after. */
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "netmon-perm2-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** A TCP port on 127.0.0.1 that nothing listens on (a store that is down: connecting fails, but not by Deno). */
 function closedPort(): number {
@@ -81,7 +71,7 @@ async function follow(task: string, ns?: string): Promise<{ lines: string[]; las
 }
 
 Deno.test("a config kept elsewhere: the config's refusal line runs report, summary, check, doctor and graph --html to the end", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const config = `${dir}/lab.toml`;
     await Deno.writeTextFile(config, 'source = "interface"\ninterfaces = ["lo"]\n');
     const given = `-c ${config} -s ${dir}/state`;
@@ -109,7 +99,7 @@ Deno.test("a config kept elsewhere: the config's refusal line runs report, summa
   }));
 
 Deno.test("doctor given its config but not the state directory: the state-dir finding's fix is the line that runs it", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const config = `${dir}/lab.toml`;
     await Deno.writeTextFile(config, 'source = "interface"\ninterfaces = ["lo"]\n');
     await Deno.mkdir(`${dir}/state`);
@@ -127,7 +117,7 @@ Deno.test("doctor given its config but not the state directory: the state-dir fi
   }));
 
 Deno.test("a config kept elsewhere with a store: once the config is read, one line has the password file and the store", () =>
-  withDir(async (dir) => {
+  withTempDir(async (dir) => {
     const config = `${dir}/lab.toml`;
     await Deno.writeTextFile(config, storeConfig(dir, closedPort()));
     await Deno.writeTextFile(`${dir}/db.password`, "secret\n", { mode: 0o600 });
@@ -146,7 +136,7 @@ netnsTest(
   "a config kept elsewhere: start's and stop's line (the state directory read and written) runs them",
   () =>
     withPair(async (p) => {
-      await withDir(async (dir) => {
+      await withTempDir(async (dir) => {
         const config = `${dir}/lab.toml`;
         await Deno.writeTextFile(
           config,
@@ -166,7 +156,7 @@ netnsTest(
 netnsTest(
   "a config netmon reads (in /etc/netmon), all else elsewhere: the first refusal's line runs each command to the end",
   () =>
-    withDir(async (dir) => {
+    withTempDir(async (dir) => {
       const port = closedPort();
       await Deno.writeTextFile(`${dir}/db.password`, "secret\n", { mode: 0o600 });
       await Deno.mkdir(`${dir}/state`);
