@@ -25,6 +25,7 @@
 import { getUid } from "./env.ts";
 import { runBounded } from "./run.ts";
 import { NetmonError } from "./errors.ts";
+import { shellWord } from "./shell_word.ts";
 
 /** The program that reads the directories' owners and modes. */
 export const STAT = "/usr/bin/stat";
@@ -120,8 +121,8 @@ export interface Checked {
   ownedFix?: (dir: string, uid: number, owner: number) => string | undefined;
 }
 
-/** What a refusal says instead of {@linkcode Checked.meanwhile}. */
-const REFUSED = "netmon refuses to run until it is fixed";
+/** What a refusal says instead of {@linkcode Checked.meanwhile} (the SQLite store's refusal too; doctor reads its fix after it). */
+export const REFUSED = "netmon refuses to run until it is fixed";
 
 /**
  * The Prometheus textfile's directory (`[prometheus] textfile`), which root
@@ -232,7 +233,7 @@ export function trustFindings(
     // chown and chmod would change what a link points to, not the link.
     const fix = link
       ? `name the real directory, or remove the link ${d.path} and make it again as ${uid === 0 ? "root" : owner}`
-      : checked.ownedFix?.(dir, uid, d.uid) ?? `chown ${owner} ${d.path} && chmod go-w ${d.path}`;
+      : checked.ownedFix?.(dir, uid, d.uid) ?? `chown ${owner} ${shellWord(d.path)} && chmod go-w ${shellWord(d.path)}`;
     // Only a directory's own write bits, with its sticky bit, are what "unless sticky" lets by (a link is two).
     const onlySticky = isDir && !checked.file && (d.mode & 0o1000) !== 0 && (d.mode & 0o022) !== 0 && who.length === 1;
     const refused = checked.refuse === "always" || (checked.refuse === "unless sticky" && !onlySticky);

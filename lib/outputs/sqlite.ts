@@ -34,7 +34,8 @@ import { logZone } from "../state/zone_record.ts";
 import type { Sample } from "../state/log_format.ts";
 import { forEachLogSample } from "../state/log_reader.ts";
 import { dirOf, lstatOrUndefined, SafeFile } from "../host/safe_open.ts";
-import { infoOf, othersWrite } from "../host/dir_trust.ts";
+import { infoOf, othersWrite, REFUSED } from "../host/dir_trust.ts";
+import { shellWord } from "../host/shell_word.ts";
 import { lastOfEachSecond, type StoreCounts } from "./store_rows.ts";
 
 const TWO63 = 1n << 63n;
@@ -279,7 +280,7 @@ function refuseLooseDirectory(path: string): void {
       `SQLite store ${path}: its directory ${dir} is writable or owned by another user (mode ${
         mode.toString(8).padStart(4, "0")
       }, uid ${s.uid}): another user could plant a journal SQLite rolls forged rows back from, or a FIFO it blocks ` +
-        `on (netmon refuses to run until it is fixed: chown ${owner} ${dir} && chmod go-w ${dir})`,
+        `on (${REFUSED}: chown ${owner} ${shellWord(dir)} && chmod go-w ${shellWord(dir)})`,
       EX.NOPERM,
     );
   }

@@ -23,6 +23,7 @@ import { CHAIN_NAME } from "../config/config.ts";
 import { EX, NetmonError } from "../host/errors.ts";
 import { getUid } from "../host/env.ts";
 import { AdvisedError } from "../host/invocation.ts";
+import { shellWord } from "../host/shell_word.ts";
 import { moveStateFix, STATE_MODE, type StateFiles } from "./files.ts";
 
 /** What the last start recorded. */
@@ -195,7 +196,9 @@ export function installedFor(files: StateFiles, id: ConfigIdentity): InstalledFo
     throw new NetmonError(
       `the state directory ${files.dir} can be written by other users, so its record of installed rules is not ` +
         "believed (" + (fix ??
-          `make it root's, not writable by group or others: chown root:root ${files.dir} && chmod go-w ${files.dir}`) +
+          `make it root's, not writable by group or others: chown root:root ${shellWord(files.dir)} && chmod go-w ${
+            shellWord(files.dir)
+          }`) +
         ")",
       EX.NOPERM,
     );
