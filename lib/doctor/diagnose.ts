@@ -33,6 +33,7 @@ import { readStatus, statusPath } from "../state/status.ts";
 import { DB_PASSWORD_ENV, parseStoreUrl, type PostgresConfig } from "../config/fleet.ts";
 import { cronDaemonInstalled } from "../host/cron_daemon.ts";
 import { shellWord } from "../host/shell_word.ts";
+import { REFUSED } from "../host/dir_trust.ts";
 
 export type { Finding } from "./finding.ts";
 
@@ -561,6 +562,11 @@ export async function checkLog(files: StateFiles, given: RunWith = {}): Promise<
   return facts;
 }
 
+/** A trust warning's "(…: FIX)" and its FIX, as lib/host/dir_trust.ts words them (a refusal: its REFUSED). */
+const FIXED = REFUSED.slice(REFUSED.lastIndexOf(" until"));
+const WHAT_BEFORE_FIX = new RegExp(` \\([^()]*(?:, but fix it|${FIXED}): .*\\)$`);
+const FIX_OF = new RegExp(`(?: fix it|${FIXED}): (.*)\\)$`);
+
 /**
  * What lib/host/dir_trust.ts says of a directory (`warnings`, each "WHAT
  * (netmon …, but fix it: FIX)") as a problem of `check`: the whats, then the
@@ -569,10 +575,9 @@ export async function checkLog(files: StateFiles, given: RunWith = {}): Promise<
 function trustProblem(check: CheckName, warnings: readonly string[], fallback = ""): Finding {
   return problem(
     check,
-    // "(… refuses to run until it is fixed: FIX)", "(…, but fix it: FIX)" (lib/host/dir_trust.ts)
-    warnings.map((t) => t.replace(/ \([^()]*(?:, but fix it| until it is fixed): .*\)$/, "")).join("; "),
-    warnings.map((t) => /(?: fix it| until it is fixed): (.*)\)$/.exec(t)?.[1] ?? "").filter((f) => f).join("; ") ||
-      fallback,
+    // "(REFUSED: FIX)", "(…, but fix it: FIX)" (lib/host/dir_trust.ts)
+    warnings.map((t) => t.replace(WHAT_BEFORE_FIX, "")).join("; "),
+    warnings.map((t) => FIX_OF.exec(t)?.[1] ?? "").filter((f) => f).join("; ") || fallback,
   );
 }
 
@@ -823,11 +828,11 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
       ),
     ];
   }
+  const gets = applies(config);
   const refused = input.configTrust ? await input.configTrust(config, input.files?.dir) : [];
   if (refused.length > 0) {
     // As a report refuses before anything: no check runs, reads or writes what the config names (a program, a
     // password or CA file, the state directory), which another user may have chosen.
-    const gets = applies(config);
     return [
       trustProblem("config", refused),
       ...CHECKS.filter((c) => c.name !== "config" && (!("only" in c) || Boolean(gets[c.only]))).map((c) =>
@@ -841,7 +846,6 @@ export async function diagnose(input: DoctorInput): Promise<Finding[]> {
   const findings = [
     ok("config", `${config.file ?? "no config file (the built-in default)"}: source ${config.source}, ${meters}`),
   ];
-  const gets = applies(config);
   const versions = await checkBinaries(config, input.run, given);
   findings.push(...versions.findings);
   const binariesOk = versions.findings.every((f) => f.verdict === "ok");
