@@ -16,7 +16,7 @@ import type { LastState } from "../state/log_format.ts";
 import { readLast, scanLog } from "../state/log_reader.ts";
 import { readStatus } from "../state/status.ts";
 import { refuseOtherConfigs } from "../state/installed.ts";
-import { adviseError, runWith } from "../host/invocation.ts";
+import { adviseError } from "../host/invocation.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { isWatched, reportColumns, reportPlan } from "../usage/cycle_customers.ts";
 import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
@@ -203,9 +203,13 @@ export async function check(opts: Options, args: readonly string[] = []): Promis
     r = await evaluate(opts, Date.now());
   } catch (e) {
     // A fix that is a netmon command (another config's state directory) names this run's -c and -s.
-    const advised = adviseError(e, runWith(opts));
+    const advised = adviseError(e, opts);
     const message = advised instanceof DenoDenied
-      ? await deniedMessage(advised, "netmon", args, { config: opts.config })
+      ? await deniedMessage(advised, "netmon", args, {
+        config: opts.config,
+        stateDir: opts.stateDir,
+        task: { command: "check" },
+      })
       : advised instanceof NetmonError || advised instanceof Error
       ? advised.message.split("\n")[0]
       : String(advised);

@@ -8,7 +8,7 @@
 import { type Config, DEFAULT_CONFIG_PATH, defaultConfig, type DocumentCache, loadConfig } from "../config/config.ts";
 import { exists, getEnv, getUid } from "../host/env.ts";
 import { DenoDenied, NetmonError, UsageError } from "../host/errors.ts";
-import { adviseError, runWith } from "../host/invocation.ts";
+import { adviseError } from "../host/invocation.ts";
 import { resolveStateDir } from "../state/files.ts";
 import type { Given } from "./permission_line.ts";
 
@@ -84,7 +84,7 @@ export async function reportFailure(
     return await body((g) => (given = g));
   } catch (thrown) {
     if (!(thrown instanceof NetmonError)) throw thrown;
-    const e = adviseError(thrown, runWith(given ?? {}));
+    const e = adviseError(thrown, given ?? {});
     const hint = e instanceof UsageError ? ` (see '${command} --help')` : "";
     const message = e instanceof DenoDenied ? await deniedMessage(e, prog, args, given) : e.message;
     for (const line of message.split("\n")) err(`${prog}: ${line}${hint}\n`);

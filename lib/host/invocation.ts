@@ -102,7 +102,13 @@ export class AdvisedError extends NetmonError {
   }
 }
 
-/** `e` as said to the user of a run `given` -c/-s: an {@linkcode AdvisedError}'s message names its command so. */
-export function adviseError<E>(e: E, given: RunWith): E | NetmonError {
-  return e instanceof AdvisedError ? new NetmonError(advise(e.advice, given), e.exitCode, { cause: e }) : e;
+/**
+ * `e` as said to the user of a run given `options`' -c/-s: an {@linkcode AdvisedError}'s message names its command
+ * so ({@linkcode runWith} is worked out only for one).
+ */
+export function adviseError<E>(
+  e: E,
+  options: { config?: string | undefined; stateDir?: string | undefined },
+): E | NetmonError {
+  return e instanceof AdvisedError ? new NetmonError(advise(e.advice, runWith(options)), e.exitCode, { cause: e }) : e;
 }
