@@ -191,6 +191,11 @@ const DOWN = new Set([
   "40P01", // deadlock_detected
 ]);
 
+/** Whether `err` (a query's, as {@linkcode storeError} made it) is PostgreSQL's undefined_table (42P01). */
+function undefinedTable(err: unknown): boolean {
+  return ((err as NetmonError).cause as { code?: unknown } | undefined)?.code === "42P01";
+}
+
 /**
  * One line for a failure of the store at `where` (user@host:port/db), never
  * holding the password, with the status: 75 when the server is down or slow
@@ -386,8 +391,7 @@ export class PostgresStore {
     try {
       return await this.lastStamp();
     } catch (err) {
-      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
-      if (code !== "42P01") throw err; // undefined_table
+      if (!undefinedTable(err)) throw err;
       await this.createTable();
       return undefined;
     }
@@ -465,8 +469,7 @@ export class PostgresStore {
     try {
       await this.#insertRows(rows, insert);
     } catch (err) {
-      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
-      if (code !== "42P01" || retried) throw err; // undefined_table: a store made before the resets table
+      if (!undefinedTable(err) || retried) throw err; // a store made before the resets table
       await this.createTable();
       return await this.insert(samples, true);
     }
@@ -515,8 +518,7 @@ export class PostgresStore {
     try {
       rows = await this.#query(sql, params);
     } catch (err) {
-      const code = ((err as NetmonError).cause as { code?: unknown } | undefined)?.code;
-      if (code !== "42P01") throw err; // undefined_table
+      if (!undefinedTable(err)) throw err;
       await this.createTable();
       rows = await this.#query(sql, params);
     }
