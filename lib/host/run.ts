@@ -38,6 +38,11 @@ export class CommandError extends NetmonError {
   }
 }
 
+/** Whether `err` is a program saying that what it was asked about is not there (nft's "No such file or directory"). */
+export function noSuchObject(err: unknown): boolean {
+  return err instanceof CommandError && /No such file or directory/.test(err.stderr);
+}
+
 const decoder = new TextDecoder();
 
 function tail(text: string): string {

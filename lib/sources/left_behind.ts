@@ -12,7 +12,7 @@
  */
 
 import type { Config } from "../config/config.ts";
-import { CommandError, runCommand, type Runner } from "../host/run.ts";
+import { noSuchObject, runCommand, type Runner } from "../host/run.ts";
 import type { Advice } from "../host/invocation.ts";
 import { configIdentity, type InstalledFor, installedFor, type Leftover } from "../state/installed.ts";
 import { stateFiles } from "../state/files.ts";
@@ -55,7 +55,7 @@ async function tableThere(config: Config, name: string, run: Runner): Promise<bo
     await run(config.binaries.nft, ["list", "table", "inet", name]);
     return true;
   } catch (err) {
-    return !(err instanceof CommandError && /No such file or directory/.test(err.stderr));
+    return !noSuchObject(err);
   }
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { Runner } from "../host/run.ts";
-import { CommandError } from "../host/run.ts";
+import { noSuchObject } from "../host/run.ts";
 import type { Config, InterfaceMatch } from "../config/config.ts";
 import { DataError, EX, NetmonError } from "../host/errors.ts";
 import { parseExactJson } from "../host/json.ts";
@@ -186,7 +186,7 @@ export class NftablesSource implements CounterSource {
     try {
       ({ stdout } = await this.run(this.config.binaries.nft, ["-j", "list", "table", "inet", name]));
     } catch (err) {
-      if (err instanceof CommandError && /No such file or directory/.test(err.stderr)) return { t: undefined };
+      if (noSuchObject(err)) return { t: undefined };
       throw err;
     }
     const t = parseNftTable(stdout, "inet", name, `${this.config.binaries.nft} -j list table`);
