@@ -113,6 +113,11 @@ export function lastOfEachSecond(
     }
     if (counters.size === 0) continue;
     const second = resets.get(epoch);
+    // Nothing left out and no other sample's resets in its second: kept as it is (a whole log's import, copied not).
+    if (counters.size === sample.counters.size && (second?.size ?? 0) === (sample.resets?.size ?? 0)) {
+      kept.push(samples[i]!);
+      continue;
+    }
     const reset = second && new Map([...second].filter(([t]) => counters.has(t)));
     const copy: Sample = { timestamp: sample.timestamp, counters };
     if (sample.packets) copy.packets = new Map([...sample.packets].filter(([t]) => counters.has(t)));
