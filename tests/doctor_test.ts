@@ -128,7 +128,7 @@ netnsTest("doctor: a healthy iptables setup is all well; text and JSON agree", (
 
 netnsTest(
   "doctor: a cron schedule on a machine without a cron daemon is a problem (nothing would run it); " +
-    "schedule --cron warns of it",
+    "schedule --cron warns of it, with --dry-run too",
   () =>
     withPair(async (p) => {
       // The sandbox hides /usr/sbin's daemons; one elsewhere on the host (systemd-cron, cronie's /usr/bin) it cannot.
@@ -142,6 +142,8 @@ netnsTest(
         { netmon: ["schedule", "--cron"] },
         DOCTOR,
         { netmon: ["doctor"] },
+        // --dry-run shows the lines and says the same.
+        { netmon: ["schedule", "--cron", "--dry-run"] },
         // With Debian's cron installed, all is well again.
         { write: "/usr/sbin/cron", text: "#!/bin/sh\n" },
         DOCTOR,
@@ -161,7 +163,10 @@ netnsTest(
       const text = r[5] as StepResult;
       assertEquals(text.code, 1);
       ok(!text.stdout.includes("all is well"), text.stdout);
-      expect(verdict(r[6] as StepResult), {});
+      const shown = r[6] as StepResult;
+      assertEquals([shown.code, shown.stderr], [0, scheduled.stderr]);
+      match(shown.stdout, /^==> \/etc\/cron\.d\/netmon \(not written: --dry-run\) <==\n/);
+      expect(verdict(r[7] as StepResult), {});
     }),
 );
 
@@ -588,7 +593,7 @@ netnsTest(
       expect(verdict(r[7] as StepResult), {
         original: /^cron \/etc\/cron\.d\/original:1 still runs network_monitor\.py, the 2010 script/,
       }, { original: /^delete line 1 of \/etc\/cron\.d\/original$/ });
-      expect(verdict(r[8] as StepResult), {});
+      expect(verdict(r[7] as StepResult), {});
       expect(verdict(r[9] as StepResult), {});
     }),
 );

@@ -664,9 +664,13 @@ export async function schedule(opts: Options): Promise<number> {
       { path: inputs.deno, why: "the deno ExecStart runs" },
     ])
     : undefined;
+  // Nothing runs cron lines without a cron daemon: said when they are shown as when they are written.
+  const cronless = opts.cron && cronDaemonInstalled() === false
+    ? `${noCronDaemon("these lines")}: ${noCronDaemonFix(opts)}`
+    : undefined;
   if (opts.dryRun) {
     for (const [path, text] of files) out(`==> ${path} (not written: --dry-run) <==\n${text}`);
-    if (hidden !== undefined) err(`netmon: warning: ${hidden}\n`);
+    for (const w of [hidden, cronless]) if (w !== undefined) err(`netmon: warning: ${w}\n`);
     return EX.OK;
   }
   for (const [path, text] of files) install(path, text, opts.force);
@@ -681,8 +685,6 @@ export async function schedule(opts: Options): Promise<number> {
     ? `; now: ${enable}`
     : `; ${elsewhere}: once they are there, ${enable}`;
   out(`wrote ${files.map(([p]) => p).join(", ")}${next}\n`);
-  if (opts.cron && cronDaemonInstalled() === false) {
-    err(`netmon: warning: ${noCronDaemon("these lines")}: ${noCronDaemonFix(opts)}\n`);
-  }
+  if (cronless !== undefined) err(`netmon: warning: ${cronless}\n`);
   return EX.OK;
 }
