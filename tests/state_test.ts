@@ -96,6 +96,39 @@ Deno.test("a missing last file is rebuilt from the log, under the log's latest h
     assertEquals(lines.length, 4, "no second header for the same meters");
   }));
 
+Deno.test("a rotated log (moved away, or emptied as logrotate's copytruncate does) begins again with the last sample", () =>
+  withTempDir(async (dir) => {
+    for (const rotate of ["move", "empty"]) {
+      const files = stateFiles(`${dir}/${rotate}`);
+      const meters = ["a", "b", "c"];
+      const r1 = await recordSample(files, { readCounters: counters(meters, [10n, 20n, 30n]), now: clock });
+      if (rotate === "move") await Deno.rename(files.log, `${files.log}.1`);
+      else await Deno.writeTextFile(files.log, "");
+      const r2 = await recordSample(files, { readCounters: counters(meters, [15n, 20n, 31n]), now: clock });
+      assertEquals(r2.usage.meters.map((m) => m.usage), [5n, 0n, 1n], rotate);
+      // The interval since the last sample is in the new log too: every reader bills it, not only the report.
+      const header = "# netmon meters:\ta\tb\tc\n";
+      assertEquals(
+        await Deno.readTextFile(files.log),
+        `${header}${r1.sample.timestamp}\t10\t20\t30\n${r2.sample.timestamp}\t15\t20\t31\n`,
+        rotate,
+      );
+      assertEquals(r2.warnings, [], rotate);
+    }
+    // The original two meters: no header, as the original's log.
+    const files = stateFiles(`${dir}/original`);
+    const r1 = await recordSample(files, { readCounters: counters(ORIG, [1n, 2n]), now: clock });
+    await Deno.writeTextFile(files.log, "");
+    const r2 = await recordSample(files, {
+      readCounters: counters(["proxy", "non-network", "x"], [3n, 4n, 5n]),
+      now: clock,
+    });
+    assertEquals(
+      await Deno.readTextFile(files.log),
+      `${r1.sample.timestamp}\t1\t2\n# netmon meters:\tproxy\tnon-network\tx\n${r2.sample.timestamp}\t3\t4\t5\n`,
+    );
+  }));
+
 Deno.test("changing meters writes a new header; old lines keep theirs", () =>
   withTempDir(async (dir) => {
     const files = stateFiles(dir);

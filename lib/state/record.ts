@@ -44,6 +44,11 @@ interface Previous {
   logColumns: readonly string[];
   /** A repair of the log's end, made only once the new sample is ready to append (bad data leaves it unchanged). */
   repair?: () => void;
+  /**
+   * The log has no sample but the last file has one (the log was rotated: moved away, or emptied as logrotate's
+   * copytruncate does): the new log begins with it, so that every reader bills the interval since, as the report does.
+   */
+  rotated?: boolean;
 }
 
 /**
@@ -57,7 +62,7 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   const tail = readLogTail(files.log);
   const end = logEndRepair(files, tail, last, warnings);
   const lastLine = end.complete ?? tail.lastLine;
-  if (lastLine === undefined) return { last, logColumns: ORIGINAL_METERS, ...end };
+  if (lastLine === undefined) return { last, logColumns: ORIGINAL_METERS, rotated: last !== undefined, ...end };
   if (last && !readsLogWhole(last, lastLine)) return { last, logColumns: [...last.sample.counters.keys()], ...end };
   const scan = await scanLog(files.log);
   if (!scan.last) return { last, logColumns: scan.columns, ...end };
@@ -226,7 +231,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
       previous.reject(err);
       throw err;
     }
-    const { last, logColumns, repair } = state;
+    const { last, repair } = state;
     previous.resolve(last?.sample);
     const reading = await pending;
     const counters = reading.bytes;
@@ -247,8 +252,14 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const resets = checkResets(files, last?.sample, sample, reading, clock, warnings);
     const usage = computeUsage(last, sample, resets.resets);
     const meters = [...counters.keys()];
+    // A rotated log begins again with the last sample (under its header, unless it has the original two meters).
+    const lastMeters = last && state.rotated ? [...last.sample.counters.keys()] : undefined;
+    const logColumns = lastMeters ?? state.logColumns;
+    const begun = last && lastMeters
+      ? (sameColumns(ORIGINAL_METERS, lastMeters) ? "" : formatHeader(lastMeters)) + formatLogLine(last.sample)
+      : "";
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
-    const text = header + resets.lines + formatLogLine(sample);
+    const text = begun + header + resets.lines + formatLogLine(sample);
     // The sample as the log has it, its reset lines included (the PostgreSQL store keeps them).
     if (resets.logged.size > 0) sample.resets = resets.logged;
     const recorded: Recorded = { previous: last, sample, epoch: taken.epoch, zone, usage, warnings };
