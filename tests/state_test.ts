@@ -129,6 +129,24 @@ Deno.test("a rotated log (moved away, or emptied as logrotate's copytruncate doe
     );
   }));
 
+Deno.test("temporary files killed runs left in the state directory are removed by the next, under the lock", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    await recordSample(files, { readCounters: counters(ORIG, [1n, 2n]), now: clock });
+    const left = [".netmon.last.0a1b2c.tmp", ".netmon.totals.0a1b2c.tmp", ".netmon.installed.0a1b2c.tmp"];
+    for (const name of left) await Deno.writeTextFile(`${dir}/${name}`, "half");
+    // netmon.status is written after the lock is let go: a fresh temporary of it may be a run's still writing it.
+    const [oldStatus, newStatus] = [".netmon.status.0a1b2c.tmp", ".netmon.status.3d4e5f.tmp"];
+    for (const name of [oldStatus, newStatus]) await Deno.writeTextFile(`${dir}/${name}`, "half");
+    const hourAgo = new Date(Date.now() - 3_601_000);
+    await Deno.utime(`${dir}/${oldStatus}`, hourAgo, hourAgo);
+    const mine = `${dir}/.notnetmon.tmp`;
+    await Deno.writeTextFile(mine, "someone else's");
+    await recordSample(files, { readCounters: counters(ORIG, [3n, 4n]), now: clock });
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tmp")).sort();
+    assertEquals(names, [newStatus, ".notnetmon.tmp"]);
+  }));
+
 Deno.test("changing meters writes a new header; old lines keep theirs", () =>
   withTempDir(async (dir) => {
     const files = stateFiles(dir);

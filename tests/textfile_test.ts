@@ -314,6 +314,13 @@ Deno.test({
       assert.equal(await Deno.readTextFile(path), "a 2\n");
       assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
       assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["netmon.prom"]);
+      // A killed run's temporary (an hour old) goes; a fresh one (a run writing it now) and other files' stay.
+      const [old, fresh, other] = [".netmon.prom.0a1b2c.tmp", ".netmon.prom.3d4e5f.tmp", ".other.prom.0a1b2c.tmp"];
+      for (const name of [old, fresh, other]) await Deno.writeTextFile(`${dir}/${name}`, "half");
+      const hourAgo = new Date(Date.now() - 3_601_000);
+      for (const name of [old, other]) await Deno.utime(`${dir}/${name}`, hourAgo, hourAgo);
+      writeTextfile(path, "a 3\n");
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [fresh, other, "netmon.prom"]);
       await Deno.mkdir(`${dir}/d.prom`);
       assert.throws(() => writeTextfile(`${dir}/d.prom`, "a 1\n"), /not a regular file/);
       assert.throws(() => writeTextfile(`${dir}/missing/x.prom`, "a 1\n"), /parent directory does not exist/);

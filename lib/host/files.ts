@@ -37,12 +37,13 @@ export function tempBeside(path: string): string {
 /**
  * Removes the temporary files (see {@linkcode tempBeside}) that killed runs
  * left in `dir` (with `of`, only those of that file, e.g. `netmon.cycles`, or
- * of the files whose names `of` accepts); returns how many. Call only with
- * the lock held under which every such file there is written (the state
- * lock for the state directory and the spool): any found then belongs to a
- * run that died between writing it and renaming it into place.
+ * of the files whose names `of` accepts, given the temporary's path too);
+ * returns how many. Call only with the lock held under which every such file
+ * there is written (the state lock for the state directory and the spool):
+ * any found then belongs to a run that died between writing it and renaming
+ * it into place.
  */
-export function tidyTemporaries(dir: string, of?: string | ((target: string) => boolean)): number {
+export function tidyTemporaries(dir: string, of?: string | ((target: string, path: string) => boolean)): number {
   let removed = 0;
   let entries: Deno.DirEntry[];
   try {
@@ -54,7 +55,7 @@ export function tidyTemporaries(dir: string, of?: string | ((target: string) => 
   for (const e of entries) {
     const target = /^\.(.+)\.[0-9a-f]+\.tmp$/.exec(e.name)?.[1];
     if (!e.isFile || target === undefined) continue;
-    if (typeof of === "string" ? target !== of : of !== undefined && !of(target)) continue;
+    if (typeof of === "string" ? target !== of : of !== undefined && !of(target, `${dir}/${e.name}`)) continue;
     try {
       Deno.removeSync(`${dir}/${e.name}`);
       removed++;
@@ -63,6 +64,15 @@ export function tidyTemporaries(dir: string, of?: string | ((target: string) => 
     }
   }
   return removed;
+}
+
+/**
+ * Whether the temporary file at `path` was last written over an hour ago: a killed run's, where it may be written
+ * outside the lock that {@linkcode tidyTemporaries} is called under (no run takes an hour to write a file).
+ */
+export function leftLongAgo(path: string): boolean {
+  const mtime = lstatOrUndefined(path)?.mtime;
+  return mtime !== null && mtime !== undefined && Date.now() - mtime.getTime() > 3_600_000;
 }
 
 /** Syncs directory `dir`, so a rename in it survives a crash; a directory that cannot be synced only weakens durability. */

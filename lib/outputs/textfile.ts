@@ -17,7 +17,7 @@
  */
 
 import { deniedAccess, denoPermissionError, EX, fileError, NetmonError } from "../host/errors.ts";
-import { AtomicFile } from "../host/files.ts";
+import { AtomicFile, leftLongAgo, tidyTemporaries } from "../host/files.ts";
 import { dirOf } from "../host/safe_open.ts";
 import type { Meter } from "../config/meters.ts";
 import { meterColumns } from "../config/meters.ts";
@@ -446,6 +446,12 @@ export function writeTextfile(
     throw err;
   }
   file.commit();
+  // Then a killed run's temporary, an hour old (not another run's that is writing it: two configs may name one
+  // file). Only tidying: what stops it is not worth a failed output.
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  try {
+    tidyTemporaries(dirOf(path), (target, temporary) => target === name && leftLongAgo(temporary));
+  } catch { /* left for a later run */ }
 }
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { appendWhole, AtomicFile } from "../host/files.ts";
+import { appendWhole, AtomicFile, leftLongAgo, tidyTemporaries } from "../host/files.ts";
 import type { Reading } from "../sources/source.ts";
 import { computeUsage, type UsageResult } from "../usage/deltas.ts";
 import { stampToNaive } from "../usage/local_time.ts";
@@ -29,6 +29,7 @@ import {
 import { readLast, readLogTail, scanLog } from "./log_reader.ts";
 import { type BootClock, bootClock } from "../host/boot.ts";
 import { checkResets } from "./identity.ts";
+import { STATUS_FILE } from "./status.ts";
 import { logEndRepair } from "./log_end.ts";
 
 function sameSample(a: Sample, b: Sample): boolean {
@@ -218,6 +219,8 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
   const clock = (opts.clock ?? bootClock)();
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     opts.claim?.();
+    // What killed runs left half-written: every file here but the status is written under this lock.
+    tidyTemporaries(files.dir, (target, path) => target !== STATUS_FILE || leftLongAgo(path));
     const warnings: string[] = [];
     // The read starts first: its command runs while the previous state is read.
     const previous = Promise.withResolvers<Sample | undefined>();

@@ -21,9 +21,12 @@ export interface ReportStatus {
   message: string;
 }
 
+/** The status file's name in the state directory. */
+export const STATUS_FILE = "netmon.status";
+
 /** The status file of a state directory. */
 export function statusPath(files: StateFiles): string {
-  return `${files.dir}/netmon.status`;
+  return `${files.dir}/${STATUS_FILE}`;
 }
 
 /**
