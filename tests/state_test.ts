@@ -2,7 +2,10 @@ import { deepEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { NetmonError } from "../lib/host/errors.ts";
 import { readLogTail } from "../lib/state/log_reader.ts";
 import { recordSample } from "../lib/state/record.ts";
-import { resolveStateDir, stateFiles } from "../lib/state/files.ts";
+import { REPLACED_UNDER_LOCK, resolveStateDir, stateFiles } from "../lib/state/files.ts";
+import { installedPath } from "../lib/state/installed.ts";
+import { totalsPath } from "../lib/state/totals_file.ts";
+import { zoneRecordPath } from "../lib/state/zone_record.ts";
 import { withTempDir } from "./helpers.ts";
 
 const ORIG = ["proxy", "non-network"];
@@ -140,11 +143,18 @@ Deno.test("temporary files killed runs left in the state directory are removed b
     for (const name of [oldStatus, newStatus]) await Deno.writeTextFile(`${dir}/${name}`, "half");
     const hourAgo = new Date(Date.now() - 3_601_000);
     await Deno.utime(`${dir}/${oldStatus}`, hourAgo, hourAgo);
-    const mine = `${dir}/.notnetmon.tmp`;
-    await Deno.writeTextFile(mine, "someone else's");
+    // graph.ts may be writing its picture here meanwhile (the nightly line's -o and --plot), without the lock.
+    const mine = `${dir}/.usage.png.0a1b2c.tmp`;
+    await Deno.writeTextFile(mine, "graph.ts's");
     await recordSample(files, { readCounters: counters(ORIG, [3n, 4n]), now: clock });
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tmp")).sort();
-    assertEquals(names, [newStatus, ".notnetmon.tmp"]);
+    assertEquals(names, [newStatus, ".usage.png.0a1b2c.tmp"]);
+    // The list of files replaced under the lock names each of them as its module does.
+    const base = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+    assertEquals(
+      new Set([files.last, totalsPath(dir), installedPath(files), zoneRecordPath(files.log)].map(base)),
+      REPLACED_UNDER_LOCK,
+    );
   }));
 
 Deno.test("changing meters writes a new header; old lines keep theirs", () =>

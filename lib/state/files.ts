@@ -26,6 +26,18 @@ export interface StateFiles {
   lock: string;
 }
 
+/**
+ * The state directory's files replaced (a temporary written beside one, then renamed over it) only with the state
+ * lock held: a temporary of one that a run finds with the lock held is a killed run's. (netmon.status is replaced
+ * after the lock is let go; netmon.cycles, netmon.sent and the config cache tidy their own.)
+ */
+export const REPLACED_UNDER_LOCK: ReadonlySet<string> = new Set([
+  "netmon.last",
+  "netmon.totals",
+  "netmon.installed",
+  "netmon.zone",
+]);
+
 /** The files of state directory `dir`. */
 export function stateFiles(dir: string): StateFiles {
   const d = dir.replace(/\/+$/, "") || "/";

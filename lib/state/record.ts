@@ -14,7 +14,7 @@ import { computeUsage, type UsageResult } from "../usage/deltas.ts";
 import { stampToNaive } from "../usage/local_time.ts";
 import { localZone, wallToInstant, type Zone } from "../usage/zone.ts";
 import { logZone } from "./zone_record.ts";
-import { ensureStateDir, STATE_MODE, type StateFiles } from "./files.ts";
+import { ensureStateDir, REPLACED_UNDER_LOCK, STATE_MODE, type StateFiles } from "./files.ts";
 import { withLock } from "./lock.ts";
 import {
   formatHeader,
@@ -219,8 +219,12 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
   const clock = (opts.clock ?? bootClock)();
   return await withLock(files, opts.lockTimeoutMs ?? 60_000, async () => {
     opts.claim?.();
-    // What killed runs left half-written: every file here but the status is written under this lock.
-    tidyTemporaries(files.dir, (target, path) => target !== STATUS_FILE || leftLongAgo(path));
+    // What killed runs left half-written (the status's: once an hour old, as it is written after the lock is let go).
+    // Only netmon's own: graph.ts may be writing its picture here meanwhile, without this lock.
+    tidyTemporaries(
+      files.dir,
+      (target, path) => REPLACED_UNDER_LOCK.has(target) || (target === STATUS_FILE && leftLongAgo(path)),
+    );
     const warnings: string[] = [];
     // The read starts first: its command runs while the previous state is read.
     const previous = Promise.withResolvers<Sample | undefined>();
