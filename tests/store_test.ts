@@ -203,3 +203,39 @@ Deno.test("[sqlite] counters of 2^63 and above are stored as two's complement an
     assertEquals(fromSigned(s), v);
   }
 });
+
+Deno.test("[sqlite] a full disk says so (the store's own error, not the rollback's after it)", () =>
+  withTempDir(async (dir) => {
+    // A tmpfs of its own, so that a full disk is real and touches nothing else.
+    await must("mount", ["-t", "tmpfs", "-o", "size=256k,mode=0750", "tmpfs", dir]);
+    try {
+      const path = `${dir}/netmon.sqlite`;
+      const store = SqliteStore.open(path);
+      try {
+        const filler = await Deno.open(`${dir}/filler`, { write: true, create: true });
+        try {
+          for (;;) await filler.write(new Uint8Array(4096));
+        } catch (e) {
+          ok(/No space left/.test(String(e)), String(e));
+        } finally {
+          filler.close();
+        }
+        const samples = Array.from({ length: 2000 }, (_, i) => ({
+          epoch: 1_700_000_000 + i,
+          sample: { timestamp: "", counters: new Map([[`column-with-a-long-name-${i}`, BigInt(i)]]) },
+        }));
+        let said = "";
+        try {
+          store.insert(samples);
+        } catch (e) {
+          said = (e as Error).message;
+        }
+        ok(/full/i.test(said) && !/no transaction/.test(said), said);
+        ok(said.includes("the log has the sample; the next run catches up"), said);
+      } finally {
+        store.close();
+      }
+    } finally {
+      await must("umount", ["-l", dir]);
+    }
+  }));

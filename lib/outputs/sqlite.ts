@@ -164,7 +164,10 @@ export class SqliteStore {
         }
         this.#db.exec("COMMIT");
       } catch (err) {
-        this.#db.exec("ROLLBACK");
+        // SQLite has rolled back already after some errors (a full disk): the error to say is the first.
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch { /* no transaction left to roll back */ }
         throw err;
       }
     } catch (err) {
