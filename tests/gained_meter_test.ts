@@ -105,25 +105,6 @@ Deno.test("the daily digest's estimate of a customer that gains a meter mid-cycl
   });
 });
 
-Deno.test("a customer whose meter has no column yet has no estimate, on the overview or the page: not 0 B since the log began", () => {
-  // ghost's meter "unborn" is configured but not in the log yet: it has counted nothing, over no time.
-  const ghost: CustomerColumns = { name: "ghost", in: [], out: [], both: ["unborn"] };
-  const passes = billingPasses(UTC, [{ columns: ghost, billing: UTC }]);
-  const ov = new OverviewSummarizer(passes, LATE.now);
-  for (const s of lateMeterSamples()) ov.push(s);
-  const line = ov.result()[0]!.lines.find((l) => l.name === "ghost");
-  assertEquals([line?.cycle, line?.estimate], [undefined, undefined]);
-  const page = buildPageData({
-    samples: lateMeterSamples(),
-    customers: [{ name: "ghost", meters: ["unborn"], billing: UTC }],
-    columns: [{ name: "unborn", label: "unborn" }],
-    billing: UTC,
-    now: LATE.now,
-    title: "t",
-  });
-  assertEquals(page.data.customers.map((c) => [c.name, c.cycle.projection]), [["ghost", undefined]]);
-});
-
 /** The cycle rows' and the overview's coverage of this cycle, by name, from `samples`. */
 function coverages(samples: Sample[]): { rows: Record<string, number>; overview: Record<string, number> } {
   const acme: CustomerColumns = { name: "acme", in: [], out: [], both: ["base", "late"] };

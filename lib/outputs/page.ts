@@ -247,13 +247,9 @@ function ageText(seconds: number): string {
 const dash = "\u2013";
 const bytesOr = (b: bigint | undefined) => (b === undefined ? dash : formatBytes(b));
 
-/** The customer's projection, or why there is none yet where it would be: no data, or less than a day counted. */
-const projectionText = (c: CustomerData) =>
-  c.cycle.projection !== undefined
-    ? formatBytes(c.cycle.projection)
-    : c.lastSample === undefined
-    ? dash
-    : `${TOO_EARLY} <span class="muted">(${h(TOO_EARLY_WHY)})</span>`;
+/** The projection, or why there is none yet where it would be. */
+const projectionText = (p: bigint | undefined) =>
+  p === undefined ? `${TOO_EARLY} <span class="muted">(${h(TOO_EARLY_WHY)})</span>` : formatBytes(p);
 
 /**
  * The customer's name as the report says it, `inner` (a link) around it: its label, with the name the summary
@@ -337,7 +333,7 @@ export function overviewPage(data: PageData): string {
       td(OVERVIEW_COLUMNS[2] as string, bytesOr(s.in)),
       td(OVERVIEW_COLUMNS[3] as string, bytesOr(s.out)),
       td(OVERVIEW_COLUMNS[4] as string, formatBytes(s.total)),
-      td(OVERVIEW_COLUMNS[5] as string, projectionText(c)),
+      td(OVERVIEW_COLUMNS[5] as string, projectionText(c.cycle.projection)),
       td(OVERVIEW_COLUMNS[6] as string, quotaCell(c)),
       td(OVERVIEW_COLUMNS[7] as string, p95Text(c.cycle.p95, c.commit)),
       td(OVERVIEW_COLUMNS[8] as string, formatPercent(c.cycle.coverage)),
@@ -434,7 +430,7 @@ export function customerPage(data: PageData, c: CustomerData): string {
     ["Cycle", `${h(c.cycle.start)} .. ${h(c.cycle.end)}`],
     ...(directed([s]) ? [["In so far", bytesOr(s.in)], ["Out so far", bytesOr(s.out)]] as [string, string][] : []),
     ["Total so far", formatBytes(s.total)],
-    ["Projected for the cycle", projectionText(c)],
+    ["Projected for the cycle", projectionText(c.cycle.projection)],
     ["Quota", quotaCell(c)],
     ["95th percentile", p95Text(c.cycle.p95, c.commit)],
     ["Coverage", formatPercent(c.cycle.coverage)],

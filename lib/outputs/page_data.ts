@@ -294,14 +294,9 @@ export function buildPageData(input: PageInput): PageBuild {
     };
     if (p.label !== undefined) d.label = p.label;
     // Each column from its own first sample (a meter added mid-cycle), one the newest sample no longer has (a
-    // meter removed) at what it counted, summed: the summary's estimate; none before a day is counted, nor of a
-    // column not in the log yet (it counted nothing, over no time).
+    // meter removed) at what it counted, summed: the summary's estimate; none before a day is counted.
     const projection = cycleEstimate(
-      p.columns.filter((n) => firstSeen.saw(n)).map((n) => ({
-        bytes: g.current.get(n) ?? 0n,
-        from: firstSeen.of([n]),
-        removed: firstSeen.removed(n),
-      })),
+      p.columns.map((n) => ({ bytes: g.current.get(n) ?? 0n, from: firstSeen.of([n]), removed: firstSeen.removed(n) })),
       c,
       last,
       input.now,

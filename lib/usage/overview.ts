@@ -290,19 +290,15 @@ export class OverviewBuilder {
         if (typeof lastEpoch !== "number") part.last = lastEpoch([n]);
         return part;
       });
-    /** Of `columns`, those with a sample in the log: one not yet there has nothing to carry, from no instant. */
-    const sampled = (columns: readonly string[]) => columns.filter((n) => this.#totals.has(n));
     const estimate = (cu: Pick<CustomerColumns, "in" | "out" | "both">, cycle: Figures): Figures | undefined => {
-      const all = sampled([...cu.in, ...cu.out, ...cu.both]);
+      const all = [...cu.in, ...cu.out, ...cu.both];
       const last = lastOf(all);
       const total = cycleEstimate(parts(all), c, last, now);
       if (total === undefined) return undefined;
       const e: Figures = { totalBytes: total };
       // A direction whose columns have no time counted yet (all new at the last sample) is what it is so far.
-      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(sampled(cu.in)), c, last, now) ?? cycle.inBytes;
-      if (cycle.outBytes !== undefined) {
-        e.outBytes = cycleEstimate(parts(sampled(cu.out)), c, last, now) ?? cycle.outBytes;
-      }
+      if (cycle.inBytes !== undefined) e.inBytes = cycleEstimate(parts(cu.in), c, last, now) ?? cycle.inBytes;
+      if (cycle.outBytes !== undefined) e.outBytes = cycleEstimate(parts(cu.out), c, last, now) ?? cycle.outBytes;
       return e;
     };
     const line = (
@@ -319,8 +315,8 @@ export class OverviewBuilder {
       PERIODS.forEach((p, k) => {
         if (seen(k)) out[p] = figures(k);
       });
-      // The estimate as the quota alerts' projection (lib/usage/cycle_tally.ts); none without a sample this cycle.
-      const e = seen(CYCLE) ? estimate(columns, figures(CYCLE)) : undefined;
+      // The estimate as the quota alerts' projection (lib/usage/cycle_tally.ts), a cycle with no sample included.
+      const e = estimate(columns, figures(CYCLE));
       if (e !== undefined) out.estimate = e;
       return out;
     };
@@ -392,9 +388,8 @@ export function formatOverview(
         f(l.today),
         f(l.yesterday),
         f(l.cycle),
-        // None before a day of the cycle is counted, or with no sample in it: said, not left blank
-        // (lib/usage/projection.ts).
-        l.estimate === undefined ? (k === 0 ? (l.cycle === undefined ? NO_SAMPLE : TOO_EARLY) : "") : f(l.estimate),
+        // None before a day of the cycle is counted: said, not left blank (lib/usage/projection.ts).
+        l.estimate === undefined ? (k === 0 ? TOO_EARLY : "") : f(l.estimate),
         f(l.previousCycle),
         f(l.year),
         k === 0 ? percentText(l.cycleCoverage) : "",
