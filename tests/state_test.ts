@@ -54,6 +54,17 @@ Deno.test("a last file behind the log (crash between the two writes) is rebuilt 
     assertEquals((await Deno.readTextFile(files.log)).trimEnd().split("\n").length, 3);
   }));
 
+Deno.test("a last file behind the log by a sample of the same second (a run killed after its append) says so", () =>
+  withTempDir(async (dir) => {
+    const files = stateFiles(dir);
+    const r1 = await recordSample(files, { readCounters: counters(ORIG, [10n, 10n]), now: clock });
+    // The next run, in the same second, appended its sample and was killed before it replaced the last file.
+    await Deno.writeTextFile(files.log, `${r1.sample.timestamp}\t12\t11\n`, { append: true });
+    const r = await recordSample(files, { readCounters: counters(ORIG, [15n, 11n]), now: clock });
+    ok(r.warnings[0]?.includes("was behind") && !r.warnings[0].includes("edited"), r.warnings.join());
+    assertEquals(r.usage.meters.map((m) => m.usage), [3n, 0n]);
+  }));
+
 Deno.test("a last file ahead of the log (its last line cut off by hand) is rebuilt, and said so", () =>
   withTempDir(async (dir) => {
     const files = stateFiles(dir);

@@ -68,9 +68,7 @@ async function previousState(files: StateFiles, warnings: string[]): Promise<Pre
   const scan = await scanLog(files.log);
   if (!scan.last) return { last, logColumns: scan.columns, ...end };
   warnings.push(
-    !last
-      ? `${files.last} was missing; rebuilt from ${files.log}`
-      : last.sample.timestamp < scan.last.timestamp
+    !last ? `${files.last} was missing; rebuilt from ${files.log}` : last.sample.timestamp <= scan.last.timestamp // a run killed after its append may have shared a second
       ? `${files.last} was behind ${files.log} (an interrupted run?); rebuilt from its last line`
       : `${files.last} did not match the end of ${files.log} (was the log cut back or edited?); rebuilt from its last line`,
   );
