@@ -131,8 +131,11 @@ const AFTER_EXIT_MS = 2_000;
 
 /** How to run a program: what to give it on stdin, how long it may take. */
 export interface RunOptions {
-  /** Written to its standard input, then closed; none: stdin is /dev/null. */
-  stdin?: string | undefined;
+  /**
+   * Written to its standard input, then closed; none: stdin is /dev/null. Chunks are written one at a time, each
+   * once the one before has gone into the pipe, so that input larger than memory can be fed from a file.
+   */
+  stdin?: string | Iterable<Uint8Array> | undefined;
   /** Milliseconds before it is killed (SIGKILL) and the run fails with exit 75; default {@linkcode CHILD_TIMEOUT_MS}. */
   timeoutMs?: number | undefined;
   /** The most standard output read before it is killed (exit 69); default {@linkcode MAX_STDOUT}. */
@@ -273,11 +276,13 @@ function collect(
   return { bytes, cancel: () => void reader.cancel().catch(() => {}) };
 }
 
-/** Writes `stdin` to a started child and closes it. */
-async function writeInput(child: Deno.ChildProcess, stdin: string): Promise<void> {
+/** Writes `stdin` to a started child and closes it: a chunk at a time, each once the one before is in the pipe. */
+async function writeInput(child: Deno.ChildProcess, stdin: string | Iterable<Uint8Array>): Promise<void> {
   const writer = child.stdin.getWriter();
   try {
-    await writer.write(new TextEncoder().encode(stdin));
+    for (const chunk of typeof stdin === "string" ? [new TextEncoder().encode(stdin)] : stdin) {
+      await writer.write(chunk);
+    }
     await writer.close();
   } catch {
     // The program exited before reading all input; its status says why.
@@ -288,7 +293,11 @@ async function writeInput(child: Deno.ChildProcess, stdin: string): Promise<void
  * Runs `path` with `stdin` like {@linkcode runCommand}, resolving to its
  * standard output as bytes.
  */
-export async function runForBytes(path: string, args: readonly string[], stdin: string): Promise<BytesOutput> {
+export async function runForBytes(
+  path: string,
+  args: readonly string[],
+  stdin: string | Iterable<Uint8Array>,
+): Promise<BytesOutput> {
   const out = await runBounded(path, args, { stdin });
   const stderr = decoder.decode(out.stderr);
   if (!out.success) throw commandFailure(path, out.code, stderr);
