@@ -25,12 +25,14 @@ import { EX, fileError, NetmonError, UsageError } from "./lib/host/errors.ts";
 import {
   type Extent,
   type GapStep,
+  GnuplotInput,
   gnuplotScript,
   gnuplotString,
   GRAPH_MODE,
   pictureKind,
   type PlotSpec,
   render,
+  SCRIPT_HEAD,
   valueLabel,
 } from "./lib/outputs/gnuplot.ts";
 import { type By, graphLog, type GraphOptions, type Group, RATES, type ResetMark, UNITS } from "./lib/usage/buckets.ts";
@@ -509,12 +511,23 @@ async function stateDirTrust(dir: string | undefined, config: Config, plotting: 
   return await refuseFound(checks);
 }
 
+/**
+ * Writes the data (-o), and with --gnuplot the script, with --plot the picture: the data goes into the script and
+ * into gnuplot's input as it is made (lib/outputs/gnuplot.ts), never read again by name, by gnuplot or by netmon,
+ * and is never held whole in memory.
+ */
 async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void> {
   const log = openLog(logPath, a.log !== undefined);
   const toStdout = a.output === "-";
   const plotting = a.plot !== undefined || a.gnuplot !== undefined;
-  const data = toStdout ? undefined : await AtomicFile.named(a.output, GRAPH_MODE);
-  const inline: string[] = [];
+  let data: AtomicFile | undefined;
+  let script: AtomicFile | undefined;
+  let input: GnuplotInput | undefined;
+  const abandon = () => {
+    data?.abandon();
+    script?.abandon();
+    input?.close();
+  };
   let series = 0;
   let rows = -1;
   const rowsSeen = new RowExtent();
@@ -524,6 +537,12 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
   };
   const resets: ResetMark[] = [];
   try {
+    if (!toStdout) data = await AtomicFile.named(a.output, GRAPH_MODE);
+    if (a.gnuplot !== undefined) {
+      script = await AtomicFile.named(a.gnuplot, GRAPH_MODE);
+      script.write(SCRIPT_HEAD);
+    }
+    if (a.plot !== undefined) input = new GnuplotInput(a.plot);
     const customers = a.customers ? { specs: config.customers, file: config.file ?? "config" } : undefined;
     const warn = (m: string) => err(`graph: warning: ${m}\n`);
     const reset = plotting ? (mark: ResetMark) => void resets.push(mark) : undefined;
@@ -537,44 +556,49 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
       }
       if (data) data.write(text);
       else out(text);
-      if (toStdout && plotting) inline.push(text);
+      script?.write(text);
+      input?.write(text);
     });
     data?.commit();
+    data = undefined;
   } catch (e) {
-    data?.abandon();
+    abandon();
     throw e;
   } finally {
     log.close();
   }
   if (!plotting) return;
-  const picture = a.plot ?? `${(a.gnuplot as string).replace(/\.gp$/, "")}.png`;
-  const kind = pictureKind(picture);
-  const spec = (path: string | undefined): PlotSpec => ({
-    data: toStdout ? { inline: inline.join("") } : { path: absolute(a.output) },
-    series,
-    rows,
-    by: a.options.by,
-    unit: a.options.rate ?? a.options.unit,
-    rate: a.options.rate !== undefined,
-    picture: { ...(path === undefined ? {} : { path }), kind, width: a.width, height: a.height },
-    log: a.logScale,
-    resets,
-    ...(a.title === undefined ? {} : { title: a.title }),
-    ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
-  });
-  if (a.gnuplot !== undefined) {
-    const script = await AtomicFile.named(a.gnuplot, GRAPH_MODE);
-    try {
+  try {
+    const picture = a.plot ?? `${(a.gnuplot as string).replace(/\.gp$/, "")}.png`;
+    const kind = pictureKind(picture);
+    const spec = (path: string | undefined): PlotSpec => ({
+      series,
+      rows,
+      by: a.options.by,
+      unit: a.options.rate ?? a.options.unit,
+      rate: a.options.rate !== undefined,
+      picture: { ...(path === undefined ? {} : { path }), kind, width: a.width, height: a.height },
+      log: a.logScale,
+      resets,
+      ...(a.title === undefined ? {} : { title: a.title }),
+      ...(rowsSeen.extent() === undefined ? {} : { extent: rowsSeen.extent() as Extent }),
+    });
+    if (script !== undefined) {
       script.write(gnuplotScript(spec(absolute(picture))));
       script.commit();
-    } catch (e) {
-      script.abandon();
-      throw e;
+      script = undefined;
     }
-  }
-  if (a.plot !== undefined) {
-    if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
-    await render(runForBytes, config.binaries.gnuplot, gnuplotScript(spec(undefined)), a.plot);
+    if (input !== undefined) {
+      if (series === 0) throw new NetmonError("nothing to plot: the log has no columns", EX.DATAERR);
+      await render(
+        runForBytes,
+        config.binaries.gnuplot,
+        input.script(gnuplotScript(spec(undefined))),
+        a.plot as string,
+      );
+    }
+  } finally {
+    abandon();
   }
 }
 

@@ -472,19 +472,62 @@ Deno.test("real gnuplot draws a PNG of the asked size and an SVG with one plot p
   });
 });
 
-Deno.test("--gnuplot alone writes a script that plots the data file into FILE.png", async () => {
+Deno.test("--gnuplot alone writes a self-contained script, the data in it, that plots into FILE.png", async () => {
   await withTempDir(async (dir) => {
     const path = await log(dir, ORIGINAL_LOG);
     const r = await graph([path, "--gnuplot", "usage.gp"], { cwd: dir });
     assertEquals(r.code, 0, r.stderr);
     const script = await Deno.readTextFile(`${dir}/usage.gp`);
-    ok(script.includes(`'${dir}/netmon_graph.dat' using 1:(valid(i) ? column(i) : NaN)`), script);
+    const data = await Deno.readTextFile(`${dir}/netmon_graph.dat`);
+    // The data itself, not the data file's name: gnuplot opens no file another user could put a link at.
+    ok(script.includes(`$netmon << EOD\n${data}EOD\n`), script);
+    ok(script.includes("plot for [i=2:3] $netmon using 1:(valid(i) ? column(i) : NaN)"), script);
+    ok(!script.includes("netmon_graph.dat"), script);
     ok(script.includes(`set output '${dir}/usage.png'`), script);
     // The values are of 1024 * 1024 bytes: MiB, though the option (and the original) says MB.
     ok(script.includes("set ylabel 'MiB per day'"), script);
+    // The data file gone, or another file's link in its place, changes nothing.
+    await Deno.symlink("/etc/passwd", `${dir}/netmon_graph.dat.new`);
+    await Deno.rename(`${dir}/netmon_graph.dat.new`, `${dir}/netmon_graph.dat`);
     const alone = await run("gnuplot", [`${dir}/usage.gp`], { cwd: "/" });
     assertEquals(alone.code, 0, alone.stderr);
     assertEquals(pngSize(await Deno.readFile(`${dir}/usage.png`)), [1024, 480]);
+  });
+});
+
+Deno.test("--plot: a link put in place of the data file as gnuplot starts is not followed (gnuplot opens no file)", async () => {
+  await withTempDir(async (dir) => {
+    // The attack: a user who owns the output directory waits for the data file to be renamed into place, then puts
+    // a link to a file only root may read in its place, before gnuplot reads it. Here a gnuplot wrapper does that
+    // swap at that very moment (graph.ts has written the data and started gnuplot), then runs the real gnuplot.
+    const www = `${dir}/www`;
+    await Deno.mkdir(`${dir}/bin`);
+    await Deno.mkdir(www);
+    const secret = `${dir}/secret`;
+    await Deno.writeTextFile(secret, "Date\tTOPSECRET\n2010/02/25\t4242\n2010/02/26\t4243\n", { mode: 0o600 });
+    const wrapper = `${dir}/bin/gnuplot`;
+    await Deno.writeTextFile(
+      wrapper,
+      `#!/bin/sh\nln -s '${secret}' '${www}/usage.tmp' && mv -T '${www}/usage.tmp' '${www}/usage.dat' || exit 99\n` +
+        `exec /usr/bin/strace -f -qq -e trace=open,openat,openat2 -o '${dir}/opened' /usr/bin/gnuplot "$@"\n`,
+    );
+    await Deno.chmod(wrapper, 0o755);
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, `[binaries]\ngnuplot = "${wrapper}"\n`);
+    const path = await log(dir, ORIGINAL_LOG);
+    const r = await graph([path, "-c", config, "-o", `${www}/usage.dat`, "--plot", `${www}/usage.svg`], {
+      cwd: dir,
+      extra: [`--allow-run=${wrapper},/usr/bin/stat`],
+    });
+    assertEquals({ code: r.code, stderr: r.stderr }, { code: 0, stderr: "" });
+    ok(Deno.lstatSync(`${www}/usage.dat`).isSymlink, "the wrapper swapped the link in");
+    const svg = await Deno.readTextFile(`${www}/usage.svg`);
+    ok(!svg.includes("TOPSECRET"), "the secret file's header is not in the picture");
+    ok(svg.includes("<text>Proxy</text>") && svg.includes("<text>Non-Network</text>"), "the log's series are");
+    // Nor could a FIFO or any other file there hold gnuplot: it opens nothing in the output directory.
+    const opened = await Deno.readTextFile(`${dir}/opened`);
+    ok(/open/.test(opened), opened);
+    ok(!opened.includes(www), opened);
   });
 });
 

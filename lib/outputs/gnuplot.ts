@@ -2,11 +2,16 @@
  * A gnuplot script for the graph data, and rendering it with the real gnuplot
  * so that the picture appears whole or not at all.
  *
+ * The data is always in the script ({@linkcode SCRIPT_HEAD}), never a file
+ * gnuplot opens by name: graph.ts runs as root, and the directory the data
+ * file goes into may be another user's, who could put a link to a file only
+ * root may read (or a FIFO) in its place once it is there.
+ *
  * @module
  */
 
 import { type BytesOutput, CommandError } from "../host/run.ts";
-import { replaceNamedFile } from "../host/files.ts";
+import { removeIfPresent, replaceNamedFile, tempBeside, writeAll } from "../host/files.ts";
 import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
 import { type By, type ResetMark, TIMEFMT, unitName } from "../usage/buckets.ts";
 
@@ -21,10 +26,8 @@ export interface Picture {
   height: number;
 }
 
-/** What the script plots. */
+/** What the script plots (the data itself comes before it: {@linkcode SCRIPT_HEAD}). */
 export interface PlotSpec {
-  /** The data file, or the data itself (written into the script). */
-  data: { path: string } | { inline: string };
   /** Number of data columns after the date. */
   series: number;
   /** Number of data rows: with none, the picture says there is no data yet. */
@@ -235,12 +238,19 @@ export function valueLabel(spec: Pick<PlotSpec, "by" | "unit" | "rate">): string
   return spec.rate ? `${unit}, average ${PER[spec.by]}` : `${unit} ${PER[spec.by]}`;
 }
 
-/** The gnuplot script for `spec`. */
+/**
+ * The start of every script: the data follows it as it is written (its lines, header first, each ending in LF),
+ * then {@linkcode gnuplotScript}. The data comes first, as a datablock, so that it can be written as it is made,
+ * before what the script says about it is known.
+ */
+export const SCRIPT_HEAD = "# netmon traffic graph, written by graph.ts: run it with gnuplot\n$netmon << EOD\n";
+
+/** The gnuplot script for `spec`, after {@linkcode SCRIPT_HEAD} and the data: the datablock's end, then the plot. */
 export function gnuplotScript(spec: PlotSpec): string {
   const terminal = spec.picture.kind === "png" ? "pngcairo" : "svg";
   const yLabel = valueLabel(spec);
   const lines = [
-    "# netmon traffic graph, written by graph.ts: run it with gnuplot",
+    "EOD",
     `set terminal ${terminal} size ${spec.picture.width},${spec.picture.height} noenhanced`,
     ...(spec.picture.path === undefined ? [] : [`set output ${gnuplotString(spec.picture.path, "--plot")}`]),
     "set datafile separator tab",
@@ -262,12 +272,6 @@ export function gnuplotScript(spec: PlotSpec): string {
     lines.push("unset xdata", "set xrange [0:1]", "set yrange [0:1]", "set format x ''");
     lines.push("set label 1 'no data yet' at graph 0.5, graph 0.5 center", "plot NaN notitle");
     return lines.join("\n") + "\n";
-  }
-  let source: string;
-  if ("path" in spec.data) source = gnuplotString(spec.data.path, "-o");
-  else {
-    lines.push("$netmon << EOD", spec.data.inline.replace(/\n$/, ""), "EOD");
-    source = "$netmon";
   }
   // Colour-blind-safe colours; past the palette, the colours again with dashes.
   for (let s = 0; s < spec.series; s++) {
@@ -356,7 +360,7 @@ export function gnuplotScript(spec: PlotSpec): string {
   // A total per period is a step over the period, not a line between points:
   // a bucket's row is its start, an entry's row is the end of its interval.
   const style = spec.by === "entry" ? "fsteps" : "steps";
-  let plot = `plot for [i=2:${spec.series + 1}] ${source} using 1:${y} with ${style} ls (i-1) title columnheader(i)`;
+  let plot = `plot for [i=2:${spec.series + 1}] $netmon using 1:${y} with ${style} ls (i-1) title columnheader(i)`;
   if (marks.length > 0) {
     // Positions in seconds (the ($1) reads them as numbers, not by the time format); the key's circle in black.
     lines.push("$netmon_resets << EOD", ...marks, "EOD");
@@ -368,16 +372,94 @@ export function gnuplotScript(spec: PlotSpec): string {
 }
 
 /** Runs gnuplot with a script on its standard input; resolves to what it wrote on stdout and stderr. */
-export type BytesRunner = (path: string, args: readonly string[], stdin: string) => Promise<BytesOutput>;
+export type BytesRunner = (
+  path: string,
+  args: readonly string[],
+  stdin: string | Iterable<Uint8Array>,
+) => Promise<BytesOutput>;
+
+/**
+ * gnuplot's standard input, the data in it, kept out of memory: {@linkcode SCRIPT_HEAD} and the data are written,
+ * as they are made, to a file created exclusively (0600) beside `picture` (where the picture is written) and
+ * unlinked at once, then read back through the descriptor, never by name: memory stays flat whatever the data's
+ * size, and a link or FIFO put at its name changes nothing.
+ */
+export class GnuplotInput {
+  readonly #file: Deno.FsFile;
+  /** The picture, which messages name (the user knows it, not the temporary name). */
+  readonly #picture: string;
+
+  constructor(picture: string) {
+    this.#picture = picture;
+    const spool = tempBeside(picture);
+    try {
+      // O_CREAT|O_EXCL: never an existing file, link or FIFO.
+      this.#file = Deno.openSync(spool, { read: true, write: true, createNew: true, mode: 0o600 });
+    } catch (e) {
+      throw fileError(e, "create gnuplot's input beside", picture);
+    }
+    try {
+      // Gone from its name already (another user who can write the directory): nothing to remove.
+      removeIfPresent(spool);
+      this.write(SCRIPT_HEAD);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  /** Appends `text` (the data, as it is made). */
+  write(text: string): void {
+    try {
+      writeAll(this.#file, encoder.encode(text));
+    } catch (e) {
+      throw fileError(e, "write gnuplot's input beside", this.#picture);
+    }
+  }
+
+  /** The whole input, `tail` (the script after the data) appended, to be read back in chunks as gnuplot takes them. */
+  script(tail: string): Iterable<Uint8Array> {
+    this.write(tail);
+    try {
+      this.#file.seekSync(0, Deno.SeekMode.Start);
+    } catch (e) {
+      throw fileError(e, "read gnuplot's input beside", this.#picture);
+    }
+    const file = this.#file;
+    return (function* () {
+      for (;;) {
+        const chunk = new Uint8Array(1 << 16);
+        const n = file.readSync(chunk);
+        if (n === null) return;
+        yield chunk.subarray(0, n);
+      }
+    })();
+  }
+
+  /** Closes the descriptor (again is harmless): the file, unlinked, goes with it. */
+  close(): void {
+    try {
+      this.#file.close();
+    } catch { /* closed */ }
+  }
+}
+
+const encoder = new TextEncoder();
 
 /**
  * Renders `script` (which sets no output: gnuplot writes the picture to its
- * standard output) with gnuplot at `gnuplot`, and writes the picture to
- * `final` through the one atomic module: gnuplot, a child Deno's permissions
- * do not confine, never opens a file by name, so nothing planted at any name
- * can be followed, and a web page never sees half a picture.
+ * standard output, and has its data in it) with gnuplot at `gnuplot`, and
+ * writes the picture to `final` through the one atomic module: gnuplot, a
+ * child Deno's permissions do not confine, never opens a file by name, so
+ * nothing planted at any name can be followed, and a web page never sees
+ * half a picture.
  */
-export async function render(run: BytesRunner, gnuplot: string, script: string, final: string): Promise<void> {
+export async function render(
+  run: BytesRunner,
+  gnuplot: string,
+  script: string | Iterable<Uint8Array>,
+  final: string,
+): Promise<void> {
   let picture: Uint8Array;
   try {
     const { stdout, stderr } = await run(gnuplot, [], script);
