@@ -531,6 +531,44 @@ Deno.test("--plot: a link put in place of the data file as gnuplot starts is not
   });
 });
 
+Deno.test("--plot gives gnuplot the --gnuplot script, data and all, on its stdin: data many chunks long arrives whole", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/bin`);
+    const wrapper = `${dir}/bin/gnuplot`;
+    await Deno.writeTextFile(wrapper, `#!/bin/sh\ntee '${dir}/stdin' | /usr/bin/gnuplot "$@"\n`);
+    await Deno.chmod(wrapper, 0o755);
+    const config = `${dir}/netmon.toml`;
+    await Deno.writeTextFile(config, `[binaries]\ngnuplot = "${wrapper}"\n`);
+    // 6,000 entries: about 200 KB of data, several of the chunks gnuplot's input is read back in.
+    const lines = ["# netmon meters:\tweb\tmail"];
+    for (let i = 0; i < 6000; i++) {
+      const t = new Date(Date.UTC(2026, 0, 1) + i * 300_000).toISOString();
+      lines.push(`${t.slice(0, 4)}/${t.slice(5, 7)}/${t.slice(8, 10)}-${t.slice(11, 19)}\t${i * 1e6}\t${i * 3e5}`);
+    }
+    const path = await log(dir, lines);
+    const r = await graph(
+      [path, "-c", config, "--by", "entry", "-o", "-", "--gnuplot", "g.gp", "--plot", `${dir}/g.svg`],
+      { cwd: dir, extra: [`--allow-run=${wrapper},/usr/bin/stat`] },
+    );
+    assertEquals(r.code, 0, r.stderr);
+    ok(r.stdout.length > 2 * 65536, `${r.stdout.length} bytes of data`);
+    const script = await Deno.readTextFile(`${dir}/g.gp`);
+    ok(script.includes(`$netmon << EOD\n${r.stdout}EOD\n`));
+    // The same script but for its output, which is gnuplot's standard output.
+    assertEquals(await Deno.readTextFile(`${dir}/stdin`), script.replace(`set output '${dir}/g.svg'\n`, ""));
+    ok((await Deno.readTextFile(`${dir}/g.svg`)).includes("<text>mail</text>"));
+    // Nothing left beside the picture: gnuplot's input was a file without a name.
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "bin",
+      "g.gp",
+      "g.svg",
+      "netmon.log",
+      "netmon.toml",
+      "stdin",
+    ]);
+  });
+});
+
 Deno.test("--html with --gnuplot and no -o writes the data to ./netmon_graph.dat too; --html alone, the pages only", async () => {
   await withTempDir(async (dir) => {
     const path = await log(dir, ORIGINAL_LOG);
