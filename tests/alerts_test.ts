@@ -218,7 +218,7 @@ netnsTest(
         counters: [...s.counters.values()],
       }));
       const want = new Map<string, number>();
-      for (const b of usageByBucket(engineSamples, cycles, { until: samples.at(-1)!.epoch })) {
+      for (const b of usageByBucket(engineSamples, cycles, { now: samples.at(-1)!.epoch })) {
         const used = b.columns.reduce((a: bigint, c) => a + BigInt(c.usage), 0n);
         const label = b.bucket.label;
         for (const pct of [80, 100]) {

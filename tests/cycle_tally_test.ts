@@ -105,7 +105,7 @@ Deno.test("the tally equals the engine's open cycle after every few samples, in 
       const columns = [...x.counters.keys()];
       return { epoch: x.epoch, columns, counters: columns.map((c) => x.counters.get(c) as bigint), resets: x.resets };
     });
-    const buckets = [...usageByBucket(samples, cycles, { p95: true, until: s.epoch })];
+    const buckets = [...usageByBucket(samples, cycles, { p95: true, now: s.epoch })];
     const open = buckets.at(-1)!;
     const usage = (cols: string[]) =>
       cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
@@ -311,7 +311,7 @@ Deno.test("customers' cycles are sums of column counts: a customer added later n
     return { epoch: x.epoch, columns: cols, counters: cols.map((c) => x.counters.get(c) as bigint), resets: x.resets };
   });
   const cycles = calendar("cycle", ianaZone("Europe/Berlin"), 15);
-  const open = [...usageByBucket(samples, cycles, { until: log.at(-1)!.epoch })].at(-1)!;
+  const open = [...usageByBucket(samples, cycles, { now: log.at(-1)!.epoch })].at(-1)!;
   const sum = (cols: string[]) => cols.reduce((a, c) => a + (open.columns.find((u) => u.name === c)?.usage ?? 0n), 0n);
   assertEquals(
     usage.map((u) => [u.name, u.cycle.start, u.used, u.quota]),
@@ -406,7 +406,7 @@ Deno.test("meters added mid-cycle (at different times), one leaving and coming b
             resets: x.resets,
           };
         });
-        const buckets = [...usageByBucket(samples, cycles, { p95: true, until: s.epoch })];
+        const buckets = [...usageByBucket(samples, cycles, { p95: true, now: s.epoch })];
         const open = buckets.at(-1)!;
         const summary = rollUp(open, LATE_CUSTOMERS);
         const ov = new OverviewSummarizer(overviewPasses, s.epoch);
@@ -529,7 +529,7 @@ Deno.test("a meter split by direction mid-cycle, or unsplit: the report's tally 
       const names = [...x.counters.keys()];
       return { epoch: x.epoch, columns: names, counters: names.map((c) => x.counters.get(c) as bigint) };
     });
-    const open = [...usageByBucket(samples, cycles, { p95: true, until: log.at(-1)!.epoch })].at(-1)!;
+    const open = [...usageByBucket(samples, cycles, { p95: true, now: log.at(-1)!.epoch })].at(-1)!;
     const names = [...new Set(samples.flatMap((x) => x.columns))];
     const matched = customerColumns(after.customers, columnsAsConfigured(names, after.meters));
     const summary = rollUp(open, matched);

@@ -22,7 +22,7 @@ import { buildPageData } from "../lib/outputs/page_data.ts";
 import { calendar } from "../lib/usage/calendar.ts";
 import { customerColumns, type CustomerSpec } from "../lib/config/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
-import { UsageEngine } from "../lib/usage/engine.ts";
+import { type Sample, UsageEngine } from "../lib/usage/engine.ts";
 import { LATE, lateMeterSamples } from "./late_meter.ts";
 import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
 import { rowsOf } from "../lib/usage/rows.ts";
@@ -516,6 +516,24 @@ Deno.test("page data: a meter added mid-cycle is projected from its column's fir
     // A customer that gains late (base there since the log began): each column from its own first sample, summed.
     ["both", 25n * 86_400n + 120n * GiB, 30n * 86_400n + 240n * GiB],
   ]);
+});
+
+Deno.test("page data: a cycle over whose samples stop early is covered of its whole time; the one in progress so far", () => {
+  // Hourly samples from 1 October 2026 to the 2nd at 02:00, then none (the machine died). Once October is over, 26
+  // of its 744 hours are covered; while it is in progress, the time up to the last sample all is.
+  const columns = ["a"];
+  const samples: Sample[] = [];
+  for (let t = Date.UTC(2026, 9, 1); t <= Date.UTC(2026, 9, 2, 2); t += 3_600_000) {
+    samples.push({ epoch: t, columns, counters: [t / 1000] });
+  }
+  const billing = { cycleDay: 1, timeZone: "UTC" };
+  const cycles = (now: number) =>
+    buildPageData({ samples, customers: [], billing, now, title: "t" }).data.customers[0]!.cycles.map((r) => [
+      r.partial,
+      r.coverage,
+    ]);
+  assertEquals(cycles(Date.UTC(2026, 10, 30)), [[false, 26 / 744]]);
+  assertEquals(cycles(Date.UTC(2026, 9, 2, 2, 30)), [[true, 1]]);
 });
 
 Deno.test("page, the original setup two minutes into a cycle: too early to project, the report's labels, no In and Out", () => {

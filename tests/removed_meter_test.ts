@@ -31,7 +31,8 @@ import { advanceTally, customerCycle, cycleProjection, type Tally } from "../lib
 import { calendar } from "../lib/usage/calendar.ts";
 import { tallyPlan, watchedCustomers } from "../lib/usage/cycle_customers.ts";
 import type { Sample } from "../lib/usage/engine.ts";
-import { billingPasses, OverviewSummarizer } from "../lib/usage/summary.ts";
+import type { Row } from "../lib/usage/rows.ts";
+import { billingPasses, OverviewSummarizer, Summarizer } from "../lib/usage/summary.ts";
 import { cycleEstimate } from "../lib/usage/projection.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import { named, withTempDir } from "./helpers.ts";
@@ -181,6 +182,49 @@ Deno.test("the daily digest's estimate of a customer whose meter was removed is 
     ok(text.includes("  gone: estimate 10.00 GiB\n"), text);
     ok(text.includes("  acme: estimate 40.00 GiB\n"), text);
   });
+});
+
+/** The coverage of the cycle rows, of the day rows of days 9 and 10, and the overview's, by name, from `list` at `now`. */
+function coverages(list: Sample[], now: number) {
+  const customers = [acme, split, goneOnly].map((columns) => ({ columns, billing: UTC }));
+  const passes = billingPasses(UTC, customers);
+  const of = (unit: "cycle" | "day", when: (r: Row) => boolean) => {
+    const s = new Summarizer(passes, { unit });
+    const rows = list.flatMap((x) => s.push(x));
+    rows.push(...s.finish(now));
+    return Object.fromEntries(rows.filter(when).map((r) => [r.name, r.coverage]));
+  };
+  const ov = new OverviewSummarizer(passes, now);
+  for (const s of list) ov.push(s);
+  return {
+    cycle: of("cycle", () => true),
+    day9: of("day", (r) => r.start === day(9)),
+    day10: of("day", (r) => r.start === day(10)),
+    overview: Object.fromEntries(ov.result()[0]!.lines.map((l) => [l.name, l.cycleCoverage])),
+  };
+}
+
+Deno.test("coverage of a meter removed mid-cycle is of its time up to its last sample: nothing of it is missing after", () => {
+  // gone's last sample is day 10's first instant, stays goes on to day 20 (now), every hour: nothing is missing. Up
+  // to the log's last sample, gone read 10 of 20 days (and day 10, that it is in for no time, 0), and so did every
+  // customer of it: as a meter added mid-cycle is measured from its first sample, a removed one is up to its last.
+  const all = { stays: 1, gone: 1, acme: 1, split: 1, oldco: 1 };
+  assertEquals(coverages(REMOVED, day(20)), { cycle: all, day9: all, day10: all, overview: all });
+});
+
+Deno.test("coverage: a gap in every column is not a removal, nor is the log stopping: both still show as missing", () => {
+  // No sample from day 12 to day 15 (3 of 20 days); then the log stops on day 20 and now is day 25: days 20 to 25
+  // are missing too, the cycle being in progress counted up to the last sample, the day the log stopped in whole.
+  const gap = samples(day(20), () => true).filter((s) => s.epoch <= day(12) || s.epoch >= day(15));
+  const c = coverages(gap, day(25));
+  const cycle = 17 / 20;
+  assertEquals(c.cycle, { stays: cycle, gone: cycle, acme: cycle, split: cycle, oldco: cycle });
+  assertEquals(c.overview, c.cycle);
+  const s = new Summarizer(billingPasses(UTC, []), { unit: "day" });
+  const rows = gap.flatMap((x) => s.push(x));
+  rows.push(...s.finish(day(25)));
+  // The day of the last sample (its first instant) is over by now: nothing of it covered.
+  assertEquals(rows.filter((r) => r.start === day(20)).map((r) => [r.name, r.coverage]), [["stays", 0], ["gone", 0]]);
 });
 
 Deno.test("a gap (no sample at all for days, the machine down) is not a removal: projected as before", () => {

@@ -97,14 +97,15 @@ Deno.test("--by cycle --csv: cycle day 31 across a leap February, a reset line, 
     const out = await ok0(dir, setup, ["--by", "cycle", "--csv"]);
     // Cycles start on the 31st, in February on its last day, the 29th:
     // 31 Dec - 30 Jan (1 day of samples, coverage 1/31), 31 Jan - 28 Feb
-    // (29 days, the reset), 29 Feb - 30 Mar (2 days so far, covered).
+    // (29 days, the reset), 29 Feb - 30 Mar (2 days of samples, coverage
+    // 2/31: the cycle is over, the samples after the log stopped missing).
     const c1 = "2023-12-31T00:00:00+00:00,2024-01-31T00:00:00+00:00";
     const c2 = "2024-01-31T00:00:00+00:00,2024-02-29T00:00:00+00:00";
     const c3 = "2024-02-29T00:00:00+00:00,2024-03-31T00:00:00+00:00";
     const days = [1, 29, 2];
     const expected = [c1, c2, c3].flatMap((c, k) => {
       const s = (days[k] as number) * DAY;
-      const cov = k === 0 ? "0.032258" : "1";
+      const cov = ["0.032258", "1", "0.064516"][k];
       const resets = k === 1 ? 1 : 0;
       return [
         `${c},acme-inbound,column,,,${s},,,8,${cov},${resets}`,
@@ -160,13 +161,13 @@ Deno.test("every --by unit on a steady log across a leap day (golden sizes)", as
     assertEquals(await totals("month"), [["2024-02-01T00:00", 4 * DAY], ["2024-03-01T00:00", 3 * DAY]]);
     assertEquals(await totals("cycle"), [["2024-02-01T00:00", 4 * DAY], ["2024-03-01T00:00", 3 * DAY]]);
     assertEquals(await totals("year"), [["2024-01-01T00:00", 7 * DAY]]);
-    // The table for people: IEC units, the p95 in SI bit/s, coverage in percent.
+    // The table for people: IEC units, the p95 in SI bit/s, coverage in percent (March's 3 days of 31: it is over).
     assertEquals(
       await ok0(dir, { log }, ["--by", "month"]),
       [
         "period   name       total         p95  coverage  resets",
         "2024-02  m     337.50 KiB  8.00 bit/s     13.8%       0",
-        "2024-03  m     253.12 KiB  8.00 bit/s    100.0%       0",
+        "2024-03  m     253.12 KiB  8.00 bit/s      9.7%       0",
         "",
       ].join("\n"),
     );
@@ -504,11 +505,30 @@ Deno.test("--by day: a meter whose first sample is at midnight has no row for th
         "2026-03-02 customer bco 0 0",
         "2026-03-03 column a 1000 1",
         "2026-03-03 customer bco 0 0",
-        "2026-03-04 column a 12 1",
-        "2026-03-04 column b 120 1",
-        "2026-03-04 customer bco 120 1",
+        // The log stops at noon on the 4th: the rest of that day, over, is missing.
+        "2026-03-04 column a 12 0.5",
+        "2026-03-04 column b 120 0.5",
+        "2026-03-04 customer bco 120 0.5",
       ],
     );
+  });
+});
+
+Deno.test("coverage of a bucket that ended before now, the log stopping in it: of the whole bucket, not up to the last sample", async () => {
+  await withTempDir(async (dir) => {
+    // October 2026 has two hours of samples, then none (the machine died); now is later. Only the bucket holding now
+    // is counted up to the last sample ("so far"): a closed one whose samples stop early is missing the rest.
+    const log = ["# netmon meters:\ta"];
+    for (let h = 0; h <= 2; h++) log.push(`${stamp(Date.UTC(2026, 9, 1, h), "UTC")}\t${h * 3600}`);
+    ok(Date.now() > Date.UTC(2026, 10, 1), "the test needs October 2026 to be over");
+    const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["a"]\n';
+    const cov = async (by: string) =>
+      csv(await ok0(dir, { log, config }, ["--by", by, "--csv"])).map((r) => `${r.name} ${r.coverage}`);
+    // 2 hours of October's 744 (0.002688), of its first day's 24.
+    assertEquals(await cov("cycle"), ["a 0.002688", "acme 0.002688"]);
+    assertEquals(await cov("day"), ["a 0.083333", "acme 0.083333"]);
+    const acme = (await ok0(dir, { log, config }, ["--by", "cycle"])).split("\n").find((l) => / acme /.test(l));
+    match(acme ?? "", / 0\.3% +0$/);
   });
 });
 

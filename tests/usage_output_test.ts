@@ -382,9 +382,12 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
     for (let j = 0; j < names.length; j++) v[j] = rand() < 0.001 ? 0 : (v[j] as number) + Math.floor(rand() * 1e6);
     log.push({ epoch: t, columns: present, counters: present.map((n) => v[names.indexOf(n)] as number) });
   }
-  const now = Date.UTC(2026, 9, 19, 12);
+  // As of the last sample, the cycle in progress: its coverage is the cycle row's (`--by cycle`, the page, the mails).
+  const now = log.at(-1)!.epoch;
   const periods = periodsAt(now, berlin, 15);
-  const days = [...usageByBucket(log, calendar("day", berlin))];
+  const days = [...usageByBucket(log, calendar("day", berlin), { now })];
+  const cycle = [...usageByBucket(log, calendar("cycle", berlin, 15), { now })].at(-1)!;
+  assertEquals(cycle.bucket.start, periods.cycle.start);
   for (const options of [{}, { only: new Set(["a", "b", "c-outbound"]) }, { columns: false }]) {
     const ov = new OverviewBuilder(periods, customers, options);
     for (const d of days) ov.add(d);
@@ -392,7 +395,7 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
     // The definition: each day's rows (columns, customers rolled up) added into the periods holding the day.
     const want = new Map<
       string,
-      { figures: Record<string, { in?: bigint; out?: bigint; total: bigint }>; covered: number }
+      { figures: Record<string, { in?: bigint; out?: bigint; total: bigint }> }
     >();
     for (const d of days) {
       const hit = (["today", "yesterday", "cycle", "previousCycle", "year"] as const)
@@ -402,7 +405,7 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
       for (const r of rows) {
         const key = `${r.kind} ${r.name}`;
         let line = want.get(key);
-        if (line === undefined) want.set(key, line = { figures: {}, covered: 0 });
+        if (line === undefined) want.set(key, line = { figures: {} });
         // A period has a figure of a customer once a day of it has one of the customer's columns.
         const cu = r.kind === "customer" ? customers.find((c) => c.name === r.name) : undefined;
         const there = !cu || [...cu.in, ...cu.out, ...cu.both].some((n) => d.columns.some((c) => c.name === n));
@@ -413,11 +416,12 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
           if (r.inBytes !== undefined) f.in = (f.in ?? 0n) + r.inBytes;
           if (r.outBytes !== undefined) f.out = (f.out ?? 0n) + r.outBytes;
         }
-        if (hit.includes("cycle")) line.covered += r.coverage * d.spanMs;
       }
     }
-    // Coverage counts up to the last sample, as for every bucket in progress.
-    const sofar = Math.min(now, log.at(-1)!.epoch) - periods.cycle.start;
+    // One figure: the coverage of the cycle's row, a column's of its own time, a customer's its least covered
+    // column's (none in the cycle: 0).
+    const rows = rowsOf(cycle, { customers, customersOnly: options.columns === false, ...options });
+    const coverage = new Map(rows.map((r) => [`${r.kind} ${r.name}`, r.coverage]));
     assertEquals(
       got.map((l) => `${l.kind} ${l.name}`),
       [...want.keys()].sort((
@@ -436,7 +440,8 @@ Deno.test("overview: each line is the sum of its daily rows, columns coming and 
           `${l.name} ${p}`,
         );
       }
-      assertEquals(l.cycleCoverage, Math.min(1, w.covered / sofar), `${l.name} coverage`);
+      const c = coverage.get(`${l.kind} ${l.name}`) ?? 0;
+      ok(Math.abs(l.cycleCoverage - c) < 1e-12, `${l.name} coverage ${l.cycleCoverage}, not ${c}`);
     }
     ok(got.some((l) => l.kind === "customer" && l.cycleCoverage > 0 && l.cycleCoverage < 1));
   }
@@ -460,4 +465,38 @@ Deno.test("a customer's resets are reset events: samples where any of its column
   const fleet: BucketUsage[] = [];
   for await (const b of fleetBuckets([host(), host()])) fleet.push(b);
   assertEquals(rollUp(fleet[0]!, customers).map((c) => [c.name, c.resets]), [["m", 4], ["all", 6]]);
+});
+
+Deno.test("fleet coverage: a host that stopped sampling is counted up to its own last sample in the bucket in progress only", async () => {
+  // Hourly: office-old has x from 1 November 2026 to noon; office-b has x and y to noon on the 2nd, now 12:30.
+  const hourly = (columns: string[], to: number): Sample[] => {
+    const out: Sample[] = [];
+    for (let t = Date.UTC(2026, 10, 1); t <= to; t += 3_600_000) {
+      out.push({
+        epoch: t,
+        columns,
+        counters: columns.map(() => t / 1000),
+      });
+    }
+    return out;
+  };
+  const old = hourly(["x"], Date.UTC(2026, 10, 1, 12)), b = hourly(["x", "y"], Date.UTC(2026, 10, 2, 12));
+  const now = Date.UTC(2026, 10, 2, 12, 30);
+  const fleet = async (unit: "day" | "cycle") => {
+    const cal = calendar(unit, ianaZone("UTC"), 1);
+    async function* host(samples: Sample[]): AsyncGenerator<BucketUsage> {
+      yield* usageByBucket(samples, cal, { now });
+    }
+    const out: string[] = [];
+    for await (const f of fleetBuckets([host(old), host(b)])) {
+      for (const c of f.columns) {
+        out.push(`${new Date(f.bucket.start).toISOString().slice(5, 10)} ${c.name} ${c.coverage}`);
+      }
+    }
+    return out;
+  };
+  // The 1st is over: office-old's samples of its afternoon are missing, and its x (the least covered host's) says so.
+  assertEquals(await fleet("day"), ["11-01 x 0.5", "11-01 y 1", "11-02 x 1", "11-02 y 1"]);
+  // The cycle is in progress: office-old counted so far, up to its last sample, lowers no other host's.
+  assertEquals(await fleet("cycle"), ["11-01 x 1", "11-01 y 1"]);
 });

@@ -84,6 +84,8 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
     printOverview(req, ov.result({ passes, only }));
     return;
   }
+  // The present: a bucket over by then that the log stopped in is missing the rest (the one holding it is "so far").
+  const now = Date.now();
   const names = logColumns(file, path).columns;
   file.seekSync(0, Deno.SeekMode.Start);
   const plan = summaryPlan(req, config, names, path, zone);
@@ -93,7 +95,7 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
   const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
   function* rows(): Generator<Row> {
     for (const s of samples as Iterable<Sample>) yield* summarizer.push(s);
-    yield* summarizer.finish();
+    yield* summarizer.finish(now);
     warnCount(path, badCount);
   }
   printRows(req, plan, rows());

@@ -73,7 +73,7 @@ async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresSt
   const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
   const rows: Row[] = [];
   for await (const s of hostSamples(store, host)) rows.push(...summarizer.push(s));
-  rows.push(...summarizer.finish());
+  rows.push(...summarizer.finish(Date.now()));
   printRows(req, plan, rows);
 }
 
@@ -106,7 +106,7 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
       const seen = hosts.map(() => new FirstSeen(span.to));
       const seenSpans = hosts.map(() => ({ last: -Infinity }));
       const perHost = hosts.map((h, k) =>
-        usageByBucketAsync(noting(hostSamples(store, h), seenSpans[k]!, seen[k] as FirstSeen), cal)
+        usageByBucketAsync(noting(hostSamples(store, h), seenSpans[k]!, seen[k] as FirstSeen), cal, { now })
       );
       for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
       const fleetSeen = new FirstSeen();
@@ -132,11 +132,13 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
     return;
   }
   const unit = req.unit as Unit;
+  const present = Date.now();
   const rows: { row: Row; pass: number }[] = [];
   for (const [k, pass] of passes.entries()) {
     const cal = calendar(unit, pass.zone, pass.billing.cycleDay);
     const span = spanIn(pass.zone, { from, to }, Infinity);
-    const perHost = hosts.map((h) => usageByBucketAsync(hostSamples(store, h), cal));
+    // Each host's bucket in progress up to its own last sample: one that stopped sampling lowers no other host's.
+    const perHost = hosts.map((h) => usageByBucketAsync(hostSamples(store, h), cal, { now: present }));
     for await (const b of fleetBuckets(perHost)) {
       if (!inSpan(b.bucket.start, span)) continue;
       const options = { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) };

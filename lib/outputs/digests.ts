@@ -58,9 +58,9 @@ function logSamples(log: string, zone: Zone): Sample[] {
   }
 }
 
-/** The buckets of `cal` from the log, up to `until`, by start. */
-function bucketsOf(samples: readonly Sample[], cal: Calendar, until: number, p95: boolean): Map<number, BucketUsage> {
-  return new Map([...usageByBucket(samples, cal, { p95, until })].map((b) => [b.bucket.start, b]));
+/** The buckets of `cal` from the log as of `now`, by start. */
+function bucketsOf(samples: readonly Sample[], cal: Calendar, now: number, p95: boolean): Map<number, BucketUsage> {
+  return new Map([...usageByBucket(samples, cal, { p95, now })].map((b) => [b.bucket.start, b]));
 }
 
 /** The customers matched to the log's columns (the summary's roll-up), each the config's meter's or the log's alone. */

@@ -225,8 +225,8 @@ export function buildPageData(input: PageInput): PageBuild {
   if (columns !== undefined) lastSeen.set(columns, prev);
   for (const g of groups.values()) {
     if (!g.dayStarted && g.held) g.day.push(g.held);
-    keepCycles(g, g.cycle.finish());
-    keepDays(g, g.day.finish());
+    keepCycles(g, g.cycle.finish(input.now));
+    keepDays(g, g.day.finish(input.now));
   }
   const last = prev;
 

@@ -37,12 +37,16 @@
  * has at both ends and that are at most three times the usual interval (the
  * median of the last 99 intervals, this one included), as a fraction of the
  * bucket: of the whole bucket for the first (the time before the log began is
- * not covered: netmon was not metering), and up to `until` (default: the last
- * sample) for the last, so that a bucket in progress reads "so far". A column
- * new to the log after its first sample (a meter added to the config) is
- * measured from its own first sample (`ColumnUsage.since`): before it the
- * meter did not exist, and nothing of it is missing; a bucket it is in for no
- * time (its first sample is the last) it covers whole.
+ * not covered: netmon was not metering), and, for the last, of the whole
+ * bucket too when it ended by the present (`finish(now)`: the samples the log
+ * stopped before are missing), but up to the last sample for the bucket in
+ * progress, so that it reads "so far". A column new to the log after its
+ * first sample (a meter added to the config) is measured from its own first
+ * sample (`ColumnUsage.since`): before it the meter did not exist, and
+ * nothing of it is missing; a column the sample after its last no longer has
+ * (a meter removed, with the log going on: not the log stopping) is measured
+ * up to its own last sample (`ColumnUsage.spanMs`), after which there was no
+ * meter; a bucket it is in for no time it covers whole.
  *
  * A column is in (`BucketUsage.columns`) the buckets of its samples and of
  * the intervals it has at both ends; a column new to the log is not in the
@@ -92,9 +96,12 @@ export interface ColumnUsage {
    */
   since?: number;
   /**
-   * The milliseconds its coverage is a fraction of, when not its bucket's
-   * `spanMs`: a fleet's column (lib/outputs/postgres_samples.ts), of the hosts
-   * that have it, which may have sampled up to an earlier instant than others.
+   * The milliseconds from its bucket's start its coverage is a fraction of
+   * (from `since` if given), when not its bucket's `spanMs`: a column whose
+   * last sample is in the bucket and the sample after does not have (a meter
+   * removed), up to that last sample; a fleet's column
+   * (lib/outputs/postgres_samples.ts), of the hosts that have it, which may
+   * have sampled up to an earlier instant than others.
    */
   spanMs?: number;
   /** 95th percentile of interval rates in bit/s, when asked and the bucket has an interval of this column. */
@@ -324,6 +331,11 @@ export class UsageEngine {
   /** Per column, its first sample's instant when later than the log's first (NaN otherwise). */
   readonly #since: number[] = [];
   /**
+   * Per column, its last sample's instant, noted with {@linkcode #seenAt} when
+   * the columns change: exact for every column the newest sample does not have.
+   */
+  readonly #lastAt: number[] = [];
+  /**
    * Sample number at which each column was last seen; for the columns of
    * {@linkcode #prevMap} (the sample before's), noted only when the columns
    * change or a boundary is crossed (see {@linkcode #settleSeen}).
@@ -401,6 +413,7 @@ export class UsageEngine {
         this.#index.set(name, i);
         this.#seenAt.push(-2);
         this.#since.push(NaN);
+        this.#lastAt.push(NaN);
       }
       map[j] = i;
     });
@@ -520,7 +533,7 @@ export class UsageEngine {
         from = to;
         if (last) break;
         const next: Acc = this.#open(this.#cal.next(acc.bucket));
-        (closed ??= []).push(this.#result(acc, acc.bucket.end - acc.bucket.start));
+        (closed ??= []).push(this.#result(acc, acc.bucket.end - acc.bucket.start, map));
         this.#acc = acc = next;
       }
       for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
@@ -562,7 +575,10 @@ export class UsageEngine {
   #settleSeen(seq: number): void {
     const prev = this.#prevMap;
     if (prev === undefined) return;
-    for (let j = 0; j < prev.length; j++) this.#seenAt[prev[j] as number] = seq - 1;
+    for (let j = 0; j < prev.length; j++) {
+      this.#seenAt[prev[j] as number] = seq - 1;
+      this.#lastAt[prev[j] as number] = this.#prevEpoch;
+    }
   }
 
   /**
@@ -634,11 +650,17 @@ export class UsageEngine {
     return table.interval(w);
   }
 
-  /** The result of a closed bucket whose coverage is over `spanMs`. */
-  #result(acc: Acc, spanMs: number): BucketUsage {
+  /**
+   * The result of a closed bucket whose coverage is over `spanMs`; `newest`:
+   * the column indexes of the newest sample (a column of the bucket it does
+   * not have was removed: its span ends at its last sample).
+   */
+  #result(acc: Acc, spanMs: number, newest: Int32Array): BucketUsage {
     const columns: ColumnUsage[] = [];
     const rates = new Map<string, Float64Array>();
     const table = acc.table;
+    const start = acc.bucket.start;
+    const gone = this.#gone(acc, newest);
     for (let i = 0; i < this.#names.length; i++) {
       if (acc.present[i] !== 1) continue;
       const name = this.#names[i] as string;
@@ -651,12 +673,18 @@ export class UsageEngine {
         coveredMs: covered,
         coverage: spanMs > 0 ? Math.min(1, covered / spanMs) : 0,
       };
+      // A meter removed in the bucket: its span ends at its last sample.
+      let end = spanMs;
+      if (gone?.[i] === 1) {
+        end = Math.min(spanMs, Math.max(0, (this.#lastAt[i] as number) - start));
+        if (end < spanMs) row.spanMs = end;
+      }
       // A meter added in the bucket (at its start too: the bucket it is first in, which the overview learns it from).
-      if (since >= acc.bucket.start) row.since = since;
-      if (since > acc.bucket.start) {
-        // Its span from its first sample (none: its first sample is the last, or after the bucket, its reset line's
-        // value shared back into it: nothing missing).
-        const own = spanMs - (since - acc.bucket.start);
+      if (since >= start) row.since = since;
+      if (since > start || end < spanMs) {
+        // Its span from its first sample to its last (none: its first sample is the last, or after the bucket, its
+        // reset line's value shared back into it, or it was removed at the bucket's start: nothing missing).
+        const own = end - (since > start ? since - start : 0);
         row.coverage = own > 0 ? Math.min(1, covered / own) : 1;
       }
       const r = table?.rates[i];
@@ -679,17 +707,35 @@ export class UsageEngine {
   }
 
   /**
-   * Closes the open bucket and returns it (none before the first sample).
-   * Its coverage counts up to `until` (epoch ms; default the last sample).
+   * Per column index, 1 for a column present in `acc` that the newest sample
+   * (column indexes `newest`) does not have; undefined when there is none
+   * (the common case: nothing allocated).
    */
-  finish(until?: number): BucketUsage[] {
+  #gone(acc: Acc, newest: Int32Array): Uint8Array | undefined {
+    let inNewest = 0;
+    let present = 0;
+    for (let i = 0; i < this.#names.length; i++) present += acc.present[i] as number;
+    for (let j = 0; j < newest.length; j++) inNewest += acc.present[newest[j] as number] as number;
+    if (inNewest === present) return undefined;
+    const gone = acc.present.slice(0, this.#names.length);
+    for (let j = 0; j < newest.length; j++) gone[newest[j] as number] = 0;
+    return gone;
+  }
+
+  /**
+   * Closes the open bucket and returns it (none before the first sample).
+   * `now`, the present: a bucket over by then (the log stopped in it) is
+   * covered of its whole span; the bucket in progress (or, without `now`, the
+   * last sample's) up to the last sample.
+   */
+  finish(now?: number): BucketUsage[] {
     this.#takeBack();
     const acc = this.#acc;
     if (acc === undefined) return [];
     this.#acc = undefined;
     const b = acc.bucket;
-    const to = Math.min(b.end, Math.max(until ?? this.#prevEpoch, b.start));
-    return [this.#result(acc, to - b.start)];
+    const to = now !== undefined && now >= b.end ? b.end : Math.min(b.end, Math.max(this.#prevEpoch, b.start));
+    return [this.#result(acc, to - b.start, this.#prevMap ?? this.#map)];
   }
 }
 
@@ -707,25 +753,25 @@ function lowerBound(a: number[], x: number): number {
 
 /**
  * Runs `samples` through a {@linkcode UsageEngine}, yielding each bucket as
- * it closes.
+ * it closes; the last as of `options.now` (see {@linkcode UsageEngine.finish}).
  */
 export function* usageByBucket(
   samples: Iterable<Sample>,
   cal: Calendar,
-  options: EngineOptions & { until?: number } = {},
+  options: EngineOptions & { now?: number } = {},
 ): Generator<BucketUsage> {
   const engine = new UsageEngine(cal, options);
   for (const s of samples) yield* engine.push(s);
-  yield* engine.finish(options.until);
+  yield* engine.finish(options.now);
 }
 
 /** {@linkcode usageByBucket} for an async source of samples. */
 export async function* usageByBucketAsync(
   samples: AsyncIterable<Sample> | Iterable<Sample>,
   cal: Calendar,
-  options: EngineOptions & { until?: number } = {},
+  options: EngineOptions & { now?: number } = {},
 ): AsyncGenerator<BucketUsage> {
   const engine = new UsageEngine(cal, options);
   for await (const s of samples) yield* engine.push(s);
-  yield* engine.finish(options.until);
+  yield* engine.finish(options.now);
 }

@@ -86,7 +86,12 @@ export interface OverviewLine {
   previousCycle?: Figures;
   /** This year so far. */
   year?: Figures;
-  /** Time of this cycle up to the last sample in covered intervals, as a fraction. */
+  /**
+   * Time of this cycle up to the last sample in covered intervals, as a
+   * fraction: a column's of its own time (from its first sample, if added
+   * mid-cycle, to its last, if removed), a customer's its least covered
+   * column's, as its cycle row's (`--by cycle`, the page, the mails).
+   */
   cycleCoverage: number;
 }
 
@@ -103,6 +108,8 @@ interface ColumnTotals {
   inCycle: boolean;
   /** Its first sample, when it appeared in this cycle after the log's first (a meter added): its time starts there. */
   since?: number;
+  /** The end of its own span on the last day of this cycle that has it (a removed meter's: its last sample). */
+  end: number;
 }
 
 /**
@@ -118,12 +125,11 @@ function ownSpan(day: BucketUsage, column: ColumnUsage): number {
  * Collects day buckets into an overview. Days outside every period are
  * passed over, so the log can be streamed through it.
  *
- * Each column's bytes are summed per period as the days come; a customer's
- * are the sums of its columns', taken at the end (the same as summing its
- * daily roll-ups: a column absent from a day adds nothing either way). Its
- * coverage of this cycle is the smallest of its columns' on each day, from
- * their coverage of each day of this cycle, kept. So the customers can be
- * given after the days ({@linkcode OverviewBuilder.match}).
+ * Each column's bytes and covered time are summed per period as the days
+ * come; a customer's bytes are the sums of its columns', taken at the end
+ * (the same as summing its daily roll-ups: a column absent from a day adds
+ * nothing either way), its coverage its least covered column's. So the
+ * customers can be given after the days ({@linkcode OverviewBuilder.match}).
  */
 export class OverviewBuilder {
   readonly #periods: Periods;
@@ -134,13 +140,6 @@ export class OverviewBuilder {
   readonly #totals = new Map<string, ColumnTotals>();
   /** Whether a day of each period was added. */
   readonly #hit = PERIODS.map(() => false);
-  /** The days of this cycle: their start and span, and their columns' coverage (and span, where their own). */
-  readonly #cycleDays: {
-    start: number;
-    spanMs: number;
-    coverage: Map<string, number>;
-    spans?: Map<string, number>;
-  }[] = [];
 
   /**
    * An overview of `periods` for the log's columns (unless `options.columns`
@@ -190,7 +189,13 @@ export class OverviewBuilder {
     for (const c of day.columns) {
       let t = this.#totals.get(c.name);
       if (t === undefined) {
-        const none = { bytes: PERIODS.map(() => 0n), seen: PERIODS.map(() => false), covered: 0, inCycle: false };
+        const none = {
+          bytes: PERIODS.map(() => 0n),
+          seen: PERIODS.map(() => false),
+          covered: 0,
+          inCycle: false,
+          end: -Infinity,
+        };
         this.#totals.set(c.name, t = none);
       }
       for (const k of hit) {
@@ -200,59 +205,10 @@ export class OverviewBuilder {
       if (inCycle) {
         t.inCycle = true;
         t.covered += c.coverage * ownSpan(day, c);
+        t.end = day.bucket.start + (c.spanMs ?? day.spanMs);
         if (c.since !== undefined) t.since ??= c.since;
       }
     }
-    if (inCycle) {
-      const coverage = new Map(day.columns.map((c) => [c.name, c.coverage]));
-      // Only the spans that differ from the day's (a fleet's columns each have one; one host's, the day's).
-      const own = day.columns.filter((c) => c.spanMs !== undefined && c.spanMs !== day.spanMs);
-      this.#cycleDays.push({
-        start: day.bucket.start,
-        spanMs: day.spanMs,
-        coverage,
-        ...(own.length > 0 ? { spans: new Map(own.map((c) => [c.name, c.spanMs as number])) } : {}),
-      });
-    }
-  }
-
-  /**
-   * When `columns` count from in this cycle: the first sample of the first
-   * of them there, if all appeared in it after the log's first (meters added
-   * mid-cycle); undefined when one was there before (or none is in it).
-   */
-  #since(columns: readonly string[]): number | undefined {
-    let since: number | undefined;
-    for (const name of columns) {
-      const t = this.#totals.get(name);
-      if (t?.inCycle !== true) continue;
-      if (t.since === undefined) return undefined;
-      since = Math.min(since ?? Infinity, t.since);
-    }
-    return since;
-  }
-
-  /**
-   * `customer`'s covered time of this cycle: on each day, the least of its
-   * columns' coverage there, of the day from `since` (its first column's
-   * first sample, when all came mid-cycle) on, up to the latest end of its
-   * columns' own spans (a fleet's: see ColumnUsage.spanMs).
-   */
-  #covered(customer: CustomerColumns, since: number | undefined): number {
-    let covered = 0;
-    for (const day of this.#cycleDays) {
-      let least = Infinity;
-      let own = day.spans === undefined ? day.spanMs : -Infinity;
-      for (const name of [...customer.in, ...customer.out, ...customer.both]) {
-        const c = day.coverage.get(name);
-        if (c === undefined) continue;
-        least = Math.min(least, c);
-        if (day.spans !== undefined) own = Math.max(own, day.spans.get(name) ?? day.spanMs);
-      }
-      const span = since === undefined ? own : Math.max(0, own - Math.max(0, since - day.start));
-      if (least !== Infinity) covered += least * span;
-    }
-    return covered;
   }
 
   /**
@@ -276,12 +232,15 @@ export class OverviewBuilder {
     const lastOf = typeof lastEpoch === "number" ? () => lastEpoch : lastEpoch;
     const c = this.#periods.cycle;
     /**
-     * The cycle's time so far, from `since` (a meter added mid-cycle: before it there was nothing to miss) to
-     * the last sample, as every bucket in progress counts its coverage (`--by cycle`, the page, the mails):
-     * the time since is not yet missing, the next sample may cover it.
+     * Column `name`'s coverage of the cycle so far: of its time from its first sample (a meter added mid-cycle:
+     * before it there was nothing to miss) to the last sample (or its own last, a meter removed), as every bucket
+     * in progress counts its coverage (`--by cycle`, the page, the mails): the time since is not yet missing, the
+     * next sample may cover it. A meter added there for no time yet covers it whole, as in the engine.
      */
-    const sofar = (since: number | undefined, columns: readonly string[]) =>
-      Math.min(now, lastOf(columns), c.end) - Math.max(c.start, since ?? c.start);
+    const coverage = (name: string, t: ColumnTotals) => {
+      const time = Math.min(now, lastOf([name]), t.end, c.end) - Math.max(c.start, t.since ?? c.start);
+      return time > 0 ? Math.min(1, t.covered / time) : t.since === undefined ? 0 : 1;
+    };
     /** The parts of `columns` in this cycle, each from its own first sample to its own last. */
     const parts = (columns: readonly string[]): Part[] =>
       columns.map((n) => {
@@ -307,11 +266,9 @@ export class OverviewBuilder {
       columns: Pick<CustomerColumns, "in" | "out" | "both">,
       figures: (k: number) => Figures,
       seen: (k: number) => boolean,
-      covered: number,
-      since: number | undefined,
+      cycleCoverage: number,
     ): OverviewLine => {
-      const time = sofar(since, [...columns.in, ...columns.out, ...columns.both]);
-      const out: OverviewLine = { name, kind, cycleCoverage: time > 0 ? Math.min(1, covered / time) : 0 };
+      const out: OverviewLine = { name, kind, cycleCoverage };
       PERIODS.forEach((p, k) => {
         if (seen(k)) out[p] = figures(k);
       });
@@ -326,7 +283,7 @@ export class OverviewBuilder {
         if (this.#keeps(name)) {
           const columns = { in: [], out: [], both: [name] };
           const figures = (k: number) => ({ totalBytes: t.bytes[k] as bigint });
-          lines.push(line(name, "column", columns, figures, (k) => t.seen[k] === true, t.covered, t.since));
+          lines.push(line(name, "column", columns, figures, (k) => t.seen[k] === true, coverage(name, t)));
         }
       }
     }
@@ -345,9 +302,14 @@ export class OverviewBuilder {
         }
         return f;
       };
-      const since = this.#since(columns);
       const seen = (k: number) => columns.some((n) => this.#totals.get(n)?.seen[k] === true);
-      lines.push(line(cu.name, "customer", cu, figures, seen, this.#covered(cu, since), since));
+      // Its least covered column's, each of its own time, as its cycle row (lib/usage/customers.ts `rollUp`).
+      let least = Infinity;
+      for (const n of columns) {
+        const t = this.#totals.get(n);
+        if (t?.inCycle === true) least = Math.min(least, coverage(n, t));
+      }
+      lines.push(line(cu.name, "customer", cu, figures, seen, least === Infinity ? 0 : least));
     }
     return lines;
   }

@@ -200,10 +200,14 @@ export class Summarizer {
     return out ?? NO_ROWS;
   }
 
-  /** Closes the open buckets (coverage counted up to `until`, default the last sample) and returns their rows. */
-  finish(until?: number): Row[] {
+  /**
+   * Closes the open buckets and returns their rows; `now`, the present: a
+   * bucket over by then is covered of its whole span, the one in progress
+   * (without `now`, the last sample's) up to the last sample.
+   */
+  finish(now?: number): Row[] {
     const out: Row[] = [];
-    this.#engines.forEach((e, k) => this.#rows(k, e.finish(until), out));
+    this.#engines.forEach((e, k) => this.#rows(k, e.finish(now), out));
     return out;
   }
 }
@@ -321,7 +325,7 @@ export class OverviewSummarizer {
         part.pass = pass;
         part.builder.match(pass.customers, matched.only);
       }
-      for (const d of engine.finish()) this.#add(k, d);
+      for (const d of engine.finish(part.now)) this.#add(k, d);
       const { from, to } = this.#spans[k] as Span;
       const seen = this.#seen[k] as FirstSeen;
       const first = (columns: readonly string[]) => Math.max(seen.of(columns), from);
