@@ -1048,3 +1048,25 @@ Deno.test("a billing with no zone is the log's in an alert's cycle and key, as i
     text,
   );
 });
+
+Deno.test("a quota threshold is passed at its percentage exactly: 33% of 1 GiB is not passed at 32.9999999%", () => {
+  const config = parseConfig(
+    '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["acme"]\nquota = "1 GiB"\n' +
+      `alert_at = [33, 66.7]\n${mailSection(25)}`,
+    "netmon.toml",
+  );
+  const watched = watchedCustomers(config.customers, named(["acme"]), "netmon.toml");
+  const plan = tallyPlan(config.customers, watched);
+  const start = Date.UTC(2025, 10, 1), HOUR = 3_600_000;
+  // 33% of 1 GiB is 354,334,801.92 B: 354,334,801 B is below it, 354,334,802 B past it.
+  const due = (used: bigint) => {
+    let tally: Tally | undefined;
+    for (const [t, bytes] of [[0, 0n], [HOUR, used]] as const) {
+      tally = advanceTally(tally, plan, { epoch: start + t, counters: new Map([["acme", bytes]]) });
+    }
+    return dueAlerts(tally!, watched, new Set(), config.mail!, "2025/11/01-01:00:00", new Date(start + HOUR))
+      .map((d) => d.key);
+  };
+  assertEquals(due(354_334_801n), []);
+  assertEquals(due(354_334_802n), ["quota\tacme\t2025-11-01 .. 2025-11-30\t33"]);
+});

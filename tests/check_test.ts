@@ -345,3 +345,28 @@ Deno.test("check refused by the file system as a monitoring user says how to giv
   assertEquals(groupHint(refused, () => 0), "", "root is not refused so; nothing to add");
   assertEquals(groupHint(new Error("other"), () => 65534), "");
 });
+
+Deno.test("check: a threshold of a quota is passed at its percentage exactly, never below it, and the perf data says the same", async () => {
+  const config = NFT_ONE_METER_CONFIG + '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "acme"\nmeters = ["b"]\n' +
+    'quota = "1 GiB"\nalert_at = [33, 66.7]\n';
+  // 33% of 1 GiB is 354,334,801.92 B: 354,334,801 B is 32.9999999%, below it; 354,334,802 B is past it.
+  const at = async (used: number) => {
+    const log = ["# netmon meters:\tb", "2026/11/29-10:00:00\t0", `2026/11/29-10:05:00\t${used}`];
+    const c = await checkOnLog(log, "2026-11-29 10:06:00", undefined, config);
+    const p = c.perf.get("acme");
+    // Nagios ranges: a plain threshold N alerts when the value is above N.
+    const perfSays = p === undefined
+      ? undefined
+      : p.value > p.crit!
+      ? "CRITICAL"
+      : p.value > p.warn!
+      ? "WARNING"
+      : "OK";
+    return [c.status, perfSays, p?.warn, p?.crit];
+  };
+  assertEquals(await at(354_334_801), ["OK", "OK", 354_334_801, 716_185_796]);
+  assertEquals(await at(354_334_802), ["WARNING", "WARNING", 354_334_801, 716_185_796]);
+  // 66.7% is 716,185,796.608 B: CRITICAL from 716,185,797 B.
+  assertEquals(await at(716_185_796), ["WARNING", "WARNING", 354_334_801, 716_185_796]);
+  assertEquals(await at(716_185_797), ["CRITICAL", "CRITICAL", 354_334_801, 716_185_796]);
+});

@@ -19,7 +19,7 @@ import { refuseOtherConfigs } from "../state/installed.ts";
 import { adviseError } from "../host/invocation.ts";
 import { readTally, tallyPath } from "../state/tally_file.ts";
 import { isWatched, reportColumns, reportPlan } from "../usage/cycle_customers.ts";
-import { counted, customerCycle, type Tally, usualInterval } from "../usage/cycle_tally.ts";
+import { counted, customerCycle, type Tally, thresholdBytes, usualInterval } from "../usage/cycle_tally.ts";
 import { stampToNaive } from "../usage/local_time.ts";
 import { type Hint, resolveWall, wallToInstant, type Zone } from "../usage/zone.ts";
 import { logZone } from "../state/zone_record.ts";
@@ -153,10 +153,11 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
     if (!quota) continue;
     // A cycle that ended before now (no report since) used nothing of the cycle that holds now.
     const used = t && now < t.end ? counted(t, quota.count) : 0n;
-    const at = (pct: number) => quota.bytes * BigInt(Math.round(pct * 1000)) / 100_000n;
-    const warn = at(quota.alertAt[0] as number);
-    const crit = at(quota.alertAt.at(-1) as number);
-    perf.push(`${label(w.spec.name)}=${used}B;${warn};${crit};0;${quota.bytes}`);
+    const warn = thresholdBytes(quota.bytes, quota.alertAt[0] as number);
+    const crit = thresholdBytes(quota.bytes, quota.alertAt.at(-1) as number);
+    // A plain perf data threshold N alerts above N (Nagios ranges): one byte below where the check's does.
+    const above = (b: bigint) => b > 0n ? b - 1n : 0n;
+    perf.push(`${label(w.spec.name)}=${used}B;${above(warn)};${above(crit)};0;${quota.bytes}`);
     const bytes = (b: bigint) => quotaBytes(b, quota.decimal); // as the quota was written: "2 MB" is 2.00 MB
     const share = `${w.spec.name} ${bytes(used)} of ${bytes(quota.bytes)} (${bytesShareText(used, quota.bytes)})`;
     if (used >= crit) problems.push([CRITICAL, share]);

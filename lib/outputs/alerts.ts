@@ -71,6 +71,7 @@ import {
   type Tally,
   type TallyPlan,
   type TallySample,
+  thresholdBytes,
 } from "../usage/cycle_tally.ts";
 import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
 import { naiveStamp, stampToNaive } from "../usage/local_time.ts";
@@ -127,11 +128,6 @@ export function rebuiltTally(
   const again = reportPlan(specs, columns, where, tally, local);
   if (again.print !== at.print) tally = tallyFromLog(log, again.plan, local?.());
   return { tally, at: again };
-}
-
-/** A percentage of `whole`, exactly in bytes (thresholds may have decimals). */
-function percentOf(whole: bigint, percent: number): bigint {
-  return whole * BigInt(Math.round(percent * 1000)) / 100_000n;
 }
 
 function cycleLabel(t: CustomerTally, zone: ReturnType<typeof zoneNamed>): string {
@@ -195,7 +191,7 @@ function mayBeDue(w: Watched, cycle: CycleTally, current: boolean): boolean {
   const quota = w.spec.quota;
   if (w.spec.commit || (current && quota?.alertProjected)) return true;
   return quota !== undefined &&
-    countedIn(cycle, w.columns, quota.count) >= percentOf(quota.bytes, quota.alertAt[0] as number);
+    countedIn(cycle, w.columns, quota.count) >= thresholdBytes(quota.bytes, quota.alertAt[0] as number);
 }
 
 /**
@@ -224,7 +220,7 @@ function dueFor(
   const p95 = commit && (epoch === undefined || dayCounted(t, t.since ?? t.start, epoch))
     ? p95SoFar(t, w.columns)
     : undefined;
-  const quotaDue = quota?.alertAt.filter((pct) => used >= percentOf(quota.bytes, pct)) ?? [];
+  const quotaDue = quota?.alertAt.filter((pct) => used >= thresholdBytes(quota.bytes, pct)) ?? [];
   const commitDue = p95 === undefined ? [] : commit?.alertAt.filter((pct) => p95 >= commit.bps * pct / 100) ?? [];
   // Too early to project, the cycle is still on course past the quota once what it used is past it.
   const projDue = quota?.alertProjected === true && epoch !== undefined && (projected ?? used) > quota.bytes;

@@ -498,6 +498,18 @@ export function counted(t: Pick<CustomerTally, "in" | "out" | "both">, count: "i
 }
 
 /**
+ * The bytes at which `percent` of `quota` is reached: the least whole number
+ * of bytes not below that share (thresholds may have three decimals), so that
+ * a threshold passes at its percentage exactly, never a fraction of a byte
+ * below it (`used >= thresholdBytes(...)`). For Nagios perf data, where a
+ * threshold N alerts above N, it is one less.
+ */
+export function thresholdBytes(quota: bigint, percent: number): bigint {
+  const share = quota * BigInt(Math.round(percent * 1000));
+  return (share + 99_999n) / 100_000n;
+}
+
+/**
  * The customer's billable 95th percentile so far (bit/s): the larger of in
  * and out, a column with no direction counting in each (of its columns
  * summed when none has a direction), as the summary bills it
