@@ -387,6 +387,31 @@ Deno.test("--from/--to in an hour the billing zone skips or repeats (daylight sa
   });
 });
 
+Deno.test("--from/--to both in the hour the billing zone skips are one instant: --from is not before --to, exit 64", async () => {
+  await withTempDir(async (dir) => {
+    const log = [
+      "# netmon meters:\tm",
+      ...steady(Date.UTC(2026, 2, 28, 20), Date.UTC(2026, 2, 29, 6), 600, [1], "UTC"),
+    ];
+    const config = '[billing]\ntimezone = "Europe/Berlin"\n';
+    const r = await summary(dir, { log, config }, [
+      "--by",
+      "hour",
+      "--from",
+      "2026-03-29 02:30",
+      "--to",
+      "2026-03-29 02:45",
+    ]);
+    assertEquals({ code: r.code, stdout: r.stdout, stderr: r.stderr }, {
+      code: 64,
+      stdout: "",
+      stderr:
+        "netmon: --from 2026-03-29 02:30 is not before --to 2026-03-29 02:45 in Europe/Berlin: both fall in the " +
+        "hour its clock skips (daylight saving), the same instant (see 'netmon summary --help')\n",
+    });
+  });
+});
+
 Deno.test("CSV and JSON read back: days add up to cycles and to the counters' growth (seeded random log)", async () => {
   await withTempDir(async (dir) => {
     const rand = seededRandom("summary round trip");

@@ -12,6 +12,7 @@
  */
 
 import type { Billing, CustomerColumns } from "../config/customers.ts";
+import { UsageError } from "../host/errors.ts";
 import { calendar, type Unit } from "./calendar.ts";
 import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
 import { FirstSeen } from "./first_seen.ts";
@@ -98,7 +99,8 @@ export interface Span {
  * first instant the wall clock reads it (see lib/usage/zone.ts
  * `firstInstant`: the first of a repeated hour, the jump over a skipped
  * one), and `now` as of the span: the present, or the last instant before
- * its end.
+ * its end. A UsageError when both ends fall in one hour the zone skips (the
+ * same instant: `--from` is not before `--to` there).
  *
  * @example
  * ```ts
@@ -108,6 +110,15 @@ export interface Span {
 export function spanIn(zone: Zone, span: WallSpan, now: number): Span {
   const from = span.from === undefined ? -Infinity : firstInstant(zone, span.from);
   const to = span.to === undefined ? Infinity : firstInstant(zone, span.to);
+  if (from >= to) {
+    // The wall times are in order (the command line checks), so both are in one skipped hour: the instant it ends.
+    const wall = (naive: number) => new Date(naive).toISOString().slice(0, 16).replace("T", " ");
+    throw new UsageError(
+      `--from ${wall(span.from!)} is not before --to ${wall(span.to!)} in ${
+        zone.name === "local" ? "local time" : zone.name
+      }: both fall in the hour its clock skips (daylight saving), the same instant`,
+    );
+  }
   return { from, to, now: Math.min(now, to - 1) };
 }
 
