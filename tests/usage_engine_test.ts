@@ -87,6 +87,49 @@ Deno.test("the first sample is the starting point; a column appearing later star
   });
 });
 
+Deno.test("a column that leaves and comes back: its growth is over its own interval, from its last sample, shared by time", () => {
+  const log = [
+    "# netmon meters:\ta\tr",
+    "2026/10/31-22:00:00\t0\t0",
+    "2026/10/31-23:00:00\t3600\t3600",
+    "# netmon meters:\ta",
+    "2026/11/01-00:00:00\t7200",
+    "2026/11/01-01:00:00\t10800",
+    "# netmon meters:\ta\tr",
+    "2026/11/01-02:00:00\t14400\t14400",
+    "2026/11/01-03:00:00\t18000\t18000",
+  ];
+  // r: 10,800 B from 23:00 to 02:00, 1 B/s, 1 h of it in October; 3 h is not more than three usual intervals.
+  const hours = [...usageByBucket(samples(log), calendar("hour", utc))];
+  assertEquals(table(hours), {
+    "2026-10-31 22:00": { a: "3600", r: "3600" },
+    "2026-10-31 23:00": { a: "3600", r: "3600" },
+    "2026-11-01 00:00": { a: "3600", r: "3600" },
+    "2026-11-01 01:00": { a: "3600", r: "3600" },
+    "2026-11-01 02:00": { a: "3600", r: "3600" },
+    "2026-11-01 03:00": { a: "0", r: "0" },
+  });
+  for (const b of hours.slice(0, 5)) assertEquals(b.columns.map((c) => c.coverage), [1, 1], b.bucket.label);
+  const months = [...usageByBucket(samples(log), calendar("month", utc), { p95: true, reuse: true })];
+  assertEquals(
+    months.map((b) => b.columns.map((c) => [c.name, String(c.usage), c.p95, c.coveredMs / H])),
+    [
+      [["a", "7200", 8, 2], ["r", "7200", 8, 2]],
+      [["a", "10800", 8, 3], ["r", "10800", 8, 3]],
+    ],
+  );
+  // A reset while away (a counter lower on return) counts its new value, over the same interval; the reset is the
+  // return's, in the bucket its sample is in.
+  const reset = log.map((l) => l.replace("14400\t14400", "14400\t900"));
+  const back = [...usageByBucket(samples(reset), calendar("hour", utc))];
+  assertEquals(back.slice(1, 5).map((b) => b.columns.filter((c) => c.name === "r").map((c) => [c.usage, c.resets])), [
+    [[300n, 0]],
+    [[300n, 0]],
+    [[300n, 0]],
+    [[17100n, 1]],
+  ]);
+});
+
 Deno.test("a column is not in the buckets before its first sample, but for a reset line's value counted there; graph.ts prints the same", async () => {
   const log = [
     "# netmon meters:\ta",
@@ -368,9 +411,10 @@ Deno.test("coverage and presence, columns coming and going every few samples: as
     log.push({ epoch: t, columns, counters: columns.map((n) => v[all.indexOf(n)] as number) });
   }
   const cal = calendar("day", utc);
-  // The rule, directly: an interval covers the buckets it spans for each column at both its ends, when it is at
-  // most three times the median of the last 99 intervals (this one included); a sample's columns are present in
-  // each bucket its interval touches.
+  // The rule, directly: each column's interval is from its own last sample (a column that left the log and came back
+  // has one long interval); it covers the buckets it spans when it is at most three times the median of the last 99
+  // intervals of the log (this one included); a sample's columns are present in each bucket the log's interval
+  // touches, and a column in each bucket its own interval touches.
   const covered = new Map<string, Map<string, number>>();
   const present = new Map<string, Set<string>>();
   const mark = (label: string, names: readonly string[]) => {
@@ -379,6 +423,7 @@ Deno.test("coverage and presence, columns coming and going every few samples: as
     present.set(label, set);
   };
   mark(cal.bucketAt(log[0]!.epoch).label, log[0]!.columns);
+  const lastOf = new Map(log[0]!.columns.map((n) => [n, log[0]!.epoch]));
   const window: number[] = [];
   for (let k = 1; k < log.length; k++) {
     const before = log[k - 1]!;
@@ -387,16 +432,26 @@ Deno.test("coverage and presence, columns coming and going every few samples: as
     window.push(total);
     if (window.length > 99) window.shift();
     const usual = [...window].sort((x, y) => x - y)[(window.length - 1) >> 1] as number;
-    const both = s.columns.filter((n) => before.columns.includes(n));
-    for (let b = cal.bucketAt(before.epoch); b.start < s.epoch; b = cal.next(b)) {
-      mark(b.label, s.columns);
-      if (total > 3 * usual) continue;
-      const piece = Math.min(b.end, s.epoch) - Math.max(b.start, before.epoch);
-      const byName = covered.get(b.label) ?? new Map<string, number>();
-      for (const n of both) byName.set(n, (byName.get(n) ?? 0) + piece);
-      covered.set(b.label, byName);
+    for (let b = cal.bucketAt(before.epoch); b.start < s.epoch; b = cal.next(b)) mark(b.label, s.columns);
+    for (const n of s.columns) {
+      const from = lastOf.get(n)!;
+      lastOf.set(n, s.epoch);
+      for (let b = cal.bucketAt(from); b.start < s.epoch; b = cal.next(b)) {
+        mark(b.label, [n]);
+        if (s.epoch - from > 3 * usual) continue;
+        const piece = Math.min(b.end, s.epoch) - Math.max(b.start, from);
+        const byName = covered.get(b.label) ?? new Map<string, number>();
+        byName.set(n, (byName.get(n) ?? 0) + piece);
+        covered.set(b.label, byName);
+      }
     }
   }
+  let returned = 0;
+  for (let k = 2; k < log.length; k++) {
+    returned += log[k]!.columns.filter((n) => !log[k - 1]!.columns.includes(n) && log[k]!.epoch - log[k - 1]!.epoch > 0)
+      .length;
+  }
+  ok(returned > 100, `columns back in the log: ${returned}`);
   const got = [...usageByBucket(log, cal)];
   ok(got.length > 30, `${got.length} days`);
   for (const b of got) {

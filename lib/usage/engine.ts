@@ -151,6 +151,30 @@ export interface EngineOptions {
    * after them. For callers that use each bucket as it closes.
    */
   reuse?: boolean;
+  /**
+   * The columns that come back to the log after leaving it, when known
+   * (lib/usage/log_samples.ts `logColumns`): the buckets that close while a
+   * column is away are held back until it returns (its interval, from its
+   * last sample, is shared over them), but only for these. Without it, for
+   * any column away: one that left for good holds them to the end.
+   */
+  returning?: ReadonlySet<string>;
+}
+
+/** A column away from the log: its last sample's instant, the bucket open then and its interval entries then. */
+interface Away {
+  epoch: number;
+  acc: Acc;
+  k: number;
+}
+
+/** A column back in the sample being pushed: its counter before it left and now, and whether the log says reset. */
+interface Back {
+  i: number;
+  p: Counter;
+  v: Counter;
+  forced: boolean;
+  away: Away;
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -170,6 +194,12 @@ const GAP_FACTOR = 3;
 const NONE: readonly BucketUsage[] = Object.freeze([]);
 
 const normal = (d: bigint): Counter => (d <= SAFE ? Number(d) : d);
+
+/** The floor of `d`'s share of an interval of `total` ms up to `cum` ms into it, in exact integers. */
+function shareOf(d: Counter, cum: number, total: number): Counter {
+  if (typeof d === "number" && d * total < 2 ** 53) return Math.floor((d * cum) / total);
+  return normal((BigInt(d) * BigInt(cum)) / BigInt(total));
+}
 
 /** A counter's growth from `p` to `v`: when it went down it was reset and counted `v` since. */
 function delta(p: Counter, v: Counter): Counter {
@@ -353,12 +383,25 @@ export class UsageEngine {
   // Scratch, per column of the current sample.
   readonly #deltas: Counter[] = [];
   readonly #forced = new Set<number>();
+  /**
+   * Columns away from the log (in a sample before, not in the last), by
+   * index, that may come back: should one, its interval is from its last
+   * sample, so the buckets closed meanwhile are held in {@linkcode #held}.
+   */
+  readonly #away = new Map<number, Away>();
+  /** Buckets closed while a column was away, oldest first: not handed out, as its return may add to them. */
+  readonly #held: Acc[] = [];
+  /** `EngineOptions.returning`. */
+  readonly #returning: ReadonlySet<string> | undefined;
+  /** Per column, the number of the last sample that had it, noted when the columns change ({@linkcode #comings}). */
+  readonly #inSample: number[] = [];
 
   /** Buckets from `cal`; `options.p95` to compute percentiles; `options.reuse` (see {@linkcode EngineOptions}). */
   constructor(cal: Calendar, options: EngineOptions = {}) {
     this.#cal = cal;
     this.#p95 = options.p95 === true;
     this.#reuse = options.reuse === true;
+    this.#returning = options.returning;
   }
 
   /** The intervals `bucket` should hold at the usual interval (a few before one is known). */
@@ -412,6 +455,7 @@ export class UsageEngine {
         this.#names.push(name);
         this.#index.set(name, i);
         this.#seenAt.push(-2);
+        this.#inSample.push(-1);
         this.#since.push(NaN);
         this.#lastAt.push(NaN);
       }
@@ -484,6 +528,8 @@ export class UsageEngine {
     }
     let acc: Acc = this.#acc;
     if (this.#resets.length > 0) this.#resets.length = 0; // setting length is a runtime call: not once per sample
+    // Columns leaving the log, or coming back (their growth counted by #comeBack, not below), when the columns change.
+    const back = map === this.#prevMap ? undefined : this.#comings(map, counters, seq);
     let closed: BucketUsage[] | undefined;
     const e0 = Math.max(this.#prevEpoch, acc.bucket.start);
     const total = e1 - e0;
@@ -516,10 +562,7 @@ export class UsageEngine {
         for (let j = 0; any && j < n; j++) {
           const d = deltas[j] as Counter;
           if (d === 0) continue;
-          let upTo: Counter;
-          if (last) upTo = d;
-          else if (typeof d === "number" && d * total < 2 ** 53) upTo = Math.floor((d * cum) / total);
-          else upTo = normal((BigInt(d) * BigInt(cum)) / BigInt(total));
+          const upTo = last ? d : shareOf(d, cum, total);
           const g = given[j] as Counter;
           const part = typeof upTo === "number" && typeof g === "number" ? upTo - g : normal(BigInt(upTo) - BigInt(g));
           given[j] = upTo;
@@ -533,11 +576,13 @@ export class UsageEngine {
         from = to;
         if (last) break;
         const next: Acc = this.#open(this.#cal.next(acc.bucket));
-        (closed ??= []).push(this.#result(acc, acc.bucket.end - acc.bucket.start, map));
+        if (this.#away.size > 0) this.#held.push(acc);
+        else (closed ??= []).push(this.#result(acc, acc.bucket.end - acc.bucket.start, map));
         this.#acc = acc = next;
       }
       for (let j = 0; j < n; j++) this.#seenAt[map[j] as number] = seq;
     }
+    if (back !== undefined) closed = this.#comeBack(back, e1, closed, map);
     // Resets belong to the bucket the interval ends in.
     const resets = this.#resets;
     if (resets.length > 0) {
@@ -547,6 +592,99 @@ export class UsageEngine {
     this.#prevEpoch = e1;
     this.#prevMap = map;
     return closed ?? NONE;
+  }
+
+  /**
+   * At a sample whose columns differ from the sample before's (sample `seq`,
+   * of `map` and `counters`): notes the columns it no longer has as away (from
+   * the sample before, in the open bucket), and returns those it has back,
+   * if any, taken out of the interval's usual count (their counter before
+   * forgotten, their reset line dropped): {@linkcode #comeBack} counts them
+   * over their own interval once the interval's buckets are open.
+   */
+  #comings(map: Int32Array, counters: ArrayLike<Counter>, seq: number): Back[] | undefined {
+    const inSample = this.#inSample;
+    for (let j = 0; j < map.length; j++) inSample[map[j] as number] = seq;
+    const acc = this.#acc as Acc;
+    const before = this.#prevMap as Int32Array;
+    for (let j = 0; j < before.length; j++) {
+      const i = before[j] as number;
+      if (inSample[i] === seq || this.#returning?.has(this.#names[i] as string) === false) continue;
+      this.#away.set(i, { epoch: this.#prevEpoch, acc, k: acc.table?.n ?? 0 });
+    }
+    let back: Back[] | undefined;
+    if (this.#away.size === 0) return back;
+    for (let j = 0; j < map.length; j++) {
+      const i = map[j] as number;
+      const away = this.#away.get(i);
+      const p = this.#prev[i];
+      if (away === undefined || p === undefined) continue;
+      (back ??= []).push({ i, p, v: counters[j] as Counter, forced: this.#forced.delete(i), away });
+      this.#prev[i] = undefined;
+    }
+    return back;
+  }
+
+  /**
+   * Counts the columns `back` in the log at the sample at `e1`, whose
+   * buckets are open: each one's growth since its last sample, over the
+   * interval from there (its average rate), shared by time over the buckets
+   * it spans (held since it left), its rate in each of their interval
+   * entries since, covered as any interval of that length. The buckets held
+   * are handed out (after `closed`'s) once no column that may come back is
+   * away, a column of theirs the sample (column indexes `newest`) lacks as
+   * removed; returns what the push returns.
+   */
+  #comeBack(
+    back: Back[],
+    e1: number,
+    closed: BucketUsage[] | undefined,
+    newest: Int32Array,
+  ): BucketUsage[] | undefined {
+    const open = this.#acc as Acc;
+    const usual = this.#sorted.length > 0 ? this.#sorted[(this.#sorted.length - 1) >> 1] as number : NaN;
+    for (const { i, p, v, forced, away } of back) {
+      this.#away.delete(i);
+      const down = typeof v === "number" && typeof p === "number" ? v < p : BigInt(v) < BigInt(p);
+      const d = forced ? v : delta(p, v);
+      if (forced || down) this.#resets.push(i);
+      // From the bucket it left in (or the first still here, should a hint have been wrong) to the open one.
+      const at = this.#held.indexOf(away.acc);
+      const accs = at >= 0 ? this.#held.slice(at) : [];
+      accs.push(open);
+      const e0 = Math.max(away.epoch, (accs[0] as Acc).bucket.start);
+      const total = e1 - e0;
+      if (!(total > 0) || e1 < open.bucket.start) {
+        // The clock stepped back: counted in the open bucket, as any interval that does not go forward.
+        if (d !== 0) open.add(i, d);
+        continue;
+      }
+      const covers = total <= GAP_FACTOR * usual;
+      const rate = (Number(d) * 8000) / total;
+      let cum = 0;
+      let given: Counter = 0;
+      for (let x = 0; x < accs.length; x++) {
+        const acc = accs[x] as Acc;
+        const last = x === accs.length - 1;
+        const piece = (last ? e1 : acc.bucket.end) - Math.max(e0, acc.bucket.start);
+        cum += piece;
+        const upTo = last ? d : shareOf(d, cum, total);
+        const part = typeof upTo === "number" && typeof given === "number"
+          ? upTo - given
+          : normal(BigInt(upTo) - BigInt(given));
+        given = upTo;
+        if (part !== 0) acc.add(i, part);
+        acc.present[i] = 1;
+        if (covers) acc.covered[i] = (acc.covered[i] as number) + piece;
+        const table = acc.table;
+        if (table !== undefined) {
+          for (let k = acc === away.acc ? away.k : 0; k < table.n; k++) table.setRate(i, k, rate);
+        }
+      }
+    }
+    if (this.#away.size > 0 || this.#held.length === 0) return closed;
+    const held = this.#held.splice(0).map((a) => this.#result(a, a.bucket.end - a.bucket.start, newest));
+    return closed === undefined ? held : [...held, ...closed];
   }
 
   /**
@@ -733,9 +871,14 @@ export class UsageEngine {
     const acc = this.#acc;
     if (acc === undefined) return [];
     this.#acc = undefined;
+    this.#away.clear();
+    // A column still away at the log's end was removed: not in the newest sample, its span ends at its last.
+    const newest = this.#prevMap ?? this.#map;
+    const held = this.#held.splice(0).map((a) => this.#result(a, a.bucket.end - a.bucket.start, newest));
     const b = acc.bucket;
     const to = now !== undefined && now >= b.end ? b.end : Math.min(b.end, Math.max(this.#prevEpoch, b.start));
-    return [this.#result(acc, to - b.start, this.#prevMap ?? this.#map)];
+    held.push(this.#result(acc, to - b.start, newest));
+    return held;
   }
 }
 
