@@ -752,7 +752,7 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
     for (const s of samples.slice(0, -1)) tally = advanceTally(tally, plan, { epoch: s.t, counters: s.counters });
     for (const c of tally!.cycles.values()) delete c.firsts;
     const before = stamp(samples.at(-2)!.t);
-    const text = formatTally(tally!, fingerprint(plan), before).replace('{"version":8,', '{"version":6,');
+    const text = formatTally(tally!, fingerprint(plan), before).replace('{"version":9,', '{"version":6,');
     ok(text.startsWith('{"version":6,') && !text.includes(`"late":${added}`), text.slice(0, 200));
     await Deno.writeTextFile(tallyPath(files), text);
     const last = samples.at(-1)!;
@@ -765,7 +765,7 @@ Deno.test("a version-6 tally file (which did not note when a meter appeared) is 
       warnings: [],
     } as unknown as Recorded;
     alertsOutput(config, files, config.mail)!.recorded!(recorded);
-    // Rebuilt from the log: version 8 (as written now), noting late's first sample, and the projection warned.
+    // Rebuilt from the log: version 9 (as written now), noting late's first sample, and the projection warned.
     const rebuilt = readTally(tallyPath(files));
     assertEquals(rebuilt?.fingerprint, fingerprint(plan));
     assertEquals(rebuilt?.stamp, stamp(last.t));

@@ -269,13 +269,13 @@ Deno.test("the tally written to its file and read back each run advances exactly
     assertEquals(formatTally(readTally(path)!.tally, "plan A", "x"), formatTally(kept!, "plan A", "x"));
     // Made for another plan, by a version before (4: its rates may count intervals before a customer's columns
     // appeared; 5: its rates are four numbers an interval; 6: it does not note when a column appeared in the
-    // cycle, for the projection; 7: it does not tell columns that left the log, removed meters, from the others),
-    // or damaged: not believed (the caller rebuilds it from the log).
+    // cycle, for the projection; 7: it does not tell columns that left the log, removed meters, from the others; 8:
+    // it does not note when they left), or damaged: not believed (the caller rebuilds it from the log).
     assertEquals(readTally(path)?.fingerprint, "plan A", "a report for plan B compares it and rebuilds");
     const text = Deno.readTextFileSync(path);
-    ok(text.startsWith('{"version":8,'), text.slice(0, 20));
-    for (const old of [4, 5, 6, 7]) {
-      Deno.writeTextFileSync(path, text.replace('{"version":8,', `{"version":${old},`));
+    ok(text.startsWith('{"version":9,'), text.slice(0, 20));
+    for (const old of [4, 5, 6, 7, 8]) {
+      Deno.writeTextFileSync(path, text.replace('{"version":9,', `{"version":${old},`));
       assertEquals(readTally(path), undefined, `version ${old}`);
     }
     Deno.writeTextFileSync(path, text);
@@ -606,4 +606,52 @@ Deno.test("a report's customer that matches no column is numbered as the config 
     message,
     'netmon.toml: customer[2].meters[1]: "eth9" matches no meter or column (columns: eth0:rx, eth0:tx)',
   );
+});
+
+Deno.test("a column back in the log counts its time away over its own interval, in this cycle and the one before, as the summary", () => {
+  // r leaves after 23:00 on 31 October and is back at 02:00: 10,800 B over those 3 h, 1 h of them in October.
+  const H = 3_600_000, start = Date.UTC(2026, 9, 31, 22);
+  const log: LogSample[] = [[0, 0], [3600, 3600], [7200], [10800], [14400, 14400], [18000, 18000]].map((v, k) => ({
+    epoch: start + k * H,
+    counters: new Map(v.map((x, j) => [["a", "r"][j] as string, BigInt(x)])),
+  }));
+  const cycles = calendar("cycle", ianaZone("UTC"), 1);
+  const ac: TallyCustomer = { columns: { name: "ac", in: [], out: [], both: ["a", "r"] }, billing: "1 UTC" };
+  const plan = { billings: new Map([["1 UTC", () => cycles]]), rates: [ac] };
+  let tally: Tally | undefined;
+  let read: Tally | undefined;
+  const dir = Deno.makeTempDirSync({ prefix: "netmon-tally-back-" });
+  try {
+    for (const s of log) {
+      tally = advanceTally(tally, plan, s);
+      // Through the file, as reports keep it: r's last sample is kept while it is away.
+      writeTally(`${dir}/netmon.cycles`, advanceTally(read, plan, s), "plan", "stamp");
+      read = readTally(`${dir}/netmon.cycles`)?.tally;
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+  assertEquals(read, tally);
+  const now = customerCycle(tally!, ac)!, before = customerClosed(tally!, ac)!;
+  assertEquals([now.both, p95SoFar(now, ac.columns), before.both, p95SoFar(before, ac.columns)], [
+    21600n,
+    16,
+    14400n,
+    16,
+  ]);
+  assertEquals([tally!.cycles.get("1 UTC")?.bytes.get("r"), tally!.closed.get("1 UTC")?.bytes.get("r")], [
+    10800n,
+    7200n,
+  ]);
+  // The summary's, exactly.
+  const samples = log.map((x) => ({
+    epoch: x.epoch,
+    columns: [...x.counters.keys()],
+    counters: [...x.counters.values()],
+  }));
+  const [october, november] = [...usageByBucket(samples, cycles, { p95: true })];
+  assertEquals(rollUp(november!, [ac.columns])[0]?.totalBytes, now.both);
+  assertEquals(rollUp(november!, [ac.columns])[0]?.p95, p95SoFar(now, ac.columns));
+  assertEquals(rollUp(october!, [ac.columns])[0]?.totalBytes, before.both);
+  assertEquals(rollUp(october!, [ac.columns])[0]?.p95, p95SoFar(before, ac.columns));
 });

@@ -42,7 +42,10 @@ type CycleRow =
   | [number, number, number, Record<string, string>, Record<string, number>, Record<string, number>];
 
 /**
- * The version written. 8: the columns that left the log (in `counters`, not
+ * The version written. 9: a removed column is listed with the instant of its
+ * last sample, where its interval starts should it come back (8 listed it
+ * alone, and a column back in the log counted all its time away in the
+ * interval of its return). 8: the columns that left the log (in `counters`, not
  * in the last sample: meters removed) are listed, `removed`, so a customer's
  * projection counts what they counted and no more (7 could not tell them
  * from the columns still there). 7: a cycle notes when each column new to the log
@@ -56,7 +59,7 @@ type CycleRow =
  * rates for such intervals. A file of an older version is rebuilt from the
  * log as a damaged one is (once, on the first report).
  */
-const VERSION = 8;
+const VERSION = 9;
 
 interface TallyJson {
   version: typeof VERSION;
@@ -64,8 +67,8 @@ interface TallyJson {
   stamp: string;
   epoch: number;
   counters: Record<string, string>;
-  /** Columns of `counters` not in the last sample, when any. */
-  removed?: string[];
+  /** Columns of `counters` not in the last sample, when any, each with the instant of its last sample. */
+  removed?: Record<string, number>;
   intervals: number[];
   cycles: Record<string, CycleRow>;
   closed: Record<string, CycleRow>;
@@ -145,7 +148,7 @@ export function formatTally(tally: Tally, fingerprint: string, stamp: string): s
     rates: rateRows(tally.rates),
     closedRates: rateRows(tally.closedRates),
   };
-  if (tally.removed && tally.removed.size > 0) json.removed = [...tally.removed];
+  if (tally.removed && tally.removed.size > 0) json.removed = Object.fromEntries(tally.removed);
   for (const [k, c] of tally.closed) if (c.closedBy !== undefined) (json.closedBy ??= {})[k] = c.closedBy;
   return JSON.stringify(json) + "\n";
 }
@@ -174,14 +177,13 @@ export function readTally(path: string): CachedTally | undefined {
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as TallyJson;
-    // An older version (3 kept no closed cycle's rates, 4 to 7 see VERSION) is rebuilt from the log, as a damaged one is.
+    // An older version (3 kept no closed cycle's rates, 4 to 8 see VERSION) is rebuilt from the log, as a damaged one is.
     if (j.version !== VERSION || typeof j.fingerprint !== "string" || typeof j.epoch !== "number") return undefined;
     const rates = fromRateRows(j.rates);
     const closedRates = fromRateRows(j.closedRates);
     if (!rates || !closedRates) return undefined;
-    if (j.removed !== undefined && !(Array.isArray(j.removed) && j.removed.every((c) => typeof c === "string"))) {
-      return undefined;
-    }
+    const removed = j.removed === undefined ? [] : Object.entries(j.removed);
+    if (removed.some(([, at]) => typeof at !== "number")) return undefined;
     const tally: Tally = {
       epoch: j.epoch,
       counters: bigints(j.counters),
@@ -191,7 +193,7 @@ export function readTally(path: string): CachedTally | undefined {
       rates,
       closedRates,
     };
-    if (j.removed !== undefined && j.removed.length > 0) tally.removed = new Set(j.removed);
+    if (removed.length > 0) tally.removed = new Map(removed);
     for (const k in j.closedBy) {
       const c = tally.closed.get(k), at = j.closedBy[k];
       if (c && typeof at === "number") c.closedBy = at;

@@ -17,7 +17,9 @@
  * start gives the new cycle the part after it, by time, rounded as the
  * engine rounds (the old cycle gets the floor of its share, column by
  * column). A column that leaves the log and comes back counts from its last
- * value before it left. An interval that does not go forward (the clock
+ * value before it left, over its own interval from its last sample, shared
+ * by time as the engine shares it (with the previous cycle as it closed, and
+ * its rate in each interval of its time away). An interval that does not go forward (the clock
  * stepped back) counts whole in the cycle that holds its end. For a customer
  * with a commit, its cycle's interval rates are kept too, for its 95th
  * percentile so far (a percentile of summed rates is not a sum of
@@ -145,10 +147,11 @@ export interface Tally {
   counters: Map<string, bigint>;
   /**
    * The columns in `counters` that the sample it includes last does not
-   * have: their meters were removed from the config (a column that comes
-   * back is no longer in it). Absent when none.
+   * have, each with the instant of its last sample: their meters were
+   * removed from the config (a column that comes back is no longer in it,
+   * and its interval is from there). Absent when none.
    */
-  removed?: ReadonlySet<string>;
+  removed?: ReadonlyMap<string, number>;
   /** The lengths (ms) of the last intervals, newest last (at most {@linkcode INTERVALS}). */
   intervals: number[];
   /** By billing key (see {@linkcode TallyPlan}): its cycle so far. */
@@ -204,10 +207,14 @@ export interface TallySample {
   resets?: readonly string[] | undefined;
 }
 
-/** A column's growth over an interval. */
+/** A column's growth over its interval: the sample before's, or from its last sample for a column back in the log. */
 interface Growth {
   bytes: bigint;
   reset: boolean;
+  /** The interval's start (epoch ms). */
+  from: number;
+  /** Its length (ms). */
+  length: number;
 }
 
 /**
@@ -215,24 +222,51 @@ interface Growth {
  * the engine does not count it: the column has no previous value and no
  * recorded reset (its first sample is its starting point).
  */
-function growth(prev: bigint | undefined, now: bigint, forced: boolean): Growth | undefined {
-  if (prev === undefined) return forced ? { bytes: now, reset: true } : undefined;
-  if (forced || now < prev) return { bytes: now, reset: true };
-  return { bytes: now - prev, reset: false };
+function growth(
+  prev: bigint | undefined,
+  now: bigint,
+  forced: boolean,
+  from: number,
+  length: number,
+): Growth | undefined {
+  if (prev === undefined) return forced ? { bytes: now, reset: true, from, length } : undefined;
+  if (forced || now < prev) return { bytes: now, reset: true, from, length };
+  return { bytes: now - prev, reset: false, from, length };
+}
+
+/** The part of `g`'s bytes up to instant `at`: the floor of its share by time, as the engine shares an interval. */
+function upTo(g: Growth, at: number): bigint {
+  if (at <= g.from) return 0n;
+  return at - g.from >= g.length ? g.bytes : g.bytes * BigInt(at - g.from) / BigInt(g.length);
 }
 
 /**
- * The summed rate (bit/s) of `columns` over an interval of `length` ms, as
- * the summary sums them (lib/usage/customers.ts): each column's rate as the
- * engine takes it, added in order; NaN when none of them was counted.
+ * Adds a column's rates `rin` and `rout` (bit/s; NaN: none) to the interval
+ * entries of `rates` (three numbers each, its time in the cycle last) that
+ * end at or before `end` and after `from`, newest first: the intervals of a
+ * column's time away from the log.
  */
-function summedRate(grown: ReadonlyMap<string, Growth>, length: number, ...lists: (readonly string[])[]): number {
+function addAway(rates: number[], end: number, from: number, rin: number, rout: number): void {
+  for (let x = rates.length - 3; x >= 0 && end > from; x -= 3) {
+    if (rin === rin) rates[x] = rates[x] !== rates[x] ? rin : (rates[x] as number) + rin;
+    if (rout === rout) rates[x + 1] = rates[x + 1] !== rates[x + 1] ? rout : (rates[x + 1] as number) + rout;
+    end -= rates[x + 2] as number;
+  }
+}
+
+/**
+ * The summed rate (bit/s) of `columns` over an interval, as the summary sums
+ * them (lib/usage/customers.ts): each column's rate as the engine takes it
+ * (over its own interval), added in order; NaN when none of them was
+ * counted.
+ */
+function summedRate(grown: ReadonlyMap<string, Growth>, ...lists: (readonly string[])[]): number {
   let sum = NaN;
   for (const columns of lists) {
     for (const column of columns) {
       const g = grown.get(column);
       if (g === undefined) continue;
-      const rate = rateOf(Number(g.bytes), length);
+      const rate = rateOf(Number(g.bytes), g.length);
       sum = sum !== sum ? rate : sum + rate;
     }
   }
@@ -282,22 +316,27 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
   const grown = new Map<string, Growth>();
   /** Columns new to the log at this sample (rarely any): their time counts from here. */
   let added: string[] | undefined;
+  /** Columns back in the log at this sample (rarely any): their interval is from their last sample. */
+  let back: string[] | undefined;
   if (before) {
     let still = 0;
     for (const [name, now] of sample.counters) {
       const prev = before.counters.get(name);
       if (prev !== undefined) still++;
       else (added ??= []).push(name);
-      const g = growth(prev, now, forced.has(name));
+      const left = before.removed?.get(name);
+      if (left !== undefined) (back ??= []).push(name);
+      const from = left ?? before.epoch;
+      const g = growth(prev, now, forced.has(name), from, sample.epoch - from);
       if (g !== undefined) grown.set(name, g);
     }
-    // Columns that left the log keep their last counter, and are removed (rarely any: then each is looked for).
+    // Columns that left the log keep their last counter and sample, and are removed (rarely any: each looked for).
     if (still < before.counters.size) {
-      const removed = new Set<string>();
+      const removed = new Map<string, number>();
       for (const [name, last] of before.counters) {
         if (after.counters.has(name)) continue;
         after.counters.set(name, last);
-        removed.add(name);
+        removed.set(name, before.removed?.get(name) ?? before.epoch);
       }
       after.removed = removed;
     }
@@ -320,16 +359,27 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
     if (prevEpoch === undefined) continue;
     if (old && old.start !== t.start && length > 0 && prevEpoch < old.end) {
       // The cycle closed in this interval: it takes the floor of its share of it, as the engine gives it.
-      const upTo = BigInt(Math.min(old.end, sample.epoch) - Math.max(prevEpoch, old.start));
+      const end = Math.min(old.end, sample.epoch);
       const closed = copyCycle(old);
-      for (const [column, g] of grown) addBytes(closed.bytes, column, g.bytes * upTo / BigInt(length));
+      for (const [column, g] of grown) addBytes(closed.bytes, column, upTo(g, end) - upTo(g, old.start));
       closed.closedBy = sample.epoch;
       after.closed.set(billing, closed);
+    } else if (back && length > 0) {
+      // A column back from before this cycle: the cycle before, closed since it left, takes its share too.
+      const was = after.closed.get(billing);
+      const gone = was && back.filter((column) => (grown.get(column)?.from ?? Infinity) < was.end);
+      if (was && gone && gone.length > 0) {
+        const closed = copyCycle(was);
+        for (const column of gone) {
+          const g = grown.get(column) as Growth;
+          addBytes(closed.bytes, column, upTo(g, was.end) - upTo(g, was.start));
+        }
+        after.closed.set(billing, closed);
+      }
     }
     // The part of the interval in this cycle: all of it, or what follows the cycle's start.
-    const split = length > 0 && prevEpoch < t.start;
     for (const [column, g] of grown) {
-      addBytes(t.bytes, column, split ? g.bytes - g.bytes * BigInt(t.start - prevEpoch) / BigInt(length) : g.bytes);
+      addBytes(t.bytes, column, length > 0 && g.from < t.start ? g.bytes - upTo(g, t.start) : g.bytes);
       if (g.reset) t.resets.set(column, (t.resets.get(column) ?? 0) + 1);
     }
   }
@@ -348,7 +398,25 @@ export function advanceTally(before: Tally | undefined, plan: TallyPlan, sample:
     if (prevEpoch === undefined || length <= 0) continue;
     // A rate is the interval's bytes over its whole length (as the engine's); its weight the time in the cycle.
     const { in: i, out: o, both: b } = c.columns;
-    const rates = [summedRate(grown, length, i, b), summedRate(grown, length, o, b)];
+    const rates = [summedRate(grown, i, b), summedRate(grown, o, b)];
+    // A column back in the log: its rate in the intervals of its time away too, in this cycle and the one before.
+    if (back) {
+      const was = final ? undefined : after.closed.get(c.billing);
+      const prior = was && after.closedRates.get(c.columns.name);
+      // A copy to add to (the tally before keeps its own).
+      const earlier = was && prior?.start === was.start ? { start: prior.start, rates: [...prior.rates] } : undefined;
+      if (earlier) after.closedRates.set(c.columns.name, earlier);
+      for (const column of back) {
+        const g = grown.get(column);
+        const into = (list: readonly string[]) => list.includes(column) || b.includes(column);
+        if (g === undefined || !into([...i, ...o])) continue;
+        const rate = rateOf(Number(g.bytes), g.length);
+        const [rin, rout] = [into(i) ? rate : NaN, into(o) ? rate : NaN];
+        addAway(kept.rates, prevEpoch, g.from, rin, rout);
+        if (final) addAway(final.rates, prevEpoch, g.from, rin, rout);
+        else if (earlier && was && g.from < was.end) addAway(earlier.rates, was.end, g.from, rin, rout);
+      }
+    }
     kept.rates.push(...rates, sample.epoch - Math.max(prevEpoch, cycle.start));
     if (final && closed && prevEpoch < closed.end) {
       final.rates.push(...rates, Math.min(closed.end, sample.epoch) - Math.max(prevEpoch, closed.start));
@@ -383,7 +451,11 @@ function sinceOf(cycle: CycleTally, columns: CustomerColumns): number | undefine
 }
 
 /** A customer's part of a billing's cycle: the sums of its columns (of which `removed` are no longer in the log). */
-function customerPart(cycle: CycleTally, columns: CustomerColumns, removed?: ReadonlySet<string>): CustomerTally {
+function customerPart(
+  cycle: CycleTally,
+  columns: CustomerColumns,
+  removed?: ReadonlyMap<string, number>,
+): CustomerTally {
   const i = sumOf(cycle, columns.in), o = sumOf(cycle, columns.out), b = sumOf(cycle, columns.both);
   const t: CustomerTally = {
     start: cycle.start,
@@ -410,7 +482,7 @@ function partsOf(
   cycle: CycleTally,
   columns: CustomerColumns,
   since: number,
-  removed: ReadonlySet<string> | undefined,
+  removed: ReadonlyMap<string, number> | undefined,
 ): TallyPart[] | undefined {
   const firsts = cycle.firsts;
   if (firsts === undefined && removed === undefined) return undefined;
@@ -440,7 +512,7 @@ function customerIn(
   cycle: CycleTally,
   rates: ReadonlyMap<string, CycleRates>,
   customer: TallyCustomer,
-  removed: ReadonlySet<string> | undefined,
+  removed: ReadonlyMap<string, number> | undefined,
 ): CustomerTally {
   const t = customerPart(cycle, customer.columns, removed);
   const r = rates.get(customer.columns.name);
