@@ -412,6 +412,46 @@ Deno.test("--from/--to both in the hour the billing zone skips are one instant: 
   });
 });
 
+Deno.test("a meter removed for three hours and added back: its growth over its time away, shared by time (golden)", async () => {
+  await withTempDir(async (dir) => {
+    const log = [
+      "# netmon meters:\ta\tr",
+      "2026/10/31-22:00:00\t0\t0",
+      "2026/10/31-23:00:00\t3600\t3600",
+      "# netmon meters:\ta",
+      "2026/11/01-00:00:00\t7200",
+      "2026/11/01-01:00:00\t10800",
+      "# netmon meters:\ta\tr",
+      "2026/11/01-02:00:00\t14400\t14400",
+      "2026/11/01-03:00:00\t18000\t18000",
+    ];
+    const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "ac"\nmeters = ["a", "r"]\n';
+    // r: 10,800 B from its sample at 23:00 to the next at 02:00, 1 B/s (8 bit/s), 1 h of it in October; 3 h is not
+    // more than three usual intervals, so covered.
+    const cycles = csv(await ok0(dir, { log, config }, ["--by", "cycle", "--csv"]))
+      .map((r) => [r.start!.slice(0, 7), r.name, r.total_bytes, r.p95_bps, r.coverage]);
+    assertEquals(cycles.filter((r) => r[1] !== "a"), [
+      ["2026-10", "r", "7200", "8", "0.002688"],
+      ["2026-10", "ac", "14400", "16", "0.002688"],
+      ["2026-11", "r", "10800", "8", "1"],
+      ["2026-11", "ac", "21600", "16", "1"],
+    ]);
+    const hours = csv(await ok0(dir, { log, config }, ["--by", "hour", "--csv", "--meter", "r"]))
+      .map((r) => [r.start!.slice(11, 16), r.total_bytes]);
+    assertEquals(hours, [
+      ["22:00", "3600"],
+      ["23:00", "3600"],
+      ["00:00", "3600"],
+      ["01:00", "3600"],
+      ["02:00", "3600"],
+      [
+        "03:00",
+        "0",
+      ],
+    ]);
+  });
+});
+
 Deno.test("CSV and JSON read back: days add up to cycles and to the counters' growth (seeded random log)", async () => {
   await withTempDir(async (dir) => {
     const rand = seededRandom("summary round trip");
