@@ -77,21 +77,33 @@ function logText(rand: () => number, bytes: number): string {
 
 /** The log's columns from its lines (the last may be torn: it counts), as the definition says. */
 function columnsOf(lines: string[]): { columns: string[]; header: boolean } {
+  const { returning: _, ...columns } = headersOf(lines);
+  return columns;
+}
+
+/** {@linkcode columnsOf}, and the columns a header has back after the header before it left them out. */
+function headersOf(lines: string[]): { columns: string[]; header: boolean; returning: Set<string> } {
   const seen = new Set<string>();
+  const returning = new Set<string>();
+  let before = new Set<string>();
   let header = false;
   let data = false;
   for (const line of lines) {
     if (line === "") continue;
     if (line.startsWith("#")) {
       const meters = parseHeader(line) ?? [];
-      if (meters.length > 0) header = true;
+      if (meters.length === 0) continue;
+      header = true;
+      for (const m of meters) if (seen.has(m) && !before.has(m)) returning.add(m);
       for (const m of meters) seen.add(m);
+      before = new Set(meters);
     } else if (!header && !data) {
       data = true;
       for (const m of ORIGINAL_METERS) seen.add(m);
+      before = new Set(ORIGINAL_METERS);
     }
   }
-  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning };
 }
 
 Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text reader reads its lines split apart, across reads", async () => {
@@ -176,11 +188,36 @@ Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text rea
           });
           assertEquals(spans, numbered);
           file.seekSync(0, Deno.SeekMode.Start);
-          assertEquals(logColumns(short ? choppy(file, rand) : file, path), columnsOf(lines), `round ${round}`);
+          assertEquals(logColumns(short ? choppy(file, rand) : file, path), headersOf(lines), `round ${round}`);
         } finally {
           file.close();
         }
       }
+    }
+  });
+});
+
+Deno.test("logColumns names the columns a header has back after the header before left them out", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/netmon.log`;
+    const headers = [["a", "r", "s"], ["a", "s"], ["a", "r"], ["a", "r", "t"], ["t"]];
+    const lines = headers.flatMap((
+      h,
+      k,
+    ) => [
+      `# netmon meters:\t${h.join("\t")}`,
+      `2026/11/01-0${k}:00:00\t${
+        h.map(() => k)
+          .join("\t")
+      }`,
+    ]);
+    await Deno.writeTextFile(path, lines.map((l) => `${l}\n`).join(""));
+    const file = Deno.openSync(path);
+    try {
+      // r is back in the third header; s leaves for good; t and a leave at the end.
+      assertEquals(logColumns(file, path), { columns: ["a", "r", "s", "t"], header: true, returning: new Set(["r"]) });
+    } finally {
+      file.close();
     }
   });
 });

@@ -130,6 +130,32 @@ Deno.test("a column that leaves and comes back: its growth is over its own inter
   ]);
 });
 
+Deno.test("buckets closed while a column is away are held until it is back, only for a column the log says comes back", () => {
+  // gone leaves for good on the 2nd; back leaves on the 3rd and is back on the 5th.
+  const log: Sample[] = [];
+  for (let h = 0; h <= 6 * 24; h++) {
+    const columns = h < 24 ? ["a", "gone", "back"] : h < 48 || h >= 96 ? ["a", "back"] : ["a"];
+    log.push({ epoch: Date.UTC(2026, 0, 1, h), columns, counters: columns.map(() => h * 3600) });
+  }
+  const run = (returning?: ReadonlySet<string>) => {
+    const engine = new UsageEngine(calendar("day", utc), { returning });
+    const handed: [number, string[]][] = [];
+    for (const [k, s] of log.entries()) for (const b of engine.push(s)) handed.push([k, [b.bucket.label]]);
+    for (const b of engine.finish()) handed.push([log.length, [b.bucket.label]]);
+    return handed;
+  };
+  const held = run();
+  const told = run(new Set(["back"]));
+  // Told: each day as the sample after it comes, but the 2nd (back's last sample, 23:00, is in it) to the 4th, held
+  // until back is (sample 96).
+  assertEquals(told.map(([k]) => k), [24, 96, 96, 96, 120, 144, 145]);
+  // Not told, gone might come back too: all held to the end, the same days in the same order.
+  assertEquals(held, told.map(([, b]) => [145, b]));
+  const days = (returning?: ReadonlySet<string>) => table(usageByBucket(log, calendar("day", utc), { returning }));
+  assertEquals(days(new Set(["back"])), days());
+  assertEquals(days()["2026-01-03"], { a: "86400", back: "86400" });
+});
+
 Deno.test("a column is not in the buckets before its first sample, but for a reset line's value counted there; graph.ts prints the same", async () => {
   const log = [
     "# netmon meters:\ta",

@@ -86,13 +86,13 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
   }
   // The present: a bucket over by then that the log stopped in is missing the rest (the one holding it is "so far").
   const now = Date.now();
-  const names = logColumns(file, path).columns;
+  const { columns: names, returning } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const plan = summaryPlan(req, config, names, path, zone);
   const { passes, only, from, to } = plan;
   const samples = samplesOfFile(file, path, bad, reader);
   const unit = req.unit as Unit;
-  const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
+  const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only, returning });
   function* rows(): Generator<Row> {
     for (const s of samples as Iterable<Sample>) yield* summarizer.push(s);
     yield* summarizer.finish(now);

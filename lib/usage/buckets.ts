@@ -356,7 +356,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
 function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
   const zone = opts.zone ?? localZone();
-  const { columns: meters } = logColumns(file, path);
+  const { columns: meters, returning } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const cols = columnsFor(meters, opts, path);
   const index = new Map(meters.map((m, i) => [m, i]));
@@ -365,7 +365,7 @@ function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: 
   const factor = opts.rate === undefined ? undefined : RATES[opts.rate];
   const lines = badLines(path, opts);
   const reader = new LogReader(path, lines.bad, zone, { reuse: true });
-  const engine = new UsageEngine(calendar(by, zone));
+  const engine = new UsageEngine(calendar(by, zone), { returning });
   const usage: bigint[] = new Array(meters.length).fill(0n);
   // Per meter: 1 when it is in the bucket (metered there), 2 when it was reset there too.
   const state = new Uint8Array(meters.length);

@@ -158,7 +158,7 @@ export interface EngineOptions {
    * last sample, is shared over them), but only for these. Without it, for
    * any column away: one that left for good holds them to the end.
    */
-  returning?: ReadonlySet<string>;
+  returning?: ReadonlySet<string> | undefined;
 }
 
 /** A column away from the log: its last sample's instant, the bucket open then and its interval entries then. */

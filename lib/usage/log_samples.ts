@@ -717,6 +717,16 @@ export interface LogColumns {
   header: boolean;
 }
 
+/** What {@linkcode logColumns} found: the columns, and which come back. */
+export interface LogHeaders extends LogColumns {
+  /**
+   * The columns a header has back after one before it left them out (meters
+   * removed and added back): the usage engine holds buckets back only while
+   * one of these is away (lib/usage/engine.ts `EngineOptions.returning`).
+   */
+  returning: Set<string>;
+}
+
 /** A meters header as it follows the line before: what {@linkcode logColumns} searches for. */
 const AFTER_LF = encoder.encode(`\n${HEADER_PREFIX}`);
 /**
@@ -761,12 +771,15 @@ function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
  * The log's columns: every `# netmon meters:` header's, in order of first
  * appearance (the original's two when a data line comes before any header,
  * or the log is empty): what customers and groups are matched against
- * before the log is read. A fast pass: line by line up to the first header
- * or data line, then a search for headers alone, which skips most of the
- * log's bytes unseen.
+ * before the log is read, and those that come back after leaving it. A
+ * fast pass: line by line up to the first header or data line, then a search
+ * for headers alone, which skips most of the log's bytes unseen.
  */
-export function logColumns(file: LogFile, path = "log"): LogColumns {
+export function logColumns(file: LogFile, path = "log"): LogHeaders {
   const seen = new Set<string>();
+  const returning = new Set<string>();
+  /** The columns of the header before (the original's, when a data line came first). */
+  let before: ReadonlySet<string> = new Set();
   let header = false;
   let data = false;
   const take = (line: string) => {
@@ -774,7 +787,11 @@ export function logColumns(file: LogFile, path = "log"): LogColumns {
     const meters = parseHeader(line, path);
     if (meters === undefined || meters.length === 0) return;
     header = true;
-    for (const m of meters) seen.add(m);
+    for (const m of meters) {
+      if (seen.has(m) && !before.has(m)) returning.add(m);
+      seen.add(m);
+    }
+    before = new Set(meters);
   };
   let offset = 0; // of the line after the one read
   for (const { buf, start, end } of lineSpans(file, path)) {
@@ -784,6 +801,7 @@ export function logColumns(file: LogFile, path = "log"): LogColumns {
     else {
       data = true;
       for (const m of ORIGINAL_METERS) seen.add(m);
+      before = new Set(ORIGINAL_METERS);
     }
     if (header || data) break;
   }
@@ -796,5 +814,5 @@ export function logColumns(file: LogFile, path = "log"): LogColumns {
     while (chunks.refill(keep, where)) keep = findHeaders(chunks.buf, chunks.filled, false, take);
     findHeaders(chunks.buf, chunks.filled, true, take);
   }
-  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header };
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning };
 }

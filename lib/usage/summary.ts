@@ -135,6 +135,8 @@ export interface SummaryOptions extends WallSpan {
   p95?: boolean;
   /** Keep only these columns and customers (names); all when undefined. */
   only?: ReadonlySet<string> | undefined;
+  /** The columns that come back to the log after leaving it, when known (see `EngineOptions.returning`). */
+  returning?: ReadonlySet<string> | undefined;
 }
 
 /** Whether a unit's buckets are a day or longer (those get the 95th percentile). */
@@ -168,7 +170,11 @@ export class Summarizer {
     this.#spans = passes.map((p) => spanIn(p.zone, options, Infinity));
     // Each bucket's rows are made as it closes: its interval rates can be reused.
     this.#engines = passes.map((p) =>
-      new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), { p95: options.p95 === true, reuse: true })
+      new UsageEngine(calendar(options.unit, p.zone, p.billing.cycleDay), {
+        p95: options.p95 === true,
+        reuse: true,
+        returning: options.returning,
+      })
     );
   }
 
