@@ -89,13 +89,14 @@ netnsTest(
         assertEquals(fine.status, "OK", fine.text);
         ok(fine.text.startsWith("NETMON OK - 1 of 1 quotas below their first threshold, last sample "), fine.text);
         const acme = (r: typeof fine) => r.perf.get("acme's")!;
-        const warn = Math.floor(QUOTA * 0.8);
+        // Nagios ranges: a plain threshold N alerts above N, so one byte below where 80% and 100% are reached.
+        const warn = Math.ceil(QUOTA * 0.8) - 1;
         assertEquals(acme(fine), {
           label: "acme's",
           value: usedSoFar(e),
           uom: "B",
           warn,
-          crit: QUOTA,
+          crit: QUOTA - 1,
           min: 0,
           max: QUOTA,
         });
@@ -111,7 +112,7 @@ netnsTest(
         assertEquals((await netmonAt(e, "2025-03-10 00:10:00")).code, 0);
         const w = await check("2025-03-10 00:11:00");
         assertEquals(w.status, "WARNING", w.text);
-        ok(acme(w).value >= warn && acme(w).value < QUOTA && acme(w).value === usedSoFar(e));
+        ok(acme(w).value > warn && acme(w).value < QUOTA && acme(w).value === usedSoFar(e));
         ok(/^NETMON WARNING - acme's \d+\.\d\d KiB of 1\.00 MiB \(\d+\.\d%\)$/.test(w.text), w.text);
 
         await sendUdp(e.p.b, "192.0.2.1", 250, 1000);
