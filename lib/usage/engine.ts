@@ -5,7 +5,8 @@
  * `netmon summary`, alerts, the page and the exports all build on it.
  *
  * Streaming: memory grows with the columns (and, with percentiles, columns
- * times intervals of one bucket), never with the number of samples. With
+ * times intervals of one bucket), never with the number of samples, but for
+ * the buckets held while a column is away from the log (see the rules). With
  * `reuse`, a closed bucket's interval rates are written over by the buckets
  * after it, so that a long log makes no garbage either: what a bucket needs
  * is allocated once.
@@ -19,6 +20,12 @@
  *   same way whatever the value; on a column's first sample after the log's
  *   first, such a reset counts the value too (the counter was created within
  *   the interval).
+ * - A column that leaves the log and comes back (a meter removed and added
+ *   back) has one interval from its last sample to its next, as a gap in the
+ *   samples is one: its growth at its average rate, shared by time over the
+ *   buckets it spans and in the rates of the intervals it spans. So the
+ *   buckets that close while a column is away are held back until it
+ *   returns (with `EngineOptions.returning`, only for a column that will).
  * - An interval whose end is in a later bucket than its start is shared out
  *   in proportion to the time on each side (floor of the cumulative share, in
  *   exact integers), so buckets add up exactly to the counters' growth.
@@ -34,8 +41,9 @@
  *   consistent one.
  *
  * Coverage of a column in a bucket is the time in intervals that the column
- * has at both ends and that are at most three times the usual interval (the
- * median of the last 99 intervals, this one included), as a fraction of the
+ * has at both ends (its own, for one back in the log) and that are at most
+ * three times the usual interval (the median of the last 99 intervals, this
+ * one included), as a fraction of the
  * bucket: of the whole bucket for the first (the time before the log began is
  * not covered: netmon was not metering), and, for the last, of the whole
  * bucket too when it ended by the present (`finish(now)`: the samples the log
