@@ -243,3 +243,31 @@ Deno.test("the overview's estimate of a column (and customer) that first appears
     estimate("mixed"),
   );
 });
+
+Deno.test("rows come out in the same order whether a column is away or not: by bucket end, then pass", () => {
+  // Two passes (UTC days, and beta's Berlin days); the column "gone" is away on the 2nd and comes back on the 3rd.
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [
+    { columns: beta, billing: { cycleDay: 1, timeZone: "Europe/Berlin" } },
+  ]);
+  const from = Date.UTC(2026, 9, 1);
+  const list = (away: boolean): Sample[] =>
+    Array.from({ length: 4 * 24 + 1 }, (_, k) => {
+      const s = k * 3600;
+      const out = away && k >= 30 && k < 50;
+      return out
+        ? { epoch: from + k * 3_600_000, columns: ["beta"], counters: [s] }
+        : { epoch: from + k * 3_600_000, columns: ["beta", "gone"], counters: [s, s] };
+    });
+  const order = (away: boolean) =>
+    run(new Summarizer(passes, { unit: "day", returning: away ? new Set(["gone"]) : undefined }), list(away))
+      .filter((r) => r.name === "beta" || r.name === "b")
+      .map((r) => `${r.label} ${r.name} ${r.zone?.name}`);
+  assertEquals(order(true), order(false));
+  // One that never comes back (the samples end while it is away), no hint given: its buckets are held to the end,
+  // and come out in that order too.
+  const never = (away: boolean) =>
+    run(new Summarizer(passes, { unit: "day" }), list(away).slice(0, 45))
+      .filter((r) => r.name === "beta" || r.name === "b")
+      .map((r) => `${r.label} ${r.name} ${r.zone?.name}`);
+  assertEquals(never(true), never(false));
+});

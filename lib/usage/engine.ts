@@ -443,6 +443,11 @@ export class UsageEngine {
     return this.#firstEpoch;
   }
 
+  /** Whether buckets that closed are held back, a column being away that may come back (see {@linkcode #held}). */
+  get holding(): boolean {
+    return this.#held.length > 0;
+  }
+
   /** The last sample's instant (NaN before any). */
   get lastEpoch(): number {
     return this.#prevEpoch;

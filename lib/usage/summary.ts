@@ -147,8 +147,11 @@ export function dayOrLonger(unit: Unit): boolean {
 /**
  * Rows per bucket from samples, through one engine per pass. Push samples
  * in time order; each push returns the rows of the buckets it closed (in
- * order of bucket end; a bucket's columns, then its customers), and
- * {@linkcode Summarizer.finish} the rest. Every row carries its pass's zone.
+ * order of bucket end, then pass; a bucket's columns, then its customers),
+ * and {@linkcode Summarizer.finish} the rest. While an engine holds buckets
+ * back (a column away from the log that may come back), every pass's rows
+ * wait with them, so that they come out in that order all the same. Every
+ * row carries its pass's zone.
  *
  * @example
  * ```ts
@@ -162,6 +165,8 @@ export class Summarizer {
   readonly #engines: UsageEngine[];
   readonly #options: SummaryOptions;
   readonly #spans: Span[];
+  /** Rows waiting while an engine holds buckets back, each with its pass. */
+  #waiting: { row: Row; k: number }[] = [];
 
   /** Rows of `options.unit` buckets for `passes`, `options.from` and `to` read in each pass's zone. */
   constructor(passes: readonly Pass[], options: SummaryOptions) {
@@ -210,11 +215,27 @@ export class Summarizer {
   /** Adds the next sample; returns the rows of the buckets it closed (most often none: the same empty array). */
   push(sample: Sample): readonly Row[] {
     let out: Row[] | undefined;
+    let holding = false;
     for (let k = 0; k < this.#engines.length; k++) {
-      const closed = (this.#engines[k] as UsageEngine).push(sample);
-      if (closed.length > 0) this.#rows(k, closed, out ??= []);
+      const engine = this.#engines[k] as UsageEngine;
+      const closed = engine.push(sample);
+      holding ||= engine.holding;
+      if (closed.length === 0) continue;
+      if (holding || this.#waiting.length > 0 || this.#engines.some((e) => e.holding)) {
+        const rows: Row[] = [];
+        this.#rows(k, closed, rows);
+        for (const row of rows) this.#waiting.push({ row, k });
+      } else this.#rows(k, closed, out ??= []);
     }
-    return out ?? NO_ROWS;
+    if (this.#waiting.length === 0 || this.#engines.some((e) => e.holding)) return out ?? NO_ROWS;
+    return [...(out ?? []), ...this.#release()];
+  }
+
+  /** The rows that waited, by bucket end then pass (as they come out when no engine holds any back). */
+  #release(): Row[] {
+    const waited = this.#waiting;
+    this.#waiting = [];
+    return waited.sort((a, b) => a.row.end - b.row.end || a.k - b.k).map((w) => w.row);
   }
 
   /**
@@ -223,9 +244,17 @@ export class Summarizer {
    * (without `now`, the last sample's) up to the last sample.
    */
   finish(now?: number): Row[] {
-    const out: Row[] = [];
-    this.#engines.forEach((e, k) => this.#rows(k, e.finish(now), out));
-    return out;
+    if (this.#waiting.length === 0 && !this.#engines.some((e) => e.holding)) {
+      const out: Row[] = [];
+      this.#engines.forEach((e, k) => this.#rows(k, e.finish(now), out));
+      return out;
+    }
+    this.#engines.forEach((e, k) => {
+      const rows: Row[] = [];
+      this.#rows(k, e.finish(now), rows);
+      for (const row of rows) this.#waiting.push({ row, k });
+    });
+    return this.#release();
   }
 }
 
