@@ -74,8 +74,10 @@ export function formatReport(
     byMeter ??= new Map(usage.meters.map((u) => [u.meter, u]));
     return byMeter.get(m)?.usage ?? 0n;
   };
-  // A meter the last sample lacks (added since) had no total then: "-" (on a first run, 0, as the original's).
-  const lastTotal = (m: string) => previous === undefined ? 0n : previous.sample.counters.get(m);
+  // A meter the last sample lacks: its last value in the log, which its usage counts from (a meter put back); one new
+  // to the log had no total then: "-" (on a first run, 0, as the original's).
+  const lastTotal = (m: string) =>
+    previous === undefined ? 0n : previous.sample.counters.get(m) ?? usage.lastLogged?.get(m);
   let text = line("Last Total", lastStamp, meters, lastTotal) +
     line("New Total", sample.timestamp, meters, (m) => sample.counters.get(m) ?? 0n) +
     line("New Usage", sample.timestamp, meters, usageOf);

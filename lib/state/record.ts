@@ -31,6 +31,7 @@ import { type BootClock, bootClock } from "../host/boot.ts";
 import { checkResets } from "./identity.ts";
 import { STATUS_FILE } from "./status.ts";
 import { logEndRepair } from "./log_end.ts";
+import { lastLoggedValues } from "./log_back.ts";
 
 function sameSample(a: Sample, b: Sample): boolean {
   if (a.timestamp !== b.timestamp || a.counters.size !== b.counters.size) return false;
@@ -107,6 +108,12 @@ function clockWentBack(zone: Zone, previous: string): boolean {
   return wallToInstant(zone, stampToNaive(previous)) > Date.now() + 1000;
 }
 
+/** The last value in `log` of each of `meters` that `previous` lacks and the log had before (lib/state/log_back.ts). */
+function comingBack(log: string, previous: Sample, meters: readonly string[]): Map<string, bigint> | undefined {
+  const added = meters.filter((m) => !previous.counters.has(m));
+  return added.length > 0 ? lastLoggedValues(log, added) : undefined;
+}
+
 /** The outcome of one recorded sample. */
 export interface Recorded {
   /** The state before this sample (undefined on a first run). */
@@ -141,6 +148,8 @@ export interface BesideStep {
   warnings: string[];
   /** The columns reset since the previous sample, with their reasons (those the counter shows and those it cannot). */
   resets: ReadonlyMap<string, string>;
+  /** The last value in the log of each column that came back (the previous sample lacks it), when any did. */
+  lastLogged?: ReadonlyMap<string, bigint>;
 }
 
 /** Options of {@linkcode recordSample}. */
@@ -255,7 +264,6 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     }
     if (reading.packets) sample.packets = reading.packets;
     const resets = checkResets(files, last?.sample, sample, reading, clock, warnings);
-    const usage = computeUsage(last, sample, resets.resets);
     const meters = [...counters.keys()];
     // A rotated log begins again with the last sample (under its header, unless it has the original two meters).
     const lastMeters = last && state.rotated ? [...last.sample.counters.keys()] : undefined;
@@ -264,6 +272,9 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
       ? (sameColumns(ORIGINAL_METERS, lastMeters) ? "" : formatHeader(lastMeters)) + formatLogLine(last.sample)
       : "";
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
+    // Only when the columns changed: a column back in them counts from its last value in the log.
+    const lastLogged = header && last ? comingBack(files.log, last.sample, meters) : undefined;
+    const usage = computeUsage(last, sample, resets.resets, lastLogged);
     const text = begun + header + resets.lines + formatLogLine(sample);
     // The sample as the log has it, its reset lines included (the PostgreSQL store keeps them).
     if (resets.logged.size > 0) sample.resets = resets.logged;
@@ -273,7 +284,9 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
     const next = new AtomicFile(files.last, STATE_MODE, "last file");
     next.write(formatLast({ sample, totalStart: usage.totalStart }));
     next.sync();
-    const beside = await opts.besideLast?.({ previous: last?.sample, sample, warnings, resets: resets.resets }).catch(
+    const step: BesideStep = { previous: last?.sample, sample, warnings, resets: resets.resets };
+    if (usage.lastLogged) step.lastLogged = usage.lastLogged;
+    const beside = await opts.besideLast?.(step).catch(
       (err) => {
         next.abandon();
         throw err;

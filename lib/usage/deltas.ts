@@ -12,8 +12,9 @@ export interface MeterUsage {
   meter: string;
   /**
    * Counter at the previous sample; for a meter the previous sample lacks,
-   * the value its usage counts from: 0 on a first run or when its counter
-   * was made within the interval (a reset), else its value now.
+   * the value its usage counts from: its last value in the log if it had
+   * one (a meter put back), else 0 on a first run or when its counter was
+   * made within the interval (a reset), else its value now.
    */
   before: bigint;
   /** Counter now. */
@@ -34,6 +35,8 @@ export interface UsageResult {
   resets: string[];
   /** Since when the totals count after this sample. */
   totalStart: string;
+  /** The last value in the log of each meter that came back (the previous sample lacks it), when any did. */
+  lastLogged?: ReadonlyMap<string, bigint>;
 }
 
 /**
@@ -44,10 +47,13 @@ export interface UsageResult {
  * value: that meter's usage is its new value (what it counted since the
  * reset; anything counted between the previous sample and the reset is
  * unknowable). Other meters are unaffected. A meter the last sample lacks
- * (one added to the config) counts from its value now, as every reader of the
- * log counts it, unless `resets` names it (`netmon start` made its counter
- * within the interval: its usage is its value, as the log's reset line tells
- * every reader). As in the original, the
+ * but the log had before (removed from the config, then put back) counts
+ * from its last value in the log, `lastLogged`'s (lib/state/log_back.ts): its
+ * counter kept counting meanwhile, as every reader of the log counts it. A
+ * meter the log never had (one added to the config) counts from its value
+ * now, as every reader of the log counts it. Either is reset when `resets`
+ * names it (`netmon start` made its counter within the interval: its usage is
+ * its value, as the log's reset line tells every reader). As in the original, the
  * total-start stamp moves to now when a reset is seen, and is now on the
  * first run.
  *
@@ -61,16 +67,18 @@ export function computeUsage(
   last: LastState | undefined,
   now: Sample,
   resetReasons?: ReadonlyMap<string, string>,
+  lastLogged?: ReadonlyMap<string, bigint>,
 ): UsageResult {
   const meters: MeterUsage[] = [];
   const resets: string[] = [];
   // forEach, not for-of: at 10,000 meters this runs once, mostly before V8 optimises it, where for-of's
   // [key, value] pairs cost several times the loop itself.
   now.counters.forEach((after, meter) => {
-    const was = last?.sample.counters.get(meter);
+    // A meter put back counts from its last value in the log, as in every reader of the log (lib/usage/engine.ts).
+    const was = last?.sample.counters.get(meter) ?? lastLogged?.get(meter);
     const reason = resetReasons?.get(meter) ?? (was !== undefined && after < was ? "counter went down" : undefined);
-    // A meter new since the last sample starts at its first value, as in every reader of the log
-    // (lib/usage/engine.ts), unless it was reset: its counter was made within the interval.
+    // A meter new to the log starts at its first value, as in every reader of the log, unless it was reset: its
+    // counter was made within the interval.
     const before = was ?? (last === undefined || reason !== undefined ? 0n : after);
     if (reason === undefined) {
       meters.push({ meter, before, after, usage: after - before, reset: false });
@@ -80,5 +88,7 @@ export function computeUsage(
     meters.push({ meter, before, after, usage: after, reset: true, reason });
   });
   const totalStart = last === undefined || resets.length > 0 ? now.timestamp : last.totalStart;
-  return { meters, resets, totalStart };
+  const result: UsageResult = { meters, resets, totalStart };
+  if (lastLogged !== undefined && lastLogged.size > 0) result.lastLogged = lastLogged;
+  return result;
 }

@@ -78,7 +78,8 @@ export function decimalBelow(a: string | undefined, b: string | undefined): bool
  * counter since (`started`), or the machine booted since: it counted from
  * zero within the interval, and
  * the reset line says so to every reader; otherwise every reader starts it
- * at its first value (lib/usage/deltas.ts, lib/usage/engine.ts).
+ * at its first value, or at its last value in the log if the log had it
+ * before (a meter put back: lib/usage/deltas.ts, lib/usage/engine.ts).
  *
  * A reboot is a boot time later than the previous sample's instant (every
  * column is reset, a new one too: all counted since the boot): it is
