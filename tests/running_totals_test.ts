@@ -46,7 +46,7 @@ Deno.test("totals: reset counts are not changed in the totals they were advanced
   assert.deepEqual(t2.columns.get("b")!.resets, new Map());
 });
 
-Deno.test("totals: a column removed keeps its total; added back, its counter counts whole", () => {
+Deno.test("totals: a column removed keeps its total; put back, it counts from its last value in the log", () => {
   let s = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 1n], ["b", 5n]]));
   s = nextTotals(s, sample("2024/03/01-10:05:00", [["a", 2n], ["b", 9n]]));
   s = nextTotals(s, sample("2024/03/01-10:10:00", [["a", 3n]]));
@@ -55,9 +55,61 @@ Deno.test("totals: a column removed keeps its total; added back, its counter cou
     counter: undefined,
     resets: new Map(),
   });
-  s = nextTotals(s, sample("2024/03/01-10:15:00", [["a", 4n], ["b", 7n]]));
-  assert.equal(s.columns.get("b")!.total, 11n);
-  assert.deepEqual(s.columns.get("b")!.resets, new Map());
+  const back = sample("2024/03/01-10:15:00", [["a", 4n], ["b", 15n]]);
+  const last = new Map([["b", 9n]]);
+  // Its counter kept counting while it was away: 6 bytes since its last value, not its 15 again.
+  assert.deepEqual(nextTotals(s, back, undefined, last).columns.get("b"), {
+    total: 10n,
+    counter: 15n,
+    resets: new Map(),
+  });
+  // Below its last value: a reset, its new value counted.
+  const down = nextTotals(s, sample("2024/03/01-10:15:00", [["a", 4n], ["b", 7n]]), undefined, last);
+  assert.deepEqual(down.columns.get("b"), { total: 11n, counter: 7n, resets: new Map([["counter_went_down", 1n]]) });
+  // A reset line (start made its counter again): its value, counted under the line's reason.
+  const started = nextTotals(s, back, new Map([["b", "rules re-created"]]), last);
+  assert.deepEqual(started.columns.get("b"), { total: 19n, counter: 15n, resets: new Map([["rules_recreated", 1n]]) });
+  // Its last value not known (not in the log): from its value now, as the report counts it, or whole when reset.
+  assert.equal(nextTotals(s, back).columns.get("b")!.total, 4n);
+  assert.equal(nextTotals(s, back, new Map([["b", "reboot"]])).columns.get("b")!.total, 19n);
+  // And it goes on from there.
+  const on = nextTotals(nextTotals(s, back, undefined, last), sample("2024/03/01-10:20:00", [["a", 5n], ["b", 20n]]));
+  assert.equal(on.columns.get("b")!.total, 15n);
+});
+
+Deno.test("totals: over a log whose column leaves and comes back, the total is the report's usage summed", () => {
+  // b leaves at 10:10 (last value 9) and comes back at 10:20 with 15 (no reset line), then again at 10:35 below its
+  // last value (a reset).
+  const samples = [
+    sample("2024/03/01-10:00:00", [["a", 1n], ["b", 5n]]),
+    sample("2024/03/01-10:05:00", [["a", 2n], ["b", 9n]]),
+    sample("2024/03/01-10:10:00", [["a", 3n]]),
+    sample("2024/03/01-10:15:00", [["a", 4n]]),
+    sample("2024/03/01-10:20:00", [["a", 5n], ["b", 15n]]),
+    sample("2024/03/01-10:25:00", [["b", 16n], ["a", 6n]]),
+    sample("2024/03/01-10:30:00", [["a", 7n]]),
+    sample("2024/03/01-10:35:00", [["a", 8n], ["b", 4n]]),
+  ];
+  const totals = totalsOfSamples(samples)!;
+  // 4, then 6 since its last value 9, 1, then 4 (a reset).
+  assert.deepEqual(totals.columns.get("b"), { total: 15n, counter: 4n, resets: new Map([["counter_went_down", 1n]]) });
+  assert.equal(totals.columns.get("a")!.total, 7n);
+  // The same from a state part way, and step by step as reports advance them, each given b's last value as the
+  // record step finds it in the log; the reports' usage adds up to the same.
+  assert.deepEqual(totalsOfSamples(samples.slice(2), totalsOfSamples(samples.slice(0, 2))), totals);
+  let t = undefined as ReturnType<typeof nextTotals> | undefined;
+  let billed = 0n;
+  for (const [i, s] of samples.entries()) {
+    const lastLogged = new Map([["b", i < 5 ? 9n : 16n]]);
+    t = nextTotals(t, s, undefined, lastLogged);
+    const previous = samples[i - 1];
+    if (previous) {
+      const u = computeUsage({ sample: previous, totalStart: "2024/03/01-10:00:00" }, s, undefined, lastLogged);
+      billed += u.meters.find((m) => m.meter === "b")?.usage ?? 0n;
+    }
+  }
+  assert.deepEqual(t, totals);
+  assert.equal(billed, 15n);
 });
 
 Deno.test("totals: exact far above 2^53, a wrap from 2^64-1 to 0 counts as a reset", () => {

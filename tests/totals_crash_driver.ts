@@ -54,7 +54,16 @@ export async function recordStep(dir: string, step: Step, crashAt: CrashAt = "no
       return { commit: () => crashAt === "after-append" && die(), abandon: () => {} };
     },
     besideLast: async (s) => {
-      const p = await prepareTotals(files.dir, files.log, s.previous, s.sample, s.warnings, s.resets);
+      const p = await prepareTotals(
+        files.dir,
+        files.log,
+        s.previous,
+        s.sample,
+        s.warnings,
+        s.resets,
+        undefined,
+        s.lastLogged,
+      );
       // Committed after netmon.last.
       const totals: Replacement = {
         commit() {

@@ -128,10 +128,12 @@ Deno.test("totals file: rewritten only when an offset changes, otherwise only ma
       assert.deepEqual(kept, fromLog, `step ${i}`);
     }
     const { kept } = await keptTotals(dir);
-    // a: 200 + 20 (went down) + 400 (re-created) + 5 + 5 + 1; b: 30 + 10 + 5, removed, back with 5 (counted whole), 1.
+    // a: 200 + 20 (went down) + 400 (re-created) + 5 + 5 + 1; b: 30 + 10 + 5, removed, back with 5, below its last
+    // value 95 (a reset: counted whole), 1.
     assert.equal(kept.columns.get("a")?.total, 631n);
     assert.deepEqual(kept.columns.get("a")?.resets, new Map([["counter_went_down", 1n], ["counter_recreated", 1n]]));
     assert.equal(kept.columns.get("b")?.total, 51n);
+    assert.deepEqual(kept.columns.get("b")?.resets, new Map([["counter_went_down", 1n]]));
     assert.equal(kept.columns.get("c")?.total, 4n);
   });
 });

@@ -541,6 +541,7 @@ export function textfileOutput(
           step.warnings,
           step.resets,
           read,
+          step.lastLogged,
         );
         offsets = prepared.offsets;
         return [{

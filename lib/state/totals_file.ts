@@ -29,7 +29,7 @@ import { FIX, resetCounts, resetsText, storable, TOTALS_MAGIC_2, totalsLines, wh
 import { AtomicFile } from "../host/files.ts";
 import { SafeFile } from "../host/safe_open.ts";
 import { stampToNaive } from "../usage/local_time.ts";
-import { advanceOffsets, NO_RESETS, type Offsets } from "../usage/offsets.ts";
+import { advanceOffsets, NO_RESETS, noteGone, type Offsets } from "../usage/offsets.ts";
 import type { Totals } from "../usage/running_totals.ts";
 import { STATE_MODE } from "./files.ts";
 import type { Sample } from "./log_format.ts";
@@ -225,10 +225,14 @@ export function readTotals(
 export async function offsetsOfLog(log: string): Promise<{ offsets: Offsets; last: Sample } | undefined> {
   let offsets: Offsets | undefined;
   let last: Sample | undefined;
+  // The last value of each column that left: it counts from there if it comes back.
+  const gone = new Map<string, bigint>();
   try {
     // A `# netmon reset:` line before a sample: its column was reset whatever the counter shows.
     await forEachLogSample(log, (s) => {
-      offsets = advanceOffsets(offsets, last?.counters, s, s.resets);
+      const next = advanceOffsets(offsets, last?.counters, s, s.resets, gone);
+      if (next !== offsets) noteGone(gone, last?.counters, s);
+      offsets = next;
       last = s;
     });
   } catch (err) {
@@ -257,7 +261,9 @@ export interface PreparedTotals {
  * last line); `resets` the columns reset since, with their reasons (the
  * record step's); `early`, the file as {@linkcode loadTotals} read it before
  * (undefined in it: there was none), else it is read now. Call with the state
- * lock held, before the log append; commit the result after it.
+ * lock held, before the log append; commit the result after it. `lastLogged`
+ * is the last value in the log of each column that comes back (the record
+ * step's, lib/state/log_back.ts).
  */
 export async function prepareTotals(
   dir: string,
@@ -267,6 +273,7 @@ export async function prepareTotals(
   warnings: string[],
   resets: ReadonlyMap<string, string> = new Map(),
   early?: { loaded: LoadedTotals | undefined },
+  lastLogged?: ReadonlyMap<string, bigint>,
 ): Promise<PreparedTotals> {
   const path = totalsPath(dir);
   if (!previous) early?.loaded?.file.close();
@@ -277,13 +284,13 @@ export async function prepareTotals(
     try {
       // Kept up to the previous sample, or rebuilt from the log up to its last sample.
       const from = kept ? { offsets: kept.offsets, last: previous } : previous && await offsetsOfLog(log);
-      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets);
+      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets, lastLogged);
     } catch (err) {
       // Offsets that cannot be those after the previous sample (the file was edited): the log has them.
       if (!kept || !(err instanceof RangeError) || !/not those after the previous/.test(err.message)) throw err;
       warnings.push(`${path}: ${err.message}; rebuilt from the log`);
       const from = await offsetsOfLog(log);
-      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets);
+      offsets = advanceOffsets(from?.offsets, from?.last.counters, sample, resets, lastLogged);
     }
   } catch (err) {
     kept?.file.close();

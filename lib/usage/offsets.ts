@@ -40,6 +40,7 @@ const WENT_DOWN = "counter_went_down";
 export const NO_RESETS: ReadonlyMap<string, bigint> = new Map();
 
 const NO_REASONS: ReadonlyMap<string, string> = new Map();
+const NO_COUNTERS: ReadonlyMap<string, bigint> = new Map();
 
 type Resets = ReadonlyMap<string, bigint>;
 
@@ -104,9 +105,12 @@ function changesNothing(
  * - never seen before: its total starts at 0 (its offset is minus its
  *   counter), so a total is the usage since the column's first sample, as the
  *   summary counts it;
- * - seen, but not in the previous sample (a meter removed, then added again):
- *   the counter counted since its rule came back: added whole, which its
- *   offset (its total) does as it is;
+ * - seen, but not in the previous sample (a meter removed, then put back):
+ *   its counter kept counting while it was away, so it counts from its last
+ *   value in the log, `lastLogged`'s (lib/state/log_back.ts), as if it had
+ *   been in the previous sample with that value (the rules below); without
+ *   one, from its value now (its total stays), or whole if it is in
+ *   `resets`;
  * - in `resets`, or below its previous value: a reset, counted under its
  *   reason (`counter went down` when none is given), the new counter being
  *   what was counted since: the previous counter joins the offset;
@@ -130,6 +134,7 @@ export function advanceOffsets(
   previous: ReadonlyMap<string, bigint> | undefined,
   sample: Sample,
   resets: ReadonlyMap<string, string> = NO_REASONS,
+  lastLogged: ReadonlyMap<string, bigint> = NO_COUNTERS,
 ): Offsets {
   if (before !== undefined && previous !== undefined && changesNothing(before, previous, sample, resets)) {
     return before;
@@ -147,20 +152,21 @@ export function advanceOffsets(
   };
   for (const [column, counter] of sample.counters) {
     checked(column, counter);
-    const was = previous?.get(column);
+    let was = previous?.get(column);
     const i = at.get(column);
     if (i === undefined) {
       add(column, -counter, NO_RESETS);
       continue;
     }
-    const offset = before!.offsets[i] as bigint;
+    let offset = before!.offsets[i] as bigint;
     const counts = before!.resets[i] as Resets;
-    // Not in the previous sample (its meter was removed, then added again): its offset is its total as it was.
-    if (was === undefined) {
-      add(column, offset, counts);
-      continue;
-    }
     const reason = resets.get(column);
+    // Not in the previous sample (its meter was removed, then put back): its offset is its total, which it left with
+    // at its last value, the one it counts from now.
+    if (was === undefined) {
+      was = lastLogged.get(column) ?? (reason === undefined ? counter : 0n);
+      offset -= was;
+    }
     const label = reason !== undefined ? resetLabel(reason) : counter < was ? WENT_DOWN : undefined;
     if (label === undefined) add(column, offset, counts);
     else add(column, offset + was, new Map(counts).set(label, (counts.get(label) ?? 0n) + 1n));
@@ -172,6 +178,23 @@ export function advanceOffsets(
     }
   }
   return out;
+}
+
+/**
+ * Notes in `gone` the counter in `previous` of each column `sample` lacks:
+ * its last value, which it counts from if it comes back (`lastLogged` of
+ * {@linkcode advanceOffsets}, for a reader of the whole log). Call it only
+ * when the offsets changed (the columns did then, if ever): it looks at every
+ * column.
+ */
+export function noteGone(
+  gone: Map<string, bigint>,
+  previous: ReadonlyMap<string, bigint> | undefined,
+  sample: Sample,
+): void {
+  previous?.forEach((counter, column) => {
+    if (!sample.counters.has(column)) gone.set(column, counter);
+  });
 }
 
 /** The error for offsets that cannot be those after the previous sample (a file edited by hand, say). */

@@ -12,7 +12,7 @@
  */
 
 import type { Sample } from "../state/log_format.ts";
-import { advanceOffsets, type Offsets } from "./offsets.ts";
+import { advanceOffsets, noteGone, type Offsets } from "./offsets.ts";
 
 export { advanceOffsets, NO_RESETS, type Offsets, RESET_LABELS, resetLabel } from "./offsets.ts";
 
@@ -80,8 +80,10 @@ export function totalsAt(offsets: Offsets, sample: Sample): Totals {
 /**
  * The totals after `sample`, from those after the previous sample (undefined
  * on a first run): {@linkcode advanceOffsets}'s rules, as totals. `resets`
- * maps the columns reset since the previous sample to their reason.
- * Columns not in the sample keep their total, without a counter. The order
+ * maps the columns reset since the previous sample to their reason;
+ * `lastLogged`, the last value of each column that comes back (one the
+ * previous sample lacks: it counts from there). Columns not in the sample
+ * keep their total, without a counter. The order
  * is the sample's, then the columns it no longer has.
  *
  * @example
@@ -95,21 +97,27 @@ export function nextTotals(
   previous: Totals | undefined,
   sample: Sample,
   resets: ReadonlyMap<string, string> = NO_REASONS,
+  lastLogged?: ReadonlyMap<string, bigint>,
 ): Totals {
   const before = previous && offsetsOfTotals(previous);
-  return totalsAt(advanceOffsets(before, previous && countersOfTotals(previous), sample, resets), sample);
+  return totalsAt(advanceOffsets(before, previous && countersOfTotals(previous), sample, resets, lastLogged), sample);
 }
 
 /**
  * The totals after the last of `samples` (oldest first), or undefined if
- * there are none; from `start` (totals before the first of them) when given.
+ * there are none; from `start` (totals before the first of them) when given,
+ * whose columns without a counter come back, if they do, from their value
+ * then (their last is not known).
  */
 export function totalsOfSamples(samples: Iterable<Sample>, start?: Totals): Totals | undefined {
   let offsets = start && offsetsOfTotals(start);
   let previous = start && countersOfTotals(start);
   let last: Sample | undefined;
+  const gone = new Map<string, bigint>();
   for (const s of samples) {
-    offsets = advanceOffsets(offsets, previous, s, s.resets);
+    const next = advanceOffsets(offsets, previous, s, s.resets, gone);
+    if (next !== offsets) noteGone(gone, previous, s);
+    offsets = next;
     previous = s.counters;
     last = s;
   }
