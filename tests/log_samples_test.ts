@@ -14,6 +14,7 @@ import {
   logColumns,
   type LogFile,
   LogReader,
+  returningOf,
   samplesOf,
   samplesOfFile,
 } from "../lib/usage/log_samples.ts";
@@ -216,8 +217,26 @@ Deno.test("logColumns names the columns a header has back after the header befor
     try {
       // r is back in the third header; s leaves for good; t and a leave at the end.
       assertEquals(logColumns(file, path), { columns: ["a", "r", "s", "t"], header: true, returning: new Set(["r"]) });
+      // The samples in memory say the same by the same rule.
+      file.seekSync(0, Deno.SeekMode.Start);
+      assertEquals(returningOf(samplesOf(linesOfFile(file, path), path, () => {})), new Set(["r"]));
     } finally {
       file.close();
     }
   });
+});
+
+Deno.test("returningOf: a column in a sample, absent from a later one and present again after, by content", () => {
+  const at = (columns: string[]) => ({ columns });
+  // Each list a new array: a list the same as the one before is no change, whatever its identity.
+  assertEquals(
+    returningOf([at(["a", "b"]), at(["a", "b"]), at(["a"]), at(["a"]), at(["b", "a"]), at(["c"])]),
+    new Set(["b"]),
+  );
+  // The original log's two columns, then a header that drops one and one that has it back.
+  const [proxy, other] = ORIGINAL_METERS as [string, string];
+  assertEquals(returningOf([at([proxy, other]), at([proxy]), at([proxy, other, "x"])]), new Set([other]));
+  // Added, removed for good, absent at first: none back.
+  assertEquals(returningOf([at(["a"]), at(["a", "b"]), at(["b"]), at(["b", "c"])]), new Set());
+  assertEquals(returningOf([]), new Set());
 });

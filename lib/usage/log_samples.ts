@@ -727,6 +727,43 @@ export interface LogHeaders extends LogColumns {
   returning: Set<string>;
 }
 
+/**
+ * The columns that come back: notes a log's column lists in order (its
+ * headers', or its samples'), and keeps in `returning` each column a list
+ * has back after the list before it left it out (meters removed and added
+ * back). What {@linkcode logColumns} and {@linkcode returningOf} find.
+ */
+export class Returning {
+  /** Every column noted so far, in order of first appearance. */
+  readonly seen = new Set<string>();
+  /** The columns back after leaving. */
+  readonly returning = new Set<string>();
+  #before: ReadonlySet<string> = new Set();
+  #last: readonly string[] | undefined;
+
+  /** Notes the next list (the same array as the last is skipped: a sample's columns while they do not change). */
+  note(columns: readonly string[]): void {
+    if (columns === this.#last) return;
+    this.#last = columns;
+    for (const m of columns) {
+      if (this.seen.has(m) && !this.#before.has(m)) this.returning.add(m);
+      this.seen.add(m);
+    }
+    this.#before = new Set(columns);
+  }
+}
+
+/**
+ * The columns of `samples` (in time order) that one leaves out and a later
+ * one has back: `EngineOptions.returning` (lib/usage/engine.ts) for samples
+ * in memory, by the rule {@linkcode logColumns} applies to the headers.
+ */
+export function returningOf(samples: Iterable<{ readonly columns: readonly string[] }>): Set<string> {
+  const r = new Returning();
+  for (const s of samples) r.note(s.columns);
+  return r.returning;
+}
+
 /** A meters header as it follows the line before: what {@linkcode logColumns} searches for. */
 const AFTER_LF = encoder.encode(`\n${HEADER_PREFIX}`);
 /**
@@ -776,10 +813,7 @@ function startsWith(buf: Uint8Array, at: number, prefix: Uint8Array): boolean {
  * for headers alone, which skips most of the log's bytes unseen.
  */
 export function logColumns(file: LogFile, path = "log"): LogHeaders {
-  const seen = new Set<string>();
-  const returning = new Set<string>();
-  /** The columns of the header before (the original's, when a data line came first). */
-  let before: ReadonlySet<string> = new Set();
+  const headers = new Returning();
   let header = false;
   let data = false;
   const take = (line: string) => {
@@ -787,11 +821,7 @@ export function logColumns(file: LogFile, path = "log"): LogHeaders {
     const meters = parseHeader(line, path);
     if (meters === undefined || meters.length === 0) return;
     header = true;
-    for (const m of meters) {
-      if (seen.has(m) && !before.has(m)) returning.add(m);
-      seen.add(m);
-    }
-    before = new Set(meters);
+    headers.note(meters);
   };
   let offset = 0; // of the line after the one read
   for (const { buf, start, end } of lineSpans(file, path)) {
@@ -800,8 +830,7 @@ export function logColumns(file: LogFile, path = "log"): LogHeaders {
     if (buf[start] === HASH) take(decoder.decode(buf.subarray(start, end)));
     else {
       data = true;
-      for (const m of ORIGINAL_METERS) seen.add(m);
-      before = new Set(ORIGINAL_METERS);
+      headers.note(ORIGINAL_METERS);
     }
     if (header || data) break;
   }
@@ -814,5 +843,6 @@ export function logColumns(file: LogFile, path = "log"): LogHeaders {
     while (chunks.refill(keep, where)) keep = findHeaders(chunks.buf, chunks.filled, false, take);
     findHeaders(chunks.buf, chunks.filled, true, take);
   }
+  const { seen, returning } = headers;
   return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning };
 }
