@@ -17,6 +17,7 @@ import {
   Summarizer,
   topRows,
 } from "../lib/usage/summary.ts";
+import { returningOf } from "../lib/usage/log_samples.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 
 const acme: CustomerColumns = { name: "acme", in: ["acme-inbound"], out: ["acme-outbound"], both: [] };
@@ -168,6 +169,37 @@ Deno.test("the overview: one part per billing, days restricted by --from/--to, n
   // The cycle from 15 October: five days so far, nothing after --to counted.
   assertEquals(b?.cycle?.totalBytes, 5n * 4n * 86_400n);
   assertEquals(parts[1]?.part.builder.periods.cycle.label, "2026-10-15 .. 2026-11-14");
+});
+
+Deno.test("the overview holds no day back for a meter removed for good once told which come back, the same figures", () => {
+  const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, [{
+    columns: beta,
+    billing: { cycleDay: 15, timeZone: "UTC" },
+  }]);
+  // gone is removed for good at 07:00 on the 11th; beta is away from 18:00 on the 12th to 06:00 on the 13th.
+  const from = Date.UTC(2026, 9, 10);
+  const list = samples(from, 4).map((s, k) => {
+    const columns = k <= 30 ? [...s.columns, "gone"] : k >= 66 && k < 78 ? s.columns.slice(0, 2) : s.columns;
+    return { ...s, columns, counters: columns.map((_, i) => s.counters[i] ?? k * 3600) };
+  });
+  const returning = returningOf(list);
+  assertEquals(returning, new Set(["beta"]));
+  const overview = (told: boolean) => {
+    const ov = new OverviewSummarizer(passes, Date.UTC(2026, 9, 14, 1), told ? { returning } : {});
+    // Whether days are held back after each sample.
+    const held = list.map((s) => {
+      ov.push(s);
+      return ov.holding;
+    });
+    return { held, parts: ov.result().map((p) => p.lines) };
+  };
+  const told = overview(true);
+  // Told: only while beta is away after the 12th closed (the 13th's first sample) up to its return.
+  assertEquals(told.held.flatMap((h, k) => h ? [k] : []), [72, 73, 74, 75, 76, 77]);
+  const untold = overview(false);
+  assertEquals(untold.held.indexOf(true), 48, "not told: the 11th held from its close on, gone never back");
+  assertEquals(untold.held.slice(48).every((h) => h), true);
+  assertEquals(told.parts, untold.parts);
 });
 
 Deno.test("the overview's coverage of this cycle is up to the last sample, as the cycle's row: one figure, not two", () => {

@@ -73,11 +73,14 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
   // The zone the stamps were written in: "local" cycles and days are that zone's, whatever the reader's TZ.
   const zone = logZone(path);
   const reader = new LogReader(path, bad, zone, { reuse: true });
+  // The headers alone first (a fast search): the columns, and those that come back, for which the engines hold
+  // buckets back while they are away (one removed for good would hold every bucket after it).
+  const { columns: names, returning } = logColumns(file, path);
+  file.seekSync(0, Deno.SeekMode.Start);
   if (req.view === "overview") {
     // The overview prints nothing before the log is read: its customers and
-    // --meter are matched to the columns that one reading found, rather than
-    // to a pass of its own over the log first.
-    const ov = new OverviewSummarizer(billingsOf(config, zone), Date.now(), { from: req.from, to: req.to });
+    // --meter are matched to the columns that one reading found.
+    const ov = new OverviewSummarizer(billingsOf(config, zone), Date.now(), { from: req.from, to: req.to, returning });
     for (const s of samplesOfFile(file, path, bad, reader)) ov.push(s);
     const { passes, only } = summaryPlan(req, config, reader.columnsRead.columns, path, zone);
     warnCount(path, badCount);
@@ -86,8 +89,6 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
   }
   // The present: a bucket over by then that the log stopped in is missing the rest (the one holding it is "so far").
   const now = Date.now();
-  const { columns: names, returning } = logColumns(file, path);
-  file.seekSync(0, Deno.SeekMode.Start);
   const plan = summaryPlan(req, config, names, path, zone);
   const { passes, only, from, to } = plan;
   const samples = samplesOfFile(file, path, bad, reader);

@@ -316,12 +316,13 @@ export class OverviewSummarizer {
    * An overview of `passes` around instant `now` (for a pass, the instant
    * before `options.to` if earlier), keeping the names in `options.only`
    * (all when undefined) and the days starting from `options.from` and
-   * before `options.to`, read in each pass's zone.
+   * before `options.to`, read in each pass's zone; `options.returning`, the
+   * columns that come back (see `SummaryOptions.returning`).
    */
   constructor(
     passes: readonly Pass[],
     now: number,
-    options: WallSpan & { only?: ReadonlySet<string> | undefined } = {},
+    options: WallSpan & Pick<SummaryOptions, "only" | "returning"> = {},
   ) {
     const only = options.only;
     this.#spans = passes.map((pass) => spanIn(pass.zone, options, now));
@@ -336,8 +337,13 @@ export class OverviewSummarizer {
         }),
       };
     });
-    this.#engines = passes.map((p) => new UsageEngine(calendar("day", p.zone)));
+    this.#engines = passes.map((p) => new UsageEngine(calendar("day", p.zone), { returning: options.returning }));
     this.#seen = this.#spans.map((span) => new FirstSeen(span.to));
+  }
+
+  /** Whether days that closed are held back (see `UsageEngine.holding`): not added up until a column is back. */
+  get holding(): boolean {
+    return this.#engines.some((e) => e.holding);
   }
 
   /** Adds the next sample. */
