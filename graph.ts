@@ -43,7 +43,7 @@ import { allColumns } from "./lib/config/meters.ts";
 import { pageFiles, type PagePicture } from "./lib/outputs/page.ts";
 import { buildPageData } from "./lib/outputs/page_data.ts";
 import { pageDirectory, writePages } from "./lib/outputs/page_write.ts";
-import { LogReader, samplesOfFile } from "./lib/usage/log_samples.ts";
+import { logColumns, LogReader, samplesOfFile } from "./lib/usage/log_samples.ts";
 import { logZone } from "./lib/state/zone_record.ts";
 
 const VERSION = "0.1.0";
@@ -383,11 +383,15 @@ async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promi
   };
   try {
     const zone = logZone(logPath, a.log !== undefined);
+    // The headers alone first (a fast search): the engines hold buckets back only for a column that comes back.
+    const returning = log ? logColumns(log, logPath).returning : undefined;
+    log?.seekSync(0, Deno.SeekMode.Start);
     const build = buildPageData({
       // The pages use each sample as it comes: its counters array can be reused.
       samples: log
         ? samplesOfFile(log, logPath, malformed, new LogReader(logPath, malformed, zone, { reuse: true }))
         : [],
+      returning,
       zone,
       customers: config.customers,
       columns: allColumns(config.meters),

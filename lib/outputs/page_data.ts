@@ -39,6 +39,12 @@ export interface PageInput {
    * sample's counters may be reused for the next (a reader made with `reuse`).
    */
   samples: Iterable<Sample>;
+  /**
+   * The columns that come back to the log after leaving it (lib/usage/log_samples.ts `logColumns`): the engines
+   * hold buckets back only while one of these is away (lib/usage/engine.ts `EngineOptions.returning`); all when
+   * undefined, one removed for good holding every bucket after it to the end.
+   */
+  returning?: ReadonlySet<string> | undefined;
   /** The config's customers; empty: each log column is one. */
   customers: readonly CustomerSpec[];
   /** Columns the config's meters write, matched before the log names them. */
@@ -119,6 +125,7 @@ const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
 export function buildPageData(input: PageInput): PageBuild {
   const byColumn = input.customers.length === 0;
   const configColumns = input.columns ?? [];
+  const returning = input.returning;
   const groups = new Map<string, Group>();
   const billings = byColumn ? [{ billing: input.billing, spec: undefined }] : input.customers.map((spec) => ({
     billing: spec.billing,
@@ -134,8 +141,8 @@ export function buildPageData(input: PageInput): PageBuild {
         periods: periodsAt(input.now, zone, billing.cycleDay),
         specs: [],
         // Rows are made as each cycle closes: its interval rates can be reused.
-        cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true, reuse: true }),
-        day: new UsageEngine(calendar("day", zone)),
+        cycle: new UsageEngine(calendar("cycle", zone, billing.cycleDay), { p95: true, reuse: true, returning }),
+        day: new UsageEngine(calendar("day", zone), { returning }),
         cycles: new Map(),
         current: new Map(),
         days: new Map(),
