@@ -26,7 +26,7 @@ import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
-import { linesOfFile, samplesOf } from "../usage/log_samples.ts";
+import { linesOfFile, returningOf, samplesOf } from "../usage/log_samples.ts";
 import { cycleEstimate, estimateText } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
@@ -58,9 +58,13 @@ function logSamples(log: string, zone: Zone): Sample[] {
   }
 }
 
-/** The buckets of `cal` from the log as of `now`, by start. */
+/**
+ * The buckets of `cal` from the log as of `now`, by start; held back only while a column the samples have back is
+ * away (one removed for good holds none).
+ */
 function bucketsOf(samples: readonly Sample[], cal: Calendar, now: number, p95: boolean): Map<number, BucketUsage> {
-  return new Map([...usageByBucket(samples, cal, { p95, now })].map((b) => [b.bucket.start, b]));
+  const returning = returningOf(samples);
+  return new Map([...usageByBucket(samples, cal, { p95, now, returning })].map((b) => [b.bucket.start, b]));
 }
 
 /** The customers matched to the log's columns (the summary's roll-up), each the config's meter's or the log's alone. */
