@@ -9,9 +9,12 @@
 
 import assert from "node:assert/strict";
 import { parseExactJson } from "../lib/host/json.ts";
+import { PostgresStore } from "../lib/outputs/postgres.ts";
+import { hostSamples } from "../lib/outputs/postgres_samples.ts";
 import { formatHeader, formatLogLine } from "../lib/state/log_format.ts";
 import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { linearEstimate } from "../lib/usage/projection.ts";
+import { billingPasses, Summarizer } from "../lib/usage/summary.ts";
 import { netmon, withTempDir, writeConfig } from "./helpers.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { seededRandom } from "./random.ts";
@@ -423,5 +426,64 @@ Deno.test({
       );
       assert.equal((await tables()).trim(), "f|f");
     });
+  },
+});
+
+Deno.test({
+  name: "summary --store: the store says which of a host's columns come back, with SELECT alone, and a meter " +
+    "removed for good holds no host's rows back to the end",
+  ignore: unavailable !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using cluster = await startPostgresCluster();
+    const start = Date.UTC(2024, 2, 10) / 1000;
+    // Four days of hourly stamps (0 to 95). h1: a throughout, gone to hour 29 (removed for good), back away from
+    // hour 40 to 59 (removed and added back), mid from 10 to 20 and late from 50 (never missing in between); h2:
+    // gone to 29 beside a, and a stamp at 00:30 that h1 has none at: no gap of h1's (each host's stamps its own).
+    const rows = (host: string, type: string, from: number, to: number, skip?: [number, number]) =>
+      `INSERT INTO stats (host, stamp, type, packets, bytes) SELECT '${host}', ${start} + h * 3600, '${type}', h, ` +
+      `h * 1000 FROM generate_series(${from}, ${to}) AS h` +
+      (skip ? ` WHERE h NOT BETWEEN ${skip[0]} AND ${skip[1]}` : "") + ";";
+    const writer = await PostgresStore.open({ url: cluster.url, host: "writer", password: cluster.password });
+    await writer.close();
+    await cluster.psql(
+      rows("h1", "a", 0, 95) + rows("h1", "gone", 0, 29) + rows("h1", "back", 0, 95, [40, 59]) +
+        rows("h1", "mid", 10, 20) + rows("h1", "late", 50, 95) + rows("h2", "a", 0, 95) + rows("h2", "gone", 0, 29) +
+        `INSERT INTO stats (host, stamp, type, packets, bytes) VALUES ('h2', ${start + 1800}, 'a', 0, 500), ` +
+        `('h2', ${start + 1800}, 'gone', 0, 500);` +
+        "CREATE ROLE billing LOGIN PASSWORD 'billing-ro-pw'; GRANT SELECT ON stats, resets TO billing; " +
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+    );
+    const url = cluster.url.replace(`//${cluster.user}@`, "//billing@");
+    const store = await PostgresStore.openToRead({ url, host: "billing", password: "billing-ro-pw" });
+    try {
+      assert.deepEqual(await store.returning("h1"), new Set(["back"]));
+      assert.deepEqual(await store.returning("h2"), new Set());
+      assert.deepEqual(await store.returning("nowhere"), new Set());
+      // h2 through the summary's summarizer by UTC day, as oneHost runs it: each day's rows as the next day's first
+      // sample closes it, though gone left for good on the 2nd (held to the end before the store said it).
+      const passes = billingPasses({ cycleDay: 1, timeZone: "UTC" }, []);
+      const summarizer = new Summarizer(passes, { unit: "day", returning: await store.returning("h2") });
+      const out: [number, string][] = [];
+      let k = 0;
+      for await (const s of hostSamples(store, "h2")) {
+        for (const r of summarizer.push(s)) out.push([k, `${r.label} ${r.name}`]);
+        k++;
+      }
+      for (const r of summarizer.finish()) out.push([k, `${r.label} ${r.name}`]);
+      assert.equal(k, 97);
+      // Samples: hour 0, h2's 00:30, then hour 1 on: the first of day d is sample 24d + 1.
+      assert.deepEqual(out, [
+        [25, "2024-03-10 a"],
+        [25, "2024-03-10 gone"],
+        [49, "2024-03-11 a"],
+        [49, "2024-03-11 gone"],
+        [73, "2024-03-12 a"],
+        [97, "2024-03-13 a"],
+      ]);
+    } finally {
+      await store.close();
+    }
   },
 });

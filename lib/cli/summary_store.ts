@@ -63,14 +63,16 @@ export async function summaryFromStore(req: SummaryRequest, config: Config, host
 /** One host: its samples through the log's summarizers, as `netmon summary` on its log. */
 async function oneHost(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, host: string): Promise<void> {
   const { passes, only, from, to } = plan;
+  // The columns the host's samples have back after leaving: buckets are held back only while one is away.
+  const returning = await store.returning(host);
   if (req.view === "overview") {
-    const ov = new OverviewSummarizer(passes, Date.now(), { only, from, to });
+    const ov = new OverviewSummarizer(passes, Date.now(), { only, from, to, returning });
     for await (const s of hostSamples(store, host)) ov.push(s);
     printOverview(req, ov.result());
     return;
   }
   const unit = req.unit as Unit;
-  const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only });
+  const summarizer = new Summarizer(passes, { unit, p95: dayOrLonger(unit), from, to, only, returning });
   const rows: Row[] = [];
   for await (const s of hostSamples(store, host)) rows.push(...summarizer.push(s));
   rows.push(...summarizer.finish(Date.now()));
@@ -93,6 +95,8 @@ async function* noting(
 /** Several hosts: per pass, each host's buckets added up, then rows or the overview as for one log. */
 async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStore, hosts: string[]): Promise<void> {
   const { passes, only, from, to } = plan;
+  // Per host, the columns its samples have back after leaving: its engine holds buckets back only while one is away.
+  const returning = await Promise.all(hosts.map((h) => store.returning(h)));
   if (req.view === "overview") {
     const parts: { part: OverviewPart; lines: OverviewLine[] }[] = [];
     for (const pass of passes) {
@@ -106,7 +110,10 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
       const seen = hosts.map(() => new FirstSeen(span.to));
       const seenSpans = hosts.map(() => ({ last: -Infinity }));
       const perHost = hosts.map((h, k) =>
-        usageByBucketAsync(noting(hostSamples(store, h), seenSpans[k]!, seen[k] as FirstSeen), cal, { now })
+        usageByBucketAsync(noting(hostSamples(store, h), seenSpans[k]!, seen[k] as FirstSeen), cal, {
+          now,
+          returning: returning[k],
+        })
       );
       for await (const day of fleetBuckets(perHost)) if (inSpan(day.bucket.start, span)) builder.add(day);
       const fleetSeen = new FirstSeen();
@@ -138,7 +145,9 @@ async function fleet(req: SummaryRequest, plan: SummaryPlan, store: PostgresStor
     const cal = calendar(unit, pass.zone, pass.billing.cycleDay);
     const span = spanIn(pass.zone, { from, to }, Infinity);
     // Each host's bucket in progress up to its own last sample: one that stopped sampling lowers no other host's.
-    const perHost = hosts.map((h) => usageByBucketAsync(hostSamples(store, h), cal, { now: present }));
+    const perHost = hosts.map((h, j) =>
+      usageByBucketAsync(hostSamples(store, h), cal, { now: present, returning: returning[j] })
+    );
     for await (const b of fleetBuckets(perHost)) {
       if (!inSpan(b.bucket.start, span)) continue;
       const options = { customers: pass.customers, customersOnly: !pass.columns, ...(only ? { only } : {}) };

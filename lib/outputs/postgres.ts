@@ -542,6 +542,25 @@ export class PostgresStore {
   }
 
   /**
+   * The columns (`type`) of `host` missing at some stamp of that host between
+   * their first and last (meters removed and added back), in name order: the
+   * usage engine holds buckets back only while one of these is away
+   * (lib/usage/engine.ts `EngineOptions.returning`), as the log's headers say
+   * it for a log. The host's stamps numbered in order: a type with fewer rows
+   * than stamps from its first to its last skipped one.
+   */
+  async returning(host: string): Promise<Set<string>> {
+    const rows = await this.#query(
+      `WITH st AS (SELECT stamp, row_number() OVER (ORDER BY stamp) AS rn
+          FROM (SELECT DISTINCT stamp FROM stats WHERE host = $1) AS d)
+        SELECT s.type FROM stats s JOIN st USING (stamp) WHERE s.host = $1
+        GROUP BY s.type HAVING max(st.rn) - min(st.rn) + 1 > count(*) ORDER BY s.type`,
+      [host],
+    );
+    return new Set(rows.map((r) => r[0] as string));
+  }
+
+  /**
    * Closes the connection: says goodbye to the server (Terminate) and does
    * not wait for it to close its side, as libpq's PQfinish does; that wait
    * is the server process's exit, 15 to 30 ms on a busy machine, for
