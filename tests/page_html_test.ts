@@ -24,7 +24,7 @@ import { customerColumns, type CustomerSpec } from "../lib/config/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
 import { type Sample, UsageEngine } from "../lib/usage/engine.ts";
 import { LATE, lateMeterSamples } from "./late_meter.ts";
-import { linesOfFile, samplesOf } from "../lib/usage/log_samples.ts";
+import { linesOfFile, returningOf, samplesOf } from "../lib/usage/log_samples.ts";
 import { rowsOf } from "../lib/usage/rows.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import { browserTest, distinctColours, visit } from "./browser.ts";
@@ -516,6 +516,36 @@ Deno.test("page data: a meter added mid-cycle is projected from its column's fir
     // A customer that gains late (base there since the log began): each column from its own first sample, summed.
     ["both", 25n * 86_400n + 120n * GiB, 30n * 86_400n + 240n * GiB],
   ]);
+});
+
+Deno.test("page data: told which columns come back (a meter removed for good is not), the same figures and CSV", () => {
+  // Hourly over October and November 2026 (UTC): gone is removed for good on 10 October; back is away from 30
+  // October 18:00 to 3 November 06:00 (over the cycles' boundary), then counts on.
+  const samples: Sample[] = [];
+  for (let t = Date.UTC(2026, 9, 1), k = 0; t <= Date.UTC(2026, 10, 30); t += 3_600_000, k++) {
+    const away = t > Date.UTC(2026, 9, 30, 18) && t < Date.UTC(2026, 10, 3, 6);
+    const columns = [...(t <= Date.UTC(2026, 9, 10) ? ["gone"] : []), "stays", ...(away ? [] : ["back"])];
+    samples.push({ epoch: t, columns, counters: columns.map((c) => (c === "back" ? 3 : 1) * k * 1000 + (k % 7)) });
+  }
+  const returning = returningOf(samples);
+  assertEquals(returning, new Set(["back"]));
+  const billing = { cycleDay: 1, timeZone: "UTC" };
+  const spec = (name: string, meters: string[]): CustomerSpec => ({ name, meters, billing });
+  for (const customers of [[], [spec("all", ["gone", "stays", "back"]), spec("back", ["back"])]]) {
+    const build = (told: boolean) =>
+      buildPageData({
+        samples,
+        customers,
+        billing,
+        now: Date.UTC(2026, 10, 30, 1),
+        title: "t",
+        returning: told ? returning : undefined,
+      });
+    const told = build(true);
+    assertEquals(told, build(false));
+    const cycles = told.data.customers.map((c) => [c.name, c.cycles.length]);
+    assertEquals(cycles, customers.length ? [["all", 2], ["back", 2]] : [["gone", 1], ["stays", 2], ["back", 2]]);
+  }
 });
 
 Deno.test("page data: a cycle over whose samples stop early is covered of its whole time; the one in progress so far", () => {
