@@ -252,3 +252,21 @@ Deno.test("totals: resets counted by issue 17's reason, a counter that went down
   ];
   assert.deepEqual(totalsOfSamples(samples), s);
 });
+
+Deno.test("totals: a column new to the log with a reset line at its first sample counts its value, as the report and the summary do", () => {
+  // `netmon start` made meter b's counter after the last report (a start record, so a reset line in the log): the
+  // report bills all it counted, and so does every reader of the log (lib/usage/engine.ts).
+  let t = nextTotals(undefined, sample("2024/03/01-10:00:00", [["a", 1n]]));
+  const previous = sample("2024/03/01-10:00:00", [["a", 1n]]);
+  const now = sample("2024/03/01-10:05:00", [["a", 2n], ["b", 700n]]);
+  const reasons = new Map([["b", "rules re-created"]]);
+  t = nextTotals(t, now, reasons);
+  const billed = computeUsage({ sample: previous, totalStart: previous.timestamp }, now, reasons).meters
+    .find((m) => m.meter === "b")?.usage;
+  assert.equal(billed, 700n);
+  assert.equal(t.columns.get("b")!.total, billed);
+  assert.deepEqual(t.columns.get("b")!.resets, new Map([[resetLabel("rules re-created"), 1n]]));
+  // Without a reset line (a counter netmon kept), it starts at its first value, as the report does.
+  const kept = nextTotals(nextTotals(undefined, previous), now);
+  assert.equal(kept.columns.get("b")!.total, 0n);
+});

@@ -104,7 +104,9 @@ function changesNothing(
  * Per column of the sample:
  * - never seen before: its total starts at 0 (its offset is minus its
  *   counter), so a total is the usage since the column's first sample, as the
- *   summary counts it;
+ *   summary counts it; with a reset in `resets` (a reset line: `start` made
+ *   its counter within the interval), at its counter, counted under its
+ *   reason, as the report and the summary count it;
  * - seen, but not in the previous sample (a meter removed, then put back):
  *   its counter kept counting while it was away, so it counts from its last
  *   value in the log, `lastLogged`'s (lib/state/log_back.ts), as if it had
@@ -155,7 +157,12 @@ export function advanceOffsets(
     let was = previous?.get(column);
     const i = at.get(column);
     if (i === undefined) {
-      add(column, -counter, NO_RESETS);
+      // New to the log: its total is what it counts from its first sample on, unless a reset line says its counter
+      // was made within the interval (`start` made the meter): then all it counted is the interval's, as the report
+      // and every reader of the log count it. (The log's very first sample has no interval: nothing counted yet.)
+      const reason = before === undefined ? undefined : resets.get(column);
+      if (reason === undefined) add(column, -counter, NO_RESETS);
+      else add(column, 0n, new Map([[resetLabel(reason), 1n]]));
       continue;
     }
     let offset = before!.offsets[i] as bigint;
