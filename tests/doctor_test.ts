@@ -593,7 +593,7 @@ netnsTest(
       expect(verdict(r[7] as StepResult), {
         original: /^cron \/etc\/cron\.d\/original:1 still runs network_monitor\.py, the 2010 script/,
       }, { original: /^delete line 1 of \/etc\/cron\.d\/original$/ });
-      expect(verdict(r[7] as StepResult), {});
+      expect(verdict(r[8] as StepResult), {});
       expect(verdict(r[9] as StepResult), {});
     }),
 );
