@@ -421,7 +421,9 @@ async function graph(a: GraphArgs): Promise<void> {
   // With --html, the data is written only when asked for.
   const data = a.writes.length > 0;
   let config: Config = defaultConfig();
-  if (a.html !== undefined || a.log === undefined || a.plot !== undefined || a.customers) config = findConfig(a.config);
+  if (a.html !== undefined || a.log === undefined || a.plot !== undefined || a.customers) {
+    config = await findConfig(a.config);
+  }
   const outputs = [
     ...(a.html === undefined ? [] : [`${a.html}/index.html`]),
     ...a.writes,

@@ -22,6 +22,7 @@ import {
   netmonSet,
   type Result,
   run,
+  RUN_ALLOW,
   spawnNetmon,
   withTempDir,
   writeConfig,
@@ -30,6 +31,7 @@ import { parseMessage, type Server, startSmtp } from "./smtp_server.ts";
 import { seededRandom } from "./random.ts";
 
 const root = Deno.uid() === 0;
+const NOBODY = 65534;
 const rootTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, ignore: !root, fn, sanitizeOps: false, sanitizeResources: false });
 if (!root) console.log("harden_test: IGNORED (not passed): the attacks need root and setpriv to nobody");
@@ -37,6 +39,29 @@ if (!root) console.log("harden_test: IGNORED (not passed): the attacks need root
 /** Runs `argv` as nobody (no groups): the other user who plants things. */
 async function asNobody(argv: string[]): Promise<void> {
   await must("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", ...argv]);
+}
+
+/**
+ * Starts nobody exchanging the names `a` and `b` (`renameat2` with `RENAME_EXCHANGE`, through Python's ctypes) over
+ * and over, as an attacker who can write their directory swaps a FIFO in between netmon's look and its open;
+ * `stop` ends it.
+ */
+function exchangeLoop(a: string, b: string): { stop(): Promise<void> } {
+  const py = "import ctypes, sys\nlibc = ctypes.CDLL(None)\na, b = (p.encode() for p in sys.argv[1:3])\n" +
+    "while True:\n    libc.renameat2(-100, a, -100, b, 2)\n";
+  const argv = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--pdeathsig", "KILL", "--"];
+  const child = new Deno.Command("setpriv", {
+    args: [...argv, "/usr/bin/python3", "-c", py, a, b],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    async stop() {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
 }
 
 /** A directory every user can write, without the sticky bit (a state directory someone loosened). */
@@ -436,6 +461,65 @@ rootTest(
         assertEquals(mailedIntervals(server), loggedIntervals(log));
       } finally {
         await server.close();
+      }
+    }),
+);
+
+rootTest(
+  "a FIFO another user swaps in and out for the config, between netmon's look and its open, never holds a run",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // Root's config in a directory of nobody's: the way is refused once the config is read (exit 77), but the
+      // open comes first, and a FIFO there would hold the run (and every cron run after it) forever.
+      const eve = await looseDir(dir, "eve");
+      await Deno.chown(eve, NOBODY, NOBODY);
+      await Deno.chmod(eve, 0o755);
+      const config = `${eve}/netmon.toml`;
+      await Deno.writeTextFile(config, LO);
+      await asNobody(["mkfifo", `${eve}/fifo`]);
+      const state = `${dir}/state`;
+      await Deno.mkdir(state, { mode: 0o700 });
+      const wrap = ["timeout", "-s", "KILL", "20"];
+      // Each with how many runs at least: the swap is a race, which the old open lost about once in twenty runs.
+      const runs: [string, number, () => Promise<Result>][] = [
+        // Deno lets it open the config for reading and writing, which never waits on a FIFO.
+        ["report", 40, () => netmon(["report", "-c", config, "-s", state], { dirs: [dir], wrap })],
+        ["check", 20, () => netmon(["check", "-c", config, "-s", state], { dirs: [dir], wrap })],
+        // The config alone granted, for reading (as the permission sets grant it): opened with a deadline.
+        ["report, the config read-only", 4, () =>
+          netmon(["report", "-c", config, "-s", state], {
+            wrap,
+            permissions: [
+              RUN_ALLOW,
+              `--allow-read=${config},${state}`,
+              `--allow-write=${state}`,
+              "--allow-env",
+              "--allow-sys=uid,osUptime",
+            ],
+          })],
+      ];
+      const swapper = exchangeLoop(config, `${eve}/fifo`);
+      try {
+        for (const [what, least, go] of runs) {
+          // On until one met the FIFO, too.
+          let met = 0;
+          for (let i = 0; i < least || (met === 0 && i < 60); i++) {
+            const r = await go();
+            ok(r.code !== 137, `${what}: held by the FIFO until killed: ${r.stderr}`);
+            // One line: the FIFO refused (check: its UNKNOWN line), else the config read and its way refused.
+            const line = (what === "check" ? r.stdout : r.stderr).trim();
+            ok(line !== "" && !line.includes("\n"), `${what}: ${r.stdout}${r.stderr}`);
+            const fifo = new RegExp(
+              "the config file (is a FIFO, not a regular file|changed while netmon opened it|did not open within 5 s)",
+            ).test(line);
+            if (fifo) met++;
+            else ok(line.includes(`chmod go-w ${eve}`), `${what}: ${line}`);
+            assertEquals(r.code, what === "check" ? 3 : fifo ? 66 : 77, `${what}: ${line}`);
+          }
+          ok(met > 0, `${what}: the FIFO was never met`);
+        }
+      } finally {
+        await swapper.stop();
       }
     }),
 );

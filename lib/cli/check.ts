@@ -89,7 +89,7 @@ function minutes(ms: number): string {
 
 /** The check's status, its line and its perfdata, from the state and config. */
 async function evaluate(opts: Options, now: number): Promise<{ status: number; text: string; perf: string[] }> {
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   // What a report refuses to run with (lib/config/trust.ts) is the check's UNKNOWN line: the config chooses what is
   // read. What it only warns of, the report says on every run and doctor lists: not this one line's business.

@@ -29,9 +29,9 @@ export const err = (text: string): void => write(Deno.stderr, text);
  * The config named by `--config`, else `NETMON_CONFIG` (empty: none), else
  * the default file if present, else the built-in every-interface default.
  */
-export function findConfig(flag: string | undefined, cache?: DocumentCache): Config {
+export async function findConfig(flag: string | undefined, cache?: DocumentCache): Promise<Config> {
   const path = flag ?? getEnv("NETMON_CONFIG") ?? (defaultConfigThere() ? DEFAULT_CONFIG_PATH : undefined);
-  return path === undefined || path === "" ? defaultConfig() : loadConfig(path, cache);
+  return path === undefined || path === "" ? defaultConfig() : await loadConfig(path, cache);
 }
 
 /**
@@ -99,5 +99,5 @@ export async function deniedMessage(
   args: readonly string[],
   given?: Given,
 ): Promise<string> {
-  return (await import("./permission_line.ts")).deniedLine(e, prog, args, given);
+  return await (await import("./permission_line.ts")).deniedLine(e, prog, args, given);
 }

@@ -34,7 +34,7 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
   const given = { config: opts.config, stateDir: opts.stateDir, task: { command: "doctor" } };
   let config: Config | NetmonError;
   try {
-    config = findConfig(opts.config);
+    config = await findConfig(opts.config);
   } catch (err) {
     if (!(err instanceof NetmonError)) throw err;
     config = err instanceof DenoDenied
@@ -46,7 +46,8 @@ export async function doctor(opts: Options, args: readonly string[] = []): Promi
   const findings = await diagnose({
     config,
     given: runWith(opts),
-    runLine: async (denied) => (await import("./permission_line.ts")).passingLine(denied, "netmon", args, given)?.line,
+    runLine: async (denied) =>
+      (await (await import("./permission_line.ts")).passingLine(denied, "netmon", args, given))?.line,
     ...(files ? { files } : {}),
     run: runCommand,
     now: new Date(),

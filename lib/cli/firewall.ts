@@ -190,7 +190,7 @@ function lockedStateFiles(opts: Options, config: Config): StateFiles | undefined
  * lock is held from reading the record to writing it ({@linkcode lockedStateFiles}).
  */
 export async function change(opts: Options): Promise<void> {
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   const locked = lockedStateFiles(opts, config);
   // Before anything is made or run: the state directory checked as a report checks it, with the config's own.
   for (const w of await refuseUntrustedPrograms(config, locked && { dir: locked.dir, uid: getUid() ?? 0 })) {
@@ -264,7 +264,7 @@ function notInstalled(missing: readonly MeterStatus[]): string {
 
 /** `netmon status`: each meter's rule and counters now. */
 export async function status(opts: Options): Promise<number> {
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   const source = await selectSource(config, runCommand);
   const rows = await source.status();
@@ -300,7 +300,7 @@ export async function status(opts: Options): Promise<number> {
 
 /** `netmon pf-conf`: prints the labelled pf.conf rules. */
 export async function pfConfCommand(opts: Options): Promise<number> {
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   // The rules go into pf.conf, loaded as root: from a config no other user can change.
   for (const w of await refuseUntrustedPrograms(config)) err(`netmon: warning: ${w}\n`);
   if (config.source !== "pf") {

@@ -18,7 +18,7 @@ import { countsLine } from "../outputs/store_rows.ts";
 
 /** `netmon import [LOG]`: loads a log into the store the config names (SQLite or PostgreSQL). */
 export async function importCommand(opts: Options): Promise<number> {
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   const log = opts.topic ?? files.log;
   // A log the user names (a copy, a backup snapshot's hard link) is theirs: opened through a link, as graph.ts

@@ -169,14 +169,14 @@ function configPath(given?: Given): string | undefined {
  * line is told from it); the built-in default where none is; undefined
  * where it cannot be read.
  */
-function readableConfig(given?: Given): Config | undefined {
+async function readableConfig(given?: Given): Promise<Config | undefined> {
   const path = configPath(given);
   if (path === undefined) return given?.config === undefined ? defaultConfig() : undefined;
   if (!granted("read", path)) return undefined;
   try {
     // The default file looked for and not there: the built-in default is what runs (as findConfig has it).
     if (path === DEFAULT_CONFIG_PATH && given?.config === undefined && !exists(path)) return defaultConfig();
-    return loadConfig(path);
+    return await loadConfig(path);
   } catch {
     return undefined;
   }
@@ -370,14 +370,19 @@ export function runLine(
  * deno.json; a compiled binary's own way out; else the refusal as it is.
  * `given`: what the parsed command line gave, where it was parsed.
  */
-export function deniedLine(denied: DenoDenied, prog: string, args: readonly string[], given?: Given): string {
+export async function deniedLine(
+  denied: DenoDenied,
+  prog: string,
+  args: readonly string[],
+  given?: Given,
+): Promise<string> {
   if (COMPILED) {
     return denied.withFix(
       `a compiled ${prog} has the permissions it was built with: build it with ${denied.flag}=${denied.what} added ` +
         `to the set's list ('${netmonCommand("schedule --compile")}' prints the build line for a config)`,
     );
   }
-  const past = passingLine(denied, prog, args, given);
+  const past = await passingLine(denied, prog, args, given);
   if (past === undefined) return denied.message;
   return denied.withFix(
     `this run's permissions (the ${past.set} set, and any flags given with it) do not allow it; as a flag beside ` +
@@ -391,17 +396,17 @@ export function deniedLine(denied: DenoDenied, prog: string, args: readonly stri
  * `denied` (see {@linkcode deniedLine}), and the permission set it runs
  * with; undefined when the process runs with none (or is a compiled binary).
  */
-export function passingLine(
+export async function passingLine(
   denied: DenoDenied,
   prog: string,
   args: readonly string[],
   given?: Given,
-): { set: string; line: string } | undefined {
+): Promise<{ set: string; line: string } | undefined> {
   if (COMPILED) return undefined;
   const set = runningSet(PERMISSION_SETS, `${prog}.ts`);
   if (set === undefined) return undefined;
   const cwd = Deno.cwd();
-  const config = readableConfig(given);
+  const config = await readableConfig(given);
   const add = additions(denied, args, PERMISSION_SETS[set] ?? {}, widestGranted, granted, {
     paths: configPaths(prog === "graph" ? "graph" : "report", config),
     cwd,

@@ -32,7 +32,7 @@ import { advise, adviseError, type RunWith, runWith } from "../host/invocation.t
 /** `netmon report`: records a sample, prints the report, and hands the sample to every output the config names. */
 export async function report(opts: Options): Promise<number> {
   const cache = configCache(opts);
-  const config = findConfig(opts.config, cache);
+  const config = await findConfig(opts.config, cache);
   const stateGiven = opts.stateDir !== undefined || config.stateDir !== undefined ||
     getEnv("NETMON_STATE_DIR") !== undefined;
   const root = rootNeeded(config, stateGiven, getUid);

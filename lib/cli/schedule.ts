@@ -598,7 +598,7 @@ export async function schedule(opts: Options): Promise<number> {
   const alone = opts.dryRun ? "dry-run" : opts.force ? "force" : opts.into !== undefined ? "into" : undefined;
   if (alone && !opts.cron && !opts.systemd) throw new UsageError(`--${alone} goes with --cron or --systemd`);
   if (opts.into !== undefined && !opts.into.startsWith("/")) throw new UsageError("--into needs an absolute directory");
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   // What the report would refuse, refused before its run line (with the programs the config names) is printed or
   // installed; and where it is installed, before anything is written there.
   for (const w of await refuseFound([...programChecks(config), ...scheduleDirChecks(opts)])) {

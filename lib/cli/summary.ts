@@ -42,7 +42,7 @@ function openLog(path: string): SafeFile {
 /** Writes text chunks to stdout, 64 KiB at a time. */
 export async function summary(opts: Options): Promise<number> {
   const req = parseSummaryRequest(opts);
-  const config = findConfig(opts.config);
+  const config = await findConfig(opts.config);
   const files = stateFiles(findStateDir(opts.stateDir, config));
   // What a report refuses to run with (lib/config/trust.ts), before anything is read: the config chooses the log
   // and the store (its password and CA files) read as root. What it only warns of (the textfile's directory, an

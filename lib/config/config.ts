@@ -22,8 +22,8 @@ import {
   type Meter,
   meterHooks,
 } from "./meters.ts";
-import { ConfigError, EX, fileError, NetmonError } from "../host/errors.ts";
-import { kindOf, readRest } from "../host/safe_open.ts";
+import { ConfigError, EX, NetmonError } from "../host/errors.ts";
+import { type OpenSpec, readRest, SafeFile } from "../host/safe_open.ts";
 import { CONFIG_FILE, infoOf, trustProblems } from "../host/dir_trust.ts";
 import { getUid } from "../host/env.ts";
 import {
@@ -745,61 +745,62 @@ export interface DocumentCache {
 /** The largest config read: 10,000 meters are about 400 KB. */
 export const MAX_CONFIG_BYTES = 64 << 20;
 
+/** How the config file is opened: a link to a regular file followed (the path is the user's), anyone's file. */
+const CONFIG_OPEN: OpenSpec = {
+  what: "config file",
+  follow: true,
+  // Its owner and mode are refused by refuseLooseConfig, with the fix for a config.
+  owners: "anyone",
+  notFileFix: "name the TOML file with --config or NETMON_CONFIG",
+};
+
+/** How long an open of the config for reading alone, where a FIFO could be swapped in, may wait. */
+const CONFIG_OPEN_MS = 5_000;
+
 /**
  * The config's text: a regular file (a link to one is followed: the path is
  * the user's), read to its end but never past {@linkcode MAX_CONFIG_BYTES}.
  * A FIFO named as the config would hold every cron run forever, a device
  * such as /dev/zero would be read until memory ran out: both are refused.
- * (Whoever could swap a FIFO in between the look and the open could as well
- * write the config itself.)
+ * It is opened as the state files are (lib/host/safe_open.ts): a user who
+ * can write its directory (whose way is refused only once it is read) could
+ * otherwise swap a FIFO in between the look and the open, and hold root's
+ * runs; where netmon may only read it there, it waits at most
+ * {@linkcode CONFIG_OPEN_MS} for the open.
  */
-function readConfigText(path: string): string {
-  let file: Deno.FsFile;
-  try {
-    const s = Deno.statSync(path);
-    if (!s.isFile) {
-      const kind = kindOf(s);
-      throw new NetmonError(
-        `${path}: the config file is a ${kind}, not a regular file (name the TOML file with --config or NETMON_CONFIG)`,
-        EX.NOINPUT,
-      );
-    }
-    file = Deno.openSync(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
-    }
-    throw fileError(err, "read config file", path);
-  }
-  refuseLooseConfig(file, path);
-  return new TextDecoder().decode(readRest(file, path, { what: "config file" }, MAX_CONFIG_BYTES));
+async function readConfigText(path: string): Promise<string> {
+  const f = await SafeFile.openBounded(path, CONFIG_OPEN, CONFIG_OPEN_MS);
+  if (f === undefined) throw new ConfigError(`${path}: config file not found (check --config or NETMON_CONFIG)`);
+  refuseLooseConfig(f, path);
+  return new TextDecoder().decode(readRest(f, path, CONFIG_OPEN, MAX_CONFIG_BYTES));
 }
 
 /**
  * Refuses (exit 77, with the fix) a config file another user owns or a group
  * or other users can write: it names the programs netmon runs, as root from
  * cron (lib/config/trust.ts checks the directories on the way, where a run
- * can wait for `stat`). Its open `file`'s own owner and mode, so whatever
+ * can wait for `stat`). Its open `f`'s own owner and mode, so whatever
  * name led to it.
  */
-function refuseLooseConfig(file: Deno.FsFile, path: string): void {
+function refuseLooseConfig(f: SafeFile, path: string): void {
   const uid = getUid();
   if (uid === null) return; // without --allow-sys=uid: the run as a whole says what it needs
-  const [problem] = trustProblems(path, [infoOf(path, file.statSync())], uid, CONFIG_FILE);
+  const [problem] = trustProblems(path, [infoOf(path, f.file.statSync())], uid, CONFIG_FILE);
   if (problem !== undefined) {
-    file.close();
+    f.close();
     throw new NetmonError(problem, EX.NOPERM);
   }
 }
 
 /**
- * Reads and validates a config file (synchronously: no thread hand-off on a
- * report's path). With `cache`, TOML the cache kept for this exact text is
- * validated instead of parsed again, and a freshly parsed valid one is
- * offered to it.
+ * Reads and validates a config file. Its open is synchronous (no thread
+ * hand-off on a report's path) but where only a wait could open it safely:
+ * see {@linkcode readConfigText}. With `cache`, TOML the cache kept for this
+ * exact text is validated instead of parsed again, and a freshly parsed
+ * valid one is offered to it.
  */
-export function loadConfig(path: string, cache?: DocumentCache): Config {
-  const text = readConfigText(path);
+export async function loadConfig(path: string, cache?: DocumentCache): Promise<Config> {
+  const text = await readConfigText(path);
   const kept = cache?.get(text);
   if (kept) return configOfDocument(kept, path);
   const doc = parseDocument(text, path);

@@ -58,6 +58,8 @@ export interface OpenSpec {
   owners?: Owners;
   /** The fix a refusal of another user's file says, where not "check it, then chown it or remove it". */
   plantedFix?: string;
+  /** The fix a refusal of anything but a regular file says, where not "remove it" (the config's: name another). */
+  notFileFix?: string;
 }
 
 /** The kind of a file as words, from a stat. */
@@ -112,7 +114,8 @@ function checkStat(path: string, s: Deno.FileInfo, spec: OpenSpec): NetmonError 
     return refuse(path, spec.what, "is a symbolic link: netmon does not follow links here (remove it)", spec);
   }
   if (!s.isFile) {
-    return refuse(path, spec.what, `is a ${kindOf(s)}, not a regular file: refused (remove it)`, spec);
+    const why = spec.notFileFix === undefined ? ": refused (remove it)" : ` (${spec.notFileFix})`;
+    return refuse(path, spec.what, `is a ${kindOf(s)}, not a regular file${why}`, spec);
   }
   // A second name for the file: where hard links are not protected (fs.protected_hardlinks=0), a user who can write
   // the directory can link root's /etc/shadow in under netmon's name, and it passes as a file of root's. Refused for
