@@ -525,6 +525,42 @@ rootTest(
 );
 
 rootTest(
+  "a FIFO another user swaps in for an output's directory, after netmon's rename, never holds graph.ts",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // graph.ts syncs the directory of an output it renamed into place; nobody, who can write the directory above
+      // it (a web root, say), exchanges it with a FIFO over and over.
+      const html = await looseDir(dir, "html");
+      await Deno.chown(html, NOBODY, NOBODY);
+      await Deno.chmod(html, 0o755);
+      const out = `${html}/netmon`;
+      await Deno.mkdir(out, { mode: 0o755 });
+      await asNobody(["mkfifo", `${html}/fifo`]);
+      const log = `${dir}/netmon.log`;
+      await Deno.writeTextFile(log, "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t3\t4\n");
+      const swapper = exchangeLoop(out, `${html}/fifo`);
+      let written = 0;
+      try {
+        // On until ten runs wrote the output, each then syncing the directory (the swap is a race: every step by name
+        // may lose it, and a run that loses it before the sync ends with an error).
+        for (let i = 0; written < 10 && i < 300; i++) {
+          const r = await graph([log, "-o", `${out}/usage.dat`], {
+            dirs: [dir],
+            wrap: ["timeout", "-s", "KILL", "20"],
+          });
+          ok(r.code !== 137, `held by the FIFO until killed: ${r.stderr}`);
+          // The directory was away at the wrong moment: one line, exit 73 (or 66, 74); else written.
+          if (r.code === 0) written++;
+          else ok(r.stderr.trim().split("\n").length === 1 && [66, 73, 74].includes(r.code), `${r.code}: ${r.stderr}`);
+        }
+      } finally {
+        await swapper.stop();
+      }
+      assertEquals(written, 10, "written ten times");
+    }),
+);
+
+rootTest(
   "an output that is a device or a FIFO is written in place, never renamed over",
   () =>
     withOpenTempDir(async (dir) => {

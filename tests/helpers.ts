@@ -362,11 +362,12 @@ export const GRAPH = `${ROOT}graph.ts`;
 
 /**
  * Runs `graph.ts args` as a subprocess with its permission set from
- * deno.json plus read and write access to `dirs`, in `cwd`.
+ * deno.json plus read and write access to `dirs`, in `cwd`, under the
+ * programs `wrap` (e.g. timeout).
  */
 export function graph(
   args: string[],
-  o: { cwd?: string; dirs?: string[]; env?: Record<string, string>; extra?: string[] } = {},
+  o: { cwd?: string; dirs?: string[]; env?: Record<string, string>; extra?: string[]; wrap?: string[] } = {},
 ): Promise<Result> {
   // A flag replaces the set's list for its kind, so the set's own paths are repeated.
   const dirs = o.dirs ?? (o.cwd ? [o.cwd] : []);
@@ -374,7 +375,9 @@ export function graph(
     ? [`--allow-read=/etc/netmon,/var/lib/netmon,${dirs.join(",")}`, `--allow-write=/var/lib/netmon,${dirs.join(",")}`]
     : [];
   perms.push(...(o.extra ?? []));
-  return run(Deno.execPath(), ["run", "-q", "--no-prompt", "-P=graph", ...perms, GRAPH, ...args], {
+  const argv = [Deno.execPath(), "run", "-q", "--no-prompt", "-P=graph", ...perms, GRAPH, ...args];
+  const [cmd, ...rest] = [...(o.wrap ?? []), ...argv];
+  return run(cmd!, rest, {
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: Deno.env.get("HOME") ?? "/root",

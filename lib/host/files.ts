@@ -14,7 +14,16 @@
  */
 
 import { EX, fileError, NetmonError } from "./errors.ts";
-import { deadline, kindOf, lstatOrUndefined, ownerAllowed, SafeFile, tightenMode } from "./safe_open.ts";
+import {
+  deadline,
+  dirOf,
+  kindOf,
+  lstatOrUndefined,
+  othersCanReplace,
+  ownerAllowed,
+  SafeFile,
+  tightenMode,
+} from "./safe_open.ts";
 
 const encoder = new TextEncoder();
 
@@ -75,8 +84,20 @@ export function leftLongAgo(path: string): boolean {
   return mtime !== null && mtime !== undefined && Date.now() - mtime.getTime() > 3_600_000;
 }
 
-/** Syncs directory `dir`, so a rename in it survives a crash; a directory that cannot be synced only weakens durability. */
-function syncDir(dir: string): void {
+/**
+ * Syncs directory `dir`, so a rename in it survives a crash; a directory
+ * that cannot be synced only weakens durability. Deno opens it by name,
+ * for reading alone (it has neither `O_DIRECTORY` nor `O_NONBLOCK`): had
+ * another user put a FIFO in its place meanwhile, the open would wait for
+ * ever. So it is left unsynced where another user can put one there
+ * ({@linkcode othersCanReplace}), and, for an output the user named
+ * (`named`), where netmon may not look; netmon's own files are in the state
+ * directory, whose way a run as root refuses before it writes anything when
+ * another user could replace it (lib/config/trust.ts), and /etc.
+ */
+function syncDir(dir: string, named: boolean): void {
+  const others = othersCanReplace(dir);
+  if (others === "yes" || (others === "unknown" && named)) return;
   try {
     const d = Deno.openSync(dir, { read: true });
     try {
@@ -179,6 +200,8 @@ export class AtomicFile {
   readonly #what: string;
   readonly #inPlace: boolean;
   readonly #durable: boolean;
+  /** The target was named by the user (see {@linkcode TargetOptions.named}). */
+  readonly #named: boolean;
   /** Whether the data written so far is synced (by {@linkcode AtomicFile.sync}): the commit need not sync it again. */
   #synced = false;
   #open = true;
@@ -227,6 +250,7 @@ export class AtomicFile {
   constructor(final: string, mode: number, what = "", opts: TargetOptions = {}, fifo?: Deno.FsFile) {
     this.#what = what ? ` ${what}` : "";
     this.#durable = opts.durable ?? true;
+    this.#named = opts.named ?? false;
     let target = final;
     let s: Deno.FileInfo | undefined;
     try {
@@ -309,7 +333,7 @@ export class AtomicFile {
       this.abandon();
       throw e instanceof NetmonError ? e : fileError(e, `write${this.#what}`, this.#final);
     }
-    if (this.#durable) syncDir(this.#final.slice(0, this.#final.lastIndexOf("/")) || "/");
+    if (this.#durable) syncDir(dirOf(this.#final), this.#named);
   }
 
   /** Removes the replacement; the target stays as it was. */

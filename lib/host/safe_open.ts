@@ -35,7 +35,7 @@
  */
 
 import { getUid } from "./env.ts";
-import { infoOf, othersWrite } from "./dir_trust.ts";
+import { chain, infoOf, othersWrite } from "./dir_trust.ts";
 import { DenoDenied, EX, fileError, NetmonError } from "./errors.ts";
 import { startTimer } from "./timer.ts";
 
@@ -164,6 +164,35 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
     return "unknown";
   }
   return !d.isDirectory || othersWrite(infoOf(dir, d), runningUid()).length > 0 ? "yes" : "no";
+}
+
+/** What {@linkcode othersCanReplace} found of each directory this run. */
+const replaceable = new Map<string, "yes" | "no" | "unknown">();
+
+/**
+ * Whether another user can put something else (a FIFO, say) in the place of
+ * the directory `dir`: rename it away, or a directory above it, links
+ * resolved. "no" when no directory above it is another user's or writable by
+ * one ({@linkcode othersWrite}, a sticky one not), "unknown" when this run
+ * may not look at one of them. Each answer is kept for the run (a report
+ * commits several files to its state directory): a "no" only root or the
+ * running user could change, what Deno lets the run look at does not grow.
+ */
+export function othersCanReplace(dir: string): "yes" | "no" | "unknown" {
+  let found = replaceable.get(dir);
+  if (found === undefined) {
+    found = "no";
+    try {
+      for (const above of chain(dirOf(Deno.realPathSync(dir)))) {
+        found = othersCanWrite(above);
+        if (found !== "no") break;
+      }
+    } catch {
+      found = "unknown";
+    }
+    replaceable.set(dir, found);
+  }
+  return found;
 }
 
 /**
