@@ -154,9 +154,11 @@ export function dirOf(path: string): string {
  * file between a look and an open): "no" when it is a directory no other
  * user can write by {@linkcode othersWrite} (a sticky one, as /tmp is,
  * included: others cannot rename or remove what is not theirs); "unknown"
- * when this run may not look at it.
+ * when this run may not look at it (never asked for: a run in a terminal is
+ * not prompted).
  */
 export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
+  if (!granted("read", dir)) return "unknown";
   let d: Deno.FileInfo;
   try {
     d = Deno.lstatSync(dir);
@@ -174,16 +176,17 @@ const replaceable = new Map<string, "yes" | "no" | "unknown">();
  * the directory `dir`: rename it away, or a directory above it, links
  * resolved. "no" when no directory above it is another user's or writable by
  * one ({@linkcode othersWrite}, a sticky one not), "unknown" when this run
- * may not look at one of them. Each answer is kept for the run (a report
+ * may not look at one of them (never asked for, as in
+ * {@linkcode othersCanWrite}). Each answer is kept for the run (a report
  * commits several files to its state directory): a "no" only root or the
  * running user could change, what Deno lets the run look at does not grow.
  */
 export function othersCanReplace(dir: string): "yes" | "no" | "unknown" {
   let found = replaceable.get(dir);
   if (found === undefined) {
-    found = "no";
+    found = granted("read", dir) ? "no" : "unknown";
     try {
-      for (const above of chain(dirOf(Deno.realPathSync(dir)))) {
+      for (const above of found === "no" ? chain(dirOf(Deno.realPathSync(dir))) : []) {
         found = othersCanWrite(above);
         if (found !== "no") break;
       }
