@@ -23,7 +23,9 @@ import {
   type Result,
   run,
   RUN_ALLOW,
+  sendUdp,
   spawnNetmon,
+  withPair,
   withTempDir,
   writeConfig,
 } from "./helpers.ts";
@@ -46,9 +48,14 @@ async function asNobody(argv: string[]): Promise<void> {
  * and over, as an attacker who can write their directory swaps a FIFO in between netmon's look and its open;
  * `stop` ends it.
  */
-function exchangeLoop(a: string, b: string): { stop(): Promise<void> } {
-  const py = "import ctypes, sys\nlibc = ctypes.CDLL(None)\na, b = (p.encode() for p in sys.argv[1:3])\n" +
-    "while True:\n    libc.renameat2(-100, a, -100, b, 2)\n";
+function exchangeLoop(a: string, b: string, pause?: { swappedMs: number; backMs: number }): { stop(): Promise<void> } {
+  // With `pause`: swapped for swappedMs, then back for backMs, over and over (else as fast as it can).
+  const step = pause === undefined
+    ? "    libc.renameat2(-100, a, -100, b, 2)\n"
+    : `    libc.renameat2(-100, a, -100, b, 2)\n    time.sleep(${pause.swappedMs / 1000})\n` +
+      `    libc.renameat2(-100, a, -100, b, 2)\n    time.sleep(${pause.backMs / 1000})\n`;
+  const py = "import ctypes, sys, time\nlibc = ctypes.CDLL(None)\na, b = (p.encode() for p in sys.argv[1:3])\n" +
+    `while True:\n${step}`;
   const argv = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--pdeathsig", "KILL", "--"];
   const child = new Deno.Command("setpriv", {
     args: [...argv, "/usr/bin/python3", "-c", py, a, b],
@@ -538,12 +545,13 @@ rootTest(
       await asNobody(["mkfifo", `${html}/fifo`]);
       const log = `${dir}/netmon.log`;
       await Deno.writeTextFile(log, "2026/11/20-10:00:00\t1\t2\n2026/11/20-10:05:00\t3\t4\n");
-      const swapper = exchangeLoop(out, `${html}/fifo`);
+      // The FIFO there a sixth of the time: often enough to meet a sync, rarely enough for runs to get through.
+      const swapper = exchangeLoop(out, `${html}/fifo`, { swappedMs: 0.5, backMs: 2.5 });
       let written = 0;
       try {
-        // On until ten runs wrote the output, each then syncing the directory (the swap is a race: every step by name
-        // may lose it, and a run that loses it before the sync ends with an error).
-        for (let i = 0; written < 10 && i < 300; i++) {
+        // On until forty runs wrote the output, each then syncing the directory (the swap is a race: every step by
+        // name may lose it, and a run that loses it before the sync ends with an error).
+        for (let i = 0; written < 40 && i < 600; i++) {
           const r = await graph([log, "-o", `${out}/usage.dat`], {
             dirs: [dir],
             wrap: ["timeout", "-s", "KILL", "20"],
@@ -556,7 +564,7 @@ rootTest(
       } finally {
         await swapper.stop();
       }
-      assertEquals(written, 10, "written ten times");
+      assertEquals(written, 40, "written forty times");
     }),
 );
 
@@ -1263,42 +1271,49 @@ try {
 rootTest(
   "a state file hard-linked to another file (fs.protected_hardlinks=0) is refused in one line, nothing written or read through it",
   () =>
-    withOpenTempDir(async (dir) => {
-      const config = `${LO}store = "sqlite:netmon.sqlite"\n` +
-        `[[customer]]\nname = "c"\nmeters = ["lo"]\nquota = "1 B"\n`;
-      const names = [
-        "netmon.ident",
-        "netmon.ident.1",
-        "netmon.sent",
-        "netmon.log",
-        "netmon.sqlite",
-        "netmon.lock",
-        "netmon.last",
-        "netmon.cycles",
-      ];
-      for (const name of names) {
-        // root's own directory (the store's may not be one others can write, even sticky): root makes the links, as
-        // another user could only in a directory it can write.
-        const state = `${dir}/state-${name}`;
-        await Deno.mkdir(state, { mode: 0o755 });
-        for (let k = 0; k < 3; k++) assertEquals((await report(dir, state, config)).code, 0, `${name}: set-up`);
-        ok(exists(`${state}/${name}`), `${name}: made by the set-up`);
-        // root's file, linked in where netmon's was: what a user can do where hard links are not protected.
-        const victim = `${dir}/victim-${name}`;
-        await Deno.writeTextFile(victim, "root:SECRET:0:0\n", { mode: 0o600 });
-        await Deno.remove(`${state}/${name}`);
-        await Deno.link(victim, `${state}/${name}`);
-        const r = await report(dir, state, config, {}, 30);
-        ok(r.code !== 137, `${name}: killed after 30 s`);
-        const errors = r.stderr.split("\n").filter((l) => l !== "" && !l.includes("warning:"));
-        ok(r.code !== 0, `${name}: ${r.code} ${r.stderr}`);
-        assertEquals(errors.length, 1, `${name}: one line: ${r.stderr}`);
-        ok(errors[0]!.includes(`${state}/${name}: `), `${name}: ${r.stderr}`);
-        ok(/has 2 hard links: refused/.test(errors[0]!), `${name}: ${r.stderr}`);
-        ok(!r.stderr.includes("SECRET") && !r.stdout.includes("SECRET"), `${name}: nothing of it said`);
-        assertEquals(Deno.readTextFileSync(victim), "root:SECRET:0:0\n", `${name}: the victim is unchanged`);
-      }
-    }),
+    withPair((p) =>
+      withOpenTempDir(async (dir) => {
+        // Real traffic before each report (a's side of the pair, in its namespace), so that the quota of 1 B is passed
+        // and netmon.sent made.
+        const config = `source = "interface"\ninterfaces = ["${p.va}"]\nstore = "sqlite:netmon.sqlite"\n` +
+          `[[customer]]\nname = "c"\nmeters = ["${p.va}"]\nquota = "1 B"\n`;
+        const inA = { ns: p.a };
+        const names = [
+          "netmon.ident",
+          "netmon.ident.1",
+          "netmon.sent",
+          "netmon.log",
+          "netmon.sqlite",
+          "netmon.lock",
+          "netmon.last",
+          "netmon.cycles",
+        ];
+        for (const name of names) {
+          // root's own directory (the store's may not be one others can write, even sticky): root makes the links, as
+          // another user could only in a directory it can write.
+          const state = `${dir}/state-${name}`;
+          await Deno.mkdir(state, { mode: 0o755 });
+          for (let k = 0; k < 3; k++) {
+            await sendUdp(p.b, "192.0.2.1", 1, 100);
+            assertEquals((await report(dir, state, config, inA)).code, 0, `${name}: set-up`);
+          }
+          ok(exists(`${state}/${name}`), `${name}: made by the set-up`);
+          // root's file, linked in where netmon's was: what a user can do where hard links are not protected.
+          const victim = `${dir}/victim-${name}`;
+          await Deno.writeTextFile(victim, "root:SECRET:0:0\n", { mode: 0o600 });
+          await Deno.remove(`${state}/${name}`);
+          await Deno.link(victim, `${state}/${name}`);
+          const r = await report(dir, state, config, inA, 30);
+          ok(r.code !== 137, `${name}: killed after 30 s`);
+          const errors = r.stderr.split("\n").filter((l) => l !== "" && !l.includes("warning:"));
+          ok(r.code !== 0, `${name}: ${r.code} ${r.stderr}`);
+          assertEquals(errors.length, 1, `${name}: one line: ${r.stderr}`);
+          ok(errors[0]!.includes(`${state}/${name}: `), `${name}: ${r.stderr}`);
+          ok(/has 2 hard links: refused/.test(errors[0]!), `${name}: ${r.stderr}`);
+          ok(!r.stderr.includes("SECRET") && !r.stdout.includes("SECRET"), `${name}: nothing of it said`);
+          assertEquals(Deno.readTextFileSync(victim), "root:SECRET:0:0\n", `${name}: the victim is unchanged`);
+        }
+      }), "nm-hl-"),
 );
 
 rootTest(
