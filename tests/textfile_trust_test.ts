@@ -77,3 +77,46 @@ netnsTest(
       })
     ),
 );
+
+Deno.test({
+  name: "textfile trust: where another user owns a directory above the textfile's (Debian's layout), a umask that " +
+    "narrows its mode is never mended by a chmod by name (they could swap in a link meanwhile): a warning with the fix",
+  ignore: Deno.uid() !== 0,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await Deno.chmod(dir, 0o755);
+      // Debian-like: /var/lib/prometheus (node_exporter's user's, 0755) / node-exporter (root's, 0755).
+      const home = `${dir}/prometheus`;
+      const debian = `${home}/node-exporter`;
+      for (const d of [home, debian]) Deno.mkdirSync(d, { mode: 0o755 });
+      Deno.chownSync(home, 65534, 65534);
+      const state = `${dir}/state`;
+      const config = await writeConfig(
+        dir,
+        `source = "interface"\ninterfaces = ["lo"]\n[prometheus]\ntextfile = "${debian}/netmon.prom"\n`,
+      );
+      const trace = `${dir}/chmods`;
+      // umask 077: the textfile would be made 0600, which node_exporter (the prometheus user) cannot read.
+      const r = await netmon(["report", "-c", config, "-s", state], {
+        dirs: [dir],
+        wrap: ["strace", "-f", "-qq", "-o", trace, "-e", "trace=/chmod", "sh", "-c", 'umask 077; exec "$@"', "sh"],
+      });
+      const byName = Deno.readTextFileSync(trace).split("\n").filter((l) => l.includes(debian));
+      assert.deepEqual(byName, [], "no chmod by name in the textfile's directory");
+      assert.equal(r.code, 74, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^netmon: warning: Prometheus textfile ${debian}/netmon.prom not written: .*created with mode 0600, not ` +
+            `0644, .*${home} is owned by uid 65534.*: run netmon with umask 022 \\(or grant it --allow-sys`,
+          "m",
+        ),
+      );
+      assert.equal(
+        Deno.readTextFileSync(`${state}/netmon.log`).split("\n").filter((l) => /^\d/.test(l)).length,
+        1,
+        "the sample is logged",
+      );
+      assert.deepEqual([...Deno.readDirSync(debian)], [], "no textfile, no temporary file left");
+    }),
+});

@@ -247,6 +247,35 @@ export function trustFindings(
   return problems;
 }
 
+/**
+ * The directories, files and links `stat` found that no other user can
+ * change, nor anything on the way to them (paths as {@linkcode chain} gives
+ * them): found so once, they stay so (only root or this user could change
+ * that), so a chmod by name there lands on what netmon made
+ * (lib/host/safe_open.ts's `wayChangeable`), without running `stat` again.
+ */
+const unchangeable = new Set<string>();
+
+/** Whether {@linkcode dirsTrust} found, in this run, that no other user can change `path` or the way to it. */
+export function knownUnchangeable(path: string): boolean {
+  return unchangeable.has(path);
+}
+
+/**
+ * Notes in {@linkcode unchangeable} every path of `seen` (the way to one checked path, every directory and link on it,
+ * by its name as given and its real path) when no other user can change any of them: none they own or can write in
+ * (a sticky directory's write bits excused: no one can rename what is not theirs), and no link but this user's or
+ * root's. Stricter than the warnings: a trusted owner above ({@linkcode Checked.ownersAboveTrusted}) or the checked
+ * directory's own owner ({@linkcode Checked.onlyTheWay}) counts here too.
+ */
+function noteUnchangeable(seen: readonly DirInfo[], uid: number): void {
+  const fixed = seen.every((d) => {
+    const who = othersWrite(d, uid);
+    return who.length === 0 || (d.type === "symbolic link" && who.length === 1);
+  });
+  if (fixed) { for (const d of seen) unchangeable.add(d.path); }
+}
+
 /** Parses `stat -c '%f %u %g %F|%n'` output. */
 export function parseStat(text: string): DirInfo[] {
   const out: DirInfo[] = [];
@@ -335,6 +364,8 @@ export async function dirsTrust(
       if (first < 0 || unseen !== undefined) return [unchecked(cannot(`stat did not report ${unseen ?? c.at(-1)}`))];
     }
     const mine = new Set(chains.flat());
-    return trustFindings(given, infos.filter((d) => mine.has(d.path)), getUid() ?? 0, checked, [given, real]);
+    const seen = infos.filter((d) => mine.has(d.path));
+    noteUnchangeable(seen, getUid() ?? 0);
+    return trustFindings(given, seen, getUid() ?? 0, checked, [given, real]);
   });
 }

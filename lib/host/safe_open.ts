@@ -35,7 +35,7 @@
  */
 
 import { getUid } from "./env.ts";
-import { chain, infoOf, othersWrite } from "./dir_trust.ts";
+import { chain, infoOf, knownUnchangeable, othersWrite } from "./dir_trust.ts";
 import { DenoDenied, EX, fileError, NetmonError } from "./errors.ts";
 import { startTimer } from "./timer.ts";
 
@@ -245,22 +245,58 @@ export function withExactMode<T>(mode: number, make: () => T): T {
 }
 
 /**
+ * Why a chmod by name of a file in `dir` could land on another file: the
+ * first directory or link on the way to it (`dir` first) that another user
+ * can change (owns, or can write in without the sticky bit), or that netmon
+ * may not look at; undefined when none. A chmod follows every link on the
+ * way, so another user who can change any of them could swap in a link to a
+ * file of root's between netmon's look and the chmod: `dir` itself being
+ * safe is not enough (Debian's /var/lib/prometheus, node_exporter's user's,
+ * holds root's node-exporter directory). What lib/host/dir_trust.ts found
+ * unchangeable in this run (a report checks the state directory's and the
+ * textfile's ways before it writes) is taken as it found it, without a look
+ * or `stat` again; the rest is looked at here, where Deno lets netmon.
+ */
+export function wayChangeable(dir: string): string | undefined {
+  let path = dir;
+  if (!path.startsWith("/")) {
+    try {
+      path = `${Deno.cwd()}/${dir}`;
+    } catch {
+      return `netmon may not look at ${dir}`;
+    }
+  }
+  for (const d of chain(path)) {
+    if (knownUnchangeable(d)) return undefined;
+    let s: Deno.FileInfo;
+    try {
+      s = Deno.lstatSync(d);
+    } catch {
+      return `netmon may not look at ${d}`;
+    }
+    const who = s.isDirectory ? othersWrite(infoOf(d, s), runningUid()) : [`a ${kindOf(s)}`];
+    if (who.length > 0) return `${d} is ${who.join(", ")}`;
+  }
+  return undefined;
+}
+
+/**
  * Makes sure what was just created at `path` (its mode read by `current`,
  * from the descriptor where there is one) has exactly `mode`. A umask that
- * narrowed it is undone by a chmod by name only in a directory no other user
- * can write ({@linkcode othersCanWrite}), where nothing can be swapped in for a
- * link; elsewhere it is an error with the fix.
+ * narrowed it is undone by a chmod by name only where no other user can
+ * change the way to it ({@linkcode wayChangeable}), so that nothing can be
+ * swapped in for a link; elsewhere it is an error with the fix.
  */
 export function ensureMode(path: string, what: string, mode: number, current: () => number | null): void {
   const got = (current() ?? mode) & 0o7777;
   if (got === mode) return;
-  const dir = dirOf(path);
   const oct = (m: number) => m.toString(8).padStart(4, "0");
-  if (othersCanWrite(dir) !== "no") {
+  const why = wayChangeable(dirOf(path));
+  if (why !== undefined) {
     throw new NetmonError(
       `${path}: the ${what} was created with mode ${oct(got)}, not ${oct(mode)}, as the umask narrowed it, and ` +
-        `netmon does not chmod by name in ${dir}, which other users can write: run netmon with umask 022 ` +
-        `(or grant it --allow-sys, so that it sets the umask itself)`,
+        `netmon does not chmod by name where another user could change the way to it (${why}): run netmon with ` +
+        "umask 022 (or grant it --allow-sys, so that it sets the umask itself)",
       EX.CANTCREAT,
     );
   }
@@ -280,16 +316,21 @@ export function ensureMode(path: string, what: string, mode: number, current: ()
  * descriptor's fstat) the permission bits `mode` lacks, never adding one: a
  * state file another program made looser (the 2010 script's 0644 log, which
  * netmon appends to) is brought to netmon's mode. By name, as Deno has no
- * fchmod (and node:fs would cost every run its load), so only in a directory
- * no other user can write, where nothing can be swapped in for the file just
- * opened; elsewhere, or where chmod fails, it is left as it is (it works so).
+ * fchmod (and node:fs would cost every run its load), so only where no other
+ * user can change the way to it ({@linkcode wayChangeable}), where nothing
+ * can be swapped in for the file just opened; elsewhere, or where chmod
+ * fails, it is left as it is (it works so). Returns whether it had or now has
+ * no bit beyond `mode`.
  */
-export function tightenMode(path: string, mode: number, got: number | null): void {
-  if (got === null || (got & 0o777 & ~mode) === 0) return;
-  if (othersCanWrite(dirOf(path)) !== "no") return;
+export function tightenMode(path: string, mode: number, got: number | null): boolean {
+  if (got === null || (got & 0o777 & ~mode) === 0) return true;
+  if (wayChangeable(dirOf(path)) !== undefined) return false;
   try {
     Deno.chmodSync(path, got & 0o7777 & ~(0o777 & ~mode));
-  } catch { /* left as it is */ }
+    return true;
+  } catch {
+    return false; // left as it is
+  }
 }
 
 /** Creates `path` exclusively (never following anything there) with exactly `mode`, for writing. */
