@@ -178,14 +178,17 @@ async function evaluate(opts: Options, now: number): Promise<{ status: number; t
  * The fix a monitoring user refused by the file system needs: each report
  * replaces the state files (a new file, the run's own group), so a group
  * given to the files alone is lost at the next one; the directory's setgid
- * bit gives every new file its group, and the files are made 0640.
+ * bit gives every new file its group, and the files are made 0640. The lock
+ * files are left out: check takes no lock, and whoever can open one can hold
+ * it, so that every report gives up.
  */
 export function groupHint(e: unknown, uid: () => number | null = runningUid): string {
   const byFiles = e instanceof NetmonError && e.cause instanceof Deno.errors.PermissionDenied;
   const who = byFiles ? uid() : null;
   if (who === 0 || who === null) return "";
   return ` (check runs as uid ${who}: run it as root, or give its group the state directory for good: ` +
-    "chgrp -R GROUP DIR && chmod g+rxs DIR && chmod -R g+r DIR, as the README's check section says)";
+    "find DIR ! -type l ! -name '*.lock' -exec chgrp GROUP {} + -exec chmod g+r {} + && chmod g+rxs DIR, as the " +
+    "README's check section says)";
 }
 
 /** This run's uid, asked only where Deno grants it (a line is no place for a prompt); null otherwise. */

@@ -43,7 +43,7 @@ export const PAGE_DIR_MODE = 0o755;
 
 /** The list of the customer files netmon wrote into the page directory. */
 export const PAGE_LIST = ".netmon-pages";
-/** The lock one run at a time holds while it writes the pages (mode 0640, like the state's). */
+/** The lock one run at a time holds while it writes the pages (mode 0600, like the state's: lib/state/lock.ts). */
 export const PAGE_LOCK = ".netmon-pages.lock";
 const LIST_HEAD = "# netmon pages 1: files netmon wrote here, removed when their customer is gone\n";
 /** A customer page's or CSV's name ({@linkcode customerStem}: never `index`), the only names ever removed. */
