@@ -641,7 +641,7 @@ rootTest(
 );
 
 rootTest(
-  "explicit modes: graph outputs 0644 and state files 0640 under umask 000 and 077",
+  "explicit modes: graph outputs 0644, state files 0640 and the lock 0600 under umask 000 and 077",
   () =>
     withOpenTempDir(async (dir) => {
       for (const umask of ["000", "077"]) {
@@ -653,6 +653,7 @@ rootTest(
           const r = await netmon(["report", "-c", `${dir}/netmon.toml`, "-s", state], { dirs: [dir], wrap: sh });
           assertEquals(r.code, 0, r.stderr);
         }
+        // Into the state directory, as the nightly graph: its way is checked (stat), so a chmod by name is safe there.
         const g = await run(sh[0]!, [
           ...sh.slice(1),
           Deno.execPath(),
@@ -662,22 +663,24 @@ rootTest(
           `--allow-read=/etc/netmon,/var/lib/netmon,${dir}`,
           `--allow-write=${dir}`,
           new URL("../graph.ts", import.meta.url).pathname,
+          "-s",
+          state,
           `${state}/netmon.log`,
           "-o",
-          `${dir}/usage-${umask}.dat`,
+          `${state}/usage.dat`,
           "--plot",
-          `${dir}/usage-${umask}.png`,
+          `${state}/usage.png`,
         ], { env: { NETMON_CONFIG: "" } });
         assertEquals(g.code, 0, g.stderr);
         const mode = (p: string) => ((Deno.statSync(p).mode ?? 0) & 0o777).toString(8);
         assertEquals(
-          [mode(`${dir}/usage-${umask}.dat`), mode(`${dir}/usage-${umask}.png`)],
+          [mode(`${state}/usage.dat`), mode(`${state}/usage.png`)],
           ["644", "644"],
           `umask ${umask}`,
         );
         assertEquals(
           ["netmon.log", "netmon.last", "netmon.lock"].map((f) => mode(`${state}/${f}`)),
-          ["640", "640", "640"],
+          ["640", "640", "600"],
           `umask ${umask}`,
         );
       }
@@ -886,12 +889,21 @@ rootTest(
 );
 
 rootTest(
-  "a umask that narrows a mode: mended where no other user can write, an error with the fix where others can",
+  "a umask that narrows a mode: mended where no other user can change the way to the file, an error with the fix " +
+    "elsewhere (a directory others can write, one above it that another user owns, one netmon may not look at)",
   () =>
     withOpenTempDir(async (dir) => {
       const loose = await looseDir(dir, "loose");
-      const probe = (d: string) =>
+      // Debian's node_exporter layout: root's directory in another user's.
+      const theirs = `${dir}/theirs`;
+      await Deno.mkdir(`${theirs}/mine`, { recursive: true, mode: 0o755 });
+      await Deno.chown(theirs, 65534, 65534);
+      await Deno.mkdir(`${dir}/unchecked`, { mode: 0o755 });
+      // With `checked`, the way is looked at by stat first, as a report checks its state and textfile directories.
+      const probe = (d: string, checked = true) =>
         `import { replaceFile } from "${new URL("../lib/host/files.ts", import.meta.url).href}";
+import { dirTrustWarnings, TEXTFILE_DIR } from "${new URL("../lib/host/dir_trust.ts", import.meta.url).href}";
+${checked ? `await dirTrustWarnings("${d}", TEXTFILE_DIR);` : ""}
 try {
   replaceFile("${d}/out.dat", "x\\n", 0o644, "data");
   console.log((Deno.statSync("${d}/out.dat").mode! & 0o777).toString(8));
@@ -899,21 +911,32 @@ try {
   console.log(e.message);
 }
 `;
-      const flags = [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys=uid"];
+      const flags = [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys=uid", "--allow-run=/usr/bin/stat"];
       const quiet = await script(dir, probe(dir), flags, 20, "077");
       assertEquals([quiet.code, quiet.stdout], [0, "644\n"], quiet.stderr);
-      const refused = await script(dir, probe(loose), flags, 20, "077");
-      assertEquals(refused.code, 0, refused.stderr);
-      ok(
-        /created with mode 0600, not 0644, .*run netmon with umask 022 \(or grant it --allow-sys/.test(refused.stdout),
-        refused.stdout,
-      );
-      ok(!exists(`${loose}/out.dat`), "nothing left at the name");
+      const refusal = (why: string) =>
+        new RegExp(
+          `created with mode 0600, not 0644, .*netmon does not chmod by name where another user could change the way ` +
+            `to it \\(${why}\\): run netmon with umask 022 \\(or grant it --allow-sys`,
+        );
+      for (
+        const [d, checked, why] of [
+          [loose, true, `${loose} is writable by every user`],
+          [`${theirs}/mine`, true, `${theirs} is owned by uid 65534`],
+          // Not looked at by stat, and Deno does not let it look at /tmp: it cannot tell.
+          [`${dir}/unchecked`, false, "netmon may not look at /tmp"],
+        ] as const
+      ) {
+        const refused = await script(dir, probe(d, checked), flags, 20, "077");
+        assertEquals(refused.code, 0, refused.stderr);
+        ok(refusal(why).test(refused.stdout), refused.stdout);
+        ok(!exists(`${d}/out.dat`), "nothing left at the name");
+      }
       // With the whole --allow-sys, netmon sets the umask itself: exact there too, no chmod by name needed.
       const sys = await script(
         dir,
         probe(loose),
-        [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys"],
+        [`--allow-read=${dir}`, `--allow-write=${dir}`, "--allow-sys", "--allow-run=/usr/bin/stat"],
         20,
         "077",
       );
@@ -1349,7 +1372,7 @@ Deno.exit(0);
       for (
         const [state, flags] of [[loose, ["--allow-read", "--allow-write"]], [quiet, [`--allow-read=${dir}`]]] as const
       ) {
-        await Deno.writeTextFile(`${state}/netmon.lock`, "", { mode: 0o640 }); // root's, as netmon makes it
+        await Deno.writeTextFile(`${state}/netmon.lock`, "", { mode: 0o600 }); // root's, as netmon makes it
         const r = await script(dir, probe(state), [...flags, "--allow-sys=uid", "--allow-run=/usr/bin/ln"]);
         assertEquals(r.code, 0, r.stderr);
         assertEquals(r.stdout, "ran\nopened by name: 1\n", `${flags}: ${r.stdout}`);
