@@ -268,6 +268,8 @@ export function wayChangeable(dir: string): string | undefined {
   }
   for (const d of chain(path)) {
     if (knownUnchangeable(d)) return undefined;
+    // Not asked for (a run in a terminal would be prompted): as othersCanWrite.
+    if (!granted("read", d)) return `netmon may not look at ${d}`;
     let s: Deno.FileInfo;
     try {
       s = Deno.lstatSync(d);
