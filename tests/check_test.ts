@@ -21,6 +21,7 @@ import {
 import { logSamples, mailSection, netmonAt, type QuotaEnv, withQuotaEnv } from "./quota_env.ts";
 import { groupHint } from "../lib/cli/check.ts";
 import { fileError } from "../lib/host/errors.ts";
+import { AWAY_THREE_HOURS } from "./late_meter.ts";
 
 /** One performance data item. */
 interface Perf {
@@ -375,17 +376,7 @@ Deno.test("check: a threshold of a quota is passed at its percentage exactly, ne
 Deno.test("check: a meter removed for three hours and added back counts its time away shared by time, as the summary", async () => {
   const config = 'source = "nftables"\n[billing]\ntimezone = "UTC"\n[[meter]]\nname = "a"\nfrom = "192.0.2.1"\n' +
     '[[meter]]\nname = "r"\nfrom = "192.0.2.2"\n[[customer]]\nname = "ac"\nmeters = ["a", "r"]\nquota = "1 MiB"\n';
-  const log = [
-    "# netmon meters:\ta\tr",
-    "2026/10/31-22:00:00\t0\t0",
-    "2026/10/31-23:00:00\t3600\t3600",
-    "# netmon meters:\ta",
-    "2026/11/01-00:00:00\t7200",
-    "2026/11/01-01:00:00\t10800",
-    "# netmon meters:\ta\tr",
-    "2026/11/01-02:00:00\t14400\t14400",
-    "2026/11/01-03:00:00\t18000\t18000",
-  ];
+  const log = [...AWAY_THREE_HOURS];
   // r: 10,800 B from 23:00 to 02:00, 1 h of them in October; November is 10,800 B of a and 10,800 B of r.
   const c = await checkOnLog(log, "2026-11-01 03:01:00", undefined, config);
   assertEquals([c.status, c.perf.get("ac")?.value], ["OK", 21_600], c.text);

@@ -3,7 +3,8 @@
  * 30-day cycle, UTC), hourly samples from the 1st to the 26th at 00:00 (day
  * 25); `base` at 1 B/s throughout; `late`, a meter added to the config on day
  * 20 (the 21st), in the log from then on. Before it, late's traffic is
- * unknown, not zero, so its cycle is projected from its first sample.
+ * unknown, not zero, so its cycle is projected from its first sample. And
+ * the log of a meter removed for three hours, then put back.
  */
 import type { Sample } from "../lib/usage/engine.ts";
 
@@ -38,3 +39,19 @@ export function lateMeterCounters(): { epoch: number; counters: Map<string, bigi
   }
   return out;
 }
+
+/**
+ * The billing walkthrough's log, UTC: meters a and r at 1 B/s, r taken out of the config at 23:00 on 31 October and
+ * put back at 02:00 (no reset line): its 10,800 B of those three hours are 1 h in October and 2 h in November.
+ */
+export const AWAY_THREE_HOURS: readonly string[] = [
+  "# netmon meters:\ta\tr",
+  "2026/10/31-22:00:00\t0\t0",
+  "2026/10/31-23:00:00\t3600\t3600",
+  "# netmon meters:\ta",
+  "2026/11/01-00:00:00\t7200",
+  "2026/11/01-01:00:00\t10800",
+  "# netmon meters:\ta\tr",
+  "2026/11/01-02:00:00\t14400\t14400",
+  "2026/11/01-03:00:00\t18000\t18000",
+];

@@ -11,6 +11,7 @@ import { parseExactJson } from "../lib/host/json.ts";
 import { CSV_HEADER } from "../lib/usage/csv.ts";
 import { netmon, type Result, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
+import { AWAY_THREE_HOURS } from "./late_meter.ts";
 
 /** A log stamp of instant `epoch` in `zone`, as the report writes it in that local time. */
 function stamp(epoch: number, zone: string): string {
@@ -414,17 +415,7 @@ Deno.test("--from/--to both in the hour the billing zone skips are one instant: 
 
 Deno.test("a meter removed for three hours and added back: its growth over its time away, shared by time (golden)", async () => {
   await withTempDir(async (dir) => {
-    const log = [
-      "# netmon meters:\ta\tr",
-      "2026/10/31-22:00:00\t0\t0",
-      "2026/10/31-23:00:00\t3600\t3600",
-      "# netmon meters:\ta",
-      "2026/11/01-00:00:00\t7200",
-      "2026/11/01-01:00:00\t10800",
-      "# netmon meters:\ta\tr",
-      "2026/11/01-02:00:00\t14400\t14400",
-      "2026/11/01-03:00:00\t18000\t18000",
-    ];
+    const log = [...AWAY_THREE_HOURS];
     const config = '[billing]\ntimezone = "UTC"\n[[customer]]\nname = "ac"\nmeters = ["a", "r"]\n';
     // r: 10,800 B from its sample at 23:00 to the next at 02:00, 1 B/s (8 bit/s), 1 h of it in October; 3 h is not
     // more than three usual intervals, so covered.

@@ -10,6 +10,7 @@ import { LogReader, samplesOf } from "../lib/usage/log_samples.ts";
 import { ianaZone, type Zone } from "../lib/usage/zone.ts";
 import { graph, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
+import { AWAY_THREE_HOURS } from "./late_meter.ts";
 
 const utc = ianaZone("UTC");
 const H = 3_600_000;
@@ -88,17 +89,7 @@ Deno.test("the first sample is the starting point; a column appearing later star
 });
 
 Deno.test("a column that leaves and comes back: its growth is over its own interval, from its last sample, shared by time", () => {
-  const log = [
-    "# netmon meters:\ta\tr",
-    "2026/10/31-22:00:00\t0\t0",
-    "2026/10/31-23:00:00\t3600\t3600",
-    "# netmon meters:\ta",
-    "2026/11/01-00:00:00\t7200",
-    "2026/11/01-01:00:00\t10800",
-    "# netmon meters:\ta\tr",
-    "2026/11/01-02:00:00\t14400\t14400",
-    "2026/11/01-03:00:00\t18000\t18000",
-  ];
+  const log = [...AWAY_THREE_HOURS];
   // r: 10,800 B from 23:00 to 02:00, 1 B/s, 1 h of it in October; 3 h is not more than three usual intervals.
   const hours = [...usageByBucket(samples(log), calendar("hour", utc))];
   assertEquals(table(hours), {
