@@ -17,12 +17,12 @@ import {
   nftOnly,
   type Pair,
   removeFaketimeLeftovers,
-  run,
   sendUdp,
   spawnNetmon,
   startTraffic,
   withPair,
   withTempDir,
+  withTmpfs,
   writeConfig,
 } from "./helpers.ts";
 
@@ -202,17 +202,6 @@ function withNftStarted(configText: string, fn: (s: Started) => Promise<void>): 
       await fn({ p, dir, config, o });
     })
   );
-}
-
-/** Mounts a tmpfs of `size` on `dir` for `fn`, and unmounts it whatever happens. */
-async function withTmpfs(dir: string, size: string, fn: () => Promise<void>): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await must("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0750`, "tmpfs", dir]);
-  try {
-    await fn();
-  } finally {
-    await run("umount", ["-l", dir]);
-  }
 }
 
 netnsTest(

@@ -187,6 +187,17 @@ export async function sendUdp(ns: string, host: string, count: number, size: num
   return count * (size + (host.includes(":") ? 48 : 28));
 }
 
+/** Mounts a tmpfs of `size` on `dir` (made if missing) for `fn`, and unmounts it whatever happens (root only). */
+export async function withTmpfs(dir: string, size: string, fn: () => Promise<void>): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await must("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0750`, "tmpfs", dir]);
+  try {
+    await fn();
+  } finally {
+    await run("umount", ["-l", dir]);
+  }
+}
+
 /** A temporary directory removed after `fn`. */
 export async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "netmon-test-" });

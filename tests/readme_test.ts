@@ -161,3 +161,20 @@ netnsTest(
       assertEquals(after?.split("\t")[3], before?.split("\t")[3], "the script's total-start, kept");
     }),
 );
+
+Deno.test("README: every test the 'What survives what' table names is there, under the name it gives", () => {
+  const at = README.indexOf("### What survives what");
+  const table = README.slice(at, README.indexOf("\n## ", at));
+  let named = 0;
+  for (const row of table.split("\n").filter((l) => l.startsWith("| "))) {
+    // `file_test.ts` "a name", "another"; `other_test.ts` …: each name is (part of) a test's name in that file.
+    for (const [, file, names] of row.matchAll(/`([a-z_]+_test\.ts)`([^`|]*)/g)) {
+      const text = Deno.readTextFileSync(`${ROOT}tests/${file}`);
+      for (const [, name] of (names ?? "").matchAll(/"([^"]+)"/g)) {
+        ok(text.includes(name as string), `${file} has no test named "${name}"`);
+        named++;
+      }
+    }
+  }
+  ok(named > 20, `only ${named} test names found in the table`);
+});

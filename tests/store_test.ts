@@ -7,7 +7,18 @@ import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { fromSigned, SqliteStore, toSigned } from "../lib/outputs/sqlite.ts";
 import { stampSeconds } from "../lib/state/log_timed.ts";
 import { localZone } from "../lib/usage/zone.ts";
-import { must, netmon, netnsTest, nftOnly, type Pair, sendUdp, withPair, withTempDir, writeConfig } from "./helpers.ts";
+import {
+  must,
+  netmon,
+  netnsTest,
+  nftOnly,
+  type Pair,
+  sendUdp,
+  withPair,
+  withTempDir,
+  withTmpfs,
+  writeConfig,
+} from "./helpers.ts";
 
 /** The log's samples as rows (stamp, type, bytes), for comparing with the store. */
 function logRows(log: string): { stamp: number; type: string; bytes: bigint }[] {
@@ -204,38 +215,39 @@ Deno.test("[sqlite] counters of 2^63 and above are stored as two's complement an
   }
 });
 
-Deno.test("[sqlite] a full disk says so (the store's own error, not the rollback's after it)", () =>
-  withTempDir(async (dir) => {
-    // A tmpfs of its own, so that a full disk is real and touches nothing else.
-    await must("mount", ["-t", "tmpfs", "-o", "size=256k,mode=0750", "tmpfs", dir]);
-    try {
-      const path = `${dir}/netmon.sqlite`;
-      const store = SqliteStore.open(path);
-      try {
-        const filler = await Deno.open(`${dir}/filler`, { write: true, create: true });
+Deno.test({
+  name: "[sqlite] a full disk says so (the store's own error, not the rollback's after it)",
+  ignore: Deno.uid() !== 0, // a tmpfs of its own (root), so that a full disk is real and touches nothing else
+  fn: () =>
+    withTempDir((dir) =>
+      withTmpfs(`${dir}/tmpfs`, "256k", () => {
+        const path = `${dir}/tmpfs/netmon.sqlite`;
+        const store = SqliteStore.open(path);
         try {
-          for (;;) await filler.write(new Uint8Array(4096));
-        } catch (e) {
-          ok(/No space left/.test(String(e)), String(e));
+          const filler = Deno.openSync(`${dir}/tmpfs/filler`, { write: true, create: true });
+          try {
+            for (;;) filler.writeSync(new Uint8Array(4096));
+          } catch (e) {
+            ok(/No space left/.test(String(e)), String(e));
+          } finally {
+            filler.close();
+          }
+          const samples = Array.from({ length: 2000 }, (_, i) => ({
+            epoch: 1_700_000_000 + i,
+            sample: { timestamp: "", counters: new Map([[`column-with-a-long-name-${i}`, BigInt(i)]]) },
+          }));
+          let said = "";
+          try {
+            store.insert(samples);
+          } catch (e) {
+            said = (e as Error).message;
+          }
+          ok(/full/i.test(said) && !/no transaction/.test(said), said);
+          ok(said.includes("the log has the sample; the next run catches up"), said);
         } finally {
-          filler.close();
+          store.close();
         }
-        const samples = Array.from({ length: 2000 }, (_, i) => ({
-          epoch: 1_700_000_000 + i,
-          sample: { timestamp: "", counters: new Map([[`column-with-a-long-name-${i}`, BigInt(i)]]) },
-        }));
-        let said = "";
-        try {
-          store.insert(samples);
-        } catch (e) {
-          said = (e as Error).message;
-        }
-        ok(/full/i.test(said) && !/no transaction/.test(said), said);
-        ok(said.includes("the log has the sample; the next run catches up"), said);
-      } finally {
-        store.close();
-      }
-    } finally {
-      await must("umount", ["-l", dir]);
-    }
-  }));
+        return Promise.resolve();
+      })
+    ),
+});
