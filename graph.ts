@@ -384,7 +384,7 @@ async function htmlPages(a: GraphArgs & { html: string }, config: Config): Promi
   try {
     const zone = logZone(logPath, a.log !== undefined);
     // The headers alone first (a fast search): the engines hold buckets back only for a column that comes back.
-    const returning = log ? logColumns(log, logPath).returning : undefined;
+    const returning = log ? logColumns(log, logPath).returns : undefined;
     log?.seekSync(0, Deno.SeekMode.Start);
     const build = buildPageData({
       // The pages use each sample as it comes: its counters array can be reused.

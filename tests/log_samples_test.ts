@@ -15,6 +15,7 @@ import {
   type LogFile,
   LogReader,
   returningOf,
+  returnsOf,
   samplesOf,
   samplesOfFile,
 } from "../lib/usage/log_samples.ts";
@@ -78,14 +79,17 @@ function logText(rand: () => number, bytes: number): string {
 
 /** The log's columns from its lines (the last may be torn: it counts), as the definition says. */
 function columnsOf(lines: string[]): { columns: string[]; header: boolean } {
-  const { returning: _, ...columns } = headersOf(lines);
+  const { returning: _, returns: __, ...columns } = headersOf(lines);
   return columns;
 }
 
 /** {@linkcode columnsOf}, and the columns a header has back after the header before it left them out. */
-function headersOf(lines: string[]): { columns: string[]; header: boolean; returning: Set<string> } {
+function headersOf(
+  lines: string[],
+): { columns: string[]; header: boolean; returning: Set<string>; returns: Map<string, number> } {
   const seen = new Set<string>();
   const returning = new Set<string>();
+  const returns = new Map<string, number>();
   let before = new Set<string>();
   let header = false;
   let data = false;
@@ -95,7 +99,12 @@ function headersOf(lines: string[]): { columns: string[]; header: boolean; retur
       const meters = parseHeader(line) ?? [];
       if (meters.length === 0) continue;
       header = true;
-      for (const m of meters) if (seen.has(m) && !before.has(m)) returning.add(m);
+      for (const m of meters) {
+        if (seen.has(m) && !before.has(m)) {
+          returning.add(m);
+          returns.set(m, (returns.get(m) ?? 0) + 1);
+        }
+      }
       for (const m of meters) seen.add(m);
       before = new Set(meters);
     } else if (!header && !data) {
@@ -104,7 +113,7 @@ function headersOf(lines: string[]): { columns: string[]; header: boolean; retur
       before = new Set(ORIGINAL_METERS);
     }
   }
-  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning };
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning, returns };
 }
 
 Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text reader reads its lines split apart, across reads", async () => {
@@ -201,7 +210,7 @@ Deno.test("samplesOfFile, linesOfFile and logColumns read a file as the text rea
 Deno.test("logColumns names the columns a header has back after the header before left them out", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/netmon.log`;
-    const headers = [["a", "r", "s"], ["a", "s"], ["a", "r"], ["a", "r", "t"], ["t"]];
+    const headers = [["a", "r", "s"], ["a", "s"], ["a", "r"], ["a", "r", "t"], ["a", "t"], ["a", "r", "t"], ["t"]];
     const lines = headers.flatMap((
       h,
       k,
@@ -215,11 +224,18 @@ Deno.test("logColumns names the columns a header has back after the header befor
     await Deno.writeTextFile(path, lines.map((l) => `${l}\n`).join(""));
     const file = Deno.openSync(path);
     try {
-      // r is back in the third header; s leaves for good; t and a leave at the end.
-      assertEquals(logColumns(file, path), { columns: ["a", "r", "s", "t"], header: true, returning: new Set(["r"]) });
+      // r is back in the third header and again in the sixth; s leaves for good; t and a leave at the end.
+      assertEquals(logColumns(file, path), {
+        columns: ["a", "r", "s", "t"],
+        header: true,
+        returning: new Set(["r"]),
+        returns: new Map([["r", 2]]),
+      });
       // The samples in memory say the same by the same rule.
       file.seekSync(0, Deno.SeekMode.Start);
       assertEquals(returningOf(samplesOf(linesOfFile(file, path), path, () => {})), new Set(["r"]));
+      file.seekSync(0, Deno.SeekMode.Start);
+      assertEquals(returnsOf(samplesOf(linesOfFile(file, path), path, () => {})), new Map([["r", 2]]));
     } finally {
       file.close();
     }

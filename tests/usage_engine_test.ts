@@ -5,8 +5,8 @@
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { type Bucket, calendar, type Unit } from "../lib/usage/calendar.ts";
-import { type BucketUsage, type Sample, usageByBucket, UsageEngine } from "../lib/usage/engine.ts";
-import { LogReader, samplesOf } from "../lib/usage/log_samples.ts";
+import { type BucketUsage, type ReturnsHint, type Sample, usageByBucket, UsageEngine } from "../lib/usage/engine.ts";
+import { LogReader, returningOf, returnsOf, samplesOf } from "../lib/usage/log_samples.ts";
 import { ianaZone, type Zone } from "../lib/usage/zone.ts";
 import { graph, withTempDir } from "./helpers.ts";
 import { seededRandom } from "./random.ts";
@@ -477,4 +477,31 @@ Deno.test("coverage and presence, columns coming and going every few samples: as
       assertEquals(c.coveredMs, covered.get(b.bucket.label)?.get(c.name) ?? 0, `${b.bucket.label} ${c.name}`);
     }
   }
+});
+
+Deno.test("a column back once, then removed for good, holds no bucket after it left for good (told how often it returns)", () => {
+  // Hourly samples for 10 days; m away on day 2, back on day 3, removed for good on day 5.
+  const from = Date.UTC(2026, 9, 1);
+  const samples: Sample[] = [];
+  for (let k = 0; k <= 240; k++) {
+    const day = Math.floor(k / 24);
+    const withM = day < 2 || (day >= 3 && day < 5);
+    samples.push({
+      epoch: from + k * 3_600_000,
+      columns: withM ? ["a", "m"] : ["a"],
+      counters: withM ? [k * 100, k * 100] : [k * 100],
+    });
+  }
+  const returns = returnsOf(samples);
+  assertEquals([...returns], [["m", 1]]);
+  const held = (hint: ReturnsHint) => {
+    const engine = new UsageEngine(calendar("day", ianaZone("UTC")), { returning: hint });
+    let out = 0;
+    for (const s of samples) out += engine.push(s).length;
+    return { before: out, atEnd: engine.finish().length };
+  };
+  // Told it comes back once: the days after its removal come out as they close, all but the last at the end.
+  assertEquals(held(returns), { before: 10, atEnd: 1 });
+  // Told only that it comes back (a set): held from its removal to the end, the figures the same.
+  assertEquals(held(returningOf(samples)), { before: 4, atEnd: 7 });
 });

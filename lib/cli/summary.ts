@@ -75,7 +75,7 @@ function run(req: SummaryRequest, config: Config, path: string, file: SafeFile):
   const reader = new LogReader(path, bad, zone, { reuse: true });
   // The headers alone first (a fast search): the columns, and those that come back, for which the engines hold
   // buckets back while they are away (one removed for good would hold every bucket after it).
-  const { columns: names, returning } = logColumns(file, path);
+  const { columns: names, returns: returning } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   if (req.view === "overview") {
     // The overview prints nothing before the log is read: its customers and

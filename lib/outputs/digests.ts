@@ -26,7 +26,7 @@ import { type Bucket, type Calendar, calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
 import { type BucketUsage, type Sample, usageByBucket } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
-import { linesOfFile, returningOf, samplesOf } from "../usage/log_samples.ts";
+import { linesOfFile, returnsOf, samplesOf } from "../usage/log_samples.ts";
 import { cycleEstimate, estimateText } from "../usage/projection.ts";
 import { type Row, rowsOf } from "../usage/rows.ts";
 import { formatTable, nameLabel, sharedNames } from "../usage/table.ts";
@@ -63,7 +63,7 @@ function logSamples(log: string, zone: Zone): Sample[] {
  * away (one removed for good holds none).
  */
 function bucketsOf(samples: readonly Sample[], cal: Calendar, now: number, p95: boolean): Map<number, BucketUsage> {
-  const returning = returningOf(samples);
+  const returning = returnsOf(samples);
   return new Map([...usageByBucket(samples, cal, { p95, now, returning })].map((b) => [b.bucket.start, b]));
 }
 

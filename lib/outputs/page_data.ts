@@ -17,7 +17,7 @@ import type { Column } from "../config/meters.ts";
 import { type Billing, type CustomerColumns, customerColumns, type CustomerSpec } from "../config/customers.ts";
 import { calendar } from "../usage/calendar.ts";
 import { csvChunks } from "../usage/csv.ts";
-import { type BucketUsage, type Counter, type Sample, UsageEngine } from "../usage/engine.ts";
+import { type BucketUsage, type Counter, type ReturnsHint, type Sample, UsageEngine } from "../usage/engine.ts";
 import { FirstSeen } from "../usage/first_seen.ts";
 import { type Periods, periodsAt } from "../usage/overview.ts";
 import { cycleEstimate } from "../usage/projection.ts";
@@ -44,7 +44,7 @@ export interface PageInput {
    * hold buckets back only while one of these is away (lib/usage/engine.ts `EngineOptions.returning`); all when
    * undefined, one removed for good holding every bucket after it to the end.
    */
-  returning?: ReadonlySet<string> | undefined;
+  returning?: ReturnsHint | undefined;
   /** The config's customers; empty: each log column is one. */
   customers: readonly CustomerSpec[];
   /** Columns the config's meters write, matched before the log names them. */

@@ -6,8 +6,9 @@
  * graph's own: the original's per-entry rules, its units and rates, its
  * column names and its text format.
  *
- * The log is streamed: memory grows with the meters, never with the number
- * of lines or buckets.
+ * The log is streamed: memory grows with the meters, not with the number of
+ * lines or buckets, but for the buckets that close while a meter the log
+ * later brings back is away (held until its return: lib/usage/engine.ts).
  *
  * @module
  */
@@ -356,7 +357,7 @@ function label(by: Exclude<By, "entry">, naive: number): string {
 function buckets(file: LogFile, path: string, opts: GraphOptions, write: (text: string) => void): void {
   const by = opts.by as Exclude<By, "entry">;
   const zone = opts.zone ?? localZone();
-  const { columns: meters, returning } = logColumns(file, path);
+  const { columns: meters, returns: returning } = logColumns(file, path);
   file.seekSync(0, Deno.SeekMode.Start);
   const cols = columnsFor(meters, opts, path);
   const index = new Map(meters.map((m, i) => [m, i]));

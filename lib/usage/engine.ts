@@ -163,11 +163,16 @@ export interface EngineOptions {
    * The columns that come back to the log after leaving it, when known
    * (lib/usage/log_samples.ts `logColumns`): the buckets that close while a
    * column is away are held back until it returns (its interval, from its
-   * last sample, is shared over them), but only for these. Without it, for
-   * any column away: one that left for good holds them to the end.
+   * last sample, is shared over them), but only for these; with how many
+   * times each comes back, only until its last return (one back once, then
+   * removed for good, holds nothing after). Without it, for any column away:
+   * one that left for good holds them to the end.
    */
-  returning?: ReadonlySet<string> | undefined;
+  returning?: ReturnsHint | undefined;
 }
+
+/** Which columns come back to the log (see {@linkcode EngineOptions.returning}), and how often where known. */
+export type ReturnsHint = ReadonlySet<string> | ReadonlyMap<string, number>;
 
 /** A column away from the log: its last sample's instant, the bucket open then and its interval entries then. */
 interface Away {
@@ -399,8 +404,10 @@ export class UsageEngine {
   readonly #away = new Map<number, Away>();
   /** Buckets closed while a column was away, oldest first: not handed out, as its return may add to them. */
   readonly #held: Acc[] = [];
-  /** `EngineOptions.returning`. */
+  /** `EngineOptions.returning` as a set (each may come back any number of times). */
   readonly #returning: ReadonlySet<string> | undefined;
+  /** `EngineOptions.returning` as counts: the returns each column has left. */
+  readonly #returnsLeft: Map<string, number> | undefined;
   /** Per column, the number of the last sample that had it, noted when the columns change ({@linkcode #comings}). */
   readonly #inSample: number[] = [];
 
@@ -409,7 +416,15 @@ export class UsageEngine {
     this.#cal = cal;
     this.#p95 = options.p95 === true;
     this.#reuse = options.reuse === true;
-    this.#returning = options.returning;
+    const returning = options.returning;
+    if (returning instanceof Map) this.#returnsLeft = new Map(returning);
+    else this.#returning = returning as ReadonlySet<string> | undefined;
+  }
+
+  /** Whether column `name`, away, may come back (buckets are held for it meanwhile). */
+  #mayReturn(name: string): boolean {
+    const left = this.#returnsLeft;
+    return left !== undefined ? (left.get(name) ?? 0) > 0 : this.#returning?.has(name) !== false;
   }
 
   /** The intervals `bucket` should hold at the usual interval (a few before one is known). */
@@ -622,7 +637,7 @@ export class UsageEngine {
     const before = this.#prevMap as Int32Array;
     for (let j = 0; j < before.length; j++) {
       const i = before[j] as number;
-      if (inSample[i] === seq || this.#returning?.has(this.#names[i] as string) === false) continue;
+      if (inSample[i] === seq || !this.#mayReturn(this.#names[i] as string)) continue;
       this.#away.set(i, { epoch: this.#prevEpoch, acc, k: acc.table?.n ?? 0 });
     }
     let back: Back[] | undefined;
@@ -634,6 +649,9 @@ export class UsageEngine {
       if (away === undefined || p === undefined) continue;
       (back ??= []).push({ i, p, v: counters[j] as Counter, forced: this.#forced.delete(i), away });
       this.#prev[i] = undefined;
+      const left = this.#returnsLeft;
+      const name = this.#names[i] as string;
+      if (left !== undefined) left.set(name, (left.get(name) ?? 1) - 1);
     }
     return back;
   }

@@ -725,6 +725,8 @@ export interface LogHeaders extends LogColumns {
    * one of these is away (lib/usage/engine.ts `EngineOptions.returning`).
    */
   returning: Set<string>;
+  /** How many times each of `returning` comes back (`EngineOptions.returning` with counts: hold only until the last). */
+  returns: Map<string, number>;
 }
 
 /**
@@ -738,6 +740,8 @@ export class Returning {
   readonly seen = new Set<string>();
   /** The columns back after leaving. */
   readonly returning = new Set<string>();
+  /** How many times each of them came back. */
+  readonly returns = new Map<string, number>();
   #before: ReadonlySet<string> = new Set();
   #last: readonly string[] | undefined;
 
@@ -746,7 +750,10 @@ export class Returning {
     if (columns === this.#last) return;
     this.#last = columns;
     for (const m of columns) {
-      if (this.seen.has(m) && !this.#before.has(m)) this.returning.add(m);
+      if (this.seen.has(m) && !this.#before.has(m)) {
+        this.returning.add(m);
+        this.returns.set(m, (this.returns.get(m) ?? 0) + 1);
+      }
       this.seen.add(m);
     }
     this.#before = new Set(columns);
@@ -759,9 +766,18 @@ export class Returning {
  * in memory, by the rule {@linkcode logColumns} applies to the headers.
  */
 export function returningOf(samples: Iterable<{ readonly columns: readonly string[] }>): Set<string> {
+  return noted(samples).returning;
+}
+
+/** As {@linkcode returningOf}, with how many times each comes back: the engine then holds only until the last. */
+export function returnsOf(samples: Iterable<{ readonly columns: readonly string[] }>): Map<string, number> {
+  return noted(samples).returns;
+}
+
+function noted(samples: Iterable<{ readonly columns: readonly string[] }>): Returning {
   const r = new Returning();
   for (const s of samples) r.note(s.columns);
-  return r.returning;
+  return r;
 }
 
 /** A meters header as it follows the line before: what {@linkcode logColumns} searches for. */
@@ -843,6 +859,6 @@ export function logColumns(file: LogFile, path = "log"): LogHeaders {
     while (chunks.refill(keep, where)) keep = findHeaders(chunks.buf, chunks.filled, false, take);
     findHeaders(chunks.buf, chunks.filled, true, take);
   }
-  const { seen, returning } = headers;
-  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning };
+  const { seen, returning, returns } = headers;
+  return { columns: seen.size > 0 ? [...seen] : [...ORIGINAL_METERS], header, returning, returns };
 }

@@ -14,7 +14,7 @@
 import type { Billing, CustomerColumns } from "../config/customers.ts";
 import { UsageError } from "../host/errors.ts";
 import { calendar, type Unit } from "./calendar.ts";
-import { type BucketUsage, type Sample, UsageEngine } from "./engine.ts";
+import { type BucketUsage, type ReturnsHint, type Sample, UsageEngine } from "./engine.ts";
 import { FirstSeen } from "./first_seen.ts";
 import { OverviewBuilder, type OverviewLine, periodsAt } from "./overview.ts";
 import { cycleEstimate, type Part } from "./projection.ts";
@@ -136,7 +136,7 @@ export interface SummaryOptions extends WallSpan {
   /** Keep only these columns and customers (names); all when undefined. */
   only?: ReadonlySet<string> | undefined;
   /** The columns that come back to the log after leaving it, when known (see `EngineOptions.returning`). */
-  returning?: ReadonlySet<string> | undefined;
+  returning?: ReturnsHint | undefined;
 }
 
 /** Whether a unit's buckets are a day or longer (those get the 95th percentile). */
@@ -215,13 +215,10 @@ export class Summarizer {
   /** Adds the next sample; returns the rows of the buckets it closed (most often none: the same empty array). */
   push(sample: Sample): readonly Row[] {
     let out: Row[] | undefined;
-    let holding = false;
     for (let k = 0; k < this.#engines.length; k++) {
-      const engine = this.#engines[k] as UsageEngine;
-      const closed = engine.push(sample);
-      holding ||= engine.holding;
+      const closed = (this.#engines[k] as UsageEngine).push(sample);
       if (closed.length === 0) continue;
-      if (holding || this.#waiting.length > 0 || this.#engines.some((e) => e.holding)) {
+      if (this.#waiting.length > 0 || this.#engines.some((e) => e.holding)) {
         const rows: Row[] = [];
         this.#rows(k, closed, rows);
         for (const row of rows) this.#waiting.push({ row, k });
