@@ -24,7 +24,7 @@ import { customerColumns, type CustomerSpec } from "../lib/config/customers.ts";
 import { csvChunks } from "../lib/usage/csv.ts";
 import { type Sample, UsageEngine } from "../lib/usage/engine.ts";
 import { LATE, lateMeterSamples } from "./late_meter.ts";
-import { linesOfFile, returningOf, samplesOf } from "../lib/usage/log_samples.ts";
+import { linesOfFile, returningOf, returnsOf, samplesOf } from "../lib/usage/log_samples.ts";
 import { rowsOf } from "../lib/usage/rows.ts";
 import { ianaZone } from "../lib/usage/zone.ts";
 import { browserTest, distinctColours, visit } from "./browser.ts";
@@ -545,6 +545,32 @@ Deno.test("page data: told which columns come back (a meter removed for good is 
     assertEquals(told, build(false));
     const cycles = told.data.customers.map((c) => [c.name, c.cycles.length]);
     assertEquals(cycles, customers.length ? [["all", 2], ["back", 2]] : [["gone", 1], ["stays", 2], ["back", 2]]);
+  }
+});
+
+Deno.test("page data: a meter away since before the last cycle and back in this one: its days add up to its cycles", () => {
+  // Hourly samples, 1 MB an hour a meter, 1 January to 10 March 2026 (UTC); x away from 20 January to 5 March: its
+  // growth over that time is shared by time over the days it spans, February's included, as the cycles share it.
+  const samples: Sample[] = [];
+  for (let t = Date.UTC(2026, 0, 1), k = 0; t <= Date.UTC(2026, 2, 10); t += 3_600_000, k++) {
+    const away = t > Date.UTC(2026, 0, 20) && t < Date.UTC(2026, 2, 5);
+    const columns = away ? ["a"] : ["a", "x"];
+    samples.push({ epoch: t, columns, counters: columns.map(() => k * 1_000_000) });
+  }
+  for (const returning of [returnsOf(samples), undefined]) {
+    const { data } = buildPageData({
+      samples,
+      customers: [],
+      billing: { cycleDay: 1, timeZone: "UTC" },
+      now: Date.UTC(2026, 2, 10, 0, 30),
+      title: "t",
+      returning,
+    });
+    const x = data.customers.find((c) => c.name === "x")!;
+    const sum = (rows: readonly { total: bigint }[]) => rows.reduce((n, r) => n + r.total, 0n);
+    const [previous, current] = x.cycles.slice(-2) as [CycleRow, CycleRow];
+    assertEquals([sum(x.daily.current), sum(x.daily.previous)], [current.total, previous.total]);
+    assertEquals(previous.total, 672_000_000n, "February: 28 days of its time away");
   }
 });
 

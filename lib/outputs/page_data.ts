@@ -88,6 +88,12 @@ interface Group {
   /** The day engine starts at the last sample before the previous cycle: the days before are not shown. */
   dayStarted: boolean;
   held?: Sample;
+  /**
+   * Meters away when the day engine starts (in a sample before, not in the last one): each one's last sample's
+   * instant and counter, given to the day engine first, so that one coming back shares its growth over its time
+   * away by day, as the cycle engine (which reads every sample) shares it by cycle.
+   */
+  away?: Map<string, { epoch: number; counter: Counter }>;
 }
 
 /**
@@ -220,18 +226,19 @@ export function buildPageData(input: PageInput): PageBuild {
       keepCycles(g, g.cycle.push(s));
       if (!g.dayStarted) {
         if (s.epoch < g.periods.previousCycle.start) {
+          if (g.held !== undefined && g.held.columns !== s.columns) noteAway(g, g.held, s.columns);
           g.held = copyInto(g.held, s);
           continue;
         }
         g.dayStarted = true;
-        if (g.held) g.day.push(g.held);
+        startDays(g);
       }
       keepDays(g, g.day.push(s));
     }
   }
   if (columns !== undefined) lastSeen.set(columns, prev);
   for (const g of groups.values()) {
-    if (!g.dayStarted && g.held) g.day.push(g.held);
+    if (!g.dayStarted) startDays(g);
     keepCycles(g, g.cycle.finish(input.now));
     keepDays(g, g.day.finish(input.now));
   }
@@ -335,6 +342,32 @@ export function buildPageData(input: PageInput): PageBuild {
 }
 
 /** `s` copied into `into` (its counters array too, when it fits): the reader may reuse `s`. */
+/** Notes in `g.away` the meters of `before` that `columns` (the next sample's) lack, and forgets those it has back. */
+function noteAway(g: Group, before: Sample, columns: readonly string[]): void {
+  const now = new Set(columns);
+  const away = g.away ??= new Map();
+  before.columns.forEach((c, j) => {
+    if (!now.has(c)) away.set(c, { epoch: before.epoch, counter: before.counters[j] as Counter });
+  });
+  for (const c of columns) away.delete(c);
+}
+
+/** Starts the day engine: the away meters' last samples (oldest first), then the last sample before its days. */
+function startDays(g: Group): void {
+  if (g.held === undefined) return;
+  const byEpoch = new Map<number, { columns: string[]; counters: Counter[] }>();
+  for (const [c, { epoch, counter }] of g.away ?? []) {
+    if (g.held.columns.includes(c)) continue;
+    let at = byEpoch.get(epoch);
+    if (at === undefined) byEpoch.set(epoch, at = { columns: [], counters: [] });
+    at.columns.push(c);
+    at.counters.push(counter);
+  }
+  for (const epoch of [...byEpoch.keys()].sort((x, y) => x - y)) g.day.push({ epoch, ...byEpoch.get(epoch)! });
+  g.day.push(g.held);
+  delete g.away;
+}
+
 function copyInto(into: Sample | undefined, s: Sample): Sample {
   const n = s.counters.length;
   const copy = into ?? { epoch: 0, columns: s.columns, counters: [] };
