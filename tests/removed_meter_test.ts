@@ -281,3 +281,25 @@ Deno.test("summary --to before the removal: as of then the meter was there, and 
   ok(e.gone! >= 30n * GiB && e.gone! < 31n * GiB, `gone: ${e.gone}`);
   ok(e.acme! >= 60n * GiB && e.acme! < 61n * GiB, `acme: ${e.acme}`);
 });
+
+Deno.test("coverage of a meter removed at the cycle's first instant: the overview's is --by cycle's", () => {
+  // g's last sample is 1 March 00:00 (cycle day 1, UTC), then it is removed; a goes on hourly to the 3rd.
+  const list: Sample[] = [];
+  for (let t = Date.UTC(2026, 1, 27), k = 0; t <= Date.UTC(2026, 2, 3); t += 3_600_000, k++) {
+    const columns = t <= Date.UTC(2026, 2, 1) ? ["a", "g"] : ["a"];
+    list.push({ epoch: t, columns, counters: columns.map(() => k * 1000) });
+  }
+  const billing = { cycleDay: 1, timeZone: "UTC" };
+  const acme: CustomerColumns = { name: "acme", in: [], out: [], both: ["a", "g"] };
+  const passes = billingPasses(billing, [{ columns: acme, billing }]);
+  const now = Date.UTC(2026, 2, 3, 0, 30);
+  const rows = new Summarizer(passes, { unit: "cycle" });
+  const cycle: Row[] = [...list.flatMap((s) => rows.push(s)), ...rows.finish(now)];
+  const byCycle = Object.fromEntries(
+    cycle.filter((r) => r.start === Date.UTC(2026, 2, 1)).map((r) => [r.name, r.coverage]),
+  );
+  const ov = new OverviewSummarizer(passes, now);
+  for (const s of list) ov.push(s);
+  const overview = Object.fromEntries(ov.result().flatMap((p) => p.lines).map((l) => [l.name, l.cycleCoverage]));
+  assertEquals({ g: overview.g, acme: overview.acme }, { g: byCycle.g, acme: byCycle.acme });
+});

@@ -110,6 +110,8 @@ interface ColumnTotals {
   since?: number;
   /** The end of its own span on the last day of this cycle that has it (a removed meter's: its last sample). */
   end: number;
+  /** That day's coverage of it: the cycle's where it has no time in the cycle (the engine's rule for it, as is). */
+  lastDay: number;
 }
 
 /**
@@ -195,6 +197,7 @@ export class OverviewBuilder {
           covered: 0,
           inCycle: false,
           end: -Infinity,
+          lastDay: 0,
         };
         this.#totals.set(c.name, t = none);
       }
@@ -206,6 +209,7 @@ export class OverviewBuilder {
         t.inCycle = true;
         t.covered += c.coverage * ownSpan(day, c);
         t.end = day.bucket.start + (c.spanMs ?? day.spanMs);
+        t.lastDay = c.coverage;
         if (c.since !== undefined) t.since ??= c.since;
       }
     }
@@ -235,11 +239,12 @@ export class OverviewBuilder {
      * Column `name`'s coverage of the cycle so far: of its time from its first sample (a meter added mid-cycle:
      * before it there was nothing to miss) to the last sample (or its own last, a meter removed), as every bucket
      * in progress counts its coverage (`--by cycle`, the page, the mails): the time since is not yet missing, the
-     * next sample may cover it. A meter added there for no time yet covers it whole, as in the engine.
+     * next sample may cover it. With no time of its own in the cycle (a meter added at the last sample, or removed
+     * at the cycle's first instant) its one day's coverage, by the engine's rule for it, as `--by cycle` gives it.
      */
     const coverage = (name: string, t: ColumnTotals) => {
       const time = Math.min(now, lastOf([name]), t.end, c.end) - Math.max(c.start, t.since ?? c.start);
-      return time > 0 ? Math.min(1, t.covered / time) : t.since === undefined ? 0 : 1;
+      return time > 0 ? Math.min(1, t.covered / time) : t.lastDay;
     };
     /** The parts of `columns` in this cycle, each from its own first sample to its own last. */
     const parts = (columns: readonly string[]): Part[] =>
