@@ -4,7 +4,7 @@
  * `--by entry`, and the real gnuplot for pictures.
  */
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
-import { graph, run, withTempDir } from "./helpers.ts";
+import { graph, must, run, withTempDir } from "./helpers.ts";
 
 const ORIGINAL_GRAPH = new URL("./original/netmon_graph.py", import.meta.url).pathname;
 
@@ -566,6 +566,53 @@ Deno.test("--plot gives gnuplot the --gnuplot script, data and all, on its stdin
       "netmon.toml",
       "stdin",
     ]);
+  });
+});
+
+Deno.test("--plot into a FIFO, or through a link, in a directory graph.ts cannot write: gnuplot's input goes where the picture does", async () => {
+  await withTempDir(async (dir) => {
+    // ro: read-only (a bind mount in a mount namespace of the test's own), holding a FIFO with a reader on it and a
+    // link of this user's to a picture in rw. The FIFO is written in place, the link's target replaced beside it:
+    // neither needs ro writable, nor may gnuplot's input need it.
+    const ro = `${dir}/ro`;
+    await Deno.mkdir(ro);
+    await Deno.mkdir(`${dir}/rw`);
+    await must("mkfifo", ["-m", "600", `${ro}/pic.png`]);
+    await Deno.writeTextFile(`${dir}/rw/pic.png`, "yesterday's picture");
+    await Deno.symlink(`${dir}/rw/pic.png`, `${ro}/link.png`);
+    const path = await log(dir, ORIGINAL_LOG);
+    const readOnly = (args: string[], dirs = [dir, "/tmp"]) =>
+      graph([path, "-o", "-", ...args], {
+        cwd: dir,
+        // gnuplot's input for a picture written in place goes to the temporary directory (TMPDIR unset: /tmp).
+        dirs,
+        wrap: [
+          "timeout",
+          "-s",
+          "KILL",
+          "60",
+          "unshare",
+          "-m",
+          "sh",
+          "-c",
+          'mount --make-rprivate / && mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"',
+          ro,
+        ],
+      });
+    const denied = await readOnly(["--plot", `${ro}/pic.png`], [dir]);
+    assertEquals(denied.code, 77, denied.stderr);
+    ok(denied.stderr.startsWith("graph: Deno denied write access to the temporary directory ($TMPDIR, else /tmp)"));
+    const reader = new Deno.Command("timeout", { args: ["60", "cat", `${ro}/pic.png`], stdout: "piped" }).spawn();
+    const fifo = await readOnly(["--plot", `${ro}/pic.png`]);
+    const picture = (await reader.output()).stdout;
+    assertEquals({ code: fifo.code, stderr: fifo.stderr }, { code: 0, stderr: "" });
+    assertEquals(pngSize(picture), [1024, 480]);
+    const link = await readOnly(["--plot", `${ro}/link.png`]);
+    assertEquals({ code: link.code, stderr: link.stderr }, { code: 0, stderr: "" });
+    assertEquals(pngSize(await Deno.readFile(`${dir}/rw/pic.png`)), [1024, 480]);
+    // Nothing left beside either: gnuplot's input was a file without a name.
+    assertEquals([...Deno.readDirSync(`${dir}/rw`)].map((e) => e.name), ["pic.png"]);
+    assertEquals([...Deno.readDirSync(ro)].map((e) => e.name).sort(), ["link.png", "pic.png"]);
   });
 });
 

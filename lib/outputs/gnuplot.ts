@@ -12,7 +12,8 @@
 
 import { type BytesOutput, CommandError } from "../host/run.ts";
 import { removeIfPresent, replaceNamedFile, tempBeside, writeAll } from "../host/files.ts";
-import { EX, fileError, NetmonError, UsageError } from "../host/errors.ts";
+import { EX, fileError, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
+import { lstatOrUndefined, ownerAllowed } from "../host/safe_open.ts";
 import { type By, type ResetMark, TIMEFMT, unitName } from "../usage/buckets.ts";
 
 /** A picture to render. */
@@ -379,10 +380,33 @@ export type BytesRunner = (
 ) => Promise<BytesOutput>;
 
 /**
+ * Where the picture's own temporary file goes, as AtomicFile.named (lib/host/files.ts) decides: beside `picture`,
+ * or beside the target of a link of this user's or root's there (the target is replaced); undefined when the picture
+ * is written in place (a device, FIFO or terminal). What AtomicFile refuses (another user's link, a directory, a link
+ * it cannot follow) it refuses once the picture is drawn: meanwhile the spool goes beside the name as given.
+ */
+function spoolBeside(picture: string): string | undefined {
+  let s: Deno.FileInfo | undefined;
+  let target = picture;
+  try {
+    s = lstatOrUndefined(picture);
+    if (s?.isSymlink && ownerAllowed(s.uid, "self-or-root")) {
+      target = Deno.realPathSync(picture);
+      s = lstatOrUndefined(target);
+    }
+  } catch {
+    return picture;
+  }
+  return s && !s.isFile && !s.isSymlink && !s.isDirectory ? undefined : target;
+}
+
+/**
  * gnuplot's standard input, the data in it, kept out of memory: {@linkcode SCRIPT_HEAD} and the data are written,
- * as they are made, to a file created exclusively (0600) beside `picture` (where the picture is written) and
- * unlinked at once, then read back through the descriptor, never by name: memory stays flat whatever the data's
- * size, and a link or FIFO put at its name changes nothing.
+ * as they are made, to a file created exclusively (0600) where the picture's own temporary file goes (see
+ * {@linkcode spoolBeside}), or, for a picture written in place (a device, FIFO or terminal), in a directory of its
+ * own (0700) in the temporary directory ($TMPDIR, else /tmp), and unlinked at once, then read back through the
+ * descriptor, never by name: memory stays flat whatever the data's size, and a link or FIFO put at its name changes
+ * nothing.
  */
 export class GnuplotInput {
   readonly #file: Deno.FsFile;
@@ -391,16 +415,36 @@ export class GnuplotInput {
 
   constructor(picture: string) {
     this.#picture = picture;
-    const spool = tempBeside(picture);
+    const beside = spoolBeside(picture);
+    let dir: string | undefined;
+    if (beside === undefined) {
+      try {
+        dir = Deno.makeTempDirSync({ prefix: "netmon-gnuplot-" });
+      } catch (e) {
+        if (!isDenoRefusal(e)) throw fileError(e, "create gnuplot's input in the temporary directory for", picture);
+        throw new NetmonError(
+          `Deno denied write access to the temporary directory ($TMPDIR, else /tmp), where gnuplot's input goes ` +
+            `while ${picture} (a device, FIFO or terminal, written in place) is drawn: run it with ` +
+            "--allow-write=that directory (or a permission set from deno.json)",
+          EX.NOPERM,
+          { cause: e },
+        );
+      }
+    }
+    // In a directory of its own no other user can write, or beside the picture's target under a random name.
+    const spool = dir === undefined ? tempBeside(beside as string) : `${dir}/input`;
     try {
       // O_CREAT|O_EXCL: never an existing file, link or FIFO.
       this.#file = Deno.openSync(spool, { read: true, write: true, createNew: true, mode: 0o600 });
     } catch (e) {
-      throw fileError(e, "create gnuplot's input beside", picture);
+      if (dir === undefined) throw fileError(e, "create gnuplot's input beside", beside as string);
+      removeIfPresent(dir);
+      throw fileError(e, "create gnuplot's input in", dir);
     }
     try {
       // Gone from its name already (another user who can write the directory): nothing to remove.
       removeIfPresent(spool);
+      if (dir !== undefined) removeIfPresent(dir);
       this.write(SCRIPT_HEAD);
     } catch (e) {
       this.close();
