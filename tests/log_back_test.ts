@@ -87,3 +87,27 @@ Deno.test("log_back: lines longer than a read (15,000 columns), exact far above 
     );
   });
 });
+
+Deno.test("log_back: an over-long line (a damaged region) stops the lookup there: what was found below it, no error", async () => {
+  await withTempDir(async (dir) => {
+    // 17 MiB of one line: over the 4 * MAX_LINE (16 MiB) that reading backward carries.
+    const damaged = "x".repeat(17 << 20);
+    const lines = [
+      `${H}\ta\tb\tc`,
+      "2024/03/01-10:00:00\t1\t2\t3",
+      damaged,
+      `${H}\ta\tb`,
+      "2024/03/01-10:05:00\t4\t5",
+      `${H}\ta`,
+      "2024/03/01-10:10:00\t6",
+    ];
+    // b below the damage is found; c, only above it, starts at its first value, as after a damaged header.
+    assertEquals(await lookUp(dir, lines, ["b", "c"]), new Map([["b", 5n]]));
+    assertEquals(await lookUp(dir, lines, ["c"]), new Map());
+    // Nor are the original two (no header) taken from above it.
+    assertEquals(
+      await lookUp(dir, ["2010/02/25-10:00:00\t7\t8", damaged, `${H}\ta`, "2024/03/01-10:10:00\t6"], ["proxy"]),
+      new Map(),
+    );
+  });
+});

@@ -22,15 +22,16 @@ const HASH = 35;
 
 /**
  * Calls `fn` with each line of `file` (`size` bytes) as a byte range of
- * `buf`, from the last to the first, until it returns true. A line longer
- * than {@linkcode MAX_LINE} characters is a DataError naming `path`.
+ * `buf`, from the last to the first, until it returns true. Stops at a line
+ * far longer than {@linkcode MAX_LINE} characters (not netmon's: a damaged
+ * region, whose end is not known), and then returns false.
  */
 function eachLineBackward(
   file: SafeFile,
   size: number,
   path: string,
   fn: (buf: Uint8Array, from: number, to: number) => boolean,
-): void {
+): boolean {
   let pos = size;
   let carry = new Uint8Array(0);
   while (pos > 0) {
@@ -46,22 +47,22 @@ function eachLineBackward(
     let end = buf.length;
     // end > 0: lastIndexOf counts a negative start from the end.
     for (let nl: number; end > 0 && (nl = buf.lastIndexOf(LF, end - 1)) >= 0; end = nl) {
-      if (fn(buf, nl + 1, end)) return;
+      if (fn(buf, nl + 1, end)) return true;
     }
     carry = buf.subarray(0, end);
-    if (carry.length > 4 * MAX_LINE) {
-      throw new DataError(`${path}: line longer than ${MAX_LINE} characters: not a line netmon wrote`);
-    }
+    if (carry.length > 4 * MAX_LINE) return false;
     pos = start;
   }
   fn(carry, 0, carry.length);
+  return true;
 }
 
 /**
  * The last value in the log at `path` of each of `columns` that the log has
  * (under a header naming it, or the original two without one); those it
- * never had, and those whose last line or header is damaged, are not in the
- * result (they start at their first value). A missing log has none.
+ * never had, and those whose last line or header is damaged, or found only
+ * above a damaged header or an over-long line, are not in the result (they
+ * start at their first value). A missing log has none.
  *
  * @example
  * ```ts
@@ -94,7 +95,8 @@ export function lastLoggedValues(path: string, columns: readonly string[]): Map<
       }
     };
     let headersRead = true;
-    eachLineBackward(file, file.statSync().size, path, (buf, from, to) => {
+    // An over-long line, like a damaged header: what is above it is not known.
+    const read = eachLineBackward(file, file.statSync().size, path, (buf, from, to) => {
       if (to === from) return false;
       if (buf[from] !== HASH) {
         last ??= decoder.decode(buf.subarray(from, to));
@@ -111,7 +113,7 @@ export function lastLoggedValues(path: string, columns: readonly string[]): Map<
       last = undefined;
       return wanted.size === 0;
     });
-    if (headersRead && wanted.size > 0) settle(ORIGINAL_METERS);
+    if (read && headersRead && wanted.size > 0) settle(ORIGINAL_METERS);
     return found;
   } catch (err) {
     throw err instanceof NetmonError ? err : fileError(err, "read log", path);
