@@ -103,3 +103,22 @@ Deno.test("a program that prints more than netmon reads is killed: one line, exi
   });
   assertEquals(processesRunning(["/usr/bin/yes"]), []);
 });
+
+Deno.test("stdin: a failed read of the input is that error, the program killed; a program that stops reading is not", async () => {
+  const spoolFailed = new NetmonError("Cannot read gnuplot's input beside /srv/g.png: Input/output error", 74);
+  function* failing(): Iterable<Uint8Array> {
+    yield new TextEncoder().encode("a first chunk\n");
+    throw spoolFailed;
+  }
+  // cat reads on until its input ends: only the failed read can end it.
+  await rejects(runBounded("/bin/cat", [], { stdin: failing(), timeoutMs: 20_000 }), (e: unknown) => {
+    assertEquals(e, spoolFailed);
+    return true;
+  });
+  // A program that exits before reading all its input (a closed pipe): its own status says how it went.
+  function* endless(): Iterable<Uint8Array> {
+    for (;;) yield new Uint8Array(1 << 16);
+  }
+  const out = await runBounded("/bin/true", [], { stdin: endless() });
+  assertEquals([out.success, out.code], [true, 0]);
+});

@@ -192,8 +192,8 @@ export async function runBounded(path: string, args: readonly string[], opts: Ru
   } catch (err) {
     throw spawnError(path, err, opts.whenMissing);
   }
-  let failure: NetmonError | undefined;
-  const stop = (why: NetmonError) => {
+  let failure: unknown;
+  const stop = (why: unknown) => {
     failure ??= why;
     try {
       child.kill("SIGKILL");
@@ -213,7 +213,7 @@ export async function runBounded(path: string, args: readonly string[], opts: Ru
     );
   const stdout = collect(child.stdout, maxStdout, tooMuch);
   const stderr = collect(child.stderr, MAX_STDERR);
-  if (stdin !== undefined) void writeInput(child, stdin);
+  if (stdin !== undefined) void writeInput(child, stdin, stop);
   const ms = Number.isFinite(opts.timeoutMs) ? Math.max(1, opts.timeoutMs as number) : CHILD_TIMEOUT_MS;
   const timer = startTimer(ms);
   void timer.done.then(() => stop(new TimedOut(path, ms / 1000)));
@@ -276,16 +276,24 @@ function collect(
   return { bytes, cancel: () => void reader.cancel().catch(() => {}) };
 }
 
-/** Writes `stdin` to a started child and closes it: a chunk at a time, each once the one before is in the pipe. */
-async function writeInput(child: Deno.ChildProcess, stdin: string | Iterable<Uint8Array>): Promise<void> {
+/**
+ * Writes `stdin` to a started child and closes it: a chunk at a time, each once the one before is in the pipe. A
+ * closed pipe (the program exited before reading all its input) ends it, the program's status saying why; any other
+ * error (the input's own read failed) goes to `fail`, as itself.
+ */
+async function writeInput(
+  child: Deno.ChildProcess,
+  stdin: string | Iterable<Uint8Array>,
+  fail: (err: unknown) => void,
+): Promise<void> {
   const writer = child.stdin.getWriter();
   try {
     for (const chunk of typeof stdin === "string" ? [new TextEncoder().encode(stdin)] : stdin) {
       await writer.write(chunk);
     }
     await writer.close();
-  } catch {
-    // The program exited before reading all input; its status says why.
+  } catch (err) {
+    if (!(err instanceof Deno.errors.BrokenPipe)) fail(err);
   }
 }
 

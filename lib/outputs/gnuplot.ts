@@ -470,10 +470,17 @@ export class GnuplotInput {
       throw fileError(e, "read gnuplot's input beside", this.#picture);
     }
     const file = this.#file;
+    const picture = this.#picture;
     return (function* () {
       for (;;) {
         const chunk = new Uint8Array(1 << 16);
-        const n = file.readSync(chunk);
+        let n: number | null;
+        try {
+          n = file.readSync(chunk);
+        } catch (e) {
+          // Stops gnuplot (lib/host/run.ts), and is the run's error, not gnuplot's.
+          throw fileError(e, "read gnuplot's input beside", picture);
+        }
         if (n === null) return;
         yield chunk.subarray(0, n);
       }
