@@ -303,6 +303,41 @@ Deno.test("textfile: an output of 1,000 meters (netmon.totals read as it is set 
   }
 });
 
+Deno.test("textfile: a column netmon.totals (kept up to the last sample) never had is not looked for in the log", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "netmon-textfile-test-" });
+  try {
+    const files = stateFiles(dir);
+    const prom = `${dir}/netmon.prom`;
+    const meter = (name: string, i: number) => `[[meter]]\nname = "${name}"\nfrom = "192.0.2.${i + 1}"\n`;
+    const seen: (ReadonlyMap<string, bigint> | undefined)[] = [];
+    const report = async (stamp: string, counters: Record<string, bigint>) => {
+      const names = Object.keys(counters);
+      const config = parseConfig(`source = "iptables"\n${names.map(meter).join("")}`, `${dir}/netmon.toml`);
+      const output = textfileOutput(prom, files, config.meters);
+      await recordSample(files, {
+        readCounters: () => Promise.resolve({ bytes: new Map(Object.entries(counters)) }),
+        now: () => stamp,
+        besideLast: async (step) => {
+          seen.push(step.lastLogged);
+          return (await output.beforeAppend?.(step)) ?? [];
+        },
+        onRecorded: (r) => output.recorded?.(r),
+      });
+    };
+    await report("2024/03/01-10:00:00", { a: 10n, c: 70n });
+    await report("2024/03/01-10:05:00", { a: 20n }); // c out of the config: netmon.totals keeps it, no longer read
+    // d in the log's first lines (put there by hand): netmon.totals, kept up to the last sample, knows better.
+    const log = await Deno.readTextFile(files.log);
+    await Deno.writeTextFile(files.log, `# netmon meters:\ta\td\n2024/02/29-10:00:00\t1\t1000\n${log}`);
+    await report("2024/03/01-10:10:00", { a: 30n, c: 90n, d: 1500n });
+    // c comes back from its last value in the log; d is new, and counts from its first value.
+    assert.deepEqual(seen, [undefined, undefined, new Map([["c", 70n]])]);
+    assert.match(await Deno.readTextFile(prom), /^netmon_traffic_bytes_total\{column="d",[^}]*\} 0$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "textfile: writeTextfile replaces atomically with mode 0644 and refuses a directory",
   async fn() {

@@ -108,10 +108,22 @@ function clockWentBack(zone: Zone, previous: string): boolean {
   return wallToInstant(zone, stampToNaive(previous)) > Date.now() + 1000;
 }
 
-/** The last value in `log` of each of `meters` that `previous` lacks and the log had before (lib/state/log_back.ts). */
-function comingBack(log: string, previous: Sample, meters: readonly string[]): Map<string, bigint> | undefined {
-  const added = meters.filter((m) => !previous.counters.has(m));
-  return added.length > 0 ? lastLoggedValues(log, added) : undefined;
+/**
+ * The last value in the log of each of `meters` that `previous` (the log's last sample) lacks and the log had before
+ * (lib/state/log_back.ts). Those `netmon.totals`, kept up to `previous`, does not name were never in the log: not
+ * looked for (a brand-new meter would have the whole log read backward, under the lock).
+ */
+async function comingBack(
+  files: StateFiles,
+  previous: Sample,
+  meters: readonly string[],
+): Promise<Map<string, bigint> | undefined> {
+  let added = meters.filter((m) => !previous.counters.has(m));
+  if (added.length === 0) return undefined;
+  const { columnsEver } = await import("./totals_file.ts");
+  const ever = columnsEver(files.dir, previous.timestamp, [...previous.counters.keys()]);
+  if (ever) added = added.filter((m) => ever.has(m));
+  return added.length > 0 ? lastLoggedValues(files.log, added) : undefined;
 }
 
 /** The outcome of one recorded sample. */
@@ -273,7 +285,7 @@ export async function recordSample(files: StateFiles, opts: RecordOptions): Prom
       : "";
     const header = sameColumns(logColumns, meters) ? "" : formatHeader(meters);
     // Only when the columns changed: a column back in them counts from its last value in the log.
-    const lastLogged = header && last ? comingBack(files.log, last.sample, meters) : undefined;
+    const lastLogged = header && last ? await comingBack(files, last.sample, meters) : undefined;
     const usage = computeUsage(last, sample, resets.resets, lastLogged);
     const text = begun + header + resets.lines + formatLogLine(sample);
     // The sample as the log has it, its reset lines included (the PostgreSQL store keeps them).

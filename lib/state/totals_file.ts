@@ -211,6 +211,25 @@ export async function keptTotals(
   return undefined;
 }
 
+/**
+ * Every column the log has ever had, when `netmon.totals` in `dir` says so: it names them all (the last sample's,
+ * then those no longer read), and is believed as a report believes it, only when its mark names the log's last
+ * sample, `stamp` (whose columns are `known`). Undefined otherwise (missing, of another sample, damaged, of an older
+ * version, unreadable): the log is to be asked.
+ */
+export function columnsEver(dir: string, stamp: string, known: readonly string[]): ReadonlySet<string> | undefined {
+  let loaded: LoadedTotals | undefined;
+  try {
+    loaded = loadTotals(totalsPath(dir), known);
+    const mtime = loaded?.offsets && loaded.file.file.statSync().mtime;
+    return mtime && mtime.getTime() / 1000 === markOf(stamp) ? new Set(loaded?.offsets?.columns) : undefined;
+  } catch {
+    return undefined; // the textfile output, reading it next, says what is wrong with it
+  } finally {
+    loaded?.file.close();
+  }
+}
+
 /** {@linkcode loadTotals} then {@linkcode keptTotals} of the sample of `stamp`, whose columns are `columns`. */
 export function readTotals(
   path: string,
