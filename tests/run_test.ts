@@ -105,7 +105,7 @@ Deno.test("a program that prints more than netmon reads is killed: one line, exi
 });
 
 Deno.test("stdin: a failed read of the input is that error, the program killed; a program that stops reading is not", async () => {
-  const spoolFailed = new NetmonError("Cannot read gnuplot's input beside /srv/g.png: Input/output error", 74);
+  const spoolFailed = new NetmonError("Cannot read gnuplot's input for /srv/g.png: Input/output error", 74);
   function* failing(): Iterable<Uint8Array> {
     yield new TextEncoder().encode("a first chunk\n");
     throw spoolFailed;

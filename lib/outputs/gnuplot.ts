@@ -457,7 +457,7 @@ export class GnuplotInput {
     try {
       writeAll(this.#file, encoder.encode(text));
     } catch (e) {
-      throw fileError(e, "write gnuplot's input beside", this.#picture);
+      throw fileError(e, "write gnuplot's input for", this.#picture);
     }
   }
 
@@ -467,7 +467,7 @@ export class GnuplotInput {
     try {
       this.#file.seekSync(0, Deno.SeekMode.Start);
     } catch (e) {
-      throw fileError(e, "read gnuplot's input beside", this.#picture);
+      throw fileError(e, "read gnuplot's input for", this.#picture);
     }
     const file = this.#file;
     const picture = this.#picture;
@@ -479,7 +479,7 @@ export class GnuplotInput {
           n = file.readSync(chunk);
         } catch (e) {
           // Stops gnuplot (lib/host/run.ts), and is the run's error, not gnuplot's.
-          throw fileError(e, "read gnuplot's input beside", picture);
+          throw fileError(e, "read gnuplot's input for", picture);
         }
         if (n === null) return;
         yield chunk.subarray(0, n);
