@@ -837,6 +837,109 @@ Deno.exit(0); // the open left waiting on the FIFO ends with the process, as net
     }),
 );
 
+const CONFIG = new URL("../lib/config/config.ts", import.meta.url).href;
+const FILES = new URL("../lib/host/files.ts", import.meta.url).href;
+
+/**
+ * Root's directory `${dir}/r` and nobody's `${dir}/u` holding nobody's link `${dir}/u/link` to it: the way as given
+ * goes through a link another user can swap for something else (renameat2 exchange with `${dir}/u/NAME`) while the
+ * real path is all root's.
+ */
+async function linkedWay(dir: string): Promise<{ real: string; u: string; link: string }> {
+  const real = `${dir}/r`;
+  await Deno.mkdir(real, { mode: 0o755 });
+  const u = await looseDir(dir, "u");
+  await Deno.chown(u, NOBODY, NOBODY);
+  await Deno.chmod(u, 0o755);
+  await asNobody(["ln", "-s", real, `${u}/link`]);
+  return { real, u, link: `${u}/link` };
+}
+
+rootTest(
+  "the config through another user's link they swap for a directory with a FIFO of that name never holds a run",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // The real path is root's all the way, but the link on the given one is nobody's: an open by the given name
+      // may meet nobody's FIFO, so it is never made without a deadline.
+      const { real, u, link } = await linkedWay(dir);
+      await Deno.writeTextFile(`${real}/netmon.toml`, LO);
+      await asNobody(["mkdir", `${u}/evil`]);
+      await asNobody(["mkfifo", `${u}/evil/netmon.toml`]);
+      await asNobody(["ln", "-s", `${u}/evil`, `${u}/other`]);
+      // Read alone, as a report's permission set grants the config: until a FIFO has held an open to its deadline.
+      const probe = `import { loadConfig } from "${CONFIG}";
+const seen = {};
+for (let i = 0; i < 60; i++) {
+  let said = "loaded";
+  try {
+    await loadConfig("${link}/netmon.toml");
+  } catch (e) {
+    said = e.message;
+  }
+  seen[said] = (seen[said] ?? 0) + 1;
+  if (said.includes("did not open within")) break;
+}
+console.log(JSON.stringify(seen));
+Deno.exit(0); // the open left waiting on the FIFO ends with the process, as netmon's own entry points exit
+`;
+      const swapper = exchangeLoop(link, `${u}/other`);
+      let r: Result;
+      try {
+        r = await script(dir, probe, [
+          `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+          "--allow-read",
+          "--allow-env",
+          "--allow-sys",
+        ], 60);
+      } finally {
+        await swapper.stop();
+      }
+      ok(r.code !== 137, `held by the FIFO until killed: ${r.stdout}${r.stderr}`);
+      assertEquals(r.code, 0, r.stderr);
+      const seen: Record<string, number> = JSON.parse(r.stdout);
+      const fifo =
+        /the config file (is a FIFO, not a regular file|changed while netmon opened it|did not open within 5 s)/;
+      for (const said of Object.keys(seen)) ok(said === "loaded" || fifo.test(said), said);
+      ok(Object.keys(seen).some((said) => fifo.test(said)), `the FIFO was never met: ${r.stdout}`);
+    }),
+);
+
+rootTest(
+  "an output's directory through another user's link they swap for a FIFO never holds the commit's sync",
+  () =>
+    withOpenTempDir(async (dir) => {
+      // The real directory is root's all the way: only the link on the given path is nobody's, who exchanges it
+      // with a FIFO a sixth of the time. The sync opens the directory by name after the rename.
+      const { real, u, link } = await linkedWay(dir);
+      await asNobody(["mkfifo", `${u}/fifo`]);
+      const probe = `import { AtomicFile } from "${FILES}";
+let written = 0;
+for (let i = 0; i < 300; i++) {
+  try {
+    const f = new AtomicFile("${link}/out.tsv", 0o644, "data", { named: true });
+    f.write("x\\n");
+    f.commit();
+    written++;
+  } catch { /* the link was away at the wrong moment */ }
+}
+console.log(written);
+`;
+      const swapper = exchangeLoop(link, `${u}/fifo`, { swappedMs: 0.5, backMs: 2.5 });
+      try {
+        // Three processes: each keeps what it found of the directory for the run, the first look may be the FIFO's.
+        for (let i = 0; i < 3; i++) {
+          const r = await script(dir, probe, ["--allow-read", "--allow-write", "--allow-env", "--allow-sys"], 30);
+          ok(r.code !== 137, `held by the FIFO until killed: ${r.stdout}${r.stderr}`);
+          assertEquals(r.code, 0, r.stderr);
+          ok(+r.stdout.trim() > 0, `nothing written: ${r.stdout}`);
+        }
+      } finally {
+        await swapper.stop();
+      }
+      assertEquals(await Deno.readTextFile(`${real}/out.tsv`), "x\n");
+    }),
+);
+
 Deno.test("a file Deno lets netmon read but not its directory: open names --allow-read for the directory, a caller that can wait reads it", () =>
   withOpenTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/state`, { mode: 0o755 });
