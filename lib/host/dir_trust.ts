@@ -252,7 +252,7 @@ export function trustFindings(
  * change, nor anything on the way to them (paths as {@linkcode chain} gives
  * them): found so once, they stay so (only root or this user could change
  * that), so a chmod by name there lands on what netmon made
- * (lib/host/safe_open.ts's `wayChangeable`), without running `stat` again.
+ * (lib/host/safe_open.ts's `fixedWay`), without running `stat` again.
  */
 const unchangeable = new Set<string>();
 

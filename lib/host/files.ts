@@ -17,10 +17,12 @@ import { EX, fileError, NetmonError } from "./errors.ts";
 import {
   deadline,
   dirOf,
+  fixedWay,
+  granted,
   kindOf,
   lstatOrUndefined,
-  othersCanReplace,
   ownerAllowed,
+  realPathOr,
   SafeFile,
   tightenMode,
 } from "./safe_open.ts";
@@ -86,20 +88,26 @@ export function leftLongAgo(path: string): boolean {
 
 /**
  * Syncs directory `dir`, so a rename in it survives a crash; a directory
- * that cannot be synced only weakens durability. Deno opens it by name,
- * for reading alone (it has neither `O_DIRECTORY` nor `O_NONBLOCK`): had
- * another user put a FIFO in its place meanwhile, the open would wait for
- * ever. So it is left unsynced where another user can put one there
- * ({@linkcode othersCanReplace}), and, for an output the user named
- * (`named`), where netmon may not look; netmon's own files are in the state
- * directory, whose way a run as root refuses before it writes anything when
- * another user could replace it (lib/config/trust.ts), and /etc.
+ * that cannot be synced only weakens durability. Deno opens it for reading
+ * alone (it has neither `O_DIRECTORY` nor `O_NONBLOCK`): had another user
+ * put a FIFO in its place meanwhile, the open would wait for ever. So it is
+ * left unsynced where another user can change the way to it, as given or as
+ * it is ({@linkcode fixedWay}: a link on the given path swapped for a FIFO
+ * too), and, for an output the user named (`named`), where netmon may not
+ * look; netmon's own files are in the state directory, whose way a run as
+ * root refuses before it writes anything when another user could replace
+ * it (lib/config/trust.ts), and /etc. It is opened by its real path, and
+ * only if that is a directory.
  */
 function syncDir(dir: string, named: boolean): void {
-  const others = othersCanReplace(dir);
-  if (others === "yes" || (others === "unknown" && named)) return;
+  const way = fixedWay(dir);
+  if (way.changeable !== undefined || (way.unseen !== undefined && named) || !granted("read", dir)) return;
+  // By the name Deno grants, where it grants the real one by the link's only (the way is fixed: the same directory).
+  const real = realPathOr(dir);
+  const name = granted("read", real) ? real : dir;
   try {
-    const d = Deno.openSync(dir, { read: true });
+    if (!lstatOrUndefined(name)?.isDirectory) return;
+    const d = Deno.openSync(name, { read: true });
     try {
       d.syncSync();
     } finally {

@@ -17,8 +17,10 @@
  *    run, and nothing is changed by the open. Where read-write cannot be had
  *    (Deno's permission does not cover writing it, a read-only file system, a
  *    file this user may not write), it is opened for reading or writing
- *    alone only when nothing can be swapped in: a read-only file system, or
- *    a directory no other user can write (see {@linkcode othersCanWrite});
+ *    alone, by its real path, only when nothing can be swapped in: a
+ *    read-only file system, or a directory no other user can write (see
+ *    {@linkcode othersCanWrite}) on a way no other user can change (see
+ *    {@linkcode fixedWay});
  *    otherwise a caller that can wait opens it with a deadline
  *    ({@linkcode SafeFile.openBounded}), and any other refuses it, with the
  *    fix (where Deno does not let netmon look at the directory, a refusal
@@ -168,34 +170,85 @@ export function othersCanWrite(dir: string): "yes" | "no" | "unknown" {
   return !d.isDirectory || othersWrite(infoOf(dir, d), runningUid()).length > 0 ? "yes" : "no";
 }
 
-/** What {@linkcode othersCanReplace} found of each directory this run. */
-const replaceable = new Map<string, "yes" | "no" | "unknown">();
+/** What {@linkcode fixedWay} found of a directory's way. */
+export interface Way {
+  /** Why another user could change it: the first directory or link on it found so ("/srv/u is owned by uid 4242"). */
+  changeable?: string;
+  /** The first directory on it netmon may not look at (Deno does not grant reading it, or it is not there). */
+  unseen?: string;
+}
+
+/** What {@linkcode fixedWay} found of each directory this run. */
+const ways = new Map<string, Way>();
 
 /**
- * Whether another user can put something else (a FIFO, say) in the place of
- * the directory `dir`: rename it away, or a directory above it, links
- * resolved. "no" when no directory above it is another user's or writable by
- * one ({@linkcode othersWrite}, a sticky one not), "unknown" when this run
- * may not look at one of them (never asked for, as in
- * {@linkcode othersCanWrite}). Each answer is kept for the run (a report
- * commits several files to its state directory): a "no" only root or the
- * running user could change, what Deno lets the run look at does not grow.
+ * Whether another user can change the way to `dir`, so that a name in it
+ * opened, synced or chmodded by name could land on something else (a FIFO
+ * that holds the run, a file of root's): `dir` and every directory above
+ * it, on the path as given and on its real path, each a directory no other
+ * user can write ({@linkcode othersCanWrite}'s rule: a sticky one excused)
+ * or owns, and each link on them this user's or root's (whoever owns a
+ * link, or can write its directory, can point it elsewhere); the rule of
+ * lib/host/dir_trust.ts's checks, whose findings of this run (a report
+ * checks its state and textfile directories with `stat` first) are taken as
+ * they are, without a look again. Neither `changeable` nor `unseen`: fixed.
+ * Kept for the run, as what only root or this user could change, and what
+ * Deno lets the run look at does not grow; never prompts (as
+ * {@linkcode othersCanWrite}).
  */
-export function othersCanReplace(dir: string): "yes" | "no" | "unknown" {
-  let found = replaceable.get(dir);
-  if (found === undefined) {
-    found = granted("read", dir) ? "no" : "unknown";
-    try {
-      for (const above of found === "no" ? chain(dirOf(Deno.realPathSync(dir))) : []) {
-        found = othersCanWrite(above);
-        if (found !== "no") break;
-      }
-    } catch {
-      found = "unknown";
-    }
-    replaceable.set(dir, found);
+export function fixedWay(dir: string): Way {
+  let way = ways.get(dir);
+  if (way === undefined) {
+    way = lookAtWay(dir);
+    ways.set(dir, way);
   }
-  return found;
+  return way;
+}
+
+/** Whether {@linkcode fixedWay} found the way fixed. */
+export function isFixed(way: Way): boolean {
+  return way.changeable === undefined && way.unseen === undefined;
+}
+
+/** {@linkcode fixedWay}, uncached. */
+function lookAtWay(dir: string): Way {
+  let given = dir;
+  if (!given.startsWith("/")) {
+    try {
+      given = `${Deno.cwd()}/${dir}`;
+    } catch {
+      return { unseen: dir };
+    }
+  }
+  const chains = [chain(given)];
+  if (granted("read", given)) {
+    try {
+      chains.push(chain(Deno.realPathSync(given)));
+    } catch { /* not there: the given way still counts, its missing part unseen */ }
+  }
+  const way: Way = {};
+  const looked = new Set<string>();
+  for (const c of chains) {
+    for (const d of c) {
+      // What dir_trust found unchangeable, the way above it is too.
+      if (knownUnchangeable(d)) break;
+      if (looked.has(d)) continue;
+      looked.add(d);
+      let s: Deno.FileInfo | undefined;
+      try {
+        // Not asked for (a run in a terminal would be prompted).
+        if (granted("read", d)) s = Deno.lstatSync(d);
+      } catch { /* unseen */ }
+      if (s === undefined) {
+        way.unseen ??= d;
+        continue;
+      }
+      const who = s.isDirectory || s.isSymlink ? othersWrite(infoOf(d, s), runningUid()) : [`a ${kindOf(s)}`];
+      // A link of this user or root is as safe as the directory it is in.
+      if (who.length > (s.isSymlink ? 1 : 0)) return { changeable: `${d} is ${who.join(", ")}` };
+    }
+  }
+  return way;
 }
 
 /**
@@ -245,55 +298,19 @@ export function withExactMode<T>(mode: number, make: () => T): T {
 }
 
 /**
- * Why a chmod by name of a file in `dir` could land on another file: the
- * first directory or link on the way to it (`dir` first) that another user
- * can change (owns, or can write in without the sticky bit), or that netmon
- * may not look at; undefined when none. A chmod follows every link on the
- * way, so another user who can change any of them could swap in a link to a
- * file of root's between netmon's look and the chmod: `dir` itself being
- * safe is not enough (Debian's /var/lib/prometheus, node_exporter's user's,
- * holds root's node-exporter directory). What lib/host/dir_trust.ts found
- * unchangeable in this run (a report checks the state directory's and the
- * textfile's ways before it writes) is taken as it found it, without a look
- * or `stat` again; the rest is looked at here, where Deno lets netmon.
- */
-export function wayChangeable(dir: string): string | undefined {
-  let path = dir;
-  if (!path.startsWith("/")) {
-    try {
-      path = `${Deno.cwd()}/${dir}`;
-    } catch {
-      return `netmon may not look at ${dir}`;
-    }
-  }
-  for (const d of chain(path)) {
-    if (knownUnchangeable(d)) return undefined;
-    // Not asked for (a run in a terminal would be prompted): as othersCanWrite.
-    if (!granted("read", d)) return `netmon may not look at ${d}`;
-    let s: Deno.FileInfo;
-    try {
-      s = Deno.lstatSync(d);
-    } catch {
-      return `netmon may not look at ${d}`;
-    }
-    const who = s.isDirectory ? othersWrite(infoOf(d, s), runningUid()) : [`a ${kindOf(s)}`];
-    if (who.length > 0) return `${d} is ${who.join(", ")}`;
-  }
-  return undefined;
-}
-
-/**
  * Makes sure what was just created at `path` (its mode read by `current`,
  * from the descriptor where there is one) has exactly `mode`. A umask that
  * narrowed it is undone by a chmod by name only where no other user can
- * change the way to it ({@linkcode wayChangeable}), so that nothing can be
- * swapped in for a link; elsewhere it is an error with the fix.
+ * change the way to it ({@linkcode fixedWay}: a chmod follows every link on
+ * the way), so that nothing can be swapped in for a link; elsewhere it is an
+ * error with the fix.
  */
 export function ensureMode(path: string, what: string, mode: number, current: () => number | null): void {
   const got = (current() ?? mode) & 0o7777;
   if (got === mode) return;
   const oct = (m: number) => m.toString(8).padStart(4, "0");
-  const why = wayChangeable(dirOf(path));
+  const way = fixedWay(dirOf(path));
+  const why = way.changeable ?? (way.unseen === undefined ? undefined : `netmon may not look at ${way.unseen}`);
   if (why !== undefined) {
     throw new NetmonError(
       `${path}: the ${what} was created with mode ${oct(got)}, not ${oct(mode)}, as the umask narrowed it, and ` +
@@ -319,14 +336,14 @@ export function ensureMode(path: string, what: string, mode: number, current: ()
  * state file another program made looser (the 2010 script's 0644 log, which
  * netmon appends to) is brought to netmon's mode. By name, as Deno has no
  * fchmod (and node:fs would cost every run its load), so only where no other
- * user can change the way to it ({@linkcode wayChangeable}), where nothing
+ * user can change the way to it ({@linkcode fixedWay}), where nothing
  * can be swapped in for the file just opened; elsewhere, or where chmod
  * fails, it is left as it is (it works so). Returns whether it had or now has
  * no bit beyond `mode`.
  */
 export function tightenMode(path: string, mode: number, got: number | null): boolean {
   if (got === null || (got & 0o777 & ~mode) === 0) return true;
-  if (wayChangeable(dirOf(path)) !== undefined) return false;
+  if (!isFixed(fixedWay(dirOf(path)))) return false;
   try {
     Deno.chmodSync(path, got & 0o7777 & ~(0o777 & ~mode));
     return true;
@@ -376,9 +393,17 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec, bounded: b
   } else {
     why = `Deno's permission does not cover ${spec.write ? "reading" : "writing"} it`;
   }
-  const dir = dirOf(spec.follow ? realPathOr(path) : path);
+  const real = realPathOr(path);
+  const dir = dirOf(real);
   const others = othersCanWrite(dir);
-  if (others === "no" && ownerAllowed(s.uid, "self-or-root")) return openAlone(path, spec, action);
+  // Opened by its real path, so only where no other user can change the way to it as given or as it is (a link on
+  // either could be swapped for a directory with a FIFO at that name); what Deno hides above its directory is taken
+  // on trust (a report may look at /etc/netmon, not /etc).
+  const changeable = others === "no" ? wayToFile(path, real, spec.follow ?? false) : undefined;
+  if (others === "no" && changeable === undefined && ownerAllowed(s.uid, "self-or-root")) {
+    // By the name Deno grants, where it grants the real one by the link's only (the way is fixed: the same file).
+    return openAlone(granted(spec.write ? "write" : "read", real) ? real : path, spec, action, path);
+  }
   if (others === "unknown" && !granted("read", dir) && (spec.write || !bounded)) {
     // A permission to grant, like any other refusal (exit 77, and the whole run line under a permission set); a
     // caller that can wait need not look: it reads with a deadline.
@@ -386,11 +411,28 @@ function openExisting(path: string, s: Deno.FileInfo, spec: OpenSpec, bounded: b
   }
   const where = others === "yes"
     ? `other users can write ${dir} (fix: chmod go-w ${dir})`
+    : changeable !== undefined
+    ? `another user could change the way to it (${changeable}; fix: name a path no other user can change)`
     : `netmon may not look at ${dir} to see who can write it (fix: let this user read ${dir}, or let netmon write the ` +
       "file)";
   const message = `${path}: the ${spec.what} cannot be opened safely: netmon opens a file for reading and writing ` +
     `so that a FIFO swapped in cannot block it, but ${why}, and ${where}`;
   throw new NeedsBoundedOpen(message, spec.write ? EX.CANTCREAT : EX.NOINPUT, s);
+}
+
+/**
+ * Why another user could change the way to the file at `path` (`real`, its
+ * real path), by {@linkcode fixedWay} of its directory as given and, where
+ * `path` is itself a link (`follow`), that link and its target's directory;
+ * undefined when no one could.
+ */
+function wayToFile(path: string, real: string, follow: boolean): string | undefined {
+  const given = fixedWay(dirOf(path)).changeable;
+  if (given !== undefined || !follow) return given;
+  const link = lstatOrUndefined(path);
+  if (!link?.isSymlink) return undefined; // its directory's real path is the one fixedWay looked at
+  if (!ownerAllowed(link.uid, "self-or-root")) return `${path} is a symbolic link owned by uid ${link.uid}`;
+  return fixedWay(dirOf(real)).changeable;
 }
 
 /**
@@ -416,14 +458,17 @@ export function realPathOr(path: string): string {
   }
 }
 
-/** Opens `path` for reading or writing alone (where nothing can be swapped in); undefined when it has gone. */
-function openAlone(path: string, spec: OpenSpec, action: string): Deno.FsFile | undefined {
+/**
+ * Opens `path` for reading or writing alone (where nothing can be swapped in); undefined when it has gone. Errors name
+ * it as `name`.
+ */
+function openAlone(path: string, spec: OpenSpec, action: string, name = path): Deno.FsFile | undefined {
   const append = spec.append ?? false;
   try {
     return Deno.openSync(path, spec.write ? { write: !append, append } : { read: true });
   } catch (err) {
     if (missing(err)) return undefined;
-    throw fileError(err, action, path);
+    throw fileError(err, action, name);
   }
 }
 
