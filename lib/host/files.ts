@@ -29,6 +29,9 @@ import {
 
 const encoder = new TextEncoder();
 
+/** A file's replacement, ready to be renamed into place (an AtomicFile, or a wrapper that reports instead of throwing). */
+export type Replacement = Pick<AtomicFile, "commit" | "abandon">;
+
 /** How long a FIFO the user named as an output is waited on for a process to read it. */
 export const FIFO_WAIT_MS = 10_000;
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { appendWhole, AtomicFile, leftLongAgo, tidyTemporaries } from "../host/files.ts";
+import { appendWhole, AtomicFile, leftLongAgo, type Replacement, tidyTemporaries } from "../host/files.ts";
 import type { Reading } from "../sources/source.ts";
 import { computeUsage, type UsageResult } from "../usage/deltas.ts";
 import { stampToNaive } from "../usage/local_time.ts";
@@ -147,8 +147,8 @@ export interface Recorded {
   intervalPackets?: Map<string, bigint>;
 }
 
-/** A file's replacement, ready to be renamed into place (an AtomicFile, or a wrapper that reports instead of throwing). */
-export type Replacement = Pick<AtomicFile, "commit" | "abandon">;
+/** A file's replacement, ready to be renamed into place (lib/host/files.ts). */
+export type { Replacement };
 
 /** What a file kept beside the last file is made from (see {@linkcode RecordOptions.besideLast}). */
 export interface BesideStep {

@@ -34,7 +34,7 @@ import type { Totals } from "../usage/running_totals.ts";
 import { STATE_MODE } from "./files.ts";
 import type { Sample } from "./log_format.ts";
 import { forEachLogSample } from "./log_reader.ts";
-import type { Replacement } from "./record.ts";
+import type { Replacement } from "../host/files.ts";
 
 /** The first line, naming the format and its version. */
 export const TOTALS_MAGIC = "# netmon totals 3";
