@@ -6,6 +6,7 @@
  * statements come once per customer and cycle, only to that customer, with
  * the CSV the summary gives for that customer and cycle.
  */
+import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { deepEqual as assertEquals, match, ok } from "node:assert/strict";
 import { iecBytes } from "../lib/usage/units.ts";
 import { linearEstimate } from "../lib/usage/projection.ts";
@@ -15,6 +16,9 @@ import { reportMessage } from "../lib/outputs/mail.ts";
 import { isMessageId } from "./smtp_server.ts";
 import { netnsTest, sendUdp, withTempDir } from "./helpers.ts";
 import { decodeMail, logSamples, mailSection, netmonAt, type QuotaEnv, spoolOf, withQuotaEnv } from "./quota_env.ts";
+
+/** A log stamp of instant `t`, in the local time the log is read in. */
+const local = (t: number) => formatTimestamp(new Date(t));
 
 async function ok0(e: QuotaEnv, at: string): Promise<void> {
   const r = await netmonAt(e, at);
@@ -188,10 +192,6 @@ Deno.test("the daily digest's estimate of a meter added mid-cycle counts from it
     // 22nd), at 1 GiB an hour from then: 120 GiB in 5 days, 5 days to go, 240 GiB (not 120 x 31/26: before its
     // first sample late's traffic is unknown, not zero). Stamps in the local time the log is read in.
     const start = Date.UTC(2025, 11, 1), added = Date.UTC(2025, 11, 22), epoch = Date.UTC(2025, 11, 27);
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tbase"];
     for (let t = start; t <= epoch; t += 3_600_000) {
       if (t === added) lines.push("# netmon meters:\tbase\tlate");
@@ -218,10 +218,6 @@ Deno.test("the daily digest tells a customer named as its column from the column
   await withTempDir(async (dir) => {
     // Customer acme (its meters by default its name) over the unsplit meter acme and meter web: 2 and 1 B/s.
     const start = Date.UTC(2025, 11, 1), epoch = Date.UTC(2025, 11, 3);
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tacme\tweb"];
     for (let t = start; t <= epoch; t += 3_600_000) {
       lines.push(`${local(t)}\t${(t - start) / 500}\t${(t - start) / 1000}`);
@@ -251,10 +247,6 @@ Deno.test("the digest's quota line and the statement of a meter counting only ou
     // Meter up counts out only, one column: 1 B/s out from 30 November to 3 December; acme's quota counts in, so it
     // has used nothing; its statement for November: in 0 B, out 86,400 B, as the summary's CSV row.
     const start = Date.UTC(2025, 10, 30), epoch = Date.UTC(2025, 11, 3);
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tup"];
     for (let t = start; t <= epoch; t += 3_600_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
     const log = `${dir}/netmon.log`;
@@ -282,10 +274,6 @@ Deno.test("the digest of a cycle's last day, sent at its close, shows that cycle
     // The walkthrough's: cycle_day 15 in Berlin, the digest for 2026-12-14 sent at the first run after the close
     // showed "Billing cycle 2026-12-15 .. 2027-01-14 so far" and 0 B everywhere. acme at 1 B/s from November 20.
     const start = Date.UTC(2026, 10, 20), epoch = Date.UTC(2026, 11, 14, 23, 5); // 00:05 in Berlin
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tacme"];
     for (let t = start; t <= epoch; t += 300_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
     const log = `${dir}/netmon.log`;
@@ -310,10 +298,6 @@ Deno.test("a quota written in MB is shown in MB in the digest and the statement,
   await withTempDir(async (dir) => {
     // The walkthrough's: quota = "2 MB" read "20.47 MiB of 1.91 MiB". acme at 10 B/s through November (UTC).
     const start = Date.UTC(2026, 10, 1), epoch = Date.UTC(2026, 11, 1, 0, 5);
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tacme"];
     for (let t = start; t <= epoch; t += 300_000) lines.push(`${local(t)}\t${(t - start) / 100}`);
     const log = `${dir}/netmon.log`;
@@ -337,10 +321,6 @@ Deno.test("a quota written in MB is shown in MB in the digest and the statement,
 Deno.test("every Message-ID netmon builds is RFC 5322's (a dot-atom each side): digests, statements of any customer name, reports", async () => {
   await withTempDir(async (dir) => {
     const start = Date.UTC(2025, 10, 30), epoch = Date.UTC(2025, 11, 3);
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
     const lines = ["# netmon meters:\tup"];
     for (let t = start; t <= epoch; t += 3_600_000) lines.push(`${local(t)}\t${(t - start) / 1000}`);
     const log = `${dir}/netmon.log`;

@@ -7,6 +7,7 @@
  * page, the daily digest and the alert must all say the same (the fixture:
  * tests/late_meter.ts; `summary --store`: tests/summary_store_test.ts).
  */
+import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
@@ -79,10 +80,7 @@ Deno.test("alert_projected: a customer that gains a meter on day 20 is on course
 Deno.test("the daily digest's estimate of a customer that gains a meter mid-cycle is the overview's", async () => {
   await withTempDir(async (dir) => {
     // The fixture's samples as the log holds them: stamps in the local time the log is read in, a header per change.
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
+    const local = (t: number) => formatTimestamp(new Date(t));
     const lines: string[] = [];
     let columns: readonly string[] | undefined;
     for (const s of lateMeterSamples()) {

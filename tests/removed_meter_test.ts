@@ -21,6 +21,7 @@
  * (a split dropped); every column has its own line too. The customers here
  * are matched to the log's columns directly, as those views match them.
  */
+import { formatTimestamp } from "../lib/usage/local_time.ts";
 import { deepEqual as assertEquals, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import type { CustomerColumns, CustomerSpec } from "../lib/config/customers.ts";
@@ -159,10 +160,7 @@ Deno.test("the page projects a customer whose meter was removed as the overview"
 Deno.test("the daily digest's estimate of a customer whose meter was removed is the overview's", async () => {
   await withTempDir(async (dir) => {
     // The samples as the log holds them: stamps in the local time the log is read in, a header per change.
-    const local = (t: number) => {
-      const d = new Date(t), p = (n: number) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())}-${p(d.getHours())}:${p(d.getMinutes())}:00`;
-    };
+    const local = (t: number) => formatTimestamp(new Date(t));
     const lines: string[] = [];
     let columns: readonly string[] | undefined;
     for (const s of REMOVED) {

@@ -22,6 +22,34 @@ import { seededRandom } from "./random.ts";
 const unavailable = postgresUnavailable();
 
 /**
+ * What netmon needs for the store here: stat (what a report refuses to run with, summary refuses too:
+ * lib/config/trust.ts), `dir` to read, `write` to write, the cluster's port.
+ */
+function storePermissions(dir: string, write: string, port: number): string[] {
+  return [
+    "--allow-run=/usr/bin/stat",
+    `--allow-read=${dir}`,
+    `--allow-write=${write}`,
+    `--allow-net=127.0.0.1:${port}`,
+    "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
+    "--allow-sys=uid",
+  ];
+}
+
+/** Each host's log (by host name) in `dir/HOST`, imported into the store `store` (its config lines) as that host. */
+async function importHosts(dir: string, store: string, logs: Record<string, string>, port: number): Promise<void> {
+  for (const [host, log] of Object.entries(logs)) {
+    await Deno.mkdir(`${dir}/${host}`);
+    await Deno.writeTextFile(`${dir}/${host}/netmon.log`, log);
+    const config = await writeConfig(`${dir}/${host}`, `host = "${host}"\n${store}`);
+    const r = await netmon(["import", "-c", config, "-s", `${dir}/${host}`], {
+      permissions: storePermissions(dir, `${dir}/${host}`, port),
+    });
+    assert.equal(r.code, 0, r.stderr);
+  }
+}
+
+/**
  * `n` samples every `everyS` s (with jitter) from `start`: columns a-in, a-out and c-gone, then b-in (a meter
  * added), then no c-gone (a meter removed); a reset now and then. `span` gets b-in's first sample and the last.
  */
@@ -102,24 +130,8 @@ Deno.test({
       const billing = `[billing]\ncycle_day = 1\n\n[[customer]]\nname = "acme"\nmeters = ["a-in", "b-in"]\n\n` +
         `[[customer]]\nname = "beta"\nmeters = ["a-out"]\ncycle_day = 15\ntimezone = "UTC"\n`;
       const store = `store = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`;
-      const permissions = (write: string) => [
-        // stat: what a report refuses to run with, summary refuses too (lib/config/trust.ts).
-        "--allow-run=/usr/bin/stat",
-        `--allow-read=${dir}`,
-        `--allow-write=${write}`,
-        `--allow-net=127.0.0.1:${cluster.port}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
-        "--allow-sys=uid",
-      ];
-      for (const [host, log] of Object.entries(logs)) {
-        await Deno.mkdir(`${dir}/${host}`);
-        await Deno.writeTextFile(`${dir}/${host}/netmon.log`, log);
-        const config = await writeConfig(`${dir}/${host}`, `host = "${host}"\n${store}`);
-        const r = await netmon(["import", "-c", config, "-s", `${dir}/${host}`], {
-          permissions: permissions(`${dir}/${host}`),
-        });
-        assert.equal(r.code, 0, r.stderr);
-      }
+      const permissions = (write: string) => storePermissions(dir, write, cluster.port);
+      await importHosts(dir, store, logs, cluster.port);
       // One config for reading: the log summaries and the store's.
       await Deno.mkdir(`${dir}/reader`);
       const reader = await writeConfig(`${dir}/reader`, `host = "reader"\n${store}\n${billing}`);
@@ -292,23 +304,8 @@ Deno.test({
       };
       await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
       const store = `store = "${cluster.url}"\n[postgresql]\npassword_file = "${dir}/pw"\n`;
-      const permissions = (write: string) => [
-        "--allow-run=/usr/bin/stat",
-        `--allow-read=${dir}`,
-        `--allow-write=${write}`,
-        `--allow-net=127.0.0.1:${cluster.port}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
-        "--allow-sys=uid",
-      ];
-      for (const [host, log] of Object.entries(logs)) {
-        await Deno.mkdir(`${dir}/${host}`);
-        await Deno.writeTextFile(`${dir}/${host}/netmon.log`, log);
-        const config = await writeConfig(`${dir}/${host}`, `host = "${host}"\n${store}`);
-        const r = await netmon(["import", "-c", config, "-s", `${dir}/${host}`], {
-          permissions: permissions(`${dir}/${host}`),
-        });
-        assert.equal(r.code, 0, r.stderr);
-      }
+      const permissions = (write: string) => storePermissions(dir, write, cluster.port);
+      await importHosts(dir, store, logs, cluster.port);
       await Deno.mkdir(`${dir}/reader`);
       const office = `[[customer]]\nname = "office"\nmeters = ["proxy", "lan-inbound-v4"]\n`;
       const bill = await writeConfig(`${dir}/reader`, `host = "reader"\n${store}\n${office}`, "bill.toml");
@@ -371,14 +368,7 @@ Deno.test({
       const start = Date.UTC(2024, 2, 10);
       await Deno.writeTextFile(`${dir}/pw`, `${cluster.password}\n`, { mode: 0o600 });
       await Deno.writeTextFile(`${dir}/billing-pw`, "billing-ro-pw\n", { mode: 0o600 });
-      const permissions = [
-        "--allow-run=/usr/bin/stat",
-        `--allow-read=${dir}`,
-        `--allow-write=${dir}`,
-        `--allow-net=127.0.0.1:${cluster.port}`,
-        "--allow-env=NETMON_CONFIG,NETMON_STATE_DIR,XDG_STATE_HOME,HOME,TZ",
-        "--allow-sys=uid",
-      ];
+      const permissions = storePermissions(dir, dir, cluster.port);
       await Deno.writeTextFile(`${dir}/netmon.log`, steadyLog(start, 600, ["lan-inbound-v4", "proxy"], 1000n));
       const writer = await writeConfig(
         dir,
