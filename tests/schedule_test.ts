@@ -14,12 +14,15 @@
 import { deepEqual as assertEquals, doesNotMatch, match, ok } from "node:assert/strict";
 import { parseConfig } from "../lib/config/config.ts";
 import { grantedBy, grants, type Need, permissionFlags, permissionNeeds } from "../lib/config/permissions.ts";
-import { MARKER } from "../lib/cli/schedule.ts";
+import { MARKER, UNITS as UNIT_NAMES } from "../lib/cli/schedule.ts";
 import { netmon, netnsTest, run, withPair, withTempDir } from "./helpers.ts";
 import { sandbox, type SandboxStep, type StepResult } from "./sandbox.ts";
 import { postgresUnavailable, startPostgresCluster } from "./postgres_cluster.ts";
 import { startSmtp } from "./smtp_server.ts";
 import { STAT } from "../lib/host/dir_trust.ts";
+
+/** Every unit `schedule --systemd` may write, in /etc/systemd/system. */
+const UNIT_PATHS = Object.values(UNIT_NAMES).map((u) => `/etc/systemd/system/${u}`);
 
 const EXAMPLES = new URL("../examples/", import.meta.url).pathname;
 const example = (name: string) => Deno.readTextFileSync(`${EXAMPLES}${name}`);
@@ -657,14 +660,7 @@ Deno.test("schedule --systemd: netmon-start.service for iptables and nftables, o
 netnsTest(
   "schedule --systemd: the start at boot's unit passes systemd-analyze verify, with the other units",
   async () => {
-    const UNITS = [
-      "netmon.service",
-      "netmon.timer",
-      "netmon-graph.service",
-      "netmon-graph.timer",
-      "netmon-start.service",
-    ]
-      .map((u) => `/etc/systemd/system/${u}`);
+    const UNITS = UNIT_PATHS;
     for (const name of ["nftables.toml", "original.toml"]) {
       const [wrote, verify] = await sandbox([
         { write: CONFIG, text: example(name) },
@@ -984,14 +980,7 @@ Deno.test("schedule --remove --force removes a regular file another user owns, a
 netnsTest(
   "schedule --remove under netmon-admin: an enabled timer or start at boot is refused before anything goes, with the line to run",
   async () => {
-    const UNITS = [
-      "netmon.service",
-      "netmon.timer",
-      "netmon-graph.service",
-      "netmon-graph.timer",
-      "netmon-start.service",
-    ]
-      .map((u) => `/etc/systemd/system/${u}`);
+    const UNITS = UNIT_PATHS;
     const wants = "/etc/systemd/system/timers.target.wants";
     const boot = "/etc/systemd/system/multi-user.target.wants";
     const r = await sandbox([
