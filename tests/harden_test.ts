@@ -91,6 +91,15 @@ async function looseDir(parent: string, name: string): Promise<string> {
   return dir;
 }
 
+/** A directory of nobody's (0755): the other user's, whose names they can change at will. */
+async function nobodysDir(parent: string, name: string): Promise<string> {
+  const dir = `${parent}/${name}`;
+  await Deno.mkdir(dir);
+  await Deno.chown(dir, NOBODY, NOBODY);
+  await Deno.chmod(dir, 0o755);
+  return dir;
+}
+
 /**
  * A state directory every user can write, with the sticky bit (like /tmp): as root netmon refuses one without it
  * (strict_modes_test.ts), and runs in this one, refusing what another user plants there.
@@ -490,9 +499,7 @@ rootTest(
     withOpenTempDir(async (dir) => {
       // Root's config in a directory of nobody's: the way is refused once the config is read (exit 77), but the
       // open comes first, and a FIFO there would hold the run (and every cron run after it) forever.
-      const eve = await looseDir(dir, "eve");
-      await Deno.chown(eve, NOBODY, NOBODY);
-      await Deno.chmod(eve, 0o755);
+      const eve = await nobodysDir(dir, "eve");
       const config = `${eve}/netmon.toml`;
       await Deno.writeTextFile(config, LO);
       await asNobody(["mkfifo", `${eve}/fifo`]);
@@ -549,9 +556,7 @@ rootTest(
     withOpenTempDir(async (dir) => {
       // graph.ts syncs the directory of an output it renamed into place; nobody, who can write the directory above
       // it (a web root, say), exchanges it with a FIFO over and over.
-      const html = await looseDir(dir, "html");
-      await Deno.chown(html, NOBODY, NOBODY);
-      await Deno.chmod(html, 0o755);
+      const html = await nobodysDir(dir, "html");
       const out = `${html}/netmon`;
       await Deno.mkdir(out, { mode: 0o755 });
       await asNobody(["mkfifo", `${html}/fifo`]);
@@ -848,9 +853,7 @@ const FILES = new URL("../lib/host/files.ts", import.meta.url).href;
 async function linkedWay(dir: string): Promise<{ real: string; u: string; link: string }> {
   const real = `${dir}/r`;
   await Deno.mkdir(real, { mode: 0o755 });
-  const u = await looseDir(dir, "u");
-  await Deno.chown(u, NOBODY, NOBODY);
-  await Deno.chmod(u, 0o755);
+  const u = await nobodysDir(dir, "u");
   await asNobody(["ln", "-s", real, `${u}/link`]);
   return { real, u, link: `${u}/link` };
 }
