@@ -11,6 +11,7 @@
  * @module
  */
 
+import { keyId } from "./message_id.ts";
 import { escapeHtml as h, formatBytes, formatPercent, formatRate } from "./html_text.ts";
 import { bytesShareText, commitText, quotaBytes } from "../usage/units.ts";
 import { usageChart } from "./svg_chart.ts";
@@ -143,20 +144,13 @@ export function customerStem(name: string): string {
     const c = String.fromCharCode(byte);
     out += /[A-Za-z0-9-]/.test(c) ? c : `_${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
-  if (out.length > MAX_STEM) return `${out.slice(0, MAX_STEM - 16)}_${fnv1a64(bytes)}`;
+  if (out.length > MAX_STEM) return `${out.slice(0, MAX_STEM - 16)}_${keyId(name)}`;
   // "index" is the overview's; an empty name still needs a file.
   return out === "index" || out === "" ? `_${out}` : out;
 }
 
 /** The longest stem kept whole. */
 const MAX_STEM = 200;
-
-/** FNV-1a, 64 bits, as 16 hex digits. */
-function fnv1a64(bytes: Uint8Array): string {
-  let h = 0xcbf29ce484222325n;
-  for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return h.toString(16).padStart(16, "0");
-}
 
 /** The file name of a customer's page. */
 export function customerFile(name: string): string {

@@ -738,9 +738,7 @@ export interface LogHeaders extends LogColumns {
 export class Returning {
   /** Every column noted so far, in order of first appearance. */
   readonly seen = new Set<string>();
-  /** The columns back after leaving. */
-  readonly returning = new Set<string>();
-  /** How many times each of them came back. */
+  /** How many times each column came back after leaving. */
   readonly returns = new Map<string, number>();
   #before: ReadonlySet<string> = new Set();
   #last: readonly string[] | undefined;
@@ -750,13 +748,15 @@ export class Returning {
     if (columns === this.#last) return;
     this.#last = columns;
     for (const m of columns) {
-      if (this.seen.has(m) && !this.#before.has(m)) {
-        this.returning.add(m);
-        this.returns.set(m, (this.returns.get(m) ?? 0) + 1);
-      }
+      if (this.seen.has(m) && !this.#before.has(m)) this.returns.set(m, (this.returns.get(m) ?? 0) + 1);
       this.seen.add(m);
     }
     this.#before = new Set(columns);
+  }
+
+  /** The columns back after leaving. */
+  get returning(): Set<string> {
+    return new Set(this.returns.keys());
   }
 }
 
