@@ -22,6 +22,7 @@ import { EX, NetmonError } from "../host/errors.ts";
 import { forEachCountedRule, parseIptablesSave, quoteArg, type SavedRule, splitArgs } from "./iptables_save.ts";
 import {
   type CounterSource,
+  firstThree,
   type ForeignRule,
   type MeterStatus,
   type Plan,
@@ -256,9 +257,7 @@ export class IptablesSource implements CounterSource {
         : `${columns.length} netmon rules alone that jump`;
       const names = [...new Set(columns)];
       const meters = names.length === 1 ? "meter" : "meters";
-      const shown = names.length > 3
-        ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more`
-        : names.join(", ");
+      const shown = firstThree(names);
       const chain = saved.chains.includes(target);
       const whose = !chain
         ? "made by hand, not by netmon (its rules jump to a config's chain)"
@@ -830,7 +829,7 @@ export class IptablesSource implements CounterSource {
 function formerNftables(table: string | undefined, former: ReadonlySet<string>): Advice[] {
   if (table === undefined) return [];
   const names = [...former];
-  const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+  const shown = firstThree(names);
   return [
     (netmon) =>
       `leave table inet ${table}, which this config's last start installed (meter${names.length === 1 ? "" : "s"} ` +

@@ -17,6 +17,7 @@ import type { Advice } from "../host/invocation.ts";
 import { configIdentity, type InstalledFor, installedFor, type Leftover } from "../state/installed.ts";
 import { stateFiles } from "../state/files.ts";
 import { NetmonError } from "../host/errors.ts";
+import { firstThree } from "./source.ts";
 
 /**
  * The other source's leftover that `record` (this config's, or undefined)
@@ -74,10 +75,7 @@ async function chainThere(config: Config, name: string, run: Runner): Promise<bo
 
 /** `a, b, c and 2 more`. */
 function shown(columns: readonly string[]): string {
-  const s = columns.length > 3
-    ? `${columns.slice(0, 3).join(", ")} and ${columns.length - 3} more`
-    : columns.join(", ");
-  return columns.length === 0 ? "" : ` (meter${columns.length === 1 ? "" : "s"} ${s})`;
+  return columns.length === 0 ? "" : ` (meter${columns.length === 1 ? "" : "s"} ${firstThree(columns)})`;
 }
 
 /** What removes the leftover: `nft delete table inet T`, or netmon's stop under the other source. */

@@ -15,7 +15,7 @@ import { DataError, EX, NetmonError } from "../host/errors.ts";
 import { parseExactJson } from "../host/json.ts";
 import { type Advice, AdvisedError } from "../host/invocation.ts";
 import { allColumns, type Hook, type MeterRule, meterRules } from "../config/meters.ts";
-import type { CounterSource, MeterStatus, Plan, Reading } from "./source.ts";
+import { type CounterSource, firstThree, type MeterStatus, type Plan, type Reading } from "./source.ts";
 
 /** Comment prefix of netmon's rules. */
 const PREFIX = "netmon:";
@@ -232,7 +232,7 @@ export class NftablesSource implements CounterSource {
   private formerIptables(chain: string | undefined, former: ReadonlySet<string>): Advice[] {
     if (chain === undefined) return [];
     const names = [...former];
-    const shown = names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+    const shown = firstThree(names);
     return [
       (netmon) =>
         `leave the iptables rules this config's last start installed (chain ${chain}, meter${

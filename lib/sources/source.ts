@@ -160,6 +160,11 @@ export interface ForeignRemoval {
   fix: string;
 }
 
+/** Names as a message lists them: `a, b, c and 2 more` past three. */
+export function firstThree(names: readonly string[]): string {
+  return names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", ");
+}
+
 /**
  * The other way with `rules` not made by netmon that no meter matches: a meter of each match, which `start` then
  * takes over with the rule's counters (the removal throws them away).
