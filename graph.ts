@@ -424,10 +424,7 @@ async function graph(a: GraphArgs): Promise<void> {
   if (a.html !== undefined || a.log === undefined || a.plot !== undefined || a.customers) {
     config = await findConfig(a.config);
   }
-  const outputs = [
-    ...(a.html === undefined ? [] : [`${a.html}/index.html`]),
-    ...a.writes,
-  ].filter((o) => o !== "-");
+  const outputs = graphOutputs(a);
   const stateDir = usedStateDir(a, config, outputs);
   // As root, refused before anything is read or written; else checked while the graph is made (stat runs as a
   // child). The warnings are said at the end, whatever the outcome.
@@ -610,8 +607,12 @@ async function draw(a: GraphArgs, config: Config, logPath: string): Promise<void
 
 /** What a run with `a` does, for the whole line a refusal prints (lib/cli/permission_line.ts): what it reads and writes. */
 function graphTask(a: GraphArgs): Task {
-  const outputs = [...(a.html === undefined ? [] : [`${a.html}/index.html`]), ...a.writes].filter((o) => o !== "-");
-  return { command: "graph", graphOutputs: outputs, ...(a.log === undefined ? {} : { log: a.log }) };
+  return { command: "graph", graphOutputs: graphOutputs(a), ...(a.log === undefined ? {} : { log: a.log }) };
+}
+
+/** The files a run with `a` writes (the overview page first), standard output left out. */
+function graphOutputs(a: GraphArgs): string[] {
+  return [...(a.html === undefined ? [] : [`${a.html}/index.html`]), ...a.writes].filter((o) => o !== "-");
 }
 
 /** Runs graph.ts with `args`; returns the exit status. */
