@@ -227,7 +227,7 @@ export class AtomicFile {
     let target: Deno.FileInfo | undefined;
     try {
       s = lstatOrUndefined(final);
-      target = s?.isSymlink ? lstatOrUndefined(AtomicFile.#follow(final, s, what ? ` ${what}` : "")) : s;
+      target = s?.isSymlink ? AtomicFile.followNamed(final, s, what).stat : s;
     } catch (e) {
       // No read permission for the path: the constructor names the write permission Deno will refuse too.
       if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
@@ -235,6 +235,16 @@ export class AtomicFile {
     if (!target?.isFifo) return new AtomicFile(final, mode, what, named);
     const path = s?.isSymlink ? Deno.realPathSync(final) : final;
     return new AtomicFile(final, mode, what, named, await openFifo(path, what ? ` ${what}` : ""));
+  }
+
+  /**
+   * Where a replacement of `final`, a path the user named that is the link `s`, goes: its target (refusing another
+   * user's link), with the target's lstat. What {@linkcode AtomicFile.named} and the constructor follow; what else
+   * must go where the replacement goes (gnuplot's input, beside the picture) asks it.
+   */
+  static followNamed(final: string, s: Deno.FileInfo, what = ""): { target: string; stat: Deno.FileInfo | undefined } {
+    const target = AtomicFile.#follow(final, s, what ? ` ${what}` : "");
+    return { target, stat: lstatOrUndefined(target) };
   }
 
   /** The target of the link `s` at `final` the user named, refusing another user's link. */
@@ -270,10 +280,7 @@ export class AtomicFile {
       // No read permission for the path: Deno will refuse the write too, and that is the flag to name.
       if (!(e instanceof NetmonError && /^Deno denied read access/.test(e.message))) throw e;
     }
-    if (s?.isSymlink && opts.named) {
-      target = AtomicFile.#follow(final, s, this.#what);
-      s = lstatOrUndefined(target);
-    }
+    if (s?.isSymlink && opts.named) ({ target, stat: s } = AtomicFile.followNamed(final, s, what));
     this.#final = target;
     if (s && !s.isFile && !s.isSymlink) {
       if (!opts.named || s.isDirectory) {

@@ -11,9 +11,9 @@
  */
 
 import { type BytesOutput, CommandError } from "../host/run.ts";
-import { removeIfPresent, replaceNamedFile, tempBeside, writeAll } from "../host/files.ts";
+import { AtomicFile, removeIfPresent, replaceNamedFile, tempBeside, writeAll } from "../host/files.ts";
 import { EX, fileError, isDenoRefusal, NetmonError, UsageError } from "../host/errors.ts";
-import { lstatOrUndefined, ownerAllowed } from "../host/safe_open.ts";
+import { lstatOrUndefined } from "../host/safe_open.ts";
 import { type By, type ResetMark, TIMEFMT, unitName } from "../usage/buckets.ts";
 
 /** A picture to render. */
@@ -386,18 +386,13 @@ export type BytesRunner = (
  * it cannot follow) it refuses once the picture is drawn: meanwhile the spool goes beside the name as given.
  */
 function spoolBeside(picture: string): string | undefined {
-  let s: Deno.FileInfo | undefined;
-  let target = picture;
   try {
-    s = lstatOrUndefined(picture);
-    if (s?.isSymlink && ownerAllowed(s.uid, "self-or-root")) {
-      target = Deno.realPathSync(picture);
-      s = lstatOrUndefined(target);
-    }
+    const s = lstatOrUndefined(picture);
+    const { target, stat } = s?.isSymlink ? AtomicFile.followNamed(picture, s) : { target: picture, stat: s };
+    return stat && !stat.isFile && !stat.isSymlink && !stat.isDirectory ? undefined : target;
   } catch {
     return picture;
   }
-  return s && !s.isFile && !s.isSymlink && !s.isDirectory ? undefined : target;
 }
 
 /**
